@@ -1,0 +1,18 @@
+//! The domain of Ideaweave: what workspaces, spaces, discussions, ideas, comments, votes and
+//! ratings are, which values are valid, and who may do what.
+//!
+//! This crate performs no I/O and knows nothing of HTTP or SQL, so that every rule in it can be
+//! unit-tested in isolation and reused by the web layer, the CLI and the storage layer alike.
+
+pub mod attachment;
+pub mod ids;
+pub mod markdown;
+pub mod paging;
+pub mod policy;
+pub mod ranking;
+pub mod role;
+pub mod values;
+
+pub use ids::*;
+pub use role::{Role, TokenScope};
+pub use values::*;

@@ -1,0 +1,521 @@
+//! A workspace's content: ideas, comments, votes, ratings, attachments, links and merges.
+
+use ideaweave_domain::paging::{Cursor, IdeaSort};
+use ideaweave_domain::*;
+use uuid::Uuid;
+
+use crate::records::*;
+use crate::workspace::WorkspaceRepo;
+use crate::{DatabaseKind, StoreResult};
+
+/// A new idea's fields, validated.
+pub struct NewIdea<'a> {
+    pub id: IdeaId,
+    pub discussion: DiscussionId,
+    pub author: UserId,
+    pub title: &'a IdeaTitle,
+    pub body: &'a IdeaBody,
+    pub excerpt: &'a str,
+    pub tags: &'a [Tag],
+    pub stage: StageId,
+    pub hot: f64,
+}
+
+/// Which ideas of a discussion to list, and in which order.
+#[derive(Debug, Clone)]
+pub struct IdeaQuery {
+    pub discussion: DiscussionId,
+    pub viewer: UserId,
+    pub sort: IdeaSort,
+    pub stage: Option<StageId>,
+    pub tag: Option<Tag>,
+    pub after: Option<Cursor>,
+    /// Rows to fetch (the caller asks for one more than it shows, to know if a next page exists).
+    pub limit: u32,
+}
+
+/// A new attachment's metadata.
+pub struct NewAttachment<'a> {
+    pub id: AttachmentId,
+    pub idea: IdeaId,
+    pub comment: Option<CommentId>,
+    pub uploader: UserId,
+    pub filename: &'a FileName,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+}
+
+enum Bind {
+    Uuid(Uuid),
+    I64(i64),
+    F64(f64),
+    Text(String),
+}
+
+const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author_name, i.title, i.excerpt, i.tags, i.stage_id, \
+    i.upvotes, i.downvotes, i.score, i.hot, i.comment_count, i.merged_into, i.created_at, i.updated_at, i.deleted_at, v.value AS my_vote";
+
+const IDEA_FROM: &str = "FROM ideas i JOIN users u ON u.id = i.author_id \
+    LEFT JOIN votes v ON v.workspace_id = i.workspace_id AND v.idea_id = i.id AND v.user_id = $2 ";
+
+const IDEA_SCOPE: &str = "SELECT i.id, i.discussion_id, i.author_id, i.created_at, i.deleted_at, i.merged_into, \
+    d.open AS discussion_open, d.deadline AS discussion_deadline, s.private AS space_private, \
+    EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $3) AS space_listed \
+    FROM ideas i JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
+    JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id WHERE i.workspace_id = $1 AND i.id = $2";
+
+const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
+    c.updated_at, c.deleted_at FROM comments c JOIN users u ON u.id = c.author_id ";
+
+const ATTACHMENT_COLUMNS: &str = "SELECT id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at FROM attachments ";
+
+const LINK_COLUMNS: &str = "SELECT id, idea_id, comment_id, url, title, created_by, created_at FROM links ";
+
+impl WorkspaceRepo<'_> {
+    // ---- ideas -----------------------------------------------------------------------------
+
+    /// Posts an idea with its tags.
+    pub async fn insert_idea(&mut self, idea: NewIdea<'_>, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        let tags_json = serde_json::to_string(&idea.tags.iter().map(Tag::as_str).collect::<Vec<_>>())
+            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, title, body, excerpt, tags, stage_id, hot, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            ).bind(ws).bind(idea.id.0).bind(idea.discussion.0).bind(idea.author.0).bind(idea.title.as_str()).bind(idea.body.as_str())
+            .bind(idea.excerpt).bind(&tags_json).bind(idea.stage.0).bind(idea.hot).bind(now)
+            .execute(&mut *c).await?;
+            for t in idea.tags {
+                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag) VALUES ($1, $2, $3)")
+                    .bind(ws).bind(idea.id.0).bind(t.as_str()).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Where an idea lives and who wrote it, with its space's visibility for `viewer`.
+    pub async fn idea_scope(&mut self, id: IdeaId, viewer: UserId) -> StoreResult<Option<IdeaScope>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(IDEA_SCOPE).bind(ws).bind(id.0).bind(viewer.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// One idea as `viewer` sees it (their own vote included), with its full body.
+    pub async fn idea(&mut self, id: IdeaId, viewer: UserId) -> StoreResult<Option<(IdeaRecord, String)>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.id = $3"));
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            idea: IdeaRecord,
+            body: String,
+        }
+        let row: Option<Row> = on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+        });
+        Ok(row.map(|r| (r.idea, r.body)))
+    }
+
+    /// A page of a discussion's live ideas (neither deleted nor merged away).
+    pub async fn ideas(&mut self, q: &IdeaQuery) -> StoreResult<Vec<IdeaRecord>> {
+        let mut binds = vec![Bind::Uuid(self.ws), Bind::Uuid(q.viewer.0), Bind::Uuid(q.discussion.0)];
+        let mut sql = format!(
+            "SELECT {IDEA_COLUMNS} {IDEA_FROM} WHERE i.workspace_id = $1 AND i.discussion_id = $3 \
+             AND i.deleted_at IS NULL AND i.merged_into IS NULL"
+        );
+        let param = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(stage) = q.stage {
+            let p = param(&mut binds, Bind::Uuid(stage.0));
+            sql.push_str(&format!(" AND i.stage_id = {p}"));
+        }
+        if let Some(tag) = &q.tag {
+            let p = param(&mut binds, Bind::Text(tag.as_str().to_owned()));
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM idea_tags t WHERE t.workspace_id = i.workspace_id AND t.idea_id = i.id AND t.tag = {p})"
+            ));
+        }
+        let key_column = match q.sort {
+            IdeaSort::Top => Some("i.score"),
+            IdeaSort::Trending => Some("i.hot"),
+            IdeaSort::Newest => None,
+        };
+        if let Some(cur) = &q.after {
+            let id = param(&mut binds, Bind::Uuid(cur.id));
+            match key_column {
+                Some(col) => {
+                    let key = if q.sort == IdeaSort::Top { Bind::I64(cur.key as i64) } else { Bind::F64(cur.key) };
+                    let k = param(&mut binds, key);
+                    sql.push_str(&format!(" AND ({col} < {k} OR ({col} = {k} AND i.id < {id}))"));
+                }
+                None => sql.push_str(&format!(" AND i.id < {id}")),
+            }
+        }
+        match key_column {
+            Some(col) => sql.push_str(&format!(" ORDER BY {col} DESC, i.id DESC")),
+            None => sql.push_str(" ORDER BY i.id DESC"),
+        }
+        let lim = param(&mut binds, Bind::I64(i64::from(q.limit)));
+        sql.push_str(&format!(" LIMIT {lim}"));
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_conn!(self.tx, c => {
+            let mut query = sqlx::query_as::<_, IdeaRecord>(sql);
+            for b in binds {
+                query = match b {
+                    Bind::Uuid(v) => query.bind(v),
+                    Bind::I64(v) => query.bind(v),
+                    Bind::F64(v) => query.bind(v),
+                    Bind::Text(v) => query.bind(v),
+                };
+            }
+            query.fetch_all(c).await?
+        }))
+    }
+
+    /// Replaces an idea's title, body and tags.
+    pub async fn update_idea(&mut self, id: IdeaId, title: &IdeaTitle, body: &IdeaBody, excerpt: &str, tags: &[Tag], now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        let tags_json = serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>())
+            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET title = $3, body = $4, excerpt = $5, tags = $6, updated_at = $7 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(title.as_str()).bind(body.as_str()).bind(excerpt).bind(&tags_json).bind(now)
+                .execute(&mut *c).await?;
+            sqlx::query("DELETE FROM idea_tags WHERE workspace_id = $1 AND idea_id = $2").bind(ws).bind(id.0).execute(&mut *c).await?;
+            for t in tags {
+                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag) VALUES ($1, $2, $3)")
+                    .bind(ws).bind(id.0).bind(t.as_str()).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Moves an idea to a stage.
+    pub async fn set_idea_stage(&mut self, id: IdeaId, stage: StageId, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET stage_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(stage.0).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Soft-deletes an idea (`by` = Some) or restores it (`by` = None).
+    pub async fn set_idea_deleted(&mut self, id: IdeaId, by: Option<UserId>, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        let at = by.map(|_| now);
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Takes the row lock on an idea for the rest of the transaction, so that concurrent votes
+    /// and comments recount it one after another. SQLite's write transactions are already
+    /// exclusive.
+    pub async fn lock_idea(&mut self, id: IdeaId) -> StoreResult<()> {
+        if self.tx.kind() == DatabaseKind::Postgres {
+            let ws = self.ws;
+            on_conn!(self.tx, c => {
+                sqlx::query("SELECT id FROM ideas WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+                    .bind(ws).bind(id.0).execute(c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Recounts an idea's votes and comments and stores its score and hot score. Callers hold
+    /// the idea's lock ([`Self::lock_idea`]).
+    pub async fn recount_idea(&mut self, id: IdeaId) -> StoreResult<()> {
+        let ws = self.ws;
+        let (up, down, created): (i64, i64, i64) = on_conn!(self.tx, c => {
+            sqlx::query(
+                "UPDATE ideas SET \
+                 upvotes = (SELECT COUNT(*) FROM votes v WHERE v.workspace_id = $1 AND v.idea_id = $2 AND v.value = 1), \
+                 downvotes = (SELECT COUNT(*) FROM votes v WHERE v.workspace_id = $1 AND v.idea_id = $2 AND v.value = -1), \
+                 comment_count = (SELECT COUNT(*) FROM comments cm WHERE cm.workspace_id = $1 AND cm.idea_id = $2 AND cm.deleted_at IS NULL) \
+                 WHERE workspace_id = $1 AND id = $2",
+            ).bind(ws).bind(id.0).execute(&mut *c).await?;
+            sqlx::query_as("SELECT upvotes, downvotes, created_at FROM ideas WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).fetch_one(&mut *c).await?
+        });
+        let score = up - down;
+        let hot = ideaweave_domain::ranking::hot_score(score, created);
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET score = $3, hot = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(score).bind(hot).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    // ---- votes and ratings -----------------------------------------------------------------
+
+    /// Sets a member's vote on an idea (replacing an earlier one).
+    pub async fn upsert_vote(&mut self, idea: IdeaId, user: UserId, value: i64, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO votes (workspace_id, idea_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (workspace_id, idea_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            ).bind(ws).bind(idea.0).bind(user.0).bind(value).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Withdraws a member's vote.
+    pub async fn delete_vote(&mut self, idea: IdeaId, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM votes WHERE workspace_id = $1 AND idea_id = $2 AND user_id = $3")
+                .bind(ws).bind(idea.0).bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Sets a member's rating of an idea on a criterion.
+    pub async fn upsert_rating(&mut self, idea: IdeaId, criterion: CriterionId, user: UserId, value: RatingValue, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO ratings (workspace_id, idea_id, criterion_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (workspace_id, idea_id, criterion_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            ).bind(ws).bind(idea.0).bind(criterion.0).bind(user.0).bind(i64::from(value.get())).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Withdraws a member's rating on a criterion.
+    pub async fn delete_rating(&mut self, idea: IdeaId, criterion: CriterionId, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND criterion_id = $3 AND user_id = $4")
+                .bind(ws).bind(idea.0).bind(criterion.0).bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Count and average rating per criterion of an idea.
+    pub async fn rating_averages(&mut self, idea: IdeaId) -> StoreResult<Vec<RatingAverage>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT criterion_id, COUNT(*) AS count, CAST(AVG(value) AS DOUBLE PRECISION) AS average FROM ratings \
+                 WHERE workspace_id = $1 AND idea_id = $2 GROUP BY criterion_id",
+            ).bind(ws).bind(idea.0).fetch_all(c).await?
+        }))
+    }
+
+    /// A member's own ratings of an idea.
+    pub async fn my_ratings(&mut self, idea: IdeaId, user: UserId) -> StoreResult<Vec<MyRating>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT criterion_id, value FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND user_id = $3")
+                .bind(ws).bind(idea.0).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    // ---- comments --------------------------------------------------------------------------
+
+    /// Posts a comment.
+    pub async fn insert_comment(&mut self, id: CommentId, idea: IdeaId, parent: Option<CommentId>, author: UserId, body: &CommentBody, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO comments (workspace_id, id, idea_id, parent_id, author_id, body, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            ).bind(ws).bind(id.0).bind(idea.0).bind(parent.map(|p| p.0)).bind(author.0).bind(body.as_str()).bind(now)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// One comment.
+    pub async fn comment(&mut self, id: CommentId) -> StoreResult<Option<CommentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.id = $2"));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+    }
+
+    /// A page of an idea's comments in posting order, after comment id `after`.
+    pub async fn comments(&mut self, idea: IdeaId, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<CommentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.idea_id = $2 AND ($3 IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
+        ));
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(idea.0).bind(after).bind(i64::from(limit)).fetch_all(c).await?
+        }))
+    }
+
+    /// Replaces a comment's text.
+    pub async fn update_comment(&mut self, id: CommentId, body: &CommentBody, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE comments SET body = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(body.as_str()).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Soft-deletes a comment (`by` = Some) or restores it.
+    pub async fn set_comment_deleted(&mut self, id: CommentId, by: Option<UserId>, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        let at = by.map(|_| now);
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE comments SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    // ---- attachments and links -------------------------------------------------------------
+
+    /// Records an uploaded file's metadata (the bytes go to the file store).
+    pub async fn insert_attachment(&mut self, a: NewAttachment<'_>, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO attachments (workspace_id, id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            ).bind(ws).bind(a.id.0).bind(a.idea.0).bind(a.comment.map(|c| c.0)).bind(a.uploader.0).bind(a.filename.as_str())
+            .bind(a.content_type).bind(a.size_bytes).bind(a.sha256).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// One attachment's metadata.
+    pub async fn attachment(&mut self, id: AttachmentId) -> StoreResult<Option<AttachmentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND id = $2"));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+    }
+
+    /// An idea's attachments (including those on its comments), oldest first.
+    pub async fn attachments(&mut self, idea: IdeaId) -> StoreResult<Vec<AttachmentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
+    }
+
+    /// Deletes an attachment's metadata.
+    pub async fn delete_attachment(&mut self, id: AttachmentId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Adds a link.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_link(&mut self, id: LinkId, idea: IdeaId, comment: Option<CommentId>, url: &LinkUrl, title: &LinkTitle, by: UserId, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO links (workspace_id, id, idea_id, comment_id, url, title, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ).bind(ws).bind(id.0).bind(idea.0).bind(comment.map(|c| c.0)).bind(url.as_str()).bind(title.as_str()).bind(by.0).bind(now)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// One link.
+    pub async fn link(&mut self, id: LinkId) -> StoreResult<Option<LinkRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{LINK_COLUMNS}WHERE workspace_id = $1 AND id = $2"));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+    }
+
+    /// An idea's links (including those on its comments), oldest first.
+    pub async fn links(&mut self, idea: IdeaId) -> StoreResult<Vec<LinkRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{LINK_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
+    }
+
+    /// Deletes a link.
+    pub async fn delete_link(&mut self, id: LinkId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM links WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- merges ----------------------------------------------------------------------------
+
+    /// Merges `source` into `target`: the source's votes move to the target except where the
+    /// voter already voted on the target, its comments move, and the source is hidden from
+    /// lists. Every moved row remembers where it came from, so [`Self::unmerge`] can undo it.
+    pub async fn merge(&mut self, id: MergeId, source: IdeaId, target: IdeaId, by: UserId, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "UPDATE votes SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2 \
+                 AND user_id NOT IN (SELECT t.user_id FROM votes t WHERE t.workspace_id = $1 AND t.idea_id = $3)",
+            ).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            sqlx::query("UPDATE comments SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2")
+                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            sqlx::query("UPDATE ideas SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?;
+            sqlx::query("INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(ws).bind(id.0).bind(source.0).bind(target.0).bind(by.0).bind(now).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// Undoes the merge of `source` into `target`: moved votes and comments go back (replies
+    /// posted under moved comments since go with them) and the source is listed again.
+    pub async fn unmerge(&mut self, source: IdeaId, target: IdeaId, by: UserId, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")
+                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            sqlx::query("UPDATE comments SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")
+                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            loop {
+                let moved = sqlx::query(
+                    "UPDATE comments SET idea_id = $2 WHERE workspace_id = $1 AND idea_id = $3 AND parent_id IN \
+                     (SELECT p.id FROM comments p WHERE p.workspace_id = $1 AND p.idea_id = $2)",
+                ).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?.rows_affected();
+                if moved == 0 {
+                    break;
+                }
+            }
+            sqlx::query("UPDATE ideas SET merged_into = NULL, updated_at = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(source.0).bind(now).execute(&mut *c).await?;
+            sqlx::query(
+                "UPDATE idea_merges SET unmerged_at = $4, unmerged_by = $5 WHERE workspace_id = $1 AND source_id = $2 \
+                 AND target_id = $3 AND unmerged_at IS NULL",
+            ).bind(ws).bind(source.0).bind(target.0).bind(now).bind(by.0).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// How many ideas are currently merged into `idea`.
+    pub async fn merged_into_count(&mut self, idea: IdeaId) -> StoreResult<i64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND merged_into = $2")
+                .bind(ws).bind(idea.0).fetch_one(c).await?
+        }))
+    }
+
+    /// The merge history of an idea: merges into it and out of it, oldest first.
+    pub async fn merges_of(&mut self, idea: IdeaId) -> StoreResult<Vec<MergeRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT m.id, m.source_id, m.target_id, i.title AS source_title, m.merged_by, m.merged_at, m.unmerged_at \
+                 FROM idea_merges m JOIN ideas i ON i.workspace_id = m.workspace_id AND i.id = m.source_id \
+                 WHERE m.workspace_id = $1 AND (m.target_id = $2 OR m.source_id = $2) ORDER BY m.id",
+            ).bind(ws).bind(idea.0).fetch_all(c).await?
+        }))
+    }
+}

@@ -1,0 +1,185 @@
+//! Instance-level data: accounts, sessions, the list of workspaces, and the lookups that turn a
+//! credential into a user.
+
+use ideaweave_domain::{Email, InvitationId, PersonName, Slug, UserId, WorkspaceId, WorkspaceName};
+
+use crate::records::*;
+use crate::{StoreResult, Tx};
+
+/// The stages every new workspace starts with; admins rename, reorder and extend them.
+pub const DEFAULT_STAGES: [&str; 5] = ["New", "Under review", "Selected", "Implemented", "Archived"];
+
+impl Tx {
+    /// Creates an account. `password_hash` is `None` for accounts that sign in by other means.
+    pub async fn insert_user(
+        &mut self,
+        id: UserId,
+        email: &Email,
+        name: &PersonName,
+        password_hash: Option<&str>,
+        is_operator: bool,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO users (id, email, name, password_hash, is_operator, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.0).bind(email.as_str()).bind(name.as_str()).bind(password_hash).bind(is_operator).bind(now)
+                .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Finds an account by (normalised) email.
+    pub async fn user_by_email(&mut self, email: &Email) -> StoreResult<Option<UserRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE email = $1")
+                .bind(email.as_str()).fetch_optional(c).await?
+        }))
+    }
+
+    /// Finds an account by id.
+    pub async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE id = $1")
+                .bind(id.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Sets an account's password hash.
+    pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id.0).bind(hash).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Records a session under the hash of its cookie value.
+    pub async fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        user: UserId,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(token_hash).bind(user.0).bind(csrf_token).bind(now).bind(expires_at).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The session with this cookie hash, if it has not expired at `now`.
+    pub async fn session(&mut self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash).bind(now).fetch_optional(c).await?
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Creates a workspace with the default stages.
+    pub async fn insert_workspace(&mut self, id: WorkspaceId, slug: &Slug, name: &WorkspaceName, now: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id.0).bind(slug.as_str()).bind(name.as_str()).bind(now).execute(&mut *c).await?;
+            for (i, stage) in DEFAULT_STAGES.iter().enumerate() {
+                sqlx::query("INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4)")
+                    .bind(id.0).bind(ideaweave_domain::StageId::new().0).bind(*stage).bind(i as i64)
+                    .execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Finds a workspace by slug.
+    pub async fn workspace_by_slug(&mut self, slug: &str) -> StoreResult<Option<WorkspaceRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1")
+                .bind(slug).fetch_optional(c).await?
+        }))
+    }
+
+    /// Every workspace with its member count, for the operator. Reads no content.
+    pub async fn list_workspaces(&mut self) -> StoreResult<Vec<WorkspaceSummary>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT w.id, w.slug, w.name, w.created_at, \
+                 (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id) AS members \
+                 FROM workspaces w ORDER BY w.slug",
+            ).fetch_all(c).await?
+        }))
+    }
+
+    /// The workspaces a user belongs to.
+    pub async fn memberships_of(&mut self, user: UserId) -> StoreResult<Vec<MembershipRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT w.id AS workspace_id, w.slug, w.name, m.role FROM memberships m \
+                 JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.slug",
+            ).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// A user's role in the workspace with this slug, together with the workspace: the lookup a
+    /// session-authenticated request makes. `None` when the workspace does not exist or the user
+    /// is not a member, which callers must treat alike.
+    pub async fn membership_by_slug(&mut self, user: UserId, slug: &str) -> StoreResult<Option<(WorkspaceRecord, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            ws: WorkspaceRecord,
+            role: String,
+        }
+        let row: Option<Row> = on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT w.id, w.slug, w.name, w.created_at, m.role FROM workspaces w \
+                 JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $2 WHERE w.slug = $1",
+            ).bind(slug).bind(user.0).fetch_optional(c).await?
+        });
+        Ok(row.map(|r| (r.ws, r.role)))
+    }
+
+    /// What the API token with this secret hash grants in `workspace`, if it is live at `now`
+    /// and its owner is still a member. Revocation, expiry and removal therefore take effect on
+    /// the very next request (ACC-03).
+    pub async fn token_grant(&mut self, workspace: WorkspaceId, token_hash: &[u8], now: i64) -> StoreResult<Option<TokenGrant>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT t.id AS token_id, t.user_id, t.scope, m.role, w.slug FROM api_tokens t \
+                 JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
+                 JOIN workspaces w ON w.id = t.workspace_id \
+                 WHERE t.workspace_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL \
+                 AND (t.expires_at IS NULL OR t.expires_at > $3)",
+            ).bind(workspace.0).bind(token_hash).bind(now).fetch_optional(c).await?
+        }))
+    }
+
+    /// The invitation with this secret hash in `workspace`, whatever its state.
+    pub async fn invitation_by_hash(&mut self, workspace: WorkspaceId, token_hash: &[u8]) -> StoreResult<Option<InvitationRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at \
+                 FROM invitations WHERE workspace_id = $1 AND token_hash = $2",
+            ).bind(workspace.0).bind(token_hash).fetch_optional(c).await?
+        }))
+    }
+
+    /// Marks an invitation accepted by `user`, only if it is still pending at `now`. Returns
+    /// false when another request used it first: invitations are single-use.
+    pub async fn consume_invitation(&mut self, workspace: WorkspaceId, id: InvitationId, user: UserId, now: i64) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query(
+                "UPDATE invitations SET accepted_at = $3, accepted_by = $4 WHERE workspace_id = $1 AND id = $2 \
+                 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+            ).bind(workspace.0).bind(id.0).bind(now).bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+}

@@ -1,0 +1,264 @@
+//! Ideaweave's storage layer.
+//!
+//! One [`Store`] speaks to either SQLite (embedded, the default) or PostgreSQL (scale-out). The SQL
+//! is written once with `$N` placeholders, which both drivers accept, and each query runs on
+//! whichever connection the store holds; the few statements that differ between the two are
+//! chosen per database next to each other.
+//!
+//! Workspace data is reachable only through [`WorkspaceRepo`], which cannot be obtained without a
+//! [`WorkspaceId`](ideaweave_domain::WorkspaceId) and puts it into every statement: no query of
+//! workspace data can forget its tenant. Storage decides nothing about permissions; the `app`
+//! crate asks the policy before it calls in here.
+
+/// Runs `$body` with `$c` bound to the connection behind `$tx`, whichever database it is. The
+/// body is compiled once per database, so the same generic sqlx code serves both.
+macro_rules! on_conn {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.handle {
+            $crate::Handle::Sqlite(h) => {
+                let $c = h.conn();
+                $body
+            }
+            $crate::Handle::Postgres(h) => {
+                let $c = h.conn();
+                $body
+            }
+        }
+    };
+}
+
+
+mod content;
+mod files;
+mod instance;
+mod migrate;
+pub mod records;
+mod workspace;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+pub use files::{FileStore, FileStoreError, LocalDirFileStore};
+pub use migrate::{MigrationInfo, MigrationState};
+pub use content::{IdeaQuery, NewAttachment, NewIdea};
+pub use instance::DEFAULT_STAGES;
+pub use workspace::{NewDiscussion, WorkspaceRepo};
+
+/// Which database a store speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A storage failure. Callers turn these into their own errors; only `Conflict` carries meaning a
+/// user can act on (something with the same unique key exists).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A unique constraint was violated.
+    #[error("an entry with the same unique key already exists")]
+    Conflict,
+    /// A migration failed or the database's schema is newer than this program.
+    #[error("migration error: {0}")]
+    Migration(String),
+    /// The configured database URL cannot be used.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// Stored data could not be read back as the domain expects.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                return StoreError::Conflict;
+            }
+        }
+        StoreError::Database(e)
+    }
+}
+
+/// Result of a storage operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Connection pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    /// Most connections held open.
+    pub max_connections: u32,
+    /// How long a statement waits for a locked SQLite database before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 8, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The database behind Ideaweave. Cheap to clone: it is a handle to a connection pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens a store for `url`: `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(settings.busy_timeout)
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .min_connections(1)
+                .connect_with(opts)
+                .await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::InvalidUrl(format!(
+                "{:?} is neither a sqlite:// nor a postgres:// URL",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        Ok(Self { pool })
+    }
+
+    /// Which database this store uses.
+    pub fn kind(&self) -> DatabaseKind {
+        match self.pool {
+            Pool::Sqlite(_) => DatabaseKind::Sqlite,
+            Pool::Postgres(_) => DatabaseKind::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
+    /// so that two writers never deadlock upgrading a read lock.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let handle = match &self.pool {
+            Pool::Sqlite(p) => Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Pool::Postgres(p) => Handle::Postgres(PgHandle::Tx(p.begin().await?)),
+        };
+        Ok(Tx { handle })
+    }
+
+    /// A connection for reads outside a transaction: each statement sees the latest committed data.
+    pub async fn read(&self) -> StoreResult<Tx> {
+        let handle = match &self.pool {
+            Pool::Sqlite(p) => Handle::Sqlite(SqliteHandle::Conn(p.acquire().await?)),
+            Pool::Postgres(p) => Handle::Postgres(PgHandle::Conn(p.acquire().await?)),
+        };
+        Ok(Tx { handle })
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ping(&self) -> StoreResult<()> {
+        let mut tx = self.read().await?;
+        on_conn!(tx, c => { sqlx::query("SELECT 1").execute(c).await?; });
+        Ok(())
+    }
+
+    /// Closes every connection (the SQLite WAL is checkpointed on the last close).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+enum SqliteHandle {
+    Tx(Transaction<'static, Sqlite>),
+    Conn(PoolConnection<Sqlite>),
+}
+
+impl SqliteHandle {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        match self {
+            SqliteHandle::Tx(t) => t,
+            SqliteHandle::Conn(c) => c,
+        }
+    }
+}
+
+enum PgHandle {
+    Tx(Transaction<'static, Postgres>),
+    Conn(PoolConnection<Postgres>),
+}
+
+impl PgHandle {
+    fn conn(&mut self) -> &mut PgConnection {
+        match self {
+            PgHandle::Tx(t) => t,
+            PgHandle::Conn(c) => c,
+        }
+    }
+}
+
+enum Handle {
+    Sqlite(SqliteHandle),
+    Postgres(PgHandle),
+}
+
+/// A unit of work on the database: a transaction from [`Store::begin`], or a plain connection
+/// from [`Store::read`]. Instance-level queries (users, sessions, workspaces) are methods of
+/// `Tx`; workspace data is reached through [`Tx::workspace`].
+pub struct Tx {
+    handle: Handle,
+}
+
+impl Tx {
+    /// Commits a transaction (a no-op for a read connection).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.handle {
+            Handle::Sqlite(SqliteHandle::Tx(t)) => t.commit().await?,
+            Handle::Postgres(PgHandle::Tx(t)) => t.commit().await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The repository of one workspace's data.
+    pub fn workspace(&mut self, id: ideaweave_domain::WorkspaceId) -> WorkspaceRepo<'_> {
+        WorkspaceRepo::new(self, id)
+    }
+
+    fn kind(&self) -> DatabaseKind {
+        match self.handle {
+            Handle::Sqlite(_) => DatabaseKind::Sqlite,
+            Handle::Postgres(_) => DatabaseKind::Postgres,
+        }
+    }
+}
+

@@ -1,0 +1,293 @@
+//! Rows as the store returns them.
+//!
+//! Each record is what one query reads, with typed ids. Roles, scopes and kinds are returned as
+//! the text stored; the `app` crate parses them into domain types and treats a value it cannot
+//! parse as corruption.
+
+use ideaweave_domain::*;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+/// An account.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub is_operator: bool,
+    pub created_at: i64,
+}
+
+/// A live session, found by the hash of its cookie.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+/// A workspace.
+#[derive(Debug, Clone, FromRow)]
+pub struct WorkspaceRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A workspace with instance-level counts, for the operator (no content).
+#[derive(Debug, Clone, FromRow)]
+pub struct WorkspaceSummary {
+    #[sqlx(try_from = "Uuid")]
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub members: i64,
+}
+
+/// What a valid API token grants: who, in which workspace, with which role and scope.
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenGrant {
+    #[sqlx(try_from = "Uuid")]
+    pub token_id: TokenId,
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub scope: String,
+    pub role: String,
+    pub slug: String,
+}
+
+/// A user's membership as seen from the user.
+#[derive(Debug, Clone, FromRow)]
+pub struct MembershipRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub workspace_id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// A member as seen in a workspace's member list.
+#[derive(Debug, Clone, FromRow)]
+pub struct MemberRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: i64,
+}
+
+/// An API token's metadata (never its secret).
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: TokenId,
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub name: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// An invitation.
+#[derive(Debug, Clone, FromRow)]
+pub struct InvitationRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: InvitationId,
+    #[sqlx(try_from = "Uuid")]
+    pub workspace_id: WorkspaceId,
+    pub email: String,
+    pub role: String,
+    #[sqlx(try_from = "Uuid")]
+    pub invited_by: UserId,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A stage of the idea pipeline.
+#[derive(Debug, Clone, FromRow)]
+pub struct StageRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: StageId,
+    pub name: String,
+    pub position: i64,
+}
+
+/// A rating criterion.
+#[derive(Debug, Clone, FromRow)]
+pub struct CriterionRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: CriterionId,
+    pub name: String,
+    pub position: i64,
+}
+
+/// A space, with whether the user it was read for is listed in it.
+#[derive(Debug, Clone, FromRow)]
+pub struct SpaceRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: SpaceId,
+    pub name: String,
+    pub description: String,
+    pub private: bool,
+    pub listed: bool,
+    pub created_at: i64,
+}
+
+/// A discussion, with its space's visibility as seen by the user it was read for.
+#[derive(Debug, Clone, FromRow)]
+pub struct DiscussionRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: DiscussionId,
+    #[sqlx(try_from = "Uuid")]
+    pub space_id: SpaceId,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub open: bool,
+    pub deadline: Option<i64>,
+    #[sqlx(try_from = "Uuid")]
+    pub created_by: UserId,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub space_private: bool,
+    pub space_listed: bool,
+    pub idea_count: i64,
+}
+
+/// The facts about an idea that authorisation needs: where it lives and who wrote it.
+#[derive(Debug, Clone, FromRow)]
+pub struct IdeaScope {
+    #[sqlx(try_from = "Uuid")]
+    pub id: IdeaId,
+    #[sqlx(try_from = "Uuid")]
+    pub discussion_id: DiscussionId,
+    #[sqlx(try_from = "Uuid")]
+    pub author_id: UserId,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+    pub merged_into: Option<Uuid>,
+    pub discussion_open: bool,
+    pub discussion_deadline: Option<i64>,
+    pub space_private: bool,
+    pub space_listed: bool,
+}
+
+/// An idea as shown in lists and on its page.
+#[derive(Debug, Clone, FromRow)]
+pub struct IdeaRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: IdeaId,
+    #[sqlx(try_from = "Uuid")]
+    pub discussion_id: DiscussionId,
+    #[sqlx(try_from = "Uuid")]
+    pub author_id: UserId,
+    pub author_name: String,
+    pub title: String,
+    pub excerpt: String,
+    pub tags: String,
+    #[sqlx(try_from = "Uuid")]
+    pub stage_id: StageId,
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub score: i64,
+    pub hot: f64,
+    pub comment_count: i64,
+    pub merged_into: Option<Uuid>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+    pub my_vote: Option<i64>,
+}
+
+/// A comment.
+#[derive(Debug, Clone, FromRow)]
+pub struct CommentRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: CommentId,
+    #[sqlx(try_from = "Uuid")]
+    pub idea_id: IdeaId,
+    pub parent_id: Option<Uuid>,
+    #[sqlx(try_from = "Uuid")]
+    pub author_id: UserId,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// Count and average of ratings on one criterion of an idea.
+#[derive(Debug, Clone, FromRow)]
+pub struct RatingAverage {
+    #[sqlx(try_from = "Uuid")]
+    pub criterion_id: CriterionId,
+    pub count: i64,
+    pub average: f64,
+}
+
+/// One member's rating on one criterion.
+#[derive(Debug, Clone, FromRow)]
+pub struct MyRating {
+    #[sqlx(try_from = "Uuid")]
+    pub criterion_id: CriterionId,
+    pub value: i64,
+}
+
+/// An uploaded file's metadata.
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: AttachmentId,
+    #[sqlx(try_from = "Uuid")]
+    pub idea_id: IdeaId,
+    pub comment_id: Option<Uuid>,
+    #[sqlx(try_from = "Uuid")]
+    pub uploader_id: UserId,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// A link on an idea or comment.
+#[derive(Debug, Clone, FromRow)]
+pub struct LinkRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: LinkId,
+    #[sqlx(try_from = "Uuid")]
+    pub idea_id: IdeaId,
+    pub comment_id: Option<Uuid>,
+    pub url: String,
+    pub title: String,
+    #[sqlx(try_from = "Uuid")]
+    pub created_by: UserId,
+    pub created_at: i64,
+}
+
+/// A recorded merge of one idea into another.
+#[derive(Debug, Clone, FromRow)]
+pub struct MergeRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: MergeId,
+    #[sqlx(try_from = "Uuid")]
+    pub source_id: IdeaId,
+    #[sqlx(try_from = "Uuid")]
+    pub target_id: IdeaId,
+    pub source_title: String,
+    #[sqlx(try_from = "Uuid")]
+    pub merged_by: UserId,
+    pub merged_at: i64,
+    pub unmerged_at: Option<i64>,
+}

@@ -1,0 +1,466 @@
+//! One workspace's data: members, tokens, invitations, settings, spaces and discussions.
+//! Content (ideas and what hangs off them) is in `content.rs`.
+
+use ideaweave_domain::*;
+use uuid::Uuid;
+
+use crate::records::*;
+use crate::{StoreResult, Tx};
+
+/// The repository of one workspace. Every statement it runs is bound to its workspace id, so a
+/// caller holding ids from another workspace finds nothing (ACC-02).
+pub struct WorkspaceRepo<'t> {
+    pub(crate) tx: &'t mut Tx,
+    pub(crate) ws: Uuid,
+}
+
+/// A new discussion's fields.
+pub struct NewDiscussion<'a> {
+    pub id: DiscussionId,
+    pub space: SpaceId,
+    pub kind: &'a str,
+    pub title: &'a DiscussionTitle,
+    pub description: &'a Description,
+    pub deadline: Option<i64>,
+    pub created_by: UserId,
+}
+
+impl<'t> WorkspaceRepo<'t> {
+    pub(crate) fn new(tx: &'t mut Tx, id: WorkspaceId) -> Self {
+        Self { tx, ws: id.0 }
+    }
+
+    /// This repository's workspace.
+    pub fn id(&self) -> WorkspaceId {
+        WorkspaceId(self.ws)
+    }
+
+    // ---- workspace -------------------------------------------------------------------------
+
+    /// Renames the workspace.
+    pub async fn rename(&mut self, name: &WorkspaceName) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1").bind(ws).bind(name.as_str()).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    // ---- members ---------------------------------------------------------------------------
+
+    /// Adds a member (or changes the role of an existing one).
+    pub async fn upsert_member(&mut self, user: UserId, role: Role, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
+            ).bind(ws).bind(user.0).bind(role.as_str()).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// A member's role, or `None` for a non-member.
+    pub async fn role_of(&mut self, user: UserId) -> StoreResult<Option<String>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(user.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// A page of members ordered by user id, after `after`.
+    pub async fn members(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<MemberRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
+                 JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND ($2 IS NULL OR m.user_id > $2) \
+                 ORDER BY m.user_id LIMIT $3",
+            ).bind(ws).bind(after).bind(i64::from(limit)).fetch_all(c).await?
+        }))
+    }
+
+    /// One member.
+    pub async fn member(&mut self, user: UserId) -> StoreResult<Option<MemberRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
+                 JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2",
+            ).bind(ws).bind(user.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// How many owners the workspace has (it must always keep one).
+    pub async fn owner_count(&mut self) -> StoreResult<i64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'")
+                .bind(ws).fetch_one(c).await?
+        }))
+    }
+
+    /// Removes a member. Their API tokens and space listings go with the membership (cascade),
+    /// so access ends on the next request; their contributions stay.
+    pub async fn remove_member(&mut self, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- API tokens ------------------------------------------------------------------------
+
+    /// Records a token under the hash of its secret.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_token(
+        &mut self,
+        id: TokenId,
+        user: UserId,
+        name: &TokenName,
+        scope: TokenScope,
+        token_hash: &[u8],
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO api_tokens (workspace_id, id, user_id, name, scope, token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ).bind(ws).bind(id.0).bind(user.0).bind(name.as_str()).bind(scope.as_str()).bind(token_hash).bind(now).bind(expires_at)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// A user's tokens in this workspace, newest first.
+    pub async fn tokens_of(&mut self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT id, user_id, name, scope, created_at, expires_at, revoked_at FROM api_tokens \
+                 WHERE workspace_id = $1 AND user_id = $2 ORDER BY id DESC",
+            ).bind(ws).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// Revokes one of `user`'s tokens. Returns false when no such live token of theirs exists.
+    pub async fn revoke_token(&mut self, user: UserId, id: TokenId, now: i64) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $4 WHERE workspace_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(ws).bind(id.0).bind(user.0).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Revokes a token whoever owns it (operator CLI).
+    pub async fn revoke_any_token(&mut self, id: TokenId, now: i64) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL")
+                .bind(ws).bind(id.0).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- invitations -----------------------------------------------------------------------
+
+    /// Records an invitation under the hash of its secret.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_invitation(
+        &mut self,
+        id: InvitationId,
+        email: &Email,
+        role: Role,
+        token_hash: &[u8],
+        invited_by: UserId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO invitations (workspace_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ).bind(ws).bind(id.0).bind(email.as_str()).bind(role.as_str()).bind(token_hash).bind(invited_by.0).bind(now).bind(expires_at)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Invitations not yet accepted, revoked or expired at `now`.
+    pub async fn pending_invitations(&mut self, now: i64) -> StoreResult<Vec<InvitationRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at \
+                 FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+                 ORDER BY id DESC",
+            ).bind(ws).bind(now).fetch_all(c).await?
+        }))
+    }
+
+    /// Revokes a pending invitation.
+    pub async fn revoke_invitation(&mut self, id: InvitationId, now: i64) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
+                .bind(ws).bind(id.0).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- stages and criteria ---------------------------------------------------------------
+
+    /// The stage list in order.
+    pub async fn stages(&mut self) -> StoreResult<Vec<StageRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, name, position FROM stages WHERE workspace_id = $1 ORDER BY position, id")
+                .bind(ws).fetch_all(c).await?
+        }))
+    }
+
+    /// Adds or updates a stage.
+    pub async fn upsert_stage(&mut self, id: StageId, name: &StageName, position: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
+            ).bind(ws).bind(id.0).bind(name.as_str()).bind(position).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// How many ideas (including deleted ones) are in a stage.
+    pub async fn ideas_in_stage(&mut self, id: StageId) -> StoreResult<i64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND stage_id = $2")
+                .bind(ws).bind(id.0).fetch_one(c).await?
+        }))
+    }
+
+    /// Deletes a stage; callers check it is unused first.
+    pub async fn delete_stage(&mut self, id: StageId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM stages WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// The rating criteria in order.
+    pub async fn criteria(&mut self) -> StoreResult<Vec<CriterionRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, name, position FROM rating_criteria WHERE workspace_id = $1 ORDER BY position, id")
+                .bind(ws).fetch_all(c).await?
+        }))
+    }
+
+    /// Adds or updates a criterion.
+    pub async fn upsert_criterion(&mut self, id: CriterionId, name: &CriterionName, position: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO rating_criteria (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
+            ).bind(ws).bind(id.0).bind(name.as_str()).bind(position).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a criterion and every rating given on it.
+    pub async fn delete_criterion(&mut self, id: CriterionId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM rating_criteria WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- spaces ----------------------------------------------------------------------------
+
+    /// Creates a space.
+    pub async fn insert_space(&mut self, id: SpaceId, name: &SpaceName, description: &Description, private: bool, by: UserId, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO spaces (workspace_id, id, name, description, private, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            ).bind(ws).bind(id.0).bind(name.as_str()).bind(description.as_str()).bind(private).bind(by.0).bind(now)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Every space, each with whether `viewer` is listed in it. Filtering by visibility is the
+    /// caller's (the policy's) job.
+    pub async fn spaces(&mut self, viewer: UserId) -> StoreResult<Vec<SpaceRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT s.id, s.name, s.description, s.private, s.created_at, \
+                 EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS listed \
+                 FROM spaces s WHERE s.workspace_id = $1 ORDER BY s.name, s.id",
+            ).bind(ws).bind(viewer.0).fetch_all(c).await?
+        }))
+    }
+
+    /// One space, with whether `viewer` is listed in it.
+    pub async fn space(&mut self, id: SpaceId, viewer: UserId) -> StoreResult<Option<SpaceRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT s.id, s.name, s.description, s.private, s.created_at, \
+                 EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $3) AS listed \
+                 FROM spaces s WHERE s.workspace_id = $1 AND s.id = $2",
+            ).bind(ws).bind(id.0).bind(viewer.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Changes a space's name, description and visibility.
+    pub async fn update_space(&mut self, id: SpaceId, name: &SpaceName, description: &Description, private: bool) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(name.as_str()).bind(description.as_str()).bind(private).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a space and everything in it.
+    pub async fn delete_space(&mut self, id: SpaceId) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM spaces WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The members listed in a space.
+    pub async fn space_members(&mut self, id: SpaceId) -> StoreResult<Vec<MemberRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM space_members sm \
+                 JOIN memberships m ON m.workspace_id = sm.workspace_id AND m.user_id = sm.user_id \
+                 JOIN users u ON u.id = sm.user_id WHERE sm.workspace_id = $1 AND sm.space_id = $2 ORDER BY u.id",
+            ).bind(ws).bind(id.0).fetch_all(c).await?
+        }))
+    }
+
+    /// Lists a member in a space.
+    pub async fn add_space_member(&mut self, id: SpaceId, user: UserId) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(ws).bind(id.0).bind(user.0).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Unlists a member from a space.
+    pub async fn remove_space_member(&mut self, id: SpaceId, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM space_members WHERE workspace_id = $1 AND space_id = $2 AND user_id = $3")
+                .bind(ws).bind(id.0).bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    // ---- discussions -----------------------------------------------------------------------
+
+    /// Opens a discussion.
+    pub async fn insert_discussion(&mut self, d: NewDiscussion<'_>, now: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO discussions (workspace_id, id, space_id, kind, title, description, open, deadline, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $9)",
+            ).bind(ws).bind(d.id.0).bind(d.space.0).bind(d.kind).bind(d.title.as_str()).bind(d.description.as_str())
+            .bind(d.deadline).bind(d.created_by.0).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    const DISCUSSION_COLUMNS: &'static str = "SELECT d.id, d.space_id, d.kind, d.title, d.description, d.open, d.deadline, \
+        d.created_by, d.created_at, d.updated_at, s.private AS space_private, \
+        EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = d.workspace_id AND sm.space_id = d.space_id AND sm.user_id = $2) AS space_listed, \
+        (SELECT COUNT(*) FROM ideas i WHERE i.workspace_id = d.workspace_id AND i.discussion_id = d.id AND i.deleted_at IS NULL AND i.merged_into IS NULL) AS idea_count \
+        FROM discussions d JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id ";
+
+    /// One discussion, with its space's visibility for `viewer`.
+    pub async fn discussion(&mut self, id: DiscussionId, viewer: UserId) -> StoreResult<Option<DiscussionRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{}WHERE d.workspace_id = $1 AND d.id = $3", Self::DISCUSSION_COLUMNS));
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// The discussions of a space, newest first.
+    pub async fn discussions_in(&mut self, space: SpaceId, viewer: UserId) -> StoreResult<Vec<DiscussionRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!("{}WHERE d.workspace_id = $1 AND d.space_id = $3 ORDER BY d.id DESC", Self::DISCUSSION_COLUMNS));
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(space.0).fetch_all(c).await?
+        }))
+    }
+
+    /// Changes a discussion.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_discussion(
+        &mut self,
+        id: DiscussionId,
+        kind: &str,
+        title: &DiscussionTitle,
+        description: &Description,
+        open: bool,
+        deadline: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "UPDATE discussions SET kind = $3, title = $4, description = $5, open = $6, deadline = $7, updated_at = $8 \
+                 WHERE workspace_id = $1 AND id = $2",
+            ).bind(ws).bind(id.0).bind(kind).bind(title.as_str()).bind(description.as_str()).bind(open).bind(deadline).bind(now)
+            .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The criteria a discussion is rated on.
+    pub async fn discussion_criteria(&mut self, id: DiscussionId) -> StoreResult<Vec<CriterionRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT rc.id, rc.name, rc.position FROM discussion_criteria dc \
+                 JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
+                 WHERE dc.workspace_id = $1 AND dc.discussion_id = $2 ORDER BY rc.position, rc.id",
+            ).bind(ws).bind(id.0).fetch_all(c).await?
+        }))
+    }
+
+    /// Replaces the criteria a discussion is rated on.
+    pub async fn set_discussion_criteria(&mut self, id: DiscussionId, criteria: &[CriterionId]) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM discussion_criteria WHERE workspace_id = $1 AND discussion_id = $2")
+                .bind(ws).bind(id.0).execute(&mut *c).await?;
+            for cr in criteria {
+                sqlx::query("INSERT INTO discussion_criteria (workspace_id, discussion_id, criterion_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(ws).bind(id.0).bind(cr.0).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+}
