@@ -1,1 +1,135 @@
-pub fn placeholder() {}
+//! Ideaweave's use cases.
+//!
+//! Every operation a person or the operator can perform is a method of [`App`]. Each one
+//! authenticates its caller (or receives an already authenticated [`Member`]), asks the domain
+//! policy whether the action is allowed, and runs its reads and writes in one store transaction.
+//! The web layer and the CLI only translate between their world and these methods.
+
+mod admin;
+mod auth;
+mod comments;
+pub mod demo;
+mod error;
+mod files;
+mod ideas;
+mod secrets;
+mod spaces;
+pub mod views;
+mod workspace;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ideaweave_domain::policy::{Action, Actor, authorize};
+use ideaweave_domain::{Role, WorkspaceId};
+use ideaweave_store::{FileStore, Store};
+
+pub use admin::CreatedWorkspace;
+pub use auth::{Credential, LoginOutcome, Principal};
+pub use error::{AppError, AppResult};
+pub use files::Download;
+pub use views::*;
+
+/// A source of the current time, injectable so that tests can move it.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// Tunables of the use cases, from the validated configuration.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// How long an invitation can be accepted.
+    pub invitation_ttl: Duration,
+    /// Largest accepted upload.
+    pub max_upload_bytes: usize,
+    /// The URL people reach this instance at, for links in invitations.
+    pub public_url: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_upload_bytes: 10 * 1024 * 1024,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+/// The application: the store, the file store, the clock and the settings.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    files: Arc<dyn FileStore>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<AppSettings>,
+}
+
+impl App {
+    /// Assembles the application.
+    pub fn new(store: Store, files: Arc<dyn FileStore>, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
+        Self { store, files, clock, settings: Arc::new(settings) }
+    }
+
+    /// The store (for readiness checks and the CLI's migrations).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// An authenticated member acting inside one workspace: the result of [`App::enter`].
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// Its slug.
+    pub slug: String,
+    /// Who acts, with which role and token scope.
+    pub actor: Actor,
+}
+
+impl Member {
+    /// Asks the policy; a refusal becomes the matching error.
+    fn allow(&self, action: Action) -> AppResult<()> {
+        authorize(&self.actor, action).map_err(AppError::from)
+    }
+
+    /// The member's role.
+    pub fn role(&self) -> Role {
+        self.actor.role
+    }
+}
+
+fn space_view(private: bool, listed: bool) -> ideaweave_domain::policy::SpaceView {
+    ideaweave_domain::policy::SpaceView { private, listed }
+}
+
+fn parse_role(s: &str) -> AppResult<Role> {
+    s.parse().map_err(|e: String| AppError::internal(format!("stored role: {e}")))
+}

@@ -106,6 +106,14 @@ impl Tx {
         }))
     }
 
+    /// Finds a workspace by id.
+    pub async fn workspace_by_id(&mut self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
+                .bind(id.0).fetch_optional(c).await?
+        }))
+    }
+
     /// Every workspace with its member count, for the operator. Reads no content.
     pub async fn list_workspaces(&mut self) -> StoreResult<Vec<WorkspaceSummary>> {
         Ok(on_conn!(self, c => {

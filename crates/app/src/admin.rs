@@ -1,0 +1,114 @@
+//! What the operator does from the command line. None of it reads workspace content (ACC-04):
+//! the operator creates accounts and workspaces, and hands a workspace to its owner.
+
+use ideaweave_domain::*;
+use ideaweave_store::records::WorkspaceSummary;
+
+use crate::auth::hash_password;
+use crate::secrets::random_secret;
+use crate::views::*;
+use crate::{App, AppError, AppResult};
+
+/// The result of creating a workspace from the CLI.
+#[derive(Debug)]
+pub enum CreatedWorkspace {
+    /// The owner had an account and is now the owner.
+    OwnerAdded { id: WorkspaceId },
+    /// The owner has no account yet: they accept this invitation to become owner.
+    OwnerInvited { id: WorkspaceId, invitation: Box<CreatedInvitation> },
+}
+
+impl App {
+    /// Creates an account. Without a password a random one is generated and returned, to be
+    /// passed on once.
+    pub async fn create_user(&self, email: &str, name: &str, password: Option<&str>, operator: bool) -> AppResult<(UserView, Option<String>)> {
+        let email = Email::parse(email)?;
+        let name = PersonName::parse(name)?;
+        let generated = match password {
+            Some(_) => None,
+            None => Some(random_secret()?),
+        };
+        let password = Password::parse(password.or(generated.as_deref()).unwrap_or_default())?;
+        let hash = hash_password(&password).await?;
+        let id = UserId::new();
+        let mut tx = self.store.begin().await?;
+        if tx.user_by_email(&email).await?.is_some() {
+            return Err(AppError::Conflict(format!("an account for {email} already exists")));
+        }
+        tx.insert_user(id, &email, &name, Some(&hash), operator, self.now()).await?;
+        tx.commit().await?;
+        Ok((UserView { id, email: email.to_string(), name: name.into_inner() }, generated))
+    }
+
+    /// Creates a workspace and gives it an owner: the account with `owner_email` if it exists,
+    /// otherwise an owner invitation to that address.
+    pub async fn create_workspace(&self, slug: &str, name: &str, owner_email: &str) -> AppResult<CreatedWorkspace> {
+        let slug = Slug::parse(slug)?;
+        let name = WorkspaceName::parse(name)?;
+        let email = Email::parse(owner_email)?;
+        let id = WorkspaceId::new();
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.workspace_by_slug(slug.as_str()).await?.is_some() {
+            return Err(AppError::Conflict(format!("a workspace with slug {slug} already exists")));
+        }
+        tx.insert_workspace(id, &slug, &name, now).await?;
+        let owner = tx.user_by_email(&email).await?;
+        match owner {
+            Some(u) => {
+                tx.workspace(id).upsert_member(u.id, Role::Owner, now).await?;
+                tx.commit().await?;
+                Ok(CreatedWorkspace::OwnerAdded { id })
+            }
+            None => {
+                // The invitation names the operator as nobody: the workspace has no member yet.
+                tx.commit().await?;
+                let invitation = self.create_invitation(id, &email, Role::Owner, UserId(uuid::Uuid::nil())).await?;
+                Ok(CreatedWorkspace::OwnerInvited { id, invitation: Box::new(invitation) })
+            }
+        }
+    }
+
+    /// Every workspace with its member count; no content.
+    pub async fn list_workspaces(&self) -> AppResult<Vec<WorkspaceSummary>> {
+        Ok(self.store.read().await?.list_workspaces().await?)
+    }
+
+    /// Adds an existing account to a workspace with a role.
+    pub async fn add_member(&self, slug: &str, email: &str, role: Role) -> AppResult<()> {
+        let email = Email::parse(email)?;
+        let mut tx = self.store.begin().await?;
+        let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
+        let user = tx.user_by_email(&email).await?.ok_or(AppError::NotFound("account"))?;
+        tx.workspace(ws.id).upsert_member(user.id, role, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates an API token for a member, for scripts and integrations set up by the operator
+    /// on the member's behalf.
+    pub async fn create_token_for(&self, email: &str, slug: &str, input: TokenInput) -> AppResult<CreatedToken> {
+        let email = Email::parse(email)?;
+        let (ws, user) = {
+            let mut tx = self.store.read().await?;
+            let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
+            let user = tx.user_by_email(&email).await?.ok_or(AppError::NotFound("account"))?;
+            if tx.workspace(ws.id).role_of(user.id).await?.is_none() {
+                return Err(AppError::Conflict(format!("{email} is not a member of {slug}")));
+            }
+            (ws.id, user.id)
+        };
+        self.mint_token(ws, user, input).await
+    }
+
+    /// Revokes any token of a workspace by id.
+    pub async fn revoke_token_by_id(&self, slug: &str, id: TokenId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
+        if !tx.workspace(ws.id).revoke_any_token(id, self.now()).await? {
+            return Err(AppError::NotFound("token"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! Who is calling: sessions, API tokens, passwords, and entering a workspace.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHash};
+use ideaweave_domain::policy::Actor;
+use ideaweave_domain::{Email, Password, TokenScope, UserId, WorkspaceId};
+
+use crate::secrets::{hash_secret, parse_workspace_secret, random_secret};
+use crate::views::{MeView, MembershipView, UserView};
+use crate::{App, AppError, AppResult, Member, parse_role};
+
+/// The prefix of API tokens.
+pub(crate) const TOKEN_PREFIX: &str = "iw";
+
+/// A credential as presented by a client.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// `Authorization: Bearer …` with an API token.
+    Bearer(String),
+    /// The session cookie's value.
+    Session(String),
+}
+
+/// An authenticated caller, before entering a workspace.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The person.
+    pub user: UserId,
+    /// The anti-CSRF token of a cookie session, which unsafe requests must echo in a header;
+    /// `None` for API tokens, which browsers never send on their own.
+    pub csrf: Option<String>,
+    token: Option<TokenBinding>,
+}
+
+#[derive(Debug, Clone)]
+struct TokenBinding {
+    workspace: WorkspaceId,
+    slug: String,
+    scope: TokenScope,
+    role: String,
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The session cookie's value (secret).
+    pub session: String,
+    /// The anti-CSRF token for this session.
+    pub csrf: String,
+    /// Who signed in.
+    pub user: UserView,
+}
+
+/// Argon2id with the crate's defaults (RFC 9106's second recommended option: m = 19 MiB, t = 2,
+/// p = 1), which OWASP also recommends; the parameters are stored inside each hash, so raising
+/// them later rehashes nobody's password silently wrong.
+fn hasher() -> Argon2<'static> {
+    Argon2::default()
+}
+
+/// Hashes a password on a blocking thread (it takes tens of milliseconds by design).
+pub(crate) async fn hash_password(password: &Password) -> AppResult<String> {
+    let pw = password.expose().to_owned();
+    tokio::task::spawn_blocking(move || {
+        hasher().hash_password(pw.as_bytes()).map(|h| h.to_string()).map_err(|e| AppError::internal(format!("hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))?
+}
+
+/// A hash to verify against when the account does not exist, so that a sign-in attempt for an
+/// unknown address costs the same time as one for a known address.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hasher().hash_password(b"no such account, no such password").map(|h| h.to_string()).unwrap_or_default())
+}
+
+async fn verify_password(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let stored: String = hash.unwrap_or_else(|| dummy_hash().to_owned());
+        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
+        let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl App {
+    /// Turns a credential into a principal, or `Unauthenticated`.
+    pub async fn authenticate(&self, credential: &Credential) -> AppResult<Principal> {
+        let now = self.now();
+        let mut tx = self.store.read().await?;
+        match credential {
+            Credential::Bearer(token) => {
+                let (ws, hash) = parse_workspace_secret(TOKEN_PREFIX, token).ok_or(AppError::Unauthenticated)?;
+                let grant = tx.token_grant(ws, &hash, now).await?.ok_or(AppError::Unauthenticated)?;
+                let scope = grant.scope.parse().map_err(AppError::internal)?;
+                Ok(Principal {
+                    user: grant.user_id,
+                    csrf: None,
+                    token: Some(TokenBinding { workspace: ws, slug: grant.slug, scope, role: grant.role }),
+                })
+            }
+            Credential::Session(cookie) => {
+                if cookie.len() != 43 {
+                    return Err(AppError::Unauthenticated);
+                }
+                let s = tx.session(&hash_secret(cookie), now).await?.ok_or(AppError::Unauthenticated)?;
+                Ok(Principal { user: s.user_id, csrf: Some(s.csrf_token), token: None })
+            }
+        }
+    }
+
+    /// Enters the workspace `slug` as `principal`. A workspace that does not exist and one the
+    /// principal is not a member of are indistinguishable (404), as is using a token of another
+    /// workspace (ACC-02).
+    pub async fn enter(&self, principal: &Principal, slug: &str) -> AppResult<Member> {
+        if let Some(t) = &principal.token {
+            if t.slug != slug {
+                return Err(AppError::NotFound("workspace"));
+            }
+            return Ok(Member {
+                workspace: t.workspace,
+                slug: t.slug.clone(),
+                actor: Actor { user: principal.user, role: parse_role(&t.role)?, scope: Some(t.scope) },
+            });
+        }
+        let mut tx = self.store.read().await?;
+        let (ws, role) = tx.membership_by_slug(principal.user, slug).await?.ok_or(AppError::NotFound("workspace"))?;
+        Ok(Member { workspace: ws.id, slug: ws.slug, actor: Actor { user: principal.user, role: parse_role(&role)?, scope: None } })
+    }
+
+    /// Authenticates and enters in one step.
+    pub async fn member(&self, credential: &Credential, slug: &str) -> AppResult<Member> {
+        let p = self.authenticate(credential).await?;
+        self.enter(&p, slug).await
+    }
+
+    /// Signs in with email and password. Unknown addresses and wrong passwords get the same
+    /// answer after the same work, so sign-in does not reveal who has an account.
+    pub async fn login(&self, email: &str, password: &str) -> AppResult<LoginOutcome> {
+        let bad = || AppError::Forbidden("the email address or password is not correct".into());
+        if password.len() > Password::MAX_CHARS * 4 {
+            return Err(bad());
+        }
+        let email = Email::parse(email).ok();
+        let user = match &email {
+            Some(e) => self.store.read().await?.user_by_email(e).await?,
+            None => None,
+        };
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        if !verify_password(hash, password.to_owned()).await {
+            return Err(bad());
+        }
+        let user = user.ok_or_else(bad)?;
+        let (session, csrf) = self.start_session(user.id).await?;
+        Ok(LoginOutcome { session, csrf, user: UserView::from_record(&user) })
+    }
+
+    pub(crate) async fn start_session(&self, user: UserId) -> AppResult<(String, String)> {
+        let session = random_secret()?;
+        let csrf = random_secret()?;
+        let now = self.now();
+        let expires = now + self.settings.session_ttl.as_millis() as i64;
+        let mut tx = self.store.begin().await?;
+        tx.insert_session(&hash_secret(&session), user, &csrf, now, expires).await?;
+        tx.commit().await?;
+        Ok((session, csrf))
+    }
+
+    /// Signs out: the session ends at once.
+    pub async fn logout(&self, session_cookie: &str) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        tx.delete_session(&hash_secret(session_cookie)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The caller's account and workspaces.
+    pub async fn me(&self, principal: &Principal) -> AppResult<MeView> {
+        let mut tx = self.store.read().await?;
+        let user = tx.user_by_id(principal.user).await?.ok_or(AppError::Unauthenticated)?;
+        let mut workspaces = Vec::new();
+        for m in tx.memberships_of(principal.user).await? {
+            if principal.token.as_ref().is_some_and(|t| t.workspace != m.workspace_id) {
+                continue;
+            }
+            workspaces.push(MembershipView { slug: m.slug, name: m.name, role: parse_role(&m.role)? });
+        }
+        Ok(MeView { user: UserView::from_record(&user), workspaces })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idn_01_passwords_hash_with_argon2id_and_verify() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let pw = Password::parse("correct horse battery").unwrap();
+            let h = hash_password(&pw).await.unwrap();
+            assert!(h.starts_with("$argon2id$"));
+            assert!(verify_password(Some(h.clone()), "correct horse battery".into()).await);
+            assert!(!verify_password(Some(h), "wrong horse battery".into()).await);
+            assert!(!verify_password(None, "anything at all".into()).await);
+        });
+    }
+}

@@ -1,0 +1,74 @@
+//! The errors a use case can end in. The web layer maps each variant to one HTTP status, in one
+//! place; the CLI prints the message.
+
+use ideaweave_domain::ValidationError;
+use ideaweave_domain::policy::Denial;
+use ideaweave_store::{FileStoreError, StoreError};
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credential was presented.
+    #[error("sign in or present a valid API token")]
+    Unauthenticated,
+    /// The thing does not exist, or the caller must not learn that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller may see the thing but not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// An input was refused.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// An upload is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// An upload is of a type that is not accepted.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// Something failed that the caller cannot fix; details go to the log, not the caller.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// Result of a use case.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// An internal failure with a description for the log.
+    pub fn internal(msg: impl Into<String>) -> Self {
+        AppError::Internal(msg.into())
+    }
+
+    /// A refused input.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(ValidationError::new(field, message))
+    }
+}
+
+impl From<Denial> for AppError {
+    fn from(d: Denial) -> Self {
+        match d {
+            Denial::Hidden => AppError::NotFound("resource"),
+            Denial::Forbidden(why) => AppError::Forbidden(why.to_owned()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => AppError::Conflict("an entry with the same name or address already exists".into()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<FileStoreError> for AppError {
+    fn from(e: FileStoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

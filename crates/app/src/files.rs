@@ -1,0 +1,207 @@
+//! Attachments and links on ideas and comments.
+
+use bytes::Bytes;
+use ideaweave_domain::attachment::{UploadRefusal, sniff};
+use ideaweave_domain::policy::Action;
+use ideaweave_domain::*;
+use ideaweave_store::records::{AttachmentRecord, LinkRecord};
+use ideaweave_store::{NewAttachment, Tx};
+use sha2::{Digest, Sha256};
+
+use crate::views::*;
+use crate::{App, AppError, AppResult, Member, space_view};
+
+/// Most attachments one idea (with its comments) may carry.
+const MAX_ATTACHMENTS_PER_IDEA: usize = 50;
+/// Most links one idea (with its comments) may carry.
+const MAX_LINKS_PER_IDEA: usize = 50;
+
+pub(crate) fn attachment_out(a: AttachmentRecord) -> AttachmentView {
+    AttachmentView {
+        id: a.id,
+        idea_id: a.idea_id,
+        comment_id: a.comment_id.map(CommentId),
+        uploader_id: a.uploader_id,
+        filename: a.filename,
+        content_type: a.content_type,
+        size_bytes: a.size_bytes,
+        sha256: a.sha256,
+        created_at: a.created_at,
+    }
+}
+
+pub(crate) fn link_out(l: LinkRecord) -> LinkView {
+    LinkView {
+        id: l.id,
+        idea_id: l.idea_id,
+        comment_id: l.comment_id.map(CommentId),
+        url: l.url,
+        title: l.title,
+        created_by: l.created_by,
+        created_at: l.created_at,
+    }
+}
+
+fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
+    format!("{}/{}", ws.0, id.0)
+}
+
+/// A file to send back, with what the client should be told about it.
+#[derive(Debug)]
+pub struct Download {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The media type decided at upload from the content.
+    pub content_type: String,
+    /// The original file name, for `Content-Disposition`.
+    pub filename: String,
+    /// Whether a browser may show it inline (raster images only).
+    pub inline: bool,
+}
+
+impl App {
+    /// Checks the caller may attach to the idea (or to one of its comments) and returns where.
+    async fn attach_target(&self, tx: &mut Tx, m: &Member, idea: IdeaId, comment: Option<CommentId>) -> AppResult<()> {
+        let scope = self.live_idea(tx, m, idea).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        let is_author = match comment {
+            None => scope.author_id == m.actor.user,
+            Some(cid) => match tx.workspace(m.workspace).comment(cid).await? {
+                Some(c) if c.idea_id == idea && c.deleted_at.is_none() => c.author_id == m.actor.user,
+                _ => return Err(AppError::invalid("comment_id", "is not a comment on this idea")),
+            },
+        };
+        m.allow(Action::Attach { space, is_author })
+    }
+
+    /// Uploads a file to an idea or one of its comments. Its type is decided from its bytes;
+    /// the name is kept for display only.
+    pub async fn upload(&self, m: &Member, idea: IdeaId, comment: Option<CommentId>, filename: &str, data: Bytes) -> AppResult<AttachmentView> {
+        let filename = FileName::parse(filename.rsplit(['/', '\\']).next().unwrap_or(filename))?;
+        if data.len() > self.settings.max_upload_bytes {
+            return Err(AppError::TooLarge(format!("files may be at most {} bytes", self.settings.max_upload_bytes)));
+        }
+        let kind = sniff(&data).map_err(|e| match e {
+            UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
+            other => AppError::UnsupportedType(other.to_string()),
+        })?;
+        {
+            let mut tx = self.store.read().await?;
+            self.attach_target(&mut tx, m, idea, comment).await?;
+            if tx.workspace(m.workspace).attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA {
+                return Err(AppError::Conflict(format!("an idea can carry at most {MAX_ATTACHMENTS_PER_IDEA} files")));
+            }
+        }
+        let id = AttachmentId::new();
+        let sha = hex::encode(Sha256::digest(&data));
+        let size = data.len() as i64;
+        let key = storage_key(m.workspace, id);
+        self.files.put(&key, data).await?;
+        let now = self.now();
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            self.attach_target(&mut tx, m, idea, comment).await?;
+            tx.workspace(m.workspace)
+                .insert_attachment(
+                    NewAttachment {
+                        id,
+                        idea,
+                        comment,
+                        uploader: m.actor.user,
+                        filename: &filename,
+                        content_type: kind.mime,
+                        size_bytes: size,
+                        sha256: &sha,
+                    },
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            if let Err(cleanup) = self.files.delete(&key).await {
+                tracing::warn!(%key, error = %cleanup, "could not remove the file of a failed upload");
+            }
+            return Err(e);
+        }
+        Ok(AttachmentView {
+            id,
+            idea_id: idea,
+            comment_id: comment,
+            uploader_id: m.actor.user,
+            filename: filename.into_inner(),
+            content_type: kind.mime.to_owned(),
+            size_bytes: size,
+            sha256: sha,
+            created_at: now,
+        })
+    }
+
+    /// An attachment's metadata, checked visible.
+    async fn visible_attachment(&self, tx: &mut Tx, m: &Member, id: AttachmentId) -> AppResult<(AttachmentRecord, ideaweave_store::records::IdeaScope)> {
+        let a = tx.workspace(m.workspace).attachment(id).await?.ok_or(AppError::NotFound("attachment"))?;
+        let scope = self.visible_idea(tx, m, a.idea_id).await?;
+        Ok((a, scope))
+    }
+
+    /// An attachment's metadata.
+    pub async fn attachment(&self, m: &Member, id: AttachmentId) -> AppResult<AttachmentView> {
+        let mut tx = self.store.read().await?;
+        let (a, _) = self.visible_attachment(&mut tx, m, id).await?;
+        Ok(attachment_out(a))
+    }
+
+    /// An attachment's bytes.
+    pub async fn download(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
+        let a = {
+            let mut tx = self.store.read().await?;
+            self.visible_attachment(&mut tx, m, id).await?.0
+        };
+        let bytes = self.files.get(&storage_key(m.workspace, id)).await?;
+        let inline = a.content_type.starts_with("image/");
+        Ok(Download { bytes, content_type: a.content_type, filename: a.filename, inline })
+    }
+
+    /// Removes an attachment (its uploader or a moderator).
+    pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::Detach { space, is_author: a.uploader_id == m.actor.user })?;
+        tx.workspace(m.workspace).delete_attachment(id).await?;
+        tx.commit().await?;
+        self.files.delete(&storage_key(m.workspace, id)).await?;
+        Ok(())
+    }
+
+    /// Adds a link to an idea or one of its comments.
+    pub async fn add_link(&self, m: &Member, idea: IdeaId, input: LinkInput) -> AppResult<LinkView> {
+        let url = LinkUrl::parse(&input.url)?;
+        let title = LinkTitle::parse(&input.title)?;
+        let mut tx = self.store.begin().await?;
+        self.attach_target(&mut tx, m, idea, input.comment_id).await?;
+        let mut repo = tx.workspace(m.workspace);
+        if repo.links(idea).await?.len() >= MAX_LINKS_PER_IDEA {
+            return Err(AppError::Conflict(format!("an idea can carry at most {MAX_LINKS_PER_IDEA} links")));
+        }
+        let id = LinkId::new();
+        repo.insert_link(id, idea, input.comment_id, &url, &title, m.actor.user, self.now()).await?;
+        let l = repo.link(id).await?.ok_or(AppError::NotFound("link"))?;
+        tx.commit().await?;
+        Ok(link_out(l))
+    }
+
+    /// Removes a link (whoever added it, or a moderator).
+    pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let l = tx.workspace(m.workspace).link(id).await?.ok_or(AppError::NotFound("link"))?;
+        let scope = self.visible_idea(&mut tx, m, l.idea_id).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::Detach { space, is_author: l.created_by == m.actor.user })?;
+        tx.workspace(m.workspace).delete_link(id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

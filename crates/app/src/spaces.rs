@@ -1,0 +1,252 @@
+//! Spaces and discussions.
+
+use ideaweave_domain::policy::{Action, can_see_space};
+use ideaweave_domain::*;
+use ideaweave_store::NewDiscussion;
+use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
+
+use crate::views::*;
+use crate::{App, AppError, AppResult, Member, parse_role, space_view};
+
+fn space_out(s: SpaceRecord) -> SpaceView {
+    SpaceView { id: s.id, name: s.name, description: s.description, private: s.private, created_at: s.created_at }
+}
+
+fn criterion_out(c: CriterionRecord) -> CriterionView {
+    CriterionView { id: c.id, name: c.name, position: c.position }
+}
+
+fn check_deadline(deadline: Option<i64>) -> AppResult<()> {
+    match deadline {
+        Some(d) if !(0..=253_402_300_799_000).contains(&d) => {
+            Err(AppError::invalid("deadline", "must be a time in Unix milliseconds between 1970 and 9999"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl App {
+    pub(crate) fn discussion_out(&self, d: DiscussionRecord, criteria: Vec<CriterionRecord>) -> DiscussionView {
+        let accepting = d.open && d.deadline.is_none_or(|t| t > self.now());
+        DiscussionView {
+            id: d.id,
+            space_id: d.space_id,
+            kind: DiscussionKind::parse(&d.kind),
+            description_html: markdown::render(&d.description),
+            title: d.title,
+            description: d.description,
+            open: d.open,
+            deadline: d.deadline,
+            accepting_ideas: accepting,
+            idea_count: d.idea_count,
+            criteria: criteria.into_iter().map(criterion_out).collect(),
+            created_by: d.created_by,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+
+    /// The spaces the caller may see.
+    pub async fn spaces(&self, m: &Member) -> AppResult<Vec<SpaceView>> {
+        m.allow(Action::ReadWorkspace)?;
+        let mut tx = self.store.read().await?;
+        let all = tx.workspace(m.workspace).spaces(m.actor.user).await?;
+        Ok(all.into_iter().filter(|s| can_see_space(m.role(), space_view(s.private, s.listed))).map(space_out).collect())
+    }
+
+    /// Creates a space.
+    pub async fn create_space(&self, m: &Member, input: SpaceInput) -> AppResult<SpaceView> {
+        m.allow(Action::CreateSpace)?;
+        let name = SpaceName::parse(&input.name)?;
+        let description = Description::parse(&input.description)?;
+        let id = SpaceId::new();
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.workspace(m.workspace).insert_space(id, &name, &description, input.private, m.actor.user, now).await?;
+        tx.commit().await?;
+        Ok(SpaceView { id, name: name.into_inner(), description: description.into_inner(), private: input.private, created_at: now })
+    }
+
+    async fn load_space(&self, tx: &mut ideaweave_store::Tx, m: &Member, id: SpaceId) -> AppResult<SpaceRecord> {
+        tx.workspace(m.workspace).space(id, m.actor.user).await?.ok_or(AppError::NotFound("space"))
+    }
+
+    /// One space.
+    pub async fn space(&self, m: &Member, id: SpaceId) -> AppResult<SpaceView> {
+        let mut tx = self.store.read().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
+        Ok(space_out(s))
+    }
+
+    /// Changes a space's name, description or visibility.
+    pub async fn update_space(&self, m: &Member, id: SpaceId, input: SpaceInput) -> AppResult<SpaceView> {
+        let name = SpaceName::parse(&input.name)?;
+        let description = Description::parse(&input.description)?;
+        let mut tx = self.store.begin().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        tx.workspace(m.workspace).update_space(id, &name, &description, input.private).await?;
+        tx.commit().await?;
+        Ok(SpaceView { id, name: name.into_inner(), description: description.into_inner(), private: input.private, created_at: s.created_at })
+    }
+
+    /// Deletes a space with everything in it.
+    pub async fn delete_space(&self, m: &Member, id: SpaceId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        tx.workspace(m.workspace).delete_space(id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The members listed in a space.
+    pub async fn space_members(&self, m: &Member, id: SpaceId) -> AppResult<Vec<MemberView>> {
+        let mut tx = self.store.read().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
+        m.allow(Action::ReadMembers)?;
+        let show_email = m.role() >= Role::Admin;
+        tx.workspace(m.workspace)
+            .space_members(id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(MemberView {
+                    user_id: r.user_id,
+                    name: r.name,
+                    email: show_email.then_some(r.email),
+                    role: parse_role(&r.role)?,
+                    joined_at: r.joined_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Lists a workspace member in a space.
+    pub async fn add_space_member(&self, m: &Member, id: SpaceId, input: SpaceMemberInput) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        let mut repo = tx.workspace(m.workspace);
+        if repo.role_of(input.user_id).await?.is_none() {
+            return Err(AppError::NotFound("member"));
+        }
+        repo.add_space_member(id, input.user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Unlists a member from a space.
+    pub async fn remove_space_member(&self, m: &Member, id: SpaceId, user: UserId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let s = self.load_space(&mut tx, m, id).await?;
+        m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        if !tx.workspace(m.workspace).remove_space_member(id, user).await? {
+            return Err(AppError::NotFound("space member"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- discussions -----------------------------------------------------------------------
+
+    /// The discussions of a space.
+    pub async fn discussions(&self, m: &Member, space: SpaceId) -> AppResult<Vec<DiscussionView>> {
+        let mut tx = self.store.read().await?;
+        let s = self.load_space(&mut tx, m, space).await?;
+        m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
+        let rows = tx.workspace(m.workspace).discussions_in(space, m.actor.user).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for d in rows {
+            let criteria = tx.workspace(m.workspace).discussion_criteria(d.id).await?;
+            out.push(self.discussion_out(d, criteria));
+        }
+        Ok(out)
+    }
+
+    async fn checked_criteria(&self, tx: &mut ideaweave_store::Tx, m: &Member, ids: &[CriterionId]) -> AppResult<Vec<CriterionId>> {
+        let known = tx.workspace(m.workspace).criteria().await?;
+        let mut out: Vec<CriterionId> = Vec::new();
+        for id in ids {
+            if !known.iter().any(|c| c.id == *id) {
+                return Err(AppError::invalid("criteria", format!("{id} is not a rating criterion of this workspace")));
+            }
+            if !out.contains(id) {
+                out.push(*id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens a discussion in a space.
+    pub async fn create_discussion(&self, m: &Member, space: SpaceId, input: DiscussionInput) -> AppResult<DiscussionView> {
+        let title = DiscussionTitle::parse(&input.title)?;
+        let description = Description::parse(&input.description)?;
+        check_deadline(input.deadline)?;
+        let mut tx = self.store.begin().await?;
+        let s = self.load_space(&mut tx, m, space).await?;
+        m.allow(Action::CreateDiscussion(space_view(s.private, s.listed)))?;
+        let criteria = self.checked_criteria(&mut tx, m, &input.criteria).await?;
+        let id = DiscussionId::new();
+        let mut repo = tx.workspace(m.workspace);
+        repo.insert_discussion(
+            NewDiscussion {
+                id,
+                space,
+                kind: input.kind.as_str(),
+                title: &title,
+                description: &description,
+                deadline: input.deadline,
+                created_by: m.actor.user,
+            },
+            self.now(),
+        )
+        .await?;
+        repo.set_discussion_criteria(id, &criteria).await?;
+        let d = repo.discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))?;
+        let crit = repo.discussion_criteria(id).await?;
+        tx.commit().await?;
+        Ok(self.discussion_out(d, crit))
+    }
+
+    pub(crate) async fn load_discussion(&self, tx: &mut ideaweave_store::Tx, m: &Member, id: DiscussionId) -> AppResult<DiscussionRecord> {
+        tx.workspace(m.workspace).discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))
+    }
+
+    /// One discussion.
+    pub async fn discussion(&self, m: &Member, id: DiscussionId) -> AppResult<DiscussionView> {
+        let mut tx = self.store.read().await?;
+        let d = self.load_discussion(&mut tx, m, id).await?;
+        m.allow(Action::ReadContent(space_view(d.space_private, d.space_listed)))?;
+        let criteria = tx.workspace(m.workspace).discussion_criteria(id).await?;
+        Ok(self.discussion_out(d, criteria))
+    }
+
+    /// Changes a discussion: title, description, kind, open/closed, deadline, criteria.
+    pub async fn update_discussion(&self, m: &Member, id: DiscussionId, p: DiscussionPatch) -> AppResult<DiscussionView> {
+        let mut tx = self.store.begin().await?;
+        let d = self.load_discussion(&mut tx, m, id).await?;
+        m.allow(Action::ManageDiscussion(space_view(d.space_private, d.space_listed)))?;
+        let title = DiscussionTitle::parse(p.title.as_deref().unwrap_or(&d.title))?;
+        let description = Description::parse(p.description.as_deref().unwrap_or(&d.description))?;
+        let kind = p.kind.unwrap_or(DiscussionKind::parse(&d.kind));
+        let deadline = p.deadline.unwrap_or(d.deadline);
+        check_deadline(deadline)?;
+        let open = p.open.unwrap_or(d.open);
+        let criteria = match &p.criteria {
+            Some(ids) => Some(self.checked_criteria(&mut tx, m, ids).await?),
+            None => None,
+        };
+        let mut repo = tx.workspace(m.workspace);
+        repo.update_discussion(id, kind.as_str(), &title, &description, open, deadline, self.now()).await?;
+        if let Some(c) = criteria {
+            repo.set_discussion_criteria(id, &c).await?;
+        }
+        let d = repo.discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))?;
+        let crit = repo.discussion_criteria(id).await?;
+        tx.commit().await?;
+        Ok(self.discussion_out(d, crit))
+    }
+}

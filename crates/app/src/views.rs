@@ -1,0 +1,541 @@
+//! What use cases return: plain, serialisable views with an OpenAPI schema each, and the inputs
+//! they accept. Inputs refuse unknown fields so that a misspelt field is an error, not a silent
+//! no-op.
+
+use ideaweave_domain::paging::IdeaSort;
+use ideaweave_domain::*;
+use ideaweave_store::records::UserRecord;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A page of results and the cursor for the next one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// An account as shown to its owner.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+}
+
+impl UserView {
+    pub(crate) fn from_record(u: &UserRecord) -> Self {
+        Self { id: u.id, email: u.email.clone(), name: u.name.clone() }
+    }
+}
+
+/// A workspace the caller belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub slug: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The caller's account and workspaces.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub user: UserView,
+    pub workspaces: Vec<MembershipView>,
+}
+
+/// A signed-in session, as returned at sign-in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub user: UserView,
+    /// Echo this in the `X-CSRF-Token` header of every state-changing request made with the
+    /// session cookie.
+    pub csrf_token: String,
+}
+
+/// A stage of the idea pipeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageView {
+    pub id: StageId,
+    pub name: String,
+    pub position: i64,
+}
+
+/// A rating criterion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CriterionView {
+    pub id: CriterionId,
+    pub name: String,
+    pub position: i64,
+}
+
+/// A workspace as its members see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceView {
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub my_role: Role,
+    pub stages: Vec<StageView>,
+    pub criteria: Vec<CriterionView>,
+}
+
+/// A member of a workspace. The email address is shown to admins and owners only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub role: Role,
+    pub joined_at: i64,
+}
+
+/// An invitation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A freshly created invitation, with the link to pass on. The link is shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedInvitation {
+    pub invitation: InvitationView,
+    /// The secret token inside the link.
+    pub token: String,
+    /// The link the invitee opens.
+    pub accept_url: String,
+}
+
+/// What an invitation link offers, shown to whoever holds the link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationInfo {
+    pub workspace_name: String,
+    pub workspace_slug: String,
+    pub email: String,
+    pub role: Role,
+    pub expires_at: i64,
+    /// True when an account with this email already exists (sign in, then accept).
+    pub account_exists: bool,
+}
+
+/// An API token's metadata.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: TokenId,
+    pub name: String,
+    pub scope: TokenScope,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// A freshly created token. The secret is shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    /// Send as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+/// A space.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpaceView {
+    pub id: SpaceId,
+    pub name: String,
+    pub description: String,
+    pub private: bool,
+    pub created_at: i64,
+}
+
+/// Kind of discussion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscussionKind {
+    /// A challenge: a question that collects ideas, often with a deadline.
+    Challenge,
+    /// An open topic.
+    Topic,
+}
+
+impl DiscussionKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Challenge => "challenge",
+            Self::Topic => "topic",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Self {
+        if s == "topic" { Self::Topic } else { Self::Challenge }
+    }
+}
+
+/// A discussion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscussionView {
+    pub id: DiscussionId,
+    pub space_id: SpaceId,
+    pub kind: DiscussionKind,
+    pub title: String,
+    pub description: String,
+    pub description_html: String,
+    pub open: bool,
+    pub deadline: Option<i64>,
+    pub accepting_ideas: bool,
+    pub idea_count: i64,
+    pub criteria: Vec<CriterionView>,
+    pub created_by: UserId,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An idea in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdeaSummary {
+    pub id: IdeaId,
+    pub discussion_id: DiscussionId,
+    pub author: AuthorView,
+    pub title: String,
+    pub excerpt: String,
+    pub tags: Vec<String>,
+    pub stage_id: StageId,
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub score: i64,
+    pub comment_count: i64,
+    /// The caller's own vote, if any.
+    pub my_vote: Option<VoteDirection>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Who wrote something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorView {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// Rating results on one criterion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    pub criterion_id: CriterionId,
+    pub criterion: String,
+    pub count: i64,
+    /// Average of the ratings, absent when nobody rated.
+    pub average: Option<f64>,
+    /// The caller's own rating.
+    pub mine: Option<u8>,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: AttachmentId,
+    pub idea_id: IdeaId,
+    pub comment_id: Option<CommentId>,
+    pub uploader_id: UserId,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// A link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    pub id: LinkId,
+    pub idea_id: IdeaId,
+    pub comment_id: Option<CommentId>,
+    pub url: String,
+    pub title: String,
+    pub created_by: UserId,
+    pub created_at: i64,
+}
+
+/// One merge in an idea's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeView {
+    pub id: MergeId,
+    pub source_id: IdeaId,
+    pub source_title: String,
+    pub target_id: IdeaId,
+    pub merged_by: UserId,
+    pub merged_at: i64,
+    pub unmerged_at: Option<i64>,
+}
+
+/// An idea with everything on its page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdeaView {
+    #[serde(flatten)]
+    pub summary: IdeaSummary,
+    /// The body as written (Markdown).
+    pub body: String,
+    /// The body rendered to sanitised HTML.
+    pub body_html: String,
+    /// Set when this idea was merged into another; clients should show that one.
+    pub merged_into: Option<IdeaId>,
+    /// Set when the idea is deleted (only moderators see deleted ideas).
+    pub deleted_at: Option<i64>,
+    pub ratings: Vec<RatingView>,
+    pub attachments: Vec<AttachmentView>,
+    pub links: Vec<LinkView>,
+    pub merges: Vec<MergeView>,
+}
+
+/// A comment. Deleted comments keep their place in the thread with empty text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: CommentId,
+    pub idea_id: IdeaId,
+    pub parent_id: Option<CommentId>,
+    pub author: Option<AuthorView>,
+    pub body: String,
+    pub body_html: String,
+    pub deleted: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An idea's tally after a vote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoteTally {
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub score: i64,
+    pub my_vote: Option<VoteDirection>,
+}
+
+// ---- inputs ---------------------------------------------------------------------------------
+
+/// Rename the workspace.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspacePatch {
+    pub name: String,
+}
+
+/// A stage or criterion to create or change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedItemInput {
+    pub name: String,
+    /// Position in the list (0 first); defaults to the end.
+    pub position: Option<i64>,
+}
+
+/// A role change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub role: Role,
+}
+
+/// An invitation to send.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    pub email: String,
+    pub role: Role,
+}
+
+/// Accepting an invitation. A new account needs a name and a password; an existing account
+/// accepts while signed in and sends neither.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    pub name: Option<String>,
+    pub password: Option<String>,
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenInput {
+    pub name: String,
+    pub scope: TokenScope,
+    /// Days until it expires; omit for a token that lasts until revoked.
+    pub expires_in_days: Option<u32>,
+}
+
+/// A space to create or change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// A member to list in a space.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceMemberInput {
+    pub user_id: UserId,
+}
+
+/// A discussion to open.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscussionInput {
+    pub kind: DiscussionKind,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Unix milliseconds after which no new ideas are accepted.
+    pub deadline: Option<i64>,
+    /// Ids of workspace criteria that ideas in this discussion are rated on.
+    #[serde(default)]
+    pub criteria: Vec<CriterionId>,
+}
+
+/// Changes to a discussion; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscussionPatch {
+    pub kind: Option<DiscussionKind>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub open: Option<bool>,
+    /// Set a deadline (Unix ms), or `null` to remove it.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub deadline: Option<Option<i64>>,
+    pub criteria: Option<Vec<CriterionId>>,
+}
+
+/// An idea to post.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdeaInput {
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Changes to an idea; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdeaPatch {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Filters and order of an idea list.
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IdeaListQuery {
+    /// top (default), newest or trending.
+    pub sort: Option<IdeaSort>,
+    /// Only ideas in this stage.
+    pub stage: Option<StageId>,
+    /// Only ideas with this tag.
+    pub tag: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 25).
+    pub limit: Option<u32>,
+}
+
+/// A simple page request.
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 25, comments default 100).
+    pub limit: Option<u32>,
+}
+
+/// Moving an idea to a stage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageInput {
+    pub stage_id: StageId,
+}
+
+/// Merging an idea into another.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The idea that stays; the one in the path is the duplicate.
+    pub into: IdeaId,
+}
+
+/// A vote.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoteInput {
+    pub direction: VoteDirection,
+}
+
+/// A rating.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingInput {
+    /// 1 to 5.
+    pub value: i64,
+}
+
+/// A comment to post.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentInput {
+    pub body: String,
+    /// The comment this one replies to.
+    pub parent_id: Option<CommentId>,
+}
+
+/// A comment's new text.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentPatch {
+    pub body: String,
+}
+
+/// A link to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    /// Attach to this comment of the idea instead of the idea itself.
+    pub comment_id: Option<CommentId>,
+}
+
+/// Sign-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
