@@ -1,0 +1,84 @@
+//! The JSON API under `/api/v1`, one module per resource family. Every handler is annotated for
+//! the OpenAPI document, which is generated from these annotations and served at
+//! `/api/v1/openapi.json`.
+
+pub mod comments;
+pub mod files;
+pub mod ideas;
+pub mod session;
+pub mod spaces;
+pub mod workspace;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+/// Top-level facts of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ideaweave API",
+        description = "Workspaces, spaces, discussions, ideas, comments, votes, ratings, files and members. \
+            Authenticate with `Authorization: Bearer <token>` (a workspace API token) or the `iw_session` cookie \
+            from `POST /api/v1/session`; cookie-authenticated requests that change state must send `X-CSRF-Token`. \
+            Errors always have the shape `{\"error\":{\"code\":…,\"message\":…}}`."
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))));
+    }
+}
+
+/// Every API route, with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::invitation_info))
+        .routes(routes!(session::accept_invitation))
+        .routes(routes!(workspace::get_workspace, workspace::rename_workspace))
+        .routes(routes!(workspace::create_stage))
+        .routes(routes!(workspace::update_stage, workspace::delete_stage))
+        .routes(routes!(workspace::create_criterion))
+        .routes(routes!(workspace::update_criterion, workspace::delete_criterion))
+        .routes(routes!(workspace::list_members))
+        .routes(routes!(workspace::change_role, workspace::remove_member))
+        .routes(routes!(workspace::list_invitations, workspace::invite))
+        .routes(routes!(workspace::revoke_invitation))
+        .routes(routes!(workspace::list_tokens, workspace::create_token))
+        .routes(routes!(workspace::revoke_token))
+        .routes(routes!(spaces::list_spaces, spaces::create_space))
+        .routes(routes!(spaces::get_space, spaces::update_space, spaces::delete_space))
+        .routes(routes!(spaces::list_space_members, spaces::add_space_member))
+        .routes(routes!(spaces::remove_space_member))
+        .routes(routes!(spaces::list_discussions, spaces::create_discussion))
+        .routes(routes!(spaces::get_discussion, spaces::update_discussion))
+        .routes(routes!(ideas::list_ideas, ideas::create_idea))
+        .routes(routes!(ideas::get_idea, ideas::update_idea, ideas::delete_idea))
+        .routes(routes!(ideas::restore_idea))
+        .routes(routes!(ideas::set_stage))
+        .routes(routes!(ideas::merge_idea))
+        .routes(routes!(ideas::unmerge_idea))
+        .routes(routes!(ideas::vote, ideas::unvote))
+        .routes(routes!(ideas::rate, ideas::unrate))
+        .routes(routes!(comments::list_comments, comments::create_comment))
+        .routes(routes!(comments::update_comment, comments::delete_comment))
+        .routes(routes!(files::upload))
+        .routes(routes!(files::get_attachment, files::delete_attachment))
+        .routes(routes!(files::download))
+        .routes(routes!(files::add_link))
+        .routes(routes!(files::delete_link))
+}

@@ -1,0 +1,105 @@
+//! The one place where errors become HTTP responses.
+//!
+//! Every failure leaves the API in one shape, `{"error":{"code":…,"message":…}}`, with the status
+//! that says what happened. Internal errors are logged in full and answered with a generic
+//! message: a client learns nothing about the server's insides.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ideaweave_app::AppError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error as the API reports it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code: `unauthenticated`, `forbidden`, `not_found`,
+    /// `invalid_input`, `malformed_request`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `method_not_allowed`, `internal`.
+    code: &'static str,
+    /// A sentence for people.
+    message: String,
+    /// For `invalid_input`: the input field that was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
+    /// A malformed request (bad path, query or body syntax).
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+    }
+
+    /// The route does not exist.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json")
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let msg = e.to_string();
+        match e {
+            AppError::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg),
+            AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
+            AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
+            AppError::Invalid(v) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_input",
+                message: v.to_string(),
+                field: Some(v.field),
+            },
+            AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
+            AppError::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg),
+            AppError::UnsupportedType(_) => Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", msg),
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged")
+            }
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Self::malformed(format!("invalid path: {}", r.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", format!("invalid query string: {}", r.body_text()))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
