@@ -1,0 +1,399 @@
+//! The command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use ideaweave_app::{App, CreatedWorkspace, SystemClock, TokenInput};
+use ideaweave_domain::{Role, TokenId, TokenScope};
+
+use crate::config::{Config, OPTIONS, Overrides, env_name};
+
+/// Ideaweave: idea campaigns and discussions where every data-protection promise is a feature.
+#[derive(Debug, Parser)]
+#[command(name = "ideaweave", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// A TOML configuration file (see `ideaweave config options`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database and uploaded files.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
+        Ok(Config::load(&Overrides { config_file: self.config.clone(), data_dir: self.data_dir.clone(), listen })?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Seed a demo workspace (once) and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations, or move the schema to a given version.
+    Migrate {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Migrate up or down to exactly this version (0 = empty schema).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
+        /// Only show which migrations are applied.
+        #[arg(long, conflicts_with = "to")]
+        status: bool,
+    },
+    /// Operator accounts and maintenance.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Configuration: list options, or check the configuration in force.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an operator account (runs the instance; cannot read workspace content).
+    CreateOperator {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create a workspace with one discussion of N ideas, for load tests; prints a read token.
+    SeedBenchmark {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Slug of the workspace to create.
+        #[arg(long, default_value = "bench")]
+        slug: String,
+        /// How many ideas.
+        #[arg(long, default_value_t = 1000)]
+        ideas: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Create {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace. An existing account becomes its owner; otherwise an owner invitation
+    /// link is printed.
+    Create {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// URL name: lowercase letters, digits, hyphens.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// The owner's email address.
+        #[arg(long)]
+        owner_email: String,
+    },
+    /// List workspaces with their member counts (no content).
+    List {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Add an existing account to a workspace.
+    AddMember {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Workspace slug.
+        #[arg(long)]
+        workspace: String,
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// owner, admin, moderator, member or guest.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a member and print it (shown once).
+    Create {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The member's email address.
+        #[arg(long)]
+        user: String,
+        /// Workspace slug.
+        #[arg(long)]
+        workspace: String,
+        /// read or write.
+        #[arg(long, value_parser = parse_scope)]
+        scope: TokenScope,
+        /// A label for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// Workspace slug.
+        #[arg(long)]
+        workspace: String,
+        /// The token's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// List every option with its environment variable and default.
+    Options,
+    /// Load and validate the configuration, then print the values in force.
+    Check {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn parse_scope(s: &str) -> Result<TokenScope, String> {
+    s.parse()
+}
+
+fn read_password_stdin() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+    let pw = s.trim_end_matches(['\n', '\r']).to_owned();
+    if pw.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(pw)
+}
+
+/// Logs go to standard error; `RUST_LOG`, when set and valid, wins over the configured filter.
+fn init_logging(filter: &str) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn app_for(cfg: &ConfigArgs) -> anyhow::Result<(App, Config)> {
+    let config = cfg.load(None)?;
+    let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
+    Ok((app, config))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { cfg, listen, demo } => {
+            let config = cfg.load(listen)?;
+            init_logging(&config.log_filter);
+            let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
+            if demo {
+                match app.seed_demo().await.map_err(|e| anyhow::anyhow!("cannot seed the demo workspace: {e}"))? {
+                    Some(logins) => {
+                        println!("Seeded the demo workspace \"{}\". Sign in with any of these (password: {}):", ideaweave_app::demo::DEMO_SLUG, ideaweave_app::demo::DEMO_PASSWORD);
+                        for l in logins {
+                            println!("  {:<10} {}", l.role.as_str(), l.email);
+                        }
+                    }
+                    None => println!(
+                        "The demo workspace \"{}\" exists already; its accounts use the password {} (e.g. owner@demo.ideaweave.test).",
+                        ideaweave_app::demo::DEMO_SLUG,
+                        ideaweave_app::demo::DEMO_PASSWORD
+                    ),
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (set --listen or {})", config.listen, env_name("listen")))?;
+            let addr = listener.local_addr()?;
+            println!("Ideaweave is listening on http://{addr} (database: {})", crate::redact(&config.database_url));
+            tracing::info!(%addr, "listening");
+            let router = crate::router(app.clone(), &config);
+            crate::serve(listener, router, shutdown_signal()).await.context("the server stopped with an error")?;
+            app.store().close().await;
+            Ok(())
+        }
+        Command::Migrate { cfg, to, status } => {
+            let config = cfg.load(None)?;
+            let store = crate::open_store(&config, false).await?;
+            if !status {
+                match to {
+                    Some(v) => store.migrate_to(v).await?,
+                    None => store.migrate().await?,
+                }
+            }
+            let state = store.migration_state().await?;
+            for m in &state.migrations {
+                println!("{:>4}  {:<8} {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+            }
+            for v in &state.unknown_applied {
+                println!("{v:>4}  unknown  (applied by a newer release)");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateOperator { cfg, email, name, password_stdin }) => {
+            let pw = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let (app, _) = app_for(&cfg).await?;
+            let (user, generated) = app.create_user(&email, &name, pw.as_deref(), true).await?;
+            println!("Created operator {} ({})", user.email, user.id);
+            if let Some(p) = generated {
+                println!("Generated password (shown once): {p}");
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::SeedBenchmark { cfg, slug, ideas }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let (token, discussion) = app.seed_benchmark(&slug, ideas).await?;
+            println!("{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}");
+            Ok(())
+        }
+        Command::User(UserCommand::Create { cfg, email, name, password_stdin }) => {
+            let pw = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let (app, _) = app_for(&cfg).await?;
+            let (user, generated) = app.create_user(&email, &name, pw.as_deref(), false).await?;
+            println!("Created account {} ({})", user.email, user.id);
+            if let Some(p) = generated {
+                println!("Generated password (shown once): {p}");
+            }
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::Create { cfg, slug, name, owner_email }) => {
+            let (app, _) = app_for(&cfg).await?;
+            match app.create_workspace(&slug, &name, &owner_email).await? {
+                CreatedWorkspace::OwnerAdded { id } => println!("Created workspace {slug} ({id}); {owner_email} is its owner."),
+                CreatedWorkspace::OwnerInvited { id, invitation } => {
+                    println!("Created workspace {slug} ({id}). {owner_email} has no account yet; send them this link to become owner:");
+                    println!("{}", invitation.accept_url);
+                }
+            }
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::List { cfg }) => {
+            let (app, _) = app_for(&cfg).await?;
+            for w in app.list_workspaces().await? {
+                println!("{:<30} {:>6} members  {}", w.slug, w.members, w.name);
+            }
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::AddMember { cfg, workspace, email, role }) => {
+            let (app, _) = app_for(&cfg).await?;
+            app.add_member(&workspace, &email, role).await?;
+            println!("{email} is now {role} of {workspace}.");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { cfg, user, workspace, scope, name, expires_in_days }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let t = app.create_token_for(&user, &workspace, TokenInput { name, scope, expires_in_days }).await?;
+            println!("{}", t.secret);
+            eprintln!("Token {} ({} scope) for {user} in {workspace}. The secret above is shown once.", t.token.id, scope.as_str());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { cfg, workspace, id }) => {
+            let id: TokenId = id.parse().map_err(|_| anyhow::anyhow!("--id {id:?} is not a token id"))?;
+            let (app, _) = app_for(&cfg).await?;
+            app.revoke_token_by_id(&workspace, id).await?;
+            println!("Revoked token {id}.");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Options) => {
+            for (name, default, help) in OPTIONS {
+                println!("{name:<26} {:<40} default {default}\n{:26} {help}", env_name(name), "");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { cfg }) => {
+            let c = cfg.load(None)?;
+            println!("listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nlog.filter = {}",
+                c.listen, c.data_dir.display(), c.public_url, crate::redact(&c.database_url), c.max_connections, c.uploads_dir.display(),
+                c.max_upload_bytes, c.max_json_bytes, c.secure_cookies, c.session_ttl.as_secs() / 3600, c.invitation_ttl.as_secs() / 3600, c.log_filter);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&ideaweave_web::openapi())?);
+            Ok(())
+        }
+    }
+}
