@@ -40,6 +40,21 @@ impl App {
         Ok((UserView { id, email: email.to_string(), name: name.into_inner() }, generated))
     }
 
+    /// Creates an account with no password, for people who sign in by other means (single
+    /// sign-on, or API tokens set up by the operator).
+    pub async fn create_user_without_password(&self, email: &str, name: &str) -> AppResult<UserView> {
+        let email = Email::parse(email)?;
+        let name = PersonName::parse(name)?;
+        let id = UserId::new();
+        let mut tx = self.store.begin().await?;
+        if tx.user_by_email(&email).await?.is_some() {
+            return Err(AppError::Conflict(format!("an account for {email} already exists")));
+        }
+        tx.insert_user(id, &email, &name, None, false, self.now()).await?;
+        tx.commit().await?;
+        Ok(UserView { id, email: email.to_string(), name: name.into_inner() })
+    }
+
     /// Creates a workspace and gives it an owner: the account with `owner_email` if it exists,
     /// otherwise an owner invitation to that address.
     pub async fn create_workspace(&self, slug: &str, name: &str, owner_email: &str) -> AppResult<CreatedWorkspace> {

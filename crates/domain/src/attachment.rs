@@ -45,17 +45,15 @@ pub fn sniff(bytes: &[u8]) -> Result<SniffedType, UploadRefusal> {
     if bytes.is_empty() {
         return Err(UploadRefusal::Empty);
     }
-    if let Some(kind) = infer::get(bytes) {
-        let mime = kind.mime_type();
-        return match ALLOWED.iter().find(|m| **m == mime) {
-            Some(m) => Ok(SniffedType { mime: m, inline: INLINE.contains(m) }),
-            None => Err(UploadRefusal::TypeNotAllowed(mime.to_owned())),
-        };
+    let detected = infer::get(bytes).map(|k| k.mime_type());
+    if let Some(m) = detected.and_then(|mime| ALLOWED.iter().find(|m| **m == mime)) {
+        return Ok(SniffedType { mime: m, inline: INLINE.contains(m) });
     }
+    // Text of any kind (HTML, SVG, scripts included) is only ever served as plain text.
     if !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
         return Ok(SniffedType { mime: "text/plain; charset=utf-8", inline: false });
     }
-    Err(UploadRefusal::TypeNotAllowed("unknown binary".to_owned()))
+    Err(UploadRefusal::TypeNotAllowed(detected.unwrap_or("unknown binary").to_owned()))
 }
 
 #[cfg(test)]

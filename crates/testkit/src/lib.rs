@@ -1,1 +1,233 @@
-pub fn x() {}
+//! The test harness: starts the real Ideaweave application (the same router and start-up code
+//! as `ideaweave serve`) on a random loopback port, against a fresh SQLite file or a fresh
+//! PostgreSQL database, with a clock the test can move.
+//!
+//! Which database is chosen by `IW_TEST_DB` (`sqlite`, the default, or `postgres`); the
+//! PostgreSQL server is `IW_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! `cargo xtask test` runs the whole suite once for each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use ideaweave_app::{App, Clock, Member, SystemClock};
+use ideaweave_domain::policy::Actor;
+use ideaweave_domain::{Role, TokenScope, UserId, WorkspaceId};
+use ideaweave_server::config::Config;
+use sqlx::Connection;
+
+/// The database a test run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestDb {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server.
+    Postgres,
+}
+
+/// The database chosen for this run.
+pub fn test_db() -> TestDb {
+    match std::env::var("IW_TEST_DB").as_deref() {
+        Ok("postgres") => TestDb::Postgres,
+        _ => TestDb::Sqlite,
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("IW_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A clock that tests move by hand.
+#[derive(Debug)]
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    /// Starts at the real current time.
+    pub fn new() -> Self {
+        Self(AtomicI64::new(SystemClock.now_ms()))
+    }
+    /// Moves time forward.
+    pub fn advance(&self, d: std::time::Duration) {
+        self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct PgDatabase {
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running application.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The application behind the server, for setting up data directly.
+    pub app: App,
+    /// The clock the application reads.
+    pub clock: Arc<TestClock>,
+    /// The configuration it runs with.
+    pub config: Config,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _pg: Option<PgDatabase>,
+    /// The data directory (SQLite file and uploads), removed when the app is dropped.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts the application with default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the application after `tune` adjusts the configuration.
+    pub async fn spawn_with(tune: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (url, pg) = match test_db() {
+            TestDb::Sqlite => (None, None),
+            TestDb::Postgres => {
+                let name = format!("iwt_{}", uuid::Uuid::new_v4().simple());
+                let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .unwrap_or_else(|e| panic!("IW_TEST_DB=postgres but PostgreSQL at {} is not reachable: {e}", pg_admin_url()));
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut c).await.expect("create test database");
+                let base = pg_admin_url();
+                let server = base.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(base);
+                (Some(format!("{server}/{name}")), Some(PgDatabase { name }))
+            }
+        };
+        let mut config = Config::for_data_dir(dir.path(), url).expect("test configuration");
+        tune(&mut config);
+        let clock = Arc::new(TestClock::new());
+        let app = ideaweave_server::build_app(&config, clock.clone()).await.expect("application starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let addr = listener.local_addr().expect("local address");
+        let router = ideaweave_server::router(app.clone(), &config);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = ideaweave_server::serve(listener, router, async move {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
+        Self { base: format!("http://{addr}"), app, clock, config, http, shutdown: Some(tx), _pg: pg, dir }
+    }
+
+    /// The full URL of an API path (`/workspaces/…` → `http://…/api/v1/workspaces/…`).
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    /// Creates a workspace whose owner has no password, with a write token for the owner.
+    pub async fn workspace(&self, slug: &str) -> TestWorkspace {
+        let owner_email = format!("owner@{slug}.test");
+        let owner = self.app.create_user_without_password(&owner_email, "Owner").await.expect("owner");
+        let ws = match self.app.create_workspace(slug, &format!("Workspace {slug}"), &owner_email).await.expect("workspace") {
+            ideaweave_app::CreatedWorkspace::OwnerAdded { id } => id,
+            ideaweave_app::CreatedWorkspace::OwnerInvited { .. } => unreachable!("owner exists"),
+        };
+        let token = self.token(&owner_email, slug, TokenScope::Write).await;
+        TestWorkspace { slug: slug.to_owned(), id: ws, owner: Person { id: owner.id, email: owner_email, token, role: Role::Owner } }
+    }
+
+    /// Adds a password-less member with a role and a token of `scope`.
+    pub async fn member(&self, ws: &TestWorkspace, name: &str, role: Role) -> Person {
+        let email = format!("{name}.{}@{}.test", uuid::Uuid::new_v4().simple(), ws.slug);
+        let u = self.app.create_user_without_password(&email, name).await.expect("user");
+        self.app.add_member(&ws.slug, &email, role).await.expect("membership");
+        let token = self.token(&email, &ws.slug, TokenScope::Write).await;
+        Person { id: u.id, email, token, role }
+    }
+
+    /// Creates a token for a member.
+    pub async fn token(&self, email: &str, slug: &str, scope: TokenScope) -> String {
+        self.app
+            .create_token_for(email, slug, ideaweave_app::TokenInput { name: "test".into(), scope, expires_in_days: None })
+            .await
+            .expect("token")
+            .secret
+    }
+
+    /// Creates an account with a password and signs it in; returns the session cookie value and
+    /// CSRF token.
+    pub async fn session(&self, email: &str, password: &str) -> Session {
+        let _ = self.app.create_user(email, "Session User", Some(password), false).await;
+        let out = self.app.login(email, password).await.expect("login");
+        Session { user: out.user.id, cookie: out.session, csrf: out.csrf }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A workspace created for a test.
+#[derive(Debug, Clone)]
+pub struct TestWorkspace {
+    pub slug: String,
+    pub id: WorkspaceId,
+    pub owner: Person,
+}
+
+impl TestWorkspace {
+    /// Acting as `p` inside this workspace, for setting up data through the use cases.
+    pub fn as_member(&self, p: &Person) -> Member {
+        Member { workspace: self.id, slug: self.slug.clone(), actor: Actor { user: p.id, role: p.role, scope: None } }
+    }
+}
+
+/// A member with a write token.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: UserId,
+    pub email: String,
+    pub token: String,
+    pub role: Role,
+}
+
+/// A signed-in browser session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserId,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Adds the cookie and CSRF header to a request.
+    pub fn apply(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.header("cookie", format!("iw_session={}", self.cookie)).header("x-csrf-token", &self.csrf)
+    }
+}

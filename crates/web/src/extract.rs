@@ -44,11 +44,10 @@ where
         let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("JSON bodies may be at most {limit} bytes"))
         })?;
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("the JSON body does not match: {e}"))
-            }
-            _ => ApiError::malformed(format!("the body is not valid JSON: {e}")),
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+        serde_json::from_value(value).map(Self).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("the JSON body does not match: {e}"))
         })
     }
 }

@@ -1,1 +1,11 @@
-fn main() {}
+//! Integration tests: the real application on a random port, against SQLite or PostgreSQL
+//! (`IW_TEST_DB`). One test binary, one module per area.
+
+mod authz;
+mod bad_input;
+mod cli;
+mod content;
+mod helpers;
+mod invitations;
+mod revocation;
+mod routes;
