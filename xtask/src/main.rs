@@ -1,1 +1,258 @@
-fn main() {}
+//! `cargo xtask`: the project's checks in one command.
+//!
+//! `cargo xtask test` runs everything the project checks, on a fresh machine too: formatting,
+//! lints, the unit tests, and the integration suite once against SQLite and once against
+//! PostgreSQL. When no PostgreSQL answers on 127.0.0.1:5432 it starts the local cluster, or
+//! installs Debian's `postgresql` first (when running as root). It ends with one line
+//! `N passed, N failed`.
+//!
+//! `cargo xtask bench` measures the figures in BENCHMARKS.md (see `bench.rs`).
+
+mod bench;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+type Result<T> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("bench") => bench::bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test | cargo xtask bench [--quick]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+pub(crate) fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// Runs a command in the project root, streaming its output; an error names the command.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs Debian packages when running as root; otherwise says what is missing.
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
+    if !is_root() {
+        return Err(format!(
+            "missing {packages:?}: install them (apt-get install {}) or run as root",
+            packages.join(" ")
+        ));
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn pg_answers(url: &str) -> bool {
+    have("psql")
+        && Command::new("psql")
+            .args([url, "-Atqc", "SELECT 1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Finds or provides a PostgreSQL server and returns an admin URL for it.
+pub(crate) fn ensure_postgres() -> Result<String> {
+    if let Ok(url) = std::env::var("IW_TEST_PG_URL") {
+        return if pg_answers(&url) {
+            Ok(url)
+        } else {
+            Err(format!("IW_TEST_PG_URL={url} does not answer"))
+        };
+    }
+    let trust = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+    let password = "postgres://postgres:ideaweave-test@127.0.0.1:5432/postgres".to_owned();
+    for url in [&trust, &password] {
+        if pg_answers(url) {
+            return Ok(url.clone());
+        }
+    }
+    if !have("pg_ctlcluster") {
+        println!("PostgreSQL is not installed: installing Debian's postgresql");
+        apt_install(&["postgresql", "postgresql-client"])?;
+    }
+    let versions = std::fs::read_dir("/etc/postgresql")
+        .map_err(|e| format!("no PostgreSQL cluster in /etc/postgresql: {e}"))?;
+    let version = versions
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .max()
+        .ok_or("no PostgreSQL cluster in /etc/postgresql")?;
+    println!("starting PostgreSQL {version}");
+    let _ = run(Command::new("pg_ctlcluster").args([
+        "--skip-systemctl-redirect",
+        &version,
+        "main",
+        "start",
+    ]));
+    for _ in 0..30 {
+        if pg_answers(&trust) {
+            return Ok(trust);
+        }
+        if pg_answers(&password) {
+            return Ok(password);
+        }
+        if is_root() {
+            // A fresh Debian cluster wants a password on TCP: give the postgres role one.
+            let _ = Command::new("su")
+                .args([
+                    "postgres",
+                    "-c",
+                    "psql -qc \"ALTER USER postgres PASSWORD 'ideaweave-test'\"",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    Err("PostgreSQL did not start on 127.0.0.1:5432".into())
+}
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+/// Runs `cargo test …`, streaming its output and counting its results.
+fn cargo_test(args: &[&str], envs: &[(&str, &str)], tally: &mut Tally) -> Result<()> {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.arg("test")
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run cargo test: {e}"))?;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let num = |word: &str| -> u64 {
+                    rest.split(';')
+                        .find(|p| p.trim().ends_with(word))
+                        .and_then(|p| p.split_whitespace().rev().nth(1))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0)
+                };
+                tally.passed += num("passed");
+                tally.failed += num("failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test {args:?} failed"))
+    }
+}
+
+fn drop_leftover_test_databases(url: &str) {
+    let list = Command::new("psql")
+        .args([
+            url,
+            "-Atqc",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'iwt\\_%'",
+        ])
+        .output();
+    if let Ok(out) = list {
+        for name in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            let _ = Command::new("psql")
+                .args([
+                    url,
+                    "-qc",
+                    &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                ])
+                .status();
+        }
+    }
+}
+
+fn test() -> Result<()> {
+    let cargo = env!("CARGO");
+    step("formatting (cargo fmt --check)");
+    run(Command::new(cargo).args(["fmt", "--all", "--", "--check"]))?;
+    step("lints (cargo clippy -D warnings)");
+    run(Command::new(cargo).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("PostgreSQL for the second run");
+    let pg = ensure_postgres()?;
+    println!("using {}", pg.replace(":ideaweave-test@", ":***@"));
+    let mut tally = Tally::default();
+    step("unit tests and the integration suite on SQLite");
+    let sqlite = cargo_test(&["--workspace"], &[("IW_TEST_DB", "sqlite")], &mut tally);
+    step("the integration suite on PostgreSQL");
+    let postgres = cargo_test(
+        &["-p", "ideaweave-server", "--test", "it"],
+        &[("IW_TEST_DB", "postgres"), ("IW_TEST_PG_URL", &pg)],
+        &mut tally,
+    );
+    drop_leftover_test_databases(&pg);
+    println!("\nxtask: {} passed, {} failed", tally.passed, tally.failed);
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    sqlite.and(postgres)
+}

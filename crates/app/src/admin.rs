@@ -15,13 +15,22 @@ pub enum CreatedWorkspace {
     /// The owner had an account and is now the owner.
     OwnerAdded { id: WorkspaceId },
     /// The owner has no account yet: they accept this invitation to become owner.
-    OwnerInvited { id: WorkspaceId, invitation: Box<CreatedInvitation> },
+    OwnerInvited {
+        id: WorkspaceId,
+        invitation: Box<CreatedInvitation>,
+    },
 }
 
 impl App {
     /// Creates an account. Without a password a random one is generated and returned, to be
     /// passed on once.
-    pub async fn create_user(&self, email: &str, name: &str, password: Option<&str>, operator: bool) -> AppResult<(UserView, Option<String>)> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: Option<&str>,
+        operator: bool,
+    ) -> AppResult<(UserView, Option<String>)> {
         let email = Email::parse(email)?;
         let name = PersonName::parse(name)?;
         let generated = match password {
@@ -33,31 +42,57 @@ impl App {
         let id = UserId::new();
         let mut tx = self.store.begin().await?;
         if tx.user_by_email(&email).await?.is_some() {
-            return Err(AppError::Conflict(format!("an account for {email} already exists")));
+            return Err(AppError::Conflict(format!(
+                "an account for {email} already exists"
+            )));
         }
-        tx.insert_user(id, &email, &name, Some(&hash), operator, self.now()).await?;
+        tx.insert_user(id, &email, &name, Some(&hash), operator, self.now())
+            .await?;
         tx.commit().await?;
-        Ok((UserView { id, email: email.to_string(), name: name.into_inner() }, generated))
+        Ok((
+            UserView {
+                id,
+                email: email.to_string(),
+                name: name.into_inner(),
+            },
+            generated,
+        ))
     }
 
     /// Creates an account with no password, for people who sign in by other means (single
     /// sign-on, or API tokens set up by the operator).
-    pub async fn create_user_without_password(&self, email: &str, name: &str) -> AppResult<UserView> {
+    pub async fn create_user_without_password(
+        &self,
+        email: &str,
+        name: &str,
+    ) -> AppResult<UserView> {
         let email = Email::parse(email)?;
         let name = PersonName::parse(name)?;
         let id = UserId::new();
         let mut tx = self.store.begin().await?;
         if tx.user_by_email(&email).await?.is_some() {
-            return Err(AppError::Conflict(format!("an account for {email} already exists")));
+            return Err(AppError::Conflict(format!(
+                "an account for {email} already exists"
+            )));
         }
-        tx.insert_user(id, &email, &name, None, false, self.now()).await?;
+        tx.insert_user(id, &email, &name, None, false, self.now())
+            .await?;
         tx.commit().await?;
-        Ok(UserView { id, email: email.to_string(), name: name.into_inner() })
+        Ok(UserView {
+            id,
+            email: email.to_string(),
+            name: name.into_inner(),
+        })
     }
 
     /// Creates a workspace and gives it an owner: the account with `owner_email` if it exists,
     /// otherwise an owner invitation to that address.
-    pub async fn create_workspace(&self, slug: &str, name: &str, owner_email: &str) -> AppResult<CreatedWorkspace> {
+    pub async fn create_workspace(
+        &self,
+        slug: &str,
+        name: &str,
+        owner_email: &str,
+    ) -> AppResult<CreatedWorkspace> {
         let slug = Slug::parse(slug)?;
         let name = WorkspaceName::parse(name)?;
         let email = Email::parse(owner_email)?;
@@ -65,21 +100,30 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         if tx.workspace_by_slug(slug.as_str()).await?.is_some() {
-            return Err(AppError::Conflict(format!("a workspace with slug {slug} already exists")));
+            return Err(AppError::Conflict(format!(
+                "a workspace with slug {slug} already exists"
+            )));
         }
         tx.insert_workspace(id, &slug, &name, now).await?;
         let owner = tx.user_by_email(&email).await?;
         match owner {
             Some(u) => {
-                tx.workspace(id).upsert_member(u.id, Role::Owner, now).await?;
+                tx.workspace(id)
+                    .upsert_member(u.id, Role::Owner, now)
+                    .await?;
                 tx.commit().await?;
                 Ok(CreatedWorkspace::OwnerAdded { id })
             }
             None => {
                 // The invitation names the operator as nobody: the workspace has no member yet.
                 tx.commit().await?;
-                let invitation = self.create_invitation(id, &email, Role::Owner, UserId(uuid::Uuid::nil())).await?;
-                Ok(CreatedWorkspace::OwnerInvited { id, invitation: Box::new(invitation) })
+                let invitation = self
+                    .create_invitation(id, &email, Role::Owner, UserId(uuid::Uuid::nil()))
+                    .await?;
+                Ok(CreatedWorkspace::OwnerInvited {
+                    id,
+                    invitation: Box::new(invitation),
+                })
             }
         }
     }
@@ -93,23 +137,44 @@ impl App {
     pub async fn add_member(&self, slug: &str, email: &str, role: Role) -> AppResult<()> {
         let email = Email::parse(email)?;
         let mut tx = self.store.begin().await?;
-        let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
-        let user = tx.user_by_email(&email).await?.ok_or(AppError::NotFound("account"))?;
-        tx.workspace(ws.id).upsert_member(user.id, role, self.now()).await?;
+        let ws = tx
+            .workspace_by_slug(slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
+        let user = tx
+            .user_by_email(&email)
+            .await?
+            .ok_or(AppError::NotFound("account"))?;
+        tx.workspace(ws.id)
+            .upsert_member(user.id, role, self.now())
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Creates an API token for a member, for scripts and integrations set up by the operator
     /// on the member's behalf.
-    pub async fn create_token_for(&self, email: &str, slug: &str, input: TokenInput) -> AppResult<CreatedToken> {
+    pub async fn create_token_for(
+        &self,
+        email: &str,
+        slug: &str,
+        input: TokenInput,
+    ) -> AppResult<CreatedToken> {
         let email = Email::parse(email)?;
         let (ws, user) = {
             let mut tx = self.store.read().await?;
-            let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
-            let user = tx.user_by_email(&email).await?.ok_or(AppError::NotFound("account"))?;
+            let ws = tx
+                .workspace_by_slug(slug)
+                .await?
+                .ok_or(AppError::NotFound("workspace"))?;
+            let user = tx
+                .user_by_email(&email)
+                .await?
+                .ok_or(AppError::NotFound("account"))?;
             if tx.workspace(ws.id).role_of(user.id).await?.is_none() {
-                return Err(AppError::Conflict(format!("{email} is not a member of {slug}")));
+                return Err(AppError::Conflict(format!(
+                    "{email} is not a member of {slug}"
+                )));
             }
             (ws.id, user.id)
         };
@@ -119,7 +184,10 @@ impl App {
     /// Revokes any token of a workspace by id.
     pub async fn revoke_token_by_id(&self, slug: &str, id: TokenId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
-        let ws = tx.workspace_by_slug(slug).await?.ok_or(AppError::NotFound("workspace"))?;
+        let ws = tx
+            .workspace_by_slug(slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
         if !tx.workspace(ws.id).revoke_any_token(id, self.now()).await? {
             return Err(AppError::NotFound("token"));
         }

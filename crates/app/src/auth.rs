@@ -62,7 +62,10 @@ fn hasher() -> Argon2<'static> {
 pub(crate) async fn hash_password(password: &Password) -> AppResult<String> {
     let pw = password.expose().to_owned();
     tokio::task::spawn_blocking(move || {
-        hasher().hash_password(pw.as_bytes()).map(|h| h.to_string()).map_err(|e| AppError::internal(format!("hashing failed: {e}")))
+        hasher()
+            .hash_password(pw.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::internal(format!("hashing failed: {e}")))
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))?
@@ -72,15 +75,24 @@ pub(crate) async fn hash_password(password: &Password) -> AppResult<String> {
 /// unknown address costs the same time as one for a known address.
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hasher().hash_password(b"no such account, no such password").map(|h| h.to_string()).unwrap_or_default())
+    DUMMY.get_or_init(|| {
+        hasher()
+            .hash_password(b"no such account, no such password")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 async fn verify_password(hash: Option<String>, password: String) -> bool {
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let stored: String = hash.unwrap_or_else(|| dummy_hash().to_owned());
-        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
-        let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        let ok = hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         ok && known
     })
     .await
@@ -94,21 +106,37 @@ impl App {
         let mut tx = self.store.read().await?;
         match credential {
             Credential::Bearer(token) => {
-                let (ws, hash) = parse_workspace_secret(TOKEN_PREFIX, token).ok_or(AppError::Unauthenticated)?;
-                let grant = tx.token_grant(ws, &hash, now).await?.ok_or(AppError::Unauthenticated)?;
+                let (ws, hash) =
+                    parse_workspace_secret(TOKEN_PREFIX, token).ok_or(AppError::Unauthenticated)?;
+                let grant = tx
+                    .token_grant(ws, &hash, now)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
                 let scope = grant.scope.parse().map_err(AppError::internal)?;
                 Ok(Principal {
                     user: grant.user_id,
                     csrf: None,
-                    token: Some(TokenBinding { workspace: ws, slug: grant.slug, scope, role: grant.role }),
+                    token: Some(TokenBinding {
+                        workspace: ws,
+                        slug: grant.slug,
+                        scope,
+                        role: grant.role,
+                    }),
                 })
             }
             Credential::Session(cookie) => {
                 if cookie.len() != 43 {
                     return Err(AppError::Unauthenticated);
                 }
-                let s = tx.session(&hash_secret(cookie), now).await?.ok_or(AppError::Unauthenticated)?;
-                Ok(Principal { user: s.user_id, csrf: Some(s.csrf_token), token: None })
+                let s = tx
+                    .session(&hash_secret(cookie), now)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
+                Ok(Principal {
+                    user: s.user_id,
+                    csrf: Some(s.csrf_token),
+                    token: None,
+                })
             }
         }
     }
@@ -124,12 +152,27 @@ impl App {
             return Ok(Member {
                 workspace: t.workspace,
                 slug: t.slug.clone(),
-                actor: Actor { user: principal.user, role: parse_role(&t.role)?, scope: Some(t.scope) },
+                actor: Actor {
+                    user: principal.user,
+                    role: parse_role(&t.role)?,
+                    scope: Some(t.scope),
+                },
             });
         }
         let mut tx = self.store.read().await?;
-        let (ws, role) = tx.membership_by_slug(principal.user, slug).await?.ok_or(AppError::NotFound("workspace"))?;
-        Ok(Member { workspace: ws.id, slug: ws.slug, actor: Actor { user: principal.user, role: parse_role(&role)?, scope: None } })
+        let (ws, role) = tx
+            .membership_by_slug(principal.user, slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
+        Ok(Member {
+            workspace: ws.id,
+            slug: ws.slug,
+            actor: Actor {
+                user: principal.user,
+                role: parse_role(&role)?,
+                scope: None,
+            },
+        })
     }
 
     /// Authenticates and enters in one step.
@@ -156,7 +199,11 @@ impl App {
         }
         let user = user.ok_or_else(bad)?;
         let (session, csrf) = self.start_session(user.id).await?;
-        Ok(LoginOutcome { session, csrf, user: UserView::from_record(&user) })
+        Ok(LoginOutcome {
+            session,
+            csrf,
+            user: UserView::from_record(&user),
+        })
     }
 
     pub(crate) async fn start_session(&self, user: UserId) -> AppResult<(String, String)> {
@@ -165,7 +212,8 @@ impl App {
         let now = self.now();
         let expires = now + self.settings.session_ttl.as_millis() as i64;
         let mut tx = self.store.begin().await?;
-        tx.insert_session(&hash_secret(&session), user, &csrf, now, expires).await?;
+        tx.insert_session(&hash_secret(&session), user, &csrf, now, expires)
+            .await?;
         tx.commit().await?;
         Ok((session, csrf))
     }
@@ -181,15 +229,29 @@ impl App {
     /// The caller's account and workspaces.
     pub async fn me(&self, principal: &Principal) -> AppResult<MeView> {
         let mut tx = self.store.read().await?;
-        let user = tx.user_by_id(principal.user).await?.ok_or(AppError::Unauthenticated)?;
+        let user = tx
+            .user_by_id(principal.user)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         let mut workspaces = Vec::new();
         for m in tx.memberships_of(principal.user).await? {
-            if principal.token.as_ref().is_some_and(|t| t.workspace != m.workspace_id) {
+            if principal
+                .token
+                .as_ref()
+                .is_some_and(|t| t.workspace != m.workspace_id)
+            {
                 continue;
             }
-            workspaces.push(MembershipView { slug: m.slug, name: m.name, role: parse_role(&m.role)? });
+            workspaces.push(MembershipView {
+                slug: m.slug,
+                name: m.name,
+                role: parse_role(&m.role)?,
+            });
         }
-        Ok(MeView { user: UserView::from_record(&user), workspaces })
+        Ok(MeView {
+            user: UserView::from_record(&user),
+            workspaces,
+        })
     }
 }
 
@@ -199,7 +261,9 @@ mod tests {
 
     #[test]
     fn idn_01_passwords_hash_with_argon2id_and_verify() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let pw = Password::parse("correct horse battery").unwrap();
             let h = hash_password(&pw).await.unwrap();

@@ -18,8 +18,15 @@ fn comment_out(c: CommentRecord) -> CommentView {
         id: c.id,
         idea_id: c.idea_id,
         parent_id: c.parent_id.map(CommentId),
-        author: (!deleted).then(|| AuthorView { id: c.author_id, name: c.author_name }),
-        body_html: if deleted { String::new() } else { markdown::render(&c.body) },
+        author: (!deleted).then_some(AuthorView {
+            id: c.author_id,
+            name: c.author_name,
+        }),
+        body_html: if deleted {
+            String::new()
+        } else {
+            markdown::render(&c.body)
+        },
         body: if deleted { String::new() } else { c.body },
         deleted,
         created_at: c.created_at,
@@ -29,64 +36,121 @@ fn comment_out(c: CommentRecord) -> CommentView {
 
 impl App {
     /// A comment and its idea's scope, checked visible to the caller.
-    pub(crate) async fn visible_comment(&self, tx: &mut Tx, m: &Member, id: CommentId) -> AppResult<(CommentRecord, IdeaScope)> {
-        let c = tx.workspace(m.workspace).comment(id).await?.ok_or(AppError::NotFound("comment"))?;
+    pub(crate) async fn visible_comment(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: CommentId,
+    ) -> AppResult<(CommentRecord, IdeaScope)> {
+        let c = tx
+            .workspace(m.workspace)
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
         let scope = self.visible_idea(tx, m, c.idea_id).await?;
         Ok((c, scope))
     }
 
     /// A page of an idea's comments in posting order; replies carry their parent's id.
-    pub async fn comments(&self, m: &Member, idea: IdeaId, q: PageQuery) -> AppResult<Page<CommentView>> {
+    pub async fn comments(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        q: PageQuery,
+    ) -> AppResult<Page<CommentView>> {
         let limit = match q.limit {
             None => 100,
             Some(n) if (1..=MAX_COMMENT_PAGE).contains(&n) => n,
-            Some(n) => return Err(AppError::invalid("limit", format!("must be from 1 to {MAX_COMMENT_PAGE} (got {n})"))),
+            Some(n) => {
+                return Err(AppError::invalid(
+                    "limit",
+                    format!("must be from 1 to {MAX_COMMENT_PAGE} (got {n})"),
+                ));
+            }
         };
         let after = q.cursor.as_deref().map(decode_id_cursor).transpose()?;
         let mut tx = self.store.read().await?;
         self.visible_idea(&mut tx, m, idea).await?;
-        let mut rows = tx.workspace(m.workspace).comments(idea, after, limit + 1).await?;
+        let mut rows = tx
+            .workspace(m.workspace)
+            .comments(idea, after, limit + 1)
+            .await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|c| encode_id_cursor(c.id.0)) } else { None };
-        Ok(Page { items: rows.into_iter().map(comment_out).collect(), next_cursor })
+        let next_cursor = if more {
+            rows.last().map(|c| encode_id_cursor(c.id.0))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(comment_out).collect(),
+            next_cursor,
+        })
     }
 
     /// Posts a comment, optionally as a reply to another comment on the same idea.
-    pub async fn create_comment(&self, m: &Member, idea: IdeaId, input: CommentInput) -> AppResult<CommentView> {
+    pub async fn create_comment(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        input: CommentInput,
+    ) -> AppResult<CommentView> {
         let body = CommentBody::parse(&input.body)?;
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, idea).await?;
-        m.allow(Action::Comment(space_view(scope.space_private, scope.space_listed)))?;
+        m.allow(Action::Comment(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
         let mut repo = tx.workspace(m.workspace);
         if let Some(parent) = input.parent_id {
             match repo.comment(parent).await? {
                 Some(p) if p.idea_id == idea => {}
-                _ => return Err(AppError::invalid("parent_id", "is not a comment on this idea")),
+                _ => {
+                    return Err(AppError::invalid(
+                        "parent_id",
+                        "is not a comment on this idea",
+                    ));
+                }
             }
         }
         let id = CommentId::new();
         repo.lock_idea(idea).await?;
-        repo.insert_comment(id, idea, input.parent_id, m.actor.user, &body, self.now()).await?;
+        repo.insert_comment(id, idea, input.parent_id, m.actor.user, &body, self.now())
+            .await?;
         repo.recount_idea(idea).await?;
-        let c = repo.comment(id).await?.ok_or(AppError::NotFound("comment"))?;
+        let c = repo
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
         tx.commit().await?;
         Ok(comment_out(c))
     }
 
     /// Edits a comment's text (its author only).
-    pub async fn update_comment(&self, m: &Member, id: CommentId, input: CommentPatch) -> AppResult<CommentView> {
+    pub async fn update_comment(
+        &self,
+        m: &Member,
+        id: CommentId,
+        input: CommentPatch,
+    ) -> AppResult<CommentView> {
         let body = CommentBody::parse(&input.body)?;
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::EditComment { space, is_author: c.author_id == m.actor.user })?;
+        m.allow(Action::EditComment {
+            space,
+            is_author: c.author_id == m.actor.user,
+        })?;
         if c.deleted_at.is_some() {
             return Err(AppError::Conflict("this comment is deleted".into()));
         }
         let mut repo = tx.workspace(m.workspace);
         repo.update_comment(id, &body, self.now()).await?;
-        let c = repo.comment(id).await?.ok_or(AppError::NotFound("comment"))?;
+        let c = repo
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
         tx.commit().await?;
         Ok(comment_out(c))
     }
@@ -96,13 +160,17 @@ impl App {
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::DeleteComment { space, is_author: c.author_id == m.actor.user })?;
+        m.allow(Action::DeleteComment {
+            space,
+            is_author: c.author_id == m.actor.user,
+        })?;
         if c.deleted_at.is_some() {
             return Ok(());
         }
         let mut repo = tx.workspace(m.workspace);
         repo.lock_idea(c.idea_id).await?;
-        repo.set_comment_deleted(id, Some(m.actor.user), self.now()).await?;
+        repo.set_comment_deleted(id, Some(m.actor.user), self.now())
+            .await?;
         repo.recount_idea(c.idea_id).await?;
         tx.commit().await?;
         Ok(())

@@ -44,7 +44,11 @@ impl Dice {
 const PEOPLE: [(&str, &str, Role); 9] = [
     ("owner@demo.ideaweave.test", "Olivia Owner", Role::Owner),
     ("admin@demo.ideaweave.test", "Adam Admin", Role::Admin),
-    ("moderator@demo.ideaweave.test", "Mona Moderator", Role::Moderator),
+    (
+        "moderator@demo.ideaweave.test",
+        "Mona Moderator",
+        Role::Moderator,
+    ),
     ("mia@demo.ideaweave.test", "Mia Member", Role::Member),
     ("max@demo.ideaweave.test", "Max Müller", Role::Member),
     ("noor@demo.ideaweave.test", "Noor Haddad", Role::Member),
@@ -53,7 +57,18 @@ const PEOPLE: [(&str, &str, Role); 9] = [
     ("guest@demo.ideaweave.test", "Gus Guest", Role::Guest),
 ];
 
-const VERBS: &[&str] = &["Automate", "Simplify", "Rethink", "Share", "Measure", "Pilot", "Open up", "Streamline", "Reward", "Digitise"];
+const VERBS: &[&str] = &[
+    "Automate",
+    "Simplify",
+    "Rethink",
+    "Share",
+    "Measure",
+    "Pilot",
+    "Open up",
+    "Streamline",
+    "Reward",
+    "Digitise",
+];
 const OBJECTS: &[&str] = &[
     "onboarding checklists",
     "the expense process",
@@ -68,7 +83,16 @@ const OBJECTS: &[&str] = &[
     "travel booking",
     "team retrospectives",
 ];
-const QUALIFIERS: &[&str] = &["for new hires", "across sites", "with a weekly digest", "in one place", "by default", "for remote teams", "using templates", "with clear owners"];
+const QUALIFIERS: &[&str] = &[
+    "for new hires",
+    "across sites",
+    "with a weekly digest",
+    "in one place",
+    "by default",
+    "for remote teams",
+    "using templates",
+    "with clear owners",
+];
 const BODIES: &[&str] = &[
     "Today this takes **too many steps** and nobody owns it. A small pilot would show whether it helps.",
     "We could start with one team, measure the time saved for a month, and then decide.\n\n- low cost\n- easy to undo",
@@ -83,31 +107,68 @@ const COMMENTS: &[&str] = &[
     "I'd be happy to help run a pilot.",
     "Good point. Maybe start small and review after a month.",
 ];
-const TAGS: &[&str] = &["quick-win", "people", "process", "sustainability", "tooling", "cost"];
+const TAGS: &[&str] = &[
+    "quick-win",
+    "people",
+    "process",
+    "sustainability",
+    "tooling",
+    "cost",
+];
 
 fn acting(ws: WorkspaceId, user: UserId, role: Role) -> Member {
-    Member { workspace: ws, slug: DEMO_SLUG.to_owned(), actor: Actor { user, role, scope: None } }
+    Member {
+        workspace: ws,
+        slug: DEMO_SLUG.to_owned(),
+        actor: Actor {
+            user,
+            role,
+            scope: None,
+        },
+    }
 }
 
 impl App {
     /// Seeds the demo workspace unless it exists. Returns the logins to print, or `None` when
     /// the demo was already there.
     pub async fn seed_demo(&self) -> AppResult<Option<Vec<DemoLogin>>> {
-        if self.store.read().await?.workspace_by_slug(DEMO_SLUG).await?.is_some() {
+        if self
+            .store
+            .read()
+            .await?
+            .workspace_by_slug(DEMO_SLUG)
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         let mut users = Vec::new();
         for (email, name, role) in PEOPLE {
-            let existing = self.store.read().await?.user_by_email(&Email::parse(email)?).await?;
+            let existing = self
+                .store
+                .read()
+                .await?
+                .user_by_email(&Email::parse(email)?)
+                .await?;
             let id = match existing {
                 Some(u) => u.id,
-                None => self.create_user(email, name, Some(DEMO_PASSWORD), false).await?.0.id,
+                None => {
+                    self.create_user(email, name, Some(DEMO_PASSWORD), false)
+                        .await?
+                        .0
+                        .id
+                }
             };
             users.push((id, role));
         }
-        let ws = match self.create_workspace(DEMO_SLUG, "Acme Innovation Lab", PEOPLE[0].0).await? {
+        let ws = match self
+            .create_workspace(DEMO_SLUG, "Acme Innovation Lab", PEOPLE[0].0)
+            .await?
+        {
             CreatedWorkspace::OwnerAdded { id } => id,
-            CreatedWorkspace::OwnerInvited { .. } => return Err(AppError::internal("demo owner account missing")),
+            CreatedWorkspace::OwnerInvited { .. } => {
+                return Err(AppError::internal("demo owner account missing"));
+            }
         };
         for (email, _, role) in &PEOPLE[1..] {
             self.add_member(DEMO_SLUG, email, *role).await?;
@@ -115,26 +176,89 @@ impl App {
         let owner = acting(ws, users[0].0, Role::Owner);
         let mut criteria = Vec::new();
         for name in ["Impact", "Feasibility", "Cost efficiency"] {
-            criteria.push(self.create_criterion(&owner, NamedItemInput { name: name.into(), position: None }).await?.id);
+            criteria.push(
+                self.create_criterion(
+                    &owner,
+                    NamedItemInput {
+                        name: name.into(),
+                        position: None,
+                    },
+                )
+                .await?
+                .id,
+            );
         }
-        let stages: Vec<StageId> = self.workspace(&owner).await?.stages.into_iter().map(|s| s.id).collect();
+        let stages: Vec<StageId> = self
+            .workspace(&owner)
+            .await?
+            .stages
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
         let spaces = [
-            ("Product", "Ideas for what we build and how customers experience it.", false),
-            ("Operations", "How we work: processes, tools, offices.", false),
-            ("Leadership", "Strategy topics for the leadership circle.", true),
+            (
+                "Product",
+                "Ideas for what we build and how customers experience it.",
+                false,
+            ),
+            (
+                "Operations",
+                "How we work: processes, tools, offices.",
+                false,
+            ),
+            (
+                "Leadership",
+                "Strategy topics for the leadership circle.",
+                true,
+            ),
         ];
         let discussions_per_space: [[(&str, DiscussionKind); 2]; 3] = [
-            [("How can we make onboarding faster?", DiscussionKind::Challenge), ("Customer feedback", DiscussionKind::Topic)],
-            [("Cut our carbon footprint by 20%", DiscussionKind::Challenge), ("Better meetings", DiscussionKind::Topic)],
-            [("Next year's strategic bets", DiscussionKind::Challenge), ("Open questions", DiscussionKind::Topic)],
+            [
+                (
+                    "How can we make onboarding faster?",
+                    DiscussionKind::Challenge,
+                ),
+                ("Customer feedback", DiscussionKind::Topic),
+            ],
+            [
+                ("Cut our carbon footprint by 20%", DiscussionKind::Challenge),
+                ("Better meetings", DiscussionKind::Topic),
+            ],
+            [
+                ("Next year's strategic bets", DiscussionKind::Challenge),
+                ("Open questions", DiscussionKind::Topic),
+            ],
         ];
         let mut discussions = Vec::new();
         for ((name, description, private), ds) in spaces.into_iter().zip(discussions_per_space) {
-            let space = self.create_space(&owner, SpaceInput { name: name.into(), description: description.into(), private }).await?;
+            let space = self
+                .create_space(
+                    &owner,
+                    SpaceInput {
+                        name: name.into(),
+                        description: description.into(),
+                        private,
+                    },
+                )
+                .await?;
             if private {
-                self.add_space_member(&owner, space.id, SpaceMemberInput { user_id: users[2].0 }).await?;
+                self.add_space_member(
+                    &owner,
+                    space.id,
+                    SpaceMemberInput {
+                        user_id: users[2].0,
+                    },
+                )
+                .await?;
             } else if name == "Product" {
-                self.add_space_member(&owner, space.id, SpaceMemberInput { user_id: users[8].0 }).await?;
+                self.add_space_member(
+                    &owner,
+                    space.id,
+                    SpaceMemberInput {
+                        user_id: users[8].0,
+                    },
+                )
+                .await?;
             }
             for (title, kind) in ds {
                 let challenge = kind == DiscussionKind::Challenge;
@@ -145,9 +269,15 @@ impl App {
                         DiscussionInput {
                             kind,
                             title: title.into(),
-                            description: format!("Share your ideas on **{title}**. Vote for the ones you like best."),
+                            description: format!(
+                                "Share your ideas on **{title}**. Vote for the ones you like best."
+                            ),
                             deadline: None,
-                            criteria: if challenge { criteria.clone() } else { Vec::new() },
+                            criteria: if challenge {
+                                criteria.clone()
+                            } else {
+                                Vec::new()
+                            },
                         },
                     )
                     .await?;
@@ -155,27 +285,57 @@ impl App {
             }
         }
         let mut dice = Dice(0x5eed_1dea_u64);
-        let contributors: Vec<(UserId, Role)> = users.iter().copied().filter(|(_, r)| *r >= Role::Member).collect();
+        let contributors: Vec<(UserId, Role)> = users
+            .iter()
+            .copied()
+            .filter(|(_, r)| *r >= Role::Member)
+            .collect();
         for n in 0..300usize {
             let (discussion, challenge, private) = discussions[n % discussions.len()];
-            let pool: Vec<(UserId, Role)> =
-                contributors.iter().copied().filter(|(_, r)| !private || *r >= Role::Moderator).collect();
+            let pool: Vec<(UserId, Role)> = contributors
+                .iter()
+                .copied()
+                .filter(|(_, r)| !private || *r >= Role::Moderator)
+                .collect();
             let (author, role) = pool[dice.below(pool.len())];
             let who = acting(ws, author, role);
-            let title = format!("{} {} {}", dice.pick(VERBS), dice.pick(OBJECTS), dice.pick(QUALIFIERS));
-            let tags = (0..dice.below(3)).map(|_| dice.pick(TAGS).to_owned()).collect();
-            let idea = self.create_idea(&who, discussion, IdeaInput { title, body: dice.pick(BODIES).into(), tags }).await?;
+            let title = format!(
+                "{} {} {}",
+                dice.pick(VERBS),
+                dice.pick(OBJECTS),
+                dice.pick(QUALIFIERS)
+            );
+            let tags = (0..dice.below(3))
+                .map(|_| dice.pick(TAGS).to_owned())
+                .collect();
+            let idea = self
+                .create_idea(
+                    &who,
+                    discussion,
+                    IdeaInput {
+                        title,
+                        body: dice.pick(BODIES).into(),
+                        tags,
+                    },
+                )
+                .await?;
             let id = idea.summary.id;
             for (voter, vrole) in pool.iter().copied() {
                 if dice.below(3) == 0 {
                     continue;
                 }
-                let direction = if dice.below(5) == 0 { VoteDirection::Down } else { VoteDirection::Up };
-                self.vote(&acting(ws, voter, vrole), id, VoteInput { direction }).await?;
+                let direction = if dice.below(5) == 0 {
+                    VoteDirection::Down
+                } else {
+                    VoteDirection::Up
+                };
+                self.vote(&acting(ws, voter, vrole), id, VoteInput { direction })
+                    .await?;
                 if challenge && dice.below(2) == 0 {
                     for c in &criteria {
                         let value = 1 + dice.below(5) as i64;
-                        self.rate(&acting(ws, voter, vrole), id, *c, RatingInput { value }).await?;
+                        self.rate(&acting(ws, voter, vrole), id, *c, RatingInput { value })
+                            .await?;
                     }
                 }
             }
@@ -183,34 +343,83 @@ impl App {
             for _ in 0..dice.below(4) {
                 let (commenter, crole) = pool[dice.below(pool.len())];
                 let c = self
-                    .create_comment(&acting(ws, commenter, crole), id, CommentInput { body: dice.pick(COMMENTS).into(), parent_id: parent })
+                    .create_comment(
+                        &acting(ws, commenter, crole),
+                        id,
+                        CommentInput {
+                            body: dice.pick(COMMENTS).into(),
+                            parent_id: parent,
+                        },
+                    )
                     .await?;
                 parent = if dice.below(2) == 0 { Some(c.id) } else { None };
             }
             let stage = stages[dice.below(stages.len().min(4))];
             if stage != stages[0] {
-                self.set_stage(&acting(ws, users[2].0, Role::Moderator), id, StageInput { stage_id: stage }).await?;
+                self.set_stage(
+                    &acting(ws, users[2].0, Role::Moderator),
+                    id,
+                    StageInput { stage_id: stage },
+                )
+                .await?;
             }
         }
-        Ok(Some(PEOPLE.iter().map(|(email, _, role)| DemoLogin { email: (*email).to_owned(), role: *role }).collect()))
+        Ok(Some(
+            PEOPLE
+                .iter()
+                .map(|(email, _, role)| DemoLogin {
+                    email: (*email).to_owned(),
+                    role: *role,
+                })
+                .collect(),
+        ))
     }
 
     /// Creates a workspace `slug` with one open discussion holding `ideas` ideas, each with a few
     /// votes, for load tests. Returns a read token of its owner and the discussion's id.
-    pub async fn seed_benchmark(&self, slug: &str, ideas: usize) -> AppResult<(String, DiscussionId)> {
+    pub async fn seed_benchmark(
+        &self,
+        slug: &str,
+        ideas: usize,
+    ) -> AppResult<(String, DiscussionId)> {
         let email = format!("owner@{slug}.bench.ideaweave.test");
         let (owner, _) = self.create_user(&email, "Bench Owner", None, false).await?;
         let ws = match self.create_workspace(slug, "Benchmark", &email).await? {
             CreatedWorkspace::OwnerAdded { id } => id,
-            CreatedWorkspace::OwnerInvited { .. } => return Err(AppError::internal("benchmark owner missing")),
+            CreatedWorkspace::OwnerInvited { .. } => {
+                return Err(AppError::internal("benchmark owner missing"));
+            }
         };
-        let m = Member { workspace: ws, slug: slug.to_owned(), actor: Actor { user: owner.id, role: Role::Owner, scope: None } };
-        let space = self.create_space(&m, SpaceInput { name: "Load".into(), description: String::new(), private: false }).await?;
+        let m = Member {
+            workspace: ws,
+            slug: slug.to_owned(),
+            actor: Actor {
+                user: owner.id,
+                role: Role::Owner,
+                scope: None,
+            },
+        };
+        let space = self
+            .create_space(
+                &m,
+                SpaceInput {
+                    name: "Load".into(),
+                    description: String::new(),
+                    private: false,
+                },
+            )
+            .await?;
         let d = self
             .create_discussion(
                 &m,
                 space.id,
-                DiscussionInput { kind: DiscussionKind::Topic, title: "Load test".into(), description: String::new(), deadline: None, criteria: vec![] },
+                DiscussionInput {
+                    kind: DiscussionKind::Topic,
+                    title: "Load test".into(),
+                    description: String::new(),
+                    deadline: None,
+                    criteria: vec![],
+                },
             )
             .await?;
         let stage = self.workspace(&m).await?.stages[0].id;
@@ -221,7 +430,12 @@ impl App {
             let mut tx = self.store.begin().await?;
             let mut repo = tx.workspace(ws);
             for _ in 0..batch {
-                let title = IdeaTitle::parse(&format!("{} {} {}", dice.pick(VERBS), dice.pick(OBJECTS), dice.pick(QUALIFIERS)))?;
+                let title = IdeaTitle::parse(&format!(
+                    "{} {} {}",
+                    dice.pick(VERBS),
+                    dice.pick(OBJECTS),
+                    dice.pick(QUALIFIERS)
+                ))?;
                 let body = IdeaBody::parse(dice.pick(BODIES))?;
                 let excerpt = markdown::excerpt(body.as_str(), 280);
                 let tags = [Tag::parse(dice.pick(TAGS))?];
@@ -243,15 +457,25 @@ impl App {
                 )
                 .await?;
                 if dice.below(2) == 0 {
-                    repo.upsert_vote(id, owner.id, if dice.below(4) == 0 { -1 } else { 1 }, now).await?;
+                    repo.upsert_vote(id, owner.id, if dice.below(4) == 0 { -1 } else { 1 }, now)
+                        .await?;
                     repo.recount_idea(id).await?;
                 }
             }
+            repo.adjust_idea_count(d.id, batch as i64).await?;
             tx.commit().await?;
             done += batch;
         }
         let token = self
-            .mint_token(ws, owner.id, TokenInput { name: "benchmark".into(), scope: TokenScope::Read, expires_in_days: None })
+            .mint_token(
+                ws,
+                owner.id,
+                TokenInput {
+                    name: "benchmark".into(),
+                    scope: TokenScope::Read,
+                    expires_in_days: None,
+                },
+            )
             .await?;
         Ok((token.secret, d.id))
     }

@@ -61,7 +61,9 @@ impl From<Denial> for AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => AppError::Conflict("an entry with the same name or address already exists".into()),
+            StoreError::Conflict => {
+                AppError::Conflict("an entry with the same name or address already exists".into())
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

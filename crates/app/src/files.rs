@@ -61,14 +61,27 @@ pub struct Download {
 
 impl App {
     /// Checks the caller may attach to the idea (or to one of its comments) and returns where.
-    async fn attach_target(&self, tx: &mut Tx, m: &Member, idea: IdeaId, comment: Option<CommentId>) -> AppResult<()> {
+    async fn attach_target(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        idea: IdeaId,
+        comment: Option<CommentId>,
+    ) -> AppResult<()> {
         let scope = self.live_idea(tx, m, idea).await?;
         let space = space_view(scope.space_private, scope.space_listed);
         let is_author = match comment {
             None => scope.author_id == m.actor.user,
             Some(cid) => match tx.workspace(m.workspace).comment(cid).await? {
-                Some(c) if c.idea_id == idea && c.deleted_at.is_none() => c.author_id == m.actor.user,
-                _ => return Err(AppError::invalid("comment_id", "is not a comment on this idea")),
+                Some(c) if c.idea_id == idea && c.deleted_at.is_none() => {
+                    c.author_id == m.actor.user
+                }
+                _ => {
+                    return Err(AppError::invalid(
+                        "comment_id",
+                        "is not a comment on this idea",
+                    ));
+                }
             },
         };
         m.allow(Action::Attach { space, is_author })
@@ -76,10 +89,20 @@ impl App {
 
     /// Uploads a file to an idea or one of its comments. Its type is decided from its bytes;
     /// the name is kept for display only.
-    pub async fn upload(&self, m: &Member, idea: IdeaId, comment: Option<CommentId>, filename: &str, data: Bytes) -> AppResult<AttachmentView> {
+    pub async fn upload(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        comment: Option<CommentId>,
+        filename: &str,
+        data: Bytes,
+    ) -> AppResult<AttachmentView> {
         let filename = FileName::parse(filename.rsplit(['/', '\\']).next().unwrap_or(filename))?;
         if data.len() > self.settings.max_upload_bytes {
-            return Err(AppError::TooLarge(format!("files may be at most {} bytes", self.settings.max_upload_bytes)));
+            return Err(AppError::TooLarge(format!(
+                "files may be at most {} bytes",
+                self.settings.max_upload_bytes
+            )));
         }
         let kind = sniff(&data).map_err(|e| match e {
             UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
@@ -88,8 +111,11 @@ impl App {
         {
             let mut tx = self.store.read().await?;
             self.attach_target(&mut tx, m, idea, comment).await?;
-            if tx.workspace(m.workspace).attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA {
-                return Err(AppError::Conflict(format!("an idea can carry at most {MAX_ATTACHMENTS_PER_IDEA} files")));
+            if tx.workspace(m.workspace).attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA
+            {
+                return Err(AppError::Conflict(format!(
+                    "an idea can carry at most {MAX_ATTACHMENTS_PER_IDEA} files"
+                )));
             }
         }
         let id = AttachmentId::new();
@@ -140,8 +166,17 @@ impl App {
     }
 
     /// An attachment's metadata, checked visible.
-    async fn visible_attachment(&self, tx: &mut Tx, m: &Member, id: AttachmentId) -> AppResult<(AttachmentRecord, ideaweave_store::records::IdeaScope)> {
-        let a = tx.workspace(m.workspace).attachment(id).await?.ok_or(AppError::NotFound("attachment"))?;
+    async fn visible_attachment(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: AttachmentId,
+    ) -> AppResult<(AttachmentRecord, ideaweave_store::records::IdeaScope)> {
+        let a = tx
+            .workspace(m.workspace)
+            .attachment(id)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
         let scope = self.visible_idea(tx, m, a.idea_id).await?;
         Ok((a, scope))
     }
@@ -161,7 +196,12 @@ impl App {
         };
         let bytes = self.files.get(&storage_key(m.workspace, id)).await?;
         let inline = a.content_type.starts_with("image/");
-        Ok(Download { bytes, content_type: a.content_type, filename: a.filename, inline })
+        Ok(Download {
+            bytes,
+            content_type: a.content_type,
+            filename: a.filename,
+            inline,
+        })
     }
 
     /// Removes an attachment (its uploader or a moderator).
@@ -169,7 +209,10 @@ impl App {
         let mut tx = self.store.begin().await?;
         let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::Detach { space, is_author: a.uploader_id == m.actor.user })?;
+        m.allow(Action::Detach {
+            space,
+            is_author: a.uploader_id == m.actor.user,
+        })?;
         tx.workspace(m.workspace).delete_attachment(id).await?;
         tx.commit().await?;
         self.files.delete(&storage_key(m.workspace, id)).await?;
@@ -177,17 +220,34 @@ impl App {
     }
 
     /// Adds a link to an idea or one of its comments.
-    pub async fn add_link(&self, m: &Member, idea: IdeaId, input: LinkInput) -> AppResult<LinkView> {
+    pub async fn add_link(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        input: LinkInput,
+    ) -> AppResult<LinkView> {
         let url = LinkUrl::parse(&input.url)?;
         let title = LinkTitle::parse(&input.title)?;
         let mut tx = self.store.begin().await?;
-        self.attach_target(&mut tx, m, idea, input.comment_id).await?;
+        self.attach_target(&mut tx, m, idea, input.comment_id)
+            .await?;
         let mut repo = tx.workspace(m.workspace);
         if repo.links(idea).await?.len() >= MAX_LINKS_PER_IDEA {
-            return Err(AppError::Conflict(format!("an idea can carry at most {MAX_LINKS_PER_IDEA} links")));
+            return Err(AppError::Conflict(format!(
+                "an idea can carry at most {MAX_LINKS_PER_IDEA} links"
+            )));
         }
         let id = LinkId::new();
-        repo.insert_link(id, idea, input.comment_id, &url, &title, m.actor.user, self.now()).await?;
+        repo.insert_link(
+            id,
+            idea,
+            input.comment_id,
+            &url,
+            &title,
+            m.actor.user,
+            self.now(),
+        )
+        .await?;
         let l = repo.link(id).await?.ok_or(AppError::NotFound("link"))?;
         tx.commit().await?;
         Ok(link_out(l))
@@ -196,10 +256,17 @@ impl App {
     /// Removes a link (whoever added it, or a moderator).
     pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
-        let l = tx.workspace(m.workspace).link(id).await?.ok_or(AppError::NotFound("link"))?;
+        let l = tx
+            .workspace(m.workspace)
+            .link(id)
+            .await?
+            .ok_or(AppError::NotFound("link"))?;
         let scope = self.visible_idea(&mut tx, m, l.idea_id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::Detach { space, is_author: l.created_by == m.actor.user })?;
+        m.allow(Action::Detach {
+            space,
+            is_author: l.created_by == m.actor.user,
+        })?;
         tx.workspace(m.workspace).delete_link(id).await?;
         tx.commit().await?;
         Ok(())

@@ -17,7 +17,10 @@ pub(crate) fn summary(r: IdeaRecord) -> IdeaSummary {
     IdeaSummary {
         id: r.id,
         discussion_id: r.discussion_id,
-        author: AuthorView { id: r.author_id, name: r.author_name },
+        author: AuthorView {
+            id: r.author_id,
+            name: r.author_name,
+        },
         title: r.title,
         excerpt: r.excerpt,
         tags,
@@ -35,8 +38,17 @@ pub(crate) fn summary(r: IdeaRecord) -> IdeaSummary {
 impl App {
     /// Loads an idea's scope and checks the caller may see it. Deleted ideas exist only for
     /// moderators; for everyone else they are not found.
-    pub(crate) async fn visible_idea(&self, tx: &mut Tx, m: &Member, id: IdeaId) -> AppResult<IdeaScope> {
-        let scope = tx.workspace(m.workspace).idea_scope(id, m.actor.user).await?.ok_or(AppError::NotFound("idea"))?;
+    pub(crate) async fn visible_idea(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: IdeaId,
+    ) -> AppResult<IdeaScope> {
+        let scope = tx
+            .workspace(m.workspace)
+            .idea_scope(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("idea"))?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::ReadContent(space))?;
         if scope.deleted_at.is_some() && m.allow(Action::Moderate(space)).is_err() {
@@ -47,27 +59,56 @@ impl App {
 
     /// Like [`Self::visible_idea`], for actions that change the idea or what hangs off it:
     /// deleted and merged ideas refuse them.
-    pub(crate) async fn live_idea(&self, tx: &mut Tx, m: &Member, id: IdeaId) -> AppResult<IdeaScope> {
+    pub(crate) async fn live_idea(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: IdeaId,
+    ) -> AppResult<IdeaScope> {
         let scope = self.visible_idea(tx, m, id).await?;
         if scope.deleted_at.is_some() {
-            return Err(AppError::Conflict("this idea is deleted; restore it first".into()));
+            return Err(AppError::Conflict(
+                "this idea is deleted; restore it first".into(),
+            ));
         }
         if let Some(target) = scope.merged_into {
-            return Err(AppError::Conflict(format!("this idea was merged into idea {target}; act on that one instead")));
+            return Err(AppError::Conflict(format!(
+                "this idea was merged into idea {target}; act on that one instead"
+            )));
         }
         Ok(scope)
     }
 
     /// A page of a discussion's ideas.
-    pub async fn ideas(&self, m: &Member, discussion: DiscussionId, q: IdeaListQuery) -> AppResult<Page<IdeaSummary>> {
+    pub async fn ideas(
+        &self,
+        m: &Member,
+        discussion: DiscussionId,
+        q: IdeaListQuery,
+    ) -> AppResult<Page<IdeaSummary>> {
         let sort = q.sort.unwrap_or_default();
         let limit = page_limit(q.limit)?;
-        let after = q.cursor.as_deref().map(|c| Cursor::decode(c, sort)).transpose()?;
+        let after = q
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c, sort))
+            .transpose()?;
         let tag = q.tag.as_deref().map(Tag::parse).transpose()?;
         let mut tx = self.store.read().await?;
         let d = self.load_discussion(&mut tx, m, discussion).await?;
-        m.allow(Action::ReadContent(space_view(d.space_private, d.space_listed)))?;
-        let query = IdeaQuery { discussion, viewer: m.actor.user, sort, stage: q.stage, tag, after, limit: limit + 1 };
+        m.allow(Action::ReadContent(space_view(
+            d.space_private,
+            d.space_listed,
+        )))?;
+        let query = IdeaQuery {
+            discussion,
+            viewer: m.actor.user,
+            sort,
+            stage: q.stage,
+            tag,
+            after,
+            limit: limit + 1,
+        };
         let mut rows = tx.workspace(m.workspace).ideas(&query).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -78,15 +119,30 @@ impl App {
                     IdeaSort::Trending => last.hot,
                     IdeaSort::Newest => 0.0,
                 };
-                Some(Cursor { sort, key, id: last.id.0 }.encode())
+                Some(
+                    Cursor {
+                        sort,
+                        key,
+                        id: last.id.0,
+                    }
+                    .encode(),
+                )
             }
             _ => None,
         };
-        Ok(Page { items: rows.into_iter().map(summary).collect(), next_cursor })
+        Ok(Page {
+            items: rows.into_iter().map(summary).collect(),
+            next_cursor,
+        })
     }
 
     /// Posts an idea in a discussion that accepts ideas. It starts in the first stage.
-    pub async fn create_idea(&self, m: &Member, discussion: DiscussionId, input: IdeaInput) -> AppResult<IdeaView> {
+    pub async fn create_idea(
+        &self,
+        m: &Member,
+        discussion: DiscussionId,
+        input: IdeaInput,
+    ) -> AppResult<IdeaView> {
         let title = IdeaTitle::parse(&input.title)?;
         let body = IdeaBody::parse(&input.body)?;
         let tags = Tag::parse_list(&input.tags)?;
@@ -95,15 +151,27 @@ impl App {
         let id = IdeaId::new();
         let mut tx = self.store.begin().await?;
         let d = self.load_discussion(&mut tx, m, discussion).await?;
-        m.allow(Action::CreateIdea(space_view(d.space_private, d.space_listed)))?;
+        m.allow(Action::CreateIdea(space_view(
+            d.space_private,
+            d.space_listed,
+        )))?;
         if !d.open {
-            return Err(AppError::Conflict("this discussion is closed to new ideas".into()));
+            return Err(AppError::Conflict(
+                "this discussion is closed to new ideas".into(),
+            ));
         }
         if d.deadline.is_some_and(|t| t <= now) {
-            return Err(AppError::Conflict("the deadline of this discussion has passed".into()));
+            return Err(AppError::Conflict(
+                "the deadline of this discussion has passed".into(),
+            ));
         }
         let mut repo = tx.workspace(m.workspace);
-        let stage = repo.stages().await?.first().map(|s| s.id).ok_or_else(|| AppError::internal("workspace has no stages"))?;
+        let stage = repo
+            .stages()
+            .await?
+            .first()
+            .map(|s| s.id)
+            .ok_or_else(|| AppError::internal("workspace has no stages"))?;
         repo.insert_idea(
             NewIdea {
                 id,
@@ -119,6 +187,7 @@ impl App {
             now,
         )
         .await?;
+        repo.adjust_idea_count(discussion, 1).await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -128,7 +197,10 @@ impl App {
         let mut tx = self.store.read().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
         let mut repo = tx.workspace(m.workspace);
-        let (rec, body) = repo.idea(id, m.actor.user).await?.ok_or(AppError::NotFound("idea"))?;
+        let (rec, body) = repo
+            .idea(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("idea"))?;
         let criteria = repo.discussion_criteria(scope.discussion_id).await?;
         let averages = repo.rating_averages(id).await?;
         let mine = repo.my_ratings(id, m.actor.user).await?;
@@ -141,12 +213,25 @@ impl App {
                     criterion: c.name,
                     count: avg.map_or(0, |a| a.count),
                     average: avg.map(|a| (a.average * 100.0).round() / 100.0),
-                    mine: mine.iter().find(|r| r.criterion_id == c.id).map(|r| r.value as u8),
+                    mine: mine
+                        .iter()
+                        .find(|r| r.criterion_id == c.id)
+                        .map(|r| r.value as u8),
                 }
             })
             .collect();
-        let attachments = repo.attachments(id).await?.into_iter().map(crate::files::attachment_out).collect();
-        let links = repo.links(id).await?.into_iter().map(crate::files::link_out).collect();
+        let attachments = repo
+            .attachments(id)
+            .await?
+            .into_iter()
+            .map(crate::files::attachment_out)
+            .collect();
+        let links = repo
+            .links(id)
+            .await?
+            .into_iter()
+            .map(crate::files::link_out)
+            .collect();
         let merges = repo
             .merges_of(id)
             .await?
@@ -181,17 +266,28 @@ impl App {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::EditIdea { space, is_author: scope.author_id == m.actor.user })?;
+        m.allow(Action::EditIdea {
+            space,
+            is_author: scope.author_id == m.actor.user,
+        })?;
         let mut repo = tx.workspace(m.workspace);
-        let (rec, old_body) = repo.idea(id, m.actor.user).await?.ok_or(AppError::NotFound("idea"))?;
+        let (rec, old_body) = repo
+            .idea(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("idea"))?;
         let title = IdeaTitle::parse(p.title.as_deref().unwrap_or(&rec.title))?;
         let body = IdeaBody::parse(p.body.as_deref().unwrap_or(&old_body))?;
         let tags = match &p.tags {
             Some(t) => Tag::parse_list(t)?,
-            None => serde_json::from_str::<Vec<String>>(&rec.tags).unwrap_or_default().into_iter().map(Tag::from_trusted).collect(),
+            None => serde_json::from_str::<Vec<String>>(&rec.tags)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Tag::from_trusted)
+                .collect(),
         };
         let excerpt = markdown::excerpt(body.as_str(), EXCERPT_CHARS);
-        repo.update_idea(id, &title, &body, &excerpt, &tags, self.now()).await?;
+        repo.update_idea(id, &title, &body, &excerpt, &tags, self.now())
+            .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -201,11 +297,19 @@ impl App {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
-        m.allow(Action::DeleteIdea { space, is_author: scope.author_id == m.actor.user })?;
+        m.allow(Action::DeleteIdea {
+            space,
+            is_author: scope.author_id == m.actor.user,
+        })?;
         if scope.deleted_at.is_some() {
             return Ok(());
         }
-        tx.workspace(m.workspace).set_idea_deleted(id, Some(m.actor.user), self.now()).await?;
+        let mut repo = tx.workspace(m.workspace);
+        repo.set_idea_deleted(id, Some(m.actor.user), self.now())
+            .await?;
+        if scope.merged_into.is_none() {
+            repo.adjust_idea_count(scope.discussion_id, -1).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -214,20 +318,41 @@ impl App {
     pub async fn restore_idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
-        m.allow(Action::Moderate(space_view(scope.space_private, scope.space_listed)))?;
-        tx.workspace(m.workspace).set_idea_deleted(id, None, self.now()).await?;
+        m.allow(Action::Moderate(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
+        if scope.deleted_at.is_none() {
+            return self.idea(m, id).await;
+        }
+        let mut repo = tx.workspace(m.workspace);
+        repo.set_idea_deleted(id, None, self.now()).await?;
+        if scope.merged_into.is_none() {
+            repo.adjust_idea_count(scope.discussion_id, 1).await?;
+        }
         tx.commit().await?;
         self.idea(m, id).await
     }
 
     /// Moves an idea to another stage (moderator).
-    pub async fn set_stage(&self, m: &Member, id: IdeaId, input: StageInput) -> AppResult<IdeaView> {
+    pub async fn set_stage(
+        &self,
+        m: &Member,
+        id: IdeaId,
+        input: StageInput,
+    ) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
-        m.allow(Action::SetStage(space_view(scope.space_private, scope.space_listed)))?;
+        m.allow(Action::SetStage(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
         let mut repo = tx.workspace(m.workspace);
         if !repo.stages().await?.iter().any(|s| s.id == input.stage_id) {
-            return Err(AppError::invalid("stage_id", "is not a stage of this workspace"));
+            return Err(AppError::invalid(
+                "stage_id",
+                "is not a stage of this workspace",
+            ));
         }
         repo.set_idea_stage(id, input.stage_id, self.now()).await?;
         tx.commit().await?;
@@ -236,10 +361,18 @@ impl App {
 
     /// Merges the duplicate `source` into `input.into` (moderator). Votes and comments move; the
     /// merge can be undone with [`Self::unmerge`].
-    pub async fn merge(&self, m: &Member, source: IdeaId, input: MergeInput) -> AppResult<IdeaView> {
+    pub async fn merge(
+        &self,
+        m: &Member,
+        source: IdeaId,
+        input: MergeInput,
+    ) -> AppResult<IdeaView> {
         let target = input.into;
         if source == target {
-            return Err(AppError::invalid("into", "an idea cannot be merged into itself"));
+            return Err(AppError::invalid(
+                "into",
+                "an idea cannot be merged into itself",
+            ));
         }
         let mut tx = self.store.begin().await?;
         let s = self.live_idea(&mut tx, m, source).await?;
@@ -254,7 +387,9 @@ impl App {
         }
         repo.lock_idea(source).await?;
         repo.lock_idea(target).await?;
-        repo.merge(MergeId::new(), source, target, m.actor.user, self.now()).await?;
+        repo.merge(MergeId::new(), source, target, m.actor.user, self.now())
+            .await?;
+        repo.adjust_idea_count(s.discussion_id, -1).await?;
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;
         tx.commit().await?;
@@ -266,11 +401,18 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.visible_idea(&mut tx, m, source).await?;
         m.allow(Action::Merge(space_view(s.space_private, s.space_listed)))?;
-        let target = IdeaId(s.merged_into.ok_or_else(|| AppError::Conflict("this idea is not merged".into()))?);
+        let target = IdeaId(
+            s.merged_into
+                .ok_or_else(|| AppError::Conflict("this idea is not merged".into()))?,
+        );
         let mut repo = tx.workspace(m.workspace);
         repo.lock_idea(source).await?;
         repo.lock_idea(target).await?;
-        repo.unmerge(source, target, m.actor.user, self.now()).await?;
+        repo.unmerge(source, target, m.actor.user, self.now())
+            .await?;
+        if s.deleted_at.is_none() {
+            repo.adjust_idea_count(s.discussion_id, 1).await?;
+        }
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;
         tx.commit().await?;
@@ -281,7 +423,11 @@ impl App {
 
     async fn tally(&self, m: &Member, id: IdeaId) -> AppResult<VoteTally> {
         let mut tx = self.store.read().await?;
-        let (r, _) = tx.workspace(m.workspace).idea(id, m.actor.user).await?.ok_or(AppError::NotFound("idea"))?;
+        let (r, _) = tx
+            .workspace(m.workspace)
+            .idea(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("idea"))?;
         Ok(VoteTally {
             upvotes: r.upvotes,
             downvotes: r.downvotes,
@@ -294,10 +440,14 @@ impl App {
     pub async fn vote(&self, m: &Member, id: IdeaId, input: VoteInput) -> AppResult<VoteTally> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
-        m.allow(Action::Vote(space_view(scope.space_private, scope.space_listed)))?;
+        m.allow(Action::Vote(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
         let mut repo = tx.workspace(m.workspace);
         repo.lock_idea(id).await?;
-        repo.upsert_vote(id, m.actor.user, input.direction.value(), self.now()).await?;
+        repo.upsert_vote(id, m.actor.user, input.direction.value(), self.now())
+            .await?;
         repo.recount_idea(id).await?;
         tx.commit().await?;
         self.tally(m, id).await
@@ -307,7 +457,10 @@ impl App {
     pub async fn unvote(&self, m: &Member, id: IdeaId) -> AppResult<VoteTally> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
-        m.allow(Action::Vote(space_view(scope.space_private, scope.space_listed)))?;
+        m.allow(Action::Vote(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
         let mut repo = tx.workspace(m.workspace);
         repo.lock_idea(id).await?;
         repo.delete_vote(id, m.actor.user).await?;
@@ -316,31 +469,60 @@ impl App {
         self.tally(m, id).await
     }
 
-    async fn rating_target(&self, tx: &mut Tx, m: &Member, id: IdeaId, criterion: CriterionId) -> AppResult<()> {
+    async fn rating_target(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: IdeaId,
+        criterion: CriterionId,
+    ) -> AppResult<()> {
         let scope = self.live_idea(tx, m, id).await?;
-        m.allow(Action::Rate(space_view(scope.space_private, scope.space_listed)))?;
-        let criteria = tx.workspace(m.workspace).discussion_criteria(scope.discussion_id).await?;
+        m.allow(Action::Rate(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
+        let criteria = tx
+            .workspace(m.workspace)
+            .discussion_criteria(scope.discussion_id)
+            .await?;
         if !criteria.iter().any(|c| c.id == criterion) {
-            return Err(AppError::NotFound("rating criterion of this idea's discussion"));
+            return Err(AppError::NotFound(
+                "rating criterion of this idea's discussion",
+            ));
         }
         Ok(())
     }
 
     /// Rates an idea 1 to 5 on one of its discussion's criteria.
-    pub async fn rate(&self, m: &Member, id: IdeaId, criterion: CriterionId, input: RatingInput) -> AppResult<IdeaView> {
+    pub async fn rate(
+        &self,
+        m: &Member,
+        id: IdeaId,
+        criterion: CriterionId,
+        input: RatingInput,
+    ) -> AppResult<IdeaView> {
         let value = RatingValue::new(input.value)?;
         let mut tx = self.store.begin().await?;
         self.rating_target(&mut tx, m, id, criterion).await?;
-        tx.workspace(m.workspace).upsert_rating(id, criterion, m.actor.user, value, self.now()).await?;
+        tx.workspace(m.workspace)
+            .upsert_rating(id, criterion, m.actor.user, value, self.now())
+            .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
 
     /// Withdraws the caller's rating on a criterion.
-    pub async fn unrate(&self, m: &Member, id: IdeaId, criterion: CriterionId) -> AppResult<IdeaView> {
+    pub async fn unrate(
+        &self,
+        m: &Member,
+        id: IdeaId,
+        criterion: CriterionId,
+    ) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         self.rating_target(&mut tx, m, id, criterion).await?;
-        tx.workspace(m.workspace).delete_rating(id, criterion, m.actor.user).await?;
+        tx.workspace(m.workspace)
+            .delete_rating(id, criterion, m.actor.user)
+            .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }

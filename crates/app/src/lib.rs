@@ -84,8 +84,18 @@ pub struct App {
 
 impl App {
     /// Assembles the application.
-    pub fn new(store: Store, files: Arc<dyn FileStore>, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
-        Self { store, files, clock, settings: Arc::new(settings) }
+    pub fn new(
+        store: Store,
+        files: Arc<dyn FileStore>,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+    ) -> Self {
+        Self {
+            store,
+            files,
+            clock,
+            settings: Arc::new(settings),
+        }
     }
 
     /// The store (for readiness checks and the CLI's migrations).
@@ -131,5 +141,6 @@ fn space_view(private: bool, listed: bool) -> ideaweave_domain::policy::SpaceVie
 }
 
 fn parse_role(s: &str) -> AppResult<Role> {
-    s.parse().map_err(|e: String| AppError::internal(format!("stored role: {e}")))
+    s.parse()
+        .map_err(|e: String| AppError::internal(format!("stored role: {e}")))
 }

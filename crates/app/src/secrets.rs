@@ -41,7 +41,11 @@ pub fn parse_workspace_secret(prefix: &str, token: &str) -> Option<(WorkspaceId,
     }
     let (hex, tail) = rest.split_at(32);
     let secret = tail.strip_prefix('_')?;
-    if secret.len() != 43 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if secret.len() != 43
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return None;
     }
     let id = Uuid::try_parse(hex).ok()?;
@@ -58,7 +62,14 @@ mod tests {
         let (token, hash) = workspace_secret("iw", ws).unwrap();
         assert_eq!(parse_workspace_secret("iw", &token), Some((ws, hash)));
         assert!(parse_workspace_secret("iwi", &token).is_none());
-        for bad in ["", "iw_", "iw_zz", &token[..token.len() - 1], &format!("{token}x"), "iw_ééééééééééééééééééééééééééééééééééé"] {
+        for bad in [
+            "",
+            "iw_",
+            "iw_zz",
+            &token[..token.len() - 1],
+            &format!("{token}x"),
+            "iw_ééééééééééééééééééééééééééééééééééé",
+        ] {
             assert!(parse_workspace_secret("iw", bad).is_none(), "{bad}");
         }
     }

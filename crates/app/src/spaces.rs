@@ -9,24 +9,39 @@ use crate::views::*;
 use crate::{App, AppError, AppResult, Member, parse_role, space_view};
 
 fn space_out(s: SpaceRecord) -> SpaceView {
-    SpaceView { id: s.id, name: s.name, description: s.description, private: s.private, created_at: s.created_at }
+    SpaceView {
+        id: s.id,
+        name: s.name,
+        description: s.description,
+        private: s.private,
+        created_at: s.created_at,
+    }
 }
 
 fn criterion_out(c: CriterionRecord) -> CriterionView {
-    CriterionView { id: c.id, name: c.name, position: c.position }
+    CriterionView {
+        id: c.id,
+        name: c.name,
+        position: c.position,
+    }
 }
 
 fn check_deadline(deadline: Option<i64>) -> AppResult<()> {
     match deadline {
-        Some(d) if !(0..=253_402_300_799_000).contains(&d) => {
-            Err(AppError::invalid("deadline", "must be a time in Unix milliseconds between 1970 and 9999"))
-        }
+        Some(d) if !(0..=253_402_300_799_000).contains(&d) => Err(AppError::invalid(
+            "deadline",
+            "must be a time in Unix milliseconds between 1970 and 9999",
+        )),
         _ => Ok(()),
     }
 }
 
 impl App {
-    pub(crate) fn discussion_out(&self, d: DiscussionRecord, criteria: Vec<CriterionRecord>) -> DiscussionView {
+    pub(crate) fn discussion_out(
+        &self,
+        d: DiscussionRecord,
+        criteria: Vec<CriterionRecord>,
+    ) -> DiscussionView {
         let accepting = d.open && d.deadline.is_none_or(|t| t > self.now());
         DiscussionView {
             id: d.id,
@@ -51,7 +66,11 @@ impl App {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
         let all = tx.workspace(m.workspace).spaces(m.actor.user).await?;
-        Ok(all.into_iter().filter(|s| can_see_space(m.role(), space_view(s.private, s.listed))).map(space_out).collect())
+        Ok(all
+            .into_iter()
+            .filter(|s| can_see_space(m.role(), space_view(s.private, s.listed)))
+            .map(space_out)
+            .collect())
     }
 
     /// Creates a space.
@@ -62,13 +81,29 @@ impl App {
         let id = SpaceId::new();
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        tx.workspace(m.workspace).insert_space(id, &name, &description, input.private, m.actor.user, now).await?;
+        tx.workspace(m.workspace)
+            .insert_space(id, &name, &description, input.private, m.actor.user, now)
+            .await?;
         tx.commit().await?;
-        Ok(SpaceView { id, name: name.into_inner(), description: description.into_inner(), private: input.private, created_at: now })
+        Ok(SpaceView {
+            id,
+            name: name.into_inner(),
+            description: description.into_inner(),
+            private: input.private,
+            created_at: now,
+        })
     }
 
-    async fn load_space(&self, tx: &mut ideaweave_store::Tx, m: &Member, id: SpaceId) -> AppResult<SpaceRecord> {
-        tx.workspace(m.workspace).space(id, m.actor.user).await?.ok_or(AppError::NotFound("space"))
+    async fn load_space(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        m: &Member,
+        id: SpaceId,
+    ) -> AppResult<SpaceRecord> {
+        tx.workspace(m.workspace)
+            .space(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("space"))
     }
 
     /// One space.
@@ -80,15 +115,28 @@ impl App {
     }
 
     /// Changes a space's name, description or visibility.
-    pub async fn update_space(&self, m: &Member, id: SpaceId, input: SpaceInput) -> AppResult<SpaceView> {
+    pub async fn update_space(
+        &self,
+        m: &Member,
+        id: SpaceId,
+        input: SpaceInput,
+    ) -> AppResult<SpaceView> {
         let name = SpaceName::parse(&input.name)?;
         let description = Description::parse(&input.description)?;
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
-        tx.workspace(m.workspace).update_space(id, &name, &description, input.private).await?;
+        tx.workspace(m.workspace)
+            .update_space(id, &name, &description, input.private)
+            .await?;
         tx.commit().await?;
-        Ok(SpaceView { id, name: name.into_inner(), description: description.into_inner(), private: input.private, created_at: s.created_at })
+        Ok(SpaceView {
+            id,
+            name: name.into_inner(),
+            description: description.into_inner(),
+            private: input.private,
+            created_at: s.created_at,
+        })
     }
 
     /// Deletes a space with everything in it.
@@ -125,7 +173,12 @@ impl App {
     }
 
     /// Lists a workspace member in a space.
-    pub async fn add_space_member(&self, m: &Member, id: SpaceId, input: SpaceMemberInput) -> AppResult<()> {
+    pub async fn add_space_member(
+        &self,
+        m: &Member,
+        id: SpaceId,
+        input: SpaceMemberInput,
+    ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
@@ -139,11 +192,20 @@ impl App {
     }
 
     /// Unlists a member from a space.
-    pub async fn remove_space_member(&self, m: &Member, id: SpaceId, user: UserId) -> AppResult<()> {
+    pub async fn remove_space_member(
+        &self,
+        m: &Member,
+        id: SpaceId,
+        user: UserId,
+    ) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
-        if !tx.workspace(m.workspace).remove_space_member(id, user).await? {
+        if !tx
+            .workspace(m.workspace)
+            .remove_space_member(id, user)
+            .await?
+        {
             return Err(AppError::NotFound("space member"));
         }
         tx.commit().await?;
@@ -157,7 +219,10 @@ impl App {
         let mut tx = self.store.read().await?;
         let s = self.load_space(&mut tx, m, space).await?;
         m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
-        let rows = tx.workspace(m.workspace).discussions_in(space, m.actor.user).await?;
+        let rows = tx
+            .workspace(m.workspace)
+            .discussions_in(space, m.actor.user)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
             let criteria = tx.workspace(m.workspace).discussion_criteria(d.id).await?;
@@ -166,12 +231,20 @@ impl App {
         Ok(out)
     }
 
-    async fn checked_criteria(&self, tx: &mut ideaweave_store::Tx, m: &Member, ids: &[CriterionId]) -> AppResult<Vec<CriterionId>> {
+    async fn checked_criteria(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        m: &Member,
+        ids: &[CriterionId],
+    ) -> AppResult<Vec<CriterionId>> {
         let known = tx.workspace(m.workspace).criteria().await?;
         let mut out: Vec<CriterionId> = Vec::new();
         for id in ids {
             if !known.iter().any(|c| c.id == *id) {
-                return Err(AppError::invalid("criteria", format!("{id} is not a rating criterion of this workspace")));
+                return Err(AppError::invalid(
+                    "criteria",
+                    format!("{id} is not a rating criterion of this workspace"),
+                ));
             }
             if !out.contains(id) {
                 out.push(*id);
@@ -181,7 +254,12 @@ impl App {
     }
 
     /// Opens a discussion in a space.
-    pub async fn create_discussion(&self, m: &Member, space: SpaceId, input: DiscussionInput) -> AppResult<DiscussionView> {
+    pub async fn create_discussion(
+        &self,
+        m: &Member,
+        space: SpaceId,
+        input: DiscussionInput,
+    ) -> AppResult<DiscussionView> {
         let title = DiscussionTitle::parse(&input.title)?;
         let description = Description::parse(&input.description)?;
         check_deadline(input.deadline)?;
@@ -205,30 +283,52 @@ impl App {
         )
         .await?;
         repo.set_discussion_criteria(id, &criteria).await?;
-        let d = repo.discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))?;
+        let d = repo
+            .discussion(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("discussion"))?;
         let crit = repo.discussion_criteria(id).await?;
         tx.commit().await?;
         Ok(self.discussion_out(d, crit))
     }
 
-    pub(crate) async fn load_discussion(&self, tx: &mut ideaweave_store::Tx, m: &Member, id: DiscussionId) -> AppResult<DiscussionRecord> {
-        tx.workspace(m.workspace).discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))
+    pub(crate) async fn load_discussion(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        m: &Member,
+        id: DiscussionId,
+    ) -> AppResult<DiscussionRecord> {
+        tx.workspace(m.workspace)
+            .discussion(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("discussion"))
     }
 
     /// One discussion.
     pub async fn discussion(&self, m: &Member, id: DiscussionId) -> AppResult<DiscussionView> {
         let mut tx = self.store.read().await?;
         let d = self.load_discussion(&mut tx, m, id).await?;
-        m.allow(Action::ReadContent(space_view(d.space_private, d.space_listed)))?;
+        m.allow(Action::ReadContent(space_view(
+            d.space_private,
+            d.space_listed,
+        )))?;
         let criteria = tx.workspace(m.workspace).discussion_criteria(id).await?;
         Ok(self.discussion_out(d, criteria))
     }
 
     /// Changes a discussion: title, description, kind, open/closed, deadline, criteria.
-    pub async fn update_discussion(&self, m: &Member, id: DiscussionId, p: DiscussionPatch) -> AppResult<DiscussionView> {
+    pub async fn update_discussion(
+        &self,
+        m: &Member,
+        id: DiscussionId,
+        p: DiscussionPatch,
+    ) -> AppResult<DiscussionView> {
         let mut tx = self.store.begin().await?;
         let d = self.load_discussion(&mut tx, m, id).await?;
-        m.allow(Action::ManageDiscussion(space_view(d.space_private, d.space_listed)))?;
+        m.allow(Action::ManageDiscussion(space_view(
+            d.space_private,
+            d.space_listed,
+        )))?;
         let title = DiscussionTitle::parse(p.title.as_deref().unwrap_or(&d.title))?;
         let description = Description::parse(p.description.as_deref().unwrap_or(&d.description))?;
         let kind = p.kind.unwrap_or(DiscussionKind::parse(&d.kind));
@@ -240,11 +340,23 @@ impl App {
             None => None,
         };
         let mut repo = tx.workspace(m.workspace);
-        repo.update_discussion(id, kind.as_str(), &title, &description, open, deadline, self.now()).await?;
+        repo.update_discussion(
+            id,
+            kind.as_str(),
+            &title,
+            &description,
+            open,
+            deadline,
+            self.now(),
+        )
+        .await?;
         if let Some(c) = criteria {
             repo.set_discussion_criteria(id, &c).await?;
         }
-        let d = repo.discussion(id, m.actor.user).await?.ok_or(AppError::NotFound("discussion"))?;
+        let d = repo
+            .discussion(id, m.actor.user)
+            .await?
+            .ok_or(AppError::NotFound("discussion"))?;
         let crit = repo.discussion_criteria(id).await?;
         tx.commit().await?;
         Ok(self.discussion_out(d, crit))

@@ -28,7 +28,11 @@ pub struct UserView {
 
 impl UserView {
     pub(crate) fn from_record(u: &UserRecord) -> Self {
-        Self { id: u.id, email: u.email.clone(), name: u.name.clone() }
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+        }
     }
 }
 
@@ -173,7 +177,11 @@ impl DiscussionKind {
         }
     }
     pub(crate) fn parse(s: &str) -> Self {
-        if s == "topic" { Self::Topic } else { Self::Challenge }
+        if s == "topic" {
+            Self::Topic
+        } else {
+            Self::Challenge
+        }
     }
 }
 

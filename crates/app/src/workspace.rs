@@ -25,7 +25,13 @@ fn token_view(t: TokenRecord) -> AppResult<TokenView> {
 }
 
 fn invitation_view(i: InvitationRecord) -> AppResult<InvitationView> {
-    Ok(InvitationView { id: i.id, email: i.email, role: parse_role(&i.role)?, created_at: i.created_at, expires_at: i.expires_at })
+    Ok(InvitationView {
+        id: i.id,
+        email: i.email,
+        role: parse_role(&i.role)?,
+        created_at: i.created_at,
+        expires_at: i.expires_at,
+    })
 }
 
 impl App {
@@ -33,15 +39,47 @@ impl App {
     pub async fn workspace(&self, m: &Member) -> AppResult<WorkspaceView> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
-        let ws = tx.workspace_by_slug(&m.slug).await?.ok_or(AppError::NotFound("workspace"))?;
+        let ws = tx
+            .workspace_by_slug(&m.slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
         let mut repo = tx.workspace(m.workspace);
-        let stages = repo.stages().await?.into_iter().map(|s| StageView { id: s.id, name: s.name, position: s.position }).collect();
-        let criteria = repo.criteria().await?.into_iter().map(|c| CriterionView { id: c.id, name: c.name, position: c.position }).collect();
-        Ok(WorkspaceView { id: ws.id, slug: ws.slug, name: ws.name, my_role: m.role(), stages, criteria })
+        let stages = repo
+            .stages()
+            .await?
+            .into_iter()
+            .map(|s| StageView {
+                id: s.id,
+                name: s.name,
+                position: s.position,
+            })
+            .collect();
+        let criteria = repo
+            .criteria()
+            .await?
+            .into_iter()
+            .map(|c| CriterionView {
+                id: c.id,
+                name: c.name,
+                position: c.position,
+            })
+            .collect();
+        Ok(WorkspaceView {
+            id: ws.id,
+            slug: ws.slug,
+            name: ws.name,
+            my_role: m.role(),
+            stages,
+            criteria,
+        })
     }
 
     /// Renames the workspace.
-    pub async fn rename_workspace(&self, m: &Member, input: WorkspacePatch) -> AppResult<WorkspaceView> {
+    pub async fn rename_workspace(
+        &self,
+        m: &Member,
+        input: WorkspacePatch,
+    ) -> AppResult<WorkspaceView> {
         m.allow(Action::ManageSettings)?;
         let name = WorkspaceName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
@@ -58,33 +96,66 @@ impl App {
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.stages().await?;
         if existing.len() >= 50 {
-            return Err(AppError::Conflict("a workspace can have at most 50 stages".into()));
+            return Err(AppError::Conflict(
+                "a workspace can have at most 50 stages".into(),
+            ));
         }
-        if existing.iter().any(|s| s.name.eq_ignore_ascii_case(name.as_str())) {
-            return Err(AppError::Conflict(format!("a stage named {:?} already exists", name.as_str())));
+        if existing
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(name.as_str()))
+        {
+            return Err(AppError::Conflict(format!(
+                "a stage named {:?} already exists",
+                name.as_str()
+            )));
         }
-        let position = input.position.unwrap_or(existing.len() as i64).clamp(0, 1000);
+        let position = input
+            .position
+            .unwrap_or(existing.len() as i64)
+            .clamp(0, 1000);
         let id = StageId::new();
         repo.upsert_stage(id, &name, position).await?;
         tx.commit().await?;
-        Ok(StageView { id, name: name.into_inner(), position })
+        Ok(StageView {
+            id,
+            name: name.into_inner(),
+            position,
+        })
     }
 
     /// Renames or moves a stage.
-    pub async fn update_stage(&self, m: &Member, id: StageId, input: NamedItemInput) -> AppResult<StageView> {
+    pub async fn update_stage(
+        &self,
+        m: &Member,
+        id: StageId,
+        input: NamedItemInput,
+    ) -> AppResult<StageView> {
         m.allow(Action::ManageSettings)?;
         let name = StageName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.stages().await?;
-        let current = existing.iter().find(|s| s.id == id).ok_or(AppError::NotFound("stage"))?;
-        if existing.iter().any(|s| s.id != id && s.name.eq_ignore_ascii_case(name.as_str())) {
-            return Err(AppError::Conflict(format!("a stage named {:?} already exists", name.as_str())));
+        let current = existing
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or(AppError::NotFound("stage"))?;
+        if existing
+            .iter()
+            .any(|s| s.id != id && s.name.eq_ignore_ascii_case(name.as_str()))
+        {
+            return Err(AppError::Conflict(format!(
+                "a stage named {:?} already exists",
+                name.as_str()
+            )));
         }
         let position = input.position.unwrap_or(current.position).clamp(0, 1000);
         repo.upsert_stage(id, &name, position).await?;
         tx.commit().await?;
-        Ok(StageView { id, name: name.into_inner(), position })
+        Ok(StageView {
+            id,
+            name: name.into_inner(),
+            position,
+        })
     }
 
     /// Deletes a stage no idea is in.
@@ -97,11 +168,15 @@ impl App {
             return Err(AppError::NotFound("stage"));
         }
         if stages.len() == 1 {
-            return Err(AppError::Conflict("the last stage cannot be deleted".into()));
+            return Err(AppError::Conflict(
+                "the last stage cannot be deleted".into(),
+            ));
         }
         let n = repo.ideas_in_stage(id).await?;
         if n > 0 {
-            return Err(AppError::Conflict(format!("{n} idea(s) are in this stage; move them to another stage first")));
+            return Err(AppError::Conflict(format!(
+                "{n} idea(s) are in this stage; move them to another stage first"
+            )));
         }
         repo.delete_stage(id).await?;
         tx.commit().await?;
@@ -109,40 +184,77 @@ impl App {
     }
 
     /// Adds a rating criterion.
-    pub async fn create_criterion(&self, m: &Member, input: NamedItemInput) -> AppResult<CriterionView> {
+    pub async fn create_criterion(
+        &self,
+        m: &Member,
+        input: NamedItemInput,
+    ) -> AppResult<CriterionView> {
         m.allow(Action::ManageSettings)?;
         let name = CriterionName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.criteria().await?;
         if existing.len() >= 20 {
-            return Err(AppError::Conflict("a workspace can have at most 20 rating criteria".into()));
+            return Err(AppError::Conflict(
+                "a workspace can have at most 20 rating criteria".into(),
+            ));
         }
-        if existing.iter().any(|c| c.name.eq_ignore_ascii_case(name.as_str())) {
-            return Err(AppError::Conflict(format!("a criterion named {:?} already exists", name.as_str())));
+        if existing
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(name.as_str()))
+        {
+            return Err(AppError::Conflict(format!(
+                "a criterion named {:?} already exists",
+                name.as_str()
+            )));
         }
-        let position = input.position.unwrap_or(existing.len() as i64).clamp(0, 1000);
+        let position = input
+            .position
+            .unwrap_or(existing.len() as i64)
+            .clamp(0, 1000);
         let id = CriterionId::new();
         repo.upsert_criterion(id, &name, position).await?;
         tx.commit().await?;
-        Ok(CriterionView { id, name: name.into_inner(), position })
+        Ok(CriterionView {
+            id,
+            name: name.into_inner(),
+            position,
+        })
     }
 
     /// Renames or moves a criterion.
-    pub async fn update_criterion(&self, m: &Member, id: CriterionId, input: NamedItemInput) -> AppResult<CriterionView> {
+    pub async fn update_criterion(
+        &self,
+        m: &Member,
+        id: CriterionId,
+        input: NamedItemInput,
+    ) -> AppResult<CriterionView> {
         m.allow(Action::ManageSettings)?;
         let name = CriterionName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.criteria().await?;
-        let current = existing.iter().find(|c| c.id == id).ok_or(AppError::NotFound("criterion"))?;
-        if existing.iter().any(|c| c.id != id && c.name.eq_ignore_ascii_case(name.as_str())) {
-            return Err(AppError::Conflict(format!("a criterion named {:?} already exists", name.as_str())));
+        let current = existing
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or(AppError::NotFound("criterion"))?;
+        if existing
+            .iter()
+            .any(|c| c.id != id && c.name.eq_ignore_ascii_case(name.as_str()))
+        {
+            return Err(AppError::Conflict(format!(
+                "a criterion named {:?} already exists",
+                name.as_str()
+            )));
         }
         let position = input.position.unwrap_or(current.position).clamp(0, 1000);
         repo.upsert_criterion(id, &name, position).await?;
         tx.commit().await?;
-        Ok(CriterionView { id, name: name.into_inner(), position })
+        Ok(CriterionView {
+            id,
+            name: name.into_inner(),
+            position,
+        })
     }
 
     /// Deletes a criterion and the ratings given on it.
@@ -177,24 +289,47 @@ impl App {
                 joined_at: r.joined_at,
             });
         }
-        let next_cursor = if more { items.last().map(|i| encode_id_cursor(i.user_id.0)) } else { None };
+        let next_cursor = if more {
+            items.last().map(|i| encode_id_cursor(i.user_id.0))
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 
     /// Changes a member's role. The workspace always keeps an owner.
-    pub async fn change_role(&self, m: &Member, user: UserId, input: RoleInput) -> AppResult<MemberView> {
+    pub async fn change_role(
+        &self,
+        m: &Member,
+        user: UserId,
+        input: RoleInput,
+    ) -> AppResult<MemberView> {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
-        let target = repo.member(user).await?.ok_or(AppError::NotFound("member"))?;
+        let target = repo
+            .member(user)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
         let current = parse_role(&target.role)?;
         m.allow(Action::ReadMembers)?;
-        m.allow(Action::ChangeRole { current, new: input.role })?;
+        m.allow(Action::ChangeRole {
+            current,
+            new: input.role,
+        })?;
         if current == Role::Owner && input.role != Role::Owner && repo.owner_count().await? <= 1 {
-            return Err(AppError::Conflict("the workspace must keep at least one owner; make someone else owner first".into()));
+            return Err(AppError::Conflict(
+                "the workspace must keep at least one owner; make someone else owner first".into(),
+            ));
         }
         repo.upsert_member(user, input.role, self.now()).await?;
         tx.commit().await?;
-        Ok(MemberView { user_id: user, name: target.name, email: Some(target.email), role: input.role, joined_at: target.joined_at })
+        Ok(MemberView {
+            user_id: user,
+            name: target.name,
+            email: Some(target.email),
+            role: input.role,
+            joined_at: target.joined_at,
+        })
     }
 
     /// Removes a member (or lets a member leave). Their access ends with the next request.
@@ -205,11 +340,19 @@ impl App {
         if !is_self {
             m.allow(Action::ReadMembers)?;
         }
-        let target = repo.member(user).await?.ok_or(AppError::NotFound("member"))?;
+        let target = repo
+            .member(user)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
         let role = parse_role(&target.role)?;
-        m.allow(Action::RemoveMember { target: role, is_self })?;
+        m.allow(Action::RemoveMember {
+            target: role,
+            is_self,
+        })?;
         if role == Role::Owner && repo.owner_count().await? <= 1 {
-            return Err(AppError::Conflict("the last owner cannot leave or be removed; make someone else owner first".into()));
+            return Err(AppError::Conflict(
+                "the last owner cannot leave or be removed; make someone else owner first".into(),
+            ));
         }
         repo.remove_member(user).await?;
         tx.commit().await?;
@@ -223,25 +366,43 @@ impl App {
     pub async fn invite(&self, m: &Member, input: InvitationInput) -> AppResult<CreatedInvitation> {
         m.allow(Action::Invite { role: input.role })?;
         let email = Email::parse(&input.email)?;
-        self.create_invitation(m.workspace, &email, input.role, m.actor.user).await
+        self.create_invitation(m.workspace, &email, input.role, m.actor.user)
+            .await
     }
 
-    pub(crate) async fn create_invitation(&self, ws: WorkspaceId, email: &Email, role: Role, by: UserId) -> AppResult<CreatedInvitation> {
+    pub(crate) async fn create_invitation(
+        &self,
+        ws: WorkspaceId,
+        email: &Email,
+        role: Role,
+        by: UserId,
+    ) -> AppResult<CreatedInvitation> {
         let now = self.now();
         let expires = now + self.settings.invitation_ttl.as_millis() as i64;
         let (token, hash) = workspace_secret(INVITATION_PREFIX, ws)?;
         let id = InvitationId::new();
         let mut tx = self.store.begin().await?;
-        if let Some(u) = tx.user_by_email(email).await? {
-            if tx.workspace(ws).role_of(u.id).await?.is_some() {
-                return Err(AppError::Conflict(format!("{email} is already a member")));
-            }
+        if let Some(u) = tx.user_by_email(email).await?
+            && tx.workspace(ws).role_of(u.id).await?.is_some()
+        {
+            return Err(AppError::Conflict(format!("{email} is already a member")));
         }
-        tx.workspace(ws).insert_invitation(id, email, role, &hash, by, now, expires).await?;
+        tx.workspace(ws)
+            .insert_invitation(id, email, role, &hash, by, now, expires)
+            .await?;
         tx.commit().await?;
-        let accept_url = format!("{}/invitations/{token}", self.settings.public_url.trim_end_matches('/'));
+        let accept_url = format!(
+            "{}/invitations/{token}",
+            self.settings.public_url.trim_end_matches('/')
+        );
         Ok(CreatedInvitation {
-            invitation: InvitationView { id, email: email.to_string(), role, created_at: now, expires_at: expires },
+            invitation: InvitationView {
+                id,
+                email: email.to_string(),
+                role,
+                created_at: now,
+                expires_at: expires,
+            },
             token,
             accept_url,
         })
@@ -251,30 +412,46 @@ impl App {
     pub async fn invitations(&self, m: &Member) -> AppResult<Vec<InvitationView>> {
         m.allow(Action::ManageInvitations)?;
         let mut tx = self.store.read().await?;
-        tx.workspace(m.workspace).pending_invitations(self.now()).await?.into_iter().map(invitation_view).collect()
+        tx.workspace(m.workspace)
+            .pending_invitations(self.now())
+            .await?
+            .into_iter()
+            .map(invitation_view)
+            .collect()
     }
 
     /// Revokes a pending invitation; its link stops working at once.
     pub async fn revoke_invitation(&self, m: &Member, id: InvitationId) -> AppResult<()> {
         m.allow(Action::ManageInvitations)?;
         let mut tx = self.store.begin().await?;
-        if !tx.workspace(m.workspace).revoke_invitation(id, self.now()).await? {
+        if !tx
+            .workspace(m.workspace)
+            .revoke_invitation(id, self.now())
+            .await?
+        {
             return Err(AppError::NotFound("invitation"));
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn live_invitation(&self, token: &str) -> AppResult<(InvitationRecord, ideaweave_store::records::WorkspaceRecord)> {
+    async fn live_invitation(
+        &self,
+        token: &str,
+    ) -> AppResult<(InvitationRecord, ideaweave_store::records::WorkspaceRecord)> {
         let gone = || AppError::NotFound("invitation");
         let (ws, hash) = parse_workspace_secret(INVITATION_PREFIX, token).ok_or_else(gone)?;
         let mut tx = self.store.read().await?;
         let inv = tx.invitation_by_hash(ws, &hash).await?.ok_or_else(gone)?;
         if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
-            return Err(AppError::Conflict("this invitation has already been used or was revoked".into()));
+            return Err(AppError::Conflict(
+                "this invitation has already been used or was revoked".into(),
+            ));
         }
         if inv.expires_at <= self.now() {
-            return Err(AppError::Conflict("this invitation has expired; ask for a new one".into()));
+            return Err(AppError::Conflict(
+                "this invitation has expired; ask for a new one".into(),
+            ));
         }
         let workspace = tx.workspace_by_id(ws).await?.ok_or_else(gone)?;
         Ok((inv, workspace))
@@ -284,7 +461,13 @@ impl App {
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
         let (inv, ws) = self.live_invitation(token).await?;
         let email = Email::parse(&inv.email)?;
-        let account_exists = self.store.read().await?.user_by_email(&email).await?.is_some();
+        let account_exists = self
+            .store
+            .read()
+            .await?
+            .user_by_email(&email)
+            .await?
+            .is_some();
         Ok(InvitationInfo {
             workspace_name: ws.name,
             workspace_slug: ws.slug,
@@ -327,10 +510,13 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         if let Some((name, hash)) = &new_account {
-            tx.insert_user(user_id, &email, name, Some(hash), false, now).await?;
+            tx.insert_user(user_id, &email, name, Some(hash), false, now)
+                .await?;
         }
         if !tx.consume_invitation(ws.id, inv.id, user_id, now).await? {
-            return Err(AppError::Conflict("this invitation has already been used or was revoked".into()));
+            return Err(AppError::Conflict(
+                "this invitation has already been used or was revoked".into(),
+            ));
         }
         let mut repo = tx.workspace(ws.id);
         let keep = match repo.role_of(user_id).await? {
@@ -342,12 +528,29 @@ impl App {
         let login = match new_account {
             Some(_) => {
                 let (session, csrf) = self.start_session(user_id).await?;
-                let user = self.store.read().await?.user_by_id(user_id).await?.ok_or(AppError::Unauthenticated)?;
-                Some(crate::LoginOutcome { session, csrf, user: UserView::from_record(&user) })
+                let user = self
+                    .store
+                    .read()
+                    .await?
+                    .user_by_id(user_id)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
+                Some(crate::LoginOutcome {
+                    session,
+                    csrf,
+                    user: UserView::from_record(&user),
+                })
             }
             None => None,
         };
-        Ok((MembershipView { slug: ws.slug, name: ws.name, role: keep }, login))
+        Ok((
+            MembershipView {
+                slug: ws.slug,
+                name: ws.name,
+                role: keep,
+            },
+            login,
+        ))
     }
 
     // ---- API tokens ------------------------------------------------------------------------
@@ -357,26 +560,47 @@ impl App {
     pub async fn create_token(&self, m: &Member, input: TokenInput) -> AppResult<CreatedToken> {
         m.allow(Action::ManageOwnTokens)?;
         if m.actor.scope.is_some() {
-            return Err(AppError::Forbidden("API tokens cannot create tokens; sign in to create one".into()));
+            return Err(AppError::Forbidden(
+                "API tokens cannot create tokens; sign in to create one".into(),
+            ));
         }
         self.mint_token(m.workspace, m.actor.user, input).await
     }
 
-    pub(crate) async fn mint_token(&self, ws: WorkspaceId, user: UserId, input: TokenInput) -> AppResult<CreatedToken> {
+    pub(crate) async fn mint_token(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        input: TokenInput,
+    ) -> AppResult<CreatedToken> {
         let name = TokenName::parse(&input.name)?;
         let now = self.now();
         let expires_at = match input.expires_in_days {
-            Some(0) | Some(3651..) => return Err(AppError::invalid("expires_in_days", "must be from 1 to 3650")),
+            Some(0) | Some(3651..) => {
+                return Err(AppError::invalid(
+                    "expires_in_days",
+                    "must be from 1 to 3650",
+                ));
+            }
             Some(d) => Some(now + i64::from(d) * 86_400_000),
             None => None,
         };
         let (secret, hash) = workspace_secret(TOKEN_PREFIX, ws)?;
         let id = TokenId::new();
         let mut tx = self.store.begin().await?;
-        tx.workspace(ws).insert_token(id, user, &name, input.scope, &hash, now, expires_at).await?;
+        tx.workspace(ws)
+            .insert_token(id, user, &name, input.scope, &hash, now, expires_at)
+            .await?;
         tx.commit().await?;
         Ok(CreatedToken {
-            token: TokenView { id, name: name.into_inner(), scope: input.scope, created_at: now, expires_at, revoked: false },
+            token: TokenView {
+                id,
+                name: name.into_inner(),
+                scope: input.scope,
+                created_at: now,
+                expires_at,
+                revoked: false,
+            },
             secret,
         })
     }
@@ -385,14 +609,23 @@ impl App {
     pub async fn tokens(&self, m: &Member) -> AppResult<Vec<TokenView>> {
         m.allow(Action::ManageOwnTokens)?;
         let mut tx = self.store.read().await?;
-        tx.workspace(m.workspace).tokens_of(m.actor.user).await?.into_iter().map(token_view).collect()
+        tx.workspace(m.workspace)
+            .tokens_of(m.actor.user)
+            .await?
+            .into_iter()
+            .map(token_view)
+            .collect()
     }
 
     /// Revokes one of the caller's tokens; it fails from the next request on.
     pub async fn revoke_token(&self, m: &Member, id: TokenId) -> AppResult<()> {
         m.allow(Action::ManageOwnTokens)?;
         let mut tx = self.store.begin().await?;
-        if !tx.workspace(m.workspace).revoke_token(m.actor.user, id, self.now()).await? {
+        if !tx
+            .workspace(m.workspace)
+            .revoke_token(m.actor.user, id, self.now())
+            .await?
+        {
             return Err(AppError::NotFound("token"));
         }
         tx.commit().await?;

@@ -17,7 +17,9 @@ pub enum UploadRefusal {
     #[error("the file is empty")]
     Empty,
     /// The content is of a kind that is not accepted.
-    #[error("files of type {0} are not accepted; allowed are images (PNG, JPEG, GIF, WebP), PDF, office documents, ZIP archives and plain text")]
+    #[error(
+        "files of type {0} are not accepted; allowed are images (PNG, JPEG, GIF, WebP), PDF, office documents, ZIP archives and plain text"
+    )]
     TypeNotAllowed(String),
 }
 
@@ -47,13 +49,21 @@ pub fn sniff(bytes: &[u8]) -> Result<SniffedType, UploadRefusal> {
     }
     let detected = infer::get(bytes).map(|k| k.mime_type());
     if let Some(m) = detected.and_then(|mime| ALLOWED.iter().find(|m| **m == mime)) {
-        return Ok(SniffedType { mime: m, inline: INLINE.contains(m) });
+        return Ok(SniffedType {
+            mime: m,
+            inline: INLINE.contains(m),
+        });
     }
     // Text of any kind (HTML, SVG, scripts included) is only ever served as plain text.
     if !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
-        return Ok(SniffedType { mime: "text/plain; charset=utf-8", inline: false });
+        return Ok(SniffedType {
+            mime: "text/plain; charset=utf-8",
+            inline: false,
+        });
     }
-    Err(UploadRefusal::TypeNotAllowed(detected.unwrap_or("unknown binary").to_owned()))
+    Err(UploadRefusal::TypeNotAllowed(
+        detected.unwrap_or("unknown binary").to_owned(),
+    ))
 }
 
 #[cfg(test)]
@@ -62,7 +72,9 @@ mod tests {
 
     #[test]
     fn png_by_content_not_name() {
-        let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R'];
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+        ];
         assert_eq!(sniff(&png).unwrap().mime, "image/png");
     }
 
@@ -78,6 +90,9 @@ mod tests {
         assert_eq!(sniff(b""), Err(UploadRefusal::Empty));
         let elf = [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(matches!(sniff(&elf), Err(UploadRefusal::TypeNotAllowed(_))));
-        assert!(matches!(sniff(&[0u8, 1, 2, 3, 0xff]), Err(UploadRefusal::TypeNotAllowed(_))));
+        assert!(matches!(
+            sniff(&[0u8, 1, 2, 3, 0xff]),
+            Err(UploadRefusal::TypeNotAllowed(_))
+        ));
     }
 }

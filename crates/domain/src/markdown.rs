@@ -65,7 +65,15 @@ mod tests {
         ];
         for p in payloads {
             let out = render(p).to_lowercase();
-            for bad in ["<script", "onerror", "javascript:", "<svg", "onload", "data:text", "<iframe"] {
+            for bad in [
+                "<script",
+                "onerror",
+                "javascript:",
+                "<svg",
+                "onload",
+                "data:text",
+                "<iframe",
+            ] {
                 assert!(!out.contains(bad), "{p:?} rendered as {out:?}");
             }
         }

@@ -34,7 +34,10 @@ pub fn page_limit(requested: Option<u32>) -> Result<u32, ValidationError> {
     match requested {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(n) => Err(ValidationError::new("limit", format!("must be from 1 to {MAX_LIMIT} (got {n})"))),
+        Some(n) => Err(ValidationError::new(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT} (got {n})"),
+        )),
     }
 }
 
@@ -62,7 +65,12 @@ impl Cursor {
 
     /// Reads a token given back by a client, for a list sorted by `sort`.
     pub fn decode(token: &str, sort: IdeaSort) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("cursor", "is not a cursor returned by this list; start again without it");
+        let bad = || {
+            ValidationError::new(
+                "cursor",
+                "is not a cursor returned by this list; start again without it",
+            )
+        };
         if token.len() > 200 {
             return Err(bad());
         }
@@ -82,7 +90,12 @@ pub fn encode_id_cursor(id: Uuid) -> String {
 
 /// Reads an id cursor.
 pub fn decode_id_cursor(token: &str) -> Result<Uuid, ValidationError> {
-    let bad = || ValidationError::new("cursor", "is not a cursor returned by this list; start again without it");
+    let bad = || {
+        ValidationError::new(
+            "cursor",
+            "is not a cursor returned by this list; start again without it",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     Uuid::from_slice(&bytes).map_err(|_| bad())
 }
@@ -93,7 +106,11 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { sort: IdeaSort::Top, key: 12.0, id: Uuid::now_v7() };
+        let c = Cursor {
+            sort: IdeaSort::Top,
+            key: 12.0,
+            id: Uuid::now_v7(),
+        };
         assert_eq!(Cursor::decode(&c.encode(), IdeaSort::Top).unwrap(), c);
         assert!(Cursor::decode(&c.encode(), IdeaSort::Newest).is_err());
         assert!(Cursor::decode("not-base64!!", IdeaSort::Top).is_err());

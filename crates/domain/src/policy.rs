@@ -145,14 +145,18 @@ pub enum Denial {
 impl Action {
     /// True for actions that change nothing; a read-only token may perform only these.
     pub fn is_read(&self) -> bool {
-        matches!(self, Action::ReadWorkspace | Action::ReadMembers | Action::ReadContent(_))
+        matches!(
+            self,
+            Action::ReadWorkspace | Action::ReadMembers | Action::ReadContent(_)
+        )
     }
 
     fn space(&self) -> Option<SpaceView> {
         use Action::*;
         match *self {
-            ManageSpace(s) | ReadContent(s) | CreateDiscussion(s) | ManageDiscussion(s) | CreateIdea(s)
-            | Moderate(s) | SetStage(s) | Merge(s) | Comment(s) | Vote(s) | Rate(s) => Some(s),
+            ManageSpace(s) | ReadContent(s) | CreateDiscussion(s) | ManageDiscussion(s)
+            | CreateIdea(s) | Moderate(s) | SetStage(s) | Merge(s) | Comment(s) | Vote(s)
+            | Rate(s) => Some(s),
             EditIdea { space, .. }
             | DeleteIdea { space, .. }
             | EditComment { space, .. }
@@ -174,15 +178,19 @@ pub fn can_see_space(role: Role, space: SpaceView) -> bool {
 }
 
 fn at_least(actor: &Actor, role: Role, why: &'static str) -> Result<(), Denial> {
-    if actor.role >= role { Ok(()) } else { Err(Denial::Forbidden(why)) }
+    if actor.role >= role {
+        Ok(())
+    } else {
+        Err(Denial::Forbidden(why))
+    }
 }
 
 /// Decides whether `actor` may perform `action`.
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
-    if let Some(space) = action.space() {
-        if !can_see_space(actor.role, space) {
-            return Err(Denial::Hidden);
-        }
+    if let Some(space) = action.space()
+        && !can_see_space(actor.role, space)
+    {
+        return Err(Denial::Hidden);
     }
     if actor.scope == Some(TokenScope::Read) && !action.is_read() {
         return Err(Denial::Forbidden("this API token is read-only"));
@@ -193,9 +201,15 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
         Comment(_) => Ok(()),
         ReadMembers => at_least(actor, Role::Member, "guests cannot see the member list"),
         Invite { role } => {
-            at_least(actor, Role::Admin, "inviting members requires the admin role")?;
+            at_least(
+                actor,
+                Role::Admin,
+                "inviting members requires the admin role",
+            )?;
             if role > actor.role {
-                return Err(Denial::Forbidden("you cannot invite someone to a role above your own"));
+                return Err(Denial::Forbidden(
+                    "you cannot invite someone to a role above your own",
+                ));
             }
             Ok(())
         }
@@ -210,19 +224,29 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
             if is_self {
                 return Ok(());
             }
-            at_least(actor, Role::Admin, "removing members requires the admin role")?;
+            at_least(
+                actor,
+                Role::Admin,
+                "removing members requires the admin role",
+            )?;
             if target > actor.role {
-                return Err(Denial::Forbidden("you cannot remove a member whose role is above your own"));
+                return Err(Denial::Forbidden(
+                    "you cannot remove a member whose role is above your own",
+                ));
             }
             Ok(())
         }
         ManageInvitations | ManageSettings | CreateSpace | ManageSpace(_) => {
             at_least(actor, Role::Admin, "this requires the admin role")
         }
-        CreateDiscussion(_) | ManageDiscussion(_) => {
-            at_least(actor, Role::Moderator, "managing discussions requires the moderator role")
+        CreateDiscussion(_) | ManageDiscussion(_) => at_least(
+            actor,
+            Role::Moderator,
+            "managing discussions requires the moderator role",
+        ),
+        Moderate(_) | SetStage(_) | Merge(_) => {
+            at_least(actor, Role::Moderator, "this requires the moderator role")
         }
-        Moderate(_) | SetStage(_) | Merge(_) => at_least(actor, Role::Moderator, "this requires the moderator role"),
         CreateIdea(_) => at_least(actor, Role::Member, "guests cannot post ideas"),
         Vote(_) => at_least(actor, Role::Member, "guests cannot vote"),
         Rate(_) => at_least(actor, Role::Member, "guests cannot rate"),
@@ -230,17 +254,27 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
             if (is_author && actor.role >= Role::Member) || actor.role >= Role::Moderator {
                 Ok(())
             } else {
-                Err(Denial::Forbidden("only the author or a moderator can change this"))
+                Err(Denial::Forbidden(
+                    "only the author or a moderator can change this",
+                ))
             }
         }
         EditComment { is_author, .. } => {
-            if is_author { Ok(()) } else { Err(Denial::Forbidden("only the author can edit a comment")) }
+            if is_author {
+                Ok(())
+            } else {
+                Err(Denial::Forbidden("only the author can edit a comment"))
+            }
         }
-        DeleteIdea { is_author, .. } | DeleteComment { is_author, .. } | Detach { is_author, .. } => {
+        DeleteIdea { is_author, .. }
+        | DeleteComment { is_author, .. }
+        | Detach { is_author, .. } => {
             if is_author || actor.role >= Role::Moderator {
                 Ok(())
             } else {
-                Err(Denial::Forbidden("only the author or a moderator can remove this"))
+                Err(Denial::Forbidden(
+                    "only the author or a moderator can remove this",
+                ))
             }
         }
     }
@@ -250,28 +284,59 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
 mod tests {
     use super::*;
 
-    const OPEN: SpaceView = SpaceView { private: false, listed: false };
-    const PRIVATE: SpaceView = SpaceView { private: true, listed: false };
-    const PRIVATE_LISTED: SpaceView = SpaceView { private: true, listed: true };
+    const OPEN: SpaceView = SpaceView {
+        private: false,
+        listed: false,
+    };
+    const PRIVATE: SpaceView = SpaceView {
+        private: true,
+        listed: false,
+    };
+    const PRIVATE_LISTED: SpaceView = SpaceView {
+        private: true,
+        listed: true,
+    };
 
     fn actor(role: Role) -> Actor {
-        Actor { user: UserId::new(), role, scope: None }
+        Actor {
+            user: UserId::new(),
+            role,
+            scope: None,
+        }
     }
 
     #[test]
     fn acc_01_private_spaces_are_hidden_not_forbidden() {
         for role in [Role::Guest, Role::Member, Role::Moderator] {
-            assert_eq!(authorize(&actor(role), Action::ReadContent(PRIVATE)), Err(Denial::Hidden));
-            assert_eq!(authorize(&actor(role), Action::ReadContent(PRIVATE_LISTED)), Ok(()));
+            assert_eq!(
+                authorize(&actor(role), Action::ReadContent(PRIVATE)),
+                Err(Denial::Hidden)
+            );
+            assert_eq!(
+                authorize(&actor(role), Action::ReadContent(PRIVATE_LISTED)),
+                Ok(())
+            );
         }
-        assert_eq!(authorize(&actor(Role::Admin), Action::ReadContent(PRIVATE)), Ok(()));
+        assert_eq!(
+            authorize(&actor(Role::Admin), Action::ReadContent(PRIVATE)),
+            Ok(())
+        );
     }
 
     #[test]
     fn acc_01_guests_see_only_listed_spaces() {
-        assert_eq!(authorize(&actor(Role::Guest), Action::ReadContent(OPEN)), Err(Denial::Hidden));
-        let listed = SpaceView { private: false, listed: true };
-        assert_eq!(authorize(&actor(Role::Guest), Action::ReadContent(listed)), Ok(()));
+        assert_eq!(
+            authorize(&actor(Role::Guest), Action::ReadContent(OPEN)),
+            Err(Denial::Hidden)
+        );
+        let listed = SpaceView {
+            private: false,
+            listed: true,
+        };
+        assert_eq!(
+            authorize(&actor(Role::Guest), Action::ReadContent(listed)),
+            Ok(())
+        );
         assert!(authorize(&actor(Role::Guest), Action::Comment(listed)).is_ok());
         assert!(authorize(&actor(Role::Guest), Action::Vote(listed)).is_err());
         assert!(authorize(&actor(Role::Guest), Action::CreateIdea(listed)).is_err());
@@ -279,13 +344,28 @@ mod tests {
 
     #[test]
     fn acc_01_read_tokens_cannot_write() {
-        let a = Actor { scope: Some(TokenScope::Read), ..actor(Role::Owner) };
+        let a = Actor {
+            scope: Some(TokenScope::Read),
+            ..actor(Role::Owner)
+        };
         assert!(authorize(&a, Action::ReadContent(OPEN)).is_ok());
-        assert!(matches!(authorize(&a, Action::Vote(OPEN)), Err(Denial::Forbidden(_))));
-        assert!(matches!(authorize(&a, Action::ManageSettings), Err(Denial::Forbidden(_))));
-        let w = Actor { scope: Some(TokenScope::Write), ..actor(Role::Member) };
+        assert!(matches!(
+            authorize(&a, Action::Vote(OPEN)),
+            Err(Denial::Forbidden(_))
+        ));
+        assert!(matches!(
+            authorize(&a, Action::ManageSettings),
+            Err(Denial::Forbidden(_))
+        ));
+        let w = Actor {
+            scope: Some(TokenScope::Write),
+            ..actor(Role::Member)
+        };
         assert!(authorize(&w, Action::Vote(OPEN)).is_ok());
-        assert!(authorize(&w, Action::ManageSettings).is_err(), "scope never widens a role");
+        assert!(
+            authorize(&w, Action::ManageSettings).is_err(),
+            "scope never widens a role"
+        );
     }
 
     #[test]
@@ -293,19 +373,100 @@ mod tests {
         let admin = actor(Role::Admin);
         assert!(authorize(&admin, Action::Invite { role: Role::Admin }).is_ok());
         assert!(authorize(&admin, Action::Invite { role: Role::Owner }).is_err());
-        assert!(authorize(&admin, Action::ChangeRole { current: Role::Owner, new: Role::Member }).is_err());
-        assert!(authorize(&admin, Action::RemoveMember { target: Role::Owner, is_self: false }).is_err());
-        assert!(authorize(&actor(Role::Member), Action::RemoveMember { target: Role::Owner, is_self: true }).is_ok());
-        assert!(authorize(&actor(Role::Owner), Action::ChangeRole { current: Role::Owner, new: Role::Admin }).is_ok());
+        assert!(
+            authorize(
+                &admin,
+                Action::ChangeRole {
+                    current: Role::Owner,
+                    new: Role::Member
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &admin,
+                Action::RemoveMember {
+                    target: Role::Owner,
+                    is_self: false
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &actor(Role::Member),
+                Action::RemoveMember {
+                    target: Role::Owner,
+                    is_self: true
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &actor(Role::Owner),
+                Action::ChangeRole {
+                    current: Role::Owner,
+                    new: Role::Admin
+                }
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn acc_01_ownership_rules() {
         let m = actor(Role::Member);
-        assert!(authorize(&m, Action::EditIdea { space: OPEN, is_author: true }).is_ok());
-        assert!(authorize(&m, Action::EditIdea { space: OPEN, is_author: false }).is_err());
-        assert!(authorize(&actor(Role::Moderator), Action::EditIdea { space: OPEN, is_author: false }).is_ok());
-        assert!(authorize(&actor(Role::Owner), Action::EditComment { space: OPEN, is_author: false }).is_err());
-        assert!(authorize(&actor(Role::Moderator), Action::DeleteComment { space: OPEN, is_author: false }).is_ok());
+        assert!(
+            authorize(
+                &m,
+                Action::EditIdea {
+                    space: OPEN,
+                    is_author: true
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &m,
+                Action::EditIdea {
+                    space: OPEN,
+                    is_author: false
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &actor(Role::Moderator),
+                Action::EditIdea {
+                    space: OPEN,
+                    is_author: false
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &actor(Role::Owner),
+                Action::EditComment {
+                    space: OPEN,
+                    is_author: false
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &actor(Role::Moderator),
+                Action::DeleteComment {
+                    space: OPEN,
+                    is_author: false
+                }
+            )
+            .is_ok()
+        );
     }
 }

@@ -8,7 +8,19 @@ use std::str::FromStr;
 ///
 /// The derived ordering runs from `Guest` (lowest) to `Owner` (highest), so "at least a moderator"
 /// is `role >= Role::Moderator`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads what they are shown and comments; cannot post ideas, vote or rate.
@@ -25,7 +37,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, lowest first.
-    pub const ALL: [Role; 5] = [Role::Guest, Role::Member, Role::Moderator, Role::Admin, Role::Owner];
+    pub const ALL: [Role; 5] = [
+        Role::Guest,
+        Role::Member,
+        Role::Moderator,
+        Role::Admin,
+        Role::Owner,
+    ];
 
     /// The role's name as used in the API and the database.
     pub fn as_str(self) -> &'static str {
@@ -51,7 +69,11 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: expected one of owner, admin, moderator, member, guest"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown role {s:?}: expected one of owner, admin, moderator, member, guest"
+                )
+            })
     }
 }
 

@@ -20,7 +20,10 @@ pub struct ValidationError {
 impl ValidationError {
     /// A refusal of `field` for `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -43,11 +46,19 @@ fn checked_text(
         });
     }
     if count > max {
-        return Err(ValidationError::new(field, format!("must be at most {max} characters (got {count})")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters (got {count})"),
+        ));
     }
-    let bad = text.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
+    let bad = text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(text.to_owned())
 }
@@ -163,7 +174,10 @@ impl Slug {
         if s.len() < 3 || s.len() > 48 {
             return err("must be 3 to 48 characters");
         }
-        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return err("may contain only lowercase letters a-z, digits and hyphens");
         }
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
@@ -206,10 +220,16 @@ impl Email {
         if local.is_empty() || domain.contains('@') {
             return err("must have exactly one @ with a name before it");
         }
-        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        if !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
             return err("must have a domain such as example.org after the @");
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        {
             return err("must not contain spaces, commas or angle brackets");
         }
         Ok(Self(s))
@@ -240,10 +260,19 @@ impl Tag {
         let s = raw.trim().to_lowercase();
         let n = s.chars().count();
         if n == 0 || n > 32 {
-            return Err(ValidationError::new("tags", format!("each tag must be 1 to 32 characters (got {n})")));
+            return Err(ValidationError::new(
+                "tags",
+                format!("each tag must be 1 to 32 characters (got {n})"),
+            ));
         }
-        if !s.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-            return Err(ValidationError::new("tags", format!("tag {s:?} may contain only letters, digits, - and _")));
+        if !s
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ValidationError::new(
+                "tags",
+                format!("tag {s:?} may contain only letters, digits, - and _"),
+            ));
         }
         Ok(Self(s))
     }
@@ -258,7 +287,10 @@ impl Tag {
             }
         }
         if out.len() > Self::MAX_PER_IDEA {
-            return Err(ValidationError::new("tags", format!("at most {} tags per idea", Self::MAX_PER_IDEA)));
+            return Err(ValidationError::new(
+                "tags",
+                format!("at most {} tags per idea", Self::MAX_PER_IDEA),
+            ));
         }
         Ok(out)
     }
@@ -300,7 +332,9 @@ impl LinkUrl {
         if host.is_empty() || host.starts_with('@') || host.starts_with(':') {
             return err("must name a host");
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+        {
             return err("must not contain spaces, quotes or angle brackets");
         }
         Ok(Self(s.to_owned()))
@@ -326,7 +360,10 @@ impl RatingValue {
         if (1..=5).contains(&v) {
             Ok(Self(v as u8))
         } else {
-            Err(ValidationError::new("value", format!("must be a whole number from 1 to 5 (got {v})")))
+            Err(ValidationError::new(
+                "value",
+                format!("must be a whole number from 1 to 5 (got {v})"),
+            ))
         }
     }
     /// The rating.
@@ -377,10 +414,16 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(ValidationError::new("password", format!("must be at least {} characters", Self::MIN_CHARS)));
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
         }
         if n > Self::MAX_CHARS {
-            return Err(ValidationError::new("password", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -412,8 +455,19 @@ mod tests {
 
     #[test]
     fn emails_normalise_and_reject_junk() {
-        assert_eq!(Email::parse(" Ann@Example.ORG ").unwrap().as_str(), "ann@example.org");
-        for bad in ["", "ann", "@example.org", "ann@example", "ann@@example.org", "a b@example.org", "ann@.org"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.ORG ").unwrap().as_str(),
+            "ann@example.org"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@example.org",
+            "ann@example",
+            "ann@@example.org",
+            "a b@example.org",
+            "ann@.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -423,7 +477,12 @@ mod tests {
         let e = IdeaTitle::parse("   ").unwrap_err();
         assert_eq!(e.field, "title");
         let long = "x".repeat(IdeaTitle::MAX_CHARS + 1);
-        assert!(IdeaTitle::parse(&long).unwrap_err().message.contains("at most"));
+        assert!(
+            IdeaTitle::parse(&long)
+                .unwrap_err()
+                .message
+                .contains("at most")
+        );
         assert!(IdeaTitle::parse("a\u{0007}b").is_err());
         assert!(IdeaBody::parse("line one\nline two").is_ok());
     }
@@ -440,7 +499,13 @@ mod tests {
     #[test]
     fn links_only_http() {
         assert!(LinkUrl::parse("https://example.org/a?b#c").is_ok());
-        for bad in ["javascript:alert(1)", "data:text/html,x", "ftp://x", "https://", "http://a b"] {
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://x",
+            "https://",
+            "http://a b",
+        ] {
             assert!(LinkUrl::parse(bad).is_err(), "{bad}");
         }
     }

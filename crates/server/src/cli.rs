@@ -32,7 +32,11 @@ pub struct ConfigArgs {
 
 impl ConfigArgs {
     fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
-        Ok(Config::load(&Overrides { config_file: self.config.clone(), data_dir: self.data_dir.clone(), listen })?)
+        Ok(Config::load(&Overrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            listen,
+        })?)
     }
 }
 
@@ -220,7 +224,9 @@ fn parse_scope(s: &str) -> Result<TokenScope, String> {
 
 fn read_password_stdin() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("cannot read the password from standard input")?;
     let pw = s.trim_end_matches(['\n', '\r']).to_owned();
     if pw.is_empty() {
         bail!("no password on standard input");
@@ -234,7 +240,10 @@ fn init_logging(filter: &str) {
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn app_for(cfg: &ConfigArgs) -> anyhow::Result<(App, Config)> {
@@ -270,9 +279,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config.log_filter);
             let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
             if demo {
-                match app.seed_demo().await.map_err(|e| anyhow::anyhow!("cannot seed the demo workspace: {e}"))? {
+                match app
+                    .seed_demo()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot seed the demo workspace: {e}"))?
+                {
                     Some(logins) => {
-                        println!("Seeded the demo workspace \"{}\". Sign in with any of these (password: {}):", ideaweave_app::demo::DEMO_SLUG, ideaweave_app::demo::DEMO_PASSWORD);
+                        println!(
+                            "Seeded the demo workspace \"{}\". Sign in with any of these (password: {}):",
+                            ideaweave_app::demo::DEMO_SLUG,
+                            ideaweave_app::demo::DEMO_PASSWORD
+                        );
                         for l in logins {
                             println!("  {:<10} {}", l.role.as_str(), l.email);
                         }
@@ -286,12 +303,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
-                .with_context(|| format!("cannot listen on {} (set --listen or {})", config.listen, env_name("listen")))?;
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} (set --listen or {})",
+                        config.listen,
+                        env_name("listen")
+                    )
+                })?;
             let addr = listener.local_addr()?;
-            println!("Ideaweave is listening on http://{addr} (database: {})", crate::redact(&config.database_url));
+            println!(
+                "Ideaweave is listening on http://{addr} (database: {})",
+                crate::redact(&config.database_url)
+            );
             tracing::info!(%addr, "listening");
             let router = crate::router(app.clone(), &config);
-            crate::serve(listener, router, shutdown_signal()).await.context("the server stopped with an error")?;
+            crate::serve(listener, router, shutdown_signal())
+                .await
+                .context("the server stopped with an error")?;
             app.store().close().await;
             Ok(())
         }
@@ -306,7 +334,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let state = store.migration_state().await?;
             for m in &state.migrations {
-                println!("{:>4}  {:<8} {}", m.version, if m.applied { "applied" } else { "pending" }, m.description);
+                println!(
+                    "{:>4}  {:<8} {}",
+                    m.version,
+                    if m.applied { "applied" } else { "pending" },
+                    m.description
+                );
             }
             for v in &state.unknown_applied {
                 println!("{v:>4}  unknown  (applied by a newer release)");
@@ -314,8 +347,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
-        Command::Admin(AdminCommand::CreateOperator { cfg, email, name, password_stdin }) => {
-            let pw = if password_stdin { Some(read_password_stdin()?) } else { None };
+        Command::Admin(AdminCommand::CreateOperator {
+            cfg,
+            email,
+            name,
+            password_stdin,
+        }) => {
+            let pw = if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            };
             let (app, _) = app_for(&cfg).await?;
             let (user, generated) = app.create_user(&email, &name, pw.as_deref(), true).await?;
             println!("Created operator {} ({})", user.email, user.id);
@@ -327,11 +369,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::SeedBenchmark { cfg, slug, ideas }) => {
             let (app, _) = app_for(&cfg).await?;
             let (token, discussion) = app.seed_benchmark(&slug, ideas).await?;
-            println!("{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}");
+            println!(
+                "{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}"
+            );
             Ok(())
         }
-        Command::User(UserCommand::Create { cfg, email, name, password_stdin }) => {
-            let pw = if password_stdin { Some(read_password_stdin()?) } else { None };
+        Command::User(UserCommand::Create {
+            cfg,
+            email,
+            name,
+            password_stdin,
+        }) => {
+            let pw = if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            };
             let (app, _) = app_for(&cfg).await?;
             let (user, generated) = app.create_user(&email, &name, pw.as_deref(), false).await?;
             println!("Created account {} ({})", user.email, user.id);
@@ -340,12 +393,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Workspace(WorkspaceCommand::Create { cfg, slug, name, owner_email }) => {
+        Command::Workspace(WorkspaceCommand::Create {
+            cfg,
+            slug,
+            name,
+            owner_email,
+        }) => {
             let (app, _) = app_for(&cfg).await?;
             match app.create_workspace(&slug, &name, &owner_email).await? {
-                CreatedWorkspace::OwnerAdded { id } => println!("Created workspace {slug} ({id}); {owner_email} is its owner."),
+                CreatedWorkspace::OwnerAdded { id } => {
+                    println!("Created workspace {slug} ({id}); {owner_email} is its owner.")
+                }
                 CreatedWorkspace::OwnerInvited { id, invitation } => {
-                    println!("Created workspace {slug} ({id}). {owner_email} has no account yet; send them this link to become owner:");
+                    println!(
+                        "Created workspace {slug} ({id}). {owner_email} has no account yet; send them this link to become owner:"
+                    );
                     println!("{}", invitation.accept_url);
                 }
             }
@@ -358,21 +420,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Workspace(WorkspaceCommand::AddMember { cfg, workspace, email, role }) => {
+        Command::Workspace(WorkspaceCommand::AddMember {
+            cfg,
+            workspace,
+            email,
+            role,
+        }) => {
             let (app, _) = app_for(&cfg).await?;
             app.add_member(&workspace, &email, role).await?;
             println!("{email} is now {role} of {workspace}.");
             Ok(())
         }
-        Command::Token(TokenCommand::Create { cfg, user, workspace, scope, name, expires_in_days }) => {
+        Command::Token(TokenCommand::Create {
+            cfg,
+            user,
+            workspace,
+            scope,
+            name,
+            expires_in_days,
+        }) => {
             let (app, _) = app_for(&cfg).await?;
-            let t = app.create_token_for(&user, &workspace, TokenInput { name, scope, expires_in_days }).await?;
+            let t = app
+                .create_token_for(
+                    &user,
+                    &workspace,
+                    TokenInput {
+                        name,
+                        scope,
+                        expires_in_days,
+                    },
+                )
+                .await?;
             println!("{}", t.secret);
-            eprintln!("Token {} ({} scope) for {user} in {workspace}. The secret above is shown once.", t.token.id, scope.as_str());
+            eprintln!(
+                "Token {} ({} scope) for {user} in {workspace}. The secret above is shown once.",
+                t.token.id,
+                scope.as_str()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { cfg, workspace, id }) => {
-            let id: TokenId = id.parse().map_err(|_| anyhow::anyhow!("--id {id:?} is not a token id"))?;
+            let id: TokenId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--id {id:?} is not a token id"))?;
             let (app, _) = app_for(&cfg).await?;
             app.revoke_token_by_id(&workspace, id).await?;
             println!("Revoked token {id}.");
@@ -380,19 +470,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Options) => {
             for (name, default, help) in OPTIONS {
-                println!("{name:<26} {:<40} default {default}\n{:26} {help}", env_name(name), "");
+                println!(
+                    "{name:<26} {:<40} default {default}\n{:26} {help}",
+                    env_name(name),
+                    ""
+                );
             }
             Ok(())
         }
         Command::Config(ConfigCommand::Check { cfg }) => {
             let c = cfg.load(None)?;
-            println!("listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nlog.filter = {}",
-                c.listen, c.data_dir.display(), c.public_url, crate::redact(&c.database_url), c.max_connections, c.uploads_dir.display(),
-                c.max_upload_bytes, c.max_json_bytes, c.secure_cookies, c.session_ttl.as_secs() / 3600, c.invitation_ttl.as_secs() / 3600, c.log_filter);
+            println!(
+                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nlog.filter = {}",
+                c.listen,
+                c.data_dir.display(),
+                c.public_url,
+                crate::redact(&c.database_url),
+                c.max_connections,
+                c.uploads_dir.display(),
+                c.max_upload_bytes,
+                c.max_json_bytes,
+                c.secure_cookies,
+                c.session_ttl.as_secs() / 3600,
+                c.invitation_ttl.as_secs() / 3600,
+                c.log_filter
+            );
             Ok(())
         }
         Command::Openapi => {
-            println!("{}", serde_json::to_string_pretty(&ideaweave_web::openapi())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ideaweave_web::openapi())?
+            );
             Ok(())
         }
     }

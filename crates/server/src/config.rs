@@ -23,7 +23,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(option: &str, message: impl Into<String>) -> Self {
-        Self { option: option.to_owned(), env: env_name(option), message: message.into() }
+        Self {
+            option: option.to_owned(),
+            env: env_name(option),
+            message: message.into(),
+        }
     }
 }
 
@@ -128,23 +132,76 @@ pub struct Config {
 /// Every option with its default and meaning, for `ideaweave config` and the README.
 pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("listen", "127.0.0.1:8080", "address and port to listen on"),
-    ("data_dir", "./ideaweave-data", "directory for the embedded SQLite database and uploaded files"),
-    ("public_url", "http://<listen>", "URL people reach this instance at (used in invitation links)"),
-    ("database.url", "sqlite://<data_dir>/ideaweave.db", "sqlite://PATH or postgres://USER@HOST:PORT/DB"),
-    ("database.max_connections", "8", "connection pool size (1-1000)"),
-    ("uploads.dir", "<data_dir>/files", "directory of uploaded files"),
-    ("uploads.max_bytes", "10485760", "largest accepted upload in bytes (1 KiB - 1 GiB)"),
-    ("http.max_json_bytes", "1048576", "largest accepted JSON request body in bytes (1 KiB - 64 MiB)"),
-    ("http.secure_cookies", "true when public_url is https", "mark cookies Secure (set true behind a TLS proxy)"),
-    ("sessions.ttl_hours", "336", "how long a sign-in lasts (1-8760)"),
-    ("invitations.ttl_hours", "168", "how long an invitation link works (1-8760)"),
-    ("log.filter", "info", "log filter, e.g. info,ideaweave=debug (RUST_LOG wins when set)"),
+    (
+        "data_dir",
+        "./ideaweave-data",
+        "directory for the embedded SQLite database and uploaded files",
+    ),
+    (
+        "public_url",
+        "http://<listen>",
+        "URL people reach this instance at (used in invitation links)",
+    ),
+    (
+        "database.url",
+        "sqlite://<data_dir>/ideaweave.db",
+        "sqlite://PATH or postgres://USER@HOST:PORT/DB",
+    ),
+    (
+        "database.max_connections",
+        "8",
+        "connection pool size (1-1000)",
+    ),
+    (
+        "uploads.dir",
+        "<data_dir>/files",
+        "directory of uploaded files",
+    ),
+    (
+        "uploads.max_bytes",
+        "10485760",
+        "largest accepted upload in bytes (1 KiB - 1 GiB)",
+    ),
+    (
+        "http.max_json_bytes",
+        "1048576",
+        "largest accepted JSON request body in bytes (1 KiB - 64 MiB)",
+    ),
+    (
+        "http.secure_cookies",
+        "true when public_url is https",
+        "mark cookies Secure (set true behind a TLS proxy)",
+    ),
+    (
+        "sessions.ttl_hours",
+        "336",
+        "how long a sign-in lasts (1-8760)",
+    ),
+    (
+        "invitations.ttl_hours",
+        "168",
+        "how long an invitation link works (1-8760)",
+    ),
+    (
+        "log.filter",
+        "info",
+        "log filter, e.g. info,ideaweave=debug (RUST_LOG wins when set)",
+    ),
 ];
 
-fn ranged(option: &str, value: Option<u64>, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+fn ranged(
+    option: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
     let v = value.unwrap_or(default);
     if v < min || v > max {
-        return Err(ConfigError::new(option, format!("{v} is out of range; use {min} to {max}")));
+        return Err(ConfigError::new(
+            option,
+            format!("{v} is out of range; use {min} to {max}"),
+        ));
     }
     Ok(v)
 }
@@ -161,44 +218,109 @@ impl Config {
                     message: format!("{} does not exist or is not a file", file.display()),
                 });
             }
-            builder = builder.add_source(config::File::from(file.as_path()).format(config::FileFormat::Toml));
+            builder = builder
+                .add_source(config::File::from(file.as_path()).format(config::FileFormat::Toml));
         }
         builder = builder.add_source(
-            config::Environment::with_prefix("IDEAWEAVE").prefix_separator("_").separator("__").try_parsing(true),
+            config::Environment::with_prefix("IDEAWEAVE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
         );
         let raw: RawConfig = builder
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError { option: "(file or environment)".into(), env: "IDEAWEAVE_*".into(), message: e.to_string() })?;
+            .map_err(|e| ConfigError {
+                option: "(file or environment)".into(),
+                env: "IDEAWEAVE_*".into(),
+                message: e.to_string(),
+            })?;
         Self::validate(raw, o)
     }
 
     fn validate(raw: RawConfig, o: &Overrides) -> Result<Self, ConfigError> {
-        let listen_text = o.listen.clone().or(raw.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen_text = o
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigError::new("listen", format!("{listen_text:?} is not an address such as 127.0.0.1:8080 or [::]:8080"))
+            ConfigError::new(
+                "listen",
+                format!("{listen_text:?} is not an address such as 127.0.0.1:8080 or [::]:8080"),
+            )
         })?;
-        let data_dir = o.data_dir.clone().or(raw.data_dir).unwrap_or_else(|| PathBuf::from("./ideaweave-data"));
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(raw.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./ideaweave-data"));
         if data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
         let public_url = raw.public_url.unwrap_or_else(|| format!("http://{listen}"));
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.contains(char::is_whitespace) {
-            return Err(ConfigError::new("public_url", format!("{public_url:?} must be an http:// or https:// URL")));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || public_url.contains(char::is_whitespace)
+        {
+            return Err(ConfigError::new(
+                "public_url",
+                format!("{public_url:?} must be an http:// or https:// URL"),
+            ));
         }
-        let database_url = raw.database.url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ideaweave.db").display()));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(ConfigError::new("database.url", "must start with sqlite:// or postgres://"));
+        let database_url = raw
+            .database
+            .url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ideaweave.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
         }
-        let max_connections = ranged("database.max_connections", raw.database.max_connections.map(u64::from), 8, 1, 1000)? as u32;
-        let max_upload_bytes = ranged("uploads.max_bytes", raw.uploads.max_bytes, 10 * 1024 * 1024, 1024, 1 << 30)? as usize;
-        let max_json_bytes = ranged("http.max_json_bytes", raw.http.max_json_bytes, 1 << 20, 1024, 64 << 20)? as usize;
-        let secure_cookies = raw.http.secure_cookies.unwrap_or(public_url.starts_with("https://"));
+        let max_connections = ranged(
+            "database.max_connections",
+            raw.database.max_connections.map(u64::from),
+            8,
+            1,
+            1000,
+        )? as u32;
+        let max_upload_bytes = ranged(
+            "uploads.max_bytes",
+            raw.uploads.max_bytes,
+            10 * 1024 * 1024,
+            1024,
+            1 << 30,
+        )? as usize;
+        let max_json_bytes = ranged(
+            "http.max_json_bytes",
+            raw.http.max_json_bytes,
+            1 << 20,
+            1024,
+            64 << 20,
+        )? as usize;
+        let secure_cookies = raw
+            .http
+            .secure_cookies
+            .unwrap_or(public_url.starts_with("https://"));
         let session_hours = ranged("sessions.ttl_hours", raw.sessions.ttl_hours, 336, 1, 8760)?;
-        let invitation_hours = ranged("invitations.ttl_hours", raw.invitations.ttl_hours, 168, 1, 8760)?;
+        let invitation_hours = ranged(
+            "invitations.ttl_hours",
+            raw.invitations.ttl_hours,
+            168,
+            1,
+            8760,
+        )?;
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
-            return Err(ConfigError::new("log.filter", format!("{log_filter:?} is not a valid filter such as info or info,ideaweave=debug")));
+            return Err(ConfigError::new(
+                "log.filter",
+                format!(
+                    "{log_filter:?} is not a valid filter such as info or info,ideaweave=debug"
+                ),
+            ));
         }
         let uploads_dir = raw.uploads.dir.unwrap_or_else(|| data_dir.join("files"));
         Ok(Self {
@@ -219,9 +341,25 @@ impl Config {
 
     /// A configuration for a given data directory and database, with defaults elsewhere (tests,
     /// tools).
-    pub fn for_data_dir(data_dir: &Path, database_url: Option<String>) -> Result<Self, ConfigError> {
-        let raw = RawConfig { database: RawDatabase { url: database_url, max_connections: None }, ..Default::default() };
-        Self::validate(raw, &Overrides { data_dir: Some(data_dir.to_owned()), listen: Some("127.0.0.1:0".into()), config_file: None })
+    pub fn for_data_dir(
+        data_dir: &Path,
+        database_url: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw = RawConfig {
+            database: RawDatabase {
+                url: database_url,
+                max_connections: None,
+            },
+            ..Default::default()
+        };
+        Self::validate(
+            raw,
+            &Overrides {
+                data_dir: Some(data_dir.to_owned()),
+                listen: Some("127.0.0.1:0".into()),
+                config_file: None,
+            },
+        )
     }
 }
 
@@ -253,11 +391,19 @@ mod tests {
         assert!(e.to_string().contains("IDEAWEAVE_LISTEN"));
         let e = raw_from("[database]\nmax_connections = 0").unwrap_err();
         assert_eq!(e.option, "database.max_connections");
-        assert!(e.to_string().contains("IDEAWEAVE_DATABASE__MAX_CONNECTIONS"));
+        assert!(
+            e.to_string()
+                .contains("IDEAWEAVE_DATABASE__MAX_CONNECTIONS")
+        );
         let e = raw_from("[database]\nurl = \"mysql://x\"").unwrap_err();
         assert_eq!(e.option, "database.url");
         let e = raw_from("public_url = \"ftp://x\"").unwrap_err();
         assert_eq!(e.option, "public_url");
-        assert!(raw_from("[database]\nurll = \"x\"").unwrap_err().message.contains("urll"));
+        assert!(
+            raw_from("[database]\nurll = \"x\"")
+                .unwrap_err()
+                .message
+                .contains("urll")
+        );
     }
 }

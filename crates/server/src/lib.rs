@@ -18,15 +18,25 @@ use crate::config::Config;
 /// applies pending migrations.
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
     }
-    let settings = PoolSettings { max_connections: config.max_connections, ..Default::default() };
+    let settings = PoolSettings {
+        max_connections: config.max_connections,
+        ..Default::default()
+    };
     let store = Store::connect(&config.database_url, &settings)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
     if migrate {
-        store.migrate().await.context("cannot bring the database schema up to date")?;
+        store
+            .migrate()
+            .await
+            .context("cannot bring the database schema up to date")?;
     }
     Ok(store)
 }
@@ -48,8 +58,12 @@ pub fn redact(url: &str) -> String {
 /// Builds the application from a validated configuration.
 pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let store = open_store(config, true).await?;
-    let files = LocalDirFileStore::open(&config.uploads_dir)
-        .with_context(|| format!("cannot open the uploads directory {}", config.uploads_dir.display()))?;
+    let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
+        format!(
+            "cannot open the uploads directory {}",
+            config.uploads_dir.display()
+        )
+    })?;
     let settings = AppSettings {
         session_ttl: config.session_ttl,
         invitation_ttl: config.invitation_ttl,
@@ -61,7 +75,11 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
 
 /// The HTTP router for an application.
 pub fn router(app: App, config: &Config) -> axum::Router {
-    ideaweave_web::router(AppState { app, secure_cookies: config.secure_cookies, max_json_bytes: config.max_json_bytes })
+    ideaweave_web::router(AppState {
+        app,
+        secure_cookies: config.secure_cookies,
+        max_json_bytes: config.max_json_bytes,
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
@@ -70,5 +88,7 @@ pub async fn serve(
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -70,7 +70,8 @@ const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c.author_id,
 
 const ATTACHMENT_COLUMNS: &str = "SELECT id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at FROM attachments ";
 
-const LINK_COLUMNS: &str = "SELECT id, idea_id, comment_id, url, title, created_by, created_at FROM links ";
+const LINK_COLUMNS: &str =
+    "SELECT id, idea_id, comment_id, url, title, created_by, created_at FROM links ";
 
 impl WorkspaceRepo<'_> {
     // ---- ideas -----------------------------------------------------------------------------
@@ -78,8 +79,9 @@ impl WorkspaceRepo<'_> {
     /// Posts an idea with its tags.
     pub async fn insert_idea(&mut self, idea: NewIdea<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        let tags_json = serde_json::to_string(&idea.tags.iter().map(Tag::as_str).collect::<Vec<_>>())
-            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        let tags_json =
+            serde_json::to_string(&idea.tags.iter().map(Tag::as_str).collect::<Vec<_>>())
+                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
         on_conn!(self.tx, c => {
             sqlx::query(
                 "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, title, body, excerpt, tags, stage_id, hot, created_at, updated_at) \
@@ -96,7 +98,11 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Where an idea lives and who wrote it, with its space's visibility for `viewer`.
-    pub async fn idea_scope(&mut self, id: IdeaId, viewer: UserId) -> StoreResult<Option<IdeaScope>> {
+    pub async fn idea_scope(
+        &mut self,
+        id: IdeaId,
+        viewer: UserId,
+    ) -> StoreResult<Option<IdeaScope>> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(IDEA_SCOPE).bind(ws).bind(id.0).bind(viewer.0).fetch_optional(c).await?
@@ -104,9 +110,15 @@ impl WorkspaceRepo<'_> {
     }
 
     /// One idea as `viewer` sees it (their own vote included), with its full body.
-    pub async fn idea(&mut self, id: IdeaId, viewer: UserId) -> StoreResult<Option<(IdeaRecord, String)>> {
+    pub async fn idea(
+        &mut self,
+        id: IdeaId,
+        viewer: UserId,
+    ) -> StoreResult<Option<(IdeaRecord, String)>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.id = $3"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.id = $3"
+        ));
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -121,7 +133,11 @@ impl WorkspaceRepo<'_> {
 
     /// A page of a discussion's live ideas (neither deleted nor merged away).
     pub async fn ideas(&mut self, q: &IdeaQuery) -> StoreResult<Vec<IdeaRecord>> {
-        let mut binds = vec![Bind::Uuid(self.ws), Bind::Uuid(q.viewer.0), Bind::Uuid(q.discussion.0)];
+        let mut binds = vec![
+            Bind::Uuid(self.ws),
+            Bind::Uuid(q.viewer.0),
+            Bind::Uuid(q.discussion.0),
+        ];
         let mut sql = format!(
             "SELECT {IDEA_COLUMNS} {IDEA_FROM} WHERE i.workspace_id = $1 AND i.discussion_id = $3 \
              AND i.deleted_at IS NULL AND i.merged_into IS NULL"
@@ -149,9 +165,15 @@ impl WorkspaceRepo<'_> {
             let id = param(&mut binds, Bind::Uuid(cur.id));
             match key_column {
                 Some(col) => {
-                    let key = if q.sort == IdeaSort::Top { Bind::I64(cur.key as i64) } else { Bind::F64(cur.key) };
+                    let key = if q.sort == IdeaSort::Top {
+                        Bind::I64(cur.key as i64)
+                    } else {
+                        Bind::F64(cur.key)
+                    };
                     let k = param(&mut binds, key);
-                    sql.push_str(&format!(" AND ({col} < {k} OR ({col} = {k} AND i.id < {id}))"));
+                    sql.push_str(&format!(
+                        " AND ({col} < {k} OR ({col} = {k} AND i.id < {id}))"
+                    ));
                 }
                 None => sql.push_str(&format!(" AND i.id < {id}")),
             }
@@ -178,7 +200,15 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Replaces an idea's title, body and tags.
-    pub async fn update_idea(&mut self, id: IdeaId, title: &IdeaTitle, body: &IdeaBody, excerpt: &str, tags: &[Tag], now: i64) -> StoreResult<()> {
+    pub async fn update_idea(
+        &mut self,
+        id: IdeaId,
+        title: &IdeaTitle,
+        body: &IdeaBody,
+        excerpt: &str,
+        tags: &[Tag],
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         let tags_json = serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>())
             .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
@@ -196,7 +226,12 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Moves an idea to a stage.
-    pub async fn set_idea_stage(&mut self, id: IdeaId, stage: StageId, now: i64) -> StoreResult<()> {
+    pub async fn set_idea_stage(
+        &mut self,
+        id: IdeaId,
+        stage: StageId,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE ideas SET stage_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
@@ -206,7 +241,12 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Soft-deletes an idea (`by` = Some) or restores it (`by` = None).
-    pub async fn set_idea_deleted(&mut self, id: IdeaId, by: Option<UserId>, now: i64) -> StoreResult<()> {
+    pub async fn set_idea_deleted(
+        &mut self,
+        id: IdeaId,
+        by: Option<UserId>,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         let at = by.map(|_| now);
         on_conn!(self.tx, c => {
@@ -257,7 +297,13 @@ impl WorkspaceRepo<'_> {
     // ---- votes and ratings -----------------------------------------------------------------
 
     /// Sets a member's vote on an idea (replacing an earlier one).
-    pub async fn upsert_vote(&mut self, idea: IdeaId, user: UserId, value: i64, now: i64) -> StoreResult<()> {
+    pub async fn upsert_vote(
+        &mut self,
+        idea: IdeaId,
+        user: UserId,
+        value: i64,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -279,7 +325,14 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Sets a member's rating of an idea on a criterion.
-    pub async fn upsert_rating(&mut self, idea: IdeaId, criterion: CriterionId, user: UserId, value: RatingValue, now: i64) -> StoreResult<()> {
+    pub async fn upsert_rating(
+        &mut self,
+        idea: IdeaId,
+        criterion: CriterionId,
+        user: UserId,
+        value: RatingValue,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -291,7 +344,12 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Withdraws a member's rating on a criterion.
-    pub async fn delete_rating(&mut self, idea: IdeaId, criterion: CriterionId, user: UserId) -> StoreResult<bool> {
+    pub async fn delete_rating(
+        &mut self,
+        idea: IdeaId,
+        criterion: CriterionId,
+        user: UserId,
+    ) -> StoreResult<bool> {
         let ws = self.ws;
         let n = on_conn!(self.tx, c => {
             sqlx::query("DELETE FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND criterion_id = $3 AND user_id = $4")
@@ -323,7 +381,15 @@ impl WorkspaceRepo<'_> {
     // ---- comments --------------------------------------------------------------------------
 
     /// Posts a comment.
-    pub async fn insert_comment(&mut self, id: CommentId, idea: IdeaId, parent: Option<CommentId>, author: UserId, body: &CommentBody, now: i64) -> StoreResult<()> {
+    pub async fn insert_comment(
+        &mut self,
+        id: CommentId,
+        idea: IdeaId,
+        parent: Option<CommentId>,
+        author: UserId,
+        body: &CommentBody,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -338,12 +404,19 @@ impl WorkspaceRepo<'_> {
     /// One comment.
     pub async fn comment(&mut self, id: CommentId) -> StoreResult<Option<CommentRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.id = $2"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.id = $2"
+        ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
     }
 
     /// A page of an idea's comments in posting order, after comment id `after`.
-    pub async fn comments(&mut self, idea: IdeaId, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<CommentRecord>> {
+    pub async fn comments(
+        &mut self,
+        idea: IdeaId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<CommentRecord>> {
         let ws = self.ws;
         let sql = sqlx::AssertSqlSafe(format!(
             "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.idea_id = $2 AND ($3 IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
@@ -354,7 +427,12 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Replaces a comment's text.
-    pub async fn update_comment(&mut self, id: CommentId, body: &CommentBody, now: i64) -> StoreResult<()> {
+    pub async fn update_comment(
+        &mut self,
+        id: CommentId,
+        body: &CommentBody,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE comments SET body = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
@@ -364,7 +442,12 @@ impl WorkspaceRepo<'_> {
     }
 
     /// Soft-deletes a comment (`by` = Some) or restores it.
-    pub async fn set_comment_deleted(&mut self, id: CommentId, by: Option<UserId>, now: i64) -> StoreResult<()> {
+    pub async fn set_comment_deleted(
+        &mut self,
+        id: CommentId,
+        by: Option<UserId>,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         let at = by.map(|_| now);
         on_conn!(self.tx, c => {
@@ -392,14 +475,18 @@ impl WorkspaceRepo<'_> {
     /// One attachment's metadata.
     pub async fn attachment(&mut self, id: AttachmentId) -> StoreResult<Option<AttachmentRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND id = $2"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND id = $2"
+        ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
     }
 
     /// An idea's attachments (including those on its comments), oldest first.
     pub async fn attachments(&mut self, idea: IdeaId) -> StoreResult<Vec<AttachmentRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"
+        ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
     }
 
@@ -414,7 +501,16 @@ impl WorkspaceRepo<'_> {
 
     /// Adds a link.
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_link(&mut self, id: LinkId, idea: IdeaId, comment: Option<CommentId>, url: &LinkUrl, title: &LinkTitle, by: UserId, now: i64) -> StoreResult<()> {
+    pub async fn insert_link(
+        &mut self,
+        id: LinkId,
+        idea: IdeaId,
+        comment: Option<CommentId>,
+        url: &LinkUrl,
+        title: &LinkTitle,
+        by: UserId,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -435,7 +531,9 @@ impl WorkspaceRepo<'_> {
     /// An idea's links (including those on its comments), oldest first.
     pub async fn links(&mut self, idea: IdeaId) -> StoreResult<Vec<LinkRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{LINK_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{LINK_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"
+        ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
     }
 
@@ -453,7 +551,14 @@ impl WorkspaceRepo<'_> {
     /// Merges `source` into `target`: the source's votes move to the target except where the
     /// voter already voted on the target, its comments move, and the source is hidden from
     /// lists. Every moved row remembers where it came from, so [`Self::unmerge`] can undo it.
-    pub async fn merge(&mut self, id: MergeId, source: IdeaId, target: IdeaId, by: UserId, now: i64) -> StoreResult<()> {
+    pub async fn merge(
+        &mut self,
+        id: MergeId,
+        source: IdeaId,
+        target: IdeaId,
+        by: UserId,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -472,7 +577,13 @@ impl WorkspaceRepo<'_> {
 
     /// Undoes the merge of `source` into `target`: moved votes and comments go back (replies
     /// posted under moved comments since go with them) and the source is listed again.
-    pub async fn unmerge(&mut self, source: IdeaId, target: IdeaId, by: UserId, now: i64) -> StoreResult<()> {
+    pub async fn unmerge(
+        &mut self,
+        source: IdeaId,
+        target: IdeaId,
+        by: UserId,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")

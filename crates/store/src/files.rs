@@ -47,14 +47,18 @@ impl LocalDirFileStore {
     /// A store rooted at `root`, created if missing.
     pub fn open(root: &Path) -> Result<Self, FileStoreError> {
         std::fs::create_dir_all(root)?;
-        Ok(Self { root: root.to_owned() })
+        Ok(Self {
+            root: root.to_owned(),
+        })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, FileStoreError> {
         let valid = !key.is_empty()
             && key.len() <= 200
             && key.split('/').count() == 2
-            && key.split('/').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
+            && key
+                .split('/')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
         if !valid {
             return Err(FileStoreError::InvalidKey(key.to_owned()));
         }
@@ -66,7 +70,10 @@ impl FileStore for LocalDirFileStore {
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<(), FileStoreError>> {
         Box::pin(async move {
             let path = self.path(key)?;
-            let dir = path.parent().ok_or_else(|| FileStoreError::InvalidKey(key.to_owned()))?.to_owned();
+            let dir = path
+                .parent()
+                .ok_or_else(|| FileStoreError::InvalidKey(key.to_owned()))?
+                .to_owned();
             tokio::task::spawn_blocking(move || -> Result<(), FileStoreError> {
                 use std::io::Write;
                 std::fs::create_dir_all(&dir)?;
@@ -86,7 +93,9 @@ impl FileStore for LocalDirFileStore {
             let path = self.path(key)?;
             match tokio::fs::read(&path).await {
                 Ok(b) => Ok(Bytes::from(b)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FileStoreError::NotFound(key.to_owned())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(FileStoreError::NotFound(key.to_owned()))
+                }
                 Err(e) => Err(e.into()),
             }
         })
@@ -109,7 +118,11 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     for _ in 0..16 {
         let name = format!(".tmp-{}", uuid::Uuid::new_v4());
         let path = dir.join(name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -130,10 +143,19 @@ mod tests {
         fs.put(key, Bytes::from_static(b"hello")).await.unwrap();
         assert_eq!(&fs.get(key).await.unwrap()[..], b"hello");
         fs.delete(key).await.unwrap();
-        assert!(matches!(fs.get(key).await, Err(FileStoreError::NotFound(_))));
+        assert!(matches!(
+            fs.get(key).await,
+            Err(FileStoreError::NotFound(_))
+        ));
         fs.delete(key).await.unwrap();
         for bad in ["../etc/passwd", "a/b/c", "", "abc/../x", "/abs"] {
-            assert!(matches!(fs.put(bad, Bytes::new()).await, Err(FileStoreError::InvalidKey(_))), "{bad}");
+            assert!(
+                matches!(
+                    fs.put(bad, Bytes::new()).await,
+                    Err(FileStoreError::InvalidKey(_))
+                ),
+                "{bad}"
+            );
         }
     }
 }

@@ -7,7 +7,8 @@ use crate::records::*;
 use crate::{StoreResult, Tx};
 
 /// The stages every new workspace starts with; admins rename, reorder and extend them.
-pub const DEFAULT_STAGES: [&str; 5] = ["New", "Under review", "Selected", "Implemented", "Archived"];
+pub const DEFAULT_STAGES: [&str; 5] =
+    ["New", "Under review", "Selected", "Implemented", "Archived"];
 
 impl Tx {
     /// Creates an account. `password_hash` is `None` for accounts that sign in by other means.
@@ -69,7 +70,11 @@ impl Tx {
     }
 
     /// The session with this cookie hash, if it has not expired at `now`.
-    pub async fn session(&mut self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRecord>> {
+    pub async fn session(
+        &mut self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<SessionRecord>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
                 .bind(token_hash).bind(now).fetch_optional(c).await?
@@ -85,7 +90,13 @@ impl Tx {
     }
 
     /// Creates a workspace with the default stages.
-    pub async fn insert_workspace(&mut self, id: WorkspaceId, slug: &Slug, name: &WorkspaceName, now: i64) -> StoreResult<()> {
+    pub async fn insert_workspace(
+        &mut self,
+        id: WorkspaceId,
+        slug: &Slug,
+        name: &WorkspaceName,
+        now: i64,
+    ) -> StoreResult<()> {
         on_conn!(self, c => {
             sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id.0).bind(slug.as_str()).bind(name.as_str()).bind(now).execute(&mut *c).await?;
@@ -107,7 +118,10 @@ impl Tx {
     }
 
     /// Finds a workspace by id.
-    pub async fn workspace_by_id(&mut self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRecord>> {
+    pub async fn workspace_by_id(
+        &mut self,
+        id: WorkspaceId,
+    ) -> StoreResult<Option<WorkspaceRecord>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
                 .bind(id.0).fetch_optional(c).await?
@@ -138,7 +152,11 @@ impl Tx {
     /// A user's role in the workspace with this slug, together with the workspace: the lookup a
     /// session-authenticated request makes. `None` when the workspace does not exist or the user
     /// is not a member, which callers must treat alike.
-    pub async fn membership_by_slug(&mut self, user: UserId, slug: &str) -> StoreResult<Option<(WorkspaceRecord, String)>> {
+    pub async fn membership_by_slug(
+        &mut self,
+        user: UserId,
+        slug: &str,
+    ) -> StoreResult<Option<(WorkspaceRecord, String)>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -157,7 +175,12 @@ impl Tx {
     /// What the API token with this secret hash grants in `workspace`, if it is live at `now`
     /// and its owner is still a member. Revocation, expiry and removal therefore take effect on
     /// the very next request (ACC-03).
-    pub async fn token_grant(&mut self, workspace: WorkspaceId, token_hash: &[u8], now: i64) -> StoreResult<Option<TokenGrant>> {
+    pub async fn token_grant(
+        &mut self,
+        workspace: WorkspaceId,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<TokenGrant>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as(
                 "SELECT t.id AS token_id, t.user_id, t.scope, m.role, w.slug FROM api_tokens t \
@@ -170,7 +193,11 @@ impl Tx {
     }
 
     /// The invitation with this secret hash in `workspace`, whatever its state.
-    pub async fn invitation_by_hash(&mut self, workspace: WorkspaceId, token_hash: &[u8]) -> StoreResult<Option<InvitationRecord>> {
+    pub async fn invitation_by_hash(
+        &mut self,
+        workspace: WorkspaceId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<InvitationRecord>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as(
                 "SELECT id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at \
@@ -181,7 +208,13 @@ impl Tx {
 
     /// Marks an invitation accepted by `user`, only if it is still pending at `now`. Returns
     /// false when another request used it first: invitations are single-use.
-    pub async fn consume_invitation(&mut self, workspace: WorkspaceId, id: InvitationId, user: UserId, now: i64) -> StoreResult<bool> {
+    pub async fn consume_invitation(
+        &mut self,
+        workspace: WorkspaceId,
+        id: InvitationId,
+        user: UserId,
+        now: i64,
+    ) -> StoreResult<bool> {
         let done = on_conn!(self, c => {
             sqlx::query(
                 "UPDATE invitations SET accepted_at = $3, accepted_by = $4 WHERE workspace_id = $1 AND id = $2 \

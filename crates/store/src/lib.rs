@@ -27,7 +27,6 @@ macro_rules! on_conn {
     };
 }
 
-
 mod content;
 mod files;
 mod instance;
@@ -43,10 +42,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-pub use files::{FileStore, FileStoreError, LocalDirFileStore};
-pub use migrate::{MigrationInfo, MigrationState};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
+pub use files::{FileStore, FileStoreError, LocalDirFileStore};
 pub use instance::DEFAULT_STAGES;
+pub use migrate::{MigrationInfo, MigrationState};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
 /// Which database a store speaks to.
@@ -81,10 +80,10 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let Some(db) = e.as_database_error() {
-            if db.is_unique_violation() {
-                return StoreError::Conflict;
-            }
+        if e.as_database_error()
+            .is_some_and(|db| db.is_unique_violation())
+        {
+            return StoreError::Conflict;
         }
         StoreError::Database(e)
     }
@@ -104,7 +103,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 8, busy_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -139,7 +141,8 @@ impl Store {
                 .await?;
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -167,7 +170,9 @@ impl Store {
     /// so that two writers never deadlock upgrading a read lock.
     pub async fn begin(&self) -> StoreResult<Tx> {
         let handle = match &self.pool {
-            Pool::Sqlite(p) => Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Pool::Sqlite(p) => {
+                Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN IMMEDIATE").await?))
+            }
             Pool::Postgres(p) => Handle::Postgres(PgHandle::Tx(p.begin().await?)),
         };
         Ok(Tx { handle })
@@ -261,4 +266,3 @@ impl Tx {
         }
     }
 }
-

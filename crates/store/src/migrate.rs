@@ -69,7 +69,13 @@ impl Store {
             )));
         }
         let state = self.migration_state().await?;
-        let current = state.migrations.iter().filter(|m| m.applied).map(|m| m.version).max().unwrap_or(0);
+        let current = state
+            .migrations
+            .iter()
+            .filter(|m| m.applied)
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
         if version >= current {
             match &self.pool {
                 Pool::Sqlite(p) => SQLITE.run_to(version, p).await.map_err(explain),
@@ -85,14 +91,19 @@ impl Store {
 
     /// Which migrations are applied.
     pub async fn migration_state(&self) -> StoreResult<MigrationState> {
-        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
+        const APPLIED: &str =
+            "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
         let applied: Vec<i64> = match &self.pool {
             Pool::Sqlite(p) => {
                 let exists: i64 =
                     sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
                         .fetch_one(p)
                         .await?;
-                if exists > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() }
+                if exists > 0 {
+                    sqlx::query_scalar(APPLIED).fetch_all(p).await?
+                } else {
+                    Vec::new()
+                }
             }
             Pool::Postgres(p) => {
                 let exists: i64 = sqlx::query_scalar(
@@ -100,7 +111,11 @@ impl Store {
                 )
                 .fetch_one(p)
                 .await?;
-                if exists > 0 { sqlx::query_scalar(APPLIED).fetch_all(p).await? } else { Vec::new() }
+                if exists > 0 {
+                    sqlx::query_scalar(APPLIED).fetch_all(p).await?
+                } else {
+                    Vec::new()
+                }
             }
         };
         let migrations: Vec<MigrationInfo> = self
@@ -113,7 +128,14 @@ impl Store {
                 applied: applied.contains(&m.version),
             })
             .collect();
-        let unknown_applied = applied.iter().copied().filter(|v| !migrations.iter().any(|m| m.version == *v)).collect();
-        Ok(MigrationState { migrations, unknown_applied })
+        let unknown_applied = applied
+            .iter()
+            .copied()
+            .filter(|v| !migrations.iter().any(|m| m.version == *v))
+            .collect();
+        Ok(MigrationState {
+            migrations,
+            unknown_applied,
+        })
     }
 }

@@ -70,7 +70,11 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// A page of members ordered by user id, after `after`.
-    pub async fn members(&mut self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<MemberRecord>> {
+    pub async fn members(
+        &mut self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<MemberRecord>> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(
@@ -227,7 +231,12 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// Adds or updates a stage.
-    pub async fn upsert_stage(&mut self, id: StageId, name: &StageName, position: i64) -> StoreResult<()> {
+    pub async fn upsert_stage(
+        &mut self,
+        id: StageId,
+        name: &StageName,
+        position: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -266,7 +275,12 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// Adds or updates a criterion.
-    pub async fn upsert_criterion(&mut self, id: CriterionId, name: &CriterionName, position: i64) -> StoreResult<()> {
+    pub async fn upsert_criterion(
+        &mut self,
+        id: CriterionId,
+        name: &CriterionName,
+        position: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -289,7 +303,15 @@ impl<'t> WorkspaceRepo<'t> {
     // ---- spaces ----------------------------------------------------------------------------
 
     /// Creates a space.
-    pub async fn insert_space(&mut self, id: SpaceId, name: &SpaceName, description: &Description, private: bool, by: UserId, now: i64) -> StoreResult<()> {
+    pub async fn insert_space(
+        &mut self,
+        id: SpaceId,
+        name: &SpaceName,
+        description: &Description,
+        private: bool,
+        by: UserId,
+        now: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(
@@ -326,7 +348,13 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// Changes a space's name, description and visibility.
-    pub async fn update_space(&mut self, id: SpaceId, name: &SpaceName, description: &Description, private: bool) -> StoreResult<()> {
+    pub async fn update_space(
+        &mut self,
+        id: SpaceId,
+        name: &SpaceName,
+        description: &Description,
+        private: bool,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2")
@@ -394,25 +422,50 @@ impl<'t> WorkspaceRepo<'t> {
     const DISCUSSION_COLUMNS: &'static str = "SELECT d.id, d.space_id, d.kind, d.title, d.description, d.open, d.deadline, \
         d.created_by, d.created_at, d.updated_at, s.private AS space_private, \
         EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = d.workspace_id AND sm.space_id = d.space_id AND sm.user_id = $2) AS space_listed, \
-        (SELECT COUNT(*) FROM ideas i WHERE i.workspace_id = d.workspace_id AND i.discussion_id = d.id AND i.deleted_at IS NULL AND i.merged_into IS NULL) AS idea_count \
-        FROM discussions d JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id ";
+        d.idea_count FROM discussions d JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id ";
 
     /// One discussion, with its space's visibility for `viewer`.
-    pub async fn discussion(&mut self, id: DiscussionId, viewer: UserId) -> StoreResult<Option<DiscussionRecord>> {
+    pub async fn discussion(
+        &mut self,
+        id: DiscussionId,
+        viewer: UserId,
+    ) -> StoreResult<Option<DiscussionRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{}WHERE d.workspace_id = $1 AND d.id = $3", Self::DISCUSSION_COLUMNS));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{}WHERE d.workspace_id = $1 AND d.id = $3",
+            Self::DISCUSSION_COLUMNS
+        ));
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
         }))
     }
 
     /// The discussions of a space, newest first.
-    pub async fn discussions_in(&mut self, space: SpaceId, viewer: UserId) -> StoreResult<Vec<DiscussionRecord>> {
+    pub async fn discussions_in(
+        &mut self,
+        space: SpaceId,
+        viewer: UserId,
+    ) -> StoreResult<Vec<DiscussionRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{}WHERE d.workspace_id = $1 AND d.space_id = $3 ORDER BY d.id DESC", Self::DISCUSSION_COLUMNS));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{}WHERE d.workspace_id = $1 AND d.space_id = $3 ORDER BY d.id DESC",
+            Self::DISCUSSION_COLUMNS
+        ));
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(space.0).fetch_all(c).await?
         }))
+    }
+
+    /// Adds `delta` to a discussion's count of live ideas. The count is kept rather than
+    /// computed so that reading a discussion costs the same at 100 ideas as at 100,000; callers
+    /// adjust it whenever an idea becomes live (posted, restored, unmerged) or stops being live.
+    pub async fn adjust_idea_count(&mut self, id: DiscussionId, delta: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE discussions SET idea_count = idea_count + $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(delta).execute(c).await?;
+        });
+        Ok(())
     }
 
     /// Changes a discussion.
@@ -439,7 +492,10 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// The criteria a discussion is rated on.
-    pub async fn discussion_criteria(&mut self, id: DiscussionId) -> StoreResult<Vec<CriterionRecord>> {
+    pub async fn discussion_criteria(
+        &mut self,
+        id: DiscussionId,
+    ) -> StoreResult<Vec<CriterionRecord>> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(
@@ -451,7 +507,11 @@ impl<'t> WorkspaceRepo<'t> {
     }
 
     /// Replaces the criteria a discussion is rated on.
-    pub async fn set_discussion_criteria(&mut self, id: DiscussionId, criteria: &[CriterionId]) -> StoreResult<()> {
+    pub async fn set_discussion_criteria(
+        &mut self,
+        id: DiscussionId,
+        criteria: &[CriterionId],
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("DELETE FROM discussion_criteria WHERE workspace_id = $1 AND discussion_id = $2")

@@ -33,7 +33,8 @@ pub fn test_db() -> TestDb {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("IW_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("IW_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A clock that tests move by hand.
@@ -71,7 +72,12 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
@@ -116,18 +122,33 @@ impl TestApp {
                 let name = format!("iwt_{}", uuid::Uuid::new_v4().simple());
                 let mut c = sqlx::PgConnection::connect(&pg_admin_url())
                     .await
-                    .unwrap_or_else(|e| panic!("IW_TEST_DB=postgres but PostgreSQL at {} is not reachable: {e}", pg_admin_url()));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut c).await.expect("create test database");
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "IW_TEST_DB=postgres but PostgreSQL at {} is not reachable: {e}",
+                            pg_admin_url()
+                        )
+                    });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut c)
+                    .await
+                    .expect("create test database");
                 let base = pg_admin_url();
-                let server = base.rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(base);
+                let server = base
+                    .rsplit_once('/')
+                    .map(|(s, _)| s.to_owned())
+                    .unwrap_or(base);
                 (Some(format!("{server}/{name}")), Some(PgDatabase { name }))
             }
         };
         let mut config = Config::for_data_dir(dir.path(), url).expect("test configuration");
         tune(&mut config);
         let clock = Arc::new(TestClock::new());
-        let app = ideaweave_server::build_app(&config, clock.clone()).await.expect("application starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let app = ideaweave_server::build_app(&config, clock.clone())
+            .await
+            .expect("application starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
         let addr = listener.local_addr().expect("local address");
         let router = ideaweave_server::router(app.clone(), &config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -137,8 +158,20 @@ impl TestApp {
             })
             .await;
         });
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-        Self { base: format!("http://{addr}"), app, clock, config, http, shutdown: Some(tx), _pg: pg, dir }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            base: format!("http://{addr}"),
+            app,
+            clock,
+            config,
+            http,
+            shutdown: Some(tx),
+            _pg: pg,
+            dir,
+        }
     }
 
     /// The full URL of an API path (`/workspaces/…` → `http://…/api/v1/workspaces/…`).
@@ -149,28 +182,66 @@ impl TestApp {
     /// Creates a workspace whose owner has no password, with a write token for the owner.
     pub async fn workspace(&self, slug: &str) -> TestWorkspace {
         let owner_email = format!("owner@{slug}.test");
-        let owner = self.app.create_user_without_password(&owner_email, "Owner").await.expect("owner");
-        let ws = match self.app.create_workspace(slug, &format!("Workspace {slug}"), &owner_email).await.expect("workspace") {
+        let owner = self
+            .app
+            .create_user_without_password(&owner_email, "Owner")
+            .await
+            .expect("owner");
+        let ws = match self
+            .app
+            .create_workspace(slug, &format!("Workspace {slug}"), &owner_email)
+            .await
+            .expect("workspace")
+        {
             ideaweave_app::CreatedWorkspace::OwnerAdded { id } => id,
             ideaweave_app::CreatedWorkspace::OwnerInvited { .. } => unreachable!("owner exists"),
         };
         let token = self.token(&owner_email, slug, TokenScope::Write).await;
-        TestWorkspace { slug: slug.to_owned(), id: ws, owner: Person { id: owner.id, email: owner_email, token, role: Role::Owner } }
+        TestWorkspace {
+            slug: slug.to_owned(),
+            id: ws,
+            owner: Person {
+                id: owner.id,
+                email: owner_email,
+                token,
+                role: Role::Owner,
+            },
+        }
     }
 
     /// Adds a password-less member with a role and a token of `scope`.
     pub async fn member(&self, ws: &TestWorkspace, name: &str, role: Role) -> Person {
         let email = format!("{name}.{}@{}.test", uuid::Uuid::new_v4().simple(), ws.slug);
-        let u = self.app.create_user_without_password(&email, name).await.expect("user");
-        self.app.add_member(&ws.slug, &email, role).await.expect("membership");
+        let u = self
+            .app
+            .create_user_without_password(&email, name)
+            .await
+            .expect("user");
+        self.app
+            .add_member(&ws.slug, &email, role)
+            .await
+            .expect("membership");
         let token = self.token(&email, &ws.slug, TokenScope::Write).await;
-        Person { id: u.id, email, token, role }
+        Person {
+            id: u.id,
+            email,
+            token,
+            role,
+        }
     }
 
     /// Creates a token for a member.
     pub async fn token(&self, email: &str, slug: &str, scope: TokenScope) -> String {
         self.app
-            .create_token_for(email, slug, ideaweave_app::TokenInput { name: "test".into(), scope, expires_in_days: None })
+            .create_token_for(
+                email,
+                slug,
+                ideaweave_app::TokenInput {
+                    name: "test".into(),
+                    scope,
+                    expires_in_days: None,
+                },
+            )
             .await
             .expect("token")
             .secret
@@ -179,9 +250,16 @@ impl TestApp {
     /// Creates an account with a password and signs it in; returns the session cookie value and
     /// CSRF token.
     pub async fn session(&self, email: &str, password: &str) -> Session {
-        let _ = self.app.create_user(email, "Session User", Some(password), false).await;
+        let _ = self
+            .app
+            .create_user(email, "Session User", Some(password), false)
+            .await;
         let out = self.app.login(email, password).await.expect("login");
-        Session { user: out.user.id, cookie: out.session, csrf: out.csrf }
+        Session {
+            user: out.user.id,
+            cookie: out.session,
+            csrf: out.csrf,
+        }
     }
 }
 
@@ -204,7 +282,15 @@ pub struct TestWorkspace {
 impl TestWorkspace {
     /// Acting as `p` inside this workspace, for setting up data through the use cases.
     pub fn as_member(&self, p: &Person) -> Member {
-        Member { workspace: self.id, slug: self.slug.clone(), actor: Actor { user: p.id, role: p.role, scope: None } }
+        Member {
+            workspace: self.id,
+            slug: self.slug.clone(),
+            actor: Actor {
+                user: p.id,
+                role: p.role,
+                scope: None,
+            },
+        }
     }
 }
 
@@ -228,6 +314,7 @@ pub struct Session {
 impl Session {
     /// Adds the cookie and CSRF header to a request.
     pub fn apply(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        rb.header("cookie", format!("iw_session={}", self.cookie)).header("x-csrf-token", &self.csrf)
+        rb.header("cookie", format!("iw_session={}", self.cookie))
+            .header("x-csrf-token", &self.csrf)
     }
 }

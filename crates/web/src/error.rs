@@ -44,7 +44,12 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// A malformed request (bad path, query or body syntax).
@@ -54,7 +59,11 @@ impl ApiError {
 
     /// The route does not exist.
     pub fn no_route() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint; see /api/v1/openapi.json",
+        )
     }
 }
 
@@ -62,7 +71,9 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let msg = e.to_string();
         match e {
-            AppError::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg),
+            AppError::Unauthenticated => {
+                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
+            }
             AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
             AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
             AppError::Invalid(v) => Self {
@@ -72,11 +83,21 @@ impl From<AppError> for ApiError {
                 field: Some(v.field),
             },
             AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
-            AppError::TooLarge(_) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg),
-            AppError::UnsupportedType(_) => Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", msg),
+            AppError::TooLarge(_) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
+            }
+            AppError::UnsupportedType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                msg,
+            ),
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; it has been logged",
+                )
             }
         }
     }
@@ -90,13 +111,23 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_request", format!("invalid query string: {}", r.body_text()))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            format!("invalid query string: {}", r.body_text()),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -1,6 +1,8 @@
 //! Extractors that reject bad input in the API's error shape, and the ones that authenticate.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, RawPathParams, Request};
+use axum::extract::{
+    FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, RawPathParams, Request,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use ideaweave_app::{Credential, Member, Principal};
@@ -32,7 +34,13 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            })
             .unwrap_or(false);
         if !is_json {
             return Err(ApiError::new(
@@ -41,13 +49,23 @@ where
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("JSON bodies may be at most {limit} bytes"))
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("JSON bodies may be at most {limit} bytes"),
+                )
+            })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
         serde_json::from_value(value).map(Self).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("the JSON body does not match: {e}"))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                format!("the JSON body does not match: {e}"),
+            )
         })
     }
 }
@@ -58,7 +76,9 @@ pub struct ApiPath<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(v) = <axum::extract::Path<T> as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let axum::extract::Path(v) =
+            <axum::extract::Path<T> as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await?;
         Ok(Self(v))
     }
 }
@@ -69,7 +89,8 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(v) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Self(v))
     }
 }
@@ -77,7 +98,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// The credential a request carries: a bearer token wins over a cookie.
 pub fn credential(headers: &HeaderMap) -> Result<Option<Credential>, ApiError> {
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let value = auth.to_str().map_err(|_| ApiError::malformed("the Authorization header is not ASCII"))?;
+        let value = auth
+            .to_str()
+            .map_err(|_| ApiError::malformed("the Authorization header is not ASCII"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
@@ -105,13 +128,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Checks that a state-changing request made with a session cookie echoes the session's CSRF
 /// token. Requests with API tokens need no such check: browsers never attach them on their own.
-pub fn check_csrf(method: &Method, headers: &HeaderMap, principal: &Principal) -> Result<(), ApiError> {
+pub fn check_csrf(
+    method: &Method,
+    headers: &HeaderMap,
+    principal: &Principal,
+) -> Result<(), ApiError> {
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if safe {
         return Ok(());
     }
     if let Some(expected) = &principal.csrf {
-        let sent = headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        let sent = headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
         if !constant_time_eq(sent, expected.as_bytes()) {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
@@ -147,11 +177,16 @@ where
     AppState: FromRef<S>,
 {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         if credential(&parts.headers)?.is_none() {
             return Ok(None);
         }
-        <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await.map(Some)
+        <Caller as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }
 
@@ -166,8 +201,11 @@ where
 {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Caller(principal) = <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|e| ApiError::malformed(e.body_text()))?;
+        let Caller(principal) =
+            <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::malformed(e.body_text()))?;
         let slug = params
             .iter()
             .find(|(k, _)| *k == "slug")

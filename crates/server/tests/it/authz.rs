@@ -30,7 +30,11 @@ fn expected(route: &crate::routes::Route, caller: Caller) -> u16 {
             if route.deleted_target && role < Role::Moderator {
                 return 404;
             }
-            if route.allowed.admits(role) { route.success } else { 403 }
+            if route.allowed.admits(role) {
+                route.success
+            } else {
+                403
+            }
         }
     }
 }
@@ -39,7 +43,9 @@ fn expected(route: &crate::routes::Route, caller: Caller) -> u16 {
 async fn acc_01_acc_02_authorisation_matrix_every_route_every_caller() {
     let t = TestApp::spawn().await;
     let other = t.workspace("other-tenant").await;
-    let outsider = t.session("outsider@example.org", "outsider password 1").await;
+    let outsider = t
+        .session("outsider@example.org", "outsider password 1")
+        .await;
     let callers = [
         Caller::Role(Role::Owner),
         Caller::Role(Role::Admin),
@@ -67,7 +73,10 @@ async fn acc_01_acc_02_authorisation_matrix_every_route_every_caller() {
             let want = expected(route, caller);
             cells += 1;
             if status != want {
-                failures.push(format!("{} {:?}: got {status}, want {want}: {v}", route.name, caller));
+                failures.push(format!(
+                    "{} {:?}: got {status}, want {want}: {v}",
+                    route.name, caller
+                ));
             } else if status >= 400 {
                 let code = error_code(&v);
                 let want_code = match status {
@@ -76,12 +85,20 @@ async fn acc_01_acc_02_authorisation_matrix_every_route_every_caller() {
                     _ => "not_found",
                 };
                 if code != want_code {
-                    failures.push(format!("{} {:?}: code {code}, want {want_code}", route.name, caller));
+                    failures.push(format!(
+                        "{} {:?}: code {code}, want {want_code}",
+                        route.name, caller
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(cells, ROUTES.len() * callers.len());
 }
 
@@ -89,19 +106,62 @@ async fn acc_01_acc_02_authorisation_matrix_every_route_every_caller() {
 async fn acc_01_session_callers_have_their_full_role_and_tokens_need_sessions() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "sessions").await;
-    let s = t.session("admin.session@example.org", "a long enough password").await;
-    t.app.add_member(&f.ws.slug, "admin.session@example.org", Role::Admin).await.unwrap();
+    let s = t
+        .session("admin.session@example.org", "a long enough password")
+        .await;
+    t.app
+        .add_member(&f.ws.slug, "admin.session@example.org", Role::Admin)
+        .await
+        .unwrap();
     let auth = Auth::Session(s.clone());
-    let (st, v) = call(&t, "POST", "/workspaces/sessions/tokens", &auth, crate::helpers::Body::Json(serde_json::json!({"name":"ci","scope":"read"}))).await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        "/workspaces/sessions/tokens",
+        &auth,
+        crate::helpers::Body::Json(serde_json::json!({"name":"ci","scope":"read"})),
+    )
+    .await;
     assert_eq!(st, 201, "{v}");
     let secret = v["secret"].as_str().unwrap().to_owned();
-    let (st, _) = call(&t, "GET", "/workspaces/sessions", &Auth::Token(secret.clone()), crate::helpers::Body::None).await;
+    let (st, _) = call(
+        &t,
+        "GET",
+        "/workspaces/sessions",
+        &Auth::Token(secret.clone()),
+        crate::helpers::Body::None,
+    )
+    .await;
     assert_eq!(st, 200);
-    let (st, v) = call(&t, "PATCH", "/workspaces/sessions", &Auth::Token(secret), crate::helpers::Body::Json(serde_json::json!({"name":"x"}))).await;
-    assert_eq!((st, error_code(&v).as_str()), (403, "forbidden"), "a read token cannot write, whatever the role");
-    let no_csrf = Auth::Session(ideaweave_testkit::Session { csrf: "wrong".into(), ..s });
-    let (st, v) = call(&t, "PATCH", "/workspaces/sessions", &no_csrf, crate::helpers::Body::Json(serde_json::json!({"name":"x"}))).await;
-    assert_eq!(st, 403, "a cookie request without the CSRF token is refused: {v}");
+    let (st, v) = call(
+        &t,
+        "PATCH",
+        "/workspaces/sessions",
+        &Auth::Token(secret),
+        crate::helpers::Body::Json(serde_json::json!({"name":"x"})),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (403, "forbidden"),
+        "a read token cannot write, whatever the role"
+    );
+    let no_csrf = Auth::Session(ideaweave_testkit::Session {
+        csrf: "wrong".into(),
+        ..s
+    });
+    let (st, v) = call(
+        &t,
+        "PATCH",
+        "/workspaces/sessions",
+        &no_csrf,
+        crate::helpers::Body::Json(serde_json::json!({"name":"x"})),
+    )
+    .await;
+    assert_eq!(
+        st, 403,
+        "a cookie request without the CSRF token is refused: {v}"
+    );
 }
 
 #[tokio::test]
@@ -111,39 +171,143 @@ async fn acc_01_private_spaces_hidden_from_unlisted_members_and_guests_see_only_
     let owner = f.ws.as_member(&f.ws.owner);
     let private = t
         .app
-        .create_space(&owner, ideaweave_app::SpaceInput { name: "Board".into(), description: String::new(), private: true })
+        .create_space(
+            &owner,
+            ideaweave_app::SpaceInput {
+                name: "Board".into(),
+                description: String::new(),
+                private: true,
+            },
+        )
         .await
         .unwrap();
     let open = t
         .app
-        .create_space(&owner, ideaweave_app::SpaceInput { name: "Open".into(), description: String::new(), private: false })
+        .create_space(
+            &owner,
+            ideaweave_app::SpaceInput {
+                name: "Open".into(),
+                description: String::new(),
+                private: false,
+            },
+        )
         .await
         .unwrap();
-    t.app.add_space_member(&owner, private.id, ideaweave_app::SpaceMemberInput { user_id: f.moderator.id }).await.unwrap();
-    t.app.add_space_member(&owner, open.id, ideaweave_app::SpaceMemberInput { user_id: f.guest.id }).await.unwrap();
-    let names = |v: &serde_json::Value| -> BTreeSet<String> { v.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect() };
+    t.app
+        .add_space_member(
+            &owner,
+            private.id,
+            ideaweave_app::SpaceMemberInput {
+                user_id: f.moderator.id,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_space_member(
+            &owner,
+            open.id,
+            ideaweave_app::SpaceMemberInput {
+                user_id: f.guest.id,
+            },
+        )
+        .await
+        .unwrap();
+    let names = |v: &serde_json::Value| -> BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let both = BTreeSet::from(["Board".to_owned(), "Open".to_owned()]);
-    for (p, want) in [(&f.member, BTreeSet::from(["Open".to_owned()])), (&f.moderator, both.clone()), (&f.admin, both), (&f.guest, BTreeSet::from(["Open".to_owned()]))] {
-        let (_, v) = call(&t, "GET", "/workspaces/private/spaces", &Auth::Token(p.token.clone()), crate::helpers::Body::None).await;
+    for (p, want) in [
+        (&f.member, BTreeSet::from(["Open".to_owned()])),
+        (&f.moderator, both.clone()),
+        (&f.admin, both),
+        (&f.guest, BTreeSet::from(["Open".to_owned()])),
+    ] {
+        let (_, v) = call(
+            &t,
+            "GET",
+            "/workspaces/private/spaces",
+            &Auth::Token(p.token.clone()),
+            crate::helpers::Body::None,
+        )
+        .await;
         assert_eq!(names(&v), want, "{:?}", p.role);
     }
     let path = format!("/workspaces/private/spaces/{}", private.id);
-    assert_eq!(call(&t, "GET", &path, &Auth::Token(f.member.token.clone()), crate::helpers::Body::None).await.0, 404);
-    assert_eq!(call(&t, "GET", &path, &Auth::Token(f.moderator.token.clone()), crate::helpers::Body::None).await.0, 200);
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            &path,
+            &Auth::Token(f.member.token.clone()),
+            crate::helpers::Body::None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            &path,
+            &Auth::Token(f.moderator.token.clone()),
+            crate::helpers::Body::None
+        )
+        .await
+        .0,
+        200
+    );
     let d = t
         .app
         .create_discussion(
             &owner,
             open.id,
-            ideaweave_app::DiscussionInput { kind: ideaweave_app::DiscussionKind::Topic, title: "T".into(), description: String::new(), deadline: None, criteria: vec![] },
+            ideaweave_app::DiscussionInput {
+                kind: ideaweave_app::DiscussionKind::Topic,
+                title: "T".into(),
+                description: String::new(),
+                deadline: None,
+                criteria: vec![],
+            },
         )
         .await
         .unwrap();
-    let idea = t.app.create_idea(&f.ws.as_member(&f.member), d.id, ideaweave_app::IdeaInput { title: "I".into(), body: String::new(), tags: vec![] }).await.unwrap();
+    let idea = t
+        .app
+        .create_idea(
+            &f.ws.as_member(&f.member),
+            d.id,
+            ideaweave_app::IdeaInput {
+                title: "I".into(),
+                body: String::new(),
+                tags: vec![],
+            },
+        )
+        .await
+        .unwrap();
     let guest = Auth::Token(f.guest.token.clone());
-    let (st, _) = call(&t, "POST", &format!("/workspaces/private/ideas/{}/comments", idea.summary.id), &guest, crate::helpers::Body::Json(serde_json::json!({"body":"guest here"}))).await;
+    let (st, _) = call(
+        &t,
+        "POST",
+        &format!("/workspaces/private/ideas/{}/comments", idea.summary.id),
+        &guest,
+        crate::helpers::Body::Json(serde_json::json!({"body":"guest here"})),
+    )
+    .await;
     assert_eq!(st, 201, "a guest listed in a space may comment");
-    let (st, _) = call(&t, "PUT", &format!("/workspaces/private/ideas/{}/vote", idea.summary.id), &guest, crate::helpers::Body::Json(serde_json::json!({"direction":"up"}))).await;
+    let (st, _) = call(
+        &t,
+        "PUT",
+        &format!("/workspaces/private/ideas/{}/vote", idea.summary.id),
+        &guest,
+        crate::helpers::Body::Json(serde_json::json!({"direction":"up"})),
+    )
+    .await;
     assert_eq!(st, 403, "a guest may not vote");
 }
 
@@ -159,14 +323,40 @@ async fn acc_01_route_catalogue_covers_every_openapi_operation() {
         }
     }
     let normalise = |p: &str| -> String {
-        p.split('/').map(|seg| if seg.starts_with('{') { "{}" } else { seg }).collect::<Vec<_>>().join("/")
+        p.split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
     };
-    let mut tested: BTreeSet<(String, String)> = ROUTES.iter().map(|r| (r.method.to_owned(), normalise(r.path))).collect();
-    tested.extend(OTHER_OPERATIONS.iter().map(|(m, p)| ((*m).to_owned(), normalise(p))));
-    let documented: BTreeSet<(String, String)> = documented.into_iter().map(|(m, p)| (m, normalise(&p))).collect();
+    let mut tested: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), normalise(r.path)))
+        .collect();
+    tested.extend(
+        OTHER_OPERATIONS
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), normalise(p))),
+    );
+    let documented: BTreeSet<(String, String)> = documented
+        .into_iter()
+        .map(|(m, p)| (m, normalise(&p)))
+        .collect();
     let untested: Vec<_> = documented.difference(&tested).collect();
     let undocumented: Vec<_> = tested.difference(&documented).collect();
-    assert!(untested.is_empty(), "operations without authorisation tests: {untested:?}");
-    assert!(undocumented.is_empty(), "tested operations missing from the OpenAPI document: {undocumented:?}");
-    assert!(matches!(ROUTES.iter().find(|r| r.name == "create_token").unwrap().allowed, Allowed::NoToken));
+    assert!(
+        untested.is_empty(),
+        "operations without authorisation tests: {untested:?}"
+    );
+    assert!(
+        undocumented.is_empty(),
+        "tested operations missing from the OpenAPI document: {undocumented:?}"
+    );
+    assert!(matches!(
+        ROUTES
+            .iter()
+            .find(|r| r.name == "create_token")
+            .unwrap()
+            .allowed,
+        Allowed::NoToken
+    ));
 }

@@ -8,36 +8,93 @@ use crate::helpers::{Auth, Body, call, error_code, png, with_token};
 use crate::routes::{BodyKind, Fixture, ROUTES, body, fill, prepare};
 
 const ID_KEYS: &[&str] = &[
-    "stage", "criterion", "target_user", "invitation", "own_token", "space", "listed_user", "discussion", "idea", "deleted_idea",
-    "merged_idea", "criterion_rated", "comment", "attachment", "link",
+    "stage",
+    "criterion",
+    "target_user",
+    "invitation",
+    "own_token",
+    "space",
+    "listed_user",
+    "discussion",
+    "idea",
+    "deleted_idea",
+    "merged_idea",
+    "criterion_rated",
+    "comment",
+    "attachment",
+    "link",
 ];
 
 #[tokio::test]
 async fn every_json_endpoint_rejects_malformed_mistyped_unknown_and_oversized_bodies() {
     let t = TestApp::spawn().await;
     let mut failures = Vec::new();
-    for route in ROUTES.iter().filter(|r| matches!(r.body, BodyKind::Json(_))) {
+    for route in ROUTES
+        .iter()
+        .filter(|r| matches!(r.body, BodyKind::Json(_)))
+    {
         let f = Fixture::new(&t, &format!("j-{}", route.name.replace('_', "-"))).await;
         let auth = Auth::Token(f.ws.owner.token.clone());
         let vars = prepare(&t, &f, route, Some(&f.ws.owner)).await;
         let path = fill(route.path, &vars);
-        let crate::helpers::Body::Json(valid) = body(route, &vars) else { unreachable!() };
+        let crate::helpers::Body::Json(valid) = body(route, &vars) else {
+            unreachable!()
+        };
         let mut unknown = valid.clone();
         unknown["no_such_field"] = json!(1);
         let mut cases: Vec<(&str, Body, u16, &str)> = vec![
-            ("malformed", Body::Raw { content_type: "application/json", bytes: b"{\"oops\": ".to_vec() }, 400, "malformed_request"),
-            ("not json", Body::Raw { content_type: "text/plain", bytes: valid.to_string().into_bytes() }, 415, "unsupported_media_type"),
+            (
+                "malformed",
+                Body::Raw {
+                    content_type: "application/json",
+                    bytes: b"{\"oops\": ".to_vec(),
+                },
+                400,
+                "malformed_request",
+            ),
+            (
+                "not json",
+                Body::Raw {
+                    content_type: "text/plain",
+                    bytes: valid.to_string().into_bytes(),
+                },
+                415,
+                "unsupported_media_type",
+            ),
             ("unknown field", Body::Json(unknown), 422, "invalid_input"),
-            ("wrong type", Body::Json(json!([1, 2, 3])), 422, "invalid_input"),
-            ("oversized", Body::Raw { content_type: "application/json", bytes: format!("{{\"name\":\"{}\"}}", "x".repeat(2 << 20)).into_bytes() }, 413, "payload_too_large"),
+            (
+                "wrong type",
+                Body::Json(json!([1, 2, 3])),
+                422,
+                "invalid_input",
+            ),
+            (
+                "oversized",
+                Body::Raw {
+                    content_type: "application/json",
+                    bytes: format!("{{\"name\":\"{}\"}}", "x".repeat(2 << 20)).into_bytes(),
+                },
+                413,
+                "payload_too_large",
+            ),
         ];
-        if valid.as_object().is_some_and(|o| !o.is_empty()) && !["update_discussion", "update_idea"].contains(&route.name) {
-            cases.push(("missing fields", Body::Json(json!({})), 422, "invalid_input"));
+        if valid.as_object().is_some_and(|o| !o.is_empty())
+            && !["update_discussion", "update_idea"].contains(&route.name)
+        {
+            cases.push((
+                "missing fields",
+                Body::Json(json!({})),
+                422,
+                "invalid_input",
+            ));
         }
         for (what, b, want, code) in cases {
             let (st, v) = call(&t, route.method, &path, &auth, b).await;
             if st != want || error_code(&v) != code {
-                failures.push(format!("{} {what}: got {st} {v}, want {want} {code}", route.name));
+                failures.push(format!(
+                    "{} {what}: got {st} {v}, want {want} {code}",
+                    route.name
+                ));
             }
         }
     }
@@ -51,18 +108,35 @@ async fn every_id_in_a_path_is_checked_malformed_unknown_and_foreign() {
     let mut failures = Vec::new();
     for route in ROUTES {
         let f = Fixture::new(&t, &format!("i-{}", route.name.replace('_', "-"))).await;
-        let keys: Vec<&str> = ID_KEYS.iter().copied().filter(|k| route.path.contains(&format!("{{{k}}}"))).collect();
+        let keys: Vec<&str> = ID_KEYS
+            .iter()
+            .copied()
+            .filter(|k| route.path.contains(&format!("{{{k}}}")))
+            .collect();
         if keys.is_empty() {
             continue;
         }
         let vars = prepare(&t, &f, route, Some(&f.ws.owner)).await;
         for key in &keys {
-            for (what, value, want) in [("malformed", "not-a-uuid".to_owned(), 400u16), ("unknown", uuid::Uuid::now_v7().to_string(), 404)] {
+            for (what, value, want) in [
+                ("malformed", "not-a-uuid".to_owned(), 400u16),
+                ("unknown", uuid::Uuid::now_v7().to_string(), 404),
+            ] {
                 let mut v = vars.clone();
                 v.insert(key, value);
-                let (st, resp) = call(&t, route.method, &fill(route.path, &v), &Auth::Token(f.ws.owner.token.clone()), body(route, &vars)).await;
+                let (st, resp) = call(
+                    &t,
+                    route.method,
+                    &fill(route.path, &v),
+                    &Auth::Token(f.ws.owner.token.clone()),
+                    body(route, &vars),
+                )
+                .await;
                 if st != want {
-                    failures.push(format!("{} {key} {what}: got {st} {resp}, want {want}", route.name));
+                    failures.push(format!(
+                        "{} {key} {what}: got {st} {resp}, want {want}",
+                        route.name
+                    ));
                 } else {
                     error_code(&resp);
                 }
@@ -71,9 +145,19 @@ async fn every_id_in_a_path_is_checked_malformed_unknown_and_foreign() {
         // ACC-02: workspace B's owner, on B's slug, with every id taken from workspace A.
         let mut foreign = vars.clone();
         foreign.insert("slug", b.ws.slug.clone());
-        let (st, resp) = call(&t, route.method, &fill(route.path, &foreign), &Auth::Token(b.ws.owner.token.clone()), body(route, &foreign)).await;
+        let (st, resp) = call(
+            &t,
+            route.method,
+            &fill(route.path, &foreign),
+            &Auth::Token(b.ws.owner.token.clone()),
+            body(route, &foreign),
+        )
+        .await;
         if st != 404 {
-            failures.push(format!("{} with workspace A's ids inside workspace B: got {st} {resp}, want 404", route.name));
+            failures.push(format!(
+                "{} with workspace A's ids inside workspace B: got {st} {resp}, want 404",
+                route.name
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -91,7 +175,10 @@ async fn validation_errors_name_the_field() {
         (json!({"title": "   "}), "title"),
         (json!({"title": "x".repeat(201)}), "title"),
         (json!({"title": "ok", "tags": ["has space"]}), "tags"),
-        (json!({"title": "ok", "tags": (0..11).map(|i| format!("t{i}")).collect::<Vec<_>>()}), "tags"),
+        (
+            json!({"title": "ok", "tags": (0..11).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
+            "tags",
+        ),
         (json!({"title": "ok", "body": "x".repeat(50_001)}), "body"),
         (json!({"title": "bell\u{0007}"}), "title"),
     ];
@@ -100,21 +187,77 @@ async fn validation_errors_name_the_field() {
         assert_eq!(st, 422, "{b}: {v}");
         assert_eq!(v["error"]["field"], field, "{v}");
     }
-    let idea = with_token(&t, "POST", &ideas, tok, Some(json!({"title": "Valid"}))).await.1["id"].as_str().unwrap().to_owned();
+    let idea = with_token(&t, "POST", &ideas, tok, Some(json!({"title": "Valid"})))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let more: Vec<(&str, String, Value, &str)> = vec![
-        ("PUT", format!("/workspaces/fields/ideas/{idea}/ratings/{}", vars["criterion_rated"]), json!({"value": 6}), "value"),
-        ("PUT", format!("/workspaces/fields/ideas/{idea}/ratings/{}", vars["criterion_rated"]), json!({"value": 0}), "value"),
-        ("POST", format!("/workspaces/fields/ideas/{idea}/links"), json!({"url": "javascript:alert(1)"}), "url"),
-        ("POST", format!("/workspaces/fields/ideas/{idea}/comments"), json!({"body": ""}), "body"),
-        ("POST", "/workspaces/fields/invitations".into(), json!({"email": "not-an-address", "role": "member"}), "email"),
-        ("POST", "/workspaces/fields/stages".into(), json!({"name": ""}), "name"),
+        (
+            "PUT",
+            format!(
+                "/workspaces/fields/ideas/{idea}/ratings/{}",
+                vars["criterion_rated"]
+            ),
+            json!({"value": 6}),
+            "value",
+        ),
+        (
+            "PUT",
+            format!(
+                "/workspaces/fields/ideas/{idea}/ratings/{}",
+                vars["criterion_rated"]
+            ),
+            json!({"value": 0}),
+            "value",
+        ),
+        (
+            "POST",
+            format!("/workspaces/fields/ideas/{idea}/links"),
+            json!({"url": "javascript:alert(1)"}),
+            "url",
+        ),
+        (
+            "POST",
+            format!("/workspaces/fields/ideas/{idea}/comments"),
+            json!({"body": ""}),
+            "body",
+        ),
+        (
+            "POST",
+            "/workspaces/fields/invitations".into(),
+            json!({"email": "not-an-address", "role": "member"}),
+            "email",
+        ),
+        (
+            "POST",
+            "/workspaces/fields/stages".into(),
+            json!({"name": ""}),
+            "name",
+        ),
     ];
     for (m, path, b, field) in more {
-        let token = if path.contains("invitations") || path.contains("stages") { &f.ws.owner.token } else { tok };
+        let token = if path.contains("invitations") || path.contains("stages") {
+            &f.ws.owner.token
+        } else {
+            tok
+        };
         let (st, v) = with_token(&t, m, &path, token, Some(b.clone())).await;
-        assert_eq!((st, v["error"]["field"].as_str()), (422, Some(field)), "{path} {b}: {v}");
+        assert_eq!(
+            (st, v["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{path} {b}: {v}"
+        );
     }
-    let (st, v) = with_token(&t, "PUT", &format!("/workspaces/fields/ideas/{idea}/vote"), tok, Some(json!({"direction": "sideways"}))).await;
+    let (st, v) = with_token(
+        &t,
+        "PUT",
+        &format!("/workspaces/fields/ideas/{idea}/vote"),
+        tok,
+        Some(json!({"direction": "sideways"})),
+    )
+    .await;
     assert_eq!((st, error_code(&v).as_str()), (422, "invalid_input"));
 }
 
@@ -126,7 +269,17 @@ async fn bad_query_strings_are_refused() {
     let vars = prepare(&t, &f, route, None).await;
     let base = fill(route.path, &vars);
     let tok = &f.member.token;
-    for (q, want) in [("?sort=best", 400), ("?limit=0", 422), ("?limit=1000", 422), ("?limit=-1", 400), ("?cursor=%%%", 422), ("?cursor=bm9wZQ", 422), ("?stage=xyz", 400), ("?what=1", 400), ("?tag=a%20b", 422)] {
+    for (q, want) in [
+        ("?sort=best", 400),
+        ("?limit=0", 422),
+        ("?limit=1000", 422),
+        ("?limit=-1", 400),
+        ("?cursor=%%%", 422),
+        ("?cursor=bm9wZQ", 422),
+        ("?stage=xyz", 400),
+        ("?what=1", 400),
+        ("?tag=a%20b", 422),
+    ] {
         let (st, v) = with_token(&t, "GET", &format!("{base}{q}"), tok, None).await;
         assert_eq!(st, want, "{q}: {v}");
         error_code(&v);
@@ -143,14 +296,72 @@ async fn uploads_are_checked_by_content_and_size() {
     let member = Auth::Token(f.member.token.clone());
     let elf = [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0].to_vec();
     let cases: Vec<(&str, Body, u16)> = vec![
-        ("png named .exe", Body::Upload { filename: "evil.exe", bytes: png() }, 201),
-        ("executable named .png", Body::Upload { filename: "cat.png", bytes: elf }, 415),
-        ("empty", Body::Upload { filename: "empty.txt", bytes: vec![] }, 422),
-        ("too large", Body::Upload { filename: "big.txt", bytes: vec![b'a'; 65 * 1024] }, 413),
-        ("far too large", Body::Upload { filename: "huge.txt", bytes: vec![b'a'; 2 << 20] }, 413),
-        ("not multipart", Body::Raw { content_type: "application/octet-stream", bytes: png() }, 415),
-        ("no file field", Body::Raw { content_type: "multipart/form-data; boundary=X", bytes: b"--X\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--X--\r\n".to_vec() }, 422),
-        ("broken multipart", Body::Raw { content_type: "multipart/form-data; boundary=X", bytes: b"--X\r\nnonsense".to_vec() }, 400),
+        (
+            "png named .exe",
+            Body::Upload {
+                filename: "evil.exe",
+                bytes: png(),
+            },
+            201,
+        ),
+        (
+            "executable named .png",
+            Body::Upload {
+                filename: "cat.png",
+                bytes: elf,
+            },
+            415,
+        ),
+        (
+            "empty",
+            Body::Upload {
+                filename: "empty.txt",
+                bytes: vec![],
+            },
+            422,
+        ),
+        (
+            "too large",
+            Body::Upload {
+                filename: "big.txt",
+                bytes: vec![b'a'; 65 * 1024],
+            },
+            413,
+        ),
+        (
+            "far too large",
+            Body::Upload {
+                filename: "huge.txt",
+                bytes: vec![b'a'; 2 << 20],
+            },
+            413,
+        ),
+        (
+            "not multipart",
+            Body::Raw {
+                content_type: "application/octet-stream",
+                bytes: png(),
+            },
+            415,
+        ),
+        (
+            "no file field",
+            Body::Raw {
+                content_type: "multipart/form-data; boundary=X",
+                bytes:
+                    b"--X\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--X--\r\n"
+                        .to_vec(),
+            },
+            422,
+        ),
+        (
+            "broken multipart",
+            Body::Raw {
+                content_type: "multipart/form-data; boundary=X",
+                bytes: b"--X\r\nnonsense".to_vec(),
+            },
+            400,
+        ),
     ];
     for (what, b, want) in cases {
         let (st, v) = call(&t, "POST", &path, &member, b).await;
@@ -159,7 +370,17 @@ async fn uploads_are_checked_by_content_and_size() {
             error_code(&v);
         }
     }
-    let (st, v) = call(&t, "POST", &format!("{path}?comment_id=nope"), &member, Body::Upload { filename: "a.png", bytes: png() }).await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        &format!("{path}?comment_id=nope"),
+        &member,
+        Body::Upload {
+            filename: "a.png",
+            bytes: png(),
+        },
+    )
+    .await;
     assert_eq!(st, 400, "{v}");
 }
 
@@ -170,10 +391,29 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     assert_eq!((st, error_code(&v).as_str()), (404, "not_found"));
     let (st, v) = call(&t, "PUT", "/session", &Auth::None, Body::None).await;
     assert_eq!((st, error_code(&v).as_str()), (405, "method_not_allowed"));
-    let (st, v) = call(&t, "GET", "/me", &Auth::Token("iw_garbage".into()), Body::None).await;
+    let (st, v) = call(
+        &t,
+        "GET",
+        "/me",
+        &Auth::Token("iw_garbage".into()),
+        Body::None,
+    )
+    .await;
     assert_eq!((st, error_code(&v).as_str()), (401, "unauthenticated"));
-    let resp = t.http.get(t.api("/me")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.api("/me"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let resp = t.http.get(t.api("/me")).header("cookie", "iw_session=short").send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.api("/me"))
+        .header("cookie", "iw_session=short")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
 }

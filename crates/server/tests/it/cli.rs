@@ -20,13 +20,18 @@ fn bin() -> Command {
 /// The binary pointed at the test's database and data directory.
 fn bin_for(t: &TestApp) -> Command {
     let mut c = bin();
-    c.env("IDEAWEAVE_DATA_DIR", t.dir.path()).env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
+    c.env("IDEAWEAVE_DATA_DIR", t.dir.path())
+        .env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
     c
 }
 
 fn run(mut c: Command) -> (bool, String, String) {
     let out = c.output().expect("run ideaweave");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -63,8 +68,16 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &str)] = &[
         ("IDEAWEAVE_LISTEN", "not-an-address", "IDEAWEAVE_LISTEN"),
-        ("IDEAWEAVE_DATABASE__MAX_CONNECTIONS", "0", "database.max_connections"),
-        ("IDEAWEAVE_DATABASE__MAX_CONNECTIONS", "many", "max_connections"),
+        (
+            "IDEAWEAVE_DATABASE__MAX_CONNECTIONS",
+            "0",
+            "database.max_connections",
+        ),
+        (
+            "IDEAWEAVE_DATABASE__MAX_CONNECTIONS",
+            "many",
+            "max_connections",
+        ),
         ("IDEAWEAVE_DATABASE__URL", "mysql://x", "database.url"),
         ("IDEAWEAVE_UPLOADS__MAX_BYTES", "5", "uploads.max_bytes"),
         ("IDEAWEAVE_NO_SUCH_OPTION", "1", "no_such_option"),
@@ -72,7 +85,9 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
     ];
     for (var, value, needle) in cases {
         let mut c = bin();
-        c.args(["serve", "--data-dir"]).arg(dir.path()).env(var, value);
+        c.args(["serve", "--data-dir"])
+            .arg(dir.path())
+            .env(var, value);
         let (ok, _, err) = run(c);
         assert!(!ok, "{var}={value} must stop the start");
         assert!(err.contains(needle), "{var}={value}: {err}");
@@ -97,32 +112,106 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
 async fn operator_creates_workspace_account_and_token_from_the_cli() {
     let t = TestApp::spawn().await;
     let mut c = bin_for(&t);
-    c.args(["workspace", "create", "--slug", "cli-made", "--name", "Made by CLI", "--owner-email", "new.owner@example.org"]);
+    c.args([
+        "workspace",
+        "create",
+        "--slug",
+        "cli-made",
+        "--name",
+        "Made by CLI",
+        "--owner-email",
+        "new.owner@example.org",
+    ]);
     let (ok, out, err) = run(c);
     assert!(ok && out.contains("/invitations/iwi_"), "{out}{err}");
     let mut c = bin_for(&t);
-    c.args(["user", "create", "--email", "scripter@example.org", "--name", "Scripter", "--password-stdin"]).stdin(Stdio::piped());
-    let mut child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    c.args([
+        "user",
+        "create",
+        "--email",
+        "scripter@example.org",
+        "--name",
+        "Scripter",
+        "--password-stdin",
+    ])
+    .stdin(Stdio::piped());
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"a very good password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a very good password\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut c = bin_for(&t);
-    c.args(["workspace", "add-member", "--workspace", "cli-made", "--email", "scripter@example.org", "--role", "admin"]);
+    c.args([
+        "workspace",
+        "add-member",
+        "--workspace",
+        "cli-made",
+        "--email",
+        "scripter@example.org",
+        "--role",
+        "admin",
+    ]);
     assert!(run(c).0);
     let mut c = bin_for(&t);
-    c.args(["token", "create", "--user", "scripter@example.org", "--workspace", "cli-made", "--scope", "write"]);
+    c.args([
+        "token",
+        "create",
+        "--user",
+        "scripter@example.org",
+        "--workspace",
+        "cli-made",
+        "--scope",
+        "write",
+    ]);
     let (ok, token, err) = run(c);
     assert!(ok, "{err}");
     let token = token.trim();
-    let (st, v) = with_token(&t, "POST", "/workspaces/cli-made/spaces", token, Some(json!({"name": "From a script"}))).await;
+    let (st, v) = with_token(
+        &t,
+        "POST",
+        "/workspaces/cli-made/spaces",
+        token,
+        Some(json!({"name": "From a script"})),
+    )
+    .await;
     assert_eq!(st, 201, "{v}");
     let mut c = bin_for(&t);
-    c.args(["token", "create", "--user", "scripter@example.org", "--workspace", "cli-made", "--scope", "admin"]);
+    c.args([
+        "token",
+        "create",
+        "--user",
+        "scripter@example.org",
+        "--workspace",
+        "cli-made",
+        "--scope",
+        "admin",
+    ]);
     let (ok, _, err) = run(c);
     assert!(!ok && err.contains("read or write"), "{err}");
     let mut c = bin_for(&t);
-    c.args(["token", "create", "--user", "nobody@example.org", "--workspace", "cli-made", "--scope", "read"]);
+    c.args([
+        "token",
+        "create",
+        "--user",
+        "nobody@example.org",
+        "--workspace",
+        "cli-made",
+        "--scope",
+        "read",
+    ]);
     let (ok, _, err) = run(c);
     assert!(!ok && err.contains("not found"), "{err}");
     let mut c = bin_for(&t);
@@ -130,7 +219,16 @@ async fn operator_creates_workspace_account_and_token_from_the_cli() {
     let (ok, out, _) = run(c);
     assert!(ok && out.contains("cli-made"), "{out}");
     let mut c = bin_for(&t);
-    c.args(["workspace", "create", "--slug", "Bad Slug", "--name", "x", "--owner-email", "a@b.org"]);
+    c.args([
+        "workspace",
+        "create",
+        "--slug",
+        "Bad Slug",
+        "--name",
+        "x",
+        "--owner-email",
+        "a@b.org",
+    ]);
     let (ok, _, err) = run(c);
     assert!(!ok && err.contains("slug"), "{err}");
 }
@@ -144,11 +242,17 @@ async fn rel_01_migrations_roll_back_and_forward() {
         run(c)
     };
     let (ok, out, _) = status(&t);
-    assert!(ok && out.contains("applied") && !out.contains("pending"), "{out}");
+    assert!(
+        ok && out.contains("applied") && !out.contains("pending"),
+        "{out}"
+    );
     let mut c = bin_for(&t);
     c.args(["migrate", "--to", "0"]);
     let (ok, out, err) = run(c);
-    assert!(ok && out.contains("pending") && !out.contains("applied"), "{out}{err}");
+    assert!(
+        ok && out.contains("pending") && !out.contains("applied"),
+        "{out}{err}"
+    );
     let mut c = bin_for(&t);
     c.args(["migrate", "--to", "999"]);
     let (ok, _, err) = run(c);
@@ -173,7 +277,10 @@ fn serve_demo_seeds_once_prints_logins_and_serves() {
     });
     let start = |dir: &std::path::Path| {
         let mut c = bin();
-        c.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir).stdout(Stdio::piped()).stderr(Stdio::null());
+        c.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         if let Some(t) = &pg {
             c.env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
         }
@@ -192,7 +299,10 @@ fn serve_demo_seeds_once_prints_logins_and_serves() {
         (child, addr, printed.join("\n"))
     };
     let (mut child, addr, printed) = start(dir.path());
-    assert!(printed.contains("owner@demo.ideaweave.test") && printed.contains("ideaweave-demo"), "{printed}");
+    assert!(
+        printed.contains("owner@demo.ideaweave.test") && printed.contains("ideaweave-demo"),
+        "{printed}"
+    );
     let client = reqwest::blocking_free_client();
     rt.block_on(async {
         let login: serde_json::Value = client
@@ -205,25 +315,43 @@ fn serve_demo_seeds_once_prints_logins_and_serves() {
             .await
             .unwrap();
         assert!(login["csrf_token"].is_string(), "{login}");
-        let spaces: serde_json::Value = client.get(format!("{addr}/api/v1/workspaces/demo/spaces")).send().await.unwrap().json().await.unwrap();
+        let spaces: serde_json::Value = client
+            .get(format!("{addr}/api/v1/workspaces/demo/spaces"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let mut ideas = 0;
         for s in spaces.as_array().unwrap() {
             let ds: serde_json::Value = client
-                .get(format!("{addr}/api/v1/workspaces/demo/spaces/{}/discussions", s["id"].as_str().unwrap()))
+                .get(format!(
+                    "{addr}/api/v1/workspaces/demo/spaces/{}/discussions",
+                    s["id"].as_str().unwrap()
+                ))
                 .send()
                 .await
                 .unwrap()
                 .json()
                 .await
                 .unwrap();
-            ideas += ds.as_array().unwrap().iter().map(|d| d["idea_count"].as_i64().unwrap()).sum::<i64>();
+            ideas += ds
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["idea_count"].as_i64().unwrap())
+                .sum::<i64>();
         }
         assert_eq!((spaces.as_array().unwrap().len(), ideas), (3, 300));
     });
     child.kill().unwrap();
     child.wait().unwrap();
     let (mut again, _, printed) = start(dir.path());
-    assert!(printed.contains("exists already"), "the demo is seeded once: {printed}");
+    assert!(
+        printed.contains("exists already"),
+        "the demo is seeded once: {printed}"
+    );
     again.kill().unwrap();
     again.wait().unwrap();
 }

@@ -27,18 +27,51 @@ async fn board(slug: &str) -> Board {
         voters.push(t.member(&f.ws, &format!("voter{i}"), Role::Member).await);
     }
     let owner = f.ws.as_member(&f.ws.owner);
-    let space = t.app.create_space(&owner, SpaceInput { name: "Ideas".into(), description: String::new(), private: false }).await.unwrap();
-    let crit = t.app.create_criterion(&owner, NamedItemInput { name: "Impact".into(), position: None }).await.unwrap();
+    let space = t
+        .app
+        .create_space(
+            &owner,
+            SpaceInput {
+                name: "Ideas".into(),
+                description: String::new(),
+                private: false,
+            },
+        )
+        .await
+        .unwrap();
+    let crit = t
+        .app
+        .create_criterion(
+            &owner,
+            NamedItemInput {
+                name: "Impact".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
     let d = t
         .app
         .create_discussion(
             &owner,
             space.id,
-            DiscussionInput { kind: DiscussionKind::Challenge, title: "Make it better".into(), description: String::new(), deadline: None, criteria: vec![crit.id] },
+            DiscussionInput {
+                kind: DiscussionKind::Challenge,
+                title: "Make it better".into(),
+                description: String::new(),
+                deadline: None,
+                criteria: vec![crit.id],
+            },
         )
         .await
         .unwrap();
-    Board { t, f, voters, discussion: d.id.to_string(), criterion: crit.id.to_string() }
+    Board {
+        t,
+        f,
+        voters,
+        discussion: d.id.to_string(),
+        criterion: crit.id.to_string(),
+    }
 }
 
 impl Board {
@@ -46,24 +79,74 @@ impl Board {
         &self.f.ws.slug
     }
     async fn post_idea(&self, who: &Person, title: &str, tags: &[&str]) -> String {
-        let (st, v) = with_token(&self.t, "POST", &format!("/workspaces/{}/discussions/{}/ideas", self.slug(), self.discussion), &who.token, Some(json!({"title": title, "body": "Body", "tags": tags}))).await;
+        let (st, v) = with_token(
+            &self.t,
+            "POST",
+            &format!(
+                "/workspaces/{}/discussions/{}/ideas",
+                self.slug(),
+                self.discussion
+            ),
+            &who.token,
+            Some(json!({"title": title, "body": "Body", "tags": tags})),
+        )
+        .await;
         assert_eq!(st, 201, "{v}");
         v["id"].as_str().unwrap().to_owned()
     }
     async fn vote(&self, who: &Person, idea: &str, dir: &str) -> Value {
-        let (st, v) = with_token(&self.t, "PUT", &format!("/workspaces/{}/ideas/{idea}/vote", self.slug()), &who.token, Some(json!({"direction": dir}))).await;
+        let (st, v) = with_token(
+            &self.t,
+            "PUT",
+            &format!("/workspaces/{}/ideas/{idea}/vote", self.slug()),
+            &who.token,
+            Some(json!({"direction": dir})),
+        )
+        .await;
         assert_eq!(st, 200, "{v}");
         v
     }
     async fn get(&self, who: &Person, path: &str) -> (u16, Value) {
-        with_token(&self.t, "GET", &format!("/workspaces/{}{path}", self.slug()), &who.token, None).await
+        with_token(
+            &self.t,
+            "GET",
+            &format!("/workspaces/{}{path}", self.slug()),
+            &who.token,
+            None,
+        )
+        .await
     }
+    /// The discussion's idea count, checked against what its list shows.
+    async fn count(&self) -> i64 {
+        let (_, d) = self
+            .get(&self.f.member, &format!("/discussions/{}", self.discussion))
+            .await;
+        let n = d["idea_count"].as_i64().unwrap();
+        assert_eq!(
+            n as usize,
+            self.list_all("newest", "").await.len(),
+            "idea_count matches the list"
+        );
+        n
+    }
+
     async fn list_all(&self, sort: &str, extra: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let c = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-            let (st, v) = self.get(&self.f.member, &format!("/discussions/{}/ideas?sort={sort}&limit=7{extra}{c}", self.discussion)).await;
+            let c = cursor
+                .as_ref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default();
+            let (st, v) = self
+                .get(
+                    &self.f.member,
+                    &format!(
+                        "/discussions/{}/ideas?sort={sort}&limit=7{extra}{c}",
+                        self.discussion
+                    ),
+                )
+                .await;
             assert_eq!(st, 200, "{v}");
             out.extend(v["items"].as_array().unwrap().iter().cloned());
             match v.get("next_cursor").and_then(Value::as_str) {
@@ -91,10 +174,17 @@ async fn col_01_idea_lists_sort_filter_and_paginate_without_gaps_or_repeats() {
     for sort in ["top", "newest", "trending"] {
         let all = b.list_all(sort, "").await;
         let seen: HashSet<&str> = all.iter().map(|i| i["id"].as_str().unwrap()).collect();
-        assert_eq!((all.len(), seen.len()), (20, 20), "{sort}: every idea exactly once");
+        assert_eq!(
+            (all.len(), seen.len()),
+            (20, 20),
+            "{sort}: every idea exactly once"
+        );
         if sort == "top" {
             let scores: Vec<i64> = all.iter().map(|i| i["score"].as_i64().unwrap()).collect();
-            assert!(scores.windows(2).all(|w| w[0] >= w[1]), "top is by score: {scores:?}");
+            assert!(
+                scores.windows(2).all(|w| w[0] >= w[1]),
+                "top is by score: {scores:?}"
+            );
         }
         if sort == "newest" {
             let got: Vec<&str> = all.iter().map(|i| i["id"].as_str().unwrap()).collect();
@@ -104,12 +194,25 @@ async fn col_01_idea_lists_sort_filter_and_paginate_without_gaps_or_repeats() {
     }
     let green = b.list_all("top", "&tag=green").await;
     assert_eq!(green.len(), 7);
-    assert!(green.iter().all(|i| i["tags"].as_array().unwrap().contains(&json!("green"))));
+    assert!(
+        green
+            .iter()
+            .all(|i| i["tags"].as_array().unwrap().contains(&json!("green")))
+    );
     let ws = b.get(&b.f.member, "").await.1;
     let second_stage = ws["stages"][1]["id"].as_str().unwrap().to_owned();
-    let (st, _) = with_token(&b.t, "PUT", &format!("/workspaces/lists/ideas/{}/stage", ids[4]), &b.f.moderator.token, Some(json!({"stage_id": second_stage}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "PUT",
+        &format!("/workspaces/lists/ideas/{}/stage", ids[4]),
+        &b.f.moderator.token,
+        Some(json!({"stage_id": second_stage})),
+    )
+    .await;
     assert_eq!(st, 200);
-    let staged = b.list_all("newest", &format!("&stage={second_stage}")).await;
+    let staged = b
+        .list_all("newest", &format!("&stage={second_stage}"))
+        .await;
     assert_eq!(staged.len(), 1);
     assert_eq!(staged[0]["id"], json!(ids[4]));
 }
@@ -119,15 +222,39 @@ async fn col_01_one_vote_per_member_changeable_and_withdrawable() {
     let b = board("votes").await;
     let idea = b.post_idea(&b.f.member, "Vote on me", &[]).await;
     let v = b.vote(&b.voters[0], &idea, "up").await;
-    assert_eq!((v["upvotes"].as_i64(), v["score"].as_i64(), v["my_vote"].as_str()), (Some(1), Some(1), Some("up")));
+    assert_eq!(
+        (
+            v["upvotes"].as_i64(),
+            v["score"].as_i64(),
+            v["my_vote"].as_str()
+        ),
+        (Some(1), Some(1), Some("up"))
+    );
     let v = b.vote(&b.voters[0], &idea, "up").await;
     assert_eq!(v["upvotes"], 1, "voting twice still counts once");
     let v = b.vote(&b.voters[0], &idea, "down").await;
-    assert_eq!((v["upvotes"].as_i64(), v["downvotes"].as_i64(), v["score"].as_i64()), (Some(0), Some(1), Some(-1)));
+    assert_eq!(
+        (
+            v["upvotes"].as_i64(),
+            v["downvotes"].as_i64(),
+            v["score"].as_i64()
+        ),
+        (Some(0), Some(1), Some(-1))
+    );
     b.vote(&b.voters[1], &idea, "up").await;
-    let (st, v) = with_token(&b.t, "DELETE", &format!("/workspaces/votes/ideas/{idea}/vote"), &b.voters[0].token, None).await;
+    let (st, v) = with_token(
+        &b.t,
+        "DELETE",
+        &format!("/workspaces/votes/ideas/{idea}/vote"),
+        &b.voters[0].token,
+        None,
+    )
+    .await;
     assert_eq!(st, 200);
-    assert_eq!((v["score"].as_i64(), v["my_vote"].clone()), (Some(1), Value::Null));
+    assert_eq!(
+        (v["score"].as_i64(), v["my_vote"].clone()),
+        (Some(1), Value::Null)
+    );
     let (_, page) = b.get(&b.voters[1], &format!("/ideas/{idea}")).await;
     assert_eq!(page["my_vote"], "up");
 }
@@ -138,15 +265,50 @@ async fn col_01_ratings_average_per_criterion() {
     let idea = b.post_idea(&b.f.member, "Rate me", &[]).await;
     let path = format!("/workspaces/ratings/ideas/{idea}/ratings/{}", b.criterion);
     for (who, value) in [(&b.voters[0], 4), (&b.voters[1], 2), (&b.voters[1], 1)] {
-        let (st, v) = with_token(&b.t, "PUT", &path, &who.token, Some(json!({"value": value}))).await;
+        let (st, v) = with_token(
+            &b.t,
+            "PUT",
+            &path,
+            &who.token,
+            Some(json!({"value": value})),
+        )
+        .await;
         assert_eq!(st, 200, "{v}");
     }
     let (_, page) = b.get(&b.voters[0], &format!("/ideas/{idea}")).await;
     let r = &page["ratings"][0];
-    assert_eq!((r["count"].as_i64(), r["average"].as_f64(), r["mine"].as_i64()), (Some(2), Some(2.5), Some(4)), "{page}");
-    let other = b.t.app.create_criterion(&b.f.ws.as_member(&b.f.ws.owner), NamedItemInput { name: "Unused".into(), position: None }).await.unwrap();
-    let (st, _) = with_token(&b.t, "PUT", &format!("/workspaces/ratings/ideas/{idea}/ratings/{}", other.id), &b.voters[0].token, Some(json!({"value": 3}))).await;
-    assert_eq!(st, 404, "criteria not chosen for the discussion cannot be rated");
+    assert_eq!(
+        (
+            r["count"].as_i64(),
+            r["average"].as_f64(),
+            r["mine"].as_i64()
+        ),
+        (Some(2), Some(2.5), Some(4)),
+        "{page}"
+    );
+    let other =
+        b.t.app
+            .create_criterion(
+                &b.f.ws.as_member(&b.f.ws.owner),
+                NamedItemInput {
+                    name: "Unused".into(),
+                    position: None,
+                },
+            )
+            .await
+            .unwrap();
+    let (st, _) = with_token(
+        &b.t,
+        "PUT",
+        &format!("/workspaces/ratings/ideas/{idea}/ratings/{}", other.id),
+        &b.voters[0].token,
+        Some(json!({"value": 3})),
+    )
+    .await;
+    assert_eq!(
+        st, 404,
+        "criteria not chosen for the discussion cannot be rated"
+    );
 }
 
 #[tokio::test]
@@ -158,30 +320,97 @@ async fn col_01_merge_moves_votes_and_comments_and_is_reversible() {
     b.vote(&b.voters[1], &dup, "up").await;
     b.vote(&b.voters[1], &keep, "down").await;
     for text in ["first", "second"] {
-        let (st, _) = with_token(&b.t, "POST", &format!("/workspaces/merges/ideas/{dup}/comments"), &b.voters[2].token, Some(json!({"body": text}))).await;
+        let (st, _) = with_token(
+            &b.t,
+            "POST",
+            &format!("/workspaces/merges/ideas/{dup}/comments"),
+            &b.voters[2].token,
+            Some(json!({"body": text})),
+        )
+        .await;
         assert_eq!(st, 201);
     }
-    let (st, _) = with_token(&b.t, "POST", &format!("/workspaces/merges/ideas/{dup}/merge"), &b.f.member.token, Some(json!({"into": keep}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/merges/ideas/{dup}/merge"),
+        &b.f.member.token,
+        Some(json!({"into": keep})),
+    )
+    .await;
     assert_eq!(st, 403, "members cannot merge");
-    let (st, merged) = with_token(&b.t, "POST", &format!("/workspaces/merges/ideas/{dup}/merge"), &b.f.moderator.token, Some(json!({"into": keep}))).await;
+    let (st, merged) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/merges/ideas/{dup}/merge"),
+        &b.f.moderator.token,
+        Some(json!({"into": keep})),
+    )
+    .await;
     assert_eq!(st, 200, "{merged}");
-    assert_eq!((merged["upvotes"].as_i64(), merged["downvotes"].as_i64()), (Some(1), Some(1)), "voter1 keeps their own vote on the target");
+    assert_eq!(
+        (merged["upvotes"].as_i64(), merged["downvotes"].as_i64()),
+        (Some(1), Some(1)),
+        "voter1 keeps their own vote on the target"
+    );
     assert_eq!(merged["comment_count"], 2);
     assert_eq!(merged["merges"][0]["source_id"], json!(dup));
-    let listed: Vec<String> = b.list_all("top", "").await.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+    let listed: Vec<String> = b
+        .list_all("top", "")
+        .await
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(listed, vec![keep.clone()], "the duplicate leaves the list");
+    assert_eq!(b.count().await, 1);
     let (_, dup_page) = b.get(&b.f.member, &format!("/ideas/{dup}")).await;
     assert_eq!(dup_page["merged_into"], json!(keep));
     b.vote(&b.voters[2], &keep, "up").await;
-    let (st, _) = with_token(&b.t, "PUT", &format!("/workspaces/merges/ideas/{dup}/vote"), &b.voters[3].token, Some(json!({"direction":"up"}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "PUT",
+        &format!("/workspaces/merges/ideas/{dup}/vote"),
+        &b.voters[3].token,
+        Some(json!({"direction":"up"})),
+    )
+    .await;
     assert_eq!(st, 409, "a merged idea takes no votes");
-    let (st, back) = with_token(&b.t, "POST", &format!("/workspaces/merges/ideas/{dup}/unmerge"), &b.f.moderator.token, None).await;
+    let (st, back) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/merges/ideas/{dup}/unmerge"),
+        &b.f.moderator.token,
+        None,
+    )
+    .await;
     assert_eq!(st, 200, "{back}");
-    assert_eq!((back["upvotes"].as_i64(), back["comment_count"].as_i64(), back["merged_into"].clone()), (Some(2), Some(2), Value::Null));
+    assert_eq!(
+        (
+            back["upvotes"].as_i64(),
+            back["comment_count"].as_i64(),
+            back["merged_into"].clone()
+        ),
+        (Some(2), Some(2), Value::Null)
+    );
+    assert_eq!(b.count().await, 2);
     let (_, kept) = b.get(&b.f.member, &format!("/ideas/{keep}")).await;
-    assert_eq!((kept["upvotes"].as_i64(), kept["downvotes"].as_i64(), kept["comment_count"].as_i64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(
+        (
+            kept["upvotes"].as_i64(),
+            kept["downvotes"].as_i64(),
+            kept["comment_count"].as_i64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
     assert!(kept["merges"][0]["unmerged_at"].is_i64());
-    let (st, _) = with_token(&b.t, "POST", &format!("/workspaces/merges/ideas/{keep}/merge"), &b.f.moderator.token, Some(json!({"into": keep}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/merges/ideas/{keep}/merge"),
+        &b.f.moderator.token,
+        Some(json!({"into": keep})),
+    )
+    .await;
     assert_eq!(st, 422, "an idea cannot be merged into itself");
 }
 
@@ -192,12 +421,51 @@ async fn col_01_soft_deletion_hides_from_members_and_moderators_restore() {
     let path = format!("/workspaces/deletion/ideas/{idea}");
     let (st, _) = with_token(&b.t, "DELETE", &path, &b.voters[0].token, None).await;
     assert_eq!(st, 403, "others cannot delete a member's idea");
-    assert_eq!(with_token(&b.t, "DELETE", &path, &b.f.member.token, None).await.0, 204);
+    assert_eq!(
+        with_token(&b.t, "DELETE", &path, &b.f.member.token, None)
+            .await
+            .0,
+        204
+    );
     assert_eq!(b.get(&b.f.member, &format!("/ideas/{idea}")).await.0, 404);
     let (st, v) = b.get(&b.f.moderator, &format!("/ideas/{idea}")).await;
     assert!(st == 200 && v["deleted_at"].is_i64(), "{v}");
     assert!(b.list_all("top", "").await.is_empty());
-    assert_eq!(with_token(&b.t, "POST", &format!("{path}/restore"), &b.f.moderator.token, None).await.0, 200);
+    assert_eq!(b.count().await, 0);
+    assert_eq!(
+        with_token(&b.t, "DELETE", &path, &b.f.moderator.token, None)
+            .await
+            .0,
+        204,
+        "deleting twice is harmless"
+    );
+    assert_eq!(b.count().await, 0);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "POST",
+            &format!("{path}/restore"),
+            &b.f.moderator.token,
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        with_token(
+            &b.t,
+            "POST",
+            &format!("{path}/restore"),
+            &b.f.moderator.token,
+            None
+        )
+        .await
+        .0,
+        200,
+        "restoring twice is harmless"
+    );
+    assert_eq!(b.count().await, 1);
     assert_eq!(b.get(&b.f.member, &format!("/ideas/{idea}")).await.0, 200);
 }
 
@@ -207,27 +475,85 @@ async fn col_01_threaded_comments_and_safe_markdown() {
     let idea = b.post_idea(&b.f.member, "Talk about me", &[]).await;
     let other = b.post_idea(&b.f.member, "Another", &[]).await;
     let comments = format!("/workspaces/threads/ideas/{idea}/comments");
-    let (_, root) = with_token(&b.t, "POST", &comments, &b.voters[0].token, Some(json!({"body": "root <script>alert(1)</script> **bold**"}))).await;
+    let (_, root) = with_token(
+        &b.t,
+        "POST",
+        &comments,
+        &b.voters[0].token,
+        Some(json!({"body": "root <script>alert(1)</script> **bold**"})),
+    )
+    .await;
     assert!(!root["body_html"].as_str().unwrap().contains("<script"));
-    assert!(root["body_html"].as_str().unwrap().contains("<strong>bold</strong>"));
+    assert!(
+        root["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>bold</strong>")
+    );
     let root_id = root["id"].as_str().unwrap();
-    let (st, reply) = with_token(&b.t, "POST", &comments, &b.voters[1].token, Some(json!({"body": "reply", "parent_id": root_id}))).await;
+    let (st, reply) = with_token(
+        &b.t,
+        "POST",
+        &comments,
+        &b.voters[1].token,
+        Some(json!({"body": "reply", "parent_id": root_id})),
+    )
+    .await;
     assert_eq!(st, 201);
     assert_eq!(reply["parent_id"], json!(root_id));
-    let (st, _) = with_token(&b.t, "POST", &format!("/workspaces/threads/ideas/{other}/comments"), &b.voters[1].token, Some(json!({"body": "x", "parent_id": root_id}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/threads/ideas/{other}/comments"),
+        &b.voters[1].token,
+        Some(json!({"body": "x", "parent_id": root_id})),
+    )
+    .await;
     assert_eq!(st, 422, "a reply must be on the same idea");
-    let (st, _) = with_token(&b.t, "PATCH", &format!("/workspaces/threads/comments/{root_id}"), &b.f.ws.owner.token, Some(json!({"body": "owner rewrites"}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "PATCH",
+        &format!("/workspaces/threads/comments/{root_id}"),
+        &b.f.ws.owner.token,
+        Some(json!({"body": "owner rewrites"})),
+    )
+    .await;
     assert_eq!(st, 403, "nobody edits another's words");
-    assert_eq!(with_token(&b.t, "DELETE", &format!("/workspaces/threads/comments/{root_id}"), &b.f.moderator.token, None).await.0, 204);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "DELETE",
+            &format!("/workspaces/threads/comments/{root_id}"),
+            &b.f.moderator.token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
     let (_, list) = with_token(&b.t, "GET", &comments, &b.voters[2].token, None).await;
     let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "the deleted comment keeps its place in the thread");
-    assert_eq!((items[0]["deleted"].as_bool(), items[0]["body"].as_str(), items[0]["author"].clone()), (Some(true), Some(""), Value::Null));
+    assert_eq!(
+        items.len(),
+        2,
+        "the deleted comment keeps its place in the thread"
+    );
+    assert_eq!(
+        (
+            items[0]["deleted"].as_bool(),
+            items[0]["body"].as_str(),
+            items[0]["author"].clone()
+        ),
+        (Some(true), Some(""), Value::Null)
+    );
     let (_, page) = b.get(&b.f.member, &format!("/ideas/{idea}")).await;
     assert_eq!(page["comment_count"], 1);
     let (_, x) = with_token(&b.t, "POST", &format!("/workspaces/threads/discussions/{}/ideas", b.discussion), &b.f.member.token, Some(json!({"title": "xss", "body": "[x](javascript:alert(1)) <img src=x onerror=alert(1)>"}))).await;
     let html = x["body_html"].as_str().unwrap();
-    assert!(!html.contains("javascript:") && !html.contains("onerror"), "{html}");
+    assert!(
+        !html.contains("javascript:") && !html.contains("onerror"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -235,46 +561,181 @@ async fn col_01_files_are_served_safely_and_links_are_checked() {
     let b = board("files").await;
     let idea = b.post_idea(&b.f.member, "With files", &[]).await;
     let up = format!("/workspaces/files/ideas/{idea}/attachments");
-    let (st, a) = call(&b.t, "POST", &up, &Auth::Token(b.f.member.token.clone()), Body::Upload { filename: "pixel.png", bytes: png() }).await;
+    let (st, a) = call(
+        &b.t,
+        "POST",
+        &up,
+        &Auth::Token(b.f.member.token.clone()),
+        Body::Upload {
+            filename: "pixel.png",
+            bytes: png(),
+        },
+    )
+    .await;
     assert_eq!(st, 201, "{a}");
     assert_eq!(a["content_type"], "image/png");
-    let resp = b.t.http.get(b.t.api(&format!("/workspaces/files/attachments/{}/content", a["id"].as_str().unwrap()))).bearer_auth(&b.voters[0].token).send().await.unwrap();
+    let resp =
+        b.t.http
+            .get(b.t.api(&format!(
+                "/workspaces/files/attachments/{}/content",
+                a["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&b.voters[0].token)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["content-type"], "image/png");
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
     assert_eq!(resp.bytes().await.unwrap().to_vec(), png());
-    let (st, h) = call(&b.t, "POST", &up, &Auth::Token(b.f.member.token.clone()), Body::Upload { filename: "page.html", bytes: b"<html><script>alert(1)</script></html>".to_vec() }).await;
+    let (st, h) = call(
+        &b.t,
+        "POST",
+        &up,
+        &Auth::Token(b.f.member.token.clone()),
+        Body::Upload {
+            filename: "page.html",
+            bytes: b"<html><script>alert(1)</script></html>".to_vec(),
+        },
+    )
+    .await;
     assert_eq!(st, 201);
-    let resp = b.t.http.get(b.t.api(&format!("/workspaces/files/attachments/{}/content", h["id"].as_str().unwrap()))).bearer_auth(&b.voters[0].token).send().await.unwrap();
+    let resp =
+        b.t.http
+            .get(b.t.api(&format!(
+                "/workspaces/files/attachments/{}/content",
+                h["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&b.voters[0].token)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
-    assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
-    let (st, _) = call(&b.t, "POST", &up, &Auth::Token(b.voters[0].token.clone()), Body::Upload { filename: "x.png", bytes: png() }).await;
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    let (st, _) = call(
+        &b.t,
+        "POST",
+        &up,
+        &Auth::Token(b.voters[0].token.clone()),
+        Body::Upload {
+            filename: "x.png",
+            bytes: png(),
+        },
+    )
+    .await;
     assert_eq!(st, 403, "only the author or a moderator attaches files");
-    let (st, l) = with_token(&b.t, "POST", &format!("/workspaces/files/ideas/{idea}/links"), &b.f.member.token, Some(json!({"url": "https://example.org/spec", "title": "Spec"}))).await;
+    let (st, l) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/files/ideas/{idea}/links"),
+        &b.f.member.token,
+        Some(json!({"url": "https://example.org/spec", "title": "Spec"})),
+    )
+    .await;
     assert_eq!(st, 201, "{l}");
     let (_, page) = b.get(&b.f.member, &format!("/ideas/{idea}")).await;
-    assert_eq!((page["attachments"].as_array().unwrap().len(), page["links"].as_array().unwrap().len()), (2, 1));
+    assert_eq!(
+        (
+            page["attachments"].as_array().unwrap().len(),
+            page["links"].as_array().unwrap().len()
+        ),
+        (2, 1)
+    );
     let aid = a["id"].as_str().unwrap();
-    assert_eq!(with_token(&b.t, "DELETE", &format!("/workspaces/files/attachments/{aid}"), &b.f.member.token, None).await.0, 204);
-    assert_eq!(b.get(&b.f.member, &format!("/attachments/{aid}/content")).await.0, 404);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "DELETE",
+            &format!("/workspaces/files/attachments/{aid}"),
+            &b.f.member.token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        b.get(&b.f.member, &format!("/attachments/{aid}/content"))
+            .await
+            .0,
+        404
+    );
 }
 
 #[tokio::test]
 async fn col_01_closed_or_expired_discussions_take_no_new_ideas() {
     let b = board("closing").await;
     let d = format!("/workspaces/closing/discussions/{}", b.discussion);
-    let (st, v) = with_token(&b.t, "PATCH", &d, &b.f.moderator.token, Some(json!({"open": false}))).await;
+    let (st, v) = with_token(
+        &b.t,
+        "PATCH",
+        &d,
+        &b.f.moderator.token,
+        Some(json!({"open": false})),
+    )
+    .await;
     assert_eq!((st, v["accepting_ideas"].as_bool()), (200, Some(false)));
-    let (st, _) = with_token(&b.t, "POST", &format!("{d}/ideas"), &b.f.member.token, Some(json!({"title": "late"}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("{d}/ideas"),
+        &b.f.member.token,
+        Some(json!({"title": "late"})),
+    )
+    .await;
     assert_eq!(st, 409);
     let soon = ideaweave_app::Clock::now_ms(&*b.t.clock) + 60_000;
-    let (st, _) = with_token(&b.t, "PATCH", &d, &b.f.moderator.token, Some(json!({"open": true, "deadline": soon}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "PATCH",
+        &d,
+        &b.f.moderator.token,
+        Some(json!({"open": true, "deadline": soon})),
+    )
+    .await;
     assert_eq!(st, 200);
-    assert_eq!(with_token(&b.t, "POST", &format!("{d}/ideas"), &b.f.member.token, Some(json!({"title": "in time"}))).await.0, 201);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "POST",
+            &format!("{d}/ideas"),
+            &b.f.member.token,
+            Some(json!({"title": "in time"}))
+        )
+        .await
+        .0,
+        201
+    );
     b.t.clock.advance(std::time::Duration::from_secs(120));
-    assert_eq!(with_token(&b.t, "POST", &format!("{d}/ideas"), &b.f.member.token, Some(json!({"title": "too late"}))).await.0, 409);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "POST",
+            &format!("{d}/ideas"),
+            &b.f.member.token,
+            Some(json!({"title": "too late"}))
+        )
+        .await
+        .0,
+        409
+    );
 }
 
 #[tokio::test]
@@ -283,20 +744,69 @@ async fn col_03_settings_guard_their_invariants() {
     let owner = &b.f.ws.owner.token;
     let (_, ws) = b.get(&b.f.ws.owner, "").await;
     let first = ws["stages"][0]["id"].as_str().unwrap().to_owned();
-    b.post_idea(&b.f.member, "Occupies the first stage", &[]).await;
-    let (st, v) = with_token(&b.t, "DELETE", &format!("/workspaces/settings/stages/{first}"), owner, None).await;
+    b.post_idea(&b.f.member, "Occupies the first stage", &[])
+        .await;
+    let (st, v) = with_token(
+        &b.t,
+        "DELETE",
+        &format!("/workspaces/settings/stages/{first}"),
+        owner,
+        None,
+    )
+    .await;
     assert_eq!(st, 409, "a stage in use cannot be deleted: {v}");
-    let (st, _) = with_token(&b.t, "POST", "/workspaces/settings/stages", owner, Some(json!({"name": "new"}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        "/workspaces/settings/stages",
+        owner,
+        Some(json!({"name": "new"})),
+    )
+    .await;
     assert_eq!(st, 409, "stage names are unique, case-insensitively");
-    let (st, _) = with_token(&b.t, "DELETE", &format!("/workspaces/settings/members/{}", b.f.ws.owner.id), owner, None).await;
+    let (st, _) = with_token(
+        &b.t,
+        "DELETE",
+        &format!("/workspaces/settings/members/{}", b.f.ws.owner.id),
+        owner,
+        None,
+    )
+    .await;
     assert_eq!(st, 409, "the last owner cannot leave");
-    let (st, _) = with_token(&b.t, "PATCH", &format!("/workspaces/settings/members/{}", b.f.member.id), &b.f.admin.token, Some(json!({"role": "owner"}))).await;
+    let (st, _) = with_token(
+        &b.t,
+        "PATCH",
+        &format!("/workspaces/settings/members/{}", b.f.member.id),
+        &b.f.admin.token,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
     assert_eq!(st, 403, "admins cannot make owners");
-    let (st, v) = with_token(&b.t, "GET", "/workspaces/settings/members?limit=2", &b.f.member.token, None).await;
+    let (st, v) = with_token(
+        &b.t,
+        "GET",
+        "/workspaces/settings/members?limit=2",
+        &b.f.member.token,
+        None,
+    )
+    .await;
     assert_eq!(st, 200);
-    assert!(v["items"][0].get("email").is_none(), "members do not see email addresses");
+    assert!(
+        v["items"][0].get("email").is_none(),
+        "members do not see email addresses"
+    );
     assert!(v["next_cursor"].is_string());
-    let (_, v) = with_token(&b.t, "GET", "/workspaces/settings/members?limit=100", owner, None).await;
+    let (_, v) = with_token(
+        &b.t,
+        "GET",
+        "/workspaces/settings/members?limit=100",
+        owner,
+        None,
+    )
+    .await;
     assert_eq!(v["items"].as_array().unwrap().len(), 9);
-    assert!(v["items"][0]["email"].is_string(), "admins see email addresses");
+    assert!(
+        v["items"][0]["email"].is_string(),
+        "admins see email addresses"
+    );
 }

@@ -19,8 +19,14 @@ pub enum Auth {
 pub enum Body {
     None,
     Json(Value),
-    Raw { content_type: &'static str, bytes: Vec<u8> },
-    Upload { filename: &'static str, bytes: Vec<u8> },
+    Raw {
+        content_type: &'static str,
+        bytes: Vec<u8>,
+    },
+    Upload {
+        filename: &'static str,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Sends a request to `/api/v1{path}` and returns the status and the JSON body (Null if none).
@@ -35,7 +41,10 @@ pub async fn call(t: &TestApp, method: &str, path: &str, auth: &Auth, body: Body
     rb = match body {
         Body::None => rb,
         Body::Json(v) => rb.json(&v),
-        Body::Raw { content_type, bytes } => rb.header("content-type", content_type).body(bytes),
+        Body::Raw {
+            content_type,
+            bytes,
+        } => rb.header("content-type", content_type).body(bytes),
         Body::Upload { filename, bytes } => {
             let part = reqwest::multipart::Part::bytes(bytes).file_name(filename);
             rb.multipart(reqwest::multipart::Form::new().part("file", part))
@@ -44,25 +53,57 @@ pub async fn call(t: &TestApp, method: &str, path: &str, auth: &Auth, body: Body
     let resp = rb.send().await.expect("request sent");
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.expect("body");
-    let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
     (status, v)
 }
 
 /// Shorthand for a bearer-token JSON request.
-pub async fn with_token(t: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    call(t, method, path, &Auth::Token(token.to_owned()), body.map(Body::Json).unwrap_or(Body::None)).await
+pub async fn with_token(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call(
+        t,
+        method,
+        path,
+        &Auth::Token(token.to_owned()),
+        body.map(Body::Json).unwrap_or(Body::None),
+    )
+    .await
 }
 
 /// A minimal valid PNG.
 pub fn png() -> Vec<u8> {
-    let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R'];
-    v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89]);
+    let mut v = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+    ];
+    v.extend_from_slice(&[
+        0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+    ]);
     v
 }
 
 /// Asserts the error shape `{"error":{"code":…,"message":…}}` and returns the code.
 pub fn error_code(v: &Value) -> String {
-    let e = v.get("error").unwrap_or_else(|| panic!("not an error body: {v}"));
-    assert!(e.get("message").and_then(Value::as_str).is_some_and(|m| !m.is_empty()), "error without message: {v}");
-    e.get("code").and_then(Value::as_str).unwrap_or_else(|| panic!("error without code: {v}")).to_owned()
+    let e = v
+        .get("error")
+        .unwrap_or_else(|| panic!("not an error body: {v}"));
+    assert!(
+        e.get("message")
+            .and_then(Value::as_str)
+            .is_some_and(|m| !m.is_empty()),
+        "error without message: {v}"
+    );
+    e.get("code")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("error without code: {v}"))
+        .to_owned()
 }

@@ -9,7 +9,14 @@ use crate::helpers::{Auth, Body, call, error_code, with_token};
 use crate::routes::Fixture;
 
 async fn invite(t: &TestApp, token: &str, email: &str, role: &str) -> String {
-    let (st, v) = with_token(t, "POST", "/workspaces/invites/invitations", token, Some(json!({"email": email, "role": role}))).await;
+    let (st, v) = with_token(
+        t,
+        "POST",
+        "/workspaces/invites/invitations",
+        token,
+        Some(json!({"email": email, "role": role})),
+    )
+    .await;
     assert_eq!(st, 201, "{v}");
     let url = v["accept_url"].as_str().unwrap();
     assert!(url.ends_with(v["token"].as_str().unwrap()));
@@ -21,22 +28,85 @@ async fn col_02_invitation_creates_account_once_and_signs_in() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
     let token = invite(&t, &f.admin.token, "New.Person@Example.org", "moderator").await;
-    let (st, info) = call(&t, "GET", &format!("/invitations/{token}"), &Auth::None, Body::None).await;
+    let (st, info) = call(
+        &t,
+        "GET",
+        &format!("/invitations/{token}"),
+        &Auth::None,
+        Body::None,
+    )
+    .await;
     assert_eq!(st, 200);
-    assert_eq!((info["email"].as_str(), info["role"].as_str(), info["account_exists"].as_bool()), (Some("new.person@example.org"), Some("moderator"), Some(false)));
+    assert_eq!(
+        (
+            info["email"].as_str(),
+            info["role"].as_str(),
+            info["account_exists"].as_bool()
+        ),
+        (
+            Some("new.person@example.org"),
+            Some("moderator"),
+            Some(false)
+        )
+    );
     let accept = format!("/invitations/{token}/accept");
-    let (st, v) = call(&t, "POST", &accept, &Auth::None, Body::Json(json!({"name": "New Person", "password": "short"}))).await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        &accept,
+        &Auth::None,
+        Body::Json(json!({"name": "New Person", "password": "short"})),
+    )
+    .await;
     assert_eq!((st, v["error"]["field"].as_str()), (422, Some("password")));
-    let resp = t.http.post(t.api(&accept)).json(&json!({"name": "New Person", "password": "a long enough password"})).send().await.unwrap();
+    let resp = t
+        .http
+        .post(t.api(&accept))
+        .json(&json!({"name": "New Person", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let session = cookie.split(';').next().unwrap().to_owned();
-    let me: serde_json::Value = t.http.get(t.api("/me")).header("cookie", &session).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = t
+        .http
+        .get(t.api("/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["workspaces"][0]["role"], "moderator");
-    let (st, v) = call(&t, "POST", &accept, &Auth::None, Body::Json(json!({"name": "Again", "password": "a long enough password"}))).await;
-    assert_eq!((st, error_code(&v).as_str()), (409, "conflict"), "single use");
-    let (st, v) = call(&t, "POST", "/session", &Auth::None, Body::Json(json!({"email": "new.person@example.org", "password": "a long enough password"}))).await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        &accept,
+        &Auth::None,
+        Body::Json(json!({"name": "Again", "password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (409, "conflict"),
+        "single use"
+    );
+    let (st, v) = call(
+        &t,
+        "POST",
+        "/session",
+        &Auth::None,
+        Body::Json(
+            json!({"email": "new.person@example.org", "password": "a long enough password"}),
+        ),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     assert!(v["csrf_token"].is_string());
 }
@@ -46,24 +116,93 @@ async fn col_02_invitations_expire_can_be_revoked_and_cannot_be_guessed() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
     let revoked = invite(&t, &f.ws.owner.token, "r@example.org", "member").await;
-    let (_, list) = with_token(&t, "GET", "/workspaces/invites/invitations", &f.ws.owner.token, None).await;
-    let id = list.as_array().unwrap()[0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(with_token(&t, "DELETE", &format!("/workspaces/invites/invitations/{id}"), &f.ws.owner.token, None).await.0, 204);
+    let (_, list) = with_token(
+        &t,
+        "GET",
+        "/workspaces/invites/invitations",
+        &f.ws.owner.token,
+        None,
+    )
+    .await;
+    let id = list.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        with_token(
+            &t,
+            "DELETE",
+            &format!("/workspaces/invites/invitations/{id}"),
+            &f.ws.owner.token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
     let body = || Body::Json(json!({"name": "R", "password": "a long enough password"}));
-    assert_eq!(call(&t, "POST", &format!("/invitations/{revoked}/accept"), &Auth::None, body()).await.0, 409);
+    assert_eq!(
+        call(
+            &t,
+            "POST",
+            &format!("/invitations/{revoked}/accept"),
+            &Auth::None,
+            body()
+        )
+        .await
+        .0,
+        409
+    );
     let late = invite(&t, &f.ws.owner.token, "late@example.org", "member").await;
     t.clock.advance(Duration::from_secs(8 * 24 * 3600));
-    let (st, v) = call(&t, "POST", &format!("/invitations/{late}/accept"), &Auth::None, body()).await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        &format!("/invitations/{late}/accept"),
+        &Auth::None,
+        body(),
+    )
+    .await;
     assert_eq!(st, 409, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("expired"));
     let mut forged = late.clone();
     forged.pop();
     forged.push(if late.ends_with('A') { 'B' } else { 'A' });
-    assert_eq!(call(&t, "GET", &format!("/invitations/{forged}"), &Auth::None, Body::None).await.0, 404);
-    assert_eq!(call(&t, "GET", "/invitations/garbage", &Auth::None, Body::None).await.0, 404);
-    let (st, _) = with_token(&t, "POST", "/workspaces/invites/invitations", &f.admin.token, Some(json!({"email": "boss@example.org", "role": "owner"}))).await;
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            &format!("/invitations/{forged}"),
+            &Auth::None,
+            Body::None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(&t, "GET", "/invitations/garbage", &Auth::None, Body::None)
+            .await
+            .0,
+        404
+    );
+    let (st, _) = with_token(
+        &t,
+        "POST",
+        "/workspaces/invites/invitations",
+        &f.admin.token,
+        Some(json!({"email": "boss@example.org", "role": "owner"})),
+    )
+    .await;
     assert_eq!(st, 403, "admins cannot invite owners");
-    let (st, _) = with_token(&t, "POST", "/workspaces/invites/invitations", &f.ws.owner.token, Some(json!({"email": f.member.email, "role": "member"}))).await;
+    let (st, _) = with_token(
+        &t,
+        "POST",
+        "/workspaces/invites/invitations",
+        &f.ws.owner.token,
+        Some(json!({"email": f.member.email, "role": "member"})),
+    )
+    .await;
     assert_eq!(st, 409, "members are not invited twice");
 }
 
@@ -71,25 +210,79 @@ async fn col_02_invitations_expire_can_be_revoked_and_cannot_be_guessed() {
 async fn col_02_existing_accounts_accept_while_signed_in() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
-    let s = t.session("has.account@example.org", "an existing password").await;
+    let s = t
+        .session("has.account@example.org", "an existing password")
+        .await;
     let token = invite(&t, &f.ws.owner.token, "has.account@example.org", "member").await;
     let accept = format!("/invitations/{token}/accept");
     let (st, v) = call(&t, "POST", &accept, &Auth::None, Body::Json(json!({}))).await;
     assert_eq!(st, 403, "{v}");
-    let other = t.session("someone.else@example.org", "another password!").await;
-    assert_eq!(call(&t, "POST", &accept, &Auth::Session(other), Body::Json(json!({}))).await.0, 403);
-    let (st, v) = call(&t, "POST", &accept, &Auth::Session(s.clone()), Body::Json(json!({}))).await;
+    let other = t
+        .session("someone.else@example.org", "another password!")
+        .await;
+    assert_eq!(
+        call(
+            &t,
+            "POST",
+            &accept,
+            &Auth::Session(other),
+            Body::Json(json!({}))
+        )
+        .await
+        .0,
+        403
+    );
+    let (st, v) = call(
+        &t,
+        "POST",
+        &accept,
+        &Auth::Session(s.clone()),
+        Body::Json(json!({})),
+    )
+    .await;
     assert_eq!((st, v["slug"].as_str()), (200, Some("invites")));
-    assert_eq!(call(&t, "GET", "/workspaces/invites", &Auth::Session(s), Body::None).await.0, 200);
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            "/workspaces/invites",
+            &Auth::Session(s),
+            Body::None
+        )
+        .await
+        .0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn sign_in_does_not_reveal_which_accounts_exist() {
     let t = TestApp::spawn().await;
     t.session("known@example.org", "the right password").await;
-    let wrong = call(&t, "POST", "/session", &Auth::None, Body::Json(json!({"email": "known@example.org", "password": "the wrong password"}))).await;
-    let unknown = call(&t, "POST", "/session", &Auth::None, Body::Json(json!({"email": "nobody@example.org", "password": "the wrong password"}))).await;
-    let junk = call(&t, "POST", "/session", &Auth::None, Body::Json(json!({"email": "not an email", "password": "x"}))).await;
+    let wrong = call(
+        &t,
+        "POST",
+        "/session",
+        &Auth::None,
+        Body::Json(json!({"email": "known@example.org", "password": "the wrong password"})),
+    )
+    .await;
+    let unknown = call(
+        &t,
+        "POST",
+        "/session",
+        &Auth::None,
+        Body::Json(json!({"email": "nobody@example.org", "password": "the wrong password"})),
+    )
+    .await;
+    let junk = call(
+        &t,
+        "POST",
+        "/session",
+        &Auth::None,
+        Body::Json(json!({"email": "not an email", "password": "x"})),
+    )
+    .await;
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, junk);
     assert_eq!(wrong.0, 403);

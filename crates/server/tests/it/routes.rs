@@ -64,69 +64,502 @@ pub struct Route {
     pub deleted_target: bool,
 }
 
-const fn r(name: &'static str, method: &'static str, path: &'static str, body: BodyKind, success: u16, allowed: Allowed, in_space: bool) -> Route {
-    Route { name, method, path, body, success, allowed, in_space, deleted_target: false }
+const fn r(
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    body: BodyKind,
+    success: u16,
+    allowed: Allowed,
+    in_space: bool,
+) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        body,
+        success,
+        allowed,
+        in_space,
+        deleted_target: false,
+    }
 }
 
 use Allowed::*;
 use BodyKind::{Json as J, None as N, Upload as U};
 
 pub const ROUTES: &[Route] = &[
-    r("get_workspace", "GET", "/workspaces/{slug}", N, 200, All, false),
-    r("rename_workspace", "PATCH", "/workspaces/{slug}", J(r#"{"name":"Renamed"}"#), 200, AdminPlus, false),
-    r("create_stage", "POST", "/workspaces/{slug}/stages", J(r#"{"name":"{uniq}"}"#), 201, AdminPlus, false),
-    r("update_stage", "PATCH", "/workspaces/{slug}/stages/{stage}", J(r#"{"name":"{uniq}"}"#), 200, AdminPlus, false),
-    r("delete_stage", "DELETE", "/workspaces/{slug}/stages/{stage}", N, 204, AdminPlus, false),
-    r("create_criterion", "POST", "/workspaces/{slug}/criteria", J(r#"{"name":"{uniq}"}"#), 201, AdminPlus, false),
-    r("update_criterion", "PATCH", "/workspaces/{slug}/criteria/{criterion}", J(r#"{"name":"{uniq}"}"#), 200, AdminPlus, false),
-    r("delete_criterion", "DELETE", "/workspaces/{slug}/criteria/{criterion}", N, 204, AdminPlus, false),
-    r("list_members", "GET", "/workspaces/{slug}/members", N, 200, MemberPlus, false),
-    r("change_role", "PATCH", "/workspaces/{slug}/members/{target_user}", J(r#"{"role":"guest"}"#), 200, AdminPlus, false),
-    r("remove_member", "DELETE", "/workspaces/{slug}/members/{target_user}", N, 204, AdminPlus, false),
-    r("list_invitations", "GET", "/workspaces/{slug}/invitations", N, 200, AdminPlus, false),
-    r("invite", "POST", "/workspaces/{slug}/invitations", J(r#"{"email":"{email}","role":"member"}"#), 201, AdminPlus, false),
-    r("revoke_invitation", "DELETE", "/workspaces/{slug}/invitations/{invitation}", N, 204, AdminPlus, false),
-    r("list_tokens", "GET", "/workspaces/{slug}/tokens", N, 200, All, false),
-    r("create_token", "POST", "/workspaces/{slug}/tokens", J(r#"{"name":"t","scope":"read"}"#), 201, NoToken, false),
-    r("revoke_token", "DELETE", "/workspaces/{slug}/tokens/{own_token}", N, 204, All, false),
-    r("list_spaces", "GET", "/workspaces/{slug}/spaces", N, 200, All, false),
-    r("create_space", "POST", "/workspaces/{slug}/spaces", J(r#"{"name":"New space"}"#), 201, AdminPlus, false),
-    r("get_space", "GET", "/workspaces/{slug}/spaces/{space}", N, 200, MemberPlus, true),
-    r("update_space", "PUT", "/workspaces/{slug}/spaces/{space}", J(r#"{"name":"Renamed space"}"#), 200, AdminPlus, true),
-    r("delete_space", "DELETE", "/workspaces/{slug}/spaces/{space}", N, 204, AdminPlus, true),
-    r("list_space_members", "GET", "/workspaces/{slug}/spaces/{space}/members", N, 200, MemberPlus, true),
-    r("add_space_member", "POST", "/workspaces/{slug}/spaces/{space}/members", J(r#"{"user_id":"{target_user}"}"#), 204, AdminPlus, true),
-    r("remove_space_member", "DELETE", "/workspaces/{slug}/spaces/{space}/members/{listed_user}", N, 204, AdminPlus, true),
-    r("list_discussions", "GET", "/workspaces/{slug}/spaces/{space}/discussions", N, 200, MemberPlus, true),
-    r("create_discussion", "POST", "/workspaces/{slug}/spaces/{space}/discussions", J(r#"{"kind":"topic","title":"A topic"}"#), 201, ModPlus, true),
-    r("get_discussion", "GET", "/workspaces/{slug}/discussions/{discussion}", N, 200, MemberPlus, true),
-    r("update_discussion", "PATCH", "/workspaces/{slug}/discussions/{discussion}", J(r#"{"open":false}"#), 200, ModPlus, true),
-    r("list_ideas", "GET", "/workspaces/{slug}/discussions/{discussion}/ideas", N, 200, MemberPlus, true),
-    r("create_idea", "POST", "/workspaces/{slug}/discussions/{discussion}/ideas", J(r#"{"title":"An idea"}"#), 201, MemberPlus, true),
-    r("get_idea", "GET", "/workspaces/{slug}/ideas/{idea}", N, 200, MemberPlus, true),
-    r("update_idea", "PATCH", "/workspaces/{slug}/ideas/{idea}", J(r#"{"title":"Edited"}"#), 200, MemberPlus, true),
-    r("delete_idea", "DELETE", "/workspaces/{slug}/ideas/{idea}", N, 204, MemberPlus, true),
+    r(
+        "get_workspace",
+        "GET",
+        "/workspaces/{slug}",
+        N,
+        200,
+        All,
+        false,
+    ),
+    r(
+        "rename_workspace",
+        "PATCH",
+        "/workspaces/{slug}",
+        J(r#"{"name":"Renamed"}"#),
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "create_stage",
+        "POST",
+        "/workspaces/{slug}/stages",
+        J(r#"{"name":"{uniq}"}"#),
+        201,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "update_stage",
+        "PATCH",
+        "/workspaces/{slug}/stages/{stage}",
+        J(r#"{"name":"{uniq}"}"#),
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "delete_stage",
+        "DELETE",
+        "/workspaces/{slug}/stages/{stage}",
+        N,
+        204,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "create_criterion",
+        "POST",
+        "/workspaces/{slug}/criteria",
+        J(r#"{"name":"{uniq}"}"#),
+        201,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "update_criterion",
+        "PATCH",
+        "/workspaces/{slug}/criteria/{criterion}",
+        J(r#"{"name":"{uniq}"}"#),
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "delete_criterion",
+        "DELETE",
+        "/workspaces/{slug}/criteria/{criterion}",
+        N,
+        204,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "list_members",
+        "GET",
+        "/workspaces/{slug}/members",
+        N,
+        200,
+        MemberPlus,
+        false,
+    ),
+    r(
+        "change_role",
+        "PATCH",
+        "/workspaces/{slug}/members/{target_user}",
+        J(r#"{"role":"guest"}"#),
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "remove_member",
+        "DELETE",
+        "/workspaces/{slug}/members/{target_user}",
+        N,
+        204,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "list_invitations",
+        "GET",
+        "/workspaces/{slug}/invitations",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "invite",
+        "POST",
+        "/workspaces/{slug}/invitations",
+        J(r#"{"email":"{email}","role":"member"}"#),
+        201,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "revoke_invitation",
+        "DELETE",
+        "/workspaces/{slug}/invitations/{invitation}",
+        N,
+        204,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "list_tokens",
+        "GET",
+        "/workspaces/{slug}/tokens",
+        N,
+        200,
+        All,
+        false,
+    ),
+    r(
+        "create_token",
+        "POST",
+        "/workspaces/{slug}/tokens",
+        J(r#"{"name":"t","scope":"read"}"#),
+        201,
+        NoToken,
+        false,
+    ),
+    r(
+        "revoke_token",
+        "DELETE",
+        "/workspaces/{slug}/tokens/{own_token}",
+        N,
+        204,
+        All,
+        false,
+    ),
+    r(
+        "list_spaces",
+        "GET",
+        "/workspaces/{slug}/spaces",
+        N,
+        200,
+        All,
+        false,
+    ),
+    r(
+        "create_space",
+        "POST",
+        "/workspaces/{slug}/spaces",
+        J(r#"{"name":"New space"}"#),
+        201,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "get_space",
+        "GET",
+        "/workspaces/{slug}/spaces/{space}",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "update_space",
+        "PUT",
+        "/workspaces/{slug}/spaces/{space}",
+        J(r#"{"name":"Renamed space"}"#),
+        200,
+        AdminPlus,
+        true,
+    ),
+    r(
+        "delete_space",
+        "DELETE",
+        "/workspaces/{slug}/spaces/{space}",
+        N,
+        204,
+        AdminPlus,
+        true,
+    ),
+    r(
+        "list_space_members",
+        "GET",
+        "/workspaces/{slug}/spaces/{space}/members",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "add_space_member",
+        "POST",
+        "/workspaces/{slug}/spaces/{space}/members",
+        J(r#"{"user_id":"{target_user}"}"#),
+        204,
+        AdminPlus,
+        true,
+    ),
+    r(
+        "remove_space_member",
+        "DELETE",
+        "/workspaces/{slug}/spaces/{space}/members/{listed_user}",
+        N,
+        204,
+        AdminPlus,
+        true,
+    ),
+    r(
+        "list_discussions",
+        "GET",
+        "/workspaces/{slug}/spaces/{space}/discussions",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "create_discussion",
+        "POST",
+        "/workspaces/{slug}/spaces/{space}/discussions",
+        J(r#"{"kind":"topic","title":"A topic"}"#),
+        201,
+        ModPlus,
+        true,
+    ),
+    r(
+        "get_discussion",
+        "GET",
+        "/workspaces/{slug}/discussions/{discussion}",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "update_discussion",
+        "PATCH",
+        "/workspaces/{slug}/discussions/{discussion}",
+        J(r#"{"open":false}"#),
+        200,
+        ModPlus,
+        true,
+    ),
+    r(
+        "list_ideas",
+        "GET",
+        "/workspaces/{slug}/discussions/{discussion}/ideas",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "create_idea",
+        "POST",
+        "/workspaces/{slug}/discussions/{discussion}/ideas",
+        J(r#"{"title":"An idea"}"#),
+        201,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "get_idea",
+        "GET",
+        "/workspaces/{slug}/ideas/{idea}",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "update_idea",
+        "PATCH",
+        "/workspaces/{slug}/ideas/{idea}",
+        J(r#"{"title":"Edited"}"#),
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "delete_idea",
+        "DELETE",
+        "/workspaces/{slug}/ideas/{idea}",
+        N,
+        204,
+        MemberPlus,
+        true,
+    ),
     Route {
         deleted_target: true,
-        ..r("restore_idea", "POST", "/workspaces/{slug}/ideas/{deleted_idea}/restore", N, 200, ModPlus, true)
+        ..r(
+            "restore_idea",
+            "POST",
+            "/workspaces/{slug}/ideas/{deleted_idea}/restore",
+            N,
+            200,
+            ModPlus,
+            true,
+        )
     },
-    r("set_stage", "PUT", "/workspaces/{slug}/ideas/{idea}/stage", J(r#"{"stage_id":"{stage}"}"#), 200, ModPlus, true),
-    r("merge_idea", "POST", "/workspaces/{slug}/ideas/{idea}/merge", J(r#"{"into":"{idea2}"}"#), 200, ModPlus, true),
-    r("unmerge_idea", "POST", "/workspaces/{slug}/ideas/{merged_idea}/unmerge", N, 200, ModPlus, true),
-    r("vote", "PUT", "/workspaces/{slug}/ideas/{idea}/vote", J(r#"{"direction":"up"}"#), 200, MemberPlus, true),
-    r("unvote", "DELETE", "/workspaces/{slug}/ideas/{idea}/vote", N, 200, MemberPlus, true),
-    r("rate", "PUT", "/workspaces/{slug}/ideas/{idea}/ratings/{criterion_rated}", J(r#"{"value":4}"#), 200, MemberPlus, true),
-    r("unrate", "DELETE", "/workspaces/{slug}/ideas/{idea}/ratings/{criterion_rated}", N, 200, MemberPlus, true),
-    r("list_comments", "GET", "/workspaces/{slug}/ideas/{idea}/comments", N, 200, MemberPlus, true),
-    r("create_comment", "POST", "/workspaces/{slug}/ideas/{idea}/comments", J(r#"{"body":"A comment"}"#), 201, MemberPlus, true),
-    r("update_comment", "PATCH", "/workspaces/{slug}/comments/{comment}", J(r#"{"body":"Edited comment"}"#), 200, AuthorOnly, true),
-    r("delete_comment", "DELETE", "/workspaces/{slug}/comments/{comment}", N, 204, MemberPlus, true),
-    r("upload", "POST", "/workspaces/{slug}/ideas/{idea}/attachments", U, 201, MemberPlus, true),
-    r("get_attachment", "GET", "/workspaces/{slug}/attachments/{attachment}", N, 200, MemberPlus, true),
-    r("download", "GET", "/workspaces/{slug}/attachments/{attachment}/content", N, 200, MemberPlus, true),
-    r("delete_attachment", "DELETE", "/workspaces/{slug}/attachments/{attachment}", N, 204, MemberPlus, true),
-    r("add_link", "POST", "/workspaces/{slug}/ideas/{idea}/links", J(r#"{"url":"https://example.org/a"}"#), 201, MemberPlus, true),
-    r("delete_link", "DELETE", "/workspaces/{slug}/links/{link}", N, 204, MemberPlus, true),
+    r(
+        "set_stage",
+        "PUT",
+        "/workspaces/{slug}/ideas/{idea}/stage",
+        J(r#"{"stage_id":"{stage}"}"#),
+        200,
+        ModPlus,
+        true,
+    ),
+    r(
+        "merge_idea",
+        "POST",
+        "/workspaces/{slug}/ideas/{idea}/merge",
+        J(r#"{"into":"{idea2}"}"#),
+        200,
+        ModPlus,
+        true,
+    ),
+    r(
+        "unmerge_idea",
+        "POST",
+        "/workspaces/{slug}/ideas/{merged_idea}/unmerge",
+        N,
+        200,
+        ModPlus,
+        true,
+    ),
+    r(
+        "vote",
+        "PUT",
+        "/workspaces/{slug}/ideas/{idea}/vote",
+        J(r#"{"direction":"up"}"#),
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "unvote",
+        "DELETE",
+        "/workspaces/{slug}/ideas/{idea}/vote",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "rate",
+        "PUT",
+        "/workspaces/{slug}/ideas/{idea}/ratings/{criterion_rated}",
+        J(r#"{"value":4}"#),
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "unrate",
+        "DELETE",
+        "/workspaces/{slug}/ideas/{idea}/ratings/{criterion_rated}",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "list_comments",
+        "GET",
+        "/workspaces/{slug}/ideas/{idea}/comments",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "create_comment",
+        "POST",
+        "/workspaces/{slug}/ideas/{idea}/comments",
+        J(r#"{"body":"A comment"}"#),
+        201,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "update_comment",
+        "PATCH",
+        "/workspaces/{slug}/comments/{comment}",
+        J(r#"{"body":"Edited comment"}"#),
+        200,
+        AuthorOnly,
+        true,
+    ),
+    r(
+        "delete_comment",
+        "DELETE",
+        "/workspaces/{slug}/comments/{comment}",
+        N,
+        204,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "upload",
+        "POST",
+        "/workspaces/{slug}/ideas/{idea}/attachments",
+        U,
+        201,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "get_attachment",
+        "GET",
+        "/workspaces/{slug}/attachments/{attachment}",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "download",
+        "GET",
+        "/workspaces/{slug}/attachments/{attachment}/content",
+        N,
+        200,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "delete_attachment",
+        "DELETE",
+        "/workspaces/{slug}/attachments/{attachment}",
+        N,
+        204,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "add_link",
+        "POST",
+        "/workspaces/{slug}/ideas/{idea}/links",
+        J(r#"{"url":"https://example.org/a"}"#),
+        201,
+        MemberPlus,
+        true,
+    ),
+    r(
+        "delete_link",
+        "DELETE",
+        "/workspaces/{slug}/links/{link}",
+        N,
+        204,
+        MemberPlus,
+        true,
+    ),
 ];
 
 /// Routes outside workspaces, covered by their own tests.
@@ -154,7 +587,13 @@ impl Fixture {
         let moderator = t.member(&ws, "moderator", Role::Moderator).await;
         let member = t.member(&ws, "member", Role::Member).await;
         let guest = t.member(&ws, "guest", Role::Guest).await;
-        Self { ws, admin, moderator, member, guest }
+        Self {
+            ws,
+            admin,
+            moderator,
+            member,
+            guest,
+        }
     }
 
     pub fn person(&self, role: Role) -> &Person {
@@ -173,7 +612,10 @@ fn placeholders(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for (start, _) in s.match_indices('{') {
         let rest = &s[start + 1..];
-        let len = rest.bytes().take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_').count();
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
         if len > 0 && rest[len..].starts_with('}') {
             out.push(&rest[..len]);
         }
@@ -183,7 +625,12 @@ fn placeholders(s: &str) -> Vec<&str> {
 
 /// Creates, fresh, every resource a route's templates name, acting through the use cases, and
 /// returns the values of the placeholders. `actor_email` owns `{own_token}`.
-pub async fn prepare(t: &TestApp, f: &Fixture, route: &Route, actor: Option<&Person>) -> HashMap<&'static str, String> {
+pub async fn prepare(
+    t: &TestApp,
+    f: &Fixture,
+    route: &Route,
+    actor: Option<&Person>,
+) -> HashMap<&'static str, String> {
     let mut text = route.path.to_owned();
     if let BodyKind::Json(b) = route.body {
         text.push_str(b);
@@ -196,17 +643,53 @@ pub async fn prepare(t: &TestApp, f: &Fixture, route: &Route, actor: Option<&Per
     let mut v: HashMap<&'static str, String> = HashMap::new();
     v.insert("slug", f.ws.slug.clone());
     v.insert("uniq", format!("n{}", uuid::Uuid::new_v4().simple()));
-    v.insert("email", format!("invitee.{}@example.org", uuid::Uuid::new_v4().simple()));
-    let needs_space = ["space", "discussion", "idea", "idea2", "deleted_idea", "merged_idea", "comment", "attachment", "link", "criterion_rated", "listed_user"]
+    v.insert(
+        "email",
+        format!("invitee.{}@example.org", uuid::Uuid::new_v4().simple()),
+    );
+    let needs_space = [
+        "space",
+        "discussion",
+        "idea",
+        "idea2",
+        "deleted_idea",
+        "merged_idea",
+        "comment",
+        "attachment",
+        "link",
+        "criterion_rated",
+        "listed_user",
+    ]
+    .iter()
+    .any(|k| want(k));
+    let needs_idea = ["idea", "comment", "attachment", "link"]
         .iter()
-        .any(|k| want(k));
-    let needs_idea = ["idea", "comment", "attachment", "link"].iter().any(|k| want(k)) || want("criterion_rated");
+        .any(|k| want(k))
+        || want("criterion_rated");
     if want("stage") {
-        let s = app.create_stage(&owner, NamedItemInput { name: format!("stage {}", uuid::Uuid::new_v4()), position: None }).await.unwrap();
+        let s = app
+            .create_stage(
+                &owner,
+                NamedItemInput {
+                    name: format!("stage {}", uuid::Uuid::new_v4()),
+                    position: None,
+                },
+            )
+            .await
+            .unwrap();
         v.insert("stage", s.id.to_string());
     }
     if want("criterion") {
-        let c = app.create_criterion(&owner, NamedItemInput { name: format!("crit {}", uuid::Uuid::new_v4()), position: None }).await.unwrap();
+        let c = app
+            .create_criterion(
+                &owner,
+                NamedItemInput {
+                    name: format!("crit {}", uuid::Uuid::new_v4()),
+                    position: None,
+                },
+            )
+            .await
+            .unwrap();
         v.insert("criterion", c.id.to_string());
     }
     if want("target_user") || want("listed_user") {
@@ -216,21 +699,47 @@ pub async fn prepare(t: &TestApp, f: &Fixture, route: &Route, actor: Option<&Per
     }
     if want("invitation") {
         let i = app
-            .invite(&owner, InvitationInput { email: format!("inv.{}@example.org", uuid::Uuid::new_v4().simple()), role: Role::Member })
+            .invite(
+                &owner,
+                InvitationInput {
+                    email: format!("inv.{}@example.org", uuid::Uuid::new_v4().simple()),
+                    role: Role::Member,
+                },
+            )
             .await
             .unwrap();
         v.insert("invitation", i.invitation.id.to_string());
     }
     if want("own_token") {
         let who = actor.unwrap_or(&f.ws.owner);
-        let email = if actor.is_some() { who.email.clone() } else { f.ws.owner.email.clone() };
+        let email = if actor.is_some() {
+            who.email.clone()
+        } else {
+            f.ws.owner.email.clone()
+        };
         let tok = app
-            .create_token_for(&email, &f.ws.slug, TokenInput { name: "victim".into(), scope: TokenScope::Read, expires_in_days: None })
+            .create_token_for(
+                &email,
+                &f.ws.slug,
+                TokenInput {
+                    name: "victim".into(),
+                    scope: TokenScope::Read,
+                    expires_in_days: None,
+                },
+            )
             .await;
         let id = match tok {
             Ok(tk) => tk.token.id.to_string(),
             Err(_) => app
-                .create_token_for(&f.ws.owner.email, &f.ws.slug, TokenInput { name: "victim".into(), scope: TokenScope::Read, expires_in_days: None })
+                .create_token_for(
+                    &f.ws.owner.email,
+                    &f.ws.slug,
+                    TokenInput {
+                        name: "victim".into(),
+                        scope: TokenScope::Read,
+                        expires_in_days: None,
+                    },
+                )
                 .await
                 .unwrap()
                 .token
@@ -240,52 +749,130 @@ pub async fn prepare(t: &TestApp, f: &Fixture, route: &Route, actor: Option<&Per
         v.insert("own_token", id);
     }
     if needs_space {
-        let space = app.create_space(&owner, SpaceInput { name: "Space".into(), description: String::new(), private: false }).await.unwrap();
+        let space = app
+            .create_space(
+                &owner,
+                SpaceInput {
+                    name: "Space".into(),
+                    description: String::new(),
+                    private: false,
+                },
+            )
+            .await
+            .unwrap();
         v.insert("space", space.id.to_string());
         if let Some(u) = v.get("listed_user").cloned() {
-            app.add_space_member(&owner, space.id, SpaceMemberInput { user_id: u.parse().unwrap() }).await.unwrap();
+            app.add_space_member(
+                &owner,
+                space.id,
+                SpaceMemberInput {
+                    user_id: u.parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap();
         }
-        let crit = app.create_criterion(&owner, NamedItemInput { name: format!("rated {}", uuid::Uuid::new_v4()), position: None }).await.unwrap();
+        let crit = app
+            .create_criterion(
+                &owner,
+                NamedItemInput {
+                    name: format!("rated {}", uuid::Uuid::new_v4()),
+                    position: None,
+                },
+            )
+            .await
+            .unwrap();
         v.insert("criterion_rated", crit.id.to_string());
         let d = app
             .create_discussion(
                 &owner,
                 space.id,
-                DiscussionInput { kind: DiscussionKind::Challenge, title: "Challenge".into(), description: String::new(), deadline: None, criteria: vec![crit.id] },
+                DiscussionInput {
+                    kind: DiscussionKind::Challenge,
+                    title: "Challenge".into(),
+                    description: String::new(),
+                    deadline: None,
+                    criteria: vec![crit.id],
+                },
             )
             .await
             .unwrap();
         v.insert("discussion", d.id.to_string());
-        let new_idea = |title: &'static str| IdeaInput { title: title.into(), body: "Body".into(), tags: vec![] };
+        let new_idea = |title: &'static str| IdeaInput {
+            title: title.into(),
+            body: "Body".into(),
+            tags: vec![],
+        };
         if needs_idea || want("idea2") {
-            let idea = app.create_idea(&member, d.id, new_idea("Member's idea")).await.unwrap();
+            let idea = app
+                .create_idea(&member, d.id, new_idea("Member's idea"))
+                .await
+                .unwrap();
             v.insert("idea", idea.summary.id.to_string());
             if want("comment") {
-                let c = app.create_comment(&member, idea.summary.id, CommentInput { body: "Hello".into(), parent_id: None }).await.unwrap();
+                let c = app
+                    .create_comment(
+                        &member,
+                        idea.summary.id,
+                        CommentInput {
+                            body: "Hello".into(),
+                            parent_id: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
                 v.insert("comment", c.id.to_string());
             }
             if want("attachment") {
-                let a = app.upload(&member, idea.summary.id, None, "pixel.png", png().into()).await.unwrap();
+                let a = app
+                    .upload(&member, idea.summary.id, None, "pixel.png", png().into())
+                    .await
+                    .unwrap();
                 v.insert("attachment", a.id.to_string());
             }
             if want("link") {
-                let l = app.add_link(&member, idea.summary.id, LinkInput { url: "https://example.org".into(), title: String::new(), comment_id: None }).await.unwrap();
+                let l = app
+                    .add_link(
+                        &member,
+                        idea.summary.id,
+                        LinkInput {
+                            url: "https://example.org".into(),
+                            title: String::new(),
+                            comment_id: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
                 v.insert("link", l.id.to_string());
             }
         }
         if want("idea2") {
-            let i2 = app.create_idea(&owner, d.id, new_idea("Owner's idea")).await.unwrap();
+            let i2 = app
+                .create_idea(&owner, d.id, new_idea("Owner's idea"))
+                .await
+                .unwrap();
             v.insert("idea2", i2.summary.id.to_string());
         }
         if want("deleted_idea") {
-            let i = app.create_idea(&member, d.id, new_idea("Deleted idea")).await.unwrap();
+            let i = app
+                .create_idea(&member, d.id, new_idea("Deleted idea"))
+                .await
+                .unwrap();
             app.delete_idea(&owner, i.summary.id).await.unwrap();
             v.insert("deleted_idea", i.summary.id.to_string());
         }
         if want("merged_idea") {
-            let a = app.create_idea(&member, d.id, new_idea("Duplicate")).await.unwrap();
-            let b = app.create_idea(&owner, d.id, new_idea("Original")).await.unwrap();
-            app.merge(&owner, a.summary.id, MergeInput { into: b.summary.id }).await.unwrap();
+            let a = app
+                .create_idea(&member, d.id, new_idea("Duplicate"))
+                .await
+                .unwrap();
+            let b = app
+                .create_idea(&owner, d.id, new_idea("Original"))
+                .await
+                .unwrap();
+            app.merge(&owner, a.summary.id, MergeInput { into: b.summary.id })
+                .await
+                .unwrap();
             v.insert("merged_idea", a.summary.id.to_string());
         }
     }
@@ -312,6 +899,9 @@ pub fn body(route: &Route, vars: &HashMap<&'static str, String>) -> crate::helpe
             let v: Value = serde_json::from_str(&fill(tpl, vars)).expect("template is JSON");
             crate::helpers::Body::Json(v)
         }
-        BodyKind::Upload => crate::helpers::Body::Upload { filename: "pixel.png", bytes: png() },
+        BodyKind::Upload => crate::helpers::Body::Upload {
+            filename: "pixel.png",
+            bytes: png(),
+        },
     }
 }

@@ -111,6 +111,7 @@ CREATE TABLE discussions (
     description TEXT NOT NULL,
     open BOOLEAN NOT NULL,
     deadline BIGINT,
+    idea_count BIGINT NOT NULL DEFAULT 0,
     created_by UUID NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

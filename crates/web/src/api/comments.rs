@@ -33,7 +33,10 @@ pub async fn create_comment(
     ApiPath((_, id)): ApiPath<(String, IdeaId)>,
     ApiJson(i): ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_comment(&m, id, i).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_comment(&m, id, i).await?),
+    ))
 }
 
 /// Edit your comment.
@@ -52,7 +55,11 @@ pub async fn update_comment(
 /// Delete a comment (author or moderator); replies stay.
 #[utoipa::path(delete, path = "/workspaces/{slug}/comments/{comment_id}", tag = "comments",
     params(("slug" = String, Path), ("comment_id" = CommentId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_comment(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, CommentId)>) -> ApiResult<StatusCode> {
+pub async fn delete_comment(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, CommentId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_comment(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,20 +43,41 @@ pub async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<AttachmentView>)> {
     let mut multipart = multipart.map_err(|e| {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("send the file as multipart/form-data: {}", e.body_text()))
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the file as multipart/form-data: {}", e.body_text()),
+        )
     })?;
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is larger than allowed");
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the upload is larger than allowed",
+        )
+    };
     while let Some(field) = multipart.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { ApiError::malformed(format!("malformed multipart body: {}", e.body_text())) }
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::malformed(format!("malformed multipart body: {}", e.body_text()))
+        }
     })? {
         if field.name() != Some("file") {
             continue;
         }
         let filename = field.file_name().unwrap_or("upload").to_owned();
         let data = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { ApiError::malformed(format!("malformed multipart body: {}", e.body_text())) }
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::malformed(format!("malformed multipart body: {}", e.body_text()))
+            }
         })?;
-        let view = s.app.upload(&m, idea, q.comment_id, &filename, data).await?;
+        let view = s
+            .app
+            .upload(&m, idea, q.comment_id, &filename, data)
+            .await?;
         return Ok((StatusCode::CREATED, Json(view)));
     }
     Err(AppError::invalid("file", "the multipart body has no field named \"file\"").into())
@@ -66,27 +87,54 @@ pub async fn upload(
 #[utoipa::path(get, path = "/workspaces/{slug}/attachments/{attachment_id}", tag = "files",
     params(("slug" = String, Path), ("attachment_id" = AttachmentId, Path)),
     responses((status = 200, body = AttachmentView), (status = "4XX", body = ErrorBody)))]
-pub async fn get_attachment(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, AttachmentId)>) -> ApiResult<Json<AttachmentView>> {
+pub async fn get_attachment(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, AttachmentId)>,
+) -> ApiResult<Json<AttachmentView>> {
     Ok(Json(s.app.attachment(&m, id).await?))
 }
 
 /// Delete an attachment (uploader or moderator).
 #[utoipa::path(delete, path = "/workspaces/{slug}/attachments/{attachment_id}", tag = "files",
     params(("slug" = String, Path), ("attachment_id" = AttachmentId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_attachment(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, AttachmentId)>) -> ApiResult<StatusCode> {
+pub async fn delete_attachment(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, AttachmentId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_attachment(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Keeps a file name safe for a quoted header parameter.
 fn ascii_filename(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    if s.trim().is_empty() { "download".into() } else { s }
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.trim().is_empty() {
+        "download".into()
+    } else {
+        s
+    }
 }
 
 fn percent_encode(name: &str) -> String {
     name.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -96,7 +144,11 @@ fn percent_encode(name: &str) -> String {
 #[utoipa::path(get, path = "/workspaces/{slug}/attachments/{attachment_id}/content", tag = "files",
     params(("slug" = String, Path), ("attachment_id" = AttachmentId, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = "4XX", body = ErrorBody)))]
-pub async fn download(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, AttachmentId)>) -> ApiResult<Response> {
+pub async fn download(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, AttachmentId)>,
+) -> ApiResult<Response> {
     let d = s.app.download(&m, id).await?;
     let disposition = format!(
         "{}; filename=\"{}\"; filename*=UTF-8''{}",
@@ -104,14 +156,22 @@ pub async fn download(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): Ap
         ascii_filename(&d.filename),
         percent_encode(&d.filename)
     );
-    let content_type = HeaderValue::from_str(&d.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"));
+    let content_type = HeaderValue::from_str(&d.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition =
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"));
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; sandbox"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
         ],
         d.bytes,
     )
@@ -128,13 +188,20 @@ pub async fn add_link(
     ApiPath((_, idea)): ApiPath<(String, IdeaId)>,
     ApiJson(i): ApiJson<LinkInput>,
 ) -> ApiResult<(StatusCode, Json<LinkView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.add_link(&m, idea, i).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.add_link(&m, idea, i).await?),
+    ))
 }
 
 /// Remove a link (whoever added it, or a moderator).
 #[utoipa::path(delete, path = "/workspaces/{slug}/links/{link_id}", tag = "files",
     params(("slug" = String, Path), ("link_id" = LinkId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_link(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, LinkId)>) -> ApiResult<StatusCode> {
+pub async fn delete_link(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, LinkId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_link(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -33,13 +33,20 @@ pub async fn create_idea(
     ApiPath((_, d)): ApiPath<(String, DiscussionId)>,
     ApiJson(i): ApiJson<IdeaInput>,
 ) -> ApiResult<(StatusCode, Json<IdeaView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_idea(&m, d, i).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_idea(&m, d, i).await?),
+    ))
 }
 
 /// One idea with its ratings, files, links and merge history.
 #[utoipa::path(get, path = "/workspaces/{slug}/ideas/{idea_id}", tag = "ideas",
     params(("slug" = String, Path), ("idea_id" = IdeaId, Path)), responses((status = 200, body = IdeaView), (status = "4XX", body = ErrorBody)))]
-pub async fn get_idea(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, IdeaId)>) -> ApiResult<Json<IdeaView>> {
+pub async fn get_idea(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, IdeaId)>,
+) -> ApiResult<Json<IdeaView>> {
     Ok(Json(s.app.idea(&m, id).await?))
 }
 
@@ -59,7 +66,11 @@ pub async fn update_idea(
 /// Delete an idea (author or moderator); moderators can restore it.
 #[utoipa::path(delete, path = "/workspaces/{slug}/ideas/{idea_id}", tag = "ideas",
     params(("slug" = String, Path), ("idea_id" = IdeaId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_idea(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, IdeaId)>) -> ApiResult<StatusCode> {
+pub async fn delete_idea(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, IdeaId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_idea(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -67,7 +78,11 @@ pub async fn delete_idea(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)):
 /// Restore a deleted idea (moderator).
 #[utoipa::path(post, path = "/workspaces/{slug}/ideas/{idea_id}/restore", tag = "ideas",
     params(("slug" = String, Path), ("idea_id" = IdeaId, Path)), responses((status = 200, body = IdeaView), (status = "4XX", body = ErrorBody)))]
-pub async fn restore_idea(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, IdeaId)>) -> ApiResult<Json<IdeaView>> {
+pub async fn restore_idea(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, IdeaId)>,
+) -> ApiResult<Json<IdeaView>> {
     Ok(Json(s.app.restore_idea(&m, id).await?))
 }
 
@@ -100,7 +115,11 @@ pub async fn merge_idea(
 /// Undo the merge of this idea (moderator): its votes and comments come back.
 #[utoipa::path(post, path = "/workspaces/{slug}/ideas/{idea_id}/unmerge", tag = "ideas",
     params(("slug" = String, Path), ("idea_id" = IdeaId, Path)), responses((status = 200, body = IdeaView), (status = "4XX", body = ErrorBody)))]
-pub async fn unmerge_idea(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, IdeaId)>) -> ApiResult<Json<IdeaView>> {
+pub async fn unmerge_idea(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, IdeaId)>,
+) -> ApiResult<Json<IdeaView>> {
     Ok(Json(s.app.unmerge(&m, id).await?))
 }
 
@@ -120,7 +139,11 @@ pub async fn vote(
 /// Withdraw your vote.
 #[utoipa::path(delete, path = "/workspaces/{slug}/ideas/{idea_id}/vote", tag = "votes",
     params(("slug" = String, Path), ("idea_id" = IdeaId, Path)), responses((status = 200, body = VoteTally), (status = "4XX", body = ErrorBody)))]
-pub async fn unvote(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, IdeaId)>) -> ApiResult<Json<VoteTally>> {
+pub async fn unvote(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, IdeaId)>,
+) -> ApiResult<Json<VoteTally>> {
     Ok(Json(s.app.unvote(&m, id).await?))
 }
 

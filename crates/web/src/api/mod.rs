@@ -37,8 +37,16 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::extract::SESSION_COOKIE,
+            ))),
+        );
     }
 }
 
@@ -49,11 +57,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::me))
         .routes(routes!(session::invitation_info))
         .routes(routes!(session::accept_invitation))
-        .routes(routes!(workspace::get_workspace, workspace::rename_workspace))
+        .routes(routes!(
+            workspace::get_workspace,
+            workspace::rename_workspace
+        ))
         .routes(routes!(workspace::create_stage))
         .routes(routes!(workspace::update_stage, workspace::delete_stage))
         .routes(routes!(workspace::create_criterion))
-        .routes(routes!(workspace::update_criterion, workspace::delete_criterion))
+        .routes(routes!(
+            workspace::update_criterion,
+            workspace::delete_criterion
+        ))
         .routes(routes!(workspace::list_members))
         .routes(routes!(workspace::change_role, workspace::remove_member))
         .routes(routes!(workspace::list_invitations, workspace::invite))
@@ -61,13 +75,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workspace::list_tokens, workspace::create_token))
         .routes(routes!(workspace::revoke_token))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
-        .routes(routes!(spaces::get_space, spaces::update_space, spaces::delete_space))
-        .routes(routes!(spaces::list_space_members, spaces::add_space_member))
+        .routes(routes!(
+            spaces::get_space,
+            spaces::update_space,
+            spaces::delete_space
+        ))
+        .routes(routes!(
+            spaces::list_space_members,
+            spaces::add_space_member
+        ))
         .routes(routes!(spaces::remove_space_member))
         .routes(routes!(spaces::list_discussions, spaces::create_discussion))
         .routes(routes!(spaces::get_discussion, spaces::update_discussion))
         .routes(routes!(ideas::list_ideas, ideas::create_idea))
-        .routes(routes!(ideas::get_idea, ideas::update_idea, ideas::delete_idea))
+        .routes(routes!(
+            ideas::get_idea,
+            ideas::update_idea,
+            ideas::delete_idea
+        ))
         .routes(routes!(ideas::restore_idea))
         .routes(routes!(ideas::set_stage))
         .routes(routes!(ideas::merge_idea))

@@ -10,30 +10,46 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Caller, SESSION_COOKIE, session_cookie};
 
-fn session_cookie_header(state: &AppState, value: &str, max_age_secs: u64) -> Result<HeaderValue, ApiError> {
+fn session_cookie_header(
+    state: &AppState,
+    value: &str,
+    max_age_secs: u64,
+) -> Result<HeaderValue, ApiError> {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"))
-        .map_err(|e| ApiError::from(AppError::internal(e.to_string())))
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .map_err(|e| ApiError::from(AppError::internal(e.to_string())))
 }
 
 fn signed_in(state: &AppState, login: LoginOutcome, status: StatusCode) -> ApiResult<Response> {
     let ttl = state.app.settings().session_ttl.as_secs();
     let cookie = session_cookie_header(state, &login.session, ttl)?;
-    let body = SessionView { user: login.user, csrf_token: login.csrf };
+    let body = SessionView {
+        user: login.user,
+        csrf_token: login.csrf,
+    };
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// Sign in with email and password; sets the session cookie.
 #[utoipa::path(post, path = "/session", tag = "session", security(()), request_body = LoginInput,
     responses((status = 200, body = SessionView), (status = "4XX", body = ErrorBody)))]
-pub async fn login(State(s): State<AppState>, ApiJson(input): ApiJson<LoginInput>) -> ApiResult<Response> {
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> ApiResult<Response> {
     let login = s.app.login(&input.email, &input.password).await?;
     signed_in(&s, login, StatusCode::OK)
 }
 
 /// Sign out: the session ends at once and the cookie is cleared.
 #[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn logout(State(s): State<AppState>, Caller(_): Caller, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Caller(_): Caller,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(cookie) = session_cookie(&headers) {
         s.app.logout(&cookie).await?;
     }
@@ -51,7 +67,10 @@ pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<
 #[utoipa::path(get, path = "/invitations/{token}", tag = "invitations", security(()),
     params(("token" = String, Path, description = "The token from the invitation link")),
     responses((status = 200, body = InvitationInfo), (status = "4XX", body = ErrorBody)))]
-pub async fn invitation_info(State(s): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Json<InvitationInfo>> {
+pub async fn invitation_info(
+    State(s): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Json<InvitationInfo>> {
     Ok(Json(s.app.invitation_info(&token).await?))
 }
 
@@ -68,7 +87,10 @@ pub async fn accept_invitation(
     ApiJson(input): ApiJson<AcceptInput>,
 ) -> ApiResult<Response> {
     let principal = caller.map(|c| c.0);
-    let (membership, login) = s.app.accept_invitation(&token, principal.as_ref(), input).await?;
+    let (membership, login) = s
+        .app
+        .accept_invitation(&token, principal.as_ref(), input)
+        .await?;
     match login {
         Some(login) => signed_in(&s, login, StatusCode::CREATED),
         None => Ok(Json(membership).into_response()),

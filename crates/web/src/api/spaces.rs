@@ -20,14 +20,22 @@ pub async fn list_spaces(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Json
 /// Create a space (admin).
 #[utoipa::path(post, path = "/workspaces/{slug}/spaces", tag = "spaces", params(("slug" = String, Path)), request_body = SpaceInput,
     responses((status = 201, body = SpaceView), (status = "4XX", body = ErrorBody)))]
-pub async fn create_space(State(s): State<AppState>, Ws(m): Ws, ApiJson(i): ApiJson<SpaceInput>) -> ApiResult<(StatusCode, Json<SpaceView>)> {
+pub async fn create_space(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(i): ApiJson<SpaceInput>,
+) -> ApiResult<(StatusCode, Json<SpaceView>)> {
     Ok((StatusCode::CREATED, Json(s.app.create_space(&m, i).await?)))
 }
 
 /// One space.
 #[utoipa::path(get, path = "/workspaces/{slug}/spaces/{space_id}", tag = "spaces",
     params(("slug" = String, Path), ("space_id" = SpaceId, Path)), responses((status = 200, body = SpaceView), (status = "4XX", body = ErrorBody)))]
-pub async fn get_space(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, SpaceId)>) -> ApiResult<Json<SpaceView>> {
+pub async fn get_space(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, SpaceId)>,
+) -> ApiResult<Json<SpaceView>> {
     Ok(Json(s.app.space(&m, id).await?))
 }
 
@@ -47,7 +55,11 @@ pub async fn update_space(
 /// Delete a space with all its discussions and ideas (admin).
 #[utoipa::path(delete, path = "/workspaces/{slug}/spaces/{space_id}", tag = "spaces",
     params(("slug" = String, Path), ("space_id" = SpaceId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_space(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, SpaceId)>) -> ApiResult<StatusCode> {
+pub async fn delete_space(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, SpaceId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_space(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -55,7 +67,11 @@ pub async fn delete_space(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id))
 /// Members listed in a space.
 #[utoipa::path(get, path = "/workspaces/{slug}/spaces/{space_id}/members", tag = "spaces",
     params(("slug" = String, Path), ("space_id" = SpaceId, Path)), responses((status = 200, body = Vec<MemberView>), (status = "4XX", body = ErrorBody)))]
-pub async fn list_space_members(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, SpaceId)>) -> ApiResult<Json<Vec<MemberView>>> {
+pub async fn list_space_members(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, SpaceId)>,
+) -> ApiResult<Json<Vec<MemberView>>> {
     Ok(Json(s.app.space_members(&m, id).await?))
 }
 
@@ -89,7 +105,11 @@ pub async fn remove_space_member(
 /// The discussions of a space.
 #[utoipa::path(get, path = "/workspaces/{slug}/spaces/{space_id}/discussions", tag = "discussions",
     params(("slug" = String, Path), ("space_id" = SpaceId, Path)), responses((status = 200, body = Vec<DiscussionView>), (status = "4XX", body = ErrorBody)))]
-pub async fn list_discussions(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, SpaceId)>) -> ApiResult<Json<Vec<DiscussionView>>> {
+pub async fn list_discussions(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, SpaceId)>,
+) -> ApiResult<Json<Vec<DiscussionView>>> {
     Ok(Json(s.app.discussions(&m, id).await?))
 }
 
@@ -103,13 +123,20 @@ pub async fn create_discussion(
     ApiPath((_, id)): ApiPath<(String, SpaceId)>,
     ApiJson(i): ApiJson<DiscussionInput>,
 ) -> ApiResult<(StatusCode, Json<DiscussionView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_discussion(&m, id, i).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_discussion(&m, id, i).await?),
+    ))
 }
 
 /// One discussion.
 #[utoipa::path(get, path = "/workspaces/{slug}/discussions/{discussion_id}", tag = "discussions",
     params(("slug" = String, Path), ("discussion_id" = DiscussionId, Path)), responses((status = 200, body = DiscussionView), (status = "4XX", body = ErrorBody)))]
-pub async fn get_discussion(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, DiscussionId)>) -> ApiResult<Json<DiscussionView>> {
+pub async fn get_discussion(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, DiscussionId)>,
+) -> ApiResult<Json<DiscussionView>> {
     Ok(Json(s.app.discussion(&m, id).await?))
 }
 

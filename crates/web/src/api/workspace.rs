@@ -20,14 +20,22 @@ pub async fn get_workspace(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Js
 /// Rename the workspace (admin).
 #[utoipa::path(patch, path = "/workspaces/{slug}", tag = "workspace", params(("slug" = String, Path)), request_body = WorkspacePatch,
     responses((status = 200, body = WorkspaceView), (status = "4XX", body = ErrorBody)))]
-pub async fn rename_workspace(State(s): State<AppState>, Ws(m): Ws, ApiJson(p): ApiJson<WorkspacePatch>) -> ApiResult<Json<WorkspaceView>> {
+pub async fn rename_workspace(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(p): ApiJson<WorkspacePatch>,
+) -> ApiResult<Json<WorkspaceView>> {
     Ok(Json(s.app.rename_workspace(&m, p).await?))
 }
 
 /// Add a stage to the idea pipeline (admin).
 #[utoipa::path(post, path = "/workspaces/{slug}/stages", tag = "workspace", params(("slug" = String, Path)), request_body = NamedItemInput,
     responses((status = 201, body = StageView), (status = "4XX", body = ErrorBody)))]
-pub async fn create_stage(State(s): State<AppState>, Ws(m): Ws, ApiJson(i): ApiJson<NamedItemInput>) -> ApiResult<(StatusCode, Json<StageView>)> {
+pub async fn create_stage(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(i): ApiJson<NamedItemInput>,
+) -> ApiResult<(StatusCode, Json<StageView>)> {
     Ok((StatusCode::CREATED, Json(s.app.create_stage(&m, i).await?)))
 }
 
@@ -47,7 +55,11 @@ pub async fn update_stage(
 /// Delete a stage no idea is in (admin).
 #[utoipa::path(delete, path = "/workspaces/{slug}/stages/{stage_id}", tag = "workspace",
     params(("slug" = String, Path), ("stage_id" = StageId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_stage(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, StageId)>) -> ApiResult<StatusCode> {
+pub async fn delete_stage(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, StageId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_stage(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -55,8 +67,15 @@ pub async fn delete_stage(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id))
 /// Add a rating criterion (admin).
 #[utoipa::path(post, path = "/workspaces/{slug}/criteria", tag = "workspace", params(("slug" = String, Path)), request_body = NamedItemInput,
     responses((status = 201, body = CriterionView), (status = "4XX", body = ErrorBody)))]
-pub async fn create_criterion(State(s): State<AppState>, Ws(m): Ws, ApiJson(i): ApiJson<NamedItemInput>) -> ApiResult<(StatusCode, Json<CriterionView>)> {
-    Ok((StatusCode::CREATED, Json(s.app.create_criterion(&m, i).await?)))
+pub async fn create_criterion(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(i): ApiJson<NamedItemInput>,
+) -> ApiResult<(StatusCode, Json<CriterionView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_criterion(&m, i).await?),
+    ))
 }
 
 /// Rename or move a rating criterion (admin).
@@ -75,7 +94,11 @@ pub async fn update_criterion(
 /// Delete a rating criterion and its ratings (admin).
 #[utoipa::path(delete, path = "/workspaces/{slug}/criteria/{criterion_id}", tag = "workspace",
     params(("slug" = String, Path), ("criterion_id" = CriterionId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn delete_criterion(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, CriterionId)>) -> ApiResult<StatusCode> {
+pub async fn delete_criterion(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, CriterionId)>,
+) -> ApiResult<StatusCode> {
     s.app.delete_criterion(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -83,7 +106,11 @@ pub async fn delete_criterion(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, 
 /// Members of the workspace (not guests). Email addresses are shown to admins only.
 #[utoipa::path(get, path = "/workspaces/{slug}/members", tag = "members", params(("slug" = String, Path), PageQuery),
     responses((status = 200, body = Page<MemberView>), (status = "4XX", body = ErrorBody)))]
-pub async fn list_members(State(s): State<AppState>, Ws(m): Ws, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<Page<MemberView>>> {
+pub async fn list_members(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<MemberView>>> {
     Ok(Json(s.app.members(&m, q).await?))
 }
 
@@ -103,7 +130,11 @@ pub async fn change_role(
 /// Remove a member (admin), or leave (yourself). Access ends with the next request.
 #[utoipa::path(delete, path = "/workspaces/{slug}/members/{user_id}", tag = "members",
     params(("slug" = String, Path), ("user_id" = UserId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn remove_member(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, user)): ApiPath<(String, UserId)>) -> ApiResult<StatusCode> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, user)): ApiPath<(String, UserId)>,
+) -> ApiResult<StatusCode> {
     s.app.remove_member(&m, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,21 +142,32 @@ pub async fn remove_member(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, use
 /// Pending invitations (admin).
 #[utoipa::path(get, path = "/workspaces/{slug}/invitations", tag = "invitations", params(("slug" = String, Path)),
     responses((status = 200, body = Vec<InvitationView>), (status = "4XX", body = ErrorBody)))]
-pub async fn list_invitations(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Json<Vec<InvitationView>>> {
+pub async fn list_invitations(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+) -> ApiResult<Json<Vec<InvitationView>>> {
     Ok(Json(s.app.invitations(&m).await?))
 }
 
 /// Invite someone by email (admin). The response carries the link, shown once.
 #[utoipa::path(post, path = "/workspaces/{slug}/invitations", tag = "invitations", params(("slug" = String, Path)), request_body = InvitationInput,
     responses((status = 201, body = CreatedInvitation), (status = "4XX", body = ErrorBody)))]
-pub async fn invite(State(s): State<AppState>, Ws(m): Ws, ApiJson(i): ApiJson<InvitationInput>) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
+pub async fn invite(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(i): ApiJson<InvitationInput>,
+) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
     Ok((StatusCode::CREATED, Json(s.app.invite(&m, i).await?)))
 }
 
 /// Revoke a pending invitation (admin).
 #[utoipa::path(delete, path = "/workspaces/{slug}/invitations/{invitation_id}", tag = "invitations",
     params(("slug" = String, Path), ("invitation_id" = InvitationId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn revoke_invitation(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, InvitationId)>) -> ApiResult<StatusCode> {
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, InvitationId)>,
+) -> ApiResult<StatusCode> {
     s.app.revoke_invitation(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,14 +182,22 @@ pub async fn list_tokens(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Json
 /// Create an API token (signed-in sessions only). The secret is shown once.
 #[utoipa::path(post, path = "/workspaces/{slug}/tokens", tag = "tokens", params(("slug" = String, Path)), request_body = TokenInput,
     responses((status = 201, body = CreatedToken), (status = "4XX", body = ErrorBody)))]
-pub async fn create_token(State(s): State<AppState>, Ws(m): Ws, ApiJson(i): ApiJson<TokenInput>) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+pub async fn create_token(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(i): ApiJson<TokenInput>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     Ok((StatusCode::CREATED, Json(s.app.create_token(&m, i).await?)))
 }
 
 /// Revoke one of your tokens; it fails from the next request on.
 #[utoipa::path(delete, path = "/workspaces/{slug}/tokens/{token_id}", tag = "tokens",
     params(("slug" = String, Path), ("token_id" = TokenId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
-pub async fn revoke_token(State(s): State<AppState>, Ws(m): Ws, ApiPath((_, id)): ApiPath<(String, TokenId)>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, TokenId)>,
+) -> ApiResult<StatusCode> {
     s.app.revoke_token(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

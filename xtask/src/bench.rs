@@ -1,0 +1,417 @@
+//! `cargo xtask bench`: the load figures in BENCHMARKS.md, measured on this machine.
+//!
+//! For SQLite and PostgreSQL, and for a workspace of 1,000 and of 100,000 ideas, it seeds the
+//! workspace with the release binary, starts `ideaweave serve`, and loads the idea-list endpoint
+//! (25 ideas a page) from the same machine: `wrk` at full speed for the peak rate, then `oha` at
+//! a fixed half of that rate for latency without coordinated omission. It records the server's
+//! resident memory idle and at its peak under load, and rewrites BENCHMARKS.md.
+//! `--quick` uses 10,000 instead of 100,000 ideas and shorter runs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Result, apt_install, ensure_postgres, root, run, step};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Sqlite => "SQLite",
+            Db::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+struct Measurement {
+    db: Db,
+    ideas: usize,
+    peak_rps: f64,
+    peak_p50_ms: f64,
+    peak_p99_ms: f64,
+    half_rate: u64,
+    half_p50_ms: f64,
+    half_p99_ms: f64,
+    idle_rss_mb: f64,
+    load_rss_mb: f64,
+}
+
+fn tool_dir() -> std::path::PathBuf {
+    root().join("target").join("tools")
+}
+
+fn ensure_tools() -> Result<std::path::PathBuf> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        apt_install(&["wrk"])?;
+    }
+    let oha = tool_dir().join("bin").join("oha");
+    if !oha.exists() {
+        println!("installing the oha load generator from crates.io into target/tools");
+        run(Command::new(env!("CARGO"))
+            .args(["install", "oha", "--locked", "--quiet", "--root"])
+            .arg(tool_dir()))?;
+    }
+    Ok(oha)
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// `"key":"value"` from a one-line JSON object (the seed command's output).
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let end = line[start..].find('"')? + start;
+    Some(line[start..end].to_owned())
+}
+
+/// A latency like `812.00us`, `1.20ms` or `2.1s` in milliseconds.
+fn wrk_ms(s: &str) -> f64 {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let v: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => v / 1000.0,
+        "ms" => v,
+        "s" => v * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> std::path::PathBuf {
+    root().join("target").join("release").join("ideaweave")
+}
+
+fn env_for(cmd: &mut Command, data_dir: &std::path::Path, db_url: &Option<String>) {
+    cmd.env("IDEAWEAVE_DATA_DIR", data_dir)
+        .env("IDEAWEAVE_LOG__FILTER", "warn")
+        .env_remove("RUST_LOG");
+    if let Some(u) = db_url {
+        cmd.env("IDEAWEAVE_DATABASE__URL", u);
+    }
+}
+
+fn start_server(data_dir: &std::path::Path, db_url: &Option<String>) -> Result<Server> {
+    let mut cmd = Command::new(binary());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    env_for(&mut cmd, data_dir, db_url);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let out = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(out).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .ok_or("the server exited before listening")?
+            .map_err(|e| e.to_string())?;
+        if let Some(rest) = line.strip_prefix("Ideaweave is listening on http://") {
+            let addr = rest.split_whitespace().next().unwrap_or_default();
+            break addr
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or("no port in the listening line")?;
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Server { child, port })
+}
+
+fn measure(
+    db: Db,
+    ideas: usize,
+    seconds: u64,
+    pg: &Option<String>,
+    oha: &std::path::Path,
+) -> Result<Measurement> {
+    step(&format!("{} with {ideas} ideas", db.name()));
+    let data_dir = root()
+        .join("target")
+        .join("bench")
+        .join(format!("{}-{ideas}", db.name().to_lowercase()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
+    let db_url = match (db, pg) {
+        (Db::Postgres, Some(admin)) => {
+            let name = format!("iwbench_{ideas}");
+            run(Command::new("psql").args([
+                admin.as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ]))?;
+            run(Command::new("psql").args([
+                admin.as_str(),
+                "-qc",
+                &format!("CREATE DATABASE {name}"),
+            ]))?;
+            Some(format!(
+                "{}/{name}",
+                admin.rsplit_once('/').map(|(s, _)| s).unwrap_or(admin)
+            ))
+        }
+        (Db::Postgres, None) => return Err("no PostgreSQL".into()),
+        (Db::Sqlite, _) => None,
+    };
+    let started = Instant::now();
+    let mut seed = Command::new(binary());
+    seed.args([
+        "admin",
+        "seed-benchmark",
+        "--slug",
+        "bench",
+        "--ideas",
+        &ideas.to_string(),
+    ]);
+    env_for(&mut seed, &data_dir, &db_url);
+    let out = seed.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let token = json_field(&line, "token").ok_or("no token from seed-benchmark")?;
+    let discussion = json_field(&line, "discussion").ok_or("no discussion from seed-benchmark")?;
+    println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    let server = start_server(&data_dir, &db_url)?;
+    let pid = server.child.id();
+    let url = format!(
+        "http://127.0.0.1:{}/api/v1/workspaces/bench/discussions/{discussion}/ideas?limit=25",
+        server.port
+    );
+    let auth = format!("Authorization: Bearer {token}");
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss_mb = rss_mb(pid);
+    let wrk = |secs: u64| -> Result<String> {
+        let out = Command::new("wrk")
+            .args([
+                "-t2",
+                "-c32",
+                &format!("-d{secs}s"),
+                "--latency",
+                "-H",
+                &auth,
+                &url,
+            ])
+            .output()
+            .map_err(|e| format!("cannot run wrk: {e}"))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    wrk(3)?;
+    let sampler_stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = sampler_stop.clone();
+    let sampler = std::thread::spawn(move || {
+        let mut peak: f64 = 0.0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(rss_mb(pid));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        peak
+    });
+    let report = wrk(seconds)?;
+    sampler_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let load_rss_mb = sampler.join().unwrap_or(0.0);
+    let non2xx = report.lines().any(|l| l.contains("Non-2xx"));
+    if non2xx {
+        return Err(format!(
+            "the endpoint answered errors under load:\n{report}"
+        ));
+    }
+    let peak_rps: f64 = report
+        .lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{report}"))?;
+    let pct = |p: &str| {
+        report
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(p))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(wrk_ms)
+            .unwrap_or(f64::NAN)
+    };
+    let (peak_p50_ms, peak_p99_ms) = (pct("50%"), pct("99%"));
+    println!(
+        "peak {peak_rps:.0} req/s, p50 {peak_p50_ms:.2} ms, p99 {peak_p99_ms:.2} ms; RSS idle {idle_rss_mb:.1} MB, under load {load_rss_mb:.1} MB"
+    );
+    let half_rate = (peak_rps / 2.0).round() as u64;
+    let out = Command::new(oha)
+        .args([
+            "--no-tui",
+            "--output-format",
+            "json",
+            "-z",
+            &format!("{seconds}s"),
+            "-c",
+            "32",
+            "-q",
+            &half_rate.to_string(),
+            "--latency-correction",
+            "-H",
+            &auth,
+            &url,
+        ])
+        .output()
+        .map_err(|e| format!("cannot run oha: {e}"))?;
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    let oha_pct = |key: &str| -> f64 {
+        json.find("\"latencyPercentiles\"")
+            .and_then(|i| {
+                json[i..]
+                    .find(&format!("\"{key}\":"))
+                    .map(|j| i + j + key.len() + 3)
+            })
+            .and_then(|s| {
+                json[s..]
+                    .split([',', '}'])
+                    .next()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
+            .map(|secs| secs * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    let (half_p50_ms, half_p99_ms) = (oha_pct("p50"), oha_pct("p99"));
+    println!("at {half_rate} req/s: p50 {half_p50_ms:.2} ms, p99 {half_p99_ms:.2} ms");
+    drop(server);
+    Ok(Measurement {
+        db,
+        ideas,
+        peak_rps,
+        peak_p50_ms,
+        peak_p99_ms,
+        half_rate,
+        half_p50_ms,
+        half_p99_ms,
+        idle_rss_mb,
+        load_rss_mb,
+    })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores ({cpu})")
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+pub fn bench(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let (big, seconds) = if quick { (10_000, 8) } else { (100_000, 20) };
+    let oha = ensure_tools()?;
+    step("release build");
+    run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
+    let pg = ensure_postgres().ok();
+    let mut results = Vec::new();
+    for db in [Db::Sqlite, Db::Postgres] {
+        for ideas in [1_000, big] {
+            results.push(measure(db, ideas, seconds, &pg, &oha)?);
+        }
+    }
+    let mut md = String::new();
+    md.push_str("# Benchmarks\n\n");
+    md.push_str(&format!(
+        "Measured {} on this project's development machine: {}, the load generator on the same machine.\n\
+         Reproduce with `cargo xtask bench`{}.\n\n",
+        today(),
+        machine(),
+        if quick { " (these figures: `--quick`, 10,000 instead of 100,000 ideas)" } else { "" }
+    ));
+    md.push_str("## Idea list: `GET /api/v1/workspaces/{slug}/discussions/{id}/ideas?limit=25` (sort: top)\n\n");
+    md.push_str(&format!(
+        "Authenticated with a bearer token (looked up on every request). Peak: `wrk -t2 -c32 -d{seconds}s`. \
+         Half rate: `oha -q <peak/2> -c32 -z{seconds}s --latency-correction`. Memory: the server's VmRSS.\n\n"
+    ));
+    md.push_str("| database | ideas | peak req/s | p50 / p99 at peak (ms) | half rate (req/s) | p50 / p99 at half rate (ms) | RSS idle (MB) | RSS under load (MB) |\n");
+    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for m in &results {
+        md.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} / {:.2} | {} | {:.2} / {:.2} | {:.1} | {:.1} |\n",
+            m.db.name(),
+            m.ideas,
+            m.peak_rps,
+            m.peak_p50_ms,
+            m.peak_p99_ms,
+            m.half_rate,
+            m.half_p50_ms,
+            m.half_p99_ms,
+            m.idle_rss_mb,
+            m.load_rss_mb
+        ));
+    }
+    md.push_str("\n### Against the targets (issue: collaboration core)\n\n");
+    let find = |db: Db, n: usize| results.iter().find(|m| m.db == db && m.ideas == n);
+    if let (Some(small), Some(large)) = (find(Db::Sqlite, 1_000), find(Db::Sqlite, big)) {
+        let drop_pct = (1.0 - large.peak_rps / small.peak_rps) * 100.0;
+        let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+        md.push_str(&format!(
+            "- At least 10,000 req/s at {big} ideas on SQLite: {:.0} req/s, {}.\n",
+            large.peak_rps,
+            verdict(large.peak_rps >= 10_000.0)
+        ));
+        md.push_str(&format!("- No more than 10% slower at {big} than at 1,000 ideas (SQLite): {drop_pct:.1}% slower, {}.\n", verdict(drop_pct <= 10.0)));
+        md.push_str(&format!(
+            "- p99 under 10 ms at half the peak rate (SQLite, {big} ideas): {:.2} ms, {}.\n",
+            large.half_p99_ms,
+            verdict(large.half_p99_ms < 10.0)
+        ));
+        let idle = results.iter().map(|m| m.idle_rss_mb).fold(0.0, f64::max);
+        md.push_str(&format!(
+            "- Idle memory under 30 MB: at most {idle:.1} MB, {}.\n",
+            verdict(idle < 30.0)
+        ));
+    }
+    std::fs::write(root().join("BENCHMARKS.md"), md).map_err(|e| e.to_string())?;
+    println!("\nwrote BENCHMARKS.md");
+    Ok(())
+}
