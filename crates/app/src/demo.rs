@@ -422,7 +422,13 @@ impl App {
                 },
             )
             .await?;
-        let stage = self.workspace(&m).await?.stages[0].id;
+        let stage = self
+            .workspace(&m)
+            .await?
+            .stages
+            .first()
+            .map(|s| s.id)
+            .ok_or_else(|| AppError::internal("workspace has no stages"))?;
         let mut dice = Dice(0xbe_9c4u64);
         let mut done = 0;
         while done < ideas {

@@ -133,7 +133,8 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(settings.busy_timeout)
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                .optimize_on_close(true, None);
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .min_connections(1)
@@ -191,6 +192,19 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         let mut tx = self.read().await?;
         on_conn!(tx, c => { sqlx::query("SELECT 1").execute(c).await?; });
+        Ok(())
+    }
+
+    /// Refreshes the query planner's statistics, after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query("ANALYZE").execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query("ANALYZE").execute(p).await?;
+            }
+        }
         Ok(())
     }
 

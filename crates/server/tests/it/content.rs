@@ -810,3 +810,55 @@ async fn col_03_settings_guard_their_invariants() {
         "admins see email addresses"
     );
 }
+
+#[tokio::test]
+async fn col_01_concurrent_votes_and_comments_all_count() {
+    let b = board("concurrency").await;
+    let idea = b.post_idea(&b.f.member, "Popular", &[]).await;
+    let mut voters = Vec::new();
+    for i in 0..16 {
+        voters.push(
+            b.t.member(&b.f.ws, &format!("crowd{i}"), Role::Member)
+                .await,
+        );
+    }
+    let vote_path = format!("/workspaces/concurrency/ideas/{idea}/vote");
+    let comment_path = format!("/workspaces/concurrency/ideas/{idea}/comments");
+    let requests = voters.iter().enumerate().map(|(i, v)| {
+        let t = &b.t;
+        let (vote_path, comment_path) = (vote_path.clone(), comment_path.clone());
+        async move {
+            let dir = if i % 4 == 0 { "down" } else { "up" };
+            let (a, _) = with_token(
+                t,
+                "PUT",
+                &vote_path,
+                &v.token,
+                Some(json!({"direction": dir})),
+            )
+            .await;
+            let (c, _) = with_token(
+                t,
+                "POST",
+                &comment_path,
+                &v.token,
+                Some(json!({"body": format!("comment {i}")})),
+            )
+            .await;
+            (a, c)
+        }
+    });
+    let results = futures_util::future::join_all(requests).await;
+    assert!(results.iter().all(|r| *r == (200, 201)), "{results:?}");
+    let (_, page) = b.get(&b.f.member, &format!("/ideas/{idea}")).await;
+    assert_eq!(
+        (
+            page["upvotes"].as_i64(),
+            page["downvotes"].as_i64(),
+            page["score"].as_i64(),
+            page["comment_count"].as_i64()
+        ),
+        (Some(12), Some(4), Some(8), Some(16)),
+        "{page}"
+    );
+}
