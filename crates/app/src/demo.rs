@@ -471,6 +471,9 @@ impl App {
             repo.adjust_idea_count(d.id, batch as i64).await?;
             tx.commit().await?;
             done += batch;
+            // Fresh statistics between batches keep the planner from keeping plans made for
+            // empty tables (on PostgreSQL the load slowed to 90 ideas/s without this).
+            self.store.analyze().await?;
         }
         let token = self
             .mint_token(

@@ -134,6 +134,9 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(settings.busy_timeout)
                 .pragma("temp_store", "memory")
+                // Reads of the database file through the page cache of the kernel, without a
+                // read() call and a copy per page.
+                .pragma("mmap_size", "268435456")
                 .optimize_on_close(true, None);
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)

@@ -360,3 +360,58 @@ async fn acc_01_route_catalogue_covers_every_openapi_operation() {
         Allowed::NoToken
     ));
 }
+
+#[tokio::test]
+async fn acc_04_operators_cannot_read_workspace_content_and_nothing_impersonates() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "tenant").await;
+    t.app
+        .create_user(
+            "operator@example.org",
+            "Operator",
+            Some("operator password 1"),
+            true,
+        )
+        .await
+        .unwrap();
+    let login = t
+        .app
+        .login("operator@example.org", "operator password 1")
+        .await
+        .unwrap();
+    let op = Auth::Session(ideaweave_testkit::Session {
+        user: login.user.id,
+        cookie: login.session,
+        csrf: login.csrf,
+    });
+    for r in ROUTES.iter().filter(|r| r.method == "GET") {
+        let vars = prepare(&t, &f, r, None).await;
+        let (st, _) = call(
+            &t,
+            "GET",
+            &fill(r.path, &vars),
+            &op,
+            crate::helpers::Body::None,
+        )
+        .await;
+        assert_eq!(st, 404, "operator reading {}", r.name);
+    }
+    let (_, me) = call(&t, "GET", "/me", &op, crate::helpers::Body::None).await;
+    assert_eq!(me["workspaces"], serde_json::json!([]));
+    let doc = serde_json::to_string(&ideaweave_web::openapi())
+        .unwrap()
+        .to_lowercase();
+    for word in [
+        "impersonat",
+        "sudo",
+        "act-as",
+        "act_as",
+        "login-as",
+        "login_as",
+    ] {
+        assert!(
+            !doc.contains(word),
+            "the API must have no impersonation feature ({word})"
+        );
+    }
+}
