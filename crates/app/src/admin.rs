@@ -39,24 +39,10 @@ impl App {
         };
         let password = Password::parse(password.or(generated.as_deref()).unwrap_or_default())?;
         let hash = hash_password(&password).await?;
-        let id = UserId::new();
-        let mut tx = self.store.begin().await?;
-        if tx.user_by_email(&email).await?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "an account for {email} already exists"
-            )));
-        }
-        tx.insert_user(id, &email, &name, Some(&hash), operator, self.now())
+        let user = self
+            .insert_account(email, name, Some(hash), operator)
             .await?;
-        tx.commit().await?;
-        Ok((
-            UserView {
-                id,
-                email: email.to_string(),
-                name: name.into_inner(),
-            },
-            generated,
-        ))
+        Ok((user, generated))
     }
 
     /// Creates an account with no password, for people who sign in by other means (single
@@ -66,8 +52,17 @@ impl App {
         email: &str,
         name: &str,
     ) -> AppResult<UserView> {
-        let email = Email::parse(email)?;
-        let name = PersonName::parse(name)?;
+        self.insert_account(Email::parse(email)?, PersonName::parse(name)?, None, false)
+            .await
+    }
+
+    async fn insert_account(
+        &self,
+        email: Email,
+        name: PersonName,
+        password_hash: Option<String>,
+        operator: bool,
+    ) -> AppResult<UserView> {
         let id = UserId::new();
         let mut tx = self.store.begin().await?;
         if tx.user_by_email(&email).await?.is_some() {
@@ -75,8 +70,15 @@ impl App {
                 "an account for {email} already exists"
             )));
         }
-        tx.insert_user(id, &email, &name, None, false, self.now())
-            .await?;
+        tx.insert_user(
+            id,
+            &email,
+            &name,
+            password_hash.as_deref(),
+            operator,
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(UserView {
             id,

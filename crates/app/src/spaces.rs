@@ -6,7 +6,7 @@ use ideaweave_store::NewDiscussion;
 use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
 
 use crate::views::*;
-use crate::{App, AppError, AppResult, Member, parse_role, space_view};
+use crate::{App, AppError, AppResult, Member, space_view};
 
 fn space_out(s: SpaceRecord) -> SpaceView {
     SpaceView {
@@ -160,15 +160,7 @@ impl App {
             .space_members(id)
             .await?
             .into_iter()
-            .map(|r| {
-                Ok(MemberView {
-                    user_id: r.user_id,
-                    name: r.name,
-                    email: show_email.then_some(r.email),
-                    role: parse_role(&r.role)?,
-                    joined_at: r.joined_at,
-                })
-            })
+            .map(|r| crate::workspace::member_view(r, show_email))
             .collect()
     }
 

@@ -34,6 +34,81 @@ fn invitation_view(i: InvitationRecord) -> AppResult<InvitationView> {
     })
 }
 
+/// One entry of an ordered list whose names are unique (the stages, the rating criteria).
+struct ListEntry<'a> {
+    id: uuid::Uuid,
+    name: &'a str,
+    position: i64,
+}
+
+/// What such a list is called in messages and how long it may grow.
+struct ListKind {
+    singular: &'static str,
+    plural: &'static str,
+    max: usize,
+}
+
+const STAGE_LIST: ListKind = ListKind {
+    singular: "stage",
+    plural: "stages",
+    max: 50,
+};
+const CRITERION_LIST: ListKind = ListKind {
+    singular: "criterion",
+    plural: "rating criteria",
+    max: 20,
+};
+
+/// Checks a new entry (`id` = None) or a changed one against its list and returns its position:
+/// the one asked for, else the end of the list for a new entry or the current one for a changed
+/// entry. Names are unique whatever their case.
+fn place_in_list(
+    existing: &[ListEntry],
+    id: Option<uuid::Uuid>,
+    name: &str,
+    requested: Option<i64>,
+    kind: ListKind,
+) -> AppResult<i64> {
+    let default_position = match id {
+        Some(id) => existing
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.position)
+            .ok_or(AppError::NotFound(kind.singular))?,
+        None if existing.len() >= kind.max => {
+            return Err(AppError::Conflict(format!(
+                "a workspace can have at most {} {}",
+                kind.max, kind.plural
+            )));
+        }
+        None => existing.len() as i64,
+    };
+    if existing
+        .iter()
+        .any(|e| Some(e.id) != id && e.name.eq_ignore_ascii_case(name))
+    {
+        return Err(AppError::Conflict(format!(
+            "a {} named {name:?} already exists",
+            kind.singular
+        )));
+    }
+    Ok(requested.unwrap_or(default_position).clamp(0, 1000))
+}
+
+/// A member as listed, with the email address only for admins and owners.
+pub(crate) fn member_view(
+    r: ideaweave_store::records::MemberRecord,
+    show_email: bool,
+) -> AppResult<MemberView> {
+    Ok(MemberView {
+        user_id: r.user_id,
+        name: r.name,
+        email: show_email.then_some(r.email),
+        role: parse_role(&r.role)?,
+        joined_at: r.joined_at,
+    })
+}
+
 impl App {
     /// The workspace, its stages and criteria.
     pub async fn workspace(&self, m: &Member) -> AppResult<WorkspaceView> {
@@ -90,37 +165,7 @@ impl App {
 
     /// Adds a stage.
     pub async fn create_stage(&self, m: &Member, input: NamedItemInput) -> AppResult<StageView> {
-        m.allow(Action::ManageSettings)?;
-        let name = StageName::parse(&input.name)?;
-        let mut tx = self.store.begin().await?;
-        let mut repo = tx.workspace(m.workspace);
-        let existing = repo.stages().await?;
-        if existing.len() >= 50 {
-            return Err(AppError::Conflict(
-                "a workspace can have at most 50 stages".into(),
-            ));
-        }
-        if existing
-            .iter()
-            .any(|s| s.name.eq_ignore_ascii_case(name.as_str()))
-        {
-            return Err(AppError::Conflict(format!(
-                "a stage named {:?} already exists",
-                name.as_str()
-            )));
-        }
-        let position = input
-            .position
-            .unwrap_or(existing.len() as i64)
-            .clamp(0, 1000);
-        let id = StageId::new();
-        repo.upsert_stage(id, &name, position).await?;
-        tx.commit().await?;
-        Ok(StageView {
-            id,
-            name: name.into_inner(),
-            position,
-        })
+        self.save_stage(m, None, input).await
     }
 
     /// Renames or moves a stage.
@@ -130,25 +175,36 @@ impl App {
         id: StageId,
         input: NamedItemInput,
     ) -> AppResult<StageView> {
+        self.save_stage(m, Some(id), input).await
+    }
+
+    async fn save_stage(
+        &self,
+        m: &Member,
+        id: Option<StageId>,
+        input: NamedItemInput,
+    ) -> AppResult<StageView> {
         m.allow(Action::ManageSettings)?;
         let name = StageName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.stages().await?;
-        let current = existing
+        let entries: Vec<ListEntry> = existing
             .iter()
-            .find(|s| s.id == id)
-            .ok_or(AppError::NotFound("stage"))?;
-        if existing
-            .iter()
-            .any(|s| s.id != id && s.name.eq_ignore_ascii_case(name.as_str()))
-        {
-            return Err(AppError::Conflict(format!(
-                "a stage named {:?} already exists",
-                name.as_str()
-            )));
-        }
-        let position = input.position.unwrap_or(current.position).clamp(0, 1000);
+            .map(|s| ListEntry {
+                id: s.id.0,
+                name: &s.name,
+                position: s.position,
+            })
+            .collect();
+        let position = place_in_list(
+            &entries,
+            id.map(|i| i.0),
+            name.as_str(),
+            input.position,
+            STAGE_LIST,
+        )?;
+        let id = id.unwrap_or_default();
         repo.upsert_stage(id, &name, position).await?;
         tx.commit().await?;
         Ok(StageView {
@@ -189,37 +245,7 @@ impl App {
         m: &Member,
         input: NamedItemInput,
     ) -> AppResult<CriterionView> {
-        m.allow(Action::ManageSettings)?;
-        let name = CriterionName::parse(&input.name)?;
-        let mut tx = self.store.begin().await?;
-        let mut repo = tx.workspace(m.workspace);
-        let existing = repo.criteria().await?;
-        if existing.len() >= 20 {
-            return Err(AppError::Conflict(
-                "a workspace can have at most 20 rating criteria".into(),
-            ));
-        }
-        if existing
-            .iter()
-            .any(|c| c.name.eq_ignore_ascii_case(name.as_str()))
-        {
-            return Err(AppError::Conflict(format!(
-                "a criterion named {:?} already exists",
-                name.as_str()
-            )));
-        }
-        let position = input
-            .position
-            .unwrap_or(existing.len() as i64)
-            .clamp(0, 1000);
-        let id = CriterionId::new();
-        repo.upsert_criterion(id, &name, position).await?;
-        tx.commit().await?;
-        Ok(CriterionView {
-            id,
-            name: name.into_inner(),
-            position,
-        })
+        self.save_criterion(m, None, input).await
     }
 
     /// Renames or moves a criterion.
@@ -229,25 +255,36 @@ impl App {
         id: CriterionId,
         input: NamedItemInput,
     ) -> AppResult<CriterionView> {
+        self.save_criterion(m, Some(id), input).await
+    }
+
+    async fn save_criterion(
+        &self,
+        m: &Member,
+        id: Option<CriterionId>,
+        input: NamedItemInput,
+    ) -> AppResult<CriterionView> {
         m.allow(Action::ManageSettings)?;
         let name = CriterionName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let existing = repo.criteria().await?;
-        let current = existing
+        let entries: Vec<ListEntry> = existing
             .iter()
-            .find(|c| c.id == id)
-            .ok_or(AppError::NotFound("criterion"))?;
-        if existing
-            .iter()
-            .any(|c| c.id != id && c.name.eq_ignore_ascii_case(name.as_str()))
-        {
-            return Err(AppError::Conflict(format!(
-                "a criterion named {:?} already exists",
-                name.as_str()
-            )));
-        }
-        let position = input.position.unwrap_or(current.position).clamp(0, 1000);
+            .map(|c| ListEntry {
+                id: c.id.0,
+                name: &c.name,
+                position: c.position,
+            })
+            .collect();
+        let position = place_in_list(
+            &entries,
+            id.map(|i| i.0),
+            name.as_str(),
+            input.position,
+            CRITERION_LIST,
+        )?;
+        let id = id.unwrap_or_default();
         repo.upsert_criterion(id, &name, position).await?;
         tx.commit().await?;
         Ok(CriterionView {
@@ -279,16 +316,11 @@ impl App {
         let rows = tx.workspace(m.workspace).members(after, limit + 1).await?;
         let show_email = m.role() >= Role::Admin;
         let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows.into_iter().take(limit as usize) {
-            items.push(MemberView {
-                user_id: r.user_id,
-                name: r.name,
-                email: show_email.then_some(r.email),
-                role: parse_role(&r.role)?,
-                joined_at: r.joined_at,
-            });
-        }
+        let items = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| member_view(r, show_email))
+            .collect::<AppResult<Vec<_>>>()?;
         let next_cursor = if more {
             items.last().map(|i| encode_id_cursor(i.user_id.0))
         } else {

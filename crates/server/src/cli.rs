@@ -271,6 +271,31 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// Creates an operator or ordinary account, printing a generated password once.
+async fn create_account(
+    cfg: &ConfigArgs,
+    email: &str,
+    name: &str,
+    password_stdin: bool,
+    operator: bool,
+) -> anyhow::Result<()> {
+    let pw = if password_stdin {
+        Some(read_password_stdin()?)
+    } else {
+        None
+    };
+    let (app, _) = app_for(cfg).await?;
+    let (user, generated) = app
+        .create_user(email, name, pw.as_deref(), operator)
+        .await?;
+    let kind = if operator { "operator" } else { "account" };
+    println!("Created {kind} {} ({})", user.email, user.id);
+    if let Some(p) = generated {
+        println!("Generated password (shown once): {p}");
+    }
+    Ok(())
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -352,20 +377,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             name,
             password_stdin,
-        }) => {
-            let pw = if password_stdin {
-                Some(read_password_stdin()?)
-            } else {
-                None
-            };
-            let (app, _) = app_for(&cfg).await?;
-            let (user, generated) = app.create_user(&email, &name, pw.as_deref(), true).await?;
-            println!("Created operator {} ({})", user.email, user.id);
-            if let Some(p) = generated {
-                println!("Generated password (shown once): {p}");
-            }
-            Ok(())
-        }
+        }) => create_account(&cfg, &email, &name, password_stdin, true).await,
         Command::Admin(AdminCommand::SeedBenchmark { cfg, slug, ideas }) => {
             let (app, _) = app_for(&cfg).await?;
             let (token, discussion) = app.seed_benchmark(&slug, ideas).await?;
@@ -379,20 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             name,
             password_stdin,
-        }) => {
-            let pw = if password_stdin {
-                Some(read_password_stdin()?)
-            } else {
-                None
-            };
-            let (app, _) = app_for(&cfg).await?;
-            let (user, generated) = app.create_user(&email, &name, pw.as_deref(), false).await?;
-            println!("Created account {} ({})", user.email, user.id);
-            if let Some(p) = generated {
-                println!("Generated password (shown once): {p}");
-            }
-            Ok(())
-        }
+        }) => create_account(&cfg, &email, &name, password_stdin, false).await,
         Command::Workspace(WorkspaceCommand::Create {
             cfg,
             slug,
