@@ -287,3 +287,116 @@ async fn sign_in_does_not_reveal_which_accounts_exist() {
     assert_eq!(wrong, junk);
     assert_eq!(wrong.0, 403);
 }
+
+#[tokio::test]
+async fn session_and_invitation_routes_reject_bad_input() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "invites").await;
+    let token = invite(&t, &f.ws.owner.token, "bad.input@example.org", "member").await;
+    let accept = format!("/invitations/{token}/accept");
+    for path in ["/session", accept.as_str()] {
+        let cases: Vec<(&str, Body, u16)> = vec![
+            (
+                "malformed",
+                Body::Raw {
+                    content_type: "application/json",
+                    bytes: b"{\"email\":".to_vec(),
+                },
+                400,
+            ),
+            (
+                "not json",
+                Body::Raw {
+                    content_type: "text/plain",
+                    bytes: b"email=x".to_vec(),
+                },
+                415,
+            ),
+            (
+                "unknown field",
+                Body::Json(json!({"email": "a@b.org", "password": "x", "admin": true})),
+                422,
+            ),
+            (
+                "wrong type",
+                Body::Json(json!({"email": 1, "password": ["x"]})),
+                422,
+            ),
+            (
+                "oversized",
+                Body::Raw {
+                    content_type: "application/json",
+                    bytes: format!("{{\"email\":\"{}\"}}", "x".repeat(2 << 20)).into_bytes(),
+                },
+                413,
+            ),
+        ];
+        for (what, body, want) in cases {
+            let (st, v) = call(&t, "POST", path, &Auth::None, body).await;
+            assert_eq!(st, want, "{path} {what}: {v}");
+            error_code(&v);
+        }
+    }
+    let (st, v) = call(
+        &t,
+        "POST",
+        "/session",
+        &Auth::None,
+        Body::Json(json!({"email": "a@b.org"})),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (422, "invalid_input"),
+        "missing password"
+    );
+    let (st, v) = call(
+        &t,
+        "POST",
+        &accept,
+        &Auth::None,
+        Body::Json(json!({"password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["field"].as_str()),
+        (422, Some("name")),
+        "missing name for a new account"
+    );
+    let (st, _) = call(
+        &t,
+        "GET",
+        &format!("/invitations/{}", "x".repeat(5000)),
+        &Auth::None,
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 404);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_describes_the_api() {
+    let t = TestApp::spawn().await;
+    let resp = t.http.get(t.api("/openapi.json")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    assert!(
+        doc["paths"]["/workspaces/{slug}/discussions/{discussion_id}/ideas"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 7
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let health = t
+        .http
+        .get(format!("{}/readyz", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
