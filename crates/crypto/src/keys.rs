@@ -29,6 +29,10 @@ impl SecretKey {
         Ok(Self(arr))
     }
 
+    pub(crate) fn from_array(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -13,10 +13,14 @@
 //! Key material lives in [`SecretKey`], which zeroises itself on drop and prints as
 //! `SecretKey(<redacted>)`; no error message contains key bytes.
 
+mod cache;
+mod derive;
 mod envelope;
 mod keys;
 mod provider;
 
+pub use cache::KeyCache;
+pub use derive::{BlindIndexKey, derive_key};
 pub use envelope::{HEADER_LEN, Place, SealedHeader, open, seal};
 pub use keys::{KeyId, SecretKey, unwrap_key, wrap_key};
 pub use provider::{EnvKeyProvider, KeyFileProvider, KeyProvider, MasterKey};

@@ -1,0 +1,132 @@
+//! A bounded cache of unwrapped data keys.
+//!
+//! Unwrapping a DEK costs a KEK lookup and an AEAD call; listing a page of ideas needs a handful
+//! of DEKs again and again. The cache keeps at most `capacity` keys, evicts the least recently
+//! used, and every key it drops is zeroised (by `SecretKey`'s drop). It holds keys only, never
+//! plaintext, and nothing another node needs: a miss simply unwraps again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::keys::{KeyId, SecretKey};
+
+struct Entry {
+    key: SecretKey,
+    used: u64,
+}
+
+struct Inner {
+    entries: HashMap<(KeyId, u32), Entry>,
+    clock: u64,
+}
+
+/// A bounded, thread-safe LRU cache of unwrapped keys, by key id and version.
+pub struct KeyCache {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl KeyCache {
+    /// A cache holding at most `capacity` keys (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                clock: 0,
+            }),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the map inconsistent (every operation is
+        // a single map call), so a poisoned lock is still safe to use.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key, if cached; marks it recently used.
+    pub fn get(&self, id: KeyId, version: u32) -> Option<SecretKey> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        inner.entries.get_mut(&(id, version)).map(|e| {
+            e.used = now;
+            e.key.clone()
+        })
+    }
+
+    /// Caches a key, evicting the least recently used one when full.
+    pub fn insert(&self, id: KeyId, version: u32, key: SecretKey) {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let full =
+            !inner.entries.contains_key(&(id, version)) && inner.entries.len() >= self.capacity;
+        if full
+            && let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| *k)
+        {
+            inner.entries.remove(&oldest);
+        }
+        inner
+            .entries
+            .insert((id, version), Entry { key, used: now });
+    }
+
+    /// Drops every version of a key (it was shredded or rotated away).
+    pub fn forget(&self, id: KeyId) {
+        self.lock().entries.retain(|(k, _), _| *k != id);
+    }
+
+    /// How many keys are cached.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enc_02_cache_is_bounded_and_evicts_least_recently_used() {
+        let cache = KeyCache::new(3);
+        let ids: Vec<KeyId> = (0..4).map(|_| KeyId::now_v7()).collect();
+        let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::generate().unwrap()).collect();
+        for i in 0..3 {
+            cache.insert(ids[i], 1, keys[i].clone());
+        }
+        assert_eq!(cache.get(ids[0], 1), Some(keys[0].clone()));
+        cache.insert(ids[3], 1, keys[3].clone());
+        assert_eq!(cache.len(), 3);
+        assert!(
+            cache.get(ids[1], 1).is_none(),
+            "the least recently used key went"
+        );
+        assert!(
+            cache.get(ids[0], 1).is_some()
+                && cache.get(ids[2], 1).is_some()
+                && cache.get(ids[3], 1).is_some()
+        );
+        assert!(cache.get(ids[0], 2).is_none(), "versions are distinct");
+    }
+
+    #[test]
+    fn enc_04_forgotten_keys_are_gone_in_every_version() {
+        let cache = KeyCache::new(10);
+        let id = KeyId::now_v7();
+        cache.insert(id, 1, SecretKey::generate().unwrap());
+        cache.insert(id, 2, SecretKey::generate().unwrap());
+        cache.forget(id);
+        assert!(cache.get(id, 1).is_none() && cache.get(id, 2).is_none());
+        assert!(cache.is_empty());
+    }
+}
