@@ -107,6 +107,9 @@ impl App {
             )));
         }
         tx.insert_workspace(id, &slug, &name, now).await?;
+        self.keyring
+            .init_workspace(&mut tx.workspace(id), now)
+            .await?;
         let owner = tx.user_by_email(&email).await?;
         match owner {
             Some(u) => {

@@ -12,6 +12,7 @@ pub mod demo;
 mod error;
 mod files;
 mod ideas;
+mod keyring;
 mod secrets;
 mod spaces;
 pub mod views;
@@ -28,6 +29,7 @@ pub use admin::CreatedWorkspace;
 pub use auth::{Credential, LoginOutcome, Principal};
 pub use error::{AppError, AppResult};
 pub use files::Download;
+pub use keyring::{KeyStatus, Keyring};
 pub use views::*;
 
 /// A source of the current time, injectable so that tests can move it.
@@ -80,6 +82,7 @@ pub struct App {
     files: Arc<dyn FileStore>,
     clock: Arc<dyn Clock>,
     settings: Arc<AppSettings>,
+    keyring: Arc<Keyring>,
 }
 
 impl App {
@@ -89,13 +92,20 @@ impl App {
         files: Arc<dyn FileStore>,
         clock: Arc<dyn Clock>,
         settings: AppSettings,
+        keyring: Arc<Keyring>,
     ) -> Self {
         Self {
             store,
             files,
             clock,
             settings: Arc::new(settings),
+            keyring,
         }
+    }
+
+    /// The keyring that seals and opens workspace data.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The store (for readiness checks and the CLI's migrations).

@@ -79,8 +79,20 @@ enum Command {
     /// Configuration: list options, or check the configuration in force.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Master key and workspace keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Show where the master key comes from, its versions, and how many workspace keys each wraps.
+    Status {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -494,6 +506,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 c.invitation_ttl.as_secs() / 3600,
                 c.log_filter
             );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Status { cfg }) => {
+            let (app, config) = app_for(&cfg).await?;
+            let status = app.keyring().status(app.store()).await?;
+            println!("master key: {}", crate::describe(&config.master_key));
+            println!(
+                "versions held: {:?} (current: {})",
+                status.master_versions,
+                status.master_versions.last().copied().unwrap_or(0)
+            );
+            if status.keks_by_master_version.is_empty() {
+                println!("no workspace keys yet");
+            }
+            for (version, count) in status.keks_by_master_version {
+                println!("master version {version} wraps {count} workspace key(s)");
+            }
             Ok(())
         }
         Command::Openapi => {

@@ -54,6 +54,15 @@ struct RawConfig {
     invitations: RawTtl,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    keys: RawKeys,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    master_key_file: Option<PathBuf>,
+    master_key_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +136,18 @@ pub struct Config {
     pub invitation_ttl: Duration,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log_filter: String,
+    /// Where the master key comes from.
+    pub master_key: MasterKeySource,
+}
+
+/// Where the master key comes from (ENC-02): never from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// A key file readable by its owner only; created with a fresh key when missing and the
+    /// database holds no keys yet.
+    File(PathBuf),
+    /// An environment variable holding `VERSION:HEX` entries.
+    Env(String),
 }
 
 /// Every option with its default and meaning, for `ideaweave config` and the README.
@@ -323,6 +344,27 @@ impl Config {
             ));
         }
         let uploads_dir = raw.uploads.dir.unwrap_or_else(|| data_dir.join("files"));
+        let master_key = match (raw.keys.master_key_env, raw.keys.master_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "keys.master_key_env",
+                    "set either keys.master_key_env or keys.master_key_file, not both",
+                ));
+            }
+            (Some(var), None)
+                if var.is_empty()
+                    || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                return Err(ConfigError::new(
+                    "keys.master_key_env",
+                    format!("{var:?} is not an environment variable name"),
+                ));
+            }
+            (Some(var), None) => MasterKeySource::Env(var),
+            (None, file) => {
+                MasterKeySource::File(file.unwrap_or_else(|| data_dir.join("master.key")))
+            }
+        };
         Ok(Self {
             listen,
             data_dir,
@@ -336,6 +378,7 @@ impl Config {
             session_ttl: Duration::from_secs(session_hours * 3600),
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             log_filter,
+            master_key,
         })
     }
 

@@ -8,11 +8,20 @@ pub mod config;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ideaweave_app::{App, AppSettings, Clock};
+use ideaweave_app::{App, AppSettings, Clock, Keyring};
+use ideaweave_crypto::{EnvKeyProvider, KeyFileProvider, KeyProvider};
 use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
 
-use crate::config::Config;
+use crate::config::{Config, MasterKeySource};
+
+/// Where the master key comes from, in words.
+pub fn describe(source: &MasterKeySource) -> String {
+    match source {
+        MasterKeySource::File(p) => format!("key file {}", p.display()),
+        MasterKeySource::Env(v) => format!("environment variable {v}"),
+    }
+}
 
 /// Opens the database named by the configuration (creating the data directory for SQLite) and
 /// applies pending migrations.
@@ -55,9 +64,39 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Loads the master key source. A missing key file is created (mode 0600) only while the
+/// database holds no keys; otherwise the start stops, because a new key would open nothing.
+pub async fn key_provider(config: &Config, store: &Store) -> anyhow::Result<Arc<dyn KeyProvider>> {
+    match &config.master_key {
+        MasterKeySource::Env(var) => Ok(Arc::new(EnvKeyProvider::load(var)?)),
+        MasterKeySource::File(path) if path.exists() => Ok(Arc::new(KeyFileProvider::load(path)?)),
+        MasterKeySource::File(path) => {
+            let holds_keys = store.read().await?.any_kek().await?.is_some();
+            if holds_keys {
+                anyhow::bail!(
+                    "the master key file {} does not exist, but the database holds keys wrapped by a master key: \
+                     restore the key file, or point keys.master_key_file (IDEAWEAVE_KEYS__MASTER_KEY_FILE) at it",
+                    path.display()
+                );
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let provider = KeyFileProvider::create(path)?;
+            tracing::warn!(path = %path.display(), "created a new master key file: keep a copy offline, without it nothing can be decrypted");
+            Ok(Arc::new(provider))
+        }
+    }
+}
+
 /// Builds the application from a validated configuration.
 pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let store = open_store(config, true).await?;
+    let keyring = Arc::new(Keyring::new(key_provider(config, &store).await?, 4096));
+    keyring.check(&store).await.map_err(|_| {
+        anyhow::anyhow!("the master key ({}) does not open the keys in this database: is this the key it was created with?", describe(&config.master_key))
+    })?;
     let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
         format!(
             "cannot open the uploads directory {}",
@@ -70,7 +109,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),
     };
-    Ok(App::new(store, Arc::new(files), clock, settings))
+    Ok(App::new(store, Arc::new(files), clock, settings, keyring))
 }
 
 /// The HTTP router for an application.

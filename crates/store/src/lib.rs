@@ -30,6 +30,7 @@ macro_rules! on_conn {
 mod content;
 mod files;
 mod instance;
+mod keys;
 mod migrate;
 pub mod records;
 mod workspace;
@@ -45,6 +46,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use files::{FileStore, FileStoreError, LocalDirFileStore};
 pub use instance::DEFAULT_STAGES;
+pub use keys::{DekRecord, KekRecord};
 pub use migrate::{MigrationInfo, MigrationState};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

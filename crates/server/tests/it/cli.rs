@@ -11,21 +11,21 @@ use serde_json::json;
 
 use crate::helpers::with_token;
 
-fn bin() -> Command {
+pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ideaweave"));
     c.env_remove("RUST_LOG");
     c
 }
 
 /// The binary pointed at the test's database and data directory.
-fn bin_for(t: &TestApp) -> Command {
+pub fn bin_for(t: &TestApp) -> Command {
     let mut c = bin();
     c.env("IDEAWEAVE_DATA_DIR", t.dir.path())
         .env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
     c
 }
 
-fn run(mut c: Command) -> (bool, String, String) {
+pub fn run(mut c: Command) -> (bool, String, String) {
     let out = c.output().expect("run ideaweave");
     (
         out.status.success(),
@@ -54,6 +54,8 @@ fn every_subcommand_has_help() {
         &["config", "options"],
         &["config", "check"],
         &["openapi"],
+        &["keys"],
+        &["keys", "status"],
     ];
     for args in commands {
         let mut c = bin();

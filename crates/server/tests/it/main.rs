@@ -7,5 +7,6 @@ mod cli;
 mod content;
 mod helpers;
 mod invitations;
+mod keys;
 mod revocation;
 mod routes;
