@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask bench [--quick]");
+            eprintln!("usage: cargo xtask test | cargo xtask bench [--quick | aead]");
             return ExitCode::from(2);
         }
     };
