@@ -138,7 +138,8 @@ impl App {
         Ok(self.store.read().await?.list_workspaces().await?)
     }
 
-    /// Adds an existing account to a workspace with a role.
+    /// Adds an existing account to a workspace with a role. It never changes an existing
+    /// membership, so it cannot demote the last owner or override the workspace's admins.
     pub async fn add_member(&self, slug: &str, email: &str, role: Role) -> AppResult<()> {
         let email = Email::parse(email)?;
         let mut tx = self.store.begin().await?;
@@ -150,9 +151,13 @@ impl App {
             .user_by_email(&email)
             .await?
             .ok_or(AppError::NotFound("account"))?;
-        tx.workspace(ws.id)
-            .upsert_member(user.id, role, self.now())
-            .await?;
+        let mut repo = tx.workspace(ws.id);
+        if repo.role_of(user.id).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of {slug}; roles are changed by the workspace's admins"
+            )));
+        }
+        repo.upsert_member(user.id, role, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -40,6 +40,13 @@ struct TokenBinding {
     role: String,
 }
 
+impl Principal {
+    /// True for a signed-in browser session, false for an API token.
+    pub fn is_session(&self) -> bool {
+        self.token.is_none()
+    }
+}
+
 /// A successful sign-in.
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {

@@ -11,8 +11,10 @@ pub enum AppError {
     /// No valid credential was presented.
     #[error("sign in or present a valid API token")]
     Unauthenticated,
-    /// The thing does not exist, or the caller must not learn that it does.
-    #[error("{0} not found")]
+    /// The thing does not exist, or the caller must not learn that it does. The message is the
+    /// same in both cases, whatever the kind named here (kept for the code, not shown), so a
+    /// hidden resource cannot be told from a missing one.
+    #[error("not found: it does not exist, or you cannot see it")]
     NotFound(&'static str),
     /// The caller may see the thing but not do this.
     #[error("{0}")]

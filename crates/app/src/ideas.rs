@@ -379,6 +379,14 @@ impl App {
         m.allow(Action::Merge(space_view(s.space_private, s.space_listed)))?;
         let t = self.live_idea(&mut tx, m, target).await?;
         m.allow(Action::Merge(space_view(t.space_private, t.space_listed)))?;
+        if s.discussion_id != t.discussion_id {
+            // Votes, comments and the merge history move with a merge; across discussions they
+            // could carry a private space's content into an open one.
+            return Err(AppError::invalid(
+                "into",
+                "duplicates can only be merged into an idea of the same discussion",
+            ));
+        }
         let mut repo = tx.workspace(m.workspace);
         if repo.merged_into_count(source).await? > 0 {
             return Err(AppError::Conflict(

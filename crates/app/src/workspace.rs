@@ -526,7 +526,10 @@ impl App {
         let existing = self.store.read().await?.user_by_email(&email).await?;
         let (user_id, new_account) = match existing {
             Some(u) => {
-                if principal.map(|p| p.user) != Some(u.id) {
+                // Only a signed-in session accepts for an existing account: an API token acts
+                // inside its own workspace and must not be able to join another.
+                let session_user = principal.filter(|p| p.is_session()).map(|p| p.user);
+                if session_user != Some(u.id) {
                     return Err(AppError::Forbidden(format!(
                         "an account for {email} exists: sign in as {email} and accept the invitation again"
                     )));

@@ -279,6 +279,14 @@ impl Tag {
 
     /// Validates a list of tags, removing duplicates and keeping the first-seen order.
     pub fn parse_list(raw: &[String]) -> Result<Vec<Tag>, ValidationError> {
+        // Bounded before any work, so a huge list costs nothing (duplicates are removed below,
+        // so a list with repeats may still be up to this long).
+        if raw.len() > Self::MAX_PER_IDEA * 4 {
+            return Err(ValidationError::new(
+                "tags",
+                format!("at most {} tags per idea", Self::MAX_PER_IDEA),
+            ));
+        }
         let mut out: Vec<Tag> = Vec::new();
         for r in raw {
             let t = Tag::parse(r)?;
@@ -493,6 +501,15 @@ mod tests {
         assert_eq!(t.len(), 2);
         let many: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
         assert!(Tag::parse_list(&many).is_err());
+        let huge: Vec<String> = (0..200_000).map(|i| format!("t{i}")).collect();
+        let started = std::time::Instant::now();
+        assert!(Tag::parse_list(&huge).is_err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(50),
+            "refused before the quadratic dedupe"
+        );
+        let repeated: Vec<String> = std::iter::repeat_n("same".to_owned(), 30).collect();
+        assert_eq!(Tag::parse_list(&repeated).unwrap().len(), 1);
         assert!(Tag::parse("no spaces").is_err());
     }
 

@@ -415,3 +415,65 @@ async fn acc_04_operators_cannot_read_workspace_content_and_nothing_impersonates
         );
     }
 }
+
+#[tokio::test]
+async fn acc_02_hidden_and_missing_resources_answer_identically() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "hidden").await;
+    let owner = f.ws.as_member(&f.ws.owner);
+    let board = t
+        .app
+        .create_space(
+            &owner,
+            ideaweave_app::SpaceInput {
+                name: "Board".into(),
+                description: String::new(),
+                private: true,
+            },
+        )
+        .await
+        .unwrap();
+    let hidden = call(
+        &t,
+        "GET",
+        &format!("/workspaces/hidden/spaces/{}", board.id),
+        &Auth::Token(f.member.token.clone()),
+        crate::helpers::Body::None,
+    )
+    .await;
+    let missing = call(
+        &t,
+        "GET",
+        &format!("/workspaces/hidden/spaces/{}", uuid::Uuid::now_v7()),
+        &Auth::Token(f.member.token.clone()),
+        crate::helpers::Body::None,
+    )
+    .await;
+    assert_eq!(hidden.0, 404);
+    assert_eq!(
+        hidden, missing,
+        "a private space must not be distinguishable from a missing one"
+    );
+}
+
+#[tokio::test]
+async fn acc_01_merges_stay_inside_one_discussion() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "merging").await;
+    let route = ROUTES.iter().find(|r| r.name == "merge_idea").unwrap();
+    let a = prepare(&t, &f, route, None).await;
+    let b = prepare(&t, &f, route, None).await;
+    let (st, v) = crate::helpers::with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/merging/ideas/{}/merge", a["idea"]),
+        &f.ws.owner.token,
+        Some(serde_json::json!({"into": b["idea2"]})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["field"].as_str()),
+        (422, Some("into")),
+        "{v}"
+    );
+}

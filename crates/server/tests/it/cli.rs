@@ -217,6 +217,22 @@ async fn operator_creates_workspace_account_and_token_from_the_cli() {
     let (ok, _, err) = run(c);
     assert!(!ok && err.contains("not found"), "{err}");
     let mut c = bin_for(&t);
+    c.args([
+        "workspace",
+        "add-member",
+        "--workspace",
+        "cli-made",
+        "--email",
+        "scripter@example.org",
+        "--role",
+        "guest",
+    ]);
+    let (ok, _, err) = run(c);
+    assert!(
+        !ok && err.contains("already a member"),
+        "add-member never changes a membership: {err}"
+    );
+    let mut c = bin_for(&t);
     c.args(["workspace", "list"]);
     let (ok, out, _) = run(c);
     assert!(ok && out.contains("cli-made"), "{out}");

@@ -400,3 +400,42 @@ async fn the_openapi_document_is_served_and_describes_the_api() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn col_02_api_tokens_cannot_accept_invitations() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "invites").await;
+    let other = t.workspace("elsewhere").await;
+    let token = invite(&t, &f.ws.owner.token, &other.owner.email, "member").await;
+    let read_only = t
+        .token(
+            &other.owner.email,
+            "elsewhere",
+            ideaweave_domain::TokenScope::Read,
+        )
+        .await;
+    let (st, v) = call(
+        &t,
+        "POST",
+        &format!("/invitations/{token}/accept"),
+        &Auth::Token(read_only),
+        Body::Json(json!({})),
+    )
+    .await;
+    assert_eq!(
+        st, 403,
+        "a token of another workspace must not join its owner here: {v}"
+    );
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            "/workspaces/invites",
+            &Auth::Token(other.owner.token.clone()),
+            Body::None
+        )
+        .await
+        .0,
+        404
+    );
+}
