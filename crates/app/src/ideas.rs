@@ -305,9 +305,11 @@ impl App {
             return Ok(());
         }
         let mut repo = tx.workspace(m.workspace);
-        repo.set_idea_deleted(id, Some(m.actor.user), self.now())
-            .await?;
-        if scope.merged_into.is_none() {
+        if repo
+            .set_idea_deleted(id, Some(m.actor.user), self.now())
+            .await?
+            == Some(false)
+        {
             repo.adjust_idea_count(scope.discussion_id, -1).await?;
         }
         tx.commit().await?;
@@ -326,8 +328,7 @@ impl App {
             return self.idea(m, id).await;
         }
         let mut repo = tx.workspace(m.workspace);
-        repo.set_idea_deleted(id, None, self.now()).await?;
-        if scope.merged_into.is_none() {
+        if repo.set_idea_deleted(id, None, self.now()).await? == Some(false) {
             repo.adjust_idea_count(scope.discussion_id, 1).await?;
         }
         tx.commit().await?;
@@ -388,15 +389,33 @@ impl App {
             ));
         }
         let mut repo = tx.workspace(m.workspace);
+        // Both ideas are locked in id order (no deadlock between opposite merges), and what the
+        // merge depends on is checked again under the locks.
+        let (first, second) = if source < target {
+            (source, target)
+        } else {
+            (target, source)
+        };
+        repo.lock_idea(first).await?;
+        repo.lock_idea(second).await?;
+        if !repo.idea_is_live(target).await? {
+            return Err(AppError::Conflict(
+                "the idea to merge into was deleted or merged meanwhile".into(),
+            ));
+        }
         if repo.merged_into_count(source).await? > 0 {
             return Err(AppError::Conflict(
                 "other ideas are merged into this one; merge them into the target directly or unmerge them first".into(),
             ));
         }
-        repo.lock_idea(source).await?;
-        repo.lock_idea(target).await?;
-        repo.merge(MergeId::new(), source, target, m.actor.user, self.now())
-            .await?;
+        if !repo
+            .merge(MergeId::new(), source, target, m.actor.user, self.now())
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "this idea was deleted or merged meanwhile".into(),
+            ));
+        }
         repo.adjust_idea_count(s.discussion_id, -1).await?;
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;
@@ -414,10 +433,21 @@ impl App {
                 .ok_or_else(|| AppError::Conflict("this idea is not merged".into()))?,
         );
         let mut repo = tx.workspace(m.workspace);
-        repo.lock_idea(source).await?;
-        repo.lock_idea(target).await?;
-        repo.unmerge(source, target, m.actor.user, self.now())
-            .await?;
+        let (first, second) = if source < target {
+            (source, target)
+        } else {
+            (target, source)
+        };
+        repo.lock_idea(first).await?;
+        repo.lock_idea(second).await?;
+        if !repo
+            .unmerge(source, target, m.actor.user, self.now())
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "this idea was unmerged meanwhile".into(),
+            ));
+        }
         if s.deleted_at.is_none() {
             repo.adjust_idea_count(s.discussion_id, 1).await?;
         }

@@ -338,6 +338,7 @@ impl App {
     ) -> AppResult<MemberView> {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
+        repo.lock_owners().await?;
         let target = repo
             .member(user)
             .await?
@@ -353,7 +354,9 @@ impl App {
                 "the workspace must keep at least one owner; make someone else owner first".into(),
             ));
         }
-        repo.upsert_member(user, input.role, self.now()).await?;
+        if !repo.set_role(user, input.role).await? {
+            return Err(AppError::NotFound("member"));
+        }
         tx.commit().await?;
         Ok(MemberView {
             user_id: user,
@@ -368,6 +371,7 @@ impl App {
     pub async fn remove_member(&self, m: &Member, user: UserId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
+        repo.lock_owners().await?;
         let is_self = user == m.actor.user;
         if !is_self {
             m.allow(Action::ReadMembers)?;

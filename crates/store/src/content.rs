@@ -243,20 +243,37 @@ impl WorkspaceRepo<'_> {
         Ok(())
     }
 
-    /// Soft-deletes an idea (`by` = Some) or restores it (`by` = None).
+    /// Soft-deletes an idea (`by` = Some) or restores a deleted one (`by` = None), only if it is
+    /// in the opposite state now. Returns `None` when nothing changed (another request got there
+    /// first), else whether the idea is merged: callers adjust the discussion's idea count only
+    /// for an idea that really changed and is not merged.
     pub async fn set_idea_deleted(
         &mut self,
         id: IdeaId,
         by: Option<UserId>,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<bool>> {
         let ws = self.ws;
         let at = by.map(|_| now);
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).execute(c).await?;
+        let sql = if by.is_some() {
+            "UPDATE ideas SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING merged_into"
+        } else {
+            "UPDATE ideas SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NOT NULL RETURNING merged_into"
+        };
+        let merged: Option<Option<Uuid>> = on_conn!(self.tx, c => {
+            sqlx::query_scalar(sql).bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).fetch_optional(c).await?
         });
-        Ok(())
+        Ok(merged.map(|m| m.is_some()))
+    }
+
+    /// True when the idea is neither deleted nor merged (read under its lock).
+    pub async fn idea_is_live(&mut self, id: IdeaId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n: i64 = on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL AND merged_into IS NULL")
+                .bind(ws).bind(id.0).fetch_one(c).await?
+        });
+        Ok(n == 1)
     }
 
     /// Takes the row lock on an idea for the rest of the transaction, so that concurrent votes
@@ -554,6 +571,7 @@ impl WorkspaceRepo<'_> {
     /// Merges `source` into `target`: the source's votes move to the target except where the
     /// voter already voted on the target, its comments move, and the source is hidden from
     /// lists. Every moved row remembers where it came from, so [`Self::unmerge`] can undo it.
+    /// Returns false, changing nothing, when the source is no longer live.
     pub async fn merge(
         &mut self,
         id: MergeId,
@@ -561,8 +579,15 @@ impl WorkspaceRepo<'_> {
         target: IdeaId,
         by: UserId,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let ws = self.ws;
+        let marked = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL AND deleted_at IS NULL")
+                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?.rows_affected()
+        });
+        if marked != 1 {
+            return Ok(false);
+        }
         on_conn!(self.tx, c => {
             sqlx::query(
                 "UPDATE votes SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2 \
@@ -570,24 +595,30 @@ impl WorkspaceRepo<'_> {
             ).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
             sqlx::query("UPDATE comments SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2")
                 .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
-            sqlx::query("UPDATE ideas SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?;
             sqlx::query("INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(ws).bind(id.0).bind(source.0).bind(target.0).bind(by.0).bind(now).execute(&mut *c).await?;
         });
-        Ok(())
+        Ok(true)
     }
 
     /// Undoes the merge of `source` into `target`: moved votes and comments go back (replies
     /// posted under moved comments since go with them) and the source is listed again.
+    /// Returns false, changing nothing, when the source is no longer merged into `target`.
     pub async fn unmerge(
         &mut self,
         source: IdeaId,
         target: IdeaId,
         by: UserId,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let ws = self.ws;
+        let cleared = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET merged_into = NULL, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into = $3")
+                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?.rows_affected()
+        });
+        if cleared != 1 {
+            return Ok(false);
+        }
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")
                 .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
@@ -602,14 +633,12 @@ impl WorkspaceRepo<'_> {
                     break;
                 }
             }
-            sqlx::query("UPDATE ideas SET merged_into = NULL, updated_at = $3 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(source.0).bind(now).execute(&mut *c).await?;
             sqlx::query(
                 "UPDATE idea_merges SET unmerged_at = $4, unmerged_by = $5 WHERE workspace_id = $1 AND source_id = $2 \
                  AND target_id = $3 AND unmerged_at IS NULL",
             ).bind(ws).bind(source.0).bind(target.0).bind(now).bind(by.0).execute(&mut *c).await?;
         });
-        Ok(())
+        Ok(true)
     }
 
     /// How many ideas are currently merged into `idea`.

@@ -60,6 +60,31 @@ impl<'t> WorkspaceRepo<'t> {
         Ok(())
     }
 
+    /// Changes an existing member's role; false when they are not a member (any more). Unlike
+    /// [`Self::upsert_member`] it can never re-create a membership removed meanwhile.
+    pub async fn set_role(&mut self, user: UserId, role: Role) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(user.0).bind(role.as_str()).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Locks the owners' membership rows for the rest of the transaction (PostgreSQL), so two
+    /// owners demoting or removing each other at once cannot leave the workspace without one.
+    /// SQLite's write transactions are already exclusive.
+    pub async fn lock_owners(&mut self) -> StoreResult<()> {
+        if self.tx.kind() == crate::DatabaseKind::Postgres {
+            let ws = self.ws;
+            on_conn!(self.tx, c => {
+                sqlx::query("SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE")
+                    .bind(ws).execute(c).await?;
+            });
+        }
+        Ok(())
+    }
+
     /// A member's role, or `None` for a non-member.
     pub async fn role_of(&mut self, user: UserId) -> StoreResult<Option<String>> {
         let ws = self.ws;

@@ -862,3 +862,107 @@ async fn col_01_concurrent_votes_and_comments_all_count() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn col_01_concurrent_deletes_restores_and_opposite_merges_stay_consistent() {
+    let b = board("races").await;
+    let idea = b.post_idea(&b.f.member, "Double-clicked", &[]).await;
+    let path = format!("/workspaces/races/ideas/{idea}");
+    let restore = format!("{path}/restore");
+    let deletes = (0..8).map(|i| {
+        let who = if i % 2 == 0 {
+            &b.f.member.token
+        } else {
+            &b.f.moderator.token
+        };
+        with_token(&b.t, "DELETE", &path, who, None)
+    });
+    let results = futures_util::future::join_all(deletes).await;
+    // The author's clicks after the first delete find a deleted idea, which only moderators see.
+    assert!(
+        results.iter().all(|(st, _)| *st == 204 || *st == 404)
+            && results.iter().any(|(st, _)| *st == 204),
+        "{results:?}"
+    );
+    assert_eq!(b.count().await, 0, "eight deletes of one idea count once");
+    let restores = (0..8).map(|_| with_token(&b.t, "POST", &restore, &b.f.moderator.token, None));
+    futures_util::future::join_all(restores).await;
+    assert_eq!(b.count().await, 1, "eight restores count once");
+
+    let s = b.post_idea(&b.f.member, "One", &[]).await;
+    let t = b.post_idea(&b.f.member, "Other", &[]).await;
+    let (s_merge, t_merge) = (
+        format!("/workspaces/races/ideas/{s}/merge"),
+        format!("/workspaces/races/ideas/{t}/merge"),
+    );
+    let a = with_token(
+        &b.t,
+        "POST",
+        &s_merge,
+        &b.f.moderator.token,
+        Some(json!({"into": t})),
+    );
+    let z = with_token(
+        &b.t,
+        "POST",
+        &t_merge,
+        &b.f.ws.owner.token,
+        Some(json!({"into": s})),
+    );
+    let (ra, rz) = futures_util::future::join(a, z).await;
+    let mut statuses = [ra.0, rz.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 409],
+        "exactly one of two opposite merges wins: {ra:?} {rz:?}"
+    );
+    let (_, ps) = b.get(&b.f.member, &format!("/ideas/{s}")).await;
+    let (_, pt) = b.get(&b.f.member, &format!("/ideas/{t}")).await;
+    assert!(
+        ps["merged_into"].is_null() != pt["merged_into"].is_null(),
+        "no merge cycle: {ps} {pt}"
+    );
+    assert_eq!(b.count().await, 2);
+}
+
+#[tokio::test]
+async fn col_03_two_owners_demoting_each_other_leave_one_owner() {
+    let b = board("owners").await;
+    let second = b.t.member(&b.f.ws, "second-owner", Role::Owner).await;
+    let first = &b.f.ws.owner;
+    let (to_second, to_first) = (
+        format!("/workspaces/owners/members/{}", second.id),
+        format!("/workspaces/owners/members/{}", first.id),
+    );
+    let x = with_token(
+        &b.t,
+        "PATCH",
+        &to_second,
+        &first.token,
+        Some(json!({"role": "admin"})),
+    );
+    let y = with_token(
+        &b.t,
+        "PATCH",
+        &to_first,
+        &second.token,
+        Some(json!({"role": "admin"})),
+    );
+    let (rx, ry) = futures_util::future::join(x, y).await;
+    let (_, members) = with_token(
+        &b.t,
+        "GET",
+        "/workspaces/owners/members?limit=100",
+        &b.f.admin.token,
+        None,
+    )
+    .await;
+    let owners = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .count();
+    assert_eq!(owners, 1, "one owner remains: {rx:?} {ry:?}");
+}
