@@ -178,6 +178,15 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
         let scope = self.visible_idea(tx, m, a.idea_id).await?;
+        if a.comment_deleted
+            && m.allow(Action::Moderate(space_view(
+                scope.space_private,
+                scope.space_listed,
+            )))
+            .is_err()
+        {
+            return Err(AppError::NotFound("attachment"));
+        }
         Ok((a, scope))
     }
 

@@ -220,16 +220,25 @@ impl App {
                 }
             })
             .collect();
+        // Files and links of a deleted comment are hidden with it, except from moderators.
+        let moderator = m
+            .allow(Action::Moderate(space_view(
+                scope.space_private,
+                scope.space_listed,
+            )))
+            .is_ok();
         let attachments = repo
             .attachments(id)
             .await?
             .into_iter()
+            .filter(|a| moderator || !a.comment_deleted)
             .map(crate::files::attachment_out)
             .collect();
         let links = repo
             .links(id)
             .await?
             .into_iter()
+            .filter(|l| moderator || !l.comment_deleted)
             .map(crate::files::link_out)
             .collect();
         let merges = repo

@@ -71,10 +71,14 @@ const IDEA_SCOPE: &str = "SELECT i.id, i.discussion_id, i.author_id, i.created_a
 const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
     c.updated_at, c.deleted_at FROM comments c JOIN users u ON u.id = c.author_id ";
 
-const ATTACHMENT_COLUMNS: &str = "SELECT id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at FROM attachments ";
+/// Attachments and links say whether the comment they hang on is deleted: they are hidden with it.
+const ATTACHMENT_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.uploader_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.created_at, \
+    EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
+    FROM attachments a ";
 
-const LINK_COLUMNS: &str =
-    "SELECT id, idea_id, comment_id, url, title, created_by, created_at FROM links ";
+const LINK_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.url, a.title, a.created_by, a.created_at, \
+    EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
+    FROM links a ";
 
 impl WorkspaceRepo<'_> {
     // ---- ideas -----------------------------------------------------------------------------
@@ -496,7 +500,7 @@ impl WorkspaceRepo<'_> {
     pub async fn attachment(&mut self, id: AttachmentId) -> StoreResult<Option<AttachmentRecord>> {
         let ws = self.ws;
         let sql = sqlx::AssertSqlSafe(format!(
-            "{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND id = $2"
+            "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.id = $2"
         ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
     }
@@ -505,7 +509,7 @@ impl WorkspaceRepo<'_> {
     pub async fn attachments(&mut self, idea: IdeaId) -> StoreResult<Vec<AttachmentRecord>> {
         let ws = self.ws;
         let sql = sqlx::AssertSqlSafe(format!(
-            "{ATTACHMENT_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"
+            "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.idea_id = $2 ORDER BY a.id"
         ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
     }
@@ -544,7 +548,9 @@ impl WorkspaceRepo<'_> {
     /// One link.
     pub async fn link(&mut self, id: LinkId) -> StoreResult<Option<LinkRecord>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!("{LINK_COLUMNS}WHERE workspace_id = $1 AND id = $2"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.id = $2"
+        ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
     }
 
@@ -552,7 +558,7 @@ impl WorkspaceRepo<'_> {
     pub async fn links(&mut self, idea: IdeaId) -> StoreResult<Vec<LinkRecord>> {
         let ws = self.ws;
         let sql = sqlx::AssertSqlSafe(format!(
-            "{LINK_COLUMNS}WHERE workspace_id = $1 AND idea_id = $2 ORDER BY id"
+            "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.idea_id = $2 ORDER BY a.id"
         ));
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
     }

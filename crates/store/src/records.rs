@@ -259,6 +259,8 @@ pub struct AttachmentRecord {
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at: i64,
+    /// True when it hangs on a comment that is deleted.
+    pub comment_deleted: bool,
 }
 
 /// A link on an idea or comment.
@@ -274,6 +276,8 @@ pub struct LinkRecord {
     #[sqlx(try_from = "Uuid")]
     pub created_by: UserId,
     pub created_at: i64,
+    /// True when it hangs on a comment that is deleted.
+    pub comment_deleted: bool,
 }
 
 /// A recorded merge of one idea into another.

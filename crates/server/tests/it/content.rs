@@ -966,3 +966,70 @@ async fn col_03_two_owners_demoting_each_other_leave_one_owner() {
         .count();
     assert_eq!(owners, 1, "one owner remains: {rx:?} {ry:?}");
 }
+
+#[tokio::test]
+async fn col_01_files_and_links_of_a_deleted_comment_go_with_it() {
+    let b = board("comment-files").await;
+    let idea = b.post_idea(&b.f.member, "Has a thread", &[]).await;
+    let (_, c) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/comment-files/ideas/{idea}/comments"),
+        &b.voters[0].token,
+        Some(json!({"body": "see attached"})),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let author = Auth::Token(b.voters[0].token.clone());
+    let (st, a) = call(
+        &b.t,
+        "POST",
+        &format!("/workspaces/comment-files/ideas/{idea}/attachments?comment_id={cid}"),
+        &author,
+        Body::Upload {
+            filename: "p.png",
+            bytes: png(),
+        },
+    )
+    .await;
+    assert_eq!(st, 201, "{a}");
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/comment-files/ideas/{idea}/links"),
+        &b.voters[0].token,
+        Some(json!({"url": "https://example.org/x", "comment_id": cid})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "DELETE",
+            &format!("/workspaces/comment-files/comments/{cid}"),
+            &b.voters[0].token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, page) = b.get(&b.voters[1], &format!("/ideas/{idea}")).await;
+    assert_eq!(
+        (
+            page["attachments"].as_array().unwrap().len(),
+            page["links"].as_array().unwrap().len()
+        ),
+        (0, 0),
+        "{page}"
+    );
+    let content = format!("/attachments/{}/content", a["id"].as_str().unwrap());
+    assert_eq!(b.get(&b.voters[1], &content).await.0, 404);
+    let (_, page) = b.get(&b.f.moderator, &format!("/ideas/{idea}")).await;
+    assert_eq!(
+        page["attachments"].as_array().unwrap().len(),
+        1,
+        "moderators still see them"
+    );
+    assert_eq!(b.get(&b.f.moderator, &content).await.0, 200);
+}
