@@ -66,13 +66,13 @@ impl Keyring {
         )?;
         repo.insert_kek(1, i64::from(master.version), &wrapped, now)
             .await?;
-        self.cache.insert(repo.id().0, 1, kek);
+        self.cache.insert(repo.id().0, repo.id().0, 1, kek);
         Ok(())
     }
 
     async fn kek(&self, repo: &mut WorkspaceRepo<'_>, kek_version: u32) -> AppResult<SecretKey> {
         let id = repo.id().0;
-        if let Some(k) = self.cache.get(id, kek_version) {
+        if let Some(k) = self.cache.get(id, id, kek_version) {
             return Ok(k);
         }
         let rec = repo.kek(i64::from(kek_version)).await?.ok_or_else(|| {
@@ -80,7 +80,7 @@ impl Keyring {
         })?;
         let master = self.provider.version(version(rec.master_version)?)?;
         let kek = unwrap_key(&master.key, MASTER_KEY_ID, master.version, id, &rec.wrapped)?;
-        self.cache.insert(id, kek_version, kek.clone());
+        self.cache.insert(id, id, kek_version, kek.clone());
         Ok(kek)
     }
 
@@ -110,7 +110,7 @@ impl Keyring {
         let wrapped = wrap_key(&kek, repo.id().0, kek_version, id, &dek)?;
         repo.insert_dek(id, subject, i64::from(kek_version), &wrapped, now)
             .await?;
-        self.cache.insert(id, DEK_VERSION, dek.clone());
+        self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
         Ok((id, dek))
     }
 
@@ -120,7 +120,7 @@ impl Keyring {
         repo: &mut WorkspaceRepo<'_>,
         id: KeyId,
     ) -> AppResult<SecretKey> {
-        if let Some(k) = self.cache.get(id, DEK_VERSION) {
+        if let Some(k) = self.cache.get(repo.id().0, id, DEK_VERSION) {
             return Ok(k);
         }
         let rec = repo.dek(id).await?.ok_or_else(|| {
@@ -129,7 +129,7 @@ impl Keyring {
         let kek_version = version(rec.kek_version)?;
         let kek = self.kek(repo, kek_version).await?;
         let dek = unwrap_key(&kek, repo.id().0, kek_version, id, &rec.wrapped)?;
-        self.cache.insert(id, DEK_VERSION, dek.clone());
+        self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
         Ok(dek)
     }
 
@@ -167,9 +167,9 @@ impl Keyring {
         })
     }
 
-    /// Forgets a wrapped key's unwrapped form (after shredding or rotation).
-    pub fn forget(&self, id: WorkspaceId) {
-        self.cache.forget(id.0);
+    /// Forgets every unwrapped key of a workspace (after it is erased or its KEK rotated).
+    pub fn forget_workspace(&self, id: WorkspaceId) {
+        self.cache.forget_scope(id.0);
     }
 }
 

@@ -15,12 +15,16 @@ struct Entry {
     used: u64,
 }
 
+/// (scope, key id, version): the scope is the workspace a key belongs to, so a key is only ever
+/// found again for the workspace it was stored for, and a whole workspace can be forgotten.
+type Slot = (uuid::Uuid, KeyId, u32);
+
 struct Inner {
-    entries: HashMap<(KeyId, u32), Entry>,
+    entries: HashMap<Slot, Entry>,
     clock: u64,
 }
 
-/// A bounded, thread-safe LRU cache of unwrapped keys, by key id and version.
+/// A bounded, thread-safe LRU cache of unwrapped keys, by scope (workspace), key id and version.
 pub struct KeyCache {
     inner: Mutex<Inner>,
     capacity: usize,
@@ -44,24 +48,24 @@ impl KeyCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The key, if cached; marks it recently used.
-    pub fn get(&self, id: KeyId, version: u32) -> Option<SecretKey> {
+    /// The key, if cached for this scope; marks it recently used.
+    pub fn get(&self, scope: uuid::Uuid, id: KeyId, version: u32) -> Option<SecretKey> {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
-        inner.entries.get_mut(&(id, version)).map(|e| {
+        inner.entries.get_mut(&(scope, id, version)).map(|e| {
             e.used = now;
             e.key.clone()
         })
     }
 
     /// Caches a key, evicting the least recently used one when full.
-    pub fn insert(&self, id: KeyId, version: u32, key: SecretKey) {
+    pub fn insert(&self, scope: uuid::Uuid, id: KeyId, version: u32, key: SecretKey) {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
-        let full =
-            !inner.entries.contains_key(&(id, version)) && inner.entries.len() >= self.capacity;
+        let full = !inner.entries.contains_key(&(scope, id, version))
+            && inner.entries.len() >= self.capacity;
         if full
             && let Some(oldest) = inner
                 .entries
@@ -73,12 +77,19 @@ impl KeyCache {
         }
         inner
             .entries
-            .insert((id, version), Entry { key, used: now });
+            .insert((scope, id, version), Entry { key, used: now });
     }
 
     /// Drops every version of a key (it was shredded or rotated away).
-    pub fn forget(&self, id: KeyId) {
-        self.lock().entries.retain(|(k, _), _| *k != id);
+    pub fn forget(&self, scope: uuid::Uuid, id: KeyId) {
+        self.lock()
+            .entries
+            .retain(|(s, k, _), _| !(*s == scope && *k == id));
+    }
+
+    /// Drops every key of a scope (a workspace was erased).
+    pub fn forget_scope(&self, scope: uuid::Uuid) {
+        self.lock().entries.retain(|(s, _, _), _| *s != scope);
     }
 
     /// How many keys are cached.
@@ -96,37 +107,53 @@ impl KeyCache {
 mod tests {
     use super::*;
 
+    const WS: uuid::Uuid = uuid::Uuid::from_u128(7);
+
     #[test]
     fn enc_02_cache_is_bounded_and_evicts_least_recently_used() {
         let cache = KeyCache::new(3);
         let ids: Vec<KeyId> = (0..4).map(|_| KeyId::now_v7()).collect();
         let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::generate().unwrap()).collect();
         for i in 0..3 {
-            cache.insert(ids[i], 1, keys[i].clone());
+            cache.insert(WS, ids[i], 1, keys[i].clone());
         }
-        assert_eq!(cache.get(ids[0], 1), Some(keys[0].clone()));
-        cache.insert(ids[3], 1, keys[3].clone());
+        assert_eq!(cache.get(WS, ids[0], 1), Some(keys[0].clone()));
+        cache.insert(WS, ids[3], 1, keys[3].clone());
         assert_eq!(cache.len(), 3);
         assert!(
-            cache.get(ids[1], 1).is_none(),
+            cache.get(WS, ids[1], 1).is_none(),
             "the least recently used key went"
         );
         assert!(
-            cache.get(ids[0], 1).is_some()
-                && cache.get(ids[2], 1).is_some()
-                && cache.get(ids[3], 1).is_some()
+            cache.get(WS, ids[0], 1).is_some()
+                && cache.get(WS, ids[2], 1).is_some()
+                && cache.get(WS, ids[3], 1).is_some()
         );
-        assert!(cache.get(ids[0], 2).is_none(), "versions are distinct");
+        assert!(cache.get(WS, ids[0], 2).is_none(), "versions are distinct");
     }
 
     #[test]
-    fn enc_04_forgotten_keys_are_gone_in_every_version() {
+    fn acc_02_a_key_is_found_only_in_its_own_scope() {
         let cache = KeyCache::new(10);
         let id = KeyId::now_v7();
-        cache.insert(id, 1, SecretKey::generate().unwrap());
-        cache.insert(id, 2, SecretKey::generate().unwrap());
-        cache.forget(id);
-        assert!(cache.get(id, 1).is_none() && cache.get(id, 2).is_none());
-        assert!(cache.is_empty());
+        cache.insert(WS, id, 1, SecretKey::generate().unwrap());
+        assert!(cache.get(uuid::Uuid::from_u128(8), id, 1).is_none());
+    }
+
+    #[test]
+    fn enc_04_forgotten_keys_and_scopes_are_gone_in_every_version() {
+        let cache = KeyCache::new(10);
+        let (a, b) = (KeyId::now_v7(), KeyId::now_v7());
+        cache.insert(WS, a, 1, SecretKey::generate().unwrap());
+        cache.insert(WS, a, 2, SecretKey::generate().unwrap());
+        cache.insert(WS, b, 1, SecretKey::generate().unwrap());
+        let other = uuid::Uuid::from_u128(9);
+        cache.insert(other, b, 1, SecretKey::generate().unwrap());
+        cache.forget(WS, a);
+        assert!(cache.get(WS, a, 1).is_none() && cache.get(WS, a, 2).is_none());
+        assert!(cache.get(WS, b, 1).is_some());
+        cache.forget_scope(WS);
+        assert!(cache.get(WS, b, 1).is_none());
+        assert_eq!(cache.len(), 1, "other scopes stay");
     }
 }

@@ -18,7 +18,9 @@ pub fn derive_key(master: &SecretKey, purpose: &str) -> SecretKey {
     let mut out = [0u8; 32];
     // 32 bytes is far below HKDF-SHA-256's 8160-byte output limit, so expand cannot fail.
     let _ = hk.expand(purpose.as_bytes(), &mut out);
-    SecretKey::from_array(out)
+    let key = SecretKey::from_array(out);
+    zeroize::Zeroize::zeroize(&mut out);
+    key
 }
 
 /// The key of a blind index.

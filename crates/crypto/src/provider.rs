@@ -57,7 +57,9 @@ fn parse_entries(text: &str, source: &str) -> CryptoResult<Vec<MasterKey>> {
             if version == 0 {
                 return Err(bad("versions start at 1"));
             }
-            let bytes = decode_hex(hex).ok_or_else(|| bad("the key is not hexadecimal"))?;
+            let bytes = zeroize::Zeroizing::new(
+                decode_hex(hex).ok_or_else(|| bad("the key is not hexadecimal"))?,
+            );
             let key = SecretKey::from_bytes(&bytes)
                 .map_err(|_| bad("the key must be 64 hex digits (32 bytes)"))?;
             if keys.iter().any(|k| k.version == version) {
@@ -105,8 +107,10 @@ impl KeyFileProvider {
                 )));
             }
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CryptoError::KeySource(format!("{source}: {e}")))?;
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| CryptoError::KeySource(format!("{source}: {e}")))?,
+        );
         Ok(Self {
             keys: parse_entries(&text, &source)?,
             path: path.to_owned(),
@@ -116,7 +120,7 @@ impl KeyFileProvider {
     /// Creates a new key file (mode 0600) holding one fresh version-1 key. Refuses to overwrite.
     pub fn create(path: &Path) -> CryptoResult<Self> {
         let key = SecretKey::generate()?;
-        let hex: String = key_hex(&key);
+        let hex = zeroize::Zeroizing::new(key_hex(&key));
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -128,7 +132,7 @@ impl KeyFileProvider {
             CryptoError::KeySource(format!("cannot create key file {}: {e}", path.display()))
         })?;
         use std::io::Write;
-        writeln!(f, "# Ideaweave master key. Keep a copy offline; without it nothing can be decrypted.\n1:{hex}")
+        writeln!(f, "# Ideaweave master key. Keep a copy offline; without it nothing can be decrypted.\n1:{}", hex.as_str())
             .and_then(|_| f.sync_all())
             .map_err(|e| CryptoError::KeySource(format!("cannot write key file {}: {e}", path.display())))?;
         Self::load(path)
@@ -173,9 +177,9 @@ pub struct EnvKeyProvider {
 impl EnvKeyProvider {
     /// Reads `var` (for example `IDEAWEAVE_MASTER_KEY`).
     pub fn load(var: &str) -> CryptoResult<Self> {
-        let text = std::env::var(var).map_err(|_| {
+        let text = zeroize::Zeroizing::new(std::env::var(var).map_err(|_| {
             CryptoError::KeySource(format!("environment variable {var} is not set"))
-        })?;
+        })?);
         Ok(Self {
             keys: parse_entries(&text, &format!("environment variable {var}"))?,
             var: var.to_owned(),
