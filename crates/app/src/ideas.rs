@@ -245,6 +245,7 @@ impl App {
             .merges_of(id)
             .await?
             .into_iter()
+            .filter(|r| moderator || !r.source_deleted)
             .map(|r| MergeView {
                 id: r.id,
                 source_id: r.source_id,

@@ -661,7 +661,8 @@ impl WorkspaceRepo<'_> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(
-                "SELECT m.id, m.source_id, m.target_id, i.title AS source_title, m.merged_by, m.merged_at, m.unmerged_at \
+                "SELECT m.id, m.source_id, m.target_id, i.title AS source_title, m.merged_by, m.merged_at, m.unmerged_at, \
+                 i.deleted_at IS NOT NULL AS source_deleted \
                  FROM idea_merges m JOIN ideas i ON i.workspace_id = m.workspace_id AND i.id = m.source_id \
                  WHERE m.workspace_id = $1 AND (m.target_id = $2 OR m.source_id = $2) ORDER BY m.id",
             ).bind(ws).bind(idea.0).fetch_all(c).await?

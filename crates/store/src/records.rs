@@ -294,4 +294,6 @@ pub struct MergeRecord {
     pub merged_by: UserId,
     pub merged_at: i64,
     pub unmerged_at: Option<i64>,
+    /// True when the merged idea has since been deleted.
+    pub source_deleted: bool,
 }

@@ -1033,3 +1033,47 @@ async fn col_01_files_and_links_of_a_deleted_comment_go_with_it() {
     );
     assert_eq!(b.get(&b.f.moderator, &content).await.0, 200);
 }
+
+#[tokio::test]
+async fn col_01_merge_history_hides_deleted_sources_from_non_moderators() {
+    let b = board("history").await;
+    let dup = b
+        .post_idea(&b.f.member, "Secret duplicate title", &[])
+        .await;
+    let keep = b.post_idea(&b.f.member, "Kept", &[]).await;
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/history/ideas/{dup}/merge"),
+        &b.f.moderator.token,
+        Some(json!({"into": keep})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        with_token(
+            &b.t,
+            "DELETE",
+            &format!("/workspaces/history/ideas/{dup}"),
+            &b.f.moderator.token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, as_member) = b.get(&b.voters[0], &format!("/ideas/{keep}")).await;
+    assert_eq!(
+        as_member["merges"].as_array().unwrap().len(),
+        0,
+        "{as_member}"
+    );
+    assert!(!as_member.to_string().contains("Secret duplicate title"));
+    let (_, as_moderator) = b.get(&b.f.moderator, &format!("/ideas/{keep}")).await;
+    assert_eq!(as_moderator["merges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        b.count().await,
+        1,
+        "deleting a merged idea does not change the count again"
+    );
+}
