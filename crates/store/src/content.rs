@@ -601,6 +601,11 @@ impl WorkspaceRepo<'_> {
             ).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
             sqlx::query("UPDATE comments SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2")
                 .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            // Files and links on those comments go with them.
+            for table in ["UPDATE attachments SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL",
+                          "UPDATE links SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL"] {
+                sqlx::query(table).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            }
             sqlx::query("INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(ws).bind(id.0).bind(source.0).bind(target.0).bind(by.0).bind(now).execute(&mut *c).await?;
         });
@@ -638,6 +643,14 @@ impl WorkspaceRepo<'_> {
                 if moved == 0 {
                     break;
                 }
+            }
+            for table in [
+                "UPDATE attachments SET idea_id = $2 WHERE workspace_id = $1 AND idea_id = $3 AND comment_id IN \
+                 (SELECT c.id FROM comments c WHERE c.workspace_id = $1 AND c.idea_id = $2)",
+                "UPDATE links SET idea_id = $2 WHERE workspace_id = $1 AND idea_id = $3 AND comment_id IN \
+                 (SELECT c.id FROM comments c WHERE c.workspace_id = $1 AND c.idea_id = $2)",
+            ] {
+                sqlx::query(table).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
             }
             sqlx::query(
                 "UPDATE idea_merges SET unmerged_at = $4, unmerged_by = $5 WHERE workspace_id = $1 AND source_id = $2 \

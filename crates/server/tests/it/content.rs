@@ -1077,3 +1077,82 @@ async fn col_01_merge_history_hides_deleted_sources_from_non_moderators() {
         "deleting a merged idea does not change the count again"
     );
 }
+
+#[tokio::test]
+async fn col_01_files_and_links_on_comments_follow_them_through_merge_and_unmerge() {
+    let b = board("follow").await;
+    let dup = b.post_idea(&b.f.member, "Dup", &[]).await;
+    let keep = b.post_idea(&b.f.member, "Keep", &[]).await;
+    let (_, c) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/follow/ideas/{dup}/comments"),
+        &b.voters[0].token,
+        Some(json!({"body": "with a file"})),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let (st, _) = call(
+        &b.t,
+        "POST",
+        &format!("/workspaces/follow/ideas/{dup}/attachments?comment_id={cid}"),
+        &Auth::Token(b.voters[0].token.clone()),
+        Body::Upload {
+            filename: "p.png",
+            bytes: png(),
+        },
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, _) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/follow/ideas/{dup}/links"),
+        &b.voters[0].token,
+        Some(json!({"url": "https://example.org/c", "comment_id": cid})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, merged) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/follow/ideas/{dup}/merge"),
+        &b.f.moderator.token,
+        Some(json!({"into": keep})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (
+            merged["attachments"].as_array().unwrap().len(),
+            merged["links"].as_array().unwrap().len()
+        ),
+        (1, 1),
+        "{merged}"
+    );
+    let (st, back) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/follow/ideas/{dup}/unmerge"),
+        &b.f.moderator.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (
+            back["attachments"].as_array().unwrap().len(),
+            back["links"].as_array().unwrap().len()
+        ),
+        (1, 1),
+        "{back}"
+    );
+    let (_, kept) = b.get(&b.f.member, &format!("/ideas/{keep}")).await;
+    assert_eq!(
+        (
+            kept["attachments"].as_array().unwrap().len(),
+            kept["links"].as_array().unwrap().len()
+        ),
+        (0, 0)
+    );
+}
