@@ -71,21 +71,16 @@ impl App {
         let after = q.cursor.as_deref().map(decode_id_cursor).transpose()?;
         let mut tx = self.store.read().await?;
         self.visible_idea(&mut tx, m, idea).await?;
-        let mut rows = tx
+        let rows = tx
             .workspace(m.workspace)
             .comments(idea, after, limit + 1)
             .await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|c| encode_id_cursor(c.id.0))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: rows.into_iter().map(comment_out).collect(),
-            next_cursor,
-        })
+        Page::from_rows_plus_one(
+            rows,
+            limit,
+            |c| encode_id_cursor(c.id.0),
+            |c| Ok(comment_out(c)),
+        )
     }
 
     /// Posts a comment, optionally as a reply to another comment on the same idea.

@@ -109,31 +109,21 @@ impl App {
             after,
             limit: limit + 1,
         };
-        let mut rows = tx.workspace(m.workspace).ideas(&query).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = match (more, rows.last()) {
-            (true, Some(last)) => {
-                let key = match sort {
-                    IdeaSort::Top => last.score as f64,
-                    IdeaSort::Trending => last.hot,
-                    IdeaSort::Newest => 0.0,
-                };
-                Some(
-                    Cursor {
-                        sort,
-                        key,
-                        id: last.id.0,
-                    }
-                    .encode(),
-                )
+        let rows = tx.workspace(m.workspace).ideas(&query).await?;
+        let cursor = |last: &IdeaRecord| {
+            let key = match sort {
+                IdeaSort::Top => last.score as f64,
+                IdeaSort::Trending => last.hot,
+                IdeaSort::Newest => 0.0,
+            };
+            Cursor {
+                sort,
+                key,
+                id: last.id.0,
             }
-            _ => None,
+            .encode()
         };
-        Ok(Page {
-            items: rows.into_iter().map(summary).collect(),
-            next_cursor,
-        })
+        Page::from_rows_plus_one(rows, limit, cursor, |r| Ok(summary(r)))
     }
 
     /// Posts an idea in a discussion that accepts ideas. It starts in the first stage.

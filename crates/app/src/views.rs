@@ -18,6 +18,26 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page from rows fetched with one row more than `limit` (keyset pagination): the extra
+    /// row only tells that a next page exists, and the cursor points after the last row kept.
+    pub(crate) fn from_rows_plus_one<R>(
+        mut rows: Vec<R>,
+        limit: u32,
+        cursor: impl FnOnce(&R) -> String,
+        item: impl FnMut(R) -> crate::AppResult<T>,
+    ) -> crate::AppResult<Self> {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(cursor) } else { None };
+        let items = rows
+            .into_iter()
+            .map(item)
+            .collect::<crate::AppResult<Vec<T>>>()?;
+        Ok(Page { items, next_cursor })
+    }
+}
+
 /// An account as shown to its owner.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {

@@ -315,18 +315,12 @@ impl App {
         let mut tx = self.store.read().await?;
         let rows = tx.workspace(m.workspace).members(after, limit + 1).await?;
         let show_email = m.role() >= Role::Admin;
-        let more = rows.len() > limit as usize;
-        let items = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(|r| member_view(r, show_email))
-            .collect::<AppResult<Vec<_>>>()?;
-        let next_cursor = if more {
-            items.last().map(|i| encode_id_cursor(i.user_id.0))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Page::from_rows_plus_one(
+            rows,
+            limit,
+            |r| encode_id_cursor(r.user_id.0),
+            |r| member_view(r, show_email),
+        )
     }
 
     /// Changes a member's role. The workspace always keeps an owner.
