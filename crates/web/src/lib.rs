@@ -35,9 +35,14 @@ pub struct AppState {
 
 /// The OpenAPI document of the API, generated from the handlers' annotations.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) = api::router().split_for_parts();
+    api_and_document().1
+}
+
+/// The API routes and their OpenAPI document, which names `/api/v1` as its server.
+fn api_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = api::router().split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
-    doc
+    (api, doc)
 }
 
 async fn healthz() -> &'static str {
@@ -92,9 +97,7 @@ pub fn router(state: AppState) -> Router {
         .max_upload_bytes
         .max(state.max_json_bytes)
         + 64 * 1024;
-    let (api, doc) = api::router().split_for_parts();
-    let mut doc = doc;
-    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let (api, doc) = api_and_document();
     let doc_json = std::sync::Arc::new(serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into()));
     let api = api
         .route(
