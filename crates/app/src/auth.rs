@@ -182,12 +182,6 @@ impl App {
         })
     }
 
-    /// Authenticates and enters in one step.
-    pub async fn member(&self, credential: &Credential, slug: &str) -> AppResult<Member> {
-        let p = self.authenticate(credential).await?;
-        self.enter(&p, slug).await
-    }
-
     /// Signs in with email and password. Unknown addresses and wrong passwords get the same
     /// answer after the same work, so sign-in does not reveal who has an account.
     pub async fn login(&self, email: &str, password: &str) -> AppResult<LoginOutcome> {
