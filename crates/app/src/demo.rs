@@ -468,7 +468,6 @@ impl App {
                     repo.recount_idea(id).await?;
                 }
             }
-            repo.adjust_idea_count(d.id, batch as i64).await?;
             tx.commit().await?;
             done += batch;
             // Fresh statistics between batches keep the planner from keeping plans made for

@@ -177,7 +177,6 @@ impl App {
             now,
         )
         .await?;
-        repo.adjust_idea_count(discussion, 1).await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -304,14 +303,9 @@ impl App {
         if scope.deleted_at.is_some() {
             return Ok(());
         }
-        let mut repo = tx.workspace(m.workspace);
-        if repo
+        tx.workspace(m.workspace)
             .set_idea_deleted(id, Some(m.actor.user), self.now())
-            .await?
-            == Some(false)
-        {
-            repo.adjust_idea_count(scope.discussion_id, -1).await?;
-        }
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -327,10 +321,9 @@ impl App {
         if scope.deleted_at.is_none() {
             return self.idea(m, id).await;
         }
-        let mut repo = tx.workspace(m.workspace);
-        if repo.set_idea_deleted(id, None, self.now()).await? == Some(false) {
-            repo.adjust_idea_count(scope.discussion_id, 1).await?;
-        }
+        tx.workspace(m.workspace)
+            .set_idea_deleted(id, None, self.now())
+            .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -416,7 +409,6 @@ impl App {
                 "this idea was deleted or merged meanwhile".into(),
             ));
         }
-        repo.adjust_idea_count(s.discussion_id, -1).await?;
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;
         tx.commit().await?;
@@ -447,9 +439,6 @@ impl App {
             return Err(AppError::Conflict(
                 "this idea was unmerged meanwhile".into(),
             ));
-        }
-        if s.deleted_at.is_none() {
-            repo.adjust_idea_count(s.discussion_id, 1).await?;
         }
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;

@@ -101,6 +101,7 @@ impl WorkspaceRepo<'_> {
                     .bind(ws).bind(idea.id.0).bind(t.as_str()).execute(&mut *c).await?;
             }
         });
+        self.count_idea(idea.id, 1).await?;
         Ok(())
     }
 
@@ -247,16 +248,29 @@ impl WorkspaceRepo<'_> {
         Ok(())
     }
 
+    /// Moves the live-idea count of the discussion that `idea` is in by `delta`. Every method
+    /// here that makes an idea live or not live calls it in the same statement sequence, so the
+    /// count cannot drift from the rows whichever use case changes them.
+    async fn count_idea(&mut self, idea: IdeaId, delta: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "UPDATE discussions SET idea_count = idea_count + $3 WHERE workspace_id = $1 \
+                 AND id = (SELECT i.discussion_id FROM ideas i WHERE i.workspace_id = $1 AND i.id = $2)",
+            ).bind(ws).bind(idea.0).bind(delta).execute(c).await?;
+        });
+        Ok(())
+    }
+
     /// Soft-deletes an idea (`by` = Some) or restores a deleted one (`by` = None), only if it is
-    /// in the opposite state now. Returns `None` when nothing changed (another request got there
-    /// first), else whether the idea is merged: callers adjust the discussion's idea count only
-    /// for an idea that really changed and is not merged.
+    /// in the opposite state now; returns whether it changed (false: another request got there
+    /// first). The discussion's count moves only for an idea that changed and is not merged.
     pub async fn set_idea_deleted(
         &mut self,
         id: IdeaId,
         by: Option<UserId>,
         now: i64,
-    ) -> StoreResult<Option<bool>> {
+    ) -> StoreResult<bool> {
         let ws = self.ws;
         let at = by.map(|_| now);
         let sql = if by.is_some() {
@@ -267,7 +281,25 @@ impl WorkspaceRepo<'_> {
         let merged: Option<Option<Uuid>> = on_conn!(self.tx, c => {
             sqlx::query_scalar(sql).bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).fetch_optional(c).await?
         });
-        Ok(merged.map(|m| m.is_some()))
+        match merged {
+            None => Ok(false),
+            Some(Some(_)) => Ok(true),
+            Some(None) => {
+                self.count_idea(id, if by.is_some() { -1 } else { 1 })
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Whether an idea is deleted (`None` when there is no such idea).
+    async fn idea_deleted(&mut self, id: IdeaId) -> StoreResult<Option<bool>> {
+        let ws = self.ws;
+        let deleted: Option<Option<i64>> = on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT deleted_at FROM ideas WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).fetch_optional(c).await?
+        });
+        Ok(deleted.map(|d| d.is_some()))
     }
 
     /// True when the idea is neither deleted nor merged (read under its lock).
@@ -594,6 +626,7 @@ impl WorkspaceRepo<'_> {
         if marked != 1 {
             return Ok(false);
         }
+        self.count_idea(source, -1).await?;
         on_conn!(self.tx, c => {
             sqlx::query(
                 "UPDATE votes SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2 \
@@ -629,6 +662,9 @@ impl WorkspaceRepo<'_> {
         });
         if cleared != 1 {
             return Ok(false);
+        }
+        if self.idea_deleted(source).await? == Some(false) {
+            self.count_idea(source, 1).await?;
         }
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")

@@ -481,18 +481,6 @@ impl<'t> WorkspaceRepo<'t> {
         }))
     }
 
-    /// Adds `delta` to a discussion's count of live ideas. The count is kept rather than
-    /// computed so that reading a discussion costs the same at 100 ideas as at 100,000; callers
-    /// adjust it whenever an idea becomes live (posted, restored, unmerged) or stops being live.
-    pub async fn adjust_idea_count(&mut self, id: DiscussionId, delta: i64) -> StoreResult<()> {
-        let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE discussions SET idea_count = idea_count + $3 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(delta).execute(c).await?;
-        });
-        Ok(())
-    }
-
     /// Changes a discussion.
     #[allow(clippy::too_many_arguments)]
     pub async fn update_discussion(
