@@ -2,12 +2,18 @@
 //! the operator creates accounts and workspaces, and hands a workspace to its owner.
 
 use ideaweave_domain::*;
+use ideaweave_store::NewUser;
 use ideaweave_store::records::WorkspaceSummary;
 
 use crate::auth::hash_password;
+use crate::sealed::{account, at};
 use crate::secrets::random_secret;
 use crate::views::*;
 use crate::{App, AppError, AppResult};
+
+/// The stages every new workspace starts with; admins rename, reorder and extend them.
+pub const DEFAULT_STAGES: [&str; 5] =
+    ["New", "Under review", "Selected", "Implemented", "Archived"];
 
 /// The result of creating a workspace from the CLI.
 #[derive(Debug)]
@@ -22,6 +28,17 @@ pub enum CreatedWorkspace {
 }
 
 impl App {
+    /// The account with this email address, found through its blind index.
+    pub(crate) async fn account_by_email(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        email: &Email,
+    ) -> AppResult<Option<ideaweave_store::records::UserRecord>> {
+        Ok(tx
+            .user_by_email_index(&self.keyring.email_index(email)?)
+            .await?)
+    }
+
     /// Creates an account. Without a password a random one is generated and returned, to be
     /// passed on once.
     pub async fn create_user(
@@ -65,18 +82,13 @@ impl App {
     ) -> AppResult<UserView> {
         let id = UserId::new();
         let mut tx = self.store.begin().await?;
-        if tx.user_by_email(&email).await?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "an account for {email} already exists"
-            )));
-        }
-        tx.insert_user(
+        self.insert_account_in(
+            &mut tx,
             id,
             &email,
             &name,
             password_hash.as_deref(),
             operator,
-            self.now(),
         )
         .await?;
         tx.commit().await?;
@@ -85,6 +97,42 @@ impl App {
             email: email.to_string(),
             name: name.into_inner(),
         })
+    }
+
+    /// Creates an account inside a transaction: its key, its sealed name and address, and the
+    /// blind index that finds it by address.
+    pub(crate) async fn insert_account_in(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        id: UserId,
+        email: &Email,
+        name: &PersonName,
+        password_hash: Option<&str>,
+        operator: bool,
+    ) -> AppResult<()> {
+        let now = self.now();
+        let email_index = self.keyring.email_index(email)?;
+        if tx.user_by_email_index(&email_index).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "an account for {email} already exists"
+            )));
+        }
+        let key = self.keyring.account_key(tx, id, now).await?;
+        let sealed_email = key.seal(&account("email", id), email.as_str().as_bytes())?;
+        let sealed_name = key.seal(&account("name", id), name.as_str().as_bytes())?;
+        tx.insert_user(
+            NewUser {
+                id,
+                email_index: &email_index,
+                email: &sealed_email,
+                name: &sealed_name,
+                password_hash,
+                is_operator: operator,
+            },
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Creates a workspace and gives it an owner: the account with `owner_email` if it exists,
@@ -106,11 +154,23 @@ impl App {
                 "a workspace with slug {slug} already exists"
             )));
         }
-        tx.insert_workspace(id, &slug, &name, now).await?;
-        self.keyring
-            .init_workspace(&mut tx.workspace(id), now)
+        tx.insert_workspace(id, &slug, now).await?;
+        {
+            let mut repo = tx.workspace(id);
+            self.keyring.init_workspace(&mut repo, now).await?;
+            let key = self.keyring.data_key(&mut repo, None, now).await?;
+            repo.rename(&key.seal(
+                &at(id, "workspaces", "name", id.0),
+                name.as_str().as_bytes(),
+            )?)
             .await?;
-        let owner = tx.user_by_email(&email).await?;
+            for (i, stage) in DEFAULT_STAGES.iter().enumerate() {
+                let sid = StageId::new();
+                let sealed = key.seal(&at(id, "stages", "name", sid.0), stage.as_bytes())?;
+                repo.upsert_stage(sid, &sealed, i as i64).await?;
+            }
+        }
+        let owner = self.account_by_email(&mut tx, &email).await?;
         match owner {
             Some(u) => {
                 tx.workspace(id)
@@ -147,8 +207,8 @@ impl App {
             .workspace_by_slug(slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        let user = tx
-            .user_by_email(&email)
+        let user = self
+            .account_by_email(&mut tx, &email)
             .await?
             .ok_or(AppError::NotFound("account"))?;
         let mut repo = tx.workspace(ws.id);
@@ -177,8 +237,8 @@ impl App {
                 .workspace_by_slug(slug)
                 .await?
                 .ok_or(AppError::NotFound("workspace"))?;
-            let user = tx
-                .user_by_email(&email)
+            let user = self
+                .account_by_email(&mut tx, &email)
                 .await?
                 .ok_or(AppError::NotFound("account"))?;
             if tx.workspace(ws.id).role_of(user.id).await?.is_none() {
@@ -203,5 +263,26 @@ impl App {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl App {
+    /// Rotates a workspace's KEK (operator, `ideaweave keys rotate-workspace`). Reads no
+    /// content: only keys are rewrapped.
+    pub async fn rotate_workspace_key(
+        &self,
+        slug: &str,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> AppResult<crate::WorkspaceRotation> {
+        let ws = self
+            .store
+            .read()
+            .await?
+            .workspace_by_slug(slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
+        self.keyring
+            .rotate_workspace(&self.store, ws.id, self.now(), progress)
+            .await
     }
 }

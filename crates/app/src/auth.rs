@@ -190,8 +190,9 @@ impl App {
             return Err(bad());
         }
         let email = Email::parse(email).ok();
+        let mut tx = self.store.read().await?;
         let user = match &email {
-            Some(e) => self.store.read().await?.user_by_email(e).await?,
+            Some(e) => self.account_by_email(&mut tx, e).await?,
             None => None,
         };
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -199,11 +200,13 @@ impl App {
             return Err(bad());
         }
         let user = user.ok_or_else(bad)?;
+        let view = self.user_view(&mut tx, &user).await?;
+        drop(tx);
         let (session, csrf) = self.start_session(user.id).await?;
         Ok(LoginOutcome {
             session,
             csrf,
-            user: UserView::from_record(&user),
+            user: view,
         })
     }
 
@@ -244,13 +247,15 @@ impl App {
                 continue;
             }
             workspaces.push(MembershipView {
+                name: self
+                    .workspace_name(&mut tx, m.workspace_id, &m.name)
+                    .await?,
                 slug: m.slug,
-                name: m.name,
                 role: parse_role(&m.role)?,
             });
         }
         Ok(MeView {
-            user: UserView::from_record(&user),
+            user: self.user_view(&mut tx, &user).await?,
             workspaces,
         })
     }

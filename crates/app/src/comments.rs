@@ -6,35 +6,58 @@ use ideaweave_domain::*;
 use ideaweave_store::Tx;
 use ideaweave_store::records::{CommentRecord, IdeaScope};
 
+use crate::sealed::{NameMemo, at};
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
 
 /// Most comments returned in one page.
 const MAX_COMMENT_PAGE: u32 = 500;
 
-fn comment_out(c: CommentRecord) -> CommentView {
-    let deleted = c.deleted_at.is_some();
-    CommentView {
-        id: c.id,
-        idea_id: c.idea_id,
-        parent_id: c.parent_id.map(CommentId),
-        author: (!deleted).then_some(AuthorView {
-            id: c.author_id,
-            name: c.author_name,
-        }),
-        body_html: if deleted {
-            String::new()
-        } else {
-            markdown::render(&c.body)
-        },
-        body: if deleted { String::new() } else { c.body },
-        deleted,
-        created_at: c.created_at,
-        updated_at: c.updated_at,
-    }
-}
-
 impl App {
+    /// Opens a comment into what threads show. A deleted comment shows neither author nor text,
+    /// so neither is opened.
+    async fn comment_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        names: &mut NameMemo,
+        c: CommentRecord,
+    ) -> AppResult<CommentView> {
+        let deleted = c.deleted_at.is_some();
+        let (author, body) = if deleted {
+            (None, String::new())
+        } else {
+            let name = self
+                .person_name(tx, names, c.author_id, &c.author_name)
+                .await?;
+            let body = self
+                .open_text(tx, &at(ws, "comments", "body", c.id.0), &c.body)
+                .await?;
+            (
+                Some(AuthorView {
+                    id: c.author_id,
+                    name,
+                }),
+                body,
+            )
+        };
+        Ok(CommentView {
+            id: c.id,
+            idea_id: c.idea_id,
+            parent_id: c.parent_id.map(CommentId),
+            author,
+            body_html: if deleted {
+                String::new()
+            } else {
+                markdown::render(&body)
+            },
+            body,
+            deleted,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+    }
+
     /// A comment and its idea's scope, checked visible to the caller.
     pub(crate) async fn visible_comment(
         &self,
@@ -75,12 +98,19 @@ impl App {
             .workspace(m.workspace)
             .comments(idea, after, limit + 1)
             .await?;
-        Page::from_rows_plus_one(
-            rows,
-            limit,
-            |c| encode_id_cursor(c.id.0),
-            |c| Ok(comment_out(c)),
-        )
+        let page = Page::from_rows_plus_one(rows, limit, |c| encode_id_cursor(c.id.0), Ok)?;
+        let mut names = NameMemo::default();
+        let mut items = Vec::with_capacity(page.items.len());
+        for c in page.items {
+            items.push(
+                self.comment_out(&mut tx, m.workspace, &mut names, c)
+                    .await?,
+            );
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Posts a comment, optionally as a reply to another comment on the same idea.
@@ -110,16 +140,28 @@ impl App {
             }
         }
         let id = CommentId::new();
+        let now = self.now();
         repo.lock_idea(idea).await?;
-        repo.insert_comment(id, idea, input.parent_id, m.actor.user, &body, self.now())
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(m.actor.user), now)
+            .await?;
+        let sealed = key.seal(
+            &at(m.workspace, "comments", "body", id.0),
+            body.as_str().as_bytes(),
+        )?;
+        repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
             .await?;
         repo.recount_idea(idea).await?;
         let c = repo
             .comment(id)
             .await?
             .ok_or(AppError::NotFound("comment"))?;
+        let view = self
+            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await?;
         tx.commit().await?;
-        Ok(comment_out(c))
+        Ok(view)
     }
 
     /// Edits a comment's text (its author only).
@@ -140,14 +182,26 @@ impl App {
         if c.deleted_at.is_some() {
             return Err(AppError::Conflict("this comment is deleted".into()));
         }
+        let now = self.now();
         let mut repo = tx.workspace(m.workspace);
-        repo.update_comment(id, &body, self.now()).await?;
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(c.author_id), now)
+            .await?;
+        let sealed = key.seal(
+            &at(m.workspace, "comments", "body", id.0),
+            body.as_str().as_bytes(),
+        )?;
+        repo.update_comment(id, &sealed, now).await?;
         let c = repo
             .comment(id)
             .await?
             .ok_or(AppError::NotFound("comment"))?;
+        let view = self
+            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await?;
         tx.commit().await?;
-        Ok(comment_out(c))
+        Ok(view)
     }
 
     /// Soft-deletes a comment (author or moderator). Replies keep their place in the thread.

@@ -145,10 +145,7 @@ impl App {
         let mut users = Vec::new();
         for (email, name, role) in PEOPLE {
             let existing = self
-                .store
-                .read()
-                .await?
-                .user_by_email(&Email::parse(email)?)
+                .account_by_email(&mut self.store.read().await?, &Email::parse(email)?)
                 .await?;
             let id = match existing {
                 Some(u) => u.id,
@@ -447,15 +444,17 @@ impl App {
                 let tags = [Tag::parse(dice.pick(TAGS))?];
                 let id = IdeaId::new();
                 let now = self.now();
+                let (summary, body, tag_index) = self
+                    .seal_idea(&mut repo, owner.id, id, &title, &body, &excerpt, &tags, now)
+                    .await?;
                 repo.insert_idea(
                     ideaweave_store::NewIdea {
                         id,
                         discussion: d.id,
                         author: owner.id,
-                        title: &title,
+                        summary: &summary,
                         body: &body,
-                        excerpt: &excerpt,
-                        tags: &tags,
+                        tag_index: &tag_index,
                         stage,
                         hot: ranking::hot_score(0, now),
                     },

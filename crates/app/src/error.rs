@@ -34,6 +34,11 @@ pub enum AppError {
     /// Something failed that the caller cannot fix; details go to the log, not the caller.
     #[error("internal error")]
     Internal(String),
+    /// Stored data failed its integrity check: a sealed value was altered, truncated, moved to
+    /// another place or labelled with the wrong key. Nothing of it is returned; details go to
+    /// the log.
+    #[error("stored data failed its integrity check; nothing of it is shown")]
+    Integrity(String),
 }
 
 /// Result of a use case.

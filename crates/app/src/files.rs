@@ -8,6 +8,7 @@ use ideaweave_store::records::{AttachmentRecord, LinkRecord};
 use ideaweave_store::{NewAttachment, Tx};
 use sha2::{Digest, Sha256};
 
+use crate::sealed::at;
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
 
@@ -15,32 +16,6 @@ use crate::{App, AppError, AppResult, Member, space_view};
 const MAX_ATTACHMENTS_PER_IDEA: usize = 50;
 /// Most links one idea (with its comments) may carry.
 const MAX_LINKS_PER_IDEA: usize = 50;
-
-pub(crate) fn attachment_out(a: AttachmentRecord) -> AttachmentView {
-    AttachmentView {
-        id: a.id,
-        idea_id: a.idea_id,
-        comment_id: a.comment_id.map(CommentId),
-        uploader_id: a.uploader_id,
-        filename: a.filename,
-        content_type: a.content_type,
-        size_bytes: a.size_bytes,
-        sha256: a.sha256,
-        created_at: a.created_at,
-    }
-}
-
-pub(crate) fn link_out(l: LinkRecord) -> LinkView {
-    LinkView {
-        id: l.id,
-        idea_id: l.idea_id,
-        comment_id: l.comment_id.map(CommentId),
-        url: l.url,
-        title: l.title,
-        created_by: l.created_by,
-        created_at: l.created_at,
-    }
-}
 
 fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
     format!("{}/{}", ws.0, id.0)
@@ -60,6 +35,50 @@ pub struct Download {
 }
 
 impl App {
+    pub(crate) async fn attachment_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        a: AttachmentRecord,
+    ) -> AppResult<AttachmentView> {
+        Ok(AttachmentView {
+            filename: self
+                .open_text(tx, &at(ws, "attachments", "filename", a.id.0), &a.filename)
+                .await?,
+            sha256: self
+                .open_text(tx, &at(ws, "attachments", "sha256", a.id.0), &a.sha256)
+                .await?,
+            id: a.id,
+            idea_id: a.idea_id,
+            comment_id: a.comment_id.map(CommentId),
+            uploader_id: a.uploader_id,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            created_at: a.created_at,
+        })
+    }
+
+    pub(crate) async fn link_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        l: LinkRecord,
+    ) -> AppResult<LinkView> {
+        Ok(LinkView {
+            url: self
+                .open_text(tx, &at(ws, "links", "url", l.id.0), &l.url)
+                .await?,
+            title: self
+                .open_text(tx, &at(ws, "links", "title", l.id.0), &l.title)
+                .await?,
+            id: l.id,
+            idea_id: l.idea_id,
+            comment_id: l.comment_id.map(CommentId),
+            created_by: l.created_by,
+            created_at: l.created_at,
+        })
+    }
+
     /// Checks the caller may attach to the idea (or to one of its comments) and returns where.
     async fn attach_target(
         &self,
@@ -108,36 +127,50 @@ impl App {
             UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
             other => AppError::UnsupportedType(other.to_string()),
         })?;
-        {
-            let mut tx = self.store.read().await?;
+        let now = self.now();
+        let ws = m.workspace;
+        let sealing = {
+            let mut tx = self.store.begin().await?;
             self.attach_target(&mut tx, m, idea, comment).await?;
-            if tx.workspace(m.workspace).attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA
-            {
+            let mut repo = tx.workspace(ws);
+            if repo.attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA {
                 return Err(AppError::Conflict(format!(
                     "an idea can carry at most {MAX_ATTACHMENTS_PER_IDEA} files"
                 )));
             }
-        }
+            let k = self
+                .keyring
+                .data_key(&mut repo, Some(m.actor.user), now)
+                .await?;
+            tx.commit().await?;
+            k
+        };
         let id = AttachmentId::new();
         let sha = hex::encode(Sha256::digest(&data));
         let size = data.len() as i64;
-        let key = storage_key(m.workspace, id);
-        self.files.put(&key, data).await?;
-        let now = self.now();
+        let key = storage_key(ws, id);
+        let sealed_file = sealing.seal(&at(ws, "attachments", "file", id.0), &data)?;
+        drop(data);
+        self.files.put(&key, Bytes::from(sealed_file)).await?;
+        let sealed_name = sealing.seal(
+            &at(ws, "attachments", "filename", id.0),
+            filename.as_str().as_bytes(),
+        )?;
+        let sealed_sha = sealing.seal(&at(ws, "attachments", "sha256", id.0), sha.as_bytes())?;
         let result = async {
             let mut tx = self.store.begin().await?;
             self.attach_target(&mut tx, m, idea, comment).await?;
-            tx.workspace(m.workspace)
+            tx.workspace(ws)
                 .insert_attachment(
                     NewAttachment {
                         id,
                         idea,
                         comment,
                         uploader: m.actor.user,
-                        filename: &filename,
+                        filename: &sealed_name,
                         content_type: kind.mime,
                         size_bytes: size,
-                        sha256: &sha,
+                        sha256: &sealed_sha,
                     },
                     now,
                 )
@@ -194,19 +227,27 @@ impl App {
     pub async fn attachment(&self, m: &Member, id: AttachmentId) -> AppResult<AttachmentView> {
         let mut tx = self.store.read().await?;
         let (a, _) = self.visible_attachment(&mut tx, m, id).await?;
-        Ok(attachment_out(a))
+        self.attachment_out(&mut tx, m.workspace, a).await
     }
 
     /// An attachment's bytes.
     pub async fn download(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
-        let a = {
-            let mut tx = self.store.read().await?;
-            self.visible_attachment(&mut tx, m, id).await?.0
-        };
-        let bytes = self.files.get(&storage_key(m.workspace, id)).await?;
+        let mut tx = self.store.read().await?;
+        let a = self.visible_attachment(&mut tx, m, id).await?.0;
+        let a = self.attachment_out(&mut tx, m.workspace, a).await?;
+        let sealed = self.files.get(&storage_key(m.workspace, id)).await?;
+        let bytes = self
+            .keyring
+            .open(
+                &mut tx,
+                &at(m.workspace, "attachments", "file", id.0),
+                &sealed,
+            )
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
         let inline = a.content_type.starts_with("image/");
         Ok(Download {
-            bytes,
+            bytes: Bytes::from(bytes),
             content_type: a.content_type,
             filename: a.filename,
             inline,
@@ -247,19 +288,28 @@ impl App {
             )));
         }
         let id = LinkId::new();
+        let now = self.now();
+        let ws = m.workspace;
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(m.actor.user), now)
+            .await?;
+        let sealed_url = key.seal(&at(ws, "links", "url", id.0), url.as_str().as_bytes())?;
+        let sealed_title = key.seal(&at(ws, "links", "title", id.0), title.as_str().as_bytes())?;
         repo.insert_link(
             id,
             idea,
             input.comment_id,
-            &url,
-            &title,
+            &sealed_url,
+            &sealed_title,
             m.actor.user,
-            self.now(),
+            now,
         )
         .await?;
         let l = repo.link(id).await?.ok_or(AppError::NotFound("link"))?;
+        let view = self.link_out(&mut tx, ws, l).await?;
         tx.commit().await?;
-        Ok(link_out(l))
+        Ok(view)
     }
 
     /// Removes a link (whoever added it, or a moderator).

@@ -4,7 +4,9 @@ use ideaweave_domain::paging::{Cursor, IdeaSort, page_limit};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::{IdeaRecord, IdeaScope};
-use ideaweave_store::{IdeaQuery, NewIdea, Tx};
+use ideaweave_store::{IdeaQuery, NewIdea, Tx, WorkspaceRepo};
+
+use crate::sealed::{IdeaSummaryText, NameMemo, at};
 
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
@@ -12,18 +14,27 @@ use crate::{App, AppError, AppResult, Member, space_view};
 /// Longest plain-text excerpt shown in idea lists.
 const EXCERPT_CHARS: usize = 280;
 
-pub(crate) fn summary(r: IdeaRecord) -> IdeaSummary {
-    let tags: Vec<String> = serde_json::from_str(&r.tags).unwrap_or_default();
-    IdeaSummary {
+/// Opens an idea record into what lists show.
+pub(crate) async fn summary(
+    app: &App,
+    tx: &mut Tx,
+    ws: WorkspaceId,
+    names: &mut NameMemo,
+    r: IdeaRecord,
+) -> AppResult<IdeaSummary> {
+    let text = app.open_summary(tx, ws, r.id.0, &r.summary).await?;
+    Ok(IdeaSummary {
         id: r.id,
         discussion_id: r.discussion_id,
         author: AuthorView {
             id: r.author_id,
-            name: r.author_name,
+            name: app
+                .person_name(tx, names, r.author_id, &r.author_name)
+                .await?,
         },
-        title: r.title,
-        excerpt: r.excerpt,
-        tags,
+        title: text.title,
+        excerpt: text.excerpt,
+        tags: text.tags,
         stage_id: r.stage_id,
         upvotes: r.upvotes,
         downvotes: r.downvotes,
@@ -32,10 +43,43 @@ pub(crate) fn summary(r: IdeaRecord) -> IdeaSummary {
         my_vote: r.my_vote.and_then(VoteDirection::from_value),
         created_at: r.created_at,
         updated_at: r.updated_at,
-    }
+    })
+}
+
+/// Blind indexes of tags, for the tag filter.
+fn tag_indexes(key: &ideaweave_crypto::BlindIndexKey, tags: &[Tag]) -> Vec<Vec<u8>> {
+    tags.iter()
+        .map(|t| key.index(t.as_str()).to_vec())
+        .collect()
 }
 
 impl App {
+    /// Seals an idea's summary and body with its author's key and computes its tag indexes.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn seal_idea(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        author: UserId,
+        id: IdeaId,
+        title: &IdeaTitle,
+        body: &IdeaBody,
+        excerpt: &str,
+        tags: &[Tag],
+        now: i64,
+    ) -> AppResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+        let ws = repo.id();
+        let key = self.keyring.data_key(repo, Some(author), now).await?;
+        let text = IdeaSummaryText {
+            title: title.as_str().to_owned(),
+            excerpt: excerpt.to_owned(),
+            tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        };
+        let summary = App::seal_summary(&key, ws, id.0, &text)?;
+        let body = key.seal(&at(ws, "ideas", "body", id.0), body.as_str().as_bytes())?;
+        let tag_key = self.keyring.tag_index_key(repo, now).await?;
+        Ok((summary, body, tag_indexes(&tag_key, tags)))
+    }
+
     /// Loads an idea's scope and checks the caller may see it. Deleted ideas exist only for
     /// moderators; for everyone else they are not found.
     pub(crate) async fn visible_idea(
@@ -95,6 +139,16 @@ impl App {
             .transpose()?;
         let tag = q.tag.as_deref().map(Tag::parse).transpose()?;
         let mut tx = self.store.read().await?;
+        let tag_index = match &tag {
+            Some(t) => {
+                let key = self
+                    .keyring
+                    .tag_index_key(&mut tx.workspace(m.workspace), self.now())
+                    .await?;
+                Some(key.index(t.as_str()).to_vec())
+            }
+            None => None,
+        };
         let d = self.load_discussion(&mut tx, m, discussion).await?;
         m.allow(Action::ReadContent(space_view(
             d.space_private,
@@ -105,7 +159,7 @@ impl App {
             viewer: m.actor.user,
             sort,
             stage: q.stage,
-            tag,
+            tag_index,
             after,
             limit: limit + 1,
         };
@@ -123,7 +177,16 @@ impl App {
             }
             .encode()
         };
-        Page::from_rows_plus_one(rows, limit, cursor, |r| Ok(summary(r)))
+        let page = Page::from_rows_plus_one(rows, limit, cursor, Ok)?;
+        let mut names = NameMemo::default();
+        let mut items = Vec::with_capacity(page.items.len());
+        for r in page.items {
+            items.push(summary(self, &mut tx, m.workspace, &mut names, r).await?);
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Posts an idea in a discussion that accepts ideas. It starts in the first stage.
@@ -162,15 +225,26 @@ impl App {
             .first()
             .map(|s| s.id)
             .ok_or_else(|| AppError::internal("workspace has no stages"))?;
+        let (summary, body, tag_index) = self
+            .seal_idea(
+                &mut repo,
+                m.actor.user,
+                id,
+                &title,
+                &body,
+                &excerpt,
+                &tags,
+                now,
+            )
+            .await?;
         repo.insert_idea(
             NewIdea {
                 id,
                 discussion,
                 author: m.actor.user,
-                title: &title,
+                summary: &summary,
                 body: &body,
-                excerpt: &excerpt,
-                tags: &tags,
+                tag_index: &tag_index,
                 stage,
                 hot: ranking::hot_score(0, now),
             },
@@ -193,6 +267,7 @@ impl App {
         let criteria = repo.discussion_criteria(scope.discussion_id).await?;
         let averages = repo.rating_averages(id).await?;
         let mine = repo.my_ratings(id, m.actor.user).await?;
+        let criteria = self.criterion_views(&mut tx, m.workspace, criteria).await?;
         let ratings = criteria
             .into_iter()
             .map(|c| {
@@ -216,39 +291,44 @@ impl App {
                 scope.space_listed,
             )))
             .is_ok();
-        let attachments = repo
-            .attachments(id)
-            .await?
-            .into_iter()
-            .filter(|a| moderator || !a.comment_deleted)
-            .map(crate::files::attachment_out)
-            .collect();
-        let links = repo
-            .links(id)
-            .await?
-            .into_iter()
-            .filter(|l| moderator || !l.comment_deleted)
-            .map(crate::files::link_out)
-            .collect();
-        let merges = repo
-            .merges_of(id)
-            .await?
-            .into_iter()
-            .filter(|r| moderator || !r.source_deleted)
-            .map(|r| MergeView {
-                id: r.id,
-                source_id: r.source_id,
-                source_title: r.source_title,
-                target_id: r.target_id,
-                merged_by: r.merged_by,
-                merged_at: r.merged_at,
-                unmerged_at: r.unmerged_at,
-            })
-            .collect();
+        let ws = m.workspace;
+        let mut attachments = Vec::new();
+        for a in tx.workspace(ws).attachments(id).await? {
+            if moderator || !a.comment_deleted {
+                attachments.push(self.attachment_out(&mut tx, ws, a).await?);
+            }
+        }
+        let mut links = Vec::new();
+        for l in tx.workspace(ws).links(id).await? {
+            if moderator || !l.comment_deleted {
+                links.push(self.link_out(&mut tx, ws, l).await?);
+            }
+        }
+        let mut merges = Vec::new();
+        for r in tx.workspace(ws).merges_of(id).await? {
+            if moderator || !r.source_deleted {
+                let source = self
+                    .open_summary(&mut tx, ws, r.source_id.0, &r.source_summary)
+                    .await?;
+                merges.push(MergeView {
+                    id: r.id,
+                    source_id: r.source_id,
+                    source_title: source.title,
+                    target_id: r.target_id,
+                    merged_by: r.merged_by,
+                    merged_at: r.merged_at,
+                    unmerged_at: r.unmerged_at,
+                });
+            }
+        }
         let merged_into = rec.merged_into.map(IdeaId);
         let deleted_at = rec.deleted_at;
+        let body = self
+            .open_text(&mut tx, &at(ws, "ideas", "body", id.0), &body)
+            .await?;
+        let mut names = NameMemo::default();
         Ok(IdeaView {
-            summary: summary(rec),
+            summary: summary(self, &mut tx, ws, &mut names, rec).await?,
             body_html: markdown::render(&body),
             body,
             merged_into,
@@ -269,23 +349,40 @@ impl App {
             space,
             is_author: scope.author_id == m.actor.user,
         })?;
-        let mut repo = tx.workspace(m.workspace);
-        let (rec, old_body) = repo
+        let ws = m.workspace;
+        let (rec, old_body) = tx
+            .workspace(ws)
             .idea(id, m.actor.user)
             .await?
             .ok_or(AppError::NotFound("idea"))?;
-        let title = IdeaTitle::parse(p.title.as_deref().unwrap_or(&rec.title))?;
+        let old = self.open_summary(&mut tx, ws, id.0, &rec.summary).await?;
+        let old_body = self
+            .open_text(&mut tx, &at(ws, "ideas", "body", id.0), &old_body)
+            .await?;
+        let title = IdeaTitle::parse(p.title.as_deref().unwrap_or(&old.title))?;
         let body = IdeaBody::parse(p.body.as_deref().unwrap_or(&old_body))?;
         let tags = match &p.tags {
             Some(t) => Tag::parse_list(t)?,
-            None => serde_json::from_str::<Vec<String>>(&rec.tags)
-                .unwrap_or_default()
-                .into_iter()
-                .map(Tag::from_trusted)
-                .collect(),
+            None => old.tags.into_iter().map(Tag::from_trusted).collect(),
         };
         let excerpt = markdown::excerpt(body.as_str(), EXCERPT_CHARS);
-        repo.update_idea(id, &title, &body, &excerpt, &tags, self.now())
+        let now = self.now();
+        let mut repo = tx.workspace(ws);
+        // The idea stays its author's, whoever edits it: it is sealed with the author's key,
+        // so erasing the author erases it.
+        let (summary, body, tag_index) = self
+            .seal_idea(
+                &mut repo,
+                scope.author_id,
+                id,
+                &title,
+                &body,
+                &excerpt,
+                &tags,
+                now,
+            )
+            .await?;
+        repo.update_idea(id, &summary, &body, &tag_index, now)
             .await?;
         tx.commit().await?;
         self.idea(m, id).await

@@ -1,26 +1,45 @@
-//! The keyring: which key seals what (ENC-02).
+//! The keyring: which key seals what (ENC-01, ENC-02, ENC-04).
 //!
 //! A workspace has a KEK (versioned), stored wrapped by a master key version; each data subject
-//! in it, and the workspace itself, has a data key (DEK) stored wrapped by a KEK version.
-//! Unwrapped keys are cached (bounded, zeroised on eviction); the master key comes from a
-//! [`KeyProvider`] and never enters the database.
+//! in it, and the workspace itself, has a data key (DEK) stored wrapped by a KEK version. An
+//! account's own personal data (name, email address) has an account key wrapped directly by a
+//! master key version. Unwrapped keys are cached (bounded, zeroised on eviction); the master key
+//! comes from a [`KeyProvider`] and never enters the database.
+//!
+//! Use cases seal with a [`SealingKey`] and open with [`Keyring::open`], which finds the key
+//! from the sealed value's header. A key that was shredded opens nothing: [`Keyring::open`]
+//! answers `None`, and views show the value as erased.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use ideaweave_crypto::{KeyCache, KeyId, KeyProvider, SecretKey, unwrap_key, wrap_key};
-use ideaweave_domain::{UserId, WorkspaceId};
-use ideaweave_store::{Store, WorkspaceRepo};
+use ideaweave_crypto::{
+    BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
+    ShredEntry, ShredLedger, derive_key, open, seal, unwrap_key, wrap_key,
+};
+use ideaweave_domain::{Email, UserId, WorkspaceId};
+use ideaweave_store::{Store, Tx, WorkspaceRepo};
 
 use crate::{AppError, AppResult};
 
-/// The id under which master keys wrap KEKs (their versions tell them apart).
-const MASTER_KEY_ID: KeyId = uuid::Uuid::nil();
-/// The version every data key has: data keys are never re-versioned, a new DEK gets a new id.
+/// The id under which master keys wrap KEKs and account keys (their versions tell them apart).
+pub(crate) const MASTER_KEY_ID: KeyId = uuid::Uuid::nil();
+/// The version every data key and account key has: they are never re-versioned (rotation
+/// rewraps them), so a cached one stays valid for as long as it exists.
 pub const DEK_VERSION: u32 = 1;
+/// The scope of account keys in places and in the cache: instance-level, no workspace.
+pub(crate) const ACCOUNT_SCOPE: uuid::Uuid = uuid::Uuid::nil();
+/// The name of the instance key behind the email blind index.
+const EMAIL_INDEX_KEY: &str = "email-index";
 
-impl From<ideaweave_crypto::CryptoError> for AppError {
-    fn from(e: ideaweave_crypto::CryptoError) -> Self {
-        AppError::Internal(format!("cryptography: {e}"))
+impl From<CryptoError> for AppError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::Truncated(_)
+            | CryptoError::UnknownFormat
+            | CryptoError::WrongKey { .. }
+            | CryptoError::Tampered => AppError::Integrity(e.to_string()),
+            other => AppError::Internal(format!("cryptography: {other}")),
+        }
     }
 }
 
@@ -29,14 +48,32 @@ impl From<ideaweave_crypto::CryptoError> for AppError {
 pub struct KeyStatus {
     /// The versions the key source holds; the highest is current.
     pub master_versions: Vec<u32>,
-    /// For each master version in use, how many KEK versions it wraps.
-    pub keks_by_master_version: Vec<(u32, u64)>,
+    /// For each kind of key ("workspace" KEK versions, "account" keys, "instance" keys) and
+    /// master version in use, how many keys that version wraps.
+    pub wrapped_by_master_version: Vec<(String, u32, u64)>,
+    /// The shred ledger's path and how many entries it holds.
+    pub shred_ledger: (String, usize),
+}
+
+/// A key to seal new data with: a subject's, a workspace's or an account's.
+pub struct SealingKey {
+    id: KeyId,
+    key: SecretKey,
+}
+
+impl SealingKey {
+    /// Seals `data` for `place`.
+    pub(crate) fn seal(&self, place: &Place<'_>, data: &[u8]) -> AppResult<Vec<u8>> {
+        Ok(seal(&self.key, self.id, DEK_VERSION, place, data)?)
+    }
 }
 
 /// Keys for sealing and opening workspace data.
 pub struct Keyring {
     provider: Arc<dyn KeyProvider>,
     cache: KeyCache,
+    ledger: ShredLedger,
+    email_index: OnceLock<BlindIndexKey>,
 }
 
 fn version(v: i64) -> AppResult<u32> {
@@ -45,12 +82,24 @@ fn version(v: i64) -> AppResult<u32> {
 }
 
 impl Keyring {
-    /// A keyring over a master-key source, caching at most `cache_capacity` unwrapped keys.
-    pub fn new(provider: Arc<dyn KeyProvider>, cache_capacity: usize) -> Self {
+    /// A keyring over a master-key source, caching at most `cache_capacity` unwrapped keys and
+    /// recording shredded keys in `ledger`.
+    pub fn new(provider: Arc<dyn KeyProvider>, cache_capacity: usize, ledger: ShredLedger) -> Self {
         Self {
             provider,
             cache: KeyCache::new(cache_capacity),
+            ledger,
+            email_index: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn provider(&self) -> &dyn KeyProvider {
+        &*self.provider
+    }
+
+    /// The shred ledger.
+    pub fn ledger(&self) -> &ShredLedger {
+        &self.ledger
     }
 
     /// Creates KEK version 1 of a new workspace, wrapped by the current master key.
@@ -70,18 +119,22 @@ impl Keyring {
         Ok(())
     }
 
-    async fn kek(&self, repo: &mut WorkspaceRepo<'_>, kek_version: u32) -> AppResult<SecretKey> {
+    pub(crate) async fn kek(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        kek_version: u32,
+    ) -> AppResult<Option<SecretKey>> {
         let id = repo.id().0;
         if let Some(k) = self.cache.get(id, id, kek_version) {
-            return Ok(k);
+            return Ok(Some(k));
         }
-        let rec = repo.kek(i64::from(kek_version)).await?.ok_or_else(|| {
-            AppError::internal(format!("workspace {id} has no KEK version {kek_version}"))
-        })?;
+        let Some(rec) = repo.kek(i64::from(kek_version)).await? else {
+            return Ok(None);
+        };
         let master = self.provider.version(version(rec.master_version)?)?;
         let kek = unwrap_key(&master.key, MASTER_KEY_ID, master.version, id, &rec.wrapped)?;
         self.cache.insert(id, id, kek_version, kek.clone());
-        Ok(kek)
+        Ok(Some(kek))
     }
 
     /// The data key of `subject` (or of the workspace itself, for `None`) for sealing new data,
@@ -91,46 +144,278 @@ impl Keyring {
         repo: &mut WorkspaceRepo<'_>,
         subject: Option<UserId>,
         now: i64,
-    ) -> AppResult<(KeyId, SecretKey)> {
+    ) -> AppResult<SealingKey> {
         if let Some(rec) = repo.dek_of(subject).await? {
-            let key = self.data_key_by_id(repo, rec.id).await?;
-            return Ok((rec.id, key));
+            let key = self.data_key_by_id(repo, rec.id).await?.ok_or_else(|| {
+                AppError::internal(format!("data key {} vanished while in use", rec.id))
+            })?;
+            return Ok(SealingKey { id: rec.id, key });
         }
-        let kek_rec = repo.current_kek().await?;
-        let kek_version = match kek_rec {
+        let kek_version = match repo.current_kek().await? {
             Some(r) => version(r.version)?,
             None => {
                 self.init_workspace(repo, now).await?;
                 1
             }
         };
-        let kek = self.kek(repo, kek_version).await?;
+        let kek = self.kek(repo, kek_version).await?.ok_or_else(|| {
+            AppError::internal(format!(
+                "workspace {} lost KEK version {kek_version}",
+                repo.id()
+            ))
+        })?;
         let id = KeyId::now_v7();
         let dek = SecretKey::generate()?;
         let wrapped = wrap_key(&kek, repo.id().0, kek_version, id, &dek)?;
         repo.insert_dek(id, subject, i64::from(kek_version), &wrapped, now)
             .await?;
         self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
-        Ok((id, dek))
+        Ok(SealingKey { id, key: dek })
     }
 
-    /// A data key by id, to open data sealed with it.
+    /// A data key by id, to open data sealed with it; `None` when it does not exist (shredded).
     pub async fn data_key_by_id(
         &self,
         repo: &mut WorkspaceRepo<'_>,
         id: KeyId,
-    ) -> AppResult<SecretKey> {
+    ) -> AppResult<Option<SecretKey>> {
         if let Some(k) = self.cache.get(repo.id().0, id, DEK_VERSION) {
-            return Ok(k);
+            return Ok(Some(k));
         }
-        let rec = repo.dek(id).await?.ok_or_else(|| {
-            AppError::internal(format!("data key {id} does not exist (shredded?)"))
-        })?;
-        let kek_version = version(rec.kek_version)?;
-        let kek = self.kek(repo, kek_version).await?;
-        let dek = unwrap_key(&kek, repo.id().0, kek_version, id, &rec.wrapped)?;
-        self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
-        Ok(dek)
+        // A workspace rotation may retire the KEK version between reading the data key and
+        // reading its KEK; the data key is then already rewrapped, so read it once more.
+        for _ in 0..2 {
+            let Some(rec) = repo.dek(id).await? else {
+                return Ok(None);
+            };
+            let kek_version = version(rec.kek_version)?;
+            let Some(kek) = self.kek(repo, kek_version).await? else {
+                continue;
+            };
+            let dek = unwrap_key(&kek, repo.id().0, kek_version, id, &rec.wrapped)?;
+            self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
+            return Ok(Some(dek));
+        }
+        Err(AppError::internal(format!(
+            "data key {id} of workspace {} is wrapped by a KEK version that does not exist",
+            repo.id()
+        )))
+    }
+
+    /// The key of an account's own personal data, created on first use.
+    pub async fn account_key(&self, tx: &mut Tx, user: UserId, now: i64) -> AppResult<SealingKey> {
+        if let Some(rec) = tx.account_key_of(user).await? {
+            let key = self.account_key_by_id(tx, rec.id).await?.ok_or_else(|| {
+                AppError::internal(format!("account key {} vanished while in use", rec.id))
+            })?;
+            return Ok(SealingKey { id: rec.id, key });
+        }
+        let master = self.provider.current()?;
+        let id = KeyId::now_v7();
+        let key = SecretKey::generate()?;
+        let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
+        tx.insert_account_key(id, user, i64::from(master.version), &wrapped, now)
+            .await?;
+        self.cache
+            .insert(ACCOUNT_SCOPE, id, DEK_VERSION, key.clone());
+        Ok(SealingKey { id, key })
+    }
+
+    async fn account_key_by_id(&self, tx: &mut Tx, id: KeyId) -> AppResult<Option<SecretKey>> {
+        if let Some(k) = self.cache.get(ACCOUNT_SCOPE, id, DEK_VERSION) {
+            return Ok(Some(k));
+        }
+        let Some(rec) = tx.account_key(id).await? else {
+            return Ok(None);
+        };
+        let master = self.provider.version(version(rec.master_version)?)?;
+        let key = unwrap_key(&master.key, MASTER_KEY_ID, master.version, id, &rec.wrapped)?;
+        self.cache
+            .insert(ACCOUNT_SCOPE, id, DEK_VERSION, key.clone());
+        Ok(Some(key))
+    }
+
+    /// Opens a sealed value. The key is the one its header names: an account key for
+    /// instance-level places, a data key of the place's workspace otherwise. `None` when that
+    /// key was shredded; an integrity error when the value was altered or moved.
+    pub async fn open(
+        &self,
+        tx: &mut Tx,
+        place: &Place<'_>,
+        sealed: &[u8],
+    ) -> AppResult<Option<Vec<u8>>> {
+        let header = SealedHeader::parse(sealed)?;
+        let key = if place.workspace == ACCOUNT_SCOPE {
+            self.account_key_by_id(tx, header.key_id).await?
+        } else {
+            self.data_key_by_id(
+                &mut tx.workspace(WorkspaceId(place.workspace)),
+                header.key_id,
+            )
+            .await?
+        };
+        match key {
+            Some(k) => Ok(Some(open(
+                &k,
+                header.key_id,
+                header.key_version,
+                place,
+                sealed,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Opens a sealed UTF-8 text; `None` when its key was shredded.
+    pub async fn open_text(
+        &self,
+        tx: &mut Tx,
+        place: &Place<'_>,
+        sealed: &[u8],
+    ) -> AppResult<Option<String>> {
+        match self.open(tx, place, sealed).await? {
+            Some(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+                AppError::Integrity(format!(
+                    "{}.{} of {} is not text",
+                    place.table, place.column, place.row
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// The blind-index key for a workspace's tags, derived from the workspace's own data key.
+    pub(crate) async fn tag_index_key(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        now: i64,
+    ) -> AppResult<BlindIndexKey> {
+        let k = self.data_key(repo, None, now).await?;
+        Ok(BlindIndexKey::from_key(derive_key(
+            &k.key,
+            "blind-index:tag",
+        )))
+    }
+
+    /// Gets the instance ready: creates the email blind-index key if the database has none, and
+    /// applies the shred ledger (see [`Self::apply_ledger`]). Called at every start.
+    pub async fn prepare(&self, store: &Store, now: i64) -> AppResult<usize> {
+        let applied = self.apply_ledger(store).await?;
+        let mut tx = store.begin().await?;
+        let rec = match tx.instance_key(EMAIL_INDEX_KEY).await? {
+            Some(r) => r,
+            None => {
+                let master = self.provider.current()?;
+                let id = KeyId::now_v7();
+                let key = SecretKey::generate()?;
+                let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
+                tx.insert_instance_key(
+                    EMAIL_INDEX_KEY,
+                    id,
+                    i64::from(master.version),
+                    &wrapped,
+                    now,
+                )
+                .await?;
+                tx.instance_key(EMAIL_INDEX_KEY)
+                    .await?
+                    .ok_or_else(|| AppError::internal("the email index key was not stored"))?
+            }
+        };
+        tx.commit().await?;
+        let master = self.provider.version(version(rec.master_version)?)?;
+        let key = unwrap_key(
+            &master.key,
+            MASTER_KEY_ID,
+            master.version,
+            rec.id,
+            &rec.wrapped,
+        )?;
+        let _ = self.email_index.set(BlindIndexKey::from_key(key));
+        Ok(applied)
+    }
+
+    /// The blind index of an email address, the only way accounts are found by address.
+    pub fn email_index(&self, email: &Email) -> AppResult<Vec<u8>> {
+        self.email_index
+            .get()
+            .map(|k| k.index(email.as_str()).to_vec())
+            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
+    /// Deletes from the database every key the shred ledger lists. A database restored from a
+    /// backup taken before an erasure thereby loses the erased keys again (ENC-04). Returns how
+    /// many keys it deleted (zero on an instance that was not restored).
+    pub async fn apply_ledger(&self, store: &Store) -> AppResult<usize> {
+        let entries = self.ledger.entries()?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = store.begin().await?;
+        let mut deleted = 0;
+        for e in &entries {
+            deleted += tx.delete_shredded(e.workspace, e.key).await? as usize;
+        }
+        tx.commit().await?;
+        if deleted > 0 {
+            tracing::warn!(
+                deleted,
+                ledger = %self.ledger.path().display(),
+                "deleted keys that the shred ledger lists: this database was restored from before an erasure"
+            );
+        }
+        Ok(deleted)
+    }
+
+    /// Crypto-shreds what `subject` holds in a workspace: their data key is recorded in the
+    /// shred ledger (durably, first), then deleted. Everything sealed with it, wherever a copy
+    /// lies, opens to nothing from then on. Returns whether they had a key.
+    pub async fn shred_subject(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        subject: UserId,
+        now: i64,
+    ) -> AppResult<bool> {
+        let mut repo = tx.workspace(ws);
+        let Some(rec) = repo.dek_of(Some(subject)).await? else {
+            return Ok(false);
+        };
+        self.ledger.append(&[ShredEntry {
+            at_ms: now,
+            workspace: Some(ws.0),
+            key: rec.id,
+        }])?;
+        repo.delete_dek_of(subject).await?;
+        self.cache.forget(ws.0, rec.id);
+        Ok(true)
+    }
+
+    /// Crypto-shreds an account's own key (name, email address).
+    pub async fn shred_account(&self, tx: &mut Tx, user: UserId, now: i64) -> AppResult<bool> {
+        let Some(rec) = tx.account_key_of(user).await? else {
+            return Ok(false);
+        };
+        self.ledger.append(&[ShredEntry {
+            at_ms: now,
+            workspace: None,
+            key: rec.id,
+        }])?;
+        tx.delete_account_key_of(user).await?;
+        self.cache.forget(ACCOUNT_SCOPE, rec.id);
+        Ok(true)
+    }
+
+    /// Crypto-shreds a whole workspace: every key of it.
+    pub async fn shred_workspace(&self, tx: &mut Tx, ws: WorkspaceId, now: i64) -> AppResult<()> {
+        self.ledger.append(&[ShredEntry {
+            at_ms: now,
+            workspace: Some(ws.0),
+            key: ws.0,
+        }])?;
+        tx.delete_shredded(Some(ws.0), ws.0).await?;
+        self.cache.forget_scope(ws.0);
+        Ok(())
     }
 
     /// Checks that the master key source opens the keys the database holds, so a wrong or
@@ -154,16 +439,20 @@ impl Keyring {
         Ok(())
     }
 
-    /// Which master versions exist and how many KEKs each wraps.
+    /// Which master versions exist and how many keys each wraps.
     pub async fn status(&self, store: &Store) -> AppResult<KeyStatus> {
         let mut tx = store.read().await?;
-        let mut keks = Vec::new();
-        for (mv, n) in tx.keks_by_master_version().await? {
-            keks.push((version(mv)?, n.max(0) as u64));
+        let mut used = Vec::new();
+        for (kind, mv, n) in tx.master_version_use().await? {
+            used.push((kind, version(mv)?, n.max(0) as u64));
         }
         Ok(KeyStatus {
             master_versions: self.provider.versions()?,
-            keks_by_master_version: keks,
+            wrapped_by_master_version: used,
+            shred_ledger: (
+                self.ledger.path().display().to_string(),
+                self.ledger.entries()?.len(),
+            ),
         })
     }
 
@@ -176,123 +465,235 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ideaweave_crypto::{Place, open, seal};
-    use ideaweave_domain::{Slug, WorkspaceName};
+    use ideaweave_crypto::KeyFileProvider;
+    use ideaweave_domain::Slug;
 
-    struct OneKey(SecretKey, u32);
-
-    impl KeyProvider for OneKey {
-        fn current(&self) -> ideaweave_crypto::CryptoResult<ideaweave_crypto::MasterKey> {
-            Ok(ideaweave_crypto::MasterKey {
-                version: self.1,
-                key: self.0.clone(),
-            })
-        }
-        fn version(&self, v: u32) -> ideaweave_crypto::CryptoResult<ideaweave_crypto::MasterKey> {
-            if v == self.1 {
-                self.current()
-            } else {
-                Err(ideaweave_crypto::CryptoError::KeySource(format!(
-                    "no version {v}"
-                )))
-            }
-        }
-        fn versions(&self) -> ideaweave_crypto::CryptoResult<Vec<u32>> {
-            Ok(vec![self.1])
-        }
+    struct Fixture {
+        dir: tempfile::TempDir,
+        store: Store,
+        ws: WorkspaceId,
     }
 
-    async fn store() -> (tempfile::TempDir, Store, WorkspaceId) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("k.db").display());
-        let store = Store::connect(&url, &Default::default()).await.unwrap();
-        store.migrate().await.unwrap();
-        let ws = WorkspaceId::new();
-        let mut tx = store.begin().await.unwrap();
-        tx.insert_workspace(
-            ws,
-            &Slug::parse("keys").unwrap(),
-            &WorkspaceName::parse("Keys").unwrap(),
-            0,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        (dir, store, ws)
+    impl Fixture {
+        async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("k.db").display());
+            let store = Store::connect(&url, &Default::default()).await.unwrap();
+            store.migrate().await.unwrap();
+            let ws = WorkspaceId::new();
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_workspace(ws, &Slug::parse("keys").unwrap(), 0)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            KeyFileProvider::create(&dir.path().join("master.key")).unwrap();
+            Self { dir, store, ws }
+        }
+
+        /// A keyring as a new process would have it: fresh cache, key file read again.
+        fn ring(&self) -> Keyring {
+            Keyring::new(
+                Arc::new(KeyFileProvider::load(&self.dir.path().join("master.key")).unwrap()),
+                16,
+                ShredLedger::at(&self.dir.path().join("shred.log")),
+            )
+        }
+
+        fn place(&self, row: uuid::Uuid) -> Place<'static> {
+            Place {
+                workspace: self.ws.0,
+                table: "ideas",
+                column: "body",
+                row,
+            }
+        }
     }
 
     #[tokio::test]
     async fn enc_02_data_keys_are_wrapped_by_the_kek_which_is_wrapped_by_the_master_key() {
-        let (_dir, store, ws) = store().await;
-        let master = SecretKey::generate().unwrap();
-        let ring = Keyring::new(Arc::new(OneKey(master.clone(), 1)), 16);
+        let f = Fixture::new().await;
+        let ring = f.ring();
         let subject = UserId::new();
-        let mut tx = store.begin().await.unwrap();
-        let (id, key) = ring
-            .data_key(&mut tx.workspace(ws), Some(subject), 1)
+        let mut tx = f.store.begin().await.unwrap();
+        let key = ring
+            .data_key(&mut tx.workspace(f.ws), Some(subject), 1)
             .await
             .unwrap();
-        let (again, _) = ring
-            .data_key(&mut tx.workspace(ws), Some(subject), 1)
+        let again = ring
+            .data_key(&mut tx.workspace(f.ws), Some(subject), 1)
             .await
             .unwrap();
-        assert_eq!(id, again, "one data key per subject");
-        let (ws_key, _) = ring.data_key(&mut tx.workspace(ws), None, 1).await.unwrap();
-        assert_ne!(ws_key, id);
+        assert_eq!(key.id, again.id, "one data key per subject");
+        let ws_key = ring
+            .data_key(&mut tx.workspace(f.ws), None, 1)
+            .await
+            .unwrap();
+        assert_ne!(ws_key.id, key.id);
         tx.commit().await.unwrap();
-        let place = Place {
-            workspace: ws.0,
-            table: "ideas",
-            column: "title",
-            row: uuid::Uuid::now_v7(),
-        };
-        let sealed = seal(&key, id, DEK_VERSION, &place, b"secret title").unwrap();
+        let row = uuid::Uuid::now_v7();
+        let sealed = key.seal(&f.place(row), b"secret body").unwrap();
         // A fresh keyring (empty cache) opens it from the stored, wrapped keys alone.
-        let fresh = Keyring::new(Arc::new(OneKey(master, 1)), 16);
-        let mut tx = store.read().await.unwrap();
-        let k = fresh
-            .data_key_by_id(&mut tx.workspace(ws), id)
-            .await
-            .unwrap();
+        let fresh = f.ring();
+        let mut tx = f.store.read().await.unwrap();
         assert_eq!(
-            open(&k, id, DEK_VERSION, &place, &sealed).unwrap(),
-            b"secret title"
+            fresh
+                .open(&mut tx, &f.place(row), &sealed)
+                .await
+                .unwrap()
+                .unwrap(),
+            b"secret body"
         );
-        fresh.check(&store).await.unwrap();
-        let status = fresh.status(&store).await.unwrap();
+        drop(tx);
+        fresh.check(&f.store).await.unwrap();
+        let status = fresh.status(&f.store).await.unwrap();
+        assert_eq!(status.master_versions, vec![1]);
         assert_eq!(
-            status,
-            KeyStatus {
-                master_versions: vec![1],
-                keks_by_master_version: vec![(1, 1)]
-            }
+            status.wrapped_by_master_version,
+            vec![("workspace".to_owned(), 1, 1)]
         );
     }
 
     #[tokio::test]
     async fn enc_02_another_master_key_opens_nothing_and_is_caught_at_start() {
-        let (_dir, store, ws) = store().await;
-        let ring = Keyring::new(Arc::new(OneKey(SecretKey::generate().unwrap(), 1)), 16);
-        let mut tx = store.begin().await.unwrap();
-        let (id, _) = ring
-            .data_key(&mut tx.workspace(ws), Some(UserId::new()), 1)
+        let f = Fixture::new().await;
+        let ring = f.ring();
+        let mut tx = f.store.begin().await.unwrap();
+        let key = ring
+            .data_key(&mut tx.workspace(f.ws), Some(UserId::new()), 1)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let wrong = Keyring::new(Arc::new(OneKey(SecretKey::generate().unwrap(), 1)), 16);
-        let e = wrong.check(&store).await.unwrap_err().to_string();
+        let row = uuid::Uuid::now_v7();
+        let sealed = key.seal(&f.place(row), b"x").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let wrong = Keyring::new(
+            Arc::new(KeyFileProvider::create(&other.path().join("k")).unwrap()),
+            16,
+            ShredLedger::at(&other.path().join("l")),
+        );
+        let e = wrong.check(&f.store).await.unwrap_err().to_string();
         assert_eq!(e, "internal error", "details go to the log, not to callers");
-        let mut tx = store.read().await.unwrap();
-        assert!(
-            wrong
-                .data_key_by_id(&mut tx.workspace(ws), id)
+        let mut tx = f.store.read().await.unwrap();
+        let e = wrong
+            .open(&mut tx, &f.place(row), &sealed)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AppError::Integrity(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn enc_03_rotations_rewrap_without_touching_content_and_retire_old_versions() {
+        let f = Fixture::new().await;
+        let ring = f.ring();
+        let mut tx = f.store.begin().await.unwrap();
+        let mut sealed = Vec::new();
+        for _ in 0..5 {
+            let k = ring
+                .data_key(&mut tx.workspace(f.ws), Some(UserId::new()), 1)
                 .await
-                .is_err()
+                .unwrap();
+            let row = uuid::Uuid::now_v7();
+            sealed.push((row, k.seal(&f.place(row), row.as_bytes()).unwrap()));
+        }
+        tx.commit().await.unwrap();
+        ring.prepare(&f.store, 1).await.unwrap();
+
+        let report = ring
+            .rotate_workspace(&f.store, f.ws, 2, &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.kek_version, report.rewrapped, report.retired),
+            (2, 5, 1)
         );
-        let later = Keyring::new(Arc::new(OneKey(SecretKey::generate().unwrap(), 2)), 16);
+        let m = ring.rotate_master(&f.store, &|_| {}).await.unwrap();
+        assert!(m.added_version);
+        assert_eq!(
+            (m.version, m.rewrapped),
+            (2, 2),
+            "one KEK version and the index key"
+        );
+        let again = ring.rotate_master(&f.store, &|_| {}).await.unwrap();
+        assert_eq!(again.version, 3, "a second run rotates again");
+        ring.retire_master(&f.store, 1).await.unwrap();
+        ring.retire_master(&f.store, 2).await.unwrap();
+        assert!(ring.retire_master(&f.store, 3).await.is_err(), "in use");
+
+        let fresh = f.ring();
+        let status = fresh.status(&f.store).await.unwrap();
+        assert_eq!(status.master_versions, vec![3]);
         assert!(
-            later.check(&store).await.is_err(),
-            "a source without the version that wraps the KEKs is refused"
+            status
+                .wrapped_by_master_version
+                .iter()
+                .all(|(_, v, _)| *v == 3)
         );
+        let mut tx = f.store.read().await.unwrap();
+        for (row, s) in &sealed {
+            let opened = fresh
+                .open(&mut tx, &f.place(*row), s)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(opened, row.as_bytes());
+        }
+        assert!(
+            tx.workspace(f.ws).kek(1).await.unwrap().is_none(),
+            "retired"
+        );
+    }
+
+    #[tokio::test]
+    async fn enc_04_a_shredded_subject_stays_shredded_in_a_copy_restored_from_before() {
+        let f = Fixture::new().await;
+        let ring = f.ring();
+        let (alice, bob) = (UserId::new(), UserId::new());
+        let mut tx = f.store.begin().await.unwrap();
+        let ka = ring
+            .data_key(&mut tx.workspace(f.ws), Some(alice), 1)
+            .await
+            .unwrap();
+        let kb = ring
+            .data_key(&mut tx.workspace(f.ws), Some(bob), 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (ra, rb) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let (sa, sb) = (
+            ka.seal(&f.place(ra), b"alice").unwrap(),
+            kb.seal(&f.place(rb), b"bob").unwrap(),
+        );
+        let db = f.dir.path().join("k.db");
+        let backup = f.dir.path().join("backup.db");
+        sqlx_copy(&f.store, &db, &backup).await;
+
+        let mut tx = f.store.begin().await.unwrap();
+        assert!(ring.shred_subject(&mut tx, f.ws, alice, 5).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = f.store.read().await.unwrap();
+        assert_eq!(ring.open(&mut tx, &f.place(ra), &sa).await.unwrap(), None);
+        drop(tx);
+
+        // The old copy still holds Alice's key, until the ledger is applied, as every start does.
+        f.store.close().await;
+        let url = format!("sqlite://{}", backup.display());
+        let restored = Store::connect(&url, &Default::default()).await.unwrap();
+        let fresh = f.ring();
+        assert_eq!(fresh.prepare(&restored, 6).await.unwrap(), 1);
+        let mut tx = restored.read().await.unwrap();
+        assert_eq!(fresh.open(&mut tx, &f.place(ra), &sa).await.unwrap(), None);
+        assert_eq!(
+            fresh
+                .open(&mut tx, &f.place(rb), &sb)
+                .await
+                .unwrap()
+                .unwrap(),
+            b"bob"
+        );
+    }
+
+    /// Copies a SQLite database consistently (VACUUM INTO), as a backup would.
+    async fn sqlx_copy(store: &Store, _from: &std::path::Path, to: &std::path::Path) {
+        store.vacuum_into(to).await.unwrap();
     }
 }

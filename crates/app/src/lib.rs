@@ -13,6 +13,8 @@ mod error;
 mod files;
 mod ideas;
 mod keyring;
+mod rotation;
+mod sealed;
 mod secrets;
 mod spaces;
 pub mod views;
@@ -30,6 +32,8 @@ pub use auth::{Credential, LoginOutcome, Principal};
 pub use error::{AppError, AppResult};
 pub use files::Download;
 pub use keyring::{KeyStatus, Keyring};
+pub use rotation::{MasterRotation, WorkspaceRotation};
+pub use sealed::ERASED;
 pub use views::*;
 
 /// A source of the current time, injectable so that tests can move it.

@@ -5,26 +5,11 @@ use ideaweave_domain::*;
 use ideaweave_store::NewDiscussion;
 use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
 
+use ideaweave_store::Tx;
+
+use crate::sealed::at;
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
-
-fn space_out(s: SpaceRecord) -> SpaceView {
-    SpaceView {
-        id: s.id,
-        name: s.name,
-        description: s.description,
-        private: s.private,
-        created_at: s.created_at,
-    }
-}
-
-fn criterion_out(c: CriterionRecord) -> CriterionView {
-    CriterionView {
-        id: c.id,
-        name: c.name,
-        position: c.position,
-    }
-}
 
 fn check_deadline(deadline: Option<i64>) -> AppResult<()> {
     match deadline {
@@ -37,28 +22,69 @@ fn check_deadline(deadline: Option<i64>) -> AppResult<()> {
 }
 
 impl App {
-    pub(crate) fn discussion_out(
+    async fn space_out(
         &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        s: SpaceRecord,
+    ) -> AppResult<SpaceView> {
+        Ok(SpaceView {
+            name: self
+                .open_text(tx, &at(ws, "spaces", "name", s.id.0), &s.name)
+                .await?,
+            description: self
+                .open_text(tx, &at(ws, "spaces", "description", s.id.0), &s.description)
+                .await?,
+            id: s.id,
+            private: s.private,
+            created_at: s.created_at,
+        })
+    }
+
+    /// A discussion's title and description, opened.
+    pub(crate) async fn discussion_text(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        d: &DiscussionRecord,
+    ) -> AppResult<(String, String)> {
+        Ok((
+            self.open_text(tx, &at(ws, "discussions", "title", d.id.0), &d.title)
+                .await?,
+            self.open_text(
+                tx,
+                &at(ws, "discussions", "description", d.id.0),
+                &d.description,
+            )
+            .await?,
+        ))
+    }
+
+    pub(crate) async fn discussion_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
         d: DiscussionRecord,
         criteria: Vec<CriterionRecord>,
-    ) -> DiscussionView {
+    ) -> AppResult<DiscussionView> {
         let accepting = d.open && d.deadline.is_none_or(|t| t > self.now());
-        DiscussionView {
+        let (title, description) = self.discussion_text(tx, ws, &d).await?;
+        Ok(DiscussionView {
             id: d.id,
             space_id: d.space_id,
             kind: DiscussionKind::parse(&d.kind),
-            description_html: markdown::render(&d.description),
-            title: d.title,
-            description: d.description,
+            description_html: markdown::render(&description),
+            title,
+            description,
             open: d.open,
             deadline: d.deadline,
             accepting_ideas: accepting,
             idea_count: d.idea_count,
-            criteria: criteria.into_iter().map(criterion_out).collect(),
+            criteria: self.criterion_views(tx, ws, criteria).await?,
             created_by: d.created_by,
             created_at: d.created_at,
             updated_at: d.updated_at,
-        }
+        })
     }
 
     /// The spaces the caller may see.
@@ -66,11 +92,20 @@ impl App {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
         let all = tx.workspace(m.workspace).spaces(m.actor.user).await?;
-        Ok(all
-            .into_iter()
-            .filter(|s| can_see_space(m.role(), space_view(s.private, s.listed)))
-            .map(space_out)
-            .collect())
+        let mut out = Vec::new();
+        for s in all {
+            if can_see_space(m.role(), space_view(s.private, s.listed)) {
+                out.push(self.space_out(&mut tx, m.workspace, s).await?);
+            }
+        }
+        // Names are sealed, so the database cannot sort by them.
+        out.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.0.cmp(&b.id.0))
+        });
+        Ok(out)
     }
 
     /// Creates a space.
@@ -81,8 +116,19 @@ impl App {
         let id = SpaceId::new();
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        tx.workspace(m.workspace)
-            .insert_space(id, &name, &description, input.private, m.actor.user, now)
+        let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, now).await?;
+        let (sn, sd) = (
+            key.seal(
+                &at(m.workspace, "spaces", "name", id.0),
+                name.as_str().as_bytes(),
+            )?,
+            key.seal(
+                &at(m.workspace, "spaces", "description", id.0),
+                description.as_str().as_bytes(),
+            )?,
+        );
+        repo.insert_space(id, &sn, &sd, input.private, m.actor.user, now)
             .await?;
         tx.commit().await?;
         Ok(SpaceView {
@@ -111,7 +157,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
-        Ok(space_out(s))
+        self.space_out(&mut tx, m.workspace, s).await
     }
 
     /// Changes a space's name, description or visibility.
@@ -126,9 +172,19 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
-        tx.workspace(m.workspace)
-            .update_space(id, &name, &description, input.private)
-            .await?;
+        let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let (sn, sd) = (
+            key.seal(
+                &at(m.workspace, "spaces", "name", id.0),
+                name.as_str().as_bytes(),
+            )?,
+            key.seal(
+                &at(m.workspace, "spaces", "description", id.0),
+                description.as_str().as_bytes(),
+            )?,
+        );
+        repo.update_space(id, &sn, &sd, input.private).await?;
         tx.commit().await?;
         Ok(SpaceView {
             id,
@@ -156,12 +212,12 @@ impl App {
         m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
         m.allow(Action::ReadMembers)?;
         let show_email = m.role() >= Role::Admin;
-        tx.workspace(m.workspace)
-            .space_members(id)
-            .await?
-            .into_iter()
-            .map(|r| crate::workspace::member_view(r, show_email))
-            .collect()
+        let rows = tx.workspace(m.workspace).space_members(id).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.member_view(&mut tx, r, show_email).await?);
+        }
+        Ok(out)
     }
 
     /// Lists a workspace member in a space.
@@ -218,7 +274,10 @@ impl App {
         let mut out = Vec::with_capacity(rows.len());
         for d in rows {
             let criteria = tx.workspace(m.workspace).discussion_criteria(d.id).await?;
-            out.push(self.discussion_out(d, criteria));
+            out.push(
+                self.discussion_out(&mut tx, m.workspace, d, criteria)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -261,13 +320,24 @@ impl App {
         let criteria = self.checked_criteria(&mut tx, m, &input.criteria).await?;
         let id = DiscussionId::new();
         let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let (st, sd) = (
+            key.seal(
+                &at(m.workspace, "discussions", "title", id.0),
+                title.as_str().as_bytes(),
+            )?,
+            key.seal(
+                &at(m.workspace, "discussions", "description", id.0),
+                description.as_str().as_bytes(),
+            )?,
+        );
         repo.insert_discussion(
             NewDiscussion {
                 id,
                 space,
                 kind: input.kind.as_str(),
-                title: &title,
-                description: &description,
+                title: &st,
+                description: &sd,
                 deadline: input.deadline,
                 created_by: m.actor.user,
             },
@@ -280,8 +350,9 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("discussion"))?;
         let crit = repo.discussion_criteria(id).await?;
+        let view = self.discussion_out(&mut tx, m.workspace, d, crit).await?;
         tx.commit().await?;
-        Ok(self.discussion_out(d, crit))
+        Ok(view)
     }
 
     pub(crate) async fn load_discussion(
@@ -305,7 +376,7 @@ impl App {
             d.space_listed,
         )))?;
         let criteria = tx.workspace(m.workspace).discussion_criteria(id).await?;
-        Ok(self.discussion_out(d, criteria))
+        self.discussion_out(&mut tx, m.workspace, d, criteria).await
     }
 
     /// Changes a discussion: title, description, kind, open/closed, deadline, criteria.
@@ -321,8 +392,9 @@ impl App {
             d.space_private,
             d.space_listed,
         )))?;
-        let title = DiscussionTitle::parse(p.title.as_deref().unwrap_or(&d.title))?;
-        let description = Description::parse(p.description.as_deref().unwrap_or(&d.description))?;
+        let (old_title, old_description) = self.discussion_text(&mut tx, m.workspace, &d).await?;
+        let title = DiscussionTitle::parse(p.title.as_deref().unwrap_or(&old_title))?;
+        let description = Description::parse(p.description.as_deref().unwrap_or(&old_description))?;
         let kind = p.kind.unwrap_or(DiscussionKind::parse(&d.kind));
         let deadline = p.deadline.unwrap_or(d.deadline);
         check_deadline(deadline)?;
@@ -332,16 +404,19 @@ impl App {
             None => None,
         };
         let mut repo = tx.workspace(m.workspace);
-        repo.update_discussion(
-            id,
-            kind.as_str(),
-            &title,
-            &description,
-            open,
-            deadline,
-            self.now(),
-        )
-        .await?;
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let (st, sd) = (
+            key.seal(
+                &at(m.workspace, "discussions", "title", id.0),
+                title.as_str().as_bytes(),
+            )?,
+            key.seal(
+                &at(m.workspace, "discussions", "description", id.0),
+                description.as_str().as_bytes(),
+            )?,
+        );
+        repo.update_discussion(id, kind.as_str(), &st, &sd, open, deadline, self.now())
+            .await?;
         if let Some(c) = criteria {
             repo.set_discussion_criteria(id, &c).await?;
         }
@@ -350,7 +425,8 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("discussion"))?;
         let crit = repo.discussion_criteria(id).await?;
+        let view = self.discussion_out(&mut tx, m.workspace, d, crit).await?;
         tx.commit().await?;
-        Ok(self.discussion_out(d, crit))
+        Ok(view)
     }
 }

@@ -4,7 +4,6 @@
 
 use ideaweave_domain::paging::IdeaSort;
 use ideaweave_domain::*;
-use ideaweave_store::records::UserRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -44,16 +43,6 @@ pub struct UserView {
     pub id: UserId,
     pub email: String,
     pub name: String,
-}
-
-impl UserView {
-    pub(crate) fn from_record(u: &UserRecord) -> Self {
-        Self {
-            id: u.id,
-            email: u.email.clone(),
-            name: u.name.clone(),
-        }
-    }
 }
 
 /// A workspace the caller belongs to.

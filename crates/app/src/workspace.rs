@@ -5,7 +5,10 @@ use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::{InvitationRecord, TokenRecord};
 
+use ideaweave_store::Tx;
+
 use crate::auth::{TOKEN_PREFIX, hash_password};
+use crate::sealed::{account, at};
 use crate::secrets::{parse_workspace_secret, workspace_secret};
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, Principal, parse_role};
@@ -13,25 +16,14 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The prefix of invitation tokens.
 const INVITATION_PREFIX: &str = "iwi";
 
-fn token_view(t: TokenRecord) -> AppResult<TokenView> {
-    Ok(TokenView {
-        id: t.id,
-        name: t.name,
-        scope: t.scope.parse().map_err(AppError::internal)?,
-        created_at: t.created_at,
-        expires_at: t.expires_at,
-        revoked: t.revoked_at.is_some(),
-    })
-}
-
-fn invitation_view(i: InvitationRecord) -> AppResult<InvitationView> {
-    Ok(InvitationView {
-        id: i.id,
-        email: i.email,
-        role: parse_role(&i.role)?,
-        created_at: i.created_at,
-        expires_at: i.expires_at,
-    })
+/// A pending invitation found by its secret, opened.
+struct LiveInvitation {
+    inv: InvitationRecord,
+    workspace: WorkspaceId,
+    workspace_slug: String,
+    workspace_name: String,
+    email: Email,
+    account_exists: bool,
 }
 
 /// One entry of an ordered list whose names are unique (the stages, the rating criteria).
@@ -95,21 +87,108 @@ fn place_in_list(
     Ok(requested.unwrap_or(default_position).clamp(0, 1000))
 }
 
-/// A member as listed, with the email address only for admins and owners.
-pub(crate) fn member_view(
-    r: ideaweave_store::records::MemberRecord,
-    show_email: bool,
-) -> AppResult<MemberView> {
-    Ok(MemberView {
-        user_id: r.user_id,
-        name: r.name,
-        email: show_email.then_some(r.email),
-        role: parse_role(&r.role)?,
-        joined_at: r.joined_at,
-    })
-}
-
 impl App {
+    async fn token_view(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        t: TokenRecord,
+    ) -> AppResult<TokenView> {
+        Ok(TokenView {
+            id: t.id,
+            name: self
+                .open_text(tx, &at(ws, "api_tokens", "name", t.id.0), &t.name)
+                .await?,
+            scope: t.scope.parse().map_err(AppError::internal)?,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked: t.revoked_at.is_some(),
+        })
+    }
+
+    async fn invitation_email(&self, tx: &mut Tx, i: &InvitationRecord) -> AppResult<String> {
+        self.open_text(
+            tx,
+            &at(i.workspace_id, "invitations", "email", i.id.0),
+            &i.email,
+        )
+        .await
+    }
+
+    async fn invitation_view(&self, tx: &mut Tx, i: InvitationRecord) -> AppResult<InvitationView> {
+        Ok(InvitationView {
+            id: i.id,
+            email: self.invitation_email(tx, &i).await?,
+            role: parse_role(&i.role)?,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        })
+    }
+
+    /// A member as listed, with the email address only for admins and owners.
+    pub(crate) async fn member_view(
+        &self,
+        tx: &mut Tx,
+        r: ideaweave_store::records::MemberRecord,
+        show_email: bool,
+    ) -> AppResult<MemberView> {
+        let email = match show_email {
+            true => Some(
+                self.open_text(tx, &account("email", r.user_id), &r.email)
+                    .await?,
+            ),
+            false => None,
+        };
+        Ok(MemberView {
+            user_id: r.user_id,
+            name: self
+                .open_text(tx, &account("name", r.user_id), &r.name)
+                .await?,
+            email,
+            role: parse_role(&r.role)?,
+            joined_at: r.joined_at,
+        })
+    }
+
+    /// A workspace's stages, opened.
+    pub(crate) async fn stage_views(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> AppResult<Vec<StageView>> {
+        let mut out = Vec::new();
+        for s in tx.workspace(ws).stages().await? {
+            out.push(StageView {
+                name: self
+                    .open_text(tx, &at(ws, "stages", "name", s.id.0), &s.name)
+                    .await?,
+                id: s.id,
+                position: s.position,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A workspace's rating criteria, opened.
+    pub(crate) async fn criterion_views(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        rows: Vec<ideaweave_store::records::CriterionRecord>,
+    ) -> AppResult<Vec<CriterionView>> {
+        let mut out = Vec::new();
+        for c in rows {
+            out.push(CriterionView {
+                name: self
+                    .open_text(tx, &at(ws, "rating_criteria", "name", c.id.0), &c.name)
+                    .await?,
+                id: c.id,
+                position: c.position,
+            });
+        }
+        Ok(out)
+    }
+
     /// The workspace, its stages and criteria.
     pub async fn workspace(&self, m: &Member) -> AppResult<WorkspaceView> {
         m.allow(Action::ReadWorkspace)?;
@@ -118,31 +197,13 @@ impl App {
             .workspace_by_slug(&m.slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        let mut repo = tx.workspace(m.workspace);
-        let stages = repo
-            .stages()
-            .await?
-            .into_iter()
-            .map(|s| StageView {
-                id: s.id,
-                name: s.name,
-                position: s.position,
-            })
-            .collect();
-        let criteria = repo
-            .criteria()
-            .await?
-            .into_iter()
-            .map(|c| CriterionView {
-                id: c.id,
-                name: c.name,
-                position: c.position,
-            })
-            .collect();
+        let stages = self.stage_views(&mut tx, m.workspace).await?;
+        let rows = tx.workspace(m.workspace).criteria().await?;
+        let criteria = self.criterion_views(&mut tx, m.workspace, rows).await?;
         Ok(WorkspaceView {
             id: ws.id,
+            name: self.workspace_name(&mut tx, ws.id, &ws.name).await?,
             slug: ws.slug,
-            name: ws.name,
             my_role: m.role(),
             stages,
             criteria,
@@ -158,7 +219,13 @@ impl App {
         m.allow(Action::ManageSettings)?;
         let name = WorkspaceName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
-        tx.workspace(m.workspace).rename(&name).await?;
+        let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let sealed = key.seal(
+            &at(m.workspace, "workspaces", "name", m.workspace.0),
+            name.as_str().as_bytes(),
+        )?;
+        repo.rename(&sealed).await?;
         tx.commit().await?;
         self.workspace(m).await
     }
@@ -187,8 +254,7 @@ impl App {
         m.allow(Action::ManageSettings)?;
         let name = StageName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
-        let mut repo = tx.workspace(m.workspace);
-        let existing = repo.stages().await?;
+        let existing = self.stage_views(&mut tx, m.workspace).await?;
         let entries: Vec<ListEntry> = existing
             .iter()
             .map(|s| ListEntry {
@@ -205,7 +271,13 @@ impl App {
             STAGE_LIST,
         )?;
         let id = id.unwrap_or_default();
-        repo.upsert_stage(id, &name, position).await?;
+        let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let sealed = key.seal(
+            &at(m.workspace, "stages", "name", id.0),
+            name.as_str().as_bytes(),
+        )?;
+        repo.upsert_stage(id, &sealed, position).await?;
         tx.commit().await?;
         Ok(StageView {
             id,
@@ -267,8 +339,8 @@ impl App {
         m.allow(Action::ManageSettings)?;
         let name = CriterionName::parse(&input.name)?;
         let mut tx = self.store.begin().await?;
-        let mut repo = tx.workspace(m.workspace);
-        let existing = repo.criteria().await?;
+        let rows = tx.workspace(m.workspace).criteria().await?;
+        let existing = self.criterion_views(&mut tx, m.workspace, rows).await?;
         let entries: Vec<ListEntry> = existing
             .iter()
             .map(|c| ListEntry {
@@ -285,7 +357,13 @@ impl App {
             CRITERION_LIST,
         )?;
         let id = id.unwrap_or_default();
-        repo.upsert_criterion(id, &name, position).await?;
+        let mut repo = tx.workspace(m.workspace);
+        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
+        let sealed = key.seal(
+            &at(m.workspace, "rating_criteria", "name", id.0),
+            name.as_str().as_bytes(),
+        )?;
+        repo.upsert_criterion(id, &sealed, position).await?;
         tx.commit().await?;
         Ok(CriterionView {
             id,
@@ -315,12 +393,15 @@ impl App {
         let mut tx = self.store.read().await?;
         let rows = tx.workspace(m.workspace).members(after, limit + 1).await?;
         let show_email = m.role() >= Role::Admin;
-        Page::from_rows_plus_one(
-            rows,
-            limit,
-            |r| encode_id_cursor(r.user_id.0),
-            |r| member_view(r, show_email),
-        )
+        let page = Page::from_rows_plus_one(rows, limit, |r| encode_id_cursor(r.user_id.0), Ok)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for r in page.items {
+            items.push(self.member_view(&mut tx, r, show_email).await?);
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Changes a member's role. The workspace always keeps an owner.
@@ -351,14 +432,10 @@ impl App {
         if !repo.set_role(user, input.role).await? {
             return Err(AppError::NotFound("member"));
         }
+        let mut view = self.member_view(&mut tx, target, true).await?;
         tx.commit().await?;
-        Ok(MemberView {
-            user_id: user,
-            name: target.name,
-            email: Some(target.email),
-            role: input.role,
-            joined_at: target.joined_at,
-        })
+        view.role = input.role;
+        Ok(view)
     }
 
     /// Removes a member (or lets a member leave). Their access ends with the next request.
@@ -412,13 +489,18 @@ impl App {
         let (token, hash) = workspace_secret(INVITATION_PREFIX, ws)?;
         let id = InvitationId::new();
         let mut tx = self.store.begin().await?;
-        if let Some(u) = tx.user_by_email(email).await?
+        if let Some(u) = self.account_by_email(&mut tx, email).await?
             && tx.workspace(ws).role_of(u.id).await?.is_some()
         {
             return Err(AppError::Conflict(format!("{email} is already a member")));
         }
-        tx.workspace(ws)
-            .insert_invitation(id, email, role, &hash, by, now, expires)
+        let mut repo = tx.workspace(ws);
+        let key = self.keyring.data_key(&mut repo, None, now).await?;
+        let sealed = key.seal(
+            &at(ws, "invitations", "email", id.0),
+            email.as_str().as_bytes(),
+        )?;
+        repo.insert_invitation(id, &sealed, role, &hash, by, now, expires)
             .await?;
         tx.commit().await?;
         let accept_url = format!(
@@ -442,12 +524,15 @@ impl App {
     pub async fn invitations(&self, m: &Member) -> AppResult<Vec<InvitationView>> {
         m.allow(Action::ManageInvitations)?;
         let mut tx = self.store.read().await?;
-        tx.workspace(m.workspace)
+        let rows = tx
+            .workspace(m.workspace)
             .pending_invitations(self.now())
-            .await?
-            .into_iter()
-            .map(invitation_view)
-            .collect()
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for i in rows {
+            out.push(self.invitation_view(&mut tx, i).await?);
+        }
+        Ok(out)
     }
 
     /// Revokes a pending invitation; its link stops working at once.
@@ -465,10 +550,9 @@ impl App {
         Ok(())
     }
 
-    async fn live_invitation(
-        &self,
-        token: &str,
-    ) -> AppResult<(InvitationRecord, ideaweave_store::records::WorkspaceRecord)> {
+    /// A pending invitation by its secret, with its opened address and its workspace's slug and
+    /// opened name.
+    async fn live_invitation(&self, token: &str) -> AppResult<LiveInvitation> {
         let gone = || AppError::NotFound("invitation");
         let (ws, hash) = parse_workspace_secret(INVITATION_PREFIX, token).ok_or_else(gone)?;
         let mut tx = self.store.read().await?;
@@ -484,27 +568,28 @@ impl App {
             ));
         }
         let workspace = tx.workspace_by_id(ws).await?.ok_or_else(gone)?;
-        Ok((inv, workspace))
+        let email = Email::parse(&self.invitation_email(&mut tx, &inv).await?)?;
+        let account_exists = self.account_by_email(&mut tx, &email).await?.is_some();
+        Ok(LiveInvitation {
+            workspace_name: self.workspace_name(&mut tx, ws, &workspace.name).await?,
+            workspace_slug: workspace.slug,
+            workspace: ws,
+            email,
+            account_exists,
+            inv,
+        })
     }
 
     /// What an invitation link offers.
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
-        let (inv, ws) = self.live_invitation(token).await?;
-        let email = Email::parse(&inv.email)?;
-        let account_exists = self
-            .store
-            .read()
-            .await?
-            .user_by_email(&email)
-            .await?
-            .is_some();
+        let live = self.live_invitation(token).await?;
         Ok(InvitationInfo {
-            workspace_name: ws.name,
-            workspace_slug: ws.slug,
-            email: inv.email,
-            role: parse_role(&inv.role)?,
-            expires_at: inv.expires_at,
-            account_exists,
+            workspace_name: live.workspace_name,
+            workspace_slug: live.workspace_slug,
+            email: live.email.to_string(),
+            role: parse_role(&live.inv.role)?,
+            expires_at: live.inv.expires_at,
+            account_exists: live.account_exists,
         })
     }
 
@@ -517,11 +602,13 @@ impl App {
         principal: Option<&Principal>,
         input: AcceptInput,
     ) -> AppResult<(MembershipView, Option<crate::LoginOutcome>)> {
-        let (inv, ws) = self.live_invitation(token).await?;
-        let email = Email::parse(&inv.email)?;
+        let live = self.live_invitation(token).await?;
+        let (inv, email) = (&live.inv, &live.email);
         let role = parse_role(&inv.role)?;
         let now = self.now();
-        let existing = self.store.read().await?.user_by_email(&email).await?;
+        let existing = self
+            .account_by_email(&mut self.store.read().await?, email)
+            .await?;
         let (user_id, new_account) = match existing {
             Some(u) => {
                 // Only a signed-in session accepts for an existing account: an API token acts
@@ -543,15 +630,18 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         if let Some((name, hash)) = &new_account {
-            tx.insert_user(user_id, &email, name, Some(hash), false, now)
+            self.insert_account_in(&mut tx, user_id, email, name, Some(hash), false)
                 .await?;
         }
-        if !tx.consume_invitation(ws.id, inv.id, user_id, now).await? {
+        if !tx
+            .consume_invitation(live.workspace, inv.id, user_id, now)
+            .await?
+        {
             return Err(AppError::Conflict(
                 "this invitation has already been used or was revoked".into(),
             ));
         }
-        let mut repo = tx.workspace(ws.id);
+        let mut repo = tx.workspace(live.workspace);
         let keep = match repo.role_of(user_id).await? {
             Some(r) => parse_role(&r)?.max(role),
             None => role,
@@ -559,27 +649,24 @@ impl App {
         repo.upsert_member(user_id, keep, now).await?;
         tx.commit().await?;
         let login = match new_account {
-            Some(_) => {
+            Some((name, _)) => {
                 let (session, csrf) = self.start_session(user_id).await?;
-                let user = self
-                    .store
-                    .read()
-                    .await?
-                    .user_by_id(user_id)
-                    .await?
-                    .ok_or(AppError::Unauthenticated)?;
                 Some(crate::LoginOutcome {
                     session,
                     csrf,
-                    user: UserView::from_record(&user),
+                    user: UserView {
+                        id: user_id,
+                        email: email.to_string(),
+                        name: name.into_inner(),
+                    },
                 })
             }
             None => None,
         };
         Ok((
             MembershipView {
-                slug: ws.slug,
-                name: ws.name,
+                slug: live.workspace_slug,
+                name: live.workspace_name,
                 role: keep,
             },
             login,
@@ -621,8 +708,13 @@ impl App {
         let (secret, hash) = workspace_secret(TOKEN_PREFIX, ws)?;
         let id = TokenId::new();
         let mut tx = self.store.begin().await?;
-        tx.workspace(ws)
-            .insert_token(id, user, &name, input.scope, &hash, now, expires_at)
+        let mut repo = tx.workspace(ws);
+        let key = self.keyring.data_key(&mut repo, Some(user), now).await?;
+        let sealed = key.seal(
+            &at(ws, "api_tokens", "name", id.0),
+            name.as_str().as_bytes(),
+        )?;
+        repo.insert_token(id, user, &sealed, input.scope, &hash, now, expires_at)
             .await?;
         tx.commit().await?;
         Ok(CreatedToken {
@@ -642,12 +734,12 @@ impl App {
     pub async fn tokens(&self, m: &Member) -> AppResult<Vec<TokenView>> {
         m.allow(Action::ManageOwnTokens)?;
         let mut tx = self.store.read().await?;
-        tx.workspace(m.workspace)
-            .tokens_of(m.actor.user)
-            .await?
-            .into_iter()
-            .map(token_view)
-            .collect()
+        let rows = tx.workspace(m.workspace).tokens_of(m.actor.user).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for t in rows {
+            out.push(self.token_view(&mut tx, m.workspace, t).await?);
+        }
+        Ok(out)
     }
 
     /// Revokes one of the caller's tokens; it fails from the next request on.

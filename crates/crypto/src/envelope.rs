@@ -89,6 +89,7 @@ impl SealedHeader {
 
 /// XChaCha20-Poly1305 encryption: `ciphertext || tag`. The one place the primitive is called,
 /// so the Wycheproof vectors test exactly what seals customer data.
+#[cfg(not(feature = "insecure-noop-cipher"))]
 pub(crate) fn aead_encrypt(
     key: &[u8; 32],
     nonce: &[u8; NONCE_LEN],
@@ -101,6 +102,7 @@ pub(crate) fn aead_encrypt(
 }
 
 /// XChaCha20-Poly1305 decryption of `ciphertext || tag`.
+#[cfg(not(feature = "insecure-noop-cipher"))]
 pub(crate) fn aead_decrypt(
     key: &[u8; 32],
     nonce: &[u8; NONCE_LEN],
@@ -110,6 +112,36 @@ pub(crate) fn aead_decrypt(
     XChaCha20Poly1305::new(key.into())
         .decrypt(&XNonce::from(*nonce), Payload { msg: body, aad })
         .map_err(|_| CryptoError::Tampered)
+}
+
+/// The benchmark-only stand-in: the same framing, no encryption, no authentication. It exists so
+/// `cargo xtask bench` can measure what encryption costs end to end (BENCHMARKS.md); the server
+/// refuses to start with it unless told that this is a benchmark.
+#[cfg(feature = "insecure-noop-cipher")]
+pub(crate) fn aead_encrypt(
+    _key: &[u8; 32],
+    _nonce: &[u8; NONCE_LEN],
+    _aad: &[u8],
+    msg: &[u8],
+) -> CryptoResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(msg.len() + TAG_LEN);
+    out.extend_from_slice(msg);
+    out.extend_from_slice(&[0u8; TAG_LEN]);
+    Ok(out)
+}
+
+/// See the other `aead_encrypt`: benchmark-only.
+#[cfg(feature = "insecure-noop-cipher")]
+pub(crate) fn aead_decrypt(
+    _key: &[u8; 32],
+    _nonce: &[u8; NONCE_LEN],
+    _aad: &[u8],
+    body: &[u8],
+) -> CryptoResult<Vec<u8>> {
+    body.len()
+        .checked_sub(TAG_LEN)
+        .map(|n| body[..n].to_vec())
+        .ok_or(CryptoError::Tampered)
 }
 
 /// Seals `plaintext` for `place` under `key` (identified as `key_id`, `key_version`).
@@ -160,7 +192,7 @@ pub fn open(
     aead_decrypt(key.bytes(), &nonce, &aad, &sealed[HEADER_LEN + NONCE_LEN..])
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "insecure-noop-cipher")))]
 mod tests {
     use super::*;
 
@@ -297,7 +329,7 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "insecure-noop-cipher")))]
 mod wycheproof_vectors {
     use super::*;
     use wycheproof::TestResult;

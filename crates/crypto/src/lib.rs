@@ -17,12 +17,14 @@ mod cache;
 mod derive;
 mod envelope;
 mod keys;
+mod ledger;
 mod provider;
 
 pub use cache::KeyCache;
 pub use derive::{BlindIndexKey, derive_key};
 pub use envelope::{HEADER_LEN, Place, SealedHeader, open, seal};
 pub use keys::{KeyId, SecretKey, unwrap_key, wrap_key};
+pub use ledger::{ShredEntry, ShredLedger};
 pub use provider::{EnvKeyProvider, KeyFileProvider, KeyProvider, MasterKey};
 
 /// Why a cryptographic operation failed. The variants say what is wrong with the input; they

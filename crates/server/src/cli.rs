@@ -88,10 +88,35 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Show where the master key comes from, its versions, and how many workspace keys each wraps.
+    /// Show where the master key comes from, its versions, how many keys each wraps, and the
+    /// shred ledger.
     Status {
         #[command(flatten)]
         cfg: ConfigArgs,
+    },
+    /// Rewrap every key under a new master key version (added to the key file), online and
+    /// resumable: re-run it after an interruption to finish.
+    RotateMaster {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
+    /// Remove a master key version that wraps nothing any more from the key file.
+    RetireMaster {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The version to remove.
+        version: u32,
+        /// Confirm: backups whose keys are wrapped by that version will no longer open.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Give a workspace a new KEK version and rewrap its data keys (no content is re-encrypted);
+    /// online and resumable.
+    RotateWorkspace {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The workspace's slug.
+        workspace: String,
     },
 }
 
@@ -427,7 +452,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspace(WorkspaceCommand::List { cfg }) => {
             let (app, _) = app_for(&cfg).await?;
             for w in app.list_workspaces().await? {
-                println!("{:<30} {:>6} members  {}", w.slug, w.members, w.name);
+                println!("{:<30} {:>6} members", w.slug, w.members);
             }
             Ok(())
         }
@@ -517,12 +542,81 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 status.master_versions,
                 status.master_versions.last().copied().unwrap_or(0)
             );
-            if status.keks_by_master_version.is_empty() {
-                println!("no workspace keys yet");
+            if status.wrapped_by_master_version.is_empty() {
+                println!("no keys yet");
             }
-            for (version, count) in status.keks_by_master_version {
-                println!("master version {version} wraps {count} workspace key(s)");
+            for (kind, version, count) in &status.wrapped_by_master_version {
+                println!("master version {version} wraps {count} {kind} key(s)");
             }
+            let current = status.master_versions.last().copied().unwrap_or(0);
+            let retirable: Vec<u32> = status
+                .master_versions
+                .iter()
+                .copied()
+                .filter(|v| {
+                    *v != current
+                        && !status
+                            .wrapped_by_master_version
+                            .iter()
+                            .any(|(_, u, _)| u == v)
+                })
+                .collect();
+            if !retirable.is_empty() {
+                println!(
+                    "versions wrapping nothing (retire with `ideaweave keys retire-master VERSION`): {retirable:?}"
+                );
+            }
+            println!(
+                "shred ledger: {} ({} destroyed key(s))",
+                status.shred_ledger.0, status.shred_ledger.1
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::RotateMaster { cfg }) => {
+            let (app, config) = app_for(&cfg).await?;
+            eprintln!(
+                "rotating the master key ({})...",
+                crate::describe(&config.master_key)
+            );
+            let report = app
+                .keyring()
+                .rotate_master(app.store(), &|n| eprint!("\r{n} key(s) rewrapped"))
+                .await?;
+            eprintln!();
+            println!(
+                "{} master version {}; {} key(s) rewrapped. Older versions can be retired once `ideaweave keys status` shows they wrap nothing.",
+                if report.added_version {
+                    "added"
+                } else {
+                    "finished rotating to"
+                },
+                report.version,
+                report.rewrapped
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::RetireMaster { cfg, version, yes }) => {
+            let (app, config) = app_for(&cfg).await?;
+            if !yes {
+                anyhow::bail!(
+                    "retiring master version {version} removes it from {} for good; backups wrapped by it can no longer be opened. Re-run with --yes to confirm",
+                    crate::describe(&config.master_key)
+                );
+            }
+            app.keyring().retire_master(app.store(), version).await?;
+            println!("master key version {version} retired");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::RotateWorkspace { cfg, workspace }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let report = app
+                .rotate_workspace_key(&workspace, &|n| eprint!("\r{n} data key(s) rewrapped"))
+                .await?;
+            eprintln!();
+            println!(
+                "workspace {workspace} is on KEK version {}: {} data key(s) rewrapped, {} old version(s) retired",
+                report.kek_version, report.rewrapped, report.retired
+            );
             Ok(())
         }
         Command::Openapi => {

@@ -63,6 +63,7 @@ struct RawConfig {
 struct RawKeys {
     master_key_file: Option<PathBuf>,
     master_key_env: Option<String>,
+    shred_ledger_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +139,8 @@ pub struct Config {
     pub log_filter: String,
     /// Where the master key comes from.
     pub master_key: MasterKeySource,
+    /// The shred ledger (ENC-04): outside the database and its backups.
+    pub shred_ledger: PathBuf,
 }
 
 /// Where the master key comes from (ENC-02): never from the database.
@@ -207,6 +210,21 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "log.filter",
         "info",
         "log filter, e.g. info,ideaweave=debug (RUST_LOG wins when set)",
+    ),
+    (
+        "keys.master_key_file",
+        "<data_dir>/master.key",
+        "master key file, mode 0600, VERSION:HEX lines",
+    ),
+    (
+        "keys.master_key_env",
+        "unset",
+        "name of an environment variable holding the master key instead of the file",
+    ),
+    (
+        "keys.shred_ledger_file",
+        "<data_dir>/shred-ledger.log",
+        "list of destroyed keys, applied at every start; keep it out of database backups and on storage every node shares",
     ),
 ];
 
@@ -365,7 +383,12 @@ impl Config {
                 MasterKeySource::File(file.unwrap_or_else(|| data_dir.join("master.key")))
             }
         };
+        let shred_ledger = raw
+            .keys
+            .shred_ledger_file
+            .unwrap_or_else(|| data_dir.join("shred-ledger.log"));
         Ok(Self {
+            shred_ledger,
             listen,
             data_dir,
             public_url,

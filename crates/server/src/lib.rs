@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ideaweave_app::{App, AppSettings, Clock, Keyring};
-use ideaweave_crypto::{EnvKeyProvider, KeyFileProvider, KeyProvider};
+use ideaweave_crypto::{EnvKeyProvider, KeyFileProvider, KeyProvider, ShredLedger};
 use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
 
@@ -71,7 +71,7 @@ pub async fn key_provider(config: &Config, store: &Store) -> anyhow::Result<Arc<
         MasterKeySource::Env(var) => Ok(Arc::new(EnvKeyProvider::load(var)?)),
         MasterKeySource::File(path) if path.exists() => Ok(Arc::new(KeyFileProvider::load(path)?)),
         MasterKeySource::File(path) => {
-            let holds_keys = store.read().await?.any_kek().await?.is_some();
+            let holds_keys = !store.read().await?.master_version_use().await?.is_empty();
             if holds_keys {
                 anyhow::bail!(
                     "the master key file {} does not exist, but the database holds keys wrapped by a master key: \
@@ -93,10 +93,19 @@ pub async fn key_provider(config: &Config, store: &Store) -> anyhow::Result<Arc<
 /// Builds the application from a validated configuration.
 pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let store = open_store(config, true).await?;
-    let keyring = Arc::new(Keyring::new(key_provider(config, &store).await?, 4096));
+    let keyring = Arc::new(Keyring::new(
+        key_provider(config, &store).await?,
+        4096,
+        ShredLedger::at(&config.shred_ledger),
+    ));
     keyring.check(&store).await.map_err(|_| {
         anyhow::anyhow!("the master key ({}) does not open the keys in this database: is this the key it was created with?", describe(&config.master_key))
     })?;
+    keyring
+        .prepare(&store, clock.now_ms())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the keys: {e:?}"))?;
+    insecure_cipher_guard()?;
     let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
         format!(
             "cannot open the uploads directory {}",
@@ -110,6 +119,21 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         public_url: config.public_url.clone(),
     };
     Ok(App::new(store, Arc::new(files), clock, settings, keyring))
+}
+
+/// Refuses to start a build whose cipher does not encrypt, unless the benchmark that compares
+/// it with the real one asked for it explicitly.
+fn insecure_cipher_guard() -> anyhow::Result<()> {
+    if cfg!(feature = "insecure-noop-cipher") {
+        if std::env::var("IDEAWEAVE_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS").as_deref() != Ok("1") {
+            anyhow::bail!(
+                "this build was made with the insecure-noop-cipher feature, which stores data unencrypted; \
+                 it exists for benchmarks only (set IDEAWEAVE_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS=1 to run one)"
+            );
+        }
+        tracing::error!("INSECURE: this build stores data unencrypted (benchmark build)");
+    }
+    Ok(())
 }
 
 /// The HTTP router for an application.

@@ -13,10 +13,12 @@ pub struct NewIdea<'a> {
     pub id: IdeaId,
     pub discussion: DiscussionId,
     pub author: UserId,
-    pub title: &'a IdeaTitle,
-    pub body: &'a IdeaBody,
-    pub excerpt: &'a str,
-    pub tags: &'a [Tag],
+    /// Sealed title, excerpt and tags.
+    pub summary: &'a [u8],
+    /// Sealed Markdown body.
+    pub body: &'a [u8],
+    /// Blind indexes of the tags, for filtering (the tags themselves are in `summary`).
+    pub tag_index: &'a [Vec<u8>],
     pub stage: StageId,
     pub hot: f64,
 }
@@ -28,7 +30,8 @@ pub struct IdeaQuery {
     pub viewer: UserId,
     pub sort: IdeaSort,
     pub stage: Option<StageId>,
-    pub tag: Option<Tag>,
+    /// Blind index of the tag to filter by.
+    pub tag_index: Option<Vec<u8>>,
     pub after: Option<Cursor>,
     /// Rows to fetch (the caller asks for one more than it shows, to know if a next page exists).
     pub limit: u32,
@@ -40,23 +43,23 @@ pub struct NewAttachment<'a> {
     pub idea: IdeaId,
     pub comment: Option<CommentId>,
     pub uploader: UserId,
-    pub filename: &'a FileName,
+    pub filename: &'a [u8],
     pub content_type: &'a str,
     pub size_bytes: i64,
-    pub sha256: &'a str,
+    pub sha256: &'a [u8],
 }
 
 enum Bind {
     Uuid(Uuid),
     I64(i64),
     F64(f64),
-    Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// The viewer's own vote is a correlated primary-key probe rather than a join: PostgreSQL's
 /// generic plan for a join chose, on tables without fresh statistics, to scan all of the viewer's
 /// votes for every listed idea (12,000 rows filtered per request at 1,000 ideas).
-const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author_name, i.title, i.excerpt, i.tags, i.stage_id, \
+const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author_name, i.summary, i.stage_id, \
     i.upvotes, i.downvotes, i.score, i.hot, i.comment_count, i.merged_into, i.created_at, i.updated_at, i.deleted_at, \
     (SELECT v.value FROM votes v WHERE v.workspace_id = i.workspace_id AND v.idea_id = i.id AND v.user_id = $2) AS my_vote";
 
@@ -86,19 +89,16 @@ impl WorkspaceRepo<'_> {
     /// Posts an idea with its tags.
     pub async fn insert_idea(&mut self, idea: NewIdea<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        let tags_json =
-            serde_json::to_string(&idea.tags.iter().map(Tag::as_str).collect::<Vec<_>>())
-                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
         on_conn!(self.tx, c => {
             sqlx::query(
-                "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, title, body, excerpt, tags, stage_id, hot, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-            ).bind(ws).bind(idea.id.0).bind(idea.discussion.0).bind(idea.author.0).bind(idea.title.as_str()).bind(idea.body.as_str())
-            .bind(idea.excerpt).bind(&tags_json).bind(idea.stage.0).bind(idea.hot).bind(now)
+                "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, summary, body, stage_id, hot, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            ).bind(ws).bind(idea.id.0).bind(idea.discussion.0).bind(idea.author.0).bind(idea.summary).bind(idea.body)
+            .bind(idea.stage.0).bind(idea.hot).bind(now)
             .execute(&mut *c).await?;
-            for t in idea.tags {
-                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag) VALUES ($1, $2, $3)")
-                    .bind(ws).bind(idea.id.0).bind(t.as_str()).execute(&mut *c).await?;
+            for t in idea.tag_index {
+                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3)")
+                    .bind(ws).bind(idea.id.0).bind(t.as_slice()).execute(&mut *c).await?;
             }
         });
         self.count_idea(idea.id, 1).await?;
@@ -122,7 +122,7 @@ impl WorkspaceRepo<'_> {
         &mut self,
         id: IdeaId,
         viewer: UserId,
-    ) -> StoreResult<Option<(IdeaRecord, String)>> {
+    ) -> StoreResult<Option<(IdeaRecord, Vec<u8>)>> {
         let ws = self.ws;
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.id = $3"
@@ -131,7 +131,7 @@ impl WorkspaceRepo<'_> {
         struct Row {
             #[sqlx(flatten)]
             idea: IdeaRecord,
-            body: String,
+            body: Vec<u8>,
         }
         let row: Option<Row> = on_conn!(self.tx, c => {
             sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
@@ -158,10 +158,10 @@ impl WorkspaceRepo<'_> {
             let p = param(&mut binds, Bind::Uuid(stage.0));
             sql.push_str(&format!(" AND i.stage_id = {p}"));
         }
-        if let Some(tag) = &q.tag {
-            let p = param(&mut binds, Bind::Text(tag.as_str().to_owned()));
+        if let Some(tag) = &q.tag_index {
+            let p = param(&mut binds, Bind::Bytes(tag.clone()));
             sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM idea_tags t WHERE t.workspace_id = i.workspace_id AND t.idea_id = i.id AND t.tag = {p})"
+                " AND EXISTS (SELECT 1 FROM idea_tags t WHERE t.workspace_id = i.workspace_id AND t.idea_id = i.id AND t.tag_index = {p})"
             ));
         }
         let key_column = match q.sort {
@@ -200,34 +200,31 @@ impl WorkspaceRepo<'_> {
                     Bind::Uuid(v) => query.bind(v),
                     Bind::I64(v) => query.bind(v),
                     Bind::F64(v) => query.bind(v),
-                    Bind::Text(v) => query.bind(v),
+                    Bind::Bytes(v) => query.bind(v),
                 };
             }
             query.fetch_all(c).await?
         }))
     }
 
-    /// Replaces an idea's title, body and tags.
+    /// Replaces an idea's sealed summary and body and its tag index.
     pub async fn update_idea(
         &mut self,
         id: IdeaId,
-        title: &IdeaTitle,
-        body: &IdeaBody,
-        excerpt: &str,
-        tags: &[Tag],
+        summary: &[u8],
+        body: &[u8],
+        tag_index: &[Vec<u8>],
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        let tags_json = serde_json::to_string(&tags.iter().map(Tag::as_str).collect::<Vec<_>>())
-            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
         on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET title = $3, body = $4, excerpt = $5, tags = $6, updated_at = $7 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(title.as_str()).bind(body.as_str()).bind(excerpt).bind(&tags_json).bind(now)
+            sqlx::query("UPDATE ideas SET summary = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(summary).bind(body).bind(now)
                 .execute(&mut *c).await?;
             sqlx::query("DELETE FROM idea_tags WHERE workspace_id = $1 AND idea_id = $2").bind(ws).bind(id.0).execute(&mut *c).await?;
-            for t in tags {
-                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag) VALUES ($1, $2, $3)")
-                    .bind(ws).bind(id.0).bind(t.as_str()).execute(&mut *c).await?;
+            for t in tag_index {
+                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3)")
+                    .bind(ws).bind(id.0).bind(t.as_slice()).execute(&mut *c).await?;
             }
         });
         Ok(())
@@ -443,7 +440,7 @@ impl WorkspaceRepo<'_> {
         idea: IdeaId,
         parent: Option<CommentId>,
         author: UserId,
-        body: &CommentBody,
+        body: &[u8],
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
@@ -451,7 +448,7 @@ impl WorkspaceRepo<'_> {
             sqlx::query(
                 "INSERT INTO comments (workspace_id, id, idea_id, parent_id, author_id, body, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            ).bind(ws).bind(id.0).bind(idea.0).bind(parent.map(|p| p.0)).bind(author.0).bind(body.as_str()).bind(now)
+            ).bind(ws).bind(id.0).bind(idea.0).bind(parent.map(|p| p.0)).bind(author.0).bind(body).bind(now)
             .execute(c).await?;
         });
         Ok(())
@@ -486,13 +483,13 @@ impl WorkspaceRepo<'_> {
     pub async fn update_comment(
         &mut self,
         id: CommentId,
-        body: &CommentBody,
+        body: &[u8],
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE comments SET body = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(body.as_str()).bind(now).execute(c).await?;
+                .bind(ws).bind(id.0).bind(body).bind(now).execute(c).await?;
         });
         Ok(())
     }
@@ -522,7 +519,7 @@ impl WorkspaceRepo<'_> {
             sqlx::query(
                 "INSERT INTO attachments (workspace_id, id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            ).bind(ws).bind(a.id.0).bind(a.idea.0).bind(a.comment.map(|c| c.0)).bind(a.uploader.0).bind(a.filename.as_str())
+            ).bind(ws).bind(a.id.0).bind(a.idea.0).bind(a.comment.map(|c| c.0)).bind(a.uploader.0).bind(a.filename)
             .bind(a.content_type).bind(a.size_bytes).bind(a.sha256).bind(now).execute(c).await?;
         });
         Ok(())
@@ -562,8 +559,8 @@ impl WorkspaceRepo<'_> {
         id: LinkId,
         idea: IdeaId,
         comment: Option<CommentId>,
-        url: &LinkUrl,
-        title: &LinkTitle,
+        url: &[u8],
+        title: &[u8],
         by: UserId,
         now: i64,
     ) -> StoreResult<()> {
@@ -571,7 +568,7 @@ impl WorkspaceRepo<'_> {
         on_conn!(self.tx, c => {
             sqlx::query(
                 "INSERT INTO links (workspace_id, id, idea_id, comment_id, url, title, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            ).bind(ws).bind(id.0).bind(idea.0).bind(comment.map(|c| c.0)).bind(url.as_str()).bind(title.as_str()).bind(by.0).bind(now)
+            ).bind(ws).bind(id.0).bind(idea.0).bind(comment.map(|c| c.0)).bind(url).bind(title).bind(by.0).bind(now)
             .execute(c).await?;
         });
         Ok(())
@@ -710,7 +707,7 @@ impl WorkspaceRepo<'_> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(
-                "SELECT m.id, m.source_id, m.target_id, i.title AS source_title, m.merged_by, m.merged_at, m.unmerged_at, \
+                "SELECT m.id, m.source_id, m.target_id, i.summary AS source_summary, m.merged_by, m.merged_at, m.unmerged_at, \
                  i.deleted_at IS NOT NULL AS source_deleted \
                  FROM idea_merges m JOIN ideas i ON i.workspace_id = m.workspace_id AND i.id = m.source_id \
                  WHERE m.workspace_id = $1 AND (m.target_id = $2 OR m.source_id = $2) ORDER BY m.id",

@@ -1,39 +1,38 @@
 //! Instance-level data: accounts, sessions, the list of workspaces, and the lookups that turn a
 //! credential into a user.
 
-use ideaweave_domain::{Email, InvitationId, PersonName, Slug, UserId, WorkspaceId, WorkspaceName};
+use ideaweave_domain::{InvitationId, Slug, UserId, WorkspaceId};
 
 use crate::records::*;
 use crate::{StoreResult, Tx};
 
-/// The stages every new workspace starts with; admins rename, reorder and extend them.
-pub const DEFAULT_STAGES: [&str; 5] =
-    ["New", "Under review", "Selected", "Implemented", "Archived"];
+/// An account's personal data, sealed by the caller, with the blind index of its email address.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email_index: &'a [u8],
+    pub email: &'a [u8],
+    pub name: &'a [u8],
+    pub password_hash: Option<&'a str>,
+    pub is_operator: bool,
+}
 
 impl Tx {
     /// Creates an account. `password_hash` is `None` for accounts that sign in by other means.
-    pub async fn insert_user(
-        &mut self,
-        id: UserId,
-        email: &Email,
-        name: &PersonName,
-        password_hash: Option<&str>,
-        is_operator: bool,
-        now: i64,
-    ) -> StoreResult<()> {
+    pub async fn insert_user(&mut self, u: NewUser<'_>, now: i64) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO users (id, email, name, password_hash, is_operator, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id.0).bind(email.as_str()).bind(name.as_str()).bind(password_hash).bind(is_operator).bind(now)
+            sqlx::query("INSERT INTO users (id, email_index, email, name, password_hash, is_operator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(u.id.0).bind(u.email_index).bind(u.email).bind(u.name).bind(u.password_hash).bind(u.is_operator).bind(now)
                 .execute(c).await?;
         });
         Ok(())
     }
 
-    /// Finds an account by (normalised) email.
-    pub async fn user_by_email(&mut self, email: &Email) -> StoreResult<Option<UserRecord>> {
+    /// Finds an account by the blind index of its (normalised) email address.
+    pub async fn user_by_email_index(&mut self, index: &[u8]) -> StoreResult<Option<UserRecord>> {
         Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE email = $1")
-                .bind(email.as_str()).fetch_optional(c).await?
+            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE email_index = $1")
+                .bind(index).fetch_optional(c).await?
         }))
     }
 
@@ -89,22 +88,18 @@ impl Tx {
         Ok(())
     }
 
-    /// Creates a workspace with the default stages.
+    /// Creates a workspace row. Its name is sealed with the workspace's own key, which can only
+    /// exist once the row does, so the name starts empty and is set with
+    /// [`WorkspaceRepo::rename`](crate::WorkspaceRepo::rename) in the same transaction.
     pub async fn insert_workspace(
         &mut self,
         id: WorkspaceId,
         slug: &Slug,
-        name: &WorkspaceName,
         now: i64,
     ) -> StoreResult<()> {
         on_conn!(self, c => {
             sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(id.0).bind(slug.as_str()).bind(name.as_str()).bind(now).execute(&mut *c).await?;
-            for (i, stage) in DEFAULT_STAGES.iter().enumerate() {
-                sqlx::query("INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4)")
-                    .bind(id.0).bind(ideaweave_domain::StageId::new().0).bind(*stage).bind(i as i64)
-                    .execute(&mut *c).await?;
-            }
+                .bind(id.0).bind(slug.as_str()).bind(&[][..] as &[u8]).bind(now).execute(c).await?;
         });
         Ok(())
     }
@@ -132,7 +127,7 @@ impl Tx {
     pub async fn list_workspaces(&mut self) -> StoreResult<Vec<WorkspaceSummary>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as(
-                "SELECT w.id, w.slug, w.name, w.created_at, \
+                "SELECT w.id, w.slug, w.created_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id) AS members \
                  FROM workspaces w ORDER BY w.slug",
             ).fetch_all(c).await?

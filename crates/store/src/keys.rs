@@ -122,3 +122,243 @@ impl Tx {
         Ok(row.map(|r| (r.workspace_id, r.kek)))
     }
 }
+
+/// A key wrapped directly by a master key version: an account key or an instance key.
+#[derive(Debug, Clone, FromRow)]
+pub struct MasterWrappedRecord {
+    pub id: Uuid,
+    pub master_version: i64,
+    pub wrapped: Vec<u8>,
+}
+
+/// A KEK version as rotation sees it: which workspace, which version, wrapped how.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoredKek {
+    pub workspace_id: Uuid,
+    pub version: i64,
+    pub master_version: i64,
+    pub wrapped: Vec<u8>,
+}
+
+impl WorkspaceRepo<'_> {
+    /// Data keys still wrapped by a KEK version older than `version`, at most `limit`.
+    pub async fn deks_below(&mut self, version: i64, limit: i64) -> StoreResult<Vec<DekRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND kek_version < $2 ORDER BY id LIMIT $3")
+                .bind(ws).bind(version).bind(limit).fetch_all(c).await?
+        }))
+    }
+
+    /// Replaces a data key's wrapping, only if it is still wrapped by `from_version` (so a
+    /// concurrent rotation cannot be undone). Returns whether it changed.
+    pub async fn rewrap_dek(
+        &mut self,
+        id: Uuid,
+        from_version: i64,
+        to_version: i64,
+        wrapped: &[u8],
+    ) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("UPDATE data_keys SET kek_version = $4, wrapped = $5 WHERE workspace_id = $1 AND id = $2 AND kek_version = $3")
+                .bind(ws).bind(id).bind(from_version).bind(to_version).bind(wrapped).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Deletes KEK versions older than `version` that no data key is wrapped by any more.
+    /// Returns how many were deleted.
+    pub async fn retire_keks_below(&mut self, version: i64) -> StoreResult<u64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query(
+                "DELETE FROM workspace_keys WHERE workspace_id = $1 AND version < $2 \
+                 AND NOT EXISTS (SELECT 1 FROM data_keys d WHERE d.workspace_id = workspace_keys.workspace_id AND d.kek_version = workspace_keys.version)",
+            ).bind(ws).bind(version).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes a subject's data key (crypto-shredding). Returns its id, if it had one.
+    pub async fn delete_dek_of(&mut self, subject: UserId) -> StoreResult<Option<Uuid>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("DELETE FROM data_keys WHERE workspace_id = $1 AND subject_id = $2 RETURNING id")
+                .bind(ws).bind(subject.0).fetch_optional(c).await?
+        }))
+    }
+}
+
+impl Tx {
+    /// Stores an account's key, wrapped by a master key version.
+    pub async fn insert_account_key(
+        &mut self,
+        id: Uuid,
+        user: UserId,
+        master_version: i64,
+        wrapped: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO account_keys (id, user_id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id).bind(user.0).bind(master_version).bind(wrapped).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// An account key by its id.
+    pub async fn account_key(&mut self, id: Uuid) -> StoreResult<Option<MasterWrappedRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, master_version, wrapped FROM account_keys WHERE id = $1")
+                .bind(id).fetch_optional(c).await?
+        }))
+    }
+
+    /// The key of an account, by the account.
+    pub async fn account_key_of(
+        &mut self,
+        user: UserId,
+    ) -> StoreResult<Option<MasterWrappedRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, master_version, wrapped FROM account_keys WHERE user_id = $1")
+                .bind(user.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Stores an instance key unless one of that name exists (another node may have created it
+    /// first; the caller reads back whichever won).
+    pub async fn insert_instance_key(
+        &mut self,
+        name: &str,
+        id: Uuid,
+        master_version: i64,
+        wrapped: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO instance_keys (name, id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING")
+                .bind(name).bind(id).bind(master_version).bind(wrapped).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// An instance key by name.
+    pub async fn instance_key(&mut self, name: &str) -> StoreResult<Option<MasterWrappedRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, master_version, wrapped FROM instance_keys WHERE name = $1")
+                .bind(name).fetch_optional(c).await?
+        }))
+    }
+
+    /// Up to `limit` KEK versions wrapped by a master version other than `current`.
+    pub async fn keks_not_on(&mut self, current: i64, limit: i64) -> StoreResult<Vec<StoredKek>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT workspace_id, version, master_version, wrapped FROM workspace_keys WHERE master_version <> $1 ORDER BY workspace_id, version LIMIT $2")
+                .bind(current).bind(limit).fetch_all(c).await?
+        }))
+    }
+
+    /// Rewraps a KEK version, only if it is still wrapped by `from` master version.
+    pub async fn rewrap_kek(
+        &mut self,
+        k: &StoredKek,
+        to: i64,
+        wrapped: &[u8],
+    ) -> StoreResult<bool> {
+        let n = on_conn!(self, c => {
+            sqlx::query("UPDATE workspace_keys SET master_version = $4, wrapped = $5 WHERE workspace_id = $1 AND version = $2 AND master_version = $3")
+                .bind(k.workspace_id).bind(k.version).bind(k.master_version).bind(to).bind(wrapped).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Up to `limit` account or instance keys (`table` chooses) wrapped by a master version
+    /// other than `current`.
+    pub async fn master_wrapped_not_on(
+        &mut self,
+        table: MasterWrappedTable,
+        current: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<MasterWrappedRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id, master_version, wrapped FROM {} WHERE master_version <> $1 ORDER BY id LIMIT $2",
+            table.name()
+        ));
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(sql).bind(current).bind(limit).fetch_all(c).await?
+        }))
+    }
+
+    /// Rewraps an account or instance key, only if still wrapped by `from` master version.
+    pub async fn rewrap_master_wrapped(
+        &mut self,
+        table: MasterWrappedTable,
+        k: &MasterWrappedRecord,
+        to: i64,
+        wrapped: &[u8],
+    ) -> StoreResult<bool> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE {} SET master_version = $3, wrapped = $4 WHERE id = $1 AND master_version = $2",
+            table.name()
+        ));
+        let n = on_conn!(self, c => {
+            sqlx::query(sql).bind(k.id).bind(k.master_version).bind(to).bind(wrapped).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// How many keys of each kind each master version wraps: (kind, master version, count).
+    pub async fn master_version_use(&mut self) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT 'workspace' AS kind, master_version, COUNT(*) AS n FROM workspace_keys GROUP BY master_version \
+                 UNION ALL SELECT 'account', master_version, COUNT(*) FROM account_keys GROUP BY master_version \
+                 UNION ALL SELECT 'instance', master_version, COUNT(*) FROM instance_keys GROUP BY master_version \
+                 ORDER BY 2, 1",
+            ).fetch_all(c).await?
+        }))
+    }
+
+    /// Deletes an account's key (crypto-shredding). Returns its id, if it had one.
+    pub async fn delete_account_key_of(&mut self, user: UserId) -> StoreResult<Option<Uuid>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("DELETE FROM account_keys WHERE user_id = $1 RETURNING id")
+                .bind(user.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Deletes a shredded key again: every key of a workspace (`workspace` = `id`), one data key
+    /// of a workspace, or an account key (`workspace` = `None`). Starts and restores apply the
+    /// shred ledger with it, so a database copied back from before an erasure loses the erased
+    /// keys again. Returns how many rows went.
+    pub async fn delete_shredded(&mut self, workspace: Option<Uuid>, id: Uuid) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            match workspace {
+                Some(ws) if ws == id => {
+                    let n = sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1").bind(ws).execute(&mut *c).await?.rows_affected();
+                    n + sqlx::query("DELETE FROM workspace_keys WHERE workspace_id = $1").bind(ws).execute(&mut *c).await?.rows_affected()
+                }
+                Some(ws) => sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?.rows_affected(),
+                None => sqlx::query("DELETE FROM account_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected(),
+            }
+        }))
+    }
+}
+
+/// The tables of keys wrapped directly by a master key version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterWrappedTable {
+    /// Per-account keys.
+    Account,
+    /// Instance-wide keys.
+    Instance,
+}
+
+impl MasterWrappedTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Account => "account_keys",
+            Self::Instance => "instance_keys",
+        }
+    }
+}

@@ -45,8 +45,8 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use files::{FileStore, FileStoreError, LocalDirFileStore};
-pub use instance::DEFAULT_STAGES;
-pub use keys::{DekRecord, KekRecord};
+pub use instance::NewUser;
+pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
@@ -211,6 +211,26 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` (`VACUUM INTO`), while it is in
+    /// use. PostgreSQL databases are copied with `pg_dump` instead.
+    pub async fn vacuum_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let target = path.to_str().ok_or_else(|| {
+                    StoreError::InvalidUrl(format!("{} is not UTF-8", path.display()))
+                })?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(p)
+                    .await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Migration(
+                "VACUUM INTO is SQLite's; copy PostgreSQL with pg_dump".into(),
+            )),
+        }
     }
 
     /// Closes every connection (the SQLite WAL is checkpointed on the last close).

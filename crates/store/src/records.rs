@@ -2,7 +2,8 @@
 //!
 //! Each record is what one query reads, with typed ids. Roles, scopes and kinds are returned as
 //! the text stored; the `app` crate parses them into domain types and treats a value it cannot
-//! parse as corruption.
+//! parse as corruption. Content and personal data are `Vec<u8>`: sealed values, which only the
+//! `app` crate's keyring opens (ENC-01).
 
 use ideaweave_domain::*;
 use sqlx::FromRow;
@@ -13,8 +14,8 @@ use uuid::Uuid;
 pub struct UserRecord {
     #[sqlx(try_from = "Uuid")]
     pub id: UserId,
-    pub email: String,
-    pub name: String,
+    pub email: Vec<u8>,
+    pub name: Vec<u8>,
     pub password_hash: Option<String>,
     pub is_operator: bool,
     pub created_at: i64,
@@ -35,17 +36,17 @@ pub struct WorkspaceRecord {
     #[sqlx(try_from = "Uuid")]
     pub id: WorkspaceId,
     pub slug: String,
-    pub name: String,
+    pub name: Vec<u8>,
     pub created_at: i64,
 }
 
-/// A workspace with instance-level counts, for the operator (no content).
+/// A workspace with instance-level counts, for the operator: no content, not even its name,
+/// which is sealed with the workspace's key (ACC-04).
 #[derive(Debug, Clone, FromRow)]
 pub struct WorkspaceSummary {
     #[sqlx(try_from = "Uuid")]
     pub id: WorkspaceId,
     pub slug: String,
-    pub name: String,
     pub created_at: i64,
     pub members: i64,
 }
@@ -68,7 +69,7 @@ pub struct MembershipRecord {
     #[sqlx(try_from = "Uuid")]
     pub workspace_id: WorkspaceId,
     pub slug: String,
-    pub name: String,
+    pub name: Vec<u8>,
     pub role: String,
 }
 
@@ -77,8 +78,8 @@ pub struct MembershipRecord {
 pub struct MemberRecord {
     #[sqlx(try_from = "Uuid")]
     pub user_id: UserId,
-    pub email: String,
-    pub name: String,
+    pub email: Vec<u8>,
+    pub name: Vec<u8>,
     pub role: String,
     pub joined_at: i64,
 }
@@ -90,7 +91,7 @@ pub struct TokenRecord {
     pub id: TokenId,
     #[sqlx(try_from = "Uuid")]
     pub user_id: UserId,
-    pub name: String,
+    pub name: Vec<u8>,
     pub scope: String,
     pub created_at: i64,
     pub expires_at: Option<i64>,
@@ -104,7 +105,7 @@ pub struct InvitationRecord {
     pub id: InvitationId,
     #[sqlx(try_from = "Uuid")]
     pub workspace_id: WorkspaceId,
-    pub email: String,
+    pub email: Vec<u8>,
     pub role: String,
     #[sqlx(try_from = "Uuid")]
     pub invited_by: UserId,
@@ -119,7 +120,7 @@ pub struct InvitationRecord {
 pub struct StageRecord {
     #[sqlx(try_from = "Uuid")]
     pub id: StageId,
-    pub name: String,
+    pub name: Vec<u8>,
     pub position: i64,
 }
 
@@ -128,7 +129,7 @@ pub struct StageRecord {
 pub struct CriterionRecord {
     #[sqlx(try_from = "Uuid")]
     pub id: CriterionId,
-    pub name: String,
+    pub name: Vec<u8>,
     pub position: i64,
 }
 
@@ -137,8 +138,8 @@ pub struct CriterionRecord {
 pub struct SpaceRecord {
     #[sqlx(try_from = "Uuid")]
     pub id: SpaceId,
-    pub name: String,
-    pub description: String,
+    pub name: Vec<u8>,
+    pub description: Vec<u8>,
     pub private: bool,
     pub listed: bool,
     pub created_at: i64,
@@ -152,8 +153,8 @@ pub struct DiscussionRecord {
     #[sqlx(try_from = "Uuid")]
     pub space_id: SpaceId,
     pub kind: String,
-    pub title: String,
-    pub description: String,
+    pub title: Vec<u8>,
+    pub description: Vec<u8>,
     pub open: bool,
     pub deadline: Option<i64>,
     #[sqlx(try_from = "Uuid")]
@@ -192,10 +193,9 @@ pub struct IdeaRecord {
     pub discussion_id: DiscussionId,
     #[sqlx(try_from = "Uuid")]
     pub author_id: UserId,
-    pub author_name: String,
-    pub title: String,
-    pub excerpt: String,
-    pub tags: String,
+    pub author_name: Vec<u8>,
+    /// Title, excerpt and tags, sealed together so a list opens one value per idea.
+    pub summary: Vec<u8>,
     #[sqlx(try_from = "Uuid")]
     pub stage_id: StageId,
     pub upvotes: i64,
@@ -220,8 +220,8 @@ pub struct CommentRecord {
     pub parent_id: Option<Uuid>,
     #[sqlx(try_from = "Uuid")]
     pub author_id: UserId,
-    pub author_name: String,
-    pub body: String,
+    pub author_name: Vec<u8>,
+    pub body: Vec<u8>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
@@ -254,10 +254,10 @@ pub struct AttachmentRecord {
     pub comment_id: Option<Uuid>,
     #[sqlx(try_from = "Uuid")]
     pub uploader_id: UserId,
-    pub filename: String,
+    pub filename: Vec<u8>,
     pub content_type: String,
     pub size_bytes: i64,
-    pub sha256: String,
+    pub sha256: Vec<u8>,
     pub created_at: i64,
     /// True when it hangs on a comment that is deleted.
     pub comment_deleted: bool,
@@ -271,8 +271,8 @@ pub struct LinkRecord {
     #[sqlx(try_from = "Uuid")]
     pub idea_id: IdeaId,
     pub comment_id: Option<Uuid>,
-    pub url: String,
-    pub title: String,
+    pub url: Vec<u8>,
+    pub title: Vec<u8>,
     #[sqlx(try_from = "Uuid")]
     pub created_by: UserId,
     pub created_at: i64,
@@ -289,7 +289,8 @@ pub struct MergeRecord {
     pub source_id: IdeaId,
     #[sqlx(try_from = "Uuid")]
     pub target_id: IdeaId,
-    pub source_title: String,
+    /// The merged idea's sealed summary (its title is shown).
+    pub source_summary: Vec<u8>,
     #[sqlx(try_from = "Uuid")]
     pub merged_by: UserId,
     pub merged_at: i64,

@@ -19,8 +19,8 @@ pub struct NewDiscussion<'a> {
     pub id: DiscussionId,
     pub space: SpaceId,
     pub kind: &'a str,
-    pub title: &'a DiscussionTitle,
-    pub description: &'a Description,
+    pub title: &'a [u8],
+    pub description: &'a [u8],
     pub deadline: Option<i64>,
     pub created_by: UserId,
 }
@@ -38,10 +38,10 @@ impl<'t> WorkspaceRepo<'t> {
     // ---- workspace -------------------------------------------------------------------------
 
     /// Renames the workspace.
-    pub async fn rename(&mut self, name: &WorkspaceName) -> StoreResult<()> {
+    pub async fn rename(&mut self, name: &[u8]) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1").bind(ws).bind(name.as_str()).execute(c).await?;
+            sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1").bind(ws).bind(name).execute(c).await?;
         });
         Ok(())
     }
@@ -149,7 +149,7 @@ impl<'t> WorkspaceRepo<'t> {
         &mut self,
         id: TokenId,
         user: UserId,
-        name: &TokenName,
+        name: &[u8],
         scope: TokenScope,
         token_hash: &[u8],
         now: i64,
@@ -160,7 +160,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "INSERT INTO api_tokens (workspace_id, id, user_id, name, scope, token_hash, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            ).bind(ws).bind(id.0).bind(user.0).bind(name.as_str()).bind(scope.as_str()).bind(token_hash).bind(now).bind(expires_at)
+            ).bind(ws).bind(id.0).bind(user.0).bind(name).bind(scope.as_str()).bind(token_hash).bind(now).bind(expires_at)
             .execute(c).await?;
         });
         Ok(())
@@ -204,7 +204,7 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn insert_invitation(
         &mut self,
         id: InvitationId,
-        email: &Email,
+        email: &[u8],
         role: Role,
         token_hash: &[u8],
         invited_by: UserId,
@@ -216,7 +216,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "INSERT INTO invitations (workspace_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            ).bind(ws).bind(id.0).bind(email.as_str()).bind(role.as_str()).bind(token_hash).bind(invited_by.0).bind(now).bind(expires_at)
+            ).bind(ws).bind(id.0).bind(email).bind(role.as_str()).bind(token_hash).bind(invited_by.0).bind(now).bind(expires_at)
             .execute(c).await?;
         });
         Ok(())
@@ -259,7 +259,7 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn upsert_stage(
         &mut self,
         id: StageId,
-        name: &StageName,
+        name: &[u8],
         position: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
@@ -267,7 +267,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
-            ).bind(ws).bind(id.0).bind(name.as_str()).bind(position).execute(c).await?;
+            ).bind(ws).bind(id.0).bind(name).bind(position).execute(c).await?;
         });
         Ok(())
     }
@@ -303,7 +303,7 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn upsert_criterion(
         &mut self,
         id: CriterionId,
-        name: &CriterionName,
+        name: &[u8],
         position: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
@@ -311,7 +311,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "INSERT INTO rating_criteria (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
-            ).bind(ws).bind(id.0).bind(name.as_str()).bind(position).execute(c).await?;
+            ).bind(ws).bind(id.0).bind(name).bind(position).execute(c).await?;
         });
         Ok(())
     }
@@ -331,8 +331,8 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn insert_space(
         &mut self,
         id: SpaceId,
-        name: &SpaceName,
-        description: &Description,
+        name: &[u8],
+        description: &[u8],
         private: bool,
         by: UserId,
         now: i64,
@@ -341,7 +341,7 @@ impl<'t> WorkspaceRepo<'t> {
         on_conn!(self.tx, c => {
             sqlx::query(
                 "INSERT INTO spaces (workspace_id, id, name, description, private, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            ).bind(ws).bind(id.0).bind(name.as_str()).bind(description.as_str()).bind(private).bind(by.0).bind(now)
+            ).bind(ws).bind(id.0).bind(name).bind(description).bind(private).bind(by.0).bind(now)
             .execute(c).await?;
         });
         Ok(())
@@ -355,7 +355,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query_as(
                 "SELECT s.id, s.name, s.description, s.private, s.created_at, \
                  EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS listed \
-                 FROM spaces s WHERE s.workspace_id = $1 ORDER BY s.name, s.id",
+                 FROM spaces s WHERE s.workspace_id = $1 ORDER BY s.id",
             ).bind(ws).bind(viewer.0).fetch_all(c).await?
         }))
     }
@@ -376,14 +376,14 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn update_space(
         &mut self,
         id: SpaceId,
-        name: &SpaceName,
-        description: &Description,
+        name: &[u8],
+        description: &[u8],
         private: bool,
     ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query("UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(name.as_str()).bind(description.as_str()).bind(private).execute(c).await?;
+                .bind(ws).bind(id.0).bind(name).bind(description).bind(private).execute(c).await?;
         });
         Ok(())
     }
@@ -438,7 +438,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "INSERT INTO discussions (workspace_id, id, space_id, kind, title, description, open, deadline, created_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $9)",
-            ).bind(ws).bind(d.id.0).bind(d.space.0).bind(d.kind).bind(d.title.as_str()).bind(d.description.as_str())
+            ).bind(ws).bind(d.id.0).bind(d.space.0).bind(d.kind).bind(d.title).bind(d.description)
             .bind(d.deadline).bind(d.created_by.0).bind(now).execute(c).await?;
         });
         Ok(())
@@ -487,8 +487,8 @@ impl<'t> WorkspaceRepo<'t> {
         &mut self,
         id: DiscussionId,
         kind: &str,
-        title: &DiscussionTitle,
-        description: &Description,
+        title: &[u8],
+        description: &[u8],
         open: bool,
         deadline: Option<i64>,
         now: i64,
@@ -498,7 +498,7 @@ impl<'t> WorkspaceRepo<'t> {
             sqlx::query(
                 "UPDATE discussions SET kind = $3, title = $4, description = $5, open = $6, deadline = $7, updated_at = $8 \
                  WHERE workspace_id = $1 AND id = $2",
-            ).bind(ws).bind(id.0).bind(kind).bind(title.as_str()).bind(description.as_str()).bind(open).bind(deadline).bind(now)
+            ).bind(ws).bind(id.0).bind(kind).bind(title).bind(description).bind(open).bind(deadline).bind(now)
             .execute(c).await?;
         });
         Ok(())

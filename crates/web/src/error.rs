@@ -99,6 +99,10 @@ impl From<AppError> for ApiError {
                     "something went wrong on our side; it has been logged",
                 )
             }
+            AppError::Integrity(detail) => {
+                tracing::error!(error = %detail, "stored data failed its integrity check");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure", msg)
+            }
         }
     }
 }

@@ -300,7 +300,12 @@ fn serve_demo_seeds_once_prints_logins_and_serves() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if let Some(t) = &pg {
+            // The database already holds keys wrapped by the harness's master key.
             c.env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
+            if let ideaweave_server::config::MasterKeySource::File(k) = &t.config.master_key {
+                c.env("IDEAWEAVE_KEYS__MASTER_KEY_FILE", k);
+            }
+            c.env("IDEAWEAVE_KEYS__SHRED_LEDGER_FILE", &t.config.shred_ledger);
         }
         let mut child = c.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -1,11 +1,16 @@
 -- Collaboration core (COL-01, COL-02, ACC-01). Every table of workspace data carries
 -- workspace_id and leads its primary key and indexes with it, so the schema can be sharded by
 -- workspace. Times are Unix milliseconds.
+--
+-- Customer content and personal data are stored sealed (ENC-01): every column typed as bytes
+-- below, other than hashes, holds a value sealed by the crypto crate and bound to its place.
+-- Email addresses are found through a keyed blind index, tags through a per-workspace one.
 
 CREATE TABLE users (
     id UUID PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
+    email_index BYTEA NOT NULL UNIQUE,
+    email BYTEA NOT NULL,
+    name BYTEA NOT NULL,
     password_hash TEXT,
     is_operator BOOLEAN NOT NULL DEFAULT FALSE,
     created_at BIGINT NOT NULL
@@ -23,7 +28,7 @@ CREATE INDEX sessions_user ON sessions(user_id);
 CREATE TABLE workspaces (
     id UUID PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
+    name BYTEA NOT NULL,
     created_at BIGINT NOT NULL
 );
 
@@ -39,7 +44,7 @@ CREATE TABLE api_tokens (
     workspace_id UUID NOT NULL,
     id UUID NOT NULL,
     user_id UUID NOT NULL,
-    name TEXT NOT NULL,
+    name BYTEA NOT NULL,
     scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
     token_hash BYTEA NOT NULL,
     created_at BIGINT NOT NULL,
@@ -53,7 +58,7 @@ CREATE UNIQUE INDEX api_tokens_hash ON api_tokens(workspace_id, token_hash);
 CREATE TABLE invitations (
     workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id UUID NOT NULL,
-    email TEXT NOT NULL,
+    email BYTEA NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'moderator', 'member', 'guest')),
     token_hash BYTEA NOT NULL,
     invited_by UUID NOT NULL,
@@ -69,7 +74,7 @@ CREATE UNIQUE INDEX invitations_hash ON invitations(workspace_id, token_hash);
 CREATE TABLE stages (
     workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id UUID NOT NULL,
-    name TEXT NOT NULL,
+    name BYTEA NOT NULL,
     position BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
@@ -77,7 +82,7 @@ CREATE TABLE stages (
 CREATE TABLE rating_criteria (
     workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id UUID NOT NULL,
-    name TEXT NOT NULL,
+    name BYTEA NOT NULL,
     position BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
@@ -85,8 +90,8 @@ CREATE TABLE rating_criteria (
 CREATE TABLE spaces (
     workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id UUID NOT NULL,
-    name TEXT NOT NULL,
-    description TEXT NOT NULL,
+    name BYTEA NOT NULL,
+    description BYTEA NOT NULL,
     private BOOLEAN NOT NULL,
     created_by UUID NOT NULL,
     created_at BIGINT NOT NULL,
@@ -107,8 +112,8 @@ CREATE TABLE discussions (
     id UUID NOT NULL,
     space_id UUID NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('challenge', 'topic')),
-    title TEXT NOT NULL,
-    description TEXT NOT NULL,
+    title BYTEA NOT NULL,
+    description BYTEA NOT NULL,
     open BOOLEAN NOT NULL,
     deadline BIGINT,
     idea_count BIGINT NOT NULL DEFAULT 0,
@@ -134,10 +139,8 @@ CREATE TABLE ideas (
     id UUID NOT NULL,
     discussion_id UUID NOT NULL,
     author_id UUID NOT NULL REFERENCES users(id),
-    title TEXT NOT NULL,
-    body TEXT NOT NULL,
-    excerpt TEXT NOT NULL,
-    tags TEXT NOT NULL,
+    summary BYTEA NOT NULL,
+    body BYTEA NOT NULL,
     stage_id UUID NOT NULL,
     upvotes BIGINT NOT NULL DEFAULT 0,
     downvotes BIGINT NOT NULL DEFAULT 0,
@@ -165,11 +168,11 @@ CREATE INDEX ideas_merged ON ideas(workspace_id, merged_into) WHERE merged_into 
 CREATE TABLE idea_tags (
     workspace_id UUID NOT NULL,
     idea_id UUID NOT NULL,
-    tag TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, idea_id, tag),
+    tag_index BYTEA NOT NULL,
+    PRIMARY KEY (workspace_id, idea_id, tag_index),
     FOREIGN KEY (workspace_id, idea_id) REFERENCES ideas(workspace_id, id) ON DELETE CASCADE
 );
-CREATE INDEX idea_tags_tag ON idea_tags(workspace_id, tag, idea_id);
+CREATE INDEX idea_tags_tag ON idea_tags(workspace_id, tag_index, idea_id);
 
 CREATE TABLE comments (
     workspace_id UUID NOT NULL,
@@ -177,7 +180,7 @@ CREATE TABLE comments (
     idea_id UUID NOT NULL,
     parent_id UUID,
     author_id UUID NOT NULL REFERENCES users(id),
-    body TEXT NOT NULL,
+    body BYTEA NOT NULL,
     moved_from UUID,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
@@ -217,10 +220,10 @@ CREATE TABLE attachments (
     idea_id UUID NOT NULL,
     comment_id UUID,
     uploader_id UUID NOT NULL REFERENCES users(id),
-    filename TEXT NOT NULL,
+    filename BYTEA NOT NULL,
     content_type TEXT NOT NULL,
     size_bytes BIGINT NOT NULL,
-    sha256 TEXT NOT NULL,
+    sha256 BYTEA NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id),
     FOREIGN KEY (workspace_id, idea_id) REFERENCES ideas(workspace_id, id) ON DELETE CASCADE
@@ -232,8 +235,8 @@ CREATE TABLE links (
     id UUID NOT NULL,
     idea_id UUID NOT NULL,
     comment_id UUID,
-    url TEXT NOT NULL,
-    title TEXT NOT NULL,
+    url BYTEA NOT NULL,
+    title BYTEA NOT NULL,
     created_by UUID NOT NULL REFERENCES users(id),
     created_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id),

@@ -1,11 +1,16 @@
 -- Collaboration core (COL-01, COL-02, ACC-01). Every table of workspace data carries
 -- workspace_id and leads its primary key and indexes with it, so the schema can be sharded by
 -- workspace. Times are Unix milliseconds.
+--
+-- Customer content and personal data are stored sealed (ENC-01): every column typed as bytes
+-- below, other than hashes, holds a value sealed by the crypto crate and bound to its place.
+-- Email addresses are found through a keyed blind index, tags through a per-workspace one.
 
 CREATE TABLE users (
     id BLOB PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
+    email_index BLOB NOT NULL UNIQUE,
+    email BLOB NOT NULL,
+    name BLOB NOT NULL,
     password_hash TEXT,
     is_operator BOOLEAN NOT NULL DEFAULT FALSE,
     created_at BIGINT NOT NULL
@@ -23,7 +28,7 @@ CREATE INDEX sessions_user ON sessions(user_id);
 CREATE TABLE workspaces (
     id BLOB PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL,
+    name BLOB NOT NULL,
     created_at BIGINT NOT NULL
 );
 
@@ -39,7 +44,7 @@ CREATE TABLE api_tokens (
     workspace_id BLOB NOT NULL,
     id BLOB NOT NULL,
     user_id BLOB NOT NULL,
-    name TEXT NOT NULL,
+    name BLOB NOT NULL,
     scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
     token_hash BLOB NOT NULL,
     created_at BIGINT NOT NULL,
@@ -53,7 +58,7 @@ CREATE UNIQUE INDEX api_tokens_hash ON api_tokens(workspace_id, token_hash);
 CREATE TABLE invitations (
     workspace_id BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id BLOB NOT NULL,
-    email TEXT NOT NULL,
+    email BLOB NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'moderator', 'member', 'guest')),
     token_hash BLOB NOT NULL,
     invited_by BLOB NOT NULL,
@@ -69,7 +74,7 @@ CREATE UNIQUE INDEX invitations_hash ON invitations(workspace_id, token_hash);
 CREATE TABLE stages (
     workspace_id BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id BLOB NOT NULL,
-    name TEXT NOT NULL,
+    name BLOB NOT NULL,
     position BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
@@ -77,7 +82,7 @@ CREATE TABLE stages (
 CREATE TABLE rating_criteria (
     workspace_id BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id BLOB NOT NULL,
-    name TEXT NOT NULL,
+    name BLOB NOT NULL,
     position BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
@@ -85,8 +90,8 @@ CREATE TABLE rating_criteria (
 CREATE TABLE spaces (
     workspace_id BLOB NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
     id BLOB NOT NULL,
-    name TEXT NOT NULL,
-    description TEXT NOT NULL,
+    name BLOB NOT NULL,
+    description BLOB NOT NULL,
     private BOOLEAN NOT NULL,
     created_by BLOB NOT NULL,
     created_at BIGINT NOT NULL,
@@ -107,8 +112,8 @@ CREATE TABLE discussions (
     id BLOB NOT NULL,
     space_id BLOB NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('challenge', 'topic')),
-    title TEXT NOT NULL,
-    description TEXT NOT NULL,
+    title BLOB NOT NULL,
+    description BLOB NOT NULL,
     open BOOLEAN NOT NULL,
     deadline BIGINT,
     idea_count BIGINT NOT NULL DEFAULT 0,
@@ -134,10 +139,8 @@ CREATE TABLE ideas (
     id BLOB NOT NULL,
     discussion_id BLOB NOT NULL,
     author_id BLOB NOT NULL REFERENCES users(id),
-    title TEXT NOT NULL,
-    body TEXT NOT NULL,
-    excerpt TEXT NOT NULL,
-    tags TEXT NOT NULL,
+    summary BLOB NOT NULL,
+    body BLOB NOT NULL,
     stage_id BLOB NOT NULL,
     upvotes BIGINT NOT NULL DEFAULT 0,
     downvotes BIGINT NOT NULL DEFAULT 0,
@@ -165,11 +168,11 @@ CREATE INDEX ideas_merged ON ideas(workspace_id, merged_into) WHERE merged_into 
 CREATE TABLE idea_tags (
     workspace_id BLOB NOT NULL,
     idea_id BLOB NOT NULL,
-    tag TEXT NOT NULL,
-    PRIMARY KEY (workspace_id, idea_id, tag),
+    tag_index BLOB NOT NULL,
+    PRIMARY KEY (workspace_id, idea_id, tag_index),
     FOREIGN KEY (workspace_id, idea_id) REFERENCES ideas(workspace_id, id) ON DELETE CASCADE
 );
-CREATE INDEX idea_tags_tag ON idea_tags(workspace_id, tag, idea_id);
+CREATE INDEX idea_tags_tag ON idea_tags(workspace_id, tag_index, idea_id);
 
 CREATE TABLE comments (
     workspace_id BLOB NOT NULL,
@@ -177,7 +180,7 @@ CREATE TABLE comments (
     idea_id BLOB NOT NULL,
     parent_id BLOB,
     author_id BLOB NOT NULL REFERENCES users(id),
-    body TEXT NOT NULL,
+    body BLOB NOT NULL,
     moved_from BLOB,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
@@ -217,10 +220,10 @@ CREATE TABLE attachments (
     idea_id BLOB NOT NULL,
     comment_id BLOB,
     uploader_id BLOB NOT NULL REFERENCES users(id),
-    filename TEXT NOT NULL,
+    filename BLOB NOT NULL,
     content_type TEXT NOT NULL,
     size_bytes BIGINT NOT NULL,
-    sha256 TEXT NOT NULL,
+    sha256 BLOB NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id),
     FOREIGN KEY (workspace_id, idea_id) REFERENCES ideas(workspace_id, id) ON DELETE CASCADE
@@ -232,8 +235,8 @@ CREATE TABLE links (
     id BLOB NOT NULL,
     idea_id BLOB NOT NULL,
     comment_id BLOB,
-    url TEXT NOT NULL,
-    title TEXT NOT NULL,
+    url BLOB NOT NULL,
+    title BLOB NOT NULL,
     created_by BLOB NOT NULL REFERENCES users(id),
     created_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id),

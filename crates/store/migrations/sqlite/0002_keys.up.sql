@@ -18,7 +18,33 @@ CREATE TABLE data_keys (
     kek_version BIGINT NOT NULL,
     wrapped BLOB NOT NULL,
     created_at BIGINT NOT NULL,
-    PRIMARY KEY (workspace_id, id)
+    PRIMARY KEY (workspace_id, id),
+    -- A KEK version cannot be retired while a data key is wrapped by it, and a data key cannot be
+    -- wrapped by a retired version: the database enforces what rotation relies on.
+    FOREIGN KEY (workspace_id, kek_version) REFERENCES workspace_keys(workspace_id, version)
 );
 CREATE UNIQUE INDEX data_keys_subject ON data_keys(workspace_id, subject_id) WHERE subject_id IS NOT NULL;
 CREATE UNIQUE INDEX data_keys_workspace ON data_keys(workspace_id) WHERE subject_id IS NULL;
+
+-- One key per account, for the account's own personal data (name, email address), wrapped
+-- directly by a master key version. Erasing the account destroys it. No foreign key to users: the
+-- key is created first, because the account's row is stored sealed with it.
+CREATE TABLE account_keys (
+    id BLOB PRIMARY KEY,
+    user_id BLOB NOT NULL UNIQUE,
+    master_version BIGINT NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX account_keys_master ON account_keys(master_version);
+
+-- Instance-wide keys (the email blind-index key), wrapped by a master key version.
+CREATE TABLE instance_keys (
+    name TEXT PRIMARY KEY,
+    id BLOB NOT NULL,
+    master_version BIGINT NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX workspace_keys_master ON workspace_keys(master_version);
+CREATE INDEX data_keys_kek ON data_keys(workspace_id, kek_version);
