@@ -286,3 +286,19 @@ impl App {
             .await
     }
 }
+
+impl App {
+    /// Crypto-shreds what a member holds in a workspace: their data key is destroyed (after it
+    /// is recorded in the shred ledger), so their ideas, comments, files, links and tokens' names
+    /// there read as erased from now on, in every copy of the database (ENC-04). The erasure
+    /// workflow of the data-subject rights builds on this.
+    pub async fn shred_member_data(&self, ws: WorkspaceId, user: UserId) -> AppResult<bool> {
+        let mut tx = self.store.begin().await?;
+        let done = self
+            .keyring
+            .shred_subject(&mut tx, ws, user, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}

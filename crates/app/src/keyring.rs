@@ -10,7 +10,8 @@
 //! from the sealed value's header. A key that was shredded opens nothing: [`Keyring::open`]
 //! answers `None`, and views show the value as erased.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ideaweave_crypto::{
     BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
@@ -73,6 +74,9 @@ pub struct Keyring {
     provider: Arc<dyn KeyProvider>,
     cache: KeyCache,
     ledger: ShredLedger,
+    /// Keys the ledger lists, as last read; a missing key not in it is re-checked against the
+    /// file before it is called tampering.
+    shredded: Mutex<HashSet<KeyId>>,
     email_index: OnceLock<BlindIndexKey>,
 }
 
@@ -89,6 +93,7 @@ impl Keyring {
             provider,
             cache: KeyCache::new(cache_capacity),
             ledger,
+            shredded: Mutex::new(HashSet::new()),
             email_index: OnceLock::new(),
         }
     }
@@ -262,8 +267,36 @@ impl Keyring {
                 place,
                 sealed,
             )?)),
-            None => Ok(None),
+            None if self.is_shredded(header.key_id, place.workspace)? => Ok(None),
+            None => Err(AppError::Integrity(format!(
+                "{}.{} of {} names key {}, which this {} never had: the value was moved here",
+                place.table,
+                place.column,
+                place.row,
+                header.key_id,
+                if place.workspace == ACCOUNT_SCOPE {
+                    "instance"
+                } else {
+                    "workspace"
+                }
+            ))),
         }
+    }
+
+    /// Whether the shred ledger lists key `id` or its whole workspace; re-reads the ledger
+    /// (another node may have shredded it) before answering no.
+    fn is_shredded(&self, id: KeyId, workspace: uuid::Uuid) -> AppResult<bool> {
+        let lock = || self.shredded.lock().unwrap_or_else(|p| p.into_inner());
+        let listed = |known: &HashSet<KeyId>| {
+            known.contains(&id) || (workspace != ACCOUNT_SCOPE && known.contains(&workspace))
+        };
+        if listed(&lock()) {
+            return Ok(true);
+        }
+        let entries = self.ledger.entries()?;
+        let mut known = lock();
+        known.extend(entries.iter().map(|e| e.key));
+        Ok(listed(&known))
     }
 
     /// Opens a sealed UTF-8 text; `None` when its key was shredded.
@@ -388,6 +421,7 @@ impl Keyring {
         }])?;
         repo.delete_dek_of(subject).await?;
         self.cache.forget(ws.0, rec.id);
+        self.remember_shredded(rec.id);
         Ok(true)
     }
 
@@ -403,7 +437,15 @@ impl Keyring {
         }])?;
         tx.delete_account_key_of(user).await?;
         self.cache.forget(ACCOUNT_SCOPE, rec.id);
+        self.remember_shredded(rec.id);
         Ok(true)
+    }
+
+    fn remember_shredded(&self, id: KeyId) {
+        self.shredded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id);
     }
 
     /// Crypto-shreds a whole workspace: every key of it.
@@ -415,6 +457,7 @@ impl Keyring {
         }])?;
         tx.delete_shredded(Some(ws.0), ws.0).await?;
         self.cache.forget_scope(ws.0);
+        self.remember_shredded(ws.0);
         Ok(())
     }
 

@@ -105,7 +105,8 @@ enum KeysCommand {
         #[command(flatten)]
         cfg: ConfigArgs,
         /// The version to remove.
-        version: u32,
+        #[arg(value_name = "VERSION")]
+        master_version: u32,
         /// Confirm: backups whose keys are wrapped by that version will no longer open.
         #[arg(long)]
         yes: bool,
@@ -595,7 +596,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Keys(KeysCommand::RetireMaster { cfg, version, yes }) => {
+        Command::Keys(KeysCommand::RetireMaster {
+            cfg,
+            master_version: version,
+            yes,
+        }) => {
             let (app, config) = app_for(&cfg).await?;
             if !yes {
                 anyhow::bail!(

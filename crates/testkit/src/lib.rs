@@ -174,6 +174,79 @@ impl TestApp {
         }
     }
 
+    /// Reads a stored column as raw bytes, bypassing the application: what someone with a copy
+    /// of the database sees (tamper and canary tests).
+    pub async fn raw_blob(&self, table: &str, column: &str, id: uuid::Uuid) -> Vec<u8> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {column} FROM {table} WHERE id = $1"));
+        let url = &self.config.database_url;
+        match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                sqlx::query_scalar(sql).bind(id).fetch_one(&mut c).await
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::query_scalar(sql).bind(id).fetch_one(&mut c).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("read {table}.{column} of {id}: {e}"))
+    }
+
+    /// Overwrites a stored column with raw bytes, bypassing the application.
+    pub async fn set_raw_blob(&self, table: &str, column: &str, id: uuid::Uuid, value: &[u8]) {
+        let sql = sqlx::AssertSqlSafe(format!("UPDATE {table} SET {column} = $2 WHERE id = $1"));
+        let url = &self.config.database_url;
+        let n = match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(value)
+                    .execute(&mut c)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(value)
+                    .execute(&mut c)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+        }
+        .unwrap_or_else(|e| panic!("write {table}.{column} of {id}: {e}"));
+        assert_eq!(n, 1, "{table} has one row with id {id}");
+    }
+
+    /// Everything the database keeps on disk or can be dumped to, as bytes: the SQLite file with
+    /// its WAL and shared-memory files, or a `pg_dump` of the PostgreSQL database.
+    pub fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        match test_db() {
+            TestDb::Sqlite => ["ideaweave.db", "ideaweave.db-wal", "ideaweave.db-shm"]
+                .iter()
+                .filter_map(|f| {
+                    let p = self.dir.path().join(f);
+                    std::fs::read(&p).ok().map(|b| (p.display().to_string(), b))
+                })
+                .collect(),
+            TestDb::Postgres => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg("--dbname")
+                    .arg(&self.config.database_url)
+                    .output()
+                    .expect("pg_dump runs (PostgreSQL's client tools are installed by cargo xtask test)");
+                assert!(
+                    out.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                vec![("pg_dump".to_owned(), out.stdout)]
+            }
+        }
+    }
+
     /// The full URL of an API path (`/workspaces/…` → `http://…/api/v1/workspaces/…`).
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)

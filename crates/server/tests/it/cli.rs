@@ -56,6 +56,9 @@ fn every_subcommand_has_help() {
         &["openapi"],
         &["keys"],
         &["keys", "status"],
+        &["keys", "rotate-master"],
+        &["keys", "retire-master"],
+        &["keys", "rotate-workspace"],
     ];
     for args in commands {
         let mut c = bin();

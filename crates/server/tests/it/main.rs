@@ -5,6 +5,7 @@ mod authz;
 mod bad_input;
 mod cli;
 mod content;
+mod encryption;
 mod helpers;
 mod invitations;
 mod keys;
