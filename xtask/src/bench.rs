@@ -108,6 +108,15 @@ fn binary() -> std::path::PathBuf {
     root().join("target").join("release").join("ideaweave")
 }
 
+/// The benchmark-only build whose cipher does not encrypt, in its own target directory.
+fn noop_binary() -> std::path::PathBuf {
+    root()
+        .join("target")
+        .join("noop-cipher")
+        .join("release")
+        .join("ideaweave")
+}
+
 fn env_for(cmd: &mut Command, data_dir: &std::path::Path, db_url: &Option<String>) {
     cmd.env("IDEAWEAVE_DATA_DIR", data_dir)
         .env("IDEAWEAVE_LOG__FILTER", "warn")
@@ -118,7 +127,16 @@ fn env_for(cmd: &mut Command, data_dir: &std::path::Path, db_url: &Option<String
 }
 
 fn start_server(data_dir: &std::path::Path, db_url: &Option<String>) -> Result<Server> {
-    let mut cmd = Command::new(binary());
+    start_binary(&binary(), data_dir, db_url)
+}
+
+fn start_binary(
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    db_url: &Option<String>,
+) -> Result<Server> {
+    let mut cmd = Command::new(bin);
+    cmd.env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -371,6 +389,177 @@ const LIMITS: &str = "
   database server), so every figure here is lower than on a dedicated server.
 ";
 
+const CIPHER_START: &str = "<!-- cipher:start -->";
+const CIPHER_END: &str = "<!-- cipher:end -->";
+
+/// Seeds `ideas` ideas with `bin` into `data_dir`; returns the token and discussion id.
+fn seed_with(
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    ideas: usize,
+) -> Result<(String, String)> {
+    let _ = std::fs::remove_dir_all(data_dir);
+    std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+    let mut seed = Command::new(bin);
+    seed.args([
+        "admin",
+        "seed-benchmark",
+        "--slug",
+        "bench",
+        "--ideas",
+        &ideas.to_string(),
+    ])
+    .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
+    env_for(&mut seed, data_dir, &None);
+    let out = seed.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((
+        json_field(&line, "token").ok_or("no token from seed-benchmark")?,
+        json_field(&line, "discussion").ok_or("no discussion from seed-benchmark")?,
+    ))
+}
+
+/// Requests per second `wrk` reaches on `url` in `secs` seconds.
+fn wrk_rps(url: &str, auth: &str, secs: u64) -> Result<f64> {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{secs}s"), "-H", auth, url])
+        .output()
+        .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    if report.contains("Non-2xx") {
+        return Err(format!("{url} answered errors under load:\n{report}"));
+    }
+    report
+        .lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk output:\n{report}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The idea list and the discussion page, served by the real build and by the no-op-cipher
+/// build, alternating runs so drift on this shared machine hits both alike (ENC-01's cost).
+fn cipher_section(rounds: usize, secs: u64) -> Result<String> {
+    step("release builds: real cipher and benchmark-only no-op cipher");
+    run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
+    run(Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "ideaweave-server",
+            "--features",
+            "insecure-noop-cipher",
+            "--target-dir",
+        ])
+        .arg(root().join("target").join("noop-cipher")))?;
+    let builds = [
+        ("XChaCha20-Poly1305", binary()),
+        ("no-op cipher", noop_binary()),
+    ];
+    let mut seeded = Vec::new();
+    for (name, bin) in &builds {
+        let dir = root()
+            .join("target")
+            .join("bench")
+            .join(format!("cipher-{}", seeded.len()));
+        println!("seeding 1,000 ideas with the {name} build");
+        seeded.push((dir.clone(), seed_with(bin, &dir, 1_000)?));
+    }
+    let mut figures = vec![(Vec::new(), Vec::new()); builds.len()];
+    for round in 0..rounds {
+        for (i, (name, bin)) in builds.iter().enumerate() {
+            let (dir, (token, discussion)) = &seeded[i];
+            let server = start_binary(bin, dir, &None)?;
+            let base = format!(
+                "http://127.0.0.1:{}/api/v1/workspaces/bench/discussions/{discussion}",
+                server.port
+            );
+            let auth = format!("Authorization: Bearer {token}");
+            let list = format!("{base}/ideas?limit=25");
+            wrk_rps(&list, &auth, 2)?;
+            let l = wrk_rps(&list, &auth, secs)?;
+            let d = wrk_rps(&base, &auth, secs)?;
+            println!(
+                "round {}: {name}: list {l:.0} req/s, discussion {d:.0} req/s",
+                round + 1
+            );
+            figures[i].0.push(l);
+            figures[i].1.push(d);
+        }
+    }
+    let (list_on, disc_on) = (median(figures[0].0.clone()), median(figures[0].1.clone()));
+    let (list_off, disc_off) = (median(figures[1].0.clone()), median(figures[1].1.clone()));
+    let cost = |on: f64, off: f64| (1.0 - on / off) * 100.0;
+    let mut md = format!(
+        "{CIPHER_START}\n## What encryption costs end to end (ENC-01)\n\n\
+         Measured {}: the release build against the same code built with the benchmark-only \
+         `insecure-noop-cipher` feature (same framing, no encryption), each serving its own SQLite \
+         workspace of 1,000 seeded ideas; {rounds} alternating rounds of `wrk -t2 -c32 -d{secs}s` per \
+         endpoint, medians shown. Target: at most 15% slower. (This section measures the current build; the sealed \
+         list also opens each distinct author's name, which the idea-list table above predates.)\n\n\
+         | endpoint | encrypted (req/s) | no-op cipher (req/s) | slower by |\n|---|---:|---:|---:|\n",
+        today()
+    );
+    md.push_str(&format!(
+        "| idea list, 25 per page (`GET …/discussions/{{id}}/ideas?limit=25`) | {list_on:.0} | {list_off:.0} | {:.1}% |\n",
+        cost(list_on, list_off)
+    ));
+    md.push_str(&format!(
+        "| discussion page (`GET …/discussions/{{id}}`) | {disc_on:.0} | {disc_off:.0} | {:.1}% |\n",
+        cost(disc_on, disc_off)
+    ));
+    let all: Vec<String> = builds
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| {
+            format!(
+                "{n}: list {:?}, discussion {:?}",
+                figures[i].0.iter().map(|v| v.round()).collect::<Vec<_>>(),
+                figures[i].1.iter().map(|v| v.round()).collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    md.push_str(&format!(
+        "\nEvery round (req/s): {}.\n\nA page of the list opens one sealed summary (title, excerpt, tags) per \
+         idea and each distinct author's name once; keys come from the bounded in-memory cache, so no \
+         request unwraps a key after the first.\n{CIPHER_END}\n",
+        all.join("; ")
+    ));
+    Ok(md)
+}
+
+/// Replaces the section between `start` and `end` markers in BENCHMARKS.md (or appends it).
+fn replace_section(start: &str, end: &str, section: &str) -> Result<()> {
+    let path = root().join("BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let updated = match (current.find(start), current.find(end)) {
+        (Some(a), Some(b)) if b > a => format!(
+            "{}{}{}",
+            &current[..a],
+            section.trim_end(),
+            &current[b + end.len()..]
+        ),
+        _ => format!("{}\n\n{}", current.trim_end(), section),
+    };
+    std::fs::write(&path, updated).map_err(|e| e.to_string())
+}
+
 const AEAD_START: &str = "<!-- aead:start -->";
 const AEAD_END: &str = "<!-- aead:end -->";
 
@@ -448,8 +637,8 @@ fn aead_section() -> Result<String> {
     md.push_str(
         "\nSmall values are dominated by per-value setup (the XChaCha20 subkey, the Poly1305 key, building the \
          associated data; sealing also draws a random nonce): opening 64 bytes costs about 1.7 us. A page of 25 ideas \
-         opening a title and an excerpt each would spend about 90 us, so the list should seal each idea's summary \
-         fields together and open one value per idea. Large values are bound by the cipher, where OpenSSL's \
+         opening a title and an excerpt each would spend about 90 us, so each idea's title, excerpt and tags \
+         are sealed together and a list opens one value per idea. Large values are bound by the cipher, where OpenSSL's \
          hand-written AVX-512 assembly is about three times faster than the portable SIMD code used here.\n",
     );
     md.push_str(AEAD_END);
@@ -458,20 +647,22 @@ fn aead_section() -> Result<String> {
 }
 
 pub fn bench(args: &[String]) -> Result<()> {
-    if args.iter().any(|a| a == "aead") {
-        let path = root().join("BENCHMARKS.md");
-        let current = std::fs::read_to_string(&path).unwrap_or_default();
-        let section = aead_section()?;
-        let updated = match (current.find(AEAD_START), current.find(AEAD_END)) {
-            (Some(a), Some(b)) if b > a => format!(
-                "{}{}{}",
-                &current[..a],
-                section.trim_end(),
-                &current[b + AEAD_END.len()..]
-            ),
-            _ => format!("{}\n{}", current.trim_end(), section),
+    if args.iter().any(|a| a == "cipher") {
+        if Command::new("wrk").arg("--version").output().is_err() {
+            apt_install(&["wrk"])?;
+        }
+        let quick = args.iter().any(|a| a == "--quick");
+        let section = if quick {
+            cipher_section(1, 4)?
+        } else {
+            cipher_section(3, 8)?
         };
-        std::fs::write(&path, updated).map_err(|e| e.to_string())?;
+        replace_section(CIPHER_START, CIPHER_END, &section)?;
+        println!("updated the encryption-cost section of BENCHMARKS.md");
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "aead") {
+        replace_section(AEAD_START, AEAD_END, &aead_section()?)?;
         println!("updated the AEAD section of BENCHMARKS.md");
         return Ok(());
     }
@@ -551,6 +742,8 @@ pub fn bench(args: &[String]) -> Result<()> {
     md.push_str(LIMITS);
     md.push('\n');
     md.push_str(&aead_section()?);
+    md.push('\n');
+    md.push_str(&cipher_section(3, seconds.min(8))?);
     std::fs::write(root().join("BENCHMARKS.md"), md).map_err(|e| e.to_string())?;
     println!("\nwrote BENCHMARKS.md");
     Ok(())

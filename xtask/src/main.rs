@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask bench [--quick | aead]");
+            eprintln!(
+                "usage: cargo xtask test | cargo xtask bench [--quick | aead | cipher [--quick]]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -125,10 +125,10 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
 /// it with the real one asked for it explicitly.
 fn insecure_cipher_guard() -> anyhow::Result<()> {
     if cfg!(feature = "insecure-noop-cipher") {
-        if std::env::var("IDEAWEAVE_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS").as_deref() != Ok("1") {
+        if std::env::var("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS").as_deref() != Ok("1") {
             anyhow::bail!(
                 "this build was made with the insecure-noop-cipher feature, which stores data unencrypted; \
-                 it exists for benchmarks only (set IDEAWEAVE_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS=1 to run one)"
+                 it exists for benchmarks only (set IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS=1 to run one)"
             );
         }
         tracing::error!("INSECURE: this build stores data unencrypted (benchmark build)");
