@@ -200,30 +200,7 @@ fn measure(
         (Db::Sqlite, _) => None,
     };
     let started = Instant::now();
-    let mut seed = Command::new(binary());
-    seed.args([
-        "admin",
-        "seed-benchmark",
-        "--slug",
-        "bench",
-        "--ideas",
-        &ideas.to_string(),
-    ]);
-    env_for(&mut seed, &data_dir, &db_url);
-    let out = seed.output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "seeding failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let line = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
-    let token = json_field(&line, "token").ok_or("no token from seed-benchmark")?;
-    let discussion = json_field(&line, "discussion").ok_or("no discussion from seed-benchmark")?;
+    let (token, discussion) = seed_with(&binary(), &data_dir, ideas, &db_url)?;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     let server = start_server(&data_dir, &db_url)?;
     let pid = server.child.id();
@@ -392,11 +369,13 @@ const LIMITS: &str = "
 const CIPHER_START: &str = "<!-- cipher:start -->";
 const CIPHER_END: &str = "<!-- cipher:end -->";
 
-/// Seeds `ideas` ideas with `bin` into `data_dir`; returns the token and discussion id.
+/// Seeds `ideas` ideas with `bin` into `data_dir` (and the database at `db_url`, if given);
+/// returns the token and discussion id.
 fn seed_with(
     bin: &std::path::Path,
     data_dir: &std::path::Path,
     ideas: usize,
+    db_url: &Option<String>,
 ) -> Result<(String, String)> {
     let _ = std::fs::remove_dir_all(data_dir);
     std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
@@ -410,7 +389,7 @@ fn seed_with(
         &ideas.to_string(),
     ])
     .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
-    env_for(&mut seed, data_dir, &None);
+    env_for(&mut seed, data_dir, db_url);
     let out = seed.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!(
@@ -479,7 +458,7 @@ fn cipher_section(rounds: usize, secs: u64) -> Result<String> {
             .join("bench")
             .join(format!("cipher-{}", seeded.len()));
         println!("seeding 1,000 ideas with the {name} build");
-        seeded.push((dir.clone(), seed_with(bin, &dir, 1_000)?));
+        seeded.push((dir.clone(), seed_with(bin, &dir, 1_000, &None)?));
     }
     let mut figures = vec![(Vec::new(), Vec::new()); builds.len()];
     for round in 0..rounds {

@@ -159,11 +159,8 @@ impl App {
             let mut repo = tx.workspace(id);
             self.keyring.init_workspace(&mut repo, now).await?;
             let key = self.keyring.data_key(&mut repo, None, now).await?;
-            repo.rename(&key.seal(
-                &at(id, "workspaces", "name", id.0),
-                name.as_str().as_bytes(),
-            )?)
-            .await?;
+            repo.rename(&key.seal_text(id, "workspaces", "name", id.0, name.as_str())?)
+                .await?;
             for (i, stage) in DEFAULT_STAGES.iter().enumerate() {
                 let sid = StageId::new();
                 let sealed = key.seal(&at(id, "stages", "name", sid.0), stage.as_bytes())?;

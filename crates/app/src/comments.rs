@@ -146,10 +146,7 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let sealed = key.seal(
-            &at(m.workspace, "comments", "body", id.0),
-            body.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
         repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
             .await?;
         repo.recount_idea(idea).await?;
@@ -188,10 +185,7 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(c.author_id), now)
             .await?;
-        let sealed = key.seal(
-            &at(m.workspace, "comments", "body", id.0),
-            body.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
         repo.update_comment(id, &sealed, now).await?;
         let c = repo
             .comment(id)

@@ -294,8 +294,8 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let sealed_url = key.seal(&at(ws, "links", "url", id.0), url.as_str().as_bytes())?;
-        let sealed_title = key.seal(&at(ws, "links", "title", id.0), title.as_str().as_bytes())?;
+        let sealed_url = key.seal_text(ws, "links", "url", id.0, url.as_str())?;
+        let sealed_title = key.seal_text(ws, "links", "title", id.0, title.as_str())?;
         repo.insert_link(
             id,
             idea,

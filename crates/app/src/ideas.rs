@@ -75,7 +75,7 @@ impl App {
             tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
         };
         let summary = App::seal_summary(&key, ws, id.0, &text)?;
-        let body = key.seal(&at(ws, "ideas", "body", id.0), body.as_str().as_bytes())?;
+        let body = key.seal_text(ws, "ideas", "body", id.0, body.as_str())?;
         let tag_key = self.keyring.tag_index_key(repo, now).await?;
         Ok((summary, body, tag_indexes(&tag_key, tags)))
     }

@@ -67,6 +67,18 @@ impl SealingKey {
     pub(crate) fn seal(&self, place: &Place<'_>, data: &[u8]) -> AppResult<Vec<u8>> {
         Ok(seal(&self.key, self.id, DEK_VERSION, place, data)?)
     }
+
+    /// Seals a text for a column of a workspace table.
+    pub(crate) fn seal_text(
+        &self,
+        ws: WorkspaceId,
+        table: &'static str,
+        column: &'static str,
+        row: uuid::Uuid,
+        text: &str,
+    ) -> AppResult<Vec<u8>> {
+        self.seal(&crate::sealed::at(ws, table, column, row), text.as_bytes())
+    }
 }
 
 /// Keys for sealing and opening workspace data.

@@ -11,6 +11,20 @@ use crate::sealed::at;
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
 
+/// Seals a row's two texts (a name or title and a description) with the workspace's key.
+fn sealed_pair(
+    key: &crate::keyring::SealingKey,
+    ws: WorkspaceId,
+    table: &'static str,
+    row: uuid::Uuid,
+    [(c1, t1), (c2, t2)]: [(&'static str, &str); 2],
+) -> AppResult<(Vec<u8>, Vec<u8>)> {
+    Ok((
+        key.seal_text(ws, table, c1, row, t1)?,
+        key.seal_text(ws, table, c2, row, t2)?,
+    ))
+}
+
 fn check_deadline(deadline: Option<i64>) -> AppResult<()> {
     match deadline {
         Some(d) if !(0..=253_402_300_799_000).contains(&d) => Err(AppError::invalid(
@@ -118,16 +132,16 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let (sn, sd) = (
-            key.seal(
-                &at(m.workspace, "spaces", "name", id.0),
-                name.as_str().as_bytes(),
-            )?,
-            key.seal(
-                &at(m.workspace, "spaces", "description", id.0),
-                description.as_str().as_bytes(),
-            )?,
-        );
+        let (sn, sd) = sealed_pair(
+            &key,
+            m.workspace,
+            "spaces",
+            id.0,
+            [
+                ("name", name.as_str()),
+                ("description", description.as_str()),
+            ],
+        )?;
         repo.insert_space(id, &sn, &sd, input.private, m.actor.user, now)
             .await?;
         tx.commit().await?;
@@ -174,16 +188,16 @@ impl App {
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let (sn, sd) = (
-            key.seal(
-                &at(m.workspace, "spaces", "name", id.0),
-                name.as_str().as_bytes(),
-            )?,
-            key.seal(
-                &at(m.workspace, "spaces", "description", id.0),
-                description.as_str().as_bytes(),
-            )?,
-        );
+        let (sn, sd) = sealed_pair(
+            &key,
+            m.workspace,
+            "spaces",
+            id.0,
+            [
+                ("name", name.as_str()),
+                ("description", description.as_str()),
+            ],
+        )?;
         repo.update_space(id, &sn, &sd, input.private).await?;
         tx.commit().await?;
         Ok(SpaceView {
@@ -321,16 +335,16 @@ impl App {
         let id = DiscussionId::new();
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let (st, sd) = (
-            key.seal(
-                &at(m.workspace, "discussions", "title", id.0),
-                title.as_str().as_bytes(),
-            )?,
-            key.seal(
-                &at(m.workspace, "discussions", "description", id.0),
-                description.as_str().as_bytes(),
-            )?,
-        );
+        let (st, sd) = sealed_pair(
+            &key,
+            m.workspace,
+            "discussions",
+            id.0,
+            [
+                ("title", title.as_str()),
+                ("description", description.as_str()),
+            ],
+        )?;
         repo.insert_discussion(
             NewDiscussion {
                 id,
@@ -405,16 +419,16 @@ impl App {
         };
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let (st, sd) = (
-            key.seal(
-                &at(m.workspace, "discussions", "title", id.0),
-                title.as_str().as_bytes(),
-            )?,
-            key.seal(
-                &at(m.workspace, "discussions", "description", id.0),
-                description.as_str().as_bytes(),
-            )?,
-        );
+        let (st, sd) = sealed_pair(
+            &key,
+            m.workspace,
+            "discussions",
+            id.0,
+            [
+                ("title", title.as_str()),
+                ("description", description.as_str()),
+            ],
+        )?;
         repo.update_discussion(id, kind.as_str(), &st, &sd, open, deadline, self.now())
             .await?;
         if let Some(c) = criteria {

@@ -221,9 +221,12 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal(
-            &at(m.workspace, "workspaces", "name", m.workspace.0),
-            name.as_str().as_bytes(),
+        let sealed = key.seal_text(
+            m.workspace,
+            "workspaces",
+            "name",
+            m.workspace.0,
+            name.as_str(),
         )?;
         repo.rename(&sealed).await?;
         tx.commit().await?;
@@ -273,10 +276,7 @@ impl App {
         let id = id.unwrap_or_default();
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal(
-            &at(m.workspace, "stages", "name", id.0),
-            name.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(m.workspace, "stages", "name", id.0, name.as_str())?;
         repo.upsert_stage(id, &sealed, position).await?;
         tx.commit().await?;
         Ok(StageView {
@@ -359,10 +359,7 @@ impl App {
         let id = id.unwrap_or_default();
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal(
-            &at(m.workspace, "rating_criteria", "name", id.0),
-            name.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(m.workspace, "rating_criteria", "name", id.0, name.as_str())?;
         repo.upsert_criterion(id, &sealed, position).await?;
         tx.commit().await?;
         Ok(CriterionView {
@@ -496,10 +493,7 @@ impl App {
         }
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let sealed = key.seal(
-            &at(ws, "invitations", "email", id.0),
-            email.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(ws, "invitations", "email", id.0, email.as_str())?;
         repo.insert_invitation(id, &sealed, role, &hash, by, now, expires)
             .await?;
         tx.commit().await?;
@@ -710,10 +704,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, Some(user), now).await?;
-        let sealed = key.seal(
-            &at(ws, "api_tokens", "name", id.0),
-            name.as_str().as_bytes(),
-        )?;
+        let sealed = key.seal_text(ws, "api_tokens", "name", id.0, name.as_str())?;
         repo.insert_token(id, user, &sealed, input.scope, &hash, now, expires_at)
             .await?;
         tx.commit().await?;
