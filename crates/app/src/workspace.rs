@@ -23,7 +23,8 @@ struct LiveInvitation {
     workspace_slug: String,
     workspace_name: String,
     email: Email,
-    account_exists: bool,
+    /// The account the invitation is addressed to, if it exists.
+    account: Option<UserId>,
 }
 
 /// One entry of an ordered list whose names are unique (the stages, the rating criteria).
@@ -563,13 +564,13 @@ impl App {
         }
         let workspace = tx.workspace_by_id(ws).await?.ok_or_else(gone)?;
         let email = Email::parse(&self.invitation_email(&mut tx, &inv).await?)?;
-        let account_exists = self.account_by_email(&mut tx, &email).await?.is_some();
+        let account = self.account_by_email(&mut tx, &email).await?.map(|u| u.id);
         Ok(LiveInvitation {
             workspace_name: self.workspace_name(&mut tx, ws, &workspace.name).await?,
             workspace_slug: workspace.slug,
             workspace: ws,
             email,
-            account_exists,
+            account,
             inv,
         })
     }
@@ -583,7 +584,7 @@ impl App {
             email: live.email.to_string(),
             role: parse_role(&live.inv.role)?,
             expires_at: live.inv.expires_at,
-            account_exists: live.account_exists,
+            account_exists: live.account.is_some(),
         })
     }
 
@@ -600,20 +601,17 @@ impl App {
         let (inv, email) = (&live.inv, &live.email);
         let role = parse_role(&inv.role)?;
         let now = self.now();
-        let existing = self
-            .account_by_email(&mut self.store.read().await?, email)
-            .await?;
-        let (user_id, new_account) = match existing {
-            Some(u) => {
+        let (user_id, new_account) = match live.account {
+            Some(id) => {
                 // Only a signed-in session accepts for an existing account: an API token acts
                 // inside its own workspace and must not be able to join another.
                 let session_user = principal.filter(|p| p.is_session()).map(|p| p.user);
-                if session_user != Some(u.id) {
+                if session_user != Some(id) {
                     return Err(AppError::Forbidden(format!(
                         "an account for {email} exists: sign in as {email} and accept the invitation again"
                     )));
                 }
-                (u.id, None)
+                (id, None)
             }
             None => {
                 let name = PersonName::parse(input.name.as_deref().unwrap_or(""))?;
