@@ -25,6 +25,9 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The request body could not be read as what it claims to be (a broken multipart body).
+    #[error("{0}")]
+    Malformed(String),
     /// An upload is larger than allowed.
     #[error("{0}")]
     TooLarge(String),

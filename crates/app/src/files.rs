@@ -1,12 +1,16 @@
 //! Attachments and links on ideas and comments.
 
 use bytes::Bytes;
-use ideaweave_domain::attachment::{UploadRefusal, sniff};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use ideaweave_crypto::{STREAM_BLOCK, STREAM_HEADER_LEN, StreamOpener};
+use ideaweave_domain::attachment::{SNIFF_WINDOW, TextCheck, UploadRefusal, sniff};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::{AttachmentRecord, LinkRecord};
-use ideaweave_store::{NewAttachment, Tx};
+use ideaweave_store::{FileReader, FileStoreError, NewAttachment, Tx};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
 
 use crate::sealed::at;
 use crate::views::*;
@@ -22,16 +26,79 @@ fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
 }
 
 /// A file to send back, with what the client should be told about it.
-#[derive(Debug)]
 pub struct Download {
-    /// The bytes.
-    pub bytes: Bytes,
+    /// The plaintext, opened chunk by chunk; an error part-way means the stored file was
+    /// damaged and the response must be cut off.
+    pub body: BoxStream<'static, AppResult<Bytes>>,
+    /// The plaintext's length in bytes, as recorded at upload.
+    pub size: u64,
     /// The media type decided at upload from the content.
     pub content_type: String,
     /// The original file name, for `Content-Disposition`.
     pub filename: String,
     /// Whether a browser may show it inline (raster images only).
     pub inline: bool,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .field("content_type", &self.content_type)
+            .field("filename", &self.filename)
+            .field("inline", &self.inline)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refusal(e: UploadRefusal) -> AppError {
+    match e {
+        UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
+        other => AppError::UnsupportedType(other.to_string()),
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns how much was read.
+async fn read_full(reader: &mut FileReader, buf: &mut [u8]) -> AppResult<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]).await {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(FileStoreError::from(e).into()),
+        }
+    }
+    Ok(got)
+}
+
+/// A stored file being opened, one block at a time.
+struct SealedFile {
+    id: AttachmentId,
+    reader: FileReader,
+    /// `None` once the last chunk was opened.
+    opener: Option<StreamOpener>,
+    block: Vec<u8>,
+}
+
+impl SealedFile {
+    /// The next piece of plaintext; `None` at the authentic end of the file.
+    async fn next_piece(&mut self) -> AppResult<Option<Bytes>> {
+        loop {
+            let Some(opener) = self.opener.as_mut() else {
+                return Ok(None);
+            };
+            let got = read_full(&mut self.reader, &mut self.block).await?;
+            let plain = if got == 0 {
+                self.opener.take().map(|o| o.finish()).transpose()?
+            } else {
+                Some(opener.push(&self.block[..got])?)
+            };
+            match plain {
+                Some(p) if !p.is_empty() => return Ok(Some(Bytes::from(p))),
+                _ => continue,
+            }
+        }
+    }
 }
 
 impl App {
@@ -107,26 +174,38 @@ impl App {
     }
 
     /// Uploads a file to an idea or one of its comments. Its type is decided from its bytes;
-    /// the name is kept for display only.
-    pub async fn upload(
+    /// the name is kept for display only. The body is sealed and written chunk by chunk as it
+    /// arrives, so a large file never sits whole in memory (ENC-01).
+    pub async fn upload<S>(
         &self,
         m: &Member,
         idea: IdeaId,
         comment: Option<CommentId>,
         filename: &str,
-        data: Bytes,
-    ) -> AppResult<AttachmentView> {
+        mut body: S,
+    ) -> AppResult<AttachmentView>
+    where
+        S: Stream<Item = AppResult<Bytes>> + Send + Unpin,
+    {
         let filename = FileName::parse(filename.rsplit(['/', '\\']).next().unwrap_or(filename))?;
-        if data.len() > self.settings.max_upload_bytes {
-            return Err(AppError::TooLarge(format!(
-                "files may be at most {} bytes",
-                self.settings.max_upload_bytes
-            )));
+        let limit = self.settings.max_upload_bytes;
+        let too_large = || AppError::TooLarge(format!("files may be at most {limit} bytes"));
+        let mut head = Vec::with_capacity(SNIFF_WINDOW);
+        let mut rest = None;
+        while head.len() < SNIFF_WINDOW {
+            let Some(piece) = body.next().await.transpose()? else {
+                break;
+            };
+            let take = (SNIFF_WINDOW - head.len()).min(piece.len());
+            head.extend_from_slice(&piece[..take]);
+            if take < piece.len() {
+                rest = Some(piece.slice(take..));
+            }
         }
-        let kind = sniff(&data).map_err(|e| match e {
-            UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
-            other => AppError::UnsupportedType(other.to_string()),
-        })?;
+        if head.len() > limit {
+            return Err(too_large());
+        }
+        let kind = sniff(&head).map_err(refusal)?;
         let now = self.now();
         let ws = m.workspace;
         let sealing = {
@@ -146,12 +225,36 @@ impl App {
             k
         };
         let id = AttachmentId::new();
-        let sha = hex::encode(Sha256::digest(&data));
-        let size = data.len() as i64;
         let key = storage_key(ws, id);
-        let sealed_file = sealing.seal(&at(ws, "attachments", "file", id.0), &data)?;
-        drop(data);
-        self.files.put(&key, Bytes::from(sealed_file)).await?;
+        let mut sealer = sealing.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let mut text = kind.text.then(TextCheck::default);
+        let mut sha = Sha256::new();
+        let mut size = 0usize;
+        // Dropping the writer on any error below leaves nothing in the file store.
+        let mut writer = self.files.create(&key).await?;
+        let mut piece = Some(Bytes::from(head));
+        while let Some(p) = piece {
+            size = size.saturating_add(p.len());
+            if size > limit {
+                return Err(too_large());
+            }
+            if let Some(t) = text.as_mut() {
+                t.feed(&p).map_err(refusal)?;
+            }
+            sha.update(&p);
+            writer.write(&sealer.push(&p)?).await?;
+            piece = match rest.take() {
+                Some(r) => Some(r),
+                None => body.next().await.transpose()?,
+            };
+        }
+        if let Some(t) = text {
+            t.finish().map_err(refusal)?;
+        }
+        writer.write(&sealer.finish()?).await?;
+        writer.commit().await?;
+        let sha = hex::encode(sha.finalize());
+        let size = i64::try_from(size).map_err(|_| too_large())?;
         let sealed_name = sealing.seal(
             &at(ws, "attachments", "filename", id.0),
             filename.as_str().as_bytes(),
@@ -230,24 +333,49 @@ impl App {
         self.attachment_out(&mut tx, m.workspace, a).await
     }
 
-    /// An attachment's bytes.
+    /// An attachment's bytes, opened chunk by chunk as the client reads them. The first chunk
+    /// is opened before this returns, so a file with the wrong key or a damaged start fails
+    /// with an error status rather than halfway through a response.
     pub async fn download(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
         let mut tx = self.store.read().await?;
         let a = self.visible_attachment(&mut tx, m, id).await?.0;
         let a = self.attachment_out(&mut tx, m.workspace, a).await?;
-        let sealed = self.files.get(&storage_key(m.workspace, id)).await?;
-        let bytes = self
+        let key = storage_key(m.workspace, id);
+        let mut reader = self.files.open(&key).await?;
+        let mut header = [0u8; STREAM_HEADER_LEN];
+        let got = read_full(&mut reader, &mut header).await?;
+        let place = at(m.workspace, "attachments", "file", id.0);
+        if got < STREAM_HEADER_LEN {
+            return Err(AppError::Integrity(format!(
+                "the file of attachment {} is cut short ({got} bytes)",
+                id.0
+            )));
+        }
+        let opener = self
             .keyring
-            .open(
-                &mut tx,
-                &at(m.workspace, "attachments", "file", id.0),
-                &sealed,
-            )
+            .open_stream(&mut tx, &place, &header)
             .await?
             .ok_or(AppError::NotFound("attachment"))?;
+        drop(tx);
+        let mut file = SealedFile {
+            id,
+            reader,
+            opener: Some(opener),
+            block: vec![0; STREAM_BLOCK],
+        };
+        let first = file.next_piece().await?;
+        let rest = futures_util::stream::try_unfold(file, |mut f| async move {
+            let piece = f.next_piece().await;
+            if let Err(e) = &piece {
+                tracing::error!(attachment = %f.id.0, error = ?e, "a download was cut off");
+            }
+            Ok(piece?.map(|p| (p, f)))
+        });
+        let body = futures_util::stream::iter(first.map(Ok)).chain(rest);
         let inline = a.content_type.starts_with("image/");
         Ok(Download {
-            bytes: Bytes::from(bytes),
+            body: Box::pin(body),
+            size: u64::try_from(a.size_bytes).unwrap_or(0),
             content_type: a.content_type,
             filename: a.filename,
             inline,

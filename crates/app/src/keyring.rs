@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ideaweave_crypto::{
     BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
-    ShredEntry, ShredLedger, derive_key, open, seal, unwrap_key, wrap_key,
+    ShredEntry, ShredLedger, StreamOpener, StreamSealer, derive_key, open, seal, stream_header,
+    unwrap_key, wrap_key,
 };
 use ideaweave_domain::{Email, UserId, WorkspaceId};
 use ideaweave_store::{Store, Tx, WorkspaceRepo};
@@ -66,6 +67,11 @@ impl SealingKey {
     /// Seals `data` for `place`.
     pub(crate) fn seal(&self, place: &Place<'_>, data: &[u8]) -> AppResult<Vec<u8>> {
         Ok(seal(&self.key, self.id, DEK_VERSION, place, data)?)
+    }
+
+    /// Starts sealing a stream (a file) for `place`.
+    pub(crate) fn stream_sealer(&self, place: &Place<'_>) -> AppResult<StreamSealer> {
+        Ok(StreamSealer::new(&self.key, self.id, DEK_VERSION, place)?)
     }
 
     /// Seals a text for a column of a workspace table.
@@ -262,16 +268,7 @@ impl Keyring {
         sealed: &[u8],
     ) -> AppResult<Option<Vec<u8>>> {
         let header = SealedHeader::parse(sealed)?;
-        let key = if place.workspace == ACCOUNT_SCOPE {
-            self.account_key_by_id(tx, header.key_id).await?
-        } else {
-            self.data_key_by_id(
-                &mut tx.workspace(WorkspaceId(place.workspace)),
-                header.key_id,
-            )
-            .await?
-        };
-        match key {
+        match self.opening_key(tx, place, header.key_id).await? {
             Some(k) => Ok(Some(open(
                 &k,
                 header.key_id,
@@ -279,13 +276,54 @@ impl Keyring {
                 place,
                 sealed,
             )?)),
-            None if self.is_shredded(header.key_id, place.workspace)? => Ok(None),
+            None => Ok(None),
+        }
+    }
+
+    /// Starts opening a sealed stream whose header is `header`, like [`Keyring::open`]: `None`
+    /// when its key was shredded.
+    pub(crate) async fn open_stream(
+        &self,
+        tx: &mut Tx,
+        place: &Place<'_>,
+        header: &[u8],
+    ) -> AppResult<Option<StreamOpener>> {
+        let h = stream_header(header)?;
+        match self.opening_key(tx, place, h.key_id).await? {
+            Some(k) => Ok(Some(StreamOpener::new(
+                &k,
+                h.key_id,
+                h.key_version,
+                place,
+                header,
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The key `id` that a value at `place` names: an account key for instance-level places, a
+    /// data key of the place's workspace otherwise. `None` when it was shredded; an integrity
+    /// error when the place never had such a key (the value was moved there).
+    async fn opening_key(
+        &self,
+        tx: &mut Tx,
+        place: &Place<'_>,
+        id: KeyId,
+    ) -> AppResult<Option<SecretKey>> {
+        let key = if place.workspace == ACCOUNT_SCOPE {
+            self.account_key_by_id(tx, id).await?
+        } else {
+            self.data_key_by_id(&mut tx.workspace(WorkspaceId(place.workspace)), id)
+                .await?
+        };
+        match key {
+            Some(k) => Ok(Some(k)),
+            None if self.is_shredded(id, place.workspace)? => Ok(None),
             None => Err(AppError::Integrity(format!(
-                "{}.{} of {} names key {}, which this {} never had: the value was moved here",
+                "{}.{} of {} names key {id}, which this {} never had: the value was moved here",
                 place.table,
                 place.column,
                 place.row,
-                header.key_id,
                 if place.workspace == ACCOUNT_SCOPE {
                     "instance"
                 } else {

@@ -14,13 +14,13 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use crate::keys::{KeyId, SecretKey};
 use crate::{CryptoError, CryptoResult, random_bytes};
 
-const MAGIC: &[u8; 2] = b"IW";
+pub(crate) const MAGIC: &[u8; 2] = b"IW";
 const FORMAT: u8 = 1;
-const ALG_XCHACHA20_POLY1305: u8 = 1;
+pub(crate) const ALG_XCHACHA20_POLY1305: u8 = 1;
 /// Length of the header in front of every sealed value.
 pub const HEADER_LEN: usize = 2 + 1 + 1 + 16 + 4;
 pub(crate) const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 
 /// Where a sealed value lives. It is part of the associated data, so a value only opens where it
 /// was sealed.
@@ -37,7 +37,7 @@ pub struct Place<'a> {
 }
 
 impl Place<'_> {
-    fn encode(&self, header: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, header: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(header);
         out.extend_from_slice(b"iw-place-v1");
         out.extend_from_slice(self.workspace.as_bytes());
@@ -67,9 +67,14 @@ impl SealedHeader {
         if &sealed[..2] != MAGIC || sealed[2] != FORMAT || sealed[3] != ALG_XCHACHA20_POLY1305 {
             return Err(CryptoError::UnknownFormat);
         }
-        let key_id = KeyId::from_slice(&sealed[4..20]).map_err(|_| CryptoError::UnknownFormat)?;
+        Self::read_key(sealed)
+    }
+
+    /// The key id and version of a header whose length and format were checked.
+    pub(crate) fn read_key(header: &[u8]) -> CryptoResult<Self> {
+        let key_id = KeyId::from_slice(&header[4..20]).map_err(|_| CryptoError::UnknownFormat)?;
         let mut v = [0u8; 4];
-        v.copy_from_slice(&sealed[20..24]);
+        v.copy_from_slice(&header[20..24]);
         Ok(Self {
             key_id,
             key_version: u32::from_be_bytes(v),

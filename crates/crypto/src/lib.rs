@@ -19,6 +19,7 @@ mod envelope;
 mod keys;
 mod ledger;
 mod provider;
+mod stream;
 
 pub use cache::KeyCache;
 pub use derive::{BlindIndexKey, derive_key};
@@ -26,6 +27,9 @@ pub use envelope::{HEADER_LEN, Place, SealedHeader, open, seal};
 pub use keys::{KeyId, SecretKey, unwrap_key, wrap_key};
 pub use ledger::{ShredEntry, ShredLedger};
 pub use provider::{EnvKeyProvider, KeyFileProvider, KeyProvider, MasterKey};
+pub use stream::{
+    STREAM_BLOCK, STREAM_CHUNK, STREAM_HEADER_LEN, StreamOpener, StreamSealer, stream_header,
+};
 
 /// Why a cryptographic operation failed. The variants say what is wrong with the input; they
 /// never carry key material or plaintext.
@@ -54,6 +58,9 @@ pub enum CryptoError {
     /// Authentication failed: the bytes were changed, or the value was moved from another place.
     #[error("the ciphertext failed authentication: it was altered or does not belong here")]
     Tampered,
+    /// A stream has more chunks than its counter can number (256 TiB at 64 KiB a chunk).
+    #[error("the stream is too long to seal")]
+    StreamTooLong,
     /// The operating system gave no randomness.
     #[error("no randomness available: {0}")]
     NoRandomness(String),

@@ -8,6 +8,8 @@ pub struct SniffedType {
     /// True when browsers may show it inline (raster images and PDF); everything else is served
     /// as a download.
     pub inline: bool,
+    /// True when it was taken for text: the rest of the file must then pass a [`TextCheck`].
+    pub text: bool,
 }
 
 /// Why a file was refused.
@@ -41,29 +43,79 @@ const ALLOWED: &[&str] = &[
 
 const INLINE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
 
-/// Decides what `bytes` are. Text is accepted when it is valid UTF-8 without NUL bytes and is
-/// served as `text/plain`, so HTML or SVG uploads are only ever downloads, never pages.
-pub fn sniff(bytes: &[u8]) -> Result<SniffedType, UploadRefusal> {
-    if bytes.is_empty() {
+/// How many bytes from the start of a file decide its type.
+pub const SNIFF_WINDOW: usize = 8 * 1024;
+
+/// Decides what a file is from its first bytes (up to [`SNIFF_WINDOW`]; all of it when shorter).
+/// Text is accepted when it is valid UTF-8 without NUL bytes and is served as `text/plain`, so
+/// HTML or SVG uploads are only ever downloads, never pages. For text, `head` may end inside a
+/// character; the whole file is then checked with a [`TextCheck`] as it streams past.
+pub fn sniff(head: &[u8]) -> Result<SniffedType, UploadRefusal> {
+    if head.is_empty() {
         return Err(UploadRefusal::Empty);
     }
-    let detected = infer::get(bytes).map(|k| k.mime_type());
+    let detected = infer::get(head).map(|k| k.mime_type());
     if let Some(m) = detected.and_then(|mime| ALLOWED.iter().find(|m| **m == mime)) {
         return Ok(SniffedType {
             mime: m,
             inline: INLINE.contains(m),
+            text: false,
         });
     }
-    // Text of any kind (HTML, SVG, scripts included) is only ever served as plain text.
-    if !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
+    if TextCheck::default().feed(head).is_ok() {
         return Ok(SniffedType {
             mime: "text/plain; charset=utf-8",
             inline: false,
+            text: true,
         });
     }
     Err(UploadRefusal::TypeNotAllowed(
         detected.unwrap_or("unknown binary").to_owned(),
     ))
+}
+
+/// Checks, piece by piece, that a stream is UTF-8 without NUL bytes, wherever the pieces split
+/// its characters.
+#[derive(Debug, Default)]
+pub struct TextCheck {
+    /// The start of a character the last piece ended in (at most three bytes).
+    partial: Vec<u8>,
+}
+
+impl TextCheck {
+    /// Takes the next piece.
+    pub fn feed(&mut self, piece: &[u8]) -> Result<(), UploadRefusal> {
+        let not_text = || UploadRefusal::TypeNotAllowed("binary data in a text file".into());
+        if piece.contains(&0) {
+            return Err(not_text());
+        }
+        let joined;
+        let bytes = if self.partial.is_empty() {
+            piece
+        } else {
+            joined = [std::mem::take(&mut self.partial).as_slice(), piece].concat();
+            &joined[..]
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() => {
+                self.partial = bytes[e.valid_up_to()..].to_vec();
+                Ok(())
+            }
+            Err(_) => Err(not_text()),
+        }
+    }
+
+    /// Checks the end: the stream must not stop inside a character.
+    pub fn finish(self) -> Result<(), UploadRefusal> {
+        if self.partial.is_empty() {
+            Ok(())
+        } else {
+            Err(UploadRefusal::TypeNotAllowed(
+                "text that ends inside a character".into(),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +146,33 @@ mod tests {
             sniff(&[0u8, 1, 2, 3, 0xff]),
             Err(UploadRefusal::TypeNotAllowed(_))
         ));
+    }
+
+    #[test]
+    fn text_is_checked_across_pieces_split_inside_characters() {
+        let text = "grüße, 東京 and 🎉 ".repeat(50);
+        let bytes = text.as_bytes();
+        for split in 1..12 {
+            let mut check = TextCheck::default();
+            for piece in bytes.chunks(split) {
+                check.feed(piece).unwrap();
+            }
+            check.finish().unwrap();
+        }
+        let mut cut = TextCheck::default();
+        cut.feed(&"🎉".as_bytes()[..2]).unwrap();
+        assert!(cut.finish().is_err(), "a stream ending inside a character");
+        let mut late = TextCheck::default();
+        late.feed(b"plain text").unwrap();
+        assert!(
+            late.feed(b"then \0 binary\0").is_err(),
+            "a NUL after a text start"
+        );
+        let mut bad = TextCheck::default();
+        assert!(bad.feed(&[b'a', 0xff, b'b']).is_err(), "an invalid byte");
+        assert!(
+            sniff(&"🎉".as_bytes()[..3]).unwrap().text,
+            "a head may end mid-character"
+        );
     }
 }

@@ -7,10 +7,13 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
-use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 
 /// A boxed future, so the trait can be used as `dyn FileStore`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A stored object being read, piece by piece.
+pub type FileReader = Pin<Box<dyn AsyncRead + Send>>;
 
 /// A file store failure.
 #[derive(Debug, thiserror::Error)]
@@ -26,14 +29,27 @@ pub enum FileStoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Stores opaque objects under keys of the form `<workspace id>/<object id>`.
+/// Stores opaque objects under keys of the form `<workspace id>/<object id>`. Objects are
+/// written and read as streams, so no object ever has to fit in memory.
 pub trait FileStore: Send + Sync + 'static {
-    /// Stores `data` under `key`, replacing nothing: a key is written once.
-    fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<(), FileStoreError>>;
-    /// Reads the object under `key`.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, FileStoreError>>;
+    /// Starts writing the object under `key`. Nothing is visible under the key until
+    /// [`FileWriter::commit`]; a writer dropped before that leaves nothing behind.
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn FileWriter>, FileStoreError>>;
+    /// Opens the object under `key` for reading.
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<FileReader, FileStoreError>>;
     /// Deletes the object under `key`; deleting a missing object is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), FileStoreError>>;
+}
+
+/// An object being written.
+pub trait FileWriter: Send {
+    /// Appends `data`.
+    fn write<'a>(&'a mut self, data: &'a [u8]) -> BoxFuture<'a, Result<(), FileStoreError>>;
+    /// Makes the object durable and visible under its key, whole or not at all.
+    fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), FileStoreError>>;
 }
 
 /// Files in a local directory, one file per object, written atomically (temporary file, fsync,
@@ -67,32 +83,39 @@ impl LocalDirFileStore {
 }
 
 impl FileStore for LocalDirFileStore {
-    fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<(), FileStoreError>> {
+    fn create<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn FileWriter>, FileStoreError>> {
         Box::pin(async move {
             let path = self.path(key)?;
             let dir = path
                 .parent()
                 .ok_or_else(|| FileStoreError::InvalidKey(key.to_owned()))?
                 .to_owned();
-            tokio::task::spawn_blocking(move || -> Result<(), FileStoreError> {
-                use std::io::Write;
+            let (tmp, file) = tokio::task::spawn_blocking(move || {
                 std::fs::create_dir_all(&dir)?;
-                let mut tmp = tempfile_in(&dir)?;
-                tmp.1.write_all(&data)?;
-                tmp.1.sync_all()?;
-                std::fs::rename(&tmp.0, &path)?;
-                Ok(())
+                tempfile_in(&dir)
             })
             .await
-            .map_err(|e| FileStoreError::Io(std::io::Error::other(e)))?
+            .map_err(|e| FileStoreError::Io(std::io::Error::other(e)))??;
+            let w: Box<dyn FileWriter> = Box::new(LocalFileWriter {
+                file: Some(tokio::fs::File::from_std(file)),
+                tmp,
+                path,
+            });
+            Ok(w)
         })
     }
 
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Bytes, FileStoreError>> {
+    fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<FileReader, FileStoreError>> {
         Box::pin(async move {
             let path = self.path(key)?;
-            match tokio::fs::read(&path).await {
-                Ok(b) => Ok(Bytes::from(b)),
+            match tokio::fs::File::open(&path).await {
+                Ok(f) => {
+                    let r: FileReader = Box::pin(f);
+                    Ok(r)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     Err(FileStoreError::NotFound(key.to_owned()))
                 }
@@ -110,6 +133,54 @@ impl FileStore for LocalDirFileStore {
                 Err(e) => Err(e.into()),
             }
         })
+    }
+}
+
+/// An object being written to a temporary file beside its final name; renamed into place on
+/// commit, removed when dropped uncommitted.
+struct LocalFileWriter {
+    file: Option<tokio::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl FileWriter for LocalFileWriter {
+    fn write<'a>(&'a mut self, data: &'a [u8]) -> BoxFuture<'a, Result<(), FileStoreError>> {
+        Box::pin(async move {
+            let file = self
+                .file
+                .as_mut()
+                .ok_or_else(|| std::io::Error::other("the file was already committed"))?;
+            file.write_all(data).await?;
+            Ok(())
+        })
+    }
+
+    fn commit(mut self: Box<Self>) -> BoxFuture<'static, Result<(), FileStoreError>> {
+        Box::pin(async move {
+            let mut file = self
+                .file
+                .take()
+                .ok_or_else(|| std::io::Error::other("the file was already committed"))?;
+            file.flush().await?;
+            file.sync_all().await?;
+            drop(file);
+            tokio::fs::rename(&self.tmp, &self.path).await?;
+            // Renamed: nothing is left for `drop` to clean up.
+            self.tmp = PathBuf::new();
+            Ok(())
+        })
+    }
+}
+
+impl Drop for LocalFileWriter {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty()
+            && let Err(e) = std::fs::remove_file(&self.tmp)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.tmp.display(), error = %e, "could not remove an abandoned upload");
+        }
     }
 }
 
@@ -133,27 +204,72 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::AsyncReadExt;
+
     use super::*;
 
+    const KEY: &str = "0190a1b2-0000-7000-8000-000000000001/0190a1b2-0000-7000-8000-000000000002";
+
+    async fn read(fs: &LocalDirFileStore, key: &str) -> Result<Vec<u8>, FileStoreError> {
+        let mut out = Vec::new();
+        fs.open(key).await?.read_to_end(&mut out).await?;
+        Ok(out)
+    }
+
+    fn entries(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("0190a1b2-0000-7000-8000-000000000001"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
     #[tokio::test]
-    async fn round_trip_and_key_validation() {
+    async fn objects_are_written_in_pieces_and_appear_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let fs = LocalDirFileStore::open(dir.path()).unwrap();
-        let key = "0190a1b2-0000-7000-8000-000000000001/0190a1b2-0000-7000-8000-000000000002";
-        fs.put(key, Bytes::from_static(b"hello")).await.unwrap();
-        assert_eq!(&fs.get(key).await.unwrap()[..], b"hello");
-        fs.delete(key).await.unwrap();
+        let mut w = fs.create(KEY).await.unwrap();
+        w.write(b"hello ").await.unwrap();
+        w.write(b"world").await.unwrap();
         assert!(matches!(
-            fs.get(key).await,
+            read(&fs, KEY).await,
             Err(FileStoreError::NotFound(_))
         ));
-        fs.delete(key).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(read(&fs, KEY).await.unwrap(), b"hello world");
+        assert_eq!(entries(dir.path()), 1, "no temporary file left");
+        fs.delete(KEY).await.unwrap();
+        assert!(matches!(
+            read(&fs, KEY).await,
+            Err(FileStoreError::NotFound(_))
+        ));
+        fs.delete(KEY).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_writer_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = LocalDirFileStore::open(dir.path()).unwrap();
+        let mut w = fs.create(KEY).await.unwrap();
+        w.write(b"half an upload").await.unwrap();
+        assert_eq!(entries(dir.path()), 1);
+        drop(w);
+        assert_eq!(entries(dir.path()), 0);
+        assert!(matches!(
+            read(&fs, KEY).await,
+            Err(FileStoreError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn keys_outside_the_store_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = LocalDirFileStore::open(dir.path()).unwrap();
         for bad in ["../etc/passwd", "a/b/c", "", "abc/../x", "/abs"] {
             assert!(
-                matches!(
-                    fs.put(bad, Bytes::new()).await,
-                    Err(FileStoreError::InvalidKey(_))
-                ),
+                matches!(fs.create(bad).await, Err(FileStoreError::InvalidKey(_))),
+                "{bad}"
+            );
+            assert!(
+                matches!(fs.open(bad).await, Err(FileStoreError::InvalidKey(_))),
                 "{bad}"
             );
         }

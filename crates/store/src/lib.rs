@@ -44,7 +44,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
-pub use files::{FileStore, FileStoreError, LocalDirFileStore};
+pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};

@@ -83,6 +83,7 @@ impl From<AppError> for ApiError {
                 field: Some(v.field),
             },
             AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
+            AppError::Malformed(_) => Self::malformed(msg),
             AppError::TooLarge(_) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
             }

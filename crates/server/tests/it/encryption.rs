@@ -226,7 +226,7 @@ async fn enc_01_canaries_in_every_sealed_field_never_reach_a_store_in_clear() {
     }
     assert!(
         hits(&stores, "notes: ").is_empty(),
-        "the file is sealed whole"
+        "the file content is sealed"
     );
 }
 
@@ -652,4 +652,236 @@ async fn pg_copy(url: &str) -> String {
     psql.stdin.take().unwrap().write_all(&dump.stdout).unwrap();
     assert!(psql.wait().unwrap().success());
     target
+}
+
+/// A new idea in `w`, by its owner; returns its id.
+async fn an_idea(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> String {
+    let (_, sp) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{}/spaces", w.slug),
+        &w.owner.token,
+        Some(json!({"name": "S", "description": "", "private": false})),
+    )
+    .await;
+    let (_, d) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{}/spaces/{}/discussions", w.slug, id(&sp)),
+        &w.owner.token,
+        Some(json!({"kind": "topic", "title": "D", "description": ""})),
+    )
+    .await;
+    let (st, i) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{}/discussions/{}/ideas", w.slug, id(&d)),
+        &w.owner.token,
+        Some(json!({"title": "With a large file", "body": "b", "tags": []})),
+    )
+    .await;
+    assert_eq!(st, 201, "{i}");
+    id(&i)
+}
+
+/// Temporary files of uploads in progress under `dir`, with their sizes.
+fn uploads_in_progress(dir: &std::path::Path) -> Vec<u64> {
+    files_under(dir)
+        .into_iter()
+        .filter(|(p, _)| p.rsplit('/').next().is_some_and(|n| n.starts_with(".tmp-")))
+        .map(|(_, b)| b.len() as u64)
+        .collect()
+}
+
+/// Downloads an attachment: the status (`None` when the connection was closed before a status
+/// arrived) and the body (`Err` when it was cut off, with what arrived before).
+async fn download(t: &TestApp, path: &str, tok: &str) -> (Option<u16>, Result<Vec<u8>, Vec<u8>>) {
+    use futures_util::StreamExt;
+    // A fresh connection each time: a cut-off response leaves its connection unusable.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let Ok(r) = client.get(t.api(path)).bearer_auth(tok).send().await else {
+        return (None, Err(Vec::new()));
+    };
+    let status = r.status().as_u16();
+    let mut got = Vec::new();
+    let mut body = r.bytes_stream();
+    while let Some(piece) = body.next().await {
+        match piece {
+            Ok(p) => got.extend_from_slice(&p),
+            Err(_) => return (Some(status), Err(got)),
+        }
+    }
+    (Some(status), Ok(got))
+}
+
+#[tokio::test]
+async fn enc_01_large_files_are_sealed_and_opened_in_chunks_as_they_stream() {
+    use ideaweave_crypto::{STREAM_BLOCK, STREAM_CHUNK, STREAM_HEADER_LEN};
+    use sha2::Digest;
+
+    let t = TestApp::spawn().await;
+    let w = t.workspace("bigfiles").await;
+    let tok = w.owner.token.clone();
+    let idea = an_idea(&t, &w).await;
+    let mut file = Vec::new();
+    let mut n = 0;
+    while file.len() < 3 * STREAM_CHUNK + 12_345 {
+        file.extend_from_slice(format!("line {n}: zqlargecanary and some text\n").as_bytes());
+        n += 1;
+    }
+    let len = file.len();
+
+    // The body goes out in pieces; the second half is only sent once the server has written
+    // sealed bytes of the first, which it could not do if it buffered the whole upload.
+    let boundary = "iwboundary7d1f";
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async {
+        rx.recv().await.map(|piece| (piece, rx))
+    }));
+    let request = t
+        .http
+        .post(t.api(&format!("/workspaces/bigfiles/ideas/{idea}/attachments")))
+        .bearer_auth(&tok)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send();
+    let response = tokio::spawn(request);
+    tx.send(Ok(format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes()))
+    .await
+    .unwrap();
+    let half = len / 2;
+    for piece in file[..half].chunks(16 * 1024) {
+        tx.send(Ok(piece.to_vec())).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let written = uploads_in_progress(&t.config.uploads_dir);
+        if written.iter().any(|&s| s >= STREAM_BLOCK as u64) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "half the upload was sent but nothing was sealed to the file store: {written:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for piece in file[half..].chunks(16 * 1024) {
+        tx.send(Ok(piece.to_vec())).await.unwrap();
+    }
+    tx.send(Ok(format!("\r\n--{boundary}--\r\n").into_bytes()))
+        .await
+        .unwrap();
+    drop(tx);
+    let response = response.await.unwrap().unwrap();
+    assert_eq!(response.status(), 201);
+    let att: Value = response.json().await.unwrap();
+    assert_eq!(att["size_bytes"], json!(len));
+    assert_eq!(
+        att["sha256"],
+        json!(hex::encode(sha2::Sha256::digest(&file)))
+    );
+    assert!(uploads_in_progress(&t.config.uploads_dir).is_empty());
+
+    // On disk: the header, then one 16-byte tag per chunk, and not a word in clear.
+    let stored_path = t.config.uploads_dir.join(w.id.0.to_string()).join(id(&att));
+    let stored = std::fs::read(&stored_path).unwrap();
+    let chunks = len / STREAM_CHUNK + 1;
+    assert_eq!(stored.len(), STREAM_HEADER_LEN + len + 16 * chunks);
+    assert!(!stored.windows(14).any(|w| w == b"zqlargecanary "));
+
+    let content = format!("/workspaces/bigfiles/attachments/{}/content", id(&att));
+    let r = t
+        .http
+        .get(t.api(&content))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.content_length(), Some(len as u64));
+    assert!(
+        r.bytes().await.unwrap() == file,
+        "the download is the upload"
+    );
+
+    // Damage the stored file in every way a chunked file can be damaged; restore it after each.
+    let block =
+        |i: usize| STREAM_HEADER_LEN + i * STREAM_BLOCK..STREAM_HEADER_LEN + (i + 1) * STREAM_BLOCK;
+    let mut flipped_first = stored.clone();
+    flipped_first[STREAM_HEADER_LEN + 10] ^= 0x01;
+    let mut flipped_middle = stored.clone();
+    flipped_middle[block(2).start + 100] ^= 0x01;
+    let mut swapped = stored.clone();
+    swapped[block(1)].copy_from_slice(&stored[block(2)]);
+    swapped[block(2)].copy_from_slice(&stored[block(1)]);
+    let cut_at_boundary = stored[..block(3).start].to_vec();
+    let cut_inside = stored[..stored.len() - 5].to_vec();
+    let mut relabelled = stored.clone();
+    relabelled[10] ^= 0x01;
+    for (what, bytes, fails_at_once) in [
+        ("a flipped byte in the first chunk", flipped_first, true),
+        ("a relabelled key id", relabelled, true),
+        ("a header only", stored[..STREAM_HEADER_LEN].to_vec(), true),
+        ("a flipped byte in a later chunk", flipped_middle, false),
+        ("two chunks swapped", swapped, false),
+        ("cut at a chunk boundary", cut_at_boundary, false),
+        ("cut inside the last chunk", cut_inside, false),
+    ] {
+        std::fs::write(&stored_path, &bytes).unwrap();
+        let (st, got) = download(&t, &content, &tok).await;
+        if fails_at_once {
+            assert_eq!(st, Some(500), "{what}");
+        } else {
+            // The first chunk is sound, so the response starts; the server then cuts it off,
+            // before or after the status line reached the client.
+            assert!(matches!(st, None | Some(200)), "{what}: {st:?}");
+            let got = got.expect_err(what);
+            assert!(got.len() < len, "{what}: the body is cut off");
+            assert!(
+                file.starts_with(&got),
+                "{what}: what arrived is authentic plaintext, never altered bytes"
+            );
+        }
+    }
+
+    // A file copied over another attachment's does not open there.
+    std::fs::write(&stored_path, &stored).unwrap();
+    let (st, small) = call(
+        &t,
+        "POST",
+        &format!("/workspaces/bigfiles/ideas/{idea}/attachments"),
+        &Auth::Token(tok.clone()),
+        Body::Upload {
+            filename: "small.txt",
+            bytes: b"a small file".to_vec(),
+        },
+    )
+    .await;
+    assert_eq!(st, 201, "{small}");
+    let small_path = t
+        .config
+        .uploads_dir
+        .join(w.id.0.to_string())
+        .join(id(&small));
+    std::fs::copy(&stored_path, &small_path).unwrap();
+    let (st, _) = download(
+        &t,
+        &format!("/workspaces/bigfiles/attachments/{}/content", id(&small)),
+        &tok,
+    )
+    .await;
+    assert_eq!(st, Some(500), "moved to another attachment");
+    let (st, again) = download(&t, &content, &tok).await;
+    assert_eq!(
+        (st, again.ok().as_deref() == Some(&file[..])),
+        (Some(200), true)
+    );
 }

@@ -825,7 +825,13 @@ pub async fn prepare(
             }
             if want("attachment") {
                 let a = app
-                    .upload(&member, idea.summary.id, None, "pixel.png", png().into())
+                    .upload(
+                        &member,
+                        idea.summary.id,
+                        None,
+                        "pixel.png",
+                        futures_util::stream::iter([Ok(png().into())]),
+                    )
                     .await
                     .unwrap();
                 v.insert("attachment", a.id.to_string());

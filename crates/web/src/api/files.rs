@@ -1,9 +1,12 @@
 //! Attachments and links.
 
 use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use ideaweave_app::*;
 use ideaweave_domain::{AttachmentId, CommentId, IdeaId, LinkId};
 use serde::Deserialize;
@@ -49,34 +52,22 @@ pub async fn upload(
             format!("send the file as multipart/form-data: {}", e.body_text()),
         )
     })?;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the upload is larger than allowed",
-        )
-    };
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
+    let read_error = |e: MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
+            AppError::TooLarge("the upload is larger than allowed".into())
         } else {
-            ApiError::malformed(format!("malformed multipart body: {}", e.body_text()))
+            AppError::Malformed(format!("malformed multipart body: {}", e.body_text()))
         }
-    })? {
+    };
+    while let Some(field) = multipart.next_field().await.map_err(read_error)? {
         if field.name() != Some("file") {
             continue;
         }
         let filename = field.file_name().unwrap_or("upload").to_owned();
-        let data = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::malformed(format!("malformed multipart body: {}", e.body_text()))
-            }
-        })?;
+        let body = field.map(|piece| piece.map_err(read_error));
         let view = s
             .app
-            .upload(&m, idea, q.comment_id, &filename, data)
+            .upload(&m, idea, q.comment_id, &filename, body)
             .await?;
         return Ok((StatusCode::CREATED, Json(view)));
     }
@@ -172,8 +163,9 @@ pub async fn download(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),
             ),
+            (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
         ],
-        d.bytes,
+        Body::from_stream(d.body),
     )
         .into_response())
 }
