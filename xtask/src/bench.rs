@@ -61,11 +61,16 @@ fn ensure_tools() -> Result<std::path::PathBuf> {
 }
 
 fn rss_mb(pid: u32) -> f64 {
+    proc_status_mb(pid, "VmRSS:")
+}
+
+/// A memory figure (`VmRSS:`, `VmHWM:`…) of a process, in MB.
+fn proc_status_mb(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
@@ -135,8 +140,18 @@ fn start_binary(
     data_dir: &std::path::Path,
     db_url: &Option<String>,
 ) -> Result<Server> {
+    start_binary_with(bin, data_dir, db_url, &[])
+}
+
+fn start_binary_with(
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    db_url: &Option<String>,
+    env: &[(&str, &str)],
+) -> Result<Server> {
     let mut cmd = Command::new(bin);
     cmd.env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
+    cmd.envs(env.iter().copied());
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -200,7 +215,7 @@ fn measure(
         (Db::Sqlite, _) => None,
     };
     let started = Instant::now();
-    let (token, discussion) = seed_with(&binary(), &data_dir, ideas, &db_url)?;
+    let (token, discussion) = seed_with(&binary(), &data_dir, ideas, &db_url, false)?;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     let server = start_server(&data_dir, &db_url)?;
     let pid = server.child.id();
@@ -370,12 +385,13 @@ const CIPHER_START: &str = "<!-- cipher:start -->";
 const CIPHER_END: &str = "<!-- cipher:end -->";
 
 /// Seeds `ideas` ideas with `bin` into `data_dir` (and the database at `db_url`, if given);
-/// returns the token and discussion id.
+/// returns the token (a read token unless `write`) and discussion id.
 fn seed_with(
     bin: &std::path::Path,
     data_dir: &std::path::Path,
     ideas: usize,
     db_url: &Option<String>,
+    write: bool,
 ) -> Result<(String, String)> {
     let _ = std::fs::remove_dir_all(data_dir);
     std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
@@ -389,6 +405,9 @@ fn seed_with(
         &ideas.to_string(),
     ])
     .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
+    if write {
+        seed.arg("--write-token");
+    }
     env_for(&mut seed, data_dir, db_url);
     let out = seed.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -458,7 +477,7 @@ fn cipher_section(rounds: usize, secs: u64) -> Result<String> {
             .join("bench")
             .join(format!("cipher-{}", seeded.len()));
         println!("seeding 1,000 ideas with the {name} build");
-        seeded.push((dir.clone(), seed_with(bin, &dir, 1_000, &None)?));
+        seeded.push((dir.clone(), seed_with(bin, &dir, 1_000, &None, false)?));
     }
     let mut figures = vec![(Vec::new(), Vec::new()); builds.len()];
     for round in 0..rounds {
@@ -625,7 +644,142 @@ fn aead_section() -> Result<String> {
     Ok(md)
 }
 
+const FILES_START: &str = "<!-- files:start -->";
+const FILES_END: &str = "<!-- files:end -->";
+
+/// Runs curl with `args` plus a write-out of status and seconds; fails on a non-2xx status.
+fn curl_timed(args: &[&str]) -> Result<f64> {
+    let out = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut parts = report.split_whitespace();
+    match (
+        parts.next(),
+        parts.next().and_then(|t| t.parse::<f64>().ok()),
+    ) {
+        (Some(code), Some(secs)) if code.starts_with('2') => Ok(secs),
+        _ => Err(format!(
+            "curl {args:?} failed: {report} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Uploads and downloads a large attachment through the release server and records how fast
+/// it goes and how much memory the server needed: the file is sealed and opened in 64 KiB
+/// chunks, so the peak must not grow with the file (ENC-01).
+fn files_section(mib: usize) -> Result<String> {
+    step("release build");
+    run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
+    let dir = root().join("target").join("bench").join("files");
+    let (token, discussion) = seed_with(&binary(), &dir, 1, &None, true)?;
+    let file = root().join("target").join("bench").join("large-upload.txt");
+    {
+        use std::io::Write;
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&file).map_err(|e| e.to_string())?);
+        let line = b"a line of a large plain-text attachment, sealed in chunks as it streams in\n";
+        let mut written = 0;
+        while written < mib << 20 {
+            f.write_all(line).map_err(|e| e.to_string())?;
+            written += line.len();
+        }
+        f.flush().map_err(|e| e.to_string())?;
+    }
+    let size = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+    let limit = (size + (1 << 20)).to_string();
+    let server = start_binary_with(
+        &binary(),
+        &dir,
+        &None,
+        &[("IDEAWEAVE_UPLOADS__MAX_BYTES", &limit)],
+    )?;
+    let pid = server.child.id();
+    let base = format!("http://127.0.0.1:{}/api/v1/workspaces/bench", server.port);
+    let auth = format!("Authorization: Bearer {token}");
+    let list = Command::new("curl")
+        .args([
+            "-sS",
+            "-H",
+            &auth,
+            &format!("{base}/discussions/{discussion}/ideas?limit=1"),
+        ])
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    let idea =
+        json_field(&String::from_utf8_lossy(&list.stdout), "id").ok_or("no idea to attach to")?;
+    // Warm up: one small upload and download, so the baseline includes the code paths' own needs.
+    let small = dir.join("small.txt");
+    std::fs::write(&small, "warm-up\n").map_err(|e| e.to_string())?;
+    let upload_url = format!("{base}/ideas/{idea}/attachments");
+    curl_timed(&[
+        "-H",
+        &auth,
+        "-F",
+        &format!("file=@{}", small.display()),
+        &upload_url,
+    ])?;
+    let before = proc_status_mb(pid, "VmHWM:");
+    let resp = dir.join("upload-response.json");
+    let up_out = Command::new("curl")
+        .args(["-sS", "-o"])
+        .arg(&resp)
+        .args(["-w", "%{http_code} %{time_total}", "-H", &auth, "-F"])
+        .arg(format!("file=@{}", file.display()))
+        .arg(&upload_url)
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    let up_report = String::from_utf8_lossy(&up_out.stdout).into_owned();
+    let up_secs: f64 = match up_report.split_once(' ') {
+        Some(("201", secs)) => secs.trim().parse().map_err(|_| "no upload time")?,
+        _ => return Err(format!("the upload failed: {up_report}")),
+    };
+    let after_upload = proc_status_mb(pid, "VmHWM:");
+    let att = json_field(
+        &std::fs::read_to_string(&resp).map_err(|e| e.to_string())?,
+        "id",
+    )
+    .ok_or("no attachment id in the upload response")?;
+    let down_secs = curl_timed(&["-H", &auth, &format!("{base}/attachments/{att}/content")])?;
+    let after_download = proc_status_mb(pid, "VmHWM:");
+    drop(server);
+    let _ = std::fs::remove_file(&file);
+    let mb = size as f64 / 1e6;
+    let mut md = format!(
+        "{FILES_START}\n## Large attachments: sealed and opened as a stream (ENC-01)\n\n\
+         Measured {}: one {mib} MiB plain-text file uploaded (`curl -F`) and downloaded through the \
+         release server on SQLite. Peak memory is the server's VmHWM (high-water mark of resident \
+         memory) read from `/proc` before and after each transfer, after a small warm-up transfer.\n\n\
+         | transfer | throughput (MB/s) | server peak memory before → after (MB) |\n|---|---:|---:|\n",
+        today()
+    );
+    md.push_str(&format!(
+        "| upload, sealed in 64 KiB chunks | {:.0} | {before:.1} → {after_upload:.1} |\n",
+        mb / up_secs
+    ));
+    md.push_str(&format!(
+        "| download, opened in 64 KiB chunks | {:.0} | {after_upload:.1} → {after_download:.1} |\n",
+        mb / down_secs
+    ));
+    md.push_str(&format!(
+        "\nThe peak grows by {:.1} MB for a {mb:.0} MB file: neither direction holds the file in memory. \
+         Reproduce with `cargo xtask bench files`.\n{FILES_END}\n",
+        after_download - before
+    ));
+    Ok(md)
+}
+
 pub fn bench(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "files") {
+        let quick = args.iter().any(|a| a == "--quick");
+        let section = files_section(if quick { 64 } else { 512 })?;
+        replace_section(FILES_START, FILES_END, &section)?;
+        println!("updated the large-attachment section of BENCHMARKS.md");
+        return Ok(());
+    }
     if args.iter().any(|a| a == "cipher") {
         if Command::new("wrk").arg("--version").output().is_err() {
             apt_install(&["wrk"])?;
@@ -723,6 +877,8 @@ pub fn bench(args: &[String]) -> Result<()> {
     md.push_str(&aead_section()?);
     md.push('\n');
     md.push_str(&cipher_section(3, seconds.min(8))?);
+    md.push('\n');
+    md.push_str(&files_section(if quick { 64 } else { 512 })?);
     std::fs::write(root().join("BENCHMARKS.md"), md).map_err(|e| e.to_string())?;
     println!("\nwrote BENCHMARKS.md");
     Ok(())

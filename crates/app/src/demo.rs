@@ -373,11 +373,13 @@ impl App {
     }
 
     /// Creates a workspace `slug` with one open discussion holding `ideas` ideas, each with a few
-    /// votes, for load tests. Returns a read token of its owner and the discussion's id.
+    /// votes, for load tests. Returns a token of its owner with `scope` (read, unless the
+    /// benchmark writes) and the discussion's id.
     pub async fn seed_benchmark(
         &self,
         slug: &str,
         ideas: usize,
+        scope: TokenScope,
     ) -> AppResult<(String, DiscussionId)> {
         let email = format!("owner@{slug}.bench.ideaweave.test");
         let (owner, _) = self.create_user(&email, "Bench Owner", None, false).await?;
@@ -479,7 +481,7 @@ impl App {
                 owner.id,
                 TokenInput {
                     name: "benchmark".into(),
-                    scope: TokenScope::Read,
+                    scope,
                     expires_in_days: None,
                 },
             )

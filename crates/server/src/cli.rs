@@ -147,6 +147,9 @@ enum AdminCommand {
         /// How many ideas.
         #[arg(long, default_value_t = 1000)]
         ideas: usize,
+        /// Print a token that may also write (for benchmarks that upload).
+        #[arg(long)]
+        write_token: bool,
     },
 }
 
@@ -416,9 +419,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             password_stdin,
         }) => create_account(&cfg, &email, &name, password_stdin, true).await,
-        Command::Admin(AdminCommand::SeedBenchmark { cfg, slug, ideas }) => {
+        Command::Admin(AdminCommand::SeedBenchmark {
+            cfg,
+            slug,
+            ideas,
+            write_token,
+        }) => {
             let (app, _) = app_for(&cfg).await?;
-            let (token, discussion) = app.seed_benchmark(&slug, ideas).await?;
+            let scope = if write_token {
+                TokenScope::Write
+            } else {
+                TokenScope::Read
+            };
+            let (token, discussion) = app.seed_benchmark(&slug, ideas, scope).await?;
             println!(
                 "{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}"
             );

@@ -168,6 +168,10 @@ impl FileWriter for LocalFileWriter {
             tokio::fs::rename(&self.tmp, &self.path).await?;
             // Renamed: nothing is left for `drop` to clean up.
             self.tmp = PathBuf::new();
+            // The rename itself is durable only once the directory is synced.
+            if let Some(dir) = self.path.parent() {
+                tokio::fs::File::open(dir).await?.sync_all().await?;
+            }
             Ok(())
         })
     }
