@@ -5,11 +5,13 @@ use ideaweave_domain::*;
 use ideaweave_store::NewUser;
 use ideaweave_store::records::WorkspaceSummary;
 
+use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::auth::hash_password;
 use crate::sealed::{account, at};
 use crate::secrets::random_secret;
 use crate::views::*;
 use crate::{App, AppError, AppResult};
+use serde_json::json;
 
 /// The stages every new workspace starts with; admins rename, reorder and extend them.
 pub const DEFAULT_STAGES: [&str; 5] =
@@ -91,6 +93,19 @@ impl App {
             operator,
         )
         .await?;
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: None,
+                actor: Who::Operator,
+                action: AuditAction::AccountCreated,
+                target: Target::Person(id),
+                outcome: Outcome::Success,
+                client: &ClientInfo::console(),
+                facts: json!({"operator": operator}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(UserView {
             id,
@@ -167,12 +182,38 @@ impl App {
                 repo.upsert_stage(sid, &sealed, i as i64).await?;
             }
         }
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(id),
+                actor: Who::Operator,
+                action: AuditAction::WorkspaceCreated,
+                target: Target::Scope,
+                outcome: Outcome::Success,
+                client: &ClientInfo::console(),
+                facts: json!(null),
+            },
+        )
+        .await?;
         let owner = self.account_by_email(&mut tx, &email).await?;
         match owner {
             Some(u) => {
                 tx.workspace(id)
                     .upsert_member(u.id, Role::Owner, now)
                     .await?;
+                self.audit(
+                    &mut tx,
+                    AuditEvent {
+                        workspace: Some(id),
+                        actor: Who::Operator,
+                        action: AuditAction::MemberAdded,
+                        target: Target::Person(u.id),
+                        outcome: Outcome::Success,
+                        client: &ClientInfo::console(),
+                        facts: json!({"role": "owner"}),
+                    },
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(CreatedWorkspace::OwnerAdded { id })
             }
@@ -180,7 +221,14 @@ impl App {
                 // The invitation names the operator as nobody: the workspace has no member yet.
                 tx.commit().await?;
                 let invitation = self
-                    .create_invitation(id, &email, Role::Owner, UserId(uuid::Uuid::nil()))
+                    .create_invitation(
+                        id,
+                        &email,
+                        Role::Owner,
+                        UserId(uuid::Uuid::nil()),
+                        Who::Operator,
+                        &ClientInfo::console(),
+                    )
                     .await?;
                 Ok(CreatedWorkspace::OwnerInvited {
                     id,
@@ -215,6 +263,19 @@ impl App {
             )));
         }
         repo.upsert_member(user.id, role, self.now()).await?;
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(ws.id),
+                actor: Who::Operator,
+                action: AuditAction::MemberAdded,
+                target: Target::Person(user.id),
+                outcome: Outcome::Success,
+                client: &ClientInfo::console(),
+                facts: json!({"role": role.as_str()}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -245,7 +306,8 @@ impl App {
             }
             (ws.id, user.id)
         };
-        self.mint_token(ws, user, input).await
+        self.mint_token(ws, user, input, Who::Operator, &ClientInfo::console())
+            .await
     }
 
     /// Revokes any token of a workspace by id.
@@ -258,6 +320,19 @@ impl App {
         if !tx.workspace(ws.id).revoke_any_token(id, self.now()).await? {
             return Err(AppError::NotFound("token"));
         }
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(ws.id),
+                actor: Who::Operator,
+                action: AuditAction::TokenRevoked,
+                target: Target::Thing("token", id.0),
+                outcome: Outcome::Success,
+                client: &ClientInfo::console(),
+                facts: json!(null),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -278,9 +353,30 @@ impl App {
             .workspace_by_slug(slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        self.keyring
+        let report = self
+            .keyring
             .rotate_workspace(&self.store, ws.id, self.now(), progress)
-            .await
+            .await?;
+        self.audit_operator(
+            Some(ws.id),
+            AuditAction::KeysWorkspaceRotated,
+            Target::Scope,
+            json!({"kek_version": report.kek_version, "rewrapped": report.rewrapped}),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// A workspace's id by slug (the operator's commands).
+    pub async fn workspace_id(&self, slug: &str) -> AppResult<WorkspaceId> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .workspace_by_slug(slug)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?
+            .id)
     }
 }
 
@@ -291,6 +387,20 @@ impl App {
     /// workflow of the data-subject rights builds on this.
     pub async fn shred_member_data(&self, ws: WorkspaceId, user: UserId) -> AppResult<bool> {
         let mut tx = self.store.begin().await?;
+        // Recorded first: the pseudonym needs the key that is about to be destroyed.
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(ws),
+                actor: Who::Operator,
+                action: AuditAction::SubjectShredded,
+                target: Target::Person(user),
+                outcome: Outcome::Success,
+                client: &ClientInfo::console(),
+                facts: json!(null),
+            },
+        )
+        .await?;
         let done = self
             .keyring
             .shred_subject(&mut tx, ws, user, self.now())

@@ -5,6 +5,7 @@ use argon2::{Argon2, PasswordHash};
 use ideaweave_domain::policy::Actor;
 use ideaweave_domain::{Email, Password, TokenScope, UserId, WorkspaceId};
 
+use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::secrets::{hash_secret, parse_workspace_secret, random_secret};
 use crate::views::{MeView, MembershipView, UserView};
 use crate::{App, AppError, AppResult, Member, parse_role};
@@ -30,6 +31,8 @@ pub struct Principal {
     /// `None` for API tokens, which browsers never send on their own.
     pub csrf: Option<String>,
     token: Option<TokenBinding>,
+    /// Where the request came from, for the audit trail; the web layer fills it in.
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +126,7 @@ impl App {
                 Ok(Principal {
                     user: grant.user_id,
                     csrf: None,
+                    client: ClientInfo::default(),
                     token: Some(TokenBinding {
                         workspace: ws,
                         slug: grant.slug,
@@ -143,6 +147,7 @@ impl App {
                     user: s.user_id,
                     csrf: Some(s.csrf_token),
                     token: None,
+                    client: ClientInfo::default(),
                 })
             }
         }
@@ -157,6 +162,7 @@ impl App {
                 return Err(AppError::NotFound("workspace"));
             }
             return Ok(Member {
+                client: principal.client.clone(),
                 workspace: t.workspace,
                 slug: t.slug.clone(),
                 actor: Actor {
@@ -172,6 +178,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
         Ok(Member {
+            client: principal.client.clone(),
             workspace: ws.id,
             slug: ws.slug,
             actor: Actor {
@@ -184,9 +191,27 @@ impl App {
 
     /// Signs in with email and password. Unknown addresses and wrong passwords get the same
     /// answer after the same work, so sign-in does not reveal who has an account.
-    pub async fn login(&self, email: &str, password: &str) -> AppResult<LoginOutcome> {
+    /// Every attempt is recorded in the audit trail, the failed ones under the account's
+    /// pseudonym when the address belongs to one.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> AppResult<LoginOutcome> {
         let bad = || AppError::Forbidden("the email address or password is not correct".into());
+        let failed = |who: Who, why: &'static str| AuditEvent {
+            workspace: None,
+            actor: who,
+            action: AuditAction::SignInFailed,
+            target: Target::Scope,
+            outcome: Outcome::Failure,
+            client,
+            facts: serde_json::json!({"reason": why}),
+        };
         if password.len() > Password::MAX_CHARS * 4 {
+            self.audit_alone(failed(Who::Nobody, "password too long"))
+                .await?;
             return Err(bad());
         }
         let email = Email::parse(email).ok();
@@ -197,12 +222,15 @@ impl App {
         };
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         if !verify_password(hash, password.to_owned()).await {
+            drop(tx);
+            let who = user.as_ref().map_or(Who::Nobody, |u| Who::Person(u.id));
+            self.audit_alone(failed(who, "wrong credentials")).await?;
             return Err(bad());
         }
         let user = user.ok_or_else(bad)?;
         let view = self.user_view(&mut tx, &user).await?;
         drop(tx);
-        let (session, csrf) = self.start_session(user.id).await?;
+        let (session, csrf) = self.start_session(user.id, client).await?;
         Ok(LoginOutcome {
             session,
             csrf,
@@ -210,7 +238,11 @@ impl App {
         })
     }
 
-    pub(crate) async fn start_session(&self, user: UserId) -> AppResult<(String, String)> {
+    pub(crate) async fn start_session(
+        &self,
+        user: UserId,
+        client: &ClientInfo,
+    ) -> AppResult<(String, String)> {
         let session = random_secret()?;
         let csrf = random_secret()?;
         let now = self.now();
@@ -218,14 +250,43 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.insert_session(&hash_secret(&session), user, &csrf, now, expires)
             .await?;
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: None,
+                actor: Who::Person(user),
+                action: AuditAction::SignIn,
+                target: Target::Scope,
+                outcome: Outcome::Success,
+                client,
+                facts: serde_json::Value::Null,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok((session, csrf))
     }
 
     /// Signs out: the session ends at once.
-    pub async fn logout(&self, session_cookie: &str) -> AppResult<()> {
+    pub async fn logout(&self, session_cookie: &str, client: &ClientInfo) -> AppResult<()> {
+        let hash = hash_secret(session_cookie);
         let mut tx = self.store.begin().await?;
-        tx.delete_session(&hash_secret(session_cookie)).await?;
+        if let Some(s) = tx.session(&hash, self.now()).await? {
+            self.audit(
+                &mut tx,
+                AuditEvent {
+                    workspace: None,
+                    actor: Who::Person(s.user_id),
+                    action: AuditAction::SignOut,
+                    target: Target::Scope,
+                    outcome: Outcome::Success,
+                    client,
+                    facts: serde_json::Value::Null,
+                },
+            )
+            .await?;
+        }
+        tx.delete_session(&hash).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,9 +6,11 @@ use ideaweave_domain::*;
 use ideaweave_store::Tx;
 use ideaweave_store::records::{CommentRecord, IdeaScope};
 
+use crate::audit::{AuditAction, Target};
 use crate::sealed::{NameMemo, at};
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
+use serde_json::json;
 
 /// Most comments returned in one page.
 const MAX_COMMENT_PAGE: u32 = 500;
@@ -215,6 +217,14 @@ impl App {
         repo.set_comment_deleted(id, Some(m.actor.user), self.now())
             .await?;
         repo.recount_idea(c.idea_id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("comment", id.0),
+            json!({"own": c.author_id == m.actor.user}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use ideaweave_domain::policy::Actor;
 use ideaweave_domain::*;
 
 use crate::views::*;
-use crate::{App, AppError, AppResult, CreatedWorkspace, Member};
+use crate::{App, AppError, AppResult, ClientInfo, CreatedWorkspace, Member};
 
 /// The demo workspace's slug.
 pub const DEMO_SLUG: &str = "demo";
@@ -118,6 +118,7 @@ const TAGS: &[&str] = &[
 
 fn acting(ws: WorkspaceId, user: UserId, role: Role) -> Member {
     Member {
+        client: ClientInfo::console(),
         workspace: ws,
         slug: DEMO_SLUG.to_owned(),
         actor: Actor {
@@ -390,6 +391,7 @@ impl App {
             }
         };
         let m = Member {
+            client: ClientInfo::console(),
             workspace: ws,
             slug: slug.to_owned(),
             actor: Actor {
@@ -484,6 +486,8 @@ impl App {
                     scope,
                     expires_in_days: None,
                 },
+                crate::Who::Operator,
+                &ClientInfo::console(),
             )
             .await?;
         Ok((token.secret, d.id))

@@ -12,9 +12,11 @@ use ideaweave_store::{FileReader, FileStoreError, NewAttachment, Tx};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use crate::audit::{AuditAction, Target};
 use crate::sealed::at;
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
+use serde_json::json;
 
 /// Most attachments one idea (with its comments) may carry.
 const MAX_ATTACHMENTS_PER_IDEA: usize = 50;
@@ -392,6 +394,14 @@ impl App {
             is_author: a.uploader_id == m.actor.user,
         })?;
         tx.workspace(m.workspace).delete_attachment(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("attachment", id.0),
+            json!(null),
+        )
+        .await?;
         tx.commit().await?;
         self.files.delete(&storage_key(m.workspace, id)).await?;
         Ok(())
@@ -455,6 +465,14 @@ impl App {
             is_author: l.created_by == m.actor.user,
         })?;
         tx.workspace(m.workspace).delete_link(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("link", id.0),
+            json!(null),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

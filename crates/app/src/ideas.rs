@@ -6,7 +6,9 @@ use ideaweave_domain::*;
 use ideaweave_store::records::{IdeaRecord, IdeaScope};
 use ideaweave_store::{IdeaQuery, NewIdea, Tx, WorkspaceRepo};
 
+use crate::audit::{AuditAction, Target};
 use crate::sealed::{IdeaSummaryText, NameMemo, at};
+use serde_json::json;
 
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
@@ -403,6 +405,14 @@ impl App {
         tx.workspace(m.workspace)
             .set_idea_deleted(id, Some(m.actor.user), self.now())
             .await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("idea", id.0),
+            json!({"own": scope.author_id == m.actor.user}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -508,6 +518,14 @@ impl App {
         }
         repo.recount_idea(source).await?;
         repo.recount_idea(target).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::IdeaMerged,
+            Target::Thing("idea", source.0),
+            json!({"into": target.0}),
+        )
+        .await?;
         tx.commit().await?;
         self.idea(m, target).await
     }

@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use ideaweave_audit::CheckpointSigner;
 use ideaweave_crypto::{
     BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
     ShredEntry, ShredLedger, StreamOpener, StreamSealer, derive_key, open, seal, stream_header,
@@ -32,6 +33,10 @@ pub const DEK_VERSION: u32 = 1;
 pub(crate) const ACCOUNT_SCOPE: uuid::Uuid = uuid::Uuid::nil();
 /// The name of the instance key behind the email blind index.
 const EMAIL_INDEX_KEY: &str = "email-index";
+/// The name of the instance key whose bytes seed the audit checkpoint signing key.
+const AUDIT_SIGNING_KEY: &str = "audit-signing";
+/// The name of the instance key that seals details of events with no person's key.
+const AUDIT_DETAILS_KEY: &str = "audit-details";
 
 impl From<CryptoError> for AppError {
     fn from(e: CryptoError) -> Self {
@@ -74,6 +79,14 @@ impl SealingKey {
         Ok(StreamSealer::new(&self.key, self.id, DEK_VERSION, place)?)
     }
 
+    /// A data subject's audit pseudonym in `scope` (a workspace, or nil for the instance),
+    /// derived from this key: once the key is shredded nobody can recompute or resolve it.
+    pub(crate) fn pseudonym(&self, scope: uuid::Uuid, user: UserId) -> String {
+        let mac = BlindIndexKey::from_key(derive_key(&self.key, "audit-pseudonym"))
+            .index(&format!("{scope}/{}", user.0));
+        format!("p-{}", hex::encode(&mac[..16]))
+    }
+
     /// Seals a text for a column of a workspace table.
     pub(crate) fn seal_text(
         &self,
@@ -96,6 +109,11 @@ pub struct Keyring {
     /// file before it is called tampering.
     shredded: Mutex<HashSet<KeyId>>,
     email_index: OnceLock<BlindIndexKey>,
+    /// The seed of the key that signs audit checkpoints.
+    audit_signing: OnceLock<SecretKey>,
+    /// Seals the details of audit events no person's key can take (operator actions, sign-in
+    /// attempts for unknown addresses).
+    audit_details: OnceLock<(KeyId, SecretKey)>,
 }
 
 fn version(v: i64) -> AppResult<u32> {
@@ -113,6 +131,8 @@ impl Keyring {
             ledger,
             shredded: Mutex::new(HashSet::new()),
             email_index: OnceLock::new(),
+            audit_signing: OnceLock::new(),
+            audit_details: OnceLock::new(),
         }
     }
 
@@ -311,7 +331,10 @@ impl Keyring {
         id: KeyId,
     ) -> AppResult<Option<SecretKey>> {
         let key = if place.workspace == ACCOUNT_SCOPE {
-            self.account_key_by_id(tx, id).await?
+            match self.audit_details.get() {
+                Some((details_id, k)) if *details_id == id => Some(k.clone()),
+                _ => self.account_key_by_id(tx, id).await?,
+            }
         } else {
             self.data_key_by_id(&mut tx.workspace(WorkspaceId(place.workspace)), id)
                 .await?
@@ -384,25 +407,36 @@ impl Keyring {
     /// applies the shred ledger (see [`Self::apply_ledger`]). Called at every start.
     pub async fn prepare(&self, store: &Store, now: i64) -> AppResult<usize> {
         let applied = self.apply_ledger(store).await?;
+        let (_, email) = self.instance_secret(store, EMAIL_INDEX_KEY, now).await?;
+        let _ = self.email_index.set(BlindIndexKey::from_key(email));
+        let (_, signing) = self.instance_secret(store, AUDIT_SIGNING_KEY, now).await?;
+        let _ = self.audit_signing.set(signing);
+        let details = self.instance_secret(store, AUDIT_DETAILS_KEY, now).await?;
+        let _ = self.audit_details.set(details);
+        Ok(applied)
+    }
+
+    /// The instance key `name`, created (wrapped by the current master key) on first use.
+    async fn instance_secret(
+        &self,
+        store: &Store,
+        name: &str,
+        now: i64,
+    ) -> AppResult<(KeyId, SecretKey)> {
         let mut tx = store.begin().await?;
-        let rec = match tx.instance_key(EMAIL_INDEX_KEY).await? {
+        let rec = match tx.instance_key(name).await? {
             Some(r) => r,
             None => {
                 let master = self.provider.current()?;
                 let id = KeyId::now_v7();
                 let key = SecretKey::generate()?;
                 let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
-                tx.insert_instance_key(
-                    EMAIL_INDEX_KEY,
-                    id,
-                    i64::from(master.version),
-                    &wrapped,
-                    now,
-                )
-                .await?;
-                tx.instance_key(EMAIL_INDEX_KEY)
-                    .await?
-                    .ok_or_else(|| AppError::internal("the email index key was not stored"))?
+                tx.insert_instance_key(name, id, i64::from(master.version), &wrapped, now)
+                    .await?;
+                // Another node may have won the race: read back whichever key was stored.
+                tx.instance_key(name).await?.ok_or_else(|| {
+                    AppError::internal(format!("the instance key {name} was not stored"))
+                })?
             }
         };
         tx.commit().await?;
@@ -414,11 +448,30 @@ impl Keyring {
             rec.id,
             &rec.wrapped,
         )?;
-        let _ = self.email_index.set(BlindIndexKey::from_key(key));
-        Ok(applied)
+        Ok((rec.id, key))
     }
 
-    /// The blind index of an email address, the only way accounts are found by address.
+    /// The signer of audit checkpoints for the log called `origin`.
+    pub(crate) fn audit_signer(&self, origin: &str) -> AppResult<CheckpointSigner> {
+        let seed = self
+            .audit_signing
+            .get()
+            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))?;
+        CheckpointSigner::new(origin, seed.expose())
+            .map_err(|e| AppError::internal(format!("audit origin: {e}")))
+    }
+
+    /// The key that seals audit details no person's key can take.
+    pub(crate) fn audit_details_key(&self) -> AppResult<SealingKey> {
+        self.audit_details
+            .get()
+            .map(|(id, key)| SealingKey {
+                id: *id,
+                key: key.clone(),
+            })
+            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
     pub fn email_index(&self, email: &Email) -> AppResult<Vec<u8>> {
         self.email_index
             .get()
@@ -703,8 +756,8 @@ mod tests {
         assert!(m.added_version);
         assert_eq!(
             (m.version, m.rewrapped),
-            (2, 2),
-            "one KEK version and the index key"
+            (2, 4),
+            "one KEK version and the three instance keys (email index, audit signing, audit details)"
         );
         let again = ring.rotate_master(&f.store, &|_| {}).await.unwrap();
         assert_eq!(again.version, 3, "a second run rotates again");

@@ -6,6 +6,7 @@
 //! The web layer and the CLI only translate between their world and these methods.
 
 mod admin;
+mod audit;
 mod auth;
 mod comments;
 pub mod demo;
@@ -28,9 +29,14 @@ use ideaweave_domain::{Role, WorkspaceId};
 use ideaweave_store::{FileStore, Store};
 
 pub use admin::CreatedWorkspace;
+pub use audit::{
+    AuditAction, AuditEvent, AuditEventView, AuditExport, AuditPage, AuditPersonView, AuditProblem,
+    AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
+};
 pub use auth::{Credential, LoginOutcome, Principal};
 pub use error::{AppError, AppResult};
 pub use files::Download;
+pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
@@ -136,6 +142,8 @@ pub struct Member {
     pub slug: String,
     /// Who acts, with which role and token scope.
     pub actor: Actor,
+    /// Where the request came from, for the audit trail.
+    pub client: ClientInfo,
 }
 
 impl Member {

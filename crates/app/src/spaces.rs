@@ -7,9 +7,11 @@ use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
 
 use ideaweave_store::Tx;
 
+use crate::audit::{AuditAction, Target};
 use crate::sealed::at;
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
+use serde_json::json;
 
 /// Seals a row's two texts (a name or title and a description) with the workspace's key.
 fn sealed_pair(
@@ -199,6 +201,14 @@ impl App {
             ],
         )?;
         repo.update_space(id, &sn, &sd, input.private).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SpaceChanged,
+            Target::Thing("space", id.0),
+            json!({"private": input.private}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(SpaceView {
             id,
@@ -215,6 +225,14 @@ impl App {
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
         tx.workspace(m.workspace).delete_space(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SpaceChanged,
+            Target::Thing("space", id.0),
+            json!({"deleted": true}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -249,6 +267,14 @@ impl App {
             return Err(AppError::NotFound("member"));
         }
         repo.add_space_member(id, input.user_id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SpaceChanged,
+            Target::Person(input.user_id),
+            json!({"space": id.0, "listed": true}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -270,6 +296,14 @@ impl App {
         {
             return Err(AppError::NotFound("space member"));
         }
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SpaceChanged,
+            Target::Person(user),
+            json!({"space": id.0, "listed": false}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,11 +7,13 @@ use ideaweave_store::records::{InvitationRecord, TokenRecord};
 
 use ideaweave_store::Tx;
 
+use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::auth::{TOKEN_PREFIX, hash_password};
 use crate::sealed::{account, at};
 use crate::secrets::{parse_workspace_secret, workspace_secret};
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, Principal, parse_role};
+use serde_json::json;
 
 /// The prefix of invitation tokens.
 const INVITATION_PREFIX: &str = "iwi";
@@ -230,6 +232,14 @@ impl App {
             name.as_str(),
         )?;
         repo.rename(&sealed).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SettingsChanged,
+            Target::Scope,
+            json!({"changed": "name"}),
+        )
+        .await?;
         tx.commit().await?;
         self.workspace(m).await
     }
@@ -279,6 +289,14 @@ impl App {
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let sealed = key.seal_text(m.workspace, "stages", "name", id.0, name.as_str())?;
         repo.upsert_stage(id, &sealed, position).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SettingsChanged,
+            Target::Thing("stage", id.0),
+            json!({"changed": "stage", "position": position}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(StageView {
             id,
@@ -308,6 +326,14 @@ impl App {
             )));
         }
         repo.delete_stage(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SettingsChanged,
+            Target::Thing("stage", id.0),
+            json!({"changed": "stage", "deleted": true}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -362,6 +388,14 @@ impl App {
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let sealed = key.seal_text(m.workspace, "rating_criteria", "name", id.0, name.as_str())?;
         repo.upsert_criterion(id, &sealed, position).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SettingsChanged,
+            Target::Thing("criterion", id.0),
+            json!({"changed": "criterion", "position": position}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(CriterionView {
             id,
@@ -377,6 +411,14 @@ impl App {
         if !tx.workspace(m.workspace).delete_criterion(id).await? {
             return Err(AppError::NotFound("criterion"));
         }
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::SettingsChanged,
+            Target::Thing("criterion", id.0),
+            json!({"changed": "criterion", "deleted": true}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -431,6 +473,14 @@ impl App {
             return Err(AppError::NotFound("member"));
         }
         let mut view = self.member_view(&mut tx, target, true).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::MemberRoleChanged,
+            Target::Person(user),
+            json!({"from": current.as_str(), "to": input.role.as_str()}),
+        )
+        .await?;
         tx.commit().await?;
         view.role = input.role;
         Ok(view)
@@ -460,6 +510,14 @@ impl App {
             ));
         }
         repo.remove_member(user).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::MemberRemoved,
+            Target::Person(user),
+            json!({"role": role.as_str(), "left": is_self}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -471,8 +529,15 @@ impl App {
     pub async fn invite(&self, m: &Member, input: InvitationInput) -> AppResult<CreatedInvitation> {
         m.allow(Action::Invite { role: input.role })?;
         let email = Email::parse(&input.email)?;
-        self.create_invitation(m.workspace, &email, input.role, m.actor.user)
-            .await
+        self.create_invitation(
+            m.workspace,
+            &email,
+            input.role,
+            m.actor.user,
+            Who::Person(m.actor.user),
+            &m.client,
+        )
+        .await
     }
 
     pub(crate) async fn create_invitation(
@@ -481,6 +546,8 @@ impl App {
         email: &Email,
         role: Role,
         by: UserId,
+        who: Who,
+        client: &ClientInfo,
     ) -> AppResult<CreatedInvitation> {
         let now = self.now();
         let expires = now + self.settings.invitation_ttl.as_millis() as i64;
@@ -497,6 +564,19 @@ impl App {
         let sealed = key.seal_text(ws, "invitations", "email", id.0, email.as_str())?;
         repo.insert_invitation(id, &sealed, role, &hash, by, now, expires)
             .await?;
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(ws),
+                actor: who,
+                action: AuditAction::InvitationCreated,
+                target: Target::Thing("invitation", id.0),
+                outcome: Outcome::Success,
+                client,
+                facts: json!({"role": role.as_str()}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         let accept_url = format!(
             "{}/invitations/{token}",
@@ -541,6 +621,14 @@ impl App {
         {
             return Err(AppError::NotFound("invitation"));
         }
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::InvitationRevoked,
+            Target::Thing("invitation", id.0),
+            json!(null),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -596,6 +684,7 @@ impl App {
         token: &str,
         principal: Option<&Principal>,
         input: AcceptInput,
+        client: &ClientInfo,
     ) -> AppResult<(MembershipView, Option<crate::LoginOutcome>)> {
         let live = self.live_invitation(token).await?;
         let (inv, email) = (&live.inv, &live.email);
@@ -639,10 +728,38 @@ impl App {
             None => role,
         };
         repo.upsert_member(user_id, keep, now).await?;
+        if new_account.is_some() {
+            self.audit(
+                &mut tx,
+                AuditEvent {
+                    workspace: None,
+                    actor: Who::Person(user_id),
+                    action: AuditAction::AccountCreated,
+                    target: Target::Person(user_id),
+                    outcome: Outcome::Success,
+                    client,
+                    facts: json!({"via": "invitation"}),
+                },
+            )
+            .await?;
+        }
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(live.workspace),
+                actor: Who::Person(user_id),
+                action: AuditAction::InvitationAccepted,
+                target: Target::Thing("invitation", inv.id.0),
+                outcome: Outcome::Success,
+                client,
+                facts: json!({"role": keep.as_str()}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         let login = match new_account {
             Some((name, _)) => {
-                let (session, csrf) = self.start_session(user_id).await?;
+                let (session, csrf) = self.start_session(user_id, client).await?;
                 Some(crate::LoginOutcome {
                     session,
                     csrf,
@@ -676,7 +793,14 @@ impl App {
                 "API tokens cannot create tokens; sign in to create one".into(),
             ));
         }
-        self.mint_token(m.workspace, m.actor.user, input).await
+        self.mint_token(
+            m.workspace,
+            m.actor.user,
+            input,
+            Who::Person(m.actor.user),
+            &m.client,
+        )
+        .await
     }
 
     pub(crate) async fn mint_token(
@@ -684,6 +808,8 @@ impl App {
         ws: WorkspaceId,
         user: UserId,
         input: TokenInput,
+        by: Who,
+        client: &ClientInfo,
     ) -> AppResult<CreatedToken> {
         let name = TokenName::parse(&input.name)?;
         let now = self.now();
@@ -705,6 +831,16 @@ impl App {
         let sealed = key.seal_text(ws, "api_tokens", "name", id.0, name.as_str())?;
         repo.insert_token(id, user, &sealed, input.scope, &hash, now, expires_at)
             .await?;
+        self.audit(&mut tx, AuditEvent {
+            workspace: Some(ws),
+            actor: by,
+            action: AuditAction::TokenCreated,
+            target: Target::Thing("token", id.0),
+            outcome: Outcome::Success,
+            client,
+            facts: json!({"scope": input.scope.as_str(), "owner_is_actor": by == Who::Person(user)}),
+        })
+        .await?;
         tx.commit().await?;
         Ok(CreatedToken {
             token: TokenView {
@@ -742,6 +878,14 @@ impl App {
         {
             return Err(AppError::NotFound("token"));
         }
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::TokenRevoked,
+            Target::Thing("token", id.0),
+            json!(null),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -15,7 +15,7 @@ const TAG: &[u8] = b"iw-audit-entry-1";
 pub struct Entry {
     /// Its position in the log (0-based).
     pub index: u64,
-    /// When it happened (Unix seconds).
+    /// When it happened (Unix milliseconds).
     pub at: i64,
     /// The workspace it concerns; `None` for instance-level events.
     pub workspace: Option<uuid::Uuid>,

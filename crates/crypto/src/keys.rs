@@ -36,6 +36,12 @@ impl SecretKey {
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The raw bytes, to hand to another primitive that zeroises its own copy (the Ed25519
+    /// checkpoint signer). Never log or store them.
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for SecretKey {

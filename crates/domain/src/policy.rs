@@ -129,6 +129,8 @@ pub enum Action {
     },
     /// Create, list and revoke one's own API tokens.
     ManageOwnTokens,
+    /// Read and export the workspace's audit trail (AUD-04).
+    ReadAudit,
 }
 
 /// Why an action was refused.
@@ -147,7 +149,10 @@ impl Action {
     pub fn is_read(&self) -> bool {
         matches!(
             self,
-            Action::ReadWorkspace | Action::ReadMembers | Action::ReadContent(_)
+            Action::ReadWorkspace
+                | Action::ReadMembers
+                | Action::ReadContent(_)
+                | Action::ReadAudit
         )
     }
 
@@ -239,6 +244,11 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
         ManageInvitations | ManageSettings | CreateSpace | ManageSpace(_) => {
             at_least(actor, Role::Admin, "this requires the admin role")
         }
+        ReadAudit => at_least(
+            actor,
+            Role::Admin,
+            "reading the audit trail requires the admin role",
+        ),
         CreateDiscussion(_) | ManageDiscussion(_) => at_least(
             actor,
             Role::Moderator,

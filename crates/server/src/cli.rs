@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use ideaweave_app::{App, CreatedWorkspace, SystemClock, TokenInput};
+use ideaweave_app::{App, AuditAction, CreatedWorkspace, SystemClock, Target, TokenInput};
 use ideaweave_domain::{Role, TokenId, TokenScope};
 
 use crate::config::{Config, OPTIONS, Overrides, env_name};
@@ -82,6 +82,9 @@ enum Command {
     /// Master key and workspace keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The tamper-evident audit log: verify, checkpoints, proofs, events, witness.
+    #[command(subcommand)]
+    Audit(crate::audit_cli::AuditCommand),
     /// Print the OpenAPI document of the JSON API.
     Openapi,
 }
@@ -287,7 +290,7 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
-async fn app_for(cfg: &ConfigArgs) -> anyhow::Result<(App, Config)> {
+pub(crate) async fn app_for(cfg: &ConfigArgs) -> anyhow::Result<(App, Config)> {
     let config = cfg.load(None)?;
     let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
     Ok((app, config))
@@ -383,6 +386,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             tracing::info!(%addr, "listening");
             let router = crate::router(app.clone(), &config);
+            crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
             crate::serve(listener, router, shutdown_signal())
                 .await
                 .context("the server stopped with an error")?;
@@ -597,6 +601,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .rotate_master(app.store(), &|n| eprint!("\r{n} key(s) rewrapped"))
                 .await?;
             eprintln!();
+            app.audit_operator(
+                None,
+                AuditAction::KeysMasterRotated,
+                Target::Scope,
+                serde_json::json!({"version": report.version, "rewrapped": report.rewrapped}),
+            )
+            .await?;
             println!(
                 "{} master version {}; {} key(s) rewrapped. Older versions can be retired once `ideaweave keys status` shows they wrap nothing.",
                 if report.added_version {
@@ -622,6 +633,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             app.keyring().retire_master(app.store(), version).await?;
+            app.audit_operator(
+                None,
+                AuditAction::KeysMasterRetired,
+                Target::Scope,
+                serde_json::json!({"version": version}),
+            )
+            .await?;
             println!("master key version {version} retired");
             Ok(())
         }
@@ -637,6 +655,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Audit(c) => crate::audit_cli::run(c).await,
         Command::Openapi => {
             println!(
                 "{}",

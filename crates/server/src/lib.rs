@@ -2,6 +2,7 @@
 //! `main.rs` only parses arguments and calls in here, so the test harness starts exactly what
 //! production starts.
 
+mod audit_cli;
 pub mod cli;
 pub mod config;
 
@@ -145,13 +146,36 @@ pub fn router(app: App, config: &Config) -> axum::Router {
     })
 }
 
+/// How often a running server signs an audit checkpoint (when the log grew): the window in
+/// which a rewritten entry could go unnoticed by witnesses (AUD-02).
+pub const AUDIT_CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Signs an audit checkpoint every `every`, for as long as the runtime runs. Several nodes may
+/// do this at once: signing locks the log's head, and a log that did not grow is not signed
+/// again.
+pub fn spawn_audit_checkpoints(app: App, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = app.sign_audit_checkpoint().await {
+                tracing::error!(error = %e, "could not sign an audit checkpoint");
+            }
+        }
+    });
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -27,6 +27,7 @@ macro_rules! on_conn {
     };
 }
 
+mod audit;
 mod content;
 mod files;
 mod instance;
@@ -43,6 +44,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
 pub use instance::NewUser;

@@ -327,7 +327,11 @@ impl TestApp {
             .app
             .create_user(email, "Session User", Some(password), false)
             .await;
-        let out = self.app.login(email, password).await.expect("login");
+        let out = self
+            .app
+            .login(email, password, &ideaweave_app::ClientInfo::default())
+            .await
+            .expect("login");
         Session {
             user: out.user.id,
             cookie: out.session,
@@ -356,6 +360,7 @@ impl TestWorkspace {
     /// Acting as `p` inside this workspace, for setting up data through the use cases.
     pub fn as_member(&self, p: &Person) -> Member {
         Member {
+            client: ideaweave_app::ClientInfo::default(),
             workspace: self.id,
             slug: self.slug.clone(),
             actor: Actor {

@@ -5,7 +5,10 @@ use axum::extract::{
 };
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use ideaweave_app::{Credential, Member, Principal};
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use ideaweave_app::{ClientInfo, Credential, Member, Principal};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -153,6 +156,35 @@ pub fn check_csrf(
     Ok(())
 }
 
+/// Where a request came from: the peer address of the connection and the `User-Agent`, for the
+/// audit trail. Behind a reverse proxy the address is the proxy's.
+pub struct Client(pub ClientInfo);
+
+/// Most characters of a user agent kept.
+const MAX_USER_AGENT: usize = 256;
+
+/// The client data of a request.
+pub fn client_info(parts: &Parts) -> ClientInfo {
+    ClientInfo {
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        user_agent: parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_info(parts)))
+    }
+}
+
 /// An authenticated caller (401 when there is none).
 pub struct Caller(pub Principal);
 
@@ -165,8 +197,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let cred = credential(&parts.headers)?.ok_or(ideaweave_app::AppError::Unauthenticated)?;
-        let principal = state.app.authenticate(&cred).await?;
+        let mut principal = state.app.authenticate(&cred).await?;
         check_csrf(&parts.method, &parts.headers, &principal)?;
+        principal.client = client_info(parts);
         Ok(Self(principal))
     }
 }

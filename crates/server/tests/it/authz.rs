@@ -376,7 +376,11 @@ async fn acc_04_operators_cannot_read_workspace_content_and_nothing_impersonates
         .unwrap();
     let login = t
         .app
-        .login("operator@example.org", "operator password 1")
+        .login(
+            "operator@example.org",
+            "operator password 1",
+            &ideaweave_app::ClientInfo::default(),
+        )
         .await
         .unwrap();
     let op = Auth::Session(ideaweave_testkit::Session {

@@ -560,6 +560,33 @@ pub const ROUTES: &[Route] = &[
         MemberPlus,
         true,
     ),
+    r(
+        "audit_events",
+        "GET",
+        "/workspaces/{slug}/audit/events",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "audit_event_proof",
+        "GET",
+        "/workspaces/{slug}/audit/events/{audit_index}/proof",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "audit_export",
+        "GET",
+        "/workspaces/{slug}/audit/export",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
 ];
 
 /// Routes outside workspaces, covered by their own tests.
@@ -569,6 +596,9 @@ pub const OTHER_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("GET", "/invitations/{token}"),
     ("POST", "/invitations/{token}/accept"),
+    ("GET", "/audit/checkpoint"),
+    ("GET", "/audit/key"),
+    ("GET", "/audit/consistency"),
 ];
 
 /// The workspace and its people used by the route tests.
@@ -642,6 +672,19 @@ pub async fn prepare(
     let app = &t.app;
     let mut v: HashMap<&'static str, String> = HashMap::new();
     v.insert("slug", f.ws.slug.clone());
+    if want("audit_index") {
+        let page = app
+            .workspace_audit(
+                &owner,
+                AuditQuery {
+                    limit: Some(1),
+                    ..AuditQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        v.insert("audit_index", page.items[0].index.to_string());
+    }
     v.insert("uniq", format!("n{}", uuid::Uuid::new_v4().simple()));
     v.insert(
         "email",

@@ -2,6 +2,7 @@
 //! the OpenAPI document, which is generated from these annotations and served at
 //! `/api/v1/openapi.json`.
 
+pub mod audit;
 pub mod comments;
 pub mod files;
 pub mod ideas;
@@ -106,4 +107,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(files::download))
         .routes(routes!(files::add_link))
         .routes(routes!(files::delete_link))
+        .routes(routes!(audit::list_events))
+        .routes(routes!(audit::event_proof))
+        .routes(routes!(audit::export))
+        .routes(routes!(audit::checkpoint))
+        .routes(routes!(audit::verifier_key))
+        .routes(routes!(audit::consistency))
 }

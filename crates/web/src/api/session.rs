@@ -8,7 +8,7 @@ use ideaweave_app::*;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Caller, SESSION_COOKIE, session_cookie};
+use crate::extract::{ApiJson, ApiPath, Caller, Client, SESSION_COOKIE, session_cookie};
 
 fn session_cookie_header(
     state: &AppState,
@@ -37,9 +37,10 @@ fn signed_in(state: &AppState, login: LoginOutcome, status: StatusCode) -> ApiRe
     responses((status = 200, body = SessionView), (status = "4XX", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
+    Client(client): Client,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
-    let login = s.app.login(&input.email, &input.password).await?;
+    let login = s.app.login(&input.email, &input.password, &client).await?;
     signed_in(&s, login, StatusCode::OK)
 }
 
@@ -47,11 +48,11 @@ pub async fn login(
 #[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204), (status = "4XX", body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
-    Caller(_): Caller,
+    Caller(p): Caller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some(cookie) = session_cookie(&headers) {
-        s.app.logout(&cookie).await?;
+        s.app.logout(&cookie, &p.client).await?;
     }
     let clear = session_cookie_header(&s, "", 0)?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
@@ -83,13 +84,14 @@ pub async fn invitation_info(
 pub async fn accept_invitation(
     State(s): State<AppState>,
     caller: Option<Caller>,
+    Client(client): Client,
     ApiPath(token): ApiPath<String>,
     ApiJson(input): ApiJson<AcceptInput>,
 ) -> ApiResult<Response> {
     let principal = caller.map(|c| c.0);
     let (membership, login) = s
         .app
-        .accept_invitation(&token, principal.as_ref(), input)
+        .accept_invitation(&token, principal.as_ref(), input, &client)
         .await?;
     match login {
         Some(login) => signed_in(&s, login, StatusCode::CREATED),

@@ -1,0 +1,1066 @@
+//! The audit trail (AUD-01..AUD-04): what is recorded, how it is appended to the Merkle log,
+//! checkpoints, proofs, verification and the admins' view.
+//!
+//! An event is appended in the same transaction as the action it records, so there is no action
+//! without its entry and no entry for an action that was rolled back. Failed and refused
+//! attempts are recorded in a transaction of their own. Actors (and people who are targets) are
+//! named by pseudonyms derived from their own data key; the mapping back to the person is
+//! sealed with that key too, so crypto-shredding the person ends the mapping without touching
+//! the log (AUD-03).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ideaweave_audit::merkle::{consistency_parts, fold, inclusion_parts, perfect_parts};
+use ideaweave_audit::proof_file::encode_hashes;
+use ideaweave_audit::{Entry, Frontier, Hash, NodeId, PROOF_FORMAT, ProofFile, VerifierKey};
+use ideaweave_domain::policy::Action;
+use ideaweave_domain::{UserId, WorkspaceId};
+use ideaweave_store::{AuditCheckpointRow, AuditFilter, AuditRow, Tx};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::keyring::SealingKey;
+use crate::{App, AppError, AppResult, Member};
+
+/// Where a request came from, as the web layer saw it. Stored only sealed, with the actor's key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClientInfo {
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The `User-Agent` header, cut to 256 characters.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// Client data of the command line (an operator at the console).
+    pub fn console() -> Self {
+        Self {
+            ip: None,
+            user_agent: Some(format!("ideaweave-cli/{}", env!("CARGO_PKG_VERSION"))),
+        }
+    }
+}
+
+macro_rules! audit_actions {
+    ($($variant:ident => $name:literal: $doc:literal,)*) => {
+        /// Every kind of event the trail records. The names are stable: auditors filter on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AuditAction {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl AuditAction {
+            /// Every action, in documentation order.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)*];
+
+            /// The stable name, e.g. `auth.sign_in`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)*
+                }
+            }
+
+            /// The action with this name.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(AuditAction::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// What the action means, for the documentation.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $doc,)*
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    SignIn => "auth.sign_in": "A person signed in with a password.",
+    SignInFailed => "auth.sign_in_failed": "A sign-in attempt failed (wrong password or unknown address).",
+    SignOut => "auth.sign_out": "A person signed out; their session ended.",
+    AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
+    TokenCreated => "token.created": "An API token was created.",
+    TokenRevoked => "token.revoked": "An API token was revoked.",
+    InvitationCreated => "invitation.created": "Someone was invited to the workspace.",
+    InvitationRevoked => "invitation.revoked": "A pending invitation was revoked.",
+    InvitationAccepted => "invitation.accepted": "An invitation was accepted; the target joined.",
+    MemberAdded => "member.added": "The operator added a member to a workspace.",
+    MemberRoleChanged => "member.role_changed": "A member's role was changed.",
+    MemberRemoved => "member.removed": "A member was removed from the workspace (or left).",
+    WorkspaceCreated => "workspace.created": "The operator created a workspace.",
+    SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages or rating criteria.",
+    SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",
+    ContentDeleted => "content.deleted": "An idea, comment, file or link was deleted.",
+    IdeaMerged => "idea.merged": "An idea was merged into another.",
+    AuditExported => "audit.exported": "The workspace's audit trail was exported.",
+    KeysMasterRotated => "keys.master_rotated": "The operator rotated the master key.",
+    KeysMasterRetired => "keys.master_retired": "The operator retired a master key version.",
+    KeysWorkspaceRotated => "keys.workspace_rotated": "A workspace's key-encryption key was rotated.",
+    SubjectShredded => "keys.subject_shredded": "A person's data key in a workspace was destroyed (crypto-shredding).",
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It was done.
+    Success,
+    /// It failed (for example a wrong password).
+    Failure,
+    /// It was refused by a permission check.
+    Denied,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// Who acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// A person with an account.
+    Person(UserId),
+    /// The instance's operator, at the command line.
+    Operator,
+    /// Nobody could be identified (a sign-in for an unknown address).
+    Nobody,
+}
+
+/// What was acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A person: written as their pseudonym in the event's scope.
+    Person(UserId),
+    /// A thing, written `kind:id` (ids are random and say nothing about content).
+    Thing(&'static str, uuid::Uuid),
+    /// The workspace (or, for instance events, the instance) itself.
+    Scope,
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct AuditEvent<'a> {
+    /// The workspace it concerns; `None` for instance-level events.
+    pub workspace: Option<WorkspaceId>,
+    /// Who acted.
+    pub actor: Who,
+    /// What was done.
+    pub action: AuditAction,
+    /// To what.
+    pub target: Target,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Where the request came from.
+    pub client: &'a ClientInfo,
+    /// Further facts (a new role, a count), sealed with the client data.
+    pub facts: serde_json::Value,
+}
+
+/// The sealed part of an entry.
+#[derive(Debug, Serialize, Deserialize)]
+struct Details {
+    #[serde(default)]
+    client: ClientInfo,
+    #[serde(default)]
+    facts: serde_json::Value,
+}
+
+/// A person behind a pseudonym, when the mapping still exists.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPersonView {
+    /// The pseudonym as recorded.
+    pub pseudonym: String,
+    /// The person, while they have not been erased; `None` afterwards.
+    pub user_id: Option<UserId>,
+}
+
+/// One audit event, as an admin (or the operator) reads it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEventView {
+    /// Position in the log.
+    pub index: u64,
+    /// When (Unix milliseconds).
+    pub at: i64,
+    /// The action's stable name.
+    pub action: String,
+    /// The target as recorded (`member:<pseudonym>`, `token:<id>`, `workspace`, …).
+    pub target: String,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// Who acted: a pseudonym, `operator`, or nothing.
+    pub actor: Option<AuditPersonView>,
+    /// The person the target names, when it names one.
+    pub target_person: Option<AuditPersonView>,
+    /// The client data, unless the actor was erased.
+    pub client: Option<ClientInfo>,
+    /// Further facts, unless the actor was erased.
+    #[schema(value_type = Object)]
+    pub facts: Option<serde_json::Value>,
+    /// The entry's canonical bytes (base64), which the Merkle tree commits to.
+    pub entry: String,
+}
+
+/// A page of events, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// The events.
+    pub items: Vec<AuditEventView>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<u64>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this action (e.g. `member.role_changed`).
+    pub action: Option<String>,
+    /// Only events at or after this time (Unix milliseconds).
+    pub since: Option<i64>,
+    /// Only events before this time (Unix milliseconds).
+    pub until: Option<i64>,
+    /// Only events before this index (the previous page's `next_before`).
+    pub before: Option<u64>,
+    /// At most this many (1–500, default 100).
+    pub limit: Option<u32>,
+}
+
+/// A workspace's whole trail, with what is needed to check it against the log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditExport {
+    /// The log's name.
+    pub origin: String,
+    /// The key that signs checkpoints.
+    pub verifier_key: String,
+    /// The latest signed checkpoint, covering every exported event.
+    pub checkpoint: String,
+    /// Every event of the workspace, oldest first.
+    pub events: Vec<AuditEventView>,
+}
+
+/// What `ideaweave audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    /// How many entries were read.
+    pub entries: u64,
+    /// How many signed checkpoints were checked against the recomputed tree.
+    pub checkpoints: usize,
+    /// The first problem, if any.
+    pub problem: Option<AuditProblem>,
+}
+
+/// Where the stored log first departs from what was committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditProblem {
+    /// The first index affected.
+    pub index: u64,
+    /// What is wrong there.
+    pub what: String,
+}
+
+const MAX_PAGE: u32 = 500;
+const VERIFY_BATCH: i64 = 5_000;
+
+fn row_place(
+    scope: uuid::Uuid,
+    table: &'static str,
+    column: &'static str,
+    row: uuid::Uuid,
+) -> ideaweave_crypto::Place<'static> {
+    ideaweave_crypto::Place {
+        workspace: scope,
+        table,
+        column,
+        row,
+    }
+}
+
+fn entry_row(seq: u64) -> uuid::Uuid {
+    uuid::Uuid::from_u64_pair(0, seq)
+}
+
+/// The row id of a pseudonym's mapping: its 16 bytes.
+fn pseudonym_row(p: &str) -> Option<uuid::Uuid> {
+    let bytes = hex::decode(p.strip_prefix("p-")?).ok()?;
+    uuid::Uuid::from_slice(&bytes).ok()
+}
+
+fn to_hash(bytes: &[u8]) -> AppResult<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| AppError::Integrity(format!("a stored audit hash is {} bytes", bytes.len())))
+}
+
+fn entry_of(r: &AuditRow) -> AppResult<Entry> {
+    Ok(Entry {
+        index: u64::try_from(r.seq)
+            .map_err(|_| AppError::Integrity(format!("audit entry index {} is negative", r.seq)))?,
+        at: r.at,
+        workspace: r.workspace_id,
+        actor: r.actor.clone(),
+        action: r.action.clone(),
+        target: r.target.clone(),
+        outcome: r.outcome.clone(),
+        details: r.details.clone(),
+    })
+}
+
+fn audit_err(e: ideaweave_audit::AuditError) -> AppError {
+    AppError::Integrity(format!("audit log: {e}"))
+}
+
+impl App {
+    /// The log's name: the instance's public address without its scheme, then `/audit`.
+    pub fn audit_origin(&self) -> String {
+        let url = &self.settings.public_url;
+        let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h);
+        format!("{}/audit", host.trim_end_matches('/'))
+    }
+
+    /// The key auditors check checkpoints with.
+    pub fn audit_verifier_key(&self) -> AppResult<VerifierKey> {
+        Ok(self.keyring.audit_signer(&self.audit_origin())?.verifier())
+    }
+
+    /// The key that seals a person's data in `scope`, and their pseudonym there; remembers the
+    /// pseudonym's owner, sealed with the same key.
+    async fn person_key(
+        &self,
+        tx: &mut Tx,
+        scope: Option<WorkspaceId>,
+        user: UserId,
+        now: i64,
+    ) -> AppResult<(SealingKey, String)> {
+        let key = match scope {
+            Some(ws) => {
+                self.keyring
+                    .data_key(&mut tx.workspace(ws), Some(user), now)
+                    .await?
+            }
+            None => self.keyring.account_key(tx, user, now).await?,
+        };
+        let scope_id = scope.map_or(uuid::Uuid::nil(), |w| w.0);
+        let pseudonym = key.pseudonym(scope_id, user);
+        let row = pseudonym_row(&pseudonym)
+            .ok_or_else(|| AppError::internal("a pseudonym is not 16 bytes"))?;
+        let sealed = key.seal(
+            &row_place(scope_id, "audit_actors", "user", row),
+            user.0.as_bytes(),
+        )?;
+        tx.insert_audit_actor(scope_id, &pseudonym, &sealed).await?;
+        Ok((key, pseudonym))
+    }
+
+    /// Appends `ev` to the log inside `tx`; returns its index.
+    pub(crate) async fn audit(&self, tx: &mut Tx, ev: AuditEvent<'_>) -> AppResult<u64> {
+        let now = self.now();
+        let (key, actor) = match ev.actor {
+            Who::Person(u) => {
+                let (k, p) = self.person_key(tx, ev.workspace, u, now).await?;
+                (k, Some(p))
+            }
+            Who::Operator | Who::Nobody => {
+                let k = match ev.workspace {
+                    Some(ws) => {
+                        self.keyring
+                            .data_key(&mut tx.workspace(ws), None, now)
+                            .await?
+                    }
+                    None => self.keyring.audit_details_key()?,
+                };
+                (
+                    k,
+                    (ev.actor == Who::Operator).then(|| "operator".to_owned()),
+                )
+            }
+        };
+        let target = match ev.target {
+            Target::Person(u) => {
+                let (_, p) = self.person_key(tx, ev.workspace, u, now).await?;
+                format!("member:{p}")
+            }
+            Target::Thing(kind, id) => format!("{kind}:{id}"),
+            Target::Scope => if ev.workspace.is_some() {
+                "workspace"
+            } else {
+                "instance"
+            }
+            .to_owned(),
+        };
+        let head = tx.audit_head_for_update().await?;
+        let mut frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
+        let seq = frontier.size();
+        if i64::try_from(seq).ok() != Some(head.size) {
+            return Err(AppError::Integrity(format!(
+                "the audit head says {} entries but its frontier {seq}",
+                head.size
+            )));
+        }
+        let scope_id = ev.workspace.map_or(uuid::Uuid::nil(), |w| w.0);
+        let details = serde_json::to_vec(&Details {
+            client: ev.client.clone(),
+            facts: ev.facts,
+        })
+        .map_err(|e| AppError::internal(format!("audit details: {e}")))?;
+        let sealed = key.seal(
+            &row_place(scope_id, "audit_entries", "details", entry_row(seq)),
+            &details,
+        )?;
+        let entry = Entry {
+            index: seq,
+            at: now,
+            workspace: ev.workspace.map(|w| w.0),
+            actor,
+            action: ev.action.as_str().to_owned(),
+            target,
+            outcome: ev.outcome.as_str().to_owned(),
+            details: sealed,
+        };
+        let leaf = entry.leaf_hash();
+        let completed = frontier.push(leaf);
+        let size = i64::try_from(seq + 1).map_err(|_| AppError::internal("audit log full"))?;
+        tx.insert_audit_entry(&AuditRow {
+            seq: size - 1,
+            at: entry.at,
+            workspace_id: entry.workspace,
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            outcome: entry.outcome,
+            details: entry.details,
+            leaf_hash: leaf.to_vec(),
+            root_after: frontier.root().to_vec(),
+        })
+        .await?;
+        for (id, hash) in completed {
+            tx.insert_audit_node(i32::from(id.level), node_index(id)?, &hash)
+                .await?;
+        }
+        tx.set_audit_head(size, &frontier.to_bytes()).await?;
+        Ok(seq)
+    }
+
+    /// Appends `ev` in a transaction of its own (for failed or refused attempts, whose own
+    /// transaction did not commit).
+    pub async fn audit_alone(&self, ev: AuditEvent<'_>) -> AppResult<u64> {
+        let mut tx = self.store.begin().await?;
+        let seq = self.audit(&mut tx, ev).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Records an operator's action at the command line.
+    pub async fn audit_operator(
+        &self,
+        workspace: Option<WorkspaceId>,
+        action: AuditAction,
+        target: Target,
+        facts: serde_json::Value,
+    ) -> AppResult<u64> {
+        self.audit_alone(AuditEvent {
+            workspace,
+            actor: Who::Operator,
+            action,
+            target,
+            outcome: Outcome::Success,
+            client: &ClientInfo::console(),
+            facts,
+        })
+        .await
+    }
+
+    /// The hash of leaves `[0, size)` from the stored perfect subtrees.
+    async fn stored_root(&self, tx: &mut Tx, size: u64) -> AppResult<Hash> {
+        let parts = perfect_parts(0, size);
+        let hashes = self.stored_nodes(tx, &parts).await?;
+        Ok(fold(&hashes).unwrap_or_else(ideaweave_audit::merkle::empty_root))
+    }
+
+    async fn stored_nodes(&self, tx: &mut Tx, ids: &[NodeId]) -> AppResult<Vec<Hash>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let h = tx
+                .audit_node(i32::from(id.level), node_index(*id)?)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Integrity(format!(
+                        "the audit log lacks the subtree at level {} index {}",
+                        id.level, id.index
+                    ))
+                })?;
+            out.push(to_hash(&h)?);
+        }
+        Ok(out)
+    }
+
+    async fn proof_hashes(
+        &self,
+        tx: &mut Tx,
+        parts: &[ideaweave_audit::ProofPart],
+    ) -> AppResult<Vec<Hash>> {
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            let hashes = self.stored_nodes(tx, &p.nodes).await?;
+            out.push(fold(&hashes).ok_or_else(|| AppError::internal("an empty proof part"))?);
+        }
+        Ok(out)
+    }
+
+    /// Signs a checkpoint of the log as it is now, unless the latest one already covers it.
+    /// Refuses (integrity error) when the stored tree no longer extends the last signed
+    /// checkpoint, or an entry since then no longer hashes to its leaf: the log never signs a
+    /// history inconsistent with one it signed before.
+    pub async fn sign_audit_checkpoint(&self) -> AppResult<String> {
+        let mut tx = self.store.begin().await?;
+        let head = tx.audit_head_for_update().await?;
+        let frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
+        let latest = tx.latest_audit_checkpoint().await?;
+        let from = match &latest {
+            Some(l) if l.size == head.size => {
+                let note = l.note.clone();
+                tx.commit().await?;
+                return Ok(note);
+            }
+            Some(l) => {
+                let old = u64::try_from(l.size)
+                    .map_err(|_| AppError::Integrity("negative checkpoint size".into()))?;
+                if old > frontier.size() {
+                    return Err(AppError::Integrity(format!(
+                        "the audit log holds {} entries but a checkpoint of {old} was signed: refusing to sign",
+                        frontier.size()
+                    )));
+                }
+                if self.stored_root(&mut tx, old).await?.as_slice() != l.root.as_slice() {
+                    return Err(AppError::Integrity(format!(
+                        "the stored audit tree no longer matches the checkpoint signed at size {old}: refusing to sign"
+                    )));
+                }
+                old
+            }
+            None => 0,
+        };
+        let mut at = from;
+        while at < frontier.size() {
+            let rows = tx.audit_entries_from(at as i64, VERIFY_BATCH).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let e = entry_of(r)?;
+                if e.index != at || e.leaf_hash().as_slice() != r.leaf_hash.as_slice() {
+                    return Err(AppError::Integrity(format!(
+                        "audit entry {at} does not hash to its leaf: refusing to sign"
+                    )));
+                }
+                at += 1;
+            }
+        }
+        if at != frontier.size() || self.stored_root(&mut tx, at).await? != frontier.root() {
+            return Err(AppError::Integrity(
+                "the audit entries do not add up to the stored tree: refusing to sign".into(),
+            ));
+        }
+        let cp = ideaweave_audit::Checkpoint {
+            origin: self.audit_origin(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let note = self.keyring.audit_signer(&cp.origin)?.sign(&cp);
+        tx.insert_audit_checkpoint(&AuditCheckpointRow {
+            size: head.size,
+            root: cp.root.to_vec(),
+            note: note.clone(),
+            signed_at: self.now(),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// The latest signed checkpoint, if any was signed.
+    pub async fn audit_checkpoint(&self) -> AppResult<Option<String>> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.latest_audit_checkpoint().await?.map(|c| c.note))
+    }
+
+    /// A checkpoint covering entry `index`: the latest one, signing a new one when needed.
+    async fn checkpoint_covering(&self, index: u64) -> AppResult<(u64, String)> {
+        let note = match self.audit_checkpoint().await? {
+            Some(n) => n,
+            None => self.sign_audit_checkpoint().await?,
+        };
+        let cp = self
+            .audit_verifier_key()?
+            .verify(&note)
+            .map_err(audit_err)?;
+        if cp.size > index {
+            return Ok((cp.size, note));
+        }
+        let note = self.sign_audit_checkpoint().await?;
+        let cp = self
+            .audit_verifier_key()?
+            .verify(&note)
+            .map_err(audit_err)?;
+        if cp.size <= index {
+            return Err(AppError::NotFound("audit entry"));
+        }
+        Ok((cp.size, note))
+    }
+
+    /// A proof file showing that entry `index` is in the log (the operator's view; admins use
+    /// [`App::workspace_audit_proof`]).
+    pub async fn audit_inclusion_proof(&self, index: u64) -> AppResult<ProofFile> {
+        let (size, note) = self.checkpoint_covering(index).await?;
+        let mut tx = self.store.read().await?;
+        let row = tx
+            .audit_entry(i64::try_from(index).map_err(|_| AppError::NotFound("audit entry"))?)
+            .await?
+            .ok_or(AppError::NotFound("audit entry"))?;
+        let parts = inclusion_parts(index, size).map_err(audit_err)?;
+        let proof = self.proof_hashes(&mut tx, &parts).await?;
+        Ok(ProofFile::Inclusion {
+            format: PROOF_FORMAT.to_owned(),
+            verifier_key: self.audit_verifier_key()?.to_string(),
+            checkpoint: note,
+            index,
+            entry: B64.encode(entry_of(&row)?.encode()),
+            proof: encode_hashes(&proof),
+        })
+    }
+
+    /// A proof file showing that the log at the checkpoint of size `old` is a prefix of the log
+    /// at the checkpoint of size `new` (the latest when `None`). Both must be signed checkpoints.
+    pub async fn audit_consistency_proof(
+        &self,
+        old: u64,
+        new: Option<u64>,
+    ) -> AppResult<ProofFile> {
+        let mut tx = self.store.read().await?;
+        let to_i64 = |v: u64| i64::try_from(v).map_err(|_| AppError::NotFound("checkpoint"));
+        let new_cp = match new {
+            Some(n) => tx.audit_checkpoint(to_i64(n)?).await?,
+            None => tx.latest_audit_checkpoint().await?,
+        }
+        .ok_or(AppError::NotFound("checkpoint"))?;
+        let old_cp = tx
+            .audit_checkpoint(to_i64(old)?)
+            .await?
+            .ok_or(AppError::NotFound("checkpoint"))?;
+        if old_cp.size > new_cp.size {
+            return Err(AppError::invalid(
+                "from",
+                "the older checkpoint must not be larger than the newer",
+            ));
+        }
+        let parts = consistency_parts(old_cp.size as u64, new_cp.size as u64).map_err(audit_err)?;
+        let proof = self.proof_hashes(&mut tx, &parts).await?;
+        Ok(ProofFile::Consistency {
+            format: PROOF_FORMAT.to_owned(),
+            verifier_key: self.audit_verifier_key()?.to_string(),
+            old_checkpoint: old_cp.note,
+            checkpoint: new_cp.note,
+            proof: encode_hashes(&proof),
+        })
+    }
+
+    /// Who a pseudonym stands for in `scope`, while the mapping can still be opened.
+    async fn resolve(
+        &self,
+        tx: &mut Tx,
+        scope: uuid::Uuid,
+        pseudonym: &str,
+    ) -> AppResult<Option<UserId>> {
+        let Some(row) = pseudonym_row(pseudonym) else {
+            return Ok(None);
+        };
+        let Some(sealed) = tx.audit_actor(scope, pseudonym).await? else {
+            return Ok(None);
+        };
+        let opened = self
+            .keyring
+            .open(tx, &row_place(scope, "audit_actors", "user", row), &sealed)
+            .await?;
+        Ok(opened
+            .and_then(|b| uuid::Uuid::from_slice(&b).ok())
+            .map(UserId))
+    }
+
+    async fn event_view(&self, tx: &mut Tx, r: &AuditRow) -> AppResult<AuditEventView> {
+        let entry = entry_of(r)?;
+        let scope = r.workspace_id.unwrap_or(uuid::Uuid::nil());
+        let actor = match &r.actor {
+            Some(p) if p.starts_with("p-") => Some(AuditPersonView {
+                pseudonym: p.clone(),
+                user_id: self.resolve(tx, scope, p).await?,
+            }),
+            Some(other) => Some(AuditPersonView {
+                pseudonym: other.clone(),
+                user_id: None,
+            }),
+            None => None,
+        };
+        let target_person = match r.target.strip_prefix("member:") {
+            Some(p) => Some(AuditPersonView {
+                pseudonym: p.to_owned(),
+                user_id: self.resolve(tx, scope, p).await?,
+            }),
+            None => None,
+        };
+        let details = self
+            .keyring
+            .open(
+                tx,
+                &row_place(scope, "audit_entries", "details", entry_row(entry.index)),
+                &r.details,
+            )
+            .await?
+            .map(|b| serde_json::from_slice::<Details>(&b))
+            .transpose()
+            .map_err(|e| AppError::Integrity(format!("audit details of {}: {e}", entry.index)))?;
+        let (client, facts) = match details {
+            Some(d) => (Some(d.client), Some(d.facts)),
+            None => (None, None),
+        };
+        Ok(AuditEventView {
+            index: entry.index,
+            at: r.at,
+            action: r.action.clone(),
+            target: r.target.clone(),
+            outcome: r.outcome.clone(),
+            actor,
+            target_person,
+            client,
+            facts,
+            entry: B64.encode(entry.encode()),
+        })
+    }
+
+    /// Events of one workspace (`Some`) or of the instance (`None`), newest first.
+    async fn audit_page(
+        &self,
+        workspace: Option<WorkspaceId>,
+        q: &AuditQuery,
+    ) -> AppResult<AuditPage> {
+        if let Some(a) = &q.action
+            && AuditAction::parse(a).is_none()
+        {
+            return Err(AppError::invalid(
+                "action",
+                format!("unknown action {a:?}; see docs/security/audit.md for the list"),
+            ));
+        }
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let mut tx = self.store.read().await?;
+        let rows = tx
+            .audit_entries(&AuditFilter {
+                workspace: workspace.map(|w| w.0),
+                action: q.action.clone(),
+                since: q.since,
+                until: q.until,
+                before: q.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+                limit: i64::from(limit) + 1,
+            })
+            .await?;
+        let more = rows.len() > limit as usize;
+        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+        for r in rows.iter().take(limit as usize) {
+            items.push(self.event_view(&mut tx, r).await?);
+        }
+        let next_before = if more {
+            items.last().map(|i| i.index)
+        } else {
+            None
+        };
+        Ok(AuditPage { items, next_before })
+    }
+
+    /// The workspace's audit events (admins, AUD-04).
+    pub async fn workspace_audit(&self, m: &Member, q: AuditQuery) -> AppResult<AuditPage> {
+        m.allow(Action::ReadAudit)?;
+        self.audit_page(Some(m.workspace), &q).await
+    }
+
+    /// Instance-level events, or one workspace's (the operator, at the command line).
+    pub async fn instance_audit(
+        &self,
+        workspace: Option<WorkspaceId>,
+        q: AuditQuery,
+    ) -> AppResult<AuditPage> {
+        self.audit_page(workspace, &q).await
+    }
+
+    /// A proof that one of the workspace's events is in the log (admins).
+    pub async fn workspace_audit_proof(&self, m: &Member, index: u64) -> AppResult<ProofFile> {
+        m.allow(Action::ReadAudit)?;
+        let mut tx = self.store.read().await?;
+        let row = tx
+            .audit_entry(i64::try_from(index).map_err(|_| AppError::NotFound("audit entry"))?)
+            .await?;
+        drop(tx);
+        match row {
+            Some(r) if r.workspace_id == Some(m.workspace.0) => {
+                self.audit_inclusion_proof(index).await
+            }
+            _ => Err(AppError::NotFound("audit entry")),
+        }
+    }
+
+    /// The workspace's whole trail with the checkpoint that covers it (admins, AUD-04). The
+    /// export itself is recorded.
+    pub async fn export_workspace_audit(
+        &self,
+        m: &Member,
+        client: &ClientInfo,
+    ) -> AppResult<AuditExport> {
+        m.allow(Action::ReadAudit)?;
+        let index = self
+            .audit_alone(AuditEvent {
+                workspace: Some(m.workspace),
+                actor: Who::Person(m.actor.user),
+                action: AuditAction::AuditExported,
+                target: Target::Scope,
+                outcome: Outcome::Success,
+                client,
+                facts: serde_json::Value::Null,
+            })
+            .await?;
+        let (_, checkpoint) = self.checkpoint_covering(index).await?;
+        let mut events = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self
+                .audit_page(
+                    Some(m.workspace),
+                    &AuditQuery {
+                        before,
+                        limit: Some(MAX_PAGE),
+                        ..AuditQuery::default()
+                    },
+                )
+                .await?;
+            events.extend(page.items);
+            match page.next_before {
+                Some(b) => before = Some(b),
+                None => break,
+            }
+        }
+        events.reverse();
+        Ok(AuditExport {
+            origin: self.audit_origin(),
+            verifier_key: self.audit_verifier_key()?.to_string(),
+            checkpoint,
+            events,
+        })
+    }
+
+    /// Recomputes the whole tree from the stored entries and checks it against every stored
+    /// signed checkpoint and `external` (a checkpoint kept outside the operator's reach).
+    /// Reports the first index where anything was edited, removed, inserted, reordered or
+    /// truncated.
+    pub async fn verify_audit(
+        &self,
+        external: Option<&str>,
+        key: Option<&VerifierKey>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> AppResult<AuditReport> {
+        let own = self.audit_verifier_key()?;
+        let key = key.unwrap_or(&own);
+        let mut tx = self.store.read().await?;
+        let head = tx.audit_head().await?;
+        let head_size = u64::try_from(head.size).unwrap_or(0);
+        let mut checkpoints: Vec<(u64, Hash, String)> = Vec::new();
+        for c in tx.audit_checkpoints().await? {
+            let cp = key.verify(&c.note).map_err(|e| {
+                AppError::Integrity(format!(
+                    "the stored checkpoint at size {} does not verify: {e}",
+                    c.size
+                ))
+            })?;
+            if i64::try_from(cp.size).ok() != Some(c.size)
+                || cp.root.as_slice() != c.root.as_slice()
+            {
+                return Err(AppError::Integrity(format!(
+                    "the stored checkpoint at size {} was altered",
+                    c.size
+                )));
+            }
+            checkpoints.push((cp.size, cp.root, "a stored checkpoint".into()));
+        }
+        if let Some(note) = external {
+            let cp = key
+                .verify(note)
+                .map_err(|e| AppError::invalid("checkpoint", e.to_string()))?;
+            checkpoints.push((cp.size, cp.root, "the given checkpoint".into()));
+        }
+        checkpoints.sort_by_key(|c| c.0);
+        let mut report = AuditReport {
+            entries: 0,
+            checkpoints: 0,
+            problem: None,
+        };
+        let problem = |index: u64, what: String| Some(AuditProblem { index, what });
+        let mut frontier = Frontier::new();
+        let mut next_cp = 0;
+        let mut check_checkpoints = |size: u64, root: Hash, report: &mut AuditReport| {
+            while next_cp < checkpoints.len() && checkpoints[next_cp].0 <= size {
+                let (cs, croot, what) = &checkpoints[next_cp];
+                if *cs == size {
+                    report.checkpoints += 1;
+                    if *croot != root && report.problem.is_none() {
+                        report.problem = problem(
+                            size.saturating_sub(1),
+                            format!(
+                                "the log's first {size} entries do not match {what} signed at that size: an entry before index {size} was rewritten together with its hashes"
+                            ),
+                        );
+                    }
+                }
+                next_cp += 1;
+            }
+        };
+        check_checkpoints(0, ideaweave_audit::merkle::empty_root(), &mut report);
+        let mut expected = 0u64;
+        'walk: loop {
+            let rows = tx.audit_entries_from(expected as i64, VERIFY_BATCH).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let batch_start = expected;
+            let mut made: Vec<(NodeId, Hash)> = Vec::new();
+            for r in &rows {
+                let seq = u64::try_from(r.seq).unwrap_or(u64::MAX);
+                if seq != expected {
+                    report.problem = problem(
+                        expected,
+                        format!(
+                            "entry {expected} is missing (the next stored entry is {seq}): it was deleted, or entries were renumbered"
+                        ),
+                    );
+                    break 'walk;
+                }
+                let e = entry_of(r)?;
+                let leaf = e.leaf_hash();
+                if leaf.as_slice() != r.leaf_hash.as_slice() {
+                    report.problem = problem(
+                        expected,
+                        format!(
+                            "entry {expected} was edited, moved or inserted: its content no longer hashes to the recorded leaf"
+                        ),
+                    );
+                    break 'walk;
+                }
+                made.extend(frontier.push(leaf));
+                let root = frontier.root();
+                if root.as_slice() != r.root_after.as_slice() {
+                    report.problem = problem(
+                        expected,
+                        format!(
+                            "the tree after entry {expected} differs from the one recorded when it was appended: an entry at or before {expected} was edited, inserted, removed or reordered"
+                        ),
+                    );
+                    break 'walk;
+                }
+                expected += 1;
+                report.entries = expected;
+                check_checkpoints(expected, root, &mut report);
+                if report.problem.is_some() {
+                    break 'walk;
+                }
+            }
+            // The stored perfect subtrees must be the ones the entries make.
+            let mut levels: Vec<u8> = made.iter().map(|(id, _)| id.level).collect();
+            levels.sort_unstable();
+            levels.dedup();
+            for level in levels {
+                let lo = batch_start >> level;
+                let hi = (expected >> level) + 1;
+                let stored = tx
+                    .audit_nodes_between(i32::from(level), lo as i64, hi as i64)
+                    .await?;
+                for (id, hash) in made.iter().filter(|(id, _)| id.level == level) {
+                    let found = stored.iter().find(|(i, _)| *i as u64 == id.index);
+                    if found.map(|(_, h)| h.as_slice()) != Some(hash.as_slice()) {
+                        report.problem = problem(
+                            id.index << id.level,
+                            format!(
+                                "the stored hash of entries {}..{} is wrong: proofs over them would not verify",
+                                id.index << id.level,
+                                (id.index + 1) << id.level
+                            ),
+                        );
+                        break 'walk;
+                    }
+                }
+            }
+            progress(expected, head_size);
+        }
+        if report.problem.is_none() {
+            let signed = checkpoints.last().map_or(0, |c| c.0);
+            if expected < head_size.max(signed) {
+                report.problem = problem(
+                    expected,
+                    format!(
+                        "the log was truncated: it ends at {expected} entries, but {} were recorded",
+                        head_size.max(signed)
+                    ),
+                );
+            } else if expected > head_size {
+                report.problem = problem(
+                    head_size,
+                    format!("entries from {head_size} on were added behind the log's back"),
+                );
+            } else if Frontier::from_bytes(&head.frontier).map_err(audit_err)? != frontier {
+                report.problem = problem(
+                    expected,
+                    "the stored head of the tree differs from the recomputed one".into(),
+                );
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn node_index(id: NodeId) -> AppResult<i64> {
+    i64::try_from(id.index).map_err(|_| AppError::internal("audit node index out of range"))
+}
+
+impl App {
+    /// Records a member's successful action inside `tx`.
+    pub(crate) async fn audit_by(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        action: AuditAction,
+        target: Target,
+        facts: serde_json::Value,
+    ) -> AppResult<u64> {
+        self.audit(
+            tx,
+            AuditEvent {
+                workspace: Some(m.workspace),
+                actor: Who::Person(m.actor.user),
+                action,
+                target,
+                outcome: Outcome::Success,
+                client: &m.client,
+                facts,
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,236 @@
+//! The audit log's tables: entries, perfect-subtree hashes, the head, signed checkpoints and the
+//! pseudonym mapping (AUD-01..AUD-03). The store appends and reads; the tree's rules and
+//! every check live in `ideaweave-audit` and the app.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::{StoreResult, Tx};
+
+/// One stored audit entry.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub workspace_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub details: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+    pub root_after: Vec<u8>,
+}
+
+/// The tree's size and right edge.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditHead {
+    pub size: i64,
+    pub frontier: Vec<u8>,
+}
+
+/// A signed checkpoint.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditCheckpointRow {
+    pub size: i64,
+    pub root: Vec<u8>,
+    pub note: String,
+    pub signed_at: i64,
+}
+
+/// Which entries to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// `Some(ws)`: that workspace's entries; `None`: instance-level entries only.
+    pub workspace: Option<Uuid>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only entries at or after this time.
+    pub since: Option<i64>,
+    /// Only entries before this time.
+    pub until: Option<i64>,
+    /// Only entries before this index (paging).
+    pub before: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+const ROW: &str = "SELECT seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after FROM audit_entries";
+
+impl Tx {
+    /// The head, locked until the transaction ends so appends are serialised across nodes.
+    pub async fn audit_head_for_update(&mut self) -> StoreResult<AuditHead> {
+        Ok(match &mut self.handle {
+            crate::Handle::Sqlite(h) => {
+                // A write transaction on SQLite already holds the database's write lock.
+                sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1")
+                    .fetch_one(h.conn())
+                    .await?
+            }
+            crate::Handle::Postgres(h) => {
+                sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1 FOR UPDATE")
+                    .fetch_one(h.conn())
+                    .await?
+            }
+        })
+    }
+
+    /// The head, unlocked.
+    pub async fn audit_head(&mut self) -> StoreResult<AuditHead> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1").fetch_one(c).await?
+        }))
+    }
+
+    /// Moves the head.
+    pub async fn set_audit_head(&mut self, size: i64, frontier: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
+                .bind(size).bind(frontier).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Appends an entry.
+    pub async fn insert_audit_entry(&mut self, r: &AuditRow) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO audit_entries (seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(r.seq).bind(r.at).bind(r.workspace_id).bind(&r.actor).bind(&r.action).bind(&r.target)
+                .bind(&r.outcome).bind(&r.details).bind(&r.leaf_hash).bind(&r.root_after).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Stores the hash of a completed perfect subtree.
+    pub async fn insert_audit_node(
+        &mut self,
+        level: i32,
+        idx: i64,
+        hash: &[u8],
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                .bind(level).bind(idx).bind(hash).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The hash of a perfect subtree (level 0: an entry's leaf hash).
+    pub async fn audit_node(&mut self, level: i32, idx: i64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(if level == 0 {
+            on_conn!(self, c => {
+                sqlx::query_scalar("SELECT leaf_hash FROM audit_entries WHERE seq = $1").bind(idx).fetch_optional(c).await?
+            })
+        } else {
+            on_conn!(self, c => {
+                sqlx::query_scalar("SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2").bind(level).bind(idx).fetch_optional(c).await?
+            })
+        })
+    }
+
+    /// Stored subtree hashes of `level` with index in `[from, to)`, in order.
+    pub async fn audit_nodes_between(
+        &mut self,
+        level: i32,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT idx, hash FROM audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+                .bind(level).bind(from).bind(to).fetch_all(c).await?
+        }))
+    }
+
+    /// Up to `limit` entries from index `from` on, in order.
+    pub async fn audit_entries_from(
+        &mut self,
+        from: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq >= $1 ORDER BY seq LIMIT $2")))
+                .bind(from).bind(limit).fetch_all(c).await?
+        }))
+    }
+
+    /// One entry.
+    pub async fn audit_entry(&mut self, seq: i64) -> StoreResult<Option<AuditRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq = $1"))).bind(seq).fetch_optional(c).await?
+        }))
+    }
+
+    /// Entries matching `f`, newest first.
+    pub async fn audit_entries(&mut self, f: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+        let scope = if f.workspace.is_some() {
+            "workspace_id = $1"
+        } else {
+            "workspace_id IS NULL AND $1 IS NULL"
+        };
+        // Only constants are formatted in; every value is bound.
+        let sql = format!(
+            "{ROW} WHERE {scope} AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) \
+             AND ($4 IS NULL OR at < $4) AND ($5 IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6"
+        );
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(f.workspace).bind(&f.action).bind(f.since).bind(f.until)
+                .bind(f.before).bind(f.limit).fetch_all(c).await?
+        }))
+    }
+
+    /// Every signed checkpoint, smallest first.
+    pub async fn audit_checkpoints(&mut self) -> StoreResult<Vec<AuditCheckpointRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size").fetch_all(c).await?
+        }))
+    }
+
+    /// The latest signed checkpoint.
+    pub async fn latest_audit_checkpoint(&mut self) -> StoreResult<Option<AuditCheckpointRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(c).await?
+        }))
+    }
+
+    /// The checkpoint signed at `size`.
+    pub async fn audit_checkpoint(&mut self, size: i64) -> StoreResult<Option<AuditCheckpointRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints WHERE size = $1").bind(size).fetch_optional(c).await?
+        }))
+    }
+
+    /// Records a signed checkpoint.
+    pub async fn insert_audit_checkpoint(&mut self, r: &AuditCheckpointRow) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO audit_checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4)")
+                .bind(r.size).bind(&r.root).bind(&r.note).bind(r.signed_at).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Remembers whom a pseudonym stands for (sealed), once.
+    pub async fn insert_audit_actor(
+        &mut self,
+        scope: Uuid,
+        pseudonym: &str,
+        sealed_user: &[u8],
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO audit_actors (scope, pseudonym, sealed_user) VALUES ($1, $2, $3) ON CONFLICT (scope, pseudonym) DO NOTHING")
+                .bind(scope).bind(pseudonym).bind(sealed_user).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The sealed person behind a pseudonym.
+    pub async fn audit_actor(
+        &mut self,
+        scope: Uuid,
+        pseudonym: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("SELECT sealed_user FROM audit_actors WHERE scope = $1 AND pseudonym = $2")
+                .bind(scope).bind(pseudonym).fetch_optional(c).await?
+        }))
+    }
+}
