@@ -319,16 +319,14 @@ fn audit_err(e: ideaweave_audit::AuditError) -> AppError {
 }
 
 impl App {
-    /// The log's name: the instance's public address without its scheme, then `/audit`.
-    pub fn audit_origin(&self) -> String {
-        let url = &self.settings.public_url;
-        let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h);
-        format!("{}/audit", host.trim_end_matches('/'))
+    /// The log's name (its origin in checkpoints).
+    pub fn audit_origin(&self) -> AppResult<String> {
+        Ok(self.keyring.audit_signer()?.verifier().name().to_owned())
     }
 
     /// The key auditors check checkpoints with.
     pub fn audit_verifier_key(&self) -> AppResult<VerifierKey> {
-        Ok(self.keyring.audit_signer(&self.audit_origin())?.verifier())
+        Ok(self.keyring.audit_signer()?.verifier())
     }
 
     /// The key that seals a person's data in `scope`, and their pseudonym there; remembers the
@@ -569,12 +567,13 @@ impl App {
                 "the audit entries do not add up to the stored tree: refusing to sign".into(),
             ));
         }
+        let signer = self.keyring.audit_signer()?;
         let cp = ideaweave_audit::Checkpoint {
-            origin: self.audit_origin(),
+            origin: signer.verifier().name().to_owned(),
             size: frontier.size(),
             root: frontier.root(),
         };
-        let note = self.keyring.audit_signer(&cp.origin)?.sign(&cp);
+        let note = signer.sign(&cp);
         tx.insert_audit_checkpoint(&AuditCheckpointRow {
             size: head.size,
             root: cp.root.to_vec(),
@@ -861,7 +860,7 @@ impl App {
         }
         events.reverse();
         Ok(AuditExport {
-            origin: self.audit_origin(),
+            origin: self.audit_origin()?,
             verifier_key: self.audit_verifier_key()?.to_string(),
             checkpoint,
             events,

@@ -109,8 +109,8 @@ pub struct Keyring {
     /// file before it is called tampering.
     shredded: Mutex<HashSet<KeyId>>,
     email_index: OnceLock<BlindIndexKey>,
-    /// The seed of the key that signs audit checkpoints.
-    audit_signing: OnceLock<SecretKey>,
+    /// The key that signs audit checkpoints (its id names the log).
+    audit_signing: OnceLock<(KeyId, SecretKey)>,
     /// Seals the details of audit events no person's key can take (operator actions, sign-in
     /// attempts for unknown addresses).
     audit_details: OnceLock<(KeyId, SecretKey)>,
@@ -409,7 +409,7 @@ impl Keyring {
         let applied = self.apply_ledger(store).await?;
         let (_, email) = self.instance_secret(store, EMAIL_INDEX_KEY, now).await?;
         let _ = self.email_index.set(BlindIndexKey::from_key(email));
-        let (_, signing) = self.instance_secret(store, AUDIT_SIGNING_KEY, now).await?;
+        let signing = self.instance_secret(store, AUDIT_SIGNING_KEY, now).await?;
         let _ = self.audit_signing.set(signing);
         let details = self.instance_secret(store, AUDIT_DETAILS_KEY, now).await?;
         let _ = self.audit_details.set(details);
@@ -451,13 +451,15 @@ impl Keyring {
         Ok((rec.id, key))
     }
 
-    /// The signer of audit checkpoints for the log called `origin`.
-    pub(crate) fn audit_signer(&self, origin: &str) -> AppResult<CheckpointSigner> {
-        let seed = self
+    /// The signer of audit checkpoints. The log's name (its origin) comes from the signing
+    /// key's id, which is stored with the key: it stays the same whatever address the instance
+    /// is served at, and a restored copy keeps it.
+    pub(crate) fn audit_signer(&self) -> AppResult<CheckpointSigner> {
+        let (id, seed) = self
             .audit_signing
             .get()
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))?;
-        CheckpointSigner::new(origin, seed.expose())
+        CheckpointSigner::new(&format!("ideaweave/audit/{}", id.simple()), seed.expose())
             .map_err(|e| AppError::internal(format!("audit origin: {e}")))
     }
 

@@ -220,6 +220,44 @@ impl TestApp {
         assert_eq!(n, 1, "{table} has one row with id {id}");
     }
 
+    /// Runs SQL statements on the database directly, bypassing the application: what an
+    /// attacker with database access could do.
+    pub async fn raw_sql(&self, sql: &str) {
+        let url = &self.config.database_url;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+        }
+        .unwrap_or_else(|e| panic!("raw SQL failed: {e}"));
+    }
+
+    /// Runs SQL that must fail; returns the database's message.
+    pub async fn raw_sql_refused(&self, sql: &str) -> String {
+        let url = &self.config.database_url;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let r = match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::raw_sql(sql).execute(&mut c).await.map(|_| ())
+            }
+        };
+        match r {
+            Ok(()) => panic!("the database accepted SQL it should refuse"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     /// Everything the database keeps on disk or can be dumped to, as bytes: the SQLite file with
     /// its WAL and shared-memory files, or a `pg_dump` of the PostgreSQL database.
     pub fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {

@@ -58,6 +58,14 @@ fn every_subcommand_has_help() {
         &["keys", "status"],
         &["keys", "rotate-master"],
         &["keys", "retire-master"],
+        &["audit"],
+        &["audit", "verify"],
+        &["audit", "checkpoint"],
+        &["audit", "key"],
+        &["audit", "proof"],
+        &["audit", "verify-proof"],
+        &["audit", "events"],
+        &["audit", "witness"],
         &["keys", "rotate-workspace"],
     ];
     for args in commands {

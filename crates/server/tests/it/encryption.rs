@@ -626,7 +626,7 @@ async fn idea_and_comment(t: &TestApp, slug: &str, tok: &str, idea: String) -> (
 }
 
 /// Copies a PostgreSQL database into a new one with pg_dump and psql, as a restore would.
-async fn pg_copy(url: &str) -> String {
+pub(crate) async fn pg_copy(url: &str) -> String {
     let (server, _) = url.rsplit_once('/').unwrap();
     let name = format!("iwt_{}", uuid::Uuid::new_v4().simple());
     let admin = format!("{server}/postgres");

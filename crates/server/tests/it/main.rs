@@ -1,6 +1,7 @@
 //! Integration tests: the real application on a random port, against SQLite or PostgreSQL
 //! (`IW_TEST_DB`). One test binary, one module per area.
 
+mod audit;
 mod authz;
 mod bad_input;
 mod cli;

@@ -1,0 +1,947 @@
+//! AUD-01..AUD-04 end to end: every event kind is recorded under the right pseudonym; the log
+//! is append-only and `verify` names the first index of any tampering; checkpoints and proofs
+//! verify offline; a witness catches a rolled-back log; erasing an actor leaves the log
+//! verifiable and the events unattributable; admins read and export their workspace's trail.
+
+use std::collections::HashSet;
+
+use ideaweave_app::{
+    AuditAction, AuditEventView, AuditQuery, LinkInput, ProofFile, TokenInput, Verified,
+    VerifierKey,
+};
+use ideaweave_domain::{Role, TokenScope, UserId};
+use ideaweave_testkit::{TestApp, TestDb, test_db};
+use serde_json::{Value, json};
+
+use crate::cli::{bin_for, run};
+use crate::helpers::{Auth, Body, call, with_token};
+
+fn id(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
+}
+
+/// Every event of the workspace `slug` as its owner sees them, oldest first.
+async fn workspace_events(t: &TestApp, slug: &str, owner_token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut before: Option<u64> = None;
+    loop {
+        let path = match before {
+            Some(b) => format!("/workspaces/{slug}/audit/events?limit=500&before={b}"),
+            None => format!("/workspaces/{slug}/audit/events?limit=500"),
+        };
+        let (st, page) = with_token(t, "GET", &path, owner_token, None).await;
+        assert_eq!(st, 200, "{page}");
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_before"].as_u64() {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    out.reverse();
+    out
+}
+
+async fn instance_events(t: &TestApp) -> Vec<AuditEventView> {
+    let mut page = t
+        .app
+        .instance_audit(
+            None,
+            AuditQuery {
+                limit: Some(500),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    page.items.reverse();
+    page.items
+}
+
+fn actor_of(e: &Value) -> Option<String> {
+    e["actor"]["user_id"].as_str().map(str::to_owned)
+}
+
+async fn verify(t: &TestApp) -> ideaweave_app::AuditReport {
+    t.app.verify_audit(None, None, &|_, _| {}).await.unwrap()
+}
+
+/// Records `n` events in workspace `slug`: a space made private, then public again.
+async fn space_changes(t: &TestApp, slug: &str, token: &str, n: usize) {
+    let (st, sp) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{slug}/spaces"),
+        token,
+        Some(json!({"name": format!("s {}", uuid::Uuid::new_v4()), "description": "", "private": false})),
+    )
+    .await;
+    assert_eq!(st, 201, "{sp}");
+    for i in 0..n {
+        let (st, _) = with_token(
+            t,
+            "PUT",
+            &format!("/workspaces/{slug}/spaces/{}", id(&sp)),
+            token,
+            Some(json!({"name": "changing", "description": "", "private": i % 2 == 0})),
+        )
+        .await;
+        assert_eq!(st, 200);
+    }
+}
+
+/// A workspace with a few dozen recorded events.
+async fn busy_log(slug: &str) -> (TestApp, ideaweave_testkit::TestWorkspace) {
+    let t = TestApp::spawn().await;
+    let w = t.workspace(slug).await;
+    for i in 0..14 {
+        let (st, tok) = with_token(
+            &t,
+            "POST",
+            &format!("/workspaces/{slug}/spaces"),
+            &w.owner.token,
+            Some(json!({"name": format!("space {i}"), "description": "", "private": false})),
+        )
+        .await;
+        assert_eq!(st, 201, "{tok}");
+        let (st, _) = with_token(
+            &t,
+            "PUT",
+            &format!("/workspaces/{slug}/spaces/{}", id(&tok)),
+            &w.owner.token,
+            Some(json!({"name": format!("space {i}!"), "description": "", "private": true})),
+        )
+        .await;
+        assert_eq!(st, 200);
+    }
+    (t, w)
+}
+
+fn drop_append_only_triggers() -> &'static str {
+    match test_db() {
+        TestDb::Sqlite => {
+            "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete; \
+             DROP TRIGGER audit_nodes_no_update; DROP TRIGGER audit_nodes_no_delete;"
+        }
+        TestDb::Postgres => {
+            "DROP TRIGGER audit_entries_append_only ON audit_entries; \
+             DROP TRIGGER audit_nodes_append_only ON audit_nodes;"
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after";
+
+#[tokio::test]
+async fn aud_01_verify_names_the_first_index_of_every_kind_of_tampering() {
+    let cases: Vec<(&str, String, u64)> = vec![
+        (
+            "an edited entry",
+            "UPDATE audit_entries SET outcome = 'failure' WHERE seq = 7".into(),
+            7,
+        ),
+        (
+            "an edited entry whose leaf hash was recomputed",
+            // The leaf hash of entry 9 put on entry 7: the tree recorded after 7 no longer fits.
+            "UPDATE audit_entries SET leaf_hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 9) WHERE seq = 7".into(),
+            7,
+        ),
+        (
+            "a deleted entry",
+            "DELETE FROM audit_entries WHERE seq = 7".into(),
+            7,
+        ),
+        (
+            "an inserted entry",
+            format!(
+                "UPDATE audit_entries SET seq = seq + 1000 WHERE seq >= 7; \
+                 UPDATE audit_entries SET seq = seq - 999 WHERE seq >= 1007; \
+                 INSERT INTO audit_entries (seq, {COLUMNS}) SELECT 7, {COLUMNS} FROM audit_entries WHERE seq = 3;"
+            ),
+            7,
+        ),
+        (
+            "two entries swapped",
+            "UPDATE audit_entries SET seq = -1 WHERE seq = 5; \
+             UPDATE audit_entries SET seq = 5 WHERE seq = 11; \
+             UPDATE audit_entries SET seq = 11 WHERE seq = -1;"
+                .into(),
+            5,
+        ),
+        (
+            "a truncated log",
+            "DELETE FROM audit_entries WHERE seq >= 12".into(),
+            12,
+        ),
+        (
+            "a truncated log with its head moved back",
+            "DELETE FROM audit_entries WHERE seq >= 12; UPDATE audit_head SET size = 12".into(),
+            12,
+        ),
+        (
+            "a rewritten subtree hash",
+            "UPDATE audit_nodes SET hash = (SELECT leaf_hash FROM audit_entries WHERE seq = 0) WHERE level = 2 AND idx = 1".into(),
+            4,
+        ),
+    ];
+    for (what, sql, index) in cases {
+        let (t, _) = busy_log("tamper").await;
+        t.app.sign_audit_checkpoint().await.unwrap();
+        let clean = verify(&t).await;
+        assert_eq!(clean.problem, None, "{what}: the untouched log verifies");
+        assert!(clean.entries >= 17 && clean.checkpoints >= 1, "{clean:?}");
+
+        // The database refuses edits through any ordinary path…
+        let refused = t
+            .raw_sql_refused("UPDATE audit_entries SET outcome = 'x' WHERE seq = 1")
+            .await;
+        assert!(refused.contains("append-only"), "{refused}");
+        t.raw_sql_refused("DELETE FROM audit_entries WHERE seq = 1")
+            .await;
+
+        // …so the attacker drops the guards first.
+        t.raw_sql(drop_append_only_triggers()).await;
+        t.raw_sql(&sql).await;
+        let report = verify(&t).await;
+        let problem = report
+            .problem
+            .unwrap_or_else(|| panic!("{what} went unnoticed"));
+        assert_eq!(problem.index, index, "{what}: {}", problem.what);
+
+        if what == "an edited entry" {
+            let (ok, _, err) = run({
+                let mut c = bin_for(&t);
+                c.args(["audit", "verify"]);
+                c
+            });
+            assert!(!ok, "the CLI exits non-zero");
+            assert!(err.contains("fails at index 7"), "{err}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn aud_02_checkpoints_and_proofs_verify_offline_and_a_witness_catches_a_rollback() {
+    let (t, w) = busy_log("proofs").await;
+    let other = t.workspace("proofs-other").await;
+    let admin = t.member(&w, "auditor", Role::Admin).await;
+    let member = t.member(&w, "plain", Role::Member).await;
+
+    // The checkpoint and key are public; the key printed by the CLI is the one served.
+    let anon = reqwest::Client::new();
+    let note = anon
+        .get(t.api("/audit/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key_text = anon
+        .get(t.api("/audit/key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = VerifierKey::parse(&key_text).unwrap();
+    let (ok, cli_key, err) = run({
+        let mut c = bin_for(&t);
+        c.args(["audit", "key"]);
+        c
+    });
+    assert!(ok, "{err}");
+    assert_eq!(cli_key.trim(), key_text.trim());
+    let first = key.verify(&note).unwrap();
+    assert!(first.size > 0);
+
+    // An admin's inclusion proof for one of their workspace's events verifies with the key.
+    let events = workspace_events(&t, "proofs", &w.owner.token).await;
+    let index = events[3]["index"].as_u64().unwrap();
+    let (st, proof) = with_token(
+        &t,
+        "GET",
+        &format!("/workspaces/proofs/audit/events/{index}/proof"),
+        &admin.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{proof}");
+    let proof: ProofFile = serde_json::from_value(proof).unwrap();
+    match proof.verify(Some(&key)).unwrap() {
+        Verified::Included { entry, .. } => {
+            assert_eq!(entry.index, index);
+            assert_eq!(entry.action, events[3]["action"].as_str().unwrap());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not for members, not across workspaces.
+    let (st, _) = with_token(
+        &t,
+        "GET",
+        "/workspaces/proofs/audit/events",
+        &member.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 403);
+    let (st, _) = with_token(
+        &t,
+        "GET",
+        &format!("/workspaces/proofs-other/audit/events/{index}/proof"),
+        &other.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404, "another workspace's entry is not found");
+
+    // The log grows; a consistency proof links the two checkpoints.
+    let before_growth = first.size;
+    space_changes(&t, "proofs", &w.owner.token, 5).await;
+    let (ok, grown, err) = run({
+        let mut c = bin_for(&t);
+        c.args(["audit", "checkpoint"]);
+        c
+    });
+    assert!(ok, "{err}");
+    let grown = key.verify(&grown).unwrap();
+    assert!(grown.size > before_growth);
+    let consistency: ProofFile = anon
+        .get(t.api(&format!("/audit/consistency?from={before_growth}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(matches!(
+        consistency.verify(Some(&key)).unwrap(),
+        Verified::Consistent { old, new } if old.size == before_growth && new == grown
+    ));
+
+    // A proof file from the CLI verifies offline, with no configuration; an altered one fails.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("proof.json");
+    let (ok, _, err) = run({
+        let mut c = bin_for(&t);
+        c.args(["audit", "proof", "--index", &index.to_string(), "-o"])
+            .arg(&file);
+        c
+    });
+    assert!(ok, "{err}");
+    let offline = |path: &std::path::Path| {
+        let mut c = crate::cli::bin();
+        c.args(["audit", "verify-proof"])
+            .arg(path)
+            .args(["--key", key_text.trim()]);
+        run(c)
+    };
+    let (ok, out, err) = offline(&file);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("entry {index}")), "{out}");
+    let mut altered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    altered["index"] = json!(index + 1);
+    let bad = dir.path().join("altered.json");
+    std::fs::write(&bad, altered.to_string()).unwrap();
+    let (ok, _, err) = offline(&bad);
+    assert!(!ok && err.contains("does not verify"), "{err}");
+
+    // A witness follows the log over HTTP…
+    let witness_dir = dir.path().join("witness");
+    // The witness calls the in-process server over HTTP: it runs off the test's runtime.
+    let witness = |base: &str| {
+        let mut c = crate::cli::bin();
+        c.args(["audit", "witness"])
+            .arg(&witness_dir)
+            .args(["--url", base]);
+        tokio::task::spawn_blocking(move || run(c))
+    };
+    let (ok, out, err) = witness(&t.base).await.unwrap();
+    assert!(ok && out.contains("first checkpoint seen"), "{out}{err}");
+
+    // …a copy of the database is taken (the backup an operator could later restore)…
+    let backup = tempfile::tempdir().unwrap();
+    let restore_url = match test_db() {
+        TestDb::Sqlite => {
+            let f = backup.path().join("backup.db");
+            t.app.store().vacuum_into(&f).await.unwrap();
+            format!("sqlite://{}", f.display())
+        }
+        TestDb::Postgres => crate::encryption::pg_copy(&t.config.database_url).await,
+    };
+    space_changes(&t, "proofs", &w.owner.token, 3).await;
+    t.app.sign_audit_checkpoint().await.unwrap();
+    let (ok, out, err) = witness(&t.base).await.unwrap();
+    assert!(ok && out.contains("consistent:"), "{out}{err}");
+
+    // …and when the instance is rolled back to that copy, the witness refuses it.
+    let restored = TestApp::spawn_with(|c| {
+        c.database_url = restore_url.clone();
+        c.master_key = t.config.master_key.clone();
+        c.shred_ledger = t.config.shred_ledger.clone();
+    })
+    .await;
+    let (ok, out, err) = witness(&restored.base).await.unwrap();
+    assert!(!ok, "a rolled-back log was accepted: {out}");
+    assert!(err.contains("rolled back"), "{err}");
+}
+
+#[tokio::test]
+async fn aud_03_erasing_an_actor_keeps_the_log_verifiable_and_their_events_unattributable() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("erasure").await;
+    let m = t.member(&w, "leaving", Role::Member).await;
+    let stays = t.member(&w, "staying", Role::Member).await;
+    let (_, sp) = with_token(
+        &t,
+        "POST",
+        "/workspaces/erasure/spaces",
+        &w.owner.token,
+        Some(json!({"name": "S", "description": "", "private": false})),
+    )
+    .await;
+    let (_, d) = with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/erasure/spaces/{}/discussions", id(&sp)),
+        &w.owner.token,
+        Some(json!({"kind": "topic", "title": "D", "description": ""})),
+    )
+    .await;
+    for p in [&m, &stays] {
+        let (st, idea) = with_token(
+            &t,
+            "POST",
+            &format!("/workspaces/erasure/discussions/{}/ideas", id(&d)),
+            &p.token,
+            Some(json!({"title": "mine", "body": "b", "tags": []})),
+        )
+        .await;
+        assert_eq!(st, 201, "{idea}");
+        let (st, _) = with_token(
+            &t,
+            "DELETE",
+            &format!("/workspaces/erasure/ideas/{}", id(&idea)),
+            &p.token,
+            None,
+        )
+        .await;
+        assert_eq!(st, 204);
+    }
+    let events = workspace_events(&t, "erasure", &w.owner.token).await;
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "content.deleted" && actor_of(e) == Some(m.id.0.to_string()))
+        .collect();
+    assert_eq!(mine.len(), 1, "{events:?}");
+    let pseudonym = mine[0]["actor"]["pseudonym"].as_str().unwrap().to_owned();
+    assert!(pseudonym.starts_with("p-") && !pseudonym.contains(&m.id.0.to_string()));
+    assert_eq!(mine[0]["client"]["ip"], json!("127.0.0.1"));
+    assert!(mine[0]["client"].is_object(), "client data is kept, sealed");
+
+    t.app.shred_member_data(w.id, m.id).await.unwrap();
+    let after = workspace_events(&t, "erasure", &w.owner.token).await;
+    let theirs: Vec<&Value> = after
+        .iter()
+        .filter(|e| e["actor"]["pseudonym"] == json!(pseudonym))
+        .collect();
+    assert!(!theirs.is_empty());
+    for e in &theirs {
+        assert_eq!(e["actor"]["user_id"], Value::Null, "unattributable: {e}");
+        assert_eq!(e["client"], Value::Null, "client data unreadable: {e}");
+    }
+    let shredded: Vec<&Value> = after
+        .iter()
+        .filter(|e| e["action"] == "keys.subject_shredded")
+        .collect();
+    assert_eq!(shredded.len(), 1);
+    assert_eq!(shredded[0]["target"], json!(format!("member:{pseudonym}")));
+    assert_eq!(shredded[0]["target_person"]["user_id"], Value::Null);
+    assert!(
+        after.iter().any(
+            |e| e["action"] == "content.deleted" && actor_of(e) == Some(stays.id.0.to_string())
+        ),
+        "the others stay attributed"
+    );
+    let report = verify(&t).await;
+    assert_eq!(report.problem, None, "the log still verifies");
+}
+
+#[tokio::test]
+async fn aud_04_admins_export_the_trail_and_the_export_is_recorded() {
+    let (t, w) = busy_log("export").await;
+    let (st, body) = call(
+        &t,
+        "GET",
+        "/workspaces/export/audit/export",
+        &Auth::Token(w.owner.token.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let key = VerifierKey::parse(body["verifier_key"].as_str().unwrap()).unwrap();
+    let cp = key.verify(body["checkpoint"].as_str().unwrap()).unwrap();
+    let events = body["events"].as_array().unwrap();
+    assert!(events.len() >= 17);
+    assert!(
+        events
+            .windows(2)
+            .all(|p| p[0]["index"].as_u64() < p[1]["index"].as_u64())
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["action"], "audit.exported");
+    assert!(
+        cp.size > last["index"].as_u64().unwrap(),
+        "the checkpoint covers the export"
+    );
+    // Each exported entry is the exact bytes the tree holds: a proof for it verifies.
+    let index = events[2]["index"].as_u64().unwrap();
+    let proof = t.app.audit_inclusion_proof(index).await.unwrap();
+    let ProofFile::Inclusion { entry, .. } = &proof else {
+        panic!("{proof:?}")
+    };
+    assert_eq!(entry, events[2]["entry"].as_str().unwrap());
+    // Filters: by action, by time, with paging.
+    let (st, page) = with_token(
+        &t,
+        "GET",
+        "/workspaces/export/audit/events?action=space.settings_changed&limit=3",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert!(page["next_before"].is_u64());
+    let (st, e) = with_token(
+        &t,
+        "GET",
+        "/workspaces/export/audit/events?action=nonsense",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (422, Some("action")),
+        "{e}"
+    );
+}
+
+/// Performs every kind of recorded action and checks each is in the log with the right actor.
+#[tokio::test]
+async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
+    let t = TestApp::spawn().await;
+    let (_, _) = t
+        .app
+        .create_user(
+            "alice@example.org",
+            "Alice",
+            Some("alice's long password"),
+            false,
+        )
+        .await
+        .unwrap();
+    let w = t.workspace("kinds").await;
+    t.app
+        .add_member("kinds", "alice@example.org", Role::Member)
+        .await
+        .unwrap();
+    let alice_session = {
+        let (st, body) = call(
+            &t,
+            "POST",
+            "/session",
+            &Auth::None,
+            Body::Json(json!({"email": "alice@example.org", "password": "alice's long password"})),
+        )
+        .await;
+        assert_eq!(st, 200, "{body}");
+        body
+    };
+    let alice = UserId(
+        alice_session["user"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    for (email, pw) in [
+        ("alice@example.org", "a wrong password here"),
+        ("nobody@example.org", "a wrong password here"),
+    ] {
+        let (st, _) = call(
+            &t,
+            "POST",
+            "/session",
+            &Auth::None,
+            Body::Json(json!({"email": email, "password": pw})),
+        )
+        .await;
+        assert_eq!(st, 403);
+    }
+    let session = t
+        .session("alice@example.org", "alice's long password")
+        .await;
+    let (st, _) = call(
+        &t,
+        "DELETE",
+        "/session",
+        &Auth::Session(session),
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 204);
+
+    let owner = w.as_member(&w.owner);
+    let alice_m = {
+        let mut m = owner.clone();
+        m.actor.user = alice;
+        m.actor.role = Role::Member;
+        m
+    };
+    let tok = t
+        .app
+        .create_token(
+            &alice_m,
+            TokenInput {
+                name: "mine".into(),
+                scope: TokenScope::Read,
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap();
+    t.app.revoke_token(&alice_m, tok.token.id).await.unwrap();
+    let inv = t
+        .app
+        .invite(
+            &owner,
+            ideaweave_app::InvitationInput {
+                email: "bob@example.org".into(),
+                role: Role::Member,
+            },
+        )
+        .await
+        .unwrap();
+    let gone = t
+        .app
+        .invite(
+            &owner,
+            ideaweave_app::InvitationInput {
+                email: "carol@example.org".into(),
+                role: Role::Member,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .revoke_invitation(&owner, gone.invitation.id)
+        .await
+        .unwrap();
+    let secret = inv.accept_url.rsplit('/').next().unwrap().to_owned();
+    let (st, accepted) = call(
+        &t,
+        "POST",
+        &format!("/invitations/{secret}/accept"),
+        &Auth::None,
+        Body::Json(json!({"name": "Bob", "password": "bob's long password"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{accepted}");
+    let bob = UserId(accepted["user"]["id"].as_str().unwrap().parse().unwrap());
+    t.app
+        .change_role(
+            &owner,
+            bob,
+            ideaweave_app::RoleInput {
+                role: Role::Moderator,
+            },
+        )
+        .await
+        .unwrap();
+    let sp = t
+        .app
+        .create_space(
+            &owner,
+            ideaweave_app::SpaceInput {
+                name: "S".into(),
+                description: String::new(),
+                private: false,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .update_space(
+            &owner,
+            sp.id,
+            ideaweave_app::SpaceInput {
+                name: "S2".into(),
+                description: String::new(),
+                private: true,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .rename_workspace(
+            &owner,
+            ideaweave_app::WorkspacePatch {
+                name: "Renamed".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let d = t
+        .app
+        .create_discussion(
+            &owner,
+            sp.id,
+            ideaweave_app::DiscussionInput {
+                kind: ideaweave_app::DiscussionKind::Topic,
+                title: "D".into(),
+                description: String::new(),
+                deadline: None,
+                criteria: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let mut ideas = Vec::new();
+    for title in ["one", "two", "three"] {
+        ideas.push(
+            t.app
+                .create_idea(
+                    &owner,
+                    d.id,
+                    ideaweave_app::IdeaInput {
+                        title: title.into(),
+                        body: "b".into(),
+                        tags: vec![],
+                    },
+                )
+                .await
+                .unwrap()
+                .summary
+                .id,
+        );
+    }
+    t.app
+        .merge(
+            &owner,
+            ideas[1],
+            ideaweave_app::MergeInput { into: ideas[0] },
+        )
+        .await
+        .unwrap();
+    let link = t
+        .app
+        .add_link(
+            &owner,
+            ideas[2],
+            LinkInput {
+                url: "https://example.org".into(),
+                title: String::new(),
+                comment_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    t.app.delete_link(&owner, link.id).await.unwrap();
+    t.app.delete_idea(&owner, ideas[2]).await.unwrap();
+    t.app.remove_member(&owner, bob).await.unwrap();
+    let (st, _) = call(
+        &t,
+        "GET",
+        "/workspaces/kinds/audit/export",
+        &Auth::Token(w.owner.token.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    for args in [
+        vec!["keys", "rotate-workspace", "kinds"],
+        vec!["keys", "rotate-master"],
+        vec!["keys", "retire-master", "1", "--yes"],
+    ] {
+        let (ok, _, err) = run({
+            let mut c = bin_for(&t);
+            c.args(&args);
+            c
+        });
+        assert!(ok, "{args:?}: {err}");
+    }
+    t.app.shred_member_data(w.id, alice).await.unwrap();
+
+    let ws_events = workspace_events(&t, "kinds", &w.owner.token).await;
+    let inst = instance_events(&t).await;
+    let owner_id = w.owner.id.0.to_string();
+    let (alice_s, bob_s) = (alice.0.to_string(), bob.0.to_string());
+    let mut seen: HashSet<String> = HashSet::new();
+    let expect = |action: &str, actor: Option<&str>, outcome: &str, events: &[Value]| {
+        let found = events.iter().find(|e| {
+            e["action"] == action
+                && e["outcome"] == outcome
+                && match actor {
+                    Some("operator") => e["actor"]["pseudonym"] == "operator",
+                    Some("nobody") => e["actor"].is_null(),
+                    Some("erased") => {
+                        e["actor"]["pseudonym"].is_string() && e["actor"]["user_id"].is_null()
+                    }
+                    Some(uid) => e["actor"]["user_id"] == json!(uid),
+                    None => true,
+                }
+        });
+        assert!(
+            found.is_some(),
+            "no {action} ({outcome}) by {actor:?} in {events:#?}"
+        );
+    };
+    let inst_json: Vec<Value> = inst
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    for (action, actor, outcome, scope) in [
+        ("account.created", Some("operator"), "success", &inst_json),
+        (
+            "account.created",
+            Some(bob_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "auth.sign_in",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "auth.sign_in_failed",
+            Some(alice_s.as_str()),
+            "failure",
+            &inst_json,
+        ),
+        ("auth.sign_in_failed", Some("nobody"), "failure", &inst_json),
+        (
+            "auth.sign_out",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "keys.master_rotated",
+            Some("operator"),
+            "success",
+            &inst_json,
+        ),
+        (
+            "keys.master_retired",
+            Some("operator"),
+            "success",
+            &inst_json,
+        ),
+        ("workspace.created", Some("operator"), "success", &ws_events),
+        ("member.added", Some("operator"), "success", &ws_events),
+        ("token.created", Some("erased"), "success", &ws_events),
+        ("token.revoked", Some("erased"), "success", &ws_events),
+        (
+            "invitation.created",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "invitation.revoked",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "invitation.accepted",
+            Some(bob_s.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "member.role_changed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "member.removed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "workspace.settings_changed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "space.settings_changed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "content.deleted",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "idea.merged",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "audit.exported",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "keys.workspace_rotated",
+            Some("operator"),
+            "success",
+            &ws_events,
+        ),
+        (
+            "keys.subject_shredded",
+            Some("operator"),
+            "success",
+            &ws_events,
+        ),
+    ] {
+        expect(action, actor, outcome, scope);
+        seen.insert(action.to_owned());
+    }
+    let role_change = ws_events
+        .iter()
+        .find(|e| e["action"] == "member.role_changed")
+        .unwrap();
+    assert_eq!(role_change["target_person"]["user_id"], json!(bob_s));
+    assert_eq!(
+        role_change["facts"],
+        json!({"from": "member", "to": "moderator"})
+    );
+    let all: HashSet<String> = AuditAction::ALL
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        seen, all,
+        "every kind of event has a case here (add one with each new kind)"
+    );
+    assert_eq!(verify(&t).await.problem, None);
+}
