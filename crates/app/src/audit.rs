@@ -1063,3 +1063,30 @@ impl App {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aud_01_every_action_is_documented_and_names_round_trip() {
+        let doc = include_str!("../../../docs/security/audit.md");
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            assert!(
+                doc.contains(&format!("`{}`", a.as_str())),
+                "{} is missing from docs/security/audit.md",
+                a.as_str()
+            );
+        }
+        assert_eq!(AuditAction::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn pseudonym_rows_are_the_pseudonyms_bytes() {
+        let p = format!("p-{}", "ab".repeat(16));
+        assert_eq!(pseudonym_row(&p).map(|u| u.as_bytes()[0]), Some(0xab));
+        assert_eq!(pseudonym_row("operator"), None);
+        assert_eq!(pseudonym_row("p-zz"), None);
+    }
+}

@@ -493,3 +493,111 @@ impl App {
         Ok((token.secret, d.id))
     }
 }
+
+impl App {
+    /// Appends `n` synthetic operator events to the audit log, `batch` per transaction, for
+    /// benchmarks (`cargo xtask bench audit`). Returns the seconds spent appending.
+    pub async fn seed_audit_entries(
+        &self,
+        n: u64,
+        batch: u64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> AppResult<f64> {
+        let batch = batch.max(1);
+        let client = ClientInfo::console();
+        let started = std::time::Instant::now();
+        let mut done = 0;
+        while done < n {
+            let mut tx = self.store.begin().await?;
+            for _ in 0..batch.min(n - done) {
+                self.audit(
+                    &mut tx,
+                    crate::AuditEvent {
+                        workspace: None,
+                        actor: crate::Who::Operator,
+                        action: crate::AuditAction::KeysMasterRotated,
+                        target: crate::Target::Thing("benchmark", uuid::Uuid::now_v7()),
+                        outcome: crate::Outcome::Success,
+                        client: &client,
+                        facts: serde_json::json!({"synthetic": true}),
+                    },
+                )
+                .await?;
+                done += 1;
+            }
+            tx.commit().await?;
+            progress(done);
+        }
+        Ok(started.elapsed().as_secs_f64())
+    }
+}
+
+/// What generating audit proofs costs at the log's current size (`cargo xtask bench audit`).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditProofTiming {
+    /// Entries in the log.
+    pub size: u64,
+    /// Mean milliseconds to build an inclusion proof file.
+    pub inclusion_ms: f64,
+    /// Bytes of the largest inclusion proof file sampled (JSON).
+    pub inclusion_bytes: usize,
+    /// Hashes in that proof.
+    pub inclusion_hashes: usize,
+    /// Mean milliseconds to build a consistency proof file from the first signed checkpoint.
+    pub consistency_ms: f64,
+    /// Bytes of a consistency proof file (JSON).
+    pub consistency_bytes: usize,
+}
+
+impl App {
+    /// Times `samples` inclusion proofs of entries spread over the log and as many consistency
+    /// proofs from its first signed checkpoint to a fresh one.
+    pub async fn time_audit_proofs(&self, samples: u64) -> AppResult<AuditProofTiming> {
+        let note = self.sign_audit_checkpoint().await?;
+        let cp = self
+            .audit_verifier_key()?
+            .verify(&note)
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        let size = cp.size;
+        let first = {
+            let mut tx = self.store.read().await?;
+            tx.audit_checkpoints()
+                .await?
+                .first()
+                .map(|c| c.size as u64)
+                .unwrap_or(size)
+        };
+        let samples = samples.max(1);
+        let json =
+            |p: &ideaweave_audit::ProofFile| serde_json::to_vec(p).map(|v| v.len()).unwrap_or(0);
+        let started = std::time::Instant::now();
+        let mut largest: Option<(usize, ideaweave_audit::ProofFile)> = None;
+        for i in 0..samples {
+            let p = self.audit_inclusion_proof(size * i / samples).await?;
+            let len = json(&p);
+            if largest.as_ref().is_none_or(|(l, _)| len > *l) {
+                largest = Some((len, p));
+            }
+        }
+        let inclusion_ms = started.elapsed().as_secs_f64() * 1000.0 / samples as f64;
+        let (_, inclusion) = largest.ok_or_else(|| AppError::internal("no proof"))?;
+        let started = std::time::Instant::now();
+        let mut consistency = None;
+        for _ in 0..samples {
+            consistency = Some(self.audit_consistency_proof(first, Some(size)).await?);
+        }
+        let consistency_ms = started.elapsed().as_secs_f64() * 1000.0 / samples as f64;
+        let hashes = match &inclusion {
+            ideaweave_audit::ProofFile::Inclusion { proof, .. } => proof.len(),
+            _ => 0,
+        };
+        Ok(AuditProofTiming {
+            size,
+            inclusion_ms,
+            inclusion_bytes: json(&inclusion),
+            inclusion_hashes: hashes,
+            consistency_ms,
+            consistency_bytes: consistency.as_ref().map(json).unwrap_or(0),
+        })
+    }
+}

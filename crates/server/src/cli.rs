@@ -140,6 +140,20 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Append N synthetic operator events to the audit log, for benchmarks; prints the time.
+    SeedAudit {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// How many events.
+        #[arg(long, default_value_t = 1000)]
+        entries: u64,
+        /// Events per transaction (1 = each in its own).
+        #[arg(long, default_value_t = 1)]
+        batch: u64,
+        /// Afterwards, time this many inclusion and consistency proofs.
+        #[arg(long, default_value_t = 0)]
+        time_proofs: u64,
+    },
     /// Create a workspace with one discussion of N ideas, for load tests; prints a read token.
     SeedBenchmark {
         #[command(flatten)]
@@ -423,6 +437,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             password_stdin,
         }) => create_account(&cfg, &email, &name, password_stdin, true).await,
+        Command::Admin(AdminCommand::SeedAudit {
+            cfg,
+            entries,
+            batch,
+            time_proofs,
+        }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let secs = app
+                .seed_audit_entries(entries, batch, &|n| {
+                    if n % 10_000 == 0 || n == entries {
+                        eprint!("\r{n} appended")
+                    }
+                })
+                .await?;
+            eprintln!();
+            println!(
+                "{{\"entries\":{entries},\"batch\":{batch},\"seconds\":{secs:.3},\"per_second\":{:.0}}}",
+                entries as f64 / secs.max(1e-9)
+            );
+            if time_proofs > 0 {
+                let p = app.time_audit_proofs(time_proofs).await?;
+                println!(
+                    "{{\"size\":{},\"inclusion_ms\":{:.3},\"inclusion_bytes\":{},\"inclusion_hashes\":{},\"consistency_ms\":{:.3},\"consistency_bytes\":{}}}",
+                    p.size,
+                    p.inclusion_ms,
+                    p.inclusion_bytes,
+                    p.inclusion_hashes,
+                    p.consistency_ms,
+                    p.consistency_bytes
+                );
+            }
+            Ok(())
+        }
         Command::Admin(AdminCommand::SeedBenchmark {
             cfg,
             slug,

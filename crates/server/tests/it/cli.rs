@@ -43,6 +43,7 @@ fn every_subcommand_has_help() {
         &["admin"],
         &["admin", "create-operator"],
         &["admin", "seed-benchmark"],
+        &["admin", "seed-audit"],
         &["user", "create"],
         &["workspace"],
         &["workspace", "create"],
