@@ -165,6 +165,18 @@ pub struct AuditEvent<'a> {
     pub facts: serde_json::Value,
 }
 
+/// An event ready to append: everything but its position.
+struct PreparedEvent {
+    at: i64,
+    workspace: Option<WorkspaceId>,
+    actor: Option<String>,
+    action: AuditAction,
+    target: String,
+    outcome: Outcome,
+    key: SealingKey,
+    details: Vec<u8>,
+}
+
 /// The sealed part of an entry.
 #[derive(Debug, Serialize, Deserialize)]
 struct Details {
@@ -360,6 +372,26 @@ impl App {
 
     /// Appends `ev` to the log inside `tx`; returns its index.
     pub(crate) async fn audit(&self, tx: &mut Tx, ev: AuditEvent<'_>) -> AppResult<u64> {
+        let prepared = self.prepare_event(tx, ev).await?;
+        self.append_prepared(tx, vec![prepared]).await
+    }
+
+    /// Appends several events inside `tx`, locking and moving the log's head once; returns the
+    /// index of the first.
+    pub(crate) async fn audit_batch(
+        &self,
+        tx: &mut Tx,
+        events: Vec<AuditEvent<'_>>,
+    ) -> AppResult<u64> {
+        let mut prepared = Vec::with_capacity(events.len());
+        for ev in events {
+            prepared.push(self.prepare_event(tx, ev).await?);
+        }
+        self.append_prepared(tx, prepared).await
+    }
+
+    /// Works out an event's pseudonyms, target and sealing key.
+    async fn prepare_event(&self, tx: &mut Tx, ev: AuditEvent<'_>) -> AppResult<PreparedEvent> {
         let now = self.now();
         let (key, actor) = match ev.actor {
             Who::Person(u) => {
@@ -394,57 +426,74 @@ impl App {
             }
             .to_owned(),
         };
-        let head = tx.audit_head_for_update().await?;
-        let mut frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
-        let seq = frontier.size();
-        if i64::try_from(seq).ok() != Some(head.size) {
-            return Err(AppError::Integrity(format!(
-                "the audit head says {} entries but its frontier {seq}",
-                head.size
-            )));
-        }
-        let scope_id = ev.workspace.map_or(uuid::Uuid::nil(), |w| w.0);
         let details = serde_json::to_vec(&Details {
             client: ev.client.clone(),
             facts: ev.facts,
         })
         .map_err(|e| AppError::internal(format!("audit details: {e}")))?;
-        let sealed = key.seal(
-            &row_place(scope_id, "audit_entries", "details", entry_row(seq)),
-            &details,
-        )?;
-        let entry = Entry {
-            index: seq,
+        Ok(PreparedEvent {
             at: now,
-            workspace: ev.workspace.map(|w| w.0),
+            workspace: ev.workspace,
             actor,
-            action: ev.action.as_str().to_owned(),
+            action: ev.action,
             target,
-            outcome: ev.outcome.as_str().to_owned(),
-            details: sealed,
-        };
-        let leaf = entry.leaf_hash();
-        let completed = frontier.push(leaf);
-        let size = i64::try_from(seq + 1).map_err(|_| AppError::internal("audit log full"))?;
-        tx.insert_audit_entry(&AuditRow {
-            seq: size - 1,
-            at: entry.at,
-            workspace_id: entry.workspace,
-            actor: entry.actor,
-            action: entry.action,
-            target: entry.target,
-            outcome: entry.outcome,
-            details: entry.details,
-            leaf_hash: leaf.to_vec(),
-            root_after: frontier.root().to_vec(),
+            outcome: ev.outcome,
+            key,
+            details,
         })
-        .await?;
-        for (id, hash) in completed {
-            tx.insert_audit_node(i32::from(id.level), node_index(id)?, &hash)
-                .await?;
+    }
+
+    async fn append_prepared(&self, tx: &mut Tx, events: Vec<PreparedEvent>) -> AppResult<u64> {
+        let head = tx.audit_head_for_update().await?;
+        let mut frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
+        let first = frontier.size();
+        if i64::try_from(first).ok() != Some(head.size) {
+            return Err(AppError::Integrity(format!(
+                "the audit head says {} entries but its frontier {first}",
+                head.size
+            )));
         }
+        for ev in events {
+            let seq = frontier.size();
+            let scope_id = ev.workspace.map_or(uuid::Uuid::nil(), |w| w.0);
+            let sealed = ev.key.seal(
+                &row_place(scope_id, "audit_entries", "details", entry_row(seq)),
+                &ev.details,
+            )?;
+            let entry = Entry {
+                index: seq,
+                at: ev.at,
+                workspace: ev.workspace.map(|w| w.0),
+                actor: ev.actor,
+                action: ev.action.as_str().to_owned(),
+                target: ev.target,
+                outcome: ev.outcome.as_str().to_owned(),
+                details: sealed,
+            };
+            let leaf = entry.leaf_hash();
+            let completed = frontier.push(leaf);
+            tx.insert_audit_entry(&AuditRow {
+                seq: i64::try_from(seq).map_err(|_| AppError::internal("audit log full"))?,
+                at: entry.at,
+                workspace_id: entry.workspace,
+                actor: entry.actor,
+                action: entry.action,
+                target: entry.target,
+                outcome: entry.outcome,
+                details: entry.details,
+                leaf_hash: leaf.to_vec(),
+                root_after: frontier.root().to_vec(),
+            })
+            .await?;
+            for (id, hash) in completed {
+                tx.insert_audit_node(i32::from(id.level), node_index(id)?, &hash)
+                    .await?;
+            }
+        }
+        let size =
+            i64::try_from(frontier.size()).map_err(|_| AppError::internal("audit log full"))?;
         tx.set_audit_head(size, &frontier.to_bytes()).await?;
-        Ok(seq)
+        Ok(first)
     }
 
     /// Appends `ev` in a transaction of its own (for failed or refused attempts, whose own

@@ -508,24 +508,22 @@ impl App {
         let started = std::time::Instant::now();
         let mut done = 0;
         while done < n {
+            let count = batch.min(n - done);
+            let events = (0..count)
+                .map(|_| crate::AuditEvent {
+                    workspace: None,
+                    actor: crate::Who::Operator,
+                    action: crate::AuditAction::KeysMasterRotated,
+                    target: crate::Target::Thing("benchmark", uuid::Uuid::now_v7()),
+                    outcome: crate::Outcome::Success,
+                    client: &client,
+                    facts: serde_json::json!({"synthetic": true}),
+                })
+                .collect();
             let mut tx = self.store.begin().await?;
-            for _ in 0..batch.min(n - done) {
-                self.audit(
-                    &mut tx,
-                    crate::AuditEvent {
-                        workspace: None,
-                        actor: crate::Who::Operator,
-                        action: crate::AuditAction::KeysMasterRotated,
-                        target: crate::Target::Thing("benchmark", uuid::Uuid::now_v7()),
-                        outcome: crate::Outcome::Success,
-                        client: &client,
-                        facts: serde_json::json!({"synthetic": true}),
-                    },
-                )
-                .await?;
-                done += 1;
-            }
+            self.audit_batch(&mut tx, events).await?;
             tx.commit().await?;
+            done += count;
             progress(done);
         }
         Ok(started.elapsed().as_secs_f64())
