@@ -227,6 +227,52 @@ fn drop_leftover_test_databases(url: &str) {
     }
 }
 
+/// Python's aiosmtpd, the real SMTP server the mail tests start, installed into
+/// `target/pydeps` (not the system's Python); returns that directory for `PYTHONPATH`.
+fn ensure_aiosmtpd() -> Result<String> {
+    let deps = root().join("target").join("pydeps");
+    let has = |p: &std::path::Path| {
+        Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .env("PYTHONPATH", p)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has(&deps) {
+        if !have("python3") || !pip_works() {
+            apt_install(&["python3", "python3-pip"])?;
+        }
+        println!("installing aiosmtpd from PyPI into target/pydeps");
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&deps)
+            .arg("aiosmtpd==1.4.6")
+            .env("PIP_ROOT_USER_ACTION", "ignore"))?;
+        if !has(&deps) {
+            return Err("aiosmtpd was installed but does not import".into());
+        }
+    }
+    Ok(deps.display().to_string())
+}
+
+fn pip_works() -> bool {
+    Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn test() -> Result<()> {
     let cargo = env!("CARGO");
     step("formatting (cargo fmt --check)");
@@ -241,16 +287,26 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    step("the SMTP server the mail tests start (aiosmtpd)");
+    let pydeps = ensure_aiosmtpd()?;
     step("PostgreSQL for the second run");
     let pg = ensure_postgres()?;
     println!("using {}", pg.replace(":ideaweave-test@", ":***@"));
     let mut tally = Tally::default();
     step("unit tests and the integration suite on SQLite");
-    let sqlite = cargo_test(&["--workspace"], &[("IW_TEST_DB", "sqlite")], &mut tally);
+    let sqlite = cargo_test(
+        &["--workspace"],
+        &[("IW_TEST_DB", "sqlite"), ("IW_TEST_PYTHONPATH", &pydeps)],
+        &mut tally,
+    );
     step("the integration suite on PostgreSQL");
     let postgres = cargo_test(
         &["-p", "ideaweave-server", "--test", "it"],
-        &[("IW_TEST_DB", "postgres"), ("IW_TEST_PG_URL", &pg)],
+        &[
+            ("IW_TEST_DB", "postgres"),
+            ("IW_TEST_PG_URL", &pg),
+            ("IW_TEST_PYTHONPATH", &pydeps),
+        ],
         &mut tally,
     );
     drop_leftover_test_databases(&pg);

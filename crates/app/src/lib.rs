@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod ideas;
 mod keyring;
+mod mail;
 mod rotation;
 mod sealed;
 mod secrets;
@@ -38,6 +39,7 @@ pub use error::{AppError, AppResult};
 pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
+pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
 pub use views::*;
@@ -72,6 +74,8 @@ pub struct AppSettings {
     pub max_upload_bytes: usize,
     /// The URL people reach this instance at, for links in invitations.
     pub public_url: String,
+    /// Whether an SMTP server is configured: invitations are then also emailed.
+    pub mail_enabled: bool,
 }
 
 impl Default for AppSettings {
@@ -81,6 +85,7 @@ impl Default for AppSettings {
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            mail_enabled: false,
         }
     }
 }

@@ -577,11 +577,23 @@ impl App {
             },
         )
         .await?;
-        tx.commit().await?;
         let accept_url = format!(
             "{}/invitations/{token}",
             self.settings.public_url.trim_end_matches('/')
         );
+        let ws_name = match tx.workspace_by_id(ws).await? {
+            Some(w) => self.workspace_name(&mut tx, ws, &w.name).await?,
+            None => return Err(AppError::NotFound("workspace")),
+        };
+        let mail = invitation_mail(
+            email,
+            &ws_name,
+            role,
+            &accept_url,
+            self.settings.invitation_ttl,
+        );
+        self.queue_mail(&mut tx, ws, &mail).await?;
+        tx.commit().await?;
         Ok(CreatedInvitation {
             invitation: InvitationView {
                 id,
@@ -888,5 +900,40 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The email that carries an invitation link.
+fn invitation_mail(
+    to: &Email,
+    workspace: &str,
+    role: Role,
+    url: &str,
+    valid_for: std::time::Duration,
+) -> crate::mail::OutgoingMail {
+    let days = (valid_for.as_secs() / 86_400).max(1);
+    let role = role.as_str();
+    let subject = format!("You are invited to {workspace} on Ideaweave");
+    let text = format!(
+        "You have been invited to join the workspace \"{workspace}\" on Ideaweave as {role}.\n\n\
+         Open this link to accept (it works once, for {days} day(s)):\n\n{url}\n\n\
+         If you did not expect this invitation, you can ignore this email.\n"
+    );
+    let e = crate::mail::html_escape;
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5\">\
+         <p>You have been invited to join the workspace <strong>{}</strong> on Ideaweave as {}.</p>\
+         <p><a href=\"{}\">Accept the invitation</a> (the link works once, for {days} day(s)).</p>\
+         <p style=\"color: #555\">If you did not expect this invitation, you can ignore this email.</p>\
+         </body></html>",
+        e(workspace),
+        e(role),
+        e(url)
+    );
+    crate::mail::OutgoingMail {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
     }
 }

@@ -401,6 +401,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(%addr, "listening");
             let router = crate::router(app.clone(), &config);
             crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
+            if let Some(mail) = &config.mail {
+                let mailer = crate::mail::SmtpMailer::new(mail)?;
+                crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
+            }
             crate::serve(listener, router, shutdown_signal())
                 .await
                 .context("the server stopped with an error")?;

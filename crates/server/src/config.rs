@@ -56,6 +56,19 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     keys: RawKeys,
+    #[serde(default)]
+    mail: RawMail,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    smtp_host: Option<String>,
+    smtp_port: Option<u64>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    from: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +154,47 @@ pub struct Config {
     pub master_key: MasterKeySource,
     /// The shred ledger (ENC-04): outside the database and its backups.
     pub shred_ledger: PathBuf,
+    /// Outgoing email; `None` when no SMTP server is configured (invitation links are then
+    /// only shown to the inviter).
+    pub mail: Option<MailConfig>,
+}
+
+/// How email leaves the instance.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The SMTP server.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, String)>,
+    /// The sender, e.g. `Ideaweave <noreply@ideas.example.org>`.
+    pub from: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.credentials.as_ref().map(|c| &c.0))
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (only for a relay on the same host or network).
+    None,
+    /// Upgraded with STARTTLS, refusing servers that cannot.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
 }
 
 /// Where the master key comes from (ENC-02): never from the database.
@@ -226,6 +280,36 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "<data_dir>/shred-ledger.log",
         "list of destroyed keys, applied at every start; keep it out of database backups and on storage every node shares",
     ),
+    (
+        "mail.smtp_host",
+        "unset (no email)",
+        "SMTP server for invitations; without it invitation links are only shown to the inviter",
+    ),
+    (
+        "mail.smtp_port",
+        "25 / 587 / 465 by mail.smtp_tls",
+        "SMTP port",
+    ),
+    (
+        "mail.smtp_tls",
+        "starttls",
+        "none, starttls (refuses servers that cannot) or tls (SMTPS)",
+    ),
+    (
+        "mail.smtp_username",
+        "unset",
+        "SMTP user name (set together with mail.smtp_password)",
+    ),
+    (
+        "mail.smtp_password",
+        "unset",
+        "SMTP password; prefer the environment variable to the file",
+    ),
+    (
+        "mail.from",
+        "Ideaweave <noreply@<public_url host>>",
+        "sender address of outgoing email",
+    ),
 ];
 
 fn ranged(
@@ -243,6 +327,85 @@ fn ranged(
         ));
     }
     Ok(v)
+}
+
+fn validate_mail(raw: RawMail, public_url: &str) -> Result<Option<MailConfig>, ConfigError> {
+    let Some(host) = raw.smtp_host.filter(|h| !h.trim().is_empty()) else {
+        for (set, option) in [
+            (raw.smtp_port.is_some(), "mail.smtp_port"),
+            (raw.smtp_username.is_some(), "mail.smtp_username"),
+            (raw.smtp_password.is_some(), "mail.smtp_password"),
+        ] {
+            if set {
+                return Err(ConfigError::new(option, "is set but mail.smtp_host is not"));
+            }
+        }
+        return Ok(None);
+    };
+    if host.contains(char::is_whitespace) || host.contains('/') {
+        return Err(ConfigError::new(
+            "mail.smtp_host",
+            format!("{host:?} is not a host name or address"),
+        ));
+    }
+    let tls = match raw.smtp_tls.as_deref().unwrap_or("starttls") {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        other => {
+            return Err(ConfigError::new(
+                "mail.smtp_tls",
+                format!("{other:?} is not one of none, starttls, tls"),
+            ));
+        }
+    };
+    let default_port = match tls {
+        SmtpTls::None => 25,
+        SmtpTls::StartTls => 587,
+        SmtpTls::Tls => 465,
+    };
+    let port = ranged("mail.smtp_port", raw.smtp_port, default_port, 1, 65535)? as u16;
+    let credentials = match (raw.smtp_username, raw.smtp_password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "mail.smtp_password",
+                "mail.smtp_username is set, so the password must be too",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "mail.smtp_username",
+                "mail.smtp_password is set, so the user name must be too",
+            ));
+        }
+    };
+    let from = match raw.from {
+        Some(f) => f,
+        None => {
+            let host = public_url
+                .split_once("://")
+                .map_or(public_url, |(_, rest)| rest)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("localhost");
+            format!("Ideaweave <noreply@{host}>")
+        }
+    };
+    if !from.contains('@') || from.contains(['\r', '\n']) {
+        return Err(ConfigError::new(
+            "mail.from",
+            format!("{from:?} is not an address such as Ideaweave <noreply@example.org>"),
+        ));
+    }
+    Ok(Some(MailConfig {
+        host,
+        port,
+        tls,
+        credentials,
+        from,
+    }))
 }
 
 impl Config {
@@ -387,7 +550,9 @@ impl Config {
             .keys
             .shred_ledger_file
             .unwrap_or_else(|| data_dir.join("shred-ledger.log"));
+        let mail = validate_mail(raw.mail, &public_url)?;
         Ok(Self {
+            mail,
             shred_ledger,
             listen,
             data_dir,
@@ -448,6 +613,47 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert!(c.database_url.starts_with("sqlite://"));
         assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn mail_settings_are_validated() {
+        assert_eq!(raw_from("").unwrap().mail, None);
+        let m = raw_from("public_url = \"https://ideas.example.org/x\"\n[mail]\nsmtp_host = \"smtp.example.org\"")
+            .unwrap()
+            .mail
+            .unwrap();
+        assert_eq!((m.port, m.tls), (587, SmtpTls::StartTls));
+        assert_eq!(m.from, "Ideaweave <noreply@ideas.example.org>");
+        let m = raw_from(
+            "[mail]\nsmtp_host = \"h\"\nsmtp_tls = \"tls\"\nsmtp_username = \"u\"\nsmtp_password = \"s3cr3t-pw\"",
+        )
+        .unwrap()
+        .mail
+        .unwrap();
+        assert!(
+            !format!("{m:?}").contains("s3cr3t-pw"),
+            "the password is never printed"
+        );
+        assert_eq!(
+            (m.port, m.credentials),
+            (465, Some(("u".into(), "s3cr3t-pw".into())))
+        );
+        for (toml, option) in [
+            ("[mail]\nsmtp_port = 25", "mail.smtp_port"),
+            (
+                "[mail]\nsmtp_host = \"h\"\nsmtp_tls = \"ssl\"",
+                "mail.smtp_tls",
+            ),
+            (
+                "[mail]\nsmtp_host = \"h\"\nsmtp_username = \"u\"",
+                "mail.smtp_password",
+            ),
+            ("[mail]\nsmtp_host = \"h\"\nsmtp_port = 0", "mail.smtp_port"),
+            ("[mail]\nsmtp_host = \"h\"\nfrom = \"nobody\"", "mail.from"),
+            ("[mail]\nsmtp_host = \"a b\"", "mail.smtp_host"),
+        ] {
+            assert_eq!(raw_from(toml).unwrap_err().option, option, "{toml}");
+        }
     }
 
     #[test]

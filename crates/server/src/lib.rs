@@ -5,6 +5,7 @@
 mod audit_cli;
 pub mod cli;
 pub mod config;
+pub mod mail;
 
 use std::sync::Arc;
 
@@ -118,6 +119,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         invitation_ttl: config.invitation_ttl,
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),
+        mail_enabled: config.mail.is_some(),
     };
     Ok(App::new(store, Arc::new(files), clock, settings, keyring))
 }

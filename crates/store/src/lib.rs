@@ -33,6 +33,7 @@ mod files;
 mod instance;
 mod keys;
 mod migrate;
+mod outbox;
 pub mod records;
 mod workspace;
 
@@ -50,6 +51,7 @@ pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileS
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};
+pub use outbox::{OutboxCounts, OutboxRow};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
 /// Which database a store speaks to.

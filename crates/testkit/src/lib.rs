@@ -6,8 +6,12 @@
 //! PostgreSQL server is `IW_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `cargo xtask test` runs the whole suite once for each.
 
+mod smtp;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+
+pub use smtp::{TestSmtp, closed_port, decode_quoted_printable, mail_config};
 
 use ideaweave_app::{App, Clock, Member, SystemClock};
 use ideaweave_domain::policy::Actor;

@@ -10,5 +10,6 @@ mod encryption;
 mod helpers;
 mod invitations;
 mod keys;
+mod mail;
 mod revocation;
 mod routes;
