@@ -203,6 +203,90 @@ fn cargo_test(args: &[&str], envs: &[(&str, &str)], tally: &mut Tally) -> Result
     }
 }
 
+/// Debian's Chromium, and playwright-core with axe-core installed into `tests/browser`.
+fn ensure_browser() -> Result<()> {
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        apt_install(&["chromium"])?;
+    }
+    if !have("node") || !have("npm") {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    let dir = root().join("tests").join("browser");
+    if !dir.join("node_modules").join("playwright-core").is_dir()
+        || !dir.join("node_modules").join("axe-core").is_dir()
+    {
+        println!("installing playwright-core and axe-core from npm into tests/browser");
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// Starts the debug build's `serve --demo` on a free port, walks the UI in Chromium, and
+/// stops the server; each check counts as a test.
+fn browser_tests(tally: &mut Tally) -> Result<()> {
+    let data = root().join("target").join("browser-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let bin = root().join("target").join("debug").join("ideaweave");
+    let mut server = Command::new(&bin)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env_remove("RUST_LOG")
+        .env("IDEAWEAVE_LOG__FILTER", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let out = server.stdout.take().ok_or("no server output")?;
+    let mut lines = BufReader::new(out).lines();
+    let base = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = server.kill();
+            return Err("the server stopped before listening".into());
+        };
+        if let Some(rest) = line.strip_prefix("Ideaweave is listening on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let shots = root().join("target").join("screenshots");
+    let walk = Command::new("node")
+        .arg("walk.mjs")
+        .arg(&base)
+        .arg(&shots)
+        .args(["owner@demo.ideaweave.test", "ideaweave-demo"])
+        .current_dir(root().join("tests").join("browser"))
+        .stdout(Stdio::piped())
+        .spawn();
+    let result = match walk {
+        Ok(mut child) => {
+            if let Some(out) = child.stdout.take() {
+                for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+                    println!("{line}");
+                    if line.starts_with("ok ") {
+                        tally.passed += 1;
+                    } else if line.starts_with("FAILED ") {
+                        tally.failed += 1;
+                    }
+                }
+            }
+            match child.wait() {
+                Ok(s) if s.success() => Ok(()),
+                _ => Err("the browser tests failed".to_owned()),
+            }
+        }
+        Err(e) => Err(format!("cannot run node: {e}")),
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    println!("screenshots in {}", shots.display());
+    result
+}
+
 fn drop_leftover_test_databases(url: &str) {
     let list = Command::new("psql")
         .args([
@@ -289,6 +373,8 @@ fn test() -> Result<()> {
     ]))?;
     step("the SMTP server the mail tests start (aiosmtpd)");
     let pydeps = ensure_aiosmtpd()?;
+    step("Chromium, playwright-core and axe-core for the browser tests");
+    ensure_browser()?;
     step("PostgreSQL for the second run");
     let pg = ensure_postgres()?;
     println!("using {}", pg.replace(":ideaweave-test@", ":***@"));
@@ -310,7 +396,9 @@ fn test() -> Result<()> {
         &mut tally,
     );
     drop_leftover_test_databases(&pg);
+    step("the web UI in Chromium (playwright-core, axe-core)");
+    let browser = browser_tests(&mut tally);
     println!("\nxtask: {} passed, {} failed", tally.passed, tally.failed);
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    sqlite.and(postgres)
+    sqlite.and(postgres).and(browser)
 }

@@ -7,13 +7,14 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod ui;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ideaweave_app::App;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -59,16 +60,17 @@ async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> Resp
     }
 }
 
-async fn landing() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ideaweave</title></head>",
-        "<body><main><h1>Ideaweave</h1><p>The API is at <a href=\"/api/v1/openapi.json\">/api/v1</a> ",
-        "(OpenAPI document). Sign in with <code>POST /api/v1/session</code>.</p></main></body></html>"
-    ))
-}
-
 async fn no_route() -> ApiError {
     ApiError::no_route()
+}
+
+/// Unknown paths: a JSON error under `/api/`, a friendly page elsewhere.
+async fn no_page(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::no_route().into_response()
+    } else {
+        ui::error_page(&headers, StatusCode::NOT_FOUND)
+    }
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -117,12 +119,19 @@ pub fn router(state: AppState) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
+    // Served over TLS (cookies are then Secure): browsers must never fall back to plain HTTP.
+    let hsts = state.secure_cookies.then(|| {
+        header(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        )
+    });
     Router::new()
-        .route("/", get(landing))
+        .merge(ui::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v1", api)
-        .fallback(no_route)
+        .fallback(no_page)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(header(
@@ -141,6 +150,7 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("cross-origin-resource-policy"),
             "same-origin",
         ))
+        .layer(tower::util::option_layer(hsts))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),

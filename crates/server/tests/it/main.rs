@@ -13,3 +13,4 @@ mod keys;
 mod mail;
 mod revocation;
 mod routes;
+mod ui;

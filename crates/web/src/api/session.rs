@@ -10,7 +10,8 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Caller, Client, SESSION_COOKIE, session_cookie};
 
-fn session_cookie_header(
+/// The `Set-Cookie` value of a session (an empty value with age 0 clears it).
+pub(crate) fn session_cookie_header(
     state: &AppState,
     value: &str,
     max_age_secs: u64,

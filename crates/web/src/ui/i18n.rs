@@ -1,0 +1,125 @@
+//! The UI's strings: one catalogue per language (`i18n/<lang>.txt`, `key = value` lines),
+//! compiled in. English is the reference; a test keeps every catalogue complete.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+
+/// One language's strings.
+#[derive(Debug)]
+pub struct Catalog {
+    lang: &'static str,
+    strings: HashMap<&'static str, &'static str>,
+}
+
+const SOURCES: &[(&str, &str)] = &[
+    ("en", include_str!("../../i18n/en.txt")),
+    ("de", include_str!("../../i18n/de.txt")),
+];
+
+fn parse(lang: &'static str, text: &'static str) -> Catalog {
+    let strings = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    Catalog { lang, strings }
+}
+
+fn catalogs() -> &'static [Catalog] {
+    static ALL: OnceLock<Vec<Catalog>> = OnceLock::new();
+    ALL.get_or_init(|| SOURCES.iter().map(|(l, t)| parse(l, t)).collect())
+}
+
+impl Catalog {
+    /// The string for `key`; the key itself when it is missing (a test prevents that).
+    pub fn get<'a>(&self, key: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.strings.get(key).copied().unwrap_or(key)
+    }
+
+    /// The language code, for `<html lang>`.
+    pub fn lang(&self) -> &'static str {
+        self.lang
+    }
+
+    /// The catalogue for the first language of `Accept-Language` this instance speaks, or
+    /// English.
+    pub fn for_request(headers: &HeaderMap) -> &'static Catalog {
+        let all = catalogs();
+        let wanted = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for tag in wanted.split(',') {
+            let code = tag
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if let Some(c) = all.iter().find(|c| c.lang == code) {
+                return c;
+            }
+        }
+        &all[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogue_has_every_key_and_templates_use_only_known_keys() {
+        let all = catalogs();
+        let en = &all[0];
+        assert_eq!(en.lang, "en");
+        for c in all {
+            for k in en.strings.keys() {
+                assert!(c.strings.contains_key(k), "{} lacks {k}", c.lang);
+            }
+            assert_eq!(
+                c.strings.len(),
+                en.strings.len(),
+                "{} has extra keys",
+                c.lang
+            );
+        }
+        let templates = [
+            include_str!("../../templates/base.html"),
+            include_str!("../../templates/sign_in.html"),
+            include_str!("../../templates/home.html"),
+            include_str!("../../templates/error.html"),
+        ];
+        for t in templates {
+            for part in t.split("tr.get(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or("");
+                assert!(
+                    en.strings.contains_key(key),
+                    "templates use unknown key {key}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_a_catalogue() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Catalog::for_request(&h).lang(), "en");
+        h.insert(
+            axum::http::header::ACCEPT_LANGUAGE,
+            "fr-CH, de-DE;q=0.8, en;q=0.5".parse().unwrap(),
+        );
+        assert_eq!(Catalog::for_request(&h).lang(), "de");
+        assert_eq!(Catalog::for_request(&h).get("nav.sign_out"), "Abmelden");
+    }
+}
