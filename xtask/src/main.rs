@@ -216,9 +216,10 @@ fn ensure_browser() -> Result<()> {
         || !dir.join("node_modules").join("axe-core").is_dir()
     {
         println!("installing playwright-core and axe-core from npm into tests/browser");
+        // `run` works from the repository root; --prefix points npm at the browser tests.
         run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir))?;
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .arg(&dir))?;
     }
     Ok(())
 }
