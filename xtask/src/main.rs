@@ -206,7 +206,7 @@ fn cargo_test(args: &[&str], envs: &[(&str, &str)], tally: &mut Tally) -> Result
 /// Debian's Chromium, and playwright-core with axe-core installed into `tests/browser`.
 fn ensure_browser() -> Result<()> {
     if !std::path::Path::new("/usr/bin/chromium").exists() {
-        apt_install(&["chromium"])?;
+        apt_install(&["chromium", "fonts-dejavu-core"])?;
     }
     if !have("node") || !have("npm") {
         apt_install(&["nodejs", "npm"])?;
