@@ -218,7 +218,13 @@ fn ensure_browser() -> Result<()> {
         println!("installing playwright-core and axe-core from npm into tests/browser");
         // `run` works from the repository root; --prefix points npm at the browser tests.
         run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
             .arg(&dir))?;
     }
     Ok(())
