@@ -36,22 +36,35 @@ struct ListEntry<'a> {
     position: i64,
 }
 
-/// What such a list is called in messages and how long it may grow.
+/// Which ordered, named list of the workspace's settings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NamedList {
+    Stages,
+    Criteria,
+}
+
+/// What such a list is called in messages, how long it may grow, and where its names are sealed.
 struct ListKind {
+    list: NamedList,
     singular: &'static str,
     plural: &'static str,
     max: usize,
+    table: &'static str,
 }
 
 const STAGE_LIST: ListKind = ListKind {
+    list: NamedList::Stages,
     singular: "stage",
     plural: "stages",
     max: 50,
+    table: "stages",
 };
 const CRITERION_LIST: ListKind = ListKind {
+    list: NamedList::Criteria,
     singular: "criterion",
     plural: "rating criteria",
     max: 20,
+    table: "rating_criteria",
 };
 
 /// Checks a new entry (`id` = None) or a changed one against its list and returns its position:
@@ -62,7 +75,7 @@ fn place_in_list(
     id: Option<uuid::Uuid>,
     name: &str,
     requested: Option<i64>,
-    kind: ListKind,
+    kind: &ListKind,
 ) -> AppResult<i64> {
     let default_position = match id {
         Some(id) => existing
@@ -267,42 +280,80 @@ impl App {
     ) -> AppResult<StageView> {
         m.allow(Action::ManageSettings)?;
         let name = StageName::parse(&input.name)?;
+        let (id, position) = self
+            .save_in_list(
+                m,
+                &STAGE_LIST,
+                id.map(|i| i.0),
+                name.as_str(),
+                input.position,
+            )
+            .await?;
+        Ok(StageView {
+            id: StageId(id),
+            name: name.into_inner(),
+            position,
+        })
+    }
+
+    /// Adds or changes an entry of a stage or criterion list: checks its name and place against
+    /// the list, seals the name with the workspace's key, records the change. Returns the
+    /// entry's id and position.
+    async fn save_in_list(
+        &self,
+        m: &Member,
+        kind: &ListKind,
+        id: Option<uuid::Uuid>,
+        name: &str,
+        position: Option<i64>,
+    ) -> AppResult<(uuid::Uuid, i64)> {
         let mut tx = self.store.begin().await?;
-        let existing = self.stage_views(&mut tx, m.workspace).await?;
+        let existing: Vec<(uuid::Uuid, String, i64)> = match kind.list {
+            NamedList::Stages => self
+                .stage_views(&mut tx, m.workspace)
+                .await?
+                .into_iter()
+                .map(|s| (s.id.0, s.name, s.position))
+                .collect(),
+            NamedList::Criteria => {
+                let rows = tx.workspace(m.workspace).criteria().await?;
+                self.criterion_views(&mut tx, m.workspace, rows)
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.id.0, c.name, c.position))
+                    .collect()
+            }
+        };
         let entries: Vec<ListEntry> = existing
             .iter()
-            .map(|s| ListEntry {
-                id: s.id.0,
-                name: &s.name,
-                position: s.position,
+            .map(|(id, name, position)| ListEntry {
+                id: *id,
+                name,
+                position: *position,
             })
             .collect();
-        let position = place_in_list(
-            &entries,
-            id.map(|i| i.0),
-            name.as_str(),
-            input.position,
-            STAGE_LIST,
-        )?;
-        let id = id.unwrap_or_default();
+        let position = place_in_list(&entries, id, name, position, kind)?;
+        let id = id.unwrap_or_else(uuid::Uuid::now_v7);
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal_text(m.workspace, "stages", "name", id.0, name.as_str())?;
-        repo.upsert_stage(id, &sealed, position).await?;
+        let sealed = key.seal_text(m.workspace, kind.table, "name", id, name)?;
+        match kind.list {
+            NamedList::Stages => repo.upsert_stage(StageId(id), &sealed, position).await?,
+            NamedList::Criteria => {
+                repo.upsert_criterion(CriterionId(id), &sealed, position)
+                    .await?
+            }
+        }
         self.audit_by(
             &mut tx,
             m,
             AuditAction::SettingsChanged,
-            Target::Thing("stage", id.0),
-            json!({"changed": "stage", "position": position}),
+            Target::Thing(kind.singular, id),
+            json!({"changed": kind.singular, "position": position}),
         )
         .await?;
         tx.commit().await?;
-        Ok(StageView {
-            id,
-            name: name.into_inner(),
-            position,
-        })
+        Ok((id, position))
     }
 
     /// Deletes a stage no idea is in.
@@ -365,40 +416,17 @@ impl App {
     ) -> AppResult<CriterionView> {
         m.allow(Action::ManageSettings)?;
         let name = CriterionName::parse(&input.name)?;
-        let mut tx = self.store.begin().await?;
-        let rows = tx.workspace(m.workspace).criteria().await?;
-        let existing = self.criterion_views(&mut tx, m.workspace, rows).await?;
-        let entries: Vec<ListEntry> = existing
-            .iter()
-            .map(|c| ListEntry {
-                id: c.id.0,
-                name: &c.name,
-                position: c.position,
-            })
-            .collect();
-        let position = place_in_list(
-            &entries,
-            id.map(|i| i.0),
-            name.as_str(),
-            input.position,
-            CRITERION_LIST,
-        )?;
-        let id = id.unwrap_or_default();
-        let mut repo = tx.workspace(m.workspace);
-        let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal_text(m.workspace, "rating_criteria", "name", id.0, name.as_str())?;
-        repo.upsert_criterion(id, &sealed, position).await?;
-        self.audit_by(
-            &mut tx,
-            m,
-            AuditAction::SettingsChanged,
-            Target::Thing("criterion", id.0),
-            json!({"changed": "criterion", "position": position}),
-        )
-        .await?;
-        tx.commit().await?;
+        let (id, position) = self
+            .save_in_list(
+                m,
+                &CRITERION_LIST,
+                id.map(|i| i.0),
+                name.as_str(),
+                input.position,
+            )
+            .await?;
         Ok(CriterionView {
-            id,
+            id: CriterionId(id),
             name: name.into_inner(),
             position,
         })
