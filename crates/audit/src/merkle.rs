@@ -170,6 +170,33 @@ pub fn consistency_parts(old: u64, new: u64) -> Result<Vec<ProofPart>, AuditErro
     Ok(out)
 }
 
+/// The position walk both verification algorithms of RFC 9162 share: `fnode` follows the
+/// proven node up the tree, `snode` the tree's last node.
+struct Walk {
+    fnode: u64,
+    snode: u64,
+}
+
+impl Walk {
+    /// Moves one level up for the next proof element; says whether that element is the left
+    /// sibling, or `None` when the walk already reached the root (the proof is too long).
+    fn step(&mut self) -> Option<bool> {
+        if self.snode == 0 {
+            return None;
+        }
+        let left = self.fnode & 1 == 1 || self.fnode == self.snode;
+        if left && self.fnode & 1 == 0 {
+            while self.fnode & 1 == 0 && self.fnode != 0 {
+                self.fnode >>= 1;
+                self.snode >>= 1;
+            }
+        }
+        self.fnode >>= 1;
+        self.snode >>= 1;
+        Some(left)
+    }
+}
+
 /// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
 /// (RFC 9162 §2.1.3.2).
 pub fn verify_inclusion(
@@ -182,26 +209,19 @@ pub fn verify_inclusion(
     if index >= size {
         return Err(AuditError::OutOfRange { index, size });
     }
-    let (mut fnode, mut snode) = (index, size - 1);
+    let mut walk = Walk {
+        fnode: index,
+        snode: size - 1,
+    };
     let mut r = *leaf;
     for p in proof {
-        if snode == 0 {
-            return Err(AuditError::BadProof("the inclusion proof is too long"));
+        match walk.step() {
+            None => return Err(AuditError::BadProof("the inclusion proof is too long")),
+            Some(true) => r = node_hash(p, &r),
+            Some(false) => r = node_hash(&r, p),
         }
-        if fnode & 1 == 1 || fnode == snode {
-            r = node_hash(p, &r);
-            if fnode & 1 == 0 {
-                while fnode & 1 == 0 && fnode != 0 {
-                    fnode >>= 1;
-                    snode >>= 1;
-                }
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        fnode >>= 1;
-        snode >>= 1;
     }
+    let snode = walk.snode;
     if snode != 0 {
         return Err(AuditError::BadProof("the inclusion proof is too short"));
     }
@@ -251,31 +271,26 @@ pub fn verify_consistency(
     if old.is_power_of_two() {
         path.insert(0, *old_root);
     }
-    let (mut fnode, mut snode) = (old - 1, new - 1);
-    while fnode & 1 == 1 {
-        fnode >>= 1;
-        snode >>= 1;
+    let mut walk = Walk {
+        fnode: old - 1,
+        snode: new - 1,
+    };
+    while walk.fnode & 1 == 1 {
+        walk.fnode >>= 1;
+        walk.snode >>= 1;
     }
     let (mut fr, mut sr) = (path[0], path[0]);
     for c in &path[1..] {
-        if snode == 0 {
-            return Err(AuditError::BadProof("the consistency proof is too long"));
-        }
-        if fnode & 1 == 1 || fnode == snode {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            if fnode & 1 == 0 {
-                while fnode & 1 == 0 && fnode != 0 {
-                    fnode >>= 1;
-                    snode >>= 1;
-                }
+        match walk.step() {
+            None => return Err(AuditError::BadProof("the consistency proof is too long")),
+            Some(true) => {
+                fr = node_hash(c, &fr);
+                sr = node_hash(c, &sr);
             }
-        } else {
-            sr = node_hash(&sr, c);
+            Some(false) => sr = node_hash(&sr, c),
         }
-        fnode >>= 1;
-        snode >>= 1;
     }
+    let snode = walk.snode;
     if snode != 0 {
         return Err(AuditError::BadProof("the consistency proof is too short"));
     }
