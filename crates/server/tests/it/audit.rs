@@ -14,7 +14,7 @@ use ideaweave_testkit::{TestApp, TestDb, test_db};
 use serde_json::{Value, json};
 
 use crate::cli::{bin_for, run};
-use crate::helpers::{Auth, Body, call, with_token};
+use crate::helpers::{Auth, Body, call, open_discussion, with_token};
 
 fn id(v: &Value) -> String {
     v["id"]
@@ -397,27 +397,12 @@ async fn aud_03_erasing_an_actor_keeps_the_log_verifiable_and_their_events_unatt
     let w = t.workspace("erasure").await;
     let m = t.member(&w, "leaving", Role::Member).await;
     let stays = t.member(&w, "staying", Role::Member).await;
-    let (_, sp) = with_token(
-        &t,
-        "POST",
-        "/workspaces/erasure/spaces",
-        &w.owner.token,
-        Some(json!({"name": "S", "description": "", "private": false})),
-    )
-    .await;
-    let (_, d) = with_token(
-        &t,
-        "POST",
-        &format!("/workspaces/erasure/spaces/{}/discussions", id(&sp)),
-        &w.owner.token,
-        Some(json!({"kind": "topic", "title": "D", "description": ""})),
-    )
-    .await;
+    let d = open_discussion(&t, "erasure", &w.owner.token).await;
     for p in [&m, &stays] {
         let (st, idea) = with_token(
             &t,
             "POST",
-            &format!("/workspaces/erasure/discussions/{}/ideas", id(&d)),
+            &format!("/workspaces/erasure/discussions/{}/ideas", d),
             &p.token,
             Some(json!({"title": "mine", "body": "b", "tags": []})),
         )

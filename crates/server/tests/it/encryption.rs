@@ -7,7 +7,7 @@ use ideaweave_domain::{Role, TokenScope};
 use ideaweave_testkit::{TestApp, TestDb, test_db};
 use serde_json::{Value, json};
 
-use crate::helpers::{Auth, Body, call, error_code, with_token};
+use crate::helpers::{Auth, Body, call, error_code, open_discussion, with_token};
 
 /// A distinct canary for each sealed field; none of them is a substring of another.
 fn canary(field: &str) -> String {
@@ -260,26 +260,11 @@ async fn enc_01_tampered_truncated_moved_or_relabelled_ciphertext_is_refused() {
         (&a, "second secret"),
         (&b, "other workspace secret"),
     ] {
-        let (_, sp) = with_token(
-            &t,
-            "POST",
-            &format!("/workspaces/{}/spaces", w.slug),
-            &w.owner.token,
-            Some(json!({"name": "S", "description": "", "private": false})),
-        )
-        .await;
-        let (_, d) = with_token(
-            &t,
-            "POST",
-            &format!("/workspaces/{}/spaces/{}/discussions", w.slug, id(&sp)),
-            &w.owner.token,
-            Some(json!({"kind": "topic", "title": "D", "description": ""})),
-        )
-        .await;
+        let d = open_discussion(&t, &w.slug, &w.owner.token).await;
         let (st, i) = with_token(
             &t,
             "POST",
-            &format!("/workspaces/{}/discussions/{}/ideas", w.slug, id(&d)),
+            &format!("/workspaces/{}/discussions/{}/ideas", w.slug, d),
             &w.owner.token,
             Some(json!({"title": title, "body": "b", "tags": []})),
         )
@@ -356,23 +341,7 @@ async fn enc_03_rotation_while_requests_are_served_keeps_everything_readable() {
     let t = TestApp::spawn().await;
     let w = t.workspace("rotating").await;
     let (slug, tok) = (w.slug.clone(), w.owner.token.clone());
-    let (_, sp) = with_token(
-        &t,
-        "POST",
-        &format!("/workspaces/{slug}/spaces"),
-        &tok,
-        Some(json!({"name": "S", "description": "", "private": false})),
-    )
-    .await;
-    let (_, d) = with_token(
-        &t,
-        "POST",
-        &format!("/workspaces/{slug}/spaces/{}/discussions", id(&sp)),
-        &tok,
-        Some(json!({"kind": "topic", "title": "D", "description": ""})),
-    )
-    .await;
-    let d = id(&d);
+    let d = open_discussion(&t, &slug, &tok).await;
     let mut people = vec![w.owner.clone()];
     for i in 0..4 {
         people.push(t.member(&w, &format!("m{i}"), Role::Member).await);
@@ -489,28 +458,13 @@ async fn enc_04_an_erased_member_stays_erased_when_an_older_copy_is_restored() {
     let slug = w.slug.clone();
     let alice = t.member(&w, "alice", Role::Member).await;
     let bob = t.member(&w, "bob", Role::Member).await;
-    let (_, sp) = with_token(
-        &t,
-        "POST",
-        &format!("/workspaces/{slug}/spaces"),
-        &w.owner.token,
-        Some(json!({"name": "S", "description": "", "private": false})),
-    )
-    .await;
-    let (_, d) = with_token(
-        &t,
-        "POST",
-        &format!("/workspaces/{slug}/spaces/{}/discussions", id(&sp)),
-        &w.owner.token,
-        Some(json!({"kind": "topic", "title": "D", "description": ""})),
-    )
-    .await;
+    let d = open_discussion(&t, &slug, &w.owner.token).await;
     let mut posted = Vec::new();
     for (who, title) in [(&alice, "alice's idea"), (&bob, "bob's idea")] {
         let (st, i) = with_token(
             &t,
             "POST",
-            &format!("/workspaces/{slug}/discussions/{}/ideas", id(&d)),
+            &format!("/workspaces/{slug}/discussions/{}/ideas", d),
             &who.token,
             Some(json!({"title": title, "body": "details", "tags": []})),
         )
@@ -656,26 +610,11 @@ pub(crate) async fn pg_copy(url: &str) -> String {
 
 /// A new idea in `w`, by its owner; returns its id.
 async fn an_idea(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> String {
-    let (_, sp) = with_token(
-        t,
-        "POST",
-        &format!("/workspaces/{}/spaces", w.slug),
-        &w.owner.token,
-        Some(json!({"name": "S", "description": "", "private": false})),
-    )
-    .await;
-    let (_, d) = with_token(
-        t,
-        "POST",
-        &format!("/workspaces/{}/spaces/{}/discussions", w.slug, id(&sp)),
-        &w.owner.token,
-        Some(json!({"kind": "topic", "title": "D", "description": ""})),
-    )
-    .await;
+    let d = open_discussion(t, &w.slug, &w.owner.token).await;
     let (st, i) = with_token(
         t,
         "POST",
-        &format!("/workspaces/{}/discussions/{}/ideas", w.slug, id(&d)),
+        &format!("/workspaces/{}/discussions/{}/ideas", w.slug, d),
         &w.owner.token,
         Some(json!({"title": "With a large file", "body": "b", "tags": []})),
     )

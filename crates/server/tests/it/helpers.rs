@@ -107,3 +107,30 @@ pub fn error_code(v: &Value) -> String {
         .unwrap_or_else(|| panic!("error without code: {v}"))
         .to_owned()
 }
+
+/// Opens a space "S" with a topic discussion "D" in workspace `slug` (as `token`'s owner) and
+/// returns the discussion's id.
+pub async fn open_discussion(t: &TestApp, slug: &str, token: &str) -> String {
+    let (st, sp) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{slug}/spaces"),
+        token,
+        Some(serde_json::json!({"name": "S", "description": "", "private": false})),
+    )
+    .await;
+    assert_eq!(st, 201, "{sp}");
+    let (st, d) = with_token(
+        t,
+        "POST",
+        &format!(
+            "/workspaces/{slug}/spaces/{}/discussions",
+            sp["id"].as_str().unwrap_or_default()
+        ),
+        token,
+        Some(serde_json::json!({"kind": "topic", "title": "D", "description": ""})),
+    )
+    .await;
+    assert_eq!(st, 201, "{d}");
+    d["id"].as_str().unwrap_or_default().to_owned()
+}
