@@ -103,6 +103,26 @@ async fn sec_01_pages_carry_the_policy_and_sign_in_works_end_to_end() {
         set.contains("HttpOnly") && set.contains("SameSite=Lax"),
         "{set}"
     );
+    let signed = t
+        .app
+        .instance_audit(
+            None,
+            ideaweave_app::AuditQuery {
+                action: Some("auth.sign_in".into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        signed.items[0]
+            .client
+            .as_ref()
+            .and_then(|c| c.ip.as_deref()),
+        Some("127.0.0.1"),
+        "the sign-in is recorded with the client's address"
+    );
 
     let home = browser()
         .get(format!("{}/", t.base))

@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub use i18n::Catalog;
 
 use crate::AppState;
-use crate::extract::{client_info, session_cookie};
+use crate::extract::{Client, session_cookie};
 
 /// The policy of every page: styles and images from this origin only, no script at all.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -210,6 +210,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 async fn sign_in(
     State(s): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Response {
@@ -219,10 +220,6 @@ async fn sign_in(
     if !same_origin(&headers) {
         return error_page(&headers, StatusCode::BAD_REQUEST);
     }
-    let mut parts = axum::http::Request::new(());
-    *parts.headers_mut() = headers.clone();
-    let (parts, _) = parts.into_parts();
-    let client = client_info(&parts);
     match s.app.login(&form.email, &form.password, &client).await {
         Ok(login) => {
             let ttl = s.app.settings().session_ttl.as_secs();
