@@ -107,14 +107,7 @@ impl StreamSealer {
             self.pending.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.pending.len() == STREAM_CHUNK {
-                let nonce = self.chunker.next_nonce(false)?;
-                out.extend(aead_encrypt(
-                    self.chunker.key.bytes(),
-                    &nonce,
-                    &self.chunker.aad,
-                    &self.pending,
-                )?);
-                self.pending.clear();
+                self.seal_pending(false, &mut out)?;
             }
         }
         Ok(out)
@@ -124,14 +117,20 @@ impl StreamSealer {
     /// pushed).
     pub fn finish(mut self) -> CryptoResult<Vec<u8>> {
         let mut out = self.push(&[])?;
-        let nonce = self.chunker.next_nonce(true)?;
+        self.seal_pending(true, &mut out)?;
+        Ok(out)
+    }
+
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> CryptoResult<()> {
+        let nonce = self.chunker.next_nonce(last)?;
         out.extend(aead_encrypt(
             self.chunker.key.bytes(),
             &nonce,
             &self.chunker.aad,
             &self.pending,
         )?);
-        Ok(out)
+        self.pending.clear();
+        Ok(())
     }
 }
 
