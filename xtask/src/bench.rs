@@ -187,33 +187,7 @@ fn measure(
     oha: &std::path::Path,
 ) -> Result<Measurement> {
     step(&format!("{} with {ideas} ideas", db.name()));
-    let data_dir = root()
-        .join("target")
-        .join("bench")
-        .join(format!("{}-{ideas}", db.name().to_lowercase()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
-    let db_url = match (db, pg) {
-        (Db::Postgres, Some(admin)) => {
-            let name = format!("iwbench_{ideas}");
-            run(Command::new("psql").args([
-                admin.as_str(),
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            ]))?;
-            run(Command::new("psql").args([
-                admin.as_str(),
-                "-qc",
-                &format!("CREATE DATABASE {name}"),
-            ]))?;
-            Some(format!(
-                "{}/{name}",
-                admin.rsplit_once('/').map(|(s, _)| s).unwrap_or(admin)
-            ))
-        }
-        (Db::Postgres, None) => return Err("no PostgreSQL".into()),
-        (Db::Sqlite, _) => None,
-    };
+    let (data_dir, db_url) = fresh_db(db, &format!("{}-{ideas}", db.name().to_lowercase()), pg)?;
     let started = Instant::now();
     let (token, discussion) = seed_with(&binary(), &data_dir, ideas, &db_url, false)?;
     println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
