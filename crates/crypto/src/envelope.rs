@@ -8,7 +8,9 @@
 //! The 24-byte header is authenticated, together with an unambiguous encoding of the value's
 //! place, as the AEAD's associated data.
 
+#[cfg(not(feature = "insecure-noop-cipher"))]
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+#[cfg(not(feature = "insecure-noop-cipher"))]
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::keys::{KeyId, SecretKey};
