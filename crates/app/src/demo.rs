@@ -13,6 +13,11 @@ use crate::{App, AppError, AppResult, ClientInfo, CreatedWorkspace, Member};
 
 /// The demo workspace's slug.
 pub const DEMO_SLUG: &str = "demo";
+/// A second, small workspace: another customer on the same instance, whose owner must see
+/// nothing of the demo workspace (and the demo's members nothing of it).
+pub const NEIGHBOUR_SLUG: &str = "harbour";
+/// Its owner's login.
+pub const NEIGHBOUR_OWNER: &str = "owner@harbour.ideaweave.test";
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "ideaweave-demo";
 
@@ -21,6 +26,8 @@ pub const DEMO_PASSWORD: &str = "ideaweave-demo";
 pub struct DemoLogin {
     pub email: String,
     pub role: Role,
+    /// The slug of the workspace the role is in.
+    pub workspace: &'static str,
 }
 
 /// A small deterministic generator (xorshift), so the demo needs no randomness source.
@@ -362,15 +369,24 @@ impl App {
                 .await?;
             }
         }
-        Ok(Some(
-            PEOPLE
-                .iter()
-                .map(|(email, _, role)| DemoLogin {
-                    email: (*email).to_owned(),
-                    role: *role,
-                })
-                .collect(),
-        ))
+        self.create_user(NEIGHBOUR_OWNER, "Hana Harbour", Some(DEMO_PASSWORD), false)
+            .await?;
+        self.create_workspace(NEIGHBOUR_SLUG, "Harbour Logistics", NEIGHBOUR_OWNER)
+            .await?;
+        let mut logins: Vec<DemoLogin> = PEOPLE
+            .iter()
+            .map(|(email, _, role)| DemoLogin {
+                email: (*email).to_owned(),
+                role: *role,
+                workspace: DEMO_SLUG,
+            })
+            .collect();
+        logins.push(DemoLogin {
+            email: NEIGHBOUR_OWNER.to_owned(),
+            role: Role::Owner,
+            workspace: NEIGHBOUR_SLUG,
+        });
+        Ok(Some(logins))
     }
 
     /// Creates a workspace `slug` with one open discussion holding `ideas` ideas, each with a few

@@ -374,7 +374,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             ideaweave_app::demo::DEMO_PASSWORD
                         );
                         for l in logins {
-                            println!("  {:<10} {}", l.role.as_str(), l.email);
+                            println!(
+                                "  {:<10} {:<34} ({})",
+                                l.role.as_str(),
+                                l.email,
+                                l.workspace
+                            );
                         }
                     }
                     None => println!(

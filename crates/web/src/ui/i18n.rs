@@ -94,21 +94,49 @@ mod tests {
                 c.lang
             );
         }
-        let templates = [
-            include_str!("../../templates/base.html"),
-            include_str!("../../templates/sign_in.html"),
-            include_str!("../../templates/home.html"),
-            include_str!("../../templates/error.html"),
-        ];
-        for t in templates {
-            for part in t.split("tr.get(\"").skip(1) {
-                let key = part.split('"').next().unwrap_or("");
-                assert!(
-                    en.strings.contains_key(key),
-                    "templates use unknown key {key}"
-                );
+        // Every key the pages use exists: `tr.get("…")` in templates, and in the UI's code
+        // every string literal in a catalogue namespace (`"idea.…"`, `"role.…"`).
+        let namespaces: std::collections::HashSet<&str> = en
+            .strings
+            .keys()
+            .filter_map(|k| k.split_once('.').map(|(ns, _)| ns))
+            .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        for dir in ["templates", "templates/partials", "src/ui"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+                }
             }
         }
+        let mut checked = 0;
+        for (path, text) in &sources {
+            for literal in text.split('"') {
+                let Some((ns, rest)) = literal.split_once('.') else {
+                    continue;
+                };
+                let is_key = namespaces.contains(ns)
+                    && !rest.is_empty()
+                    && !literal.ends_with(".html")
+                    && literal
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
+                if is_key {
+                    checked += 1;
+                    assert!(
+                        en.strings.contains_key(literal),
+                        "{} uses unknown key {literal}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(
+            checked > 200,
+            "only {checked} keys found: is the scan broken?"
+        );
     }
 
     #[test]

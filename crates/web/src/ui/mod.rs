@@ -1,39 +1,97 @@
-//! The server-rendered web UI: askama templates, one stylesheet, no script needed. Pages carry
-//! a strict Content-Security-Policy (no inline script or style); every state-changing form
-//! carries the session's anti-CSRF token, and the sign-in form is accepted only from this
-//! origin.
+//! The server-rendered web UI: askama templates, one stylesheet, and htmx (vendored, served
+//! from this origin) for in-place updates. Every page works without script: each htmx form is
+//! a plain form too. Pages carry a strict Content-Security-Policy (no inline script or style);
+//! every state-changing form carries the session's anti-CSRF token, and the sign-in form is
+//! accepted only from this origin.
 
+mod account;
+mod content;
+mod format;
+mod guard;
 mod i18n;
+mod manage;
+mod session;
 
 use askama::Template;
-use axum::extract::State;
-use axum::extract::rejection::FormRejection;
+use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use ideaweave_app::{AppError, Credential, Principal};
-use serde::Deserialize;
+use ideaweave_app::AppError;
 
 pub use i18n::Catalog;
 
 use crate::AppState;
-use crate::extract::{Client, session_cookie};
 
-/// The policy of every page: styles and images from this origin only, no script at all.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy of every page: script, styles and images from this origin only; no inline
+/// script or style, no plugins, no framing, forms post only here.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The UI's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
-        .route("/sign-in", get(sign_in_page).post(sign_in))
-        .route("/sign-out", post(sign_out))
+        .route("/", get(session::home))
+        .route(
+            "/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/sign-out", post(session::sign_out))
+        .route(
+            "/invitations/{token}",
+            get(session::invitation_page).post(session::accept_invitation),
+        )
+        .route("/account", get(account::account_page))
+        .merge(content::router())
+        .merge(manage::router())
         .route("/static/app.css", get(stylesheet))
+        .route("/static/htmx.min.js", get(htmx))
 }
 
+/// What every page's frame shows: the language, who is signed in, the session's anti-CSRF
+/// token for the forms, and the workspace navigation when inside one.
+pub(crate) struct Chrome {
+    pub tr: &'static Catalog,
+    pub signed_in: bool,
+    pub csrf: String,
+    pub ws: Option<WsNav>,
+}
+
+/// The workspace part of the navigation.
+pub(crate) struct WsNav {
+    pub slug: String,
+    pub name: String,
+    pub admin: bool,
+    /// Which entry of the navigation is the current page.
+    pub here: &'static str,
+}
+
+impl Chrome {
+    /// The frame of a page for someone signed out.
+    pub fn anonymous(headers: &HeaderMap) -> Self {
+        Self {
+            tr: Catalog::for_request(headers),
+            signed_in: false,
+            csrf: String::new(),
+            ws: None,
+        }
+    }
+}
+
+/// Lets templates say `tr`, `csrf`, `ws` of the frame directly.
+macro_rules! framed {
+    ($($page:ty),* $(,)?) => {
+        $(impl std::ops::Deref for $page {
+            type Target = $crate::ui::Chrome;
+            fn deref(&self) -> &$crate::ui::Chrome {
+                &self.c
+            }
+        })*
+    };
+}
+pub(crate) use framed;
+
 /// Renders a page with its status and the page policy.
-fn page(status: StatusCode, t: &impl Template) -> Response {
+pub(crate) fn page(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => (
             status,
@@ -46,6 +104,7 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(PAGE_CSP),
                 ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ],
             html,
         )
@@ -60,249 +119,99 @@ fn page(status: StatusCode, t: &impl Template) -> Response {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
-    tr: &'static Catalog,
-    user: Option<String>,
-    csrf: String,
+    c: Chrome,
     title_key: &'static str,
     text_key: &'static str,
+    detail: Option<String>,
 }
+framed!(ErrorPage);
 
 /// A friendly error page that says nothing about what exists.
 pub fn error_page(headers: &HeaderMap, status: StatusCode) -> Response {
+    error_page_with(Chrome::anonymous(headers), status, None)
+}
+
+fn error_page_with(c: Chrome, status: StatusCode, detail: Option<String>) -> Response {
     let (title_key, text_key) = match status {
         StatusCode::NOT_FOUND => ("error.not_found.title", "error.not_found.text"),
         StatusCode::FORBIDDEN => ("error.forbidden.title", "error.forbidden.text"),
-        StatusCode::BAD_REQUEST => ("error.bad_request.title", "error.bad_request.text"),
+        StatusCode::CONFLICT => ("error.conflict.title", "error.conflict.text"),
+        s if s.is_client_error() => ("error.bad_request.title", "error.bad_request.text"),
         _ => ("error.internal.title", "error.internal.text"),
     };
     page(
         status,
         &ErrorPage {
-            tr: Catalog::for_request(headers),
-            user: None,
-            csrf: String::new(),
+            c,
             title_key,
             text_key,
+            detail,
         },
     )
 }
 
-/// The page for an error of a use case.
-fn app_error_page(headers: &HeaderMap, e: AppError) -> Response {
-    let status = match e {
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Unauthenticated => return Redirect::to("/sign-in").into_response(),
-        AppError::Invalid(_) | AppError::Malformed(_) => StatusCode::BAD_REQUEST,
+/// The status a use case's error gets on a page, and whether its message may be shown (only
+/// messages about the visitor's own input are; they never name anything the visitor cannot
+/// see).
+fn status_of(e: &AppError) -> (StatusCode, bool) {
+    match e {
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, false),
+        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, false),
+        AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, false),
+        AppError::Invalid(_) | AppError::Malformed(_) => (StatusCode::BAD_REQUEST, true),
+        AppError::Conflict(_) => (StatusCode::CONFLICT, true),
+        AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, true),
+        AppError::UnsupportedType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, true),
         other => {
             tracing::error!(error = %other, "a page failed");
-            StatusCode::INTERNAL_SERVER_ERROR
+            (StatusCode::INTERNAL_SERVER_ERROR, false)
         }
-    };
-    error_page(headers, status)
-}
-
-/// The signed-in person of this request, if any.
-async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
-    let cookie = session_cookie(headers)?;
-    s.app.authenticate(&Credential::Session(cookie)).await.ok()
-}
-
-fn role_key(role: ideaweave_domain::Role) -> &'static str {
-    use ideaweave_domain::Role::*;
-    match role {
-        Owner => "role.owner",
-        Admin => "role.admin",
-        Moderator => "role.moderator",
-        Member => "role.member",
-        Guest => "role.guest",
     }
 }
 
-struct WorkspaceCard {
-    name: String,
-    role_key: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    tr: &'static Catalog,
-    user: Option<String>,
-    csrf: String,
-    workspaces: Vec<WorkspaceCard>,
-}
-
-async fn home(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(p) = signed_in(&s, &headers).await else {
+/// The page for an error of a use case, in the frame of the page it happened on.
+pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
+    if matches!(e, AppError::Unauthenticated) {
         return Redirect::to("/sign-in").into_response();
-    };
-    match s.app.me(&p).await {
-        Ok(me) => page(
-            StatusCode::OK,
-            &HomePage {
-                tr: Catalog::for_request(&headers),
-                user: Some(me.user.name),
-                csrf: p.csrf.unwrap_or_default(),
-                workspaces: me
-                    .workspaces
-                    .into_iter()
-                    .map(|w| WorkspaceCard {
-                        name: w.name,
-                        role_key: role_key(w.role),
-                    })
-                    .collect(),
-            },
-        ),
-        Err(e) => app_error_page(&headers, e),
     }
+    let (status, show) = status_of(&e);
+    error_page_with(c, status, show.then(|| e.to_string()))
 }
 
-#[derive(Template)]
-#[template(path = "sign_in.html")]
-struct SignInPage {
-    tr: &'static Catalog,
-    user: Option<String>,
-    csrf: String,
-    email: String,
-    failed: bool,
-}
-
-async fn sign_in_page(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if signed_in(&s, &headers).await.is_some() {
-        return Redirect::to("/").into_response();
-    }
-    page(
-        StatusCode::OK,
-        &SignInPage {
-            tr: Catalog::for_request(&headers),
-            user: None,
-            csrf: String::new(),
-            email: String::new(),
-            failed: false,
-        },
-    )
-}
-
-/// The sign-in form.
-#[derive(Deserialize)]
-struct SignInForm {
-    email: String,
-    password: String,
-}
-
-/// True unless the browser says the form came from another origin (login CSRF).
-fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| *o != "null");
-    match (origin, host) {
-        (Some(o), Some(h)) => o.split_once("://").map(|(_, rest)| rest) == Some(h),
-        (Some(_), None) => false,
-        (None, _) => !matches!(
-            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-            Some("cross-site" | "same-site")
-        ),
-    }
-}
-
-async fn sign_in(
-    State(s): State<AppState>,
-    Client(client): Client,
-    headers: HeaderMap,
-    form: Result<Form<SignInForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
-    };
-    if !same_origin(&headers) {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
-    }
-    match s.app.login(&form.email, &form.password, &client).await {
-        Ok(login) => {
-            let ttl = s.app.settings().session_ttl.as_secs();
-            match crate::api::session::session_cookie_header(&s, &login.session, ttl) {
-                Ok(cookie) => (
-                    StatusCode::SEE_OTHER,
-                    [
-                        (header::SET_COOKIE, cookie),
-                        (header::LOCATION, HeaderValue::from_static("/")),
-                    ],
-                )
-                    .into_response(),
-                Err(_) => error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR),
-            }
-        }
-        Err(AppError::Forbidden(_)) => page(
-            StatusCode::UNAUTHORIZED,
-            &SignInPage {
-                tr: Catalog::for_request(&headers),
-                user: None,
-                csrf: String::new(),
-                email: form.email,
-                failed: true,
-            },
-        ),
-        Err(e) => app_error_page(&headers, e),
-    }
-}
-
-/// A form that carries the session's anti-CSRF token.
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
-async fn sign_out(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let Some(p) = signed_in(&s, &headers).await else {
-        return Redirect::to("/sign-in").into_response();
-    };
-    let Ok(Form(form)) = form else {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
-    };
-    let expected = p.csrf.clone().unwrap_or_default();
-    if expected.is_empty()
-        || !crate::extract::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
-    {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
-    }
-    if let Some(cookie) = session_cookie(&headers)
-        && let Err(e) = s.app.logout(&cookie, &p.client).await
-    {
-        return app_error_page(&headers, e);
-    }
-    match crate::api::session::session_cookie_header(&s, "", 0) {
-        Ok(clear) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::SET_COOKIE, clear),
-                (header::LOCATION, HeaderValue::from_static("/sign-in")),
-            ],
-        )
-            .into_response(),
-        Err(_) => error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR),
+/// A message about the visitor's own input to show on the form it came from, or `None` when
+/// the error must become an error page instead.
+pub(crate) fn input_problem(e: &AppError) -> Option<String> {
+    match status_of(e) {
+        (_, true) => Some(e.to_string()),
+        _ => None,
     }
 }
 
 async fn stylesheet() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    )
+}
+
+/// htmx 2.0.11 (0BSD), vendored so that no page loads anything from elsewhere.
+async fn htmx() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/htmx.min.js"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        include_str!("../../static/app.css"),
+        body,
     )
         .into_response()
 }

@@ -1,0 +1,1339 @@
+//! The content pages: workspace home, spaces, discussions, ideas with their votes, ratings,
+//! comments, files and links, and the forms that post and edit ideas. Votes, ratings and
+//! comments answer htmx with the changed fragment and plain form posts with a redirect back.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use ideaweave_app::*;
+use ideaweave_domain::{
+    CommentId, CriterionId, DiscussionId, IdeaId, Role, SpaceId, StageId, VoteDirection,
+    paging::IdeaSort,
+};
+use serde::Deserialize;
+
+use super::format::{iso, size, url_encode, when};
+use super::guard::{Fields, Id, InWorkspace, from_htmx, stale_form};
+use super::{Chrome, app_error, framed, input_problem, page};
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/w/{slug}", get(workspace_home))
+        .route("/w/{slug}/spaces/{space_id}", get(space_page))
+        .route(
+            "/w/{slug}/spaces/{space_id}/discussions",
+            post(open_discussion),
+        )
+        .route(
+            "/w/{slug}/discussions/{discussion_id}",
+            get(discussion_page),
+        )
+        .route(
+            "/w/{slug}/discussions/{discussion_id}/new",
+            get(new_idea_page).post(post_idea),
+        )
+        .route("/w/{slug}/ideas/{idea_id}", get(idea_page))
+        .route(
+            "/w/{slug}/ideas/{idea_id}/edit",
+            get(edit_idea_page).post(edit_idea),
+        )
+        .route(
+            "/w/{slug}/ideas/{idea_id}/delete",
+            get(delete_idea_page).post(delete_idea),
+        )
+        .route("/w/{slug}/ideas/{idea_id}/vote", post(vote))
+        .route("/w/{slug}/ideas/{idea_id}/rate", post(rate))
+        .route("/w/{slug}/ideas/{idea_id}/comments", post(comment))
+        .route("/w/{slug}/ideas/{idea_id}/stage", post(set_stage))
+        .route("/w/{slug}/ideas/{idea_id}/attachments", post(attach))
+        .route("/w/{slug}/ideas/{idea_id}/links", post(add_link))
+}
+
+/// The name of a stage, for badges.
+fn stage_name(ws: &WorkspaceView, id: StageId) -> String {
+    ws.stages
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
+}
+
+/// An idea in a list, ready to show.
+pub(crate) struct IdeaCard {
+    pub id: IdeaId,
+    pub title: String,
+    pub excerpt: String,
+    pub author: String,
+    pub stage: String,
+    pub tags: Vec<String>,
+    pub score: i64,
+    pub comments: i64,
+    pub posted: String,
+    pub posted_iso: String,
+}
+
+fn card(ws: &WorkspaceView, i: IdeaSummary) -> IdeaCard {
+    IdeaCard {
+        id: i.id,
+        stage: stage_name(ws, i.stage_id),
+        title: i.title,
+        excerpt: i.excerpt,
+        author: i.author.name,
+        tags: i.tags,
+        score: i.score,
+        comments: i.comment_count,
+        posted: when(i.created_at),
+        posted_iso: iso(i.created_at),
+    }
+}
+
+// ---- workspace home ------------------------------------------------------------------------
+
+struct SpaceCard {
+    space: SpaceView,
+    discussions: Vec<DiscussionView>,
+}
+
+#[derive(Template)]
+#[template(path = "workspace.html")]
+struct WorkspacePage {
+    c: Chrome,
+    slug: String,
+    name: String,
+    spaces: Vec<SpaceCard>,
+    recent: Vec<IdeaCard>,
+    is_admin: bool,
+}
+framed!(WorkspacePage);
+
+/// How many of the newest ideas the home page shows.
+const RECENT_IDEAS: usize = 6;
+
+async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
+    let w = w.at("home");
+    let is_admin = w.is_admin();
+    let spaces = match s.app.spaces(&w.m).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let mut cards = Vec::with_capacity(spaces.len());
+    let mut recent = Vec::new();
+    for space in spaces {
+        let discussions = match s.app.discussions(&w.m, space.id).await {
+            Ok(v) => v,
+            Err(e) => return app_error(w.c, e),
+        };
+        for d in discussions.iter().filter(|d| d.idea_count > 0) {
+            let q = IdeaListQuery {
+                sort: Some(IdeaSort::Newest),
+                limit: Some(RECENT_IDEAS as u32),
+                ..Default::default()
+            };
+            match s.app.ideas(&w.m, d.id, q).await {
+                Ok(p) => recent.extend(p.items),
+                Err(e) => return app_error(w.c, e),
+            }
+        }
+        cards.push(SpaceCard { space, discussions });
+    }
+    recent.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    recent.truncate(RECENT_IDEAS);
+    let recent = recent.into_iter().map(|i| card(&w.ws, i)).collect();
+    page(
+        StatusCode::OK,
+        &WorkspacePage {
+            slug: w.ws.slug.clone(),
+            name: w.ws.name.clone(),
+            c: w.c,
+            spaces: cards,
+            recent,
+            is_admin,
+        },
+    )
+}
+
+// ---- space -----------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "space.html")]
+struct SpacePage {
+    c: Chrome,
+    slug: String,
+    space: SpaceView,
+    discussions: Vec<DiscussionView>,
+    criteria: Vec<CriterionView>,
+    can_open: bool,
+    problem: Option<String>,
+    draft_title: String,
+    draft_description: String,
+}
+framed!(SpacePage);
+
+async fn render_space(
+    s: &AppState,
+    w: InWorkspace,
+    id: SpaceId,
+    problem: Option<String>,
+    draft: (String, String),
+) -> Response {
+    let space = match s.app.space(&w.m, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let discussions = match s.app.discussions(&w.m, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &SpacePage {
+            slug: w.ws.slug.clone(),
+            can_open: w.m.role() >= Role::Moderator,
+            criteria: w.ws.criteria,
+            c: w.c,
+            space,
+            discussions,
+            problem,
+            draft_title: draft.0,
+            draft_description: draft.1,
+        },
+    )
+}
+
+async fn space_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<SpaceId>) -> Response {
+    render_space(&s, w.at("home"), id, None, Default::default()).await
+}
+
+/// Unix milliseconds of the end of a `YYYY-MM-DD` day (UTC), for a deadline field.
+fn end_of_day(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days + 1) * 86_400_000 - 1)
+}
+
+async fn open_discussion(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(space): Id<SpaceId>,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&HeaderMap::new());
+    }
+    let title = f.text("title");
+    let description = f.text("description");
+    let deadline = match f.get("deadline").filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => match end_of_day(d) {
+            Some(ms) => Some(ms),
+            None => {
+                let problem = Some(w.c.tr.get("discussion.bad_deadline").to_owned());
+                return render_space(&s, w, space, problem, (title, description)).await;
+            }
+        },
+    };
+    let kind = match f.get("kind") {
+        Some("topic") => DiscussionKind::Topic,
+        _ => DiscussionKind::Challenge,
+    };
+    let criteria = f
+        .all("criteria")
+        .filter_map(|c| serde_json::from_value(serde_json::Value::String(c.to_owned())).ok())
+        .collect::<Vec<CriterionId>>();
+    let input = DiscussionInput {
+        kind,
+        title: title.clone(),
+        description: description.clone(),
+        deadline,
+        criteria,
+    };
+    match s.app.create_discussion(&w.m, space, input).await {
+        Ok(d) => Redirect::to(&format!("/w/{}/discussions/{}", w.ws.slug, d.id)).into_response(),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_space(&s, w, space, Some(p), (title, description)).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+// ---- discussion ------------------------------------------------------------------------------
+
+/// The discussion page's query: list or board, and the list's order and filters.
+#[derive(Debug, Default, Deserialize)]
+struct DiscussionQuery {
+    view: Option<String>,
+    sort: Option<String>,
+    stage: Option<String>,
+    tag: Option<String>,
+    cursor: Option<String>,
+}
+
+struct Column {
+    stage: StageView,
+    ideas: Vec<IdeaCard>,
+    more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "discussion.html")]
+struct DiscussionPage {
+    c: Chrome,
+    slug: String,
+    d: DiscussionView,
+    stages: Vec<StageView>,
+    board: bool,
+    sort: &'static str,
+    stage: String,
+    tag: String,
+    ideas: Vec<IdeaCard>,
+    columns: Vec<Column>,
+    next: Option<String>,
+    can_post: bool,
+    deadline: Option<String>,
+}
+framed!(DiscussionPage);
+
+/// How many ideas a board column shows.
+const COLUMN_IDEAS: u32 = 20;
+
+async fn discussion_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<DiscussionId>,
+    q: Result<Query<DiscussionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let w = w.at("home");
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let d = match s.app.discussion(&w.m, id).await {
+        Ok(d) => d,
+        Err(e) => return app_error(w.c, e),
+    };
+    let (sort, sort_name) = match q.sort.as_deref() {
+        Some("newest") => (IdeaSort::Newest, "newest"),
+        Some("trending") => (IdeaSort::Trending, "trending"),
+        _ => (IdeaSort::Top, "top"),
+    };
+    let stage: Option<StageId> = q
+        .stage
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| serde_json::from_value(serde_json::Value::String(v.to_owned())).ok());
+    let tag = q
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let board = q.view.as_deref() == Some("board");
+    let mut ideas = Vec::new();
+    let mut columns = Vec::new();
+    let mut next = None;
+    if board {
+        for st in &w.ws.stages {
+            let lq = IdeaListQuery {
+                sort: Some(sort),
+                stage: Some(st.id),
+                tag: tag.clone(),
+                limit: Some(COLUMN_IDEAS),
+                ..Default::default()
+            };
+            match s.app.ideas(&w.m, id, lq).await {
+                Ok(p) => columns.push(Column {
+                    stage: StageView {
+                        id: st.id,
+                        name: st.name.clone(),
+                        position: st.position,
+                    },
+                    more: p.next_cursor.is_some(),
+                    ideas: p.items.into_iter().map(|i| card(&w.ws, i)).collect(),
+                }),
+                Err(e) => return app_error(w.c, e),
+            }
+        }
+    } else {
+        let lq = IdeaListQuery {
+            sort: Some(sort),
+            stage,
+            tag: tag.clone(),
+            cursor: q.cursor.clone(),
+            limit: None,
+        };
+        match s.app.ideas(&w.m, id, lq).await {
+            Ok(p) => {
+                next = p.next_cursor.map(|cursor| {
+                    let mut link = format!(
+                        "/w/{}/discussions/{}?sort={sort_name}&cursor={}",
+                        w.ws.slug,
+                        id,
+                        url_encode(&cursor)
+                    );
+                    if let Some(st) = stage {
+                        link.push_str(&format!("&stage={st}"));
+                    }
+                    if let Some(t) = &tag {
+                        link.push_str(&format!("&tag={}", url_encode(t)));
+                    }
+                    link
+                });
+                ideas = p.items.into_iter().map(|i| card(&w.ws, i)).collect();
+            }
+            Err(e) => return app_error(w.c, e),
+        }
+    }
+    let stages =
+        w.ws.stages
+            .iter()
+            .map(|s| StageView {
+                id: s.id,
+                name: s.name.clone(),
+                position: s.position,
+            })
+            .collect();
+    page(
+        StatusCode::OK,
+        &DiscussionPage {
+            slug: w.ws.slug.clone(),
+            can_post: d.accepting_ideas && w.m.role() >= Role::Member,
+            deadline: d.deadline.map(when),
+            c: w.c,
+            d,
+            stages,
+            board,
+            sort: sort_name,
+            stage: stage.map(|s| s.to_string()).unwrap_or_default(),
+            tag: tag.unwrap_or_default(),
+            ideas,
+            columns,
+            next,
+        },
+    )
+}
+
+// ---- new idea --------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "idea_form.html")]
+struct IdeaFormPage {
+    c: Chrome,
+    /// Where the form posts.
+    action: String,
+    /// Where "cancel" goes.
+    back: String,
+    heading: String,
+    new: bool,
+    title: String,
+    body: String,
+    tags: String,
+    problem: Option<String>,
+    max_upload: String,
+}
+framed!(IdeaFormPage);
+
+struct Draft {
+    title: String,
+    body: String,
+    tags: String,
+}
+
+fn tags_of(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn render_new_idea(
+    s: &AppState,
+    w: InWorkspace,
+    d: DiscussionId,
+    draft: Draft,
+    problem: Option<String>,
+) -> Response {
+    let discussion = match s.app.discussion(&w.m, d).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let heading = format!("{} · {}", w.c.tr.get("idea.new"), discussion.title);
+    page(
+        status,
+        &IdeaFormPage {
+            action: format!("/w/{}/discussions/{d}/new", w.ws.slug),
+            back: format!("/w/{}/discussions/{d}", w.ws.slug),
+            heading,
+            new: true,
+            title: draft.title,
+            body: draft.body,
+            tags: draft.tags,
+            problem,
+            max_upload: size(s.app.settings().max_upload_bytes as i64),
+            c: w.c,
+        },
+    )
+}
+
+async fn new_idea_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(d): Id<DiscussionId>,
+) -> Response {
+    let draft = Draft {
+        title: String::new(),
+        body: String::new(),
+        tags: String::new(),
+    };
+    render_new_idea(&s, w.at("home"), d, draft, None).await
+}
+
+fn multipart_problem(e: MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("the upload is larger than allowed".into())
+    } else {
+        AppError::Malformed(format!("the form could not be read: {}", e.body_text()))
+    }
+}
+
+/// Posts an idea from the multipart form: its text fields come first (the page orders them so),
+/// then the optional file, which is streamed into the sealed file store as it arrives.
+async fn post_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(d): Id<DiscussionId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(mut multipart) = multipart else {
+        return stale_form(&HeaderMap::new());
+    };
+    let mut csrf = String::new();
+    let mut draft = Draft {
+        title: String::new(),
+        body: String::new(),
+        tags: String::new(),
+    };
+    let mut created: Option<IdeaView> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let problem = input_problem(&multipart_problem(e));
+                return match created {
+                    Some(idea) => uploaded_badly(&w, idea.summary.id),
+                    None => render_new_idea(&s, w, d, draft, problem).await,
+                };
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let filename = field.file_name().unwrap_or_default().to_owned();
+            if filename.is_empty() {
+                continue;
+            }
+            let idea = match &created {
+                Some(i) => i.summary.id,
+                None => {
+                    if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
+                        return stale_form(&HeaderMap::new());
+                    }
+                    match create(&s, &w, d, &draft).await {
+                        Ok(i) => {
+                            let id = i.summary.id;
+                            created = Some(i);
+                            id
+                        }
+                        Err(e) => {
+                            return match input_problem(&e) {
+                                Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await,
+                                None => app_error(w.c, e),
+                            };
+                        }
+                    }
+                }
+            };
+            let body = field.map(|piece| piece.map_err(multipart_problem));
+            if let Err(e) = s.app.upload(&w.m, idea, None, &filename, body).await {
+                if input_problem(&e).is_none() {
+                    return app_error(w.c, e);
+                }
+                return uploaded_badly(&w, idea);
+            }
+            continue;
+        }
+        let value = match field.text().await {
+            Ok(v) => v,
+            Err(e) => {
+                let problem = input_problem(&multipart_problem(e));
+                return render_new_idea(&s, w, d, draft, problem).await;
+            }
+        };
+        match name.as_str() {
+            "csrf" => csrf = value,
+            "title" => draft.title = value,
+            "body" => draft.body = value,
+            "tags" => draft.tags = value,
+            _ => {}
+        }
+    }
+    let idea = match created {
+        Some(i) => i.summary.id,
+        None => {
+            if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
+                return stale_form(&HeaderMap::new());
+            }
+            match create(&s, &w, d, &draft).await {
+                Ok(i) => i.summary.id,
+                Err(e) => {
+                    return match input_problem(&e) {
+                        Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await,
+                        None => app_error(w.c, e),
+                    };
+                }
+            }
+        }
+    };
+    Redirect::to(&format!("/w/{}/ideas/{idea}", w.ws.slug)).into_response()
+}
+
+async fn create(
+    s: &AppState,
+    w: &InWorkspace,
+    d: DiscussionId,
+    draft: &Draft,
+) -> AppResult<IdeaView> {
+    let input = IdeaInput {
+        title: draft.title.clone(),
+        body: draft.body.clone(),
+        tags: tags_of(&draft.tags),
+    };
+    s.app.create_idea(&w.m, d, input).await
+}
+
+/// The idea was saved but its file was refused: its page says so.
+fn uploaded_badly(w: &InWorkspace, idea: IdeaId) -> Response {
+    Redirect::to(&format!(
+        "/w/{}/ideas/{idea}?notice=upload-refused",
+        w.ws.slug
+    ))
+    .into_response()
+}
+
+// ---- the idea page ---------------------------------------------------------------------------
+
+/// The vote box's data.
+pub(crate) struct Votes {
+    slug: String,
+    idea: IdeaId,
+    up: i64,
+    down: i64,
+    score: i64,
+    mine_up: bool,
+    mine_down: bool,
+    can_vote: bool,
+}
+
+/// The ratings' data.
+pub(crate) struct Ratings {
+    slug: String,
+    idea: IdeaId,
+    rows: Vec<RatingRow>,
+    can_rate: bool,
+}
+
+pub(crate) struct RatingRow {
+    criterion: CriterionId,
+    name: String,
+    count: i64,
+    average: String,
+    mine: u8,
+}
+
+/// A comment in the thread, with its depth for indentation.
+pub(crate) struct CommentRow {
+    id: CommentId,
+    depth: usize,
+    author: String,
+    body_html: String,
+    deleted: bool,
+    posted: String,
+    posted_iso: String,
+}
+
+/// The comment thread's data.
+pub(crate) struct Thread {
+    slug: String,
+    idea: IdeaId,
+    rows: Vec<CommentRow>,
+    can_comment: bool,
+    draft: String,
+    problem: Option<String>,
+}
+
+struct FileRow {
+    id: ideaweave_domain::AttachmentId,
+    filename: String,
+    content_type: String,
+    size: String,
+}
+
+struct MergeRow {
+    source: IdeaId,
+    title: String,
+    at: String,
+    undone: bool,
+}
+
+#[derive(Template)]
+#[template(path = "idea.html")]
+struct IdeaPage {
+    c: Chrome,
+    slug: String,
+    idea: IdeaView,
+    discussion: DiscussionView,
+    stage: String,
+    posted: String,
+    posted_iso: String,
+    votes: Votes,
+    ratings: Ratings,
+    thread: Thread,
+    files: Vec<FileRow>,
+    merges: Vec<MergeRow>,
+    stages: Vec<StageView>,
+    can_edit: bool,
+    can_stage: bool,
+    notice: Option<&'static str>,
+    problem: Option<String>,
+}
+framed!(IdeaPage);
+
+fn votes_of(slug: &str, s: &IdeaSummary, can_vote: bool) -> Votes {
+    Votes {
+        slug: slug.to_owned(),
+        idea: s.id,
+        up: s.upvotes,
+        down: s.downvotes,
+        score: s.score,
+        mine_up: s.my_vote == Some(VoteDirection::Up),
+        mine_down: s.my_vote == Some(VoteDirection::Down),
+        can_vote,
+    }
+}
+
+fn ratings_of(slug: &str, idea: IdeaId, rows: &[RatingView], can_rate: bool) -> Ratings {
+    Ratings {
+        slug: slug.to_owned(),
+        idea,
+        rows: rows
+            .iter()
+            .map(|r| RatingRow {
+                criterion: r.criterion_id,
+                name: r.criterion.clone(),
+                count: r.count,
+                average: r.average.map(|a| format!("{a:.1}")).unwrap_or_default(),
+                mine: r.mine.unwrap_or(0),
+            })
+            .collect(),
+        can_rate,
+    }
+}
+
+/// Orders comments as a thread: each reply under its parent, depth capped for narrow screens.
+fn thread_rows(comments: Vec<CommentView>) -> Vec<CommentRow> {
+    use std::collections::HashMap;
+    let mut children: HashMap<Option<CommentId>, Vec<usize>> = HashMap::new();
+    let known: std::collections::HashSet<CommentId> = comments.iter().map(|c| c.id).collect();
+    for (i, c) in comments.iter().enumerate() {
+        // A reply whose parent is not on this page hangs at the top level.
+        let parent = c.parent_id.filter(|p| known.contains(p));
+        children.entry(parent).or_default().push(i);
+    }
+    let mut order = Vec::with_capacity(comments.len());
+    let mut stack: Vec<(usize, usize)> = children
+        .get(&None)
+        .map(|v| v.iter().rev().map(|&i| (i, 0)).collect())
+        .unwrap_or_default();
+    while let Some((i, depth)) = stack.pop() {
+        order.push((i, depth));
+        if let Some(kids) = children.get(&Some(comments[i].id)) {
+            stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
+        }
+    }
+    let mut slots: Vec<Option<CommentView>> = comments.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(i, depth)| {
+            let c = slots[i].take()?;
+            Some(CommentRow {
+                id: c.id,
+                depth: depth.min(4),
+                author: c.author.map(|a| a.name).unwrap_or_default(),
+                body_html: c.body_html,
+                deleted: c.deleted,
+                posted: when(c.created_at),
+                posted_iso: iso(c.created_at),
+            })
+        })
+        .collect()
+}
+
+async fn thread_of(
+    s: &AppState,
+    w: &InWorkspace,
+    idea: IdeaId,
+    draft: String,
+    problem: Option<String>,
+) -> AppResult<Thread> {
+    let comments = s
+        .app
+        .comments(
+            &w.m,
+            idea,
+            PageQuery {
+                cursor: None,
+                limit: Some(500),
+            },
+        )
+        .await?;
+    Ok(Thread {
+        slug: w.ws.slug.clone(),
+        idea,
+        rows: thread_rows(comments.items),
+        can_comment: true,
+        draft,
+        problem,
+    })
+}
+
+/// Notices an idea page shows after a redirect.
+fn notice_key(notice: Option<&str>) -> Option<&'static str> {
+    match notice {
+        Some("upload-refused") => Some("idea.upload_refused"),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct IdeaQuery {
+    notice: Option<String>,
+}
+
+async fn render_idea(
+    s: &AppState,
+    w: InWorkspace,
+    id: IdeaId,
+    notice: Option<&'static str>,
+    problem: Option<String>,
+    draft: String,
+) -> Response {
+    let idea = match s.app.idea(&w.m, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let discussion = match s.app.discussion(&w.m, idea.summary.discussion_id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let thread = match thread_of(s, &w, id, draft, problem.clone()).await {
+        Ok(t) => t,
+        Err(e) => return app_error(w.c, e),
+    };
+    let role = w.m.role();
+    let is_author = idea.summary.author.id == w.m.actor.user;
+    let slug = w.ws.slug.clone();
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &IdeaPage {
+            stage: stage_name(&w.ws, idea.summary.stage_id),
+            posted: when(idea.summary.created_at),
+            posted_iso: iso(idea.summary.created_at),
+            votes: votes_of(&slug, &idea.summary, role >= Role::Member),
+            ratings: ratings_of(&slug, id, &idea.ratings, role >= Role::Member),
+            files: idea
+                .attachments
+                .iter()
+                .filter(|a| a.comment_id.is_none())
+                .map(|a| FileRow {
+                    id: a.id,
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: size(a.size_bytes),
+                })
+                .collect(),
+            merges: idea
+                .merges
+                .iter()
+                .map(|m| MergeRow {
+                    source: m.source_id,
+                    title: m.source_title.clone(),
+                    at: when(m.merged_at),
+                    undone: m.unmerged_at.is_some(),
+                })
+                .collect(),
+            stages: w
+                .ws
+                .stages
+                .iter()
+                .map(|s| StageView {
+                    id: s.id,
+                    name: s.name.clone(),
+                    position: s.position,
+                })
+                .collect(),
+            can_edit: (is_author && role >= Role::Member) || role >= Role::Moderator,
+            can_stage: role >= Role::Moderator,
+            thread,
+            notice,
+            problem,
+            slug,
+            idea,
+            discussion,
+            c: w.c,
+        },
+    )
+}
+
+async fn idea_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    q: Result<Query<IdeaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let notice = notice_key(q.as_ref().ok().and_then(|q| q.notice.as_deref()));
+    render_idea(&s, w.at("home"), id, notice, None, String::new()).await
+}
+
+fn back_to_idea(w: &InWorkspace, id: IdeaId, anchor: &str) -> Response {
+    Redirect::to(&format!("/w/{}/ideas/{id}#{anchor}", w.ws.slug)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "partials/votes_fragment.html")]
+struct VotesFragment {
+    c: Chrome,
+    votes: Votes,
+}
+framed!(VotesFragment);
+
+async fn vote(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let result = match f.get("direction") {
+        Some("up") => {
+            s.app
+                .vote(
+                    &w.m,
+                    id,
+                    VoteInput {
+                        direction: VoteDirection::Up,
+                    },
+                )
+                .await
+        }
+        Some("down") => {
+            s.app
+                .vote(
+                    &w.m,
+                    id,
+                    VoteInput {
+                        direction: VoteDirection::Down,
+                    },
+                )
+                .await
+        }
+        Some("none") => s.app.unvote(&w.m, id).await,
+        _ => Err(AppError::invalid("direction", "must be up, down or none")),
+    };
+    let tally = match result {
+        Ok(t) => t,
+        Err(e) => return app_error(w.c, e),
+    };
+    if !from_htmx(&headers) {
+        return back_to_idea(&w, id, "votes");
+    }
+    let votes = Votes {
+        slug: w.ws.slug.clone(),
+        idea: id,
+        up: tally.upvotes,
+        down: tally.downvotes,
+        score: tally.score,
+        mine_up: tally.my_vote == Some(VoteDirection::Up),
+        mine_down: tally.my_vote == Some(VoteDirection::Down),
+        can_vote: true,
+    };
+    page(StatusCode::OK, &VotesFragment { c: w.c, votes })
+}
+
+#[derive(Template)]
+#[template(path = "partials/ratings_fragment.html")]
+struct RatingsFragment {
+    c: Chrome,
+    ratings: Ratings,
+}
+framed!(RatingsFragment);
+
+async fn rate(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let Some(criterion) = f.parsed::<CriterionId>("criterion") else {
+        return app_error(w.c, AppError::invalid("criterion", "choose a criterion"));
+    };
+    let result = match f.get("value") {
+        Some("0") => s.app.unrate(&w.m, id, criterion).await.map(|_| ()),
+        Some(v) => match v.parse::<i64>() {
+            Ok(value) => s
+                .app
+                .rate(&w.m, id, criterion, RatingInput { value })
+                .await
+                .map(|_| ()),
+            Err(_) => Err(AppError::invalid("value", "must be a number from 1 to 5")),
+        },
+        None => Err(AppError::invalid("value", "choose a rating from 1 to 5")),
+    };
+    if let Err(e) = result {
+        return app_error(w.c, e);
+    }
+    if !from_htmx(&headers) {
+        return back_to_idea(&w, id, "ratings");
+    }
+    match s.app.idea(&w.m, id).await {
+        Ok(idea) => {
+            let ratings = ratings_of(&w.ws.slug, id, &idea.ratings, true);
+            page(StatusCode::OK, &RatingsFragment { c: w.c, ratings })
+        }
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "partials/thread_fragment.html")]
+struct ThreadFragment {
+    c: Chrome,
+    thread: Thread,
+}
+framed!(ThreadFragment);
+
+async fn comment(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let body = f.text("body");
+    let parent_id = f.parsed::<CommentId>("parent");
+    let (draft, problem) = match s
+        .app
+        .create_comment(
+            &w.m,
+            id,
+            CommentInput {
+                body: body.clone(),
+                parent_id,
+            },
+        )
+        .await
+    {
+        Ok(_) => (String::new(), None),
+        Err(e) => match input_problem(&e) {
+            // The text comes back in the form, so nothing typed is lost.
+            Some(p) => (body, Some(p)),
+            None => return app_error(w.c, e),
+        },
+    };
+    if !from_htmx(&headers) {
+        if problem.is_some() {
+            return render_idea(&s, w, id, None, problem, draft).await;
+        }
+        return back_to_idea(&w, id, "comments");
+    }
+    match thread_of(&s, &w, id, draft, problem).await {
+        Ok(thread) => page(StatusCode::OK, &ThreadFragment { c: w.c, thread }),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+async fn set_stage(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let Some(stage_id) = f.parsed::<StageId>("stage") else {
+        return app_error(w.c, AppError::invalid("stage", "choose a stage"));
+    };
+    match s.app.set_stage(&w.m, id, StageInput { stage_id }).await {
+        Ok(_) => back_to_idea(&w, id, "stage"),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+async fn attach(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let Ok(mut multipart) = multipart else {
+        return stale_form(&headers);
+    };
+    let mut csrf = String::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return app_error(w.c, multipart_problem(e)),
+        };
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
+                    return stale_form(&headers);
+                }
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                if filename.is_empty() {
+                    break;
+                }
+                let body = field.map(|piece| piece.map_err(multipart_problem));
+                return match s.app.upload(&w.m, id, None, &filename, body).await {
+                    Ok(_) => back_to_idea(&w, id, "files"),
+                    Err(e) => match input_problem(&e) {
+                        Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
+                        None => app_error(w.c, e),
+                    },
+                };
+            }
+            _ => {}
+        }
+    }
+    let problem = w.c.tr.get("idea.choose_file").to_owned();
+    render_idea(&s, w, id, None, Some(problem), String::new()).await
+}
+
+async fn add_link(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let input = LinkInput {
+        url: f.text("url"),
+        title: f.text("title"),
+        comment_id: None,
+    };
+    match s.app.add_link(&w.m, id, input).await {
+        Ok(_) => back_to_idea(&w, id, "links"),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+// ---- edit and delete -------------------------------------------------------------------------
+
+async fn render_edit(
+    s: &AppState,
+    w: InWorkspace,
+    id: IdeaId,
+    draft: Option<Draft>,
+    problem: Option<String>,
+) -> Response {
+    let idea = match s.app.idea(&w.m, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let draft = draft.unwrap_or_else(|| Draft {
+        title: idea.summary.title.clone(),
+        body: idea.body.clone(),
+        tags: idea.summary.tags.join(", "),
+    });
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &IdeaFormPage {
+            action: format!("/w/{}/ideas/{id}/edit", w.ws.slug),
+            back: format!("/w/{}/ideas/{id}", w.ws.slug),
+            heading: w.c.tr.get("idea.edit").to_owned(),
+            new: false,
+            title: draft.title,
+            body: draft.body,
+            tags: draft.tags,
+            problem,
+            max_upload: size(s.app.settings().max_upload_bytes as i64),
+            c: w.c,
+        },
+    )
+}
+
+async fn edit_idea_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<IdeaId>) -> Response {
+    render_edit(&s, w.at("home"), id, None, None).await
+}
+
+async fn edit_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let draft = Draft {
+        title: f.text("title"),
+        body: f.text("body"),
+        tags: f.text("tags"),
+    };
+    let patch = IdeaPatch {
+        title: Some(draft.title.clone()),
+        body: Some(draft.body.clone()),
+        tags: Some(tags_of(&draft.tags)),
+    };
+    match s.app.update_idea(&w.m, id, patch).await {
+        Ok(_) => back_to_idea(&w, id, "content"),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_edit(&s, w, id, Some(draft), Some(p)).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    c: Chrome,
+    heading: String,
+    text: String,
+    action: String,
+    back: String,
+    button: &'static str,
+}
+framed!(ConfirmPage);
+
+async fn delete_idea_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+) -> Response {
+    let idea = match s.app.idea(&w.m, id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let tr = w.c.tr;
+    page(
+        StatusCode::OK,
+        &ConfirmPage {
+            heading: tr.get("idea.delete_title").to_owned(),
+            text: format!("{} “{}”", tr.get("idea.delete_text"), idea.summary.title),
+            action: format!("/w/{}/ideas/{id}/delete", w.ws.slug),
+            back: format!("/w/{}/ideas/{id}", w.ws.slug),
+            button: "idea.delete",
+            c: w.at("home").c,
+        },
+    )
+}
+
+async fn delete_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let discussion = match s.app.idea(&w.m, id).await {
+        Ok(v) => v.summary.discussion_id,
+        Err(e) => return app_error(w.c, e),
+    };
+    match s.app.delete_idea(&w.m, id).await {
+        Ok(()) => {
+            Redirect::to(&format!("/w/{}/discussions/{discussion}", w.ws.slug)).into_response()
+        }
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_end_with_their_day() {
+        assert_eq!(end_of_day("1970-01-01"), Some(86_399_999));
+        assert_eq!(end_of_day("2000-03-01"), Some(951_955_199_999));
+        assert_eq!(end_of_day("2026-13-01"), None);
+        assert_eq!(end_of_day("yesterday"), None);
+        assert_eq!(end_of_day("2026-01"), None);
+    }
+
+    #[test]
+    fn tags_are_split_on_commas() {
+        assert_eq!(tags_of(" a, b ,,c "), vec!["a", "b", "c"]);
+        assert!(tags_of(" , ").is_empty());
+    }
+}

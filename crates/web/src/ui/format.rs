@@ -1,0 +1,85 @@
+//! Small formatting helpers for pages: dates, sizes, query strings.
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A Unix-milliseconds time as `2026-11-24 09:05 UTC`: unambiguous in every language.
+pub(crate) fn when(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let in_day = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02} UTC",
+        in_day / 3600,
+        (in_day % 3600) / 60
+    )
+}
+
+/// The same time as an HTML `datetime` attribute value.
+pub(crate) fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let in_day = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        (in_day % 3600) / 60,
+        in_day % 60
+    )
+}
+
+/// A byte count for people: `812 B`, `4.2 KB`, `18.0 MB`.
+pub(crate) fn size(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_sizes_read_well() {
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+        assert_eq!(when(1_795_511_100_000), "2026-11-24 09:05 UTC");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(when(-1), "1969-12-31 23:59 UTC");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(4_200), "4.2 KB");
+        assert_eq!(size(18_000_000), "18.0 MB");
+        assert_eq!(url_encode("/w/demo?a=b c"), "%2Fw%2Fdemo%3Fa%3Db%20c");
+    }
+}

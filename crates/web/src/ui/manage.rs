@@ -1,0 +1,829 @@
+//! Administration pages: members and invitations, workspace settings (name, stages, rating
+//! criteria, spaces and their members), one's API tokens, and the audit trail. Every action
+//! is checked again by the use case; the pages only leave out what one may not do.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ideaweave_app::*;
+use ideaweave_domain::{
+    CriterionId, InvitationId, Role, SpaceId, StageId, TokenId, TokenScope, UserId,
+};
+use serde::Deserialize;
+
+use super::format::{iso, when};
+use super::guard::{Fields, Id, InWorkspace, stale_form};
+use super::session::role_key;
+use super::{Chrome, app_error, framed, input_problem, page};
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/w/{slug}/members", get(members_page))
+        .route("/w/{slug}/members/invite", post(invite))
+        .route("/w/{slug}/members/{user_id}/role", post(change_role))
+        .route("/w/{slug}/members/{user_id}/remove", post(remove_member))
+        .route(
+            "/w/{slug}/invitations/{invitation_id}/revoke",
+            post(revoke_invitation),
+        )
+        .route("/w/{slug}/settings", get(settings_page))
+        .route("/w/{slug}/settings/name", post(rename))
+        .route("/w/{slug}/settings/stages", post(create_stage))
+        .route("/w/{slug}/settings/stages/{stage_id}", post(update_stage))
+        .route(
+            "/w/{slug}/settings/stages/{stage_id}/delete",
+            post(delete_stage),
+        )
+        .route("/w/{slug}/settings/criteria", post(create_criterion))
+        .route(
+            "/w/{slug}/settings/criteria/{criterion_id}",
+            post(update_criterion),
+        )
+        .route(
+            "/w/{slug}/settings/criteria/{criterion_id}/delete",
+            post(delete_criterion),
+        )
+        .route("/w/{slug}/settings/spaces", post(create_space))
+        .route("/w/{slug}/settings/spaces/{space_id}", post(update_space))
+        .route(
+            "/w/{slug}/settings/spaces/{space_id}/members",
+            post(space_members),
+        )
+        .route("/w/{slug}/tokens", get(tokens_page).post(create_token))
+        .route("/w/{slug}/tokens/{token_id}/revoke", post(revoke_token))
+        .route("/w/{slug}/audit", get(audit_page))
+}
+
+/// A role choice in a select, marked when it is the current one.
+struct RoleChoice {
+    value: &'static str,
+    key: &'static str,
+    selected: bool,
+}
+
+/// The roles `actor` may hand out, `current` selected.
+fn role_choices(actor: Role, current: Role) -> Vec<RoleChoice> {
+    [
+        Role::Guest,
+        Role::Member,
+        Role::Moderator,
+        Role::Admin,
+        Role::Owner,
+    ]
+    .into_iter()
+    .filter(|r| *r <= actor)
+    .map(|r| RoleChoice {
+        value: r.as_str(),
+        key: role_key(r),
+        selected: r == current,
+    })
+    .collect()
+}
+
+// ---- members ---------------------------------------------------------------------------------
+
+struct MemberRow {
+    user: UserId,
+    name: String,
+    email: String,
+    role_key: &'static str,
+    joined: String,
+    is_me: bool,
+    /// The member's role may be changed (and they removed) by the visitor.
+    manageable: bool,
+    roles: Vec<RoleChoice>,
+}
+
+struct InvitationRow {
+    id: InvitationId,
+    email: String,
+    role_key: &'static str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    c: Chrome,
+    slug: String,
+    members: Vec<MemberRow>,
+    next: Option<String>,
+    invitations: Vec<InvitationRow>,
+    is_admin: bool,
+    invite_roles: Vec<RoleChoice>,
+    invite_email: String,
+    sent_to: Option<String>,
+    accept_url: Option<String>,
+    problem: Option<String>,
+}
+framed!(MembersPage);
+
+#[derive(Deserialize, Default)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+/// What the members page shows after an action.
+#[derive(Default)]
+struct MembersOutcome {
+    invite_email: String,
+    sent_to: Option<String>,
+    accept_url: Option<String>,
+    problem: Option<String>,
+}
+
+async fn render_members(
+    s: &AppState,
+    w: InWorkspace,
+    cursor: Option<String>,
+    out: MembersOutcome,
+) -> Response {
+    let w = w.at("members");
+    let is_admin = w.is_admin();
+    let role = w.m.role();
+    let me = w.m.actor.user;
+    let list = match s
+        .app
+        .members(
+            &w.m,
+            PageQuery {
+                cursor,
+                limit: Some(100),
+            },
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let invitations = if is_admin {
+        match s.app.invitations(&w.m).await {
+            Ok(v) => v
+                .into_iter()
+                .map(|i| InvitationRow {
+                    id: i.id,
+                    email: i.email,
+                    role_key: role_key(i.role),
+                    expires: when(i.expires_at),
+                })
+                .collect(),
+            Err(e) => return app_error(w.c, e),
+        }
+    } else {
+        Vec::new()
+    };
+    let slug = w.ws.slug.clone();
+    let members = list
+        .items
+        .into_iter()
+        .map(|mv| MemberRow {
+            manageable: is_admin && mv.role <= role && mv.user_id != me,
+            roles: role_choices(role, mv.role),
+            is_me: mv.user_id == me,
+            user: mv.user_id,
+            name: mv.name,
+            email: mv.email.unwrap_or_default(),
+            role_key: role_key(mv.role),
+            joined: when(mv.joined_at),
+        })
+        .collect();
+    let status = if out.problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &MembersPage {
+            next: list
+                .next_cursor
+                .map(|c| format!("/w/{slug}/members?cursor={}", super::format::url_encode(&c))),
+            slug,
+            members,
+            invitations,
+            is_admin,
+            invite_roles: role_choices(role, Role::Member),
+            invite_email: out.invite_email,
+            sent_to: out.sent_to,
+            accept_url: out.accept_url,
+            problem: out.problem,
+            c: w.c,
+        },
+    )
+}
+
+async fn members_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    q: Result<Query<CursorQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let cursor = q.ok().and_then(|Query(q)| q.cursor);
+    render_members(&s, w, cursor, MembersOutcome::default()).await
+}
+
+async fn invite(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let email = f.text("email");
+    let Some(role) = f.parsed::<Role>("role") else {
+        let out = MembersOutcome {
+            invite_email: email,
+            problem: Some(w.c.tr.get("members.choose_role").to_owned()),
+            ..Default::default()
+        };
+        return render_members(&s, w, None, out).await;
+    };
+    let mail = s.app.settings().mail_enabled;
+    match s
+        .app
+        .invite(
+            &w.m,
+            InvitationInput {
+                email: email.clone(),
+                role,
+            },
+        )
+        .await
+    {
+        Ok(created) => {
+            let out = MembersOutcome {
+                sent_to: Some(created.invitation.email),
+                // Without mail delivery the admin passes the link on by hand.
+                accept_url: (!mail).then_some(created.accept_url),
+                ..Default::default()
+            };
+            render_members(&s, w, None, out).await
+        }
+        Err(e) => match input_problem(&e) {
+            Some(p) => {
+                let out = MembersOutcome {
+                    invite_email: email,
+                    problem: Some(p),
+                    ..Default::default()
+                };
+                render_members(&s, w, None, out).await
+            }
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+fn to_members(w: &InWorkspace) -> Response {
+    Redirect::to(&format!("/w/{}/members", w.ws.slug)).into_response()
+}
+
+async fn change_role(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(user): Id<UserId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let Some(role) = f.parsed::<Role>("role") else {
+        return app_error(w.c, AppError::invalid("role", "choose a role"));
+    };
+    match s.app.change_role(&w.m, user, RoleInput { role }).await {
+        Ok(_) => to_members(&w),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+async fn remove_member(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(user): Id<UserId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let leaving = user == w.m.actor.user;
+    match s.app.remove_member(&w.m, user).await {
+        Ok(()) if leaving => Redirect::to("/").into_response(),
+        Ok(()) => to_members(&w),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+async fn revoke_invitation(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<InvitationId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    match s.app.revoke_invitation(&w.m, id).await {
+        Ok(()) => to_members(&w),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+// ---- settings --------------------------------------------------------------------------------
+
+struct SpaceRow {
+    space: SpaceView,
+    members: Vec<MemberView>,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    c: Chrome,
+    slug: String,
+    name: String,
+    stages: Vec<StageView>,
+    criteria: Vec<CriterionView>,
+    spaces: Vec<SpaceRow>,
+    everyone: Vec<MemberView>,
+    problem: Option<String>,
+}
+framed!(SettingsPage);
+
+async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) -> Response {
+    let w = w.at("settings");
+    if !w.is_admin() {
+        return app_error(w.c, AppError::Forbidden("admins only".into()));
+    }
+    let spaces = match s.app.spaces(&w.m).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let mut rows = Vec::with_capacity(spaces.len());
+    for space in spaces {
+        let members = if space.private {
+            match s.app.space_members(&w.m, space.id).await {
+                Ok(v) => v,
+                Err(e) => return app_error(w.c, e),
+            }
+        } else {
+            Vec::new()
+        };
+        rows.push(SpaceRow { space, members });
+    }
+    let everyone = match s
+        .app
+        .members(
+            &w.m,
+            PageQuery {
+                cursor: None,
+                limit: Some(100),
+            },
+        )
+        .await
+    {
+        Ok(p) => p.items,
+        Err(e) => return app_error(w.c, e),
+    };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &SettingsPage {
+            slug: w.ws.slug.clone(),
+            name: w.ws.name.clone(),
+            stages: w.ws.stages,
+            criteria: w.ws.criteria,
+            spaces: rows,
+            everyone,
+            problem,
+            c: w.c,
+        },
+    )
+}
+
+async fn settings_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+    render_settings(&s, w, None).await
+}
+
+/// After a settings change: back to the page, or the page again with what went wrong.
+async fn settled<T>(s: &AppState, w: InWorkspace, result: AppResult<T>, anchor: &str) -> Response {
+    match result {
+        Ok(_) => Redirect::to(&format!("/w/{}/settings#{anchor}", w.ws.slug)).into_response(),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_settings(s, w, Some(p)).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+fn position_of(f: &Fields) -> Option<i64> {
+    f.get("position")
+        .filter(|p| !p.is_empty())
+        .and_then(|p| p.parse::<i64>().ok())
+        .map(|p| p - 1)
+}
+
+async fn rename(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = s
+        .app
+        .rename_workspace(
+            &w.m,
+            WorkspacePatch {
+                name: f.text("name"),
+            },
+        )
+        .await;
+    settled(&s, w, r, "name").await
+}
+
+async fn create_stage(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let input = NamedItemInput {
+        name: f.text("name"),
+        position: position_of(&f),
+    };
+    let r = s.app.create_stage(&w.m, input).await;
+    settled(&s, w, r, "stages").await
+}
+
+async fn update_stage(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<StageId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let input = NamedItemInput {
+        name: f.text("name"),
+        position: position_of(&f),
+    };
+    let r = s.app.update_stage(&w.m, id, input).await;
+    settled(&s, w, r, "stages").await
+}
+
+async fn delete_stage(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<StageId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = s.app.delete_stage(&w.m, id).await;
+    settled(&s, w, r, "stages").await
+}
+
+async fn create_criterion(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let input = NamedItemInput {
+        name: f.text("name"),
+        position: position_of(&f),
+    };
+    let r = s.app.create_criterion(&w.m, input).await;
+    settled(&s, w, r, "criteria").await
+}
+
+async fn update_criterion(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<CriterionId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let input = NamedItemInput {
+        name: f.text("name"),
+        position: position_of(&f),
+    };
+    let r = s.app.update_criterion(&w.m, id, input).await;
+    settled(&s, w, r, "criteria").await
+}
+
+async fn delete_criterion(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<CriterionId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = s.app.delete_criterion(&w.m, id).await;
+    settled(&s, w, r, "criteria").await
+}
+
+fn space_input(f: &Fields) -> SpaceInput {
+    SpaceInput {
+        name: f.text("name"),
+        description: f.text("description"),
+        private: f.get("private") == Some("on"),
+    }
+}
+
+async fn create_space(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = s.app.create_space(&w.m, space_input(&f)).await;
+    settled(&s, w, r, "spaces").await
+}
+
+async fn update_space(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<SpaceId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = s.app.update_space(&w.m, id, space_input(&f)).await;
+    settled(&s, w, r, "spaces").await
+}
+
+/// Adds (`add=<user>`) or removes (`remove=<user>`) a member of a private space's list.
+async fn space_members(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<SpaceId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let r = if let Some(user_id) = f.parsed::<UserId>("add") {
+        s.app
+            .add_space_member(&w.m, id, SpaceMemberInput { user_id })
+            .await
+    } else if let Some(user) = f.parsed::<UserId>("remove") {
+        s.app.remove_space_member(&w.m, id, user).await
+    } else {
+        Err(AppError::invalid("user", "choose a member"))
+    };
+    settled(&s, w, r, "spaces").await
+}
+
+// ---- tokens ----------------------------------------------------------------------------------
+
+struct TokenRow {
+    id: TokenId,
+    name: String,
+    write: bool,
+    created: String,
+    expires: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    c: Chrome,
+    slug: String,
+    tokens: Vec<TokenRow>,
+    secret: Option<String>,
+    draft_name: String,
+    problem: Option<String>,
+}
+framed!(TokensPage);
+
+async fn render_tokens(
+    s: &AppState,
+    w: InWorkspace,
+    secret: Option<String>,
+    draft_name: String,
+    problem: Option<String>,
+) -> Response {
+    let w = w.at("tokens");
+    let tokens = match s.app.tokens(&w.m).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let never = w.c.tr.get("tokens.never").to_owned();
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &TokensPage {
+            slug: w.ws.slug.clone(),
+            tokens: tokens
+                .into_iter()
+                .map(|t| TokenRow {
+                    id: t.id,
+                    name: t.name,
+                    write: t.scope == TokenScope::Write,
+                    created: when(t.created_at),
+                    expires: t.expires_at.map(when).unwrap_or_else(|| never.clone()),
+                    revoked: t.revoked,
+                })
+                .collect(),
+            secret,
+            draft_name,
+            problem,
+            c: w.c,
+        },
+    )
+}
+
+async fn tokens_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+    render_tokens(&s, w, None, String::new(), None).await
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let name = f.text("name");
+    let scope = if f.get("scope") == Some("write") {
+        TokenScope::Write
+    } else {
+        TokenScope::Read
+    };
+    let expires_in_days = match f.get("days").filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => match d.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let problem = Some(w.c.tr.get("tokens.bad_days").to_owned());
+                return render_tokens(&s, w, None, name, problem).await;
+            }
+        },
+    };
+    let input = TokenInput {
+        name: name.clone(),
+        scope,
+        expires_in_days,
+    };
+    match s.app.create_token(&w.m, input).await {
+        Ok(created) => render_tokens(&s, w, Some(created.secret), String::new(), None).await,
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_tokens(&s, w, None, name, Some(p)).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<TokenId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    match s.app.revoke_token(&w.m, id).await {
+        Ok(()) => Redirect::to(&format!("/w/{}/tokens", w.ws.slug)).into_response(),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+// ---- audit -----------------------------------------------------------------------------------
+
+struct EventRow {
+    index: u64,
+    at: String,
+    at_iso: String,
+    action: String,
+    describe: &'static str,
+    outcome: String,
+    actor: String,
+    target: String,
+}
+
+struct ActionChoice {
+    name: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    slug: String,
+    events: Vec<EventRow>,
+    actions: Vec<ActionChoice>,
+    next: Option<String>,
+}
+framed!(AuditPage);
+
+#[derive(Deserialize, Default)]
+struct AuditPageQuery {
+    action: Option<String>,
+    before: Option<u64>,
+}
+
+async fn audit_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    q: Result<Query<AuditPageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let w = w.at("audit");
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let action = q.action.filter(|a| !a.is_empty());
+    let query = AuditQuery {
+        action: action.clone(),
+        before: q.before,
+        limit: Some(100),
+        ..Default::default()
+    };
+    let events = match s.app.workspace_audit(&w.m, query).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let slug = w.ws.slug.clone();
+    let next = events.next_before.map(|b| {
+        let mut link = format!("/w/{slug}/audit?before={b}");
+        if let Some(a) = &action {
+            link.push_str(&format!("&action={}", super::format::url_encode(a)));
+        }
+        link
+    });
+    let person = |p: &Option<AuditPersonView>| p.as_ref().map(|p| p.pseudonym.clone());
+    page(
+        StatusCode::OK,
+        &AuditPage {
+            events: events
+                .items
+                .iter()
+                .map(|e| EventRow {
+                    index: e.index,
+                    at: when(e.at),
+                    at_iso: iso(e.at),
+                    describe: AuditAction::parse(&e.action)
+                        .map(|a| a.describe())
+                        .unwrap_or(""),
+                    action: e.action.clone(),
+                    outcome: e.outcome.clone(),
+                    actor: person(&e.actor).unwrap_or_else(|| "—".into()),
+                    target: person(&e.target_person).unwrap_or_else(|| e.target.clone()),
+                })
+                .collect(),
+            actions: AuditAction::ALL
+                .iter()
+                .map(|a| ActionChoice {
+                    name: a.as_str(),
+                    selected: action.as_deref() == Some(a.as_str()),
+                })
+                .collect(),
+            next,
+            slug,
+            c: w.c,
+        },
+    )
+}

@@ -1,0 +1,374 @@
+//! Signing in and out, the list of one's workspaces, and accepting an invitation.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use ideaweave_app::{AcceptInput, AppError, Credential, InvitationInfo, LoginOutcome, Principal};
+use serde::Deserialize;
+
+use super::guard::{Visitor, csrf_ok, stale_form};
+use super::{Catalog, Chrome, app_error, error_page, framed, input_problem, page};
+use crate::AppState;
+use crate::extract::{Client, session_cookie};
+
+pub(crate) fn role_key(role: ideaweave_domain::Role) -> &'static str {
+    use ideaweave_domain::Role::*;
+    match role {
+        Owner => "role.owner",
+        Admin => "role.admin",
+        Moderator => "role.moderator",
+        Member => "role.member",
+        Guest => "role.guest",
+    }
+}
+
+/// The signed-in person of this request, if any.
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    let cookie = session_cookie(headers)?;
+    s.app.authenticate(&Credential::Session(cookie)).await.ok()
+}
+
+struct WorkspaceCard {
+    slug: String,
+    name: String,
+    role_key: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    workspaces: Vec<WorkspaceCard>,
+}
+framed!(HomePage);
+
+pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
+    let me = match s.app.me(&v.p).await {
+        Ok(me) => me,
+        Err(e) => return app_error(v.c, e),
+    };
+    page(
+        StatusCode::OK,
+        &HomePage {
+            c: v.c,
+            workspaces: me
+                .workspaces
+                .into_iter()
+                .map(|w| WorkspaceCard {
+                    slug: w.slug,
+                    name: w.name,
+                    role_key: role_key(w.role),
+                })
+                .collect(),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    email: String,
+    next: String,
+    failed: bool,
+}
+framed!(SignInPage);
+
+/// Where to go after signing in: a path on this site only (never `//host` or `/\host`, which
+/// browsers read as another site).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(|c| c.is_control()) =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+pub(crate) async fn sign_in_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let next = safe_next(q.as_ref().ok().and_then(|q| q.next.as_deref())).to_owned();
+    if signed_in(&s, &headers).await.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    page(
+        StatusCode::OK,
+        &SignInPage {
+            c: Chrome::anonymous(&headers),
+            email: String::new(),
+            next,
+            failed: false,
+        },
+    )
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub(crate) struct SignInForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// True unless the browser says the form came from another origin (login CSRF).
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| *o != "null");
+    match (origin, host) {
+        (Some(o), Some(h)) => o.split_once("://").map(|(_, rest)| rest) == Some(h),
+        (Some(_), None) => false,
+        (None, _) => !matches!(
+            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+            Some("cross-site" | "same-site")
+        ),
+    }
+}
+
+/// A 303 to `to` that sets the session cookie of `login`.
+fn start_session(s: &AppState, headers: &HeaderMap, login: &LoginOutcome, to: &str) -> Response {
+    let ttl = s.app.settings().session_ttl.as_secs();
+    let cookie = crate::api::session::session_cookie_header(s, &login.session, ttl);
+    let location = HeaderValue::from_str(to);
+    match (cookie, location) {
+        (Ok(cookie), Ok(location)) => (
+            StatusCode::SEE_OTHER,
+            [(header::SET_COOKIE, cookie), (header::LOCATION, location)],
+        )
+            .into_response(),
+        _ => error_page(headers, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+pub(crate) async fn sign_in(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return error_page(&headers, StatusCode::BAD_REQUEST);
+    };
+    if !same_origin(&headers) {
+        return error_page(&headers, StatusCode::BAD_REQUEST);
+    }
+    let next = safe_next(form.next.as_deref()).to_owned();
+    match s.app.login(&form.email, &form.password, &client).await {
+        Ok(login) => start_session(&s, &headers, &login, &next),
+        Err(AppError::Forbidden(_)) => page(
+            StatusCode::UNAUTHORIZED,
+            &SignInPage {
+                c: Chrome::anonymous(&headers),
+                email: form.email,
+                next,
+                failed: true,
+            },
+        ),
+        Err(e) => app_error(Chrome::anonymous(&headers), e),
+    }
+}
+
+/// A form that carries only the session's anti-CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    pub csrf: String,
+}
+
+pub(crate) async fn sign_out(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return stale_form(&headers);
+    };
+    if !csrf_ok(v.p.csrf.as_deref(), &form.csrf) {
+        return stale_form(&headers);
+    }
+    if let Some(cookie) = session_cookie(&headers)
+        && let Err(e) = s.app.logout(&cookie, &v.p.client).await
+    {
+        return app_error(v.c, e);
+    }
+    match crate::api::session::session_cookie_header(&s, "", 0) {
+        Ok(clear) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, clear),
+                (header::LOCATION, HeaderValue::from_static("/sign-in")),
+            ],
+        )
+            .into_response(),
+        Err(_) => error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invitation.html")]
+struct InvitationPage {
+    c: Chrome,
+    token: String,
+    info: InvitationInfo,
+    role_key: &'static str,
+    /// Signed in as the invited account: one button accepts.
+    as_invitee: bool,
+    /// Signed in as someone else.
+    as_other: bool,
+    name: String,
+    problem: Option<String>,
+}
+framed!(InvitationPage);
+
+async fn invitation_view(
+    s: &AppState,
+    headers: &HeaderMap,
+    token: String,
+    name: String,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let principal = signed_in(s, headers).await;
+    let mut c = Chrome::anonymous(headers);
+    if let Some(p) = &principal {
+        c.signed_in = true;
+        c.csrf = p.csrf.clone().unwrap_or_default();
+    }
+    let info = match s.app.invitation_info(&token).await {
+        Ok(info) => info,
+        Err(e) => return app_error(c, e),
+    };
+    let me = match &principal {
+        Some(p) => s.app.me(p).await.ok(),
+        None => None,
+    };
+    let as_invitee = me
+        .as_ref()
+        .is_some_and(|me| me.user.email.eq_ignore_ascii_case(&info.email));
+    page(
+        status,
+        &InvitationPage {
+            c,
+            token,
+            role_key: role_key(info.role),
+            as_invitee,
+            as_other: me.is_some() && !as_invitee,
+            info,
+            name,
+            problem,
+        },
+    )
+}
+
+pub(crate) async fn invitation_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    invitation_view(&s, &headers, token, String::new(), None, StatusCode::OK).await
+}
+
+/// Accepting: a new account's name and password (twice), or, signed in, just the token.
+#[derive(Deserialize)]
+pub(crate) struct AcceptForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+    password_again: Option<String>,
+}
+
+pub(crate) async fn accept_invitation(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    form: Result<Form<AcceptForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return stale_form(&headers);
+    };
+    if !same_origin(&headers) {
+        return stale_form(&headers);
+    }
+    let principal = signed_in(&s, &headers).await;
+    let tr = Catalog::for_request(&headers);
+    let name = form.name.clone().unwrap_or_default();
+    let input = match (&principal, form.password) {
+        // A new account: the password typed twice, the same both times.
+        (_, Some(password)) => {
+            if form.password_again.as_deref() != Some(password.as_str()) {
+                let problem = Some(tr.get("invite.mismatch").to_owned());
+                return invitation_view(
+                    &s,
+                    &headers,
+                    token,
+                    name,
+                    problem,
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+            AcceptInput {
+                name: form.name,
+                password: Some(password),
+            }
+        }
+        // Signed in: only with the session's token.
+        (Some(p), None) => {
+            if !csrf_ok(p.csrf.as_deref(), form.csrf.as_deref().unwrap_or("")) {
+                return stale_form(&headers);
+            }
+            AcceptInput {
+                name: None,
+                password: None,
+            }
+        }
+        (None, None) => return stale_form(&headers),
+    };
+    match s
+        .app
+        .accept_invitation(&token, principal.as_ref(), input, &client)
+        .await
+    {
+        Ok((membership, Some(login))) => {
+            start_session(&s, &headers, &login, &format!("/w/{}", membership.slug))
+        }
+        Ok((membership, None)) => Redirect::to(&format!("/w/{}", membership.slug)).into_response(),
+        Err(e) => match input_problem(&e) {
+            Some(problem) if !matches!(e, AppError::Conflict(_)) => {
+                invitation_view(
+                    &s,
+                    &headers,
+                    token,
+                    name,
+                    Some(problem),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
+            _ => {
+                let mut c = Chrome::anonymous(&headers);
+                c.signed_in = principal.is_some();
+                app_error(c, e)
+            }
+        },
+    }
+}
