@@ -2,18 +2,29 @@
 // every page with axe-core: no serious or critical WCAG 2.2 AA violation, the page policy
 // header present, screenshots written for people to look at.
 //
-// Usage: node walk.mjs BASE_URL SCREENSHOT_DIR EMAIL PASSWORD
+// Then it walks a new member's whole path: an admin invites them by email, the link arrives at
+// the SMTP server, they set a password, sign in, post an idea with an attachment; another
+// member votes, rates and comments in place (htmx) and a third without JavaScript; the author
+// sees it all; the owner of another workspace gets 404 on the idea; hostile text never runs.
+//
+// Usage: node walk.mjs BASE_URL SCREENSHOT_DIR MAILDIR_NEW
+// (the server runs `serve --demo`, mailing through an SMTP server that files into MAILDIR_NEW)
 // Prints one line per check ("ok NAME" or "FAILED NAME: why") and a summary; exits 1 on failure.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [base, shots, email, password] = process.argv.slice(2);
-if (!base || !shots || !email || !password) {
-  console.error('usage: node walk.mjs BASE_URL SCREENSHOT_DIR EMAIL PASSWORD');
+const [base, shots, maildir] = process.argv.slice(2);
+if (!base || !shots || !maildir) {
+  console.error('usage: node walk.mjs BASE_URL SCREENSHOT_DIR MAILDIR_NEW');
   process.exit(2);
 }
+const password = 'ideaweave-demo';
+const email = 'owner@demo.ideaweave.test';
+const member = 'mia@demo.ideaweave.test';
+const otherMember = 'max@demo.ideaweave.test';
+const neighbour = 'owner@harbour.ideaweave.test';
 fs.mkdirSync(shots, { recursive: true });
 const axeSource = fs.readFileSync(
   new URL('./node_modules/axe-core/axe.min.js', import.meta.url),
@@ -40,8 +51,10 @@ const browser = await chromium.launch({
 async function checkPage(page, name, response, width = 1280) {
   await page.setViewportSize({ width, height: 900 });
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-  const csp = response ? (await response.allHeaders())['content-security-policy'] || '' : '';
-  if (!csp.includes("default-src 'none'") || csp.includes('unsafe-inline')) {
+  // Pages reached by a form post are checked after it; their policy is checked on a reload.
+  const r = response || (await page.reload());
+  const csp = (r && (await r.allHeaders())['content-security-policy']) || '';
+  if (!csp.includes("default-src 'none'") || csp.includes('unsafe-inline') || csp.includes('unsafe-eval')) {
     fail(`${name}: content security policy`, `got ${JSON.stringify(csp)}`);
   } else {
     ok(`${name}: content security policy`);
@@ -60,6 +73,214 @@ async function checkPage(page, name, response, width = 1280) {
   } else {
     ok(`${name}: accessibility (${result.passes.length} rules pass)`);
   }
+}
+
+/** Checks a condition and reports it. */
+function check(name, cond, why) {
+  if (cond) ok(name);
+  else fail(name, why || 'no');
+}
+
+/** A new browser context signed in as `who` (with or without JavaScript). */
+async function signedIn(who, js = true) {
+  const context = await browser.newContext({ locale: 'en-GB', javaScriptEnabled: js });
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#email', who);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  return { context, page };
+}
+
+/** Visits a path, checks the page (policy, accessibility) and returns the response. */
+async function visit(page, pathOrUrl, name) {
+  const r = await page.goto(pathOrUrl.startsWith('http') ? pathOrUrl : `${base}${pathOrUrl}`);
+  await checkPage(page, name, r);
+  return r;
+}
+
+/** Decodes a quoted-printable body (soft line breaks and =XX escapes). */
+function unQuotedPrintable(text) {
+  return text
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Waits for a message to `to` in the SMTP server's mailbox; returns its decoded text. */
+async function mailTo(to, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(maildir)) {
+      for (const f of fs.readdirSync(maildir)) {
+        const raw = fs.readFileSync(path.join(maildir, f), 'utf8');
+        if (raw.includes(to)) return unQuotedPrintable(raw);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
+const XSS = [
+  '<script>window.__xss=1;alert(1)</script>',
+  '<img src=x onerror="window.__xss=2;alert(2)">',
+  '[click](javascript:window.__xss=3)',
+  '<svg onload="window.__xss=4"><script>alert(4)</script></svg>',
+  '"><iframe srcdoc="<script>parent.__xss=5</script>">',
+  '<a href="javascript:alert(6)">x</a> <details open ontoggle="window.__xss=6">',
+];
+
+async function newMemberPath() {
+  const stamp = Date.now();
+  const newcomer = `newcomer-${stamp}@example.org`;
+  const owner = await signedIn(email);
+  let page = owner.page;
+  await visit(page, '/w/demo', 'workspace');
+  await visit(page, '/w/demo/settings', 'settings');
+  await visit(page, '/w/demo/audit', 'audit');
+  await visit(page, '/account', 'account');
+  await visit(page, '/w/demo/tokens', 'tokens');
+  await page.fill('#token-name', 'walk script');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/tokens"] button[type=submit]')]);
+  check('an API token is shown once after it is created', await page.locator('#new-secret').count(), 'no secret');
+  await visit(page, '/w/demo/members', 'members');
+  await page.fill('#invite-email', newcomer);
+  await page.selectOption('#invite-role', 'member');
+  const [invited] = await Promise.all([page.waitForNavigation(), page.click('form[action$="/members/invite"] button')]);
+  check('the admin invites a new member by email', (await page.locator('[role=status]').innerText()).includes(newcomer));
+  await checkPage(page, 'members-invited', invited);
+  await owner.context.close();
+
+  const mail = await mailTo(newcomer);
+  check('the invitation arrived at the SMTP server', mail, 'no message within 60 s');
+  const link = mail && (mail.match(/https?:\/\/[^\s"<>]+\/invitations\/[A-Za-z0-9_~.\-]+/) || [])[0];
+  check('the invitation carries its link', link, 'no link in the message');
+  if (!link) return;
+
+  const nc = await browser.newContext({ locale: 'en-GB' });
+  page = await nc.newPage();
+  await visit(page, link, 'invitation');
+  await page.fill('#name', 'Nina Newcomer');
+  await page.fill('#password', 'a new and long passphrase');
+  await page.fill('#password_again', 'a new and long passphrase');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check('the new member sets a password and lands in the workspace', new URL(page.url()).pathname === '/w/demo', page.url());
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-out"] button')]);
+  await page.fill('#email', newcomer);
+  await page.fill('#password', 'a new and long passphrase');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check('the new member signs in with that password', new URL(page.url()).pathname === '/', page.url());
+
+  // A challenge that accepts ideas (challenges are rated on criteria).
+  await page.goto(`${base}/w/demo`);
+  const discussions = await page.$$eval('a[href*="/discussions/"]', (as) => as.map((a) => a.getAttribute('href')));
+  let target = null;
+  for (const d of discussions) {
+    await page.goto(`${base}${d}`);
+    const canPost = await page.locator('a[href$="/new"]').count();
+    const challenge = (await page.locator('main').innerText()).includes('Challenge');
+    if (canPost && challenge) {
+      target = d;
+      break;
+    }
+  }
+  check('a challenge accepts ideas', target, 'none found');
+  if (!target) return;
+  await visit(page, target, 'discussion');
+  await visit(page, `${target}?view=board`, 'discussion-board');
+  await visit(page, `${target}?sort=newest&tag=people`, 'discussion-filtered');
+  await visit(page, `${target}/new`, 'new-idea');
+  await page.fill('#i-title', `Shared tool library ${stamp}`);
+  await page.fill('#i-body', 'Lend **tools** between teams instead of buying them twice.');
+  await page.fill('#i-tags', 'cost, tooling');
+  await page.setInputFiles('#i-file', {
+    name: 'budget.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Drills: 4\nLadders: 2\nEstimated saving: 12,000 EUR a year\n'),
+  });
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].primary')]);
+  const ideaUrl = page.url();
+  check('the new member posts an idea with an attachment', /\/w\/demo\/ideas\//.test(ideaUrl) && (await page.locator('#files a', { hasText: 'budget.txt' }).count()) === 1, ideaUrl);
+  await checkPage(page, 'idea', null);
+  const download = await page.request.get(await page.locator('#files a').first().getAttribute('href').then((h) => `${base}${h}`));
+  const disposition = download.headers()['content-disposition'] || '';
+  check('the attachment downloads as an attachment with its bytes', download.status() === 200 && disposition.startsWith('attachment') && (await download.text()).includes('Ladders: 2'), `${download.status()} ${disposition}`);
+
+  // Another member votes, rates and comments, each in place.
+  const mia = await signedIn(member);
+  const mp = mia.page;
+  await mp.goto(ideaUrl);
+  let navigated = false;
+  mp.on('framenavigated', (f) => { if (f === mp.mainFrame()) navigated = true; });
+  await mp.click('#votes button.up');
+  await mp.waitForSelector('#votes button.up[aria-pressed="true"]', { timeout: 5000 }).catch(() => null);
+  check('a vote updates in place', !navigated && (await mp.locator('#votes button.up[aria-pressed="true"]').count()) === 1, navigated ? 'the page reloaded' : 'not pressed');
+  const firstStar = mp.locator('#ratings form').first().locator('button[value="4"]');
+  await firstStar.click();
+  await mp.waitForSelector('#ratings button[value="4"][aria-pressed="true"]', { timeout: 5000 }).catch(() => null);
+  check('a rating updates in place', !navigated && (await mp.locator('#ratings button[value="4"][aria-pressed="true"]').count()) >= 1, 'not pressed');
+  await mp.fill('#new-comment', 'I can bring two ladders on Monday.');
+  await mp.click('#comments form:not(details form) button[type=submit]');
+  await mp.waitForSelector('.comment >> text=two ladders', { timeout: 5000 }).catch(() => null);
+  check('a comment appears in place', !navigated && (await mp.locator('.comment', { hasText: 'two ladders' }).count()) === 1, 'no comment');
+  await mp.click('.comment:has-text("two ladders") details summary');
+  await mp.fill('.comment:has-text("two ladders") textarea', 'Thanks, noted!');
+  await mp.click('.comment:has-text("two ladders") details button[type=submit]');
+  await mp.waitForSelector('.comment.depth-1 >> text=Thanks, noted', { timeout: 5000 }).catch(() => null);
+  check('a reply is threaded under its comment', (await mp.locator('.comment.depth-1', { hasText: 'Thanks, noted' }).count()) === 1, 'no threaded reply');
+  await checkPage(mp, 'idea-after-votes', null);
+  await checkPage(mp, 'idea-phone', null, 375);
+  await mia.context.close();
+
+  // Without JavaScript the same forms post and come back.
+  const max = await signedIn(otherMember, false);
+  await max.page.goto(ideaUrl);
+  await Promise.all([max.page.waitForNavigation(), max.page.click('#votes button.down')]);
+  check('voting works without JavaScript', (await max.page.locator('#votes button.down[aria-pressed="true"]').count()) === 1, max.page.url());
+  await max.page.fill('#new-comment', 'Posted without any script.');
+  await Promise.all([max.page.waitForNavigation(), max.page.click('#comments form:not(details form) button[type=submit]')]);
+  check('commenting works without JavaScript', (await max.page.locator('.comment', { hasText: 'without any script' }).count()) === 1, max.page.url());
+  await max.context.close();
+
+  // The author sees it all.
+  await page.goto(ideaUrl);
+  const votesText = await page.locator('#votes').innerText();
+  const ratingsText = await page.locator('#ratings').innerText();
+  const thread = await page.locator('#comments').innerText();
+  check('the author sees the votes', votesText.includes('1 for') && votesText.includes('1 against'), votesText);
+  check('the author sees the rating', ratingsText.includes('average 4.0'), ratingsText);
+  check('the author sees the comments', thread.includes('two ladders') && thread.includes('Thanks, noted') && thread.includes('without any script'), thread);
+
+  // Hostile text in every field of an idea and a comment: shown as text, never run.
+  let dialogs = 0;
+  page.on('dialog', async (d) => { dialogs += 1; await d.dismiss(); });
+  await page.goto(`${base}${target}/new`);
+  await page.fill('#i-title', XSS[0].slice(0, 150));
+  await page.fill('#i-body', XSS.join('\n\n'));
+  await page.fill('#i-tags', 'xss');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].primary')]);
+  const xssUrl = page.url();
+  await page.fill('#new-comment', XSS.join('\n\n'));
+  await page.click('#comments form:not(details form) button[type=submit]');
+  await page.waitForTimeout(500);
+  for (const p of [xssUrl, `${base}${target}`, `${base}/w/demo`]) {
+    await page.goto(p);
+    await page.waitForTimeout(200);
+  }
+  await page.goto(xssUrl);
+  const xss = await page.evaluate(() => window.__xss);
+  check('hostile text in ideas and comments never runs', dialogs === 0 && xss === undefined, `dialogs ${dialogs}, __xss ${xss}`);
+  check('hostile text is shown as text', (await page.locator('h1').innerText()).includes('<script>'), await page.locator('h1').innerText());
+  await nc.close();
+
+  // The owner of another workspace: the idea does not exist for them.
+  const other = await signedIn(neighbour);
+  const r = await other.page.goto(ideaUrl);
+  check('a member of another workspace gets 404 on the idea', r.status() === 404, `status ${r.status()}`);
+  await checkPage(other.page, 'idea-other-workspace', r);
+  const r2 = await other.page.goto(`${base}/w/demo`);
+  check('and 404 on the workspace', r2.status() === 404, `status ${r2.status()}`);
+  await other.context.close();
 }
 
 try {
@@ -106,6 +327,7 @@ try {
     else fail(`${scheme}: signed out`, page.url());
     await context.close();
   }
+  await newMemberPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {

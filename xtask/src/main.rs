@@ -232,40 +232,76 @@ fn ensure_browser() -> Result<()> {
 
 /// Starts the debug build's `serve --demo` on a free port, walks the UI in Chromium, and
 /// stops the server; each check counts as a test.
-fn browser_tests(tally: &mut Tally) -> Result<()> {
+/// A port that was free a moment ago on loopback.
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// Kills a child process when dropped, so no peer outlives the run.
+struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
     let data = root().join("target").join("browser-data");
     let _ = std::fs::remove_dir_all(&data);
+    let maildir = root().join("target").join("browser-mail");
+    let _ = std::fs::remove_dir_all(&maildir);
+    // A real SMTP server on loopback: the walk reads the invitation from its mailbox.
+    let smtp_port = free_port()?;
+    let _smtp = Peer(
+        Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{smtp_port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .env("PYTHONPATH", pydeps)
+            .spawn()
+            .map_err(|e| format!("cannot start aiosmtpd: {e}"))?,
+    );
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
     let bin = root().join("target").join("debug").join("ideaweave");
     let mut server = Command::new(&bin)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--demo", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
         .arg(&data)
         .env_remove("RUST_LOG")
         .env("IDEAWEAVE_LOG__FILTER", "warn")
+        .env("IDEAWEAVE_PUBLIC_URL", &base)
+        .env("IDEAWEAVE_MAIL__SMTP_HOST", "127.0.0.1")
+        .env("IDEAWEAVE_MAIL__SMTP_PORT", smtp_port.to_string())
+        .env("IDEAWEAVE_MAIL__SMTP_TLS", "none")
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let out = server.stdout.take().ok_or("no server output")?;
     let mut lines = BufReader::new(out).lines();
-    let base = loop {
+    loop {
         let Some(Ok(line)) = lines.next() else {
             let _ = server.kill();
             return Err("the server stopped before listening".into());
         };
-        if let Some(rest) = line.strip_prefix("Ideaweave is listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+        if line.starts_with("Ideaweave is listening on ") {
+            break;
         }
-    };
+    }
     std::thread::spawn(move || for _ in lines {});
     let shots = root().join("target").join("screenshots");
     let walk = Command::new("node")
         .arg("walk.mjs")
         .arg(&base)
         .arg(&shots)
-        .args(["owner@demo.ideaweave.test", "ideaweave-demo"])
+        .arg(maildir.join("new"))
         .current_dir(root().join("tests").join("browser"))
         .stdout(Stdio::piped())
         .spawn();
@@ -404,7 +440,7 @@ fn test() -> Result<()> {
     );
     drop_leftover_test_databases(&pg);
     step("the web UI in Chromium (playwright-core, axe-core)");
-    let browser = browser_tests(&mut tally);
+    let browser = browser_tests(&mut tally, &pydeps);
     println!("\nxtask: {} passed, {} failed", tally.passed, tally.failed);
     println!("{} passed, {} failed", tally.passed, tally.failed);
     sqlite.and(postgres).and(browser)
