@@ -1,7 +1,9 @@
 //! Outgoing email: messages are queued in the outbox inside the transaction that causes them
 //! and sent by [`App::send_due_mail`] through a [`Mailer`], with retries and back-off, so a
-//! mail server that is down loses nothing. Queued messages are sealed with their workspace's
-//! key: the recipient, and the secret link an invitation carries, never sit in clear.
+//! mail server that is down loses nothing. Queued messages are sealed: a workspace's mail (an
+//! invitation) with the workspace's key, an account's mail (a password reset link), which
+//! belongs to no workspace, with the instance's account-mail key. The recipient, and the secret
+//! link a message carries, never sit in clear.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +12,7 @@ use ideaweave_domain::WorkspaceId;
 use ideaweave_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::keyring::ACCOUNT_SCOPE;
 use crate::sealed::at;
 use crate::{App, AppError, AppResult};
 
@@ -74,8 +77,18 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
-fn mail_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
-    at(ws, "outbox", "message", id)
+/// Where a queued message is sealed: in its workspace, or at instance level for account mail.
+fn mail_place(ws: Option<WorkspaceId>, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
+    at(
+        ws.unwrap_or(WorkspaceId(ACCOUNT_SCOPE)),
+        "outbox",
+        "message",
+        id,
+    )
+}
+
+fn encode(mail: &OutgoingMail) -> AppResult<Vec<u8>> {
+    serde_json::to_vec(mail).map_err(|e| AppError::internal(format!("mail encoding: {e}")))
 }
 
 impl App {
@@ -96,10 +109,8 @@ impl App {
             .keyring
             .data_key(&mut tx.workspace(ws), None, now)
             .await?;
-        let json = serde_json::to_vec(mail)
-            .map_err(|e| AppError::internal(format!("mail encoding: {e}")))?;
-        let sealed = key.seal(&mail_place(ws, id), &json)?;
-        tx.insert_mail(id, ws.0, &sealed, now).await?;
+        let sealed = key.seal(&mail_place(Some(ws), id), &encode(mail)?)?;
+        tx.insert_mail(id, Some(ws.0), &sealed, now).await?;
         Ok(())
     }
 
@@ -112,7 +123,7 @@ impl App {
         {
             let mut tx = self.store.begin().await?;
             for row in tx.claim_due_mail(now, now + LEASE_MS, limit).await? {
-                let ws = WorkspaceId(row.workspace_id);
+                let ws = row.workspace_id.map(WorkspaceId);
                 let opened = self
                     .keyring
                     .open(&mut tx, &mail_place(ws, row.id), &row.message)
