@@ -91,6 +91,27 @@ fn encode(mail: &OutgoingMail) -> AppResult<Vec<u8>> {
     serde_json::to_vec(mail).map_err(|e| AppError::internal(format!("mail encoding: {e}")))
 }
 
+/// A sending error as the outbox keeps it: in clear, so without the recipient's address, which
+/// SMTP servers like to repeat in their answers.
+fn redact_recipient(why: &str, to: &str) -> String {
+    if to.is_empty() {
+        return why.to_owned();
+    }
+    // ASCII case folding keeps every byte where it was, so positions in the folded text are
+    // positions in the original.
+    let lower = why.to_ascii_lowercase();
+    let needle = to.to_ascii_lowercase();
+    let mut out = String::with_capacity(why.len());
+    let mut rest = 0;
+    for (at, _) in lower.match_indices(&needle) {
+        out.push_str(&why[rest..at]);
+        out.push_str("<recipient>");
+        rest = at + needle.len();
+    }
+    out.push_str(&why[rest..]);
+    out
+}
+
 impl App {
     /// Queues `mail` inside `tx`, sealed with the workspace's key. Nothing is queued when this
     /// instance has no mail server configured.
@@ -154,6 +175,10 @@ impl App {
                     round.sent += usize::from(mail.is_some());
                 }
                 Err(why) => {
+                    let why = match &mail {
+                        Some(m) => redact_recipient(&why, &m.to),
+                        None => why,
+                    };
                     let now = self.now();
                     let gave_up = row.attempts >= MAX_ATTEMPTS;
                     tracing::warn!(mail = %row.id, attempts = row.attempts, error = %why, gave_up, "sending an email failed");
@@ -196,6 +221,25 @@ mod tests {
         assert!(
             total > 36 * 3600 * 1000,
             "a day and a half of outage loses nothing: {total}"
+        );
+    }
+
+    #[test]
+    fn sending_errors_are_kept_without_the_recipient() {
+        assert_eq!(
+            redact_recipient(
+                "550 5.1.1 <Ann@Example.org>: Recipient address rejected (ann@example.org)",
+                "ann@example.org"
+            ),
+            "550 5.1.1 <<recipient>>: Recipient address rejected (<recipient>)"
+        );
+        assert_eq!(
+            redact_recipient("connection refused", "ann@example.org"),
+            "connection refused"
+        );
+        assert_eq!(
+            redact_recipient("İİ ANN@x.org, ann@x.org", "ann@x.org"),
+            "İİ <recipient>, <recipient>"
         );
     }
 
