@@ -497,6 +497,11 @@ impl Keyring {
         prepared_sealing_key(&self.audit_details)
     }
 
+    /// The key that seals account mail queued in the outbox.
+    pub(crate) fn account_mail_key(&self) -> AppResult<SealingKey> {
+        prepared_sealing_key(&self.account_mail)
+    }
+
     pub fn email_index(&self, email: &Email) -> AppResult<Vec<u8>> {
         self.email_index
             .get()

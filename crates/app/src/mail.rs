@@ -135,6 +135,24 @@ impl App {
         Ok(())
     }
 
+    /// Queues `mail` to an account inside `tx` (mail that belongs to no workspace, such as a
+    /// password reset link), sealed with the instance's account-mail key. Nothing is queued when
+    /// this instance has no mail server configured.
+    pub(crate) async fn queue_account_mail(
+        &self,
+        tx: &mut Tx,
+        mail: &OutgoingMail,
+    ) -> AppResult<()> {
+        if !self.settings.mail_enabled {
+            return Ok(());
+        }
+        let id = uuid::Uuid::now_v7();
+        let key = self.keyring.account_mail_key()?;
+        let sealed = key.seal(&mail_place(None, id), &encode(mail)?)?;
+        tx.insert_mail(id, None, &sealed, self.now()).await?;
+        Ok(())
+    }
+
     /// Sends up to `limit` due messages through `mailer`. Each is claimed first (so another
     /// node skips it), then sent outside any transaction; a failure reschedules it with
     /// back-off, and after [`MAX_ATTEMPTS`] it is given up and kept, marked failed.
