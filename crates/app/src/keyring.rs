@@ -37,6 +37,9 @@ const EMAIL_INDEX_KEY: &str = "email-index";
 const AUDIT_SIGNING_KEY: &str = "audit-signing";
 /// The name of the instance key that seals details of events with no person's key.
 const AUDIT_DETAILS_KEY: &str = "audit-details";
+/// The name of the instance key that seals queued account mail (password reset links), which
+/// belongs to no workspace.
+const ACCOUNT_MAIL_KEY: &str = "account-mail";
 
 impl From<CryptoError> for AppError {
     fn from(e: CryptoError) -> Self {
@@ -114,6 +117,18 @@ pub struct Keyring {
     /// Seals the details of audit events no person's key can take (operator actions, sign-in
     /// attempts for unknown addresses).
     audit_details: OnceLock<(KeyId, SecretKey)>,
+    /// Seals account mail queued in the outbox (no workspace key can take it).
+    account_mail: OnceLock<(KeyId, SecretKey)>,
+}
+
+/// An instance sealing key that [`Keyring::prepare`] loaded.
+fn prepared_sealing_key(cell: &OnceLock<(KeyId, SecretKey)>) -> AppResult<SealingKey> {
+    cell.get()
+        .map(|(id, key)| SealingKey {
+            id: *id,
+            key: key.clone(),
+        })
+        .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
 }
 
 fn version(v: i64) -> AppResult<u32> {
@@ -133,6 +148,7 @@ impl Keyring {
             email_index: OnceLock::new(),
             audit_signing: OnceLock::new(),
             audit_details: OnceLock::new(),
+            account_mail: OnceLock::new(),
         }
     }
 
@@ -331,9 +347,9 @@ impl Keyring {
         id: KeyId,
     ) -> AppResult<Option<SecretKey>> {
         let key = if place.workspace == ACCOUNT_SCOPE {
-            match self.audit_details.get() {
-                Some((details_id, k)) if *details_id == id => Some(k.clone()),
-                _ => self.account_key_by_id(tx, id).await?,
+            match self.instance_sealing_key(id) {
+                Some(k) => Some(k),
+                None => self.account_key_by_id(tx, id).await?,
             }
         } else {
             self.data_key_by_id(&mut tx.workspace(WorkspaceId(place.workspace)), id)
@@ -354,6 +370,16 @@ impl Keyring {
                 }
             ))),
         }
+    }
+
+    /// The instance key `id` that seals instance-level values, if it is one (audit details,
+    /// account mail).
+    fn instance_sealing_key(&self, id: KeyId) -> Option<SecretKey> {
+        [&self.audit_details, &self.account_mail]
+            .into_iter()
+            .filter_map(OnceLock::get)
+            .find(|(key_id, _)| *key_id == id)
+            .map(|(_, k)| k.clone())
     }
 
     /// Whether the shred ledger lists key `id` or its whole workspace; re-reads the ledger
@@ -403,8 +429,9 @@ impl Keyring {
         )))
     }
 
-    /// Gets the instance ready: creates the email blind-index key if the database has none, and
-    /// applies the shred ledger (see [`Self::apply_ledger`]). Called at every start.
+    /// Gets the instance ready: creates the instance keys (email blind index, audit signing,
+    /// audit details, account mail) the database does not have yet, and applies the shred
+    /// ledger (see [`Self::apply_ledger`]). Called at every start.
     pub async fn prepare(&self, store: &Store, now: i64) -> AppResult<usize> {
         let applied = self.apply_ledger(store).await?;
         let (_, email) = self.instance_secret(store, EMAIL_INDEX_KEY, now).await?;
@@ -413,6 +440,8 @@ impl Keyring {
         let _ = self.audit_signing.set(signing);
         let details = self.instance_secret(store, AUDIT_DETAILS_KEY, now).await?;
         let _ = self.audit_details.set(details);
+        let mail = self.instance_secret(store, ACCOUNT_MAIL_KEY, now).await?;
+        let _ = self.account_mail.set(mail);
         Ok(applied)
     }
 
@@ -465,13 +494,12 @@ impl Keyring {
 
     /// The key that seals audit details no person's key can take.
     pub(crate) fn audit_details_key(&self) -> AppResult<SealingKey> {
-        self.audit_details
-            .get()
-            .map(|(id, key)| SealingKey {
-                id: *id,
-                key: key.clone(),
-            })
-            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+        prepared_sealing_key(&self.audit_details)
+    }
+
+    /// The key that seals account mail queued in the outbox.
+    pub(crate) fn account_mail_key(&self) -> AppResult<SealingKey> {
+        prepared_sealing_key(&self.account_mail)
     }
 
     pub fn email_index(&self, email: &Email) -> AppResult<Vec<u8>> {
@@ -758,8 +786,8 @@ mod tests {
         assert!(m.added_version);
         assert_eq!(
             (m.version, m.rewrapped),
-            (2, 4),
-            "one KEK version and the three instance keys (email index, audit signing, audit details)"
+            (2, 5),
+            "one KEK version and the four instance keys (email index, audit signing, audit details, account mail)"
         );
         let again = ring.rotate_master(&f.store, &|_| {}).await.unwrap();
         assert_eq!(again.version, 3, "a second run rotates again");

@@ -15,6 +15,7 @@ mod files;
 mod ideas;
 mod keyring;
 mod mail;
+mod password_reset;
 mod rotation;
 mod sealed;
 mod secrets;
@@ -40,6 +41,7 @@ pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
+pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
 pub use views::*;
@@ -70,6 +72,8 @@ pub struct AppSettings {
     pub session_ttl: Duration,
     /// How long an invitation can be accepted.
     pub invitation_ttl: Duration,
+    /// How long a password reset link works.
+    pub password_reset_ttl: Duration,
     /// Largest accepted upload.
     pub max_upload_bytes: usize,
     /// The URL people reach this instance at, for links in invitations.
@@ -83,6 +87,7 @@ impl Default for AppSettings {
         Self {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            password_reset_ttl: Duration::from_secs(3600),
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_enabled: false,

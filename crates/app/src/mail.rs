@@ -1,7 +1,9 @@
 //! Outgoing email: messages are queued in the outbox inside the transaction that causes them
 //! and sent by [`App::send_due_mail`] through a [`Mailer`], with retries and back-off, so a
-//! mail server that is down loses nothing. Queued messages are sealed with their workspace's
-//! key: the recipient, and the secret link an invitation carries, never sit in clear.
+//! mail server that is down loses nothing. Queued messages are sealed: a workspace's mail (an
+//! invitation) with the workspace's key, an account's mail (a password reset link), which
+//! belongs to no workspace, with the instance's account-mail key. The recipient, and the secret
+//! link a message carries, never sit in clear.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +12,7 @@ use ideaweave_domain::WorkspaceId;
 use ideaweave_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::keyring::ACCOUNT_SCOPE;
 use crate::sealed::at;
 use crate::{App, AppError, AppResult};
 
@@ -74,8 +77,39 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
-fn mail_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
-    at(ws, "outbox", "message", id)
+/// Where a queued message is sealed: in its workspace, or at instance level for account mail.
+fn mail_place(ws: Option<WorkspaceId>, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
+    at(
+        ws.unwrap_or(WorkspaceId(ACCOUNT_SCOPE)),
+        "outbox",
+        "message",
+        id,
+    )
+}
+
+fn encode(mail: &OutgoingMail) -> AppResult<Vec<u8>> {
+    serde_json::to_vec(mail).map_err(|e| AppError::internal(format!("mail encoding: {e}")))
+}
+
+/// A sending error as the outbox keeps it: in clear, so without the recipient's address, which
+/// SMTP servers like to repeat in their answers.
+fn redact_recipient(why: &str, to: &str) -> String {
+    if to.is_empty() {
+        return why.to_owned();
+    }
+    // ASCII case folding keeps every byte where it was, so positions in the folded text are
+    // positions in the original.
+    let lower = why.to_ascii_lowercase();
+    let needle = to.to_ascii_lowercase();
+    let mut out = String::with_capacity(why.len());
+    let mut rest = 0;
+    for (at, _) in lower.match_indices(&needle) {
+        out.push_str(&why[rest..at]);
+        out.push_str("<recipient>");
+        rest = at + needle.len();
+    }
+    out.push_str(&why[rest..]);
+    out
 }
 
 impl App {
@@ -96,10 +130,26 @@ impl App {
             .keyring
             .data_key(&mut tx.workspace(ws), None, now)
             .await?;
-        let json = serde_json::to_vec(mail)
-            .map_err(|e| AppError::internal(format!("mail encoding: {e}")))?;
-        let sealed = key.seal(&mail_place(ws, id), &json)?;
-        tx.insert_mail(id, ws.0, &sealed, now).await?;
+        let sealed = key.seal(&mail_place(Some(ws), id), &encode(mail)?)?;
+        tx.insert_mail(id, Some(ws.0), &sealed, now).await?;
+        Ok(())
+    }
+
+    /// Queues `mail` to an account inside `tx` (mail that belongs to no workspace, such as a
+    /// password reset link), sealed with the instance's account-mail key. Nothing is queued when
+    /// this instance has no mail server configured.
+    pub(crate) async fn queue_account_mail(
+        &self,
+        tx: &mut Tx,
+        mail: &OutgoingMail,
+    ) -> AppResult<()> {
+        if !self.settings.mail_enabled {
+            return Ok(());
+        }
+        let id = uuid::Uuid::now_v7();
+        let key = self.keyring.account_mail_key()?;
+        let sealed = key.seal(&mail_place(None, id), &encode(mail)?)?;
+        tx.insert_mail(id, None, &sealed, self.now()).await?;
         Ok(())
     }
 
@@ -112,7 +162,7 @@ impl App {
         {
             let mut tx = self.store.begin().await?;
             for row in tx.claim_due_mail(now, now + LEASE_MS, limit).await? {
-                let ws = WorkspaceId(row.workspace_id);
+                let ws = row.workspace_id.map(WorkspaceId);
                 let opened = self
                     .keyring
                     .open(&mut tx, &mail_place(ws, row.id), &row.message)
@@ -143,6 +193,10 @@ impl App {
                     round.sent += usize::from(mail.is_some());
                 }
                 Err(why) => {
+                    let why = match &mail {
+                        Some(m) => redact_recipient(&why, &m.to),
+                        None => why,
+                    };
                     let now = self.now();
                     let gave_up = row.attempts >= MAX_ATTEMPTS;
                     tracing::warn!(mail = %row.id, attempts = row.attempts, error = %why, gave_up, "sending an email failed");
@@ -185,6 +239,25 @@ mod tests {
         assert!(
             total > 36 * 3600 * 1000,
             "a day and a half of outage loses nothing: {total}"
+        );
+    }
+
+    #[test]
+    fn sending_errors_are_kept_without_the_recipient() {
+        assert_eq!(
+            redact_recipient(
+                "550 5.1.1 <Ann@Example.org>: Recipient address rejected (ann@example.org)",
+                "ann@example.org"
+            ),
+            "550 5.1.1 <<recipient>>: Recipient address rejected (<recipient>)"
+        );
+        assert_eq!(
+            redact_recipient("connection refused", "ann@example.org"),
+            "connection refused"
+        );
+        assert_eq!(
+            redact_recipient("İİ ANN@x.org, ann@x.org", "ann@x.org"),
+            "İİ <recipient>, <recipient>"
         );
     }
 

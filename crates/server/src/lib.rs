@@ -117,6 +117,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let settings = AppSettings {
         session_ttl: config.session_ttl,
         invitation_ttl: config.invitation_ttl,
+        password_reset_ttl: AppSettings::default().password_reset_ttl,
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),
         mail_enabled: config.mail.is_some(),

@@ -34,6 +34,7 @@ mod instance;
 mod keys;
 mod migrate;
 mod outbox;
+mod password_reset;
 pub mod records;
 mod workspace;
 

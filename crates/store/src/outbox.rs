@@ -1,6 +1,7 @@
 //! The outbox of outgoing email: queued in the transaction that causes a message, claimed by a
 //! sender for a while (a lease), deleted once sent, rescheduled with back-off when sending
-//! fails.
+//! fails. A message belongs to a workspace (an invitation) or, with no workspace, to an account
+//! (a password reset link).
 
 use sqlx::FromRow;
 use uuid::Uuid;
@@ -11,7 +12,9 @@ use crate::{StoreResult, Tx};
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxRow {
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    /// The workspace whose key seals the message; `None` for account mail, which an instance
+    /// key seals.
+    pub workspace_id: Option<Uuid>,
     pub message: Vec<u8>,
     /// Attempts so far, this one included.
     pub attempts: i32,
@@ -25,11 +28,11 @@ pub struct OutboxCounts {
 }
 
 impl Tx {
-    /// Queues a sealed message.
+    /// Queues a sealed message of `workspace`, or of an account (`None`).
     pub async fn insert_mail(
         &mut self,
         id: Uuid,
-        workspace: Uuid,
+        workspace: Option<Uuid>,
         message: &[u8],
         now: i64,
     ) -> StoreResult<()> {

@@ -298,3 +298,14 @@ pub struct MergeRecord {
     /// True when the merged idea has since been deleted.
     pub source_deleted: bool,
 }
+
+/// A password reset token (its secret's hash is the lookup key and is not read back).
+#[derive(Debug, Clone, FromRow)]
+pub struct PasswordResetRecord {
+    pub id: Uuid,
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}

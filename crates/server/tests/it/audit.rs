@@ -6,11 +6,11 @@
 use std::collections::HashSet;
 
 use ideaweave_app::{
-    AuditAction, AuditEventView, AuditQuery, LinkInput, ProofFile, TokenInput, Verified,
-    VerifierKey,
+    AuditAction, AuditEventView, AuditQuery, LinkInput, Mailer, OutgoingMail, ProofFile,
+    TokenInput, Verified, VerifierKey,
 };
 use ideaweave_domain::{Role, TokenScope, UserId};
-use ideaweave_testkit::{TestApp, TestDb, test_db};
+use ideaweave_testkit::{TestApp, TestDb, closed_port, mail_config, test_db};
 use serde_json::{Value, json};
 
 use crate::cli::{bin_for, run};
@@ -66,6 +66,23 @@ fn actor_of(e: &Value) -> Option<String> {
 
 async fn verify(t: &TestApp) -> ideaweave_app::AuditReport {
     t.app.verify_audit(None, None, &|_, _| {}).await.unwrap()
+}
+
+/// A mailer that keeps what it is given, for reading a link out of the outbox.
+#[derive(Default)]
+struct Captured(std::sync::Mutex<Vec<OutgoingMail>>);
+
+impl Mailer for Captured {
+    fn send<'a>(
+        &'a self,
+        mail: &'a OutgoingMail,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(mail.clone());
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Records `n` events in workspace `slug`: a space made private, then public again.
@@ -521,7 +538,8 @@ async fn aud_04_admins_export_the_trail_and_the_export_is_recorded() {
 /// Performs every kind of recorded action and checks each is in the log with the right actor.
 #[tokio::test]
 async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
-    let t = TestApp::spawn().await;
+    // A mail server is configured (nothing listens there) so that a reset link can be asked for.
+    let t = TestApp::spawn_with(|c| c.mail = Some(mail_config(closed_port()))).await;
     let (_, _) = t
         .app
         .create_user(
@@ -582,6 +600,32 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     )
     .await;
     assert_eq!(st, 204);
+
+    // A password reset: asked for by someone unknown, then done with the emailed link.
+    let web = ideaweave_app::ClientInfo {
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("browser".into()),
+    };
+    t.app
+        .request_password_reset("alice@example.org", &web)
+        .await
+        .unwrap();
+    let outbox = Captured::default();
+    t.app.send_due_mail(&outbox, 50).await.unwrap();
+    let reset_token = outbox
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.to == "alice@example.org")
+        .and_then(|m| m.text.split("/reset-password/").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a reset link to Alice")
+        .to_owned();
+    t.app
+        .reset_password(&reset_token, "alice's new long password", &web)
+        .await
+        .unwrap();
 
     let owner = w.as_member(&w.owner);
     let alice_m = {
@@ -820,6 +864,18 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &inst_json,
         ),
         (
+            "password.reset_requested",
+            Some("nobody"),
+            "success",
+            &inst_json,
+        ),
+        (
+            "password.reset",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
             "keys.master_rotated",
             Some("operator"),
             "success",
@@ -920,6 +976,11 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         role_change["facts"],
         json!({"from": "member", "to": "moderator"})
     );
+    let reset_requested = inst_json
+        .iter()
+        .find(|e| e["action"] == "password.reset_requested")
+        .unwrap();
+    assert_eq!(reset_requested["target_person"]["user_id"], json!(alice_s));
     let all: HashSet<String> = AuditAction::ALL
         .iter()
         .map(|a| a.as_str().to_owned())

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod comments;
 pub mod files;
 pub mod ideas;
+pub mod password;
 pub mod session;
 pub mod spaces;
 pub mod workspace;
@@ -58,6 +59,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::me))
         .routes(routes!(session::invitation_info))
         .routes(routes!(session::accept_invitation))
+        .routes(routes!(password::request_reset))
+        .routes(routes!(password::reset_info, password::reset_password))
         .routes(routes!(
             workspace::get_workspace,
             workspace::rename_workspace
