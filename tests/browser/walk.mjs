@@ -273,6 +273,43 @@ async function newMemberPath() {
   check('hostile text is shown as text', (await page.locator('h1').innerText()).includes('<script>'), await page.locator('h1').innerText());
   await nc.close();
 
+  // A forgotten password: the link arrives by email and sets a new one.
+  const fresh = await browser.newContext({ locale: 'en-GB' });
+  const fp = await fresh.newPage();
+  await fp.goto(`${base}/sign-in`);
+  await Promise.all([fp.waitForNavigation(), fp.click('a[href="/reset-password"]')]);
+  await checkPage(fp, 'reset-request', null);
+  await fp.fill('#email', newcomer);
+  const [asked] = await Promise.all([fp.waitForNavigation(), fp.click('button[type=submit]')]);
+  check('a reset is requested', (await fp.locator('[role=status]').count()) === 1, fp.url());
+  await checkPage(fp, 'reset-requested', asked);
+  let resetMail = null;
+  for (let i = 0; i < 120 && !resetMail; i += 1) {
+    const all = fs.existsSync(maildir) ? fs.readdirSync(maildir) : [];
+    for (const f of all) {
+      const raw = unQuotedPrintable(fs.readFileSync(path.join(maildir, f), 'utf8'));
+      if (raw.includes(newcomer) && raw.includes('/reset-password/')) resetMail = raw;
+    }
+    if (!resetMail) await new Promise((r) => setTimeout(r, 500));
+  }
+  const resetLink = resetMail && (resetMail.match(/https?:\/\/[^\s"<>]+\/reset-password\/[A-Za-z0-9_~.\-]+/) || [])[0];
+  check('the reset link arrived at the SMTP server', resetLink, 'no message within 60 s');
+  if (resetLink) {
+    await visit(fp, resetLink, 'reset-password');
+    await fp.fill('#password', 'an even newer passphrase');
+    await fp.fill('#password_again', 'an even newer passphrase');
+    await Promise.all([fp.waitForNavigation(), fp.click('button[type=submit]')]);
+    check('the link sets a new password', (await fp.locator('[role=status]').count()) === 1, fp.url());
+    await fp.goto(`${base}/sign-in`);
+    await fp.fill('#email', newcomer);
+    await fp.fill('#password', 'an even newer passphrase');
+    await Promise.all([fp.waitForNavigation(), fp.click('button[type=submit]')]);
+    check('and it signs in', new URL(fp.url()).pathname === '/', fp.url());
+    const again = await fp.goto(resetLink);
+    check('the reset link works once', again.status() === 409, `status ${again.status()}`);
+  }
+  await fresh.close();
+
   // The owner of another workspace: the idea does not exist for them.
   const other = await signedIn(neighbour);
   const r = await other.page.goto(ideaUrl);

@@ -142,7 +142,7 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
         }
         cards.push(SpaceCard { space, discussions });
     }
-    recent.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    recent.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     recent.truncate(RECENT_IDEAS);
     let recent = recent.into_iter().map(|i| card(&w.ws, i)).collect();
     page(

@@ -40,6 +40,14 @@ pub fn router() -> Router<AppState> {
             "/invitations/{token}",
             get(session::invitation_page).post(session::accept_invitation),
         )
+        .route(
+            "/reset-password",
+            get(session::reset_request_page).post(session::request_reset),
+        )
+        .route(
+            "/reset-password/{token}",
+            get(session::reset_password_page).post(session::reset_password),
+        )
         .route("/account", get(account::account_page))
         .merge(content::router())
         .merge(manage::router())

@@ -372,3 +372,165 @@ pub(crate) async fn accept_invitation(
         },
     }
 }
+
+// ---- password reset --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "reset_request.html")]
+struct ResetRequestPage {
+    c: Chrome,
+    email: String,
+    /// The request was taken: the page says a link is on its way if the account exists.
+    sent: bool,
+    /// This instance sends no email, so there is no reset by link.
+    unavailable: bool,
+    problem: Option<String>,
+}
+framed!(ResetRequestPage);
+
+pub(crate) async fn reset_request_page(headers: HeaderMap) -> Response {
+    page(
+        StatusCode::OK,
+        &ResetRequestPage {
+            c: Chrome::anonymous(&headers),
+            email: String::new(),
+            sent: false,
+            unavailable: false,
+            problem: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResetRequestForm {
+    email: String,
+}
+
+/// Asks for a reset link. The page reads the same whether or not the address has an account.
+pub(crate) async fn request_reset(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    form: Result<Form<ResetRequestForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return stale_form(&headers);
+    };
+    if !same_origin(&headers) {
+        return stale_form(&headers);
+    }
+    let mut view = ResetRequestPage {
+        c: Chrome::anonymous(&headers),
+        email: form.email.clone(),
+        sent: false,
+        unavailable: false,
+        problem: None,
+    };
+    let status = match s.app.request_password_reset(&form.email, &client).await {
+        Ok(()) => {
+            view.sent = true;
+            StatusCode::OK
+        }
+        Err(AppError::Conflict(_)) => {
+            view.unavailable = true;
+            StatusCode::CONFLICT
+        }
+        Err(e) => match input_problem(&e) {
+            Some(p) => {
+                view.problem = Some(p);
+                StatusCode::BAD_REQUEST
+            }
+            None => return app_error(view.c, e),
+        },
+    };
+    page(status, &view)
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPasswordPage {
+    c: Chrome,
+    token: String,
+    email: String,
+    done: bool,
+    problem: Option<String>,
+}
+framed!(ResetPasswordPage);
+
+async fn reset_view(
+    s: &AppState,
+    headers: &HeaderMap,
+    token: String,
+    problem: Option<String>,
+) -> Response {
+    let c = Chrome::anonymous(headers);
+    match s.app.password_reset_info(&token).await {
+        Ok(info) => page(
+            if problem.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            },
+            &ResetPasswordPage {
+                c,
+                token,
+                email: info.email,
+                done: false,
+                problem,
+            },
+        ),
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub(crate) async fn reset_password_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    reset_view(&s, &headers, token, None).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewPasswordForm {
+    password: String,
+    password_again: String,
+}
+
+pub(crate) async fn reset_password(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    form: Result<Form<NewPasswordForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return stale_form(&headers);
+    };
+    if !same_origin(&headers) {
+        return stale_form(&headers);
+    }
+    let tr = Catalog::for_request(&headers);
+    if form.password != form.password_again {
+        let problem = Some(tr.get("invite.mismatch").to_owned());
+        return reset_view(&s, &headers, token, problem).await;
+    }
+    match s.app.reset_password(&token, &form.password, &client).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            &ResetPasswordPage {
+                c: Chrome::anonymous(&headers),
+                token: String::new(),
+                email: String::new(),
+                done: true,
+                problem: None,
+            },
+        ),
+        Err(e) => match input_problem(&e) {
+            Some(p) if !matches!(e, AppError::Conflict(_)) => {
+                reset_view(&s, &headers, token, Some(p)).await
+            }
+            _ => app_error(Chrome::anonymous(&headers), e),
+        },
+    }
+}

@@ -1,0 +1,646 @@
+//! The content and administration pages over HTTP (COL-01…COL-03, SEC-01, ACC-02): every page
+//! renders for a member, forms need the session's anti-CSRF token, votes/ratings/comments
+//! answer htmx with fragments and plain forms with redirects, bad input comes back in its form,
+//! and other workspaces' pages are 404.
+
+use ideaweave_app::*;
+use ideaweave_domain::{Role, VoteDirection};
+use ideaweave_testkit::{Session, TestApp, TestWorkspace};
+use reqwest::redirect::Policy;
+
+/// A browser-like client that does not follow redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A signed-in member of `w` with `role`, as a browser session.
+pub async fn person(t: &TestApp, w: &TestWorkspace, name: &str, role: Role) -> Session {
+    let email = format!("{name}@{}.pages.test", w.slug);
+    let s = t.session(&email, "a long enough password").await;
+    t.app.add_member(&w.slug, &email, role).await.unwrap();
+    s
+}
+
+pub async fn get(
+    t: &TestApp,
+    s: &Session,
+    path: &str,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let r = browser()
+        .get(format!("{}{path}", t.base))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, r.text().await.unwrap(), headers)
+}
+
+pub async fn post(
+    t: &TestApp,
+    s: &Session,
+    path: &str,
+    form: &[(&str, &str)],
+    htmx: bool,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut rb = browser()
+        .post(format!("{}{path}", t.base))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .form(form);
+    if htmx {
+        rb = rb.header("hx-request", "true");
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, r.text().await.unwrap(), headers)
+}
+
+/// A workspace with a criterion, a space, a challenge rated on it and one idea by `author`.
+pub struct Scene {
+    pub w: TestWorkspace,
+    pub space: String,
+    pub discussion: String,
+    pub criterion: String,
+}
+
+pub async fn scene(t: &TestApp, slug: &str) -> Scene {
+    let w = t.workspace(slug).await;
+    let owner = w.as_member(&w.owner);
+    let criterion = t
+        .app
+        .create_criterion(
+            &owner,
+            NamedItemInput {
+                name: "Impact".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    let space = t
+        .app
+        .create_space(
+            &owner,
+            SpaceInput {
+                name: "Ops".into(),
+                description: "Operations".into(),
+                private: false,
+            },
+        )
+        .await
+        .unwrap();
+    let d = t
+        .app
+        .create_discussion(
+            &owner,
+            space.id,
+            DiscussionInput {
+                kind: DiscussionKind::Challenge,
+                title: "Save energy".into(),
+                description: "How?".into(),
+                deadline: None,
+                criteria: vec![criterion.id],
+            },
+        )
+        .await
+        .unwrap();
+    Scene {
+        w,
+        space: space.id.to_string(),
+        discussion: d.id.to_string(),
+        criterion: criterion.id.to_string(),
+    }
+}
+
+/// Posts an idea through the new-idea page's multipart form; returns the idea's path.
+pub async fn post_idea(
+    t: &TestApp,
+    s: &Session,
+    slug: &str,
+    discussion: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, Vec<u8>)>,
+) -> (u16, String, String) {
+    let mut form = reqwest::multipart::Form::new().text("csrf", s.csrf.clone());
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if let Some((name, bytes)) = file {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    }
+    let r = browser()
+        .post(format!("{}/w/{slug}/discussions/{discussion}/new", t.base))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn col_01_a_member_posts_an_idea_with_a_file_and_others_vote_rate_and_comment() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "pages").await;
+    let author = person(&t, &sc.w, "writer", Role::Member).await;
+    let voter = person(&t, &sc.w, "voter", Role::Member).await;
+    let slug = sc.w.slug.clone();
+
+    // Every page of the path renders for a member.
+    for path in [
+        "/".to_owned(),
+        format!("/w/{slug}"),
+        format!("/w/{slug}/spaces/{}", sc.space),
+        format!("/w/{slug}/discussions/{}", sc.discussion),
+        format!("/w/{slug}/discussions/{}?view=board", sc.discussion),
+        format!("/w/{slug}/discussions/{}/new", sc.discussion),
+        format!("/w/{slug}/members"),
+        format!("/w/{slug}/tokens"),
+        "/account".to_owned(),
+    ] {
+        let (st, body, h) = get(&t, &author, &path).await;
+        assert_eq!(st, 200, "{path}: {body}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'")
+        );
+    }
+
+    // Posting without the form's token changes nothing.
+    let (st, ..) = post_idea(
+        &t,
+        &Session {
+            csrf: "stale".into(),
+            ..author.clone()
+        },
+        &slug,
+        &sc.discussion,
+        &[("title", "Never posted")],
+        None,
+    )
+    .await;
+    assert_eq!(st, 400);
+
+    // A title that is too long comes back in the form with everything typed.
+    let long = "x".repeat(400);
+    let (st, _, body) = post_idea(
+        &t,
+        &author,
+        &slug,
+        &sc.discussion,
+        &[
+            ("title", &long),
+            ("body", "Keep this body"),
+            ("tags", "a, b"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("role=\"alert\"") && body.contains("Keep this body"));
+    assert!(body.contains("value=\"a, b\""));
+
+    let (st, location, body) = post_idea(
+        &t,
+        &author,
+        &slug,
+        &sc.discussion,
+        &[
+            ("title", "Switch off idle screens"),
+            ("body", "Saves **power**."),
+            ("tags", "energy, quick-win"),
+        ],
+        Some(("plan.txt", b"Screens: 40\nHours saved: 2,000\n".to_vec())),
+    )
+    .await;
+    assert_eq!(st, 303, "{body}");
+    assert!(
+        location.starts_with(&format!("/w/{slug}/ideas/")),
+        "{location}"
+    );
+    let (st, page, _) = get(&t, &author, &location).await;
+    assert_eq!(st, 200);
+    assert!(page.contains("Switch off idle screens") && page.contains("<strong>power</strong>"));
+    assert!(page.contains("plan.txt") && page.contains("#energy"));
+    let idea = location.rsplit('/').next().unwrap().to_owned();
+
+    // A vote from htmx gets the vote box back; a plain form gets a redirect to the idea.
+    let vote = format!("/w/{slug}/ideas/{idea}/vote");
+    let (st, frag, h) = post(
+        &t,
+        &voter,
+        &vote,
+        &[("csrf", &voter.csrf), ("direction", "up")],
+        true,
+    )
+    .await;
+    assert_eq!(st, 200, "{frag}");
+    assert!(
+        frag.trim_start().starts_with("<section id=\"votes\""),
+        "{frag}"
+    );
+    assert!(frag.contains("aria-pressed=\"true\""));
+    assert!(!frag.contains("<html"));
+    assert!(h.contains_key("content-security-policy"));
+    let (st, _, h) = post(
+        &t,
+        &voter,
+        &vote,
+        &[("csrf", &voter.csrf), ("direction", "none")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(
+        h["location"],
+        format!("/w/{slug}/ideas/{idea}#votes").as_str()
+    );
+    post(
+        &t,
+        &voter,
+        &vote,
+        &[("csrf", &voter.csrf), ("direction", "down")],
+        false,
+    )
+    .await;
+    // Without the token, nothing is counted.
+    let (st, ..) = post(&t, &voter, &vote, &[("direction", "up")], false).await;
+    assert_eq!(st, 400);
+
+    let rate = format!("/w/{slug}/ideas/{idea}/rate");
+    let (st, frag, _) = post(
+        &t,
+        &voter,
+        &rate,
+        &[
+            ("csrf", &voter.csrf),
+            ("criterion", &sc.criterion),
+            ("value", "4"),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(st, 200, "{frag}");
+    assert!(frag.contains("average 4.0"), "{frag}");
+    let (st, body, _) = post(
+        &t,
+        &voter,
+        &rate,
+        &[
+            ("csrf", &voter.csrf),
+            ("criterion", &sc.criterion),
+            ("value", "9"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400, "{body}");
+
+    let comments = format!("/w/{slug}/ideas/{idea}/comments");
+    let (st, frag, _) = post(
+        &t,
+        &voter,
+        &comments,
+        &[("csrf", &voter.csrf), ("body", "Also the *printers*.")],
+        true,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(frag.contains("<em>printers</em>") && frag.starts_with("<section id=\"comments\""));
+    // An empty comment comes back with a message, as a fragment for htmx.
+    let (st, frag, _) = post(
+        &t,
+        &voter,
+        &comments,
+        &[("csrf", &voter.csrf), ("body", "   ")],
+        true,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(frag.contains("role=\"alert\""), "{frag}");
+
+    // The author sees it all.
+    let (_, page, _) = get(&t, &author, &format!("/w/{slug}/ideas/{idea}")).await;
+    assert!(page.contains("0 for · 1 against"), "votes missing");
+    assert!(page.contains("average 4.0 · 1 ratings"));
+    assert!(page.contains("<em>printers</em>"));
+    let stored = t
+        .app
+        .idea(
+            &sc.w.as_member(&sc.w.owner),
+            idea.parse().map(ideaweave_domain::IdeaId).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.summary.my_vote, None::<VoteDirection>);
+    assert_eq!(stored.summary.downvotes, 1);
+    assert_eq!(stored.summary.upvotes, 0);
+}
+
+#[tokio::test]
+async fn acc_02_pages_of_another_workspace_are_404_and_guests_see_no_forms() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "mine").await;
+    let author = person(&t, &sc.w, "author", Role::Member).await;
+    let (_, location, _) = post_idea(
+        &t,
+        &author,
+        &sc.w.slug,
+        &sc.discussion,
+        &[("title", "Mine only")],
+        None,
+    )
+    .await;
+    let other = t.workspace("theirs").await;
+    let stranger = person(&t, &other, "stranger", Role::Owner).await;
+    for path in [
+        location.clone(),
+        format!("/w/{}", sc.w.slug),
+        format!("/w/{}/discussions/{}", sc.w.slug, sc.discussion),
+        format!("/w/{}/members", sc.w.slug),
+        format!("/w/{}/settings", sc.w.slug),
+        format!("/w/{}/audit", sc.w.slug),
+        format!("/w/theirs/discussions/{}", sc.discussion),
+        format!("/w/theirs/ideas/{}", location.rsplit('/').next().unwrap()),
+    ] {
+        let (st, body, _) = get(&t, &stranger, &path).await;
+        assert_eq!(st, 404, "{path}");
+        assert!(!body.contains("Mine only") && !body.contains("Save energy"));
+    }
+    // Acting on another workspace's idea through one's own workspace's URL: 404, no vote.
+    let idea = location.rsplit('/').next().unwrap();
+    let (st, ..) = post(
+        &t,
+        &stranger,
+        &format!("/w/theirs/ideas/{idea}/vote"),
+        &[("csrf", &stranger.csrf), ("direction", "up")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    // A guest listed in the space reads but gets no vote or idea forms; admin pages are
+    // refused.
+    let guest = person(&t, &sc.w, "guest", Role::Guest).await;
+    t.app
+        .add_space_member(
+            &sc.w.as_member(&sc.w.owner),
+            sc.space.parse().map(ideaweave_domain::SpaceId).unwrap(),
+            SpaceMemberInput {
+                user_id: guest.user,
+            },
+        )
+        .await
+        .unwrap();
+    let (st, page, _) = get(&t, &guest, &location).await;
+    assert_eq!(st, 200);
+    assert!(!page.contains("/vote\"") && !page.contains("/rate\""));
+    assert!(!page.contains("/edit\""));
+    let (st, ..) = get(&t, &guest, &format!("{}/edit", location)).await;
+    assert_eq!(st, 200, "the form shows, but saving is refused");
+    let (st, ..) = post(
+        &t,
+        &guest,
+        &format!("{location}/edit"),
+        &[("csrf", &guest.csrf), ("title", "Guest was here")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 403);
+    let (st, ..) = get(&t, &guest, &format!("/w/{}/settings", sc.w.slug)).await;
+    assert_eq!(st, 403);
+    let (st, ..) = get(&t, &guest, &format!("/w/{}/audit", sc.w.slug)).await;
+    assert_eq!(st, 403);
+    // Signed out, a page sends people to sign in and back.
+    let r = browser()
+        .get(format!("{}{location}", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with("/sign-in?next=%2Fw%2F"), "{to}");
+}
+
+#[tokio::test]
+async fn col_02_admins_invite_change_roles_and_remove_members_from_the_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("team").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let member = person(&t, &w, "member", Role::Member).await;
+    let members = "/w/team/members";
+    let (st, page, _) = post(
+        &t,
+        &admin,
+        "/w/team/members/invite",
+        &[
+            ("csrf", &admin.csrf),
+            ("email", "new@team.test"),
+            ("role", "member"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("Invitation sent to new@team.test"));
+    // Mail delivery is off in this instance: the link is shown to pass on.
+    let link = page
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(link.contains("/invitations/"), "{link}");
+    // An admin cannot invite an owner: refused with a message, the address kept.
+    let (st, page, _) = post(
+        &t,
+        &admin,
+        "/w/team/members/invite",
+        &[
+            ("csrf", &admin.csrf),
+            ("email", "boss@team.test"),
+            ("role", "owner"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 403, "{page}");
+
+    // The invitee opens the link, sets a password and is signed in.
+    let path = link.split_once("://").unwrap().1;
+    let path = &path[path.find('/').unwrap()..];
+    let r = browser()
+        .get(format!("{}{path}", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"password_again\""));
+    let r = browser()
+        .post(format!("{}{path}", t.base))
+        .header("origin", t.base.clone())
+        .form(&[
+            ("name", "New Person"),
+            ("password", "a long enough password"),
+            ("password_again", "not the same password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("value=\"New Person\""));
+    let r = browser()
+        .post(format!("{}{path}", t.base))
+        .header("origin", t.base.clone())
+        .form(&[
+            ("name", "New Person"),
+            ("password", "a long enough password"),
+            ("password_again", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/w/team");
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("iw_session=")
+    );
+    // The link works once.
+    let r = browser()
+        .get(format!("{}{path}", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+
+    // Role change and removal.
+    let m = format!("/w/team/members/{}/role", member.user);
+    let (st, ..) = post(&t, &admin, &m, &[("role", "moderator")], false).await;
+    assert_eq!(st, 400, "no token, no change");
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &m,
+        &[("csrf", &admin.csrf), ("role", "moderator")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &admin, members).await;
+    assert!(page.contains("<option value=\"moderator\" selected>"));
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &format!("/w/team/members/{}/remove", member.user),
+        &[("csrf", &admin.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (st, ..) = get(&t, &member, "/w/team").await;
+    assert_eq!(st, 404, "a removed member no longer sees the workspace");
+}
+
+#[tokio::test]
+async fn col_03_admins_change_settings_and_tokens_from_the_pages() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("conf").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let f = |extra: &[(&'static str, &'static str)]| {
+        let mut v = vec![("csrf", admin.csrf.clone())];
+        v.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        v
+    };
+    let send = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let t = &t;
+        let admin = &admin;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(t, admin, path, &pairs, false).await
+        }
+    };
+    let (st, ..) = send("/w/conf/settings/name", f(&[("name", "Renamed Co")])).await;
+    assert_eq!(st, 303);
+    let (st, ..) = send("/w/conf/settings/stages", f(&[("name", "Parked")])).await;
+    assert_eq!(st, 303);
+    let (st, ..) = send("/w/conf/settings/criteria", f(&[("name", "Cost")])).await;
+    assert_eq!(st, 303);
+    let (st, ..) = send(
+        "/w/conf/settings/spaces",
+        f(&[
+            ("name", "Board room"),
+            ("description", "Secret"),
+            ("private", "on"),
+        ]),
+    )
+    .await;
+    assert_eq!(st, 303);
+    // An empty name comes back with a message.
+    let (st, page, _) = send("/w/conf/settings/stages", f(&[("name", "")])).await;
+    assert_eq!(st, 400);
+    assert!(page.contains("role=\"alert\""));
+    let (_, page, _) = get(&t, &admin, "/w/conf/settings").await;
+    for s in [
+        "Renamed Co",
+        "Parked",
+        "Cost",
+        "Board room",
+        "Who can see this private space",
+    ] {
+        assert!(page.contains(s), "{s} missing");
+    }
+    let ws = t.app.workspace(&w.as_member(&w.owner)).await.unwrap();
+    assert_eq!(ws.name, "Renamed Co");
+    assert!(ws.stages.iter().any(|s| s.name == "Parked"));
+
+    let (st, page, _) = send(
+        "/w/conf/tokens",
+        f(&[("name", "ci"), ("scope", "read"), ("days", "30")]),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let secret = page
+        .split("id=\"new-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let r = reqwest::Client::new()
+        .get(t.api("/workspaces/conf"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the token shown works");
+    let (_, page, _) = get(&t, &admin, "/w/conf/tokens").await;
+    assert!(!page.contains(&secret), "the secret is shown once");
+    let (st, page, _) = send("/w/conf/tokens", f(&[("name", "x"), ("days", "soon")])).await;
+    assert_eq!(st, 400);
+    assert!(page.contains("whole number"));
+
+    let (st, page, _) = get(&t, &admin, "/w/conf/audit").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("token.created") && page.contains("workspace.settings_changed"));
+    let (st, page, _) = get(&t, &admin, "/w/conf/audit?action=token.created").await;
+    assert_eq!(st, 200);
+    assert!(!page.contains("<code>workspace.settings_changed</code>"));
+}
