@@ -200,6 +200,37 @@ fn measure(
     let auth = format!("Authorization: Bearer {token}");
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss_mb = rss_mb(pid);
+    let f = load(&url, &auth, seconds, oha, pid)?;
+    drop(server);
+    Ok(Measurement {
+        db,
+        ideas,
+        peak_rps: f.peak_rps,
+        peak_p50_ms: f.peak_p50_ms,
+        peak_p99_ms: f.peak_p99_ms,
+        half_rate: f.half_rate,
+        half_p50_ms: f.half_p50_ms,
+        half_p99_ms: f.half_p99_ms,
+        idle_rss_mb,
+        load_rss_mb: f.load_rss_mb,
+    })
+}
+
+/// What loading one URL showed.
+struct Figures {
+    peak_rps: f64,
+    peak_p50_ms: f64,
+    peak_p99_ms: f64,
+    half_rate: u64,
+    half_p50_ms: f64,
+    half_p99_ms: f64,
+    load_rss_mb: f64,
+}
+
+/// Loads `url` (with the request header `auth`): `wrk` at full speed for the peak rate and its
+/// latency, then `oha` at half that rate for latency without coordinated omission; samples the
+/// server's memory meanwhile.
+fn load(url: &str, auth: &str, seconds: u64, oha: &std::path::Path, pid: u32) -> Result<Figures> {
     let wrk = |secs: u64| -> Result<String> {
         let out = Command::new("wrk")
             .args([
@@ -208,8 +239,8 @@ fn measure(
                 &format!("-d{secs}s"),
                 "--latency",
                 "-H",
-                &auth,
-                &url,
+                auth,
+                url,
             ])
             .output()
             .map_err(|e| format!("cannot run wrk: {e}"))?;
@@ -252,7 +283,7 @@ fn measure(
     };
     let (peak_p50_ms, peak_p99_ms) = (pct("50%"), pct("99%"));
     println!(
-        "peak {peak_rps:.0} req/s, p50 {peak_p50_ms:.2} ms, p99 {peak_p99_ms:.2} ms; RSS idle {idle_rss_mb:.1} MB, under load {load_rss_mb:.1} MB"
+        "peak {peak_rps:.0} req/s, p50 {peak_p50_ms:.2} ms, p99 {peak_p99_ms:.2} ms; RSS under load {load_rss_mb:.1} MB"
     );
     let half_rate = (peak_rps / 2.0).round() as u64;
     let out = Command::new(oha)
@@ -268,8 +299,8 @@ fn measure(
             &half_rate.to_string(),
             "--latency-correction",
             "-H",
-            &auth,
-            &url,
+            auth,
+            url,
         ])
         .output()
         .map_err(|e| format!("cannot run oha: {e}"))?;
@@ -292,17 +323,13 @@ fn measure(
     };
     let (half_p50_ms, half_p99_ms) = (oha_pct("p50"), oha_pct("p99"));
     println!("at {half_rate} req/s: p50 {half_p50_ms:.2} ms, p99 {half_p99_ms:.2} ms");
-    drop(server);
-    Ok(Measurement {
-        db,
-        ideas,
+    Ok(Figures {
         peak_rps,
         peak_p50_ms,
         peak_p99_ms,
         half_rate,
         half_p50_ms,
         half_p99_ms,
-        idle_rss_mb,
         load_rss_mb,
     })
 }
@@ -530,6 +557,141 @@ fn replace_section(start: &str, end: &str, section: &str) -> Result<()> {
         _ => format!("{}\n\n{}", current.trim_end(), section),
     };
     std::fs::write(&path, updated).map_err(|e| e.to_string())
+}
+
+const PAGES_START: &str = "<!-- pages:start -->";
+const PAGES_END: &str = "<!-- pages:end -->";
+
+/// `curl -s` with `args`; its output.
+fn curl(args: &[&str]) -> Result<String> {
+    let out = Command::new("curl")
+        .arg("-s")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("curl {args:?} failed"));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The server-rendered idea page and discussion page under load, signed in with a session
+/// cookie as a browser is: a discussion of 1,000 ideas (its first page of 25, sorted by votes),
+/// and the page of its top idea with ten comments and a vote.
+fn pages_section(seconds: u64, oha: &std::path::Path) -> Result<String> {
+    let pg = ensure_postgres().ok();
+    step("release build");
+    run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
+    let mut rows = Vec::new();
+    for db in [Db::Sqlite, Db::Postgres] {
+        if db == Db::Postgres && pg.is_none() {
+            continue;
+        }
+        step(&format!("pages on {}", db.name()));
+        let (data_dir, db_url) = fresh_db(db, &format!("pages-{}", db.name().to_lowercase()), &pg)?;
+        let (token, discussion) = seed_with(&binary(), &data_dir, 1_000, &db_url, true)?;
+        let server = start_server(&data_dir, &db_url)?;
+        let pid = server.child.id();
+        let api = format!("http://127.0.0.1:{}/api/v1/workspaces/bench", server.port);
+        let bearer = format!("Authorization: Bearer {token}");
+        let list = curl(&[
+            "-H",
+            &bearer,
+            &format!("{api}/discussions/{discussion}/ideas?limit=1"),
+        ])?;
+        let idea = json_field(&list, "id").ok_or_else(|| format!("no idea in {list}"))?;
+        for i in 0..10 {
+            curl(&[
+                "-H",
+                &bearer,
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                &format!("{{\"body\":\"Comment number {i}: *agreed*, with a [link](https://example.org/{i}).\"}}"),
+                &format!("{api}/ideas/{idea}/comments"),
+            ])?;
+        }
+        curl(&[
+            "-H",
+            &bearer,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            "{\"direction\":\"up\"}",
+            &format!("{api}/ideas/{idea}/vote"),
+        ])?;
+        let base = format!("http://127.0.0.1:{}", server.port);
+        let headers = curl(&[
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-H",
+            &format!("Origin: {base}"),
+            "--data-urlencode",
+            "email=owner@bench.bench.ideaweave.test",
+            "--data-urlencode",
+            &format!("password={}", "bench-owner-password"),
+            &format!("{base}/sign-in"),
+        ])?;
+        let session = headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie: iw_session=")
+                    .then(|| l["set-cookie: ".len()..].split(';').next().unwrap_or("").to_owned())
+            })
+            .ok_or_else(|| format!("signing in gave no session cookie:\n{headers}"))?;
+        let cookie = format!("Cookie: {session}");
+        for (name, url) in [
+            ("idea page", format!("{base}/w/bench/ideas/{idea}")),
+            ("discussion page (1,000 ideas)", format!("{base}/w/bench/discussions/{discussion}")),
+        ] {
+            let page = curl(&["-H", &cookie, &url])?;
+            if !page.contains("<main") {
+                return Err(format!("{url} did not answer a page:\n{page}"));
+            }
+            println!("{} {name}: {} bytes", db.name(), page.len());
+            rows.push((db, name, page.len(), load(&url, &cookie, seconds, oha, pid)?));
+        }
+        drop(server);
+    }
+    let mut md = format!(
+        "{PAGES_START}\n## Web pages: idea page and discussion page\n\n\
+         Measured {} on {}, the load generator on the same machine. Signed in with a session \
+         cookie (looked up on every request), the page rendered from the sealed store each time: \
+         the discussion page is the first 25 of 1,000 ideas sorted by votes, the idea page has ten \
+         comments and a vote. Peak: `wrk -t2 -c32 -d{seconds}s`; \
+         half rate: `oha -q <peak/2> -c32 -z{seconds}s --latency-correction`. \
+         Reproduce with `cargo xtask bench pages`.\n\n\
+         | database | page | bytes | peak req/s | p50 / p99 at peak (ms) | half rate (req/s) | p50 / p99 at half rate (ms) | RSS under load (MB) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+        today(),
+        machine()
+    );
+    for (db, name, bytes, f) in &rows {
+        md.push_str(&format!(
+            "| {} | {name} | {bytes} | {:.0} | {:.2} / {:.2} | {} | {:.2} / {:.2} | {:.1} |\n",
+            db.name(),
+            f.peak_rps,
+            f.peak_p50_ms,
+            f.peak_p99_ms,
+            f.half_rate,
+            f.half_p50_ms,
+            f.half_p99_ms,
+            f.load_rss_mb
+        ));
+    }
+    let idea_sqlite = rows
+        .iter()
+        .find(|(db, name, ..)| *db == Db::Sqlite && name.starts_with("idea"))
+        .map(|(.., f)| f.peak_rps)
+        .unwrap_or(0.0);
+    md.push_str(&format!(
+        "\nTarget (issue: web UI): at least 5,000 requests/s for the idea page: {} ({idea_sqlite:.0} req/s on SQLite).\n{PAGES_END}\n",
+        if idea_sqlite >= 5_000.0 { "met" } else { "**missed**" }
+    ));
+    Ok(md)
 }
 
 const AEAD_START: &str = "<!-- aead:start -->";
@@ -943,6 +1105,14 @@ pub fn bench(args: &[String]) -> Result<()> {
         };
         replace_section(CIPHER_START, CIPHER_END, &section)?;
         println!("updated the encryption-cost section of BENCHMARKS.md");
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "pages") {
+        let quick = args.iter().any(|a| a == "--quick");
+        let oha = ensure_tools()?;
+        let section = pages_section(if quick { 5 } else { 15 }, &oha)?;
+        replace_section(PAGES_START, PAGES_END, &section)?;
+        println!("updated the web-pages section of BENCHMARKS.md");
         return Ok(());
     }
     if args.iter().any(|a| a == "aead") {

@@ -21,6 +21,10 @@ pub const NEIGHBOUR_OWNER: &str = "owner@harbour.ideaweave.test";
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "ideaweave-demo";
 
+/// The password of a benchmark workspace's owner (`admin seed-benchmark`), so the page
+/// benchmarks can sign in like a browser.
+pub const BENCH_PASSWORD: &str = "bench-owner-password";
+
 /// A demo account to print at start.
 #[derive(Debug, Clone)]
 pub struct DemoLogin {
@@ -399,7 +403,9 @@ impl App {
         scope: TokenScope,
     ) -> AppResult<(String, DiscussionId)> {
         let email = format!("owner@{slug}.bench.ideaweave.test");
-        let (owner, _) = self.create_user(&email, "Bench Owner", None, false).await?;
+        let (owner, _) = self
+            .create_user(&email, "Bench Owner", Some(BENCH_PASSWORD), false)
+            .await?;
         let ws = match self.create_workspace(slug, "Benchmark", &email).await? {
             CreatedWorkspace::OwnerAdded { id } => id,
             CreatedWorkspace::OwnerInvited { .. } => {
