@@ -83,6 +83,7 @@ audit_actions! {
     SignInFailed => "auth.sign_in_failed": "A sign-in attempt failed (wrong password or unknown address).",
     SignOut => "auth.sign_out": "A person signed out; their session ended.",
     AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
+    AccountRenamed => "account.renamed": "A person changed their display name.",
     PasswordResetRequested => "password.reset_requested": "A password reset link was requested for an existing account and emailed to it (the requester is unknown).",
     PasswordReset => "password.reset": "A person set a new password with a reset link; every session of the account ended.",
     TokenCreated => "token.created": "An API token was created.",

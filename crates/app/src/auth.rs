@@ -320,6 +320,55 @@ impl App {
             workspaces,
         })
     }
+
+    /// Changes one's own display name: sealed under one's account key like the old one, and
+    /// shown everywhere one's name appears from the next page on. Only a signed-in session may
+    /// do it; an API token acts inside one workspace, and the name belongs to the account.
+    pub async fn rename_account(
+        &self,
+        principal: &Principal,
+        input: crate::views::AccountPatch,
+    ) -> AppResult<UserView> {
+        if !principal.is_session() {
+            return Err(AppError::Forbidden(
+                "sign in to change your account; API tokens cannot".into(),
+            ));
+        }
+        let name = ideaweave_domain::PersonName::parse(&input.name)?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let key = self
+            .keyring
+            .account_key(&mut tx, principal.user, now)
+            .await?;
+        let sealed = key.seal(
+            &crate::sealed::account("name", principal.user),
+            name.as_str().as_bytes(),
+        )?;
+        if !tx.set_user_name(principal.user, &sealed).await? {
+            return Err(AppError::Unauthenticated);
+        }
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: None,
+                actor: Who::Person(principal.user),
+                action: AuditAction::AccountRenamed,
+                target: Target::Person(principal.user),
+                outcome: Outcome::Success,
+                client: &principal.client,
+                facts: serde_json::Value::Null,
+            },
+        )
+        .await?;
+        let user = tx
+            .user_by_id(principal.user)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let view = self.user_view(&mut tx, &user).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
 }
 
 #[cfg(test)]

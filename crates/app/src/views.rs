@@ -537,6 +537,14 @@ pub struct LinkInput {
     pub comment_id: Option<CommentId>,
 }
 
+/// Changes to one's own account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    /// The name other members see.
+    pub name: String,
+}
+
 /// Sign-in.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -44,6 +44,14 @@ impl Tx {
         }))
     }
 
+    /// Replaces an account's sealed display name.
+    pub async fn set_user_name(&mut self, id: UserId, sealed_name: &[u8]) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("UPDATE users SET name = $2 WHERE id = $1").bind(id.0).bind(sealed_name).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     /// Sets an account's password hash.
     pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> StoreResult<()> {
         on_conn!(self, c => {

@@ -593,6 +593,15 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .await;
     let (st, _) = call(
         &t,
+        "PATCH",
+        "/me",
+        &Auth::Session(session.clone()),
+        Body::Json(json!({"name": "Alice Renamed"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = call(
+        &t,
         "DELETE",
         "/session",
         &Auth::Session(session),
@@ -859,6 +868,12 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         ("auth.sign_in_failed", Some("nobody"), "failure", &inst_json),
         (
             "auth.sign_out",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "account.renamed",
             Some(alice_s.as_str()),
             "success",
             &inst_json,

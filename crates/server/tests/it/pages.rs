@@ -644,3 +644,52 @@ async fn col_03_admins_change_settings_and_tokens_from_the_pages() {
     assert_eq!(st, 200);
     assert!(!page.contains("<code>workspace.settings_changed</code>"));
 }
+
+#[tokio::test]
+async fn col_03_people_change_their_display_name_from_the_account_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("names").await;
+    let me = person(&t, &w, "renamer", Role::Member).await;
+    let (st, ..) = post(&t, &me, "/account", &[("name", "No Token")], false).await;
+    assert_eq!(st, 400);
+    let (st, page, _) = post(
+        &t,
+        &me,
+        "/account",
+        &[("csrf", &me.csrf), ("name", "  ")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("role=\"alert\""));
+    let (st, _, h) = post(
+        &t,
+        &me,
+        "/account",
+        &[("csrf", &me.csrf), ("name", "Rena Renamed")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/account?saved=1");
+    let (_, page, _) = get(&t, &me, "/account?saved=1").await;
+    assert!(page.contains("value=\"Rena Renamed\"") && page.contains("role=\"status\""));
+    let (_, page, _) = get(&t, &me, "/w/names/members").await;
+    assert!(page.contains("Rena Renamed"));
+    // The name is sealed: the database never holds it in clear.
+    assert!(
+        !t.database_bytes()
+            .iter()
+            .any(|(_, b)| b.windows(12).any(|w| w == b"Rena Renamed")),
+        "the new name is stored in clear"
+    );
+    // An API token cannot rename the account.
+    let r = reqwest::Client::new()
+        .patch(t.api("/me"))
+        .bearer_auth(&w.owner.token)
+        .json(&serde_json::json!({"name": "Token Name"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -594,6 +594,7 @@ pub const OTHER_OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/session"),
     ("DELETE", "/session"),
     ("GET", "/me"),
+    ("PATCH", "/me"),
     ("GET", "/invitations/{token}"),
     ("POST", "/invitations/{token}/accept"),
     ("POST", "/password-reset"),

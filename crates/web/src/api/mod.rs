@@ -56,7 +56,7 @@ impl Modify for Security {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
-        .routes(routes!(session::me))
+        .routes(routes!(session::me, session::rename_me))
         .routes(routes!(session::invitation_info))
         .routes(routes!(session::accept_invitation))
         .routes(routes!(password::request_reset))

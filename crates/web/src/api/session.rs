@@ -65,6 +65,17 @@ pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<
     Ok(Json(s.app.me(&p).await?))
 }
 
+/// Change one's own display name (signed-in sessions only).
+#[utoipa::path(patch, path = "/me", tag = "session", request_body = AccountPatch,
+    responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]
+pub async fn rename_me(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<AccountPatch>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(s.app.rename_account(&p, input).await?))
+}
+
 /// What an invitation link offers (no sign-in needed: the link is the secret).
 #[utoipa::path(get, path = "/invitations/{token}", tag = "invitations", security(()),
     params(("token" = String, Path, description = "The token from the invitation link")),

@@ -48,7 +48,10 @@ pub fn router() -> Router<AppState> {
             "/reset-password/{token}",
             get(session::reset_password_page).post(session::reset_password),
         )
-        .route("/account", get(account::account_page))
+        .route(
+            "/account",
+            get(account::account_page).post(account::update_account),
+        )
         .merge(content::router())
         .merge(manage::router())
         .route("/static/app.css", get(stylesheet))
