@@ -92,6 +92,13 @@ async function signedIn(who, js = true) {
   return { context, page };
 }
 
+/** Checks the page again in the dark scheme (contrast differs), then goes back to light. */
+async function checkDark(page, name) {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await checkPage(page, `${name}-dark`, null);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
 /** Visits a path, checks the page (policy, accessibility) and returns the response. */
 async function visit(page, pathOrUrl, name) {
   const r = await page.goto(pathOrUrl.startsWith('http') ? pathOrUrl : `${base}${pathOrUrl}`);
@@ -136,7 +143,9 @@ async function newMemberPath() {
   const owner = await signedIn(email);
   let page = owner.page;
   await visit(page, '/w/demo', 'workspace');
+  await checkDark(page, 'workspace');
   await visit(page, '/w/demo/settings', 'settings');
+  await checkDark(page, 'settings');
   await visit(page, '/w/demo/audit', 'audit');
   await visit(page, '/account', 'account');
   await visit(page, '/w/demo/tokens', 'tokens');
@@ -187,6 +196,7 @@ async function newMemberPath() {
   check('a challenge accepts ideas', target, 'none found');
   if (!target) return;
   await visit(page, target, 'discussion');
+  await checkDark(page, 'discussion');
   await visit(page, `${target}?view=board`, 'discussion-board');
   await visit(page, `${target}?sort=newest&tag=people`, 'discussion-filtered');
   await visit(page, `${target}/new`, 'new-idea');
@@ -228,7 +238,17 @@ async function newMemberPath() {
   await mp.click('.comment:has-text("two ladders") details button[type=submit]');
   await mp.waitForSelector('.comment.depth-1 >> text=Thanks, noted', { timeout: 5000 }).catch(() => null);
   check('a reply is threaded under its comment', (await mp.locator('.comment.depth-1', { hasText: 'Thanks, noted' }).count()) === 1, 'no threaded reply');
+  // Keyboard only: Tab to the "against" button and press Enter.
+  await mp.focus('#votes button.up');
+  await mp.keyboard.press('Tab');
+  await mp.keyboard.press('Enter');
+  await mp.waitForSelector('#votes button.down[aria-pressed="true"]', { timeout: 5000 }).catch(() => null);
+  check('voting works from the keyboard', (await mp.locator('#votes button.down[aria-pressed="true"]').count()) === 1, 'not pressed');
+  await mp.focus('#votes button.up');
+  await mp.keyboard.press('Enter');
+  await mp.waitForSelector('#votes button.up[aria-pressed="true"]', { timeout: 5000 }).catch(() => null);
   await checkPage(mp, 'idea-after-votes', null);
+  await checkDark(mp, 'idea-after-votes');
   await checkPage(mp, 'idea-phone', null, 375);
   await mia.context.close();
 
