@@ -145,9 +145,13 @@ impl Store {
                 // read() call and a copy per page.
                 .pragma("mmap_size", "268435456")
                 .optimize_on_close(true, None);
+            // An embedded database's connection cannot go away under us, so the pool does not
+            // ping it before each use: that ping is a hand-off to the driver's worker thread,
+            // and a page acquires a connection several times (see BENCHMARKS.md).
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
             Pool::Sqlite(pool)
