@@ -383,10 +383,14 @@ impl App {
 impl App {
     /// Crypto-shreds what a member holds in a workspace: their data key is destroyed (after it
     /// is recorded in the shred ledger), so their ideas, comments, files, links and tokens' names
-    /// there read as erased from now on, in every copy of the database (ENC-04). The erasure
-    /// workflow of the data-subject rights builds on this.
+    /// there read as erased from now on, in every copy of the database (ENC-04). What waited for
+    /// their notification digest is deleted (COL-04). The erasure workflow of the data-subject
+    /// rights builds on this.
     pub async fn shred_member_data(&self, ws: WorkspaceId, user: UserId) -> AppResult<bool> {
         let mut tx = self.store.begin().await?;
+        tx.workspace(ws)
+            .delete_pending_notifications_of(user)
+            .await?;
         // Recorded first: the pseudonym needs the key that is about to be destroyed.
         self.audit(
             &mut tx,

@@ -94,6 +94,7 @@ audit_actions! {
     MemberAdded => "member.added": "The operator added a member to a workspace.",
     MemberRoleChanged => "member.role_changed": "A member's role was changed.",
     MemberRemoved => "member.removed": "A member was removed from the workspace (or left).",
+    NotificationsChanged => "member.notifications_changed": "A member changed their own email notification preference (instant, daily digest or off).",
     WorkspaceCreated => "workspace.created": "The operator created a workspace.",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages or rating criteria.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",

@@ -7,6 +7,7 @@ use ideaweave_store::Tx;
 use ideaweave_store::records::{CommentRecord, IdeaScope};
 
 use crate::audit::{AuditAction, Target};
+use crate::notifications::Happened;
 use crate::sealed::{NameMemo, at};
 use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
@@ -159,6 +160,16 @@ impl App {
         let view = self
             .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
             .await?;
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Comment {
+                idea,
+                parent: input.parent_id,
+                body: body.as_str(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(view)
     }

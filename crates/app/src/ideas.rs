@@ -7,6 +7,7 @@ use ideaweave_store::records::{IdeaRecord, IdeaScope};
 use ideaweave_store::{IdeaQuery, NewIdea, Tx, WorkspaceRepo};
 
 use crate::audit::{AuditAction, Target};
+use crate::notifications::Happened;
 use crate::sealed::{IdeaSummaryText, NameMemo, at};
 use serde_json::json;
 
@@ -455,7 +456,18 @@ impl App {
                 "is not a stage of this workspace",
             ));
         }
-        repo.set_idea_stage(id, input.stage_id, self.now()).await?;
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Stage {
+                idea: id,
+                to: input.stage_id,
+            },
+        )
+        .await?;
+        tx.workspace(m.workspace)
+            .set_idea_stage(id, input.stage_id, self.now())
+            .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }

@@ -15,6 +15,7 @@ mod files;
 mod ideas;
 mod keyring;
 mod mail;
+mod notifications;
 mod password_reset;
 mod rotation;
 mod sealed;
@@ -41,6 +42,9 @@ pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
+pub use notifications::{
+    DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
+};
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;

@@ -7,6 +7,7 @@
 pub mod attachment;
 pub mod ids;
 pub mod markdown;
+pub mod notify;
 pub mod paging;
 pub mod policy;
 pub mod ranking;
@@ -14,5 +15,6 @@ pub mod role;
 pub mod values;
 
 pub use ids::*;
+pub use notify::NotificationPreference;
 pub use role::{Role, TokenScope};
 pub use values::*;

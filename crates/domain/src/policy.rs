@@ -129,6 +129,8 @@ pub enum Action {
     },
     /// Create, list and revoke one's own API tokens.
     ManageOwnTokens,
+    /// Change one's own email notification preference in the workspace (COL-04).
+    ManageOwnNotifications,
     /// Read and export the workspace's audit trail (AUD-04).
     ReadAudit,
 }
@@ -202,7 +204,7 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
     }
     use Action::*;
     match action {
-        ReadWorkspace | ReadContent(_) | ManageOwnTokens => Ok(()),
+        ReadWorkspace | ReadContent(_) | ManageOwnTokens | ManageOwnNotifications => Ok(()),
         Comment(_) => Ok(()),
         ReadMembers => at_least(actor, Role::Member, "guests cannot see the member list"),
         Invite { role } => {
@@ -367,11 +369,23 @@ mod tests {
             authorize(&a, Action::ManageSettings),
             Err(Denial::Forbidden(_))
         ));
+        assert!(matches!(
+            authorize(&a, Action::ManageOwnNotifications),
+            Err(Denial::Forbidden(_))
+        ));
         let w = Actor {
             scope: Some(TokenScope::Write),
             ..actor(Role::Member)
         };
         assert!(authorize(&w, Action::Vote(OPEN)).is_ok());
+        let guest = Actor {
+            scope: Some(TokenScope::Write),
+            ..actor(Role::Guest)
+        };
+        assert!(
+            authorize(&guest, Action::ManageOwnNotifications).is_ok(),
+            "everyone chooses their own notifications (COL-04)"
+        );
         assert!(
             authorize(&w, Action::ManageSettings).is_err(),
             "scope never widens a role"

@@ -409,6 +409,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(mail) = &config.mail {
                 let mailer = crate::mail::SmtpMailer::new(mail)?;
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
+                crate::mail::spawn_digests(app.clone(), crate::mail::DIGESTS_EVERY);
             }
             crate::serve(listener, router, shutdown_signal())
                 .await

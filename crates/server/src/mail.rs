@@ -1,5 +1,5 @@
-//! Email over SMTP with lettre: the [`Mailer`] the outbox sends through, and the task that
-//! sends what is due.
+//! Email over SMTP with lettre: the [`Mailer`] the outbox sends through, the task that sends
+//! what is due, and the task that queues members' daily notification digests (COL-04).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -85,6 +85,31 @@ pub fn spawn_mail_sender(app: App, mailer: SmtpMailer, every: Duration) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "the outbox could not be read"),
+            }
+        }
+    });
+}
+
+/// How often a running server looks for notification digests that are due. A member's digest
+/// is due once their oldest waiting item is [`ideaweave_app::DIGEST_AFTER`] old, so it goes out
+/// at most this much later.
+pub const DIGESTS_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Queues the notification digests that are due every `every`, for as long as the runtime
+/// runs; the mail sender then delivers them. Several nodes may do this at once: taking a
+/// member's items claims them.
+pub fn spawn_digests(app: App, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.send_due_digests(200).await {
+                Ok(round) if round.digests + round.dropped > 0 => {
+                    tracing::info!(?round, "notification digests");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "notification digests could not be queued"),
             }
         }
     });

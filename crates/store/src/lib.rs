@@ -33,6 +33,7 @@ mod files;
 mod instance;
 mod keys;
 mod migrate;
+mod notifications;
 mod outbox;
 mod password_reset;
 pub mod records;
@@ -52,6 +53,7 @@ pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileS
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};
+pub use notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use outbox::{OutboxCounts, OutboxRow};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

@@ -794,6 +794,10 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     t.app.delete_link(&owner, link.id).await.unwrap();
     t.app.delete_idea(&owner, ideas[2]).await.unwrap();
     t.app.remove_member(&owner, bob).await.unwrap();
+    t.app
+        .set_notification_preference(&owner, ideaweave_app::NotificationPreference::Daily)
+        .await
+        .unwrap();
     let (st, _) = call(
         &t,
         "GET",
@@ -937,6 +941,12 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &ws_events,
         ),
         (
+            "member.notifications_changed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
             "workspace.settings_changed",
             Some(owner_id.as_str()),
             "success",
@@ -990,6 +1000,15 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     assert_eq!(
         role_change["facts"],
         json!({"from": "member", "to": "moderator"})
+    );
+    let notifications = ws_events
+        .iter()
+        .find(|e| e["action"] == "member.notifications_changed")
+        .unwrap();
+    assert_eq!(notifications["target_person"]["user_id"], json!(owner_id));
+    assert_eq!(
+        notifications["facts"],
+        json!({"from": "instant", "to": "daily", "pending_dropped": 0})
     );
     let reset_requested = inst_json
         .iter()

@@ -11,6 +11,7 @@ mod helpers;
 mod invitations;
 mod keys;
 mod mail;
+mod notifications;
 mod pages;
 mod password_reset;
 mod revocation;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod comments;
 pub mod files;
 pub mod ideas;
+pub mod notifications;
 pub mod password;
 pub mod session;
 pub mod spaces;
@@ -78,6 +79,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workspace::revoke_invitation))
         .routes(routes!(workspace::list_tokens, workspace::create_token))
         .routes(routes!(workspace::revoke_token))
+        .routes(routes!(
+            notifications::get_notifications,
+            notifications::set_notifications
+        ))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,
