@@ -113,14 +113,16 @@ function unQuotedPrintable(text) {
     .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/** Waits for a message to `to` in the SMTP server's mailbox; returns its decoded text. */
-async function mailTo(to, seconds = 60) {
+/** Waits for a message to `to` (holding `text`, if given) in the SMTP server's mailbox;
+ * returns its decoded text. */
+async function mailTo(to, seconds = 60, text = '') {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     if (fs.existsSync(maildir)) {
       for (const f of fs.readdirSync(maildir)) {
         const raw = fs.readFileSync(path.join(maildir, f), 'utf8');
-        if (raw.includes(to)) return unQuotedPrintable(raw);
+        const decoded = unQuotedPrintable(raw);
+        if (raw.includes(to) && decoded.includes(text)) return decoded;
       }
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -269,6 +271,13 @@ async function newMemberPath() {
   const thread = await page.locator('#comments').innerText();
   check('the author sees the votes', votesText.includes('1 for') && votesText.includes('1 against'), votesText);
   check('the author sees the rating', ratingsText.includes('average 4.0'), ratingsText);
+  const note = await mailTo(newcomer, 60, 'two ladders');
+  check('the author is told of the comment by email', note && note.includes(ideaUrl), 'no notification within 60 s');
+  await visit(page, '/account', 'account-member');
+  await page.selectOption('#notify-demo', 'daily');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/w/demo/notifications"] button')]);
+  check('the member switches to a daily digest', (await page.locator('#notify-demo').inputValue()) === 'daily', page.url());
+  await page.goto(ideaUrl);
   check('the author sees the comments', thread.includes('two ladders') && thread.includes('Thanks, noted') && thread.includes('without any script'), thread);
 
   // Hostile text in every field of an idea and a comment: shown as text, never run.

@@ -693,3 +693,66 @@ async fn col_03_people_change_their_display_name_from_the_account_page() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn col_04_members_choose_their_notifications_per_workspace_on_the_account_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("notes").await;
+    let me = person(&t, &w, "reader", Role::Member).await;
+    let (st, page, _) = get(&t, &me, "/account").await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("<option value=\"instant\" selected>"),
+        "instant is the default"
+    );
+    let path = "/w/notes/notifications";
+    let (st, ..) = post(&t, &me, path, &[("preference", "daily")], false).await;
+    assert_eq!(st, 400, "no token, no change");
+    let (st, ..) = post(
+        &t,
+        &me,
+        path,
+        &[("csrf", &me.csrf), ("preference", "weekly")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let (st, _, h) = post(
+        &t,
+        &me,
+        path,
+        &[("csrf", &me.csrf), ("preference", "daily")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/account?saved=1");
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(page.contains("<option value=\"daily\" selected>"));
+    let member = t
+        .app
+        .enter(
+            &t.app
+                .authenticate(&Credential::Session(me.cookie.clone()))
+                .await
+                .unwrap(),
+            "notes",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app.notification_preference(&member).await.unwrap(),
+        NotificationPreference::Daily
+    );
+    // Another workspace's setting is not reachable through this one's membership.
+    t.workspace("elsewhere").await;
+    let (st, ..) = post(
+        &t,
+        &me,
+        "/w/elsewhere/notifications",
+        &[("csrf", &me.csrf), ("preference", "off")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 404);
+}

@@ -4,10 +4,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ideaweave_app::{AccountPatch, MeView};
+use ideaweave_app::{AccountPatch, AppError, MeView, NotificationPreference};
 use serde::Deserialize;
 
-use super::guard::{Fields, Visitor, stale_form};
+use super::guard::{Fields, InWorkspace, Visitor, stale_form};
 use super::session::role_key;
 use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
@@ -16,7 +16,16 @@ struct Membership {
     slug: String,
     name: String,
     role_key: &'static str,
+    /// The email notification preference in this workspace.
+    notify: &'static str,
 }
+
+/// The choices of the notification select, in order.
+const NOTIFY_CHOICES: [(&str, &str); 3] = [
+    ("instant", "notify.instant"),
+    ("daily", "notify.daily"),
+    ("off", "notify.off"),
+];
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -25,6 +34,8 @@ struct AccountPage {
     name: String,
     email: String,
     memberships: Vec<Membership>,
+    choices: [(&'static str, &'static str); 3],
+    mail_enabled: bool,
     saved: bool,
     problem: Option<String>,
 }
@@ -55,6 +66,23 @@ async fn render(
         Ok(me) => me,
         Err(e) => return app_error(v.c, e),
     };
+    let mut memberships = Vec::with_capacity(workspaces.len());
+    for w in workspaces {
+        let preference = match s.app.enter(&v.p, &w.slug).await {
+            Ok(m) => s.app.notification_preference(&m).await,
+            Err(e) => Err(e),
+        };
+        let notify = match preference {
+            Ok(p) => p.as_str(),
+            Err(e) => return app_error(v.c, e),
+        };
+        memberships.push(Membership {
+            slug: w.slug,
+            name: w.name,
+            role_key: role_key(w.role),
+            notify,
+        });
+    }
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -68,14 +96,9 @@ async fn render(
             problem,
             name: draft.unwrap_or(user.name),
             email: user.email,
-            memberships: workspaces
-                .into_iter()
-                .map(|w| Membership {
-                    slug: w.slug,
-                    name: w.name,
-                    role_key: role_key(w.role),
-                })
-                .collect(),
+            memberships,
+            choices: NOTIFY_CHOICES,
+            mail_enabled: s.app.settings().mail_enabled,
         },
     )
 }
@@ -101,5 +124,31 @@ pub(crate) async fn update_account(
             Some(p) => render(&s, v, false, Some(name), Some(p)).await,
             None => app_error(v.c, e),
         },
+    }
+}
+
+/// Saves how one hears of replies and stage changes in one workspace (COL-04).
+pub(crate) async fn update_notifications(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let preference = match f
+        .get("preference")
+        .map(str::parse::<NotificationPreference>)
+    {
+        Some(Ok(p)) => p,
+        _ => {
+            let e = AppError::invalid("preference", "must be instant, daily or off");
+            return app_error(w.c, e);
+        }
+    };
+    match s.app.set_notification_preference(&w.m, preference).await {
+        Ok(()) => Redirect::to("/account?saved=1").into_response(),
+        Err(e) => app_error(w.c, e),
     }
 }

@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
             "/account",
             get(account::account_page).post(account::update_account),
         )
+        .route(
+            "/w/{slug}/notifications",
+            post(account::update_notifications),
+        )
         .merge(content::router())
         .merge(manage::router())
         .route("/static/app.css", get(stylesheet))
