@@ -564,14 +564,14 @@ const PAGES_END: &str = "<!-- pages:end -->";
 
 /// What the profile of the page load shows; kept next to the figures.
 const PAGES_LIMITS: &str = "### What limits the pages\n\n\
-- **Statements, not rendering.** One idea page runs about 17 SQL statements in 6 read \
-  transactions (session, membership, workspace with stages and criteria, idea with votes, \
-  ratings, files, links and merges, discussion, comments), so about 29 round trips with \
-  BEGIN/COMMIT. `perf record` under `wrk` shows about 40% of all CPU in futex wake/wait and \
+- **Statements, not rendering.** One idea page runs about 17 SQL statements on 6 connection \
+  checkouts (session, membership, workspace with stages and criteria, idea with votes, \
+  ratings, files, links and merges, discussion, comments); no longer pinging SQLite \
+  connections at checkout gained 6% here and 21% on the discussion page. `perf record` under `wrk` shows about 40% of all CPU in futex wake/wait and \
   task switching around sqlx's per-statement hand-off to its SQLite worker thread (the same \
   cost the idea-list section describes); template rendering and decryption do not show up in \
   the top entries. Unloaded, a page takes about 2.5 ms end to end.\n\
-- **The way to the target** is fewer round trips: one read transaction per page and joined \
+- **The way to the target** is fewer round trips: one connection checkout per page and joined \
   queries (session with membership; idea with its tallies, files and links; comments with \
   their authors), which should bring a page to about 8 statements. Caching sessions or \
   memberships in the app node is ruled out: revocation and role changes must take effect on \
