@@ -19,7 +19,7 @@ const MAX_COMMENT_PAGE: u32 = 500;
 impl App {
     /// Opens a comment into what threads show. A deleted comment shows neither author nor text,
     /// so neither is opened.
-    async fn comment_out(
+    pub(crate) async fn comment_out(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,

@@ -261,32 +261,65 @@ impl App {
     /// One idea with everything on its page.
     pub async fn idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.read().await?;
-        let scope = self.visible_idea(&mut tx, m, id).await?;
-        let mut repo = tx.workspace(m.workspace);
+        self.idea_in(&mut tx, m, id).await
+    }
+
+    /// The idea page in one connection checkout: the idea and up to `comments` of its
+    /// comments in posting order. A page's cost is its round trips to the database (see
+    /// BENCHMARKS.md), so it reads both at once and checks visibility once.
+    pub async fn idea_page(
+        &self,
+        m: &Member,
+        id: IdeaId,
+        comments: u32,
+    ) -> AppResult<(IdeaView, Vec<CommentView>)> {
+        let mut tx = self.store.read().await?;
+        let idea = self.idea_in(&mut tx, m, id).await?;
+        let rows = tx
+            .workspace(m.workspace)
+            .comments(id, None, comments.clamp(1, 1000))
+            .await?;
+        let mut names = NameMemo::default();
+        let mut out = Vec::with_capacity(rows.len());
+        for c in rows {
+            out.push(
+                self.comment_out(&mut tx, m.workspace, &mut names, c)
+                    .await?,
+            );
+        }
+        Ok((idea, out))
+    }
+
+    async fn idea_in(&self, tx: &mut Tx, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
+        let scope = self.visible_idea(tx, m, id).await?;
+        let ws = m.workspace;
+        let mut repo = tx.workspace(ws);
         let (rec, body) = repo
             .idea(id, m.actor.user)
             .await?
             .ok_or(AppError::NotFound("idea"))?;
-        let criteria = repo.discussion_criteria(scope.discussion_id).await?;
-        let averages = repo.rating_averages(id).await?;
-        let mine = repo.my_ratings(id, m.actor.user).await?;
-        let criteria = self.criterion_views(&mut tx, m.workspace, criteria).await?;
-        let ratings = criteria
-            .into_iter()
-            .map(|c| {
-                let avg = averages.iter().find(|a| a.criterion_id == c.id);
-                RatingView {
-                    criterion_id: c.id,
-                    criterion: c.name,
-                    count: avg.map_or(0, |a| a.count),
-                    average: avg.map(|a| (a.average * 100.0).round() / 100.0),
-                    mine: mine
-                        .iter()
-                        .find(|r| r.criterion_id == c.id)
-                        .map(|r| r.value as u8),
-                }
-            })
-            .collect();
+        let rated = repo
+            .idea_ratings(id, scope.discussion_id, m.actor.user)
+            .await?;
+        let mut ratings = Vec::with_capacity(rated.len());
+        for r in rated {
+            ratings.push(RatingView {
+                criterion: self
+                    .open_text(tx, &at(ws, "rating_criteria", "name", r.id.0), &r.name)
+                    .await?,
+                criterion_id: r.id,
+                count: r.count,
+                average: r.average.map(|a| (a * 100.0).round() / 100.0),
+                mine: r.mine.map(|v| v as u8),
+            });
+        }
+        let discussion_title = self
+            .open_text(
+                tx,
+                &at(ws, "discussions", "title", scope.discussion_id.0),
+                &scope.discussion_title,
+            )
+            .await?;
         // Files and links of a deleted comment are hidden with it, except from moderators.
         let moderator = m
             .allow(Action::Moderate(space_view(
@@ -294,24 +327,23 @@ impl App {
                 scope.space_listed,
             )))
             .is_ok();
-        let ws = m.workspace;
         let mut attachments = Vec::new();
         for a in tx.workspace(ws).attachments(id).await? {
             if moderator || !a.comment_deleted {
-                attachments.push(self.attachment_out(&mut tx, ws, a).await?);
+                attachments.push(self.attachment_out(tx, ws, a).await?);
             }
         }
         let mut links = Vec::new();
         for l in tx.workspace(ws).links(id).await? {
             if moderator || !l.comment_deleted {
-                links.push(self.link_out(&mut tx, ws, l).await?);
+                links.push(self.link_out(tx, ws, l).await?);
             }
         }
         let mut merges = Vec::new();
         for r in tx.workspace(ws).merges_of(id).await? {
             if moderator || !r.source_deleted {
                 let source = self
-                    .open_summary(&mut tx, ws, r.source_id.0, &r.source_summary)
+                    .open_summary(tx, ws, r.source_id.0, &r.source_summary)
                     .await?;
                 merges.push(MergeView {
                     id: r.id,
@@ -327,15 +359,16 @@ impl App {
         let merged_into = rec.merged_into.map(IdeaId);
         let deleted_at = rec.deleted_at;
         let body = self
-            .open_text(&mut tx, &at(ws, "ideas", "body", id.0), &body)
+            .open_text(tx, &at(ws, "ideas", "body", id.0), &body)
             .await?;
         let mut names = NameMemo::default();
         Ok(IdeaView {
-            summary: summary(self, &mut tx, ws, &mut names, rec).await?,
+            summary: summary(self, tx, ws, &mut names, rec).await?,
             body_html: markdown::render(&body),
             body,
             merged_into,
             deleted_at,
+            discussion_title,
             ratings,
             attachments,
             links,

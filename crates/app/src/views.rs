@@ -303,6 +303,8 @@ pub struct IdeaView {
     pub merged_into: Option<IdeaId>,
     /// Set when the idea is deleted (only moderators see deleted ideas).
     pub deleted_at: Option<i64>,
+    /// The title of the idea's discussion.
+    pub discussion_title: String,
     pub ratings: Vec<RatingView>,
     pub attachments: Vec<AttachmentView>,
     pub links: Vec<LinkView>,

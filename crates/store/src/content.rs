@@ -66,7 +66,7 @@ const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author
 const IDEA_FROM: &str = "FROM ideas i JOIN users u ON u.id = i.author_id ";
 
 const IDEA_SCOPE: &str = "SELECT i.id, i.discussion_id, i.author_id, i.created_at, i.deleted_at, i.merged_into, \
-    d.open AS discussion_open, d.deadline AS discussion_deadline, s.private AS space_private, \
+    d.title AS discussion_title, d.open AS discussion_open, d.deadline AS discussion_deadline, s.private AS space_private, \
     EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $3) AS space_listed \
     FROM ideas i JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
     JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id WHERE i.workspace_id = $1 AND i.id = $2";
@@ -419,6 +419,28 @@ impl WorkspaceRepo<'_> {
                 "SELECT criterion_id, COUNT(*) AS count, CAST(AVG(value) AS DOUBLE PRECISION) AS average FROM ratings \
                  WHERE workspace_id = $1 AND idea_id = $2 GROUP BY criterion_id",
             ).bind(ws).bind(idea.0).fetch_all(c).await?
+        }))
+    }
+
+    /// The criteria of an idea's discussion with each one's count, average and `viewer`'s own
+    /// rating: what the idea page shows, in one statement.
+    pub async fn idea_ratings(
+        &mut self,
+        idea: IdeaId,
+        discussion: DiscussionId,
+        viewer: UserId,
+    ) -> StoreResult<Vec<IdeaRatingRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT rc.id, rc.name, rc.position, \
+                 (SELECT COUNT(*) FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id) AS count, \
+                 (SELECT CAST(AVG(r.value) AS DOUBLE PRECISION) FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id) AS average, \
+                 (SELECT r.value FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id AND r.user_id = $4) AS mine \
+                 FROM discussion_criteria dc \
+                 JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
+                 WHERE dc.workspace_id = $1 AND dc.discussion_id = $3 ORDER BY rc.position, rc.id",
+            ).bind(ws).bind(idea.0).bind(discussion.0).bind(viewer.0).fetch_all(c).await?
         }))
     }
 

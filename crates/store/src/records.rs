@@ -178,6 +178,8 @@ pub struct IdeaScope {
     pub created_at: i64,
     pub deleted_at: Option<i64>,
     pub merged_into: Option<Uuid>,
+    /// The discussion's title, sealed.
+    pub discussion_title: Vec<u8>,
     pub discussion_open: bool,
     pub discussion_deadline: Option<i64>,
     pub space_private: bool,
@@ -234,6 +236,18 @@ pub struct RatingAverage {
     pub criterion_id: CriterionId,
     pub count: i64,
     pub average: f64,
+}
+
+/// A criterion an idea is rated on, with its tally and the viewer's own rating.
+#[derive(Debug, Clone, FromRow)]
+pub struct IdeaRatingRecord {
+    #[sqlx(try_from = "Uuid")]
+    pub id: CriterionId,
+    pub name: Vec<u8>,
+    pub position: i64,
+    pub count: i64,
+    pub average: Option<f64>,
+    pub mine: Option<i64>,
 }
 
 /// One member's rating on one criterion.

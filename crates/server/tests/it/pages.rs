@@ -382,6 +382,10 @@ async fn acc_02_pages_of_another_workspace_are_404_and_guests_see_no_forms() {
         let (st, body, _) = get(&t, &stranger, &path).await;
         assert_eq!(st, 404, "{path}");
         assert!(!body.contains("Mine only") && !body.contains("Save energy"));
+        assert!(
+            body.contains(&format!("name=\"csrf\" value=\"{}\"", stranger.csrf)),
+            "the 404 page keeps a working sign-out form"
+        );
     }
     // Acting on another workspace's idea through one's own workspace's URL: 404, no vote.
     let idea = location.rsplit('/').next().unwrap();

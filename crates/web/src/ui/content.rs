@@ -717,7 +717,6 @@ struct IdeaPage {
     c: Chrome,
     slug: String,
     idea: IdeaView,
-    discussion: DiscussionView,
     stage: String,
     posted: String,
     posted_iso: String,
@@ -804,6 +803,9 @@ fn thread_rows(comments: Vec<CommentView>) -> Vec<CommentRow> {
         .collect()
 }
 
+/// Most comments a thread shows.
+const THREAD_COMMENTS: u32 = 500;
+
 async fn thread_of(
     s: &AppState,
     w: &InWorkspace,
@@ -818,7 +820,7 @@ async fn thread_of(
             idea,
             PageQuery {
                 cursor: None,
-                limit: Some(500),
+                limit: Some(THREAD_COMMENTS),
             },
         )
         .await?;
@@ -853,17 +855,17 @@ async fn render_idea(
     problem: Option<String>,
     draft: String,
 ) -> Response {
-    let idea = match s.app.idea(&w.m, id).await {
+    let (idea, comments) = match s.app.idea_page(&w.m, id, THREAD_COMMENTS).await {
         Ok(v) => v,
         Err(e) => return app_error(w.c, e),
     };
-    let discussion = match s.app.discussion(&w.m, idea.summary.discussion_id).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
-    let thread = match thread_of(s, &w, id, draft, problem.clone()).await {
-        Ok(t) => t,
-        Err(e) => return app_error(w.c, e),
+    let thread = Thread {
+        slug: w.ws.slug.clone(),
+        idea: id,
+        rows: thread_rows(comments),
+        can_comment: true,
+        draft,
+        problem: problem.clone(),
     };
     let role = w.m.role();
     let is_author = idea.summary.author.id == w.m.actor.user;
@@ -919,7 +921,6 @@ async fn render_idea(
             problem,
             slug,
             idea,
-            discussion,
             c: w.c,
         },
     )

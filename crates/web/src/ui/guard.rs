@@ -94,7 +94,6 @@ where
 {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Visitor { p, c } = Visitor::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| error_page(&parts.headers, StatusCode::NOT_FOUND))?;
@@ -106,22 +105,43 @@ where
             return Err(error_page(&parts.headers, StatusCode::NOT_FOUND));
         };
         let s = AppState::from_ref(state);
-        let m = match s.app.enter(&p, &slug).await {
-            Ok(m) => m,
-            Err(e) => return Err(app_error(c, e)),
+        let Some(cookie) = session_cookie(&parts.headers) else {
+            return Err(to_sign_in(parts));
         };
-        let ws = match s.app.workspace(&m).await {
-            Ok(ws) => ws,
-            Err(e) => return Err(app_error(c, e)),
+        let tr = Catalog::for_request(&parts.headers);
+        let (p, m, ws) = match s
+            .app
+            .enter_with_session(&cookie, &slug, client_info(parts))
+            .await
+        {
+            Ok(found) => found,
+            Err(AppError::Unauthenticated) => return Err(to_sign_in(parts)),
+            Err(e) => {
+                // Signed in, but not a member (or another failure): the error page in the
+                // frame of someone signed in, whose sign-out form needs the session's token.
+                let csrf = match s.app.authenticate(&Credential::Session(cookie)).await {
+                    Ok(p) => p.csrf.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                let c = Chrome {
+                    tr,
+                    signed_in: !csrf.is_empty(),
+                    csrf,
+                    ws: None,
+                };
+                return Err(app_error(c, e));
+            }
         };
         let c = Chrome {
+            tr,
+            signed_in: true,
+            csrf: p.csrf.clone().unwrap_or_default(),
             ws: Some(WsNav {
                 slug: ws.slug.clone(),
                 name: ws.name.clone(),
                 admin: m.role() >= Role::Admin,
                 here: "",
             }),
-            ..c
         };
         Ok(Self { m, ws, c })
     }
