@@ -564,16 +564,16 @@ const PAGES_END: &str = "<!-- pages:end -->";
 
 /// What the profile of the page load shows; kept next to the figures.
 const PAGES_LIMITS: &str = "### What limits the pages\n\n\
-- **Statements, not rendering.** One idea page runs about 17 SQL statements on 6 connection \
-  checkouts (session, membership, workspace with stages and criteria, idea with votes, \
-  ratings, files, links and merges, discussion, comments); no longer pinging SQLite \
-  connections at checkout gained 6% here and 21% on the discussion page. `perf record` under `wrk` shows about 40% of all CPU in futex wake/wait and \
-  task switching around sqlx's per-statement hand-off to its SQLite worker thread (the same \
-  cost the idea-list section describes); template rendering and decryption do not show up in \
-  the top entries. Unloaded, a page takes about 2.5 ms end to end.\n\
-- **The way to the target** is fewer round trips: one connection checkout per page and joined \
-  queries (session with membership; idea with its tallies, files and links; comments with \
-  their authors), which should bring a page to about 8 statements. Caching sessions or \
+- **Statements, not rendering.** The idea page now runs 11 SQL statements on 2 connection \
+  checkouts (the frame: session, membership, stages, criteria; the page: the idea's scope, the \
+  idea with its votes, its ratings in one statement, files, links, merges, comments); it ran \
+  17 on 6 checkouts, and each checkout pinged SQLite, at 1,551 req/s. Throughput has followed \
+  the statement count closely (17 to 11 statements: 1,639 to 2,380 req/s). `perf record` under \
+  `wrk` shows about 40% of all CPU in futex wake/wait and task switching around sqlx's \
+  per-statement hand-off to its SQLite worker thread (the same cost the idea-list section \
+  describes); template rendering and decryption do not show up in the top entries.\n- **The way to the target** is about 5 statements a page: session joined with membership, \
+  stages and criteria in one statement, the idea's scope joined into its row, and files, links \
+  and merges read together. Caching sessions or \
   memberships in the app node is ruled out: revocation and role changes must take effect on \
   the next request, and nodes keep no state another node would need.\n";
 
