@@ -168,8 +168,8 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let mut tx = self.store.read().await?;
-        let s = tx
-            .session(&hash_secret(cookie), self.now())
+        let (s, membership) = tx
+            .session_in_workspace(&hash_secret(cookie), self.now(), slug)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let principal = Principal {
@@ -178,10 +178,7 @@ impl App {
             token: None,
             client,
         };
-        let (ws, role) = tx
-            .membership_by_slug(principal.user, slug)
-            .await?
-            .ok_or(AppError::NotFound("workspace"))?;
+        let (ws, role) = membership.ok_or(AppError::NotFound("workspace"))?;
         let member = Member {
             client: principal.client.clone(),
             workspace: ws.id,
@@ -193,9 +190,9 @@ impl App {
             },
         };
         member.allow(ideaweave_domain::policy::Action::ReadWorkspace)?;
-        let stages = self.stage_views(&mut tx, ws.id).await?;
-        let rows = tx.workspace(ws.id).criteria().await?;
-        let criteria = self.criterion_views(&mut tx, ws.id, rows).await?;
+        let (stages, criteria) = tx.workspace(ws.id).stages_and_criteria().await?;
+        let stages = self.stage_views_of(&mut tx, ws.id, stages).await?;
+        let criteria = self.criterion_views(&mut tx, ws.id, criteria).await?;
         let view = crate::views::WorkspaceView {
             id: ws.id,
             name: self.workspace_name(&mut tx, ws.id, &ws.name).await?,

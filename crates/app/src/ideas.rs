@@ -291,13 +291,21 @@ impl App {
     }
 
     async fn idea_in(&self, tx: &mut Tx, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
-        let scope = self.visible_idea(tx, m, id).await?;
         let ws = m.workspace;
-        let mut repo = tx.workspace(ws);
-        let (rec, body) = repo
-            .idea(id, m.actor.user)
+        let found = tx
+            .workspace(ws)
+            .idea_with_scope(id, m.actor.user)
             .await?
             .ok_or(AppError::NotFound("idea"))?;
+        let scope = found.scope;
+        // The same checks as `visible_idea`, on the scope read with the idea.
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::ReadContent(space))?;
+        if scope.deleted_at.is_some() && m.allow(Action::Moderate(space)).is_err() {
+            return Err(AppError::NotFound("idea"));
+        }
+        let (rec, body) = (found.idea, found.body);
+        let mut repo = tx.workspace(ws);
         let rated = repo
             .idea_ratings(id, scope.discussion_id, m.actor.user)
             .await?;
@@ -327,20 +335,36 @@ impl App {
                 scope.space_listed,
             )))
             .is_ok();
+        // Files, links and merges are read only when the idea's row says there are some.
         let mut attachments = Vec::new();
-        for a in tx.workspace(ws).attachments(id).await? {
+        let rows = if found.has_attachments {
+            tx.workspace(ws).attachments(id).await?
+        } else {
+            Vec::new()
+        };
+        for a in rows {
             if moderator || !a.comment_deleted {
                 attachments.push(self.attachment_out(tx, ws, a).await?);
             }
         }
         let mut links = Vec::new();
-        for l in tx.workspace(ws).links(id).await? {
+        let rows = if found.has_links {
+            tx.workspace(ws).links(id).await?
+        } else {
+            Vec::new()
+        };
+        for l in rows {
             if moderator || !l.comment_deleted {
                 links.push(self.link_out(tx, ws, l).await?);
             }
         }
         let mut merges = Vec::new();
-        for r in tx.workspace(ws).merges_of(id).await? {
+        let rows = if found.has_merges {
+            tx.workspace(ws).merges_of(id).await?
+        } else {
+            Vec::new()
+        };
+        for r in rows {
             if moderator || !r.source_deleted {
                 let source = self
                     .open_summary(tx, ws, r.source_id.0, &r.source_summary)

@@ -172,8 +172,19 @@ impl App {
         tx: &mut Tx,
         ws: WorkspaceId,
     ) -> AppResult<Vec<StageView>> {
-        let mut out = Vec::new();
-        for s in tx.workspace(ws).stages().await? {
+        let rows = tx.workspace(ws).stages().await?;
+        self.stage_views_of(tx, ws, rows).await
+    }
+
+    /// Stage records, opened.
+    pub(crate) async fn stage_views_of(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        rows: Vec<ideaweave_store::records::StageRecord>,
+    ) -> AppResult<Vec<StageView>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for s in rows {
             out.push(StageView {
                 name: self
                     .open_text(tx, &at(ws, "stages", "name", s.id.0), &s.name)

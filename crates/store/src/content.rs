@@ -139,6 +139,65 @@ impl WorkspaceRepo<'_> {
         Ok(row.map(|r| (r.idea, r.body)))
     }
 
+    /// One idea with its scope (as [`Self::idea_scope`]) and whether anything hangs off it that
+    /// needs reading (files, links, merges), in one statement: the idea page's main read.
+    pub async fn idea_with_scope(
+        &mut self,
+        id: IdeaId,
+        viewer: UserId,
+    ) -> StoreResult<Option<IdeaWithScope>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {IDEA_COLUMNS}, i.body, \
+             d.title AS discussion_title, d.open AS discussion_open, d.deadline AS discussion_deadline, \
+             s.private AS space_private, \
+             EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed, \
+             EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = i.workspace_id AND a.idea_id = i.id) AS has_attachments, \
+             EXISTS (SELECT 1 FROM links l WHERE l.workspace_id = i.workspace_id AND l.idea_id = i.id) AS has_links, \
+             EXISTS (SELECT 1 FROM idea_merges m WHERE m.workspace_id = i.workspace_id AND (m.target_id = i.id OR m.source_id = i.id)) AS has_merges \
+             {IDEA_FROM} JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
+             JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
+             WHERE i.workspace_id = $1 AND i.id = $3"
+        ));
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            idea: IdeaRecord,
+            body: Vec<u8>,
+            discussion_title: Vec<u8>,
+            discussion_open: bool,
+            discussion_deadline: Option<i64>,
+            space_private: bool,
+            space_listed: bool,
+            has_attachments: bool,
+            has_links: bool,
+            has_merges: bool,
+        }
+        let row: Option<Row> = on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+        });
+        Ok(row.map(|r| IdeaWithScope {
+            scope: IdeaScope {
+                id: r.idea.id,
+                discussion_id: r.idea.discussion_id,
+                author_id: r.idea.author_id,
+                created_at: r.idea.created_at,
+                deleted_at: r.idea.deleted_at,
+                merged_into: r.idea.merged_into,
+                discussion_title: r.discussion_title,
+                discussion_open: r.discussion_open,
+                discussion_deadline: r.discussion_deadline,
+                space_private: r.space_private,
+                space_listed: r.space_listed,
+            },
+            idea: r.idea,
+            body: r.body,
+            has_attachments: r.has_attachments,
+            has_links: r.has_links,
+            has_merges: r.has_merges,
+        }))
+    }
+
     /// A page of a discussion's live ideas (neither deleted nor merged away).
     pub async fn ideas(&mut self, q: &IdeaQuery) -> StoreResult<Vec<IdeaRecord>> {
         let mut binds = vec![

@@ -88,6 +88,51 @@ impl Tx {
         }))
     }
 
+    /// A live session and, in the same statement, its person's membership of the workspace
+    /// `slug`: a page's way in. `None` when the session is unknown or expired; the inner `None`
+    /// when the person is not a member (or there is no such workspace).
+    pub async fn session_in_workspace(
+        &mut self,
+        token_hash: &[u8],
+        now: i64,
+        slug: &str,
+    ) -> StoreResult<Option<(SessionRecord, Option<(WorkspaceRecord, String)>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            session: SessionRecord,
+            ws_id: Option<uuid::Uuid>,
+            slug: Option<String>,
+            name: Option<Vec<u8>>,
+            created_at: Option<i64>,
+            role: Option<String>,
+        }
+        let row: Option<Row> = on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT s.user_id, s.csrf_token, s.expires_at, w.id AS ws_id, w.slug, w.name, w.created_at, m.role \
+                 FROM sessions s \
+                 LEFT JOIN workspaces w ON w.slug = $3 \
+                 LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            ).bind(token_hash).bind(now).bind(slug).fetch_optional(c).await?
+        });
+        Ok(row.map(|r| {
+            let membership = match (r.ws_id, r.slug, r.name, r.created_at, r.role) {
+                (Some(id), Some(slug), Some(name), Some(created_at), Some(role)) => Some((
+                    WorkspaceRecord {
+                        id: WorkspaceId(id),
+                        slug,
+                        name,
+                        created_at,
+                    },
+                    role,
+                )),
+                _ => None,
+            };
+            (r.session, membership)
+        }))
+    }
+
     /// Ends a session.
     pub async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
         on_conn!(self, c => {

@@ -238,6 +238,18 @@ pub struct RatingAverage {
     pub average: f64,
 }
 
+/// An idea, its scope and whether files, links or merges hang off it.
+#[derive(Debug, Clone)]
+pub struct IdeaWithScope {
+    pub scope: IdeaScope,
+    pub idea: IdeaRecord,
+    /// The full body, sealed.
+    pub body: Vec<u8>,
+    pub has_attachments: bool,
+    pub has_links: bool,
+    pub has_merges: bool,
+}
+
 /// A criterion an idea is rated on, with its tally and the viewer's own rating.
 #[derive(Debug, Clone, FromRow)]
 pub struct IdeaRatingRecord {

@@ -299,6 +299,46 @@ impl<'t> WorkspaceRepo<'t> {
         }))
     }
 
+    /// The stages and the rating criteria, each in order, in one statement (every workspace
+    /// page shows both).
+    pub async fn stages_and_criteria(
+        &mut self,
+    ) -> StoreResult<(Vec<StageRecord>, Vec<CriterionRecord>)> {
+        let ws = self.ws;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            kind: i64,
+            id: Uuid,
+            name: Vec<u8>,
+            position: i64,
+        }
+        let rows: Vec<Row> = on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT CAST(0 AS BIGINT) AS kind, id, name, position FROM stages WHERE workspace_id = $1 \
+                 UNION ALL \
+                 SELECT CAST(1 AS BIGINT) AS kind, id, name, position FROM rating_criteria WHERE workspace_id = $1 \
+                 ORDER BY kind, position, id",
+            ).bind(ws).fetch_all(c).await?
+        });
+        let (mut stages, mut criteria) = (Vec::new(), Vec::new());
+        for r in rows {
+            if r.kind == 0 {
+                stages.push(StageRecord {
+                    id: StageId(r.id),
+                    name: r.name,
+                    position: r.position,
+                });
+            } else {
+                criteria.push(CriterionRecord {
+                    id: CriterionId(r.id),
+                    name: r.name,
+                    position: r.position,
+                });
+            }
+        }
+        Ok((stages, criteria))
+    }
+
     /// Adds or updates a criterion.
     pub async fn upsert_criterion(
         &mut self,
