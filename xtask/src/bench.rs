@@ -564,16 +564,19 @@ const PAGES_END: &str = "<!-- pages:end -->";
 
 /// What the profile of the page load shows; kept next to the figures.
 const PAGES_LIMITS: &str = "### What limits the pages\n\n\
-- **Statements, not rendering.** The idea page now runs 11 SQL statements on 2 connection \
-  checkouts (the frame: session, membership, stages, criteria; the page: the idea's scope, the \
-  idea with its votes, its ratings in one statement, files, links, merges, comments); it ran \
-  17 on 6 checkouts, and each checkout pinged SQLite, at 1,551 req/s. Throughput has followed \
-  the statement count closely (17 to 11 statements: 1,639 to 2,380 req/s). `perf record` under \
-  `wrk` shows about 40% of all CPU in futex wake/wait and task switching around sqlx's \
-  per-statement hand-off to its SQLite worker thread (the same cost the idea-list section \
-  describes); template rendering and decryption do not show up in the top entries.\n- **The way to the target** is about 5 statements a page: session joined with membership, \
-  stages and criteria in one statement, the idea's scope joined into its row, and files, links \
-  and merges read together. Caching sessions or \
+- **Round trips first, then the driver's threads.** The idea page ran 17 SQL statements on \
+  6 connection checkouts, each checkout pinging SQLite (1,551 req/s); 11 statements on 2 \
+  checkouts gave 2,380 req/s; a typical page now needs 5 statements (the session with its \
+  membership; stages with criteria; the idea with its scope and flags for files, links and \
+  merges; its ratings; its comments) on 2 checkouts, which gave only 2,435 req/s, so the \
+  statement count no longer decides. `perf record` under `wrk` now shows about 40% of the server's CPU \
+  in the kernel's task switching and wake-ups (sqlx runs each SQLite connection on its own \
+  thread and hands every statement and every row across; `wrk` shares the two cores), about \
+  14% inside SQLite itself (a third of it parsing and planning), and under 3% in Markdown, \
+  sanitising, templates and decryption together.\n- **The way to the target** is a cheaper path to SQLite than one thread hand-off per \
+  statement and row (reading a page's rows on the connection's thread in one call, or a \
+  driver that runs SQLite in place), and a load generator on another machine so that the \
+  server has both cores. Caching sessions or \
   memberships in the app node is ruled out: revocation and role changes must take effect on \
   the next request, and nodes keep no state another node would need.\n";
 
