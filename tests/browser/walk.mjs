@@ -339,6 +339,14 @@ async function newMemberPath() {
   }
   await fresh.close();
 
+  // A moderator's view of the idea: stage and merge forms, checked open.
+  const mod = await signedIn(email);
+  const modResponse = await mod.page.goto(ideaUrl);
+  await mod.page.click('details.confirm summary');
+  check('moderators get the stage and merge forms', (await mod.page.locator('#merge-into').isVisible()) && (await mod.page.locator('#stage-select').count()) === 1, 'missing');
+  await checkPage(mod.page, 'idea-moderator', modResponse);
+  await mod.context.close();
+
   // The owner of another workspace: the idea does not exist for them.
   const other = await signedIn(neighbour);
   const r = await other.page.goto(ideaUrl);

@@ -760,3 +760,109 @@ async fn col_04_members_choose_their_notifications_per_workspace_on_the_account_
     .await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn col_01_moderators_merge_unmerge_and_restore_from_the_idea_page() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "moderate").await;
+    let author = person(&t, &sc.w, "author", Role::Member).await;
+    let moderator = person(&t, &sc.w, "moderator", Role::Moderator).await;
+    let slug = sc.w.slug.clone();
+    let (_, dup, _) = post_idea(
+        &t,
+        &author,
+        &slug,
+        &sc.discussion,
+        &[("title", "Duplicate")],
+        None,
+    )
+    .await;
+    let (_, keep, _) = post_idea(
+        &t,
+        &author,
+        &slug,
+        &sc.discussion,
+        &[("title", "Original")],
+        None,
+    )
+    .await;
+    // Members see no moderation forms; posting one anyway is refused.
+    let (_, page, _) = get(&t, &author, &dup).await;
+    assert!(!page.contains("/merge\""));
+    let (st, ..) = post(
+        &t,
+        &author,
+        &format!("{dup}/merge"),
+        &[("csrf", &author.csrf), ("into", &keep)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 403);
+    // A moderator pastes the original's address; the duplicate points to it.
+    let (_, page, _) = get(&t, &moderator, &dup).await;
+    assert!(page.contains("/merge\""));
+    let (st, page, _) = post(
+        &t,
+        &moderator,
+        &format!("{dup}/merge"),
+        &[("csrf", &moderator.csrf), ("into", "not an idea")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("role=\"alert\""));
+    let into = format!("{}{keep}#comments", t.base);
+    let (st, _, h) = post(
+        &t,
+        &moderator,
+        &format!("{dup}/merge"),
+        &[("csrf", &moderator.csrf), ("into", &into)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert!(h["location"].to_str().unwrap().starts_with(keep.as_str()));
+    let (_, page, _) = get(&t, &moderator, &keep).await;
+    assert!(
+        page.contains("Duplicate"),
+        "the merge history names the duplicate"
+    );
+    let (_, page, _) = get(&t, &moderator, &dup).await;
+    assert!(page.contains("/unmerge\""));
+    let (st, ..) = post(
+        &t,
+        &moderator,
+        &format!("{dup}/unmerge"),
+        &[("csrf", &moderator.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &author, &dup).await;
+    assert!(!page.contains("was merged into another"));
+    // Deleted by its author, restored by a moderator.
+    let (st, ..) = post(
+        &t,
+        &author,
+        &format!("{dup}/delete"),
+        &[("csrf", &author.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (st, ..) = get(&t, &author, &dup).await;
+    assert_eq!(st, 404, "members no longer see a deleted idea");
+    let (_, page, _) = get(&t, &moderator, &dup).await;
+    assert!(page.contains("/restore\""));
+    let (st, ..) = post(
+        &t,
+        &moderator,
+        &format!("{dup}/restore"),
+        &[("csrf", &moderator.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (st, ..) = get(&t, &author, &dup).await;
+    assert_eq!(st, 200);
+}

@@ -53,6 +53,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/ideas/{idea_id}/stage", post(set_stage))
         .route("/w/{slug}/ideas/{idea_id}/attachments", post(attach))
         .route("/w/{slug}/ideas/{idea_id}/links", post(add_link))
+        .route("/w/{slug}/ideas/{idea_id}/restore", post(restore_idea))
+        .route("/w/{slug}/ideas/{idea_id}/merge", post(merge_idea))
+        .route("/w/{slug}/ideas/{idea_id}/unmerge", post(unmerge_idea))
 }
 
 /// The name of a stage, for badges.
@@ -1189,6 +1192,74 @@ async fn add_link(
     }
 }
 
+// ---- moderation ------------------------------------------------------------------------------
+
+/// An idea's id from what a moderator pastes: the id itself or the idea's address.
+fn idea_ref(text: &str) -> Option<IdeaId> {
+    let path = text.trim().split(['?', '#']).next()?;
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    serde_json::from_value(serde_json::Value::String(last.to_owned())).ok()
+}
+
+async fn restore_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    match s.app.restore_idea(&w.m, id).await {
+        Ok(_) => back_to_idea(&w, id, "content-body"),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
+/// Merges this idea (a duplicate) into the one named in the form.
+async fn merge_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    let Some(into) = f.get("into").and_then(idea_ref) else {
+        let problem = w.c.tr.get("idea.merge_bad_target").to_owned();
+        return render_idea(&s, w, id, None, Some(problem), String::new()).await;
+    };
+    match s.app.merge(&w.m, id, MergeInput { into }).await {
+        Ok(_) => back_to_idea(&w, into, "content-body"),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
+async fn unmerge_idea(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&w.c) {
+        return stale_form(&headers);
+    }
+    match s.app.unmerge(&w.m, id).await {
+        Ok(_) => back_to_idea(&w, id, "content-body"),
+        Err(e) => match input_problem(&e) {
+            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
+            None => app_error(w.c, e),
+        },
+    }
+}
+
 // ---- edit and delete -------------------------------------------------------------------------
 
 async fn render_edit(
@@ -1330,6 +1401,22 @@ mod tests {
         assert_eq!(end_of_day("2026-13-01"), None);
         assert_eq!(end_of_day("yesterday"), None);
         assert_eq!(end_of_day("2026-01"), None);
+    }
+
+    #[test]
+    fn ideas_are_named_by_id_or_address() {
+        let id = "01a20cae-9556-74fe-8074-b42ba86e5935";
+        let want = idea_ref(id).expect("an id");
+        for text in [
+            format!(" {id} "),
+            format!("http://127.0.0.1:8080/w/demo/ideas/{id}"),
+            format!("/w/demo/ideas/{id}/#comments"),
+            format!("https://x.test/w/demo/ideas/{id}?notice=1"),
+        ] {
+            assert_eq!(idea_ref(&text), Some(want), "{text}");
+        }
+        assert_eq!(idea_ref("not an idea"), None);
+        assert_eq!(idea_ref(""), None);
     }
 
     #[test]
