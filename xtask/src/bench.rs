@@ -574,8 +574,9 @@ const PAGES_LIMITS: &str = "### What limits the pages\n\n\
   thread and hands every statement and every row across; `wrk` shares the two cores), about \
   14% inside SQLite itself (a third of it parsing and planning), and under 3% in Markdown, \
   sanitising, templates and decryption together.\n- **The way to the target** is a cheaper path to SQLite than one thread hand-off per \
-  statement and row (reading a page's rows on the connection's thread in one call, or a \
-  driver that runs SQLite in place), and a load generator on another machine so that the \
+  statement and row: sqlx's `lock_handle()` lends the connection's raw handle while its \
+  worker waits, so a page's statements could run through it in one call, with a cache of \
+  prepared statements of its own, and a load generator on another machine so that the \
   server has both cores. Caching sessions or \
   memberships in the app node is ruled out: revocation and role changes must take effect on \
   the next request, and nodes keep no state another node would need.\n";
