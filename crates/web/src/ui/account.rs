@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use ideaweave_app::{AccountPatch, AppError, MeView, NotificationPreference};
 use serde::Deserialize;
 
-use super::guard::{Fields, InWorkspace, Visitor, stale_form};
+use super::guard::{Fields, Visitor, WsForm, stale_form};
 use super::session::role_key;
 use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
@@ -130,13 +130,8 @@ pub(crate) async fn update_account(
 /// Saves how one hears of replies and stage changes in one workspace (COL-04).
 pub(crate) async fn update_notifications(
     State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let preference = match f
         .get("preference")
         .map(str::parse::<NotificationPreference>)

@@ -18,7 +18,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use super::format::{iso, size, url_encode, when};
-use super::guard::{Fields, Id, InWorkspace, from_htmx, stale_form};
+use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
 
@@ -240,13 +240,9 @@ fn end_of_day(date: &str) -> Option<i64> {
 
 async fn open_discussion(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(space): Id<SpaceId>,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&HeaderMap::new());
-    }
     let title = f.text("title");
     let description = f.text("description");
     let deadline = match f.get("deadline").filter(|d| !d.is_empty()) {
@@ -953,14 +949,10 @@ framed!(VotesFragment);
 
 async fn vote(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let result = match f.get("direction") {
         Some("up") => {
             s.app
@@ -1017,14 +1009,10 @@ framed!(RatingsFragment);
 
 async fn rate(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let Some(criterion) = f.parsed::<CriterionId>("criterion") else {
         return app_error(w.c, AppError::invalid("criterion", "choose a criterion"));
     };
@@ -1065,14 +1053,10 @@ framed!(ThreadFragment);
 
 async fn comment(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let body = f.text("body");
     let parent_id = f.parsed::<CommentId>("parent");
     let (draft, problem) = match s
@@ -1108,14 +1092,9 @@ async fn comment(
 
 async fn set_stage(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let Some(stage_id) = f.parsed::<StageId>("stage") else {
         return app_error(w.c, AppError::invalid("stage", "choose a stage"));
     };
@@ -1170,14 +1149,9 @@ async fn attach(
 
 async fn add_link(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let input = LinkInput {
         url: f.text("url"),
         title: f.text("title"),
@@ -1203,14 +1177,9 @@ fn idea_ref(text: &str) -> Option<IdeaId> {
 
 async fn restore_idea(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     match s.app.restore_idea(&w.m, id).await {
         Ok(_) => back_to_idea(&w, id, "content-body"),
         Err(e) => app_error(w.c, e),
@@ -1220,14 +1189,9 @@ async fn restore_idea(
 /// Merges this idea (a duplicate) into the one named in the form.
 async fn merge_idea(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let Some(into) = f.get("into").and_then(idea_ref) else {
         let problem = w.c.tr.get("idea.merge_bad_target").to_owned();
         return render_idea(&s, w, id, None, Some(problem), String::new()).await;
@@ -1243,14 +1207,9 @@ async fn merge_idea(
 
 async fn unmerge_idea(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     match s.app.unmerge(&w.m, id).await {
         Ok(_) => back_to_idea(&w, id, "content-body"),
         Err(e) => match input_problem(&e) {
@@ -1306,14 +1265,9 @@ async fn edit_idea_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<Id
 
 async fn edit_idea(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let draft = Draft {
         title: f.text("title"),
         body: f.text("body"),
@@ -1370,14 +1324,9 @@ async fn delete_idea_page(
 
 async fn delete_idea(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let discussion = match s.app.idea(&w.m, id).await {
         Ok(v) => v.summary.discussion_id,
         Err(e) => return app_error(w.c, e),

@@ -237,3 +237,30 @@ where
         }
     }
 }
+
+/// A form posted by a member inside the workspace of the path, its anti-CSRF token already
+/// checked: a handler that takes this cannot forget the check. A stale or foreign form gets
+/// the 400 page.
+pub(crate) struct WsForm {
+    pub w: InWorkspace,
+    pub f: Fields,
+}
+
+impl<S> axum::extract::FromRequest<S> for WsForm
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let w = InWorkspace::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let f =
+            Fields::from_request(axum::extract::Request::from_parts(parts, body), state).await?;
+        if !f.csrf_ok(&w.c) {
+            return Err(stale_form(&headers));
+        }
+        Ok(Self { w, f })
+    }
+}

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use ideaweave_app::*;
@@ -15,7 +15,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use super::format::{iso, when};
-use super::guard::{Fields, Id, InWorkspace, stale_form};
+use super::guard::{Fields, Id, InWorkspace, WsForm};
 use super::session::role_key;
 use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
@@ -225,15 +225,7 @@ async fn members_page(
     render_members(&s, w, cursor, MembersOutcome::default()).await
 }
 
-async fn invite(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let email = f.text("email");
     let Some(role) = f.parsed::<Role>("role") else {
         let out = MembersOutcome {
@@ -284,14 +276,9 @@ fn to_members(w: &InWorkspace) -> Response {
 
 async fn change_role(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(user): Id<UserId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let Some(role) = f.parsed::<Role>("role") else {
         return app_error(w.c, AppError::invalid("role", "choose a role"));
     };
@@ -303,14 +290,9 @@ async fn change_role(
 
 async fn remove_member(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(user): Id<UserId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let leaving = user == w.m.actor.user;
     match s.app.remove_member(&w.m, user).await {
         Ok(()) if leaving => Redirect::to("/").into_response(),
@@ -321,14 +303,9 @@ async fn remove_member(
 
 async fn revoke_invitation(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<InvitationId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     match s.app.revoke_invitation(&w.m, id).await {
         Ok(()) => to_members(&w),
         Err(e) => app_error(w.c, e),
@@ -433,15 +410,7 @@ fn position_of(f: &Fields) -> Option<i64> {
         .map(|p| p - 1)
 }
 
-async fn rename(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn rename(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let r = s
         .app
         .rename_workspace(
@@ -454,15 +423,7 @@ async fn rename(
     settled(&s, w, r, "name").await
 }
 
-async fn create_stage(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -473,14 +434,9 @@ async fn create_stage(
 
 async fn update_stage(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<StageId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -491,27 +447,14 @@ async fn update_stage(
 
 async fn delete_stage(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<StageId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let r = s.app.delete_stage(&w.m, id).await;
     settled(&s, w, r, "stages").await
 }
 
-async fn create_criterion(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn create_criterion(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -522,14 +465,9 @@ async fn create_criterion(
 
 async fn update_criterion(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<CriterionId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -540,14 +478,9 @@ async fn update_criterion(
 
 async fn delete_criterion(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<CriterionId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let r = s.app.delete_criterion(&w.m, id).await;
     settled(&s, w, r, "criteria").await
 }
@@ -560,29 +493,16 @@ fn space_input(f: &Fields) -> SpaceInput {
     }
 }
 
-async fn create_space(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn create_space(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let r = s.app.create_space(&w.m, space_input(&f)).await;
     settled(&s, w, r, "spaces").await
 }
 
 async fn update_space(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<SpaceId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let r = s.app.update_space(&w.m, id, space_input(&f)).await;
     settled(&s, w, r, "spaces").await
 }
@@ -590,14 +510,9 @@ async fn update_space(
 /// Adds (`add=<user>`) or removes (`remove=<user>`) a member of a private space's list.
 async fn space_members(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<SpaceId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, f }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     let r = if let Some(user_id) = f.parsed::<UserId>("add") {
         s.app
             .add_space_member(&w.m, id, SpaceMemberInput { user_id })
@@ -678,15 +593,7 @@ async fn tokens_page(State(s): State<AppState>, w: InWorkspace) -> Response {
     render_tokens(&s, w, None, String::new(), None).await
 }
 
-async fn create_token(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    headers: HeaderMap,
-    f: Fields,
-) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
+async fn create_token(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
     let name = f.text("name");
     let scope = if f.get("scope") == Some("write") {
         TokenScope::Write
@@ -719,14 +626,9 @@ async fn create_token(
 
 async fn revoke_token(
     State(s): State<AppState>,
-    w: InWorkspace,
     Id(id): Id<TokenId>,
-    headers: HeaderMap,
-    f: Fields,
+    WsForm { w, .. }: WsForm,
 ) -> Response {
-    if !f.csrf_ok(&w.c) {
-        return stale_form(&headers);
-    }
     match s.app.revoke_token(&w.m, id).await {
         Ok(()) => Redirect::to(&format!("/w/{}/tokens", w.ws.slug)).into_response(),
         Err(e) => app_error(w.c, e),
