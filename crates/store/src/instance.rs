@@ -109,11 +109,13 @@ impl Tx {
         }
         let row: Option<Row> = on_conn!(self, c => {
             sqlx::query_as(
+                // The session is found by its key first, whatever the planner's statistics say
+                // (a LIMIT keeps the subquery from being flattened into a scan).
                 "SELECT s.user_id, s.csrf_token, s.expires_at, w.id AS ws_id, w.slug, w.name, w.created_at, m.role \
-                 FROM sessions s \
+                 FROM (SELECT user_id, csrf_token, expires_at FROM sessions \
+                       WHERE token_hash = $1 AND expires_at > $2 LIMIT 1) s \
                  LEFT JOIN workspaces w ON w.slug = $3 \
-                 LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = s.user_id \
-                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+                 LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = s.user_id",
             ).bind(token_hash).bind(now).bind(slug).fetch_optional(c).await?
         });
         Ok(row.map(|r| {
