@@ -119,6 +119,27 @@ impl Default for PoolSettings {
     }
 }
 
+/// Drops SQLite's per-value samples (`sqlite_stat4`) and keeps the per-index summaries
+/// (`sqlite_stat1`). With samples present, SQLite recompiles a statement whenever a value bound
+/// to it changes, and every request binds its own values: the idea page ran at half its speed
+/// (BENCHMARKS.md). `ANALYZE sqlite_schema` makes this connection reload what is left.
+async fn keep_only_index_statistics(c: &mut SqliteConnection) -> StoreResult<()> {
+    let has_samples: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat4'",
+    )
+    .fetch_optional(&mut *c)
+    .await?;
+    if has_samples.is_some() {
+        sqlx::query("DELETE FROM sqlite_stat4")
+            .execute(&mut *c)
+            .await?;
+        sqlx::query("ANALYZE sqlite_schema")
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug)]
 enum Pool {
     Sqlite(SqlitePool),
@@ -145,8 +166,7 @@ impl Store {
                 .pragma("temp_store", "memory")
                 // Reads of the database file through the page cache of the kernel, without a
                 // read() call and a copy per page.
-                .pragma("mmap_size", "268435456")
-                .optimize_on_close(true, None);
+                .pragma("mmap_size", "268435456");
             // An embedded database's connection cannot go away under us, so the pool does not
             // ping it before each use: that ping is a hand-off to the driver's worker thread,
             // and a page acquires a connection several times (see BENCHMARKS.md).
@@ -156,6 +176,10 @@ impl Store {
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
+            let mut c = pool.acquire().await?;
+            sqlx::query("PRAGMA optimize").execute(&mut *c).await?;
+            keep_only_index_statistics(&mut c).await?;
+            drop(c);
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)
@@ -211,11 +235,14 @@ impl Store {
         Ok(())
     }
 
-    /// Refreshes the query planner's statistics, after a bulk load.
+    /// Refreshes the query planner's statistics, after a bulk load. On SQLite only the
+    /// per-index summaries are kept (see [`keep_only_index_statistics`]).
     pub async fn analyze(&self) -> StoreResult<()> {
         match &self.pool {
             Pool::Sqlite(p) => {
-                sqlx::query("ANALYZE").execute(p).await?;
+                let mut c = p.acquire().await?;
+                sqlx::query("ANALYZE").execute(&mut *c).await?;
+                keep_only_index_statistics(&mut c).await?;
             }
             Pool::Postgres(p) => {
                 sqlx::query("ANALYZE").execute(p).await?;
@@ -314,5 +341,72 @@ impl Tx {
             Handle::Sqlite(_) => DatabaseKind::Sqlite,
             Handle::Postgres(_) => DatabaseKind::Postgres,
         }
+    }
+}
+
+#[cfg(test)]
+mod planner_statistics_tests {
+    use super::*;
+
+    /// SQLite keeps its per-index summaries after ANALYZE, but not the per-value samples that
+    /// make it recompile statements on every new binding.
+    #[tokio::test]
+    async fn analyze_keeps_index_summaries_and_drops_value_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        let Pool::Sqlite(p) = &store.pool else {
+            unreachable!("a SQLite URL opens SQLite")
+        };
+        sqlx::query("CREATE TABLE t (a INTEGER, b INTEGER)")
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query("CREATE INDEX t_a ON t (a)")
+            .execute(p)
+            .await
+            .unwrap();
+        for i in 0..200 {
+            sqlx::query("INSERT INTO t VALUES ($1, $2)")
+                .bind(i % 7)
+                .bind(i)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        // A plain ANALYZE writes both kinds (this build of SQLite has STAT4).
+        sqlx::query("ANALYZE").execute(p).await.unwrap();
+        let samples: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_stat4")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        assert!(samples.0 > 0, "the test needs a SQLite that writes samples");
+        store.analyze().await.unwrap();
+        let samples: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_stat4")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        let summaries: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_stat1")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        assert_eq!(samples.0, 0);
+        assert!(summaries.0 > 0);
+        // Opening the database again drops samples another tool may have written.
+        sqlx::query("ANALYZE").execute(p).await.unwrap();
+        drop(store);
+        let store = Store::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        let Pool::Sqlite(p) = &store.pool else {
+            unreachable!("a SQLite URL opens SQLite")
+        };
+        let samples: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sqlite_stat4")
+            .fetch_one(p)
+            .await
+            .unwrap();
+        assert_eq!(samples.0, 0);
     }
 }
