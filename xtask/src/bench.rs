@@ -579,13 +579,14 @@ const PAGES_LIMITS: &str = "### What limits the pages\n\n\
   prepared statements of its own, and a load generator on another machine so that the \
   server has both cores. Caching sessions or \
   memberships in the app node is ruled out: revocation and role changes must take effect on \
-  the next request, and nodes keep no state another node would need.\n- **Planner statistics matter more than that.** The same idea page on the same database \
-  reached 5,451 req/s once `sqlite_stat1` was emptied, against 2,787 with the statistics \
-  `PRAGMA optimize` had left (the seeding process writes them when it closes its \
-  connections; `sessions` was recorded at 2 rows when it held 17). One effect was found and \
-  fixed (the session lookup scanned `sessions`; it now finds the session by its key first, \
-  whatever the statistics say); the plan that costs the rest is not identified yet. The \
-  figures above were measured with the statistics in place.\n";
+  the next request, and nodes keep no state another node would need.\n- **SQLite's value samples halved the pages.** With `sqlite_stat4` present (written by \
+  ANALYZE and `PRAGMA optimize`), SQLite recompiles a statement whenever a bound value \
+  changes, and every request binds its own. On one database the idea page ran at about \
+  2,600 req/s with the samples and 5,400 without them (index summaries alone: 5,470), so the \
+  store now keeps `sqlite_stat1` only: 2,435 to 3,674 req/s in this run. The same page on a \
+  database that has been reopened a few times (its write-ahead log checkpointed) measured \
+  5,400 with `wrk -d8s`; what separates that from the freshly seeded database here is not \
+  identified yet, so the target is recorded as missed.\n";
 
 /// `curl -s` with `args`; its output.
 fn curl(args: &[&str]) -> Result<String> {
