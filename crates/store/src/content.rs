@@ -470,17 +470,6 @@ impl WorkspaceRepo<'_> {
         Ok(n == 1)
     }
 
-    /// Count and average rating per criterion of an idea.
-    pub async fn rating_averages(&mut self, idea: IdeaId) -> StoreResult<Vec<RatingAverage>> {
-        let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(
-                "SELECT criterion_id, COUNT(*) AS count, CAST(AVG(value) AS DOUBLE PRECISION) AS average FROM ratings \
-                 WHERE workspace_id = $1 AND idea_id = $2 GROUP BY criterion_id",
-            ).bind(ws).bind(idea.0).fetch_all(c).await?
-        }))
-    }
-
     /// The criteria of an idea's discussion with each one's count, average and `viewer`'s own
     /// rating: what the idea page shows, in one statement.
     pub async fn idea_ratings(
@@ -500,15 +489,6 @@ impl WorkspaceRepo<'_> {
                  JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
                  WHERE dc.workspace_id = $1 AND dc.discussion_id = $3 ORDER BY rc.position, rc.id",
             ).bind(ws).bind(idea.0).bind(discussion.0).bind(viewer.0).fetch_all(c).await?
-        }))
-    }
-
-    /// A member's own ratings of an idea.
-    pub async fn my_ratings(&mut self, idea: IdeaId, user: UserId) -> StoreResult<Vec<MyRating>> {
-        let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT criterion_id, value FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND user_id = $3")
-                .bind(ws).bind(idea.0).bind(user.0).fetch_all(c).await?
         }))
     }
 

@@ -229,15 +229,6 @@ pub struct CommentRecord {
     pub deleted_at: Option<i64>,
 }
 
-/// Count and average of ratings on one criterion of an idea.
-#[derive(Debug, Clone, FromRow)]
-pub struct RatingAverage {
-    #[sqlx(try_from = "Uuid")]
-    pub criterion_id: CriterionId,
-    pub count: i64,
-    pub average: f64,
-}
-
 /// An idea, its scope and whether files, links or merges hang off it.
 #[derive(Debug, Clone)]
 pub struct IdeaWithScope {
@@ -260,14 +251,6 @@ pub struct IdeaRatingRecord {
     pub count: i64,
     pub average: Option<f64>,
     pub mine: Option<i64>,
-}
-
-/// One member's rating on one criterion.
-#[derive(Debug, Clone, FromRow)]
-pub struct MyRating {
-    #[sqlx(try_from = "Uuid")]
-    pub criterion_id: CriterionId,
-    pub value: i64,
 }
 
 /// An uploaded file's metadata.
