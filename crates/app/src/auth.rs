@@ -109,6 +109,24 @@ async fn verify_password(hash: Option<String>, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// The member a signed-in principal is in a workspace where they hold `role`.
+fn session_member(
+    principal: &Principal,
+    ws: &ideaweave_store::records::WorkspaceRecord,
+    role: &str,
+) -> AppResult<Member> {
+    Ok(Member {
+        client: principal.client.clone(),
+        workspace: ws.id,
+        slug: ws.slug.clone(),
+        actor: Actor {
+            user: principal.user,
+            role: parse_role(role)?,
+            scope: None,
+        },
+    })
+}
+
 impl App {
     /// Turns a credential into a principal, or `Unauthenticated`.
     pub async fn authenticate(&self, credential: &Credential) -> AppResult<Principal> {
@@ -179,28 +197,9 @@ impl App {
             client,
         };
         let (ws, role) = membership.ok_or(AppError::NotFound("workspace"))?;
-        let member = Member {
-            client: principal.client.clone(),
-            workspace: ws.id,
-            slug: ws.slug.clone(),
-            actor: Actor {
-                user: principal.user,
-                role: parse_role(&role)?,
-                scope: None,
-            },
-        };
+        let member = session_member(&principal, &ws, &role)?;
         member.allow(ideaweave_domain::policy::Action::ReadWorkspace)?;
-        let (stages, criteria) = tx.workspace(ws.id).stages_and_criteria().await?;
-        let stages = self.stage_views_of(&mut tx, ws.id, stages).await?;
-        let criteria = self.criterion_views(&mut tx, ws.id, criteria).await?;
-        let view = crate::views::WorkspaceView {
-            id: ws.id,
-            name: self.workspace_name(&mut tx, ws.id, &ws.name).await?,
-            slug: ws.slug,
-            my_role: member.role(),
-            stages,
-            criteria,
-        };
+        let view = self.workspace_view_in(&mut tx, ws, member.role()).await?;
         Ok((principal, member, view))
     }
 
@@ -228,16 +227,7 @@ impl App {
             .membership_by_slug(principal.user, slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        Ok(Member {
-            client: principal.client.clone(),
-            workspace: ws.id,
-            slug: ws.slug,
-            actor: Actor {
-                user: principal.user,
-                role: parse_role(&role)?,
-                scope: None,
-            },
-        })
+        session_member(principal, &ws, &role)
     }
 
     /// Signs in with email and password. Unknown addresses and wrong passwords get the same

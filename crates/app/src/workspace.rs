@@ -224,14 +224,25 @@ impl App {
             .workspace_by_slug(&m.slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        let stages = self.stage_views(&mut tx, m.workspace).await?;
-        let rows = tx.workspace(m.workspace).criteria().await?;
-        let criteria = self.criterion_views(&mut tx, m.workspace, rows).await?;
+        self.workspace_view_in(&mut tx, ws, m.role()).await
+    }
+
+    /// A workspace record as its member with `role` sees it: name, stages and criteria opened
+    /// (stages and criteria read in one statement).
+    pub(crate) async fn workspace_view_in(
+        &self,
+        tx: &mut Tx,
+        ws: ideaweave_store::records::WorkspaceRecord,
+        role: ideaweave_domain::Role,
+    ) -> AppResult<WorkspaceView> {
+        let (stages, criteria) = tx.workspace(ws.id).stages_and_criteria().await?;
+        let stages = self.stage_views_of(tx, ws.id, stages).await?;
+        let criteria = self.criterion_views(tx, ws.id, criteria).await?;
         Ok(WorkspaceView {
             id: ws.id,
-            name: self.workspace_name(&mut tx, ws.id, &ws.name).await?,
+            name: self.workspace_name(tx, ws.id, &ws.name).await?,
             slug: ws.slug,
-            my_role: m.role(),
+            my_role: role,
             stages,
             criteria,
         })
