@@ -3,7 +3,7 @@
 use ideaweave_domain::paging::{Cursor, IdeaSort, page_limit};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
-use ideaweave_store::records::{IdeaRecord, IdeaScope};
+use ideaweave_store::records::{CommentRecord, IdeaRecord, IdeaScope};
 use ideaweave_store::{IdeaQuery, NewIdea, Tx, WorkspaceRepo};
 
 use crate::audit::{AuditAction, Target};
@@ -261,12 +261,13 @@ impl App {
     /// One idea with everything on its page.
     pub async fn idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.read().await?;
-        self.idea_in(&mut tx, m, id).await
+        Ok(self.idea_in(&mut tx, m, id, 0).await?.0)
     }
 
     /// The idea page in one connection checkout: the idea and up to `comments` of its
     /// comments in posting order. A page's cost is its round trips to the database (see
-    /// BENCHMARKS.md), so it reads both at once and checks visibility once.
+    /// BENCHMARKS.md), so the idea, its ratings and its comments come in one statement and
+    /// visibility is checked once.
     pub async fn idea_page(
         &self,
         m: &Member,
@@ -274,10 +275,8 @@ impl App {
         comments: u32,
     ) -> AppResult<(IdeaView, Vec<CommentView>)> {
         let mut tx = self.store.read().await?;
-        let idea = self.idea_in(&mut tx, m, id).await?;
-        let rows = tx
-            .workspace(m.workspace)
-            .comments(id, None, comments.clamp(1, 1000))
+        let (idea, rows) = self
+            .idea_in(&mut tx, m, id, comments.clamp(1, 1000))
             .await?;
         let mut names = NameMemo::default();
         let mut out = Vec::with_capacity(rows.len());
@@ -290,11 +289,18 @@ impl App {
         Ok((idea, out))
     }
 
-    async fn idea_in(&self, tx: &mut Tx, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
+    /// The idea as `m` may see it, and its first `comments` comments (still sealed).
+    async fn idea_in(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: IdeaId,
+        comments: u32,
+    ) -> AppResult<(IdeaView, Vec<CommentRecord>)> {
         let ws = m.workspace;
         let found = tx
             .workspace(ws)
-            .idea_with_scope(id, m.actor.user)
+            .idea_with_scope(id, m.actor.user, comments)
             .await?
             .ok_or(AppError::NotFound("idea"))?;
         let scope = found.scope;
@@ -305,12 +311,8 @@ impl App {
             return Err(AppError::NotFound("idea"));
         }
         let (rec, body) = (found.idea, found.body);
-        let mut repo = tx.workspace(ws);
-        let rated = repo
-            .idea_ratings(id, scope.discussion_id, m.actor.user)
-            .await?;
-        let mut ratings = Vec::with_capacity(rated.len());
-        for r in rated {
+        let mut ratings = Vec::with_capacity(found.ratings.len());
+        for r in found.ratings {
             ratings.push(RatingView {
                 criterion: self
                     .open_text(tx, &at(ws, "rating_criteria", "name", r.id.0), &r.name)
@@ -386,7 +388,7 @@ impl App {
             .open_text(tx, &at(ws, "ideas", "body", id.0), &body)
             .await?;
         let mut names = NameMemo::default();
-        Ok(IdeaView {
+        let view = IdeaView {
             summary: summary(self, tx, ws, &mut names, rec).await?,
             body_html: markdown::render(&body),
             body,
@@ -397,7 +399,8 @@ impl App {
             attachments,
             links,
             merges,
-        })
+        };
+        Ok((view, found.comments))
     }
 
     /// Edits an idea's title, body or tags (author or moderator).

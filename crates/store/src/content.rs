@@ -2,6 +2,8 @@
 
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
+use std::sync::LazyLock;
+
 use uuid::Uuid;
 
 use crate::records::*;
@@ -83,6 +85,120 @@ const LINK_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.url, a.title
     EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
     FROM links a ";
 
+/// The idea page's statement for one database: `$1` workspace, `$2` viewer, `$3` idea, `$4` how
+/// many comments.
+fn idea_page_sql(kind: DatabaseKind) -> String {
+    use crate::nested::{hex_of, json_rows};
+    let rating = |col: &str, filter: &str| {
+        format!(
+            "(SELECT {col} FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = i.id AND r.criterion_id = rc.id{filter})"
+        )
+    };
+    let ratings = json_rows(
+        kind,
+        &[
+            hex_of(kind, "rc.id", true),
+            hex_of(kind, "rc.name", false),
+            "rc.position".into(),
+            rating("COUNT(*)", ""),
+            rating("CAST(AVG(r.value) AS DOUBLE PRECISION)", ""),
+            rating("r.value", " AND r.user_id = $2"),
+        ],
+        "FROM discussion_criteria dc \
+         JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
+         WHERE dc.workspace_id = $1 AND dc.discussion_id = i.discussion_id",
+    );
+    let comments = json_rows(
+        kind,
+        &[
+            hex_of(kind, "c.id", true),
+            hex_of(kind, "c.parent_id", true),
+            hex_of(kind, "c.author_id", true),
+            hex_of(kind, "c.author_name", false),
+            hex_of(kind, "c.body", false),
+            "c.created_at".into(),
+            "c.updated_at".into(),
+            "c.deleted_at".into(),
+        ],
+        "FROM (SELECT c.id, c.parent_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
+         c.updated_at, c.deleted_at FROM comments c JOIN users u ON u.id = c.author_id \
+         WHERE c.workspace_id = $1 AND c.idea_id = $3 ORDER BY c.id LIMIT $4) c",
+    );
+    format!(
+        "SELECT {IDEA_COLUMNS}, i.body, \
+         d.title AS discussion_title, d.open AS discussion_open, d.deadline AS discussion_deadline, \
+         s.private AS space_private, \
+         EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed, \
+         EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = i.workspace_id AND a.idea_id = i.id) AS has_attachments, \
+         EXISTS (SELECT 1 FROM links l WHERE l.workspace_id = i.workspace_id AND l.idea_id = i.id) AS has_links, \
+         EXISTS (SELECT 1 FROM idea_merges m WHERE m.workspace_id = i.workspace_id AND (m.target_id = i.id OR m.source_id = i.id)) AS has_merges, \
+         {ratings} AS ratings, {comments} AS comments \
+         {IDEA_FROM} JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
+         JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
+         WHERE i.workspace_id = $1 AND i.id = $3"
+    )
+}
+
+static IDEA_PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| idea_page_sql(DatabaseKind::Sqlite));
+static IDEA_PAGE_POSTGRES: LazyLock<String> =
+    LazyLock::new(|| idea_page_sql(DatabaseKind::Postgres));
+
+/// The criteria an idea is rated on, from the idea page's row, in their order.
+fn nested_ratings(json: &str) -> StoreResult<Vec<IdeaRatingRecord>> {
+    use crate::nested::{hex, parse, uuid};
+    type Rating = (String, String, i64, i64, Option<f64>, Option<i64>);
+    let mut out = parse::<Rating>("ratings", json)?
+        .into_iter()
+        .map(|(id, name, position, count, average, mine)| {
+            Ok(IdeaRatingRecord {
+                id: CriterionId(uuid("criterion id", &id)?),
+                name: hex("criterion name", &name)?,
+                position,
+                count,
+                average,
+                mine,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    out.sort_by_key(|r| (r.position, r.id.0));
+    Ok(out)
+}
+
+/// An idea's comments, from the idea page's row, oldest first.
+fn nested_comments(idea: IdeaId, json: &str) -> StoreResult<Vec<CommentRecord>> {
+    use crate::nested::{hex, parse, uuid};
+    type Comment = (
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+    );
+    let mut out = parse::<Comment>("comments", json)?
+        .into_iter()
+        .map(
+            |(id, parent, author, author_name, body, created_at, updated_at, deleted_at)| {
+                Ok(CommentRecord {
+                    id: CommentId(uuid("comment id", &id)?),
+                    idea_id: idea,
+                    parent_id: parent.map(|p| uuid("parent id", &p)).transpose()?,
+                    author_id: UserId(uuid("author id", &author)?),
+                    author_name: hex("author name", &author_name)?,
+                    body: hex("comment body", &body)?,
+                    created_at,
+                    updated_at,
+                    deleted_at,
+                })
+            },
+        )
+        .collect::<StoreResult<Vec<_>>>()?;
+    out.sort_by_key(|c| c.id.0);
+    Ok(out)
+}
+
 impl WorkspaceRepo<'_> {
     // ---- ideas -----------------------------------------------------------------------------
 
@@ -139,26 +255,21 @@ impl WorkspaceRepo<'_> {
         Ok(row.map(|r| (r.idea, r.body)))
     }
 
-    /// One idea with its scope (as [`Self::idea_scope`]) and whether anything hangs off it that
-    /// needs reading (files, links, merges), in one statement: the idea page's main read.
+    /// One idea with its scope (as [`Self::idea_scope`]), whether anything hangs off it that
+    /// needs reading (files, links, merges), its ratings per criterion of its discussion (with
+    /// `viewer`'s own) and its first `comments` comments: the idea page's one read. The ratings
+    /// and comments come nested in the idea's row (see [`crate::nested`]).
     pub async fn idea_with_scope(
         &mut self,
         id: IdeaId,
         viewer: UserId,
+        comments: u32,
     ) -> StoreResult<Option<IdeaWithScope>> {
         let ws = self.ws;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {IDEA_COLUMNS}, i.body, \
-             d.title AS discussion_title, d.open AS discussion_open, d.deadline AS discussion_deadline, \
-             s.private AS space_private, \
-             EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed, \
-             EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = i.workspace_id AND a.idea_id = i.id) AS has_attachments, \
-             EXISTS (SELECT 1 FROM links l WHERE l.workspace_id = i.workspace_id AND l.idea_id = i.id) AS has_links, \
-             EXISTS (SELECT 1 FROM idea_merges m WHERE m.workspace_id = i.workspace_id AND (m.target_id = i.id OR m.source_id = i.id)) AS has_merges \
-             {IDEA_FROM} JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
-             JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
-             WHERE i.workspace_id = $1 AND i.id = $3"
-        ));
+        let sql = match self.tx.kind() {
+            DatabaseKind::Sqlite => &*IDEA_PAGE_SQLITE,
+            DatabaseKind::Postgres => &*IDEA_PAGE_POSTGRES,
+        };
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -172,11 +283,16 @@ impl WorkspaceRepo<'_> {
             has_attachments: bool,
             has_links: bool,
             has_merges: bool,
+            ratings: String,
+            comments: String,
         }
         let row: Option<Row> = on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(ws).bind(viewer.0).bind(id.0).bind(i64::from(comments))
+                .fetch_optional(c).await?
         });
-        Ok(row.map(|r| IdeaWithScope {
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(IdeaWithScope {
             scope: IdeaScope {
                 id: r.idea.id,
                 discussion_id: r.idea.discussion_id,
@@ -190,6 +306,8 @@ impl WorkspaceRepo<'_> {
                 space_private: r.space_private,
                 space_listed: r.space_listed,
             },
+            ratings: nested_ratings(&r.ratings)?,
+            comments: nested_comments(r.idea.id, &r.comments)?,
             idea: r.idea,
             body: r.body,
             has_attachments: r.has_attachments,
@@ -468,28 +586,6 @@ impl WorkspaceRepo<'_> {
                 .bind(ws).bind(idea.0).bind(criterion.0).bind(user.0).execute(c).await?.rows_affected()
         });
         Ok(n == 1)
-    }
-
-    /// The criteria of an idea's discussion with each one's count, average and `viewer`'s own
-    /// rating: what the idea page shows, in one statement.
-    pub async fn idea_ratings(
-        &mut self,
-        idea: IdeaId,
-        discussion: DiscussionId,
-        viewer: UserId,
-    ) -> StoreResult<Vec<IdeaRatingRecord>> {
-        let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(
-                "SELECT rc.id, rc.name, rc.position, \
-                 (SELECT COUNT(*) FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id) AS count, \
-                 (SELECT CAST(AVG(r.value) AS DOUBLE PRECISION) FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id) AS average, \
-                 (SELECT r.value FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = $2 AND r.criterion_id = rc.id AND r.user_id = $4) AS mine \
-                 FROM discussion_criteria dc \
-                 JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
-                 WHERE dc.workspace_id = $1 AND dc.discussion_id = $3 ORDER BY rc.position, rc.id",
-            ).bind(ws).bind(idea.0).bind(discussion.0).bind(viewer.0).fetch_all(c).await?
-        }))
     }
 
     // ---- comments --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ mod files;
 mod instance;
 mod keys;
 mod migrate;
+mod nested;
 mod notifications;
 mod outbox;
 mod password_reset;
@@ -120,9 +121,11 @@ impl Default for PoolSettings {
 }
 
 /// Drops SQLite's per-value samples (`sqlite_stat4`) and keeps the per-index summaries
-/// (`sqlite_stat1`). With samples present, SQLite recompiles a statement whenever a value bound
-/// to it changes, and every request binds its own values: the idea page ran at half its speed
-/// (BENCHMARKS.md). `ANALYZE sqlite_schema` makes this connection reload what is left.
+/// (`sqlite_stat1`). Samples make SQLite plan with the values bound to a statement, and so
+/// recompile it whenever they change: every request binds its own, and the idea page ran at half
+/// its speed (BENCHMARKS.md). [`pin_query_plans`] already stops that on our connections; without
+/// samples, a tool such as the `sqlite3` shell plans the same way we do too, and the statistics
+/// stay a few rows per index. `ANALYZE sqlite_schema` makes this connection reload what is left.
 async fn keep_only_index_statistics(c: &mut SqliteConnection) -> StoreResult<()> {
     let has_samples: Option<(String,)> = sqlx::query_as(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat4'",
@@ -138,6 +141,34 @@ async fn keep_only_index_statistics(c: &mut SqliteConnection) -> StoreResult<()>
             .await?;
     }
     Ok(())
+}
+
+/// Makes SQLite plan each statement once, whatever values are bound to it (its "query planner
+/// stability guarantee"). Without it SQLite reads some bound values while planning, a `LIMIT $n`
+/// among them, and then compiles the statement again on every execution because every request
+/// binds afresh: a third of the idea page's time went to parsing and planning (BENCHMARKS.md).
+/// The plans stay those of the index statistics, which is what a server wants: the same plan
+/// for every request.
+async fn pin_query_plans(c: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = c.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection sqlx lends us while `handle` keeps its worker away;
+    // `SQLITE_DBCONFIG_ENABLE_QPSG` takes an int (1 = on) and an optional int* for the result.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc == libsqlite3_sys::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Configuration(
+            format!("SQLite refused its query planner stability setting (code {rc})").into(),
+        ))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -174,11 +205,19 @@ impl Store {
                 .max_connections(settings.max_connections)
                 .min_connections(1)
                 .test_before_acquire(false)
+                .after_connect(|c, _| Box::pin(pin_query_plans(c)))
                 .connect_with(opts)
                 .await?;
             let mut c = pool.acquire().await?;
             sqlx::query("PRAGMA optimize").execute(&mut *c).await?;
             keep_only_index_statistics(&mut c).await?;
+            // Whatever an earlier process left in the write-ahead log (a seed, a crash, a command
+            // that did not close) moves into the database file, so that reads go straight to the
+            // mapped file instead of looking each page up in the log first. PASSIVE: it never
+            // waits for a server that is using the database at the same time.
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&mut *c)
+                .await?;
             drop(c);
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -347,6 +386,50 @@ impl Tx {
 #[cfg(test)]
 mod planner_statistics_tests {
     use super::*;
+
+    /// Reads SQLite's query planner stability setting of one connection.
+    async fn plans_pinned(c: &mut SqliteConnection) -> bool {
+        let mut handle = c.lock_handle().await.unwrap();
+        let mut on: std::ffi::c_int = -1;
+        // SAFETY: as in `pin_query_plans`; -1 asks for the current value without changing it.
+        let rc = unsafe {
+            libsqlite3_sys::sqlite3_db_config(
+                handle.as_raw_handle().as_ptr(),
+                libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+                -1 as std::ffi::c_int,
+                &mut on as *mut std::ffi::c_int,
+            )
+        };
+        assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
+        on == 1
+    }
+
+    /// Every connection of the pool plans a statement once for all bound values, so that a
+    /// `LIMIT $n` or a sampled index does not recompile it on every request.
+    #[tokio::test]
+    async fn every_sqlite_connection_plans_once_whatever_is_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let settings = PoolSettings {
+            max_connections: 3,
+            ..PoolSettings::default()
+        };
+        let store = Store::connect(&url, &settings).await.unwrap();
+        let Pool::Sqlite(p) = &store.pool else {
+            unreachable!("a SQLite URL opens SQLite")
+        };
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let mut c = p.acquire().await.unwrap();
+            assert!(plans_pinned(&mut c).await);
+            held.push(c);
+        }
+        // A connection SQLite opened without the setting reports it off: the check can fail.
+        let mut plain = <SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        assert!(!plans_pinned(&mut plain).await);
+    }
 
     /// SQLite keeps its per-index summaries after ANALYZE, but not the per-value samples that
     /// make it recompile statements on every new binding.

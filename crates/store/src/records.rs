@@ -229,7 +229,7 @@ pub struct CommentRecord {
     pub deleted_at: Option<i64>,
 }
 
-/// An idea, its scope and whether files, links or merges hang off it.
+/// An idea, its scope, whether files, links or merges hang off it, its ratings and comments.
 #[derive(Debug, Clone)]
 pub struct IdeaWithScope {
     pub scope: IdeaScope,
@@ -239,6 +239,10 @@ pub struct IdeaWithScope {
     pub has_attachments: bool,
     pub has_links: bool,
     pub has_merges: bool,
+    /// The criteria of its discussion with their tallies and the viewer's own rating, in order.
+    pub ratings: Vec<IdeaRatingRecord>,
+    /// Its first comments (as many as asked for), oldest first.
+    pub comments: Vec<CommentRecord>,
 }
 
 /// A criterion an idea is rated on, with its tally and the viewer's own rating.

@@ -1156,3 +1156,134 @@ async fn col_01_files_and_links_on_comments_follow_them_through_merge_and_unmerg
         (0, 0)
     );
 }
+
+/// The idea page reads the idea, its ratings and its comments in one statement (nested as
+/// JSON): the criteria still come in their set order with each tally and the reader's own
+/// rating, and the comments oldest first, replies and deleted ones included, cut at the limit.
+#[tokio::test]
+async fn col_01_the_idea_page_reads_ratings_in_order_and_its_first_comments_oldest_first() {
+    let b = board("pageread").await;
+    let owner = b.f.ws.as_member(&b.f.ws.owner);
+    let space =
+        b.t.app
+            .create_space(
+                &owner,
+                SpaceInput {
+                    name: "More".into(),
+                    description: String::new(),
+                    private: false,
+                },
+            )
+            .await
+            .unwrap();
+    let mut criteria = Vec::new();
+    for (name, position) in [("Cost", 3), ("Reach", 1), ("Ease", 2)] {
+        let c =
+            b.t.app
+                .create_criterion(
+                    &owner,
+                    NamedItemInput {
+                        name: name.into(),
+                        position: Some(position),
+                    },
+                )
+                .await
+                .unwrap();
+        criteria.push(c.id);
+    }
+    let d =
+        b.t.app
+            .create_discussion(
+                &owner,
+                space.id,
+                DiscussionInput {
+                    kind: DiscussionKind::Challenge,
+                    title: "Three ways".into(),
+                    description: String::new(),
+                    deadline: None,
+                    criteria: criteria.clone(),
+                },
+            )
+            .await
+            .unwrap();
+    let (st, v) = with_token(
+        &b.t,
+        "POST",
+        &format!("/workspaces/pageread/discussions/{}/ideas", d.id),
+        &b.f.member.token,
+        Some(json!({"title": "Rated thrice", "body": "Body", "tags": []})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let idea: ideaweave_domain::IdeaId = v["id"].as_str().unwrap().parse().unwrap();
+    for (who, criterion, value) in [
+        (&b.voters[0], criteria[0], 5),
+        (&b.voters[1], criteria[0], 2),
+        (&b.voters[0], criteria[2], 3),
+    ] {
+        let (st, v) = with_token(
+            &b.t,
+            "PUT",
+            &format!("/workspaces/pageread/ideas/{idea}/ratings/{criterion}"),
+            &who.token,
+            Some(json!({"value": value})),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+    }
+    let comments = format!("/workspaces/pageread/ideas/{idea}/comments");
+    let mut posted = Vec::new();
+    for i in 0..5 {
+        let parent = posted.first().cloned();
+        let (st, c) = with_token(
+            &b.t,
+            "POST",
+            &comments,
+            &b.voters[i % 2].token,
+            Some(json!({"body": format!("comment {i}"), "parent_id": parent})),
+        )
+        .await;
+        assert_eq!(st, 201, "{c}");
+        posted.push(c["id"].as_str().unwrap().to_owned());
+    }
+    let (st, _) = with_token(
+        &b.t,
+        "DELETE",
+        &format!("/workspaces/pageread/comments/{}", posted[1]),
+        &b.voters[1].token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+
+    let reader = b.f.ws.as_member(&b.voters[0]);
+    let (view, thread) = b.t.app.idea_page(&reader, idea, 4).await.unwrap();
+    let ratings: Vec<_> = view
+        .ratings
+        .iter()
+        .map(|r| (r.criterion.as_str(), r.count, r.average, r.mine))
+        .collect();
+    assert_eq!(
+        ratings,
+        [
+            ("Reach", 0, None, None),
+            ("Ease", 1, Some(3.0), Some(3)),
+            ("Cost", 2, Some(3.5), Some(5)),
+        ]
+    );
+    let ids: Vec<String> = thread.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, posted[..4], "the first four, oldest first");
+    assert_eq!(thread[0].body, "comment 0");
+    assert_eq!(
+        thread[2].parent_id.map(|p| p.to_string()),
+        Some(posted[0].clone())
+    );
+    assert!(thread[1].deleted && !thread[0].deleted);
+    assert_eq!(
+        thread[3].author.as_ref().map(|a| a.name.as_str()),
+        Some("voter1")
+    );
+    // The same reader through the API sees the same criteria and tallies.
+    let (_, page) = b.get(&b.voters[0], &format!("/ideas/{idea}")).await;
+    assert_eq!(page["ratings"][2]["average"], json!(3.5));
+}
