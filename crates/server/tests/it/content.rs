@@ -550,8 +550,13 @@ async fn col_01_threaded_comments_and_safe_markdown() {
     assert_eq!(page["comment_count"], 1);
     let (_, x) = with_token(&b.t, "POST", &format!("/workspaces/threads/discussions/{}/ideas", b.discussion), &b.f.member.token, Some(json!({"title": "xss", "body": "[x](javascript:alert(1)) <img src=x onerror=alert(1)>"}))).await;
     let html = x["body_html"].as_str().unwrap();
+    // The link is dropped and the raw HTML is shown as the text it is, never as a tag.
     assert!(
-        !html.contains("javascript:") && !html.contains("onerror"),
+        !html.contains("javascript:") && !html.contains("<img") && !html.contains("href"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
         "{html}"
     );
 }
