@@ -564,29 +564,25 @@ const PAGES_END: &str = "<!-- pages:end -->";
 
 /// What the profile of the page load shows; kept next to the figures.
 const PAGES_LIMITS: &str = "### What limits the pages\n\n\
-- **Round trips first, then the driver's threads.** The idea page ran 17 SQL statements on \
-  6 connection checkouts, each checkout pinging SQLite (1,551 req/s); 11 statements on 2 \
-  checkouts gave 2,380 req/s; a typical page now needs 5 statements (the session with its \
-  membership; stages with criteria; the idea with its scope and flags for files, links and \
-  merges; its ratings; its comments) on 2 checkouts, which gave only 2,435 req/s, so the \
-  statement count no longer decides. `perf record` under `wrk` now shows about 40% of the server's CPU \
-  in the kernel's task switching and wake-ups (sqlx runs each SQLite connection on its own \
-  thread and hands every statement and every row across; `wrk` shares the two cores), about \
-  14% inside SQLite itself (a third of it parsing and planning), and under 3% in Markdown, \
-  sanitising, templates and decryption together.\n- **The way to the target** is a cheaper path to SQLite than one thread hand-off per \
-  statement and row: sqlx's `lock_handle()` lends the connection's raw handle while its \
-  worker waits, so a page's statements could run through it in one call, with a cache of \
-  prepared statements of its own, and a load generator on another machine so that the \
-  server has both cores. Caching sessions or \
-  memberships in the app node is ruled out: revocation and role changes must take effect on \
-  the next request, and nodes keep no state another node would need.\n- **SQLite's value samples halved the pages.** With `sqlite_stat4` present (written by \
-  ANALYZE and `PRAGMA optimize`), SQLite recompiles a statement whenever a bound value \
-  changes, and every request binds its own. On one database the idea page ran at about \
-  2,600 req/s with the samples and 5,400 without them (index summaries alone: 5,470), so the \
-  store now keeps `sqlite_stat1` only: 2,435 to 3,674 req/s in this run. The same page on a \
-  database that has been reopened a few times (its write-ahead log checkpointed) measured \
-  5,400 with `wrk -d8s`; what separates that from the freshly seeded database here is not \
-  identified yet, so the target is recorded as missed.\n";
+- **Sanitising every body again was a quarter of the idea page.** Markdown was rendered to HTML \
+  and then parsed again by an HTML sanitiser (ammonia on html5ever) for each of the idea's and \
+  comments' bodies. Now the renderer cannot emit anything unsafe in the first place (raw HTML \
+  is shown as text, addresses other than relative, http, https and mailto are dropped): the same \
+  database went from about 4,800 req/s to between 5,400 and 6,500 (three 10-second runs).\n\
+- **SQLite compiled a statement again on every request.** SQLite 3.50 reads some bound values \
+  while planning (a `LIMIT $n`, per-value samples in `sqlite_stat4`) and then recompiles the \
+  statement whenever a new value is bound, which is every request (`perf`: `sqlite3Reprepare` \
+  under `sqlite3_step`). Every connection turns on SQLite's query planner stability guarantee \
+  (`SQLITE_DBCONFIG_ENABLE_QPSG`): from about 4,300 req/s to between 5,100 and 5,450.\n\
+- **Round trips.** A page is 3 statements on 2 connection checkouts: the session with its \
+  membership; the workspace's stages with criteria; the idea with its scope, its ratings and its \
+  first comments nested as JSON in its row. sqlx runs each SQLite connection on a thread of its \
+  own and hands every statement and row across, so the server still switches context about 9 \
+  times per page and spends a third of its CPU in the kernel's scheduling. Caching sessions or \
+  memberships in the app node is ruled out: revocation and role changes take effect on the next \
+  request, and nodes keep no state another node would need.\n\
+- **Noise.** The machine is a shared 2-core VM with the load generator on it: the same build \
+  and database measure up to 20% apart in consecutive 10-second runs.\n";
 
 /// `curl -s` with `args`; its output.
 fn curl(args: &[&str]) -> Result<String> {
