@@ -22,7 +22,9 @@ use utoipa::ToSchema;
 use crate::keyring::SealingKey;
 use crate::{App, AppError, AppResult, Member};
 
-/// Where a request came from, as the web layer saw it. Stored only sealed, with the actor's key.
+/// Where a request came from, as the web layer saw it: activity data. Stored only sealed: in a
+/// workspace with the key of the day, destroyed after the workspace's activity period (LIF-03);
+/// in the instance's events with the actor's key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientInfo {
     /// The client's IP address.
@@ -105,6 +107,8 @@ audit_actions! {
     KeysMasterRetired => "keys.master_retired": "The operator retired a master key version.",
     KeysWorkspaceRotated => "keys.workspace_rotated": "A workspace's key-encryption key was rotated.",
     SubjectShredded => "keys.subject_shredded": "A person's data key in a workspace was destroyed (crypto-shredding).",
+    RetentionChanged => "retention.changed": "An admin changed the workspace's retention periods (facts: from, to).",
+    RetentionApplied => "retention.applied": "The retention job removed what outlived the workspace's periods (facts: the policy and how many deleted ideas, comments, files, stale invitations and days of activity data).",
 }
 
 /// How an attempt ended.
@@ -178,16 +182,24 @@ struct PreparedEvent {
     target: String,
     outcome: Outcome,
     key: SealingKey,
-    details: Vec<u8>,
+    client: ClientInfo,
+    facts: serde_json::Value,
 }
 
 /// The sealed part of an entry.
+///
+/// In a workspace the client data is sealed once more, with the key of the day's activity
+/// (`activity`, base64), so that it expires with the workspace's activity period while the facts
+/// stay (LIF-03); `client` is then empty. Instance events, and entries written before, carry
+/// `client` directly.
 #[derive(Debug, Serialize, Deserialize)]
 struct Details {
     #[serde(default)]
     client: ClientInfo,
     #[serde(default)]
     facts: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    activity: Option<String>,
 }
 
 /// A person behind a pseudonym, when the mapping still exists.
@@ -216,7 +228,8 @@ pub struct AuditEventView {
     pub actor: Option<AuditPersonView>,
     /// The person the target names, when it names one.
     pub target_person: Option<AuditPersonView>,
-    /// The client data, unless the actor was erased.
+    /// The client data, unless the actor was erased or the workspace's activity period for the
+    /// event's day has passed.
     pub client: Option<ClientInfo>,
     /// Further facts, unless the actor was erased.
     #[schema(value_type = Object)]
@@ -430,11 +443,6 @@ impl App {
             }
             .to_owned(),
         };
-        let details = serde_json::to_vec(&Details {
-            client: ev.client.clone(),
-            facts: ev.facts,
-        })
-        .map_err(|e| AppError::internal(format!("audit details: {e}")))?;
         Ok(PreparedEvent {
             at: now,
             workspace: ev.workspace,
@@ -443,7 +451,8 @@ impl App {
             target,
             outcome: ev.outcome,
             key,
-            details,
+            client: ev.client.clone(),
+            facts: ev.facts,
         })
     }
 
@@ -460,9 +469,36 @@ impl App {
         for ev in events {
             let seq = frontier.size();
             let scope_id = ev.workspace.map_or(uuid::Uuid::nil(), |w| w.0);
+            let details = match ev.workspace {
+                Some(ws) => {
+                    let day = ev.at.div_euclid(ideaweave_domain::retention::DAY_MS);
+                    let key = self
+                        .keyring
+                        .activity_key(&mut tx.workspace(ws), day, ev.at)
+                        .await?;
+                    let client = serde_json::to_vec(&ev.client)
+                        .map_err(|e| AppError::internal(format!("audit client data: {e}")))?;
+                    let sealed = key.seal(
+                        &row_place(scope_id, "audit_entries", "activity", entry_row(seq)),
+                        &client,
+                    )?;
+                    Details {
+                        client: ClientInfo::default(),
+                        facts: ev.facts,
+                        activity: Some(B64.encode(sealed)),
+                    }
+                }
+                None => Details {
+                    client: ev.client,
+                    facts: ev.facts,
+                    activity: None,
+                },
+            };
+            let details = serde_json::to_vec(&details)
+                .map_err(|e| AppError::internal(format!("audit details: {e}")))?;
             let sealed = ev.key.seal(
                 &row_place(scope_id, "audit_entries", "details", entry_row(seq)),
-                &ev.details,
+                &details,
             )?;
             let entry = Entry {
                 index: seq,
@@ -779,6 +815,29 @@ impl App {
             .transpose()
             .map_err(|e| AppError::Integrity(format!("audit details of {}: {e}", entry.index)))?;
         let (client, facts) = match details {
+            Some(Details {
+                activity: Some(sealed),
+                facts,
+                ..
+            }) => {
+                let sealed = B64.decode(sealed).map_err(|e| {
+                    AppError::Integrity(format!("audit activity of {}: {e}", entry.index))
+                })?;
+                let client = self
+                    .keyring
+                    .open(
+                        tx,
+                        &row_place(scope, "audit_entries", "activity", entry_row(entry.index)),
+                        &sealed,
+                    )
+                    .await?
+                    .map(|b| serde_json::from_slice::<ClientInfo>(&b))
+                    .transpose()
+                    .map_err(|e| {
+                        AppError::Integrity(format!("audit activity of {}: {e}", entry.index))
+                    })?;
+                (client, Some(facts))
+            }
             Some(d) => (Some(d.client), Some(d.facts)),
             None => (None, None),
         };

@@ -23,7 +23,7 @@ const MAX_ATTACHMENTS_PER_IDEA: usize = 50;
 /// Most links one idea (with its comments) may carry.
 const MAX_LINKS_PER_IDEA: usize = 50;
 
-fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
+pub(crate) fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
     format!("{}/{}", ws.0, id.0)
 }
 

@@ -136,6 +136,15 @@ fn version(v: i64) -> AppResult<u32> {
         .map_err(|_| AppError::internal(format!("stored key version {v} is out of range")))
 }
 
+/// Whose data a data key seals.
+#[derive(Clone, Copy)]
+enum DekOwner {
+    /// A person's (`Some`) or the workspace's own (`None`).
+    Subject(Option<UserId>),
+    /// One day's activity data (days since the Unix epoch).
+    Day(i64),
+}
+
 impl Keyring {
     /// A keyring over a master-key source, caching at most `cache_capacity` unwrapped keys and
     /// recording shredded keys in `ledger`.
@@ -204,7 +213,64 @@ impl Keyring {
         subject: Option<UserId>,
         now: i64,
     ) -> AppResult<SealingKey> {
-        if let Some(rec) = repo.dek_of(subject).await? {
+        let found = repo.dek_of(subject).await?;
+        self.existing_or_new_dek(repo, found, DekOwner::Subject(subject), now)
+            .await
+    }
+
+    /// The key that seals one day's activity data in a workspace (`day`: days since the Unix
+    /// epoch), created on first use; destroyed once the day is older than the workspace's
+    /// activity period (LIF-03).
+    pub async fn activity_key(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        day: i64,
+        now: i64,
+    ) -> AppResult<SealingKey> {
+        let found = repo.activity_dek(day).await?;
+        self.existing_or_new_dek(repo, found, DekOwner::Day(day), now)
+            .await
+    }
+
+    /// Crypto-shreds the keys of a workspace's days of activity before `day`: each is recorded
+    /// in the shred ledger (durably, first), then deleted. Returns how many.
+    pub async fn shred_activity_before(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        day: i64,
+        now: i64,
+    ) -> AppResult<u64> {
+        let ids = repo.activity_deks_before(day).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ws = repo.id().0;
+        let entries: Vec<ShredEntry> = ids
+            .iter()
+            .map(|&key| ShredEntry {
+                at_ms: now,
+                workspace: Some(ws),
+                key,
+            })
+            .collect();
+        self.ledger.append(&entries)?;
+        for &id in &ids {
+            repo.delete_dek(id).await?;
+            self.cache.forget(ws, id);
+            self.remember_shredded(id);
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// The key `found` opened, or a new data key for `owner` when there is none.
+    async fn existing_or_new_dek(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        found: Option<ideaweave_store::DekRecord>,
+        owner: DekOwner,
+        now: i64,
+    ) -> AppResult<SealingKey> {
+        if let Some(rec) = found {
             let key = self.data_key_by_id(repo, rec.id).await?.ok_or_else(|| {
                 AppError::internal(format!("data key {} vanished while in use", rec.id))
             })?;
@@ -226,8 +292,16 @@ impl Keyring {
         let id = KeyId::now_v7();
         let dek = SecretKey::generate()?;
         let wrapped = wrap_key(&kek, repo.id().0, kek_version, id, &dek)?;
-        repo.insert_dek(id, subject, i64::from(kek_version), &wrapped, now)
-            .await?;
+        match owner {
+            DekOwner::Subject(subject) => {
+                repo.insert_dek(id, subject, i64::from(kek_version), &wrapped, now)
+                    .await?
+            }
+            DekOwner::Day(day) => {
+                repo.insert_activity_dek(id, day, i64::from(kek_version), &wrapped, now)
+                    .await?
+            }
+        }
         self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
         Ok(SealingKey { id, key: dek })
     }

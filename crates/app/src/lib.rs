@@ -17,6 +17,7 @@ mod keyring;
 mod mail;
 mod notifications;
 mod password_reset;
+mod retention;
 mod rotation;
 mod sealed;
 mod secrets;
@@ -46,6 +47,7 @@ pub use notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
+pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
 pub use views::*;

@@ -11,10 +11,12 @@ pub mod notify;
 pub mod paging;
 pub mod policy;
 pub mod ranking;
+pub mod retention;
 pub mod role;
 pub mod values;
 
 pub use ids::*;
 pub use notify::NotificationPreference;
+pub use retention::RetentionPolicy;
 pub use role::{Role, TokenScope};
 pub use values::*;

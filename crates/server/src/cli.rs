@@ -140,6 +140,12 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Apply every workspace's retention periods now (LIF-03): purge deleted content, stale
+    /// invitations and expired activity data. A running server does this hourly.
+    EnforceRetention {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+    },
     /// Append N synthetic operator events to the audit log, for benchmarks; prints the time.
     SeedAudit {
         #[command(flatten)]
@@ -406,6 +412,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(%addr, "listening");
             let router = crate::router(app.clone(), &config);
             crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
+            crate::spawn_retention(app.clone(), crate::RETENTION_EVERY);
             if let Some(mail) = &config.mail {
                 let mailer = crate::mail::SmtpMailer::new(mail)?;
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
@@ -447,6 +454,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             password_stdin,
         }) => create_account(&cfg, &email, &name, password_stdin, true).await,
+        Command::Admin(AdminCommand::EnforceRetention { cfg }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let r = app.enforce_retention().await?;
+            println!(
+                "{} workspaces: removed {} deleted ideas, {} deleted comments, {} files, {} stale invitations, {} days of activity data",
+                r.workspaces, r.ideas, r.comments, r.files, r.invitations, r.activity_days
+            );
+            app.store().close().await;
+            Ok(())
+        }
         Command::Admin(AdminCommand::SeedAudit {
             cfg,
             entries,

@@ -169,6 +169,27 @@ pub fn spawn_audit_checkpoints(app: App, every: std::time::Duration) {
     });
 }
 
+/// How often a running server applies the workspaces' retention periods (LIF-03). Periods are
+/// whole days; hourly keeps what is due at most an hour past its time.
+pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Applies every workspace's retention periods every `every`, the first time at start.
+/// Several nodes may run it at once: each batch is one transaction, and what one node purged
+/// another no longer finds.
+pub fn spawn_retention(app: App, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.enforce_retention().await {
+                Ok(round) => tracing::info!(?round, "retention applied"),
+                Err(e) => tracing::error!(error = %e, "could not apply the retention periods"),
+            }
+        }
+    });
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -425,7 +425,7 @@ impl WorkspaceRepo<'_> {
     /// Moves the live-idea count of the discussion that `idea` is in by `delta`. Every method
     /// here that makes an idea live or not live calls it in the same statement sequence, so the
     /// count cannot drift from the rows whichever use case changes them.
-    async fn count_idea(&mut self, idea: IdeaId, delta: i64) -> StoreResult<()> {
+    pub(crate) async fn count_idea(&mut self, idea: IdeaId, delta: i64) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
             sqlx::query(

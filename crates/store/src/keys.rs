@@ -16,7 +16,8 @@ pub struct KekRecord {
     pub wrapped: Vec<u8>,
 }
 
-/// A data key, wrapped by a KEK version; `subject_id` is `None` for the workspace's own key.
+/// A data key, wrapped by a KEK version; `subject_id` is `None` for the workspace's own key and
+/// for the keys of days of activity.
 #[derive(Debug, Clone, FromRow)]
 pub struct DekRecord {
     pub id: Uuid,
@@ -77,6 +78,41 @@ impl WorkspaceRepo<'_> {
         Ok(())
     }
 
+    /// Stores the data key of one day's activity (`day`: days since the Unix epoch).
+    pub async fn insert_activity_dek(
+        &mut self,
+        id: Uuid,
+        day: i64,
+        kek_version: i64,
+        wrapped: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("INSERT INTO data_keys (workspace_id, id, subject_id, activity_day, kek_version, wrapped, created_at) VALUES ($1, $2, NULL, $3, $4, $5, $6)")
+                .bind(ws).bind(id).bind(day).bind(kek_version).bind(wrapped).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The data key of one day's activity.
+    pub async fn activity_dek(&mut self, day: i64) -> StoreResult<Option<DekRecord>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND activity_day = $2")
+                .bind(ws).bind(day).fetch_optional(c).await?
+        }))
+    }
+
+    /// The ids of the keys of days of activity before `day`.
+    pub async fn activity_deks_before(&mut self, day: i64) -> StoreResult<Vec<Uuid>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE workspace_id = $1 AND activity_day < $2 ORDER BY activity_day")
+                .bind(ws).bind(day).fetch_all(c).await?
+        }))
+    }
+
     /// A data key by id.
     pub async fn dek(&mut self, id: Uuid) -> StoreResult<Option<DekRecord>> {
         let ws = self.ws;
@@ -92,7 +128,7 @@ impl WorkspaceRepo<'_> {
         Ok(on_conn!(self.tx, c => {
             sqlx::query_as(
                 "SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 \
-                 AND (subject_id = $2 OR ($2 IS NULL AND subject_id IS NULL))",
+                 AND (subject_id = $2 OR ($2 IS NULL AND subject_id IS NULL)) AND activity_day IS NULL",
             ).bind(ws).bind(subject.map(|s| s.0)).fetch_optional(c).await?
         }))
     }
@@ -176,6 +212,15 @@ impl WorkspaceRepo<'_> {
                 "DELETE FROM workspace_keys WHERE workspace_id = $1 AND version < $2 \
                  AND NOT EXISTS (SELECT 1 FROM data_keys d WHERE d.workspace_id = workspace_keys.workspace_id AND d.kek_version = workspace_keys.version)",
             ).bind(ws).bind(version).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes a data key by id (crypto-shredding); whether there was one.
+    pub async fn delete_dek(&mut self, id: Uuid) -> StoreResult<bool> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id).execute(c).await?.rows_affected() > 0
         }))
     }
 

@@ -38,6 +38,7 @@ mod notifications;
 mod outbox;
 mod password_reset;
 pub mod records;
+mod retention;
 mod workspace;
 
 use std::str::FromStr;
@@ -56,6 +57,7 @@ pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, St
 pub use migrate::{MigrationInfo, MigrationState};
 pub use notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use outbox::{OutboxCounts, OutboxRow};
+pub use retention::DeletedComment;
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
 /// Which database a store speaks to.

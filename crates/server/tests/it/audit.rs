@@ -820,6 +820,20 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         assert!(ok, "{args:?}: {err}");
     }
     t.app.shred_member_data(w.id, alice).await.unwrap();
+    t.app
+        .set_retention_policy(
+            &owner,
+            ideaweave_domain::RetentionPolicy {
+                deleted_days: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The idea deleted above is purged once it has been deleted for longer than ten days.
+    t.clock
+        .advance(std::time::Duration::from_secs(11 * 24 * 3600));
+    assert_eq!(t.app.enforce_retention().await.unwrap().ideas, 1);
 
     let ws_events = workspace_events(&t, "kinds", &w.owner.token).await;
     let inst = instance_events(&t).await;
@@ -988,6 +1002,13 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             "success",
             &ws_events,
         ),
+        (
+            "retention.changed",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        ("retention.applied", Some("operator"), "success", &ws_events),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());

@@ -14,6 +14,7 @@ mod mail;
 mod notifications;
 mod pages;
 mod password_reset;
+mod retention;
 mod revocation;
 mod routes;
 mod ui;

@@ -866,3 +866,75 @@ async fn col_01_moderators_merge_unmerge_and_restore_from_the_idea_page() {
     let (st, ..) = get(&t, &author, &dup).await;
     assert_eq!(st, 200);
 }
+
+/// LIF-03 from the settings page: an admin sees the periods and changes them; a value that is
+/// not a whole number of days, or out of range, comes back with a message and changes nothing;
+/// a moderator is refused.
+#[tokio::test]
+async fn lif_03_admins_set_the_retention_periods_on_the_settings_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("kept").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let moderator = person(&t, &w, "moderator", Role::Moderator).await;
+    let (st, page, _) = get(&t, &admin, "/w/kept/settings").await;
+    assert_eq!(st, 200);
+    for default in [
+        "name=\"activity_days\" type=\"number\" min=\"1\" max=\"3650\" required class=\"short\" value=\"90\"",
+        "name=\"deleted_days\" type=\"number\" min=\"1\" max=\"3650\" required class=\"short\" value=\"30\"",
+        "name=\"invitation_days\" type=\"number\" min=\"1\" max=\"3650\" required class=\"short\" value=\"7\"",
+    ] {
+        assert!(page.contains(default), "{default} missing");
+    }
+    let form = |a: &str, d: &str, i: &str| {
+        vec![
+            ("csrf", admin.csrf.clone()),
+            ("activity_days", a.to_owned()),
+            ("deleted_days", d.to_owned()),
+            ("invitation_days", i.to_owned()),
+        ]
+    };
+    let send = |s: &Session, v: Vec<(&'static str, String)>| {
+        let t = &t;
+        let s = s.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post(t, &s, "/w/kept/settings/retention", &pairs, false).await
+        }
+    };
+    let (st, _, h) = send(&admin, form("60", "14", "3")).await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/w/kept/settings#retention");
+    for (a, d, i, says) in [
+        ("60", "two weeks", "3", "whole number"),
+        ("60", "14", "0", "between 1 and 3650"),
+        ("99999", "14", "3", "between 1 and 3650"),
+    ] {
+        let (st, page, _) = send(&admin, form(a, d, i)).await;
+        assert_eq!(st, 400, "{a} {d} {i}");
+        assert!(
+            page.contains("role=\"alert\"") && page.contains(says),
+            "{says}"
+        );
+    }
+    let p = t
+        .app
+        .retention_policy(&w.as_member(&w.owner))
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.activity_days, p.deleted_days, p.invitation_days),
+        (60, 14, 3)
+    );
+    let mut refused = form("1", "1", "1");
+    refused[0].1 = moderator.csrf.clone();
+    let (st, ..) = send(&moderator, refused).await;
+    assert_eq!(st, 403);
+    assert_eq!(
+        t.app
+            .retention_policy(&w.as_member(&w.owner))
+            .await
+            .unwrap()
+            .deleted_days,
+        14
+    );
+}

@@ -8,6 +8,7 @@ pub mod files;
 pub mod ideas;
 pub mod notifications;
 pub mod password;
+pub mod retention;
 pub mod session;
 pub mod spaces;
 pub mod workspace;
@@ -83,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             notifications::get_notifications,
             notifications::set_notifications
         ))
+        .routes(routes!(retention::get_retention, retention::set_retention))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,

@@ -32,6 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/settings", get(settings_page))
         .route("/w/{slug}/settings/name", post(rename))
+        .route("/w/{slug}/settings/retention", post(set_retention))
         .route("/w/{slug}/settings/stages", post(create_stage))
         .route("/w/{slug}/settings/stages/{stage_id}", post(update_stage))
         .route(
@@ -329,6 +330,7 @@ struct SettingsPage {
     criteria: Vec<CriterionView>,
     spaces: Vec<SpaceRow>,
     everyone: Vec<MemberView>,
+    retention: ideaweave_domain::RetentionPolicy,
     problem: Option<String>,
 }
 framed!(SettingsPage);
@@ -368,6 +370,10 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         Ok(p) => p.items,
         Err(e) => return app_error(w.c, e),
     };
+    let retention = match s.app.retention_policy(&w.m).await {
+        Ok(p) => p,
+        Err(e) => return app_error(w.c, e),
+    };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -376,6 +382,7 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
     page(
         status,
         &SettingsPage {
+            retention,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
             stages: w.ws.stages,
@@ -421,6 +428,30 @@ async fn rename(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
         )
         .await;
     settled(&s, w, r, "name").await
+}
+
+/// A period typed in the retention form, in days.
+fn days(f: &Fields, field: &str) -> Result<u32, AppError> {
+    f.get(field)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .ok_or_else(|| {
+            ideaweave_domain::ValidationError::new(field, "must be a whole number of days").into()
+        })
+}
+
+async fn set_retention(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+    let policy = (|| {
+        Ok(ideaweave_domain::RetentionPolicy {
+            activity_days: days(&f, "activity_days")?,
+            deleted_days: days(&f, "deleted_days")?,
+            invitation_days: days(&f, "invitation_days")?,
+        })
+    })();
+    let r = match policy {
+        Ok(p) => s.app.set_retention_policy(&w.m, p).await,
+        Err(e) => Err(e),
+    };
+    settled(&s, w, r, "retention").await
 }
 
 async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
