@@ -86,6 +86,7 @@ audit_actions! {
     SignOut => "auth.sign_out": "A person signed out; their session ended.",
     AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
     AccountRenamed => "account.renamed": "A person changed their display name.",
+    PersonalDataExported => "account.data_exported": "A person downloaded all their personal data (access and portability).",
     PasswordResetRequested => "password.reset_requested": "A password reset link was requested for an existing account and emailed to it (the requester is unknown).",
     PasswordReset => "password.reset": "A person set a new password with a reset link; every session of the account ended.",
     TokenCreated => "token.created": "An API token was created.",
@@ -782,7 +783,7 @@ impl App {
             .map(UserId))
     }
 
-    async fn event_view(&self, tx: &mut Tx, r: &AuditRow) -> AppResult<AuditEventView> {
+    pub(crate) async fn event_view(&self, tx: &mut Tx, r: &AuditRow) -> AppResult<AuditEventView> {
         let entry = entry_of(r)?;
         let scope = r.workspace_id.unwrap_or(uuid::Uuid::nil());
         let actor = match &r.actor {

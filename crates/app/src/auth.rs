@@ -35,6 +35,13 @@ pub struct Principal {
     pub client: ClientInfo,
 }
 
+impl Principal {
+    /// Whether this is a workspace API token rather than a person's own session.
+    pub fn is_api_token(&self) -> bool {
+        self.token.is_some()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct TokenBinding {
     workspace: WorkspaceId,

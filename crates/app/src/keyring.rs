@@ -218,6 +218,22 @@ impl Keyring {
             .await
     }
 
+    /// The data key of `subject` in a workspace if they have one, without creating it: for
+    /// reading what they hold (a person without a key holds nothing there).
+    pub async fn existing_subject_key(
+        &self,
+        repo: &mut WorkspaceRepo<'_>,
+        subject: UserId,
+    ) -> AppResult<Option<SealingKey>> {
+        let Some(rec) = repo.dek_of(Some(subject)).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .data_key_by_id(repo, rec.id)
+            .await?
+            .map(|key| SealingKey { id: rec.id, key }))
+    }
+
     /// The key that seals one day's activity data in a workspace (`day`: days since the Unix
     /// epoch), created on first use; destroyed once the day is older than the workspace's
     /// activity period (LIF-03).

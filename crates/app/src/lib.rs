@@ -17,6 +17,7 @@ mod keyring;
 mod mail;
 mod notifications;
 mod password_reset;
+mod personal_data;
 mod retention;
 mod rotation;
 mod sealed;
@@ -47,6 +48,7 @@ pub use notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
+pub use personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;

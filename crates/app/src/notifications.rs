@@ -604,7 +604,7 @@ impl App {
 }
 
 /// A member's preference as stored, or the default.
-async fn stored_preference(
+pub(crate) async fn stored_preference(
     tx: &mut Tx,
     ws: WorkspaceId,
     user: UserId,

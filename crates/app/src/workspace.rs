@@ -104,7 +104,7 @@ fn place_in_list(
 }
 
 impl App {
-    async fn token_view(
+    pub(crate) async fn token_view(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,

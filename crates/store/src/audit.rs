@@ -55,7 +55,7 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-const ROW: &str = "SELECT seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after FROM audit_entries";
+pub(crate) const ROW: &str = "SELECT seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after FROM audit_entries";
 
 impl Tx {
     /// The head, locked until the transaction ends so appends are serialised across nodes.

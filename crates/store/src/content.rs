@@ -61,11 +61,11 @@ enum Bind {
 /// The viewer's own vote is a correlated primary-key probe rather than a join: PostgreSQL's
 /// generic plan for a join chose, on tables without fresh statistics, to scan all of the viewer's
 /// votes for every listed idea (12,000 rows filtered per request at 1,000 ideas).
-const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author_name, i.summary, i.stage_id, \
+pub(crate) const IDEA_COLUMNS: &str = "i.id, i.discussion_id, i.author_id, u.name AS author_name, i.summary, i.stage_id, \
     i.upvotes, i.downvotes, i.score, i.hot, i.comment_count, i.merged_into, i.created_at, i.updated_at, i.deleted_at, \
     (SELECT v.value FROM votes v WHERE v.workspace_id = i.workspace_id AND v.idea_id = i.id AND v.user_id = $2) AS my_vote";
 
-const IDEA_FROM: &str = "FROM ideas i JOIN users u ON u.id = i.author_id ";
+pub(crate) const IDEA_FROM: &str = "FROM ideas i JOIN users u ON u.id = i.author_id ";
 
 const IDEA_SCOPE: &str = "SELECT i.id, i.discussion_id, i.author_id, i.created_at, i.deleted_at, i.merged_into, \
     d.title AS discussion_title, d.open AS discussion_open, d.deadline AS discussion_deadline, s.private AS space_private, \
@@ -73,15 +73,15 @@ const IDEA_SCOPE: &str = "SELECT i.id, i.discussion_id, i.author_id, i.created_a
     FROM ideas i JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
     JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id WHERE i.workspace_id = $1 AND i.id = $2";
 
-const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
+pub(crate) const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
     c.updated_at, c.deleted_at FROM comments c JOIN users u ON u.id = c.author_id ";
 
 /// Attachments and links say whether the comment they hang on is deleted: they are hidden with it.
-const ATTACHMENT_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.uploader_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.created_at, \
+pub(crate) const ATTACHMENT_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.uploader_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.created_at, \
     EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
     FROM attachments a ";
 
-const LINK_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.url, a.title, a.created_by, a.created_at, \
+pub(crate) const LINK_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.url, a.title, a.created_by, a.created_at, \
     EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
     FROM links a ";
 

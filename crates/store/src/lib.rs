@@ -37,6 +37,7 @@ mod nested;
 mod notifications;
 mod outbox;
 mod password_reset;
+mod personal;
 pub mod records;
 mod retention;
 mod workspace;
@@ -57,6 +58,7 @@ pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, St
 pub use migrate::{MigrationInfo, MigrationState};
 pub use notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use outbox::{OutboxCounts, OutboxRow};
+pub use personal::HeldIn;
 pub use retention::DeletedComment;
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

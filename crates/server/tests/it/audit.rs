@@ -602,6 +602,15 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     assert_eq!(st, 200);
     let (st, _) = call(
         &t,
+        "GET",
+        "/me/personal-data",
+        &Auth::Session(session.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = call(
+        &t,
         "DELETE",
         "/session",
         &Auth::Session(session),
@@ -892,6 +901,12 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         ),
         (
             "account.renamed",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "account.data_exported",
             Some(alice_s.as_str()),
             "success",
             &inst_json,

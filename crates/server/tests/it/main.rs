@@ -14,6 +14,7 @@ mod mail;
 mod notifications;
 mod pages;
 mod password_reset;
+mod personal_data;
 mod retention;
 mod revocation;
 mod routes;

@@ -938,3 +938,29 @@ async fn lif_03_admins_set_the_retention_periods_on_the_settings_page() {
         14
     );
 }
+
+/// DSR-01 from the account page: the download link works with the browser's own session
+/// cookie (a plain GET, as a click sends it) and gives the person's document.
+#[tokio::test]
+async fn dsr_01_the_account_page_links_to_the_personal_data_download() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("mine").await;
+    let me = person(&t, &w, "me", Role::Member).await;
+    let (st, page, _) = get(&t, &me, "/account").await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("<a class=\"button\" href=\"/api/v1/me/personal-data\" download>"),
+        "the link is on the page"
+    );
+    let (st, body, headers) = get(&t, &me, "/api/v1/me/personal-data").await;
+    assert_eq!(st, 200, "{body}");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["account"]["email"], "me@mine.pages.test");
+    assert_eq!(doc["workspaces"][0]["slug"], "mine");
+}

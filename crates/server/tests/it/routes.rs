@@ -631,6 +631,7 @@ pub const OTHER_OPERATIONS: &[(&str, &str)] = &[
     ("DELETE", "/session"),
     ("GET", "/me"),
     ("PATCH", "/me"),
+    ("GET", "/me/personal-data"),
     ("GET", "/invitations/{token}"),
     ("POST", "/invitations/{token}/accept"),
     ("POST", "/password-reset"),

@@ -59,6 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me, session::rename_me))
+        .routes(routes!(session::personal_data))
         .routes(routes!(session::invitation_info))
         .routes(routes!(session::accept_invitation))
         .routes(routes!(password::request_reset))

@@ -65,6 +65,26 @@ pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Json<
     Ok(Json(s.app.me(&p).await?))
 }
 
+/// Everything Ideaweave holds about you, as one JSON document to keep or take elsewhere
+/// (access and portability, DSR-01): your account, sessions, memberships, ideas, comments,
+/// votes, ratings, files, links, API tokens and the audit events about you. Its format is
+/// documented in `docs/privacy/personal-data.md` with a JSON Schema. Signed-in sessions only;
+/// the download is itself recorded.
+#[utoipa::path(get, path = "/me/personal-data", tag = "session",
+    responses((status = 200, description = "The personal-data document (format ideaweave.personal-data/1)", content_type = "application/json"),
+        (status = "4XX", body = ErrorBody)))]
+pub async fn personal_data(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<Response> {
+    let data = s.app.personal_data(&p).await?;
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"ideaweave-personal-data.json\""),
+        )],
+        Json(data),
+    )
+        .into_response())
+}
+
 /// Change one's own display name (signed-in sessions only).
 #[utoipa::path(patch, path = "/me", tag = "session", request_body = AccountPatch,
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]

@@ -1,0 +1,142 @@
+//! A person's own data, found by who they are (DSR-01): what they wrote, how they voted and
+//! rated, what they uploaded, their tokens, sessions and the audit entries about them. Storage
+//! only finds the rows; the application opens them and decides who may ask.
+
+use ideaweave_domain::*;
+use uuid::Uuid;
+
+use crate::audit::ROW;
+use crate::content::{ATTACHMENT_COLUMNS, COMMENT_COLUMNS, IDEA_COLUMNS, IDEA_FROM, LINK_COLUMNS};
+use crate::records::*;
+use crate::workspace::WorkspaceRepo;
+use crate::{AuditRow, StoreResult, Tx};
+
+impl WorkspaceRepo<'_> {
+    /// The ideas `user` wrote (deleted ones too), with their full bodies, oldest first.
+    pub async fn ideas_by(&mut self, user: UserId) -> StoreResult<Vec<(IdeaRecord, Vec<u8>)>> {
+        let ws = self.ws;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            idea: IdeaRecord,
+            body: Vec<u8>,
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.author_id = $2 ORDER BY i.id"
+        ));
+        let rows: Vec<Row> = on_conn!(self.tx, c => {
+            sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?
+        });
+        Ok(rows.into_iter().map(|r| (r.idea, r.body)).collect())
+    }
+
+    /// The comments `user` wrote (deleted ones too), oldest first.
+    pub async fn comments_by(&mut self, user: UserId) -> StoreResult<Vec<CommentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.author_id = $2 ORDER BY c.id"
+        ));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+    }
+
+    /// `user`'s votes: idea, +1 or -1, when.
+    pub async fn votes_by(&mut self, user: UserId) -> StoreResult<Vec<(Uuid, i64, i64)>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT idea_id, value, updated_at FROM votes WHERE workspace_id = $1 AND user_id = $2 ORDER BY idea_id")
+                .bind(ws).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// `user`'s ratings: idea, criterion, value, when.
+    pub async fn ratings_by(&mut self, user: UserId) -> StoreResult<Vec<(Uuid, Uuid, i64, i64)>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as(
+                "SELECT idea_id, criterion_id, value, updated_at FROM ratings WHERE workspace_id = $1 AND user_id = $2 \
+                 ORDER BY idea_id, criterion_id",
+            ).bind(ws).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// The files `user` uploaded.
+    pub async fn attachments_by(&mut self, user: UserId) -> StoreResult<Vec<AttachmentRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.uploader_id = $2 ORDER BY a.id"
+        ));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+    }
+
+    /// The links `user` added.
+    pub async fn links_by(&mut self, user: UserId) -> StoreResult<Vec<LinkRecord>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.created_by = $2 ORDER BY a.id"
+        ));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+    }
+
+    /// When `user` joined the workspace.
+    pub async fn joined_at(&mut self, user: UserId) -> StoreResult<Option<i64>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT joined_at FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(user.0).fetch_optional(c).await?
+        }))
+    }
+}
+
+/// A workspace in which a person holds data: a member now, or a former member whose
+/// contributions it keeps (their data key still exists).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeldIn {
+    #[sqlx(try_from = "Uuid")]
+    pub workspace_id: WorkspaceId,
+    pub slug: String,
+    pub name: Vec<u8>,
+    /// `None` for a former member.
+    pub role: Option<String>,
+}
+
+impl Tx {
+    /// The workspaces in which `user` holds data, by slug.
+    pub async fn workspaces_holding(&mut self, user: UserId) -> StoreResult<Vec<HeldIn>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "SELECT w.id AS workspace_id, w.slug, w.name, m.role FROM workspaces w \
+                 LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1 \
+                 WHERE m.user_id IS NOT NULL \
+                    OR EXISTS (SELECT 1 FROM data_keys k WHERE k.workspace_id = w.id AND k.subject_id = $1) \
+                 ORDER BY w.slug",
+            ).bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// `user`'s live sessions: created and expiry times (never the secret).
+    pub async fn sessions_of(&mut self, user: UserId, now: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at")
+                .bind(user.0).bind(now).fetch_all(c).await?
+        }))
+    }
+
+    /// The audit entries of a scope (a workspace, or the instance for `None`) in which
+    /// `pseudonym` acted or was the target, oldest first.
+    pub async fn audit_entries_about(
+        &mut self,
+        workspace: Option<Uuid>,
+        pseudonym: &str,
+    ) -> StoreResult<Vec<AuditRow>> {
+        let scope = if workspace.is_some() {
+            "workspace_id = $1"
+        } else {
+            "workspace_id IS NULL AND $1 IS NULL"
+        };
+        let sql = format!("{ROW} WHERE {scope} AND (actor = $2 OR target = $3) ORDER BY seq");
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(pseudonym)
+                .bind(format!("member:{pseudonym}")).fetch_all(c).await?
+        }))
+    }
+}
