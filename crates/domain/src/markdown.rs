@@ -34,16 +34,30 @@ fn allowed_url(url: &str) -> bool {
     }
 }
 
+/// What became of a link or image that is open, so that its end is treated like its start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opened {
+    /// A link written as our own `<a …>`: its end writes `</a>`.
+    Link,
+    /// An image kept as it is: pulldown-cmark writes its text as the `alt` attribute.
+    Image,
+    /// A link or image whose address is not allowed, or a link inside an image's text: it is
+    /// left out, its text stays.
+    Dropped,
+}
+
 /// The events of `markdown` with raw HTML turned into text, links written with their `rel` and
-/// disallowed addresses dropped (the link's text stays; an image becomes its alternative text).
+/// disallowed addresses dropped (the link's text stays; an image becomes its text).
+///
+/// Links and images nest (an autolink in a link's text, a link in an image's description), so
+/// what each start became is kept on a stack and its end follows it: every `<a>` written is
+/// closed, and an image's description holds text only, never our markup.
 fn safe_events(markdown: &str) -> impl Iterator<Item = Event<'_>> {
     let mut opts = Options::empty();
     opts.insert(Options::ENABLE_TABLES);
     opts.insert(Options::ENABLE_STRIKETHROUGH);
     opts.insert(Options::ENABLE_TASKLISTS);
-    // Links do not nest in Markdown, and neither do images: one flag each is enough.
-    let mut dropped_link = false;
-    let mut dropped_image = false;
+    let mut open: Vec<Opened> = Vec::new();
     Parser::new_ext(markdown, opts).filter_map(move |event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
         Event::Start(Tag::Link {
@@ -56,10 +70,11 @@ fn safe_events(markdown: &str) -> impl Iterator<Item = Event<'_>> {
                 LinkType::Email => format!("mailto:{dest_url}"),
                 _ => dest_url.into_string(),
             };
-            if !allowed_url(&href) {
-                dropped_link = true;
+            if open.contains(&Opened::Image) || !allowed_url(&href) {
+                open.push(Opened::Dropped);
                 return None;
             }
+            open.push(Opened::Link);
             let mut tag = String::with_capacity(href.len() + title.len() + 64);
             tag.push_str("<a href=\"");
             // Writing to a String cannot fail.
@@ -73,18 +88,23 @@ fn safe_events(markdown: &str) -> impl Iterator<Item = Event<'_>> {
             tag.push_str("\">");
             Some(Event::InlineHtml(CowStr::from(tag)))
         }
-        Event::End(TagEnd::Link) => {
-            if std::mem::take(&mut dropped_link) {
-                None
+        Event::End(TagEnd::Link) => match open.pop() {
+            Some(Opened::Link) => Some(Event::InlineHtml(CowStr::Borrowed("</a>"))),
+            _ => None,
+        },
+        Event::Start(Tag::Image { ref dest_url, .. }) => {
+            if allowed_url(dest_url) {
+                open.push(Opened::Image);
+                Some(event)
             } else {
-                Some(Event::InlineHtml(CowStr::Borrowed("</a>")))
+                open.push(Opened::Dropped);
+                None
             }
         }
-        Event::Start(Tag::Image { ref dest_url, .. }) if !allowed_url(dest_url) => {
-            dropped_image = true;
-            None
-        }
-        Event::End(TagEnd::Image) if std::mem::take(&mut dropped_image) => None,
+        Event::End(TagEnd::Image) => match open.pop() {
+            Some(Opened::Image) => Some(event),
+            _ => None,
+        },
         other => Some(other),
     })
 }
@@ -226,6 +246,118 @@ mod tests {
             "{titled}"
         );
         assert!(render("![alt](/files/a.png)").contains("<img src=\"/files/a.png\" alt=\"alt\""));
+    }
+
+    /// Whether every `<a>`, `<strong>`, `<em>` and `<del>` opened in `html` is closed in order.
+    fn balanced(html: &str) -> bool {
+        let mut stack = Vec::new();
+        for tag in tags(html) {
+            let closing = tag.starts_with('/');
+            let name = tag
+                .trim_start_matches('/')
+                .split([' ', '/'])
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            if !["a", "strong", "em", "del"].contains(&name.as_str()) {
+                continue;
+            }
+            if closing {
+                if stack.pop() != Some(name) {
+                    return false;
+                }
+            } else {
+                stack.push(name);
+            }
+        }
+        stack.is_empty()
+    }
+
+    /// Links inside images and images inside links: whatever is dropped, nothing is left open
+    /// to take over the page's markup that follows, and descriptions hold text only.
+    #[test]
+    fn nested_links_and_images_leave_nothing_open() {
+        for p in [
+            "![[![m](/m.png)](https://evil.example)](javascript:x)",
+            "![**![m](/m.png)**](javascript:x)",
+            "![*![m](/m.png)*](javascript:x)",
+            "![~~![m](/m.png)~~](javascript:x)",
+            "![![a](/ok.png) b](javascript:x)",
+            "![![a](javascript:x)](javascript:y)",
+            "[<javascript:a>](javascript:b)",
+            "[<https://a.example> t](javascript:x)",
+            "[<javascript:a> <https://b.example>](/ok)",
+            "[<https://a.example>](/b)",
+            "[![i](/i.png)](https://ok.example)",
+            "[![i](javascript:x)](https://ok.example)",
+            "![[x](/y)](/i.png) after **bold**",
+        ] {
+            let out = render(p);
+            assert!(balanced(&out), "{p:?} left a tag open: {out:?}");
+            let lower = out.to_lowercase();
+            assert!(
+                !lower.contains("href=\"javascript") && !lower.contains("src=\"javascript"),
+                "{p:?}: {out:?}"
+            );
+            assert!(
+                !out.contains("&lt;a"),
+                "{p:?}: our markup in a description: {out:?}"
+            );
+        }
+        assert!(
+            render("![[x](/y)](/i.png)").contains("<img src=\"/i.png\" alt=\"x\""),
+            "a link in a description is its text"
+        );
+        assert!(render("![![a](javascript:x)](javascript:y)").contains('a'));
+    }
+
+    #[test]
+    fn attributes_and_code_info_strings_cannot_break_out() {
+        for (p, bad) in [
+            ("[x](<a\" onmouseover=\"alert(1)>)", "onmouseover=\""),
+            ("[x](/a'onmouseover=alert(1))", "'onmouseover"),
+            ("```js\" onload=\"x\ncode\n```", "onload=\""),
+            ("# T {#x onclick=alert(1)}", "onclick=\""),
+            ("| a |\n|:-:|\n| <img src=x onerror=alert(1)> |", "<img"),
+            (
+                "- [x] <input autofocus onfocus=alert(1)>",
+                "<input autofocus",
+            ),
+        ] {
+            let out = render(p);
+            assert!(!out.contains(bad), "{p:?} gave {out:?}");
+        }
+        let titled = render("[x](/a 'it\\'s \"q\" <b>')");
+        assert!(
+            titled.contains("&quot;q&quot;") && titled.contains("&lt;b&gt;"),
+            "{titled}"
+        );
+        for p in [
+            "[x][r]\n\n[r]: <javascript:alert(1)> \"t\"",
+            "<javascript:alert(1)@example.com>",
+            "[x](javascript&colon;alert(1))",
+            "[x](\u{a0}javascript:alert(1))",
+        ] {
+            let out = render(p);
+            assert!(
+                !out.contains("href=\"javascript") && !out.contains("href=\"\u{a0}javascript"),
+                "{p:?} gave {out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_or_deeply_nested_input_renders_without_panicking() {
+        for p in [
+            "![".repeat(20_000),
+            "[".repeat(20_000),
+            format!("{}x", "> ".repeat(5_000)),
+            "*a".repeat(20_000),
+            "[![".repeat(5_000),
+        ] {
+            let out = render(&p);
+            assert!(balanced(&out));
+        }
     }
 
     #[test]
