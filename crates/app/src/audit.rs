@@ -87,6 +87,8 @@ audit_actions! {
     AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
     AccountRenamed => "account.renamed": "A person changed their display name.",
     PersonalDataExported => "account.data_exported": "A person downloaded all their personal data (access and portability).",
+    AccountRestricted => "account.restricted": "A person restricted the processing of their data (Art. 18): their content is frozen and they are told nothing.",
+    AccountRestrictionLifted => "account.restriction_lifted": "A person lifted the restriction on the processing of their data.",
     PasswordResetRequested => "password.reset_requested": "A password reset link was requested for an existing account and emailed to it (the requester is unknown).",
     PasswordReset => "password.reset": "A person set a new password with a reset link; every session of the account ended.",
     TokenCreated => "token.created": "An API token was created.",

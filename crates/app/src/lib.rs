@@ -18,6 +18,7 @@ mod mail;
 mod notifications;
 mod password_reset;
 mod personal_data;
+mod restriction;
 mod retention;
 mod rotation;
 mod sealed;
@@ -49,6 +50,7 @@ pub use notifications::{
 };
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
 pub use personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
+pub use restriction::{RestrictionInput, RestrictionView};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;

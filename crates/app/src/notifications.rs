@@ -530,14 +530,18 @@ impl App {
             .await?)
     }
 
-    /// `user` if they may be told anything in `ws`: a member who has not been erased, with
-    /// their role and preference.
+    /// `user` if they may be told anything in `ws`: a member who has not been erased and has
+    /// not restricted processing, with their role and preference.
     async fn recipient(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
         user: UserId,
     ) -> AppResult<Option<Recipient>> {
+        // A person who restricted the processing of their data is told nothing (DSR-04).
+        if tx.restricted_since(user).await?.is_some() {
+            return Ok(None);
+        }
         let mut repo = tx.workspace(ws);
         let Some(member) = repo.member(user).await? else {
             return Ok(None);

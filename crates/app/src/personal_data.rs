@@ -39,6 +39,8 @@ pub struct AccountData {
     pub profile: UserView,
     pub created_at: i64,
     pub has_password: bool,
+    /// Since when the person restricted the processing of their data (DSR-04), if they did.
+    pub restricted_at: Option<i64>,
     /// Live sign-in sessions (when created, when they expire).
     pub sessions: Vec<SessionData>,
     /// Instance-level audit events about the person (sign-ins, password resets…).
@@ -151,6 +153,7 @@ impl App {
             profile,
             created_at: record.created_at,
             has_password: record.password_hash.is_some(),
+            restricted_at: tx.restricted_since(user).await?,
             sessions,
             audit_events,
         };

@@ -140,3 +140,43 @@ impl Tx {
         }))
     }
 }
+
+impl Tx {
+    /// Since when `user` restricted the processing of their data, if they did (DSR-04).
+    pub async fn restricted_since(&mut self, user: UserId) -> StoreResult<Option<i64>> {
+        let found: Option<Option<i64>> = on_conn!(self, c => {
+            sqlx::query_scalar("SELECT restricted_at FROM users WHERE id = $1")
+                .bind(user.0).fetch_optional(c).await?
+        });
+        Ok(found.flatten())
+    }
+
+    /// Whether `a` or `b` (they may be the same person) restricted processing.
+    pub async fn any_restricted(&mut self, a: UserId, b: UserId) -> StoreResult<bool> {
+        let n: i64 = on_conn!(self, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE (id = $1 OR id = $2) AND restricted_at IS NOT NULL")
+                .bind(a.0).bind(b.0).fetch_one(c).await?
+        });
+        Ok(n > 0)
+    }
+
+    /// Sets (`Some(now)`) or lifts (`None`) `user`'s restriction; whether it changed.
+    pub async fn set_restricted(&mut self, user: UserId, since: Option<i64>) -> StoreResult<bool> {
+        let sql = if since.is_some() {
+            "UPDATE users SET restricted_at = $2 WHERE id = $1 AND restricted_at IS NULL"
+        } else {
+            "UPDATE users SET restricted_at = $2 WHERE id = $1 AND restricted_at IS NOT NULL"
+        };
+        Ok(on_conn!(self, c => {
+            sqlx::query(sql).bind(user.0).bind(since).execute(c).await?.rows_affected() > 0
+        }))
+    }
+
+    /// Deletes what waited for `user`'s notification digests, in every workspace.
+    pub async fn delete_all_pending_notifications_of(&mut self, user: UserId) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM pending_notifications WHERE user_id = $1")
+                .bind(user.0).execute(c).await?.rows_affected()
+        }))
+    }
+}

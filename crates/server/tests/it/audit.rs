@@ -609,6 +609,17 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     )
     .await;
     assert_eq!(st, 200);
+    for on in [true, false] {
+        let (st, _) = call(
+            &t,
+            "PUT",
+            "/me/restriction",
+            &Auth::Session(session.clone()),
+            Body::Json(json!({"restricted": on})),
+        )
+        .await;
+        assert_eq!(st, 200);
+    }
     let (st, _) = call(
         &t,
         "DELETE",
@@ -907,6 +918,18 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         ),
         (
             "account.data_exported",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "account.restricted",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "account.restriction_lifted",
             Some(alice_s.as_str()),
             "success",
             &inst_json,

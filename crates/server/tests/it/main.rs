@@ -15,6 +15,7 @@ mod notifications;
 mod pages;
 mod password_reset;
 mod personal_data;
+mod restriction;
 mod retention;
 mod revocation;
 mod routes;

@@ -964,3 +964,46 @@ async fn dsr_01_the_account_page_links_to_the_personal_data_download() {
     assert_eq!(doc["account"]["email"], "me@mine.pages.test");
     assert_eq!(doc["workspaces"][0]["slug"], "mine");
 }
+
+/// DSR-04 from the account page: restrict with one button, see since when, lift it again.
+#[tokio::test]
+async fn dsr_04_people_restrict_and_lift_processing_on_the_account_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("limits").await;
+    let me = person(&t, &w, "me", Role::Member).await;
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(page.contains("name=\"restricted\" value=\"true\""));
+    let (st, _, h) = post(
+        &t,
+        &me,
+        "/account/restriction",
+        &[("csrf", &me.csrf), ("restricted", "true")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/account?saved=1#restriction");
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(page.contains("Restricted since"), "shown as restricted");
+    assert!(page.contains("name=\"restricted\" value=\"false\""));
+    let (st, ..) = post(
+        &t,
+        &me,
+        "/account/restriction",
+        &[("csrf", "not the token"), ("restricted", "false")],
+        false,
+    )
+    .await;
+    assert_ne!(st, 303, "a forged form changes nothing");
+    let (st, ..) = post(
+        &t,
+        &me,
+        "/account/restriction",
+        &[("csrf", &me.csrf), ("restricted", "false")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(!page.contains("Restricted since"));
+}

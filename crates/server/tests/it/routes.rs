@@ -632,6 +632,8 @@ pub const OTHER_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/me"),
     ("PATCH", "/me"),
     ("GET", "/me/personal-data"),
+    ("GET", "/me/restriction"),
+    ("PUT", "/me/restriction"),
     ("GET", "/invitations/{token}"),
     ("POST", "/invitations/{token}/accept"),
     ("POST", "/password-reset"),

@@ -60,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me, session::rename_me))
         .routes(routes!(session::personal_data))
+        .routes(routes!(session::get_restriction, session::set_restriction))
         .routes(routes!(session::invitation_info))
         .routes(routes!(session::accept_invitation))
         .routes(routes!(password::request_reset))

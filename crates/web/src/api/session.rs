@@ -85,6 +85,30 @@ pub async fn personal_data(State(s): State<AppState>, Caller(p): Caller) -> ApiR
         .into_response())
 }
 
+/// Whether you restricted the processing of your data (DSR-04), and since when.
+#[utoipa::path(get, path = "/me/restriction", tag = "session",
+    responses((status = 200, body = RestrictionView), (status = "4XX", body = ErrorBody)))]
+pub async fn get_restriction(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<RestrictionView>> {
+    Ok(Json(s.app.restriction(&p).await?))
+}
+
+/// Restrict (`{"restricted": true}`) or lift the restriction on the processing of your data
+/// (GDPR Art. 18). While restricted, your content is frozen (nobody edits, deletes, moves or adds
+/// to it), you act on nothing, and you are told nothing; you can still sign in, read and
+/// download your data. Signed-in sessions only; each change is recorded.
+#[utoipa::path(put, path = "/me/restriction", tag = "session", request_body = RestrictionInput,
+    responses((status = 200, body = RestrictionView), (status = "4XX", body = ErrorBody)))]
+pub async fn set_restriction(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(i): ApiJson<RestrictionInput>,
+) -> ApiResult<Json<RestrictionView>> {
+    Ok(Json(s.app.set_restriction(&p, i.restricted).await?))
+}
+
 /// Change one's own display name (signed-in sessions only).
 #[utoipa::path(patch, path = "/me", tag = "session", request_body = AccountPatch,
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]

@@ -36,6 +36,8 @@ struct AccountPage {
     memberships: Vec<Membership>,
     choices: [(&'static str, &'static str); 3],
     mail_enabled: bool,
+    /// Since when the person restricted the processing of their data, if they did.
+    restricted_since: Option<String>,
     saved: bool,
     problem: Option<String>,
 }
@@ -83,6 +85,10 @@ async fn render(
             notify,
         });
     }
+    let restricted_since = match s.app.restriction(&v.p).await {
+        Ok(r) => r.since.map(super::format::when),
+        Err(e) => return app_error(v.c, e),
+    };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -91,6 +97,7 @@ async fn render(
     page(
         status,
         &AccountPage {
+            restricted_since,
             c: v.c,
             saved,
             problem,
@@ -145,5 +152,29 @@ pub(crate) async fn update_notifications(
     match s.app.set_notification_preference(&w.m, preference).await {
         Ok(()) => Redirect::to("/account?saved=1").into_response(),
         Err(e) => app_error(w.c, e),
+    }
+}
+
+/// Restricts the processing of one's data, or lifts the restriction (DSR-04).
+pub(crate) async fn update_restriction(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let restricted = match f.get("restricted") {
+        Some("true") => true,
+        Some("false") => false,
+        _ => {
+            let e = AppError::invalid("restricted", "must be true or false");
+            return app_error(v.c, e);
+        }
+    };
+    match s.app.set_restriction(&v.p, restricted).await {
+        Ok(_) => Redirect::to("/account?saved=1#restriction").into_response(),
+        Err(e) => app_error(v.c, e),
     }
 }

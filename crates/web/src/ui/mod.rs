@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
             "/account",
             get(account::account_page).post(account::update_account),
         )
+        .route("/account/restriction", post(account::update_restriction))
         .route(
             "/w/{slug}/notifications",
             post(account::update_notifications),
