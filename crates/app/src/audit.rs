@@ -22,9 +22,9 @@ use utoipa::ToSchema;
 use crate::keyring::SealingKey;
 use crate::{App, AppError, AppResult, Member};
 
-/// Where a request came from, as the web layer saw it: activity data. Stored only sealed: in a
-/// workspace with the key of the day, destroyed after the workspace's activity period (LIF-03);
-/// in the instance's events with the actor's key.
+/// Where a request came from, as the web layer saw it: activity data. Stored only sealed, with
+/// the key of the day's activity in the workspace (or the instance, for instance events),
+/// destroyed after the activity period (LIF-03).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientInfo {
     /// The client's IP address.
@@ -191,10 +191,9 @@ struct PreparedEvent {
 
 /// The sealed part of an entry.
 ///
-/// In a workspace the client data is sealed once more, with the key of the day's activity
-/// (`activity`, base64), so that it expires with the workspace's activity period while the facts
-/// stay (LIF-03); `client` is then empty. Instance events, and entries written before, carry
-/// `client` directly.
+/// The client data is sealed once more, with the key of the day's activity in the workspace or
+/// the instance (`activity`, base64), so that it expires with the activity period while the
+/// facts stay (LIF-03); `client` is then empty. Entries written before carry `client` directly.
 #[derive(Debug, Serialize, Deserialize)]
 struct Details {
     #[serde(default)]
@@ -472,30 +471,27 @@ impl App {
         for ev in events {
             let seq = frontier.size();
             let scope_id = ev.workspace.map_or(uuid::Uuid::nil(), |w| w.0);
-            let details = match ev.workspace {
+            // The client data is sealed with the key of the day's activity, in the workspace or
+            // the instance, so that it expires with the activity period (LIF-03).
+            let day = ev.at.div_euclid(ideaweave_domain::retention::DAY_MS);
+            let key = match ev.workspace {
                 Some(ws) => {
-                    let day = ev.at.div_euclid(ideaweave_domain::retention::DAY_MS);
-                    let key = self
-                        .keyring
+                    self.keyring
                         .activity_key(&mut tx.workspace(ws), day, ev.at)
-                        .await?;
-                    let client = serde_json::to_vec(&ev.client)
-                        .map_err(|e| AppError::internal(format!("audit client data: {e}")))?;
-                    let sealed = key.seal(
-                        &row_place(scope_id, "audit_entries", "activity", entry_row(seq)),
-                        &client,
-                    )?;
-                    Details {
-                        client: ClientInfo::default(),
-                        facts: ev.facts,
-                        activity: Some(B64.encode(sealed)),
-                    }
+                        .await?
                 }
-                None => Details {
-                    client: ev.client,
-                    facts: ev.facts,
-                    activity: None,
-                },
+                None => self.keyring.instance_activity_key(tx, day, ev.at).await?,
+            };
+            let client = serde_json::to_vec(&ev.client)
+                .map_err(|e| AppError::internal(format!("audit client data: {e}")))?;
+            let sealed = key.seal(
+                &row_place(scope_id, "audit_entries", "activity", entry_row(seq)),
+                &client,
+            )?;
+            let details = Details {
+                client: ClientInfo::default(),
+                facts: ev.facts,
+                activity: Some(B64.encode(sealed)),
             };
             let details = serde_json::to_vec(&details)
                 .map_err(|e| AppError::internal(format!("audit details: {e}")))?;

@@ -136,6 +136,14 @@ fn version(v: i64) -> AppResult<u32> {
         .map_err(|_| AppError::internal(format!("stored key version {v} is out of range")))
 }
 
+/// The names of the keys of days of instance activity: this prefix and the day, zero-padded so
+/// that names sort as days do.
+const INSTANCE_ACTIVITY_PREFIX: &str = "activity:";
+
+fn instance_activity_name(day: i64) -> String {
+    format!("{INSTANCE_ACTIVITY_PREFIX}{:010}", day.max(0))
+}
+
 /// Whose data a data key seals.
 #[derive(Clone, Copy)]
 enum DekOwner {
@@ -370,12 +378,81 @@ impl Keyring {
         Ok(SealingKey { id, key })
     }
 
+    /// The key that seals one day's instance-level activity data (where sign-ins and other
+    /// instance events came from; `day`: days since the Unix epoch), created on first use inside
+    /// `tx`; destroyed after the instance's activity period (LIF-03).
+    pub async fn instance_activity_key(
+        &self,
+        tx: &mut Tx,
+        day: i64,
+        now: i64,
+    ) -> AppResult<SealingKey> {
+        let name = instance_activity_name(day);
+        let rec = match tx.instance_key(&name).await? {
+            Some(r) => r,
+            None => {
+                let master = self.provider.current()?;
+                let id = KeyId::now_v7();
+                let key = SecretKey::generate()?;
+                let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
+                tx.insert_instance_key(&name, id, i64::from(master.version), &wrapped, now)
+                    .await?;
+                // Another node may have won the race: read back whichever key was stored.
+                tx.instance_key(&name).await?.ok_or_else(|| {
+                    AppError::internal(format!("the instance key {name} was not stored"))
+                })?
+            }
+        };
+        let key = self
+            .account_key_by_id(tx, rec.id)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("instance key {name} vanished")))?;
+        Ok(SealingKey { id: rec.id, key })
+    }
+
+    /// Crypto-shreds the keys of days of instance activity before `day` (ledger first);
+    /// returns how many.
+    pub async fn shred_instance_activity_before(
+        &self,
+        tx: &mut Tx,
+        day: i64,
+        now: i64,
+    ) -> AppResult<u64> {
+        let ids = tx
+            .instance_keys_named_below(INSTANCE_ACTIVITY_PREFIX, &instance_activity_name(day))
+            .await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<ShredEntry> = ids
+            .iter()
+            .map(|&key| ShredEntry {
+                at_ms: now,
+                workspace: None,
+                key,
+            })
+            .collect();
+        self.ledger.append(&entries)?;
+        for &id in &ids {
+            tx.delete_shredded(None, id).await?;
+            self.cache.forget(ACCOUNT_SCOPE, id);
+            self.remember_shredded(id);
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// An account key, or a key of a day of instance activity, by id (both are wrapped by a
+    /// master key version and open instance-level values).
     async fn account_key_by_id(&self, tx: &mut Tx, id: KeyId) -> AppResult<Option<SecretKey>> {
         if let Some(k) = self.cache.get(ACCOUNT_SCOPE, id, DEK_VERSION) {
             return Ok(Some(k));
         }
-        let Some(rec) = tx.account_key(id).await? else {
-            return Ok(None);
+        let rec = match tx.account_key(id).await? {
+            Some(r) => r,
+            None => match tx.instance_key_by_id(id).await? {
+                Some(r) => r,
+                None => return Ok(None),
+            },
         };
         let master = self.provider.version(version(rec.master_version)?)?;
         let key = unwrap_key(&master.key, MASTER_KEY_ID, master.version, id, &rec.wrapped)?;

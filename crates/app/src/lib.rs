@@ -82,6 +82,8 @@ pub struct AppSettings {
     pub session_ttl: Duration,
     /// How long an invitation can be accepted.
     pub invitation_ttl: Duration,
+    /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
+    pub instance_activity_days: u32,
     /// How long a password reset link works.
     pub password_reset_ttl: Duration,
     /// Largest accepted upload.
@@ -97,6 +99,7 @@ impl Default for AppSettings {
         Self {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            instance_activity_days: 90,
             password_reset_ttl: Duration::from_secs(3600),
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),

@@ -35,8 +35,10 @@ pub struct RetentionRound {
     pub files: u64,
     /// Stale invitations removed.
     pub invitations: u64,
-    /// Days of activity data whose key was destroyed.
+    /// Days of workspace activity data whose key was destroyed.
     pub activity_days: u64,
+    /// Days of instance-level activity data (sign-ins…) whose key was destroyed.
+    pub instance_activity_days: u64,
 }
 
 impl RetentionRound {
@@ -88,13 +90,22 @@ impl App {
         Ok(p)
     }
 
-    /// Applies every workspace's policy at the clock's current time; the scheduled job's work.
+    /// Applies every workspace's policy, and the instance's activity period, at the clock's
+    /// current time; the scheduled job's work.
     pub async fn enforce_retention(&self) -> AppResult<RetentionRound> {
         let workspaces = self.store.read().await?.list_workspaces().await?;
         let mut total = RetentionRound {
             workspaces: workspaces.len(),
             ..RetentionRound::default()
         };
+        let now = self.now();
+        let before = now.saturating_sub(i64::from(self.settings.instance_activity_days) * DAY_MS);
+        let mut tx = self.store.begin().await?;
+        total.instance_activity_days = self
+            .keyring
+            .shred_instance_activity_before(&mut tx, before.div_euclid(DAY_MS), now)
+            .await?;
+        tx.commit().await?;
         for w in workspaces {
             let r = self.enforce_retention_in(w.id).await?;
             total.ideas += r.ideas;

@@ -458,8 +458,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (app, _) = app_for(&cfg).await?;
             let r = app.enforce_retention().await?;
             println!(
-                "{} workspaces: removed {} deleted ideas, {} deleted comments, {} files, {} stale invitations, {} days of activity data",
-                r.workspaces, r.ideas, r.comments, r.files, r.invitations, r.activity_days
+                "{} workspaces: removed {} deleted ideas, {} deleted comments, {} files, {} stale invitations, {} days of workspace activity data; {} days of instance activity data",
+                r.workspaces,
+                r.ideas,
+                r.comments,
+                r.files,
+                r.invitations,
+                r.activity_days,
+                r.instance_activity_days
             );
             app.store().close().await;
             Ok(())
@@ -609,7 +615,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check { cfg }) => {
             let c = cfg.load(None)?;
             println!(
-                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nlog.filter = {}",
+                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nretention.instance_activity_days = {}\nlog.filter = {}",
                 c.listen,
                 c.data_dir.display(),
                 c.public_url,
@@ -621,6 +627,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 c.secure_cookies,
                 c.session_ttl.as_secs() / 3600,
                 c.invitation_ttl.as_secs() / 3600,
+                c.instance_activity_days,
                 c.log_filter
             );
             Ok(())

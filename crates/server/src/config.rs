@@ -53,6 +53,8 @@ struct RawConfig {
     #[serde(default)]
     invitations: RawTtl,
     #[serde(default)]
+    retention: RawRetention,
+    #[serde(default)]
     log: RawLog,
     #[serde(default)]
     keys: RawKeys,
@@ -108,6 +110,12 @@ struct RawTtl {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRetention {
+    instance_activity_days: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLog {
     filter: Option<String>,
 }
@@ -148,6 +156,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Invitation lifetime.
     pub invitation_ttl: Duration,
+    /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
+    pub instance_activity_days: u32,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log_filter: String,
     /// Where the master key comes from.
@@ -259,6 +269,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "invitations.ttl_hours",
         "168",
         "how long an invitation link works (1-8760)",
+    ),
+    (
+        "retention.instance_activity_days",
+        "90",
+        "days that where sign-ins and other instance events came from is kept (1-3650); workspaces set their own",
     ),
     (
         "log.filter",
@@ -515,6 +530,13 @@ impl Config {
             1,
             8760,
         )?;
+        let instance_activity_days = ranged(
+            "retention.instance_activity_days",
+            raw.retention.instance_activity_days,
+            90,
+            1,
+            3650,
+        )? as u32;
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
@@ -565,6 +587,7 @@ impl Config {
             secure_cookies,
             session_ttl: Duration::from_secs(session_hours * 3600),
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
+            instance_activity_days,
             log_filter,
             master_key,
         })

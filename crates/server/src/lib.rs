@@ -117,6 +117,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
     let settings = AppSettings {
         session_ttl: config.session_ttl,
         invitation_ttl: config.invitation_ttl,
+        instance_activity_days: config.instance_activity_days,
         password_reset_ttl: AppSettings::default().password_reset_ttl,
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),

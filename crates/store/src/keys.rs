@@ -287,6 +287,30 @@ impl Tx {
         Ok(())
     }
 
+    /// An instance key by id (the keys of days of instance activity are opened this way).
+    pub async fn instance_key_by_id(
+        &mut self,
+        id: Uuid,
+    ) -> StoreResult<Option<MasterWrappedRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, master_version, wrapped FROM instance_keys WHERE id = $1")
+                .bind(id).fetch_optional(c).await?
+        }))
+    }
+
+    /// The ids of the instance keys named `prefix` + a zero-padded number below `below` (the
+    /// keys of days of instance activity before a day).
+    pub async fn instance_keys_named_below(
+        &mut self,
+        prefix: &str,
+        below: &str,
+    ) -> StoreResult<Vec<Uuid>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("SELECT id FROM instance_keys WHERE name >= $1 AND name < $2 ORDER BY name")
+                .bind(prefix).bind(below).fetch_all(c).await?
+        }))
+    }
+
     /// An instance key by name.
     pub async fn instance_key(&mut self, name: &str) -> StoreResult<Option<MasterWrappedRecord>> {
         Ok(on_conn!(self, c => {
@@ -373,7 +397,8 @@ impl Tx {
     }
 
     /// Deletes a shredded key again: every key of a workspace (`workspace` = `id`), one data key
-    /// of a workspace, or an account key (`workspace` = `None`). Starts and restores apply the
+    /// of a workspace, or an account key or key of a day of instance activity (`workspace` =
+    /// `None`). Starts and restores apply the
     /// shred ledger with it, so a database copied back from before an erasure loses the erased
     /// keys again. Returns how many rows went.
     pub async fn delete_shredded(&mut self, workspace: Option<Uuid>, id: Uuid) -> StoreResult<u64> {
@@ -384,7 +409,10 @@ impl Tx {
                     n + sqlx::query("DELETE FROM workspace_keys WHERE workspace_id = $1").bind(ws).execute(&mut *c).await?.rows_affected()
                 }
                 Some(ws) => sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?.rows_affected(),
-                None => sqlx::query("DELETE FROM account_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected(),
+                None => {
+                    let n = sqlx::query("DELETE FROM account_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected();
+                    n + sqlx::query("DELETE FROM instance_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected()
+                }
             }
         }))
     }

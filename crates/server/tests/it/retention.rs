@@ -403,3 +403,70 @@ async fn lif_03_admins_set_the_periods_members_read_them_and_bad_values_are_refu
     let (st, _) = with_token(&t, "PUT", path, &other.admin.token, Some(wanted)).await;
     assert_eq!(st, 404);
 }
+
+/// Instance-level activity data (where sign-ins came from) expires after the instance's
+/// configured period, day by day, like a workspace's; the events themselves stay and verify.
+#[tokio::test]
+async fn lif_03_where_sign_ins_came_from_expires_after_the_instance_period() {
+    let t = TestApp::spawn_with(|c| c.instance_activity_days = 10).await;
+    t.app
+        .create_user("sam@example.org", "Sam", Some("sam's long password"), false)
+        .await
+        .unwrap();
+    let sign_in = || {
+        call(
+            &t,
+            "POST",
+            "/session",
+            &Auth::None,
+            Body::Json(json!({"email": "sam@example.org", "password": "sam's long password"})),
+        )
+    };
+    let sign_ins = || async {
+        t.app
+            .instance_audit(
+                None,
+                ideaweave_app::AuditQuery {
+                    action: Some("auth.sign_in".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+    };
+    assert_eq!(sign_in().await.0, 200);
+    let first = sign_ins().await;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].client.as_ref().is_some_and(|c| c.ip.is_some()));
+
+    t.clock.advance(9 * DAY);
+    assert_eq!(
+        t.app
+            .enforce_retention()
+            .await
+            .unwrap()
+            .instance_activity_days,
+        0
+    );
+    assert!(sign_ins().await[0].client.is_some(), "kept for ten days");
+
+    t.clock.advance(2 * DAY);
+    assert_eq!(sign_in().await.0, 200);
+    let r = t.app.enforce_retention().await.unwrap();
+    assert_eq!(r.instance_activity_days, 1, "{r:?}");
+    let both = sign_ins().await;
+    assert_eq!(both.len(), 2, "the events stay");
+    assert!(
+        both[0].client.is_some(),
+        "today's sign-in still says where it came from"
+    );
+    assert!(both[1].client.is_none(), "day 0's no longer does");
+    assert_eq!(
+        both[1].entry, first[0].entry,
+        "the entry itself is unchanged"
+    );
+    assert!(both[1].actor.as_ref().is_some_and(|a| a.user_id.is_some()));
+    let report = t.app.verify_audit(None, None, &|_, _| {}).await.unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
+}
