@@ -388,21 +388,7 @@ impl Keyring {
         now: i64,
     ) -> AppResult<SealingKey> {
         let name = instance_activity_name(day);
-        let rec = match tx.instance_key(&name).await? {
-            Some(r) => r,
-            None => {
-                let master = self.provider.current()?;
-                let id = KeyId::now_v7();
-                let key = SecretKey::generate()?;
-                let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
-                tx.insert_instance_key(&name, id, i64::from(master.version), &wrapped, now)
-                    .await?;
-                // Another node may have won the race: read back whichever key was stored.
-                tx.instance_key(&name).await?.ok_or_else(|| {
-                    AppError::internal(format!("the instance key {name} was not stored"))
-                })?
-            }
-        };
+        let rec = self.stored_instance_key(tx, &name, now).await?;
         let key = self
             .account_key_by_id(tx, rec.id)
             .await?
@@ -612,6 +598,29 @@ impl Keyring {
         Ok(applied)
     }
 
+    /// The stored instance key `name`, created inside `tx` (wrapped by the current master key)
+    /// when there is none.
+    async fn stored_instance_key(
+        &self,
+        tx: &mut Tx,
+        name: &str,
+        now: i64,
+    ) -> AppResult<ideaweave_store::MasterWrappedRecord> {
+        if let Some(r) = tx.instance_key(name).await? {
+            return Ok(r);
+        }
+        let master = self.provider.current()?;
+        let id = KeyId::now_v7();
+        let key = SecretKey::generate()?;
+        let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
+        tx.insert_instance_key(name, id, i64::from(master.version), &wrapped, now)
+            .await?;
+        // Another node may have won the race: read back whichever key was stored.
+        tx.instance_key(name)
+            .await?
+            .ok_or_else(|| AppError::internal(format!("the instance key {name} was not stored")))
+    }
+
     /// The instance key `name`, created (wrapped by the current master key) on first use.
     async fn instance_secret(
         &self,
@@ -620,21 +629,7 @@ impl Keyring {
         now: i64,
     ) -> AppResult<(KeyId, SecretKey)> {
         let mut tx = store.begin().await?;
-        let rec = match tx.instance_key(name).await? {
-            Some(r) => r,
-            None => {
-                let master = self.provider.current()?;
-                let id = KeyId::now_v7();
-                let key = SecretKey::generate()?;
-                let wrapped = wrap_key(&master.key, MASTER_KEY_ID, master.version, id, &key)?;
-                tx.insert_instance_key(name, id, i64::from(master.version), &wrapped, now)
-                    .await?;
-                // Another node may have won the race: read back whichever key was stored.
-                tx.instance_key(name).await?.ok_or_else(|| {
-                    AppError::internal(format!("the instance key {name} was not stored"))
-                })?
-            }
-        };
+        let rec = self.stored_instance_key(&mut tx, name, now).await?;
         tx.commit().await?;
         let master = self.provider.version(version(rec.master_version)?)?;
         let key = unwrap_key(
