@@ -280,8 +280,7 @@ impl Keyring {
         self.ledger.append(&entries)?;
         for &id in &ids {
             repo.delete_dek(id).await?;
-            self.cache.forget(ws, id);
-            self.remember_shredded(id);
+            self.forget_shredded(ws, id);
         }
         Ok(ids.len() as u64)
     }
@@ -316,16 +315,12 @@ impl Keyring {
         let id = KeyId::now_v7();
         let dek = SecretKey::generate()?;
         let wrapped = wrap_key(&kek, repo.id().0, kek_version, id, &dek)?;
-        match owner {
-            DekOwner::Subject(subject) => {
-                repo.insert_dek(id, subject, i64::from(kek_version), &wrapped, now)
-                    .await?
-            }
-            DekOwner::Day(day) => {
-                repo.insert_activity_dek(id, day, i64::from(kek_version), &wrapped, now)
-                    .await?
-            }
-        }
+        let (subject, day) = match owner {
+            DekOwner::Subject(subject) => (subject, None),
+            DekOwner::Day(day) => (None, Some(day)),
+        };
+        repo.insert_dek(id, subject, day, i64::from(kek_version), &wrapped, now)
+            .await?;
         self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
         Ok(SealingKey { id, key: dek })
     }
@@ -421,8 +416,7 @@ impl Keyring {
         self.ledger.append(&entries)?;
         for &id in &ids {
             tx.delete_shredded(None, id).await?;
-            self.cache.forget(ACCOUNT_SCOPE, id);
-            self.remember_shredded(id);
+            self.forget_shredded(ACCOUNT_SCOPE, id);
         }
         Ok(ids.len() as u64)
     }
@@ -715,8 +709,7 @@ impl Keyring {
             key: rec.id,
         }])?;
         repo.delete_dek_of(subject).await?;
-        self.cache.forget(ws.0, rec.id);
-        self.remember_shredded(rec.id);
+        self.forget_shredded(ws.0, rec.id);
         Ok(true)
     }
 
@@ -731,9 +724,15 @@ impl Keyring {
             key: rec.id,
         }])?;
         tx.delete_account_key_of(user).await?;
-        self.cache.forget(ACCOUNT_SCOPE, rec.id);
-        self.remember_shredded(rec.id);
+        self.forget_shredded(ACCOUNT_SCOPE, rec.id);
         Ok(true)
+    }
+
+    /// Drops a just-shredded key from the cache and remembers it is gone, so that values sealed
+    /// with it open to nothing on this node at once.
+    fn forget_shredded(&self, scope: uuid::Uuid, id: KeyId) {
+        self.cache.forget(scope, id);
+        self.remember_shredded(id);
     }
 
     fn remember_shredded(&self, id: KeyId) {

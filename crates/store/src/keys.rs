@@ -61,36 +61,21 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// Stores a data key.
+    /// Stores a data key: a person's (`subject`), one day's activity's (`activity_day`: days
+    /// since the Unix epoch), or the workspace's own (neither).
     pub async fn insert_dek(
         &mut self,
         id: Uuid,
         subject: Option<UserId>,
+        activity_day: Option<i64>,
         kek_version: i64,
         wrapped: &[u8],
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO data_keys (workspace_id, id, subject_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(ws).bind(id).bind(subject.map(|s| s.0)).bind(kek_version).bind(wrapped).bind(now).execute(c).await?;
-        });
-        Ok(())
-    }
-
-    /// Stores the data key of one day's activity (`day`: days since the Unix epoch).
-    pub async fn insert_activity_dek(
-        &mut self,
-        id: Uuid,
-        day: i64,
-        kek_version: i64,
-        wrapped: &[u8],
-        now: i64,
-    ) -> StoreResult<()> {
-        let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO data_keys (workspace_id, id, subject_id, activity_day, kek_version, wrapped, created_at) VALUES ($1, $2, NULL, $3, $4, $5, $6)")
-                .bind(ws).bind(id).bind(day).bind(kek_version).bind(wrapped).bind(now).execute(c).await?;
+            sqlx::query("INSERT INTO data_keys (workspace_id, id, subject_id, activity_day, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(ws).bind(id).bind(subject.map(|s| s.0)).bind(activity_day).bind(kek_version).bind(wrapped).bind(now).execute(c).await?;
         });
         Ok(())
     }
