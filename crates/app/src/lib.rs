@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod comments;
 pub mod demo;
+mod erasure;
 mod error;
 mod files;
 mod ideas;
@@ -40,6 +41,10 @@ pub use audit::{
     AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
 };
 pub use auth::{Credential, LoginOutcome, Principal};
+pub use erasure::{
+    AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,
+    ErasureReport,
+};
 pub use error::{AppError, AppResult};
 pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};

@@ -153,6 +153,39 @@ impl App {
         Ok(())
     }
 
+    /// Deletes the queued messages of a workspace (or account mail, `None`) addressed to
+    /// `email`, compared without regard to case; returns how many (DSR-03: nothing is sent to
+    /// an erased person, and their address does not wait in the outbox).
+    pub(crate) async fn delete_mail_to(
+        &self,
+        tx: &mut Tx,
+        ws: Option<WorkspaceId>,
+        email: &str,
+    ) -> AppResult<u64> {
+        let queued = match ws {
+            Some(w) => tx.workspace(w).queued_mail().await?,
+            None => tx.queued_account_mail().await?,
+        };
+        let mut deleted = 0;
+        for q in queued {
+            let Some(bytes) = self
+                .keyring
+                .open(tx, &mail_place(ws, q.id), &q.message)
+                .await?
+            else {
+                continue;
+            };
+            let mail: OutgoingMail = serde_json::from_slice(&bytes).map_err(|e| {
+                AppError::Integrity(format!("queued mail {} is garbled: {e}", q.id))
+            })?;
+            if mail.to.eq_ignore_ascii_case(email) {
+                tx.delete_mail(q.id).await?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Sends up to `limit` due messages through `mailer`. Each is claimed first (so another
     /// node skips it), then sent outside any transaction; a failure reschedules it with
     /// back-off, and after [`MAX_ATTEMPTS`] it is given up and kept, marked failed.

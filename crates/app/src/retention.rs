@@ -206,7 +206,7 @@ impl App {
     /// Removes the files of purged attachments, after their rows are gone so that nothing
     /// points at a missing file. A file that cannot be removed is logged and not counted; its
     /// content stays sealed with keys of the workspace.
-    async fn remove_files(&self, ws: WorkspaceId, ids: &[AttachmentId]) -> u64 {
+    pub(crate) async fn remove_files(&self, ws: WorkspaceId, ids: &[AttachmentId]) -> u64 {
         let mut removed = 0;
         for &id in ids {
             match self.files.delete(&storage_key(ws, id)).await {

@@ -121,7 +121,13 @@ impl App {
         if let Some(n) = memo.0.get(&user) {
             return Ok(n.clone());
         }
-        let name = self.open_text(tx, &account("name", user), sealed).await?;
+        // A former member (DSR-03) has no name and no key: the row only keeps contributions
+        // together.
+        let name = if sealed.is_empty() {
+            ideaweave_domain::FORMER_MEMBER.to_owned()
+        } else {
+            self.open_text(tx, &account("name", user), sealed).await?
+        };
         memo.0.insert(user, name.clone());
         Ok(name)
     }

@@ -5,6 +5,7 @@
 //! unit-tested in isolation and reused by the web layer, the CLI and the storage layer alike.
 
 pub mod attachment;
+pub mod erasure;
 pub mod ids;
 pub mod markdown;
 pub mod notify;
@@ -15,6 +16,7 @@ pub mod retention;
 pub mod role;
 pub mod values;
 
+pub use erasure::{ErasureMode, FORMER_MEMBER};
 pub use ids::*;
 pub use notify::NotificationPreference;
 pub use retention::RetentionPolicy;

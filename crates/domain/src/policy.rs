@@ -59,6 +59,12 @@ pub enum Action {
         /// True when the actor removes themselves.
         is_self: bool,
     },
+    /// Erase a person from the workspace (DSR-03): a member with role `target`, or a former
+    /// member (`None`) whose contributions remain.
+    ErasePerson {
+        /// Their role, if they are still a member.
+        target: Option<Role>,
+    },
     /// Change workspace settings: name, stages, rating criteria.
     ManageSettings,
     /// Create a space.
@@ -224,6 +230,24 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
             at_least(actor, Role::Admin, "changing roles requires the admin role")?;
             if current > actor.role || new > actor.role {
                 return Err(Denial::Forbidden("you cannot change a role above your own"));
+            }
+            Ok(())
+        }
+        ErasePerson { target } => {
+            at_least(
+                actor,
+                Role::Admin,
+                "erasing a person requires the admin role",
+            )?;
+            if actor.scope.is_some() {
+                return Err(Denial::Forbidden(
+                    "erasing a person needs a signed-in session, not an API token",
+                ));
+            }
+            if target.is_some_and(|t| t > actor.role) {
+                return Err(Denial::Forbidden(
+                    "you cannot erase a member whose role is above your own",
+                ));
             }
             Ok(())
         }
@@ -492,5 +516,20 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn dsr_03_only_admins_in_a_session_erase_and_never_above_their_role() {
+        let erase = |target| Action::ErasePerson { target };
+        assert!(authorize(&actor(Role::Admin), erase(Some(Role::Member))).is_ok());
+        assert!(authorize(&actor(Role::Admin), erase(None)).is_ok());
+        assert!(authorize(&actor(Role::Admin), erase(Some(Role::Owner))).is_err());
+        assert!(authorize(&actor(Role::Owner), erase(Some(Role::Owner))).is_ok());
+        assert!(authorize(&actor(Role::Moderator), erase(Some(Role::Guest))).is_err());
+        let token = Actor {
+            scope: Some(TokenScope::Write),
+            ..actor(Role::Owner)
+        };
+        assert!(authorize(&token, erase(Some(Role::Member))).is_err());
     }
 }

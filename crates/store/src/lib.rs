@@ -29,6 +29,7 @@ macro_rules! on_conn {
 
 mod audit;
 mod content;
+mod erasure;
 mod files;
 mod instance;
 mod keys;
@@ -52,6 +53,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
+pub use erasure::{ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation};
 pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
@@ -90,6 +92,9 @@ pub enum StoreError {
     /// Stored data could not be read back as the domain expects.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A caller asked for something storage does not do (a programming error).
+    #[error("storage misuse: {0}")]
+    Misuse(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -840,6 +840,47 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         assert!(ok, "{args:?}: {err}");
     }
     t.app.shred_member_data(w.id, alice).await.unwrap();
+    t.session("carol@example.org", "carol's long password")
+        .await;
+    t.app
+        .add_member("kinds", "carol@example.org", Role::Member)
+        .await
+        .unwrap();
+    let carol = t
+        .app
+        .login(
+            "carol@example.org",
+            "carol's long password",
+            &Default::default(),
+        )
+        .await
+        .unwrap()
+        .user
+        .id;
+    t.app
+        .erase_person(
+            &owner,
+            carol,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Purge,
+            },
+        )
+        .await
+        .unwrap();
+    let dave = t.session("dave@example.org", "dave's long password").await;
+    t.app
+        .add_member("kinds", "dave@example.org", Role::Member)
+        .await
+        .unwrap();
+    let (st, v) = call(
+        &t,
+        "DELETE",
+        "/me",
+        &Auth::Session(dave),
+        Body::Json(json!({"confirm": "dave@example.org"})),
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
     t.app
         .set_retention_policy(
             &owner,
@@ -1047,6 +1088,14 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &ws_events,
         ),
         ("retention.applied", Some("operator"), "success", &ws_events),
+        (
+            "person.erased",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        ("person.erased", Some("erased"), "success", &ws_events),
+        ("account.deleted", Some("erased"), "success", &inst_json),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());

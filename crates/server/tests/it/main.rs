@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod content;
 mod encryption;
+mod erasure;
 mod helpers;
 mod invitations;
 mod keys;

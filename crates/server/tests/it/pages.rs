@@ -1007,3 +1007,108 @@ async fn dsr_04_people_restrict_and_lift_processing_on_the_account_page() {
     let (_, page, _) = get(&t, &me, "/account").await;
     assert!(!page.contains("Restricted since"));
 }
+
+#[tokio::test]
+async fn dsr_03_the_account_page_states_what_deletion_does_and_deletes_on_the_typed_address() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("leaving").await;
+    let me = person(&t, &w, "me", Role::Member).await;
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(page.contains("id=\"delete-account\""), "{page}");
+    assert!(
+        page.contains("shown as written by &quot;Former member&quot;")
+            || page.contains("shown as written by &#34;Former member&#34;"),
+        "the workspace's policy is stated: {page}"
+    );
+    let (st, page, _) = post(
+        &t,
+        &me,
+        "/account/delete",
+        &[("csrf", &me.csrf), ("confirm", "someone@else.test")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"delete-error\""), "{page}");
+    let (st, ..) = post(
+        &t,
+        &me,
+        "/account/delete",
+        &[("csrf", "forged"), ("confirm", "me@leaving.pages.test")],
+        false,
+    )
+    .await;
+    assert_ne!(st, 303, "a forged form deletes nothing");
+    let (st, _, h) = post(
+        &t,
+        &me,
+        "/account/delete",
+        &[("csrf", &me.csrf), ("confirm", "me@leaving.pages.test")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/sign-in?deleted=1");
+    assert!(
+        h["set-cookie"].to_str().unwrap().contains("Max-Age=0"),
+        "the browser is signed out"
+    );
+    let (st, _, h) = get(&t, &me, "/account").await;
+    assert_eq!(st, 303, "the session is gone");
+    assert!(h["location"].to_str().unwrap().starts_with("/sign-in"));
+    let r = browser()
+        .get(format!("{}/sign-in?deleted=1", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Your account was deleted"));
+}
+
+#[tokio::test]
+async fn dsr_03_admins_choose_the_erasure_policy_and_erase_members_from_the_members_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("erasing").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let gone = t.member(&w, "gone", Role::Member).await;
+    let (st, _, h) = post(
+        &t,
+        &admin,
+        "/w/erasing/settings/erasure",
+        &[("csrf", &admin.csrf), ("mode", "purge")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/w/erasing/settings#erasure");
+    let (_, page, _) = get(&t, &admin, "/w/erasing/settings").await;
+    assert!(page.contains("<option value=\"purge\" selected>"), "{page}");
+    let (st, ..) = post(
+        &t,
+        &admin,
+        "/w/erasing/settings/erasure",
+        &[("csrf", &admin.csrf), ("mode", "shred")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400, "an unknown mode is refused");
+
+    let (_, page, _) = get(&t, &admin, "/w/erasing/members").await;
+    let action = format!("/w/erasing/members/{}/erase", gone.id.0);
+    assert!(page.contains(&action), "{page}");
+    assert!(
+        !page.contains(&format!("/w/erasing/members/{}/erase", admin.user.0)),
+        "no erase button for oneself"
+    );
+    let (st, _, h) = post(
+        &t,
+        &admin,
+        &action,
+        &[("csrf", &admin.csrf), ("mode", "anonymise")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/w/erasing/members");
+    let (_, page, _) = get(&t, &admin, "/w/erasing/members").await;
+    assert!(!page.contains(&action), "the member is gone");
+}

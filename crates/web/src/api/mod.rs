@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod comments;
+pub mod erasure;
 pub mod files;
 pub mod ideas;
 pub mod notifications;
@@ -58,7 +59,12 @@ impl Modify for Security {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
-        .routes(routes!(session::me, session::rename_me))
+        .routes(routes!(
+            session::me,
+            session::rename_me,
+            erasure::delete_account
+        ))
+        .routes(routes!(erasure::deletion_statement))
         .routes(routes!(session::personal_data))
         .routes(routes!(session::get_restriction, session::set_restriction))
         .routes(routes!(session::invitation_info))
@@ -87,6 +93,11 @@ pub fn router() -> OpenApiRouter<AppState> {
             notifications::set_notifications
         ))
         .routes(routes!(retention::get_retention, retention::set_retention))
+        .routes(routes!(
+            erasure::get_erasure_policy,
+            erasure::set_erasure_policy
+        ))
+        .routes(routes!(erasure::erase_person))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,

@@ -4,7 +4,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ideaweave_app::{AccountPatch, AppError, MeView, NotificationPreference};
+use ideaweave_app::{AccountDeletionInput, AccountPatch, AppError, MeView, NotificationPreference};
+use ideaweave_domain::ErasureMode;
 use serde::Deserialize;
 
 use super::guard::{Fields, Visitor, WsForm, stale_form};
@@ -18,6 +19,18 @@ struct Membership {
     role_key: &'static str,
     /// The email notification preference in this workspace.
     notify: &'static str,
+}
+
+/// What deleting the account does in one workspace (DSR-03).
+struct DeletionRow {
+    name: String,
+    /// True when the person left but their contributions remain.
+    former: bool,
+    mode_key: &'static str,
+    ideas: u64,
+    comments: u64,
+    votes_and_ratings: u64,
+    files: u64,
 }
 
 /// The choices of the notification select, in order.
@@ -38,6 +51,11 @@ struct AccountPage {
     mail_enabled: bool,
     /// Since when the person restricted the processing of their data, if they did.
     restricted_since: Option<String>,
+    deletion: Vec<DeletionRow>,
+    /// Why the account cannot be deleted now, if it cannot.
+    deletion_blocked: Option<String>,
+    /// What was wrong with the last deletion attempt.
+    deletion_problem: Option<String>,
     saved: bool,
     problem: Option<String>,
 }
@@ -54,7 +72,14 @@ pub(crate) async fn account_page(
     q: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let saved = q.is_ok_and(|Query(q)| q.saved.is_some());
-    render(&s, v, saved, None, None).await
+    render(&s, v, saved, None, Problem::None).await
+}
+
+/// What went wrong with the last form sent, and which form it was.
+enum Problem {
+    None,
+    Profile(String),
+    Deletion(String),
 }
 
 async fn render(
@@ -62,7 +87,7 @@ async fn render(
     v: Visitor,
     saved: bool,
     draft: Option<String>,
-    problem: Option<String>,
+    problem: Problem,
 ) -> Response {
     let MeView { user, workspaces } = match s.app.me(&v.p).await {
         Ok(me) => me,
@@ -89,15 +114,38 @@ async fn render(
         Ok(r) => r.since.map(super::format::when),
         Err(e) => return app_error(v.c, e),
     };
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
+    let statement = match s.app.deletion_statement(&v.p).await {
+        Ok(st) => st,
+        Err(e) => return app_error(v.c, e),
+    };
+    let deletion = statement
+        .workspaces
+        .into_iter()
+        .map(|d| DeletionRow {
+            name: d.name,
+            former: d.role.is_none(),
+            mode_key: match d.mode {
+                ErasureMode::Anonymise => "account.delete_keep",
+                ErasureMode::Purge => "account.delete_purge",
+            },
+            ideas: d.ideas,
+            comments: d.comments,
+            votes_and_ratings: d.votes_and_ratings,
+            files: d.files,
+        })
+        .collect();
+    let (status, problem, deletion_problem) = match problem {
+        Problem::None => (StatusCode::OK, None, None),
+        Problem::Profile(p) => (StatusCode::BAD_REQUEST, Some(p), None),
+        Problem::Deletion(p) => (StatusCode::BAD_REQUEST, None, Some(p)),
     };
     page(
         status,
         &AccountPage {
             restricted_since,
+            deletion,
+            deletion_blocked: statement.blocked_by,
+            deletion_problem,
             c: v.c,
             saved,
             problem,
@@ -128,7 +176,7 @@ pub(crate) async fn update_account(
     {
         Ok(_) => Redirect::to("/account?saved=1").into_response(),
         Err(e) => match input_problem(&e) {
-            Some(p) => render(&s, v, false, Some(name), Some(p)).await,
+            Some(p) => render(&s, v, false, Some(name), Problem::Profile(p)).await,
             None => app_error(v.c, e),
         },
     }
@@ -176,5 +224,40 @@ pub(crate) async fn update_restriction(
     match s.app.set_restriction(&v.p, restricted).await {
         Ok(_) => Redirect::to("/account?saved=1#restriction").into_response(),
         Err(e) => app_error(v.c, e),
+    }
+}
+
+/// Deletes one's account (DSR-03) once the address is typed again; signs the browser out.
+pub(crate) async fn delete_account(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let input = AccountDeletionInput {
+        confirm: f.text("confirm"),
+    };
+    match s.app.delete_account(&v.p, input).await {
+        Ok(()) => match crate::api::session::session_cookie_header(&s, "", 0) {
+            Ok(clear) => (
+                StatusCode::SEE_OTHER,
+                [
+                    (axum::http::header::SET_COOKIE, clear),
+                    (
+                        axum::http::header::LOCATION,
+                        axum::http::HeaderValue::from_static("/sign-in?deleted=1"),
+                    ),
+                ],
+            )
+                .into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Err(e) => match input_problem(&e) {
+            Some(p) => render(&s, v, false, None, Problem::Deletion(p)).await,
+            None => app_error(v.c, e),
+        },
     }
 }

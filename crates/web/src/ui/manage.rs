@@ -26,6 +26,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/members/invite", post(invite))
         .route("/w/{slug}/members/{user_id}/role", post(change_role))
         .route("/w/{slug}/members/{user_id}/remove", post(remove_member))
+        .route("/w/{slug}/members/{user_id}/erase", post(erase_member))
         .route(
             "/w/{slug}/invitations/{invitation_id}/revoke",
             post(revoke_invitation),
@@ -33,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/settings", get(settings_page))
         .route("/w/{slug}/settings/name", post(rename))
         .route("/w/{slug}/settings/retention", post(set_retention))
+        .route("/w/{slug}/settings/erasure", post(set_erasure_policy))
         .route("/w/{slug}/settings/stages", post(create_stage))
         .route("/w/{slug}/settings/stages/{stage_id}", post(update_stage))
         .route(
@@ -302,6 +304,22 @@ async fn remove_member(
     }
 }
 
+/// Erases a member (DSR-03) in the mode the admin chose in the confirmation.
+async fn erase_member(
+    State(s): State<AppState>,
+    Id(user): Id<UserId>,
+    WsForm { w, f }: WsForm,
+) -> Response {
+    let r = match erasure_mode(&f) {
+        Ok(mode) => s.app.erase_person(&w.m, user, ErasureInput { mode }).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(_) => to_members(&w),
+        Err(e) => app_error(w.c, e),
+    }
+}
+
 async fn revoke_invitation(
     State(s): State<AppState>,
     Id(id): Id<InvitationId>,
@@ -331,9 +349,18 @@ struct SettingsPage {
     spaces: Vec<SpaceRow>,
     everyone: Vec<MemberView>,
     retention: ideaweave_domain::RetentionPolicy,
+    /// The erasure policy for deleted accounts, as its API name.
+    erasure_mode: &'static str,
+    erasure_choices: [(&'static str, &'static str); 2],
     problem: Option<String>,
 }
 framed!(SettingsPage);
+
+/// The choices of an erasure mode select, in order (DSR-03).
+const ERASURE_CHOICES: [(&str, &str); 2] = [
+    ("anonymise", "erasure.anonymise"),
+    ("purge", "erasure.purge"),
+];
 
 async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) -> Response {
     let w = w.at("settings");
@@ -374,6 +401,10 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         Ok(p) => p,
         Err(e) => return app_error(w.c, e),
     };
+    let erasure_mode = match s.app.erasure_policy(&w.m).await {
+        Ok(p) => p.mode.as_str(),
+        Err(e) => return app_error(w.c, e),
+    };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -383,6 +414,8 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         status,
         &SettingsPage {
             retention,
+            erasure_mode,
+            erasure_choices: ERASURE_CHOICES,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
             stages: w.ws.stages,
@@ -452,6 +485,20 @@ async fn set_retention(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Re
         Err(e) => Err(e),
     };
     settled(&s, w, r, "retention").await
+}
+
+/// The mode chosen in an erasure form.
+fn erasure_mode(f: &Fields) -> Result<ideaweave_domain::ErasureMode, AppError> {
+    f.parsed::<ideaweave_domain::ErasureMode>("mode")
+        .ok_or_else(|| AppError::invalid("mode", "choose anonymise or purge"))
+}
+
+async fn set_erasure_policy(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+    let r = match erasure_mode(&f) {
+        Ok(mode) => s.app.set_erasure_policy(&w.m, ErasurePolicy { mode }).await,
+        Err(e) => Err(e),
+    };
+    settled(&s, w, r, "erasure").await
 }
 
 async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {

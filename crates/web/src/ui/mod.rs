@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
             get(account::account_page).post(account::update_account),
         )
         .route("/account/restriction", post(account::update_restriction))
+        .route("/account/delete", post(account::delete_account))
         .route(
             "/w/{slug}/notifications",
             post(account::update_notifications),

@@ -74,6 +74,8 @@ struct SignInPage {
     email: String,
     next: String,
     failed: bool,
+    /// The visitor just deleted their account.
+    deleted: bool,
 }
 framed!(SignInPage);
 
@@ -96,6 +98,8 @@ fn safe_next(next: Option<&str>) -> &str {
 #[derive(Deserialize)]
 pub(crate) struct NextQuery {
     next: Option<String>,
+    /// Set after an account was deleted, to say so.
+    deleted: Option<String>,
 }
 
 pub(crate) async fn sign_in_page(
@@ -104,6 +108,7 @@ pub(crate) async fn sign_in_page(
     q: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let next = safe_next(q.as_ref().ok().and_then(|q| q.next.as_deref())).to_owned();
+    let deleted = q.as_ref().is_ok_and(|q| q.deleted.is_some());
     if signed_in(&s, &headers).await.is_some() {
         return Redirect::to(&next).into_response();
     }
@@ -114,6 +119,7 @@ pub(crate) async fn sign_in_page(
             email: String::new(),
             next,
             failed: false,
+            deleted,
         },
     )
 }
@@ -180,6 +186,7 @@ pub(crate) async fn sign_in(
                 email: form.email,
                 next,
                 failed: true,
+                deleted: false,
             },
         ),
         Err(e) => app_error(Chrome::anonymous(&headers), e),

@@ -1,0 +1,562 @@
+//! DSR-03: erasure. An admin erases a person from a workspace (anonymise or purge), a person
+//! deletes their account, and the registry of personal data covers the whole schema.
+
+use std::collections::BTreeSet;
+
+use ideaweave_domain::{Role, TokenScope};
+use ideaweave_testkit::{Session, TestApp, TestWorkspace};
+use serde_json::{Value, json};
+
+use crate::helpers::{Auth, Body, call, error_code, open_discussion, png};
+
+async fn send(t: &TestApp, auth: &Auth, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let b = if body.is_null() {
+        Body::None
+    } else {
+        Body::Json(body)
+    };
+    call(t, method, path, auth, b).await
+}
+
+/// A workspace where Pat (a member with a password, a session and a token) has written,
+/// commented, voted, linked and uploaded, around Quinn's contributions.
+struct World {
+    t: TestApp,
+    w: TestWorkspace,
+    admin: Auth,
+    pat: Session,
+    pat_token: String,
+    quinn: Auth,
+    discussion: String,
+    pat_idea: String,
+    quinn_idea: String,
+    pat_comment: String,
+    quinn_reply: String,
+    attachment: String,
+}
+
+const PAT: &str = "pat@example.org";
+const PAT_PASSWORD: &str = "pat's long password";
+
+async fn post(t: &TestApp, auth: &Auth, path: &str, body: Value) -> String {
+    let (st, v) = send(t, auth, "POST", path, body).await;
+    assert_eq!(st, 201, "{path}: {v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn world(slug: &str) -> World {
+    let t = TestApp::spawn().await;
+    let w = t.workspace(slug).await;
+    let admin_session = t
+        .session(&format!("admin@{slug}.test"), "the admin's long password")
+        .await;
+    t.app
+        .add_member(slug, &format!("admin@{slug}.test"), Role::Admin)
+        .await
+        .unwrap();
+    let pat = t.session(PAT, PAT_PASSWORD).await;
+    t.app.add_member(slug, PAT, Role::Member).await.unwrap();
+    let pat_token = t.token(PAT, slug, TokenScope::Write).await;
+    let quinn = t.member(&w, "quinn", Role::Member).await;
+    let (me, quinn) = (Auth::Session(pat.clone()), Auth::Token(quinn.token));
+    let discussion = open_discussion(&t, slug, &w.owner.token).await;
+    let ideas = format!("/workspaces/{slug}/discussions/{discussion}/ideas");
+    let pat_idea = post(
+        &t,
+        &me,
+        &ideas,
+        json!({"title": "Pat's idea", "body": "what Pat wrote", "tags": ["pats-tag"]}),
+    )
+    .await;
+    let quinn_idea = post(
+        &t,
+        &quinn,
+        &ideas,
+        json!({"title": "Quinn's idea", "body": "what Quinn wrote"}),
+    )
+    .await;
+    let pat_comment = post(
+        &t,
+        &me,
+        &format!("/workspaces/{slug}/ideas/{quinn_idea}/comments"),
+        json!({"body": "Pat comments"}),
+    )
+    .await;
+    let quinn_reply = post(
+        &t,
+        &quinn,
+        &format!("/workspaces/{slug}/ideas/{quinn_idea}/comments"),
+        json!({"body": "Quinn replies", "parent_id": pat_comment}),
+    )
+    .await;
+    post(
+        &t,
+        &quinn,
+        &format!("/workspaces/{slug}/ideas/{pat_idea}/comments"),
+        json!({"body": "Quinn on Pat's idea"}),
+    )
+    .await;
+    let (st, v) = send(
+        &t,
+        &me,
+        "PUT",
+        &format!("/workspaces/{slug}/ideas/{quinn_idea}/vote"),
+        json!({"direction": "up"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    post(
+        &t,
+        &me,
+        &format!("/workspaces/{slug}/ideas/{pat_idea}/links"),
+        json!({"url": "https://example.org/pat", "title": "Pat's link"}),
+    )
+    .await;
+    let (st, a) = call(
+        &t,
+        "POST",
+        &format!("/workspaces/{slug}/ideas/{pat_idea}/attachments"),
+        &me,
+        Body::Upload {
+            filename: "pat.png",
+            bytes: png(),
+        },
+    )
+    .await;
+    assert_eq!(st, 201, "{a}");
+    World {
+        admin: Auth::Session(admin_session),
+        pat_token,
+        quinn,
+        discussion,
+        pat_idea,
+        quinn_idea,
+        pat_comment,
+        quinn_reply,
+        attachment: a["id"].as_str().unwrap().to_owned(),
+        pat,
+        t,
+        w,
+    }
+}
+
+impl World {
+    fn path(&self, rest: &str) -> String {
+        format!("/workspaces/{}{rest}", self.w.slug)
+    }
+
+    async fn erase(&self, mode: &str) -> Value {
+        let (st, v) = send(
+            &self.t,
+            &self.admin,
+            "POST",
+            &self.path(&format!("/people/{}/erasure", self.pat.user.0)),
+            json!({"mode": mode}),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        v
+    }
+
+    async fn get(&self, rest: &str) -> (u16, Value) {
+        send(&self.t, &self.quinn, "GET", &self.path(rest), Value::Null).await
+    }
+
+    async fn comments_of(&self, idea: &str) -> Vec<Value> {
+        let (st, v) = self.get(&format!("/ideas/{idea}/comments")).await;
+        assert_eq!(st, 200, "{v}");
+        v["items"].as_array().unwrap().clone()
+    }
+
+    /// Pat is signed out everywhere, their token is dead, and they are no longer a member.
+    async fn assert_pat_is_out(&self) {
+        let (st, _) = send(
+            &self.t,
+            &Auth::Session(self.pat.clone()),
+            "GET",
+            "/me",
+            Value::Null,
+        )
+        .await;
+        assert_eq!(st, 401, "the session ended");
+        let (st, _) = send(
+            &self.t,
+            &Auth::Token(self.pat_token.clone()),
+            "GET",
+            &self.path(""),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(st, 401, "the token is gone");
+        let (_, members) = self.get("/members").await;
+        assert!(
+            !members.to_string().contains(&self.pat.user.0.to_string()),
+            "{members}"
+        );
+        let (st, _) = self.get(&format!("/attachments/{}", self.attachment)).await;
+        assert_eq!(st, 404, "the person's files go in both modes");
+    }
+
+    fn stored_files(&self) -> usize {
+        fn walk(p: &std::path::Path, n: &mut usize) {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path, n);
+                } else if path.parent().is_some_and(|d| {
+                    d.file_name()
+                        .is_some_and(|f| f.to_string_lossy().len() == 36)
+                }) {
+                    *n += 1;
+                }
+            }
+        }
+        let mut n = 0;
+        walk(self.t.dir.path(), &mut n);
+        n
+    }
+}
+
+#[tokio::test]
+async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the_rest() {
+    let w = world("anon").await;
+    assert_eq!(w.stored_files(), 1);
+    let report = w.erase("anonymise").await;
+    assert_eq!(
+        (
+            &report["mode"],
+            &report["ideas"],
+            &report["comments"],
+            &report["votes"],
+            &report["links"],
+            &report["files"],
+            &report["key_shredded"],
+        ),
+        (
+            &json!("anonymise"),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(true)
+        ),
+        "{report}"
+    );
+    w.assert_pat_is_out().await;
+    assert_eq!(w.stored_files(), 0, "the uploaded file's bytes are gone");
+
+    let (st, idea) = w.get(&format!("/ideas/{}", w.pat_idea)).await;
+    assert_eq!(st, 200, "{idea}");
+    assert_eq!(
+        idea["title"], "Pat's idea",
+        "the contribution stays readable"
+    );
+    assert_eq!(idea["body"], "what Pat wrote");
+    assert_eq!(idea["tags"], json!(["pats-tag"]));
+    assert_eq!(idea["author"]["name"], "Former member");
+    let former = idea["author"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(former, w.pat.user.0.to_string(), "it leads to nobody");
+    assert_eq!(idea["attachments"], json!([]));
+    assert_eq!(idea["links"][0]["title"], "Pat's link");
+
+    let (_, quinns) = w.get(&format!("/ideas/{}", w.quinn_idea)).await;
+    assert_eq!(quinns["upvotes"], 1, "the vote still counts");
+    let thread = w.comments_of(&w.quinn_idea).await;
+    let pats = thread
+        .iter()
+        .find(|c| c["id"] == json!(w.pat_comment))
+        .expect("the comment stays");
+    assert_eq!(pats["body"], "Pat comments");
+    assert_eq!(pats["author"]["name"], "Former member");
+    assert_eq!(
+        pats["author"]["id"],
+        json!(former),
+        "one former member per erasure keeps the contributions together"
+    );
+    let reply = thread
+        .iter()
+        .find(|c| c["id"] == json!(w.quinn_reply))
+        .unwrap();
+    assert_eq!(reply["parent_id"], json!(w.pat_comment));
+
+    // The account itself lives on (only the workspace erased them): Pat signs in again and
+    // holds nothing there.
+    let again =
+        w.t.app
+            .login(PAT, PAT_PASSWORD, &Default::default())
+            .await
+            .expect("the account still exists");
+    let s = Session {
+        user: again.user.id,
+        cookie: again.session,
+        csrf: again.csrf,
+    };
+    let (st, data) = send(
+        &w.t,
+        &Auth::Session(s),
+        "GET",
+        "/me/personal-data",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(data["workspaces"], json!([]), "{data}");
+
+    let (_, events) = send(
+        &w.t,
+        &w.admin,
+        "GET",
+        &w.path("/audit/events?action=person.erased"),
+        Value::Null,
+    )
+    .await;
+    let items = events["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{events}");
+    assert!(
+        !items[0].to_string().contains(&w.pat.user.0.to_string()),
+        "the event is pseudonymous: {}",
+        items[0]
+    );
+}
+
+#[tokio::test]
+async fn dsr_03_purge_removes_contributions_and_keeps_threads_and_counts_right() {
+    let w = world("purge").await;
+    let report = w.erase("purge").await;
+    assert_eq!(report["mode"], "purge");
+    assert_eq!(report["ideas"], 1);
+    w.assert_pat_is_out().await;
+    assert_eq!(w.stored_files(), 0);
+
+    let (st, _) = w.get(&format!("/ideas/{}", w.pat_idea)).await;
+    assert_eq!(st, 404, "the idea is gone, with the thread under it");
+    let (_, list) = w.get(&format!("/discussions/{}/ideas", w.discussion)).await;
+    let ids: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, vec![w.quinn_idea.clone()]);
+    let (_, d) = w.get(&format!("/discussions/{}", w.discussion)).await;
+    assert_eq!(d["idea_count"], 1, "{d}");
+
+    let (_, quinns) = w.get(&format!("/ideas/{}", w.quinn_idea)).await;
+    assert_eq!(quinns["upvotes"], 0, "the vote is withdrawn");
+    assert_eq!(quinns["comment_count"], 1, "Pat's comment is gone");
+    let thread = w.comments_of(&w.quinn_idea).await;
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0]["id"], json!(w.quinn_reply));
+    assert_eq!(
+        thread[0]["parent_id"],
+        Value::Null,
+        "the reply moved up to where the purged comment hung"
+    );
+}
+
+#[tokio::test]
+async fn dsr_03_erasure_is_refused_for_oneself_the_last_owner_tokens_and_strangers() {
+    let w = world("refusals").await;
+    let erase = |auth: Auth, who: String| {
+        let t = &w.t;
+        let path = w.path(&format!("/people/{who}/erasure"));
+        async move { send(t, &auth, "POST", &path, json!({"mode": "purge"})).await }
+    };
+    let admin_id = match &w.admin {
+        Auth::Session(s) => s.user.0.to_string(),
+        _ => unreachable!(),
+    };
+    let (st, v) = erase(w.admin.clone(), admin_id).await;
+    assert_eq!(st, 409, "{v}");
+    assert!(v.to_string().contains("delete your account"), "{v}");
+    let (st, v) = erase(w.admin.clone(), w.w.owner.id.0.to_string()).await;
+    assert_eq!(st, 403, "an admin cannot erase an owner: {v}");
+    let (st, v) = erase(
+        Auth::Token(w.w.owner.token.clone()),
+        w.pat.user.0.to_string(),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (403, "forbidden"),
+        "not with a token"
+    );
+    let (st, _) = erase(w.quinn.clone(), w.pat.user.0.to_string()).await;
+    assert_eq!(st, 403, "members erase nobody");
+    let (st, _) = erase(w.admin.clone(), uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(st, 404);
+    let (st, v) = send(
+        &w.t,
+        &w.admin,
+        "POST",
+        &w.path(&format!("/people/{}/erasure", w.pat.user.0)),
+        json!({"mode": "shred"}),
+    )
+    .await;
+    assert_eq!(st, 422, "{v}");
+    // Nothing was erased by any of that.
+    let (st, _) = w.get(&format!("/ideas/{}", w.pat_idea)).await;
+    assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_policy() {
+    let w = world("keeps").await;
+    let other = w.t.workspace("purges").await;
+    w.t.app
+        .add_member("purges", PAT, Role::Member)
+        .await
+        .unwrap();
+    let (st, v) = send(
+        &w.t,
+        &Auth::Token(other.owner.token.clone()),
+        "PUT",
+        "/workspaces/purges/erasure-policy",
+        json!({"mode": "purge"}),
+    )
+    .await;
+    assert_eq!((st, &v["mode"]), (200, &json!("purge")), "{v}");
+    let d = open_discussion(&w.t, "purges", &other.owner.token).await;
+    let me = Auth::Session(w.pat.clone());
+    let purged = post(
+        &w.t,
+        &me,
+        &format!("/workspaces/purges/discussions/{d}/ideas"),
+        json!({"title": "goes", "body": "b"}),
+    )
+    .await;
+
+    let (st, statement) = send(&w.t, &me, "GET", "/me/deletion", Value::Null).await;
+    assert_eq!(st, 200, "{statement}");
+    assert_eq!(statement["possible"], true);
+    assert_eq!(statement["confirm_with"], PAT);
+    let modes: BTreeSet<(String, String)> = statement["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["slug"].as_str().unwrap().to_owned(),
+                e["mode"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        BTreeSet::from([
+            ("keeps".to_owned(), "anonymise".to_owned()),
+            ("purges".to_owned(), "purge".to_owned())
+        ])
+    );
+
+    let (st, v) = send(
+        &w.t,
+        &Auth::Token(w.pat_token.clone()),
+        "DELETE",
+        "/me",
+        json!({"confirm": PAT}),
+    )
+    .await;
+    assert_eq!(st, 403, "a token cannot delete the account: {v}");
+    let (st, v) = send(&w.t, &me, "DELETE", "/me", json!({"confirm": "yes"})).await;
+    assert_eq!(st, 422, "the address must be typed: {v}");
+    let (st, v) = send(&w.t, &me, "DELETE", "/me", json!({"confirm": PAT})).await;
+    assert_eq!(st, 204, "{v}");
+
+    w.assert_pat_is_out().await;
+    assert!(
+        w.t.app
+            .login(PAT, PAT_PASSWORD, &Default::default())
+            .await
+            .is_err(),
+        "the account is gone"
+    );
+    let (_, idea) = w.get(&format!("/ideas/{}", w.pat_idea)).await;
+    assert_eq!(idea["author"]["name"], "Former member", "{idea}");
+    let (st, _) = send(
+        &w.t,
+        &Auth::Token(other.owner.token.clone()),
+        "GET",
+        &format!("/workspaces/purges/ideas/{purged}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, 404, "the purging workspace removed the idea");
+}
+
+#[tokio::test]
+async fn dsr_03_the_only_owner_of_a_workspace_cannot_delete_their_account() {
+    let t = TestApp::spawn().await;
+    let s = t.session("solo@example.org", "solo's long password").await;
+    t.app
+        .create_workspace("solo", "Solo", "solo@example.org")
+        .await
+        .unwrap();
+    let me = Auth::Session(s);
+    let (_, statement) = send(&t, &me, "GET", "/me/deletion", Value::Null).await;
+    assert_eq!(statement["possible"], false);
+    assert!(
+        statement["blocked_by"]
+            .as_str()
+            .unwrap()
+            .contains("only owner of solo"),
+        "{statement}"
+    );
+    let (st, v) = send(
+        &t,
+        &me,
+        "DELETE",
+        "/me",
+        json!({"confirm": "solo@example.org"}),
+    )
+    .await;
+    assert_eq!((st, error_code(&v).as_str()), (409, "conflict"), "{v}");
+    let (st, _) = send(&t, &me, "GET", "/me", Value::Null).await;
+    assert_eq!(st, 200, "nothing happened");
+}
+
+#[tokio::test]
+async fn dsr_03_every_table_and_column_of_the_schema_has_an_erasure_decision() {
+    let t = TestApp::spawn().await;
+    let mut tx = t.app.store().read().await.unwrap();
+    let live: BTreeSet<(String, String)> = tx.schema_columns().await.unwrap().into_iter().collect();
+    let listed: BTreeSet<(String, String)> = ideaweave_store::PERSONAL_DATA
+        .iter()
+        .flat_map(|e| {
+            e.personal
+                .iter()
+                .chain(e.other)
+                .map(|c| (e.table.to_owned(), (*c).to_owned()))
+        })
+        .collect();
+    let unlisted: Vec<_> = live.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&live).collect();
+    assert!(
+        unlisted.is_empty(),
+        "columns with no erasure decision in ideaweave_store::PERSONAL_DATA: {unlisted:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "PERSONAL_DATA lists columns the schema does not have: {stale:?}"
+    );
+    // Every column that points at an account is marked personal.
+    for (table, column) in &live {
+        let looks_personal = column == "user_id"
+            || column == "subject_id"
+            || column.ends_with("_by")
+            || column == "author_id"
+            || column == "uploader_id"
+            || column == "email";
+        if looks_personal {
+            let e = ideaweave_store::PERSONAL_DATA
+                .iter()
+                .find(|e| e.table == table)
+                .unwrap();
+            assert!(
+                e.personal.contains(&column.as_str()) && e.handler.is_some(),
+                "{table}.{column} refers to a person but has no erasure handler"
+            );
+        }
+    }
+}

@@ -1,0 +1,726 @@
+//! Erasure (DSR-03): where personal data lives, and the statements that remove it.
+//!
+//! [`PERSONAL_DATA`] is the one list of every table, every column in it that refers to a person
+//! or holds what they wrote, and the [`ErasureHandler`] responsible for it. A test enumerates the
+//! live schema of both databases and fails when a table or column is not in the list, so a new
+//! column cannot hold personal data without someone deciding how it is erased. The application
+//! runs the handlers (it re-seals, decides modes and removes files); storage only finds, moves
+//! and deletes rows.
+
+use ideaweave_domain::*;
+use uuid::Uuid;
+
+use crate::workspace::WorkspaceRepo;
+use crate::{StoreResult, Tx};
+
+/// The step of an erasure that deals with one place holding personal data. The application
+/// matches on every variant, so adding one without implementing it does not compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErasureHandler {
+    /// The account row: deleted when the account is; its name and address are sealed with the
+    /// account key, which is crypto-shredded.
+    Account,
+    /// Sessions: all of the person's end.
+    Sessions,
+    /// Password reset links: deleted.
+    PasswordResets,
+    /// The account key: crypto-shredded (shred ledger first).
+    AccountKey,
+    /// Memberships: deleted.
+    Memberships,
+    /// API tokens (and their names, sealed with the person's key): deleted.
+    ApiTokens,
+    /// Listings in private spaces: deleted.
+    SpaceMemberships,
+    /// Notification preferences: deleted.
+    NotificationPreferences,
+    /// Notifications waiting for the person's digest: deleted. Items waiting for others that
+    /// tell of the person's acts are sealed with the person's key, and shredded with it.
+    PendingNotifications,
+    /// Invitations the person accepted or that are addressed to them: deleted; invitations
+    /// they sent: attributed to the former member.
+    Invitations,
+    /// Spaces the person created: attributed to the former member (a space is the workspace's,
+    /// sealed with its key).
+    Spaces,
+    /// Discussions the person opened: attributed to the former member (sealed with the
+    /// workspace's key).
+    Discussions,
+    /// Ideas: anonymised (re-sealed with the workspace's key, attributed to the former member)
+    /// or purged with their threads; deletions the person made are attributed to the former
+    /// member.
+    Ideas,
+    /// Comments: anonymised or purged (replies move up).
+    Comments,
+    /// Votes: attributed to the former member, or withdrawn.
+    Votes,
+    /// Ratings: attributed to the former member, or withdrawn.
+    Ratings,
+    /// Files the person uploaded: deleted in both modes, with their bytes.
+    Attachments,
+    /// Links: anonymised or purged.
+    Links,
+    /// Merges the person made or undid: attributed to the former member.
+    Merges,
+    /// Queued email to the person: deleted (found by opening each queued message).
+    Outbox,
+    /// The person's data key in the workspace: crypto-shredded (shred ledger first), which
+    /// makes everything still sealed with it unreadable everywhere, backups included.
+    DataKey,
+    /// Audit entries and pseudonyms: kept (the log is append-only) but pseudonymous; the
+    /// pseudonym is derived from, and its mapping sealed with, keys that are shredded.
+    AuditPseudonyms,
+}
+
+/// One table of the schema as erasure sees it.
+#[derive(Debug)]
+pub struct TableErasure {
+    /// The table.
+    pub table: &'static str,
+    /// Columns that refer to a person or hold what they wrote.
+    pub personal: &'static [&'static str],
+    /// Every other column.
+    pub other: &'static [&'static str],
+    /// What erases the personal columns; `None` when there are none.
+    pub handler: Option<ErasureHandler>,
+}
+
+const fn table(
+    table: &'static str,
+    handler: Option<ErasureHandler>,
+    personal: &'static [&'static str],
+    other: &'static [&'static str],
+) -> TableErasure {
+    TableErasure {
+        table,
+        personal,
+        other,
+        handler,
+    }
+}
+
+use ErasureHandler as H;
+
+/// Every table and column, and who erases what in them. See the module documentation.
+pub const PERSONAL_DATA: &[TableErasure] = &[
+    table(
+        "users",
+        Some(H::Account),
+        &[
+            "id",
+            "email_index",
+            "email",
+            "name",
+            "password_hash",
+            "restricted_at",
+        ],
+        &["is_operator", "created_at", "former_member_of"],
+    ),
+    table(
+        "sessions",
+        Some(H::Sessions),
+        &["user_id"],
+        &["token_hash", "csrf_token", "created_at", "expires_at"],
+    ),
+    table(
+        "password_resets",
+        Some(H::PasswordResets),
+        &["user_id"],
+        &["id", "token_hash", "created_at", "expires_at", "used_at"],
+    ),
+    table(
+        "account_keys",
+        Some(H::AccountKey),
+        &["user_id", "wrapped"],
+        &["id", "master_version", "created_at"],
+    ),
+    table(
+        "memberships",
+        Some(H::Memberships),
+        &["user_id"],
+        &["workspace_id", "role", "joined_at"],
+    ),
+    table(
+        "api_tokens",
+        Some(H::ApiTokens),
+        &["user_id", "name"],
+        &[
+            "workspace_id",
+            "id",
+            "scope",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ],
+    ),
+    table(
+        "space_members",
+        Some(H::SpaceMemberships),
+        &["user_id"],
+        &["workspace_id", "space_id"],
+    ),
+    table(
+        "notification_preferences",
+        Some(H::NotificationPreferences),
+        &["user_id"],
+        &["workspace_id", "preference", "updated_at"],
+    ),
+    table(
+        "pending_notifications",
+        Some(H::PendingNotifications),
+        &["user_id", "item"],
+        &["workspace_id", "id", "idea_id", "created_at"],
+    ),
+    table(
+        "invitations",
+        Some(H::Invitations),
+        &["email", "invited_by", "accepted_by"],
+        &[
+            "workspace_id",
+            "id",
+            "role",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "revoked_at",
+        ],
+    ),
+    table(
+        "spaces",
+        Some(H::Spaces),
+        &["created_by"],
+        &[
+            "workspace_id",
+            "id",
+            "name",
+            "description",
+            "private",
+            "created_at",
+        ],
+    ),
+    table(
+        "discussions",
+        Some(H::Discussions),
+        &["created_by"],
+        &[
+            "workspace_id",
+            "id",
+            "space_id",
+            "kind",
+            "title",
+            "description",
+            "open",
+            "deadline",
+            "idea_count",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    table(
+        "ideas",
+        Some(H::Ideas),
+        &["author_id", "summary", "body", "deleted_by"],
+        &[
+            "workspace_id",
+            "id",
+            "discussion_id",
+            "stage_id",
+            "upvotes",
+            "downvotes",
+            "score",
+            "hot",
+            "comment_count",
+            "merged_into",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ],
+    ),
+    table(
+        "idea_tags",
+        Some(H::Ideas),
+        &["tag_index"],
+        &["workspace_id", "idea_id"],
+    ),
+    table(
+        "comments",
+        Some(H::Comments),
+        &["author_id", "body", "deleted_by"],
+        &[
+            "workspace_id",
+            "id",
+            "idea_id",
+            "parent_id",
+            "moved_from",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        ],
+    ),
+    table(
+        "votes",
+        Some(H::Votes),
+        &["user_id"],
+        &[
+            "workspace_id",
+            "idea_id",
+            "value",
+            "moved_from",
+            "updated_at",
+        ],
+    ),
+    table(
+        "ratings",
+        Some(H::Ratings),
+        &["user_id"],
+        &[
+            "workspace_id",
+            "idea_id",
+            "criterion_id",
+            "value",
+            "updated_at",
+        ],
+    ),
+    table(
+        "attachments",
+        Some(H::Attachments),
+        &["uploader_id", "filename", "sha256"],
+        &[
+            "workspace_id",
+            "id",
+            "idea_id",
+            "comment_id",
+            "content_type",
+            "size_bytes",
+            "created_at",
+        ],
+    ),
+    table(
+        "links",
+        Some(H::Links),
+        &["created_by", "url", "title"],
+        &["workspace_id", "id", "idea_id", "comment_id", "created_at"],
+    ),
+    table(
+        "idea_merges",
+        Some(H::Merges),
+        &["merged_by", "unmerged_by"],
+        &[
+            "workspace_id",
+            "id",
+            "source_id",
+            "target_id",
+            "merged_at",
+            "unmerged_at",
+        ],
+    ),
+    table(
+        "outbox",
+        Some(H::Outbox),
+        &["message"],
+        &[
+            "id",
+            "workspace_id",
+            "created_at",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "failed_at",
+        ],
+    ),
+    table(
+        "data_keys",
+        Some(H::DataKey),
+        &["subject_id", "wrapped"],
+        &[
+            "workspace_id",
+            "id",
+            "kek_version",
+            "created_at",
+            "activity_day",
+        ],
+    ),
+    table(
+        "audit_actors",
+        Some(H::AuditPseudonyms),
+        &["pseudonym", "sealed_user"],
+        &["scope"],
+    ),
+    table(
+        "audit_entries",
+        Some(H::AuditPseudonyms),
+        &["actor", "target", "details"],
+        &[
+            "seq",
+            "at",
+            "workspace_id",
+            "action",
+            "outcome",
+            "leaf_hash",
+            "root_after",
+        ],
+    ),
+    table("audit_nodes", None, &[], &["level", "idx", "hash"]),
+    table("audit_head", None, &[], &["id", "size", "frontier"]),
+    table(
+        "audit_checkpoints",
+        None,
+        &[],
+        &["size", "root", "note", "signed_at"],
+    ),
+    table(
+        "workspaces",
+        None,
+        &[],
+        &["id", "slug", "name", "created_at", "erasure_mode"],
+    ),
+    table(
+        "workspace_keys",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "version",
+            "master_version",
+            "wrapped",
+            "created_at",
+        ],
+    ),
+    table(
+        "instance_keys",
+        None,
+        &[],
+        &["name", "id", "master_version", "wrapped", "created_at"],
+    ),
+    table(
+        "stages",
+        None,
+        &[],
+        &["workspace_id", "id", "name", "position"],
+    ),
+    table(
+        "rating_criteria",
+        None,
+        &[],
+        &["workspace_id", "id", "name", "position"],
+    ),
+    table(
+        "discussion_criteria",
+        None,
+        &[],
+        &["workspace_id", "discussion_id", "criterion_id"],
+    ),
+    table(
+        "retention_policies",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "activity_days",
+            "deleted_days",
+            "invitation_days",
+            "updated_at",
+        ],
+    ),
+];
+
+/// Columns of workspace tables that name a person and keep no other personal data, which an
+/// erasure points at the former member instead (both modes; a purge has already removed the
+/// rows it removes). Fixed names, never input.
+const REATTRIBUTED: &[(&str, &str)] = &[
+    ("ideas", "author_id"),
+    ("ideas", "deleted_by"),
+    ("comments", "author_id"),
+    ("comments", "deleted_by"),
+    ("votes", "user_id"),
+    ("ratings", "user_id"),
+    ("links", "created_by"),
+    ("spaces", "created_by"),
+    ("discussions", "created_by"),
+    ("idea_merges", "merged_by"),
+    ("idea_merges", "unmerged_by"),
+    ("invitations", "invited_by"),
+];
+
+/// Rows of workspace tables that belong to a person and go with them. Fixed names.
+const DELETED_WITH_PERSON: &[(&str, &str)] = &[
+    ("pending_notifications", "user_id"),
+    ("notification_preferences", "user_id"),
+    ("space_members", "user_id"),
+    ("api_tokens", "user_id"),
+    ("invitations", "accepted_by"),
+    ("memberships", "user_id"),
+];
+
+/// A queued message of a workspace, to be opened to see whom it is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedMail {
+    pub id: Uuid,
+    pub message: Vec<u8>,
+}
+
+/// An invitation nobody accepted, to be opened to see whom it is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnacceptedInvitation {
+    #[sqlx(try_from = "Uuid")]
+    pub id: InvitationId,
+    pub email: Vec<u8>,
+}
+
+impl WorkspaceRepo<'_> {
+    /// Points the column `column` of `table` from `from` to `to`; one of [`REATTRIBUTED`].
+    pub async fn reattribute(
+        &mut self,
+        table: &str,
+        column: &str,
+        from: UserId,
+        to: UserId,
+    ) -> StoreResult<u64> {
+        let (table, column) = REATTRIBUTED
+            .iter()
+            .find(|(t, c)| *t == table && *c == column)
+            .copied()
+            .ok_or_else(|| {
+                crate::StoreError::Misuse(format!("{table}.{column} is not reattributable"))
+            })?;
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {column} = $3 WHERE workspace_id = $1 AND {column} = $2"
+        ));
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query(sql).bind(ws).bind(from.0).bind(to.0).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes the rows of `table` whose `column` is `person`; one of [`DELETED_WITH_PERSON`].
+    pub async fn delete_rows_of(
+        &mut self,
+        table: &str,
+        column: &str,
+        person: UserId,
+    ) -> StoreResult<u64> {
+        let (table, column) = DELETED_WITH_PERSON
+            .iter()
+            .find(|(t, c)| *t == table && *c == column)
+            .copied()
+            .ok_or_else(|| {
+                crate::StoreError::Misuse(format!("{table}.{column} is not deleted with a person"))
+            })?;
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE workspace_id = $1 AND {column} = $2"
+        ));
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query(sql).bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Stores an idea's summary and body sealed anew (with another key).
+    pub async fn reseal_idea(
+        &mut self,
+        id: IdeaId,
+        summary: &[u8],
+        body: &[u8],
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE ideas SET summary = $3, body = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(summary).bind(body).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Stores a comment's body sealed anew.
+    pub async fn reseal_comment(&mut self, id: CommentId, body: &[u8]) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE comments SET body = $3 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(body).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Stores a link's address and title sealed anew.
+    pub async fn reseal_link(&mut self, id: LinkId, url: &[u8], title: &[u8]) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE links SET url = $3, title = $4 WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).bind(url).bind(title).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Withdraws every vote of `person`; returns the ideas whose counts must be redone.
+    pub async fn delete_votes_of(&mut self, person: UserId) -> StoreResult<Vec<IdeaId>> {
+        let ws = self.ws;
+        let ideas: Vec<Uuid> = on_conn!(self.tx, c => {
+            sqlx::query_scalar("DELETE FROM votes WHERE workspace_id = $1 AND user_id = $2 RETURNING idea_id")
+                .bind(ws).bind(person.0).fetch_all(c).await?
+        });
+        Ok(ideas.into_iter().map(IdeaId).collect())
+    }
+
+    /// Withdraws every rating of `person`.
+    pub async fn delete_ratings_of(&mut self, person: UserId) -> StoreResult<u64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM ratings WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes one link row.
+    pub async fn delete_links_of(&mut self, person: UserId) -> StoreResult<u64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM links WHERE workspace_id = $1 AND created_by = $2")
+                .bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Invitations not accepted (pending, expired or revoked), to find those addressed to a
+    /// person.
+    pub async fn unaccepted_invitations(&mut self) -> StoreResult<Vec<UnacceptedInvitation>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, email FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL ORDER BY id")
+                .bind(ws).fetch_all(c).await?
+        }))
+    }
+
+    /// Deletes one invitation.
+    pub async fn delete_invitation(&mut self, id: InvitationId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n = on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM invitations WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// The workspace's queued messages.
+    pub async fn queued_mail(&mut self) -> StoreResult<Vec<QueuedMail>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_as("SELECT id, message FROM outbox WHERE workspace_id = $1 ORDER BY created_at, id")
+                .bind(ws).fetch_all(c).await?
+        }))
+    }
+
+    /// The workspace's erasure mode for account deletions.
+    pub async fn erasure_mode(&mut self) -> StoreResult<String> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT erasure_mode FROM workspaces WHERE id = $1")
+                .bind(ws).fetch_one(c).await?
+        }))
+    }
+
+    /// Sets the workspace's erasure mode for account deletions.
+    pub async fn set_erasure_mode(&mut self, mode: ErasureMode) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query("UPDATE workspaces SET erasure_mode = $2 WHERE id = $1")
+                .bind(ws).bind(mode.as_str()).execute(c).await?;
+        });
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Creates a former member of `workspace`: a row contributions can point at that leads to
+    /// nobody (no name, no address, no password, no key; `email_index` must be random).
+    pub async fn insert_former_member(
+        &mut self,
+        id: UserId,
+        workspace: WorkspaceId,
+        email_index: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query(
+                "INSERT INTO users (id, email_index, email, name, password_hash, is_operator, created_at, former_member_of) \
+                 VALUES ($1, $2, $3, $3, NULL, FALSE, $4, $5)",
+            ).bind(id.0).bind(email_index).bind(Vec::<u8>::new()).bind(now).bind(workspace.0).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes an account row (after everything pointing at it went).
+    pub async fn delete_user(&mut self, user: UserId) -> StoreResult<bool> {
+        let n = on_conn!(self, c => {
+            sqlx::query("DELETE FROM users WHERE id = $1 AND former_member_of IS NULL")
+                .bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Queued account mail (no workspace), to be opened to see whom it is for.
+    pub async fn queued_account_mail(&mut self) -> StoreResult<Vec<QueuedMail>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, message FROM outbox WHERE workspace_id IS NULL ORDER BY created_at, id")
+                .fetch_all(c).await?
+        }))
+    }
+
+    /// Every table and column of the live schema (migration bookkeeping aside), sorted: what
+    /// [`PERSONAL_DATA`] must account for.
+    pub async fn schema_columns(&mut self) -> StoreResult<Vec<(String, String)>> {
+        let mut cols: Vec<(String, String)> = match &mut self.handle {
+            crate::Handle::Sqlite(h) => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+                )
+                .fetch_all(h.conn())
+                .await?
+            }
+            crate::Handle::Postgres(h) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+                )
+                .fetch_all(h.conn())
+                .await?
+            }
+        };
+        cols.sort();
+        Ok(cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn dsr_03_the_registry_names_each_column_once_and_every_handler() {
+        let mut seen = HashSet::new();
+        for t in PERSONAL_DATA {
+            for c in t.personal.iter().chain(t.other) {
+                assert!(
+                    seen.insert((t.table, *c)),
+                    "{}.{c} is listed twice",
+                    t.table
+                );
+            }
+            assert_eq!(
+                t.personal.is_empty(),
+                t.handler.is_none(),
+                "{}: a table with personal columns needs a handler, and only such a table has one",
+                t.table
+            );
+        }
+        for (t, c) in REATTRIBUTED.iter().chain(DELETED_WITH_PERSON) {
+            let entry = PERSONAL_DATA.iter().find(|e| e.table == *t);
+            assert!(
+                entry.is_some_and(|e| e.personal.contains(c)),
+                "{t}.{c} is acted on but not listed as personal"
+            );
+        }
+    }
+}
