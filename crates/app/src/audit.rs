@@ -101,6 +101,8 @@ audit_actions! {
     MemberRoleChanged => "member.role_changed": "A member's role was changed.",
     MemberRemoved => "member.removed": "A member was removed from the workspace (or left).",
     NotificationsChanged => "member.notifications_changed": "A member changed their own email notification preference (instant, daily digest or off).",
+    WorkspaceExported => "workspace.exported": "The whole workspace was exported as an archive (facts: its size and how many records of each kind).",
+    WorkspaceImported => "workspace.imported": "The workspace was created on this instance from an export archive (facts: how many records of each kind, accounts created).",
     WorkspaceCreated => "workspace.created": "The operator created a workspace.",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages, rating criteria or the erasure policy.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",

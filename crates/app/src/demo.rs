@@ -400,6 +400,7 @@ impl App {
         &self,
         slug: &str,
         ideas: usize,
+        comments: usize,
         scope: TokenScope,
     ) -> AppResult<(String, DiscussionId)> {
         let email = format!("owner@{slug}.bench.ideaweave.test");
@@ -454,6 +455,7 @@ impl App {
             .ok_or_else(|| AppError::internal("workspace has no stages"))?;
         let mut dice = Dice(0xbe_9c4u64);
         let mut done = 0;
+        let mut idea_ids = Vec::with_capacity(if comments > 0 { ideas } else { 0 });
         while done < ideas {
             let batch = (ideas - done).min(2000);
             let mut tx = self.store.begin().await?;
@@ -469,6 +471,9 @@ impl App {
                 let excerpt = markdown::excerpt(body.as_str(), 280);
                 let tags = [Tag::parse(dice.pick(TAGS))?];
                 let id = IdeaId::new();
+                if comments > 0 {
+                    idea_ids.push(id);
+                }
                 let now = self.now();
                 let (summary, body, tag_index) = self
                     .seal_idea(&mut repo, owner.id, id, &title, &body, &excerpt, &tags, now)
@@ -498,6 +503,27 @@ impl App {
             // Fresh statistics between batches keep the planner from keeping plans made for
             // empty tables (on PostgreSQL the load slowed to 90 ideas/s without this).
             self.store.analyze().await?;
+        }
+        // Comments, spread evenly over the ideas (for the export benchmark, LIF-01).
+        let mut done = 0;
+        while done < comments && !idea_ids.is_empty() {
+            let batch = (comments - done).min(2000);
+            let mut tx = self.store.begin().await?;
+            let mut repo = tx.workspace(ws);
+            let now = self.now();
+            let key = self
+                .keyring
+                .data_key(&mut repo, Some(owner.id), now)
+                .await?;
+            for n in 0..batch {
+                let idea = idea_ids[(done + n) % idea_ids.len()];
+                let id = CommentId::new();
+                let body = key.seal_text(ws, "comments", "body", id.0, dice.pick(BODIES))?;
+                repo.insert_comment(id, idea, None, owner.id, &body, now)
+                    .await?;
+            }
+            tx.commit().await?;
+            done += batch;
         }
         let token = self
             .mint_token(

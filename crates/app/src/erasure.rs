@@ -25,7 +25,8 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 18] = [
+pub(crate) const WORKSPACE_STEPS: [H; 19] = [
+    H::Exports,
     H::PendingNotifications,
     H::NotificationPreferences,
     H::SpaceMemberships,
@@ -159,6 +160,8 @@ struct Erasure<'a> {
     client: &'a ClientInfo,
     report: ErasureReport,
     files: Files,
+    /// Stored export archives to remove once the erasure committed.
+    exports: Vec<uuid::Uuid>,
 }
 
 impl App {
@@ -242,10 +245,12 @@ impl App {
                 ..ErasureReport::default()
             },
             files: Vec::new(),
+            exports: Vec::new(),
         };
         self.erase_in(&mut tx, &mut e).await?;
         tx.commit().await?;
         e.report.files += self.remove_files(e.ws, &e.files).await;
+        self.remove_export_archives(e.ws, &e.exports).await;
         Ok(e.report)
     }
 
@@ -359,10 +364,12 @@ impl App {
                     ..ErasureReport::default()
                 },
                 files: Vec::new(),
+                exports: Vec::new(),
             };
             self.erase_in(&mut tx, &mut e).await?;
             tx.commit().await?;
             self.remove_files(e.ws, &e.files).await;
+            self.remove_export_archives(e.ws, &e.exports).await;
         }
         let mut tx = self.store.begin().await?;
         for step in ACCOUNT_STEPS {
@@ -456,6 +463,10 @@ impl App {
                 if let Some(email) = &e.email {
                     e.report.mail += self.delete_mail_to(tx, Some(ws), email).await?;
                 }
+            }
+            H::Exports => {
+                let ids = tx.workspace(ws).delete_export_jobs(None).await?;
+                e.exports.extend(ids);
             }
             H::Attachments => {
                 let mut repo = tx.workspace(ws);

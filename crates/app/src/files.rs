@@ -74,7 +74,7 @@ async fn read_full(reader: &mut FileReader, buf: &mut [u8]) -> AppResult<usize> 
 }
 
 /// A stored file being opened, one block at a time.
-struct SealedFile {
+pub(crate) struct SealedFile {
     id: AttachmentId,
     reader: FileReader,
     /// `None` once the last chunk was opened.
@@ -84,7 +84,7 @@ struct SealedFile {
 
 impl SealedFile {
     /// The next piece of plaintext; `None` at the authentic end of the file.
-    async fn next_piece(&mut self) -> AppResult<Option<Bytes>> {
+    pub(crate) async fn next_piece(&mut self) -> AppResult<Option<Bytes>> {
         loop {
             let Some(opener) = self.opener.as_mut() else {
                 return Ok(None);
@@ -104,6 +104,64 @@ impl SealedFile {
 }
 
 impl App {
+    /// Opens the stored bytes of attachment `id` of `ws`, for reading piece by piece; `None`
+    /// when the key that sealed them was shredded.
+    pub(crate) async fn open_attachment_file(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: AttachmentId,
+    ) -> AppResult<Option<SealedFile>> {
+        self.open_sealed_object(tx, ws, id.0, "attachments", "file")
+            .await
+    }
+
+    /// Opens a sealed object of the file store (`<ws>/<id>`, sealed for `table.column` of row
+    /// `id`); `None` when its key was shredded.
+    pub(crate) async fn open_sealed_object(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: uuid::Uuid,
+        table: &'static str,
+        column: &'static str,
+    ) -> AppResult<Option<SealedFile>> {
+        let mut reader = self.files.open(&format!("{}/{id}", ws.0)).await?;
+        let mut header = [0u8; STREAM_HEADER_LEN];
+        let got = read_full(&mut reader, &mut header).await?;
+        if got < STREAM_HEADER_LEN {
+            return Err(AppError::Integrity(format!(
+                "the stored {table}.{column} of {id} is cut short ({got} bytes)"
+            )));
+        }
+        let place = at(ws, table, column, id);
+        Ok(self
+            .keyring
+            .open_stream(tx, &place, &header)
+            .await?
+            .map(|opener| SealedFile {
+                id: AttachmentId(id),
+                reader,
+                opener: Some(opener),
+                block: vec![0; STREAM_BLOCK],
+            }))
+    }
+
+    /// Starts storing the bytes of attachment `id` of `ws`, sealed with `key` (import).
+    pub(crate) async fn create_attachment_file(
+        &self,
+        ws: WorkspaceId,
+        id: AttachmentId,
+        key: &crate::keyring::SealingKey,
+    ) -> AppResult<(
+        Box<dyn ideaweave_store::FileWriter>,
+        ideaweave_crypto::StreamSealer,
+    )> {
+        let sealer = key.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let writer = self.files.create(&storage_key(ws, id)).await?;
+        Ok((writer, sealer))
+    }
+
     pub(crate) async fn attachment_out(
         &self,
         tx: &mut Tx,

@@ -15,7 +15,7 @@ use crate::views::*;
 use crate::{App, AppError, AppResult, Member, space_view};
 
 /// Longest plain-text excerpt shown in idea lists.
-const EXCERPT_CHARS: usize = 280;
+pub(crate) const EXCERPT_CHARS: usize = 280;
 
 /// Opens an idea record into what lists show.
 pub(crate) async fn summary(

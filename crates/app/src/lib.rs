@@ -12,6 +12,7 @@ mod comments;
 pub mod demo;
 mod erasure;
 mod error;
+pub mod export;
 mod files;
 mod ideas;
 mod keyring;
@@ -46,6 +47,7 @@ pub use erasure::{
     ErasureReport,
 };
 pub use error::{AppError, AppResult};
+pub use export::{ExportJobView, ExportSummary, ImportSummary, TransferProgress};
 pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};

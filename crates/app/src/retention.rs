@@ -163,6 +163,14 @@ impl App {
                 break;
             }
         }
+        // Export archives wait for their download a fixed time (LIF-01).
+        let mut tx = self.store.begin().await?;
+        let stale = tx
+            .workspace(ws)
+            .delete_export_jobs(Some(now - crate::export::EXPORT_KEEP_DAYS * DAY_MS))
+            .await?;
+        tx.commit().await?;
+        self.remove_export_archives(ws, &stale).await;
         let mut tx = self.store.begin().await?;
         round.invitations = tx
             .workspace(ws)
@@ -221,7 +229,7 @@ impl App {
 }
 
 /// The stored policy, or the defaults.
-async fn stored_policy(
+pub(crate) async fn stored_policy(
     tx: &mut ideaweave_store::Tx,
     ws: WorkspaceId,
 ) -> AppResult<RetentionPolicy> {

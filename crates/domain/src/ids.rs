@@ -82,4 +82,6 @@ typed_id!(
     LinkId,
     /// A recorded merge of one idea into another.
     MergeId,
+    /// An export of a whole workspace, requested on the web.
+    ExportId,
 );

@@ -65,6 +65,8 @@ pub enum Action {
         /// Their role, if they are still a member.
         target: Option<Role>,
     },
+    /// Export the whole workspace, or download such an export (LIF-01).
+    ExportWorkspace,
     /// Change workspace settings: name, stages, rating criteria.
     ManageSettings,
     /// Create a space.
@@ -230,6 +232,19 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
             at_least(actor, Role::Admin, "changing roles requires the admin role")?;
             if current > actor.role || new > actor.role {
                 return Err(Denial::Forbidden("you cannot change a role above your own"));
+            }
+            Ok(())
+        }
+        ExportWorkspace => {
+            at_least(
+                actor,
+                Role::Admin,
+                "exporting the workspace requires the admin role",
+            )?;
+            if actor.scope.is_some() {
+                return Err(Denial::Forbidden(
+                    "exporting the workspace needs a signed-in session, not an API token",
+                ));
             }
             Ok(())
         }
@@ -531,5 +546,16 @@ mod tests {
             ..actor(Role::Owner)
         };
         assert!(authorize(&token, erase(Some(Role::Member))).is_err());
+    }
+
+    #[test]
+    fn lif_01_only_admins_in_a_session_export_the_workspace() {
+        assert!(authorize(&actor(Role::Admin), Action::ExportWorkspace).is_ok());
+        assert!(authorize(&actor(Role::Moderator), Action::ExportWorkspace).is_err());
+        let token = Actor {
+            scope: Some(TokenScope::Write),
+            ..actor(Role::Owner)
+        };
+        assert!(authorize(&token, Action::ExportWorkspace).is_err());
     }
 }

@@ -85,8 +85,44 @@ enum Command {
     /// The tamper-evident audit log: verify, checkpoints, proofs, events, witness.
     #[command(subcommand)]
     Audit(crate::audit_cli::AuditCommand),
+    /// Export a workspace as one archive of documented JSON plus its files (LIF-01).
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Create a workspace on this instance from an export archive (LIF-01). The archive is
+    /// checked whole against its manifest first; a failure leaves nothing behind.
+    Import {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The archive (`ideaweave export workspace … --out FILE`).
+        file: PathBuf,
+        /// Create it under this slug instead of the exported one.
+        #[arg(long)]
+        slug: Option<String>,
+        /// Only check the archive against its manifest; import nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Export one workspace: its people, structure, ideas, comments, votes, ratings, files,
+    /// links, merges and invitations, with a manifest of SHA-256 checksums. Shows a progress
+    /// bar on a terminal; recorded as `workspace.exported`.
+    Workspace {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The workspace's slug.
+        slug: String,
+        /// Where to write the archive (`.tar.gz`); refused if it exists, unless --force.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +206,9 @@ enum AdminCommand {
         /// How many ideas.
         #[arg(long, default_value_t = 1000)]
         ideas: usize,
+        /// How many comments, spread over the ideas.
+        #[arg(long, default_value_t = 0)]
+        comments: usize,
         /// Print a token that may also write (for benchmarks that upload).
         #[arg(long)]
         write_token: bool,
@@ -413,6 +452,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let router = crate::router(app.clone(), &config);
             crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
             crate::spawn_retention(app.clone(), crate::RETENTION_EVERY);
+            crate::spawn_export_jobs(app.clone(), std::time::Duration::from_secs(2));
             if let Some(mail) = &config.mail {
                 let mailer = crate::mail::SmtpMailer::new(mail)?;
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
@@ -507,6 +547,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg,
             slug,
             ideas,
+            comments,
             write_token,
         }) => {
             let (app, _) = app_for(&cfg).await?;
@@ -515,7 +556,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 TokenScope::Read
             };
-            let (token, discussion) = app.seed_benchmark(&slug, ideas, scope).await?;
+            let (token, discussion) = app.seed_benchmark(&slug, ideas, comments, scope).await?;
             println!(
                 "{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}"
             );
@@ -737,6 +778,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(c) => crate::audit_cli::run(c).await,
+        Command::Export(ExportCommand::Workspace {
+            cfg,
+            slug,
+            out,
+            force,
+        }) => export_workspace(&cfg, &slug, &out, force).await,
+        Command::Import {
+            cfg,
+            file,
+            slug,
+            check,
+        } => import_workspace(&cfg, &file, slug.as_deref(), check).await,
         Command::Openapi => {
             println!(
                 "{}",
@@ -745,4 +798,114 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A progress bar of records done, on standard error (hidden when it is not a terminal).
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} records, {elapsed_precise} elapsed, about {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn export_workspace(
+    cfg: &ConfigArgs,
+    slug: &str,
+    out: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    if out.exists() && !force {
+        bail!(
+            "{} exists; choose another file or pass --force to overwrite it",
+            out.display()
+        );
+    }
+    let (app, _) = app_for(cfg).await?;
+    if let Err(ideaweave_app::AppError::NotFound(_)) = app.workspace_id(slug).await {
+        bail!("there is no workspace {slug} on this instance (see `ideaweave workspace list`)");
+    }
+    // Written next to the target and renamed at the end, so a failed export leaves no
+    // half-written archive under the name asked for.
+    let partial = out.with_extension("partial");
+    let file = tokio::fs::File::create(&partial)
+        .await
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let bar = progress_bar("exporting");
+    let result = app
+        .export_workspace_by_operator(slug, tokio::io::BufWriter::new(file), &|p| {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        })
+        .await;
+    bar.finish_and_clear();
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&partial, out)
+        .with_context(|| format!("cannot move the archive to {}", out.display()))?;
+    let counts: Vec<String> = summary
+        .manifest
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    println!(
+        "exported {slug} to {} ({} bytes, {} entries): {}",
+        out.display(),
+        summary.bytes,
+        summary.manifest.entries.len() + 1,
+        counts.join(", ")
+    );
+    Ok(())
+}
+
+async fn import_workspace(
+    cfg: &ConfigArgs,
+    file: &std::path::Path,
+    slug: Option<&str>,
+    check: bool,
+) -> anyhow::Result<()> {
+    let (app, _) = app_for(cfg).await?;
+    if check {
+        let m = app.verify_export(file).await?;
+        println!(
+            "{} is a whole {} archive of workspace {} ({} entries, every checksum matches)",
+            file.display(),
+            m.format,
+            m.workspace,
+            m.entries.len() + 1
+        );
+        return Ok(());
+    }
+    let bar = progress_bar("importing");
+    let result = app
+        .import_workspace(file, slug, &|p| {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        })
+        .await;
+    bar.finish_and_clear();
+    let summary = result?;
+    let counts: Vec<String> = summary
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    println!(
+        "imported workspace {} ({}); {} account(s) created without a password (their people set one with a reset link)",
+        summary.slug,
+        counts.join(", "),
+        summary.accounts_created
+    );
+    Ok(())
 }

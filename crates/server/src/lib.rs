@@ -191,6 +191,23 @@ pub fn spawn_retention(app: App, every: std::time::Duration) {
     });
 }
 
+/// Runs web export jobs (LIF-01): looks for waiting ones every `every`, and runs them one after
+/// another. Every node runs this; a job is claimed by one node at a time.
+pub fn spawn_export_jobs(app: App, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.run_export_jobs().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "exports written"),
+                Err(e) => tracing::error!(error = %e, "could not run export jobs"),
+            }
+        }
+    });
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -64,6 +64,9 @@ pub enum ErasureHandler {
     Merges,
     /// Queued email to the person: deleted (found by opening each queued message).
     Outbox,
+    /// The workspace's stored export archives: deleted with their files, since they hold the
+    /// person's data as it was (exports taken afterwards do not).
+    Exports,
     /// The person's data key in the workspace: crypto-shredded (shred ledger first), which
     /// makes everything still sealed with it unreadable everywhere, backups included.
     DataKey,
@@ -360,6 +363,23 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "outcome",
             "leaf_hash",
             "root_after",
+        ],
+    ),
+    table(
+        "workspace_exports",
+        Some(H::Exports),
+        &["requested_by"],
+        &[
+            "workspace_id",
+            "id",
+            "state",
+            "created_at",
+            "lease_until",
+            "finished_at",
+            "done",
+            "total",
+            "bytes",
+            "error",
         ],
     ),
     table("audit_nodes", None, &[], &["level", "idx", "hash"]),

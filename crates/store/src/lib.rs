@@ -30,6 +30,7 @@ macro_rules! on_conn {
 mod audit;
 mod content;
 mod erasure;
+mod export;
 mod files;
 mod instance;
 mod keys;
@@ -54,6 +55,10 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use erasure::{ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation};
+pub use export::{
+    AttachmentRow, CommentRow, DiscussionRow, ExportJobRow, IdeaRow, InvitationRow, LinkRow,
+    MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
+};
 pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
@@ -263,6 +268,19 @@ impl Store {
                 Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN IMMEDIATE").await?))
             }
             Pool::Postgres(p) => Handle::Postgres(PgHandle::Tx(p.begin().await?)),
+        };
+        Ok(Tx { handle })
+    }
+
+    /// A read-only transaction whose statements all see one snapshot of the database, for
+    /// reading many pages that must agree with each other (an export).
+    pub async fn snapshot(&self) -> StoreResult<Tx> {
+        let handle = match &self.pool {
+            Pool::Sqlite(p) => Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN").await?)),
+            Pool::Postgres(p) => Handle::Postgres(PgHandle::Tx(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            )),
         };
         Ok(Tx { handle })
     }

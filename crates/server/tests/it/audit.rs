@@ -896,6 +896,33 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .advance(std::time::Duration::from_secs(11 * 24 * 3600));
     assert_eq!(t.app.enforce_retention().await.unwrap().ideas, 1);
 
+    let archive = t.dir.path().join("kinds.tar.gz");
+    for args in [
+        vec![
+            "export".to_owned(),
+            "workspace".to_owned(),
+            "kinds".to_owned(),
+            "--out".to_owned(),
+            archive.display().to_string(),
+        ],
+        vec![
+            "import".to_owned(),
+            "--slug".to_owned(),
+            "kinds-copy".to_owned(),
+            archive.display().to_string(),
+        ],
+    ] {
+        let (ok, out, err) = run({
+            let mut c = bin_for(&t);
+            c.args(&args);
+            c
+        });
+        assert!(ok, "{args:?}: {out}{err}");
+    }
+    let copy_token = t
+        .token(&w.owner.email, "kinds-copy", TokenScope::Read)
+        .await;
+    let copy_events = workspace_events(&t, "kinds-copy", &copy_token).await;
     let ws_events = workspace_events(&t, "kinds", &w.owner.token).await;
     let inst = instance_events(&t).await;
     let owner_id = w.owner.id.0.to_string();
@@ -1096,6 +1123,18 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         ),
         ("person.erased", Some("erased"), "success", &ws_events),
         ("account.deleted", Some("erased"), "success", &inst_json),
+        (
+            "workspace.exported",
+            Some("operator"),
+            "success",
+            &ws_events,
+        ),
+        (
+            "workspace.imported",
+            Some("operator"),
+            "success",
+            &copy_events,
+        ),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());

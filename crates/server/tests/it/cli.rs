@@ -68,6 +68,9 @@ fn every_subcommand_has_help() {
         &["audit", "events"],
         &["audit", "witness"],
         &["keys", "rotate-workspace"],
+        &["export"],
+        &["export", "workspace"],
+        &["import"],
     ];
     for args in commands {
         let mut c = bin();

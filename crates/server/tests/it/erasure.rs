@@ -560,3 +560,246 @@ async fn dsr_03_every_table_and_column_of_the_schema_has_an_erasure_decision() {
         }
     }
 }
+
+/// Everything the test process logs, for the canary scan (installed once, for the whole test
+/// binary: other tests' logs land here too, which only makes the scan wider).
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf: &'static std::sync::Mutex<Vec<u8>> =
+            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+        struct W(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                if v.len() < 256 * 1024 * 1024 {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .with_writer(move || W(buf))
+            .with_ansi(false)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buf
+    })
+}
+
+fn count(hay: &[u8], needle: &str) -> usize {
+    hay.windows(needle.len())
+        .filter(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        .count()
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p.display().to_string(), b));
+        }
+    }
+    out
+}
+
+/// Every entry of an export of `slug`, taken with the command line into `dir`.
+fn exported(t: &TestApp, slug: &str, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let out = dir.join(format!("{}.tar.gz", uuid::Uuid::new_v4()));
+    let (ok, stdout, err) = crate::cli::run({
+        let mut c = crate::cli::bin_for(t);
+        c.args(["export", "workspace", slug, "--out"]).arg(&out);
+        c
+    });
+    assert!(ok, "{stdout}{err}");
+    let mut logs = captured_logs().lock().unwrap();
+    logs.extend_from_slice(stdout.as_bytes());
+    logs.extend_from_slice(err.as_bytes());
+    drop(logs);
+    crate::export::entries(&out).into_iter().collect()
+}
+
+/// DSR-03 acceptance: a member's canary in every personal field, an attachment and activity
+/// data; after they delete their account, nothing anywhere holds it.
+async fn canary_run(mode: &str) {
+    captured_logs();
+    let canary = format!("cnry{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let marker = format!(
+        "contribution{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let t = TestApp::spawn_with(|c| {
+        c.mail = Some(ideaweave_testkit::mail_config(
+            ideaweave_testkit::closed_port(),
+        ))
+    })
+    .await;
+    let slug = format!("canary-{mode}");
+    let w = t.workspace(&slug).await;
+    t.app
+        .set_erasure_policy(
+            &w.as_member(&w.owner),
+            ideaweave_app::ErasurePolicy {
+                mode: mode.parse().unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let email = format!("{canary}@example.org");
+    t.app
+        .create_user(&email, &format!("Pat {canary}"), Some(PAT_PASSWORD), false)
+        .await
+        .unwrap();
+    t.app.add_member(&slug, &email, Role::Member).await.unwrap();
+    let agent = format!("Browser/1.0 ({canary})");
+    // Signed in from a browser whose User-Agent carries the canary: activity data.
+    let resp = t
+        .http
+        .post(t.api("/session"))
+        .header("user-agent", &agent)
+        .json(&json!({"email": email, "password": PAT_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("iw_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let body: Value = resp.json().await.unwrap();
+    let pat = Session {
+        user: ideaweave_domain::UserId(body["user"]["id"].as_str().unwrap().parse().unwrap()),
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+    };
+    let as_pat = |method: &str, path: String| {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        pat.apply(t.http.request(m, t.api(&path)))
+            .header("user-agent", &agent)
+    };
+    let d = open_discussion(&t, &slug, &w.owner.token).await;
+    let resp = as_pat("POST", format!("/workspaces/{slug}/discussions/{d}/ideas"))
+        .json(&json!({"title": format!("Idea {marker}"), "body": format!("body {marker}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let idea: Value = resp.json().await.unwrap();
+    let idea = idea["id"].as_str().unwrap().to_owned();
+    let resp = as_pat(
+        "POST",
+        format!("/workspaces/{slug}/ideas/{idea}/attachments"),
+    )
+    .multipart(
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(format!("notes of {canary}\n").into_bytes())
+                .file_name(format!("{canary}.txt")),
+        ),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let resp = as_pat("POST", format!("/workspaces/{slug}/tokens"))
+        .json(&json!({"name": format!("{canary}-token"), "scope": "read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let resp = as_pat("PUT", format!("/workspaces/{slug}/me/notifications"))
+        .json(&json!({"preference": "instant"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // A comment by the owner queues an email to Pat's address.
+    let (st, _) = crate::helpers::with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/{slug}/ideas/{idea}/comments"),
+        &w.owner.token,
+        Some(json!({"body": "nice"})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    assert_eq!(t.app.outbox_counts().await.unwrap().waiting, 1);
+
+    // Before: the decrypting scans see the canary, so they can see it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let before = exported(&t, &slug, elsewhere.path());
+    assert!(
+        before.iter().any(|(_, b)| count(b, &canary) > 0),
+        "the export holds Pat's name, address and file before the erasure"
+    );
+    let resp = as_pat("GET", "/me/personal-data".to_owned())
+        .send()
+        .await
+        .unwrap();
+    let data = resp.text().await.unwrap();
+    assert!(
+        data.contains(&agent),
+        "the activity data (User-Agent) was recorded"
+    );
+
+    let resp = as_pat("DELETE", "/me".to_owned())
+        .json(&json!({"confirm": email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert_eq!(
+        t.app.outbox_counts().await.unwrap().waiting,
+        0,
+        "the mail to Pat is gone"
+    );
+
+    // After: nothing anywhere.
+    let after = exported(&t, &slug, elsewhere.path());
+    let mut hits = Vec::new();
+    for (name, bytes) in after
+        .iter()
+        .map(|(n, b)| (format!("export {n}"), b.clone()))
+        .chain(files_under(t.dir.path()))
+        .chain(t.database_bytes())
+    {
+        if count(&bytes, &canary) > 0 {
+            hits.push(name);
+        }
+    }
+    let logs = captured_logs().lock().unwrap().clone();
+    assert!(!logs.is_empty(), "logs were captured");
+    if count(&logs, &canary) > 0 {
+        hits.push("logs".to_owned());
+    }
+    assert!(hits.is_empty(), "{mode}: the canary survives in {hits:?}");
+    let kept = after.iter().any(|(_, b)| count(b, &marker) > 0);
+    assert_eq!(
+        kept,
+        mode == "anonymise",
+        "{mode}: contributions are kept only when anonymising"
+    );
+}
+
+#[tokio::test]
+async fn dsr_03_canary_no_trace_remains_after_anonymising_erasure() {
+    canary_run("anonymise").await;
+}
+
+#[tokio::test]
+async fn dsr_03_canary_no_trace_remains_after_purging_erasure() {
+    canary_run("purge").await;
+}

@@ -8,6 +8,7 @@ mod cli;
 mod content;
 mod encryption;
 mod erasure;
+mod export;
 mod helpers;
 mod invitations;
 mod keys;

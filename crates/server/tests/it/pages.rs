@@ -1112,3 +1112,43 @@ async fn dsr_03_admins_choose_the_erasure_policy_and_erase_members_from_the_memb
     let (_, page, _) = get(&t, &admin, "/w/erasing/members").await;
     assert!(!page.contains(&action), "the member is gone");
 }
+
+#[tokio::test]
+async fn lif_01_admins_prepare_watch_and_download_an_export_from_the_settings_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("exporting").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let (_, page, _) = get(&t, &admin, "/w/exporting/settings").await;
+    assert!(
+        page.contains("action=\"/w/exporting/settings/export\""),
+        "{page}"
+    );
+    let (st, _, h) = post(
+        &t,
+        &admin,
+        "/w/exporting/settings/export",
+        &[("csrf", &admin.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/w/exporting/settings#export");
+    let (_, page, _) = get(&t, &admin, "/w/exporting/settings").await;
+    assert!(page.contains("waiting to start"), "{page}");
+    assert!(
+        page.contains("hx-get=\"/w/exporting/settings/exports\""),
+        "the section polls while the export is prepared"
+    );
+    assert!(
+        !page.contains("action=\"/w/exporting/settings/export\""),
+        "one at a time"
+    );
+    assert_eq!(t.app.run_export_jobs().await.unwrap(), 1);
+    let (st, fragment, _) = get(&t, &admin, "/w/exporting/settings/exports").await;
+    assert_eq!(st, 200);
+    assert!(fragment.contains("/download\" download>"), "{fragment}");
+    assert!(!fragment.contains("hx-trigger"), "polling stops when ready");
+    let member = person(&t, &w, "member", Role::Member).await;
+    let (st, _, _) = get(&t, &member, "/w/exporting/settings/exports").await;
+    assert_eq!(st, 403);
+}

@@ -306,6 +306,42 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     r(
+        "request_export",
+        "POST",
+        "/workspaces/{slug}/exports",
+        N,
+        202,
+        NoToken,
+        false,
+    ),
+    r(
+        "list_exports",
+        "GET",
+        "/workspaces/{slug}/exports",
+        N,
+        200,
+        NoToken,
+        false,
+    ),
+    r(
+        "get_export",
+        "GET",
+        "/workspaces/{slug}/exports/{export}",
+        N,
+        200,
+        NoToken,
+        false,
+    ),
+    r(
+        "download_export",
+        "GET",
+        "/workspaces/{slug}/exports/{export}/download",
+        N,
+        200,
+        NoToken,
+        false,
+    ),
+    r(
         "list_spaces",
         "GET",
         "/workspaces/{slug}/spaces",
@@ -824,6 +860,14 @@ pub async fn prepare(
             .await
             .unwrap();
         v.insert("invitation", i.invitation.id.to_string());
+    }
+    if want("export") {
+        // One export at a time: a fixture prepared again reuses its export.
+        let job = match app.export_jobs(&owner).await.unwrap().into_iter().next() {
+            Some(j) => j,
+            None => app.request_export(&owner).await.unwrap(),
+        };
+        v.insert("export", job.id.to_string());
     }
     if want("own_token") {
         let who = actor.unwrap_or(&f.ws.owner);

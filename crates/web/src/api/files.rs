@@ -140,7 +140,12 @@ pub async fn download(
     Ws(m): Ws,
     ApiPath((_, id)): ApiPath<(String, AttachmentId)>,
 ) -> ApiResult<Response> {
-    let d = s.app.download(&m, id).await?;
+    Ok(file_response(s.app.download(&m, id).await?))
+}
+
+/// A stored file as a response: its type, a download disposition (inline for raster images),
+/// `nosniff`-safe headers and a sandboxing CSP, streamed.
+pub(crate) fn file_response(d: Download) -> Response {
     let disposition = format!(
         "{}; filename=\"{}\"; filename*=UTF-8''{}",
         if d.inline { "inline" } else { "attachment" },
@@ -151,7 +156,7 @@ pub async fn download(
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition =
         HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"));
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
@@ -167,7 +172,7 @@ pub async fn download(
         ],
         Body::from_stream(d.body),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Add a link to an idea or one of its comments (author or moderator).

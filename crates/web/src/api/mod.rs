@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod comments;
 pub mod erasure;
+pub mod exports;
 pub mod files;
 pub mod ideas;
 pub mod notifications;
@@ -98,6 +99,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             erasure::set_erasure_policy
         ))
         .routes(routes!(erasure::erase_person))
+        .routes(routes!(exports::request_export, exports::list_exports))
+        .routes(routes!(exports::get_export))
+        .routes(routes!(exports::download_export))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,

@@ -35,6 +35,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/settings/name", post(rename))
         .route("/w/{slug}/settings/retention", post(set_retention))
         .route("/w/{slug}/settings/erasure", post(set_erasure_policy))
+        .route("/w/{slug}/settings/export", post(start_export))
+        .route("/w/{slug}/settings/exports", get(exports_fragment))
         .route("/w/{slug}/settings/stages", post(create_stage))
         .route("/w/{slug}/settings/stages/{stage_id}", post(update_stage))
         .route(
@@ -352,9 +354,94 @@ struct SettingsPage {
     /// The erasure policy for deleted accounts, as its API name.
     erasure_mode: &'static str,
     erasure_choices: [(&'static str, &'static str); 2],
+    exports: Vec<ExportRow>,
+    /// An export is being prepared: the section polls for its progress.
+    exporting: bool,
     problem: Option<String>,
 }
 framed!(SettingsPage);
+
+/// An export as the settings page lists it (LIF-01).
+struct ExportRow {
+    id: ideaweave_domain::ExportId,
+    created: String,
+    expires: String,
+    state_key: &'static str,
+    active: bool,
+    ready: bool,
+    done: i64,
+    total: i64,
+    percent: i64,
+    size: String,
+}
+
+fn export_rows(jobs: Vec<ExportJobView>) -> (Vec<ExportRow>, bool) {
+    let exporting = jobs
+        .iter()
+        .any(|j| j.state == "pending" || j.state == "running");
+    let rows = jobs
+        .into_iter()
+        .map(|j| ExportRow {
+            id: j.id,
+            created: when(j.created_at),
+            expires: when(j.expires_at),
+            state_key: match j.state.as_str() {
+                "pending" => "export.pending",
+                "running" => "export.running",
+                "ready" => "export.ready",
+                _ => "export.failed",
+            },
+            active: j.state == "pending" || j.state == "running",
+            ready: j.state == "ready",
+            done: j.done,
+            total: j.total.max(1),
+            percent: if j.total > 0 {
+                j.done * 100 / j.total
+            } else {
+                0
+            },
+            size: match j.bytes {
+                Some(b) if b >= 1_048_576 => format!("{:.1} MB", b as f64 / 1_048_576.0),
+                Some(b) => format!("{} kB", (b + 1023) / 1024),
+                None => String::new(),
+            },
+        })
+        .collect();
+    (rows, exporting)
+}
+
+#[derive(Template)]
+#[template(path = "partials/exports_fragment.html")]
+struct ExportsFragment {
+    c: Chrome,
+    slug: String,
+    exports: Vec<ExportRow>,
+    exporting: bool,
+}
+framed!(ExportsFragment);
+
+async fn start_export(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Response {
+    let r = s.app.request_export(&w.m).await;
+    settled(&s, w, r, "export").await
+}
+
+async fn exports_fragment(State(s): State<AppState>, w: InWorkspace) -> Response {
+    match s.app.export_jobs(&w.m).await {
+        Ok(jobs) => {
+            let (exports, exporting) = export_rows(jobs);
+            page(
+                StatusCode::OK,
+                &ExportsFragment {
+                    slug: w.ws.slug.clone(),
+                    c: w.c,
+                    exports,
+                    exporting,
+                },
+            )
+        }
+        Err(e) => app_error(w.c, e),
+    }
+}
 
 /// The choices of an erasure mode select, in order (DSR-03).
 const ERASURE_CHOICES: [(&str, &str); 2] = [
@@ -405,6 +492,11 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         Ok(p) => p.mode.as_str(),
         Err(e) => return app_error(w.c, e),
     };
+    // Exports need a signed-in admin; the section is left out otherwise.
+    let (exports, exporting) = match s.app.export_jobs(&w.m).await {
+        Ok(jobs) => export_rows(jobs),
+        Err(_) => (Vec::new(), false),
+    };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -416,6 +508,8 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
             retention,
             erasure_mode,
             erasure_choices: ERASURE_CHOICES,
+            exports,
+            exporting,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
             stages: w.ws.stages,
