@@ -114,6 +114,10 @@ audit_actions! {
     KeysWorkspaceRotated => "keys.workspace_rotated": "A workspace's key-encryption key was rotated.",
     PersonErased => "person.erased": "A person was erased from the workspace (facts: anonymise or purge, and how many contributions were kept anonymised or removed); their data key was crypto-shredded.",
     SubjectShredded => "keys.subject_shredded": "A person's data key in a workspace was destroyed (crypto-shredding).",
+    RequestRecorded => "request.recorded": "An admin recorded a data-subject request, complaint or authority inquiry on the request desk (facts: kind, channel, when it arrived).",
+    RequestForwarded => "request.forwarded": "The operator forwarded a request that reached them to the workspace, and its owners were emailed; the operator does not answer it (facts: kind, when it arrived).",
+    RequestResolved => "request.resolved": "An admin answered a request (facts: kind, done or refused, whether on time, how many Art. 19 notices were sent).",
+    RequestDataPrepared => "request.data_prepared": "An admin gathered a person's data in the workspace to answer an access or portability request.",
     RetentionChanged => "retention.changed": "An admin changed the workspace's retention periods (facts: from, to).",
     RetentionApplied => "retention.applied": "The retention job removed what outlived the workspace's periods (facts: the policy and how many deleted ideas, comments, files, stale invitations and days of activity data).",
 }

@@ -25,8 +25,9 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 19] = [
+pub(crate) const WORKSPACE_STEPS: [H; 20] = [
     H::Exports,
+    H::PrivacyRequests,
     H::PendingNotifications,
     H::NotificationPreferences,
     H::SpaceMemberships,
@@ -463,6 +464,14 @@ impl App {
                 if let Some(email) = &e.email {
                     e.report.mail += self.delete_mail_to(tx, Some(ws), email).await?;
                 }
+            }
+            H::PrivacyRequests => {
+                self.redact_requests_about(tx, ws, person).await?;
+                let mut repo = tx.workspace(ws);
+                repo.reattribute("privacy_requests", "recorded_by", person, former)
+                    .await?;
+                repo.reattribute("privacy_requests", "resolved_by", person, former)
+                    .await?;
             }
             H::Exports => {
                 let ids = tx.workspace(ws).delete_export_jobs(None).await?;

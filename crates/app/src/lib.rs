@@ -20,6 +20,7 @@ mod mail;
 mod notifications;
 mod password_reset;
 mod personal_data;
+mod requests;
 mod restriction;
 mod retention;
 mod rotation;
@@ -57,6 +58,9 @@ pub use notifications::{
 };
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
 pub use personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
+pub use requests::{
+    ForwardedRequest, NoticeView, RequestInput, RequestView, ResolveInput, WorkspacePersonalData,
+};
 pub use restriction::{RestrictionInput, RestrictionView};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
@@ -156,6 +160,12 @@ impl App {
     /// The settings in force.
     pub fn settings(&self) -> &AppSettings {
         &self.settings
+    }
+
+    /// The current time by the application's clock (Unix milliseconds): the injectable clock
+    /// that tests move.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     fn now(&self) -> i64 {

@@ -591,7 +591,11 @@ impl App {
             .map(|e| e.to_string()))
     }
 
-    async fn workspace_display_name(&self, tx: &mut Tx, ws: WorkspaceId) -> AppResult<String> {
+    pub(crate) async fn workspace_display_name(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+    ) -> AppResult<String> {
         match tx.workspace_by_id(ws).await? {
             Some(w) => self.workspace_name(tx, ws, &w.name).await,
             None => Err(AppError::NotFound("workspace")),

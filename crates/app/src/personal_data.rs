@@ -185,7 +185,7 @@ impl App {
         })
     }
 
-    async fn workspace_data(
+    pub(crate) async fn workspace_data(
         &self,
         tx: &mut ideaweave_store::Tx,
         user: UserId,

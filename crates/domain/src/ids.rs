@@ -84,4 +84,6 @@ typed_id!(
     MergeId,
     /// An export of a whole workspace, requested on the web.
     ExportId,
+    /// A request on a workspace's request desk.
+    RequestId,
 );

@@ -160,6 +160,18 @@ text_value!(
     /// The original file name of an attachment, kept for display and downloads only.
     FileName, "filename", 1, 255, false
 );
+text_value!(
+    /// Who made a request to the request desk, as they gave it (a name, an address).
+    Requester, "requester", 1, 500, false
+);
+text_value!(
+    /// What a request to the request desk asks, in the admin's words.
+    RequestDetails, "details", 0, 10_000, true
+);
+text_value!(
+    /// How a request was answered.
+    RequestResolution, "resolution", 1, 10_000, true
+);
 
 /// A workspace's URL name: lowercase letters, digits and single hyphens, 3 to 48 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

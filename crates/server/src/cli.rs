@@ -176,6 +176,32 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Forward a request or complaint that reached the operator to the workspace it concerns
+    /// (DSR-06): it is recorded on the workspace's request desk and its owners are emailed.
+    /// The operator does not answer it; the workspace, as controller, does.
+    ForwardRequest {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The workspace's slug.
+        #[arg(long)]
+        workspace: String,
+        /// What is asked: access, rectification, erasure, restriction, portability, objection,
+        /// complaint or authority.
+        #[arg(long)]
+        kind: String,
+        /// Who sent it, as they gave it (a name and an address).
+        #[arg(long = "from")]
+        requester: String,
+        /// When it reached the operator (YYYY-MM-DD, UTC); today when left out.
+        #[arg(long)]
+        received: Option<String>,
+        /// What it says (or pass --details-stdin).
+        #[arg(long, default_value = "")]
+        details: String,
+        /// Read the details from standard input.
+        #[arg(long, conflicts_with = "details")]
+        details_stdin: bool,
+    },
     /// Apply every workspace's retention periods now (LIF-03): purge deleted content, stale
     /// invitations and expired activity data. A running server does this hourly.
     EnforceRetention {
@@ -543,6 +569,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::ForwardRequest {
+            cfg,
+            workspace,
+            kind,
+            requester,
+            received,
+            details,
+            details_stdin,
+        }) => {
+            let kind: ideaweave_domain::RequestKind =
+                kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let received_at = match received.as_deref() {
+                None => None,
+                Some(day) => Some(parse_day(day)?),
+            };
+            let details = if details_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the details from standard input")?;
+                s
+            } else {
+                details
+            };
+            let (app, _) = app_for(&cfg).await?;
+            let id = app
+                .forward_request(
+                    &workspace,
+                    ideaweave_app::ForwardedRequest {
+                        kind,
+                        requester,
+                        details,
+                        received_at,
+                    },
+                )
+                .await?;
+            println!(
+                "forwarded to workspace {workspace} as request {id}; its owners are emailed and it is on its request desk. Do not answer it yourself."
+            );
+            Ok(())
+        }
         Command::Admin(AdminCommand::SeedBenchmark {
             cfg,
             slug,
@@ -908,4 +975,23 @@ async fn import_workspace(
         summary.accounts_created
     );
     Ok(())
+}
+
+/// A day given as YYYY-MM-DD, as Unix milliseconds at its start (UTC).
+fn parse_day(day: &str) -> anyhow::Result<i64> {
+    let parts: Vec<i64> = day
+        .split('-')
+        .map(|p| p.parse::<i64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            anyhow::anyhow!("--received must be a date such as 2026-11-24, not {day:?}")
+        })?;
+    let [y, m, d] = parts[..] else {
+        bail!("--received must be a date such as 2026-11-24, not {day:?}");
+    };
+    let days = ideaweave_domain::requests::civil_days(y, m, d);
+    if ideaweave_domain::requests::civil_date(days) != (y, m, d) {
+        bail!("--received: {day} is not a date");
+    }
+    Ok(days * ideaweave_domain::retention::DAY_MS)
 }

@@ -174,7 +174,8 @@ pub fn spawn_audit_checkpoints(app: App, every: std::time::Duration) {
 /// whole days; hourly keeps what is due at most an hour past its time.
 pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
-/// Applies every workspace's retention periods every `every`, the first time at start.
+/// Applies every workspace's retention periods every `every`, the first time at start, and
+/// reminds admins of request desk answers due soon or overdue.
 /// Several nodes may run it at once: each batch is one transaction, and what one node purged
 /// another no longer finds.
 pub fn spawn_retention(app: App, every: std::time::Duration) {
@@ -186,6 +187,11 @@ pub fn spawn_retention(app: App, every: std::time::Duration) {
             match app.enforce_retention().await {
                 Ok(round) => tracing::info!(?round, "retention applied"),
                 Err(e) => tracing::error!(error = %e, "could not apply the retention periods"),
+            }
+            match app.remind_requests().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "request desk reminders queued"),
+                Err(e) => tracing::error!(error = %e, "could not send request desk reminders"),
             }
         }
     });

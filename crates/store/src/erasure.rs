@@ -64,6 +64,11 @@ pub enum ErasureHandler {
     Merges,
     /// Queued email to the person: deleted (found by opening each queued message).
     Outbox,
+    /// Requests on the request desk about the person: what they say of the person is replaced
+    /// by `[erased]` and the link to them dropped, so that the record of a request received and
+    /// answered in time remains; requests they recorded or answered are attributed to the
+    /// former member.
+    PrivacyRequests,
     /// The workspace's stored export archives: deleted with their files, since they hold the
     /// person's data as it was (exports taken afterwards do not).
     Exports,
@@ -382,6 +387,37 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "error",
         ],
     ),
+    table(
+        "privacy_requests",
+        Some(H::PrivacyRequests),
+        &[
+            "requester",
+            "subject_id",
+            "details",
+            "resolution",
+            "resolved_by",
+            "recorded_by",
+        ],
+        &[
+            "workspace_id",
+            "id",
+            "kind",
+            "channel",
+            "received_at",
+            "due_at",
+            "state",
+            "resolved_at",
+            "reminders",
+            "created_at",
+        ],
+    ),
+    // An Art. 19 recipient is an organisation the workspace shared data with, not a member.
+    table(
+        "privacy_notices",
+        None,
+        &[],
+        &["workspace_id", "request_id", "id", "recipient", "sent_at"],
+    ),
     table("audit_nodes", None, &[], &["level", "idx", "hash"]),
     table("audit_head", None, &[], &["id", "size", "frontier"]),
     table(
@@ -462,6 +498,8 @@ const REATTRIBUTED: &[(&str, &str)] = &[
     ("idea_merges", "merged_by"),
     ("idea_merges", "unmerged_by"),
     ("invitations", "invited_by"),
+    ("privacy_requests", "recorded_by"),
+    ("privacy_requests", "resolved_by"),
 ];
 
 /// Rows of workspace tables that belong to a person and go with them. Fixed names.

@@ -41,6 +41,7 @@ mod outbox;
 mod password_reset;
 mod personal;
 pub mod records;
+mod requests;
 mod retention;
 mod workspace;
 
@@ -66,6 +67,7 @@ pub use migrate::{MigrationInfo, MigrationState};
 pub use notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use outbox::{OutboxCounts, OutboxRow};
 pub use personal::HeldIn;
+pub use requests::{NewRequest, RequestRow};
 pub use retention::DeletedComment;
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
@@ -276,7 +278,17 @@ impl Store {
     /// reading many pages that must agree with each other (an export).
     pub async fn snapshot(&self) -> StoreResult<Tx> {
         let handle = match &self.pool {
-            Pool::Sqlite(p) => Handle::Sqlite(SqliteHandle::Tx(p.begin_with("BEGIN").await?)),
+            Pool::Sqlite(p) => {
+                let mut c = p.acquire().await?;
+                // A snapshot reads a whole workspace once: through SQLite's small page cache
+                // rather than the mapped file, which would count every page read as resident
+                // memory of the process, on a connection closed (not returned to the pool) when
+                // it is dropped, which also ends the read transaction.
+                c.close_on_drop();
+                sqlx::query("PRAGMA mmap_size = 0").execute(&mut *c).await?;
+                sqlx::query("BEGIN").execute(&mut *c).await?;
+                Handle::Sqlite(SqliteHandle::Conn(c))
+            }
             Pool::Postgres(p) => Handle::Postgres(PgHandle::Tx(
                 p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,

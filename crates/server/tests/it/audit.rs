@@ -896,6 +896,92 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .advance(std::time::Duration::from_secs(11 * 24 * 3600));
     assert_eq!(t.app.enforce_retention().await.unwrap().ideas, 1);
 
+    let access = t
+        .app
+        .record_request(
+            &owner,
+            ideaweave_app::RequestInput {
+                kind: ideaweave_domain::RequestKind::Access,
+                channel: ideaweave_domain::RequestChannel::Letter,
+                requester: "someone".into(),
+                subject_id: Some(w.owner.id),
+                details: String::new(),
+                received_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .personal_data_for_request(&owner, access.id.0)
+        .await
+        .unwrap();
+    t.app
+        .resolve_request(
+            &owner,
+            access.id.0,
+            ideaweave_app::ResolveInput {
+                state: ideaweave_domain::RequestState::Done,
+                resolution: "sent".into(),
+                notify: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .forward_request(
+            "kinds",
+            ideaweave_app::ForwardedRequest {
+                kind: ideaweave_domain::RequestKind::Complaint,
+                requester: "someone".into(),
+                details: String::new(),
+                received_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let access = t
+        .app
+        .record_request(
+            &owner,
+            ideaweave_app::RequestInput {
+                kind: ideaweave_domain::RequestKind::Access,
+                channel: ideaweave_domain::RequestChannel::Letter,
+                requester: "someone".into(),
+                subject_id: Some(w.owner.id),
+                details: String::new(),
+                received_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .personal_data_for_request(&owner, access.id.0)
+        .await
+        .unwrap();
+    t.app
+        .resolve_request(
+            &owner,
+            access.id.0,
+            ideaweave_app::ResolveInput {
+                state: ideaweave_domain::RequestState::Done,
+                resolution: "sent".into(),
+                notify: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .forward_request(
+            "kinds",
+            ideaweave_app::ForwardedRequest {
+                kind: ideaweave_domain::RequestKind::Complaint,
+                requester: "someone".into(),
+                details: String::new(),
+                received_at: None,
+            },
+        )
+        .await
+        .unwrap();
     let archive = t.dir.path().join("kinds.tar.gz");
     for args in [
         vec![
@@ -1135,6 +1221,25 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             "success",
             &copy_events,
         ),
+        (
+            "request.recorded",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "request.data_prepared",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "request.resolved",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        ("request.forwarded", Some("operator"), "success", &ws_events),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());

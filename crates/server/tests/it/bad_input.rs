@@ -23,6 +23,9 @@ const ID_KEYS: &[&str] = &[
     "comment",
     "attachment",
     "link",
+    "request",
+    "erasure_request",
+    "access_request",
 ];
 
 #[tokio::test]

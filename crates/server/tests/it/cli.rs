@@ -71,6 +71,7 @@ fn every_subcommand_has_help() {
         &["export"],
         &["export", "workspace"],
         &["import"],
+        &["admin", "forward-request"],
     ];
     for args in commands {
         let mut c = bin();

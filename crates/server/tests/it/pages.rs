@@ -1152,3 +1152,86 @@ async fn lif_01_admins_prepare_watch_and_download_an_export_from_the_settings_pa
     let (st, _, _) = get(&t, &member, "/w/exporting/settings/exports").await;
     assert_eq!(st, 403);
 }
+
+#[tokio::test]
+async fn dsr_05_admins_record_and_answer_requests_on_the_request_desk_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("deskpage").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let member = person(&t, &w, "member", Role::Member).await;
+    let (st, page, _) = get(&t, &admin, "/w/deskpage/requests").await;
+    assert_eq!(st, 200);
+    assert!(page.contains("No requests recorded."), "{page}");
+    assert!(
+        page.contains("href=\"/w/deskpage/requests\""),
+        "in the navigation"
+    );
+    let (st, page, _) = post(
+        &t,
+        &admin,
+        "/w/deskpage/requests",
+        &[
+            ("csrf", &admin.csrf),
+            ("kind", "rectification"),
+            ("channel", "letter"),
+            ("requester", "Rita Writes"),
+            ("subject_id", &member.user.0.to_string()),
+            ("received", "2026-02-30"),
+            ("details", "my name is misspelt"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400, "30 February is no date");
+    assert!(page.contains("Rita Writes"), "the draft is kept");
+    let (st, _, h) = post(
+        &t,
+        &admin,
+        "/w/deskpage/requests",
+        &[
+            ("csrf", &admin.csrf),
+            ("kind", "rectification"),
+            ("channel", "letter"),
+            ("requester", "Rita Writes"),
+            ("subject_id", &member.user.0.to_string()),
+            ("received", "2026-11-20"),
+            ("details", "my name is misspelt"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let location = h["location"].to_str().unwrap().to_owned();
+    let (_, page, _) = get(&t, &admin, &location).await;
+    assert!(
+        page.contains("2026-12-20"),
+        "due one month after receipt: {page}"
+    );
+    assert!(
+        page.contains("name=\"notify\""),
+        "a rectification is told to recipients"
+    );
+    let (st, _, h) = post(
+        &t,
+        &admin,
+        &format!("{location}/resolve"),
+        &[
+            ("csrf", &admin.csrf),
+            ("state", "done"),
+            ("resolution", "corrected the name"),
+            ("notify", ""),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"].to_str().unwrap(), location);
+    let (_, page, _) = get(&t, &admin, &location).await;
+    assert!(page.contains("corrected the name"));
+    assert!(
+        !page.contains("name=\"resolution\""),
+        "answered: no form any more"
+    );
+    let (st, _, _) = get(&t, &member, "/w/deskpage/requests").await;
+    assert_eq!(st, 403);
+}

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use ideaweave_app::*;
-use ideaweave_domain::{Role, TokenScope};
+use ideaweave_domain::{RequestKind, Role, TokenScope};
 use ideaweave_testkit::{Person, TestApp, TestWorkspace};
 use serde_json::Value;
 
@@ -339,6 +339,60 @@ pub const ROUTES: &[Route] = &[
         N,
         200,
         NoToken,
+        false,
+    ),
+    r(
+        "list_requests",
+        "GET",
+        "/workspaces/{slug}/requests",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "record_request",
+        "POST",
+        "/workspaces/{slug}/requests",
+        J(r#"{"kind":"access","channel":"email","requester":"someone@example.org"}"#),
+        201,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "get_request",
+        "GET",
+        "/workspaces/{slug}/requests/{request}",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "resolve_request",
+        "POST",
+        "/workspaces/{slug}/requests/{request}/resolution",
+        J(r#"{"state":"done","resolution":"answered"}"#),
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "erase_for_request",
+        "POST",
+        "/workspaces/{slug}/requests/{erasure_request}/erasure",
+        J(r#"{"mode":"anonymise"}"#),
+        200,
+        NoToken,
+        false,
+    ),
+    r(
+        "personal_data_for_request",
+        "GET",
+        "/workspaces/{slug}/requests/{access_request}/personal-data",
+        N,
+        200,
+        AdminPlus,
         false,
     ),
     r(
@@ -860,6 +914,29 @@ pub async fn prepare(
             .await
             .unwrap();
         v.insert("invitation", i.invitation.id.to_string());
+    }
+    for (key, kind, subject) in [
+        ("request", RequestKind::Access, None),
+        ("erasure_request", RequestKind::Erasure, Some(f.member.id)),
+        ("access_request", RequestKind::Access, Some(f.member.id)),
+    ] {
+        if want(key) {
+            let r = app
+                .record_request(
+                    &owner,
+                    RequestInput {
+                        kind,
+                        channel: ideaweave_domain::RequestChannel::Email,
+                        requester: "someone@example.org".into(),
+                        subject_id: subject,
+                        details: String::new(),
+                        received_at: None,
+                    },
+                )
+                .await
+                .unwrap();
+            v.insert(key, r.id.to_string());
+        }
     }
     if want("export") {
         // One export at a time: a fixture prepared again reuses its export.

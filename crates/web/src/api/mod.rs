@@ -10,6 +10,7 @@ pub mod files;
 pub mod ideas;
 pub mod notifications;
 pub mod password;
+pub mod requests;
 pub mod retention;
 pub mod session;
 pub mod spaces;
@@ -102,6 +103,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::request_export, exports::list_exports))
         .routes(routes!(exports::get_export))
         .routes(routes!(exports::download_export))
+        .routes(routes!(requests::list_requests, requests::record_request))
+        .routes(routes!(requests::get_request))
+        .routes(routes!(requests::resolve_request))
+        .routes(routes!(requests::erase_for_request))
+        .routes(routes!(requests::personal_data_for_request))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,

@@ -6,6 +6,7 @@
 
 mod account;
 mod content;
+mod desk;
 mod format;
 mod guard;
 mod i18n;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(content::router())
         .merge(manage::router())
+        .merge(desk::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/htmx.min.js", get(htmx))
 }
