@@ -25,8 +25,9 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 20] = [
+pub(crate) const WORKSPACE_STEPS: [H; 21] = [
     H::Exports,
+    H::WorkspaceDeletion,
     H::PrivacyRequests,
     H::PendingNotifications,
     H::NotificationPreferences,
@@ -223,7 +224,7 @@ impl App {
             Some(r) => Some(parse_role(&r.role)?),
             None => None,
         };
-        if role.is_none() && repo.dek_of(Some(person)).await?.is_none() {
+        if role.is_none() && !repo.holds_data_of(person).await? {
             return Err(AppError::NotFound("person"));
         }
         m.allow(Action::ErasePerson { target: role })?;
@@ -338,9 +339,12 @@ impl App {
             return Err(AppError::Conflict(why));
         }
         let email = Some(statement.confirm_with);
-        let held = self.store.read().await?.workspaces_holding(user).await?;
+        // One transaction for every workspace and the account: a refusal found on the way (the
+        // person became a workspace's only owner meanwhile) leaves everything as it was.
+        let mut tx = self.store.begin().await?;
+        let held = tx.workspaces_holding(user).await?;
+        let mut cleanup = Vec::with_capacity(held.len());
         for h in held {
-            let mut tx = self.store.begin().await?;
             let mut repo = tx.workspace(h.workspace_id);
             repo.lock_owners().await?;
             if repo.member(user).await?.is_some_and(|r| r.role == "owner")
@@ -368,16 +372,17 @@ impl App {
                 exports: Vec::new(),
             };
             self.erase_in(&mut tx, &mut e).await?;
-            tx.commit().await?;
-            self.remove_files(e.ws, &e.files).await;
-            self.remove_export_archives(e.ws, &e.exports).await;
+            cleanup.push((e.ws, e.files, e.exports));
         }
-        let mut tx = self.store.begin().await?;
         for step in ACCOUNT_STEPS {
             self.account_step(&mut tx, step, user, email.as_deref(), client)
                 .await?;
         }
         tx.commit().await?;
+        for (ws, files, exports) in cleanup {
+            self.remove_files(ws, &files).await;
+            self.remove_export_archives(ws, &exports).await;
+        }
         Ok(())
     }
 
@@ -393,13 +398,13 @@ impl App {
 
     /// Runs every workspace step of an erasure inside `tx`.
     async fn erase_in(&self, tx: &mut Tx, e: &mut Erasure<'_>) -> AppResult<()> {
-        if e.mode == ErasureMode::Anonymise {
-            let mut index = [0u8; 32];
-            getrandom::fill(&mut index)
-                .map_err(|err| AppError::internal(format!("randomness: {err}")))?;
-            tx.insert_former_member(e.former, e.ws, &index, self.now())
-                .await?;
-        }
+        // In both modes: a purge leaves references (who deleted, merged, invited…) pointing at
+        // the former member too.
+        let mut index = [0u8; 32];
+        getrandom::fill(&mut index)
+            .map_err(|err| AppError::internal(format!("randomness: {err}")))?;
+        tx.insert_former_member(e.former, e.ws, &index, self.now())
+            .await?;
         e.report.sessions = tx.delete_sessions_of(e.person).await?;
         for step in WORKSPACE_STEPS {
             self.workspace_step(tx, step, e).await?;
@@ -473,6 +478,11 @@ impl App {
                 repo.reattribute("privacy_requests", "resolved_by", person, former)
                     .await?;
             }
+            H::WorkspaceDeletion => {
+                tx.workspace(ws)
+                    .reattribute_deletion_request(person, former)
+                    .await?;
+            }
             H::Exports => {
                 let ids = tx.workspace(ws).delete_export_jobs(None).await?;
                 e.exports.extend(ids);
@@ -515,7 +525,7 @@ impl App {
                         if idea.deleted_at.is_none() {
                             repo.set_idea_deleted(idea.id, Some(former), now).await?;
                         }
-                        repo.purge_idea(idea.id).await?;
+                        repo.purge_idea(idea.id, now).await?;
                     }
                 }
                 tx.workspace(ws)

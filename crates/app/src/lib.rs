@@ -27,6 +27,7 @@ mod rotation;
 mod sealed;
 mod secrets;
 mod spaces;
+mod termination;
 pub mod views;
 mod workspace;
 
@@ -65,6 +66,10 @@ pub use restriction::{RestrictionInput, RestrictionView};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
+pub use termination::{
+    CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
+    TerminationView, VerifiedCertificate, verify_certificate,
+};
 pub use views::*;
 
 /// A source of the current time, injectable so that tests can move it.
@@ -95,6 +100,8 @@ pub struct AppSettings {
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
     pub instance_activity_days: u32,
+    /// Days between an owner asking for a workspace's deletion and its destruction (LIF-02).
+    pub termination_grace_days: u32,
     /// How long a password reset link works.
     pub password_reset_ttl: Duration,
     /// Largest accepted upload.
@@ -111,6 +118,7 @@ impl Default for AppSettings {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             instance_activity_days: 90,
+            termination_grace_days: 14,
             password_reset_ttl: Duration::from_secs(3600),
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),

@@ -136,7 +136,7 @@ impl App {
             let mut files = Vec::new();
             for &idea in &ideas {
                 files.extend(repo.attachments(idea).await?.into_iter().map(|a| a.id));
-                repo.purge_idea(idea).await?;
+                repo.purge_idea(idea, now).await?;
             }
             tx.commit().await?;
             round.ideas += ideas.len() as u64;

@@ -106,7 +106,23 @@ impl CheckpointSigner {
 
     /// Signs a checkpoint; returns the whole signed note.
     pub fn sign(&self, c: &Checkpoint) -> String {
-        let body = c.body();
+        self.sign_body(&c.body())
+    }
+
+    /// Signs another statement of the instance (a deletion certificate) as a signed note with
+    /// the same key. `body` is one or more non-empty lines, each ending in a newline; its first
+    /// line names what it is, so that it can never be read as a checkpoint (whose first line is
+    /// the log's origin).
+    pub fn sign_statement(&self, body: &str) -> Result<String, AuditError> {
+        if !body.ends_with('\n') || body.contains("\n\n") || body.starts_with(&self.name) {
+            return Err(AuditError::Malformed(
+                "a statement is non-empty lines ending in a newline, not a checkpoint".into(),
+            ));
+        }
+        Ok(self.sign_body(body))
+    }
+
+    fn sign_body(&self, body: &str) -> String {
         let sig = self.key.sign(body.as_bytes());
         let mut blob = key_hash(&self.name, &self.key.verifying_key()).to_vec();
         blob.extend_from_slice(&sig.to_bytes());
@@ -165,6 +181,20 @@ impl VerifierKey {
     /// Checks a signed note and returns the checkpoint it states. The note must carry a valid
     /// signature by this key and state this key's origin.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, AuditError> {
+        let body = self.verify_statement(note)?;
+        let c = Checkpoint::parse_body(&body)?;
+        if c.origin != self.name {
+            return Err(AuditError::Malformed(format!(
+                "the checkpoint is for log {:?}, not {:?}",
+                c.origin, self.name
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Checks a signed note made by [`CheckpointSigner::sign_statement`] (or a checkpoint) and
+    /// returns its body, the signed text.
+    pub fn verify_statement(&self, note: &str) -> Result<String, AuditError> {
         let (body, sigs) = note
             .split_once("\n\n")
             .ok_or_else(|| AuditError::Malformed("a signed note needs a blank line".into()))?;
@@ -193,14 +223,7 @@ impl VerifierKey {
         if !found {
             return Err(AuditError::BadSignature);
         }
-        let c = Checkpoint::parse_body(&body)?;
-        if c.origin != self.name {
-            return Err(AuditError::Malformed(format!(
-                "the checkpoint is for log {:?}, not {:?}",
-                c.origin, self.name
-            )));
-        }
-        Ok(c)
+        Ok(body)
     }
 }
 
@@ -304,6 +327,23 @@ mod tests {
             "o\n1\n",
         ] {
             assert!(Checkpoint::parse_body(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lif_02_statements_are_signed_by_the_same_key_and_never_pass_as_checkpoints() {
+        let s = signer();
+        let vk = s.verifier();
+        let body = "ideaweave.deletion-certificate/1\n{\"workspace\":\"w\"}\n";
+        let note = s.sign_statement(body).unwrap();
+        assert_eq!(vk.verify_statement(&note).unwrap(), body);
+        assert!(vk.verify(&note).is_err(), "a statement is no checkpoint");
+        let altered = note.replace("\"w\"", "\"x\"");
+        assert!(vk.verify_statement(&altered).is_err());
+        let other = CheckpointSigner::new("example.org/audit", &[8u8; 32]).unwrap();
+        assert!(other.verifier().verify_statement(&note).is_err());
+        for bad in ["no newline", "a\n\nb\n", "example.org/audit\n1\nAAAA\n"] {
+            assert!(s.sign_statement(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -67,6 +67,8 @@ pub enum Action {
     },
     /// Export the whole workspace, or download such an export (LIF-01).
     ExportWorkspace,
+    /// Ask for the workspace's deletion, or cancel it during the grace period (LIF-02).
+    TerminateWorkspace,
     /// Change workspace settings: name, stages, rating criteria.
     ManageSettings,
     /// Create a space.
@@ -232,6 +234,15 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Denial> {
             at_least(actor, Role::Admin, "changing roles requires the admin role")?;
             if current > actor.role || new > actor.role {
                 return Err(Denial::Forbidden("you cannot change a role above your own"));
+            }
+            Ok(())
+        }
+        TerminateWorkspace => {
+            at_least(actor, Role::Owner, "only an owner can delete the workspace")?;
+            if actor.scope.is_some() {
+                return Err(Denial::Forbidden(
+                    "deleting the workspace needs a signed-in session, not an API token",
+                ));
             }
             Ok(())
         }
@@ -557,5 +568,16 @@ mod tests {
             ..actor(Role::Owner)
         };
         assert!(authorize(&token, Action::ExportWorkspace).is_err());
+    }
+
+    #[test]
+    fn lif_02_only_owners_in_a_session_delete_the_workspace() {
+        assert!(authorize(&actor(Role::Owner), Action::TerminateWorkspace).is_ok());
+        assert!(authorize(&actor(Role::Admin), Action::TerminateWorkspace).is_err());
+        let token = Actor {
+            scope: Some(TokenScope::Write),
+            ..actor(Role::Owner)
+        };
+        assert!(authorize(&token, Action::TerminateWorkspace).is_err());
     }
 }

@@ -102,6 +102,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Check a workspace deletion certificate (LIF-02) offline: its signature by the instance's
+    /// key, and the signed audit checkpoint inside it that covers the deletion. Needs no
+    /// database; pass the instance's published key (`GET /api/v1/audit/key`) with --key.
+    VerifyCertificate {
+        /// The certificate, as received by email or from `ideaweave admin certificate`.
+        file: PathBuf,
+        /// The instance's audit verifier key; without it, the key named in the certificate is
+        /// used and printed for you to compare.
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
 }
@@ -201,6 +212,20 @@ enum AdminCommand {
         /// Read the details from standard input.
         #[arg(long, conflicts_with = "details")]
         details_stdin: bool,
+    },
+    /// Print the deletion certificate(s) of deleted workspaces with this slug (LIF-02), to hand
+    /// out again.
+    Certificate {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        /// The deleted workspace's slug.
+        slug: String,
+    },
+    /// Run the termination job now (LIF-02): reminders, deletions whose grace period ended,
+    /// certificates. A running server does this hourly.
+    RunTerminations {
+        #[command(flatten)]
+        cfg: ConfigArgs,
     },
     /// Apply every workspace's retention periods now (LIF-03): purge deleted content, stale
     /// invitations and expired activity data. A running server does this hourly.
@@ -857,6 +882,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             slug,
             check,
         } => import_workspace(&cfg, &file, slug.as_deref(), check).await,
+        Command::VerifyCertificate { file, key } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            match ideaweave_app::verify_certificate(&text, key.as_deref()) {
+                Ok(v) => {
+                    let c = &v.certificate;
+                    println!(
+                        "valid deletion certificate: workspace {} ({}) deleted {} at instance {}",
+                        c.facts.slug,
+                        c.facts.workspace_id,
+                        utc_time(c.facts.deleted_at),
+                        c.instance
+                    );
+                    let rows: Vec<String> = c
+                        .facts
+                        .rows
+                        .iter()
+                        .map(|(k, n)| format!("{n} {k}"))
+                        .collect();
+                    println!(
+                        "erased: {}; {} file(s); every key crypto-shredded",
+                        rows.join(", "),
+                        c.facts.files
+                    );
+                    println!(
+                        "audit: event {} is covered by the signed checkpoint of size {}",
+                        c.facts.audit_event, v.checkpoint_size
+                    );
+                    if key.is_none() {
+                        println!(
+                            "signed by the key the certificate names: {}\ncompare it with the instance's published key (GET /api/v1/audit/key) or pass it with --key",
+                            c.verifier_key
+                        );
+                    }
+                    Ok(())
+                }
+                Err(why) => bail!(
+                    "{} is not a valid deletion certificate: {why}",
+                    file.display()
+                ),
+            }
+        }
+        Command::Admin(AdminCommand::Certificate { cfg, slug }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let certs = app.deletion_certificates(&slug).await?;
+            if certs.is_empty() {
+                bail!("no deleted workspace {slug} has a certificate on this instance");
+            }
+            for c in certs {
+                print!("{c}");
+            }
+            Ok(())
+        }
+        Command::Admin(AdminCommand::RunTerminations { cfg }) => {
+            let (app, _) = app_for(&cfg).await?;
+            let r = app.run_terminations().await?;
+            println!(
+                "{} reminder(s), {} workspace(s) deleted, {} certificate(s) issued",
+                r.reminders, r.deleted, r.certificates
+            );
+            Ok(())
+        }
         Command::Openapi => {
             println!(
                 "{}",
@@ -994,4 +1081,16 @@ fn parse_day(day: &str) -> anyhow::Result<i64> {
         bail!("--received: {day} is not a date");
     }
     Ok(days * ideaweave_domain::retention::DAY_MS)
+}
+
+/// A time as `YYYY-MM-DD HH:MM UTC`.
+fn utc_time(ms: i64) -> String {
+    let day = ms.div_euclid(ideaweave_domain::retention::DAY_MS);
+    let (y, m, d) = ideaweave_domain::requests::civil_date(day);
+    let minutes = ms.rem_euclid(ideaweave_domain::retention::DAY_MS) / 60_000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
 }

@@ -55,6 +55,8 @@ struct RawConfig {
     #[serde(default)]
     retention: RawRetention,
     #[serde(default)]
+    termination: RawTermination,
+    #[serde(default)]
     log: RawLog,
     #[serde(default)]
     keys: RawKeys,
@@ -116,6 +118,12 @@ struct RawRetention {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawTermination {
+    grace_days: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLog {
     filter: Option<String>,
 }
@@ -158,6 +166,8 @@ pub struct Config {
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
     pub instance_activity_days: u32,
+    /// Days between a workspace's deletion request and its destruction (LIF-02).
+    pub termination_grace_days: u32,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log_filter: String,
     /// Where the master key comes from.
@@ -274,6 +284,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "retention.instance_activity_days",
         "90",
         "days that where sign-ins and other instance events came from is kept (1-3650); workspaces set their own",
+    ),
+    (
+        "termination.grace_days",
+        "14",
+        "days between an owner asking for a workspace's deletion and its destruction, in which any owner may cancel (1-90)",
     ),
     (
         "log.filter",
@@ -537,6 +552,13 @@ impl Config {
             1,
             3650,
         )? as u32;
+        let termination_grace_days = ranged(
+            "termination.grace_days",
+            raw.termination.grace_days,
+            14,
+            1,
+            90,
+        )? as u32;
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
@@ -588,6 +610,7 @@ impl Config {
             session_ttl: Duration::from_secs(session_hours * 3600),
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             instance_activity_days,
+            termination_grace_days,
             log_filter,
             master_key,
         })

@@ -118,6 +118,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         session_ttl: config.session_ttl,
         invitation_ttl: config.invitation_ttl,
         instance_activity_days: config.instance_activity_days,
+        termination_grace_days: config.termination_grace_days,
         password_reset_ttl: AppSettings::default().password_reset_ttl,
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),
@@ -187,6 +188,11 @@ pub fn spawn_retention(app: App, every: std::time::Duration) {
             match app.enforce_retention().await {
                 Ok(round) => tracing::info!(?round, "retention applied"),
                 Err(e) => tracing::error!(error = %e, "could not apply the retention periods"),
+            }
+            match app.run_terminations().await {
+                Ok(r) if r == ideaweave_app::TerminationRound::default() => {}
+                Ok(r) => tracing::info!(round = ?r, "workspace terminations"),
+                Err(e) => tracing::error!(error = %e, "could not run workspace terminations"),
             }
             match app.remind_requests().await {
                 Ok(0) => {}

@@ -69,6 +69,8 @@ pub enum ErasureHandler {
     /// answered in time remains; requests they recorded or answered are attributed to the
     /// former member.
     PrivacyRequests,
+    /// Who asked for the workspace's deletion: attributed to the former member.
+    WorkspaceDeletion,
     /// The workspace's stored export archives: deleted with their files, since they hold the
     /// person's data as it was (exports taken afterwards do not).
     Exports,
@@ -428,9 +430,24 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     ),
     table(
         "workspaces",
+        Some(H::WorkspaceDeletion),
+        &["deletion_requested_by"],
+        &[
+            "id",
+            "slug",
+            "name",
+            "created_at",
+            "erasure_mode",
+            "deletion_requested_at",
+            "deletion_due_at",
+            "deletion_reminders",
+        ],
+    ),
+    table(
+        "deletion_certificates",
         None,
         &[],
-        &["id", "slug", "name", "created_at", "erasure_mode"],
+        &["workspace_id", "slug", "facts", "issued_at", "certificate"],
     ),
     table(
         "workspace_keys",

@@ -604,6 +604,54 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
+    /// The first reference of an imported workspace that points nowhere inside it (a merge
+    /// target, a parent comment, the comment a file or link hangs on, where a vote or comment
+    /// moved from), named for the error; `None` when all hold.
+    pub async fn import_dangling_reference(&mut self) -> StoreResult<Option<&'static str>> {
+        let ws = self.ws;
+        const CHECKS: &[(&str, &str)] = &[
+            (
+                "an idea's merged_into",
+                "SELECT COUNT(*) FROM ideas x WHERE x.workspace_id = $1 AND x.merged_into IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM ideas y WHERE y.workspace_id = $1 AND y.id = x.merged_into)",
+            ),
+            (
+                "a comment's parent_id",
+                "SELECT COUNT(*) FROM comments x WHERE x.workspace_id = $1 AND x.parent_id IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM comments y WHERE y.workspace_id = $1 AND y.id = x.parent_id AND y.idea_id = x.idea_id)",
+            ),
+            (
+                "an attachment's comment_id",
+                "SELECT COUNT(*) FROM attachments x WHERE x.workspace_id = $1 AND x.comment_id IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM comments y WHERE y.workspace_id = $1 AND y.id = x.comment_id AND y.idea_id = x.idea_id)",
+            ),
+            (
+                "a link's comment_id",
+                "SELECT COUNT(*) FROM links x WHERE x.workspace_id = $1 AND x.comment_id IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM comments y WHERE y.workspace_id = $1 AND y.id = x.comment_id AND y.idea_id = x.idea_id)",
+            ),
+            (
+                "a comment's moved_from",
+                "SELECT COUNT(*) FROM comments x WHERE x.workspace_id = $1 AND x.moved_from IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM ideas y WHERE y.workspace_id = $1 AND y.id = x.moved_from)",
+            ),
+            (
+                "a vote's moved_from",
+                "SELECT COUNT(*) FROM votes x WHERE x.workspace_id = $1 AND x.moved_from IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM ideas y WHERE y.workspace_id = $1 AND y.id = x.moved_from)",
+            ),
+        ];
+        for (what, sql) in CHECKS {
+            let n: i64 = on_conn!(self.tx, c => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(*sql)).bind(ws).fetch_one(c).await?
+            });
+            if n > 0 {
+                return Ok(Some(what));
+            }
+        }
+        Ok(None)
+    }
+
     /// Stores an idea's hot score.
     pub async fn import_hot(&mut self, idea: Uuid, hot: f64) -> StoreResult<()> {
         let ws = self.ws;
@@ -691,23 +739,24 @@ impl WorkspaceRepo<'_> {
         Ok(())
     }
 
-    /// Ends a job: `ready` with the archive's size, or `failed` with why.
+    /// Ends a job: `ready` with the archive's size, or `failed` with why. False when the job
+    /// is gone (an erasure deleted it while it ran): its archive must not stay.
     pub async fn finish_export_job(
         &mut self,
         id: Uuid,
         bytes: Option<i64>,
         error: Option<&str>,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let ws = self.ws;
         let state = if error.is_some() { "failed" } else { "ready" };
-        on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, c => {
             sqlx::query(
                 "UPDATE workspace_exports SET state = $3, bytes = $4, error = $5, finished_at = $6, lease_until = NULL, done = total \
                  WHERE workspace_id = $1 AND id = $2",
-            ).bind(ws).bind(id).bind(state).bind(bytes).bind(error).bind(now).execute(c).await?;
+            ).bind(ws).bind(id).bind(state).bind(bytes).bind(error).bind(now).execute(c).await?.rows_affected()
         });
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Deletes the export jobs created before `before` (every one for `None`); returns their

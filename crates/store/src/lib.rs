@@ -43,6 +43,7 @@ mod personal;
 pub mod records;
 mod requests;
 mod retention;
+mod termination;
 mod workspace;
 
 use std::str::FromStr;
@@ -69,6 +70,7 @@ pub use outbox::{OutboxCounts, OutboxRow};
 pub use personal::HeldIn;
 pub use requests::{NewRequest, RequestRow};
 pub use retention::DeletedComment;
+pub use termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
 /// Which database a store speaks to.

@@ -77,6 +77,25 @@ impl WorkspaceRepo<'_> {
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
     }
 
+    /// Whether the workspace holds anything of `user`: a membership, a data key, or rows
+    /// they wrote, voted, rated, uploaded or linked.
+    pub async fn holds_data_of(&mut self, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n: i64 = on_conn!(self.tx, c => {
+            sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2) \
+                 + (SELECT COUNT(*) FROM data_keys WHERE workspace_id = $1 AND subject_id = $2) \
+                 + (SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND author_id = $2) \
+                 + (SELECT COUNT(*) FROM comments WHERE workspace_id = $1 AND author_id = $2) \
+                 + (SELECT COUNT(*) FROM votes WHERE workspace_id = $1 AND user_id = $2) \
+                 + (SELECT COUNT(*) FROM ratings WHERE workspace_id = $1 AND user_id = $2) \
+                 + (SELECT COUNT(*) FROM attachments WHERE workspace_id = $1 AND uploader_id = $2) \
+                 + (SELECT COUNT(*) FROM links WHERE workspace_id = $1 AND created_by = $2)",
+            ).bind(ws).bind(user.0).fetch_one(c).await?
+        });
+        Ok(n > 0)
+    }
+
     /// When `user` joined the workspace.
     pub async fn joined_at(&mut self, user: UserId) -> StoreResult<Option<i64>> {
         let ws = self.ws;
@@ -87,8 +106,8 @@ impl WorkspaceRepo<'_> {
     }
 }
 
-/// A workspace in which a person holds data: a member now, or a former member whose
-/// contributions it keeps (their data key still exists).
+/// A workspace in which a person holds data: a member now, or someone who left and whose
+/// contributions, votes or data key it keeps.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HeldIn {
     #[sqlx(try_from = "Uuid")]
@@ -108,6 +127,12 @@ impl Tx {
                  LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1 \
                  WHERE m.user_id IS NOT NULL \
                     OR EXISTS (SELECT 1 FROM data_keys k WHERE k.workspace_id = w.id AND k.subject_id = $1) \
+                    OR EXISTS (SELECT 1 FROM ideas i WHERE i.workspace_id = w.id AND i.author_id = $1) \
+                    OR EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = w.id AND c.author_id = $1) \
+                    OR EXISTS (SELECT 1 FROM votes v WHERE v.workspace_id = w.id AND v.user_id = $1) \
+                    OR EXISTS (SELECT 1 FROM ratings r WHERE r.workspace_id = w.id AND r.user_id = $1) \
+                    OR EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = w.id AND a.uploader_id = $1) \
+                    OR EXISTS (SELECT 1 FROM links l WHERE l.workspace_id = w.id AND l.created_by = $1) \
                  ORDER BY w.slug",
             ).bind(user.0).fetch_all(c).await?
         }))

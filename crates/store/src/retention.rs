@@ -66,22 +66,23 @@ impl WorkspaceRepo<'_> {
 
     /// Removes an idea for good, with everything that hangs off it (tags, comments, votes,
     /// ratings, file and link rows, merge records, waiting notifications). Ideas that were merged
-    /// into it stand on their own again. The caller removes the files.
-    pub async fn purge_idea(&mut self, id: IdeaId) -> StoreResult<()> {
+    /// into it are unmerged first, taking back the votes, comments, files and links that moved
+    /// with them, so that nobody else's contributions go with it. The caller removes the files.
+    pub async fn purge_idea(&mut self, id: IdeaId, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        let freed: Vec<(Uuid, Option<i64>)> = on_conn!(self.tx, c => {
-            let freed = sqlx::query_as(
-                "UPDATE ideas SET merged_into = NULL WHERE workspace_id = $1 AND merged_into = $2 RETURNING id, deleted_at",
-            ).bind(ws).bind(id.0).fetch_all(&mut *c).await?;
-            sqlx::query("DELETE FROM ideas WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).execute(&mut *c).await?;
-            freed
+        let sources: Vec<Uuid> = on_conn!(self.tx, c => {
+            sqlx::query_scalar("SELECT id FROM ideas WHERE workspace_id = $1 AND merged_into = $2 ORDER BY id")
+                .bind(ws).bind(id.0).fetch_all(c).await?
         });
-        for (source, deleted_at) in freed {
-            if deleted_at.is_none() {
-                self.count_idea(IdeaId(source), 1).await?;
-            }
+        for source in sources {
+            let source = IdeaId(source);
+            self.unmerge(source, id, UserId(Uuid::nil()), now).await?;
+            self.recount_idea(source).await?;
         }
+        on_conn!(self.tx, c => {
+            sqlx::query("DELETE FROM ideas WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(id.0).execute(c).await?;
+        });
         Ok(())
     }
 

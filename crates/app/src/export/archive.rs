@@ -18,7 +18,10 @@ const BLOCK: usize = 512;
 const FLUSH_AT: usize = 64 * 1024;
 /// The largest entry a reader accepts in memory (JSON Lines chunks are far smaller; files are
 /// streamed, not held).
-pub(crate) const MAX_CHUNK_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+/// The most entries an archive may hold: far more than any workspace's chunks and files, few
+/// enough that checking an archive cannot be made to use unbounded memory.
+const MAX_ENTRIES: usize = 2_000_000;
 
 fn header(path: &str, size: u64) -> AppResult<[u8; BLOCK]> {
     let mut h = tar::Header::new_ustar();
@@ -231,6 +234,9 @@ pub(crate) fn verify<R: Read>(input: R) -> AppResult<Manifest> {
         }
         if !names.insert(path.to_owned()) {
             return Err(bad(format!("{path} appears twice")));
+        }
+        if names.len() > MAX_ENTRIES {
+            return Err(bad(format!("more than {MAX_ENTRIES} entries")));
         }
         if path == "manifest.json" {
             if size > MAX_CHUNK_BYTES {

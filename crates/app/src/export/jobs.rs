@@ -166,9 +166,14 @@ impl App {
             let mut tx = self.store.begin().await?;
             match outcome {
                 Ok(bytes) => {
-                    tx.workspace(ws)
+                    let kept = tx
+                        .workspace(ws)
                         .finish_export_job(id, i64::try_from(bytes).ok(), None, self.now())
                         .await?;
+                    if !kept {
+                        // Deleted while it ran (an erasure): it holds data that must not stay.
+                        self.remove_export_archives(ws, &[id]).await;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(workspace = %ws.0, export = %id, error = %e, "an export failed");

@@ -37,8 +37,12 @@ use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::sealed::{account, at};
 use crate::{App, AppError, AppResult};
 
-/// Records per JSON Lines chunk.
+/// Records per JSON Lines chunk, at most.
 pub const CHUNK_RECORDS: usize = 10_000;
+/// Bytes per JSON Lines chunk, at most (a chunk closes at whichever limit comes first): long
+/// bodies make fewer records per chunk, so memory stays bounded and every chunk stays well
+/// below what an import accepts.
+pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// Rows read from the database per statement.
 const PAGE: i64 = 1_000;
 
@@ -105,7 +109,7 @@ impl Chunks {
     }
 
     fn full(&self) -> bool {
-        self.records as usize >= CHUNK_RECORDS
+        self.records as usize >= CHUNK_RECORDS || self.buf.len() >= CHUNK_BYTES
     }
 
     async fn flush<W: AsyncWrite + Unpin + Send>(
@@ -592,7 +596,7 @@ impl App {
             .sum();
         // The archive is read on a blocking thread and handed over entry piece by entry piece
         // through a small bounded channel: memory stays bounded whatever the size.
-        let (send, mut recv) = tokio::sync::mpsc::channel::<Piece>(8);
+        let (send, mut recv) = tokio::sync::mpsc::channel::<Piece>(2);
         let file_path = path.to_owned();
         let reader = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::open(&file_path).map_err(|e| {
@@ -700,6 +704,8 @@ struct Importer<'a> {
     ws: Option<WorkspaceId>,
     /// Exported person id → the id here.
     people: HashMap<Uuid, Uuid>,
+    /// Whether people.jsonl was read (it comes before any content).
+    people_seen: bool,
     counts: BTreeMap<String, u64>,
     accounts_created: u64,
     done: u64,
@@ -726,6 +732,8 @@ struct OpenFile {
     sha: sha2::Sha256,
     /// The first bytes, to decide the type from the content as an upload does.
     head: Vec<u8>,
+    /// For text, the whole file is checked as an upload's is.
+    text: Option<ideaweave_domain::attachment::TextCheck>,
     expected: ExpectedFile,
 }
 
@@ -737,6 +745,7 @@ impl<'a> Importer<'a> {
             tx: None,
             ws: None,
             people: HashMap::new(),
+            people_seen: false,
             counts: BTreeMap::new(),
             accounts_created: 0,
             done: 0,
@@ -759,6 +768,24 @@ impl<'a> Importer<'a> {
                 "workspace.json must come first",
             )),
         }
+    }
+
+    /// The id here of a person the archive names in a column that must name one of its
+    /// people (an author, voter, uploader): anyone else is refused, so that an archive cannot
+    /// attribute content to an account of this instance it does not list.
+    fn listed(&self, id: Uuid) -> AppResult<Uuid> {
+        if !self.people_seen {
+            return Err(AppError::invalid(
+                "archive",
+                "people.jsonl must come before the content that refers to people",
+            ));
+        }
+        self.people.get(&id).copied().ok_or_else(|| {
+            AppError::invalid(
+                "archive",
+                format!("{id} is named as an author, voter or uploader but is not in people.jsonl"),
+            )
+        })
     }
 
     fn count(&mut self, kind: &str, n: usize) {
@@ -810,6 +837,10 @@ impl<'a> Importer<'a> {
                     sealer,
                     sha: <sha2::Sha256 as sha2::Digest>::new(),
                     head: Vec::new(),
+                    text: expected
+                        .content_type
+                        .starts_with("text/")
+                        .then(ideaweave_domain::attachment::TextCheck::default),
                     expected,
                 });
             }
@@ -819,6 +850,11 @@ impl<'a> Importer<'a> {
                     .as_mut()
                     .ok_or_else(|| AppError::internal("file bytes outside a file"))?;
                 sha2::Digest::update(&mut f.sha, &bytes);
+                if let Some(t) = f.text.as_mut() {
+                    t.feed(&bytes).map_err(|e| {
+                        AppError::invalid("archive", format!("files/{}: {e}", f.id))
+                    })?;
+                }
                 let room = ideaweave_domain::attachment::SNIFF_WINDOW.saturating_sub(f.head.len());
                 f.head.extend_from_slice(&bytes[..room.min(bytes.len())]);
                 let sealed = f.sealer.push(&bytes)?;
@@ -829,6 +865,11 @@ impl<'a> Importer<'a> {
                     .file
                     .take()
                     .ok_or_else(|| AppError::internal("file end outside a file"))?;
+                if let Some(t) = f.text.take() {
+                    t.finish().map_err(|e| {
+                        AppError::invalid("archive", format!("files/{}: {e}", f.id))
+                    })?;
+                }
                 let got = hex::encode(sha2::Digest::finalize(f.sha));
                 // Served with the stored type: it must be what the bytes are, as for an upload.
                 let sniffed = ideaweave_domain::attachment::sniff(&f.head)
@@ -900,6 +941,10 @@ impl<'a> Importer<'a> {
                 self.ws = Some(ws);
             }
             "people.jsonl" => {
+                if self.people_seen {
+                    return Err(AppError::invalid("archive", "people.jsonl appears twice"));
+                }
+                self.people_seen = true;
                 let people: Vec<PersonRecord> = records(path, data)?;
                 self.count("people", people.len());
                 for p in people {
@@ -1031,10 +1076,13 @@ impl<'a> Importer<'a> {
                 let rows: Vec<IdeaRecord> = records(path, data)?;
                 self.count("ideas", rows.len());
                 self.done += rows.len() as u64;
+                let authors = rows
+                    .iter()
+                    .map(|i| self.listed(i.author_id))
+                    .collect::<AppResult<Vec<_>>>()?;
                 let people = self.people.clone();
                 let (tx, ws) = self.parts()?;
-                for i in rows {
-                    let author = map(&people, i.author_id);
+                for (i, author) in rows.into_iter().zip(authors) {
                     let title = IdeaTitle::parse(&i.title)?;
                     let body = IdeaBody::parse(&i.body)?;
                     let tags = i
@@ -1079,10 +1127,13 @@ impl<'a> Importer<'a> {
                 let rows: Vec<CommentRecord> = records(path, data)?;
                 self.count("comments", rows.len());
                 self.done += rows.len() as u64;
+                let authors = rows
+                    .iter()
+                    .map(|c| self.listed(c.author_id))
+                    .collect::<AppResult<Vec<_>>>()?;
                 let people = self.people.clone();
                 let (tx, ws) = self.parts()?;
-                for c in rows {
-                    let author = map(&people, c.author_id);
+                for (c, author) in rows.into_iter().zip(authors) {
                     let key = app
                         .keyring
                         .data_key(&mut tx.workspace(ws), Some(UserId(author)), now)
@@ -1106,16 +1157,19 @@ impl<'a> Importer<'a> {
                 let rows: Vec<VoteRecord> = records(path, data)?;
                 self.count("votes", rows.len());
                 self.done += rows.len() as u64;
-                let people = self.people.clone();
+                let voters = rows
+                    .iter()
+                    .map(|v| self.listed(v.user_id))
+                    .collect::<AppResult<Vec<_>>>()?;
                 let (tx, ws) = self.parts()?;
-                for v in rows {
+                for (v, voter) in rows.into_iter().zip(voters) {
                     if v.value != 1 && v.value != -1 {
                         return Err(AppError::invalid("value", "a vote is +1 or -1"));
                     }
                     tx.workspace(ws)
                         .import_vote(&VoteRow {
                             idea_id: v.idea_id,
-                            user_id: map(&people, v.user_id),
+                            user_id: voter,
                             value: v.value,
                             moved_from: v.moved_from,
                             updated_at: v.updated_at,
@@ -1127,15 +1181,18 @@ impl<'a> Importer<'a> {
                 let rows: Vec<RatingRecord> = records(path, data)?;
                 self.count("ratings", rows.len());
                 self.done += rows.len() as u64;
-                let people = self.people.clone();
+                let raters = rows
+                    .iter()
+                    .map(|r| self.listed(r.user_id))
+                    .collect::<AppResult<Vec<_>>>()?;
                 let (tx, ws) = self.parts()?;
-                for r in rows {
+                for (r, rater) in rows.into_iter().zip(raters) {
                     RatingValue::new(r.value)?;
                     tx.workspace(ws)
                         .import_rating(&RatingRow {
                             idea_id: r.idea_id,
                             criterion_id: r.criterion_id,
-                            user_id: map(&people, r.user_id),
+                            user_id: rater,
                             value: r.value,
                             updated_at: r.updated_at,
                         })
@@ -1146,11 +1203,23 @@ impl<'a> Importer<'a> {
                 let rows: Vec<AttachmentRecord> = records(path, data)?;
                 self.count("attachments", rows.len());
                 self.done += rows.len() as u64;
-                let people = self.people.clone();
+                let uploaders = rows
+                    .iter()
+                    .map(|a| self.listed(a.uploader_id))
+                    .collect::<AppResult<Vec<_>>>()?;
+                let limit = app.settings.max_upload_bytes;
                 let (tx, ws) = self.parts()?;
                 let mut expected = Vec::new();
-                for a in rows {
-                    let uploader = map(&people, a.uploader_id);
+                for (a, uploader) in rows.into_iter().zip(uploaders) {
+                    if usize::try_from(a.size_bytes).map_or(true, |n| n > limit) {
+                        return Err(AppError::invalid(
+                            "archive",
+                            format!(
+                                "attachment {} is larger than this instance accepts ({limit} bytes)",
+                                a.id
+                            ),
+                        ));
+                    }
                     let key = app
                         .keyring
                         .data_key(&mut tx.workspace(ws), Some(UserId(uploader)), now)
@@ -1190,10 +1259,12 @@ impl<'a> Importer<'a> {
                 let rows: Vec<LinkRecord> = records(path, data)?;
                 self.count("links", rows.len());
                 self.done += rows.len() as u64;
-                let people = self.people.clone();
+                let creators = rows
+                    .iter()
+                    .map(|l| self.listed(l.created_by))
+                    .collect::<AppResult<Vec<_>>>()?;
                 let (tx, ws) = self.parts()?;
-                for l in rows {
-                    let by = map(&people, l.created_by);
+                for (l, by) in rows.into_iter().zip(creators) {
                     let key = app
                         .keyring
                         .data_key(&mut tx.workspace(ws), Some(UserId(by)), now)
@@ -1315,6 +1386,12 @@ impl<'a> Importer<'a> {
         let accounts_created = self.accounts_created;
         let (tx, ws) = self.parts()?;
         let mut repo = tx.workspace(ws);
+        if let Some(what) = repo.import_dangling_reference().await? {
+            return Err(AppError::invalid(
+                "archive",
+                format!("{what} refers to something the archive does not hold"),
+            ));
+        }
         for (id, score, created) in repo.import_recount().await? {
             repo.import_hot(id, hot_score(score, created)).await?;
         }

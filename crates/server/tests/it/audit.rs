@@ -982,6 +982,38 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         )
         .await
         .unwrap();
+    let gone = t.workspace("kinds-gone").await;
+    let gone_owner = gone.as_member(&gone.owner);
+    let confirm = || ideaweave_app::TerminationInput {
+        confirm: "kinds-gone".into(),
+    };
+    t.app
+        .request_termination(&gone_owner, confirm())
+        .await
+        .unwrap();
+    t.app.cancel_termination(&gone_owner).await.unwrap();
+    t.app
+        .request_termination(&gone_owner, confirm())
+        .await
+        .unwrap();
+    t.clock
+        .advance(std::time::Duration::from_secs(15 * 24 * 3600));
+    assert_eq!(t.app.run_terminations().await.unwrap().deleted, 1);
+    let gone_events: Vec<Value> = t
+        .app
+        .instance_audit(
+            Some(gone.id),
+            AuditQuery {
+                limit: Some(500),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
     let archive = t.dir.path().join("kinds.tar.gz");
     for args in [
         vec![
@@ -1240,6 +1272,24 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &ws_events,
         ),
         ("request.forwarded", Some("operator"), "success", &ws_events),
+        (
+            "workspace.deletion_requested",
+            Some("erased"),
+            "success",
+            &gone_events,
+        ),
+        (
+            "workspace.deletion_cancelled",
+            Some("erased"),
+            "success",
+            &gone_events,
+        ),
+        (
+            "workspace.deleted",
+            Some("operator"),
+            "success",
+            &gone_events,
+        ),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());

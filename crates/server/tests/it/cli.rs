@@ -72,6 +72,9 @@ fn every_subcommand_has_help() {
         &["export", "workspace"],
         &["import"],
         &["admin", "forward-request"],
+        &["admin", "certificate"],
+        &["admin", "run-terminations"],
+        &["verify-certificate"],
     ];
     for args in commands {
         let mut c = bin();

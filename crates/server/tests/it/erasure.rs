@@ -803,3 +803,104 @@ async fn dsr_03_canary_no_trace_remains_after_anonymising_erasure() {
 async fn dsr_03_canary_no_trace_remains_after_purging_erasure() {
     canary_run("purge").await;
 }
+
+#[tokio::test]
+async fn dsr_03_purging_an_idea_gives_back_what_was_merged_into_it() {
+    let w = world("merged").await;
+    // Quinn's idea (with Pat's vote and Pat's comment thread on it) is merged into Pat's.
+    let (st, v) = crate::helpers::with_token(
+        &w.t,
+        "POST",
+        &w.path(&format!("/ideas/{}/merge", w.quinn_idea)),
+        &w.w.owner.token,
+        Some(json!({"into": w.pat_idea})),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let other = w.t.member(&w.w, "other", Role::Member).await;
+    let (st, v) = crate::helpers::with_token(
+        &w.t,
+        "POST",
+        &w.path(&format!("/ideas/{}/comments", w.pat_idea)),
+        &other.token,
+        Some(json!({"body": "on the merged idea"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    w.erase("purge").await;
+    let (st, quinns) = w.get(&format!("/ideas/{}", w.quinn_idea)).await;
+    assert_eq!(st, 200, "the merged idea stands on its own again: {quinns}");
+    assert_eq!(quinns["merged_into"], Value::Null);
+    let thread = w.comments_of(&w.quinn_idea).await;
+    assert!(
+        thread.iter().any(|c| c["id"] == json!(w.quinn_reply)),
+        "Quinn's reply came back with it: {thread:?}"
+    );
+}
+
+#[tokio::test]
+async fn dsr_03_someone_who_only_voted_and_left_can_still_delete_their_account() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("voters").await;
+    let voter = t
+        .session("voter@example.org", "the voter's long password")
+        .await;
+    t.app
+        .add_member("voters", "voter@example.org", Role::Member)
+        .await
+        .unwrap();
+    let d = open_discussion(&t, "voters", &w.owner.token).await;
+    let (_, idea) = crate::helpers::with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/voters/discussions/{d}/ideas"),
+        &w.owner.token,
+        Some(json!({"title": "Vote on me", "body": ""})),
+    )
+    .await;
+    let me = Auth::Session(voter.clone());
+    let (st, _) = send(
+        &t,
+        &me,
+        "PUT",
+        &format!(
+            "/workspaces/voters/ideas/{}/vote",
+            idea["id"].as_str().unwrap()
+        ),
+        json!({"direction": "up"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = send(
+        &t,
+        &me,
+        "DELETE",
+        &format!("/workspaces/voters/members/{}", voter.user.0),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, 204, "they leave");
+    let (_, statement) = send(&t, &me, "GET", "/me/deletion", Value::Null).await;
+    assert_eq!(
+        statement["workspaces"][0]["slug"], "voters",
+        "the workspace still holds their vote: {statement}"
+    );
+    let (st, v) = send(
+        &t,
+        &me,
+        "DELETE",
+        "/me",
+        json!({"confirm": "voter@example.org"}),
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
+    let (_, idea) = crate::helpers::with_token(
+        &t,
+        "GET",
+        &format!("/workspaces/voters/ideas/{}", idea["id"].as_str().unwrap()),
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(idea["upvotes"], 1, "anonymised, the vote still counts");
+}

@@ -469,6 +469,98 @@ async fn lif_01_a_damaged_or_altered_archive_is_refused_whole() {
     assert!(ok, "{out}{err}");
 }
 
+/// Writes `all` as an archive whose manifest lists the entries' real checksums: what someone
+/// crafting an archive by hand would produce.
+fn rebuild(all: &BTreeMap<String, Vec<u8>>, to: &Path) {
+    use sha2::Digest;
+    let mut m: Value = serde_json::from_slice(&all["manifest.json"]).unwrap();
+    let order: Vec<String> = checksums(&m).into_iter().map(|(p, _)| p).collect();
+    for (e, p) in m["entries"].as_array_mut().unwrap().iter_mut().zip(&order) {
+        e["sha256"] = json!(hex::encode(sha2::Sha256::digest(&all[p])));
+        e["bytes"] = json!(all[p].len());
+    }
+    let f = std::fs::File::create(to).unwrap();
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::default(),
+    ));
+    let manifest = serde_json::to_vec(&m).unwrap();
+    for (p, data) in order
+        .iter()
+        .map(|p| (p.as_str(), all[p].as_slice()))
+        .chain([("manifest.json", manifest.as_slice())])
+    {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(p).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+#[tokio::test]
+async fn lif_01_a_crafted_archive_cannot_attribute_content_to_someone_it_does_not_list() {
+    let a = TestApp::spawn().await;
+    rich(&a, "crafted").await;
+    let archive = export_with_cli(&a, "crafted");
+    let b = TestApp::spawn().await;
+    let victim = b.workspace("victim").await;
+    let mut all = entries(&archive);
+    let ideas = String::from_utf8(all["ideas/000001.jsonl"].clone()).unwrap();
+    let mut lines: Vec<Value> = ideas
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[0]["author_id"] = json!(victim.owner.id.0);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    all.insert("ideas/000001.jsonl".into(), text.into_bytes());
+    let crafted = b.dir.path().join("crafted.tar.gz");
+    rebuild(&all, &crafted);
+    let (ok, out, err) = run({
+        let mut c = bin_for(&b);
+        c.args(["import", "--check"]).arg(&crafted);
+        c
+    });
+    assert!(ok, "its checksums are right: {out}{err}");
+    let (ok, _, err) = run({
+        let mut c = bin_for(&b);
+        c.arg("import").arg(&crafted);
+        c
+    });
+    assert!(!ok);
+    assert!(err.contains("is not in people.jsonl"), "{err}");
+
+    // A comment answering one that is not in the archive.
+    let mut all = entries(&archive);
+    let comments = String::from_utf8(all["comments/000001.jsonl"].clone()).unwrap();
+    let mut lines: Vec<Value> = comments
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[0]["parent_id"] = json!(uuid::Uuid::new_v4());
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    all.insert("comments/000001.jsonl".into(), text.into_bytes());
+    rebuild(&all, &crafted);
+    let (ok, _, err) = run({
+        let mut c = bin_for(&b);
+        c.arg("import").arg(&crafted);
+        c
+    });
+    assert!(!ok);
+    assert!(
+        err.contains("parent_id refers to something the archive does not hold"),
+        "{err}"
+    );
+    let (_, out, _) = run({
+        let mut c = bin_for(&b);
+        c.args(["workspace", "list"]);
+        c
+    });
+    assert!(!out.contains("crafted"), "nothing was created: {out}");
+}
+
 #[tokio::test]
 async fn lif_01_export_refuses_to_overwrite_and_names_unknown_workspaces() {
     let t = TestApp::spawn().await;

@@ -22,5 +22,6 @@ mod restriction;
 mod retention;
 mod revocation;
 mod routes;
+mod termination;
 mod ui;
 mod xss;

@@ -1235,3 +1235,60 @@ async fn dsr_05_admins_record_and_answer_requests_on_the_request_desk_page() {
     let (st, _, _) = get(&t, &member, "/w/deskpage/requests").await;
     assert_eq!(st, 403);
 }
+
+#[tokio::test]
+async fn lif_02_owners_schedule_and_cancel_the_deletion_on_the_settings_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("endgame").await;
+    let owner = person(&t, &w, "owner2", Role::Owner).await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let member = person(&t, &w, "member", Role::Member).await;
+    let (_, page, _) = get(&t, &admin, "/w/endgame/settings").await;
+    assert!(
+        !page.contains("id=\"termination\""),
+        "admins cannot delete the workspace"
+    );
+    let (_, page, _) = get(&t, &owner, "/w/endgame/settings").await;
+    assert!(
+        page.contains("action=\"/w/endgame/settings/termination\""),
+        "{page}"
+    );
+    let (st, page, _) = post(
+        &t,
+        &owner,
+        "/w/endgame/settings/termination",
+        &[("csrf", &owner.csrf), ("confirm", "wrong")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("short name"), "{page}");
+    let (st, _, h) = post(
+        &t,
+        &owner,
+        "/w/endgame/settings/termination",
+        &[("csrf", &owner.csrf), ("confirm", "endgame")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(h["location"], "/w/endgame/settings#termination");
+    let (_, page, _) = get(&t, &member, "/w/endgame").await;
+    assert!(
+        page.contains("It will be destroyed on"),
+        "members see the date: {page}"
+    );
+    let (_, page, _) = get(&t, &owner, "/w/endgame/settings").await;
+    assert!(page.contains("/w/endgame/settings/termination/cancel"));
+    let (st, ..) = post(
+        &t,
+        &owner,
+        "/w/endgame/settings/termination/cancel",
+        &[("csrf", &owner.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &member, "/w/endgame").await;
+    assert!(!page.contains("It will be destroyed on"));
+}

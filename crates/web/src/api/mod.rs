@@ -14,6 +14,7 @@ pub mod requests;
 pub mod retention;
 pub mod session;
 pub mod spaces;
+pub mod termination;
 pub mod workspace;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -108,6 +109,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::resolve_request))
         .routes(routes!(requests::erase_for_request))
         .routes(routes!(requests::personal_data_for_request))
+        .routes(routes!(
+            termination::get_termination,
+            termination::request_termination,
+            termination::cancel_termination
+        ))
         .routes(routes!(spaces::list_spaces, spaces::create_space))
         .routes(routes!(
             spaces::get_space,

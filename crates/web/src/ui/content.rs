@@ -112,6 +112,8 @@ struct WorkspacePage {
     spaces: Vec<SpaceCard>,
     recent: Vec<IdeaCard>,
     is_admin: bool,
+    /// When the workspace will be deleted, if an owner asked (LIF-02).
+    deletion_due: Option<String>,
 }
 framed!(WorkspacePage);
 
@@ -148,9 +150,14 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
     recent.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     recent.truncate(RECENT_IDEAS);
     let recent = recent.into_iter().map(|i| card(&w.ws, i)).collect();
+    let deletion_due = match s.app.termination(&w.m).await {
+        Ok(t) => t.due_at.map(super::format::when),
+        Err(e) => return app_error(w.c, e),
+    };
     page(
         StatusCode::OK,
         &WorkspacePage {
+            deletion_due,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
             c: w.c,

@@ -36,6 +36,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/settings/retention", post(set_retention))
         .route("/w/{slug}/settings/erasure", post(set_erasure_policy))
         .route("/w/{slug}/settings/export", post(start_export))
+        .route("/w/{slug}/settings/termination", post(request_termination))
+        .route(
+            "/w/{slug}/settings/termination/cancel",
+            post(cancel_termination),
+        )
         .route("/w/{slug}/settings/exports", get(exports_fragment))
         .route("/w/{slug}/settings/stages", post(create_stage))
         .route("/w/{slug}/settings/stages/{stage_id}", post(update_stage))
@@ -357,6 +362,10 @@ struct SettingsPage {
     exports: Vec<ExportRow>,
     /// An export is being prepared: the section polls for its progress.
     exporting: bool,
+    /// Owners may ask for the workspace's deletion (LIF-02).
+    is_owner: bool,
+    deletion_due: Option<String>,
+    grace_days: u32,
     problem: Option<String>,
 }
 framed!(SettingsPage);
@@ -419,6 +428,24 @@ struct ExportsFragment {
     exporting: bool,
 }
 framed!(ExportsFragment);
+
+async fn request_termination(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+    let r = s
+        .app
+        .request_termination(
+            &w.m,
+            TerminationInput {
+                confirm: f.text("confirm"),
+            },
+        )
+        .await;
+    settled(&s, w, r, "termination").await
+}
+
+async fn cancel_termination(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Response {
+    let r = s.app.cancel_termination(&w.m).await;
+    settled(&s, w, r, "termination").await
+}
 
 async fn start_export(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Response {
     let r = s.app.request_export(&w.m).await;
@@ -497,6 +524,10 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         Ok(jobs) => export_rows(jobs),
         Err(_) => (Vec::new(), false),
     };
+    let termination = match s.app.termination(&w.m).await {
+        Ok(t) => t,
+        Err(e) => return app_error(w.c, e),
+    };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -510,6 +541,9 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
             erasure_choices: ERASURE_CHOICES,
             exports,
             exporting,
+            is_owner: w.m.role() == Role::Owner,
+            deletion_due: termination.due_at.map(when),
+            grace_days: termination.grace_days,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
             stages: w.ws.stages,
