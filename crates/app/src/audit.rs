@@ -85,6 +85,7 @@ audit_actions! {
     SignInFailed => "auth.sign_in_failed": "A sign-in attempt failed (wrong password or unknown address).",
     SignOut => "auth.sign_out": "A person signed out; their session ended.",
     AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
+    AccountEmailChanged => "account.email_changed": "A person changed their email address, confirmed by a link sent to the new one; the old one was told (neither address is in the log).",
     AccountRenamed => "account.renamed": "A person changed their display name.",
     PersonalDataExported => "account.data_exported": "A person downloaded all their personal data (access and portability).",
     AccountDeleted => "account.deleted": "A person deleted their account: they were erased from every workspace, their account key was crypto-shredded and the account removed.",

@@ -50,9 +50,10 @@ pub(crate) const WORKSPACE_STEPS: [H; 21] = [
 ];
 
 /// The handlers of deleting an account, after it was erased from every workspace.
-pub(crate) const ACCOUNT_STEPS: [H; 7] = [
+pub(crate) const ACCOUNT_STEPS: [H; 8] = [
     H::Sessions,
     H::PasswordResets,
+    H::EmailChanges,
     H::Outbox,
     H::AuditPseudonyms,
     H::AccountKey,
@@ -672,7 +673,7 @@ impl App {
             H::DataKey => {
                 e.report.key_shredded = self.keyring.shred_subject(tx, ws, person, now).await?;
             }
-            H::Account | H::Sessions | H::PasswordResets | H::AccountKey => {
+            H::Account | H::Sessions | H::PasswordResets | H::EmailChanges | H::AccountKey => {
                 return Err(AppError::internal(format!(
                     "{step:?} is an account step, not a workspace one"
                 )));
@@ -697,6 +698,9 @@ impl App {
             }
             H::PasswordResets => {
                 tx.delete_password_resets_of(user).await?;
+            }
+            H::EmailChanges => {
+                tx.delete_email_changes_of(user).await?;
             }
             H::Outbox => {
                 if let Some(email) = email {

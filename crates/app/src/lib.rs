@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod comments;
 pub mod demo;
+mod email_change;
 mod erasure;
 mod error;
 pub mod export;
@@ -44,6 +45,7 @@ pub use audit::{
     AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
 };
 pub use auth::{Credential, LoginOutcome, Principal};
+pub use email_change::{EmailChangeInfo, EmailChangeInput};
 pub use erasure::{
     AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,
     ErasureReport,

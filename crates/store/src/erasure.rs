@@ -24,6 +24,8 @@ pub enum ErasureHandler {
     Sessions,
     /// Password reset links: deleted.
     PasswordResets,
+    /// Pending changes of address (the new address, sealed with the account key): deleted.
+    EmailChanges,
     /// The account key: crypto-shredded (shred ledger first).
     AccountKey,
     /// Memberships: deleted.
@@ -137,6 +139,12 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         Some(H::PasswordResets),
         &["user_id"],
         &["id", "token_hash", "created_at", "expires_at", "used_at"],
+    ),
+    table(
+        "email_changes",
+        Some(H::EmailChanges),
+        &["user_id", "new_email"],
+        &["id", "token_hash", "created_at", "expires_at"],
     ),
     table(
         "account_keys",

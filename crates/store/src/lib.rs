@@ -29,6 +29,7 @@ macro_rules! on_conn {
 
 mod audit;
 mod content;
+mod email_change;
 mod erasure;
 mod export;
 mod files;
@@ -56,6 +57,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
+pub use email_change::EmailChangeRow;
 pub use erasure::{ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation};
 pub use export::{
     AttachmentRow, CommentRow, DiscussionRow, ExportJobRow, IdeaRow, InvitationRow, LinkRow,

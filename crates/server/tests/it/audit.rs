@@ -656,6 +656,43 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .await
         .unwrap();
 
+    // Alice rectifies her address with the link sent to the new one.
+    let login = t
+        .app
+        .login("alice@example.org", "alice's new long password", &web)
+        .await
+        .unwrap();
+    let alice_p = t
+        .app
+        .authenticate(&ideaweave_app::Credential::Session(login.session))
+        .await
+        .unwrap();
+    t.app
+        .request_email_change(
+            &alice_p,
+            ideaweave_app::EmailChangeInput {
+                email: "alice@example.net".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let outbox = Captured::default();
+    t.app.send_due_mail(&outbox, 50).await.unwrap();
+    let change_token = outbox
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.to == "alice@example.net")
+        .and_then(|m| m.text.split("/email-change/").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a confirmation link to Alice's new address")
+        .to_owned();
+    t.app
+        .confirm_email_change(&change_token, &web)
+        .await
+        .unwrap();
+
     let owner = w.as_member(&w.owner);
     let alice_m = {
         let mut m = owner.clone();
@@ -1289,6 +1326,12 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             Some("operator"),
             "success",
             &gone_events,
+        ),
+        (
+            "account.email_changed",
+            Some(alice_s.as_str()),
+            "success",
+            &inst_json,
         ),
     ] {
         expect(action, actor, outcome, scope);

@@ -17,6 +17,7 @@ mod notifications;
 mod pages;
 mod password_reset;
 mod personal_data;
+mod rectification;
 mod requests;
 mod restriction;
 mod retention;

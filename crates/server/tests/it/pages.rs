@@ -1292,3 +1292,41 @@ async fn lif_02_owners_schedule_and_cancel_the_deletion_on_the_settings_page() {
     let (_, page, _) = get(&t, &member, "/w/endgame").await;
     assert!(!page.contains("It will be destroyed on"));
 }
+
+#[tokio::test]
+async fn dsr_02_the_account_page_sends_a_link_to_confirm_a_new_address() {
+    let t = TestApp::spawn_with(|c| {
+        c.mail = Some(ideaweave_testkit::mail_config(
+            ideaweave_testkit::closed_port(),
+        ))
+    })
+    .await;
+    let w = t.workspace("readdress").await;
+    let me = person(&t, &w, "me", Role::Member).await;
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(page.contains("action=\"/account/email\""), "{page}");
+    let (st, page, _) = post(
+        &t,
+        &me,
+        "/account/email",
+        &[("csrf", &me.csrf), ("email", "nonsense")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"email-error\""), "{page}");
+    let (st, page, _) = post(
+        &t,
+        &me,
+        "/account/email",
+        &[("csrf", &me.csrf), ("email", "elsewhere@example.org")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("A link to confirm it was sent to elsewhere@example.org"),
+        "{page}"
+    );
+    assert_eq!(t.app.outbox_counts().await.unwrap().waiting, 1);
+}

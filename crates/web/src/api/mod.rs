@@ -68,6 +68,11 @@ pub fn router() -> OpenApiRouter<AppState> {
             erasure::delete_account
         ))
         .routes(routes!(erasure::deletion_statement))
+        .routes(routes!(session::request_email_change))
+        .routes(routes!(
+            session::email_change_info,
+            session::confirm_email_change
+        ))
         .routes(routes!(session::personal_data))
         .routes(routes!(session::get_restriction, session::set_restriction))
         .routes(routes!(session::invitation_info))

@@ -154,3 +154,44 @@ pub async fn accept_invitation(
         None => Ok(Json(membership).into_response()),
     }
 }
+
+/// Change your email address (rectification, DSR-02; signed-in sessions only). A single-use
+/// link is emailed to the new address; the change takes effect when it is followed
+/// (`POST /email-change/{token}`), and the old address is then told.
+#[utoipa::path(post, path = "/me/email", tag = "session", request_body = EmailChangeInput,
+    responses((status = 202, body = EmailChangeInfo), (status = "4XX", body = ErrorBody)))]
+pub async fn request_email_change(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(i): ApiJson<EmailChangeInput>,
+) -> ApiResult<(StatusCode, Json<EmailChangeInfo>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.app.request_email_change(&p, i).await?),
+    ))
+}
+
+/// What an address-change link confirms, while it works (no sign-in needed: the link is the
+/// proof).
+#[utoipa::path(get, path = "/email-change/{token}", tag = "session", security(()),
+    params(("token" = String, Path)),
+    responses((status = 200, body = EmailChangeInfo), (status = "4XX", body = ErrorBody)))]
+pub async fn email_change_info(
+    State(s): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Json<EmailChangeInfo>> {
+    Ok(Json(s.app.email_change_info(&token).await?))
+}
+
+/// Confirm an address change with the link's token: the account's address becomes the new one.
+#[utoipa::path(post, path = "/email-change/{token}", tag = "session", security(()),
+    params(("token" = String, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn confirm_email_change(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    s.app.confirm_email_change(&token, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -56,6 +56,9 @@ struct AccountPage {
     deletion_blocked: Option<String>,
     /// What was wrong with the last deletion attempt.
     deletion_problem: Option<String>,
+    /// Where a confirmation link was just sent, or what was wrong with the new address.
+    email_sent_to: Option<String>,
+    email_problem: Option<String>,
     saved: bool,
     problem: Option<String>,
 }
@@ -80,6 +83,9 @@ enum Problem {
     None,
     Profile(String),
     Deletion(String),
+    Email(String),
+    /// Not a problem: the link went out.
+    EmailSent(String),
 }
 
 async fn render(
@@ -134,10 +140,19 @@ async fn render(
             files: d.files,
         })
         .collect();
+    let (mut email_sent_to, mut email_problem) = (None, None);
     let (status, problem, deletion_problem) = match problem {
         Problem::None => (StatusCode::OK, None, None),
         Problem::Profile(p) => (StatusCode::BAD_REQUEST, Some(p), None),
         Problem::Deletion(p) => (StatusCode::BAD_REQUEST, None, Some(p)),
+        Problem::Email(p) => {
+            email_problem = Some(p);
+            (StatusCode::BAD_REQUEST, None, None)
+        }
+        Problem::EmailSent(to) => {
+            email_sent_to = Some(to);
+            (StatusCode::OK, None, None)
+        }
     };
     page(
         status,
@@ -146,6 +161,8 @@ async fn render(
             deletion,
             deletion_blocked: statement.blocked_by,
             deletion_problem,
+            email_sent_to,
+            email_problem,
             c: v.c,
             saved,
             problem,
@@ -257,6 +274,28 @@ pub(crate) async fn delete_account(
         },
         Err(e) => match input_problem(&e) {
             Some(p) => render(&s, v, false, None, Problem::Deletion(p)).await,
+            None => app_error(v.c, e),
+        },
+    }
+}
+
+/// Starts changing one's address: a confirmation link goes to the new one (DSR-02).
+pub(crate) async fn change_email(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let input = ideaweave_app::EmailChangeInput {
+        email: f.text("email"),
+    };
+    match s.app.request_email_change(&v.p, input).await {
+        Ok(info) => render(&s, v, false, None, Problem::EmailSent(info.email)).await,
+        Err(e) => match input_problem(&e) {
+            Some(p) => render(&s, v, false, None, Problem::Email(p)).await,
             None => app_error(v.c, e),
         },
     }

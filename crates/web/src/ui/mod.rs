@@ -50,9 +50,14 @@ pub fn router() -> Router<AppState> {
             get(session::reset_password_page).post(session::reset_password),
         )
         .route(
+            "/email-change/{token}",
+            get(session::email_change_page).post(session::confirm_email_change),
+        )
+        .route(
             "/account",
             get(account::account_page).post(account::update_account),
         )
+        .route("/account/email", post(account::change_email))
         .route("/account/restriction", post(account::update_restriction))
         .route("/account/delete", post(account::delete_account))
         .route(

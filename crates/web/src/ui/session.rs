@@ -541,3 +541,63 @@ pub(crate) async fn reset_password(
         },
     }
 }
+
+#[derive(Template)]
+#[template(path = "email_change.html")]
+struct EmailChangePage {
+    c: Chrome,
+    token: String,
+    email: String,
+    done: bool,
+}
+framed!(EmailChangePage);
+
+/// The page a confirmation link opens: it shows the new address and asks for a click, so that
+/// a mail scanner following the link changes nothing (DSR-02).
+pub(crate) async fn email_change_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let c = Chrome::anonymous(&headers);
+    match s.app.email_change_info(&token).await {
+        Ok(info) => page(
+            StatusCode::OK,
+            &EmailChangePage {
+                c,
+                token,
+                email: info.email,
+                done: false,
+            },
+        ),
+        Err(e) => app_error(c, e),
+    }
+}
+
+pub(crate) async fn confirm_email_change(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    if !same_origin(&headers) {
+        return stale_form(&headers);
+    }
+    let c = Chrome::anonymous(&headers);
+    let email = match s.app.email_change_info(&token).await {
+        Ok(info) => info.email,
+        Err(e) => return app_error(c, e),
+    };
+    match s.app.confirm_email_change(&token, &client).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            &EmailChangePage {
+                c,
+                token: String::new(),
+                email,
+                done: true,
+            },
+        ),
+        Err(e) => app_error(c, e),
+    }
+}

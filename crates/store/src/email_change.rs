@@ -1,0 +1,69 @@
+//! Rectification of one's email address (DSR-02): pending changes, confirmed by a link sent to
+//! the new address.
+
+use ideaweave_domain::UserId;
+use uuid::Uuid;
+
+use crate::{StoreResult, Tx};
+
+/// A pending change of address.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailChangeRow {
+    pub id: Uuid,
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub new_email: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl Tx {
+    /// Replaces `user`'s pending change with this one.
+    pub async fn insert_email_change(
+        &mut self,
+        id: Uuid,
+        user: UserId,
+        new_email: &[u8],
+        token_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM email_changes WHERE user_id = $1").bind(user.0).execute(&mut *c).await?;
+            sqlx::query("INSERT INTO email_changes (id, user_id, new_email, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(user.0).bind(new_email).bind(token_hash).bind(now).bind(expires_at).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// The pending change with this secret hash.
+    pub async fn email_change_by_hash(
+        &mut self,
+        hash: &[u8],
+    ) -> StoreResult<Option<EmailChangeRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, user_id, new_email, expires_at FROM email_changes WHERE token_hash = $1")
+                .bind(hash).fetch_optional(c).await?
+        }))
+    }
+
+    /// Deletes `user`'s pending changes; returns how many.
+    pub async fn delete_email_changes_of(&mut self, user: UserId) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM email_changes WHERE user_id = $1").bind(user.0).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Stores an account's new address and its blind index.
+    pub async fn set_user_email(
+        &mut self,
+        user: UserId,
+        email_index: &[u8],
+        sealed_email: &[u8],
+    ) -> StoreResult<bool> {
+        let n = on_conn!(self, c => {
+            sqlx::query("UPDATE users SET email_index = $2, email = $3 WHERE id = $1 AND former_member_of IS NULL")
+                .bind(user.0).bind(email_index).bind(sealed_email).execute(c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+}
