@@ -149,6 +149,13 @@ async function newMemberPath() {
   await visit(page, '/w/demo/settings', 'settings');
   await checkDark(page, 'settings');
   await visit(page, '/w/demo/audit', 'audit');
+  await visit(page, '/w/demo/requests', 'request-desk');
+  await page.selectOption('#req-kind', 'access');
+  await page.fill('#req-requester', 'A letter from Dana');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/w/demo/requests"] button[type=submit]')]);
+  check('a request is recorded on the desk', new URL(page.url()).pathname.startsWith('/w/demo/requests/'), page.url());
+  await checkPage(page, 'request', null);
+  await checkDark(page, 'request');
   await visit(page, '/account', 'account');
   await visit(page, '/w/demo/tokens', 'tokens');
   await page.fill('#token-name', 'walk script');

@@ -184,8 +184,7 @@ impl App {
         let body = CommentBody::parse(&input.body)?;
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, c.author_id)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, c.author_id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::EditComment {
             space,
@@ -217,8 +216,7 @@ impl App {
     pub async fn delete_comment(&self, m: &Member, id: CommentId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, c.author_id)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, c.author_id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::DeleteComment {
             space,

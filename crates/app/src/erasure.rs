@@ -399,6 +399,9 @@ impl App {
 
     /// Runs every workspace step of an erasure inside `tx`.
     async fn erase_in(&self, tx: &mut Tx, e: &mut Erasure<'_>) -> AppResult<()> {
+        // Writes the person makes meanwhile hold their membership shared: wait for them, so
+        // that what they wrote is erased too, and refuse any that come after.
+        tx.workspace(e.ws).hold_membership(e.person, true).await?;
         // In both modes: a purge leaves references (who deleted, merged, invited…) pointing at
         // the former member too.
         let mut index = [0u8; 32];

@@ -446,8 +446,7 @@ impl App {
     pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, a.uploader_id)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, a.uploader_id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::Detach {
             space,
@@ -519,8 +518,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("link"))?;
         let scope = self.visible_idea(&mut tx, m, l.idea_id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, l.created_by)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, l.created_by).await?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::Detach {
             space,

@@ -118,8 +118,7 @@ impl App {
                 "this idea is deleted; restore it first".into(),
             ));
         }
-        self.ensure_unrestricted(tx, m.actor.user, scope.author_id)
-            .await?;
+        self.ensure_unrestricted(tx, m, scope.author_id).await?;
         if let Some(target) = scope.merged_into {
             return Err(AppError::Conflict(format!(
                 "this idea was merged into idea {target}; act on that one instead"
@@ -213,8 +212,7 @@ impl App {
             d.space_private,
             d.space_listed,
         )))?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, m.actor.user)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, m.actor.user).await?;
         if !d.open {
             return Err(AppError::Conflict(
                 "this discussion is closed to new ideas".into(),
@@ -459,7 +457,7 @@ impl App {
     pub async fn delete_idea(&self, m: &Member, id: IdeaId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, scope.author_id)
+        self.ensure_unrestricted(&mut tx, m, scope.author_id)
             .await?;
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::DeleteIdea {
@@ -488,7 +486,7 @@ impl App {
     pub async fn restore_idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, scope.author_id)
+        self.ensure_unrestricted(&mut tx, m, scope.author_id)
             .await?;
         m.allow(Action::Moderate(space_view(
             scope.space_private,
@@ -614,8 +612,7 @@ impl App {
     pub async fn unmerge(&self, m: &Member, source: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let s = self.visible_idea(&mut tx, m, source).await?;
-        self.ensure_unrestricted(&mut tx, m.actor.user, s.author_id)
-            .await?;
+        self.ensure_unrestricted(&mut tx, m, s.author_id).await?;
         m.allow(Action::Merge(space_view(s.space_private, s.space_listed)))?;
         let target = IdeaId(
             s.merged_into

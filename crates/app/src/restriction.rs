@@ -101,9 +101,21 @@ impl App {
     pub(crate) async fn ensure_unrestricted(
         &self,
         tx: &mut Tx,
-        actor: UserId,
+        m: &crate::Member,
         owner: UserId,
     ) -> AppResult<()> {
+        let actor = m.actor.user;
+        // The actor's membership is held until this write commits. An erasure of the actor
+        // takes it exclusively and deletes it: either it finished first, and this write finds
+        // no membership and is refused, or it waits for this write and then erases what it
+        // wrote too (DSR-03).
+        if !tx
+            .workspace(m.workspace)
+            .hold_membership(actor, false)
+            .await?
+        {
+            return Err(AppError::NotFound("workspace"));
+        }
         if !tx.any_restricted(actor, owner).await? {
             return Ok(());
         }

@@ -121,6 +121,27 @@ impl<'t> WorkspaceRepo<'t> {
         }))
     }
 
+    /// Holds `user`'s membership row until the transaction ends: shared by writes the member
+    /// makes, exclusive for an erasure of them, so the two never interleave (PostgreSQL; a
+    /// SQLite write transaction excludes every other writer already). Returns whether they are
+    /// a member.
+    pub async fn hold_membership(&mut self, user: UserId, exclusive: bool) -> StoreResult<bool> {
+        let ws = self.ws;
+        let sql = match (self.tx.kind(), exclusive) {
+            (crate::DatabaseKind::Postgres, false) => {
+                "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2 FOR SHARE) m"
+            }
+            (crate::DatabaseKind::Postgres, true) => {
+                "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE workspace_id = $1 AND user_id = $2 FOR UPDATE) m"
+            }
+            _ => "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+        };
+        let n: i64 = on_conn!(self.tx, c => {
+            sqlx::query_scalar(sql).bind(ws).bind(user.0).fetch_one(c).await?
+        });
+        Ok(n > 0)
+    }
+
     /// How many owners the workspace has (it must always keep one).
     pub async fn owner_count(&mut self) -> StoreResult<i64> {
         let ws = self.ws;

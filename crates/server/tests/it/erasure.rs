@@ -904,3 +904,40 @@ async fn dsr_03_someone_who_only_voted_and_left_can_still_delete_their_account()
     .await;
     assert_eq!(idea["upvotes"], 1, "anonymised, the vote still counts");
 }
+
+#[tokio::test]
+async fn dsr_03_a_write_that_started_before_an_erasure_cannot_land_after_it() {
+    let w = world("inflight").await;
+    // Pat's request entered the workspace (membership checked) before the erasure...
+    let pat_in_flight = ideaweave_app::Member {
+        client: Default::default(),
+        workspace: w.w.id,
+        slug: w.w.slug.clone(),
+        actor: ideaweave_domain::policy::Actor {
+            user: w.pat.user,
+            role: Role::Member,
+            scope: None,
+        },
+    };
+    w.erase("anonymise").await;
+    // ...and writes after it: refused, nothing is attributed to the erased person.
+    let d: ideaweave_domain::DiscussionId = w.discussion.parse().unwrap();
+    let r =
+        w.t.app
+            .create_idea(
+                &pat_in_flight,
+                d,
+                ideaweave_app::IdeaInput {
+                    title: "Too late".into(),
+                    body: String::new(),
+                    tags: vec![],
+                },
+            )
+            .await;
+    assert!(
+        matches!(r, Err(ideaweave_app::AppError::NotFound(_))),
+        "{r:?}"
+    );
+    let (_, list) = w.get(&format!("/discussions/{}/ideas", w.discussion)).await;
+    assert!(!list.to_string().contains("Too late"));
+}
