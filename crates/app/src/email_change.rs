@@ -150,10 +150,18 @@ impl App {
     /// (unless another account took it meanwhile: 409), the old address is told, and the change
     /// is recorded.
     pub async fn confirm_email_change(&self, token: &str, client: &ClientInfo) -> AppResult<()> {
-        let rec = self.live_email_change(token).await?;
-        let user = rec.user_id;
+        // Clear errors first (unknown, expired), then the change is used up inside the
+        // transaction that applies it.
+        self.live_email_change(token).await?;
+        let hash = parse_prefixed_secret(CHANGE_PREFIX, token)
+            .ok_or(AppError::NotFound("address change"))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        let rec = tx
+            .take_email_change(&hash, now)
+            .await?
+            .ok_or(AppError::NotFound("address change"))?;
+        let user = rec.user_id;
         let email = self.pending_address(&mut tx, user, &rec.new_email).await?;
         let index = self.keyring.email_index(&email)?;
         if tx
@@ -178,6 +186,8 @@ impl App {
             return Err(AppError::NotFound("account"));
         }
         tx.delete_email_changes_of(user).await?;
+        // Reset links already sent to the old address must not work for its next reader.
+        tx.delete_password_resets_of(user).await?;
         self.queue_account_mail(
             &mut tx,
             &plain_mail(

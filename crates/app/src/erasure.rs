@@ -50,7 +50,8 @@ pub(crate) const WORKSPACE_STEPS: [H; 21] = [
 ];
 
 /// The handlers of deleting an account, after it was erased from every workspace.
-pub(crate) const ACCOUNT_STEPS: [H; 8] = [
+pub(crate) const ACCOUNT_STEPS: [H; 9] = [
+    H::CertificateRecipients,
     H::Sessions,
     H::PasswordResets,
     H::EmailChanges,
@@ -676,7 +677,12 @@ impl App {
             H::DataKey => {
                 e.report.key_shredded = self.keyring.shred_subject(tx, ws, person, now).await?;
             }
-            H::Account | H::Sessions | H::PasswordResets | H::EmailChanges | H::AccountKey => {
+            H::Account
+            | H::Sessions
+            | H::PasswordResets
+            | H::EmailChanges
+            | H::AccountKey
+            | H::CertificateRecipients => {
                 return Err(AppError::internal(format!(
                     "{step:?} is an account step, not a workspace one"
                 )));
@@ -705,6 +711,8 @@ impl App {
             H::EmailChanges => {
                 tx.delete_email_changes_of(user).await?;
             }
+            // Cleared when the certificate is mailed, within the hour of a deletion.
+            H::CertificateRecipients => {}
             H::Outbox => {
                 if let Some(email) = email {
                     self.delete_mail_to(tx, None, email).await?;

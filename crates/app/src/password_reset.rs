@@ -287,6 +287,8 @@ impl App {
             .ok_or(AppError::NotFound("password reset"))?;
         tx.set_password_hash(user.id, &hash).await?;
         let sessions_ended = tx.delete_sessions_of(user.id).await?;
+        // An address change asked for from a session that is now ended must not survive it.
+        tx.delete_email_changes_of(user.id).await?;
         self.audit(
             &mut tx,
             AuditEvent {

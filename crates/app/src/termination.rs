@@ -188,9 +188,13 @@ impl App {
     pub async fn cancel_termination(&self, m: &Member) -> AppResult<TerminationView> {
         m.allow(Action::TerminateWorkspace)?;
         let mut tx = self.store.begin().await?;
-        if !tx.workspace(m.workspace).cancel_deletion().await? {
+        if !tx
+            .workspace(m.workspace)
+            .cancel_deletion(self.now())
+            .await?
+        {
             return Err(AppError::Conflict(
-                "no deletion of this workspace is scheduled".into(),
+                "no deletion of this workspace is scheduled, or it is under way already".into(),
             ));
         }
         let name = self.workspace_display_name(&mut tx, m.workspace).await?;
@@ -229,8 +233,14 @@ impl App {
         let scheduled = self.store.read().await?.scheduled_deletions().await?;
         for s in scheduled {
             if s.due_at <= now {
-                self.destroy_workspace(s.id).await?;
-                round.deleted += 1;
+                // One workspace that fails must not hold back the others' deletions.
+                match self.destroy_workspace(s.id).await {
+                    Ok(true) => round.deleted += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(workspace = %s.id.0, error = %e, "a workspace due for deletion could not be deleted; retried next run");
+                    }
+                }
                 continue;
             }
             let step = if s.due_at - now <= DAY_MS {
@@ -276,17 +286,16 @@ impl App {
     }
 
     /// Destroys a workspace: its audit event first (while its keys exist), then every row, the
-    /// keys (shred ledger first), its files; the owners' addresses are kept only in memory, to
-    /// send them the certificate.
-    async fn destroy_workspace(&self, ws: WorkspaceId) -> AppResult<()> {
+    /// keys (shred ledger first), its files; the owners' addresses wait, sealed with an
+    /// instance key, for the certificate. Returns whether it was due.
+    async fn destroy_workspace(&self, ws: WorkspaceId) -> AppResult<bool> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let Some(schedule) = tx.workspace(ws).deletion_schedule().await? else {
-            return Ok(());
+        // Locked: a cancellation either committed before (nothing is due) or waits and then
+        // finds nothing to cancel.
+        let Some(schedule) = tx.workspace(ws).lock_due_deletion(now).await? else {
+            return Ok(false);
         };
-        if schedule.due_at > now {
-            return Ok(());
-        }
         let slug = tx
             .workspace_by_id(ws)
             .await?
@@ -327,7 +336,13 @@ impl App {
         };
         let facts_json =
             serde_json::to_string(&facts).map_err(|e| AppError::internal(e.to_string()))?;
-        tx.insert_certificate_facts(ws, &slug, &facts_json).await?;
+        let notify = serde_json::to_vec(&owners).map_err(|e| AppError::internal(e.to_string()))?;
+        let sealed_notify = self
+            .keyring
+            .account_mail_key()?
+            .seal(&certificate_place(ws.0), &notify)?;
+        tx.insert_certificate_facts(ws, &slug, &facts_json, &sealed_notify)
+            .await?;
         tx.commit().await?;
         self.keyring.forget_workspace(ws);
         for id in &objects {
@@ -335,15 +350,11 @@ impl App {
                 tracing::warn!(workspace = %ws.0, object = %id, error = %e, "a file of a deleted workspace could not be removed; its keys are destroyed");
             }
         }
-        if let Some(cert) = self.issue_certificate_for(ws.0).await? {
-            let mut tx = self.store.begin().await?;
-            for to in owners {
-                self.queue_account_mail(&mut tx, &certificate_mail(&to, &slug, &cert))
-                    .await?;
-            }
-            tx.commit().await?;
+        if let Err(e) = self.issue_certificate_for(ws.0).await {
+            // The deletion stands; the next run issues the certificate.
+            tracing::error!(workspace = %ws.0, error = %e, "the deletion certificate could not be issued yet");
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Issues the certificates still pending (a crash after a deletion); returns how many.
@@ -381,8 +392,30 @@ impl App {
         let note = signer
             .sign_statement(&format!("{CERTIFICATE_FORMAT}\n{line}\n"))
             .map_err(|e| AppError::internal(format!("signing the certificate: {e}")))?;
+        let owners: Vec<String> = match &row.notify {
+            Some(sealed) => {
+                let mut tx = self.store.read().await?;
+                match self
+                    .keyring
+                    .open(&mut tx, &certificate_place(ws), sealed)
+                    .await?
+                {
+                    Some(bytes) => serde_json::from_slice(&bytes)
+                        .map_err(|e| AppError::Integrity(format!("certificate recipients: {e}")))?,
+                    None => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
         let mut tx = self.store.begin().await?;
-        tx.complete_certificate(ws, &note, now).await?;
+        if !tx.complete_certificate(ws, &note, now).await? {
+            // Another node issued and mailed it.
+            return Ok(None);
+        }
+        for to in owners {
+            self.queue_account_mail(&mut tx, &certificate_mail(&to, &row.slug, &note))
+                .await?;
+        }
         tx.commit().await?;
         Ok(Some(note))
     }
@@ -430,6 +463,16 @@ impl App {
     }
 }
 
+/// Where the owners' addresses of a pending certificate are sealed (instance level).
+fn certificate_place(ws: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
+    ideaweave_crypto::Place {
+        workspace: crate::keyring::ACCOUNT_SCOPE,
+        table: "deletion_certificates",
+        column: "notify",
+        row: ws,
+    }
+}
+
 fn certificate_mail(to: &str, slug: &str, certificate: &str) -> OutgoingMail {
     mail(
         to,
@@ -455,6 +498,9 @@ pub struct VerifiedCertificate {
 /// published key), that it is a certificate, and that its audit checkpoint is signed by the same
 /// key and covers the deletion's event.
 pub fn verify_certificate(text: &str, key: Option<&str>) -> Result<VerifiedCertificate, String> {
+    // Saved from an email client, it may have Windows line endings.
+    let normalised = text.replace("\r\n", "\n");
+    let text = normalised.as_str();
     let (first, rest) = text
         .split_once('\n')
         .ok_or("not a deletion certificate: too short")?;

@@ -911,8 +911,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         c.facts.audit_event, v.checkpoint_size
                     );
                     if key.is_none() {
-                        println!(
-                            "signed by the key the certificate names: {}\ncompare it with the instance's published key (GET /api/v1/audit/key) or pass it with --key",
+                        // Anyone can sign a certificate with a key of their own: without the
+                        // instance's key, this proves only that it is self-consistent.
+                        bail!(
+                            "NOT VERIFIED against the instance: the certificate is signed by the key it names, {}; \
+                             pass the instance's published key (GET /api/v1/audit/key) with --key",
                             c.verifier_key
                         );
                     }

@@ -46,6 +46,20 @@ impl Tx {
         }))
     }
 
+    /// Uses up the pending change with this secret hash if it is still live at `now`: deleted
+    /// and returned, so that two confirmations cannot both apply it.
+    pub async fn take_email_change(
+        &mut self,
+        hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<EmailChangeRow>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(
+                "DELETE FROM email_changes WHERE token_hash = $1 AND expires_at > $2 RETURNING id, user_id, new_email, expires_at",
+            ).bind(hash).bind(now).fetch_optional(c).await?
+        }))
+    }
+
     /// Deletes `user`'s pending changes; returns how many.
     pub async fn delete_email_changes_of(&mut self, user: UserId) -> StoreResult<u64> {
         Ok(on_conn!(self, c => {

@@ -73,6 +73,10 @@ pub enum ErasureHandler {
     PrivacyRequests,
     /// Who asked for the workspace's deletion: attributed to the former member.
     WorkspaceDeletion,
+    /// The owners' addresses a deletion certificate waits to be mailed to: sealed with an
+    /// instance key and cleared when it is mailed, within the hour of the deletion; nothing to
+    /// erase beyond that.
+    CertificateRecipients,
     /// The workspace's stored export archives: deleted with their files, since they hold the
     /// person's data as it was (exports taken afterwards do not).
     Exports,
@@ -453,8 +457,8 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     ),
     table(
         "deletion_certificates",
-        None,
-        &[],
+        Some(H::CertificateRecipients),
+        &["notify"],
         &["workspace_id", "slug", "facts", "issued_at", "certificate"],
     ),
     table(

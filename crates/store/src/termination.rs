@@ -36,6 +36,8 @@ pub struct CertificateRow {
     pub facts: String,
     pub issued_at: Option<i64>,
     pub certificate: Option<String>,
+    /// The owners' addresses, sealed, until the certificate is mailed.
+    pub notify: Option<Vec<u8>>,
 }
 
 /// The tables whose rows a deletion counts for its certificate, in the order listed there.
@@ -87,16 +89,31 @@ impl WorkspaceRepo<'_> {
         Ok(n == 1)
     }
 
-    /// Cancels a scheduled deletion; returns whether one was scheduled.
-    pub async fn cancel_deletion(&mut self) -> StoreResult<bool> {
+    /// Cancels a scheduled deletion that is not due yet at `now`; returns whether it did.
+    pub async fn cancel_deletion(&mut self, now: i64) -> StoreResult<bool> {
         let ws = self.ws;
         let n = on_conn!(self.tx, c => {
             sqlx::query(
                 "UPDATE workspaces SET deletion_requested_at = NULL, deletion_due_at = NULL, deletion_requested_by = NULL, deletion_reminders = 0 \
-                 WHERE id = $1 AND deletion_due_at IS NOT NULL",
-            ).bind(ws).execute(c).await?.rows_affected()
+                 WHERE id = $1 AND deletion_due_at IS NOT NULL AND deletion_due_at > $2",
+            ).bind(ws).bind(now).execute(c).await?.rows_affected()
         });
         Ok(n == 1)
+    }
+
+    /// The workspace's deletion if it is due at `now`, its row locked for the rest of the
+    /// transaction (PostgreSQL; a SQLite write transaction excludes others already), so that a
+    /// cancellation cannot slip in between.
+    pub async fn lock_due_deletion(&mut self, now: i64) -> StoreResult<Option<DeletionSchedule>> {
+        let ws = self.ws;
+        let sql = if self.tx.kind() == crate::DatabaseKind::Postgres {
+            "SELECT deletion_requested_at AS requested_at, deletion_due_at AS due_at, deletion_requested_by AS requested_by, \
+             deletion_reminders AS reminders FROM workspaces WHERE id = $1 AND deletion_due_at <= $2 FOR UPDATE"
+        } else {
+            "SELECT deletion_requested_at AS requested_at, deletion_due_at AS due_at, deletion_requested_by AS requested_by, \
+             deletion_reminders AS reminders FROM workspaces WHERE id = $1 AND deletion_due_at <= $2"
+        };
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(now).fetch_optional(c).await?))
     }
 
     /// Records that `sent` reminders went out, unless as many had (another node); returns
@@ -186,16 +203,18 @@ impl Tx {
         }))
     }
 
-    /// Records a deletion's facts; the certificate follows.
+    /// Records a deletion's facts and whom to send the certificate (sealed); the certificate
+    /// follows.
     pub async fn insert_certificate_facts(
         &mut self,
         ws: WorkspaceId,
         slug: &str,
         facts: &str,
+        notify: &[u8],
     ) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO deletion_certificates (workspace_id, slug, facts) VALUES ($1, $2, $3)")
-                .bind(ws.0).bind(slug).bind(facts).execute(c).await?;
+            sqlx::query("INSERT INTO deletion_certificates (workspace_id, slug, facts, notify) VALUES ($1, $2, $3, $4)")
+                .bind(ws.0).bind(slug).bind(facts).bind(notify).execute(c).await?;
         });
         Ok(())
     }
@@ -204,23 +223,24 @@ impl Tx {
     pub async fn pending_certificates(&mut self) -> StoreResult<Vec<CertificateRow>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as(
-                "SELECT workspace_id, slug, facts, issued_at, certificate FROM deletion_certificates WHERE certificate IS NULL ORDER BY workspace_id",
+                "SELECT workspace_id, slug, facts, issued_at, certificate, notify FROM deletion_certificates WHERE certificate IS NULL ORDER BY workspace_id",
             ).fetch_all(c).await?
         }))
     }
 
-    /// Stores an issued certificate.
+    /// Stores an issued certificate and forgets whom it was for; false when another node
+    /// issued it first (that node mails it).
     pub async fn complete_certificate(
         &mut self,
         ws: Uuid,
         certificate: &str,
         now: i64,
-    ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("UPDATE deletion_certificates SET certificate = $2, issued_at = $3 WHERE workspace_id = $1 AND certificate IS NULL")
-                .bind(ws).bind(certificate).bind(now).execute(c).await?;
+    ) -> StoreResult<bool> {
+        let n = on_conn!(self, c => {
+            sqlx::query("UPDATE deletion_certificates SET certificate = $2, issued_at = $3, notify = NULL WHERE workspace_id = $1 AND certificate IS NULL")
+                .bind(ws).bind(certificate).bind(now).execute(c).await?.rows_affected()
         });
-        Ok(())
+        Ok(n == 1)
     }
 
     /// The certificates of deleted workspaces with this slug (a slug may be reused), newest
@@ -228,7 +248,7 @@ impl Tx {
     pub async fn certificates_for(&mut self, slug: &str) -> StoreResult<Vec<CertificateRow>> {
         Ok(on_conn!(self, c => {
             sqlx::query_as(
-                "SELECT workspace_id, slug, facts, issued_at, certificate FROM deletion_certificates WHERE slug = $1 ORDER BY issued_at DESC",
+                "SELECT workspace_id, slug, facts, issued_at, certificate, notify FROM deletion_certificates WHERE slug = $1 ORDER BY issued_at DESC",
             ).bind(slug).fetch_all(c).await?
         }))
     }

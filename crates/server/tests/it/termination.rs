@@ -261,11 +261,15 @@ async fn lif_02_a_deleted_workspace_is_destroyed_after_the_grace_period_with_a_s
         out.contains("valid deletion certificate: workspace doomed"),
         "{out}"
     );
-    let (ok, out, _) = verify(&file, None);
+    let (ok, out, err) = verify(&file, None);
     assert!(
-        ok && out.contains("compare it with the instance's published key"),
-        "{out}"
+        !ok && err.contains("NOT VERIFIED against the instance"),
+        "without the instance's key nothing is proven: {out}{err}"
     );
+    let crlf = d.t.dir.path().join("certificate-crlf.txt");
+    std::fs::write(&crlf, certificate.replace('\n', "\r\n")).unwrap();
+    let (ok, out, err) = verify(&crlf, Some(&key));
+    assert!(ok, "saved with Windows line endings: {out}{err}");
     let forged = d.t.dir.path().join("forged.txt");
     std::fs::write(&forged, certificate.replace("\"ideas\":1", "\"ideas\":0")).unwrap();
     let (ok, _, err) = verify(&forged, Some(&key));
@@ -315,4 +319,47 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
     let (st, _) = with_token(&d.t, "GET", "/workspaces/spared", &d.member_token, None).await;
     assert_eq!(st, 200, "the workspace lives on");
     assert_eq!(d.files(), 1);
+
+    // Once the date has come, the deletion is under way: too late to cancel.
+    let again =
+        d.t.app
+            .login(
+                &d.owner_email,
+                "the owner's long password",
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    let me = Auth::Session(Session {
+        user: again.user.id,
+        cookie: again.session,
+        csrf: again.csrf,
+    });
+    let (st, _) = call(
+        &d.t,
+        "POST",
+        path,
+        &me,
+        Body::Json(json!({"confirm": "spared"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    d.t.clock.advance(Duration::from_secs(15 * DAY));
+    let later =
+        d.t.app
+            .login(
+                &d.owner_email,
+                "the owner's long password",
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    let me = Auth::Session(Session {
+        user: later.user.id,
+        cookie: later.session,
+        csrf: later.csrf,
+    });
+    let (st, v) = call(&d.t, "DELETE", path, &me, Body::None).await;
+    assert_eq!(st, 409, "{v}");
+    assert_eq!(d.t.app.run_terminations().await.unwrap().deleted, 1);
 }

@@ -10,10 +10,13 @@ CREATE INDEX workspaces_deletion_due ON workspaces(deletion_due_at) WHERE deleti
 -- Certificates of deleted workspaces: instance data, kept so the operator can hand one out
 -- again. A row is written with the deletion (certificate NULL) and completed once the audit
 -- checkpoint covering the deletion is signed, so a crash in between loses no certificate.
+-- notify holds the owners' addresses, sealed with the instance's account-mail key, until the
+-- certificate is mailed to them (then NULL): whichever node issues it sends it.
 CREATE TABLE deletion_certificates (
     workspace_id UUID PRIMARY KEY,
     slug TEXT NOT NULL,
     facts TEXT NOT NULL,
     issued_at BIGINT,
-    certificate TEXT
+    certificate TEXT,
+    notify BYTEA
 );
