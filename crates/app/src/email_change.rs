@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
-use crate::mail::{OutgoingMail, html_escape};
+use crate::mail::plain_mail;
 use crate::sealed::account;
 use crate::secrets::{parse_prefixed_secret, prefixed_secret};
 use crate::{App, AppError, AppResult, Principal};
@@ -32,21 +32,6 @@ pub struct EmailChangeInfo {
     pub email: String,
     /// When the link stops working (Unix milliseconds).
     pub expires_at: i64,
-}
-
-fn plain_mail(to: &str, subject: &str, text: String) -> OutgoingMail {
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5\"><p>{}</p></body></html>",
-        html_escape(&text)
-            .replace("\n\n", "</p><p>")
-            .replace('\n', "<br>")
-    );
-    OutgoingMail {
-        to: to.to_owned(),
-        subject: subject.to_owned(),
-        text,
-        html,
-    }
 }
 
 impl App {

@@ -77,6 +77,29 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
+/// A notice in plain text, with the same text as simple HTML (paragraphs, line breaks).
+pub(crate) fn plain_mail(to: &str, subject: impl Into<String>, text: String) -> OutgoingMail {
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5\"><p>{}</p></body></html>",
+        html_escape(&text)
+            .replace("\n\n", "</p><p>")
+            .replace('\n', "<br>")
+    );
+    OutgoingMail {
+        to: to.to_owned(),
+        subject: subject.into(),
+        text,
+        html,
+    }
+}
+
+/// A day as `YYYY-MM-DD` (UTC), as notices name dates.
+pub(crate) fn utc_date(ms: i64) -> String {
+    let days = ms.div_euclid(ideaweave_domain::retention::DAY_MS);
+    let (y, m, d) = ideaweave_domain::requests::civil_date(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Where a queued message is sealed: in its workspace, or at instance level for account mail.
 fn mail_place(ws: Option<WorkspaceId>, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
     at(

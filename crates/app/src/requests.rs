@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
-use crate::mail::{OutgoingMail, html_escape};
+use crate::mail::{OutgoingMail, plain_mail, utc_date};
 use crate::sealed::{ERASED, at};
 use crate::{App, AppError, AppResult, ErasureInput, Member};
 
@@ -470,7 +470,7 @@ impl App {
             )
             .await?;
         let workspace = self.workspace_display_name(&mut tx, ws).await?;
-        for to in self.admin_addresses(&mut tx, ws, true).await? {
+        for to in self.member_addresses(&mut tx, ws, &[Role::Owner]).await? {
             let mail = forwarded_mail(
                 &to,
                 &workspace,
@@ -516,7 +516,9 @@ impl App {
                 continue;
             }
             let workspace = self.workspace_display_name(&mut tx, w.id).await?;
-            let admins = self.admin_addresses(&mut tx, w.id, false).await?;
+            let admins = self
+                .member_addresses(&mut tx, w.id, &[Role::Owner, Role::Admin])
+                .await?;
             for r in due {
                 let Some(reminder) =
                     reminder_due(now, r.due_at, u32::try_from(r.reminders).unwrap_or(2))
@@ -556,34 +558,6 @@ impl App {
         Ok(sent)
     }
 
-    /// The addresses of the workspace's owners (and admins unless `owners_only`).
-    async fn admin_addresses(
-        &self,
-        tx: &mut Tx,
-        ws: WorkspaceId,
-        owners_only: bool,
-    ) -> AppResult<Vec<String>> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = tx.workspace(ws).members(cursor, 200).await?;
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.user_id.0);
-            for mb in page {
-                let role = crate::parse_role(&mb.role)?;
-                if role == Role::Owner || (!owners_only && role == Role::Admin) {
-                    let email = self
-                        .open_text(tx, &crate::sealed::account("email", mb.user_id), &mb.email)
-                        .await?;
-                    if email != ERASED {
-                        out.push(email);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// What erasing a person does to the requests about them: what they say of the person is
     /// replaced by `[erased]`, the link to them dropped (DSR-03).
     pub(crate) async fn redact_requests_about(
@@ -620,27 +594,6 @@ impl App {
     }
 }
 
-fn date(ms: i64) -> String {
-    let days = ms.div_euclid(ideaweave_domain::retention::DAY_MS);
-    let (y, m, d) = ideaweave_domain::requests::civil_date(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn mail(to: &str, subject: String, text: String) -> OutgoingMail {
-    let html = format!(
-        "<p>{}</p>",
-        html_escape(&text)
-            .replace("\n\n", "</p><p>")
-            .replace('\n', "<br>")
-    );
-    OutgoingMail {
-        to: to.to_owned(),
-        subject,
-        text,
-        html,
-    }
-}
-
 fn recipient_notice(
     to: &str,
     workspace: &str,
@@ -653,13 +606,13 @@ fn recipient_notice(
         RequestKind::Erasure => "an erasure",
         _ => "a restriction of processing",
     };
-    mail(
+    plain_mail(
         to,
         format!("Notice under GDPR Art. 19: {what} by {workspace}"),
         format!(
             "{workspace} informs you that {what} of personal data it shared with you was carried out on {} \
              (reference {id}).\n\nPlease apply it to the copies of that data you hold.",
-            date(now)
+            utc_date(now)
         ),
     )
 }
@@ -676,7 +629,7 @@ fn forwarded_mail(
     public_url: &str,
     id: Uuid,
 ) -> OutgoingMail {
-    mail(
+    plain_mail(
         to,
         format!(
             "A {} request about {workspace} reached the operator",
@@ -687,10 +640,10 @@ fn forwarded_mail(
              on {}, from: {}.\n\n{}\n\nThe operator does not answer it: you, as the controller, do. It is on your \
              request desk, due {}: {public_url}/w/{slug}/requests/{id}",
             f.kind,
-            date(received),
+            utc_date(received),
             requester.as_str(),
             details.as_str(),
-            date(answer_due(received)),
+            utc_date(answer_due(received)),
         ),
     )
 }
@@ -708,21 +661,21 @@ fn reminder_mail(
 ) -> OutgoingMail {
     let (subject, lead) = match reminder {
         Reminder::DueSoon => (
-            format!("Due {}: a {kind} request in {workspace}", date(due)),
+            format!("Due {}: a {kind} request in {workspace}", utc_date(due)),
             format!(
                 "A {kind} request in {workspace} must be answered by {}.",
-                date(due)
+                utc_date(due)
             ),
         ),
         Reminder::Overdue => (
             format!("Overdue: a {kind} request in {workspace}"),
             format!(
                 "A {kind} request in {workspace} was due on {} and is still open.",
-                date(due)
+                utc_date(due)
             ),
         ),
     };
-    mail(
+    plain_mail(
         to,
         subject,
         format!("{lead}\n\nAnswer it on the request desk: {public_url}/w/{slug}/requests/{id}"),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
-use crate::mail::{OutgoingMail, html_escape};
+use crate::mail::{OutgoingMail, plain_mail, utc_date};
 use crate::{App, AppError, AppResult, Member};
 
 /// The first line of every deletion certificate: what the signed statement is.
@@ -90,26 +90,6 @@ pub struct Certificate {
     pub issued_at: i64,
 }
 
-fn date(ms: i64) -> String {
-    let (y, m, d) = ideaweave_domain::requests::civil_date(ms.div_euclid(DAY_MS));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn mail(to: &str, subject: String, text: String) -> OutgoingMail {
-    let html = format!(
-        "<p>{}</p>",
-        html_escape(&text)
-            .replace("\n\n", "</p><p>")
-            .replace('\n', "<br>")
-    );
-    OutgoingMail {
-        to: to.to_owned(),
-        subject,
-        text,
-        html,
-    }
-}
-
 impl App {
     /// The workspace's scheduled deletion (every member: they are told so they can take their
     /// data).
@@ -152,21 +132,21 @@ impl App {
             ));
         }
         let name = self.workspace_display_name(&mut tx, m.workspace).await?;
-        for to in self.member_addresses(&mut tx, m.workspace, None).await? {
+        for to in self.member_addresses(&mut tx, m.workspace, &[]).await? {
             let text = format!(
                 "An owner of the workspace {name} asked for its deletion. On {} everything in it — ideas, \
                  comments, votes, files, members — will be destroyed for good.\n\nTo keep what you contributed, \
                  download your data from your account page before then: {}/account\n\nAn owner can still cancel the \
                  deletion until then.",
-                date(due),
+                utc_date(due),
                 self.settings.public_url
             );
             self.queue_mail(
                 &mut tx,
                 m.workspace,
-                &mail(
+                &plain_mail(
                     &to,
-                    format!("{name} will be deleted on {}", date(due)),
+                    format!("{name} will be deleted on {}", utc_date(due)),
                     text,
                 ),
             )
@@ -199,13 +179,13 @@ impl App {
         }
         let name = self.workspace_display_name(&mut tx, m.workspace).await?;
         for to in self
-            .member_addresses(&mut tx, m.workspace, Some(Role::Owner))
+            .member_addresses(&mut tx, m.workspace, &[Role::Owner])
             .await?
         {
             self.queue_mail(
                 &mut tx,
                 m.workspace,
-                &mail(
+                &plain_mail(
                     &to,
                     format!("The deletion of {name} was cancelled"),
                     format!("An owner cancelled the scheduled deletion of the workspace {name}. Nothing will be deleted."),
@@ -256,20 +236,17 @@ impl App {
             let mut tx = self.store.begin().await?;
             if tx.workspace(s.id).set_deletion_reminders(step).await? {
                 let name = self.workspace_display_name(&mut tx, s.id).await?;
-                for to in self
-                    .member_addresses(&mut tx, s.id, Some(Role::Owner))
-                    .await?
-                {
+                for to in self.member_addresses(&mut tx, s.id, &[Role::Owner]).await? {
                     self.queue_mail(
                         &mut tx,
                         s.id,
-                        &mail(
+                        &plain_mail(
                             &to,
-                            format!("Reminder: {name} will be deleted on {}", date(s.due_at)),
+                            format!("Reminder: {name} will be deleted on {}", utc_date(s.due_at)),
                             format!(
                                 "The workspace {name} will be destroyed for good on {}. To keep it, cancel the deletion \
                                  in its settings: {}/w/{}/settings#termination\n\nTo take its data elsewhere, export it there first.",
-                                date(s.due_at),
+                                utc_date(s.due_at),
                                 self.settings.public_url,
                                 s.slug
                             ),
@@ -301,9 +278,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("workspace"))?
             .slug;
-        let owners = self
-            .member_addresses(&mut tx, ws, Some(Role::Owner))
-            .await?;
+        let owners = self.member_addresses(&mut tx, ws, &[Role::Owner]).await?;
         let mut repo = tx.workspace(ws);
         let rows = repo.row_counts().await?;
         let objects = repo.stored_object_ids().await?;
@@ -434,12 +409,13 @@ impl App {
             .collect())
     }
 
-    /// The addresses of the workspace's members (only those with `role`, when given).
+    /// The addresses of the workspace's members with one of `roles` (every member when empty);
+    /// erased addresses are left out.
     pub(crate) async fn member_addresses(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
-        role: Option<Role>,
+        roles: &[Role],
     ) -> AppResult<Vec<String>> {
         let mut out = Vec::new();
         let mut cursor = None;
@@ -448,7 +424,7 @@ impl App {
             let Some(last) = page.last() else { break };
             cursor = Some(last.user_id.0);
             for mb in page {
-                if role.is_some_and(|r| crate::parse_role(&mb.role).ok() != Some(r)) {
+                if !roles.is_empty() && !roles.contains(&crate::parse_role(&mb.role)?) {
                     continue;
                 }
                 let email = self
@@ -474,7 +450,7 @@ fn certificate_place(ws: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
 }
 
 fn certificate_mail(to: &str, slug: &str, certificate: &str) -> OutgoingMail {
-    mail(
+    plain_mail(
         to,
         format!("Deletion certificate of the workspace {slug}"),
         format!(
