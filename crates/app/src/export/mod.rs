@@ -108,6 +108,19 @@ impl Chunks {
         Ok(())
     }
 
+    /// Adds a record and writes the chunk out once it is full.
+    async fn push<T: Serialize, W: AsyncWrite + Unpin + Send>(
+        &mut self,
+        w: &mut ArchiveWriter<W>,
+        record: &T,
+    ) -> AppResult<()> {
+        self.add(record)?;
+        if self.full() {
+            self.flush(w).await?;
+        }
+        Ok(())
+    }
+
     fn full(&self) -> bool {
         self.records as usize >= CHUNK_RECORDS || self.buf.len() >= CHUNK_BYTES
     }
@@ -272,31 +285,33 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for d in page {
-                chunks.add(&DiscussionRecord {
-                    title: self
-                        .open_text(&mut tx, &at(ws, "discussions", "title", d.id), &d.title)
-                        .await?,
-                    description: self
-                        .open_text(
-                            &mut tx,
-                            &at(ws, "discussions", "description", d.id),
-                            &d.description,
-                        )
-                        .await?,
-                    criteria: criteria_of.remove(&d.id).unwrap_or_default(),
-                    id: d.id,
-                    space_id: d.space_id,
-                    kind: d.kind,
-                    open: d.open,
-                    deadline: d.deadline,
-                    created_by: d.created_by,
-                    created_at: d.created_at,
-                    updated_at: d.updated_at,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &DiscussionRecord {
+                            title: self
+                                .open_text(&mut tx, &at(ws, "discussions", "title", d.id), &d.title)
+                                .await?,
+                            description: self
+                                .open_text(
+                                    &mut tx,
+                                    &at(ws, "discussions", "description", d.id),
+                                    &d.description,
+                                )
+                                .await?,
+                            criteria: criteria_of.remove(&d.id).unwrap_or_default(),
+                            id: d.id,
+                            space_id: d.space_id,
+                            kind: d.kind,
+                            open: d.open,
+                            deadline: d.deadline,
+                            created_by: d.created_by,
+                            created_at: d.created_at,
+                            updated_at: d.updated_at,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
@@ -311,26 +326,28 @@ impl App {
             after = Some(last.id);
             for i in page {
                 let summary = self.open_summary(&mut tx, ws, i.id, &i.summary).await?;
-                chunks.add(&IdeaRecord {
-                    body: self
-                        .open_text(&mut tx, &at(ws, "ideas", "body", i.id), &i.body)
-                        .await?,
-                    title: summary.title,
-                    tags: summary.tags,
-                    id: i.id,
-                    discussion_id: i.discussion_id,
-                    author_id: i.author_id,
-                    stage_id: i.stage_id,
-                    merged_into: i.merged_into,
-                    created_at: i.created_at,
-                    updated_at: i.updated_at,
-                    deleted_at: i.deleted_at,
-                    deleted_by: i.deleted_by,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &IdeaRecord {
+                            body: self
+                                .open_text(&mut tx, &at(ws, "ideas", "body", i.id), &i.body)
+                                .await?,
+                            title: summary.title,
+                            tags: summary.tags,
+                            id: i.id,
+                            discussion_id: i.discussion_id,
+                            author_id: i.author_id,
+                            stage_id: i.stage_id,
+                            merged_into: i.merged_into,
+                            created_at: i.created_at,
+                            updated_at: i.updated_at,
+                            deleted_at: i.deleted_at,
+                            deleted_by: i.deleted_by,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
@@ -344,24 +361,26 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for c in page {
-                chunks.add(&CommentRecord {
-                    body: self
-                        .open_text(&mut tx, &at(ws, "comments", "body", c.id), &c.body)
-                        .await?,
-                    id: c.id,
-                    idea_id: c.idea_id,
-                    parent_id: c.parent_id,
-                    author_id: c.author_id,
-                    moved_from: c.moved_from,
-                    created_at: c.created_at,
-                    updated_at: c.updated_at,
-                    deleted_at: c.deleted_at,
-                    deleted_by: c.deleted_by,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &CommentRecord {
+                            body: self
+                                .open_text(&mut tx, &at(ws, "comments", "body", c.id), &c.body)
+                                .await?,
+                            id: c.id,
+                            idea_id: c.idea_id,
+                            parent_id: c.parent_id,
+                            author_id: c.author_id,
+                            moved_from: c.moved_from,
+                            created_at: c.created_at,
+                            updated_at: c.updated_at,
+                            deleted_at: c.deleted_at,
+                            deleted_by: c.deleted_by,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
@@ -375,17 +394,19 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some((last.idea_id, last.user_id));
             for v in page {
-                chunks.add(&VoteRecord {
-                    idea_id: v.idea_id,
-                    user_id: v.user_id,
-                    value: v.value,
-                    moved_from: v.moved_from,
-                    updated_at: v.updated_at,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &VoteRecord {
+                            idea_id: v.idea_id,
+                            user_id: v.user_id,
+                            value: v.value,
+                            moved_from: v.moved_from,
+                            updated_at: v.updated_at,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
@@ -399,17 +420,19 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some((last.idea_id, last.criterion_id, last.user_id));
             for r in page {
-                chunks.add(&RatingRecord {
-                    idea_id: r.idea_id,
-                    criterion_id: r.criterion_id,
-                    user_id: r.user_id,
-                    value: r.value,
-                    updated_at: r.updated_at,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &RatingRecord {
+                            idea_id: r.idea_id,
+                            criterion_id: r.criterion_id,
+                            user_id: r.user_id,
+                            value: r.value,
+                            updated_at: r.updated_at,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
@@ -474,23 +497,25 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for l in page {
-                chunks.add(&LinkRecord {
-                    url: self
-                        .open_text(&mut tx, &at(ws, "links", "url", l.id), &l.url)
-                        .await?,
-                    title: self
-                        .open_text(&mut tx, &at(ws, "links", "title", l.id), &l.title)
-                        .await?,
-                    id: l.id,
-                    idea_id: l.idea_id,
-                    comment_id: l.comment_id,
-                    created_by: l.created_by,
-                    created_at: l.created_at,
-                })?;
+                chunks
+                    .push(
+                        &mut w,
+                        &LinkRecord {
+                            url: self
+                                .open_text(&mut tx, &at(ws, "links", "url", l.id), &l.url)
+                                .await?,
+                            title: self
+                                .open_text(&mut tx, &at(ws, "links", "title", l.id), &l.title)
+                                .await?,
+                            id: l.id,
+                            idea_id: l.idea_id,
+                            comment_id: l.comment_id,
+                            created_by: l.created_by,
+                            created_at: l.created_at,
+                        },
+                    )
+                    .await?;
                 done += 1;
-                if chunks.full() {
-                    chunks.flush(&mut w).await?;
-                }
             }
             tell(done, &w);
         }
