@@ -354,24 +354,31 @@ fn drop_leftover_test_databases(url: &str) {
     }
 }
 
-/// Python's aiosmtpd, the real SMTP server the mail tests start, installed into
-/// `target/pydeps` (not the system's Python); returns that directory for `PYTHONPATH`.
-fn ensure_aiosmtpd() -> Result<String> {
+/// The Python peers the tests start, installed into `target/pydeps` (not the system's Python):
+/// aiosmtpd (the SMTP server of the mail tests) and moto's S3 server (the off-site backup
+/// target). Returns that directory for `PYTHONPATH`.
+fn ensure_python_peers() -> Result<String> {
     let deps = root().join("target").join("pydeps");
-    let has = |p: &std::path::Path| {
+    let imports = |p: &std::path::Path, module: &str| {
         Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
+            .args(["-c", &format!("import {module}")])
             .env("PYTHONPATH", p)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if !has(&deps) {
+    for (module, package) in [
+        ("aiosmtpd", "aiosmtpd==1.4.6"),
+        ("moto.server", "moto[server]==5.1.18"),
+    ] {
+        if imports(&deps, module) {
+            continue;
+        }
         if !have("python3") || !pip_works() {
             apt_install(&["python3", "python3-pip"])?;
         }
-        println!("installing aiosmtpd from PyPI into target/pydeps");
+        println!("installing {package} from PyPI into target/pydeps");
         run(Command::new("python3")
             .args([
                 "-m",
@@ -382,10 +389,12 @@ fn ensure_aiosmtpd() -> Result<String> {
                 "--target",
             ])
             .arg(&deps)
-            .arg("aiosmtpd==1.4.6")
+            .arg(package)
             .env("PIP_ROOT_USER_ACTION", "ignore"))?;
-        if !has(&deps) {
-            return Err("aiosmtpd was installed but does not import".into());
+        if !imports(&deps, module) {
+            return Err(format!(
+                "{package} was installed but {module} does not import"
+            ));
         }
     }
     Ok(deps.display().to_string())
@@ -414,8 +423,12 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    step("the SMTP server the mail tests start (aiosmtpd)");
-    let pydeps = ensure_aiosmtpd()?;
+    step("the SMTP server and S3 server the tests start (aiosmtpd, moto)");
+    let pydeps = ensure_python_peers()?;
+    step("the age tool that proves backups open with a standard tool");
+    if !have("age") {
+        apt_install(&["age"])?;
+    }
     step("Chromium, playwright-core and axe-core for the browser tests");
     ensure_browser()?;
     step("PostgreSQL for the second run");

@@ -123,6 +123,9 @@ audit_actions! {
     RequestResolved => "request.resolved": "An admin answered a request (facts: kind, done or refused, whether on time, how many Art. 19 notices were sent).",
     RequestDataPrepared => "request.data_prepared": "An admin gathered a person's data in the workspace to answer an access or portability request.",
     RetentionChanged => "retention.changed": "An admin changed the workspace's retention periods (facts: from, to).",
+    BackupCreated => "backup.created": "A backup of the instance was taken and verified by a trial restore (facts: its name, size, content digest).",
+    BackupFailed => "backup.failed": "A backup failed or did not pass its verification, and was not counted as good (facts: its name and what failed).",
+    BackupRestored => "backup.restored": "The operator restored the instance or one workspace from a backup (facts: the backup's name and time, rows and files restored, erased keys removed again).",
     RetentionApplied => "retention.applied": "The retention job removed what outlived the workspace's periods (facts: the policy and how many deleted ideas, comments, files, stale invitations and days of activity data).",
 }
 

@@ -389,7 +389,11 @@ impl App {
     }
 
     /// The account's email address, if the account and its key still exist.
-    async fn account_email(&self, tx: &mut Tx, user: UserId) -> AppResult<Option<String>> {
+    pub(crate) async fn account_email(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+    ) -> AppResult<Option<String>> {
         let Some(u) = tx.user_by_id(user).await? else {
             return Ok(None);
         };

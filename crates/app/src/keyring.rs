@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ideaweave_audit::CheckpointSigner;
+use ideaweave_audit::{CheckpointSigner, VerifierKey};
 use ideaweave_crypto::{
     BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
     ShredEntry, ShredLedger, StreamOpener, StreamSealer, derive_key, open, seal, stream_header,
@@ -40,6 +40,9 @@ const AUDIT_DETAILS_KEY: &str = "audit-details";
 /// The name of the instance key that seals queued account mail (password reset links), which
 /// belongs to no workspace.
 const ACCOUNT_MAIL_KEY: &str = "account-mail";
+/// The name of the instance key whose bytes are the X25519 identity this instance adds to
+/// every backup's recipients, so that it can verify its own backups by a trial restore.
+const BACKUP_IDENTITY_KEY: &str = "backup-identity";
 
 impl From<CryptoError> for AppError {
     fn from(e: CryptoError) -> Self {
@@ -648,6 +651,26 @@ impl Keyring {
             .map_err(|e| AppError::internal(format!("audit origin: {e}")))
     }
 
+    /// The 32 secret bytes of this instance's backup identity (BAK-04), from the database at
+    /// `store` (created there on first use, wrapped by the master key like every instance key).
+    pub async fn backup_identity_seed(&self, store: &Store, now: i64) -> AppResult<[u8; 32]> {
+        let (_, key) = self
+            .instance_secret(store, BACKUP_IDENTITY_KEY, now)
+            .await?;
+        Ok(*key.expose())
+    }
+
+    /// The audit verifier key of the database at `store` (a restored copy's own, which is this
+    /// instance's unless the copy came from elsewhere).
+    pub async fn audit_verifier_key_in(&self, store: &Store, now: i64) -> AppResult<VerifierKey> {
+        let (id, seed) = self.instance_secret(store, AUDIT_SIGNING_KEY, now).await?;
+        Ok(
+            CheckpointSigner::new(&format!("ideaweave/audit/{}", id.simple()), seed.expose())
+                .map_err(|e| AppError::internal(format!("audit origin: {e}")))?
+                .verifier(),
+        )
+    }
+
     /// The key that seals audit details no person's key can take.
     pub(crate) fn audit_details_key(&self) -> AppResult<SealingKey> {
         prepared_sealing_key(&self.audit_details)
@@ -663,6 +686,17 @@ impl Keyring {
             .get()
             .map(|k| k.index(email.as_str()).to_vec())
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
+    /// The workspaces whose keys were destroyed whole (deleted workspaces), from the ledger.
+    pub fn shredded_workspaces(&self) -> AppResult<Vec<uuid::Uuid>> {
+        Ok(self
+            .ledger
+            .entries()?
+            .into_iter()
+            .filter(|e| e.workspace == Some(e.key))
+            .map(|e| e.key)
+            .collect())
     }
 
     /// Deletes from the database every key the shred ledger lists. A database restored from a

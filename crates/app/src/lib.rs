@@ -8,6 +8,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod backup_support;
 mod comments;
 pub mod demo;
 mod email_change;
@@ -45,6 +46,7 @@ pub use audit::{
     AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
 };
 pub use auth::{Credential, LoginOutcome, Principal};
+pub use backup_support::BackupHealth;
 pub use email_change::{EmailChangeInfo, EmailChangeInput};
 pub use erasure::{
     AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,

@@ -85,6 +85,12 @@ enum Command {
     /// The tamper-evident audit log: verify, checkpoints, proofs, events, witness.
     #[command(subcommand)]
     Audit(crate::audit_cli::AuditCommand),
+    /// Encrypted, verified backups (BAK-01…05): take one now, list, verify.
+    #[command(subcommand)]
+    Backup(crate::backup_cli::BackupCommand),
+    /// Restore the whole instance, or one workspace, to a backup (BAK-05). Erased people stay
+    /// erased (ENC-04). Asks for confirmation; --dry-run shows what would change.
+    Restore(crate::backup_cli::RestoreArgs),
     /// Export a workspace as one archive of documented JSON plus its files (LIF-01).
     #[command(subcommand)]
     Export(ExportCommand),
@@ -504,6 +510,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
             crate::spawn_retention(app.clone(), crate::RETENTION_EVERY);
             crate::spawn_export_jobs(app.clone(), std::time::Duration::from_secs(2));
+            if let Some(b) = &config.backup {
+                crate::backup_cli::spawn_backups(app.clone(), b.clone())?;
+                println!(
+                    "Backups: {} on schedule {:?} (UTC)",
+                    b.targets
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    b.schedule.pattern()
+                );
+            } else {
+                tracing::warn!("backups are not configured (backup.recipients, backup.targets)");
+            }
             if let Some(mail) = &config.mail {
                 let mailer = crate::mail::SmtpMailer::new(mail)?;
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
@@ -870,6 +890,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(c) => crate::audit_cli::run(c).await,
+        Command::Backup(cmd) => crate::backup_cli::run(cmd).await,
+        Command::Restore(args) => crate::backup_cli::restore(args).await,
         Command::Export(ExportCommand::Workspace {
             cfg,
             slug,

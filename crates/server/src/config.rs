@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ideaweave_backup::{BackupSettings, Retention, Schedule, TargetSpec, parse_recipient};
 use serde::Deserialize;
 
 /// A configuration problem, naming the option.
@@ -62,6 +63,50 @@ struct RawConfig {
     keys: RawKeys,
     #[serde(default)]
     mail: RawMail,
+    #[serde(default)]
+    backup: RawBackup,
+}
+
+/// A list in the file (`["a", "b"]`) or a comma-separated string (the environment).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum List {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl List {
+    fn items(self) -> Vec<String> {
+        let all = match self {
+            Self::One(s) => vec![s],
+            Self::Many(v) => v,
+        };
+        all.iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    recipients: Option<List>,
+    targets: Option<List>,
+    schedule: Option<String>,
+    keep_within_days: Option<u64>,
+    keep_daily: Option<u64>,
+    keep_weekly: Option<u64>,
+    grace_hours: Option<u64>,
+    staging_dir: Option<PathBuf>,
+    max_bytes_per_second: Option<u64>,
+    alert_webhook: Option<String>,
+    alert_emails: Option<List>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +222,8 @@ pub struct Config {
     /// Outgoing email; `None` when no SMTP server is configured (invitation links are then
     /// only shown to the inviter).
     pub mail: Option<MailConfig>,
+    /// Backups (BAK-01…05); `None` when no recipients and targets are configured.
+    pub backup: Option<BackupSettings>,
 }
 
 /// How email leaves the instance.
@@ -340,7 +387,182 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "Ideaweave <noreply@<public_url host>>",
         "sender address of outgoing email",
     ),
+    (
+        "backup.recipients",
+        "unset (no backups)",
+        "age X25519 public keys (age1..., from age-keygen) backups are encrypted to; keep the identities offline",
+    ),
+    (
+        "backup.targets",
+        "unset (no backups)",
+        "where backups go: dir:/absolute/path and/or s3://bucket/prefix (verification reads the first)",
+    ),
+    (
+        "backup.schedule",
+        Schedule::DEFAULT,
+        "cron expression (minute hour day month weekday, UTC) of scheduled backups; default three times a day",
+    ),
+    (
+        "backup.keep_within_days",
+        "30",
+        "keep every backup younger than this many days (1-3650)",
+    ),
+    (
+        "backup.keep_daily",
+        "0",
+        "beyond that, keep the newest backup of this many days",
+    ),
+    (
+        "backup.keep_weekly",
+        "0",
+        "beyond that, keep the newest backup of this many weeks",
+    ),
+    (
+        "backup.grace_hours",
+        "2",
+        "hours a scheduled backup may be late before the missing-backup alert (1-168)",
+    ),
+    (
+        "backup.staging_dir",
+        "<data_dir>/backup-staging",
+        "local directory for the backup being written and the trial restore (needs room for one backup, twice)",
+    ),
+    (
+        "backup.max_bytes_per_second",
+        "unlimited",
+        "write backups no faster than this, to spare the disk",
+    ),
+    (
+        "backup.alert_webhook",
+        "unset",
+        "URL that receives every backup alert as a JSON POST",
+    ),
+    (
+        "backup.alert_emails",
+        "unset",
+        "addresses that receive backup alerts besides the operator accounts",
+    ),
+    (
+        "backup.s3_endpoint",
+        "AWS",
+        "endpoint URL of S3-compatible storage (MinIO, Ceph, Garage...)",
+    ),
+    ("backup.s3_region", "us-east-1", "S3 region"),
+    ("backup.s3_access_key_id", "unset", "S3 access key id"),
+    (
+        "backup.s3_secret_access_key",
+        "unset",
+        "S3 secret access key; prefer the environment variable to the file",
+    ),
 ];
+
+fn validate_backup(
+    raw: RawBackup,
+    data_dir: &Path,
+    database_url: &str,
+) -> Result<Option<BackupSettings>, ConfigError> {
+    let recipients = raw.recipients.map(List::items).unwrap_or_default();
+    let targets = raw.targets.map(List::items).unwrap_or_default();
+    if recipients.is_empty() && targets.is_empty() {
+        return Ok(None);
+    }
+    if recipients.is_empty() {
+        return Err(ConfigError::new(
+            "backup.recipients",
+            "backup.targets is set, so at least one age recipient must be too: backups are never written unencrypted",
+        ));
+    }
+    if targets.is_empty() {
+        return Err(ConfigError::new(
+            "backup.targets",
+            "backup.recipients is set, so at least one target must be too",
+        ));
+    }
+    let recipients = recipients
+        .iter()
+        .map(|r| parse_recipient(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::new("backup.recipients", e.to_string()))?;
+    let (endpoint, region, key_id, secret) = (
+        raw.s3_endpoint,
+        raw.s3_region,
+        raw.s3_access_key_id,
+        raw.s3_secret_access_key,
+    );
+    let targets = targets
+        .iter()
+        .map(|t| {
+            TargetSpec::parse(t, || {
+                let (Some(id), Some(secret)) = (key_id.clone(), secret.clone()) else {
+                    return Err(ideaweave_backup::BackupError::Config(
+                        "an s3:// target needs backup.s3_access_key_id and backup.s3_secret_access_key".into(),
+                    ));
+                };
+                if let Some(e) = &endpoint
+                    && !(e.starts_with("http://") || e.starts_with("https://"))
+                {
+                    return Err(ideaweave_backup::BackupError::Config(format!(
+                        "backup.s3_endpoint {e:?} must be an http:// or https:// URL"
+                    )));
+                }
+                Ok((
+                    endpoint.clone(),
+                    region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    id,
+                    secret,
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::new("backup.targets", e.to_string()))?;
+    let schedule = Schedule::parse(raw.schedule.as_deref().unwrap_or(Schedule::DEFAULT))
+        .map_err(|e| ConfigError::new("backup.schedule", e.to_string()))?;
+    let day = 86_400_000i64;
+    let retention = Retention {
+        keep_within_ms: ranged("backup.keep_within_days", raw.keep_within_days, 30, 1, 3650)?
+            as i64
+            * day,
+        keep_daily: ranged("backup.keep_daily", raw.keep_daily, 0, 0, 3650)? as u32,
+        keep_weekly: ranged("backup.keep_weekly", raw.keep_weekly, 0, 0, 520)? as u32,
+    };
+    let grace_ms = ranged("backup.grace_hours", raw.grace_hours, 2, 1, 168)? as i64 * 3_600_000;
+    if let Some(w) = &raw.alert_webhook
+        && !(w.starts_with("http://") || w.starts_with("https://"))
+    {
+        return Err(ConfigError::new(
+            "backup.alert_webhook",
+            format!("{w:?} must be an http:// or https:// URL"),
+        ));
+    }
+    let alert_emails = raw.alert_emails.map(List::items).unwrap_or_default();
+    if let Some(bad) = alert_emails.iter().find(|e| !e.contains('@')) {
+        return Err(ConfigError::new(
+            "backup.alert_emails",
+            format!("{bad:?} is not an email address"),
+        ));
+    }
+    if raw.max_bytes_per_second == Some(0) {
+        return Err(ConfigError::new(
+            "backup.max_bytes_per_second",
+            "must be above 0 (leave it unset for no limit)",
+        ));
+    }
+    Ok(Some(BackupSettings {
+        recipients,
+        targets,
+        schedule,
+        retention,
+        grace_ms,
+        staging_dir: raw
+            .staging_dir
+            .unwrap_or_else(|| data_dir.join("backup-staging")),
+        max_bytes_per_second: raw.max_bytes_per_second,
+        alert_webhook: raw.alert_webhook,
+        alert_emails,
+        config_text: String::new(),
+        database_url: database_url.to_owned(),
+    }))
+}
 
 fn ranged(
     option: &str,
@@ -595,7 +817,9 @@ impl Config {
             .shred_ledger_file
             .unwrap_or_else(|| data_dir.join("shred-ledger.log"));
         let mail = validate_mail(raw.mail, &public_url)?;
-        Ok(Self {
+        let backup = validate_backup(raw.backup, &data_dir, &database_url)?;
+        let mut config = Self {
+            backup,
             mail,
             shred_ledger,
             listen,
@@ -613,7 +837,27 @@ impl Config {
             termination_grace_days,
             log_filter,
             master_key,
-        })
+        };
+        if let Some(b) = config.backup.as_mut() {
+            b.config_text = String::new();
+        }
+        let summary = config.summary();
+        if let Some(b) = config.backup.as_mut() {
+            b.config_text = summary;
+        }
+        Ok(config)
+    }
+
+    /// The configuration in force without secrets (the database password, SMTP password and
+    /// S3 secret are left out), as stored in each backup.
+    pub fn summary(&self) -> String {
+        let mut c = self.clone();
+        c.database_url = crate::redact(&c.database_url);
+        if let Some(b) = c.backup.as_mut() {
+            b.database_url = crate::redact(&b.database_url);
+            b.config_text = String::new();
+        }
+        format!("{c:#?}\n")
     }
 
     /// A configuration for a given data directory and database, with defaults elsewhere (tests,

@@ -3,6 +3,7 @@
 //! production starts.
 
 mod audit_cli;
+pub mod backup_cli;
 pub mod cli;
 pub mod config;
 pub mod mail;

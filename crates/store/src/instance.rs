@@ -18,6 +18,15 @@ pub struct NewUser<'a> {
 }
 
 impl Tx {
+    /// The operator accounts.
+    pub async fn operator_ids(&mut self) -> StoreResult<Vec<UserId>> {
+        let ids: Vec<uuid::Uuid> = on_conn!(self, c => {
+            sqlx::query_scalar("SELECT id FROM users WHERE is_operator AND former_member_of IS NULL ORDER BY created_at")
+                .fetch_all(c).await?
+        });
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+
     /// Creates an account. `password_hash` is `None` for accounts that sign in by other means.
     pub async fn insert_user(&mut self, u: NewUser<'_>, now: i64) -> StoreResult<()> {
         on_conn!(self, c => {

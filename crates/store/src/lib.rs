@@ -28,6 +28,7 @@ macro_rules! on_conn {
 }
 
 mod audit;
+mod backup;
 mod content;
 mod email_change;
 mod erasure;
@@ -56,6 +57,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
+pub use backup::{
+    BackupOutcome, BackupRunRow, ContentDigest, ContentHasher, RestoreSource, TableInfo,
+};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use email_change::EmailChangeRow;
 pub use erasure::{ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation};

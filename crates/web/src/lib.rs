@@ -50,6 +50,25 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Prometheus metrics (OPS-01): the backups' state (BAK-04), read from the database so every
+/// node reports the same. Figures only, no content or personal data.
+async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
+    match s.app.backup_health().await {
+        Ok(h) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            h.prometheus(s.app.now_ms()),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the metrics");
+            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
     match s.app.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
@@ -130,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .nest("/api/v1", api)
         .fallback(no_page)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1074,6 +1074,47 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         });
         assert!(ok, "{args:?}: {out}{err}");
     }
+    // Backups (BAK-01, BAK-05): one taken, one failed, and the workspace restored from the
+    // first (the live log is kept: the restore is recorded, nothing rewound).
+    {
+        use ideaweave_backup::{Backups, RestoreScope, TargetSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let operator = age::x25519::Identity::generate();
+        let good = Backups::new(
+            t.app.clone(),
+            crate::backup::settings(&t, vec![TargetSpec::Dir(dir.path().to_owned())], &operator),
+        )
+        .unwrap();
+        let report = good.run(&|_| {}).await.unwrap();
+        let unreachable = TargetSpec::S3 {
+            bucket: "backups".into(),
+            prefix: String::new(),
+            endpoint: Some(format!(
+                "http://127.0.0.1:{}",
+                ideaweave_testkit::closed_port()
+            )),
+            region: "us-east-1".into(),
+            access_key_id: "id".into(),
+            secret_access_key: "secret".into(),
+        };
+        let bad = Backups::new(
+            t.app.clone(),
+            crate::backup::settings(&t, vec![unreachable], &operator),
+        )
+        .unwrap();
+        assert!(bad.run(&|_| {}).await.is_err());
+        ideaweave_backup::restore(
+            &t.app,
+            &t.config.database_url,
+            &dir.path().join(&report.name),
+            operator,
+            &RestoreScope::Workspace("kinds".into()),
+            false,
+            &dir.path().join("work"),
+        )
+        .await
+        .unwrap();
+    }
     let copy_token = t
         .token(&w.owner.email, "kinds-copy", TokenScope::Read)
         .await;
@@ -1270,6 +1311,9 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &ws_events,
         ),
         ("retention.applied", Some("operator"), "success", &ws_events),
+        ("backup.created", Some("operator"), "success", &inst_json),
+        ("backup.failed", Some("operator"), "failure", &inst_json),
+        ("backup.restored", Some("operator"), "success", &ws_events),
         (
             "person.erased",
             Some(owner_id.as_str()),

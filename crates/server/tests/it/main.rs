@@ -3,6 +3,7 @@
 
 mod audit;
 mod authz;
+mod backup;
 mod bad_input;
 mod cli;
 mod content;

@@ -1,0 +1,839 @@
+//! Backups (BAK-01…BAK-05, ENC-04): taken under write load and restored to exactly their
+//! snapshot, opaque to anyone without an identity yet opened by the standard `age` tool, every
+//! fault detected and never counted as good, the missing-backup alert on every channel, and
+//! erased people staying erased when an older backup is restored.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ideaweave_backup::{
+    BackupError, BackupSettings, Backups, RestoreScope, Retention, Schedule, TargetSpec,
+    check_missing, instance_identity,
+};
+use ideaweave_domain::Role;
+use ideaweave_testkit::{TestApp, TestDb, test_db};
+use serde_json::{Value, json};
+
+use crate::helpers::{open_discussion, with_token};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Backup settings for `t`: the operator's recipient, a target directory, default schedule.
+pub(crate) fn settings(
+    t: &TestApp,
+    targets: Vec<TargetSpec>,
+    operator: &age::x25519::Identity,
+) -> BackupSettings {
+    BackupSettings {
+        recipients: vec![operator.to_public()],
+        targets,
+        schedule: Schedule::parse(Schedule::DEFAULT).unwrap(),
+        retention: Retention::default(),
+        grace_ms: 3_600_000,
+        staging_dir: t.dir.path().join("backup-staging"),
+        max_bytes_per_second: None,
+        alert_webhook: None,
+        alert_emails: Vec::new(),
+        config_text: "test configuration".into(),
+        database_url: t.config.database_url.clone(),
+    }
+}
+
+fn dir_target(dir: &Path) -> TargetSpec {
+    TargetSpec::Dir(dir.to_owned())
+}
+
+async fn post_idea(t: &TestApp, slug: &str, d: &str, tok: &str, title: &str) -> String {
+    let (st, i) = with_token(
+        t,
+        "POST",
+        &format!("/workspaces/{slug}/discussions/{d}/ideas"),
+        tok,
+        Some(json!({"title": title, "body": format!("{title}, in detail"), "tags": []})),
+    )
+    .await;
+    assert_eq!(st, 201, "{i}");
+    id(&i)
+}
+
+async fn titles(t: &TestApp, slug: &str, d: &str, tok: &str) -> Vec<String> {
+    let (st, list) = with_token(
+        t,
+        "GET",
+        &format!("/workspaces/{slug}/discussions/{d}/ideas?limit=100"),
+        tok,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{list}");
+    let mut out: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+async fn title_of(t: &TestApp, slug: &str, idea: &str, tok: &str) -> String {
+    let (st, v) = with_token(
+        t,
+        "GET",
+        &format!("/workspaces/{slug}/ideas/{idea}"),
+        tok,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    v["title"].as_str().unwrap().to_owned()
+}
+
+async fn own_identity(t: &TestApp) -> age::x25519::Identity {
+    let seed = t
+        .app
+        .keyring()
+        .backup_identity_seed(t.app.store(), t.app.now_ms())
+        .await
+        .unwrap();
+    instance_identity(&seed).unwrap()
+}
+
+/// A fresh instance with `t`'s master key and shred ledger: where a lost instance is restored.
+async fn fresh_instance(t: &TestApp, keep: &Path) -> TestApp {
+    let master = t.config.master_key.clone();
+    let ledger = t.config.shred_ledger.clone();
+    let file = keep.join("restored.db");
+    TestApp::spawn_with(move |c| {
+        c.master_key = master;
+        c.shred_ledger = ledger;
+        if test_db() == TestDb::Sqlite {
+            c.database_url = format!("sqlite://{}", file.display());
+        }
+    })
+    .await
+}
+
+/// The same database as `t`, started again (fresh caches, as after a restart).
+async fn restarted(t: &TestApp, of: &TestApp) -> TestApp {
+    let (url, master, ledger) = (
+        of.config.database_url.clone(),
+        t.config.master_key.clone(),
+        t.config.shred_ledger.clone(),
+    );
+    TestApp::spawn_with(move |c| {
+        c.database_url = url;
+        c.master_key = master;
+        c.shred_ledger = ledger;
+    })
+    .await
+}
+
+fn object_in(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("loaded").await;
+    let tok = w.owner.token.clone();
+    let d = open_discussion(&t, &w.slug, &tok).await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+
+    // Three writers post ideas one after another, each remembering when each was acknowledged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let t = Arc::new(t);
+    let mut writers = Vec::new();
+    for k in 0..3 {
+        let (t, stop, slug, d, tok) = (
+            t.clone(),
+            stop.clone(),
+            w.slug.clone(),
+            d.clone(),
+            tok.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut acked: Vec<(u32, Instant, Instant)> = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) && i < 30 {
+                let started = Instant::now();
+                post_idea(&t, &slug, &d, &tok, &format!("w{k}-{i:02}")).await;
+                acked.push((i, started, Instant::now()));
+                i += 1;
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let backup_started = Instant::now();
+    let report = backups
+        .run(&|_| {})
+        .await
+        .expect("the backup under load verifies");
+    stop.store(true, Ordering::SeqCst);
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.push(w.await.unwrap());
+    }
+    assert!(report.verification.content_digest == report.content_digest);
+
+    // Restored elsewhere (a lost instance), then started again.
+    let keep = tempfile::tempdir().unwrap();
+    let target_app = fresh_instance(&t, keep.path()).await;
+    let object = object_in(target.path(), &report.name);
+    let plan = ideaweave_backup::restore(
+        &target_app.app,
+        &target_app.config.database_url,
+        &object,
+        operator.clone(),
+        &RestoreScope::Instance,
+        false,
+        &keep.path().join("work"),
+    )
+    .await
+    .expect("restores");
+    assert!(plan.applied);
+    let restored = restarted(&t, &target_app).await;
+    let got = titles(&restored, &w.slug, &d, &tok).await;
+
+    // No torn state: each writer's ideas are a prefix of what it wrote (the snapshot is one
+    // point in commit order), every idea acknowledged before the backup started is there,
+    // and nothing written after the backup finished is.
+    for (k, writes) in acked.iter().enumerate() {
+        let present: Vec<u32> = writes
+            .iter()
+            .filter(|(i, ..)| got.contains(&format!("w{k}-{i:02}")))
+            .map(|(i, ..)| *i)
+            .collect();
+        let n = present.len() as u32;
+        assert_eq!(present, (0..n).collect::<Vec<_>>(), "writer {k}: {got:?}");
+        for (i, _, acked_at) in writes {
+            if *acked_at < backup_started {
+                assert!(
+                    *i < n,
+                    "w{k}-{i} was committed before the backup and is missing"
+                );
+            }
+        }
+    }
+    let total_acked: usize = acked.iter().map(Vec::len).sum();
+    assert!(
+        got.len() < total_acked || total_acked < 90,
+        "the load ran during the backup"
+    );
+    assert!(!got.is_empty());
+
+    // The restored database's rows (the journals aside, which stay the target's own) are the
+    // rows the backup recorded.
+    let digest = restored
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .content_digest()
+        .await
+        .unwrap();
+    let rows: std::collections::BTreeMap<String, u64> = digest.rows.into_iter().collect();
+    assert_eq!(rows.get("ideas"), Some(&(got.len() as u64)));
+}
+
+#[tokio::test]
+async fn bak_02_backups_hold_no_plaintext_and_open_with_the_age_tool() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("canaries").await;
+    let canary = format!("CANARY{}", uuid::Uuid::new_v4().simple());
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    let idea = post_idea(&t, &w.slug, &d, &w.owner.token, &canary).await;
+    let (st, _) = with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/{}/ideas/{idea}/comments", w.slug),
+        &w.owner.token,
+        Some(json!({"body": format!("{canary} in a comment")})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let part = reqwest::multipart::Part::bytes(format!("{canary} in a file").into_bytes())
+        .file_name(format!("{canary}.txt"))
+        .mime_str("text/plain")
+        .unwrap();
+    let r = t
+        .http
+        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
+        .bearer_auth(&w.owner.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let report = backups.run(&|_| {}).await.unwrap();
+    assert_eq!(report.files, 1);
+
+    // Nothing in the target holds the canary, in clear or in the obvious encodings.
+    let mut scanned = 0;
+    for e in std::fs::read_dir(target.path()).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        for needle in [
+            canary.as_bytes().to_vec(),
+            hex::encode(&canary).into_bytes(),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "a backup object holds the canary"
+            );
+        }
+        scanned += 1;
+    }
+    assert_eq!(scanned, 2, "the backup and its record");
+
+    // The operator's offline identity opens it with Debian's age tool.
+    let id_file = target.path().join("..").join(format!("{}.key", report.id));
+    std::fs::write(
+        &id_file,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&operator.to_string())
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&id_file)
+        .arg(target.path().join(&report.name))
+        .output()
+        .expect("the age tool runs (Debian package age)");
+    let _ = std::fs::remove_file(&id_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names.first().map(String::as_str), Some("backup.json"));
+    assert_eq!(names.last().map(String::as_str), Some("digest.json"));
+    assert!(names.iter().any(|n| n.starts_with("files/")));
+    assert!(names.iter().any(|n| n.starts_with("database/")));
+}
+
+#[tokio::test]
+async fn bak_04_damaged_missing_or_foreign_backups_are_detected_and_never_count_as_good() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("faults").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    post_idea(&t, &w.slug, &d, &w.owner.token, "an idea").await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let s = settings(&t, vec![dir_target(target.path())], &operator);
+    let backups = Backups::new(t.app.clone(), s.clone()).unwrap();
+    let good = backups.run(&|_| {}).await.unwrap();
+    let object = target.path().join(&good.name);
+    let pristine = std::fs::read(&object).unwrap();
+    backups
+        .verify(&good.name)
+        .await
+        .expect("the untouched backup verifies");
+
+    // One byte changed, anywhere: the header, the middle, the end.
+    for at in [20, pristine.len() / 2, pristine.len() - 3] {
+        let mut bytes = pristine.clone();
+        bytes[at] ^= 0x01;
+        std::fs::write(&object, &bytes).unwrap();
+        let err = backups.verify(&good.name).await.unwrap_err();
+        assert!(matches!(err, BackupError::Corrupt(_)), "byte {at}: {err}");
+    }
+    // Cut off.
+    std::fs::write(&object, &pristine[..pristine.len() * 2 / 3]).unwrap();
+    let err = backups.verify(&good.name).await.unwrap_err().to_string();
+    assert!(err.contains("damaged"), "{err}");
+    // Gone.
+    std::fs::remove_file(&object).unwrap();
+    let err = backups.verify(&good.name).await.unwrap_err();
+    assert!(matches!(err, BackupError::Missing(..)), "{err}");
+    std::fs::write(&object, &pristine).unwrap();
+    // A wrong identity.
+    let stranger = age::x25519::Identity::generate();
+    let work = tempfile::tempdir().unwrap();
+    let err = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &object,
+        stranger,
+        &RestoreScope::Instance,
+        true,
+        work.path(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("does not open this backup"), "{err}");
+
+    // A target that cannot be reached: the backup fails, is recorded as failed, alerts, and
+    // the next one succeeds.
+    let unreachable = TargetSpec::S3 {
+        bucket: "backups".into(),
+        prefix: String::new(),
+        endpoint: Some(format!(
+            "http://127.0.0.1:{}",
+            ideaweave_testkit::closed_port()
+        )),
+        region: "us-east-1".into(),
+        access_key_id: "id".into(),
+        secret_access_key: "secret".into(),
+    };
+    let broken = Backups::new(t.app.clone(), settings(&t, vec![unreachable], &operator)).unwrap();
+    let err = broken.run(&|_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("backup target s3://backups"), "{err}");
+    let health = t.app.backup_health().await.unwrap();
+    assert!(health.failed_alert);
+    assert_eq!(health.failed_last_day, 1);
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ideaweave_backup_alert 1"), "{metrics}");
+    let next = backups
+        .run(&|_| {})
+        .await
+        .expect("the next backup succeeds");
+    assert!(!t.app.backup_health().await.unwrap().failed_alert);
+    let listed = backups.list().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .all(|b| b.sidecar.as_ref().is_some_and(|s| s.verified))
+    );
+    assert!(listed.iter().any(|b| b.name == next.name));
+    let runs = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .backup_runs(10)
+        .await
+        .unwrap();
+    assert_eq!(runs.iter().filter(|r| r.state == "verified").count(), 2);
+    assert_eq!(runs.iter().filter(|r| r.state == "failed").count(), 1);
+}
+
+#[tokio::test]
+async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("killed").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    for n in 0..5 {
+        post_idea(&t, &w.slug, &d, &w.owner.token, &format!("idea {n}")).await;
+    }
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let mut c = crate::cli::bin_for(&t);
+    c.args(["backup", "now"])
+        .env(
+            "IDEAWEAVE_BACKUP__RECIPIENTS",
+            operator.to_public().to_string(),
+        )
+        .env(
+            "IDEAWEAVE_BACKUP__TARGETS",
+            format!("dir:{}", target.path().display()),
+        )
+        // Slow enough to be caught in the act.
+        .env("IDEAWEAVE_BACKUP__MAX_BYTES_PER_SECOND", "20000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let staging = t.dir.path().join("backup-staging");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let partial = loop {
+        let found = std::fs::read_dir(&staging).ok().and_then(|dirs| {
+            dirs.flatten().find_map(|d| {
+                std::fs::read_dir(d.path())
+                    .ok()?
+                    .flatten()
+                    .find(|f| f.file_name().to_string_lossy().ends_with(".age.partial"))
+            })
+        });
+        if let Some(f) = found {
+            break f.path();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the backup never started writing"
+        );
+        if child.try_wait().unwrap().is_some() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("the backup ended before it was killed: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(partial.exists());
+    assert_eq!(
+        std::fs::read_dir(target.path()).unwrap().count(),
+        0,
+        "nothing reached the target"
+    );
+
+    let mut again = crate::cli::bin_for(&t);
+    again
+        .args(["backup", "now"])
+        .env(
+            "IDEAWEAVE_BACKUP__RECIPIENTS",
+            operator.to_public().to_string(),
+        )
+        .env(
+            "IDEAWEAVE_BACKUP__TARGETS",
+            format!("dir:{}", target.path().display()),
+        );
+    let (ok, out, err) = crate::cli::run(again);
+    assert!(ok, "{out}{err}");
+    let mut list = crate::cli::bin_for(&t);
+    list.args(["backup", "list"])
+        .env(
+            "IDEAWEAVE_BACKUP__RECIPIENTS",
+            operator.to_public().to_string(),
+        )
+        .env(
+            "IDEAWEAVE_BACKUP__TARGETS",
+            format!("dir:{}", target.path().display()),
+        );
+    let (ok, out, err) = crate::cli::run(list);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.matches(" verified: trial restore ok").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("interrupted: the process taking it stopped"),
+        "{out}"
+    );
+    assert!(
+        !partial.exists(),
+        "the next backup cleared what the killed one left"
+    );
+}
+
+#[tokio::test]
+async fn bak_04_a_missing_backup_raises_an_alert_on_every_channel() {
+    let smtp = ideaweave_testkit::TestSmtp::start().await;
+    let mail = smtp.config();
+    let t = TestApp::spawn_with(move |c| c.mail = Some(mail)).await;
+    t.app
+        .create_user(
+            "ops@example.org",
+            "Ops",
+            Some("a long operator password"),
+            true,
+        )
+        .await
+        .unwrap();
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/alerts", hook.local_addr().unwrap());
+    let received = Arc::new(tokio::sync::Mutex::new(Vec::<String>::new()));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/alerts",
+            axum::routing::post(move |body: String| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().await.push(body);
+                    "ok"
+                }
+            }),
+        );
+        let _ = axum::serve(hook, app).await;
+    });
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let mut s = settings(&t, vec![dir_target(target.path())], &operator);
+    s.schedule = Schedule::parse("0 * * * *").unwrap();
+    s.alert_webhook = Some(hook_url);
+    s.alert_emails = vec!["oncall@example.org".into()];
+
+    assert!(
+        !check_missing(&t.app, &s).await.unwrap(),
+        "nothing is due yet"
+    );
+    t.clock.advance(Duration::from_secs(3 * 3600));
+    assert!(check_missing(&t.app, &s).await.unwrap());
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ideaweave_backup_missing 1"), "{metrics}");
+    let hooks = received.lock().await.clone();
+    assert_eq!(hooks.len(), 1);
+    assert!(hooks[0].contains("backup.missing"), "{}", hooks[0]);
+    t.clock.advance(Duration::from_secs(60));
+    let mailer = ideaweave_server::mail::SmtpMailer::new(&smtp.config()).unwrap();
+    let round = t.app.send_due_mail(&mailer, 10).await.unwrap();
+    assert_eq!(round.sent, 2, "{round:?}");
+    for to in ["ops@example.org", "oncall@example.org"] {
+        let m = smtp.wait_for(to).await;
+        assert!(m.contains("Ideaweave backup missing"), "{m}");
+    }
+    // Told once, not at every check.
+    assert!(check_missing(&t.app, &s).await.unwrap());
+    assert_eq!(received.lock().await.len(), 1);
+
+    // A verified backup ends it.
+    let backups = Backups::new(t.app.clone(), s.clone()).unwrap();
+    backups.run(&|_| {}).await.unwrap();
+    assert!(!check_missing(&t.app, &s).await.unwrap());
+    let metrics = t
+        .http
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ideaweave_backup_missing 0"), "{metrics}");
+    assert!(
+        metrics.contains("ideaweave_backup_age_seconds"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_erased() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("rollback").await;
+    let other = t.workspace("untouched").await;
+    let alice = t.member(&w, "alice", Role::Member).await;
+    let bob = t.member(&w, "bob", Role::Member).await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    let a = post_idea(&t, &w.slug, &d, &alice.token, "alice's idea").await;
+    let b = post_idea(&t, &w.slug, &d, &bob.token, "bob's idea").await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let report = backups.run(&|_| {}).await.unwrap();
+
+    // After the backup: Alice is erased, Bob posts again, the other workspace changes.
+    assert!(t.app.shred_member_data(w.id, alice.id).await.unwrap());
+    let later = post_idea(&t, &w.slug, &d, &bob.token, "after the backup").await;
+    let od = open_discussion(&t, &other.slug, &other.owner.token).await;
+    post_idea(&t, &other.slug, &od, &other.owner.token, "kept").await;
+
+    // A dry run changes nothing.
+    let object = target.path().join(&report.name);
+    let identity = own_identity(&t).await;
+    let work = tempfile::tempdir().unwrap();
+    let plan = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &object,
+        identity.clone(),
+        &RestoreScope::Workspace(w.slug.clone()),
+        true,
+        &work.path().join("dry"),
+    )
+    .await
+    .unwrap();
+    assert!(!plan.applied);
+    assert!(plan.erased_keys >= 1, "{plan:?}");
+    assert_eq!(
+        title_of(&t, &w.slug, &later, &w.owner.token).await,
+        "after the backup"
+    );
+
+    // Rolled back: the workspace is as it was, except that Alice stays erased.
+    let plan = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &object,
+        identity,
+        &RestoreScope::Workspace(w.slug.clone()),
+        false,
+        &work.path().join("apply"),
+    )
+    .await
+    .unwrap();
+    assert!(plan.applied);
+    let fresh = restarted(&t, &t).await;
+    assert_eq!(
+        title_of(&fresh, &w.slug, &b, &w.owner.token).await,
+        "bob's idea"
+    );
+    assert_eq!(
+        title_of(&fresh, &w.slug, &a, &w.owner.token).await,
+        ideaweave_app::ERASED
+    );
+    let (st, _) = with_token(
+        &fresh,
+        "GET",
+        &format!("/workspaces/{}/ideas/{later}", w.slug),
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404, "what came after the backup is rolled back");
+    assert_eq!(
+        titles(&fresh, &other.slug, &od, &other.owner.token).await,
+        vec!["kept".to_owned()],
+        "the other workspace is untouched"
+    );
+    // Recorded in the live audit log, which the rollback did not rewind.
+    let report = fresh
+        .app
+        .verify_audit(None, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(report.problem.is_none(), "{report:?}");
+
+    // Restoring a deleted workspace's backup is refused (its keys are destroyed).
+    let err = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &object,
+        own_identity(&t).await,
+        &RestoreScope::Workspace("nonexistent".into()),
+        true,
+        &work.path().join("none"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("has no workspace"), "{err}");
+}
+
+/// moto's S3 server on a free loopback port, stopped when dropped.
+struct Moto(std::process::Child, u16);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut c = std::process::Command::new("python3");
+    c.args([
+        "-m",
+        "moto.server",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if let Ok(p) = std::env::var("IW_TEST_PYTHONPATH") {
+        c.env("PYTHONPATH", p);
+    }
+    let child = c
+        .spawn()
+        .expect("python3 -m moto.server (pip package moto[server])");
+    let m = Moto(child, port);
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .put(format!("http://127.0.0.1:{port}/backups"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not start");
+}
+
+#[tokio::test]
+async fn bak_03_backups_go_to_s3_compatible_storage_and_a_directory_and_are_pruned() {
+    let s3 = moto().await;
+    let t = TestApp::spawn().await;
+    let w = t.workspace("offsite").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    post_idea(&t, &w.slug, &d, &w.owner.token, "far away").await;
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = TargetSpec::S3 {
+        bucket: "backups".into(),
+        prefix: "instance-a".into(),
+        endpoint: Some(format!("http://127.0.0.1:{}", s3.1)),
+        region: "us-east-1".into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    };
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![bucket, dir_target(dir.path())], &operator),
+    )
+    .unwrap();
+    let first = backups.run(&|_| {}).await.unwrap();
+    let listed = backups.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, first.name);
+    assert!(listed[0].sidecar.as_ref().unwrap().verified);
+    assert!(
+        dir.path().join(&first.name).exists(),
+        "the second target has it too"
+    );
+    backups.verify(&first.name).await.expect("verifies from S3");
+
+    // 31 days on, the next backup prunes the first from both targets.
+    t.clock.advance(Duration::from_secs(31 * 86_400));
+    let second = backups.run(&|_| {}).await.unwrap();
+    assert_eq!(second.pruned, vec![first.name.clone()]);
+    let names: Vec<String> = backups
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, vec![second.name.clone()]);
+    assert!(!dir.path().join(&first.name).exists());
+}

@@ -1,0 +1,2 @@
+DROP TABLE backup_alerts;
+DROP TABLE backup_runs;
