@@ -359,9 +359,11 @@ fn drop_leftover_test_databases(url: &str) {
 /// target). Returns that directory for `PYTHONPATH`.
 fn ensure_python_peers() -> Result<String> {
     let deps = root().join("target").join("pydeps");
+    // `-S`: only target/pydeps (and the standard library) count, not whatever this machine's
+    // Python happens to have, so a clean clone installs what it needs.
     let imports = |p: &std::path::Path, module: &str| {
         Command::new("python3")
-            .args(["-c", &format!("import {module}")])
+            .args(["-S", "-c", &format!("import {module}")])
             .env("PYTHONPATH", p)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -57,6 +57,8 @@ pub struct Trailer {
     pub files_digest: String,
     /// Rows per table.
     pub rows: BTreeMap<String, u64>,
+    /// Each table's own digest.
+    pub tables: BTreeMap<String, String>,
     /// Stored files included.
     pub files: u64,
     /// Their bytes.
@@ -353,6 +355,7 @@ pub(crate) fn extract(
     object: &Path,
     identity: &dyn age::Identity,
     into: &Path,
+    compatible: &dyn Fn(&Manifest) -> BackupResult<()>,
 ) -> BackupResult<Extracted> {
     let file =
         File::open(object).map_err(BackupError::io(format!("cannot open {}", object.display())))?;
@@ -396,6 +399,7 @@ pub(crate) fn extract(
             database_digest: String::new(),
             files_digest: String::new(),
             rows: BTreeMap::new(),
+            tables: BTreeMap::new(),
             files: 0,
             file_bytes: 0,
             files_gone: Vec::new(),
@@ -447,6 +451,7 @@ pub(crate) fn extract(
                         m.format, m.program_version
                     )));
                 }
+                compatible(&m)?;
                 manifest = Some(m);
             }
             "digest.json" => {

@@ -287,7 +287,14 @@ impl Backups {
             return;
         };
         while let Ok(Some(e)) = dir.next_entry().await {
-            if e.file_name().to_str() != Some(keep) {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            // Only earlier backups' directories (named by their ids): a `backup verify` or a
+            // restore working beside them keeps its own.
+            let is_backup_id = name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_backup_id && name != keep {
                 let _ = tokio::fs::remove_dir_all(e.path()).await;
             }
         }
@@ -467,6 +474,7 @@ impl Backups {
                 .iter()
                 .cloned()
                 .collect::<BTreeMap<_, _>>(),
+            tables: snapshot.digest.tables.iter().cloned().collect(),
             files: count,
             file_bytes,
             files_gone: gone,

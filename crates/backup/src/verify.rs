@@ -10,7 +10,7 @@ use ideaweave_store::{DatabaseKind, RestoreSource, Store};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use crate::archive::{Extracted, FilesDigest, content_digest, extract, hex};
+use crate::archive::{Extracted, FilesDigest, Manifest, content_digest, extract, hex};
 use crate::take::rfc3339;
 use crate::{BackupError, BackupResult, Backups};
 
@@ -78,11 +78,6 @@ pub(crate) async fn open_scratch(
     tokio::fs::create_dir_all(&into)
         .await
         .map_err(BackupError::io(format!("cannot create {}", into.display())))?;
-    let object = object.to_owned();
-    let unpack_into = into.clone();
-    let extracted = tokio::task::spawn_blocking(move || extract(&object, &identity, &unpack_into))
-        .await
-        .map_err(|e| BackupError::Config(format!("the unpacking stopped: {e}")))??;
     let known = live
         .migration_state()
         .await?
@@ -91,13 +86,37 @@ pub(crate) async fn open_scratch(
         .map(|m| m.version)
         .max()
         .unwrap_or(0);
-    if extracted.manifest.schema_version > known {
-        return Err(BackupError::Incompatible(format!(
-            "this backup was taken by a newer release ({}, schema {}); this program knows schema {known} at most: restore it with that release",
-            extracted.manifest.program_version, extracted.manifest.schema_version
-        )));
-    }
     let kind = live.kind();
+    let live_kind = match kind {
+        DatabaseKind::Sqlite => "sqlite",
+        DatabaseKind::Postgres => "postgres",
+    };
+    // Checked as soon as backup.json is read, before anything else is unpacked.
+    let compatible = move |m: &Manifest| {
+        if m.schema_version > known {
+            return Err(BackupError::Incompatible(format!(
+                "this backup was taken by a newer release ({}, schema {}); this program knows schema {known} at most: restore it with that release",
+                m.program_version, m.schema_version
+            )));
+        }
+        if m.database != live_kind {
+            return Err(BackupError::Incompatible(format!(
+                "this backup is of a {} database; this instance uses {}: a backup restores into the kind of database it was taken from",
+                m.database,
+                match kind {
+                    DatabaseKind::Sqlite => "SQLite",
+                    DatabaseKind::Postgres => "PostgreSQL",
+                }
+            )));
+        }
+        Ok(())
+    };
+    let object = object.to_owned();
+    let unpack_into = into.clone();
+    let extracted =
+        tokio::task::spawn_blocking(move || extract(&object, &identity, &unpack_into, &compatible))
+            .await
+            .map_err(|e| BackupError::Config(format!("the unpacking stopped: {e}")))??;
     match (kind, extracted.manifest.database.as_str()) {
         (DatabaseKind::Sqlite, "sqlite") => {
             let file = extracted
@@ -184,15 +203,10 @@ pub(crate) async fn check_scratch(app: &App, scratch: &Scratch) -> BackupResult<
     let digest = scratch.store.read().await?.content_digest().await?;
     if digest.sha256 != trailer.database_digest {
         let differing = digest
-            .rows
+            .tables
             .iter()
-            .find(|(t, n)| trailer.rows.get(t) != Some(n))
-            .map(|(t, n)| {
-                format!(
-                    " (table {t}: {n} rows restored, {} recorded)",
-                    trailer.rows.get(t).copied().unwrap_or(0)
-                )
-            })
+            .find(|(t, d)| trailer.tables.get(t) != Some(d))
+            .map(|(t, _)| format!(" (table {t} differs)"))
             .unwrap_or_default();
         return Err(BackupError::Verification(format!(
             "the restored database's digest {} differs from the one recorded at backup time, {}{differing}",

@@ -235,40 +235,44 @@ async fn restore_in(
         RestoreScope::Instance => "the whole instance".to_owned(),
         RestoreScope::Workspace(s) => format!("the workspace {s}"),
     };
-    let plan = ideaweave_backup::restore(
-        app,
-        &config.database_url,
-        &object,
-        identity.clone(),
-        &scope,
-        true,
-        &work.join("plan"),
-    )
-    .await?;
-    println!(
-        "{} backup {} taken {}: {what}",
-        if args.dry_run {
-            "would restore"
-        } else {
-            "restoring"
-        },
-        plan.backup_id,
-        ideaweave_backup_time(plan.taken_at_ms)
-    );
-    for (t, now, then) in &plan.tables {
-        if now != then {
-            println!("  {t:<28} {now:>9} rows now → {then:>9}");
+    let show = |plan: &ideaweave_backup::RestorePlan, verb: &str| {
+        println!(
+            "{verb} backup {} taken {}: {what}",
+            plan.backup_id,
+            ideaweave_backup_time(plan.taken_at_ms)
+        );
+        for (t, now, then) in &plan.tables {
+            if now != then {
+                println!("  {t:<28} {now:>9} rows → {then:>9}");
+            }
         }
-    }
-    println!(
-        "  files: {} from the backup, {} removed; erased since: {} keys, {} accounts stay erased; {} deleted accounts become former members",
-        plan.files, plan.files_removed, plan.erased_keys, plan.erased_accounts, plan.former_members
-    );
-    if args.dry_run {
-        println!("dry run: nothing was changed");
-        return Ok(());
-    }
-    if !args.yes {
+        println!(
+            "  files: {} from the backup, {} removed; erased since the backup: {} keys and {} accounts stay erased; {} deleted accounts become former members",
+            plan.files,
+            plan.files_removed,
+            plan.erased_keys,
+            plan.erased_accounts,
+            plan.former_members
+        );
+    };
+    // Without --yes, what would change is shown before the question; with it, the restore
+    // runs at once (one verification of the backup, not two).
+    if args.dry_run || !args.yes {
+        let plan = ideaweave_backup::restore(
+            app,
+            &config.database_url,
+            &object,
+            identity.clone(),
+            &scope,
+            true,
+            &work.join("plan"),
+        )
+        .await?;
+        show(&plan, "would restore");
+        if args.dry_run {
+            println!("dry run: nothing was changed");
+            return Ok(());
+        }
         if !std::io::stdin().is_terminal() {
             bail!("a restore replaces live data: run it on a terminal to confirm, or pass --yes");
         }
@@ -282,6 +286,7 @@ async fn restore_in(
             bail!("not restored");
         }
     }
+    eprintln!("restore: verifying and restoring…");
     let done = ideaweave_backup::restore(
         app,
         &config.database_url,
@@ -292,12 +297,7 @@ async fn restore_in(
         &work.join("apply"),
     )
     .await?;
-    println!(
-        "restored {what} from backup {} ({} rows, {} files)",
-        done.backup_id,
-        done.tables.iter().map(|t| t.2).sum::<i64>(),
-        done.files
-    );
+    show(&done, "restored");
     Ok(())
 }
 
@@ -307,11 +307,15 @@ pub const BACKUP_CHECK_EVERY: std::time::Duration = std::time::Duration::from_se
 /// Takes backups on `settings.schedule` and raises the missing-backup alert, for as long as
 /// the runtime runs. Several nodes may run it: one claims each backup, the others find it
 /// busy.
-pub fn spawn_backups(app: App, settings: BackupSettings) -> anyhow::Result<()> {
+pub fn spawn_backups(
+    app: App,
+    settings: BackupSettings,
+    every: std::time::Duration,
+) -> anyhow::Result<()> {
     let backups = Backups::new(app.clone(), settings.clone())?;
     tokio::spawn(async move {
         let mut next = settings.schedule.next_after(app.now_ms());
-        let mut ticks = tokio::time::interval(BACKUP_CHECK_EVERY);
+        let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;

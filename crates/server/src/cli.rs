@@ -511,7 +511,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::spawn_retention(app.clone(), crate::RETENTION_EVERY);
             crate::spawn_export_jobs(app.clone(), std::time::Duration::from_secs(2));
             if let Some(b) = &config.backup {
-                crate::backup_cli::spawn_backups(app.clone(), b.clone())?;
+                crate::backup_cli::spawn_backups(
+                    app.clone(),
+                    b.clone(),
+                    crate::backup_cli::BACKUP_CHECK_EVERY,
+                )?;
                 println!(
                     "Backups: {} on schedule {:?} (UTC)",
                     b.targets

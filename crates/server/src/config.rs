@@ -947,6 +947,76 @@ mod tests {
     }
 
     #[test]
+    fn bak_backup_settings_are_validated_and_never_allow_unencrypted_backups() {
+        const R: &str = "age1enrs62uvvffjddw23nw6rqa50ke54azpkd0mcg787u9zglrukvzsafp5l6";
+        assert!(raw_from("").unwrap().backup.is_none());
+        let ok = raw_from(&format!(
+            "[backup]\nrecipients = [\"{R}\"]\ntargets = \"dir:/srv/a, dir:/srv/b\""
+        ))
+        .unwrap()
+        .backup
+        .unwrap();
+        assert_eq!(ok.targets.len(), 2);
+        assert_eq!(ok.schedule.pattern(), Schedule::DEFAULT);
+        assert_eq!(ok.retention.keep_within_ms, 30 * 86_400_000);
+        assert!(
+            ok.config_text.contains("listen"),
+            "the configuration is stored"
+        );
+        for (toml, option) in [
+            ("[backup]\ntargets = \"dir:/srv/a\"", "backup.recipients"),
+            (&format!("[backup]\nrecipients = \"{R}\""), "backup.targets"),
+            (
+                "[backup]\nrecipients = \"age1nope\"\ntargets = \"dir:/a\"",
+                "backup.recipients",
+            ),
+            (
+                &format!("[backup]\nrecipients = \"{R}\"\ntargets = \"dir:relative\""),
+                "backup.targets",
+            ),
+            (
+                &format!("[backup]\nrecipients = \"{R}\"\ntargets = \"s3://bucket/x\""),
+                "backup.targets",
+            ),
+            (
+                &format!(
+                    "[backup]\nrecipients = \"{R}\"\ntargets = \"dir:/a\"\nschedule = \"daily\""
+                ),
+                "backup.schedule",
+            ),
+            (
+                &format!(
+                    "[backup]\nrecipients = \"{R}\"\ntargets = \"dir:/a\"\nkeep_within_days = 0"
+                ),
+                "backup.keep_within_days",
+            ),
+            (
+                &format!(
+                    "[backup]\nrecipients = \"{R}\"\ntargets = \"dir:/a\"\nalert_webhook = \"ftp://x\""
+                ),
+                "backup.alert_webhook",
+            ),
+            (
+                &format!(
+                    "[backup]\nrecipients = \"{R}\"\ntargets = \"dir:/a\"\nmax_bytes_per_second = 0"
+                ),
+                "backup.max_bytes_per_second",
+            ),
+        ] {
+            assert_eq!(raw_from(toml).unwrap_err().option, option, "{toml}");
+        }
+        let with_secret = raw_from(&format!(
+            "[backup]\nrecipients = \"{R}\"\ntargets = \"s3://bucket/x\"\ns3_access_key_id = \"id\"\ns3_secret_access_key = \"TOPSECRET\"\n[database]\nurl = \"postgres://u:DBSECRET@h/db\""
+        ))
+        .unwrap();
+        let stored = &with_secret.backup.as_ref().unwrap().config_text;
+        assert!(
+            !stored.contains("TOPSECRET") && !stored.contains("DBSECRET"),
+            "{stored}"
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_option() {
         let e = raw_from("listen = \"nowhere\"").unwrap_err();
         assert_eq!(e.option, "listen");

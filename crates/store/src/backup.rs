@@ -39,6 +39,9 @@ pub struct ContentDigest {
     pub sha256: String,
     /// Rows per table, sorted by table name.
     pub rows: Vec<(String, u64)>,
+    /// Each table's own digest (SHA-256 of its rows), sorted by table name: which table
+    /// differs, when two copies do.
+    pub tables: Vec<(String, String)>,
 }
 
 impl ContentDigest {
@@ -885,30 +888,47 @@ impl Store {
 #[derive(Debug, Default)]
 pub struct ContentHasher {
     hash: Sha256,
+    table: Option<(String, Sha256)>,
     rows: Vec<(String, u64)>,
+    tables: Vec<(String, String)>,
 }
 
 impl ContentHasher {
     /// Starts a table (tables come sorted by name).
     pub fn table(&mut self, name: &str) {
+        self.end_table();
         self.hash.update(format!("table {name}\n").as_bytes());
         self.rows.push((name.to_owned(), 0));
+        self.table = Some((name.to_owned(), Sha256::new()));
+    }
+
+    fn end_table(&mut self) {
+        if let Some((name, h)) = self.table.take() {
+            self.tables.push((name, hex(&h.finalize())));
+        }
     }
 
     /// One row's text, as [`Tx::table_rows`] gives it.
     pub fn row(&mut self, text: &str) {
-        self.hash.update((text.len() as u64).to_le_bytes());
+        let len = (text.len() as u64).to_le_bytes();
+        self.hash.update(len);
         self.hash.update(text.as_bytes());
+        if let Some((_, h)) = self.table.as_mut() {
+            h.update(len);
+            h.update(text.as_bytes());
+        }
         if let Some(last) = self.rows.last_mut() {
             last.1 += 1;
         }
     }
 
     /// The digest.
-    pub fn finish(self) -> ContentDigest {
+    pub fn finish(mut self) -> ContentDigest {
+        self.end_table();
         ContentDigest {
             sha256: hex(&self.hash.finalize()),
             rows: self.rows,
+            tables: self.tables,
         }
     }
 }

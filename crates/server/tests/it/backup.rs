@@ -142,7 +142,6 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     let t = TestApp::spawn().await;
     let w = t.workspace("loaded").await;
     let tok = w.owner.token.clone();
-    let d = open_discussion(&t, &w.slug, &tok).await;
     let target = tempfile::tempdir().unwrap();
     let operator = age::x25519::Identity::generate();
     let backups = Backups::new(
@@ -151,26 +150,26 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     )
     .unwrap();
 
-    // Three writers post ideas one after another, each remembering when each was acknowledged.
+    // Three writers post ideas one after another, each into a discussion of its own, each
+    // remembering when each was acknowledged; they go on until after the backup has finished.
+    const CAP: u32 = 95;
     let stop = Arc::new(AtomicBool::new(false));
     let t = Arc::new(t);
     let mut writers = Vec::new();
+    let mut discussions = Vec::new();
     for k in 0..3 {
-        let (t, stop, slug, d, tok) = (
-            t.clone(),
-            stop.clone(),
-            w.slug.clone(),
-            d.clone(),
-            tok.clone(),
-        );
+        let d = open_discussion(&t, &w.slug, &tok).await;
+        discussions.push(d.clone());
+        let (t, stop, slug, tok) = (t.clone(), stop.clone(), w.slug.clone(), tok.clone());
         writers.push(tokio::spawn(async move {
             let mut acked: Vec<(u32, Instant, Instant)> = Vec::new();
             let mut i = 0;
-            while !stop.load(Ordering::SeqCst) && i < 30 {
+            while !stop.load(Ordering::SeqCst) && i < CAP {
                 let started = Instant::now();
                 post_idea(&t, &slug, &d, &tok, &format!("w{k}-{i:02}")).await;
                 acked.push((i, started, Instant::now()));
                 i += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
             acked
         }));
@@ -181,12 +180,20 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
         .run(&|_| {})
         .await
         .expect("the backup under load verifies");
+    let backup_ended = Instant::now();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::SeqCst);
     let mut acked = Vec::new();
     for w in writers {
         acked.push(w.await.unwrap());
     }
     assert!(report.verification.content_digest == report.content_digest);
+    assert!(
+        acked
+            .iter()
+            .all(|a| a.iter().any(|(_, started, _)| *started > backup_ended)),
+        "the writers were still writing when the backup finished"
+    );
 
     // Restored elsewhere (a lost instance), then started again.
     let keep = tempfile::tempdir().unwrap();
@@ -205,37 +212,62 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     .expect("restores");
     assert!(plan.applied);
     let restored = restarted(&t, &target_app).await;
-    let got = titles(&restored, &w.slug, &d, &tok).await;
 
     // No torn state: each writer's ideas are a prefix of what it wrote (the snapshot is one
     // point in commit order), every idea acknowledged before the backup started is there,
-    // and nothing written after the backup finished is.
+    // and nothing sent after the backup finished is.
+    let mut restored_ideas = 0;
     for (k, writes) in acked.iter().enumerate() {
-        let present: Vec<u32> = writes
-            .iter()
-            .filter(|(i, ..)| got.contains(&format!("w{k}-{i:02}")))
-            .map(|(i, ..)| *i)
-            .collect();
-        let n = present.len() as u32;
-        assert_eq!(present, (0..n).collect::<Vec<_>>(), "writer {k}: {got:?}");
-        for (i, _, acked_at) in writes {
+        let got = titles(&restored, &w.slug, &discussions[k], &tok).await;
+        let n = got.len() as u32;
+        let expected: Vec<String> = (0..n).map(|i| format!("w{k}-{i:02}")).collect();
+        assert_eq!(got, expected, "writer {k}");
+        for (i, started, acked_at) in writes {
             if *acked_at < backup_started {
                 assert!(
                     *i < n,
                     "w{k}-{i} was committed before the backup and is missing"
                 );
             }
+            if *started > backup_ended {
+                assert!(*i >= n, "w{k}-{i} was sent after the backup and is in it");
+            }
         }
+        restored_ideas += got.len();
     }
-    let total_acked: usize = acked.iter().map(Vec::len).sum();
-    assert!(
-        got.len() < total_acked || total_acked < 90,
-        "the load ran during the backup"
-    );
-    assert!(!got.is_empty());
-
-    // The restored database's rows (the journals aside, which stay the target's own) are the
-    // rows the backup recorded.
+    // Exactly the snapshot: every table of the restored instance has the digest the backup
+    // recorded for it at snapshot time (aside from the record of backups and the journals,
+    // where the restore itself is recorded after the snapshot's entries).
+    let trailer = {
+        let out = std::process::Command::new("age")
+            .args(["-d", "-i"])
+            .arg({
+                let f = keep.path().join("operator.key");
+                std::fs::write(
+                    &f,
+                    format!(
+                        "{}\n",
+                        age::secrecy::ExposeSecret::expose_secret(&operator.to_string())
+                    ),
+                )
+                .unwrap();
+                f
+            })
+            .arg(&object)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut archive = tar::Archive::new(out.stdout.as_slice());
+        let mut trailer = None;
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_str() == Some("digest.json") {
+                trailer =
+                    Some(serde_json::from_reader::<_, ideaweave_backup::Trailer>(&mut e).unwrap());
+            }
+        }
+        trailer.unwrap()
+    };
     let digest = restored
         .app
         .store()
@@ -245,8 +277,22 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
         .content_digest()
         .await
         .unwrap();
+    let mut compared = 0;
+    for (table, sha) in &digest.tables {
+        let journal = table.starts_with("audit_") || table == "outbox";
+        if table.starts_with("backup_") || journal {
+            continue;
+        }
+        assert_eq!(
+            trailer.tables.get(table),
+            Some(sha),
+            "table {table} differs from the snapshot"
+        );
+        compared += 1;
+    }
+    assert!(compared > 30, "{compared} tables compared");
     let rows: std::collections::BTreeMap<String, u64> = digest.rows.into_iter().collect();
-    assert_eq!(rows.get("ideas"), Some(&(got.len() as u64)));
+    assert_eq!(rows.get("ideas"), Some(&(restored_ideas as u64)));
 }
 
 #[tokio::test]
@@ -836,4 +882,330 @@ async fn bak_03_backups_go_to_s3_compatible_storage_and_a_directory_and_are_prun
         .collect();
     assert_eq!(names, vec![second.name.clone()]);
     assert!(!dir.path().join(&first.name).exists());
+}
+
+#[tokio::test]
+async fn bak_01_the_server_takes_backups_on_its_schedule() {
+    let t = TestApp::spawn().await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let mut s = settings(&t, vec![dir_target(target.path())], &operator);
+    s.schedule = Schedule::parse("0 * * * *").unwrap();
+    ideaweave_server::backup_cli::spawn_backups(t.app.clone(), s, Duration::from_millis(50))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        t.app
+            .backup_health()
+            .await
+            .unwrap()
+            .last_verified_at_ms
+            .is_none(),
+        "nothing is due before the hour"
+    );
+    t.clock.advance(Duration::from_secs(3600));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while t
+        .app
+        .backup_health()
+        .await
+        .unwrap()
+        .last_verified_at_ms
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "no scheduled backup was taken");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let runs = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .backup_runs(10)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "one backup per scheduled time: {runs:?}");
+}
+
+/// Archive entries: name and bytes.
+type Entries<'a> = Vec<(&'a str, Vec<u8>)>;
+
+/// An age object holding a tar of `entries`, encrypted to `to`.
+fn crafted_backup(path: &Path, to: &age::x25519::Identity, entries: &[(&str, Vec<u8>)]) {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        // The name is written raw: the tar crate refuses to write `..`, an attacker would not.
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        tar.append(&h, data.as_slice()).unwrap();
+    }
+    let plain = tar.into_inner().unwrap();
+    let recipient = to.to_public();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut w = enc.wrap_output(&mut out).unwrap();
+    std::io::Write::write_all(&mut w, &plain).unwrap();
+    w.finish().unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+#[tokio::test]
+async fn bak_05_foreign_or_incompatible_backups_are_refused_with_a_clear_message() {
+    let t = TestApp::spawn().await;
+    let operator = age::x25519::Identity::generate();
+    let work = tempfile::tempdir().unwrap();
+    let manifest = |format: &str, database: &str, schema: i64| {
+        serde_json::to_vec(&json!({
+            "format": format, "id": "0193", "created_at_ms": 0, "created_at": "",
+            "program_version": "9.9.9", "database": database, "schema_version": schema,
+            "instance_recipient": "",
+        }))
+        .unwrap()
+    };
+    let kind = match test_db() {
+        TestDb::Sqlite => "sqlite",
+        TestDb::Postgres => "postgres",
+    };
+    let other = match test_db() {
+        TestDb::Sqlite => "postgres",
+        TestDb::Postgres => "sqlite",
+    };
+    let cases: Vec<(Entries, &str)> = vec![
+        (
+            vec![("backup.json", manifest("ideaweave.backup/2", kind, 1))],
+            "ideaweave.backup/2",
+        ),
+        (
+            vec![(
+                "backup.json",
+                manifest(ideaweave_backup::BACKUP_FORMAT, kind, 999),
+            )],
+            "newer release",
+        ),
+        (
+            vec![(
+                "backup.json",
+                manifest(ideaweave_backup::BACKUP_FORMAT, other, 1),
+            )],
+            "the kind of database it was taken from",
+        ),
+        (
+            vec![(
+                "backup.json",
+                manifest(ideaweave_backup::BACKUP_FORMAT, kind, 1),
+            )],
+            "incomplete",
+        ),
+        (
+            vec![("notes.txt", b"hello".to_vec())],
+            "not an Ideaweave backup",
+        ),
+        (
+            vec![
+                (
+                    "backup.json",
+                    manifest(ideaweave_backup::BACKUP_FORMAT, kind, 1),
+                ),
+                ("../../etc/passwd", b"x".to_vec()),
+            ],
+            "unexpected entry",
+        ),
+    ];
+    for (n, (entries, needle)) in cases.into_iter().enumerate() {
+        let file = work.path().join(format!("crafted-{n}.age"));
+        crafted_backup(&file, &operator, &entries);
+        let err = ideaweave_backup::restore(
+            &t.app,
+            &t.config.database_url,
+            &file,
+            operator.clone(),
+            &RestoreScope::Instance,
+            true,
+            &work.path().join(format!("w{n}")),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(needle), "case {n}: {err}");
+    }
+    let err = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        Path::new("/etc/hostname"),
+        operator,
+        &RestoreScope::Instance,
+        true,
+        &work.path().join("plain"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not an age-encrypted backup"), "{err}");
+}
+
+#[tokio::test]
+async fn bak_05_the_whole_instance_rolls_back_and_its_audit_log_goes_on() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("whole").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    let before = post_idea(&t, &w.slug, &d, &w.owner.token, "before").await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let report = backups.run(&|_| {}).await.unwrap();
+    let after = post_idea(&t, &w.slug, &d, &w.owner.token, "after").await;
+    let late = t.workspace("created-later").await;
+    let size_before = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
+
+    let work = tempfile::tempdir().unwrap();
+    let plan = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &target.path().join(&report.name),
+        own_identity(&t).await,
+        &RestoreScope::Instance,
+        false,
+        work.path(),
+    )
+    .await
+    .unwrap();
+    assert!(plan.applied && !plan.journals_from_backup);
+    let fresh = restarted(&t, &t).await;
+    assert_eq!(
+        title_of(&fresh, &w.slug, &before, &w.owner.token).await,
+        "before"
+    );
+    let (st, _) = with_token(
+        &fresh,
+        "GET",
+        &format!("/workspaces/{}/ideas/{after}", w.slug),
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = with_token(
+        &fresh,
+        "GET",
+        &format!("/workspaces/{}/discussions", late.slug),
+        &late.owner.token,
+        None,
+    )
+    .await;
+    assert_ne!(st, 200, "a workspace created after the backup is gone");
+    // The log was not rewound: it grew by the restore's own event and still verifies.
+    let head = fresh
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
+    assert!(head > size_before, "{head} <= {size_before}");
+    let verified = fresh
+        .app
+        .verify_audit(None, None, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(verified.problem.is_none(), "{verified:?}");
+    // The next backup of the restored instance verifies.
+    let again = Backups::new(
+        fresh.app.clone(),
+        settings(&fresh, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    again
+        .run(&|_| {})
+        .await
+        .expect("a backup after a restore verifies");
+}
+
+#[tokio::test]
+async fn bak_05_the_restore_command_shows_what_changes_and_asks_first() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("by-command").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    post_idea(&t, &w.slug, &d, &w.owner.token, "kept").await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let report = backups.run(&|_| {}).await.unwrap();
+    let gone = post_idea(&t, &w.slug, &d, &w.owner.token, "rolled back").await;
+    let cli = |args: &[&str]| {
+        let mut c = crate::cli::bin_for(&t);
+        c.args(args)
+            .env(
+                "IDEAWEAVE_BACKUP__RECIPIENTS",
+                operator.to_public().to_string(),
+            )
+            .env(
+                "IDEAWEAVE_BACKUP__TARGETS",
+                format!("dir:{}", target.path().display()),
+            )
+            .stdin(std::process::Stdio::null());
+        crate::cli::run(c)
+    };
+    let (ok, out, err) = cli(&["restore", &report.name, "--workspace", &w.slug, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("would restore") && out.contains("dry run: nothing was changed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ideas"),
+        "the tables that change are listed: {out}"
+    );
+    let (ok, _, err) = cli(&["restore", &report.name, "--workspace", &w.slug]);
+    assert!(!ok && err.contains("--yes"), "{err}");
+    assert_eq!(
+        title_of(&t, &w.slug, &gone, &w.owner.token).await,
+        "rolled back"
+    );
+    let (ok, _, err) = cli(&[
+        "restore",
+        "ideaweave-20990101T000000Z-000000000000.age",
+        "--yes",
+    ]);
+    assert!(!ok && err.contains("no backup named"), "{err}");
+    let (ok, out, err) = cli(&["restore", &report.name, "--workspace", &w.slug, "--yes"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("restored backup"), "{out}");
+    let fresh = restarted(&t, &t).await;
+    let (st, _) = with_token(
+        &fresh,
+        "GET",
+        &format!("/workspaces/{}/ideas/{gone}", w.slug),
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (ok, out, err) = cli(&["backup", "verify", &report.name]);
+    assert!(ok && out.contains("trial restore ok"), "{out}{err}");
 }
