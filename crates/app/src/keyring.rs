@@ -281,6 +281,7 @@ impl Keyring {
             })
             .collect();
         self.ledger.append(&entries)?;
+        repo.count_shredded(entries.len() as u64).await?;
         for &id in &ids {
             repo.delete_dek(id).await?;
             self.forget_shredded(ws, id);
@@ -417,6 +418,7 @@ impl Keyring {
             })
             .collect();
         self.ledger.append(&entries)?;
+        tx.count_shredded(entries.len() as u64).await?;
         for &id in &ids {
             tx.delete_shredded(None, id).await?;
             self.forget_shredded(ACCOUNT_SCOPE, id);
@@ -688,6 +690,17 @@ impl Keyring {
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
     }
 
+    /// Every destroyed key the shred ledger lists: `(workspace, key)`, the workspace `None`
+    /// for an account key and equal to the key for a whole workspace.
+    pub fn shredded_keys(&self) -> AppResult<Vec<(Option<uuid::Uuid>, uuid::Uuid)>> {
+        Ok(self
+            .ledger
+            .entries()?
+            .into_iter()
+            .map(|e| (e.workspace, e.key))
+            .collect())
+    }
+
     /// The workspaces whose keys were destroyed whole (deleted workspaces), from the ledger.
     pub fn shredded_workspaces(&self) -> AppResult<Vec<uuid::Uuid>> {
         Ok(self
@@ -742,6 +755,7 @@ impl Keyring {
             workspace: Some(ws.0),
             key: rec.id,
         }])?;
+        repo.count_shredded(1).await?;
         repo.delete_dek_of(subject).await?;
         self.forget_shredded(ws.0, rec.id);
         Ok(true)
@@ -757,6 +771,7 @@ impl Keyring {
             workspace: None,
             key: rec.id,
         }])?;
+        tx.count_shredded(1).await?;
         tx.delete_account_key_of(user).await?;
         self.forget_shredded(ACCOUNT_SCOPE, rec.id);
         Ok(true)
@@ -783,6 +798,7 @@ impl Keyring {
             workspace: Some(ws.0),
             key: ws.0,
         }])?;
+        tx.count_shredded(1).await?;
         tx.delete_shredded(Some(ws.0), ws.0).await?;
         self.cache.forget_scope(ws.0);
         self.remember_shredded(ws.0);

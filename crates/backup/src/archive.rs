@@ -33,6 +33,10 @@ pub struct Manifest {
     pub schema_version: i64,
     /// The instance's own recipient (it verifies with the matching identity).
     pub instance_recipient: String,
+    /// How many destroyed keys the shred ledger listed when the backup was taken: a restore
+    /// refuses to run with a ledger that lists fewer (ENC-04).
+    #[serde(default)]
+    pub shred_ledger_entries: u64,
 }
 
 /// One entry's size and digest.
@@ -287,7 +291,7 @@ fn write_archive(
             }
             Item::Finish(mut trailer) => {
                 trailer.entries = entries;
-                let data = serde_json::to_vec_pretty(&*trailer)
+                let data = serde_json::to_vec(&*trailer)
                     .map_err(|e| BackupError::Config(format!("trailer: {e}")))?;
                 let mut header = tar::Header::new_gnu();
                 header.set_size(data.len() as u64);
@@ -393,6 +397,7 @@ pub(crate) fn extract(
             database: String::new(),
             schema_version: 0,
             instance_recipient: String::new(),
+            shred_ledger_entries: 0,
         },
         trailer: Trailer {
             content_digest: String::new(),
@@ -455,7 +460,13 @@ pub(crate) fn extract(
                 manifest = Some(m);
             }
             "digest.json" => {
-                let data = small(&mut entry)?;
+                // One line per entry: large for an instance with many files.
+                let mut data = Vec::new();
+                entry
+                    .by_ref()
+                    .take(1 << 30)
+                    .read_to_end(&mut data)
+                    .map_err(damaged)?;
                 trailer = Some(serde_json::from_slice(&data).map_err(|e| {
                     BackupError::Corrupt(format!("digest.json does not parse: {e}"))
                 })?);

@@ -18,8 +18,14 @@ use ideaweave_store::TableInfo;
 use crate::verify::{check_scratch, open_scratch};
 use crate::{BackupError, BackupResult};
 
-/// Tables a restore never replaces.
-const ALWAYS_LIVE: &[&str] = &["backup_runs", "backup_alerts"];
+/// Tables a restore never replaces: the record of backups, and the deletion certificates
+/// issued (a deleted workspace stays deleted, and its certificate stays issued).
+const ALWAYS_LIVE: &[&str] = &[
+    "backup_runs",
+    "backup_alerts",
+    "deletion_certificates",
+    "shred_count",
+];
 /// Journals: kept live unless the live instance has no history at all.
 const JOURNALS: &[&str] = &[
     "audit_entries",
@@ -29,8 +35,6 @@ const JOURNALS: &[&str] = &[
     "audit_actors",
     "outbox",
 ];
-/// Instance records about a workspace that a workspace restore leaves as they are.
-const WORKSPACE_KEEPS: &[&str] = &["deletion_certificates"];
 
 /// What to restore.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +60,12 @@ pub struct RestorePlan {
     pub files_removed: u64,
     /// Keys in the backup that the shred ledger lists, deleted before restoring.
     pub erased_keys: usize,
-    /// Accounts in the backup whose own key was shredded since (neutralised).
-    pub erased_accounts: u64,
+    /// People erased from a workspace since the backup, taken out of it again.
+    pub erased_people: usize,
+    /// Accounts deleted since the backup, removed from the copy again.
+    pub erased_accounts: usize,
+    /// Workspaces deleted since the backup (their slugs), left out.
+    pub deleted_workspaces: Vec<String>,
     /// Accounts deleted since the backup, restored as former members.
     pub former_members: usize,
     /// Whether the journals (audit log, outbox) were taken from the backup.
@@ -87,17 +95,98 @@ pub async fn restore(
             backup_id: scratch.extracted.manifest.id.clone(),
             ..Default::default()
         };
-        // ENC-04: keys erased since the backup go before anything is copied.
-        plan.erased_keys = app.keyring().apply_ledger(&scratch.store).await?;
-        let mut tx = scratch.store.begin().await?;
-        plan.erased_accounts = tx.neutralise_keyless_accounts().await?;
-        tx.commit().await?;
+        check_ledger(app, &scratch.extracted.manifest).await?;
+        // ENC-04: what was erased since the backup is erased from the copy before anything
+        // is copied from it.
+        scrub_erased(app, &scratch.store, &mut plan).await?;
         apply(app, &scratch, scope, dry_run, &mut plan).await?;
         Ok::<_, BackupError>(plan)
     }
     .await;
     scratch.remove().await;
     result
+}
+
+/// Refuses a restore when the shred ledger here lists fewer destroyed keys than when the
+/// backup was taken: a missing or older ledger would bring erased people back.
+async fn check_ledger(app: &App, manifest: &crate::Manifest) -> BackupResult<()> {
+    let here = app.keyring().shredded_keys()?.len() as u64;
+    let counted = app.store().read().await?.shredded_count().await?;
+    let expected = manifest.shred_ledger_entries.max(counted);
+    if here < expected {
+        return Err(BackupError::Refused(format!(
+            "the shred ledger here lists {here} destroyed keys, but {expected} were destroyed (by this database's count and the backup's): \
+             restore the ledger file (keys.shred_ledger_file) first, or people erased since would come back"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies to the restored copy every erasure the shred ledger records: deleted workspaces
+/// are deleted from it, people erased from a workspace are taken out of it (their membership,
+/// tokens, files and the workspace's stored exports go; what they did points at a former
+/// member), deleted accounts are taken out of every workspace and removed, and then every
+/// listed key is deleted.
+async fn scrub_erased(
+    app: &App,
+    copy: &ideaweave_store::Store,
+    plan: &mut RestorePlan,
+) -> BackupResult<()> {
+    let now = app.now_ms();
+    let mut tx = copy.begin().await?;
+    let mut accounts = Vec::new();
+    for (ws, key) in app.keyring().shredded_keys()? {
+        match ws {
+            Some(w) if w == key => {
+                if let Some(rec) = tx.workspace_by_id(WorkspaceId(w)).await? {
+                    tx.workspace(WorkspaceId(w)).delete_all_rows().await?;
+                    plan.deleted_workspaces.push(rec.slug.to_string());
+                }
+            }
+            Some(w) => {
+                if let Some(person) = tx.subject_of_key(w, key).await?
+                    && tx.is_member(w, person).await?
+                {
+                    detach(&mut tx, w, person, now).await?;
+                    plan.erased_people += 1;
+                }
+            }
+            None => {
+                if let Some(user) = tx.account_of_key(key).await? {
+                    accounts.push(user);
+                }
+            }
+        }
+    }
+    for user in accounts {
+        for w in tx.workspaces_of(ideaweave_domain::UserId(user)).await? {
+            detach(&mut tx, w, user, now).await?;
+        }
+        tx.delete_erased_account(user).await?;
+        plan.erased_accounts += 1;
+    }
+    tx.commit().await?;
+    plan.erased_keys = app.keyring().apply_ledger(copy).await?;
+    Ok(())
+}
+
+async fn detach(
+    tx: &mut ideaweave_store::Tx,
+    ws: uuid::Uuid,
+    person: uuid::Uuid,
+    now: i64,
+) -> BackupResult<()> {
+    let mut index = [0u8; 32];
+    getrandom_fill(&mut index)?;
+    tx.workspace(WorkspaceId(ws))
+        .detach_person(
+            ideaweave_domain::UserId(person),
+            ideaweave_domain::UserId(uuid::Uuid::now_v7()),
+            &index,
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 async fn apply(
@@ -109,19 +198,19 @@ async fn apply(
 ) -> BackupResult<()> {
     let live = app.store();
     let source = &scratch.source;
-    let mut tx = live.begin_restore(source).await?;
     let workspace = match scope {
         RestoreScope::Instance => None,
         RestoreScope::Workspace(slug) => {
+            if plan.deleted_workspaces.iter().any(|s| s == slug) {
+                return Err(BackupError::Refused(format!(
+                    "the workspace {slug:?} was deleted after this backup and its keys destroyed (see the shred ledger): \
+                     a backup cannot bring it back (ENC-04)"
+                )));
+            }
+            let mut tx = live.begin_restore(source).await?;
             let id = tx.source_workspace(source, slug).await?.ok_or_else(|| {
                 BackupError::Refused(format!("the backup has no workspace {slug:?}"))
             })?;
-            if app.keyring().shredded_workspaces()?.contains(&id) {
-                return Err(BackupError::Refused(format!(
-                    "the workspace {slug:?} was deleted and its keys destroyed (see the shred ledger): \
-                     its backup cannot bring its data back (ENC-04)"
-                )));
-            }
             if let Some(other) = tx.workspace_by_slug(slug).await?
                 && other.id.0 != id
             {
@@ -129,11 +218,30 @@ async fn apply(
                     "another workspace now uses the address {slug:?}: rename it before restoring this one"
                 )));
             }
+            drop(tx);
             Some(id)
         }
     };
-    let live_history = tx.audit_head().await?.size > 0;
-    plan.journals_from_backup = workspace.is_none() && !live_history;
+    // The plan, from a transaction that changes nothing.
+    let mut tx = live.begin_restore(source).await?;
+    let live_history = tx.audit_head().await?.size;
+    plan.journals_from_backup = workspace.is_none() && live_history == 0;
+    if workspace.is_none() && live_history > 0 {
+        let mine = tx.instance_key("audit-signing").await?.map(|k| k.id);
+        let theirs = scratch
+            .store
+            .read()
+            .await?
+            .instance_key("audit-signing")
+            .await?
+            .map(|k| k.id);
+        if mine != theirs {
+            return Err(BackupError::Refused(format!(
+                "this instance has a history of its own ({live_history} audit entries) and was not the one this backup was taken of: \
+                 restore it into the instance it came from, or into an empty database"
+            )));
+        }
+    }
     let tables: Vec<TableInfo> = tx
         .tables_in_dependency_order()
         .await?
@@ -142,10 +250,7 @@ async fn apply(
         .filter(|t| plan.journals_from_backup || !JOURNALS.contains(&t.name.as_str()))
         .filter(|t| match workspace {
             None => true,
-            Some(_) => {
-                (t.is_workspace_data() || t.name == "workspaces")
-                    && !WORKSPACE_KEEPS.contains(&t.name.as_str())
-            }
+            Some(_) => t.is_workspace_data() || t.name == "workspaces",
         })
         .collect();
     let filter_of = |t: &TableInfo| {
@@ -157,12 +262,14 @@ async fn apply(
             }
         })
     };
+    let in_scope = |(w, _): &(uuid::Uuid, uuid::Uuid)| workspace.is_none_or(|ws| ws == *w);
+    let key = |(w, i): (uuid::Uuid, uuid::Uuid)| format!("{w}/{i}");
     let live_files: Vec<String> = tx
         .stored_file_keys()
         .await?
         .into_iter()
-        .filter(|(w, _)| workspace.is_none_or(|ws| ws == *w))
-        .map(|(w, i)| format!("{w}/{i}"))
+        .filter(in_scope)
+        .map(key)
         .collect();
     for t in &tables {
         let f = filter_of(t);
@@ -174,49 +281,73 @@ async fn apply(
         Some(w) => tx.users_missing_for(source, w).await?,
         None => Vec::new(),
     };
+    drop(tx);
     plan.former_members = missing_users.len();
-    let prefix = workspace.map(|w| format!("{w}/"));
+    // The files the restored rows name, and where the backup has them.
+    let named: HashSet<String> = scratch
+        .store
+        .read()
+        .await?
+        .stored_file_keys()
+        .await?
+        .into_iter()
+        .filter(in_scope)
+        .map(key)
+        .collect();
     let backup_files: Vec<&(String, std::path::PathBuf)> = scratch
         .extracted
         .files
         .iter()
-        .filter(|(k, _)| prefix.as_ref().is_none_or(|p| k.starts_with(p)))
+        .filter(|(k, _)| named.contains(k))
         .collect();
     plan.files = backup_files.len() as u64;
-    let keep: HashSet<&str> = backup_files.iter().map(|(k, _)| k.as_str()).collect();
-    let stale: Vec<&String> = live_files
-        .iter()
-        .filter(|k| !keep.contains(k.as_str()))
-        .collect();
+    let stale: Vec<&String> = live_files.iter().filter(|k| !named.contains(*k)).collect();
     plan.files_removed = stale.len() as u64;
     if dry_run {
         return Ok(());
     }
-    // Files first: they are new objects (or the same bytes under the same key), so the rows
-    // committed next never point at a file that is not there.
-    for (key, path) in &backup_files {
-        put_file(app, key, path).await?;
-    }
-    for t in tables.iter().rev() {
-        tx.delete_table_rows(t, filter_of(t)).await?;
-    }
-    if let Some(w) = workspace {
-        for id in &missing_users {
-            let mut index = [0u8; 32];
-            getrandom_fill(&mut index)?;
-            tx.insert_former_member(
-                ideaweave_domain::UserId(*id),
-                WorkspaceId(w),
-                &index,
-                app.now_ms(),
-            )
-            .await?;
+    // Files first, outside the transaction (writers are not held up while they are copied):
+    // the rows committed next never name a file that is not there. Files this restore added
+    // are removed again if the rows do not commit.
+    let existing: HashSet<&str> = live_files.iter().map(String::as_str).collect();
+    let mut added: Vec<&str> = Vec::new();
+    let copied = async {
+        for (key, path) in &backup_files {
+            put_file(app, key, path).await?;
+            if !existing.contains(key.as_str()) {
+                added.push(key);
+            }
         }
+        let mut tx = live.begin_restore(source).await?;
+        for t in tables.iter().rev() {
+            tx.delete_table_rows(t, filter_of(t)).await?;
+        }
+        if let Some(w) = workspace {
+            for id in &missing_users {
+                let mut index = [0u8; 32];
+                getrandom_fill(&mut index)?;
+                tx.insert_former_member(
+                    ideaweave_domain::UserId(*id),
+                    WorkspaceId(w),
+                    &index,
+                    app.now_ms(),
+                )
+                .await?;
+            }
+        }
+        for t in &tables {
+            tx.copy_table_rows(source, t, filter_of(t)).await?;
+        }
+        live.commit_restore(tx).await?;
+        Ok::<(), BackupError>(())
     }
-    for t in &tables {
-        tx.copy_table_rows(source, t, filter_of(t)).await?;
+    .await;
+    if let Err(e) = copied {
+        for key in added {
+            let _ = app.files().delete(key).await;
+        }
+        return Err(e);
     }
-    live.commit_restore(tx).await?;
     for key in stale {
         if let Err(e) = app.files().delete(key).await {
             tracing::warn!(error = %e, key, "could not remove a file the restored rows no longer name");
@@ -236,6 +367,8 @@ async fn apply(
             "rows": rows,
             "files": plan.files,
             "erased_keys_removed": plan.erased_keys,
+            "erased_people": plan.erased_people,
+            "erased_accounts": plan.erased_accounts,
         }),
     )
     .await?;

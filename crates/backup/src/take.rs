@@ -70,7 +70,11 @@ fn holder_is_dead(holder: &str) -> bool {
     let Some((my_host, _)) = mine.rsplit_once(':') else {
         return false;
     };
-    host == my_host && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists()
+    // Without /proc nothing is known, and the lease decides.
+    Path::new("/proc/self").exists()
+        && host == my_host
+        && pid.parse::<u32>().is_ok()
+        && !Path::new("/proc").join(pid).exists()
 }
 
 /// A name that sorts by time: `ideaweave-20261124T170000Z-0193a1b2.age`.
@@ -209,19 +213,25 @@ impl Backups {
                     content_digest: None,
                     detail: message.clone(),
                 };
-                let mut tx = self.app.store().begin().await?;
-                tx.finish_backup_run(&id, self.app.now_ms(), &outcome)
-                    .await?;
-                tx.commit().await?;
-                let _ = self
-                    .app
-                    .audit_backup(
-                        AuditAction::BackupFailed,
-                        None,
-                        serde_json::json!({ "backup": id, "error": message }),
-                    )
-                    .await;
                 send_alert(&self.app, &self.settings, &Alert::failed(&id, &message)).await;
+                let recorded = async {
+                    let mut tx = self.app.store().begin().await?;
+                    tx.finish_backup_run(&id, self.app.now_ms(), &outcome)
+                        .await?;
+                    tx.commit().await?;
+                    self.app
+                        .audit_backup(
+                            AuditAction::BackupFailed,
+                            None,
+                            serde_json::json!({ "backup": id, "error": message }),
+                        )
+                        .await?;
+                    Ok::<(), BackupError>(())
+                }
+                .await;
+                if let Err(r) = recorded {
+                    tracing::error!(error = %r, "could not record the failed backup");
+                }
                 Err(e)
             }
         }
@@ -244,7 +254,8 @@ impl Backups {
             .collect();
         let mut gone = select_expired(&verified, now, &self.settings.retention);
         for b in &listed {
-            let unverified = b.sidecar.as_ref().is_none_or(|s| !s.verified);
+            let unverified =
+                !b.sidecar_unreadable && b.sidecar.as_ref().is_none_or(|s| !s.verified);
             if unverified && name_time(&b.name).is_some_and(|t| now - t > 86_400_000) {
                 gone.push(b.name.clone());
             }
@@ -294,7 +305,17 @@ impl Backups {
             // Only earlier backups' directories (named by their ids): a `backup verify` or a
             // restore working beside them keeps its own.
             let is_backup_id = name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit());
-            if is_backup_id && name != keep {
+            // A verification or restore killed mid-way leaves decrypted copies: gone after a day.
+            let stale_work = (name.starts_with("verify-") || name.starts_with("restore-"))
+                && e.metadata()
+                    .await
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .is_some_and(|t| {
+                        t.elapsed()
+                            .is_ok_and(|age| age > std::time::Duration::from_secs(86_400))
+                    });
+            if (is_backup_id && name != keep) || stale_work {
                 let _ = tokio::fs::remove_dir_all(e.path()).await;
             }
         }
@@ -318,6 +339,7 @@ impl Backups {
             self.targets.describe()
         ));
         self.targets.upload(&written.path, &name).await?;
+        self.targets.check_sizes(&name, written.bytes).await?;
         let _ = tokio::fs::remove_file(&written.path).await;
         progress("verifying by a trial restore");
         let verification = self
@@ -408,6 +430,7 @@ impl Backups {
             database: String::new(),
             schema_version: 0,
             instance_recipient: identity.to_public().to_string(),
+            shred_ledger_entries: self.app.keyring().shredded_keys()?.len() as u64,
         };
         // The database first: its snapshot decides which files belong to the backup.
         let snapshot = match store.kind() {
@@ -462,6 +485,28 @@ impl Backups {
                 self.settings.config_text.clone().into_bytes(),
             ))
             .await;
+        }
+        if !gone.is_empty() {
+            // A file may go between the snapshot and its copy only because its row went too
+            // (an erasure, a deletion, retention); one whose row is still there is missing.
+            let live: std::collections::HashSet<String> = self
+                .app
+                .store()
+                .read()
+                .await?
+                .stored_file_keys()
+                .await?
+                .into_iter()
+                .map(|(w, i)| format!("{w}/{i}"))
+                .collect();
+            if let Some(lost) = gone.iter().find(|k| live.contains(*k)) {
+                return Err(BackupError::Io {
+                    what: format!(
+                        "the stored file {lost} is missing from the file store, though the database names it"
+                    ),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                });
+            }
         }
         let files_digest = files.finish();
         let trailer = Trailer {

@@ -47,6 +47,8 @@ pub struct BackupListing {
     pub bytes: u64,
     /// Its record, when it has one (a backup without one never finished).
     pub sidecar: Option<Sidecar>,
+    /// Whether it has a record that does not parse (never pruned as unfinished).
+    pub sidecar_unreadable: bool,
 }
 
 struct Target {
@@ -198,6 +200,21 @@ impl Targets {
         Ok(())
     }
 
+    /// Checks that every target holds `name` whole (its size); the first is also read back
+    /// and verified by a trial restore.
+    pub(crate) async fn check_sizes(&self, name: &str, bytes: u64) -> BackupResult<()> {
+        for t in &self.list {
+            let meta = t.store.head(&t.path(name)).await.map_err(|e| t.err(e))?;
+            if meta.size != bytes {
+                return Err(t.err(format!(
+                    "holds {} bytes of {name}; {bytes} were written",
+                    meta.size
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Stores a small object (a sidecar) in every target.
     pub(crate) async fn put_sidecar(&self, name: &str, sidecar: &Sidecar) -> BackupResult<()> {
         let data = serde_json::to_vec_pretty(sidecar)
@@ -261,18 +278,23 @@ impl Targets {
         found.sort();
         let mut out = Vec::new();
         for (name, bytes) in found {
-            let sidecar = match t.store.get(&t.path(&format!("{name}.json"))).await {
-                Ok(got) => {
-                    let data = got.bytes().await.map_err(|e| t.err(e))?;
-                    serde_json::from_slice(&data).ok()
-                }
-                Err(object_store::Error::NotFound { .. }) => None,
-                Err(e) => return Err(t.err(e)),
-            };
+            let (sidecar, sidecar_unreadable) =
+                match t.store.get(&t.path(&format!("{name}.json"))).await {
+                    Ok(got) => {
+                        let data = got.bytes().await.map_err(|e| t.err(e))?;
+                        match serde_json::from_slice(&data) {
+                            Ok(s) => (Some(s), false),
+                            Err(_) => (None, true),
+                        }
+                    }
+                    Err(object_store::Error::NotFound { .. }) => (None, false),
+                    Err(e) => return Err(t.err(e)),
+                };
             out.push(BackupListing {
                 name,
                 bytes,
                 sidecar,
+                sidecar_unreadable,
             });
         }
         Ok(out)

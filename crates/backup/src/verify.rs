@@ -39,7 +39,9 @@ impl Verification {
             self.rows,
             self.files,
             self.audit_entries,
-            &self.content_digest[..16.min(self.content_digest.len())]
+            self.content_digest
+                .get(..16)
+                .unwrap_or(&self.content_digest)
         )
     }
 }
@@ -140,16 +142,8 @@ pub(crate) async fn open_scratch(
             })
         }
         (DatabaseKind::Postgres, "postgres") => {
-            let schema = format!(
-                "iw_restore_{}",
-                extracted
-                    .manifest
-                    .id
-                    .bytes()
-                    .filter(u8::is_ascii_alphanumeric)
-                    .map(|b| b.to_ascii_lowercase() as char)
-                    .collect::<String>()
-            );
+            // A name of its own: a verification and a restore of the same backup may run at once.
+            let schema = format!("iw_restore_{}", uuid::Uuid::now_v7().simple());
             Store::drop_postgres_schema(database_url, &schema).await?;
             let store = Store::create_postgres_schema(database_url, &schema).await?;
             let scratch = Scratch {

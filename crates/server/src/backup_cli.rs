@@ -105,13 +105,17 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
                         "  {}  {:>12} bytes  sha256 {}  {}: {}",
                         b.name,
                         b.bytes,
-                        &s.sha256[..16.min(s.sha256.len())],
+                        s.sha256.get(..16).unwrap_or(&s.sha256),
                         if s.verified {
                             "verified"
                         } else {
                             "NOT VERIFIED"
                         },
                         s.detail
+                    ),
+                    None if b.sidecar_unreadable => println!(
+                        "  {}  {:>12} bytes  record unreadable: run `ideaweave backup verify {}`",
+                        b.name, b.bytes, b.name
                     ),
                     None => println!(
                         "  {}  {:>12} bytes  NOT VERIFIED: never finished (not a good backup)",
@@ -247,11 +251,13 @@ async fn restore_in(
             }
         }
         println!(
-            "  files: {} from the backup, {} removed; erased since the backup: {} keys and {} accounts stay erased; {} deleted accounts become former members",
+            "  files: {} from the backup, {} removed; erased since the backup and kept erased: {} keys, {} people in workspaces, {} accounts, {} workspaces; {} deleted accounts become former members",
             plan.files,
             plan.files_removed,
             plan.erased_keys,
+            plan.erased_people,
             plan.erased_accounts,
+            plan.deleted_workspaces.len(),
             plan.former_members
         );
     };

@@ -53,8 +53,26 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
     Ok(store)
 }
 
-/// The database URL without its password, for messages.
+/// The database URL without its password (in the authority or as a `password=` parameter),
+/// for messages and the configuration stored in backups.
 pub fn redact(url: &str) -> String {
+    let base = redact_authority(url);
+    match base.split_once('?') {
+        Some((head, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{head}?{}", params.join("&"))
+        }
+        None => base,
+    }
+}
+
+fn redact_authority(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];

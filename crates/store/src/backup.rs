@@ -508,27 +508,52 @@ impl Tx {
         }))
     }
 
-    /// Accounts whose own key is gone (shredded by an erasure, then brought back by a restore)
-    /// lose what would let anyone use them: password, operator flag, sessions, tokens, address
-    /// index. They stay as rows other rows may point at, reading as a former member.
-    pub async fn neutralise_keyless_accounts(&mut self) -> StoreResult<u64> {
-        let keyless = "SELECT id FROM users WHERE former_member_of IS NULL \
-                       AND id NOT IN (SELECT user_id FROM account_keys)";
+    /// The person whose data key `key` of workspace `ws` is (before the key is deleted).
+    pub async fn subject_of_key(&mut self, ws: Uuid, key: Uuid) -> StoreResult<Option<Uuid>> {
         Ok(on_conn!(self, c => {
-            let ids: Vec<Uuid> = sqlx::query_scalar(keyless).fetch_all(&mut *c).await?;
-            for id in &ids {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *c).await?;
-                sqlx::query("DELETE FROM api_tokens WHERE user_id = $1").bind(id).execute(&mut *c).await?;
-                sqlx::query("DELETE FROM password_resets WHERE user_id = $1").bind(id).execute(&mut *c).await?;
-                sqlx::query("DELETE FROM email_changes WHERE user_id = $1").bind(id).execute(&mut *c).await?;
-                let ws: Option<Uuid> = sqlx::query_scalar("SELECT workspace_id FROM memberships WHERE user_id = $1 LIMIT 1")
-                    .bind(id).fetch_optional(&mut *c).await?;
-                // A random index: the address it stood for can no longer be looked up.
-                let index = Uuid::new_v4().as_bytes().to_vec();
-                sqlx::query("UPDATE users SET password_hash = NULL, is_operator = FALSE, email_index = $2, email = $3, name = $3, former_member_of = $4 WHERE id = $1")
-                    .bind(id).bind(index).bind(Vec::<u8>::new()).bind(ws.unwrap_or(*id)).execute(&mut *c).await?;
+            sqlx::query_scalar::<_, Option<Uuid>>("SELECT subject_id FROM data_keys WHERE workspace_id = $1 AND id = $2")
+                .bind(ws).bind(key).fetch_optional(c).await?.flatten()
+        }))
+    }
+
+    /// The account whose own key `key` is (before the key is deleted).
+    pub async fn account_of_key(&mut self, key: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("SELECT user_id FROM account_keys WHERE id = $1")
+                .bind(key).fetch_optional(c).await?
+        }))
+    }
+
+    /// Whether the copy has a membership of `person` in `ws`, or anything else of them there.
+    pub async fn is_member(&mut self, ws: Uuid, person: Uuid) -> StoreResult<bool> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2")
+                .bind(ws).bind(person).fetch_one(c).await? > 0
+        }))
+    }
+
+    /// Deletes an account of a restored copy whose own key was destroyed since (after it was
+    /// taken out of every workspace): its sessions, tokens, links and the row itself.
+    pub async fn delete_erased_account(&mut self, user: Uuid) -> StoreResult<()> {
+        on_conn!(self, c => {
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM api_tokens WHERE user_id = $1",
+                "DELETE FROM password_resets WHERE user_id = $1",
+                "DELETE FROM email_changes WHERE user_id = $1",
+                "DELETE FROM users WHERE id = $1 AND former_member_of IS NULL",
+            ] {
+                sqlx::query(sql).bind(user).execute(&mut *c).await?;
             }
-            ids.len() as u64
+        });
+        Ok(())
+    }
+
+    /// Whether the workspace `ws` exists.
+    pub async fn has_workspace(&mut self, ws: Uuid) -> StoreResult<bool> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workspaces WHERE id = $1")
+                .bind(ws).fetch_one(c).await? > 0
         }))
     }
 }
@@ -605,7 +630,11 @@ impl Store {
         use std::str::FromStr;
 
         use sqlx::postgres::PgConnectOptions;
-        if !schema.starts_with("iw_") {
+        if !schema.starts_with("iw_")
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             return Err(StoreError::InvalidUrl(format!(
                 "{schema:?} is not a restore schema"
             )));
@@ -721,6 +750,25 @@ pub struct BackupOutcome {
 }
 
 impl Tx {
+    /// Adds `n` to the count of keys the shred ledger should list.
+    pub async fn count_shredded(&mut self, n: u64) -> StoreResult<()> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO shred_count (id, entries) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET entries = shred_count.entries + excluded.entries")
+                .bind(n).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// How many keys the shred ledger should list.
+    pub async fn shredded_count(&mut self) -> StoreResult<u64> {
+        let n: Option<i64> = on_conn!(self, c => {
+            sqlx::query_scalar("SELECT entries FROM shred_count WHERE id = 1").fetch_optional(c).await?
+        });
+        Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     /// Starts a backup attempt unless another node's is running (its lease not run out).
     /// Returns whether this one may go ahead.
     pub async fn claim_backup_run(
@@ -765,7 +813,7 @@ impl Tx {
         on_conn!(self, c => {
             sqlx::query(
                 "UPDATE backup_runs SET finished_at = $2, state = $3, object = $4, bytes = $5, sha256 = $6, \
-                 content_digest = $7, detail = $8 WHERE id = $1",
+                 content_digest = $7, detail = $8 WHERE id = $1 AND state = 'running'",
             )
             .bind(id).bind(now).bind(outcome.state).bind(&outcome.object).bind(outcome.bytes)
             .bind(&outcome.sha256).bind(&outcome.content_digest).bind(&outcome.detail)
@@ -930,5 +978,13 @@ impl ContentHasher {
             rows: self.rows,
             tables: self.tables,
         }
+    }
+}
+
+impl crate::WorkspaceRepo<'_> {
+    /// Adds `n` to the count of keys the shred ledger should list (see
+    /// [`Tx::count_shredded`]).
+    pub async fn count_shredded(&mut self, n: u64) -> StoreResult<()> {
+        self.tx.count_shredded(n).await
     }
 }

@@ -480,6 +480,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         ],
     ),
     table("backup_alerts", None, &[], &["kind", "sent_at"]),
+    table("shred_count", None, &[], &["id", "entries"]),
     table(
         "workspace_keys",
         None,
@@ -598,6 +599,39 @@ impl WorkspaceRepo<'_> {
         Ok(on_conn!(self.tx, c => {
             sqlx::query(sql).bind(ws).bind(from.0).bind(to.0).execute(c).await?.rows_affected()
         }))
+    }
+
+    /// In a restored copy, takes `person` out of the workspace the way an erasure did after the
+    /// copy was made: what they did points at `former` (a former member, created here), what
+    /// was theirs (membership, tokens, notifications, files) goes, and so do the stored
+    /// exports, which may hold their data. Their sealed content stays sealed with their
+    /// destroyed key. Returns how many rows changed.
+    pub async fn detach_person(
+        &mut self,
+        person: UserId,
+        former: UserId,
+        email_index: &[u8],
+        now: i64,
+    ) -> StoreResult<u64> {
+        let ws = self.ws;
+        self.tx
+            .insert_former_member(former, ideaweave_domain::WorkspaceId(ws), email_index, now)
+            .await?;
+        let mut n = 0;
+        for (table, column) in REATTRIBUTED {
+            n += self.reattribute(table, column, person, former).await?;
+        }
+        self.reattribute_deletion_request(person, former).await?;
+        on_conn!(self.tx, c => {
+            n += sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND uploader_id = $2")
+                .bind(ws).bind(person.0).execute(&mut *c).await?.rows_affected();
+            n += sqlx::query("DELETE FROM workspace_exports WHERE workspace_id = $1")
+                .bind(ws).execute(&mut *c).await?.rows_affected();
+        });
+        for (table, column) in DELETED_WITH_PERSON {
+            n += self.delete_rows_of(table, column, person).await?;
+        }
+        Ok(n)
     }
 
     /// Deletes the rows of `table` whose `column` is `person`; one of [`DELETED_WITH_PERSON`].
@@ -736,6 +770,28 @@ impl WorkspaceRepo<'_> {
 }
 
 impl Tx {
+    /// The workspaces of a restored copy in which `person` did or holds anything.
+    pub async fn workspaces_of(&mut self, person: UserId) -> StoreResult<Vec<Uuid>> {
+        let mut out: Vec<Uuid> = Vec::new();
+        for (table, column) in REATTRIBUTED
+            .iter()
+            .chain(DELETED_WITH_PERSON)
+            .chain(&[("attachments", "uploader_id")])
+        {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT workspace_id FROM {table} WHERE {column} = $1"
+            ));
+            let ws: Vec<Uuid> =
+                on_conn!(self, c => sqlx::query_scalar(sql).bind(person.0).fetch_all(c).await?);
+            for w in ws {
+                if !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates a former member of `workspace`: a row contributions can point at that leads to
     /// nobody (no name, no address, no password, no key; `email_index` must be random).
     pub async fn insert_former_member(

@@ -187,7 +187,6 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     for w in writers {
         acked.push(w.await.unwrap());
     }
-    assert!(report.verification.content_digest == report.content_digest);
     assert!(
         acked
             .iter()
@@ -685,11 +684,21 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
     let t = TestApp::spawn().await;
     let w = t.workspace("rollback").await;
     let other = t.workspace("untouched").await;
+    let doomed = t.workspace("doomed").await;
     let alice = t.member(&w, "alice", Role::Member).await;
     let bob = t.member(&w, "bob", Role::Member).await;
     let d = open_discussion(&t, &w.slug, &w.owner.token).await;
     let a = post_idea(&t, &w.slug, &d, &alice.token, "alice's idea").await;
     let b = post_idea(&t, &w.slug, &d, &bob.token, "bob's idea").await;
+    let (st, _) = with_token(
+        &t,
+        "PUT",
+        &format!("/workspaces/{}/ideas/{b}/vote", w.slug),
+        &alice.token,
+        Some(json!({"direction": "up"})),
+    )
+    .await;
+    assert!(st == 200 || st == 204, "{st}");
     let target = tempfile::tempdir().unwrap();
     let operator = age::x25519::Identity::generate();
     let backups = Backups::new(
@@ -698,72 +707,113 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
     )
     .unwrap();
     let report = backups.run(&|_| {}).await.unwrap();
+    let object = target.path().join(&report.name);
 
-    // After the backup: Alice is erased, Bob posts again, the other workspace changes.
-    assert!(t.app.shred_member_data(w.id, alice.id).await.unwrap());
+    // After the backup: Alice is erased from the workspace (her account stays), Bob posts
+    // again, another workspace changes, and a third is deleted.
+    t.app
+        .erase_person(
+            &w.as_member(&w.owner),
+            alice.id,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Anonymise,
+            },
+        )
+        .await
+        .unwrap();
     let later = post_idea(&t, &w.slug, &d, &bob.token, "after the backup").await;
     let od = open_discussion(&t, &other.slug, &other.owner.token).await;
     post_idea(&t, &other.slug, &od, &other.owner.token, "kept").await;
+    t.app
+        .request_termination(
+            &doomed.as_member(&doomed.owner),
+            ideaweave_app::TerminationInput {
+                confirm: doomed.slug.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    t.clock.advance(Duration::from_secs(15 * 86_400));
+    assert_eq!(t.app.run_terminations().await.unwrap().deleted, 1);
+    let tok = w.owner.token.clone();
 
     // A dry run changes nothing.
-    let object = target.path().join(&report.name);
     let identity = own_identity(&t).await;
     let work = tempfile::tempdir().unwrap();
-    let plan = ideaweave_backup::restore(
-        &t.app,
-        &t.config.database_url,
-        &object,
-        identity.clone(),
-        &RestoreScope::Workspace(w.slug.clone()),
-        true,
-        &work.path().join("dry"),
-    )
-    .await
-    .unwrap();
+    let restore = |scope: RestoreScope, dry: bool, dir: &str| {
+        let (app, url, object, identity, path) = (
+            t.app.clone(),
+            t.config.database_url.clone(),
+            object.clone(),
+            identity.clone(),
+            work.path().join(dir),
+        );
+        async move { ideaweave_backup::restore(&app, &url, &object, identity, &scope, dry, &path).await }
+    };
+    let plan = restore(RestoreScope::Workspace(w.slug.clone()), true, "dry")
+        .await
+        .unwrap();
     assert!(!plan.applied);
-    assert!(plan.erased_keys >= 1, "{plan:?}");
+    assert_eq!(plan.erased_keys, 1, "Alice's data key: {plan:?}");
+    assert_eq!(plan.erased_people, 1, "{plan:?}");
+    assert_eq!(plan.deleted_workspaces, vec![doomed.slug.clone()]);
     assert_eq!(
-        title_of(&t, &w.slug, &later, &w.owner.token).await,
+        title_of(&t, &w.slug, &later, &tok).await,
         "after the backup"
     );
 
-    // Rolled back: the workspace is as it was, except that Alice stays erased.
-    let plan = ideaweave_backup::restore(
-        &t.app,
-        &t.config.database_url,
-        &object,
-        identity,
-        &RestoreScope::Workspace(w.slug.clone()),
-        false,
-        &work.path().join("apply"),
-    )
-    .await
-    .unwrap();
+    // The deleted workspace cannot come back.
+    let err = restore(RestoreScope::Workspace(doomed.slug.clone()), true, "doomed")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("was deleted after this backup"), "{err}");
+
+    // Rolled back: the workspace is as it was, except that Alice stays erased: her content
+    // unreadable, her membership and her vote's attribution gone.
+    let plan = restore(RestoreScope::Workspace(w.slug.clone()), false, "apply")
+        .await
+        .unwrap();
     assert!(plan.applied);
     let fresh = restarted(&t, &t).await;
+    assert_eq!(title_of(&fresh, &w.slug, &b, &tok).await, "bob's idea");
     assert_eq!(
-        title_of(&fresh, &w.slug, &b, &w.owner.token).await,
-        "bob's idea"
-    );
-    assert_eq!(
-        title_of(&fresh, &w.slug, &a, &w.owner.token).await,
+        title_of(&fresh, &w.slug, &a, &tok).await,
         ideaweave_app::ERASED
     );
     let (st, _) = with_token(
         &fresh,
         "GET",
         &format!("/workspaces/{}/ideas/{later}", w.slug),
-        &w.owner.token,
+        &tok,
         None,
     )
     .await;
     assert_eq!(st, 404, "what came after the backup is rolled back");
+    let (st, _) = with_token(
+        &fresh,
+        "GET",
+        &format!("/workspaces/{}/ideas/{b}", w.slug),
+        &alice.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 401, "Alice's token stays revoked");
+    let mut tx = fresh.app.store().read().await.unwrap();
+    assert!(
+        !tx.is_member(w.id.0, alice.id.0).await.unwrap(),
+        "Alice's membership stays gone"
+    );
+    assert!(
+        tx.workspaces_of(alice.id).await.unwrap().is_empty(),
+        "nothing in the workspace points at Alice any more"
+    );
+    drop(tx);
     assert_eq!(
         titles(&fresh, &other.slug, &od, &other.owner.token).await,
         vec!["kept".to_owned()],
         "the other workspace is untouched"
     );
-    // Recorded in the live audit log, which the rollback did not rewind.
     let report = fresh
         .app
         .verify_audit(None, None, &|_, _| {})
@@ -771,20 +821,22 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
         .unwrap();
     assert!(report.problem.is_none(), "{report:?}");
 
-    // Restoring a deleted workspace's backup is refused (its keys are destroyed).
-    let err = ideaweave_backup::restore(
-        &t.app,
-        &t.config.database_url,
-        &object,
-        own_identity(&t).await,
-        &RestoreScope::Workspace("nonexistent".into()),
-        true,
-        &work.path().join("none"),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("has no workspace"), "{err}");
+    // A whole-instance rollback leaves the deleted workspace deleted too.
+    restore(RestoreScope::Instance, false, "instance")
+        .await
+        .unwrap();
+    let mut tx = t.app.store().read().await.unwrap();
+    assert!(tx.workspace_by_slug(&doomed.slug).await.unwrap().is_none());
+    assert!(!tx.is_member(w.id.0, alice.id.0).await.unwrap());
+    drop(tx);
+
+    // Without the shred ledger the backup would bring Alice back: refused.
+    std::fs::rename(&t.config.shred_ledger, work.path().join("ledger.moved")).unwrap();
+    let err = restore(RestoreScope::Instance, true, "noledger")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("restore the ledger file"), "{err}");
 }
 
 /// moto's S3 server on a free loopback port, stopped when dropped.
@@ -1103,15 +1155,19 @@ async fn bak_05_the_whole_instance_rolls_back_and_its_audit_log_goes_on() {
     )
     .await;
     assert_eq!(st, 404);
-    let (st, _) = with_token(
-        &fresh,
-        "GET",
-        &format!("/workspaces/{}/discussions", late.slug),
-        &late.owner.token,
-        None,
-    )
-    .await;
-    assert_ne!(st, 200, "a workspace created after the backup is gone");
+    assert!(
+        fresh
+            .app
+            .store()
+            .read()
+            .await
+            .unwrap()
+            .workspace_by_slug(&late.slug)
+            .await
+            .unwrap()
+            .is_none(),
+        "a workspace created after the backup is gone"
+    );
     // The log was not rewound: it grew by the restore's own event and still verifies.
     let head = fresh
         .app
@@ -1208,4 +1264,44 @@ async fn bak_05_the_restore_command_shows_what_changes_and_asks_first() {
     assert_eq!(st, 404);
     let (ok, out, err) = cli(&["backup", "verify", &report.name]);
     assert!(ok && out.contains("trial restore ok"), "{out}{err}");
+}
+
+#[tokio::test]
+async fn bak_04_a_stored_file_missing_from_the_file_store_fails_the_backup() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("lost-file").await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    let idea = post_idea(&t, &w.slug, &d, &w.owner.token, "with a file").await;
+    let part = reqwest::multipart::Part::bytes(b"some bytes".to_vec())
+        .file_name("notes.txt")
+        .mime_str("text/plain")
+        .unwrap();
+    let r = t
+        .http
+        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
+        .bearer_auth(&w.owner.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // The file store loses the object (a wrong uploads directory, a disk problem).
+    let ws_dir = t.config.uploads_dir.join(w.id.0.to_string());
+    for f in std::fs::read_dir(&ws_dir).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let err = backups.run(&|_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("missing from the file store"), "{err}");
+    assert!(
+        backups.list().await.unwrap().is_empty(),
+        "nothing counted as good"
+    );
+    assert!(t.app.backup_health().await.unwrap().failed_alert);
 }

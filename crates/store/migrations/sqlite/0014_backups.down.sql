@@ -1,2 +1,3 @@
+DROP TABLE shred_count;
 DROP TABLE backup_alerts;
 DROP TABLE backup_runs;

@@ -22,3 +22,11 @@ CREATE TABLE backup_alerts (
     kind TEXT PRIMARY KEY,
     sent_at BIGINT NOT NULL
 );
+
+-- How many keys the shred ledger should list (ENC-04): counted in the same transaction as each
+-- erasure, so that a restore can tell a missing or older ledger file, which would bring erased
+-- people back, from a complete one. A restore keeps the live count.
+CREATE TABLE shred_count (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    entries BIGINT NOT NULL
+);
