@@ -1240,6 +1240,8 @@ fn export_section(items: usize, postgres: bool) -> Result<String> {
 
 const BACKUP_START: &str = "<!-- backup:start -->";
 const BACKUP_END: &str = "<!-- backup:end -->";
+/// What the figures of the backup section show; kept next to them.
+const BACKUP_LIMITS: &str = "What limits it: the write phase reads every row a second time for the content digest (SQLite `quote()` of every column, PostgreSQL `row_to_json`), which the standard tools do not do; on PostgreSQL the trial restore loads the JSON rows into a scratch schema with `json_populate_record` and rebuilds every index and foreign-key check, which is most of the four minutes (loading with `COPY` is the next step). Restore includes a second full verification before any row is replaced.";
 
 /// Size of a SQLite instance's database files, or of a PostgreSQL database, plus stored files.
 fn instance_bytes(dir: &std::path::Path, url: &Option<String>) -> Result<u64> {
@@ -1491,7 +1493,7 @@ fn backup_section(target_mb: u64, postgres: bool) -> Result<String> {
          The standard tools on the same data in the same run (`sqlite3 .backup` cannot write to a \
          pipe, so the copy is written first and then encrypted):\n\n\
          | database | commands | copy MB | seconds | MB/s | decrypt s |\n\
-         |---|---|---:|---:|---:|---:|\n{baselines}\n{BACKUP_END}",
+         |---|---|---:|---:|---:|---:|\n{baselines}\n{BACKUP_LIMITS}\n{BACKUP_END}",
         today(),
         machine(),
     ))
