@@ -266,24 +266,31 @@ impl Tx {
         }))
     }
 
-    /// PostgreSQL: keeps dumped rows of `table` (lines of `row_to_json`) aside until
-    /// [`Tx::load_staged_rows`]; rows go in per table in one statement, so rows of one table
-    /// that refer to each other load in any order.
-    pub async fn stage_rows(&mut self, table: &str, lines: &[String]) -> StoreResult<()> {
+    /// PostgreSQL: the connection, with the table that holds dumped rows until they load.
+    async fn staging_table(&mut self) -> StoreResult<&mut sqlx::PgConnection> {
         let Handle::Postgres(h) = &mut self.handle else {
             return Err(StoreError::Migration(
                 "row dumps are loaded into PostgreSQL only".into(),
             ));
         };
+        let c = h.conn();
         sqlx::query(
             "CREATE UNLOGGED TABLE IF NOT EXISTS _iw_stage (tbl TEXT NOT NULL, line TEXT NOT NULL)",
         )
-        .execute(h.conn())
+        .execute(&mut *c)
         .await?;
+        Ok(c)
+    }
+
+    /// PostgreSQL: keeps dumped rows of `table` (lines of `row_to_json`) aside until
+    /// [`Tx::load_staged_rows`]; rows go in per table in one statement, so rows of one table
+    /// that refer to each other load in any order.
+    pub async fn stage_rows(&mut self, table: &str, lines: &[String]) -> StoreResult<()> {
+        let c = self.staging_table().await?;
         sqlx::query("INSERT INTO _iw_stage (tbl, line) SELECT $1, l FROM unnest($2::text[]) AS l")
             .bind(table)
             .bind(lines)
-            .execute(h.conn())
+            .execute(&mut *c)
             .await?;
         Ok(())
     }
@@ -293,23 +300,14 @@ impl Tx {
     /// reference) is an error naming the table.
     pub async fn load_staged_rows(&mut self) -> StoreResult<u64> {
         let tables = self.tables_in_dependency_order().await?;
-        let Handle::Postgres(h) = &mut self.handle else {
-            return Err(StoreError::Migration(
-                "row dumps are loaded into PostgreSQL only".into(),
-            ));
-        };
-        sqlx::query(
-            "CREATE UNLOGGED TABLE IF NOT EXISTS _iw_stage (tbl TEXT NOT NULL, line TEXT NOT NULL)",
-        )
-        .execute(h.conn())
-        .await?;
+        let c = self.staging_table().await?;
         // Rows the migrations seeded (the empty audit head) give way to the dumped ones.
         for t in tables.iter().rev() {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {}",
                 quoted(&t.name)
             )))
-            .execute(h.conn())
+            .execute(&mut *c)
             .await?;
         }
         let mut n = 0;
@@ -327,7 +325,7 @@ impl Tx {
             );
             n += sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&t.name)
-                .execute(h.conn())
+                .execute(&mut *c)
                 .await
                 .map_err(|e| {
                     StoreError::Migration(format!("the rows of table {} do not load: {e}", t.name))
@@ -337,16 +335,14 @@ impl Tx {
         let unknown: Option<String> =
             sqlx::query_scalar("SELECT tbl FROM _iw_stage WHERE tbl <> ALL($1::text[]) LIMIT 1")
                 .bind(tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
-                .fetch_optional(h.conn())
+                .fetch_optional(&mut *c)
                 .await?;
         if let Some(t) = unknown {
             return Err(StoreError::Migration(format!(
                 "the dump holds rows of a table {t:?} this schema does not have"
             )));
         }
-        sqlx::query("DROP TABLE _iw_stage")
-            .execute(h.conn())
-            .await?;
+        sqlx::query("DROP TABLE _iw_stage").execute(&mut *c).await?;
         Ok(n)
     }
 

@@ -60,6 +60,29 @@ async fn post_idea(t: &TestApp, slug: &str, d: &str, tok: &str, title: &str) -> 
     id(&i)
 }
 
+/// Attaches a text file to `idea`, as the workspace's owner.
+async fn attach_text(
+    t: &TestApp,
+    w: &ideaweave_testkit::TestWorkspace,
+    idea: &str,
+    name: &str,
+    text: String,
+) {
+    let part = reqwest::multipart::Part::bytes(text.into_bytes())
+        .file_name(name.to_owned())
+        .mime_str("text/plain")
+        .unwrap();
+    let r = t
+        .http
+        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
+        .bearer_auth(&w.owner.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
 async fn titles(t: &TestApp, slug: &str, d: &str, tok: &str) -> Vec<String> {
     let (st, list) = with_token(
         t,
@@ -310,19 +333,14 @@ async fn bak_02_backups_hold_no_plaintext_and_open_with_the_age_tool() {
     )
     .await;
     assert_eq!(st, 201);
-    let part = reqwest::multipart::Part::bytes(format!("{canary} in a file").into_bytes())
-        .file_name(format!("{canary}.txt"))
-        .mime_str("text/plain")
-        .unwrap();
-    let r = t
-        .http
-        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
-        .bearer_auth(&w.owner.token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    attach_text(
+        &t,
+        &w,
+        &idea,
+        &format!("{canary}.txt"),
+        format!("{canary} in a file"),
+    )
+    .await;
 
     let target = tempfile::tempdir().unwrap();
     let operator = age::x25519::Identity::generate();
@@ -1272,19 +1290,7 @@ async fn bak_04_a_stored_file_missing_from_the_file_store_fails_the_backup() {
     let w = t.workspace("lost-file").await;
     let d = open_discussion(&t, &w.slug, &w.owner.token).await;
     let idea = post_idea(&t, &w.slug, &d, &w.owner.token, "with a file").await;
-    let part = reqwest::multipart::Part::bytes(b"some bytes".to_vec())
-        .file_name("notes.txt")
-        .mime_str("text/plain")
-        .unwrap();
-    let r = t
-        .http
-        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
-        .bearer_auth(&w.owner.token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    attach_text(&t, &w, &idea, "notes.txt", "some bytes".into()).await;
     // The file store loses the object (a wrong uploads directory, a disk problem).
     let ws_dir = t.config.uploads_dir.join(w.id.0.to_string());
     for f in std::fs::read_dir(&ws_dir).unwrap() {
