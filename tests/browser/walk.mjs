@@ -20,7 +20,7 @@ if (!base || !shots || !maildir) {
   console.error('usage: node walk.mjs BASE_URL SCREENSHOT_DIR MAILDIR_NEW');
   process.exit(2);
 }
-const password = 'ideaweave-demo';
+const password = 'lantern-orchard-demo';
 const email = 'owner@demo.ideaweave.test';
 const member = 'mia@demo.ideaweave.test';
 const otherMember = 'max@demo.ideaweave.test';

@@ -655,7 +655,7 @@ fn pages_section(seconds: u64, oha: &std::path::Path) -> Result<String> {
             "--data-urlencode",
             "email=owner@bench.bench.ideaweave.test",
             "--data-urlencode",
-            &format!("password={}", "bench-owner-password"),
+            &format!("password={}", "bench-owner-lantern-77"),
             &format!("{base}/sign-in"),
         ])?;
         let session = headers

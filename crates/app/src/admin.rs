@@ -6,7 +6,6 @@ use ideaweave_store::NewUser;
 use ideaweave_store::records::WorkspaceSummary;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
-use crate::auth::hash_password;
 use crate::sealed::{account, at};
 use crate::secrets::random_secret;
 use crate::views::*;
@@ -56,8 +55,12 @@ impl App {
             Some(_) => None,
             None => Some(random_secret()?),
         };
-        let password = Password::parse(password.or(generated.as_deref()).unwrap_or_default())?;
-        let hash = hash_password(&password).await?;
+        let hash = self
+            .new_password_hash(
+                password.or(generated.as_deref()).unwrap_or_default(),
+                &[email.as_str(), name.as_str()],
+            )
+            .await?;
         let user = self
             .insert_account(email, name, Some(hash), operator)
             .await?;

@@ -81,7 +81,14 @@ macro_rules! audit_actions {
 }
 
 audit_actions! {
-    SignIn => "auth.sign_in": "A person signed in with a password.",
+    SignIn => "auth.sign_in": "A person signed in (facts: how: password, mfa or passkey).",
+    Reauthenticated => "auth.reauthenticated": "A person proved again who they are in their session (password, and second factor when they have one) before a sensitive action; the session got a new cookie.",
+    SessionRevoked => "session.revoked": "A person ended one of their sessions, or all but the current one (facts: how many).",
+    PasswordChanged => "password.changed": "A person changed their password, giving the current one (facts: how many other sessions they ended).",
+    MfaEnabled => "mfa.enabled": "A person turned on two-factor sign-in (facts: the method, totp).",
+    MfaDisabled => "mfa.disabled": "A person removed a second factor, and with it their recovery codes (facts: the method).",
+    RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated": "A person replaced their recovery codes with new ones.",
+    RecoveryCodeUsed => "mfa.recovery_code_used": "A person signed in with a recovery code instead of their authenticator (facts: codes left).",
     SignInFailed => "auth.sign_in_failed": "A sign-in attempt failed (wrong password or unknown address).",
     SignOut => "auth.sign_out": "A person signed out; their session ended.",
     AccountCreated => "account.created": "An account was created (by the operator or by accepting an invitation).",
@@ -108,6 +115,7 @@ audit_actions! {
     WorkspaceDeletionCancelled => "workspace.deletion_cancelled": "An owner cancelled the workspace's scheduled deletion.",
     WorkspaceDeleted => "workspace.deleted": "The workspace was destroyed at the end of its grace period: every row, file and key (facts: rows by kind, files); its certificate cites this event.",
     WorkspaceCreated => "workspace.created": "The operator created a workspace.",
+    CredentialPolicyChanged => "workspace.security_changed": "An admin changed the weakest sign-in the workspace accepts for members and for admins (facts: from, to).",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages, rating criteria or the erasure policy.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",
     ContentDeleted => "content.deleted": "An idea, comment, file or link was deleted.",

@@ -3,7 +3,8 @@
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
 use ideaweave_domain::policy::Actor;
-use ideaweave_domain::{Email, Password, TokenScope, UserId, WorkspaceId};
+use ideaweave_domain::{AuthLevel, Email, Password, TokenScope, UserId, WorkspaceId};
+use ideaweave_store::records::SessionRecord;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::secrets::{hash_secret, parse_workspace_secret, random_secret};
@@ -31,8 +32,25 @@ pub struct Principal {
     /// `None` for API tokens, which browsers never send on their own.
     pub csrf: Option<String>,
     token: Option<TokenBinding>,
+    /// The browser session this principal came with (`None` for an API token).
+    pub session: Option<SessionFacts>,
     /// Where the request came from, for the audit trail; the web layer fills it in.
     pub client: ClientInfo,
+}
+
+/// What a session says of how its person signed in.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    /// The session's public id (as listed under `GET /me/sessions`).
+    pub id: uuid::Uuid,
+    /// How strongly its person signed in.
+    pub level: AuthLevel,
+    /// When its person last proved who they are (sign-in or re-authentication).
+    pub reauth_at: i64,
+    /// Its person operates the instance: such sessions need two factors to enter anything.
+    pub operator: bool,
+    /// The SHA-256 of its cookie, to rotate or keep it.
+    pub(crate) cookie_hash: Vec<u8>,
 }
 
 impl Principal {
@@ -54,6 +72,26 @@ impl Principal {
     /// True for a signed-in browser session, false for an API token.
     pub fn is_session(&self) -> bool {
         self.token.is_none()
+    }
+}
+
+/// How far a sign-in got: done, or waiting for the second factor.
+#[derive(Debug, Clone)]
+pub enum SignInStep {
+    /// Signed in.
+    Done(LoginOutcome),
+    /// The password was right; the account asks for a second factor
+    /// (`POST /session/second-factor` with the challenge).
+    SecondFactor(crate::mfa::SecondFactorChallenge),
+}
+
+impl SignInStep {
+    /// The session, when no second factor was needed.
+    pub fn done(self) -> Option<LoginOutcome> {
+        match self {
+            SignInStep::Done(l) => Some(l),
+            SignInStep::SecondFactor(_) => None,
+        }
     }
 }
 
@@ -100,7 +138,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-async fn verify_password(hash: Option<String>, password: String) -> bool {
+pub(crate) async fn verify_password(hash: Option<String>, password: String) -> bool {
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let stored: String = hash.unwrap_or_else(|| dummy_hash().to_owned());
@@ -116,6 +154,27 @@ async fn verify_password(hash: Option<String>, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// A principal from a live session row.
+fn session_principal(s: SessionRecord, cookie_hash: Vec<u8>, client: ClientInfo) -> Principal {
+    Principal {
+        user: s.user_id,
+        csrf: Some(s.csrf_token),
+        token: None,
+        session: Some(SessionFacts {
+            id: s.id,
+            level: s.auth_level.parse().unwrap_or(AuthLevel::Password),
+            reauth_at: s.reauth_at,
+            operator: s.is_operator,
+            cookie_hash,
+        }),
+        client,
+    }
+}
+
+/// How long a session goes unmarked as used: its last-seen time is written at most this often,
+/// so reading pages does not turn into a write per request.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
 /// The member a signed-in principal is in a workspace where they hold `role`.
 fn session_member(
     principal: &Principal,
@@ -124,6 +183,7 @@ fn session_member(
 ) -> AppResult<Member> {
     Ok(Member {
         client: principal.client.clone(),
+        reauth_at: principal.session.as_ref().map(|s| s.reauth_at),
         workspace: ws.id,
         slug: ws.slug.clone(),
         actor: Actor {
@@ -132,6 +192,42 @@ fn session_member(
             scope: None,
         },
     })
+}
+
+/// Refuses a session whose sign-in is weaker than the workspace asks of `role` (IDN-02). API
+/// tokens pass: their creation needed a session that met the policy.
+fn check_credential_policy(
+    principal: &Principal,
+    role: ideaweave_domain::Role,
+    member_minimum: &str,
+    admin_minimum: &str,
+) -> AppResult<()> {
+    let Some(session) = &principal.session else {
+        return Ok(());
+    };
+    if session.operator && session.level < AuthLevel::Mfa {
+        return Err(AppError::StrongerSignInRequired(
+            "operator accounts must sign in with two-factor authentication: set it up under \
+             Account › Security, then sign out and in again"
+                .into(),
+        ));
+    }
+    let admin = role >= ideaweave_domain::Role::Admin;
+    let wanted: AuthLevel = if admin { admin_minimum } else { member_minimum }
+        .parse()
+        .unwrap_or(AuthLevel::Password);
+    if session.level >= wanted {
+        return Ok(());
+    }
+    let what = match wanted {
+        AuthLevel::Passkey => "a passkey",
+        _ => "two-factor authentication",
+    };
+    let whom = if admin { "its admins" } else { "its members" };
+    Err(AppError::StrongerSignInRequired(format!(
+        "this workspace asks {whom} to sign in with {what}: set it up under Account › Security, \
+         then sign out and in again"
+    )))
 }
 
 impl App {
@@ -151,6 +247,7 @@ impl App {
                 Ok(Principal {
                     user: grant.user_id,
                     csrf: None,
+                    session: None,
                     client: ClientInfo::default(),
                     token: Some(TokenBinding {
                         workspace: ws,
@@ -164,16 +261,14 @@ impl App {
                 if cookie.len() != 43 {
                     return Err(AppError::Unauthenticated);
                 }
+                let hash = hash_secret(cookie);
                 let s = tx
-                    .session(&hash_secret(cookie), now)
+                    .session(&hash, now, self.idle_cutoff(now))
                     .await?
                     .ok_or(AppError::Unauthenticated)?;
-                Ok(Principal {
-                    user: s.user_id,
-                    csrf: Some(s.csrf_token),
-                    token: None,
-                    client: ClientInfo::default(),
-                })
+                drop(tx);
+                self.touch(&hash, s.last_seen_at, now).await?;
+                Ok(session_principal(s, hash, ClientInfo::default()))
             }
         }
     }
@@ -193,20 +288,29 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let mut tx = self.store.read().await?;
-        let (s, membership) = tx
-            .session_in_workspace(&hash_secret(cookie), self.now(), slug)
+        let now = self.now();
+        let hash = hash_secret(cookie);
+        let (s, entry) = tx
+            .session_in_workspace(&hash, now, self.idle_cutoff(now), slug)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let principal = Principal {
-            user: s.user_id,
-            csrf: Some(s.csrf_token),
-            token: None,
-            client,
-        };
-        let (ws, role) = membership.ok_or(AppError::NotFound("workspace"))?;
-        let member = session_member(&principal, &ws, &role)?;
+        let last_seen = s.last_seen_at;
+        let principal = session_principal(s, hash, client);
+        let entry = entry.ok_or(AppError::NotFound("workspace"))?;
+        let member = session_member(&principal, &entry.workspace, &entry.role)?;
+        check_credential_policy(
+            &principal,
+            member.role(),
+            &entry.member_minimum,
+            &entry.admin_minimum,
+        )?;
+        let ws = entry.workspace;
         member.allow(ideaweave_domain::policy::Action::ReadWorkspace)?;
         let view = self.workspace_view_in(&mut tx, ws, member.role()).await?;
+        drop(tx);
+        if let Some(facts) = &principal.session {
+            self.touch(&facts.cookie_hash, last_seen, now).await?;
+        }
         Ok((principal, member, view))
     }
 
@@ -220,6 +324,7 @@ impl App {
             }
             return Ok(Member {
                 client: principal.client.clone(),
+                reauth_at: None,
                 workspace: t.workspace,
                 slug: t.slug.clone(),
                 actor: Actor {
@@ -234,19 +339,45 @@ impl App {
             .membership_by_slug(principal.user, slug)
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
-        session_member(principal, &ws, &role)
+        let member = session_member(principal, &ws, &role)?;
+        let (member_min, admin_min) = tx
+            .credential_policy(ws.id)
+            .await?
+            .unwrap_or_else(|| ("password".into(), "password".into()));
+        check_credential_policy(principal, member.role(), &member_min, &admin_min)?;
+        Ok(member)
+    }
+
+    /// The oldest last-use a live session may have at `now` (the idle timeout).
+    pub(crate) fn idle_cutoff(&self, now: i64) -> i64 {
+        now.saturating_sub(
+            i64::try_from(self.settings.session_idle.as_millis()).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// Marks a session used, at most once a minute.
+    async fn touch(&self, cookie_hash: &[u8], last_seen: i64, now: i64) -> AppResult<()> {
+        if now - last_seen < TOUCH_EVERY_MS {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        tx.touch_session(cookie_hash, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Signs in with email and password. Unknown addresses and wrong passwords get the same
-    /// answer after the same work, so sign-in does not reveal who has an account.
-    /// Every attempt is recorded in the audit trail, the failed ones under the account's
-    /// pseudonym when the address belongs to one.
+    /// answer after the same work, so sign-in does not reveal who has an account, and failures
+    /// are counted per address and per client with exponential back-off (IDN-04) whether or not
+    /// the address has an account. Every attempt is recorded in the audit trail, the failed
+    /// ones under the account's pseudonym when the address belongs to one. An account with a
+    /// second factor gets a challenge instead of a session.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         client: &ClientInfo,
-    ) -> AppResult<LoginOutcome> {
+    ) -> AppResult<SignInStep> {
         let bad = || AppError::Forbidden("the email address or password is not correct".into());
         let failed = |who: Who, why: &'static str| AuditEvent {
             workspace: None,
@@ -257,6 +388,8 @@ impl App {
             client,
             facts: serde_json::json!({"reason": why}),
         };
+        let buckets = self.sign_in_buckets(email, client)?;
+        self.check_throttle(&buckets).await?;
         if password.len() > Password::MAX_CHARS * 4 {
             self.audit_alone(failed(Who::Nobody, "password too long"))
                 .await?;
@@ -273,31 +406,60 @@ impl App {
             drop(tx);
             let who = user.as_ref().map_or(Who::Nobody, |u| Who::Person(u.id));
             self.audit_alone(failed(who, "wrong credentials")).await?;
+            self.count_failure(&buckets, user.as_ref().map(|u| (u.id, u.email.as_slice())))
+                .await?;
             return Err(bad());
         }
         let user = user.ok_or_else(bad)?;
+        if tx
+            .totp_of(user.id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some())
+        {
+            drop(tx);
+            return Ok(SignInStep::SecondFactor(
+                self.second_factor_challenge(user.id).await?,
+            ));
+        }
         let view = self.user_view(&mut tx, &user).await?;
         drop(tx);
-        let (session, csrf) = self.start_session(user.id, client).await?;
-        Ok(LoginOutcome {
+        self.clear_account_throttle(&buckets).await?;
+        let (session, csrf) = self
+            .start_session(user.id, client, AuthLevel::Password)
+            .await?;
+        Ok(SignInStep::Done(LoginOutcome {
             session,
             csrf,
             user: view,
-        })
+        }))
     }
 
     pub(crate) async fn start_session(
         &self,
         user: UserId,
         client: &ClientInfo,
+        level: AuthLevel,
     ) -> AppResult<(String, String)> {
         let session = random_secret()?;
         let csrf = random_secret()?;
         let now = self.now();
         let expires = now + self.settings.session_ttl.as_millis() as i64;
+        let id = uuid::Uuid::new_v4();
         let mut tx = self.store.begin().await?;
-        tx.insert_session(&hash_secret(&session), user, &csrf, now, expires)
-            .await?;
+        let sealed_client = self.seal_client(&mut tx, user, id, client, now).await?;
+        tx.insert_session(
+            ideaweave_store::NewSession {
+                id,
+                token_hash: &hash_secret(&session),
+                user,
+                csrf_token: &csrf,
+                expires_at: expires,
+                auth_level: level.as_str(),
+                client: sealed_client.as_deref(),
+            },
+            now,
+        )
+        .await?;
         self.audit(
             &mut tx,
             AuditEvent {
@@ -307,7 +469,7 @@ impl App {
                 target: Target::Scope,
                 outcome: Outcome::Success,
                 client,
-                facts: serde_json::Value::Null,
+                facts: serde_json::json!({"level": level.as_str()}),
             },
         )
         .await?;
@@ -319,7 +481,8 @@ impl App {
     pub async fn logout(&self, session_cookie: &str, client: &ClientInfo) -> AppResult<()> {
         let hash = hash_secret(session_cookie);
         let mut tx = self.store.begin().await?;
-        if let Some(s) = tx.session(&hash, self.now()).await? {
+        let now = self.now();
+        if let Some(s) = tx.session(&hash, now, self.idle_cutoff(now)).await? {
             self.audit(
                 &mut tx,
                 AuditEvent {

@@ -19,11 +19,11 @@ pub const NEIGHBOUR_SLUG: &str = "harbour";
 /// Its owner's login.
 pub const NEIGHBOUR_OWNER: &str = "owner@harbour.ideaweave.test";
 /// The password of every demo account.
-pub const DEMO_PASSWORD: &str = "ideaweave-demo";
+pub const DEMO_PASSWORD: &str = "lantern-orchard-demo";
 
 /// The password of a benchmark workspace's owner (`admin seed-benchmark`), so the page
 /// benchmarks can sign in like a browser.
-pub const BENCH_PASSWORD: &str = "bench-owner-password";
+pub const BENCH_PASSWORD: &str = "bench-owner-lantern-77";
 
 /// A demo account to print at start.
 #[derive(Debug, Clone)]
@@ -130,6 +130,7 @@ const TAGS: &[&str] = &[
 fn acting(ws: WorkspaceId, user: UserId, role: Role) -> Member {
     Member {
         client: ClientInfo::console(),
+        reauth_at: None,
         workspace: ws,
         slug: DEMO_SLUG.to_owned(),
         actor: Actor {
@@ -415,6 +416,7 @@ impl App {
         };
         let m = Member {
             client: ClientInfo::console(),
+            reauth_at: None,
             workspace: ws,
             slug: slug.to_owned(),
             actor: Actor {

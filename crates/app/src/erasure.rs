@@ -50,9 +50,11 @@ pub(crate) const WORKSPACE_STEPS: [H; 21] = [
 ];
 
 /// The handlers of deleting an account, after it was erased from every workspace.
-pub(crate) const ACCOUNT_STEPS: [H; 9] = [
+pub(crate) const ACCOUNT_STEPS: [H; 11] = [
     H::CertificateRecipients,
     H::Sessions,
+    H::SecondFactors,
+    H::SignInThrottle,
     H::PasswordResets,
     H::EmailChanges,
     H::Outbox,
@@ -230,6 +232,7 @@ impl App {
             return Err(AppError::NotFound("person"));
         }
         m.allow(Action::ErasePerson { target: role })?;
+        self.require_recent_member(m)?;
         if role == Some(Role::Owner) && repo.owner_count().await? <= 1 {
             return Err(AppError::Conflict(
                 "the last owner cannot be erased; make someone else owner first".into(),
@@ -325,6 +328,7 @@ impl App {
         principal: &Principal,
         input: AccountDeletionInput,
     ) -> AppResult<()> {
+        self.require_recent_auth(principal)?;
         let statement = self.deletion_statement(principal).await?;
         let (user, client) = (principal.user, &principal.client);
         if !input
@@ -683,6 +687,8 @@ impl App {
             }
             H::Account
             | H::Sessions
+            | H::SecondFactors
+            | H::SignInThrottle
             | H::PasswordResets
             | H::EmailChanges
             | H::AccountKey
@@ -711,6 +717,15 @@ impl App {
             }
             H::PasswordResets => {
                 tx.delete_password_resets_of(user).await?;
+            }
+            H::SecondFactors => {
+                tx.delete_second_factors_of(user).await?;
+            }
+            H::SignInThrottle => {
+                if let Some(email) = email {
+                    let bucket = self.keyring.throttle_bucket(&format!("account:{email}"))?;
+                    tx.clear_throttle(&bucket).await?;
+                }
             }
             H::EmailChanges => {
                 tx.delete_email_changes_of(user).await?;

@@ -34,6 +34,20 @@ pub enum AppError {
     /// An upload is of a type that is not accepted.
     #[error("{0}")]
     UnsupportedType(String),
+    /// Too many failed attempts from this client or at this account: wait, then try again
+    /// (IDN-04). The same for addresses with and without an account.
+    #[error("too many failed attempts; try again in {}", wait_words(*retry_after_secs))]
+    TooManyAttempts {
+        /// Seconds until the next attempt is considered.
+        retry_after_secs: u64,
+    },
+    /// The action is sensitive and the session last proved who its person is too long ago:
+    /// re-authenticate (`POST /session/reauth`), then repeat it.
+    #[error("confirm it is you: re-enter your password (and second factor) to do this")]
+    ReauthenticationRequired,
+    /// The workspace (or the operator role) asks for a stronger sign-in than this session's.
+    #[error("{0}")]
+    StrongerSignInRequired(String),
     /// Something failed that the caller cannot fix; details go to the log, not the caller.
     #[error("internal error")]
     Internal(String),
@@ -42,6 +56,16 @@ pub enum AppError {
     /// the log.
     #[error("stored data failed its integrity check; nothing of it is shown")]
     Integrity(String),
+}
+
+/// "42 seconds", "3 minutes", "1 hour": when to come back, in words.
+fn wait_words(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=90 => (secs.max(1), "second"),
+        91..=5399 => (secs.div_ceil(60), "minute"),
+        _ => (secs.div_ceil(3600), "hour"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Result of a use case.

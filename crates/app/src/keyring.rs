@@ -690,6 +690,15 @@ impl Keyring {
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
     }
 
+    /// The keyed hash a failed-sign-in counter is stored under (`account:<address>` or
+    /// `ip:<address>`): stable, and useless to anyone without the instance's key.
+    pub fn throttle_bucket(&self, label: &str) -> AppResult<Vec<u8>> {
+        self.email_index
+            .get()
+            .map(|k| k.index(&format!("throttle:{label}")).to_vec())
+            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
     /// Every destroyed key the shred ledger lists: `(workspace, key)`, the workspace `None`
     /// for an account key and equal to the key for a whole workspace.
     pub fn shredded_keys(&self) -> AppResult<Vec<(Option<uuid::Uuid>, uuid::Uuid)>> {

@@ -19,6 +19,7 @@ mod files;
 mod ideas;
 mod keyring;
 mod mail;
+mod mfa;
 mod notifications;
 mod password_reset;
 mod personal_data;
@@ -28,8 +29,10 @@ mod retention;
 mod rotation;
 mod sealed;
 mod secrets;
+mod sessions;
 mod spaces;
 mod termination;
+mod throttle;
 pub mod views;
 mod workspace;
 
@@ -45,7 +48,7 @@ pub use audit::{
     AuditAction, AuditEvent, AuditEventView, AuditExport, AuditPage, AuditPersonView, AuditProblem,
     AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
 };
-pub use auth::{Credential, LoginOutcome, Principal};
+pub use auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
 pub use backup_support::BackupHealth;
 pub use email_change::{EmailChangeInfo, EmailChangeInput};
 pub use erasure::{
@@ -58,6 +61,10 @@ pub use files::Download;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
+pub use mfa::{
+    CHALLENGE_ATTEMPTS, RECOVERY_CODES, RecoveryCodes, RotatedSession, SecondFactorChallenge,
+    SecondFactorInput, SecondFactorsView, TotpEnrolment,
+};
 pub use notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
@@ -70,9 +77,16 @@ pub use restriction::{RestrictionInput, RestrictionView};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
 pub use sealed::ERASED;
+pub use sessions::{
+    ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
+};
 pub use termination::{
     CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
     TerminationView, VerifiedCertificate, verify_certificate,
+};
+pub use throttle::{
+    ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES, FIRST_BLOCK_MS, FORGET_AFTER_MS, LONGEST_BLOCK_MS,
+    block_for_ms,
 };
 pub use views::*;
 
@@ -98,8 +112,15 @@ impl Clock for SystemClock {
 /// Tunables of the use cases, from the validated configuration.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
-    /// How long a sign-in lasts.
+    /// How long a sign-in lasts at most (the absolute timeout).
     pub session_ttl: Duration,
+    /// How long a session lasts unused (the idle timeout).
+    pub session_idle: Duration,
+    /// How long after proving who they are a person may do sensitive things (export, erasure,
+    /// keys, security settings) without proving it again.
+    pub reauth_window: Duration,
+    /// What a new password must be (IDN-01).
+    pub password_policy: ideaweave_domain::PasswordPolicy,
     /// How long an invitation can be accepted.
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
@@ -120,6 +141,9 @@ impl Default for AppSettings {
     fn default() -> Self {
         Self {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_idle: Duration::from_secs(12 * 3600),
+            reauth_window: Duration::from_secs(10 * 60),
+            password_policy: ideaweave_domain::PasswordPolicy::default(),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             instance_activity_days: 90,
             termination_grace_days: 14,
@@ -196,6 +220,9 @@ pub struct Member {
     pub actor: Actor,
     /// Where the request came from, for the audit trail.
     pub client: ClientInfo,
+    /// When the member's session last proved who they are (sign-in or re-authentication);
+    /// `None` for API tokens and the application's own jobs, which cannot do sensitive things.
+    pub reauth_at: Option<i64>,
 }
 
 impl Member {

@@ -105,6 +105,11 @@ impl App {
             .keyring
             .shred_instance_activity_before(&mut tx, before.div_euclid(DAY_MS), now)
             .await?;
+        // Ended sessions, stale half-done sign-ins and old failure counters (IDN-04) go too.
+        tx.purge_sessions(now, self.idle_cutoff(now)).await?;
+        tx.purge_sign_in_challenges(now).await?;
+        tx.purge_throttles(now - crate::throttle::FORGET_AFTER_MS, now)
+            .await?;
         tx.commit().await?;
         for w in workspaces {
             let r = self.enforce_retention_in(w.id).await?;

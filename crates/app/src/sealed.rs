@@ -31,6 +31,21 @@ pub(crate) fn at(
     }
 }
 
+/// The place of a sealed column of an account's own row in another table (a session's
+/// client, an authenticator secret): sealed with the account key, bound to that row.
+pub(crate) fn account_row(
+    table: &'static str,
+    column: &'static str,
+    row: uuid::Uuid,
+) -> Place<'static> {
+    Place {
+        workspace: ACCOUNT_SCOPE,
+        table,
+        column,
+        row,
+    }
+}
+
 /// The place of a sealed column of an account.
 pub(crate) fn account(column: &'static str, user: UserId) -> Place<'static> {
     Place {

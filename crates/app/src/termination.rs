@@ -113,6 +113,7 @@ impl App {
         input: TerminationInput,
     ) -> AppResult<TerminationView> {
         m.allow(Action::TerminateWorkspace)?;
+        self.require_recent_member(m)?;
         if input.confirm.trim() != m.slug {
             return Err(AppError::invalid(
                 "confirm",

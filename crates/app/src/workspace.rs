@@ -8,7 +8,7 @@ use ideaweave_store::records::{InvitationRecord, TokenRecord};
 use ideaweave_store::Tx;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
-use crate::auth::{TOKEN_PREFIX, hash_password};
+use crate::auth::TOKEN_PREFIX;
 use crate::sealed::{account, at};
 use crate::secrets::{parse_workspace_secret, workspace_secret};
 use crate::views::*;
@@ -766,8 +766,12 @@ impl App {
             }
             None => {
                 let name = PersonName::parse(input.name.as_deref().unwrap_or(""))?;
-                let password = Password::parse(input.password.as_deref().unwrap_or(""))?;
-                let hash = hash_password(&password).await?;
+                let hash = self
+                    .new_password_hash(
+                        input.password.as_deref().unwrap_or(""),
+                        &[email.as_str(), name.as_str()],
+                    )
+                    .await?;
                 (UserId::new(), Some((name, hash)))
             }
         };
@@ -821,7 +825,9 @@ impl App {
         tx.commit().await?;
         let login = match new_account {
             Some((name, _)) => {
-                let (session, csrf) = self.start_session(user_id, client).await?;
+                let (session, csrf) = self
+                    .start_session(user_id, client, ideaweave_domain::AuthLevel::Password)
+                    .await?;
                 Some(crate::LoginOutcome {
                     session,
                     csrf,
@@ -855,6 +861,7 @@ impl App {
                 "API tokens cannot create tokens; sign in to create one".into(),
             ));
         }
+        self.require_recent_member(m)?;
         self.mint_token(
             m.workspace,
             m.actor.user,

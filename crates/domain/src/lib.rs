@@ -6,6 +6,7 @@
 
 pub mod attachment;
 pub mod erasure;
+pub mod identity;
 pub mod ids;
 pub mod markdown;
 pub mod notify;
@@ -18,6 +19,7 @@ pub mod role;
 pub mod values;
 
 pub use erasure::{ErasureMode, FORMER_MEMBER};
+pub use identity::{AuthLevel, PasswordPolicy};
 pub use ids::*;
 pub use notify::NotificationPreference;
 pub use requests::{RequestChannel, RequestKind, RequestState};

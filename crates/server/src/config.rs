@@ -50,7 +50,9 @@ struct RawConfig {
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
-    sessions: RawTtl,
+    sessions: RawSessions,
+    #[serde(default)]
+    passwords: RawPasswords,
     #[serde(default)]
     invitations: RawTtl,
     #[serde(default)]
@@ -157,6 +159,20 @@ struct RawTtl {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawSessions {
+    ttl_hours: Option<u64>,
+    idle_minutes: Option<u64>,
+    reauth_minutes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPasswords {
+    blocklist_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRetention {
     instance_activity_days: Option<u64>,
 }
@@ -205,8 +221,14 @@ pub struct Config {
     pub max_json_bytes: usize,
     /// Whether cookies are `Secure`.
     pub secure_cookies: bool,
-    /// Session lifetime.
+    /// Session lifetime (the absolute timeout).
     pub session_ttl: Duration,
+    /// How long a session lasts unused (the idle timeout).
+    pub session_idle: Duration,
+    /// How long a re-authentication allows sensitive actions.
+    pub reauth_window: Duration,
+    /// What new passwords must be, with the operator's own refused passwords.
+    pub password_policy: ideaweave_domain::PasswordPolicy,
     /// Invitation lifetime.
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
@@ -321,6 +343,21 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "sessions.ttl_hours",
         "336",
         "how long a sign-in lasts (1-8760)",
+    ),
+    (
+        "sessions.idle_minutes",
+        "720",
+        "how long a session lasts unused before it ends (5-43200)",
+    ),
+    (
+        "sessions.reauth_minutes",
+        "10",
+        "how long after confirming their password a person may export, erase, delete, mint tokens or change security settings (1-120)",
+    ),
+    (
+        "passwords.blocklist_file",
+        "none",
+        "a file of further passwords to refuse, one per line (added to the bundled list of 20,000 breached ones)",
     ),
     (
         "invitations.ttl_hours",
@@ -760,6 +797,32 @@ impl Config {
             .secure_cookies
             .unwrap_or(public_url.starts_with("https://"));
         let session_hours = ranged("sessions.ttl_hours", raw.sessions.ttl_hours, 336, 1, 8760)?;
+        let idle_minutes = ranged(
+            "sessions.idle_minutes",
+            raw.sessions.idle_minutes,
+            720,
+            5,
+            43_200,
+        )?;
+        let reauth_minutes = ranged(
+            "sessions.reauth_minutes",
+            raw.sessions.reauth_minutes,
+            10,
+            1,
+            120,
+        )?;
+        let password_policy = match &raw.passwords.blocklist_file {
+            None => ideaweave_domain::PasswordPolicy::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::new(
+                        "passwords.blocklist_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                ideaweave_domain::PasswordPolicy::with_blocklist(&text)
+            }
+        };
         let invitation_hours = ranged(
             "invitations.ttl_hours",
             raw.invitations.ttl_hours,
@@ -832,6 +895,9 @@ impl Config {
             max_json_bytes,
             secure_cookies,
             session_ttl: Duration::from_secs(session_hours * 3600),
+            session_idle: Duration::from_secs(idle_minutes * 60),
+            reauth_window: Duration::from_secs(reauth_minutes * 60),
+            password_policy,
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             instance_activity_days,
             termination_grace_days,

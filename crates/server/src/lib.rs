@@ -135,6 +135,9 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
     })?;
     let settings = AppSettings {
         session_ttl: config.session_ttl,
+        session_idle: config.session_idle,
+        reauth_window: config.reauth_window,
+        password_policy: config.password_policy.clone(),
         invitation_ttl: config.invitation_ttl,
         instance_activity_days: config.instance_activity_days,
         termination_grace_days: config.termination_grace_days,

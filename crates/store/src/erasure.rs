@@ -24,6 +24,12 @@ pub enum ErasureHandler {
     Sessions,
     /// Password reset links: deleted.
     PasswordResets,
+    /// Second factors (authenticator secret, sealed with the account key; recovery-code
+    /// hashes) and half-done sign-ins: deleted.
+    SecondFactors,
+    /// Failed-sign-in counters: keyed hashes of an address, forgotten a day after the last
+    /// failure; the account's own counter is deleted with the account.
+    SignInThrottle,
     /// Pending changes of address (the new address, sealed with the account key): deleted.
     EmailChanges,
     /// The account key: crypto-shredded (shred ledger first).
@@ -135,8 +141,58 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     table(
         "sessions",
         Some(H::Sessions),
+        &["user_id", "client"],
+        &[
+            "token_hash",
+            "id",
+            "csrf_token",
+            "created_at",
+            "expires_at",
+            "last_seen_at",
+            "auth_level",
+            "reauth_at",
+        ],
+    ),
+    table(
+        "sign_in_challenges",
+        Some(H::SecondFactors),
         &["user_id"],
-        &["token_hash", "csrf_token", "created_at", "expires_at"],
+        &["token_hash", "created_at", "expires_at", "attempts"],
+    ),
+    table(
+        "totp_credentials",
+        Some(H::SecondFactors),
+        &["user_id", "secret"],
+        &["created_at", "confirmed_at", "last_step"],
+    ),
+    table(
+        "recovery_codes",
+        Some(H::SecondFactors),
+        &["user_id", "code_hash"],
+        &["created_at", "used_at"],
+    ),
+    table(
+        "sign_in_throttle",
+        Some(H::SignInThrottle),
+        &["bucket"],
+        &[
+            "failures",
+            "first_failure_at",
+            "last_failure_at",
+            "blocked_until",
+            "warned_at",
+        ],
+    ),
+    table(
+        "workspace_security",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "member_minimum",
+            "admin_minimum",
+            "updated_at",
+        ],
     ),
     table(
         "password_resets",

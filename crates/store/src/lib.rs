@@ -34,6 +34,7 @@ mod email_change;
 mod erasure;
 mod export;
 mod files;
+mod identity;
 mod instance;
 mod keys;
 mod migrate;
@@ -68,6 +69,7 @@ pub use export::{
     MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
 };
 pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
+pub use identity::{NewSession, SessionEntry, SessionListing, ThrottleRecord, TotpRecord};
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};

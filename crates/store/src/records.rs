@@ -24,10 +24,20 @@ pub struct UserRecord {
 /// A live session, found by the hash of its cookie.
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionRecord {
+    /// The public id the session is listed and revoked by (never the cookie's hash).
+    pub id: Uuid,
     #[sqlx(try_from = "Uuid")]
     pub user_id: UserId,
     pub csrf_token: String,
     pub expires_at: i64,
+    /// How the person signed in: `password`, `mfa` or `passkey`.
+    pub auth_level: String,
+    /// When the person last proved who they are in this session (sign-in or re-authentication).
+    pub reauth_at: i64,
+    /// When the session was last used (for the idle timeout).
+    pub last_seen_at: i64,
+    /// The session's person is an operator of the instance.
+    pub is_operator: bool,
 }
 
 /// A workspace.

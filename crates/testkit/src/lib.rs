@@ -373,7 +373,9 @@ impl TestApp {
             .app
             .login(email, password, &ideaweave_app::ClientInfo::default())
             .await
-            .expect("login");
+            .expect("login")
+            .done()
+            .expect("no second factor");
         Session {
             user: out.user.id,
             cookie: out.session,
@@ -399,10 +401,13 @@ pub struct TestWorkspace {
 }
 
 impl TestWorkspace {
-    /// Acting as `p` inside this workspace, for setting up data through the use cases.
+    /// Acting as `p` inside this workspace, for setting up data through the use cases: as a
+    /// session that has just re-authenticated (the re-authentication rule itself is tested over
+    /// HTTP).
     pub fn as_member(&self, p: &Person) -> Member {
         Member {
             client: ideaweave_app::ClientInfo::default(),
+            reauth_at: Some(i64::MAX),
             workspace: self.id,
             slug: self.slug.clone(),
             actor: Actor {

@@ -19,6 +19,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    /// For 429: seconds to wait, sent as `Retry-After` and in the body.
+    retry_after: Option<u64>,
 }
 
 /// The body of every error response.
@@ -32,13 +34,18 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `unauthenticated`, `forbidden`, `not_found`,
     /// `invalid_input`, `malformed_request`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `method_not_allowed`, `internal`.
+    /// `unsupported_media_type`, `method_not_allowed`, `too_many_attempts`,
+    /// `reauthentication_required`, `stronger_sign_in_required`, `internal`.
     code: &'static str,
     /// A sentence for people.
     message: String,
     /// For `invalid_input`: the input field that was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For `too_many_attempts`: seconds until the next attempt is considered (also sent as the
+    /// `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -49,6 +56,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -81,7 +89,18 @@ impl From<AppError> for ApiError {
                 code: "invalid_input",
                 message: v.to_string(),
                 field: Some(v.field),
+                retry_after: None,
             },
+            AppError::TooManyAttempts { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", msg)
+            },
+            AppError::ReauthenticationRequired => {
+                Self::new(StatusCode::FORBIDDEN, "reauthentication_required", msg)
+            }
+            AppError::StrongerSignInRequired(_) => {
+                Self::new(StatusCode::FORBIDDEN, "stronger_sign_in_required", msg)
+            }
             AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
             AppError::Malformed(_) => Self::malformed(msg),
             AppError::TooLarge(_) => {
@@ -131,9 +150,18 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 field: self.field,
+                retry_after_secs: self.retry_after,
             },
         };
-        (self.status, Json(body)).into_response()
+        match self.retry_after {
+            Some(secs) => (
+                self.status,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                Json(body),
+            )
+                .into_response(),
+            None => (self.status, Json(body)).into_response(),
+        }
     }
 }
 

@@ -64,6 +64,7 @@ impl App {
     /// Queues an export of the admin's workspace; a background job writes it.
     pub async fn request_export(&self, m: &Member) -> AppResult<ExportJobView> {
         m.allow(Action::ExportWorkspace)?;
+        self.require_recent_member(m)?;
         let id = Uuid::now_v7();
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);

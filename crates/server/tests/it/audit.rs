@@ -661,7 +661,9 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .app
         .login("alice@example.org", "alice's new long password", &web)
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
     let alice_p = t
         .app
         .authenticate(&ideaweave_app::Credential::Session(login.session))
@@ -692,6 +694,103 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .confirm_email_change(&change_token, &web)
         .await
         .unwrap();
+
+    // Identity: a password change, an authenticator with its recovery codes, a credential
+    // policy, a recovery-code sign-in, a revoked session, a re-authentication (IDN-01..04).
+    let dana = t
+        .app
+        .create_user(
+            "dana@example.org",
+            "Dana",
+            Some("dana's long quiet password"),
+            false,
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
+    t.app
+        .add_member("kinds", "dana@example.org", Role::Admin)
+        .await
+        .unwrap();
+    {
+        use crate::identity::{enrol_totp, send, totp_code};
+        let r = send(
+            &t,
+            "POST",
+            "/session",
+            None,
+            Some(json!({"email": "dana@example.org", "password": "dana's long quiet password"})),
+        )
+        .await;
+        let d = r.session(dana);
+        let r = send(
+            &t,
+            "PUT",
+            "/me/password",
+            Some(&d),
+            Some(json!({"current_password": "dana's long quiet password",
+                "new_password": "dana's new quiet password"})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let d = r.session(dana);
+        let (secret, _, d) = enrol_totp(&t, &d).await;
+        let r = send(
+            &t,
+            "POST",
+            "/me/second-factors/recovery-codes",
+            Some(&d),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let code = r.body["codes"][0].as_str().unwrap().to_owned();
+        for admins in ["mfa", "password"] {
+            let r = send(
+                &t,
+                "PUT",
+                "/workspaces/kinds/security",
+                Some(&d),
+                Some(json!({"member_minimum": "password", "admin_minimum": admins})),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let r = send(
+            &t,
+            "POST",
+            "/session",
+            None,
+            Some(json!({"email": "dana@example.org", "password": "dana's new quiet password"})),
+        )
+        .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let r = send(
+            &t,
+            "POST",
+            "/session/second-factor",
+            None,
+            Some(json!({"challenge": r.body["challenge"], "recovery_code": code})),
+        )
+        .await;
+        let d2 = r.session(dana);
+        let r = send(&t, "DELETE", "/me/sessions", Some(&d2), None).await;
+        assert_eq!(r.body["sessions_ended"], 1, "{}", r.body);
+        t.clock.advance(std::time::Duration::from_secs(31));
+        let r = send(
+            &t,
+            "POST",
+            "/session/reauth",
+            Some(&d2),
+            Some(json!({"password": "dana's new quiet password", "code": totp_code(&t, &secret)})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let d2 = r.session(dana);
+        let r = send(&t, "DELETE", "/me/second-factors/totp", Some(&d2), None).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
 
     let owner = w.as_member(&w.owner);
     let alice_m = {
@@ -892,6 +991,8 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         )
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .user
         .id;
     t.app
@@ -1123,6 +1224,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     let inst = instance_events(&t).await;
     let owner_id = w.owner.id.0.to_string();
     let (alice_s, bob_s) = (alice.0.to_string(), bob.0.to_string());
+    let dana_s = dana.0.to_string();
     let mut seen: HashSet<String> = HashSet::new();
     let expect = |action: &str, actor: Option<&str>, outcome: &str, events: &[Value]| {
         let found = events.iter().find(|e| {
@@ -1376,6 +1478,44 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             Some(alice_s.as_str()),
             "success",
             &inst_json,
+        ),
+        (
+            "password.changed",
+            Some(dana_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        ("mfa.enabled", Some(dana_s.as_str()), "success", &inst_json),
+        (
+            "mfa.recovery_codes_regenerated",
+            Some(dana_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "mfa.recovery_code_used",
+            Some(dana_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "session.revoked",
+            Some(dana_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        (
+            "auth.reauthenticated",
+            Some(dana_s.as_str()),
+            "success",
+            &inst_json,
+        ),
+        ("mfa.disabled", Some(dana_s.as_str()), "success", &inst_json),
+        (
+            "workspace.security_changed",
+            Some(dana_s.as_str()),
+            "success",
+            &ws_events,
         ),
     ] {
         expect(action, actor, outcome, scope);

@@ -382,7 +382,9 @@ async fn acc_04_operators_cannot_read_workspace_content_and_nothing_impersonates
             &ideaweave_app::ClientInfo::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .done()
+        .expect("no second factor");
     let op = Auth::Session(ideaweave_testkit::Session {
         user: login.user.id,
         cookie: login.session,

@@ -347,14 +347,16 @@ fn serve_demo_seeds_once_prints_logins_and_serves() {
     };
     let (mut child, addr, printed) = start(dir.path());
     assert!(
-        printed.contains("owner@demo.ideaweave.test") && printed.contains("ideaweave-demo"),
+        printed.contains("owner@demo.ideaweave.test") && printed.contains("lantern-orchard-demo"),
         "{printed}"
     );
     let client = reqwest::blocking_free_client();
     rt.block_on(async {
         let login: serde_json::Value = client
             .post(format!("{addr}/api/v1/session"))
-            .json(&json!({"email": "owner@demo.ideaweave.test", "password": "ideaweave-demo"}))
+            .json(
+                &json!({"email": "owner@demo.ideaweave.test", "password": "lantern-orchard-demo"}),
+            )
             .send()
             .await
             .unwrap()

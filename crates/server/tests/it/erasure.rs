@@ -286,7 +286,9 @@ async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the
         w.t.app
             .login(PAT, PAT_PASSWORD, &Default::default())
             .await
-            .expect("the account still exists");
+            .expect("the account still exists")
+            .done()
+            .expect("no second factor");
     let s = Session {
         user: again.user.id,
         cookie: again.session,
@@ -911,6 +913,7 @@ async fn dsr_03_a_write_that_started_before_an_erasure_cannot_land_after_it() {
     // Pat's request entered the workspace (membership checked) before the erasure...
     let pat_in_flight = ideaweave_app::Member {
         client: Default::default(),
+        reauth_at: None,
         workspace: w.w.id,
         slug: w.w.slug.clone(),
         actor: ideaweave_domain::policy::Actor {

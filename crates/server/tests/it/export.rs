@@ -693,6 +693,11 @@ async fn lif_01_admins_export_on_the_web_watch_it_and_download_it_when_ready() {
     t.clock
         .advance(std::time::Duration::from_secs(8 * 24 * 3600));
     t.app.enforce_retention().await.unwrap();
+    // A week unused, the session itself ended (idle timeout): sign in again.
+    let me = Auth::Session(
+        t.session("exporter@example.org", "the exporter's long password")
+            .await,
+    );
     let (_, list) = call(&t, "GET", "/workspaces/webexport/exports", &me, Body::None).await;
     assert_eq!(list, json!([]));
     assert!(!walk_files(t.dir.path()).iter().any(|p| p.ends_with(&id)));

@@ -11,6 +11,7 @@ mod encryption;
 mod erasure;
 mod export;
 mod helpers;
+mod identity;
 mod invitations;
 mod keys;
 mod mail;

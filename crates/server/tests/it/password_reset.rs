@@ -243,6 +243,8 @@ async fn idn_01_col_04_an_emailed_link_sets_a_new_password_once_and_ends_every_s
         )
         .await
         .unwrap()
+        .done()
+        .expect("no second factor")
         .user
         .id;
     let requested = instance_events(&t, "password.reset_requested").await;

@@ -207,7 +207,9 @@ async fn lif_02_a_deleted_workspace_is_destroyed_after_the_grace_period_with_a_s
                 &Default::default(),
             )
             .await
-            .expect("the owner's account is not the workspace's: it stays");
+            .expect("the owner's account is not the workspace's: it stays")
+            .done()
+            .expect("no second factor");
     let fresh = Auth::Session(Session {
         user: again.user.id,
         cookie: again.session,
@@ -329,7 +331,9 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
                 &Default::default(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .done()
+            .expect("no second factor");
     let me = Auth::Session(Session {
         user: again.user.id,
         cookie: again.session,
@@ -353,7 +357,9 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
                 &Default::default(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .done()
+            .expect("no second factor");
     let me = Auth::Session(Session {
         user: later.user.id,
         cookie: later.session,

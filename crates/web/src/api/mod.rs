@@ -8,6 +8,7 @@ pub mod erasure;
 pub mod exports;
 pub mod files;
 pub mod ideas;
+pub mod identity;
 pub mod notifications;
 pub mod password;
 pub mod requests;
@@ -62,6 +63,22 @@ impl Modify for Security {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
+        .routes(routes!(identity::second_factor))
+        .routes(routes!(identity::reauthenticate))
+        .routes(routes!(
+            identity::list_sessions,
+            identity::revoke_other_sessions
+        ))
+        .routes(routes!(identity::revoke_session))
+        .routes(routes!(identity::change_password))
+        .routes(routes!(identity::second_factors))
+        .routes(routes!(identity::start_totp, identity::remove_totp))
+        .routes(routes!(identity::confirm_totp))
+        .routes(routes!(identity::regenerate_recovery_codes))
+        .routes(routes!(
+            identity::get_credential_policy,
+            identity::set_credential_policy
+        ))
         .routes(routes!(
             session::me,
             session::rename_me,

@@ -23,7 +23,11 @@ pub(crate) fn session_cookie_header(
     .map_err(|e| ApiError::from(AppError::internal(e.to_string())))
 }
 
-fn signed_in(state: &AppState, login: LoginOutcome, status: StatusCode) -> ApiResult<Response> {
+pub(crate) fn signed_in(
+    state: &AppState,
+    login: LoginOutcome,
+    status: StatusCode,
+) -> ApiResult<Response> {
     let ttl = state.app.settings().session_ttl.as_secs();
     let cookie = session_cookie_header(state, &login.session, ttl)?;
     let body = SessionView {
@@ -33,16 +37,24 @@ fn signed_in(state: &AppState, login: LoginOutcome, status: StatusCode) -> ApiRe
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-/// Sign in with email and password; sets the session cookie.
+/// Sign in with email and password; sets the session cookie (200). An account with two-factor
+/// sign-in gets 202 and a challenge instead, to answer at `POST /session/second-factor`. Wrong
+/// addresses and wrong passwords get the same 403; after repeated failures for an address or
+/// from a client, 429 with `Retry-After` says when to try again.
 #[utoipa::path(post, path = "/session", tag = "session", security(()), request_body = LoginInput,
-    responses((status = 200, body = SessionView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = SessionView), (status = 202, body = SecondFactorChallenge),
+        (status = "4XX", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     Client(client): Client,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
-    let login = s.app.login(&input.email, &input.password, &client).await?;
-    signed_in(&s, login, StatusCode::OK)
+    match s.app.login(&input.email, &input.password, &client).await? {
+        SignInStep::Done(login) => signed_in(&s, login, StatusCode::OK),
+        SignInStep::SecondFactor(challenge) => {
+            Ok((StatusCode::ACCEPTED, Json(challenge)).into_response())
+        }
+    }
 }
 
 /// Sign out: the session ends at once and the cookie is cleared.

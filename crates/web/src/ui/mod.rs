@@ -11,6 +11,7 @@ mod format;
 mod guard;
 mod i18n;
 mod manage;
+mod security;
 mod session;
 
 use askama::Template;
@@ -56,6 +57,31 @@ pub fn router() -> Router<AppState> {
         .route(
             "/account",
             get(account::account_page).post(account::update_account),
+        )
+        .route("/sign-in/second-factor", post(security::second_factor))
+        .route(
+            "/reauth",
+            get(security::reauth_page).post(security::reauthenticate),
+        )
+        .route("/account/security", get(security::security_page))
+        .route("/account/password", post(security::change_password))
+        .route("/account/security/totp", post(security::start_totp))
+        .route(
+            "/account/security/totp/confirm",
+            post(security::confirm_totp),
+        )
+        .route("/account/security/totp/remove", post(security::remove_totp))
+        .route(
+            "/account/security/recovery-codes",
+            post(security::regenerate_codes),
+        )
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(security::revoke_session),
+        )
+        .route(
+            "/account/sessions/revoke-others",
+            post(security::revoke_other_sessions),
         )
         .route("/account/email", post(account::change_email))
         .route("/account/restriction", post(account::update_restriction))
@@ -147,19 +173,27 @@ struct ErrorPage {
     title_key: &'static str,
     text_key: &'static str,
     detail: Option<String>,
+    /// Where to go to put it right, and the link's words (re-authenticate, set up two factors).
+    remedy: Option<(&'static str, &'static str)>,
 }
 framed!(ErrorPage);
 
 /// A friendly error page that says nothing about what exists.
 pub fn error_page(headers: &HeaderMap, status: StatusCode) -> Response {
-    error_page_with(Chrome::anonymous(headers), status, None)
+    error_page_with(Chrome::anonymous(headers), status, None, None)
 }
 
-fn error_page_with(c: Chrome, status: StatusCode, detail: Option<String>) -> Response {
+fn error_page_with(
+    c: Chrome,
+    status: StatusCode,
+    detail: Option<String>,
+    remedy: Option<(&'static str, &'static str)>,
+) -> Response {
     let (title_key, text_key) = match status {
         StatusCode::NOT_FOUND => ("error.not_found.title", "error.not_found.text"),
         StatusCode::FORBIDDEN => ("error.forbidden.title", "error.forbidden.text"),
         StatusCode::CONFLICT => ("error.conflict.title", "error.conflict.text"),
+        StatusCode::TOO_MANY_REQUESTS => ("error.too_many.title", "error.too_many.text"),
         s if s.is_client_error() => ("error.bad_request.title", "error.bad_request.text"),
         _ => ("error.internal.title", "error.internal.text"),
     };
@@ -170,6 +204,7 @@ fn error_page_with(c: Chrome, status: StatusCode, detail: Option<String>) -> Res
             title_key,
             text_key,
             detail,
+            remedy,
         },
     )
 }
@@ -186,6 +221,10 @@ fn status_of(e: &AppError) -> (StatusCode, bool) {
         AppError::Conflict(_) => (StatusCode::CONFLICT, true),
         AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, true),
         AppError::UnsupportedType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, true),
+        AppError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, true),
+        AppError::ReauthenticationRequired | AppError::StrongerSignInRequired(_) => {
+            (StatusCode::FORBIDDEN, true)
+        }
         other => {
             tracing::error!(error = %other, "a page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, false)
@@ -198,8 +237,13 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
     if matches!(e, AppError::Unauthenticated) {
         return Redirect::to("/sign-in").into_response();
     }
+    let remedy = match e {
+        AppError::ReauthenticationRequired => Some(("/reauth", "reauth.title")),
+        AppError::StrongerSignInRequired(_) => Some(("/account/security", "security.title")),
+        _ => None,
+    };
     let (status, show) = status_of(&e);
-    error_page_with(c, status, show.then(|| e.to_string()))
+    error_page_with(c, status, show.then(|| e.to_string()), remedy)
 }
 
 /// A message about the visitor's own input to show on the form it came from, or `None` when

@@ -6,7 +6,9 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use ideaweave_app::{AcceptInput, AppError, Credential, InvitationInfo, LoginOutcome, Principal};
+use ideaweave_app::{
+    AcceptInput, AppError, Credential, InvitationInfo, LoginOutcome, Principal, SignInStep,
+};
 use serde::Deserialize;
 
 use super::guard::{Visitor, csrf_ok, stale_form};
@@ -74,6 +76,8 @@ struct SignInPage {
     email: String,
     next: String,
     failed: bool,
+    /// Why sign-in is refused for now (too many attempts), with when to retry.
+    problem: Option<String>,
     /// The visitor just deleted their account.
     deleted: bool,
 }
@@ -81,7 +85,7 @@ framed!(SignInPage);
 
 /// Where to go after signing in: a path on this site only (never `//host` or `/\host`, which
 /// browsers read as another site).
-fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -119,6 +123,7 @@ pub(crate) async fn sign_in_page(
             email: String::new(),
             next,
             failed: false,
+            problem: None,
             deleted,
         },
     )
@@ -150,7 +155,12 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// A 303 to `to` that sets the session cookie of `login`.
-fn start_session(s: &AppState, headers: &HeaderMap, login: &LoginOutcome, to: &str) -> Response {
+pub(crate) fn start_session(
+    s: &AppState,
+    headers: &HeaderMap,
+    login: &LoginOutcome,
+    to: &str,
+) -> Response {
     let ttl = s.app.settings().session_ttl.as_secs();
     let cookie = crate::api::session::session_cookie_header(s, &login.session, ttl);
     let location = HeaderValue::from_str(to);
@@ -178,17 +188,34 @@ pub(crate) async fn sign_in(
     }
     let next = safe_next(form.next.as_deref()).to_owned();
     match s.app.login(&form.email, &form.password, &client).await {
-        Ok(login) => start_session(&s, &headers, &login, &next),
-        Err(AppError::Forbidden(_)) => page(
-            StatusCode::UNAUTHORIZED,
-            &SignInPage {
+        Ok(SignInStep::Done(login)) => start_session(&s, &headers, &login, &next),
+        Ok(SignInStep::SecondFactor(challenge)) => page(
+            StatusCode::OK,
+            &super::security::SecondFactorPage {
                 c: Chrome::anonymous(&headers),
-                email: form.email,
+                challenge: challenge.challenge,
                 next,
-                failed: true,
-                deleted: false,
+                problem: None,
             },
         ),
+        Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
+            let throttled = matches!(e, AppError::TooManyAttempts { .. });
+            page(
+                if throttled {
+                    StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    StatusCode::UNAUTHORIZED
+                },
+                &SignInPage {
+                    c: Chrome::anonymous(&headers),
+                    email: form.email,
+                    next,
+                    failed: !throttled,
+                    problem: throttled.then(|| e.to_string()),
+                    deleted: false,
+                },
+            )
+        }
         Err(e) => app_error(Chrome::anonymous(&headers), e),
     }
 }

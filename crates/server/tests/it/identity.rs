@@ -1,0 +1,912 @@
+//! IDN-01, IDN-02, IDN-04 over HTTP: brute-force back-off and identical answers for known and
+//! unknown addresses, the owner's warning mail, sessions listed and revoked, idle and absolute
+//! timeouts, re-authentication before sensitive actions, password changes under the policy,
+//! authenticator apps with single-use codes and recovery codes, and a workspace's credential
+//! policy (operators always need two factors).
+
+use std::time::Duration;
+
+use ideaweave_domain::Role;
+use ideaweave_server::mail::SmtpMailer;
+use ideaweave_testkit::{Session, TestApp, TestSmtp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Auth, Body, call, error_code};
+
+const ANN: &str = "ann@example.org";
+const ANN_PASSWORD: &str = "ann's quiet harbour lamp";
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/// A response: status, headers, JSON body (Null if none).
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The session a `Set-Cookie` in this reply starts, with the anti-CSRF token of the body.
+    pub fn session(&self, user: ideaweave_domain::UserId) -> Session {
+        let cookie = self
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("iw_session="))
+            .and_then(|v| v.split(';').next())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| panic!("no session cookie in {:?}", self.headers))
+            .to_owned();
+        let csrf = self.body["csrf_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no csrf_token in {}", self.body))
+            .to_owned();
+        Session { user, cookie, csrf }
+    }
+}
+
+/// Sends a JSON request to `/api/v1{path}` with an optional session and user agent.
+pub(crate) async fn send(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    session: Option<&Session>,
+    body: Option<Value>,
+) -> Reply {
+    let mut rb = t
+        .http
+        .request(Method::from_bytes(method.as_bytes()).unwrap(), t.api(path))
+        .header("user-agent", FIREFOX);
+    if let Some(s) = session {
+        rb = s.apply(rb);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Signs in over HTTP; the reply (200 with a session, 202 with a challenge, 403, 429).
+async fn sign_in(t: &TestApp, email: &str, password: &str) -> Reply {
+    send(
+        t,
+        "POST",
+        "/session",
+        None,
+        Some(json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+/// An instance with Ann's account; her user id.
+async fn with_ann(t: &TestApp) -> ideaweave_domain::UserId {
+    t.app
+        .create_user(ANN, "Ann Example", Some(ANN_PASSWORD), false)
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+/// A fresh session of Ann's, signed in over HTTP.
+async fn ann_session(t: &TestApp, ann: ideaweave_domain::UserId) -> Session {
+    let r = sign_in(t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.session(ann)
+}
+
+/// The code an authenticator app with this base32 secret shows at the app's current time.
+pub(crate) fn totp_code(t: &TestApp, secret: &str) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("base32 secret");
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret)
+        .build()
+        .expect("totp");
+    totp.generate(u64::try_from(t.app.now_ms() / 1000).unwrap())
+        .to_string()
+}
+
+/// Sets up an authenticator for the session's person: (its secret, the recovery codes, the
+/// rotated session).
+pub(crate) async fn enrol_totp(t: &TestApp, s: &Session) -> (String, Vec<String>, Session) {
+    let r = send(t, "POST", "/me/second-factors/totp", Some(s), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    assert!(
+        r.body["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Ideaweave:")
+    );
+    assert!(r.body["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    let r = send(
+        t,
+        "POST",
+        "/me/second-factors/totp/confirm",
+        Some(s),
+        Some(json!({"code": totp_code(t, &secret)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let codes: Vec<String> = r.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (secret, codes, r.session(s.user))
+}
+
+#[tokio::test]
+async fn idn_04_failed_sign_ins_back_off_exponentially_and_say_when_to_retry() {
+    let t = TestApp::spawn().await;
+    with_ann(&t).await;
+    for _ in 1..5 {
+        let r = sign_in(&t, ANN, "not ann's password at all").await;
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+    // The fifth failure blocks the address for 15 s; the answer says so.
+    let r = sign_in(&t, ANN, "not ann's password at all").await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(error_code(&r.body), "too_many_attempts");
+    assert_eq!(r.headers["retry-after"], "15");
+    assert_eq!(r.body["error"]["retry_after_secs"], 15);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("try again in 15 seconds"),
+        "{}",
+        r.body
+    );
+    // While blocked, even the right password is not checked.
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 429);
+    // Each further failure doubles the wait.
+    t.clock.advance(Duration::from_secs(16));
+    let r = sign_in(&t, ANN, "not ann's password at all").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.headers["retry-after"], "30");
+    t.clock.advance(Duration::from_secs(31));
+    let r = sign_in(&t, ANN, "not ann's password at all").await;
+    assert_eq!(r.headers["retry-after"], "60");
+    t.clock.advance(Duration::from_secs(61));
+    // The right password gets in once the wait is over, and clears the address's count.
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = sign_in(&t, ANN, "not ann's password at all").await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn idn_04_known_and_unknown_addresses_get_identical_answers() {
+    let t = TestApp::spawn().await;
+    with_ann(&t).await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        let a = sign_in(&t, ANN, "not ann's password at all").await;
+        known.push((a.status, a.headers.get("retry-after").cloned(), a.body));
+        let b = sign_in(&t, "nobody@example.org", "not ann's password at all").await;
+        unknown.push((b.status, b.headers.get("retry-after").cloned(), b.body));
+    }
+    assert_eq!(known, unknown);
+    assert_eq!(known[0].0, 403);
+    assert_eq!(known[5].0, 429);
+    // A malformed address is an unknown address too.
+    let r = sign_in(&t, "not an address", "not ann's password at all").await;
+    assert_eq!((r.status, r.body), (known[0].0, known[0].2.clone()));
+}
+
+#[tokio::test]
+async fn idn_04_one_client_trying_many_addresses_is_slowed_down() {
+    let t = TestApp::spawn().await;
+    with_ann(&t).await;
+    for i in 0..19 {
+        let r = sign_in(&t, &format!("guess{i}@example.org"), "some password guess").await;
+        assert_eq!(r.status, 403, "attempt {i}: {}", r.body);
+    }
+    let r = sign_in(&t, "guess19@example.org", "some password guess").await;
+    assert_eq!(r.status, 429, "the client's 20th failure blocks it");
+    // Even a fresh address from the same client waits.
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 429);
+    t.clock.advance(Duration::from_secs(16));
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn idn_04_the_owner_is_emailed_once_after_repeated_failures() {
+    let smtp = TestSmtp::start().await;
+    let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
+    with_ann(&t).await;
+    for _ in 0..8 {
+        sign_in(&t, ANN, "not ann's password at all").await;
+        sign_in(&t, "nobody@example.org", "not ann's password at all").await;
+        t.clock.advance(Duration::from_secs(3600));
+    }
+    let mailer = SmtpMailer::new(&smtp.config()).unwrap();
+    let sent = t.app.send_due_mail(&mailer, 50).await.unwrap().sent;
+    assert_eq!(sent, 1, "one warning, to the account only, once a day");
+    let mail = smtp.wait_for(ANN).await;
+    assert!(
+        mail.contains("Failed sign-in attempts on your Ideaweave account"),
+        "{mail}"
+    );
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| m.contains("nobody@example.org"))
+    );
+}
+
+#[tokio::test]
+async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let laptop = ann_session(&t, ann).await;
+    let phone = ann_session(&t, ann).await;
+    let r = send(&t, "GET", "/me/sessions", Some(&laptop), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let me = list.iter().find(|s| s["current"] == true).unwrap();
+    let other = list.iter().find(|s| s["current"] == false).unwrap();
+    assert_eq!(me["device"], "Firefox on Linux");
+    assert_eq!(me["ip"], "127.0.0.1");
+    assert_eq!(me["level"], "password");
+    assert!(me["idle_expires_at"].as_i64().unwrap() <= me["expires_at"].as_i64().unwrap());
+    // Nothing secret is listed.
+    assert!(!r.body.to_string().contains(&phone.cookie));
+
+    // Someone else cannot end Ann's session, and cannot tell it exists.
+    t.app
+        .create_user(
+            "bob@example.org",
+            "Bob",
+            Some("bob's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    let bob = t
+        .session("bob@example.org", "bob's own long passphrase")
+        .await;
+    let id = other["id"].as_str().unwrap();
+    let r = send(
+        &t,
+        "DELETE",
+        &format!("/me/sessions/{id}"),
+        Some(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(send(&t, "GET", "/me", Some(&phone), None).await.status, 200);
+
+    let r = send(
+        &t,
+        "DELETE",
+        &format!("/me/sessions/{id}"),
+        Some(&laptop),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(send(&t, "GET", "/me", Some(&phone), None).await.status, 401);
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&laptop), None).await.status,
+        200
+    );
+    let r = send(
+        &t,
+        "DELETE",
+        &format!("/me/sessions/{id}"),
+        Some(&laptop),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "already ended");
+    assert_eq!(
+        send(&t, "DELETE", "/me/sessions/not-a-uuid", Some(&laptop), None)
+            .await
+            .status,
+        400
+    );
+
+    // "Everywhere else" ends the rest and keeps this one.
+    let a = ann_session(&t, ann).await;
+    let b = ann_session(&t, ann).await;
+    let r = send(&t, "DELETE", "/me/sessions", Some(&laptop), None).await;
+    assert_eq!(r.body["sessions_ended"], 2, "{}", r.body);
+    for s in [&a, &b] {
+        assert_eq!(send(&t, "GET", "/me", Some(s), None).await.status, 401);
+    }
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&laptop), None).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn idn_04_sessions_end_after_the_idle_and_the_absolute_timeout() {
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    // Used every 11 hours, a session lives on past the 12-hour idle timeout...
+    for _ in 0..3 {
+        t.clock.advance(Duration::from_secs(11 * 3600));
+        assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 200);
+    }
+    // ...but not 12 hours unused.
+    t.clock.advance(Duration::from_secs(12 * 3600 + 60));
+    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+
+    // And never past the absolute timeout of 14 days, however often it is used.
+    let s = ann_session(&t, ann).await;
+    for _ in 0..40 {
+        t.clock.advance(Duration::from_secs(11 * 3600));
+        if send(&t, "GET", "/me", Some(&s), None).await.status == 401 {
+            break;
+        }
+    }
+    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    let listed = t
+        .app
+        .authenticate(&ideaweave_app::Credential::Session(s.cookie.clone()))
+        .await;
+    assert!(listed.is_err());
+}
+
+#[tokio::test]
+async fn idn_02_sensitive_actions_need_a_recent_reauthentication() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("reauth").await;
+    let ann = with_ann(&t).await;
+    t.app.add_member("reauth", ANN, Role::Owner).await.unwrap();
+    let s = ann_session(&t, ann).await;
+    // Fresh from signing in: allowed.
+    let r = send(
+        &t,
+        "POST",
+        "/workspaces/reauth/tokens",
+        Some(&s),
+        Some(json!({"name": "ci", "scope": "read"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Eleven minutes later: exports, tokens and security settings ask again.
+    t.clock.advance(Duration::from_secs(11 * 60));
+    for (method, path, body) in [
+        ("POST", "/workspaces/reauth/exports", None),
+        (
+            "POST",
+            "/workspaces/reauth/tokens",
+            Some(json!({"name": "ci2", "scope": "read"})),
+        ),
+        (
+            "PUT",
+            "/workspaces/reauth/security",
+            Some(json!({"member_minimum": "password", "admin_minimum": "password"})),
+        ),
+        ("POST", "/me/second-factors/totp", None),
+    ] {
+        let r = send(&t, method, path, Some(&s), body).await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+        assert_eq!(error_code(&r.body), "reauthentication_required", "{path}");
+    }
+    // A wrong password does not count, and counts as a failure.
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth",
+        Some(&s),
+        Some(json!({"password": "not ann's password at all"})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth",
+        Some(&s),
+        Some(json!({"password": ANN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fresh = r.session(ann);
+    // The session got a new cookie: the old one is worth nothing now.
+    assert_ne!(fresh.cookie, s.cookie);
+    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    let r = send(&t, "POST", "/workspaces/reauth/exports", Some(&fresh), None).await;
+    assert!(r.status == 201 || r.status == 202, "{}", r.body);
+    // API tokens cannot re-authenticate, so they cannot do sensitive things.
+    let r = call(
+        &t,
+        "POST",
+        "/workspaces/reauth/exports",
+        &Auth::Token(w.owner.token.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(r.0, 403, "{}", r.1);
+}
+
+#[tokio::test]
+async fn idn_01_password_changes_need_the_current_one_and_meet_the_policy() {
+    let smtp = TestSmtp::start().await;
+    let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let other = ann_session(&t, ann).await;
+    let change = |current: &str, new: &str, end: bool| json!({"current_password": current, "new_password": new, "end_other_sessions": end});
+    for (body, field, words) in [
+        (
+            change(
+                "not ann's password at all",
+                "a fresh and long passphrase",
+                false,
+            ),
+            "current_password",
+            "current password",
+        ),
+        (
+            change(ANN_PASSWORD, "Password12345!", false),
+            "new_password",
+            "breaches",
+        ),
+        (
+            change(ANN_PASSWORD, "qwertyuiop123", false),
+            "new_password",
+            "breaches",
+        ),
+        (
+            change(ANN_PASSWORD, "aaaaaaaaaaaaaaaa", false),
+            "new_password",
+            "guess",
+        ),
+        (
+            change(ANN_PASSWORD, "ann example 2024", false),
+            "new_password",
+            "guess",
+        ),
+        (
+            change(ANN_PASSWORD, "short", false),
+            "new_password",
+            "at least 12",
+        ),
+        (
+            change(ANN_PASSWORD, ANN_PASSWORD, false),
+            "new_password",
+            "have now",
+        ),
+    ] {
+        let r = send(&t, "PUT", "/me/password", Some(&s), Some(body.clone())).await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(r.body["error"]["field"], field, "{body}: {}", r.body);
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains(words),
+            "{body}: {}",
+            r.body
+        );
+    }
+    // Nothing changed so far.
+    assert_eq!(sign_in(&t, ANN, ANN_PASSWORD).await.status, 200);
+    let r = send(
+        &t,
+        "PUT",
+        "/me/password",
+        Some(&s),
+        Some(change(ANN_PASSWORD, "tilted maple orbit ninety", true)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["sessions_ended"].as_u64().unwrap() >= 2,
+        "{}",
+        r.body
+    );
+    let s2 = r.session(ann);
+    assert_eq!(send(&t, "GET", "/me", Some(&s2), None).await.status, 200);
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&s), None).await.status,
+        401,
+        "rotated"
+    );
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&other), None).await.status,
+        401,
+        "ended on request"
+    );
+    assert_eq!(sign_in(&t, ANN, ANN_PASSWORD).await.status, 403);
+    assert_eq!(
+        sign_in(&t, ANN, "tilted maple orbit ninety").await.status,
+        200
+    );
+    t.clock.advance(Duration::from_secs(5));
+    let mailer = SmtpMailer::new(&smtp.config()).unwrap();
+    t.app.send_due_mail(&mailer, 50).await.unwrap();
+    let mail = smtp.wait_for(ANN).await;
+    assert!(
+        mail.contains("Your Ideaweave password was changed"),
+        "{mail}"
+    );
+}
+
+#[tokio::test]
+async fn idn_02_an_authenticator_app_signs_in_once_per_code_and_recovery_codes_once_each() {
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    // A wrong code does not turn it on.
+    let r = send(&t, "POST", "/me/second-factors/totp", Some(&s), None).await;
+    assert_eq!(r.status, 201);
+    let r = send(
+        &t,
+        "POST",
+        "/me/second-factors/totp/confirm",
+        Some(&s),
+        Some(json!({"code": "000000"})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let (secret, codes, s) = enrol_totp(&t, &s).await;
+    assert_eq!(codes.len(), 10);
+    let r = send(&t, "GET", "/me/second-factors", Some(&s), None).await;
+    assert_eq!(
+        r.body,
+        json!({"totp": true, "totp_pending": false, "recovery_codes_left": 10})
+    );
+    let r = send(&t, "GET", "/me/sessions", Some(&s), None).await;
+    assert_eq!(
+        r.body[0]["level"], "mfa",
+        "confirming made this session two-factor"
+    );
+    // Setting up a second one while one is on is refused.
+    let r = send(&t, "POST", "/me/second-factors/totp", Some(&s), None).await;
+    assert_eq!(r.status, 409);
+
+    // The password alone no longer signs in: a challenge comes back, and no cookie.
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(r.headers.get("set-cookie").is_none());
+    assert_eq!(r.body["methods"], json!(["totp", "recovery_code"]));
+    let challenge = r.body["challenge"].as_str().unwrap().to_owned();
+    let answer = |code: Value| {
+        let mut b = json!({"challenge": challenge});
+        b.as_object_mut()
+            .unwrap()
+            .extend(code.as_object().unwrap().clone());
+        b
+    };
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(answer(json!({"code": "123456"}))),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    t.clock.advance(Duration::from_secs(31));
+    let code = totp_code(&t, &secret);
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(answer(json!({"code": code}))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mfa = r.session(ann);
+    assert_eq!(send(&t, "GET", "/me", Some(&mfa), None).await.status, 200);
+    // The challenge is used up, and the same code does not work twice.
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(answer(json!({"code": code}))),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    let again = r.body["challenge"].as_str().unwrap().to_owned();
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(json!({"challenge": again, "code": code})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "a replayed code: {}", r.body);
+
+    // A recovery code signs in once, whatever its case.
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(json!({"challenge": again, "recovery_code": codes[0].to_uppercase()})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    let third = r.body["challenge"].as_str().unwrap().to_owned();
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(json!({"challenge": third, "recovery_code": codes[0]})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "a used recovery code");
+    let r = send(&t, "GET", "/me/second-factors", Some(&mfa), None).await;
+    assert_eq!(r.body["recovery_codes_left"], 9);
+
+    // Re-authenticating now needs the code too.
+    let s = mfa;
+    t.clock.advance(Duration::from_secs(60));
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth",
+        Some(&s),
+        Some(json!({"password": ANN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    t.clock.advance(Duration::from_secs(3600));
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth",
+        Some(&s),
+        Some(json!({"password": ANN_PASSWORD, "code": totp_code(&t, &secret)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = r.session(ann);
+    let r = send(
+        &t,
+        "POST",
+        "/me/second-factors/recovery-codes",
+        Some(&s),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["codes"].as_array().unwrap().len(), 10);
+    let r = send(&t, "DELETE", "/me/second-factors/totp", Some(&s), None).await;
+    assert_eq!(r.status, 204);
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    assert_eq!(
+        r.status, 200,
+        "the password alone signs in again: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn idn_02_a_workspace_can_require_two_factors_and_operators_always_need_them() {
+    let t = TestApp::spawn().await;
+    t.workspace("strict").await;
+    let ann = with_ann(&t).await;
+    t.app.add_member("strict", ANN, Role::Owner).await.unwrap();
+    t.app
+        .create_user(
+            "mo@example.org",
+            "Mo",
+            Some("mo's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("strict", "mo@example.org", Role::Member)
+        .await
+        .unwrap();
+    t.app
+        .create_user(
+            "al@example.org",
+            "Al",
+            Some("al's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("strict", "al@example.org", Role::Admin)
+        .await
+        .unwrap();
+    let s = ann_session(&t, ann).await;
+    // Not above how one signed in oneself.
+    let policy = json!({"member_minimum": "password", "admin_minimum": "mfa"});
+    let r = send(
+        &t,
+        "PUT",
+        "/workspaces/strict/security",
+        Some(&s),
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = send(
+        &t,
+        "PUT",
+        "/workspaces/strict/security",
+        Some(&s),
+        Some(json!({"member_minimum": "mfa", "admin_minimum": "password"})),
+    )
+    .await;
+    assert_eq!(
+        r.status, 422,
+        "admins at least as strong as members: {}",
+        r.body
+    );
+    let (_, _, s) = enrol_totp(&t, &s).await;
+    let r = send(
+        &t,
+        "PUT",
+        "/workspaces/strict/security",
+        Some(&s),
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, policy);
+    // A member may: read it, not set it.
+    let mo = t
+        .session("mo@example.org", "mo's own long passphrase")
+        .await;
+    let r = send(&t, "GET", "/workspaces/strict/security", Some(&mo), None).await;
+    assert_eq!((r.status, r.body), (200, policy.clone()));
+    let r = send(
+        &t,
+        "PUT",
+        "/workspaces/strict/security",
+        Some(&mo),
+        Some(json!({"member_minimum": "password", "admin_minimum": "password"})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    // An admin who signed in with a password alone is stopped at the door, with the way out.
+    let al = t
+        .session("al@example.org", "al's own long passphrase")
+        .await;
+    let r = send(&t, "GET", "/workspaces/strict", Some(&al), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(error_code(&r.body), "stronger_sign_in_required");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Account › Security")
+    );
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&al), None).await.status,
+        200,
+        "their account stays reachable"
+    );
+    let (_, _, al) = enrol_totp(&t, &al).await;
+    assert_eq!(
+        send(&t, "GET", "/workspaces/strict", Some(&al), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(&t, "GET", "/workspaces/strict", Some(&s), None)
+            .await
+            .status,
+        200
+    );
+
+    // An operator account needs two factors in every workspace, whatever its policy.
+    t.workspace("relaxed").await;
+    t.app
+        .create_user(
+            "op@example.org",
+            "Op",
+            Some("operator's own passphrase"),
+            true,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("relaxed", "op@example.org", Role::Member)
+        .await
+        .unwrap();
+    let op = t
+        .session("op@example.org", "operator's own passphrase")
+        .await;
+    let r = send(&t, "GET", "/workspaces/relaxed", Some(&op), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operator")
+    );
+    let (_, _, op) = enrol_totp(&t, &op).await;
+    assert_eq!(
+        send(&t, "GET", "/workspaces/relaxed", Some(&op), None)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn idn_02_five_wrong_codes_void_a_challenge() {
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let (secret, _, _) = enrol_totp(&t, &s).await;
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    let challenge = r.body["challenge"].as_str().unwrap().to_owned();
+    let wrong = json!({"challenge": challenge, "code": "000000"});
+    for _ in 0..4 {
+        let r = send(
+            &t,
+            "POST",
+            "/session/second-factor",
+            None,
+            Some(wrong.clone()),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+    // The fifth wrong code also reaches the address's limit.
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(wrong.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    t.clock.advance(Duration::from_secs(40));
+    let right = json!({"challenge": challenge, "code": totp_code(&t, &secret)});
+    let r = send(&t, "POST", "/session/second-factor", None, Some(right)).await;
+    assert_eq!(r.status, 403, "the challenge is void: {}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sign in again")
+    );
+    // Signing in again works.
+    let r = sign_in(&t, ANN, ANN_PASSWORD).await;
+    let challenge = r.body["challenge"].as_str().unwrap().to_owned();
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(json!({"challenge": challenge, "code": totp_code(&t, &secret)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

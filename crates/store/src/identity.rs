@@ -1,0 +1,455 @@
+//! Identity data (IDN-01..04): sessions, half-done sign-ins, second factors, failed-sign-in
+//! counters and a workspace's credential policy. Storage keeps and finds these rows; what they
+//! allow is decided by the application.
+
+use ideaweave_domain::{UserId, WorkspaceId};
+use uuid::Uuid;
+
+use crate::records::{SessionRecord, WorkspaceRecord};
+use crate::{StoreResult, Tx};
+
+/// A session to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub id: Uuid,
+    pub token_hash: &'a [u8],
+    pub user: UserId,
+    pub csrf_token: &'a str,
+    pub expires_at: i64,
+    /// `password`, `mfa` or `passkey`.
+    pub auth_level: &'a str,
+    /// The client (user agent, address), sealed with the account key.
+    pub client: Option<&'a [u8]>,
+}
+
+/// A session as its person sees it in their list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionListing {
+    pub id: Uuid,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub auth_level: String,
+    pub client: Option<Vec<u8>>,
+}
+
+/// A workspace entered through a session: the workspace, the person's role in it and the
+/// weakest sign-in it accepts for members and for admins.
+#[derive(Debug, Clone)]
+pub struct SessionEntry {
+    pub workspace: WorkspaceRecord,
+    pub role: String,
+    pub member_minimum: String,
+    pub admin_minimum: String,
+}
+
+/// An authenticator app's secret and state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRecord {
+    pub secret: Vec<u8>,
+    pub confirmed_at: Option<i64>,
+    pub last_step: i64,
+}
+
+/// Failed sign-ins counted under one bucket (an address or a client).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct ThrottleRecord {
+    pub failures: i64,
+    pub first_failure_at: i64,
+    pub last_failure_at: i64,
+    pub blocked_until: i64,
+    pub warned_at: Option<i64>,
+}
+
+/// The columns of a session row as [`SessionRecord`] reads them (the person's operator flag
+/// included: operator sessions need two factors).
+macro_rules! session_columns {
+    () => {
+        "id, user_id, csrf_token, expires_at, auth_level, reauth_at, last_seen_at, \
+         (SELECT u.is_operator FROM users u WHERE u.id = sessions.user_id) AS is_operator"
+    };
+}
+
+impl Tx {
+    /// Records a session under the hash of its cookie value; it starts freshly authenticated.
+    pub async fn insert_session(&mut self, s: NewSession<'_>, now: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sessions (token_hash, id, user_id, csrf_token, created_at, expires_at, last_seen_at, auth_level, reauth_at, client) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $5, $7, $5, $8)")
+                .bind(s.token_hash).bind(s.id).bind(s.user.0).bind(s.csrf_token).bind(now).bind(s.expires_at)
+                .bind(s.auth_level).bind(s.client).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The session with this cookie hash, unless it passed its absolute expiry (`now`) or was
+    /// idle since before `idle_cutoff`.
+    pub async fn session(
+        &mut self,
+        token_hash: &[u8],
+        now: i64,
+        idle_cutoff: i64,
+    ) -> StoreResult<Option<SessionRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3"
+        );
+        Ok(on_conn!(self, c => {
+            sqlx::query_as(SQL).bind(token_hash).bind(now).bind(idle_cutoff).fetch_optional(c).await?
+        }))
+    }
+
+    /// A live session and, in the same statement, its person's membership of the workspace
+    /// `slug` with the workspace's credential policy: a page's way in. `None` when the session
+    /// is unknown, expired or idle too long; the inner `None` when the person is not a member
+    /// (or there is no such workspace).
+    pub async fn session_in_workspace(
+        &mut self,
+        token_hash: &[u8],
+        now: i64,
+        idle_cutoff: i64,
+        slug: &str,
+    ) -> StoreResult<Option<(SessionRecord, Option<SessionEntry>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            session: SessionRecord,
+            ws_id: Option<Uuid>,
+            slug: Option<String>,
+            name: Option<Vec<u8>>,
+            ws_created_at: Option<i64>,
+            role: Option<String>,
+            member_minimum: Option<String>,
+            admin_minimum: Option<String>,
+        }
+        // The session is found by its key first, whatever the planner's statistics say (a
+        // LIMIT keeps the subquery from being flattened into a scan).
+        const SQL: &str = concat!(
+            "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.auth_level, s.reauth_at, s.last_seen_at, s.is_operator, \
+                    w.id AS ws_id, w.slug, w.name, w.created_at AS ws_created_at, m.role, \
+                    p.member_minimum, p.admin_minimum \
+             FROM (SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 LIMIT 1) s \
+             LEFT JOIN workspaces w ON w.slug = $4 \
+             LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = s.user_id \
+             LEFT JOIN workspace_security p ON p.workspace_id = w.id"
+        );
+        let row: Option<Row> = on_conn!(self, c => {
+            sqlx::query_as(SQL).bind(token_hash).bind(now).bind(idle_cutoff).bind(slug).fetch_optional(c).await?
+        });
+        Ok(row.map(|r| {
+            let entry = match (r.ws_id, r.slug, r.name, r.ws_created_at, r.role) {
+                (Some(id), Some(slug), Some(name), Some(created_at), Some(role)) => {
+                    Some(SessionEntry {
+                        workspace: WorkspaceRecord {
+                            id: WorkspaceId(id),
+                            slug,
+                            name,
+                            created_at,
+                        },
+                        role,
+                        member_minimum: r.member_minimum.unwrap_or_else(|| "password".into()),
+                        admin_minimum: r.admin_minimum.unwrap_or_else(|| "password".into()),
+                    })
+                }
+                _ => None,
+            };
+            (r.session, entry)
+        }))
+    }
+
+    /// Marks a session used at `now` (the idle timeout counts from here).
+    pub async fn touch_session(&mut self, token_hash: &[u8], now: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2")
+                .bind(token_hash).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Gives a session a new cookie (and anti-CSRF token), keeping its id: done whenever the
+    /// session's privileges change, so a cookie seen before the change is worth nothing after
+    /// it. `reauthenticated` also marks the person as having just proved who they are.
+    pub async fn rotate_session(
+        &mut self,
+        old_hash: &[u8],
+        new_hash: &[u8],
+        csrf_token: &str,
+        auth_level: &str,
+        reauthenticated_at: Option<i64>,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("UPDATE sessions SET token_hash = $2, csrf_token = $3, auth_level = $4, \
+                         reauth_at = COALESCE($5, reauth_at) WHERE token_hash = $1")
+                .bind(old_hash).bind(new_hash).bind(csrf_token).bind(auth_level).bind(reauthenticated_at)
+                .execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Ends `user`'s session `id`; false when they have none by that id.
+    pub async fn delete_session_by_id(&mut self, user: UserId, id: Uuid) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id = $2")
+                .bind(user.0).bind(id).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Ends every session of `user` but the one with `keep` as its cookie hash.
+    pub async fn delete_other_sessions(&mut self, user: UserId, keep: &[u8]) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(user.0).bind(keep).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// `user`'s live sessions, most recently used first.
+    pub async fn session_listing(
+        &mut self,
+        user: UserId,
+        now: i64,
+        idle_cutoff: i64,
+    ) -> StoreResult<Vec<SessionListing>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, created_at, last_seen_at, expires_at, auth_level, client FROM sessions \
+                            WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC, created_at DESC")
+                .bind(user.0).bind(now).bind(idle_cutoff).fetch_all(c).await?
+        }))
+    }
+
+    /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
+    pub async fn purge_sessions(&mut self, now: i64, idle_cutoff: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+                .bind(now).bind(idle_cutoff).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Records a half-done sign-in under the hash of its secret.
+    pub async fn insert_sign_in_challenge(
+        &mut self,
+        token_hash: &[u8],
+        user: UserId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sign_in_challenges (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(token_hash).bind(user.0).bind(now).bind(expires_at).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Counts an attempt at a live half-done sign-in and returns its person and the attempts
+    /// made so far, this one included; `None` when there is no such live challenge.
+    pub async fn attempt_sign_in_challenge(
+        &mut self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<(UserId, i64)>> {
+        let row: Option<(Uuid, i64)> = on_conn!(self, c => {
+            sqlx::query_as("UPDATE sign_in_challenges SET attempts = attempts + 1 \
+                            WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id, attempts")
+                .bind(token_hash).bind(now).fetch_optional(c).await?
+        });
+        Ok(row.map(|(u, a)| (UserId(u), a)))
+    }
+
+    /// Deletes half-done sign-ins that expired.
+    pub async fn purge_sign_in_challenges(&mut self, now: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_challenges WHERE expires_at <= $1").bind(now).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Ends a half-done sign-in (done, or given up on).
+    pub async fn delete_sign_in_challenge(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_challenges WHERE token_hash = $1").bind(token_hash).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Stores a new, unconfirmed authenticator secret for `user`, replacing an unconfirmed one.
+    /// False when a confirmed one is in place (it must be removed first).
+    pub async fn put_pending_totp(
+        &mut self,
+        user: UserId,
+        sealed_secret: &[u8],
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("INSERT INTO totp_credentials (user_id, secret, created_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0 \
+                         WHERE totp_credentials.confirmed_at IS NULL")
+                .bind(user.0).bind(sealed_secret).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// `user`'s authenticator secret, confirmed or not.
+    pub async fn totp_of(&mut self, user: UserId) -> StoreResult<Option<TotpRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT secret, confirmed_at, last_step FROM totp_credentials WHERE user_id = $1")
+                .bind(user.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Accepts the code of time step `step`: only if no code of that step or a later one was
+    /// accepted before, so each code works once even when two requests race. Confirms an
+    /// unconfirmed secret at `now`.
+    pub async fn accept_totp_step(
+        &mut self,
+        user: UserId,
+        step: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("UPDATE totp_credentials SET last_step = $2, confirmed_at = COALESCE(confirmed_at, $3) \
+                         WHERE user_id = $1 AND last_step < $2")
+                .bind(user.0).bind(step).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Removes `user`'s authenticator secret; false when there was none.
+    pub async fn delete_totp(&mut self, user: UserId) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1").bind(user.0).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Replaces `user`'s recovery codes with these hashes.
+    pub async fn replace_recovery_codes(
+        &mut self,
+        user: UserId,
+        hashes: &[Vec<u8>],
+        now: i64,
+    ) -> StoreResult<()> {
+        self.delete_recovery_codes(user).await?;
+        for h in hashes {
+            on_conn!(self, c => {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                    .bind(user.0).bind(h).bind(now).execute(c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Uses up the unused recovery code with this hash; false when there is none.
+    pub async fn use_recovery_code(
+        &mut self,
+        user: UserId,
+        hash: &[u8],
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL")
+                .bind(user.0).bind(hash).bind(now).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// How many of `user`'s recovery codes are unused.
+    pub async fn recovery_codes_left(&mut self, user: UserId) -> StoreResult<i64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+                .bind(user.0).fetch_one(c).await?
+        }))
+    }
+
+    /// Deletes `user`'s recovery codes.
+    pub async fn delete_recovery_codes(&mut self, user: UserId) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.0).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes `user`'s second factors and half-done sign-ins (their account is being deleted).
+    pub async fn delete_second_factors_of(&mut self, user: UserId) -> StoreResult<()> {
+        self.delete_totp(user).await?;
+        self.delete_recovery_codes(user).await?;
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1").bind(user.0).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The failed-sign-in counter of `bucket`.
+    pub async fn throttle(&mut self, bucket: &[u8]) -> StoreResult<Option<ThrottleRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT failures, first_failure_at, last_failure_at, blocked_until, warned_at FROM sign_in_throttle WHERE bucket = $1")
+                .bind(bucket).fetch_optional(c).await?
+        }))
+    }
+
+    /// Stores the failed-sign-in counter of `bucket`.
+    pub async fn put_throttle(&mut self, bucket: &[u8], t: ThrottleRecord) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sign_in_throttle (bucket, failures, first_failure_at, last_failure_at, blocked_until, warned_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bucket) DO UPDATE SET failures = excluded.failures, \
+                         first_failure_at = excluded.first_failure_at, last_failure_at = excluded.last_failure_at, \
+                         blocked_until = excluded.blocked_until, warned_at = excluded.warned_at")
+                .bind(bucket).bind(t.failures).bind(t.first_failure_at).bind(t.last_failure_at).bind(t.blocked_until).bind(t.warned_at)
+                .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets the failed sign-ins of `bucket`.
+    pub async fn clear_throttle(&mut self, bucket: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_throttle WHERE bucket = $1").bind(bucket).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets counters whose last failure is older than `before` and that block nothing.
+    pub async fn purge_throttles(&mut self, before: i64, now: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_throttle WHERE last_failure_at < $1 AND blocked_until <= $2")
+                .bind(before).bind(now).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// A workspace's credential policy (member minimum, admin minimum); `None` when never set.
+    pub async fn credential_policy(
+        &mut self,
+        ws: WorkspaceId,
+    ) -> StoreResult<Option<(String, String)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT member_minimum, admin_minimum FROM workspace_security WHERE workspace_id = $1")
+                .bind(ws.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Sets a workspace's credential policy.
+    pub async fn set_credential_policy(
+        &mut self,
+        ws: WorkspaceId,
+        member_minimum: &str,
+        admin_minimum: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO workspace_security (workspace_id, member_minimum, admin_minimum, updated_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (workspace_id) DO UPDATE SET member_minimum = excluded.member_minimum, \
+                         admin_minimum = excluded.admin_minimum, updated_at = excluded.updated_at")
+                .bind(ws.0).bind(member_minimum).bind(admin_minimum).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+}

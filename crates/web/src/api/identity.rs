@@ -1,0 +1,237 @@
+//! Second factors, re-authentication, one's sessions and password, and a workspace's credential
+//! policy (IDN-01, IDN-02, IDN-04).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ideaweave_app::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::session::session_cookie_header;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, Caller, Client};
+
+/// The anti-CSRF token of a session that just got a new cookie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CsrfView {
+    /// Echo this in `X-CSRF-Token` from now on; the earlier token and cookie no longer work.
+    pub csrf_token: String,
+}
+
+/// A new authenticator's confirmation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirmInput {
+    /// The six-digit code the app shows now.
+    pub code: String,
+}
+
+/// Two-factor sign-in turned on: the recovery codes (shown this once) and the session's new
+/// anti-CSRF token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpConfirmed {
+    pub recovery_codes: Vec<String>,
+    pub csrf_token: String,
+}
+
+/// A password changed: other sessions ended, and the session's new anti-CSRF token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChangedView {
+    pub sessions_ended: u64,
+    pub csrf_token: String,
+}
+
+/// Sessions ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    pub sessions_ended: u64,
+}
+
+/// `body` with the session's new cookie set.
+fn rotated<T: Serialize>(s: &AppState, session: &str, body: T) -> ApiResult<Response> {
+    let ttl = s.app.settings().session_ttl.as_secs();
+    let cookie = session_cookie_header(s, session, ttl)?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Finish a sign-in with a second factor: the challenge from `POST /session` and a code from the
+/// authenticator app (`code`) or a recovery code (`recovery_code`). Sets the session cookie. Five
+/// wrong codes void the challenge; wrong codes count like wrong passwords (429 with
+/// `Retry-After` when the address or client is slowed down).
+#[utoipa::path(post, path = "/session/second-factor", tag = "session", security(()),
+    request_body = SecondFactorInput,
+    responses((status = 200, body = SessionView), (status = "4XX", body = ErrorBody)))]
+pub async fn second_factor(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiJson(input): ApiJson<SecondFactorInput>,
+) -> ApiResult<Response> {
+    let login = s.app.complete_second_factor(&input, &client).await?;
+    crate::api::session::signed_in(&s, login, StatusCode::OK)
+}
+
+/// Re-authenticate before a sensitive action (export, erasure, deletion, tokens, security
+/// settings): `password`, plus `code` or `recovery_code` when two-factor sign-in is on. The
+/// session gets a new cookie and anti-CSRF token and may do sensitive things for the next ten
+/// minutes.
+#[utoipa::path(post, path = "/session/reauth", tag = "session", request_body = SecondFactorInput,
+    responses((status = 200, body = CsrfView), (status = "4XX", body = ErrorBody)))]
+pub async fn reauthenticate(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<SecondFactorInput>,
+) -> ApiResult<Response> {
+    let r = s.app.reauthenticate(&p, &input).await?;
+    rotated(&s, &r.session, CsrfView { csrf_token: r.csrf })
+}
+
+/// Your live sessions, most recently used first: device, address, when started, last used, and
+/// when they end (absolute and idle timeouts).
+#[utoipa::path(get, path = "/me/sessions", tag = "session",
+    responses((status = 200, body = Vec<ActiveSession>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_sessions(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<ActiveSession>>> {
+    Ok(Json(s.app.sessions(&p).await?))
+}
+
+/// End every session of yours but this one.
+#[utoipa::path(delete, path = "/me/sessions", tag = "session",
+    responses((status = 200, body = SessionsEnded), (status = "4XX", body = ErrorBody)))]
+pub async fn revoke_other_sessions(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<SessionsEnded>> {
+    Ok(Json(SessionsEnded {
+        sessions_ended: s.app.revoke_other_sessions(&p).await?,
+    }))
+}
+
+/// End one of your sessions: its next request is unauthenticated.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "session",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    s.app.revoke_session(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change your password: the current one, the new one (12 to 256 characters, not among the
+/// passwords most seen in breaches, not easy to guess), and whether to end your other sessions.
+/// The session gets a new cookie; your address is told.
+#[utoipa::path(put, path = "/me/password", tag = "session", request_body = PasswordChangeInput,
+    responses((status = 200, body = PasswordChangedView), (status = "4XX", body = ErrorBody)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<PasswordChangeInput>,
+) -> ApiResult<Response> {
+    let (done, r) = s.app.change_password(&p, &input).await?;
+    rotated(
+        &s,
+        &r.session,
+        PasswordChangedView {
+            sessions_ended: done.sessions_ended,
+            csrf_token: r.csrf,
+        },
+    )
+}
+
+/// Your second factors.
+#[utoipa::path(get, path = "/me/second-factors", tag = "session",
+    responses((status = 200, body = SecondFactorsView), (status = "4XX", body = ErrorBody)))]
+pub async fn second_factors(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<SecondFactorsView>> {
+    Ok(Json(s.app.second_factors(&p).await?))
+}
+
+/// Start setting up an authenticator app (after a recent re-authentication): its secret and QR
+/// code, to confirm with a code.
+#[utoipa::path(post, path = "/me/second-factors/totp", tag = "session",
+    responses((status = 201, body = TotpEnrolment), (status = "4XX", body = ErrorBody)))]
+pub async fn start_totp(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<(StatusCode, Json<TotpEnrolment>)> {
+    Ok((StatusCode::CREATED, Json(s.app.start_totp(&p).await?)))
+}
+
+/// Remove the authenticator app and the recovery codes (after a recent re-authentication).
+#[utoipa::path(delete, path = "/me/second-factors/totp", tag = "session",
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn remove_totp(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<StatusCode> {
+    s.app.remove_totp(&p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirm the authenticator with the code it shows: two-factor sign-in is on, the ten recovery
+/// codes are returned once, and this session counts as two-factor under a new cookie.
+#[utoipa::path(post, path = "/me/second-factors/totp/confirm", tag = "session",
+    request_body = TotpConfirmInput,
+    responses((status = 200, body = TotpConfirmed), (status = "4XX", body = ErrorBody)))]
+pub async fn confirm_totp(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<TotpConfirmInput>,
+) -> ApiResult<Response> {
+    let (codes, r) = s.app.confirm_totp(&p, &input.code).await?;
+    rotated(
+        &s,
+        &r.session,
+        TotpConfirmed {
+            recovery_codes: codes.codes,
+            csrf_token: r.csrf,
+        },
+    )
+}
+
+/// Replace your recovery codes with ten new ones, shown once (after a recent
+/// re-authentication).
+#[utoipa::path(post, path = "/me/second-factors/recovery-codes", tag = "session",
+    responses((status = 200, body = RecoveryCodes), (status = "4XX", body = ErrorBody)))]
+pub async fn regenerate_recovery_codes(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<RecoveryCodes>> {
+    Ok(Json(s.app.regenerate_recovery_codes(&p).await?))
+}
+
+/// The weakest sign-in the workspace lets in, for members and for admins
+/// (`password` < `mfa` < `passkey`).
+#[utoipa::path(get, path = "/workspaces/{slug}/security", tag = "workspace",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = CredentialPolicyView), (status = "4XX", body = ErrorBody)))]
+pub async fn get_credential_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<CredentialPolicyView>> {
+    let m = s.app.enter(&p, &slug).await?;
+    Ok(Json(s.app.credential_policy(&m).await?))
+}
+
+/// Set the workspace's credential policy (admins, after a recent re-authentication; not above
+/// how you signed in yourself). Sessions that fall short get 403 `stronger_sign_in_required`
+/// from their next request on.
+#[utoipa::path(put, path = "/workspaces/{slug}/security", tag = "workspace",
+    params(("slug" = String, Path)), request_body = CredentialPolicyView,
+    responses((status = 200, body = CredentialPolicyView), (status = "4XX", body = ErrorBody)))]
+pub async fn set_credential_policy(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(input): ApiJson<CredentialPolicyView>,
+) -> ApiResult<Json<CredentialPolicyView>> {
+    let m = s.app.enter(&p, &slug).await?;
+    Ok(Json(s.app.set_credential_policy(&m, &p, input).await?))
+}

@@ -1,0 +1,469 @@
+//! Account security pages (IDN-01, IDN-02, IDN-04): the second step of signing in, confirming
+//! it is you before a sensitive action, changing one's password, the authenticator app and
+//! recovery codes, and one's sessions.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use ideaweave_app::{
+    ActiveSession, AppError, PasswordChangeInput, RotatedSession, SecondFactorInput,
+    SecondFactorsView, TotpEnrolment,
+};
+use serde::Deserialize;
+
+use super::guard::{Fields, Visitor, stale_form};
+use super::session::{safe_next, same_origin, start_session};
+use super::{Chrome, app_error, error_page, framed, input_problem, page};
+use crate::AppState;
+use crate::extract::Client;
+
+#[derive(Template)]
+#[template(path = "sign_in_code.html")]
+pub(crate) struct SecondFactorPage {
+    pub c: Chrome,
+    pub challenge: String,
+    pub next: String,
+    pub problem: Option<String>,
+}
+framed!(SecondFactorPage);
+
+/// The sign-in's second step: a code from the authenticator app, or a recovery code.
+pub(crate) async fn second_factor(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !same_origin(&headers) {
+        return error_page(&headers, StatusCode::BAD_REQUEST);
+    }
+    let next = safe_next(f.get("next")).to_owned();
+    let input = SecondFactorInput {
+        challenge: Some(f.text("challenge")),
+        code: f.get("code").map(str::to_owned),
+        recovery_code: f.get("recovery_code").map(str::to_owned),
+        password: None,
+    };
+    match s.app.complete_second_factor(&input, &client).await {
+        Ok(login) => start_session(&s, &headers, &login, &next),
+        Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
+            let void = matches!(&e, AppError::Forbidden(m) if m.contains("sign in again"));
+            if void {
+                return Redirect::to("/sign-in").into_response();
+            }
+            page(
+                if matches!(e, AppError::TooManyAttempts { .. }) {
+                    StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    StatusCode::UNAUTHORIZED
+                },
+                &SecondFactorPage {
+                    c: Chrome::anonymous(&headers),
+                    challenge: f.text("challenge"),
+                    next,
+                    problem: Some(e.to_string()),
+                },
+            )
+        }
+        Err(e) => app_error(Chrome::anonymous(&headers), e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reauth.html")]
+struct ReauthPage {
+    c: Chrome,
+    next: String,
+    totp: bool,
+    problem: Option<String>,
+}
+framed!(ReauthPage);
+
+#[derive(Deserialize)]
+pub(crate) struct NextOnly {
+    next: Option<String>,
+}
+
+/// Asks for the password (and a code) again before a sensitive action.
+pub(crate) async fn reauth_page(
+    State(s): State<AppState>,
+    v: Visitor,
+    q: Result<Query<NextOnly>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
+    let totp = match s.app.second_factors(&v.p).await {
+        Ok(f) => f.totp,
+        Err(e) => return app_error(v.c, e),
+    };
+    page(
+        StatusCode::OK,
+        &ReauthPage {
+            c: v.c,
+            next,
+            totp,
+            problem: None,
+        },
+    )
+}
+
+/// Sets the rotated session's cookie and goes to `to`.
+fn rotated_to(s: &AppState, headers: &HeaderMap, r: &RotatedSession, to: &str) -> Response {
+    let ttl = s.app.settings().session_ttl.as_secs();
+    let cookie = crate::api::session::session_cookie_header(s, &r.session, ttl);
+    match (cookie, HeaderValue::from_str(to)) {
+        (Ok(cookie), Ok(location)) => (
+            StatusCode::SEE_OTHER,
+            [(header::SET_COOKIE, cookie), (header::LOCATION, location)],
+        )
+            .into_response(),
+        _ => error_page(headers, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+pub(crate) async fn reauthenticate(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let next = safe_next(f.get("next")).to_owned();
+    let input = SecondFactorInput {
+        challenge: None,
+        code: f.get("code").map(str::to_owned),
+        recovery_code: f.get("recovery_code").map(str::to_owned),
+        password: f.get("password").map(str::to_owned),
+    };
+    match s.app.reauthenticate(&v.p, &input).await {
+        Ok(r) => rotated_to(&s, &headers, &r, &next),
+        Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
+            let totp = s.app.second_factors(&v.p).await.is_ok_and(|f| f.totp);
+            page(
+                StatusCode::UNAUTHORIZED,
+                &ReauthPage {
+                    c: v.c,
+                    next,
+                    totp,
+                    problem: Some(e.to_string()),
+                },
+            )
+        }
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+/// One session in the list.
+struct SessionRow {
+    id: String,
+    current: bool,
+    device: String,
+    ip: String,
+    started: String,
+    last_seen: String,
+    ends: String,
+    level: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage {
+    c: Chrome,
+    factors: SecondFactorsView,
+    sessions: Vec<SessionRow>,
+    enrolment: Option<TotpEnrolment>,
+    recovery_codes: Vec<String>,
+    password_problem: Option<String>,
+    totp_problem: Option<String>,
+    saved: Option<&'static str>,
+}
+framed!(SecurityPage);
+
+/// What the security page shows beyond the facts.
+#[derive(Default)]
+struct Shown {
+    enrolment: Option<TotpEnrolment>,
+    recovery_codes: Vec<String>,
+    password_problem: Option<String>,
+    totp_problem: Option<String>,
+    saved: Option<&'static str>,
+}
+
+fn session_row(s: ActiveSession) -> SessionRow {
+    SessionRow {
+        id: s.id.to_string(),
+        current: s.current,
+        device: s.device.unwrap_or_default(),
+        ip: s.ip.unwrap_or_default(),
+        started: super::format::when(s.created_at),
+        last_seen: super::format::when(s.last_seen_at),
+        ends: super::format::when(s.idle_expires_at),
+        level: match s.level {
+            ideaweave_domain::AuthLevel::Password => "security.level_password",
+            ideaweave_domain::AuthLevel::Mfa => "security.level_mfa",
+            ideaweave_domain::AuthLevel::Passkey => "security.level_passkey",
+        },
+    }
+}
+
+async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> Response {
+    let factors = match s.app.second_factors(&v.p).await {
+        Ok(f) => f,
+        Err(e) => return app_error(v.c, e),
+    };
+    let sessions = match s.app.sessions(&v.p).await {
+        Ok(list) => list.into_iter().map(session_row).collect(),
+        Err(e) => return app_error(v.c, e),
+    };
+    page(
+        status,
+        &SecurityPage {
+            c: v.c,
+            factors,
+            sessions,
+            enrolment: shown.enrolment,
+            recovery_codes: shown.recovery_codes,
+            password_problem: shown.password_problem,
+            totp_problem: shown.totp_problem,
+            saved: shown.saved,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub(crate) async fn security_page(
+    State(s): State<AppState>,
+    v: Visitor,
+    q: Result<Query<SavedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let saved = match q.ok().and_then(|Query(q)| q.saved).as_deref() {
+        Some("password") => Some("security.password_changed"),
+        Some("totp_removed") => Some("security.totp_removed"),
+        Some("sessions") => Some("security.sessions_ended"),
+        _ => None,
+    };
+    render(
+        &s,
+        v,
+        StatusCode::OK,
+        Shown {
+            saved,
+            ..Shown::default()
+        },
+    )
+    .await
+}
+
+/// A sensitive action asked for a fresh proof: confirm, then come back here.
+fn to_reauth() -> Response {
+    Redirect::to("/reauth?next=/account/security").into_response()
+}
+
+pub(crate) async fn change_password(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    if f.get("new_password") != f.get("new_password_again") {
+        let problem = Some(v.c.tr.get("security.passwords_differ").to_owned());
+        return render(
+            &s,
+            v,
+            StatusCode::BAD_REQUEST,
+            Shown {
+                password_problem: problem,
+                ..Shown::default()
+            },
+        )
+        .await;
+    }
+    let input = PasswordChangeInput {
+        current_password: f.text("current_password"),
+        new_password: f.text("new_password"),
+        end_other_sessions: f.get("end_other_sessions") == Some("on"),
+    };
+    match s.app.change_password(&v.p, &input).await {
+        Ok((_, r)) => rotated_to(&s, &headers, &r, "/account/security?saved=password"),
+        Err(e) => match (&e, input_problem(&e)) {
+            (AppError::TooManyAttempts { .. }, _) | (_, Some(_)) => {
+                let problem = Some(e.to_string());
+                render(
+                    &s,
+                    v,
+                    StatusCode::BAD_REQUEST,
+                    Shown {
+                        password_problem: problem,
+                        ..Shown::default()
+                    },
+                )
+                .await
+            }
+            _ => app_error(v.c, e),
+        },
+    }
+}
+
+pub(crate) async fn start_totp(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    match s.app.start_totp(&v.p).await {
+        Ok(enrolment) => {
+            render(
+                &s,
+                v,
+                StatusCode::OK,
+                Shown {
+                    enrolment: Some(enrolment),
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+        Err(AppError::ReauthenticationRequired) => to_reauth(),
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+pub(crate) async fn confirm_totp(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    match s.app.confirm_totp(&v.p, &f.text("code")).await {
+        Ok((codes, r)) => {
+            // The page shows the codes once, so it is rendered here, with the new cookie.
+            let ttl = s.app.settings().session_ttl.as_secs();
+            let Ok(cookie) = crate::api::session::session_cookie_header(&s, &r.session, ttl) else {
+                return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            let mut c = v.c;
+            c.csrf = r.csrf.clone();
+            let mut p = v.p;
+            p.csrf = Some(r.csrf);
+            let mut response = render(
+                &s,
+                Visitor { p, c },
+                StatusCode::OK,
+                Shown {
+                    recovery_codes: codes.codes,
+                    ..Shown::default()
+                },
+            )
+            .await;
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(e) => match input_problem(&e) {
+            Some(problem) => {
+                render(
+                    &s,
+                    v,
+                    StatusCode::BAD_REQUEST,
+                    Shown {
+                        totp_problem: Some(problem),
+                        ..Shown::default()
+                    },
+                )
+                .await
+            }
+            None => app_error(v.c, e),
+        },
+    }
+}
+
+pub(crate) async fn remove_totp(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    match s.app.remove_totp(&v.p).await {
+        Ok(()) => Redirect::to("/account/security?saved=totp_removed").into_response(),
+        Err(AppError::ReauthenticationRequired) => to_reauth(),
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+pub(crate) async fn regenerate_codes(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    match s.app.regenerate_recovery_codes(&v.p).await {
+        Ok(codes) => {
+            render(
+                &s,
+                v,
+                StatusCode::OK,
+                Shown {
+                    recovery_codes: codes.codes,
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+        Err(AppError::ReauthenticationRequired) => to_reauth(),
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+pub(crate) async fn revoke_session(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return error_page(&headers, StatusCode::NOT_FOUND);
+    };
+    match s.app.revoke_session(&v.p, id).await {
+        Ok(()) => Redirect::to("/account/security?saved=sessions").into_response(),
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+pub(crate) async fn revoke_other_sessions(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    match s.app.revoke_other_sessions(&v.p).await {
+        Ok(_) => Redirect::to("/account/security?saved=sessions").into_response(),
+        Err(e) => app_error(v.c, e),
+    }
+}
