@@ -12,6 +12,7 @@
 // Prints one line per check ("ok NAME" or "FAILED NAME: why") and a summary; exits 1 on failure.
 
 import { chromium } from 'playwright-core';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -128,6 +129,78 @@ async function mailTo(to, seconds = 60, text = '') {
     await new Promise((r) => setTimeout(r, 500));
   }
   return null;
+}
+
+/** Decodes RFC 4648 base32 (the authenticator secret as the page shows it). */
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of text.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The 30-second time step now. */
+const stepNow = () => Math.floor(Date.now() / 30000);
+
+/** The six-digit RFC 6238 code (HMAC-SHA-1) of `secret` for time step `step`: what an
+ * authenticator app would show. */
+function totp(secret, step = stepNow()) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = crypto.createHmac('sha1', base32Decode(secret)).update(msg).digest();
+  const o = h[h.length - 1] & 15;
+  const n = ((h[o] & 127) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1000000).padStart(6, '0');
+}
+
+/** IDN-02: a member sets up an authenticator app from the QR page, keeps the recovery codes,
+ * and from then on signs in with a code; a wrong code is refused clearly. */
+async function twoFactorPath() {
+  const who = 'lena@demo.ideaweave.test';
+  const { context, page } = await signedIn(who);
+  await visit(page, '/account/security', 'security');
+  await checkDark(page, 'security');
+  let r = await Promise.all([page.waitForNavigation(), page.click('form[action="/account/security/totp"] button')]).then((x) => x[0]);
+  check('the authenticator page shows a QR code', await page.locator('.qr svg path').count(), 'no QR code');
+  const secret = (await page.locator('#totp-secret').innerText()).trim();
+  check('the authenticator page shows the key to type in', /^[A-Z2-7]{32}$/.test(secret), secret);
+  await checkPage(page, 'security-enrol', r);
+  const enrolStep = stepNow();
+  await page.fill('#totp-code', totp(secret, enrolStep));
+  r = await Promise.all([page.waitForNavigation(), page.click('form[action="/account/security/totp/confirm"] button')]).then((x) => x[0]);
+  const codes = await page.locator('#recovery-codes code').allInnerTexts();
+  check('ten recovery codes are shown once', codes.length === 10, `${codes.length} codes`);
+  check('two-factor sign-in is on', (await page.locator('#two-factor').innerText()).includes('is on'), 'not on');
+  await checkPage(page, 'security-codes', r);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-out"] button')]);
+
+  await page.fill('#email', who);
+  await page.fill('#password', password);
+  r = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]).then((x) => x[0]);
+  check('the password alone asks for the code', await page.locator('#code').count(), page.url());
+  await checkPage(page, 'sign-in-code', r);
+  await page.fill('#code', '000000');
+  r = await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-in/second-factor"] button.primary')]).then((x) => x[0]);
+  check('a wrong code is refused clearly', (await page.locator('[role=alert]').count()) > 0 && r.status() === 401, `status ${r.status()}`);
+  // A code is accepted once: wait for the app's next code.
+  while (stepNow() <= enrolStep) await new Promise((res) => setTimeout(res, 500));
+  await page.fill('#code', totp(secret));
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-in/second-factor"] button.primary')]);
+  check('the code from the app signs in', new URL(page.url()).pathname === '/', page.url());
+  await visit(page, '/account/security', 'security-on');
+  const sessions = await page.locator('#sessions li').count();
+  check('the sessions list shows where one is signed in', sessions >= 1, `${sessions} sessions`);
+  await visit(page, '/reauth?next=/account/security', 'reauth');
+  await context.close();
 }
 
 const XSS = [
@@ -409,6 +482,7 @@ try {
     await context.close();
   }
   await newMemberPath();
+  await twoFactorPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {
