@@ -203,6 +203,59 @@ async function twoFactorPath() {
   await context.close();
 }
 
+/** IDN-02: a member adds a passkey from the security page (Chromium's virtual authenticator,
+ * through the DevTools protocol), then signs in with it alone, and as the second factor after
+ * the password. */
+async function passkeyPath() {
+  const who = 'noor@demo.ideaweave.test';
+  const { context, page } = await signedIn(who);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  await visit(page, '/account/security', 'security-passkeys');
+  await page.fill('#passkey-name', 'Walk laptop');
+  await Promise.all([page.waitForURL(/saved=passkey/, { timeout: 15000 }), page.click('#passkey-add')]);
+  check('a passkey is added from the security page', (await page.locator('#passkeys').innerText()).includes('Walk laptop'),
+    await page.locator('#passkey-status').innerText());
+  const held = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  check('the authenticator holds one discoverable credential',
+    held.credentials.length === 1 && held.credentials[0].isResidentCredential, JSON.stringify(held.credentials.length));
+  await checkPage(page, 'security-passkey-added', null);
+
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-out"] button')]);
+  await Promise.all([
+    page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 15000 }),
+    page.click('#passkey-sign-in'),
+  ]).catch(() => {});
+  check('the passkey alone signs in', new URL(page.url()).pathname === '/',
+    `${page.url()} ${await page.locator('#passkey-status').innerText().catch(() => '')}`);
+  await page.goto(`${base}/account/security`);
+  check('that session counts as a passkey sign-in',
+    (await page.locator('#sessions').innerText()).includes('passkey'), 'no passkey session listed');
+
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-out"] button')]);
+  await page.fill('#email', who);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check('after the password, the passkey is asked for', await page.locator('#passkey-second-factor').isVisible(), page.url());
+  await Promise.all([
+    page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 15000 }),
+    page.click('#passkey-second-factor'),
+  ]).catch(() => {});
+  check('the passkey answers the second step', new URL(page.url()).pathname === '/',
+    `${page.url()} ${await page.locator('#passkey-status').innerText().catch(() => '')}`);
+  await context.close();
+}
+
 const XSS = [
   '<script>window.__xss=1;alert(1)</script>',
   '<img src=x onerror="window.__xss=2;alert(2)">',
@@ -483,6 +536,7 @@ try {
   }
   await newMemberPath();
   await twoFactorPath();
+  await passkeyPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {

@@ -268,7 +268,9 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
             .map_err(|e| format!("cannot start aiosmtpd: {e}"))?,
     );
     let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
+    // `localhost`, not an address: browsers accept passkeys only on a domain name (WebAuthn's
+    // relying party id), and treat localhost over plain HTTP as a secure context.
+    let base = format!("http://localhost:{port}");
     let bin = root().join("target").join("debug").join("ideaweave");
     let mut server = Command::new(&bin)
         .args(["serve", "--demo", "--listen"])
@@ -411,8 +413,20 @@ fn pip_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether pkg-config finds OpenSSL's headers and library (webauthn-rs links OpenSSL).
+fn have_openssl() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn test() -> Result<()> {
     let cargo = env!("CARGO");
+    step("the C library the build links (OpenSSL, for WebAuthn)");
+    if !have_openssl() {
+        apt_install(&["libssl-dev", "pkg-config"])?;
+    }
     step("formatting (cargo fmt --check)");
     run(Command::new(cargo).args(["fmt", "--all", "--", "--check"]))?;
     step("lints (cargo clippy -D warnings)");

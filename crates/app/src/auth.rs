@@ -411,14 +411,21 @@ impl App {
             return Err(bad());
         }
         let user = user.ok_or_else(bad)?;
+        let mut methods = Vec::new();
         if tx
             .totp_of(user.id)
             .await?
             .is_some_and(|t| t.confirmed_at.is_some())
         {
+            methods.extend(["totp", "recovery_code"]);
+        }
+        if self.has_passkey(&mut tx, user.id).await? {
+            methods.push("passkey");
+        }
+        if !methods.is_empty() {
             drop(tx);
             return Ok(SignInStep::SecondFactor(
-                self.second_factor_challenge(user.id).await?,
+                self.second_factor_challenge(user.id, methods).await?,
             ));
         }
         let view = self.user_view(&mut tx, &user).await?;

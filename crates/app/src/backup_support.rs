@@ -20,6 +20,7 @@ impl App {
             clock: self.clock.clone(),
             settings: self.settings.clone(),
             keyring: self.keyring.clone(),
+            webauthn: self.webauthn.clone(),
         }
     }
 

@@ -21,6 +21,7 @@ mod keyring;
 mod mail;
 mod mfa;
 mod notifications;
+mod passkeys;
 mod password_reset;
 mod personal_data;
 mod requests;
@@ -68,6 +69,7 @@ pub use mfa::{
 pub use notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
+pub use passkeys::{PasskeyAssertionInput, PasskeyOptions, PasskeyRegistrationInput, PasskeyView};
 pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
 pub use personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
 pub use requests::{
@@ -163,6 +165,8 @@ pub struct App {
     clock: Arc<dyn Clock>,
     settings: Arc<AppSettings>,
     keyring: Arc<Keyring>,
+    /// The WebAuthn relying party, built from `public_url` on first use (or why it cannot be).
+    webauthn: Arc<std::sync::OnceLock<Result<webauthn_rs::Webauthn, String>>>,
 }
 
 impl App {
@@ -180,6 +184,7 @@ impl App {
             clock,
             settings: Arc::new(settings),
             keyring,
+            webauthn: Arc::default(),
         }
     }
 

@@ -36,7 +36,7 @@ const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 pub struct SecondFactorChallenge {
     /// The challenge (secret; it works for five minutes and five attempts).
     pub challenge: String,
-    /// What may answer it: `totp`, `recovery_code`.
+    /// What may answer it: `totp`, `recovery_code`, `passkey`.
     pub methods: Vec<&'static str>,
     /// Seconds it stays valid.
     pub expires_in_secs: u64,
@@ -58,6 +58,9 @@ pub struct SecondFactorInput {
     /// The account's password (re-authentication only).
     #[serde(default)]
     pub password: Option<String>,
+    /// A passkey's answer, from `POST /session/second-factor/passkey` options.
+    #[serde(default)]
+    pub passkey: Option<crate::passkeys::PasskeyAssertionInput>,
 }
 
 /// A new authenticator secret, to be scanned or typed into an app and confirmed with a code.
@@ -389,6 +392,7 @@ impl App {
     pub(crate) async fn second_factor_challenge(
         &self,
         user: UserId,
+        methods: Vec<&'static str>,
     ) -> AppResult<SecondFactorChallenge> {
         let challenge = random_secret()?;
         let now = self.now();
@@ -398,7 +402,7 @@ impl App {
         tx.commit().await?;
         Ok(SecondFactorChallenge {
             challenge,
-            methods: vec!["totp", "recovery_code"],
+            methods,
             expires_in_secs: u64::try_from(CHALLENGE_TTL_MS / 1000).unwrap_or(300),
         })
     }
@@ -446,7 +450,9 @@ impl App {
             tx.commit().await?;
             return Err(void());
         }
-        let method = self.check_second_factor(user, input, now).await?;
+        let method = self
+            .check_second_factor(user, input, now, Some(&hash))
+            .await?;
         let Some(method) = method else {
             self.audit_alone(AuditEvent {
                 workspace: None,
@@ -486,7 +492,12 @@ impl App {
             tx.commit().await?;
         }
         self.clear_account_throttle(&buckets).await?;
-        let (session, csrf) = self.start_session(user, client, AuthLevel::Mfa).await?;
+        let level = if method == "passkey" {
+            AuthLevel::Passkey
+        } else {
+            AuthLevel::Mfa
+        };
+        let (session, csrf) = self.start_session(user, client, level).await?;
         let mut tx = self.store.read().await?;
         let view = self.user_view(&mut tx, &record).await?;
         Ok(LoginOutcome {
@@ -503,7 +514,14 @@ impl App {
         user: UserId,
         input: &SecondFactorInput,
         now: i64,
+        sign_in_challenge: Option<&[u8]>,
     ) -> AppResult<Option<&'static str>> {
+        if let (Some(answer), Some(challenge)) = (&input.passkey, sign_in_challenge) {
+            let ok = self
+                .check_passkey_second_factor(user, challenge, answer)
+                .await?;
+            return Ok(ok.then_some("passkey"));
+        }
         let mut tx = self.store.begin().await?;
         if let Some(code) = input.code.as_deref().filter(|c| !c.trim().is_empty()) {
             let Some(record) = tx.totp_of(user).await?.filter(|t| t.confirmed_at.is_some()) else {
@@ -590,7 +608,7 @@ impl App {
         let factor_ok = !has_totp
             || (password_ok
                 && self
-                    .check_second_factor(record.id, input, now)
+                    .check_second_factor(record.id, input, now, None)
                     .await?
                     .is_some());
         if !password_ok || !factor_ok {

@@ -108,6 +108,7 @@ impl App {
         // Ended sessions, stale half-done sign-ins and old failure counters (IDN-04) go too.
         tx.purge_sessions(now, self.idle_cutoff(now)).await?;
         tx.purge_sign_in_challenges(now).await?;
+        self.purge_ceremonies(&mut tx).await?;
         tx.purge_throttles(now - crate::throttle::FORGET_AFTER_MS, now)
             .await?;
         tx.commit().await?;

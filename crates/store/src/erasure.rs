@@ -24,8 +24,8 @@ pub enum ErasureHandler {
     Sessions,
     /// Password reset links: deleted.
     PasswordResets,
-    /// Second factors (authenticator secret, sealed with the account key; recovery-code
-    /// hashes) and half-done sign-ins: deleted.
+    /// Second factors (authenticator secret and passkeys, sealed with the account key;
+    /// recovery-code hashes) and half-done sign-ins and WebAuthn ceremonies: deleted.
     SecondFactors,
     /// Failed-sign-in counters: keyed hashes of an address, forgotten a day after the last
     /// failure; the account's own counter is deleted with the account.
@@ -170,6 +170,18 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         Some(H::SecondFactors),
         &["user_id", "code_hash"],
         &["created_at", "used_at"],
+    ),
+    table(
+        "passkeys",
+        Some(H::SecondFactors),
+        &["user_id", "credential_hash", "credential", "name"],
+        &["id", "created_at", "last_used_at"],
+    ),
+    table(
+        "webauthn_ceremonies",
+        Some(H::SecondFactors),
+        &["user_id", "state"],
+        &["id", "kind", "sign_in_challenge", "expires_at"],
     ),
     table(
         "sign_in_throttle",

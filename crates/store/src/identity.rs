@@ -385,6 +385,12 @@ impl Tx {
         on_conn!(self, c => {
             sqlx::query("DELETE FROM sign_in_challenges WHERE user_id = $1").bind(user.0).execute(c).await?;
         });
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM passkeys WHERE user_id = $1").bind(user.0).execute(c).await?;
+        });
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM webauthn_ceremonies WHERE user_id = $1").bind(user.0).execute(c).await?;
+        });
         Ok(())
     }
 
@@ -451,5 +457,122 @@ impl Tx {
                 .bind(ws.0).bind(member_minimum).bind(admin_minimum).bind(now).execute(c).await?;
         });
         Ok(())
+    }
+}
+
+/// A stored passkey (its credential and name sealed with the account key).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PasskeyRecord {
+    pub id: Uuid,
+    #[sqlx(try_from = "Uuid")]
+    pub user_id: UserId,
+    pub credential: Vec<u8>,
+    pub name: Vec<u8>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A WebAuthn ceremony's server-side state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CeremonyRecord {
+    pub user_id: Option<Uuid>,
+    pub kind: String,
+    pub state: Vec<u8>,
+    pub sign_in_challenge: Option<Vec<u8>>,
+}
+
+/// A passkey to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPasskey<'a> {
+    pub id: Uuid,
+    pub user: UserId,
+    pub credential_hash: &'a [u8],
+    pub credential: &'a [u8],
+    pub name: &'a [u8],
+}
+
+impl Tx {
+    /// Stores a passkey; false when its credential is registered already (to anyone).
+    pub async fn insert_passkey(&mut self, p: NewPasskey<'_>, now: i64) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("INSERT INTO passkeys (id, user_id, credential_hash, credential, name, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (credential_hash) DO NOTHING")
+                .bind(p.id).bind(p.user.0).bind(p.credential_hash).bind(p.credential).bind(p.name).bind(now)
+                .execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// `user`'s passkeys, oldest first.
+    pub async fn passkeys_of(&mut self, user: UserId) -> StoreResult<Vec<PasskeyRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, user_id, credential, name, created_at, last_used_at FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
+                .bind(user.0).fetch_all(c).await?
+        }))
+    }
+
+    /// The passkey with this credential-id hash.
+    pub async fn passkey_by_credential(
+        &mut self,
+        hash: &[u8],
+    ) -> StoreResult<Option<PasskeyRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT id, user_id, credential, name, created_at, last_used_at FROM passkeys WHERE credential_hash = $1")
+                .bind(hash).fetch_optional(c).await?
+        }))
+    }
+
+    /// Stores a passkey's updated credential (its signature counter) after a use.
+    pub async fn passkey_used(&mut self, id: Uuid, credential: &[u8], now: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = $3 WHERE id = $1")
+                .bind(id).bind(credential).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes `user`'s passkey `id`; false when they have none by that id.
+    pub async fn delete_passkey(&mut self, user: UserId, id: Uuid) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("DELETE FROM passkeys WHERE user_id = $1 AND id = $2").bind(user.0).bind(id).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Records a ceremony's state until `expires_at`.
+    pub async fn insert_ceremony(
+        &mut self,
+        id: Uuid,
+        user: Option<UserId>,
+        kind: &str,
+        state: &[u8],
+        sign_in_challenge: Option<&[u8]>,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO webauthn_ceremonies (id, user_id, kind, state, sign_in_challenge, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(user.map(|u| u.0)).bind(kind).bind(state).bind(sign_in_challenge).bind(expires_at)
+                .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Takes a live ceremony out (it is used once, whatever comes of it).
+    pub async fn take_ceremony(
+        &mut self,
+        id: Uuid,
+        now: i64,
+    ) -> StoreResult<Option<CeremonyRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("DELETE FROM webauthn_ceremonies WHERE id = $1 AND expires_at > $2 RETURNING user_id, kind, state, sign_in_challenge")
+                .bind(id).bind(now).fetch_optional(c).await?
+        }))
+    }
+
+    /// Deletes ceremonies that expired.
+    pub async fn purge_ceremonies(&mut self, now: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(c).await?.rows_affected()
+        }))
     }
 }

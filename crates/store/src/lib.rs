@@ -69,7 +69,10 @@ pub use export::{
     MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
 };
 pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
-pub use identity::{NewSession, SessionEntry, SessionListing, ThrottleRecord, TotpRecord};
+pub use identity::{
+    CeremonyRecord, NewPasskey, NewSession, PasskeyRecord, SessionEntry, SessionListing,
+    ThrottleRecord, TotpRecord,
+};
 pub use instance::NewUser;
 pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
 pub use migrate::{MigrationInfo, MigrationState};

@@ -910,3 +910,190 @@ async fn idn_02_five_wrong_codes_void_a_challenge() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// An instance people reach at `http://localhost` (WebAuthn needs a domain name).
+async fn localhost_app() -> TestApp {
+    TestApp::spawn_with(|c| c.public_url = "http://localhost:8080".into()).await
+}
+
+#[tokio::test]
+async fn idn_02_passkeys_need_a_domain_name_and_say_so() {
+    let t = TestApp::spawn_with(|c| c.public_url = "http://127.0.0.1:8080".into()).await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    for (path, session) in [
+        ("/me/passkeys/registration", Some(&s)),
+        ("/session/passkey", None),
+    ] {
+        let r = send(&t, "POST", path, session, None).await;
+        assert_eq!(r.status, 409, "{path}: {}", r.body);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("public_url")
+        );
+    }
+}
+
+#[tokio::test]
+async fn idn_02_passkey_registration_is_fresh_single_use_and_verified() {
+    let t = localhost_app().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let pk = &r.body["options"]["publicKey"];
+    assert_eq!(pk["rp"]["id"], "localhost");
+    assert_eq!(pk["user"]["name"], ANN);
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
+    let ceremony = r.body["ceremony"].as_str().unwrap().to_owned();
+    // Not a credential at all.
+    let r = send(
+        &t,
+        "POST",
+        "/me/passkeys",
+        Some(&s),
+        Some(json!({"ceremony": ceremony, "credential": {"id": 1}})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["error"]["field"], "credential");
+    // Shaped like one, signed by nobody: refused, and the ceremony is spent.
+    let forged = json!({
+        "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+        "response": {"attestationObject": "o2NmbXRkbm9uZQ", "clientDataJSON": "e30"},
+    });
+    let r = send(
+        &t,
+        "POST",
+        "/me/passkeys",
+        Some(&s),
+        Some(json!({"ceremony": ceremony, "credential": forged})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &t,
+        "POST",
+        "/me/passkeys",
+        Some(&s),
+        Some(json!({"ceremony": ceremony, "credential": forged})),
+    )
+    .await;
+    assert_eq!(r.status, 404, "a ceremony is used once: {}", r.body);
+    // Someone else's ceremony is not found.
+    t.app
+        .create_user(
+            "bob@example.org",
+            "Bob",
+            Some("bob's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    let bob = t
+        .session("bob@example.org", "bob's own long passphrase")
+        .await;
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
+    let theirs = r.body["ceremony"].clone();
+    let r = send(
+        &t,
+        "POST",
+        "/me/passkeys",
+        Some(&bob),
+        Some(json!({"ceremony": theirs, "credential": forged})),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // Names are checked; nothing was added; removal of what is not there is 404.
+    let r = send(
+        &t,
+        "POST",
+        "/me/passkeys",
+        Some(&s),
+        Some(json!({"ceremony": theirs, "name": "x".repeat(101), "credential": forged})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        send(&t, "GET", "/me/passkeys", Some(&s), None).await.body,
+        json!([])
+    );
+    let r = send(
+        &t,
+        "DELETE",
+        &format!("/me/passkeys/{}", uuid::Uuid::new_v4()),
+        Some(&s),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    // Eleven minutes on, adding one needs a re-authentication.
+    t.clock.advance(Duration::from_secs(11 * 60));
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
+    assert_eq!(error_code(&r.body), "reauthentication_required");
+}
+
+#[tokio::test]
+async fn idn_02_idn_04_a_forged_passkey_sign_in_is_refused_and_counted() {
+    let t = localhost_app().await;
+    with_ann(&t).await;
+    let r = send(&t, "POST", "/session/passkey", None, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["options"]["publicKey"]["userVerification"],
+        "required"
+    );
+    let forged = |ceremony: &Value| {
+        json!({"ceremony": ceremony, "credential": {
+            "id": "AAAA", "rawId": "AAAA", "type": "public-key",
+            "response": {"authenticatorData": "AAAA", "clientDataJSON": "e30", "signature": "AAAA", "userHandle": "AAAA"},
+        }})
+    };
+    let r2 = send(
+        &t,
+        "POST",
+        "/session/passkey/finish",
+        None,
+        Some(forged(&r.body["ceremony"])),
+    )
+    .await;
+    assert_eq!(r2.status, 403, "{}", r2.body);
+    assert!(r2.headers.get("set-cookie").is_none());
+    let r3 = send(
+        &t,
+        "POST",
+        "/session/passkey/finish",
+        None,
+        Some(forged(&r.body["ceremony"])),
+    )
+    .await;
+    assert_eq!(r3.status, 404, "used once: {}", r3.body);
+    // Every failure counts against the client: the twentieth blocks it.
+    let mut last = 0;
+    for _ in 0..19 {
+        let r = send(&t, "POST", "/session/passkey", None, None).await;
+        last = send(
+            &t,
+            "POST",
+            "/session/passkey/finish",
+            None,
+            Some(forged(&r.body["ceremony"])),
+        )
+        .await
+        .status;
+    }
+    assert_eq!(last, 429);
+    // A passkey answer to a sign-in challenge that does not exist is refused.
+    let r = send(
+        &t,
+        "POST",
+        "/session/second-factor/passkey",
+        None,
+        Some(json!({"challenge": "x".repeat(43)})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+}

@@ -32,8 +32,11 @@ const PAYLOADS: &[&str] = &[
     "<a href=\"  javascript:xss(20)\">x</a>",
 ];
 
-/// The page's own script element (htmx) is the only one allowed.
-const OWN_SCRIPT: &str = "<script src=\"/static/htmx.min.js\" defer></script>";
+/// The page's own script elements (htmx, passkeys) are the only ones allowed.
+const OWN_SCRIPTS: [&str; 2] = [
+    "<script src=\"/static/htmx.min.js\" defer></script>",
+    "<script src=\"/static/passkey.js\" defer></script>",
+];
 
 /// Tags the pages never emit themselves. (Images are allowed in Markdown: the sanitiser keeps
 /// `<img src>` without handlers, and the policy loads images from this origin only.)
@@ -53,7 +56,9 @@ const FOREIGN_TAGS: &[&str] = &[
 
 /// Finds markup in `html` that could only have come from a payload; `None` when clean.
 fn foreign_markup(html: &str) -> Option<String> {
-    let html = html.replacen(OWN_SCRIPT, "", 1);
+    let html = OWN_SCRIPTS
+        .iter()
+        .fold(html.to_owned(), |h, own| h.replacen(own, "", 1));
     let lower = html.to_ascii_lowercase();
     let mut rest = lower.as_str();
     while let Some(at) = rest.find('<') {
@@ -129,7 +134,7 @@ fn attributes(mut rest: &str) -> Vec<(String, String)> {
 #[test]
 fn the_scanner_finds_what_it_looks_for() {
     assert!(foreign_markup("<p>&lt;script&gt;xss(1)&lt;/script&gt;</p>").is_none());
-    assert!(foreign_markup(&format!("{OWN_SCRIPT}<p>ok</p>")).is_none());
+    assert!(foreign_markup(&format!("{}{}<p>ok</p>", OWN_SCRIPTS[0], OWN_SCRIPTS[1])).is_none());
     assert!(foreign_markup("<p>a<script>xss()</script></p>").is_some());
     assert!(foreign_markup("<b onmouseover = 'x'>").is_some());
     assert!(foreign_markup("<a href=\" javascript:x\">").is_some());

@@ -235,3 +235,114 @@ pub async fn set_credential_policy(
     let m = s.app.enter(&p, &slug).await?;
     Ok(Json(s.app.set_credential_policy(&m, &p, input).await?))
 }
+
+/// A passkey added: the passkey, and the session's new anti-CSRF token (the session now counts
+/// as a passkey sign-in, under a new cookie).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyAdded {
+    pub passkey: PasskeyView,
+    pub csrf_token: String,
+}
+
+/// The sign-in challenge a passkey is to answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeInput {
+    pub challenge: String,
+}
+
+/// Start adding a passkey (after a recent re-authentication): WebAuthn creation options for
+/// `navigator.credentials.create()`.
+#[utoipa::path(post, path = "/me/passkeys/registration", tag = "session",
+    responses((status = 201, body = PasskeyOptions), (status = "4XX", body = ErrorBody)))]
+pub async fn start_passkey_registration(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<(StatusCode, Json<PasskeyOptions>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.start_passkey_registration(&p).await?),
+    ))
+}
+
+/// Finish adding a passkey with the browser's credential (`PublicKeyCredential.toJSON()`).
+#[utoipa::path(post, path = "/me/passkeys", tag = "session", request_body = PasskeyRegistrationInput,
+    responses((status = 201, body = PasskeyAdded), (status = "4XX", body = ErrorBody)))]
+pub async fn finish_passkey_registration(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<PasskeyRegistrationInput>,
+) -> ApiResult<Response> {
+    let (passkey, r) = s.app.finish_passkey_registration(&p, input).await?;
+    let mut response = rotated(
+        &s,
+        &r.session,
+        PasskeyAdded {
+            passkey,
+            csrf_token: r.csrf,
+        },
+    )?;
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}
+
+/// Your passkeys.
+#[utoipa::path(get, path = "/me/passkeys", tag = "session",
+    responses((status = 200, body = Vec<PasskeyView>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_passkeys(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<Vec<PasskeyView>>> {
+    Ok(Json(s.app.passkeys(&p).await?))
+}
+
+/// Remove one of your passkeys (after a recent re-authentication).
+#[utoipa::path(delete, path = "/me/passkeys/{id}", tag = "session",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn remove_passkey(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    s.app.remove_passkey(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start signing in with a passkey alone: WebAuthn request options for
+/// `navigator.credentials.get()` (the browser offers the passkeys it holds for this site).
+#[utoipa::path(post, path = "/session/passkey", tag = "session", security(()),
+    responses((status = 200, body = PasskeyOptions), (status = "4XX", body = ErrorBody)))]
+pub async fn start_passkey_sign_in(State(s): State<AppState>) -> ApiResult<Json<PasskeyOptions>> {
+    Ok(Json(s.app.start_passkey_sign_in().await?))
+}
+
+/// Finish signing in with a passkey; sets the session cookie. Failures count against the
+/// client address (429 with `Retry-After` after too many).
+#[utoipa::path(post, path = "/session/passkey/finish", tag = "session", security(()),
+    request_body = PasskeyAssertionInput,
+    responses((status = 200, body = SessionView), (status = "4XX", body = ErrorBody)))]
+pub async fn finish_passkey_sign_in(
+    State(s): State<AppState>,
+    Client(client): Client,
+    ApiJson(input): ApiJson<PasskeyAssertionInput>,
+) -> ApiResult<Response> {
+    let login = s.app.finish_passkey_sign_in(input, &client).await?;
+    crate::api::session::signed_in(&s, login, StatusCode::OK)
+}
+
+/// Passkey options for the second step of a password sign-in (the challenge from
+/// `POST /session`); answer with `passkey` at `POST /session/second-factor`.
+#[utoipa::path(post, path = "/session/second-factor/passkey", tag = "session", security(()),
+    request_body = ChallengeInput,
+    responses((status = 200, body = PasskeyOptions), (status = "4XX", body = ErrorBody)))]
+pub async fn passkey_second_factor_options(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<ChallengeInput>,
+) -> ApiResult<Json<PasskeyOptions>> {
+    Ok(Json(
+        s.app
+            .passkey_second_factor_options(&input.challenge)
+            .await?,
+    ))
+}

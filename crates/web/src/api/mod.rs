@@ -64,6 +64,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login, session::logout))
         .routes(routes!(identity::second_factor))
+        .routes(routes!(identity::passkey_second_factor_options))
+        .routes(routes!(identity::start_passkey_sign_in))
+        .routes(routes!(identity::finish_passkey_sign_in))
+        .routes(routes!(identity::start_passkey_registration))
+        .routes(routes!(
+            identity::list_passkeys,
+            identity::finish_passkey_registration
+        ))
+        .routes(routes!(identity::remove_passkey))
         .routes(routes!(identity::reauthenticate))
         .routes(routes!(
             identity::list_sessions,

@@ -80,6 +80,10 @@ pub fn router() -> Router<AppState> {
             post(security::revoke_session),
         )
         .route(
+            "/account/passkeys/{id}/remove",
+            post(security::remove_passkey),
+        )
+        .route(
             "/account/sessions/revoke-others",
             post(security::revoke_other_sessions),
         )
@@ -95,6 +99,7 @@ pub fn router() -> Router<AppState> {
         .merge(desk::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/htmx.min.js", get(htmx))
+        .route("/static/passkey.js", get(passkey_script))
 }
 
 /// What every page's frame shows: the language, who is signed in, the session's anti-CSRF
@@ -267,6 +272,14 @@ async fn htmx() -> Response {
     static_file(
         "text/javascript; charset=utf-8",
         include_str!("../../static/htmx.min.js"),
+    )
+}
+
+/// The page side of passkeys (WebAuthn needs script).
+async fn passkey_script() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/passkey.js"),
     )
 }
 

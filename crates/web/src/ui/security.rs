@@ -25,6 +25,10 @@ pub(crate) struct SecondFactorPage {
     pub challenge: String,
     pub next: String,
     pub problem: Option<String>,
+    /// An authenticator code (or a recovery code) may answer.
+    pub totp: bool,
+    /// A passkey may answer.
+    pub passkey: bool,
 }
 framed!(SecondFactorPage);
 
@@ -44,6 +48,7 @@ pub(crate) async fn second_factor(
         code: f.get("code").map(str::to_owned),
         recovery_code: f.get("recovery_code").map(str::to_owned),
         password: None,
+        passkey: None,
     };
     match s.app.complete_second_factor(&input, &client).await {
         Ok(login) => start_session(&s, &headers, &login, &next),
@@ -63,6 +68,8 @@ pub(crate) async fn second_factor(
                     challenge: f.text("challenge"),
                     next,
                     problem: Some(e.to_string()),
+                    totp: true,
+                    passkey: f.get("passkey") == Some("1"),
                 },
             )
         }
@@ -136,6 +143,7 @@ pub(crate) async fn reauthenticate(
         code: f.get("code").map(str::to_owned),
         recovery_code: f.get("recovery_code").map(str::to_owned),
         password: f.get("password").map(str::to_owned),
+        passkey: None,
     };
     match s.app.reauthenticate(&v.p, &input).await {
         Ok(r) => rotated_to(&s, &headers, &r, &next),
@@ -167,11 +175,20 @@ struct SessionRow {
     level: &'static str,
 }
 
+/// One passkey in the list.
+struct PasskeyRow {
+    id: String,
+    name: String,
+    added: String,
+    last_used: String,
+}
+
 #[derive(Template)]
 #[template(path = "security.html")]
 struct SecurityPage {
     c: Chrome,
     factors: SecondFactorsView,
+    passkeys: Vec<PasskeyRow>,
     sessions: Vec<SessionRow>,
     enrolment: Option<TotpEnrolment>,
     recovery_codes: Vec<String>,
@@ -213,6 +230,18 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> R
         Ok(f) => f,
         Err(e) => return app_error(v.c, e),
     };
+    let passkeys = match s.app.passkeys(&v.p).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|k| PasskeyRow {
+                id: k.id.to_string(),
+                name: k.name,
+                added: super::format::when(k.created_at),
+                last_used: k.last_used_at.map(super::format::when).unwrap_or_default(),
+            })
+            .collect(),
+        Err(e) => return app_error(v.c, e),
+    };
     let sessions = match s.app.sessions(&v.p).await {
         Ok(list) => list.into_iter().map(session_row).collect(),
         Err(e) => return app_error(v.c, e),
@@ -222,6 +251,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> R
         &SecurityPage {
             c: v.c,
             factors,
+            passkeys,
             sessions,
             enrolment: shown.enrolment,
             recovery_codes: shown.recovery_codes,
@@ -246,6 +276,8 @@ pub(crate) async fn security_page(
         Some("password") => Some("security.password_changed"),
         Some("totp_removed") => Some("security.totp_removed"),
         Some("sessions") => Some("security.sessions_ended"),
+        Some("passkey") => Some("passkey.added"),
+        Some("passkey_removed") => Some("passkey.removed"),
         _ => None,
     };
     render(
@@ -464,6 +496,26 @@ pub(crate) async fn revoke_other_sessions(
     }
     match s.app.revoke_other_sessions(&v.p).await {
         Ok(_) => Redirect::to("/account/security?saved=sessions").into_response(),
+        Err(e) => app_error(v.c, e),
+    }
+}
+
+pub(crate) async fn remove_passkey(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return error_page(&headers, StatusCode::NOT_FOUND);
+    };
+    match s.app.remove_passkey(&v.p, id).await {
+        Ok(()) => Redirect::to("/account/security?saved=passkey_removed").into_response(),
+        Err(AppError::ReauthenticationRequired) => to_reauth(),
         Err(e) => app_error(v.c, e),
     }
 }

@@ -193,6 +193,8 @@ pub(crate) async fn sign_in(
             StatusCode::OK,
             &super::security::SecondFactorPage {
                 c: Chrome::anonymous(&headers),
+                totp: challenge.methods.contains(&"totp"),
+                passkey: challenge.methods.contains(&"passkey"),
                 challenge: challenge.challenge,
                 next,
                 problem: None,
