@@ -256,6 +256,63 @@ async function passkeyPath() {
   await context.close();
 }
 
+/** IDN-03: the owner sets up single sign-on with a real OpenID provider (node-oidc-provider,
+ * started by xtask); a new person from an allowed domain signs in through it, lands in the
+ * workspace as a member, and signing out ends the provider's session too. */
+async function ssoPath() {
+  const issuer = process.env.IW_OIDC_ISSUER;
+  if (!issuer) {
+    fail('single sign-on', 'IW_OIDC_ISSUER is not set (cargo xtask test starts the provider)');
+    return;
+  }
+  const owner = await signedIn(email);
+  const csrf = await owner.page.locator('input[name=csrf]').first().inputValue();
+  const res = await owner.page.request.put(`${base}/api/v1/workspaces/demo/sso/oidc`, {
+    headers: { 'x-csrf-token': csrf },
+    data: {
+      issuer,
+      client_id: 'ideaweave-walk',
+      client_secret: "the walk's client secret",
+      allowed_domains: ['corp.example'],
+      default_role: 'member',
+    },
+  });
+  check('the owner sets up single sign-on', res.status() === 200, `${res.status()} ${await res.text()}`);
+  await owner.context.close();
+
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const page = await context.newPage();
+  await visit(page, '/sign-in', 'sign-in-sso');
+  await page.fill('#sso-workspace', 'demo');
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(issuer), { timeout: 15000 }),
+    page.click('form[action="/sso"] button'),
+  ]).catch(() => {});
+  check("single sign-on goes to the organisation's provider", page.url().startsWith(issuer), page.url());
+  await page.fill('input[name=login]', 'sam@corp.example');
+  await page.fill('input[name=password]', 'any password');
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+  for (let i = 0; i < 3 && page.url().startsWith(issuer); i += 1) {
+    // The provider's consent page.
+    await Promise.all([page.waitForURL((u) => !u.toString().startsWith(issuer), { timeout: 15000 }), page.click('button[type=submit]')]).catch(() => {});
+  }
+  check('the provider signs the new person in', new URL(page.url()).pathname === '/' && page.url().startsWith(base), page.url());
+  check('they joined the workspace', (await page.locator('a[href="/w/demo"]').count()) > 0, 'no link to the workspace');
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(issuer), { timeout: 15000 }),
+    page.click('form[action="/sign-out"] button'),
+  ]).catch(() => {});
+  check("signing out goes to the provider's end-session page", page.url().startsWith(issuer), page.url());
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(`${base}/sign-in`), { timeout: 15000 }),
+    page.click('button[name=logout]'),
+  ]).catch(() => {});
+  check('and comes back signed out everywhere', page.url().startsWith(`${base}/sign-in`), page.url());
+  const r = await page.goto(`${base}/account`);
+  check('the session here ended', new URL(page.url()).pathname === '/sign-in', `${r.status()} ${page.url()}`);
+  await context.close();
+}
+
 const XSS = [
   '<script>window.__xss=1;alert(1)</script>',
   '<img src=x onerror="window.__xss=2;alert(2)">',
@@ -537,6 +594,7 @@ try {
   await newMemberPath();
   await twoFactorPath();
   await passkeyPath();
+  await ssoPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {

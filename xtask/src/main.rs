@@ -230,6 +230,25 @@ fn ensure_browser() -> Result<()> {
     Ok(())
 }
 
+/// node-oidc-provider (an OpenID Certified provider) installed into `tests/sso`, for the
+/// single-sign-on tests (IDN-03). Needs Node.js, which [`ensure_browser`] installs.
+fn ensure_sso_peers() -> Result<()> {
+    let dir = root().join("tests").join("sso");
+    if !dir.join("node_modules").join("oidc-provider").is_dir() {
+        println!("installing oidc-provider from npm into tests/sso");
+        run(Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&dir))?;
+    }
+    Ok(())
+}
+
 /// Starts the debug build's `serve --demo` on a free port, walks the UI in Chromium, and
 /// stops the server; each check counts as a test.
 /// A port that was free a moment ago on loopback.
@@ -271,6 +290,27 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
     // `localhost`, not an address: browsers accept passkeys only on a domain name (WebAuthn's
     // relying party id), and treat localhost over plain HTTP as a secure context.
     let base = format!("http://localhost:{port}");
+    // A real OpenID provider for the walk's single sign-on into the demo workspace.
+    let idp_port = free_port()?;
+    let mut idp = Command::new("node")
+        .arg("oidc-idp.mjs")
+        .arg(idp_port.to_string())
+        .args(["ideaweave-walk", "the walk's client secret"])
+        .arg(format!("{base}/sso/demo/oidc/callback"))
+        .arg(format!("{base}/sign-in"))
+        .current_dir(root().join("tests").join("sso"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start oidc-provider: {e}"))?;
+    let idp_out = idp.stdout.take().ok_or("no provider output")?;
+    let _idp = Peer(idp);
+    let mut idp_lines = BufReader::new(idp_out).lines();
+    let issuer = match idp_lines.next() {
+        Some(Ok(line)) if line.starts_with("listening ") => line["listening ".len()..].to_owned(),
+        other => return Err(format!("oidc-provider did not start: {other:?}")),
+    };
+    std::thread::spawn(move || for _ in idp_lines {});
     let bin = root().join("target").join("debug").join("ideaweave");
     let mut server = Command::new(&bin)
         .args(["serve", "--demo", "--listen"])
@@ -283,6 +323,7 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
         .env("IDEAWEAVE_MAIL__SMTP_HOST", "127.0.0.1")
         .env("IDEAWEAVE_MAIL__SMTP_PORT", smtp_port.to_string())
         .env("IDEAWEAVE_MAIL__SMTP_TLS", "none")
+        .env("IDEAWEAVE_SSO__ALLOW_HTTP_ISSUERS", "true")
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
@@ -304,6 +345,7 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
         .arg(&base)
         .arg(&shots)
         .arg(maildir.join("new"))
+        .env("IW_OIDC_ISSUER", &issuer)
         .current_dir(root().join("tests").join("browser"))
         .stdout(Stdio::piped())
         .spawn();
@@ -447,6 +489,8 @@ fn test() -> Result<()> {
     }
     step("Chromium, playwright-core and axe-core for the browser tests");
     ensure_browser()?;
+    step("identity-provider software for the single-sign-on tests (oidc-provider)");
+    ensure_sso_peers()?;
     step("PostgreSQL for the second run");
     let pg = ensure_postgres()?;
     println!("using {}", pg.replace(":ideaweave-test@", ":***@"));

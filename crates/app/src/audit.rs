@@ -115,6 +115,7 @@ audit_actions! {
     WorkspaceDeletionCancelled => "workspace.deletion_cancelled": "An owner cancelled the workspace's scheduled deletion.",
     WorkspaceDeleted => "workspace.deleted": "The workspace was destroyed at the end of its grace period: every row, file and key (facts: rows by kind, files); its certificate cites this event.",
     WorkspaceCreated => "workspace.created": "The operator created a workspace.",
+    SsoChanged => "workspace.sso_changed": "An admin set, changed or removed the workspace's single sign-on provider (facts: protocol, issuer, how many domains and groups may join).",
     CredentialPolicyChanged => "workspace.security_changed": "An admin changed the weakest sign-in the workspace accepts for members and for admins (facts: from, to).",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages, rating criteria or the erasure policy.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",

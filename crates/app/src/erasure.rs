@@ -25,8 +25,9 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 21] = [
+pub(crate) const WORKSPACE_STEPS: [H; 22] = [
     H::Exports,
+    H::SsoIdentities,
     H::WorkspaceDeletion,
     H::PrivacyRequests,
     H::PendingNotifications,
@@ -431,6 +432,11 @@ impl App {
         let (ws, person, former) = (e.ws, e.person, e.former);
         let anonymise = e.mode == ErasureMode::Anonymise;
         match step {
+            H::SsoIdentities => {
+                tx.workspace(ws)
+                    .delete_rows_of("sso_identities", "user_id", person)
+                    .await?;
+            }
             H::PendingNotifications => {
                 tx.workspace(ws)
                     .delete_rows_of("pending_notifications", "user_id", person)

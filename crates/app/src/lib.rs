@@ -32,6 +32,7 @@ mod sealed;
 mod secrets;
 mod sessions;
 mod spaces;
+mod sso;
 mod termination;
 mod throttle;
 pub mod views;
@@ -82,6 +83,7 @@ pub use sealed::ERASED;
 pub use sessions::{
     ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
 };
+pub use sso::{OidcSettingsInput, OidcSettingsView};
 pub use termination::{
     CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
     TerminationView, VerifiedCertificate, verify_certificate,
@@ -123,6 +125,9 @@ pub struct AppSettings {
     pub reauth_window: Duration,
     /// What a new password must be (IDN-01).
     pub password_policy: ideaweave_domain::PasswordPolicy,
+    /// Whether workspaces may name identity providers at plain `http://` (loopback tests);
+    /// otherwise only `https://`.
+    pub sso_allow_http: bool,
     /// How long an invitation can be accepted.
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
@@ -146,6 +151,7 @@ impl Default for AppSettings {
             session_idle: Duration::from_secs(12 * 3600),
             reauth_window: Duration::from_secs(10 * 60),
             password_policy: ideaweave_domain::PasswordPolicy::default(),
+            sso_allow_http: false,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             instance_activity_days: 90,
             termination_grace_days: 14,

@@ -109,6 +109,7 @@ impl App {
         tx.purge_sessions(now, self.idle_cutoff(now)).await?;
         tx.purge_sign_in_challenges(now).await?;
         self.purge_ceremonies(&mut tx).await?;
+        self.purge_sso_logins(&mut tx).await?;
         tx.purge_throttles(now - crate::throttle::FORGET_AFTER_MS, now)
             .await?;
         tx.commit().await?;

@@ -54,6 +54,8 @@ struct RawConfig {
     #[serde(default)]
     passwords: RawPasswords,
     #[serde(default)]
+    sso: RawSso,
+    #[serde(default)]
     invitations: RawTtl,
     #[serde(default)]
     retention: RawRetention,
@@ -167,6 +169,12 @@ struct RawSessions {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawSso {
+    allow_http_issuers: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPasswords {
     blocklist_file: Option<PathBuf>,
 }
@@ -229,6 +237,8 @@ pub struct Config {
     pub reauth_window: Duration,
     /// What new passwords must be, with the operator's own refused passwords.
     pub password_policy: ideaweave_domain::PasswordPolicy,
+    /// Whether identity providers may be named at plain http:// (loopback tests only).
+    pub sso_allow_http: bool,
     /// Invitation lifetime.
     pub invitation_ttl: Duration,
     /// Days that instance-level activity data (where sign-ins came from) is kept (LIF-03).
@@ -353,6 +363,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "sessions.reauth_minutes",
         "10",
         "how long after confirming their password a person may export, erase, delete, mint tokens or change security settings (1-120)",
+    ),
+    (
+        "sso.allow_http_issuers",
+        "false",
+        "let workspaces name identity providers at plain http:// (for loopback tests; never in production)",
     ),
     (
         "passwords.blocklist_file",
@@ -898,6 +913,7 @@ impl Config {
             session_idle: Duration::from_secs(idle_minutes * 60),
             reauth_window: Duration::from_secs(reauth_minutes * 60),
             password_policy,
+            sso_allow_http: raw.sso.allow_http_issuers.unwrap_or(false),
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             instance_activity_days,
             termination_grace_days,

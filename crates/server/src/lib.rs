@@ -138,6 +138,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         session_idle: config.session_idle,
         reauth_window: config.reauth_window,
         password_policy: config.password_policy.clone(),
+        sso_allow_http: config.sso_allow_http,
         invitation_ttl: config.invitation_ttl,
         instance_activity_days: config.instance_activity_days,
         termination_grace_days: config.termination_grace_days,

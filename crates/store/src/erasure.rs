@@ -27,6 +27,9 @@ pub enum ErasureHandler {
     /// Second factors (authenticator secret and passkeys, sealed with the account key;
     /// recovery-code hashes) and half-done sign-ins and WebAuthn ceremonies: deleted.
     SecondFactors,
+    /// Which account a workspace's identity provider's subject is: deleted with the person's
+    /// membership, so a later single sign-on cannot bring the erased account back.
+    SsoIdentities,
     /// Failed-sign-in counters: keyed hashes of an address, forgotten a day after the last
     /// failure; the account's own counter is deleted with the account.
     SignInThrottle,
@@ -141,7 +144,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     table(
         "sessions",
         Some(H::Sessions),
-        &["user_id", "client"],
+        &["user_id", "client", "sso_logout"],
         &[
             "token_hash",
             "id",
@@ -182,6 +185,40 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         Some(H::SecondFactors),
         &["user_id", "state"],
         &["id", "kind", "sign_in_challenge", "expires_at"],
+    ),
+    table(
+        "workspace_oidc",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "issuer",
+            "client_id",
+            "client_secret",
+            "allowed_domains",
+            "group_claim",
+            "allowed_groups",
+            "default_role",
+            "updated_at",
+        ],
+    ),
+    table(
+        "sso_logins",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "state_hash",
+            "secrets",
+            "next",
+            "expires_at",
+        ],
+    ),
+    table(
+        "sso_identities",
+        Some(H::SsoIdentities),
+        &["subject_hash", "user_id"],
+        &["workspace_id", "created_at"],
     ),
     table(
         "sign_in_throttle",
@@ -626,6 +663,7 @@ const DELETED_WITH_PERSON: &[(&str, &str)] = &[
     ("space_members", "user_id"),
     ("api_tokens", "user_id"),
     ("invitations", "accepted_by"),
+    ("sso_identities", "user_id"),
     ("memberships", "user_id"),
 ];
 

@@ -46,6 +46,7 @@ mod personal;
 pub mod records;
 mod requests;
 mod retention;
+mod sso;
 mod termination;
 mod workspace;
 
@@ -81,6 +82,7 @@ pub use outbox::{OutboxCounts, OutboxRow};
 pub use personal::HeldIn;
 pub use requests::{NewRequest, RequestRow};
 pub use retention::DeletedComment;
+pub use sso::OidcConfigRecord;
 pub use termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

@@ -1,7 +1,11 @@
 // Passkeys (IDN-02): the WebAuthn calls a page cannot make without script. Each passkey button
 // stays hidden until this script finds a browser that can use passkeys; everything else on the
-// pages works without it.
+// pages works without it. Also follows a single-sign-on hand-off link (IDN-03) at once: the page
+// policy keeps forms from redirecting to an identity provider, so those pages carry a link.
 (() => {
+  const follow = document.querySelector('a[data-follow]');
+  if (follow) window.location.assign(follow.href);
+
   const supported =
     typeof window.PublicKeyCredential === 'function' &&
     typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function' &&

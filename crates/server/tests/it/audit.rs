@@ -539,7 +539,11 @@ async fn aud_04_admins_export_the_trail_and_the_export_is_recorded() {
 #[tokio::test]
 async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     // A mail server is configured (nothing listens there) so that a reset link can be asked for.
-    let t = TestApp::spawn_with(|c| c.mail = Some(mail_config(closed_port()))).await;
+    let t = TestApp::spawn_with(|c| {
+        c.mail = Some(mail_config(closed_port()));
+        c.sso_allow_http = true;
+    })
+    .await;
     let (_, _) = t
         .app
         .create_user(
@@ -790,6 +794,25 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         let d2 = r.session(dana);
         let r = send(&t, "DELETE", "/me/second-factors/totp", Some(&d2), None).await;
         assert_eq!(r.status, 204, "{}", r.body);
+    }
+    // Single sign-on set up against a real provider (IDN-03).
+    let idp = crate::sso::OidcProvider::start("kinds");
+    {
+        let dana_session = t
+            .session("dana@example.org", "dana's new quiet password")
+            .await;
+        let (st, v) = call(
+            &t,
+            "PUT",
+            "/workspaces/kinds/sso/oidc",
+            &Auth::Session(dana_session),
+            Body::Json(
+                json!({"issuer": idp.issuer, "client_id": "c", "client_secret": "s",
+                "allowed_domains": ["example.org"]}),
+            ),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
     }
 
     let owner = w.as_member(&w.owner);
@@ -1511,6 +1534,12 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &inst_json,
         ),
         ("mfa.disabled", Some(dana_s.as_str()), "success", &inst_json),
+        (
+            "workspace.sso_changed",
+            Some(dana_s.as_str()),
+            "success",
+            &ws_events,
+        ),
         (
             "workspace.security_changed",
             Some(dana_s.as_str()),

@@ -25,6 +25,7 @@ mod restriction;
 mod retention;
 mod revocation;
 mod routes;
+mod sso;
 mod termination;
 mod ui;
 mod xss;

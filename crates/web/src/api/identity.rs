@@ -346,3 +346,41 @@ pub async fn passkey_second_factor_options(
             .await?,
     ))
 }
+
+/// The workspace's OpenID Connect single sign-on (admins; `null` when there is none), with
+/// the redirect URIs to register at the provider.
+#[utoipa::path(get, path = "/workspaces/{slug}/sso/oidc", tag = "workspace",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = Option<OidcSettingsView>), (status = "4XX", body = ErrorBody)))]
+pub async fn get_oidc(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+) -> ApiResult<Json<Option<OidcSettingsView>>> {
+    Ok(Json(s.app.oidc_settings(&m).await?))
+}
+
+/// Set the workspace's OpenID Connect provider (admins, after a recent re-authentication): the
+/// issuer (https; its discovery document is read at once), the client, and who may join on
+/// first sign-in (address domains, or groups in a claim of the ID token) with which role.
+#[utoipa::path(put, path = "/workspaces/{slug}/sso/oidc", tag = "workspace",
+    params(("slug" = String, Path)), request_body = OidcSettingsInput,
+    responses((status = 200, body = OidcSettingsView), (status = "4XX", body = ErrorBody)))]
+pub async fn set_oidc(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+    ApiJson(input): ApiJson<OidcSettingsInput>,
+) -> ApiResult<Json<OidcSettingsView>> {
+    Ok(Json(s.app.set_oidc_settings(&m, input).await?))
+}
+
+/// Turn the workspace's single sign-on off (admins, after a recent re-authentication).
+#[utoipa::path(delete, path = "/workspaces/{slug}/sso/oidc", tag = "workspace",
+    params(("slug" = String, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn remove_oidc(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+) -> ApiResult<StatusCode> {
+    s.app.remove_oidc_settings(&m).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -85,6 +85,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::confirm_totp))
         .routes(routes!(identity::regenerate_recovery_codes))
         .routes(routes!(
+            identity::get_oidc,
+            identity::set_oidc,
+            identity::remove_oidc
+        ))
+        .routes(routes!(
             identity::get_credential_policy,
             identity::set_credential_policy
         ))

@@ -13,6 +13,7 @@ mod i18n;
 mod manage;
 mod security;
 mod session;
+mod sso;
 
 use askama::Template;
 use axum::Router;
@@ -38,6 +39,9 @@ pub fn router() -> Router<AppState> {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/sign-out", post(session::sign_out))
+        .route("/sso", get(sso::start_form))
+        .route("/sso/{slug}/oidc/start", get(sso::start))
+        .route("/sso/{slug}/oidc/callback", get(sso::callback))
         .route(
             "/invitations/{token}",
             get(session::invitation_page).post(session::accept_invitation),
@@ -188,7 +192,7 @@ pub fn error_page(headers: &HeaderMap, status: StatusCode) -> Response {
     error_page_with(Chrome::anonymous(headers), status, None, None)
 }
 
-fn error_page_with(
+pub(crate) fn error_page_with(
     c: Chrome,
     status: StatusCode,
     detail: Option<String>,

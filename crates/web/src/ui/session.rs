@@ -240,10 +240,31 @@ pub(crate) async fn sign_out(
     if !csrf_ok(v.p.csrf.as_deref(), &form.csrf) {
         return stale_form(&headers);
     }
-    if let Some(cookie) = session_cookie(&headers)
-        && let Err(e) = s.app.logout(&cookie, &v.p.client).await
-    {
-        return app_error(v.c, e);
+    let mut provider_logout = None;
+    if let Some(cookie) = session_cookie(&headers) {
+        // Read before the session ends, which forgets it.
+        provider_logout = s.app.provider_logout_url(&cookie).await.ok().flatten();
+        if let Err(e) = s.app.logout(&cookie, &v.p.client).await {
+            return app_error(v.c, e);
+        }
+    }
+    if let Some(url) = provider_logout {
+        // Signed out here; the provider ends its own session when the browser gets there.
+        let Ok(clear) = crate::api::session::session_cookie_header(&s, "", 0) else {
+            return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        let mut response = page(
+            StatusCode::OK,
+            &super::sso::ContinuePage {
+                c: Chrome::anonymous(&headers),
+                title_key: "sso.signed_out_title",
+                text_key: "sso.signed_out_text",
+                link_key: "sso.signed_out_continue",
+                url,
+            },
+        );
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+        return response;
     }
     match crate::api::session::session_cookie_header(&s, "", 0) {
         Ok(clear) => (

@@ -1,0 +1,529 @@
+//! IDN-03: OpenID Connect single sign-on against real identity-provider software
+//! (node-oidc-provider, OpenID Certified, on loopback; `cargo xtask test` installs it into
+//! `tests/sso`). A browser is played by an HTTP client with a cookie jar that follows the
+//! provider's redirects and submits its login and consent forms.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use ideaweave_domain::Role;
+use ideaweave_testkit::TestApp;
+use serde_json::{Value, json};
+
+use crate::helpers::{Auth, Body, call};
+
+const CLIENT_ID: &str = "ideaweave-test";
+const CLIENT_SECRET: &str = "a client secret of the test provider";
+/// The address the application believes it has; the test client maps it to the real one.
+const PUBLIC_URL: &str = "http://localhost:18443";
+
+/// node-oidc-provider, running until dropped.
+pub(crate) struct OidcProvider {
+    child: Child,
+    pub issuer: String,
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl OidcProvider {
+    /// Starts the provider with one client registered for `slug`'s callback.
+    pub(crate) fn start(slug: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/sso/oidc-idp.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(CLIENT_ID)
+            .arg(CLIENT_SECRET)
+            .arg(format!("{PUBLIC_URL}/sso/{slug}/oidc/callback"))
+            .arg(format!("{PUBLIC_URL}/sign-in"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "node runs (cargo xtask test installs Node.js and oidc-provider into tests/sso)",
+            );
+        let out = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(out);
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .expect("the provider prints its address");
+        // Keep reading what it prints: a closed pipe would stop it at its next line.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        assert!(
+            line.starts_with("listening "),
+            "oidc-provider did not start (run npm ci in tests/sso): {line:?}"
+        );
+        Self {
+            child,
+            issuer: line.trim_start_matches("listening ").trim().to_owned(),
+        }
+    }
+}
+
+/// A browser: a cookie jar, no automatic redirects.
+pub(crate) struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// Where a browser run ended: the last status, URL and body.
+pub(crate) struct Landing {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+/// An attribute's value as a browser reads it (the entities the pages use decoded).
+fn unescape(v: &str) -> String {
+    [
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+        ("&#x2f;", "/"),
+        ("&#x2F;", "/"),
+        ("&#47;", "/"),
+        ("&#34;", "\""),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+    ]
+    .iter()
+    .fold(v.to_owned(), |v, (e, c)| v.replace(e, c))
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let re = regex::Regex::new(&format!(r#"{name}="([^"]*)""#)).unwrap();
+    re.captures(tag).map(|c| unescape(&c[1]))
+}
+
+impl Browser {
+    pub(crate) fn new(t: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: t.base.clone(),
+        }
+    }
+
+    /// The application's public URL mapped to where it really listens.
+    fn real(&self, url: &str) -> String {
+        url.replacen(PUBLIC_URL, &self.base, 1)
+    }
+
+    /// Follows redirects and submits forms (filling `login` and `password` with `login`, and
+    /// pressing the first named button) until a page without a form, or the application
+    /// answers something that is not a redirect to the provider.
+    pub(crate) async fn run(&self, start: &str, login: &str) -> Landing {
+        let mut url = self.real(start);
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..20 {
+            let resp = match form.take() {
+                Some(fields) => self.http.post(&url).form(&fields).send().await,
+                None => self.http.get(&url).send().await,
+            }
+            .expect("request sent");
+            let status = resp.status().as_u16();
+            if let Some(loc) = resp.headers().get("location") {
+                let loc = loc.to_str().unwrap().to_owned();
+                url = self.real(
+                    &reqwest::Url::parse(&url)
+                        .unwrap()
+                        .join(&loc)
+                        .unwrap()
+                        .to_string(),
+                );
+                continue;
+            }
+            let body = resp.text().await.unwrap_or_default();
+            // The application's hand-off page: its link is followed by script.
+            if let Some(link) = regex::Regex::new(r#"<a [^>]*data-follow[^>]*>"#)
+                .unwrap()
+                .find(&body)
+                .and_then(|m| attr(m.as_str(), "href"))
+            {
+                url = link;
+                continue;
+            }
+            let on_provider = !url.starts_with(&self.base);
+            let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
+            match form_re.captures(&body).filter(|_| on_provider) {
+                Some(f) => {
+                    let action = attr(&f[1], "action").unwrap_or_else(|| url.clone());
+                    let mut fields = Vec::new();
+                    for input in regex::Regex::new(r#"<input[^>]*>"#)
+                        .unwrap()
+                        .find_iter(&f[2])
+                    {
+                        let tag = input.as_str();
+                        let Some(name) = attr(tag, "name") else {
+                            continue;
+                        };
+                        let value = match name.as_str() {
+                            "login" => login.to_owned(),
+                            "password" => "any password".to_owned(),
+                            _ => attr(tag, "value").unwrap_or_default(),
+                        };
+                        fields.push((name, value));
+                    }
+                    // The first named button of the form, inside it or tied to it by `form=`.
+                    let buttons = regex::Regex::new(r#"<button[^>]*name="[^"]*"[^>]*>"#).unwrap();
+                    if let Some(button) = buttons.find(&f[2]).or_else(|| buttons.find(&body)) {
+                        let tag = button.as_str();
+                        fields.push((
+                            attr(tag, "name").unwrap(),
+                            attr(tag, "value").unwrap_or_default(),
+                        ));
+                    }
+                    url = reqwest::Url::parse(&url)
+                        .unwrap()
+                        .join(&action)
+                        .unwrap()
+                        .to_string();
+                    form = Some(fields);
+                }
+                None => return Landing { status, url, body },
+            }
+        }
+        panic!("the sign-in went round in circles at {url}");
+    }
+
+    /// `GET /api/v1{path}` with the jar's cookies.
+    pub(crate) async fn api(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}/api/v1{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a page form with the session's anti-CSRF token taken from `page`.
+    pub(crate) async fn post_form(&self, page: &str, action: &str) -> Landing {
+        let html = self
+            .http
+            .get(format!("{}{page}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+            .unwrap()
+            .captures(&html)
+            .map(|c| c[1].to_owned())
+            .expect("a form with the anti-CSRF token");
+        let r = self
+            .http
+            .post(format!("{}{action}", self.base))
+            .form(&[("csrf", csrf)])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let url = r.url().to_string();
+        Landing {
+            status,
+            url,
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+}
+
+/// An instance with the workspace `corp`, its owner's session, and OIDC set up against `idp`.
+async fn corp(idp: &OidcProvider, domains: &[&str], groups: &[&str]) -> TestApp {
+    let t = TestApp::spawn_with(|c| {
+        c.public_url = PUBLIC_URL.into();
+        c.sso_allow_http = true;
+    })
+    .await;
+    let w = t.workspace("corp").await;
+    t.app
+        .create_user(
+            "olga@corp.example",
+            "Olga",
+            Some("olga's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("corp", "olga@corp.example", Role::Owner)
+        .await
+        .unwrap();
+    let owner = t
+        .session("olga@corp.example", "olga's own long passphrase")
+        .await;
+    let (st, v) = call(
+        &t,
+        "PUT",
+        "/workspaces/corp/sso/oidc",
+        &Auth::Session(owner.clone()),
+        Body::Json(json!({
+            "issuer": idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "allowed_domains": domains, "group_claim": "groups", "allowed_groups": groups,
+            "default_role": "member",
+        })),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["redirect_uri"],
+        format!("{PUBLIC_URL}/sso/corp/oidc/callback")
+    );
+    assert!(v.get("client_secret").is_none());
+    assert_eq!(w.slug, "corp");
+    t
+}
+
+#[tokio::test]
+async fn idn_03_oidc_signs_in_creates_members_and_logs_out_at_the_provider() {
+    let idp = OidcProvider::start("corp");
+    let t = corp(&idp, &["corp.example"], &[]).await;
+    let b = Browser::new(&t);
+    let end = b
+        .run(
+            &format!("{PUBLIC_URL}/sso/corp/oidc/start"),
+            "ann@corp.example",
+        )
+        .await;
+    assert_eq!(
+        end.status,
+        200,
+        "{} {}",
+        end.url,
+        &end.body[..end.body.len().min(400)]
+    );
+    assert_eq!(reqwest::Url::parse(&end.url).unwrap().path(), "/");
+    let (st, me) = b.api("/me").await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(me["user"]["email"], "ann@corp.example");
+    assert_eq!(me["user"]["name"], "ann");
+    assert_eq!(me["workspaces"][0]["slug"], "corp");
+    assert_eq!(me["workspaces"][0]["role"], "member");
+    let ann = me["user"]["id"].clone();
+
+    // The provider ends its session too when Ann signs out here.
+    let out = b.post_form("/account", "/sign-out").await;
+    assert_eq!(out.status, 200);
+    let link = regex::Regex::new(r#"data-follow href="([^"]+)""#)
+        .unwrap()
+        .captures(&out.body)
+        .map(|c| unescape(&c[1]))
+        .expect("a hand-off to the provider's end-session endpoint");
+    assert!(
+        link.starts_with(&idp.issuer) && link.contains("id_token_hint="),
+        "{link}"
+    );
+    let end = b.run(&link, "").await;
+    assert_eq!(
+        reqwest::Url::parse(&end.url).unwrap().path(),
+        "/sign-in",
+        "{}",
+        end.url
+    );
+    assert_eq!(b.api("/me").await.0, 401);
+
+    // Signing in again is the same account, not a second one.
+    let b2 = Browser::new(&t);
+    b2.run(
+        &format!("{PUBLIC_URL}/sso/corp/oidc/start"),
+        "ann@corp.example",
+    )
+    .await;
+    assert_eq!(b2.api("/me").await.1["user"]["id"], ann);
+}
+
+#[tokio::test]
+async fn idn_03_oidc_refuses_unverified_addresses_other_domains_and_account_takeover() {
+    let idp = OidcProvider::start("corp");
+    let t = corp(&idp, &["corp.example"], &[]).await;
+    let start = format!("{PUBLIC_URL}/sso/corp/oidc/start");
+    for (login, words) in [
+        ("unverified-eve@corp.example", "not verified"),
+        ("bob@elsewhere.example", "does not let this address"),
+    ] {
+        let b = Browser::new(&t);
+        let end = b.run(&start, login).await;
+        assert_eq!(end.status, 403, "{login}: {}", end.url);
+        assert!(end.body.contains(words), "{login}: {}", end.body);
+        assert_eq!(b.api("/me").await.0, 401);
+    }
+    // Olga has an account with a password: the provider asserting her address is not enough.
+    let b = Browser::new(&t);
+    let end = b.run(&start, "olga@corp.example").await;
+    assert_eq!(end.status, 403);
+    assert!(
+        end.body.contains("sign in to it with its password"),
+        "{}",
+        end.body
+    );
+    assert_eq!(b.api("/me").await.0, 401);
+    // Signed in with her password, she links the two; from then on the provider signs her in.
+    let r = b
+        .http
+        .post(format!("{}/api/v1/session", t.base))
+        .json(&json!({"email": "olga@corp.example", "password": "olga's own long passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let end = b.run(&start, "olga@corp.example").await;
+    assert_eq!(end.status, 200, "{}", end.body);
+    let fresh = Browser::new(&t);
+    fresh.run(&start, "olga@corp.example").await;
+    assert_eq!(
+        fresh.api("/me").await.1["user"]["email"],
+        "olga@corp.example"
+    );
+
+    // A forged or replayed answer is refused.
+    let fake = format!("{PUBLIC_URL}/sso/corp/oidc/callback?code=made-up&state=made-up");
+    let end = Browser::new(&t).run(&fake, "").await;
+    assert_eq!(end.status, 403, "{}", end.body);
+    assert!(end.body.contains("expired or was used"));
+    // An unknown workspace has no single sign-on.
+    let end = Browser::new(&t)
+        .run(&format!("{PUBLIC_URL}/sso/nowhere/oidc/start"), "")
+        .await;
+    assert_eq!(end.status, 404);
+}
+
+#[tokio::test]
+async fn idn_03_oidc_admits_by_group_claim() {
+    let idp = OidcProvider::start("corp");
+    let t = corp(&idp, &[], &["staff"]).await;
+    let start = format!("{PUBLIC_URL}/sso/corp/oidc/start");
+    let b = Browser::new(&t);
+    let end = b.run(&start, "gus@corp.example").await;
+    assert_eq!(end.status, 200, "in the staff group: {}", end.body);
+    let b = Browser::new(&t);
+    let end = b.run(&start, "gil@partner.example").await;
+    assert_eq!(end.status, 403, "not in the group: {}", end.body);
+}
+
+#[tokio::test]
+async fn idn_03_oidc_settings_are_checked_and_need_admins() {
+    let idp = OidcProvider::start("corp");
+    let t = corp(&idp, &["corp.example"], &[]).await;
+    let olga = t
+        .session("olga@corp.example", "olga's own long passphrase")
+        .await;
+    let as_olga = Auth::Session(olga.clone());
+    let put = |body: Value| {
+        call(
+            &t,
+            "PUT",
+            "/workspaces/corp/sso/oidc",
+            &as_olga,
+            Body::Json(body),
+        )
+    };
+    let (st, v) = put(json!({"issuer": "ftp://x", "client_id": "c", "client_secret": "s"})).await;
+    assert_eq!(
+        (st, v["error"]["field"].clone()),
+        (422, json!("issuer")),
+        "{v}"
+    );
+    let (st, v) =
+        put(json!({"issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"})).await;
+    assert_eq!(
+        st, 409,
+        "an unreachable provider is refused with the reason: {v}"
+    );
+    let (st, v) =
+        put(json!({"issuer": idp.issuer, "client_id": "c", "default_role": "admin"})).await;
+    assert_eq!(
+        (st, v["error"]["field"].clone()),
+        (422, json!("default_role")),
+        "{v}"
+    );
+    let (st, v) =
+        put(json!({"issuer": idp.issuer, "client_id": "c", "allowed_domains": ["not a domain"]}))
+            .await;
+    assert_eq!(st, 422, "{v}");
+    // Members cannot read or change it; tokens cannot change it.
+    t.app
+        .create_user(
+            "mo@corp.example",
+            "Mo",
+            Some("mo's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("corp", "mo@corp.example", Role::Member)
+        .await
+        .unwrap();
+    let mo = t
+        .session("mo@corp.example", "mo's own long passphrase")
+        .await;
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            "/workspaces/corp/sso/oidc",
+            &Auth::Session(mo),
+            Body::None
+        )
+        .await
+        .0,
+        403
+    );
+    let token = t
+        .token(
+            "olga@corp.example",
+            "corp",
+            ideaweave_domain::TokenScope::Write,
+        )
+        .await;
+    assert_eq!(
+        call(
+            &t,
+            "DELETE",
+            "/workspaces/corp/sso/oidc",
+            &Auth::Token(token),
+            Body::None
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        call(
+            &t,
+            "DELETE",
+            "/workspaces/corp/sso/oidc",
+            &Auth::Session(olga.clone()),
+            Body::None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            &t,
+            "GET",
+            "/workspaces/corp/sso/oidc",
+            &Auth::Session(olga),
+            Body::None
+        )
+        .await
+        .1,
+        Value::Null
+    );
+}

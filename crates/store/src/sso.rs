@@ -1,0 +1,148 @@
+//! Single sign-on data (IDN-03): a workspace's identity provider, sign-ins waiting for its
+//! answer, and which account each of its subjects is. Every row leads with the workspace.
+
+use ideaweave_domain::{UserId, WorkspaceId};
+use uuid::Uuid;
+
+use crate::{StoreResult, Tx};
+
+/// A workspace's OpenID Connect provider (the client secret sealed with the workspace key).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OidcConfigRecord {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Vec<u8>,
+    pub allowed_domains: String,
+    pub group_claim: Option<String>,
+    pub allowed_groups: String,
+    pub default_role: String,
+    pub updated_at: i64,
+}
+
+impl Tx {
+    /// The workspace's OpenID Connect provider, if it has one.
+    pub async fn oidc_config(&mut self, ws: WorkspaceId) -> StoreResult<Option<OidcConfigRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT issuer, client_id, client_secret, allowed_domains, group_claim, allowed_groups, default_role, updated_at \
+                            FROM workspace_oidc WHERE workspace_id = $1")
+                .bind(ws.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Sets the workspace's OpenID Connect provider.
+    pub async fn put_oidc_config(
+        &mut self,
+        ws: WorkspaceId,
+        r: &OidcConfigRecord,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO workspace_oidc (workspace_id, issuer, client_id, client_secret, allowed_domains, group_claim, allowed_groups, default_role, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (workspace_id) DO UPDATE SET issuer = excluded.issuer, \
+                         client_id = excluded.client_id, client_secret = excluded.client_secret, allowed_domains = excluded.allowed_domains, \
+                         group_claim = excluded.group_claim, allowed_groups = excluded.allowed_groups, default_role = excluded.default_role, \
+                         updated_at = excluded.updated_at")
+                .bind(ws.0).bind(&r.issuer).bind(&r.client_id).bind(&r.client_secret).bind(&r.allowed_domains)
+                .bind(&r.group_claim).bind(&r.allowed_groups).bind(&r.default_role).bind(r.updated_at)
+                .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Removes the workspace's OpenID Connect provider; false when it had none.
+    pub async fn delete_oidc_config(&mut self, ws: WorkspaceId) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("DELETE FROM workspace_oidc WHERE workspace_id = $1").bind(ws.0).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Records a sign-in waiting for the provider's answer.
+    pub async fn insert_sso_login(
+        &mut self,
+        ws: WorkspaceId,
+        state_hash: &[u8],
+        secrets: &[u8],
+        next: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sso_logins (workspace_id, state_hash, secrets, next, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(ws.0).bind(state_hash).bind(secrets).bind(next).bind(expires_at).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Takes out the live sign-in with this state (used once): its sealed secrets and where to
+    /// go after.
+    pub async fn take_sso_login(
+        &mut self,
+        ws: WorkspaceId,
+        state_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<(Vec<u8>, String)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("DELETE FROM sso_logins WHERE workspace_id = $1 AND state_hash = $2 AND expires_at > $3 RETURNING secrets, next")
+                .bind(ws.0).bind(state_hash).bind(now).fetch_optional(c).await?
+        }))
+    }
+
+    /// Deletes sign-ins that were never answered.
+    pub async fn purge_sso_logins(&mut self, now: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1").bind(now).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// The account a provider's subject is in this workspace.
+    pub async fn sso_identity(
+        &mut self,
+        ws: WorkspaceId,
+        subject_hash: &[u8],
+    ) -> StoreResult<Option<UserId>> {
+        let id: Option<Uuid> = on_conn!(self, c => {
+            sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE workspace_id = $1 AND subject_hash = $2")
+                .bind(ws.0).bind(subject_hash).fetch_optional(c).await?
+        });
+        Ok(id.map(UserId))
+    }
+
+    /// Records which account a provider's subject is.
+    pub async fn insert_sso_identity(
+        &mut self,
+        ws: WorkspaceId,
+        subject_hash: &[u8],
+        user: UserId,
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sso_identities (workspace_id, subject_hash, user_id, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (workspace_id, subject_hash) DO NOTHING")
+                .bind(ws.0).bind(subject_hash).bind(user.0).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Remembers how a single-sign-on session ends at its provider (sealed).
+    pub async fn set_session_sso_logout(
+        &mut self,
+        token_hash: &[u8],
+        sealed: &[u8],
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE sessions SET sso_logout = $2 WHERE token_hash = $1").bind(token_hash).bind(sealed).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The session's person, public id and sealed provider logout, if it has one.
+    pub async fn session_sso_logout(
+        &mut self,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<(UserId, Uuid, Vec<u8>)>> {
+        let row: Option<(Uuid, Uuid, Option<Vec<u8>>)> = on_conn!(self, c => {
+            sqlx::query_as("SELECT user_id, id, sso_logout FROM sessions WHERE token_hash = $1")
+                .bind(token_hash).fetch_optional(c).await?
+        });
+        Ok(row.and_then(|(u, id, s)| s.map(|s| (UserId(u), id, s))))
+    }
+}
