@@ -125,6 +125,10 @@ impl Browser {
     /// pressing the first named button) until a page without a form, or the application
     /// answers something that is not a redirect to the provider.
     pub(crate) async fn run(&self, start: &str, login: &str) -> Landing {
+        let follow_re = regex::Regex::new(r#"<a [^>]*data-follow[^>]*>"#).unwrap();
+        let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
+        let input_re = regex::Regex::new(r#"<input[^>]*>"#).unwrap();
+        let buttons = regex::Regex::new(r#"<button[^>]*name="[^"]*"[^>]*>"#).unwrap();
         let mut url = self.real(start);
         let mut form: Option<Vec<(String, String)>> = None;
         for _ in 0..20 {
@@ -137,34 +141,26 @@ impl Browser {
             if let Some(loc) = resp.headers().get("location") {
                 let loc = loc.to_str().unwrap().to_owned();
                 url = self.real(
-                    &reqwest::Url::parse(&url)
+                    reqwest::Url::parse(&url)
                         .unwrap()
                         .join(&loc)
                         .unwrap()
-                        .to_string(),
+                        .as_str(),
                 );
                 continue;
             }
             let body = resp.text().await.unwrap_or_default();
             // The application's hand-off page: its link is followed by script.
-            if let Some(link) = regex::Regex::new(r#"<a [^>]*data-follow[^>]*>"#)
-                .unwrap()
-                .find(&body)
-                .and_then(|m| attr(m.as_str(), "href"))
-            {
+            if let Some(link) = follow_re.find(&body).and_then(|m| attr(m.as_str(), "href")) {
                 url = link;
                 continue;
             }
             let on_provider = !url.starts_with(&self.base);
-            let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
             match form_re.captures(&body).filter(|_| on_provider) {
                 Some(f) => {
                     let action = attr(&f[1], "action").unwrap_or_else(|| url.clone());
                     let mut fields = Vec::new();
-                    for input in regex::Regex::new(r#"<input[^>]*>"#)
-                        .unwrap()
-                        .find_iter(&f[2])
-                    {
+                    for input in input_re.find_iter(&f[2]) {
                         let tag = input.as_str();
                         let Some(name) = attr(tag, "name") else {
                             continue;
@@ -177,7 +173,6 @@ impl Browser {
                         fields.push((name, value));
                     }
                     // The first named button of the form, inside it or tied to it by `form=`.
-                    let buttons = regex::Regex::new(r#"<button[^>]*name="[^"]*"[^>]*>"#).unwrap();
                     if let Some(button) = buttons.find(&f[2]).or_else(|| buttons.find(&body)) {
                         let tag = button.as_str();
                         fields.push((
