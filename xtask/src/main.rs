@@ -216,18 +216,23 @@ fn ensure_browser() -> Result<()> {
         || !dir.join("node_modules").join("axe-core").is_dir()
     {
         println!("installing playwright-core and axe-core from npm into tests/browser");
-        // `run` works from the repository root; --prefix points npm at the browser tests.
-        run(Command::new("npm")
-            .args([
-                "ci",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir))?;
+        npm_ci(&dir)?;
     }
     Ok(())
+}
+
+/// Installs the exact packages of `dir`'s lock file. `run` works from the repository root;
+/// `--prefix` points npm at `dir`.
+fn npm_ci(dir: &std::path::Path) -> Result<()> {
+    run(Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(dir))
 }
 
 /// node-oidc-provider (an OpenID Certified provider) installed into `tests/sso`, for the
@@ -236,15 +241,7 @@ fn ensure_sso_peers() -> Result<()> {
     let dir = root().join("tests").join("sso");
     if !dir.join("node_modules").join("oidc-provider").is_dir() {
         println!("installing oidc-provider from npm into tests/sso");
-        run(Command::new("npm")
-            .args([
-                "ci",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(&dir))?;
+        npm_ci(&dir)?;
     }
     Ok(())
 }

@@ -419,6 +419,32 @@ impl App {
         self.append_prepared(tx, vec![prepared]).await
     }
 
+    /// Records, inside `tx`, a successful act of a person on their own account (an
+    /// instance-level event: sign-in factors, sessions, password).
+    pub(crate) async fn audit_own(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        client: &ClientInfo,
+        action: AuditAction,
+        target: Target,
+        facts: serde_json::Value,
+    ) -> AppResult<u64> {
+        self.audit(
+            tx,
+            AuditEvent {
+                workspace: None,
+                actor: Who::Person(user),
+                action,
+                target,
+                outcome: Outcome::Success,
+                client,
+                facts,
+            },
+        )
+        .await
+    }
+
     /// Appends several events inside `tx`, locking and moving the log's head once; returns the
     /// index of the first.
     pub(crate) async fn audit_batch(

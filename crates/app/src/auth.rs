@@ -467,18 +467,7 @@ impl App {
             now,
         )
         .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(user),
-                action: AuditAction::SignIn,
-                target: Target::Scope,
-                outcome: Outcome::Success,
-                client,
-                facts: serde_json::json!({"level": level.as_str()}),
-            },
-        )
+        self.audit_own(&mut tx, user, client, AuditAction::SignIn, Target::Scope, serde_json::json!({"level": level.as_str()}))
         .await?;
         tx.commit().await?;
         Ok((session, csrf))
@@ -490,18 +479,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let now = self.now();
         if let Some(s) = tx.session(&hash, now, self.idle_cutoff(now)).await? {
-            self.audit(
-                &mut tx,
-                AuditEvent {
-                    workspace: None,
-                    actor: Who::Person(s.user_id),
-                    action: AuditAction::SignOut,
-                    target: Target::Scope,
-                    outcome: Outcome::Success,
-                    client,
-                    facts: serde_json::Value::Null,
-                },
-            )
+            self.audit_own(&mut tx, s.user_id, client, AuditAction::SignOut, Target::Scope, serde_json::Value::Null)
             .await?;
         }
         tx.delete_session(&hash).await?;
@@ -566,18 +544,7 @@ impl App {
         if !tx.set_user_name(principal.user, &sealed).await? {
             return Err(AppError::Unauthenticated);
         }
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::AccountRenamed,
-                target: Target::Person(principal.user),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: serde_json::Value::Null,
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::AccountRenamed, Target::Person(principal.user), serde_json::Value::Null)
         .await?;
         let user = tx
             .user_by_id(principal.user)

@@ -294,18 +294,7 @@ impl App {
                 Some(now),
             )
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::MfaEnabled,
-                target: Target::Person(principal.user),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"method": "totp"}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaEnabled, Target::Person(principal.user), json!({"method": "totp"}))
         .await?;
         tx.commit().await?;
         Ok((codes, rotated))
@@ -319,18 +308,7 @@ impl App {
             return Err(AppError::NotFound("authenticator"));
         }
         tx.delete_recovery_codes(principal.user).await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::MfaDisabled,
-                target: Target::Person(principal.user),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"method": "totp"}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaDisabled, Target::Person(principal.user), json!({"method": "totp"}))
         .await?;
         tx.commit().await?;
         Ok(())
@@ -357,18 +335,7 @@ impl App {
         let codes = self
             .new_recovery_codes(&mut tx, principal.user, now)
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::RecoveryCodesRegenerated,
-                target: Target::Person(principal.user),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"codes": RECOVERY_CODES}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::RecoveryCodesRegenerated, Target::Person(principal.user), json!({"codes": RECOVERY_CODES}))
         .await?;
         tx.commit().await?;
         Ok(codes)
@@ -475,18 +442,7 @@ impl App {
             tx.delete_sign_in_challenge(&hash).await?;
             if method == "recovery_code" {
                 let left = tx.recovery_codes_left(user).await?;
-                self.audit(
-                    &mut tx,
-                    AuditEvent {
-                        workspace: None,
-                        actor: Who::Person(user),
-                        action: AuditAction::RecoveryCodeUsed,
-                        target: Target::Person(user),
-                        outcome: Outcome::Success,
-                        client,
-                        facts: json!({"left": left}),
-                    },
-                )
+                self.audit_own(&mut tx, user, client, AuditAction::RecoveryCodeUsed, Target::Person(user), json!({"left": left}))
                 .await?;
             }
             tx.commit().await?;
@@ -592,11 +548,19 @@ impl App {
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         self.check_throttle(&buckets).await?;
-        let password_ok = match (&record.password_hash, input.password.as_deref()) {
-            (Some(_), Some(pw)) if pw.len() <= ideaweave_domain::Password::MAX_CHARS * 4 => {
+        if record.password_hash.is_none() {
+            // An account made by single sign-on has no password to confirm: its person proves
+            // who they are again by signing in again through their provider.
+            return Err(AppError::Conflict(
+                "this account signs in through single sign-on: sign out and in again to confirm \
+                 it is you"
+                    .into(),
+            ));
+        }
+        let password_ok = match input.password.as_deref() {
+            Some(pw) if pw.len() <= ideaweave_domain::Password::MAX_CHARS * 4 => {
                 crate::auth::verify_password(record.password_hash.clone(), pw.to_owned()).await
             }
-            (None, _) => true,
             _ => false,
         };
         let has_totp = {
@@ -635,18 +599,7 @@ impl App {
         let rotated = self
             .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(record.id),
-                action: AuditAction::Reauthenticated,
-                target: Target::Scope,
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"second_factor": has_totp}),
-            },
-        )
+        self.audit_own(&mut tx, record.id, &principal.client, AuditAction::Reauthenticated, Target::Scope, json!({"second_factor": has_totp}))
         .await?;
         tx.commit().await?;
         self.clear_account_throttle(&buckets).await?;

@@ -294,18 +294,7 @@ impl App {
         let rotated = self
             .rotate_in(&mut tx, &session.cookie_hash, AuthLevel::Passkey, Some(now))
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::MfaEnabled,
-                target: Target::Person(principal.user),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"method": "passkey"}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaEnabled, Target::Person(principal.user), json!({"method": "passkey"}))
         .await?;
         tx.commit().await?;
         Ok((
@@ -346,18 +335,7 @@ impl App {
         if !tx.delete_passkey(principal.user, id).await? {
             return Err(AppError::NotFound("passkey"));
         }
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::MfaDisabled,
-                target: Target::Thing("passkey", id),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"method": "passkey"}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaDisabled, Target::Thing("passkey", id), json!({"method": "passkey"}))
         .await?;
         tx.commit().await?;
         Ok(())

@@ -185,18 +185,7 @@ impl App {
         if !tx.delete_session_by_id(principal.user, id).await? {
             return Err(AppError::NotFound("session"));
         }
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::SessionRevoked,
-                target: Target::Thing("session", id),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"sessions": 1}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::SessionRevoked, Target::Thing("session", id), json!({"sessions": 1}))
         .await?;
         tx.commit().await?;
         Ok(())
@@ -213,18 +202,7 @@ impl App {
         let n = tx
             .delete_other_sessions(principal.user, &session.cookie_hash)
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(principal.user),
-                action: AuditAction::SessionRevoked,
-                target: Target::Scope,
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"sessions": n}),
-            },
-        )
+        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::SessionRevoked, Target::Scope, json!({"sessions": n}))
         .await?;
         tx.commit().await?;
         Ok(n)
@@ -315,18 +293,7 @@ impl App {
         let rotated = self
             .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit(
-            &mut tx,
-            AuditEvent {
-                workspace: None,
-                actor: Who::Person(record.id),
-                action: AuditAction::PasswordChanged,
-                target: Target::Person(record.id),
-                outcome: Outcome::Success,
-                client: &principal.client,
-                facts: json!({"sessions_ended": sessions_ended}),
-            },
-        )
+        self.audit_own(&mut tx, record.id, &principal.client, AuditAction::PasswordChanged, Target::Person(record.id), json!({"sessions_ended": sessions_ended}))
         .await?;
         if let Ok(email) = ideaweave_domain::Email::parse(&address) {
             self.queue_account_mail(&mut tx, &crate::password_reset::changed_mail(&email))

@@ -204,6 +204,33 @@ impl Browser {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /api/v1{path}` with the jar's session and its anti-CSRF token (read off a page).
+    pub(crate) async fn api_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let html = self
+            .http
+            .get(format!("{}/account", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+            .unwrap()
+            .captures(&html)
+            .map(|c| c[1].to_owned())
+            .expect("a page with the anti-CSRF token");
+        let r = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Posts a page form with the session's anti-CSRF token taken from `page`.
     pub(crate) async fn post_form(&self, page: &str, action: &str) -> Landing {
         let html = self
@@ -309,6 +336,17 @@ async fn idn_03_oidc_signs_in_creates_members_and_logs_out_at_the_provider() {
     assert_eq!(me["workspaces"][0]["slug"], "corp");
     assert_eq!(me["workspaces"][0]["role"], "member");
     let ann = me["user"]["id"].clone();
+    // Without a password, confirming "it is you" means signing in through the provider again.
+    let (st, v) = b
+        .api_post("/session/reauth", json!({"password": "anything at all"}))
+        .await;
+    assert_eq!(st, 409, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("single sign-on")
+    );
 
     // The provider ends its session too when Ann signs out here.
     let out = b.post_form("/account", "/sign-out").await;
