@@ -73,6 +73,18 @@ impl Principal {
     pub fn is_session(&self) -> bool {
         self.token.is_none()
     }
+
+    /// Refuses API tokens: what belongs to the account (its sessions, factors, password) is
+    /// for the person's own sessions, not for a token acting in one workspace.
+    pub(crate) fn require_session(&self) -> AppResult<()> {
+        if self.is_session() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "sign in to see or change your account's security; API tokens cannot".into(),
+            ))
+        }
+    }
 }
 
 /// How far a sign-in got: done, or waiting for the second factor.
@@ -467,7 +479,14 @@ impl App {
             now,
         )
         .await?;
-        self.audit_own(&mut tx, user, client, AuditAction::SignIn, Target::Scope, serde_json::json!({"level": level.as_str()}))
+        self.audit_own(
+            &mut tx,
+            user,
+            client,
+            AuditAction::SignIn,
+            Target::Scope,
+            serde_json::json!({"level": level.as_str()}),
+        )
         .await?;
         tx.commit().await?;
         Ok((session, csrf))
@@ -479,7 +498,14 @@ impl App {
         let mut tx = self.store.begin().await?;
         let now = self.now();
         if let Some(s) = tx.session(&hash, now, self.idle_cutoff(now)).await? {
-            self.audit_own(&mut tx, s.user_id, client, AuditAction::SignOut, Target::Scope, serde_json::Value::Null)
+            self.audit_own(
+                &mut tx,
+                s.user_id,
+                client,
+                AuditAction::SignOut,
+                Target::Scope,
+                serde_json::Value::Null,
+            )
             .await?;
         }
         tx.delete_session(&hash).await?;
@@ -544,7 +570,14 @@ impl App {
         if !tx.set_user_name(principal.user, &sealed).await? {
             return Err(AppError::Unauthenticated);
         }
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::AccountRenamed, Target::Person(principal.user), serde_json::Value::Null)
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::AccountRenamed,
+            Target::Person(principal.user),
+            serde_json::Value::Null,
+        )
         .await?;
         let user = tx
             .user_by_id(principal.user)

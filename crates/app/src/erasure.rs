@@ -433,8 +433,10 @@ impl App {
         let anonymise = e.mode == ErasureMode::Anonymise;
         match step {
             H::SsoIdentities => {
-                tx.workspace(ws)
-                    .delete_rows_of("sso_identities", "user_id", person)
+                let mut repo = tx.workspace(ws);
+                repo.delete_rows_of("sso_identities", "user_id", person)
+                    .await?;
+                repo.delete_rows_of("sso_logins", "link_user", person)
                     .await?;
             }
             H::PendingNotifications => {
@@ -729,7 +731,9 @@ impl App {
             }
             H::SignInThrottle => {
                 if let Some(email) = email {
-                    let bucket = self.keyring.throttle_bucket(&format!("account:{email}"))?;
+                    let bucket = self
+                        .keyring
+                        .keyed_index(&format!("throttle:account:{email}"))?;
                     tx.clear_throttle(&bucket).await?;
                 }
             }

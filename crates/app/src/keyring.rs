@@ -690,12 +690,13 @@ impl Keyring {
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
     }
 
-    /// The keyed hash a failed-sign-in counter is stored under (`account:<address>` or
-    /// `ip:<address>`): stable, and useless to anyone without the instance's key.
-    pub fn throttle_bucket(&self, label: &str) -> AppResult<Vec<u8>> {
+    /// A keyed hash of `label` under the instance's blind-index key: what failed-sign-in
+    /// counters (`throttle:account:<address>`, `throttle:ip:<address>`) and provider subjects
+    /// are stored under: stable, and useless to anyone without the instance's key.
+    pub fn keyed_index(&self, label: &str) -> AppResult<Vec<u8>> {
         self.email_index
             .get()
-            .map(|k| k.index(&format!("throttle:{label}")).to_vec())
+            .map(|k| k.index(label).to_vec())
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
     }
 

@@ -185,6 +185,7 @@ impl App {
 
     /// A person's second factors.
     pub async fn second_factors(&self, principal: &Principal) -> AppResult<SecondFactorsView> {
+        principal.require_session()?;
         let mut tx = self.store.read().await?;
         let totp = tx.totp_of(principal.user).await?;
         Ok(SecondFactorsView {
@@ -287,14 +288,22 @@ impl App {
             .new_recovery_codes(&mut tx, principal.user, now)
             .await?;
         let rotated = self
-            .rotate_in(
-                &mut tx,
-                &session.cookie_hash,
-                AuthLevel::Mfa.max(session.level),
-                Some(now),
-            )
+            .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaEnabled, Target::Person(principal.user), json!({"method": "totp"}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::MfaEnabled,
+            Target::Person(principal.user),
+            json!({"method": "totp"}),
+        )
+        .await?;
+        self.tell_security_change(
+            &mut tx,
+            principal.user,
+            "An authenticator app was set up for two-factor sign-in",
+        )
         .await?;
         tx.commit().await?;
         Ok((codes, rotated))
@@ -308,7 +317,20 @@ impl App {
             return Err(AppError::NotFound("authenticator"));
         }
         tx.delete_recovery_codes(principal.user).await?;
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaDisabled, Target::Person(principal.user), json!({"method": "totp"}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::MfaDisabled,
+            Target::Person(principal.user),
+            json!({"method": "totp"}),
+        )
+        .await?;
+        self.tell_security_change(
+            &mut tx,
+            principal.user,
+            "Two-factor sign-in with an authenticator app was turned off",
+        )
         .await?;
         tx.commit().await?;
         Ok(())
@@ -335,7 +357,14 @@ impl App {
         let codes = self
             .new_recovery_codes(&mut tx, principal.user, now)
             .await?;
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::RecoveryCodesRegenerated, Target::Person(principal.user), json!({"codes": RECOVERY_CODES}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::RecoveryCodesRegenerated,
+            Target::Person(principal.user),
+            json!({"codes": RECOVERY_CODES}),
+        )
         .await?;
         tx.commit().await?;
         Ok(codes)
@@ -442,7 +471,14 @@ impl App {
             tx.delete_sign_in_challenge(&hash).await?;
             if method == "recovery_code" {
                 let left = tx.recovery_codes_left(user).await?;
-                self.audit_own(&mut tx, user, client, AuditAction::RecoveryCodeUsed, Target::Person(user), json!({"left": left}))
+                self.audit_own(
+                    &mut tx,
+                    user,
+                    client,
+                    AuditAction::RecoveryCodeUsed,
+                    Target::Person(user),
+                    json!({"left": left}),
+                )
                 .await?;
             }
             tx.commit().await?;
@@ -563,12 +599,22 @@ impl App {
             }
             _ => false,
         };
-        let has_totp = {
+        let (has_totp, has_passkey) = {
             let mut tx = self.store.read().await?;
-            tx.totp_of(record.id)
+            let totp = tx
+                .totp_of(record.id)
                 .await?
-                .is_some_and(|t| t.confirmed_at.is_some())
+                .is_some_and(|t| t.confirmed_at.is_some());
+            (totp, self.has_passkey(&mut tx, record.id).await?)
         };
+        if has_passkey && !has_totp {
+            // A password alone must not stand in for the passkey.
+            return Err(AppError::Conflict(
+                "your second factor is a passkey: sign out and sign in again with it to confirm \
+                 it is you"
+                    .into(),
+            ));
+        }
         let factor_ok = !has_totp
             || (password_ok
                 && self
@@ -599,11 +645,48 @@ impl App {
         let rotated = self
             .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit_own(&mut tx, record.id, &principal.client, AuditAction::Reauthenticated, Target::Scope, json!({"second_factor": has_totp}))
+        self.audit_own(
+            &mut tx,
+            record.id,
+            &principal.client,
+            AuditAction::Reauthenticated,
+            Target::Scope,
+            json!({"second_factor": has_totp}),
+        )
         .await?;
         tx.commit().await?;
         self.clear_account_throttle(&buckets).await?;
         Ok(rotated)
+    }
+
+    /// Emails the account's address that its sign-in changed (a factor added or removed), so
+    /// that an attacker's change does not go unnoticed.
+    pub(crate) async fn tell_security_change(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        user: UserId,
+        what: &str,
+    ) -> AppResult<()> {
+        let Some(record) = tx.user_by_id(user).await? else {
+            return Ok(());
+        };
+        let Some(address) = self
+            .keyring
+            .open_text(tx, &account("email", user), &record.email)
+            .await?
+        else {
+            return Ok(());
+        };
+        let text = format!(
+            "{what} on your Ideaweave account ({address}).\n\nIf that was you, there is nothing \
+             to do. If it was not, reset your password from the sign-in page at once, then check \
+             Account › Security for sessions, authenticators and passkeys you do not know."
+        );
+        self.queue_account_mail(
+            tx,
+            &crate::mail::plain_mail(&address, "Your Ideaweave sign-in was changed", text),
+        )
+        .await
     }
 
     /// Gives the session a new cookie and anti-CSRF token (its id stays), at `level`.

@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::*;
 
-use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
+use crate::audit::{AuditAction, ClientInfo, Target};
 use crate::auth::{LoginOutcome, Principal};
 use crate::mfa::RotatedSession;
 use crate::sealed::{account, account_row};
@@ -292,10 +292,19 @@ impl App {
             ));
         }
         let rotated = self
-            .rotate_in(&mut tx, &session.cookie_hash, AuthLevel::Passkey, Some(now))
+            .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaEnabled, Target::Person(principal.user), json!({"method": "passkey"}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::MfaEnabled,
+            Target::Person(principal.user),
+            json!({"method": "passkey"}),
+        )
         .await?;
+        self.tell_security_change(&mut tx, principal.user, "A passkey was added")
+            .await?;
         tx.commit().await?;
         Ok((
             PasskeyView {
@@ -310,6 +319,7 @@ impl App {
 
     /// The caller's passkeys.
     pub async fn passkeys(&self, principal: &Principal) -> AppResult<Vec<PasskeyView>> {
+        principal.require_session()?;
         let mut tx = self.store.read().await?;
         let mut out = Vec::new();
         for r in tx.passkeys_of(principal.user).await? {
@@ -335,8 +345,17 @@ impl App {
         if !tx.delete_passkey(principal.user, id).await? {
             return Err(AppError::NotFound("passkey"));
         }
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::MfaDisabled, Target::Thing("passkey", id), json!({"method": "passkey"}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::MfaDisabled,
+            Target::Thing("passkey", id),
+            json!({"method": "passkey"}),
+        )
         .await?;
+        self.tell_security_change(&mut tx, principal.user, "A passkey was removed")
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -370,7 +389,9 @@ impl App {
         client: &ClientInfo,
     ) -> AppResult<LoginOutcome> {
         let webauthn = self.webauthn()?;
-        let buckets = self.sign_in_buckets("passkey", client)?;
+        // Only the client's counter: there is no address to count against, and one shared
+        // counter would let anybody lock everybody out of passkey sign-in.
+        let buckets = self.client_buckets(client)?;
         self.check_throttle(&buckets).await?;
         let credential: PublicKeyCredential = parse("credential", input.credential)?;
         let now = self.now();

@@ -287,6 +287,9 @@ impl App {
             .ok_or(AppError::NotFound("password reset"))?;
         tx.set_password_hash(user.id, &hash).await?;
         let sessions_ended = tx.delete_sessions_of(user.id).await?;
+        // Whoever linked a single-sign-on identity to this account before must not keep a way
+        // in (an account a rogue provider created before its owner took it over).
+        tx.delete_sso_identities_of(user.id).await?;
         // An address change asked for from a session that is now ended must not survive it.
         tx.delete_email_changes_of(user.id).await?;
         self.audit(

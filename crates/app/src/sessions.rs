@@ -139,6 +139,7 @@ impl App {
 
     /// The caller's live sessions, most recently used first.
     pub async fn sessions(&self, principal: &Principal) -> AppResult<Vec<ActiveSession>> {
+        principal.require_session()?;
         let current = principal.session.as_ref().map(|s| s.id);
         let now = self.now();
         let idle = i64::try_from(self.settings.session_idle.as_millis()).unwrap_or(i64::MAX);
@@ -185,7 +186,14 @@ impl App {
         if !tx.delete_session_by_id(principal.user, id).await? {
             return Err(AppError::NotFound("session"));
         }
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::SessionRevoked, Target::Thing("session", id), json!({"sessions": 1}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::SessionRevoked,
+            Target::Thing("session", id),
+            json!({"sessions": 1}),
+        )
         .await?;
         tx.commit().await?;
         Ok(())
@@ -202,7 +210,14 @@ impl App {
         let n = tx
             .delete_other_sessions(principal.user, &session.cookie_hash)
             .await?;
-        self.audit_own(&mut tx, principal.user, &principal.client, AuditAction::SessionRevoked, Target::Scope, json!({"sessions": n}))
+        self.audit_own(
+            &mut tx,
+            principal.user,
+            &principal.client,
+            AuditAction::SessionRevoked,
+            Target::Scope,
+            json!({"sessions": n}),
+        )
         .await?;
         tx.commit().await?;
         Ok(n)
@@ -293,7 +308,14 @@ impl App {
         let rotated = self
             .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
             .await?;
-        self.audit_own(&mut tx, record.id, &principal.client, AuditAction::PasswordChanged, Target::Person(record.id), json!({"sessions_ended": sessions_ended}))
+        self.audit_own(
+            &mut tx,
+            record.id,
+            &principal.client,
+            AuditAction::PasswordChanged,
+            Target::Person(record.id),
+            json!({"sessions_ended": sessions_ended}),
+        )
         .await?;
         if let Ok(email) = ideaweave_domain::Email::parse(&address) {
             self.queue_account_mail(&mut tx, &crate::password_reset::changed_mail(&email))

@@ -5,7 +5,9 @@
 //!
 //! Accounts are matched by the provider's subject, never by address alone: a provider that
 //! asserts somebody's address cannot take over their account. An existing account is linked
-//! once, when its person comes back from the provider already signed in to it.
+//! only when its person asks for it from their security page (a CSRF-protected form, after a
+//! recent re-authentication) and comes back signed in to it. A sign-in is finished only by the
+//! browser that started it (a cookie), so a link to someone else's callback signs nobody in.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +24,6 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::auth::{LoginOutcome, Principal};
@@ -371,8 +372,31 @@ impl App {
         Ok((ws.id, config, metadata, secret))
     }
 
-    /// Starts a sign-in through the workspace's provider: the URL to send the browser to.
-    pub async fn start_oidc(&self, slug: &str, next: &str) -> AppResult<String> {
+    /// Starts a sign-in through the workspace's provider: the URL to send the browser to, and
+    /// the secret the browser must keep (a cookie) and show at the callback.
+    pub async fn start_oidc(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
+        self.start_oidc_for(slug, next, None).await
+    }
+
+    /// Starts linking the caller's account to their identity at the workspace's provider
+    /// (after a recent re-authentication): like [`App::start_oidc`], and the callback links
+    /// when the provider's address is the account's.
+    pub async fn start_oidc_link(
+        &self,
+        principal: &Principal,
+        slug: &str,
+    ) -> AppResult<(String, String)> {
+        self.require_recent_auth(principal)?;
+        self.start_oidc_for(slug, "/account/security", Some(principal.user))
+            .await
+    }
+
+    async fn start_oidc_for(
+        &self,
+        slug: &str,
+        next: &str,
+        link_user: Option<UserId>,
+    ) -> AppResult<(String, String)> {
         let (ws, config, metadata, secret) = self.oidc_client(slug).await?;
         let redirect = RedirectUrl::new(self.oidc_redirect_uri(slug))
             .map_err(|e| AppError::internal(format!("redirect URI: {e}")))?;
@@ -405,21 +429,33 @@ impl App {
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
         let sealed = key.seal_text(ws, "sso_logins", "secrets", row_of(&state_hash), &pending)?;
-        tx.insert_sso_login(ws, &state_hash, &sealed, next, now + LOGIN_TTL_MS)
-            .await?;
+        let browser = crate::secrets::random_secret()?;
+        tx.insert_sso_login(ideaweave_store::NewSsoLogin {
+            workspace: ws,
+            state_hash: &state_hash,
+            secrets: &sealed,
+            next,
+            expires_at: now + LOGIN_TTL_MS,
+            browser_hash: &hash_secret(&browser),
+            link_user,
+        })
+        .await?;
         tx.commit().await?;
-        Ok(url.to_string())
+        Ok((url.to_string(), browser))
     }
 
-    /// Finishes a sign-in through the workspace's provider: the code is exchanged (with the
-    /// PKCE verifier), the ID token validated, and the person signed in — created and made a
-    /// member when allowed. `current` is who is signed in in this browser already (to link an
-    /// existing account). Returns the session and where to go.
+    /// Finishes a sign-in through the workspace's provider: the browser's secret must be the
+    /// one the sign-in started with; the code is exchanged (with the PKCE verifier), the ID
+    /// token validated, and the person signed in — created and made a member when allowed.
+    /// `current` is who is signed in in this browser (for a link they asked for). Returns the
+    /// session and where to go.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_oidc(
         &self,
         slug: &str,
         code: &str,
         state: &str,
+        browser: Option<&str>,
         current: Option<&Principal>,
         client: &ClientInfo,
     ) -> AppResult<(LoginOutcome, String)> {
@@ -427,12 +463,23 @@ impl App {
         let (ws, config, metadata, secret) = self.oidc_client(slug).await?;
         let now = self.now();
         let state_hash = hash_secret(state);
-        let (sealed, next) = {
+        let login = {
             let mut tx = self.store.begin().await?;
             let taken = tx.take_sso_login(ws, &state_hash, now).await?;
             tx.commit().await?;
             taken.ok_or_else(|| refused("this sign-in expired or was used already; start again"))?
         };
+        let same_browser = match (&login.browser_hash, browser) {
+            (Some(want), Some(secret)) => *want == hash_secret(secret),
+            _ => false,
+        };
+        if !same_browser {
+            return Err(refused(
+                "this sign-in was started in another browser; start again here",
+            ));
+        }
+        let (sealed, next) = (login.secrets, login.next);
+        let link_user = login.link_user.map(UserId);
         let pending: Pending = {
             let mut tx = self.store.read().await?;
             let text = self
@@ -480,12 +527,11 @@ impl App {
             })?;
         let raw_token = id_token.to_string();
         let payload = verified_payload(&raw_token);
-        let subject = format!(
-            "{}\u{0}{}",
+        let subject_hash = self.keyring.keyed_index(&format!(
+            "sso-subject:{}\u{0}{}",
             claims.issuer().as_str(),
             claims.subject().as_str()
-        );
-        let subject_hash = Sha256::digest(subject.as_bytes()).to_vec();
+        ))?;
         let email = claims
             .email()
             .map(|e| e.as_str().to_owned())
@@ -527,10 +573,9 @@ impl App {
             || list(&config.allowed_groups)
                 .iter()
                 .any(|g| groups.contains(g));
-        let level = match payload.get("amr").and_then(|a| a.as_array()) {
-            Some(amr) if amr.iter().any(|m| m == "mfa" || m == "hwk") => AuthLevel::Mfa,
-            _ => AuthLevel::Password,
-        };
+        // A provider's word about how it authenticated (`amr`) is not taken: any workspace
+        // admin can run a provider, and the session is good in every workspace of the account.
+        let level = AuthLevel::Password;
         let role: Role = config.default_role.parse().unwrap_or(Role::Member);
         let user = self
             .sso_account(
@@ -540,7 +585,7 @@ impl App {
                 &name,
                 role,
                 admitted,
-                current,
+                link_user.filter(|u| current.is_some_and(|p| p.is_session() && p.user == *u)),
                 client,
             )
             .await?;
@@ -581,9 +626,10 @@ impl App {
         ))
     }
 
-    /// The account of a provider's subject: the one linked before; or the signed-in person's,
-    /// linked now when the addresses match; or a new one, when the workspace admits the
-    /// address's domain or one of the groups. Makes them a member when they are not.
+    /// The account of a provider's subject: the one linked before; or `linking`'s, linked now
+    /// when the addresses match (they asked for it and are signed in here); or a new one, when
+    /// the workspace admits the address's domain or one of the groups. Makes them a member when
+    /// they are not. Every refusal reads the same, so it does not tell who has an account.
     #[allow(clippy::too_many_arguments)]
     async fn sso_account(
         &self,
@@ -593,10 +639,17 @@ impl App {
         name: &str,
         role: Role,
         admitted: bool,
-        current: Option<&Principal>,
+        linking: Option<UserId>,
         client: &ClientInfo,
     ) -> AppResult<UserId> {
-        let refused = |why: &str| AppError::Forbidden(format!("single sign-on failed: {why}"));
+        let refused = || {
+            AppError::Forbidden(
+                "single sign-on failed: this workspace's single sign-on does not let this \
+                 address join. If you already have an account with it, sign in with your \
+                 password and link single sign-on under Account › Security"
+                    .into(),
+            )
+        };
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let linked = tx.sso_identity(ws, subject_hash).await?;
@@ -604,25 +657,20 @@ impl App {
         let user = match (linked, by_address) {
             (Some(u), _) => u,
             (None, Some(existing)) => {
-                if current.is_none_or(|p| p.user != existing.id || !p.is_session()) {
-                    return Err(refused(
-                        "an account with this address exists here: sign in to it with its password \
-                         first, then use single sign-on again to link the two",
-                    ));
+                if linking != Some(existing.id) {
+                    return Err(refused());
                 }
                 tx.insert_sso_identity(ws, subject_hash, existing.id, now)
                     .await?;
                 existing.id
             }
             (None, None) => {
-                if !admitted {
-                    return Err(refused(
-                        "this workspace does not let this address or its groups join; ask its admins",
-                    ));
+                if !admitted || linking.is_some() {
+                    return Err(refused());
                 }
                 let name = PersonName::parse(name)
                     .or_else(|_| PersonName::parse(email.as_str()))
-                    .map_err(|_| refused("the provider's name for you is not usable"))?;
+                    .map_err(|_| refused())?;
                 let id = UserId::new();
                 self.insert_account_in(&mut tx, id, email, &name, None, false)
                     .await?;
@@ -646,9 +694,7 @@ impl App {
         let mut repo = tx.workspace(ws);
         if repo.role_of(user).await?.is_none() {
             if !admitted {
-                return Err(refused(
-                    "you are not a member of this workspace, and its single sign-on does not let you join",
-                ));
+                return Err(refused());
             }
             repo.upsert_member(user, role, now).await?;
             self.audit(

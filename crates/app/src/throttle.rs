@@ -35,13 +35,16 @@ const WARN_EVERY_MS: i64 = 24 * 3_600_000;
 /// The buckets one attempt counts in.
 #[derive(Debug, Clone)]
 pub(crate) struct Buckets {
-    account: Vec<u8>,
+    account: Option<Vec<u8>>,
     client: Option<Vec<u8>>,
 }
 
 impl Buckets {
     fn all(&self) -> impl Iterator<Item = (&[u8], i64)> {
-        std::iter::once((self.account.as_slice(), ACCOUNT_FREE_FAILURES))
+        self.account
+            .as_deref()
+            .map(|a| (a, ACCOUNT_FREE_FAILURES))
+            .into_iter()
             .chain(self.client.as_deref().map(|c| (c, CLIENT_FREE_FAILURES)))
     }
 }
@@ -72,11 +75,20 @@ impl App {
             Err(_) => email.trim().to_lowercase(),
         };
         Ok(Buckets {
-            account: self
-                .keyring
-                .throttle_bucket(&format!("account:{address}"))?,
+            account: Some(
+                self.keyring
+                    .keyed_index(&format!("throttle:account:{address}"))?,
+            ),
+            ..self.client_buckets(client)?
+        })
+    }
+
+    /// The bucket of an attempt that names no account (a passkey sign-in): the client's only.
+    pub(crate) fn client_buckets(&self, client: &ClientInfo) -> AppResult<Buckets> {
+        Ok(Buckets {
+            account: None,
             client: match &client.ip {
-                Some(ip) => Some(self.keyring.throttle_bucket(&format!("ip:{ip}"))?),
+                Some(ip) => Some(self.keyring.keyed_index(&format!("throttle:ip:{ip}"))?),
                 None => None,
             },
         })
@@ -119,6 +131,7 @@ impl App {
             let block = block_for_ms(failures, free);
             let mut warned_at = old.and_then(|t| t.warned_at);
             if i == 0
+                && buckets.account.is_some()
                 && failures >= free
                 && account_of_address.is_some()
                 && warned_at.is_none_or(|w| w <= now - WARN_EVERY_MS)
@@ -156,9 +169,12 @@ impl App {
     /// Forgets the address's failures once its account signed in. The client's counter stays:
     /// signing in to one's own account must not buy more guesses at others.
     pub(crate) async fn clear_account_throttle(&self, buckets: &Buckets) -> AppResult<()> {
+        let Some(account) = &buckets.account else {
+            return Ok(());
+        };
         let mut tx = self.store.begin().await?;
-        if tx.throttle(&buckets.account).await?.is_some() {
-            tx.clear_throttle(&buckets.account).await?;
+        if tx.throttle(account).await?.is_some() {
+            tx.clear_throttle(account).await?;
         }
         tx.commit().await?;
         Ok(())

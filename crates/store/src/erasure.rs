@@ -204,14 +204,15 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     ),
     table(
         "sso_logins",
-        None,
-        &[],
+        Some(H::SsoIdentities),
+        &["link_user"],
         &[
             "workspace_id",
             "state_hash",
             "secrets",
             "next",
             "expires_at",
+            "browser_hash",
         ],
     ),
     table(
@@ -664,6 +665,7 @@ const DELETED_WITH_PERSON: &[(&str, &str)] = &[
     ("api_tokens", "user_id"),
     ("invitations", "accepted_by"),
     ("sso_identities", "user_id"),
+    ("sso_logins", "link_user"),
     ("memberships", "user_id"),
 ];
 

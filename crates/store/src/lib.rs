@@ -82,7 +82,7 @@ pub use outbox::{OutboxCounts, OutboxRow};
 pub use personal::HeldIn;
 pub use requests::{NewRequest, RequestRow};
 pub use retention::DeletedComment;
-pub use sso::OidcConfigRecord;
+pub use sso::{NewSsoLogin, OidcConfigRecord, SsoLoginRecord};
 pub use termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

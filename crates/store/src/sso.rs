@@ -19,6 +19,27 @@ pub struct OidcConfigRecord {
     pub updated_at: i64,
 }
 
+/// A sign-in to record while the person is at the provider.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSsoLogin<'a> {
+    pub workspace: WorkspaceId,
+    pub state_hash: &'a [u8],
+    pub secrets: &'a [u8],
+    pub next: &'a str,
+    pub expires_at: i64,
+    pub browser_hash: &'a [u8],
+    pub link_user: Option<UserId>,
+}
+
+/// A sign-in that came back from the provider.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SsoLoginRecord {
+    pub secrets: Vec<u8>,
+    pub next: String,
+    pub browser_hash: Option<Vec<u8>>,
+    pub link_user: Option<Uuid>,
+}
+
 impl Tx {
     /// The workspace's OpenID Connect provider, if it has one.
     pub async fn oidc_config(&mut self, ws: WorkspaceId) -> StoreResult<Option<OidcConfigRecord>> {
@@ -56,33 +77,37 @@ impl Tx {
         Ok(done == 1)
     }
 
-    /// Records a sign-in waiting for the provider's answer.
-    pub async fn insert_sso_login(
-        &mut self,
-        ws: WorkspaceId,
-        state_hash: &[u8],
-        secrets: &[u8],
-        next: &str,
-        expires_at: i64,
-    ) -> StoreResult<()> {
+    /// Records a sign-in waiting for the provider's answer: bound to the browser whose cookie
+    /// hashes to `browser_hash`, and linking `link_user`'s account when they asked for that.
+    pub async fn insert_sso_login(&mut self, l: NewSsoLogin<'_>) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO sso_logins (workspace_id, state_hash, secrets, next, expires_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(ws.0).bind(state_hash).bind(secrets).bind(next).bind(expires_at).execute(c).await?;
+            sqlx::query("INSERT INTO sso_logins (workspace_id, state_hash, secrets, next, expires_at, browser_hash, link_user) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(l.workspace.0).bind(l.state_hash).bind(l.secrets).bind(l.next).bind(l.expires_at)
+                .bind(l.browser_hash).bind(l.link_user.map(|u| u.0)).execute(c).await?;
         });
         Ok(())
     }
 
-    /// Takes out the live sign-in with this state (used once): its sealed secrets and where to
-    /// go after.
+    /// Takes out the live sign-in with this state (used once).
     pub async fn take_sso_login(
         &mut self,
         ws: WorkspaceId,
         state_hash: &[u8],
         now: i64,
-    ) -> StoreResult<Option<(Vec<u8>, String)>> {
+    ) -> StoreResult<Option<SsoLoginRecord>> {
         Ok(on_conn!(self, c => {
-            sqlx::query_as("DELETE FROM sso_logins WHERE workspace_id = $1 AND state_hash = $2 AND expires_at > $3 RETURNING secrets, next")
+            sqlx::query_as("DELETE FROM sso_logins WHERE workspace_id = $1 AND state_hash = $2 AND expires_at > $3 \
+                            RETURNING secrets, next, browser_hash, link_user")
                 .bind(ws.0).bind(state_hash).bind(now).fetch_optional(c).await?
+        }))
+    }
+
+    /// Forgets every provider identity linked to `user` (their password was reset: whoever
+    /// linked a provider before must not keep a way in).
+    pub async fn delete_sso_identities_of(&mut self, user: UserId) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sso_identities WHERE user_id = $1").bind(user.0).execute(c).await?.rows_affected()
         }))
     }
 

@@ -750,7 +750,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let code = r.body["codes"][0].as_str().unwrap().to_owned();
-        for admins in ["mfa", "password"] {
+        for admins in ["password"] {
             let r = send(
                 &t,
                 "PUT",

@@ -152,6 +152,30 @@ pub(crate) async fn enrol_totp(t: &TestApp, s: &Session) -> (String, Vec<String>
     (secret, codes, r.session(s.user))
 }
 
+/// Signs in with password and authenticator code (waiting for the app's next code, since each
+/// is accepted once); the two-factor session.
+pub(crate) async fn sign_in_with_code(
+    t: &TestApp,
+    email: &str,
+    password: &str,
+    secret: &str,
+    user: ideaweave_domain::UserId,
+) -> Session {
+    let r = sign_in(t, email, password).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    t.clock.advance(Duration::from_secs(31));
+    let r = send(
+        t,
+        "POST",
+        "/session/second-factor",
+        None,
+        Some(json!({"challenge": r.body["challenge"], "code": totp_code(t, secret)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.session(user)
+}
+
 #[tokio::test]
 async fn idn_04_failed_sign_ins_back_off_exponentially_and_say_when_to_retry() {
     let t = TestApp::spawn().await;
@@ -576,8 +600,8 @@ async fn idn_02_an_authenticator_app_signs_in_once_per_code_and_recovery_codes_o
     );
     let r = send(&t, "GET", "/me/sessions", Some(&s), None).await;
     assert_eq!(
-        r.body[0]["level"], "mfa",
-        "confirming made this session two-factor"
+        r.body[0]["level"], "password",
+        "adding a factor does not make this session two-factor: a stolen session cannot raise itself"
     );
     // Setting up a second one while one is on is refused.
     let r = send(&t, "POST", "/me/second-factors/totp", Some(&s), None).await;
@@ -764,7 +788,18 @@ async fn idn_02_a_workspace_can_require_two_factors_and_operators_always_need_th
         "admins at least as strong as members: {}",
         r.body
     );
-    let (_, _, s) = enrol_totp(&t, &s).await;
+    let (secret, _, s) = enrol_totp(&t, &s).await;
+    // Still a password session: the policy needs a two-factor one.
+    let r = send(
+        &t,
+        "PUT",
+        "/workspaces/strict/security",
+        Some(&s),
+        Some(policy.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let s = sign_in_with_code(&t, ANN, ANN_PASSWORD, &secret, ann).await;
     let r = send(
         &t,
         "PUT",
@@ -808,7 +843,22 @@ async fn idn_02_a_workspace_can_require_two_factors_and_operators_always_need_th
         200,
         "their account stays reachable"
     );
-    let (_, _, al) = enrol_totp(&t, &al).await;
+    let (al_secret, _, al) = enrol_totp(&t, &al).await;
+    assert_eq!(
+        send(&t, "GET", "/workspaces/strict", Some(&al), None)
+            .await
+            .status,
+        403,
+        "until they sign in with it"
+    );
+    let al = sign_in_with_code(
+        &t,
+        "al@example.org",
+        "al's own long passphrase",
+        &al_secret,
+        al.user,
+    )
+    .await;
     assert_eq!(
         send(&t, "GET", "/workspaces/strict", Some(&al), None)
             .await
@@ -848,7 +898,15 @@ async fn idn_02_a_workspace_can_require_two_factors_and_operators_always_need_th
             .unwrap()
             .contains("operator")
     );
-    let (_, _, op) = enrol_totp(&t, &op).await;
+    let (op_secret, _, op) = enrol_totp(&t, &op).await;
+    let op = sign_in_with_code(
+        &t,
+        "op@example.org",
+        "operator's own passphrase",
+        &op_secret,
+        op.user,
+    )
+    .await;
     assert_eq!(
         send(&t, "GET", "/workspaces/relaxed", Some(&op), None)
             .await

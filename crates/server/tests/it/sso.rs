@@ -193,6 +193,58 @@ impl Browser {
         panic!("the sign-in went round in circles at {url}");
     }
 
+    /// Goes through the provider like [`Browser::run`] but stops before the application's
+    /// callback: its URL (what an attacker would send a victim).
+    pub(crate) async fn until_callback(&self, start: &str, login: &str) -> String {
+        let mut url = self.real(start);
+        let input_re = regex::Regex::new(r#"<input[^>]*>"#).unwrap();
+        let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..20 {
+            if url.contains("/oidc/callback") {
+                return url;
+            }
+            let resp = match form.take() {
+                Some(fields) => self.http.post(&url).form(&fields).send().await,
+                None => self.http.get(&url).send().await,
+            }
+            .expect("request sent");
+            if let Some(loc) = resp.headers().get("location") {
+                let loc = loc.to_str().unwrap().to_owned();
+                url = self.real(
+                    reqwest::Url::parse(&url)
+                        .unwrap()
+                        .join(&loc)
+                        .unwrap()
+                        .as_str(),
+                );
+                continue;
+            }
+            let body = resp.text().await.unwrap_or_default();
+            let f = form_re.captures(&body).expect("a provider form");
+            let action = attr(&f[1], "action").unwrap_or_else(|| url.clone());
+            let fields = input_re
+                .find_iter(&f[2])
+                .filter_map(|i| {
+                    let name = attr(i.as_str(), "name")?;
+                    let value = match name.as_str() {
+                        "login" => login.to_owned(),
+                        "password" => "any password".to_owned(),
+                        _ => attr(i.as_str(), "value").unwrap_or_default(),
+                    };
+                    Some((name, value))
+                })
+                .collect();
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&action)
+                .unwrap()
+                .to_string();
+            form = Some(fields);
+        }
+        panic!("no callback reached");
+    }
+
     /// `GET /api/v1{path}` with the jar's cookies.
     pub(crate) async fn api(&self, path: &str) -> (u16, Value) {
         let r = self
@@ -233,6 +285,16 @@ impl Browser {
 
     /// Posts a page form with the session's anti-CSRF token taken from `page`.
     pub(crate) async fn post_form(&self, page: &str, action: &str) -> Landing {
+        self.post_form_with(page, action, &[]).await
+    }
+
+    /// [`Browser::post_form`] with more fields.
+    pub(crate) async fn post_form_with(
+        &self,
+        page: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> Landing {
         let html = self
             .http
             .get(format!("{}{page}", self.base))
@@ -250,7 +312,11 @@ impl Browser {
         let r = self
             .http
             .post(format!("{}{action}", self.base))
-            .form(&[("csrf", csrf)])
+            .form(
+                &std::iter::once(("csrf", csrf.as_str()))
+                    .chain(extra.iter().copied())
+                    .collect::<Vec<_>>(),
+            )
             .send()
             .await
             .unwrap();
@@ -399,12 +465,13 @@ async fn idn_03_oidc_refuses_unverified_addresses_other_domains_and_account_take
     let end = b.run(&start, "olga@corp.example").await;
     assert_eq!(end.status, 403);
     assert!(
-        end.body.contains("sign in to it with its password"),
-        "{}",
+        end.body.contains("does not let this address join"),
+        "the same answer as for an address nobody has: {}",
         end.body
     );
     assert_eq!(b.api("/me").await.0, 401);
-    // Signed in with her password, she links the two; from then on the provider signs her in.
+    // Signed in with her password, coming back from the provider is still not a link: that
+    // takes her asking for it on her security page.
     let r = b
         .http
         .post(format!("{}/api/v1/session", t.base))
@@ -414,13 +481,38 @@ async fn idn_03_oidc_refuses_unverified_addresses_other_domains_and_account_take
         .unwrap();
     assert_eq!(r.status(), 200);
     let end = b.run(&start, "olga@corp.example").await;
+    assert_eq!(end.status, 403, "{}", end.body);
+    let out = b
+        .post_form_with(
+            "/account/security",
+            "/account/sso/link",
+            &[("workspace", "corp")],
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    let link = regex::Regex::new(r#"data-follow href="([^"]+)""#)
+        .unwrap()
+        .captures(&out.body)
+        .map(|c| unescape(&c[1]))
+        .expect("a hand-off to the provider");
+    let end = b.run(&link, "olga@corp.example").await;
     assert_eq!(end.status, 200, "{}", end.body);
+    assert!(end.url.ends_with("/account/security"), "{}", end.url);
     let fresh = Browser::new(&t);
     fresh.run(&start, "olga@corp.example").await;
     assert_eq!(
         fresh.api("/me").await.1["user"]["email"],
         "olga@corp.example"
     );
+
+    // An answer sent to another browser signs nobody in there (login CSRF).
+    let attacker = Browser::new(&t);
+    let callback = attacker.until_callback(&start, "gus@corp.example").await;
+    let victim = Browser::new(&t);
+    let end = victim.run(&callback, "").await;
+    assert_eq!(end.status, 403, "{}", end.body);
+    assert!(end.body.contains("another browser"), "{}", end.body);
+    assert_eq!(victim.api("/me").await.0, 401);
 
     // A forged or replayed answer is refused.
     let fake = format!("{PUBLIC_URL}/sso/corp/oidc/callback?code=made-up&state=made-up");

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/sso", get(sso::start_form))
         .route("/sso/{slug}/oidc/start", get(sso::start))
         .route("/sso/{slug}/oidc/callback", get(sso::callback))
+        .route("/account/sso/link", post(sso::link))
         .route(
             "/invitations/{token}",
             get(session::invitation_page).post(session::accept_invitation),

@@ -12,10 +12,42 @@ use axum::response::{IntoResponse, Redirect, Response};
 use ideaweave_app::{AppError, Credential};
 use serde::Deserialize;
 
+use super::guard::{Fields, Visitor, stale_form};
 use super::session::{safe_next, start_session};
-use super::{Chrome, error_page_with, framed, page};
+use super::{Chrome, app_error, error_page_with, framed, page};
 use crate::AppState;
-use crate::extract::{Client, session_cookie};
+use crate::extract::{Client, cookie, session_cookie};
+
+/// The cookie that ties a single sign-on to the browser that started it.
+const SSO_COOKIE: &str = "iw_sso";
+
+/// `response` with the single-sign-on cookie set to `value` (empty and expired clears it).
+fn with_sso_cookie(s: &AppState, mut response: Response, value: &str, max_age: u32) -> Response {
+    let secure = if s.secure_cookies { "; Secure" } else { "" };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={value}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The hand-off page to the provider, with the browser's cookie.
+fn hand_off(s: &AppState, headers: &HeaderMap, url: String, browser: &str) -> Response {
+    let page = page(
+        StatusCode::OK,
+        &ContinuePage {
+            c: Chrome::anonymous(headers),
+            title_key: "sso.title",
+            text_key: "sso.continue_text",
+            link_key: "sso.continue",
+            url,
+        },
+    );
+    with_sso_cookie(s, page, browser, 600)
+}
 
 #[derive(Template)]
 #[template(path = "sso_continue.html")]
@@ -46,16 +78,7 @@ pub(crate) async fn start_form(
     let slug = q.workspace.unwrap_or_default().trim().to_lowercase();
     let next = safe_next(q.next.as_deref()).to_owned();
     match s.app.start_oidc(&slug, &next).await {
-        Ok(url) => page(
-            StatusCode::OK,
-            &ContinuePage {
-                c: Chrome::anonymous(&headers),
-                title_key: "sso.title",
-                text_key: "sso.continue_text",
-                link_key: "sso.continue",
-                url,
-            },
-        ),
+        Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
         Err(e) => failed(&headers, e),
     }
 }
@@ -69,7 +92,9 @@ pub(crate) async fn start(
 ) -> Response {
     let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
     match s.app.start_oidc(&slug, &next).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok((url, browser)) => {
+            with_sso_cookie(&s, Redirect::to(&url).into_response(), &browser, 600)
+        }
         Err(e) => failed(&headers, e),
     }
 }
@@ -108,14 +133,23 @@ pub(crate) async fn callback(
         Some(cookie) => s.app.authenticate(&Credential::Session(cookie)).await.ok(),
         None => None,
     };
-    match s
+    let browser = cookie(&headers, SSO_COOKIE);
+    let done = s
         .app
-        .finish_oidc(&slug, &code, &state, current.as_ref(), &client)
-        .await
-    {
+        .finish_oidc(
+            &slug,
+            &code,
+            &state,
+            browser.as_deref(),
+            current.as_ref(),
+            &client,
+        )
+        .await;
+    let response = match done {
         Ok((login, next)) => start_session(&s, &headers, &login, safe_next(Some(&next))),
         Err(e) => failed(&headers, e),
-    }
+    };
+    with_sso_cookie(&s, response, "", 0)
 }
 
 /// A single-sign-on failure, with what went wrong: it is about the visitor's own sign-in.
@@ -135,4 +169,26 @@ fn failed(headers: &HeaderMap, e: AppError) -> Response {
         other => Some(other.to_string()),
     };
     error_page_with(Chrome::anonymous(headers), status, detail, None)
+}
+
+/// Links one's account to the single sign-on of a workspace (the security page's form; after
+/// a recent re-authentication).
+pub(crate) async fn link(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> Response {
+    if !f.csrf_ok(&v.c) {
+        return stale_form(&headers);
+    }
+    let slug = f.text("workspace").trim().to_lowercase();
+    match s.app.start_oidc_link(&v.p, &slug).await {
+        Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
+        Err(AppError::ReauthenticationRequired) => {
+            Redirect::to("/reauth?next=/account/security").into_response()
+        }
+        Err(e @ AppError::NotFound(_)) => app_error(v.c, e),
+        Err(e) => failed(&headers, e),
+    }
 }
