@@ -401,7 +401,7 @@ impl App {
             facts: serde_json::json!({"reason": why}),
         };
         let buckets = self.sign_in_buckets(email, client)?;
-        self.check_throttle(&buckets).await?;
+        let attempt = self.begin_attempt(&buckets).await?;
         if password.len() > Password::MAX_CHARS * 4 {
             self.audit_alone(failed(Who::Nobody, "password too long"))
                 .await?;
@@ -418,7 +418,7 @@ impl App {
             drop(tx);
             let who = user.as_ref().map_or(Who::Nobody, |u| Who::Person(u.id));
             self.audit_alone(failed(who, "wrong credentials")).await?;
-            self.count_failure(&buckets, user.as_ref().map(|u| (u.id, u.email.as_slice())))
+            self.attempt_failed(&buckets, user.as_ref().map(|u| (u.id, u.email.as_slice())))
                 .await?;
             return Err(bad());
         }
@@ -436,13 +436,14 @@ impl App {
         }
         if !methods.is_empty() {
             drop(tx);
+            self.attempt_pending(&attempt).await?;
             return Ok(SignInStep::SecondFactor(
                 self.second_factor_challenge(user.id, methods).await?,
             ));
         }
         let view = self.user_view(&mut tx, &user).await?;
         drop(tx);
-        self.clear_account_throttle(&buckets).await?;
+        self.attempt_succeeded(&attempt).await?;
         let (session, csrf) = self
             .start_session(user.id, client, AuthLevel::Password)
             .await?;

@@ -439,13 +439,13 @@ impl App {
                 .ok_or_else(void)?
         };
         let buckets = self.sign_in_buckets(&address, client)?;
-        self.check_throttle(&buckets).await?;
         if attempts > CHALLENGE_ATTEMPTS {
             let mut tx = self.store.begin().await?;
             tx.delete_sign_in_challenge(&hash).await?;
             tx.commit().await?;
             return Err(void());
         }
+        let attempt = self.begin_attempt(&buckets).await?;
         let method = self
             .check_second_factor(user, input, now, Some(&hash))
             .await?;
@@ -460,7 +460,7 @@ impl App {
                 facts: json!({"reason": "wrong second factor"}),
             })
             .await?;
-            self.count_failure(&buckets, Some((user, record.email.as_slice())))
+            self.attempt_failed(&buckets, Some((user, record.email.as_slice())))
                 .await?;
             return Err(AppError::Forbidden(
                 "that code is not correct (or was used already)".into(),
@@ -483,7 +483,7 @@ impl App {
             }
             tx.commit().await?;
         }
-        self.clear_account_throttle(&buckets).await?;
+        self.attempt_succeeded(&attempt).await?;
         let level = if method == "passkey" {
             AuthLevel::Passkey
         } else {
@@ -583,7 +583,6 @@ impl App {
                 .ok_or(AppError::Unauthenticated)?
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
-        self.check_throttle(&buckets).await?;
         if record.password_hash.is_none() {
             // An account made by single sign-on has no password to confirm: its person proves
             // who they are again by signing in again through their provider.
@@ -593,12 +592,6 @@ impl App {
                     .into(),
             ));
         }
-        let password_ok = match input.password.as_deref() {
-            Some(pw) if pw.len() <= ideaweave_domain::Password::MAX_CHARS * 4 => {
-                crate::auth::verify_password(record.password_hash.clone(), pw.to_owned()).await
-            }
-            _ => false,
-        };
         let (has_totp, has_passkey) = {
             let mut tx = self.store.read().await?;
             let totp = tx
@@ -615,6 +608,13 @@ impl App {
                     .into(),
             ));
         }
+        let attempt = self.begin_attempt(&buckets).await?;
+        let password_ok = match input.password.as_deref() {
+            Some(pw) if pw.len() <= ideaweave_domain::Password::MAX_CHARS * 4 => {
+                crate::auth::verify_password(record.password_hash.clone(), pw.to_owned()).await
+            }
+            _ => false,
+        };
         let factor_ok = !has_totp
             || (password_ok
                 && self
@@ -632,7 +632,7 @@ impl App {
                 facts: json!({"reason": "re-authentication failed"}),
             })
             .await?;
-            self.count_failure(&buckets, Some((record.id, record.email.as_slice())))
+            self.attempt_failed(&buckets, Some((record.id, record.email.as_slice())))
                 .await?;
             let what = if has_totp {
                 "the password or the code is not correct"
@@ -655,7 +655,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.clear_account_throttle(&buckets).await?;
+        self.attempt_succeeded(&attempt).await?;
         Ok(rotated)
     }
 

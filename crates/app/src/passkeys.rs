@@ -392,7 +392,7 @@ impl App {
         // Only the client's counter: there is no address to count against, and one shared
         // counter would let anybody lock everybody out of passkey sign-in.
         let buckets = self.client_buckets(client)?;
-        self.check_throttle(&buckets).await?;
+        let attempt = self.begin_attempt(&buckets).await?;
         let credential: PublicKeyCredential = parse("credential", input.credential)?;
         let now = self.now();
         let state = {
@@ -412,10 +412,11 @@ impl App {
         let user = match verified {
             Ok(user) => user,
             Err(e) => {
-                self.count_failure(&buckets, None).await?;
+                self.attempt_failed(&buckets, None).await?;
                 return Err(e);
             }
         };
+        self.attempt_succeeded(&attempt).await?;
         let (session, csrf) = self.start_session(user, client, AuthLevel::Passkey).await?;
         let mut tx = self.store.read().await?;
         let record = tx

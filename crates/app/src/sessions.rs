@@ -269,17 +269,19 @@ impl App {
             (address, name)
         };
         let buckets = self.sign_in_buckets(&address, &principal.client)?;
-        self.check_throttle(&buckets).await?;
+        let attempt = self.begin_attempt(&buckets).await?;
         let current_ok = input.current_password.len() <= Password::MAX_CHARS * 4
             && verify_password(record.password_hash.clone(), input.current_password.clone()).await;
         if !current_ok {
-            self.count_failure(&buckets, Some((record.id, record.email.as_slice())))
+            self.attempt_failed(&buckets, Some((record.id, record.email.as_slice())))
                 .await?;
             return Err(AppError::invalid(
                 "current_password",
                 "is not your current password",
             ));
         }
+        // The current password was right: what follows is about the new one, not a guess.
+        self.attempt_succeeded(&attempt).await?;
         if input.new_password == input.current_password {
             return Err(AppError::invalid(
                 "new_password",
@@ -322,7 +324,6 @@ impl App {
                 .await?;
         }
         tx.commit().await?;
-        self.clear_account_throttle(&buckets).await?;
         Ok((PasswordChanged { sessions_ended }, rotated))
     }
 

@@ -4,14 +4,15 @@
 //! has it, so the answer never tells) and the client's IP address. A bucket lets
 //! [`ACCOUNT_FREE_FAILURES`] (or [`CLIENT_FREE_FAILURES`]) failures through; each failure after
 //! that blocks it for twice as long as the one before, from [`FIRST_BLOCK_MS`] up to
-//! [`LONGEST_BLOCK_MS`]. While a bucket is blocked, attempts are refused before any password
-//! is checked, with the time to wait. A counter is forgotten [`FORGET_AFTER_MS`] after its last
-//! failure, and the address's counter when its account signs in. The account's owner is
+//! [`LONGEST_BLOCK_MS`]. Every attempt is counted before it is checked (so parallel requests
+//! cannot slip through together) and taken back when it succeeds. While a bucket is blocked,
+//! attempts are refused before any password is checked, with the time to wait. A counter is
+//! forgotten [`FORGET_AFTER_MS`] after its last attempt, and the address's counter when its
+//! account signs in. The account's owner is
 //! emailed when their address reaches its limit, at most once a day. Counters live in the
 //! database, so every node of a cluster sees the same ones.
 
 use ideaweave_domain::{Email, UserId};
-use ideaweave_store::ThrottleRecord;
 
 use crate::audit::ClientInfo;
 use crate::mail::OutgoingMail;
@@ -47,6 +48,14 @@ impl Buckets {
             .into_iter()
             .chain(self.client.as_deref().map(|c| (c, CLIENT_FREE_FAILURES)))
     }
+}
+
+/// An attempt counted before it was checked, with the blocks it set in advance (lifted again
+/// when it turns out right).
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    buckets: Buckets,
+    blocks_set: Vec<(Vec<u8>, i64)>,
 }
 
 /// How long a bucket with `failures` failures is blocked for (0 below its limit).
@@ -94,26 +103,67 @@ impl App {
         })
     }
 
-    /// Refuses the attempt while any of its buckets is blocked.
-    pub(crate) async fn check_throttle(&self, buckets: &Buckets) -> AppResult<()> {
+    /// Counts an attempt in every bucket before its password or code is checked, or refuses it
+    /// while any bucket is blocked. Counting first, in one statement per bucket, means that
+    /// requests sent in parallel cannot all slip through before the first one's failure is
+    /// counted: the attempt that reaches a bucket's limit blocks it at once, and later ones
+    /// wait. Settle the attempt with [`App::attempt_failed`] or [`App::attempt_succeeded`]; an
+    /// attempt left unsettled stays counted.
+    pub(crate) async fn begin_attempt(&self, buckets: &Buckets) -> AppResult<Attempt> {
         let now = self.now();
-        let mut tx = self.store.read().await?;
-        let mut until = 0;
-        for (bucket, _) in buckets.all() {
-            if let Some(t) = tx.throttle(bucket).await? {
-                until = until.max(t.blocked_until);
+        let mut tx = self.store.begin().await?;
+        let mut refused_until = 0;
+        let mut counts = Vec::new();
+        for (bucket, free) in buckets.all() {
+            match tx
+                .reserve_attempt(bucket, now, now - FORGET_AFTER_MS)
+                .await?
+            {
+                Some(n) => counts.push((bucket, free, n)),
+                None => {
+                    let until = tx
+                        .throttle(bucket)
+                        .await?
+                        .map_or(now + 1, |t| t.blocked_until);
+                    refused_until = refused_until.max(until);
+                }
             }
         }
-        if until > now {
-            return Err(retry_after(until, now));
+        if refused_until > now {
+            // Nothing of this attempt is counted: the transaction is dropped.
+            return Err(retry_after(refused_until, now));
+        }
+        let mut blocks_set = Vec::new();
+        for (bucket, free, n) in counts {
+            let block = block_for_ms(n, free);
+            if block > 0 {
+                tx.block_bucket(bucket, now + block).await?;
+                blocks_set.push((bucket.to_vec(), now + block));
+            }
+        }
+        tx.commit().await?;
+        Ok(Attempt {
+            buckets: buckets.clone(),
+            blocks_set,
+        })
+    }
+
+    /// Lifts the blocks `attempt` set in advance, where nobody moved them since.
+    async fn lift_own_blocks(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        attempt: &Attempt,
+    ) -> AppResult<()> {
+        for (bucket, until) in &attempt.blocks_set {
+            tx.lift_own_block(bucket, *until).await?;
         }
         Ok(())
     }
 
-    /// Counts a failed attempt in every bucket. When this failure blocks a bucket, the answer
-    /// is the wait; when the address reaches its limit and belongs to `account`, its owner is
-    /// told (once a day).
-    pub(crate) async fn count_failure(
+    /// Settles a failed attempt: when the address reached its limit and belongs to an account
+    /// (`account_of_address`: the account and its sealed address), its owner is told (once a
+    /// day). When this attempt blocked a bucket, the answer is the wait.
+    pub(crate) async fn attempt_failed(
         &self,
         buckets: &Buckets,
         account_of_address: Option<(UserId, &[u8])>,
@@ -121,42 +171,25 @@ impl App {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut blocked_until = 0;
-        let mut warn = false;
-        for (i, (bucket, free)) in buckets.all().enumerate() {
-            let old = tx
+        for (bucket, _) in buckets.all() {
+            if let Some(t) = tx.throttle(bucket).await? {
+                blocked_until = blocked_until.max(t.blocked_until);
+            }
+        }
+        if let (Some(bucket), Some((user, sealed_email))) = (&buckets.account, account_of_address) {
+            let at_limit = tx
                 .throttle(bucket)
                 .await?
-                .filter(|t| t.last_failure_at > now - FORGET_AFTER_MS);
-            let failures = old.map_or(0, |t| t.failures) + 1;
-            let block = block_for_ms(failures, free);
-            let mut warned_at = old.and_then(|t| t.warned_at);
-            if i == 0
-                && buckets.account.is_some()
-                && failures >= free
-                && account_of_address.is_some()
-                && warned_at.is_none_or(|w| w <= now - WARN_EVERY_MS)
-            {
-                warn = true;
-                warned_at = Some(now);
-            }
-            let record = ThrottleRecord {
-                failures,
-                first_failure_at: old.map_or(now, |t| t.first_failure_at),
-                last_failure_at: now,
-                blocked_until: if block > 0 { now + block } else { 0 },
-                warned_at,
-            };
-            tx.put_throttle(bucket, record).await?;
-            blocked_until = blocked_until.max(record.blocked_until);
-        }
-        if warn && let Some((user, sealed_email)) = account_of_address {
-            let address = self
-                .keyring
-                .open_text(&mut tx, &account("email", user), sealed_email)
-                .await?;
-            if let Some(address) = address {
-                self.queue_account_mail(&mut tx, &failed_sign_ins_mail(&address))
+                .is_some_and(|t| t.failures >= ACCOUNT_FREE_FAILURES);
+            if at_limit && tx.mark_warned(bucket, now, now - WARN_EVERY_MS).await? {
+                let address = self
+                    .keyring
+                    .open_text(&mut tx, &account("email", user), sealed_email)
                     .await?;
+                if let Some(address) = address {
+                    self.queue_account_mail(&mut tx, &failed_sign_ins_mail(&address))
+                        .await?;
+                }
             }
         }
         tx.commit().await?;
@@ -166,15 +199,31 @@ impl App {
         Ok(())
     }
 
-    /// Forgets the address's failures once its account signed in. The client's counter stays:
-    /// signing in to one's own account must not buy more guesses at others.
-    pub(crate) async fn clear_account_throttle(&self, buckets: &Buckets) -> AppResult<()> {
-        let Some(account) = &buckets.account else {
-            return Ok(());
-        };
+    /// Settles a successful attempt: the address's count is forgotten; the client's attempt is
+    /// taken back (its block stays: signing in to one's own account must not buy guesses at
+    /// others).
+    pub(crate) async fn attempt_succeeded(&self, attempt: &Attempt) -> AppResult<()> {
+        let buckets = &attempt.buckets;
         let mut tx = self.store.begin().await?;
-        if tx.throttle(account).await?.is_some() {
+        self.lift_own_blocks(&mut tx, attempt).await?;
+        if let Some(account) = &buckets.account {
             tx.clear_throttle(account).await?;
+        }
+        if let Some(client) = &buckets.client {
+            tx.release_attempt(client).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Settles the password step of a sign-in whose second factor is still to come: the
+    /// client's attempt is taken back; the address's stays counted until the second factor is
+    /// given, so that a known password does not buy unlimited challenges.
+    pub(crate) async fn attempt_pending(&self, attempt: &Attempt) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        self.lift_own_blocks(&mut tx, attempt).await?;
+        if let Some(client) = &attempt.buckets.client {
+            tx.release_attempt(client).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -415,6 +415,64 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts an attempt in `bucket` before it is checked, atomically: the new count, or `None`
+    /// when the bucket is blocked at `now` (nothing is counted then). A count whose last
+    /// attempt is older than `forget_before` starts again at one.
+    pub async fn reserve_attempt(
+        &mut self,
+        bucket: &[u8],
+        now: i64,
+        forget_before: i64,
+    ) -> StoreResult<Option<i64>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("INSERT INTO sign_in_throttle (bucket, failures, first_failure_at, last_failure_at, blocked_until) \
+                                VALUES ($1, 1, $2, $2, 0) ON CONFLICT (bucket) DO UPDATE SET \
+                                failures = CASE WHEN sign_in_throttle.last_failure_at <= $3 THEN 1 ELSE sign_in_throttle.failures + 1 END, \
+                                first_failure_at = CASE WHEN sign_in_throttle.last_failure_at <= $3 THEN $2 ELSE sign_in_throttle.first_failure_at END, \
+                                last_failure_at = $2 \
+                                WHERE sign_in_throttle.blocked_until <= $2 RETURNING failures")
+                .bind(bucket).bind(now).bind(forget_before).fetch_optional(c).await?
+        }))
+    }
+
+    /// Blocks `bucket` until `until` (never shortening a longer block).
+    pub async fn block_bucket(&mut self, bucket: &[u8], until: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE sign_in_throttle SET blocked_until = CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END WHERE bucket = $1")
+                .bind(bucket).bind(until).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Lifts the block of `bucket` if it is still exactly `until` (the one an attempt set for
+    /// itself before it turned out right); a block anyone else set stays.
+    pub async fn lift_own_block(&mut self, bucket: &[u8], until: i64) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE sign_in_throttle SET blocked_until = 0 WHERE bucket = $1 AND blocked_until = $2")
+                .bind(bucket).bind(until).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Takes back one counted attempt of `bucket` (it succeeded); a block stays.
+    pub async fn release_attempt(&mut self, bucket: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("UPDATE sign_in_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END WHERE bucket = $1")
+                .bind(bucket).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Marks `bucket`'s owner warned at `now`, unless they were warned since `since`; true when
+    /// this call marked it (so exactly one request sends the warning).
+    pub async fn mark_warned(&mut self, bucket: &[u8], now: i64, since: i64) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("UPDATE sign_in_throttle SET warned_at = $2 WHERE bucket = $1 AND (warned_at IS NULL OR warned_at <= $3)")
+                .bind(bucket).bind(now).bind(since).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     /// Forgets the failed sign-ins of `bucket`.
     pub async fn clear_throttle(&mut self, bucket: &[u8]) -> StoreResult<()> {
         on_conn!(self, c => {
