@@ -288,23 +288,14 @@ impl App {
             .new_recovery_codes(&mut tx, principal.user, now)
             .await?;
         let rotated = self
-            .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
+            .factor_added(
+                &mut tx,
+                principal,
+                session,
+                "totp",
+                "An authenticator app was set up for two-factor sign-in",
+            )
             .await?;
-        self.audit_own(
-            &mut tx,
-            principal.user,
-            &principal.client,
-            AuditAction::MfaEnabled,
-            Target::Person(principal.user),
-            json!({"method": "totp"}),
-        )
-        .await?;
-        self.tell_security_change(
-            &mut tx,
-            principal.user,
-            "An authenticator app was set up for two-factor sign-in",
-        )
-        .await?;
         tx.commit().await?;
         Ok((codes, rotated))
     }
@@ -656,6 +647,34 @@ impl App {
         .await?;
         tx.commit().await?;
         self.attempt_succeeded(&attempt).await?;
+        Ok(rotated)
+    }
+
+    /// Finishes adding a second factor inside `tx`: the session gets a new cookie at its own
+    /// level (it proved the factor, not a sign-in with it), the event is recorded, and the
+    /// address is told.
+    pub(crate) async fn factor_added(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        principal: &Principal,
+        session: &crate::auth::SessionFacts,
+        method: &str,
+        notice: &str,
+    ) -> AppResult<RotatedSession> {
+        let rotated = self
+            .rotate_in(tx, &session.cookie_hash, session.level, Some(self.now()))
+            .await?;
+        self.audit_own(
+            tx,
+            principal.user,
+            &principal.client,
+            AuditAction::MfaEnabled,
+            Target::Person(principal.user),
+            json!({ "method": method }),
+        )
+        .await?;
+        self.tell_security_change(tx, principal.user, notice)
+            .await?;
         Ok(rotated)
     }
 

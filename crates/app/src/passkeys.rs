@@ -292,18 +292,13 @@ impl App {
             ));
         }
         let rotated = self
-            .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
-            .await?;
-        self.audit_own(
-            &mut tx,
-            principal.user,
-            &principal.client,
-            AuditAction::MfaEnabled,
-            Target::Person(principal.user),
-            json!({"method": "passkey"}),
-        )
-        .await?;
-        self.tell_security_change(&mut tx, principal.user, "A passkey was added")
+            .factor_added(
+                &mut tx,
+                principal,
+                session,
+                "passkey",
+                "A passkey was added",
+            )
             .await?;
         tx.commit().await?;
         Ok((

@@ -125,6 +125,11 @@ impl Browser {
     /// pressing the first named button) until a page without a form, or the application
     /// answers something that is not a redirect to the provider.
     pub(crate) async fn run(&self, start: &str, login: &str) -> Landing {
+        self.run_until(start, login, |_| false).await
+    }
+
+    /// [`Browser::run`], stopping (without requesting it) at the first URL `stop` accepts.
+    async fn run_until(&self, start: &str, login: &str, stop: impl Fn(&str) -> bool) -> Landing {
         let follow_re = regex::Regex::new(r#"<a [^>]*data-follow[^>]*>"#).unwrap();
         let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
         let input_re = regex::Regex::new(r#"<input[^>]*>"#).unwrap();
@@ -132,6 +137,13 @@ impl Browser {
         let mut url = self.real(start);
         let mut form: Option<Vec<(String, String)>> = None;
         for _ in 0..20 {
+            if stop(&url) {
+                return Landing {
+                    status: 0,
+                    url,
+                    body: String::new(),
+                };
+            }
             let resp = match form.take() {
                 Some(fields) => self.http.post(&url).form(&fields).send().await,
                 None => self.http.get(&url).send().await,
@@ -196,53 +208,9 @@ impl Browser {
     /// Goes through the provider like [`Browser::run`] but stops before the application's
     /// callback: its URL (what an attacker would send a victim).
     pub(crate) async fn until_callback(&self, start: &str, login: &str) -> String {
-        let mut url = self.real(start);
-        let input_re = regex::Regex::new(r#"<input[^>]*>"#).unwrap();
-        let form_re = regex::Regex::new(r#"(?s)<form([^>]*)>(.*?)</form>"#).unwrap();
-        let mut form: Option<Vec<(String, String)>> = None;
-        for _ in 0..20 {
-            if url.contains("/oidc/callback") {
-                return url;
-            }
-            let resp = match form.take() {
-                Some(fields) => self.http.post(&url).form(&fields).send().await,
-                None => self.http.get(&url).send().await,
-            }
-            .expect("request sent");
-            if let Some(loc) = resp.headers().get("location") {
-                let loc = loc.to_str().unwrap().to_owned();
-                url = self.real(
-                    reqwest::Url::parse(&url)
-                        .unwrap()
-                        .join(&loc)
-                        .unwrap()
-                        .as_str(),
-                );
-                continue;
-            }
-            let body = resp.text().await.unwrap_or_default();
-            let f = form_re.captures(&body).expect("a provider form");
-            let action = attr(&f[1], "action").unwrap_or_else(|| url.clone());
-            let fields = input_re
-                .find_iter(&f[2])
-                .filter_map(|i| {
-                    let name = attr(i.as_str(), "name")?;
-                    let value = match name.as_str() {
-                        "login" => login.to_owned(),
-                        "password" => "any password".to_owned(),
-                        _ => attr(i.as_str(), "value").unwrap_or_default(),
-                    };
-                    Some((name, value))
-                })
-                .collect();
-            url = reqwest::Url::parse(&url)
-                .unwrap()
-                .join(&action)
-                .unwrap()
-                .to_string();
-            form = Some(fields);
-        }
-        panic!("no callback reached");
+        self.run_until(start, login, |url| url.contains("/oidc/callback"))
+            .await
+            .url
     }
 
     /// `GET /api/v1{path}` with the jar's cookies.
@@ -256,22 +224,27 @@ impl Browser {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
-    /// `POST /api/v1{path}` with the jar's session and its anti-CSRF token (read off a page).
-    pub(crate) async fn api_post(&self, path: &str, body: Value) -> (u16, Value) {
+    /// The session's anti-CSRF token, read off the page `page`.
+    async fn csrf_on(&self, page: &str) -> String {
         let html = self
             .http
-            .get(format!("{}/account", self.base))
+            .get(format!("{}{page}", self.base))
             .send()
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+        regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
             .unwrap()
             .captures(&html)
             .map(|c| c[1].to_owned())
-            .expect("a page with the anti-CSRF token");
+            .expect("a page with the anti-CSRF token")
+    }
+
+    /// `POST /api/v1{path}` with the jar's session and its anti-CSRF token (read off a page).
+    pub(crate) async fn api_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let csrf = self.csrf_on("/account").await;
         let r = self
             .http
             .post(format!("{}/api/v1{path}", self.base))
@@ -295,20 +268,7 @@ impl Browser {
         action: &str,
         extra: &[(&str, &str)],
     ) -> Landing {
-        let html = self
-            .http
-            .get(format!("{}{page}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
-            .unwrap()
-            .captures(&html)
-            .map(|c| c[1].to_owned())
-            .expect("a form with the anti-CSRF token");
+        let csrf = self.csrf_on(page).await;
         let r = self
             .http
             .post(format!("{}{action}", self.base))
