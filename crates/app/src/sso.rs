@@ -181,13 +181,51 @@ impl App {
     async fn discover(&self, issuer: &str) -> AppResult<ProviderMetadataWithLogout> {
         let url = IssuerUrl::new(issuer.to_owned())
             .map_err(|e| AppError::invalid("issuer", format!("is not a URL: {e}")))?;
-        ProviderMetadataWithLogout::discover_async(url, provider_http()?)
+        self.check_provider_host(url.url(), "issuer")?;
+        let metadata = ProviderMetadataWithLogout::discover_async(url, provider_http()?)
             .await
             .map_err(|e| {
                 AppError::Conflict(format!(
                     "the identity provider at {issuer} could not be read: {e}"
                 ))
-            })
+            })?;
+        // The endpoints the discovery document names are fetched or posted to by this server
+        // too: the same rule holds for them.
+        self.check_provider_host(metadata.jwks_uri().url(), "jwks_uri")?;
+        if let Some(token) = metadata.token_endpoint() {
+            self.check_provider_host(token.url(), "token_endpoint")?;
+        }
+        Ok(metadata)
+    }
+
+    /// Refuses a provider URL whose host is this machine or a private network (a workspace
+    /// admin must not make the server probe its own neighbourhood), unless the operator allows
+    /// loopback providers for tests (`sso.allow_http_issuers`). Names are not resolved here:
+    /// restrict the server's outgoing traffic where names can point inside.
+    fn check_provider_host(&self, url: &reqwest::Url, what: &str) -> AppResult<()> {
+        if self.settings.sso_allow_http {
+            return Ok(());
+        }
+        if url.scheme() != "https" {
+            return Err(AppError::Conflict(format!(
+                "the identity provider's {what} must be an https:// URL"
+            )));
+        }
+        let inside = match url.host() {
+            Some(url::Host::Ipv4(ip)) => is_inside(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => is_inside(std::net::IpAddr::V6(ip)),
+            Some(url::Host::Domain(d)) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                d == "localhost" || d.ends_with(".localhost") || d.ends_with(".local")
+            }
+            None => true,
+        };
+        if inside {
+            return Err(AppError::Conflict(format!(
+                "the identity provider's {what} points at this machine or a private network"
+            )));
+        }
+        Ok(())
     }
 
     /// The workspace's OpenID Connect provider (admins).
@@ -749,9 +787,60 @@ impl App {
     }
 }
 
+/// Whether an address is loopback, private, link-local, unspecified or otherwise not on the
+/// public internet.
+fn is_inside(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_inside(std::net::IpAddr::V4(v4)))
+        }
+    }
+}
+
 /// The row id a waiting sign-in's secrets are sealed to (from its state's hash).
 fn row_of(state_hash: &[u8]) -> uuid::Uuid {
     let mut b = [0u8; 16];
     b.copy_from_slice(&state_hash[..16]);
     uuid::Uuid::from_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idn_03_providers_inside_the_network_are_recognised() {
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_inside(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["8.8.8.8", "203.0.113.9", "2001:db8::1", "1.1.1.1"] {
+            assert!(!is_inside(outside.parse().unwrap()), "{outside}");
+        }
+    }
 }

@@ -69,6 +69,26 @@ pub fn block_for_ms(failures: i64, free: i64) -> i64 {
         .min(LONGEST_BLOCK_MS)
 }
 
+/// The counter a client address counts in: the address itself for IPv4, its /64 network for
+/// IPv6 (one subscriber gets a whole /64, and could otherwise take a new address per guess).
+fn client_label(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!(
+                "throttle:ip6:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            )
+        }
+        Ok(std::net::IpAddr::V6(v6)) => format!(
+            "throttle:ip:{}",
+            v6.to_ipv4_mapped()
+                .map_or_else(|| v6.to_string(), |v4| v4.to_string())
+        ),
+        _ => format!("throttle:ip:{ip}"),
+    }
+}
+
 fn retry_after(blocked_until: i64, now: i64) -> AppError {
     let ms = (blocked_until - now).max(1);
     AppError::TooManyAttempts {
@@ -97,7 +117,7 @@ impl App {
         Ok(Buckets {
             account: None,
             client: match &client.ip {
-                Some(ip) => Some(self.keyring.keyed_index(&format!("throttle:ip:{ip}"))?),
+                Some(ip) => Some(self.keyring.keyed_index(&client_label(ip))?),
                 None => None,
             },
         })
@@ -272,6 +292,21 @@ mod tests {
         assert_eq!(block_for_ms(i64::MAX, 5), LONGEST_BLOCK_MS);
         assert_eq!(block_for_ms(19, 20), 0);
         assert_eq!(block_for_ms(20, 20), 15_000);
+    }
+
+    #[test]
+    fn idn_04_ipv6_clients_count_per_64_network() {
+        assert_eq!(
+            client_label("2001:db8:1:2:aaaa::1"),
+            client_label("2001:db8:1:2:bbbb:cccc:dddd:eeee")
+        );
+        assert_ne!(
+            client_label("2001:db8:1:2::1"),
+            client_label("2001:db8:1:3::1")
+        );
+        assert_eq!(client_label("192.0.2.7"), "throttle:ip:192.0.2.7");
+        assert_eq!(client_label("::ffff:192.0.2.7"), "throttle:ip:192.0.2.7");
+        assert_ne!(client_label("192.0.2.7"), client_label("192.0.2.8"));
     }
 
     #[test]

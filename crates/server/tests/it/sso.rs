@@ -612,3 +612,66 @@ async fn idn_03_oidc_settings_are_checked_and_need_admins() {
         Value::Null
     );
 }
+
+#[tokio::test]
+async fn idn_03_providers_on_this_machine_or_a_private_network_are_refused() {
+    // Without `sso.allow_http_issuers` (production), a workspace admin cannot make the server
+    // fetch from its own neighbourhood.
+    let t = TestApp::spawn().await;
+    t.workspace("inside").await;
+    t.app
+        .create_user(
+            "ida@inside.example",
+            "Ida",
+            Some("ida's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.app
+        .add_member("inside", "ida@inside.example", Role::Owner)
+        .await
+        .unwrap();
+    let ida = Auth::Session(
+        t.session("ida@inside.example", "ida's own long passphrase")
+            .await,
+    );
+    for issuer in [
+        "https://127.0.0.1:8443",
+        "https://10.0.0.5",
+        "https://169.254.169.254",
+        "https://[::1]:8443",
+        "https://localhost:8443",
+        "https://idp.local",
+    ] {
+        let (st, v) = call(
+            &t,
+            "PUT",
+            "/workspaces/inside/sso/oidc",
+            &ida,
+            Body::Json(json!({"issuer": issuer, "client_id": "c", "client_secret": "s"})),
+        )
+        .await;
+        assert_eq!(st, 409, "{issuer}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("private network"),
+            "{issuer}: {v}"
+        );
+    }
+    let (st, v) = call(
+        &t,
+        "PUT",
+        "/workspaces/inside/sso/oidc",
+        &ida,
+        Body::Json(json!({"issuer": "http://idp.example", "client_id": "c", "client_secret": "s"})),
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["field"].clone()),
+        (422, json!("issuer")),
+        "{v}"
+    );
+}
