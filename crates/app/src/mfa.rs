@@ -7,7 +7,7 @@
 //! sign-in is a short-lived challenge allowing [`CHALLENGE_ATTEMPTS`] tries, and every wrong
 //! code counts in the address's failed-sign-in counter like a wrong password (IDN-04).
 
-use ideaweave_domain::{AuthLevel, Email, UserId};
+use ideaweave_domain::{AuthLevel, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -15,7 +15,7 @@ use totp_rs::{Builder, Secret, Totp};
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::auth::{LoginOutcome, Principal};
-use crate::sealed::{account, account_row};
+use crate::sealed::account_row;
 use crate::secrets::{hash_secret, random_secret};
 use crate::{App, AppError, AppResult};
 
@@ -209,9 +209,9 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let address = self
-            .keyring
-            .open_text(&mut tx, &account("email", user.id), &user.email)
+            .account_address(&mut tx, user.id, &user.email)
             .await?
+            .map(|e| e.as_str().to_owned())
             .unwrap_or_default();
         let key = self.keyring.account_key(&mut tx, user.id, now).await?;
         let sealed = key.seal(
@@ -424,12 +424,11 @@ impl App {
         };
         let address = {
             let mut tx = self.store.read().await?;
-            self.keyring
-                .open_text(&mut tx, &account("email", user), &record.email)
+            self.account_address(&mut tx, user, &record.email)
                 .await?
                 .ok_or_else(void)?
         };
-        let buckets = self.sign_in_buckets(&address, client)?;
+        let buckets = self.sign_in_buckets(address.as_str(), client)?;
         if attempts > CHALLENGE_ATTEMPTS {
             let mut tx = self.store.begin().await?;
             tx.delete_sign_in_challenge(&hash).await?;
@@ -567,10 +566,8 @@ impl App {
         };
         let address = {
             let mut tx = self.store.read().await?;
-            self.keyring
-                .open_text(&mut tx, &account("email", record.id), &record.email)
+            self.account_address(&mut tx, record.id, &record.email)
                 .await?
-                .and_then(|a| Email::parse(&a).ok())
                 .ok_or(AppError::Unauthenticated)?
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
@@ -689,11 +686,7 @@ impl App {
         let Some(record) = tx.user_by_id(user).await? else {
             return Ok(());
         };
-        let Some(address) = self
-            .keyring
-            .open_text(tx, &account("email", user), &record.email)
-            .await?
-        else {
+        let Some(address) = self.account_address(tx, user, &record.email).await? else {
             return Ok(());
         };
         let text = format!(
@@ -703,7 +696,7 @@ impl App {
         );
         self.queue_account_mail(
             tx,
-            &crate::mail::plain_mail(&address, "Your Ideaweave sign-in was changed", text),
+            &crate::mail::plain_mail(address.as_str(), "Your Ideaweave sign-in was changed", text),
         )
         .await
     }

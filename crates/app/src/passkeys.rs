@@ -164,9 +164,9 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let address = self
-            .keyring
-            .open_text(&mut tx, &account("email", user.id), &user.email)
+            .account_address(&mut tx, user.id, &user.email)
             .await?
+            .map(|e| e.as_str().to_owned())
             .unwrap_or_default();
         let name = self
             .keyring

@@ -217,7 +217,7 @@ impl App {
     }
 
     /// An account's email address, opened; `None` once the account was erased.
-    async fn account_address(
+    pub(crate) async fn account_address(
         &self,
         tx: &mut Tx,
         user: UserId,

@@ -257,8 +257,7 @@ impl App {
         let (address, name) = {
             let mut tx = self.store.read().await?;
             let address = self
-                .keyring
-                .open_text(&mut tx, &account("email", record.id), &record.email)
+                .account_address(&mut tx, record.id, &record.email)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
             let name = self
@@ -268,7 +267,7 @@ impl App {
                 .unwrap_or_default();
             (address, name)
         };
-        let buckets = self.sign_in_buckets(&address, &principal.client)?;
+        let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         let attempt = self.begin_attempt(&buckets).await?;
         let current_ok = input.current_password.len() <= Password::MAX_CHARS * 4
             && verify_password(record.password_hash.clone(), input.current_password.clone()).await;
@@ -289,7 +288,7 @@ impl App {
             ));
         }
         let hash = self
-            .new_password_hash(&input.new_password, &[&address, &name])
+            .new_password_hash(&input.new_password, &[address.as_str(), &name])
             .await
             .map_err(|e| match e {
                 AppError::Invalid(mut v) => {
@@ -319,10 +318,8 @@ impl App {
             json!({"sessions_ended": sessions_ended}),
         )
         .await?;
-        if let Ok(email) = ideaweave_domain::Email::parse(&address) {
-            self.queue_account_mail(&mut tx, &crate::password_reset::changed_mail(&email))
-                .await?;
-        }
+        self.queue_account_mail(&mut tx, &crate::password_reset::changed_mail(&address))
+            .await?;
         tx.commit().await?;
         Ok((PasswordChanged { sessions_ended }, rotated))
     }

@@ -16,7 +16,6 @@ use ideaweave_domain::{Email, UserId};
 
 use crate::audit::ClientInfo;
 use crate::mail::OutgoingMail;
-use crate::sealed::account;
 use crate::{App, AppError, AppResult};
 
 /// Failures an address may have before it is slowed down.
@@ -201,15 +200,12 @@ impl App {
                 .throttle(bucket)
                 .await?
                 .is_some_and(|t| t.failures >= ACCOUNT_FREE_FAILURES);
-            if at_limit && tx.mark_warned(bucket, now, now - WARN_EVERY_MS).await? {
-                let address = self
-                    .keyring
-                    .open_text(&mut tx, &account("email", user), sealed_email)
+            if at_limit
+                && tx.mark_warned(bucket, now, now - WARN_EVERY_MS).await?
+                && let Some(address) = self.account_address(&mut tx, user, sealed_email).await?
+            {
+                self.queue_account_mail(&mut tx, &failed_sign_ins_mail(address.as_str()))
                     .await?;
-                if let Some(address) = address {
-                    self.queue_account_mail(&mut tx, &failed_sign_ins_mail(&address))
-                        .await?;
-                }
             }
         }
         tx.commit().await?;
