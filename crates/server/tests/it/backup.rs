@@ -84,21 +84,31 @@ async fn attach_text(
 }
 
 async fn titles(t: &TestApp, slug: &str, d: &str, tok: &str) -> Vec<String> {
-    let (st, list) = with_token(
-        t,
-        "GET",
-        &format!("/workspaces/{slug}/discussions/{d}/ideas?limit=100"),
-        tok,
-        None,
-    )
-    .await;
-    assert_eq!(st, 200, "{list}");
-    let mut out: Vec<String> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["title"].as_str().unwrap().to_owned())
-        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (st, list) = with_token(
+            t,
+            "GET",
+            &format!("/workspaces/{slug}/discussions/{d}/ideas?limit=100{after}"),
+            tok,
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{list}");
+        out.extend(
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["title"].as_str().unwrap().to_owned()),
+        );
+        match list.get("next_cursor").and_then(|c| c.as_str()) {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
     out.sort();
     out
 }
@@ -174,8 +184,9 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     .unwrap();
 
     // Three writers post ideas one after another, each into a discussion of its own, each
-    // remembering when each was acknowledged; they go on until after the backup has finished.
-    const CAP: u32 = 95;
+    // remembering when each was acknowledged; they go on until after the backup has finished,
+    // however long that takes on a slow machine (the cap only bounds a hung backup).
+    const CAP: u32 = 9_999;
     let stop = Arc::new(AtomicBool::new(false));
     let t = Arc::new(t);
     let mut writers = Vec::new();
@@ -189,7 +200,7 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) && i < CAP {
                 let started = Instant::now();
-                post_idea(&t, &slug, &d, &tok, &format!("w{k}-{i:02}")).await;
+                post_idea(&t, &slug, &d, &tok, &format!("w{k}-{i:04}")).await;
                 acked.push((i, started, Instant::now()));
                 i += 1;
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -242,7 +253,7 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     for (k, writes) in acked.iter().enumerate() {
         let got = titles(&restored, &w.slug, &discussions[k], &tok).await;
         let n = got.len() as u32;
-        let expected: Vec<String> = (0..n).map(|i| format!("w{k}-{i:02}")).collect();
+        let expected: Vec<String> = (0..n).map(|i| format!("w{k}-{i:04}")).collect();
         assert_eq!(got, expected, "writer {k}");
         for (i, started, acked_at) in writes {
             if *acked_at < backup_started {
