@@ -313,6 +313,60 @@ async function ssoPath() {
   await context.close();
 }
 
+/** IDN-03: the owner switches the workspace to SAML with a real identity provider (pysaml2,
+ * started by xtask): the IdP gets the workspace's SP metadata, a new person signs in on the
+ * IdP's page, its signed answer is posted back across sites and lands them in the workspace,
+ * and signing out goes through the IdP's single logout and back. */
+async function samlPath() {
+  const idp = process.env.IW_SAML_IDP;
+  if (!idp) {
+    fail('SAML single sign-on', 'IW_SAML_IDP is not set (cargo xtask test starts the IdP)');
+    return;
+  }
+  const owner = await signedIn(email);
+  const csrf = await owner.page.locator('input[name=csrf]').first().inputValue();
+  const metadata = await (await owner.page.request.get(`${idp}/metadata`)).text();
+  const res = await owner.page.request.put(`${base}/api/v1/workspaces/demo/sso/saml`, {
+    headers: { 'x-csrf-token': csrf },
+    data: { idp_metadata: metadata, allowed_domains: ['corp.example'], default_role: 'member' },
+  });
+  check('the owner sets up SAML single sign-on', res.status() === 200, `${res.status()} ${await res.text()}`);
+  const sp = await owner.page.request.get(`${base}/sso/demo/saml/metadata`);
+  const registered = await owner.page.request.post(`${idp}/sp`, {
+    headers: { 'content-type': 'application/samlmetadata+xml' },
+    data: await sp.text(),
+  });
+  check("the IdP takes the workspace's SP metadata", registered.status() === 204, `${registered.status()} ${await registered.text()}`);
+  await owner.context.close();
+
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#sso-workspace', 'demo');
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(idp), { timeout: 15000 }),
+    page.click('form[action="/sso"] button'),
+  ]).catch(() => {});
+  check("SAML sign-in goes to the organisation's IdP", page.url().startsWith(idp), page.url());
+  await page.fill('input[name=user]', 'saml-sue@corp.example');
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(base) && !u.toString().includes('/saml/'), { timeout: 15000 }),
+    page.click('button[type=submit]'),
+  ]).catch(() => {});
+  check("the IdP's signed answer signs the new person in", new URL(page.url()).pathname === '/' && page.url().startsWith(base), page.url());
+  check('they joined the workspace through SAML', (await page.locator('a[href="/w/demo"]').count()) > 0, 'no link to the workspace');
+  await Promise.all([
+    page.waitForURL((u) => u.toString().startsWith(`${base}/sign-in`), { timeout: 15000 }),
+    page.click('form[action="/sign-out"] button'),
+  ]).catch(() => {});
+  check("signing out goes through the IdP's single logout and back", page.url().startsWith(`${base}/sign-in`), page.url());
+  const loggedOut = await (await page.request.get(`${idp}/logged-out`)).json();
+  check('the IdP ended its session too', loggedOut.includes('saml-sue@corp.example'), JSON.stringify(loggedOut));
+  await page.goto(`${base}/account`);
+  check('the SAML session here ended', new URL(page.url()).pathname === '/sign-in', page.url());
+  await context.close();
+}
+
 const XSS = [
   '<script>window.__xss=1;alert(1)</script>',
   '<img src=x onerror="window.__xss=2;alert(2)">',
@@ -332,6 +386,13 @@ async function newMemberPath() {
   await visit(page, '/w/demo/settings', 'settings');
   await checkDark(page, 'settings');
   await visit(page, '/w/demo/audit', 'audit');
+  await visit(page, '/w/demo/support', 'support-access');
+  await page.fill('#support-hours', '2');
+  await page.fill('#support-reason', 'The walk asks support to look at the stages');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/w/demo/support"] button[type=submit]')]);
+  check('an admin invites support from the support page', (await page.content()).includes('The walk asks support to look at the stages'), page.url());
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/revoke"] button[type=submit]')]);
+  check('and revokes the invitation there', (await page.locator('form[action$="/revoke"]').count()) === 0, page.url());
   await visit(page, '/w/demo/requests', 'request-desk');
   await page.selectOption('#req-kind', 'access');
   await page.fill('#req-requester', 'A letter from Dana');
@@ -595,6 +656,7 @@ try {
   await twoFactorPath();
   await passkeyPath();
   await ssoPath();
+  await samlPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {

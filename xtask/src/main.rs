@@ -308,6 +308,24 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
         other => return Err(format!("oidc-provider did not start: {other:?}")),
     };
     std::thread::spawn(move || for _ in idp_lines {});
+    // A real SAML identity provider (pysaml2) for the walk's SAML sign-in and single logout.
+    let saml_port = free_port()?;
+    let mut saml = Command::new("python3")
+        .arg(root().join("tests").join("sso").join("saml_idp.py"))
+        .arg(saml_port.to_string())
+        .env("PYTHONPATH", pydeps)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the SAML IdP: {e}"))?;
+    let saml_out = saml.stdout.take().ok_or("no SAML IdP output")?;
+    let _saml = Peer(saml);
+    let mut saml_lines = BufReader::new(saml_out).lines();
+    let saml_idp = match saml_lines.next() {
+        Some(Ok(line)) if line.starts_with("listening ") => line["listening ".len()..].to_owned(),
+        other => return Err(format!("the SAML IdP did not start: {other:?}")),
+    };
+    std::thread::spawn(move || for _ in saml_lines {});
     let bin = root().join("target").join("debug").join("ideaweave");
     let mut server = Command::new(&bin)
         .args(["serve", "--demo", "--listen"])
@@ -343,6 +361,7 @@ fn browser_tests(tally: &mut Tally, pydeps: &str) -> Result<()> {
         .arg(&shots)
         .arg(maildir.join("new"))
         .env("IW_OIDC_ISSUER", &issuer)
+        .env("IW_SAML_IDP", &saml_idp)
         .current_dir(root().join("tests").join("browser"))
         .stdout(Stdio::piped())
         .spawn();
@@ -396,8 +415,10 @@ fn drop_leftover_test_databases(url: &str) {
 }
 
 /// The Python peers the tests start, installed into `target/pydeps` (not the system's Python):
-/// aiosmtpd (the SMTP server of the mail tests) and moto's S3 server (the off-site backup
-/// target). Returns that directory for `PYTHONPATH`.
+/// aiosmtpd (the SMTP server of the mail tests), moto's S3 server (the off-site backup
+/// target), pysaml2 (the SAML identity provider, which signs with Debian's `xmlsec1`) and
+/// mmdb-writer (a small GeoIP database for the session-location test).
+/// Returns that directory for `PYTHONPATH`.
 fn ensure_python_peers() -> Result<String> {
     let deps = root().join("target").join("pydeps");
     // `-S`: only target/pydeps (and the standard library) count, not whatever this machine's
@@ -414,6 +435,8 @@ fn ensure_python_peers() -> Result<String> {
     for (module, package) in [
         ("aiosmtpd", "aiosmtpd==1.4.6"),
         ("moto.server", "moto[server]==5.1.18"),
+        ("saml2.server", "pysaml2==7.5.5"),
+        ("mmdb_writer", "mmdb-writer==0.2.7"),
     ] {
         if imports(&deps, module) {
             continue;
@@ -452,19 +475,33 @@ fn pip_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether pkg-config finds OpenSSL's headers and library (webauthn-rs links OpenSSL).
-fn have_openssl() -> bool {
-    Command::new("pkg-config")
-        .args(["--exists", "openssl"])
+/// Whether the C libraries the build links are there: OpenSSL, and xmlsec with libxml2 for
+/// SAML (samael), whose bindings bindgen generates with libclang.
+fn have_build_libraries() -> bool {
+    let pkg = |name: &str| {
+        Command::new("pkg-config")
+            .args(["--exists", name])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let libclang = Command::new("sh")
+        .args(["-c", "ldconfig -p | grep -q 'libclang[-.0-9]*\\.so'"])
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    pkg("openssl") && pkg("xmlsec1-openssl") && pkg("libxml-2.0") && libclang
 }
 
 fn test() -> Result<()> {
     let cargo = env!("CARGO");
-    step("the C library the build links (OpenSSL, for WebAuthn)");
-    if !have_openssl() {
-        apt_install(&["libssl-dev", "pkg-config"])?;
+    step("the C libraries the build links (OpenSSL; xmlsec, libxml2 and libclang for SAML)");
+    if !have_build_libraries() {
+        apt_install(&[
+            "libssl-dev",
+            "pkg-config",
+            "libxmlsec1-dev",
+            "libxml2-dev",
+            "libclang-dev",
+        ])?;
     }
     step("formatting (cargo fmt --check)");
     run(Command::new(cargo).args(["fmt", "--all", "--", "--check"]))?;
@@ -478,8 +515,11 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    step("the SMTP server and S3 server the tests start (aiosmtpd, moto)");
+    step("the SMTP, S3 and SAML servers the tests start (aiosmtpd, moto, pysaml2 + xmlsec1)");
     let pydeps = ensure_python_peers()?;
+    if !have("xmlsec1") {
+        apt_install(&["xmlsec1"])?;
+    }
     step("the age tool that proves backups open with a standard tool");
     if !have("age") {
         apt_install(&["age"])?;
@@ -488,10 +528,31 @@ fn test() -> Result<()> {
     ensure_browser()?;
     step("identity-provider software for the single-sign-on tests (oidc-provider)");
     ensure_sso_peers()?;
+    let mut tally = Tally::default();
+    step("the SAML identity provider's own check (each hostile response is what it claims)");
+    let idp_check = Command::new("python3")
+        .arg(
+            root()
+                .join("tests")
+                .join("sso")
+                .join("saml_idp_selftest.py"),
+        )
+        .env("PYTHONPATH", &pydeps)
+        .stderr(Stdio::null())
+        .status();
+    let idp_check = match idp_check {
+        Ok(s) if s.success() => {
+            tally.passed += 1;
+            Ok(())
+        }
+        other => {
+            tally.failed += 1;
+            Err(format!("the SAML IdP self-test failed: {other:?}"))
+        }
+    };
     step("PostgreSQL for the second run");
     let pg = ensure_postgres()?;
     println!("using {}", pg.replace(":ideaweave-test@", ":***@"));
-    let mut tally = Tally::default();
     step("unit tests and the integration suite on SQLite");
     let sqlite = cargo_test(
         &["--workspace"],
@@ -513,5 +574,5 @@ fn test() -> Result<()> {
     let browser = browser_tests(&mut tally, &pydeps);
     println!("\nxtask: {} passed, {} failed", tally.passed, tally.failed);
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    sqlite.and(postgres).and(browser)
+    idp_check.and(sqlite).and(postgres).and(browser)
 }

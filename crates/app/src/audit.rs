@@ -115,7 +115,11 @@ audit_actions! {
     WorkspaceDeletionCancelled => "workspace.deletion_cancelled": "An owner cancelled the workspace's scheduled deletion.",
     WorkspaceDeleted => "workspace.deleted": "The workspace was destroyed at the end of its grace period: every row, file and key (facts: rows by kind, files); its certificate cites this event.",
     WorkspaceCreated => "workspace.created": "The operator created a workspace.",
-    SsoChanged => "workspace.sso_changed": "An admin set, changed or removed the workspace's single sign-on provider (facts: protocol, issuer, how many domains and groups may join).",
+    SsoChanged => "workspace.sso_changed": "An admin set, changed or removed the workspace's single sign-on provider (facts: protocol `oidc` or `saml`, the issuer or IdP entity ID, how many domains and groups may join).",
+    AccessDenied => "access.denied": "A member (signed in or with an API token) was refused by a permission check in the workspace; the request was not carried out (facts: the request's method and route).",
+    SupportGranted => "support.granted": "An admin invited the operator's support staff into the workspace (facts: the invitation, its scope read or manage, how many hours).",
+    SupportRevoked => "support.revoked": "An admin ended a support invitation before it expired (facts: the invitation).",
+    SupportAccessed => "support.accessed": "The operator's support staff made a request in the workspace under an invitation; one entry per request, whatever it did (facts: the invitation, its scope, the request's method and route).",
     CredentialPolicyChanged => "workspace.security_changed": "An admin changed the weakest sign-in the workspace accepts for members and for admins (facts: from, to).",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages, rating criteria or the erasure policy.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",
@@ -594,6 +598,50 @@ impl App {
         Ok(seq)
     }
 
+    /// Records that the holder of `credential` was refused by a permission check in the
+    /// workspace `slug` (AUD-01: denied attempts are access-relevant too). Only members and the
+    /// workspace's own tokens are recorded here: the operator's support staff are recorded by
+    /// their invitation (`support.accessed`), and strangers see a 404, not a refusal.
+    pub async fn record_denied(
+        &self,
+        credential: &crate::auth::Credential,
+        slug: &str,
+        request: &str,
+        client: &ClientInfo,
+    ) -> AppResult<()> {
+        let Ok(principal) = self.authenticate(credential).await else {
+            return Ok(());
+        };
+        // Where the caller is a member: the workspace of their token, or of their membership
+        // (not `enter`, which would record support's requests a second time).
+        let mut tx = self.store.begin().await?;
+        let ws = match principal.token_workspace() {
+            Some((ws, token_slug)) => (token_slug == slug).then_some(ws),
+            None => tx
+                .membership_by_slug(principal.user, slug)
+                .await?
+                .map(|(w, _)| w.id),
+        };
+        let Some(ws) = ws else {
+            return Ok(());
+        };
+        self.audit(
+            &mut tx,
+            AuditEvent {
+                workspace: Some(ws),
+                actor: Who::Person(principal.user),
+                action: AuditAction::AccessDenied,
+                target: Target::Scope,
+                outcome: Outcome::Denied,
+                client,
+                facts: serde_json::json!({ "request": request }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records an operator's action at the command line.
     pub async fn audit_operator(
         &self,
@@ -988,6 +1036,8 @@ impl App {
         client: &ClientInfo,
     ) -> AppResult<AuditExport> {
         m.allow(Action::ReadAudit)?;
+        // Support reads the trail; taking it out is the admins' to do.
+        m.refuse_support()?;
         let index = self
             .audit_alone(AuditEvent {
                 workspace: Some(m.workspace),

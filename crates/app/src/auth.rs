@@ -69,6 +69,11 @@ struct TokenBinding {
 }
 
 impl Principal {
+    /// The workspace an API token is for (`None` for a session).
+    pub(crate) fn token_workspace(&self) -> Option<(WorkspaceId, &str)> {
+        self.token.as_ref().map(|t| (t.workspace, t.slug.as_str()))
+    }
+
     /// True for a signed-in browser session, false for an API token.
     pub fn is_session(&self) -> bool {
         self.token.is_none()
@@ -196,6 +201,7 @@ fn session_member(
     Ok(Member {
         client: principal.client.clone(),
         reauth_at: principal.session.as_ref().map(|s| s.reauth_at),
+        support: None,
         workspace: ws.id,
         slug: ws.slug.clone(),
         actor: Actor {
@@ -208,7 +214,7 @@ fn session_member(
 
 /// Refuses a session whose sign-in is weaker than the workspace asks of `role` (IDN-02). API
 /// tokens pass: their creation needed a session that met the policy.
-fn check_credential_policy(
+pub(crate) fn check_credential_policy(
     principal: &Principal,
     role: ideaweave_domain::Role,
     member_minimum: &str,
@@ -290,11 +296,13 @@ impl App {
     /// [`Self::authenticate`], [`Self::enter`] and [`Self::workspace`] would one after the
     /// other (`Unauthenticated`, then a 404 for a workspace one is not a member of), with
     /// fewer round trips: a page's cost is its round trips (see BENCHMARKS.md).
+    /// `request` (method and route) is recorded when the operator's support staff enter.
     pub async fn enter_with_session(
         &self,
         cookie: &str,
         slug: &str,
         client: ClientInfo,
+        request: &str,
     ) -> AppResult<(Principal, Member, crate::views::WorkspaceView)> {
         if cookie.len() != 43 {
             return Err(AppError::Unauthenticated);
@@ -308,7 +316,20 @@ impl App {
             .ok_or(AppError::Unauthenticated)?;
         let last_seen = s.last_seen_at;
         let principal = session_principal(s, hash, client);
-        let entry = entry.ok_or(AppError::NotFound("workspace"))?;
+        let Some(entry) = entry else {
+            drop(tx);
+            let (member, ws) = self
+                .support_member(&principal, slug, Some(request))
+                .await?
+                .ok_or(AppError::NotFound("workspace"))?;
+            let mut tx = self.store.read().await?;
+            let view = self.workspace_view_in(&mut tx, ws, member.role()).await?;
+            drop(tx);
+            if let Some(facts) = &principal.session {
+                self.touch(&facts.cookie_hash, last_seen, now).await?;
+            }
+            return Ok((principal, member, view));
+        };
         let member = session_member(&principal, &entry.workspace, &entry.role)?;
         check_credential_policy(
             &principal,
@@ -330,6 +351,17 @@ impl App {
     /// principal is not a member of are indistinguishable (404), as is using a token of another
     /// workspace (ACC-02).
     pub async fn enter(&self, principal: &Principal, slug: &str) -> AppResult<Member> {
+        self.enter_for(principal, slug, None).await
+    }
+
+    /// [`Self::enter`] for a request (`request`: its method and route), which is recorded in
+    /// the workspace's audit trail when the operator's support staff make it.
+    pub async fn enter_for(
+        &self,
+        principal: &Principal,
+        slug: &str,
+        request: Option<&str>,
+    ) -> AppResult<Member> {
         if let Some(t) = &principal.token {
             if t.slug != slug {
                 return Err(AppError::NotFound("workspace"));
@@ -337,6 +369,7 @@ impl App {
             return Ok(Member {
                 client: principal.client.clone(),
                 reauth_at: None,
+                support: None,
                 workspace: t.workspace,
                 slug: t.slug.clone(),
                 actor: Actor {
@@ -347,10 +380,14 @@ impl App {
             });
         }
         let mut tx = self.store.read().await?;
-        let (ws, role) = tx
-            .membership_by_slug(principal.user, slug)
-            .await?
-            .ok_or(AppError::NotFound("workspace"))?;
+        let Some((ws, role)) = tx.membership_by_slug(principal.user, slug).await? else {
+            drop(tx);
+            return self
+                .support_member(principal, slug, request)
+                .await?
+                .map(|(member, _)| member)
+                .ok_or(AppError::NotFound("workspace"));
+        };
         let member = session_member(principal, &ws, &role)?;
         let (member_min, admin_min) = tx
             .credential_policy(ws.id)

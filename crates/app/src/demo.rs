@@ -131,6 +131,7 @@ fn acting(ws: WorkspaceId, user: UserId, role: Role) -> Member {
     Member {
         client: ClientInfo::console(),
         reauth_at: None,
+        support: None,
         workspace: ws,
         slug: DEMO_SLUG.to_owned(),
         actor: Actor {
@@ -417,6 +418,7 @@ impl App {
         let m = Member {
             client: ClientInfo::console(),
             reauth_at: None,
+            support: None,
             workspace: ws,
             slug: slug.to_owned(),
             actor: Actor {

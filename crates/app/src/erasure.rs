@@ -25,7 +25,7 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 22] = [
+pub(crate) const WORKSPACE_STEPS: [H; 23] = [
     H::Exports,
     H::SsoIdentities,
     H::WorkspaceDeletion,
@@ -45,6 +45,7 @@ pub(crate) const WORKSPACE_STEPS: [H; 22] = [
     H::Spaces,
     H::Discussions,
     H::Merges,
+    H::SupportGrants,
     H::Memberships,
     H::AuditPseudonyms,
     H::DataKey,
@@ -189,6 +190,7 @@ impl App {
         p: ErasurePolicy,
     ) -> AppResult<ErasurePolicy> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         let mut tx = self.store.begin().await?;
         let before = stored_mode(&mut tx, m.workspace).await?;
         if before == p.mode {
@@ -662,6 +664,13 @@ impl App {
                 repo.reattribute("idea_merges", "merged_by", person, former)
                     .await?;
                 repo.reattribute("idea_merges", "unmerged_by", person, former)
+                    .await?;
+            }
+            H::SupportGrants => {
+                let mut repo = tx.workspace(ws);
+                repo.reattribute("support_grants", "created_by", person, former)
+                    .await?;
+                repo.reattribute("support_grants", "revoked_by", person, former)
                     .await?;
             }
             H::AuditPseudonyms => {

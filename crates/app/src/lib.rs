@@ -16,6 +16,7 @@ mod erasure;
 mod error;
 pub mod export;
 mod files;
+mod geoip;
 mod ideas;
 mod keyring;
 mod mail;
@@ -28,11 +29,13 @@ mod requests;
 mod restriction;
 mod retention;
 mod rotation;
+mod saml;
 mod sealed;
 mod secrets;
 mod sessions;
 mod spaces;
 mod sso;
+mod support;
 mod termination;
 mod throttle;
 pub mod views;
@@ -60,6 +63,7 @@ pub use erasure::{
 pub use error::{AppError, AppResult};
 pub use export::{ExportJobView, ExportSummary, ImportSummary, TransferProgress};
 pub use files::Download;
+pub use geoip::GeoIpDatabase;
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
@@ -79,11 +83,13 @@ pub use requests::{
 pub use restriction::{RestrictionInput, RestrictionView};
 pub use retention::RetentionRound;
 pub use rotation::{MasterRotation, WorkspaceRotation};
+pub use saml::{SamlSettingsInput, SamlSettingsView, SingleLogout};
 pub use sealed::ERASED;
 pub use sessions::{
     ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
 };
 pub use sso::{OidcSettingsInput, OidcSettingsView};
+pub use support::{SupportAccess, SupportGrantInput, SupportGrantView, SupportInvitationView};
 pub use termination::{
     CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
     TerminationView, VerifiedCertificate, verify_certificate,
@@ -142,6 +148,9 @@ pub struct AppSettings {
     pub public_url: String,
     /// Whether an SMTP server is configured: invitations are then also emailed.
     pub mail_enabled: bool,
+    /// Where session addresses are approximately (IDN-04), when the operator configured a
+    /// GeoIP database; otherwise no place is shown.
+    pub geoip: Option<Arc<GeoIpDatabase>>,
 }
 
 impl Default for AppSettings {
@@ -159,6 +168,7 @@ impl Default for AppSettings {
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_enabled: false,
+            geoip: None,
         }
     }
 }
@@ -234,11 +244,22 @@ pub struct Member {
     /// When the member's session last proved who they are (sign-in or re-authentication);
     /// `None` for API tokens and the application's own jobs, which cannot do sensitive things.
     pub reauth_at: Option<i64>,
+    /// The support invitation the operator's staff act under (SUP-01); `None` for members.
+    pub support: Option<SupportAccess>,
 }
 
 impl Member {
-    /// Asks the policy; a refusal becomes the matching error.
+    /// Asks the policy; a refusal becomes the matching error. The operator's support staff
+    /// are held to their invitation's scope as well.
     fn allow(&self, action: Action) -> AppResult<()> {
+        if let Some(s) = self.support
+            && !ideaweave_domain::support::support_may(s.scope, &action)
+        {
+            return Err(AppError::Forbidden(format!(
+                "support access with the {} scope does not allow this",
+                s.scope.as_str()
+            )));
+        }
         authorize(&self.actor, action).map_err(AppError::from)
     }
 

@@ -160,6 +160,7 @@ impl App {
     /// Records a request that reached the workspace (admins).
     pub async fn record_request(&self, m: &Member, input: RequestInput) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         if input.channel == RequestChannel::Operator {
             return Err(AppError::invalid(
                 "channel",
@@ -256,6 +257,7 @@ impl App {
     /// The workspace's requests: open ones by due date, then answered ones (admins).
     pub async fn requests(&self, m: &Member) -> AppResult<Vec<RequestView>> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         let mut tx = self.store.read().await?;
         let rows = tx.workspace(m.workspace).requests().await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -268,6 +270,7 @@ impl App {
     /// One request (admins).
     pub async fn request(&self, m: &Member, id: Uuid) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         let mut tx = self.store.read().await?;
         let row = tx
             .workspace(m.workspace)
@@ -286,6 +289,7 @@ impl App {
         input: ResolveInput,
     ) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         if input.state == RequestState::Open {
             return Err(AppError::invalid("state", "must be done or refused"));
         }

@@ -64,6 +64,7 @@ impl App {
         p: RetentionPolicy,
     ) -> AppResult<RetentionPolicy> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         let p = p.validated()?;
         let mut tx = self.store.begin().await?;
         let before = stored_policy(&mut tx, m.workspace).await?;
@@ -112,6 +113,8 @@ impl App {
         self.purge_sso_logins(&mut tx).await?;
         tx.purge_throttles(now - crate::throttle::FORGET_AFTER_MS, now)
             .await?;
+        // What admins asked support to look at is kept a month after the invitation ended.
+        tx.forget_support_reasons(now - 30 * DAY_MS).await?;
         tx.commit().await?;
         for w in workspaces {
             let r = self.enforce_retention_in(w.id).await?;

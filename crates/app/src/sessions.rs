@@ -33,6 +33,9 @@ pub struct ActiveSession {
     pub device: Option<String>,
     /// The address it was started from.
     pub ip: Option<String>,
+    /// Roughly where that address is ("City, Country"), only when the operator configured a
+    /// GeoIP database.
+    pub location: Option<String>,
 }
 
 /// Changing one's password.
@@ -169,6 +172,11 @@ impl App {
                     .as_ref()
                     .and_then(|c| c.user_agent.as_deref())
                     .and_then(describe_device),
+                location: client
+                    .as_ref()
+                    .and_then(|c| c.ip.as_deref())
+                    .and_then(|ip| ip.parse().ok())
+                    .and_then(|ip| self.settings.geoip.as_ref()?.place(ip)),
                 ip: client.and_then(|c| c.ip),
             });
         }
@@ -348,6 +356,7 @@ impl App {
         input: CredentialPolicyView,
     ) -> AppResult<CredentialPolicyView> {
         member.allow(Action::ManageSettings)?;
+        member.refuse_support()?;
         self.require_recent_auth(principal)?;
         if input.admin_minimum < input.member_minimum {
             return Err(AppError::invalid(

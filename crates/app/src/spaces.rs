@@ -188,6 +188,10 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        if input.private != s.private {
+            // Who may see a space is who gets in: never support's to change.
+            m.refuse_support()?;
+        }
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let (sn, sd) = sealed_pair(
@@ -224,6 +228,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        m.refuse_support()?;
         tx.workspace(m.workspace).delete_space(id).await?;
         self.audit_by(
             &mut tx,
@@ -262,6 +267,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        m.refuse_support()?;
         let mut repo = tx.workspace(m.workspace);
         if repo.role_of(input.user_id).await?.is_none() {
             return Err(AppError::NotFound("member"));
@@ -289,6 +295,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
+        m.refuse_support()?;
         if !tx
             .workspace(m.workspace)
             .remove_space_member(id, user)

@@ -86,12 +86,41 @@ struct Pending {
     verifier: String,
 }
 
-/// How a single-sign-on session also ends at the provider, sealed with the account key.
+/// How a single-sign-on session also ends at its provider, sealed with the account key on the
+/// session. Untagged: sessions from before SAML hold the OpenID Connect form.
 #[derive(Serialize, Deserialize)]
-struct ProviderLogout {
-    end_session_endpoint: String,
-    id_token: String,
-    client_id: String,
+#[serde(untagged)]
+pub(crate) enum ProviderLogout {
+    /// RP-initiated logout at the OpenID provider's end-session endpoint.
+    Oidc {
+        end_session_endpoint: String,
+        id_token: String,
+        client_id: String,
+    },
+    /// A signed `LogoutRequest` to the workspace's SAML provider.
+    Saml {
+        slug: String,
+        name_id: String,
+        name_id_format: Option<String>,
+        session_index: Option<String>,
+    },
+}
+
+/// Who arrived through single sign-on, as their provider vouched for them.
+pub(crate) struct SsoArrival<'a> {
+    pub ws: WorkspaceId,
+    /// The keyed hash of the provider's subject.
+    pub subject_hash: &'a [u8],
+    pub email: &'a Email,
+    pub name: &'a str,
+    /// The role new members get.
+    pub role: Role,
+    /// The workspace admits them (address domain or group).
+    pub admitted: bool,
+    /// The signed-in account that asked to be linked, if any.
+    pub linking: Option<UserId>,
+    /// The protocol, for the audit trail.
+    pub via: &'static str,
 }
 
 /// An HTTP failure talking to a provider.
@@ -131,27 +160,88 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
     }
 }
 
-fn provider_http() -> AppResult<&'static ProviderHttp> {
-    static CLIENT: OnceLock<Result<ProviderHttp, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .map(ProviderHttp)
-                .map_err(|e| e.to_string())
+/// Resolves provider host names to public addresses only: a name that points at this machine
+/// or a private network (directly, or after a rebinding between check and use) cannot be
+/// reached, because the connection is made to the addresses this returns.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_inside(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address (this machine or a private network)"
+                )
+                .into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(found.into_iter());
+            Ok(addrs)
         })
+    }
+}
+
+/// The client for identity providers: resolving to public addresses only, unless the operator
+/// allows providers on loopback (`sso.allow_http_issuers`, for tests).
+fn provider_http(allow_inside: bool) -> AppResult<&'static ProviderHttp> {
+    static STRICT: OnceLock<Result<ProviderHttp, String>> = OnceLock::new();
+    static LOOPBACK: OnceLock<Result<ProviderHttp, String>> = OnceLock::new();
+    let build = |strict: bool| {
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10));
+        if strict {
+            b = b.dns_resolver(PublicAddressesOnly);
+        }
+        b.build().map(ProviderHttp).map_err(|e| e.to_string())
+    };
+    let client = if allow_inside {
+        LOOPBACK.get_or_init(|| build(false))
+    } else {
+        STRICT.get_or_init(|| build(true))
+    };
+    client
         .as_ref()
         .map_err(|e| AppError::internal(format!("HTTP client: {e}")))
 }
 
-fn list(v: &str) -> Vec<String> {
+pub(crate) fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The address domains and groups that admit new members, cleaned and checked.
+pub(crate) fn admission_lists(
+    domains: &[String],
+    groups: &[String],
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    let domains: Vec<String> = domains
+        .iter()
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    if let Some(bad) = domains
+        .iter()
+        .find(|d| !d.contains('.') || d.chars().any(|c| c.is_whitespace() || c == ','))
+    {
+        return Err(AppError::invalid(
+            "allowed_domains",
+            format!("{bad:?} is not a domain name"),
+        ));
+    }
+    let groups: Vec<String> = groups
+        .iter()
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty() && !g.contains(','))
+        .collect();
+    Ok((domains, groups))
 }
 
 /// The claims of a verified ID token as JSON (for the group claim and `amr`, which the typed
@@ -182,13 +272,16 @@ impl App {
         let url = IssuerUrl::new(issuer.to_owned())
             .map_err(|e| AppError::invalid("issuer", format!("is not a URL: {e}")))?;
         self.check_provider_host(url.url(), "issuer")?;
-        let metadata = ProviderMetadataWithLogout::discover_async(url, provider_http()?)
-            .await
-            .map_err(|e| {
-                AppError::Conflict(format!(
-                    "the identity provider at {issuer} could not be read: {e}"
-                ))
-            })?;
+        let metadata = ProviderMetadataWithLogout::discover_async(
+            url,
+            provider_http(self.settings.sso_allow_http)?,
+        )
+        .await
+        .map_err(|e| {
+            AppError::Conflict(format!(
+                "the identity provider at {issuer} could not be read: {e}"
+            ))
+        })?;
         // The endpoints the discovery document names are fetched or posted to by this server
         // too: the same rule holds for them.
         self.check_provider_host(metadata.jwks_uri().url(), "jwks_uri")?;
@@ -260,6 +353,7 @@ impl App {
         input: OidcSettingsInput,
     ) -> AppResult<OidcSettingsView> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         self.require_recent_member(m)?;
         let issuer = input.issuer.trim().trim_end_matches('/').to_owned();
         let allowed = issuer.starts_with("https://")
@@ -280,27 +374,7 @@ impl App {
                 "must be guest, member or moderator; make admins by hand",
             ));
         }
-        let domains: Vec<String> = input
-            .allowed_domains
-            .iter()
-            .map(|d| d.trim().trim_start_matches('@').to_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect();
-        if let Some(bad) = domains
-            .iter()
-            .find(|d| !d.contains('.') || d.chars().any(|c| c.is_whitespace() || c == ','))
-        {
-            return Err(AppError::invalid(
-                "allowed_domains",
-                format!("{bad:?} is not a domain name"),
-            ));
-        }
-        let groups: Vec<String> = input
-            .allowed_groups
-            .iter()
-            .map(|g| g.trim().to_owned())
-            .filter(|g| !g.is_empty() && !g.contains(','))
-            .collect();
+        let (domains, groups) = admission_lists(&input.allowed_domains, &input.allowed_groups)?;
         let group_claim = input
             .group_claim
             .map(|c| c.trim().to_owned())
@@ -365,6 +439,7 @@ impl App {
     /// Turns single sign-on off for the workspace (admins, after a recent re-authentication).
     pub async fn remove_oidc_settings(&self, m: &Member) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
         self.require_recent_member(m)?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_oidc_config(m.workspace).await? {
@@ -408,6 +483,30 @@ impl App {
         drop(tx);
         let metadata = self.discover(&config.issuer).await?;
         Ok((ws.id, config, metadata, secret))
+    }
+
+    /// Starts a sign-in through the workspace's identity provider, SAML or OpenID Connect,
+    /// whichever it has set: the URL to send the browser to, and the browser's secret.
+    pub async fn start_sso(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
+        if self.uses_saml(slug).await? {
+            self.start_saml(slug, next).await
+        } else {
+            self.start_oidc(slug, next).await
+        }
+    }
+
+    /// Starts linking the caller's account to the workspace's identity provider, SAML or
+    /// OpenID Connect (after a recent re-authentication).
+    pub async fn start_sso_link(
+        &self,
+        principal: &Principal,
+        slug: &str,
+    ) -> AppResult<(String, String)> {
+        if self.uses_saml(slug).await? {
+            self.start_saml_link(principal, slug).await
+        } else {
+            self.start_oidc_link(principal, slug).await
+        }
     }
 
     /// Starts a sign-in through the workspace's provider: the URL to send the browser to, and
@@ -456,29 +555,25 @@ impl App {
             .add_scopes(config.group_claim.iter().map(|c| Scope::new(c.clone())))
             .set_pkce_challenge(challenge)
             .url();
-        let now = self.now();
-        let state_hash = hash_secret(state.secret());
         let pending = serde_json::to_string(&Pending {
             nonce: nonce.secret().clone(),
             verifier: verifier.secret().clone(),
         })
         .map_err(|e| AppError::internal(e.to_string()))?;
-        let mut tx = self.store.begin().await?;
-        let mut repo = tx.workspace(ws);
-        let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let sealed = key.seal_text(ws, "sso_logins", "secrets", row_of(&state_hash), &pending)?;
         let browser = crate::secrets::random_secret()?;
-        tx.insert_sso_login(ideaweave_store::NewSsoLogin {
-            workspace: ws,
-            state_hash: &state_hash,
-            secrets: &sealed,
-            next,
-            expires_at: now + LOGIN_TTL_MS,
-            browser_hash: &hash_secret(&browser),
-            link_user,
-        })
+        self.park_login(
+            ws,
+            ParkedLogin {
+                state: state.secret(),
+                secrets: &pending,
+                next,
+                browser_hash: &hash_secret(&browser),
+                link_user,
+                protocol: "oidc",
+                ttl_ms: LOGIN_TTL_MS,
+            },
+        )
         .await?;
-        tx.commit().await?;
         Ok((url.to_string(), browser))
     }
 
@@ -497,40 +592,12 @@ impl App {
         current: Option<&Principal>,
         client: &ClientInfo,
     ) -> AppResult<(LoginOutcome, String)> {
-        let refused = |why: &str| AppError::Forbidden(format!("single sign-on failed: {why}"));
         let (ws, config, metadata, secret) = self.oidc_client(slug).await?;
-        let now = self.now();
-        let state_hash = hash_secret(state);
-        let login = {
-            let mut tx = self.store.begin().await?;
-            let taken = tx.take_sso_login(ws, &state_hash, now).await?;
-            tx.commit().await?;
-            taken.ok_or_else(|| refused("this sign-in expired or was used already; start again"))?
-        };
-        let same_browser = match (&login.browser_hash, browser) {
-            (Some(want), Some(secret)) => *want == hash_secret(secret),
-            _ => false,
-        };
-        if !same_browser {
-            return Err(refused(
-                "this sign-in was started in another browser; start again here",
-            ));
-        }
-        let (sealed, next) = (login.secrets, login.next);
-        let link_user = login.link_user.map(UserId);
-        let pending: Pending = {
-            let mut tx = self.store.read().await?;
-            let text = self
-                .keyring
-                .open_text(
-                    &mut tx,
-                    &at(ws, "sso_logins", "secrets", row_of(&state_hash)),
-                    &sealed,
-                )
-                .await?
-                .ok_or_else(|| refused("this sign-in expired; start again"))?;
-            serde_json::from_str(&text).map_err(|e| AppError::Integrity(e.to_string()))?
-        };
+        let login = self.take_login(ws, state, "oidc").await?;
+        login.check_browser(browser)?;
+        let (next, link_user) = (login.next, login.link_user);
+        let pending: Pending =
+            serde_json::from_str(&login.secrets).map_err(|e| AppError::Integrity(e.to_string()))?;
         let end_session = metadata
             .additional_metadata()
             .end_session_endpoint
@@ -548,7 +615,7 @@ impl App {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| refused(&format!("the provider has no token endpoint ({e})")))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
-            .request_async(provider_http()?)
+            .request_async(provider_http(self.settings.sso_allow_http)?)
             .await
             .map_err(|e| {
                 tracing::info!(error = %e, "an OIDC code exchange failed");
@@ -617,69 +684,99 @@ impl App {
         let role: Role = config.default_role.parse().unwrap_or(Role::Member);
         let user = self
             .sso_account(
-                ws,
-                &subject_hash,
-                &email,
-                &name,
-                role,
-                admitted,
-                link_user.filter(|u| current.is_some_and(|p| p.is_session() && p.user == *u)),
+                SsoArrival {
+                    ws,
+                    subject_hash: &subject_hash,
+                    email: &email,
+                    name: &name,
+                    role,
+                    admitted,
+                    linking: link_user
+                        .filter(|u| current.is_some_and(|p| p.is_session() && p.user == *u)),
+                    via: "oidc",
+                },
                 client,
             )
             .await?;
         let (session, csrf) = self.start_session(user, client, level).await?;
         if let Some(endpoint) = end_session {
-            let logout = serde_json::to_vec(&ProviderLogout {
-                end_session_endpoint: endpoint,
-                id_token: raw_token,
-                client_id: config.client_id.clone(),
-            })
-            .map_err(|e| AppError::internal(e.to_string()))?;
-            let mut tx = self.store.begin().await?;
-            let hash = hash_secret(&session);
-            let session_id = tx
-                .session(&hash, now, self.idle_cutoff(now))
-                .await?
-                .map(|s| s.id);
-            if let Some(id) = session_id {
-                let key = self.keyring.account_key(&mut tx, user, now).await?;
-                let sealed = key.seal(&account_row("sessions", "sso_logout", id), &logout)?;
-                tx.set_session_sso_logout(&hash, &sealed).await?;
-            }
-            tx.commit().await?;
+            self.remember_provider_logout(
+                &session,
+                user,
+                &ProviderLogout::Oidc {
+                    end_session_endpoint: endpoint,
+                    id_token: raw_token,
+                    client_id: config.client_id.clone(),
+                },
+            )
+            .await?;
         }
+        Ok((self.login_outcome(user, session, csrf).await?, next))
+    }
+
+    /// Seals on a new single-sign-on session how it ends at its provider too.
+    pub(crate) async fn remember_provider_logout(
+        &self,
+        session: &str,
+        user: UserId,
+        logout: &ProviderLogout,
+    ) -> AppResult<()> {
+        let logout = serde_json::to_vec(logout).map_err(|e| AppError::internal(e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let hash = hash_secret(session);
+        let session_id = tx
+            .session(&hash, now, self.idle_cutoff(now))
+            .await?
+            .map(|s| s.id);
+        if let Some(id) = session_id {
+            let key = self.keyring.account_key(&mut tx, user, now).await?;
+            let sealed = key.seal(&account_row("sessions", "sso_logout", id), &logout)?;
+            tx.set_session_sso_logout(&hash, &sealed).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What a new session's cookie, anti-CSRF token and person look like to the caller.
+    pub(crate) async fn login_outcome(
+        &self,
+        user: UserId,
+        session: String,
+        csrf: String,
+    ) -> AppResult<LoginOutcome> {
         let mut tx = self.store.read().await?;
         let record = tx
             .user_by_id(user)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let view = self.user_view(&mut tx, &record).await?;
-        Ok((
-            LoginOutcome {
-                session,
-                csrf,
-                user: view,
-            },
-            next,
-        ))
+        Ok(LoginOutcome {
+            session,
+            csrf,
+            user: view,
+        })
     }
 
     /// The account of a provider's subject: the one linked before; or `linking`'s, linked now
     /// when the addresses match (they asked for it and are signed in here); or a new one, when
     /// the workspace admits the address's domain or one of the groups. Makes them a member when
     /// they are not. Every refusal reads the same, so it does not tell who has an account.
-    #[allow(clippy::too_many_arguments)]
-    async fn sso_account(
+    pub(crate) async fn sso_account(
         &self,
-        ws: WorkspaceId,
-        subject_hash: &[u8],
-        email: &Email,
-        name: &str,
-        role: Role,
-        admitted: bool,
-        linking: Option<UserId>,
+        arrival: SsoArrival<'_>,
         client: &ClientInfo,
     ) -> AppResult<UserId> {
+        let SsoArrival {
+            ws,
+            subject_hash,
+            email,
+            name,
+            role,
+            admitted,
+            linking,
+            via,
+        } = arrival;
         let refused = || {
             AppError::Forbidden(
                 "single sign-on failed: this workspace's single sign-on does not let this \
@@ -698,7 +795,7 @@ impl App {
                 if linking != Some(existing.id) {
                     return Err(refused());
                 }
-                tx.insert_sso_identity(ws, subject_hash, existing.id, now)
+                tx.insert_sso_identity(ws, subject_hash, existing.id, via, now)
                     .await?;
                 existing.id
             }
@@ -721,11 +818,12 @@ impl App {
                         target: Target::Person(id),
                         outcome: Outcome::Success,
                         client,
-                        facts: json!({"via": "oidc"}),
+                        facts: json!({"via": via}),
                     },
                 )
                 .await?;
-                tx.insert_sso_identity(ws, subject_hash, id, now).await?;
+                tx.insert_sso_identity(ws, subject_hash, id, via, now)
+                    .await?;
                 id
             }
         };
@@ -744,7 +842,7 @@ impl App {
                     target: Target::Person(user),
                     outcome: Outcome::Success,
                     client,
-                    facts: json!({"role": role.as_str(), "via": "oidc"}),
+                    facts: json!({"role": role.as_str(), "via": via}),
                 },
             )
             .await?;
@@ -757,6 +855,43 @@ impl App {
     /// for a session that began with single sign-on; `None` otherwise. Call before signing
     /// out, which forgets it.
     pub async fn provider_logout_url(&self, session_cookie: &str) -> AppResult<Option<String>> {
+        match self.provider_logout_of(session_cookie).await? {
+            None => Ok(None),
+            Some(ProviderLogout::Oidc {
+                end_session_endpoint,
+                id_token,
+                client_id,
+            }) => {
+                let mut url = reqwest::Url::parse(&end_session_endpoint)
+                    .map_err(|e| AppError::internal(format!("end session endpoint: {e}")))?;
+                url.query_pairs_mut()
+                    .append_pair("id_token_hint", &id_token)
+                    .append_pair("client_id", &client_id)
+                    .append_pair("post_logout_redirect_uri", &self.post_logout_uri());
+                Ok(Some(url.to_string()))
+            }
+            Some(ProviderLogout::Saml {
+                slug,
+                name_id,
+                name_id_format,
+                session_index,
+            }) => {
+                self.saml_logout_url(
+                    &slug,
+                    &name_id,
+                    name_id_format.as_deref(),
+                    session_index.as_deref(),
+                )
+                .await
+            }
+        }
+    }
+
+    /// How the session with this cookie ends at its provider, if it began with single sign-on.
+    pub(crate) async fn provider_logout_of(
+        &self,
+        session_cookie: &str,
+    ) -> AppResult<Option<ProviderLogout>> {
         let hash = hash_secret(session_cookie);
         let mut tx = self.store.read().await?;
         let Some((_, id, sealed)) = tx.session_sso_logout(&hash).await? else {
@@ -769,15 +904,9 @@ impl App {
         else {
             return Ok(None);
         };
-        let logout: ProviderLogout =
-            serde_json::from_slice(&bytes).map_err(|e| AppError::Integrity(e.to_string()))?;
-        let mut url = reqwest::Url::parse(&logout.end_session_endpoint)
-            .map_err(|e| AppError::internal(format!("end session endpoint: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("id_token_hint", &logout.id_token)
-            .append_pair("client_id", &logout.client_id)
-            .append_pair("post_logout_redirect_uri", &self.post_logout_uri());
-        Ok(Some(url.to_string()))
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| AppError::Integrity(e.to_string()))
     }
 
     /// Deletes sign-ins that never came back from their provider (the retention job).
@@ -811,8 +940,108 @@ fn is_inside(ip: std::net::IpAddr) -> bool {
     }
 }
 
+/// A single-sign-on refusal, with what went wrong (it is about the visitor's own sign-in).
+pub(crate) fn refused(why: &str) -> AppError {
+    AppError::Forbidden(format!("single sign-on failed: {why}"))
+}
+
+/// A sign-in kept while the person is elsewhere (at the provider, or between the SAML ACS and
+/// the finishing step), found again by the hash of `state`.
+pub(crate) struct ParkedLogin<'a> {
+    pub state: &'a str,
+    /// What it carries, sealed with the workspace key.
+    pub secrets: &'a str,
+    pub next: &'a str,
+    /// The hash of the cookie of the browser that must come back.
+    pub browser_hash: &'a [u8],
+    pub link_user: Option<UserId>,
+    /// The protocol step it waits at: a state from one step is never taken at another.
+    pub protocol: &'static str,
+    pub ttl_ms: i64,
+}
+
+/// A parked sign-in, taken out (once), with what it carries opened.
+pub(crate) struct TakenLogin {
+    pub secrets: String,
+    pub next: String,
+    pub browser_hash: Option<Vec<u8>>,
+    pub link_user: Option<UserId>,
+}
+
+impl TakenLogin {
+    /// Refuses a sign-in finished in a browser other than the one that started it.
+    pub(crate) fn check_browser(&self, browser: Option<&str>) -> AppResult<()> {
+        match (&self.browser_hash, browser) {
+            (Some(want), Some(secret)) if *want == hash_secret(secret) => Ok(()),
+            _ => Err(refused(
+                "this sign-in was started in another browser; start again here",
+            )),
+        }
+    }
+}
+
+impl App {
+    /// Keeps a sign-in for a later step (its secrets sealed with the workspace key).
+    pub(crate) async fn park_login(&self, ws: WorkspaceId, p: ParkedLogin<'_>) -> AppResult<()> {
+        let now = self.now();
+        let state_hash = hash_secret(p.state);
+        let mut tx = self.store.begin().await?;
+        let mut repo = tx.workspace(ws);
+        let key = self.keyring.data_key(&mut repo, None, now).await?;
+        let sealed = key.seal_text(ws, "sso_logins", "secrets", row_of(&state_hash), p.secrets)?;
+        tx.insert_sso_login(ideaweave_store::NewSsoLogin {
+            workspace: ws,
+            state_hash: &state_hash,
+            secrets: &sealed,
+            next: p.next,
+            expires_at: now + p.ttl_ms,
+            browser_hash: p.browser_hash,
+            link_user: p.link_user,
+            protocol: p.protocol,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes out the live sign-in parked under `state` at `protocol` (used once, whatever
+    /// happens next) and opens what it carries.
+    pub(crate) async fn take_login(
+        &self,
+        ws: WorkspaceId,
+        state: &str,
+        protocol: &str,
+    ) -> AppResult<TakenLogin> {
+        let state_hash = hash_secret(state);
+        let login = {
+            let mut tx = self.store.begin().await?;
+            let taken = tx
+                .take_sso_login(ws, &state_hash, protocol, self.now())
+                .await?;
+            tx.commit().await?;
+            taken.ok_or_else(|| refused("this sign-in expired or was used already; start again"))?
+        };
+        let mut tx = self.store.read().await?;
+        let secrets = self
+            .keyring
+            .open_text(
+                &mut tx,
+                &at(ws, "sso_logins", "secrets", row_of(&state_hash)),
+                &login.secrets,
+            )
+            .await?
+            .ok_or_else(|| refused("this sign-in expired; start again"))?;
+        Ok(TakenLogin {
+            secrets,
+            next: login.next,
+            browser_hash: login.browser_hash,
+            link_user: login.link_user.map(UserId),
+        })
+    }
+}
+
 /// The row id a waiting sign-in's secrets are sealed to (from its state's hash).
-fn row_of(state_hash: &[u8]) -> uuid::Uuid {
+pub(crate) fn row_of(state_hash: &[u8]) -> uuid::Uuid {
     let mut b = [0u8; 16];
     b.copy_from_slice(&state_hash[..16]);
     uuid::Uuid::from_bytes(b)
@@ -821,6 +1050,41 @@ fn row_of(state_hash: &[u8]) -> uuid::Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn idn_03_provider_names_resolving_inside_are_not_reached() {
+        use reqwest::dns::Resolve;
+        // `localhost` resolves (from /etc/hosts) to loopback only: nothing is left to connect to.
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let Err(e) = PublicAddressesOnly.resolve(name).await else {
+            panic!("localhost must not resolve to a usable address");
+        };
+        assert!(e.to_string().contains("no public address"), "{e}");
+        // A provider listening on this machine: the loopback-allowing client (tests) reaches
+        // it, the production client does not even connect.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        let url = format!("http://localhost:{port}/.well-known/openid-configuration");
+        let open = provider_http(true).unwrap().0.get(&url).send().await;
+        assert_eq!(
+            open.map(|r| r.status().as_u16())
+                .map_err(|e| format!("{e:?}")),
+            Ok(200)
+        );
+        let strict = provider_http(false).unwrap().0.get(&url).send().await;
+        let e = strict.expect_err("the production client must not reach this machine");
+        assert!(format!("{e:?}").contains("no public address"), "{e:?}");
+    }
 
     #[test]
     fn idn_03_providers_inside_the_network_are_recognised() {

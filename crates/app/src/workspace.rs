@@ -457,6 +457,8 @@ impl App {
     /// Deletes a criterion and the ratings given on it.
     pub async fn delete_criterion(&self, m: &Member, id: CriterionId) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
+        // Takes every rating on it with it: nothing support may destroy.
+        m.refuse_support()?;
         let mut tx = self.store.begin().await?;
         if !tx.workspace(m.workspace).delete_criterion(id).await? {
             return Err(AppError::NotFound("criterion"));

@@ -16,6 +16,7 @@ pub mod ranking;
 pub mod requests;
 pub mod retention;
 pub mod role;
+pub mod support;
 pub mod values;
 
 pub use erasure::{ErasureMode, FORMER_MEMBER};
@@ -25,4 +26,5 @@ pub use notify::NotificationPreference;
 pub use requests::{RequestChannel, RequestKind, RequestState};
 pub use retention::RetentionPolicy;
 pub use role::{Role, TokenScope};
+pub use support::{MAX_SUPPORT_HOURS, SupportScope};
 pub use values::*;

@@ -165,6 +165,7 @@ struct RawSessions {
     ttl_hours: Option<u64>,
     idle_minutes: Option<u64>,
     reauth_minutes: Option<u64>,
+    geoip_database: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,6 +238,8 @@ pub struct Config {
     pub reauth_window: Duration,
     /// What new passwords must be, with the operator's own refused passwords.
     pub password_policy: ideaweave_domain::PasswordPolicy,
+    /// The GeoIP database for the places of session addresses, if the operator set one.
+    pub geoip: Option<std::sync::Arc<ideaweave_app::GeoIpDatabase>>,
     /// Whether identity providers may be named at plain http:// (loopback tests only).
     pub sso_allow_http: bool,
     /// Invitation lifetime.
@@ -363,6 +366,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "sessions.reauth_minutes",
         "10",
         "how long after confirming their password a person may export, erase, delete, mint tokens or change security settings (1-120)",
+    ),
+    (
+        "sessions.geoip_database",
+        "none",
+        "a MaxMind DB (GeoLite2/GeoIP2 City or Country) to show roughly where each session's address is in the session list; without it no place is shown",
     ),
     (
         "sso.allow_http_issuers",
@@ -826,6 +834,24 @@ impl Config {
             1,
             120,
         )?;
+        let geoip = match &raw.sessions.geoip_database {
+            None => None,
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    ConfigError::new(
+                        "sessions.geoip_database",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                let db = ideaweave_app::GeoIpDatabase::from_bytes(bytes).map_err(|e| {
+                    ConfigError::new(
+                        "sessions.geoip_database",
+                        format!("{} is {e}", path.display()),
+                    )
+                })?;
+                Some(std::sync::Arc::new(db))
+            }
+        };
         let password_policy = match &raw.passwords.blocklist_file {
             None => ideaweave_domain::PasswordPolicy::default(),
             Some(path) => {
@@ -913,6 +939,7 @@ impl Config {
             session_idle: Duration::from_secs(idle_minutes * 60),
             reauth_window: Duration::from_secs(reauth_minutes * 60),
             password_policy,
+            geoip,
             sso_allow_http: raw.sso.allow_http_issuers.unwrap_or(false),
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             instance_activity_days,
@@ -1095,6 +1122,26 @@ mod tests {
         assert!(
             !stored.contains("TOPSECRET") && !stored.contains("DBSECRET"),
             "{stored}"
+        );
+    }
+
+    #[test]
+    fn idn_04_a_geoip_database_that_is_not_one_is_refused_at_start() {
+        assert!(raw_from("").unwrap().geoip.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("places.mmdb");
+        std::fs::write(&bad, b"not a database").unwrap();
+        let e = raw_from(&format!(
+            "[sessions]\ngeoip_database = {:?}",
+            bad.display().to_string()
+        ))
+        .unwrap_err();
+        assert_eq!(e.option, "sessions.geoip_database");
+        assert!(e.message.contains("not a MaxMind DB"), "{e}");
+        let e = raw_from("[sessions]\ngeoip_database = \"/nowhere/places.mmdb\"").unwrap_err();
+        assert!(
+            e.message.contains("cannot read /nowhere/places.mmdb"),
+            "{e}"
         );
     }
 

@@ -146,6 +146,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         max_upload_bytes: config.max_upload_bytes,
         public_url: config.public_url.clone(),
         mail_enabled: config.mail.is_some(),
+        geoip: config.geoip.clone(),
     };
     Ok(App::new(store, Arc::new(files), clock, settings, keyring))
 }

@@ -73,6 +73,8 @@ pub enum ErasureHandler {
     Links,
     /// Merges the person made or undid: attributed to the former member.
     Merges,
+    /// Support invitations the person gave or ended: attributed to the former member.
+    SupportGrants,
     /// Queued email to the person: deleted (found by opening each queued message).
     Outbox,
     /// Requests on the request desk about the person: what they say of the person is replaced
@@ -213,13 +215,52 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "next",
             "expires_at",
             "browser_hash",
+            "protocol",
         ],
+    ),
+    table(
+        "support_grants",
+        Some(H::SupportGrants),
+        &["created_by", "revoked_by"],
+        &[
+            "workspace_id",
+            "id",
+            "scope",
+            "reason",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ],
+    ),
+    table(
+        "workspace_saml",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "idp_entity_id",
+            "idp_metadata",
+            "sp_key",
+            "sp_certificate",
+            "allowed_domains",
+            "group_attribute",
+            "trust_email_attribute",
+            "allowed_groups",
+            "default_role",
+            "updated_at",
+        ],
+    ),
+    table(
+        "saml_assertions_seen",
+        None,
+        &[],
+        &["workspace_id", "assertion_hash", "expires_at"],
     ),
     table(
         "sso_identities",
         Some(H::SsoIdentities),
         &["subject_hash", "user_id"],
-        &["workspace_id", "created_at"],
+        &["workspace_id", "created_at", "protocol"],
     ),
     table(
         "sign_in_throttle",
@@ -655,6 +696,8 @@ const REATTRIBUTED: &[(&str, &str)] = &[
     ("invitations", "invited_by"),
     ("privacy_requests", "recorded_by"),
     ("privacy_requests", "resolved_by"),
+    ("support_grants", "created_by"),
+    ("support_grants", "revoked_by"),
 ];
 
 /// Rows of workspace tables that belong to a person and go with them. Fixed names.

@@ -47,6 +47,7 @@ pub mod records;
 mod requests;
 mod retention;
 mod sso;
+mod support;
 mod termination;
 mod workspace;
 
@@ -82,7 +83,8 @@ pub use outbox::{OutboxCounts, OutboxRow};
 pub use personal::HeldIn;
 pub use requests::{NewRequest, RequestRow};
 pub use retention::DeletedComment;
-pub use sso::{NewSsoLogin, OidcConfigRecord, SsoLoginRecord};
+pub use sso::{NewSsoLogin, OidcConfigRecord, SamlConfigRecord, SsoLoginRecord};
+pub use support::{LiveSupportGrant, NewSupportGrant, SupportGrantRecord};
 pub use termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 

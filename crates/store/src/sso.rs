@@ -19,6 +19,22 @@ pub struct OidcConfigRecord {
     pub updated_at: i64,
 }
 
+/// A workspace's SAML identity provider and its own service-provider key pair (the private key
+/// sealed with the workspace key).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SamlConfigRecord {
+    pub idp_entity_id: String,
+    pub idp_metadata: String,
+    pub sp_key: Vec<u8>,
+    pub sp_certificate: String,
+    pub allowed_domains: String,
+    pub group_attribute: Option<String>,
+    pub trust_email_attribute: bool,
+    pub allowed_groups: String,
+    pub default_role: String,
+    pub updated_at: i64,
+}
+
 /// A sign-in to record while the person is at the provider.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSsoLogin<'a> {
@@ -29,6 +45,9 @@ pub struct NewSsoLogin<'a> {
     pub expires_at: i64,
     pub browser_hash: &'a [u8],
     pub link_user: Option<UserId>,
+    /// The protocol step it waits at (`oidc`, `saml`, `saml-finish`): a state from one step is
+    /// never taken by another.
+    pub protocol: &'a str,
 }
 
 /// A sign-in that came back from the provider.
@@ -81,25 +100,26 @@ impl Tx {
     /// hashes to `browser_hash`, and linking `link_user`'s account when they asked for that.
     pub async fn insert_sso_login(&mut self, l: NewSsoLogin<'_>) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO sso_logins (workspace_id, state_hash, secrets, next, expires_at, browser_hash, link_user) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            sqlx::query("INSERT INTO sso_logins (workspace_id, state_hash, secrets, next, expires_at, browser_hash, link_user, protocol) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(l.workspace.0).bind(l.state_hash).bind(l.secrets).bind(l.next).bind(l.expires_at)
-                .bind(l.browser_hash).bind(l.link_user.map(|u| u.0)).execute(c).await?;
+                .bind(l.browser_hash).bind(l.link_user.map(|u| u.0)).bind(l.protocol).execute(c).await?;
         });
         Ok(())
     }
 
-    /// Takes out the live sign-in with this state (used once).
+    /// Takes out the live sign-in with this state at this protocol step (used once).
     pub async fn take_sso_login(
         &mut self,
         ws: WorkspaceId,
         state_hash: &[u8],
+        protocol: &str,
         now: i64,
     ) -> StoreResult<Option<SsoLoginRecord>> {
         Ok(on_conn!(self, c => {
-            sqlx::query_as("DELETE FROM sso_logins WHERE workspace_id = $1 AND state_hash = $2 AND expires_at > $3 \
+            sqlx::query_as("DELETE FROM sso_logins WHERE workspace_id = $1 AND state_hash = $2 AND protocol = $3 AND expires_at > $4 \
                             RETURNING secrets, next, browser_hash, link_user")
-                .bind(ws.0).bind(state_hash).bind(now).fetch_optional(c).await?
+                .bind(ws.0).bind(state_hash).bind(protocol).bind(now).fetch_optional(c).await?
         }))
     }
 
@@ -111,11 +131,79 @@ impl Tx {
         }))
     }
 
-    /// Deletes sign-ins that were never answered.
+    /// Forgets which account each of the workspace's subjects of `protocol` is (its provider's
+    /// identity or keys changed: links made under the old ones must not carry over).
+    pub async fn delete_sso_identities_in(
+        &mut self,
+        ws: WorkspaceId,
+        protocol: &str,
+    ) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sso_identities WHERE workspace_id = $1 AND protocol = $2")
+                .bind(ws.0).bind(protocol).execute(c).await?.rows_affected()
+        }))
+    }
+
+    /// Deletes sign-ins that were never answered, and remembered SAML assertions that have
+    /// expired (they would be refused as expired anyway).
     pub async fn purge_sso_logins(&mut self, now: i64) -> StoreResult<u64> {
         Ok(on_conn!(self, c => {
-            sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1").bind(now).execute(c).await?.rows_affected()
+            let logins = sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1").bind(now).execute(&mut *c).await?.rows_affected();
+            let seen = sqlx::query("DELETE FROM saml_assertions_seen WHERE expires_at <= $1").bind(now).execute(&mut *c).await?.rows_affected();
+            logins + seen
         }))
+    }
+
+    /// The workspace's SAML identity provider, if it has one.
+    pub async fn saml_config(&mut self, ws: WorkspaceId) -> StoreResult<Option<SamlConfigRecord>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT idp_entity_id, idp_metadata, sp_key, sp_certificate, allowed_domains, group_attribute, trust_email_attribute, allowed_groups, default_role, updated_at \
+                            FROM workspace_saml WHERE workspace_id = $1")
+                .bind(ws.0).fetch_optional(c).await?
+        }))
+    }
+
+    /// Sets the workspace's SAML identity provider.
+    pub async fn put_saml_config(
+        &mut self,
+        ws: WorkspaceId,
+        r: &SamlConfigRecord,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO workspace_saml (workspace_id, idp_entity_id, idp_metadata, sp_key, sp_certificate, allowed_domains, group_attribute, allowed_groups, default_role, updated_at, trust_email_attribute) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (workspace_id) DO UPDATE SET idp_entity_id = excluded.idp_entity_id, \
+                         idp_metadata = excluded.idp_metadata, sp_key = excluded.sp_key, sp_certificate = excluded.sp_certificate, \
+                         allowed_domains = excluded.allowed_domains, group_attribute = excluded.group_attribute, allowed_groups = excluded.allowed_groups, \
+                         default_role = excluded.default_role, updated_at = excluded.updated_at, trust_email_attribute = excluded.trust_email_attribute")
+                .bind(ws.0).bind(&r.idp_entity_id).bind(&r.idp_metadata).bind(&r.sp_key).bind(&r.sp_certificate)
+                .bind(&r.allowed_domains).bind(&r.group_attribute).bind(&r.allowed_groups).bind(&r.default_role).bind(r.updated_at).bind(r.trust_email_attribute)
+                .execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Removes the workspace's SAML identity provider; false when it had none.
+    pub async fn delete_saml_config(&mut self, ws: WorkspaceId) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("DELETE FROM workspace_saml WHERE workspace_id = $1").bind(ws.0).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Remembers an accepted assertion until it expires; false when it was accepted before
+    /// (a replay).
+    pub async fn remember_saml_assertion(
+        &mut self,
+        ws: WorkspaceId,
+        assertion_hash: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, c => {
+            sqlx::query("INSERT INTO saml_assertions_seen (workspace_id, assertion_hash, expires_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (workspace_id, assertion_hash) DO NOTHING")
+                .bind(ws.0).bind(assertion_hash).bind(expires_at).execute(c).await?.rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// The account a provider's subject is in this workspace.
@@ -131,18 +219,19 @@ impl Tx {
         Ok(id.map(UserId))
     }
 
-    /// Records which account a provider's subject is.
+    /// Records which account a provider's subject is (linked through `protocol`).
     pub async fn insert_sso_identity(
         &mut self,
         ws: WorkspaceId,
         subject_hash: &[u8],
         user: UserId,
+        protocol: &str,
         now: i64,
     ) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO sso_identities (workspace_id, subject_hash, user_id, created_at) VALUES ($1, $2, $3, $4) \
+            sqlx::query("INSERT INTO sso_identities (workspace_id, subject_hash, user_id, created_at, protocol) VALUES ($1, $2, $3, $4, $5) \
                          ON CONFLICT (workspace_id, subject_hash) DO NOTHING")
-                .bind(ws.0).bind(subject_hash).bind(user.0).bind(now).execute(c).await?;
+                .bind(ws.0).bind(subject_hash).bind(user.0).bind(now).bind(protocol).execute(c).await?;
         });
         Ok(())
     }

@@ -11,7 +11,7 @@ mod smtp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use smtp::{TestSmtp, closed_port, decode_quoted_printable, mail_config};
+pub use smtp::{TestSmtp, closed_port, decode_quoted_printable, mail_config, pythonpath};
 
 use ideaweave_app::{App, Clock, Member, SystemClock};
 use ideaweave_domain::policy::Actor;
@@ -408,6 +408,7 @@ impl TestWorkspace {
         Member {
             client: ideaweave_app::ClientInfo::default(),
             reauth_at: Some(i64::MAX),
+            support: None,
             workspace: self.id,
             slug: self.slug.clone(),
             actor: Actor {

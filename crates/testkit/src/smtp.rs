@@ -24,7 +24,8 @@ pub fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-fn pythonpath() -> Option<String> {
+/// Where the Python peers of the tests are installed (`target/pydeps`, or `IW_TEST_PYTHONPATH`).
+pub fn pythonpath() -> Option<String> {
     std::env::var("IW_TEST_PYTHONPATH").ok().or_else(|| {
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pydeps");
         p.is_dir().then(|| p.display().to_string())

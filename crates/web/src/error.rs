@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 /// An error as the API reports it.
 #[derive(Debug)]
 pub struct ApiError {
+    /// A permission check refused the request (recorded in the audit trail).
+    denied: bool,
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -52,6 +54,7 @@ impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
+            denied: false,
             status,
             code,
             message: message.into(),
@@ -83,8 +86,12 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
             }
             AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
-            AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
+            AppError::Forbidden(_) => Self {
+                denied: true,
+                ..Self::new(StatusCode::FORBIDDEN, "forbidden", msg)
+            },
             AppError::Invalid(v) => Self {
+                denied: false,
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "invalid_input",
                 message: v.to_string(),
@@ -153,7 +160,7 @@ impl IntoResponse for ApiError {
                 retry_after_secs: self.retry_after,
             },
         };
-        match self.retry_after {
+        let mut response = match self.retry_after {
             Some(secs) => (
                 self.status,
                 [(axum::http::header::RETRY_AFTER, secs.to_string())],
@@ -161,9 +168,18 @@ impl IntoResponse for ApiError {
             )
                 .into_response(),
             None => (self.status, Json(body)).into_response(),
+        };
+        if self.denied {
+            response.extensions_mut().insert(PermissionDenied);
         }
+        response
     }
 }
+
+/// Marks a response to a request a permission check refused, for the layer that records such
+/// attempts in the audit trail (AUD-01).
+#[derive(Debug, Clone, Copy)]
+pub struct PermissionDenied;
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -169,6 +169,17 @@ pub struct Client(pub ClientInfo);
 /// Most characters of a user agent kept.
 const MAX_USER_AGENT: usize = 256;
 
+/// A request's method and route (the matched path template, never ids or query), as the audit
+/// trail records what the operator's support staff did (SUP-01).
+pub fn request_line(parts: &Parts) -> String {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| parts.uri.path().chars().take(200).collect());
+    format!("{} {route}", parts.method)
+}
+
 /// The client data of a request.
 pub fn client_info(parts: &Parts) -> ClientInfo {
     ClientInfo {
@@ -251,6 +262,12 @@ where
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::malformed("missing workspace slug"))?;
         let state = AppState::from_ref(state);
-        Ok(Self(state.app.enter(&principal, &slug).await?))
+        let request = request_line(parts);
+        Ok(Self(
+            state
+                .app
+                .enter_for(&principal, &slug, Some(&request))
+                .await?,
+        ))
     }
 }

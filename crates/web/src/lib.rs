@@ -147,10 +147,14 @@ pub fn router(state: AppState) -> Router {
     });
     Router::new()
         .merge(ui::router())
+        .nest("/api/v1", api)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_denials,
+        ))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .nest("/api/v1", api)
         .fallback(no_page)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -178,4 +182,43 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Records in the workspace's audit trail every request to a workspace that a permission check
+/// refused (AUD-01), after the response is made: the handlers mark such responses
+/// ([`error::PermissionDenied`]), and this layer knows the route and the caller.
+async fn record_denials(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, body) = request.into_parts();
+    let slug = axum::extract::RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .ok()
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "slug")
+                .map(|(_, v)| v.to_owned())
+        });
+    let line = extract::request_line(&parts);
+    let client = extract::client_info(&parts);
+    let credential = extract::credential(&parts.headers).ok().flatten();
+    let response = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    if response
+        .extensions()
+        .get::<error::PermissionDenied>()
+        .is_some()
+        && let (Some(slug), Some(credential)) = (slug, credential)
+        && let Err(e) = state
+            .app
+            .record_denied(&credential, &slug, &line, &client)
+            .await
+    {
+        tracing::warn!(error = %e, "a refused request could not be recorded in the audit trail");
+    }
+    response
 }

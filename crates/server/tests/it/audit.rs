@@ -1143,6 +1143,61 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         )
         .await
         .unwrap();
+    // Support access (SUP-01): the owner invites support, an operator (two factors) makes a
+    // request under the invitation, the owner revokes it.
+    let grant = t
+        .app
+        .grant_support(
+            &owner,
+            ideaweave_app::SupportGrantInput {
+                scope: ideaweave_domain::SupportScope::Read,
+                hours: 1,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    t.app
+        .create_user(
+            "ops@operator.example",
+            "Ops",
+            Some("the operator's long passphrase"),
+            true,
+        )
+        .await
+        .unwrap();
+    let ops = t
+        .session("ops@operator.example", "the operator's long passphrase")
+        .await;
+    let (ops_secret, _, ops) = crate::identity::enrol_totp(&t, &ops).await;
+    let ops = crate::identity::sign_in_with_code(
+        &t,
+        "ops@operator.example",
+        "the operator's long passphrase",
+        &ops_secret,
+        ops.user,
+    )
+    .await;
+    assert_eq!(
+        crate::identity::send(&t, "GET", "/workspaces/kinds", Some(&ops), None)
+            .await
+            .status,
+        200
+    );
+    t.app.revoke_support(&owner, grant.id).await.unwrap();
+    let ops_s = ops.user.0.to_string();
+    // A member's attempt that a permission check refuses is recorded too.
+    let refused = t.member(&w, "refused", Role::Member).await;
+    let (st, _) = with_token(
+        &t,
+        "PATCH",
+        "/workspaces/kinds",
+        &refused.token,
+        Some(json!({"name": "Not mine to rename"})),
+    )
+    .await;
+    assert_eq!(st, 403);
+    let refused_s = refused.id.0.to_string();
     let gone = t.workspace("kinds-gone").await;
     let gone_owner = gone.as_member(&gone.owner);
     let confirm = || ideaweave_app::TerminationInput {
@@ -1546,6 +1601,30 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             "success",
             &ws_events,
         ),
+        (
+            "support.granted",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "access.denied",
+            Some(refused_s.as_str()),
+            "denied",
+            &ws_events,
+        ),
+        (
+            "support.accessed",
+            Some(ops_s.as_str()),
+            "success",
+            &ws_events,
+        ),
+        (
+            "support.revoked",
+            Some(owner_id.as_str()),
+            "success",
+            &ws_events,
+        ),
     ] {
         expect(action, actor, outcome, scope);
         seen.insert(action.to_owned());
@@ -1580,6 +1659,66 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     assert_eq!(
         seen, all,
         "every kind of event has a case here (add one with each new kind)"
+    );
+    assert_eq!(verify(&t).await.problem, None);
+}
+
+#[tokio::test]
+async fn aud_01_requests_a_permission_check_refuses_are_recorded_with_their_route() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("refusals").await;
+    let other = t.workspace("elsewhere").await;
+    let member = t.member(&w, "curious", Role::Member).await;
+    let guest = t.member(&w, "guest", Role::Guest).await;
+    for (who, method, path, body) in [
+        (
+            &member,
+            "PATCH",
+            "/workspaces/refusals",
+            Some(json!({"name": "Mine now"})),
+        ),
+        (&member, "GET", "/workspaces/refusals/audit/events", None),
+        (&guest, "GET", "/workspaces/refusals/members", None),
+    ] {
+        let (st, v) = with_token(&t, method, path, &who.token, body).await;
+        assert_eq!(st, 403, "{method} {path}: {v}");
+    }
+    // Not refusals: another workspace is a 404 to them, and what they may do is not recorded
+    // as denied.
+    let (st, _) = with_token(&t, "GET", "/workspaces/elsewhere", &member.token, None).await;
+    assert_eq!(st, 404);
+    let (st, _) = with_token(&t, "GET", "/workspaces/refusals", &member.token, None).await;
+    assert_eq!(st, 200);
+    let events = workspace_events(&t, "refusals", &w.owner.token).await;
+    let denied: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "access.denied")
+        .collect();
+    let seen: Vec<(Option<String>, &str)> = denied
+        .iter()
+        .map(|e| (actor_of(e), e["facts"]["request"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen.len(),
+        3,
+        "one entry per refused request, nothing else: {seen:?}"
+    );
+    for (who, line) in [
+        (&member, "PATCH /api/v1/workspaces/{slug}"),
+        (&member, "GET /api/v1/workspaces/{slug}/audit/events"),
+        (&guest, "GET /api/v1/workspaces/{slug}/members"),
+    ] {
+        assert!(
+            seen.contains(&(Some(who.id.0.to_string()), line)),
+            "{line} in {seen:?}"
+        );
+    }
+    assert!(denied.iter().all(|e| e["outcome"] == "denied"));
+    assert!(
+        workspace_events(&t, "elsewhere", &other.owner.token)
+            .await
+            .iter()
+            .all(|e| e["action"] != "access.denied")
     );
     assert_eq!(verify(&t).await.problem, None);
 }

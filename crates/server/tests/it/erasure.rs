@@ -914,6 +914,7 @@ async fn dsr_03_a_write_that_started_before_an_erasure_cannot_land_after_it() {
     let pat_in_flight = ideaweave_app::Member {
         client: Default::default(),
         reauth_at: None,
+        support: None,
         workspace: w.w.id,
         slug: w.w.slug.clone(),
         actor: ideaweave_domain::policy::Actor {

@@ -370,6 +370,58 @@ async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
 }
 
 #[tokio::test]
+async fn idn_04_sessions_show_a_place_only_when_a_geoip_database_is_configured() {
+    // A small MaxMind DB written by mmdb-writer (cargo xtask test installs it into
+    // target/pydeps): loopback is "Testville, Testland".
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("places.mmdb");
+    let made = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/geoip/make_mmdb.py"
+        ))
+        .arg(&path)
+        .env(
+            "PYTHONPATH",
+            ideaweave_testkit::pythonpath().unwrap_or_default(),
+        )
+        .status()
+        .expect("python3 runs");
+    assert!(made.success(), "mmdb-writer is installed in target/pydeps");
+    let db = ideaweave_app::GeoIpDatabase::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        db.place("192.0.2.7".parse().unwrap()).as_deref(),
+        Some("Examplia")
+    );
+    assert_eq!(db.place("203.0.113.9".parse().unwrap()), None);
+    let db = std::sync::Arc::new(db);
+    let t = TestApp::spawn_with(move |c| c.geoip = Some(db)).await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let r = send(&t, "GET", "/me/sessions", Some(&s), None).await;
+    assert_eq!(r.body[0]["ip"], "127.0.0.1", "{}", r.body);
+    assert_eq!(r.body[0]["location"], "Testville, Testland", "{}", r.body);
+    let page = t
+        .http
+        .get(format!("{}/account/security", t.base))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("127.0.0.1 (Testville, Testland)"), "{page}");
+
+    // Without a database nothing is looked up.
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let r = send(&t, "GET", "/me/sessions", Some(&s), None).await;
+    assert_eq!(r.body[0]["location"], Value::Null, "{}", r.body);
+}
+
+#[tokio::test]
 async fn idn_04_sessions_end_after_the_idle_and_the_absolute_timeout() {
     let t = TestApp::spawn().await;
     let ann = with_ann(&t).await;

@@ -1330,3 +1330,43 @@ async fn dsr_02_the_account_page_sends_a_link_to_confirm_a_new_address() {
     );
     assert_eq!(t.app.outbox_counts().await.unwrap().waiting, 1);
 }
+
+#[tokio::test]
+async fn sup_01_admins_invite_and_revoke_support_from_the_support_page() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("helpdesk").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let member = person(&t, &w, "member", Role::Member).await;
+    let (st, page, _) = get(&t, &admin, "/w/helpdesk/support").await;
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("Support has never been invited"));
+    let form = |hours: &'static str| {
+        vec![
+            ("csrf", admin.csrf.as_str()),
+            ("scope", "manage"),
+            ("hours", hours),
+            ("reason", "The board view shows no stages"),
+        ]
+    };
+    let (st, page, _) = post(&t, &admin, "/w/helpdesk/support", &form("soon"), false).await;
+    assert_eq!(st, 400);
+    assert!(page.contains("whole number of hours"), "{page}");
+    let (st, page, _) = post(&t, &admin, "/w/helpdesk/support", &form("999"), false).await;
+    assert_eq!(st, 400, "{page}");
+    let (st, ..) = post(&t, &admin, "/w/helpdesk/support", &form("4"), false).await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &admin, "/w/helpdesk/support").await;
+    assert!(page.contains("The board view shows no stages"), "{page}");
+    let grants = t.app.support_grants(&w.as_member(&w.owner)).await.unwrap();
+    assert_eq!(grants.len(), 1);
+    assert!(grants[0].live);
+    // Members have no such page.
+    let (st, ..) = get(&t, &member, "/w/helpdesk/support").await;
+    assert_eq!(st, 403);
+    let revoke = format!("/w/helpdesk/support/{}/revoke", grants[0].id);
+    let (st, ..) = post(&t, &admin, &revoke, &[("csrf", admin.csrf.as_str())], false).await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &admin, "/w/helpdesk/support").await;
+    assert!(page.contains("revoked"), "{page}");
+    assert!(!t.app.support_grants(&w.as_member(&w.owner)).await.unwrap()[0].live);
+}

@@ -252,6 +252,60 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     r(
+        "list_support_grants",
+        "GET",
+        "/workspaces/{slug}/support-access",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "grant_support",
+        "POST",
+        "/workspaces/{slug}/support-access",
+        J(r#"{"scope":"read","hours":2}"#),
+        201,
+        NoToken,
+        false,
+    ),
+    r(
+        "revoke_support",
+        "DELETE",
+        "/workspaces/{slug}/support-access/{support_grant}",
+        N,
+        204,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "get_saml",
+        "GET",
+        "/workspaces/{slug}/sso/saml",
+        N,
+        200,
+        AdminPlus,
+        false,
+    ),
+    r(
+        "set_saml",
+        "PUT",
+        "/workspaces/{slug}/sso/saml",
+        J(r#"{"idp_metadata":"<md:EntityDescriptor/>"}"#),
+        200,
+        NoToken,
+        false,
+    ),
+    r(
+        "remove_saml",
+        "DELETE",
+        "/workspaces/{slug}/sso/saml",
+        N,
+        204,
+        NoToken,
+        false,
+    ),
+    r(
         "get_security",
         "GET",
         "/workspaces/{slug}/security",
@@ -854,6 +908,7 @@ pub const OTHER_OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/audit/checkpoint"),
     ("GET", "/audit/key"),
     ("GET", "/audit/consistency"),
+    ("GET", "/support/invitations"),
 ];
 
 /// The workspace and its people used by the route tests.
@@ -1038,6 +1093,20 @@ pub async fn prepare(
             None => app.request_export(&owner).await.unwrap(),
         };
         v.insert("export", job.id.to_string());
+    }
+    if want("support_grant") {
+        let grant = app
+            .grant_support(
+                &owner,
+                SupportGrantInput {
+                    scope: ideaweave_domain::SupportScope::Read,
+                    hours: 1,
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap();
+        v.insert("support_grant", grant.id.to_string());
     }
     if want("own_token") {
         let who = actor.unwrap_or(&f.ws.owner);

@@ -15,7 +15,7 @@ use crate::helpers::{Auth, Body, call};
 const CLIENT_ID: &str = "ideaweave-test";
 const CLIENT_SECRET: &str = "a client secret of the test provider";
 /// The address the application believes it has; the test client maps it to the real one.
-const PUBLIC_URL: &str = "http://localhost:18443";
+pub(crate) const PUBLIC_URL: &str = "http://localhost:18443";
 
 /// node-oidc-provider, running until dropped.
 pub(crate) struct OidcProvider {
@@ -72,8 +72,8 @@ impl OidcProvider {
 
 /// A browser: a cookie jar, no automatic redirects.
 pub(crate) struct Browser {
-    http: reqwest::Client,
-    base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
 }
 
 /// Where a browser run ended: the last status, URL and body.
@@ -84,7 +84,7 @@ pub(crate) struct Landing {
 }
 
 /// An attribute's value as a browser reads it (the entities the pages use decoded).
-fn unescape(v: &str) -> String {
+pub(crate) fn unescape(v: &str) -> String {
     [
         ("&#38;", "&"),
         ("&amp;", "&"),
@@ -99,7 +99,7 @@ fn unescape(v: &str) -> String {
     .fold(v.to_owned(), |v, (e, c)| v.replace(e, c))
 }
 
-fn attr(tag: &str, name: &str) -> Option<String> {
+pub(crate) fn attr(tag: &str, name: &str) -> Option<String> {
     let re = regex::Regex::new(&format!(r#"{name}="([^"]*)""#)).unwrap();
     re.captures(tag).map(|c| unescape(&c[1]))
 }
@@ -117,7 +117,7 @@ impl Browser {
     }
 
     /// The application's public URL mapped to where it really listens.
-    fn real(&self, url: &str) -> String {
+    pub(crate) fn real(&self, url: &str) -> String {
         url.replacen(PUBLIC_URL, &self.base, 1)
     }
 
@@ -192,11 +192,13 @@ impl Browser {
                             attr(tag, "value").unwrap_or_default(),
                         ));
                     }
-                    url = reqwest::Url::parse(&url)
-                        .unwrap()
-                        .join(&action)
-                        .unwrap()
-                        .to_string();
+                    url = self.real(
+                        reqwest::Url::parse(&url)
+                            .unwrap()
+                            .join(&action)
+                            .unwrap()
+                            .as_str(),
+                    );
                     form = Some(fields);
                 }
                 None => return Landing { status, url, body },
@@ -290,14 +292,15 @@ impl Browser {
     }
 }
 
-/// An instance with the workspace `corp`, its owner's session, and OIDC set up against `idp`.
-async fn corp(idp: &OidcProvider, domains: &[&str], groups: &[&str]) -> TestApp {
+/// An instance whose public URL is [`PUBLIC_URL`], with the workspace `corp` and its owner
+/// Olga's session.
+pub(crate) async fn corp_and_owner() -> (TestApp, ideaweave_testkit::Session) {
     let t = TestApp::spawn_with(|c| {
         c.public_url = PUBLIC_URL.into();
         c.sso_allow_http = true;
     })
     .await;
-    let w = t.workspace("corp").await;
+    t.workspace("corp").await;
     t.app
         .create_user(
             "olga@corp.example",
@@ -314,6 +317,12 @@ async fn corp(idp: &OidcProvider, domains: &[&str], groups: &[&str]) -> TestApp 
     let owner = t
         .session("olga@corp.example", "olga's own long passphrase")
         .await;
+    (t, owner)
+}
+
+/// An instance with the workspace `corp`, its owner's session, and OIDC set up against `idp`.
+async fn corp(idp: &OidcProvider, domains: &[&str], groups: &[&str]) -> TestApp {
+    let (t, owner) = corp_and_owner().await;
     let (st, v) = call(
         &t,
         "PUT",
@@ -332,7 +341,6 @@ async fn corp(idp: &OidcProvider, domains: &[&str], groups: &[&str]) -> TestApp 
         format!("{PUBLIC_URL}/sso/corp/oidc/callback")
     );
     assert!(v.get("client_secret").is_none());
-    assert_eq!(w.slug, "corp");
     t
 }
 

@@ -216,7 +216,10 @@ pub async fn get_credential_policy(
     Caller(p): Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> ApiResult<Json<CredentialPolicyView>> {
-    let m = s.app.enter(&p, &slug).await?;
+    let m = s
+        .app
+        .enter_for(&p, &slug, Some("GET /api/v1/workspaces/{slug}/security"))
+        .await?;
     Ok(Json(s.app.credential_policy(&m).await?))
 }
 
@@ -232,7 +235,10 @@ pub async fn set_credential_policy(
     ApiPath(slug): ApiPath<String>,
     ApiJson(input): ApiJson<CredentialPolicyView>,
 ) -> ApiResult<Json<CredentialPolicyView>> {
-    let m = s.app.enter(&p, &slug).await?;
+    let m = s
+        .app
+        .enter_for(&p, &slug, Some("PUT /api/v1/workspaces/{slug}/security"))
+        .await?;
     Ok(Json(s.app.set_credential_policy(&m, &p, input).await?))
 }
 
@@ -382,5 +388,45 @@ pub async fn remove_oidc(
     crate::extract::Ws(m): crate::extract::Ws,
 ) -> ApiResult<StatusCode> {
     s.app.remove_oidc_settings(&m).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The workspace's SAML single sign-on (admins; `null` when there is none), with this
+/// workspace's service-provider entity ID, assertion consumer and single logout URLs to
+/// register at the identity provider (or import its metadata from the entity ID's URL).
+#[utoipa::path(get, path = "/workspaces/{slug}/sso/saml", tag = "workspace",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = Option<SamlSettingsView>), (status = "4XX", body = ErrorBody)))]
+pub async fn get_saml(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+) -> ApiResult<Json<Option<SamlSettingsView>>> {
+    Ok(Json(s.app.saml_settings(&m).await?))
+}
+
+/// Set the workspace's SAML identity provider (admins, after a recent re-authentication): its
+/// metadata XML (a signing certificate and an HTTP-Redirect single sign-on service are
+/// required), and who may join on first sign-in (address domains, or groups in an attribute)
+/// with which role. Takes precedence over OpenID Connect for the workspace's sign-in.
+#[utoipa::path(put, path = "/workspaces/{slug}/sso/saml", tag = "workspace",
+    params(("slug" = String, Path)), request_body = SamlSettingsInput,
+    responses((status = 200, body = SamlSettingsView), (status = "4XX", body = ErrorBody)))]
+pub async fn set_saml(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+    ApiJson(input): ApiJson<SamlSettingsInput>,
+) -> ApiResult<Json<SamlSettingsView>> {
+    Ok(Json(s.app.set_saml_settings(&m, input).await?))
+}
+
+/// Turn the workspace's SAML single sign-on off (admins, after a recent re-authentication).
+#[utoipa::path(delete, path = "/workspaces/{slug}/sso/saml", tag = "workspace",
+    params(("slug" = String, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn remove_saml(
+    State(s): State<AppState>,
+    crate::extract::Ws(m): crate::extract::Ws,
+) -> ApiResult<StatusCode> {
+    s.app.remove_saml_settings(&m).await?;
     Ok(StatusCode::NO_CONTENT)
 }

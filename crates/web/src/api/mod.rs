@@ -15,6 +15,7 @@ pub mod requests;
 pub mod retention;
 pub mod session;
 pub mod spaces;
+pub mod support;
 pub mod termination;
 pub mod workspace;
 
@@ -89,6 +90,17 @@ pub fn router() -> OpenApiRouter<AppState> {
             identity::set_oidc,
             identity::remove_oidc
         ))
+        .routes(routes!(
+            identity::get_saml,
+            identity::set_saml,
+            identity::remove_saml
+        ))
+        .routes(routes!(
+            support::list_support_grants,
+            support::grant_support
+        ))
+        .routes(routes!(support::revoke_support))
+        .routes(routes!(support::support_invitations))
         .routes(routes!(
             identity::get_credential_policy,
             identity::set_credential_policy

@@ -111,7 +111,12 @@ where
         let tr = Catalog::for_request(&parts.headers);
         let (p, m, ws) = match s
             .app
-            .enter_with_session(&cookie, &slug, client_info(parts))
+            .enter_with_session(
+                &cookie,
+                &slug,
+                client_info(parts),
+                &crate::extract::request_line(parts),
+            )
             .await
         {
             Ok(found) => found,

@@ -170,7 +170,8 @@ async fn render_members(
         Ok(v) => v,
         Err(e) => return app_error(w.c, e),
     };
-    let invitations = if is_admin {
+    // Support (SUP-01) sees members but not who is invited (never support's business).
+    let invitations = if is_admin && w.m.support.is_none() {
         match s.app.invitations(&w.m).await {
             Ok(v) => v
                 .into_iter()

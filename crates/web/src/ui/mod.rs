@@ -14,6 +14,7 @@ mod manage;
 mod security;
 mod session;
 mod sso;
+mod support;
 
 use askama::Template;
 use axum::Router;
@@ -42,6 +43,11 @@ pub fn router() -> Router<AppState> {
         .route("/sso", get(sso::start_form))
         .route("/sso/{slug}/oidc/start", get(sso::start))
         .route("/sso/{slug}/oidc/callback", get(sso::callback))
+        .route("/sso/{slug}/saml/metadata", get(sso::saml_metadata))
+        .route("/sso/{slug}/saml/start", get(sso::saml_start))
+        .route("/sso/{slug}/saml/acs", post(sso::saml_acs))
+        .route("/sso/{slug}/saml/finish", get(sso::saml_finish))
+        .route("/sso/{slug}/saml/slo", get(sso::saml_slo))
         .route("/account/sso/link", post(sso::link))
         .route(
             "/invitations/{token}",
@@ -101,6 +107,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(content::router())
         .merge(manage::router())
+        .merge(support::router())
         .merge(desk::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/htmx.min.js", get(htmx))
@@ -253,7 +260,14 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
         _ => None,
     };
     let (status, show) = status_of(&e);
-    error_page_with(c, status, show.then(|| e.to_string()), remedy)
+    let denied = matches!(e, AppError::Forbidden(_));
+    let mut response = error_page_with(c, status, show.then(|| e.to_string()), remedy);
+    if denied {
+        response
+            .extensions_mut()
+            .insert(crate::error::PermissionDenied);
+    }
+    response
 }
 
 /// A message about the visitor's own input to show on the form it came from, or `None` when

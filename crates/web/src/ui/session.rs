@@ -39,11 +39,22 @@ struct WorkspaceCard {
     role_key: &'static str,
 }
 
+/// A workspace that invites support, on an operator's home page (SUP-01).
+struct InvitationCard {
+    slug: String,
+    name: String,
+    manage: bool,
+    until: String,
+    reason: String,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     c: Chrome,
     workspaces: Vec<WorkspaceCard>,
+    /// For operator accounts: where support is invited now.
+    invitations: Vec<InvitationCard>,
 }
 framed!(HomePage);
 
@@ -52,9 +63,28 @@ pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
         Ok(me) => me,
         Err(e) => return app_error(v.c, e),
     };
+    let operator = v.p.session.as_ref().is_some_and(|s| s.operator);
+    let invitations = if operator {
+        match s.app.support_invitations(&v.p).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|i| InvitationCard {
+                    slug: i.workspace,
+                    name: i.workspace_name,
+                    manage: i.scope == ideaweave_domain::SupportScope::Manage,
+                    until: super::format::when(i.expires_at),
+                    reason: i.reason.unwrap_or_default(),
+                })
+                .collect(),
+            Err(e) => return app_error(v.c, e),
+        }
+    } else {
+        Vec::new()
+    };
     page(
         StatusCode::OK,
         &HomePage {
+            invitations,
             c: v.c,
             workspaces: me
                 .workspaces

@@ -18,14 +18,27 @@ use super::{Chrome, app_error, error_page_with, framed, page};
 use crate::AppState;
 use crate::extract::{Client, cookie, session_cookie};
 
-/// The cookie that ties a single sign-on to the browser that started it.
-const SSO_COOKIE: &str = "iw_sso";
+/// The cookie that ties a single sign-on to the browser that started it. Over HTTPS it is a
+/// `__Host-` cookie, which a neighbouring subdomain cannot set (cookie tossing would otherwise
+/// let one finish someone else's sign-in as oneself).
+fn sso_cookie(s: &AppState) -> &'static str {
+    if s.secure_cookies {
+        "__Host-iw_sso"
+    } else {
+        "iw_sso"
+    }
+}
 
 /// `response` with the single-sign-on cookie set to `value` (empty and expired clears it).
 fn with_sso_cookie(s: &AppState, mut response: Response, value: &str, max_age: u32) -> Response {
-    let secure = if s.secure_cookies { "; Secure" } else { "" };
+    let (secure, path) = if s.secure_cookies {
+        ("; Secure", "/")
+    } else {
+        ("", "/sso")
+    };
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "{SSO_COOKIE}={value}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        sso_cookie(s)
     )) {
         response
             .headers_mut()
@@ -77,9 +90,22 @@ pub(crate) async fn start_form(
     };
     let slug = q.workspace.unwrap_or_default().trim().to_lowercase();
     let next = safe_next(q.next.as_deref()).to_owned();
-    match s.app.start_oidc(&slug, &next).await {
+    match s.app.start_sso(&slug, &next).await {
         Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
         Err(e) => failed(&headers, e),
+    }
+}
+
+/// Straight to the provider with the browser's cookie set (a link, not a form: the page
+/// policy's `form-action` does not apply), or the failure.
+fn redirect_to_provider(
+    s: &AppState,
+    headers: &HeaderMap,
+    started: Result<(String, String), AppError>,
+) -> Response {
+    match started {
+        Ok((url, browser)) => with_sso_cookie(s, Redirect::to(&url).into_response(), &browser, 600),
+        Err(e) => failed(headers, e),
     }
 }
 
@@ -91,12 +117,8 @@ pub(crate) async fn start(
     q: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
-    match s.app.start_oidc(&slug, &next).await {
-        Ok((url, browser)) => {
-            with_sso_cookie(&s, Redirect::to(&url).into_response(), &browser, 600)
-        }
-        Err(e) => failed(&headers, e),
-    }
+    let started = s.app.start_oidc(&slug, &next).await;
+    redirect_to_provider(&s, &headers, started)
 }
 
 #[derive(Deserialize)]
@@ -133,7 +155,7 @@ pub(crate) async fn callback(
         Some(cookie) => s.app.authenticate(&Credential::Session(cookie)).await.ok(),
         None => None,
     };
-    let browser = cookie(&headers, SSO_COOKIE);
+    let browser = cookie(&headers, sso_cookie(&s));
     let done = s
         .app
         .finish_oidc(
@@ -183,12 +205,155 @@ pub(crate) async fn link(
         return stale_form(&headers);
     }
     let slug = f.text("workspace").trim().to_lowercase();
-    match s.app.start_oidc_link(&v.p, &slug).await {
+    match s.app.start_sso_link(&v.p, &slug).await {
         Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
         Err(AppError::ReauthenticationRequired) => {
             Redirect::to("/reauth?next=/account/security").into_response()
         }
         Err(e @ AppError::NotFound(_)) => app_error(v.c, e),
+        Err(e) => failed(&headers, e),
+    }
+}
+
+/// `GET /sso/{slug}/saml/metadata`: the workspace's service-provider metadata (its entity ID).
+pub(crate) async fn saml_metadata(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    match s.app.saml_sp_metadata(&slug).await {
+        Ok(xml) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/samlmetadata+xml; charset=utf-8",
+            )],
+            xml,
+        )
+            .into_response(),
+        Err(e) => failed(&headers, e),
+    }
+}
+
+/// `GET /sso/{slug}/saml/start`: a link (not a form) may go straight to the provider.
+pub(crate) async fn saml_start(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    q: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
+    let started = s.app.start_saml(&slug, &next).await;
+    redirect_to_provider(&s, &headers, started)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+/// `POST /sso/{slug}/saml/acs`, the assertion consumer service: the provider's page posts the
+/// response here from its own site, so no cookie of ours comes with it (`SameSite=Lax`) and no
+/// anti-CSRF token applies: the response answers one single-use request of ours. Once
+/// verified, the browser is sent on to finish where its cookie is seen.
+pub(crate) async fn saml_acs(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    form: Result<axum::Form<AcsForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(axum::Form(form)) = form else {
+        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+    };
+    let (Some(response), Some(relay_state)) = (form.saml_response, form.relay_state) else {
+        return failed(
+            &headers,
+            AppError::Forbidden(
+                "single sign-on failed: sign-ins must start here (the provider sent no \
+                 RelayState, or no SAMLResponse)"
+                    .into(),
+            ),
+        );
+    };
+    match s
+        .app
+        .accept_saml_response(&slug, &response, &relay_state)
+        .await
+    {
+        Ok(token) => {
+            // The token is URL-safe base64; the slug matched a workspace.
+            Redirect::to(&format!("/sso/{slug}/saml/finish?token={token}")).into_response()
+        }
+        Err(e) => failed(&headers, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FinishQuery {
+    token: Option<String>,
+}
+
+/// `GET /sso/{slug}/saml/finish`: the verified sign-in ends in the browser that started it.
+pub(crate) async fn saml_finish(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    q: Result<Query<FinishQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some(token) = q.ok().and_then(|Query(q)| q.token) else {
+        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+    };
+    let current = match session_cookie(&headers) {
+        Some(cookie) => s.app.authenticate(&Credential::Session(cookie)).await.ok(),
+        None => None,
+    };
+    let browser = cookie(&headers, sso_cookie(&s));
+    let done = s
+        .app
+        .finish_saml(&slug, &token, browser.as_deref(), current.as_ref(), &client)
+        .await;
+    let response = match done {
+        Ok((login, next)) => start_session(&s, &headers, &login, safe_next(Some(&next))),
+        Err(e) => failed(&headers, e),
+    };
+    with_sso_cookie(&s, response, "", 0)
+}
+
+/// `GET /sso/{slug}/saml/slo`, the single logout service (HTTP-Redirect binding): the
+/// provider's answer to a logout started here, or its request to end this browser's session.
+pub(crate) async fn saml_slo(
+    State(s): State<AppState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = uri.query().unwrap_or_default();
+    let cookie = session_cookie(&headers);
+    match s
+        .app
+        .saml_single_logout(&slug, query, cookie.as_deref(), &client)
+        .await
+    {
+        Ok(out) => {
+            let mut response = Redirect::to(&out.redirect).into_response();
+            if out.signed_out {
+                match crate::api::session::session_cookie_header(&s, "", 0) {
+                    Ok(clear) => {
+                        response
+                            .headers_mut()
+                            .insert(axum::http::header::SET_COOKIE, clear);
+                    }
+                    Err(_) => {
+                        return super::error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+                    }
+                }
+            }
+            response
+        }
         Err(e) => failed(&headers, e),
     }
 }

@@ -1,0 +1,116 @@
+//! The support-access page (SUP-01): a workspace's admins invite the operator's support staff
+//! for a scope and a time, see every invitation with its reason, and revoke a live one.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use ideaweave_app::SupportGrantInput;
+use ideaweave_domain::SupportScope;
+
+use super::format::when;
+use super::guard::{Id, InWorkspace, WsForm};
+use super::{Chrome, app_error, framed, input_problem, page};
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/w/{slug}/support", get(support_page).post(invite))
+        .route("/w/{slug}/support/{grant_id}/revoke", post(revoke))
+}
+
+struct GrantRow {
+    id: uuid::Uuid,
+    manage: bool,
+    reason: String,
+    created: String,
+    until: String,
+    live: bool,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "support.html")]
+struct SupportPage {
+    c: Chrome,
+    slug: String,
+    grants: Vec<GrantRow>,
+    problem: Option<String>,
+}
+framed!(SupportPage);
+
+async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> Response {
+    let w = w.at("support");
+    let grants = match s.app.support_grants(&w.m).await {
+        Ok(v) => v,
+        Err(e) => return app_error(w.c, e),
+    };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        &SupportPage {
+            slug: w.ws.slug.clone(),
+            grants: grants
+                .into_iter()
+                .map(|g| GrantRow {
+                    id: g.id,
+                    manage: g.scope == SupportScope::Manage,
+                    reason: g.reason.unwrap_or_default(),
+                    created: when(g.created_at),
+                    until: when(g.revoked_at.unwrap_or(g.expires_at)),
+                    live: g.live,
+                    revoked: g.revoked_at.is_some(),
+                })
+                .collect(),
+            problem,
+            c: w.c,
+        },
+    )
+}
+
+async fn support_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+    render(&s, w, None).await
+}
+
+async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+    let scope = if f.get("scope") == Some("manage") {
+        SupportScope::Manage
+    } else {
+        SupportScope::Read
+    };
+    let Ok(hours) = f.text("hours").trim().parse::<u32>() else {
+        let problem = Some(w.c.tr.get("support.bad_hours").to_owned());
+        return render(&s, w, problem).await;
+    };
+    let input = SupportGrantInput {
+        scope,
+        hours,
+        reason: Some(f.text("reason")),
+    };
+    match s.app.grant_support(&w.m, input).await {
+        Ok(_) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
+        Err(e) => match input_problem(&e) {
+            Some(p) if !matches!(e, ideaweave_app::AppError::ReauthenticationRequired) => {
+                render(&s, w, Some(p)).await
+            }
+            _ => app_error(w.c, e),
+        },
+    }
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    Id(id): Id<uuid::Uuid>,
+    WsForm { w, .. }: WsForm,
+) -> Response {
+    match s.app.revoke_support(&w.m, id).await {
+        Ok(()) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
+        Err(e) => app_error(w.c, e),
+    }
+}
