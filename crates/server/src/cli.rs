@@ -772,12 +772,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check { cfg }) => {
             let c = cfg.load(None)?;
             println!(
-                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nretention.instance_activity_days = {}\nlog.filter = {}",
+                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\ndatabase.busy_timeout_seconds = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nretention.instance_activity_days = {}\nlog.filter = {}",
                 c.listen,
                 c.data_dir.display(),
                 c.public_url,
                 crate::redact(&c.database_url),
                 c.max_connections,
+                c.busy_timeout.as_secs(),
                 c.uploads_dir.display(),
                 c.max_upload_bytes,
                 c.max_json_bytes,

@@ -137,6 +137,7 @@ struct RawKeys {
 struct RawDatabase {
     url: Option<String>,
     max_connections: Option<u32>,
+    busy_timeout_seconds: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,6 +223,9 @@ pub struct Config {
     pub database_url: String,
     /// Connection pool size.
     pub max_connections: u32,
+    /// How long a statement waits for a locked SQLite database (another writer) before it
+    /// fails; PostgreSQL waits on row locks without this limit.
+    pub busy_timeout: Duration,
     /// Directory of uploaded files.
     pub uploads_dir: PathBuf,
     /// Largest upload.
@@ -331,6 +335,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "database.max_connections",
         "8",
         "connection pool size (1-1000)",
+    ),
+    (
+        "database.busy_timeout_seconds",
+        "5",
+        "how long an SQLite statement waits for another writer before failing (1-600)",
     ),
     (
         "uploads.dir",
@@ -801,6 +810,13 @@ impl Config {
             1,
             1000,
         )? as u32;
+        let busy_timeout_seconds = ranged(
+            "database.busy_timeout_seconds",
+            raw.database.busy_timeout_seconds.map(u64::from),
+            5,
+            1,
+            600,
+        )?;
         let max_upload_bytes = ranged(
             "uploads.max_bytes",
             raw.uploads.max_bytes,
@@ -931,6 +947,7 @@ impl Config {
             public_url,
             database_url,
             max_connections,
+            busy_timeout: Duration::from_secs(busy_timeout_seconds),
             uploads_dir,
             max_upload_bytes,
             max_json_bytes,
@@ -979,6 +996,7 @@ impl Config {
             database: RawDatabase {
                 url: database_url,
                 max_connections: None,
+                busy_timeout_seconds: None,
             },
             ..Default::default()
         };

@@ -39,7 +39,7 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
     }
     let settings = PoolSettings {
         max_connections: config.max_connections,
-        ..Default::default()
+        busy_timeout: config.busy_timeout,
     };
     let store = Store::connect(&config.database_url, &settings)
         .await

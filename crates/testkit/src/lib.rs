@@ -54,6 +54,12 @@ impl TestClock {
     pub fn advance(&self, d: std::time::Duration) {
         self.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
     }
+    /// Moves time forward to at least the real current time, for tests whose other party
+    /// (an identity provider, a command-line run) stamps messages with the real clock: on a
+    /// slow machine the real clock may be minutes past the moment the test started.
+    pub fn catch_up(&self) {
+        self.0.fetch_max(SystemClock.now_ms(), Ordering::SeqCst);
+    }
 }
 
 impl Default for TestClock {
@@ -145,6 +151,8 @@ impl TestApp {
             }
         };
         let mut config = Config::for_data_dir(dir.path(), url).expect("test configuration");
+        // Parallel tests on a loaded machine can keep SQLite's one writer busy for seconds.
+        config.busy_timeout = std::time::Duration::from_secs(60);
         tune(&mut config);
         let clock = Arc::new(TestClock::new());
         let app = ideaweave_server::build_app(&config, clock.clone())

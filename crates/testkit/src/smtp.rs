@@ -55,7 +55,8 @@ impl TestSmtp {
             port,
             maildir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Python's start-up on a loaded machine can take a while.
+        let deadline = Instant::now() + Duration::from_secs(90);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()

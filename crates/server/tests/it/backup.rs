@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ideaweave_backup::{
@@ -188,6 +189,8 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
     // however long that takes on a slow machine (the cap only bounds a hung backup).
     const CAP: u32 = 9_999;
     let stop = Arc::new(AtomicBool::new(false));
+    let finished_at = Arc::new(OnceLock::<Instant>::new());
+    let writing_after = Arc::new(AtomicUsize::new(0));
     let t = Arc::new(t);
     let mut writers = Vec::new();
     let mut discussions = Vec::new();
@@ -195,11 +198,17 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
         let d = open_discussion(&t, &w.slug, &tok).await;
         discussions.push(d.clone());
         let (t, stop, slug, tok) = (t.clone(), stop.clone(), w.slug.clone(), tok.clone());
+        let (finished_at, writing_after) = (finished_at.clone(), writing_after.clone());
         writers.push(tokio::spawn(async move {
             let mut acked: Vec<(u32, Instant, Instant)> = Vec::new();
             let mut i = 0;
+            let mut counted = false;
             while !stop.load(Ordering::SeqCst) && i < CAP {
                 let started = Instant::now();
+                if !counted && finished_at.get().is_some_and(|end| started > *end) {
+                    counted = true;
+                    writing_after.fetch_add(1, Ordering::SeqCst);
+                }
                 post_idea(&t, &slug, &d, &tok, &format!("w{k}-{i:04}")).await;
                 acked.push((i, started, Instant::now()));
                 i += 1;
@@ -215,7 +224,12 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
         .await
         .expect("the backup under load verifies");
     let backup_ended = Instant::now();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    finished_at.set(backup_ended).unwrap();
+    // Each writer sends at least one more idea after the backup; a slow post is waited for.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while writing_after.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     let mut acked = Vec::new();
     for w in writers {
@@ -541,7 +555,7 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
             format!("dir:{}", target.path().display()),
         )
         // Slow enough to be caught in the act.
-        .env("IDEAWEAVE_BACKUP__MAX_BYTES_PER_SECOND", "20000")
+        .env("IDEAWEAVE_BACKUP__MAX_BYTES_PER_SECOND", "5000")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -901,9 +915,14 @@ async fn moto() -> Moto {
     let child = c
         .spawn()
         .expect("python3 -m moto.server (pip package moto[server])");
-    let m = Moto(child, port);
+    let mut m = Moto(child, port);
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    // moto's imports are heavy; a loaded machine may take a while to answer.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = m.0.try_wait() {
+            panic!("moto_server exited at start ({status})");
+        }
         if let Ok(r) = client
             .put(format!("http://127.0.0.1:{port}/backups"))
             .send()

@@ -21,7 +21,11 @@ pub fn bin() -> Command {
 pub fn bin_for(t: &TestApp) -> Command {
     let mut c = bin();
     c.env("IDEAWEAVE_DATA_DIR", t.dir.path())
-        .env("IDEAWEAVE_DATABASE__URL", &t.config.database_url);
+        .env("IDEAWEAVE_DATABASE__URL", &t.config.database_url)
+        .env(
+            "IDEAWEAVE_DATABASE__BUSY_TIMEOUT_SECONDS",
+            t.config.busy_timeout.as_secs().to_string(),
+        );
     c
 }
 
@@ -105,6 +109,11 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
             "max_connections",
         ),
         ("IDEAWEAVE_DATABASE__URL", "mysql://x", "database.url"),
+        (
+            "IDEAWEAVE_DATABASE__BUSY_TIMEOUT_SECONDS",
+            "601",
+            "database.busy_timeout_seconds",
+        ),
         ("IDEAWEAVE_UPLOADS__MAX_BYTES", "5", "uploads.max_bytes"),
         ("IDEAWEAVE_NO_SUCH_OPTION", "1", "no_such_option"),
         ("IDEAWEAVE_LOG__FILTER", "[[[", "log.filter"),
@@ -132,6 +141,16 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
     c.args(["config", "check", "--data-dir"]).arg(dir.path());
     let (ok, out, _) = run(c);
     assert!(ok && out.contains("listen = 127.0.0.1:8080"), "{out}");
+    assert!(out.contains("database.busy_timeout_seconds = 5"), "{out}");
+    let mut c = bin();
+    c.args(["config", "check", "--data-dir"])
+        .arg(dir.path())
+        .env("IDEAWEAVE_DATABASE__BUSY_TIMEOUT_SECONDS", "30");
+    let (ok, out, _) = run(c);
+    assert!(
+        ok && out.contains("database.busy_timeout_seconds = 30"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

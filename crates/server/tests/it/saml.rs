@@ -128,6 +128,8 @@ async fn corp(
 /// Starts a sign-in in `b` and has the provider answer it for `user` as `variant`: the
 /// `SAMLResponse` and `RelayState` its page would post.
 async fn answer(b: &Browser, idp: &SamlIdp, user: &str, variant: &str) -> (String, String) {
+    // The provider stamps its answer with the real time.
+    b.clock.catch_up();
     let r = b
         .http
         .get(format!("{}/sso/corp/saml/start", b.base))
@@ -247,6 +249,7 @@ async fn idn_03_saml_signs_in_creates_members_and_logs_out_at_the_provider() {
     sign_in(&b, &idp, "ann@corp.example", "signed-assertion").await;
     assert_eq!(b.api("/me").await.0, 200);
     let entity = format!("{PUBLIC_URL}/sso/corp/saml/metadata");
+    t.clock.catch_up();
     let r = idp
         .get(&format!(
             "/idp-logout?user=ann@corp.example&sp={}",

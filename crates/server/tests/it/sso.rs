@@ -74,6 +74,7 @@ impl OidcProvider {
 pub(crate) struct Browser {
     pub(crate) http: reqwest::Client,
     pub(crate) base: String,
+    pub(crate) clock: std::sync::Arc<ideaweave_testkit::TestClock>,
 }
 
 /// Where a browser run ended: the last status, URL and body.
@@ -113,6 +114,7 @@ impl Browser {
                 .build()
                 .unwrap(),
             base: t.base.clone(),
+            clock: t.clock.clone(),
         }
     }
 
