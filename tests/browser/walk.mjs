@@ -253,6 +253,17 @@ async function passkeyPath() {
   ]).catch(() => {});
   check('the passkey answers the second step', new URL(page.url()).pathname === '/',
     `${page.url()} ${await page.locator('#passkey-status').innerText().catch(() => '')}`);
+
+  // Before a sensitive action the passkey confirms it is them; the password alone is not offered.
+  await visit(page, '/reauth?next=/account/security', 'reauth-passkey');
+  check('confirming offers the passkey and not the password alone',
+    (await page.locator('#passkey-reauth').isVisible()) && (await page.locator('#reauth-password').count()) === 0, page.url());
+  await Promise.all([
+    page.waitForURL((u) => new URL(u).pathname === '/account/security', { timeout: 60000 }),
+    page.click('#passkey-reauth'),
+  ]).catch(() => {});
+  check('the passkey confirms it is them and they go on', new URL(page.url()).pathname === '/account/security',
+    `${page.url()} ${await page.locator('#passkey-reauth-status').innerText().catch(() => '')}`);
   await context.close();
 }
 

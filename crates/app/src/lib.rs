@@ -68,8 +68,8 @@ pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use keyring::{KeyStatus, Keyring};
 pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
 pub use mfa::{
-    CHALLENGE_ATTEMPTS, RECOVERY_CODES, RecoveryCodes, RotatedSession, SecondFactorChallenge,
-    SecondFactorInput, SecondFactorsView, TotpEnrolment,
+    CHALLENGE_ATTEMPTS, RECOVERY_CODES, ReauthMethods, RecoveryCodes, RotatedSession,
+    SecondFactorChallenge, SecondFactorInput, SecondFactorsView, TotpEnrolment,
 };
 pub use notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,

@@ -80,6 +80,17 @@ pub struct RecoveryCodes {
     pub codes: Vec<String>,
 }
 
+/// How a person can prove again who they are before a sensitive action.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct ReauthMethods {
+    /// With the password (and an authenticator code when `code`).
+    pub password: bool,
+    /// The password needs an authenticator code (or a recovery code) with it.
+    pub code: bool,
+    /// With one of their passkeys (`POST /session/reauth/passkey`).
+    pub passkey: bool,
+}
+
 /// A person's second factors.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SecondFactorsView {
@@ -591,9 +602,7 @@ impl App {
         if has_passkey && !has_totp {
             // A password alone must not stand in for the passkey.
             return Err(AppError::Conflict(
-                "your second factor is a passkey: sign out and sign in again with it to confirm \
-                 it is you"
-                    .into(),
+                "your second factor is a passkey: confirm it is you with your passkey".into(),
             ));
         }
         let attempt = self.begin_attempt(&buckets).await?;
@@ -610,18 +619,7 @@ impl App {
                     .await?
                     .is_some());
         if !password_ok || !factor_ok {
-            self.audit_alone(AuditEvent {
-                workspace: None,
-                actor: Who::Person(record.id),
-                action: AuditAction::SignInFailed,
-                target: Target::Scope,
-                outcome: Outcome::Failure,
-                client: &principal.client,
-                facts: json!({"reason": "re-authentication failed"}),
-            })
-            .await?;
-            self.attempt_failed(&buckets, Some((record.id, record.email.as_slice())))
-                .await?;
+            self.reauth_failed(principal, &record, &buckets).await?;
             let what = if has_totp {
                 "the password or the code is not correct"
             } else {
@@ -629,21 +627,86 @@ impl App {
             };
             return Err(AppError::Forbidden(what.into()));
         }
+        self.reauth_succeeded(
+            principal,
+            session,
+            &attempt,
+            json!({"method": "password", "second_factor": has_totp}),
+        )
+        .await
+    }
+
+    /// The ways the session's person can re-authenticate, for the page to offer only those.
+    pub async fn reauth_methods(&self, principal: &Principal) -> AppResult<ReauthMethods> {
+        principal.require_session()?;
+        let mut tx = self.store.read().await?;
+        let record = tx
+            .user_by_id(principal.user)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let code = tx
+            .totp_of(record.id)
+            .await?
+            .is_some_and(|t| t.confirmed_at.is_some());
+        let passkey = self.has_passkey(&mut tx, record.id).await?;
+        Ok(ReauthMethods {
+            // A password alone never stands in for a passkey.
+            password: record.password_hash.is_some() && (code || !passkey),
+            code,
+            passkey,
+        })
+    }
+
+    /// A failed re-authentication: recorded, and counted like a wrong password.
+    pub(crate) async fn reauth_failed(
+        &self,
+        principal: &Principal,
+        record: &ideaweave_store::records::UserRecord,
+        buckets: &crate::throttle::Buckets,
+    ) -> AppResult<()> {
+        self.audit_alone(AuditEvent {
+            workspace: None,
+            actor: Who::Person(record.id),
+            action: AuditAction::SignInFailed,
+            target: Target::Scope,
+            outcome: Outcome::Failure,
+            client: &principal.client,
+            facts: json!({"reason": "re-authentication failed"}),
+        })
+        .await?;
+        self.attempt_failed(buckets, Some((record.id, record.email.as_slice())))
+            .await
+    }
+
+    /// A successful re-authentication: the session gets a new cookie that may do sensitive
+    /// things for the next minutes, at its own level, and the event is recorded.
+    pub(crate) async fn reauth_succeeded(
+        &self,
+        principal: &Principal,
+        session: &crate::auth::SessionFacts,
+        attempt: &crate::throttle::Attempt,
+        facts: serde_json::Value,
+    ) -> AppResult<RotatedSession> {
         let mut tx = self.store.begin().await?;
         let rotated = self
-            .rotate_in(&mut tx, &session.cookie_hash, session.level, Some(now))
+            .rotate_in(
+                &mut tx,
+                &session.cookie_hash,
+                session.level,
+                Some(self.now()),
+            )
             .await?;
         self.audit_own(
             &mut tx,
-            record.id,
+            principal.user,
             &principal.client,
             AuditAction::Reauthenticated,
             Target::Scope,
-            json!({"second_factor": has_totp}),
+            facts,
         )
         .await?;
         tx.commit().await?;
-        self.attempt_succeeded(&attempt).await?;
+        self.attempt_succeeded(attempt).await?;
         Ok(rotated)
     }
 

@@ -586,6 +586,125 @@ impl App {
             .is_ok())
     }
 
+    /// Starts a re-authentication with one of the session's person's passkeys. The ceremony is
+    /// bound to this session: another session (even of the same person) cannot finish it.
+    pub async fn start_passkey_reauth(&self, principal: &Principal) -> AppResult<PasskeyOptions> {
+        let session = principal
+            .session
+            .as_ref()
+            .ok_or_else(|| AppError::Forbidden("sign in to do this; API tokens cannot".into()))?;
+        let webauthn = self.webauthn()?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let keys: Vec<Passkey> = self
+            .passkeys_opened(&mut tx, principal.user)
+            .await?
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        if keys.is_empty() {
+            return Err(AppError::Conflict("this account has no passkey".into()));
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&keys)
+            .map_err(|e| AppError::internal(format!("passkey authentication: {e}")))?;
+        let id = uuid::Uuid::new_v4();
+        let key = self
+            .keyring
+            .account_key(&mut tx, principal.user, now)
+            .await?;
+        let sealed = key.seal(
+            &account_row("webauthn_ceremonies", "state", id),
+            &serde_json::to_vec(&state).map_err(|e| AppError::internal(e.to_string()))?,
+        )?;
+        tx.insert_ceremony(
+            id,
+            Some(principal.user),
+            "reauth",
+            &sealed,
+            Some(session.id.as_bytes()),
+            now + CEREMONY_TTL_MS,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PasskeyOptions {
+            ceremony: id,
+            options: to_json(&options)?,
+        })
+    }
+
+    /// Finishes a re-authentication with a passkey: the session gets a new cookie that may do
+    /// sensitive things for the next minutes. A failure counts like a wrong password (IDN-04).
+    pub async fn finish_passkey_reauth(
+        &self,
+        principal: &Principal,
+        input: PasskeyAssertionInput,
+    ) -> AppResult<RotatedSession> {
+        let session = principal
+            .session
+            .as_ref()
+            .ok_or_else(|| AppError::Forbidden("sign in to do this; API tokens cannot".into()))?;
+        let webauthn = self.webauthn()?;
+        let credential: PublicKeyCredential = parse("credential", input.credential)?;
+        let (record, address) = {
+            let mut tx = self.store.read().await?;
+            let record = tx
+                .user_by_id(principal.user)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let address = self
+                .account_address(&mut tx, record.id, &record.email)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            (record, address)
+        };
+        let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
+        let attempt = self.begin_attempt(&buckets).await?;
+        let now = self.now();
+        let ceremony = {
+            let mut tx = self.store.begin().await?;
+            let c = tx.take_ceremony(input.ceremony, now).await?;
+            tx.commit().await?;
+            c.filter(|c| {
+                c.kind == "reauth"
+                    && c.user_id == Some(principal.user.0)
+                    && c.sign_in_challenge.as_deref() == Some(session.id.as_bytes().as_slice())
+            })
+        };
+        let state = match ceremony {
+            Some(c) => {
+                let mut tx = self.store.read().await?;
+                self.keyring
+                    .open(
+                        &mut tx,
+                        &account_row("webauthn_ceremonies", "state", input.ceremony),
+                        &c.state,
+                    )
+                    .await?
+            }
+            None => None,
+        };
+        let verified = match state {
+            Some(state) => {
+                let state: PasskeyAuthentication = serde_json::from_slice(&state)
+                    .map_err(|e| AppError::Integrity(format!("ceremony state: {e}")))?;
+                self.verify_passkey_assertion(&credential, Some(principal.user), |cred, _| {
+                    webauthn.finish_passkey_authentication(cred, &state)
+                })
+                .await
+            }
+            None => Err(AppError::Forbidden(
+                "this confirmation has expired or belongs to another sign-in; try again".into(),
+            )),
+        };
+        if let Err(e) = verified {
+            self.reauth_failed(principal, &record, &buckets).await?;
+            return Err(e);
+        }
+        self.reauth_succeeded(principal, session, &attempt, json!({"method": "passkey"}))
+            .await
+    }
+
     /// Deletes WebAuthn ceremonies that expired (the retention job).
     pub(crate) async fn purge_ceremonies(&self, tx: &mut ideaweave_store::Tx) -> AppResult<()> {
         tx.purge_ceremonies(self.now()).await?;

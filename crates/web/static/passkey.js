@@ -82,6 +82,13 @@
     window.location.assign(button.dataset.next || '/');
   });
 
+  wire('passkey-reauth', async (button) => {
+    const start = await api('/session/reauth/passkey');
+    const credential = await get(start.options);
+    await api('/session/reauth/passkey/finish', { ceremony: start.ceremony, credential: credential.toJSON() });
+    window.location.assign(button.dataset.next || '/');
+  });
+
   wire('passkey-second-factor', async (button) => {
     const challenge = button.dataset.challenge;
     const start = await api('/session/second-factor/passkey', { challenge });

@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, error_code};
+use crate::soft_passkey::SoftPasskey;
 
 const ANN: &str = "ann@example.org";
 const ANN_PASSWORD: &str = "ann's quiet harbour lamp";
@@ -1148,6 +1149,212 @@ async fn idn_02_passkey_registration_is_fresh_single_use_and_verified() {
     t.clock.advance(Duration::from_secs(11 * 60));
     let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
     assert_eq!(error_code(&r.body), "reauthentication_required");
+}
+
+/// Adds a software passkey to `s`'s account (the session must be fresh); the passkey and the
+/// session's new cookie.
+async fn add_soft_passkey(t: &TestApp, s: &Session) -> (SoftPasskey, Session) {
+    let mut soft = SoftPasskey::new("http://localhost:8080");
+    let r = send(t, "POST", "/me/passkeys/registration", Some(s), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let credential = soft.register(&r.body["options"]["publicKey"]);
+    let r = send(
+        t,
+        "POST",
+        "/me/passkeys",
+        Some(s),
+        Some(json!({"ceremony": r.body["ceremony"], "name": "soft", "credential": credential})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    (soft, r.session(s.user))
+}
+
+/// Starts a passkey re-authentication in `s` and answers it with `soft`.
+async fn passkey_reauth(t: &TestApp, s: &Session, soft: &mut SoftPasskey) -> Reply {
+    let r = send(t, "POST", "/session/reauth/passkey", Some(s), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let credential = soft.assert(&r.body["options"]["publicKey"]);
+    send(
+        t,
+        "POST",
+        "/session/reauth/passkey/finish",
+        Some(s),
+        Some(json!({"ceremony": r.body["ceremony"], "credential": credential})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn idn_02_a_passkey_signs_in_alone_and_re_authenticates_its_own_session() {
+    let t = localhost_app().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let (mut soft, s) = add_soft_passkey(&t, &s).await;
+    let listed = send(&t, "GET", "/me/passkeys", Some(&s), None).await;
+    assert_eq!(listed.body[0]["name"], "soft", "{}", listed.body);
+
+    // Signing in with the passkey alone.
+    let r = send(&t, "POST", "/session/passkey", None, None).await;
+    let credential = soft.assert(&r.body["options"]["publicKey"]);
+    let r = send(
+        &t,
+        "POST",
+        "/session/passkey/finish",
+        None,
+        Some(json!({"ceremony": r.body["ceremony"], "credential": credential})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let by_passkey = r.session(ann);
+    assert_eq!(
+        send(&t, "GET", "/me", Some(&by_passkey), None).await.status,
+        200
+    );
+
+    // The password alone no longer stands in for the passkey: the page and the API say how.
+    let r = send(&t, "GET", "/session/reauth", Some(&s), None).await;
+    assert_eq!(
+        r.body,
+        json!({"password": false, "code": false, "passkey": true})
+    );
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth",
+        Some(&s),
+        Some(json!({"password": ANN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("passkey")
+    );
+
+    // Eleven minutes on, a sensitive action asks again, and the passkey answers.
+    t.clock.advance(Duration::from_secs(11 * 60));
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
+    assert_eq!(error_code(&r.body), "reauthentication_required");
+    let r = passkey_reauth(&t, &s, &mut soft).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fresh = r.session(ann);
+    assert_ne!(fresh.cookie, s.cookie);
+    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&fresh), None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let events = t
+        .app
+        .instance_audit(
+            None,
+            ideaweave_app::AuditQuery {
+                action: Some("auth.reauthenticated".into()),
+                limit: Some(10),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].facts, Some(json!({"method": "passkey"})));
+
+    // A confirmation started in one session cannot be finished by another (even Ann's own),
+    // and it is spent by the attempt.
+    t.clock.advance(Duration::from_secs(11 * 60));
+    let r = send(&t, "POST", "/session/reauth/passkey", Some(&fresh), None).await;
+    let ceremony = r.body["ceremony"].clone();
+    let credential = soft.assert(&r.body["options"]["publicKey"]);
+    let answer = json!({"ceremony": ceremony, "credential": credential});
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth/passkey/finish",
+        Some(&by_passkey),
+        Some(answer.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.headers.get("set-cookie").is_none());
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth/passkey/finish",
+        Some(&fresh),
+        Some(answer),
+    )
+    .await;
+    assert_eq!(r.status, 403, "spent: {}", r.body);
+
+    // A tampered signature is refused; so is another person's passkey.
+    let r = send(&t, "POST", "/session/reauth/passkey", Some(&fresh), None).await;
+    let mut credential = soft.assert(&r.body["options"]["publicKey"]);
+    let sig = credential["response"]["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    credential["response"]["signature"] = Value::String(format!("{flipped}{}", &sig[1..]));
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth/passkey/finish",
+        Some(&fresh),
+        Some(json!({"ceremony": r.body["ceremony"], "credential": credential})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    t.app
+        .create_user(
+            "bob@example.org",
+            "Bob",
+            Some("bob's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    let bob = t
+        .session("bob@example.org", "bob's own long passphrase")
+        .await;
+    let (mut bobs, _) = add_soft_passkey(&t, &bob).await;
+    let r = send(&t, "POST", "/session/reauth/passkey", Some(&fresh), None).await;
+    let credential = bobs.assert(&r.body["options"]["publicKey"]);
+    let r = send(
+        &t,
+        "POST",
+        "/session/reauth/passkey/finish",
+        Some(&fresh),
+        Some(json!({"ceremony": r.body["ceremony"], "credential": credential})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(&t, "POST", "/me/passkeys/registration", Some(&fresh), None).await;
+    assert_eq!(error_code(&r.body), "reauthentication_required");
+
+    // Failures count like wrong passwords: soon even the right passkey waits.
+    let mut last = 0;
+    for _ in 0..12 {
+        let r = send(&t, "POST", "/session/reauth/passkey", Some(&fresh), None).await;
+        last = send(
+            &t,
+            "POST",
+            "/session/reauth/passkey/finish",
+            Some(&fresh),
+            Some(json!({"ceremony": r.body["ceremony"], "credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key",
+                "response": {"authenticatorData": "AAAA", "clientDataJSON": "e30", "signature": "AAAA"}}})),
+        )
+        .await
+        .status;
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429);
+    let r = passkey_reauth(&t, &fresh, &mut soft).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
 }
 
 #[tokio::test]

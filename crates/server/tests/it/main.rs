@@ -26,6 +26,7 @@ mod retention;
 mod revocation;
 mod routes;
 mod saml;
+mod soft_passkey;
 mod sso;
 mod support;
 mod termination;

@@ -383,6 +383,25 @@ async fn idn_03_oidc_signs_in_creates_members_and_logs_out_at_the_provider() {
             .unwrap()
             .contains("single sign-on")
     );
+    let (st, v) = b.api("/session/reauth").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"password": false, "code": false, "passkey": false})
+    );
+    let page = b
+        .http
+        .get(format!("{}/reauth?next=/account", b.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"reauth-sso\"") && !page.contains("id=\"reauth-password\""),
+        "the page says to sign in again and asks for no password"
+    );
 
     // The provider ends its session too when Ann signs out here.
     let out = b.post_form("/account", "/sign-out").await;

@@ -88,6 +88,43 @@ pub async fn reauthenticate(
     rotated(&s, &r.session, CsrfView { csrf_token: r.csrf })
 }
 
+/// How you can re-authenticate: with the password (`code`: plus an authenticator code) at
+/// `POST /session/reauth`, or with a passkey at `POST /session/reauth/passkey`. Neither, for an
+/// account made by single sign-on without a passkey: sign in again through the provider.
+#[utoipa::path(get, path = "/session/reauth", tag = "session",
+    responses((status = 200, body = ReauthMethods), (status = "4XX", body = ErrorBody)))]
+pub async fn reauth_methods(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<ReauthMethods>> {
+    Ok(Json(s.app.reauth_methods(&p).await?))
+}
+
+/// Start re-authenticating with one of your passkeys: WebAuthn request options for
+/// `navigator.credentials.get()`, for this session only.
+#[utoipa::path(post, path = "/session/reauth/passkey", tag = "session",
+    responses((status = 200, body = PasskeyOptions), (status = "4XX", body = ErrorBody)))]
+pub async fn start_passkey_reauth(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<PasskeyOptions>> {
+    Ok(Json(s.app.start_passkey_reauth(&p).await?))
+}
+
+/// Finish re-authenticating with a passkey. The session gets a new cookie and anti-CSRF token
+/// and may do sensitive things for the next ten minutes; failures count like wrong passwords.
+#[utoipa::path(post, path = "/session/reauth/passkey/finish", tag = "session",
+    request_body = PasskeyAssertionInput,
+    responses((status = 200, body = CsrfView), (status = "4XX", body = ErrorBody)))]
+pub async fn finish_passkey_reauth(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(input): ApiJson<PasskeyAssertionInput>,
+) -> ApiResult<Response> {
+    let r = s.app.finish_passkey_reauth(&p, input).await?;
+    rotated(&s, &r.session, CsrfView { csrf_token: r.csrf })
+}
+
 /// Your live sessions, most recently used first: device, address, when started, last used, and
 /// when they end (absolute and idle timeouts).
 #[utoipa::path(get, path = "/me/sessions", tag = "session",

@@ -74,7 +74,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             identity::finish_passkey_registration
         ))
         .routes(routes!(identity::remove_passkey))
-        .routes(routes!(identity::reauthenticate))
+        .routes(routes!(identity::reauthenticate, identity::reauth_methods))
+        .routes(routes!(identity::start_passkey_reauth))
+        .routes(routes!(identity::finish_passkey_reauth))
         .routes(routes!(
             identity::list_sessions,
             identity::revoke_other_sessions

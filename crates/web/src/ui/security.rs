@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use ideaweave_app::{
-    ActiveSession, AppError, PasswordChangeInput, RotatedSession, SecondFactorInput,
+    ActiveSession, AppError, PasswordChangeInput, ReauthMethods, RotatedSession, SecondFactorInput,
     SecondFactorsView, TotpEnrolment,
 };
 use serde::Deserialize;
@@ -82,7 +82,7 @@ pub(crate) async fn second_factor(
 struct ReauthPage {
     c: Chrome,
     next: String,
-    totp: bool,
+    methods: ReauthMethods,
     problem: Option<String>,
 }
 framed!(ReauthPage);
@@ -99,8 +99,8 @@ pub(crate) async fn reauth_page(
     q: Result<Query<NextOnly>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
-    let totp = match s.app.second_factors(&v.p).await {
-        Ok(f) => f.totp,
+    let methods = match s.app.reauth_methods(&v.p).await {
+        Ok(m) => m,
         Err(e) => return app_error(v.c, e),
     };
     page(
@@ -108,7 +108,7 @@ pub(crate) async fn reauth_page(
         &ReauthPage {
             c: v.c,
             next,
-            totp,
+            methods,
             problem: None,
         },
     )
@@ -148,13 +148,16 @@ pub(crate) async fn reauthenticate(
     match s.app.reauthenticate(&v.p, &input).await {
         Ok(r) => rotated_to(&s, &headers, &r, &next),
         Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
-            let totp = s.app.second_factors(&v.p).await.is_ok_and(|f| f.totp);
+            let methods = match s.app.reauth_methods(&v.p).await {
+                Ok(m) => m,
+                Err(e) => return app_error(v.c, e),
+            };
             page(
                 StatusCode::UNAUTHORIZED,
                 &ReauthPage {
                     c: v.c,
                     next,
-                    totp,
+                    methods,
                     problem: Some(e.to_string()),
                 },
             )
