@@ -11,7 +11,9 @@ mod smtp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-pub use smtp::{TestSmtp, closed_port, decode_quoted_printable, mail_config, pythonpath};
+pub use smtp::{
+    TestSmtp, closed_port, decode_quoted_printable, first_line, mail_config, pythonpath,
+};
 
 use ideaweave_app::{App, Clock, Member, SystemClock};
 use ideaweave_domain::policy::Actor;

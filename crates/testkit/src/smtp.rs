@@ -24,6 +24,26 @@ pub fn closed_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// The first line a peer prints (its address), read on a thread of its own so that a peer
+/// that hangs fails the test after `within` instead of stopping the run; what it prints after
+/// is read and dropped (a closed pipe would stop it at its next line). `None` when the peer
+/// ended first or took too long.
+pub fn first_line(
+    out: impl std::io::Read + Send + 'static,
+    within: std::time::Duration,
+) -> Option<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(out).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    rx.recv_timeout(within).ok()
+}
+
 /// Where the Python peers of the tests are installed (`target/pydeps`, or `IW_TEST_PYTHONPATH`).
 pub fn pythonpath() -> Option<String> {
     std::env::var("IW_TEST_PYTHONPATH").ok().or_else(|| {

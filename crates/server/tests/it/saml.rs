@@ -3,8 +3,8 @@
 //! real responses for whoever signs in, and makes the hostile ones of the corpus on request
 //! (`variant=`): every one must be refused, whatever the provider lists.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -40,12 +40,8 @@ impl SamlIdp {
         let mut child = cmd
             .spawn()
             .expect("python3 runs (cargo xtask test installs pysaml2 and xmlsec1)");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .expect("the provider prints its address");
-        std::thread::spawn(move || for _ in reader.lines() {});
+        let out = child.stdout.take().expect("stdout");
+        let line = ideaweave_testkit::first_line(out, Duration::from_secs(120)).unwrap_or_default();
         assert!(
             line.starts_with("listening "),
             "the SAML IdP did not start (pysaml2 in target/pydeps, Debian xmlsec1): {line:?}"

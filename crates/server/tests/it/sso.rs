@@ -3,8 +3,8 @@
 //! `tests/sso`). A browser is played by an HTTP client with a cookie jar that follows the
 //! provider's redirects and submits its login and consent forms.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use ideaweave_domain::Role;
 use ideaweave_testkit::TestApp;
@@ -52,13 +52,7 @@ impl OidcProvider {
                 "node runs (cargo xtask test installs Node.js and oidc-provider into tests/sso)",
             );
         let out = child.stdout.take().expect("stdout");
-        let mut reader = BufReader::new(out);
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .expect("the provider prints its address");
-        // Keep reading what it prints: a closed pipe would stop it at its next line.
-        std::thread::spawn(move || for _ in reader.lines() {});
+        let line = ideaweave_testkit::first_line(out, Duration::from_secs(120)).unwrap_or_default();
         assert!(
             line.starts_with("listening "),
             "oidc-provider did not start (run npm ci in tests/sso): {line:?}"
