@@ -483,7 +483,7 @@ impl App {
         &self,
         challenge: &str,
     ) -> AppResult<PasskeyOptions> {
-        let webauthn = self.webauthn()?;
+        self.webauthn()?;
         let void = || {
             AppError::Forbidden(
                 "this sign-in has expired or had too many wrong codes; sign in again".into(),
@@ -502,8 +502,27 @@ impl App {
         if attempts > crate::mfa::CHALLENGE_ATTEMPTS {
             return Err(void());
         }
+        let options = self
+            .start_assertion(&mut tx, user, "second_factor", &hash)
+            .await?;
+        tx.commit().await?;
+        Ok(options)
+    }
+
+    /// Starts a ceremony in `tx` in which `user` answers with one of their own passkeys: its
+    /// state sealed with their account key, and bound to `binding` (what must be shown again to
+    /// finish it: a sign-in challenge's hash, or the session's id).
+    async fn start_assertion(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        user: UserId,
+        kind: &str,
+        binding: &[u8],
+    ) -> AppResult<PasskeyOptions> {
+        let webauthn = self.webauthn()?;
+        let now = self.now();
         let keys: Vec<Passkey> = self
-            .passkeys_opened(&mut tx, user)
+            .passkeys_opened(tx, user)
             .await?
             .into_iter()
             .map(|(_, k)| k)
@@ -515,7 +534,7 @@ impl App {
             .start_passkey_authentication(&keys)
             .map_err(|e| AppError::internal(format!("passkey authentication: {e}")))?;
         let id = uuid::Uuid::new_v4();
-        let key = self.keyring.account_key(&mut tx, user, now).await?;
+        let key = self.keyring.account_key(tx, user, now).await?;
         let sealed = key.seal(
             &account_row("webauthn_ceremonies", "state", id),
             &serde_json::to_vec(&state).map_err(|e| AppError::internal(e.to_string()))?,
@@ -523,17 +542,57 @@ impl App {
         tx.insert_ceremony(
             id,
             Some(user),
-            "second_factor",
+            kind,
             &sealed,
-            Some(&hash),
+            Some(binding),
             now + CEREMONY_TTL_MS,
         )
         .await?;
-        tx.commit().await?;
         Ok(PasskeyOptions {
             ceremony: id,
             options: to_json(&options)?,
         })
+    }
+
+    /// Takes (once) the ceremony `id` started by [`Self::start_assertion`] for `user`, `kind`
+    /// and `binding`, and opens its state; `None` when there is no such ceremony (expired,
+    /// used, someone else's, or bound to something else).
+    async fn take_assertion(
+        &self,
+        id: uuid::Uuid,
+        user: UserId,
+        kind: &str,
+        binding: &[u8],
+    ) -> AppResult<Option<PasskeyAuthentication>> {
+        let now = self.now();
+        let ceremony = {
+            let mut tx = self.store.begin().await?;
+            let c = tx.take_ceremony(id, now).await?;
+            tx.commit().await?;
+            c
+        };
+        let Some(ceremony) = ceremony.filter(|c| {
+            c.kind == kind
+                && c.user_id == Some(user.0)
+                && c.sign_in_challenge.as_deref() == Some(binding)
+        }) else {
+            return Ok(None);
+        };
+        let mut tx = self.store.read().await?;
+        let Some(state) = self
+            .keyring
+            .open(
+                &mut tx,
+                &account_row("webauthn_ceremonies", "state", id),
+                &ceremony.state,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&state)
+            .map(Some)
+            .map_err(|e| AppError::Integrity(format!("ceremony state: {e}")))
     }
 
     /// Checks a passkey answer to the second step of `user`'s sign-in (challenge hash
@@ -549,35 +608,12 @@ impl App {
         else {
             return Ok(false);
         };
-        let now = self.now();
-        let ceremony = {
-            let mut tx = self.store.begin().await?;
-            let c = tx.take_ceremony(input.ceremony, now).await?;
-            tx.commit().await?;
-            c
-        };
-        let Some(ceremony) = ceremony.filter(|c| {
-            c.kind == "second_factor"
-                && c.user_id == Some(user.0)
-                && c.sign_in_challenge.as_deref() == Some(challenge)
-        }) else {
+        let Some(state) = self
+            .take_assertion(input.ceremony, user, "second_factor", challenge)
+            .await?
+        else {
             return Ok(false);
         };
-        let state = {
-            let mut tx = self.store.read().await?;
-            self.keyring
-                .open(
-                    &mut tx,
-                    &account_row("webauthn_ceremonies", "state", input.ceremony),
-                    &ceremony.state,
-                )
-                .await?
-        };
-        let Some(state) = state else {
-            return Ok(false);
-        };
-        let state: PasskeyAuthentication = serde_json::from_slice(&state)
-            .map_err(|e| AppError::Integrity(format!("ceremony state: {e}")))?;
         Ok(self
             .verify_passkey_assertion(&credential, Some(user), |cred, _| {
                 webauthn.finish_passkey_authentication(cred, &state)
@@ -593,44 +629,12 @@ impl App {
             .session
             .as_ref()
             .ok_or_else(|| AppError::Forbidden("sign in to do this; API tokens cannot".into()))?;
-        let webauthn = self.webauthn()?;
-        let now = self.now();
         let mut tx = self.store.begin().await?;
-        let keys: Vec<Passkey> = self
-            .passkeys_opened(&mut tx, principal.user)
-            .await?
-            .into_iter()
-            .map(|(_, k)| k)
-            .collect();
-        if keys.is_empty() {
-            return Err(AppError::Conflict("this account has no passkey".into()));
-        }
-        let (options, state) = webauthn
-            .start_passkey_authentication(&keys)
-            .map_err(|e| AppError::internal(format!("passkey authentication: {e}")))?;
-        let id = uuid::Uuid::new_v4();
-        let key = self
-            .keyring
-            .account_key(&mut tx, principal.user, now)
+        let options = self
+            .start_assertion(&mut tx, principal.user, "reauth", session.id.as_bytes())
             .await?;
-        let sealed = key.seal(
-            &account_row("webauthn_ceremonies", "state", id),
-            &serde_json::to_vec(&state).map_err(|e| AppError::internal(e.to_string()))?,
-        )?;
-        tx.insert_ceremony(
-            id,
-            Some(principal.user),
-            "reauth",
-            &sealed,
-            Some(session.id.as_bytes()),
-            now + CEREMONY_TTL_MS,
-        )
-        .await?;
         tx.commit().await?;
-        Ok(PasskeyOptions {
-            ceremony: id,
-            options: to_json(&options)?,
-        })
+        Ok(options)
     }
 
     /// Finishes a re-authentication with a passkey: the session gets a new cookie that may do
@@ -660,34 +664,16 @@ impl App {
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         let attempt = self.begin_attempt(&buckets).await?;
-        let now = self.now();
-        let ceremony = {
-            let mut tx = self.store.begin().await?;
-            let c = tx.take_ceremony(input.ceremony, now).await?;
-            tx.commit().await?;
-            c.filter(|c| {
-                c.kind == "reauth"
-                    && c.user_id == Some(principal.user.0)
-                    && c.sign_in_challenge.as_deref() == Some(session.id.as_bytes().as_slice())
-            })
-        };
-        let state = match ceremony {
-            Some(c) => {
-                let mut tx = self.store.read().await?;
-                self.keyring
-                    .open(
-                        &mut tx,
-                        &account_row("webauthn_ceremonies", "state", input.ceremony),
-                        &c.state,
-                    )
-                    .await?
-            }
-            None => None,
-        };
+        let state = self
+            .take_assertion(
+                input.ceremony,
+                principal.user,
+                "reauth",
+                session.id.as_bytes(),
+            )
+            .await?;
         let verified = match state {
             Some(state) => {
-                let state: PasskeyAuthentication = serde_json::from_slice(&state)
-                    .map_err(|e| AppError::Integrity(format!("ceremony state: {e}")))?;
                 self.verify_passkey_assertion(&credential, Some(principal.user), |cred, _| {
                     webauthn.finish_passkey_authentication(cred, &state)
                 })

@@ -104,6 +104,21 @@ async fn with_ann(t: &TestApp) -> ideaweave_domain::UserId {
         .id
 }
 
+/// Bob, a second person with a password, and a fresh session of his.
+async fn bob_session(t: &TestApp) -> Session {
+    t.app
+        .create_user(
+            "bob@example.org",
+            "Bob",
+            Some("bob's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    t.session("bob@example.org", "bob's own long passphrase")
+        .await
+}
+
 /// A fresh session of Ann's, signed in over HTTP.
 async fn ann_session(t: &TestApp, ann: ideaweave_domain::UserId) -> Session {
     let r = sign_in(t, ANN, ANN_PASSWORD).await;
@@ -302,18 +317,7 @@ async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
     assert!(!r.body.to_string().contains(&phone.cookie));
 
     // Someone else cannot end Ann's session, and cannot tell it exists.
-    t.app
-        .create_user(
-            "bob@example.org",
-            "Bob",
-            Some("bob's own long passphrase"),
-            false,
-        )
-        .await
-        .unwrap();
-    let bob = t
-        .session("bob@example.org", "bob's own long passphrase")
-        .await;
+    let bob = bob_session(&t).await;
     let id = other["id"].as_str().unwrap();
     let r = send(
         &t,
@@ -1099,18 +1103,7 @@ async fn idn_02_passkey_registration_is_fresh_single_use_and_verified() {
     .await;
     assert_eq!(r.status, 404, "a ceremony is used once: {}", r.body);
     // Someone else's ceremony is not found.
-    t.app
-        .create_user(
-            "bob@example.org",
-            "Bob",
-            Some("bob's own long passphrase"),
-            false,
-        )
-        .await
-        .unwrap();
-    let bob = t
-        .session("bob@example.org", "bob's own long passphrase")
-        .await;
+    let bob = bob_session(&t).await;
     let r = send(&t, "POST", "/me/passkeys/registration", Some(&s), None).await;
     let theirs = r.body["ceremony"].clone();
     let r = send(
@@ -1306,18 +1299,7 @@ async fn idn_02_a_passkey_signs_in_alone_and_re_authenticates_its_own_session() 
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
-    t.app
-        .create_user(
-            "bob@example.org",
-            "Bob",
-            Some("bob's own long passphrase"),
-            false,
-        )
-        .await
-        .unwrap();
-    let bob = t
-        .session("bob@example.org", "bob's own long passphrase")
-        .await;
+    let bob = bob_session(&t).await;
     let (mut bobs, _) = add_soft_passkey(&t, &bob).await;
     let r = send(&t, "POST", "/session/reauth/passkey", Some(&fresh), None).await;
     let credential = bobs.assert(&r.body["options"]["publicKey"]);
