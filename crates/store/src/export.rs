@@ -183,7 +183,10 @@ impl WorkspaceRepo<'_> {
                    UNION SELECT user_id FROM votes WHERE workspace_id = $1 \
                    UNION SELECT user_id FROM ratings WHERE workspace_id = $1 \
                    UNION SELECT uploader_id FROM attachments WHERE workspace_id = $1 \
-                   UNION SELECT created_by FROM links WHERE workspace_id = $1) \
+                   UNION SELECT created_by FROM links WHERE workspace_id = $1 \
+                   UNION SELECT subject_id FROM privacy_requests WHERE workspace_id = $1 \
+                   UNION SELECT resolved_by FROM privacy_requests WHERE workspace_id = $1 \
+                   UNION SELECT recorded_by FROM privacy_requests WHERE workspace_id = $1) \
                  SELECT u.id, u.email, u.name, u.former_member_of IS NOT NULL AS former_member, \
                    m.role, m.joined_at, p.preference AS notifications \
                  FROM refs JOIN users u ON u.id = refs.id \

@@ -67,6 +67,30 @@ impl WorkspaceRepo<'_> {
         Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).fetch_all(c).await?))
     }
 
+    /// Every request, in id order (the workspace export).
+    pub async fn export_requests(&mut self) -> StoreResult<Vec<RequestRow>> {
+        let ws = self.ws;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{REQUEST_COLUMNS}WHERE workspace_id = $1 ORDER BY id"
+        ));
+        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).fetch_all(c).await?))
+    }
+
+    /// Inserts a request as it was exported, answer and reminders included (the import).
+    pub async fn import_request(&mut self, r: &RequestRow) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, c => {
+            sqlx::query(
+                "INSERT INTO privacy_requests (workspace_id, id, kind, channel, requester, subject_id, details, received_at, due_at, \
+                 state, resolution, resolved_at, resolved_by, recorded_by, reminders, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            ).bind(ws).bind(r.id).bind(&r.kind).bind(&r.channel).bind(&r.requester).bind(r.subject_id).bind(&r.details)
+            .bind(r.received_at).bind(r.due_at).bind(&r.state).bind(&r.resolution).bind(r.resolved_at).bind(r.resolved_by)
+            .bind(r.recorded_by).bind(r.reminders).bind(r.created_at).execute(c).await?;
+        });
+        Ok(())
+    }
+
     /// One request.
     pub async fn request(&mut self, id: Uuid) -> StoreResult<Option<RequestRow>> {
         let ws = self.ws;

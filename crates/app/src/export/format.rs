@@ -195,6 +195,38 @@ pub struct InvitationRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// `requests.jsonl`: the request desk's data-subject requests, complaints and authority
+/// inquiries, with their answers and the Art. 19 notices sent (DSR-05).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub requester: String,
+    pub subject_id: Option<Uuid>,
+    pub details: String,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub state: String,
+    pub resolution: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub resolved_by: Option<Uuid>,
+    pub recorded_by: Option<Uuid>,
+    pub reminders: i32,
+    pub created_at: i64,
+    pub notices: Vec<NoticeRecord>,
+}
+
+/// An Art. 19 notice: who was told of a request's outcome, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRecord {
+    pub id: Uuid,
+    pub recipient: String,
+    pub sent_at: i64,
+}
+
 /// One entry of the archive as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,7 +256,7 @@ pub struct Manifest {
 /// Every entry path an archive may hold, other than the manifest: fixed names, numbered
 /// chunks, and files named by attachment id.
 pub fn valid_entry_path(path: &str) -> bool {
-    const FIXED: [&str; 8] = [
+    const FIXED: [&str; 9] = [
         "workspace.json",
         "people.jsonl",
         "stages.jsonl",
@@ -232,6 +264,7 @@ pub fn valid_entry_path(path: &str) -> bool {
         "spaces.jsonl",
         "merges.jsonl",
         "invitations.jsonl",
+        "requests.jsonl",
         "manifest.json",
     ];
     if FIXED.contains(&path) {

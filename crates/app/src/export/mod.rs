@@ -564,6 +564,59 @@ impl App {
             Some(invitations.len() as u64),
         )
         .await?;
+
+        let mut requests = Vec::new();
+        for r in tx.workspace(ws).export_requests().await? {
+            let text = |column: &'static str| at(ws, "privacy_requests", column, r.id);
+            let mut notices = Vec::new();
+            for (id, recipient, sent_at) in tx.workspace(ws).notices(r.id).await? {
+                notices.push(NoticeRecord {
+                    recipient: self
+                        .open_text(
+                            &mut tx,
+                            &at(ws, "privacy_notices", "recipient", id),
+                            &recipient,
+                        )
+                        .await?,
+                    id,
+                    sent_at,
+                });
+            }
+            requests.push(RequestRecord {
+                requester: self
+                    .open_text(&mut tx, &text("requester"), &r.requester)
+                    .await?,
+                details: self
+                    .open_text(&mut tx, &text("details"), &r.details)
+                    .await?,
+                resolution: match &r.resolution {
+                    Some(sealed) => {
+                        Some(self.open_text(&mut tx, &text("resolution"), sealed).await?)
+                    }
+                    None => None,
+                },
+                id: r.id,
+                kind: r.kind,
+                channel: r.channel,
+                subject_id: r.subject_id,
+                received_at: r.received_at,
+                due_at: r.due_at,
+                state: r.state,
+                resolved_at: r.resolved_at,
+                resolved_by: r.resolved_by,
+                recorded_by: r.recorded_by,
+                reminders: r.reminders,
+                created_at: r.created_at,
+                notices,
+            });
+        }
+        counts.insert("requests".to_owned(), requests.len() as u64);
+        w.entry(
+            "requests.jsonl",
+            &jsonl(&requests)?,
+            Some(requests.len() as u64),
+        )
+        .await?;
         drop(tx);
         tell(done, &w);
         let (manifest, bytes) = w.finish(&slug, self.now(), counts).await?;
@@ -808,7 +861,10 @@ impl<'a> Importer<'a> {
         self.people.get(&id).copied().ok_or_else(|| {
             AppError::invalid(
                 "archive",
-                format!("{id} is named as an author, voter or uploader but is not in people.jsonl"),
+                format!(
+                    "{id} is named as an author, voter, uploader or in a request but is not in \
+                     people.jsonl"
+                ),
             )
         })
     }
@@ -1353,6 +1409,78 @@ impl<'a> Importer<'a> {
                         revoked_at: i.revoked_at,
                     };
                     tx.workspace(ws).import_invitation(&row, &unusable).await?;
+                }
+            }
+            "requests.jsonl" => {
+                let rows: Vec<RequestRecord> = records(path, data)?;
+                self.count("requests", rows.len());
+                let mut named = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    named.push((
+                        r.subject_id.map(|u| self.listed(u)).transpose()?,
+                        r.resolved_by.map(|u| self.listed(u)).transpose()?,
+                        r.recorded_by.map(|u| self.listed(u)).transpose()?,
+                    ));
+                }
+                let (tx, ws) = self.parts()?;
+                let key = app
+                    .keyring
+                    .data_key(&mut tx.workspace(ws), None, now)
+                    .await?;
+                for (r, (subject_id, resolved_by, recorded_by)) in rows.into_iter().zip(named) {
+                    r.kind
+                        .parse::<RequestKind>()
+                        .map_err(|e| AppError::invalid("kind", e))?;
+                    r.channel
+                        .parse::<RequestChannel>()
+                        .map_err(|e| AppError::invalid("channel", e))?;
+                    let state = r
+                        .state
+                        .parse::<RequestState>()
+                        .map_err(|e| AppError::invalid("state", e))?;
+                    if (state == RequestState::Open) != r.resolution.is_none()
+                        || !(0..=2).contains(&r.reminders)
+                    {
+                        return Err(AppError::invalid(
+                            "requests",
+                            format!(
+                                "request {} is not consistent (state, answer, reminders)",
+                                r.id
+                            ),
+                        ));
+                    }
+                    let seal = |column: &'static str, text: &str| {
+                        key.seal_text(ws, "privacy_requests", column, r.id, text)
+                    };
+                    let row = RequestRow {
+                        id: r.id,
+                        requester: seal("requester", &r.requester)?,
+                        details: seal("details", &r.details)?,
+                        resolution: r
+                            .resolution
+                            .as_deref()
+                            .map(|t| seal("resolution", t))
+                            .transpose()?,
+                        kind: r.kind,
+                        channel: r.channel,
+                        subject_id,
+                        received_at: r.received_at,
+                        due_at: r.due_at,
+                        state: r.state,
+                        resolved_at: r.resolved_at,
+                        resolved_by,
+                        recorded_by,
+                        reminders: r.reminders,
+                        created_at: r.created_at,
+                    };
+                    tx.workspace(ws).import_request(&row).await?;
+                    for n in r.notices {
+                        let recipient =
+                            key.seal_text(ws, "privacy_notices", "recipient", n.id, &n.recipient)?;
+                        tx.workspace(ws)
+                            .insert_notice(r.id, n.id, &recipient, n.sent_at)
+                            .await?;
+                    }
                 }
             }
             "manifest.json" => {}

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use ideaweave_app::*;
-use ideaweave_domain::{Role, TokenScope};
+use ideaweave_domain::{RequestChannel, RequestKind, RequestState, Role, TokenScope};
 use ideaweave_testkit::{TestApp, TestWorkspace};
 use serde_json::{Value, json};
 
@@ -215,6 +215,47 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
         .set_notification_preference(&w.as_member(&amy), NotificationPreference::Daily)
         .await
         .unwrap();
+    // The request desk: one open, one answered with an Art. 19 notice, one about the person
+    // erased next (redacted by the erasure).
+    for (kind, subject, answer) in [
+        (RequestKind::Access, amy.id, None),
+        (
+            RequestKind::Rectification,
+            bo.id,
+            Some(vec!["partner@example.org".to_owned()]),
+        ),
+        (RequestKind::Erasure, gone.id, None),
+    ] {
+        let r = t
+            .app
+            .record_request(
+                &owner,
+                RequestInput {
+                    kind,
+                    channel: RequestChannel::Letter,
+                    requester: format!("{kind:?} requester <asker@example.org>"),
+                    subject_id: Some(subject),
+                    details: "please — ünïcode".into(),
+                    received_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(notify) = answer {
+            t.app
+                .resolve_request(
+                    &owner,
+                    r.id.0,
+                    ResolveInput {
+                        state: RequestState::Done,
+                        resolution: "corrected the name".into(),
+                        notify,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
     t.app
         .erase_person(
             &owner,
@@ -321,6 +362,38 @@ async fn lif_01_export_import_export_gives_the_same_content() {
         former, 1,
         "the anonymised person travels as a former member"
     );
+
+    // The request desk travels whole: the open request, the answer with its Art. 19 notice,
+    // and the erased person's request, redacted; the new instance's desk shows them.
+    assert_eq!(manifest["counts"]["requests"], 3);
+    let requests: Vec<Value> = one["requests.jsonl"]
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let answered = requests.iter().find(|r| r["state"] == "done").unwrap();
+    assert_eq!(answered["resolution"], "corrected the name");
+    assert_eq!(answered["notices"][0]["recipient"], "partner@example.org");
+    let redacted = requests.iter().find(|r| r["kind"] == "erasure").unwrap();
+    assert_eq!(redacted["requester"], "[erased]");
+    assert_eq!(redacted["subject_id"], Value::Null);
+    let open = requests
+        .iter()
+        .find(|r| r["state"] == "open" && r["kind"] == "access")
+        .unwrap();
+    assert_eq!(open["details"], "please — ünïcode");
+    assert_eq!(open["subject_id"], amy["id"]);
+    let owner = people.iter().find(|p| p["role"] == "owner").unwrap();
+    let owner = b
+        .token(
+            owner["email"].as_str().unwrap(),
+            "roundtrip",
+            TokenScope::Write,
+        )
+        .await;
+    let (st, desk) = with_token(&b, "GET", "/workspaces/roundtrip/requests", &owner, None).await;
+    assert_eq!(st, 200, "{desk}");
+    assert_eq!(desk.as_array().map(Vec::len), Some(3), "{desk}");
 }
 
 #[tokio::test]
@@ -352,6 +425,7 @@ async fn lif_01_every_record_of_an_export_follows_the_published_schema() {
             "links" => "link",
             "merges.jsonl" => "merge",
             "invitations.jsonl" => "invitation",
+            "requests.jsonl" => "request",
             "files" => continue,
             other => panic!("undocumented entry {other}"),
         };
@@ -531,6 +605,37 @@ async fn lif_01_a_crafted_archive_cannot_attribute_content_to_someone_it_does_no
     });
     assert!(!ok);
     assert!(err.contains("is not in people.jsonl"), "{err}");
+
+    // A request said to be recorded by someone it does not list; a request whose answer does
+    // not fit its state.
+    for (field, value, expected) in [
+        (
+            "recorded_by",
+            json!(victim.owner.id.0),
+            "is not in people.jsonl",
+        ),
+        ("state", json!("open"), "is not consistent"),
+        ("kind", json!("gossip"), "kind"),
+    ] {
+        let mut all = entries(&archive);
+        let text = String::from_utf8(all["requests.jsonl"].clone()).unwrap();
+        let mut lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let done = lines.iter().position(|r| r["state"] == "done").unwrap();
+        lines[done][field] = value;
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        all.insert("requests.jsonl".into(), text.into_bytes());
+        rebuild(&all, &crafted);
+        let (ok, _, err) = run({
+            let mut c = bin_for(&b);
+            c.arg("import").arg(&crafted);
+            c
+        });
+        assert!(!ok, "{field}");
+        assert!(err.contains(expected), "{field}: {err}");
+    }
 
     // A comment answering one that is not in the archive.
     let mut all = entries(&archive);
