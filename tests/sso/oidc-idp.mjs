@@ -57,6 +57,17 @@ const provider = new Provider(issuer, {
     };
   },
 });
+// How often the discovery document was read, for the tests of the relying party's cache:
+// GET /test/discoveries.
+let discoveries = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/discoveries') {
+    ctx.body = { discoveries };
+    return;
+  }
+  if (ctx.path === '/.well-known/openid-configuration') discoveries += 1;
+  await next();
+});
 // Loopback over plain HTTP, as in the tests.
 provider.proxy = false;
 provider.listen(Number(port), '127.0.0.1', () => console.log(`listening ${issuer}`));

@@ -21,6 +21,7 @@ impl App {
             settings: self.settings.clone(),
             keyring: self.keyring.clone(),
             webauthn: self.webauthn.clone(),
+            discovery: self.discovery.clone(),
         }
     }
 

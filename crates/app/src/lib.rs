@@ -88,7 +88,7 @@ pub use sealed::ERASED;
 pub use sessions::{
     ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
 };
-pub use sso::{OidcSettingsInput, OidcSettingsView};
+pub use sso::{DISCOVERY_TTL_MS, OidcSettingsInput, OidcSettingsView};
 pub use support::{SupportAccess, SupportGrantInput, SupportGrantView, SupportInvitationView};
 pub use termination::{
     CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
@@ -183,6 +183,8 @@ pub struct App {
     keyring: Arc<Keyring>,
     /// The WebAuthn relying party, built from `public_url` on first use (or why it cannot be).
     webauthn: Arc<std::sync::OnceLock<Result<webauthn_rs::Webauthn, String>>>,
+    /// OpenID providers' discovery documents read in the last minutes.
+    discovery: Arc<sso::DiscoveryCache>,
 }
 
 impl App {
@@ -201,6 +203,7 @@ impl App {
             settings: Arc::new(settings),
             keyring,
             webauthn: Arc::default(),
+            discovery: Arc::default(),
         }
     }
 

@@ -35,6 +35,39 @@ use crate::{App, AppError, AppResult, Member};
 const LOGIN_TTL_MS: i64 = 10 * 60_000;
 /// Largest answer read from a provider.
 const MAX_PROVIDER_BYTES: usize = 1 << 20;
+/// How long a provider's discovery document (with its signing keys) is used before it is read
+/// again. Providers publish a new signing key before they sign with it, so a few minutes never
+/// refuse a good ID token; and sign-ins do not wait on two extra requests to the provider each.
+pub const DISCOVERY_TTL_MS: i64 = 5 * 60_000;
+/// Most providers remembered at once (each workspace has at most one).
+const DISCOVERY_CACHE_MAX: usize = 1024;
+
+/// Providers' discovery documents read recently, by issuer. Each node keeps its own, and
+/// nothing in it is needed by another node: a node that has none reads the provider.
+#[derive(Default)]
+pub(crate) struct DiscoveryCache(
+    std::sync::Mutex<std::collections::HashMap<String, (i64, ProviderMetadataWithLogout)>>,
+);
+
+impl DiscoveryCache {
+    fn get(&self, issuer: &str, now: i64) -> Option<ProviderMetadataWithLogout> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(issuer)
+            .filter(|(read_at, _)| now - read_at < DISCOVERY_TTL_MS && now >= *read_at)
+            .map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, issuer: &str, now: i64, metadata: ProviderMetadataWithLogout) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= DISCOVERY_CACHE_MAX {
+            map.retain(|_, (read_at, _)| now - *read_at < DISCOVERY_TTL_MS);
+            if map.len() >= DISCOVERY_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(issuer.to_owned(), (now, metadata));
+    }
+}
 
 /// A workspace's OpenID Connect provider, as its admins set it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -268,7 +301,17 @@ impl App {
         format!("{}/sign-in", self.settings.public_url.trim_end_matches('/'))
     }
 
+    /// The provider's discovery document, as read within the last [`DISCOVERY_TTL_MS`].
     async fn discover(&self, issuer: &str) -> AppResult<ProviderMetadataWithLogout> {
+        if let Some(metadata) = self.discovery.get(issuer, self.now()) {
+            return Ok(metadata);
+        }
+        self.discover_now(issuer).await
+    }
+
+    /// Reads the provider's discovery document (and signing keys) now, and remembers it.
+    async fn discover_now(&self, issuer: &str) -> AppResult<ProviderMetadataWithLogout> {
+        let read_at = self.now();
         let url = IssuerUrl::new(issuer.to_owned())
             .map_err(|e| AppError::invalid("issuer", format!("is not a URL: {e}")))?;
         self.check_provider_host(url.url(), "issuer")?;
@@ -288,6 +331,7 @@ impl App {
         if let Some(token) = metadata.token_endpoint() {
             self.check_provider_host(token.url(), "token_endpoint")?;
         }
+        self.discovery.put(issuer, read_at, metadata.clone());
         Ok(metadata)
     }
 
@@ -379,7 +423,7 @@ impl App {
             .group_claim
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty());
-        self.discover(&issuer).await?;
+        self.discover_now(&issuer).await?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let existing = tx.oidc_config(m.workspace).await?;

@@ -509,6 +509,40 @@ async fn idn_03_oidc_refuses_unverified_addresses_other_domains_and_account_take
     assert_eq!(end.status, 404);
 }
 
+/// How often `idp`'s discovery document has been read.
+async fn discoveries(idp: &OidcProvider) -> u64 {
+    let v: Value = reqwest::get(format!("{}/test/discoveries", idp.issuer))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["discoveries"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn idn_03_oidc_discovery_is_read_once_per_few_minutes_not_per_sign_in() {
+    let idp = OidcProvider::start("corp");
+    let t = corp(&idp, &["corp.example"], &[]).await;
+    assert_eq!(discoveries(&idp).await, 1, "setting the provider reads it");
+    let start = format!("{PUBLIC_URL}/sso/corp/oidc/start");
+    for who in ["ann@corp.example", "bea@corp.example"] {
+        let end = Browser::new(&t).run(&start, who).await;
+        assert_eq!(end.status, 200, "{who}: {}", end.body);
+    }
+    assert_eq!(
+        discoveries(&idp).await,
+        1,
+        "two sign-ins (start and callback each) used what was read"
+    );
+    t.clock.advance(std::time::Duration::from_millis(
+        ideaweave_app::DISCOVERY_TTL_MS as u64 + 1,
+    ));
+    let end = Browser::new(&t).run(&start, "cy@corp.example").await;
+    assert_eq!(end.status, 200, "{}", end.body);
+    assert_eq!(discoveries(&idp).await, 2, "read again once it is old");
+}
+
 #[tokio::test]
 async fn idn_03_oidc_admits_by_group_claim() {
     let idp = OidcProvider::start("corp");
