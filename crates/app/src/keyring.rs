@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ideaweave_audit::{CheckpointSigner, VerifierKey};
 use ideaweave_crypto::{
-    BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, Place, SealedHeader, SecretKey,
-    ShredEntry, ShredLedger, StreamOpener, StreamSealer, derive_key, open, seal, stream_header,
-    unwrap_key, wrap_key,
+    BlindIndexKey, CryptoError, KeyCache, KeyId, KeyProvider, MacKey, Place, SealedHeader,
+    SecretKey, ShredEntry, ShredLedger, StreamOpener, StreamSealer, derive_key, open, seal,
+    stream_header, unwrap_key, wrap_key,
 };
 use ideaweave_domain::{Email, UserId, WorkspaceId};
 use ideaweave_store::{Store, Tx, WorkspaceRepo};
@@ -851,6 +851,29 @@ impl Keyring {
                 self.ledger.entries()?.len(),
             ),
         })
+    }
+
+    /// Seals `data` for `purpose` with a MAC under a key derived from the current master key,
+    /// as `v<master version>:<hex>`. What lies outside the database's and the master key's
+    /// protection (backup records, the shred ledger's copies, audit entries) carries such a tag,
+    /// so that someone who can write there but has no master key cannot forge it.
+    pub fn master_mac(&self, purpose: &str, data: &[u8]) -> AppResult<String> {
+        let master = self.provider.current()?;
+        let tag = MacKey::derive(&master.key, purpose).tag(data);
+        Ok(format!("v{}:{}", master.version, hex::encode(tag)))
+    }
+
+    /// Whether `tag` is [`Self::master_mac`]'s tag of `data` for `purpose`. A tag of a master
+    /// version the key source no longer holds is an error saying so, not a forgery.
+    pub fn verify_master_mac(&self, purpose: &str, data: &[u8], tag: &str) -> AppResult<bool> {
+        let Some((v, hex_tag)) = tag.strip_prefix('v').and_then(|t| t.split_once(':')) else {
+            return Ok(false);
+        };
+        let (Ok(v), Ok(bytes)) = (v.parse::<u32>(), hex::decode(hex_tag)) else {
+            return Ok(false);
+        };
+        let master = self.provider.version(v)?;
+        Ok(MacKey::derive(&master.key, purpose).verify(data, &bytes))
     }
 
     /// Forgets every unwrapped key of a workspace (after it is erased or its KEK rotated).

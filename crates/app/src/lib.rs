@@ -13,6 +13,7 @@ mod comments;
 pub mod demo;
 mod email_change;
 mod erasure;
+mod erasure_replay;
 mod error;
 pub mod export;
 mod files;
@@ -60,6 +61,7 @@ pub use erasure::{
     AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,
     ErasureReport,
 };
+pub use erasure_replay::{ErasuresReapplied, reapply_erasures};
 pub use error::{AppError, AppResult};
 pub use export::{ExportJobView, ExportSummary, ImportSummary, TransferProgress};
 pub use files::Download;

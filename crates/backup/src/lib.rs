@@ -11,6 +11,7 @@
 
 mod archive;
 mod error;
+mod ledger_copy;
 mod monitor;
 mod restore;
 mod retention;
@@ -21,8 +22,9 @@ mod verify;
 
 pub use archive::{BACKUP_FORMAT, Manifest, Trailer};
 pub use error::{BackupError, BackupResult};
+pub use ledger_copy::{LEDGER_COPY, LedgerSync, sync_shred_ledger};
 pub use monitor::check_missing;
-pub use restore::{RestorePlan, RestoreScope, restore};
+pub use restore::{LedgerGuard, RestorePlan, RestoreScope, restore};
 pub use retention::{Retention, select_expired};
 pub use settings::{BackupSettings, Schedule, TargetSpec, instance_identity, parse_recipient};
 pub use take::{BackupReport, Backups};

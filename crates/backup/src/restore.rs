@@ -74,9 +74,21 @@ pub struct RestorePlan {
     pub applied: bool,
 }
 
+/// What a restore knows of the shred ledger beyond this instance (ENC-04).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerGuard {
+    /// The longest ledger a backup record or the targets' copy mentions
+    /// ([`crate::sync_shred_ledger`]): the local ledger must be at least this long.
+    pub longest_known: u64,
+    /// Restore even when the local ledger is shorter than the longest known one. People
+    /// erased since then come back: only for a ledger lost for good, on the operator's word.
+    pub bring_back_erased_people: bool,
+}
+
 /// Restores the backup in the local file `object` (opened with `identity`) into `app`'s
 /// database and file store, or only reports what it would do when `dry_run`. `work` is a
-/// scratch directory.
+/// scratch directory. The local shred ledger must be as long as the longest `guard` knows of.
+#[allow(clippy::too_many_arguments)]
 pub async fn restore(
     app: &App,
     database_url: &str,
@@ -85,6 +97,7 @@ pub async fn restore(
     scope: &RestoreScope,
     dry_run: bool,
     work: &Path,
+    guard: &LedgerGuard,
 ) -> BackupResult<RestorePlan> {
     let scratch = open_scratch(app.store(), database_url, object, identity, work).await?;
     let result = async {
@@ -95,7 +108,7 @@ pub async fn restore(
             backup_id: scratch.extracted.manifest.id.clone(),
             ..Default::default()
         };
-        check_ledger(app, &scratch.extracted.manifest).await?;
+        check_ledger(app, &scratch.extracted.manifest, guard).await?;
         // ENC-04: what was erased since the backup is erased from the copy before anything
         // is copied from it.
         scrub_erased(app, &scratch.store, &mut plan).await?;
@@ -107,85 +120,53 @@ pub async fn restore(
     result
 }
 
-/// Refuses a restore when the shred ledger here lists fewer destroyed keys than when the
-/// backup was taken: a missing or older ledger would bring erased people back.
-async fn check_ledger(app: &App, manifest: &crate::Manifest) -> BackupResult<()> {
+/// Refuses a restore when the shred ledger here lists fewer destroyed keys than the backup,
+/// this database's count, a backup record or the targets' copy say were destroyed: a missing
+/// or older ledger would bring erased people back. Only the operator's explicit word
+/// ([`LedgerGuard::bring_back_erased_people`]) overrides it, loudly.
+async fn check_ledger(
+    app: &App,
+    manifest: &crate::Manifest,
+    guard: &LedgerGuard,
+) -> BackupResult<()> {
     let here = app.keyring().shredded_keys()?.len() as u64;
     let counted = app.store().read().await?.shredded_count().await?;
-    let expected = manifest.shred_ledger_entries.max(counted);
+    let expected = manifest
+        .shred_ledger_entries
+        .max(counted)
+        .max(guard.longest_known);
     if here < expected {
+        if guard.bring_back_erased_people {
+            tracing::error!(
+                here,
+                expected,
+                "restoring with a shred ledger shorter than the longest known one, on the operator's word: \
+                 people erased since may come back"
+            );
+            return Ok(());
+        }
         return Err(BackupError::Refused(format!(
-            "the shred ledger here lists {here} destroyed keys, but {expected} were destroyed (by this database's count and the backup's): \
-             restore the ledger file (keys.shred_ledger_file) first, or people erased since would come back"
+            "the shred ledger here lists {here} destroyed keys, but {expected} were destroyed (by the backup's, this database's \
+             and the backup targets' records): restore the ledger file (keys.shred_ledger_file) first, or people erased since \
+             would come back. If it is lost for good, --bring-back-erased-people restores anyway"
         )));
     }
     Ok(())
 }
 
-/// Applies to the restored copy every erasure the shred ledger records: deleted workspaces
-/// are deleted from it, people erased from a workspace are taken out of it (their membership,
-/// tokens, files and the workspace's stored exports go; what they did points at a former
-/// member), deleted accounts are taken out of every workspace and removed, and then every
-/// listed key is deleted.
+/// Applies to the restored copy every erasure the shred ledger records (see
+/// [`ideaweave_app::reapply_erasures`]); its files are not in the file store yet, so none are
+/// removed here.
 async fn scrub_erased(
     app: &App,
     copy: &ideaweave_store::Store,
     plan: &mut RestorePlan,
 ) -> BackupResult<()> {
-    let now = app.now_ms();
-    let mut tx = copy.begin().await?;
-    let mut accounts = Vec::new();
-    for (ws, key) in app.keyring().shredded_keys()? {
-        match ws {
-            Some(w) if w == key => {
-                if let Some(rec) = tx.workspace_by_id(WorkspaceId(w)).await? {
-                    tx.workspace(WorkspaceId(w)).delete_all_rows().await?;
-                    plan.deleted_workspaces.push(rec.slug.to_string());
-                }
-            }
-            Some(w) => {
-                if let Some(person) = tx.subject_of_key(w, key).await?
-                    && tx.is_member(w, person).await?
-                {
-                    detach(&mut tx, w, person, now).await?;
-                    plan.erased_people += 1;
-                }
-            }
-            None => {
-                if let Some(user) = tx.account_of_key(key).await? {
-                    accounts.push(user);
-                }
-            }
-        }
-    }
-    for user in accounts {
-        for w in tx.workspaces_of(ideaweave_domain::UserId(user)).await? {
-            detach(&mut tx, w, user, now).await?;
-        }
-        tx.delete_erased_account(user).await?;
-        plan.erased_accounts += 1;
-    }
-    tx.commit().await?;
-    plan.erased_keys = app.keyring().apply_ledger(copy).await?;
-    Ok(())
-}
-
-async fn detach(
-    tx: &mut ideaweave_store::Tx,
-    ws: uuid::Uuid,
-    person: uuid::Uuid,
-    now: i64,
-) -> BackupResult<()> {
-    let mut index = [0u8; 32];
-    getrandom_fill(&mut index)?;
-    tx.workspace(WorkspaceId(ws))
-        .detach_person(
-            ideaweave_domain::UserId(person),
-            ideaweave_domain::UserId(uuid::Uuid::now_v7()),
-            &index,
-            now,
-        )
-        .await?;
+    let done = ideaweave_app::reapply_erasures(app.keyring(), copy, None, app.now_ms()).await?;
+    plan.deleted_workspaces = done.deleted_workspaces;
+    plan.erased_people = done.erased_people;
+    plan.erased_accounts = done.erased_accounts;
+    plan.erased_keys = done.erased_keys;
     Ok(())
 }
 

@@ -267,9 +267,19 @@ impl Backups {
         Ok(gone)
     }
 
-    /// The backups in the first target, oldest first.
+    /// The backups in the first target, oldest first. A record that does not carry this
+    /// instance's MAC is shown as unreadable, as `backup verify` would refuse it.
     pub async fn list(&self) -> BackupResult<Vec<crate::BackupListing>> {
-        self.targets.list().await
+        let mut listed = self.targets.list().await?;
+        for b in &mut listed {
+            if let Some(s) = &b.sidecar
+                && !crate::ledger_copy::record_is_authentic(self.app.keyring(), s).unwrap_or(false)
+            {
+                b.sidecar = None;
+                b.sidecar_unreadable = true;
+            }
+        }
+        Ok(listed)
     }
 
     /// Renews the claim while the backup runs.
@@ -330,6 +340,8 @@ impl Backups {
     ) -> BackupResult<BackupReport> {
         let identity = self.identity().await?;
         let name = object_name(id, now);
+        progress("joining the shred ledger with its copy in the targets");
+        crate::ledger_copy::sync_shred_ledger(self.app.keyring(), &self.targets).await?;
         progress("taking a consistent snapshot");
         let (written, trailer) = self.write(id, now, &name, stage, &identity).await?;
         progress(&format!(
@@ -357,7 +369,7 @@ impl Backups {
             )));
         }
         let finished = self.app.now_ms();
-        let sidecar = Sidecar {
+        let mut sidecar = Sidecar {
             id: id.to_owned(),
             created_at_ms: now,
             bytes: written.bytes,
@@ -366,7 +378,10 @@ impl Backups {
             verified: true,
             verified_at_ms: finished,
             detail: verification.summary(),
+            shred_ledger_entries: self.app.keyring().shredded_keys()?.len() as u64,
+            mac: String::new(),
         };
+        crate::ledger_copy::seal_record(self.app.keyring(), &mut sidecar)?;
         self.targets.put_sidecar(&name, &sidecar).await?;
         let outcome = BackupOutcome {
             state: "verified",

@@ -36,6 +36,14 @@ pub struct Sidecar {
     pub verified_at_ms: i64,
     /// What the verification found.
     pub detail: String,
+    /// How many destroyed keys the shred ledger listed when the backup was taken: a restore
+    /// of any backup needs a ledger at least as long as the longest such record (ENC-04).
+    #[serde(default)]
+    pub shred_ledger_entries: u64,
+    /// The record's MAC under a key derived from the master key (`v<version>:<hex>`), so that
+    /// an edited record is noticed (BAK-04). Empty on records written before it existed.
+    #[serde(default)]
+    pub mac: String,
 }
 
 /// One backup found in a target.
@@ -45,9 +53,11 @@ pub struct BackupListing {
     pub name: String,
     /// Its size as stored.
     pub bytes: u64,
-    /// Its record, when it has one (a backup without one never finished).
+    /// Its record, when it has one (a backup without one never finished, or its record was
+    /// deleted).
     pub sidecar: Option<Sidecar>,
-    /// Whether it has a record that does not parse (never pruned as unfinished).
+    /// Whether it has a record that does not parse, or (in `Backups::list`) was altered: never
+    /// pruned as unfinished.
     pub sidecar_unreadable: bool,
 }
 
@@ -229,6 +239,45 @@ impl Targets {
                 .map_err(|e| t.err(e))?;
         }
         Ok(())
+    }
+
+    /// Stores the small object `name` in every target.
+    pub(crate) async fn put_all(&self, name: &str, data: Vec<u8>) -> BackupResult<()> {
+        for t in &self.list {
+            t.store
+                .put(&t.path(name), PutPayload::from(data.clone()))
+                .await
+                .map_err(|e| t.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The small object `name` from every target that has it, with the target's description.
+    pub(crate) async fn get_all(&self, name: &str) -> BackupResult<Vec<(String, bytes::Bytes)>> {
+        let mut out = Vec::new();
+        for t in &self.list {
+            match t.store.get(&t.path(name)).await {
+                Ok(got) => out.push((t.spec.to_string(), got.bytes().await.map_err(|e| t.err(e))?)),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(t.err(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record of `name` in the first target: `None` when it has none.
+    pub(crate) async fn sidecar(&self, name: &str) -> BackupResult<Option<Sidecar>> {
+        let t = &self.list[0];
+        match t.store.get(&t.path(&format!("{name}.json"))).await {
+            Ok(got) => {
+                let data = got.bytes().await.map_err(|e| t.err(e))?;
+                serde_json::from_slice(&data).map(Some).map_err(|e| {
+                    BackupError::Corrupt(format!("the record of {name} is not readable: {e}"))
+                })
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(t.err(e)),
+        }
     }
 
     /// Downloads `name` from the first target into `to`; returns its size and SHA-256.

@@ -279,14 +279,39 @@ async fn file_digest(path: &Path) -> BackupResult<(u64, String)> {
 }
 
 impl Backups {
-    /// Verifies the backup `name` again by a trial restore (downloaded from the first target).
+    /// Verifies the backup `name` again: its record must be there and carry this instance's
+    /// MAC (an edited or deleted record is what `backup list` also shows as a problem), the
+    /// object must have the size and SHA-256 the record gives, and a trial restore (of the copy
+    /// in the first target) must reproduce the recorded content digest.
     pub async fn verify(&self, name: &str) -> BackupResult<Verification> {
         let identity = self.identity().await?;
+        let Some(record) = self.targets.sidecar(name).await? else {
+            return Err(BackupError::Corrupt(format!(
+                "{name} has no record ({name}.json): the backup never finished, or its record was deleted;                  it does not count as a backup"
+            )));
+        };
+        if !crate::ledger_copy::record_is_authentic(self.app.keyring(), &record)? {
+            return Err(BackupError::Corrupt(format!(
+                "the record {name}.json was altered (its MAC does not match): its size, digests and verification cannot be trusted"
+            )));
+        }
         let dir = self
             .settings
             .staging_dir
             .join(format!("verify-{}", uuid::Uuid::now_v7().simple()));
-        let result = self.verify_object(name, None, &dir, &identity).await;
+        let result = async {
+            let v = self
+                .verify_object(name, Some(&record.sha256), &dir, &identity)
+                .await?;
+            if v.content_digest != record.content_digest {
+                return Err(BackupError::Verification(format!(
+                    "the restored content digest {} differs from the record's, {}",
+                    v.content_digest, record.content_digest
+                )));
+            }
+            Ok(v)
+        }
+        .await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         result
     }

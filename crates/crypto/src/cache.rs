@@ -4,15 +4,25 @@
 //! of DEKs again and again. The cache keeps at most `capacity` keys, evicts the least recently
 //! used, and every key it drops is zeroised (by `SecretKey`'s drop). It holds keys only, never
 //! plaintext, and nothing another node needs: a miss simply unwraps again.
+//!
+//! Every key is kept for a limited time ([`KEY_CACHE_TTL`]) too: when one node destroys a key
+//! (an erasure), the other nodes, which cannot be told, stop opening data with it once their
+//! cached copy has expired; a miss then finds the key gone from the database (ENC-04).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::keys::{KeyId, SecretKey};
+
+/// How long a node keeps an unwrapped key before reading it from the database again: the
+/// longest a node other than the one that erased a person goes on opening that person's data.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
 struct Entry {
     key: SecretKey,
     used: u64,
+    stored: Instant,
 }
 
 /// (scope, key id, version): the scope is the workspace a key belongs to, so a key is only ever
@@ -28,17 +38,24 @@ struct Inner {
 pub struct KeyCache {
     inner: Mutex<Inner>,
     capacity: usize,
+    ttl: Duration,
 }
 
 impl KeyCache {
-    /// A cache holding at most `capacity` keys (at least one).
+    /// A cache holding at most `capacity` keys (at least one), each for [`KEY_CACHE_TTL`].
     pub fn new(capacity: usize) -> Self {
+        Self::with_ttl(capacity, KEY_CACHE_TTL)
+    }
+
+    /// A cache holding at most `capacity` keys, each for at most `ttl`.
+    pub fn with_ttl(capacity: usize, ttl: Duration) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
                 clock: 0,
             }),
             capacity: capacity.max(1),
+            ttl,
         }
     }
 
@@ -48,12 +65,21 @@ impl KeyCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The key, if cached for this scope; marks it recently used.
+    /// The key, if cached for this scope and not expired; marks it recently used.
     pub fn get(&self, scope: uuid::Uuid, id: KeyId, version: u32) -> Option<SecretKey> {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
-        inner.entries.get_mut(&(scope, id, version)).map(|e| {
+        let slot = (scope, id, version);
+        if inner
+            .entries
+            .get(&slot)
+            .is_some_and(|e| e.stored.elapsed() >= self.ttl)
+        {
+            inner.entries.remove(&slot);
+            return None;
+        }
+        inner.entries.get_mut(&slot).map(|e| {
             e.used = now;
             e.key.clone()
         })
@@ -75,9 +101,14 @@ impl KeyCache {
         {
             inner.entries.remove(&oldest);
         }
-        inner
-            .entries
-            .insert((scope, id, version), Entry { key, used: now });
+        inner.entries.insert(
+            (scope, id, version),
+            Entry {
+                key,
+                used: now,
+                stored: Instant::now(),
+            },
+        );
     }
 
     /// Drops every version of a key (it was shredded or rotated away).
@@ -130,6 +161,17 @@ mod tests {
                 && cache.get(WS, ids[3], 1).is_some()
         );
         assert!(cache.get(WS, ids[0], 2).is_none(), "versions are distinct");
+    }
+
+    #[test]
+    fn enc_04_cached_keys_expire_so_other_nodes_forget_shredded_keys() {
+        let cache = KeyCache::with_ttl(10, Duration::from_millis(50));
+        let id = KeyId::now_v7();
+        cache.insert(WS, id, 1, SecretKey::generate().unwrap());
+        assert!(cache.get(WS, id, 1).is_some(), "fresh keys are served");
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(cache.get(WS, id, 1).is_none(), "expired keys are not");
+        assert!(cache.is_empty(), "and are dropped (zeroised)");
     }
 
     #[test]

@@ -31,14 +31,16 @@ pub struct ShredEntry {
 }
 
 impl ShredEntry {
-    fn line(&self) -> String {
+    /// The entry as one line of the ledger file (with its newline).
+    pub fn line(&self) -> String {
         let scope = self
             .workspace
             .map_or_else(|| "-".to_owned(), |w| w.to_string());
         format!("{} {} {}\n", self.at_ms, scope, self.key)
     }
 
-    fn parse(line: &str) -> Option<Self> {
+    /// Parses one line of the ledger file; `None` when it is not an entry.
+    pub fn parse(line: &str) -> Option<Self> {
         let mut parts = line.split_ascii_whitespace();
         let at_ms = parts.next()?.parse().ok()?;
         let workspace = match parts.next()? {

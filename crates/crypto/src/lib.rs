@@ -21,8 +21,8 @@ mod ledger;
 mod provider;
 mod stream;
 
-pub use cache::KeyCache;
-pub use derive::{BlindIndexKey, derive_key};
+pub use cache::{KEY_CACHE_TTL, KeyCache};
+pub use derive::{BlindIndexKey, MacKey, derive_key};
 pub use envelope::{HEADER_LEN, Place, SealedHeader, open, seal};
 pub use keys::{KeyId, SecretKey, unwrap_key, wrap_key};
 pub use ledger::{ShredEntry, ShredLedger};

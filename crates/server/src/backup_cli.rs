@@ -58,6 +58,10 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
+    /// Restore even though the shred ledger here is shorter than the backup targets' records
+    /// say it should be: people erased since come back. Only when the ledger is lost for good.
+    #[arg(long)]
+    bring_back_erased_people: bool,
 }
 
 fn settings(config: &crate::config::Config) -> anyhow::Result<BackupSettings> {
@@ -217,10 +221,32 @@ async fn restore_in(
     work: &Path,
 ) -> anyhow::Result<()> {
     let local = Path::new(&args.backup);
+    let backups = match config.backup.clone() {
+        Some(s) => Some(Backups::new(app.clone(), s)?),
+        None => None,
+    };
+    // ENC-04: the local shred ledger joined with the targets' copy, and the longest ledger
+    // any backup record mentions, before anything is restored.
+    let mut guard = ideaweave_backup::LedgerGuard {
+        longest_known: 0,
+        bring_back_erased_people: args.bring_back_erased_people,
+    };
+    if let Some(b) = &backups {
+        let sync = ideaweave_backup::sync_shred_ledger(app.keyring(), b.targets())
+            .await
+            .context("cannot join the shred ledger with its copy in the backup targets")?;
+        if sync.added > 0 {
+            eprintln!(
+                "restore: took {} destroyed keys from the backup targets' copy of the shred ledger",
+                sync.added
+            );
+        }
+        guard.longest_known = sync.longest_known;
+    }
     let object = if local.is_file() {
         local.to_owned()
     } else {
-        let backups = Backups::new(app.clone(), settings(config)?).with_context(|| {
+        let backups = backups.as_ref().with_context(|| {
             format!(
                 "{} is not a file, and backups are not configured to look it up by name",
                 args.backup
@@ -272,6 +298,7 @@ async fn restore_in(
             &scope,
             true,
             &work.join("plan"),
+            &guard,
         )
         .await?;
         show(&plan, "would restore");
@@ -301,6 +328,7 @@ async fn restore_in(
         &scope,
         false,
         &work.join("apply"),
+        &guard,
     )
     .await?;
     show(&done, "restored");

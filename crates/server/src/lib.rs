@@ -122,10 +122,6 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
     keyring.check(&store).await.map_err(|_| {
         anyhow::anyhow!("the master key ({}) does not open the keys in this database: is this the key it was created with?", describe(&config.master_key))
     })?;
-    keyring
-        .prepare(&store, clock.now_ms())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot prepare the keys: {e:?}"))?;
     insecure_cipher_guard()?;
     let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
         format!(
@@ -133,6 +129,22 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
             config.uploads_dir.display()
         )
     })?;
+    join_shred_ledger_copies(config, &keyring, &store).await;
+    // ENC-04: a database copied back from before an erasure (by hand, or a node started on a
+    // stale copy) loses the erased people's memberships, tokens and files again, not only
+    // their keys.
+    ideaweave_app::reapply_erasures(
+        &keyring,
+        &store,
+        Some(&files as &dyn ideaweave_store::FileStore),
+        clock.now_ms(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot apply the shred ledger to the database: {e:?}"))?;
+    keyring
+        .prepare(&store, clock.now_ms())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the keys: {e:?}"))?;
     let settings = AppSettings {
         session_ttl: config.session_ttl,
         session_idle: config.session_idle,
@@ -149,6 +161,46 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         geoip: config.geoip.clone(),
     };
     Ok(App::new(store, Arc::new(files), clock, settings, keyring))
+}
+
+/// ENC-04 at start: takes into the local shred ledger what the backup targets' copy of it
+/// holds (a data directory restored without its ledger, or a node whose ledger is behind), and
+/// warns when the ledger lists fewer destroyed keys than this database counted. A target that
+/// cannot be reached does not stop the start; it is logged as an error.
+async fn join_shred_ledger_copies(config: &Config, keyring: &Keyring, store: &Store) {
+    if let Some(settings) = &config.backup {
+        let joined = match ideaweave_backup::Targets::open(&settings.targets) {
+            Ok(targets) => ideaweave_backup::sync_shred_ledger(keyring, &targets).await,
+            Err(e) => Err(e),
+        };
+        match joined {
+            Ok(sync) if sync.local < sync.longest_known => tracing::error!(
+                local = sync.local,
+                longest_known = sync.longest_known,
+                ledger = %config.shred_ledger.display(),
+                "the shred ledger is shorter than a backup record says it was: restore the ledger file, or people erased since may come back"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(
+                error = %e,
+                "cannot join the shred ledger with its copy in the backup targets; people erased since a database copy was made may come back"
+            ),
+        }
+    }
+    let counted = match store.read().await {
+        Ok(mut tx) => tx.shredded_count().await.unwrap_or(0),
+        Err(_) => 0,
+    };
+    let listed = keyring.shredded_keys().map(|k| k.len() as u64).unwrap_or(0);
+    if listed < counted {
+        tracing::error!(
+            listed,
+            counted,
+            ledger = %config.shred_ledger.display(),
+            "this database has seen more erasures than the shred ledger lists: the ledger is missing or short; \
+             restore it (keys.shred_ledger_file) before any backup is restored, or people erased since would come back"
+        );
+    }
 }
 
 /// Refuses to start a build whose cipher does not encrypt, unless the benchmark that compares

@@ -160,24 +160,13 @@ impl TestApp {
         let app = ideaweave_server::build_app(&config, clock.clone())
             .await
             .expect("application starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a port");
-        let addr = listener.local_addr().expect("local address");
-        let router = ideaweave_server::router(app.clone(), &config);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = ideaweave_server::serve(listener, router, async move {
-                let _ = rx.await;
-            })
-            .await;
-        });
+        let (base, tx) = serve_on_random_port(&app, &config).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
         Self {
-            base: format!("http://{addr}"),
+            base,
             app,
             clock,
             config,
@@ -390,6 +379,145 @@ impl TestApp {
             user: out.user.id,
             cookie: out.session,
             csrf: out.csrf,
+        }
+    }
+}
+
+/// Another node serving the same database, data directory and master key as a [`TestApp`],
+/// with its own key cache and state: what a second server behind a load balancer is.
+pub struct TestNode {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The application behind this node.
+    pub app: App,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestNode {
+    /// The full URL of an API path on this node.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves `app` on a random loopback port until the returned sender is used or dropped.
+async fn serve_on_random_port(
+    app: &App,
+    config: &Config,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port");
+    let addr = listener.local_addr().expect("local address");
+    let router = ideaweave_server::router(app.clone(), config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = ideaweave_server::serve(listener, router, async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    (format!("http://{addr}"), tx)
+}
+
+/// A copy of a test's database as it was at one moment, to be put back by hand later: what an
+/// operator restoring a file-system snapshot or a `pg_dump` does.
+pub struct DatabaseCopy {
+    /// The copy's URL.
+    pub url: String,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestApp {
+    /// Copies the database as it is now: SQLite through `VACUUM INTO`, PostgreSQL through
+    /// `pg_dump` into a new database.
+    pub async fn copy_database(&self) -> DatabaseCopy {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match test_db() {
+            TestDb::Sqlite => {
+                let file = self.dir.path().join(format!("copy-{tag}.db"));
+                self.raw_sql(&format!("VACUUM INTO '{}'", file.display()))
+                    .await;
+                DatabaseCopy {
+                    url: format!("sqlite://{}", file.display()),
+                    _pg: None,
+                }
+            }
+            TestDb::Postgres => {
+                let name = format!("iwc_{tag}");
+                let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("postgres");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut c)
+                    .await
+                    .expect("create the copy's database");
+                let url = match self.config.database_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("a PostgreSQL URL names its database"),
+                };
+                let dump = std::process::Command::new("pg_dump")
+                    .args(["--no-owner", "--dbname", &self.config.database_url])
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(dump.status.success(), "pg_dump failed");
+                let mut psql = std::process::Command::new("psql")
+                    .args(["-q", "-v", "ON_ERROR_STOP=1", "--dbname", &url])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("psql runs");
+                {
+                    use std::io::Write;
+                    psql.stdin
+                        .take()
+                        .expect("psql's input")
+                        .write_all(&dump.stdout)
+                        .expect("the dump reaches psql");
+                }
+                assert!(psql.wait().expect("psql ends").success(), "psql failed");
+                DatabaseCopy {
+                    url,
+                    _pg: Some(PgDatabase { name }),
+                }
+            }
+        }
+    }
+
+    /// Starts a node with this app's configuration, changed by `tune`, and clock (for a
+    /// database put back by hand, or a data directory restored without some of its files).
+    pub async fn node_with(&self, tune: impl FnOnce(&mut Config)) -> TestNode {
+        let mut config = self.config.clone();
+        tune(&mut config);
+        let app = ideaweave_server::build_app(&config, self.clock.clone())
+            .await
+            .expect("node starts");
+        let (base, shutdown) = serve_on_random_port(&app, &config).await;
+        TestNode {
+            base,
+            app,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    /// Starts a second node on the same database and configuration (same clock).
+    pub async fn second_node(&self) -> TestNode {
+        let app = ideaweave_server::build_app(&self.config, self.clock.clone())
+            .await
+            .expect("second node starts");
+        let (base, shutdown) = serve_on_random_port(&app, &self.config).await;
+        TestNode {
+            base,
+            app,
+            shutdown: Some(shutdown),
         }
     }
 }

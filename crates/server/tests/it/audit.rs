@@ -1290,6 +1290,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
             &RestoreScope::Workspace("kinds".into()),
             false,
             &dir.path().join("work"),
+            &Default::default(),
         )
         .await
         .unwrap();

@@ -254,6 +254,7 @@ async fn bak_01_a_backup_under_write_load_restores_to_exactly_its_snapshot() {
         &RestoreScope::Instance,
         false,
         &keep.path().join("work"),
+        &Default::default(),
     )
     .await
     .expect("restores");
@@ -392,7 +393,10 @@ async fn bak_02_backups_hold_no_plaintext_and_open_with_the_age_tool() {
         }
         scanned += 1;
     }
-    assert_eq!(scanned, 2, "the backup and its record");
+    assert_eq!(
+        scanned, 3,
+        "the backup, its record and the shred ledger's copy"
+    );
 
     // The operator's offline identity opens it with Debian's age tool.
     let id_file = target.path().join("..").join(format!("{}.key", report.id));
@@ -474,6 +478,7 @@ async fn bak_04_damaged_missing_or_foreign_backups_are_detected_and_never_count_
         &RestoreScope::Instance,
         true,
         work.path(),
+        &Default::default(),
     )
     .await
     .unwrap_err()
@@ -587,10 +592,14 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(partial.exists());
-    assert_eq!(
-        std::fs::read_dir(target.path()).unwrap().count(),
-        0,
-        "nothing reached the target"
+    let reached: Vec<String> = std::fs::read_dir(target.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ideaweave_backup::LEDGER_COPY)
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "nothing of the backup reached the target: {reached:?}"
     );
 
     let mut again = crate::cli::bin_for(&t);
@@ -791,7 +800,19 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
             identity.clone(),
             work.path().join(dir),
         );
-        async move { ideaweave_backup::restore(&app, &url, &object, identity, &scope, dry, &path).await }
+        async move {
+            ideaweave_backup::restore(
+                &app,
+                &url,
+                &object,
+                identity,
+                &scope,
+                dry,
+                &path,
+                &Default::default(),
+            )
+            .await
+        }
     };
     let plan = restore(RestoreScope::Workspace(w.slug.clone()), true, "dry")
         .await
@@ -1128,6 +1149,7 @@ async fn bak_05_foreign_or_incompatible_backups_are_refused_with_a_clear_message
             &RestoreScope::Instance,
             true,
             &work.path().join(format!("w{n}")),
+            &Default::default(),
         )
         .await
         .unwrap_err()
@@ -1142,6 +1164,7 @@ async fn bak_05_foreign_or_incompatible_backups_are_refused_with_a_clear_message
         &RestoreScope::Instance,
         true,
         &work.path().join("plain"),
+        &Default::default(),
     )
     .await
     .unwrap_err()
@@ -1185,6 +1208,7 @@ async fn bak_05_the_whole_instance_rolls_back_and_its_audit_log_goes_on() {
         &RestoreScope::Instance,
         false,
         work.path(),
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -1340,4 +1364,269 @@ async fn bak_04_a_stored_file_missing_from_the_file_store_fails_the_backup() {
         "nothing counted as good"
     );
     assert!(t.app.backup_health().await.unwrap().failed_alert);
+}
+
+/// That `pat` is erased as `api` (a node's API) shows it to the owner: their token is refused,
+/// they are not a member, and their file is gone (404, not a 500 for a key that no longer
+/// exists).
+async fn assert_erased(
+    api: impl Fn(&str) -> String,
+    w: &ideaweave_testkit::TestWorkspace,
+    pat: &ideaweave_testkit::Person,
+    attachment: &str,
+    path: &str,
+) {
+    let http = reqwest::Client::new();
+    let get = |url: String, token: &str| {
+        let rb = http.get(url).bearer_auth(token);
+        async move {
+            let r = rb.send().await.expect("request");
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        }
+    };
+    let (st, body) = get(api(&format!("/workspaces/{}", w.slug)), &pat.token).await;
+    assert_eq!(
+        st, 401,
+        "{path}: the erased person's token works again: {body}"
+    );
+    let (st, members) = get(
+        api(&format!("/workspaces/{}/members", w.slug)),
+        &w.owner.token,
+    )
+    .await;
+    assert_eq!(st, 200, "{path}: {members}");
+    assert!(
+        !members.contains(&pat.id.0.to_string()),
+        "{path}: the erased person is a member again: {members}"
+    );
+    let (st, body) = get(
+        api(&format!("/workspaces/{}/attachments/{attachment}", w.slug)),
+        &w.owner.token,
+    )
+    .await;
+    assert_eq!(st, 404, "{path}: the erased person's file: {body}");
+}
+
+/// ENC-04, DSR-03, BAK-05 (issue 19, findings 1 and 2): a backup taken before an erasure, or a
+/// database copied back by hand, never brings the erased person back, whether the shred ledger
+/// is there or was lost with the server: the five restore paths, a copy of the ledger whose
+/// seal was broken, and a ledger lost for good (refused unless the operator says otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enc_04_no_restore_path_brings_an_erased_person_back() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("paths").await;
+    let pat = t.member(&w, "pat", Role::Member).await;
+    let d = open_discussion(&t, &w.slug, &w.owner.token).await;
+    let idea = post_idea(&t, &w.slug, &d, &pat.token, "pat's idea").await;
+    let part = reqwest::multipart::Part::bytes(b"pat's notes".to_vec())
+        .file_name("notes.txt")
+        .mime_str("text/plain")
+        .unwrap();
+    let r = t
+        .http
+        .post(t.api(&format!("/workspaces/{}/ideas/{idea}/attachments", w.slug)))
+        .bearer_auth(&pat.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let attachment = id(&r.json::<Value>().await.unwrap());
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backup_settings = settings(&t, vec![dir_target(target.path())], &operator);
+    let backups = Backups::new(t.app.clone(), backup_settings.clone()).unwrap();
+    let before = backups.run(&|_| {}).await.unwrap();
+    let (copy_with_ledger, copy_without_ledger) =
+        (t.copy_database().await, t.copy_database().await);
+
+    t.app
+        .erase_person(
+            &w.as_member(&w.owner),
+            pat.id,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Anonymise,
+            },
+        )
+        .await
+        .unwrap();
+    assert_erased(|p| t.api(p), &w, &pat, &attachment, "live").await;
+    backups.run(&|_| {}).await.unwrap();
+    let object = target.path().join(&before.name);
+
+    // 1. By hand, with the ledger: a node started on the old copy takes Pat out again.
+    let node = t
+        .node_with(|c| c.database_url = copy_with_ledger.url.clone())
+        .await;
+    assert_erased(
+        |p| node.api(p),
+        &w,
+        &pat,
+        &attachment,
+        "by hand, with the ledger",
+    )
+    .await;
+    drop(node);
+
+    // 2. By hand, without the ledger (lost with the server): the targets' copy supplies it.
+    let lost = tempfile::tempdir().unwrap();
+    let node = t
+        .node_with(|c| {
+            c.database_url = copy_without_ledger.url.clone();
+            c.shred_ledger = lost.path().join("shred-ledger.log");
+            c.backup = Some(backup_settings.clone());
+        })
+        .await;
+    assert_erased(
+        |p| node.api(p),
+        &w,
+        &pat,
+        &attachment,
+        "by hand, without the ledger",
+    )
+    .await;
+    drop(node);
+
+    // 3. The whole instance, with the ledger.
+    let work = tempfile::tempdir().unwrap();
+    let plan = ideaweave_backup::restore(
+        &t.app,
+        &t.config.database_url,
+        &object,
+        operator.clone(),
+        &RestoreScope::Instance,
+        false,
+        &work.path().join("instance"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert!(plan.applied && plan.erased_people == 1, "{plan:?}");
+    let again = restarted(&t, &t).await;
+    assert_erased(|p| again.api(p), &w, &pat, &attachment, "whole instance").await;
+    drop(again);
+
+    // 4. Into a fresh instance without the ledger: the targets' copy and records supply it.
+    let master = t.config.master_key.clone();
+    let keep = tempfile::tempdir().unwrap();
+    let fresh_db = keep.path().join("fresh.db");
+    let fresh = TestApp::spawn_with(|c| {
+        c.master_key = master.clone();
+        if test_db() == TestDb::Sqlite {
+            c.database_url = format!("sqlite://{}", fresh_db.display());
+        }
+    })
+    .await;
+    let targets = ideaweave_backup::Targets::open(&[dir_target(target.path())]).unwrap();
+    let sync = ideaweave_backup::sync_shred_ledger(fresh.app.keyring(), &targets)
+        .await
+        .unwrap();
+    assert!(sync.added >= 1 && sync.longest_known >= 1, "{sync:?}");
+    let guard = ideaweave_backup::LedgerGuard {
+        longest_known: sync.longest_known,
+        bring_back_erased_people: false,
+    };
+    ideaweave_backup::restore(
+        &fresh.app,
+        &fresh.config.database_url,
+        &object,
+        operator.clone(),
+        &RestoreScope::Instance,
+        false,
+        &work.path().join("fresh"),
+        &guard,
+    )
+    .await
+    .unwrap();
+    let restored = restarted(&fresh, &fresh).await;
+    assert_erased(
+        |p| restored.api(p),
+        &w,
+        &pat,
+        &attachment,
+        "fresh instance, no ledger",
+    )
+    .await;
+    drop(restored);
+
+    // 5. Without the ledger and without the targets' copy: the records still say how long the
+    // ledger was, and the restore is refused unless the operator says otherwise.
+    let bare = TestApp::spawn_with(|c| c.master_key = master.clone()).await;
+    std::fs::remove_file(target.path().join(ideaweave_backup::LEDGER_COPY)).unwrap();
+    let sync = ideaweave_backup::sync_shred_ledger(bare.app.keyring(), &targets)
+        .await
+        .unwrap();
+    assert_eq!((sync.added, sync.local), (0, 0), "{sync:?}");
+    assert!(sync.longest_known >= 1, "the records remember: {sync:?}");
+    let err = ideaweave_backup::restore(
+        &bare.app,
+        &bare.config.database_url,
+        &object,
+        operator.clone(),
+        &RestoreScope::Instance,
+        true,
+        &work.path().join("bare"),
+        &ideaweave_backup::LedgerGuard {
+            longest_known: sync.longest_known,
+            bring_back_erased_people: false,
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--bring-back-erased-people"), "{err}");
+
+    // A copy of the ledger someone edited in the target (an entry taken out) is refused.
+    let copy = target.path().join(ideaweave_backup::LEDGER_COPY);
+    ideaweave_backup::sync_shred_ledger(t.app.keyring(), &targets)
+        .await
+        .unwrap();
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+    v["entries"].as_array_mut().unwrap().pop();
+    std::fs::write(&copy, serde_json::to_vec(&v).unwrap()).unwrap();
+    let err = ideaweave_backup::sync_shred_ledger(bare.app.keyring(), &targets)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not carry this instance's seal"), "{err}");
+}
+
+/// BAK-04 (issue 19, finding 13): a backup's record carries a MAC, so an edited record is
+/// noticed by `verify` and shown as unreadable by `list`; a backup whose record was deleted
+/// does not verify either, as `list` shows it as never finished.
+#[tokio::test]
+async fn bak_04_an_edited_or_deleted_backup_record_is_noticed() {
+    let t = TestApp::spawn().await;
+    t.workspace("records").await;
+    let target = tempfile::tempdir().unwrap();
+    let operator = age::x25519::Identity::generate();
+    let backups = Backups::new(
+        t.app.clone(),
+        settings(&t, vec![dir_target(target.path())], &operator),
+    )
+    .unwrap();
+    let report = backups.run(&|_| {}).await.unwrap();
+    backups.verify(&report.name).await.unwrap();
+    let record = target.path().join(format!("{}.json", report.name));
+
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    v["content_digest"] = json!("0".repeat(64));
+    std::fs::write(&record, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let err = backups.verify(&report.name).await.unwrap_err().to_string();
+    assert!(err.contains("was altered"), "{err}");
+    let listed = backups.list().await.unwrap();
+    assert!(
+        listed[0].sidecar.is_none() && listed[0].sidecar_unreadable,
+        "{listed:?}"
+    );
+
+    std::fs::remove_file(&record).unwrap();
+    let err = backups.verify(&report.name).await.unwrap_err().to_string();
+    assert!(err.contains("has no record"), "{err}");
+    let listed = backups.list().await.unwrap();
+    assert!(
+        listed[0].sidecar.is_none() && !listed[0].sidecar_unreadable,
+        "{listed:?}"
+    );
 }

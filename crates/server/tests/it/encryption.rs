@@ -824,3 +824,109 @@ async fn enc_01_large_files_are_sealed_and_opened_in_chunks_as_they_stream() {
         (Some(200), true)
     );
 }
+
+/// The events of the owner's workspace that name `person` as the actor, as `node` shows them.
+async fn events_by(
+    http: &reqwest::Client,
+    api: String,
+    token: &str,
+    person: ideaweave_domain::UserId,
+    pseudonym: Option<&str>,
+) -> Vec<Value> {
+    let v: Value = http
+        .get(api)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events in {v}"))
+        .iter()
+        .filter(|e| {
+            e["actor"]["user_id"].as_str() == Some(&person.0.to_string())
+                || pseudonym.is_some_and(|p| e["actor"]["pseudonym"].as_str() == Some(p))
+        })
+        .cloned()
+        .collect()
+}
+
+/// ENC-04 across nodes: when one node erases a person, another node that had their key cached
+/// stops opening their data within the cache's time limit (finding 3 of issue 19: the cache
+/// was an LRU without expiry, so the second node went on showing sealed details for minutes).
+#[tokio::test]
+async fn enc_04_another_node_stops_opening_an_erased_persons_data() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("twonodes").await;
+    let pat = t.member(&w, "pat", Role::Member).await;
+    let b = t.second_node().await;
+    let events = format!("/workspaces/{}/audit/events?limit=200", w.slug);
+    // A refused request is recorded with Pat's client data, sealed with Pat's key.
+    let refused = t
+        .http
+        .get(t.api(&events))
+        .bearer_auth(&pat.token)
+        .header("user-agent", "pat's browser")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let before = events_by(&t.http, b.api(&events), &w.owner.token, pat.id, None).await;
+    let sealed: Vec<&Value> = before
+        .iter()
+        .filter(|e| !e["facts"].is_null() || !e["client"].is_null())
+        .collect();
+    assert!(
+        !sealed.is_empty(),
+        "node B opens Pat's sealed details before the erasure: {before:?}"
+    );
+    let pseudonym = sealed[0]["actor"]["pseudonym"]
+        .as_str()
+        .expect("pseudonym")
+        .to_owned();
+
+    t.app
+        .erase_person(
+            &w.as_member(&w.owner),
+            pat.id,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Anonymise,
+            },
+        )
+        .await
+        .expect("erasure on node A");
+    let on_a = events_by(
+        &t.http,
+        t.api(&events),
+        &w.owner.token,
+        pat.id,
+        Some(&pseudonym),
+    )
+    .await;
+    assert!(
+        on_a.iter()
+            .all(|e| e["facts"].is_null() && e["client"].is_null()),
+        "node A forgets at once: {on_a:?}"
+    );
+
+    tokio::time::sleep(ideaweave_crypto::KEY_CACHE_TTL + std::time::Duration::from_millis(500))
+        .await;
+    let on_b = events_by(
+        &t.http,
+        b.api(&events),
+        &w.owner.token,
+        pat.id,
+        Some(&pseudonym),
+    )
+    .await;
+    assert!(!on_b.is_empty(), "the events themselves stay");
+    assert!(
+        on_b.iter().all(|e| e["facts"].is_null()
+            && e["client"].is_null()
+            && e["actor"]["user_id"].is_null()),
+        "node B no longer opens what the erased person's key sealed: {on_b:?}"
+    );
+}
