@@ -315,6 +315,9 @@ pub struct AuditReport {
     pub checkpoints: usize,
     /// The first problem, if any.
     pub problem: Option<AuditProblem>,
+    /// The database's append-only guards (triggers) that were dropped or disabled: someone
+    /// changed the schema behind the application's back. Every start puts them back.
+    pub missing_guards: Vec<String>,
 }
 
 /// Where the stored log first departs from what was committed.
@@ -564,6 +567,7 @@ impl App {
                 details: sealed,
             };
             let leaf = entry.leaf_hash();
+            let mac = self.seal_audit_entry(seq, &leaf)?;
             let completed = frontier.push(leaf);
             tx.insert_audit_entry(&AuditRow {
                 seq: i64::try_from(seq).map_err(|_| AppError::internal("audit log full"))?,
@@ -576,6 +580,7 @@ impl App {
                 details: entry.details,
                 leaf_hash: leaf.to_vec(),
                 root_after: frontier.root().to_vec(),
+                mac: Some(mac),
             })
             .await?;
             for (id, hash) in completed {
@@ -704,9 +709,30 @@ impl App {
     /// checkpoint, or an entry since then no longer hashes to its leaf: the log never signs a
     /// history inconsistent with one it signed before.
     pub async fn sign_audit_checkpoint(&self) -> AppResult<String> {
+        let anchor = self.read_audit_anchor()?;
+        let mac_key = self.audit_mac_checker().await?;
         let mut tx = self.store.begin().await?;
         let head = tx.audit_head_for_update().await?;
         let frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
+        let mac_from = self.audit_mac_from(&mut tx, anchor.as_ref()).await?;
+        // The tree must extend the checkpoint kept outside the database, whatever the
+        // database's own checkpoints say (they may have been deleted).
+        if let Some(a) = &anchor {
+            if a.size > frontier.size() {
+                return Err(AppError::Integrity(format!(
+                    "the audit log holds {} entries but a checkpoint of {} was signed (the anchor outside the database): \
+                     the log was rolled back or truncated; refusing to sign",
+                    frontier.size(),
+                    a.size
+                )));
+            }
+            if self.stored_root(&mut tx, a.size).await? != a.root_hash()? {
+                return Err(AppError::Integrity(format!(
+                    "the stored audit tree no longer matches the checkpoint of {} entries kept outside the database: refusing to sign",
+                    a.size
+                )));
+            }
+        }
         let latest = tx.latest_audit_checkpoint().await?;
         let from = match &latest {
             Some(l) if l.size == head.size => {
@@ -740,10 +766,15 @@ impl App {
             }
             for r in &rows {
                 let e = entry_of(r)?;
-                if e.index != at || e.leaf_hash().as_slice() != r.leaf_hash.as_slice() {
+                let leaf = e.leaf_hash();
+                if e.index != at || leaf.as_slice() != r.leaf_hash.as_slice() {
                     return Err(AppError::Integrity(format!(
                         "audit entry {at} does not hash to its leaf: refusing to sign"
                     )));
+                }
+                if let Some(problem) = Self::audit_entry_seal_problem(&mac_key, r, &leaf, mac_from)
+                {
+                    return Err(AppError::Integrity(format!("{problem}: refusing to sign")));
                 }
                 at += 1;
             }
@@ -768,6 +799,7 @@ impl App {
         })
         .await?;
         tx.commit().await?;
+        self.write_audit_anchor(cp.size, &cp.root, mac_from)?;
         Ok(note)
     }
 
@@ -1090,26 +1122,48 @@ impl App {
     ) -> AppResult<AuditReport> {
         let own = self.audit_verifier_key()?;
         let key = key.unwrap_or(&own);
+        let missing_guards = self.store.missing_audit_guards().await?;
+        let anchor = self.read_audit_anchor()?;
+        let mac_key = self.audit_mac_checker().await?;
         let mut tx = self.store.read().await?;
         let head = tx.audit_head().await?;
         let head_size = u64::try_from(head.size).unwrap_or(0);
+        let mac_from = self.audit_mac_from(&mut tx, anchor.as_ref()).await?;
         let mut checkpoints: Vec<(u64, Hash, String)> = Vec::new();
+        let mut bad_checkpoint: Option<AuditProblem> = None;
         for c in tx.audit_checkpoints().await? {
-            let cp = key.verify(&c.note).map_err(|e| {
-                AppError::Integrity(format!(
-                    "the stored checkpoint at size {} does not verify: {e}",
-                    c.size
-                ))
-            })?;
-            if i64::try_from(cp.size).ok() != Some(c.size)
-                || cp.root.as_slice() != c.root.as_slice()
-            {
-                return Err(AppError::Integrity(format!(
-                    "the stored checkpoint at size {} was altered",
-                    c.size
-                )));
+            let size = u64::try_from(c.size).unwrap_or(0);
+            let cp = match key.verify(&c.note) {
+                Ok(cp) => cp,
+                Err(e) => {
+                    bad_checkpoint.get_or_insert(AuditProblem {
+                        index: size.saturating_sub(1),
+                        what: format!(
+                            "the checkpoint signed at size {size} (covering entries up to index {}) does not verify: {e}; \
+                             its signature or text was altered",
+                            size.saturating_sub(1)
+                        ),
+                    });
+                    continue;
+                }
+            };
+            if cp.size != size || cp.root.as_slice() != c.root.as_slice() {
+                bad_checkpoint.get_or_insert(AuditProblem {
+                    index: size.saturating_sub(1),
+                    what: format!(
+                        "the stored checkpoint at size {size} was altered: its row no longer matches its signed note"
+                    ),
+                });
+                continue;
             }
             checkpoints.push((cp.size, cp.root, "a stored checkpoint".into()));
+        }
+        if let Some(a) = &anchor {
+            checkpoints.push((
+                a.size,
+                a.root_hash()?,
+                "the checkpoint kept outside the database (the anchor)".into(),
+            ));
         }
         if let Some(note) = external {
             let cp = key
@@ -1122,6 +1176,7 @@ impl App {
             entries: 0,
             checkpoints: 0,
             problem: None,
+            missing_guards,
         };
         let problem = |index: u64, what: String| Some(AuditProblem { index, what });
         let mut frontier = Frontier::new();
@@ -1185,6 +1240,10 @@ impl App {
                     );
                     break 'walk;
                 }
+                if let Some(what) = Self::audit_entry_seal_problem(&mac_key, r, &leaf, mac_from) {
+                    report.problem = problem(expected, what);
+                    break 'walk;
+                }
                 expected += 1;
                 report.entries = expected;
                 check_checkpoints(expected, root, &mut report);
@@ -1220,7 +1279,10 @@ impl App {
             progress(expected, head_size);
         }
         if report.problem.is_none() {
-            let signed = checkpoints.last().map_or(0, |c| c.0);
+            report.problem = bad_checkpoint;
+        }
+        if report.problem.is_none() {
+            let signed = checkpoints.iter().map(|c| c.0).max().unwrap_or(0);
             if expected < head_size.max(signed) {
                 report.problem = problem(
                     expected,

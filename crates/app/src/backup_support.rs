@@ -18,7 +18,12 @@ impl App {
             store,
             files: self.files.clone(),
             clock: self.clock.clone(),
-            settings: self.settings.clone(),
+            // A copy's audit log is its own: it is not checked against this data directory's
+            // anchor (a backup is older than the anchor by nature).
+            settings: std::sync::Arc::new(crate::AppSettings {
+                audit_anchor_file: None,
+                ..(*self.settings).clone()
+            }),
             keyring: self.keyring.clone(),
             webauthn: self.webauthn.clone(),
             discovery: self.discovery.clone(),

@@ -40,6 +40,12 @@ const AUDIT_DETAILS_KEY: &str = "audit-details";
 /// The name of the instance key that seals queued account mail (password reset links), which
 /// belongs to no workspace.
 const ACCOUNT_MAIL_KEY: &str = "account-mail";
+/// Keys the MACs of audit entries and the audit anchor (AUD-01): wrapped by the master key like
+/// every instance key, so it survives master-key rotation and nobody without the master key can
+/// compute a MAC.
+const AUDIT_MAC_KEY: &str = "audit-mac";
+/// What the audit MAC key is derived for.
+const AUDIT_MAC_PURPOSE: &str = "audit-entries";
 /// The name of the instance key whose bytes are the X25519 identity this instance adds to
 /// every backup's recipients, so that it can verify its own backups by a trial restore.
 const BACKUP_IDENTITY_KEY: &str = "backup-identity";
@@ -122,6 +128,8 @@ pub struct Keyring {
     audit_details: OnceLock<(KeyId, SecretKey)>,
     /// Seals account mail queued in the outbox (no workspace key can take it).
     account_mail: OnceLock<(KeyId, SecretKey)>,
+    /// Keys the MACs of this instance's audit entries and anchor.
+    audit_mac: OnceLock<MacKey>,
 }
 
 /// An instance sealing key that [`Keyring::prepare`] loaded.
@@ -169,6 +177,7 @@ impl Keyring {
             audit_signing: OnceLock::new(),
             audit_details: OnceLock::new(),
             account_mail: OnceLock::new(),
+            audit_mac: OnceLock::new(),
         }
     }
 
@@ -594,6 +603,8 @@ impl Keyring {
         let _ = self.audit_details.set(details);
         let mail = self.instance_secret(store, ACCOUNT_MAIL_KEY, now).await?;
         let _ = self.account_mail.set(mail);
+        let mac = self.audit_mac_key_in(store, now).await?;
+        let _ = self.audit_mac.set(mac);
         Ok(applied)
     }
 
@@ -853,6 +864,20 @@ impl Keyring {
         })
     }
 
+    /// The key of the audit log's MACs that [`Self::prepare`] loaded.
+    pub(crate) fn audit_mac_key(&self) -> AppResult<MacKey> {
+        self.audit_mac
+            .get()
+            .cloned()
+            .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
+    /// The key of the audit log's MACs of the database at `store` (a restored copy's own).
+    pub(crate) async fn audit_mac_key_in(&self, store: &Store, now: i64) -> AppResult<MacKey> {
+        let (_, key) = self.instance_secret(store, AUDIT_MAC_KEY, now).await?;
+        Ok(MacKey::derive(&key, AUDIT_MAC_PURPOSE))
+    }
+
     /// Seals `data` for `purpose` with a MAC under a key derived from the current master key,
     /// as `v<master version>:<hex>`. What lies outside the database's and the master key's
     /// protection (backup records, the shred ledger's copies, audit entries) carries such a tag,
@@ -1030,8 +1055,8 @@ mod tests {
         assert!(m.added_version);
         assert_eq!(
             (m.version, m.rewrapped),
-            (2, 5),
-            "one KEK version and the four instance keys (email index, audit signing, audit details, account mail)"
+            (2, 6),
+            "one KEK version and the five instance keys (email index, audit signing, audit details, account mail, audit MACs)"
         );
         let again = ring.rotate_master(&f.store, &|_| {}).await.unwrap();
         assert_eq!(again.version, 3, "a second run rotates again");

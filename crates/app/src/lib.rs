@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit;
+mod audit_seal;
 mod auth;
 mod backup_support;
 mod comments;
@@ -54,6 +55,7 @@ pub use audit::{
     AuditAction, AuditEvent, AuditEventView, AuditExport, AuditPage, AuditPersonView, AuditProblem,
     AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
 };
+pub use audit_seal::{AUDIT_ANCHOR_FILE, AuditAnchor};
 pub use auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
 pub use backup_support::BackupHealth;
 pub use email_change::{EmailChangeInfo, EmailChangeInput};
@@ -153,6 +155,9 @@ pub struct AppSettings {
     /// Where session addresses are approximately (IDN-04), when the operator configured a
     /// GeoIP database; otherwise no place is shown.
     pub geoip: Option<Arc<GeoIpDatabase>>,
+    /// Where the audit log's anchor is kept, outside the database (AUD-01): the latest signed
+    /// checkpoint and from which index on entries carry a MAC. `None` (unit tests) keeps none.
+    pub audit_anchor_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -171,6 +176,7 @@ impl Default for AppSettings {
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_enabled: false,
             geoip: None,
+            audit_anchor_file: None,
         }
     }
 }

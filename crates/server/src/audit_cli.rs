@@ -213,10 +213,21 @@ async fn witness(dir: &Path, source: &Source, key: Option<String>) -> anyhow::Re
             }
             format!("unchanged at {} entries", new.size)
         } else {
-            let proof = source.consistency(old.size, new.size).await?;
+            let proof = source.consistency(old.size, new.size).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "the log cannot prove that it extends the checkpoint of {} entries this witness saw ({e}): \
+                     its history was rewritten or its checkpoints deleted",
+                    old.size
+                )
+            })?;
             match proof
                 .verify(Some(&key))
-                .map_err(|e| anyhow::anyhow!("the consistency proof does not verify: {e}"))?
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "the consistency proof does not verify ({e}): the log's history was rewritten since the checkpoint of {} entries this witness saw",
+                        old.size
+                    )
+                })?
             {
                 ideaweave_app::Verified::Consistent { old: o, new: n } if o == old && n == new => {}
                 _ => bail!("the consistency proof is about other checkpoints than the ones seen"),
@@ -247,7 +258,17 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 })
                 .await?;
             eprintln!();
+            if !report.missing_guards.is_empty() {
+                eprintln!(
+                    "the database's append-only guards of the audit log were dropped or disabled: {} \
+                     (someone changed the schema behind the application's back; `serve` puts them back at start)",
+                    report.missing_guards.join(", ")
+                );
+            }
             match report.problem {
+                None if !report.missing_guards.is_empty() => {
+                    bail!("the audit log's entries verify, but its guards were removed")
+                }
                 None => {
                     println!(
                         "the audit log verifies: {} entries, {} signed checkpoint(s) matched",

@@ -463,6 +463,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = cfg.load(listen)?;
             init_logging(&config.log_filter);
             let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
+            crate::guard_audit_log(&app).await?;
             if demo {
                 match app
                     .seed_demo()

@@ -159,6 +159,7 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         public_url: config.public_url.clone(),
         mail_enabled: config.mail.is_some(),
         geoip: config.geoip.clone(),
+        audit_anchor_file: Some(config.data_dir.join(ideaweave_app::AUDIT_ANCHOR_FILE)),
     };
     Ok(App::new(store, Arc::new(files), clock, settings, keyring))
 }
@@ -214,6 +215,24 @@ fn insecure_cipher_guard() -> anyhow::Result<()> {
             );
         }
         tracing::error!("INSECURE: this build stores data unencrypted (benchmark build)");
+    }
+    Ok(())
+}
+
+/// Puts back the audit log's append-only guards (triggers) that someone with write access to
+/// the database dropped or disabled (AUD-01), before a server serves requests. `audit verify`
+/// reports them missing; every start repairs them.
+pub async fn guard_audit_log(app: &App) -> anyhow::Result<()> {
+    let restored = app
+        .store()
+        .restore_audit_guards()
+        .await
+        .context("cannot put back the audit log's append-only guards")?;
+    if !restored.is_empty() {
+        tracing::error!(
+            guards = %restored.join(", "),
+            "the audit log's append-only guards were dropped or disabled behind the application's back; they were put back: run `ideaweave audit verify`"
+        );
     }
     Ok(())
 }

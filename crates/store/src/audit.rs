@@ -20,6 +20,9 @@ pub struct AuditRow {
     pub details: Vec<u8>,
     pub leaf_hash: Vec<u8>,
     pub root_after: Vec<u8>,
+    /// The entry's MAC under a key derived from the master key (`v<version>:<hex>`); `None`
+    /// for entries appended before entries were sealed.
+    pub mac: Option<String>,
 }
 
 /// The tree's size and right edge.
@@ -55,7 +58,7 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-pub(crate) const ROW: &str = "SELECT seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after FROM audit_entries";
+pub(crate) const ROW: &str = "SELECT seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after, mac FROM audit_entries";
 
 impl Tx {
     /// The head, locked until the transaction ends so appends are serialised across nodes.
@@ -94,9 +97,9 @@ impl Tx {
     /// Appends an entry.
     pub async fn insert_audit_entry(&mut self, r: &AuditRow) -> StoreResult<()> {
         on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_entries (seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            sqlx::query("INSERT INTO audit_entries (seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
                 .bind(r.seq).bind(r.at).bind(r.workspace_id).bind(&r.actor).bind(&r.action).bind(&r.target)
-                .bind(&r.outcome).bind(&r.details).bind(&r.leaf_hash).bind(&r.root_after).execute(c).await?;
+                .bind(&r.outcome).bind(&r.details).bind(&r.leaf_hash).bind(&r.root_after).bind(&r.mac).execute(c).await?;
         });
         Ok(())
     }
@@ -150,6 +153,14 @@ impl Tx {
         Ok(on_conn!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq >= $1 ORDER BY seq LIMIT $2")))
                 .bind(from).bind(limit).fetch_all(c).await?
+        }))
+    }
+
+    /// The first entry that carries a MAC, if any does.
+    pub async fn first_sealed_audit_entry(&mut self) -> StoreResult<Option<i64>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(seq) FROM audit_entries WHERE mac IS NOT NULL")
+                .fetch_one(c).await?
         }))
     }
 

@@ -529,6 +529,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "outcome",
             "leaf_hash",
             "root_after",
+            "mac",
         ],
     ),
     table(

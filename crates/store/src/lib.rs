@@ -28,6 +28,7 @@ macro_rules! on_conn {
 }
 
 mod audit;
+mod audit_guards;
 mod backup;
 mod content;
 mod email_change;

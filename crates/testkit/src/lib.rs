@@ -413,6 +413,9 @@ async fn serve_on_random_port(
     app: &App,
     config: &Config,
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
+    ideaweave_server::guard_audit_log(app)
+        .await
+        .expect("the audit log's guards are in place");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a port");

@@ -65,7 +65,10 @@ fn actor_of(e: &Value) -> Option<String> {
 }
 
 async fn verify(t: &TestApp) -> ideaweave_app::AuditReport {
-    t.app.verify_audit(None, None, &|_, _| {}).await.unwrap()
+    t.app
+        .verify_audit(None, None, &|_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("verify failed: {e:?}"))
 }
 
 /// A mailer that keeps what it is given, for reading a link out of the outbox.
@@ -1722,4 +1725,190 @@ async fn aud_01_requests_a_permission_check_refuses_are_recorded_with_their_rout
             .all(|e| e["action"] != "access.denied")
     );
     assert_eq!(verify(&t).await.problem, None);
+}
+
+/// A blob literal in this database's SQL.
+fn blob(bytes: &[u8]) -> String {
+    match test_db() {
+        TestDb::Sqlite => format!("X'{}'", hex::encode(bytes)),
+        TestDb::Postgres => format!("'\\x{}'::bytea", hex::encode(bytes)),
+    }
+}
+
+/// Every append-only guard of the audit tables dropped, as an attacker with database access
+/// does first.
+fn drop_every_guard() -> &'static str {
+    match test_db() {
+        TestDb::Sqlite => {
+            "DROP TRIGGER audit_entries_no_update; DROP TRIGGER audit_entries_no_delete; \
+             DROP TRIGGER audit_nodes_no_update; DROP TRIGGER audit_nodes_no_delete; \
+             DROP TRIGGER audit_checkpoints_no_update; DROP TRIGGER audit_checkpoints_no_delete;"
+        }
+        TestDb::Postgres => "DROP FUNCTION audit_append_only() CASCADE;",
+    }
+}
+
+/// What someone with write access to the database but no master key can do to make the
+/// unkeyed tree consistent again after editing entries: recompute every leaf, every root, every
+/// subtree hash and the head from the entries as they now are, and delete the checkpoints.
+async fn rehash_everything(t: &TestApp) {
+    let rows = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .audit_entries_from(0, 1_000_000)
+        .await
+        .unwrap();
+    let mut frontier = ideaweave_audit::Frontier::new();
+    let mut sql = String::from("DELETE FROM audit_nodes; DELETE FROM audit_checkpoints;");
+    for r in &rows {
+        let leaf = ideaweave_audit::Entry {
+            index: r.seq as u64,
+            at: r.at,
+            workspace: r.workspace_id,
+            actor: r.actor.clone(),
+            action: r.action.clone(),
+            target: r.target.clone(),
+            outcome: r.outcome.clone(),
+            details: r.details.clone(),
+        }
+        .leaf_hash();
+        for (id, hash) in frontier.push(leaf) {
+            sql.push_str(&format!(
+                "INSERT INTO audit_nodes (level, idx, hash) VALUES ({}, {}, {});",
+                id.level,
+                id.index,
+                blob(&hash)
+            ));
+        }
+        sql.push_str(&format!(
+            "UPDATE audit_entries SET leaf_hash = {}, root_after = {} WHERE seq = {};",
+            blob(&leaf),
+            blob(&frontier.root()),
+            r.seq
+        ));
+    }
+    sql.push_str(&format!(
+        "UPDATE audit_head SET size = {}, frontier = {};",
+        rows.len(),
+        blob(&frontier.to_bytes())
+    ));
+    t.raw_sql(&sql).await;
+}
+
+/// AUD-01, AUD-02 (issue 19, finding 4): with write access to the database but not the master
+/// key, an attacker rewrites an entry and recomputes every hash with the checkpoints deleted,
+/// or appends an entry with correct hashes: `verify` names the exact index and the server
+/// refuses to sign. Dropped guards are reported and put back at start; TRUNCATE is refused on
+/// every audit table (PostgreSQL); an altered checkpoint signature is named by its index.
+#[tokio::test]
+async fn aud_01_a_database_writer_cannot_forge_or_rewrite_the_history() {
+    // A consistent rewrite, checkpoints deleted.
+    let (t, _) = busy_log("forge").await;
+    t.app.sign_audit_checkpoint().await.unwrap();
+    t.raw_sql(drop_every_guard()).await;
+    let report = verify(&t).await;
+    assert!(
+        !report.missing_guards.is_empty(),
+        "dropped guards are reported: {report:?}"
+    );
+    t.raw_sql("UPDATE audit_entries SET outcome = 'failure' WHERE seq = 6")
+        .await;
+    rehash_everything(&t).await;
+    let problem = verify(&t).await.problem.expect("the rewrite is noticed");
+    assert_eq!(problem.index, 6, "{}", problem.what);
+    let refused = format!("{:?}", t.app.sign_audit_checkpoint().await.unwrap_err());
+    assert!(refused.contains("refusing to sign"), "{refused}");
+    // Started again, the server puts the guards back.
+    let node = t.second_node().await;
+    assert!(
+        t.app
+            .store()
+            .missing_audit_guards()
+            .await
+            .unwrap()
+            .is_empty(),
+        "the guards are back"
+    );
+    let again = t
+        .raw_sql_refused("UPDATE audit_entries SET outcome = 'x' WHERE seq = 1")
+        .await;
+    assert!(again.contains("append-only"), "{again}");
+    drop(node);
+
+    // A forged append with correct hashes: a copy of entry 3 as the next entry.
+    let (t, _) = busy_log("append").await;
+    t.app.sign_audit_checkpoint().await.unwrap();
+    let size = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
+    t.raw_sql(drop_every_guard()).await;
+    t.raw_sql(&format!(
+        "INSERT INTO audit_entries (seq, {COLUMNS}) SELECT {size}, {COLUMNS} FROM audit_entries WHERE seq = 3;"
+    ))
+    .await;
+    rehash_everything(&t).await;
+    let problem = verify(&t)
+        .await
+        .problem
+        .expect("the forged entry is noticed");
+    assert_eq!(problem.index, size as u64, "{}", problem.what);
+    assert!(problem.what.contains("MAC"), "{}", problem.what);
+    let refused = format!("{:?}", t.app.sign_audit_checkpoint().await.unwrap_err());
+    assert!(refused.contains("refusing to sign"), "{refused}");
+
+    // An altered checkpoint signature is named by the index it covers.
+    let (t, _) = busy_log("checkpoint").await;
+    let note = t.app.sign_audit_checkpoint().await.unwrap();
+    let cp_size = t
+        .app
+        .store()
+        .read()
+        .await
+        .unwrap()
+        .audit_head()
+        .await
+        .unwrap()
+        .size;
+    t.raw_sql(drop_every_guard()).await;
+    let forged = note.replace('—', "-");
+    t.raw_sql(&format!(
+        "UPDATE audit_checkpoints SET note = '{}' WHERE size = {cp_size}",
+        forged.replace('\'', "''")
+    ))
+    .await;
+    let problem = verify(&t)
+        .await
+        .problem
+        .expect("the altered checkpoint is noticed");
+    assert_eq!(problem.index, cp_size as u64 - 1, "{}", problem.what);
+    assert!(
+        problem.what.contains(&format!("size {cp_size}")),
+        "{}",
+        problem.what
+    );
+
+    // PostgreSQL: TRUNCATE skips row triggers, so every audit table refuses it.
+    if test_db() == TestDb::Postgres {
+        let (t, _) = busy_log("truncate").await;
+        for table in [
+            "audit_entries",
+            "audit_nodes",
+            "audit_checkpoints",
+            "audit_head",
+            "audit_actors",
+        ] {
+            let err = t.raw_sql_refused(&format!("TRUNCATE {table}")).await;
+            assert!(err.contains("append-only"), "{table}: {err}");
+        }
+    }
 }

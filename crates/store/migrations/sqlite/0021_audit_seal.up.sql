@@ -1,0 +1,6 @@
+-- AUD-01/AUD-03 (issue 19, finding 4): every new audit entry carries a MAC of its index and leaf
+-- hash under a key derived from the master key, which is never in the database. Someone who can
+-- write to the database but has no master key can no longer append or rewrite entries that
+-- verify. Entries appended before this migration have none; the anchor kept outside the
+-- database (audit-anchor.json) records from which index on every entry must have one.
+ALTER TABLE audit_entries ADD COLUMN mac TEXT;
