@@ -170,10 +170,7 @@ impl App {
         let requester = Requester::parse(&input.requester)?;
         let details = RequestDetails::parse(&input.details)?;
         let now = self.now();
-        let received = input.received_at.unwrap_or(now);
-        if received > now + 60_000 {
-            return Err(AppError::invalid("received_at", "cannot be in the future"));
-        }
+        let received = check_received("received_at", input.received_at, now)?;
         let mut tx = self.store.begin().await?;
         if let Some(subject) = input.subject_id {
             let mut repo = tx.workspace(m.workspace);
@@ -455,10 +452,7 @@ impl App {
         let requester = Requester::parse(&f.requester)?;
         let details = RequestDetails::parse(&f.details)?;
         let now = self.now();
-        let received = f.received_at.unwrap_or(now);
-        if received > now + 60_000 {
-            return Err(AppError::invalid("received", "cannot be in the future"));
-        }
+        let received = check_received("received", f.received_at, now)?;
         let mut tx = self.store.begin().await?;
         let id = self
             .insert_request(
@@ -684,4 +678,22 @@ fn reminder_mail(
         subject,
         format!("{lead}\n\nAnswer it on the request desk: {public_url}/w/{slug}/requests/{id}"),
     )
+}
+
+/// When a request arrived (Unix ms), `now` when not given: not in the future, and not more
+/// than ten years back (a request older than its answer's deadline by a decade is a typo, and
+/// an absurd date would make its due date overflow).
+fn check_received(field: &'static str, given: Option<i64>, now: i64) -> AppResult<i64> {
+    const TEN_YEARS_MS: i64 = 3_653 * 86_400_000;
+    let received = given.unwrap_or(now);
+    if received > now.saturating_add(60_000) {
+        return Err(AppError::invalid(field, "cannot be in the future"));
+    }
+    if received < now.saturating_sub(TEN_YEARS_MS) {
+        return Err(AppError::invalid(
+            field,
+            "must be within the last ten years",
+        ));
+    }
+    Ok(received)
 }

@@ -567,9 +567,11 @@ fn read_idp_metadata(xml: &str) -> AppResult<IdentityProvider> {
         return Err(bad("is larger than 256 KiB"));
     }
     refuse_hostile_xml(xml).map_err(|why| bad(&format!("is refused: {why}")))?;
-    let metadata: EntityDescriptor = xml
-        .parse()
-        .map_err(|e| bad(&format!("is not SAML metadata (an EntityDescriptor): {e}")))?;
+    let metadata: EntityDescriptor = xml.parse().map_err(|e| {
+        // The parser's own words name its internals; the admin is told what to fix.
+        tracing::debug!(error = %e, "SAML metadata did not parse");
+        bad("is not SAML metadata: paste the identity provider's EntityDescriptor XML")
+    })?;
     let entity_id = metadata
         .entity_id
         .clone()

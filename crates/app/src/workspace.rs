@@ -546,6 +546,11 @@ impl App {
         let is_self = user == m.actor.user;
         if !is_self {
             m.allow(Action::ReadMembers)?;
+        } else if m.reauth_at.is_none() {
+            // Leaving ends every access at once; a leaked token must not be able to do that.
+            return Err(AppError::Forbidden(
+                "leave the workspace from a signed-in session; API tokens cannot".into(),
+            ));
         }
         let target = repo
             .member(user)

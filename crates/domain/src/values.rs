@@ -60,7 +60,24 @@ fn checked_text(
             "must not contain control characters",
         ));
     }
+    if text.chars().any(|c| is_disguising(c, multiline)) {
+        return Err(ValidationError::new(
+            field,
+            "must not contain invisible formatting characters (such as a right-to-left override) that can disguise what it says",
+        ));
+    }
     Ok(text.to_owned())
+}
+
+/// Invisible characters that change how text reads without showing (SEC-01, issue 19 finding
+/// 11): `inv\u{202E}gnp.exe` displays as `invexe.png`. Bidirectional embeddings, overrides
+/// and isolates are refused everywhere; zero-width spaces, the byte-order mark and the
+/// left-to-right and right-to-left marks in one-line values (names, titles, file names). The
+/// zero-width joiner and non-joiner stay allowed: Persian, Indic scripts and emoji sequences
+/// need them, and they cannot reorder text.
+fn is_disguising(c: char, multiline: bool) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || (!multiline && matches!(c, '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}'))
 }
 
 macro_rules! text_value {
@@ -544,5 +561,29 @@ mod tests {
         assert!(RatingValue::new(0).is_err());
         assert!(RatingValue::new(6).is_err());
         assert_eq!(RatingValue::new(3).unwrap().get(), 3);
+    }
+
+    #[test]
+    fn sec_01_invisible_characters_that_disguise_text_are_refused() {
+        for bad in [
+            "inv\u{202E}gnp.exe",
+            "a\u{2066}b",
+            "zero\u{200B}width",
+            "bom\u{FEFF}",
+            "mark\u{200F}",
+        ] {
+            assert!(FileName::parse(bad).is_err(), "{bad:?}");
+            assert!(IdeaTitle::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(IdeaBody::parse("text \u{202E} override").is_err());
+        assert!(IdeaBody::parse("an RTL mark \u{200F} in a paragraph").is_ok());
+        assert!(
+            PersonName::parse("\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0645}").is_ok(),
+            "Persian ZWNJ"
+        );
+        assert!(
+            IdeaTitle::parse("family \u{1F468}\u{200D}\u{1F469}").is_ok(),
+            "emoji ZWJ"
+        );
     }
 }

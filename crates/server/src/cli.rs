@@ -462,6 +462,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { cfg, listen, demo } => {
             let config = cfg.load(listen)?;
             init_logging(&config.log_filter);
+            crate::raise_open_files_limit();
             let app = crate::build_app(&config, Arc::new(SystemClock)).await?;
             crate::guard_audit_log(&app).await?;
             if demo {
@@ -534,7 +535,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
                 crate::mail::spawn_digests(app.clone(), crate::mail::DIGESTS_EVERY);
             }
-            crate::serve(listener, router, shutdown_signal())
+            crate::serve(listener, router, config.http_limits, shutdown_signal())
                 .await
                 .context("the server stopped with an error")?;
             app.store().close().await;

@@ -138,6 +138,7 @@ struct RawDatabase {
     url: Option<String>,
     max_connections: Option<u32>,
     busy_timeout_seconds: Option<u32>,
+    sqlite_synchronous: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +152,8 @@ struct RawUploads {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     max_json_bytes: Option<u64>,
+    max_connections: Option<u64>,
+    header_timeout_seconds: Option<u64>,
     secure_cookies: Option<bool>,
 }
 
@@ -226,12 +229,16 @@ pub struct Config {
     /// How long a statement waits for a locked SQLite database (another writer) before it
     /// fails; PostgreSQL waits on row locks without this limit.
     pub busy_timeout: Duration,
+    /// When SQLite commits reach the disk (REL-01).
+    pub sqlite_durability: ideaweave_store::SqliteDurability,
     /// Directory of uploaded files.
     pub uploads_dir: PathBuf,
     /// Largest upload.
     pub max_upload_bytes: usize,
     /// Largest JSON body.
     pub max_json_bytes: usize,
+    /// The HTTP server's limits (SEC-01).
+    pub http_limits: crate::HttpLimits,
     /// Whether cookies are `Secure`.
     pub secure_cookies: bool,
     /// Session lifetime (the absolute timeout).
@@ -342,6 +349,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "how long an SQLite statement waits for another writer before failing (1-600)",
     ),
     (
+        "database.sqlite_synchronous",
+        "full",
+        "full: every acknowledged SQLite commit is on disk (survives power loss); normal: faster writes, a power loss may lose the last commits",
+    ),
+    (
         "uploads.dir",
         "<data_dir>/files",
         "directory of uploaded files",
@@ -355,6 +367,16 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "http.max_json_bytes",
         "1048576",
         "largest accepted JSON request body in bytes (1 KiB - 64 MiB)",
+    ),
+    (
+        "http.max_connections",
+        "4096",
+        "connections served at once; more wait until others close (16 - 1000000)",
+    ),
+    (
+        "http.header_timeout_seconds",
+        "10",
+        "seconds a connection may take to send a request's headers, or stay idle between requests (1 - 300)",
     ),
     (
         "http.secure_cookies",
@@ -817,6 +839,16 @@ impl Config {
             1,
             600,
         )?;
+        let sqlite_durability = match raw.database.sqlite_synchronous.as_deref() {
+            None | Some("full") => ideaweave_store::SqliteDurability::Full,
+            Some("normal") => ideaweave_store::SqliteDurability::Normal,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "database.sqlite_synchronous",
+                    format!("{other:?} is not full or normal"),
+                ));
+            }
+        };
         let max_upload_bytes = ranged(
             "uploads.max_bytes",
             raw.uploads.max_bytes,
@@ -831,6 +863,23 @@ impl Config {
             1024,
             64 << 20,
         )? as usize;
+        let http_limits = crate::HttpLimits {
+            max_connections: ranged(
+                "http.max_connections",
+                raw.http.max_connections,
+                4096,
+                16,
+                1_000_000,
+            )? as usize,
+            header_read_timeout: Duration::from_secs(ranged(
+                "http.header_timeout_seconds",
+                raw.http.header_timeout_seconds,
+                10,
+                1,
+                300,
+            )?),
+            ..crate::HttpLimits::default()
+        };
         let secure_cookies = raw
             .http
             .secure_cookies
@@ -948,9 +997,11 @@ impl Config {
             database_url,
             max_connections,
             busy_timeout: Duration::from_secs(busy_timeout_seconds),
+            sqlite_durability,
             uploads_dir,
             max_upload_bytes,
             max_json_bytes,
+            http_limits,
             secure_cookies,
             session_ttl: Duration::from_secs(session_hours * 3600),
             session_idle: Duration::from_secs(idle_minutes * 60),
@@ -997,6 +1048,7 @@ impl Config {
                 url: database_url,
                 max_connections: None,
                 busy_timeout_seconds: None,
+                sqlite_synchronous: None,
             },
             ..Default::default()
         };

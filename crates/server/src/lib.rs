@@ -6,6 +6,7 @@ mod audit_cli;
 pub mod backup_cli;
 pub mod cli;
 pub mod config;
+mod http_server;
 pub mod mail;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
 
 use crate::config::{Config, MasterKeySource};
+pub use crate::http_server::{HttpLimits, raise_open_files_limit};
 
 /// Where the master key comes from, in words.
 pub fn describe(source: &MasterKeySource) -> String {
@@ -40,6 +42,7 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
     let settings = PoolSettings {
         max_connections: config.max_connections,
         busy_timeout: config.busy_timeout,
+        sqlite_durability: config.sqlite_durability,
     };
     let store = Store::connect(&config.database_url, &settings)
         .await
@@ -243,6 +246,7 @@ pub fn router(app: App, config: &Config) -> axum::Router {
         app,
         secure_cookies: config.secure_cookies,
         max_json_bytes: config.max_json_bytes,
+        body_stall_timeout: config.http_limits.body_stall_timeout,
     })
 }
 
@@ -319,12 +323,8 @@ pub fn spawn_export_jobs(app: App, every: std::time::Duration) {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    limits: HttpLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    http_server::serve(listener, router, limits, shutdown).await
 }

@@ -143,6 +143,20 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a statement waits for a locked SQLite database before failing.
     pub busy_timeout: Duration,
+    /// Whether an SQLite commit reaches the disk before it is acknowledged (REL-01).
+    pub sqlite_durability: SqliteDurability,
+}
+
+/// When an SQLite commit is durable (REL-01).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// `synchronous=FULL`: the write-ahead log is synced to disk at every commit, so a commit
+    /// that was acknowledged survives a power loss or kernel crash. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: the log is synced only at checkpoints. A killed process loses
+    /// nothing, but a power loss may lose the last commits before the next checkpoint.
+    Normal,
 }
 
 impl Default for PoolSettings {
@@ -150,6 +164,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
+            sqlite_durability: SqliteDurability::Full,
         }
     }
 }
@@ -225,7 +240,10 @@ impl Store {
                 .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(match settings.sqlite_durability {
+                    SqliteDurability::Full => SqliteSynchronous::Full,
+                    SqliteDurability::Normal => SqliteSynchronous::Normal,
+                })
                 .foreign_keys(true)
                 .busy_timeout(settings.busy_timeout)
                 .pragma("temp_store", "memory")
@@ -463,6 +481,40 @@ mod planner_statistics_tests {
 
     /// Every connection of the pool plans a statement once for all bound values, so that a
     /// `LIMIT $n` or a sampled index does not recompile it on every request.
+    /// REL-01 (issue 19, finding 6): an acknowledged commit is on disk (`synchronous=FULL`) on
+    /// every connection unless the operator chose otherwise.
+    #[tokio::test]
+    async fn rel_01_sqlite_commits_are_synced_to_disk_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        for (durability, expected) in [(SqliteDurability::Full, 2), (SqliteDurability::Normal, 1)] {
+            let url = format!(
+                "sqlite://{}",
+                dir.path().join(format!("{expected}.db")).display()
+            );
+            let settings = PoolSettings {
+                max_connections: 2,
+                sqlite_durability: durability,
+                ..PoolSettings::default()
+            };
+            let store = Store::connect(&url, &settings).await.unwrap();
+            let Pool::Sqlite(p) = &store.pool else {
+                unreachable!("a SQLite URL opens SQLite")
+            };
+            for _ in 0..2 {
+                let mut c = p.acquire().await.unwrap();
+                let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap();
+                assert_eq!(level, expected, "{durability:?}");
+            }
+        }
+        assert_eq!(
+            PoolSettings::default().sqlite_durability,
+            SqliteDurability::Full
+        );
+    }
+
     #[tokio::test]
     async fn every_sqlite_connection_plans_once_whatever_is_bound() {
         let dir = tempfile::tempdir().unwrap();

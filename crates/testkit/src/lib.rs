@@ -421,9 +421,10 @@ async fn serve_on_random_port(
         .expect("bind a port");
     let addr = listener.local_addr().expect("local address");
     let router = ideaweave_server::router(app.clone(), config);
+    let limits = config.http_limits;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let _ = ideaweave_server::serve(listener, router, async move {
+        let _ = ideaweave_server::serve(listener, router, limits, async move {
             let _ = rx.await;
         })
         .await;

@@ -20,9 +20,31 @@ pub const SESSION_COOKIE: &str = "iw_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A JSON body, at most `AppState::max_json_bytes` long; bad JSON becomes an API error: 415
-/// without a JSON content type, 413 when too large, 400 for broken syntax, 422 for valid JSON of
-/// the wrong shape (missing, unknown or mistyped fields).
+/// without a JSON content type or with a charset other than UTF-8, 413 when too large, 408 when
+/// the body stalls, 400 for broken syntax or a key given twice in one object (which a reader
+/// could take either way: `"role":"guest","role":"owner"`), 422 for valid JSON of the wrong shape
+/// (missing, unknown or mistyped fields).
 pub struct ApiJson<T>(pub T);
+
+/// Whether a `Content-Type` value is JSON in UTF-8: `application/json`, with no parameter but
+/// `charset=utf-8` (RFC 8259 allows no other encoding).
+fn is_utf8_json(content_type: &str) -> bool {
+    let mut parts = content_type.split(';');
+    if !parts
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
+        return false;
+    }
+    parts.all(|p| {
+        p.split_once('=').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("charset")
+                && v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
+    })
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -37,30 +59,19 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("application/json")
-            })
-            .unwrap_or(false);
+            .is_some_and(is_utf8_json);
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the body as JSON with Content-Type: application/json",
+                "send the body as UTF-8 JSON with Content-Type: application/json",
             ));
         }
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("JSON bodies may be at most {limit} bytes"),
-                )
-            })?;
+            .map_err(|e| body_error(&e, limit))?;
+        serde_json::from_slice::<crate::json_guard::NoDuplicateKeys>(&bytes)
+            .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
         serde_json::from_value(value).map(Self).map_err(|e| {
@@ -71,6 +82,29 @@ where
             )
         })
     }
+}
+
+/// The error for a request body that could not be read whole: too large, stalled, or cut off.
+pub(crate) fn body_error(e: &axum::Error, limit: usize) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body stopped arriving; send it again",
+            );
+        }
+        if err.is::<http_body_util::LengthLimitError>() {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("JSON bodies may be at most {limit} bytes"),
+            );
+        }
+        source = err.source();
+    }
+    ApiError::malformed("the request body could not be read whole")
 }
 
 /// Path parameters; a malformed id becomes a 400.

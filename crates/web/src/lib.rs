@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+mod json_guard;
 pub mod ui;
 
 use std::time::Duration;
@@ -32,6 +33,29 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Largest accepted JSON body.
     pub max_json_bytes: usize,
+    /// How long a request body may stall (no data arriving) before the request is answered
+    /// 408 (SEC-01).
+    pub body_stall_timeout: Duration,
+}
+
+/// How long a whole request may take before it is stopped and answered 408.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Stops a request that takes longer than [`REQUEST_DEADLINE`]. It runs inside the layers that
+/// add the security headers, so the 408 carries them and the usual JSON error.
+async fn request_deadline(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took longer than 60 seconds and was stopped; try again",
+        )
+        .into_response(),
+    }
 }
 
 /// The OpenAPI document of the API, generated from the handlers' annotations.
@@ -158,6 +182,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_page)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_deadline))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.body_stall_timeout,
+        ))
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -175,11 +204,6 @@ pub fn router(state: AppState) -> Router {
             "same-origin",
         ))
         .layer(tower::util::option_layer(hsts))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

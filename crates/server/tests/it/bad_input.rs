@@ -420,3 +420,154 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
 }
+
+/// Issue 19, finding 11: input that used to be stored or read the wrong way is refused with a
+/// 4xx in the JSON error shape, with the security headers: invisible characters that disguise
+/// names and titles, a key given twice (`"role":"guest","role":"owner"`), a charset other than
+/// UTF-8, an absurd arrival date on the request desk, a stalled body (408), and a write token
+/// making its own member leave.
+#[tokio::test]
+async fn sec_01_disguising_ambiguous_and_absurd_input_is_refused_with_the_security_headers() {
+    let t = TestApp::spawn_with(|c| {
+        c.http_limits.body_stall_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let w = t.workspace("refused").await;
+    let member = t.member(&w, "leaver", ideaweave_domain::Role::Member).await;
+    let slug = &w.slug;
+    let send = |method: &str, path: String, content_type: &str, body: Vec<u8>, token: &str| {
+        t.http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                t.api(&path),
+            )
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let check = |what: &str, r: reqwest::Response, status: u16| {
+        let what = what.to_owned();
+        async move {
+            assert_eq!(r.status().as_u16(), status, "{what}");
+            for h in [
+                "content-security-policy",
+                "x-content-type-options",
+                "x-frame-options",
+            ] {
+                assert!(r.headers().contains_key(h), "{what}: no {h}");
+            }
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(v["error"]["code"].is_string(), "{what}: {v}");
+            v
+        }
+    };
+    let json_body = |v: Value| serde_json::to_vec(&v).unwrap();
+
+    let r = send(
+        "POST",
+        format!("/workspaces/{slug}/spaces"),
+        "application/json",
+        json_body(json!({"name": "inv\u{202E}gnp.exe", "description": "", "private": false})),
+        &w.owner.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    let v = check("a right-to-left override in a name", r, 422).await;
+    assert_eq!(v["error"]["field"], "name", "{v}");
+
+    let r = send(
+        "POST",
+        format!("/workspaces/{slug}/invitations"),
+        "application/json",
+        br#"{"email":"twice@example.org","role":"guest","role":"owner"}"#.to_vec(),
+        &w.owner.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    let v = check("a key given twice", r, 400).await;
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("twice"),
+        "{v}"
+    );
+
+    let r = send(
+        "POST",
+        format!("/workspaces/{slug}/spaces"),
+        "application/json; charset=utf-16",
+        json_body(json!({"name": "utf16", "description": "", "private": false})),
+        &w.owner.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    check("a UTF-16 charset", r, 415).await;
+    let r = send(
+        "POST",
+        format!("/workspaces/{slug}/spaces"),
+        "application/json; charset=UTF-8",
+        json_body(json!({"name": "utf8", "description": "", "private": false})),
+        &w.owner.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201, "charset=UTF-8 is fine");
+
+    let r = send(
+        "POST",
+        format!("/workspaces/{slug}/requests"),
+        "application/json",
+        json_body(
+            json!({"kind": "access", "channel": "letter", "requester": "Dana",
+                         "received_at": i64::MIN}),
+        ),
+        &w.owner.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    let v = check("an arrival date 292 million years ago", r, 422).await;
+    assert_eq!(v["error"]["field"], "received_at", "{v}");
+
+    let r = send(
+        "DELETE",
+        format!("/workspaces/{slug}/members/{}", member.id.0),
+        "application/json",
+        Vec::new(),
+        &member.token,
+    )
+    .send()
+    .await
+    .unwrap();
+    check("a write token making its member leave", r, 403).await;
+
+    // A body that stops arriving: headers promise 100 bytes, 10 come.
+    let addr = t.base.trim_start_matches("http://").to_owned();
+    let path = format!("/api/v1/workspaces/{slug}/spaces");
+    let token = w.owner.token.clone();
+    let raw = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"name\":\"s"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    assert!(raw.starts_with("HTTP/1.1 408"), "{raw}");
+    let lower = raw.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-security-policy:") && lower.contains("\"request_timeout\""),
+        "{raw}"
+    );
+}

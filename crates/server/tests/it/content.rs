@@ -777,7 +777,15 @@ async fn col_03_settings_guard_their_invariants() {
         None,
     )
     .await;
-    assert_eq!(st, 409, "the last owner cannot leave");
+    assert_eq!(st, 403, "a token cannot make its member leave");
+    let left =
+        b.t.app
+            .remove_member(&b.f.ws.as_member(&b.f.ws.owner), b.f.ws.owner.id)
+            .await;
+    assert!(
+        matches!(left, Err(ideaweave_app::AppError::Conflict(_))),
+        "the last owner cannot leave: {left:?}"
+    );
     let (st, _) = with_token(
         &b.t,
         "PATCH",

@@ -14,6 +14,7 @@ mod helpers;
 mod identity;
 mod invitations;
 mod keys;
+mod limits;
 mod mail;
 mod notifications;
 mod pages;

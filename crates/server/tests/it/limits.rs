@@ -1,0 +1,111 @@
+//! SEC-01 (issue 19, finding 5): a client holding many sockets cannot take a node offline.
+//! Idle and half-sent connections are closed after the header-read timeout, and the node raises
+//! its soft limit of open files to the hard limit, so a thousand idle sockets under the usual
+//! soft limit of 1,024 do not stop it from answering.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ideaweave_testkit::TestApp;
+
+/// Sends a whole request on a new connection and returns the status line (waiting at most a
+/// minute: a node that cannot accept the connection does not answer).
+fn status_line(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .expect("the node answers");
+    line
+}
+
+/// Reads until the server closes the connection (or the timeout runs out): whether it did.
+fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_01_half_sent_and_idle_connections_are_closed_after_the_header_timeout() {
+    let t = TestApp::spawn_with(|c| {
+        c.http_limits.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let addr = t.base.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut half = TcpStream::connect(&addr).unwrap();
+        half.write_all(b"GET /healthz HTTP/1.1\r\nHost: slow")
+            .unwrap();
+        let mut idle = TcpStream::connect(&addr).unwrap();
+        assert!(
+            closed_by_server(&mut half, Duration::from_secs(30)),
+            "a half-sent request keeps its connection"
+        );
+        assert!(
+            closed_by_server(&mut idle, Duration::from_secs(30)),
+            "an idle connection is kept"
+        );
+        assert!(status_line(&addr, "/healthz").contains(" 200 "));
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn sec_01_a_thousand_idle_sockets_under_a_soft_limit_of_1024_do_not_take_a_node_offline() {
+    // This test's own sockets need more than 1,024 descriptors too.
+    let ours = rlimit::increase_nofile_limit(4096).unwrap();
+    assert!(ours >= 2048, "the test needs 2,048 open files, has {ours}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 1024 && exec "$0" serve --listen 127.0.0.1:0 --data-dir "$1""#)
+        .arg(env!("CARGO_BIN_EXE_ideaweave"))
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        // Longer than the test: the idle sockets stay open while the node is asked to answer.
+        .env("IDEAWEAVE_HTTP__HEADER_TIMEOUT_SECONDS", "300")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the node printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("Ideaweave is listening on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_start_matches("http://")
+                .to_owned();
+        }
+    };
+    let idle: Vec<TcpStream> = (0..1100)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let line = status_line(&addr, "/healthz");
+    assert!(
+        line.contains(" 200 "),
+        "with 1,100 idle sockets open the node answers: {line}"
+    );
+    drop(idle);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
