@@ -160,6 +160,10 @@ impl App {
     pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> AppResult<()> {
         let email = Email::parse(email)?;
         self.password_reset_available()?;
+        // Counted before anything is looked up, the same for every address: a flood of requests
+        // for one address (each killing the last link and sending a mail) is slowed down.
+        self.begin_attempt(&self.reset_buckets(&email, client)?)
+            .await?;
         let started = tokio::time::Instant::now();
         let outcome = self.issue_password_reset(&email, client).await;
         tokio::time::sleep_until(started + REQUEST_FLOOR).await;

@@ -32,20 +32,27 @@ pub const FORGET_AFTER_MS: i64 = 24 * 3_600_000;
 /// The owner is warned at most this often.
 const WARN_EVERY_MS: i64 = 24 * 3_600_000;
 
-/// The buckets one attempt counts in.
+/// Password-reset requests one address may make before it is slowed down (each sends a mail).
+pub const RESET_ADDRESS_FREE: i64 = 3;
+/// Password-reset requests one client may make, over all addresses, before it is slowed down.
+pub const RESET_CLIENT_FREE: i64 = 10;
+
+/// The buckets one attempt counts in, with how many attempts each lets through.
 #[derive(Debug, Clone)]
 pub(crate) struct Buckets {
     account: Option<Vec<u8>>,
     client: Option<Vec<u8>>,
+    account_free: i64,
+    client_free: i64,
 }
 
 impl Buckets {
     fn all(&self) -> impl Iterator<Item = (&[u8], i64)> {
         self.account
             .as_deref()
-            .map(|a| (a, ACCOUNT_FREE_FAILURES))
+            .map(|a| (a, self.account_free))
             .into_iter()
-            .chain(self.client.as_deref().map(|c| (c, CLIENT_FREE_FAILURES)))
+            .chain(self.client.as_deref().map(|c| (c, self.client_free)))
     }
 }
 
@@ -119,6 +126,29 @@ impl App {
                 Some(ip) => Some(self.keyring.keyed_index(&client_label(ip))?),
                 None => None,
             },
+            account_free: ACCOUNT_FREE_FAILURES,
+            client_free: CLIENT_FREE_FAILURES,
+        })
+    }
+
+    /// The buckets of a password-reset request for `email` from `client` (issue 19, finding
+    /// 9): counted by the address asked for, whether or not an account has it, so the answer
+    /// never tells; and by the client. Every request counts: each one sends a mail.
+    pub(crate) fn reset_buckets(&self, email: &Email, client: &ClientInfo) -> AppResult<Buckets> {
+        Ok(Buckets {
+            account: Some(
+                self.keyring
+                    .keyed_index(&format!("throttle:reset:{}", email.as_str()))?,
+            ),
+            client: match &client.ip {
+                Some(ip) => Some(
+                    self.keyring
+                        .keyed_index(&format!("reset:{}", client_label(ip)))?,
+                ),
+                None => None,
+            },
+            account_free: RESET_ADDRESS_FREE,
+            client_free: RESET_CLIENT_FREE,
         })
     }
 

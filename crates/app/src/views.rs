@@ -135,8 +135,6 @@ pub struct InvitationInfo {
     pub email: String,
     pub role: Role,
     pub expires_at: i64,
-    /// True when an account with this email already exists (sign in, then accept).
-    pub account_exists: bool,
 }
 
 /// An API token's metadata.

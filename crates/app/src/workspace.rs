@@ -732,7 +732,8 @@ impl App {
         })
     }
 
-    /// What an invitation link offers.
+    /// What an invitation link offers. It never says whether the invited address has an
+    /// account: whoever invited could otherwise learn it for any address (issue 19, finding 7).
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
         let live = self.live_invitation(token).await?;
         Ok(InvitationInfo {
@@ -741,7 +742,6 @@ impl App {
             email: live.email.to_string(),
             role: parse_role(&live.inv.role)?,
             expires_at: live.inv.expires_at,
-            account_exists: live.account.is_some(),
         })
     }
 

@@ -38,16 +38,8 @@ async fn col_02_invitation_creates_account_once_and_signs_in() {
     .await;
     assert_eq!(st, 200);
     assert_eq!(
-        (
-            info["email"].as_str(),
-            info["role"].as_str(),
-            info["account_exists"].as_bool()
-        ),
-        (
-            Some("new.person@example.org"),
-            Some("moderator"),
-            Some(false)
-        )
+        (info["email"].as_str(), info["role"].as_str()),
+        (Some("new.person@example.org"), Some("moderator"))
     );
     let accept = format!("/invitations/{token}/accept");
     let (st, v) = call(
@@ -438,4 +430,55 @@ async fn col_02_api_tokens_cannot_accept_invitations() {
         .0,
         404
     );
+}
+
+/// Issue 19, finding 7: whoever invites cannot learn from the invitation link whether an
+/// address has an account: the anonymous view (API and page) is the same, apart from the
+/// address itself and the link's own token, for an address with an account and one without.
+#[tokio::test]
+async fn col_02_the_invitation_link_does_not_tell_whether_an_account_exists() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "invites").await;
+    t.session("has.account@example.org", "a long enough password")
+        .await;
+    let existing = invite(&t, &f.admin.token, "has.account@example.org", "member").await;
+    let unknown = invite(&t, &f.admin.token, "no.account@example.org", "member").await;
+    let view = |token: String, email: &'static str| {
+        let t = &t;
+        async move {
+            let (st, mut api) = call(
+                t,
+                "GET",
+                &format!("/invitations/{token}"),
+                &Auth::None,
+                Body::None,
+            )
+            .await;
+            assert_eq!(st, 200, "{api}");
+            api["email"] = json!("X");
+            api["expires_at"] = json!(0);
+            let page = t
+                .http
+                .get(format!("{}/invitations/{token}", t.base))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .replace(&token, "TOKEN")
+                .replace(email, "EMAIL");
+            // Per-response values (CSRF token, nonces) are not about the account.
+            let page = regex::Regex::new(r#"value="[A-Za-z0-9_-]{20,}""#)
+                .unwrap()
+                .replace_all(&page, "value=\"R\"")
+                .into_owned();
+            (api, page)
+        }
+    };
+    let (api_a, page_a) = view(existing, "has.account@example.org").await;
+    let (api_b, page_b) = view(unknown, "no.account@example.org").await;
+    assert_eq!(api_a, api_b, "the API view differs");
+    assert!(api_a.get("account_exists").is_none(), "{api_a}");
+    assert_eq!(page_a, page_b, "the page differs");
 }

@@ -608,3 +608,40 @@ async fn col_04_account_mail_is_kept_through_an_outage_like_workspace_mail() {
     let token = reset_tokens(&smtp, "ann@example.org", 1).await.remove(0);
     assert_eq!(reset(&t, &token, json!(NEW_PASSWORD)).await.0, 204);
 }
+
+/// IDN-04 (issue 19, finding 9): a flood of reset requests for one address sends a few mails,
+/// then is slowed down with 429 and Retry-After, exactly alike for an address with an account
+/// and one without, so the throttle tells nothing either.
+#[tokio::test]
+async fn idn_04_reset_requests_are_throttled_alike_for_known_and_unknown_addresses() {
+    let smtp = TestSmtp::start().await;
+    let t = app_with_mail(&smtp).await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        known.push(request(&t, "ann@example.org").await);
+    }
+    for _ in 0..6 {
+        unknown.push(request(&t, "nobody@example.org").await);
+    }
+    let statuses = |v: &[(u16, Value)]| v.iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(
+        statuses(&known),
+        vec![202, 202, 202, 429, 429, 429],
+        "{known:?}"
+    );
+    assert_eq!(statuses(&known), statuses(&unknown));
+    assert_eq!(known[3].1, unknown[3].1, "the refusals are identical");
+    assert_eq!(
+        error_code(&known[3].1),
+        "too_many_attempts",
+        "{:?}",
+        known[3]
+    );
+    deliver(&t, &smtp).await;
+    assert_eq!(
+        messages(&smtp, "ann@example.org", RESET_SUBJECT).len(),
+        3,
+        "three mails, not six"
+    );
+}
