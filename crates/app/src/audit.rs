@@ -302,9 +302,17 @@ pub struct AuditExport {
     pub verifier_key: String,
     /// The latest signed checkpoint, covering every exported event.
     pub checkpoint: String,
-    /// Every event of the workspace, oldest first.
+    /// The page's events, oldest first: the newest [`EXPORT_PAGE`] (or `limit`) before
+    /// `before`, so the first page ends with the export's own event.
     pub events: Vec<AuditEventView>,
+    /// Pass as `before` for the page of older events; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
 }
+
+/// Events in one page of an audit export, at most (issue 19, finding 10: one response held
+/// every event of the workspace).
+pub const EXPORT_PAGE: u32 = 5_000;
 
 /// What `ideaweave audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,6 +339,20 @@ pub struct AuditProblem {
 
 const MAX_PAGE: u32 = 500;
 const VERIFY_BATCH: i64 = 5_000;
+
+/// Which page of an audit export.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportPage {
+    /// The `next_before` of the previous page; absent for the first (newest) page.
+    pub before: Option<u64>,
+    /// Events per page, 1 to 5,000 (the default).
+    pub limit: Option<u32>,
+}
+
+/// Refused requests recorded one by one per person, workspace and minute (issue 19, finding
+/// 10); the rest of that minute's are counted only.
+pub const DENIALS_RECORDED_PER_MINUTE: i64 = 10;
 
 fn row_place(
     scope: uuid::Uuid,
@@ -630,6 +652,30 @@ impl App {
         let Some(ws) = ws else {
             return Ok(());
         };
+        // A member who sends refused requests in a loop must not grow the permanent log
+        // without bound: the first few each minute are recorded one by one, the last of them
+        // saying so, and the rest are only counted.
+        let now = self.now();
+        let minute = now.div_euclid(60_000);
+        let bucket = self
+            .keyring
+            .keyed_index(&format!("denied:{}:{}:{minute}", ws.0, principal.user.0))?;
+        let n = tx
+            .reserve_attempt(&bucket, now, i64::MIN)
+            .await?
+            .unwrap_or(i64::MAX);
+        if n > DENIALS_RECORDED_PER_MINUTE {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let facts = if n == DENIALS_RECORDED_PER_MINUTE {
+            serde_json::json!({
+                "request": request,
+                "further_denials_this_minute": "counted, not recorded one by one",
+            })
+        } else {
+            serde_json::json!({ "request": request })
+        };
         self.audit(
             &mut tx,
             AuditEvent {
@@ -639,7 +685,7 @@ impl App {
                 target: Target::Scope,
                 outcome: Outcome::Denied,
                 client,
-                facts: serde_json::json!({ "request": request }),
+                facts,
             },
         )
         .await?;
@@ -1066,47 +1112,68 @@ impl App {
         &self,
         m: &Member,
         client: &ClientInfo,
+        page: ExportPage,
     ) -> AppResult<AuditExport> {
         m.allow(Action::ReadAudit)?;
         // Support reads the trail; taking it out is the admins' to do.
         m.refuse_support()?;
-        let index = self
-            .audit_alone(AuditEvent {
-                workspace: Some(m.workspace),
-                actor: Who::Person(m.actor.user),
-                action: AuditAction::AuditExported,
-                target: Target::Scope,
-                outcome: Outcome::Success,
-                client,
-                facts: serde_json::Value::Null,
-            })
-            .await?;
+        let limit = page.limit.unwrap_or(EXPORT_PAGE);
+        if !(1..=EXPORT_PAGE).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be between 1 and {EXPORT_PAGE}"),
+            ));
+        }
+        // The export is recorded once, with its first page; later pages continue it.
+        let index = match page.before {
+            None => {
+                self.audit_alone(AuditEvent {
+                    workspace: Some(m.workspace),
+                    actor: Who::Person(m.actor.user),
+                    action: AuditAction::AuditExported,
+                    target: Target::Scope,
+                    outcome: Outcome::Success,
+                    client,
+                    facts: serde_json::Value::Null,
+                })
+                .await?
+            }
+            Some(b) => b.saturating_sub(1),
+        };
         let (_, checkpoint) = self.checkpoint_covering(index).await?;
-        let mut events = Vec::new();
-        let mut before = None;
+        let mut events: Vec<AuditEventView> = Vec::new();
+        let mut before = page.before;
+        let mut more = false;
         loop {
-            let page = self
+            let want = (limit as usize - events.len()).min(MAX_PAGE as usize) as u32;
+            let got = self
                 .audit_page(
                     Some(m.workspace),
                     &AuditQuery {
                         before,
-                        limit: Some(MAX_PAGE),
+                        limit: Some(want),
                         ..AuditQuery::default()
                     },
                 )
                 .await?;
-            events.extend(page.items);
-            match page.next_before {
-                Some(b) => before = Some(b),
+            events.extend(got.items);
+            match got.next_before {
+                Some(b) if events.len() < limit as usize => before = Some(b),
+                Some(_) => {
+                    more = true;
+                    break;
+                }
                 None => break,
             }
         }
+        let next_before = more.then(|| events.last().map(|e| e.index)).flatten();
         events.reverse();
         Ok(AuditExport {
             origin: self.audit_origin()?,
             verifier_key: self.audit_verifier_key()?.to_string(),
             checkpoint,
             events,
+            next_before,
         })
     }
 

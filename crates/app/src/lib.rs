@@ -53,7 +53,8 @@ use ideaweave_store::{FileStore, Store};
 pub use admin::CreatedWorkspace;
 pub use audit::{
     AuditAction, AuditEvent, AuditEventView, AuditExport, AuditPage, AuditPersonView, AuditProblem,
-    AuditQuery, AuditReport, ClientInfo, Outcome, Target, Who,
+    AuditQuery, AuditReport, ClientInfo, DENIALS_RECORDED_PER_MINUTE, EXPORT_PAGE, ExportPage,
+    Outcome, Target, Who,
 };
 pub use audit_seal::{AUDIT_ANCHOR_FILE, AuditAnchor};
 pub use auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};

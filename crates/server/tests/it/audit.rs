@@ -1912,3 +1912,94 @@ async fn aud_01_a_database_writer_cannot_forge_or_rewrite_the_history() {
         }
     }
 }
+
+/// AUD-01 (issue 19, finding 10): a member who sends a thousand refused requests adds a
+/// bounded number of entries to the permanent log: ten a minute, the tenth saying that the
+/// rest of the minute's are counted, not recorded one by one; the next minute records again.
+#[tokio::test]
+async fn aud_01_a_flood_of_refused_requests_adds_a_bounded_number_of_entries() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("flood").await;
+    let member = t.member(&w, "flooder", Role::Member).await;
+    let size = |t: &TestApp| {
+        let app = t.app.clone();
+        async move {
+            app.store()
+                .read()
+                .await
+                .unwrap()
+                .audit_head()
+                .await
+                .unwrap()
+                .size
+        }
+    };
+    let before = size(&t).await;
+    let path = format!("/workspaces/{}/audit/events", w.slug);
+    for _ in 0..1000 {
+        let (st, _) = with_token(&t, "GET", &path, &member.token, None).await;
+        assert_eq!(st, 403);
+    }
+    let grown = size(&t).await - before;
+    assert_eq!(grown, 10, "1,000 refusals in one minute add ten entries");
+    let denied: Vec<Value> = workspace_events(&t, "flood", &w.owner.token)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "access.denied")
+        .collect();
+    assert_eq!(denied.len(), 10);
+    assert!(
+        denied
+            .iter()
+            .any(|e| e["facts"]["further_denials_this_minute"].is_string()),
+        "{denied:?}"
+    );
+    t.clock.advance(std::time::Duration::from_secs(61));
+    let (st, _) = with_token(&t, "GET", &path, &member.token, None).await;
+    assert_eq!(st, 403);
+    assert_eq!(size(&t).await - before, 11, "the next minute records again");
+
+    // The export comes in pages; only the first records the export.
+    let all = workspace_events(&t, "flood", &w.owner.token).await.len() + 1;
+    let mut seen = Vec::new();
+    let mut before: Option<u64> = None;
+    loop {
+        let q = before.map_or(String::new(), |b| format!("&before={b}"));
+        let (st, page) = with_token(
+            &t,
+            "GET",
+            &format!("/workspaces/flood/audit/export?limit=4{q}"),
+            &w.owner.token,
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{page}");
+        let events = page["events"].as_array().unwrap();
+        assert!(!events.is_empty() && events.len() <= 4, "{page}");
+        let mut indexes: Vec<u64> = events
+            .iter()
+            .map(|e| e["index"].as_u64().unwrap())
+            .collect();
+        indexes.extend(seen);
+        seen = indexes;
+        match page["next_before"].as_u64() {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        all,
+        "every event once, oldest first across pages"
+    );
+    assert!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+    let (st, v) = with_token(
+        &t,
+        "GET",
+        "/workspaces/flood/audit/export?limit=0",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 422, "{v}");
+}

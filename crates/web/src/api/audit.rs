@@ -52,10 +52,14 @@ pub async fn event_proof(
 /// Every event of the workspace with the checkpoint that covers them (admins). The export is
 /// itself recorded.
 #[utoipa::path(get, path = "/workspaces/{slug}/audit/export", tag = "audit",
-    params(("slug" = String, Path)),
+    params(("slug" = String, Path), ExportPage),
     responses((status = 200, body = AuditExport), (status = "4XX", body = ErrorBody)))]
-pub async fn export(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Response> {
-    let export = s.app.export_workspace_audit(&m, &m.client).await?;
+pub async fn export(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiQuery(page): ApiQuery<ExportPage>,
+) -> ApiResult<Response> {
+    let export = s.app.export_workspace_audit(&m, &m.client, page).await?;
     let disposition =
         HeaderValue::from_str(&format!("attachment; filename=\"audit-{}.json\"", m.slug))
             .unwrap_or(HeaderValue::from_static("attachment"));
