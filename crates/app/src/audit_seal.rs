@@ -182,7 +182,11 @@ impl App {
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
         {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&tmp).map_err(io)?;
             f.write_all(&data).map_err(io)?;
             f.sync_all().map_err(io)?;
         }

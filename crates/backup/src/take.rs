@@ -181,8 +181,8 @@ impl Backups {
         self.clear_staging(&id).await;
         let lease = self.keep_lease(id.clone());
         let result = async {
-            tokio::fs::create_dir_all(&stage)
-                .await
+            ideaweave_store::create_private_dir(&self.settings.staging_dir)
+                .and_then(|()| ideaweave_store::create_private_dir(&stage))
                 .map_err(BackupError::io(format!(
                     "cannot create {}",
                     stage.display()

@@ -77,8 +77,9 @@ pub(crate) async fn open_scratch(
     dir: &Path,
 ) -> BackupResult<Scratch> {
     let into = dir.join("unpacked");
-    tokio::fs::create_dir_all(&into)
-        .await
+    // Decrypted copies: for this user only.
+    ideaweave_store::create_private_dir(dir)
+        .and_then(|()| ideaweave_store::create_private_dir(&into))
         .map_err(BackupError::io(format!("cannot create {}", into.display())))?;
     let known = live
         .migration_state()
@@ -325,8 +326,7 @@ impl Backups {
         dir: &Path,
         identity: &age::x25519::Identity,
     ) -> BackupResult<Verification> {
-        tokio::fs::create_dir_all(dir)
-            .await
+        ideaweave_store::create_private_dir(dir)
             .map_err(BackupError::io(format!("cannot create {}", dir.display())))?;
         let object = dir.join("object.age");
         let (_, sha) = self.targets.download(name, &object).await?;

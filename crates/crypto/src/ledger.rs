@@ -84,11 +84,11 @@ impl ShredLedger {
                 self.path.display()
             ))
         };
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&self.path).map_err(io)?;
         let text: String = entries.iter().map(ShredEntry::line).collect();
         f.write_all(text.as_bytes()).map_err(io)?;
         f.sync_all().map_err(io)

@@ -190,6 +190,40 @@ fn read_identity(path: &Path) -> anyhow::Result<age::x25519::Identity> {
 
 /// Runs `ideaweave restore`.
 pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    // Checked before anything is created: without the key the backup's data cannot be
+    // opened, and a new key (with a new database) would only stand in the way of the retry.
+    let config = args.cfg.load(None)?;
+    if let crate::config::MasterKeySource::File(path) = &config.master_key
+        && !path.exists()
+    {
+        bail!(
+            "a restore needs the master key the backup was taken with, and {} does not exist: \
+             put the key file there (or point keys.master_key_file at it, or name its variable in keys.master_key_env); nothing was changed",
+            path.display()
+        );
+    }
+    let sqlite_file = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)));
+    let fresh_database = sqlite_file.as_ref().is_some_and(|p| !p.exists());
+    let result = restore_with(&args).await;
+    // A restore into a new data directory that failed leaves no database behind to trip the
+    // next attempt.
+    if result.is_err()
+        && fresh_database
+        && let Some(path) = &sqlite_file
+    {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(&name);
+        }
+    }
+    result
+}
+
+async fn restore_with(args: &RestoreArgs) -> anyhow::Result<()> {
     let (app, config) = app_for(&args.cfg).await?;
     let identity = match &args.identity {
         Some(p) => read_identity(p)?,
@@ -207,8 +241,10 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         .map(|b| b.staging_dir.clone())
         .unwrap_or_else(|| config.data_dir.join("backup-staging"));
     let work = staging.join(format!("restore-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let result = restore_in(&app, &config, &args, identity, &work).await;
+    ideaweave_store::create_private_dir(&staging)
+        .and_then(|()| ideaweave_store::create_private_dir(&work))
+        .with_context(|| format!("cannot create {}", work.display()))?;
+    let result = restore_in(&app, &config, args, identity, &work).await;
     let _ = std::fs::remove_dir_all(&work);
     result
 }

@@ -31,7 +31,7 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
         Ok(Config::load(&Overrides {
             config_file: self.config.clone(),
             data_dir: self.data_dir.clone(),
@@ -535,9 +535,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
                 crate::mail::spawn_digests(app.clone(), crate::mail::DIGESTS_EVERY);
             }
-            crate::serve(listener, router, config.http_limits, shutdown_signal())
-                .await
-                .context("the server stopped with an error")?;
+            crate::serve(
+                listener,
+                router,
+                config.http_limits.clone(),
+                shutdown_signal(),
+            )
+            .await
+            .context("the server stopped with an error")?;
             app.store().close().await;
             Ok(())
         }

@@ -154,6 +154,7 @@ struct RawHttp {
     max_json_bytes: Option<u64>,
     max_connections: Option<u64>,
     header_timeout_seconds: Option<u64>,
+    trusted_proxies: Option<List>,
     secure_cookies: Option<bool>,
 }
 
@@ -377,6 +378,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "http.header_timeout_seconds",
         "10",
         "seconds a connection may take to send a request's headers, or stay idle between requests (1 - 300)",
+    ),
+    (
+        "http.trusted_proxies",
+        "none",
+        "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client; comma-separated in the variable",
     ),
     (
         "http.secure_cookies",
@@ -878,6 +884,15 @@ impl Config {
                 1,
                 300,
             )?),
+            trusted_proxies: raw
+                .http
+                .trusted_proxies
+                .map(List::items)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| crate::http_server::ProxyNet::parse(p))
+                .collect::<Result<_, _>>()
+                .map_err(|e| ConfigError::new("http.trusted_proxies", e))?,
             ..crate::HttpLimits::default()
         };
         let secure_cookies = raw

@@ -13,7 +13,7 @@
 //!   idle sockets long before the connection limit.
 //! - Request bodies that stall are cut off by the router's own timeouts (`ideaweave-web`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,89 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-/// Limits of the HTTP server.
+/// An address or network (CIDR) of a reverse proxy whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    /// Parses `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32` or `::1`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a prefix length outside 0-{max}"))?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        let p = u32::from(self.prefix);
+        match (ip, self.addr) {
+            (IpAddr::V4(a), IpAddr::V4(n)) => {
+                let mask = u32::MAX.checked_shl(32 - p).unwrap_or(0);
+                u32::from(a) & mask == u32::from(n) & mask
+            }
+            (IpAddr::V6(a), IpAddr::V6(n)) => {
+                let mask = u128::MAX.checked_shl(128 - p).unwrap_or(0);
+                u128::from(a) & mask == u128::from(n) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The client a request came from: the TCP peer, unless the peer is a trusted proxy, in which
+/// case the nearest address in `X-Forwarded-For` (read from the right) that is not itself a
+/// trusted proxy. An untrusted peer's header is ignored: anyone can send one.
+pub fn client_address(
+    peer: SocketAddr,
+    headers: &hyper::HeaderMap,
+    proxies: &[ProxyNet],
+) -> SocketAddr {
+    let trusted = |ip: IpAddr| proxies.iter().any(|p| p.contains(ip));
+    if !trusted(peer.ip()) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted(ip) => continue,
+            Ok(ip) => return SocketAddr::new(ip, 0),
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Connections served at once.
     pub max_connections: usize,
@@ -33,6 +114,9 @@ pub struct HttpLimits {
     pub header_read_timeout: Duration,
     /// How long a request body may stall before the request is answered 408.
     pub body_stall_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (IDN-04: the sign-in back-off
+    /// counts per client, which behind a proxy would otherwise be the proxy for everyone).
+    pub trusted_proxies: Vec<ProxyNet>,
 }
 
 impl Default for HttpLimits {
@@ -41,6 +125,7 @@ impl Default for HttpLimits {
             max_connections: 4096,
             header_read_timeout: Duration::from_secs(10),
             body_stall_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -81,6 +166,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
+    let proxies: Arc<[ProxyNet]> = limits.trusted_proxies.clone().into();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut last_limit_log: Option<Instant> = None;
@@ -117,11 +203,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let proxies = proxies.clone();
         let service = hyper::service::service_fn(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
+                let client = client_address(peer, request.headers(), &proxies);
                 request
                     .extensions_mut()
-                    .insert(ConnectInfo::<SocketAddr>(peer));
+                    .insert(ConnectInfo::<SocketAddr>(client));
                 router.clone().oneshot(request)
             },
         );
@@ -145,4 +233,59 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idn_04_forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxies = [
+            ProxyNet::parse("10.0.0.0/8").unwrap(),
+            ProxyNet::parse("::1").unwrap(),
+        ];
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.1.2.3".parse().unwrap(),
+        );
+        let peer = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 4000);
+        assert_eq!(
+            client_address(peer("10.9.9.9"), &headers, &proxies)
+                .ip()
+                .to_string(),
+            "203.0.113.9",
+            "the nearest untrusted hop, not what the client claimed first"
+        );
+        assert_eq!(
+            client_address(peer("198.51.100.1"), &headers, &proxies),
+            peer("198.51.100.1"),
+            "an untrusted peer's header is ignored"
+        );
+        assert_eq!(
+            client_address(peer("::ffff:10.0.0.1"), &headers, &proxies)
+                .ip()
+                .to_string(),
+            "203.0.113.9",
+            "IPv4-mapped peers count as IPv4"
+        );
+        headers.insert("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &headers, &proxies),
+            peer("10.0.0.1")
+        );
+        assert!(ProxyNet::parse("10.0.0.0/33").is_err());
+        assert!(ProxyNet::parse("proxy.example").is_err());
+        assert!(
+            ProxyNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        assert!(
+            !ProxyNet::parse("192.0.2.0/24")
+                .unwrap()
+                .contains("192.0.3.1".parse().unwrap())
+        );
+    }
 }

@@ -18,7 +18,7 @@ use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
 
 use crate::config::{Config, MasterKeySource};
-pub use crate::http_server::{HttpLimits, raise_open_files_limit};
+pub use crate::http_server::{HttpLimits, ProxyNet, client_address, raise_open_files_limit};
 
 /// Where the master key comes from, in words.
 pub fn describe(source: &MasterKeySource) -> String {
@@ -32,7 +32,7 @@ pub fn describe(source: &MasterKeySource) -> String {
 /// applies pending migrations.
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        ideaweave_store::create_private_dir(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
                 config.data_dir.display()
@@ -44,9 +44,32 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
         busy_timeout: config.busy_timeout,
         sqlite_durability: config.sqlite_durability,
     };
+    // The database file for this user only; SQLite gives its log files the database file's
+    // permissions.
+    let sqlite_file = config
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or(p)));
+    let make_private = |path: &std::path::Path| {
+        if path.exists() {
+            ideaweave_store::make_private_file(path)
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    if let Some(path) = &sqlite_file {
+        make_private(path)?;
+    }
     let store = Store::connect(&config.database_url, &settings)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
+    if let Some(path) = &sqlite_file {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            make_private(std::path::Path::new(&name))?;
+        }
+    }
     if migrate {
         store
             .migrate()
@@ -116,15 +139,46 @@ pub async fn key_provider(config: &Config, store: &Store) -> anyhow::Result<Arc<
 
 /// Builds the application from a validated configuration.
 pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    let store = open_store(config, true).await?;
-    let keyring = Arc::new(Keyring::new(
-        key_provider(config, &store).await?,
-        4096,
-        ShredLedger::at(&config.shred_ledger),
-    ));
-    keyring.check(&store).await.map_err(|_| {
-        anyhow::anyhow!("the master key ({}) does not open the keys in this database: is this the key it was created with?", describe(&config.master_key))
-    })?;
+    let store = open_store(config, false).await?;
+    let check = |keyring: Arc<Keyring>| {
+        let store = store.clone();
+        async move {
+            keyring.check(&store).await.map_err(|_| {
+                anyhow::anyhow!(
+                    "the master key ({}) does not open the keys in this database: is this the key it was created with?",
+                    describe(&config.master_key)
+                )
+            })?;
+            Ok::<_, anyhow::Error>(keyring)
+        }
+    };
+    let ledger = ShredLedger::at(&config.shred_ledger);
+    // The key is checked before any migration touches an existing database: a wrong key must
+    // not leave a schema half-moved to a release that then cannot start.
+    let has_schema = store
+        .migration_state()
+        .await
+        .context("cannot read the database's schema version")?
+        .migrations
+        .iter()
+        .any(|m| m.applied);
+    let checked = if has_schema {
+        let provider = key_provider(config, &store).await?;
+        Some(check(Arc::new(Keyring::new(provider, 4096, ledger.clone()))).await?)
+    } else {
+        None
+    };
+    store
+        .migrate()
+        .await
+        .context("cannot bring the database schema up to date")?;
+    let keyring = match checked {
+        Some(k) => k,
+        None => {
+            let provider = key_provider(config, &store).await?;
+            check(Arc::new(Keyring::new(provider, 4096, ledger))).await?
+        }
+    };
     insecure_cipher_guard()?;
     let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
         format!(

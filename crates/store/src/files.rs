@@ -52,6 +52,39 @@ pub trait FileWriter: Send {
     fn commit(self: Box<Self>) -> BoxFuture<'static, Result<(), FileStoreError>>;
 }
 
+/// Creates `dir` (and its missing parents) readable by this user only (0700), and makes an
+/// existing `dir` so: the data directory, the uploads and the backup staging area hold what
+/// nobody else on the machine should read, even sealed (SEC-01, issue 19 finding 13).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// Makes an existing file readable and writable by this user only (0600).
+pub fn make_private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 /// Files in a local directory, one file per object, written atomically (temporary file, fsync,
 /// rename) so a crash never leaves a half-written object under its final name.
 #[derive(Debug, Clone)]
@@ -62,7 +95,7 @@ pub struct LocalDirFileStore {
 impl LocalDirFileStore {
     /// A store rooted at `root`, created if missing.
     pub fn open(root: &Path) -> Result<Self, FileStoreError> {
-        std::fs::create_dir_all(root)?;
+        create_private_dir(root)?;
         Ok(Self {
             root: root.to_owned(),
         })
@@ -94,7 +127,7 @@ impl FileStore for LocalDirFileStore {
                 .ok_or_else(|| FileStoreError::InvalidKey(key.to_owned()))?
                 .to_owned();
             let (tmp, file) = tokio::task::spawn_blocking(move || {
-                std::fs::create_dir_all(&dir)?;
+                create_private_dir(&dir)?;
                 tempfile_in(&dir)
             })
             .await
@@ -193,11 +226,11 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     for _ in 0..16 {
         let name = format!(".tmp-{}", uuid::Uuid::new_v4());
         let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

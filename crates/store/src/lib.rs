@@ -71,7 +71,10 @@ pub use export::{
     AttachmentRow, CommentRow, DiscussionRow, ExportJobRow, IdeaRow, InvitationRow, LinkRow,
     MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
 };
-pub use files::{FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore};
+pub use files::{
+    FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, create_private_dir,
+    make_private_file,
+};
 pub use identity::{
     CeremonyRecord, NewPasskey, NewSession, PasskeyRecord, SessionEntry, SessionListing,
     ThrottleRecord, TotpRecord,

@@ -421,7 +421,7 @@ async fn serve_on_random_port(
         .expect("bind a port");
     let addr = listener.local_addr().expect("local address");
     let router = ideaweave_server::router(app.clone(), config);
-    let limits = config.http_limits;
+    let limits = config.http_limits.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = ideaweave_server::serve(listener, router, limits, async move {

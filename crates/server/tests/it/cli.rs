@@ -432,3 +432,29 @@ mod reqwest {
         Client::builder().cookie_store(true).build().unwrap()
     }
 }
+
+/// BAK-05 (issue 19, finding 13): a restore without the master key says so once, plainly, and
+/// leaves nothing behind (no new key file, no database) to trip the retry.
+#[test]
+fn bak_05_a_restore_without_the_master_key_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    let backup = dir.path().join("some-backup.age");
+    std::fs::write(&backup, b"not opened").unwrap();
+    let mut c = bin();
+    c.args(["restore", "--yes", "--data-dir"])
+        .arg(&fresh)
+        .arg(&backup)
+        .env_remove("IDEAWEAVE_DATABASE__URL");
+    let (ok, _, err) = run(c);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("needs the master key") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error:").count(), 1, "said once: {err}");
+    let left: Vec<_> = std::fs::read_dir(&fresh)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -1423,3 +1423,41 @@ async fn idn_04_parallel_guesses_cannot_slip_past_the_limit() {
     // And the right password waits too.
     assert_eq!(sign_in(&t, ANN, ANN_PASSWORD).await.status, 429);
 }
+
+/// IDN-04 (issue 19, finding 8): behind a trusted reverse proxy each client is counted by the
+/// address the proxy forwards, so one client's guesses do not lock everyone else out; from a
+/// peer that is not a trusted proxy the header is ignored, so a client cannot dodge its own
+/// count by sending a new `X-Forwarded-For` with each guess.
+#[tokio::test]
+async fn idn_04_forwarded_client_addresses_count_only_behind_a_trusted_proxy() {
+    let guess = |t: &TestApp, i: usize, from: String| {
+        let rb = t
+            .http
+            .post(t.api("/session"))
+            .header("x-forwarded-for", from)
+            .json(&json!({"email": format!("guess{i}@example.org"), "password": "a guess"}));
+        async move { rb.send().await.unwrap().status().as_u16() }
+    };
+    let behind_proxy = TestApp::spawn_with(|c| {
+        c.http_limits.trusted_proxies =
+            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    for i in 0..25 {
+        let st = guess(&behind_proxy, i, format!("198.51.100.{i}")).await;
+        assert_eq!(
+            st, 403,
+            "guess {i} from its own address is one failure of that client"
+        );
+    }
+    let open = TestApp::spawn().await;
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        statuses.push(guess(&open, i, format!("198.51.100.{i}")).await);
+    }
+    assert_eq!(
+        statuses.iter().position(|s| *s == 429),
+        Some(19),
+        "a forged header from an untrusted peer changes nothing: {statuses:?}"
+    );
+}

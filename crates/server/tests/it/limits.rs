@@ -109,3 +109,83 @@ fn sec_01_a_thousand_idle_sockets_under_a_soft_limit_of_1024_do_not_take_a_node_
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// SEC-01 (issue 19, finding 13): what the server keeps on disk is for its own user only: the
+/// data directory, uploads and backup staging 0700, the database, uploaded files, the shred
+/// ledger and the audit anchor 0600, whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn sec_01_data_files_are_private_to_the_server_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestApp::spawn().await;
+    let w = t.workspace("private").await;
+    let d = crate::helpers::open_discussion(&t, &w.slug, &w.owner.token).await;
+    let (st, idea) = crate::helpers::with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/{}/discussions/{d}/ideas", w.slug),
+        &w.owner.token,
+        Some(serde_json::json!({"title": "private", "body": "", "tags": []})),
+    )
+    .await;
+    assert_eq!(st, 201, "{idea}");
+    let (st, _) = crate::helpers::call(
+        &t,
+        "POST",
+        &format!(
+            "/workspaces/{}/ideas/{}/attachments",
+            w.slug,
+            idea["id"].as_str().unwrap()
+        ),
+        &crate::helpers::Auth::Token(w.owner.token.clone()),
+        crate::helpers::Body::Upload {
+            filename: "p.png",
+            bytes: crate::helpers::png(),
+        },
+    )
+    .await;
+    assert_eq!(st, 201);
+    let member = t.member(&w, "gone", ideaweave_domain::Role::Member).await;
+    t.app
+        .erase_person(
+            &w.as_member(&w.owner),
+            member.id,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Anonymise,
+            },
+        )
+        .await
+        .unwrap();
+    t.app.sign_audit_checkpoint().await.unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let backups = ideaweave_backup::Backups::new(
+        t.app.clone(),
+        crate::backup::settings(
+            &t,
+            vec![ideaweave_backup::TargetSpec::Dir(target.path().to_owned())],
+            &age::x25519::Identity::generate(),
+        ),
+    )
+    .unwrap();
+    backups.run(&|_| {}).await.unwrap();
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut checked = 0;
+    let mut walk = vec![t.dir.path().to_owned()];
+    while let Some(dir) = walk.pop() {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk.push(p);
+            } else {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 4,
+        "the database, an upload, the ledger and the anchor at least"
+    );
+}
