@@ -760,7 +760,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         let head = tx.audit_head_for_update().await?;
         let frontier = Frontier::from_bytes(&head.frontier).map_err(audit_err)?;
-        let mac_from = self.audit_mac_from(&mut tx, anchor.as_ref()).await?;
+        let mac_from = self
+            .audit_mac_from(&mut tx, &mac_key, anchor.as_ref())
+            .await?;
         // The tree must extend the checkpoint kept outside the database, whatever the
         // database's own checkpoints say (they may have been deleted).
         if let Some(a) = &anchor {
@@ -780,6 +782,26 @@ impl App {
             }
         }
         let latest = tx.latest_audit_checkpoint().await?;
+        // A checkpoint row is trusted only with its signature: a database writer can insert a
+        // row, not sign one (it would otherwise move the start of the checks past a forgery).
+        if let Some(l) = &latest {
+            let signed = self
+                .keyring
+                .audit_signer()?
+                .verifier()
+                .verify(&l.note)
+                .ok()
+                .filter(|cp| {
+                    i64::try_from(cp.size).ok() == Some(l.size)
+                        && cp.root.as_slice() == l.root.as_slice()
+                });
+            if signed.is_none() {
+                return Err(AppError::Integrity(format!(
+                    "the latest checkpoint row (size {}) does not carry this log's signature: refusing to sign",
+                    l.size
+                )));
+            }
+        }
         let from = match &latest {
             Some(l) if l.size == head.size => {
                 let note = l.note.clone();
@@ -1124,22 +1146,21 @@ impl App {
                 format!("must be between 1 and {EXPORT_PAGE}"),
             ));
         }
-        // The export is recorded once, with its first page; later pages continue it.
-        let index = match page.before {
-            None => {
-                self.audit_alone(AuditEvent {
-                    workspace: Some(m.workspace),
-                    actor: Who::Person(m.actor.user),
-                    action: AuditAction::AuditExported,
-                    target: Target::Scope,
-                    outcome: Outcome::Success,
-                    client,
-                    facts: serde_json::Value::Null,
-                })
-                .await?
-            }
-            Some(b) => b.saturating_sub(1),
-        };
+        // Every page is recorded: a page asked for directly is an export too.
+        let index = self
+            .audit_alone(AuditEvent {
+                workspace: Some(m.workspace),
+                actor: Who::Person(m.actor.user),
+                action: AuditAction::AuditExported,
+                target: Target::Scope,
+                outcome: Outcome::Success,
+                client,
+                facts: match page.before {
+                    None => serde_json::Value::Null,
+                    Some(b) => serde_json::json!({ "page_before": b }),
+                },
+            })
+            .await?;
         let (_, checkpoint) = self.checkpoint_covering(index).await?;
         let mut events: Vec<AuditEventView> = Vec::new();
         let mut before = page.before;
@@ -1195,7 +1216,9 @@ impl App {
         let mut tx = self.store.read().await?;
         let head = tx.audit_head().await?;
         let head_size = u64::try_from(head.size).unwrap_or(0);
-        let mac_from = self.audit_mac_from(&mut tx, anchor.as_ref()).await?;
+        let mac_from = self
+            .audit_mac_from(&mut tx, &mac_key, anchor.as_ref())
+            .await?;
         let mut checkpoints: Vec<(u64, Hash, String)> = Vec::new();
         let mut bad_checkpoint: Option<AuditProblem> = None;
         for c in tx.audit_checkpoints().await? {

@@ -194,19 +194,28 @@ impl App {
         Ok(())
     }
 
-    /// From which index on every entry must carry a MAC: the anchor's word, or, before the first
-    /// anchor was written, the first entry that carries one (the log's length when none does).
+    /// From which index on every entry must carry a MAC: the database's seal marker, whose MAC
+    /// nobody without the master key can make (no marker: every entry), never later than the
+    /// anchor says.
     pub(crate) async fn audit_mac_from(
         &self,
         tx: &mut Tx,
+        key: &MacKey,
         anchor: Option<&AuditAnchor>,
     ) -> AppResult<u64> {
-        if let Some(a) = anchor {
-            return Ok(a.mac_from);
-        }
-        Ok(match tx.first_sealed_audit_entry().await? {
-            Some(seq) => u64::try_from(seq).unwrap_or(0),
-            None => u64::try_from(tx.audit_head().await?.size).unwrap_or(0),
-        })
+        let marked = match tx.audit_seal_marker().await? {
+            None => 0,
+            Some((from, tag)) => {
+                let valid = hex::decode(&tag)
+                    .is_ok_and(|t| key.verify(&crate::keyring::audit_seal_marker_bytes(from), &t));
+                if !valid {
+                    return Err(AppError::Integrity(
+                        "the audit log's seal marker was altered (its MAC does not match)".into(),
+                    ));
+                }
+                u64::try_from(from).unwrap_or(0)
+            }
+        };
+        Ok(anchor.map_or(marked, |a| marked.min(a.mac_from)))
     }
 }

@@ -128,8 +128,38 @@ pub struct Keyring {
     audit_details: OnceLock<(KeyId, SecretKey)>,
     /// Seals account mail queued in the outbox (no workspace key can take it).
     account_mail: OnceLock<(KeyId, SecretKey)>,
-    /// Keys the MACs of this instance's audit entries and anchor.
-    audit_mac: OnceLock<MacKey>,
+    /// Keys the MACs of this instance's audit entries and anchor (replaced when a restore
+    /// brings the instance keys of a backup).
+    audit_mac: std::sync::RwLock<Option<MacKey>>,
+}
+
+/// What the seal marker's MAC covers.
+pub(crate) fn audit_seal_marker_bytes(mac_from: i64) -> Vec<u8> {
+    let mut out = b"ideaweave audit seal, MACs from index ".to_vec();
+    out.extend_from_slice(&mac_from.to_be_bytes());
+    out
+}
+
+/// Writes the audit log's seal marker when there is none (AUD-01): from the log's present
+/// length when the MAC key was only now made (entries before it were appended before entries
+/// were sealed), from the very first entry when the key existed already (someone deleted the
+/// marker to exempt entries from their MACs).
+async fn ensure_audit_seal_marker(store: &Store, key: &MacKey, key_existed: bool) -> AppResult<()> {
+    let mut tx = store.begin().await?;
+    if tx.audit_seal_marker().await?.is_none() {
+        let from = if key_existed {
+            tracing::error!(
+                "the audit log's seal marker was missing though its key exists: every entry must now carry a MAC"
+            );
+            0
+        } else {
+            tx.audit_head().await?.size
+        };
+        let mac = hex::encode(key.tag(&audit_seal_marker_bytes(from)));
+        tx.insert_audit_seal_marker(from, &mac).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// An instance sealing key that [`Keyring::prepare`] loaded.
@@ -177,7 +207,7 @@ impl Keyring {
             audit_signing: OnceLock::new(),
             audit_details: OnceLock::new(),
             account_mail: OnceLock::new(),
-            audit_mac: OnceLock::new(),
+            audit_mac: std::sync::RwLock::new(None),
         }
     }
 
@@ -603,8 +633,15 @@ impl Keyring {
         let _ = self.audit_details.set(details);
         let mail = self.instance_secret(store, ACCOUNT_MAIL_KEY, now).await?;
         let _ = self.account_mail.set(mail);
+        let existed = store
+            .read()
+            .await?
+            .instance_key(AUDIT_MAC_KEY)
+            .await?
+            .is_some();
         let mac = self.audit_mac_key_in(store, now).await?;
-        let _ = self.audit_mac.set(mac);
+        ensure_audit_seal_marker(store, &mac, existed).await?;
+        *self.audit_mac.write().unwrap_or_else(|p| p.into_inner()) = Some(mac);
         Ok(applied)
     }
 
@@ -713,12 +750,16 @@ impl Keyring {
 
     /// Every destroyed key the shred ledger lists: `(workspace, key)`, the workspace `None`
     /// for an account key and equal to the key for a whole workspace.
+    /// Each key once, in the order first destroyed (an erasure retried after a failed commit
+    /// lists its key twice), so counts compare alike everywhere.
     pub fn shredded_keys(&self) -> AppResult<Vec<(Option<uuid::Uuid>, uuid::Uuid)>> {
+        let mut seen = HashSet::new();
         Ok(self
             .ledger
             .entries()?
             .into_iter()
             .map(|e| (e.workspace, e.key))
+            .filter(|k| seen.insert(*k))
             .collect())
     }
 
@@ -867,9 +908,18 @@ impl Keyring {
     /// The key of the audit log's MACs that [`Self::prepare`] loaded.
     pub(crate) fn audit_mac_key(&self) -> AppResult<MacKey> {
         self.audit_mac
-            .get()
-            .cloned()
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
+    }
+
+    /// Takes the audit MAC key from the database again: after a restore replaced the instance
+    /// keys, entries appended in this process (the restore's own) carry the restored key's MAC.
+    pub async fn reload_audit_mac_key(&self, store: &Store, now: i64) -> AppResult<()> {
+        let mac = self.audit_mac_key_in(store, now).await?;
+        *self.audit_mac.write().unwrap_or_else(|p| p.into_inner()) = Some(mac);
+        Ok(())
     }
 
     /// The key of the audit log's MACs of the database at `store` (a restored copy's own).

@@ -82,7 +82,7 @@ pub async fn sync_shred_ledger(keyring: &Keyring, targets: &Targets) -> BackupRe
     let local = keyring.ledger().entries().map_err(AppError::from)?;
     let mut known: HashSet<(Option<uuid::Uuid>, uuid::Uuid)> =
         local.iter().map(|e| (e.workspace, e.key)).collect();
-    let mut longest = local.len() as u64;
+    let mut longest = known.len() as u64;
     let mut missing: Vec<ShredEntry> = Vec::new();
     for (target, data) in targets.get_all(LEDGER_COPY).await? {
         let copy: LedgerCopy = serde_json::from_slice(&data).map_err(|e| {
@@ -100,7 +100,7 @@ pub async fn sync_shred_ledger(keyring: &Keyring, targets: &Targets) -> BackupRe
                  or written with another master key; nothing was taken from it"
             )));
         }
-        longest = longest.max(copy.entries.len() as u64);
+        let mut distinct = HashSet::new();
         for (n, line) in copy.entries.iter().enumerate() {
             let entry = ShredEntry::parse(line).ok_or_else(|| {
                 BackupError::Refused(format!(
@@ -108,10 +108,12 @@ pub async fn sync_shred_ledger(keyring: &Keyring, targets: &Targets) -> BackupRe
                     n + 1
                 ))
             })?;
+            distinct.insert((entry.workspace, entry.key));
             if known.insert((entry.workspace, entry.key)) {
                 missing.push(entry);
             }
         }
+        longest = longest.max(distinct.len() as u64);
     }
     if !missing.is_empty() {
         keyring.ledger().append(&missing).map_err(AppError::from)?;
@@ -132,7 +134,7 @@ pub async fn sync_shred_ledger(keyring: &Keyring, targets: &Targets) -> BackupRe
     write_copy(keyring, targets, &joined).await?;
     Ok(LedgerSync {
         added: missing.len(),
-        local: joined.len() as u64,
+        local: keyring.shredded_keys()?.len() as u64,
         longest_known: longest,
     })
 }

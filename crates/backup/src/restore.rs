@@ -33,6 +33,7 @@ const JOURNALS: &[&str] = &[
     "audit_head",
     "audit_checkpoints",
     "audit_actors",
+    "audit_seal",
     "outbox",
 ];
 
@@ -334,9 +335,15 @@ async fn apply(
             tracing::warn!(error = %e, key, "could not remove a file the restored rows no longer name");
         }
     }
-    // Whatever else the ledger lists (for example in journals taken from the backup).
-    app.keyring().apply_ledger(live).await?;
     plan.applied = true;
+    // The rows are committed: what follows is recorded, not undone, when it fails.
+    if let Err(e) = app.keyring().reload_audit_mac_key(live, app.now_ms()).await {
+        tracing::error!(error = %e, "could not reload the audit log's key after the restore");
+    }
+    // Whatever else the ledger lists (for example in journals taken from the backup).
+    if let Err(e) = app.keyring().apply_ledger(live).await {
+        tracing::error!(error = %e, "could not apply the shred ledger after the restore; the next start does");
+    }
     let rows: i64 = plan.tables.iter().map(|t| t.2).sum();
     app.audit_backup(
         AuditAction::BackupRestored,
@@ -352,8 +359,12 @@ async fn apply(
             "erased_accounts": plan.erased_accounts,
         }),
     )
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ())
+    .or_else(|e| {
+        tracing::error!(error = %e, "the restore is done but could not be recorded in the audit log");
+        Ok(())
+    })
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> BackupResult<()> {

@@ -242,7 +242,9 @@ impl Backups {
     /// verification). The newest verified backup is always kept.
     pub async fn prune(&self) -> BackupResult<Vec<String>> {
         let now = self.app.now_ms();
-        let listed = self.targets.list().await?;
+        // Only records that carry this instance's MAC count: an edited record must not make
+        // a good backup look expired or unfinished.
+        let listed = self.list().await?;
         let verified: Vec<(String, i64)> = listed
             .iter()
             .filter_map(|b| {

@@ -95,7 +95,12 @@ pub fn client_address(
         .map(str::trim)
         .collect();
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
+        // Some proxies add the port (`192.0.2.7:5678`, `[2001:db8::1]:5678`) or brackets.
+        let bare = hop
+            .parse::<SocketAddr>()
+            .map(|s| s.ip().to_string())
+            .unwrap_or_else(|_| hop.trim_start_matches('[').trim_end_matches(']').to_owned());
+        match bare.parse::<IpAddr>() {
             Ok(ip) if trusted(ip) => continue,
             Ok(ip) => return SocketAddr::new(ip, 0),
             Err(_) => return peer,
@@ -269,6 +274,17 @@ mod tests {
                 .to_string(),
             "203.0.113.9",
             "IPv4-mapped peers count as IPv4"
+        );
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.5:5678, [2001:db8::7]:80".parse().unwrap(),
+        );
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &headers, &proxies)
+                .ip()
+                .to_string(),
+            "2001:db8::7",
+            "ports and brackets are taken off"
         );
         headers.insert("x-forwarded-for", "not-an-address".parse().unwrap());
         assert_eq!(

@@ -31,14 +31,14 @@ pub fn describe(source: &MasterKeySource) -> String {
 /// Opens the database named by the configuration (creating the data directory for SQLite) and
 /// applies pending migrations.
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
-    if config.database_url.starts_with("sqlite:") {
-        ideaweave_store::create_private_dir(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
+    // The data directory holds the uploads, the shred ledger and the audit anchor whatever
+    // the database, and the database itself with SQLite: for this user only.
+    ideaweave_store::create_private_dir(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let settings = PoolSettings {
         max_connections: config.max_connections,
         busy_timeout: config.busy_timeout,

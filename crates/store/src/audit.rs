@@ -156,6 +156,23 @@ impl Tx {
         }))
     }
 
+    /// The seal marker: from which index on entries carry a MAC, and its MAC.
+    pub async fn audit_seal_marker(&mut self) -> StoreResult<Option<(i64, String)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as::<_, (i64, String)>("SELECT mac_from, mac FROM audit_seal WHERE id = 1")
+                .fetch_optional(c).await?
+        }))
+    }
+
+    /// Writes the seal marker unless one exists.
+    pub async fn insert_audit_seal_marker(&mut self, mac_from: i64, mac: &str) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO audit_seal (id, mac_from, mac) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+                .bind(mac_from).bind(mac).execute(c).await?;
+        });
+        Ok(())
+    }
+
     /// The first entry that carries a MAC, if any does.
     pub async fn first_sealed_audit_entry(&mut self) -> StoreResult<Option<i64>> {
         Ok(on_conn!(self, c => {

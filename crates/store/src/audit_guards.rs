@@ -9,32 +9,32 @@ use crate::{Pool, Store, StoreResult};
 const SQLITE: &[(&str, &str)] = &[
     (
         "audit_entries_no_update",
-        "CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries \
+        "CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries \
          BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
     ),
     (
         "audit_entries_no_delete",
-        "CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries \
+        "CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries \
          BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
     ),
     (
         "audit_nodes_no_update",
-        "CREATE TRIGGER IF NOT EXISTS audit_nodes_no_update BEFORE UPDATE ON audit_nodes \
+        "CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes \
          BEGIN SELECT RAISE(ABORT, 'audit nodes are append-only'); END",
     ),
     (
         "audit_nodes_no_delete",
-        "CREATE TRIGGER IF NOT EXISTS audit_nodes_no_delete BEFORE DELETE ON audit_nodes \
+        "CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes \
          BEGIN SELECT RAISE(ABORT, 'audit nodes are append-only'); END",
     ),
     (
         "audit_checkpoints_no_update",
-        "CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints \
+        "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints \
          BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
     ),
     (
         "audit_checkpoints_no_delete",
-        "CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints \
+        "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints \
          BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
     ),
 ];
@@ -92,20 +92,39 @@ impl Store {
     pub async fn missing_audit_guards(&self) -> StoreResult<Vec<String>> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
-                let present: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                let present: Vec<(String, Option<String>)> =
+                    sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
                         .fetch_all(p)
                         .await?;
+                // A trigger counts only when it is the guard: the same name is not enough (a
+                // do-nothing trigger could take it).
+                let squash = |s: &str| {
+                    s.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_ascii_uppercase()
+                };
                 SQLITE
                     .iter()
-                    .filter(|(name, _)| !present.iter().any(|n| n == name))
+                    .filter(|(name, create)| {
+                        !present.iter().any(|(n, sql)| {
+                            n == name && sql.as_deref().is_some_and(|s| squash(s) == squash(create))
+                        })
+                    })
                     .map(|(name, _)| (*name).to_owned())
                     .collect()
             }
             Pool::Postgres(p) => {
+                // Enabled (not disabled, not replica-only), on this schema's tables, calling the
+                // function that raises: a renamed, disabled or neutered guard is missing.
                 let present: Vec<String> = sqlx::query_scalar(
-                    "SELECT t.tgname::text FROM pg_trigger t JOIN pg_proc f ON f.oid = t.tgfoid \
-                     WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND f.proname = 'audit_append_only'",
+                    "SELECT t.tgname::text FROM pg_trigger t \
+                     JOIN pg_proc f ON f.oid = t.tgfoid \
+                     JOIN pg_class c ON c.oid = t.tgrelid \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE NOT t.tgisinternal AND t.tgenabled IN ('O', 'A') \
+                       AND n.nspname = current_schema() \
+                       AND f.proname = 'audit_append_only' AND f.prosrc LIKE '%RAISE EXCEPTION%'",
                 )
                 .fetch_all(p)
                 .await?;
@@ -126,12 +145,20 @@ impl Store {
         }
         match &self.pool {
             Pool::Sqlite(p) => {
-                for (_, create) in SQLITE
+                let mut tx = p.begin().await?;
+                for (name, create) in SQLITE
                     .iter()
                     .filter(|(n, _)| missing.iter().any(|m| m == n))
                 {
-                    sqlx::query(*create).execute(p).await?;
+                    // Only constants are formatted in.
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP TRIGGER IF EXISTS {name}"
+                    )))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(*create).execute(&mut *tx).await?;
                 }
+                tx.commit().await?;
             }
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;

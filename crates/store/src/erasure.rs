@@ -582,6 +582,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     ),
     table("audit_nodes", None, &[], &["level", "idx", "hash"]),
     table("audit_head", None, &[], &["id", "size", "frontier"]),
+    table("audit_seal", None, &[], &["id", "mac_from", "mac"]),
     table(
         "audit_checkpoints",
         None,

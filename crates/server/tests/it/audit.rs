@@ -1865,6 +1865,43 @@ async fn aud_01_a_database_writer_cannot_forge_or_rewrite_the_history() {
     assert!(problem.what.contains("MAC"), "{}", problem.what);
     let refused = format!("{:?}", t.app.sign_audit_checkpoint().await.unwrap_err());
     assert!(refused.contains("refusing to sign"), "{refused}");
+    // A checkpoint row made up to cover the forgery is not taken on trust: it has no signature.
+    let root: Vec<u8> = {
+        let head = t
+            .app
+            .store()
+            .read()
+            .await
+            .unwrap()
+            .audit_head()
+            .await
+            .unwrap();
+        let f = ideaweave_audit::Frontier::from_bytes(&head.frontier).unwrap();
+        f.root().to_vec()
+    };
+    t.raw_sql(&format!(
+        "INSERT INTO audit_checkpoints (size, root, note, signed_at) VALUES ({}, {}, 'made up', 0)",
+        size + 1,
+        blob(&root)
+    ))
+    .await;
+    let refused = format!("{:?}", t.app.sign_audit_checkpoint().await.unwrap_err());
+    assert!(
+        refused.contains("does not carry this log's signature"),
+        "{refused}"
+    );
+
+    // Taking every MAC away with the marker that says from where they are due: every entry
+    // is then due one, so the very first is named.
+    let (t, _) = busy_log("unsealed").await;
+    t.raw_sql(drop_every_guard()).await;
+    t.raw_sql("UPDATE audit_entries SET mac = NULL; DELETE FROM audit_seal;")
+        .await;
+    let problem = verify(&t)
+        .await
+        .problem
+        .expect("the stripped MACs are noticed");
+    assert_eq!(problem.index, 0, "{}", problem.what);
 
     // An altered checkpoint signature is named by the index it covers.
     let (t, _) = busy_log("checkpoint").await;

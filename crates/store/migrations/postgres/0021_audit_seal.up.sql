@@ -14,3 +14,12 @@ CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_actors_no_truncate BEFORE TRUNCATE ON audit_actors
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
+-- From which index on every entry must carry a MAC, itself under the same key's MAC. Written
+-- once, when the key is made; a key without this row means someone deleted it (then every
+-- entry must carry a MAC).
+CREATE TABLE audit_seal (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mac_from BIGINT NOT NULL,
+    mac TEXT NOT NULL
+);

@@ -1,1 +1,2 @@
+DROP TABLE audit_seal;
 ALTER TABLE audit_entries DROP COLUMN mac;

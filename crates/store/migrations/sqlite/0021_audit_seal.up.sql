@@ -4,3 +4,12 @@
 -- verify. Entries appended before this migration have none; the anchor kept outside the
 -- database (audit-anchor.json) records from which index on every entry must have one.
 ALTER TABLE audit_entries ADD COLUMN mac TEXT;
+
+-- From which index on every entry must carry a MAC, itself under the same key's MAC. Written
+-- once, when the key is made; a key without this row means someone deleted it (then every
+-- entry must carry a MAC).
+CREATE TABLE audit_seal (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mac_from BIGINT NOT NULL,
+    mac TEXT NOT NULL
+);
