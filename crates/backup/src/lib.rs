@@ -27,6 +27,6 @@ pub use monitor::check_missing;
 pub use restore::{LedgerGuard, RestorePlan, RestoreScope, restore};
 pub use retention::{Retention, select_expired};
 pub use settings::{BackupSettings, Schedule, TargetSpec, instance_identity, parse_recipient};
-pub use take::{BackupReport, Backups};
+pub use take::{BackupReport, Backups, holder_is_dead, this_holder};
 pub use targets::{BackupListing, Targets};
 pub use verify::Verification;

@@ -25,6 +25,7 @@ const ALWAYS_LIVE: &[&str] = &[
     "backup_alerts",
     "deletion_certificates",
     "shred_count",
+    "node_leases",
 ];
 /// Journals: kept live unless the live instance has no history at all.
 const JOURNALS: &[&str] = &[

@@ -54,7 +54,8 @@ pub struct Backups {
 }
 
 /// `host:pid` of this process.
-pub(crate) fn this_holder() -> String {
+/// This process, as `host:pid`: what holds a backup's claim or a serving node's lease.
+pub fn this_holder() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());
@@ -62,7 +63,7 @@ pub(crate) fn this_holder() -> String {
 }
 
 /// Whether the process named by `holder` is known to be gone: on this host, and no such pid.
-fn holder_is_dead(holder: &str) -> bool {
+pub fn holder_is_dead(holder: &str) -> bool {
     let Some((host, pid)) = holder.rsplit_once(':') else {
         return false;
     };

@@ -58,6 +58,10 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
+    /// Restore even though a node seems to serve this database (its lease has not run out):
+    /// only when it is gone for good, since its writes would be lost or mixed in.
+    #[arg(long)]
+    ignore_running_nodes: bool,
     /// Restore even though the shred ledger here is shorter than the backup targets' records
     /// say it should be: people erased since come back. Only when the ledger is lost for good.
     #[arg(long)]
@@ -256,6 +260,28 @@ async fn restore_in(
     identity: age::x25519::Identity,
     work: &Path,
 ) -> anyhow::Result<()> {
+    if !args.dry_run && !args.ignore_running_nodes {
+        let live: Vec<String> = app
+            .store()
+            .read()
+            .await?
+            .live_nodes(app.now_ms())
+            .await?
+            .into_iter()
+            .filter(|(holder, _)| !ideaweave_backup::holder_is_dead(holder))
+            .map(|(holder, until)| {
+                format!("{holder} (lease until {})", ideaweave_backup_time(until))
+            })
+            .collect();
+        if !live.is_empty() {
+            bail!(
+                "a server node serves this database now: {}. Stop every node before restoring (a lease runs out {} s after its node stops), \
+                 or pass --ignore-running-nodes if it is gone for good",
+                live.join(", "),
+                crate::NODE_LEASE.as_secs()
+            );
+        }
+    }
     let local = Path::new(&args.backup);
     let backups = match config.backup.clone() {
         Some(s) => Some(Backups::new(app.clone(), s)?),

@@ -535,6 +535,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::mail::spawn_mail_sender(app.clone(), mailer, crate::mail::SEND_EVERY);
                 crate::mail::spawn_digests(app.clone(), crate::mail::DIGESTS_EVERY);
             }
+            let lease = crate::spawn_node_lease(app.clone());
             crate::serve(
                 listener,
                 router,
@@ -543,6 +544,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .context("the server stopped with an error")?;
+            if let Ok(mut tx) = app.store().begin().await
+                && tx.end_node_lease(&lease).await.is_ok()
+            {
+                let _ = tx.commit().await;
+            }
             app.store().close().await;
             Ok(())
         }

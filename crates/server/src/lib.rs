@@ -18,7 +18,7 @@ use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
 
 use crate::config::{Config, MasterKeySource};
-pub use crate::http_server::{HttpLimits, ProxyNet, client_address, raise_open_files_limit};
+pub use crate::http_server::{HttpLimits, ProxyNet, client_address, raise_open_files_limit, serve};
 
 /// Where the master key comes from, in words.
 pub fn describe(source: &MasterKeySource) -> String {
@@ -324,6 +324,35 @@ pub fn spawn_audit_checkpoints(app: App, every: std::time::Duration) {
     });
 }
 
+/// How long a serving node's lease lasts (BAK-05); it is renewed every third of that, so a
+/// restore knows within this time that a node stopped without saying so.
+pub const NODE_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps this node's lease in the database for as long as the runtime runs; returns the
+/// holder name to end it with at shutdown.
+pub fn spawn_node_lease(app: App) -> String {
+    let holder = ideaweave_backup::this_holder();
+    let me = holder.clone();
+    tokio::spawn(async move {
+        let lease_ms = i64::try_from(NODE_LEASE.as_millis()).unwrap_or(30_000);
+        let mut ticks = tokio::time::interval(NODE_LEASE / 3);
+        loop {
+            ticks.tick().await;
+            let now = app.now_ms();
+            let renewed = async {
+                let mut tx = app.store().begin().await?;
+                tx.renew_node_lease(&me, now, now + lease_ms).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = renewed {
+                tracing::warn!(error = %e, "could not renew this node's lease");
+            }
+        }
+    });
+    holder
+}
+
 /// How often a running server applies the workspaces' retention periods (LIF-03). Periods are
 /// whole days; hourly keeps what is due at most an hour past its time.
 pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
@@ -371,14 +400,4 @@ pub fn spawn_export_jobs(app: App, every: std::time::Duration) {
             }
         }
     });
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    limits: HttpLimits,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    http_server::serve(listener, router, limits, shutdown).await
 }

@@ -757,6 +757,37 @@ impl Tx {
         Ok(())
     }
 
+    /// Renews the lease of the serving node `holder` (`host:pid`) until `until`.
+    pub async fn renew_node_lease(
+        &mut self,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO node_leases (holder, started_at, lease_until) VALUES ($1, $2, $3) \
+                         ON CONFLICT (holder) DO UPDATE SET lease_until = excluded.lease_until")
+                .bind(holder).bind(now).bind(until).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Ends the lease of `holder` (a node shutting down).
+    pub async fn end_node_lease(&mut self, holder: &str) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM node_leases WHERE holder = $1").bind(holder).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// The nodes whose lease runs past `now`: `(holder, lease_until)`.
+    pub async fn live_nodes(&mut self, now: i64) -> StoreResult<Vec<(String, i64)>> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_as("SELECT holder, lease_until FROM node_leases WHERE lease_until > $1 ORDER BY holder")
+                .bind(now).fetch_all(c).await?
+        }))
+    }
+
     /// How many keys the shred ledger should list.
     pub async fn shredded_count(&mut self) -> StoreResult<u64> {
         let n: Option<i64> = on_conn!(self, c => {

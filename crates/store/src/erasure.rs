@@ -631,6 +631,12 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     table("backup_alerts", None, &[], &["kind", "sent_at"]),
     table("shred_count", None, &[], &["id", "entries"]),
     table(
+        "node_leases",
+        None,
+        &[],
+        &["holder", "started_at", "lease_until"],
+    ),
+    table(
         "workspace_keys",
         None,
         &[],

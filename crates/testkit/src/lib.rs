@@ -512,6 +512,19 @@ impl TestApp {
         }
     }
 
+    /// How many entries the audit log holds.
+    pub async fn audit_size(&self) -> i64 {
+        self.app
+            .store()
+            .read()
+            .await
+            .expect("database")
+            .audit_head()
+            .await
+            .expect("audit head")
+            .size
+    }
+
     /// Starts a second node on the same database and configuration (same clock).
     pub async fn second_node(&self) -> TestNode {
         let app = ideaweave_server::build_app(&self.config, self.clock.clone())

@@ -1841,16 +1841,7 @@ async fn aud_01_a_database_writer_cannot_forge_or_rewrite_the_history() {
     // A forged append with correct hashes: a copy of entry 3 as the next entry.
     let (t, _) = busy_log("append").await;
     t.app.sign_audit_checkpoint().await.unwrap();
-    let size = t
-        .app
-        .store()
-        .read()
-        .await
-        .unwrap()
-        .audit_head()
-        .await
-        .unwrap()
-        .size;
+    let size = t.audit_size().await;
     t.raw_sql(drop_every_guard()).await;
     t.raw_sql(&format!(
         "INSERT INTO audit_entries (seq, {COLUMNS}) SELECT {size}, {COLUMNS} FROM audit_entries WHERE seq = 3;"
@@ -1906,16 +1897,7 @@ async fn aud_01_a_database_writer_cannot_forge_or_rewrite_the_history() {
     // An altered checkpoint signature is named by the index it covers.
     let (t, _) = busy_log("checkpoint").await;
     let note = t.app.sign_audit_checkpoint().await.unwrap();
-    let cp_size = t
-        .app
-        .store()
-        .read()
-        .await
-        .unwrap()
-        .audit_head()
-        .await
-        .unwrap()
-        .size;
+    let cp_size = t.audit_size().await;
     t.raw_sql(drop_every_guard()).await;
     let forged = note.replace('—', "-");
     t.raw_sql(&format!(
@@ -1958,26 +1940,13 @@ async fn aud_01_a_flood_of_refused_requests_adds_a_bounded_number_of_entries() {
     let t = TestApp::spawn().await;
     let w = t.workspace("flood").await;
     let member = t.member(&w, "flooder", Role::Member).await;
-    let size = |t: &TestApp| {
-        let app = t.app.clone();
-        async move {
-            app.store()
-                .read()
-                .await
-                .unwrap()
-                .audit_head()
-                .await
-                .unwrap()
-                .size
-        }
-    };
-    let before = size(&t).await;
+    let before = t.audit_size().await;
     let path = format!("/workspaces/{}/audit/events", w.slug);
     for _ in 0..1000 {
         let (st, _) = with_token(&t, "GET", &path, &member.token, None).await;
         assert_eq!(st, 403);
     }
-    let grown = size(&t).await - before;
+    let grown = t.audit_size().await - before;
     assert_eq!(grown, 10, "1,000 refusals in one minute add ten entries");
     let denied: Vec<Value> = workspace_events(&t, "flood", &w.owner.token)
         .await
@@ -1994,7 +1963,11 @@ async fn aud_01_a_flood_of_refused_requests_adds_a_bounded_number_of_entries() {
     t.clock.advance(std::time::Duration::from_secs(61));
     let (st, _) = with_token(&t, "GET", &path, &member.token, None).await;
     assert_eq!(st, 403);
-    assert_eq!(size(&t).await - before, 11, "the next minute records again");
+    assert_eq!(
+        t.audit_size().await - before,
+        11,
+        "the next minute records again"
+    );
 
     // The export comes in pages; only the first records the export.
     let all = workspace_events(&t, "flood", &w.owner.token).await.len() + 1;

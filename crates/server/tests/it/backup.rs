@@ -1188,16 +1188,7 @@ async fn bak_05_the_whole_instance_rolls_back_and_its_audit_log_goes_on() {
     let report = backups.run(&|_| {}).await.unwrap();
     let after = post_idea(&t, &w.slug, &d, &w.owner.token, "after").await;
     let late = t.workspace("created-later").await;
-    let size_before = t
-        .app
-        .store()
-        .read()
-        .await
-        .unwrap()
-        .audit_head()
-        .await
-        .unwrap()
-        .size;
+    let size_before = t.audit_size().await;
 
     let work = tempfile::tempdir().unwrap();
     let plan = ideaweave_backup::restore(
@@ -1241,16 +1232,7 @@ async fn bak_05_the_whole_instance_rolls_back_and_its_audit_log_goes_on() {
         "a workspace created after the backup is gone"
     );
     // The log was not rewound: it grew by the restore's own event and still verifies.
-    let head = fresh
-        .app
-        .store()
-        .read()
-        .await
-        .unwrap()
-        .audit_head()
-        .await
-        .unwrap()
-        .size;
+    let head = fresh.audit_size().await;
     assert!(head > size_before, "{head} <= {size_before}");
     let verified = fresh
         .app
@@ -1456,37 +1438,27 @@ async fn enc_04_no_restore_path_brings_an_erased_person_back() {
     let object = target.path().join(&before.name);
 
     // 1. By hand, with the ledger: a node started on the old copy takes Pat out again.
-    let node = t
-        .node_with(|c| c.database_url = copy_with_ledger.url.clone())
-        .await;
-    assert_erased(
-        |p| node.api(p),
-        &w,
-        &pat,
-        &attachment,
-        "by hand, with the ledger",
-    )
-    .await;
-    drop(node);
-
     // 2. By hand, without the ledger (lost with the server): the targets' copy supplies it.
     let lost = tempfile::tempdir().unwrap();
-    let node = t
-        .node_with(|c| {
-            c.database_url = copy_without_ledger.url.clone();
-            c.shred_ledger = lost.path().join("shred-ledger.log");
-            c.backup = Some(backup_settings.clone());
-        })
-        .await;
-    assert_erased(
-        |p| node.api(p),
-        &w,
-        &pat,
-        &attachment,
-        "by hand, without the ledger",
-    )
-    .await;
-    drop(node);
+    for (path, copy, ledger) in [
+        ("by hand, with the ledger", &copy_with_ledger, None),
+        (
+            "by hand, without the ledger",
+            &copy_without_ledger,
+            Some(lost.path().join("shred-ledger.log")),
+        ),
+    ] {
+        let node = t
+            .node_with(|c| {
+                c.database_url = copy.url.clone();
+                if let Some(ledger) = ledger {
+                    c.shred_ledger = ledger;
+                    c.backup = Some(backup_settings.clone());
+                }
+            })
+            .await;
+        assert_erased(|p| node.api(p), &w, &pat, &attachment, path).await;
+    }
 
     // 3. The whole instance, with the ledger.
     let work = tempfile::tempdir().unwrap();

@@ -458,3 +458,36 @@ fn bak_05_a_restore_without_the_master_key_changes_nothing() {
         .unwrap_or_default();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// BAK-05 (issue 19, finding 13): a restore refuses to run while another node holds a live
+/// lease on the database (it would lose or mix in that node's writes), unless the operator
+/// says the node is gone for good.
+#[tokio::test]
+async fn bak_05_a_restore_is_refused_while_a_node_serves_the_database() {
+    let t = TestApp::spawn().await;
+    let now = ideaweave_app::Clock::now_ms(&ideaweave_app::SystemClock);
+    let mut tx = t.app.store().begin().await.unwrap();
+    tx.renew_node_lease("other-host:4242", now, now + 30_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let backup = t.dir.path().join("some-backup.age");
+    std::fs::write(&backup, b"not an age file").unwrap();
+    let attempt = |extra: &'static [&'static str]| {
+        let mut c = bin_for(&t);
+        c.args(["restore", "--yes"]).args(extra).arg(&backup);
+        tokio::task::spawn_blocking(move || run(c))
+    };
+    let (ok, _, err) = attempt(&[]).await.unwrap();
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("other-host:4242") && err.contains("--ignore-running-nodes"),
+        "{err}"
+    );
+    let (ok, _, err) = attempt(&["--ignore-running-nodes"]).await.unwrap();
+    assert!(!ok);
+    assert!(
+        !err.contains("other-host:4242"),
+        "past the node check, the backup itself is refused: {err}"
+    );
+}
