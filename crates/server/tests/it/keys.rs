@@ -106,3 +106,46 @@ async fn enc_02_start_refuses_missing_foreign_or_readable_key_files() {
     }
     assert!(start().0, "the right key file, restored, works again");
 }
+
+/// ENC-02 (issue 19, finding 13): on a database that holds keys, a missing or wrong master key
+/// stops the start before any migration moves its schema, so the database stays as the older
+/// release left it.
+#[tokio::test]
+async fn enc_02_a_missing_master_key_stops_the_start_before_any_migration() {
+    let t = TestApp::spawn().await;
+    t.workspace("older").await;
+    t.app.store().migrate_to(20).await.unwrap();
+    let applied = |t: &TestApp| {
+        let store = t.app.store().clone();
+        async move {
+            store
+                .migration_state()
+                .await
+                .unwrap()
+                .migrations
+                .iter()
+                .filter(|m| m.applied)
+                .map(|m| m.version)
+                .max()
+        }
+    };
+    assert_eq!(applied(&t).await, Some(20));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut config = t.config.clone();
+    config.master_key =
+        ideaweave_server::config::MasterKeySource::File(elsewhere.path().join("master.key"));
+    let err = match ideaweave_server::build_app(&config, t.clock.clone()).await {
+        Ok(_) => panic!("started without its master key"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(
+        applied(&t).await,
+        Some(20),
+        "the schema was not migrated before the key was checked"
+    );
+    assert!(
+        !elsewhere.path().join("master.key").exists(),
+        "no key was made"
+    );
+}
