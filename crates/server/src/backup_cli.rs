@@ -206,29 +206,21 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let sqlite_file = config
-        .database_url
-        .strip_prefix("sqlite://")
-        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)));
-    let fresh_database = sqlite_file.as_ref().is_some_and(|p| !p.exists());
-    let result = restore_with(&args).await;
+    let sqlite_files = config.sqlite_files();
+    let fresh_database = sqlite_files.first().is_some_and(|p| !p.exists());
+    let result = restore_with(&args, config).await;
     // A restore into a new data directory that failed leaves no database behind to trip the
     // next attempt.
-    if result.is_err()
-        && fresh_database
-        && let Some(path) = &sqlite_file
-    {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            let _ = std::fs::remove_file(&name);
+    if result.is_err() && fresh_database {
+        for path in &sqlite_files {
+            let _ = std::fs::remove_file(path);
         }
     }
     result
 }
 
-async fn restore_with(args: &RestoreArgs) -> anyhow::Result<()> {
-    let (app, config) = app_for(&args.cfg).await?;
+async fn restore_with(args: &RestoreArgs, config: crate::config::Config) -> anyhow::Result<()> {
+    let app = crate::build_app(&config, std::sync::Arc::new(ideaweave_app::SystemClock)).await?;
     let identity = match &args.identity {
         Some(p) => read_identity(p)?,
         None => {

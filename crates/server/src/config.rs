@@ -758,6 +758,19 @@ fn validate_mail(raw: RawMail, public_url: &str) -> Result<Option<MailConfig>, C
 }
 
 impl Config {
+    /// The SQLite database file and the log files SQLite keeps beside it (`-wal`, `-shm`);
+    /// empty for PostgreSQL.
+    pub fn sqlite_files(&self) -> Vec<PathBuf> {
+        let Some(path) = self.database_url.strip_prefix("sqlite://") else {
+            return Vec::new();
+        };
+        let file = path.split('?').next().unwrap_or(path);
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| PathBuf::from(format!("{file}{suffix}")))
+            .collect()
+    }
+
     /// Loads and validates the configuration.
     pub fn load(o: &Overrides) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
@@ -873,14 +886,14 @@ impl Config {
             max_connections: ranged(
                 "http.max_connections",
                 raw.http.max_connections,
-                4096,
+                crate::HttpLimits::default().max_connections as u64,
                 16,
                 1_000_000,
             )? as usize,
             header_read_timeout: Duration::from_secs(ranged(
                 "http.header_timeout_seconds",
                 raw.http.header_timeout_seconds,
-                10,
+                crate::HttpLimits::default().header_read_timeout.as_secs(),
                 1,
                 300,
             )?),

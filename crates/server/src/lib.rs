@@ -44,31 +44,14 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
         busy_timeout: config.busy_timeout,
         sqlite_durability: config.sqlite_durability,
     };
-    // The database file for this user only; SQLite gives its log files the database file's
-    // permissions.
-    let sqlite_file = config
-        .database_url
-        .strip_prefix("sqlite://")
-        .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or(p)));
-    let make_private = |path: &std::path::Path| {
-        if path.exists() {
-            ideaweave_store::make_private_file(path)
-                .with_context(|| format!("cannot make {} private", path.display()))?;
-        }
-        Ok::<(), anyhow::Error>(())
-    };
-    if let Some(path) = &sqlite_file {
-        make_private(path)?;
-    }
     let store = Store::connect(&config.database_url, &settings)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database_url)))?;
-    if let Some(path) = &sqlite_file {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            make_private(std::path::Path::new(&name))?;
-        }
+    // The SQLite files for this user only (made by the connection with the umask's mode; later
+    // log files take the database file's).
+    for path in config.sqlite_files().iter().filter(|p| p.exists()) {
+        ideaweave_store::make_private_file(path)
+            .with_context(|| format!("cannot make {} private", path.display()))?;
     }
     if migrate {
         store

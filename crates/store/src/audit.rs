@@ -173,14 +173,6 @@ impl Tx {
         Ok(())
     }
 
-    /// The first entry that carries a MAC, if any does.
-    pub async fn first_sealed_audit_entry(&mut self) -> StoreResult<Option<i64>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(seq) FROM audit_entries WHERE mac IS NOT NULL")
-                .fetch_one(c).await?
-        }))
-    }
-
     /// One entry.
     pub async fn audit_entry(&mut self, seq: i64) -> StoreResult<Option<AuditRow>> {
         Ok(on_conn!(self, c => {

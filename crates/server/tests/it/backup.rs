@@ -763,16 +763,7 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
 
     // After the backup: Alice is erased from the workspace (her account stays), Bob posts
     // again, another workspace changes, and a third is deleted.
-    t.app
-        .erase_person(
-            &w.as_member(&w.owner),
-            alice.id,
-            ideaweave_app::ErasureInput {
-                mode: ideaweave_domain::ErasureMode::Anonymise,
-            },
-        )
-        .await
-        .unwrap();
+    crate::helpers::anonymise(&t, &w, alice.id).await;
     let later = post_idea(&t, &w.slug, &d, &bob.token, "after the backup").await;
     let od = open_discussion(&t, &other.slug, &other.owner.token).await;
     post_idea(&t, &other.slug, &od, &other.owner.token, "kept").await;
@@ -1423,16 +1414,7 @@ async fn enc_04_no_restore_path_brings_an_erased_person_back() {
     let (copy_with_ledger, copy_without_ledger) =
         (t.copy_database().await, t.copy_database().await);
 
-    t.app
-        .erase_person(
-            &w.as_member(&w.owner),
-            pat.id,
-            ideaweave_app::ErasureInput {
-                mode: ideaweave_domain::ErasureMode::Anonymise,
-            },
-        )
-        .await
-        .unwrap();
+    crate::helpers::anonymise(&t, &w, pat.id).await;
     assert_erased(|p| t.api(p), &w, &pat, &attachment, "live").await;
     backups.run(&|_| {}).await.unwrap();
     let object = target.path().join(&before.name);

@@ -888,16 +888,7 @@ async fn enc_04_another_node_stops_opening_an_erased_persons_data() {
         .expect("pseudonym")
         .to_owned();
 
-    t.app
-        .erase_person(
-            &w.as_member(&w.owner),
-            pat.id,
-            ideaweave_app::ErasureInput {
-                mode: ideaweave_domain::ErasureMode::Anonymise,
-            },
-        )
-        .await
-        .expect("erasure on node A");
+    crate::helpers::anonymise(&t, &w, pat.id).await;
     let on_a = events_by(
         &t.http,
         t.api(&events),

@@ -134,3 +134,22 @@ pub async fn open_discussion(t: &TestApp, slug: &str, token: &str) -> String {
     assert_eq!(st, 201, "{d}");
     d["id"].as_str().unwrap_or_default().to_owned()
 }
+
+/// The workspace's owner erases `person` from it, keeping their contributions anonymised (through
+/// the use case: the erasure's own rules are tested over HTTP in `erasure.rs`).
+pub async fn anonymise(
+    t: &TestApp,
+    w: &ideaweave_testkit::TestWorkspace,
+    person: ideaweave_domain::UserId,
+) -> ideaweave_app::ErasureReport {
+    t.app
+        .erase_person(
+            &w.as_member(&w.owner),
+            person,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Anonymise,
+            },
+        )
+        .await
+        .expect("the owner erases the person")
+}

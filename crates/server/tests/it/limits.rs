@@ -146,16 +146,7 @@ async fn sec_01_data_files_are_private_to_the_server_user() {
     .await;
     assert_eq!(st, 201);
     let member = t.member(&w, "gone", ideaweave_domain::Role::Member).await;
-    t.app
-        .erase_person(
-            &w.as_member(&w.owner),
-            member.id,
-            ideaweave_app::ErasureInput {
-                mode: ideaweave_domain::ErasureMode::Anonymise,
-            },
-        )
-        .await
-        .unwrap();
+    crate::helpers::anonymise(&t, &w, member.id).await;
     t.app.sign_audit_checkpoint().await.unwrap();
     let target = tempfile::tempdir().unwrap();
     let backups = ideaweave_backup::Backups::new(
