@@ -8,7 +8,7 @@ use ideaweave_store::records::SessionRecord;
 
 use crate::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::secrets::{hash_secret, parse_workspace_secret, random_secret};
-use crate::views::{MeView, MembershipView, UserView};
+use crate::views::{LoginInput, MeView, MembershipView, UserView};
 use crate::{App, AppError, AppResult, Member, parse_role};
 
 /// The prefix of API tokens.
@@ -172,6 +172,19 @@ pub(crate) async fn verify_password(hash: Option<String>, password: String) -> b
 }
 
 /// A principal from a live session row.
+/// The audit entry of a refused sign-in.
+fn sign_in_failed<'a>(who: Who, why: &'static str, client: &'a ClientInfo) -> AuditEvent<'a> {
+    AuditEvent {
+        workspace: None,
+        actor: who,
+        action: AuditAction::SignInFailed,
+        target: Target::Scope,
+        outcome: Outcome::Failure,
+        client,
+        facts: serde_json::json!({"reason": why}),
+    }
+}
+
 fn session_principal(s: SessionRecord, cookie_hash: Vec<u8>, client: ClientInfo) -> Principal {
     Principal {
         user: s.user_id,
@@ -420,41 +433,34 @@ impl App {
     /// are counted per address and per client with exponential back-off (IDN-04) whether or not
     /// the address has an account. Every attempt is recorded in the audit trail, the failed
     /// ones under the account's pseudonym when the address belongs to one. An account with a
-    /// second factor gets a challenge instead of a session.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        client: &ClientInfo,
-    ) -> AppResult<SignInStep> {
+    /// second factor gets a challenge instead of a session, unless its code came with the
+    /// password; password and code together also pass a block of the address (see
+    /// [`App::login_past_block`]).
+    pub async fn login(&self, input: &LoginInput, client: &ClientInfo) -> AppResult<SignInStep> {
         let bad = || AppError::Forbidden("the email address or password is not correct".into());
-        let failed = |who: Who, why: &'static str| AuditEvent {
-            workspace: None,
-            actor: who,
-            action: AuditAction::SignInFailed,
-            target: Target::Scope,
-            outcome: Outcome::Failure,
-            client,
-            facts: serde_json::json!({"reason": why}),
+        let buckets = self.sign_in_buckets(&input.email, client)?;
+        let attempt = match self.begin_attempt(&buckets).await {
+            Ok(attempt) => attempt,
+            Err(blocked @ AppError::TooManyAttempts { .. }) if input.has_code() => {
+                return self
+                    .login_past_block(input, &buckets, blocked, client)
+                    .await;
+            }
+            Err(e) => return Err(e),
         };
-        let buckets = self.sign_in_buckets(email, client)?;
-        let attempt = self.begin_attempt(&buckets).await?;
-        if password.len() > Password::MAX_CHARS * 4 {
-            self.audit_alone(failed(Who::Nobody, "password too long"))
+        if input.password.len() > Password::MAX_CHARS * 4 {
+            self.audit_alone(sign_in_failed(Who::Nobody, "password too long", client))
                 .await?;
             return Err(bad());
         }
-        let email = Email::parse(email).ok();
         let mut tx = self.store.read().await?;
-        let user = match &email {
-            Some(e) => self.account_by_email(&mut tx, e).await?,
-            None => None,
-        };
+        let user = self.account_of_sign_in(&mut tx, &input.email).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        if !verify_password(hash, password.to_owned()).await {
+        if !verify_password(hash, input.password.clone()).await {
             drop(tx);
             let who = user.as_ref().map_or(Who::Nobody, |u| Who::Person(u.id));
-            self.audit_alone(failed(who, "wrong credentials")).await?;
+            self.audit_alone(sign_in_failed(who, "wrong credentials", client))
+                .await?;
             self.attempt_failed(&buckets, user.as_ref().map(|u| (u.id, u.email.as_slice())))
                 .await?;
             return Err(bad());
@@ -471,24 +477,142 @@ impl App {
         if self.has_passkey(&mut tx, user.id).await? {
             methods.push("passkey");
         }
+        drop(tx);
+        if !methods.is_empty() && input.has_code() {
+            let mut tx = self.store.begin().await?;
+            let now = self.now();
+            let Some(method) = self
+                .check_code_in(
+                    &mut tx,
+                    user.id,
+                    input.code.as_deref(),
+                    input.recovery_code.as_deref(),
+                    now,
+                )
+                .await?
+            else {
+                drop(tx);
+                self.audit_alone(sign_in_failed(
+                    Who::Person(user.id),
+                    "wrong second factor",
+                    client,
+                ))
+                .await?;
+                self.attempt_failed(&buckets, Some((user.id, user.email.as_slice())))
+                    .await?;
+                return Err(AppError::Forbidden(
+                    "that code is not correct (or was used already)".into(),
+                ));
+            };
+            self.record_code_use(&mut tx, user.id, method, client)
+                .await?;
+            tx.commit().await?;
+            self.attempt_succeeded(&attempt).await?;
+            return self
+                .signed_in(&user, client, AuthLevel::Mfa)
+                .await
+                .map(SignInStep::Done);
+        }
         if !methods.is_empty() {
-            drop(tx);
             self.attempt_pending(&attempt).await?;
             return Ok(SignInStep::SecondFactor(
                 self.second_factor_challenge(user.id, methods).await?,
             ));
         }
-        let view = self.user_view(&mut tx, &user).await?;
-        drop(tx);
         self.attempt_succeeded(&attempt).await?;
-        let (session, csrf) = self
-            .start_session(user.id, client, AuthLevel::Password)
+        self.signed_in(&user, client, AuthLevel::Password)
+            .await
+            .map(SignInStep::Done)
+    }
+
+    /// A sign-in while the address is blocked by failed attempts (issue 19, finding 8): the
+    /// block is there to stop guessing, and someone else's guesses must not lock the owner out.
+    /// The right password together with a current authenticator or recovery code passes it;
+    /// anything else gets exactly the answer the block gave (the same wait, whatever was
+    /// wrong), so the block still reveals nothing about the password. Both are checked every
+    /// time, and the code is only used up when both were right. Attempts here count against
+    /// the client, which still limits how many any one client may make.
+    async fn login_past_block(
+        &self,
+        input: &LoginInput,
+        buckets: &crate::throttle::Buckets,
+        blocked: AppError,
+        client: &ClientInfo,
+    ) -> AppResult<SignInStep> {
+        let client_only = buckets.client_only();
+        let attempt = self.begin_attempt(&client_only).await?;
+        let user = {
+            let mut tx = self.store.read().await?;
+            self.account_of_sign_in(&mut tx, &input.email).await?
+        };
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_ok = input.password.len() <= Password::MAX_CHARS * 4
+            && verify_password(hash, input.password.clone()).await;
+        let mut tx = self.store.begin().await?;
+        let method = match &user {
+            Some(u) => {
+                self.check_code_in(
+                    &mut tx,
+                    u.id,
+                    input.code.as_deref(),
+                    input.recovery_code.as_deref(),
+                    self.now(),
+                )
+                .await?
+            }
+            None => None,
+        };
+        let (Some(user), Some(method), true) = (user.as_ref(), method, password_ok) else {
+            // Rolled back: a right code sent with a wrong password stays unused.
+            drop(tx);
+            let who = user.as_ref().map_or(Who::Nobody, |u| Who::Person(u.id));
+            self.audit_alone(sign_in_failed(
+                who,
+                "wrong credentials while slowed down",
+                client,
+            ))
             .await?;
-        Ok(SignInStep::Done(LoginOutcome {
+            self.attempt_failed(&client_only, None).await?;
+            return Err(blocked);
+        };
+        self.record_code_use(&mut tx, user.id, method, client)
+            .await?;
+        tx.commit().await?;
+        self.attempt_succeeded(&attempt.settled_as(buckets)).await?;
+        self.signed_in(user, client, AuthLevel::Mfa)
+            .await
+            .map(SignInStep::Done)
+    }
+
+    /// The account a sign-in names, when the address is well-formed and has one.
+    async fn account_of_sign_in(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        email: &str,
+    ) -> AppResult<Option<ideaweave_store::records::UserRecord>> {
+        match Email::parse(email) {
+            Ok(e) => self.account_by_email(tx, &e).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Starts a session for `user` and describes it.
+    async fn signed_in(
+        &self,
+        user: &ideaweave_store::records::UserRecord,
+        client: &ClientInfo,
+        level: AuthLevel,
+    ) -> AppResult<LoginOutcome> {
+        let view = {
+            let mut tx = self.store.read().await?;
+            self.user_view(&mut tx, user).await?
+        };
+        let (session, csrf) = self.start_session(user.id, client, level).await?;
+        Ok(LoginOutcome {
             session,
             csrf,
             user: view,
-        }))
+        })
     }
 
     pub(crate) async fn start_session(

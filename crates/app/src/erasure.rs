@@ -744,6 +744,7 @@ impl App {
                         .keyring
                         .keyed_index(&format!("throttle:account:{email}"))?;
                     tx.clear_throttle(&bucket).await?;
+                    tx.forget_regular(&bucket).await?;
                 }
             }
             H::EmailChanges => {

@@ -470,18 +470,7 @@ impl App {
         {
             let mut tx = self.store.begin().await?;
             tx.delete_sign_in_challenge(&hash).await?;
-            if method == "recovery_code" {
-                let left = tx.recovery_codes_left(user).await?;
-                self.audit_own(
-                    &mut tx,
-                    user,
-                    client,
-                    AuditAction::RecoveryCodeUsed,
-                    Target::Person(user),
-                    json!({"left": left}),
-                )
-                .await?;
-            }
+            self.record_code_use(&mut tx, user, method, client).await?;
             tx.commit().await?;
         }
         self.attempt_succeeded(&attempt).await?;
@@ -500,6 +489,30 @@ impl App {
         })
     }
 
+    /// Records the use of a recovery code (with how many are left), so that its owner sees
+    /// when one went; other methods leave nothing to record here.
+    pub(crate) async fn record_code_use(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        user: UserId,
+        method: &str,
+        client: &ClientInfo,
+    ) -> AppResult<()> {
+        if method == "recovery_code" {
+            let left = tx.recovery_codes_left(user).await?;
+            self.audit_own(
+                tx,
+                user,
+                client,
+                AuditAction::RecoveryCodeUsed,
+                Target::Person(user),
+                json!({"left": left}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Checks an authenticator or recovery code of `user`, using it up; which one it was, or
     /// `None` when it was wrong, reused, or absent.
     async fn check_second_factor(
@@ -516,14 +529,38 @@ impl App {
             return Ok(ok.then_some("passkey"));
         }
         let mut tx = self.store.begin().await?;
-        if let Some(code) = input.code.as_deref().filter(|c| !c.trim().is_empty()) {
+        let method = self
+            .check_code_in(
+                &mut tx,
+                user,
+                input.code.as_deref(),
+                input.recovery_code.as_deref(),
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(method)
+    }
+
+    /// Checks an authenticator or recovery code of `user` inside `tx`, using it up there (so a
+    /// caller that drops `tx` leaves the code unused); which one it was, or `None` when it was
+    /// wrong, reused, or absent.
+    pub(crate) async fn check_code_in(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        user: UserId,
+        code: Option<&str>,
+        recovery_code: Option<&str>,
+        now: i64,
+    ) -> AppResult<Option<&'static str>> {
+        if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
             let Some(record) = tx.totp_of(user).await?.filter(|t| t.confirmed_at.is_some()) else {
                 return Ok(None);
             };
             let secret = self
                 .keyring
                 .open(
-                    &mut tx,
+                    tx,
                     &account_row("totp_credentials", "secret", user.0),
                     &record.secret,
                 )
@@ -540,18 +577,12 @@ impl App {
                 }
                 None => false,
             };
-            tx.commit().await?;
             return Ok(ok.then_some("totp"));
         }
-        if let Some(code) = input
-            .recovery_code
-            .as_deref()
-            .filter(|c| !c.trim().is_empty())
-        {
+        if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
             let ok = tx
                 .use_recovery_code(user, &recovery_hash(code), now)
                 .await?;
-            tx.commit().await?;
             return Ok(ok.then_some("recovery_code"));
         }
         Ok(None)

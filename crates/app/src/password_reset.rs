@@ -265,7 +265,8 @@ impl App {
 
     /// Sets a new password with a reset link. The password must pass the password policy; the
     /// link is then used up, every session of the account ends, the change is recorded
-    /// (`password.reset`) and the account is told by email.
+    /// (`password.reset`) and the account is told by email. Failed sign-ins counted against the
+    /// address are forgotten: whoever guessed at it cannot keep its owner out.
     pub async fn reset_password(
         &self,
         token: &str,
@@ -310,6 +311,7 @@ impl App {
         )
         .await?;
         if let Some(email) = self.account_address(&mut tx, user.id, &user.email).await? {
+            self.forget_address_failures(&mut tx, &email).await?;
             self.queue_account_mail(&mut tx, &changed_mail(&email))
                 .await?;
         }

@@ -113,6 +113,8 @@ impl App {
         self.purge_sso_logins(&mut tx).await?;
         tx.purge_throttles(now - crate::throttle::FORGET_AFTER_MS, now)
             .await?;
+        tx.purge_regulars(now - crate::throttle::REGULARS_FOR_MS)
+            .await?;
         // What admins asked support to look at is kept a month after the invitation ended.
         tx.forget_support_reasons(now - 30 * DAY_MS).await?;
         tx.commit().await?;

@@ -2,7 +2,8 @@
 //!
 //! Failed attempts are counted in two buckets: the address typed (whether or not an account
 //! has it, so the answer never tells) and the client's IP address. A bucket lets
-//! [`ACCOUNT_FREE_FAILURES`] (or [`CLIENT_FREE_FAILURES`]) failures through; each failure after
+//! [`ACCOUNT_FREE_FAILURES`] (or [`CLIENT_FREE_FAILURES`], plus [`FAILURES_PER_REGULAR`] for
+//! every account that signed in from that client lately) failures through; each failure after
 //! that blocks it for twice as long as the one before, from [`FIRST_BLOCK_MS`] up to
 //! [`LONGEST_BLOCK_MS`]. Every attempt is counted before it is checked (so parallel requests
 //! cannot slip through together) and taken back when it succeeds. While a bucket is blocked,
@@ -23,6 +24,14 @@ pub const ACCOUNT_FREE_FAILURES: i64 = 5;
 /// Failures one client address may have (over all the addresses it tries) before it is slowed
 /// down: enough for an office behind one address.
 pub const CLIENT_FREE_FAILURES: i64 = 20;
+/// Further failures a client may have for each account that signed in from it lately
+/// ([`REGULARS_FOR_MS`]): the client's allowance is proportional to the people behind it.
+pub const FAILURES_PER_REGULAR: i64 = 5;
+/// The most failures any client may have before it is slowed down, however many people sign
+/// in from it.
+pub const CLIENT_MOST_FREE_FAILURES: i64 = 250;
+/// How long a successful sign-in counts towards its client's allowance.
+pub const REGULARS_FOR_MS: i64 = 30 * 24 * 3_600_000;
 /// The first block, in milliseconds; each further failure doubles it.
 pub const FIRST_BLOCK_MS: i64 = 15_000;
 /// The longest block.
@@ -44,15 +53,37 @@ pub(crate) struct Buckets {
     client: Option<Vec<u8>>,
     account_free: i64,
     client_free: i64,
+    /// Whether the client's allowance grows with the accounts that sign in from it (sign-in;
+    /// not password resets, where every request sends a mail).
+    client_grows: bool,
 }
 
 impl Buckets {
-    fn all(&self) -> impl Iterator<Item = (&[u8], i64)> {
+    /// The client's bucket alone: what an attempt past the address's block counts in.
+    pub(crate) fn client_only(&self) -> Buckets {
+        Buckets {
+            account: None,
+            ..self.clone()
+        }
+    }
+
+    /// Every bucket with its allowance, the client's grown by `regulars` accounts that signed
+    /// in from it lately.
+    fn all_with(&self, regulars: i64) -> impl Iterator<Item = (&[u8], i64)> {
+        let client_free = if self.client_grows {
+            client_allowance(self.client_free, regulars)
+        } else {
+            self.client_free
+        };
         self.account
             .as_deref()
             .map(|a| (a, self.account_free))
             .into_iter()
-            .chain(self.client.as_deref().map(|c| (c, self.client_free)))
+            .chain(self.client.as_deref().map(move |c| (c, client_free)))
+    }
+
+    fn all(&self) -> impl Iterator<Item = (&[u8], i64)> {
+        self.all_with(0)
     }
 }
 
@@ -62,6 +93,25 @@ impl Buckets {
 pub(crate) struct Attempt {
     buckets: Buckets,
     blocks_set: Vec<(Vec<u8>, i64)>,
+}
+
+impl Attempt {
+    /// This attempt, settled as one of `buckets` (an attempt past the address's block, counted
+    /// by the client only, that proved the account's owner: its success clears the address).
+    pub(crate) fn settled_as(self, buckets: &Buckets) -> Attempt {
+        Attempt {
+            buckets: buckets.clone(),
+            ..self
+        }
+    }
+}
+
+/// The failures a client may have before it is slowed down: `base`, and
+/// [`FAILURES_PER_REGULAR`] more for each of the `regulars` accounts that signed in from it
+/// lately, up to [`CLIENT_MOST_FREE_FAILURES`].
+pub fn client_allowance(base: i64, regulars: i64) -> i64 {
+    base.saturating_add(regulars.max(0).saturating_mul(FAILURES_PER_REGULAR))
+        .min(CLIENT_MOST_FREE_FAILURES.max(base))
 }
 
 /// How long a bucket with `failures` failures is blocked for (0 below its limit).
@@ -128,6 +178,7 @@ impl App {
             },
             account_free: ACCOUNT_FREE_FAILURES,
             client_free: CLIENT_FREE_FAILURES,
+            client_grows: true,
         })
     }
 
@@ -149,6 +200,7 @@ impl App {
             },
             account_free: RESET_ADDRESS_FREE,
             client_free: RESET_CLIENT_FREE,
+            client_grows: false,
         })
     }
 
@@ -161,9 +213,15 @@ impl App {
     pub(crate) async fn begin_attempt(&self, buckets: &Buckets) -> AppResult<Attempt> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
+        let regulars = match &buckets.client {
+            Some(client) if buckets.client_grows => {
+                tx.regulars_of(client, now - REGULARS_FOR_MS).await?
+            }
+            _ => 0,
+        };
         let mut refused_until = 0;
         let mut counts = Vec::new();
-        for (bucket, free) in buckets.all() {
+        for (bucket, free) in buckets.all_with(regulars) {
             match tx
                 .reserve_attempt(bucket, now, now - FORGET_AFTER_MS)
                 .await?
@@ -245,6 +303,21 @@ impl App {
         Ok(())
     }
 
+    /// Forgets the failures counted against `email`'s address: its owner proved they read the
+    /// mailbox (a password reset), so a block set by someone else's guesses must not keep them
+    /// out (issue 19, finding 8).
+    pub(crate) async fn forget_address_failures(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        email: &Email,
+    ) -> AppResult<()> {
+        let bucket = self
+            .keyring
+            .keyed_index(&format!("throttle:account:{}", email.as_str()))?;
+        tx.clear_throttle(&bucket).await?;
+        Ok(())
+    }
+
     /// Settles a successful attempt: the address's count is forgotten; the client's attempt is
     /// taken back (its block stays: signing in to one's own account must not buy guesses at
     /// others).
@@ -257,6 +330,11 @@ impl App {
         }
         if let Some(client) = &buckets.client {
             tx.release_attempt(client).await?;
+        }
+        if let (Some(account), Some(client), true) =
+            (&buckets.account, &buckets.client, buckets.client_grows)
+        {
+            tx.remember_regular(client, account, self.now()).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -318,6 +396,19 @@ mod tests {
         assert_eq!(block_for_ms(i64::MAX, 5), LONGEST_BLOCK_MS);
         assert_eq!(block_for_ms(19, 20), 0);
         assert_eq!(block_for_ms(20, 20), 15_000);
+    }
+
+    #[test]
+    fn idn_04_a_clients_allowance_grows_with_its_regulars_up_to_a_ceiling() {
+        assert_eq!(client_allowance(CLIENT_FREE_FAILURES, 0), 20);
+        assert_eq!(client_allowance(CLIENT_FREE_FAILURES, 1), 25);
+        assert_eq!(client_allowance(CLIENT_FREE_FAILURES, 30), 170);
+        assert_eq!(
+            client_allowance(CLIENT_FREE_FAILURES, 10_000),
+            CLIENT_MOST_FREE_FAILURES
+        );
+        assert_eq!(client_allowance(CLIENT_FREE_FAILURES, i64::MAX), 250);
+        assert_eq!(client_allowance(CLIENT_FREE_FAILURES, -3), 20);
     }
 
     #[test]

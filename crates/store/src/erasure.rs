@@ -31,7 +31,8 @@ pub enum ErasureHandler {
     /// membership, so a later single sign-on cannot bring the erased account back.
     SsoIdentities,
     /// Failed-sign-in counters: keyed hashes of an address, forgotten a day after the last
-    /// failure; the account's own counter is deleted with the account.
+    /// failure; the account's own counter, and where it signed in from, are deleted with the
+    /// account.
     SignInThrottle,
     /// Pending changes of address (the new address, sealed with the account key): deleted.
     EmailChanges,
@@ -261,6 +262,12 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         Some(H::SsoIdentities),
         &["subject_hash", "user_id"],
         &["workspace_id", "created_at", "protocol"],
+    ),
+    table(
+        "sign_in_regulars",
+        Some(H::SignInThrottle),
+        &["account_bucket"],
+        &["client_bucket", "last_seen"],
     ),
     table(
         "sign_in_throttle",

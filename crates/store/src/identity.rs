@@ -481,6 +481,45 @@ impl Tx {
         Ok(())
     }
 
+    /// Remembers that the account of `account` signed in from the client of `client` at `now`.
+    pub async fn remember_regular(
+        &mut self,
+        client: &[u8],
+        account: &[u8],
+        now: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("INSERT INTO sign_in_regulars (client_bucket, account_bucket, last_seen) VALUES ($1, $2, $3) \
+                         ON CONFLICT (client_bucket, account_bucket) DO UPDATE SET last_seen = excluded.last_seen")
+                .bind(client).bind(account).bind(now).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// How many accounts signed in from the client of `client` since `since`.
+    pub async fn regulars_of(&mut self, client: &[u8], since: i64) -> StoreResult<i64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_regulars WHERE client_bucket = $1 AND last_seen >= $2")
+                .bind(client).bind(since).fetch_one(c).await?
+        }))
+    }
+
+    /// Forgets where the account of `account` signed in from (its erasure).
+    pub async fn forget_regular(&mut self, account: &[u8]) -> StoreResult<()> {
+        on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_regulars WHERE account_bucket = $1").bind(account).execute(c).await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets sign-ins older than `before`.
+    pub async fn purge_regulars(&mut self, before: i64) -> StoreResult<u64> {
+        Ok(on_conn!(self, c => {
+            sqlx::query("DELETE FROM sign_in_regulars WHERE last_seen < $1")
+                .bind(before).execute(c).await?.rows_affected()
+        }))
+    }
+
     /// Forgets counters whose last failure is older than `before` and that block nothing.
     pub async fn purge_throttles(&mut self, before: i64, now: i64) -> StoreResult<u64> {
         Ok(on_conn!(self, c => {

@@ -370,7 +370,10 @@ impl TestApp {
             .await;
         let out = self
             .app
-            .login(email, password, &ideaweave_app::ClientInfo::default())
+            .login(
+                &ideaweave_app::LoginInput::password(email, password),
+                &ideaweave_app::ClientInfo::default(),
+            )
             .await
             .expect("login")
             .done()

@@ -666,7 +666,10 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     // Alice rectifies her address with the link sent to the new one.
     let login = t
         .app
-        .login("alice@example.org", "alice's new long password", &web)
+        .login(
+            &ideaweave_app::LoginInput::password("alice@example.org", "alice's new long password"),
+            &web,
+        )
         .await
         .unwrap()
         .done()
@@ -1011,8 +1014,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
     let carol = t
         .app
         .login(
-            "carol@example.org",
-            "carol's long password",
+            &ideaweave_app::LoginInput::password("carol@example.org", "carol's long password"),
             &Default::default(),
         )
         .await

@@ -377,8 +377,7 @@ async fn acc_04_operators_cannot_read_workspace_content_and_nothing_impersonates
     let login = t
         .app
         .login(
-            "operator@example.org",
-            "operator password 1",
+            &ideaweave_app::LoginInput::password("operator@example.org", "operator password 1"),
             &ideaweave_app::ClientInfo::default(),
         )
         .await

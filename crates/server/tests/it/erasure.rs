@@ -284,7 +284,10 @@ async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the
     // holds nothing there.
     let again =
         w.t.app
-            .login(PAT, PAT_PASSWORD, &Default::default())
+            .login(
+                &ideaweave_app::LoginInput::password(PAT, PAT_PASSWORD),
+                &Default::default(),
+            )
             .await
             .expect("the account still exists")
             .done()
@@ -469,7 +472,10 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
     w.assert_pat_is_out().await;
     assert!(
         w.t.app
-            .login(PAT, PAT_PASSWORD, &Default::default())
+            .login(
+                &ideaweave_app::LoginInput::password(PAT, PAT_PASSWORD),
+                &Default::default()
+            )
             .await
             .is_err(),
         "the account is gone"

@@ -1424,6 +1424,200 @@ async fn idn_04_parallel_guesses_cannot_slip_past_the_limit() {
     assert_eq!(sign_in(&t, ANN, ANN_PASSWORD).await.status, 429);
 }
 
+/// IDN-04 (issue 19, finding 8): a block that guesses from elsewhere put on an address does not
+/// lock out its owner when they have a second factor: the right password with a current code
+/// passes it and lifts it. Anything less (the password alone, a wrong code, the right code with
+/// a wrong password, a code for an account without one) gets the block's answer byte for byte,
+/// so the block reveals nothing about the password, and a code sent with a wrong password is not
+/// used up.
+#[tokio::test]
+async fn idn_04_the_right_password_and_a_second_factor_pass_a_block_of_the_address() {
+    let t = TestApp::spawn_with(|c| {
+        c.http_limits.trusted_proxies =
+            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let (secret, recovery, _) = enrol_totp(&t, &s).await;
+    t.app
+        .create_user(
+            "bob@example.org",
+            "Bob",
+            Some("bob's own long passphrase"),
+            false,
+        )
+        .await
+        .unwrap();
+    let attempt = |email: &str, body: Value, from: &str| {
+        let mut body = body;
+        body["email"] = json!(email);
+        let rb = t
+            .http
+            .post(t.api("/session"))
+            .header("x-forwarded-for", from.to_owned())
+            .json(&body);
+        async move {
+            let r = rb.send().await.unwrap();
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let text = r.text().await.unwrap();
+            (status, retry, text)
+        }
+    };
+    let guesser = "198.51.100.7";
+    let owner = "203.0.113.9";
+    // The next authenticator code (the enrolment used up the current one).
+    t.clock.advance(Duration::from_secs(31));
+    for who in [ANN, "bob@example.org"] {
+        for _ in 0..5 {
+            attempt(who, json!({"password": "somebody's guess"}), guesser).await;
+        }
+    }
+    let blocked = attempt(ANN, json!({"password": ANN_PASSWORD}), owner).await;
+    assert_eq!(blocked.0, 429, "{blocked:?}");
+    let code = totp_code(&t, &secret);
+    let refusals = [
+        attempt(
+            ANN,
+            json!({"password": ANN_PASSWORD, "code": "000000"}),
+            owner,
+        )
+        .await,
+        attempt(
+            ANN,
+            json!({"password": "a wrong password", "code": code}),
+            owner,
+        )
+        .await,
+        attempt(
+            ANN,
+            json!({"password": ANN_PASSWORD, "recovery_code": "AAAAA-BBBBB"}),
+            owner,
+        )
+        .await,
+        attempt(ANN, json!({"password": ANN_PASSWORD}), owner).await,
+    ];
+    for r in &refusals {
+        assert_eq!(r, &refusals[3], "every refusal is the block's answer");
+    }
+    assert_eq!(refusals[3].0, 429);
+    let no_factor = attempt(
+        "bob@example.org",
+        json!({"password": "bob's own long passphrase", "code": code}),
+        owner,
+    )
+    .await;
+    assert_eq!(no_factor.0, 429, "{no_factor:?}");
+    // The same code, not used up by the attempt with the wrong password, now gets in.
+    let r = attempt(ANN, json!({"password": ANN_PASSWORD, "code": code}), owner).await;
+    assert_eq!(r.0, 200, "{r:?}");
+    let me: Value = serde_json::from_str(&r.2).unwrap();
+    assert_eq!(me["user"]["id"], json!(ann));
+    // It lifted the block: the next wrong guess is checked (403), not refused unseen (429).
+    let r = attempt(ANN, json!({"password": "somebody's guess"}), guesser).await;
+    assert_eq!(r.0, 403, "{r:?}");
+    // A recovery code passes a block too, once.
+    for _ in 0..5 {
+        attempt(ANN, json!({"password": "somebody's guess"}), guesser).await;
+    }
+    let with_recovery = json!({"password": ANN_PASSWORD, "recovery_code": recovery[0]});
+    assert_eq!(attempt(ANN, with_recovery.clone(), owner).await.0, 200);
+    for _ in 0..5 {
+        attempt(ANN, json!({"password": "somebody's guess"}), guesser).await;
+    }
+    assert_eq!(attempt(ANN, with_recovery, owner).await.0, 429, "used up");
+}
+
+/// IDN-02: an account with two-factor sign-in can send its code with the password and get a
+/// session at once; a wrong code counts as a failure like a wrong password.
+#[tokio::test]
+async fn idn_02_the_code_may_come_with_the_password() {
+    let t = TestApp::spawn().await;
+    let ann = with_ann(&t).await;
+    let s = ann_session(&t, ann).await;
+    let (secret, _, _) = enrol_totp(&t, &s).await;
+    t.clock.advance(Duration::from_secs(31));
+    let r = send(
+        &t,
+        "POST",
+        "/session",
+        None,
+        Some(json!({"email": ANN, "password": ANN_PASSWORD, "code": "000000"})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = send(
+        &t,
+        "POST",
+        "/session",
+        None,
+        Some(json!({"email": ANN, "password": ANN_PASSWORD, "code": totp_code(&t, &secret)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let me = send(&t, "GET", "/me", Some(&r.session(ann)), None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+}
+
+/// IDN-04 (issue 19, finding 8): a client's allowance of failures grows with the people who
+/// sign in from it (an office behind one address), five more for each account, while a client
+/// nobody signs in from keeps twenty; an erased account stops counting.
+#[tokio::test]
+async fn idn_04_a_clients_allowance_is_proportional_to_the_people_signing_in_from_it() {
+    let t = TestApp::spawn_with(|c| {
+        c.http_limits.trusted_proxies =
+            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    let attempt = |email: String, password: &str, from: &str| {
+        let rb = t
+            .http
+            .post(t.api("/session"))
+            .header("x-forwarded-for", from.to_owned())
+            .json(&json!({"email": email, "password": password}));
+        async move { rb.send().await.unwrap().status().as_u16() }
+    };
+    let office = "198.51.100.50";
+    for i in 0..3 {
+        let email = format!("colleague{i}@example.org");
+        t.app
+            .create_user(
+                &email,
+                "Colleague",
+                Some("a colleague's long password"),
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            attempt(email, "a colleague's long password", office).await,
+            200
+        );
+    }
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        statuses.push(attempt(format!("typo{i}@example.org"), "a typo", office).await);
+    }
+    assert_eq!(
+        statuses.iter().position(|s| *s == 429),
+        Some(34),
+        "twenty failures and five for each of three colleagues: {statuses:?}"
+    );
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        statuses.push(attempt(format!("typo{i}@example.org"), "a typo", "203.0.113.80").await);
+    }
+    assert_eq!(
+        statuses.iter().position(|s| *s == 429),
+        Some(19),
+        "{statuses:?}"
+    );
+}
+
 /// IDN-04 (issue 19, finding 8): behind a trusted reverse proxy each client is counted by the
 /// address the proxy forwards, so one client's guesses do not lock everyone else out; from a
 /// peer that is not a trusted proxy the header is ignored, so a client cannot dodge its own

@@ -237,8 +237,7 @@ async fn idn_01_col_04_an_emailed_link_sets_a_new_password_once_and_ends_every_s
     let ann = t
         .app
         .login(
-            "ann@example.org",
-            NEW_PASSWORD,
+            &ideaweave_app::LoginInput::password("ann@example.org", NEW_PASSWORD),
             &ideaweave_app::ClientInfo::default(),
         )
         .await
@@ -644,4 +643,21 @@ async fn idn_04_reset_requests_are_throttled_alike_for_known_and_unknown_address
         3,
         "three mails, not six"
     );
+}
+
+/// IDN-04 (issue 19, finding 8): a reset proves that its holder reads the mailbox, so it lifts
+/// a block that someone else's wrong guesses put on the address; the owner can sign in at once.
+#[tokio::test]
+async fn idn_04_a_password_reset_lifts_the_block_others_put_on_the_address() {
+    let smtp = TestSmtp::start().await;
+    let t = app_with_mail(&smtp).await;
+    for _ in 0..5 {
+        sign_in(&t, "ann@example.org", "someone else's guess").await;
+    }
+    assert_eq!(sign_in(&t, "ann@example.org", OLD_PASSWORD).await, 429);
+    assert_eq!(request(&t, "ann@example.org").await.0, 202);
+    deliver(&t, &smtp).await;
+    let token = reset_tokens(&smtp, "ann@example.org", 1).await.remove(0);
+    assert_eq!(reset(&t, &token, json!(NEW_PASSWORD)).await.0, 204);
+    assert_eq!(sign_in(&t, "ann@example.org", NEW_PASSWORD).await, 200);
 }

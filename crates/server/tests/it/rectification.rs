@@ -97,8 +97,7 @@ async fn dsr_02_people_rectify_their_name_and_their_address_through_a_confirmed_
     assert!(
         t.app
             .login(
-                "old@example.org",
-                "a long enough password",
+                &ideaweave_app::LoginInput::password("old@example.org", "a long enough password"),
                 &Default::default()
             )
             .await
@@ -126,8 +125,7 @@ async fn dsr_02_people_rectify_their_name_and_their_address_through_a_confirmed_
     assert!(
         t.app
             .login(
-                "old@example.org",
-                "a long enough password",
+                &ideaweave_app::LoginInput::password("old@example.org", "a long enough password"),
                 &Default::default()
             )
             .await
@@ -136,8 +134,7 @@ async fn dsr_02_people_rectify_their_name_and_their_address_through_a_confirmed_
     assert!(
         t.app
             .login(
-                "new@example.org",
-                "a long enough password",
+                &ideaweave_app::LoginInput::password("new@example.org", "a long enough password"),
                 &Default::default()
             )
             .await
@@ -234,8 +231,7 @@ async fn dsr_02_an_expired_link_or_a_taken_address_changes_nothing() {
     assert!(
         t.app
             .login(
-                "first@example.org",
-                "a long enough password",
+                &ideaweave_app::LoginInput::password("first@example.org", "a long enough password"),
                 &Default::default()
             )
             .await

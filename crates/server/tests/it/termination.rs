@@ -202,8 +202,7 @@ async fn lif_02_a_deleted_workspace_is_destroyed_after_the_grace_period_with_a_s
     let again =
         d.t.app
             .login(
-                &d.owner_email,
-                "the owner's long password",
+                &ideaweave_app::LoginInput::password(&d.owner_email, "the owner's long password"),
                 &Default::default(),
             )
             .await
@@ -326,8 +325,7 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
     let again =
         d.t.app
             .login(
-                &d.owner_email,
-                "the owner's long password",
+                &ideaweave_app::LoginInput::password(&d.owner_email, "the owner's long password"),
                 &Default::default(),
             )
             .await
@@ -352,8 +350,7 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
     let later =
         d.t.app
             .login(
-                &d.owner_email,
-                "the owner's long password",
+                &ideaweave_app::LoginInput::password(&d.owner_email, "the owner's long password"),
                 &Default::default(),
             )
             .await

@@ -38,9 +38,11 @@ pub(crate) fn signed_in(
 }
 
 /// Sign in with email and password; sets the session cookie (200). An account with two-factor
-/// sign-in gets 202 and a challenge instead, to answer at `POST /session/second-factor`. Wrong
-/// addresses and wrong passwords get the same 403; after repeated failures for an address or
-/// from a client, 429 with `Retry-After` says when to try again.
+/// sign-in gets 202 and a challenge instead, to answer at `POST /session/second-factor`, unless
+/// its `code` (or `recovery_code`) came along. Wrong addresses and wrong passwords get the same
+/// 403; after repeated failures for an address or from a client, 429 with `Retry-After` says
+/// when to try again. While only the address is blocked, the right password with a current
+/// `code` still signs in; anything less gets the same 429.
 #[utoipa::path(post, path = "/session", tag = "session", security(()), request_body = LoginInput,
     responses((status = 200, body = SessionView), (status = 202, body = SecondFactorChallenge),
         (status = "4XX", body = ErrorBody)))]
@@ -49,7 +51,7 @@ pub async fn login(
     Client(client): Client,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
-    match s.app.login(&input.email, &input.password, &client).await? {
+    match s.app.login(&input, &client).await? {
         SignInStep::Done(login) => signed_in(&s, login, StatusCode::OK),
         SignInStep::SecondFactor(challenge) => {
             Ok((StatusCode::ACCEPTED, Json(challenge)).into_response())

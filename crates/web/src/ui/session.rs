@@ -164,6 +164,8 @@ pub(crate) async fn sign_in_page(
 pub(crate) struct SignInForm {
     email: String,
     password: String,
+    /// The authenticator's code, offered once sign-in for the address is slowed down.
+    code: Option<String>,
     next: Option<String>,
 }
 
@@ -217,7 +219,11 @@ pub(crate) async fn sign_in(
         return error_page(&headers, StatusCode::BAD_REQUEST);
     }
     let next = safe_next(form.next.as_deref()).to_owned();
-    match s.app.login(&form.email, &form.password, &client).await {
+    let input = ideaweave_app::LoginInput {
+        code: form.code.clone(),
+        ..ideaweave_app::LoginInput::password(&form.email, &form.password)
+    };
+    match s.app.login(&input, &client).await {
         Ok(SignInStep::Done(login)) => start_session(&s, &headers, &login, &next),
         Ok(SignInStep::SecondFactor(challenge)) => page(
             StatusCode::OK,
