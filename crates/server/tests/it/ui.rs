@@ -252,3 +252,50 @@ async fn sec_01_tls_deployments_get_hsts() {
         .unwrap();
     assert!(r.headers().get("strict-transport-security").is_none());
 }
+
+/// IDN-04 (issue 19, finding 8), without JavaScript: once sign-in for an address is slowed
+/// down, the page offers a code field, in the reader's language, and the right password with a
+/// current authenticator code signs in through the block.
+#[tokio::test]
+async fn idn_04_the_sign_in_page_lets_the_owner_pass_a_block_with_a_code() {
+    let t = TestApp::spawn().await;
+    t.workspace("blocked").await;
+    account(&t, "blocked@example.org", "blocked").await;
+    let s = t
+        .session("blocked@example.org", "a long enough password")
+        .await;
+    let (secret, _, _) = crate::identity::enrol_totp(&t, &s).await;
+    t.clock.advance(std::time::Duration::from_secs(31));
+    for _ in 0..5 {
+        sign_in(&t, "blocked@example.org", "somebody's guess").await;
+    }
+    let r = browser()
+        .post(format!("{}/sign-in", t.base))
+        .header("origin", t.base.clone())
+        .header("accept-language", "de")
+        .form(&[
+            ("email", "blocked@example.org"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"name="code""#), "{page}");
+    assert!(page.contains("Authenticator-App"), "in German: {page}");
+    let code = crate::identity::totp_code(&t, &secret);
+    let r = browser()
+        .post(format!("{}/sign-in", t.base))
+        .header("origin", t.base.clone())
+        .form(&[
+            ("email", "blocked@example.org"),
+            ("password", "a long enough password"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(cookie_of(&r).is_some());
+}
