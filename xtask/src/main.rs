@@ -417,7 +417,8 @@ fn drop_leftover_test_databases(url: &str) {
 /// The Python peers the tests start, installed into `target/pydeps` (not the system's Python):
 /// aiosmtpd (the SMTP server of the mail tests), moto's S3 server (the off-site backup
 /// target), pysaml2 (the SAML identity provider, which signs with Debian's `xmlsec1`) and
-/// mmdb-writer (a small GeoIP database for the session-location test).
+/// mmdb-writer (a small GeoIP database for the session-location test) and
+/// openapi-spec-validator (which checks that the API's document is valid OpenAPI 3.1).
 /// Returns that directory for `PYTHONPATH`.
 fn ensure_python_peers() -> Result<String> {
     let deps = root().join("target").join("pydeps");
@@ -437,6 +438,7 @@ fn ensure_python_peers() -> Result<String> {
         ("moto.server", "moto[server]==5.1.18"),
         ("saml2.server", "pysaml2==7.5.5"),
         ("mmdb_writer", "mmdb-writer==0.2.7"),
+        ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
     ] {
         if imports(&deps, module) {
             continue;

@@ -261,8 +261,8 @@ pub struct AuditEventView {
     /// The client data, unless the actor was erased or the workspace's activity period for the
     /// event's day has passed.
     pub client: Option<ClientInfo>,
-    /// Further facts, unless the actor was erased.
-    #[schema(value_type = Object)]
+    /// Further facts, unless the actor was erased (`null` then, and for events without any).
+    #[schema(value_type = Option<Object>)]
     pub facts: Option<serde_json::Value>,
     /// The entry's canonical bytes (base64), which the Merkle tree commits to.
     pub entry: String,
@@ -280,6 +280,7 @@ pub struct AuditPage {
 /// Which events to list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action (e.g. `member.role_changed`).
     pub action: Option<String>,
@@ -290,6 +291,7 @@ pub struct AuditQuery {
     /// Only events before this index (the previous page's `next_before`).
     pub before: Option<u64>,
     /// At most this many (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -343,10 +345,12 @@ const VERIFY_BATCH: i64 = 5_000;
 /// Which page of an audit export.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportPage {
     /// The `next_before` of the previous page; absent for the first (newest) page.
     pub before: Option<u64>,
     /// Events per page, 1 to 5,000 (the default).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
 }
 

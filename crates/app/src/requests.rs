@@ -29,12 +29,14 @@ pub struct RequestInput {
     pub kind: RequestKind,
     pub channel: RequestChannel,
     /// Who asked, as they gave it (a name and an address).
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub requester: String,
     /// The member concerned, when it is one.
     #[serde(default)]
     pub subject_id: Option<UserId>,
     /// What is asked, in your words.
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub details: String,
     /// When it arrived (Unix milliseconds); now when left out. Not in the future.
     #[serde(default)]
@@ -48,6 +50,7 @@ pub struct ResolveInput {
     /// `done` or `refused`.
     pub state: RequestState,
     /// What was done, or why it was refused.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub resolution: String,
     /// For a rectification, erasure or restriction carried out: the addresses of those the
     /// data was shared with, who are told of it (Art. 19).

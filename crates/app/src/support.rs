@@ -34,6 +34,7 @@ pub struct SupportGrantInput {
     /// `read` (look, change nothing) or `manage` (also fix settings, spaces and content).
     pub scope: SupportScope,
     /// How long it lasts, 1 to 168 hours.
+    #[schema(minimum = 1, maximum = 168)]
     pub hours: u32,
     /// What support is asked to look at (shown to support; sealed).
     #[serde(default)]

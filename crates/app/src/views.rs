@@ -338,13 +338,28 @@ pub struct VoteTally {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspacePatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
+
+/// A tag as sent: 1 to 32 letters and digits (of any script), `-` and `_`; stored lowercased.
+/// The pattern spells out the ASCII part exactly and admits every character beyond it, since
+/// Unicode classes (`\p{L}`) are not portable across JSON Schema validators; the server
+/// refuses punctuation and symbols there too.
+#[derive(ToSchema)]
+#[schema(
+    min_length = 1,
+    max_length = 32,
+    pattern = r"^[0-9A-Za-z_\u00AA-\uFFFF-]+$"
+)]
+pub struct TagText(pub String);
 
 /// A stage or criterion to create or change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedItemInput {
+    /// At most 50 characters for a stage, 80 for a criterion.
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: String,
     /// Position in the list (0 first); defaults to the end.
     pub position: Option<i64>,
@@ -378,9 +393,11 @@ pub struct AcceptInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     pub scope: TokenScope,
     /// Days until it expires; omit for a token that lasts until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -388,8 +405,10 @@ pub struct TokenInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpaceInput {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     #[serde(default)]
     pub private: bool,
@@ -407,8 +426,10 @@ pub struct SpaceMemberInput {
 #[serde(deny_unknown_fields)]
 pub struct DiscussionInput {
     pub kind: DiscussionKind,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     /// Unix milliseconds after which no new ideas are accepted.
     pub deadline: Option<i64>,
@@ -422,7 +443,9 @@ pub struct DiscussionInput {
 #[serde(deny_unknown_fields)]
 pub struct DiscussionPatch {
     pub kind: Option<DiscussionKind>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub open: Option<bool>,
     /// Set a deadline (Unix ms), or `null` to remove it.
@@ -436,10 +459,13 @@ pub struct DiscussionPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdeaInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 50000)]
     pub body: String,
     #[serde(default)]
+    #[schema(value_type = Vec<TagText>, max_items = 10)]
     pub tags: Vec<String>,
 }
 
@@ -447,8 +473,11 @@ pub struct IdeaInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdeaPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(max_length = 50000)]
     pub body: Option<String>,
+    #[schema(value_type = Option<Vec<TagText>>, max_items = 10)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -466,6 +495,7 @@ pub struct IdeaListQuery {
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -477,6 +507,7 @@ pub struct PageQuery {
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 25, comments default 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -507,6 +538,7 @@ pub struct VoteInput {
 #[serde(deny_unknown_fields)]
 pub struct RatingInput {
     /// 1 to 5.
+    #[schema(minimum = 1, maximum = 5)]
     pub value: i64,
 }
 
@@ -514,6 +546,7 @@ pub struct RatingInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub body: String,
     /// The comment this one replies to.
     pub parent_id: Option<CommentId>,
@@ -523,6 +556,7 @@ pub struct CommentInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentPatch {
+    #[schema(min_length = 1, max_length = 10000, pattern = r"\S")]
     pub body: String,
 }
 
@@ -530,8 +564,14 @@ pub struct CommentPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkInput {
+    #[schema(
+        min_length = 8,
+        max_length = 2048,
+        pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://"
+    )]
     pub url: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub title: String,
     /// Attach to this comment of the idea instead of the idea itself.
     pub comment_id: Option<CommentId>,
@@ -542,6 +582,7 @@ pub struct LinkInput {
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
     /// The name other members see.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
 

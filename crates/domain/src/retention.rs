@@ -25,11 +25,14 @@ pub const MAX_DAYS: u32 = 3650;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RetentionPolicy {
     /// Days that activity data (IP address, browser) is kept. Default 90.
+    #[schema(minimum = 1, maximum = 3650)]
     pub activity_days: u32,
     /// Days that deleted ideas and comments are kept (restorable) before they are purged.
     /// Default 30.
+    #[schema(minimum = 1, maximum = 3650)]
     pub deleted_days: u32,
     /// Days that expired or revoked invitations are kept. Default 7.
+    #[schema(minimum = 1, maximum = 3650)]
     pub invitation_days: u32,
 }
 

@@ -6,11 +6,13 @@
 //! PostgreSQL server is `IW_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `cargo xtask test` runs the whole suite once for each.
 
+pub mod openapi_conformance;
 mod smtp;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use openapi_conformance::Conformance;
 pub use smtp::{
     TestSmtp, closed_port, decode_quoted_printable, first_line, mail_config, pythonpath,
 };
@@ -113,6 +115,9 @@ pub struct TestApp {
     pub config: Config,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// Every API answer of this server, checked against the OpenAPI document; a difference
+    /// fails the test when the app is dropped.
+    pub conformance: Arc<Conformance>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _pg: Option<PgDatabase>,
     /// The data directory (SQLite file and uploads), removed when the app is dropped.
@@ -160,7 +165,7 @@ impl TestApp {
         let app = ideaweave_server::build_app(&config, clock.clone())
             .await
             .expect("application starts");
-        let (base, tx) = serve_on_random_port(&app, &config).await;
+        let (base, tx, conformance) = serve_on_random_port(&app, &config).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -171,6 +176,7 @@ impl TestApp {
             clock,
             config,
             http,
+            conformance,
             shutdown: Some(tx),
             _pg: pg,
             dir,
@@ -393,6 +399,7 @@ pub struct TestNode {
     pub base: String,
     /// The application behind this node.
     pub app: App,
+    conformance: Arc<Conformance>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -408,14 +415,16 @@ impl Drop for TestNode {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.conformance.assert_none(&self.base);
     }
 }
 
-/// Serves `app` on a random loopback port until the returned sender is used or dropped.
+/// Serves `app` on a random loopback port until the returned sender is used or dropped, with
+/// every API answer checked against the OpenAPI document in the returned log.
 async fn serve_on_random_port(
     app: &App,
     config: &Config,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
+) -> (String, tokio::sync::oneshot::Sender<()>, Arc<Conformance>) {
     ideaweave_server::guard_audit_log(app)
         .await
         .expect("the audit log's guards are in place");
@@ -423,7 +432,11 @@ async fn serve_on_random_port(
         .await
         .expect("bind a port");
     let addr = listener.local_addr().expect("local address");
-    let router = ideaweave_server::router(app.clone(), config);
+    let conformance = Arc::new(Conformance::default());
+    let log = conformance.clone();
+    let router = ideaweave_server::router(app.clone(), config).layer(axum::middleware::from_fn(
+        move |request, next| openapi_conformance::check(log.clone(), request, next),
+    ));
     let limits = config.http_limits.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -432,7 +445,7 @@ async fn serve_on_random_port(
         })
         .await;
     });
-    (format!("http://{addr}"), tx)
+    (format!("http://{addr}"), tx, conformance)
 }
 
 /// A copy of a test's database as it was at one moment, to be put back by hand later: what an
@@ -507,10 +520,11 @@ impl TestApp {
         let app = ideaweave_server::build_app(&config, self.clock.clone())
             .await
             .expect("node starts");
-        let (base, shutdown) = serve_on_random_port(&app, &config).await;
+        let (base, shutdown, conformance) = serve_on_random_port(&app, &config).await;
         TestNode {
             base,
             app,
+            conformance,
             shutdown: Some(shutdown),
         }
     }
@@ -533,10 +547,11 @@ impl TestApp {
         let app = ideaweave_server::build_app(&self.config, self.clock.clone())
             .await
             .expect("second node starts");
-        let (base, shutdown) = serve_on_random_port(&app, &self.config).await;
+        let (base, shutdown, conformance) = serve_on_random_port(&app, &self.config).await;
         TestNode {
             base,
             app,
+            conformance,
             shutdown: Some(shutdown),
         }
     }
@@ -547,6 +562,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.conformance.assert_none(&self.base);
     }
 }
 

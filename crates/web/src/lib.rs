@@ -67,6 +67,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn api_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (api, mut doc) = api::router().split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    api::finish_document(&mut doc);
     (api, doc)
 }
 

@@ -17,6 +17,7 @@ mod keys;
 mod limits;
 mod mail;
 mod notifications;
+mod openapi;
 mod pages;
 mod password_reset;
 mod personal_data;

@@ -87,6 +87,7 @@ pub async fn verifier_key(State(s): State<AppState>) -> ApiResult<Response> {
 /// Between which signed checkpoints a consistency proof is wanted.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The size of the older signed checkpoint.
     from: u64,

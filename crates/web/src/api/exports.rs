@@ -50,7 +50,7 @@ pub async fn get_export(
 /// Recorded as `workspace.exported`.
 #[utoipa::path(get, path = "/workspaces/{slug}/exports/{export_id}/download", tag = "privacy",
     params(("slug" = String, Path), ("export_id" = ExportId, Path)),
-    responses((status = 200, content_type = "application/gzip", body = Vec<u8>), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, description = "The export archive (tar.gz)", content_type = "application/gzip"), (status = "4XX", body = ErrorBody)))]
 pub async fn download_export(
     State(s): State<AppState>,
     Ws(m): Ws,

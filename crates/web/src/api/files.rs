@@ -134,7 +134,7 @@ fn percent_encode(name: &str) -> String {
 /// this origin.
 #[utoipa::path(get, path = "/workspaces/{slug}/attachments/{attachment_id}/content", tag = "files",
     params(("slug" = String, Path), ("attachment_id" = AttachmentId, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, description = "The file, with the type sniffed from its content", content_type = "*/*"), (status = "4XX", body = ErrorBody)))]
 pub async fn download(
     State(s): State<AppState>,
     Ws(m): Ws,

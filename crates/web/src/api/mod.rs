@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod comments;
+mod document;
 pub mod erasure;
 pub mod exports;
 pub mod files;
@@ -34,11 +35,14 @@ use crate::AppState;
         description = "Workspaces, spaces, discussions, ideas, comments, votes, ratings, files and members. \
             Authenticate with `Authorization: Bearer <token>` (a workspace API token) or the `iw_session` cookie \
             from `POST /api/v1/session`; cookie-authenticated requests that change state must send `X-CSRF-Token`. \
-            Errors always have the shape `{\"error\":{\"code\":…,\"message\":…}}`."
+            Errors always have the shape `{\"error\":{\"code\":…,\"message\":…}}`. \
+            Numbers the schemas type as `integer` must be sent as JSON integers (`20`, not `20.0` or `\"20\"`); \
+            request bodies must be UTF-8 JSON objects without repeated keys; text is checked after leading and \
+            trailing spaces are trimmed, and may not contain control characters or invisible reordering marks."
     ),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
-    components(schemas(crate::error::ErrorBody))
+    components(schemas(crate::error::ErrorBody, ideaweave_domain::paging::IdeaSort))
 )]
 struct ApiDoc;
 
@@ -59,6 +63,8 @@ impl Modify for Security {
         );
     }
 }
+
+pub(crate) use document::finish as finish_document;
 
 /// Every API route, with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
