@@ -104,8 +104,8 @@ async fn with_ann(t: &TestApp) -> ideaweave_domain::UserId {
         .id
 }
 
-/// Bob, a second person with a password, and a fresh session of his.
-async fn bob_session(t: &TestApp) -> Session {
+/// Bob, a second person with a password.
+async fn with_bob(t: &TestApp) {
     t.app
         .create_user(
             "bob@example.org",
@@ -115,6 +115,40 @@ async fn bob_session(t: &TestApp) -> Session {
         )
         .await
         .unwrap();
+}
+
+/// An app behind a trusted reverse proxy on loopback: each request names its client in
+/// `X-Forwarded-For`, so one test can speak for several client addresses.
+async fn behind_trusted_proxy() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.http_limits.trusted_proxies =
+            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
+    })
+    .await
+}
+
+/// A sign-in with `body` from client address `from` (through the trusted proxy): its status,
+/// `Retry-After` and body.
+async fn sign_in_from(t: &TestApp, from: &str, body: Value) -> (u16, Option<String>, String) {
+    let r = t
+        .http
+        .post(t.api("/session"))
+        .header("x-forwarded-for", from)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry, r.text().await.unwrap())
+}
+
+/// Bob, a second person with a password, and a fresh session of his.
+async fn bob_session(t: &TestApp) -> Session {
+    with_bob(t).await;
     t.session("bob@example.org", "bob's own long passphrase")
         .await
 }
@@ -1432,41 +1466,14 @@ async fn idn_04_parallel_guesses_cannot_slip_past_the_limit() {
 /// used up.
 #[tokio::test]
 async fn idn_04_the_right_password_and_a_second_factor_pass_a_block_of_the_address() {
-    let t = TestApp::spawn_with(|c| {
-        c.http_limits.trusted_proxies =
-            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
-    })
-    .await;
+    let t = behind_trusted_proxy().await;
     let ann = with_ann(&t).await;
     let s = ann_session(&t, ann).await;
     let (secret, recovery, _) = enrol_totp(&t, &s).await;
-    t.app
-        .create_user(
-            "bob@example.org",
-            "Bob",
-            Some("bob's own long passphrase"),
-            false,
-        )
-        .await
-        .unwrap();
-    let attempt = |email: &str, body: Value, from: &str| {
-        let mut body = body;
+    with_bob(&t).await;
+    let attempt = |email: &str, mut body: Value, from: &'static str| {
         body["email"] = json!(email);
-        let rb = t
-            .http
-            .post(t.api("/session"))
-            .header("x-forwarded-for", from.to_owned())
-            .json(&body);
-        async move {
-            let r = rb.send().await.unwrap();
-            let status = r.status().as_u16();
-            let retry = r
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let text = r.text().await.unwrap();
-            (status, retry, text)
-        }
+        sign_in_from(&t, from, body)
     };
     let guesser = "198.51.100.7";
     let owner = "203.0.113.9";
@@ -1568,18 +1575,12 @@ async fn idn_02_the_code_may_come_with_the_password() {
 /// nobody signs in from keeps twenty; an erased account stops counting.
 #[tokio::test]
 async fn idn_04_a_clients_allowance_is_proportional_to_the_people_signing_in_from_it() {
-    let t = TestApp::spawn_with(|c| {
-        c.http_limits.trusted_proxies =
-            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
-    })
-    .await;
+    let t = behind_trusted_proxy().await;
     let attempt = |email: String, password: &str, from: &str| {
-        let rb = t
-            .http
-            .post(t.api("/session"))
-            .header("x-forwarded-for", from.to_owned())
-            .json(&json!({"email": email, "password": password}));
-        async move { rb.send().await.unwrap().status().as_u16() }
+        let body = json!({"email": email, "password": password});
+        let t = &t;
+        let from = from.to_owned();
+        async move { sign_in_from(t, &from, body).await.0 }
     };
     let office = "198.51.100.50";
     for i in 0..3 {
@@ -1624,19 +1625,11 @@ async fn idn_04_a_clients_allowance_is_proportional_to_the_people_signing_in_fro
 /// count by sending a new `X-Forwarded-For` with each guess.
 #[tokio::test]
 async fn idn_04_forwarded_client_addresses_count_only_behind_a_trusted_proxy() {
-    let guess = |t: &TestApp, i: usize, from: String| {
-        let rb = t
-            .http
-            .post(t.api("/session"))
-            .header("x-forwarded-for", from)
-            .json(&json!({"email": format!("guess{i}@example.org"), "password": "a guess"}));
-        async move { rb.send().await.unwrap().status().as_u16() }
-    };
-    let behind_proxy = TestApp::spawn_with(|c| {
-        c.http_limits.trusted_proxies =
-            vec![ideaweave_server::ProxyNet::parse("127.0.0.0/8").unwrap()];
-    })
-    .await;
+    async fn guess(t: &TestApp, i: usize, from: String) -> u16 {
+        let body = json!({"email": format!("guess{i}@example.org"), "password": "a guess"});
+        sign_in_from(t, &from, body).await.0
+    }
+    let behind_proxy = behind_trusted_proxy().await;
     for i in 0..25 {
         let st = guess(&behind_proxy, i, format!("198.51.100.{i}")).await;
         assert_eq!(
