@@ -117,14 +117,19 @@ pub struct InvitationView {
     pub expires_at: i64,
 }
 
-/// A freshly created invitation, with the link to pass on. The link is shown once.
+/// A freshly created invitation. On an instance that does not send mail, with the link for the
+/// inviter to pass on (shown once); where invitations are mailed, the link goes to the invited
+/// address only, so the inviter can neither accept in someone else's name nor learn from the
+/// answer whether the address has an account (issue 19, finding 7).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedInvitation {
     pub invitation: InvitationView,
-    /// The secret token inside the link.
-    pub token: String,
-    /// The link the invitee opens.
-    pub accept_url: String,
+    /// The secret token inside the link (absent when the invitation was mailed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The link the invitee opens (absent when the invitation was mailed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_url: Option<String>,
 }
 
 /// What an invitation link offers, shown to whoever holds the link.

@@ -581,20 +581,29 @@ impl App {
 
     // ---- invitations -----------------------------------------------------------------------
 
-    /// Invites someone by email. The link is returned to the inviter (and, once email delivery
-    /// exists, mailed); it works once, before it expires.
+    /// Invites someone by email; the link works once, before it expires. Where this instance
+    /// sends mail, the link is mailed to the address and not shown to the inviter: the mailbox
+    /// is then the only way in, so whoever invites cannot open an account in the invitee's
+    /// name, nor tell from accepting whether the address has one (issue 19, finding 7).
+    /// Without mail, the inviter gets the link to pass on by hand.
     pub async fn invite(&self, m: &Member, input: InvitationInput) -> AppResult<CreatedInvitation> {
         m.allow(Action::Invite { role: input.role })?;
         let email = Email::parse(&input.email)?;
-        self.create_invitation(
-            m.workspace,
-            &email,
-            input.role,
-            m.actor.user,
-            Who::Person(m.actor.user),
-            &m.client,
-        )
-        .await
+        let mut created = self
+            .create_invitation(
+                m.workspace,
+                &email,
+                input.role,
+                m.actor.user,
+                Who::Person(m.actor.user),
+                &m.client,
+            )
+            .await?;
+        if self.settings.mail_enabled {
+            created.token = None;
+            created.accept_url = None;
+        }
+        Ok(created)
     }
 
     pub(crate) async fn create_invitation(
@@ -659,8 +668,8 @@ impl App {
                 created_at: now,
                 expires_at: expires,
             },
-            token,
-            accept_url,
+            token: Some(token),
+            accept_url: Some(accept_url),
         })
     }
 

@@ -712,7 +712,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!(
                         "Created workspace {slug} ({id}). {owner_email} has no account yet; send them this link to become owner:"
                     );
-                    println!("{}", invitation.accept_url);
+                    if let Some(url) = &invitation.accept_url {
+                        println!("{url}");
+                    }
                 }
             }
             Ok(())

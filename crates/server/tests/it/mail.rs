@@ -24,7 +24,7 @@ fn link_in(message: &str) -> String {
         .to_owned()
 }
 
-async fn invite(t: &TestApp, slug: &str, token: &str, email: &str) {
+async fn invite(t: &TestApp, slug: &str, token: &str, email: &str) -> serde_json::Value {
     let (st, inv) = with_token(
         t,
         "POST",
@@ -34,6 +34,7 @@ async fn invite(t: &TestApp, slug: &str, token: &str, email: &str) {
     )
     .await;
     assert_eq!(st, 201, "{inv}");
+    inv
 }
 
 #[tokio::test]
@@ -137,6 +138,31 @@ async fn col_mail_waits_out_a_server_that_is_down_and_gives_up_visibly() {
 async fn col_without_a_mail_server_nothing_is_queued() {
     let t = TestApp::spawn().await;
     let w = t.workspace("nomail").await;
-    invite(&t, "nomail", &w.owner.token, "someone@example.org").await;
+    let inv = invite(&t, "nomail", &w.owner.token, "someone@example.org").await;
     assert_eq!(t.app.outbox_counts().await.unwrap().waiting, 0);
+    assert!(
+        inv["accept_url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/invitations/")),
+        "without mail the inviter passes the link on: {inv}"
+    );
+}
+
+/// Issue 19, finding 7: where invitations are mailed, the link goes to the invited address
+/// only. The inviter's answer holds no token, so they cannot open an account in the invitee's
+/// name, nor try to accept and learn from the answer whether the address has an account.
+#[tokio::test]
+async fn col_a_mailed_invitation_link_reaches_the_invitee_only() {
+    let smtp = TestSmtp::start().await;
+    let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
+    let w = t.workspace("quiet").await;
+    let inv = invite(&t, "quiet", &w.owner.token, "quiet@example.org").await;
+    assert!(
+        inv.get("token").is_none() && inv.get("accept_url").is_none(),
+        "{inv}"
+    );
+    let mailer = SmtpMailer::new(&smtp.config()).unwrap();
+    assert_eq!(t.app.send_due_mail(&mailer, 10).await.unwrap().sent, 1);
+    let link = link_in(&smtp.wait_for("quiet@example.org").await);
+    assert!(!inv.to_string().contains(link.rsplit('/').next().unwrap()));
 }

@@ -246,7 +246,6 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
         };
         return render_members(&s, w, None, out).await;
     };
-    let mail = s.app.settings().mail_enabled;
     match s
         .app
         .invite(
@@ -262,7 +261,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
             let out = MembersOutcome {
                 sent_to: Some(created.invitation.email),
                 // Without mail delivery the admin passes the link on by hand.
-                accept_url: (!mail).then_some(created.accept_url),
+                accept_url: created.accept_url,
                 ..Default::default()
             };
             render_members(&s, w, None, out).await
