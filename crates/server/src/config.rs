@@ -153,6 +153,7 @@ struct RawUploads {
 struct RawHttp {
     max_json_bytes: Option<u64>,
     max_connections: Option<u64>,
+    max_connections_per_client: Option<u64>,
     header_timeout_seconds: Option<u64>,
     trusted_proxies: Option<List>,
     secure_cookies: Option<bool>,
@@ -373,6 +374,11 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
         "http.max_connections",
         "4096",
         "connections served at once; more wait until others close (16 - 1000000)",
+    ),
+    (
+        "http.max_connections_per_client",
+        "256",
+        "connections one client address (an IPv6 /64) may hold at once; more are closed; trusted proxies are exempt (1 - 1000000)",
     ),
     (
         "http.header_timeout_seconds",
@@ -888,6 +894,13 @@ impl Config {
                 raw.http.max_connections,
                 crate::HttpLimits::default().max_connections as u64,
                 16,
+                1_000_000,
+            )? as usize,
+            max_connections_per_client: ranged(
+                "http.max_connections_per_client",
+                raw.http.max_connections_per_client,
+                crate::HttpLimits::default().max_connections_per_client as u64,
+                1,
                 1_000_000,
             )? as usize,
             header_read_timeout: Duration::from_secs(ranged(

@@ -8,13 +8,18 @@
 //! - At most [`HttpLimits::max_connections`] connections are served at once; beyond that the
 //!   node stops accepting (the kernel's backlog holds the rest) and says so in the log, once a
 //!   minute while it lasts.
+//! - One client (an IPv4 address, or an IPv6 /64 network) may hold at most
+//!   [`HttpLimits::max_connections_per_client`] of them; further connections from it are closed
+//!   at once, so that one client cannot take every slot. Trusted reverse proxies, which carry
+//!   everyone's connections, are exempt.
 //! - The soft limit of open files is raised to the hard limit at start
 //!   ([`raise_open_files_limit`]), since the usual soft limit of 1,024 is reached by a thousand
 //!   idle sockets long before the connection limit.
 //! - Request bodies that stall are cut off by the router's own timeouts (`ideaweave-web`).
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
@@ -114,6 +119,8 @@ pub fn client_address(
 pub struct HttpLimits {
     /// Connections served at once.
     pub max_connections: usize,
+    /// Connections one client (not a trusted proxy) may hold at once.
+    pub max_connections_per_client: usize,
     /// How long a connection may take to send a request's headers, or stay idle between
     /// requests.
     pub header_read_timeout: Duration,
@@ -128,10 +135,65 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             max_connections: 4096,
+            max_connections_per_client: 256,
             header_read_timeout: Duration::from_secs(10),
             body_stall_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
         }
+    }
+}
+
+/// The connections each client holds, counted by [`client_group`].
+#[derive(Clone, Default)]
+struct ClientConnections(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One client's connection, counted until it is dropped.
+struct CountedConnection {
+    counts: ClientConnections,
+    group: IpAddr,
+}
+
+impl ClientConnections {
+    /// Counts a connection of `peer`'s group, unless the group holds `max` already.
+    fn admit(&self, peer: IpAddr, max: usize) -> Option<CountedConnection> {
+        let group = client_group(peer);
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let held = counts.entry(group).or_insert(0);
+        if *held >= max {
+            return None;
+        }
+        *held += 1;
+        Some(CountedConnection {
+            counts: self.clone(),
+            group,
+        })
+    }
+}
+
+impl Drop for CountedConnection {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = counts.get_mut(&self.group) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                counts.remove(&self.group);
+            }
+        }
+    }
+}
+
+/// The client a connection counts for: its IPv4 address, or its IPv6 /64 network (one
+/// subscriber gets a whole /64).
+fn client_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -174,7 +236,9 @@ pub async fn serve(
     let proxies: Arc<[ProxyNet]> = limits.trusted_proxies.clone().into();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let per_client = ClientConnections::default();
     let mut last_limit_log: Option<Instant> = None;
+    let mut last_client_log: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         if permits.available_permits() == 0
@@ -206,6 +270,24 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let counted = if proxies.iter().any(|p| p.contains(peer.ip())) {
+            None
+        } else {
+            match per_client.admit(peer.ip(), limits.max_connections_per_client) {
+                Some(c) => Some(c),
+                None => {
+                    if last_client_log.is_none_or(|t| t.elapsed() >= LIMIT_LOG_EVERY) {
+                        tracing::warn!(
+                            max_connections_per_client = limits.max_connections_per_client,
+                            "a client reached its connection limit (http.max_connections_per_client): its further connections are closed"
+                        );
+                        last_client_log = Some(Instant::now());
+                    }
+                    drop(stream);
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let proxies = proxies.clone();
@@ -225,6 +307,7 @@ pub async fn serve(
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(counted);
             drop(permit);
         });
     }
@@ -243,6 +326,25 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sec_01_connections_count_per_client_and_are_given_back() {
+        let counts = ClientConnections::default();
+        let a: IpAddr = "192.0.2.7".parse().unwrap();
+        let held: Vec<_> = (0..3).map(|_| counts.admit(a, 3)).collect();
+        assert!(held.iter().all(Option::is_some));
+        assert!(counts.admit(a, 3).is_none(), "the fourth is refused");
+        assert!(counts.admit("192.0.2.8".parse().unwrap(), 3).is_some());
+        drop(held);
+        assert!(
+            counts.admit(a, 3).is_some(),
+            "closed connections are given back"
+        );
+        let v6 = |s: &str| client_group(s.parse().unwrap());
+        assert_eq!(v6("2001:db8:1:2::1"), v6("2001:db8:1:2:ffff::9"));
+        assert_ne!(v6("2001:db8:1:2::1"), v6("2001:db8:1:3::1"));
+        assert_eq!(v6("::ffff:192.0.2.7"), a);
+    }
 
     #[test]
     fn idn_04_forwarded_addresses_count_only_from_trusted_proxies() {

@@ -1,5 +1,6 @@
 //! SEC-01 (issue 19, finding 5): a client holding many sockets cannot take a node offline.
-//! Idle and half-sent connections are closed after the header-read timeout, and the node raises
+//! Idle and half-sent connections are closed after the header-read timeout, one client holds at
+//! most its share of connections, and the node raises
 //! its soft limit of open files to the hard limit, so a thousand idle sockets under the usual
 //! soft limit of 1,024 do not stop it from answering.
 
@@ -81,6 +82,9 @@ fn sec_01_a_thousand_idle_sockets_under_a_soft_limit_of_1024_do_not_take_a_node_
         .env_remove("RUST_LOG")
         // Longer than the test: the idle sockets stay open while the node is asked to answer.
         .env("IDEAWEAVE_HTTP__HEADER_TIMEOUT_SECONDS", "300")
+        // Every socket here comes from one address; this test is about descriptors, the
+        // per-client cap has its own.
+        .env("IDEAWEAVE_HTTP__MAX_CONNECTIONS_PER_CLIENT", "2000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -179,4 +183,35 @@ async fn sec_01_data_files_are_private_to_the_server_user() {
         checked >= 4,
         "the database, an upload, the ledger and the anchor at least"
     );
+}
+
+/// SEC-01: one client cannot take every connection slot: beyond its cap its further
+/// connections are closed at once, and a connection it gives back can be used again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_01_one_client_holds_at_most_its_share_of_connections() {
+    let t = TestApp::spawn_with(|c| {
+        c.http_limits.max_connections_per_client = 4;
+        c.http_limits.header_read_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let addr = t.base.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut held: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+        // The accept loop takes them in turn: let it count all four before the fifth.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut fifth = TcpStream::connect(&addr).unwrap();
+        assert!(
+            closed_by_server(&mut fifth, Duration::from_secs(10)),
+            "a fifth connection from the same client is closed"
+        );
+        drop(held.pop());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            status_line(&addr, "/healthz").contains(" 200 "),
+            "a freed slot serves again"
+        );
+        drop(held);
+    })
+    .await
+    .unwrap();
 }
