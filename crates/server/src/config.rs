@@ -1167,7 +1167,7 @@ mod tests {
     }
 
     #[test]
-    fn bak_backup_settings_are_validated_and_never_allow_unencrypted_backups() {
+    fn bak_02_backup_settings_are_validated_and_never_allow_unencrypted_backups() {
         const R: &str = "age1enrs62uvvffjddw23nw6rqa50ke54azpkd0mcg787u9zglrukvzsafp5l6";
         assert!(raw_from("").unwrap().backup.is_none());
         let ok = raw_from(&format!(

@@ -38,7 +38,7 @@ async fn invite(t: &TestApp, slug: &str, token: &str, email: &str) -> serde_json
 }
 
 #[tokio::test]
-async fn col_invitations_are_emailed_over_smtp_and_their_link_signs_the_invitee_up() {
+async fn col_02_col_04_invitations_are_emailed_over_smtp_and_their_link_signs_the_invitee_up() {
     let smtp = TestSmtp::start().await;
     let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
     let w = t.workspace("mailing").await;
@@ -93,7 +93,7 @@ async fn col_invitations_are_emailed_over_smtp_and_their_link_signs_the_invitee_
 }
 
 #[tokio::test]
-async fn col_mail_waits_out_a_server_that_is_down_and_gives_up_visibly() {
+async fn col_04_mail_waits_out_a_server_that_is_down_and_gives_up_visibly() {
     let smtp = TestSmtp::start().await;
     let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
     let w = t.workspace("outage").await;
@@ -135,7 +135,7 @@ async fn col_mail_waits_out_a_server_that_is_down_and_gives_up_visibly() {
 }
 
 #[tokio::test]
-async fn col_without_a_mail_server_nothing_is_queued() {
+async fn col_04_without_a_mail_server_nothing_is_queued() {
     let t = TestApp::spawn().await;
     let w = t.workspace("nomail").await;
     let inv = invite(&t, "nomail", &w.owner.token, "someone@example.org").await;
@@ -152,7 +152,7 @@ async fn col_without_a_mail_server_nothing_is_queued() {
 /// only. The inviter's answer holds no token, so they cannot open an account in the invitee's
 /// name, nor try to accept and learn from the answer whether the address has an account.
 #[tokio::test]
-async fn col_a_mailed_invitation_link_reaches_the_invitee_only() {
+async fn col_02_a_mailed_invitation_link_reaches_the_invitee_only() {
     let smtp = TestSmtp::start().await;
     let t = TestApp::spawn_with(|c| c.mail = Some(smtp.config())).await;
     let w = t.workspace("quiet").await;

@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod content;
+mod controls;
 mod encryption;
 mod erasure;
 mod export;
