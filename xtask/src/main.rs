@@ -6,9 +6,13 @@
 //! installs Debian's `postgresql` first (when running as root). It ends with one line
 //! `N passed, N failed`.
 //!
+//! `cargo xtask demo` installs what the build needs (see `setup.rs`), then builds and serves
+//! the platform with a seeded demo workspace on http://127.0.0.1:8080.
+//!
 //! `cargo xtask bench` measures the figures in BENCHMARKS.md (see `bench.rs`).
 
 mod bench;
+mod setup;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -20,10 +24,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask bench [--quick | aead | cipher [--quick]]"
+                "usage: cargo xtask demo [serve options] | cargo xtask test | cargo xtask bench [--quick | aead | cipher [--quick]]"
             );
             return ExitCode::from(2);
         }
@@ -477,34 +482,29 @@ fn pip_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether the C libraries the build links are there: OpenSSL, and xmlsec with libxml2 for
-/// SAML (samael), whose bindings bindgen generates with libclang.
-fn have_build_libraries() -> bool {
-    let pkg = |name: &str| {
-        Command::new("pkg-config")
-            .args(["--exists", name])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let libclang = Command::new("sh")
-        .args(["-c", "ldconfig -p | grep -q 'libclang[-.0-9]*\\.so'"])
-        .status()
-        .is_ok_and(|s| s.success());
-    pkg("openssl") && pkg("xmlsec1-openssl") && pkg("libxml-2.0") && libclang
+/// The README's first command: what the build needs, then the platform with its demo
+/// workspace (`serve --demo`, on http://127.0.0.1:8080; further options pass through).
+fn demo(extra: &[String]) -> Result<()> {
+    step("the C libraries the build links (OpenSSL; xmlsec, libxml2 and libclang for SAML)");
+    setup::ensure_build_packages()?;
+    step("building and serving the demo (cargo run --release -- serve --demo)");
+    run(Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "ideaweave-server",
+            "--",
+            "serve",
+            "--demo",
+        ])
+        .args(extra))
 }
 
 fn test() -> Result<()> {
     let cargo = env!("CARGO");
     step("the C libraries the build links (OpenSSL; xmlsec, libxml2 and libclang for SAML)");
-    if !have_build_libraries() {
-        apt_install(&[
-            "libssl-dev",
-            "pkg-config",
-            "libxmlsec1-dev",
-            "libxml2-dev",
-            "libclang-dev",
-        ])?;
-    }
+    setup::ensure_build_packages()?;
     step("formatting (cargo fmt --check)");
     run(Command::new(cargo).args(["fmt", "--all", "--", "--check"]))?;
     step("lints (cargo clippy -D warnings)");
@@ -531,6 +531,15 @@ fn test() -> Result<()> {
     step("identity-provider software for the single-sign-on tests (oidc-provider)");
     ensure_sso_peers()?;
     let mut tally = Tally::default();
+    step("the install list of the README's commands provides everything the build needs");
+    let (passed, failed) = setup::guard_install_list();
+    tally.passed += passed;
+    tally.failed += failed;
+    let install_list = if failed == 0 {
+        Ok(())
+    } else {
+        Err("the install list does not match what the build needs (see above)".to_owned())
+    };
     step("the SAML identity provider's own check (each hostile response is what it claims)");
     let idp_check = Command::new("python3")
         .arg(
@@ -576,5 +585,9 @@ fn test() -> Result<()> {
     let browser = browser_tests(&mut tally, &pydeps);
     println!("\nxtask: {} passed, {} failed", tally.passed, tally.failed);
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    idp_check.and(sqlite).and(postgres).and(browser)
+    install_list
+        .and(idp_check)
+        .and(sqlite)
+        .and(postgres)
+        .and(browser)
 }
