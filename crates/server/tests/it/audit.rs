@@ -88,6 +88,20 @@ impl Mailer for Captured {
     }
 }
 
+/// Sends what `t`'s outbox holds into a capture and returns the secret after `marker` (such as
+/// `/reset-password/`) in the link mailed to `to`.
+async fn mailed_secret(t: &TestApp, to: &str, marker: &str) -> String {
+    let outbox = Captured::default();
+    t.app.send_due_mail(&outbox, 50).await.unwrap();
+    let sent = outbox.0.lock().unwrap();
+    sent.iter()
+        .find(|m| m.to == to)
+        .and_then(|m| m.text.split(marker).nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no link with {marker} to {to}"))
+        .to_owned()
+}
+
 /// Records `n` events in workspace `slug`: a space made private, then public again.
 async fn space_changes(t: &TestApp, slug: &str, token: &str, n: usize) {
     let (st, sp) = with_token(
@@ -646,18 +660,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .request_password_reset("alice@example.org", &web)
         .await
         .unwrap();
-    let outbox = Captured::default();
-    t.app.send_due_mail(&outbox, 50).await.unwrap();
-    let reset_token = outbox
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|m| m.to == "alice@example.org")
-        .and_then(|m| m.text.split("/reset-password/").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("a reset link to Alice")
-        .to_owned();
+    let reset_token = mailed_secret(&t, "alice@example.org", "/reset-password/").await;
     t.app
         .reset_password(&reset_token, "alice's new long password", &web)
         .await
@@ -688,18 +691,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         )
         .await
         .unwrap();
-    let outbox = Captured::default();
-    t.app.send_due_mail(&outbox, 50).await.unwrap();
-    let change_token = outbox
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|m| m.to == "alice@example.net")
-        .and_then(|m| m.text.split("/email-change/").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("a confirmation link to Alice's new address")
-        .to_owned();
+    let change_token = mailed_secret(&t, "alice@example.net", "/email-change/").await;
     t.app
         .confirm_email_change(&change_token, &web)
         .await
@@ -869,18 +861,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .unwrap();
     // The link was mailed (and not shown to the owner): Bob reads it in his mail.
     assert!(inv.token.is_none());
-    let outbox = Captured::default();
-    t.app.send_due_mail(&outbox, 50).await.unwrap();
-    let secret = outbox
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|m| m.to == "bob@example.org")
-        .and_then(|m| m.text.split("/invitations/").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("an invitation link to Bob")
-        .to_owned();
+    let secret = mailed_secret(&t, "bob@example.org", "/invitations/").await;
     let (st, accepted) = call(
         &t,
         "POST",
