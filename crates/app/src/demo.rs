@@ -8,7 +8,7 @@
 use ideaweave_domain::policy::Actor;
 use ideaweave_domain::*;
 
-use crate::views::*;
+use crate::*;
 use crate::{App, AppError, AppResult, ClientInfo, CreatedWorkspace, Member};
 
 /// The demo workspace's slug.

@@ -5,42 +5,14 @@
 //! policy whether the action is allowed, and runs its reads and writes in one store transaction.
 //! The web layer and the CLI only translate between their world and these methods.
 
-mod admin;
-mod audit;
-mod audit_seal;
-mod auth;
-mod backup_support;
-mod comments;
+mod content;
 pub mod demo;
-mod email_change;
-mod erasure;
-mod erasure_replay;
 mod error;
-pub mod export;
-mod files;
-mod geoip;
-mod ideas;
-mod keyring;
-mod mail;
-mod mfa;
-mod notifications;
-mod passkeys;
-mod password_reset;
-mod personal_data;
-mod requests;
-mod restriction;
-mod retention;
-mod rotation;
-mod saml;
-mod sealed;
-mod secrets;
-mod sessions;
-mod spaces;
-mod sso;
-mod support;
-mod termination;
-mod throttle;
-pub mod views;
+mod identity;
+mod platform;
+mod privacy;
+mod transfer;
+mod trust;
 mod workspace;
 
 use std::sync::Arc;
@@ -50,79 +22,68 @@ use ideaweave_domain::policy::{Action, Actor, authorize};
 use ideaweave_domain::{Role, WorkspaceId};
 use ideaweave_store::{FileStore, Store};
 
-pub use admin::CreatedWorkspace;
-pub use audit::{
+pub use content::files::Download;
+pub use content::notifications::{
+    DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
+};
+pub use content::views::*;
+pub use error::{AppError, AppResult};
+pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
+pub use identity::auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
+pub use identity::email_change::{EmailChangeInfo, EmailChangeInput};
+pub use identity::mfa::{
+    CHALLENGE_ATTEMPTS, RECOVERY_CODES, ReauthMethods, RecoveryCodes, RotatedSession,
+    SecondFactorChallenge, SecondFactorInput, SecondFactorsView, TotpEnrolment,
+};
+pub use identity::passkeys::{
+    PasskeyAssertionInput, PasskeyOptions, PasskeyRegistrationInput, PasskeyView,
+};
+pub use identity::password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
+pub use identity::saml::{SamlSettingsInput, SamlSettingsView, SingleLogout};
+pub use identity::sessions::{
+    ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
+};
+pub use identity::sso::{DISCOVERY_TTL_MS, OidcSettingsInput, OidcSettingsView};
+pub use identity::throttle::{
+    ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES, FIRST_BLOCK_MS, FORGET_AFTER_MS, LONGEST_BLOCK_MS,
+    block_for_ms,
+};
+pub use identity::views::*;
+pub use platform::clock::{Clock, SystemClock};
+pub use platform::geoip::GeoIpDatabase;
+pub use platform::keyring::{KeyStatus, Keyring};
+pub use platform::mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
+pub use platform::paging::*;
+pub use platform::sealed::ERASED;
+pub use privacy::erasure::{
+    AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,
+    ErasureReport,
+};
+pub use privacy::erasure_replay::{ErasuresReapplied, reapply_erasures};
+pub use privacy::personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
+pub use privacy::requests::{
+    ForwardedRequest, NoticeView, RequestInput, RequestView, ResolveInput, WorkspacePersonalData,
+};
+pub use privacy::restriction::{RestrictionInput, RestrictionView};
+pub use privacy::retention::RetentionRound;
+pub use privacy::termination::{
+    CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
+    TerminationView, VerifiedCertificate, verify_certificate,
+};
+pub use transfer::backup_support::BackupHealth;
+pub use transfer::export::{ExportJobView, ExportSummary, ImportSummary, TransferProgress};
+pub use trust::audit::{
     AuditAction, AuditEvent, AuditEventView, AuditExport, AuditPage, AuditPersonView, AuditProblem,
     AuditQuery, AuditReport, ClientInfo, DENIALS_RECORDED_PER_MINUTE, EXPORT_PAGE, ExportPage,
     Outcome, Target, Who,
 };
-pub use audit_seal::{AUDIT_ANCHOR_FILE, AuditAnchor};
-pub use auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
-pub use backup_support::BackupHealth;
-pub use email_change::{EmailChangeInfo, EmailChangeInput};
-pub use erasure::{
-    AccountDeletionInput, DeletionStatement, DeletionStatementEntry, ErasureInput, ErasurePolicy,
-    ErasureReport,
+pub use trust::audit_seal::{AUDIT_ANCHOR_FILE, AuditAnchor};
+pub use trust::rotation::{MasterRotation, WorkspaceRotation};
+pub use trust::support::{
+    SupportAccess, SupportGrantInput, SupportGrantView, SupportInvitationView,
 };
-pub use erasure_replay::{ErasuresReapplied, reapply_erasures};
-pub use error::{AppError, AppResult};
-pub use export::{ExportJobView, ExportSummary, ImportSummary, TransferProgress};
-pub use files::Download;
-pub use geoip::GeoIpDatabase;
-pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
-pub use keyring::{KeyStatus, Keyring};
-pub use mail::{MAX_ATTEMPTS, MailRound, Mailer, OutgoingMail, backoff_ms};
-pub use mfa::{
-    CHALLENGE_ATTEMPTS, RECOVERY_CODES, ReauthMethods, RecoveryCodes, RotatedSession,
-    SecondFactorChallenge, SecondFactorInput, SecondFactorsView, TotpEnrolment,
-};
-pub use notifications::{
-    DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
-};
-pub use passkeys::{PasskeyAssertionInput, PasskeyOptions, PasskeyRegistrationInput, PasskeyView};
-pub use password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
-pub use personal_data::{PERSONAL_DATA_FORMAT, PersonalData};
-pub use requests::{
-    ForwardedRequest, NoticeView, RequestInput, RequestView, ResolveInput, WorkspacePersonalData,
-};
-pub use restriction::{RestrictionInput, RestrictionView};
-pub use retention::RetentionRound;
-pub use rotation::{MasterRotation, WorkspaceRotation};
-pub use saml::{SamlSettingsInput, SamlSettingsView, SingleLogout};
-pub use sealed::ERASED;
-pub use sessions::{
-    ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
-};
-pub use sso::{DISCOVERY_TTL_MS, OidcSettingsInput, OidcSettingsView};
-pub use support::{SupportAccess, SupportGrantInput, SupportGrantView, SupportInvitationView};
-pub use termination::{
-    CERTIFICATE_FORMAT, Certificate, CertificateFacts, TerminationInput, TerminationRound,
-    TerminationView, VerifiedCertificate, verify_certificate,
-};
-pub use throttle::{
-    ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES, FIRST_BLOCK_MS, FORGET_AFTER_MS, LONGEST_BLOCK_MS,
-    block_for_ms,
-};
-pub use views::*;
-
-/// A source of the current time, injectable so that tests can move it.
-pub trait Clock: Send + Sync + 'static {
-    /// Milliseconds since the Unix epoch.
-    fn now_ms(&self) -> i64;
-}
-
-/// The real clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-}
+pub use workspace::admin::CreatedWorkspace;
+pub use workspace::views::*;
 
 /// Tunables of the use cases, from the validated configuration.
 #[derive(Debug, Clone)]
@@ -193,7 +154,7 @@ pub struct App {
     /// The WebAuthn relying party, built from `public_url` on first use (or why it cannot be).
     webauthn: Arc<std::sync::OnceLock<Result<webauthn_rs::Webauthn, String>>>,
     /// OpenID providers' discovery documents read in the last minutes.
-    discovery: Arc<sso::DiscoveryCache>,
+    discovery: Arc<identity::sso::DiscoveryCache>,
 }
 
 impl App {

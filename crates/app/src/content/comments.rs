@@ -1,0 +1,244 @@
+//! Threaded comments on ideas.
+
+use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
+use ideaweave_domain::policy::Action;
+use ideaweave_domain::*;
+use ideaweave_store::Tx;
+use ideaweave_store::records::{CommentRecord, IdeaScope};
+
+use crate::content::notifications::Happened;
+use crate::platform::sealed::{NameMemo, at};
+use crate::trust::audit::{AuditAction, Target};
+use crate::*;
+use crate::{App, AppError, AppResult, Member, space_view};
+use serde_json::json;
+
+/// Most comments returned in one page.
+const MAX_COMMENT_PAGE: u32 = 500;
+
+impl App {
+    /// Opens a comment into what threads show. A deleted comment shows neither author nor text,
+    /// so neither is opened.
+    pub(crate) async fn comment_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        names: &mut NameMemo,
+        c: CommentRecord,
+    ) -> AppResult<CommentView> {
+        let deleted = c.deleted_at.is_some();
+        let (author, body) = if deleted {
+            (None, String::new())
+        } else {
+            let name = self
+                .person_name(tx, names, c.author_id, &c.author_name)
+                .await?;
+            let body = self
+                .open_text(tx, &at(ws, "comments", "body", c.id.0), &c.body)
+                .await?;
+            (
+                Some(AuthorView {
+                    id: c.author_id,
+                    name,
+                }),
+                body,
+            )
+        };
+        Ok(CommentView {
+            id: c.id,
+            idea_id: c.idea_id,
+            parent_id: c.parent_id.map(CommentId),
+            author,
+            body_html: if deleted {
+                String::new()
+            } else {
+                markdown::render(&body)
+            },
+            body,
+            deleted,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        })
+    }
+
+    /// A comment and its idea's scope, checked visible to the caller.
+    pub(crate) async fn visible_comment(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: CommentId,
+    ) -> AppResult<(CommentRecord, IdeaScope)> {
+        let c = tx
+            .workspace(m.workspace)
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
+        let scope = self.visible_idea(tx, m, c.idea_id).await?;
+        Ok((c, scope))
+    }
+
+    /// A page of an idea's comments in posting order; replies carry their parent's id.
+    pub async fn comments(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        q: PageQuery,
+    ) -> AppResult<Page<CommentView>> {
+        let limit = match q.limit {
+            None => 100,
+            Some(n) if (1..=MAX_COMMENT_PAGE).contains(&n) => n,
+            Some(n) => {
+                return Err(AppError::invalid(
+                    "limit",
+                    format!("must be from 1 to {MAX_COMMENT_PAGE} (got {n})"),
+                ));
+            }
+        };
+        let after = q.cursor.as_deref().map(decode_id_cursor).transpose()?;
+        let mut tx = self.store.read().await?;
+        self.visible_idea(&mut tx, m, idea).await?;
+        let rows = tx
+            .workspace(m.workspace)
+            .comments(idea, after, limit + 1)
+            .await?;
+        let page = Page::from_rows_plus_one(rows, limit, |c| encode_id_cursor(c.id.0), Ok)?;
+        let mut names = NameMemo::default();
+        let mut items = Vec::with_capacity(page.items.len());
+        for c in page.items {
+            items.push(
+                self.comment_out(&mut tx, m.workspace, &mut names, c)
+                    .await?,
+            );
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Posts a comment, optionally as a reply to another comment on the same idea.
+    pub async fn create_comment(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        input: CommentInput,
+    ) -> AppResult<CommentView> {
+        let body = CommentBody::parse(&input.body)?;
+        let mut tx = self.store.begin().await?;
+        let scope = self.live_idea(&mut tx, m, idea).await?;
+        m.allow(Action::Comment(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
+        let mut repo = tx.workspace(m.workspace);
+        if let Some(parent) = input.parent_id {
+            match repo.comment(parent).await? {
+                Some(p) if p.idea_id == idea => {}
+                _ => {
+                    return Err(AppError::invalid(
+                        "parent_id",
+                        "is not a comment on this idea",
+                    ));
+                }
+            }
+        }
+        let id = CommentId::new();
+        let now = self.now();
+        repo.lock_idea(idea).await?;
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(m.actor.user), now)
+            .await?;
+        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
+        repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
+            .await?;
+        repo.recount_idea(idea).await?;
+        let c = repo
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
+        let view = self
+            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await?;
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Comment {
+                idea,
+                parent: input.parent_id,
+                body: body.as_str(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Edits a comment's text (its author only).
+    pub async fn update_comment(
+        &self,
+        m: &Member,
+        id: CommentId,
+        input: CommentPatch,
+    ) -> AppResult<CommentView> {
+        let body = CommentBody::parse(&input.body)?;
+        let mut tx = self.store.begin().await?;
+        let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
+        self.ensure_unrestricted(&mut tx, m, c.author_id).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::EditComment {
+            space,
+            is_author: c.author_id == m.actor.user,
+        })?;
+        if c.deleted_at.is_some() {
+            return Err(AppError::Conflict("this comment is deleted".into()));
+        }
+        let now = self.now();
+        let mut repo = tx.workspace(m.workspace);
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(c.author_id), now)
+            .await?;
+        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
+        repo.update_comment(id, &sealed, now).await?;
+        let c = repo
+            .comment(id)
+            .await?
+            .ok_or(AppError::NotFound("comment"))?;
+        let view = self
+            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Soft-deletes a comment (author or moderator). Replies keep their place in the thread.
+    pub async fn delete_comment(&self, m: &Member, id: CommentId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
+        self.ensure_unrestricted(&mut tx, m, c.author_id).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::DeleteComment {
+            space,
+            is_author: c.author_id == m.actor.user,
+        })?;
+        if c.deleted_at.is_some() {
+            return Ok(());
+        }
+        let mut repo = tx.workspace(m.workspace);
+        repo.lock_idea(c.idea_id).await?;
+        repo.set_comment_deleted(id, Some(m.actor.user), self.now())
+            .await?;
+        repo.recount_idea(c.idea_id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("comment", id.0),
+            json!({"own": c.author_id == m.actor.user}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,539 @@
+//! Attachments and links on ideas and comments.
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use ideaweave_crypto::{STREAM_BLOCK, STREAM_HEADER_LEN, StreamOpener};
+use ideaweave_domain::attachment::{SNIFF_WINDOW, TextCheck, UploadRefusal, sniff};
+use ideaweave_domain::policy::Action;
+use ideaweave_domain::*;
+use ideaweave_store::records::{AttachmentRecord, LinkRecord};
+use ideaweave_store::{FileReader, FileStoreError, NewAttachment, Tx};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use crate::platform::sealed::at;
+use crate::trust::audit::{AuditAction, Target};
+use crate::*;
+use crate::{App, AppError, AppResult, Member, space_view};
+use serde_json::json;
+
+/// Most attachments one idea (with its comments) may carry.
+const MAX_ATTACHMENTS_PER_IDEA: usize = 50;
+/// Most links one idea (with its comments) may carry.
+const MAX_LINKS_PER_IDEA: usize = 50;
+
+pub(crate) fn storage_key(ws: WorkspaceId, id: AttachmentId) -> String {
+    format!("{}/{}", ws.0, id.0)
+}
+
+/// A file to send back, with what the client should be told about it.
+pub struct Download {
+    /// The plaintext, opened chunk by chunk; an error part-way means the stored file was
+    /// damaged and the response must be cut off.
+    pub body: BoxStream<'static, AppResult<Bytes>>,
+    /// The plaintext's length in bytes, as recorded at upload.
+    pub size: u64,
+    /// The media type decided at upload from the content.
+    pub content_type: String,
+    /// The original file name, for `Content-Disposition`.
+    pub filename: String,
+    /// Whether a browser may show it inline (raster images only).
+    pub inline: bool,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("size", &self.size)
+            .field("content_type", &self.content_type)
+            .field("filename", &self.filename)
+            .field("inline", &self.inline)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refusal(e: UploadRefusal) -> AppError {
+    match e {
+        UploadRefusal::Empty => AppError::invalid("file", "the file is empty"),
+        other => AppError::UnsupportedType(other.to_string()),
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns how much was read.
+async fn read_full(reader: &mut FileReader, buf: &mut [u8]) -> AppResult<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]).await {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(FileStoreError::from(e).into()),
+        }
+    }
+    Ok(got)
+}
+
+/// A stored file being opened, one block at a time.
+pub(crate) struct SealedFile {
+    id: AttachmentId,
+    reader: FileReader,
+    /// `None` once the last chunk was opened.
+    opener: Option<StreamOpener>,
+    block: Vec<u8>,
+}
+
+impl SealedFile {
+    /// The next piece of plaintext; `None` at the authentic end of the file.
+    pub(crate) async fn next_piece(&mut self) -> AppResult<Option<Bytes>> {
+        loop {
+            let Some(opener) = self.opener.as_mut() else {
+                return Ok(None);
+            };
+            let got = read_full(&mut self.reader, &mut self.block).await?;
+            let plain = if got == 0 {
+                self.opener.take().map(|o| o.finish()).transpose()?
+            } else {
+                Some(opener.push(&self.block[..got])?)
+            };
+            match plain {
+                Some(p) if !p.is_empty() => return Ok(Some(Bytes::from(p))),
+                _ => continue,
+            }
+        }
+    }
+}
+
+impl App {
+    /// Opens the stored bytes of attachment `id` of `ws`, for reading piece by piece; `None`
+    /// when the key that sealed them was shredded.
+    pub(crate) async fn open_attachment_file(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: AttachmentId,
+    ) -> AppResult<Option<SealedFile>> {
+        self.open_sealed_object(tx, ws, id.0, "attachments", "file")
+            .await
+    }
+
+    /// Opens a sealed object of the file store (`<ws>/<id>`, sealed for `table.column` of row
+    /// `id`); `None` when its key was shredded.
+    pub(crate) async fn open_sealed_object(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        id: uuid::Uuid,
+        table: &'static str,
+        column: &'static str,
+    ) -> AppResult<Option<SealedFile>> {
+        let mut reader = self.files.open(&format!("{}/{id}", ws.0)).await?;
+        let mut header = [0u8; STREAM_HEADER_LEN];
+        let got = read_full(&mut reader, &mut header).await?;
+        if got < STREAM_HEADER_LEN {
+            return Err(AppError::Integrity(format!(
+                "the stored {table}.{column} of {id} is cut short ({got} bytes)"
+            )));
+        }
+        let place = at(ws, table, column, id);
+        Ok(self
+            .keyring
+            .open_stream(tx, &place, &header)
+            .await?
+            .map(|opener| SealedFile {
+                id: AttachmentId(id),
+                reader,
+                opener: Some(opener),
+                block: vec![0; STREAM_BLOCK],
+            }))
+    }
+
+    /// Starts storing the bytes of attachment `id` of `ws`, sealed with `key` (import).
+    pub(crate) async fn create_attachment_file(
+        &self,
+        ws: WorkspaceId,
+        id: AttachmentId,
+        key: &crate::platform::keyring::SealingKey,
+    ) -> AppResult<(
+        Box<dyn ideaweave_store::FileWriter>,
+        ideaweave_crypto::StreamSealer,
+    )> {
+        let sealer = key.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let writer = self.files.create(&storage_key(ws, id)).await?;
+        Ok((writer, sealer))
+    }
+
+    pub(crate) async fn attachment_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        a: AttachmentRecord,
+    ) -> AppResult<AttachmentView> {
+        Ok(AttachmentView {
+            filename: self
+                .open_text(tx, &at(ws, "attachments", "filename", a.id.0), &a.filename)
+                .await?,
+            sha256: self
+                .open_text(tx, &at(ws, "attachments", "sha256", a.id.0), &a.sha256)
+                .await?,
+            id: a.id,
+            idea_id: a.idea_id,
+            comment_id: a.comment_id.map(CommentId),
+            uploader_id: a.uploader_id,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            created_at: a.created_at,
+        })
+    }
+
+    pub(crate) async fn link_out(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        l: LinkRecord,
+    ) -> AppResult<LinkView> {
+        Ok(LinkView {
+            url: self
+                .open_text(tx, &at(ws, "links", "url", l.id.0), &l.url)
+                .await?,
+            title: self
+                .open_text(tx, &at(ws, "links", "title", l.id.0), &l.title)
+                .await?,
+            id: l.id,
+            idea_id: l.idea_id,
+            comment_id: l.comment_id.map(CommentId),
+            created_by: l.created_by,
+            created_at: l.created_at,
+        })
+    }
+
+    /// Checks the caller may attach to the idea (or to one of its comments) and returns where.
+    async fn attach_target(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        idea: IdeaId,
+        comment: Option<CommentId>,
+    ) -> AppResult<()> {
+        let scope = self.live_idea(tx, m, idea).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        let is_author = match comment {
+            None => scope.author_id == m.actor.user,
+            Some(cid) => match tx.workspace(m.workspace).comment(cid).await? {
+                Some(c) if c.idea_id == idea && c.deleted_at.is_none() => {
+                    c.author_id == m.actor.user
+                }
+                _ => {
+                    return Err(AppError::invalid(
+                        "comment_id",
+                        "is not a comment on this idea",
+                    ));
+                }
+            },
+        };
+        m.allow(Action::Attach { space, is_author })
+    }
+
+    /// Uploads a file to an idea or one of its comments. Its type is decided from its bytes;
+    /// the name is kept for display only. The body is sealed and written chunk by chunk as it
+    /// arrives, so a large file never sits whole in memory (ENC-01).
+    pub async fn upload<S>(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        comment: Option<CommentId>,
+        filename: &str,
+        mut body: S,
+    ) -> AppResult<AttachmentView>
+    where
+        S: Stream<Item = AppResult<Bytes>> + Send + Unpin,
+    {
+        let filename = FileName::parse(filename.rsplit(['/', '\\']).next().unwrap_or(filename))?;
+        let limit = self.settings.max_upload_bytes;
+        let too_large = || AppError::TooLarge(format!("files may be at most {limit} bytes"));
+        let mut head = Vec::with_capacity(SNIFF_WINDOW);
+        let mut rest = None;
+        while head.len() < SNIFF_WINDOW {
+            let Some(piece) = body.next().await.transpose()? else {
+                break;
+            };
+            let take = (SNIFF_WINDOW - head.len()).min(piece.len());
+            head.extend_from_slice(&piece[..take]);
+            if take < piece.len() {
+                rest = Some(piece.slice(take..));
+            }
+        }
+        if head.len() > limit {
+            return Err(too_large());
+        }
+        let kind = sniff(&head).map_err(refusal)?;
+        let now = self.now();
+        let ws = m.workspace;
+        let sealing = {
+            let mut tx = self.store.begin().await?;
+            self.attach_target(&mut tx, m, idea, comment).await?;
+            let mut repo = tx.workspace(ws);
+            if repo.attachments(idea).await?.len() >= MAX_ATTACHMENTS_PER_IDEA {
+                return Err(AppError::Conflict(format!(
+                    "an idea can carry at most {MAX_ATTACHMENTS_PER_IDEA} files"
+                )));
+            }
+            let k = self
+                .keyring
+                .data_key(&mut repo, Some(m.actor.user), now)
+                .await?;
+            tx.commit().await?;
+            k
+        };
+        let id = AttachmentId::new();
+        let key = storage_key(ws, id);
+        let mut sealer = sealing.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let mut text = kind.text.then(TextCheck::default);
+        let mut sha = Sha256::new();
+        let mut size = 0usize;
+        // Dropping the writer on any error below leaves nothing in the file store.
+        let mut writer = self.files.create(&key).await?;
+        let mut piece = Some(Bytes::from(head));
+        while let Some(p) = piece {
+            size = size.saturating_add(p.len());
+            if size > limit {
+                return Err(too_large());
+            }
+            if let Some(t) = text.as_mut() {
+                t.feed(&p).map_err(refusal)?;
+            }
+            sha.update(&p);
+            writer.write(&sealer.push(&p)?).await?;
+            piece = match rest.take() {
+                Some(r) => Some(r),
+                None => body.next().await.transpose()?,
+            };
+        }
+        if let Some(t) = text {
+            t.finish().map_err(refusal)?;
+        }
+        writer.write(&sealer.finish()?).await?;
+        writer.commit().await?;
+        let sha = hex::encode(sha.finalize());
+        let size = i64::try_from(size).map_err(|_| too_large())?;
+        let sealed_name = sealing.seal(
+            &at(ws, "attachments", "filename", id.0),
+            filename.as_str().as_bytes(),
+        )?;
+        let sealed_sha = sealing.seal(&at(ws, "attachments", "sha256", id.0), sha.as_bytes())?;
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            self.attach_target(&mut tx, m, idea, comment).await?;
+            tx.workspace(ws)
+                .insert_attachment(
+                    NewAttachment {
+                        id,
+                        idea,
+                        comment,
+                        uploader: m.actor.user,
+                        filename: &sealed_name,
+                        content_type: kind.mime,
+                        size_bytes: size,
+                        sha256: &sealed_sha,
+                    },
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            if let Err(cleanup) = self.files.delete(&key).await {
+                tracing::warn!(%key, error = %cleanup, "could not remove the file of a failed upload");
+            }
+            return Err(e);
+        }
+        Ok(AttachmentView {
+            id,
+            idea_id: idea,
+            comment_id: comment,
+            uploader_id: m.actor.user,
+            filename: filename.into_inner(),
+            content_type: kind.mime.to_owned(),
+            size_bytes: size,
+            sha256: sha,
+            created_at: now,
+        })
+    }
+
+    /// An attachment's metadata, checked visible.
+    async fn visible_attachment(
+        &self,
+        tx: &mut Tx,
+        m: &Member,
+        id: AttachmentId,
+    ) -> AppResult<(AttachmentRecord, ideaweave_store::records::IdeaScope)> {
+        let a = tx
+            .workspace(m.workspace)
+            .attachment(id)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
+        let scope = self.visible_idea(tx, m, a.idea_id).await?;
+        if a.comment_deleted
+            && m.allow(Action::Moderate(space_view(
+                scope.space_private,
+                scope.space_listed,
+            )))
+            .is_err()
+        {
+            return Err(AppError::NotFound("attachment"));
+        }
+        Ok((a, scope))
+    }
+
+    /// An attachment's metadata.
+    pub async fn attachment(&self, m: &Member, id: AttachmentId) -> AppResult<AttachmentView> {
+        let mut tx = self.store.read().await?;
+        let (a, _) = self.visible_attachment(&mut tx, m, id).await?;
+        self.attachment_out(&mut tx, m.workspace, a).await
+    }
+
+    /// An attachment's bytes, opened chunk by chunk as the client reads them. The first chunk
+    /// is opened before this returns, so a file with the wrong key or a damaged start fails
+    /// with an error status rather than halfway through a response.
+    pub async fn download(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
+        let mut tx = self.store.read().await?;
+        let a = self.visible_attachment(&mut tx, m, id).await?.0;
+        let a = self.attachment_out(&mut tx, m.workspace, a).await?;
+        let key = storage_key(m.workspace, id);
+        let mut reader = self.files.open(&key).await?;
+        let mut header = [0u8; STREAM_HEADER_LEN];
+        let got = read_full(&mut reader, &mut header).await?;
+        let place = at(m.workspace, "attachments", "file", id.0);
+        if got < STREAM_HEADER_LEN {
+            return Err(AppError::Integrity(format!(
+                "the file of attachment {} is cut short ({got} bytes)",
+                id.0
+            )));
+        }
+        let opener = self
+            .keyring
+            .open_stream(&mut tx, &place, &header)
+            .await?
+            .ok_or(AppError::NotFound("attachment"))?;
+        drop(tx);
+        let mut file = SealedFile {
+            id,
+            reader,
+            opener: Some(opener),
+            block: vec![0; STREAM_BLOCK],
+        };
+        let first = file.next_piece().await?;
+        let rest = futures_util::stream::try_unfold(file, |mut f| async move {
+            let piece = f.next_piece().await;
+            if let Err(e) = &piece {
+                tracing::error!(attachment = %f.id.0, error = ?e, "a download was cut off");
+            }
+            Ok(piece?.map(|p| (p, f)))
+        });
+        let body = futures_util::stream::iter(first.map(Ok)).chain(rest);
+        let inline = a.content_type.starts_with("image/");
+        Ok(Download {
+            body: Box::pin(body),
+            size: u64::try_from(a.size_bytes).unwrap_or(0),
+            content_type: a.content_type,
+            filename: a.filename,
+            inline,
+        })
+    }
+
+    /// Removes an attachment (its uploader or a moderator).
+    pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
+        self.ensure_unrestricted(&mut tx, m, a.uploader_id).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::Detach {
+            space,
+            is_author: a.uploader_id == m.actor.user,
+        })?;
+        tx.workspace(m.workspace).delete_attachment(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("attachment", id.0),
+            json!(null),
+        )
+        .await?;
+        tx.commit().await?;
+        self.files.delete(&storage_key(m.workspace, id)).await?;
+        Ok(())
+    }
+
+    /// Adds a link to an idea or one of its comments.
+    pub async fn add_link(
+        &self,
+        m: &Member,
+        idea: IdeaId,
+        input: LinkInput,
+    ) -> AppResult<LinkView> {
+        let url = LinkUrl::parse(&input.url)?;
+        let title = LinkTitle::parse(&input.title)?;
+        let mut tx = self.store.begin().await?;
+        self.attach_target(&mut tx, m, idea, input.comment_id)
+            .await?;
+        let mut repo = tx.workspace(m.workspace);
+        if repo.links(idea).await?.len() >= MAX_LINKS_PER_IDEA {
+            return Err(AppError::Conflict(format!(
+                "an idea can carry at most {MAX_LINKS_PER_IDEA} links"
+            )));
+        }
+        let id = LinkId::new();
+        let now = self.now();
+        let ws = m.workspace;
+        let key = self
+            .keyring
+            .data_key(&mut repo, Some(m.actor.user), now)
+            .await?;
+        let sealed_url = key.seal_text(ws, "links", "url", id.0, url.as_str())?;
+        let sealed_title = key.seal_text(ws, "links", "title", id.0, title.as_str())?;
+        repo.insert_link(
+            id,
+            idea,
+            input.comment_id,
+            &sealed_url,
+            &sealed_title,
+            m.actor.user,
+            now,
+        )
+        .await?;
+        let l = repo.link(id).await?.ok_or(AppError::NotFound("link"))?;
+        let view = self.link_out(&mut tx, ws, l).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Removes a link (whoever added it, or a moderator).
+    pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let l = tx
+            .workspace(m.workspace)
+            .link(id)
+            .await?
+            .ok_or(AppError::NotFound("link"))?;
+        let scope = self.visible_idea(&mut tx, m, l.idea_id).await?;
+        self.ensure_unrestricted(&mut tx, m, l.created_by).await?;
+        let space = space_view(scope.space_private, scope.space_listed);
+        m.allow(Action::Detach {
+            space,
+            is_author: l.created_by == m.actor.user,
+        })?;
+        tx.workspace(m.workspace).delete_link(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::ContentDeleted,
+            Target::Thing("link", id.0),
+            json!(null),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! What members write and share: spaces, discussions, ideas, comments, votes, ratings, files and the notifications about them (COL-*).
+
+pub(crate) mod comments;
+pub(crate) mod files;
+pub(crate) mod ideas;
+pub(crate) mod notifications;
+pub(crate) mod spaces;
+pub(crate) mod views;
