@@ -2,22 +2,12 @@
 //! the OpenAPI document, which is generated from these annotations and served at
 //! `/api/v1/openapi.json`.
 
-pub mod audit;
-pub mod comments;
+pub mod content;
 mod document;
-pub mod erasure;
-pub mod exports;
-pub mod files;
-pub mod ideas;
 pub mod identity;
-pub mod notifications;
-pub mod password;
-pub mod requests;
-pub mod retention;
-pub mod session;
-pub mod spaces;
-pub mod support;
-pub mod termination;
+pub mod privacy;
+pub mod transfer;
+pub mod trust;
 pub mod workspace;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -69,7 +59,7 @@ pub(crate) use document::finish as finish_document;
 /// Every API route, with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(session::login, session::logout))
+        .routes(routes!(identity::session::login, identity::session::logout))
         .routes(routes!(identity::second_factor))
         .routes(routes!(identity::passkey_second_factor_options))
         .routes(routes!(identity::start_passkey_sign_in))
@@ -104,32 +94,38 @@ pub fn router() -> OpenApiRouter<AppState> {
             identity::remove_saml
         ))
         .routes(routes!(
-            support::list_support_grants,
-            support::grant_support
+            trust::support::list_support_grants,
+            trust::support::grant_support
         ))
-        .routes(routes!(support::revoke_support))
-        .routes(routes!(support::support_invitations))
+        .routes(routes!(trust::support::revoke_support))
+        .routes(routes!(trust::support::support_invitations))
         .routes(routes!(
             identity::get_credential_policy,
             identity::set_credential_policy
         ))
         .routes(routes!(
-            session::me,
-            session::rename_me,
-            erasure::delete_account
+            identity::session::me,
+            identity::session::rename_me,
+            privacy::erasure::delete_account
         ))
-        .routes(routes!(erasure::deletion_statement))
-        .routes(routes!(session::request_email_change))
+        .routes(routes!(privacy::erasure::deletion_statement))
+        .routes(routes!(identity::session::request_email_change))
         .routes(routes!(
-            session::email_change_info,
-            session::confirm_email_change
+            identity::session::email_change_info,
+            identity::session::confirm_email_change
         ))
-        .routes(routes!(session::personal_data))
-        .routes(routes!(session::get_restriction, session::set_restriction))
-        .routes(routes!(session::invitation_info))
-        .routes(routes!(session::accept_invitation))
-        .routes(routes!(password::request_reset))
-        .routes(routes!(password::reset_info, password::reset_password))
+        .routes(routes!(identity::session::personal_data))
+        .routes(routes!(
+            identity::session::get_restriction,
+            identity::session::set_restriction
+        ))
+        .routes(routes!(identity::session::invitation_info))
+        .routes(routes!(identity::session::accept_invitation))
+        .routes(routes!(identity::password::request_reset))
+        .routes(routes!(
+            identity::password::reset_info,
+            identity::password::reset_password
+        ))
         .routes(routes!(
             workspace::get_workspace,
             workspace::rename_workspace
@@ -148,64 +144,94 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(workspace::list_tokens, workspace::create_token))
         .routes(routes!(workspace::revoke_token))
         .routes(routes!(
-            notifications::get_notifications,
-            notifications::set_notifications
-        ))
-        .routes(routes!(retention::get_retention, retention::set_retention))
-        .routes(routes!(
-            erasure::get_erasure_policy,
-            erasure::set_erasure_policy
-        ))
-        .routes(routes!(erasure::erase_person))
-        .routes(routes!(exports::request_export, exports::list_exports))
-        .routes(routes!(exports::get_export))
-        .routes(routes!(exports::download_export))
-        .routes(routes!(requests::list_requests, requests::record_request))
-        .routes(routes!(requests::get_request))
-        .routes(routes!(requests::resolve_request))
-        .routes(routes!(requests::erase_for_request))
-        .routes(routes!(requests::personal_data_for_request))
-        .routes(routes!(
-            termination::get_termination,
-            termination::request_termination,
-            termination::cancel_termination
-        ))
-        .routes(routes!(spaces::list_spaces, spaces::create_space))
-        .routes(routes!(
-            spaces::get_space,
-            spaces::update_space,
-            spaces::delete_space
+            content::notifications::get_notifications,
+            content::notifications::set_notifications
         ))
         .routes(routes!(
-            spaces::list_space_members,
-            spaces::add_space_member
+            privacy::retention::get_retention,
+            privacy::retention::set_retention
         ))
-        .routes(routes!(spaces::remove_space_member))
-        .routes(routes!(spaces::list_discussions, spaces::create_discussion))
-        .routes(routes!(spaces::get_discussion, spaces::update_discussion))
-        .routes(routes!(ideas::list_ideas, ideas::create_idea))
         .routes(routes!(
-            ideas::get_idea,
-            ideas::update_idea,
-            ideas::delete_idea
+            privacy::erasure::get_erasure_policy,
+            privacy::erasure::set_erasure_policy
         ))
-        .routes(routes!(ideas::restore_idea))
-        .routes(routes!(ideas::set_stage))
-        .routes(routes!(ideas::merge_idea))
-        .routes(routes!(ideas::unmerge_idea))
-        .routes(routes!(ideas::vote, ideas::unvote))
-        .routes(routes!(ideas::rate, ideas::unrate))
-        .routes(routes!(comments::list_comments, comments::create_comment))
-        .routes(routes!(comments::update_comment, comments::delete_comment))
-        .routes(routes!(files::upload))
-        .routes(routes!(files::get_attachment, files::delete_attachment))
-        .routes(routes!(files::download))
-        .routes(routes!(files::add_link))
-        .routes(routes!(files::delete_link))
-        .routes(routes!(audit::list_events))
-        .routes(routes!(audit::event_proof))
-        .routes(routes!(audit::export))
-        .routes(routes!(audit::checkpoint))
-        .routes(routes!(audit::verifier_key))
-        .routes(routes!(audit::consistency))
+        .routes(routes!(privacy::erasure::erase_person))
+        .routes(routes!(
+            transfer::exports::request_export,
+            transfer::exports::list_exports
+        ))
+        .routes(routes!(transfer::exports::get_export))
+        .routes(routes!(transfer::exports::download_export))
+        .routes(routes!(
+            privacy::requests::list_requests,
+            privacy::requests::record_request
+        ))
+        .routes(routes!(privacy::requests::get_request))
+        .routes(routes!(privacy::requests::resolve_request))
+        .routes(routes!(privacy::requests::erase_for_request))
+        .routes(routes!(privacy::requests::personal_data_for_request))
+        .routes(routes!(
+            privacy::termination::get_termination,
+            privacy::termination::request_termination,
+            privacy::termination::cancel_termination
+        ))
+        .routes(routes!(
+            content::spaces::list_spaces,
+            content::spaces::create_space
+        ))
+        .routes(routes!(
+            content::spaces::get_space,
+            content::spaces::update_space,
+            content::spaces::delete_space
+        ))
+        .routes(routes!(
+            content::spaces::list_space_members,
+            content::spaces::add_space_member
+        ))
+        .routes(routes!(content::spaces::remove_space_member))
+        .routes(routes!(
+            content::spaces::list_discussions,
+            content::spaces::create_discussion
+        ))
+        .routes(routes!(
+            content::spaces::get_discussion,
+            content::spaces::update_discussion
+        ))
+        .routes(routes!(
+            content::ideas::list_ideas,
+            content::ideas::create_idea
+        ))
+        .routes(routes!(
+            content::ideas::get_idea,
+            content::ideas::update_idea,
+            content::ideas::delete_idea
+        ))
+        .routes(routes!(content::ideas::restore_idea))
+        .routes(routes!(content::ideas::set_stage))
+        .routes(routes!(content::ideas::merge_idea))
+        .routes(routes!(content::ideas::unmerge_idea))
+        .routes(routes!(content::ideas::vote, content::ideas::unvote))
+        .routes(routes!(content::ideas::rate, content::ideas::unrate))
+        .routes(routes!(
+            content::comments::list_comments,
+            content::comments::create_comment
+        ))
+        .routes(routes!(
+            content::comments::update_comment,
+            content::comments::delete_comment
+        ))
+        .routes(routes!(content::files::upload))
+        .routes(routes!(
+            content::files::get_attachment,
+            content::files::delete_attachment
+        ))
+        .routes(routes!(content::files::download))
+        .routes(routes!(content::files::add_link))
+        .routes(routes!(content::files::delete_link))
+        .routes(routes!(trust::audit::list_events))
+        .routes(routes!(trust::audit::event_proof))
+        .routes(routes!(trust::audit::export))
+        .routes(routes!(trust::audit::checkpoint))
+        .routes(routes!(trust::audit::verifier_key))
+        .routes(routes!(trust::audit::consistency))
 }

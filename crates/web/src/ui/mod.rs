@@ -4,17 +4,14 @@
 //! every state-changing form carries the session's anti-CSRF token, and the sign-in form is
 //! accepted only from this origin.
 
-mod account;
-mod content;
-mod desk;
+pub(crate) mod content;
 mod format;
 mod guard;
 mod i18n;
-mod manage;
-mod security;
-mod session;
-mod sso;
-mod support;
+pub(crate) mod identity;
+pub(crate) mod privacy;
+pub(crate) mod trust;
+pub(crate) mod workspace;
 
 use askama::Template;
 use axum::Router;
@@ -34,81 +31,99 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
 /// The UI's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(session::home))
+        .route("/", get(identity::session::home))
         .route(
             "/sign-in",
-            get(session::sign_in_page).post(session::sign_in),
+            get(identity::session::sign_in_page).post(identity::session::sign_in),
         )
-        .route("/sign-out", post(session::sign_out))
-        .route("/sso", get(sso::start_form))
-        .route("/sso/{slug}/oidc/start", get(sso::start))
-        .route("/sso/{slug}/oidc/callback", get(sso::callback))
-        .route("/sso/{slug}/saml/metadata", get(sso::saml_metadata))
-        .route("/sso/{slug}/saml/start", get(sso::saml_start))
-        .route("/sso/{slug}/saml/acs", post(sso::saml_acs))
-        .route("/sso/{slug}/saml/finish", get(sso::saml_finish))
-        .route("/sso/{slug}/saml/slo", get(sso::saml_slo))
-        .route("/account/sso/link", post(sso::link))
+        .route("/sign-out", post(identity::session::sign_out))
+        .route("/sso", get(identity::sso::start_form))
+        .route("/sso/{slug}/oidc/start", get(identity::sso::start))
+        .route("/sso/{slug}/oidc/callback", get(identity::sso::callback))
+        .route(
+            "/sso/{slug}/saml/metadata",
+            get(identity::sso::saml_metadata),
+        )
+        .route("/sso/{slug}/saml/start", get(identity::sso::saml_start))
+        .route("/sso/{slug}/saml/acs", post(identity::sso::saml_acs))
+        .route("/sso/{slug}/saml/finish", get(identity::sso::saml_finish))
+        .route("/sso/{slug}/saml/slo", get(identity::sso::saml_slo))
+        .route("/account/sso/link", post(identity::sso::link))
         .route(
             "/invitations/{token}",
-            get(session::invitation_page).post(session::accept_invitation),
+            get(identity::session::invitation_page).post(identity::session::accept_invitation),
         )
         .route(
             "/reset-password",
-            get(session::reset_request_page).post(session::request_reset),
+            get(identity::session::reset_request_page).post(identity::session::request_reset),
         )
         .route(
             "/reset-password/{token}",
-            get(session::reset_password_page).post(session::reset_password),
+            get(identity::session::reset_password_page).post(identity::session::reset_password),
         )
         .route(
             "/email-change/{token}",
-            get(session::email_change_page).post(session::confirm_email_change),
+            get(identity::session::email_change_page).post(identity::session::confirm_email_change),
         )
         .route(
             "/account",
-            get(account::account_page).post(account::update_account),
+            get(identity::account::account_page).post(identity::account::update_account),
         )
-        .route("/sign-in/second-factor", post(security::second_factor))
+        .route(
+            "/sign-in/second-factor",
+            post(identity::security::second_factor),
+        )
         .route(
             "/reauth",
-            get(security::reauth_page).post(security::reauthenticate),
+            get(identity::security::reauth_page).post(identity::security::reauthenticate),
         )
-        .route("/account/security", get(security::security_page))
-        .route("/account/password", post(security::change_password))
-        .route("/account/security/totp", post(security::start_totp))
+        .route("/account/security", get(identity::security::security_page))
+        .route(
+            "/account/password",
+            post(identity::security::change_password),
+        )
+        .route(
+            "/account/security/totp",
+            post(identity::security::start_totp),
+        )
         .route(
             "/account/security/totp/confirm",
-            post(security::confirm_totp),
+            post(identity::security::confirm_totp),
         )
-        .route("/account/security/totp/remove", post(security::remove_totp))
+        .route(
+            "/account/security/totp/remove",
+            post(identity::security::remove_totp),
+        )
         .route(
             "/account/security/recovery-codes",
-            post(security::regenerate_codes),
+            post(identity::security::regenerate_codes),
         )
         .route(
             "/account/sessions/{id}/revoke",
-            post(security::revoke_session),
+            post(identity::security::revoke_session),
         )
         .route(
             "/account/passkeys/{id}/remove",
-            post(security::remove_passkey),
+            post(identity::security::remove_passkey),
         )
         .route(
             "/account/sessions/revoke-others",
-            post(security::revoke_other_sessions),
+            post(identity::security::revoke_other_sessions),
         )
-        .route("/account/email", post(account::change_email))
-        .route("/account/restriction", post(account::update_restriction))
-        .route("/account/delete", post(account::delete_account))
+        .route("/account/email", post(identity::account::change_email))
+        .route(
+            "/account/restriction",
+            post(identity::account::update_restriction),
+        )
+        .route("/account/delete", post(identity::account::delete_account))
         .route(
             "/w/{slug}/notifications",
-            post(account::update_notifications),
+            post(identity::account::update_notifications),
         )
         .merge(content::router())
-        .merge(manage::router())
-        .merge(support::router())
-        .merge(desk::router())
+        .merge(workspace::manage::router())
+        .merge(trust::support::router())
+        .merge(privacy::desk::router())
         .route("/static/app.css", get(stylesheet))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/passkey.js", get(passkey_script))

@@ -11,10 +11,10 @@ use ideaweave_app::{
 };
 use serde::Deserialize;
 
-use super::guard::{Visitor, csrf_ok, stale_form};
-use super::{Catalog, Chrome, app_error, error_page, framed, input_problem, page};
 use crate::AppState;
 use crate::extract::{Client, session_cookie};
+use crate::ui::guard::{Visitor, csrf_ok, stale_form};
+use crate::ui::{Catalog, Chrome, app_error, error_page, framed, input_problem, page};
 
 pub(crate) fn role_key(role: ideaweave_domain::Role) -> &'static str {
     use ideaweave_domain::Role::*;
@@ -72,7 +72,7 @@ pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
                     slug: i.workspace,
                     name: i.workspace_name,
                     manage: i.scope == ideaweave_domain::SupportScope::Manage,
-                    until: super::format::when(i.expires_at),
+                    until: crate::ui::format::when(i.expires_at),
                     reason: i.reason.unwrap_or_default(),
                 })
                 .collect(),
@@ -194,7 +194,7 @@ pub(crate) fn start_session(
     to: &str,
 ) -> Response {
     let ttl = s.app.settings().session_ttl.as_secs();
-    let cookie = crate::api::session::session_cookie_header(s, &login.session, ttl);
+    let cookie = crate::api::identity::session::session_cookie_header(s, &login.session, ttl);
     let location = HeaderValue::from_str(to);
     match (cookie, location) {
         (Ok(cookie), Ok(location)) => (
@@ -227,7 +227,7 @@ pub(crate) async fn sign_in(
         Ok(SignInStep::Done(login)) => start_session(&s, &headers, &login, &next),
         Ok(SignInStep::SecondFactor(challenge)) => page(
             StatusCode::OK,
-            &super::security::SecondFactorPage {
+            &crate::ui::identity::security::SecondFactorPage {
                 c: Chrome::anonymous(&headers),
                 totp: challenge.methods.contains(&"totp"),
                 passkey: challenge.methods.contains(&"passkey"),
@@ -286,12 +286,12 @@ pub(crate) async fn sign_out(
     }
     if let Some(url) = provider_logout {
         // Signed out here; the provider ends its own session when the browser gets there.
-        let Ok(clear) = crate::api::session::session_cookie_header(&s, "", 0) else {
+        let Ok(clear) = crate::api::identity::session::session_cookie_header(&s, "", 0) else {
             return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
         };
         let mut response = page(
             StatusCode::OK,
-            &super::sso::ContinuePage {
+            &crate::ui::identity::sso::ContinuePage {
                 c: Chrome::anonymous(&headers),
                 title_key: "sso.signed_out_title",
                 text_key: "sso.signed_out_text",
@@ -302,7 +302,7 @@ pub(crate) async fn sign_out(
         response.headers_mut().insert(header::SET_COOKIE, clear);
         return response;
     }
-    match crate::api::session::session_cookie_header(&s, "", 0) {
+    match crate::api::identity::session::session_cookie_header(&s, "", 0) {
         Ok(clear) => (
             StatusCode::SEE_OTHER,
             [

@@ -8,10 +8,10 @@ use ideaweave_app::{AccountDeletionInput, AccountPatch, AppError, MeView, Notifi
 use ideaweave_domain::ErasureMode;
 use serde::Deserialize;
 
-use super::guard::{Fields, Visitor, WsForm, stale_form};
-use super::session::role_key;
-use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
+use crate::ui::guard::{Fields, Visitor, WsForm, stale_form};
+use crate::ui::identity::session::role_key;
+use crate::ui::{Chrome, app_error, framed, input_problem, page};
 
 struct Membership {
     slug: String,
@@ -117,7 +117,7 @@ async fn render(
         });
     }
     let restricted_since = match s.app.restriction(&v.p).await {
-        Ok(r) => r.since.map(super::format::when),
+        Ok(r) => r.since.map(crate::ui::format::when),
         Err(e) => return app_error(v.c, e),
     };
     let statement = match s.app.deletion_statement(&v.p).await {
@@ -258,7 +258,7 @@ pub(crate) async fn delete_account(
         confirm: f.text("confirm"),
     };
     match s.app.delete_account(&v.p, input).await {
-        Ok(()) => match crate::api::session::session_cookie_header(&s, "", 0) {
+        Ok(()) => match crate::api::identity::session::session_cookie_header(&s, "", 0) {
             Ok(clear) => (
                 StatusCode::SEE_OTHER,
                 [

@@ -10,10 +10,10 @@ use axum::routing::{get, post};
 use ideaweave_app::*;
 use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, RequestState, UserId};
 
-use super::format::when;
-use super::guard::{Id, InWorkspace, WsForm};
-use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
+use crate::ui::format::when;
+use crate::ui::guard::{Id, InWorkspace, WsForm};
+use crate::ui::{Chrome, app_error, framed, input_problem, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

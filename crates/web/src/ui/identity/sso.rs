@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use ideaweave_app::{AppError, Credential};
 use serde::Deserialize;
 
-use super::guard::{Fields, Visitor, stale_form};
-use super::session::{safe_next, start_session};
-use super::{Chrome, app_error, error_page_with, framed, page};
 use crate::AppState;
 use crate::extract::{Client, cookie, session_cookie};
+use crate::ui::guard::{Fields, Visitor, stale_form};
+use crate::ui::identity::session::{safe_next, start_session};
+use crate::ui::{Chrome, app_error, error_page_with, framed, page};
 
 /// The cookie that ties a single sign-on to the browser that started it. Over HTTPS it is a
 /// `__Host-` cookie, which a neighbouring subdomain cannot set (cookie tossing would otherwise
@@ -86,7 +86,7 @@ pub(crate) async fn start_form(
     q: Result<Query<StartQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
-        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+        return crate::ui::error_page(&headers, StatusCode::BAD_REQUEST);
     };
     let slug = q.workspace.unwrap_or_default().trim().to_lowercase();
     let next = safe_next(q.next.as_deref()).to_owned();
@@ -138,7 +138,7 @@ pub(crate) async fn callback(
     q: Result<Query<CallbackQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
-        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+        return crate::ui::error_page(&headers, StatusCode::BAD_REQUEST);
     };
     if let Some(error) = q.error {
         let why = q.error_description.unwrap_or(error);
@@ -149,7 +149,7 @@ pub(crate) async fn callback(
         );
     }
     let (Some(code), Some(state)) = (q.code, q.state) else {
-        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+        return crate::ui::error_page(&headers, StatusCode::BAD_REQUEST);
     };
     let current = match session_cookie(&headers) {
         Some(cookie) => s.app.authenticate(&Credential::Session(cookie)).await.ok(),
@@ -182,7 +182,7 @@ fn failed(headers: &HeaderMap, e: AppError) -> Response {
         AppError::Conflict(_) => StatusCode::BAD_GATEWAY,
         AppError::Internal(_) | AppError::Integrity(_) => {
             tracing::error!(error = %e, "single sign-on failed");
-            return super::error_page(headers, StatusCode::INTERNAL_SERVER_ERROR);
+            return crate::ui::error_page(headers, StatusCode::INTERNAL_SERVER_ERROR);
         }
         _ => StatusCode::BAD_REQUEST,
     };
@@ -265,7 +265,7 @@ pub(crate) async fn saml_acs(
     form: Result<axum::Form<AcsForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(axum::Form(form)) = form else {
-        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+        return crate::ui::error_page(&headers, StatusCode::BAD_REQUEST);
     };
     let (Some(response), Some(relay_state)) = (form.saml_response, form.relay_state) else {
         return failed(
@@ -304,7 +304,7 @@ pub(crate) async fn saml_finish(
     q: Result<Query<FinishQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Some(token) = q.ok().and_then(|Query(q)| q.token) else {
-        return super::error_page(&headers, StatusCode::BAD_REQUEST);
+        return crate::ui::error_page(&headers, StatusCode::BAD_REQUEST);
     };
     let current = match session_cookie(&headers) {
         Some(cookie) => s.app.authenticate(&Credential::Session(cookie)).await.ok(),
@@ -341,14 +341,14 @@ pub(crate) async fn saml_slo(
         Ok(out) => {
             let mut response = Redirect::to(&out.redirect).into_response();
             if out.signed_out {
-                match crate::api::session::session_cookie_header(&s, "", 0) {
+                match crate::api::identity::session::session_cookie_header(&s, "", 0) {
                     Ok(clear) => {
                         response
                             .headers_mut()
                             .insert(axum::http::header::SET_COOKIE, clear);
                     }
                     Err(_) => {
-                        return super::error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+                        return crate::ui::error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
                     }
                 }
             }

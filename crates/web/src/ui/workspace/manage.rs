@@ -14,11 +14,11 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{iso, when};
-use super::guard::{Fields, Id, InWorkspace, WsForm};
-use super::session::role_key;
-use super::{Chrome, app_error, framed, input_problem, page};
 use crate::AppState;
+use crate::ui::format::{iso, when};
+use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
+use crate::ui::identity::session::role_key;
+use crate::ui::{Chrome, app_error, framed, input_problem, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -210,9 +210,12 @@ async fn render_members(
     page(
         status,
         &MembersPage {
-            next: list
-                .next_cursor
-                .map(|c| format!("/w/{slug}/members?cursor={}", super::format::url_encode(&c))),
+            next: list.next_cursor.map(|c| {
+                format!(
+                    "/w/{slug}/members?cursor={}",
+                    crate::ui::format::url_encode(&c)
+                )
+            }),
             slug,
             members,
             invitations,
@@ -898,7 +901,7 @@ async fn audit_page(
     let next = events.next_before.map(|b| {
         let mut link = format!("/w/{slug}/audit?before={b}");
         if let Some(a) = &action {
-            link.push_str(&format!("&action={}", super::format::url_encode(a)));
+            link.push_str(&format!("&action={}", crate::ui::format::url_encode(a)));
         }
         link
     });

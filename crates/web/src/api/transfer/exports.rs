@@ -8,7 +8,7 @@ use ideaweave_app::*;
 use ideaweave_domain::ExportId;
 
 use crate::AppState;
-use crate::api::files::file_response;
+use crate::api::content::files::file_response;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiPath, Ws};
 

@@ -1,6 +1,9 @@
 //! Second factors, re-authentication, one's sessions and password, and a workspace's credential
 //! policy (IDN-01, IDN-02, IDN-04).
 
+pub mod password;
+pub mod session;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -10,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::session::session_cookie_header;
+use crate::api::identity::session::session_cookie_header;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Caller, Client};
 
@@ -70,7 +73,7 @@ pub async fn second_factor(
     ApiJson(input): ApiJson<SecondFactorInput>,
 ) -> ApiResult<Response> {
     let login = s.app.complete_second_factor(&input, &client).await?;
-    crate::api::session::signed_in(&s, login, StatusCode::OK)
+    crate::api::identity::session::signed_in(&s, login, StatusCode::OK)
 }
 
 /// Re-authenticate before a sensitive action (export, erasure, deletion, tokens, security
@@ -371,7 +374,7 @@ pub async fn finish_passkey_sign_in(
     ApiJson(input): ApiJson<PasskeyAssertionInput>,
 ) -> ApiResult<Response> {
     let login = s.app.finish_passkey_sign_in(input, &client).await?;
-    crate::api::session::signed_in(&s, login, StatusCode::OK)
+    crate::api::identity::session::signed_in(&s, login, StatusCode::OK)
 }
 
 /// Passkey options for the second step of a password sign-in (the challenge from

@@ -9,7 +9,7 @@ use ideaweave_app::*;
 use ideaweave_domain::UserId;
 
 use crate::AppState;
-use crate::api::session::session_cookie_header;
+use crate::api::identity::session::session_cookie_header;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Caller, Ws};
 

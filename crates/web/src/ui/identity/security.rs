@@ -12,11 +12,11 @@ use ideaweave_app::{
 };
 use serde::Deserialize;
 
-use super::guard::{Fields, Visitor, stale_form};
-use super::session::{safe_next, same_origin, start_session};
-use super::{Chrome, app_error, error_page, framed, input_problem, page};
 use crate::AppState;
 use crate::extract::Client;
+use crate::ui::guard::{Fields, Visitor, stale_form};
+use crate::ui::identity::session::{safe_next, same_origin, start_session};
+use crate::ui::{Chrome, app_error, error_page, framed, input_problem, page};
 
 #[derive(Template)]
 #[template(path = "sign_in_code.html")]
@@ -117,7 +117,7 @@ pub(crate) async fn reauth_page(
 /// Sets the rotated session's cookie and goes to `to`.
 fn rotated_to(s: &AppState, headers: &HeaderMap, r: &RotatedSession, to: &str) -> Response {
     let ttl = s.app.settings().session_ttl.as_secs();
-    let cookie = crate::api::session::session_cookie_header(s, &r.session, ttl);
+    let cookie = crate::api::identity::session::session_cookie_header(s, &r.session, ttl);
     match (cookie, HeaderValue::from_str(to)) {
         (Ok(cookie), Ok(location)) => (
             StatusCode::SEE_OTHER,
@@ -219,9 +219,9 @@ fn session_row(s: ActiveSession) -> SessionRow {
         device: s.device.unwrap_or_default(),
         ip: s.ip.unwrap_or_default(),
         location: s.location.unwrap_or_default(),
-        started: super::format::when(s.created_at),
-        last_seen: super::format::when(s.last_seen_at),
-        ends: super::format::when(s.idle_expires_at),
+        started: crate::ui::format::when(s.created_at),
+        last_seen: crate::ui::format::when(s.last_seen_at),
+        ends: crate::ui::format::when(s.idle_expires_at),
         level: match s.level {
             ideaweave_domain::AuthLevel::Password => "security.level_password",
             ideaweave_domain::AuthLevel::Mfa => "security.level_mfa",
@@ -241,8 +241,11 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> R
             .map(|k| PasskeyRow {
                 id: k.id.to_string(),
                 name: k.name,
-                added: super::format::when(k.created_at),
-                last_used: k.last_used_at.map(super::format::when).unwrap_or_default(),
+                added: crate::ui::format::when(k.created_at),
+                last_used: k
+                    .last_used_at
+                    .map(crate::ui::format::when)
+                    .unwrap_or_default(),
             })
             .collect(),
         Err(e) => return app_error(v.c, e),
@@ -390,7 +393,9 @@ pub(crate) async fn confirm_totp(
         Ok((codes, r)) => {
             // The page shows the codes once, so it is rendered here, with the new cookie.
             let ttl = s.app.settings().session_ttl.as_secs();
-            let Ok(cookie) = crate::api::session::session_cookie_header(&s, &r.session, ttl) else {
+            let Ok(cookie) =
+                crate::api::identity::session::session_cookie_header(&s, &r.session, ttl)
+            else {
                 return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
             };
             let mut c = v.c;

@@ -1,0 +1,7 @@
+//! Spaces, discussions, ideas, comments, files and notifications.
+
+pub mod comments;
+pub mod files;
+pub mod ideas;
+pub mod notifications;
+pub mod spaces;

@@ -1,0 +1,3 @@
+//! Workspace export and import.
+
+pub mod exports;

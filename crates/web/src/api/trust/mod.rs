@@ -1,0 +1,4 @@
+//! The audit trail and invited support access.
+
+pub mod audit;
+pub mod support;

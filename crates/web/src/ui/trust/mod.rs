@@ -1,0 +1,3 @@
+//! The audit trail and invited support access.
+
+pub(crate) mod support;

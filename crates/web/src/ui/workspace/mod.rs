@@ -1,0 +1,3 @@
+//! Workspace administration: members, invitations, settings, tokens and the audit trail pages.
+
+pub(crate) mod manage;
