@@ -27,30 +27,15 @@ macro_rules! on_conn {
     };
 }
 
-mod audit;
-mod audit_guards;
-mod backup;
 mod content;
-mod email_change;
-mod erasure;
-mod export;
-mod files;
 mod identity;
-mod instance;
-mod keys;
-mod migrate;
-mod nested;
-mod notifications;
-mod outbox;
-mod password_reset;
-mod personal;
-pub mod records;
-mod requests;
-mod retention;
-mod sso;
-mod support;
-mod termination;
+mod platform;
+mod privacy;
+mod transfer;
+mod trust;
 mod workspace;
+
+pub use platform::records;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -60,36 +45,40 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-pub use audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
-pub use backup::{
-    BackupOutcome, BackupRunRow, ContentDigest, ContentHasher, RestoreSource, TableInfo,
-};
-pub use content::{IdeaQuery, NewAttachment, NewIdea};
-pub use email_change::EmailChangeRow;
-pub use erasure::{ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation};
-pub use export::{
-    AttachmentRow, CommentRow, DiscussionRow, ExportJobRow, IdeaRow, InvitationRow, LinkRow,
-    MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
-};
-pub use files::{
+pub use content::files::{
     FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, create_private_dir,
     make_private_file,
 };
+pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
+pub use content::{IdeaQuery, NewAttachment, NewIdea};
+pub use identity::email_change::EmailChangeRow;
+pub use identity::instance::NewUser;
+pub use identity::sso::{NewSsoLogin, OidcConfigRecord, SamlConfigRecord, SsoLoginRecord};
 pub use identity::{
     CeremonyRecord, NewPasskey, NewSession, PasskeyRecord, SessionEntry, SessionListing,
     ThrottleRecord, TotpRecord,
 };
-pub use instance::NewUser;
-pub use keys::{DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek};
-pub use migrate::{MigrationInfo, MigrationState};
-pub use notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
-pub use outbox::{OutboxCounts, OutboxRow};
-pub use personal::HeldIn;
-pub use requests::{NewRequest, RequestRow};
-pub use retention::DeletedComment;
-pub use sso::{NewSsoLogin, OidcConfigRecord, SamlConfigRecord, SsoLoginRecord};
-pub use support::{LiveSupportGrant, NewSupportGrant, SupportGrantRecord};
-pub use termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
+pub use platform::keys::{
+    DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek,
+};
+pub use platform::migrate::{MigrationInfo, MigrationState};
+pub use platform::outbox::{OutboxCounts, OutboxRow};
+pub use privacy::erasure::{
+    ErasureHandler, PERSONAL_DATA, QueuedMail, TableErasure, UnacceptedInvitation,
+};
+pub use privacy::personal::HeldIn;
+pub use privacy::requests::{NewRequest, RequestRow};
+pub use privacy::retention::DeletedComment;
+pub use privacy::termination::{CertificateRow, DeletionSchedule, ScheduledDeletion};
+pub use transfer::backup::{
+    BackupOutcome, BackupRunRow, ContentDigest, ContentHasher, RestoreSource, TableInfo,
+};
+pub use transfer::export::{
+    AttachmentRow, CommentRow, DiscussionRow, ExportJobRow, IdeaRow, InvitationRow, LinkRow,
+    MergeRow, NamedRow, PersonRow, RatingRow, SpaceRow, VoteRow,
+};
+pub use trust::audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
+pub use trust::support::{LiveSupportGrant, NewSupportGrant, SupportGrantRecord};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
 
 /// Which database a store speaks to.

@@ -4,7 +4,7 @@
 use ideaweave_domain::UserId;
 use uuid::Uuid;
 
-use crate::records::PasswordResetRecord;
+use crate::platform::records::PasswordResetRecord;
 use crate::{StoreResult, Tx};
 
 impl Tx {

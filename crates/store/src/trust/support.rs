@@ -4,7 +4,7 @@
 use ideaweave_domain::UserId;
 use uuid::Uuid;
 
-use crate::records::WorkspaceRecord;
+use crate::platform::records::WorkspaceRecord;
 use crate::{StoreResult, Tx, WorkspaceRepo};
 
 /// A support invitation, as stored (the reason sealed).

@@ -4,7 +4,7 @@
 use ideaweave_domain::*;
 use uuid::Uuid;
 
-use crate::records::*;
+use crate::platform::records::*;
 use crate::{StoreResult, Tx};
 
 /// The repository of one workspace. Every statement it runs is bound to its workspace id, so a

@@ -5,9 +5,9 @@
 use ideaweave_domain::*;
 use uuid::Uuid;
 
-use crate::audit::ROW;
 use crate::content::{ATTACHMENT_COLUMNS, COMMENT_COLUMNS, IDEA_COLUMNS, IDEA_FROM, LINK_COLUMNS};
-use crate::records::*;
+use crate::platform::records::*;
+use crate::trust::audit::ROW;
 use crate::workspace::WorkspaceRepo;
 use crate::{AuditRow, StoreResult, Tx};
 

@@ -2,10 +2,14 @@
 //! counters and a workspace's credential policy. Storage keeps and finds these rows; what they
 //! allow is decided by the application.
 
+pub(crate) mod email_change;
+pub(crate) mod instance;
+pub(crate) mod password_reset;
+pub(crate) mod sso;
 use ideaweave_domain::{UserId, WorkspaceId};
 use uuid::Uuid;
 
-use crate::records::{SessionRecord, WorkspaceRecord};
+use crate::platform::records::{SessionRecord, WorkspaceRecord};
 use crate::{StoreResult, Tx};
 
 /// A session to record.

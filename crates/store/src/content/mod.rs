@@ -1,12 +1,14 @@
 //! A workspace's content: ideas, comments, votes, ratings, attachments, links and merges.
 
+pub(crate) mod files;
+pub(crate) mod notifications;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
 use std::sync::LazyLock;
 
 use uuid::Uuid;
 
-use crate::records::*;
+use crate::platform::records::*;
 use crate::workspace::WorkspaceRepo;
 use crate::{DatabaseKind, StoreResult};
 
@@ -88,7 +90,7 @@ pub(crate) const LINK_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.u
 /// The idea page's statement for one database: `$1` workspace, `$2` viewer, `$3` idea, `$4` how
 /// many comments.
 fn idea_page_sql(kind: DatabaseKind) -> String {
-    use crate::nested::{hex_of, json_rows};
+    use crate::platform::nested::{hex_of, json_rows};
     let rating = |col: &str, filter: &str| {
         format!(
             "(SELECT {col} FROM ratings r WHERE r.workspace_id = $1 AND r.idea_id = i.id AND r.criterion_id = rc.id{filter})"
@@ -145,7 +147,7 @@ static IDEA_PAGE_POSTGRES: LazyLock<String> =
 
 /// The criteria an idea is rated on, from the idea page's row, in their order.
 fn nested_ratings(json: &str) -> StoreResult<Vec<IdeaRatingRecord>> {
-    use crate::nested::{hex, parse, uuid};
+    use crate::platform::nested::{hex, parse, uuid};
     type Rating = (String, String, i64, i64, Option<f64>, Option<i64>);
     let mut out = parse::<Rating>("ratings", json)?
         .into_iter()
@@ -166,7 +168,7 @@ fn nested_ratings(json: &str) -> StoreResult<Vec<IdeaRatingRecord>> {
 
 /// An idea's comments, from the idea page's row, oldest first.
 fn nested_comments(idea: IdeaId, json: &str) -> StoreResult<Vec<CommentRecord>> {
-    use crate::nested::{hex, parse, uuid};
+    use crate::platform::nested::{hex, parse, uuid};
     type Comment = (
         String,
         Option<String>,
@@ -258,7 +260,7 @@ impl WorkspaceRepo<'_> {
     /// One idea with its scope (as [`Self::idea_scope`]), whether anything hangs off it that
     /// needs reading (files, links, merges), its ratings per criterion of its discussion (with
     /// `viewer`'s own) and its first `comments` comments: the idea page's one read. The ratings
-    /// and comments come nested in the idea's row (see [`crate::nested`]).
+    /// and comments come nested in the idea's row (see [`crate::platform::nested`]).
     pub async fn idea_with_scope(
         &mut self,
         id: IdeaId,

@@ -3,7 +3,7 @@
 
 use ideaweave_domain::{InvitationId, Slug, UserId, WorkspaceId};
 
-use crate::records::*;
+use crate::platform::records::*;
 use crate::{StoreResult, Tx};
 
 /// An account's personal data, sealed by the caller, with the blind index of its email address.

@@ -1,0 +1,4 @@
+//! Export, import and backup reads and writes.
+
+pub(crate) mod backup;
+pub(crate) mod export;
