@@ -155,7 +155,7 @@ async fn sec_01_data_files_are_private_to_the_server_user() {
     let target = tempfile::tempdir().unwrap();
     let backups = ideaweave_backup::Backups::new(
         t.app.clone(),
-        crate::backup::settings(
+        crate::transfer::backup::settings(
             &t,
             vec![ideaweave_backup::TargetSpec::Dir(target.path().to_owned())],
             &age::x25519::Identity::generate(),

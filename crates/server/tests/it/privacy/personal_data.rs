@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, open_discussion, png};
 
-const SCHEMA: &str = include_str!("../../../../docs/privacy/personal-data.schema.json");
+const SCHEMA: &str = include_str!("../../../../../docs/privacy/personal-data.schema.json");
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");

@@ -10,8 +10,8 @@ use ideaweave_server::mail::SmtpMailer;
 use ideaweave_testkit::{Session, TestApp, TestSmtp, TestWorkspace, decode_quoted_printable};
 use serde_json::{Value, json};
 
-use crate::cli::{bin_for, run};
 use crate::helpers::{Auth, Body, call, error_code};
+use crate::platform::cli::{bin_for, run};
 
 const DAY: u64 = 24 * 3600;
 

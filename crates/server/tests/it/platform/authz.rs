@@ -7,7 +7,7 @@ use ideaweave_domain::Role;
 use ideaweave_testkit::TestApp;
 
 use crate::helpers::{Auth, call, error_code};
-use crate::routes::{Allowed, Fixture, OTHER_OPERATIONS, ROUTES, body, fill, prepare};
+use crate::platform::routes::{Allowed, Fixture, OTHER_OPERATIONS, ROUTES, body, fill, prepare};
 
 #[derive(Clone, Copy, Debug)]
 enum Caller {
@@ -19,7 +19,7 @@ enum Caller {
 
 /// The status a caller must get from a route: written from the rules in the README, not
 /// computed by the policy under test.
-fn expected(route: &crate::routes::Route, caller: Caller) -> u16 {
+fn expected(route: &crate::platform::routes::Route, caller: Caller) -> u16 {
     match caller {
         Caller::Anonymous => 401,
         Caller::NonMember | Caller::OtherWorkspace => 404,

@@ -6,7 +6,7 @@ use ideaweave_testkit::TestApp;
 use serde_json::json;
 
 use crate::helpers::{Auth, Body, call, error_code, with_token};
-use crate::routes::Fixture;
+use crate::platform::routes::Fixture;
 
 async fn invite(t: &TestApp, token: &str, email: &str, role: &str) -> String {
     let (st, v) = with_token(

@@ -11,10 +11,10 @@ use ideaweave_domain::{RequestChannel, RequestKind, RequestState, Role, TokenSco
 use ideaweave_testkit::{TestApp, TestWorkspace};
 use serde_json::{Value, json};
 
-use crate::cli::{bin_for, run};
 use crate::helpers::{Auth, Body, call, png, with_token};
+use crate::platform::cli::{bin_for, run};
 
-const SCHEMA: &str = include_str!("../../../../docs/export-format.schema.json");
+const SCHEMA: &str = include_str!("../../../../../docs/export-format.schema.json");
 
 /// Every entry of an archive: path → bytes.
 pub fn entries(path: &Path) -> BTreeMap<String, Vec<u8>> {

@@ -549,7 +549,7 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
     }
     let target = tempfile::tempdir().unwrap();
     let operator = age::x25519::Identity::generate();
-    let mut c = crate::cli::bin_for(&t);
+    let mut c = crate::platform::cli::bin_for(&t);
     c.args(["backup", "now"])
         .env(
             "IDEAWEAVE_BACKUP__RECIPIENTS",
@@ -602,7 +602,7 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
         "nothing of the backup reached the target: {reached:?}"
     );
 
-    let mut again = crate::cli::bin_for(&t);
+    let mut again = crate::platform::cli::bin_for(&t);
     again
         .args(["backup", "now"])
         .env(
@@ -613,9 +613,9 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
             "IDEAWEAVE_BACKUP__TARGETS",
             format!("dir:{}", target.path().display()),
         );
-    let (ok, out, err) = crate::cli::run(again);
+    let (ok, out, err) = crate::platform::cli::run(again);
     assert!(ok, "{out}{err}");
-    let mut list = crate::cli::bin_for(&t);
+    let mut list = crate::platform::cli::bin_for(&t);
     list.args(["backup", "list"])
         .env(
             "IDEAWEAVE_BACKUP__RECIPIENTS",
@@ -625,7 +625,7 @@ async fn bak_04_a_backup_killed_mid_way_is_never_good_and_the_next_one_succeeds(
             "IDEAWEAVE_BACKUP__TARGETS",
             format!("dir:{}", target.path().display()),
         );
-    let (ok, out, err) = crate::cli::run(list);
+    let (ok, out, err) = crate::platform::cli::run(list);
     assert!(ok, "{err}");
     assert_eq!(
         out.matches(" verified: trial restore ok").count(),
@@ -1259,7 +1259,7 @@ async fn bak_05_the_restore_command_shows_what_changes_and_asks_first() {
     let report = backups.run(&|_| {}).await.unwrap();
     let gone = post_idea(&t, &w.slug, &d, &w.owner.token, "rolled back").await;
     let cli = |args: &[&str]| {
-        let mut c = crate::cli::bin_for(&t);
+        let mut c = crate::platform::cli::bin_for(&t);
         c.args(args)
             .env(
                 "IDEAWEAVE_BACKUP__RECIPIENTS",
@@ -1270,7 +1270,7 @@ async fn bak_05_the_restore_command_shows_what_changes_and_asks_first() {
                 format!("dir:{}", target.path().display()),
             )
             .stdin(std::process::Stdio::null());
-        crate::cli::run(c)
+        crate::platform::cli::run(c)
     };
     let (ok, out, err) = cli(&["restore", &report.name, "--workspace", &w.slug, "--dry-run"]);
     assert!(ok, "{err}");

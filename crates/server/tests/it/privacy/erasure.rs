@@ -627,8 +627,8 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 /// Every entry of an export of `slug`, taken with the command line into `dir`.
 fn exported(t: &TestApp, slug: &str, dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let out = dir.join(format!("{}.tar.gz", uuid::Uuid::new_v4()));
-    let (ok, stdout, err) = crate::cli::run({
-        let mut c = crate::cli::bin_for(t);
+    let (ok, stdout, err) = crate::platform::cli::run({
+        let mut c = crate::platform::cli::bin_for(t);
         c.args(["export", "workspace", slug, "--out"]).arg(&out);
         c
     });
@@ -637,7 +637,7 @@ fn exported(t: &TestApp, slug: &str, dir: &std::path::Path) -> Vec<(String, Vec<
     logs.extend_from_slice(stdout.as_bytes());
     logs.extend_from_slice(err.as_bytes());
     drop(logs);
-    crate::export::entries(&out).into_iter().collect()
+    crate::transfer::export::entries(&out).into_iter().collect()
 }
 
 /// DSR-03 acceptance: a member's canary in every personal field, an attachment and activity

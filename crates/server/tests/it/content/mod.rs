@@ -1,6 +1,8 @@
 //! COL-01: ideas, their lists, votes, ratings, merges, deletion, comments, files and links,
 //! through the HTTP API.
 
+pub(crate) mod notifications;
+pub(crate) mod pages;
 use std::collections::HashSet;
 
 use ideaweave_app::*;
@@ -9,7 +11,7 @@ use ideaweave_testkit::{Person, TestApp};
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, png, with_token};
-use crate::routes::Fixture;
+use crate::platform::routes::Fixture;
 
 struct Board {
     t: TestApp,

@@ -8,7 +8,7 @@ use ideaweave_testkit::TestApp;
 use serde_json::json;
 
 use crate::helpers::{Auth, Body, call, error_code, with_token};
-use crate::routes::Fixture;
+use crate::platform::routes::Fixture;
 
 #[tokio::test]
 async fn acc_03_revoked_token_fails_on_next_request() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call};
-use crate::sso::{Browser, Landing, PUBLIC_URL, attr, corp_and_owner, unescape};
+use crate::identity::sso::{Browser, Landing, PUBLIC_URL, attr, corp_and_owner, unescape};
 
 /// The pysaml2 identity provider, running until dropped.
 struct SamlIdp {

@@ -11,8 +11,8 @@ use ideaweave_server::mail::SmtpMailer;
 use ideaweave_testkit::{TestApp, TestSmtp, closed_port, decode_quoted_printable, mail_config};
 use serde_json::{Value, json};
 
-use crate::cli::{bin_for, run};
 use crate::helpers::{Auth, Body, call, error_code, with_token};
+use crate::platform::cli::{bin_for, run};
 
 const RESET_SUBJECT: &str = "Subject: Reset your Ideaweave password";
 const CHANGED_SUBJECT: &str = "Subject: Your Ideaweave password was changed";

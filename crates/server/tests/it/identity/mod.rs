@@ -4,6 +4,11 @@
 //! authenticator apps with single-use codes and recovery codes, and a workspace's credential
 //! policy (operators always need two factors).
 
+pub(crate) mod password_reset;
+pub(crate) mod revocation;
+pub(crate) mod saml;
+pub(crate) mod soft_passkey;
+pub(crate) mod sso;
 use std::time::Duration;
 
 use ideaweave_domain::Role;
@@ -13,7 +18,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, error_code};
-use crate::soft_passkey::SoftPasskey;
+use crate::identity::soft_passkey::SoftPasskey;
 
 const ANN: &str = "ann@example.org";
 const ANN_PASSWORD: &str = "ann's quiet harbour lamp";

@@ -8,7 +8,7 @@ use ideaweave_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, open_discussion, png, with_token};
-use crate::routes::Fixture;
+use crate::platform::routes::Fixture;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 

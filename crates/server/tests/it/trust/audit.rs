@@ -13,8 +13,8 @@ use ideaweave_domain::{Role, TokenScope, UserId};
 use ideaweave_testkit::{TestApp, TestDb, closed_port, mail_config, test_db};
 use serde_json::{Value, json};
 
-use crate::cli::{bin_for, run};
 use crate::helpers::{Auth, Body, call, open_discussion, with_token};
+use crate::platform::cli::{bin_for, run};
 
 fn id(v: &Value) -> String {
     v["id"]
@@ -368,7 +368,7 @@ async fn aud_02_checkpoints_and_proofs_verify_offline_and_a_witness_catches_a_ro
     });
     assert!(ok, "{err}");
     let offline = |path: &std::path::Path| {
-        let mut c = crate::cli::bin();
+        let mut c = crate::platform::cli::bin();
         c.args(["audit", "verify-proof"])
             .arg(path)
             .args(["--key", key_text.trim()]);
@@ -389,7 +389,7 @@ async fn aud_02_checkpoints_and_proofs_verify_offline_and_a_witness_catches_a_ro
     let witness_dir = dir.path().join("witness");
     // The witness calls the in-process server over HTTP: it runs off the test's runtime.
     let witness = |base: &str| {
-        let mut c = crate::cli::bin();
+        let mut c = crate::platform::cli::bin();
         c.args(["audit", "witness"])
             .arg(&witness_dir)
             .args(["--url", base]);
@@ -406,7 +406,7 @@ async fn aud_02_checkpoints_and_proofs_verify_offline_and_a_witness_catches_a_ro
             t.app.store().vacuum_into(&f).await.unwrap();
             format!("sqlite://{}", f.display())
         }
-        TestDb::Postgres => crate::encryption::pg_copy(&t.config.database_url).await,
+        TestDb::Postgres => crate::trust::encryption::pg_copy(&t.config.database_url).await,
     };
     space_changes(&t, "proofs", &w.owner.token, 3).await;
     t.app.sign_audit_checkpoint().await.unwrap();
@@ -794,7 +794,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         assert_eq!(r.status, 204, "{}", r.body);
     }
     // Single sign-on set up against a real provider (IDN-03).
-    let idp = crate::sso::OidcProvider::start("kinds");
+    let idp = crate::identity::sso::OidcProvider::start("kinds");
     {
         let dana_session = t
             .session("dana@example.org", "dana's new quiet password")
@@ -1260,7 +1260,11 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         let operator = age::x25519::Identity::generate();
         let good = Backups::new(
             t.app.clone(),
-            crate::backup::settings(&t, vec![TargetSpec::Dir(dir.path().to_owned())], &operator),
+            crate::transfer::backup::settings(
+                &t,
+                vec![TargetSpec::Dir(dir.path().to_owned())],
+                &operator,
+            ),
         )
         .unwrap();
         let report = good.run(&|_| {}).await.unwrap();
@@ -1277,7 +1281,7 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         };
         let bad = Backups::new(
             t.app.clone(),
-            crate::backup::settings(&t, vec![unreachable], &operator),
+            crate::transfer::backup::settings(&t, vec![unreachable], &operator),
         )
         .unwrap();
         assert!(bad.run(&|_| {}).await.is_err());

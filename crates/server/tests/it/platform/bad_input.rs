@@ -5,7 +5,7 @@ use ideaweave_testkit::TestApp;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, error_code, png, with_token};
-use crate::routes::{BodyKind, Fixture, ROUTES, body, fill, prepare};
+use crate::platform::routes::{BodyKind, Fixture, ROUTES, body, fill, prepare};
 
 const ID_KEYS: &[&str] = &[
     "stage",

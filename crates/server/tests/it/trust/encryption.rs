@@ -375,9 +375,9 @@ async fn enc_03_rotation_while_requests_are_served_keeps_everything_readable() {
     };
     let rotate = async {
         let cli = tokio::task::spawn_blocking({
-            let mut c = crate::cli::bin_for(&t);
+            let mut c = crate::platform::cli::bin_for(&t);
             c.args(["keys", "rotate-master"]);
-            move || crate::cli::run(c)
+            move || crate::platform::cli::run(c)
         });
         let report = t.app.rotate_workspace_key(&slug, &|_| {}).await.unwrap();
         let (ok, out, err) = cli.await.unwrap();
@@ -390,17 +390,17 @@ async fn enc_03_rotation_while_requests_are_served_keeps_everything_readable() {
     assert!(report.retired >= 1);
     // A second workspace rotation and a second master rotation while nothing runs, then retire.
     t.app.rotate_workspace_key(&slug, &|_| {}).await.unwrap();
-    let mut c = crate::cli::bin_for(&t);
+    let mut c = crate::platform::cli::bin_for(&t);
     c.args(["keys", "rotate-master"]);
-    assert!(crate::cli::run(c).0);
-    let mut c = crate::cli::bin_for(&t);
+    assert!(crate::platform::cli::run(c).0);
+    let mut c = crate::platform::cli::bin_for(&t);
     c.args(["keys", "retire-master", "1"]);
-    let (ok, _, err) = crate::cli::run(c);
+    let (ok, _, err) = crate::platform::cli::run(c);
     assert!(!ok && err.contains("--yes"), "asks for confirmation: {err}");
     for v in ["1", "2"] {
-        let mut c = crate::cli::bin_for(&t);
+        let mut c = crate::platform::cli::bin_for(&t);
         c.args(["keys", "retire-master", v, "--yes"]);
-        let (ok, out, err) = crate::cli::run(c);
+        let (ok, out, err) = crate::platform::cli::run(c);
         assert!(ok, "{out}{err}");
     }
     let status = t.app.keyring().status(t.app.store()).await.unwrap();

@@ -7,7 +7,7 @@ use ideaweave_app::*;
 use ideaweave_domain::{IdeaId, Role};
 use ideaweave_testkit::TestApp;
 
-use crate::pages::{get, person, post};
+use crate::content::pages::{get, person, post};
 
 const PAYLOADS: &[&str] = &[
     "<script>xss(1)</script>",

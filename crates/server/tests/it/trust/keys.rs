@@ -3,7 +3,7 @@
 
 use ideaweave_testkit::TestApp;
 
-use crate::cli::{bin_for, run};
+use crate::platform::cli::{bin_for, run};
 
 fn key_file(t: &TestApp) -> std::path::PathBuf {
     t.dir.path().join("master.key")

@@ -1,0 +1,4 @@
+//! Export, import, backups and restores.
+
+pub(crate) mod backup;
+pub(crate) mod export;

@@ -1,0 +1,3 @@
+//! Workspaces and who belongs to them: invitations.
+
+pub(crate) mod invitations;
