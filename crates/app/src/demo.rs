@@ -145,6 +145,7 @@ fn acting(ws: WorkspaceId, user: UserId, role: Role) -> Member {
 impl App {
     /// Seeds the demo workspace unless it exists. Returns the logins to print, or `None` when
     /// the demo was already there.
+    #[tracing::instrument(skip_all)]
     pub async fn seed_demo(&self) -> AppResult<Option<Vec<DemoLogin>>> {
         if self
             .store
@@ -398,6 +399,7 @@ impl App {
     /// Creates a workspace `slug` with one open discussion holding `ideas` ideas, each with a few
     /// votes, for load tests. Returns a token of its owner with `scope` (read, unless the
     /// benchmark writes) and the discussion's id.
+    #[tracing::instrument(skip_all)]
     pub async fn seed_benchmark(
         &self,
         slug: &str,
@@ -549,6 +551,7 @@ impl App {
 impl App {
     /// Appends `n` synthetic operator events to the audit log, `batch` per transaction, for
     /// benchmarks (`cargo xtask bench audit`). Returns the seconds spent appending.
+    #[tracing::instrument(skip_all)]
     pub async fn seed_audit_entries(
         &self,
         n: u64,
@@ -602,6 +605,7 @@ pub struct AuditProofTiming {
 impl App {
     /// Times `samples` inclusion proofs of entries spread over the log and as many consistency
     /// proofs from its first signed checkpoint to a fresh one.
+    #[tracing::instrument(skip_all)]
     pub async fn time_audit_proofs(&self, samples: u64) -> AppResult<AuditProofTiming> {
         let note = self.sign_audit_checkpoint().await?;
         let cp = self

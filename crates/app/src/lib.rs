@@ -27,7 +27,7 @@ pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use content::views::*;
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, Cause, Internal, OrInternal};
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use identity::auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
 pub use identity::email_change::{EmailChangeInfo, EmailChangeInput};
@@ -248,5 +248,5 @@ fn space_view(private: bool, listed: bool) -> ideaweave_domain::policy::SpaceVie
 
 fn parse_role(s: &str) -> AppResult<Role> {
     s.parse()
-        .map_err(|e: String| AppError::internal(format!("stored role: {e}")))
+        .map_err(|e: String| AppError::internal_from("stored role", e))
 }

@@ -6,6 +6,7 @@
 //! PostgreSQL server is `IW_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `cargo xtask test` runs the whole suite once for each.
 
+pub mod log_capture;
 pub mod openapi_conformance;
 mod smtp;
 

@@ -78,58 +78,91 @@ impl ApiError {
     }
 }
 
+/// What an application error means over HTTP: the one mapping, for the API and the pages alike.
+/// Every variant is named, so a new one cannot slip through as a 500.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meaning {
+    /// The status of the response.
+    pub status: StatusCode,
+    /// The API's machine-readable code.
+    pub code: &'static str,
+    /// Whether the message may be shown: it is about the caller's own input or situation and
+    /// never names anything the caller cannot see.
+    pub shown: bool,
+}
+
+/// The meaning of `e`.
+pub(crate) fn meaning(e: &AppError) -> Meaning {
+    let m = |status, code, shown| Meaning {
+        status,
+        code,
+        shown,
+    };
+    match e {
+        AppError::Unauthenticated => m(StatusCode::UNAUTHORIZED, "unauthenticated", false),
+        AppError::NotFound(_) => m(StatusCode::NOT_FOUND, "not_found", false),
+        AppError::Forbidden(_) => m(StatusCode::FORBIDDEN, "forbidden", false),
+        AppError::Invalid(_) => m(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", true),
+        AppError::Malformed(_) => m(StatusCode::BAD_REQUEST, "malformed_request", true),
+        AppError::Conflict(_) => m(StatusCode::CONFLICT, "conflict", true),
+        AppError::TooLarge(_) => m(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", true),
+        AppError::UnsupportedType(_) => m(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            true,
+        ),
+        AppError::TooManyAttempts { .. } => {
+            m(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", true)
+        }
+        AppError::ReauthenticationRequired => {
+            m(StatusCode::FORBIDDEN, "reauthentication_required", true)
+        }
+        AppError::StrongerSignInRequired(_) => {
+            m(StatusCode::FORBIDDEN, "stronger_sign_in_required", true)
+        }
+        AppError::Internal(_) => m(StatusCode::INTERNAL_SERVER_ERROR, "internal", false),
+        AppError::Integrity(_) => m(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "integrity_failure",
+            false,
+        ),
+    }
+}
+
+/// Logs a failure the caller cannot fix, with its whole cause chain, inside the request's span
+/// (so the line names the request id and route). Called where an error becomes a response.
+pub(crate) fn report(e: &AppError) {
+    match e {
+        AppError::Internal(_) => tracing::error!(error = %e.chain(), "internal error"),
+        AppError::Integrity(detail) => {
+            tracing::error!(error = %detail, "stored data failed its integrity check");
+        }
+        _ => {}
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
-        let msg = e.to_string();
-        match e {
-            AppError::Unauthenticated => {
-                Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
-            }
-            AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
-            AppError::Forbidden(_) => Self {
-                denied: true,
-                ..Self::new(StatusCode::FORBIDDEN, "forbidden", msg)
+        report(&e);
+        let meaning = meaning(&e);
+        let message = match &e {
+            AppError::Invalid(v) => v.to_string(),
+            AppError::Internal(_) => "something went wrong on our side; it has been logged".into(),
+            other => other.to_string(),
+        };
+        Self {
+            denied: matches!(e, AppError::Forbidden(_)),
+            status: meaning.status,
+            code: meaning.code,
+            message,
+            field: match &e {
+                AppError::Invalid(v) => Some(v.field.clone()),
+                _ => None,
             },
-            AppError::Invalid(v) => Self {
-                denied: false,
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_input",
-                message: v.to_string(),
-                field: Some(v.field),
-                retry_after: None,
+            retry_after: match e {
+                AppError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
             },
-            AppError::TooManyAttempts { retry_after_secs } => Self {
-                retry_after: Some(retry_after_secs),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", msg)
-            },
-            AppError::ReauthenticationRequired => {
-                Self::new(StatusCode::FORBIDDEN, "reauthentication_required", msg)
-            }
-            AppError::StrongerSignInRequired(_) => {
-                Self::new(StatusCode::FORBIDDEN, "stronger_sign_in_required", msg)
-            }
-            AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", msg),
-            AppError::Malformed(_) => Self::malformed(msg),
-            AppError::TooLarge(_) => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
-            }
-            AppError::UnsupportedType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                msg,
-            ),
-            AppError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "something went wrong on our side; it has been logged",
-                )
-            }
-            AppError::Integrity(detail) => {
-                tracing::error!(error = %detail, "stored data failed its integrity check");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure", msg)
-            }
         }
     }
 }

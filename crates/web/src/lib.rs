@@ -38,6 +38,38 @@ pub struct AppState {
     pub body_stall_timeout: Duration,
 }
 
+/// The response header that carries a request's id, so that a person reporting a failure can
+/// quote it and the operator find its log lines.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Names every request in the log: a fresh request id (also sent back in
+/// [`REQUEST_ID_HEADER`]), the method and the route template — never the path itself, which can
+/// hold tokens, nor anything personal. The use cases' spans nest inside, so a failure's log
+/// line says which request, which route and which use case.
+async fn request_span(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = id.get(..16).unwrap_or(&id).to_owned();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("-", |p| p.as_str())
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        route = %route
+    );
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    response
+}
+
 /// How long a whole request may take before it is stopped and answered 408.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -206,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower::util::option_layer(hsts))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(request_span))
         .with_state(state)
 }
 

@@ -78,6 +78,7 @@ impl App {
     }
 
     /// A page of an idea's comments in posting order; replies carry their parent's id.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn comments(
         &self,
         m: &Member,
@@ -117,6 +118,7 @@ impl App {
     }
 
     /// Posts a comment, optionally as a reply to another comment on the same idea.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_comment(
         &self,
         m: &Member,
@@ -175,6 +177,7 @@ impl App {
     }
 
     /// Edits a comment's text (its author only).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_comment(
         &self,
         m: &Member,
@@ -213,6 +216,7 @@ impl App {
     }
 
     /// Soft-deletes a comment (author or moderator). Replies keep their place in the thread.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_comment(&self, m: &Member, id: CommentId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;

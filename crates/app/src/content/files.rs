@@ -236,6 +236,7 @@ impl App {
     /// Uploads a file to an idea or one of its comments. Its type is decided from its bytes;
     /// the name is kept for display only. The body is sealed and written chunk by chunk as it
     /// arrives, so a large file never sits whole in memory (ENC-01).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn upload<S>(
         &self,
         m: &Member,
@@ -387,6 +388,7 @@ impl App {
     }
 
     /// An attachment's metadata.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn attachment(&self, m: &Member, id: AttachmentId) -> AppResult<AttachmentView> {
         let mut tx = self.store.read().await?;
         let (a, _) = self.visible_attachment(&mut tx, m, id).await?;
@@ -396,6 +398,7 @@ impl App {
     /// An attachment's bytes, opened chunk by chunk as the client reads them. The first chunk
     /// is opened before this returns, so a file with the wrong key or a damaged start fails
     /// with an error status rather than halfway through a response.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn download(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
         let mut tx = self.store.read().await?;
         let a = self.visible_attachment(&mut tx, m, id).await?.0;
@@ -443,6 +446,7 @@ impl App {
     }
 
     /// Removes an attachment (its uploader or a moderator).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
@@ -467,6 +471,7 @@ impl App {
     }
 
     /// Adds a link to an idea or one of its comments.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn add_link(
         &self,
         m: &Member,
@@ -510,6 +515,7 @@ impl App {
     }
 
     /// Removes a link (whoever added it, or a moderator).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let l = tx

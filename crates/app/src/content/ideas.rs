@@ -128,6 +128,7 @@ impl App {
     }
 
     /// A page of a discussion's ideas.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn ideas(
         &self,
         m: &Member,
@@ -194,6 +195,7 @@ impl App {
     }
 
     /// Posts an idea in a discussion that accepts ideas. It starts in the first stage.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_idea(
         &self,
         m: &Member,
@@ -261,6 +263,7 @@ impl App {
     }
 
     /// One idea with everything on its page.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.read().await?;
         Ok(self.idea_in(&mut tx, m, id, 0).await?.0)
@@ -270,6 +273,7 @@ impl App {
     /// comments in posting order. A page's cost is its round trips to the database (see
     /// BENCHMARKS.md), so the idea, its ratings and its comments come in one statement and
     /// visibility is checked once.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn idea_page(
         &self,
         m: &Member,
@@ -406,6 +410,7 @@ impl App {
     }
 
     /// Edits an idea's title, body or tags (author or moderator).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_idea(&self, m: &Member, id: IdeaId, p: IdeaPatch) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
@@ -454,6 +459,7 @@ impl App {
     }
 
     /// Soft-deletes an idea (author or moderator). Moderators can restore it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_idea(&self, m: &Member, id: IdeaId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
@@ -483,6 +489,7 @@ impl App {
     }
 
     /// Restores a soft-deleted idea (moderator).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn restore_idea(&self, m: &Member, id: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let scope = self.visible_idea(&mut tx, m, id).await?;
@@ -503,6 +510,7 @@ impl App {
     }
 
     /// Moves an idea to another stage (moderator).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_stage(
         &self,
         m: &Member,
@@ -540,6 +548,7 @@ impl App {
 
     /// Merges the duplicate `source` into `input.into` (moderator). Votes and comments move; the
     /// merge can be undone with [`Self::unmerge`].
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn merge(
         &self,
         m: &Member,
@@ -609,6 +618,7 @@ impl App {
     }
 
     /// Undoes the merge of `source` (moderator): its votes and comments return.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn unmerge(&self, m: &Member, source: IdeaId) -> AppResult<IdeaView> {
         let mut tx = self.store.begin().await?;
         let s = self.visible_idea(&mut tx, m, source).await?;
@@ -658,6 +668,7 @@ impl App {
     }
 
     /// Votes on an idea, or changes the caller's vote. One vote per member per idea.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn vote(&self, m: &Member, id: IdeaId, input: VoteInput) -> AppResult<VoteTally> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
@@ -675,6 +686,7 @@ impl App {
     }
 
     /// Withdraws the caller's vote.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn unvote(&self, m: &Member, id: IdeaId) -> AppResult<VoteTally> {
         let mut tx = self.store.begin().await?;
         let scope = self.live_idea(&mut tx, m, id).await?;
@@ -715,6 +727,7 @@ impl App {
     }
 
     /// Rates an idea 1 to 5 on one of its discussion's criteria.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn rate(
         &self,
         m: &Member,
@@ -733,6 +746,7 @@ impl App {
     }
 
     /// Withdraws the caller's rating on a criterion.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn unrate(
         &self,
         m: &Member,

@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::OrInternal;
 use crate::platform::mail::{OutgoingMail, html_escape};
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, Target};
@@ -249,6 +250,7 @@ fn pending_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'st
 
 impl App {
     /// The caller's notification preference in this workspace (instant unless they chose).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn notification_preference(&self, m: &Member) -> AppResult<NotificationPreference> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -258,6 +260,7 @@ impl App {
     /// Sets the caller's own notification preference in this workspace, and records the change
     /// (`member.notifications_changed`). Choosing `off` drops the items waiting for a digest.
     /// Choosing what is already set changes and records nothing.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_notification_preference(
         &self,
         m: &Member,
@@ -418,8 +421,7 @@ impl App {
                         .keyring
                         .data_key(&mut repo, Some(m.actor.user), now)
                         .await?;
-                    let bytes = serde_json::to_vec(&item)
-                        .map_err(|e| AppError::internal(format!("notification item: {e}")))?;
+                    let bytes = serde_json::to_vec(&item).or_internal("notification item")?;
                     let sealed = key.seal(&pending_place(ws, id), &bytes)?;
                     repo.insert_pending_notification(id, r.member.user_id, idea_id, &sealed, now)
                         .await?;
@@ -436,6 +438,7 @@ impl App {
     /// same digest. A member whose digest fails keeps their items for the next round (the error
     /// is logged) and holds up nobody else. Run by the server every few minutes while a mail
     /// server is configured.
+    #[tracing::instrument(skip_all)]
     pub async fn send_due_digests(&self, limit: i64) -> AppResult<DigestRound> {
         let now = self.now();
         let after = i64::try_from(DIGEST_AFTER.as_millis()).unwrap_or(i64::MAX);
@@ -521,6 +524,7 @@ impl App {
     }
 
     /// How many items wait for digests, in every workspace (for the operator and the tests).
+    #[tracing::instrument(skip_all)]
     pub async fn pending_notifications(&self) -> AppResult<i64> {
         Ok(self
             .store
@@ -620,7 +624,7 @@ pub(crate) async fn stored_preference(
     match tx.workspace(ws).notification_preference(user).await? {
         Some(p) => p
             .parse()
-            .map_err(|e: String| AppError::internal(format!("stored preference: {e}"))),
+            .map_err(|e: String| AppError::internal_from("stored preference", e)),
         None => Ok(NotificationPreference::default()),
     }
 }

@@ -104,6 +104,7 @@ impl App {
     }
 
     /// The spaces the caller may see.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn spaces(&self, m: &Member) -> AppResult<Vec<SpaceView>> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -125,6 +126,7 @@ impl App {
     }
 
     /// Creates a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_space(&self, m: &Member, input: SpaceInput) -> AppResult<SpaceView> {
         m.allow(Action::CreateSpace)?;
         let name = SpaceName::parse(&input.name)?;
@@ -169,6 +171,7 @@ impl App {
     }
 
     /// One space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn space(&self, m: &Member, id: SpaceId) -> AppResult<SpaceView> {
         let mut tx = self.store.read().await?;
         let s = self.load_space(&mut tx, m, id).await?;
@@ -177,6 +180,7 @@ impl App {
     }
 
     /// Changes a space's name, description or visibility.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_space(
         &self,
         m: &Member,
@@ -224,6 +228,7 @@ impl App {
     }
 
     /// Deletes a space with everything in it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_space(&self, m: &Member, id: SpaceId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let s = self.load_space(&mut tx, m, id).await?;
@@ -243,6 +248,7 @@ impl App {
     }
 
     /// The members listed in a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn space_members(&self, m: &Member, id: SpaceId) -> AppResult<Vec<MemberView>> {
         let mut tx = self.store.read().await?;
         let s = self.load_space(&mut tx, m, id).await?;
@@ -258,6 +264,7 @@ impl App {
     }
 
     /// Lists a workspace member in a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn add_space_member(
         &self,
         m: &Member,
@@ -286,6 +293,7 @@ impl App {
     }
 
     /// Unlists a member from a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn remove_space_member(
         &self,
         m: &Member,
@@ -318,6 +326,7 @@ impl App {
     // ---- discussions -----------------------------------------------------------------------
 
     /// The discussions of a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn discussions(&self, m: &Member, space: SpaceId) -> AppResult<Vec<DiscussionView>> {
         let mut tx = self.store.read().await?;
         let s = self.load_space(&mut tx, m, space).await?;
@@ -360,6 +369,7 @@ impl App {
     }
 
     /// Opens a discussion in a space.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_discussion(
         &self,
         m: &Member,
@@ -423,6 +433,7 @@ impl App {
     }
 
     /// One discussion.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn discussion(&self, m: &Member, id: DiscussionId) -> AppResult<DiscussionView> {
         let mut tx = self.store.read().await?;
         let d = self.load_discussion(&mut tx, m, id).await?;
@@ -435,6 +446,7 @@ impl App {
     }
 
     /// Changes a discussion: title, description, kind, open/closed, deadline, criteria.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_discussion(
         &self,
         m: &Member,

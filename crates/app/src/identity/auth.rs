@@ -6,6 +6,7 @@ use ideaweave_domain::policy::Actor;
 use ideaweave_domain::{AuthLevel, Email, Password, TokenScope, UserId, WorkspaceId};
 use ideaweave_store::records::SessionRecord;
 
+use crate::OrInternal;
 use crate::platform::secrets::{hash_secret, parse_workspace_secret, random_secret};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member, parse_role};
@@ -137,7 +138,7 @@ pub(crate) async fn hash_password(password: &Password) -> AppResult<String> {
         hasher()
             .hash_password(pw.as_bytes())
             .map(|h| h.to_string())
-            .map_err(|e| AppError::internal(format!("hashing failed: {e}")))
+            .or_internal("hashing failed")
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))?
@@ -263,6 +264,7 @@ pub(crate) fn check_credential_policy(
 
 impl App {
     /// Turns a credential into a principal, or `Unauthenticated`.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, credential: &Credential) -> AppResult<Principal> {
         let now = self.now();
         let mut tx = self.store.read().await?;
@@ -310,6 +312,7 @@ impl App {
     /// other (`Unauthenticated`, then a 404 for a workspace one is not a member of), with
     /// fewer round trips: a page's cost is its round trips (see BENCHMARKS.md).
     /// `request` (method and route) is recorded when the operator's support staff enter.
+    #[tracing::instrument(skip_all)]
     pub async fn enter_with_session(
         &self,
         cookie: &str,
@@ -363,12 +366,14 @@ impl App {
     /// Enters the workspace `slug` as `principal`. A workspace that does not exist and one the
     /// principal is not a member of are indistinguishable (404), as is using a token of another
     /// workspace (ACC-02).
+    #[tracing::instrument(skip_all)]
     pub async fn enter(&self, principal: &Principal, slug: &str) -> AppResult<Member> {
         self.enter_for(principal, slug, None).await
     }
 
     /// [`Self::enter`] for a request (`request`: its method and route), which is recorded in
     /// the workspace's audit trail when the operator's support staff make it.
+    #[tracing::instrument(skip_all)]
     pub async fn enter_for(
         &self,
         principal: &Principal,
@@ -436,6 +441,7 @@ impl App {
     /// second factor gets a challenge instead of a session, unless its code came with the
     /// password; password and code together also pass a block of the address (see
     /// [`App::login_past_block`]).
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, input: &LoginInput, client: &ClientInfo) -> AppResult<SignInStep> {
         let bad = || AppError::Forbidden("the email address or password is not correct".into());
         let buckets = self.sign_in_buckets(&input.email, client)?;
@@ -655,6 +661,7 @@ impl App {
     }
 
     /// Signs out: the session ends at once.
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self, session_cookie: &str, client: &ClientInfo) -> AppResult<()> {
         let hash = hash_secret(session_cookie);
         let mut tx = self.store.begin().await?;
@@ -676,6 +683,7 @@ impl App {
     }
 
     /// The caller's account and workspaces.
+    #[tracing::instrument(skip_all)]
     pub async fn me(&self, principal: &Principal) -> AppResult<MeView> {
         let mut tx = self.store.read().await?;
         let user = tx
@@ -708,6 +716,7 @@ impl App {
     /// Changes one's own display name: sealed under one's account key like the old one, and
     /// shown everywhere one's name appears from the next page on. Only a signed-in session may
     /// do it; an API token acts inside one workspace, and the name belongs to the account.
+    #[tracing::instrument(skip_all)]
     pub async fn rename_account(
         &self,
         principal: &Principal,

@@ -37,6 +37,7 @@ pub struct EmailChangeInfo {
 impl App {
     /// Starts changing the caller's address (signed-in sessions): emails a confirmation link to
     /// the new address. Says nothing about whether another account uses it; confirming does.
+    #[tracing::instrument(skip_all)]
     pub async fn request_email_change(
         &self,
         principal: &Principal,
@@ -119,6 +120,7 @@ impl App {
     }
 
     /// What an address-change link confirms, while it works.
+    #[tracing::instrument(skip_all)]
     pub async fn email_change_info(&self, token: &str) -> AppResult<EmailChangeInfo> {
         let rec = self.live_email_change(token).await?;
         let mut tx = self.store.read().await?;
@@ -134,6 +136,7 @@ impl App {
     /// Confirms an address change with its link: the account's address becomes the new one
     /// (unless another account took it meanwhile: 409), the old address is told, and the change
     /// is recorded.
+    #[tracing::instrument(skip_all)]
     pub async fn confirm_email_change(&self, token: &str, client: &ClientInfo) -> AppResult<()> {
         // Clear errors first (unknown, expired), then the change is used up inside the
         // transaction that applies it.

@@ -13,6 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use totp_rs::{Builder, Secret, Totp};
 
+use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::platform::sealed::account_row;
 use crate::platform::secrets::{hash_secret, random_secret};
@@ -117,13 +118,13 @@ fn totp_for(secret: Vec<u8>, account_name: &str) -> AppResult<Totp> {
         .with_issuer(Some(ISSUER))
         .with_account_name(account_name.replace(':', "_"))
         .build()
-        .map_err(|e| AppError::internal(format!("authenticator secret: {e}")))
+        .or_internal("authenticator secret")
 }
 
 /// A recovery code: ten characters in two groups, `abcde-fghij`.
 fn recovery_code() -> AppResult<String> {
     let mut raw = [0u8; 10];
-    getrandom::fill(&mut raw).map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).or_internal("no randomness")?;
     let chars: String = raw
         .iter()
         .map(|b| CODE_ALPHABET[usize::from(b & 31)] as char)
@@ -149,8 +150,7 @@ fn recovery_hash(code: &str) -> Vec<u8> {
 /// library and no `data:` URL under its content security policy.
 fn qr_svg(text: &str) -> AppResult<String> {
     use qrcodegen::{QrCode, QrCodeEcc};
-    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
-        .map_err(|e| AppError::internal(format!("QR code: {e:?}")))?;
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium).or_internal("drawing the QR code")?;
     let border = 4;
     let size = qr.size() + border * 2;
     let mut path = String::new();
@@ -195,6 +195,7 @@ impl App {
     }
 
     /// A person's second factors.
+    #[tracing::instrument(skip_all)]
     pub async fn second_factors(&self, principal: &Principal) -> AppResult<SecondFactorsView> {
         principal.require_session()?;
         let mut tx = self.store.read().await?;
@@ -208,11 +209,11 @@ impl App {
 
     /// Starts setting up an authenticator app: a new secret, shown once, to confirm with a code
     /// ([`App::confirm_totp`]). Needs a recent re-authentication.
+    #[tracing::instrument(skip_all)]
     pub async fn start_totp(&self, principal: &Principal) -> AppResult<TotpEnrolment> {
         self.require_recent_auth(principal)?;
         let mut secret = [0u8; 20];
-        getrandom::fill(&mut secret)
-            .map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut secret).or_internal("no randomness")?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let user = tx
@@ -236,9 +237,7 @@ impl App {
         }
         tx.commit().await?;
         let totp = totp_for(secret.to_vec(), &address)?;
-        let uri = totp
-            .to_url()
-            .map_err(|e| AppError::internal(format!("otpauth URI: {e}")))?;
+        let uri = totp.to_url().or_internal("otpauth URI")?;
         Ok(TotpEnrolment {
             secret: totp.secret().to_base32(),
             qr_svg: qr_svg(&uri)?,
@@ -249,6 +248,7 @@ impl App {
     /// Confirms the authenticator with a code from it: two-factor sign-in is on from now, the
     /// ten recovery codes are returned (once), and this session counts as two-factor (with a new
     /// cookie, since its privileges grew).
+    #[tracing::instrument(skip_all)]
     pub async fn confirm_totp(
         &self,
         principal: &Principal,
@@ -312,6 +312,7 @@ impl App {
     }
 
     /// Removes the authenticator app and the recovery codes. Needs a recent re-authentication.
+    #[tracing::instrument(skip_all)]
     pub async fn remove_totp(&self, principal: &Principal) -> AppResult<()> {
         self.require_recent_auth(principal)?;
         let mut tx = self.store.begin().await?;
@@ -340,6 +341,7 @@ impl App {
 
     /// Replaces the recovery codes with ten new ones (shown once). Needs a recent
     /// re-authentication and a confirmed authenticator.
+    #[tracing::instrument(skip_all)]
     pub async fn regenerate_recovery_codes(
         &self,
         principal: &Principal,
@@ -407,6 +409,7 @@ impl App {
 
     /// Finishes a sign-in with a code from the authenticator or a recovery code. A wrong code
     /// counts against the challenge and against the address like a wrong password.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_second_factor(
         &self,
         input: &SecondFactorInput,
@@ -590,6 +593,7 @@ impl App {
 
     /// Proves again who the session's person is (password, and the second factor when they
     /// have one): the session may do sensitive things for the next minutes, under a new cookie.
+    #[tracing::instrument(skip_all)]
     pub async fn reauthenticate(
         &self,
         principal: &Principal,
@@ -669,6 +673,7 @@ impl App {
     }
 
     /// The ways the session's person can re-authenticate, for the page to offer only those.
+    #[tracing::instrument(skip_all)]
     pub async fn reauth_methods(&self, principal: &Principal) -> AppResult<ReauthMethods> {
         principal.require_session()?;
         let mut tx = self.store.read().await?;

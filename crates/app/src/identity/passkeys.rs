@@ -12,6 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::*;
 
+use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::identity::mfa::RotatedSession;
 use crate::platform::sealed::{account, account_row};
@@ -151,6 +152,7 @@ impl App {
     }
 
     /// Starts adding a passkey (after a recent re-authentication).
+    #[tracing::instrument(skip_all)]
     pub async fn start_passkey_registration(
         &self,
         principal: &Principal,
@@ -181,7 +183,7 @@ impl App {
             .collect();
         let (options, state) = webauthn
             .start_passkey_registration(user.id.0, &address, &name, Some(exclude))
-            .map_err(|e| AppError::internal(format!("passkey registration: {e}")))?;
+            .or_internal("passkey registration")?;
         let id = uuid::Uuid::new_v4();
         let key = self.keyring.account_key(&mut tx, user.id, now).await?;
         let sealed = key.seal(
@@ -216,6 +218,7 @@ impl App {
 
     /// Finishes adding a passkey: verified, stored (sealed), and this session, having just used
     /// it with user verification, counts as a passkey sign-in under a new cookie.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_passkey_registration(
         &self,
         principal: &Principal,
@@ -313,6 +316,7 @@ impl App {
     }
 
     /// The caller's passkeys.
+    #[tracing::instrument(skip_all)]
     pub async fn passkeys(&self, principal: &Principal) -> AppResult<Vec<PasskeyView>> {
         principal.require_session()?;
         let mut tx = self.store.read().await?;
@@ -334,6 +338,7 @@ impl App {
     }
 
     /// Removes one of the caller's passkeys (after a recent re-authentication).
+    #[tracing::instrument(skip_all)]
     pub async fn remove_passkey(&self, principal: &Principal, id: uuid::Uuid) -> AppResult<()> {
         self.require_recent_auth(principal)?;
         let mut tx = self.store.begin().await?;
@@ -357,11 +362,12 @@ impl App {
 
     /// Starts a sign-in with a passkey and nothing else: the browser offers the passkeys it
     /// holds for this site.
+    #[tracing::instrument(skip_all)]
     pub async fn start_passkey_sign_in(&self) -> AppResult<PasskeyOptions> {
         let webauthn = self.webauthn()?;
         let (mut options, state) = webauthn
             .start_discoverable_authentication()
-            .map_err(|e| AppError::internal(format!("passkey sign-in: {e}")))?;
+            .or_internal("passkey sign-in")?;
         // A button press, not the browser's autofill (conditional mediation).
         options.mediation = None;
         let id = uuid::Uuid::new_v4();
@@ -378,6 +384,7 @@ impl App {
     }
 
     /// Finishes a passkey sign-in. Failures count against the client address (IDN-04).
+    #[tracing::instrument(skip_all)]
     pub async fn finish_passkey_sign_in(
         &self,
         input: PasskeyAssertionInput,
@@ -479,6 +486,7 @@ impl App {
     }
 
     /// The passkey options for the second step of a password sign-in.
+    #[tracing::instrument(skip_all)]
     pub async fn passkey_second_factor_options(
         &self,
         challenge: &str,
@@ -532,7 +540,7 @@ impl App {
         }
         let (options, state) = webauthn
             .start_passkey_authentication(&keys)
-            .map_err(|e| AppError::internal(format!("passkey authentication: {e}")))?;
+            .or_internal("passkey authentication")?;
         let id = uuid::Uuid::new_v4();
         let key = self.keyring.account_key(tx, user, now).await?;
         let sealed = key.seal(
@@ -624,6 +632,7 @@ impl App {
 
     /// Starts a re-authentication with one of the session's person's passkeys. The ceremony is
     /// bound to this session: another session (even of the same person) cannot finish it.
+    #[tracing::instrument(skip_all)]
     pub async fn start_passkey_reauth(&self, principal: &Principal) -> AppResult<PasskeyOptions> {
         let session = principal
             .session
@@ -639,6 +648,7 @@ impl App {
 
     /// Finishes a re-authentication with a passkey: the session gets a new cookie that may do
     /// sensitive things for the next minutes. A failure counts like a wrong password (IDN-04).
+    #[tracing::instrument(skip_all)]
     pub async fn finish_passkey_reauth(
         &self,
         principal: &Principal,

@@ -157,6 +157,7 @@ impl App {
     /// For an account, the link is queued for email and replaces any earlier one, and the
     /// request is recorded (`password.reset_requested`, actor unknown). A malformed address is
     /// refused (422), and so is every request when no mail server is configured (409).
+    #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: &str, client: &ClientInfo) -> AppResult<()> {
         let email = Email::parse(email)?;
         self.password_reset_available()?;
@@ -246,6 +247,7 @@ impl App {
     }
 
     /// What a reset link is for, while it can be used.
+    #[tracing::instrument(skip_all)]
     pub async fn password_reset_info(&self, token: &str) -> AppResult<PasswordResetInfo> {
         let rec = self.live_reset(token).await?;
         let mut tx = self.store.read().await?;
@@ -267,6 +269,7 @@ impl App {
     /// link is then used up, every session of the account ends, the change is recorded
     /// (`password.reset`) and the account is told by email. Failed sign-ins counted against the
     /// address are forgotten: whoever guessed at it cannot keep its owner out.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         token: &str,

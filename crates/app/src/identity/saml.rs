@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::io::{Read, Write};
 
+use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::identity::sso::{ParkedLogin, ProviderLogout, list, refused};
 use crate::platform::sealed::at;
@@ -410,7 +411,7 @@ fn xml_escape(s: &str) -> String {
 /// A fresh SAML message ID: `_` and 128 random bits in hex (an ID must not start with a digit).
 fn message_id() -> AppResult<String> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| AppError::internal(format!("random: {e}")))?;
+    getrandom::fill(&mut b).or_internal("random")?;
     Ok(format!("_{}", hex::encode(b)))
 }
 
@@ -433,7 +434,7 @@ fn deflate_b64(xml: &str) -> AppResult<String> {
     enc.write_all(xml.as_bytes())
         .and_then(|_| enc.finish())
         .map(|b| STANDARD.encode(b))
-        .map_err(|e| AppError::internal(format!("deflate: {e}")))
+        .or_internal("deflate")
 }
 
 /// Decodes an HTTP-Redirect message (base64 of raw deflate), bounded.
@@ -505,7 +506,7 @@ fn signed_redirect(
         signed.push_str(&format!("&RelayState={}", enc(rs)));
     }
     signed.push_str(&format!("&SigAlg={}", enc(RSA_SHA256)));
-    let fail = |e: openssl::error::ErrorStack| AppError::internal(format!("signing: {e}"));
+    let fail = |e: openssl::error::ErrorStack| AppError::internal_from("signing", e);
     let mut signer =
         openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key).map_err(fail)?;
     signer.update(signed.as_bytes()).map_err(fail)?;
@@ -635,7 +636,7 @@ fn read_idp_metadata(xml: &str) -> AppResult<IdentityProvider> {
 fn new_service_keys(common_name: &str) -> AppResult<(Vec<u8>, Vec<u8>)> {
     use openssl::asn1::Asn1Time;
     use openssl::x509::{X509Builder, X509NameBuilder};
-    let fail = |e: openssl::error::ErrorStack| AppError::internal(format!("SP key: {e}"));
+    let fail = |e: openssl::error::ErrorStack| AppError::internal_from("SP key", e);
     let rsa = openssl::rsa::Rsa::generate(2048).map_err(fail)?;
     let key = PKey::from_rsa(rsa).map_err(fail)?;
     let mut name = X509NameBuilder::new().map_err(fail)?;
@@ -679,7 +680,7 @@ fn same_trust(
             .iter()
             .map(|c| c.to_der())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AppError::internal(format!("certificate: {e}")))?;
+            .or_internal("certificate")?;
         v.sort();
         v.dedup();
         Ok(v)
@@ -745,6 +746,7 @@ impl App {
     }
 
     /// The workspace's SAML identity provider (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn saml_settings(&self, m: &Member) -> AppResult<Option<SamlSettingsView>> {
         if m.role() < Role::Admin {
             return Err(AppError::Forbidden(
@@ -761,6 +763,7 @@ impl App {
 
     /// Sets the workspace's SAML identity provider from its metadata (admins, after a recent
     /// re-authentication). The workspace's key pair is made the first time and kept after.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_saml_settings(
         &self,
         m: &Member,
@@ -847,6 +850,7 @@ impl App {
 
     /// Turns SAML single sign-on off for the workspace (admins, after a recent
     /// re-authentication). The workspace's key pair goes with it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn remove_saml_settings(&self, m: &Member) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -869,6 +873,7 @@ impl App {
     }
 
     /// Whether the workspace `slug` signs in with SAML (rather than OpenID Connect).
+    #[tracing::instrument(skip_all)]
     pub async fn uses_saml(&self, slug: &str) -> AppResult<bool> {
         let mut tx = self.store.read().await?;
         let Some(ws) = tx.workspace_by_slug(slug).await? else {
@@ -919,6 +924,7 @@ impl App {
     }
 
     /// The workspace's service-provider metadata (public: the provider's admins import it).
+    #[tracing::instrument(skip_all)]
     pub async fn saml_sp_metadata(&self, slug: &str) -> AppResult<String> {
         let (_, _, _, keys) = self.saml_context(slug).await?;
         let urls = self.saml_urls(slug);
@@ -949,12 +955,14 @@ impl App {
 
     /// Starts a sign-in through the workspace's SAML provider: the URL to send the browser to
     /// (a signed `AuthnRequest`), and the secret the browser keeps in a cookie.
+    #[tracing::instrument(skip_all)]
     pub async fn start_saml(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
         self.start_saml_for(slug, next, None).await
     }
 
     /// Starts linking the caller's account to their identity at the workspace's SAML provider
     /// (after a recent re-authentication).
+    #[tracing::instrument(skip_all)]
     pub async fn start_saml_link(
         &self,
         principal: &Principal,
@@ -1012,6 +1020,7 @@ impl App {
     /// is used up whatever happens; the response is verified (signatures, issuer, audience,
     /// recipient, destination, `InResponseTo`, time window, never seen before) and what it
     /// says waits, sealed, for the browser. Returns the token of the finishing URL.
+    #[tracing::instrument(skip_all)]
     pub async fn accept_saml_response(
         &self,
         slug: &str,
@@ -1053,7 +1062,7 @@ impl App {
                     Alg::EcdsaSha512,
                 ])
                 .build()
-                .map_err(|e| AppError::internal(format!("SAML service provider: {e}")))?;
+                .or_internal("SAML service provider")?;
             sp.parse_xml_response(&xml, Some(&[request_id.as_str()]))
                 .map_err(|e| {
                     tracing::info!(error = %e, "a SAML response was refused");
@@ -1178,6 +1187,7 @@ impl App {
 
     /// Finishes a SAML sign-in in the browser that started it: signs the person in (created
     /// and made a member when the workspace admits them). Returns the session and where to go.
+    #[tracing::instrument(skip_all)]
     pub async fn finish_saml(
         &self,
         slug: &str,
@@ -1311,6 +1321,7 @@ impl App {
     /// seen before: this browser's session ends when it is that subject's single sign-on
     /// session here (and, when the request names sessions, one of them), and the browser goes
     /// back to the provider with a signed `LogoutResponse`.
+    #[tracing::instrument(skip_all)]
     pub async fn saml_single_logout(
         &self,
         slug: &str,

@@ -141,6 +141,7 @@ impl App {
     }
 
     /// The caller's live sessions, most recently used first.
+    #[tracing::instrument(skip_all)]
     pub async fn sessions(&self, principal: &Principal) -> AppResult<Vec<ActiveSession>> {
         principal.require_session()?;
         let current = principal.session.as_ref().map(|s| s.id);
@@ -184,6 +185,7 @@ impl App {
     }
 
     /// Ends one of the caller's sessions; it stops working with the next request.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_session(&self, principal: &Principal, id: uuid::Uuid) -> AppResult<()> {
         if !principal.is_session() {
             return Err(AppError::Forbidden(
@@ -208,6 +210,7 @@ impl App {
     }
 
     /// Ends every session of the caller but this one; how many ended.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_other_sessions(&self, principal: &Principal) -> AppResult<u64> {
         let Some(session) = &principal.session else {
             return Err(AppError::Forbidden(
@@ -246,6 +249,7 @@ impl App {
     /// Changes the caller's password: the current one is checked (and counted like a sign-in
     /// when wrong), the new one must meet the policy, the session gets a new cookie, and other
     /// sessions end on request. The account's address is told.
+    #[tracing::instrument(skip_all)]
     pub async fn change_password(
         &self,
         principal: &Principal,
@@ -336,6 +340,7 @@ impl App {
     }
 
     /// The workspace's credential policy.
+    #[tracing::instrument(skip_all, fields(workspace = %member.workspace.0))]
     pub async fn credential_policy(&self, member: &Member) -> AppResult<CredentialPolicyView> {
         member.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -352,6 +357,7 @@ impl App {
     /// Sets the workspace's credential policy (admins, after a recent re-authentication). An
     /// admin cannot set a policy their own session does not meet: they would lock themselves
     /// out mid-change.
+    #[tracing::instrument(skip_all, fields(workspace = %member.workspace.0))]
     pub async fn set_credential_policy(
         &self,
         member: &Member,

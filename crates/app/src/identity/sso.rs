@@ -25,6 +25,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::platform::sealed::{account_row, at};
 use crate::platform::secrets::hash_secret;
@@ -239,7 +240,7 @@ fn provider_http(allow_inside: bool) -> AppResult<&'static ProviderHttp> {
     };
     client
         .as_ref()
-        .map_err(|e| AppError::internal(format!("HTTP client: {e}")))
+        .map_err(|e| AppError::internal_from("HTTP client", e.clone()))
 }
 
 pub(crate) fn list(v: &str) -> Vec<String> {
@@ -366,6 +367,7 @@ impl App {
     }
 
     /// The workspace's OpenID Connect provider (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn oidc_settings(&self, m: &Member) -> AppResult<Option<OidcSettingsView>> {
         if m.role() < Role::Admin {
             return Err(AppError::Forbidden(
@@ -391,6 +393,7 @@ impl App {
     /// Sets the workspace's OpenID Connect provider (admins, after a recent
     /// re-authentication). The issuer's discovery document is read first: a provider that
     /// cannot be reached or does not describe itself is refused with the reason.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_oidc_settings(
         &self,
         m: &Member,
@@ -481,6 +484,7 @@ impl App {
     }
 
     /// Turns single sign-on off for the workspace (admins, after a recent re-authentication).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn remove_oidc_settings(&self, m: &Member) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -531,6 +535,7 @@ impl App {
 
     /// Starts a sign-in through the workspace's identity provider, SAML or OpenID Connect,
     /// whichever it has set: the URL to send the browser to, and the browser's secret.
+    #[tracing::instrument(skip_all)]
     pub async fn start_sso(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
         if self.uses_saml(slug).await? {
             self.start_saml(slug, next).await
@@ -541,6 +546,7 @@ impl App {
 
     /// Starts linking the caller's account to the workspace's identity provider, SAML or
     /// OpenID Connect (after a recent re-authentication).
+    #[tracing::instrument(skip_all)]
     pub async fn start_sso_link(
         &self,
         principal: &Principal,
@@ -555,6 +561,7 @@ impl App {
 
     /// Starts a sign-in through the workspace's provider: the URL to send the browser to, and
     /// the secret the browser must keep (a cookie) and show at the callback.
+    #[tracing::instrument(skip_all)]
     pub async fn start_oidc(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
         self.start_oidc_for(slug, next, None).await
     }
@@ -562,6 +569,7 @@ impl App {
     /// Starts linking the caller's account to their identity at the workspace's provider
     /// (after a recent re-authentication): like [`App::start_oidc`], and the callback links
     /// when the provider's address is the account's.
+    #[tracing::instrument(skip_all)]
     pub async fn start_oidc_link(
         &self,
         principal: &Principal,
@@ -579,8 +587,8 @@ impl App {
         link_user: Option<UserId>,
     ) -> AppResult<(String, String)> {
         let (ws, config, metadata, secret) = self.oidc_client(slug).await?;
-        let redirect = RedirectUrl::new(self.oidc_redirect_uri(slug))
-            .map_err(|e| AppError::internal(format!("redirect URI: {e}")))?;
+        let redirect =
+            RedirectUrl::new(self.oidc_redirect_uri(slug)).or_internal("redirect URI")?;
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
@@ -627,6 +635,7 @@ impl App {
     /// `current` is who is signed in in this browser (for a link they asked for). Returns the
     /// session and where to go.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all)]
     pub async fn finish_oidc(
         &self,
         slug: &str,
@@ -647,8 +656,8 @@ impl App {
             .end_session_endpoint
             .as_ref()
             .map(|u| u.url().to_string());
-        let redirect = RedirectUrl::new(self.oidc_redirect_uri(slug))
-            .map_err(|e| AppError::internal(format!("redirect URI: {e}")))?;
+        let redirect =
+            RedirectUrl::new(self.oidc_redirect_uri(slug)).or_internal("redirect URI")?;
         let oidc = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
@@ -898,6 +907,7 @@ impl App {
     /// Where to send the browser so the provider ends its session too (RP-initiated logout),
     /// for a session that began with single sign-on; `None` otherwise. Call before signing
     /// out, which forgets it.
+    #[tracing::instrument(skip_all)]
     pub async fn provider_logout_url(&self, session_cookie: &str) -> AppResult<Option<String>> {
         match self.provider_logout_of(session_cookie).await? {
             None => Ok(None),
@@ -907,7 +917,7 @@ impl App {
                 client_id,
             }) => {
                 let mut url = reqwest::Url::parse(&end_session_endpoint)
-                    .map_err(|e| AppError::internal(format!("end session endpoint: {e}")))?;
+                    .or_internal("end session endpoint")?;
                 url.query_pairs_mut()
                     .append_pair("id_token_hint", &id_token)
                     .append_pair("client_id", &client_id)

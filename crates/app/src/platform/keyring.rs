@@ -22,6 +22,7 @@ use ideaweave_crypto::{
 use ideaweave_domain::{Email, UserId, WorkspaceId};
 use ideaweave_store::{Store, Tx, WorkspaceRepo};
 
+use crate::OrInternal;
 use crate::{AppError, AppResult};
 
 /// The id under which master keys wrap KEKs and account keys (their versions tell them apart).
@@ -50,14 +51,48 @@ const AUDIT_MAC_PURPOSE: &str = "audit-entries";
 /// every backup's recipients, so that it can verify its own backups by a trial restore.
 const BACKUP_IDENTITY_KEY: &str = "backup-identity";
 
+/// A key the keyring needs is missing or does not fit: the key tables and the master key
+/// disagree. Kept as the cause of the internal error, with the ids needed to investigate.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KeyFault {
+    #[error("data key {0} vanished while in use")]
+    DataKeyVanished(KeyId),
+    #[error("account key {0} vanished while in use")]
+    AccountKeyVanished(KeyId),
+    #[error("workspace {workspace} has no KEK")]
+    NoKek { workspace: WorkspaceId },
+    #[error("workspace {workspace} lost KEK version {version}")]
+    KekLost {
+        workspace: WorkspaceId,
+        version: u32,
+    },
+    #[error(
+        "data key {id} of workspace {workspace} is wrapped by a KEK version that does not exist"
+    )]
+    DekWithoutKek { id: KeyId, workspace: WorkspaceId },
+    #[error("instance key {0} vanished")]
+    InstanceKeyVanished(String),
+    #[error("the instance key {0} was not stored")]
+    InstanceKeyNotStored(String),
+    #[error(
+        "master key version {version} does not open the keys in this database (workspace \
+         {workspace}): this is not the key file this database was created with"
+    )]
+    ForeignMasterKey {
+        version: u32,
+        workspace: WorkspaceId,
+    },
+}
+
 impl From<CryptoError> for AppError {
+    #[track_caller]
     fn from(e: CryptoError) -> Self {
         match e {
             CryptoError::Truncated(_)
             | CryptoError::UnknownFormat
             | CryptoError::WrongKey { .. }
             | CryptoError::Tampered => AppError::Integrity(e.to_string()),
-            other => AppError::Internal(format!("cryptography: {other}")),
+            other => AppError::internal_from("cryptography", other),
         }
     }
 }
@@ -175,9 +210,9 @@ fn prepared_sealing_key(cell: &OnceLock<(KeyId, SecretKey)>) -> AppResult<Sealin
         .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))
 }
 
-fn version(v: i64) -> AppResult<u32> {
-    u32::try_from(v)
-        .map_err(|_| AppError::internal(format!("stored key version {v} is out of range")))
+/// A key version as stored (a database integer) as the keyring counts it.
+pub(crate) fn version(v: i64) -> AppResult<u32> {
+    u32::try_from(v).or_internal("a stored key version is out of range")
 }
 
 /// The names of the keys of days of instance activity: this prefix and the day, zero-padded so
@@ -224,6 +259,7 @@ impl Keyring {
     }
 
     /// Creates KEK version 1 of a new workspace, wrapped by the current master key.
+    #[tracing::instrument(skip_all)]
     pub async fn init_workspace(&self, repo: &mut WorkspaceRepo<'_>, now: i64) -> AppResult<()> {
         let master = self.provider.current()?;
         let kek = SecretKey::generate()?;
@@ -260,6 +296,7 @@ impl Keyring {
 
     /// The data key of `subject` (or of the workspace itself, for `None`) for sealing new data,
     /// created on first use. Needs a write transaction when the key does not exist yet.
+    #[tracing::instrument(skip_all)]
     pub async fn data_key(
         &self,
         repo: &mut WorkspaceRepo<'_>,
@@ -273,6 +310,7 @@ impl Keyring {
 
     /// The data key of `subject` in a workspace if they have one, without creating it: for
     /// reading what they hold (a person without a key holds nothing there).
+    #[tracing::instrument(skip_all)]
     pub async fn existing_subject_key(
         &self,
         repo: &mut WorkspaceRepo<'_>,
@@ -290,6 +328,7 @@ impl Keyring {
     /// The key that seals one day's activity data in a workspace (`day`: days since the Unix
     /// epoch), created on first use; destroyed once the day is older than the workspace's
     /// activity period (LIF-03).
+    #[tracing::instrument(skip_all)]
     pub async fn activity_key(
         &self,
         repo: &mut WorkspaceRepo<'_>,
@@ -303,6 +342,7 @@ impl Keyring {
 
     /// Crypto-shreds the keys of a workspace's days of activity before `day`: each is recorded
     /// in the shred ledger (durably, first), then deleted. Returns how many.
+    #[tracing::instrument(skip_all)]
     pub async fn shred_activity_before(
         &self,
         repo: &mut WorkspaceRepo<'_>,
@@ -341,7 +381,7 @@ impl Keyring {
     ) -> AppResult<SealingKey> {
         if let Some(rec) = found {
             let key = self.data_key_by_id(repo, rec.id).await?.ok_or_else(|| {
-                AppError::internal(format!("data key {} vanished while in use", rec.id))
+                AppError::internal_from("sealing", KeyFault::DataKeyVanished(rec.id))
             })?;
             return Ok(SealingKey { id: rec.id, key });
         }
@@ -353,10 +393,13 @@ impl Keyring {
             }
         };
         let kek = self.kek(repo, kek_version).await?.ok_or_else(|| {
-            AppError::internal(format!(
-                "workspace {} lost KEK version {kek_version}",
-                repo.id()
-            ))
+            AppError::internal_from(
+                "sealing",
+                KeyFault::KekLost {
+                    workspace: repo.id(),
+                    version: kek_version,
+                },
+            )
         })?;
         let id = KeyId::now_v7();
         let dek = SecretKey::generate()?;
@@ -372,6 +415,7 @@ impl Keyring {
     }
 
     /// A data key by id, to open data sealed with it; `None` when it does not exist (shredded).
+    #[tracing::instrument(skip_all)]
     pub async fn data_key_by_id(
         &self,
         repo: &mut WorkspaceRepo<'_>,
@@ -394,17 +438,21 @@ impl Keyring {
             self.cache.insert(repo.id().0, id, DEK_VERSION, dek.clone());
             return Ok(Some(dek));
         }
-        Err(AppError::internal(format!(
-            "data key {id} of workspace {} is wrapped by a KEK version that does not exist",
-            repo.id()
-        )))
+        Err(AppError::internal_from(
+            "opening a data key",
+            KeyFault::DekWithoutKek {
+                id,
+                workspace: repo.id(),
+            },
+        ))
     }
 
     /// The key of an account's own personal data, created on first use.
+    #[tracing::instrument(skip_all)]
     pub async fn account_key(&self, tx: &mut Tx, user: UserId, now: i64) -> AppResult<SealingKey> {
         if let Some(rec) = tx.account_key_of(user).await? {
             let key = self.account_key_by_id(tx, rec.id).await?.ok_or_else(|| {
-                AppError::internal(format!("account key {} vanished while in use", rec.id))
+                AppError::internal_from("sealing", KeyFault::AccountKeyVanished(rec.id))
             })?;
             return Ok(SealingKey { id: rec.id, key });
         }
@@ -422,6 +470,7 @@ impl Keyring {
     /// The key that seals one day's instance-level activity data (where sign-ins and other
     /// instance events came from; `day`: days since the Unix epoch), created on first use inside
     /// `tx`; destroyed after the instance's activity period (LIF-03).
+    #[tracing::instrument(skip_all)]
     pub async fn instance_activity_key(
         &self,
         tx: &mut Tx,
@@ -430,15 +479,15 @@ impl Keyring {
     ) -> AppResult<SealingKey> {
         let name = instance_activity_name(day);
         let rec = self.stored_instance_key(tx, &name, now).await?;
-        let key = self
-            .account_key_by_id(tx, rec.id)
-            .await?
-            .ok_or_else(|| AppError::internal(format!("instance key {name} vanished")))?;
+        let key = self.account_key_by_id(tx, rec.id).await?.ok_or_else(|| {
+            AppError::internal_from("sealing", KeyFault::InstanceKeyVanished(name))
+        })?;
         Ok(SealingKey { id: rec.id, key })
     }
 
     /// Crypto-shreds the keys of days of instance activity before `day` (ledger first);
     /// returns how many.
+    #[tracing::instrument(skip_all)]
     pub async fn shred_instance_activity_before(
         &self,
         tx: &mut Tx,
@@ -491,6 +540,7 @@ impl Keyring {
     /// Opens a sealed value. The key is the one its header names: an account key for
     /// instance-level places, a data key of the place's workspace otherwise. `None` when that
     /// key was shredded; an integrity error when the value was altered or moved.
+    #[tracing::instrument(skip_all)]
     pub async fn open(
         &self,
         tx: &mut Tx,
@@ -593,6 +643,7 @@ impl Keyring {
     }
 
     /// Opens a sealed UTF-8 text; `None` when its key was shredded.
+    #[tracing::instrument(skip_all)]
     pub async fn open_text(
         &self,
         tx: &mut Tx,
@@ -626,6 +677,7 @@ impl Keyring {
     /// Gets the instance ready: creates the instance keys (email blind index, audit signing,
     /// audit details, account mail) the database does not have yet, and applies the shred
     /// ledger (see [`Self::apply_ledger`]). Called at every start.
+    #[tracing::instrument(skip_all)]
     pub async fn prepare(&self, store: &Store, now: i64) -> AppResult<usize> {
         let applied = self.apply_ledger(store).await?;
         let (_, email) = self.instance_secret(store, EMAIL_INDEX_KEY, now).await?;
@@ -666,9 +718,12 @@ impl Keyring {
         tx.insert_instance_key(name, id, i64::from(master.version), &wrapped, now)
             .await?;
         // Another node may have won the race: read back whichever key was stored.
-        tx.instance_key(name)
-            .await?
-            .ok_or_else(|| AppError::internal(format!("the instance key {name} was not stored")))
+        tx.instance_key(name).await?.ok_or_else(|| {
+            AppError::internal_from(
+                "storing an instance key",
+                KeyFault::InstanceKeyNotStored(name.to_owned()),
+            )
+        })
     }
 
     /// The instance key `name`, created (wrapped by the current master key) on first use.
@@ -701,11 +756,12 @@ impl Keyring {
             .get()
             .ok_or_else(|| AppError::internal("the keyring was used before Keyring::prepare"))?;
         CheckpointSigner::new(&format!("ideaweave/audit/{}", id.simple()), seed.expose())
-            .map_err(|e| AppError::internal(format!("audit origin: {e}")))
+            .or_internal("audit origin")
     }
 
     /// The 32 secret bytes of this instance's backup identity (BAK-04), from the database at
     /// `store` (created there on first use, wrapped by the master key like every instance key).
+    #[tracing::instrument(skip_all)]
     pub async fn backup_identity_seed(&self, store: &Store, now: i64) -> AppResult<[u8; 32]> {
         let (_, key) = self
             .instance_secret(store, BACKUP_IDENTITY_KEY, now)
@@ -715,11 +771,12 @@ impl Keyring {
 
     /// The audit verifier key of the database at `store` (a restored copy's own, which is this
     /// instance's unless the copy came from elsewhere).
+    #[tracing::instrument(skip_all)]
     pub async fn audit_verifier_key_in(&self, store: &Store, now: i64) -> AppResult<VerifierKey> {
         let (id, seed) = self.instance_secret(store, AUDIT_SIGNING_KEY, now).await?;
         Ok(
             CheckpointSigner::new(&format!("ideaweave/audit/{}", id.simple()), seed.expose())
-                .map_err(|e| AppError::internal(format!("audit origin: {e}")))?
+                .or_internal("audit origin")?
                 .verifier(),
         )
     }
@@ -780,6 +837,7 @@ impl Keyring {
     /// Deletes from the database every key the shred ledger lists. A database restored from a
     /// backup taken before an erasure thereby loses the erased keys again (ENC-04). Returns how
     /// many keys it deleted (zero on an instance that was not restored).
+    #[tracing::instrument(skip_all)]
     pub async fn apply_ledger(&self, store: &Store) -> AppResult<usize> {
         let entries = self.ledger.entries()?;
         if entries.is_empty() {
@@ -804,6 +862,7 @@ impl Keyring {
     /// Crypto-shreds what `subject` holds in a workspace: their data key is recorded in the
     /// shred ledger (durably, first), then deleted. Everything sealed with it, wherever a copy
     /// lies, opens to nothing from then on. Returns whether they had a key.
+    #[tracing::instrument(skip_all)]
     pub async fn shred_subject(
         &self,
         tx: &mut Tx,
@@ -827,6 +886,7 @@ impl Keyring {
     }
 
     /// Crypto-shreds an account's own key (name, email address).
+    #[tracing::instrument(skip_all)]
     pub async fn shred_account(&self, tx: &mut Tx, user: UserId, now: i64) -> AppResult<bool> {
         let Some(rec) = tx.account_key_of(user).await? else {
             return Ok(false);
@@ -857,6 +917,7 @@ impl Keyring {
     }
 
     /// Crypto-shreds a whole workspace: every key of it.
+    #[tracing::instrument(skip_all)]
     pub async fn shred_workspace(&self, tx: &mut Tx, ws: WorkspaceId, now: i64) -> AppResult<()> {
         self.ledger.append(&[ShredEntry {
             at_ms: now,
@@ -872,6 +933,7 @@ impl Keyring {
 
     /// Checks that the master key source opens the keys the database holds, so a wrong or
     /// missing key stops the start instead of failing on the first request.
+    #[tracing::instrument(skip_all)]
     pub async fn check(&self, store: &Store) -> AppResult<()> {
         let mut tx = store.read().await?;
         let Some((ws, kek)) = tx.any_kek().await? else {
@@ -881,17 +943,21 @@ impl Keyring {
         let master = self
             .provider
             .version(mv)
-            .map_err(|e| AppError::internal(format!("{e}")))?;
+            .or_internal("reading the master key")?;
         unwrap_key(&master.key, MASTER_KEY_ID, mv, ws, &kek.wrapped).map_err(|_| {
-            AppError::internal(format!(
-                "master key version {mv} does not open the keys in this database (workspace {ws}): \
-                 this is not the key file this database was created with"
-            ))
+            AppError::internal_from(
+                "checking the master key",
+                KeyFault::ForeignMasterKey {
+                    version: mv,
+                    workspace: WorkspaceId(ws),
+                },
+            )
         })?;
         Ok(())
     }
 
     /// Which master versions exist and how many keys each wraps.
+    #[tracing::instrument(skip_all)]
     pub async fn status(&self, store: &Store) -> AppResult<KeyStatus> {
         let mut tx = store.read().await?;
         let mut used = Vec::new();
@@ -919,6 +985,7 @@ impl Keyring {
 
     /// Takes the audit MAC key from the database again: after a restore replaced the instance
     /// keys, entries appended in this process (the restore's own) carry the restored key's MAC.
+    #[tracing::instrument(skip_all)]
     pub async fn reload_audit_mac_key(&self, store: &Store, now: i64) -> AppResult<()> {
         let mac = self.audit_mac_key_in(store, now).await?;
         *self.audit_mac.write().unwrap_or_else(|p| p.into_inner()) = Some(mac);

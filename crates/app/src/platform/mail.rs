@@ -12,6 +12,7 @@ use ideaweave_domain::WorkspaceId;
 use ideaweave_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::OrInternal;
 use crate::platform::keyring::ACCOUNT_SCOPE;
 use crate::platform::sealed::at;
 use crate::{App, AppError, AppResult};
@@ -111,7 +112,7 @@ fn mail_place(ws: Option<WorkspaceId>, id: uuid::Uuid) -> ideaweave_crypto::Plac
 }
 
 fn encode(mail: &OutgoingMail) -> AppResult<Vec<u8>> {
-    serde_json::to_vec(mail).map_err(|e| AppError::internal(format!("mail encoding: {e}")))
+    serde_json::to_vec(mail).or_internal("mail encoding")
 }
 
 /// A sending error as the outbox keeps it: in clear, so without the recipient's address, which
@@ -212,6 +213,7 @@ impl App {
     /// Sends up to `limit` due messages through `mailer`. Each is claimed first (so another
     /// node skips it), then sent outside any transaction; a failure reschedules it with
     /// back-off, and after [`MAX_ATTEMPTS`] it is given up and kept, marked failed.
+    #[tracing::instrument(skip_all)]
     pub async fn send_due_mail(&self, mailer: &dyn Mailer, limit: i64) -> AppResult<MailRound> {
         let now = self.now();
         let mut claimed = Vec::new();
@@ -276,6 +278,7 @@ impl App {
     }
 
     /// How many messages wait in the outbox, and how many were given up.
+    #[tracing::instrument(skip_all)]
     pub async fn outbox_counts(&self) -> AppResult<ideaweave_store::OutboxCounts> {
         Ok(self.store.read().await?.outbox_counts().await?)
     }

@@ -12,12 +12,13 @@ use ideaweave_domain::WorkspaceId;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{AppError, AppResult};
+use crate::AppResult;
+use crate::OrInternal;
 
 /// 32 random bytes, URL-safe base64.
 pub fn random_secret() -> AppResult<String> {
     let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut buf).or_internal("no randomness")?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 

@@ -18,6 +18,7 @@ use ideaweave_store::{DeletedComment, ErasureHandler as H, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::OrInternal;
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member, Principal, parse_role};
@@ -175,6 +176,7 @@ struct Erasure<'a> {
 impl App {
     /// The workspace's erasure policy (every member may read it: it says what happens to their
     /// contributions if they delete their account).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn erasure_policy(&self, m: &Member) -> AppResult<ErasurePolicy> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -184,6 +186,7 @@ impl App {
     }
 
     /// Sets the workspace's erasure policy (admins), recorded as a settings change.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_erasure_policy(
         &self,
         m: &Member,
@@ -212,6 +215,7 @@ impl App {
     /// Erases `person` from the admin's workspace in `input.mode` (DSR-03): a member, or a
     /// former member whose contributions remain. Admins cannot erase themselves (deleting their
     /// account does that) nor the last owner.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn erase_person(
         &self,
         m: &Member,
@@ -265,6 +269,7 @@ impl App {
     }
 
     /// What deleting the caller's account would do, workspace by workspace (session only).
+    #[tracing::instrument(skip_all)]
     pub async fn deletion_statement(&self, principal: &Principal) -> AppResult<DeletionStatement> {
         session_only(principal)?;
         let user = principal.user;
@@ -326,6 +331,7 @@ impl App {
     /// data, each in the mode the workspace chose, then ends their sessions, deletes their reset
     /// links and queued mail, records one pseudonymous event, crypto-shreds their account key
     /// and deletes the account. `input.confirm` must be the account's email address.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_account(
         &self,
         principal: &Principal,
@@ -417,8 +423,7 @@ impl App {
         // In both modes: a purge leaves references (who deleted, merged, invited…) pointing at
         // the former member too.
         let mut index = [0u8; 32];
-        getrandom::fill(&mut index)
-            .map_err(|err| AppError::internal(format!("randomness: {err}")))?;
+        getrandom::fill(&mut index).or_internal("randomness")?;
         tx.insert_former_member(e.former, e.ws, &index, self.now())
             .await?;
         e.report.sessions = tx.delete_sessions_of(e.person).await?;
@@ -710,9 +715,10 @@ impl App {
             | H::EmailChanges
             | H::AccountKey
             | H::CertificateRecipients => {
-                return Err(AppError::internal(format!(
-                    "{step:?} is an account step, not a workspace one"
-                )));
+                return Err(AppError::internal_from(
+                    "erasing in a workspace",
+                    StepOutOfPlace(format!("{step:?} is an account step, not a workspace one")),
+                ));
             }
         }
         Ok(())
@@ -788,9 +794,10 @@ impl App {
                 }
             }
             other => {
-                return Err(AppError::internal(format!(
-                    "{other:?} is a workspace step, not an account one"
-                )));
+                return Err(AppError::internal_from(
+                    "erasing an account",
+                    StepOutOfPlace(format!("{other:?} is a workspace step, not an account one")),
+                ));
             }
         }
         Ok(())
@@ -832,8 +839,13 @@ async fn stored_mode(tx: &mut Tx, ws: WorkspaceId) -> AppResult<ErasureMode> {
 
 fn parse_mode(s: &str) -> AppResult<ErasureMode> {
     s.parse()
-        .map_err(|e: String| AppError::internal(format!("stored erasure mode: {e}")))
+        .map_err(|e: String| AppError::internal_from("stored erasure mode", e))
 }
+
+/// An erasure step was handed to the wrong phase (a programming error, kept as the cause).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct StepOutOfPlace(String);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,8 @@ use std::collections::HashSet;
 use ideaweave_domain::{UserId, WorkspaceId};
 use ideaweave_store::{FileStore, Store, Tx};
 
-use crate::{AppError, AppResult, Keyring};
+use crate::OrInternal;
+use crate::{AppResult, Keyring};
 
 /// What re-applying the shred ledger to a database changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,7 +138,7 @@ async fn stored_files(tx: &mut Tx) -> AppResult<HashSet<String>> {
 /// Takes `person` out of workspace `ws`, attributing what stays to a fresh former member.
 async fn detach(tx: &mut Tx, ws: uuid::Uuid, person: uuid::Uuid, now: i64) -> AppResult<()> {
     let mut index = [0u8; 32];
-    getrandom::fill(&mut index).map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut index).or_internal("no randomness")?;
     tx.workspace(WorkspaceId(ws))
         .detach_person(UserId(person), UserId::new(), &index, now)
         .await?;

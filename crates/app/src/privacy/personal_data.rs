@@ -120,6 +120,7 @@ impl App {
     /// Everything held about the signed-in person (DSR-01), recorded as `account.data_exported`.
     /// Only a browser session may ask: a workspace API token speaks for one workspace, and this
     /// document spans them all.
+    #[tracing::instrument(skip_all)]
     pub async fn personal_data(&self, principal: &Principal) -> AppResult<PersonalData> {
         if principal.is_api_token() {
             return Err(AppError::Forbidden(

@@ -115,7 +115,7 @@ pub struct WorkspacePersonalData {
 
 fn parse<T: std::str::FromStr<Err = String>>(what: &str, s: &str) -> AppResult<T> {
     s.parse()
-        .map_err(|e: String| AppError::internal(format!("stored {what}: {e}")))
+        .map_err(|e: String| AppError::internal_from(format!("reading a stored {what}"), e))
 }
 
 impl App {
@@ -161,6 +161,7 @@ impl App {
     }
 
     /// Records a request that reached the workspace (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn record_request(&self, m: &Member, input: RequestInput) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -255,6 +256,7 @@ impl App {
     }
 
     /// The workspace's requests: open ones by due date, then answered ones (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn requests(&self, m: &Member) -> AppResult<Vec<RequestView>> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -268,6 +270,7 @@ impl App {
     }
 
     /// One request (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn request(&self, m: &Member, id: Uuid) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -282,6 +285,7 @@ impl App {
 
     /// Answers a request (admins). A rectification, erasure or restriction carried out is told
     /// to every address in `notify` by email (Art. 19), and each notice is recorded.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn resolve_request(
         &self,
         m: &Member,
@@ -386,6 +390,7 @@ impl App {
 
     /// Carries out an erasure request from the desk: erases its person in `mode` (see
     /// [`App::erase_person`]); the admin then answers the request.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn erase_for_request(
         &self,
         m: &Member,
@@ -408,6 +413,7 @@ impl App {
 
     /// The person's data in this workspace, to answer an access or portability request
     /// (admins); recorded as `request.data_prepared`.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn personal_data_for_request(
         &self,
         m: &Member,
@@ -450,6 +456,7 @@ impl App {
     /// Forwards a request that reached the operator to a workspace (DSR-06): it is recorded on
     /// the desk (channel `operator`) and every owner is emailed at once. The operator records
     /// and forwards; nothing lets the operator answer it.
+    #[tracing::instrument(skip_all)]
     pub async fn forward_request(&self, slug: &str, f: ForwardedRequest) -> AppResult<Uuid> {
         let ws = self.workspace_id(slug).await?;
         let requester = Requester::parse(&f.requester)?;
@@ -504,6 +511,7 @@ impl App {
 
     /// Emails the workspace's admins about open requests due within a week or overdue, once
     /// each (called by the hourly job); returns how many reminders were queued.
+    #[tracing::instrument(skip_all)]
     pub async fn remind_requests(&self) -> AppResult<u64> {
         let now = self.now();
         let mut sent = 0;

@@ -38,6 +38,7 @@ pub struct RestrictionInput {
 
 impl App {
     /// Whether the caller restricted the processing of their data.
+    #[tracing::instrument(skip_all)]
     pub async fn restriction(&self, principal: &Principal) -> AppResult<RestrictionView> {
         let mut tx = self.store.read().await?;
         let since = tx.restricted_since(principal.user).await?;
@@ -50,6 +51,7 @@ impl App {
     /// Restricts (`true`) or lifts the restriction on (`false`) the processing of the caller's
     /// data, recorded as `account.restricted` or `account.restriction_lifted`. Only the person,
     /// in a signed-in session, decides. Asking for the state it is already in changes nothing.
+    #[tracing::instrument(skip_all)]
     pub async fn set_restriction(
         &self,
         principal: &Principal,

@@ -50,6 +50,7 @@ impl RetentionRound {
 impl App {
     /// The workspace's retention periods (the defaults unless an admin changed them). Every
     /// member may read them: they say how long the workspace keeps their data.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn retention_policy(&self, m: &Member) -> AppResult<RetentionPolicy> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -58,6 +59,7 @@ impl App {
 
     /// Sets the workspace's retention periods (admins), recorded as `retention.changed` with the
     /// periods before and after. Setting what is already set changes and records nothing.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn set_retention_policy(
         &self,
         m: &Member,
@@ -93,6 +95,7 @@ impl App {
 
     /// Applies every workspace's policy, and the instance's activity period, at the clock's
     /// current time; the scheduled job's work.
+    #[tracing::instrument(skip_all)]
     pub async fn enforce_retention(&self) -> AppResult<RetentionRound> {
         let workspaces = self.store.read().await?.list_workspaces().await?;
         let mut total = RetentionRound {

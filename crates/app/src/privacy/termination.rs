@@ -15,6 +15,7 @@ use ideaweave_store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::OrInternal;
 use crate::platform::mail::{OutgoingMail, plain_mail, utc_date};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member};
@@ -93,6 +94,7 @@ pub struct Certificate {
 impl App {
     /// The workspace's scheduled deletion (every member: they are told so they can take their
     /// data).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn termination(&self, m: &Member) -> AppResult<TerminationView> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -107,6 +109,7 @@ impl App {
 
     /// Schedules the workspace's deletion (owners, signed-in sessions; `confirm` is the slug).
     /// Every member is emailed the date.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn request_termination(
         &self,
         m: &Member,
@@ -166,6 +169,7 @@ impl App {
     }
 
     /// Cancels the scheduled deletion (owners, signed-in sessions); the owners are told.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn cancel_termination(&self, m: &Member) -> AppResult<TerminationView> {
         m.allow(Action::TerminateWorkspace)?;
         let mut tx = self.store.begin().await?;
@@ -208,6 +212,7 @@ impl App {
 
     /// The termination job (hourly): reminds owners of deletions a week and a day away,
     /// destroys the workspaces whose grace period ended, and issues their certificates.
+    #[tracing::instrument(skip_all)]
     pub async fn run_terminations(&self) -> AppResult<TerminationRound> {
         let mut round = TerminationRound::default();
         let now = self.now();
@@ -367,7 +372,7 @@ impl App {
         let line = serde_json::to_string(&cert).map_err(|e| AppError::internal(e.to_string()))?;
         let note = signer
             .sign_statement(&format!("{CERTIFICATE_FORMAT}\n{line}\n"))
-            .map_err(|e| AppError::internal(format!("signing the certificate: {e}")))?;
+            .or_internal("signing the certificate")?;
         let owners: Vec<String> = match &row.notify {
             Some(sealed) => {
                 let mut tx = self.store.read().await?;
@@ -398,6 +403,7 @@ impl App {
 
     /// The certificates of deleted workspaces called `slug`, newest first (the operator hands
     /// them out again: `ideaweave admin certificate`).
+    #[tracing::instrument(skip_all)]
     pub async fn deletion_certificates(&self, slug: &str) -> AppResult<Vec<String>> {
         Ok(self
             .store

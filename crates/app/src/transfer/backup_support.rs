@@ -36,6 +36,7 @@ impl App {
     }
 
     /// The email addresses of the operator accounts.
+    #[tracing::instrument(skip_all)]
     pub async fn operator_addresses(&self) -> AppResult<Vec<String>> {
         let mut tx = self.store.read().await?;
         let mut out = Vec::new();
@@ -49,6 +50,7 @@ impl App {
 
     /// Queues a notice to every operator account and to `extra` addresses (an alert); returns
     /// how many were queued. Nothing is queued without a mail server.
+    #[tracing::instrument(skip_all)]
     pub async fn queue_operator_notice(
         &self,
         extra: &[String],
@@ -76,6 +78,7 @@ impl App {
 
     /// Records a backup's outcome or a restore in the audit log, as the operator's action
     /// (a failed backup with the outcome `failure`).
+    #[tracing::instrument(skip_all)]
     pub async fn audit_backup(
         &self,
         action: AuditAction,
@@ -163,6 +166,7 @@ impl BackupHealth {
 
 impl App {
     /// The state of backups.
+    #[tracing::instrument(skip_all)]
     pub async fn backup_health(&self) -> AppResult<BackupHealth> {
         let mut tx = self.store.read().await?;
         let last = tx.last_verified_backup().await?;

@@ -19,6 +19,7 @@ use ideaweave_store::{AuditCheckpointRow, AuditFilter, AuditRow, Tx};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::OrInternal;
 use crate::platform::keyring::SealingKey;
 use crate::{App, AppError, AppResult, Member};
 
@@ -565,8 +566,7 @@ impl App {
                 }
                 None => self.keyring.instance_activity_key(tx, day, ev.at).await?,
             };
-            let client = serde_json::to_vec(&ev.client)
-                .map_err(|e| AppError::internal(format!("audit client data: {e}")))?;
+            let client = serde_json::to_vec(&ev.client).or_internal("audit client data")?;
             let sealed = key.seal(
                 &row_place(scope_id, "audit_entries", "activity", entry_row(seq)),
                 &client,
@@ -576,8 +576,7 @@ impl App {
                 facts: ev.facts,
                 activity: Some(B64.encode(sealed)),
             };
-            let details = serde_json::to_vec(&details)
-                .map_err(|e| AppError::internal(format!("audit details: {e}")))?;
+            let details = serde_json::to_vec(&details).or_internal("audit details")?;
             let sealed = ev.key.seal(
                 &row_place(scope_id, "audit_entries", "details", entry_row(seq)),
                 &details,
@@ -596,7 +595,7 @@ impl App {
             let mac = self.seal_audit_entry(seq, &leaf)?;
             let completed = frontier.push(leaf);
             tx.insert_audit_entry(&AuditRow {
-                seq: i64::try_from(seq).map_err(|_| AppError::internal("audit log full"))?,
+                seq: i64::try_from(seq).or_internal("audit log full")?,
                 at: entry.at,
                 workspace_id: entry.workspace,
                 actor: entry.actor,
@@ -614,14 +613,14 @@ impl App {
                     .await?;
             }
         }
-        let size =
-            i64::try_from(frontier.size()).map_err(|_| AppError::internal("audit log full"))?;
+        let size = i64::try_from(frontier.size()).or_internal("audit log full")?;
         tx.set_audit_head(size, &frontier.to_bytes()).await?;
         Ok(first)
     }
 
     /// Appends `ev` in a transaction of its own (for failed or refused attempts, whose own
     /// transaction did not commit).
+    #[tracing::instrument(skip_all)]
     pub async fn audit_alone(&self, ev: AuditEvent<'_>) -> AppResult<u64> {
         let mut tx = self.store.begin().await?;
         let seq = self.audit(&mut tx, ev).await?;
@@ -633,6 +632,7 @@ impl App {
     /// workspace `slug` (AUD-01: denied attempts are access-relevant too). Only members and the
     /// workspace's own tokens are recorded here: the operator's support staff are recorded by
     /// their invitation (`support.accessed`), and strangers see a 404, not a refusal.
+    #[tracing::instrument(skip_all)]
     pub async fn record_denied(
         &self,
         credential: &crate::identity::auth::Credential,
@@ -698,6 +698,7 @@ impl App {
     }
 
     /// Records an operator's action at the command line.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_operator(
         &self,
         workspace: Option<WorkspaceId>,
@@ -758,6 +759,7 @@ impl App {
     /// Refuses (integrity error) when the stored tree no longer extends the last signed
     /// checkpoint, or an entry since then no longer hashes to its leaf: the log never signs a
     /// history inconsistent with one it signed before.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_audit_checkpoint(&self) -> AppResult<String> {
         let anchor = self.read_audit_anchor()?;
         let mac_key = self.audit_mac_checker().await?;
@@ -876,6 +878,7 @@ impl App {
     }
 
     /// The latest signed checkpoint, if any was signed.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_checkpoint(&self) -> AppResult<Option<String>> {
         let mut tx = self.store.read().await?;
         Ok(tx.latest_audit_checkpoint().await?.map(|c| c.note))
@@ -907,6 +910,7 @@ impl App {
 
     /// A proof file showing that entry `index` is in the log (the operator's view; admins use
     /// [`App::workspace_audit_proof`]).
+    #[tracing::instrument(skip_all)]
     pub async fn audit_inclusion_proof(&self, index: u64) -> AppResult<ProofFile> {
         let (size, note) = self.checkpoint_covering(index).await?;
         let mut tx = self.store.read().await?;
@@ -928,6 +932,7 @@ impl App {
 
     /// A proof file showing that the log at the checkpoint of size `old` is a prefix of the log
     /// at the checkpoint of size `new` (the latest when `None`). Both must be signed checkpoints.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_consistency_proof(
         &self,
         old: u64,
@@ -1102,12 +1107,14 @@ impl App {
     }
 
     /// The workspace's audit events (admins, AUD-04).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn workspace_audit(&self, m: &Member, q: AuditQuery) -> AppResult<AuditPage> {
         m.allow(Action::ReadAudit)?;
         self.audit_page(Some(m.workspace), &q).await
     }
 
     /// Instance-level events, or one workspace's (the operator, at the command line).
+    #[tracing::instrument(skip_all)]
     pub async fn instance_audit(
         &self,
         workspace: Option<WorkspaceId>,
@@ -1117,6 +1124,7 @@ impl App {
     }
 
     /// A proof that one of the workspace's events is in the log (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn workspace_audit_proof(&self, m: &Member, index: u64) -> AppResult<ProofFile> {
         m.allow(Action::ReadAudit)?;
         let mut tx = self.store.read().await?;
@@ -1134,6 +1142,7 @@ impl App {
 
     /// The workspace's whole trail with the checkpoint that covers it (admins, AUD-04). The
     /// export itself is recorded.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn export_workspace_audit(
         &self,
         m: &Member,
@@ -1206,6 +1215,7 @@ impl App {
     /// signed checkpoint and `external` (a checkpoint kept outside the operator's reach).
     /// Reports the first index where anything was edited, removed, inserted, reordered or
     /// truncated.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_audit(
         &self,
         external: Option<&str>,
@@ -1402,7 +1412,7 @@ impl App {
 }
 
 fn node_index(id: NodeId) -> AppResult<i64> {
-    i64::try_from(id.index).map_err(|_| AppError::internal("audit node index out of range"))
+    i64::try_from(id.index).or_internal("audit node index out of range")
 }
 
 impl App {

@@ -19,6 +19,7 @@ use ideaweave_crypto::MacKey;
 use ideaweave_store::{AuditRow, Tx};
 use serde::{Deserialize, Serialize};
 
+use crate::OrInternal;
 use crate::{App, AppError, AppResult};
 
 /// The anchor's file name in the data directory.
@@ -125,10 +126,10 @@ impl App {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(AppError::internal(format!(
-                    "cannot read the audit anchor {}: {e}",
-                    path.display()
-                )));
+                return Err(AppError::internal_from(
+                    format!("reading the audit anchor {}", path.display()),
+                    e,
+                ));
             }
         };
         let anchor: AuditAnchor = serde_json::from_slice(&text).map_err(|e| {
@@ -171,13 +172,9 @@ impl App {
             mac: String::new(),
         };
         anchor.mac = hex::encode(self.keyring.audit_mac_key()?.tag(&anchor.signed_bytes()));
-        let data = serde_json::to_vec_pretty(&anchor)
-            .map_err(|e| AppError::internal(format!("audit anchor: {e}")))?;
+        let data = serde_json::to_vec_pretty(&anchor).or_internal("audit anchor")?;
         let io = |e: std::io::Error| {
-            AppError::internal(format!(
-                "cannot write the audit anchor {}: {e}",
-                path.display()
-            ))
+            AppError::internal_from(format!("writing the audit anchor {}", path.display()), e)
         };
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
         {

@@ -12,6 +12,7 @@ use ideaweave_crypto::{KeyId, MasterKey, unwrap_key, wrap_key};
 use ideaweave_domain::WorkspaceId;
 use ideaweave_store::{MasterWrappedTable, Store};
 
+use crate::platform::keyring::KeyFault;
 use crate::platform::keyring::MASTER_KEY_ID;
 use crate::{AppError, AppResult, Keyring};
 
@@ -40,19 +41,17 @@ pub struct WorkspaceRotation {
     pub retired: u64,
 }
 
-fn stored_version(v: i64) -> AppResult<u32> {
-    u32::try_from(v)
-        .map_err(|_| AppError::internal(format!("stored key version {v} is out of range")))
-}
-
 impl Keyring {
     fn master(&self, version: i64) -> AppResult<MasterKey> {
-        Ok(self.provider().version(stored_version(version)?)?)
+        Ok(self
+            .provider()
+            .version(crate::platform::keyring::version(version)?)?)
     }
 
     /// Rewraps every key wrapped by an older master version under the current one. When nothing
     /// is left to rewrap, it first adds a new master version to the key source (key file only;
     /// other sources must hold the new version already). `progress` hears the running count.
+    #[tracing::instrument(skip_all)]
     pub async fn rotate_master(
         &self,
         store: &Store,
@@ -131,6 +130,7 @@ impl Keyring {
 
     /// Removes a master version from the key source, after checking that no key is wrapped by
     /// it any more (run `rotate_master` first).
+    #[tracing::instrument(skip_all)]
     pub async fn retire_master(&self, store: &Store, version: u32) -> AppResult<()> {
         let in_use: u64 = {
             let mut tx = store.read().await?;
@@ -151,6 +151,7 @@ impl Keyring {
 
     /// Gives a workspace a new KEK version and rewraps its data keys under it, then deletes the
     /// old versions. Resumes an interrupted rotation instead of starting another.
+    #[tracing::instrument(skip_all)]
     pub async fn rotate_workspace(
         &self,
         store: &Store,
@@ -161,10 +162,9 @@ impl Keyring {
         let target = {
             let mut tx = store.begin().await?;
             let mut repo = tx.workspace(ws);
-            let current = repo
-                .current_kek()
-                .await?
-                .ok_or_else(|| AppError::internal(format!("workspace {ws} has no KEK")))?;
+            let current = repo.current_kek().await?.ok_or_else(|| {
+                AppError::internal_from("rotating", KeyFault::NoKek { workspace: ws })
+            })?;
             let older = repo.kek(current.version - 1).await?.is_some()
                 || !repo.deks_below(current.version, 1).await?.is_empty();
             let target = if older {
@@ -185,7 +185,7 @@ impl Keyring {
             tx.commit().await?;
             target
         };
-        let target_v = stored_version(target)?;
+        let target_v = crate::platform::keyring::version(target)?;
         let mut rewrapped = 0u64;
         let mut retired = 0u64;
         // A data key created by a request that read the old KEK version just before the new one
@@ -200,12 +200,24 @@ impl Keyring {
                     break;
                 }
                 let new_kek = self.kek(&mut repo, target_v).await?.ok_or_else(|| {
-                    AppError::internal(format!("workspace {ws} lost KEK version {target}"))
+                    AppError::internal_from(
+                        "rotating",
+                        KeyFault::KekLost {
+                            workspace: ws,
+                            version: target_v,
+                        },
+                    )
                 })?;
                 for d in &deks {
-                    let from = stored_version(d.kek_version)?;
+                    let from = crate::platform::keyring::version(d.kek_version)?;
                     let old = self.kek(&mut repo, from).await?.ok_or_else(|| {
-                        AppError::internal(format!("workspace {ws} lost KEK version {from}"))
+                        AppError::internal_from(
+                            "rotating",
+                            KeyFault::KekLost {
+                                workspace: ws,
+                                version: from,
+                            },
+                        )
                     })?;
                     let dek = unwrap_key(&old, ws.0, from, d.id, &d.wrapped)?;
                     let wrapped = wrap_key(&new_kek, ws.0, target_v, d.id as KeyId, &dek)?;

@@ -83,6 +83,7 @@ impl Member {
 impl App {
     /// Invites the operator's support staff into the workspace (admins, after a recent
     /// re-authentication). The operators are emailed the workspace, scope and end.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn grant_support(
         &self,
         m: &Member,
@@ -180,6 +181,7 @@ impl App {
     }
 
     /// The workspace's support invitations, newest first (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn support_grants(&self, m: &Member) -> AppResult<Vec<SupportGrantView>> {
         if m.role() < Role::Admin {
             return Err(AppError::Forbidden(
@@ -219,6 +221,7 @@ impl App {
     }
 
     /// Ends a live support invitation now (admins); support is out on its next request.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn revoke_support(&self, m: &Member, id: uuid::Uuid) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
@@ -244,6 +247,7 @@ impl App {
     }
 
     /// The workspaces whose admins invite support now (operator accounts only).
+    #[tracing::instrument(skip_all)]
     pub async fn support_invitations(
         &self,
         principal: &Principal,

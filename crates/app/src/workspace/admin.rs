@@ -42,6 +42,7 @@ impl App {
 
     /// Creates an account. Without a password a random one is generated and returned, to be
     /// passed on once.
+    #[tracing::instrument(skip_all)]
     pub async fn create_user(
         &self,
         email: &str,
@@ -69,6 +70,7 @@ impl App {
 
     /// Creates an account with no password, for people who sign in by other means (single
     /// sign-on, or API tokens set up by the operator).
+    #[tracing::instrument(skip_all)]
     pub async fn create_user_without_password(
         &self,
         email: &str,
@@ -155,6 +157,7 @@ impl App {
 
     /// Creates a workspace and gives it an owner: the account with `owner_email` if it exists,
     /// otherwise an owner invitation to that address.
+    #[tracing::instrument(skip_all)]
     pub async fn create_workspace(
         &self,
         slug: &str,
@@ -242,12 +245,14 @@ impl App {
     }
 
     /// Every workspace with its member count; no content.
+    #[tracing::instrument(skip_all)]
     pub async fn list_workspaces(&self) -> AppResult<Vec<WorkspaceSummary>> {
         Ok(self.store.read().await?.list_workspaces().await?)
     }
 
     /// Adds an existing account to a workspace with a role. It never changes an existing
     /// membership, so it cannot demote the last owner or override the workspace's admins.
+    #[tracing::instrument(skip_all)]
     pub async fn add_member(&self, slug: &str, email: &str, role: Role) -> AppResult<()> {
         let email = Email::parse(email)?;
         let mut tx = self.store.begin().await?;
@@ -285,6 +290,7 @@ impl App {
 
     /// Creates an API token for a member, for scripts and integrations set up by the operator
     /// on the member's behalf.
+    #[tracing::instrument(skip_all)]
     pub async fn create_token_for(
         &self,
         email: &str,
@@ -314,6 +320,7 @@ impl App {
     }
 
     /// Revokes any token of a workspace by id.
+    #[tracing::instrument(skip_all)]
     pub async fn revoke_token_by_id(&self, slug: &str, id: TokenId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let ws = tx
@@ -344,6 +351,7 @@ impl App {
 impl App {
     /// Rotates a workspace's KEK (operator, `ideaweave keys rotate-workspace`). Reads no
     /// content: only keys are rewrapped.
+    #[tracing::instrument(skip_all)]
     pub async fn rotate_workspace_key(
         &self,
         slug: &str,
@@ -371,6 +379,7 @@ impl App {
     }
 
     /// A workspace's id by slug (the operator's commands).
+    #[tracing::instrument(skip_all)]
     pub async fn workspace_id(&self, slug: &str) -> AppResult<WorkspaceId> {
         Ok(self
             .store
@@ -389,6 +398,7 @@ impl App {
     /// there read as erased from now on, in every copy of the database (ENC-04). What waited for
     /// their notification digest is deleted (COL-04). The erasure workflow of the data-subject
     /// rights builds on this.
+    #[tracing::instrument(skip_all)]
     pub async fn shred_member_data(&self, ws: WorkspaceId, user: UserId) -> AppResult<bool> {
         let mut tx = self.store.begin().await?;
         tx.workspace(ws)

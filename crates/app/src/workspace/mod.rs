@@ -221,6 +221,7 @@ impl App {
     }
 
     /// The workspace, its stages and criteria.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn workspace(&self, m: &Member) -> AppResult<WorkspaceView> {
         m.allow(Action::ReadWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -253,6 +254,7 @@ impl App {
     }
 
     /// Renames the workspace.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn rename_workspace(
         &self,
         m: &Member,
@@ -284,11 +286,13 @@ impl App {
     }
 
     /// Adds a stage.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_stage(&self, m: &Member, input: NamedItemInput) -> AppResult<StageView> {
         self.save_stage(m, None, input).await
     }
 
     /// Renames or moves a stage.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_stage(
         &self,
         m: &Member,
@@ -383,6 +387,7 @@ impl App {
     }
 
     /// Deletes a stage no idea is in.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_stage(&self, m: &Member, id: StageId) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         let mut tx = self.store.begin().await?;
@@ -416,6 +421,7 @@ impl App {
     }
 
     /// Adds a rating criterion.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_criterion(
         &self,
         m: &Member,
@@ -425,6 +431,7 @@ impl App {
     }
 
     /// Renames or moves a criterion.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn update_criterion(
         &self,
         m: &Member,
@@ -459,6 +466,7 @@ impl App {
     }
 
     /// Deletes a criterion and the ratings given on it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn delete_criterion(&self, m: &Member, id: CriterionId) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         // Takes every rating on it with it: nothing support may destroy.
@@ -482,6 +490,7 @@ impl App {
     // ---- members ---------------------------------------------------------------------------
 
     /// A page of members.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn members(&self, m: &Member, q: PageQuery) -> AppResult<Page<MemberView>> {
         m.allow(Action::ReadMembers)?;
         let limit = page_limit(q.limit)?;
@@ -501,6 +510,7 @@ impl App {
     }
 
     /// Changes a member's role. The workspace always keeps an owner.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn change_role(
         &self,
         m: &Member,
@@ -543,6 +553,7 @@ impl App {
     }
 
     /// Removes a member (or lets a member leave). Their access ends with the next request.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn remove_member(&self, m: &Member, user: UserId) -> AppResult<()> {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(m.workspace);
@@ -590,6 +601,7 @@ impl App {
     /// is then the only way in, so whoever invites cannot open an account in the invitee's
     /// name, nor tell from accepting whether the address has one (issue 19, finding 7).
     /// Without mail, the inviter gets the link to pass on by hand.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn invite(&self, m: &Member, input: InvitationInput) -> AppResult<CreatedInvitation> {
         m.allow(Action::Invite { role: input.role })?;
         let email = Email::parse(&input.email)?;
@@ -678,6 +690,7 @@ impl App {
     }
 
     /// Pending invitations.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn invitations(&self, m: &Member) -> AppResult<Vec<InvitationView>> {
         m.allow(Action::ManageInvitations)?;
         let mut tx = self.store.read().await?;
@@ -693,6 +706,7 @@ impl App {
     }
 
     /// Revokes a pending invitation; its link stops working at once.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn revoke_invitation(&self, m: &Member, id: InvitationId) -> AppResult<()> {
         m.allow(Action::ManageInvitations)?;
         let mut tx = self.store.begin().await?;
@@ -747,6 +761,7 @@ impl App {
 
     /// What an invitation link offers. It never says whether the invited address has an
     /// account: whoever invited could otherwise learn it for any address (issue 19, finding 7).
+    #[tracing::instrument(skip_all)]
     pub async fn invitation_info(&self, token: &str) -> AppResult<InvitationInfo> {
         let live = self.live_invitation(token).await?;
         Ok(InvitationInfo {
@@ -761,6 +776,7 @@ impl App {
     /// Accepts an invitation. Without an account for the invited address, `name` and `password`
     /// create one and sign it in (the returned session). With an existing account, the caller
     /// must be signed in as it.
+    #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(
         &self,
         token: &str,
@@ -874,6 +890,7 @@ impl App {
 
     /// Creates an API token for the caller in this workspace. Only a signed-in session may mint
     /// tokens: a leaked token must not be able to extend its own life.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_token(&self, m: &Member, input: TokenInput) -> AppResult<CreatedToken> {
         m.allow(Action::ManageOwnTokens)?;
         if m.actor.scope.is_some() {
@@ -945,6 +962,7 @@ impl App {
     }
 
     /// The caller's tokens in this workspace.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn tokens(&self, m: &Member) -> AppResult<Vec<TokenView>> {
         m.allow(Action::ManageOwnTokens)?;
         let mut tx = self.store.read().await?;
@@ -957,6 +975,7 @@ impl App {
     }
 
     /// Revokes one of the caller's tokens; it fails from the next request on.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn revoke_token(&self, m: &Member, id: TokenId) -> AppResult<()> {
         m.allow(Action::ManageOwnTokens)?;
         let mut tx = self.store.begin().await?;

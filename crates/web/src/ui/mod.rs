@@ -241,29 +241,6 @@ pub(crate) fn error_page_with(
     )
 }
 
-/// The status a use case's error gets on a page, and whether its message may be shown (only
-/// messages about the visitor's own input are; they never name anything the visitor cannot
-/// see).
-fn status_of(e: &AppError) -> (StatusCode, bool) {
-    match e {
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, false),
-        AppError::Forbidden(_) => (StatusCode::FORBIDDEN, false),
-        AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, false),
-        AppError::Invalid(_) | AppError::Malformed(_) => (StatusCode::BAD_REQUEST, true),
-        AppError::Conflict(_) => (StatusCode::CONFLICT, true),
-        AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, true),
-        AppError::UnsupportedType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, true),
-        AppError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, true),
-        AppError::ReauthenticationRequired | AppError::StrongerSignInRequired(_) => {
-            (StatusCode::FORBIDDEN, true)
-        }
-        other => {
-            tracing::error!(error = %other, "a page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, false)
-        }
-    }
-}
-
 /// The page for an error of a use case, in the frame of the page it happened on.
 pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
     if matches!(e, AppError::Unauthenticated) {
@@ -274,9 +251,10 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
         AppError::StrongerSignInRequired(_) => Some(("/account/security", "security.title")),
         _ => None,
     };
-    let (status, show) = status_of(&e);
+    crate::error::report(&e);
+    let crate::error::Meaning { status, shown, .. } = crate::error::meaning(&e);
     let denied = matches!(e, AppError::Forbidden(_));
-    let mut response = error_page_with(c, status, show.then(|| e.to_string()), remedy);
+    let mut response = error_page_with(c, status, shown.then(|| e.to_string()), remedy);
     if denied {
         response
             .extensions_mut()
@@ -288,10 +266,7 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
 /// A message about the visitor's own input to show on the form it came from, or `None` when
 /// the error must become an error page instead.
 pub(crate) fn input_problem(e: &AppError) -> Option<String> {
-    match status_of(e) {
-        (_, true) => Some(e.to_string()),
-        _ => None,
-    }
+    crate::error::meaning(e).shown.then(|| e.to_string())
 }
 
 async fn stylesheet() -> Response {

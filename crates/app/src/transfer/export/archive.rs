@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::format::{EXPORT_FORMAT, Manifest, ManifestEntry, valid_entry_path};
+use crate::OrInternal;
 use crate::{AppError, AppResult};
 
 const BLOCK: usize = 512;
@@ -26,7 +27,7 @@ const MAX_ENTRIES: usize = 2_000_000;
 fn header(path: &str, size: u64) -> AppResult<[u8; BLOCK]> {
     let mut h = tar::Header::new_ustar();
     h.set_path(path)
-        .map_err(|e| AppError::internal(format!("archive path {path}: {e}")))?;
+        .map_err(|e| AppError::internal_from(format!("archive path {path}"), e))?;
     h.set_size(size);
     h.set_mode(0o644);
     h.set_mtime(0);
@@ -70,7 +71,7 @@ impl<W: AsyncWrite + Unpin + Send> ArchiveWriter<W> {
     async fn put(&mut self, data: &[u8]) -> AppResult<()> {
         self.gz
             .write_all(data)
-            .map_err(|e| AppError::internal(format!("compressing the export: {e}")))?;
+            .or_internal("compressing the export")?;
         if self.gz.get_ref().len() >= FLUSH_AT {
             let chunk = std::mem::take(self.gz.get_mut());
             self.out.write_all(&chunk).await.map_err(write_error)?;
@@ -162,17 +163,13 @@ impl<W: AsyncWrite + Unpin + Send> ArchiveWriter<W> {
             counts,
             entries: std::mem::take(&mut self.entries),
         };
-        let json = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| AppError::internal(format!("manifest: {e}")))?;
+        let json = serde_json::to_vec_pretty(&manifest).or_internal("manifest")?;
         self.put(&header("manifest.json", json.len() as u64)?)
             .await?;
         self.put(&json).await?;
         self.pad(json.len() as u64).await?;
         self.put(&[0u8; 2 * BLOCK]).await?;
-        let rest = self
-            .gz
-            .finish()
-            .map_err(|e| AppError::internal(format!("compressing the export: {e}")))?;
+        let rest = self.gz.finish().or_internal("compressing the export")?;
         self.out.write_all(&rest).await.map_err(write_error)?;
         self.out.flush().await.map_err(write_error)?;
         self.out.shutdown().await.map_err(write_error)?;
@@ -181,7 +178,7 @@ impl<W: AsyncWrite + Unpin + Send> ArchiveWriter<W> {
 }
 
 fn write_error(e: std::io::Error) -> AppError {
-    AppError::internal(format!("writing the export: {e}"))
+    AppError::internal_from("writing the export", e)
 }
 
 /// Why an archive cannot be imported.

@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
+use crate::OrInternal;
 use crate::content::files::Download;
 use crate::platform::sealed::at;
 use crate::trust::audit::{AuditAction, Target};
@@ -62,6 +63,7 @@ fn view(r: ExportJobRow) -> ExportJobView {
 
 impl App {
     /// Queues an export of the admin's workspace; a background job writes it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn request_export(&self, m: &Member) -> AppResult<ExportJobView> {
         m.allow(Action::ExportWorkspace)?;
         self.require_recent_member(m)?;
@@ -89,6 +91,7 @@ impl App {
     }
 
     /// The workspace's exports, newest first (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn export_jobs(&self, m: &Member) -> AppResult<Vec<ExportJobView>> {
         m.allow(Action::ExportWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -102,6 +105,7 @@ impl App {
     }
 
     /// One export (admins).
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn export_job(&self, m: &Member, id: Uuid) -> AppResult<ExportJobView> {
         m.allow(Action::ExportWorkspace)?;
         let mut tx = self.store.read().await?;
@@ -114,6 +118,7 @@ impl App {
 
     /// The archive of a ready export (admins); recorded as `workspace.exported`, since this is
     /// when the data leaves.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn download_export(&self, m: &Member, id: Uuid) -> AppResult<Download> {
         let job = self.export_job(m, id).await?;
         if job.state != "ready" {
@@ -152,6 +157,7 @@ impl App {
 
     /// Runs waiting export jobs until none is left; returns how many ran. Called by the server's
     /// background loop (and by tests).
+    #[tracing::instrument(skip_all)]
     pub async fn run_export_jobs(&self) -> AppResult<usize> {
         let mut ran = 0;
         loop {
@@ -226,10 +232,7 @@ impl App {
             let mut buf = vec![0u8; 64 * 1024];
             let mut bytes = 0u64;
             loop {
-                let n = from
-                    .read(&mut buf)
-                    .await
-                    .map_err(|e| AppError::internal(format!("export pipe: {e}")))?;
+                let n = from.read(&mut buf).await.or_internal("export pipe")?;
                 if n == 0 {
                     break;
                 }

@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use self::archive::{ArchiveWriter, MAX_CHUNK_BYTES, read_entries, verify};
 use self::format::*;
+use crate::OrInternal;
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult};
@@ -100,8 +101,7 @@ impl Chunks {
     }
 
     fn add<T: Serialize>(&mut self, record: &T) -> AppResult<()> {
-        serde_json::to_writer(&mut self.buf, record)
-            .map_err(|e| AppError::internal(format!("export record: {e}")))?;
+        serde_json::to_writer(&mut self.buf, record).or_internal("export record")?;
         self.buf.push(b'\n');
         self.records += 1;
         self.total += 1;
@@ -144,8 +144,7 @@ impl Chunks {
 fn jsonl<T: Serialize>(records: &[T]) -> AppResult<Vec<u8>> {
     let mut buf = Vec::new();
     for r in records {
-        serde_json::to_writer(&mut buf, r)
-            .map_err(|e| AppError::internal(format!("export record: {e}")))?;
+        serde_json::to_writer(&mut buf, r).or_internal("export record")?;
         buf.push(b'\n');
     }
     Ok(buf)
@@ -155,6 +154,7 @@ impl App {
     /// Exports workspace `ws` to `out` (see the module documentation); `progress` is told after
     /// every page. The caller records who asked (the CLI as the operator, the web job as the
     /// admin).
+    #[tracing::instrument(skip_all)]
     pub async fn export_workspace<W: AsyncWrite + Unpin + Send>(
         &self,
         ws: WorkspaceId,
@@ -184,8 +184,7 @@ impl App {
             erasure_mode,
             retention,
         };
-        let mut json = serde_json::to_vec_pretty(&header)
-            .map_err(|e| AppError::internal(format!("export: {e}")))?;
+        let mut json = serde_json::to_vec_pretty(&header).or_internal("export")?;
         json.push(b'\n');
         w.entry("workspace.json", &json, None).await?;
 
@@ -625,6 +624,7 @@ impl App {
 
     /// Exports workspace `slug` for the operator (`ideaweave export workspace`), recorded as
     /// `workspace.exported` in the workspace's trail.
+    #[tracing::instrument(skip_all)]
     pub async fn export_workspace_by_operator<W: AsyncWrite + Unpin + Send>(
         &self,
         slug: &str,
@@ -644,6 +644,7 @@ impl App {
     }
 
     /// Checks an export archive against its manifest without importing it.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_export(&self, path: &std::path::Path) -> AppResult<Manifest> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -653,12 +654,13 @@ impl App {
             verify(std::io::BufReader::new(file))
         })
         .await
-        .map_err(|e| AppError::internal(format!("verification task: {e}")))?
+        .or_internal("verification task")?
     }
 
     /// Imports the archive at `path` as a new workspace (named `slug`, or the exported slug).
     /// The archive is checked whole against its manifest first; then everything is created in
     /// one transaction, so a failure leaves nothing behind (files written so far are removed).
+    #[tracing::instrument(skip_all)]
     pub async fn import_workspace(
         &self,
         path: &std::path::Path,
@@ -697,9 +699,7 @@ impl App {
         .await;
         // A failed import stops reading: the reading thread's next hand-over fails and it ends.
         drop(recv);
-        let read = reader
-            .await
-            .map_err(|e| AppError::internal(format!("archive reader: {e}")))?;
+        let read = reader.await.or_internal("archive reader")?;
         match (result, read) {
             (Ok(summary), Ok(())) => Ok(summary),
             (Err(e), _) | (Ok(_), Err(e)) => {
@@ -1508,8 +1508,7 @@ impl<'a> Importer<'a> {
         };
         if p.former_member {
             let mut index = [0u8; 32];
-            getrandom::fill(&mut index)
-                .map_err(|e| AppError::internal(format!("randomness: {e}")))?;
+            getrandom::fill(&mut index).or_internal("randomness")?;
             tx.insert_former_member(UserId(id), ws, &index, now).await?;
             return Ok(id);
         }

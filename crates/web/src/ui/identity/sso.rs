@@ -176,14 +176,13 @@ pub(crate) async fn callback(
 
 /// A single-sign-on failure, with what went wrong: it is about the visitor's own sign-in.
 fn failed(headers: &HeaderMap, e: AppError) -> Response {
-    let status = match e {
-        AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Conflict(_) => StatusCode::BAD_GATEWAY,
-        AppError::Internal(_) | AppError::Integrity(_) => {
-            tracing::error!(error = %e, "single sign-on failed");
-            return crate::ui::error_page(headers, StatusCode::INTERNAL_SERVER_ERROR);
-        }
+    crate::error::report(&e);
+    let status = match crate::error::meaning(&e).status {
+        s if s.is_server_error() => return crate::ui::error_page(headers, s),
+        // The identity provider answered something that does not fit: its failure, not ours.
+        StatusCode::CONFLICT => StatusCode::BAD_GATEWAY,
+        s @ (StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => s,
+        // Any other refusal of what came back through the browser is a bad request.
         _ => StatusCode::BAD_REQUEST,
     };
     let detail = match e {
