@@ -98,7 +98,8 @@ pub fn unwrap_key(
     key
 }
 
-#[cfg(all(test, not(feature = "insecure-noop-cipher")))]
+#[cfg(test)]
+#[cfg(not(feature = "insecure-noop-cipher"))]
 mod tests {
     use super::*;
 

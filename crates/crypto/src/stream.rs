@@ -217,7 +217,8 @@ impl StreamOpener {
     }
 }
 
-#[cfg(all(test, not(feature = "insecure-noop-cipher")))]
+#[cfg(test)]
+#[cfg(not(feature = "insecure-noop-cipher"))]
 mod tests {
     use super::*;
 

@@ -195,6 +195,7 @@ async fn pin_query_plans(c: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     let db = handle.as_raw_handle().as_ptr();
     // SAFETY: `db` is the open connection sqlx lends us while `handle` keeps its worker away;
     // `SQLITE_DBCONFIG_ENABLE_QPSG` takes an int (1 = on) and an optional int* for the result.
+    #[allow(unsafe_code)]
     let rc = unsafe {
         libsqlite3_sys::sqlite3_db_config(
             db,
@@ -459,6 +460,7 @@ mod planner_statistics_tests {
         let mut handle = c.lock_handle().await.unwrap();
         let mut on: std::ffi::c_int = -1;
         // SAFETY: as in `pin_query_plans`; -1 asks for the current value without changing it.
+        #[allow(unsafe_code)]
         let rc = unsafe {
             libsqlite3_sys::sqlite3_db_config(
                 handle.as_raw_handle().as_ptr(),

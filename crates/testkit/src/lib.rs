@@ -6,6 +6,9 @@
 //! PostgreSQL server is `IW_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `cargo xtask test` runs the whole suite once for each.
 
+// Test support: a failed set-up step is a failed test, and says so where it happened.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod log_capture;
 pub mod openapi_conformance;
 mod smtp;

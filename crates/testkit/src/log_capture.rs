@@ -2,28 +2,50 @@
 //! failure logs (the cause chain, the request id, the route).
 //!
 //! The capture is the process's global subscriber, installed on first use: every test in the
-//! binary then logs into it, so a test finds its own lines by its request id.
+//! binary then logs into it, so a test finds its own lines by its request id, and the erasure
+//! canary scan (DSR-03) sees everything any test logged. Our own crates, the HTTP layer, the
+//! database driver and the mailer log at their most verbose; the connection internals of hyper,
+//! h2 and rustls (bytes and frames, no application data) only from `info`, so that capturing
+//! does not slow every parallel test down.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Most bytes kept; the older half is dropped beyond it, so a long run cannot grow it unbounded.
-const KEEP_BYTES: usize = 8 * 1024 * 1024;
+/// Most bytes kept. Beyond it nothing more is kept and the capture says it was truncated, so a
+/// scan that needs everything fails instead of passing on half the log.
+const KEEP_BYTES: usize = 512 * 1024 * 1024;
+
+/// What tracing logs, and at which levels.
+const FILTER: &str = "info,ideaweave=trace,tower_http=trace,axum=trace,sqlx=trace,lettre=trace";
+
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+impl Buffer {
+    fn append(&mut self, data: &[u8]) {
+        if self.bytes.len() + data.len() > KEEP_BYTES {
+            self.truncated = true;
+        } else {
+            self.bytes.extend_from_slice(data);
+        }
+    }
+}
 
 /// The captured log.
 #[derive(Clone)]
-pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+pub struct LogCapture(Arc<Mutex<Buffer>>);
 
-struct Writer(Arc<Mutex<Vec<u8>>>);
+struct Writer(Arc<Mutex<Buffer>>);
 
 impl Write for Writer {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if buf.len() + data.len() > KEEP_BYTES {
-            let half = buf.len() / 2;
-            buf.drain(..half);
-        }
-        buf.extend_from_slice(data);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(data);
         Ok(data.len())
     }
 
@@ -32,15 +54,16 @@ impl Write for Writer {
     }
 }
 
-/// The capture, installed as the global subscriber (INFO and above, no colours) on first call.
+/// The capture, installed as the global subscriber (see the module documentation; no colours)
+/// on first call.
 pub fn captured_log() -> LogCapture {
     static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
     CAPTURE
         .get_or_init(|| {
-            let buf = Arc::new(Mutex::new(Vec::new()));
+            let buf = Arc::new(Mutex::new(Buffer::default()));
             let sink = buf.clone();
             let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+                .with_env_filter(FILTER)
                 .with_ansi(false)
                 .with_writer(move || Writer(sink.clone()))
                 .finish();
@@ -55,11 +78,32 @@ pub fn captured_log() -> LogCapture {
 impl LogCapture {
     /// The lines that contain `needle`.
     pub fn lines_with(&self, needle: &str) -> Vec<String> {
-        let buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        String::from_utf8_lossy(&buf)
+        String::from_utf8_lossy(&self.bytes())
             .lines()
             .filter(|l| l.contains(needle))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Everything captured so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .bytes
+            .clone()
+    }
+
+    /// Adds output that did not go through tracing (a child process's), so scans see it too.
+    pub fn append(&self, data: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(data);
+    }
+
+    /// Whether something was dropped because the capture was full.
+    pub fn truncated(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).truncated
     }
 }

@@ -310,7 +310,7 @@ async fn col_01_a_member_posts_an_idea_with_a_file_and_others_vote_rate_and_comm
         false,
     )
     .await;
-    assert_eq!(st, 400, "{body}");
+    assert_eq!(st, 422, "{body}");
 
     let comments = format!("/w/{slug}/ideas/{idea}/comments");
     let (st, frag, _) = post(
@@ -720,7 +720,7 @@ async fn col_04_members_choose_their_notifications_per_workspace_on_the_account_
         false,
     )
     .await;
-    assert_eq!(st, 400);
+    assert_eq!(st, 422);
     let (st, _, h) = post(
         &t,
         &me,

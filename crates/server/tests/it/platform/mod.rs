@@ -5,6 +5,7 @@ pub(crate) mod bad_input;
 pub(crate) mod cli;
 pub(crate) mod controls;
 pub(crate) mod errors;
+pub(crate) mod layout;
 pub(crate) mod limits;
 pub(crate) mod mail;
 pub(crate) mod openapi;

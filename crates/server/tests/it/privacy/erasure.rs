@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use ideaweave_domain::{Role, TokenScope};
+use ideaweave_testkit::log_capture::captured_log;
 use ideaweave_testkit::{Session, TestApp, TestWorkspace};
 use serde_json::{Value, json};
 
@@ -569,42 +570,6 @@ async fn dsr_03_every_table_and_column_of_the_schema_has_an_erasure_decision() {
     }
 }
 
-/// Everything the test process logs, for the canary scan (installed once, for the whole test
-/// binary: other tests' logs land here too, which only makes the scan wider). Our own crates,
-/// the HTTP layer, the database driver and the mailer at their most verbose; the connection
-/// internals of hyper, h2 and rustls (bytes and frames, no application data) only from `info`,
-/// so that capturing does not slow every parallel test down.
-fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
-    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
-        std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf: &'static std::sync::Mutex<Vec<u8>> =
-            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
-        struct W(&'static std::sync::Mutex<Vec<u8>>);
-        impl std::io::Write for W {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
-                if v.len() < 256 * 1024 * 1024 {
-                    v.extend_from_slice(b);
-                }
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(
-                "info,ideaweave=trace,tower_http=trace,axum=trace,sqlx=trace,lettre=trace",
-            )
-            .with_writer(move || W(buf))
-            .with_ansi(false)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buf
-    })
-}
-
 fn count(hay: &[u8], needle: &str) -> usize {
     hay.windows(needle.len())
         .filter(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
@@ -633,17 +598,16 @@ fn exported(t: &TestApp, slug: &str, dir: &std::path::Path) -> Vec<(String, Vec<
         c
     });
     assert!(ok, "{stdout}{err}");
-    let mut logs = captured_logs().lock().unwrap();
-    logs.extend_from_slice(stdout.as_bytes());
-    logs.extend_from_slice(err.as_bytes());
-    drop(logs);
+    let logs = captured_log();
+    logs.append(stdout.as_bytes());
+    logs.append(err.as_bytes());
     crate::transfer::export::entries(&out).into_iter().collect()
 }
 
 /// DSR-03 acceptance: a member's canary in every personal field, an attachment and activity
 /// data; after they delete their account, nothing anywhere holds it.
 async fn canary_run(mode: &str) {
-    captured_logs();
+    captured_log();
     let canary = format!("cnry{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let marker = format!(
         "contribution{}",
@@ -793,7 +757,11 @@ async fn canary_run(mode: &str) {
             hits.push(name);
         }
     }
-    let logs = captured_logs().lock().unwrap().clone();
+    assert!(
+        !captured_log().truncated(),
+        "the whole log was kept for the scan"
+    );
+    let logs = captured_log().bytes();
     assert!(
         count(&logs, "ideaweave_") > 0 && count(&logs, "tower_http") > 0,
         "the logs of our crates and of the HTTP layer were captured"
