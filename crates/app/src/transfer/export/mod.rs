@@ -16,6 +16,7 @@
 mod archive;
 pub mod format;
 mod jobs;
+mod sections;
 
 pub use jobs::{EXPORT_KEEP_DAYS, ExportJobView};
 
@@ -33,6 +34,7 @@ use uuid::Uuid;
 
 use self::archive::{ArchiveWriter, MAX_CHUNK_BYTES, read_entries, verify};
 use self::format::*;
+use self::sections::{Comments, Discussions, Ideas, Links, Ratings, Section, Votes};
 use crate::OrInternal;
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
@@ -141,6 +143,25 @@ impl Chunks {
     }
 }
 
+/// What an export has written so far: records done, per-table counts for the manifest, and
+/// whom to tell.
+struct Tally<'p> {
+    done: u64,
+    total: u64,
+    counts: BTreeMap<String, u64>,
+    progress: &'p (dyn Fn(TransferProgress) + Sync),
+}
+
+impl Tally<'_> {
+    fn tell<W: AsyncWrite + Unpin + Send>(&self, w: &ArchiveWriter<W>) {
+        (self.progress)(TransferProgress {
+            done: self.done,
+            total: self.total,
+            bytes: w.written(),
+        });
+    }
+}
+
 fn jsonl<T: Serialize>(records: &[T]) -> AppResult<Vec<u8>> {
     let mut buf = Vec::new();
     for r in records {
@@ -164,14 +185,11 @@ impl App {
         let mut tx = self.store.snapshot().await?;
         let total = tx.workspace(ws).export_total().await?;
         let mut w = ArchiveWriter::new(out);
-        let mut counts = BTreeMap::new();
-        let mut done = 0u64;
-        let tell = |done: u64, w: &ArchiveWriter<W>| {
-            progress(TransferProgress {
-                done,
-                total,
-                bytes: w.written(),
-            })
+        let mut tally = Tally {
+            done: 0,
+            total,
+            counts: BTreeMap::new(),
+            progress,
         };
 
         let (slug, name, created_at, erasure_mode) = tx.workspace(ws).export_header().await?;
@@ -215,7 +233,9 @@ impl App {
                 notifications: p.notifications,
             });
         }
-        counts.insert("people".to_owned(), people.len() as u64);
+        tally
+            .counts
+            .insert("people".to_owned(), people.len() as u64);
         w.entry("people.jsonl", &jsonl(&people)?, Some(people.len() as u64))
             .await?;
 
@@ -241,7 +261,7 @@ impl App {
                     position: r.position,
                 });
             }
-            counts.insert(table.to_owned(), out.len() as u64);
+            tally.counts.insert(table.to_owned(), out.len() as u64);
             w.entry(file, &jsonl(&out)?, Some(out.len() as u64)).await?;
         }
 
@@ -269,7 +289,9 @@ impl App {
                 created_at: s.created_at,
             });
         }
-        counts.insert("spaces".to_owned(), spaces.len() as u64);
+        tally
+            .counts
+            .insert("spaces".to_owned(), spaces.len() as u64);
         w.entry("spaces.jsonl", &jsonl(&spaces)?, Some(spaces.len() as u64))
             .await?;
 
@@ -277,166 +299,17 @@ impl App {
         for (d, c) in tx.workspace(ws).export_discussion_criteria().await? {
             criteria_of.entry(d).or_default().push(c);
         }
-        let mut chunks = Chunks::new("discussions");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_discussions(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            for d in page {
-                chunks
-                    .push(
-                        &mut w,
-                        &DiscussionRecord {
-                            title: self
-                                .open_text(&mut tx, &at(ws, "discussions", "title", d.id), &d.title)
-                                .await?,
-                            description: self
-                                .open_text(
-                                    &mut tx,
-                                    &at(ws, "discussions", "description", d.id),
-                                    &d.description,
-                                )
-                                .await?,
-                            criteria: criteria_of.remove(&d.id).unwrap_or_default(),
-                            id: d.id,
-                            space_id: d.space_id,
-                            kind: d.kind,
-                            open: d.open,
-                            deadline: d.deadline,
-                            created_by: d.created_by,
-                            created_at: d.created_at,
-                            updated_at: d.updated_at,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("discussions".to_owned(), chunks.total);
-
-        let mut chunks = Chunks::new("ideas");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_ideas(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            for i in page {
-                let summary = self.open_summary(&mut tx, ws, i.id, &i.summary).await?;
-                chunks
-                    .push(
-                        &mut w,
-                        &IdeaRecord {
-                            body: self
-                                .open_text(&mut tx, &at(ws, "ideas", "body", i.id), &i.body)
-                                .await?,
-                            title: summary.title,
-                            tags: summary.tags,
-                            id: i.id,
-                            discussion_id: i.discussion_id,
-                            author_id: i.author_id,
-                            stage_id: i.stage_id,
-                            merged_into: i.merged_into,
-                            created_at: i.created_at,
-                            updated_at: i.updated_at,
-                            deleted_at: i.deleted_at,
-                            deleted_by: i.deleted_by,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("ideas".to_owned(), chunks.total);
-
-        let mut chunks = Chunks::new("comments");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_comments(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            for c in page {
-                chunks
-                    .push(
-                        &mut w,
-                        &CommentRecord {
-                            body: self
-                                .open_text(&mut tx, &at(ws, "comments", "body", c.id), &c.body)
-                                .await?,
-                            id: c.id,
-                            idea_id: c.idea_id,
-                            parent_id: c.parent_id,
-                            author_id: c.author_id,
-                            moved_from: c.moved_from,
-                            created_at: c.created_at,
-                            updated_at: c.updated_at,
-                            deleted_at: c.deleted_at,
-                            deleted_by: c.deleted_by,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("comments".to_owned(), chunks.total);
-
-        let mut chunks = Chunks::new("votes");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_votes(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.idea_id, last.user_id));
-            for v in page {
-                chunks
-                    .push(
-                        &mut w,
-                        &VoteRecord {
-                            idea_id: v.idea_id,
-                            user_id: v.user_id,
-                            value: v.value,
-                            moved_from: v.moved_from,
-                            updated_at: v.updated_at,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("votes".to_owned(), chunks.total);
-
-        let mut chunks = Chunks::new("ratings");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_ratings(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.idea_id, last.criterion_id, last.user_id));
-            for r in page {
-                chunks
-                    .push(
-                        &mut w,
-                        &RatingRecord {
-                            idea_id: r.idea_id,
-                            criterion_id: r.criterion_id,
-                            user_id: r.user_id,
-                            value: r.value,
-                            updated_at: r.updated_at,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("ratings".to_owned(), chunks.total);
+        let mut discussions = Discussions { criteria_of };
+        self.export_section(&mut discussions, &mut tx, ws, &mut w, &mut tally)
+            .await?;
+        self.export_section(&mut Ideas, &mut tx, ws, &mut w, &mut tally)
+            .await?;
+        self.export_section(&mut Comments, &mut tx, ws, &mut w, &mut tally)
+            .await?;
+        self.export_section(&mut Votes, &mut tx, ws, &mut w, &mut tally)
+            .await?;
+        self.export_section(&mut Ratings, &mut tx, ws, &mut w, &mut tally)
+            .await?;
 
         // Attachments: each page is one chunk, followed by the files it lists.
         let mut chunks = Chunks::new("attachments");
@@ -468,7 +341,7 @@ impl App {
                     created_at: a.created_at,
                 })?;
                 files.push((a.id, a.size_bytes));
-                done += 1;
+                tally.done += 1;
             }
             chunks.flush(&mut w).await?;
             for (id, size) in files {
@@ -485,41 +358,12 @@ impl App {
                 }
                 w.end().await?;
             }
-            tell(done, &w);
+            tally.tell(&w);
         }
-        counts.insert("attachments".to_owned(), chunks.total);
+        tally.counts.insert("attachments".to_owned(), chunks.total);
 
-        let mut chunks = Chunks::new("links");
-        let mut after = None;
-        loop {
-            let page = tx.workspace(ws).export_links(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            for l in page {
-                chunks
-                    .push(
-                        &mut w,
-                        &LinkRecord {
-                            url: self
-                                .open_text(&mut tx, &at(ws, "links", "url", l.id), &l.url)
-                                .await?,
-                            title: self
-                                .open_text(&mut tx, &at(ws, "links", "title", l.id), &l.title)
-                                .await?,
-                            id: l.id,
-                            idea_id: l.idea_id,
-                            comment_id: l.comment_id,
-                            created_by: l.created_by,
-                            created_at: l.created_at,
-                        },
-                    )
-                    .await?;
-                done += 1;
-            }
-            tell(done, &w);
-        }
-        chunks.flush(&mut w).await?;
-        counts.insert("links".to_owned(), chunks.total);
+        self.export_section(&mut Links, &mut tx, ws, &mut w, &mut tally)
+            .await?;
 
         let merges: Vec<MergeRecord> = tx
             .workspace(ws)
@@ -536,7 +380,9 @@ impl App {
                 unmerged_at: m.unmerged_at,
             })
             .collect();
-        counts.insert("merges".to_owned(), merges.len() as u64);
+        tally
+            .counts
+            .insert("merges".to_owned(), merges.len() as u64);
         w.entry("merges.jsonl", &jsonl(&merges)?, Some(merges.len() as u64))
             .await?;
 
@@ -556,7 +402,9 @@ impl App {
                 revoked_at: i.revoked_at,
             });
         }
-        counts.insert("invitations".to_owned(), invitations.len() as u64);
+        tally
+            .counts
+            .insert("invitations".to_owned(), invitations.len() as u64);
         w.entry(
             "invitations.jsonl",
             &jsonl(&invitations)?,
@@ -609,7 +457,9 @@ impl App {
                 notices,
             });
         }
-        counts.insert("requests".to_owned(), requests.len() as u64);
+        tally
+            .counts
+            .insert("requests".to_owned(), requests.len() as u64);
         w.entry(
             "requests.jsonl",
             &jsonl(&requests)?,
@@ -617,9 +467,37 @@ impl App {
         )
         .await?;
         drop(tx);
-        tell(done, &w);
-        let (manifest, bytes) = w.finish(&slug, self.now(), counts).await?;
+        tally.tell(&w);
+        let (manifest, bytes) = w.finish(&slug, self.now(), tally.counts).await?;
         Ok(ExportSummary { manifest, bytes })
+    }
+
+    /// Writes one paged section (see [`sections`]): its rows page by page from the snapshot,
+    /// as records in chunks, telling the progress after every page.
+    async fn export_section<S: Section, W: AsyncWrite + Unpin + Send>(
+        &self,
+        section: &mut S,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        w: &mut ArchiveWriter<W>,
+        tally: &mut Tally<'_>,
+    ) -> AppResult<()> {
+        let mut chunks = Chunks::new(S::DIR);
+        let mut after = None;
+        loop {
+            let page = S::page(&mut tx.workspace(ws), after.take(), PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(S::cursor(last));
+            for row in page {
+                let record = section.record(self, tx, ws, row).await?;
+                chunks.push(w, &record).await?;
+                tally.done += 1;
+            }
+            tally.tell(w);
+        }
+        chunks.flush(w).await?;
+        tally.counts.insert(S::DIR.to_owned(), chunks.total);
+        Ok(())
     }
 
     /// Exports workspace `slug` for the operator (`ideaweave export workspace`), recorded as
@@ -981,6 +859,14 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// Imports one chunk of a paged section (see [`sections`]).
+    async fn import_section<S: Section>(&mut self, path: &str, data: &[u8]) -> AppResult<()> {
+        let rows: Vec<S::Record> = records(path, data)?;
+        self.count(S::DIR, rows.len());
+        self.done += rows.len() as u64;
+        S::import(self, rows).await
+    }
+
     async fn entry(&mut self, path: &str, data: &[u8]) -> AppResult<()> {
         let app = self.app;
         let now = app.now();
@@ -1114,173 +1000,11 @@ impl<'a> Importer<'a> {
                     }
                 }
             }
-            "discussions" => {
-                let rows: Vec<DiscussionRecord> = records(path, data)?;
-                self.count("discussions", rows.len());
-                self.done += rows.len() as u64;
-                let people = self.people.clone();
-                let (tx, ws) = self.parts()?;
-                let key = app
-                    .keyring
-                    .data_key(&mut tx.workspace(ws), None, now)
-                    .await?;
-                for d in rows {
-                    if !matches!(d.kind.as_str(), "challenge" | "topic") {
-                        return Err(AppError::invalid("kind", "must be challenge or topic"));
-                    }
-                    let row = DiscussionRow {
-                        id: d.id,
-                        space_id: d.space_id,
-                        kind: d.kind,
-                        title: key.seal_text(ws, "discussions", "title", d.id, &d.title)?,
-                        description: key.seal_text(
-                            ws,
-                            "discussions",
-                            "description",
-                            d.id,
-                            &d.description,
-                        )?,
-                        open: d.open,
-                        deadline: d.deadline,
-                        created_by: map(&people, d.created_by),
-                        created_at: d.created_at,
-                        updated_at: d.updated_at,
-                    };
-                    let mut repo = tx.workspace(ws);
-                    repo.import_discussion(&row).await?;
-                    for c in d.criteria {
-                        repo.import_discussion_criterion(d.id, c).await?;
-                    }
-                }
-            }
-            "ideas" => {
-                let rows: Vec<IdeaRecord> = records(path, data)?;
-                self.count("ideas", rows.len());
-                self.done += rows.len() as u64;
-                let authors = rows
-                    .iter()
-                    .map(|i| self.listed(i.author_id))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let people = self.people.clone();
-                let (tx, ws) = self.parts()?;
-                for (i, author) in rows.into_iter().zip(authors) {
-                    let title = IdeaTitle::parse(&i.title)?;
-                    let body = IdeaBody::parse(&i.body)?;
-                    let tags = i
-                        .tags
-                        .iter()
-                        .map(|t| Tag::parse(t))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let excerpt =
-                        markdown::excerpt(body.as_str(), crate::content::ideas::EXCERPT_CHARS);
-                    let mut repo = tx.workspace(ws);
-                    let (summary, sealed_body, tag_index) = app
-                        .seal_idea(
-                            &mut repo,
-                            UserId(author),
-                            IdeaId(i.id),
-                            &title,
-                            &body,
-                            &excerpt,
-                            &tags,
-                            now,
-                        )
-                        .await?;
-                    repo.import_idea(
-                        &IdeaRow {
-                            id: i.id,
-                            discussion_id: i.discussion_id,
-                            author_id: author,
-                            summary,
-                            body: sealed_body,
-                            stage_id: i.stage_id,
-                            merged_into: i.merged_into,
-                            created_at: i.created_at,
-                            updated_at: i.updated_at,
-                            deleted_at: i.deleted_at,
-                            deleted_by: i.deleted_by.map(|u| map(&people, u)),
-                        },
-                        &tag_index,
-                    )
-                    .await?;
-                }
-            }
-            "comments" => {
-                let rows: Vec<CommentRecord> = records(path, data)?;
-                self.count("comments", rows.len());
-                self.done += rows.len() as u64;
-                let authors = rows
-                    .iter()
-                    .map(|c| self.listed(c.author_id))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let people = self.people.clone();
-                let (tx, ws) = self.parts()?;
-                for (c, author) in rows.into_iter().zip(authors) {
-                    let key = app
-                        .keyring
-                        .data_key(&mut tx.workspace(ws), Some(UserId(author)), now)
-                        .await?;
-                    let row = CommentRow {
-                        id: c.id,
-                        idea_id: c.idea_id,
-                        parent_id: c.parent_id,
-                        author_id: author,
-                        body: key.seal_text(ws, "comments", "body", c.id, &c.body)?,
-                        moved_from: c.moved_from,
-                        created_at: c.created_at,
-                        updated_at: c.updated_at,
-                        deleted_at: c.deleted_at,
-                        deleted_by: c.deleted_by.map(|u| map(&people, u)),
-                    };
-                    tx.workspace(ws).import_comment(&row).await?;
-                }
-            }
-            "votes" => {
-                let rows: Vec<VoteRecord> = records(path, data)?;
-                self.count("votes", rows.len());
-                self.done += rows.len() as u64;
-                let voters = rows
-                    .iter()
-                    .map(|v| self.listed(v.user_id))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let (tx, ws) = self.parts()?;
-                for (v, voter) in rows.into_iter().zip(voters) {
-                    if v.value != 1 && v.value != -1 {
-                        return Err(AppError::invalid("value", "a vote is +1 or -1"));
-                    }
-                    tx.workspace(ws)
-                        .import_vote(&VoteRow {
-                            idea_id: v.idea_id,
-                            user_id: voter,
-                            value: v.value,
-                            moved_from: v.moved_from,
-                            updated_at: v.updated_at,
-                        })
-                        .await?;
-                }
-            }
-            "ratings" => {
-                let rows: Vec<RatingRecord> = records(path, data)?;
-                self.count("ratings", rows.len());
-                self.done += rows.len() as u64;
-                let raters = rows
-                    .iter()
-                    .map(|r| self.listed(r.user_id))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let (tx, ws) = self.parts()?;
-                for (r, rater) in rows.into_iter().zip(raters) {
-                    RatingValue::new(r.value)?;
-                    tx.workspace(ws)
-                        .import_rating(&RatingRow {
-                            idea_id: r.idea_id,
-                            criterion_id: r.criterion_id,
-                            user_id: rater,
-                            value: r.value,
-                            updated_at: r.updated_at,
-                        })
-                        .await?;
-                }
-            }
+            Discussions::DIR => self.import_section::<Discussions>(path, data).await?,
+            Ideas::DIR => self.import_section::<Ideas>(path, data).await?,
+            Comments::DIR => self.import_section::<Comments>(path, data).await?,
+            Votes::DIR => self.import_section::<Votes>(path, data).await?,
+            Ratings::DIR => self.import_section::<Ratings>(path, data).await?,
             "attachments" => {
                 let rows: Vec<AttachmentRecord> = records(path, data)?;
                 self.count("attachments", rows.len());
@@ -1337,32 +1061,7 @@ impl<'a> Importer<'a> {
                 }
                 self.pending_files.extend(expected);
             }
-            "links" => {
-                let rows: Vec<LinkRecord> = records(path, data)?;
-                self.count("links", rows.len());
-                self.done += rows.len() as u64;
-                let creators = rows
-                    .iter()
-                    .map(|l| self.listed(l.created_by))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let (tx, ws) = self.parts()?;
-                for (l, by) in rows.into_iter().zip(creators) {
-                    let key = app
-                        .keyring
-                        .data_key(&mut tx.workspace(ws), Some(UserId(by)), now)
-                        .await?;
-                    let row = LinkRow {
-                        id: l.id,
-                        idea_id: l.idea_id,
-                        comment_id: l.comment_id,
-                        url: key.seal_text(ws, "links", "url", l.id, &l.url)?,
-                        title: key.seal_text(ws, "links", "title", l.id, &l.title)?,
-                        created_by: by,
-                        created_at: l.created_at,
-                    };
-                    tx.workspace(ws).import_link(&row).await?;
-                }
-            }
+            Links::DIR => self.import_section::<Links>(path, data).await?,
             "merges.jsonl" => {
                 let rows: Vec<MergeRecord> = records(path, data)?;
                 self.count("merges", rows.len());
