@@ -8,6 +8,7 @@
 use ideaweave_domain::policy::Actor;
 use ideaweave_domain::*;
 
+use crate::platform::sealed::column;
 use crate::*;
 use crate::{App, AppError, AppResult, ClientInfo, CreatedWorkspace, Member};
 
@@ -524,7 +525,7 @@ impl App {
             for n in 0..batch {
                 let idea = idea_ids[(done + n) % idea_ids.len()];
                 let id = CommentId::new();
-                let body = key.seal_text(ws, "comments", "body", id.0, dice.pick(BODIES))?;
+                let body = key.seal_text(ws, column::COMMENTS_BODY, id.0, dice.pick(BODIES))?;
                 repo.insert_comment(id, idea, None, owner.id, &body, now)
                     .await?;
             }

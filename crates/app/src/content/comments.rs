@@ -7,6 +7,7 @@ use ideaweave_store::Tx;
 use ideaweave_store::records::{CommentRecord, IdeaScope};
 
 use crate::content::notifications::Happened;
+use crate::platform::sealed::column;
 use crate::platform::sealed::{NameMemo, at};
 use crate::trust::audit::{AuditAction, Target};
 use crate::*;
@@ -34,7 +35,7 @@ impl App {
                 .person_name(tx, names, c.author_id, &c.author_name)
                 .await?;
             let body = self
-                .open_text(tx, &at(ws, "comments", "body", c.id.0), &c.body)
+                .open_text(tx, &at(ws, column::COMMENTS_BODY, c.id.0), &c.body)
                 .await?;
             (
                 Some(AuthorView {
@@ -151,7 +152,7 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
+        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, body.as_str())?;
         repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
             .await?;
         repo.recount_idea(idea).await?;
@@ -202,7 +203,7 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(c.author_id), now)
             .await?;
-        let sealed = key.seal_text(m.workspace, "comments", "body", id.0, body.as_str())?;
+        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, body.as_str())?;
         repo.update_comment(id, &sealed, now).await?;
         let c = repo
             .comment(id)

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use crate::platform::sealed::at;
+use crate::platform::sealed::{Column, column};
 use crate::trust::audit::{AuditAction, Target};
 use crate::*;
 use crate::{App, AppError, AppResult, Member, space_view};
@@ -112,7 +113,7 @@ impl App {
         ws: WorkspaceId,
         id: AttachmentId,
     ) -> AppResult<Option<SealedFile>> {
-        self.open_sealed_object(tx, ws, id.0, "attachments", "file")
+        self.open_sealed_object(tx, ws, id.0, column::ATTACHMENTS_FILE)
             .await
     }
 
@@ -123,18 +124,17 @@ impl App {
         tx: &mut Tx,
         ws: WorkspaceId,
         id: uuid::Uuid,
-        table: &'static str,
-        column: &'static str,
+        sealed: Column,
     ) -> AppResult<Option<SealedFile>> {
         let mut reader = self.files.open(&format!("{}/{id}", ws.0)).await?;
         let mut header = [0u8; STREAM_HEADER_LEN];
         let got = read_full(&mut reader, &mut header).await?;
         if got < STREAM_HEADER_LEN {
             return Err(AppError::Integrity(format!(
-                "the stored {table}.{column} of {id} is cut short ({got} bytes)"
+                "the stored {sealed} of {id} is cut short ({got} bytes)"
             )));
         }
-        let place = at(ws, table, column, id);
+        let place = at(ws, sealed, id);
         Ok(self
             .keyring
             .open_stream(tx, &place, &header)
@@ -157,7 +157,7 @@ impl App {
         Box<dyn ideaweave_store::FileWriter>,
         ideaweave_crypto::StreamSealer,
     )> {
-        let sealer = key.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let sealer = key.stream_sealer(&at(ws, column::ATTACHMENTS_FILE, id.0))?;
         let writer = self.files.create(&storage_key(ws, id)).await?;
         Ok((writer, sealer))
     }
@@ -170,10 +170,14 @@ impl App {
     ) -> AppResult<AttachmentView> {
         Ok(AttachmentView {
             filename: self
-                .open_text(tx, &at(ws, "attachments", "filename", a.id.0), &a.filename)
+                .open_text(
+                    tx,
+                    &at(ws, column::ATTACHMENTS_FILENAME, a.id.0),
+                    &a.filename,
+                )
                 .await?,
             sha256: self
-                .open_text(tx, &at(ws, "attachments", "sha256", a.id.0), &a.sha256)
+                .open_text(tx, &at(ws, column::ATTACHMENTS_SHA256, a.id.0), &a.sha256)
                 .await?,
             id: a.id,
             idea_id: a.idea_id,
@@ -193,10 +197,10 @@ impl App {
     ) -> AppResult<LinkView> {
         Ok(LinkView {
             url: self
-                .open_text(tx, &at(ws, "links", "url", l.id.0), &l.url)
+                .open_text(tx, &at(ws, column::LINKS_URL, l.id.0), &l.url)
                 .await?,
             title: self
-                .open_text(tx, &at(ws, "links", "title", l.id.0), &l.title)
+                .open_text(tx, &at(ws, column::LINKS_TITLE, l.id.0), &l.title)
                 .await?,
             id: l.id,
             idea_id: l.idea_id,
@@ -287,7 +291,7 @@ impl App {
         };
         let id = AttachmentId::new();
         let key = storage_key(ws, id);
-        let mut sealer = sealing.stream_sealer(&at(ws, "attachments", "file", id.0))?;
+        let mut sealer = sealing.stream_sealer(&at(ws, column::ATTACHMENTS_FILE, id.0))?;
         let mut text = kind.text.then(TextCheck::default);
         let mut sha = Sha256::new();
         let mut size = 0usize;
@@ -317,10 +321,10 @@ impl App {
         let sha = hex::encode(sha.finalize());
         let size = i64::try_from(size).map_err(|_| too_large())?;
         let sealed_name = sealing.seal(
-            &at(ws, "attachments", "filename", id.0),
+            &at(ws, column::ATTACHMENTS_FILENAME, id.0),
             filename.as_str().as_bytes(),
         )?;
-        let sealed_sha = sealing.seal(&at(ws, "attachments", "sha256", id.0), sha.as_bytes())?;
+        let sealed_sha = sealing.seal(&at(ws, column::ATTACHMENTS_SHA256, id.0), sha.as_bytes())?;
         let result = async {
             let mut tx = self.store.begin().await?;
             self.attach_target(&mut tx, m, idea, comment).await?;
@@ -407,7 +411,7 @@ impl App {
         let mut reader = self.files.open(&key).await?;
         let mut header = [0u8; STREAM_HEADER_LEN];
         let got = read_full(&mut reader, &mut header).await?;
-        let place = at(m.workspace, "attachments", "file", id.0);
+        let place = at(m.workspace, column::ATTACHMENTS_FILE, id.0);
         if got < STREAM_HEADER_LEN {
             return Err(AppError::Integrity(format!(
                 "the file of attachment {} is cut short ({got} bytes)",
@@ -496,8 +500,8 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let sealed_url = key.seal_text(ws, "links", "url", id.0, url.as_str())?;
-        let sealed_title = key.seal_text(ws, "links", "title", id.0, title.as_str())?;
+        let sealed_url = key.seal_text(ws, column::LINKS_URL, id.0, url.as_str())?;
+        let sealed_title = key.seal_text(ws, column::LINKS_TITLE, id.0, title.as_str())?;
         repo.insert_link(
             id,
             idea,

@@ -7,6 +7,7 @@ use ideaweave_store::records::{CommentRecord, IdeaRecord, IdeaScope};
 use ideaweave_store::{IdeaQuery, NewIdea, Tx, WorkspaceRepo};
 
 use crate::content::notifications::Happened;
+use crate::platform::sealed::column;
 use crate::platform::sealed::{IdeaSummaryText, NameMemo, at};
 use crate::trust::audit::{AuditAction, Target};
 use serde_json::json;
@@ -78,7 +79,7 @@ impl App {
             tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
         };
         let summary = App::seal_summary(&key, ws, id.0, &text)?;
-        let body = key.seal_text(ws, "ideas", "body", id.0, body.as_str())?;
+        let body = key.seal_text(ws, column::IDEAS_BODY, id.0, body.as_str())?;
         let tag_key = self.keyring.tag_index_key(repo, now).await?;
         Ok((summary, body, tag_indexes(&tag_key, tags)))
     }
@@ -321,7 +322,7 @@ impl App {
         for r in found.ratings {
             ratings.push(RatingView {
                 criterion: self
-                    .open_text(tx, &at(ws, "rating_criteria", "name", r.id.0), &r.name)
+                    .open_text(tx, &at(ws, column::RATING_CRITERIA_NAME, r.id.0), &r.name)
                     .await?,
                 criterion_id: r.id,
                 count: r.count,
@@ -332,7 +333,7 @@ impl App {
         let discussion_title = self
             .open_text(
                 tx,
-                &at(ws, "discussions", "title", scope.discussion_id.0),
+                &at(ws, column::DISCUSSIONS_TITLE, scope.discussion_id.0),
                 &scope.discussion_title,
             )
             .await?;
@@ -391,7 +392,7 @@ impl App {
         let merged_into = rec.merged_into.map(IdeaId);
         let deleted_at = rec.deleted_at;
         let body = self
-            .open_text(tx, &at(ws, "ideas", "body", id.0), &body)
+            .open_text(tx, &at(ws, column::IDEAS_BODY, id.0), &body)
             .await?;
         let mut names = NameMemo::default();
         let view = IdeaView {
@@ -427,7 +428,7 @@ impl App {
             .ok_or(AppError::NotFound("idea"))?;
         let old = self.open_summary(&mut tx, ws, id.0, &rec.summary).await?;
         let old_body = self
-            .open_text(&mut tx, &at(ws, "ideas", "body", id.0), &old_body)
+            .open_text(&mut tx, &at(ws, column::IDEAS_BODY, id.0), &old_body)
             .await?;
         let title = IdeaTitle::parse(p.title.as_deref().unwrap_or(&old.title))?;
         let body = IdeaBody::parse(p.body.as_deref().unwrap_or(&old_body))?;

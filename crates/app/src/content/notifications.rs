@@ -45,6 +45,7 @@ use utoipa::ToSchema;
 
 use crate::OrInternal;
 use crate::platform::mail::{OutgoingMail, html_escape};
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, Target};
 use crate::{App, AppError, AppResult, Member, parse_role, space_view};
@@ -245,7 +246,7 @@ fn digest_mail(to: &str, workspace: &str, notices: &[Notice]) -> OutgoingMail {
 }
 
 fn pending_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
-    at(ws, "pending_notifications", "item", id)
+    at(ws, column::PENDING_NOTIFICATIONS_ITEM, id)
 }
 
 impl App {
@@ -361,7 +362,7 @@ impl App {
         // What every message says, worked out once.
         let actor = match tx.workspace(ws).member(m.actor.user).await? {
             Some(a) => {
-                self.open_text(tx, &account("name", a.user_id), &a.name)
+                self.open_text(tx, &account(column::USERS_NAME, a.user_id), &a.name)
                     .await?
             }
             None => return Ok(()),
@@ -588,7 +589,11 @@ impl App {
     async fn address_of(&self, tx: &mut Tx, member: &MemberRecord) -> AppResult<Option<String>> {
         let opened = self
             .keyring
-            .open_text(tx, &account("email", member.user_id), &member.email)
+            .open_text(
+                tx,
+                &account(column::USERS_EMAIL, member.user_id),
+                &member.email,
+            )
             .await?;
         Ok(opened
             .and_then(|e| Email::parse(&e).ok())

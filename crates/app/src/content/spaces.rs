@@ -8,6 +8,7 @@ use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
 use ideaweave_store::Tx;
 
 use crate::platform::sealed::at;
+use crate::platform::sealed::{Column, column};
 use crate::trust::audit::{AuditAction, Target};
 use crate::*;
 use crate::{App, AppError, AppResult, Member, space_view};
@@ -17,13 +18,12 @@ use serde_json::json;
 fn sealed_pair(
     key: &crate::platform::keyring::SealingKey,
     ws: WorkspaceId,
-    table: &'static str,
     row: uuid::Uuid,
-    [(c1, t1), (c2, t2)]: [(&'static str, &str); 2],
+    [(c1, t1), (c2, t2)]: [(Column, &str); 2],
 ) -> AppResult<(Vec<u8>, Vec<u8>)> {
     Ok((
-        key.seal_text(ws, table, c1, row, t1)?,
-        key.seal_text(ws, table, c2, row, t2)?,
+        key.seal_text(ws, c1, row, t1)?,
+        key.seal_text(ws, c2, row, t2)?,
     ))
 }
 
@@ -46,10 +46,14 @@ impl App {
     ) -> AppResult<SpaceView> {
         Ok(SpaceView {
             name: self
-                .open_text(tx, &at(ws, "spaces", "name", s.id.0), &s.name)
+                .open_text(tx, &at(ws, column::SPACES_NAME, s.id.0), &s.name)
                 .await?,
             description: self
-                .open_text(tx, &at(ws, "spaces", "description", s.id.0), &s.description)
+                .open_text(
+                    tx,
+                    &at(ws, column::SPACES_DESCRIPTION, s.id.0),
+                    &s.description,
+                )
                 .await?,
             id: s.id,
             private: s.private,
@@ -65,11 +69,11 @@ impl App {
         d: &DiscussionRecord,
     ) -> AppResult<(String, String)> {
         Ok((
-            self.open_text(tx, &at(ws, "discussions", "title", d.id.0), &d.title)
+            self.open_text(tx, &at(ws, column::DISCUSSIONS_TITLE, d.id.0), &d.title)
                 .await?,
             self.open_text(
                 tx,
-                &at(ws, "discussions", "description", d.id.0),
+                &at(ws, column::DISCUSSIONS_DESCRIPTION, d.id.0),
                 &d.description,
             )
             .await?,
@@ -139,11 +143,10 @@ impl App {
         let (sn, sd) = sealed_pair(
             &key,
             m.workspace,
-            "spaces",
             id.0,
             [
-                ("name", name.as_str()),
-                ("description", description.as_str()),
+                (column::SPACES_NAME, name.as_str()),
+                (column::SPACES_DESCRIPTION, description.as_str()),
             ],
         )?;
         repo.insert_space(id, &sn, &sd, input.private, m.actor.user, now)
@@ -201,11 +204,10 @@ impl App {
         let (sn, sd) = sealed_pair(
             &key,
             m.workspace,
-            "spaces",
             id.0,
             [
-                ("name", name.as_str()),
-                ("description", description.as_str()),
+                (column::SPACES_NAME, name.as_str()),
+                (column::SPACES_DESCRIPTION, description.as_str()),
             ],
         )?;
         repo.update_space(id, &sn, &sd, input.private).await?;
@@ -389,11 +391,10 @@ impl App {
         let (st, sd) = sealed_pair(
             &key,
             m.workspace,
-            "discussions",
             id.0,
             [
-                ("title", title.as_str()),
-                ("description", description.as_str()),
+                (column::DISCUSSIONS_TITLE, title.as_str()),
+                (column::DISCUSSIONS_DESCRIPTION, description.as_str()),
             ],
         )?;
         repo.insert_discussion(
@@ -475,11 +476,10 @@ impl App {
         let (st, sd) = sealed_pair(
             &key,
             m.workspace,
-            "discussions",
             id.0,
             [
-                ("title", title.as_str()),
-                ("description", description.as_str()),
+                (column::DISCUSSIONS_TITLE, title.as_str()),
+                (column::DISCUSSIONS_DESCRIPTION, description.as_str()),
             ],
         )?;
         repo.update_discussion(id, kind.as_str(), &st, &sd, open, deadline, self.now())

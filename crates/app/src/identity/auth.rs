@@ -735,7 +735,10 @@ impl App {
             .account_key(&mut tx, principal.user, now)
             .await?;
         let sealed = key.seal(
-            &crate::platform::sealed::account("name", principal.user),
+            &crate::platform::sealed::account(
+                crate::platform::sealed::column::USERS_NAME,
+                principal.user,
+            ),
             name.as_str().as_bytes(),
         )?;
         if !tx.set_user_name(principal.user, &sealed).await? {

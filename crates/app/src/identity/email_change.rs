@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::platform::mail::plain_mail;
 use crate::platform::sealed::account;
+use crate::platform::sealed::column;
 use crate::platform::secrets::{parse_prefixed_secret, prefixed_secret};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Principal};
@@ -58,7 +59,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("account"))?;
         let old = self
-            .open_text(&mut tx, &account("email", user), &current.email)
+            .open_text(&mut tx, &account(column::USERS_EMAIL, user), &current.email)
             .await?;
         if old.eq_ignore_ascii_case(email.as_str()) {
             return Err(AppError::invalid("email", "is your address already"));
@@ -68,7 +69,10 @@ impl App {
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let id = uuid::Uuid::now_v7();
         let key = self.keyring.account_key(&mut tx, user, now).await?;
-        let sealed = key.seal(&account("email_change", user), email.as_str().as_bytes())?;
+        let sealed = key.seal(
+            &account(column::USERS_EMAIL_CHANGE, user),
+            email.as_str().as_bytes(),
+        )?;
         tx.insert_email_change(id, user, &sealed, &hash, now, expires_at)
             .await?;
         let url = format!("{}/email-change/{secret}", self.settings.public_url);
@@ -113,7 +117,7 @@ impl App {
     ) -> AppResult<Email> {
         let text = self
             .keyring
-            .open_text(tx, &account("email_change", user), sealed)
+            .open_text(tx, &account(column::USERS_EMAIL_CHANGE, user), sealed)
             .await?
             .ok_or(AppError::NotFound("address change"))?;
         Email::parse(&text).map_err(|e| AppError::Integrity(format!("pending address: {e}")))
@@ -166,10 +170,13 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("account"))?;
         let old = self
-            .open_text(&mut tx, &account("email", user), &current.email)
+            .open_text(&mut tx, &account(column::USERS_EMAIL, user), &current.email)
             .await?;
         let key = self.keyring.account_key(&mut tx, user, now).await?;
-        let sealed = key.seal(&account("email", user), email.as_str().as_bytes())?;
+        let sealed = key.seal(
+            &account(column::USERS_EMAIL, user),
+            email.as_str().as_bytes(),
+        )?;
         if !tx.set_user_email(user, &index, &sealed).await? {
             return Err(AppError::NotFound("account"));
         }

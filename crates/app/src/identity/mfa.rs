@@ -16,6 +16,7 @@ use totp_rs::{Builder, Secret, Totp};
 use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::platform::sealed::account_row;
+use crate::platform::sealed::column;
 use crate::platform::secrets::{hash_secret, random_secret};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult};
@@ -227,7 +228,7 @@ impl App {
             .unwrap_or_default();
         let key = self.keyring.account_key(&mut tx, user.id, now).await?;
         let sealed = key.seal(
-            &account_row("totp_credentials", "secret", user.id.0),
+            &account_row(column::TOTP_CREDENTIALS_SECRET, user.id.0),
             &secret,
         )?;
         if !tx.put_pending_totp(user.id, &sealed, now).await? {
@@ -273,7 +274,7 @@ impl App {
             .keyring
             .open(
                 &mut tx,
-                &account_row("totp_credentials", "secret", principal.user.0),
+                &account_row(column::TOTP_CREDENTIALS_SECRET, principal.user.0),
                 &record.secret,
             )
             .await?
@@ -564,7 +565,7 @@ impl App {
                 .keyring
                 .open(
                     tx,
-                    &account_row("totp_credentials", "secret", user.0),
+                    &account_row(column::TOTP_CREDENTIALS_SECRET, user.0),
                     &record.secret,
                 )
                 .await?;

@@ -15,6 +15,7 @@ use webauthn_rs::prelude::*;
 use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::identity::mfa::RotatedSession;
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account, account_row};
 use crate::platform::secrets::hash_secret;
 use crate::trust::audit::{AuditAction, ClientInfo, Target};
@@ -128,7 +129,7 @@ impl App {
                 .keyring
                 .open(
                     tx,
-                    &account_row("passkeys", "credential", r.id),
+                    &account_row(column::PASSKEYS_CREDENTIAL, r.id),
                     &r.credential,
                 )
                 .await?
@@ -172,7 +173,7 @@ impl App {
             .unwrap_or_default();
         let name = self
             .keyring
-            .open_text(&mut tx, &account("name", user.id), &user.name)
+            .open_text(&mut tx, &account(column::USERS_NAME, user.id), &user.name)
             .await?
             .unwrap_or_default();
         let exclude: Vec<CredentialID> = self
@@ -187,7 +188,7 @@ impl App {
         let id = uuid::Uuid::new_v4();
         let key = self.keyring.account_key(&mut tx, user.id, now).await?;
         let sealed = key.seal(
-            &account_row("webauthn_ceremonies", "state", id),
+            &account_row(column::WEBAUTHN_CEREMONIES_STATE, id),
             &serde_json::to_vec(&state).map_err(|e| AppError::internal(e.to_string()))?,
         )?;
         tx.insert_ceremony(
@@ -257,7 +258,7 @@ impl App {
             .keyring
             .open(
                 &mut tx,
-                &account_row("webauthn_ceremonies", "state", input.ceremony),
+                &account_row(column::WEBAUTHN_CEREMONIES_STATE, input.ceremony),
                 &ceremony.state,
             )
             .await?
@@ -273,10 +274,10 @@ impl App {
             .account_key(&mut tx, principal.user, now)
             .await?;
         let sealed_credential = key.seal(
-            &account_row("passkeys", "credential", id),
+            &account_row(column::PASSKEYS_CREDENTIAL, id),
             &serde_json::to_vec(&passkey).map_err(|e| AppError::internal(e.to_string()))?,
         )?;
-        let sealed_name = key.seal(&account_row("passkeys", "name", id), name.as_bytes())?;
+        let sealed_name = key.seal(&account_row(column::PASSKEYS_NAME, id), name.as_bytes())?;
         let added = tx
             .insert_passkey(
                 ideaweave_store::NewPasskey {
@@ -324,7 +325,7 @@ impl App {
         for r in tx.passkeys_of(principal.user).await? {
             let name = self
                 .keyring
-                .open_text(&mut tx, &account_row("passkeys", "name", r.id), &r.name)
+                .open_text(&mut tx, &account_row(column::PASSKEYS_NAME, r.id), &r.name)
                 .await?
                 .unwrap_or_default();
             out.push(PasskeyView {
@@ -458,7 +459,7 @@ impl App {
             .keyring
             .open(
                 &mut tx,
-                &account_row("passkeys", "credential", record.id),
+                &account_row(column::PASSKEYS_CREDENTIAL, record.id),
                 &record.credential,
             )
             .await?
@@ -477,7 +478,7 @@ impl App {
             .account_key(&mut tx, record.user_id, now)
             .await?;
         let sealed = account_key.seal(
-            &account_row("passkeys", "credential", record.id),
+            &account_row(column::PASSKEYS_CREDENTIAL, record.id),
             &serde_json::to_vec(&key).map_err(|e| AppError::internal(e.to_string()))?,
         )?;
         tx.passkey_used(record.id, &sealed, now).await?;
@@ -544,7 +545,7 @@ impl App {
         let id = uuid::Uuid::new_v4();
         let key = self.keyring.account_key(tx, user, now).await?;
         let sealed = key.seal(
-            &account_row("webauthn_ceremonies", "state", id),
+            &account_row(column::WEBAUTHN_CEREMONIES_STATE, id),
             &serde_json::to_vec(&state).map_err(|e| AppError::internal(e.to_string()))?,
         )?;
         tx.insert_ceremony(
@@ -591,7 +592,7 @@ impl App {
             .keyring
             .open(
                 &mut tx,
-                &account_row("webauthn_ceremonies", "state", id),
+                &account_row(column::WEBAUTHN_CEREMONIES_STATE, id),
                 &ceremony.state,
             )
             .await?

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::platform::mail::{OutgoingMail, html_escape};
 use crate::platform::sealed::account;
+use crate::platform::sealed::column;
 use crate::platform::secrets::{parse_prefixed_secret, prefixed_secret};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult};
@@ -230,7 +231,7 @@ impl App {
     ) -> AppResult<Option<Email>> {
         let opened = self
             .keyring
-            .open_text(tx, &account("email", user), sealed)
+            .open_text(tx, &account(column::USERS_EMAIL, user), sealed)
             .await?;
         Ok(opened.and_then(|e| Email::parse(&e).ok()))
     }

@@ -30,6 +30,7 @@ use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
 use crate::identity::sso::{ParkedLogin, ProviderLogout, list, refused};
 use crate::platform::sealed::at;
+use crate::platform::sealed::column;
 use crate::platform::secrets::{hash_secret, random_secret};
 use crate::trust::audit::{AuditAction, ClientInfo, Target};
 use crate::{App, AppError, AppResult, Member};
@@ -817,7 +818,7 @@ impl App {
                 let mut repo = tx.workspace(m.workspace);
                 let key = self.keyring.data_key(&mut repo, None, now).await?;
                 let sealed = key.seal(
-                    &at(m.workspace, "workspace_saml", "sp_key", m.workspace.0),
+                    &at(m.workspace, column::WORKSPACE_SAML_SP_KEY, m.workspace.0),
                     &private,
                 )?;
                 (sealed, STANDARD.encode(cert))
@@ -900,7 +901,7 @@ impl App {
             .keyring
             .open(
                 &mut tx,
-                &at(ws.id, "workspace_saml", "sp_key", ws.id.0),
+                &at(ws.id, column::WORKSPACE_SAML_SP_KEY, ws.id.0),
                 &config.sp_key,
             )
             .await?

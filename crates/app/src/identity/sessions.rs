@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::identity::auth::{Principal, hash_password, verify_password};
 use crate::identity::mfa::RotatedSession;
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account, account_row};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member};
@@ -135,7 +136,7 @@ impl App {
         })
         .map_err(|e| AppError::internal(e.to_string()))?;
         Ok(Some(key.seal(
-            &account_row("sessions", "client", session),
+            &account_row(column::SESSIONS_CLIENT, session),
             &plain,
         )?))
     }
@@ -156,7 +157,7 @@ impl App {
             let client = match &r.client {
                 Some(sealed) => self
                     .keyring
-                    .open(&mut tx, &account_row("sessions", "client", r.id), sealed)
+                    .open(&mut tx, &account_row(column::SESSIONS_CLIENT, r.id), sealed)
                     .await?
                     .and_then(|b| serde_json::from_slice::<SealedClient>(&b).ok()),
                 None => None,
@@ -274,7 +275,11 @@ impl App {
                 .ok_or(AppError::Unauthenticated)?;
             let name = self
                 .keyring
-                .open_text(&mut tx, &account("name", record.id), &record.name)
+                .open_text(
+                    &mut tx,
+                    &account(column::USERS_NAME, record.id),
+                    &record.name,
+                )
                 .await?
                 .unwrap_or_default();
             (address, name)

@@ -27,6 +27,7 @@ use serde_json::json;
 
 use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account_row, at};
 use crate::platform::secrets::hash_secret;
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
@@ -435,8 +436,7 @@ impl App {
         let secret = match (input.client_secret, &existing) {
             (Some(s), _) => key.seal_text(
                 m.workspace,
-                "workspace_oidc",
-                "client_secret",
+                column::WORKSPACE_OIDC_CLIENT_SECRET,
                 m.workspace.0,
                 &s,
             )?,
@@ -523,7 +523,7 @@ impl App {
             .keyring
             .open_text(
                 &mut tx,
-                &at(ws.id, "workspace_oidc", "client_secret", ws.id.0),
+                &at(ws.id, column::WORKSPACE_OIDC_CLIENT_SECRET, ws.id.0),
                 &config.client_secret,
             )
             .await?
@@ -784,7 +784,7 @@ impl App {
             .map(|s| s.id);
         if let Some(id) = session_id {
             let key = self.keyring.account_key(&mut tx, user, now).await?;
-            let sealed = key.seal(&account_row("sessions", "sso_logout", id), &logout)?;
+            let sealed = key.seal(&account_row(column::SESSIONS_SSO_LOGOUT, id), &logout)?;
             tx.set_session_sso_logout(&hash, &sealed).await?;
         }
         tx.commit().await?;
@@ -953,7 +953,11 @@ impl App {
         };
         let Some(bytes) = self
             .keyring
-            .open(&mut tx, &account_row("sessions", "sso_logout", id), &sealed)
+            .open(
+                &mut tx,
+                &account_row(column::SESSIONS_SSO_LOGOUT, id),
+                &sealed,
+            )
             .await?
         else {
             return Ok(None);
@@ -1042,7 +1046,12 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let sealed = key.seal_text(ws, "sso_logins", "secrets", row_of(&state_hash), p.secrets)?;
+        let sealed = key.seal_text(
+            ws,
+            column::SSO_LOGINS_SECRETS,
+            row_of(&state_hash),
+            p.secrets,
+        )?;
         tx.insert_sso_login(ideaweave_store::NewSsoLogin {
             workspace: ws,
             state_hash: &state_hash,
@@ -1080,7 +1089,7 @@ impl App {
             .keyring
             .open_text(
                 &mut tx,
-                &at(ws, "sso_logins", "secrets", row_of(&state_hash)),
+                &at(ws, column::SSO_LOGINS_SECRETS, row_of(&state_hash)),
                 &login.secrets,
             )
             .await?

@@ -138,13 +138,12 @@ impl SealingKey {
     pub(crate) fn seal_text(
         &self,
         ws: WorkspaceId,
-        table: &'static str,
-        column: &'static str,
+        column: crate::platform::sealed::Column,
         row: uuid::Uuid,
         text: &str,
     ) -> AppResult<Vec<u8>> {
         self.seal(
-            &crate::platform::sealed::at(ws, table, column, row),
+            &crate::platform::sealed::at(ws, column, row),
             text.as_bytes(),
         )
     }

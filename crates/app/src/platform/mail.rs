@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::OrInternal;
 use crate::platform::keyring::ACCOUNT_SCOPE;
-use crate::platform::sealed::at;
+use crate::platform::sealed::{at, column};
 use crate::{App, AppError, AppResult};
 
 /// A message to send: plain-text and HTML parts of the same text.
@@ -105,8 +105,7 @@ pub(crate) fn utc_date(ms: i64) -> String {
 fn mail_place(ws: Option<WorkspaceId>, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
     at(
         ws.unwrap_or(WorkspaceId(ACCOUNT_SCOPE)),
-        "outbox",
-        "message",
+        column::OUTBOX_MESSAGE,
         id,
     )
 }

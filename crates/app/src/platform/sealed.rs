@@ -16,42 +16,110 @@ use crate::{App, AppError, AppResult};
 /// What a value reads as once its key was shredded (erasure).
 pub const ERASED: &str = "[erased]";
 
-/// The place of a sealed column of a workspace table.
-pub(crate) fn at(
-    ws: WorkspaceId,
+/// A sealed column: the table and column names bound into the associated data of each of its
+/// values. Only the constants in [`column`] exist, so every place a value is sealed or opened
+/// names its column the same way, and a typo is a compile error instead of a value that no
+/// longer opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Column {
     table: &'static str,
     column: &'static str,
-    row: uuid::Uuid,
-) -> Place<'static> {
+}
+
+impl Column {
+    const fn new(table: &'static str, column: &'static str) -> Self {
+        Self { table, column }
+    }
+
+    /// The table.
+    pub(crate) fn table(self) -> &'static str {
+        self.table
+    }
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.table, self.column)
+    }
+}
+
+/// Every sealed column, named `TABLE_COLUMN`.
+pub(crate) mod column {
+    use super::Column;
+
+    pub(crate) const API_TOKENS_NAME: Column = Column::new("api_tokens", "name");
+    pub(crate) const ATTACHMENTS_FILE: Column = Column::new("attachments", "file");
+    pub(crate) const ATTACHMENTS_FILENAME: Column = Column::new("attachments", "filename");
+    pub(crate) const ATTACHMENTS_SHA256: Column = Column::new("attachments", "sha256");
+    pub(crate) const COMMENTS_BODY: Column = Column::new("comments", "body");
+    pub(crate) const DISCUSSIONS_DESCRIPTION: Column = Column::new("discussions", "description");
+    pub(crate) const DISCUSSIONS_TITLE: Column = Column::new("discussions", "title");
+    pub(crate) const IDEAS_BODY: Column = Column::new("ideas", "body");
+    pub(crate) const IDEAS_SUMMARY: Column = Column::new("ideas", "summary");
+    pub(crate) const INVITATIONS_EMAIL: Column = Column::new("invitations", "email");
+    pub(crate) const LINKS_TITLE: Column = Column::new("links", "title");
+    pub(crate) const LINKS_URL: Column = Column::new("links", "url");
+    pub(crate) const OUTBOX_MESSAGE: Column = Column::new("outbox", "message");
+    pub(crate) const PASSKEYS_CREDENTIAL: Column = Column::new("passkeys", "credential");
+    pub(crate) const PASSKEYS_NAME: Column = Column::new("passkeys", "name");
+    pub(crate) const PENDING_NOTIFICATIONS_ITEM: Column =
+        Column::new("pending_notifications", "item");
+    pub(crate) const PRIVACY_NOTICES_RECIPIENT: Column =
+        Column::new("privacy_notices", "recipient");
+    pub(crate) const PRIVACY_REQUESTS_DETAILS: Column = Column::new("privacy_requests", "details");
+    pub(crate) const PRIVACY_REQUESTS_REQUESTER: Column =
+        Column::new("privacy_requests", "requester");
+    pub(crate) const PRIVACY_REQUESTS_RESOLUTION: Column =
+        Column::new("privacy_requests", "resolution");
+    pub(crate) const RATING_CRITERIA_NAME: Column = Column::new("rating_criteria", "name");
+    pub(crate) const SESSIONS_CLIENT: Column = Column::new("sessions", "client");
+    pub(crate) const SESSIONS_SSO_LOGOUT: Column = Column::new("sessions", "sso_logout");
+    pub(crate) const SPACES_DESCRIPTION: Column = Column::new("spaces", "description");
+    pub(crate) const SPACES_NAME: Column = Column::new("spaces", "name");
+    pub(crate) const SSO_LOGINS_SECRETS: Column = Column::new("sso_logins", "secrets");
+    pub(crate) const STAGES_NAME: Column = Column::new("stages", "name");
+    pub(crate) const SUPPORT_GRANTS_REASON: Column = Column::new("support_grants", "reason");
+    pub(crate) const TOTP_CREDENTIALS_SECRET: Column = Column::new("totp_credentials", "secret");
+    pub(crate) const USERS_EMAIL: Column = Column::new("users", "email");
+    pub(crate) const USERS_EMAIL_CHANGE: Column = Column::new("users", "email_change");
+    pub(crate) const USERS_NAME: Column = Column::new("users", "name");
+    pub(crate) const WEBAUTHN_CEREMONIES_STATE: Column =
+        Column::new("webauthn_ceremonies", "state");
+    pub(crate) const WORKSPACE_EXPORTS_ARCHIVE: Column =
+        Column::new("workspace_exports", "archive");
+    pub(crate) const WORKSPACE_OIDC_CLIENT_SECRET: Column =
+        Column::new("workspace_oidc", "client_secret");
+    pub(crate) const WORKSPACE_SAML_SP_KEY: Column = Column::new("workspace_saml", "sp_key");
+    pub(crate) const WORKSPACES_NAME: Column = Column::new("workspaces", "name");
+}
+
+/// The place of a sealed column of a workspace table.
+pub(crate) fn at(ws: WorkspaceId, column: Column, row: uuid::Uuid) -> Place<'static> {
     Place {
         workspace: ws.0,
-        table,
-        column,
+        table: column.table,
+        column: column.column,
         row,
     }
 }
 
 /// The place of a sealed column of an account's own row in another table (a session's
 /// client, an authenticator secret): sealed with the account key, bound to that row.
-pub(crate) fn account_row(
-    table: &'static str,
-    column: &'static str,
-    row: uuid::Uuid,
-) -> Place<'static> {
+pub(crate) fn account_row(column: Column, row: uuid::Uuid) -> Place<'static> {
     Place {
         workspace: ACCOUNT_SCOPE,
-        table,
-        column,
+        table: column.table,
+        column: column.column,
         row,
     }
 }
 
-/// The place of a sealed column of an account.
-pub(crate) fn account(column: &'static str, user: UserId) -> Place<'static> {
+/// The place of a sealed column of an account (`column::USERS_…`).
+pub(crate) fn account(column: Column, user: UserId) -> Place<'static> {
     Place {
         workspace: ACCOUNT_SCOPE,
-        table: "users",
-        column,
+        table: column.table,
+        column: column.column,
         row: user.0,
     }
 }
@@ -106,7 +174,7 @@ impl App {
         idea: uuid::Uuid,
         sealed: &[u8],
     ) -> AppResult<IdeaSummaryText> {
-        let place = at(ws, "ideas", "summary", idea);
+        let place = at(ws, column::IDEAS_SUMMARY, idea);
         match self.keyring.open(tx, &place, sealed).await? {
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| AppError::Integrity(format!("summary of idea {idea}: {e}"))),
@@ -122,7 +190,7 @@ impl App {
         text: &IdeaSummaryText,
     ) -> AppResult<Vec<u8>> {
         let json = serde_json::to_vec(text).map_err(|e| AppError::internal(e.to_string()))?;
-        key.seal(&at(ws, "ideas", "summary", idea), &json)
+        key.seal(&at(ws, column::IDEAS_SUMMARY, idea), &json)
     }
 
     /// An account's name, opened once per request.
@@ -141,7 +209,8 @@ impl App {
         let name = if sealed.is_empty() {
             ideaweave_domain::FORMER_MEMBER.to_owned()
         } else {
-            self.open_text(tx, &account("name", user), sealed).await?
+            self.open_text(tx, &account(column::USERS_NAME, user), sealed)
+                .await?
         };
         memo.0.insert(user, name.clone());
         Ok(name)
@@ -158,9 +227,11 @@ impl App {
         Ok(crate::UserView {
             id: u.id,
             email: self
-                .open_text(tx, &account("email", u.id), &u.email)
+                .open_text(tx, &account(column::USERS_EMAIL, u.id), &u.email)
                 .await?,
-            name: self.open_text(tx, &account("name", u.id), &u.name).await?,
+            name: self
+                .open_text(tx, &account(column::USERS_NAME, u.id), &u.name)
+                .await?,
         })
     }
 
@@ -171,7 +242,7 @@ impl App {
         ws: WorkspaceId,
         sealed: &[u8],
     ) -> AppResult<String> {
-        self.open_text(tx, &at(ws, "workspaces", "name", ws.0), sealed)
+        self.open_text(tx, &at(ws, column::WORKSPACES_NAME, ws.0), sealed)
             .await
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::OrInternal;
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member, Principal, parse_role};
@@ -317,7 +318,7 @@ impl App {
             );
         }
         let confirm_with = self
-            .open_text(&mut tx, &account("email", user), &record.email)
+            .open_text(&mut tx, &account(column::USERS_EMAIL, user), &record.email)
             .await?;
         Ok(DeletionStatement {
             workspaces,
@@ -411,7 +412,7 @@ impl App {
             return Ok(None);
         };
         self.keyring
-            .open_text(tx, &account("email", user), &u.email)
+            .open_text(tx, &account(column::USERS_EMAIL, user), &u.email)
             .await
     }
 
@@ -483,7 +484,7 @@ impl App {
                     for inv in tx.workspace(ws).unaccepted_invitations().await? {
                         let to = self
                             .keyring
-                            .open_text(tx, &at(ws, "invitations", "email", inv.id.0), &inv.email)
+                            .open_text(tx, &at(ws, column::INVITATIONS_EMAIL, inv.id.0), &inv.email)
                             .await?;
                         if to.is_some_and(|t| t.eq_ignore_ascii_case(email))
                             && tx.workspace(ws).delete_invitation(inv.id).await?
@@ -533,10 +534,10 @@ impl App {
                     for (idea, body) in ideas {
                         let id = idea.id.0;
                         let summary = self
-                            .resealed(tx, &key, &at(ws, "ideas", "summary", id), &idea.summary)
+                            .resealed(tx, &key, &at(ws, column::IDEAS_SUMMARY, id), &idea.summary)
                             .await?;
                         let body = self
-                            .resealed(tx, &key, &at(ws, "ideas", "body", id), &body)
+                            .resealed(tx, &key, &at(ws, column::IDEAS_BODY, id), &body)
                             .await?;
                         tx.workspace(ws)
                             .reseal_idea(idea.id, &summary, &body)
@@ -570,7 +571,7 @@ impl App {
                         .await?;
                     for c in comments {
                         let body = self
-                            .resealed(tx, &key, &at(ws, "comments", "body", c.id.0), &c.body)
+                            .resealed(tx, &key, &at(ws, column::COMMENTS_BODY, c.id.0), &c.body)
                             .await?;
                         tx.workspace(ws).reseal_comment(c.id, &body).await?;
                     }
@@ -640,10 +641,10 @@ impl App {
                         .await?;
                     for l in links {
                         let url = self
-                            .resealed(tx, &key, &at(ws, "links", "url", l.id.0), &l.url)
+                            .resealed(tx, &key, &at(ws, column::LINKS_URL, l.id.0), &l.url)
                             .await?;
                         let title = self
-                            .resealed(tx, &key, &at(ws, "links", "title", l.id.0), &l.title)
+                            .resealed(tx, &key, &at(ws, column::LINKS_TITLE, l.id.0), &l.title)
                             .await?;
                         tx.workspace(ws).reseal_link(l.id, &url, &title).await?;
                     }

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::content::notifications::stored_preference;
 use crate::platform::sealed::at;
+use crate::platform::sealed::column;
 use crate::trust::audit::{AuditAction, AuditEvent, AuditEventView, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Principal};
 use crate::{AttachmentView, LinkView, TokenView, UserView};
@@ -208,7 +209,7 @@ impl App {
                 discussion_id: idea.discussion_id,
                 title: summary.title,
                 body: self
-                    .open_text(tx, &at(ws, "ideas", "body", idea.id.0), &body)
+                    .open_text(tx, &at(ws, column::IDEAS_BODY, idea.id.0), &body)
                     .await?,
                 tags: summary.tags,
                 created_at: idea.created_at,
@@ -220,7 +221,7 @@ impl App {
         for c in tx.workspace(ws).comments_by(user).await? {
             comments.push(CommentData {
                 body: self
-                    .open_text(tx, &at(ws, "comments", "body", c.id.0), &c.body)
+                    .open_text(tx, &at(ws, column::COMMENTS_BODY, c.id.0), &c.body)
                     .await?,
                 id: c.id,
                 idea_id: c.idea_id,

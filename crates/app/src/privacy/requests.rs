@@ -15,6 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::platform::mail::{OutgoingMail, plain_mail, utc_date};
+use crate::platform::sealed::{Column, column};
 use crate::platform::sealed::{ERASED, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, ErasureInput, Member};
@@ -125,22 +126,33 @@ impl App {
         ws: WorkspaceId,
         r: RequestRow,
     ) -> AppResult<RequestView> {
-        let text = |column: &'static str| at(ws, "privacy_requests", column, r.id);
+        let text = |c: Column| at(ws, c, r.id);
         let mut notices = Vec::new();
         for (id, recipient, sent_at) in tx.workspace(ws).notices(r.id).await? {
             notices.push(NoticeView {
                 recipient: self
-                    .open_text(tx, &at(ws, "privacy_notices", "recipient", id), &recipient)
+                    .open_text(
+                        tx,
+                        &at(ws, column::PRIVACY_NOTICES_RECIPIENT, id),
+                        &recipient,
+                    )
                     .await?,
                 sent_at,
             });
         }
         let state: RequestState = parse("request state", &r.state)?;
         Ok(RequestView {
-            requester: self.open_text(tx, &text("requester"), &r.requester).await?,
-            details: self.open_text(tx, &text("details"), &r.details).await?,
+            requester: self
+                .open_text(tx, &text(column::PRIVACY_REQUESTS_REQUESTER), &r.requester)
+                .await?,
+            details: self
+                .open_text(tx, &text(column::PRIVACY_REQUESTS_DETAILS), &r.details)
+                .await?,
             resolution: match &r.resolution {
-                Some(sealed) => Some(self.open_text(tx, &text("resolution"), sealed).await?),
+                Some(sealed) => Some(
+                    self.open_text(tx, &text(column::PRIVACY_REQUESTS_RESOLUTION), sealed)
+                        .await?,
+                ),
                 None => None,
             },
             id: RequestId(r.id),
@@ -234,9 +246,13 @@ impl App {
         let id = Uuid::now_v7();
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let requester =
-            key.seal_text(ws, "privacy_requests", "requester", id, requester.as_str())?;
-        let details = key.seal_text(ws, "privacy_requests", "details", id, details.as_str())?;
+        let requester = key.seal_text(
+            ws,
+            column::PRIVACY_REQUESTS_REQUESTER,
+            id,
+            requester.as_str(),
+        )?;
+        let details = key.seal_text(ws, column::PRIVACY_REQUESTS_DETAILS, id, details.as_str())?;
         repo.insert_request(
             NewRequest {
                 id,
@@ -336,8 +352,7 @@ impl App {
             .await?;
         let sealed = key.seal_text(
             ws,
-            "privacy_requests",
-            "resolution",
+            column::PRIVACY_REQUESTS_RESOLUTION,
             id,
             resolution.as_str(),
         )?;
@@ -354,7 +369,7 @@ impl App {
         for r in &recipients {
             let notice = Uuid::now_v7();
             let sealed_to =
-                key.seal_text(ws, "privacy_notices", "recipient", notice, r.as_str())?;
+                key.seal_text(ws, column::PRIVACY_NOTICES_RECIPIENT, notice, r.as_str())?;
             tx.workspace(ws)
                 .insert_notice(id, notice, &sealed_to, now)
                 .await?;
@@ -589,10 +604,12 @@ impl App {
                 .request(id)
                 .await?
                 .ok_or(AppError::NotFound("request"))?;
-            let requester = key.seal_text(ws, "privacy_requests", "requester", id, ERASED)?;
-            let details = key.seal_text(ws, "privacy_requests", "details", id, ERASED)?;
+            let requester = key.seal_text(ws, column::PRIVACY_REQUESTS_REQUESTER, id, ERASED)?;
+            let details = key.seal_text(ws, column::PRIVACY_REQUESTS_DETAILS, id, ERASED)?;
             let resolution = match row.resolution {
-                Some(_) => Some(key.seal_text(ws, "privacy_requests", "resolution", id, ERASED)?),
+                Some(_) => {
+                    Some(key.seal_text(ws, column::PRIVACY_REQUESTS_RESOLUTION, id, ERASED)?)
+                }
                 None => None,
             };
             tx.workspace(ws)

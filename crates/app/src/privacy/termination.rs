@@ -437,7 +437,10 @@ impl App {
                 let email = self
                     .open_text(
                         tx,
-                        &crate::platform::sealed::account("email", mb.user_id),
+                        &crate::platform::sealed::account(
+                            crate::platform::sealed::column::USERS_EMAIL,
+                            mb.user_id,
+                        ),
                         &mb.email,
                     )
                     .await?;

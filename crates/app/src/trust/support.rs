@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::identity::auth::Principal;
 use crate::platform::sealed::at;
+use crate::platform::sealed::column;
 use crate::trust::audit::{AuditAction, AuditEvent, Outcome, Target, Who};
 use crate::{App, AppError, AppResult, Member};
 
@@ -125,7 +126,7 @@ impl App {
             Some(r) => {
                 let mut repo = tx.workspace(m.workspace);
                 let key = self.keyring.data_key(&mut repo, None, now).await?;
-                Some(key.seal_text(m.workspace, "support_grants", "reason", id, r)?)
+                Some(key.seal_text(m.workspace, column::SUPPORT_GRANTS_REASON, id, r)?)
             }
             None => None,
         };
@@ -199,7 +200,7 @@ impl App {
                     self.keyring
                         .open_text(
                             &mut tx,
-                            &at(m.workspace, "support_grants", "reason", g.id),
+                            &at(m.workspace, column::SUPPORT_GRANTS_REASON, g.id),
                             sealed,
                         )
                         .await?
@@ -266,7 +267,7 @@ impl App {
                     self.keyring
                         .open_text(
                             &mut tx,
-                            &at(g.workspace.id, "support_grants", "reason", g.grant_id),
+                            &at(g.workspace.id, column::SUPPORT_GRANTS_REASON, g.grant_id),
                             sealed,
                         )
                         .await?

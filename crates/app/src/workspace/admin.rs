@@ -5,6 +5,7 @@ use ideaweave_domain::*;
 use ideaweave_store::NewUser;
 use ideaweave_store::records::WorkspaceSummary;
 
+use crate::platform::sealed::column;
 use crate::platform::sealed::{account, at};
 use crate::platform::secrets::random_secret;
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
@@ -138,8 +139,9 @@ impl App {
             )));
         }
         let key = self.keyring.account_key(tx, id, now).await?;
-        let sealed_email = key.seal(&account("email", id), email.as_str().as_bytes())?;
-        let sealed_name = key.seal(&account("name", id), name.as_str().as_bytes())?;
+        let sealed_email =
+            key.seal(&account(column::USERS_EMAIL, id), email.as_str().as_bytes())?;
+        let sealed_name = key.seal(&account(column::USERS_NAME, id), name.as_str().as_bytes())?;
         tx.insert_user(
             NewUser {
                 id,
@@ -180,11 +182,11 @@ impl App {
             let mut repo = tx.workspace(id);
             self.keyring.init_workspace(&mut repo, now).await?;
             let key = self.keyring.data_key(&mut repo, None, now).await?;
-            repo.rename(&key.seal_text(id, "workspaces", "name", id.0, name.as_str())?)
+            repo.rename(&key.seal_text(id, column::WORKSPACES_NAME, id.0, name.as_str())?)
                 .await?;
             for (i, stage) in DEFAULT_STAGES.iter().enumerate() {
                 let sid = StageId::new();
-                let sealed = key.seal(&at(id, "stages", "name", sid.0), stage.as_bytes())?;
+                let sealed = key.seal(&at(id, column::STAGES_NAME, sid.0), stage.as_bytes())?;
                 repo.upsert_stage(sid, &sealed, i as i64).await?;
             }
         }

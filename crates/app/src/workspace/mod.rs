@@ -12,6 +12,7 @@ use ideaweave_store::records::{InvitationRecord, TokenRecord};
 use ideaweave_store::Tx;
 
 use crate::identity::auth::TOKEN_PREFIX;
+use crate::platform::sealed::{Column, column};
 use crate::platform::sealed::{account, at};
 use crate::platform::secrets::{parse_workspace_secret, workspace_secret};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
@@ -53,7 +54,7 @@ struct ListKind {
     singular: &'static str,
     plural: &'static str,
     max: usize,
-    table: &'static str,
+    names: Column,
 }
 
 const STAGE_LIST: ListKind = ListKind {
@@ -61,14 +62,14 @@ const STAGE_LIST: ListKind = ListKind {
     singular: "stage",
     plural: "stages",
     max: 50,
-    table: "stages",
+    names: column::STAGES_NAME,
 };
 const CRITERION_LIST: ListKind = ListKind {
     list: NamedList::Criteria,
     singular: "criterion",
     plural: "rating criteria",
     max: 20,
-    table: "rating_criteria",
+    names: column::RATING_CRITERIA_NAME,
 };
 
 /// Checks a new entry (`id` = None) or a changed one against its list and returns its position:
@@ -117,7 +118,7 @@ impl App {
         Ok(TokenView {
             id: t.id,
             name: self
-                .open_text(tx, &at(ws, "api_tokens", "name", t.id.0), &t.name)
+                .open_text(tx, &at(ws, column::API_TOKENS_NAME, t.id.0), &t.name)
                 .await?,
             scope: t.scope.parse().map_err(AppError::internal)?,
             created_at: t.created_at,
@@ -129,7 +130,7 @@ impl App {
     async fn invitation_email(&self, tx: &mut Tx, i: &InvitationRecord) -> AppResult<String> {
         self.open_text(
             tx,
-            &at(i.workspace_id, "invitations", "email", i.id.0),
+            &at(i.workspace_id, column::INVITATIONS_EMAIL, i.id.0),
             &i.email,
         )
         .await
@@ -154,7 +155,7 @@ impl App {
     ) -> AppResult<MemberView> {
         let email = match show_email {
             true => Some(
-                self.open_text(tx, &account("email", r.user_id), &r.email)
+                self.open_text(tx, &account(column::USERS_EMAIL, r.user_id), &r.email)
                     .await?,
             ),
             false => None,
@@ -162,7 +163,7 @@ impl App {
         Ok(MemberView {
             user_id: r.user_id,
             name: self
-                .open_text(tx, &account("name", r.user_id), &r.name)
+                .open_text(tx, &account(column::USERS_NAME, r.user_id), &r.name)
                 .await?,
             email,
             role: parse_role(&r.role)?,
@@ -191,7 +192,7 @@ impl App {
         for s in rows {
             out.push(StageView {
                 name: self
-                    .open_text(tx, &at(ws, "stages", "name", s.id.0), &s.name)
+                    .open_text(tx, &at(ws, column::STAGES_NAME, s.id.0), &s.name)
                     .await?,
                 id: s.id,
                 position: s.position,
@@ -211,7 +212,7 @@ impl App {
         for c in rows {
             out.push(CriterionView {
                 name: self
-                    .open_text(tx, &at(ws, "rating_criteria", "name", c.id.0), &c.name)
+                    .open_text(tx, &at(ws, column::RATING_CRITERIA_NAME, c.id.0), &c.name)
                     .await?,
                 id: c.id,
                 position: c.position,
@@ -267,8 +268,7 @@ impl App {
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let sealed = key.seal_text(
             m.workspace,
-            "workspaces",
-            "name",
+            column::WORKSPACES_NAME,
             m.workspace.0,
             name.as_str(),
         )?;
@@ -366,7 +366,7 @@ impl App {
         let id = id.unwrap_or_else(uuid::Uuid::now_v7);
         let mut repo = tx.workspace(m.workspace);
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
-        let sealed = key.seal_text(m.workspace, kind.table, "name", id, name)?;
+        let sealed = key.seal_text(m.workspace, kind.names, id, name)?;
         match kind.list {
             NamedList::Stages => repo.upsert_stage(StageId(id), &sealed, position).await?,
             NamedList::Criteria => {
@@ -643,7 +643,7 @@ impl App {
         }
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
-        let sealed = key.seal_text(ws, "invitations", "email", id.0, email.as_str())?;
+        let sealed = key.seal_text(ws, column::INVITATIONS_EMAIL, id.0, email.as_str())?;
         repo.insert_invitation(id, &sealed, role, &hash, by, now, expires)
             .await?;
         self.audit(
@@ -934,7 +934,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, Some(user), now).await?;
-        let sealed = key.seal_text(ws, "api_tokens", "name", id.0, name.as_str())?;
+        let sealed = key.seal_text(ws, column::API_TOKENS_NAME, id.0, name.as_str())?;
         repo.insert_token(id, user, &sealed, input.scope, &hash, now, expires_at)
             .await?;
         self.audit(&mut tx, AuditEvent {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::OrInternal;
 use crate::content::files::Download;
 use crate::platform::sealed::at;
+use crate::platform::sealed::column;
 use crate::trust::audit::{AuditAction, Target};
 use crate::{App, AppError, AppResult, Member};
 
@@ -129,7 +130,7 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let mut file = self
-            .open_sealed_object(&mut tx, m.workspace, id, "workspace_exports", "archive")
+            .open_sealed_object(&mut tx, m.workspace, id, column::WORKSPACE_EXPORTS_ARCHIVE)
             .await?
             .ok_or(AppError::NotFound("export"))?;
         self.audit_by(
@@ -227,7 +228,7 @@ impl App {
             r
         };
         let store = async {
-            let mut sealer = key.stream_sealer(&at(ws, "workspace_exports", "archive", id))?;
+            let mut sealer = key.stream_sealer(&at(ws, column::WORKSPACE_EXPORTS_ARCHIVE, id))?;
             let mut out = self.files.create(&format!("{}/{id}", ws.0)).await?;
             let mut buf = vec![0u8; 64 * 1024];
             let mut bytes = 0u64;

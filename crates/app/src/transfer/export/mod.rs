@@ -36,6 +36,7 @@ use self::archive::{ArchiveWriter, MAX_CHUNK_BYTES, read_entries, verify};
 use self::format::*;
 use self::sections::{Comments, Discussions, Ideas, Links, Ratings, Section, Votes};
 use crate::OrInternal;
+use crate::platform::sealed::{Column, column};
 use crate::platform::sealed::{account, at};
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppError, AppResult};
@@ -214,11 +215,11 @@ impl App {
             } else {
                 (
                     Some(
-                        self.open_text(&mut tx, &account("name", user), &p.name)
+                        self.open_text(&mut tx, &account(column::USERS_NAME, user), &p.name)
                             .await?,
                     ),
                     Some(
-                        self.open_text(&mut tx, &account("email", user), &p.email)
+                        self.open_text(&mut tx, &account(column::USERS_EMAIL, user), &p.email)
                             .await?,
                     ),
                 )
@@ -242,12 +243,12 @@ impl App {
         for (file, table, rows) in [
             (
                 "stages.jsonl",
-                "stages",
+                column::STAGES_NAME,
                 tx.workspace(ws).export_stages().await?,
             ),
             (
                 "criteria.jsonl",
-                "rating_criteria",
+                column::RATING_CRITERIA_NAME,
                 tx.workspace(ws).export_criteria().await?,
             ),
         ] {
@@ -255,13 +256,15 @@ impl App {
             for r in rows {
                 out.push(NamedRecord {
                     name: self
-                        .open_text(&mut tx, &at(ws, table, "name", r.id), &r.name)
+                        .open_text(&mut tx, &at(ws, table, r.id), &r.name)
                         .await?,
                     id: r.id,
                     position: r.position,
                 });
             }
-            tally.counts.insert(table.to_owned(), out.len() as u64);
+            tally
+                .counts
+                .insert(table.table().to_owned(), out.len() as u64);
             w.entry(file, &jsonl(&out)?, Some(out.len() as u64)).await?;
         }
 
@@ -273,12 +276,12 @@ impl App {
         for s in tx.workspace(ws).export_spaces().await? {
             spaces.push(SpaceRecord {
                 name: self
-                    .open_text(&mut tx, &at(ws, "spaces", "name", s.id), &s.name)
+                    .open_text(&mut tx, &at(ws, column::SPACES_NAME, s.id), &s.name)
                     .await?,
                 description: self
                     .open_text(
                         &mut tx,
-                        &at(ws, "spaces", "description", s.id),
+                        &at(ws, column::SPACES_DESCRIPTION, s.id),
                         &s.description,
                     )
                     .await?,
@@ -320,7 +323,7 @@ impl App {
             after = Some(last.id);
             let mut files = Vec::new();
             for a in page {
-                let place = at(ws, "attachments", "filename", a.id);
+                let place = at(ws, column::ATTACHMENTS_FILENAME, a.id);
                 // The file and its name are sealed with the same key: a shredded key leaves
                 // nothing to export.
                 let Some(filename) = self.keyring.open_text(&mut tx, &place, &a.filename).await?
@@ -330,7 +333,11 @@ impl App {
                 chunks.add(&AttachmentRecord {
                     filename,
                     sha256: self
-                        .open_text(&mut tx, &at(ws, "attachments", "sha256", a.id), &a.sha256)
+                        .open_text(
+                            &mut tx,
+                            &at(ws, column::ATTACHMENTS_SHA256, a.id),
+                            &a.sha256,
+                        )
                         .await?,
                     id: a.id,
                     idea_id: a.idea_id,
@@ -390,7 +397,7 @@ impl App {
         for i in tx.workspace(ws).export_invitations().await? {
             invitations.push(InvitationRecord {
                 email: self
-                    .open_text(&mut tx, &at(ws, "invitations", "email", i.id), &i.email)
+                    .open_text(&mut tx, &at(ws, column::INVITATIONS_EMAIL, i.id), &i.email)
                     .await?,
                 id: i.id,
                 role: i.role,
@@ -414,14 +421,14 @@ impl App {
 
         let mut requests = Vec::new();
         for r in tx.workspace(ws).export_requests().await? {
-            let text = |column: &'static str| at(ws, "privacy_requests", column, r.id);
+            let text = |c: Column| at(ws, c, r.id);
             let mut notices = Vec::new();
             for (id, recipient, sent_at) in tx.workspace(ws).notices(r.id).await? {
                 notices.push(NoticeRecord {
                     recipient: self
                         .open_text(
                             &mut tx,
-                            &at(ws, "privacy_notices", "recipient", id),
+                            &at(ws, column::PRIVACY_NOTICES_RECIPIENT, id),
                             &recipient,
                         )
                         .await?,
@@ -431,15 +438,20 @@ impl App {
             }
             requests.push(RequestRecord {
                 requester: self
-                    .open_text(&mut tx, &text("requester"), &r.requester)
+                    .open_text(
+                        &mut tx,
+                        &text(column::PRIVACY_REQUESTS_REQUESTER),
+                        &r.requester,
+                    )
                     .await?,
                 details: self
-                    .open_text(&mut tx, &text("details"), &r.details)
+                    .open_text(&mut tx, &text(column::PRIVACY_REQUESTS_DETAILS), &r.details)
                     .await?,
                 resolution: match &r.resolution {
-                    Some(sealed) => {
-                        Some(self.open_text(&mut tx, &text("resolution"), sealed).await?)
-                    }
+                    Some(sealed) => Some(
+                        self.open_text(&mut tx, &text(column::PRIVACY_REQUESTS_RESOLUTION), sealed)
+                            .await?,
+                    ),
                     None => None,
                 },
                 id: r.id,
@@ -893,7 +905,7 @@ impl<'a> Importer<'a> {
                 let mut repo = tx.workspace(ws);
                 app.keyring.init_workspace(&mut repo, now).await?;
                 let key = app.keyring.data_key(&mut repo, None, now).await?;
-                repo.rename(&key.seal_text(ws, "workspaces", "name", ws.0, name.as_str())?)
+                repo.rename(&key.seal_text(ws, column::WORKSPACES_NAME, ws.0, name.as_str())?)
                     .await?;
                 repo.import_header(w.created_at, mode.as_str()).await?;
                 repo.set_retention_policy(
@@ -948,15 +960,15 @@ impl<'a> Importer<'a> {
                     .data_key(&mut tx.workspace(ws), None, now)
                     .await?;
                 let table = if criteria {
-                    "rating_criteria"
+                    column::RATING_CRITERIA_NAME
                 } else {
-                    "stages"
+                    column::STAGES_NAME
                 };
                 if !criteria {
                     tx.workspace(ws).import_clear_stages().await?;
                 }
                 for r in rows {
-                    let name = key.seal_text(ws, table, "name", r.id, &r.name)?;
+                    let name = key.seal_text(ws, table, r.id, &r.name)?;
                     tx.workspace(ws)
                         .import_named(
                             criteria,
@@ -981,11 +993,10 @@ impl<'a> Importer<'a> {
                 for s in rows {
                     let row = SpaceRow {
                         id: s.id,
-                        name: key.seal_text(ws, "spaces", "name", s.id, &s.name)?,
+                        name: key.seal_text(ws, column::SPACES_NAME, s.id, &s.name)?,
                         description: key.seal_text(
                             ws,
-                            "spaces",
-                            "description",
+                            column::SPACES_DESCRIPTION,
                             s.id,
                             &s.description,
                         )?,
@@ -1038,14 +1049,13 @@ impl<'a> Importer<'a> {
                         uploader_id: uploader,
                         filename: key.seal_text(
                             ws,
-                            "attachments",
-                            "filename",
+                            column::ATTACHMENTS_FILENAME,
                             a.id,
                             name.as_str(),
                         )?,
                         content_type: a.content_type.clone(),
                         size_bytes: a.size_bytes,
-                        sha256: key.seal_text(ws, "attachments", "sha256", a.id, &a.sha256)?,
+                        sha256: key.seal_text(ws, column::ATTACHMENTS_SHA256, a.id, &a.sha256)?,
                         created_at: a.created_at,
                     };
                     tx.workspace(ws).import_attachment(&row).await?;
@@ -1099,7 +1109,7 @@ impl<'a> Importer<'a> {
                     let (_, unusable) = crate::platform::secrets::workspace_secret("iwi", ws)?;
                     let row = InvitationRow {
                         id: i.id,
-                        email: key.seal_text(ws, "invitations", "email", i.id, &i.email)?,
+                        email: key.seal_text(ws, column::INVITATIONS_EMAIL, i.id, &i.email)?,
                         role: i.role,
                         invited_by: map(&people, i.invited_by),
                         created_at: i.created_at,
@@ -1149,17 +1159,15 @@ impl<'a> Importer<'a> {
                             ),
                         ));
                     }
-                    let seal = |column: &'static str, text: &str| {
-                        key.seal_text(ws, "privacy_requests", column, r.id, text)
-                    };
+                    let seal = |c: Column, text: &str| key.seal_text(ws, c, r.id, text);
                     let row = RequestRow {
                         id: r.id,
-                        requester: seal("requester", &r.requester)?,
-                        details: seal("details", &r.details)?,
+                        requester: seal(column::PRIVACY_REQUESTS_REQUESTER, &r.requester)?,
+                        details: seal(column::PRIVACY_REQUESTS_DETAILS, &r.details)?,
                         resolution: r
                             .resolution
                             .as_deref()
-                            .map(|t| seal("resolution", t))
+                            .map(|t| seal(column::PRIVACY_REQUESTS_RESOLUTION, t))
                             .transpose()?,
                         kind: r.kind,
                         channel: r.channel,
@@ -1175,8 +1183,12 @@ impl<'a> Importer<'a> {
                     };
                     tx.workspace(ws).import_request(&row).await?;
                     for n in r.notices {
-                        let recipient =
-                            key.seal_text(ws, "privacy_notices", "recipient", n.id, &n.recipient)?;
+                        let recipient = key.seal_text(
+                            ws,
+                            column::PRIVACY_NOTICES_RECIPIENT,
+                            n.id,
+                            &n.recipient,
+                        )?;
                         tx.workspace(ws)
                             .insert_notice(r.id, n.id, &recipient, n.sent_at)
                             .await?;

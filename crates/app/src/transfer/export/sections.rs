@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::format::*;
 use super::{Importer, map};
 use crate::platform::sealed::at;
+use crate::platform::sealed::column;
 use crate::{App, AppError, AppResult};
 
 /// One table of the export read in pages and written in chunks under [`Section::DIR`].
@@ -95,12 +96,12 @@ impl Section for Discussions {
     ) -> AppResult<DiscussionRecord> {
         Ok(DiscussionRecord {
             title: app
-                .open_text(tx, &at(ws, "discussions", "title", d.id), &d.title)
+                .open_text(tx, &at(ws, column::DISCUSSIONS_TITLE, d.id), &d.title)
                 .await?,
             description: app
                 .open_text(
                     tx,
-                    &at(ws, "discussions", "description", d.id),
+                    &at(ws, column::DISCUSSIONS_DESCRIPTION, d.id),
                     &d.description,
                 )
                 .await?,
@@ -133,11 +134,10 @@ impl Section for Discussions {
                 id: d.id,
                 space_id: d.space_id,
                 kind: d.kind,
-                title: key.seal_text(ws, "discussions", "title", d.id, &d.title)?,
+                title: key.seal_text(ws, column::DISCUSSIONS_TITLE, d.id, &d.title)?,
                 description: key.seal_text(
                     ws,
-                    "discussions",
-                    "description",
+                    column::DISCUSSIONS_DESCRIPTION,
                     d.id,
                     &d.description,
                 )?,
@@ -188,7 +188,7 @@ impl Section for Ideas {
         let summary = app.open_summary(tx, ws, i.id, &i.summary).await?;
         Ok(IdeaRecord {
             body: app
-                .open_text(tx, &at(ws, "ideas", "body", i.id), &i.body)
+                .open_text(tx, &at(ws, column::IDEAS_BODY, i.id), &i.body)
                 .await?,
             title: summary.title,
             tags: summary.tags,
@@ -284,7 +284,7 @@ impl Section for Comments {
     ) -> AppResult<CommentRecord> {
         Ok(CommentRecord {
             body: app
-                .open_text(tx, &at(ws, "comments", "body", c.id), &c.body)
+                .open_text(tx, &at(ws, column::COMMENTS_BODY, c.id), &c.body)
                 .await?,
             id: c.id,
             idea_id: c.idea_id,
@@ -314,7 +314,7 @@ impl Section for Comments {
                 idea_id: c.idea_id,
                 parent_id: c.parent_id,
                 author_id: author,
-                body: key.seal_text(ws, "comments", "body", c.id, &c.body)?,
+                body: key.seal_text(ws, column::COMMENTS_BODY, c.id, &c.body)?,
                 moved_from: c.moved_from,
                 created_at: c.created_at,
                 updated_at: c.updated_at,
@@ -471,10 +471,10 @@ impl Section for Links {
     ) -> AppResult<LinkRecord> {
         Ok(LinkRecord {
             url: app
-                .open_text(tx, &at(ws, "links", "url", l.id), &l.url)
+                .open_text(tx, &at(ws, column::LINKS_URL, l.id), &l.url)
                 .await?,
             title: app
-                .open_text(tx, &at(ws, "links", "title", l.id), &l.title)
+                .open_text(tx, &at(ws, column::LINKS_TITLE, l.id), &l.title)
                 .await?,
             id: l.id,
             idea_id: l.idea_id,
@@ -498,8 +498,8 @@ impl Section for Links {
                 id: l.id,
                 idea_id: l.idea_id,
                 comment_id: l.comment_id,
-                url: key.seal_text(ws, "links", "url", l.id, &l.url)?,
-                title: key.seal_text(ws, "links", "title", l.id, &l.title)?,
+                url: key.seal_text(ws, column::LINKS_URL, l.id, &l.url)?,
+                title: key.seal_text(ws, column::LINKS_TITLE, l.id, &l.title)?,
                 created_by: by,
                 created_at: l.created_at,
             };
