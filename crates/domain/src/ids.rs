@@ -86,4 +86,6 @@ typed_id!(
     ExportId,
     /// A request on a workspace's request desk.
     RequestId,
+    /// An invitation of the operator's support staff into a workspace.
+    SupportGrantId,
 );

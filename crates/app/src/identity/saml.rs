@@ -28,6 +28,7 @@ use std::io::{Read, Write};
 
 use crate::OrInternal;
 use crate::identity::auth::{LoginOutcome, Principal};
+use crate::identity::sso::SsoStart;
 use crate::identity::sso::{ParkedLogin, ProviderLogout, list, refused};
 use crate::platform::sealed::at;
 use crate::platform::sealed::column;
@@ -957,18 +958,14 @@ impl App {
     /// Starts a sign-in through the workspace's SAML provider: the URL to send the browser to
     /// (a signed `AuthnRequest`), and the secret the browser keeps in a cookie.
     #[tracing::instrument(skip_all)]
-    pub async fn start_saml(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
+    pub async fn start_saml(&self, slug: &str, next: &str) -> AppResult<SsoStart> {
         self.start_saml_for(slug, next, None).await
     }
 
     /// Starts linking the caller's account to their identity at the workspace's SAML provider
     /// (after a recent re-authentication).
     #[tracing::instrument(skip_all)]
-    pub async fn start_saml_link(
-        &self,
-        principal: &Principal,
-        slug: &str,
-    ) -> AppResult<(String, String)> {
+    pub async fn start_saml_link(&self, principal: &Principal, slug: &str) -> AppResult<SsoStart> {
         self.require_recent_auth(principal)?;
         self.start_saml_for(slug, "/account/security", Some(principal.user))
             .await
@@ -979,7 +976,7 @@ impl App {
         slug: &str,
         next: &str,
         link_user: Option<UserId>,
-    ) -> AppResult<(String, String)> {
+    ) -> AppResult<SsoStart> {
         let (ws, _, idp, keys) = self.saml_context(slug).await?;
         let urls = self.saml_urls(slug);
         let request_id = message_id()?;
@@ -1014,7 +1011,10 @@ impl App {
             },
         )
         .await?;
-        Ok((url, browser))
+        Ok(SsoStart {
+            redirect_to: url,
+            browser_secret: browser,
+        })
     }
 
     /// Takes the provider's answer at the assertion consumer service: the sign-in it answers

@@ -291,6 +291,16 @@ fn verified_payload(id_token: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
+/// A single sign-on begun: where to send the browser, and the secret it must keep (in a
+/// cookie) and show again when the provider sends it back.
+#[derive(Debug)]
+pub struct SsoStart {
+    /// The provider's URL with the request.
+    pub redirect_to: String,
+    /// The browser's secret for the callback.
+    pub browser_secret: String,
+}
+
 impl App {
     fn oidc_redirect_uri(&self, slug: &str) -> String {
         format!(
@@ -536,7 +546,7 @@ impl App {
     /// Starts a sign-in through the workspace's identity provider, SAML or OpenID Connect,
     /// whichever it has set: the URL to send the browser to, and the browser's secret.
     #[tracing::instrument(skip_all)]
-    pub async fn start_sso(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
+    pub async fn start_sso(&self, slug: &str, next: &str) -> AppResult<SsoStart> {
         if self.uses_saml(slug).await? {
             self.start_saml(slug, next).await
         } else {
@@ -547,11 +557,7 @@ impl App {
     /// Starts linking the caller's account to the workspace's identity provider, SAML or
     /// OpenID Connect (after a recent re-authentication).
     #[tracing::instrument(skip_all)]
-    pub async fn start_sso_link(
-        &self,
-        principal: &Principal,
-        slug: &str,
-    ) -> AppResult<(String, String)> {
+    pub async fn start_sso_link(&self, principal: &Principal, slug: &str) -> AppResult<SsoStart> {
         if self.uses_saml(slug).await? {
             self.start_saml_link(principal, slug).await
         } else {
@@ -562,7 +568,7 @@ impl App {
     /// Starts a sign-in through the workspace's provider: the URL to send the browser to, and
     /// the secret the browser must keep (a cookie) and show at the callback.
     #[tracing::instrument(skip_all)]
-    pub async fn start_oidc(&self, slug: &str, next: &str) -> AppResult<(String, String)> {
+    pub async fn start_oidc(&self, slug: &str, next: &str) -> AppResult<SsoStart> {
         self.start_oidc_for(slug, next, None).await
     }
 
@@ -570,11 +576,7 @@ impl App {
     /// (after a recent re-authentication): like [`App::start_oidc`], and the callback links
     /// when the provider's address is the account's.
     #[tracing::instrument(skip_all)]
-    pub async fn start_oidc_link(
-        &self,
-        principal: &Principal,
-        slug: &str,
-    ) -> AppResult<(String, String)> {
+    pub async fn start_oidc_link(&self, principal: &Principal, slug: &str) -> AppResult<SsoStart> {
         self.require_recent_auth(principal)?;
         self.start_oidc_for(slug, "/account/security", Some(principal.user))
             .await
@@ -585,7 +587,7 @@ impl App {
         slug: &str,
         next: &str,
         link_user: Option<UserId>,
-    ) -> AppResult<(String, String)> {
+    ) -> AppResult<SsoStart> {
         let (ws, config, metadata, secret) = self.oidc_client(slug).await?;
         let redirect =
             RedirectUrl::new(self.oidc_redirect_uri(slug)).or_internal("redirect URI")?;
@@ -626,7 +628,10 @@ impl App {
             },
         )
         .await?;
-        Ok((url.to_string(), browser))
+        Ok(SsoStart {
+            redirect_to: url.to_string(),
+            browser_secret: browser,
+        })
     }
 
     /// Finishes a sign-in through the workspace's provider: the browser's secret must be the

@@ -287,7 +287,7 @@ impl App {
 
     /// One request (admins).
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn request(&self, m: &Member, id: Uuid) -> AppResult<RequestView> {
+    pub async fn request(&self, m: &Member, RequestId(id): RequestId) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
         let mut tx = self.store.read().await?;
@@ -305,7 +305,7 @@ impl App {
     pub async fn resolve_request(
         &self,
         m: &Member,
-        id: Uuid,
+        RequestId(id): RequestId,
         input: ResolveInput,
     ) -> AppResult<RequestView> {
         m.allow(Action::ManageSettings)?;
@@ -314,7 +314,7 @@ impl App {
             return Err(AppError::invalid("state", "must be done or refused"));
         }
         let resolution = RequestResolution::parse(&input.resolution)?;
-        let current = self.request(m, id).await?;
+        let current = self.request(m, RequestId(id)).await?;
         if current.state != RequestState::Open {
             return Err(AppError::Conflict(
                 "this request was answered already".into(),
@@ -409,10 +409,10 @@ impl App {
     pub async fn erase_for_request(
         &self,
         m: &Member,
-        id: Uuid,
+        RequestId(id): RequestId,
         input: ErasureInput,
     ) -> AppResult<crate::ErasureReport> {
-        let r = self.request(m, id).await?;
+        let r = self.request(m, RequestId(id)).await?;
         if r.kind != RequestKind::Erasure || r.state != RequestState::Open {
             return Err(AppError::Conflict(
                 "only an open erasure request is carried out this way".into(),
@@ -432,9 +432,9 @@ impl App {
     pub async fn personal_data_for_request(
         &self,
         m: &Member,
-        id: Uuid,
+        RequestId(id): RequestId,
     ) -> AppResult<WorkspacePersonalData> {
-        let r = self.request(m, id).await?;
+        let r = self.request(m, RequestId(id)).await?;
         if !matches!(r.kind, RequestKind::Access | RequestKind::Portability) {
             return Err(AppError::Conflict(
                 "only an access or portability request is answered with the person's data".into(),

@@ -6,7 +6,7 @@
 //! every request it makes there is recorded in the workspace's audit trail, reads included.
 
 use ideaweave_domain::policy::Action;
-use ideaweave_domain::{MAX_SUPPORT_HOURS, Role, SupportScope, UserId};
+use ideaweave_domain::{MAX_SUPPORT_HOURS, Role, SupportGrantId, SupportScope, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -45,7 +45,7 @@ pub struct SupportGrantInput {
 /// A support invitation, as admins see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SupportGrantView {
-    pub id: uuid::Uuid,
+    pub id: SupportGrantId,
     pub scope: SupportScope,
     pub reason: Option<String>,
     /// Who gave it (a former member after their erasure).
@@ -170,7 +170,7 @@ impl App {
         )
         .await?;
         Ok(SupportGrantView {
-            id,
+            id: SupportGrantId(id),
             scope: input.scope,
             reason,
             created_by: m.actor.user,
@@ -208,7 +208,7 @@ impl App {
                 None => None,
             };
             out.push(SupportGrantView {
-                id: g.id,
+                id: SupportGrantId(g.id),
                 scope: g.scope.parse().map_err(AppError::Integrity)?,
                 reason,
                 created_by: UserId(g.created_by),
@@ -223,7 +223,11 @@ impl App {
 
     /// Ends a live support invitation now (admins); support is out on its next request.
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn revoke_support(&self, m: &Member, id: uuid::Uuid) -> AppResult<()> {
+    pub async fn revoke_support(
+        &self,
+        m: &Member,
+        SupportGrantId(id): SupportGrantId,
+    ) -> AppResult<()> {
         m.allow(Action::ManageSettings)?;
         m.refuse_support()?;
         let now = self.now();

@@ -107,7 +107,7 @@ impl App {
 
     /// One export (admins).
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn export_job(&self, m: &Member, id: Uuid) -> AppResult<ExportJobView> {
+    pub async fn export_job(&self, m: &Member, ExportId(id): ExportId) -> AppResult<ExportJobView> {
         m.allow(Action::ExportWorkspace)?;
         let mut tx = self.store.read().await?;
         tx.workspace(m.workspace)
@@ -120,8 +120,8 @@ impl App {
     /// The archive of a ready export (admins); recorded as `workspace.exported`, since this is
     /// when the data leaves.
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn download_export(&self, m: &Member, id: Uuid) -> AppResult<Download> {
-        let job = self.export_job(m, id).await?;
+    pub async fn download_export(&self, m: &Member, ExportId(id): ExportId) -> AppResult<Download> {
+        let job = self.export_job(m, ExportId(id)).await?;
         if job.state != "ready" {
             return Err(AppError::Conflict(format!(
                 "this export is {}; it can be downloaded once it is ready",

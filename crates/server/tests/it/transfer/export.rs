@@ -245,7 +245,7 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
             t.app
                 .resolve_request(
                     &owner,
-                    r.id.0,
+                    r.id,
                     ResolveInput {
                         state: RequestState::Done,
                         resolution: "corrected the name".into(),

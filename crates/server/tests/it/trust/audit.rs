@@ -1072,13 +1072,13 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .await
         .unwrap();
     t.app
-        .personal_data_for_request(&owner, access.id.0)
+        .personal_data_for_request(&owner, access.id)
         .await
         .unwrap();
     t.app
         .resolve_request(
             &owner,
-            access.id.0,
+            access.id,
             ideaweave_app::ResolveInput {
                 state: ideaweave_domain::RequestState::Done,
                 resolution: "sent".into(),
@@ -1115,13 +1115,13 @@ async fn aud_01_every_event_kind_is_recorded_with_the_actors_pseudonym() {
         .await
         .unwrap();
     t.app
-        .personal_data_for_request(&owner, access.id.0)
+        .personal_data_for_request(&owner, access.id)
         .await
         .unwrap();
     t.app
         .resolve_request(
             &owner,
-            access.id.0,
+            access.id,
             ideaweave_app::ResolveInput {
                 state: ideaweave_domain::RequestState::Done,
                 resolution: "sent".into(),

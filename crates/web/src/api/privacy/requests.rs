@@ -50,7 +50,7 @@ pub async fn get_request(
     Ws(m): Ws,
     ApiPath((_, id)): ApiPath<(String, RequestId)>,
 ) -> ApiResult<Json<RequestView>> {
-    Ok(Json(s.app.request(&m, id.0).await?))
+    Ok(Json(s.app.request(&m, id).await?))
 }
 
 /// Answer a request: `done` or `refused`, with what was done or why not (admins). For a
@@ -65,7 +65,7 @@ pub async fn resolve_request(
     ApiPath((_, id)): ApiPath<(String, RequestId)>,
     ApiJson(i): ApiJson<ResolveInput>,
 ) -> ApiResult<Json<RequestView>> {
-    Ok(Json(s.app.resolve_request(&m, id.0, i).await?))
+    Ok(Json(s.app.resolve_request(&m, id, i).await?))
 }
 
 /// Carry out an open erasure request naming a member: erases them in `mode` (admins, signed-in
@@ -80,7 +80,7 @@ pub async fn erase_for_request(
     ApiPath((_, id)): ApiPath<(String, RequestId)>,
     ApiJson(i): ApiJson<ErasureInput>,
 ) -> ApiResult<Json<ErasureReport>> {
-    Ok(Json(s.app.erase_for_request(&m, id.0, i).await?))
+    Ok(Json(s.app.erase_for_request(&m, id, i).await?))
 }
 
 /// The data of the member an access or portability request names, in this workspace, as one
@@ -95,7 +95,7 @@ pub async fn personal_data_for_request(
     Ws(m): Ws,
     ApiPath((_, id)): ApiPath<(String, RequestId)>,
 ) -> ApiResult<Response> {
-    let data = s.app.personal_data_for_request(&m, id.0).await?;
+    let data = s.app.personal_data_for_request(&m, id).await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,

@@ -43,7 +43,7 @@ pub async fn get_export(
     Ws(m): Ws,
     ApiPath((_, id)): ApiPath<(String, ExportId)>,
 ) -> ApiResult<Json<ExportJobView>> {
-    Ok(Json(s.app.export_job(&m, id.0).await?))
+    Ok(Json(s.app.export_job(&m, id).await?))
 }
 
 /// Download a ready export's archive (admins, sessions only); 409 while it is being prepared.
@@ -56,5 +56,5 @@ pub async fn download_export(
     Ws(m): Ws,
     ApiPath((_, id)): ApiPath<(String, ExportId)>,
 ) -> ApiResult<Response> {
-    Ok(file_response(s.app.download_export(&m, id.0).await?))
+    Ok(file_response(s.app.download_export(&m, id).await?))
 }

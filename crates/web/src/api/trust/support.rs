@@ -41,12 +41,12 @@ pub async fn grant_support(
 
 /// End a live support invitation now (admins): support is refused from its next request.
 #[utoipa::path(delete, path = "/workspaces/{slug}/support-access/{id}", tag = "workspace",
-    params(("slug" = String, Path), ("id" = uuid::Uuid, Path)),
+    params(("slug" = String, Path), ("id" = ideaweave_domain::SupportGrantId, Path)),
     responses((status = 204), (status = "4XX", body = ErrorBody)))]
 pub async fn revoke_support(
     State(s): State<AppState>,
     Ws(m): Ws,
-    ApiPath((_, id)): ApiPath<(String, uuid::Uuid)>,
+    ApiPath((_, id)): ApiPath<(String, ideaweave_domain::SupportGrantId)>,
 ) -> ApiResult<StatusCode> {
     s.app.revoke_support(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)

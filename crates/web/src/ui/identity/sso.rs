@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ideaweave_app::{AppError, Credential};
+use ideaweave_app::{AppError, Credential, SsoStart};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -91,7 +91,7 @@ pub(crate) async fn start_form(
     let slug = q.workspace.unwrap_or_default().trim().to_lowercase();
     let next = safe_next(q.next.as_deref()).to_owned();
     match s.app.start_sso(&slug, &next).await {
-        Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
+        Ok(started) => hand_off(&s, &headers, started.redirect_to, &started.browser_secret),
         Err(e) => failed(&headers, e),
     }
 }
@@ -101,10 +101,15 @@ pub(crate) async fn start_form(
 fn redirect_to_provider(
     s: &AppState,
     headers: &HeaderMap,
-    started: Result<(String, String), AppError>,
+    started: Result<SsoStart, AppError>,
 ) -> Response {
     match started {
-        Ok((url, browser)) => with_sso_cookie(s, Redirect::to(&url).into_response(), &browser, 600),
+        Ok(started) => with_sso_cookie(
+            s,
+            Redirect::to(&started.redirect_to).into_response(),
+            &started.browser_secret,
+            600,
+        ),
         Err(e) => failed(headers, e),
     }
 }
@@ -205,7 +210,7 @@ pub(crate) async fn link(
     }
     let slug = f.text("workspace").trim().to_lowercase();
     match s.app.start_sso_link(&v.p, &slug).await {
-        Ok((url, browser)) => hand_off(&s, &headers, url, &browser),
+        Ok(started) => hand_off(&s, &headers, started.redirect_to, &started.browser_secret),
         Err(AppError::ReauthenticationRequired) => {
             Redirect::to("/reauth?next=/account/security").into_response()
         }

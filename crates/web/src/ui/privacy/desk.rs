@@ -249,7 +249,7 @@ async fn render_request(
     problem: Option<String>,
 ) -> Response {
     let w = w.at("requests");
-    let r = match s.app.request(&w.m, id.0).await {
+    let r = match s.app.request(&w.m, id).await {
         Ok(r) => r,
         Err(e) => return app_error(w.c, e),
     };
@@ -332,7 +332,7 @@ async fn resolve(
         None => Err(AppError::invalid("state", "choose done or refused")),
     };
     let r = match input {
-        Ok(i) => s.app.resolve_request(&w.m, id.0, i).await,
+        Ok(i) => s.app.resolve_request(&w.m, id, i).await,
         Err(e) => Err(e),
     };
     match r {
@@ -354,7 +354,7 @@ async fn erase(
     };
     match s
         .app
-        .erase_for_request(&w.m, id.0, ErasureInput { mode })
+        .erase_for_request(&w.m, id, ErasureInput { mode })
         .await
     {
         Ok(report) => {

@@ -22,7 +22,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 struct GrantRow {
-    id: uuid::Uuid,
+    id: ideaweave_domain::SupportGrantId,
     manage: bool,
     reason: String,
     created: String,
@@ -106,7 +106,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
 
 async fn revoke(
     State(s): State<AppState>,
-    Id(id): Id<uuid::Uuid>,
+    Id(id): Id<ideaweave_domain::SupportGrantId>,
     WsForm { w, .. }: WsForm,
 ) -> Response {
     match s.app.revoke_support(&w.m, id).await {
