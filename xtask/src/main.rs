@@ -26,9 +26,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("install-list") => install_list(),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo [serve options] | cargo xtask test | cargo xtask bench [--quick | aead | cipher [--quick]]"
+                "usage: cargo xtask demo [serve options] | cargo xtask test | cargo xtask bench [--quick | aead | cipher [--quick]] | cargo xtask install-list"
             );
             return ExitCode::from(2);
         }
@@ -39,6 +40,15 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The install-list check of `cargo xtask test` on its own: does the list of Debian packages
+/// the README's commands install provide every file the build needs?
+fn install_list() -> Result<()> {
+    match setup::guard_install_list() {
+        (_, 0) => Ok(()),
+        (_, failed) => Err(format!("{failed} install-list check(s) failed (see above)")),
     }
 }
 
