@@ -131,6 +131,7 @@ pub fn router() -> Router<AppState> {
 
 /// What every page's frame shows: the language, who is signed in, the session's anti-CSRF
 /// token for the forms, and the workspace navigation when inside one.
+#[derive(Clone)]
 pub(crate) struct Chrome {
     pub tr: &'static Catalog,
     pub signed_in: bool,
@@ -139,6 +140,7 @@ pub(crate) struct Chrome {
 }
 
 /// The workspace part of the navigation.
+#[derive(Clone)]
 pub(crate) struct WsNav {
     pub slug: String,
     pub name: String,
@@ -241,6 +243,41 @@ pub(crate) fn error_page_with(
     )
 }
 
+/// A page that could not be shown: the frame it happened in and the use case's error. Its
+/// response is the error page of the one mapping ([`crate::error::meaning`]), so a handler
+/// writes `use_case().await.or_page(&w.c)?` and the plumbing lives here once.
+/// (Boxed: a page's `Result` stays one pointer wide on the happy path.)
+pub(crate) struct PageError(Box<(Chrome, AppError)>);
+
+impl PageError {
+    /// The error `e` of a use case, shown in frame `c`.
+    pub(crate) fn new(c: Chrome, e: AppError) -> Self {
+        Self(Box::new((c, e)))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (c, e) = *self.0;
+        app_error(c, e)
+    }
+}
+
+/// What page handlers return.
+pub(crate) type PageResult = Result<Response, PageError>;
+
+/// `result.or_page(&w.c)?`: a use case's error becomes the error page in this page's frame.
+pub(crate) trait OrPage<T> {
+    /// The value, or the error page in frame `c`.
+    fn or_page(self, c: &Chrome) -> Result<T, PageError>;
+}
+
+impl<T> OrPage<T> for Result<T, AppError> {
+    fn or_page(self, c: &Chrome) -> Result<T, PageError> {
+        self.map_err(|e| PageError::new(c.clone(), e))
+    }
+}
+
 /// The page for an error of a use case, in the frame of the page it happened on.
 pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
     if matches!(e, AppError::Unauthenticated) {
@@ -261,6 +298,15 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
             .insert(crate::error::PermissionDenied);
     }
     response
+}
+
+/// The message to show on the form a refused input came from, or the error page when the
+/// error is not about the visitor's input: `Err(e) => { let p = form_problem(e, &w.c)?; … }`.
+pub(crate) fn form_problem(e: AppError, c: &Chrome) -> Result<String, PageError> {
+    match input_problem(&e) {
+        Some(p) => Ok(p),
+        None => Err(PageError::new(c.clone(), e)),
+    }
 }
 
 /// A message about the visitor's own input to show on the form it came from, or `None` when

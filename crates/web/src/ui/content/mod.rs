@@ -19,7 +19,9 @@ use serde::Deserialize;
 
 use super::format::{iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
-use super::{Chrome, app_error, framed, input_problem, page};
+use super::{
+    Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, input_problem, page,
+};
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -120,20 +122,14 @@ framed!(WorkspacePage);
 /// How many of the newest ideas the home page shows.
 const RECENT_IDEAS: usize = 6;
 
-async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
+async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     let w = w.at("home");
     let is_admin = w.is_admin();
-    let spaces = match s.app.spaces(&w.m).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let spaces = s.app.spaces(&w.m).await.or_page(&w.c)?;
     let mut cards = Vec::with_capacity(spaces.len());
     let mut recent = Vec::new();
     for space in spaces {
-        let discussions = match s.app.discussions(&w.m, space.id).await {
-            Ok(v) => v,
-            Err(e) => return app_error(w.c, e),
-        };
+        let discussions = s.app.discussions(&w.m, space.id).await.or_page(&w.c)?;
         for d in discussions.iter().filter(|d| d.idea_count > 0) {
             let q = IdeaListQuery {
                 sort: Some(IdeaSort::Newest),
@@ -142,7 +138,7 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
             };
             match s.app.ideas(&w.m, d.id, q).await {
                 Ok(p) => recent.extend(p.items),
-                Err(e) => return app_error(w.c, e),
+                Err(e) => return Err(PageError::new(w.c, e)),
             }
         }
         cards.push(SpaceCard { space, discussions });
@@ -152,9 +148,9 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
     let recent = recent.into_iter().map(|i| card(&w.ws, i)).collect();
     let deletion_due = match s.app.termination(&w.m).await {
         Ok(t) => t.due_at.map(super::format::when),
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
-    page(
+    Ok(page(
         StatusCode::OK,
         &WorkspacePage {
             deletion_due,
@@ -165,7 +161,7 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> Response {
             recent,
             is_admin,
         },
-    )
+    ))
 }
 
 // ---- space -----------------------------------------------------------------------------------
@@ -191,21 +187,15 @@ async fn render_space(
     id: SpaceId,
     problem: Option<String>,
     draft: (String, String),
-) -> Response {
-    let space = match s.app.space(&w.m, id).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
-    let discussions = match s.app.discussions(&w.m, id).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+) -> PageResult {
+    let space = s.app.space(&w.m, id).await.or_page(&w.c)?;
+    let discussions = s.app.discussions(&w.m, id).await.or_page(&w.c)?;
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &SpacePage {
             slug: w.ws.slug.clone(),
@@ -218,10 +208,10 @@ async fn render_space(
             draft_title: draft.0,
             draft_description: draft.1,
         },
-    )
+    ))
 }
 
-async fn space_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<SpaceId>) -> Response {
+async fn space_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<SpaceId>) -> PageResult {
     render_space(&s, w.at("home"), id, None, Default::default()).await
 }
 
@@ -249,7 +239,7 @@ async fn open_discussion(
     State(s): State<AppState>,
     Id(space): Id<SpaceId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let title = f.text("title");
     let description = f.text("description");
     let deadline = match f.get("deadline").filter(|d| !d.is_empty()) {
@@ -277,13 +267,13 @@ async fn open_discussion(
         deadline,
         criteria,
     };
-    match s.app.create_discussion(&w.m, space, input).await {
+    Ok(match s.app.create_discussion(&w.m, space, input).await {
         Ok(d) => Redirect::to(&format!("/w/{}/discussions/{}", w.ws.slug, d.id)).into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_space(&s, w, space, Some(p), (title, description)).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_space(&s, w, space, Some(p), (title, description)).await?
+        }
+    })
 }
 
 // ---- discussion ------------------------------------------------------------------------------
@@ -331,13 +321,10 @@ async fn discussion_page(
     w: InWorkspace,
     Id(id): Id<DiscussionId>,
     q: Result<Query<DiscussionQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let w = w.at("home");
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let d = match s.app.discussion(&w.m, id).await {
-        Ok(d) => d,
-        Err(e) => return app_error(w.c, e),
-    };
+    let d = s.app.discussion(&w.m, id).await.or_page(&w.c)?;
     let (sort, sort_name) = match q.sort.as_deref() {
         Some("newest") => (IdeaSort::Newest, "newest"),
         Some("trending") => (IdeaSort::Trending, "trending"),
@@ -377,7 +364,7 @@ async fn discussion_page(
                     more: p.next_cursor.is_some(),
                     ideas: p.items.into_iter().map(|i| card(&w.ws, i)).collect(),
                 }),
-                Err(e) => return app_error(w.c, e),
+                Err(e) => return Err(PageError::new(w.c, e)),
             }
         }
     } else {
@@ -407,7 +394,7 @@ async fn discussion_page(
                 });
                 ideas = p.items.into_iter().map(|i| card(&w.ws, i)).collect();
             }
-            Err(e) => return app_error(w.c, e),
+            Err(e) => return Err(PageError::new(w.c, e)),
         }
     }
     let stages =
@@ -419,7 +406,7 @@ async fn discussion_page(
                 position: s.position,
             })
             .collect();
-    page(
+    Ok(page(
         StatusCode::OK,
         &DiscussionPage {
             slug: w.ws.slug.clone(),
@@ -436,7 +423,7 @@ async fn discussion_page(
             columns,
             next,
         },
-    )
+    ))
 }
 
 // ---- new idea --------------------------------------------------------------------------------
@@ -479,18 +466,15 @@ async fn render_new_idea(
     d: DiscussionId,
     draft: Draft,
     problem: Option<String>,
-) -> Response {
-    let discussion = match s.app.discussion(&w.m, d).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+) -> PageResult {
+    let discussion = s.app.discussion(&w.m, d).await.or_page(&w.c)?;
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let heading = format!("{} · {}", w.c.tr.get("idea.new"), discussion.title);
-    page(
+    Ok(page(
         status,
         &IdeaFormPage {
             action: format!("/w/{}/discussions/{d}/new", w.ws.slug),
@@ -504,14 +488,14 @@ async fn render_new_idea(
             max_upload: size(s.app.settings().max_upload_bytes as i64),
             c: w.c,
         },
-    )
+    ))
 }
 
 async fn new_idea_page(
     State(s): State<AppState>,
     w: InWorkspace,
     Id(d): Id<DiscussionId>,
-) -> Response {
+) -> PageResult {
     let draft = Draft {
         title: String::new(),
         body: String::new(),
@@ -535,9 +519,9 @@ async fn post_idea(
     w: InWorkspace,
     Id(d): Id<DiscussionId>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(mut multipart) = multipart else {
-        return stale_form(&HeaderMap::new());
+        return Ok(stale_form(&HeaderMap::new()));
     };
     let mut csrf = String::new();
     let mut draft = Draft {
@@ -552,10 +536,10 @@ async fn post_idea(
             Ok(None) => break,
             Err(e) => {
                 let problem = input_problem(&multipart_problem(e));
-                return match created {
+                return Ok(match created {
                     Some(idea) => uploaded_badly(&w, idea.summary.id),
-                    None => render_new_idea(&s, w, d, draft, problem).await,
-                };
+                    None => render_new_idea(&s, w, d, draft, problem).await?,
+                });
             }
         };
         let name = field.name().unwrap_or_default().to_owned();
@@ -568,7 +552,7 @@ async fn post_idea(
                 Some(i) => i.summary.id,
                 None => {
                     if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
-                        return stale_form(&HeaderMap::new());
+                        return Ok(stale_form(&HeaderMap::new()));
                     }
                     match create(&s, &w, d, &draft).await {
                         Ok(i) => {
@@ -577,10 +561,10 @@ async fn post_idea(
                             id
                         }
                         Err(e) => {
-                            return match input_problem(&e) {
-                                Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await,
+                            return Ok(match input_problem(&e) {
+                                Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await?,
                                 None => app_error(w.c, e),
-                            };
+                            });
                         }
                     }
                 }
@@ -588,9 +572,9 @@ async fn post_idea(
             let body = field.map(|piece| piece.map_err(multipart_problem));
             if let Err(e) = s.app.upload(&w.m, idea, None, &filename, body).await {
                 if input_problem(&e).is_none() {
-                    return app_error(w.c, e);
+                    return Err(PageError::new(w.c, e));
                 }
-                return uploaded_badly(&w, idea);
+                return Ok(uploaded_badly(&w, idea));
             }
             continue;
         }
@@ -613,20 +597,20 @@ async fn post_idea(
         Some(i) => i.summary.id,
         None => {
             if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
-                return stale_form(&HeaderMap::new());
+                return Ok(stale_form(&HeaderMap::new()));
             }
             match create(&s, &w, d, &draft).await {
                 Ok(i) => i.summary.id,
                 Err(e) => {
-                    return match input_problem(&e) {
-                        Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await,
+                    return Ok(match input_problem(&e) {
+                        Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await?,
                         None => app_error(w.c, e),
-                    };
+                    });
                 }
             }
         }
     };
-    Redirect::to(&format!("/w/{}/ideas/{idea}", w.ws.slug)).into_response()
+    Ok(Redirect::to(&format!("/w/{}/ideas/{idea}", w.ws.slug)).into_response())
 }
 
 async fn create(
@@ -860,11 +844,12 @@ async fn render_idea(
     notice: Option<&'static str>,
     problem: Option<String>,
     draft: String,
-) -> Response {
-    let (idea, comments) = match s.app.idea_page(&w.m, id, THREAD_COMMENTS).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+) -> PageResult {
+    let (idea, comments) = s
+        .app
+        .idea_page(&w.m, id, THREAD_COMMENTS)
+        .await
+        .or_page(&w.c)?;
     let thread = Thread {
         slug: w.ws.slug.clone(),
         idea: id,
@@ -881,7 +866,7 @@ async fn render_idea(
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &IdeaPage {
             stage: stage_name(&w.ws, idea.summary.stage_id),
@@ -929,7 +914,7 @@ async fn render_idea(
             idea,
             c: w.c,
         },
-    )
+    ))
 }
 
 async fn idea_page(
@@ -937,7 +922,7 @@ async fn idea_page(
     w: InWorkspace,
     Id(id): Id<IdeaId>,
     q: Result<Query<IdeaQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let notice = notice_key(q.as_ref().ok().and_then(|q| q.notice.as_deref()));
     render_idea(&s, w.at("home"), id, notice, None, String::new()).await
 }
@@ -959,7 +944,7 @@ async fn vote(
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let result = match f.get("direction") {
         Some("up") => {
             s.app
@@ -986,12 +971,9 @@ async fn vote(
         Some("none") => s.app.unvote(&w.m, id).await,
         _ => Err(AppError::invalid("direction", "must be up, down or none")),
     };
-    let tally = match result {
-        Ok(t) => t,
-        Err(e) => return app_error(w.c, e),
-    };
+    let tally = result.or_page(&w.c)?;
     if !from_htmx(&headers) {
-        return back_to_idea(&w, id, "votes");
+        return Ok(back_to_idea(&w, id, "votes"));
     }
     let votes = Votes {
         slug: w.ws.slug.clone(),
@@ -1003,7 +985,7 @@ async fn vote(
         mine_down: tally.my_vote == Some(VoteDirection::Down),
         can_vote: true,
     };
-    page(StatusCode::OK, &VotesFragment { c: w.c, votes })
+    Ok(page(StatusCode::OK, &VotesFragment { c: w.c, votes }))
 }
 
 #[derive(Template)]
@@ -1019,9 +1001,12 @@ async fn rate(
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let Some(criterion) = f.parsed::<CriterionId>("criterion") else {
-        return app_error(w.c, AppError::invalid("criterion", "choose a criterion"));
+        return Err(PageError::new(
+            w.c,
+            AppError::invalid("criterion", "choose a criterion"),
+        ));
     };
     let result = match f.get("value") {
         Some("0") => s.app.unrate(&w.m, id, criterion).await.map(|_| ()),
@@ -1036,18 +1021,18 @@ async fn rate(
         None => Err(AppError::invalid("value", "choose a rating from 1 to 5")),
     };
     if let Err(e) = result {
-        return app_error(w.c, e);
+        return Err(PageError::new(w.c, e));
     }
     if !from_htmx(&headers) {
-        return back_to_idea(&w, id, "ratings");
+        return Ok(back_to_idea(&w, id, "ratings"));
     }
-    match s.app.idea(&w.m, id).await {
+    Ok(match s.app.idea(&w.m, id).await {
         Ok(idea) => {
             let ratings = ratings_of(&w.ws.slug, id, &idea.ratings, true);
             page(StatusCode::OK, &RatingsFragment { c: w.c, ratings })
         }
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 #[derive(Template)]
@@ -1063,7 +1048,7 @@ async fn comment(
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let body = f.text("body");
     let parent_id = f.parsed::<CommentId>("parent");
     let (draft, problem) = match s
@@ -1082,33 +1067,36 @@ async fn comment(
         Err(e) => match input_problem(&e) {
             // The text comes back in the form, so nothing typed is lost.
             Some(p) => (body, Some(p)),
-            None => return app_error(w.c, e),
+            None => return Err(PageError::new(w.c, e)),
         },
     };
     if !from_htmx(&headers) {
         if problem.is_some() {
             return render_idea(&s, w, id, None, problem, draft).await;
         }
-        return back_to_idea(&w, id, "comments");
+        return Ok(back_to_idea(&w, id, "comments"));
     }
-    match thread_of(&s, &w, id, draft, problem).await {
-        Ok(thread) => page(StatusCode::OK, &ThreadFragment { c: w.c, thread }),
-        Err(e) => app_error(w.c, e),
-    }
+    let thread = thread_of(&s, &w, id, draft, problem).await.or_page(&w.c)?;
+    Ok(page(StatusCode::OK, &ThreadFragment { c: w.c, thread }))
 }
 
 async fn set_stage(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let Some(stage_id) = f.parsed::<StageId>("stage") else {
-        return app_error(w.c, AppError::invalid("stage", "choose a stage"));
+        return Err(PageError::new(
+            w.c,
+            AppError::invalid("stage", "choose a stage"),
+        ));
     };
-    match s.app.set_stage(&w.m, id, StageInput { stage_id }).await {
-        Ok(_) => back_to_idea(&w, id, "stage"),
-        Err(e) => app_error(w.c, e),
-    }
+    Ok(
+        match s.app.set_stage(&w.m, id, StageInput { stage_id }).await {
+            Ok(_) => back_to_idea(&w, id, "stage"),
+            Err(e) => app_error(w.c, e),
+        },
+    )
 }
 
 async fn attach(
@@ -1117,35 +1105,35 @@ async fn attach(
     Id(id): Id<IdeaId>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(mut multipart) = multipart else {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     };
     let mut csrf = String::new();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return app_error(w.c, multipart_problem(e)),
+            Err(e) => return Err(PageError::new(w.c, multipart_problem(e))),
         };
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => {
                 if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
-                    return stale_form(&headers);
+                    return Ok(stale_form(&headers));
                 }
                 let filename = field.file_name().unwrap_or_default().to_owned();
                 if filename.is_empty() {
                     break;
                 }
                 let body = field.map(|piece| piece.map_err(multipart_problem));
-                return match s.app.upload(&w.m, id, None, &filename, body).await {
+                return Ok(match s.app.upload(&w.m, id, None, &filename, body).await {
                     Ok(_) => back_to_idea(&w, id, "files"),
-                    Err(e) => match input_problem(&e) {
-                        Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
-                        None => app_error(w.c, e),
-                    },
-                };
+                    Err(e) => {
+                        let p = form_problem(e, &w.c)?;
+                        render_idea(&s, w, id, None, Some(p), String::new()).await?
+                    }
+                });
             }
             _ => {}
         }
@@ -1158,19 +1146,19 @@ async fn add_link(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let input = LinkInput {
         url: f.text("url"),
         title: f.text("title"),
         comment_id: None,
     };
-    match s.app.add_link(&w.m, id, input).await {
+    Ok(match s.app.add_link(&w.m, id, input).await {
         Ok(_) => back_to_idea(&w, id, "links"),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_idea(&s, w, id, None, Some(p), String::new()).await?
+        }
+    })
 }
 
 // ---- moderation ------------------------------------------------------------------------------
@@ -1186,11 +1174,9 @@ async fn restore_idea(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
-    match s.app.restore_idea(&w.m, id).await {
-        Ok(_) => back_to_idea(&w, id, "content-body"),
-        Err(e) => app_error(w.c, e),
-    }
+) -> PageResult {
+    s.app.restore_idea(&w.m, id).await.or_page(&w.c)?;
+    Ok(back_to_idea(&w, id, "content-body"))
 }
 
 /// Merges this idea (a duplicate) into the one named in the form.
@@ -1198,32 +1184,32 @@ async fn merge_idea(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let Some(into) = f.get("into").and_then(idea_ref) else {
         let problem = w.c.tr.get("idea.merge_bad_target").to_owned();
         return render_idea(&s, w, id, None, Some(problem), String::new()).await;
     };
-    match s.app.merge(&w.m, id, MergeInput { into }).await {
+    Ok(match s.app.merge(&w.m, id, MergeInput { into }).await {
         Ok(_) => back_to_idea(&w, into, "content-body"),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_idea(&s, w, id, None, Some(p), String::new()).await?
+        }
+    })
 }
 
 async fn unmerge_idea(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
-    match s.app.unmerge(&w.m, id).await {
+) -> PageResult {
+    Ok(match s.app.unmerge(&w.m, id).await {
         Ok(_) => back_to_idea(&w, id, "content-body"),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_idea(&s, w, id, None, Some(p), String::new()).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_idea(&s, w, id, None, Some(p), String::new()).await?
+        }
+    })
 }
 
 // ---- edit and delete -------------------------------------------------------------------------
@@ -1234,11 +1220,8 @@ async fn render_edit(
     id: IdeaId,
     draft: Option<Draft>,
     problem: Option<String>,
-) -> Response {
-    let idea = match s.app.idea(&w.m, id).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+) -> PageResult {
+    let idea = s.app.idea(&w.m, id).await.or_page(&w.c)?;
     let draft = draft.unwrap_or_else(|| Draft {
         title: idea.summary.title.clone(),
         body: idea.body.clone(),
@@ -1249,7 +1232,7 @@ async fn render_edit(
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &IdeaFormPage {
             action: format!("/w/{}/ideas/{id}/edit", w.ws.slug),
@@ -1263,10 +1246,14 @@ async fn render_edit(
             max_upload: size(s.app.settings().max_upload_bytes as i64),
             c: w.c,
         },
-    )
+    ))
 }
 
-async fn edit_idea_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<IdeaId>) -> Response {
+async fn edit_idea_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<IdeaId>,
+) -> PageResult {
     render_edit(&s, w.at("home"), id, None, None).await
 }
 
@@ -1274,7 +1261,7 @@ async fn edit_idea(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let draft = Draft {
         title: f.text("title"),
         body: f.text("body"),
@@ -1285,13 +1272,13 @@ async fn edit_idea(
         body: Some(draft.body.clone()),
         tags: Some(tags_of(&draft.tags)),
     };
-    match s.app.update_idea(&w.m, id, patch).await {
+    Ok(match s.app.update_idea(&w.m, id, patch).await {
         Ok(_) => back_to_idea(&w, id, "content"),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_edit(&s, w, id, Some(draft), Some(p)).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_edit(&s, w, id, Some(draft), Some(p)).await?
+        }
+    })
 }
 
 #[derive(Template)]
@@ -1310,13 +1297,10 @@ async fn delete_idea_page(
     State(s): State<AppState>,
     w: InWorkspace,
     Id(id): Id<IdeaId>,
-) -> Response {
-    let idea = match s.app.idea(&w.m, id).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+) -> PageResult {
+    let idea = s.app.idea(&w.m, id).await.or_page(&w.c)?;
     let tr = w.c.tr;
-    page(
+    Ok(page(
         StatusCode::OK,
         &ConfirmPage {
             heading: tr.get("idea.delete_title").to_owned(),
@@ -1326,24 +1310,24 @@ async fn delete_idea_page(
             button: "idea.delete",
             c: w.at("home").c,
         },
-    )
+    ))
 }
 
 async fn delete_idea(
     State(s): State<AppState>,
     Id(id): Id<IdeaId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
+) -> PageResult {
     let discussion = match s.app.idea(&w.m, id).await {
         Ok(v) => v.summary.discussion_id,
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
-    match s.app.delete_idea(&w.m, id).await {
+    Ok(match s.app.delete_idea(&w.m, id).await {
         Ok(()) => {
             Redirect::to(&format!("/w/{}/discussions/{discussion}", w.ws.slug)).into_response()
         }
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 #[cfg(test)]

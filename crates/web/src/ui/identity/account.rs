@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use ideaweave_app::{AccountDeletionInput, AccountPatch, AppError, MeView, NotificationPreference};
 use ideaweave_domain::ErasureMode;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::ui::guard::{Fields, Visitor, WsForm, stale_form};
 use crate::ui::identity::session::role_key;
-use crate::ui::{Chrome, app_error, framed, input_problem, page};
+use crate::ui::{Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, page};
 
 struct Membership {
     slug: String,
@@ -73,7 +73,7 @@ pub(crate) async fn account_page(
     State(s): State<AppState>,
     v: Visitor,
     q: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let saved = q.is_ok_and(|Query(q)| q.saved.is_some());
     render(&s, v, saved, None, Problem::None).await
 }
@@ -94,11 +94,8 @@ async fn render(
     saved: bool,
     draft: Option<String>,
     problem: Problem,
-) -> Response {
-    let MeView { user, workspaces } = match s.app.me(&v.p).await {
-        Ok(me) => me,
-        Err(e) => return app_error(v.c, e),
-    };
+) -> PageResult {
+    let MeView { user, workspaces } = s.app.me(&v.p).await.or_page(&v.c)?;
     let mut memberships = Vec::with_capacity(workspaces.len());
     for w in workspaces {
         let preference = match s.app.enter(&v.p, &w.slug).await {
@@ -107,7 +104,7 @@ async fn render(
         };
         let notify = match preference {
             Ok(p) => p.as_str(),
-            Err(e) => return app_error(v.c, e),
+            Err(e) => return Err(PageError::new(v.c, e)),
         };
         memberships.push(Membership {
             slug: w.slug,
@@ -118,12 +115,9 @@ async fn render(
     }
     let restricted_since = match s.app.restriction(&v.p).await {
         Ok(r) => r.since.map(crate::ui::format::when),
-        Err(e) => return app_error(v.c, e),
+        Err(e) => return Err(PageError::new(v.c, e)),
     };
-    let statement = match s.app.deletion_statement(&v.p).await {
-        Ok(st) => st,
-        Err(e) => return app_error(v.c, e),
-    };
+    let statement = s.app.deletion_statement(&v.p).await.or_page(&v.c)?;
     let deletion = statement
         .workspaces
         .into_iter()
@@ -154,7 +148,7 @@ async fn render(
             (StatusCode::OK, None, None)
         }
     };
-    page(
+    Ok(page(
         status,
         &AccountPage {
             restricted_since,
@@ -172,7 +166,7 @@ async fn render(
             choices: NOTIFY_CHOICES,
             mail_enabled: s.app.settings().mail_enabled,
         },
-    )
+    ))
 }
 
 /// Saves the display name.
@@ -181,29 +175,31 @@ pub(crate) async fn update_account(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let name = f.text("name");
-    match s
-        .app
-        .rename_account(&v.p, AccountPatch { name: name.clone() })
-        .await
-    {
-        Ok(_) => Redirect::to("/account?saved=1").into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render(&s, v, false, Some(name), Problem::Profile(p)).await,
-            None => app_error(v.c, e),
+    Ok(
+        match s
+            .app
+            .rename_account(&v.p, AccountPatch { name: name.clone() })
+            .await
+        {
+            Ok(_) => Redirect::to("/account?saved=1").into_response(),
+            Err(e) => {
+                let p = form_problem(e, &v.c)?;
+                render(&s, v, false, Some(name), Problem::Profile(p)).await?
+            }
         },
-    }
+    )
 }
 
 /// Saves how one hears of replies and stage changes in one workspace (COL-04).
 pub(crate) async fn update_notifications(
     State(s): State<AppState>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let preference = match f
         .get("preference")
         .map(str::parse::<NotificationPreference>)
@@ -211,13 +207,15 @@ pub(crate) async fn update_notifications(
         Some(Ok(p)) => p,
         _ => {
             let e = AppError::invalid("preference", "must be instant, daily or off");
-            return app_error(w.c, e);
+            return Err(PageError::new(w.c, e));
         }
     };
-    match s.app.set_notification_preference(&w.m, preference).await {
-        Ok(()) => Redirect::to("/account?saved=1").into_response(),
-        Err(e) => app_error(w.c, e),
-    }
+    Ok(
+        match s.app.set_notification_preference(&w.m, preference).await {
+            Ok(()) => Redirect::to("/account?saved=1").into_response(),
+            Err(e) => app_error(w.c, e),
+        },
+    )
 }
 
 /// Restricts the processing of one's data, or lifts the restriction (DSR-04).
@@ -226,22 +224,23 @@ pub(crate) async fn update_restriction(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let restricted = match f.get("restricted") {
         Some("true") => true,
         Some("false") => false,
         _ => {
             let e = AppError::invalid("restricted", "must be true or false");
-            return app_error(v.c, e);
+            return Err(PageError::new(v.c, e));
         }
     };
-    match s.app.set_restriction(&v.p, restricted).await {
-        Ok(_) => Redirect::to("/account?saved=1#restriction").into_response(),
-        Err(e) => app_error(v.c, e),
-    }
+    s.app
+        .set_restriction(&v.p, restricted)
+        .await
+        .or_page(&v.c)?;
+    Ok(Redirect::to("/account?saved=1#restriction").into_response())
 }
 
 /// Deletes one's account (DSR-03) once the address is typed again; signs the browser out.
@@ -250,14 +249,14 @@ pub(crate) async fn delete_account(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let input = AccountDeletionInput {
         confirm: f.text("confirm"),
     };
-    match s.app.delete_account(&v.p, input).await {
+    Ok(match s.app.delete_account(&v.p, input).await {
         Ok(()) => match crate::api::identity::session::session_cookie_header(&s, "", 0) {
             Ok(clear) => (
                 StatusCode::SEE_OTHER,
@@ -272,11 +271,11 @@ pub(crate) async fn delete_account(
                 .into_response(),
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
-        Err(e) => match input_problem(&e) {
-            Some(p) => render(&s, v, false, None, Problem::Deletion(p)).await,
-            None => app_error(v.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &v.c)?;
+            render(&s, v, false, None, Problem::Deletion(p)).await?
+        }
+    })
 }
 
 /// Starts changing one's address: a confirmation link goes to the new one (DSR-02).
@@ -285,18 +284,18 @@ pub(crate) async fn change_email(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let input = ideaweave_app::EmailChangeInput {
         email: f.text("email"),
     };
-    match s.app.request_email_change(&v.p, input).await {
-        Ok(info) => render(&s, v, false, None, Problem::EmailSent(info.email)).await,
-        Err(e) => match input_problem(&e) {
-            Some(p) => render(&s, v, false, None, Problem::Email(p)).await,
-            None => app_error(v.c, e),
-        },
-    }
+    Ok(match s.app.request_email_change(&v.p, input).await {
+        Ok(info) => render(&s, v, false, None, Problem::EmailSent(info.email)).await?,
+        Err(e) => {
+            let p = form_problem(e, &v.c)?;
+            render(&s, v, false, None, Problem::Email(p)).await?
+        }
+    })
 }

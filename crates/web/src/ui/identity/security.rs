@@ -16,7 +16,9 @@ use crate::AppState;
 use crate::extract::Client;
 use crate::ui::guard::{Fields, Visitor, stale_form};
 use crate::ui::identity::session::{safe_next, same_origin, start_session};
-use crate::ui::{Chrome, app_error, error_page, framed, input_problem, page};
+use crate::ui::{
+    Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem, page,
+};
 
 #[derive(Template)]
 #[template(path = "sign_in_code.html")]
@@ -38,9 +40,9 @@ pub(crate) async fn second_factor(
     Client(client): Client,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !same_origin(&headers) {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
+        return Ok(error_page(&headers, StatusCode::BAD_REQUEST));
     }
     let next = safe_next(f.get("next")).to_owned();
     let input = SecondFactorInput {
@@ -50,12 +52,12 @@ pub(crate) async fn second_factor(
         password: None,
         passkey: None,
     };
-    match s.app.complete_second_factor(&input, &client).await {
+    Ok(match s.app.complete_second_factor(&input, &client).await {
         Ok(login) => start_session(&s, &headers, &login, &next),
         Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
             let void = matches!(&e, AppError::Forbidden(m) if m.contains("sign in again"));
             if void {
-                return Redirect::to("/sign-in").into_response();
+                return Ok(Redirect::to("/sign-in").into_response());
             }
             page(
                 if matches!(e, AppError::TooManyAttempts { .. }) {
@@ -74,7 +76,7 @@ pub(crate) async fn second_factor(
             )
         }
         Err(e) => app_error(Chrome::anonymous(&headers), e),
-    }
+    })
 }
 
 #[derive(Template)]
@@ -97,13 +99,10 @@ pub(crate) async fn reauth_page(
     State(s): State<AppState>,
     v: Visitor,
     q: Result<Query<NextOnly>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let next = safe_next(q.ok().and_then(|Query(q)| q.next).as_deref()).to_owned();
-    let methods = match s.app.reauth_methods(&v.p).await {
-        Ok(m) => m,
-        Err(e) => return app_error(v.c, e),
-    };
-    page(
+    let methods = s.app.reauth_methods(&v.p).await.or_page(&v.c)?;
+    Ok(page(
         StatusCode::OK,
         &ReauthPage {
             c: v.c,
@@ -111,7 +110,7 @@ pub(crate) async fn reauth_page(
             methods,
             problem: None,
         },
-    )
+    ))
 }
 
 /// Sets the rotated session's cookie and goes to `to`.
@@ -133,9 +132,9 @@ pub(crate) async fn reauthenticate(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let next = safe_next(f.get("next")).to_owned();
     let input = SecondFactorInput {
@@ -145,13 +144,10 @@ pub(crate) async fn reauthenticate(
         password: f.get("password").map(str::to_owned),
         passkey: None,
     };
-    match s.app.reauthenticate(&v.p, &input).await {
+    Ok(match s.app.reauthenticate(&v.p, &input).await {
         Ok(r) => rotated_to(&s, &headers, &r, &next),
         Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
-            let methods = match s.app.reauth_methods(&v.p).await {
-                Ok(m) => m,
-                Err(e) => return app_error(v.c, e),
-            };
+            let methods = s.app.reauth_methods(&v.p).await.or_page(&v.c)?;
             page(
                 StatusCode::UNAUTHORIZED,
                 &ReauthPage {
@@ -163,7 +159,7 @@ pub(crate) async fn reauthenticate(
             )
         }
         Err(e) => app_error(v.c, e),
-    }
+    })
 }
 
 /// One session in the list.
@@ -230,11 +226,8 @@ fn session_row(s: ActiveSession) -> SessionRow {
     }
 }
 
-async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> Response {
-    let factors = match s.app.second_factors(&v.p).await {
-        Ok(f) => f,
-        Err(e) => return app_error(v.c, e),
-    };
+async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> PageResult {
+    let factors = s.app.second_factors(&v.p).await.or_page(&v.c)?;
     let passkeys = match s.app.passkeys(&v.p).await {
         Ok(list) => list
             .into_iter()
@@ -248,13 +241,13 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> R
                     .unwrap_or_default(),
             })
             .collect(),
-        Err(e) => return app_error(v.c, e),
+        Err(e) => return Err(PageError::new(v.c, e)),
     };
     let sessions = match s.app.sessions(&v.p).await {
         Ok(list) => list.into_iter().map(session_row).collect(),
-        Err(e) => return app_error(v.c, e),
+        Err(e) => return Err(PageError::new(v.c, e)),
     };
-    page(
+    Ok(page(
         status,
         &SecurityPage {
             c: v.c,
@@ -267,7 +260,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> R
             totp_problem: shown.totp_problem,
             saved: shown.saved,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -279,7 +272,7 @@ pub(crate) async fn security_page(
     State(s): State<AppState>,
     v: Visitor,
     q: Result<Query<SavedQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let saved = match q.ok().and_then(|Query(q)| q.saved).as_deref() {
         Some("password") => Some("security.password_changed"),
         Some("totp_removed") => Some("security.totp_removed"),
@@ -310,9 +303,9 @@ pub(crate) async fn change_password(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     if f.get("new_password") != f.get("new_password_again") {
         let problem = Some(v.c.tr.get("security.passwords_differ").to_owned());
@@ -332,7 +325,7 @@ pub(crate) async fn change_password(
         new_password: f.text("new_password"),
         end_other_sessions: f.get("end_other_sessions") == Some("on"),
     };
-    match s.app.change_password(&v.p, &input).await {
+    Ok(match s.app.change_password(&v.p, &input).await {
         Ok((_, r)) => rotated_to(&s, &headers, &r, "/account/security?saved=password"),
         Err(e) => match (&e, input_problem(&e)) {
             (AppError::TooManyAttempts { .. }, _) | (_, Some(_)) => {
@@ -346,11 +339,11 @@ pub(crate) async fn change_password(
                         ..Shown::default()
                     },
                 )
-                .await
+                .await?
             }
             _ => app_error(v.c, e),
         },
-    }
+    })
 }
 
 pub(crate) async fn start_totp(
@@ -358,11 +351,11 @@ pub(crate) async fn start_totp(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
-    match s.app.start_totp(&v.p).await {
+    Ok(match s.app.start_totp(&v.p).await {
         Ok(enrolment) => {
             render(
                 &s,
@@ -373,11 +366,11 @@ pub(crate) async fn start_totp(
                     ..Shown::default()
                 },
             )
-            .await
+            .await?
         }
         Err(AppError::ReauthenticationRequired) => to_reauth(),
         Err(e) => app_error(v.c, e),
-    }
+    })
 }
 
 pub(crate) async fn confirm_totp(
@@ -385,18 +378,18 @@ pub(crate) async fn confirm_totp(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
-    match s.app.confirm_totp(&v.p, &f.text("code")).await {
+    Ok(match s.app.confirm_totp(&v.p, &f.text("code")).await {
         Ok((codes, r)) => {
             // The page shows the codes once, so it is rendered here, with the new cookie.
             let ttl = s.app.settings().session_ttl.as_secs();
             let Ok(cookie) =
                 crate::api::identity::session::session_cookie_header(&s, &r.session, ttl)
             else {
-                return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+                return Ok(error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR));
             };
             let mut c = v.c;
             c.csrf = r.csrf.clone();
@@ -411,7 +404,7 @@ pub(crate) async fn confirm_totp(
                     ..Shown::default()
                 },
             )
-            .await;
+            .await?;
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
         }
@@ -426,11 +419,11 @@ pub(crate) async fn confirm_totp(
                         ..Shown::default()
                     },
                 )
-                .await
+                .await?
             }
             None => app_error(v.c, e),
         },
-    }
+    })
 }
 
 pub(crate) async fn remove_totp(
@@ -438,15 +431,15 @@ pub(crate) async fn remove_totp(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
-    match s.app.remove_totp(&v.p).await {
+    Ok(match s.app.remove_totp(&v.p).await {
         Ok(()) => Redirect::to("/account/security?saved=totp_removed").into_response(),
         Err(AppError::ReauthenticationRequired) => to_reauth(),
         Err(e) => app_error(v.c, e),
-    }
+    })
 }
 
 pub(crate) async fn regenerate_codes(
@@ -454,11 +447,11 @@ pub(crate) async fn regenerate_codes(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
-    match s.app.regenerate_recovery_codes(&v.p).await {
+    Ok(match s.app.regenerate_recovery_codes(&v.p).await {
         Ok(codes) => {
             render(
                 &s,
@@ -469,11 +462,11 @@ pub(crate) async fn regenerate_codes(
                     ..Shown::default()
                 },
             )
-            .await
+            .await?
         }
         Err(AppError::ReauthenticationRequired) => to_reauth(),
         Err(e) => app_error(v.c, e),
-    }
+    })
 }
 
 pub(crate) async fn revoke_session(
@@ -482,17 +475,17 @@ pub(crate) async fn revoke_session(
     headers: HeaderMap,
     Path(id): Path<String>,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return error_page(&headers, StatusCode::NOT_FOUND);
+        return Ok(error_page(&headers, StatusCode::NOT_FOUND));
     };
-    match s.app.revoke_session(&v.p, id).await {
+    Ok(match s.app.revoke_session(&v.p, id).await {
         Ok(()) => Redirect::to("/account/security?saved=sessions").into_response(),
         Err(e) => app_error(v.c, e),
-    }
+    })
 }
 
 pub(crate) async fn revoke_other_sessions(
@@ -500,14 +493,12 @@ pub(crate) async fn revoke_other_sessions(
     v: Visitor,
     headers: HeaderMap,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
-    match s.app.revoke_other_sessions(&v.p).await {
-        Ok(_) => Redirect::to("/account/security?saved=sessions").into_response(),
-        Err(e) => app_error(v.c, e),
-    }
+    s.app.revoke_other_sessions(&v.p).await.or_page(&v.c)?;
+    Ok(Redirect::to("/account/security?saved=sessions").into_response())
 }
 
 pub(crate) async fn remove_passkey(
@@ -516,16 +507,16 @@ pub(crate) async fn remove_passkey(
     headers: HeaderMap,
     Path(id): Path<String>,
     f: Fields,
-) -> Response {
+) -> PageResult {
     if !f.csrf_ok(&v.c) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return error_page(&headers, StatusCode::NOT_FOUND);
+        return Ok(error_page(&headers, StatusCode::NOT_FOUND));
     };
-    match s.app.remove_passkey(&v.p, id).await {
+    Ok(match s.app.remove_passkey(&v.p, id).await {
         Ok(()) => Redirect::to("/account/security?saved=passkey_removed").into_response(),
         Err(AppError::ReauthenticationRequired) => to_reauth(),
         Err(e) => app_error(v.c, e),
-    }
+    })
 }

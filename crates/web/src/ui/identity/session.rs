@@ -14,7 +14,10 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::extract::{Client, session_cookie};
 use crate::ui::guard::{Visitor, csrf_ok, stale_form};
-use crate::ui::{Catalog, Chrome, app_error, error_page, framed, input_problem, page};
+use crate::ui::{
+    Catalog, Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem,
+    page,
+};
 
 pub(crate) fn role_key(role: ideaweave_domain::Role) -> &'static str {
     use ideaweave_domain::Role::*;
@@ -58,11 +61,8 @@ struct HomePage {
 }
 framed!(HomePage);
 
-pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
-    let me = match s.app.me(&v.p).await {
-        Ok(me) => me,
-        Err(e) => return app_error(v.c, e),
-    };
+pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> PageResult {
+    let me = s.app.me(&v.p).await.or_page(&v.c)?;
     let operator = v.p.session.as_ref().is_some_and(|s| s.operator);
     let invitations = if operator {
         match s.app.support_invitations(&v.p).await {
@@ -76,12 +76,12 @@ pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
                     reason: i.reason.unwrap_or_default(),
                 })
                 .collect(),
-            Err(e) => return app_error(v.c, e),
+            Err(e) => return Err(PageError::new(v.c, e)),
         }
     } else {
         Vec::new()
     };
-    page(
+    Ok(page(
         StatusCode::OK,
         &HomePage {
             invitations,
@@ -96,7 +96,7 @@ pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> Response {
                 })
                 .collect(),
         },
-    )
+    ))
 }
 
 #[derive(Template)]
@@ -211,19 +211,19 @@ pub(crate) async fn sign_in(
     Client(client): Client,
     headers: HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(Form(form)) = form else {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
+        return Ok(error_page(&headers, StatusCode::BAD_REQUEST));
     };
     if !same_origin(&headers) {
-        return error_page(&headers, StatusCode::BAD_REQUEST);
+        return Ok(error_page(&headers, StatusCode::BAD_REQUEST));
     }
     let next = safe_next(form.next.as_deref()).to_owned();
     let input = ideaweave_app::LoginInput {
         code: form.code.clone(),
         ..ideaweave_app::LoginInput::password(&form.email, &form.password)
     };
-    match s.app.login(&input, &client).await {
+    Ok(match s.app.login(&input, &client).await {
         Ok(SignInStep::Done(login)) => start_session(&s, &headers, &login, &next),
         Ok(SignInStep::SecondFactor(challenge)) => page(
             StatusCode::OK,
@@ -255,7 +255,7 @@ pub(crate) async fn sign_in(
             )
         }
         Err(e) => app_error(Chrome::anonymous(&headers), e),
-    }
+    })
 }
 
 /// A form that carries only the session's anti-CSRF token.
@@ -269,25 +269,25 @@ pub(crate) async fn sign_out(
     v: Visitor,
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(Form(form)) = form else {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     };
     if !csrf_ok(v.p.csrf.as_deref(), &form.csrf) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let mut provider_logout = None;
     if let Some(cookie) = session_cookie(&headers) {
         // Read before the session ends, which forgets it.
         provider_logout = s.app.provider_logout_url(&cookie).await.ok().flatten();
         if let Err(e) = s.app.logout(&cookie, &v.p.client).await {
-            return app_error(v.c, e);
+            return Err(PageError::new(v.c, e));
         }
     }
     if let Some(url) = provider_logout {
         // Signed out here; the provider ends its own session when the browser gets there.
         let Ok(clear) = crate::api::identity::session::session_cookie_header(&s, "", 0) else {
-            return error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR));
         };
         let mut response = page(
             StatusCode::OK,
@@ -300,19 +300,21 @@ pub(crate) async fn sign_out(
             },
         );
         response.headers_mut().insert(header::SET_COOKIE, clear);
-        return response;
+        return Ok(response);
     }
-    match crate::api::identity::session::session_cookie_header(&s, "", 0) {
-        Ok(clear) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::SET_COOKIE, clear),
-                (header::LOCATION, HeaderValue::from_static("/sign-in")),
-            ],
-        )
-            .into_response(),
-        Err(_) => error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR),
-    }
+    Ok(
+        match crate::api::identity::session::session_cookie_header(&s, "", 0) {
+            Ok(clear) => (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, clear),
+                    (header::LOCATION, HeaderValue::from_static("/sign-in")),
+                ],
+            )
+                .into_response(),
+            Err(_) => error_page(&headers, StatusCode::INTERNAL_SERVER_ERROR),
+        },
+    )
 }
 
 #[derive(Template)]
@@ -338,17 +340,14 @@ async fn invitation_view(
     name: String,
     problem: Option<String>,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     let principal = signed_in(s, headers).await;
     let mut c = Chrome::anonymous(headers);
     if let Some(p) = &principal {
         c.signed_in = true;
         c.csrf = p.csrf.clone().unwrap_or_default();
     }
-    let info = match s.app.invitation_info(&token).await {
-        Ok(info) => info,
-        Err(e) => return app_error(c, e),
-    };
+    let info = s.app.invitation_info(&token).await.or_page(&c)?;
     let me = match &principal {
         Some(p) => s.app.me(p).await.ok(),
         None => None,
@@ -356,7 +355,7 @@ async fn invitation_view(
     let as_invitee = me
         .as_ref()
         .is_some_and(|me| me.user.email.eq_ignore_ascii_case(&info.email));
-    page(
+    Ok(page(
         status,
         &InvitationPage {
             c,
@@ -368,14 +367,14 @@ async fn invitation_view(
             name,
             problem,
         },
-    )
+    ))
 }
 
 pub(crate) async fn invitation_page(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
+) -> PageResult {
     invitation_view(&s, &headers, token, String::new(), None, StatusCode::OK).await
 }
 
@@ -394,12 +393,12 @@ pub(crate) async fn accept_invitation(
     headers: HeaderMap,
     Path(token): Path<String>,
     form: Result<Form<AcceptForm>, FormRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(Form(form)) = form else {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     };
     if !same_origin(&headers) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let principal = signed_in(&s, &headers).await;
     let tr = Catalog::for_request(&headers);
@@ -427,43 +426,47 @@ pub(crate) async fn accept_invitation(
         // Signed in: only with the session's token.
         (Some(p), None) => {
             if !csrf_ok(p.csrf.as_deref(), form.csrf.as_deref().unwrap_or("")) {
-                return stale_form(&headers);
+                return Ok(stale_form(&headers));
             }
             AcceptInput {
                 name: None,
                 password: None,
             }
         }
-        (None, None) => return stale_form(&headers),
+        (None, None) => return Ok(stale_form(&headers)),
     };
-    match s
-        .app
-        .accept_invitation(&token, principal.as_ref(), input, &client)
-        .await
-    {
-        Ok((membership, Some(login))) => {
-            start_session(&s, &headers, &login, &format!("/w/{}", membership.slug))
-        }
-        Ok((membership, None)) => Redirect::to(&format!("/w/{}", membership.slug)).into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(problem) if !matches!(e, AppError::Conflict(_)) => {
-                invitation_view(
-                    &s,
-                    &headers,
-                    token,
-                    name,
-                    Some(problem),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await
+    Ok(
+        match s
+            .app
+            .accept_invitation(&token, principal.as_ref(), input, &client)
+            .await
+        {
+            Ok((membership, Some(login))) => {
+                start_session(&s, &headers, &login, &format!("/w/{}", membership.slug))
             }
-            _ => {
-                let mut c = Chrome::anonymous(&headers);
-                c.signed_in = principal.is_some();
-                app_error(c, e)
+            Ok((membership, None)) => {
+                Redirect::to(&format!("/w/{}", membership.slug)).into_response()
             }
+            Err(e) => match input_problem(&e) {
+                Some(problem) if !matches!(e, AppError::Conflict(_)) => {
+                    invitation_view(
+                        &s,
+                        &headers,
+                        token,
+                        name,
+                        Some(problem),
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await?
+                }
+                _ => {
+                    let mut c = Chrome::anonymous(&headers);
+                    c.signed_in = principal.is_some();
+                    app_error(c, e)
+                }
+            },
         },
-    }
+    )
 }
 
 // ---- password reset --------------------------------------------------------------------------
@@ -505,12 +508,12 @@ pub(crate) async fn request_reset(
     Client(client): Client,
     headers: HeaderMap,
     form: Result<Form<ResetRequestForm>, FormRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(Form(form)) = form else {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     };
     if !same_origin(&headers) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let mut view = ResetRequestPage {
         c: Chrome::anonymous(&headers),
@@ -533,10 +536,10 @@ pub(crate) async fn request_reset(
                 view.problem = Some(p);
                 StatusCode::BAD_REQUEST
             }
-            None => return app_error(view.c, e),
+            None => return Err(PageError::new(view.c, e)),
         },
     };
-    page(status, &view)
+    Ok(page(status, &view))
 }
 
 #[derive(Template)]
@@ -555,9 +558,9 @@ async fn reset_view(
     headers: &HeaderMap,
     token: String,
     problem: Option<String>,
-) -> Response {
+) -> PageResult {
     let c = Chrome::anonymous(headers);
-    match s.app.password_reset_info(&token).await {
+    Ok(match s.app.password_reset_info(&token).await {
         Ok(info) => page(
             if problem.is_some() {
                 StatusCode::BAD_REQUEST
@@ -573,14 +576,14 @@ async fn reset_view(
             },
         ),
         Err(e) => app_error(c, e),
-    }
+    })
 }
 
 pub(crate) async fn reset_password_page(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
+) -> PageResult {
     reset_view(&s, &headers, token, None).await
 }
 
@@ -596,36 +599,38 @@ pub(crate) async fn reset_password(
     headers: HeaderMap,
     Path(token): Path<String>,
     form: Result<Form<NewPasswordForm>, FormRejection>,
-) -> Response {
+) -> PageResult {
     let Ok(Form(form)) = form else {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     };
     if !same_origin(&headers) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let tr = Catalog::for_request(&headers);
     if form.password != form.password_again {
         let problem = Some(tr.get("invite.mismatch").to_owned());
         return reset_view(&s, &headers, token, problem).await;
     }
-    match s.app.reset_password(&token, &form.password, &client).await {
-        Ok(()) => page(
-            StatusCode::OK,
-            &ResetPasswordPage {
-                c: Chrome::anonymous(&headers),
-                token: String::new(),
-                email: String::new(),
-                done: true,
-                problem: None,
+    Ok(
+        match s.app.reset_password(&token, &form.password, &client).await {
+            Ok(()) => page(
+                StatusCode::OK,
+                &ResetPasswordPage {
+                    c: Chrome::anonymous(&headers),
+                    token: String::new(),
+                    email: String::new(),
+                    done: true,
+                    problem: None,
+                },
+            ),
+            Err(e) => match input_problem(&e) {
+                Some(p) if !matches!(e, AppError::Conflict(_)) => {
+                    reset_view(&s, &headers, token, Some(p)).await?
+                }
+                _ => app_error(Chrome::anonymous(&headers), e),
             },
-        ),
-        Err(e) => match input_problem(&e) {
-            Some(p) if !matches!(e, AppError::Conflict(_)) => {
-                reset_view(&s, &headers, token, Some(p)).await
-            }
-            _ => app_error(Chrome::anonymous(&headers), e),
         },
-    }
+    )
 }
 
 #[derive(Template)]
@@ -644,9 +649,9 @@ pub(crate) async fn email_change_page(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
+) -> PageResult {
     let c = Chrome::anonymous(&headers);
-    match s.app.email_change_info(&token).await {
+    Ok(match s.app.email_change_info(&token).await {
         Ok(info) => page(
             StatusCode::OK,
             &EmailChangePage {
@@ -657,7 +662,7 @@ pub(crate) async fn email_change_page(
             },
         ),
         Err(e) => app_error(c, e),
-    }
+    })
 }
 
 pub(crate) async fn confirm_email_change(
@@ -665,16 +670,16 @@ pub(crate) async fn confirm_email_change(
     Client(client): Client,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
+) -> PageResult {
     if !same_origin(&headers) {
-        return stale_form(&headers);
+        return Ok(stale_form(&headers));
     }
     let c = Chrome::anonymous(&headers);
     let email = match s.app.email_change_info(&token).await {
         Ok(info) => info.email,
-        Err(e) => return app_error(c, e),
+        Err(e) => return Err(PageError::new(c, e)),
     };
-    match s.app.confirm_email_change(&token, &client).await {
+    Ok(match s.app.confirm_email_change(&token, &client).await {
         Ok(()) => page(
             StatusCode::OK,
             &EmailChangePage {
@@ -685,5 +690,5 @@ pub(crate) async fn confirm_email_change(
             },
         ),
         Err(e) => app_error(c, e),
-    }
+    })
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use ideaweave_app::*;
 use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, RequestState, UserId};
@@ -13,7 +13,7 @@ use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, Requ
 use crate::AppState;
 use crate::ui::format::when;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
-use crate::ui::{Chrome, app_error, framed, input_problem, page};
+use crate::ui::{Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -118,12 +118,9 @@ async fn render_desk(
     w: InWorkspace,
     draft: (String, String),
     problem: Option<String>,
-) -> Response {
+) -> PageResult {
     let w = w.at("requests");
-    let requests = match s.app.requests(&w.m).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let requests = s.app.requests(&w.m).await.or_page(&w.c)?;
     let members = match s
         .app
         .members(
@@ -136,14 +133,14 @@ async fn render_desk(
         .await
     {
         Ok(p) => p.items.into_iter().map(|m| (m.user_id, m.name)).collect(),
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &DeskPage {
             slug: w.ws.slug.clone(),
@@ -176,14 +173,14 @@ async fn render_desk(
             problem,
             c: w.c,
         },
-    )
+    ))
 }
 
-async fn desk_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+async fn desk_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     render_desk(&s, w, (String::new(), String::new()), None).await
 }
 
-async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let draft = (f.text("requester"), f.text("details"));
     let input = (|| {
         Ok::<_, AppError>(RequestInput {
@@ -211,13 +208,13 @@ async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
         Ok(i) => s.app.record_request(&w.m, i).await,
         Err(e) => Err(e),
     };
-    match r {
+    Ok(match r {
         Ok(v) => Redirect::to(&format!("/w/{}/requests/{}", w.ws.slug, v.id)).into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_desk(&s, w, draft, Some(p)).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_desk(&s, w, draft, Some(p)).await?
+        }
+    })
 }
 
 #[derive(Template)]
@@ -247,12 +244,9 @@ async fn render_request(
     id: RequestId,
     note: Option<String>,
     problem: Option<String>,
-) -> Response {
+) -> PageResult {
     let w = w.at("requests");
-    let r = match s.app.request(&w.m, id).await {
-        Ok(r) => r,
-        Err(e) => return app_error(w.c, e),
-    };
+    let r = s.app.request(&w.m, id).await.or_page(&w.c)?;
     let subject = match r.subject_id {
         None => w.c.tr.get("requests.no_subject").to_owned(),
         Some(u) => match s
@@ -272,7 +266,7 @@ async fn render_request(
                 .find(|m| m.user_id == u)
                 .map(|m| m.name)
                 .unwrap_or_else(|| w.c.tr.get("requests.former").to_owned()),
-            Err(e) => return app_error(w.c, e),
+            Err(e) => return Err(PageError::new(w.c, e)),
         },
     };
     let open = r.state == RequestState::Open;
@@ -281,7 +275,7 @@ async fn render_request(
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &RequestPage {
             slug: w.ws.slug.clone(),
@@ -301,14 +295,14 @@ async fn render_request(
             problem,
             c: w.c,
         },
-    )
+    ))
 }
 
 async fn request_page(
     State(s): State<AppState>,
     Id(id): Id<RequestId>,
     w: InWorkspace,
-) -> Response {
+) -> PageResult {
     render_request(&s, w, id, None, None).await
 }
 
@@ -316,7 +310,7 @@ async fn resolve(
     State(s): State<AppState>,
     Id(id): Id<RequestId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let input = match f.parsed::<RequestState>("state") {
         Some(state) => Ok(ResolveInput {
             state,
@@ -335,39 +329,44 @@ async fn resolve(
         Ok(i) => s.app.resolve_request(&w.m, id, i).await,
         Err(e) => Err(e),
     };
-    match r {
+    Ok(match r {
         Ok(_) => Redirect::to(&format!("/w/{}/requests/{id}", w.ws.slug)).into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_request(&s, w, id, None, Some(p)).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_request(&s, w, id, None, Some(p)).await?
+        }
+    })
 }
 
 async fn erase(
     State(s): State<AppState>,
     Id(id): Id<RequestId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let Some(mode) = f.parsed::<ErasureMode>("mode") else {
-        return app_error(w.c, AppError::invalid("mode", "choose anonymise or purge"));
+        return Err(PageError::new(
+            w.c,
+            AppError::invalid("mode", "choose anonymise or purge"),
+        ));
     };
-    match s
-        .app
-        .erase_for_request(&w.m, id, ErasureInput { mode })
-        .await
-    {
-        Ok(report) => {
-            let note = format!(
-                "{} ({}): {} / {} / {}",
-                w.c.tr.get("requests.erased"),
-                report.mode,
-                report.ideas,
-                report.comments,
-                report.files
-            );
-            render_request(&s, w, id, Some(note), None).await
-        }
-        Err(e) => app_error(w.c, e),
-    }
+    Ok(
+        match s
+            .app
+            .erase_for_request(&w.m, id, ErasureInput { mode })
+            .await
+        {
+            Ok(report) => {
+                let note = format!(
+                    "{} ({}): {} / {} / {}",
+                    w.c.tr.get("requests.erased"),
+                    report.mode,
+                    report.ideas,
+                    report.comments,
+                    report.files
+                );
+                render_request(&s, w, id, Some(note), None).await?
+            }
+            Err(e) => app_error(w.c, e),
+        },
+    )
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use ideaweave_app::SupportGrantInput;
 use ideaweave_domain::SupportScope;
@@ -13,7 +13,7 @@ use ideaweave_domain::SupportScope;
 use crate::AppState;
 use crate::ui::format::when;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
-use crate::ui::{Chrome, app_error, framed, input_problem, page};
+use crate::ui::{Chrome, OrPage, PageResult, app_error, framed, input_problem, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -41,18 +41,15 @@ struct SupportPage {
 }
 framed!(SupportPage);
 
-async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> Response {
+async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageResult {
     let w = w.at("support");
-    let grants = match s.app.support_grants(&w.m).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let grants = s.app.support_grants(&w.m).await.or_page(&w.c)?;
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &SupportPage {
             slug: w.ws.slug.clone(),
@@ -71,14 +68,14 @@ async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> Respon
             problem,
             c: w.c,
         },
-    )
+    ))
 }
 
-async fn support_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+async fn support_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     render(&s, w, None).await
 }
 
-async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let scope = if f.get("scope") == Some("manage") {
         SupportScope::Manage
     } else {
@@ -93,24 +90,24 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
         hours,
         reason: Some(f.text("reason")),
     };
-    match s.app.grant_support(&w.m, input).await {
+    Ok(match s.app.grant_support(&w.m, input).await {
         Ok(_) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
         Err(e) => match input_problem(&e) {
             Some(p) if !matches!(e, ideaweave_app::AppError::ReauthenticationRequired) => {
-                render(&s, w, Some(p)).await
+                render(&s, w, Some(p)).await?
             }
             _ => app_error(w.c, e),
         },
-    }
+    })
 }
 
 async fn revoke(
     State(s): State<AppState>,
     Id(id): Id<ideaweave_domain::SupportGrantId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
-    match s.app.revoke_support(&w.m, id).await {
+) -> PageResult {
+    Ok(match s.app.revoke_support(&w.m, id).await {
         Ok(()) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
         Err(e) => app_error(w.c, e),
-    }
+    })
 }

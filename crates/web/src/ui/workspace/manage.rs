@@ -18,7 +18,9 @@ use crate::AppState;
 use crate::ui::format::{iso, when};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
-use crate::ui::{Chrome, app_error, framed, input_problem, page};
+use crate::ui::{
+    Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, input_problem, page,
+};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -151,7 +153,7 @@ async fn render_members(
     w: InWorkspace,
     cursor: Option<String>,
     out: MembersOutcome,
-) -> Response {
+) -> PageResult {
     let w = w.at("members");
     let is_admin = w.is_admin();
     let role = w.m.role();
@@ -168,7 +170,7 @@ async fn render_members(
         .await
     {
         Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
     // Support (SUP-01) sees members but not who is invited (never support's business).
     let invitations = if is_admin && w.m.support.is_none() {
@@ -182,7 +184,7 @@ async fn render_members(
                     expires: when(i.expires_at),
                 })
                 .collect(),
-            Err(e) => return app_error(w.c, e),
+            Err(e) => return Err(PageError::new(w.c, e)),
         }
     } else {
         Vec::new()
@@ -207,7 +209,7 @@ async fn render_members(
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &MembersPage {
             next: list.next_cursor.map(|c| {
@@ -227,19 +229,19 @@ async fn render_members(
             problem: out.problem,
             c: w.c,
         },
-    )
+    ))
 }
 
 async fn members_page(
     State(s): State<AppState>,
     w: InWorkspace,
     q: Result<Query<CursorQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let cursor = q.ok().and_then(|Query(q)| q.cursor);
     render_members(&s, w, cursor, MembersOutcome::default()).await
 }
 
-async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let email = f.text("email");
     let Some(role) = f.parsed::<Role>("role") else {
         let out = MembersOutcome {
@@ -249,38 +251,40 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response 
         };
         return render_members(&s, w, None, out).await;
     };
-    match s
-        .app
-        .invite(
-            &w.m,
-            InvitationInput {
-                email: email.clone(),
-                role,
-            },
-        )
-        .await
-    {
-        Ok(created) => {
-            let out = MembersOutcome {
-                sent_to: Some(created.invitation.email),
-                // Without mail delivery the admin passes the link on by hand.
-                accept_url: created.accept_url,
-                ..Default::default()
-            };
-            render_members(&s, w, None, out).await
-        }
-        Err(e) => match input_problem(&e) {
-            Some(p) => {
+    Ok(
+        match s
+            .app
+            .invite(
+                &w.m,
+                InvitationInput {
+                    email: email.clone(),
+                    role,
+                },
+            )
+            .await
+        {
+            Ok(created) => {
                 let out = MembersOutcome {
-                    invite_email: email,
-                    problem: Some(p),
+                    sent_to: Some(created.invitation.email),
+                    // Without mail delivery the admin passes the link on by hand.
+                    accept_url: created.accept_url,
                     ..Default::default()
                 };
-                render_members(&s, w, None, out).await
+                render_members(&s, w, None, out).await?
             }
-            None => app_error(w.c, e),
+            Err(e) => match input_problem(&e) {
+                Some(p) => {
+                    let out = MembersOutcome {
+                        invite_email: email,
+                        problem: Some(p),
+                        ..Default::default()
+                    };
+                    render_members(&s, w, None, out).await?
+                }
+                None => app_error(w.c, e),
+            },
         },
-    }
+    )
 }
 
 fn to_members(w: &InWorkspace) -> Response {
@@ -291,27 +295,32 @@ async fn change_role(
     State(s): State<AppState>,
     Id(user): Id<UserId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let Some(role) = f.parsed::<Role>("role") else {
-        return app_error(w.c, AppError::invalid("role", "choose a role"));
+        return Err(PageError::new(
+            w.c,
+            AppError::invalid("role", "choose a role"),
+        ));
     };
-    match s.app.change_role(&w.m, user, RoleInput { role }).await {
-        Ok(_) => to_members(&w),
-        Err(e) => app_error(w.c, e),
-    }
+    Ok(
+        match s.app.change_role(&w.m, user, RoleInput { role }).await {
+            Ok(_) => to_members(&w),
+            Err(e) => app_error(w.c, e),
+        },
+    )
 }
 
 async fn remove_member(
     State(s): State<AppState>,
     Id(user): Id<UserId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
+) -> PageResult {
     let leaving = user == w.m.actor.user;
-    match s.app.remove_member(&w.m, user).await {
+    Ok(match s.app.remove_member(&w.m, user).await {
         Ok(()) if leaving => Redirect::to("/").into_response(),
         Ok(()) => to_members(&w),
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 /// Erases a member (DSR-03) in the mode the admin chose in the confirmation.
@@ -319,26 +328,24 @@ async fn erase_member(
     State(s): State<AppState>,
     Id(user): Id<UserId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let r = match erasure_mode(&f) {
         Ok(mode) => s.app.erase_person(&w.m, user, ErasureInput { mode }).await,
         Err(e) => Err(e),
     };
-    match r {
-        Ok(_) => to_members(&w),
-        Err(e) => app_error(w.c, e),
-    }
+    r.or_page(&w.c)?;
+    Ok(to_members(&w))
 }
 
 async fn revoke_invitation(
     State(s): State<AppState>,
     Id(id): Id<InvitationId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
-    match s.app.revoke_invitation(&w.m, id).await {
+) -> PageResult {
+    Ok(match s.app.revoke_invitation(&w.m, id).await {
         Ok(()) => to_members(&w),
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 // ---- settings --------------------------------------------------------------------------------
@@ -432,7 +439,7 @@ struct ExportsFragment {
 }
 framed!(ExportsFragment);
 
-async fn request_termination(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn request_termination(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let r = s
         .app
         .request_termination(
@@ -445,18 +452,18 @@ async fn request_termination(State(s): State<AppState>, WsForm { w, f }: WsForm)
     settled(&s, w, r, "termination").await
 }
 
-async fn cancel_termination(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Response {
+async fn cancel_termination(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> PageResult {
     let r = s.app.cancel_termination(&w.m).await;
     settled(&s, w, r, "termination").await
 }
 
-async fn start_export(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Response {
+async fn start_export(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> PageResult {
     let r = s.app.request_export(&w.m).await;
     settled(&s, w, r, "export").await
 }
 
-async fn exports_fragment(State(s): State<AppState>, w: InWorkspace) -> Response {
-    match s.app.export_jobs(&w.m).await {
+async fn exports_fragment(State(s): State<AppState>, w: InWorkspace) -> PageResult {
+    Ok(match s.app.export_jobs(&w.m).await {
         Ok(jobs) => {
             let (exports, exporting) = export_rows(jobs);
             page(
@@ -470,7 +477,7 @@ async fn exports_fragment(State(s): State<AppState>, w: InWorkspace) -> Response
             )
         }
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 /// The choices of an erasure mode select, in order (DSR-03).
@@ -479,22 +486,19 @@ const ERASURE_CHOICES: [(&str, &str); 2] = [
     ("purge", "erasure.purge"),
 ];
 
-async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) -> Response {
+async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageResult {
     let w = w.at("settings");
     if !w.is_admin() {
-        return app_error(w.c, AppError::Forbidden("admins only".into()));
+        return Err(PageError::new(
+            w.c,
+            AppError::Forbidden("admins only".into()),
+        ));
     }
-    let spaces = match s.app.spaces(&w.m).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let spaces = s.app.spaces(&w.m).await.or_page(&w.c)?;
     let mut rows = Vec::with_capacity(spaces.len());
     for space in spaces {
         let members = if space.private {
-            match s.app.space_members(&w.m, space.id).await {
-                Ok(v) => v,
-                Err(e) => return app_error(w.c, e),
-            }
+            s.app.space_members(&w.m, space.id).await.or_page(&w.c)?
         } else {
             Vec::new()
         };
@@ -512,31 +516,25 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
         .await
     {
         Ok(p) => p.items,
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
-    let retention = match s.app.retention_policy(&w.m).await {
-        Ok(p) => p,
-        Err(e) => return app_error(w.c, e),
-    };
+    let retention = s.app.retention_policy(&w.m).await.or_page(&w.c)?;
     let erasure_mode = match s.app.erasure_policy(&w.m).await {
         Ok(p) => p.mode.as_str(),
-        Err(e) => return app_error(w.c, e),
+        Err(e) => return Err(PageError::new(w.c, e)),
     };
     // Exports need a signed-in admin; the section is left out otherwise.
     let (exports, exporting) = match s.app.export_jobs(&w.m).await {
         Ok(jobs) => export_rows(jobs),
         Err(_) => (Vec::new(), false),
     };
-    let termination = match s.app.termination(&w.m).await {
-        Ok(t) => t,
-        Err(e) => return app_error(w.c, e),
-    };
+    let termination = s.app.termination(&w.m).await.or_page(&w.c)?;
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &SettingsPage {
             retention,
@@ -556,22 +554,27 @@ async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) 
             problem,
             c: w.c,
         },
-    )
+    ))
 }
 
-async fn settings_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+async fn settings_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     render_settings(&s, w, None).await
 }
 
 /// After a settings change: back to the page, or the page again with what went wrong.
-async fn settled<T>(s: &AppState, w: InWorkspace, result: AppResult<T>, anchor: &str) -> Response {
-    match result {
+async fn settled<T>(
+    s: &AppState,
+    w: InWorkspace,
+    result: AppResult<T>,
+    anchor: &str,
+) -> PageResult {
+    Ok(match result {
         Ok(_) => Redirect::to(&format!("/w/{}/settings#{anchor}", w.ws.slug)).into_response(),
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_settings(s, w, Some(p)).await,
-            None => app_error(w.c, e),
-        },
-    }
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_settings(s, w, Some(p)).await?
+        }
+    })
 }
 
 fn position_of(f: &Fields) -> Option<i64> {
@@ -581,7 +584,7 @@ fn position_of(f: &Fields) -> Option<i64> {
         .map(|p| p - 1)
 }
 
-async fn rename(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn rename(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let r = s
         .app
         .rename_workspace(
@@ -603,7 +606,7 @@ fn days(f: &Fields, field: &str) -> Result<u32, AppError> {
         })
 }
 
-async fn set_retention(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn set_retention(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let policy = (|| {
         Ok(ideaweave_domain::RetentionPolicy {
             activity_days: days(&f, "activity_days")?,
@@ -624,7 +627,7 @@ fn erasure_mode(f: &Fields) -> Result<ideaweave_domain::ErasureMode, AppError> {
         .ok_or_else(|| AppError::invalid("mode", "choose anonymise or purge"))
 }
 
-async fn set_erasure_policy(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn set_erasure_policy(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let r = match erasure_mode(&f) {
         Ok(mode) => s.app.set_erasure_policy(&w.m, ErasurePolicy { mode }).await,
         Err(e) => Err(e),
@@ -632,7 +635,7 @@ async fn set_erasure_policy(State(s): State<AppState>, WsForm { w, f }: WsForm) 
     settled(&s, w, r, "erasure").await
 }
 
-async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -645,7 +648,7 @@ async fn update_stage(
     State(s): State<AppState>,
     Id(id): Id<StageId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -658,12 +661,12 @@ async fn delete_stage(
     State(s): State<AppState>,
     Id(id): Id<StageId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
+) -> PageResult {
     let r = s.app.delete_stage(&w.m, id).await;
     settled(&s, w, r, "stages").await
 }
 
-async fn create_criterion(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn create_criterion(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -676,7 +679,7 @@ async fn update_criterion(
     State(s): State<AppState>,
     Id(id): Id<CriterionId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let input = NamedItemInput {
         name: f.text("name"),
         position: position_of(&f),
@@ -689,7 +692,7 @@ async fn delete_criterion(
     State(s): State<AppState>,
     Id(id): Id<CriterionId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
+) -> PageResult {
     let r = s.app.delete_criterion(&w.m, id).await;
     settled(&s, w, r, "criteria").await
 }
@@ -702,7 +705,7 @@ fn space_input(f: &Fields) -> SpaceInput {
     }
 }
 
-async fn create_space(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn create_space(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let r = s.app.create_space(&w.m, space_input(&f)).await;
     settled(&s, w, r, "spaces").await
 }
@@ -711,7 +714,7 @@ async fn update_space(
     State(s): State<AppState>,
     Id(id): Id<SpaceId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let r = s.app.update_space(&w.m, id, space_input(&f)).await;
     settled(&s, w, r, "spaces").await
 }
@@ -721,7 +724,7 @@ async fn space_members(
     State(s): State<AppState>,
     Id(id): Id<SpaceId>,
     WsForm { w, f }: WsForm,
-) -> Response {
+) -> PageResult {
     let r = if let Some(user_id) = f.parsed::<UserId>("add") {
         s.app
             .add_space_member(&w.m, id, SpaceMemberInput { user_id })
@@ -763,19 +766,16 @@ async fn render_tokens(
     secret: Option<String>,
     draft_name: String,
     problem: Option<String>,
-) -> Response {
+) -> PageResult {
     let w = w.at("tokens");
-    let tokens = match s.app.tokens(&w.m).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let tokens = s.app.tokens(&w.m).await.or_page(&w.c)?;
     let never = w.c.tr.get("tokens.never").to_owned();
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
+    Ok(page(
         status,
         &TokensPage {
             slug: w.ws.slug.clone(),
@@ -795,14 +795,14 @@ async fn render_tokens(
             problem,
             c: w.c,
         },
-    )
+    ))
 }
 
-async fn tokens_page(State(s): State<AppState>, w: InWorkspace) -> Response {
+async fn tokens_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     render_tokens(&s, w, None, String::new(), None).await
 }
 
-async fn create_token(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Response {
+async fn create_token(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
     let name = f.text("name");
     let scope = if f.get("scope") == Some("write") {
         TokenScope::Write
@@ -824,24 +824,24 @@ async fn create_token(State(s): State<AppState>, WsForm { w, f }: WsForm) -> Res
         scope,
         expires_in_days,
     };
-    match s.app.create_token(&w.m, input).await {
-        Ok(created) => render_tokens(&s, w, Some(created.secret), String::new(), None).await,
-        Err(e) => match input_problem(&e) {
-            Some(p) => render_tokens(&s, w, None, name, Some(p)).await,
-            None => app_error(w.c, e),
-        },
-    }
+    Ok(match s.app.create_token(&w.m, input).await {
+        Ok(created) => render_tokens(&s, w, Some(created.secret), String::new(), None).await?,
+        Err(e) => {
+            let p = form_problem(e, &w.c)?;
+            render_tokens(&s, w, None, name, Some(p)).await?
+        }
+    })
 }
 
 async fn revoke_token(
     State(s): State<AppState>,
     Id(id): Id<TokenId>,
     WsForm { w, .. }: WsForm,
-) -> Response {
-    match s.app.revoke_token(&w.m, id).await {
+) -> PageResult {
+    Ok(match s.app.revoke_token(&w.m, id).await {
         Ok(()) => Redirect::to(&format!("/w/{}/tokens", w.ws.slug)).into_response(),
         Err(e) => app_error(w.c, e),
-    }
+    })
 }
 
 // ---- audit -----------------------------------------------------------------------------------
@@ -883,7 +883,7 @@ async fn audit_page(
     State(s): State<AppState>,
     w: InWorkspace,
     q: Result<Query<AuditPageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let w = w.at("audit");
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let action = q.action.filter(|a| !a.is_empty());
@@ -893,10 +893,7 @@ async fn audit_page(
         limit: Some(100),
         ..Default::default()
     };
-    let events = match s.app.workspace_audit(&w.m, query).await {
-        Ok(v) => v,
-        Err(e) => return app_error(w.c, e),
-    };
+    let events = s.app.workspace_audit(&w.m, query).await.or_page(&w.c)?;
     let slug = w.ws.slug.clone();
     let next = events.next_before.map(|b| {
         let mut link = format!("/w/{slug}/audit?before={b}");
@@ -906,7 +903,7 @@ async fn audit_page(
         link
     });
     let person = |p: &Option<AuditPersonView>| p.as_ref().map(|p| p.pseudonym.clone());
-    page(
+    Ok(page(
         StatusCode::OK,
         &AuditPage {
             events: events
@@ -936,5 +933,5 @@ async fn audit_page(
             slug,
             c: w.c,
         },
-    )
+    ))
 }
