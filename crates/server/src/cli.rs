@@ -366,7 +366,11 @@ enum TokenCommand {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// List every option with its environment variable and default.
-    Options,
+    Options {
+        /// Print the README's Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Load and validate the configuration, then print the values in force.
     Check {
         #[command(flatten)]
@@ -774,12 +778,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Revoked token {id}.");
             Ok(())
         }
-        Command::Config(ConfigCommand::Options) => {
-            for (name, default, help) in OPTIONS {
+        Command::Config(ConfigCommand::Options { markdown: true }) => {
+            print!("{}", crate::config::options_markdown());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Options { markdown: false }) => {
+            for o in OPTIONS {
                 println!(
-                    "{name:<26} {:<40} default {default}\n{:26} {help}",
-                    env_name(name),
-                    ""
+                    "{:<26} {:<40} default {}\n{:26} {}",
+                    o.name,
+                    o.env(),
+                    o.default.replace('`', ""),
+                    "",
+                    o.help.replace('`', "")
                 );
             }
             Ok(())

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ideaweave_backup::{BackupSettings, Retention, Schedule, TargetSpec, parse_recipient};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// A configuration problem, naming the option.
@@ -110,7 +111,7 @@ struct RawBackup {
     s3_endpoint: Option<String>,
     s3_region: Option<String>,
     s3_access_key_id: Option<String>,
-    s3_secret_access_key: Option<String>,
+    s3_secret_access_key: Option<SecretString>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,7 +121,7 @@ struct RawMail {
     smtp_port: Option<u64>,
     smtp_tls: Option<String>,
     smtp_username: Option<String>,
-    smtp_password: Option<String>,
+    smtp_password: Option<SecretString>,
     from: Option<String>,
 }
 
@@ -275,7 +276,7 @@ pub struct Config {
 }
 
 /// How email leaves the instance.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct MailConfig {
     /// The SMTP server.
     pub host: String,
@@ -284,9 +285,18 @@ pub struct MailConfig {
     /// How the connection is secured.
     pub tls: SmtpTls,
     /// User name and password, when the server wants them.
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<SmtpCredentials>,
     /// The sender, e.g. `Ideaweave <noreply@ideas.example.org>`.
     pub from: String,
+}
+
+/// What the SMTP server is told who we are; the password prints as `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct SmtpCredentials {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: SecretString,
 }
 
 impl std::fmt::Debug for MailConfig {
@@ -295,7 +305,7 @@ impl std::fmt::Debug for MailConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("tls", &self.tls)
-            .field("user", &self.credentials.as_ref().map(|c| &c.0))
+            .field("user", &self.credentials.as_ref().map(|c| &c.user))
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
@@ -322,242 +332,562 @@ pub enum MasterKeySource {
     Env(String),
 }
 
-/// Every option with its default and meaning, for `ideaweave config` and the README.
-pub const OPTIONS: &[(&str, &str, &str)] = &[
-    ("listen", "127.0.0.1:8080", "address and port to listen on"),
-    (
-        "data_dir",
-        "./ideaweave-data",
-        "directory for the embedded SQLite database and uploaded files",
-    ),
-    (
-        "public_url",
-        "http://<listen>",
-        "URL people reach this instance at (used in invitation links)",
-    ),
-    (
-        "database.url",
-        "sqlite://<data_dir>/ideaweave.db",
-        "sqlite://PATH or postgres://USER@HOST:PORT/DB",
-    ),
-    (
-        "database.max_connections",
-        "8",
-        "connection pool size (1-1000)",
-    ),
-    (
-        "database.busy_timeout_seconds",
-        "5",
-        "how long an SQLite statement waits for another writer before failing (1-600)",
-    ),
-    (
-        "database.sqlite_synchronous",
-        "full",
-        "full: every acknowledged SQLite commit is on disk (survives power loss); normal: faster writes, a power loss may lose the last commits",
-    ),
-    (
-        "uploads.dir",
-        "<data_dir>/files",
-        "directory of uploaded files",
-    ),
-    (
-        "uploads.max_bytes",
-        "10485760",
-        "largest accepted upload in bytes (1 KiB - 1 GiB)",
-    ),
-    (
-        "http.max_json_bytes",
-        "1048576",
-        "largest accepted JSON request body in bytes (1 KiB - 64 MiB)",
-    ),
-    (
-        "http.max_connections",
-        "4096",
-        "connections served at once; more wait until others close (16 - 1000000)",
-    ),
-    (
-        "http.max_connections_per_client",
-        "256",
-        "connections one client address (an IPv6 /64) may hold at once; more are closed; trusted proxies are exempt (1 - 1000000)",
-    ),
-    (
-        "http.header_timeout_seconds",
-        "10",
-        "seconds a connection may take to send a request's headers, or stay idle between requests (1 - 300)",
-    ),
-    (
-        "http.trusted_proxies",
-        "none",
-        "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client; comma-separated in the variable",
-    ),
-    (
-        "http.secure_cookies",
-        "true when public_url is https",
-        "mark cookies Secure (set true behind a TLS proxy)",
-    ),
-    (
-        "sessions.ttl_hours",
-        "336",
-        "how long a sign-in lasts (1-8760)",
-    ),
-    (
-        "sessions.idle_minutes",
-        "720",
-        "how long a session lasts unused before it ends (5-43200)",
-    ),
-    (
-        "sessions.reauth_minutes",
-        "10",
-        "how long after confirming their password a person may export, erase, delete, mint tokens or change security settings (1-120)",
-    ),
-    (
-        "sessions.geoip_database",
-        "none",
-        "a MaxMind DB (GeoLite2/GeoIP2 City or Country) to show roughly where each session's address is in the session list; without it no place is shown",
-    ),
-    (
-        "sso.allow_http_issuers",
-        "false",
-        "let workspaces name identity providers at plain http:// (for loopback tests; never in production)",
-    ),
-    (
-        "passwords.blocklist_file",
-        "none",
-        "a file of further passwords to refuse, one per line (added to the bundled list of 20,000 breached ones)",
-    ),
-    (
-        "invitations.ttl_hours",
-        "168",
-        "how long an invitation link works (1-8760)",
-    ),
-    (
-        "retention.instance_activity_days",
-        "90",
-        "days that where sign-ins and other instance events came from is kept (1-3650); workspaces set their own",
-    ),
-    (
-        "termination.grace_days",
-        "14",
-        "days between an owner asking for a workspace's deletion and its destruction, in which any owner may cancel (1-90)",
-    ),
-    (
-        "log.filter",
-        "info",
-        "log filter, e.g. info,ideaweave=debug (RUST_LOG wins when set)",
-    ),
-    (
-        "keys.master_key_file",
-        "<data_dir>/master.key",
-        "master key file, mode 0600, VERSION:HEX lines",
-    ),
-    (
-        "keys.master_key_env",
-        "unset",
-        "name of an environment variable holding the master key instead of the file",
-    ),
-    (
-        "keys.shred_ledger_file",
-        "<data_dir>/shred-ledger.log",
-        "list of destroyed keys, applied at every start; keep it out of database backups and on storage every node shares",
-    ),
-    (
-        "mail.smtp_host",
-        "unset (no email)",
-        "SMTP server for invitations; without it invitation links are only shown to the inviter",
-    ),
-    (
-        "mail.smtp_port",
-        "25 / 587 / 465 by mail.smtp_tls",
-        "SMTP port",
-    ),
-    (
-        "mail.smtp_tls",
-        "starttls",
-        "none, starttls (refuses servers that cannot) or tls (SMTPS)",
-    ),
-    (
-        "mail.smtp_username",
-        "unset",
-        "SMTP user name (set together with mail.smtp_password)",
-    ),
-    (
-        "mail.smtp_password",
-        "unset",
-        "SMTP password; prefer the environment variable to the file",
-    ),
-    (
-        "mail.from",
-        "Ideaweave <noreply@<public_url host>>",
-        "sender address of outgoing email",
-    ),
-    (
-        "backup.recipients",
-        "unset (no backups)",
-        "age X25519 public keys (age1..., from age-keygen) backups are encrypted to; keep the identities offline",
-    ),
-    (
-        "backup.targets",
-        "unset (no backups)",
-        "where backups go: dir:/absolute/path and/or s3://bucket/prefix (verification reads the first)",
-    ),
-    (
-        "backup.schedule",
-        Schedule::DEFAULT,
-        "cron expression (minute hour day month weekday, UTC) of scheduled backups; default three times a day",
-    ),
-    (
-        "backup.keep_within_days",
-        "30",
-        "keep every backup younger than this many days (1-3650)",
-    ),
-    (
-        "backup.keep_daily",
-        "0",
-        "beyond that, keep the newest backup of this many days",
-    ),
-    (
-        "backup.keep_weekly",
-        "0",
-        "beyond that, keep the newest backup of this many weeks",
-    ),
-    (
-        "backup.grace_hours",
-        "2",
-        "hours a scheduled backup may be late before the missing-backup alert (1-168)",
-    ),
-    (
-        "backup.staging_dir",
-        "<data_dir>/backup-staging",
-        "local directory for the backup being written and the trial restore (needs room for one backup, twice)",
-    ),
-    (
-        "backup.max_bytes_per_second",
-        "unlimited",
-        "write backups no faster than this, to spare the disk",
-    ),
-    (
-        "backup.alert_webhook",
-        "unset",
-        "URL that receives every backup alert as a JSON POST",
-    ),
-    (
-        "backup.alert_emails",
-        "unset",
-        "addresses that receive backup alerts besides the operator accounts",
-    ),
-    (
-        "backup.s3_endpoint",
-        "AWS",
-        "endpoint URL of S3-compatible storage (MinIO, Ceph, Garage...)",
-    ),
-    ("backup.s3_region", "us-east-1", "S3 region"),
-    ("backup.s3_access_key_id", "unset", "S3 access key id"),
-    (
-        "backup.s3_secret_access_key",
-        "unset",
-        "S3 secret access key; prefer the environment variable to the file",
-    ),
+/// One configuration option, declared once: its name (the TOML key; the environment variable
+/// follows from it, see [`env_name`]), its default as people read it, what it means, and for a
+/// number its default and accepted range. Validation takes the numbers from here,
+/// `ideaweave config options` prints these, and the README's table is generated from them
+/// (`ideaweave config options --markdown`; a test keeps the README in step).
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The TOML key, e.g. `database.max_connections`.
+    pub name: &'static str,
+    /// The default as people read it (Markdown: literal values in backticks).
+    pub default: &'static str,
+    /// What it means.
+    pub help: &'static str,
+    /// For a number: its default and range.
+    pub number: Option<Number>,
+}
+
+/// The default and accepted range of a numeric option.
+#[derive(Debug, Clone, Copy)]
+pub struct Number {
+    /// The default; `None` when it follows from another option.
+    pub default: Option<u64>,
+    /// The smallest accepted value.
+    pub min: u64,
+    /// The largest accepted value.
+    pub max: u64,
+}
+
+impl Setting {
+    /// The environment variable that sets it.
+    pub fn env(&self) -> String {
+        env_name(self.name)
+    }
+
+    /// The default of a numeric option (0 for options that are not numbers, which no caller
+    /// asks for; a test checks every caller's option is a number).
+    pub const fn default_number(&self) -> u64 {
+        match self.number {
+            Some(Number {
+                default: Some(n), ..
+            }) => n,
+            _ => 0,
+        }
+    }
+
+    /// The number given, or the declared default; refused outside the declared range.
+    fn number(&self, value: Option<u64>) -> Result<u64, ConfigError> {
+        self.number_or(value, self.default_number())
+    }
+
+    /// The number given, or `default` (for a default that follows from another option);
+    /// refused outside the declared range.
+    fn number_or(&self, value: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+        let Some(range) = self.number else {
+            return Err(ConfigError::new(self.name, "is not a number option"));
+        };
+        let v = value.unwrap_or(default);
+        if v < range.min || v > range.max {
+            return Err(ConfigError::new(
+                self.name,
+                format!("{v} is out of range; use {} to {}", range.min, range.max),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// Every option, one constant each.
+pub mod settings {
+    use super::{Number, Setting};
+
+    /// `listen`.
+    pub const LISTEN: Setting = Setting {
+        name: "listen",
+        default: "`127.0.0.1:8080`",
+        help: "address and port to listen on (`--listen`)",
+        number: None,
+    };
+    /// `data_dir`.
+    pub const DATA_DIR: Setting = Setting {
+        name: "data_dir",
+        default: "`./ideaweave-data`",
+        help: "embedded database and files (`--data-dir`)",
+        number: None,
+    };
+    /// `public_url`.
+    pub const PUBLIC_URL: Setting = Setting {
+        name: "public_url",
+        default: "`http://<listen>`",
+        help: "URL people reach the instance at (invitation links)",
+        number: None,
+    };
+    /// `database.url`.
+    pub const DATABASE_URL: Setting = Setting {
+        name: "database.url",
+        default: "`sqlite://<data_dir>/ideaweave.db`",
+        help: "`sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`",
+        number: None,
+    };
+    /// `database.max_connections`.
+    pub const DATABASE_MAX_CONNECTIONS: Setting = Setting {
+        name: "database.max_connections",
+        default: "`8`",
+        help: "pool size, 1-1000",
+        number: Some(Number {
+            default: Some(8),
+            min: 1,
+            max: 1_000,
+        }),
+    };
+    /// `database.busy_timeout_seconds`.
+    pub const DATABASE_BUSY_TIMEOUT_SECONDS: Setting = Setting {
+        name: "database.busy_timeout_seconds",
+        default: "`5`",
+        help: "how long an SQLite statement waits for another writer before failing, 1-600",
+        number: Some(Number {
+            default: Some(5),
+            min: 1,
+            max: 600,
+        }),
+    };
+    /// `database.sqlite_synchronous`.
+    pub const DATABASE_SQLITE_SYNCHRONOUS: Setting = Setting {
+        name: "database.sqlite_synchronous",
+        default: "`full`",
+        help: "`full`: a commit is on disk before it is acknowledged (survives power loss); `normal`: faster writes, a killed process loses nothing but a power loss may lose the last commits",
+        number: None,
+    };
+    /// `uploads.dir`.
+    pub const UPLOADS_DIR: Setting = Setting {
+        name: "uploads.dir",
+        default: "`<data_dir>/files`",
+        help: "uploaded files",
+        number: None,
+    };
+    /// `uploads.max_bytes`.
+    pub const UPLOADS_MAX_BYTES: Setting = Setting {
+        name: "uploads.max_bytes",
+        default: "`10485760`",
+        help: "largest upload, 1 KiB - 1 GiB",
+        number: Some(Number {
+            default: Some(10_485_760),
+            min: 1_024,
+            max: 1_073_741_824,
+        }),
+    };
+    /// `http.max_json_bytes`.
+    pub const HTTP_MAX_JSON_BYTES: Setting = Setting {
+        name: "http.max_json_bytes",
+        default: "`1048576`",
+        help: "largest JSON body, 1 KiB - 64 MiB",
+        number: Some(Number {
+            default: Some(1_048_576),
+            min: 1_024,
+            max: 67_108_864,
+        }),
+    };
+    /// `http.max_connections`.
+    pub const HTTP_MAX_CONNECTIONS: Setting = Setting {
+        name: "http.max_connections",
+        default: "`4096`",
+        help: "connections served at once; beyond it new connections wait in the kernel's queue and the log says so once a minute (16-1000000)",
+        number: Some(Number {
+            default: Some(4_096),
+            min: 16,
+            max: 1_000_000,
+        }),
+    };
+    /// `http.max_connections_per_client`.
+    pub const HTTP_MAX_CONNECTIONS_PER_CLIENT: Setting = Setting {
+        name: "http.max_connections_per_client",
+        default: "`256`",
+        help: "connections one client address (an IPv6 /64) may hold at once; further ones are closed at once and the log says so once a minute; trusted proxies are exempt (1-1000000)",
+        number: Some(Number {
+            default: Some(256),
+            min: 1,
+            max: 1_000_000,
+        }),
+    };
+    /// `http.header_timeout_seconds`.
+    pub const HTTP_HEADER_TIMEOUT_SECONDS: Setting = Setting {
+        name: "http.header_timeout_seconds",
+        default: "`10`",
+        help: "seconds a connection may take to send a request's headers, or stay idle between requests, before it is closed (1-300)",
+        number: Some(Number {
+            default: Some(10),
+            min: 1,
+            max: 300,
+        }),
+    };
+    /// `http.trusted_proxies`.
+    pub const HTTP_TRUSTED_PROXIES: Setting = Setting {
+        name: "http.trusted_proxies",
+        default: "none",
+        help: "addresses or networks (`10.0.0.0/8`, `::1`) of reverse proxies whose `X-Forwarded-For` names the client (comma-separated in the variable); from any other peer the header is ignored. Set it behind a proxy, or every client counts as the proxy in the sign-in back-off",
+        number: None,
+    };
+    /// `http.secure_cookies`.
+    pub const HTTP_SECURE_COOKIES: Setting = Setting {
+        name: "http.secure_cookies",
+        default: "true when `public_url` is https",
+        help: "`Secure` cookies (set behind a TLS proxy)",
+        number: None,
+    };
+    /// `sessions.ttl_hours`.
+    pub const SESSIONS_TTL_HOURS: Setting = Setting {
+        name: "sessions.ttl_hours",
+        default: "`336`",
+        help: "how long a sign-in lasts at most",
+        number: Some(Number {
+            default: Some(336),
+            min: 1,
+            max: 8_760,
+        }),
+    };
+    /// `sessions.idle_minutes`.
+    pub const SESSIONS_IDLE_MINUTES: Setting = Setting {
+        name: "sessions.idle_minutes",
+        default: "`720`",
+        help: "how long a session lasts unused (5-43200)",
+        number: Some(Number {
+            default: Some(720),
+            min: 5,
+            max: 43_200,
+        }),
+    };
+    /// `sessions.reauth_minutes`.
+    pub const SESSIONS_REAUTH_MINUTES: Setting = Setting {
+        name: "sessions.reauth_minutes",
+        default: "`10`",
+        help: "how long a sign-in or re-authentication allows sensitive actions: export, erasure, deletion, tokens, security settings (1-120)",
+        number: Some(Number {
+            default: Some(10),
+            min: 1,
+            max: 120,
+        }),
+    };
+    /// `sessions.geoip_database`.
+    pub const SESSIONS_GEOIP_DATABASE: Setting = Setting {
+        name: "sessions.geoip_database",
+        default: "none",
+        help: "a MaxMind DB (GeoLite2/GeoIP2 City or Country) for showing roughly where each session's address is; without it no place is shown",
+        number: None,
+    };
+    /// `sso.allow_http_issuers`.
+    pub const SSO_ALLOW_HTTP_ISSUERS: Setting = Setting {
+        name: "sso.allow_http_issuers",
+        default: "`false`",
+        help: "let workspaces name identity providers at plain `http://` (loopback tests only)",
+        number: None,
+    };
+    /// `passwords.blocklist_file`.
+    pub const PASSWORDS_BLOCKLIST_FILE: Setting = Setting {
+        name: "passwords.blocklist_file",
+        default: "unset",
+        help: "further passwords to refuse, one per line, on top of the bundled 20,000 breached ones",
+        number: None,
+    };
+    /// `invitations.ttl_hours`.
+    pub const INVITATIONS_TTL_HOURS: Setting = Setting {
+        name: "invitations.ttl_hours",
+        default: "`168`",
+        help: "how long an invitation link works",
+        number: Some(Number {
+            default: Some(168),
+            min: 1,
+            max: 8_760,
+        }),
+    };
+    /// `retention.instance_activity_days`.
+    pub const RETENTION_INSTANCE_ACTIVITY_DAYS: Setting = Setting {
+        name: "retention.instance_activity_days",
+        default: "`90`",
+        help: "days that where sign-ins and other instance events came from is kept (1-3650); workspaces set their own periods (`docs/privacy/retention.md`)",
+        number: Some(Number {
+            default: Some(90),
+            min: 1,
+            max: 3_650,
+        }),
+    };
+    /// `termination.grace_days`.
+    pub const TERMINATION_GRACE_DAYS: Setting = Setting {
+        name: "termination.grace_days",
+        default: "`14`",
+        help: "days between an owner asking for a workspace's deletion and its destruction, in which any owner may cancel (1-90; `docs/privacy/termination.md`)",
+        number: Some(Number {
+            default: Some(14),
+            min: 1,
+            max: 90,
+        }),
+    };
+    /// `log.filter`.
+    pub const LOG_FILTER: Setting = Setting {
+        name: "log.filter",
+        default: "`info`",
+        help: "log filter (`RUST_LOG` wins when set)",
+        number: None,
+    };
+    /// `keys.master_key_file`.
+    pub const KEYS_MASTER_KEY_FILE: Setting = Setting {
+        name: "keys.master_key_file",
+        default: "`<data_dir>/master.key`",
+        help: "master key file, mode 0600, `VERSION:HEX` lines",
+        number: None,
+    };
+    /// `keys.master_key_env`.
+    pub const KEYS_MASTER_KEY_ENV: Setting = Setting {
+        name: "keys.master_key_env",
+        default: "unset",
+        help: "name of an environment variable holding the master key instead",
+        number: None,
+    };
+    /// `keys.shred_ledger_file`.
+    pub const KEYS_SHRED_LEDGER_FILE: Setting = Setting {
+        name: "keys.shred_ledger_file",
+        default: "`<data_dir>/shred-ledger.log`",
+        help: "list of destroyed keys, applied at every start; keep it out of database backups, on storage all nodes share",
+        number: None,
+    };
+    /// `mail.smtp_host`.
+    pub const MAIL_SMTP_HOST: Setting = Setting {
+        name: "mail.smtp_host",
+        default: "unset (no email)",
+        help: "SMTP server; invitations and notifications are then emailed (otherwise an invitation link is only shown to the inviter, and nobody is notified)",
+        number: None,
+    };
+    /// `mail.smtp_port`.
+    pub const MAIL_SMTP_PORT: Setting = Setting {
+        name: "mail.smtp_port",
+        default: "25 / 587 / 465 by `mail.smtp_tls`",
+        help: "SMTP port",
+        number: Some(Number {
+            default: None,
+            min: 1,
+            max: 65_535,
+        }),
+    };
+    /// `mail.smtp_tls`.
+    pub const MAIL_SMTP_TLS: Setting = Setting {
+        name: "mail.smtp_tls",
+        default: "`starttls`",
+        help: "`none`, `starttls` (refuses servers that cannot) or `tls` (SMTPS)",
+        number: None,
+    };
+    /// `mail.smtp_username`.
+    pub const MAIL_SMTP_USERNAME: Setting = Setting {
+        name: "mail.smtp_username",
+        default: "unset",
+        help: "SMTP user (with `mail.smtp_password`)",
+        number: None,
+    };
+    /// `mail.smtp_password`.
+    pub const MAIL_SMTP_PASSWORD: Setting = Setting {
+        name: "mail.smtp_password",
+        default: "unset",
+        help: "SMTP password; prefer the variable to the file",
+        number: None,
+    };
+    /// `mail.from`.
+    pub const MAIL_FROM: Setting = Setting {
+        name: "mail.from",
+        default: "`Ideaweave <noreply@<public_url host>>`",
+        help: "sender of outgoing email",
+        number: None,
+    };
+    /// `backup.recipients`.
+    pub const BACKUP_RECIPIENTS: Setting = Setting {
+        name: "backup.recipients",
+        default: "unset (no backups)",
+        help: "age X25519 public keys (`age1…`, comma-separated in the variable) backups are encrypted to",
+        number: None,
+    };
+    /// `backup.targets`.
+    pub const BACKUP_TARGETS: Setting = Setting {
+        name: "backup.targets",
+        default: "unset (no backups)",
+        help: "`dir:/absolute/path` and/or `s3://bucket/prefix`; verification reads the first",
+        number: None,
+    };
+    /// `backup.schedule`.
+    pub const BACKUP_SCHEDULE: Setting = Setting {
+        name: "backup.schedule",
+        default: "`0 4,12,20 * * *`",
+        help: "cron expression (UTC) of scheduled backups: three times a day",
+        number: None,
+    };
+    /// `backup.keep_within_days`.
+    pub const BACKUP_KEEP_WITHIN_DAYS: Setting = Setting {
+        name: "backup.keep_within_days",
+        default: "`30`",
+        help: "keep every backup younger than this",
+        number: Some(Number {
+            default: Some(30),
+            min: 1,
+            max: 3_650,
+        }),
+    };
+    /// `backup.keep_daily`.
+    pub const BACKUP_KEEP_DAILY: Setting = Setting {
+        name: "backup.keep_daily",
+        default: "`0`",
+        help: "beyond that, keep the newest backup of this many days",
+        number: Some(Number {
+            default: Some(0),
+            min: 0,
+            max: 3_650,
+        }),
+    };
+    /// `backup.keep_weekly`.
+    pub const BACKUP_KEEP_WEEKLY: Setting = Setting {
+        name: "backup.keep_weekly",
+        default: "`0`",
+        help: "beyond that, keep the newest backup of this many weeks",
+        number: Some(Number {
+            default: Some(0),
+            min: 0,
+            max: 520,
+        }),
+    };
+    /// `backup.grace_hours`.
+    pub const BACKUP_GRACE_HOURS: Setting = Setting {
+        name: "backup.grace_hours",
+        default: "`2`",
+        help: "how late a scheduled backup may be before the missing-backup alert",
+        number: Some(Number {
+            default: Some(2),
+            min: 1,
+            max: 168,
+        }),
+    };
+    /// `backup.staging_dir`.
+    pub const BACKUP_STAGING_DIR: Setting = Setting {
+        name: "backup.staging_dir",
+        default: "`<data_dir>/backup-staging`",
+        help: "local room for the backup being written and the trial restore",
+        number: None,
+    };
+    /// `backup.max_bytes_per_second`.
+    pub const BACKUP_MAX_BYTES_PER_SECOND: Setting = Setting {
+        name: "backup.max_bytes_per_second",
+        default: "unlimited",
+        help: "write backups no faster than this",
+        number: None,
+    };
+    /// `backup.alert_webhook`.
+    pub const BACKUP_ALERT_WEBHOOK: Setting = Setting {
+        name: "backup.alert_webhook",
+        default: "unset",
+        help: "URL that receives each backup alert as a JSON POST",
+        number: None,
+    };
+    /// `backup.alert_emails`.
+    pub const BACKUP_ALERT_EMAILS: Setting = Setting {
+        name: "backup.alert_emails",
+        default: "unset",
+        help: "addresses alerted besides the operator accounts",
+        number: None,
+    };
+    /// `backup.s3_endpoint`.
+    pub const BACKUP_S3_ENDPOINT: Setting = Setting {
+        name: "backup.s3_endpoint",
+        default: "AWS",
+        help: "endpoint URL of S3-compatible storage (MinIO, Ceph, Garage...)",
+        number: None,
+    };
+    /// `backup.s3_region`.
+    pub const BACKUP_S3_REGION: Setting = Setting {
+        name: "backup.s3_region",
+        default: "`us-east-1`",
+        help: "S3 region",
+        number: None,
+    };
+    /// `backup.s3_access_key_id`.
+    pub const BACKUP_S3_ACCESS_KEY_ID: Setting = Setting {
+        name: "backup.s3_access_key_id",
+        default: "unset",
+        help: "S3 access key id",
+        number: None,
+    };
+    /// `backup.s3_secret_access_key`.
+    pub const BACKUP_S3_SECRET_ACCESS_KEY: Setting = Setting {
+        name: "backup.s3_secret_access_key",
+        default: "unset",
+        help: "S3 secret access key; prefer the environment variable to the file",
+        number: None,
+    };
+}
+
+/// Every option, in the order `ideaweave config options` and the README list them.
+pub const OPTIONS: &[Setting] = &[
+    settings::LISTEN,
+    settings::DATA_DIR,
+    settings::PUBLIC_URL,
+    settings::DATABASE_URL,
+    settings::DATABASE_MAX_CONNECTIONS,
+    settings::DATABASE_BUSY_TIMEOUT_SECONDS,
+    settings::DATABASE_SQLITE_SYNCHRONOUS,
+    settings::UPLOADS_DIR,
+    settings::UPLOADS_MAX_BYTES,
+    settings::HTTP_MAX_JSON_BYTES,
+    settings::HTTP_MAX_CONNECTIONS,
+    settings::HTTP_MAX_CONNECTIONS_PER_CLIENT,
+    settings::HTTP_HEADER_TIMEOUT_SECONDS,
+    settings::HTTP_TRUSTED_PROXIES,
+    settings::HTTP_SECURE_COOKIES,
+    settings::SESSIONS_TTL_HOURS,
+    settings::SESSIONS_IDLE_MINUTES,
+    settings::SESSIONS_REAUTH_MINUTES,
+    settings::SESSIONS_GEOIP_DATABASE,
+    settings::SSO_ALLOW_HTTP_ISSUERS,
+    settings::PASSWORDS_BLOCKLIST_FILE,
+    settings::INVITATIONS_TTL_HOURS,
+    settings::RETENTION_INSTANCE_ACTIVITY_DAYS,
+    settings::TERMINATION_GRACE_DAYS,
+    settings::LOG_FILTER,
+    settings::KEYS_MASTER_KEY_FILE,
+    settings::KEYS_MASTER_KEY_ENV,
+    settings::KEYS_SHRED_LEDGER_FILE,
+    settings::MAIL_SMTP_HOST,
+    settings::MAIL_SMTP_PORT,
+    settings::MAIL_SMTP_TLS,
+    settings::MAIL_SMTP_USERNAME,
+    settings::MAIL_SMTP_PASSWORD,
+    settings::MAIL_FROM,
+    settings::BACKUP_RECIPIENTS,
+    settings::BACKUP_TARGETS,
+    settings::BACKUP_SCHEDULE,
+    settings::BACKUP_KEEP_WITHIN_DAYS,
+    settings::BACKUP_KEEP_DAILY,
+    settings::BACKUP_KEEP_WEEKLY,
+    settings::BACKUP_GRACE_HOURS,
+    settings::BACKUP_STAGING_DIR,
+    settings::BACKUP_MAX_BYTES_PER_SECOND,
+    settings::BACKUP_ALERT_WEBHOOK,
+    settings::BACKUP_ALERT_EMAILS,
+    settings::BACKUP_S3_ENDPOINT,
+    settings::BACKUP_S3_REGION,
+    settings::BACKUP_S3_ACCESS_KEY_ID,
+    settings::BACKUP_S3_SECRET_ACCESS_KEY,
 ];
+
+/// The README's table of options, generated from [`OPTIONS`].
+pub fn options_markdown() -> String {
+    let mut out =
+        String::from("| option | environment variable | default | meaning |\n|---|---|---|---|\n");
+    for o in OPTIONS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            o.name,
+            o.env(),
+            o.default,
+            o.help
+        ));
+    }
+    out
+}
 
 fn validate_backup(
     raw: RawBackup,
@@ -612,7 +942,8 @@ fn validate_backup(
                     endpoint.clone(),
                     region.clone().unwrap_or_else(|| "us-east-1".into()),
                     id,
-                    secret,
+                    // The backup crate holds it only inside its S3 client.
+                    secret.expose_secret().to_owned(),
                 ))
             })
         })
@@ -622,13 +953,12 @@ fn validate_backup(
         .map_err(|e| ConfigError::new("backup.schedule", e.to_string()))?;
     let day = 86_400_000i64;
     let retention = Retention {
-        keep_within_ms: ranged("backup.keep_within_days", raw.keep_within_days, 30, 1, 3650)?
-            as i64
+        keep_within_ms: settings::BACKUP_KEEP_WITHIN_DAYS.number(raw.keep_within_days)? as i64
             * day,
-        keep_daily: ranged("backup.keep_daily", raw.keep_daily, 0, 0, 3650)? as u32,
-        keep_weekly: ranged("backup.keep_weekly", raw.keep_weekly, 0, 0, 520)? as u32,
+        keep_daily: settings::BACKUP_KEEP_DAILY.number(raw.keep_daily)? as u32,
+        keep_weekly: settings::BACKUP_KEEP_WEEKLY.number(raw.keep_weekly)? as u32,
     };
-    let grace_ms = ranged("backup.grace_hours", raw.grace_hours, 2, 1, 168)? as i64 * 3_600_000;
+    let grace_ms = settings::BACKUP_GRACE_HOURS.number(raw.grace_hours)? as i64 * 3_600_000;
     if let Some(w) = &raw.alert_webhook
         && !(w.starts_with("http://") || w.starts_with("https://"))
     {
@@ -667,23 +997,6 @@ fn validate_backup(
     }))
 }
 
-fn ranged(
-    option: &str,
-    value: Option<u64>,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let v = value.unwrap_or(default);
-    if v < min || v > max {
-        return Err(ConfigError::new(
-            option,
-            format!("{v} is out of range; use {min} to {max}"),
-        ));
-    }
-    Ok(v)
-}
-
 fn validate_mail(raw: RawMail, public_url: &str) -> Result<Option<MailConfig>, ConfigError> {
     let Some(host) = raw.smtp_host.filter(|h| !h.trim().is_empty()) else {
         for (set, option) in [
@@ -719,9 +1032,9 @@ fn validate_mail(raw: RawMail, public_url: &str) -> Result<Option<MailConfig>, C
         SmtpTls::StartTls => 587,
         SmtpTls::Tls => 465,
     };
-    let port = ranged("mail.smtp_port", raw.smtp_port, default_port, 1, 65535)? as u16;
+    let port = settings::MAIL_SMTP_PORT.number_or(raw.smtp_port, default_port)? as u16;
     let credentials = match (raw.smtp_username, raw.smtp_password) {
-        (Some(u), Some(p)) => Some((u, p)),
+        (Some(user), Some(password)) => Some(SmtpCredentials { user, password }),
         (None, None) => None,
         (Some(_), None) => {
             return Err(ConfigError::new(
@@ -850,20 +1163,11 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
-        let max_connections = ranged(
-            "database.max_connections",
-            raw.database.max_connections.map(u64::from),
-            8,
-            1,
-            1000,
-        )? as u32;
-        let busy_timeout_seconds = ranged(
-            "database.busy_timeout_seconds",
-            raw.database.busy_timeout_seconds.map(u64::from),
-            5,
-            1,
-            600,
-        )?;
+        let max_connections = settings::DATABASE_MAX_CONNECTIONS
+            .number(raw.database.max_connections.map(u64::from))?
+            as u32;
+        let busy_timeout_seconds = settings::DATABASE_BUSY_TIMEOUT_SECONDS
+            .number(raw.database.busy_timeout_seconds.map(u64::from))?;
         let sqlite_durability = match raw.database.sqlite_synchronous.as_deref() {
             None | Some("full") => ideaweave_store::SqliteDurability::Full,
             Some("normal") => ideaweave_store::SqliteDurability::Normal,
@@ -874,42 +1178,18 @@ impl Config {
                 ));
             }
         };
-        let max_upload_bytes = ranged(
-            "uploads.max_bytes",
-            raw.uploads.max_bytes,
-            10 * 1024 * 1024,
-            1024,
-            1 << 30,
-        )? as usize;
-        let max_json_bytes = ranged(
-            "http.max_json_bytes",
-            raw.http.max_json_bytes,
-            1 << 20,
-            1024,
-            64 << 20,
-        )? as usize;
+        let max_upload_bytes = settings::UPLOADS_MAX_BYTES.number(raw.uploads.max_bytes)? as usize;
+        let max_json_bytes =
+            settings::HTTP_MAX_JSON_BYTES.number(raw.http.max_json_bytes)? as usize;
         let http_limits = crate::HttpLimits {
-            max_connections: ranged(
-                "http.max_connections",
-                raw.http.max_connections,
-                crate::HttpLimits::default().max_connections as u64,
-                16,
-                1_000_000,
-            )? as usize,
-            max_connections_per_client: ranged(
-                "http.max_connections_per_client",
-                raw.http.max_connections_per_client,
-                crate::HttpLimits::default().max_connections_per_client as u64,
-                1,
-                1_000_000,
-            )? as usize,
-            header_read_timeout: Duration::from_secs(ranged(
-                "http.header_timeout_seconds",
-                raw.http.header_timeout_seconds,
-                crate::HttpLimits::default().header_read_timeout.as_secs(),
-                1,
-                300,
-            )?),
+            max_connections: settings::HTTP_MAX_CONNECTIONS.number(raw.http.max_connections)?
+                as usize,
+            max_connections_per_client: settings::HTTP_MAX_CONNECTIONS_PER_CLIENT
+                .number(raw.http.max_connections_per_client)?
+                as usize,
+            header_read_timeout: Duration::from_secs(
+                settings::HTTP_HEADER_TIMEOUT_SECONDS.number(raw.http.header_timeout_seconds)?,
+            ),
             trusted_proxies: raw
                 .http
                 .trusted_proxies
@@ -925,21 +1205,10 @@ impl Config {
             .http
             .secure_cookies
             .unwrap_or(public_url.starts_with("https://"));
-        let session_hours = ranged("sessions.ttl_hours", raw.sessions.ttl_hours, 336, 1, 8760)?;
-        let idle_minutes = ranged(
-            "sessions.idle_minutes",
-            raw.sessions.idle_minutes,
-            720,
-            5,
-            43_200,
-        )?;
-        let reauth_minutes = ranged(
-            "sessions.reauth_minutes",
-            raw.sessions.reauth_minutes,
-            10,
-            1,
-            120,
-        )?;
+        let session_hours = settings::SESSIONS_TTL_HOURS.number(raw.sessions.ttl_hours)?;
+        let idle_minutes = settings::SESSIONS_IDLE_MINUTES.number(raw.sessions.idle_minutes)?;
+        let reauth_minutes =
+            settings::SESSIONS_REAUTH_MINUTES.number(raw.sessions.reauth_minutes)?;
         let geoip = match &raw.sessions.geoip_database {
             None => None,
             Some(path) => {
@@ -970,27 +1239,12 @@ impl Config {
                 ideaweave_domain::PasswordPolicy::with_blocklist(&text)
             }
         };
-        let invitation_hours = ranged(
-            "invitations.ttl_hours",
-            raw.invitations.ttl_hours,
-            168,
-            1,
-            8760,
-        )?;
-        let instance_activity_days = ranged(
-            "retention.instance_activity_days",
-            raw.retention.instance_activity_days,
-            90,
-            1,
-            3650,
-        )? as u32;
-        let termination_grace_days = ranged(
-            "termination.grace_days",
-            raw.termination.grace_days,
-            14,
-            1,
-            90,
-        )? as u32;
+        let invitation_hours = settings::INVITATIONS_TTL_HOURS.number(raw.invitations.ttl_hours)?;
+        let instance_activity_days = settings::RETENTION_INSTANCE_ACTIVITY_DAYS
+            .number(raw.retention.instance_activity_days)?
+            as u32;
+        let termination_grace_days =
+            settings::TERMINATION_GRACE_DAYS.number(raw.termination.grace_days)? as u32;
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
@@ -1118,6 +1372,55 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_every_option_as_declared() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("| option | environment variable | default | meaning |")
+            .expect("the README has the table of options");
+        let end = readme[start..]
+            .find("<!-- end of options -->")
+            .map(|e| start + e)
+            .expect("the table ends with its marker");
+        assert_eq!(
+            &readme[start..end],
+            options_markdown(),
+            "regenerate the README's table with `ideaweave config options --markdown`"
+        );
+    }
+
+    #[test]
+    fn every_option_is_declared_once_and_numbers_read_as_their_default() {
+        let mut seen = std::collections::BTreeSet::new();
+        for o in OPTIONS {
+            assert!(seen.insert(o.name), "{} is declared twice", o.name);
+            if let Some(Number {
+                default: Some(n),
+                min,
+                max,
+            }) = o.number
+            {
+                assert_eq!(o.default, format!("`{n}`"), "{}", o.name);
+                assert!(
+                    min <= n && n <= max,
+                    "{}: default outside its range",
+                    o.name
+                );
+            }
+        }
+        assert_eq!(
+            settings::BACKUP_SCHEDULE.default,
+            format!("`{}`", Schedule::DEFAULT)
+        );
+    }
+
+    #[test]
+    fn a_number_outside_its_declared_range_names_the_option_and_the_range() {
+        let e = raw_from("[database]\nmax_connections = 0").unwrap_err();
+        assert_eq!(e.option, "database.max_connections");
+        assert!(e.message.contains("use 1 to 1000"), "{}", e.message);
+    }
+
+    #[test]
     fn defaults_are_valid() {
         let c = raw_from("").unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
@@ -1127,7 +1430,7 @@ mod tests {
 
     #[test]
     fn mail_settings_are_validated() {
-        assert_eq!(raw_from("").unwrap().mail, None);
+        assert!(raw_from("").unwrap().mail.is_none());
         let m = raw_from("public_url = \"https://ideas.example.org/x\"\n[mail]\nsmtp_host = \"smtp.example.org\"")
             .unwrap()
             .mail
@@ -1144,9 +1447,10 @@ mod tests {
             !format!("{m:?}").contains("s3cr3t-pw"),
             "the password is never printed"
         );
+        let c = m.credentials.as_ref().unwrap();
         assert_eq!(
-            (m.port, m.credentials),
-            (465, Some(("u".into(), "s3cr3t-pw".into())))
+            (m.port, c.user.as_str(), c.password.expose_secret()),
+            (465, "u", "s3cr3t-pw")
         );
         for (toml, option) in [
             ("[mail]\nsmtp_port = 25", "mail.smtp_port"),

@@ -17,6 +17,7 @@
 //!   idle sockets long before the connection limit.
 //! - Request bodies that stall are cut off by the router's own timeouts (`ideaweave-web`).
 
+use crate::config::settings;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -134,9 +135,12 @@ pub struct HttpLimits {
 impl Default for HttpLimits {
     fn default() -> Self {
         Self {
-            max_connections: 4096,
-            max_connections_per_client: 256,
-            header_read_timeout: Duration::from_secs(10),
+            max_connections: settings::HTTP_MAX_CONNECTIONS.default_number() as usize,
+            max_connections_per_client: settings::HTTP_MAX_CONNECTIONS_PER_CLIENT.default_number()
+                as usize,
+            header_read_timeout: Duration::from_secs(
+                settings::HTTP_HEADER_TIMEOUT_SECONDS.default_number(),
+            ),
             body_stall_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
         }

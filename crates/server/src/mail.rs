@@ -1,6 +1,7 @@
 //! Email over SMTP with lettre: the [`Mailer`] the outbox sends through, the task that sends
 //! what is due, and the task that queues members' daily notification digests (COL-04).
 
+use secrecy::ExposeSecret;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -31,8 +32,11 @@ impl SmtpMailer {
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)?,
         };
         let mut builder = builder.port(c.port).timeout(Some(Duration::from_secs(30)));
-        if let Some((user, password)) = &c.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        if let Some(creds) = &c.credentials {
+            builder = builder.credentials(Credentials::new(
+                creds.user.clone(),
+                creds.password.expose_secret().to_owned(),
+            ));
         }
         Ok(Self {
             transport: builder.build(),
