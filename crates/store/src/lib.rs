@@ -10,10 +10,11 @@
 //! workspace data can forget its tenant. Storage decides nothing about permissions; the `app`
 //! crate asks the policy before it calls in here.
 
-/// Runs `$body` with `$c` bound to the connection behind `$tx`, whichever database it is. The
-/// body is compiled once per database, so the same generic sqlx code serves both.
+/// Runs `$body` with `$c` bound to the connection behind `$tx`, whichever database it is:
+/// `on_conn!(self.tx, |c| query.fetch_all(c).await?)`. The body is compiled once per database,
+/// so the same generic sqlx code serves both; the closure-like form lets rustfmt format it.
 macro_rules! on_conn {
-    ($tx:expr, $c:ident => $body:expr) => {
+    ($tx:expr, |$c:ident| $body:expr) => {
         match &mut $tx.handle {
             $crate::Handle::Sqlite(h) => {
                 let $c = h.conn();
@@ -80,6 +81,45 @@ pub use transfer::export::{
 pub use trust::audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use trust::support::{LiveSupportGrant, NewSupportGrant, SupportGrantRecord};
 pub use workspace::{NewDiscussion, WorkspaceRepo};
+
+/// Every statement the store writes as a constant, as (module, name, SQL), so that one test can
+/// prepare each on both databases: a typo or a renamed column fails that fast test instead of a
+/// late scenario. Names starting `PG_` or `SQLITE_` are the few statements only that database
+/// runs (locks, catalogue queries). (Statements assembled at run time, such as IN lists, are
+/// not in the list.)
+#[doc(hidden)]
+pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
+    let modules: &[(&str, &[(&str, &str)])] = &[
+        ("content", content::sql::ALL),
+        ("content::notifications", content::notifications::sql::ALL),
+        ("identity::email_change", identity::email_change::sql::ALL),
+        ("identity::instance", identity::instance::sql::ALL),
+        ("identity", identity::sql::ALL),
+        (
+            "identity::password_reset",
+            identity::password_reset::sql::ALL,
+        ),
+        ("identity::sso", identity::sso::sql::ALL),
+        ("platform::keys", platform::keys::sql::ALL),
+        ("platform::migrate", platform::migrate::sql::ALL),
+        ("platform::outbox", platform::outbox::sql::ALL),
+        ("privacy::erasure", privacy::erasure::sql::ALL),
+        ("privacy::personal", privacy::personal::sql::ALL),
+        ("privacy::requests", privacy::requests::sql::ALL),
+        ("privacy::retention", privacy::retention::sql::ALL),
+        ("privacy::termination", privacy::termination::sql::ALL),
+        ("transfer::backup", transfer::backup::sql::ALL),
+        ("transfer::export", transfer::export::sql::ALL),
+        ("trust::audit", trust::audit::sql::ALL),
+        ("trust::audit_guards", trust::audit_guards::sql::ALL),
+        ("trust::support", trust::support::sql::ALL),
+        ("workspace", workspace::sql::ALL),
+    ];
+    modules
+        .iter()
+        .flat_map(|(module, all)| all.iter().map(move |(name, sql)| (*module, *name, *sql)))
+        .collect()
+}
 
 /// Which database a store speaks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,7 +378,9 @@ impl Store {
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> StoreResult<()> {
         let mut tx = self.read().await?;
-        on_conn!(tx, c => { sqlx::query("SELECT 1").execute(c).await?; });
+        on_conn!(tx, |c| {
+            sqlx::query("SELECT 1").execute(c).await?;
+        });
         Ok(())
     }
 

@@ -251,6 +251,40 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("raw SQL failed: {e}"));
     }
 
+    /// The statements the database refuses to prepare, each with its message: a syntax error, a
+    /// missing table or column. On PostgreSQL a parameter whose type only the bound value
+    /// decides (`$1 IS NULL`) is no error here: the driver sends the type when it runs.
+    pub async fn unpreparable(&self, statements: &[(&str, &str, &'static str)]) -> Vec<String> {
+        use sqlx::{Executor, SqlSafeStr};
+        let url = &self.config.database_url;
+        let mut refused = Vec::new();
+        match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                for (module, name, sql) in statements {
+                    if let Err(e) = c.prepare(sql.into_sql_str()).await {
+                        refused.push(format!("{module}::{name}: {e}"));
+                    }
+                }
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                for (module, name, sql) in statements {
+                    if let Err(e) = c.prepare(sql.into_sql_str()).await {
+                        let undetermined = e
+                            .as_database_error()
+                            .and_then(|d| d.code())
+                            .is_some_and(|code| code == "42P18");
+                        if !undetermined {
+                            refused.push(format!("{module}::{name}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        refused
+    }
+
     /// Runs SQL that must fail; returns the database's message.
     pub async fn raw_sql_refused(&self, sql: &str) -> String {
         let url = &self.config.database_url;

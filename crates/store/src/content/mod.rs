@@ -207,7 +207,7 @@ impl WorkspaceRepo<'_> {
     /// Posts an idea with its tags.
     pub async fn insert_idea(&mut self, idea: NewIdea<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, summary, body, stage_id, hot, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -215,8 +215,12 @@ impl WorkspaceRepo<'_> {
             .bind(idea.stage.0).bind(idea.hot).bind(now)
             .execute(&mut *c).await?;
             for t in idea.tag_index {
-                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3)")
-                    .bind(ws).bind(idea.id.0).bind(t.as_slice()).execute(&mut *c).await?;
+                sqlx::query(sql::INSERT_IDEA)
+                    .bind(ws)
+                    .bind(idea.id.0)
+                    .bind(t.as_slice())
+                    .execute(&mut *c)
+                    .await?;
             }
         });
         self.count_idea(idea.id, 1).await?;
@@ -230,8 +234,13 @@ impl WorkspaceRepo<'_> {
         viewer: UserId,
     ) -> StoreResult<Option<IdeaScope>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(IDEA_SCOPE).bind(ws).bind(id.0).bind(viewer.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(IDEA_SCOPE)
+                .bind(ws)
+                .bind(id.0)
+                .bind(viewer.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -251,8 +260,13 @@ impl WorkspaceRepo<'_> {
             idea: IdeaRecord,
             body: Vec<u8>,
         }
-        let row: Option<Row> = on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+        let row: Option<Row> = on_conn!(self.tx, |c| {
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(viewer.0)
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
         });
         Ok(row.map(|r| (r.idea, r.body)))
     }
@@ -288,10 +302,14 @@ impl WorkspaceRepo<'_> {
             ratings: String,
             comments: String,
         }
-        let row: Option<Row> = on_conn!(self.tx, c => {
+        let row: Option<Row> = on_conn!(self.tx, |c| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(ws).bind(viewer.0).bind(id.0).bind(i64::from(comments))
-                .fetch_optional(c).await?
+                .bind(ws)
+                .bind(viewer.0)
+                .bind(id.0)
+                .bind(i64::from(comments))
+                .fetch_optional(c)
+                .await?
         });
         let Some(r) = row else { return Ok(None) };
         Ok(Some(IdeaWithScope {
@@ -372,7 +390,7 @@ impl WorkspaceRepo<'_> {
         let lim = param(&mut binds, Bind::I64(i64::from(q.limit)));
         sql.push_str(&format!(" LIMIT {lim}"));
         let sql = sqlx::AssertSqlSafe(sql);
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             let mut query = sqlx::query_as::<_, IdeaRecord>(sql);
             for b in binds {
                 query = match b {
@@ -396,14 +414,27 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET summary = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(summary).bind(body).bind(now)
-                .execute(&mut *c).await?;
-            sqlx::query("DELETE FROM idea_tags WHERE workspace_id = $1 AND idea_id = $2").bind(ws).bind(id.0).execute(&mut *c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::UPDATE_IDEA)
+                .bind(ws)
+                .bind(id.0)
+                .bind(summary)
+                .bind(body)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(sql::UPDATE_IDEA_2)
+                .bind(ws)
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
             for t in tag_index {
-                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3)")
-                    .bind(ws).bind(id.0).bind(t.as_slice()).execute(&mut *c).await?;
+                sqlx::query(sql::INSERT_IDEA)
+                    .bind(ws)
+                    .bind(id.0)
+                    .bind(t.as_slice())
+                    .execute(&mut *c)
+                    .await?;
             }
         });
         Ok(())
@@ -417,9 +448,14 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET stage_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(stage.0).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_IDEA_STAGE)
+                .bind(ws)
+                .bind(id.0)
+                .bind(stage.0)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -429,7 +465,7 @@ impl WorkspaceRepo<'_> {
     /// count cannot drift from the rows whichever use case changes them.
     pub(crate) async fn count_idea(&mut self, idea: IdeaId, delta: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE discussions SET idea_count = idea_count + $3 WHERE workspace_id = $1 \
                  AND id = (SELECT i.discussion_id FROM ideas i WHERE i.workspace_id = $1 AND i.id = $2)",
@@ -454,8 +490,14 @@ impl WorkspaceRepo<'_> {
         } else {
             "UPDATE ideas SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NOT NULL RETURNING merged_into"
         };
-        let merged: Option<Option<Uuid>> = on_conn!(self.tx, c => {
-            sqlx::query_scalar(sql).bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).fetch_optional(c).await?
+        let merged: Option<Option<Uuid>> = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql)
+                .bind(ws)
+                .bind(id.0)
+                .bind(at)
+                .bind(by.map(|u| u.0))
+                .fetch_optional(c)
+                .await?
         });
         match merged {
             None => Ok(false),
@@ -471,9 +513,12 @@ impl WorkspaceRepo<'_> {
     /// Whether an idea is deleted (`None` when there is no such idea).
     async fn idea_deleted(&mut self, id: IdeaId) -> StoreResult<Option<bool>> {
         let ws = self.ws;
-        let deleted: Option<Option<i64>> = on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT deleted_at FROM ideas WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).fetch_optional(c).await?
+        let deleted: Option<Option<i64>> = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::IDEA_DELETED)
+                .bind(ws)
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
         });
         Ok(deleted.map(|d| d.is_some()))
     }
@@ -481,9 +526,12 @@ impl WorkspaceRepo<'_> {
     /// True when the idea is neither deleted nor merged (read under its lock).
     pub async fn idea_is_live(&mut self, id: IdeaId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n: i64 = on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL AND merged_into IS NULL")
-                .bind(ws).bind(id.0).fetch_one(c).await?
+        let n: i64 = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::IDEA_IS_LIVE)
+                .bind(ws)
+                .bind(id.0)
+                .fetch_one(c)
+                .await?
         });
         Ok(n == 1)
     }
@@ -494,9 +542,12 @@ impl WorkspaceRepo<'_> {
     pub async fn lock_idea(&mut self, id: IdeaId) -> StoreResult<()> {
         if self.tx.kind() == DatabaseKind::Postgres {
             let ws = self.ws;
-            on_conn!(self.tx, c => {
-                sqlx::query("SELECT id FROM ideas WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
-                    .bind(ws).bind(id.0).execute(c).await?;
+            on_conn!(self.tx, |c| {
+                sqlx::query(sql::PG_LOCK_IDEA)
+                    .bind(ws)
+                    .bind(id.0)
+                    .execute(c)
+                    .await?;
             });
         }
         Ok(())
@@ -506,7 +557,7 @@ impl WorkspaceRepo<'_> {
     /// the idea's lock ([`Self::lock_idea`]).
     pub async fn recount_idea(&mut self, id: IdeaId) -> StoreResult<()> {
         let ws = self.ws;
-        let (up, down, created): (i64, i64, i64) = on_conn!(self.tx, c => {
+        let (up, down, created): (i64, i64, i64) = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE ideas SET \
                  upvotes = (SELECT COUNT(*) FROM votes v WHERE v.workspace_id = $1 AND v.idea_id = $2 AND v.value = 1), \
@@ -514,14 +565,22 @@ impl WorkspaceRepo<'_> {
                  comment_count = (SELECT COUNT(*) FROM comments cm WHERE cm.workspace_id = $1 AND cm.idea_id = $2 AND cm.deleted_at IS NULL) \
                  WHERE workspace_id = $1 AND id = $2",
             ).bind(ws).bind(id.0).execute(&mut *c).await?;
-            sqlx::query_as("SELECT upvotes, downvotes, created_at FROM ideas WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).fetch_one(&mut *c).await?
+            sqlx::query_as(sql::RECOUNT_IDEA)
+                .bind(ws)
+                .bind(id.0)
+                .fetch_one(&mut *c)
+                .await?
         });
         let score = up - down;
         let hot = ideaweave_domain::ranking::hot_score(score, created);
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET score = $3, hot = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(score).bind(hot).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RECOUNT_IDEA_2)
+                .bind(ws)
+                .bind(id.0)
+                .bind(score)
+                .bind(hot)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -537,7 +596,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO votes (workspace_id, idea_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (workspace_id, idea_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -549,9 +608,14 @@ impl WorkspaceRepo<'_> {
     /// Withdraws a member's vote.
     pub async fn delete_vote(&mut self, idea: IdeaId, user: UserId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM votes WHERE workspace_id = $1 AND idea_id = $2 AND user_id = $3")
-                .bind(ws).bind(idea.0).bind(user.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_VOTE)
+                .bind(ws)
+                .bind(idea.0)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -566,7 +630,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO ratings (workspace_id, idea_id, criterion_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (workspace_id, idea_id, criterion_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -583,9 +647,15 @@ impl WorkspaceRepo<'_> {
         user: UserId,
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND criterion_id = $3 AND user_id = $4")
-                .bind(ws).bind(idea.0).bind(criterion.0).bind(user.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_RATING)
+                .bind(ws)
+                .bind(idea.0)
+                .bind(criterion.0)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -603,7 +673,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO comments (workspace_id, id, idea_id, parent_id, author_id, body, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -619,7 +689,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.id = $2"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(id.0)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// A page of an idea's comments in posting order, after comment id `after`.
@@ -633,8 +707,14 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.idea_id = $2 AND ($3 IS NULL OR c.id > $3) ORDER BY c.id LIMIT $4"
         ));
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(idea.0).bind(after).bind(i64::from(limit)).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(idea.0)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -646,9 +726,14 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE comments SET body = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(body).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::UPDATE_COMMENT)
+                .bind(ws)
+                .bind(id.0)
+                .bind(body)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -662,9 +747,14 @@ impl WorkspaceRepo<'_> {
     ) -> StoreResult<()> {
         let ws = self.ws;
         let at = by.map(|_| now);
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE comments SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(at).bind(by.map(|u| u.0)).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_COMMENT_DELETED)
+                .bind(ws)
+                .bind(id.0)
+                .bind(at)
+                .bind(by.map(|u| u.0))
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -674,7 +764,7 @@ impl WorkspaceRepo<'_> {
     /// Records an uploaded file's metadata (the bytes go to the file store).
     pub async fn insert_attachment(&mut self, a: NewAttachment<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO attachments (workspace_id, id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -690,7 +780,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.id = $2"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(id.0)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// An idea's attachments (including those on its comments), oldest first.
@@ -699,14 +793,23 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.idea_id = $2 ORDER BY a.id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(idea.0)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Deletes an attachment's metadata.
     pub async fn delete_attachment(&mut self, id: AttachmentId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_ATTACHMENT)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -724,7 +827,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO links (workspace_id, id, idea_id, comment_id, url, title, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             ).bind(ws).bind(id.0).bind(idea.0).bind(comment.map(|c| c.0)).bind(url).bind(title).bind(by.0).bind(now)
@@ -739,7 +842,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.id = $2"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id.0).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(id.0)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// An idea's links (including those on its comments), oldest first.
@@ -748,14 +855,23 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.idea_id = $2 ORDER BY a.id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(idea.0).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(idea.0)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Deletes a link.
     pub async fn delete_link(&mut self, id: LinkId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM links WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_LINK)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -775,28 +891,52 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let marked = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL AND deleted_at IS NULL")
-                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?.rows_affected()
+        let marked = on_conn!(self.tx, |c| {
+            sqlx::query(sql::MERGE)
+                .bind(ws)
+                .bind(source.0)
+                .bind(target.0)
+                .bind(now)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
         });
         if marked != 1 {
             return Ok(false);
         }
         self.count_idea(source, -1).await?;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE votes SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2 \
                  AND user_id NOT IN (SELECT t.user_id FROM votes t WHERE t.workspace_id = $1 AND t.idea_id = $3)",
             ).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
-            sqlx::query("UPDATE comments SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2")
-                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            sqlx::query(sql::MERGE_2)
+                .bind(ws)
+                .bind(source.0)
+                .bind(target.0)
+                .execute(&mut *c)
+                .await?;
             // Files and links on those comments go with them.
-            for table in ["UPDATE attachments SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL",
-                          "UPDATE links SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL"] {
-                sqlx::query(table).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+            for table in [
+                "UPDATE attachments SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL",
+                "UPDATE links SET idea_id = $3 WHERE workspace_id = $1 AND idea_id = $2 AND comment_id IS NOT NULL",
+            ] {
+                sqlx::query(table)
+                    .bind(ws)
+                    .bind(source.0)
+                    .bind(target.0)
+                    .execute(&mut *c)
+                    .await?;
             }
-            sqlx::query("INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(ws).bind(id.0).bind(source.0).bind(target.0).bind(by.0).bind(now).execute(&mut *c).await?;
+            sqlx::query(sql::MERGE_3)
+                .bind(ws)
+                .bind(id.0)
+                .bind(source.0)
+                .bind(target.0)
+                .bind(by.0)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
         });
         Ok(true)
     }
@@ -812,9 +952,15 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let cleared = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET merged_into = NULL, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into = $3")
-                .bind(ws).bind(source.0).bind(target.0).bind(now).execute(&mut *c).await?.rows_affected()
+        let cleared = on_conn!(self.tx, |c| {
+            sqlx::query(sql::UNMERGE)
+                .bind(ws)
+                .bind(source.0)
+                .bind(target.0)
+                .bind(now)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
         });
         if cleared != 1 {
             return Ok(false);
@@ -822,11 +968,19 @@ impl WorkspaceRepo<'_> {
         if self.idea_deleted(source).await? == Some(false) {
             self.count_idea(source, 1).await?;
         }
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")
-                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
-            sqlx::query("UPDATE comments SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2")
-                .bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::UNMERGE_2)
+                .bind(ws)
+                .bind(source.0)
+                .bind(target.0)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(sql::UNMERGE_3)
+                .bind(ws)
+                .bind(source.0)
+                .bind(target.0)
+                .execute(&mut *c)
+                .await?;
             loop {
                 let moved = sqlx::query(
                     "UPDATE comments SET idea_id = $2 WHERE workspace_id = $1 AND idea_id = $3 AND parent_id IN \
@@ -842,7 +996,12 @@ impl WorkspaceRepo<'_> {
                 "UPDATE links SET idea_id = $2 WHERE workspace_id = $1 AND idea_id = $3 AND comment_id IN \
                  (SELECT c.id FROM comments c WHERE c.workspace_id = $1 AND c.idea_id = $2)",
             ] {
-                sqlx::query(table).bind(ws).bind(source.0).bind(target.0).execute(&mut *c).await?;
+                sqlx::query(table)
+                    .bind(ws)
+                    .bind(source.0)
+                    .bind(target.0)
+                    .execute(&mut *c)
+                    .await?;
             }
             sqlx::query(
                 "UPDATE idea_merges SET unmerged_at = $4, unmerged_by = $5 WHERE workspace_id = $1 AND source_id = $2 \
@@ -855,16 +1014,19 @@ impl WorkspaceRepo<'_> {
     /// How many ideas are currently merged into `idea`.
     pub async fn merged_into_count(&mut self, idea: IdeaId) -> StoreResult<i64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND merged_into = $2")
-                .bind(ws).bind(idea.0).fetch_one(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::MERGED_INTO_COUNT)
+                .bind(ws)
+                .bind(idea.0)
+                .fetch_one(c)
+                .await?
         }))
     }
 
     /// The merge history of an idea: merges into it and out of it, oldest first.
     pub async fn merges_of(&mut self, idea: IdeaId) -> StoreResult<Vec<MergeRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT m.id, m.source_id, m.target_id, i.summary AS source_summary, m.merged_by, m.merged_at, m.unmerged_at, \
                  i.deleted_at IS NOT NULL AS source_deleted \
@@ -873,4 +1035,69 @@ impl WorkspaceRepo<'_> {
             ).bind(ws).bind(idea.0).fetch_all(c).await?
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const INSERT_IDEA: &str =
+        "INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3)";
+    pub(crate) const UPDATE_IDEA: &str = "UPDATE ideas SET summary = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const UPDATE_IDEA_2: &str =
+        "DELETE FROM idea_tags WHERE workspace_id = $1 AND idea_id = $2";
+    pub(crate) const SET_IDEA_STAGE: &str =
+        "UPDATE ideas SET stage_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const IDEA_DELETED: &str =
+        "SELECT deleted_at FROM ideas WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const IDEA_IS_LIVE: &str = "SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL AND merged_into IS NULL";
+    pub(crate) const PG_LOCK_IDEA: &str =
+        "SELECT id FROM ideas WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
+    pub(crate) const RECOUNT_IDEA: &str =
+        "SELECT upvotes, downvotes, created_at FROM ideas WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const RECOUNT_IDEA_2: &str =
+        "UPDATE ideas SET score = $3, hot = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_VOTE: &str =
+        "DELETE FROM votes WHERE workspace_id = $1 AND idea_id = $2 AND user_id = $3";
+    pub(crate) const DELETE_RATING: &str = "DELETE FROM ratings WHERE workspace_id = $1 AND idea_id = $2 AND criterion_id = $3 AND user_id = $4";
+    pub(crate) const UPDATE_COMMENT: &str =
+        "UPDATE comments SET body = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const SET_COMMENT_DELETED: &str =
+        "UPDATE comments SET deleted_at = $3, deleted_by = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_ATTACHMENT: &str =
+        "DELETE FROM attachments WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_LINK: &str = "DELETE FROM links WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const MERGE: &str = "UPDATE ideas SET merged_into = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL AND deleted_at IS NULL";
+    pub(crate) const MERGE_2: &str = "UPDATE comments SET idea_id = $3, moved_from = $2 WHERE workspace_id = $1 AND idea_id = $2";
+    pub(crate) const MERGE_3: &str = "INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    pub(crate) const UNMERGE: &str = "UPDATE ideas SET merged_into = NULL, updated_at = $4 WHERE workspace_id = $1 AND id = $2 AND merged_into = $3";
+    pub(crate) const UNMERGE_2: &str = "UPDATE votes SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2";
+    pub(crate) const UNMERGE_3: &str = "UPDATE comments SET idea_id = $2, moved_from = NULL WHERE workspace_id = $1 AND idea_id = $3 AND moved_from = $2";
+    pub(crate) const MERGED_INTO_COUNT: &str =
+        "SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND merged_into = $2";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("INSERT_IDEA", INSERT_IDEA),
+        ("UPDATE_IDEA", UPDATE_IDEA),
+        ("UPDATE_IDEA_2", UPDATE_IDEA_2),
+        ("SET_IDEA_STAGE", SET_IDEA_STAGE),
+        ("IDEA_DELETED", IDEA_DELETED),
+        ("IDEA_IS_LIVE", IDEA_IS_LIVE),
+        ("PG_LOCK_IDEA", PG_LOCK_IDEA),
+        ("RECOUNT_IDEA", RECOUNT_IDEA),
+        ("RECOUNT_IDEA_2", RECOUNT_IDEA_2),
+        ("DELETE_VOTE", DELETE_VOTE),
+        ("DELETE_RATING", DELETE_RATING),
+        ("UPDATE_COMMENT", UPDATE_COMMENT),
+        ("SET_COMMENT_DELETED", SET_COMMENT_DELETED),
+        ("DELETE_ATTACHMENT", DELETE_ATTACHMENT),
+        ("DELETE_LINK", DELETE_LINK),
+        ("MERGE", MERGE),
+        ("MERGE_2", MERGE_2),
+        ("MERGE_3", MERGE_3),
+        ("UNMERGE", UNMERGE),
+        ("UNMERGE_2", UNMERGE_2),
+        ("UNMERGE_3", UNMERGE_3),
+        ("MERGED_INTO_COUNT", MERGED_INTO_COUNT),
+    ];
 }

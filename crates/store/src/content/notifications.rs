@@ -49,9 +49,12 @@ impl WorkspaceRepo<'_> {
     /// one (the default applies) or are not a member.
     pub async fn notification_preference(&mut self, user: UserId) -> StoreResult<Option<String>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT preference FROM notification_preferences WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::NOTIFICATION_PREFERENCE)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -63,7 +66,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO notification_preferences (workspace_id, user_id, preference, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, user_id) DO UPDATE SET preference = excluded.preference, updated_at = excluded.updated_at",
@@ -79,7 +82,7 @@ impl WorkspaceRepo<'_> {
         person: UserId,
     ) -> StoreResult<Option<NotifiedIdea>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT i.author_id, i.stage_id, i.summary, i.deleted_at, s.private AS space_private, \
                  EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $3) AS space_listed \
@@ -100,7 +103,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO pending_notifications (workspace_id, user_id, id, idea_id, item, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             ).bind(ws).bind(user.0).bind(id).bind(idea.0).bind(item).bind(now).execute(c).await?;
@@ -115,11 +118,15 @@ impl WorkspaceRepo<'_> {
         user: UserId,
     ) -> StoreResult<Vec<PendingNotificationRow>> {
         let ws = self.ws;
-        let mut rows: Vec<PendingNotificationRow> = on_conn!(self.tx, c => {
+        let mut rows: Vec<PendingNotificationRow> = on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "DELETE FROM pending_notifications WHERE workspace_id = $1 AND user_id = $2 \
                  RETURNING id, idea_id, item, created_at",
-            ).bind(ws).bind(user.0).fetch_all(c).await?
+            )
+            .bind(ws)
+            .bind(user.0)
+            .fetch_all(c)
+            .await?
         });
         rows.sort_by_key(|r| (r.created_at, r.id));
         Ok(rows)
@@ -128,9 +135,13 @@ impl WorkspaceRepo<'_> {
     /// Forgets every item waiting for `user`; returns how many there were.
     pub async fn delete_pending_notifications_of(&mut self, user: UserId) -> StoreResult<u64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM pending_notifications WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_PENDING_NOTIFICATIONS_OF)
+                .bind(ws)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
 }
@@ -138,7 +149,7 @@ impl WorkspaceRepo<'_> {
 impl Tx {
     /// Up to `limit` members, in any workspace, with an item waiting since `cutoff` or longer.
     pub async fn due_digests(&mut self, cutoff: i64, limit: i64) -> StoreResult<Vec<DigestDue>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT DISTINCT workspace_id, user_id FROM pending_notifications WHERE created_at <= $1 \
                  ORDER BY workspace_id, user_id LIMIT $2",
@@ -148,8 +159,31 @@ impl Tx {
 
     /// How many items wait for digests, in every workspace.
     pub async fn pending_notification_count(&mut self) -> StoreResult<i64> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM pending_notifications").fetch_one(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::PENDING_NOTIFICATION_COUNT)
+                .fetch_one(c)
+                .await?
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const NOTIFICATION_PREFERENCE: &str =
+        "SELECT preference FROM notification_preferences WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const DELETE_PENDING_NOTIFICATIONS_OF: &str =
+        "DELETE FROM pending_notifications WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const PENDING_NOTIFICATION_COUNT: &str =
+        "SELECT COUNT(*) FROM pending_notifications";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("NOTIFICATION_PREFERENCE", NOTIFICATION_PREFERENCE),
+        (
+            "DELETE_PENDING_NOTIFICATIONS_OF",
+            DELETE_PENDING_NOTIFICATIONS_OF,
+        ),
+        ("PENDING_NOTIFICATION_COUNT", PENDING_NOTIFICATION_COUNT),
+    ];
 }

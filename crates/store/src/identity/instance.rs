@@ -20,51 +20,70 @@ pub struct NewUser<'a> {
 impl Tx {
     /// The operator accounts.
     pub async fn operator_ids(&mut self) -> StoreResult<Vec<UserId>> {
-        let ids: Vec<uuid::Uuid> = on_conn!(self, c => {
-            sqlx::query_scalar("SELECT id FROM users WHERE is_operator AND former_member_of IS NULL ORDER BY created_at")
-                .fetch_all(c).await?
+        let ids: Vec<uuid::Uuid> = on_conn!(self, |c| {
+            sqlx::query_scalar(sql::OPERATOR_IDS).fetch_all(c).await?
         });
         Ok(ids.into_iter().map(UserId).collect())
     }
 
     /// Creates an account. `password_hash` is `None` for accounts that sign in by other means.
     pub async fn insert_user(&mut self, u: NewUser<'_>, now: i64) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO users (id, email_index, email, name, password_hash, is_operator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(u.id.0).bind(u.email_index).bind(u.email).bind(u.name).bind(u.password_hash).bind(u.is_operator).bind(now)
-                .execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_USER)
+                .bind(u.id.0)
+                .bind(u.email_index)
+                .bind(u.email)
+                .bind(u.name)
+                .bind(u.password_hash)
+                .bind(u.is_operator)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Finds an account by the blind index of its (normalised) email address.
     pub async fn user_by_email_index(&mut self, index: &[u8]) -> StoreResult<Option<UserRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE email_index = $1")
-                .bind(index).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::USER_BY_EMAIL_INDEX)
+                .bind(index)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Finds an account by id.
     pub async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE id = $1")
-                .bind(id.0).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::USER_BY_ID)
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Replaces an account's sealed display name.
     pub async fn set_user_name(&mut self, id: UserId, sealed_name: &[u8]) -> StoreResult<bool> {
-        let done = on_conn!(self, c => {
-            sqlx::query("UPDATE users SET name = $2 WHERE id = $1").bind(id.0).bind(sealed_name).execute(c).await?.rows_affected()
+        let done = on_conn!(self, |c| {
+            sqlx::query(sql::SET_USER_NAME)
+                .bind(id.0)
+                .bind(sealed_name)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(done == 1)
     }
 
     /// Sets an account's password hash.
     pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(id.0).bind(hash).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::SET_PASSWORD_HASH)
+                .bind(id.0)
+                .bind(hash)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -78,18 +97,25 @@ impl Tx {
         slug: &Slug,
         now: i64,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(id.0).bind(slug.as_str()).bind(&[][..] as &[u8]).bind(now).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_WORKSPACE)
+                .bind(id.0)
+                .bind(slug.as_str())
+                .bind(&[][..] as &[u8])
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Finds a workspace by slug.
     pub async fn workspace_by_slug(&mut self, slug: &str) -> StoreResult<Option<WorkspaceRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1")
-                .bind(slug).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::WORKSPACE_BY_SLUG)
+                .bind(slug)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -98,30 +124,37 @@ impl Tx {
         &mut self,
         id: WorkspaceId,
     ) -> StoreResult<Option<WorkspaceRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, slug, name, created_at FROM workspaces WHERE id = $1")
-                .bind(id.0).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::WORKSPACE_BY_ID)
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Every workspace with its member count, for the operator. Reads no content.
     pub async fn list_workspaces(&mut self) -> StoreResult<Vec<WorkspaceSummary>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT w.id, w.slug, w.created_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.workspace_id = w.id) AS members \
                  FROM workspaces w ORDER BY w.slug",
-            ).fetch_all(c).await?
+            )
+            .fetch_all(c)
+            .await?
         }))
     }
 
     /// The workspaces a user belongs to.
     pub async fn memberships_of(&mut self, user: UserId) -> StoreResult<Vec<MembershipRecord>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT w.id AS workspace_id, w.slug, w.name, m.role FROM memberships m \
                  JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1 ORDER BY w.slug",
-            ).bind(user.0).fetch_all(c).await?
+            )
+            .bind(user.0)
+            .fetch_all(c)
+            .await?
         }))
     }
 
@@ -139,11 +172,15 @@ impl Tx {
             ws: WorkspaceRecord,
             role: String,
         }
-        let row: Option<Row> = on_conn!(self, c => {
+        let row: Option<Row> = on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT w.id, w.slug, w.name, w.created_at, m.role FROM workspaces w \
                  JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $2 WHERE w.slug = $1",
-            ).bind(slug).bind(user.0).fetch_optional(c).await?
+            )
+            .bind(slug)
+            .bind(user.0)
+            .fetch_optional(c)
+            .await?
         });
         Ok(row.map(|r| (r.ws, r.role)))
     }
@@ -157,14 +194,19 @@ impl Tx {
         token_hash: &[u8],
         now: i64,
     ) -> StoreResult<Option<TokenGrant>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT t.id AS token_id, t.user_id, t.scope, m.role, w.slug FROM api_tokens t \
                  JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
                  JOIN workspaces w ON w.id = t.workspace_id \
                  WHERE t.workspace_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL \
                  AND (t.expires_at IS NULL OR t.expires_at > $3)",
-            ).bind(workspace.0).bind(token_hash).bind(now).fetch_optional(c).await?
+            )
+            .bind(workspace.0)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(c)
+            .await?
         }))
     }
 
@@ -174,7 +216,7 @@ impl Tx {
         workspace: WorkspaceId,
         token_hash: &[u8],
     ) -> StoreResult<Option<InvitationRecord>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at \
                  FROM invitations WHERE workspace_id = $1 AND token_hash = $2",
@@ -191,7 +233,7 @@ impl Tx {
         user: UserId,
         now: i64,
     ) -> StoreResult<bool> {
-        let done = on_conn!(self, c => {
+        let done = on_conn!(self, |c| {
             sqlx::query(
                 "UPDATE invitations SET accepted_at = $3, accepted_by = $4 WHERE workspace_id = $1 AND id = $2 \
                  AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
@@ -199,4 +241,36 @@ impl Tx {
         });
         Ok(done == 1)
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const OPERATOR_IDS: &str =
+        "SELECT id FROM users WHERE is_operator AND former_member_of IS NULL ORDER BY created_at";
+    pub(crate) const INSERT_USER: &str = "INSERT INTO users (id, email_index, email, name, password_hash, is_operator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub(crate) const USER_BY_EMAIL_INDEX: &str = "SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE email_index = $1";
+    pub(crate) const USER_BY_ID: &str =
+        "SELECT id, email, name, password_hash, is_operator, created_at FROM users WHERE id = $1";
+    pub(crate) const SET_USER_NAME: &str = "UPDATE users SET name = $2 WHERE id = $1";
+    pub(crate) const SET_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+    pub(crate) const INSERT_WORKSPACE: &str =
+        "INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)";
+    pub(crate) const WORKSPACE_BY_SLUG: &str =
+        "SELECT id, slug, name, created_at FROM workspaces WHERE slug = $1";
+    pub(crate) const WORKSPACE_BY_ID: &str =
+        "SELECT id, slug, name, created_at FROM workspaces WHERE id = $1";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("OPERATOR_IDS", OPERATOR_IDS),
+        ("INSERT_USER", INSERT_USER),
+        ("USER_BY_EMAIL_INDEX", USER_BY_EMAIL_INDEX),
+        ("USER_BY_ID", USER_BY_ID),
+        ("SET_USER_NAME", SET_USER_NAME),
+        ("SET_PASSWORD_HASH", SET_PASSWORD_HASH),
+        ("INSERT_WORKSPACE", INSERT_WORKSPACE),
+        ("WORKSPACE_BY_SLUG", WORKSPACE_BY_SLUG),
+        ("WORKSPACE_BY_ID", WORKSPACE_BY_ID),
+    ];
 }

@@ -36,9 +36,15 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO workspace_keys (workspace_id, version, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(ws).bind(version).bind(master_version).bind(wrapped).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::INSERT_KEK)
+                .bind(ws)
+                .bind(version)
+                .bind(master_version)
+                .bind(wrapped)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -46,18 +52,23 @@ impl WorkspaceRepo<'_> {
     /// A KEK version.
     pub async fn kek(&mut self, version: i64) -> StoreResult<Option<KekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT version, master_version, wrapped FROM workspace_keys WHERE workspace_id = $1 AND version = $2")
-                .bind(ws).bind(version).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::KEK)
+                .bind(ws)
+                .bind(version)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// The newest KEK version.
     pub async fn current_kek(&mut self) -> StoreResult<Option<KekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT version, master_version, wrapped FROM workspace_keys WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1")
-                .bind(ws).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::CURRENT_KEK)
+                .bind(ws)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -73,9 +84,17 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO data_keys (workspace_id, id, subject_id, activity_day, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(ws).bind(id).bind(subject.map(|s| s.0)).bind(activity_day).bind(kek_version).bind(wrapped).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::INSERT_DEK)
+                .bind(ws)
+                .bind(id)
+                .bind(subject.map(|s| s.0))
+                .bind(activity_day)
+                .bind(kek_version)
+                .bind(wrapped)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -83,34 +102,43 @@ impl WorkspaceRepo<'_> {
     /// The data key of one day's activity.
     pub async fn activity_dek(&mut self, day: i64) -> StoreResult<Option<DekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND activity_day = $2")
-                .bind(ws).bind(day).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::ACTIVITY_DEK)
+                .bind(ws)
+                .bind(day)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// The ids of the keys of days of activity before `day`.
     pub async fn activity_deks_before(&mut self, day: i64) -> StoreResult<Vec<Uuid>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT id FROM data_keys WHERE workspace_id = $1 AND activity_day < $2 ORDER BY activity_day")
-                .bind(ws).bind(day).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::ACTIVITY_DEKS_BEFORE)
+                .bind(ws)
+                .bind(day)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// A data key by id.
     pub async fn dek(&mut self, id: Uuid) -> StoreResult<Option<DekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::DEK)
+                .bind(ws)
+                .bind(id)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// The data key of a subject, or the workspace's own (`None`).
     pub async fn dek_of(&mut self, subject: Option<UserId>) -> StoreResult<Option<DekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 \
                  AND (subject_id = $2 OR ($2 IS NULL AND subject_id IS NULL)) AND activity_day IS NULL",
@@ -122,9 +150,10 @@ impl WorkspaceRepo<'_> {
 impl Tx {
     /// How many KEK versions each master key version wraps, lowest master version first.
     pub async fn keks_by_master_version(&mut self) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT master_version, COUNT(*) FROM workspace_keys GROUP BY master_version ORDER BY master_version")
-                .fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::KEKS_BY_MASTER_VERSION)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -136,9 +165,8 @@ impl Tx {
             #[sqlx(flatten)]
             kek: KekRecord,
         }
-        let row: Option<Row> = on_conn!(self, c => {
-            sqlx::query_as("SELECT workspace_id, version, master_version, wrapped FROM workspace_keys ORDER BY workspace_id, version LIMIT 1")
-                .fetch_optional(c).await?
+        let row: Option<Row> = on_conn!(self, |c| {
+            sqlx::query_as(sql::ANY_KEK).fetch_optional(c).await?
         });
         Ok(row.map(|r| (r.workspace_id, r.kek)))
     }
@@ -165,9 +193,13 @@ impl WorkspaceRepo<'_> {
     /// Data keys still wrapped by a KEK version older than `version`, at most `limit`.
     pub async fn deks_below(&mut self, version: i64, limit: i64) -> StoreResult<Vec<DekRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND kek_version < $2 ORDER BY id LIMIT $3")
-                .bind(ws).bind(version).bind(limit).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::DEKS_BELOW)
+                .bind(ws)
+                .bind(version)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -181,9 +213,16 @@ impl WorkspaceRepo<'_> {
         wrapped: &[u8],
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE data_keys SET kek_version = $4, wrapped = $5 WHERE workspace_id = $1 AND id = $2 AND kek_version = $3")
-                .bind(ws).bind(id).bind(from_version).bind(to_version).bind(wrapped).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REWRAP_DEK)
+                .bind(ws)
+                .bind(id)
+                .bind(from_version)
+                .bind(to_version)
+                .bind(wrapped)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -192,7 +231,7 @@ impl WorkspaceRepo<'_> {
     /// Returns how many were deleted.
     pub async fn retire_keks_below(&mut self, version: i64) -> StoreResult<u64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query(
                 "DELETE FROM workspace_keys WHERE workspace_id = $1 AND version < $2 \
                  AND NOT EXISTS (SELECT 1 FROM data_keys d WHERE d.workspace_id = workspace_keys.workspace_id AND d.kek_version = workspace_keys.version)",
@@ -203,18 +242,26 @@ impl WorkspaceRepo<'_> {
     /// Deletes a data key by id (crypto-shredding); whether there was one.
     pub async fn delete_dek(&mut self, id: Uuid) -> StoreResult<bool> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id).execute(c).await?.rows_affected() > 0
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_DEK)
+                .bind(ws)
+                .bind(id)
+                .execute(c)
+                .await?
+                .rows_affected()
+                > 0
         }))
     }
 
     /// Deletes a subject's data key (crypto-shredding). Returns its id, if it had one.
     pub async fn delete_dek_of(&mut self, subject: UserId) -> StoreResult<Option<Uuid>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("DELETE FROM data_keys WHERE workspace_id = $1 AND subject_id = $2 RETURNING id")
-                .bind(ws).bind(subject.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::DELETE_DEK_OF)
+                .bind(ws)
+                .bind(subject.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 }
@@ -229,18 +276,26 @@ impl Tx {
         wrapped: &[u8],
         now: i64,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO account_keys (id, user_id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id).bind(user.0).bind(master_version).bind(wrapped).bind(now).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_ACCOUNT_KEY)
+                .bind(id)
+                .bind(user.0)
+                .bind(master_version)
+                .bind(wrapped)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// An account key by its id.
     pub async fn account_key(&mut self, id: Uuid) -> StoreResult<Option<MasterWrappedRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, master_version, wrapped FROM account_keys WHERE id = $1")
-                .bind(id).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::ACCOUNT_KEY)
+                .bind(id)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -249,9 +304,11 @@ impl Tx {
         &mut self,
         user: UserId,
     ) -> StoreResult<Option<MasterWrappedRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, master_version, wrapped FROM account_keys WHERE user_id = $1")
-                .bind(user.0).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::ACCOUNT_KEY_OF)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -265,9 +322,15 @@ impl Tx {
         wrapped: &[u8],
         now: i64,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO instance_keys (name, id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING")
-                .bind(name).bind(id).bind(master_version).bind(wrapped).bind(now).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_INSTANCE_KEY)
+                .bind(name)
+                .bind(id)
+                .bind(master_version)
+                .bind(wrapped)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -277,9 +340,11 @@ impl Tx {
         &mut self,
         id: Uuid,
     ) -> StoreResult<Option<MasterWrappedRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, master_version, wrapped FROM instance_keys WHERE id = $1")
-                .bind(id).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::INSTANCE_KEY_BY_ID)
+                .bind(id)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -290,25 +355,33 @@ impl Tx {
         prefix: &str,
         below: &str,
     ) -> StoreResult<Vec<Uuid>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT id FROM instance_keys WHERE name >= $1 AND name < $2 ORDER BY name")
-                .bind(prefix).bind(below).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::INSTANCE_KEYS_NAMED_BELOW)
+                .bind(prefix)
+                .bind(below)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// An instance key by name.
     pub async fn instance_key(&mut self, name: &str) -> StoreResult<Option<MasterWrappedRecord>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, master_version, wrapped FROM instance_keys WHERE name = $1")
-                .bind(name).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::INSTANCE_KEY)
+                .bind(name)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Up to `limit` KEK versions wrapped by a master version other than `current`.
     pub async fn keks_not_on(&mut self, current: i64, limit: i64) -> StoreResult<Vec<StoredKek>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT workspace_id, version, master_version, wrapped FROM workspace_keys WHERE master_version <> $1 ORDER BY workspace_id, version LIMIT $2")
-                .bind(current).bind(limit).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::KEKS_NOT_ON)
+                .bind(current)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -319,9 +392,16 @@ impl Tx {
         to: i64,
         wrapped: &[u8],
     ) -> StoreResult<bool> {
-        let n = on_conn!(self, c => {
-            sqlx::query("UPDATE workspace_keys SET master_version = $4, wrapped = $5 WHERE workspace_id = $1 AND version = $2 AND master_version = $3")
-                .bind(k.workspace_id).bind(k.version).bind(k.master_version).bind(to).bind(wrapped).execute(c).await?.rows_affected()
+        let n = on_conn!(self, |c| {
+            sqlx::query(sql::REWRAP_KEK)
+                .bind(k.workspace_id)
+                .bind(k.version)
+                .bind(k.master_version)
+                .bind(to)
+                .bind(wrapped)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -338,8 +418,12 @@ impl Tx {
             "SELECT id, master_version, wrapped FROM {} WHERE master_version <> $1 ORDER BY id LIMIT $2",
             table.name()
         ));
-        Ok(on_conn!(self, c => {
-            sqlx::query_as(sql).bind(current).bind(limit).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql)
+                .bind(current)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -355,15 +439,22 @@ impl Tx {
             "UPDATE {} SET master_version = $3, wrapped = $4 WHERE id = $1 AND master_version = $2",
             table.name()
         ));
-        let n = on_conn!(self, c => {
-            sqlx::query(sql).bind(k.id).bind(k.master_version).bind(to).bind(wrapped).execute(c).await?.rows_affected()
+        let n = on_conn!(self, |c| {
+            sqlx::query(sql)
+                .bind(k.id)
+                .bind(k.master_version)
+                .bind(to)
+                .bind(wrapped)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
 
     /// How many keys of each kind each master version wraps: (kind, master version, count).
     pub async fn master_version_use(&mut self) -> StoreResult<Vec<(String, i64, i64)>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT 'workspace' AS kind, master_version, COUNT(*) AS n FROM workspace_keys GROUP BY master_version \
                  UNION ALL SELECT 'account', master_version, COUNT(*) FROM account_keys GROUP BY master_version \
@@ -375,9 +466,11 @@ impl Tx {
 
     /// Deletes an account's key (crypto-shredding). Returns its id, if it had one.
     pub async fn delete_account_key_of(&mut self, user: UserId) -> StoreResult<Option<Uuid>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("DELETE FROM account_keys WHERE user_id = $1 RETURNING id")
-                .bind(user.0).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::DELETE_ACCOUNT_KEY_OF)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -387,16 +480,37 @@ impl Tx {
     /// shred ledger with it, so a database copied back from before an erasure loses the erased
     /// keys again. Returns how many rows went.
     pub async fn delete_shredded(&mut self, workspace: Option<Uuid>, id: Uuid) -> StoreResult<u64> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             match workspace {
                 Some(ws) if ws == id => {
-                    let n = sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1").bind(ws).execute(&mut *c).await?.rows_affected();
-                    n + sqlx::query("DELETE FROM workspace_keys WHERE workspace_id = $1").bind(ws).execute(&mut *c).await?.rows_affected()
+                    let n = sqlx::query(sql::DELETE_SHREDDED)
+                        .bind(ws)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                    n + sqlx::query(sql::DELETE_SHREDDED_2)
+                        .bind(ws)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected()
                 }
-                Some(ws) => sqlx::query("DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id).execute(&mut *c).await?.rows_affected(),
+                Some(ws) => sqlx::query(sql::DELETE_DEK)
+                    .bind(ws)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected(),
                 None => {
-                    let n = sqlx::query("DELETE FROM account_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected();
-                    n + sqlx::query("DELETE FROM instance_keys WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected()
+                    let n = sqlx::query(sql::DELETE_SHREDDED_3)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                    n + sqlx::query(sql::DELETE_SHREDDED_4)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected()
                 }
             }
         }))
@@ -419,4 +533,74 @@ impl MasterWrappedTable {
             Self::Instance => "instance_keys",
         }
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const INSERT_KEK: &str = "INSERT INTO workspace_keys (workspace_id, version, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)";
+    pub(crate) const KEK: &str = "SELECT version, master_version, wrapped FROM workspace_keys WHERE workspace_id = $1 AND version = $2";
+    pub(crate) const CURRENT_KEK: &str = "SELECT version, master_version, wrapped FROM workspace_keys WHERE workspace_id = $1 ORDER BY version DESC LIMIT 1";
+    pub(crate) const INSERT_DEK: &str = "INSERT INTO data_keys (workspace_id, id, subject_id, activity_day, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub(crate) const ACTIVITY_DEK: &str = "SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND activity_day = $2";
+    pub(crate) const ACTIVITY_DEKS_BEFORE: &str = "SELECT id FROM data_keys WHERE workspace_id = $1 AND activity_day < $2 ORDER BY activity_day";
+    pub(crate) const DEK: &str = "SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const KEKS_BY_MASTER_VERSION: &str = "SELECT master_version, COUNT(*) FROM workspace_keys GROUP BY master_version ORDER BY master_version";
+    pub(crate) const ANY_KEK: &str = "SELECT workspace_id, version, master_version, wrapped FROM workspace_keys ORDER BY workspace_id, version LIMIT 1";
+    pub(crate) const DEKS_BELOW: &str = "SELECT id, subject_id, kek_version, wrapped FROM data_keys WHERE workspace_id = $1 AND kek_version < $2 ORDER BY id LIMIT $3";
+    pub(crate) const REWRAP_DEK: &str = "UPDATE data_keys SET kek_version = $4, wrapped = $5 WHERE workspace_id = $1 AND id = $2 AND kek_version = $3";
+    pub(crate) const DELETE_DEK: &str = "DELETE FROM data_keys WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_DEK_OF: &str =
+        "DELETE FROM data_keys WHERE workspace_id = $1 AND subject_id = $2 RETURNING id";
+    pub(crate) const INSERT_ACCOUNT_KEY: &str = "INSERT INTO account_keys (id, user_id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)";
+    pub(crate) const ACCOUNT_KEY: &str =
+        "SELECT id, master_version, wrapped FROM account_keys WHERE id = $1";
+    pub(crate) const ACCOUNT_KEY_OF: &str =
+        "SELECT id, master_version, wrapped FROM account_keys WHERE user_id = $1";
+    pub(crate) const INSERT_INSTANCE_KEY: &str = "INSERT INTO instance_keys (name, id, master_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING";
+    pub(crate) const INSTANCE_KEY_BY_ID: &str =
+        "SELECT id, master_version, wrapped FROM instance_keys WHERE id = $1";
+    pub(crate) const INSTANCE_KEYS_NAMED_BELOW: &str =
+        "SELECT id FROM instance_keys WHERE name >= $1 AND name < $2 ORDER BY name";
+    pub(crate) const INSTANCE_KEY: &str =
+        "SELECT id, master_version, wrapped FROM instance_keys WHERE name = $1";
+    pub(crate) const KEKS_NOT_ON: &str = "SELECT workspace_id, version, master_version, wrapped FROM workspace_keys WHERE master_version <> $1 ORDER BY workspace_id, version LIMIT $2";
+    pub(crate) const REWRAP_KEK: &str = "UPDATE workspace_keys SET master_version = $4, wrapped = $5 WHERE workspace_id = $1 AND version = $2 AND master_version = $3";
+    pub(crate) const DELETE_ACCOUNT_KEY_OF: &str =
+        "DELETE FROM account_keys WHERE user_id = $1 RETURNING id";
+    pub(crate) const DELETE_SHREDDED: &str = "DELETE FROM data_keys WHERE workspace_id = $1";
+    pub(crate) const DELETE_SHREDDED_2: &str = "DELETE FROM workspace_keys WHERE workspace_id = $1";
+    pub(crate) const DELETE_SHREDDED_3: &str = "DELETE FROM account_keys WHERE id = $1";
+    pub(crate) const DELETE_SHREDDED_4: &str = "DELETE FROM instance_keys WHERE id = $1";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("INSERT_KEK", INSERT_KEK),
+        ("KEK", KEK),
+        ("CURRENT_KEK", CURRENT_KEK),
+        ("INSERT_DEK", INSERT_DEK),
+        ("ACTIVITY_DEK", ACTIVITY_DEK),
+        ("ACTIVITY_DEKS_BEFORE", ACTIVITY_DEKS_BEFORE),
+        ("DEK", DEK),
+        ("KEKS_BY_MASTER_VERSION", KEKS_BY_MASTER_VERSION),
+        ("ANY_KEK", ANY_KEK),
+        ("DEKS_BELOW", DEKS_BELOW),
+        ("REWRAP_DEK", REWRAP_DEK),
+        ("DELETE_DEK", DELETE_DEK),
+        ("DELETE_DEK_OF", DELETE_DEK_OF),
+        ("INSERT_ACCOUNT_KEY", INSERT_ACCOUNT_KEY),
+        ("ACCOUNT_KEY", ACCOUNT_KEY),
+        ("ACCOUNT_KEY_OF", ACCOUNT_KEY_OF),
+        ("INSERT_INSTANCE_KEY", INSERT_INSTANCE_KEY),
+        ("INSTANCE_KEY_BY_ID", INSTANCE_KEY_BY_ID),
+        ("INSTANCE_KEYS_NAMED_BELOW", INSTANCE_KEYS_NAMED_BELOW),
+        ("INSTANCE_KEY", INSTANCE_KEY),
+        ("KEKS_NOT_ON", KEKS_NOT_ON),
+        ("REWRAP_KEK", REWRAP_KEK),
+        ("DELETE_ACCOUNT_KEY_OF", DELETE_ACCOUNT_KEY_OF),
+        ("DELETE_SHREDDED", DELETE_SHREDDED),
+        ("DELETE_SHREDDED_2", DELETE_SHREDDED_2),
+        ("DELETE_SHREDDED_3", DELETE_SHREDDED_3),
+        ("DELETE_SHREDDED_4", DELETE_SHREDDED_4),
+    ];
 }

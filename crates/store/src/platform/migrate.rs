@@ -95,10 +95,9 @@ impl Store {
             "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
         let applied: Vec<i64> = match &self.pool {
             Pool::Sqlite(p) => {
-                let exists: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                        .fetch_one(p)
-                        .await?;
+                let exists: i64 = sqlx::query_scalar(sql::SQLITE_MIGRATION_STATE)
+                    .fetch_one(p)
+                    .await?;
                 if exists > 0 {
                     sqlx::query_scalar(APPLIED).fetch_all(p).await?
                 } else {
@@ -138,4 +137,14 @@ impl Store {
             unknown_applied,
         })
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const SQLITE_MIGRATION_STATE: &str =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[("SQLITE_MIGRATION_STATE", SQLITE_MIGRATION_STATE)];
 }

@@ -762,8 +762,14 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE {table} SET {column} = $3 WHERE workspace_id = $1 AND {column} = $2"
         ));
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query(sql).bind(ws).bind(from.0).bind(to.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql)
+                .bind(ws)
+                .bind(from.0)
+                .bind(to.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
 
@@ -788,11 +794,18 @@ impl WorkspaceRepo<'_> {
             n += self.reattribute(table, column, person, former).await?;
         }
         self.reattribute_deletion_request(person, former).await?;
-        on_conn!(self.tx, c => {
-            n += sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND uploader_id = $2")
-                .bind(ws).bind(person.0).execute(&mut *c).await?.rows_affected();
-            n += sqlx::query("DELETE FROM workspace_exports WHERE workspace_id = $1")
-                .bind(ws).execute(&mut *c).await?.rows_affected();
+        on_conn!(self.tx, |c| {
+            n += sqlx::query(sql::DETACH_PERSON)
+                .bind(ws)
+                .bind(person.0)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            n += sqlx::query(sql::DETACH_PERSON_2)
+                .bind(ws)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
         });
         for (table, column) in DELETED_WITH_PERSON {
             n += self.delete_rows_of(table, column, person).await?;
@@ -818,8 +831,13 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE workspace_id = $1 AND {column} = $2"
         ));
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query(sql).bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql)
+                .bind(ws)
+                .bind(person.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
 
@@ -831,9 +849,14 @@ impl WorkspaceRepo<'_> {
         body: &[u8],
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET summary = $3, body = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(summary).bind(body).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RESEAL_IDEA)
+                .bind(ws)
+                .bind(id.0)
+                .bind(summary)
+                .bind(body)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -841,9 +864,13 @@ impl WorkspaceRepo<'_> {
     /// Stores a comment's body sealed anew.
     pub async fn reseal_comment(&mut self, id: CommentId, body: &[u8]) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE comments SET body = $3 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(body).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RESEAL_COMMENT)
+                .bind(ws)
+                .bind(id.0)
+                .bind(body)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -851,9 +878,14 @@ impl WorkspaceRepo<'_> {
     /// Stores a link's address and title sealed anew.
     pub async fn reseal_link(&mut self, id: LinkId, url: &[u8], title: &[u8]) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE links SET url = $3, title = $4 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(url).bind(title).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RESEAL_LINK)
+                .bind(ws)
+                .bind(id.0)
+                .bind(url)
+                .bind(title)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -861,9 +893,12 @@ impl WorkspaceRepo<'_> {
     /// Withdraws every vote of `person`; returns the ideas whose counts must be redone.
     pub async fn delete_votes_of(&mut self, person: UserId) -> StoreResult<Vec<IdeaId>> {
         let ws = self.ws;
-        let ideas: Vec<Uuid> = on_conn!(self.tx, c => {
-            sqlx::query_scalar("DELETE FROM votes WHERE workspace_id = $1 AND user_id = $2 RETURNING idea_id")
-                .bind(ws).bind(person.0).fetch_all(c).await?
+        let ideas: Vec<Uuid> = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::DELETE_VOTES_OF)
+                .bind(ws)
+                .bind(person.0)
+                .fetch_all(c)
+                .await?
         });
         Ok(ideas.into_iter().map(IdeaId).collect())
     }
@@ -871,18 +906,26 @@ impl WorkspaceRepo<'_> {
     /// Withdraws every rating of `person`.
     pub async fn delete_ratings_of(&mut self, person: UserId) -> StoreResult<u64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM ratings WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_RATINGS_OF)
+                .bind(ws)
+                .bind(person.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
 
     /// Deletes one link row.
     pub async fn delete_links_of(&mut self, person: UserId) -> StoreResult<u64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM links WHERE workspace_id = $1 AND created_by = $2")
-                .bind(ws).bind(person.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_LINKS_OF)
+                .bind(ws)
+                .bind(person.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
 
@@ -890,18 +933,24 @@ impl WorkspaceRepo<'_> {
     /// person.
     pub async fn unaccepted_invitations(&mut self) -> StoreResult<Vec<UnacceptedInvitation>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, email FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::UNACCEPTED_INVITATIONS)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// Deletes one invitation.
     pub async fn delete_invitation(&mut self, id: InvitationId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM invitations WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_INVITATION)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -909,27 +958,34 @@ impl WorkspaceRepo<'_> {
     /// The workspace's queued messages.
     pub async fn queued_mail(&mut self) -> StoreResult<Vec<QueuedMail>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, message FROM outbox WHERE workspace_id = $1 ORDER BY created_at, id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::QUEUED_MAIL)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The workspace's erasure mode for account deletions.
     pub async fn erasure_mode(&mut self) -> StoreResult<String> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT erasure_mode FROM workspaces WHERE id = $1")
-                .bind(ws).fetch_one(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::ERASURE_MODE)
+                .bind(ws)
+                .fetch_one(c)
+                .await?
         }))
     }
 
     /// Sets the workspace's erasure mode for account deletions.
     pub async fn set_erasure_mode(&mut self, mode: ErasureMode) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspaces SET erasure_mode = $2 WHERE id = $1")
-                .bind(ws).bind(mode.as_str()).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_ERASURE_MODE)
+                .bind(ws)
+                .bind(mode.as_str())
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -947,8 +1003,10 @@ impl Tx {
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT DISTINCT workspace_id FROM {table} WHERE {column} = $1"
             ));
-            let ws: Vec<Uuid> =
-                on_conn!(self, c => sqlx::query_scalar(sql).bind(person.0).fetch_all(c).await?);
+            let ws: Vec<Uuid> = on_conn!(self, |c| sqlx::query_scalar(sql)
+                .bind(person.0)
+                .fetch_all(c)
+                .await?);
             for w in ws {
                 if !out.contains(&w) {
                     out.push(w);
@@ -967,7 +1025,7 @@ impl Tx {
         email_index: &[u8],
         now: i64,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
+        on_conn!(self, |c| {
             sqlx::query(
                 "INSERT INTO users (id, email_index, email, name, password_hash, is_operator, created_at, former_member_of) \
                  VALUES ($1, $2, $3, $3, NULL, FALSE, $4, $5)",
@@ -978,18 +1036,22 @@ impl Tx {
 
     /// Deletes an account row (after everything pointing at it went).
     pub async fn delete_user(&mut self, user: UserId) -> StoreResult<bool> {
-        let n = on_conn!(self, c => {
-            sqlx::query("DELETE FROM users WHERE id = $1 AND former_member_of IS NULL")
-                .bind(user.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self, |c| {
+            sqlx::query(sql::DELETE_USER)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
 
     /// Queued account mail (no workspace), to be opened to see whom it is for.
     pub async fn queued_account_mail(&mut self) -> StoreResult<Vec<QueuedMail>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT id, message FROM outbox WHERE workspace_id IS NULL ORDER BY created_at, id")
-                .fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::QUEUED_ACCOUNT_MAIL)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -1017,6 +1079,58 @@ impl Tx {
         cols.sort();
         Ok(cols)
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const DETACH_PERSON: &str =
+        "DELETE FROM attachments WHERE workspace_id = $1 AND uploader_id = $2";
+    pub(crate) const DETACH_PERSON_2: &str =
+        "DELETE FROM workspace_exports WHERE workspace_id = $1";
+    pub(crate) const RESEAL_IDEA: &str =
+        "UPDATE ideas SET summary = $3, body = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const RESEAL_COMMENT: &str =
+        "UPDATE comments SET body = $3 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const RESEAL_LINK: &str =
+        "UPDATE links SET url = $3, title = $4 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_VOTES_OF: &str =
+        "DELETE FROM votes WHERE workspace_id = $1 AND user_id = $2 RETURNING idea_id";
+    pub(crate) const DELETE_RATINGS_OF: &str =
+        "DELETE FROM ratings WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const DELETE_LINKS_OF: &str =
+        "DELETE FROM links WHERE workspace_id = $1 AND created_by = $2";
+    pub(crate) const UNACCEPTED_INVITATIONS: &str = "SELECT id, email FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL ORDER BY id";
+    pub(crate) const DELETE_INVITATION: &str =
+        "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const QUEUED_MAIL: &str =
+        "SELECT id, message FROM outbox WHERE workspace_id = $1 ORDER BY created_at, id";
+    pub(crate) const ERASURE_MODE: &str = "SELECT erasure_mode FROM workspaces WHERE id = $1";
+    pub(crate) const SET_ERASURE_MODE: &str =
+        "UPDATE workspaces SET erasure_mode = $2 WHERE id = $1";
+    pub(crate) const DELETE_USER: &str =
+        "DELETE FROM users WHERE id = $1 AND former_member_of IS NULL";
+    pub(crate) const QUEUED_ACCOUNT_MAIL: &str =
+        "SELECT id, message FROM outbox WHERE workspace_id IS NULL ORDER BY created_at, id";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("DETACH_PERSON", DETACH_PERSON),
+        ("DETACH_PERSON_2", DETACH_PERSON_2),
+        ("RESEAL_IDEA", RESEAL_IDEA),
+        ("RESEAL_COMMENT", RESEAL_COMMENT),
+        ("RESEAL_LINK", RESEAL_LINK),
+        ("DELETE_VOTES_OF", DELETE_VOTES_OF),
+        ("DELETE_RATINGS_OF", DELETE_RATINGS_OF),
+        ("DELETE_LINKS_OF", DELETE_LINKS_OF),
+        ("UNACCEPTED_INVITATIONS", UNACCEPTED_INVITATIONS),
+        ("DELETE_INVITATION", DELETE_INVITATION),
+        ("QUEUED_MAIL", QUEUED_MAIL),
+        ("ERASURE_MODE", ERASURE_MODE),
+        ("SET_ERASURE_MODE", SET_ERASURE_MODE),
+        ("DELETE_USER", DELETE_USER),
+        ("QUEUED_ACCOUNT_MAIL", QUEUED_ACCOUNT_MAIL),
+    ];
 }
 
 #[cfg(test)]

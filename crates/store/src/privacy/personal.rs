@@ -24,8 +24,12 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {IDEA_COLUMNS}, i.body {IDEA_FROM} WHERE i.workspace_id = $1 AND i.author_id = $2 ORDER BY i.id"
         ));
-        let rows: Vec<Row> = on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?
+        let rows: Vec<Row> = on_conn!(self.tx, |c| {
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_all(c)
+                .await?
         });
         Ok(rows.into_iter().map(|r| (r.idea, r.body)).collect())
     }
@@ -36,22 +40,29 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{COMMENT_COLUMNS}WHERE c.workspace_id = $1 AND c.author_id = $2 ORDER BY c.id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(user.0)
+            .fetch_all(c)
+            .await?))
     }
 
     /// `user`'s votes: idea, +1 or -1, when.
     pub async fn votes_by(&mut self, user: UserId) -> StoreResult<Vec<(Uuid, i64, i64)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT idea_id, value, updated_at FROM votes WHERE workspace_id = $1 AND user_id = $2 ORDER BY idea_id")
-                .bind(ws).bind(user.0).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::VOTES_BY)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// `user`'s ratings: idea, criterion, value, when.
     pub async fn ratings_by(&mut self, user: UserId) -> StoreResult<Vec<(Uuid, Uuid, i64, i64)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT idea_id, criterion_id, value, updated_at FROM ratings WHERE workspace_id = $1 AND user_id = $2 \
                  ORDER BY idea_id, criterion_id",
@@ -65,7 +76,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{ATTACHMENT_COLUMNS}WHERE a.workspace_id = $1 AND a.uploader_id = $2 ORDER BY a.id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(user.0)
+            .fetch_all(c)
+            .await?))
     }
 
     /// The links `user` added.
@@ -74,14 +89,18 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{LINK_COLUMNS}WHERE a.workspace_id = $1 AND a.created_by = $2 ORDER BY a.id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(user.0).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(user.0)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Whether the workspace holds anything of `user`: a membership, a data key, or rows
     /// they wrote, voted, rated, uploaded or linked.
     pub async fn holds_data_of(&mut self, user: UserId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n: i64 = on_conn!(self.tx, c => {
+        let n: i64 = on_conn!(self.tx, |c| {
             sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2) \
                  + (SELECT COUNT(*) FROM data_keys WHERE workspace_id = $1 AND subject_id = $2) \
@@ -99,9 +118,12 @@ impl WorkspaceRepo<'_> {
     /// When `user` joined the workspace.
     pub async fn joined_at(&mut self, user: UserId) -> StoreResult<Option<i64>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT joined_at FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::JOINED_AT)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 }
@@ -121,7 +143,7 @@ pub struct HeldIn {
 impl Tx {
     /// The workspaces in which `user` holds data, by slug.
     pub async fn workspaces_holding(&mut self, user: UserId) -> StoreResult<Vec<HeldIn>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT w.id AS workspace_id, w.slug, w.name, m.role FROM workspaces w \
                  LEFT JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1 \
@@ -140,9 +162,12 @@ impl Tx {
 
     /// `user`'s live sessions: created and expiry times (never the secret).
     pub async fn sessions_of(&mut self, user: UserId, now: i64) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at")
-                .bind(user.0).bind(now).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::SESSIONS_OF)
+                .bind(user.0)
+                .bind(now)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -159,9 +184,13 @@ impl Tx {
             "workspace_id IS NULL AND $1 IS NULL"
         };
         let sql = format!("{ROW} WHERE {scope} AND (actor = $2 OR target = $3) ORDER BY seq");
-        Ok(on_conn!(self, c => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(workspace).bind(pseudonym)
-                .bind(format!("member:{pseudonym}")).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(workspace)
+                .bind(pseudonym)
+                .bind(format!("member:{pseudonym}"))
+                .fetch_all(c)
+                .await?
         }))
     }
 }
@@ -169,18 +198,23 @@ impl Tx {
 impl Tx {
     /// Since when `user` restricted the processing of their data, if they did (DSR-04).
     pub async fn restricted_since(&mut self, user: UserId) -> StoreResult<Option<i64>> {
-        let found: Option<Option<i64>> = on_conn!(self, c => {
-            sqlx::query_scalar("SELECT restricted_at FROM users WHERE id = $1")
-                .bind(user.0).fetch_optional(c).await?
+        let found: Option<Option<i64>> = on_conn!(self, |c| {
+            sqlx::query_scalar(sql::RESTRICTED_SINCE)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         });
         Ok(found.flatten())
     }
 
     /// Whether `a` or `b` (they may be the same person) restricted processing.
     pub async fn any_restricted(&mut self, a: UserId, b: UserId) -> StoreResult<bool> {
-        let n: i64 = on_conn!(self, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE (id = $1 OR id = $2) AND restricted_at IS NOT NULL")
-                .bind(a.0).bind(b.0).fetch_one(c).await?
+        let n: i64 = on_conn!(self, |c| {
+            sqlx::query_scalar(sql::ANY_RESTRICTED)
+                .bind(a.0)
+                .bind(b.0)
+                .fetch_one(c)
+                .await?
         });
         Ok(n > 0)
     }
@@ -192,16 +226,52 @@ impl Tx {
         } else {
             "UPDATE users SET restricted_at = $2 WHERE id = $1 AND restricted_at IS NOT NULL"
         };
-        Ok(on_conn!(self, c => {
-            sqlx::query(sql).bind(user.0).bind(since).execute(c).await?.rows_affected() > 0
+        Ok(on_conn!(self, |c| {
+            sqlx::query(sql)
+                .bind(user.0)
+                .bind(since)
+                .execute(c)
+                .await?
+                .rows_affected()
+                > 0
         }))
     }
 
     /// Deletes what waited for `user`'s notification digests, in every workspace.
     pub async fn delete_all_pending_notifications_of(&mut self, user: UserId) -> StoreResult<u64> {
-        Ok(on_conn!(self, c => {
-            sqlx::query("DELETE FROM pending_notifications WHERE user_id = $1")
-                .bind(user.0).execute(c).await?.rows_affected()
+        Ok(on_conn!(self, |c| {
+            sqlx::query(sql::DELETE_ALL_PENDING_NOTIFICATIONS_OF)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const VOTES_BY: &str = "SELECT idea_id, value, updated_at FROM votes WHERE workspace_id = $1 AND user_id = $2 ORDER BY idea_id";
+    pub(crate) const JOINED_AT: &str =
+        "SELECT joined_at FROM memberships WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const SESSIONS_OF: &str = "SELECT created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at";
+    pub(crate) const RESTRICTED_SINCE: &str = "SELECT restricted_at FROM users WHERE id = $1";
+    pub(crate) const ANY_RESTRICTED: &str =
+        "SELECT COUNT(*) FROM users WHERE (id = $1 OR id = $2) AND restricted_at IS NOT NULL";
+    pub(crate) const DELETE_ALL_PENDING_NOTIFICATIONS_OF: &str =
+        "DELETE FROM pending_notifications WHERE user_id = $1";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("VOTES_BY", VOTES_BY),
+        ("JOINED_AT", JOINED_AT),
+        ("SESSIONS_OF", SESSIONS_OF),
+        ("RESTRICTED_SINCE", RESTRICTED_SINCE),
+        ("ANY_RESTRICTED", ANY_RESTRICTED),
+        (
+            "DELETE_ALL_PENDING_NOTIFICATIONS_OF",
+            DELETE_ALL_PENDING_NOTIFICATIONS_OF,
+        ),
+    ];
 }

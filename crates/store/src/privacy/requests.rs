@@ -46,7 +46,7 @@ impl WorkspaceRepo<'_> {
     /// Records a request.
     pub async fn insert_request(&mut self, r: NewRequest<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO privacy_requests (workspace_id, id, kind, channel, requester, subject_id, details, received_at, due_at, state, recorded_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11)",
@@ -64,7 +64,10 @@ impl WorkspaceRepo<'_> {
              ORDER BY CASE WHEN state = 'open' THEN 0 ELSE 1 END, \
              CASE WHEN state = 'open' THEN due_at ELSE -received_at END, id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Every request, in id order (the workspace export).
@@ -73,13 +76,16 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{REQUEST_COLUMNS}WHERE workspace_id = $1 ORDER BY id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Inserts a request as it was exported, answer and reminders included (the import).
     pub async fn import_request(&mut self, r: &RequestRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO privacy_requests (workspace_id, id, kind, channel, requester, subject_id, details, received_at, due_at, \
                  state, resolution, resolved_at, resolved_by, recorded_by, reminders, created_at) \
@@ -97,7 +103,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{REQUEST_COLUMNS}WHERE workspace_id = $1 AND id = $2"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// Open requests needing a reminder check: due before `before`, with fewer than two sent.
@@ -106,16 +116,25 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{REQUEST_COLUMNS}WHERE workspace_id = $1 AND state = 'open' AND due_at <= $2 AND reminders < 2 ORDER BY due_at, id"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(before).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(before)
+            .fetch_all(c)
+            .await?))
     }
 
     /// Records that a request has had `sent` reminders, unless it had as many already (another
     /// node got there first); returns whether this call moved it.
     pub async fn set_request_reminders(&mut self, id: Uuid, sent: i32) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE privacy_requests SET reminders = $3 WHERE workspace_id = $1 AND id = $2 AND reminders < $3 AND state = 'open'")
-                .bind(ws).bind(id).bind(sent).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_REQUEST_REMINDERS)
+                .bind(ws)
+                .bind(id)
+                .bind(sent)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -130,7 +149,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE privacy_requests SET state = $3, resolution = $4, resolved_by = $5, resolved_at = $6 \
                  WHERE workspace_id = $1 AND id = $2 AND state = 'open'",
@@ -148,9 +167,15 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO privacy_notices (workspace_id, request_id, id, recipient, sent_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(ws).bind(request).bind(id).bind(recipient).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::INSERT_NOTICE)
+                .bind(ws)
+                .bind(request)
+                .bind(id)
+                .bind(recipient)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -158,18 +183,24 @@ impl WorkspaceRepo<'_> {
     /// The notices sent for a request: id, sealed recipient, when.
     pub async fn notices(&mut self, request: Uuid) -> StoreResult<Vec<(Uuid, Vec<u8>, i64)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, recipient, sent_at FROM privacy_notices WHERE workspace_id = $1 AND request_id = $2 ORDER BY sent_at, id")
-                .bind(ws).bind(request).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::NOTICES)
+                .bind(ws)
+                .bind(request)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The requests about `person` (erasure redacts them).
     pub async fn requests_about(&mut self, person: Uuid) -> StoreResult<Vec<Uuid>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT id FROM privacy_requests WHERE workspace_id = $1 AND subject_id = $2 ORDER BY id")
-                .bind(ws).bind(person).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::REQUESTS_ABOUT)
+                .bind(ws)
+                .bind(person)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -183,7 +214,7 @@ impl WorkspaceRepo<'_> {
         resolution: Option<&[u8]>,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE privacy_requests SET requester = $3, details = $4, resolution = $5, subject_id = NULL \
                  WHERE workspace_id = $1 AND id = $2",
@@ -191,4 +222,22 @@ impl WorkspaceRepo<'_> {
         });
         Ok(())
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const SET_REQUEST_REMINDERS: &str = "UPDATE privacy_requests SET reminders = $3 WHERE workspace_id = $1 AND id = $2 AND reminders < $3 AND state = 'open'";
+    pub(crate) const INSERT_NOTICE: &str = "INSERT INTO privacy_notices (workspace_id, request_id, id, recipient, sent_at) VALUES ($1, $2, $3, $4, $5)";
+    pub(crate) const NOTICES: &str = "SELECT id, recipient, sent_at FROM privacy_notices WHERE workspace_id = $1 AND request_id = $2 ORDER BY sent_at, id";
+    pub(crate) const REQUESTS_ABOUT: &str =
+        "SELECT id FROM privacy_requests WHERE workspace_id = $1 AND subject_id = $2 ORDER BY id";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("SET_REQUEST_REMINDERS", SET_REQUEST_REMINDERS),
+        ("INSERT_NOTICE", INSERT_NOTICE),
+        ("NOTICES", NOTICES),
+        ("REQUESTS_ABOUT", REQUESTS_ABOUT),
+    ];
 }

@@ -22,7 +22,7 @@ impl WorkspaceRepo<'_> {
     /// keeps the defaults.
     pub async fn retention_policy(&mut self) -> StoreResult<Option<(i64, i64, i64)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT activity_days, deleted_days, invitation_days FROM retention_policies WHERE workspace_id = $1",
             ).bind(ws).fetch_optional(c).await?
@@ -38,7 +38,7 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO retention_policies (workspace_id, activity_days, deleted_days, invitation_days, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workspace_id) DO UPDATE SET \
@@ -55,7 +55,7 @@ impl WorkspaceRepo<'_> {
         limit: u32,
     ) -> StoreResult<Vec<IdeaId>> {
         let ws = self.ws;
-        let ids: Vec<Uuid> = on_conn!(self.tx, c => {
+        let ids: Vec<Uuid> = on_conn!(self.tx, |c| {
             sqlx::query_scalar(
                 "SELECT id FROM ideas WHERE workspace_id = $1 AND deleted_at IS NOT NULL AND deleted_at < $2 \
                  ORDER BY deleted_at, id LIMIT $3",
@@ -70,18 +70,24 @@ impl WorkspaceRepo<'_> {
     /// with them, so that nobody else's contributions go with it. The caller removes the files.
     pub async fn purge_idea(&mut self, id: IdeaId, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        let sources: Vec<Uuid> = on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT id FROM ideas WHERE workspace_id = $1 AND merged_into = $2 ORDER BY id")
-                .bind(ws).bind(id.0).fetch_all(c).await?
+        let sources: Vec<Uuid> = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::PURGE_IDEA)
+                .bind(ws)
+                .bind(id.0)
+                .fetch_all(c)
+                .await?
         });
         for source in sources {
             let source = IdeaId(source);
             self.unmerge(source, id, UserId(Uuid::nil()), now).await?;
             self.recount_idea(source).await?;
         }
-        on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM ideas WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::PURGE_IDEA_2)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -93,7 +99,7 @@ impl WorkspaceRepo<'_> {
         limit: u32,
     ) -> StoreResult<Vec<DeletedComment>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT id, idea_id, parent_id FROM comments WHERE workspace_id = $1 AND deleted_at IS NOT NULL AND deleted_at < $2 \
                  ORDER BY deleted_at, id LIMIT $3",
@@ -107,9 +113,12 @@ impl WorkspaceRepo<'_> {
         comment: CommentId,
     ) -> StoreResult<Vec<AttachmentId>> {
         let ws = self.ws;
-        let ids: Vec<Uuid> = on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT id FROM attachments WHERE workspace_id = $1 AND comment_id = $2")
-                .bind(ws).bind(comment.0).fetch_all(c).await?
+        let ids: Vec<Uuid> = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::ATTACHMENT_IDS_OF_COMMENT)
+                .bind(ws)
+                .bind(comment.0)
+                .fetch_all(c)
+                .await?
         });
         Ok(ids.into_iter().map(AttachmentId).collect())
     }
@@ -118,15 +127,28 @@ impl WorkspaceRepo<'_> {
     /// comment it answered, so threads stay whole. The caller removes the files.
     pub async fn purge_comment(&mut self, c: &DeletedComment) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, conn => {
-            sqlx::query("UPDATE comments SET parent_id = $3 WHERE workspace_id = $1 AND parent_id = $2")
-                .bind(ws).bind(c.id.0).bind(c.parent_id).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM attachments WHERE workspace_id = $1 AND comment_id = $2")
-                .bind(ws).bind(c.id.0).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM links WHERE workspace_id = $1 AND comment_id = $2")
-                .bind(ws).bind(c.id.0).execute(&mut *conn).await?;
-            sqlx::query("DELETE FROM comments WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(c.id.0).execute(&mut *conn).await?;
+        on_conn!(self.tx, |conn| {
+            sqlx::query(sql::PURGE_COMMENT)
+                .bind(ws)
+                .bind(c.id.0)
+                .bind(c.parent_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::PURGE_COMMENT_2)
+                .bind(ws)
+                .bind(c.id.0)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::PURGE_COMMENT_3)
+                .bind(ws)
+                .bind(c.id.0)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::PURGE_COMMENT_4)
+                .bind(ws)
+                .bind(c.id.0)
+                .execute(&mut *conn)
+                .await?;
         });
         Ok(())
     }
@@ -135,11 +157,45 @@ impl WorkspaceRepo<'_> {
     /// `before`; returns how many.
     pub async fn delete_invitations_stale_before(&mut self, before: i64) -> StoreResult<u64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query(
                 "DELETE FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL \
                  AND (expires_at < $2 OR (revoked_at IS NOT NULL AND revoked_at < $2))",
-            ).bind(ws).bind(before).execute(c).await?.rows_affected()
+            )
+            .bind(ws)
+            .bind(before)
+            .execute(c)
+            .await?
+            .rows_affected()
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const PURGE_IDEA: &str =
+        "SELECT id FROM ideas WHERE workspace_id = $1 AND merged_into = $2 ORDER BY id";
+    pub(crate) const PURGE_IDEA_2: &str = "DELETE FROM ideas WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const ATTACHMENT_IDS_OF_COMMENT: &str =
+        "SELECT id FROM attachments WHERE workspace_id = $1 AND comment_id = $2";
+    pub(crate) const PURGE_COMMENT: &str =
+        "UPDATE comments SET parent_id = $3 WHERE workspace_id = $1 AND parent_id = $2";
+    pub(crate) const PURGE_COMMENT_2: &str =
+        "DELETE FROM attachments WHERE workspace_id = $1 AND comment_id = $2";
+    pub(crate) const PURGE_COMMENT_3: &str =
+        "DELETE FROM links WHERE workspace_id = $1 AND comment_id = $2";
+    pub(crate) const PURGE_COMMENT_4: &str =
+        "DELETE FROM comments WHERE workspace_id = $1 AND id = $2";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("PURGE_IDEA", PURGE_IDEA),
+        ("PURGE_IDEA_2", PURGE_IDEA_2),
+        ("ATTACHMENT_IDS_OF_COMMENT", ATTACHMENT_IDS_OF_COMMENT),
+        ("PURGE_COMMENT", PURGE_COMMENT),
+        ("PURGE_COMMENT_2", PURGE_COMMENT_2),
+        ("PURGE_COMMENT_3", PURGE_COMMENT_3),
+        ("PURGE_COMMENT_4", PURGE_COMMENT_4),
+    ];
 }

@@ -64,7 +64,7 @@ impl WorkspaceRepo<'_> {
     /// The workspace's scheduled deletion, if any.
     pub async fn deletion_schedule(&mut self) -> StoreResult<Option<DeletionSchedule>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT deletion_requested_at AS requested_at, deletion_due_at AS due_at, deletion_requested_by AS requested_by, \
                  deletion_reminders AS reminders FROM workspaces WHERE id = $1 AND deletion_due_at IS NOT NULL",
@@ -80,7 +80,7 @@ impl WorkspaceRepo<'_> {
         by: UserId,
     ) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE workspaces SET deletion_requested_at = $2, deletion_due_at = $3, deletion_requested_by = $4, deletion_reminders = 0 \
                  WHERE id = $1 AND deletion_due_at IS NULL",
@@ -92,7 +92,7 @@ impl WorkspaceRepo<'_> {
     /// Cancels a scheduled deletion that is not due yet at `now`; returns whether it did.
     pub async fn cancel_deletion(&mut self, now: i64) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE workspaces SET deletion_requested_at = NULL, deletion_due_at = NULL, deletion_requested_by = NULL, deletion_reminders = 0 \
                  WHERE id = $1 AND deletion_due_at IS NOT NULL AND deletion_due_at > $2",
@@ -113,14 +113,18 @@ impl WorkspaceRepo<'_> {
             "SELECT deletion_requested_at AS requested_at, deletion_due_at AS due_at, deletion_requested_by AS requested_by, \
              deletion_reminders AS reminders FROM workspaces WHERE id = $1 AND deletion_due_at <= $2"
         };
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(now).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(now)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// Records that `sent` reminders went out, unless as many had (another node); returns
     /// whether this call moved it.
     pub async fn set_deletion_reminders(&mut self, sent: i32) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE workspaces SET deletion_reminders = $2 WHERE id = $1 AND deletion_due_at IS NOT NULL AND deletion_reminders < $2",
             ).bind(ws).bind(sent).execute(c).await?.rows_affected()
@@ -135,9 +139,13 @@ impl WorkspaceRepo<'_> {
         to: UserId,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspaces SET deletion_requested_by = $3 WHERE id = $1 AND deletion_requested_by = $2")
-                .bind(ws).bind(from.0).bind(to.0).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::REATTRIBUTE_DELETION_REQUEST)
+                .bind(ws)
+                .bind(from.0)
+                .bind(to.0)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -150,8 +158,10 @@ impl WorkspaceRepo<'_> {
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM {table} WHERE workspace_id = $1"
             ));
-            let n: i64 =
-                on_conn!(self.tx, c => sqlx::query_scalar(sql).bind(ws).fetch_one(c).await?);
+            let n: i64 = on_conn!(self.tx, |c| sqlx::query_scalar(sql)
+                .bind(ws)
+                .fetch_one(c)
+                .await?);
             out.insert((*table).to_owned(), n);
         }
         Ok(out)
@@ -160,7 +170,7 @@ impl WorkspaceRepo<'_> {
     /// Every attachment's and stored export's id: the file store's objects of the workspace.
     pub async fn stored_object_ids(&mut self) -> StoreResult<Vec<Uuid>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_scalar(
                 "SELECT id FROM attachments WHERE workspace_id = $1 UNION ALL SELECT id FROM workspace_exports WHERE workspace_id = $1",
             ).bind(ws).fetch_all(c).await?
@@ -173,7 +183,7 @@ impl WorkspaceRepo<'_> {
     /// stay: the log is append-only, and their details are sealed with keys destroyed with it.
     pub async fn delete_all_rows(&mut self) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             for sql in [
                 "DELETE FROM ideas WHERE workspace_id = $1",
                 "DELETE FROM discussions WHERE workspace_id = $1",
@@ -195,7 +205,7 @@ impl WorkspaceRepo<'_> {
 impl Tx {
     /// Workspaces whose deletion is scheduled, soonest first.
     pub async fn scheduled_deletions(&mut self) -> StoreResult<Vec<ScheduledDeletion>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT id, slug, deletion_due_at AS due_at, deletion_reminders AS reminders FROM workspaces \
                  WHERE deletion_due_at IS NOT NULL ORDER BY deletion_due_at, id",
@@ -212,16 +222,21 @@ impl Tx {
         facts: &str,
         notify: &[u8],
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO deletion_certificates (workspace_id, slug, facts, notify) VALUES ($1, $2, $3, $4)")
-                .bind(ws.0).bind(slug).bind(facts).bind(notify).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_CERTIFICATE_FACTS)
+                .bind(ws.0)
+                .bind(slug)
+                .bind(facts)
+                .bind(notify)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Deletions whose certificate is not issued yet.
     pub async fn pending_certificates(&mut self) -> StoreResult<Vec<CertificateRow>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT workspace_id, slug, facts, issued_at, certificate, notify FROM deletion_certificates WHERE certificate IS NULL ORDER BY workspace_id",
             ).fetch_all(c).await?
@@ -236,9 +251,14 @@ impl Tx {
         certificate: &str,
         now: i64,
     ) -> StoreResult<bool> {
-        let n = on_conn!(self, c => {
-            sqlx::query("UPDATE deletion_certificates SET certificate = $2, issued_at = $3, notify = NULL WHERE workspace_id = $1 AND certificate IS NULL")
-                .bind(ws).bind(certificate).bind(now).execute(c).await?.rows_affected()
+        let n = on_conn!(self, |c| {
+            sqlx::query(sql::COMPLETE_CERTIFICATE)
+                .bind(ws)
+                .bind(certificate)
+                .bind(now)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -246,10 +266,25 @@ impl Tx {
     /// The certificates of deleted workspaces with this slug (a slug may be reused), newest
     /// first.
     pub async fn certificates_for(&mut self, slug: &str) -> StoreResult<Vec<CertificateRow>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT workspace_id, slug, facts, issued_at, certificate, notify FROM deletion_certificates WHERE slug = $1 ORDER BY issued_at DESC",
             ).bind(slug).fetch_all(c).await?
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const REATTRIBUTE_DELETION_REQUEST: &str = "UPDATE workspaces SET deletion_requested_by = $3 WHERE id = $1 AND deletion_requested_by = $2";
+    pub(crate) const INSERT_CERTIFICATE_FACTS: &str = "INSERT INTO deletion_certificates (workspace_id, slug, facts, notify) VALUES ($1, $2, $3, $4)";
+    pub(crate) const COMPLETE_CERTIFICATE: &str = "UPDATE deletion_certificates SET certificate = $2, issued_at = $3, notify = NULL WHERE workspace_id = $1 AND certificate IS NULL";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("REATTRIBUTE_DELETION_REQUEST", REATTRIBUTE_DELETION_REQUEST),
+        ("INSERT_CERTIFICATE_FACTS", INSERT_CERTIFICATE_FACTS),
+        ("COMPLETE_CERTIFICATE", COMPLETE_CERTIFICATE),
+    ];
 }

@@ -109,11 +109,10 @@ impl Tx {
         for name in names.into_iter().filter(|n| !is_bookkeeping(n)) {
             let (columns, primary_key) = match &mut self.handle {
                 Handle::Sqlite(h) => {
-                    let cols: Vec<(String, i64)> =
-                        sqlx::query_as("SELECT name, pk FROM pragma_table_info($1) ORDER BY cid")
-                            .bind(&name)
-                            .fetch_all(h.conn())
-                            .await?;
+                    let cols: Vec<(String, i64)> = sqlx::query_as(sql::SQLITE_BACKUP_TABLES)
+                        .bind(&name)
+                        .fetch_all(h.conn())
+                        .await?;
                     let mut pk: Vec<(i64, String)> = cols
                         .iter()
                         .filter(|c| c.1 > 0)
@@ -163,7 +162,7 @@ impl Tx {
         for t in &tables {
             let parents: Vec<String> = match &mut self.handle {
                 Handle::Sqlite(h) => {
-                    sqlx::query_scalar("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list($1)")
+                    sqlx::query_scalar(sql::SQLITE_TABLES_IN_DEPENDENCY_ORDER)
                         .bind(&t.name)
                         .fetch_all(h.conn())
                         .await?
@@ -221,8 +220,9 @@ impl Tx {
             None,
         );
         let mut n = 0;
-        on_conn!(self, c => {
-            let mut rows = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql)).fetch(c);
+        on_conn!(self, |c| {
+            let mut rows =
+                sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql)).fetch(c);
             while let Some(text) = rows.try_next().await? {
                 row(text.as_deref().unwrap_or("NULL"))?;
                 n += 1;
@@ -249,20 +249,24 @@ impl Tx {
     /// The stored files the rows point at, as `(workspace, object)` keys: attachments and
     /// finished web exports.
     pub async fn stored_file_keys(&mut self) -> StoreResult<Vec<(Uuid, Uuid)>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as(
                 "SELECT workspace_id, id FROM attachments \
                  UNION ALL SELECT workspace_id, id FROM workspace_exports WHERE state = 'ready' \
                  ORDER BY 1, 2",
-            ).fetch_all(c).await?
+            )
+            .fetch_all(c)
+            .await?
         }))
     }
 
     /// The newest migration applied.
     pub async fn schema_version(&mut self) -> StoreResult<i64> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(c).await?.unwrap_or(0)
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar::<_, Option<i64>>(sql::SCHEMA_VERSION)
+                .fetch_one(c)
+                .await?
+                .unwrap_or(0)
         }))
     }
 
@@ -287,7 +291,7 @@ impl Tx {
     /// that refer to each other load in any order.
     pub async fn stage_rows(&mut self, table: &str, lines: &[String]) -> StoreResult<()> {
         let c = self.staging_table().await?;
-        sqlx::query("INSERT INTO _iw_stage (tbl, line) SELECT $1, l FROM unnest($2::text[]) AS l")
+        sqlx::query(sql::PG_STAGE_ROWS)
             .bind(table)
             .bind(lines)
             .execute(&mut *c)
@@ -332,17 +336,18 @@ impl Tx {
                 })?
                 .rows_affected();
         }
-        let unknown: Option<String> =
-            sqlx::query_scalar("SELECT tbl FROM _iw_stage WHERE tbl <> ALL($1::text[]) LIMIT 1")
-                .bind(tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
-                .fetch_optional(&mut *c)
-                .await?;
+        let unknown: Option<String> = sqlx::query_scalar(sql::PG_LOAD_STAGED_ROWS)
+            .bind(tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
+            .fetch_optional(&mut *c)
+            .await?;
         if let Some(t) = unknown {
             return Err(StoreError::Migration(format!(
                 "the dump holds rows of a table {t:?} this schema does not have"
             )));
         }
-        sqlx::query("DROP TABLE _iw_stage").execute(&mut *c).await?;
+        sqlx::query(sql::PG_LOAD_STAGED_ROWS_2)
+            .execute(&mut *c)
+            .await?;
         Ok(n)
     }
 
@@ -358,9 +363,12 @@ impl Tx {
             quoted(&table.name),
             where_clause(filter)
         );
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             let q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            let q = match filter { Some((_, w)) => q.bind(w), None => q };
+            let q = match filter {
+                Some((_, w)) => q.bind(w),
+                None => q,
+            };
             q.execute(c).await?.rows_affected()
         }))
     }
@@ -386,10 +394,21 @@ impl Tx {
             "INSERT INTO {name} ({cols}) SELECT {cols} FROM {from}{}",
             where_clause(filter)
         );
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             let q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            let q = match filter { Some((_, w)) => q.bind(w), None => q };
-            q.execute(c).await.map_err(|e| StoreError::Migration(format!("the rows of table {} do not restore: {e}", table.name)))?.rows_affected()
+            let q = match filter {
+                Some((_, w)) => q.bind(w),
+                None => q,
+            };
+            q.execute(c)
+                .await
+                .map_err(|e| {
+                    StoreError::Migration(format!(
+                        "the rows of table {} do not restore: {e}",
+                        table.name
+                    ))
+                })?
+                .rows_affected()
         }))
     }
 
@@ -415,9 +434,12 @@ impl Tx {
 
     async fn count_rows(&mut self, from: &str, filter: Option<(&str, Uuid)>) -> StoreResult<i64> {
         let sql = format!("SELECT COUNT(*) FROM {from}{}", where_clause(filter));
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-            let q = match filter { Some((_, w)) => q.bind(w), None => q };
+            let q = match filter {
+                Some((_, w)) => q.bind(w),
+                None => q,
+            };
             q.fetch_one(c).await?
         }))
     }
@@ -432,8 +454,11 @@ impl Tx {
             "SELECT id FROM {}.workspaces WHERE slug = $1",
             quoted(source.schema())
         );
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(slug).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(slug)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -499,39 +524,52 @@ impl Tx {
             "SELECT DISTINCT r.uid FROM ({}) AS r WHERE r.uid IS NOT NULL AND r.uid NOT IN (SELECT id FROM users)",
             selects.join(" UNION ")
         );
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(workspace).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(workspace)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The person whose data key `key` of workspace `ws` is (before the key is deleted).
     pub async fn subject_of_key(&mut self, ws: Uuid, key: Uuid) -> StoreResult<Option<Uuid>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar::<_, Option<Uuid>>("SELECT subject_id FROM data_keys WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(key).fetch_optional(c).await?.flatten()
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar::<_, Option<Uuid>>(sql::SUBJECT_OF_KEY)
+                .bind(ws)
+                .bind(key)
+                .fetch_optional(c)
+                .await?
+                .flatten()
         }))
     }
 
     /// The account whose own key `key` is (before the key is deleted).
     pub async fn account_of_key(&mut self, key: Uuid) -> StoreResult<Option<Uuid>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT user_id FROM account_keys WHERE id = $1")
-                .bind(key).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::ACCOUNT_OF_KEY)
+                .bind(key)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Whether the copy has a membership of `person` in `ws`, or anything else of them there.
     pub async fn is_member(&mut self, ws: Uuid, person: Uuid) -> StoreResult<bool> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(person).fetch_one(c).await? > 0
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar::<_, i64>(sql::IS_MEMBER)
+                .bind(ws)
+                .bind(person)
+                .fetch_one(c)
+                .await?
+                > 0
         }))
     }
 
     /// Deletes an account of a restored copy whose own key was destroyed since (after it was
     /// taken out of every workspace): its sessions, tokens, links and the row itself.
     pub async fn delete_erased_account(&mut self, user: Uuid) -> StoreResult<()> {
-        on_conn!(self, c => {
+        on_conn!(self, |c| {
             for sql in [
                 "DELETE FROM sessions WHERE user_id = $1",
                 "DELETE FROM api_tokens WHERE user_id = $1",
@@ -547,9 +585,12 @@ impl Tx {
 
     /// Whether the workspace `ws` exists.
     pub async fn has_workspace(&mut self, ws: Uuid) -> StoreResult<bool> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workspaces WHERE id = $1")
-                .bind(ws).fetch_one(c).await? > 0
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar::<_, i64>(sql::HAS_WORKSPACE)
+                .bind(ws)
+                .fetch_one(c)
+                .await?
+                > 0
         }))
     }
 }
@@ -657,11 +698,13 @@ impl Store {
                 let file = path.to_str().ok_or_else(|| {
                     StoreError::InvalidUrl(format!("{} is not UTF-8", path.display()))
                 })?;
-                sqlx::query("ATTACH DATABASE $1 AS iw_restore")
+                sqlx::query(sql::SQLITE_BEGIN_RESTORE)
                     .bind(file)
                     .execute(&mut *c)
                     .await?;
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut *c).await?;
+                sqlx::query(sql::SQLITE_BEGIN_RESTORE_2)
+                    .execute(&mut *c)
+                    .await?;
                 Handle::Sqlite(SqliteHandle::Conn(c))
             }
             (crate::Pool::Postgres(p), RestoreSource::PostgresSchema(_)) => {
@@ -680,8 +723,8 @@ impl Store {
     pub async fn commit_restore(&self, mut tx: Tx) -> StoreResult<()> {
         match &mut tx.handle {
             Handle::Sqlite(SqliteHandle::Conn(c)) => {
-                sqlx::query("COMMIT").execute(&mut **c).await?;
-                sqlx::query("DETACH DATABASE iw_restore")
+                sqlx::query(sql::COMMIT_RESTORE).execute(&mut **c).await?;
+                sqlx::query(sql::SQLITE_COMMIT_RESTORE_2)
                     .execute(&mut **c)
                     .await?;
                 Ok(())
@@ -749,10 +792,8 @@ impl Tx {
     /// Adds `n` to the count of keys the shred ledger should list.
     pub async fn count_shredded(&mut self, n: u64) -> StoreResult<()> {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO shred_count (id, entries) VALUES (1, $1) \
-                         ON CONFLICT (id) DO UPDATE SET entries = shred_count.entries + excluded.entries")
-                .bind(n).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::COUNT_SHREDDED).bind(n).execute(c).await?;
         });
         Ok(())
     }
@@ -764,34 +805,44 @@ impl Tx {
         now: i64,
         until: i64,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO node_leases (holder, started_at, lease_until) VALUES ($1, $2, $3) \
-                         ON CONFLICT (holder) DO UPDATE SET lease_until = excluded.lease_until")
-                .bind(holder).bind(now).bind(until).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::RENEW_NODE_LEASE)
+                .bind(holder)
+                .bind(now)
+                .bind(until)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Ends the lease of `holder` (a node shutting down).
     pub async fn end_node_lease(&mut self, holder: &str) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("DELETE FROM node_leases WHERE holder = $1").bind(holder).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::END_NODE_LEASE)
+                .bind(holder)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// The nodes whose lease runs past `now`: `(holder, lease_until)`.
     pub async fn live_nodes(&mut self, now: i64) -> StoreResult<Vec<(String, i64)>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT holder, lease_until FROM node_leases WHERE lease_until > $1 ORDER BY holder")
-                .bind(now).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::LIVE_NODES)
+                .bind(now)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// How many keys the shred ledger should list.
     pub async fn shredded_count(&mut self) -> StoreResult<u64> {
-        let n: Option<i64> = on_conn!(self, c => {
-            sqlx::query_scalar("SELECT entries FROM shred_count WHERE id = 1").fetch_optional(c).await?
+        let n: Option<i64> = on_conn!(self, |c| {
+            sqlx::query_scalar(sql::SHREDDED_COUNT)
+                .fetch_optional(c)
+                .await?
         });
         Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
     }
@@ -807,25 +858,35 @@ impl Tx {
     ) -> StoreResult<bool> {
         if let Handle::Postgres(h) = &mut self.handle {
             // Serialises the claim across nodes for the rest of this transaction.
-            sqlx::query("SELECT pg_advisory_xact_lock(7370001)")
+            sqlx::query(sql::PG_CLAIM_BACKUP_RUN)
                 .execute(h.conn())
                 .await?;
         }
-        let n = on_conn!(self, c => {
+        let n = on_conn!(self, |c| {
             sqlx::query(
                 "INSERT INTO backup_runs (id, started_at, lease_until, holder, state) \
                  SELECT $1, $2, $3, $4, 'running' WHERE NOT EXISTS \
                  (SELECT 1 FROM backup_runs WHERE state = 'running' AND lease_until > $2)",
-            ).bind(id).bind(now).bind(lease_until).bind(holder).execute(c).await?.rows_affected()
+            )
+            .bind(id)
+            .bind(now)
+            .bind(lease_until)
+            .bind(holder)
+            .execute(c)
+            .await?
+            .rows_affected()
         });
         Ok(n == 1)
     }
 
     /// Keeps a running backup's claim.
     pub async fn extend_backup_run(&mut self, id: &str, lease_until: i64) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("UPDATE backup_runs SET lease_until = $2 WHERE id = $1 AND state = 'running'")
-                .bind(id).bind(lease_until).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::EXTEND_BACKUP_RUN)
+                .bind(id)
+                .bind(lease_until)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -837,7 +898,7 @@ impl Tx {
         now: i64,
         outcome: &BackupOutcome,
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
+        on_conn!(self, |c| {
             sqlx::query(
                 "UPDATE backup_runs SET finished_at = $2, state = $3, object = $4, bytes = $5, sha256 = $6, \
                  content_digest = $7, detail = $8 WHERE id = $1 AND state = 'running'",
@@ -856,21 +917,26 @@ impl Tx {
         now: i64,
         is_dead: &(dyn Fn(&str) -> bool + Sync),
     ) -> StoreResult<Vec<String>> {
-        let running: Vec<(String, String, i64)> = on_conn!(self, c => {
-            sqlx::query_as("SELECT id, holder, lease_until FROM backup_runs WHERE state = 'running'")
-                .fetch_all(c).await?
+        let running: Vec<(String, String, i64)> = on_conn!(self, |c| {
+            sqlx::query_as(sql::FAIL_ABANDONED_BACKUP_RUNS)
+                .fetch_all(c)
+                .await?
         });
         let mut out = Vec::new();
         for (id, holder, lease_until) in running {
             if lease_until > now && !is_dead(&holder) {
                 continue;
             }
-            on_conn!(self, c => {
+            on_conn!(self, |c| {
                 sqlx::query(
                     "UPDATE backup_runs SET state = 'failed', finished_at = $2, \
                      detail = 'interrupted: the process taking it stopped before it finished' \
                      WHERE id = $1 AND state = 'running'",
-                ).bind(&id).bind(now).execute(c).await?;
+                )
+                .bind(&id)
+                .bind(now)
+                .execute(c)
+                .await?;
             });
             out.push(id);
         }
@@ -879,50 +945,62 @@ impl Tx {
 
     /// The latest attempts, newest first.
     pub async fn backup_runs(&mut self, limit: i64) -> StoreResult<Vec<BackupRunRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT * FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT $1")
-                .bind(limit).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::BACKUP_RUNS)
+                .bind(limit)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The newest verified backup.
     pub async fn last_verified_backup(&mut self) -> StoreResult<Option<BackupRunRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT * FROM backup_runs WHERE state = 'verified' ORDER BY finished_at DESC LIMIT 1")
-                .fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::LAST_VERIFIED_BACKUP)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Failed attempts since `since`.
     pub async fn failed_backups_since(&mut self, since: i64) -> StoreResult<i64> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM backup_runs WHERE state = 'failed' AND started_at >= $1")
-                .bind(since).fetch_one(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::FAILED_BACKUPS_SINCE)
+                .bind(since)
+                .fetch_one(c)
+                .await?
         }))
     }
 
     /// When the alert `kind` was last sent.
     pub async fn backup_alert_sent(&mut self, kind: &str) -> StoreResult<Option<i64>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT sent_at FROM backup_alerts WHERE kind = $1")
-                .bind(kind).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::BACKUP_ALERT_SENT)
+                .bind(kind)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Records that the alert `kind` was sent at `now`.
     pub async fn record_backup_alert(&mut self, kind: &str, now: i64) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO backup_alerts (kind, sent_at) VALUES ($1, $2) \
-                         ON CONFLICT (kind) DO UPDATE SET sent_at = excluded.sent_at")
-                .bind(kind).bind(now).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::RECORD_BACKUP_ALERT)
+                .bind(kind)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Forgets the alert `kind` (the problem is over).
     pub async fn clear_backup_alert(&mut self, kind: &str) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("DELETE FROM backup_alerts WHERE kind = $1").bind(kind).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::CLEAR_BACKUP_ALERT)
+                .bind(kind)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -935,14 +1013,14 @@ impl Store {
         match &self.pool {
             crate::Pool::Sqlite(p) => {
                 let mut c = p.acquire().await?;
-                let mut out: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                let mut out: Vec<String> = sqlx::query_scalar(sql::SQLITE_INTEGRITY_PROBLEMS)
                     .fetch_all(&mut *c)
                     .await?
                     .into_iter()
                     .filter(|r: &String| r != "ok")
                     .collect();
                 let fk: Vec<(String, Option<i64>, String)> =
-                    sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                    sqlx::query_as(sql::SQLITE_INTEGRITY_PROBLEMS_2)
                         .fetch_all(&mut *c)
                         .await?;
                 out.extend(fk.into_iter().take(20).map(|(t, row, parent)| {
@@ -1014,4 +1092,93 @@ impl crate::WorkspaceRepo<'_> {
     pub async fn count_shredded(&mut self, n: u64) -> StoreResult<()> {
         self.tx.count_shredded(n).await
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const SQLITE_BACKUP_TABLES: &str =
+        "SELECT name, pk FROM pragma_table_info($1) ORDER BY cid";
+    pub(crate) const SQLITE_TABLES_IN_DEPENDENCY_ORDER: &str =
+        "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list($1)";
+    pub(crate) const SCHEMA_VERSION: &str =
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+    pub(crate) const PG_STAGE_ROWS: &str =
+        "INSERT INTO _iw_stage (tbl, line) SELECT $1, l FROM unnest($2::text[]) AS l";
+    pub(crate) const PG_LOAD_STAGED_ROWS: &str =
+        "SELECT tbl FROM _iw_stage WHERE tbl <> ALL($1::text[]) LIMIT 1";
+    pub(crate) const PG_LOAD_STAGED_ROWS_2: &str = "DROP TABLE _iw_stage";
+    pub(crate) const SUBJECT_OF_KEY: &str =
+        "SELECT subject_id FROM data_keys WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const ACCOUNT_OF_KEY: &str = "SELECT user_id FROM account_keys WHERE id = $1";
+    pub(crate) const IS_MEMBER: &str =
+        "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const HAS_WORKSPACE: &str = "SELECT COUNT(*) FROM workspaces WHERE id = $1";
+    pub(crate) const SQLITE_BEGIN_RESTORE: &str = "ATTACH DATABASE $1 AS iw_restore";
+    pub(crate) const SQLITE_BEGIN_RESTORE_2: &str = "BEGIN IMMEDIATE";
+    pub(crate) const COMMIT_RESTORE: &str = "COMMIT";
+    pub(crate) const SQLITE_COMMIT_RESTORE_2: &str = "DETACH DATABASE iw_restore";
+    pub(crate) const COUNT_SHREDDED: &str = "INSERT INTO shred_count (id, entries) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET entries = shred_count.entries + excluded.entries";
+    pub(crate) const RENEW_NODE_LEASE: &str = "INSERT INTO node_leases (holder, started_at, lease_until) VALUES ($1, $2, $3) \
+                         ON CONFLICT (holder) DO UPDATE SET lease_until = excluded.lease_until";
+    pub(crate) const END_NODE_LEASE: &str = "DELETE FROM node_leases WHERE holder = $1";
+    pub(crate) const LIVE_NODES: &str =
+        "SELECT holder, lease_until FROM node_leases WHERE lease_until > $1 ORDER BY holder";
+    pub(crate) const SHREDDED_COUNT: &str = "SELECT entries FROM shred_count WHERE id = 1";
+    pub(crate) const PG_CLAIM_BACKUP_RUN: &str = "SELECT pg_advisory_xact_lock(7370001)";
+    pub(crate) const EXTEND_BACKUP_RUN: &str =
+        "UPDATE backup_runs SET lease_until = $2 WHERE id = $1 AND state = 'running'";
+    pub(crate) const FAIL_ABANDONED_BACKUP_RUNS: &str =
+        "SELECT id, holder, lease_until FROM backup_runs WHERE state = 'running'";
+    pub(crate) const BACKUP_RUNS: &str =
+        "SELECT * FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT $1";
+    pub(crate) const LAST_VERIFIED_BACKUP: &str =
+        "SELECT * FROM backup_runs WHERE state = 'verified' ORDER BY finished_at DESC LIMIT 1";
+    pub(crate) const FAILED_BACKUPS_SINCE: &str =
+        "SELECT COUNT(*) FROM backup_runs WHERE state = 'failed' AND started_at >= $1";
+    pub(crate) const BACKUP_ALERT_SENT: &str = "SELECT sent_at FROM backup_alerts WHERE kind = $1";
+    pub(crate) const RECORD_BACKUP_ALERT: &str = "INSERT INTO backup_alerts (kind, sent_at) VALUES ($1, $2) \
+                         ON CONFLICT (kind) DO UPDATE SET sent_at = excluded.sent_at";
+    pub(crate) const CLEAR_BACKUP_ALERT: &str = "DELETE FROM backup_alerts WHERE kind = $1";
+    pub(crate) const SQLITE_INTEGRITY_PROBLEMS: &str = "PRAGMA integrity_check";
+    pub(crate) const SQLITE_INTEGRITY_PROBLEMS_2: &str =
+        "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("SQLITE_BACKUP_TABLES", SQLITE_BACKUP_TABLES),
+        (
+            "SQLITE_TABLES_IN_DEPENDENCY_ORDER",
+            SQLITE_TABLES_IN_DEPENDENCY_ORDER,
+        ),
+        ("SCHEMA_VERSION", SCHEMA_VERSION),
+        ("PG_STAGE_ROWS", PG_STAGE_ROWS),
+        ("PG_LOAD_STAGED_ROWS", PG_LOAD_STAGED_ROWS),
+        ("PG_LOAD_STAGED_ROWS_2", PG_LOAD_STAGED_ROWS_2),
+        ("SUBJECT_OF_KEY", SUBJECT_OF_KEY),
+        ("ACCOUNT_OF_KEY", ACCOUNT_OF_KEY),
+        ("IS_MEMBER", IS_MEMBER),
+        ("HAS_WORKSPACE", HAS_WORKSPACE),
+        ("SQLITE_BEGIN_RESTORE", SQLITE_BEGIN_RESTORE),
+        ("SQLITE_BEGIN_RESTORE_2", SQLITE_BEGIN_RESTORE_2),
+        ("COMMIT_RESTORE", COMMIT_RESTORE),
+        ("SQLITE_COMMIT_RESTORE_2", SQLITE_COMMIT_RESTORE_2),
+        ("COUNT_SHREDDED", COUNT_SHREDDED),
+        ("RENEW_NODE_LEASE", RENEW_NODE_LEASE),
+        ("END_NODE_LEASE", END_NODE_LEASE),
+        ("LIVE_NODES", LIVE_NODES),
+        ("SHREDDED_COUNT", SHREDDED_COUNT),
+        ("PG_CLAIM_BACKUP_RUN", PG_CLAIM_BACKUP_RUN),
+        ("EXTEND_BACKUP_RUN", EXTEND_BACKUP_RUN),
+        ("FAIL_ABANDONED_BACKUP_RUNS", FAIL_ABANDONED_BACKUP_RUNS),
+        ("BACKUP_RUNS", BACKUP_RUNS),
+        ("LAST_VERIFIED_BACKUP", LAST_VERIFIED_BACKUP),
+        ("FAILED_BACKUPS_SINCE", FAILED_BACKUPS_SINCE),
+        ("BACKUP_ALERT_SENT", BACKUP_ALERT_SENT),
+        ("RECORD_BACKUP_ALERT", RECORD_BACKUP_ALERT),
+        ("CLEAR_BACKUP_ALERT", CLEAR_BACKUP_ALERT),
+        ("SQLITE_INTEGRITY_PROBLEMS", SQLITE_INTEGRITY_PROBLEMS),
+        ("SQLITE_INTEGRITY_PROBLEMS_2", SQLITE_INTEGRITY_PROBLEMS_2),
+    ];
 }

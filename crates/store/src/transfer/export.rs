@@ -153,8 +153,13 @@ macro_rules! page_by_id {
     ($self:ident, $row:ty, $sql:literal, $after:expr, $limit:expr) => {{
         let ws = $self.ws;
         let after: Option<Uuid> = $after;
-        let rows: Vec<$row> = on_conn!($self.tx, c => {
-            sqlx::query_as($sql).bind(ws).bind(after).bind($limit).fetch_all(c).await?
+        let rows: Vec<$row> = on_conn!($self.tx, |c| {
+            sqlx::query_as($sql)
+                .bind(ws)
+                .bind(after)
+                .bind($limit)
+                .fetch_all(c)
+                .await?
         });
         Ok(rows)
     }};
@@ -164,9 +169,11 @@ impl WorkspaceRepo<'_> {
     /// The workspace's slug, sealed name, creation time and erasure mode.
     pub async fn export_header(&mut self) -> StoreResult<(String, Vec<u8>, i64, String)> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT slug, name, created_at, erasure_mode FROM workspaces WHERE id = $1")
-                .bind(ws).fetch_one(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_HEADER)
+                .bind(ws)
+                .fetch_one(c)
+                .await?
         }))
     }
 
@@ -174,7 +181,7 @@ impl WorkspaceRepo<'_> {
     /// acts it keeps.
     pub async fn export_people(&mut self) -> StoreResult<Vec<PersonRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "WITH refs(id) AS ( \
                    SELECT user_id FROM memberships WHERE workspace_id = $1 \
@@ -193,7 +200,10 @@ impl WorkspaceRepo<'_> {
                  LEFT JOIN memberships m ON m.workspace_id = $1 AND m.user_id = u.id \
                  LEFT JOIN notification_preferences p ON p.workspace_id = $1 AND p.user_id = u.id \
                  ORDER BY u.id",
-            ).bind(ws).fetch_all(c).await?
+            )
+            .bind(ws)
+            .fetch_all(c)
+            .await?
         }))
     }
 
@@ -201,7 +211,7 @@ impl WorkspaceRepo<'_> {
     /// are: the records an export counts its progress in.
     pub async fn export_total(&mut self) -> StoreResult<u64> {
         let ws = self.ws;
-        let n: i64 = on_conn!(self.tx, c => {
+        let n: i64 = on_conn!(self.tx, |c| {
             sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM discussions WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM ideas WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM comments WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM votes WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM ratings WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM attachments WHERE workspace_id = $1)                  + (SELECT COUNT(*) FROM links WHERE workspace_id = $1)",
             ).bind(ws).fetch_one(c).await?
@@ -212,36 +222,44 @@ impl WorkspaceRepo<'_> {
     /// The stages, by id.
     pub async fn export_stages(&mut self) -> StoreResult<Vec<NamedRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, name, position FROM stages WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_STAGES)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The rating criteria, by id.
     pub async fn export_criteria(&mut self) -> StoreResult<Vec<NamedRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, name, position FROM rating_criteria WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_CRITERIA)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// The spaces, by id.
     pub async fn export_spaces(&mut self) -> StoreResult<Vec<SpaceRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, name, description, private, created_by, created_at FROM spaces WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_SPACES)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// Who is listed in which space, by space and person.
     pub async fn export_space_members(&mut self) -> StoreResult<Vec<(Uuid, Uuid)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT space_id, user_id FROM space_members WHERE workspace_id = $1 ORDER BY space_id, user_id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_SPACE_MEMBERS)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -264,9 +282,11 @@ impl WorkspaceRepo<'_> {
     /// Which criteria each discussion rates on, by discussion and criterion.
     pub async fn export_discussion_criteria(&mut self) -> StoreResult<Vec<(Uuid, Uuid)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT discussion_id, criterion_id FROM discussion_criteria WHERE workspace_id = $1 ORDER BY discussion_id, criterion_id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_DISCUSSION_CRITERIA)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -342,7 +362,7 @@ impl WorkspaceRepo<'_> {
     ) -> StoreResult<Vec<VoteRow>> {
         let ws = self.ws;
         let (a, b) = after.unzip();
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT idea_id, user_id, value, moved_from, updated_at FROM votes \
                  WHERE workspace_id = $1 AND ($2 IS NULL OR idea_id > $2 OR (idea_id = $2 AND user_id > $3)) \
@@ -362,7 +382,7 @@ impl WorkspaceRepo<'_> {
             Some((a, b, p)) => (Some(a), Some(b), Some(p)),
             None => (None, None, None),
         };
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT idea_id, criterion_id, user_id, value, updated_at FROM ratings \
                  WHERE workspace_id = $1 AND ($2 IS NULL OR idea_id > $2 OR (idea_id = $2 AND (criterion_id > $3 \
@@ -375,18 +395,22 @@ impl WorkspaceRepo<'_> {
     /// Every merge record, by id.
     pub async fn export_merges(&mut self) -> StoreResult<Vec<MergeRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, source_id, target_id, merged_by, merged_at, unmerged_by, unmerged_at FROM idea_merges WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_MERGES)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// Every invitation, by id.
     pub async fn export_invitations(&mut self) -> StoreResult<Vec<InvitationRow>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at FROM invitations WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::EXPORT_INVITATIONS)
+                .bind(ws)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -395,9 +419,13 @@ impl WorkspaceRepo<'_> {
     /// Sets the imported workspace's erasure mode and creation time.
     pub async fn import_header(&mut self, created_at: i64, erasure_mode: &str) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspaces SET created_at = $2, erasure_mode = $3 WHERE id = $1")
-                .bind(ws).bind(created_at).bind(erasure_mode).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_HEADER)
+                .bind(ws)
+                .bind(created_at)
+                .bind(erasure_mode)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -405,8 +433,11 @@ impl WorkspaceRepo<'_> {
     /// Replaces the workspace's stages (a new workspace comes with default ones).
     pub async fn import_clear_stages(&mut self) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM stages WHERE workspace_id = $1").bind(ws).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_CLEAR_STAGES)
+                .bind(ws)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -419,8 +450,14 @@ impl WorkspaceRepo<'_> {
         } else {
             "INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4)"
         };
-        on_conn!(self.tx, c => {
-            sqlx::query(sql).bind(ws).bind(r.id).bind(&r.name).bind(r.position).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql)
+                .bind(ws)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(r.position)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -434,12 +471,22 @@ impl WorkspaceRepo<'_> {
         notifications: Option<&str>,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
-                .bind(ws).bind(user).bind(role).bind(joined_at).execute(&mut *c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_MEMBER)
+                .bind(ws)
+                .bind(user)
+                .bind(role)
+                .bind(joined_at)
+                .execute(&mut *c)
+                .await?;
             if let Some(p) = notifications {
-                sqlx::query("INSERT INTO notification_preferences (workspace_id, user_id, preference, updated_at) VALUES ($1, $2, $3, $4)")
-                    .bind(ws).bind(user).bind(p).bind(joined_at).execute(&mut *c).await?;
+                sqlx::query(sql::IMPORT_MEMBER_2)
+                    .bind(ws)
+                    .bind(user)
+                    .bind(p)
+                    .bind(joined_at)
+                    .execute(&mut *c)
+                    .await?;
             }
         });
         Ok(())
@@ -447,25 +494,37 @@ impl WorkspaceRepo<'_> {
 
     pub async fn import_space(&mut self, r: &SpaceRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO spaces (workspace_id, id, name, description, private, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(ws).bind(r.id).bind(&r.name).bind(&r.description).bind(r.private).bind(r.created_by).bind(r.created_at).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_SPACE)
+                .bind(ws)
+                .bind(r.id)
+                .bind(&r.name)
+                .bind(&r.description)
+                .bind(r.private)
+                .bind(r.created_by)
+                .bind(r.created_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     pub async fn import_space_member(&mut self, space: Uuid, user: Uuid) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3)")
-                .bind(ws).bind(space).bind(user).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_SPACE_MEMBER)
+                .bind(ws)
+                .bind(space)
+                .bind(user)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     pub async fn import_discussion(&mut self, r: &DiscussionRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO discussions (workspace_id, id, space_id, kind, title, description, open, deadline, idea_count, created_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11)",
@@ -481,9 +540,13 @@ impl WorkspaceRepo<'_> {
         criterion: Uuid,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO discussion_criteria (workspace_id, discussion_id, criterion_id) VALUES ($1, $2, $3)")
-                .bind(ws).bind(discussion).bind(criterion).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_DISCUSSION_CRITERION)
+                .bind(ws)
+                .bind(discussion)
+                .bind(criterion)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -492,15 +555,19 @@ impl WorkspaceRepo<'_> {
     /// [`Self::import_recount`].
     pub async fn import_idea(&mut self, r: &IdeaRow, tag_index: &[Vec<u8>]) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO ideas (workspace_id, id, discussion_id, author_id, summary, body, stage_id, hot, merged_into, created_at, updated_at, deleted_at, deleted_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12)",
             ).bind(ws).bind(r.id).bind(r.discussion_id).bind(r.author_id).bind(&r.summary).bind(&r.body).bind(r.stage_id)
             .bind(r.merged_into).bind(r.created_at).bind(r.updated_at).bind(r.deleted_at).bind(r.deleted_by).execute(&mut *c).await?;
             for t in tag_index {
-                sqlx::query("INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(ws).bind(r.id).bind(t).execute(&mut *c).await?;
+                sqlx::query(sql::IMPORT_IDEA)
+                    .bind(ws)
+                    .bind(r.id)
+                    .bind(t)
+                    .execute(&mut *c)
+                    .await?;
             }
         });
         Ok(())
@@ -508,7 +575,7 @@ impl WorkspaceRepo<'_> {
 
     pub async fn import_comment(&mut self, r: &CommentRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO comments (workspace_id, id, idea_id, parent_id, author_id, body, moved_from, created_at, updated_at, deleted_at, deleted_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -520,25 +587,39 @@ impl WorkspaceRepo<'_> {
 
     pub async fn import_vote(&mut self, r: &VoteRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO votes (workspace_id, idea_id, user_id, value, moved_from, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(ws).bind(r.idea_id).bind(r.user_id).bind(r.value).bind(r.moved_from).bind(r.updated_at).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_VOTE)
+                .bind(ws)
+                .bind(r.idea_id)
+                .bind(r.user_id)
+                .bind(r.value)
+                .bind(r.moved_from)
+                .bind(r.updated_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     pub async fn import_rating(&mut self, r: &RatingRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO ratings (workspace_id, idea_id, criterion_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(ws).bind(r.idea_id).bind(r.criterion_id).bind(r.user_id).bind(r.value).bind(r.updated_at).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_RATING)
+                .bind(ws)
+                .bind(r.idea_id)
+                .bind(r.criterion_id)
+                .bind(r.user_id)
+                .bind(r.value)
+                .bind(r.updated_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     pub async fn import_attachment(&mut self, r: &AttachmentRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO attachments (workspace_id, id, idea_id, comment_id, uploader_id, filename, content_type, size_bytes, sha256, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -550,18 +631,36 @@ impl WorkspaceRepo<'_> {
 
     pub async fn import_link(&mut self, r: &LinkRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO links (workspace_id, id, idea_id, comment_id, url, title, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(ws).bind(r.id).bind(r.idea_id).bind(r.comment_id).bind(&r.url).bind(&r.title).bind(r.created_by).bind(r.created_at).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_LINK)
+                .bind(ws)
+                .bind(r.id)
+                .bind(r.idea_id)
+                .bind(r.comment_id)
+                .bind(&r.url)
+                .bind(&r.title)
+                .bind(r.created_by)
+                .bind(r.created_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     pub async fn import_merge(&mut self, r: &MergeRow) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at, unmerged_by, unmerged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(ws).bind(r.id).bind(r.source_id).bind(r.target_id).bind(r.merged_by).bind(r.merged_at).bind(r.unmerged_by).bind(r.unmerged_at).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_MERGE)
+                .bind(ws)
+                .bind(r.id)
+                .bind(r.source_id)
+                .bind(r.target_id)
+                .bind(r.merged_by)
+                .bind(r.merged_at)
+                .bind(r.unmerged_by)
+                .bind(r.unmerged_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -574,7 +673,7 @@ impl WorkspaceRepo<'_> {
         token_hash: &[u8],
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO invitations (workspace_id, id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -588,7 +687,7 @@ impl WorkspaceRepo<'_> {
     /// rows; returns each idea's id, score and creation time, for the hot score.
     pub async fn import_recount(&mut self) -> StoreResult<Vec<(Uuid, i64, i64)>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE ideas SET \
                  upvotes = (SELECT COUNT(*) FROM votes v WHERE v.workspace_id = ideas.workspace_id AND v.idea_id = ideas.id AND v.value = 1), \
@@ -596,14 +695,18 @@ impl WorkspaceRepo<'_> {
                  comment_count = (SELECT COUNT(*) FROM comments cm WHERE cm.workspace_id = ideas.workspace_id AND cm.idea_id = ideas.id AND cm.deleted_at IS NULL) \
                  WHERE workspace_id = $1",
             ).bind(ws).execute(&mut *c).await?;
-            sqlx::query("UPDATE ideas SET score = upvotes - downvotes WHERE workspace_id = $1")
-                .bind(ws).execute(&mut *c).await?;
+            sqlx::query(sql::IMPORT_RECOUNT)
+                .bind(ws)
+                .execute(&mut *c)
+                .await?;
             sqlx::query(
                 "UPDATE discussions SET idea_count = (SELECT COUNT(*) FROM ideas i WHERE i.workspace_id = discussions.workspace_id \
                  AND i.discussion_id = discussions.id AND i.deleted_at IS NULL AND i.merged_into IS NULL) WHERE workspace_id = $1",
             ).bind(ws).execute(&mut *c).await?;
-            sqlx::query_as("SELECT id, score, created_at FROM ideas WHERE workspace_id = $1 ORDER BY id")
-                .bind(ws).fetch_all(&mut *c).await?
+            sqlx::query_as(sql::IMPORT_RECOUNT_2)
+                .bind(ws)
+                .fetch_all(&mut *c)
+                .await?
         }))
     }
 
@@ -645,8 +748,11 @@ impl WorkspaceRepo<'_> {
             ),
         ];
         for (what, sql) in CHECKS {
-            let n: i64 = on_conn!(self.tx, c => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(*sql)).bind(ws).fetch_one(c).await?
+            let n: i64 = on_conn!(self.tx, |c| {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(*sql))
+                    .bind(ws)
+                    .fetch_one(c)
+                    .await?
             });
             if n > 0 {
                 return Ok(Some(what));
@@ -658,9 +764,13 @@ impl WorkspaceRepo<'_> {
     /// Stores an idea's hot score.
     pub async fn import_hot(&mut self, idea: Uuid, hot: f64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE ideas SET hot = $3 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(idea).bind(hot).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::IMPORT_HOT)
+                .bind(ws)
+                .bind(idea)
+                .bind(hot)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -669,8 +779,11 @@ impl WorkspaceRepo<'_> {
 impl Tx {
     /// Whether an account or former member with this id exists.
     pub async fn user_id_taken(&mut self, id: Uuid) -> StoreResult<bool> {
-        let n: i64 = on_conn!(self, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1").bind(id).fetch_one(c).await?
+        let n: i64 = on_conn!(self, |c| {
+            sqlx::query_scalar(sql::USER_ID_TAKEN)
+                .bind(id)
+                .fetch_one(c)
+                .await?
         });
         Ok(n > 0)
     }
@@ -701,9 +814,14 @@ impl WorkspaceRepo<'_> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO workspace_exports (workspace_id, id, requested_by, state, created_at) VALUES ($1, $2, $3, 'pending', $4)")
-                .bind(ws).bind(id).bind(requested_by).bind(now).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::INSERT_EXPORT_JOB)
+                .bind(ws)
+                .bind(id)
+                .bind(requested_by)
+                .bind(now)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -714,7 +832,10 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{EXPORT_JOB_COLUMNS}WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).fetch_all(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .fetch_all(c)
+            .await?))
     }
 
     /// One export job.
@@ -723,7 +844,11 @@ impl WorkspaceRepo<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "{EXPORT_JOB_COLUMNS}WHERE workspace_id = $1 AND id = $2"
         ));
-        Ok(on_conn!(self.tx, c => sqlx::query_as(sql).bind(ws).bind(id).fetch_optional(c).await?))
+        Ok(on_conn!(self.tx, |c| sqlx::query_as(sql)
+            .bind(ws)
+            .bind(id)
+            .fetch_optional(c)
+            .await?))
     }
 
     /// Records a running job's progress and renews its lease.
@@ -735,9 +860,15 @@ impl WorkspaceRepo<'_> {
         lease_until: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspace_exports SET done = $3, total = $4, lease_until = $5 WHERE workspace_id = $1 AND id = $2 AND state = 'running'")
-                .bind(ws).bind(id).bind(done).bind(total).bind(lease_until).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::EXPORT_JOB_PROGRESS)
+                .bind(ws)
+                .bind(id)
+                .bind(done)
+                .bind(total)
+                .bind(lease_until)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -753,7 +884,7 @@ impl WorkspaceRepo<'_> {
     ) -> StoreResult<bool> {
         let ws = self.ws;
         let state = if error.is_some() { "failed" } else { "ready" };
-        let n = on_conn!(self.tx, c => {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE workspace_exports SET state = $3, bytes = $4, error = $5, finished_at = $6, lease_until = NULL, done = total \
                  WHERE workspace_id = $1 AND id = $2",
@@ -766,7 +897,7 @@ impl WorkspaceRepo<'_> {
     /// ids, whose archives the caller removes.
     pub async fn delete_export_jobs(&mut self, before: Option<i64>) -> StoreResult<Vec<Uuid>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_scalar(
                 "DELETE FROM workspace_exports WHERE workspace_id = $1 AND ($2 IS NULL OR created_at < $2) RETURNING id",
             ).bind(ws).bind(before).fetch_all(c).await?
@@ -810,4 +941,74 @@ impl Tx {
             }
         })
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const EXPORT_HEADER: &str =
+        "SELECT slug, name, created_at, erasure_mode FROM workspaces WHERE id = $1";
+    pub(crate) const EXPORT_STAGES: &str =
+        "SELECT id, name, position FROM stages WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const EXPORT_CRITERIA: &str =
+        "SELECT id, name, position FROM rating_criteria WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const EXPORT_SPACES: &str = "SELECT id, name, description, private, created_by, created_at FROM spaces WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const EXPORT_SPACE_MEMBERS: &str = "SELECT space_id, user_id FROM space_members WHERE workspace_id = $1 ORDER BY space_id, user_id";
+    pub(crate) const EXPORT_DISCUSSION_CRITERIA: &str = "SELECT discussion_id, criterion_id FROM discussion_criteria WHERE workspace_id = $1 ORDER BY discussion_id, criterion_id";
+    pub(crate) const EXPORT_MERGES: &str = "SELECT id, source_id, target_id, merged_by, merged_at, unmerged_by, unmerged_at FROM idea_merges WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const EXPORT_INVITATIONS: &str = "SELECT id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at FROM invitations WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const IMPORT_HEADER: &str =
+        "UPDATE workspaces SET created_at = $2, erasure_mode = $3 WHERE id = $1";
+    pub(crate) const IMPORT_CLEAR_STAGES: &str = "DELETE FROM stages WHERE workspace_id = $1";
+    pub(crate) const IMPORT_MEMBER: &str =
+        "INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)";
+    pub(crate) const IMPORT_MEMBER_2: &str = "INSERT INTO notification_preferences (workspace_id, user_id, preference, updated_at) VALUES ($1, $2, $3, $4)";
+    pub(crate) const IMPORT_SPACE: &str = "INSERT INTO spaces (workspace_id, id, name, description, private, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub(crate) const IMPORT_SPACE_MEMBER: &str =
+        "INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3)";
+    pub(crate) const IMPORT_DISCUSSION_CRITERION: &str = "INSERT INTO discussion_criteria (workspace_id, discussion_id, criterion_id) VALUES ($1, $2, $3)";
+    pub(crate) const IMPORT_IDEA: &str = "INSERT INTO idea_tags (workspace_id, idea_id, tag_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    pub(crate) const IMPORT_VOTE: &str = "INSERT INTO votes (workspace_id, idea_id, user_id, value, moved_from, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    pub(crate) const IMPORT_RATING: &str = "INSERT INTO ratings (workspace_id, idea_id, criterion_id, user_id, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    pub(crate) const IMPORT_LINK: &str = "INSERT INTO links (workspace_id, id, idea_id, comment_id, url, title, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub(crate) const IMPORT_MERGE: &str = "INSERT INTO idea_merges (workspace_id, id, source_id, target_id, merged_by, merged_at, unmerged_by, unmerged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub(crate) const IMPORT_RECOUNT: &str =
+        "UPDATE ideas SET score = upvotes - downvotes WHERE workspace_id = $1";
+    pub(crate) const IMPORT_RECOUNT_2: &str =
+        "SELECT id, score, created_at FROM ideas WHERE workspace_id = $1 ORDER BY id";
+    pub(crate) const IMPORT_HOT: &str =
+        "UPDATE ideas SET hot = $3 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const USER_ID_TAKEN: &str = "SELECT COUNT(*) FROM users WHERE id = $1";
+    pub(crate) const INSERT_EXPORT_JOB: &str = "INSERT INTO workspace_exports (workspace_id, id, requested_by, state, created_at) VALUES ($1, $2, $3, 'pending', $4)";
+    pub(crate) const EXPORT_JOB_PROGRESS: &str = "UPDATE workspace_exports SET done = $3, total = $4, lease_until = $5 WHERE workspace_id = $1 AND id = $2 AND state = 'running'";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("EXPORT_HEADER", EXPORT_HEADER),
+        ("EXPORT_STAGES", EXPORT_STAGES),
+        ("EXPORT_CRITERIA", EXPORT_CRITERIA),
+        ("EXPORT_SPACES", EXPORT_SPACES),
+        ("EXPORT_SPACE_MEMBERS", EXPORT_SPACE_MEMBERS),
+        ("EXPORT_DISCUSSION_CRITERIA", EXPORT_DISCUSSION_CRITERIA),
+        ("EXPORT_MERGES", EXPORT_MERGES),
+        ("EXPORT_INVITATIONS", EXPORT_INVITATIONS),
+        ("IMPORT_HEADER", IMPORT_HEADER),
+        ("IMPORT_CLEAR_STAGES", IMPORT_CLEAR_STAGES),
+        ("IMPORT_MEMBER", IMPORT_MEMBER),
+        ("IMPORT_MEMBER_2", IMPORT_MEMBER_2),
+        ("IMPORT_SPACE", IMPORT_SPACE),
+        ("IMPORT_SPACE_MEMBER", IMPORT_SPACE_MEMBER),
+        ("IMPORT_DISCUSSION_CRITERION", IMPORT_DISCUSSION_CRITERION),
+        ("IMPORT_IDEA", IMPORT_IDEA),
+        ("IMPORT_VOTE", IMPORT_VOTE),
+        ("IMPORT_RATING", IMPORT_RATING),
+        ("IMPORT_LINK", IMPORT_LINK),
+        ("IMPORT_MERGE", IMPORT_MERGE),
+        ("IMPORT_RECOUNT", IMPORT_RECOUNT),
+        ("IMPORT_RECOUNT_2", IMPORT_RECOUNT_2),
+        ("IMPORT_HOT", IMPORT_HOT),
+        ("USER_ID_TAKEN", USER_ID_TAKEN),
+        ("INSERT_EXPORT_JOB", INSERT_EXPORT_JOB),
+        ("EXPORT_JOB_PROGRESS", EXPORT_JOB_PROGRESS),
+    ];
 }

@@ -66,12 +66,12 @@ impl Tx {
         Ok(match &mut self.handle {
             crate::Handle::Sqlite(h) => {
                 // A write transaction on SQLite already holds the database's write lock.
-                sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1")
+                sqlx::query_as(sql::AUDIT_HEAD_FOR_UPDATE)
                     .fetch_one(h.conn())
                     .await?
             }
             crate::Handle::Postgres(h) => {
-                sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1 FOR UPDATE")
+                sqlx::query_as(sql::PG_AUDIT_HEAD_FOR_UPDATE_2)
                     .fetch_one(h.conn())
                     .await?
             }
@@ -80,26 +80,42 @@ impl Tx {
 
     /// The head, unlocked.
     pub async fn audit_head(&mut self) -> StoreResult<AuditHead> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT size, frontier FROM audit_head WHERE id = 1").fetch_one(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::AUDIT_HEAD_FOR_UPDATE)
+                .fetch_one(c)
+                .await?
         }))
     }
 
     /// Moves the head.
     pub async fn set_audit_head(&mut self, size: i64, frontier: &[u8]) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1")
-                .bind(size).bind(frontier).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::SET_AUDIT_HEAD)
+                .bind(size)
+                .bind(frontier)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// Appends an entry.
     pub async fn insert_audit_entry(&mut self, r: &AuditRow) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_entries (seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                .bind(r.seq).bind(r.at).bind(r.workspace_id).bind(&r.actor).bind(&r.action).bind(&r.target)
-                .bind(&r.outcome).bind(&r.details).bind(&r.leaf_hash).bind(&r.root_after).bind(&r.mac).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_AUDIT_ENTRY)
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(r.workspace_id)
+                .bind(&r.actor)
+                .bind(&r.action)
+                .bind(&r.target)
+                .bind(&r.outcome)
+                .bind(&r.details)
+                .bind(&r.leaf_hash)
+                .bind(&r.root_after)
+                .bind(&r.mac)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -111,9 +127,13 @@ impl Tx {
         idx: i64,
         hash: &[u8],
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                .bind(level).bind(idx).bind(hash).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_AUDIT_NODE)
+                .bind(level)
+                .bind(idx)
+                .bind(hash)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -121,12 +141,19 @@ impl Tx {
     /// The hash of a perfect subtree (level 0: an entry's leaf hash).
     pub async fn audit_node(&mut self, level: i32, idx: i64) -> StoreResult<Option<Vec<u8>>> {
         Ok(if level == 0 {
-            on_conn!(self, c => {
-                sqlx::query_scalar("SELECT leaf_hash FROM audit_entries WHERE seq = $1").bind(idx).fetch_optional(c).await?
+            on_conn!(self, |c| {
+                sqlx::query_scalar(sql::AUDIT_NODE)
+                    .bind(idx)
+                    .fetch_optional(c)
+                    .await?
             })
         } else {
-            on_conn!(self, c => {
-                sqlx::query_scalar("SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2").bind(level).bind(idx).fetch_optional(c).await?
+            on_conn!(self, |c| {
+                sqlx::query_scalar(sql::AUDIT_NODE_2)
+                    .bind(level)
+                    .bind(idx)
+                    .fetch_optional(c)
+                    .await?
             })
         })
     }
@@ -138,9 +165,13 @@ impl Tx {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<(i64, Vec<u8>)>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT idx, hash FROM audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
-                .bind(level).bind(from).bind(to).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::AUDIT_NODES_BETWEEN)
+                .bind(level)
+                .bind(from)
+                .bind(to)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -150,33 +181,45 @@ impl Tx {
         from: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq >= $1 ORDER BY seq LIMIT $2")))
-                .bind(from).bind(limit).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{ROW} WHERE seq >= $1 ORDER BY seq LIMIT $2"
+            )))
+            .bind(from)
+            .bind(limit)
+            .fetch_all(c)
+            .await?
         }))
     }
 
     /// The seal marker: from which index on entries carry a MAC, and its MAC.
     pub async fn audit_seal_marker(&mut self) -> StoreResult<Option<(i64, String)>> {
-        Ok(on_conn!(self, c => {
+        Ok(on_conn!(self, |c| {
             sqlx::query_as::<_, (i64, String)>("SELECT mac_from, mac FROM audit_seal WHERE id = 1")
-                .fetch_optional(c).await?
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Writes the seal marker unless one exists.
     pub async fn insert_audit_seal_marker(&mut self, mac_from: i64, mac: &str) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_seal (id, mac_from, mac) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
-                .bind(mac_from).bind(mac).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_AUDIT_SEAL_MARKER)
+                .bind(mac_from)
+                .bind(mac)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
 
     /// One entry.
     pub async fn audit_entry(&mut self, seq: i64) -> StoreResult<Option<AuditRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq = $1"))).bind(seq).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE seq = $1")))
+                .bind(seq)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -192,38 +235,55 @@ impl Tx {
             "{ROW} WHERE {scope} AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) \
              AND ($4 IS NULL OR at < $4) AND ($5 IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6"
         );
-        Ok(on_conn!(self, c => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(f.workspace).bind(&f.action).bind(f.since).bind(f.until)
-                .bind(f.before).bind(f.limit).fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(f.workspace)
+                .bind(&f.action)
+                .bind(f.since)
+                .bind(f.until)
+                .bind(f.before)
+                .bind(f.limit)
+                .fetch_all(c)
+                .await?
         }))
     }
 
     /// Every signed checkpoint, smallest first.
     pub async fn audit_checkpoints(&mut self) -> StoreResult<Vec<AuditCheckpointRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size").fetch_all(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::AUDIT_CHECKPOINTS).fetch_all(c).await?
         }))
     }
 
     /// The latest signed checkpoint.
     pub async fn latest_audit_checkpoint(&mut self) -> StoreResult<Option<AuditCheckpointRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::LATEST_AUDIT_CHECKPOINT)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// The checkpoint signed at `size`.
     pub async fn audit_checkpoint(&mut self, size: i64) -> StoreResult<Option<AuditCheckpointRow>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_as("SELECT size, root, note, signed_at FROM audit_checkpoints WHERE size = $1").bind(size).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::AUDIT_CHECKPOINT)
+                .bind(size)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
     /// Records a signed checkpoint.
     pub async fn insert_audit_checkpoint(&mut self, r: &AuditCheckpointRow) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4)")
-                .bind(r.size).bind(&r.root).bind(&r.note).bind(r.signed_at).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_AUDIT_CHECKPOINT)
+                .bind(r.size)
+                .bind(&r.root)
+                .bind(&r.note)
+                .bind(r.signed_at)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -235,9 +295,13 @@ impl Tx {
         pseudonym: &str,
         sealed_user: &[u8],
     ) -> StoreResult<()> {
-        on_conn!(self, c => {
-            sqlx::query("INSERT INTO audit_actors (scope, pseudonym, sealed_user) VALUES ($1, $2, $3) ON CONFLICT (scope, pseudonym) DO NOTHING")
-                .bind(scope).bind(pseudonym).bind(sealed_user).execute(c).await?;
+        on_conn!(self, |c| {
+            sqlx::query(sql::INSERT_AUDIT_ACTOR)
+                .bind(scope)
+                .bind(pseudonym)
+                .bind(sealed_user)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -248,9 +312,62 @@ impl Tx {
         scope: Uuid,
         pseudonym: &str,
     ) -> StoreResult<Option<Vec<u8>>> {
-        Ok(on_conn!(self, c => {
-            sqlx::query_scalar("SELECT sealed_user FROM audit_actors WHERE scope = $1 AND pseudonym = $2")
-                .bind(scope).bind(pseudonym).fetch_optional(c).await?
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar(sql::AUDIT_ACTOR)
+                .bind(scope)
+                .bind(pseudonym)
+                .fetch_optional(c)
+                .await?
         }))
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const AUDIT_HEAD_FOR_UPDATE: &str =
+        "SELECT size, frontier FROM audit_head WHERE id = 1";
+    pub(crate) const PG_AUDIT_HEAD_FOR_UPDATE_2: &str =
+        "SELECT size, frontier FROM audit_head WHERE id = 1 FOR UPDATE";
+    pub(crate) const SET_AUDIT_HEAD: &str =
+        "UPDATE audit_head SET size = $1, frontier = $2 WHERE id = 1";
+    pub(crate) const INSERT_AUDIT_ENTRY: &str = "INSERT INTO audit_entries (seq, at, workspace_id, actor, action, target, outcome, details, leaf_hash, root_after, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    pub(crate) const INSERT_AUDIT_NODE: &str =
+        "INSERT INTO audit_nodes (level, idx, hash) VALUES ($1, $2, $3)";
+    pub(crate) const AUDIT_NODE: &str = "SELECT leaf_hash FROM audit_entries WHERE seq = $1";
+    pub(crate) const AUDIT_NODE_2: &str =
+        "SELECT hash FROM audit_nodes WHERE level = $1 AND idx = $2";
+    pub(crate) const AUDIT_NODES_BETWEEN: &str = "SELECT idx, hash FROM audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx";
+    pub(crate) const INSERT_AUDIT_SEAL_MARKER: &str =
+        "INSERT INTO audit_seal (id, mac_from, mac) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING";
+    pub(crate) const AUDIT_CHECKPOINTS: &str =
+        "SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size";
+    pub(crate) const LATEST_AUDIT_CHECKPOINT: &str =
+        "SELECT size, root, note, signed_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1";
+    pub(crate) const AUDIT_CHECKPOINT: &str =
+        "SELECT size, root, note, signed_at FROM audit_checkpoints WHERE size = $1";
+    pub(crate) const INSERT_AUDIT_CHECKPOINT: &str =
+        "INSERT INTO audit_checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4)";
+    pub(crate) const INSERT_AUDIT_ACTOR: &str = "INSERT INTO audit_actors (scope, pseudonym, sealed_user) VALUES ($1, $2, $3) ON CONFLICT (scope, pseudonym) DO NOTHING";
+    pub(crate) const AUDIT_ACTOR: &str =
+        "SELECT sealed_user FROM audit_actors WHERE scope = $1 AND pseudonym = $2";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("AUDIT_HEAD_FOR_UPDATE", AUDIT_HEAD_FOR_UPDATE),
+        ("PG_AUDIT_HEAD_FOR_UPDATE_2", PG_AUDIT_HEAD_FOR_UPDATE_2),
+        ("SET_AUDIT_HEAD", SET_AUDIT_HEAD),
+        ("INSERT_AUDIT_ENTRY", INSERT_AUDIT_ENTRY),
+        ("INSERT_AUDIT_NODE", INSERT_AUDIT_NODE),
+        ("AUDIT_NODE", AUDIT_NODE),
+        ("AUDIT_NODE_2", AUDIT_NODE_2),
+        ("AUDIT_NODES_BETWEEN", AUDIT_NODES_BETWEEN),
+        ("INSERT_AUDIT_SEAL_MARKER", INSERT_AUDIT_SEAL_MARKER),
+        ("AUDIT_CHECKPOINTS", AUDIT_CHECKPOINTS),
+        ("LATEST_AUDIT_CHECKPOINT", LATEST_AUDIT_CHECKPOINT),
+        ("AUDIT_CHECKPOINT", AUDIT_CHECKPOINT),
+        ("INSERT_AUDIT_CHECKPOINT", INSERT_AUDIT_CHECKPOINT),
+        ("INSERT_AUDIT_ACTOR", INSERT_AUDIT_ACTOR),
+        ("AUDIT_ACTOR", AUDIT_ACTOR),
+    ];
 }

@@ -93,7 +93,7 @@ impl Store {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let present: Vec<(String, Option<String>)> =
-                    sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                    sqlx::query_as(sql::SQLITE_MISSING_AUDIT_GUARDS)
                         .fetch_all(p)
                         .await?;
                 // A trigger counts only when it is the guard: the same name is not enough (a
@@ -184,4 +184,15 @@ impl Store {
         }
         Ok(missing)
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const SQLITE_MISSING_AUDIT_GUARDS: &str =
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] =
+        &[("SQLITE_MISSING_AUDIT_GUARDS", SQLITE_MISSING_AUDIT_GUARDS)];
 }

@@ -40,8 +40,12 @@ impl<'t> WorkspaceRepo<'t> {
     /// Renames the workspace.
     pub async fn rename(&mut self, name: &[u8]) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE workspaces SET name = $2 WHERE id = $1").bind(ws).bind(name).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RENAME)
+                .bind(ws)
+                .bind(name)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -51,7 +55,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// Adds a member (or changes the role of an existing one).
     pub async fn upsert_member(&mut self, user: UserId, role: Role, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO memberships (workspace_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
@@ -64,9 +68,14 @@ impl<'t> WorkspaceRepo<'t> {
     /// [`Self::upsert_member`] it can never re-create a membership removed meanwhile.
     pub async fn set_role(&mut self, user: UserId, role: Role) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).bind(role.as_str()).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_ROLE)
+                .bind(ws)
+                .bind(user.0)
+                .bind(role.as_str())
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -77,9 +86,8 @@ impl<'t> WorkspaceRepo<'t> {
     pub async fn lock_owners(&mut self) -> StoreResult<()> {
         if self.tx.kind() == crate::DatabaseKind::Postgres {
             let ws = self.ws;
-            on_conn!(self.tx, c => {
-                sqlx::query("SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE")
-                    .bind(ws).execute(c).await?;
+            on_conn!(self.tx, |c| {
+                sqlx::query(sql::PG_LOCK_OWNERS).bind(ws).execute(c).await?;
             });
         }
         Ok(())
@@ -88,9 +96,12 @@ impl<'t> WorkspaceRepo<'t> {
     /// A member's role, or `None` for a non-member.
     pub async fn role_of(&mut self, user: UserId) -> StoreResult<Option<String>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::ROLE_OF)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -101,7 +112,7 @@ impl<'t> WorkspaceRepo<'t> {
         limit: u32,
     ) -> StoreResult<Vec<MemberRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND ($2 IS NULL OR m.user_id > $2) \
@@ -113,11 +124,15 @@ impl<'t> WorkspaceRepo<'t> {
     /// One member.
     pub async fn member(&mut self, user: UserId) -> StoreResult<Option<MemberRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2",
-            ).bind(ws).bind(user.0).fetch_optional(c).await?
+            )
+            .bind(ws)
+            .bind(user.0)
+            .fetch_optional(c)
+            .await?
         }))
     }
 
@@ -136,8 +151,12 @@ impl<'t> WorkspaceRepo<'t> {
             }
             _ => "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2",
         };
-        let n: i64 = on_conn!(self.tx, c => {
-            sqlx::query_scalar(sql).bind(ws).bind(user.0).fetch_one(c).await?
+        let n: i64 = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_one(c)
+                .await?
         });
         Ok(n > 0)
     }
@@ -145,9 +164,11 @@ impl<'t> WorkspaceRepo<'t> {
     /// How many owners the workspace has (it must always keep one).
     pub async fn owner_count(&mut self) -> StoreResult<i64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'")
-                .bind(ws).fetch_one(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::OWNER_COUNT)
+                .bind(ws)
+                .fetch_one(c)
+                .await?
         }))
     }
 
@@ -155,9 +176,13 @@ impl<'t> WorkspaceRepo<'t> {
     /// so access ends on the next request; their contributions stay.
     pub async fn remove_member(&mut self, user: UserId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-                .bind(ws).bind(user.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REMOVE_MEMBER)
+                .bind(ws)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -177,7 +202,7 @@ impl<'t> WorkspaceRepo<'t> {
         expires_at: Option<i64>,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO api_tokens (workspace_id, id, user_id, name, scope, token_hash, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -190,7 +215,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// A user's tokens in this workspace, newest first.
     pub async fn tokens_of(&mut self, user: UserId) -> StoreResult<Vec<TokenRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT id, user_id, name, scope, created_at, expires_at, revoked_at FROM api_tokens \
                  WHERE workspace_id = $1 AND user_id = $2 ORDER BY id DESC",
@@ -201,9 +226,15 @@ impl<'t> WorkspaceRepo<'t> {
     /// Revokes one of `user`'s tokens. Returns false when no such live token of theirs exists.
     pub async fn revoke_token(&mut self, user: UserId, id: TokenId, now: i64) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE api_tokens SET revoked_at = $4 WHERE workspace_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL")
-                .bind(ws).bind(id.0).bind(user.0).bind(now).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REVOKE_TOKEN)
+                .bind(ws)
+                .bind(id.0)
+                .bind(user.0)
+                .bind(now)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -211,9 +242,14 @@ impl<'t> WorkspaceRepo<'t> {
     /// Revokes a token whoever owns it (operator CLI).
     pub async fn revoke_any_token(&mut self, id: TokenId, now: i64) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL")
-                .bind(ws).bind(id.0).bind(now).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REVOKE_ANY_TOKEN)
+                .bind(ws)
+                .bind(id.0)
+                .bind(now)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -233,7 +269,7 @@ impl<'t> WorkspaceRepo<'t> {
         expires_at: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO invitations (workspace_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -246,7 +282,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// Invitations not yet accepted, revoked or expired at `now`.
     pub async fn pending_invitations(&mut self, now: i64) -> StoreResult<Vec<InvitationRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT id, workspace_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at \
                  FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
@@ -258,9 +294,14 @@ impl<'t> WorkspaceRepo<'t> {
     /// Revokes a pending invitation.
     pub async fn revoke_invitation(&mut self, id: InvitationId, now: i64) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL")
-                .bind(ws).bind(id.0).bind(now).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REVOKE_INVITATION)
+                .bind(ws)
+                .bind(id.0)
+                .bind(now)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -270,9 +311,8 @@ impl<'t> WorkspaceRepo<'t> {
     /// The stage list in order.
     pub async fn stages(&mut self) -> StoreResult<Vec<StageRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, name, position FROM stages WHERE workspace_id = $1 ORDER BY position, id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::STAGES).bind(ws).fetch_all(c).await?
         }))
     }
 
@@ -284,7 +324,7 @@ impl<'t> WorkspaceRepo<'t> {
         position: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO stages (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
@@ -296,17 +336,25 @@ impl<'t> WorkspaceRepo<'t> {
     /// How many ideas (including deleted ones) are in a stage.
     pub async fn ideas_in_stage(&mut self, id: StageId) -> StoreResult<i64> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND stage_id = $2")
-                .bind(ws).bind(id.0).fetch_one(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::IDEAS_IN_STAGE)
+                .bind(ws)
+                .bind(id.0)
+                .fetch_one(c)
+                .await?
         }))
     }
 
     /// Deletes a stage; callers check it is unused first.
     pub async fn delete_stage(&mut self, id: StageId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM stages WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_STAGE)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -314,9 +362,8 @@ impl<'t> WorkspaceRepo<'t> {
     /// The rating criteria in order.
     pub async fn criteria(&mut self) -> StoreResult<Vec<CriterionRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as("SELECT id, name, position FROM rating_criteria WHERE workspace_id = $1 ORDER BY position, id")
-                .bind(ws).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::CRITERIA).bind(ws).fetch_all(c).await?
         }))
     }
 
@@ -333,7 +380,7 @@ impl<'t> WorkspaceRepo<'t> {
             name: Vec<u8>,
             position: i64,
         }
-        let rows: Vec<Row> = on_conn!(self.tx, c => {
+        let rows: Vec<Row> = on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT CAST(0 AS BIGINT) AS kind, id, name, position FROM stages WHERE workspace_id = $1 \
                  UNION ALL \
@@ -368,7 +415,7 @@ impl<'t> WorkspaceRepo<'t> {
         position: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO rating_criteria (workspace_id, id, name, position) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (workspace_id, id) DO UPDATE SET name = excluded.name, position = excluded.position",
@@ -380,8 +427,13 @@ impl<'t> WorkspaceRepo<'t> {
     /// Deletes a criterion and every rating given on it.
     pub async fn delete_criterion(&mut self, id: CriterionId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM rating_criteria WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_CRITERION)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -399,7 +451,7 @@ impl<'t> WorkspaceRepo<'t> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO spaces (workspace_id, id, name, description, private, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             ).bind(ws).bind(id.0).bind(name).bind(description).bind(private).bind(by.0).bind(now)
@@ -412,7 +464,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// caller's (the policy's) job.
     pub async fn spaces(&mut self, viewer: UserId) -> StoreResult<Vec<SpaceRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT s.id, s.name, s.description, s.private, s.created_at, \
                  EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS listed \
@@ -424,7 +476,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// One space, with whether `viewer` is listed in it.
     pub async fn space(&mut self, id: SpaceId, viewer: UserId) -> StoreResult<Option<SpaceRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT s.id, s.name, s.description, s.private, s.created_at, \
                  EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $3) AS listed \
@@ -442,9 +494,15 @@ impl<'t> WorkspaceRepo<'t> {
         private: bool,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2")
-                .bind(ws).bind(id.0).bind(name).bind(description).bind(private).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::UPDATE_SPACE)
+                .bind(ws)
+                .bind(id.0)
+                .bind(name)
+                .bind(description)
+                .bind(private)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -452,8 +510,12 @@ impl<'t> WorkspaceRepo<'t> {
     /// Deletes a space and everything in it.
     pub async fn delete_space(&mut self, id: SpaceId) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM spaces WHERE workspace_id = $1 AND id = $2").bind(ws).bind(id.0).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_SPACE)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -461,7 +523,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// The members listed in a space.
     pub async fn space_members(&mut self, id: SpaceId) -> StoreResult<Vec<MemberRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM space_members sm \
                  JOIN memberships m ON m.workspace_id = sm.workspace_id AND m.user_id = sm.user_id \
@@ -473,9 +535,13 @@ impl<'t> WorkspaceRepo<'t> {
     /// Lists a member in a space.
     pub async fn add_space_member(&mut self, id: SpaceId, user: UserId) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(ws).bind(id.0).bind(user.0).execute(c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::ADD_SPACE_MEMBER)
+                .bind(ws)
+                .bind(id.0)
+                .bind(user.0)
+                .execute(c)
+                .await?;
         });
         Ok(())
     }
@@ -483,9 +549,14 @@ impl<'t> WorkspaceRepo<'t> {
     /// Unlists a member from a space.
     pub async fn remove_space_member(&mut self, id: SpaceId, user: UserId) -> StoreResult<bool> {
         let ws = self.ws;
-        let n = on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM space_members WHERE workspace_id = $1 AND space_id = $2 AND user_id = $3")
-                .bind(ws).bind(id.0).bind(user.0).execute(c).await?.rows_affected()
+        let n = on_conn!(self.tx, |c| {
+            sqlx::query(sql::REMOVE_SPACE_MEMBER)
+                .bind(ws)
+                .bind(id.0)
+                .bind(user.0)
+                .execute(c)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -495,7 +566,7 @@ impl<'t> WorkspaceRepo<'t> {
     /// Opens a discussion.
     pub async fn insert_discussion(&mut self, d: NewDiscussion<'_>, now: i64) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "INSERT INTO discussions (workspace_id, id, space_id, kind, title, description, open, deadline, created_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $9)",
@@ -521,8 +592,13 @@ impl<'t> WorkspaceRepo<'t> {
             "{}WHERE d.workspace_id = $1 AND d.id = $3",
             Self::DISCUSSION_COLUMNS
         ));
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(id.0).fetch_optional(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(viewer.0)
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
         }))
     }
 
@@ -537,8 +613,13 @@ impl<'t> WorkspaceRepo<'t> {
             "{}WHERE d.workspace_id = $1 AND d.space_id = $3 ORDER BY d.id DESC",
             Self::DISCUSSION_COLUMNS
         ));
-        Ok(on_conn!(self.tx, c => {
-            sqlx::query_as(sql).bind(ws).bind(viewer.0).bind(space.0).fetch_all(c).await?
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql)
+                .bind(ws)
+                .bind(viewer.0)
+                .bind(space.0)
+                .fetch_all(c)
+                .await?
         }))
     }
 
@@ -555,7 +636,7 @@ impl<'t> WorkspaceRepo<'t> {
         now: i64,
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
+        on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE discussions SET kind = $3, title = $4, description = $5, open = $6, deadline = $7, updated_at = $8 \
                  WHERE workspace_id = $1 AND id = $2",
@@ -571,7 +652,7 @@ impl<'t> WorkspaceRepo<'t> {
         id: DiscussionId,
     ) -> StoreResult<Vec<CriterionRecord>> {
         let ws = self.ws;
-        Ok(on_conn!(self.tx, c => {
+        Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
                 "SELECT rc.id, rc.name, rc.position FROM discussion_criteria dc \
                  JOIN rating_criteria rc ON rc.workspace_id = dc.workspace_id AND rc.id = dc.criterion_id \
@@ -587,14 +668,80 @@ impl<'t> WorkspaceRepo<'t> {
         criteria: &[CriterionId],
     ) -> StoreResult<()> {
         let ws = self.ws;
-        on_conn!(self.tx, c => {
-            sqlx::query("DELETE FROM discussion_criteria WHERE workspace_id = $1 AND discussion_id = $2")
-                .bind(ws).bind(id.0).execute(&mut *c).await?;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_DISCUSSION_CRITERIA)
+                .bind(ws)
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
             for cr in criteria {
-                sqlx::query("INSERT INTO discussion_criteria (workspace_id, discussion_id, criterion_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(ws).bind(id.0).bind(cr.0).execute(&mut *c).await?;
+                sqlx::query(sql::SET_DISCUSSION_CRITERIA_2)
+                    .bind(ws)
+                    .bind(id.0)
+                    .bind(cr.0)
+                    .execute(&mut *c)
+                    .await?;
             }
         });
         Ok(())
     }
+}
+
+/// The statements of this module, named after the operation that runs them. Written once for
+/// both databases; `statements()` lists them for the test that prepares each on both.
+pub(crate) mod sql {
+    pub(crate) const RENAME: &str = "UPDATE workspaces SET name = $2 WHERE id = $1";
+    pub(crate) const SET_ROLE: &str =
+        "UPDATE memberships SET role = $3 WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const PG_LOCK_OWNERS: &str =
+        "SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' FOR UPDATE";
+    pub(crate) const ROLE_OF: &str =
+        "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const OWNER_COUNT: &str =
+        "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND role = 'owner'";
+    pub(crate) const REMOVE_MEMBER: &str =
+        "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2";
+    pub(crate) const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $4 WHERE workspace_id = $1 AND id = $2 AND user_id = $3 AND revoked_at IS NULL";
+    pub(crate) const REVOKE_ANY_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL";
+    pub(crate) const REVOKE_INVITATION: &str = "UPDATE invitations SET revoked_at = $3 WHERE workspace_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL";
+    pub(crate) const STAGES: &str =
+        "SELECT id, name, position FROM stages WHERE workspace_id = $1 ORDER BY position, id";
+    pub(crate) const IDEAS_IN_STAGE: &str =
+        "SELECT COUNT(*) FROM ideas WHERE workspace_id = $1 AND stage_id = $2";
+    pub(crate) const DELETE_STAGE: &str = "DELETE FROM stages WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const CRITERIA: &str = "SELECT id, name, position FROM rating_criteria WHERE workspace_id = $1 ORDER BY position, id";
+    pub(crate) const DELETE_CRITERION: &str =
+        "DELETE FROM rating_criteria WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const UPDATE_SPACE: &str = "UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_SPACE: &str = "DELETE FROM spaces WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const ADD_SPACE_MEMBER: &str = "INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    pub(crate) const REMOVE_SPACE_MEMBER: &str =
+        "DELETE FROM space_members WHERE workspace_id = $1 AND space_id = $2 AND user_id = $3";
+    pub(crate) const SET_DISCUSSION_CRITERIA: &str =
+        "DELETE FROM discussion_criteria WHERE workspace_id = $1 AND discussion_id = $2";
+    pub(crate) const SET_DISCUSSION_CRITERIA_2: &str = "INSERT INTO discussion_criteria (workspace_id, discussion_id, criterion_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+    /// Every statement above, by name.
+    pub(crate) const ALL: &[(&str, &str)] = &[
+        ("RENAME", RENAME),
+        ("SET_ROLE", SET_ROLE),
+        ("PG_LOCK_OWNERS", PG_LOCK_OWNERS),
+        ("ROLE_OF", ROLE_OF),
+        ("OWNER_COUNT", OWNER_COUNT),
+        ("REMOVE_MEMBER", REMOVE_MEMBER),
+        ("REVOKE_TOKEN", REVOKE_TOKEN),
+        ("REVOKE_ANY_TOKEN", REVOKE_ANY_TOKEN),
+        ("REVOKE_INVITATION", REVOKE_INVITATION),
+        ("STAGES", STAGES),
+        ("IDEAS_IN_STAGE", IDEAS_IN_STAGE),
+        ("DELETE_STAGE", DELETE_STAGE),
+        ("CRITERIA", CRITERIA),
+        ("DELETE_CRITERION", DELETE_CRITERION),
+        ("UPDATE_SPACE", UPDATE_SPACE),
+        ("DELETE_SPACE", DELETE_SPACE),
+        ("ADD_SPACE_MEMBER", ADD_SPACE_MEMBER),
+        ("REMOVE_SPACE_MEMBER", REMOVE_SPACE_MEMBER),
+        ("SET_DISCUSSION_CRITERIA", SET_DISCUSSION_CRITERIA),
+        ("SET_DISCUSSION_CRITERIA_2", SET_DISCUSSION_CRITERIA_2),
+    ];
 }

@@ -10,5 +10,6 @@ pub(crate) mod limits;
 pub(crate) mod mail;
 pub(crate) mod openapi;
 pub(crate) mod routes;
+pub(crate) mod statements;
 pub(crate) mod ui;
 pub(crate) mod xss;
