@@ -270,9 +270,10 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                     bail!("the audit log's entries verify, but its guards were removed")
                 }
                 None => {
-                    println!(
+                    say!(
                         "the audit log verifies: {} entries, {} signed checkpoint(s) matched",
-                        report.entries, report.checkpoints
+                        report.entries,
+                        report.checkpoints
                     );
                     Ok(())
                 }
@@ -281,12 +282,12 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Checkpoint { cfg } => {
             let (app, _) = crate::cli::app_for(&cfg).await?;
-            print!("{}", app.sign_audit_checkpoint().await?);
+            say_part!("{}", app.sign_audit_checkpoint().await?);
             Ok(())
         }
         AuditCommand::Key { cfg } => {
             let (app, _) = crate::cli::app_for(&cfg).await?;
-            println!("{}", app.audit_verifier_key()?);
+            say!("{}", app.audit_verifier_key()?);
             Ok(())
         }
         AuditCommand::Proof {
@@ -308,7 +309,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                     write_atomically(&path, &format!("{json}\n"))?;
                     eprintln!("wrote {}", path.display());
                 }
-                None => println!("{json}"),
+                None => say!("{json}"),
             }
             Ok(())
         }
@@ -318,7 +319,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
             let key = key.as_deref().map(parse_key).transpose()?;
             match proof.verify(key.as_ref()) {
                 Ok(ideaweave_app::Verified::Included { entry, checkpoint }) => {
-                    println!(
+                    say!(
                         "verified: entry {} ({} {} {}) is in the log {} of {} entries",
                         entry.index,
                         entry.action,
@@ -329,9 +330,11 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                     );
                 }
                 Ok(ideaweave_app::Verified::Consistent { old, new }) => {
-                    println!(
+                    say!(
                         "verified: the log {} of {} entries extends its state at {} entries",
-                        new.origin, new.size, old.size
+                        new.origin,
+                        new.size,
+                        old.size
                     );
                 }
                 Err(e) => bail!("the proof does not verify: {e}"),
@@ -365,7 +368,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 )
                 .await?;
             for e in page.items {
-                println!("{}", serde_json::to_string(&e)?);
+                say!("{}", serde_json::to_string(&e)?);
             }
             Ok(())
         }
@@ -379,7 +382,7 @@ pub async fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 },
                 None => Source::Local(crate::cli::app_for(&cfg).await?.0),
             };
-            println!("{}", witness(&dir, &source, key).await?);
+            say!("{}", witness(&dir, &source, key).await?);
             Ok(())
         }
     }

@@ -86,7 +86,7 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
                 .run(&|step| eprintln!("backup: {step}…"))
                 .await
                 .context("the backup failed")?;
-            println!(
+            say!(
                 "{} ({} bytes, sha256 {})\n  {}\n  content digest {}",
                 report.name,
                 report.bytes,
@@ -95,7 +95,7 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
                 report.content_digest
             );
             for p in report.pruned {
-                println!("pruned {p}");
+                say!("pruned {p}");
             }
             Ok(())
         }
@@ -103,13 +103,13 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
             let (app, config) = app_for(&cfg).await?;
             let backups = Backups::new(app.clone(), settings(&config)?)?;
             let list = backups.list().await?;
-            println!("backups in {}:", backups.targets().describe());
+            say!("backups in {}:", backups.targets().describe());
             if list.is_empty() {
-                println!("  (none)");
+                say!("  (none)");
             }
             for b in list {
                 match b.sidecar {
-                    Some(s) => println!(
+                    Some(s) => say!(
                         "  {}  {:>12} bytes  sha256 {}  {}: {}",
                         b.name,
                         b.bytes,
@@ -121,22 +121,25 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
                         },
                         s.detail
                     ),
-                    None if b.sidecar_unreadable => println!(
+                    None if b.sidecar_unreadable => say!(
                         "  {}  {:>12} bytes  record unreadable: run `ideaweave backup verify {}`",
-                        b.name, b.bytes, b.name
+                        b.name,
+                        b.bytes,
+                        b.name
                     ),
-                    None => println!(
+                    None => say!(
                         "  {}  {:>12} bytes  NOT VERIFIED: never finished (not a good backup)",
-                        b.name, b.bytes
+                        b.name,
+                        b.bytes
                     ),
                 }
             }
             let runs = app.store().read().await?.backup_runs(20).await?;
             let failed: Vec<_> = runs.iter().filter(|r| r.state == "failed").collect();
             if !failed.is_empty() {
-                println!("recent failed attempts:");
+                say!("recent failed attempts:");
                 for r in failed {
-                    println!(
+                    say!(
                         "  {}  {}",
                         ideaweave_backup_time(r.started_at),
                         r.detail.as_deref().unwrap_or("")
@@ -152,7 +155,7 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
                 .verify(&name)
                 .await
                 .with_context(|| format!("{name} does not verify"))?;
-            println!("{name}: {}", v.summary());
+            say!("{name}: {}", v.summary());
             Ok(())
         }
     }
@@ -320,17 +323,17 @@ async fn restore_in(
         RestoreScope::Workspace(s) => format!("the workspace {s}"),
     };
     let show = |plan: &ideaweave_backup::RestorePlan, verb: &str| {
-        println!(
+        say!(
             "{verb} backup {} taken {}: {what}",
             plan.backup_id,
             ideaweave_backup_time(plan.taken_at_ms)
         );
         for (t, now, then) in &plan.tables {
             if now != then {
-                println!("  {t:<28} {now:>9} rows → {then:>9}");
+                say!("  {t:<28} {now:>9} rows → {then:>9}");
             }
         }
-        println!(
+        say!(
             "  files: {} from the backup, {} removed; erased since the backup and kept erased: {} keys, {} people in workspaces, {} accounts, {} workspaces; {} deleted accounts become former members",
             plan.files,
             plan.files_removed,
@@ -357,7 +360,7 @@ async fn restore_in(
         .await?;
         show(&plan, "would restore");
         if args.dry_run {
-            println!("dry run: nothing was changed");
+            say!("dry run: nothing was changed");
             return Ok(());
         }
         if !std::io::stdin().is_terminal() {

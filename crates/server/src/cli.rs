@@ -453,9 +453,9 @@ async fn create_account(
         .create_user(email, name, pw.as_deref(), operator)
         .await?;
     let kind = if operator { "operator" } else { "account" };
-    println!("Created {kind} {} ({})", user.email, user.id);
+    say!("Created {kind} {} ({})", user.email, user.id);
     if let Some(p) = generated {
-        println!("Generated password (shown once): {p}");
+        say!("Generated password (shown once): {p}");
     }
     Ok(())
 }
@@ -476,13 +476,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("cannot seed the demo workspace: {e}"))?
                 {
                     Some(logins) => {
-                        println!(
+                        say!(
                             "Seeded the demo workspace \"{}\". Sign in with any of these (password: {}):",
                             ideaweave_app::demo::DEMO_SLUG,
                             ideaweave_app::demo::DEMO_PASSWORD
                         );
                         for l in logins {
-                            println!(
+                            say!(
                                 "  {:<10} {:<34} ({})",
                                 l.role.as_str(),
                                 l.email,
@@ -490,7 +490,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             );
                         }
                     }
-                    None => println!(
+                    None => say!(
                         "The demo workspace \"{}\" exists already; its accounts use the password {} (e.g. owner@demo.ideaweave.test).",
                         ideaweave_app::demo::DEMO_SLUG,
                         ideaweave_app::demo::DEMO_PASSWORD
@@ -507,7 +507,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                 })?;
             let addr = listener.local_addr()?;
-            println!(
+            say!(
                 "Ideaweave is listening on http://{addr} (database: {})",
                 crate::redact(&config.database_url)
             );
@@ -522,7 +522,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     b.clone(),
                     crate::backup_cli::BACKUP_CHECK_EVERY,
                 )?;
-                println!(
+                say!(
                     "Backups: {} on schedule {:?} (UTC)",
                     b.targets
                         .iter()
@@ -567,7 +567,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let state = store.migration_state().await?;
             for m in &state.migrations {
-                println!(
+                say!(
                     "{:>4}  {:<8} {}",
                     m.version,
                     if m.applied { "applied" } else { "pending" },
@@ -575,7 +575,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             for v in &state.unknown_applied {
-                println!("{v:>4}  unknown  (applied by a newer release)");
+                say!("{v:>4}  unknown  (applied by a newer release)");
             }
             store.close().await;
             Ok(())
@@ -589,7 +589,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::EnforceRetention { cfg }) => {
             let (app, _) = app_for(&cfg).await?;
             let r = app.enforce_retention().await?;
-            println!(
+            say!(
                 "{} workspaces: removed {} deleted ideas, {} deleted comments, {} files, {} stale invitations, {} days of workspace activity data; {} days of instance activity data",
                 r.workspaces,
                 r.ideas,
@@ -617,13 +617,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .await?;
             eprintln!();
-            println!(
+            say!(
                 "{{\"entries\":{entries},\"batch\":{batch},\"seconds\":{secs:.3},\"per_second\":{:.0}}}",
                 entries as f64 / secs.max(1e-9)
             );
             if time_proofs > 0 {
                 let p = app.time_audit_proofs(time_proofs).await?;
-                println!(
+                say!(
                     "{{\"size\":{},\"inclusion_ms\":{:.3},\"inclusion_bytes\":{},\"inclusion_hashes\":{},\"consistency_ms\":{:.3},\"consistency_bytes\":{}}}",
                     p.size,
                     p.inclusion_ms,
@@ -671,7 +671,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 )
                 .await?;
-            println!(
+            say!(
                 "forwarded to workspace {workspace} as request {id}; its owners are emailed and it is on its request desk. Do not answer it yourself."
             );
             Ok(())
@@ -690,7 +690,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 TokenScope::Read
             };
             let (token, discussion) = app.seed_benchmark(&slug, ideas, comments, scope).await?;
-            println!(
+            say!(
                 "{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}"
             );
             Ok(())
@@ -710,14 +710,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (app, _) = app_for(&cfg).await?;
             match app.create_workspace(&slug, &name, &owner_email).await? {
                 CreatedWorkspace::OwnerAdded { id } => {
-                    println!("Created workspace {slug} ({id}); {owner_email} is its owner.")
+                    say!("Created workspace {slug} ({id}); {owner_email} is its owner.")
                 }
                 CreatedWorkspace::OwnerInvited { id, invitation } => {
-                    println!(
+                    say!(
                         "Created workspace {slug} ({id}). {owner_email} has no account yet; send them this link to become owner:"
                     );
                     if let Some(url) = &invitation.accept_url {
-                        println!("{url}");
+                        say!("{url}");
                     }
                 }
             }
@@ -726,7 +726,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workspace(WorkspaceCommand::List { cfg }) => {
             let (app, _) = app_for(&cfg).await?;
             for w in app.list_workspaces().await? {
-                println!("{:<30} {:>6} members", w.slug, w.members);
+                say!("{:<30} {:>6} members", w.slug, w.members);
             }
             Ok(())
         }
@@ -738,7 +738,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let (app, _) = app_for(&cfg).await?;
             app.add_member(&workspace, &email, role).await?;
-            println!("{email} is now {role} of {workspace}.");
+            say!("{email} is now {role} of {workspace}.");
             Ok(())
         }
         Command::Token(TokenCommand::Create {
@@ -761,7 +761,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 )
                 .await?;
-            println!("{}", t.secret);
+            say!("{}", t.secret);
             eprintln!(
                 "Token {} ({} scope) for {user} in {workspace}. The secret above is shown once.",
                 t.token.id,
@@ -775,16 +775,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("--id {id:?} is not a token id"))?;
             let (app, _) = app_for(&cfg).await?;
             app.revoke_token_by_id(&workspace, id).await?;
-            println!("Revoked token {id}.");
+            say!("Revoked token {id}.");
             Ok(())
         }
         Command::Config(ConfigCommand::Options { markdown: true }) => {
-            print!("{}", crate::config::options_markdown());
+            say_part!("{}", crate::config::options_markdown());
             Ok(())
         }
         Command::Config(ConfigCommand::Options { markdown: false }) => {
             for o in OPTIONS {
-                println!(
+                say!(
                     "{:<26} {:<40} default {}\n{:26} {}",
                     o.name,
                     o.env(),
@@ -797,7 +797,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check { cfg }) => {
             let c = cfg.load(None)?;
-            println!(
+            say!(
                 "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\ndatabase.busy_timeout_seconds = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nretention.instance_activity_days = {}\nlog.filter = {}",
                 c.listen,
                 c.data_dir.display(),
@@ -819,17 +819,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Status { cfg }) => {
             let (app, config) = app_for(&cfg).await?;
             let status = app.keyring().status(app.store()).await?;
-            println!("master key: {}", crate::describe(&config.master_key));
-            println!(
+            say!("master key: {}", crate::describe(&config.master_key));
+            say!(
                 "versions held: {:?} (current: {})",
                 status.master_versions,
                 status.master_versions.last().copied().unwrap_or(0)
             );
             if status.wrapped_by_master_version.is_empty() {
-                println!("no keys yet");
+                say!("no keys yet");
             }
             for (kind, version, count) in &status.wrapped_by_master_version {
-                println!("master version {version} wraps {count} {kind} key(s)");
+                say!("master version {version} wraps {count} {kind} key(s)");
             }
             let current = status.master_versions.last().copied().unwrap_or(0);
             let retirable: Vec<u32> = status
@@ -845,13 +845,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .collect();
             if !retirable.is_empty() {
-                println!(
+                say!(
                     "versions wrapping nothing (retire with `ideaweave keys retire-master VERSION`): {retirable:?}"
                 );
             }
-            println!(
+            say!(
                 "shred ledger: {} ({} destroyed key(s))",
-                status.shred_ledger.0, status.shred_ledger.1
+                status.shred_ledger.0,
+                status.shred_ledger.1
             );
             Ok(())
         }
@@ -873,7 +874,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 serde_json::json!({"version": report.version, "rewrapped": report.rewrapped}),
             )
             .await?;
-            println!(
+            say!(
                 "{} master version {}; {} key(s) rewrapped. Older versions can be retired once `ideaweave keys status` shows they wrap nothing.",
                 if report.added_version {
                     "added"
@@ -905,7 +906,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 serde_json::json!({"version": version}),
             )
             .await?;
-            println!("master key version {version} retired");
+            say!("master key version {version} retired");
             Ok(())
         }
         Command::Keys(KeysCommand::RotateWorkspace { cfg, workspace }) => {
@@ -914,9 +915,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .rotate_workspace_key(&workspace, &|n| eprint!("\r{n} data key(s) rewrapped"))
                 .await?;
             eprintln!();
-            println!(
+            say!(
                 "workspace {workspace} is on KEK version {}: {} data key(s) rewrapped, {} old version(s) retired",
-                report.kek_version, report.rewrapped, report.retired
+                report.kek_version,
+                report.rewrapped,
+                report.retired
             );
             Ok(())
         }
@@ -941,7 +944,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match ideaweave_app::verify_certificate(&text, key.as_deref()) {
                 Ok(v) => {
                     let c = &v.certificate;
-                    println!(
+                    say!(
                         "valid deletion certificate: workspace {} ({}) deleted {} at instance {}",
                         c.facts.slug,
                         c.facts.workspace_id,
@@ -954,14 +957,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .iter()
                         .map(|(k, n)| format!("{n} {k}"))
                         .collect();
-                    println!(
+                    say!(
                         "erased: {}; {} file(s); every key crypto-shredded",
                         rows.join(", "),
                         c.facts.files
                     );
-                    println!(
+                    say!(
                         "audit: event {} is covered by the signed checkpoint of size {}",
-                        c.facts.audit_event, v.checkpoint_size
+                        c.facts.audit_event,
+                        v.checkpoint_size
                     );
                     if key.is_none() {
                         // Anyone can sign a certificate with a key of their own: without the
@@ -987,21 +991,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("no deleted workspace {slug} has a certificate on this instance");
             }
             for c in certs {
-                print!("{c}");
+                say_part!("{c}");
             }
             Ok(())
         }
         Command::Admin(AdminCommand::RunTerminations { cfg }) => {
             let (app, _) = app_for(&cfg).await?;
             let r = app.run_terminations().await?;
-            println!(
+            say!(
                 "{} reminder(s), {} workspace(s) deleted, {} certificate(s) issued",
-                r.reminders, r.deleted, r.certificates
+                r.reminders,
+                r.deleted,
+                r.certificates
             );
             Ok(())
         }
         Command::Openapi => {
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&ideaweave_web::openapi())?
             );
@@ -1069,7 +1075,7 @@ async fn export_workspace(
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
-    println!(
+    say!(
         "exported {slug} to {} ({} bytes, {} entries): {}",
         out.display(),
         summary.bytes,
@@ -1088,7 +1094,7 @@ async fn import_workspace(
     let (app, _) = app_for(cfg).await?;
     if check {
         let m = app.verify_export(file).await?;
-        println!(
+        say!(
             "{} is a whole {} archive of workspace {} ({} entries, every checksum matches)",
             file.display(),
             m.format,
@@ -1111,7 +1117,7 @@ async fn import_workspace(
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
-    println!(
+    say!(
         "imported workspace {} ({}); {} account(s) created without a password (their people set one with a reset link)",
         summary.slug,
         counts.join(", "),

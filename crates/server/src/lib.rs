@@ -2,6 +2,35 @@
 //! `main.rs` only parses arguments and calls in here, so the test harness starts exactly what
 //! production starts.
 
+/// Prints a line of the command line's output. When whoever reads it went away
+/// (`ideaweave config options | head`), the command ends quietly instead of panicking as
+/// `println!` would; any other failure to write ends it with a message and status 1.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        crate::output_written(writeln!(std::io::stdout(), $($arg)*));
+    }};
+}
+
+/// [`say!`] without the line break.
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        crate::output_written(write!(std::io::stdout(), $($arg)*));
+    }};
+}
+
+/// Ends the command when its output cannot be written (see [`say!`]).
+pub(crate) fn output_written(result: std::io::Result<()>) {
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("ideaweave: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 mod audit_cli;
 pub mod backup_cli;
 pub mod cli;

@@ -491,3 +491,27 @@ async fn bak_05_a_restore_is_refused_while_a_node_serves_the_database() {
         "past the node check, the backup itself is refused: {err}"
     );
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    // The OpenAPI document (~300 KB) is more than a pipe holds, so the command is still
+    // writing when the reader goes away, as with `ideaweave openapi | head -c 100`.
+    let mut child = bin()
+        .arg("openapi")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut start = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut start)
+        .expect("the first bytes");
+    let out = child.wait_with_output().expect("the command ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
