@@ -404,7 +404,10 @@ pub(crate) async fn confirm_totp(
                     ..Shown::default()
                 },
             )
-            .await?;
+            .await
+            // The session was renewed: even an error page must carry its new cookie, or the
+            // browser is signed out.
+            .unwrap_or_else(IntoResponse::into_response);
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
         }
