@@ -686,10 +686,7 @@ impl App {
     #[tracing::instrument(skip_all)]
     pub async fn me(&self, principal: &Principal) -> AppResult<MeView> {
         let mut tx = self.store.read().await?;
-        let user = tx
-            .user_by_id(principal.user)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = self.account_of(&mut tx, principal.user).await?;
         let mut workspaces = Vec::new();
         for m in tx.memberships_of(principal.user).await? {
             if principal
@@ -753,10 +750,7 @@ impl App {
             serde_json::Value::Null,
         )
         .await?;
-        let user = tx
-            .user_by_id(principal.user)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = self.account_of(&mut tx, principal.user).await?;
         let view = self.user_view(&mut tx, &user).await?;
         tx.commit().await?;
         Ok(view)

@@ -217,10 +217,7 @@ impl App {
         getrandom::fill(&mut secret).or_internal("no randomness")?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let user = tx
-            .user_by_id(principal.user)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = self.account_of(&mut tx, principal.user).await?;
         let address = self
             .account_address(&mut tx, user.id, &user.email)
             .await?
@@ -607,15 +604,11 @@ impl App {
         let now = self.now();
         let record = {
             let mut tx = self.store.read().await?;
-            tx.user_by_id(principal.user)
-                .await?
-                .ok_or(AppError::Unauthenticated)?
+            self.account_of(&mut tx, principal.user).await?
         };
         let address = {
             let mut tx = self.store.read().await?;
-            self.account_address(&mut tx, record.id, &record.email)
-                .await?
-                .ok_or(AppError::Unauthenticated)?
+            self.caller_address(&mut tx, &record).await?
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         if record.password_hash.is_none() {
@@ -678,10 +671,7 @@ impl App {
     pub async fn reauth_methods(&self, principal: &Principal) -> AppResult<ReauthMethods> {
         principal.require_session()?;
         let mut tx = self.store.read().await?;
-        let record = tx
-            .user_by_id(principal.user)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let record = self.account_of(&mut tx, principal.user).await?;
         let code = tx
             .totp_of(record.id)
             .await?

@@ -162,10 +162,7 @@ impl App {
         let webauthn = self.webauthn()?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let user = tx
-            .user_by_id(principal.user)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let user = self.account_of(&mut tx, principal.user).await?;
         let address = self
             .account_address(&mut tx, user.id, &user.email)
             .await?
@@ -663,14 +660,8 @@ impl App {
         let credential: PublicKeyCredential = parse("credential", input.credential)?;
         let (record, address) = {
             let mut tx = self.store.read().await?;
-            let record = tx
-                .user_by_id(principal.user)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-            let address = self
-                .account_address(&mut tx, record.id, &record.email)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
+            let record = self.account_of(&mut tx, principal.user).await?;
+            let address = self.caller_address(&mut tx, &record).await?;
             (record, address)
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;

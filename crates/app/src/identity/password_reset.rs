@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ideaweave_domain::{Email, UserId};
 use ideaweave_store::Tx;
-use ideaweave_store::records::PasswordResetRecord;
+use ideaweave_store::records::{PasswordResetRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -223,6 +223,23 @@ impl App {
     }
 
     /// An account's email address, opened; `None` once the account was erased.
+    /// The caller's account. A principal whose account is gone is no longer signed in.
+    pub(crate) async fn account_of(&self, tx: &mut Tx, user: UserId) -> AppResult<UserRecord> {
+        tx.user_by_id(user).await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// The address of the caller's account, opened. An account whose address key was shredded
+    /// (erased) is no longer signed in.
+    pub(crate) async fn caller_address(
+        &self,
+        tx: &mut Tx,
+        account: &UserRecord,
+    ) -> AppResult<Email> {
+        self.account_address(tx, account.id, &account.email)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
     pub(crate) async fn account_address(
         &self,
         tx: &mut Tx,

@@ -263,16 +263,11 @@ impl App {
         };
         let record = {
             let mut tx = self.store.read().await?;
-            tx.user_by_id(principal.user)
-                .await?
-                .ok_or(AppError::Unauthenticated)?
+            self.account_of(&mut tx, principal.user).await?
         };
         let (address, name) = {
             let mut tx = self.store.read().await?;
-            let address = self
-                .account_address(&mut tx, record.id, &record.email)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
+            let address = self.caller_address(&mut tx, &record).await?;
             let name = self
                 .keyring
                 .open_text(
