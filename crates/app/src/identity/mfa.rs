@@ -602,13 +602,11 @@ impl App {
             .as_ref()
             .ok_or_else(|| AppError::Forbidden("sign in to do this; API tokens cannot".into()))?;
         let now = self.now();
-        let record = {
+        let (record, address) = {
             let mut tx = self.store.read().await?;
-            self.account_of(&mut tx, principal.user).await?
-        };
-        let address = {
-            let mut tx = self.store.read().await?;
-            self.caller_address(&mut tx, &record).await?
+            let record = self.account_of(&mut tx, principal.user).await?;
+            let address = self.caller_address(&mut tx, &record).await?;
+            (record, address)
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         if record.password_hash.is_none() {

@@ -261,12 +261,9 @@ impl App {
                 "sign in to change your password; API tokens cannot".into(),
             ));
         };
-        let record = {
+        let (record, address, name) = {
             let mut tx = self.store.read().await?;
-            self.account_of(&mut tx, principal.user).await?
-        };
-        let (address, name) = {
-            let mut tx = self.store.read().await?;
+            let record = self.account_of(&mut tx, principal.user).await?;
             let address = self.caller_address(&mut tx, &record).await?;
             let name = self
                 .keyring
@@ -277,7 +274,7 @@ impl App {
                 )
                 .await?
                 .unwrap_or_default();
-            (address, name)
+            (record, address, name)
         };
         let buckets = self.sign_in_buckets(address.as_str(), &principal.client)?;
         let attempt = self.begin_attempt(&buckets).await?;
