@@ -297,11 +297,11 @@ where
             .ok_or_else(|| ApiError::malformed("missing workspace slug"))?;
         let state = AppState::from_ref(state);
         let request = request_line(parts);
-        Ok(Self(
-            state
-                .app
-                .enter_for(&principal, &slug, Some(&request))
-                .await?,
-        ))
+        let member = state
+            .app
+            .enter_for(&principal, &slug, Some(&request))
+            .await?;
+        crate::record_workspace(&member);
+        Ok(Self(member))
     }
 }

@@ -59,7 +59,8 @@ async fn request_span(request: axum::extract::Request, next: axum::middleware::N
         "request",
         id = %id,
         method = %request.method(),
-        route = %route
+        route = %route,
+        workspace = tracing::field::Empty
     );
     let mut response = next.run(request).instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -68,6 +69,13 @@ async fn request_span(request: axum::extract::Request, next: axum::middleware::N
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     response
+}
+
+/// Names the workspace a request acts in on its span, once the caller has entered it: a
+/// workspace id (never a slug or a name, which the customer chose and may be personal), so a
+/// log line of a failed request says whose data it concerned.
+pub(crate) fn record_workspace(m: &ideaweave_app::Member) {
+    tracing::Span::current().record("workspace", tracing::field::display(m.workspace));
 }
 
 /// How long a whole request may take before it is stopped and answered 408.
@@ -237,7 +245,12 @@ pub fn router(state: AppState) -> Router {
             "same-origin",
         ))
         .layer(tower::util::option_layer(hsts))
-        .layer(TraceLayer::new_for_http())
+        // Its events go in the request span above, which names the route template: a span of its
+        // own would carry the URI, and a URI can hold an invitation's or a reset link's secret.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|_: &axum::extract::Request| tracing::Span::current()),
+        )
         .layer(axum::middleware::from_fn(request_span))
         .with_state(state)
 }

@@ -119,7 +119,10 @@ where
             )
             .await
         {
-            Ok(found) => found,
+            Ok(found) => {
+                crate::record_workspace(&found.1);
+                found
+            }
             Err(AppError::Unauthenticated) => return Err(to_sign_in(parts)),
             Err(e) => {
                 // Signed in, but not a member (or another failure): the error page in the

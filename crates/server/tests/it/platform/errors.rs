@@ -1,6 +1,6 @@
 //! One error path (issue 20): an internal failure answers with a generic message and the request
-//! id, while the log line names the request, its route and the whole cause chain down to the
-//! database's own words.
+//! id, while the log line names the request, its route, the workspace (by id) and the whole cause
+//! chain down to the database's own words.
 
 use ideaweave_testkit::TestApp;
 use ideaweave_testkit::log_capture::captured_log;
@@ -43,6 +43,14 @@ async fn an_internal_error_logs_its_cause_chain_under_the_request_id() {
     assert!(
         line.contains("route=/api/v1/workspaces/{slug}/spaces"),
         "the route template: {line}"
+    );
+    assert!(
+        line.contains(&format!("workspace={}", w.id)),
+        "the workspace it acted in, by id: {line}"
+    );
+    assert!(
+        !line.contains("broken"),
+        "neither the slug nor the URI, which can hold a link's secret: {line}"
     );
     assert!(
         line.contains("storage (at crates/app/src/"),
