@@ -85,7 +85,9 @@ pub use trust::support::{
 pub use workspace::admin::CreatedWorkspace;
 pub use workspace::views::*;
 
-/// Tunables of the use cases, from the validated configuration.
+/// Tunables of the use cases. They have no defaults here: the server makes them from its
+/// validated configuration (`Config::app_settings`), where each option and its default is
+/// declared once.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     /// How long a sign-in lasts at most (the absolute timeout).
@@ -106,8 +108,6 @@ pub struct AppSettings {
     pub instance_activity_days: u32,
     /// Days between an owner asking for a workspace's deletion and its destruction (LIF-02).
     pub termination_grace_days: u32,
-    /// How long a password reset link works.
-    pub password_reset_ttl: Duration,
     /// Largest accepted upload.
     pub max_upload_bytes: usize,
     /// The URL people reach this instance at, for links in invitations.
@@ -120,27 +120,6 @@ pub struct AppSettings {
     /// Where the audit log's anchor is kept, outside the database (AUD-01): the latest signed
     /// checkpoint and from which index on entries carry a MAC. `None` (unit tests) keeps none.
     pub audit_anchor_file: Option<std::path::PathBuf>,
-}
-
-impl Default for AppSettings {
-    fn default() -> Self {
-        Self {
-            session_ttl: Duration::from_secs(14 * 24 * 3600),
-            session_idle: Duration::from_secs(12 * 3600),
-            reauth_window: Duration::from_secs(10 * 60),
-            password_policy: ideaweave_domain::PasswordPolicy::default(),
-            sso_allow_http: false,
-            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
-            instance_activity_days: 90,
-            termination_grace_days: 14,
-            password_reset_ttl: Duration::from_secs(3600),
-            max_upload_bytes: 10 * 1024 * 1024,
-            public_url: "http://127.0.0.1:8080".to_owned(),
-            mail_enabled: false,
-            geoip: None,
-            audit_anchor_file: None,
-        }
-    }
 }
 
 /// The application: the store, the file store, the clock and the settings.

@@ -1077,6 +1077,26 @@ fn validate_mail(raw: RawMail, public_url: &str) -> Result<Option<MailConfig>, C
 }
 
 impl Config {
+    /// What the use cases are tuned by: every value comes from this validated configuration,
+    /// so the application holds no defaults of its own.
+    pub fn app_settings(&self) -> ideaweave_app::AppSettings {
+        ideaweave_app::AppSettings {
+            session_ttl: self.session_ttl,
+            session_idle: self.session_idle,
+            reauth_window: self.reauth_window,
+            password_policy: self.password_policy.clone(),
+            sso_allow_http: self.sso_allow_http,
+            invitation_ttl: self.invitation_ttl,
+            instance_activity_days: self.instance_activity_days,
+            termination_grace_days: self.termination_grace_days,
+            max_upload_bytes: self.max_upload_bytes,
+            public_url: self.public_url.clone(),
+            mail_enabled: self.mail.is_some(),
+            geoip: self.geoip.clone(),
+            audit_anchor_file: Some(self.data_dir.join(ideaweave_app::AUDIT_ANCHOR_FILE)),
+        }
+    }
+
     /// The SQLite database file and the log files SQLite keeps beside it (`-wal`, `-shm`);
     /// empty for PostgreSQL.
     pub fn sqlite_files(&self) -> Vec<PathBuf> {

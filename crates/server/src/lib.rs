@@ -41,7 +41,7 @@ pub mod mail;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ideaweave_app::{App, AppSettings, Clock, Keyring};
+use ideaweave_app::{App, Clock, Keyring};
 use ideaweave_crypto::{EnvKeyProvider, KeyFileProvider, KeyProvider, ShredLedger};
 use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
 use ideaweave_web::AppState;
@@ -214,23 +214,13 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         .prepare(&store, clock.now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the keys: {e:?}"))?;
-    let settings = AppSettings {
-        session_ttl: config.session_ttl,
-        session_idle: config.session_idle,
-        reauth_window: config.reauth_window,
-        password_policy: config.password_policy.clone(),
-        sso_allow_http: config.sso_allow_http,
-        invitation_ttl: config.invitation_ttl,
-        instance_activity_days: config.instance_activity_days,
-        termination_grace_days: config.termination_grace_days,
-        password_reset_ttl: AppSettings::default().password_reset_ttl,
-        max_upload_bytes: config.max_upload_bytes,
-        public_url: config.public_url.clone(),
-        mail_enabled: config.mail.is_some(),
-        geoip: config.geoip.clone(),
-        audit_anchor_file: Some(config.data_dir.join(ideaweave_app::AUDIT_ANCHOR_FILE)),
-    };
-    Ok(App::new(store, Arc::new(files), clock, settings, keyring))
+    Ok(App::new(
+        store,
+        Arc::new(files),
+        clock,
+        config.app_settings(),
+        keyring,
+    ))
 }
 
 /// ENC-04 at start: takes into the local shred ledger what the backup targets' copy of it

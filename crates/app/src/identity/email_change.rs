@@ -65,7 +65,7 @@ impl App {
             return Err(AppError::invalid("email", "is your address already"));
         }
         let (secret, hash) = prefixed_secret(CHANGE_PREFIX)?;
-        let ttl = self.settings.password_reset_ttl;
+        let ttl = crate::identity::password_reset::LINK_TTL;
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let id = uuid::Uuid::now_v7();
         let key = self.keyring.account_key(&mut tx, user, now).await?;

@@ -4,9 +4,9 @@
 //! same time, whether or not the address has an account, so the form does not tell who has one.
 //! For an account, a random secret is made, only its SHA-256 is stored (like session cookies and
 //! API tokens), and the link `{public_url}/reset-password/{secret}` is emailed through the outbox,
-//! sealed with the instance's account-mail key. A link works once and for
-//! [`AppSettings::password_reset_ttl`](crate::AppSettings); asking again replaces the earlier
-//! link. Setting a new password with it ends every session of the account.
+//! sealed with the instance's account-mail key. A link works once and for [`LINK_TTL`]; asking
+//! again replaces the earlier link. Setting a new password with it ends every session of the
+//! account.
 
 use std::time::Duration;
 
@@ -26,6 +26,10 @@ use crate::{App, AppError, AppResult};
 
 /// The prefix of password reset secrets.
 const RESET_PREFIX: &str = "iwr";
+
+/// How long an emailed password reset or address confirmation link works: long enough to reach
+/// the mailbox and be read, short enough that an old mail in a leaked mailbox is useless.
+pub(crate) const LINK_TTL: Duration = Duration::from_secs(3600);
 
 /// The least time a reset request takes. The work for an existing account (a transaction, an
 /// audit entry, sealing the message) takes a few milliseconds that an unknown address does not;
@@ -190,7 +194,7 @@ impl App {
             return Ok(());
         };
         let now = self.now();
-        let ttl = self.settings.password_reset_ttl;
+        let ttl = crate::identity::password_reset::LINK_TTL;
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let id = uuid::Uuid::now_v7();
         let mut tx = self.store.begin().await?;
