@@ -9,6 +9,7 @@
 // Test support: a failed set-up step is a failed test, and says so where it happened.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod client;
 pub mod log_capture;
 pub mod openapi_conformance;
 mod smtp;
@@ -16,6 +17,7 @@ mod smtp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use client::{Auth, Body, Client, Reply};
 pub use openapi_conformance::Conformance;
 pub use smtp::{
     TestSmtp, closed_port, decode_quoted_printable, first_line, mail_config, pythonpath,
@@ -26,6 +28,14 @@ use ideaweave_domain::policy::Actor;
 use ideaweave_domain::{Role, TokenScope, UserId, WorkspaceId};
 use ideaweave_server::config::Config;
 use sqlx::Connection;
+
+/// An HTTP client that, like a test asserting on each answer, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
 
 /// The database a test run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,10 +180,7 @@ impl TestApp {
             .await
             .expect("application starts");
         let (base, tx, conformance) = serve_on_random_port(&app, &config).await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
+        let http = browser();
         Self {
             base,
             app,
@@ -337,6 +344,12 @@ impl TestApp {
         format!("{}/api/v1{path}", self.base)
     }
 
+    /// The typed API client, calling as `auth` (a [`Person`]'s token, a [`Session`], or
+    /// [`Auth::None`]).
+    pub fn client(&self, auth: impl Into<Auth>) -> Client {
+        Client::new(&self.base, &self.http, auth.into())
+    }
+
     /// Creates a workspace whose owner has no password, with a write token for the owner.
     pub async fn workspace(&self, slug: &str) -> TestWorkspace {
         let owner_email = format!("owner@{slug}.test");
@@ -405,6 +418,27 @@ impl TestApp {
             .secret
     }
 
+    /// Creates an account named `name` with a password, makes it a member of the workspace
+    /// `slug` with `role`, and signs it in.
+    pub async fn member_session(
+        &self,
+        slug: &str,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: Role,
+    ) -> Session {
+        self.app
+            .create_user(email, name, Some(password), false)
+            .await
+            .expect("account");
+        self.app
+            .add_member(slug, email, role)
+            .await
+            .expect("membership");
+        self.session(email, password).await
+    }
+
     /// Creates an account with a password and signs it in; returns the session cookie value and
     /// CSRF token.
     pub async fn session(&self, email: &str, password: &str) -> Session {
@@ -442,6 +476,11 @@ pub struct TestNode {
 }
 
 impl TestNode {
+    /// The typed API client for this node, calling as `auth`.
+    pub fn client(&self, auth: impl Into<Auth>) -> Client {
+        Client::new(&self.base, &browser(), auth.into())
+    }
+
     /// The full URL of an API path on this node.
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)

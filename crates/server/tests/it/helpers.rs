@@ -1,65 +1,20 @@
 //! Request helpers shared by the integration tests.
 
-use ideaweave_testkit::{Session, TestApp};
-use reqwest::Method;
+use ideaweave_testkit::TestApp;
+use ideaweave_testkit::client::models::{NewDiscussion, NewSpace};
 use serde_json::Value;
 
-/// How a request authenticates.
-#[derive(Clone)]
-pub enum Auth {
-    /// No credential.
-    None,
-    /// `Authorization: Bearer`.
-    Token(String),
-    /// Session cookie with its CSRF header.
-    Session(Session),
-}
+pub use ideaweave_testkit::client::error_code;
+pub use ideaweave_testkit::{Auth, Body};
 
-/// A request body.
-pub enum Body {
-    None,
-    Json(Value),
-    Raw {
-        content_type: &'static str,
-        bytes: Vec<u8>,
-    },
-    Upload {
-        filename: &'static str,
-        bytes: Vec<u8>,
-    },
-}
-
-/// Sends a request to `/api/v1{path}` and returns the status and the JSON body (Null if none).
+/// Sends a request to `/api/v1{path}` as `auth` and returns the status and the JSON body (Null
+/// if none): the untyped shorthand of [`Client::send`](ideaweave_testkit::Client::send).
 pub async fn call(t: &TestApp, method: &str, path: &str, auth: &Auth, body: Body) -> (u16, Value) {
-    let method = Method::from_bytes(method.as_bytes()).expect("method");
-    let mut rb = t.http.request(method, t.api(path));
-    rb = match auth {
-        Auth::None => rb,
-        Auth::Token(tok) => rb.bearer_auth(tok),
-        Auth::Session(s) => s.apply(rb),
-    };
-    rb = match body {
-        Body::None => rb,
-        Body::Json(v) => rb.json(&v),
-        Body::Raw {
-            content_type,
-            bytes,
-        } => rb.header("content-type", content_type).body(bytes),
-        Body::Upload { filename, bytes } => {
-            let part = reqwest::multipart::Part::bytes(bytes).file_name(filename);
-            rb.multipart(reqwest::multipart::Form::new().part("file", part))
-        }
-    };
-    let resp = rb.send().await.expect("request sent");
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.expect("body");
-    let v = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    (status, v)
+    let r = t
+        .client(auth.clone())
+        .send::<Value>(method, path, body)
+        .await;
+    (r.status, r.body)
 }
 
 /// Shorthand for a bearer-token JSON request.
@@ -70,14 +25,7 @@ pub async fn with_token(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    call(
-        t,
-        method,
-        path,
-        &Auth::Token(token.to_owned()),
-        body.map(Body::Json).unwrap_or(Body::None),
-    )
-    .await
+    call(t, method, path, &Auth::Token(token.to_owned()), body.into()).await
 }
 
 /// A minimal valid PNG.
@@ -91,48 +39,19 @@ pub fn png() -> Vec<u8> {
     v
 }
 
-/// Asserts the error shape `{"error":{"code":…,"message":…}}` and returns the code.
-pub fn error_code(v: &Value) -> String {
-    let e = v
-        .get("error")
-        .unwrap_or_else(|| panic!("not an error body: {v}"));
-    assert!(
-        e.get("message")
-            .and_then(Value::as_str)
-            .is_some_and(|m| !m.is_empty()),
-        "error without message: {v}"
-    );
-    e.get("code")
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("error without code: {v}"))
-        .to_owned()
-}
-
 /// Opens a space "S" with a topic discussion "D" in workspace `slug` (as `token`'s owner) and
 /// returns the discussion's id.
 pub async fn open_discussion(t: &TestApp, slug: &str, token: &str) -> String {
-    let (st, sp) = with_token(
-        t,
-        "POST",
-        &format!("/workspaces/{slug}/spaces"),
-        token,
-        Some(serde_json::json!({"name": "S", "description": "", "private": false})),
-    )
-    .await;
-    assert_eq!(st, 201, "{sp}");
-    let (st, d) = with_token(
-        t,
-        "POST",
-        &format!(
-            "/workspaces/{slug}/spaces/{}/discussions",
-            sp["id"].as_str().unwrap_or_default()
-        ),
-        token,
-        Some(serde_json::json!({"kind": "topic", "title": "D", "description": ""})),
-    )
-    .await;
-    assert_eq!(st, 201, "{d}");
-    d["id"].as_str().unwrap_or_default().to_owned()
+    let api = t.client(Auth::Token(token.to_owned()));
+    let space = api
+        .create_space(slug, &NewSpace::named("S"))
+        .await
+        .expect(201);
+    let d = api
+        .create_discussion(slug, space.id, &NewDiscussion::topic("D"))
+        .await
+        .expect(201);
+    d.id.to_string()
 }
 
 /// The workspace's owner erases `person` from it, keeping their contributions anonymised (through

@@ -7,7 +7,10 @@ use std::collections::HashSet;
 
 use ideaweave_app::*;
 use ideaweave_domain::Role;
-use ideaweave_testkit::{Person, TestApp};
+use ideaweave_domain::VoteDirection::{Down, Up};
+use ideaweave_domain::{CriterionId, DiscussionId, IdeaId, VoteDirection};
+use ideaweave_testkit::client::models::{IdeaSummary, NewComment, NewIdea, VoteTally};
+use ideaweave_testkit::{Client, Person, TestApp};
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, png, with_token};
@@ -17,8 +20,8 @@ struct Board {
     t: TestApp,
     f: Fixture,
     voters: Vec<Person>,
-    discussion: String,
-    criterion: String,
+    discussion: DiscussionId,
+    criterion: CriterionId,
 }
 
 async fn board(slug: &str) -> Board {
@@ -71,8 +74,8 @@ async fn board(slug: &str) -> Board {
         t,
         f,
         voters,
-        discussion: d.id.to_string(),
-        criterion: crit.id.to_string(),
+        discussion: d.id,
+        criterion: crit.id,
     }
 }
 
@@ -80,50 +83,38 @@ impl Board {
     fn slug(&self) -> &str {
         &self.f.ws.slug
     }
-    async fn post_idea(&self, who: &Person, title: &str, tags: &[&str]) -> String {
-        let (st, v) = with_token(
-            &self.t,
-            "POST",
-            &format!(
-                "/workspaces/{}/discussions/{}/ideas",
-                self.slug(),
-                self.discussion
-            ),
-            &who.token,
-            Some(json!({"title": title, "body": "Body", "tags": tags})),
-        )
-        .await;
-        assert_eq!(st, 201, "{v}");
-        v["id"].as_str().unwrap().to_owned()
+    fn api(&self, who: &Person) -> Client {
+        self.t.client(who)
     }
-    async fn vote(&self, who: &Person, idea: &str, dir: &str) -> Value {
-        let (st, v) = with_token(
-            &self.t,
-            "PUT",
-            &format!("/workspaces/{}/ideas/{idea}/vote", self.slug()),
-            &who.token,
-            Some(json!({"direction": dir})),
-        )
-        .await;
-        assert_eq!(st, 200, "{v}");
-        v
+    async fn post_idea(&self, who: &Person, title: &str, tags: &[&str]) -> IdeaId {
+        let idea = NewIdea {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..NewIdea::new(title, "Body")
+        };
+        self.api(who)
+            .post_idea(self.slug(), self.discussion, &idea)
+            .await
+            .expect(201)
+            .id()
+    }
+    async fn vote(&self, who: &Person, idea: IdeaId, dir: VoteDirection) -> VoteTally {
+        self.api(who).vote(self.slug(), idea, dir).await.expect(200)
     }
     async fn get(&self, who: &Person, path: &str) -> (u16, Value) {
-        with_token(
-            &self.t,
-            "GET",
-            &format!("/workspaces/{}{path}", self.slug()),
-            &who.token,
-            None,
-        )
-        .await
+        let r = self
+            .api(who)
+            .get::<Value>(&format!("/workspaces/{}{path}", self.slug()))
+            .await;
+        (r.status, r.body)
     }
     /// The discussion's idea count, checked against what its list shows.
     async fn count(&self) -> i64 {
-        let (_, d) = self
-            .get(&self.f.member, &format!("/discussions/{}", self.discussion))
-            .await;
-        let n = d["idea_count"].as_i64().unwrap();
+        let n = self
+            .api(&self.f.member)
+            .discussion(self.slug(), self.discussion)
+            .await
+            .ok()
+            .idea_count;
         assert_eq!(
             n as usize,
             self.list_all("newest", "").await.len(),
@@ -132,7 +123,7 @@ impl Board {
         n
     }
 
-    async fn list_all(&self, sort: &str, extra: &str) -> Vec<Value> {
+    async fn list_all(&self, sort: &str, extra: &str) -> Vec<IdeaSummary> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -140,19 +131,18 @@ impl Board {
                 .as_ref()
                 .map(|c| format!("&cursor={c}"))
                 .unwrap_or_default();
-            let (st, v) = self
-                .get(
-                    &self.f.member,
-                    &format!(
-                        "/discussions/{}/ideas?sort={sort}&limit=7{extra}{c}",
-                        self.discussion
-                    ),
+            let page = self
+                .api(&self.f.member)
+                .ideas(
+                    self.slug(),
+                    self.discussion,
+                    &format!("?sort={sort}&limit=7{extra}{c}"),
                 )
-                .await;
-            assert_eq!(st, 200, "{v}");
-            out.extend(v["items"].as_array().unwrap().iter().cloned());
-            match v.get("next_cursor").and_then(Value::as_str) {
-                Some(c) => cursor = Some(c.to_owned()),
+                .await
+                .expect(200);
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
                 None => break,
             }
             assert!(out.len() <= 100, "pagination does not end");
@@ -169,40 +159,37 @@ async fn col_01_idea_lists_sort_filter_and_paginate_without_gaps_or_repeats() {
         let tags: &[&str] = if i % 3 == 0 { &["green"] } else { &[] };
         let id = b.post_idea(&b.f.member, &format!("Idea {i}"), tags).await;
         for v in b.voters.iter().take(i % 5) {
-            b.vote(v, &id, if i % 7 == 0 { "down" } else { "up" }).await;
+            let dir = if i % 7 == 0 { Down } else { Up };
+            b.vote(v, id, dir).await;
         }
         ids.push(id);
     }
     for sort in ["top", "newest", "trending"] {
         let all = b.list_all(sort, "").await;
-        let seen: HashSet<&str> = all.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        let seen: HashSet<IdeaId> = all.iter().map(|i| i.id).collect();
         assert_eq!(
             (all.len(), seen.len()),
             (20, 20),
             "{sort}: every idea exactly once"
         );
         if sort == "top" {
-            let scores: Vec<i64> = all.iter().map(|i| i["score"].as_i64().unwrap()).collect();
+            let scores: Vec<i64> = all.iter().map(|i| i.score).collect();
             assert!(
                 scores.windows(2).all(|w| w[0] >= w[1]),
                 "top is by score: {scores:?}"
             );
         }
         if sort == "newest" {
-            let got: Vec<&str> = all.iter().map(|i| i["id"].as_str().unwrap()).collect();
-            let want: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+            let got: Vec<IdeaId> = all.iter().map(|i| i.id).collect();
+            let want: Vec<IdeaId> = ids.iter().rev().copied().collect();
             assert_eq!(got, want, "newest first");
         }
     }
     let green = b.list_all("top", "&tag=green").await;
     assert_eq!(green.len(), 7);
-    assert!(
-        green
-            .iter()
-            .all(|i| i["tags"].as_array().unwrap().contains(&json!("green")))
-    );
-    let ws = b.get(&b.f.member, "").await.1;
-    let second_stage = ws["stages"][1]["id"].as_str().unwrap().to_owned();
+    assert!(green.iter().all(|i| i.tags.contains(&"green".to_owned())));
+    let ws = b.api(&b.f.member).workspace(b.slug()).await.ok();
+    let second_stage = ws.stages[1].id;
     let (st, _) = with_token(
         &b.t,
         "PUT",
@@ -216,77 +203,46 @@ async fn col_01_idea_lists_sort_filter_and_paginate_without_gaps_or_repeats() {
         .list_all("newest", &format!("&stage={second_stage}"))
         .await;
     assert_eq!(staged.len(), 1);
-    assert_eq!(staged[0]["id"], json!(ids[4]));
+    assert_eq!(staged[0].id, ids[4]);
 }
 
 #[tokio::test]
 async fn col_01_one_vote_per_member_changeable_and_withdrawable() {
     let b = board("votes").await;
     let idea = b.post_idea(&b.f.member, "Vote on me", &[]).await;
-    let v = b.vote(&b.voters[0], &idea, "up").await;
-    assert_eq!(
-        (
-            v["upvotes"].as_i64(),
-            v["score"].as_i64(),
-            v["my_vote"].as_str()
-        ),
-        (Some(1), Some(1), Some("up"))
-    );
-    let v = b.vote(&b.voters[0], &idea, "up").await;
-    assert_eq!(v["upvotes"], 1, "voting twice still counts once");
-    let v = b.vote(&b.voters[0], &idea, "down").await;
-    assert_eq!(
-        (
-            v["upvotes"].as_i64(),
-            v["downvotes"].as_i64(),
-            v["score"].as_i64()
-        ),
-        (Some(0), Some(1), Some(-1))
-    );
-    b.vote(&b.voters[1], &idea, "up").await;
-    let (st, v) = with_token(
-        &b.t,
-        "DELETE",
-        &format!("/workspaces/votes/ideas/{idea}/vote"),
-        &b.voters[0].token,
-        None,
-    )
-    .await;
-    assert_eq!(st, 200);
-    assert_eq!(
-        (v["score"].as_i64(), v["my_vote"].clone()),
-        (Some(1), Value::Null)
-    );
-    let (_, page) = b.get(&b.voters[1], &format!("/ideas/{idea}")).await;
-    assert_eq!(page["my_vote"], "up");
+    let v = b.vote(&b.voters[0], idea, Up).await;
+    assert_eq!((v.upvotes, v.score, v.my_vote), (1, 1, Some(Up)));
+    let v = b.vote(&b.voters[0], idea, Up).await;
+    assert_eq!(v.upvotes, 1, "voting twice still counts once");
+    let v = b.vote(&b.voters[0], idea, Down).await;
+    assert_eq!((v.upvotes, v.downvotes, v.score), (0, 1, -1));
+    b.vote(&b.voters[1], idea, Up).await;
+    let v = b
+        .api(&b.voters[0])
+        .withdraw_vote(b.slug(), idea)
+        .await
+        .expect(200);
+    assert_eq!((v.score, v.my_vote), (1, None));
+    let page = b.api(&b.voters[1]).idea(b.slug(), idea).await.ok();
+    assert_eq!(page.summary.my_vote, Some(Up));
 }
 
 #[tokio::test]
 async fn col_01_ratings_average_per_criterion() {
     let b = board("ratings").await;
     let idea = b.post_idea(&b.f.member, "Rate me", &[]).await;
-    let path = format!("/workspaces/ratings/ideas/{idea}/ratings/{}", b.criterion);
     for (who, value) in [(&b.voters[0], 4), (&b.voters[1], 2), (&b.voters[1], 1)] {
-        let (st, v) = with_token(
-            &b.t,
-            "PUT",
-            &path,
-            &who.token,
-            Some(json!({"value": value})),
-        )
-        .await;
-        assert_eq!(st, 200, "{v}");
+        b.api(who)
+            .rate(b.slug(), idea, b.criterion, value)
+            .await
+            .expect(200);
     }
-    let (_, page) = b.get(&b.voters[0], &format!("/ideas/{idea}")).await;
-    let r = &page["ratings"][0];
+    let page = b.api(&b.voters[0]).idea(b.slug(), idea).await.ok();
+    let r = &page.ratings[0];
     assert_eq!(
-        (
-            r["count"].as_i64(),
-            r["average"].as_f64(),
-            r["mine"].as_i64()
-        ),
-        (Some(2), Some(2.5), Some(4)),
-        "{page}"
+        (r.criterion_id, r.count, r.average, r.mine),
+        (b.criterion, 2, Some(2.5), Some(4)),
+        "{page:?}"
     );
     let other =
         b.t.app
@@ -299,16 +255,9 @@ async fn col_01_ratings_average_per_criterion() {
             )
             .await
             .unwrap();
-    let (st, _) = with_token(
-        &b.t,
-        "PUT",
-        &format!("/workspaces/ratings/ideas/{idea}/ratings/{}", other.id),
-        &b.voters[0].token,
-        Some(json!({"value": 3})),
-    )
-    .await;
+    let unchosen = b.api(&b.voters[0]).rate(b.slug(), idea, other.id, 3).await;
     assert_eq!(
-        st, 404,
+        unchosen.status, 404,
         "criteria not chosen for the discussion cannot be rated"
     );
 }
@@ -316,225 +265,141 @@ async fn col_01_ratings_average_per_criterion() {
 #[tokio::test]
 async fn col_01_merge_moves_votes_and_comments_and_is_reversible() {
     let b = board("merges").await;
+    let ws = b.slug();
     let dup = b.post_idea(&b.f.member, "Duplicate", &[]).await;
     let keep = b.post_idea(&b.voters[3], "Original", &[]).await;
-    b.vote(&b.voters[0], &dup, "up").await;
-    b.vote(&b.voters[1], &dup, "up").await;
-    b.vote(&b.voters[1], &keep, "down").await;
+    b.vote(&b.voters[0], dup, Up).await;
+    b.vote(&b.voters[1], dup, Up).await;
+    b.vote(&b.voters[1], keep, Down).await;
     for text in ["first", "second"] {
-        let (st, _) = with_token(
-            &b.t,
-            "POST",
-            &format!("/workspaces/merges/ideas/{dup}/comments"),
-            &b.voters[2].token,
-            Some(json!({"body": text})),
-        )
-        .await;
-        assert_eq!(st, 201);
+        b.api(&b.voters[2])
+            .comment(ws, dup, &NewComment::new(text))
+            .await
+            .expect(201);
     }
-    let (st, _) = with_token(
-        &b.t,
-        "POST",
-        &format!("/workspaces/merges/ideas/{dup}/merge"),
-        &b.f.member.token,
-        Some(json!({"into": keep})),
-    )
-    .await;
-    assert_eq!(st, 403, "members cannot merge");
-    let (st, merged) = with_token(
-        &b.t,
-        "POST",
-        &format!("/workspaces/merges/ideas/{dup}/merge"),
-        &b.f.moderator.token,
-        Some(json!({"into": keep})),
-    )
-    .await;
-    assert_eq!(st, 200, "{merged}");
+    let refused = b.api(&b.f.member).merge_idea(ws, dup, keep).await;
+    assert_eq!(refused.status, 403, "members cannot merge");
+    let merged = b
+        .api(&b.f.moderator)
+        .merge_idea(ws, dup, keep)
+        .await
+        .expect(200);
     assert_eq!(
-        (merged["upvotes"].as_i64(), merged["downvotes"].as_i64()),
-        (Some(1), Some(1)),
+        (merged.summary.upvotes, merged.summary.downvotes),
+        (1, 1),
         "voter1 keeps their own vote on the target"
     );
-    assert_eq!(merged["comment_count"], 2);
-    assert_eq!(merged["merges"][0]["source_id"], json!(dup));
-    let listed: Vec<String> = b
-        .list_all("top", "")
-        .await
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(listed, vec![keep.clone()], "the duplicate leaves the list");
+    assert_eq!(merged.summary.comment_count, 2);
+    assert_eq!(merged.merges[0].source_id, dup);
+    let listed: Vec<IdeaId> = b.list_all("top", "").await.iter().map(|i| i.id).collect();
+    assert_eq!(listed, vec![keep], "the duplicate leaves the list");
     assert_eq!(b.count().await, 1);
-    let (_, dup_page) = b.get(&b.f.member, &format!("/ideas/{dup}")).await;
-    assert_eq!(dup_page["merged_into"], json!(keep));
-    b.vote(&b.voters[2], &keep, "up").await;
-    let (st, _) = with_token(
-        &b.t,
-        "PUT",
-        &format!("/workspaces/merges/ideas/{dup}/vote"),
-        &b.voters[3].token,
-        Some(json!({"direction":"up"})),
-    )
-    .await;
-    assert_eq!(st, 409, "a merged idea takes no votes");
-    let (st, back) = with_token(
-        &b.t,
-        "POST",
-        &format!("/workspaces/merges/ideas/{dup}/unmerge"),
-        &b.f.moderator.token,
-        None,
-    )
-    .await;
-    assert_eq!(st, 200, "{back}");
+    let dup_page = b.api(&b.f.member).idea(ws, dup).await.ok();
+    assert_eq!(dup_page.merged_into, Some(keep));
+    b.vote(&b.voters[2], keep, Up).await;
+    let on_merged = b.api(&b.voters[3]).vote(ws, dup, Up).await;
+    assert_eq!(on_merged.status, 409, "a merged idea takes no votes");
+    let back = b
+        .api(&b.f.moderator)
+        .unmerge_idea(ws, dup)
+        .await
+        .expect(200);
     assert_eq!(
         (
-            back["upvotes"].as_i64(),
-            back["comment_count"].as_i64(),
-            back["merged_into"].clone()
+            back.summary.upvotes,
+            back.summary.comment_count,
+            back.merged_into
         ),
-        (Some(2), Some(2), Value::Null)
+        (2, 2, None)
     );
     assert_eq!(b.count().await, 2);
-    let (_, kept) = b.get(&b.f.member, &format!("/ideas/{keep}")).await;
+    let kept = b.api(&b.f.member).idea(ws, keep).await.ok();
     assert_eq!(
         (
-            kept["upvotes"].as_i64(),
-            kept["downvotes"].as_i64(),
-            kept["comment_count"].as_i64()
+            kept.summary.upvotes,
+            kept.summary.downvotes,
+            kept.summary.comment_count
         ),
-        (Some(1), Some(1), Some(0))
+        (1, 1, 0)
     );
-    assert!(kept["merges"][0]["unmerged_at"].is_i64());
-    let (st, _) = with_token(
-        &b.t,
-        "POST",
-        &format!("/workspaces/merges/ideas/{keep}/merge"),
-        &b.f.moderator.token,
-        Some(json!({"into": keep})),
-    )
-    .await;
-    assert_eq!(st, 422, "an idea cannot be merged into itself");
+    assert!(kept.merges[0].unmerged_at.is_some());
+    let into_itself = b.api(&b.f.moderator).merge_idea(ws, keep, keep).await;
+    assert_eq!(
+        into_itself.status, 422,
+        "an idea cannot be merged into itself"
+    );
 }
 
 #[tokio::test]
 async fn col_01_soft_deletion_hides_from_members_and_moderators_restore() {
     let b = board("deletion").await;
+    let ws = b.slug();
     let idea = b.post_idea(&b.f.member, "Regret", &[]).await;
-    let path = format!("/workspaces/deletion/ideas/{idea}");
-    let (st, _) = with_token(&b.t, "DELETE", &path, &b.voters[0].token, None).await;
+    let (author, moderator) = (b.api(&b.f.member), b.api(&b.f.moderator));
+    let st = b.api(&b.voters[0]).delete_idea(ws, idea).await.status;
     assert_eq!(st, 403, "others cannot delete a member's idea");
-    assert_eq!(
-        with_token(&b.t, "DELETE", &path, &b.f.member.token, None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(b.get(&b.f.member, &format!("/ideas/{idea}")).await.0, 404);
-    let (st, v) = b.get(&b.f.moderator, &format!("/ideas/{idea}")).await;
-    assert!(st == 200 && v["deleted_at"].is_i64(), "{v}");
+    assert_eq!(author.delete_idea(ws, idea).await.status, 204);
+    assert_eq!(author.idea(ws, idea).await.status, 404);
+    let seen = moderator.idea(ws, idea).await.expect(200);
+    assert!(seen.deleted_at.is_some(), "{seen:?}");
     assert!(b.list_all("top", "").await.is_empty());
     assert_eq!(b.count().await, 0);
     assert_eq!(
-        with_token(&b.t, "DELETE", &path, &b.f.moderator.token, None)
-            .await
-            .0,
+        moderator.delete_idea(ws, idea).await.status,
         204,
         "deleting twice is harmless"
     );
     assert_eq!(b.count().await, 0);
+    assert_eq!(moderator.restore_idea(ws, idea).await.status, 200);
     assert_eq!(
-        with_token(
-            &b.t,
-            "POST",
-            &format!("{path}/restore"),
-            &b.f.moderator.token,
-            None
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        with_token(
-            &b.t,
-            "POST",
-            &format!("{path}/restore"),
-            &b.f.moderator.token,
-            None
-        )
-        .await
-        .0,
+        moderator.restore_idea(ws, idea).await.status,
         200,
         "restoring twice is harmless"
     );
     assert_eq!(b.count().await, 1);
-    assert_eq!(b.get(&b.f.member, &format!("/ideas/{idea}")).await.0, 200);
+    assert_eq!(author.idea(ws, idea).await.status, 200);
 }
 
 #[tokio::test]
 async fn col_01_threaded_comments_and_safe_markdown() {
     let b = board("threads").await;
+    let ws = b.slug();
     let idea = b.post_idea(&b.f.member, "Talk about me", &[]).await;
     let other = b.post_idea(&b.f.member, "Another", &[]).await;
-    let comments = format!("/workspaces/threads/ideas/{idea}/comments");
-    let (_, root) = with_token(
-        &b.t,
-        "POST",
-        &comments,
-        &b.voters[0].token,
-        Some(json!({"body": "root <script>alert(1)</script> **bold**"})),
-    )
-    .await;
-    assert!(!root["body_html"].as_str().unwrap().contains("<script"));
-    assert!(
-        root["body_html"]
-            .as_str()
-            .unwrap()
-            .contains("<strong>bold</strong>")
-    );
-    let root_id = root["id"].as_str().unwrap();
-    let (st, reply) = with_token(
-        &b.t,
-        "POST",
-        &comments,
-        &b.voters[1].token,
-        Some(json!({"body": "reply", "parent_id": root_id})),
-    )
-    .await;
-    assert_eq!(st, 201);
-    assert_eq!(reply["parent_id"], json!(root_id));
-    let (st, _) = with_token(
-        &b.t,
-        "POST",
-        &format!("/workspaces/threads/ideas/{other}/comments"),
-        &b.voters[1].token,
-        Some(json!({"body": "x", "parent_id": root_id})),
-    )
-    .await;
-    assert_eq!(st, 422, "a reply must be on the same idea");
+    let root = b
+        .api(&b.voters[0])
+        .comment(
+            ws,
+            idea,
+            &NewComment::new("root <script>alert(1)</script> **bold**"),
+        )
+        .await
+        .expect(201);
+    assert!(!root.body_html.contains("<script"));
+    assert!(root.body_html.contains("<strong>bold</strong>"));
+    let reply = b
+        .api(&b.voters[1])
+        .comment(ws, idea, &NewComment::reply(root.id, "reply"))
+        .await
+        .expect(201);
+    assert_eq!(reply.parent_id, Some(root.id));
+    let elsewhere = b
+        .api(&b.voters[1])
+        .comment(ws, other, &NewComment::reply(root.id, "x"))
+        .await;
+    assert_eq!(elsewhere.status, 422, "a reply must be on the same idea");
     let (st, _) = with_token(
         &b.t,
         "PATCH",
-        &format!("/workspaces/threads/comments/{root_id}"),
+        &format!("/workspaces/threads/comments/{}", root.id),
         &b.f.ws.owner.token,
         Some(json!({"body": "owner rewrites"})),
     )
     .await;
     assert_eq!(st, 403, "nobody edits another's words");
-    assert_eq!(
-        with_token(
-            &b.t,
-            "DELETE",
-            &format!("/workspaces/threads/comments/{root_id}"),
-            &b.f.moderator.token,
-            None
-        )
-        .await
-        .0,
-        204
-    );
-    let (_, list) = with_token(&b.t, "GET", &comments, &b.voters[2].token, None).await;
-    let items = list["items"].as_array().unwrap();
+    let removed = b.api(&b.f.moderator).delete_comment(ws, root.id).await;
+    assert_eq!(removed.status, 204);
+    let items = b.api(&b.voters[2]).comments(ws, idea).await.ok().items;
     assert_eq!(
         items.len(),
         2,
@@ -542,16 +407,24 @@ async fn col_01_threaded_comments_and_safe_markdown() {
     );
     assert_eq!(
         (
-            items[0]["deleted"].as_bool(),
-            items[0]["body"].as_str(),
-            items[0]["author"].clone()
+            items[0].deleted,
+            items[0].body.as_str(),
+            items[0].author.is_none()
         ),
-        (Some(true), Some(""), Value::Null)
+        (true, "", true)
     );
-    let (_, page) = b.get(&b.f.member, &format!("/ideas/{idea}")).await;
-    assert_eq!(page["comment_count"], 1);
-    let (_, x) = with_token(&b.t, "POST", &format!("/workspaces/threads/discussions/{}/ideas", b.discussion), &b.f.member.token, Some(json!({"title": "xss", "body": "[x](javascript:alert(1)) <img src=x onerror=alert(1)>"}))).await;
-    let html = x["body_html"].as_str().unwrap();
+    let page = b.api(&b.f.member).idea(ws, idea).await.ok();
+    assert_eq!(page.summary.comment_count, 1);
+    let hostile = NewIdea::new(
+        "xss",
+        "[x](javascript:alert(1)) <img src=x onerror=alert(1)>",
+    );
+    let x = b
+        .api(&b.f.member)
+        .post_idea(ws, b.discussion, &hostile)
+        .await
+        .expect(201);
+    let html = x.body_html.as_str();
     // The link is dropped and the raw HTML is shown as the text it is, never as a tag.
     assert!(
         !html.contains("javascript:") && !html.contains("<img") && !html.contains("href"),
@@ -567,26 +440,15 @@ async fn col_01_threaded_comments_and_safe_markdown() {
 async fn col_01_files_are_served_safely_and_links_are_checked() {
     let b = board("files").await;
     let idea = b.post_idea(&b.f.member, "With files", &[]).await;
-    let up = format!("/workspaces/files/ideas/{idea}/attachments");
-    let (st, a) = call(
-        &b.t,
-        "POST",
-        &up,
-        &Auth::Token(b.f.member.token.clone()),
-        Body::Upload {
-            filename: "pixel.png",
-            bytes: png(),
-        },
-    )
-    .await;
-    assert_eq!(st, 201, "{a}");
-    assert_eq!(a["content_type"], "image/png");
+    let author = b.api(&b.f.member);
+    let a = author
+        .attach(b.slug(), idea, "pixel.png", png())
+        .await
+        .expect(201);
+    assert_eq!(a.content_type, "image/png");
     let resp =
         b.t.http
-            .get(b.t.api(&format!(
-                "/workspaces/files/attachments/{}/content",
-                a["id"].as_str().unwrap()
-            )))
+            .get(b.t.api(&format!("/workspaces/files/attachments/{}/content", a.id)))
             .bearer_auth(&b.voters[0].token)
             .send()
             .await
@@ -600,24 +462,18 @@ async fn col_01_files_are_served_safely_and_links_are_checked() {
             .starts_with("inline")
     );
     assert_eq!(resp.bytes().await.unwrap().to_vec(), png());
-    let (st, h) = call(
-        &b.t,
-        "POST",
-        &up,
-        &Auth::Token(b.f.member.token.clone()),
-        Body::Upload {
-            filename: "page.html",
-            bytes: b"<html><script>alert(1)</script></html>".to_vec(),
-        },
-    )
-    .await;
-    assert_eq!(st, 201);
+    let h = author
+        .attach(
+            b.slug(),
+            idea,
+            "page.html",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+        )
+        .await
+        .expect(201);
     let resp =
         b.t.http
-            .get(b.t.api(&format!(
-                "/workspaces/files/attachments/{}/content",
-                h["id"].as_str().unwrap()
-            )))
+            .get(b.t.api(&format!("/workspaces/files/attachments/{}/content", h.id)))
             .bearer_auth(&b.voters[0].token)
             .send()
             .await
@@ -636,17 +492,11 @@ async fn col_01_files_are_served_safely_and_links_are_checked() {
             .unwrap()
             .contains("sandbox")
     );
-    let (st, _) = call(
-        &b.t,
-        "POST",
-        &up,
-        &Auth::Token(b.voters[0].token.clone()),
-        Body::Upload {
-            filename: "x.png",
-            bytes: png(),
-        },
-    )
-    .await;
+    let st = b
+        .api(&b.voters[0])
+        .attach(b.slug(), idea, "x.png", png())
+        .await
+        .status;
     assert_eq!(st, 403, "only the author or a moderator attaches files");
     let (st, l) = with_token(
         &b.t,
@@ -657,15 +507,9 @@ async fn col_01_files_are_served_safely_and_links_are_checked() {
     )
     .await;
     assert_eq!(st, 201, "{l}");
-    let (_, page) = b.get(&b.f.member, &format!("/ideas/{idea}")).await;
-    assert_eq!(
-        (
-            page["attachments"].as_array().unwrap().len(),
-            page["links"].as_array().unwrap().len()
-        ),
-        (2, 1)
-    );
-    let aid = a["id"].as_str().unwrap();
+    let page = author.idea(b.slug(), idea).await.ok();
+    assert_eq!((page.attachments.len(), page.links.len()), (2, 1));
+    let aid = a.id;
     assert_eq!(
         with_token(
             &b.t,

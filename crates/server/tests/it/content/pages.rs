@@ -5,23 +5,14 @@
 
 use ideaweave_app::*;
 use ideaweave_domain::{Role, VoteDirection};
+use ideaweave_testkit::browser;
 use ideaweave_testkit::{Session, TestApp, TestWorkspace};
-use reqwest::redirect::Policy;
-
-/// A browser-like client that does not follow redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// A signed-in member of `w` with `role`, as a browser session.
 pub async fn person(t: &TestApp, w: &TestWorkspace, name: &str, role: Role) -> Session {
     let email = format!("{name}@{}.pages.test", w.slug);
-    let s = t.session(&email, "a long enough password").await;
-    t.app.add_member(&w.slug, &email, role).await.unwrap();
-    s
+    t.member_session(&w.slug, &email, name, "a long enough password", role)
+        .await
 }
 
 pub async fn get(

@@ -14,7 +14,6 @@ use std::time::Duration;
 use ideaweave_domain::Role;
 use ideaweave_server::mail::SmtpMailer;
 use ideaweave_testkit::{Session, TestApp, TestSmtp};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Auth, Body, call, error_code};
@@ -25,34 +24,9 @@ const ANN_PASSWORD: &str = "ann's quiet harbour lamp";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// A response: status, headers, JSON body (Null if none).
-pub(crate) struct Reply {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
+pub(crate) type Reply = ideaweave_testkit::Reply;
 
-impl Reply {
-    /// The session a `Set-Cookie` in this reply starts, with the anti-CSRF token of the body.
-    pub fn session(&self, user: ideaweave_domain::UserId) -> Session {
-        let cookie = self
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix("iw_session="))
-            .and_then(|v| v.split(';').next())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| panic!("no session cookie in {:?}", self.headers))
-            .to_owned();
-        let csrf = self.body["csrf_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no csrf_token in {}", self.body))
-            .to_owned();
-        Session { user, cookie, csrf }
-    }
-}
-
-/// Sends a JSON request to `/api/v1{path}` with an optional session and user agent.
+/// Sends a JSON request to `/api/v1{path}` with an optional session, as Firefox.
 pub(crate) async fn send(
     t: &TestApp,
     method: &str,
@@ -60,31 +34,10 @@ pub(crate) async fn send(
     session: Option<&Session>,
     body: Option<Value>,
 ) -> Reply {
-    let mut rb = t
-        .http
-        .request(Method::from_bytes(method.as_bytes()).unwrap(), t.api(path))
-        .header("user-agent", FIREFOX);
-    if let Some(s) = session {
-        rb = s.apply(rb);
-    }
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let resp = rb.send().await.expect("request sent");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.expect("body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    t.client(session)
+        .user_agent(FIREFOX)
+        .send(method, path, body)
+        .await
 }
 
 /// Signs in over HTTP; the reply (200 with a session, 202 with a challenge, 403, 429).

@@ -591,21 +591,14 @@ async fn idn_03_saml_settings_are_checked_and_need_admins() {
     assert_eq!(b.api("/me").await.0, 200);
 
     // Members cannot read it; tokens cannot change it; admins turn it off.
-    t.app
-        .create_user(
+    let mo = t
+        .member_session(
+            "corp",
             "mo@corp.example",
             "Mo",
-            Some("mo's own long passphrase"),
-            false,
+            "mo's own long passphrase",
+            ideaweave_domain::Role::Member,
         )
-        .await
-        .unwrap();
-    t.app
-        .add_member("corp", "mo@corp.example", ideaweave_domain::Role::Member)
-        .await
-        .unwrap();
-    let mo = t
-        .session("mo@corp.example", "mo's own long passphrase")
         .await;
     let get = call(
         &t,

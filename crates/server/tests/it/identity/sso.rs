@@ -297,21 +297,14 @@ pub(crate) async fn corp_and_owner() -> (TestApp, ideaweave_testkit::Session) {
     })
     .await;
     t.workspace("corp").await;
-    t.app
-        .create_user(
+    let owner = t
+        .member_session(
+            "corp",
             "olga@corp.example",
             "Olga",
-            Some("olga's own long passphrase"),
-            false,
+            "olga's own long passphrase",
+            Role::Owner,
         )
-        .await
-        .unwrap();
-    t.app
-        .add_member("corp", "olga@corp.example", Role::Owner)
-        .await
-        .unwrap();
-    let owner = t
-        .session("olga@corp.example", "olga's own long passphrase")
         .await;
     (t, owner)
 }
@@ -597,21 +590,14 @@ async fn idn_03_oidc_settings_are_checked_and_need_admins() {
             .await;
     assert_eq!(st, 422, "{v}");
     // Members cannot read or change it; tokens cannot change it.
-    t.app
-        .create_user(
+    let mo = t
+        .member_session(
+            "corp",
             "mo@corp.example",
             "Mo",
-            Some("mo's own long passphrase"),
-            false,
+            "mo's own long passphrase",
+            Role::Member,
         )
-        .await
-        .unwrap();
-    t.app
-        .add_member("corp", "mo@corp.example", Role::Member)
-        .await
-        .unwrap();
-    let mo = t
-        .session("mo@corp.example", "mo's own long passphrase")
         .await;
     assert_eq!(
         call(

@@ -4,16 +4,9 @@
 
 use ideaweave_domain::Role;
 use ideaweave_testkit::TestApp;
-use reqwest::redirect::Policy;
+use ideaweave_testkit::browser;
 
-/// A browser-like client that does not follow redirects, so each step can be checked.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
+/// The session cookie a sign-in answer sets.
 fn cookie_of(r: &reqwest::Response) -> Option<String> {
     r.headers()
         .get_all("set-cookie")

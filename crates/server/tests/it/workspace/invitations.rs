@@ -2,55 +2,46 @@
 
 use std::time::Duration;
 
-use ideaweave_testkit::TestApp;
+use ideaweave_domain::Role;
+use ideaweave_testkit::{Person, TestApp};
 use serde_json::json;
 
 use crate::helpers::{Auth, Body, call, error_code, with_token};
 use crate::platform::routes::Fixture;
 
-async fn invite(t: &TestApp, token: &str, email: &str, role: &str) -> String {
-    let (st, v) = with_token(
-        t,
-        "POST",
-        "/workspaces/invites/invitations",
-        token,
-        Some(json!({"email": email, "role": role})),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let url = v["accept_url"].as_str().unwrap();
-    assert!(url.ends_with(v["token"].as_str().unwrap()));
-    v["token"].as_str().unwrap().to_owned()
+async fn invite(t: &TestApp, by: &Person, email: &str, role: Role) -> String {
+    let created = t
+        .client(by)
+        .invite("invites", email, role)
+        .await
+        .expect(201);
+    let token = created
+        .token
+        .expect("no mail server: the secret is returned");
+    let url = created.accept_url.expect("and the link to pass on");
+    assert!(url.ends_with(&token));
+    token
 }
 
 #[tokio::test]
 async fn col_02_invitation_creates_account_once_and_signs_in() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
-    let token = invite(&t, &f.admin.token, "New.Person@Example.org", "moderator").await;
-    let (st, info) = call(
-        &t,
-        "GET",
-        &format!("/invitations/{token}"),
-        &Auth::None,
-        Body::None,
-    )
-    .await;
-    assert_eq!(st, 200);
+    let token = invite(&t, &f.admin, "New.Person@Example.org", Role::Moderator).await;
+    let anyone = t.client(Auth::None);
+    let info = anyone.invitation_info(&token).await.expect(200);
     assert_eq!(
-        (info["email"].as_str(), info["role"].as_str()),
-        (Some("new.person@example.org"), Some("moderator"))
+        (info.email.as_str(), info.role),
+        ("new.person@example.org", Role::Moderator)
     );
     let accept = format!("/invitations/{token}/accept");
-    let (st, v) = call(
-        &t,
-        "POST",
-        &accept,
-        &Auth::None,
-        Body::Json(json!({"name": "New Person", "password": "short"})),
-    )
-    .await;
-    assert_eq!((st, v["error"]["field"].as_str()), (422, Some("password")));
+    let weak = anyone
+        .accept_invitation(&token, Some(("New Person", "short")))
+        .await;
+    assert_eq!(
+        (weak.status, weak.body["error"]["field"].as_str()),
+        (422, Some("password"))
+    );
     let resp = t
         .http
         .post(t.api(&accept))
@@ -107,7 +98,7 @@ async fn col_02_invitation_creates_account_once_and_signs_in() {
 async fn col_02_invitations_expire_can_be_revoked_and_cannot_be_guessed() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
-    let revoked = invite(&t, &f.ws.owner.token, "r@example.org", "member").await;
+    let revoked = invite(&t, &f.ws.owner, "r@example.org", Role::Member).await;
     let (_, list) = with_token(
         &t,
         "GET",
@@ -145,7 +136,7 @@ async fn col_02_invitations_expire_can_be_revoked_and_cannot_be_guessed() {
         .0,
         409
     );
-    let late = invite(&t, &f.ws.owner.token, "late@example.org", "member").await;
+    let late = invite(&t, &f.ws.owner, "late@example.org", Role::Member).await;
     t.clock.advance(Duration::from_secs(8 * 24 * 3600));
     let (st, v) = call(
         &t,
@@ -205,7 +196,7 @@ async fn col_02_existing_accounts_accept_while_signed_in() {
     let s = t
         .session("has.account@example.org", "an existing password")
         .await;
-    let token = invite(&t, &f.ws.owner.token, "has.account@example.org", "member").await;
+    let token = invite(&t, &f.ws.owner, "has.account@example.org", Role::Member).await;
     let accept = format!("/invitations/{token}/accept");
     let (st, v) = call(&t, "POST", &accept, &Auth::None, Body::Json(json!({}))).await;
     assert_eq!(st, 403, "{v}");
@@ -284,7 +275,7 @@ async fn sign_in_does_not_reveal_which_accounts_exist() {
 async fn session_and_invitation_routes_reject_bad_input() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
-    let token = invite(&t, &f.ws.owner.token, "bad.input@example.org", "member").await;
+    let token = invite(&t, &f.ws.owner, "bad.input@example.org", Role::Member).await;
     let accept = format!("/invitations/{token}/accept");
     for path in ["/session", accept.as_str()] {
         let cases: Vec<(&str, Body, u16)> = vec![
@@ -398,7 +389,7 @@ async fn col_02_api_tokens_cannot_accept_invitations() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
     let other = t.workspace("elsewhere").await;
-    let token = invite(&t, &f.ws.owner.token, &other.owner.email, "member").await;
+    let token = invite(&t, &f.ws.owner, &other.owner.email, Role::Member).await;
     let read_only = t
         .token(
             &other.owner.email,
@@ -441,8 +432,8 @@ async fn col_02_the_invitation_link_does_not_tell_whether_an_account_exists() {
     let f = Fixture::new(&t, "invites").await;
     t.session("has.account@example.org", "a long enough password")
         .await;
-    let existing = invite(&t, &f.admin.token, "has.account@example.org", "member").await;
-    let unknown = invite(&t, &f.admin.token, "no.account@example.org", "member").await;
+    let existing = invite(&t, &f.admin, "has.account@example.org", Role::Member).await;
+    let unknown = invite(&t, &f.admin, "no.account@example.org", Role::Member).await;
     let view = |token: String, email: &'static str| {
         let t = &t;
         async move {
