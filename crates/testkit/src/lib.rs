@@ -25,7 +25,7 @@ pub use smtp::{
 
 use ideaweave_app::{App, Clock, Member, SystemClock};
 use ideaweave_domain::policy::Actor;
-use ideaweave_domain::{Role, TokenScope, UserId, WorkspaceId};
+use ideaweave_domain::{CriterionId, DiscussionId, Role, SpaceId, TokenScope, UserId, WorkspaceId};
 use ideaweave_server::config::Config;
 use sqlx::Connection;
 
@@ -378,6 +378,57 @@ impl TestApp {
                 role: Role::Owner,
             },
         }
+    }
+
+    /// As `w`'s owner, through the use case: a rating criterion.
+    pub async fn criterion(&self, w: &TestWorkspace, name: &str) -> CriterionId {
+        let input = ideaweave_app::NamedItemInput {
+            name: name.to_owned(),
+            position: None,
+        };
+        self.app
+            .create_criterion(&w.as_member(&w.owner), input)
+            .await
+            .expect("criterion")
+            .id
+    }
+
+    /// As `w`'s owner, through the use case: a space open to every member.
+    pub async fn space(&self, w: &TestWorkspace, name: &str, description: &str) -> SpaceId {
+        let input = ideaweave_app::SpaceInput {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            private: false,
+        };
+        self.app
+            .create_space(&w.as_member(&w.owner), input)
+            .await
+            .expect("space")
+            .id
+    }
+
+    /// As `w`'s owner, through the use case: a challenge in `space` without a deadline, whose
+    /// ideas are rated on `criteria`.
+    pub async fn challenge(
+        &self,
+        w: &TestWorkspace,
+        space: SpaceId,
+        title: &str,
+        description: &str,
+        criteria: &[CriterionId],
+    ) -> DiscussionId {
+        let input = ideaweave_app::DiscussionInput {
+            kind: ideaweave_app::DiscussionKind::Challenge,
+            title: title.to_owned(),
+            description: description.to_owned(),
+            deadline: None,
+            criteria: criteria.to_vec(),
+        };
+        self.app
+            .create_discussion(&w.as_member(&w.owner), space, input)
+            .await
+            .expect("challenge")
+            .id
     }
 
     /// Adds a password-less member with a role and a token of `scope`.

@@ -31,51 +31,17 @@ async fn board(slug: &str) -> Board {
     for i in 0..4 {
         voters.push(t.member(&f.ws, &format!("voter{i}"), Role::Member).await);
     }
-    let owner = f.ws.as_member(&f.ws.owner);
-    let space = t
-        .app
-        .create_space(
-            &owner,
-            SpaceInput {
-                name: "Ideas".into(),
-                description: String::new(),
-                private: false,
-            },
-        )
-        .await
-        .unwrap();
-    let crit = t
-        .app
-        .create_criterion(
-            &owner,
-            NamedItemInput {
-                name: "Impact".into(),
-                position: None,
-            },
-        )
-        .await
-        .unwrap();
-    let d = t
-        .app
-        .create_discussion(
-            &owner,
-            space.id,
-            DiscussionInput {
-                kind: DiscussionKind::Challenge,
-                title: "Make it better".into(),
-                description: String::new(),
-                deadline: None,
-                criteria: vec![crit.id],
-            },
-        )
-        .await
-        .unwrap();
+    let space = t.space(&f.ws, "Ideas", "").await;
+    let criterion = t.criterion(&f.ws, "Impact").await;
+    let discussion = t
+        .challenge(&f.ws, space, "Make it better", "", &[criterion])
+        .await;
     Board {
         t,
         f,
         voters,
-        discussion: d.id,
-        criterion: crit.id,
+        discussion,
+        criterion,
     }
 }
 
@@ -244,18 +210,8 @@ async fn col_01_ratings_average_per_criterion() {
         (b.criterion, 2, Some(2.5), Some(4)),
         "{page:?}"
     );
-    let other =
-        b.t.app
-            .create_criterion(
-                &b.f.ws.as_member(&b.f.ws.owner),
-                NamedItemInput {
-                    name: "Unused".into(),
-                    position: None,
-                },
-            )
-            .await
-            .unwrap();
-    let unchosen = b.api(&b.voters[0]).rate(b.slug(), idea, other.id, 3).await;
+    let other = b.t.criterion(&b.f.ws, "Unused").await;
+    let unchosen = b.api(&b.voters[0]).rate(b.slug(), idea, other, 3).await;
     assert_eq!(
         unchosen.status, 404,
         "criteria not chosen for the discussion cannot be rated"

@@ -61,50 +61,16 @@ pub struct Scene {
 
 pub async fn scene(t: &TestApp, slug: &str) -> Scene {
     let w = t.workspace(slug).await;
-    let owner = w.as_member(&w.owner);
-    let criterion = t
-        .app
-        .create_criterion(
-            &owner,
-            NamedItemInput {
-                name: "Impact".into(),
-                position: None,
-            },
-        )
-        .await
-        .unwrap();
-    let space = t
-        .app
-        .create_space(
-            &owner,
-            SpaceInput {
-                name: "Ops".into(),
-                description: "Operations".into(),
-                private: false,
-            },
-        )
-        .await
-        .unwrap();
+    let criterion = t.criterion(&w, "Impact").await;
+    let space = t.space(&w, "Ops", "Operations").await;
     let d = t
-        .app
-        .create_discussion(
-            &owner,
-            space.id,
-            DiscussionInput {
-                kind: DiscussionKind::Challenge,
-                title: "Save energy".into(),
-                description: "How?".into(),
-                deadline: None,
-                criteria: vec![criterion.id],
-            },
-        )
-        .await
-        .unwrap();
+        .challenge(&w, space, "Save energy", "How?", &[criterion])
+        .await;
     Scene {
         w,
-        space: space.id.to_string(),
-        discussion: d.id.to_string(),
-        criterion: criterion.id.to_string(),
+        space: space.to_string(),
+        discussion: d.to_string(),
+        criterion: criterion.to_string(),
     }
 }
 

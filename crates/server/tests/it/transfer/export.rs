@@ -54,17 +54,7 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
     let amy = t.member(&w, "amy", Role::Member).await;
     let bo = t.member(&w, "bo", Role::Member).await;
     let gone = t.member(&w, "gone", Role::Member).await;
-    let crit = t
-        .app
-        .create_criterion(
-            &owner,
-            NamedItemInput {
-                name: "Impact".into(),
-                position: None,
-            },
-        )
-        .await
-        .unwrap();
+    let crit = t.criterion(&w, "Impact").await;
     let private = t
         .app
         .create_space(
@@ -93,7 +83,7 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
                 title: "Make it better — ünïcode ✓".into(),
                 description: "desc".into(),
                 deadline: Some(1_900_000_000_000),
-                criteria: vec![crit.id],
+                criteria: vec![crit],
             },
         )
         .await
@@ -160,7 +150,7 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
     let (st, v) = with_token(
         t,
         "PUT",
-        &format!("/workspaces/{slug}/ideas/{a}/ratings/{}", crit.id),
+        &format!("/workspaces/{slug}/ideas/{a}/ratings/{crit}"),
         &bo.token,
         Some(json!({"value": 4})),
     )
