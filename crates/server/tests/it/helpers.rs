@@ -17,6 +17,22 @@ pub async fn call(t: &TestApp, method: &str, path: &str, auth: &Auth, body: Body
     (r.status, r.body)
 }
 
+/// [`call`] with a JSON body, `Value::Null` meaning none.
+pub async fn call_json(
+    t: &TestApp,
+    auth: &Auth,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let body = if body.is_null() {
+        Body::None
+    } else {
+        Body::Json(body)
+    };
+    call(t, method, path, auth, body).await
+}
+
 /// Shorthand for a bearer-token JSON request.
 pub async fn with_token(
     t: &TestApp,

@@ -8,16 +8,7 @@ use ideaweave_testkit::log_capture::captured_log;
 use ideaweave_testkit::{Session, TestApp, TestWorkspace};
 use serde_json::{Value, json};
 
-use crate::helpers::{Auth, Body, call, error_code, open_discussion, png};
-
-async fn send(t: &TestApp, auth: &Auth, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let b = if body.is_null() {
-        Body::None
-    } else {
-        Body::Json(body)
-    };
-    call(t, method, path, auth, b).await
-}
+use crate::helpers::{Auth, Body, call, call_json, error_code, open_discussion, png};
 
 /// A workspace where Pat (a member with a password, a session and a token) has written,
 /// commented, voted, linked and uploaded, around Quinn's contributions.
@@ -40,7 +31,7 @@ const PAT: &str = "pat@example.org";
 const PAT_PASSWORD: &str = "pat's long password";
 
 async fn post(t: &TestApp, auth: &Auth, path: &str, body: Value) -> String {
-    let (st, v) = send(t, auth, "POST", path, body).await;
+    let (st, v) = call_json(t, auth, "POST", path, body).await;
     assert_eq!(st, 201, "{path}: {v}");
     v["id"].as_str().unwrap().to_owned()
 }
@@ -97,7 +88,7 @@ async fn world(slug: &str) -> World {
         json!({"body": "Quinn on Pat's idea"}),
     )
     .await;
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &me,
         "PUT",
@@ -147,7 +138,7 @@ impl World {
     }
 
     async fn erase(&self, mode: &str) -> Value {
-        let (st, v) = send(
+        let (st, v) = call_json(
             &self.t,
             &self.admin,
             "POST",
@@ -160,7 +151,7 @@ impl World {
     }
 
     async fn get(&self, rest: &str) -> (u16, Value) {
-        send(&self.t, &self.quinn, "GET", &self.path(rest), Value::Null).await
+        call_json(&self.t, &self.quinn, "GET", &self.path(rest), Value::Null).await
     }
 
     async fn comments_of(&self, idea: &str) -> Vec<Value> {
@@ -171,7 +162,7 @@ impl World {
 
     /// Pat is signed out everywhere, their token is dead, and they are no longer a member.
     async fn assert_pat_is_out(&self) {
-        let (st, _) = send(
+        let (st, _) = call_json(
             &self.t,
             &Auth::Session(self.pat.clone()),
             "GET",
@@ -180,7 +171,7 @@ impl World {
         )
         .await;
         assert_eq!(st, 401, "the session ended");
-        let (st, _) = send(
+        let (st, _) = call_json(
             &self.t,
             &Auth::Token(self.pat_token.clone()),
             "GET",
@@ -298,7 +289,7 @@ async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the
         cookie: again.session,
         csrf: again.csrf,
     };
-    let (st, data) = send(
+    let (st, data) = call_json(
         &w.t,
         &Auth::Session(s),
         "GET",
@@ -309,7 +300,7 @@ async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the
     assert_eq!(st, 200);
     assert_eq!(data["workspaces"], json!([]), "{data}");
 
-    let (_, events) = send(
+    let (_, events) = call_json(
         &w.t,
         &w.admin,
         "GET",
@@ -367,7 +358,7 @@ async fn dsr_03_erasure_is_refused_for_oneself_the_last_owner_tokens_and_strange
     let erase = |auth: Auth, who: String| {
         let t = &w.t;
         let path = w.path(&format!("/people/{who}/erasure"));
-        async move { send(t, &auth, "POST", &path, json!({"mode": "purge"})).await }
+        async move { call_json(t, &auth, "POST", &path, json!({"mode": "purge"})).await }
     };
     let admin_id = match &w.admin {
         Auth::Session(s) => s.user.0.to_string(),
@@ -392,7 +383,7 @@ async fn dsr_03_erasure_is_refused_for_oneself_the_last_owner_tokens_and_strange
     assert_eq!(st, 403, "members erase nobody");
     let (st, _) = erase(w.admin.clone(), uuid::Uuid::new_v4().to_string()).await;
     assert_eq!(st, 404);
-    let (st, v) = send(
+    let (st, v) = call_json(
         &w.t,
         &w.admin,
         "POST",
@@ -414,7 +405,7 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
         .add_member("purges", PAT, Role::Member)
         .await
         .unwrap();
-    let (st, v) = send(
+    let (st, v) = call_json(
         &w.t,
         &Auth::Token(other.owner.token.clone()),
         "PUT",
@@ -433,7 +424,7 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
     )
     .await;
 
-    let (st, statement) = send(&w.t, &me, "GET", "/me/deletion", Value::Null).await;
+    let (st, statement) = call_json(&w.t, &me, "GET", "/me/deletion", Value::Null).await;
     assert_eq!(st, 200, "{statement}");
     assert_eq!(statement["possible"], true);
     assert_eq!(statement["confirm_with"], PAT);
@@ -456,7 +447,7 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
         ])
     );
 
-    let (st, v) = send(
+    let (st, v) = call_json(
         &w.t,
         &Auth::Token(w.pat_token.clone()),
         "DELETE",
@@ -465,9 +456,9 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
     )
     .await;
     assert_eq!(st, 403, "a token cannot delete the account: {v}");
-    let (st, v) = send(&w.t, &me, "DELETE", "/me", json!({"confirm": "yes"})).await;
+    let (st, v) = call_json(&w.t, &me, "DELETE", "/me", json!({"confirm": "yes"})).await;
     assert_eq!(st, 422, "the address must be typed: {v}");
-    let (st, v) = send(&w.t, &me, "DELETE", "/me", json!({"confirm": PAT})).await;
+    let (st, v) = call_json(&w.t, &me, "DELETE", "/me", json!({"confirm": PAT})).await;
     assert_eq!(st, 204, "{v}");
 
     w.assert_pat_is_out().await;
@@ -483,7 +474,7 @@ async fn dsr_03_deleting_an_account_erases_it_everywhere_under_each_workspace_po
     );
     let (_, idea) = w.get(&format!("/ideas/{}", w.pat_idea)).await;
     assert_eq!(idea["author"]["name"], "Former member", "{idea}");
-    let (st, _) = send(
+    let (st, _) = call_json(
         &w.t,
         &Auth::Token(other.owner.token.clone()),
         "GET",
@@ -503,7 +494,7 @@ async fn dsr_03_the_only_owner_of_a_workspace_cannot_delete_their_account() {
         .await
         .unwrap();
     let me = Auth::Session(s);
-    let (_, statement) = send(&t, &me, "GET", "/me/deletion", Value::Null).await;
+    let (_, statement) = call_json(&t, &me, "GET", "/me/deletion", Value::Null).await;
     assert_eq!(statement["possible"], false);
     assert!(
         statement["blocked_by"]
@@ -512,7 +503,7 @@ async fn dsr_03_the_only_owner_of_a_workspace_cannot_delete_their_account() {
             .contains("only owner of solo"),
         "{statement}"
     );
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &me,
         "DELETE",
@@ -521,7 +512,7 @@ async fn dsr_03_the_only_owner_of_a_workspace_cannot_delete_their_account() {
     )
     .await;
     assert_eq!((st, error_code(&v).as_str()), (409, "conflict"), "{v}");
-    let (st, _) = send(&t, &me, "GET", "/me", Value::Null).await;
+    let (st, _) = call_json(&t, &me, "GET", "/me", Value::Null).await;
     assert_eq!(st, 200, "nothing happened");
 }
 
@@ -843,7 +834,7 @@ async fn dsr_03_someone_who_only_voted_and_left_can_still_delete_their_account()
     )
     .await;
     let me = Auth::Session(voter.clone());
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &me,
         "PUT",
@@ -855,7 +846,7 @@ async fn dsr_03_someone_who_only_voted_and_left_can_still_delete_their_account()
     )
     .await;
     assert_eq!(st, 200);
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &me,
         "DELETE",
@@ -864,12 +855,12 @@ async fn dsr_03_someone_who_only_voted_and_left_can_still_delete_their_account()
     )
     .await;
     assert_eq!(st, 204, "they leave");
-    let (_, statement) = send(&t, &me, "GET", "/me/deletion", Value::Null).await;
+    let (_, statement) = call_json(&t, &me, "GET", "/me/deletion", Value::Null).await;
     assert_eq!(
         statement["workspaces"][0]["slug"], "voters",
         "the workspace still holds their vote: {statement}"
     );
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &me,
         "DELETE",

@@ -6,19 +6,10 @@ use ideaweave_domain::Role;
 use ideaweave_testkit::{Session, TestApp, closed_port, mail_config};
 use serde_json::{Value, json};
 
-use crate::helpers::{Auth, Body, call, open_discussion};
-
-async fn send(t: &TestApp, auth: &Auth, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let b = if body.is_null() {
-        Body::None
-    } else {
-        Body::Json(body)
-    };
-    call(t, method, path, auth, b).await
-}
+use crate::helpers::{Auth, call_json, open_discussion};
 
 async fn restrict(t: &TestApp, s: &Session, on: bool) -> Value {
-    let (st, v) = send(
+    let (st, v) = call_json(
         t,
         &Auth::Session(s.clone()),
         "PUT",
@@ -47,7 +38,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     let moder = Auth::Token(moderator.token.clone());
     let d = open_discussion(&t, "frozen", &w.owner.token).await;
     let ideas = format!("/workspaces/frozen/discussions/{d}/ideas");
-    let (_, mine) = send(
+    let (_, mine) = call_json(
         &t,
         &me,
         "POST",
@@ -56,7 +47,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     )
     .await;
     let mine = mine["id"].as_str().unwrap().to_owned();
-    let (_, theirs) = send(
+    let (_, theirs) = call_json(
         &t,
         &owner,
         "POST",
@@ -65,7 +56,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     )
     .await;
     let theirs = theirs["id"].as_str().unwrap().to_owned();
-    let (st, comment) = send(
+    let (st, comment) = call_json(
         &t,
         &me,
         "POST",
@@ -76,7 +67,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     assert_eq!(st, 201, "{comment}");
     let comment = comment["id"].as_str().unwrap().to_owned();
 
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &owner,
         "PUT",
@@ -85,7 +76,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     )
     .await;
     assert_eq!(st, 403, "a workspace token cannot restrict a person: {v}");
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &me,
         "PUT",
@@ -103,11 +94,11 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
         on,
         "asking again changes nothing"
     );
-    let (_, state) = send(&t, &me, "GET", "/me/restriction", Value::Null).await;
+    let (_, state) = call_json(&t, &me, "GET", "/me/restriction", Value::Null).await;
     assert_eq!(state, on);
 
     // Pat acts on nothing.
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &me,
         "POST",
@@ -122,7 +113,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
             .unwrap()
             .contains("lift the restriction")
     );
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &me,
         "PUT",
@@ -159,7 +150,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
             Value::Null,
         ),
     ] {
-        let (st, v) = send(&t, &moder, method, &path, body).await;
+        let (st, v) = call_json(&t, &moder, method, &path, body).await;
         assert_eq!(st, 409, "{method} {path}: {v}");
         assert!(
             v["error"]["message"].as_str().unwrap().contains("frozen"),
@@ -168,7 +159,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     }
     // Everything else goes on: the owner's idea takes comments, and a reply to Pat's comment
     // tells Pat nothing.
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &owner,
         "POST",
@@ -182,7 +173,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
         waiting_before,
         "no mail for Pat"
     );
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &me,
         "GET",
@@ -195,7 +186,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     // Lifted: all of it works again, and Pat is told again.
     let off = restrict(&t, &pat, false).await;
     assert_eq!(off, json!({"restricted": false}));
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &owner,
         "POST",
@@ -208,7 +199,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
         t.app.outbox_counts().await.unwrap().waiting,
         waiting_before + 1
     );
-    let (st, v) = send(
+    let (st, v) = call_json(
         &t,
         &moder,
         "DELETE",
@@ -217,7 +208,7 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
     )
     .await;
     assert_eq!(st, 204, "{v}");
-    let (st, _) = send(
+    let (st, _) = call_json(
         &t,
         &me,
         "POST",
