@@ -32,11 +32,15 @@ pub struct ConfigArgs {
 
 impl ConfigArgs {
     pub(crate) fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
-        Ok(Config::load(&Overrides {
+        Ok(Config::load(&self.overrides(listen))?)
+    }
+
+    fn overrides(&self, listen: Option<String>) -> Overrides {
+        Overrides {
             config_file: self.config.clone(),
             data_dir: self.data_dir.clone(),
             listen,
-        })?)
+        }
     }
 }
 
@@ -371,7 +375,9 @@ enum ConfigCommand {
         #[arg(long)]
         markdown: bool,
     },
-    /// Load and validate the configuration, then print the values in force.
+    /// Load and validate the configuration, then print every option with the value in force
+    /// and where it came from (flag, environment variable, file or default); secrets are never
+    /// printed.
     Check {
         #[command(flatten)]
         cfg: ConfigArgs,
@@ -796,24 +802,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { cfg }) => {
-            let c = cfg.load(None)?;
-            say!(
-                "listen = {}\ndata_dir = {}\npublic_url = {}\ndatabase.url = {}\ndatabase.max_connections = {}\ndatabase.busy_timeout_seconds = {}\nuploads.dir = {}\nuploads.max_bytes = {}\nhttp.max_json_bytes = {}\nhttp.secure_cookies = {}\nsessions.ttl_hours = {}\ninvitations.ttl_hours = {}\nretention.instance_activity_days = {}\nlog.filter = {}",
-                c.listen,
-                c.data_dir.display(),
-                c.public_url,
-                crate::redact(&c.database_url),
-                c.max_connections,
-                c.busy_timeout.as_secs(),
-                c.uploads_dir.display(),
-                c.max_upload_bytes,
-                c.max_json_bytes,
-                c.secure_cookies,
-                c.session_ttl.as_secs() / 3600,
-                c.invitation_ttl.as_secs() / 3600,
-                c.instance_activity_days,
-                c.log_filter
-            );
+            for option in Config::effective(&cfg.overrides(None))? {
+                say!("{option}");
+            }
             Ok(())
         }
         Command::Keys(KeysCommand::Status { cfg }) => {

@@ -347,6 +347,8 @@ pub struct Setting {
     pub help: &'static str,
     /// For a number: its default and range.
     pub number: Option<Number>,
+    /// Whether its value is a secret, which `config check` never prints.
+    pub secret: bool,
 }
 
 /// The default and accepted range of a numeric option.
@@ -409,6 +411,7 @@ pub mod settings {
         default: "`127.0.0.1:8080`",
         help: "address and port to listen on (`--listen`)",
         number: None,
+        secret: false,
     };
     /// `data_dir`.
     pub const DATA_DIR: Setting = Setting {
@@ -416,6 +419,7 @@ pub mod settings {
         default: "`./ideaweave-data`",
         help: "embedded database and files (`--data-dir`)",
         number: None,
+        secret: false,
     };
     /// `public_url`.
     pub const PUBLIC_URL: Setting = Setting {
@@ -423,6 +427,7 @@ pub mod settings {
         default: "`http://<listen>`",
         help: "URL people reach the instance at (invitation links)",
         number: None,
+        secret: false,
     };
     /// `database.url`.
     pub const DATABASE_URL: Setting = Setting {
@@ -430,6 +435,7 @@ pub mod settings {
         default: "`sqlite://<data_dir>/ideaweave.db`",
         help: "`sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`",
         number: None,
+        secret: false,
     };
     /// `database.max_connections`.
     pub const DATABASE_MAX_CONNECTIONS: Setting = Setting {
@@ -441,6 +447,7 @@ pub mod settings {
             min: 1,
             max: 1_000,
         }),
+        secret: false,
     };
     /// `database.busy_timeout_seconds`.
     pub const DATABASE_BUSY_TIMEOUT_SECONDS: Setting = Setting {
@@ -452,6 +459,7 @@ pub mod settings {
             min: 1,
             max: 600,
         }),
+        secret: false,
     };
     /// `database.sqlite_synchronous`.
     pub const DATABASE_SQLITE_SYNCHRONOUS: Setting = Setting {
@@ -459,6 +467,7 @@ pub mod settings {
         default: "`full`",
         help: "`full`: a commit is on disk before it is acknowledged (survives power loss); `normal`: faster writes, a killed process loses nothing but a power loss may lose the last commits",
         number: None,
+        secret: false,
     };
     /// `uploads.dir`.
     pub const UPLOADS_DIR: Setting = Setting {
@@ -466,6 +475,7 @@ pub mod settings {
         default: "`<data_dir>/files`",
         help: "uploaded files",
         number: None,
+        secret: false,
     };
     /// `uploads.max_bytes`.
     pub const UPLOADS_MAX_BYTES: Setting = Setting {
@@ -477,6 +487,7 @@ pub mod settings {
             min: 1_024,
             max: 1_073_741_824,
         }),
+        secret: false,
     };
     /// `http.max_json_bytes`.
     pub const HTTP_MAX_JSON_BYTES: Setting = Setting {
@@ -488,6 +499,7 @@ pub mod settings {
             min: 1_024,
             max: 67_108_864,
         }),
+        secret: false,
     };
     /// `http.max_connections`.
     pub const HTTP_MAX_CONNECTIONS: Setting = Setting {
@@ -499,6 +511,7 @@ pub mod settings {
             min: 16,
             max: 1_000_000,
         }),
+        secret: false,
     };
     /// `http.max_connections_per_client`.
     pub const HTTP_MAX_CONNECTIONS_PER_CLIENT: Setting = Setting {
@@ -510,6 +523,7 @@ pub mod settings {
             min: 1,
             max: 1_000_000,
         }),
+        secret: false,
     };
     /// `http.header_timeout_seconds`.
     pub const HTTP_HEADER_TIMEOUT_SECONDS: Setting = Setting {
@@ -521,6 +535,7 @@ pub mod settings {
             min: 1,
             max: 300,
         }),
+        secret: false,
     };
     /// `http.trusted_proxies`.
     pub const HTTP_TRUSTED_PROXIES: Setting = Setting {
@@ -528,6 +543,7 @@ pub mod settings {
         default: "none",
         help: "addresses or networks (`10.0.0.0/8`, `::1`) of reverse proxies whose `X-Forwarded-For` names the client (comma-separated in the variable); from any other peer the header is ignored. Set it behind a proxy, or every client counts as the proxy in the sign-in back-off",
         number: None,
+        secret: false,
     };
     /// `http.secure_cookies`.
     pub const HTTP_SECURE_COOKIES: Setting = Setting {
@@ -535,6 +551,7 @@ pub mod settings {
         default: "true when `public_url` is https",
         help: "`Secure` cookies (set behind a TLS proxy)",
         number: None,
+        secret: false,
     };
     /// `sessions.ttl_hours`.
     pub const SESSIONS_TTL_HOURS: Setting = Setting {
@@ -546,6 +563,7 @@ pub mod settings {
             min: 1,
             max: 8_760,
         }),
+        secret: false,
     };
     /// `sessions.idle_minutes`.
     pub const SESSIONS_IDLE_MINUTES: Setting = Setting {
@@ -557,6 +575,7 @@ pub mod settings {
             min: 5,
             max: 43_200,
         }),
+        secret: false,
     };
     /// `sessions.reauth_minutes`.
     pub const SESSIONS_REAUTH_MINUTES: Setting = Setting {
@@ -568,6 +587,7 @@ pub mod settings {
             min: 1,
             max: 120,
         }),
+        secret: false,
     };
     /// `sessions.geoip_database`.
     pub const SESSIONS_GEOIP_DATABASE: Setting = Setting {
@@ -575,6 +595,7 @@ pub mod settings {
         default: "none",
         help: "a MaxMind DB (GeoLite2/GeoIP2 City or Country) for showing roughly where each session's address is; without it no place is shown",
         number: None,
+        secret: false,
     };
     /// `sso.allow_http_issuers`.
     pub const SSO_ALLOW_HTTP_ISSUERS: Setting = Setting {
@@ -582,6 +603,7 @@ pub mod settings {
         default: "`false`",
         help: "let workspaces name identity providers at plain `http://` (loopback tests only)",
         number: None,
+        secret: false,
     };
     /// `passwords.blocklist_file`.
     pub const PASSWORDS_BLOCKLIST_FILE: Setting = Setting {
@@ -589,6 +611,7 @@ pub mod settings {
         default: "unset",
         help: "further passwords to refuse, one per line, on top of the bundled 20,000 breached ones",
         number: None,
+        secret: false,
     };
     /// `invitations.ttl_hours`.
     pub const INVITATIONS_TTL_HOURS: Setting = Setting {
@@ -600,6 +623,7 @@ pub mod settings {
             min: 1,
             max: 8_760,
         }),
+        secret: false,
     };
     /// `retention.instance_activity_days`.
     pub const RETENTION_INSTANCE_ACTIVITY_DAYS: Setting = Setting {
@@ -611,6 +635,7 @@ pub mod settings {
             min: 1,
             max: 3_650,
         }),
+        secret: false,
     };
     /// `termination.grace_days`.
     pub const TERMINATION_GRACE_DAYS: Setting = Setting {
@@ -622,6 +647,7 @@ pub mod settings {
             min: 1,
             max: 90,
         }),
+        secret: false,
     };
     /// `log.filter`.
     pub const LOG_FILTER: Setting = Setting {
@@ -629,6 +655,7 @@ pub mod settings {
         default: "`info`",
         help: "log filter (`RUST_LOG` wins when set)",
         number: None,
+        secret: false,
     };
     /// `keys.master_key_file`.
     pub const KEYS_MASTER_KEY_FILE: Setting = Setting {
@@ -636,6 +663,7 @@ pub mod settings {
         default: "`<data_dir>/master.key`",
         help: "master key file, mode 0600, `VERSION:HEX` lines",
         number: None,
+        secret: false,
     };
     /// `keys.master_key_env`.
     pub const KEYS_MASTER_KEY_ENV: Setting = Setting {
@@ -643,6 +671,7 @@ pub mod settings {
         default: "unset",
         help: "name of an environment variable holding the master key instead",
         number: None,
+        secret: false,
     };
     /// `keys.shred_ledger_file`.
     pub const KEYS_SHRED_LEDGER_FILE: Setting = Setting {
@@ -650,6 +679,7 @@ pub mod settings {
         default: "`<data_dir>/shred-ledger.log`",
         help: "list of destroyed keys, applied at every start; keep it out of database backups, on storage all nodes share",
         number: None,
+        secret: false,
     };
     /// `mail.smtp_host`.
     pub const MAIL_SMTP_HOST: Setting = Setting {
@@ -657,6 +687,7 @@ pub mod settings {
         default: "unset (no email)",
         help: "SMTP server; invitations and notifications are then emailed (otherwise an invitation link is only shown to the inviter, and nobody is notified)",
         number: None,
+        secret: false,
     };
     /// `mail.smtp_port`.
     pub const MAIL_SMTP_PORT: Setting = Setting {
@@ -668,6 +699,7 @@ pub mod settings {
             min: 1,
             max: 65_535,
         }),
+        secret: false,
     };
     /// `mail.smtp_tls`.
     pub const MAIL_SMTP_TLS: Setting = Setting {
@@ -675,6 +707,7 @@ pub mod settings {
         default: "`starttls`",
         help: "`none`, `starttls` (refuses servers that cannot) or `tls` (SMTPS)",
         number: None,
+        secret: false,
     };
     /// `mail.smtp_username`.
     pub const MAIL_SMTP_USERNAME: Setting = Setting {
@@ -682,6 +715,7 @@ pub mod settings {
         default: "unset",
         help: "SMTP user (with `mail.smtp_password`)",
         number: None,
+        secret: false,
     };
     /// `mail.smtp_password`.
     pub const MAIL_SMTP_PASSWORD: Setting = Setting {
@@ -689,6 +723,7 @@ pub mod settings {
         default: "unset",
         help: "SMTP password; prefer the variable to the file",
         number: None,
+        secret: true,
     };
     /// `mail.from`.
     pub const MAIL_FROM: Setting = Setting {
@@ -696,6 +731,7 @@ pub mod settings {
         default: "`Ideaweave <noreply@<public_url host>>`",
         help: "sender of outgoing email",
         number: None,
+        secret: false,
     };
     /// `backup.recipients`.
     pub const BACKUP_RECIPIENTS: Setting = Setting {
@@ -703,6 +739,7 @@ pub mod settings {
         default: "unset (no backups)",
         help: "age X25519 public keys (`age1…`, comma-separated in the variable) backups are encrypted to",
         number: None,
+        secret: false,
     };
     /// `backup.targets`.
     pub const BACKUP_TARGETS: Setting = Setting {
@@ -710,6 +747,7 @@ pub mod settings {
         default: "unset (no backups)",
         help: "`dir:/absolute/path` and/or `s3://bucket/prefix`; verification reads the first",
         number: None,
+        secret: false,
     };
     /// `backup.schedule`.
     pub const BACKUP_SCHEDULE: Setting = Setting {
@@ -717,6 +755,7 @@ pub mod settings {
         default: "`0 4,12,20 * * *`",
         help: "cron expression (UTC) of scheduled backups: three times a day",
         number: None,
+        secret: false,
     };
     /// `backup.keep_within_days`.
     pub const BACKUP_KEEP_WITHIN_DAYS: Setting = Setting {
@@ -728,6 +767,7 @@ pub mod settings {
             min: 1,
             max: 3_650,
         }),
+        secret: false,
     };
     /// `backup.keep_daily`.
     pub const BACKUP_KEEP_DAILY: Setting = Setting {
@@ -739,6 +779,7 @@ pub mod settings {
             min: 0,
             max: 3_650,
         }),
+        secret: false,
     };
     /// `backup.keep_weekly`.
     pub const BACKUP_KEEP_WEEKLY: Setting = Setting {
@@ -750,6 +791,7 @@ pub mod settings {
             min: 0,
             max: 520,
         }),
+        secret: false,
     };
     /// `backup.grace_hours`.
     pub const BACKUP_GRACE_HOURS: Setting = Setting {
@@ -761,6 +803,7 @@ pub mod settings {
             min: 1,
             max: 168,
         }),
+        secret: false,
     };
     /// `backup.staging_dir`.
     pub const BACKUP_STAGING_DIR: Setting = Setting {
@@ -768,6 +811,7 @@ pub mod settings {
         default: "`<data_dir>/backup-staging`",
         help: "local room for the backup being written and the trial restore",
         number: None,
+        secret: false,
     };
     /// `backup.max_bytes_per_second`.
     pub const BACKUP_MAX_BYTES_PER_SECOND: Setting = Setting {
@@ -775,6 +819,7 @@ pub mod settings {
         default: "unlimited",
         help: "write backups no faster than this",
         number: None,
+        secret: false,
     };
     /// `backup.alert_webhook`.
     pub const BACKUP_ALERT_WEBHOOK: Setting = Setting {
@@ -782,6 +827,7 @@ pub mod settings {
         default: "unset",
         help: "URL that receives each backup alert as a JSON POST",
         number: None,
+        secret: false,
     };
     /// `backup.alert_emails`.
     pub const BACKUP_ALERT_EMAILS: Setting = Setting {
@@ -789,6 +835,7 @@ pub mod settings {
         default: "unset",
         help: "addresses alerted besides the operator accounts",
         number: None,
+        secret: false,
     };
     /// `backup.s3_endpoint`.
     pub const BACKUP_S3_ENDPOINT: Setting = Setting {
@@ -796,6 +843,7 @@ pub mod settings {
         default: "AWS",
         help: "endpoint URL of S3-compatible storage (MinIO, Ceph, Garage...)",
         number: None,
+        secret: false,
     };
     /// `backup.s3_region`.
     pub const BACKUP_S3_REGION: Setting = Setting {
@@ -803,6 +851,7 @@ pub mod settings {
         default: "`us-east-1`",
         help: "S3 region",
         number: None,
+        secret: false,
     };
     /// `backup.s3_access_key_id`.
     pub const BACKUP_S3_ACCESS_KEY_ID: Setting = Setting {
@@ -810,6 +859,7 @@ pub mod settings {
         default: "unset",
         help: "S3 access key id",
         number: None,
+        secret: false,
     };
     /// `backup.s3_secret_access_key`.
     pub const BACKUP_S3_SECRET_ACCESS_KEY: Setting = Setting {
@@ -817,6 +867,7 @@ pub mod settings {
         default: "unset",
         help: "S3 secret access key; prefer the environment variable to the file",
         number: None,
+        secret: true,
     };
 }
 
@@ -872,6 +923,76 @@ pub const OPTIONS: &[Setting] = &[
     settings::BACKUP_S3_ACCESS_KEY_ID,
     settings::BACKUP_S3_SECRET_ACCESS_KEY,
 ];
+
+/// Where an option's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// Its environment variable.
+    Environment,
+    /// The configuration file.
+    File,
+    /// Nowhere: the declared default applies.
+    Default,
+}
+
+/// One option as a start would use it (see [`Config::effective`]).
+#[derive(Debug, Clone)]
+pub struct Effective {
+    /// The option.
+    pub setting: Setting,
+    /// Its value as given (a secret only as "set"), or the declared default.
+    pub value: String,
+    /// Where the value came from.
+    pub origin: Origin,
+}
+
+impl std::fmt::Display for Effective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = match self.origin {
+            Origin::Flag(flag) => flag.to_owned(),
+            Origin::Environment => self.setting.env(),
+            Origin::File => "the configuration file".to_owned(),
+            Origin::Default => "default".to_owned(),
+        };
+        write!(f, "{} = {}  # {from}", self.setting.name, self.value)
+    }
+}
+
+/// The configuration's layered sources: the file (when `file` and one is named) and the
+/// `IDEAWEAVE_*` environment (when `environment`).
+fn sources(o: &Overrides, file: bool, environment: bool) -> Result<config::Config, ConfigError> {
+    let mut builder = config::Config::builder();
+    if let (true, Some(path)) = (file, &o.config_file) {
+        if !path.is_file() {
+            return Err(ConfigError {
+                option: "--config".into(),
+                env: "-".into(),
+                message: format!("{} does not exist or is not a file", path.display()),
+            });
+        }
+        builder =
+            builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+    }
+    if environment {
+        builder = builder.add_source(
+            config::Environment::with_prefix("IDEAWEAVE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+    }
+    builder.build().map_err(unreadable)
+}
+
+fn unreadable(e: config::ConfigError) -> ConfigError {
+    ConfigError {
+        option: "(file or environment)".into(),
+        env: "IDEAWEAVE_*".into(),
+        message: e.to_string(),
+    }
+}
 
 /// The README's table of options, generated from [`OPTIONS`].
 pub fn options_markdown() -> String {
@@ -1112,33 +1233,54 @@ impl Config {
 
     /// Loads and validates the configuration.
     pub fn load(o: &Overrides) -> Result<Self, ConfigError> {
-        let mut builder = config::Config::builder();
-        if let Some(file) = &o.config_file {
-            if !file.is_file() {
-                return Err(ConfigError {
-                    option: "--config".into(),
-                    env: "-".into(),
-                    message: format!("{} does not exist or is not a file", file.display()),
-                });
-            }
-            builder = builder
-                .add_source(config::File::from(file.as_path()).format(config::FileFormat::Toml));
-        }
-        builder = builder.add_source(
-            config::Environment::with_prefix("IDEAWEAVE")
-                .prefix_separator("_")
-                .separator("__")
-                .try_parsing(true),
-        );
-        let raw: RawConfig = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError {
-                option: "(file or environment)".into(),
-                env: "IDEAWEAVE_*".into(),
-                message: e.to_string(),
-            })?;
+        let raw: RawConfig = sources(o, true, true)?
+            .try_deserialize()
+            .map_err(unreadable)?;
         Self::validate(raw, o)
+    }
+
+    /// Every declared option as a start with `o` would use it: the value given, or the declared
+    /// default, and where it came from (secrets hidden, credentials in URLs replaced), after
+    /// checking the whole configuration as `load` does. `ideaweave config check` prints these.
+    pub fn effective(o: &Overrides) -> Result<Vec<Effective>, ConfigError> {
+        Self::load(o)?;
+        let file = sources(o, true, false)?;
+        let environment = sources(o, false, true)?;
+        let flag = |setting: &Setting| match setting.name {
+            "listen" => o.listen.clone().map(|v| ("--listen", v)),
+            "data_dir" => o
+                .data_dir
+                .as_ref()
+                .map(|d| ("--data-dir", d.display().to_string())),
+            _ => None,
+        };
+        let given = |c: &config::Config, name: &str| {
+            c.get::<config::Value>(name).ok().map(|v| v.to_string())
+        };
+        Ok(OPTIONS
+            .iter()
+            .map(|setting| {
+                let (origin, value) = if let Some((flag, v)) = flag(setting) {
+                    (Origin::Flag(flag), Some(v))
+                } else if let Some(v) = given(&environment, setting.name) {
+                    (Origin::Environment, Some(v))
+                } else if let Some(v) = given(&file, setting.name) {
+                    (Origin::File, Some(v))
+                } else {
+                    (Origin::Default, None)
+                };
+                let value = match value {
+                    Some(_) if setting.secret => "(set; not shown)".to_owned(),
+                    Some(v) => crate::redact(&v),
+                    None => setting.default.replace('`', ""),
+                };
+                Effective {
+                    setting: *setting,
+                    value,
+                    origin,
+                }
+            })
+            .collect())
     }
 
     fn validate(raw: RawConfig, o: &Overrides) -> Result<Self, ConfigError> {

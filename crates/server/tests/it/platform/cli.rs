@@ -153,6 +153,51 @@ fn configuration_errors_name_the_option_and_stop_the_start() {
     );
 }
 
+#[test]
+fn config_check_prints_every_declared_option_with_its_origin_and_never_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ideaweave.toml");
+    std::fs::write(
+        &file,
+        "[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_username = \"relay\"\nsmtp_password = \"file-secret-never-printed\"\n",
+    )
+    .unwrap();
+    let mut c = bin();
+    c.args(["config", "check", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env(
+            "IDEAWEAVE_DATABASE__URL",
+            "postgres://iw:url-secret-never-printed@127.0.0.1:5432/iw",
+        )
+        .env("IDEAWEAVE_SESSIONS__TTL_HOURS", "48");
+    let (ok, out, err) = run(c);
+    assert!(ok, "{err}");
+    for option in ideaweave_server::config::OPTIONS {
+        let lines = out
+            .lines()
+            .filter(|l| l.starts_with(&format!("{} = ", option.name)))
+            .count();
+        assert_eq!(lines, 1, "{} once in:\n{out}", option.name);
+    }
+    assert!(!out.contains("never-printed"), "no secret printed:\n{out}");
+    for line in [
+        "mail.smtp_password = (set; not shown)  # the configuration file",
+        "mail.smtp_username = relay  # the configuration file",
+        "sessions.ttl_hours = 48  # IDEAWEAVE_SESSIONS__TTL_HOURS",
+        "database.url = postgres://iw:***@127.0.0.1:5432/iw  # IDEAWEAVE_DATABASE__URL",
+        "listen = 127.0.0.1:8080  # default",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} in:\n{out}");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("data_dir = ") && l.ends_with("# --data-dir")),
+        "{out}"
+    );
+}
+
 #[tokio::test]
 async fn operator_creates_workspace_account_and_token_from_the_cli() {
     let t = TestApp::spawn().await;
