@@ -42,14 +42,11 @@ pub(crate) async fn send(
 
 /// Signs in over HTTP; the reply (200 with a session, 202 with a challenge, 403, 429).
 async fn sign_in(t: &TestApp, email: &str, password: &str) -> Reply {
-    send(
-        t,
-        "POST",
-        "/session",
-        None,
-        Some(json!({"email": email, "password": password})),
-    )
-    .await
+    t.client(Auth::None)
+        .user_agent(FIREFOX)
+        .sign_in(email, password)
+        .await
+        .as_type()
 }
 
 /// An instance with Ann's account; her user id.
@@ -320,7 +317,7 @@ async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
     )
     .await;
     assert_eq!(r.status, 404);
-    assert_eq!(send(&t, "GET", "/me", Some(&phone), None).await.status, 200);
+    assert_eq!(t.client(&phone).me().await.status, 200);
 
     let r = send(
         &t,
@@ -331,11 +328,8 @@ async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(send(&t, "GET", "/me", Some(&phone), None).await.status, 401);
-    assert_eq!(
-        send(&t, "GET", "/me", Some(&laptop), None).await.status,
-        200
-    );
+    assert_eq!(t.client(&phone).me().await.status, 401);
+    assert_eq!(t.client(&laptop).me().await.status, 200);
     let r = send(
         &t,
         "DELETE",
@@ -358,12 +352,9 @@ async fn idn_04_sessions_are_listed_and_a_revoked_one_fails_its_next_request() {
     let r = send(&t, "DELETE", "/me/sessions", Some(&laptop), None).await;
     assert_eq!(r.body["sessions_ended"], 2, "{}", r.body);
     for s in [&a, &b] {
-        assert_eq!(send(&t, "GET", "/me", Some(s), None).await.status, 401);
+        assert_eq!(t.client(s).me().await.status, 401);
     }
-    assert_eq!(
-        send(&t, "GET", "/me", Some(&laptop), None).await.status,
-        200
-    );
+    assert_eq!(t.client(&laptop).me().await.status, 200);
 }
 
 #[tokio::test]
@@ -426,21 +417,21 @@ async fn idn_04_sessions_end_after_the_idle_and_the_absolute_timeout() {
     // Used every 11 hours, a session lives on past the 12-hour idle timeout...
     for _ in 0..3 {
         t.clock.advance(Duration::from_secs(11 * 3600));
-        assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 200);
+        assert_eq!(t.client(&s).me().await.status, 200);
     }
     // ...but not 12 hours unused.
     t.clock.advance(Duration::from_secs(12 * 3600 + 60));
-    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    assert_eq!(t.client(&s).me().await.status, 401);
 
     // And never past the absolute timeout of 14 days, however often it is used.
     let s = ann_session(&t, ann).await;
     for _ in 0..40 {
         t.clock.advance(Duration::from_secs(11 * 3600));
-        if send(&t, "GET", "/me", Some(&s), None).await.status == 401 {
+        if t.client(&s).me().await.status == 401 {
             break;
         }
     }
-    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    assert_eq!(t.client(&s).me().await.status, 401);
     let listed = t
         .app
         .authenticate(&ideaweave_app::Credential::Session(s.cookie.clone()))
@@ -507,7 +498,7 @@ async fn idn_02_sensitive_actions_need_a_recent_reauthentication() {
     let fresh = r.session(ann);
     // The session got a new cookie: the old one is worth nothing now.
     assert_ne!(fresh.cookie, s.cookie);
-    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    assert_eq!(t.client(&s).me().await.status, 401);
     let r = send(&t, "POST", "/workspaces/reauth/exports", Some(&fresh), None).await;
     assert!(r.status == 201 || r.status == 202, "{}", r.body);
     // API tokens cannot re-authenticate, so they cannot do sensitive things.
@@ -597,17 +588,9 @@ async fn idn_01_password_changes_need_the_current_one_and_meet_the_policy() {
         r.body
     );
     let s2 = r.session(ann);
-    assert_eq!(send(&t, "GET", "/me", Some(&s2), None).await.status, 200);
-    assert_eq!(
-        send(&t, "GET", "/me", Some(&s), None).await.status,
-        401,
-        "rotated"
-    );
-    assert_eq!(
-        send(&t, "GET", "/me", Some(&other), None).await.status,
-        401,
-        "ended on request"
-    );
+    assert_eq!(t.client(&s2).me().await.status, 200);
+    assert_eq!(t.client(&s).me().await.status, 401, "rotated");
+    assert_eq!(t.client(&other).me().await.status, 401, "ended on request");
     assert_eq!(sign_in(&t, ANN, ANN_PASSWORD).await.status, 403);
     assert_eq!(
         sign_in(&t, ANN, "tilted maple orbit ninety").await.status,
@@ -690,7 +673,7 @@ async fn idn_02_an_authenticator_app_signs_in_once_per_code_and_recovery_codes_o
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mfa = r.session(ann);
-    assert_eq!(send(&t, "GET", "/me", Some(&mfa), None).await.status, 200);
+    assert_eq!(t.client(&mfa).me().await.status, 200);
     // The challenge is used up, and the same code does not work twice.
     let r = send(
         &t,
@@ -888,7 +871,7 @@ async fn idn_02_a_workspace_can_require_two_factors_and_operators_always_need_th
             .contains("Account › Security")
     );
     assert_eq!(
-        send(&t, "GET", "/me", Some(&al), None).await.status,
+        t.client(&al).me().await.status,
         200,
         "their account stays reachable"
     );
@@ -1192,10 +1175,7 @@ async fn idn_02_a_passkey_signs_in_alone_and_re_authenticates_its_own_session() 
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let by_passkey = r.session(ann);
-    assert_eq!(
-        send(&t, "GET", "/me", Some(&by_passkey), None).await.status,
-        200
-    );
+    assert_eq!(t.client(&by_passkey).me().await.status, 200);
 
     // The password alone no longer stands in for the passkey: the page and the API say how.
     let r = send(&t, "GET", "/session/reauth", Some(&s), None).await;
@@ -1227,7 +1207,7 @@ async fn idn_02_a_passkey_signs_in_alone_and_re_authenticates_its_own_session() 
     assert_eq!(r.status, 200, "{}", r.body);
     let fresh = r.session(ann);
     assert_ne!(fresh.cookie, s.cookie);
-    assert_eq!(send(&t, "GET", "/me", Some(&s), None).await.status, 401);
+    assert_eq!(t.client(&s).me().await.status, 401);
     let r = send(&t, "POST", "/me/passkeys/registration", Some(&fresh), None).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let events = t

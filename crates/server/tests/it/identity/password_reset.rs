@@ -110,15 +110,7 @@ async fn info(t: &TestApp, token: &str) -> (u16, Value) {
 }
 
 async fn sign_in(t: &TestApp, email: &str, password: &str) -> u16 {
-    call(
-        t,
-        "POST",
-        "/session",
-        &Auth::None,
-        Body::Json(json!({ "email": email, "password": password })),
-    )
-    .await
-    .0
+    t.client(Auth::None).sign_in(email, password).await.status
 }
 
 async fn instance_events(t: &TestApp, action: &str) -> Vec<AuditEventView> {
@@ -209,10 +201,10 @@ async fn idn_01_col_04_an_emailed_link_sets_a_new_password_once_and_ends_every_s
 
     // Every session of the account ended; other accounts' did not.
     for s in [first, second] {
-        let (st, _) = call(&t, "GET", "/me", &Auth::Session(s), Body::None).await;
+        let st = t.client(&s).me().await.status;
         assert_eq!(st, 401, "a session of the account survived the reset");
     }
-    let (st, _) = call(&t, "GET", "/me", &Auth::Session(bystander), Body::None).await;
+    let st = t.client(&bystander).me().await.status;
     assert_eq!(st, 200);
 
     assert_eq!(sign_in(&t, "ann@example.org", OLD_PASSWORD).await, 403);

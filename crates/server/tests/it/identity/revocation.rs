@@ -221,11 +221,9 @@ async fn acc_03_tokens_and_sessions_expire() {
 async fn acc_03_signing_out_ends_the_session() {
     let t = TestApp::spawn().await;
     let s = t.session("bye@example.org", "goodbye password").await;
-    let auth = Auth::Session(s);
-    assert_eq!(call(&t, "GET", "/me", &auth, Body::None).await.0, 200);
-    assert_eq!(
-        call(&t, "DELETE", "/session", &auth, Body::None).await.0,
-        204
-    );
-    assert_eq!(call(&t, "GET", "/me", &auth, Body::None).await.0, 401);
+    let browser = t.client(&s);
+    let me = browser.me().await.expect(200);
+    assert_eq!(me.user.id, s.user);
+    assert_eq!(browser.sign_out().await.status, 204);
+    assert_eq!(browser.me().await.status, 401);
 }

@@ -362,20 +362,11 @@ async fn idn_03_saml_hostile_responses_are_all_refused() {
     let probes: u64 = idp.get("/probes").await.json().await.unwrap();
     assert_eq!(probes, 0, "a Reference URI was followed");
     // Nobody was let in: no account for Ann, let alone for the wrapped-in "admin".
-    let (st, members) = call(
-        &t,
-        "GET",
-        "/workspaces/corp/members",
-        &Auth::Session(owner),
-        Body::None,
-    )
-    .await;
-    assert_eq!(st, 200);
-    let emails: Vec<&str> = members["items"]
-        .as_array()
-        .unwrap()
+    let members = t.client(&owner).members("corp").await.expect(200);
+    let emails: Vec<&str> = members
+        .items
         .iter()
-        .filter_map(|m| m["email"].as_str())
+        .filter_map(|m| m.email.as_deref())
         .collect();
     assert!(
         !emails
