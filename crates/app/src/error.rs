@@ -66,12 +66,31 @@ pub enum AppError {
     Integrity(String),
 }
 
+/// The unit a wait is told in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitUnit {
+    Second,
+    Minute,
+    Hour,
+}
+
+/// A wait as people are told it: a whole number of seconds up to a minute and a half, then of
+/// minutes, then of hours, always rounded up so that trying again then is not too early.
+pub fn rounded_wait(secs: u64) -> (u64, WaitUnit) {
+    match secs {
+        0..=90 => (secs.max(1), WaitUnit::Second),
+        91..=5399 => (secs.div_ceil(60), WaitUnit::Minute),
+        _ => (secs.div_ceil(3600), WaitUnit::Hour),
+    }
+}
+
 /// "42 seconds", "3 minutes", "1 hour": when to come back, in words.
 fn wait_words(secs: u64) -> String {
-    let (n, unit) = match secs {
-        0..=90 => (secs.max(1), "second"),
-        91..=5399 => (secs.div_ceil(60), "minute"),
-        _ => (secs.div_ceil(3600), "hour"),
+    let (n, unit) = rounded_wait(secs);
+    let unit = match unit {
+        WaitUnit::Second => "second",
+        WaitUnit::Minute => "minute",
+        WaitUnit::Hour => "hour",
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

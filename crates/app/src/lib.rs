@@ -27,7 +27,7 @@ pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use content::views::*;
-pub use error::{AppError, AppResult, Cause, Internal, OrInternal};
+pub use error::{AppError, AppResult, Cause, Internal, OrInternal, WaitUnit, rounded_wait};
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
 pub use identity::auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
 pub use identity::email_change::{EmailChangeInfo, EmailChangeInput};

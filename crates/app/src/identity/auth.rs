@@ -603,7 +603,7 @@ impl App {
     }
 
     /// Starts a session for `user` and describes it.
-    async fn signed_in(
+    pub(crate) async fn signed_in(
         &self,
         user: &ideaweave_store::records::UserRecord,
         client: &ClientInfo,

@@ -430,15 +430,14 @@ impl App {
             tx.commit().await?;
             found.ok_or_else(void)?
         };
-        let record = {
+        let (record, address) = {
             let mut tx = self.store.read().await?;
-            tx.user_by_id(user).await?.ok_or_else(void)?
-        };
-        let address = {
-            let mut tx = self.store.read().await?;
-            self.account_address(&mut tx, user, &record.email)
+            let record = tx.user_by_id(user).await?.ok_or_else(void)?;
+            let address = self
+                .account_address(&mut tx, user, &record.email)
                 .await?
-                .ok_or_else(void)?
+                .ok_or_else(void)?;
+            (record, address)
         };
         let buckets = self.sign_in_buckets(address.as_str(), client)?;
         if attempts > CHALLENGE_ATTEMPTS {
@@ -480,14 +479,7 @@ impl App {
         } else {
             AuthLevel::Mfa
         };
-        let (session, csrf) = self.start_session(user, client, level).await?;
-        let mut tx = self.store.read().await?;
-        let view = self.user_view(&mut tx, &record).await?;
-        Ok(LoginOutcome {
-            session,
-            csrf,
-            user: view,
-        })
+        self.signed_in(&record, client, level).await
     }
 
     /// Records the use of a recovery code (with how many are left), so that its owner sees

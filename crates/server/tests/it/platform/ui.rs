@@ -277,6 +277,11 @@ async fn idn_04_the_sign_in_page_lets_the_owner_pass_a_block_with_a_code() {
     let page = r.text().await.unwrap();
     assert!(page.contains(r#"name="code""#), "{page}");
     assert!(page.contains("Authenticator-App"), "in German: {page}");
+    assert!(
+        page.contains("Zu viele fehlgeschlagene Versuche. Versuchen Sie es in ")
+            && !page.contains("too many"),
+        "the slowdown itself in German too: {page}"
+    );
     let code = crate::identity::totp_code(&t, &secret);
     let r = browser()
         .post(format!("{}/sign-in", t.base))

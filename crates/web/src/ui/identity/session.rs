@@ -237,7 +237,16 @@ pub(crate) async fn sign_in(
             },
         ),
         Err(e @ (AppError::Forbidden(_) | AppError::TooManyAttempts { .. })) => {
-            let throttled = matches!(e, AppError::TooManyAttempts { .. });
+            let throttled = match e {
+                AppError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            };
+            let c = Chrome::anonymous(&headers);
+            let problem = throttled.map(|secs| {
+                c.tr.get("sign_in.throttled")
+                    .replace("{wait}", &crate::ui::format::wait(c.tr, secs))
+            });
+            let throttled = throttled.is_some();
             page(
                 if throttled {
                     StatusCode::TOO_MANY_REQUESTS
@@ -245,11 +254,11 @@ pub(crate) async fn sign_in(
                     StatusCode::UNAUTHORIZED
                 },
                 &SignInPage {
-                    c: Chrome::anonymous(&headers),
+                    c,
                     email: form.email,
                     next,
                     failed: !throttled,
-                    problem: throttled.then(|| e.to_string()),
+                    problem,
                     deleted: false,
                 },
             )
