@@ -508,9 +508,23 @@ async function newMemberPath() {
   await mp.keyboard.press('Enter');
   await mp.waitForSelector('#votes button.down[aria-pressed="true"]', { timeout: 30000 }).catch(() => null);
   check('voting works from the keyboard', (await mp.locator('#votes button.down[aria-pressed="true"]').count()) === 1, 'not pressed');
+  // Focus stays on the pressed button after the in-place update, so keyboard users go on.
+  const focusedId = () => mp.evaluate(() => document.activeElement && document.activeElement.id);
+  check('focus stays on the vote button after an in-place vote', (await focusedId()) === 'vote-down', `focused ${await focusedId()}`);
   await mp.focus('#votes button.up');
   await mp.keyboard.press('Enter');
   await mp.waitForSelector('#votes button.up[aria-pressed="true"]', { timeout: 30000 }).catch(() => null);
+  const threeStars = mp.locator('#ratings form').first().locator('button[value="3"]');
+  await threeStars.focus();
+  await mp.keyboard.press('Enter');
+  await mp.waitForSelector('#ratings button[value="3"][aria-pressed="true"]', { timeout: 30000 }).catch(() => null);
+  const rated = await focusedId();
+  check('focus stays on the star after an in-place rating', /^rate-.*-3$/.test(rated || ''), `focused ${rated}`);
+  await mp.fill('#new-comment', 'And a third ladder, from the keyboard.');
+  await mp.focus('#comment-submit');
+  await mp.keyboard.press('Enter');
+  await mp.waitForSelector('.comment >> text=third ladder', { timeout: 30000 }).catch(() => null);
+  check('focus stays on the comment form after an in-place comment', (await focusedId()) === 'comment-submit', `focused ${await focusedId()}`);
   await checkPage(mp, 'idea-after-votes', null);
   await checkDark(mp, 'idea-after-votes');
   await checkPage(mp, 'idea-phone', null, 375);
@@ -620,6 +634,57 @@ async function newMemberPath() {
   await other.context.close();
 }
 
+/** Issue 21: one long word or URL in every text field a member fills never widens a page at
+ * phone width (390 px), in either language. */
+async function longWordsPath() {
+  const word = 'Donaudampfschifffahrtsgesellschaftskapitän'.repeat(5).slice(0, 200);
+  const url = `https://example.org/${'a-very-long-path-segment/'.repeat(12)}`.slice(0, 300);
+  const { context, page } = await signedIn(email);
+  await page.goto(`${base}/w/demo`);
+  const discussions = await page.$$eval('a[href*="/discussions/"]', (as) => as.map((a) => a.getAttribute('href')));
+  let target = null;
+  for (const d of discussions) {
+    await page.goto(`${base}${d}`);
+    if (await page.locator('a[href$="/new"]').count()) {
+      target = d;
+      break;
+    }
+  }
+  check('long words: a discussion takes ideas', target, 'none found');
+  if (!target) return;
+  await page.goto(`${base}${target}/new`);
+  await page.fill('#i-title', word);
+  await page.fill('#i-body', `${word}\n\n${url}\n\n[${word}](${url})`);
+  await page.fill('#i-tags', word.slice(0, 32));
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].primary')]);
+  const ideaPath = new URL(page.url()).pathname;
+  await page.fill('#new-comment', `${word} ${url}`);
+  await page.click('#comment-submit');
+  await page.waitForSelector(`.comment >> text=${word.slice(0, 40)}`, { timeout: 30000 }).catch(() => null);
+  const linkForm = page.locator('form[action$="/links"]');
+  if (await linkForm.count()) {
+    await page.fill('#link-url', url);
+    await page.fill('#link-title', word);
+    await Promise.all([page.waitForNavigation(), linkForm.locator('button[type=submit]').click()]);
+  }
+  const pages = [
+    '/w/demo', target, `${target}?view=board`, ideaPath, '/w/demo/members', '/w/demo/settings',
+    '/account', '/w/demo/tokens', '/w/demo/support', '/w/demo/audit', '/w/demo/requests', '/',
+  ];
+  for (const lang of ['en', 'de']) {
+    await page.setExtraHTTPHeaders({ 'accept-language': lang });
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of pages) {
+      await page.goto(`${base}${p}`);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(`long words: ${p} fits 390 px (${lang})`, wide <= 0, `${wide} px too wide`);
+    }
+    await page.goto(`${base}${ideaPath}`);
+    await page.screenshot({ path: path.join(shots, `idea-long-words-phone-${lang}.png`), fullPage: true });
+  }
+  await context.close();
+}
+
 try {
   for (const scheme of ['light', 'dark']) {
     const context = await browser.newContext({ colorScheme: scheme, locale: 'en-GB' });
@@ -669,6 +734,7 @@ try {
   await passkeyPath();
   await ssoPath();
   await samlPath();
+  await longWordsPath();
 } catch (e) {
   fail('walk', e && e.stack ? e.stack : String(e));
 } finally {

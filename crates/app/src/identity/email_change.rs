@@ -49,7 +49,12 @@ impl App {
                 "sign in to change your email address; API tokens cannot".into(),
             ));
         }
-        self.password_reset_available()?;
+        if !self.settings.mail_enabled {
+            return Err(AppError::Conflict(
+                "this instance sends no email, so a new address cannot be confirmed; ask its operator to change it"
+                    .into(),
+            ));
+        }
         let email = Email::parse(&input.email)?;
         let user = principal.user;
         let now = self.now();

@@ -641,6 +641,29 @@ impl App {
         {
             return Err(AppError::Conflict(format!("{email} is already a member")));
         }
+        // A link works once, and only the newest link to an address works: inviting the
+        // address again revokes its pending invitation.
+        let pending = tx.workspace(ws).pending_invitations(now).await?;
+        for earlier in pending {
+            let earlier_email = self.invitation_email(&mut tx, &earlier).await?;
+            if !earlier_email.eq_ignore_ascii_case(email.as_str()) {
+                continue;
+            }
+            tx.workspace(ws).revoke_invitation(earlier.id, now).await?;
+            self.audit(
+                &mut tx,
+                AuditEvent {
+                    workspace: Some(ws),
+                    actor: who,
+                    action: AuditAction::InvitationRevoked,
+                    target: Target::Thing("invitation", earlier.id.0),
+                    outcome: Outcome::Success,
+                    client,
+                    facts: json!({"replaced_by": id.0}),
+                },
+            )
+            .await?;
+        }
         let mut repo = tx.workspace(ws);
         let key = self.keyring.data_key(&mut repo, None, now).await?;
         let sealed = key.seal_text(ws, column::INVITATIONS_EMAIL, id.0, email.as_str())?;

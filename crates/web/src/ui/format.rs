@@ -1,4 +1,4 @@
-//! Small formatting helpers for pages: dates, sizes, query strings.
+//! Small formatting helpers for pages: dates, sizes, waits, query strings.
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
 pub(crate) fn url_encode(s: &str) -> String {
@@ -54,17 +54,39 @@ pub(crate) fn iso(ms: i64) -> String {
 
 /// A byte count for people: `812 B`, `4.2 KB`, `18.0 MB`.
 pub(crate) fn size(bytes: i64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
+    // Binary units, named as such: upload limits are set in powers of two (10 MiB), and
+    // "10.5 MB" for that reads as a different limit.
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut v = bytes as f64 / 1000.0;
+    let mut v = bytes as f64 / 1024.0;
     let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
         unit += 1;
     }
-    format!("{v:.1} {}", UNITS[unit])
+    if v.fract() == 0.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A wait of `secs` seconds in the reader's language (`3 Minuten`), rounded up as the API's
+/// message rounds it.
+pub(crate) fn wait(tr: &crate::ui::i18n::Catalog, secs: u64) -> String {
+    use ideaweave_app::WaitUnit;
+    let (n, unit) = ideaweave_app::rounded_wait(secs);
+    let key = match (unit, n == 1) {
+        (WaitUnit::Second, true) => "wait.second",
+        (WaitUnit::Second, false) => "wait.seconds",
+        (WaitUnit::Minute, true) => "wait.minute",
+        (WaitUnit::Minute, false) => "wait.minutes",
+        (WaitUnit::Hour, true) => "wait.hour",
+        (WaitUnit::Hour, false) => "wait.hours",
+    };
+    tr.get(key).replace("{n}", &n.to_string())
 }
 
 #[cfg(test)]
@@ -78,8 +100,9 @@ mod tests {
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(when(-1), "1969-12-31 23:59 UTC");
         assert_eq!(size(999), "999 B");
-        assert_eq!(size(4_200), "4.2 KB");
-        assert_eq!(size(18_000_000), "18.0 MB");
+        assert_eq!(size(4_300), "4.2 KiB");
+        assert_eq!(size(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(size(18_000_000), "17.2 MiB");
         assert_eq!(url_encode("/w/demo?a=b c"), "%2Fw%2Fdemo%3Fa%3Db%20c");
     }
 }

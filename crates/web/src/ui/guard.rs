@@ -148,6 +148,7 @@ where
                 slug: ws.slug.clone(),
                 name: ws.name.clone(),
                 admin: m.role() >= Role::Admin,
+                members: m.role() >= Role::Member,
                 here: "",
             }),
         };

@@ -43,6 +43,16 @@ impl Catalog {
         self.strings.get(key).copied().unwrap_or(key)
     }
 
+    /// `n` things in words: the `key.one` string for exactly one, `key.other` for any other
+    /// count, with `{n}` replaced (`1 comment`, `3 Kommentare`).
+    pub fn count(&self, key: &str, n: impl std::borrow::Borrow<i64>) -> String {
+        let n = *n.borrow();
+        let form = if n == 1 { "one" } else { "other" };
+        let full = format!("{key}.{form}");
+        let text = self.strings.get(full.as_str()).copied().unwrap_or(key);
+        text.replace("{n}", &n.to_string())
+    }
+
     /// The language code, for `<html lang>`.
     pub fn lang(&self) -> &'static str {
         self.lang
@@ -103,10 +113,13 @@ mod tests {
             .collect();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut sources = Vec::new();
-        for dir in ["templates", "templates/partials", "src/ui"] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+        let mut dirs = vec![root.join("templates"), root.join("src/ui")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_file() {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
                     sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
                 }
             }
@@ -125,8 +138,13 @@ mod tests {
                         .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
                 if is_key {
                     checked += 1;
+                    // A counted key (`tr.count("count.comments", n)`) has its forms.
+                    let counted = ["one", "other"].iter().all(|form| {
+                        en.strings
+                            .contains_key(format!("{literal}.{form}").as_str())
+                    });
                     assert!(
-                        en.strings.contains_key(literal),
+                        en.strings.contains_key(literal) || counted,
                         "{} uses unknown key {literal}",
                         path.display()
                     );
@@ -137,6 +155,17 @@ mod tests {
             checked > 200,
             "only {checked} keys found: is the scan broken?"
         );
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_one_only() {
+        let all = catalogs();
+        let (en, de) = (&all[0], &all[1]);
+        assert_eq!(en.count("count.comments", 1), "1 comment");
+        assert_eq!(en.count("count.comments", 0), "0 comments");
+        assert_eq!(en.count("count.points", -1), "-1 points");
+        assert_eq!(de.count("count.comments", 1), "1 Kommentar");
+        assert_eq!(de.count("count.ratings", 2), "2 Bewertungen");
     }
 
     #[test]

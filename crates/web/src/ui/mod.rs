@@ -145,6 +145,8 @@ pub(crate) struct WsNav {
     pub slug: String,
     pub name: String,
     pub admin: bool,
+    /// Whether the member list is open to this member (not to guests).
+    pub members: bool,
     /// Which entry of the navigation is the current page.
     pub here: &'static str,
 }

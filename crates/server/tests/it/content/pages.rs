@@ -6,6 +6,8 @@
 use ideaweave_app::*;
 use ideaweave_domain::{Role, VoteDirection};
 use ideaweave_testkit::browser;
+
+use crate::helpers::png;
 use ideaweave_testkit::{Session, TestApp, TestWorkspace};
 
 /// A signed-in member of `w` with `role`, as a browser session.
@@ -295,7 +297,10 @@ async fn col_01_a_member_posts_an_idea_with_a_file_and_others_vote_rate_and_comm
     // The author sees it all.
     let (_, page, _) = get(&t, &author, &format!("/w/{slug}/ideas/{idea}")).await;
     assert!(page.contains("0 for · 1 against"), "votes missing");
-    assert!(page.contains("average 4.0 · 1 ratings"));
+    assert!(
+        page.contains("average 4.0 · 1 rating<") && !page.contains("1 ratings"),
+        "one rating, singular: {page}"
+    );
     assert!(page.contains("<em>printers</em>"));
     let stored = t
         .app
@@ -308,6 +313,108 @@ async fn col_01_a_member_posts_an_idea_with_a_file_and_others_vote_rate_and_comm
     assert_eq!(stored.summary.my_vote, None::<VoteDirection>);
     assert_eq!(stored.summary.downvotes, 1);
     assert_eq!(stored.summary.upvotes, 0);
+}
+
+/// Uploads `bytes` as `name` through the idea page's file form.
+async fn attach_on_page(
+    t: &TestApp,
+    s: &Session,
+    slug: &str,
+    idea: ideaweave_domain::IdeaId,
+    name: &str,
+    bytes: Vec<u8>,
+    lang: &str,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", s.csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    browser()
+        .post(format!("{}/w/{slug}/ideas/{idea}/attachments", t.base))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .header("accept-language", lang)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn col_01_a_refused_file_is_told_once_at_its_field_after_a_redirect() {
+    let t = TestApp::spawn_with(|c| c.max_upload_bytes = 1024).await;
+    let sc = scene(&t, "files").await;
+    let author = person(&t, &sc.w, "writer", Role::Member).await;
+    let discussion = sc
+        .discussion
+        .parse()
+        .map(ideaweave_domain::DiscussionId)
+        .unwrap();
+    let idea = t
+        .client(&author)
+        .post_idea(
+            &sc.w.slug,
+            discussion,
+            &ideaweave_testkit::client::models::NewIdea::new("With a file", "Body"),
+        )
+        .await
+        .expect(201)
+        .id();
+    for (lang, said) in [
+        ("en", "it is larger than the limit of 1 KiB"),
+        ("de", "größer als die Grenze von 1 KiB"),
+    ] {
+        let mut big = png();
+        big.resize(4096, 0);
+        let r = attach_on_page(&t, &author, &sc.w.slug, idea, "big.png", big, lang).await;
+        assert_eq!(
+            r.status(),
+            303,
+            "the form's address is not left in the address bar"
+        );
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(
+            to,
+            format!("/w/{}/ideas/{idea}?file=file-too-large#files", sc.w.slug)
+        );
+        let page = browser()
+            .get(format!("{}{}", t.base, to.split('#').next().unwrap()))
+            .header("cookie", format!("iw_session={}", author.cookie))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.matches(said).count(),
+            1,
+            "said once, in {lang}: {page}"
+        );
+        let field = page
+            .split("id=\"attach-file-error\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(field.contains(said), "at the file field: {page}");
+        assert!(
+            page.contains("aria-invalid=\"true\" aria-describedby=\"attach-file-error\""),
+            "{page}"
+        );
+        assert!(
+            !page.contains("id=\"comment-problem\""),
+            "not in the comment form"
+        );
+    }
+    let r = attach_on_page(&t, &author, &sc.w.slug, idea, "small.png", png(), "en").await;
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("#files")
+    );
 }
 
 #[tokio::test]
@@ -369,6 +476,23 @@ async fn acc_02_pages_of_another_workspace_are_404_and_guests_see_no_forms() {
         )
         .await
         .unwrap();
+    let members_tab = format!("href=\"/w/{}/members\"", sc.w.slug);
+    let (_, home, _) = get(&t, &guest, &format!("/w/{}", sc.w.slug)).await;
+    assert!(!home.contains(&members_tab), "no Members tab for guests");
+    let (st, form, _) = get(
+        &t,
+        &guest,
+        &format!("/w/{}/discussions/{}/new", sc.w.slug, sc.discussion),
+    )
+    .await;
+    assert_eq!(st, 403, "no idea form to type into only to be refused");
+    assert!(
+        !form.contains("name=\"title\"") && form.contains("guests take part by commenting"),
+        "{form}"
+    );
+    let member = person(&t, &sc.w, "member", Role::Member).await;
+    let (_, home, _) = get(&t, &member, &format!("/w/{}", sc.w.slug)).await;
+    assert!(home.contains(&members_tab), "members keep the tab: {home}");
     let (st, page, _) = get(&t, &guest, &location).await;
     assert_eq!(st, 200);
     assert!(!page.contains("/vote\"") && !page.contains("/rate\""));
@@ -419,8 +543,13 @@ async fn col_02_admins_invite_change_roles_and_remove_members_from_the_page() {
     )
     .await;
     assert_eq!(st, 200, "{page}");
-    assert!(page.contains("Invitation sent to new@team.test"));
-    // Mail delivery is off in this instance: the link is shown to pass on.
+    // Mail delivery is off in this instance: nothing claims it was sent, and the link is
+    // shown to pass on.
+    assert!(
+        page.contains("Invitation created (not emailed) for new@team.test")
+            && !page.contains("Invitation sent"),
+        "{page}"
+    );
     let link = page
         .split("<code class=\"secret\">")
         .nth(1)
@@ -971,7 +1100,17 @@ async fn dsr_03_the_account_page_states_what_deletion_does_and_deletes_on_the_ty
     let w = t.workspace("leaving").await;
     let me = person(&t, &w, "me", Role::Member).await;
     let (_, page, _) = get(&t, &me, "/account").await;
-    assert!(page.contains("id=\"delete-account\""), "{page}");
+    let title = page
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title)
+        .unwrap_or_default();
+    assert!(
+        !title.contains('<') && !title.contains("csrf"),
+        "the tab title is text, not the deletion form: {title}"
+    );
+    let main = page.split_once("<main").map(|(_, m)| m).unwrap_or_default();
+    assert!(main.contains("id=\"delete-account\""), "{page}");
     assert!(
         page.contains("shown as written by &quot;Former member&quot;")
             || page.contains("shown as written by &#34;Former member&#34;"),
@@ -1286,6 +1425,33 @@ async fn dsr_02_the_account_page_sends_a_link_to_confirm_a_new_address() {
         "{page}"
     );
     assert_eq!(t.app.outbox_counts().await.unwrap().waiting, 1);
+}
+
+#[tokio::test]
+async fn dsr_02_without_mail_the_account_page_offers_no_address_change_and_says_why() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("nomail").await;
+    let me = person(&t, &w, "me", Role::Member).await;
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(!page.contains("action=\"/account/email\""), "{page}");
+    assert!(
+        page.contains("cannot be confirmed here. Ask its operator"),
+        "{page}"
+    );
+    let (st, page, _) = post(
+        &t,
+        &me,
+        "/account/email",
+        &[("csrf", &me.csrf), ("email", "elsewhere@example.org")],
+        false,
+    )
+    .await;
+    assert!(st == 400 || st == 409, "a stale form is refused: {st}");
+    assert!(
+        page.contains("a new address cannot be confirmed")
+            && !page.contains("a password cannot be reset"),
+        "the refusal is about the address, not a password reset: {page}"
+    );
 }
 
 #[tokio::test]

@@ -99,18 +99,13 @@ async fn col_02_invitations_expire_can_be_revoked_and_cannot_be_guessed() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "invites").await;
     let revoked = invite(&t, &f.ws.owner, "r@example.org", Role::Member).await;
-    let (_, list) = with_token(
-        &t,
-        "GET",
-        "/workspaces/invites/invitations",
-        &f.ws.owner.token,
-        None,
-    )
-    .await;
-    let id = list.as_array().unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let list = t
+        .client(&f.ws.owner)
+        .invitations("invites")
+        .await
+        .expect(200);
+    assert_eq!(list[0].email, "r@example.org");
+    let id = list[0].id;
     assert_eq!(
         with_token(
             &t,
@@ -472,4 +467,34 @@ async fn col_02_the_invitation_link_does_not_tell_whether_an_account_exists() {
     assert_eq!(api_a, api_b, "the API view differs");
     assert!(api_a.get("account_exists").is_none(), "{api_a}");
     assert_eq!(page_a, page_b, "the page differs");
+}
+
+#[tokio::test]
+async fn col_02_inviting_an_address_again_replaces_its_pending_link() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "invites").await;
+    let first = invite(&t, &f.admin, "again@example.org", Role::Member).await;
+    let other = invite(&t, &f.admin, "someone.else@example.org", Role::Member).await;
+    let second = invite(&t, &f.admin, "Again@Example.org", Role::Moderator).await;
+    let pending = t.client(&f.admin).invitations("invites").await.expect(200);
+    let addresses: Vec<&str> = pending.iter().map(|i| i.email.as_str()).collect();
+    assert_eq!(
+        addresses
+            .iter()
+            .filter(|a| **a == "again@example.org")
+            .count(),
+        1,
+        "one pending invitation per address: {addresses:?}"
+    );
+    assert!(addresses.contains(&"someone.else@example.org"));
+    let anyone = t.client(Auth::None);
+    let stale = anyone
+        .accept_invitation(&first, Some(("Again", "a long enough password")))
+        .await;
+    assert_eq!(stale.refused(409), "conflict", "the replaced link is dead");
+    let fresh = anyone
+        .accept_invitation(&second, Some(("Again", "a long enough password")))
+        .await;
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    assert_eq!(anyone.invitation_info(&other).await.status, 200);
 }

@@ -410,7 +410,7 @@ async fn discussion_page(
         StatusCode::OK,
         &DiscussionPage {
             slug: w.ws.slug.clone(),
-            can_post: d.accepting_ideas && w.m.role() >= Role::Member,
+            can_post: may_post(&d, &w),
             deadline: d.deadline.map(when),
             c: w.c,
             d,
@@ -460,6 +460,12 @@ fn tags_of(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the new-idea form is offered: only where posting would be allowed (members and up,
+/// in a discussion taking ideas), so nobody types an idea only to be refused.
+fn may_post(d: &DiscussionView, w: &InWorkspace) -> bool {
+    d.accepting_ideas && w.m.role() >= Role::Member
+}
+
 async fn render_new_idea(
     s: &AppState,
     w: InWorkspace,
@@ -468,6 +474,15 @@ async fn render_new_idea(
     problem: Option<String>,
 ) -> PageResult {
     let discussion = s.app.discussion(&w.m, d).await.or_page(&w.c)?;
+    if !may_post(&discussion, &w) {
+        let why = w.c.tr.get("idea.cannot_post").to_owned();
+        return Ok(super::error_page_with(
+            w.c,
+            StatusCode::FORBIDDEN,
+            Some(why),
+            None,
+        ));
+    }
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -719,9 +734,26 @@ struct IdeaPage {
     can_edit: bool,
     can_stage: bool,
     notice: Option<&'static str>,
+    /// A refused moderation step (merge, unmerge), shown at the top.
     problem: Option<String>,
+    /// Why the last file was refused, shown at the file field.
+    files_problem: Option<String>,
+    /// Why the last link was refused, shown at the link field.
+    links_problem: Option<String>,
 }
 framed!(IdeaPage);
+
+/// What the idea page says went wrong, each shown once, where it happened.
+enum IdeaProblem {
+    /// A comment was refused: shown in the comment form, which keeps the text.
+    Comment(String),
+    /// A file was refused.
+    Files(String),
+    /// A link was refused.
+    Links(String),
+    /// A merge or unmerge was refused.
+    Moderation(String),
+}
 
 fn votes_of(slug: &str, s: &IdeaSummary, can_vote: bool) -> Votes {
     Votes {
@@ -832,9 +864,41 @@ fn notice_key(notice: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Why a file was refused, for the redirect after the upload (the page then shows it at the
+/// file field): the form's own URL is not left in the address bar.
+fn file_refusal_code(e: &AppError) -> &'static str {
+    match e {
+        AppError::TooLarge(_) => "file-too-large",
+        AppError::UnsupportedType(_) => "file-type",
+        _ => "file-refused",
+    }
+}
+
+/// Back to the idea page, whose file field then says why the file was refused.
+fn refused_file(w: &InWorkspace, id: IdeaId, e: &AppError) -> Response {
+    Redirect::to(&format!(
+        "/w/{}/ideas/{id}?file={}#files",
+        w.ws.slug,
+        file_refusal_code(e)
+    ))
+    .into_response()
+}
+
+/// The file field's message for a [`file_refusal_code`].
+fn file_refusal(tr: &crate::ui::i18n::Catalog, code: &str, max_upload: &str) -> Option<String> {
+    let key = match code {
+        "file-too-large" => "idea.file_too_large",
+        "file-type" => "idea.file_type",
+        "file-refused" => "idea.file_refused",
+        _ => return None,
+    };
+    Some(tr.get(key).replace("{max}", max_upload))
+}
+
 #[derive(Deserialize, Default)]
 struct IdeaQuery {
     notice: Option<String>,
+    file: Option<String>,
 }
 
 async fn render_idea(
@@ -842,7 +906,7 @@ async fn render_idea(
     w: InWorkspace,
     id: IdeaId,
     notice: Option<&'static str>,
-    problem: Option<String>,
+    problem: Option<IdeaProblem>,
     draft: String,
 ) -> PageResult {
     let (idea, comments) = s
@@ -850,22 +914,31 @@ async fn render_idea(
         .idea_page(&w.m, id, THREAD_COMMENTS)
         .await
         .or_page(&w.c)?;
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (mut comment_problem, mut files_problem, mut links_problem, mut top_problem) =
+        (None, None, None, None);
+    match problem {
+        Some(IdeaProblem::Comment(p)) => comment_problem = Some(p),
+        Some(IdeaProblem::Files(p)) => files_problem = Some(p),
+        Some(IdeaProblem::Links(p)) => links_problem = Some(p),
+        Some(IdeaProblem::Moderation(p)) => top_problem = Some(p),
+        None => {}
+    }
     let thread = Thread {
         slug: w.ws.slug.clone(),
         idea: id,
         rows: thread_rows(comments),
         can_comment: true,
         draft,
-        problem: problem.clone(),
+        problem: comment_problem,
     };
     let role = w.m.role();
     let is_author = idea.summary.author.id == w.m.actor.user;
     let slug = w.ws.slug.clone();
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     Ok(page(
         status,
         &IdeaPage {
@@ -909,7 +982,9 @@ async fn render_idea(
             can_stage: role >= Role::Moderator,
             thread,
             notice,
-            problem,
+            problem: top_problem,
+            files_problem,
+            links_problem,
             slug,
             idea,
             c: w.c,
@@ -923,8 +998,31 @@ async fn idea_page(
     Id(id): Id<IdeaId>,
     q: Result<Query<IdeaQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
-    let notice = notice_key(q.as_ref().ok().and_then(|q| q.notice.as_deref()));
-    render_idea(&s, w.at("home"), id, notice, None, String::new()).await
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let notice = notice_key(q.notice.as_deref());
+    let max_upload = size(s.app.settings().max_upload_bytes as i64);
+    let refused = q
+        .file
+        .as_deref()
+        .and_then(|code| file_refusal(w.c.tr, code, &max_upload));
+    let w = w.at("home");
+    match refused {
+        // The refusal arrives by redirect: the page itself is fine, so it answers 200.
+        Some(p) => {
+            let mut response = render_idea(
+                &s,
+                w,
+                id,
+                notice,
+                Some(IdeaProblem::Files(p)),
+                String::new(),
+            )
+            .await?;
+            *response.status_mut() = StatusCode::OK;
+            Ok(response)
+        }
+        None => render_idea(&s, w, id, notice, None, String::new()).await,
+    }
 }
 
 fn back_to_idea(w: &InWorkspace, id: IdeaId, anchor: &str) -> Response {
@@ -1072,7 +1170,7 @@ async fn comment(
     };
     if !from_htmx(&headers) {
         if problem.is_some() {
-            return render_idea(&s, w, id, None, problem, draft).await;
+            return render_idea(&s, w, id, None, problem.map(IdeaProblem::Comment), draft).await;
         }
         return Ok(back_to_idea(&w, id, "comments"));
     }
@@ -1114,7 +1212,13 @@ async fn attach(
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Err(PageError::new(w.c, multipart_problem(e))),
+            Err(e) => {
+                let e = multipart_problem(e);
+                if matches!(e, AppError::TooLarge(_)) {
+                    return Ok(refused_file(&w, id, &e));
+                }
+                return Err(PageError::new(w.c, e));
+            }
         };
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
@@ -1127,19 +1231,25 @@ async fn attach(
                     break;
                 }
                 let body = field.map(|piece| piece.map_err(multipart_problem));
-                return Ok(match s.app.upload(&w.m, id, None, &filename, body).await {
-                    Ok(_) => back_to_idea(&w, id, "files"),
-                    Err(e) => {
-                        let p = form_problem(e, &w.c)?;
-                        render_idea(&s, w, id, None, Some(p), String::new()).await?
-                    }
-                });
+                return match s.app.upload(&w.m, id, None, &filename, body).await {
+                    Ok(_) => Ok(back_to_idea(&w, id, "files")),
+                    Err(e) if input_problem(&e).is_some() => Ok(refused_file(&w, id, &e)),
+                    Err(e) => Err(PageError::new(w.c, e)),
+                };
             }
             _ => {}
         }
     }
     let problem = w.c.tr.get("idea.choose_file").to_owned();
-    render_idea(&s, w, id, None, Some(problem), String::new()).await
+    render_idea(
+        &s,
+        w,
+        id,
+        None,
+        Some(IdeaProblem::Files(problem)),
+        String::new(),
+    )
+    .await
 }
 
 async fn add_link(
@@ -1156,7 +1266,7 @@ async fn add_link(
         Ok(_) => back_to_idea(&w, id, "links"),
         Err(e) => {
             let p = form_problem(e, &w.c)?;
-            render_idea(&s, w, id, None, Some(p), String::new()).await?
+            render_idea(&s, w, id, None, Some(IdeaProblem::Links(p)), String::new()).await?
         }
     })
 }
@@ -1187,13 +1297,29 @@ async fn merge_idea(
 ) -> PageResult {
     let Some(into) = f.get("into").and_then(idea_ref) else {
         let problem = w.c.tr.get("idea.merge_bad_target").to_owned();
-        return render_idea(&s, w, id, None, Some(problem), String::new()).await;
+        return render_idea(
+            &s,
+            w,
+            id,
+            None,
+            Some(IdeaProblem::Moderation(problem)),
+            String::new(),
+        )
+        .await;
     };
     Ok(match s.app.merge(&w.m, id, MergeInput { into }).await {
         Ok(_) => back_to_idea(&w, into, "content-body"),
         Err(e) => {
             let p = form_problem(e, &w.c)?;
-            render_idea(&s, w, id, None, Some(p), String::new()).await?
+            render_idea(
+                &s,
+                w,
+                id,
+                None,
+                Some(IdeaProblem::Moderation(p)),
+                String::new(),
+            )
+            .await?
         }
     })
 }
@@ -1207,7 +1333,15 @@ async fn unmerge_idea(
         Ok(_) => back_to_idea(&w, id, "content-body"),
         Err(e) => {
             let p = form_problem(e, &w.c)?;
-            render_idea(&s, w, id, None, Some(p), String::new()).await?
+            render_idea(
+                &s,
+                w,
+                id,
+                None,
+                Some(IdeaProblem::Moderation(p)),
+                String::new(),
+            )
+            .await?
         }
     })
 }
