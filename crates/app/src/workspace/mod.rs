@@ -639,7 +639,9 @@ impl App {
         if let Some(u) = self.account_by_email(&mut tx, email).await?
             && tx.workspace(ws).role_of(u.id).await?.is_some()
         {
-            return Err(AppError::Conflict(format!("{email} is already a member")));
+            return Err(AppError::Conflict(format!(
+                "\"{email}\" is already a member"
+            )));
         }
         // A link works once, and only the newest link to an address works: inviting the
         // address again revokes its pending invitation.

@@ -53,6 +53,50 @@ impl Catalog {
         text.replace("{n}", &n.to_string())
     }
 
+    /// A message of the application (a refused input, a conflict) in this language. As with
+    /// gettext, the English text is the key: numbers and quoted values in it become `{1}`,
+    /// `{2}`… (`must be at most {1} characters (got {2})`), so one entry serves every value,
+    /// and the catalogue line is `problem: <pattern> = <translation>`. A message whose start
+    /// is listed as `problem-start: <start> = …` (it ends in advice from a library, in
+    /// English) is replaced whole. English, or a message without an entry, stays as it is.
+    pub fn problem(&self, english: &str) -> String {
+        if self.lang == "en" {
+            return english.to_owned();
+        }
+        let (pattern, values) = message_pattern(english);
+        if let Some(t) = self.strings.get(format!("problem: {pattern}").as_str()) {
+            return fill(t, &values);
+        }
+        for (key, text) in &self.strings {
+            if let Some(start) = key.strip_prefix("problem-start: ")
+                && english.starts_with(start)
+            {
+                return (*text).to_owned();
+            }
+        }
+        english.to_owned()
+    }
+
+    /// The label of an input field named as the API names it (`title` → `Titel`), for
+    /// messages about it; the name itself where the catalogue has none.
+    pub fn field(&self, name: &str) -> String {
+        let key = format!("field.{name}");
+        match self.strings.get(key.as_str()) {
+            Some(label) => (*label).to_owned(),
+            None => name.to_owned(),
+        }
+    }
+
+    /// The message of a refused input, in this language: `Titel: darf nicht leer sein`.
+    pub fn input_problem(&self, e: &ideaweave_app::AppError) -> String {
+        match e {
+            ideaweave_app::AppError::Invalid(v) => {
+                format!("{}: {}", self.field(&v.field), self.problem(&v.message))
+            }
+            other => self.problem(&other.to_string()),
+        }
+    }
+
     /// The language code, for `<html lang>`.
     pub fn lang(&self) -> &'static str {
         self.lang
@@ -84,6 +128,46 @@ impl Catalog {
     }
 }
 
+/// A message with its numbers and quoted values replaced by `{1}`, `{2}`…, and those values.
+fn message_pattern(message: &str) -> (String, Vec<String>) {
+    let mut pattern = String::with_capacity(message.len());
+    let mut values = Vec::new();
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut value = String::from(c);
+            while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                value.push(d);
+                chars.next();
+            }
+            values.push(value);
+            pattern.push_str(&format!("{{{}}}", values.len()));
+        } else if c == '"' {
+            let mut value = String::from('"');
+            for d in chars.by_ref() {
+                value.push(d);
+                if d == '"' {
+                    break;
+                }
+            }
+            values.push(value);
+            pattern.push_str(&format!("{{{}}}", values.len()));
+        } else {
+            pattern.push(c);
+        }
+    }
+    (pattern, values)
+}
+
+/// A translation with `{1}`, `{2}`… replaced by `values`.
+fn fill(template: &str, values: &[String]) -> String {
+    let mut out = template.to_owned();
+    for (i, v) in values.iter().enumerate() {
+        out = out.replace(&format!("{{{}}}", i + 1), v);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,12 +177,15 @@ mod tests {
         let all = catalogs();
         let en = &all[0];
         assert_eq!(en.lang, "en");
+        // Application messages are keyed by their English text, so English has no entries
+        // for them (see `Catalog::problem`).
+        let is_message = |k: &&&str| k.starts_with("problem: ") || k.starts_with("problem-start: ");
         for c in all {
             for k in en.strings.keys() {
                 assert!(c.strings.contains_key(k), "{} lacks {k}", c.lang);
             }
             assert_eq!(
-                c.strings.len(),
+                c.strings.keys().filter(|k| !is_message(k)).count(),
                 en.strings.len(),
                 "{} has extra keys",
                 c.lang
@@ -155,6 +242,36 @@ mod tests {
             checked > 200,
             "only {checked} keys found: is the scan broken?"
         );
+    }
+
+    #[test]
+    fn application_messages_read_in_german_whatever_their_values() {
+        let de = &catalogs()[1];
+        assert_eq!(de.problem("must not be empty"), "darf nicht leer sein");
+        assert_eq!(
+            de.problem("must be at most 200 characters (got 250)"),
+            "darf höchstens 200 Zeichen lang sein (eingegeben: 250)"
+        );
+        assert_eq!(
+            de.problem("tag \"a b\" may contain only letters, digits, - and _"),
+            "Schlagwort \"a b\" darf nur Buchstaben, Ziffern, - und _ enthalten"
+        );
+        assert!(
+            de.problem(
+                "is too easy to guess (this is a top-10 common password): Add another word or two."
+            )
+            .starts_with("ist zu leicht zu erraten")
+        );
+        assert_eq!(de.problem("no entry for this"), "no entry for this");
+        assert_eq!(
+            catalogs()[0].problem("must not be empty"),
+            "must not be empty"
+        );
+        let e = ideaweave_app::AppError::Invalid(ideaweave_domain::ValidationError::new(
+            "title",
+            "must not be empty",
+        ));
+        assert_eq!(de.input_problem(&e), "Titel: darf nicht leer sein");
     }
 
     #[test]

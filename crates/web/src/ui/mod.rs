@@ -293,7 +293,8 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
     crate::error::report(&e);
     let crate::error::Meaning { status, shown, .. } = crate::error::meaning(&e);
     let denied = matches!(e, AppError::Forbidden(_));
-    let mut response = error_page_with(c, status, shown.then(|| e.to_string()), remedy);
+    let detail = shown.then(|| c.tr.input_problem(&e));
+    let mut response = error_page_with(c, status, detail, remedy);
     if denied {
         response
             .extensions_mut()
@@ -305,16 +306,66 @@ pub(crate) fn app_error(c: Chrome, e: AppError) -> Response {
 /// The message to show on the form a refused input came from, or the error page when the
 /// error is not about the visitor's input: `Err(e) => { let p = form_problem(e, &w.c)?; … }`.
 pub(crate) fn form_problem(e: AppError, c: &Chrome) -> Result<String, PageError> {
-    match input_problem(&e) {
+    match input_problem(&e, c.tr) {
         Some(p) => Ok(p),
         None => Err(PageError::new(c.clone(), e)),
     }
 }
 
+/// A refused input as a form shows it: at its field when the form has a field by that name
+/// (marked `aria-invalid`, the message named by `aria-describedby`), otherwise above the form.
+/// The message is in the reader's language; at its field it goes without the field's name,
+/// which the label beside it says.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    field: Option<String>,
+    at_field: String,
+    whole: String,
+}
+
+impl Refusal {
+    /// A refusal that belongs to no field.
+    pub(crate) fn general(text: String) -> Self {
+        Self {
+            field: None,
+            at_field: text.clone(),
+            whole: text,
+        }
+    }
+
+    /// The refusal `e` is, or `None` when `e` is not about the visitor's input (it becomes the
+    /// error page instead).
+    pub(crate) fn of(e: &AppError, tr: &Catalog) -> Option<Self> {
+        let whole = input_problem(e, tr)?;
+        Some(match e {
+            AppError::Invalid(v) => Self {
+                field: Some(v.field.clone()),
+                at_field: tr.problem(&v.message),
+                whole,
+            },
+            _ => Self::general(whole),
+        })
+    }
+
+    /// The message for `field`, when this refusal is about it.
+    pub(crate) fn at(&self, field: &str) -> Option<&str> {
+        (self.field.as_deref() == Some(field)).then_some(self.at_field.as_str())
+    }
+
+    /// The message to show above a form whose fields are `fields`: a refusal about none of
+    /// them (with the field's name, since no label stands beside it).
+    pub(crate) fn above(&self, fields: &[&str]) -> Option<&str> {
+        match &self.field {
+            Some(f) if fields.contains(&f.as_str()) => None,
+            _ => Some(self.whole.as_str()),
+        }
+    }
+}
+
 /// A message about the visitor's own input to show on the form it came from, or `None` when
 /// the error must become an error page instead.
-pub(crate) fn input_problem(e: &AppError) -> Option<String> {
-    crate::error::meaning(e).shown.then(|| e.to_string())
+pub(crate) fn input_problem(e: &AppError, tr: &Catalog) -> Option<String> {
+    crate::error::meaning(e).shown.then(|| tr.input_problem(e))
 }
 
 async fn stylesheet() -> Response {

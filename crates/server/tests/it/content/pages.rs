@@ -315,6 +315,95 @@ async fn col_01_a_member_posts_an_idea_with_a_file_and_others_vote_rate_and_comm
     assert_eq!(stored.summary.upvotes, 0);
 }
 
+/// Sends the new-idea form in German with `fields` and maybe a file; returns status and page.
+async fn post_idea_in_german(
+    t: &TestApp,
+    s: &Session,
+    sc: &Scene,
+    fields: &[(&str, &str)],
+    file: bool,
+) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new().text("csrf", s.csrf.clone());
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if file {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(png()).file_name("plan.png"),
+        );
+    }
+    let r = browser()
+        .post(format!(
+            "{}/w/{}/discussions/{}/new",
+            t.base, sc.w.slug, sc.discussion
+        ))
+        .header("cookie", format!("iw_session={}", s.cookie))
+        .header("accept-language", "de-DE,de;q=0.9")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn col_01_a_refused_idea_says_at_each_field_what_is_wrong_in_the_readers_language() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "felder").await;
+    let author = person(&t, &sc.w, "autorin", Role::Member).await;
+
+    // An empty title: said at the title field, in German, and the chosen file is asked for
+    // again rather than silently dropped.
+    let (st, page) =
+        post_idea_in_german(&t, &author, &sc, &[("title", "  "), ("body", "Text")], true).await;
+    assert_eq!(st, 400);
+    let at_title = page
+        .split("id=\"i-title-error\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(at_title.starts_with("darf nicht leer sein<"), "{page}");
+    assert!(
+        page.contains("aria-invalid=\"true\" aria-describedby=\"i-title-error\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("must not be empty") && !page.contains("title:"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"i-file-error\""),
+        "the lost file is said: {page}"
+    );
+    assert!(page.contains("Wählen Sie sie erneut"), "{page}");
+    assert!(
+        page.contains("value=\"  \"") || page.contains("Text</textarea>"),
+        "the text is kept"
+    );
+
+    // A bad tag: at the tags field, with the tag as typed.
+    let (st, page) = post_idea_in_german(
+        &t,
+        &author,
+        &sc,
+        &[("title", "Gute Idee"), ("tags", "grün, a b")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let at_tags = page
+        .split("id=\"i-tags-error\">")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        at_tags.starts_with("Schlagwort &quot;a b&quot; darf nur Buchstaben")
+            || at_tags.starts_with("Schlagwort &#34;a b&#34; darf nur Buchstaben"),
+        "{page}"
+    );
+    assert!(!page.contains("may contain only"), "{page}");
+    assert!(!page.contains("id=\"i-file-error\""), "no file was chosen");
+}
+
 /// Uploads `bytes` as `name` through the idea page's file form.
 async fn attach_on_page(
     t: &TestApp,

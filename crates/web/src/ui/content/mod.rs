@@ -20,7 +20,8 @@ use serde::Deserialize;
 use super::format::{iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
-    Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, input_problem, page,
+    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_problem, framed, input_problem,
+    page,
 };
 use crate::AppState;
 
@@ -441,10 +442,26 @@ struct IdeaFormPage {
     title: String,
     body: String,
     tags: String,
-    problem: Option<String>,
+    problem: Option<Refusal>,
+    /// A file was chosen but the form came back: browsers do not keep it, so the page says so.
+    file_lost: bool,
     max_upload: String,
 }
 framed!(IdeaFormPage);
+
+impl IdeaFormPage {
+    const FIELDS: [&'static str; 4] = ["title", "body", "tags", "file"];
+
+    /// The refusal at `field`, for the template.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.problem.as_ref().and_then(|p| p.at(field))
+    }
+
+    /// A refusal about none of the form's fields.
+    fn general_problem(&self) -> Option<&str> {
+        self.problem.as_ref().and_then(|p| p.above(&Self::FIELDS))
+    }
+}
 
 struct Draft {
     title: String,
@@ -471,7 +488,8 @@ async fn render_new_idea(
     w: InWorkspace,
     d: DiscussionId,
     draft: Draft,
-    problem: Option<String>,
+    problem: Option<Refusal>,
+    file_lost: bool,
 ) -> PageResult {
     let discussion = s.app.discussion(&w.m, d).await.or_page(&w.c)?;
     if !may_post(&discussion, &w) {
@@ -500,6 +518,7 @@ async fn render_new_idea(
             body: draft.body,
             tags: draft.tags,
             problem,
+            file_lost,
             max_upload: size(s.app.settings().max_upload_bytes as i64),
             c: w.c,
         },
@@ -516,7 +535,7 @@ async fn new_idea_page(
         body: String::new(),
         tags: String::new(),
     };
-    render_new_idea(&s, w.at("home"), d, draft, None).await
+    render_new_idea(&s, w.at("home"), d, draft, None, false).await
 }
 
 fn multipart_problem(e: MultipartError) -> AppError {
@@ -550,10 +569,10 @@ async fn post_idea(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                let problem = input_problem(&multipart_problem(e));
+                let problem = Refusal::of(&multipart_problem(e), w.c.tr);
                 return Ok(match created {
                     Some(idea) => uploaded_badly(&w, idea.summary.id),
-                    None => render_new_idea(&s, w, d, draft, problem).await?,
+                    None => render_new_idea(&s, w, d, draft, problem, false).await?,
                 });
             }
         };
@@ -576,8 +595,9 @@ async fn post_idea(
                             id
                         }
                         Err(e) => {
-                            return Ok(match input_problem(&e) {
-                                Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await?,
+                            // The file part is not read: the form comes back without it.
+                            return Ok(match Refusal::of(&e, w.c.tr) {
+                                Some(p) => render_new_idea(&s, w, d, draft, Some(p), true).await?,
                                 None => app_error(w.c, e),
                             });
                         }
@@ -586,7 +606,7 @@ async fn post_idea(
             };
             let body = field.map(|piece| piece.map_err(multipart_problem));
             if let Err(e) = s.app.upload(&w.m, idea, None, &filename, body).await {
-                if input_problem(&e).is_none() {
+                if input_problem(&e, w.c.tr).is_none() {
                     return Err(PageError::new(w.c, e));
                 }
                 return Ok(uploaded_badly(&w, idea));
@@ -596,8 +616,8 @@ async fn post_idea(
         let value = match field.text().await {
             Ok(v) => v,
             Err(e) => {
-                let problem = input_problem(&multipart_problem(e));
-                return render_new_idea(&s, w, d, draft, problem).await;
+                let problem = Refusal::of(&multipart_problem(e), w.c.tr);
+                return render_new_idea(&s, w, d, draft, problem, false).await;
             }
         };
         match name.as_str() {
@@ -617,8 +637,8 @@ async fn post_idea(
             match create(&s, &w, d, &draft).await {
                 Ok(i) => i.summary.id,
                 Err(e) => {
-                    return Ok(match input_problem(&e) {
-                        Some(p) => render_new_idea(&s, w, d, draft, Some(p)).await?,
+                    return Ok(match Refusal::of(&e, w.c.tr) {
+                        Some(p) => render_new_idea(&s, w, d, draft, Some(p), false).await?,
                         None => app_error(w.c, e),
                     });
                 }
@@ -1162,7 +1182,7 @@ async fn comment(
         .await
     {
         Ok(_) => (String::new(), None),
-        Err(e) => match input_problem(&e) {
+        Err(e) => match input_problem(&e, w.c.tr) {
             // The text comes back in the form, so nothing typed is lost.
             Some(p) => (body, Some(p)),
             None => return Err(PageError::new(w.c, e)),
@@ -1233,7 +1253,7 @@ async fn attach(
                 let body = field.map(|piece| piece.map_err(multipart_problem));
                 return match s.app.upload(&w.m, id, None, &filename, body).await {
                     Ok(_) => Ok(back_to_idea(&w, id, "files")),
-                    Err(e) if input_problem(&e).is_some() => Ok(refused_file(&w, id, &e)),
+                    Err(e) if input_problem(&e, w.c.tr).is_some() => Ok(refused_file(&w, id, &e)),
                     Err(e) => Err(PageError::new(w.c, e)),
                 };
             }
@@ -1353,7 +1373,7 @@ async fn render_edit(
     w: InWorkspace,
     id: IdeaId,
     draft: Option<Draft>,
-    problem: Option<String>,
+    problem: Option<Refusal>,
 ) -> PageResult {
     let idea = s.app.idea(&w.m, id).await.or_page(&w.c)?;
     let draft = draft.unwrap_or_else(|| Draft {
@@ -1377,6 +1397,7 @@ async fn render_edit(
             body: draft.body,
             tags: draft.tags,
             problem,
+            file_lost: false,
             max_upload: size(s.app.settings().max_upload_bytes as i64),
             c: w.c,
         },
@@ -1408,10 +1429,10 @@ async fn edit_idea(
     };
     Ok(match s.app.update_idea(&w.m, id, patch).await {
         Ok(_) => back_to_idea(&w, id, "content"),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_edit(&s, w, id, Some(draft), Some(p)).await?
-        }
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(p) => render_edit(&s, w, id, Some(draft), Some(p)).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
     })
 }
 

@@ -17,7 +17,8 @@ use crate::extract::Client;
 use crate::ui::guard::{Fields, Visitor, stale_form};
 use crate::ui::identity::session::{safe_next, same_origin, start_session};
 use crate::ui::{
-    Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem, page,
+    Catalog, Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem,
+    page,
 };
 
 #[derive(Template)]
@@ -66,10 +67,10 @@ pub(crate) async fn second_factor(
                     StatusCode::UNAUTHORIZED
                 },
                 &SecondFactorPage {
+                    problem: Some(Catalog::for_request(&headers).input_problem(&e)),
                     c: Chrome::anonymous(&headers),
                     challenge: f.text("challenge"),
                     next,
-                    problem: Some(e.to_string()),
                     totp: true,
                     passkey: f.get("passkey") == Some("1"),
                 },
@@ -151,10 +152,10 @@ pub(crate) async fn reauthenticate(
             page(
                 StatusCode::UNAUTHORIZED,
                 &ReauthPage {
+                    problem: Some(v.c.tr.input_problem(&e)),
                     c: v.c,
                     next,
                     methods,
-                    problem: Some(e.to_string()),
                 },
             )
         }
@@ -327,9 +328,9 @@ pub(crate) async fn change_password(
     };
     Ok(match s.app.change_password(&v.p, &input).await {
         Ok((_, r)) => rotated_to(&s, &headers, &r, "/account/security?saved=password"),
-        Err(e) => match (&e, input_problem(&e)) {
+        Err(e) => match (&e, input_problem(&e, v.c.tr)) {
             (AppError::TooManyAttempts { .. }, _) | (_, Some(_)) => {
-                let problem = Some(e.to_string());
+                let problem = Some(v.c.tr.input_problem(&e));
                 render(
                     &s,
                     v,
@@ -411,7 +412,7 @@ pub(crate) async fn confirm_totp(
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
         }
-        Err(e) => match input_problem(&e) {
+        Err(e) => match input_problem(&e, v.c.tr) {
             Some(problem) => {
                 render(
                     &s,

@@ -456,7 +456,7 @@ pub(crate) async fn accept_invitation(
             Ok((membership, None)) => {
                 Redirect::to(&format!("/w/{}", membership.slug)).into_response()
             }
-            Err(e) => match input_problem(&e) {
+            Err(e) => match input_problem(&e, Catalog::for_request(&headers)) {
                 Some(problem) if !matches!(e, AppError::Conflict(_)) => {
                     invitation_view(
                         &s,
@@ -540,7 +540,7 @@ pub(crate) async fn request_reset(
             view.unavailable = true;
             StatusCode::CONFLICT
         }
-        Err(e) => match input_problem(&e) {
+        Err(e) => match input_problem(&e, view.c.tr) {
             Some(p) => {
                 view.problem = Some(p);
                 StatusCode::BAD_REQUEST
@@ -632,7 +632,7 @@ pub(crate) async fn reset_password(
                     problem: None,
                 },
             ),
-            Err(e) => match input_problem(&e) {
+            Err(e) => match input_problem(&e, tr) {
                 Some(p) if !matches!(e, AppError::Conflict(_)) => {
                     reset_view(&s, &headers, token, Some(p)).await?
                 }

@@ -190,11 +190,12 @@ fn failed(headers: &HeaderMap, e: AppError) -> Response {
         // Any other refusal of what came back through the browser is a bad request.
         _ => StatusCode::BAD_REQUEST,
     };
+    let c = Chrome::anonymous(headers);
     let detail = match e {
         AppError::NotFound(_) => None,
-        other => Some(other.to_string()),
+        other => Some(c.tr.input_problem(&other)),
     };
-    error_page_with(Chrome::anonymous(headers), status, detail, None)
+    error_page_with(c, status, detail, None)
 }
 
 /// Links one's account to the single sign-on of a workspace (the security page's form; after

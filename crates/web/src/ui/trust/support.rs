@@ -92,7 +92,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
     };
     Ok(match s.app.grant_support(&w.m, input).await {
         Ok(_) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
-        Err(e) => match input_problem(&e) {
+        Err(e) => match input_problem(&e, w.c.tr) {
             Some(p) if !matches!(e, ideaweave_app::AppError::ReauthenticationRequired) => {
                 render(&s, w, Some(p)).await?
             }

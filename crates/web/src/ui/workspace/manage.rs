@@ -272,7 +272,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
                 };
                 render_members(&s, w, None, out).await?
             }
-            Err(e) => match input_problem(&e) {
+            Err(e) => match input_problem(&e, w.c.tr) {
                 Some(p) => {
                     let out = MembersOutcome {
                         invite_email: email,
