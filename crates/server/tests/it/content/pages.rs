@@ -22,9 +22,20 @@ pub async fn get(
     s: &Session,
     path: &str,
 ) -> (u16, String, reqwest::header::HeaderMap) {
+    get_in(t, s, path, "en").await
+}
+
+/// [`get`] for a reader of `lang` (`Accept-Language`).
+pub async fn get_in(
+    t: &TestApp,
+    s: &Session,
+    path: &str,
+    lang: &str,
+) -> (u16, String, reqwest::header::HeaderMap) {
     let r = browser()
         .get(format!("{}{path}", t.base))
         .header("cookie", format!("iw_session={}", s.cookie))
+        .header("accept-language", lang)
         .send()
         .await
         .unwrap();
@@ -467,16 +478,7 @@ async fn col_01_a_refused_file_is_told_once_at_its_field_after_a_redirect() {
             to,
             format!("/w/{}/ideas/{idea}?file=file-too-large#files", sc.w.slug)
         );
-        let page = browser()
-            .get(format!("{}{}", t.base, to.split('#').next().unwrap()))
-            .header("cookie", format!("iw_session={}", author.cookie))
-            .header("accept-language", lang)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, page, _) = get_in(&t, &author, to.split('#').next().unwrap(), lang).await;
         assert_eq!(
             page.matches(said).count(),
             1,

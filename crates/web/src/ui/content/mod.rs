@@ -1309,6 +1309,13 @@ async fn restore_idea(
     Ok(back_to_idea(&w, id, "content-body"))
 }
 
+/// The idea page again, saying above it why a moderation step (merge, unmerge) was refused.
+async fn moderation_refused(s: &AppState, w: InWorkspace, id: IdeaId, e: AppError) -> PageResult {
+    let p = form_problem(e, &w.c)?;
+    let problem = Some(IdeaProblem::Moderation(p));
+    render_idea(s, w, id, None, problem, String::new()).await
+}
+
 /// Merges this idea (a duplicate) into the one named in the form.
 async fn merge_idea(
     State(s): State<AppState>,
@@ -1329,18 +1336,7 @@ async fn merge_idea(
     };
     Ok(match s.app.merge(&w.m, id, MergeInput { into }).await {
         Ok(_) => back_to_idea(&w, into, "content-body"),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_idea(
-                &s,
-                w,
-                id,
-                None,
-                Some(IdeaProblem::Moderation(p)),
-                String::new(),
-            )
-            .await?
-        }
+        Err(e) => moderation_refused(&s, w, id, e).await?,
     })
 }
 
@@ -1351,18 +1347,7 @@ async fn unmerge_idea(
 ) -> PageResult {
     Ok(match s.app.unmerge(&w.m, id).await {
         Ok(_) => back_to_idea(&w, id, "content-body"),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_idea(
-                &s,
-                w,
-                id,
-                None,
-                Some(IdeaProblem::Moderation(p)),
-                String::new(),
-            )
-            .await?
-        }
+        Err(e) => moderation_refused(&s, w, id, e).await?,
     })
 }
 
