@@ -219,7 +219,9 @@ mod tests {
                 };
                 let is_key = namespaces.contains(ns)
                     && !rest.is_empty()
-                    && !literal.ends_with(".html")
+                    && ![".html", ".css", ".js"]
+                        .iter()
+                        .any(|ext| literal.ends_with(ext))
                     && literal
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');

@@ -4,6 +4,7 @@
 //! every state-changing form carries the session's anti-CSRF token, and the sign-in form is
 //! accepted only from this origin.
 
+mod assets;
 pub(crate) mod content;
 mod format;
 mod guard;
@@ -124,9 +125,7 @@ pub fn router() -> Router<AppState> {
         .merge(workspace::manage::router())
         .merge(trust::support::router())
         .merge(privacy::desk::router())
-        .route("/static/app.css", get(stylesheet))
-        .route("/static/htmx.min.js", get(htmx))
-        .route("/static/passkey.js", get(passkey_script))
+        .route("/static/{file}", get(assets::serve))
 }
 
 /// What every page's frame shows: the language, who is signed in, the session's anti-CSRF
@@ -160,6 +159,18 @@ impl Chrome {
             csrf: String::new(),
             ws: None,
         }
+    }
+}
+
+/// The URL the pages link a static file by (`app.css` → `/static/app.3f2a9c1b0d.css`).
+pub fn asset_url(file: &str) -> &'static str {
+    assets::url(file)
+}
+
+impl Chrome {
+    /// The URL of a static file under its content-hashed name (`app.css` → `/static/app.….css`).
+    pub(crate) fn asset(&self, file: &str) -> &'static str {
+        assets::url(file)
     }
 }
 
@@ -366,41 +377,4 @@ impl Refusal {
 /// the error must become an error page instead.
 pub(crate) fn input_problem(e: &AppError, tr: &Catalog) -> Option<String> {
     crate::error::meaning(e).shown.then(|| tr.input_problem(e))
-}
-
-async fn stylesheet() -> Response {
-    static_file(
-        "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
-    )
-}
-
-/// htmx 2.0.11 (0BSD), vendored so that no page loads anything from elsewhere.
-async fn htmx() -> Response {
-    static_file(
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/htmx.min.js"),
-    )
-}
-
-/// The page side of passkeys (WebAuthn needs script).
-async fn passkey_script() -> Response {
-    static_file(
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/passkey.js"),
-    )
-}
-
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }

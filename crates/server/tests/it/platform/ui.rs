@@ -213,6 +213,44 @@ async fn sec_01_errors_are_friendly_pages_and_the_api_keeps_json() {
             .unwrap()
             .contains("prefers-color-scheme: dark")
     );
+    // Pages link the stylesheet under its content-hashed name, kept a year and sent gzipped to
+    // browsers that accept it; the plain name is kept an hour only.
+    let hashed = ideaweave_web::ui::asset_url("app.css");
+    assert!(hashed.starts_with("/static/app.") && hashed != "/static/app.css");
+    let plain = browser()
+        .get(format!("{}/static/app.css", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["cache-control"], "public, max-age=3600");
+    let zipped = browser()
+        .get(format!("{}{hashed}", t.base))
+        .header("accept-encoding", "br, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(
+        zipped.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    let size = zipped.bytes().await.unwrap().len();
+    assert!(size > 0 && size < include_str!("../../../../web/static/app.css").len() / 2);
+    let refused = browser()
+        .get(format!("{}{hashed}", t.base))
+        .header("accept-encoding", "gzip;q=0, identity")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+    let missing = browser()
+        .get(format!("{}/static/app.0000000000.css", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
     let r = browser()
         .post(format!("{}/sign-in", t.base))
         .header("content-type", "application/x-www-form-urlencoded")

@@ -33,10 +33,14 @@ const PAYLOADS: &[&str] = &[
 ];
 
 /// The page's own script elements (htmx, passkeys) are the only ones allowed.
-const OWN_SCRIPTS: [&str; 2] = [
-    "<script src=\"/static/htmx.min.js\" defer></script>",
-    "<script src=\"/static/passkey.js\" defer></script>",
-];
+fn own_scripts() -> [String; 2] {
+    ["htmx.min.js", "passkey.js"].map(|file| {
+        format!(
+            "<script src=\"{}\" defer></script>",
+            ideaweave_web::ui::asset_url(file)
+        )
+    })
+}
 
 /// Tags the pages never emit themselves. (Images are allowed in Markdown: the sanitiser keeps
 /// `<img src>` without handlers, and the policy loads images from this origin only.)
@@ -56,7 +60,7 @@ const FOREIGN_TAGS: &[&str] = &[
 
 /// Finds markup in `html` that could only have come from a payload; `None` when clean.
 fn foreign_markup(html: &str) -> Option<String> {
-    let html = OWN_SCRIPTS
+    let html = own_scripts()
         .iter()
         .fold(html.to_owned(), |h, own| h.replacen(own, "", 1));
     let lower = html.to_ascii_lowercase();
@@ -134,7 +138,8 @@ fn attributes(mut rest: &str) -> Vec<(String, String)> {
 #[test]
 fn the_scanner_finds_what_it_looks_for() {
     assert!(foreign_markup("<p>&lt;script&gt;xss(1)&lt;/script&gt;</p>").is_none());
-    assert!(foreign_markup(&format!("{}{}<p>ok</p>", OWN_SCRIPTS[0], OWN_SCRIPTS[1])).is_none());
+    let [htmx, passkey] = own_scripts();
+    assert!(foreign_markup(&format!("{htmx}{passkey}<p>ok</p>")).is_none());
     assert!(foreign_markup("<p>a<script>xss()</script></p>").is_some());
     assert!(foreign_markup("<b onmouseover = 'x'>").is_some());
     assert!(foreign_markup("<a href=\" javascript:x\">").is_some());
