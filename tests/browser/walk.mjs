@@ -684,6 +684,9 @@ async function longWordsPath() {
     }
     await reader.page.goto(`${base}${ideaPath}`);
     await reader.page.screenshot({ path: path.join(shots, `idea-long-words-phone-${lang}.png`), fullPage: true });
+    // The two navigation bars leave a phone's screen to the page (they took ~220 of 844 px).
+    const navBottom = await reader.page.evaluate(() => document.querySelector('.wsnav').getBoundingClientRect().bottom);
+    check(`the navigation takes at most 130 of 844 px on a phone (${lang})`, navBottom <= 130, `${Math.round(navBottom)} px`);
     await reader.context.close();
   }
 }

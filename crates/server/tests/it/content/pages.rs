@@ -1092,6 +1092,15 @@ async fn lif_03_admins_set_the_retention_periods_on_the_settings_page() {
             page.contains("role=\"alert\"") && page.contains(says),
             "{says}"
         );
+        let section = page
+            .split("id=\"retention\"")
+            .nth(1)
+            .and_then(|r| r.split("</section>").next())
+            .unwrap_or_default();
+        assert!(
+            section.contains(says) && section.contains("aria-invalid=\"true\""),
+            "said in the retention section, the field marked: {section}"
+        );
     }
     let p = t
         .app

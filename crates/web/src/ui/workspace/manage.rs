@@ -19,7 +19,7 @@ use crate::ui::format::{iso, when};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
 use crate::ui::{
-    Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, input_problem, page,
+    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_problem, framed, page,
 };
 
 pub(crate) fn router() -> Router<AppState> {
@@ -130,9 +130,22 @@ struct MembersPage {
     invite_email: String,
     sent_to: Option<String>,
     accept_url: Option<String>,
-    problem: Option<String>,
+    /// Why the last invitation was refused, said at the invitation form.
+    problem: Option<Refusal>,
 }
 framed!(MembersPage);
+
+impl MembersPage {
+    /// The refusal of the last invitation, for the top of its form.
+    fn invite_problem(&self) -> Option<&str> {
+        self.problem.as_ref().and_then(|p| p.above(&[]))
+    }
+
+    /// Whether the invitation form's `field` is the one refused.
+    fn invite_invalid(&self, field: &str) -> bool {
+        self.problem.as_ref().is_some_and(|p| p.at(field).is_some())
+    }
+}
 
 #[derive(Deserialize, Default)]
 struct CursorQuery {
@@ -145,7 +158,7 @@ struct MembersOutcome {
     invite_email: String,
     sent_to: Option<String>,
     accept_url: Option<String>,
-    problem: Option<String>,
+    problem: Option<Refusal>,
 }
 
 async fn render_members(
@@ -246,7 +259,9 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
     let Some(role) = f.parsed::<Role>("role") else {
         let out = MembersOutcome {
             invite_email: email,
-            problem: Some(w.c.tr.get("members.choose_role").to_owned()),
+            problem: Some(Refusal::general(
+                w.c.tr.get("members.choose_role").to_owned(),
+            )),
             ..Default::default()
         };
         return render_members(&s, w, None, out).await;
@@ -272,7 +287,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
                 };
                 render_members(&s, w, None, out).await?
             }
-            Err(e) => match input_problem(&e, w.c.tr) {
+            Err(e) => match Refusal::of(&e, w.c.tr) {
                 Some(p) => {
                     let out = MembersOutcome {
                         invite_email: email,
@@ -376,9 +391,25 @@ struct SettingsPage {
     is_owner: bool,
     deletion_due: Option<String>,
     grace_days: u32,
-    problem: Option<String>,
+    /// What was refused, and in which section of the page (its anchor).
+    problem: Option<(String, Refusal)>,
 }
 framed!(SettingsPage);
+
+impl SettingsPage {
+    /// The refusal to show at the top of `section`, when the last change there was refused.
+    fn problem_in(&self, section: &str) -> Option<&str> {
+        match &self.problem {
+            Some((s, r)) if s == section => r.above(&[]),
+            _ => None,
+        }
+    }
+
+    /// Whether the field `field` of `section` is the one refused.
+    fn invalid(&self, section: &str, field: &str) -> bool {
+        matches!(&self.problem, Some((s, r)) if s == section && r.at(field).is_some())
+    }
+}
 
 /// An export as the settings page lists it (LIF-01).
 struct ExportRow {
@@ -486,7 +517,11 @@ const ERASURE_CHOICES: [(&str, &str); 2] = [
     ("purge", "erasure.purge"),
 ];
 
-async fn render_settings(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageResult {
+async fn render_settings(
+    s: &AppState,
+    w: InWorkspace,
+    problem: Option<(String, Refusal)>,
+) -> PageResult {
     let w = w.at("settings");
     if !w.is_admin() {
         return Err(PageError::new(
@@ -570,10 +605,10 @@ async fn settled<T>(
 ) -> PageResult {
     Ok(match result {
         Ok(_) => Redirect::to(&format!("/w/{}/settings#{anchor}", w.ws.slug)).into_response(),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_settings(s, w, Some(p)).await?
-        }
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(p) => render_settings(s, w, Some((anchor.to_owned(), p))).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
     })
 }
 
