@@ -588,8 +588,12 @@ async fn acc_02_pages_of_another_workspace_are_404_and_guests_see_no_forms() {
     assert_eq!(st, 200);
     assert!(!page.contains("/vote\"") && !page.contains("/rate\""));
     assert!(!page.contains("/edit\""));
-    let (st, ..) = get(&t, &guest, &format!("{}/edit", location)).await;
-    assert_eq!(st, 200, "the form shows, but saving is refused");
+    let (st, form, _) = get(&t, &guest, &format!("{}/edit", location)).await;
+    assert_eq!(st, 403, "no edit form to type into only to be refused");
+    assert!(
+        !form.contains("name=\"title\"") && form.contains("only its author and moderators"),
+        "{form}"
+    );
     let (st, ..) = post(
         &t,
         &guest,

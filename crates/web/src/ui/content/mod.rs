@@ -477,6 +477,13 @@ fn tags_of(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the edit form and links are offered: to the author (a member still) and to
+/// moderators, as the rule that decides the change itself allows.
+fn may_edit(idea: &IdeaSummary, w: &InWorkspace) -> bool {
+    let role = w.m.role();
+    (idea.author.id == w.m.actor.user && role >= Role::Member) || role >= Role::Moderator
+}
+
 /// Whether the new-idea form is offered: only where posting would be allowed (members and up,
 /// in a discussion taking ideas), so nobody types an idea only to be refused.
 fn may_post(d: &DiscussionView, w: &InWorkspace) -> bool {
@@ -957,7 +964,6 @@ async fn render_idea(
         problem: comment_problem,
     };
     let role = w.m.role();
-    let is_author = idea.summary.author.id == w.m.actor.user;
     let slug = w.ws.slug.clone();
     Ok(page(
         status,
@@ -998,7 +1004,7 @@ async fn render_idea(
                     position: s.position,
                 })
                 .collect(),
-            can_edit: (is_author && role >= Role::Member) || role >= Role::Moderator,
+            can_edit: may_edit(&idea.summary, &w),
             can_stage: role >= Role::Moderator,
             thread,
             notice,
@@ -1361,6 +1367,15 @@ async fn render_edit(
     problem: Option<Refusal>,
 ) -> PageResult {
     let idea = s.app.idea(&w.m, id).await.or_page(&w.c)?;
+    if !may_edit(&idea.summary, &w) {
+        let why = w.c.tr.get("idea.cannot_edit").to_owned();
+        return Ok(super::error_page_with(
+            w.c,
+            StatusCode::FORBIDDEN,
+            Some(why),
+            None,
+        ));
+    }
     let draft = draft.unwrap_or_else(|| Draft {
         title: idea.summary.title.clone(),
         body: idea.body.clone(),
