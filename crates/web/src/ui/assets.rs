@@ -53,6 +53,8 @@ const ASSETS: [Asset; 3] = [
 
 /// What is computed once per file: its hashed name and its gzip form.
 struct Prepared {
+    /// `app.css`.
+    plain_name: String,
     hashed_name: String,
     url: String,
     gzip: Vec<u8>,
@@ -68,6 +70,7 @@ fn prepared() -> &'static [Prepared] {
                 let hash = hex::encode(digest.get(..5).unwrap_or_default());
                 let hashed_name = format!("{}.{hash}.{}", a.stem, a.ext);
                 Prepared {
+                    plain_name: format!("{}.{}", a.stem, a.ext),
                     url: format!("/static/{hashed_name}"),
                     hashed_name,
                     gzip: gzip(a.body.as_bytes()),
@@ -88,11 +91,10 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 
 /// The URL of the static file `file` (`app.css`) under its hashed name, for the pages.
 pub(crate) fn url(file: &str) -> &'static str {
-    ASSETS
+    prepared()
         .iter()
-        .zip(prepared())
-        .find(|(a, _)| format!("{}.{}", a.stem, a.ext) == file)
-        .map_or("/static/missing", |(_, p)| p.url.as_str())
+        .find(|p| p.plain_name == file)
+        .map_or("/static/missing", |p| p.url.as_str())
 }
 
 /// `GET /static/{file}`: a static file by its hashed name (kept a year) or its plain name
@@ -101,7 +103,7 @@ pub(crate) async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Respo
     let found = ASSETS.iter().zip(prepared()).find_map(|(a, p)| {
         if p.hashed_name == file {
             Some((a, p, "public, max-age=31536000, immutable"))
-        } else if format!("{}.{}", a.stem, a.ext) == file {
+        } else if p.plain_name == file {
             Some((a, p, "public, max-age=3600"))
         } else {
             None

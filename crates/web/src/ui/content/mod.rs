@@ -484,6 +484,13 @@ fn may_edit(idea: &IdeaSummary, w: &InWorkspace) -> bool {
     (idea.author.id == w.m.actor.user && role >= Role::Member) || role >= Role::Moderator
 }
 
+/// The 403 page shown instead of a form the visitor could not send, saying why (`why`: a
+/// catalogue key).
+fn form_not_offered(w: InWorkspace, why: &'static str) -> Response {
+    let why = w.c.tr.get(why).to_owned();
+    super::error_page_with(w.c, StatusCode::FORBIDDEN, Some(why), None)
+}
+
 /// Whether the new-idea form is offered: only where posting would be allowed (members and up,
 /// in a discussion taking ideas), so nobody types an idea only to be refused.
 fn may_post(d: &DiscussionView, w: &InWorkspace) -> bool {
@@ -500,13 +507,7 @@ async fn render_new_idea(
 ) -> PageResult {
     let discussion = s.app.discussion(&w.m, d).await.or_page(&w.c)?;
     if !may_post(&discussion, &w) {
-        let why = w.c.tr.get("idea.cannot_post").to_owned();
-        return Ok(super::error_page_with(
-            w.c,
-            StatusCode::FORBIDDEN,
-            Some(why),
-            None,
-        ));
+        return Ok(form_not_offered(w, "idea.cannot_post"));
     }
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
@@ -613,7 +614,7 @@ async fn post_idea(
             };
             let body = field.map(|piece| piece.map_err(multipart_problem));
             if let Err(e) = s.app.upload(&w.m, idea, None, &filename, body).await {
-                if input_problem(&e, w.c.tr).is_none() {
+                if !crate::error::meaning(&e).shown {
                     return Err(PageError::new(w.c, e));
                 }
                 return Ok(uploaded_badly(&w, idea));
@@ -1259,7 +1260,7 @@ async fn attach(
                 let body = field.map(|piece| piece.map_err(multipart_problem));
                 return match s.app.upload(&w.m, id, None, &filename, body).await {
                     Ok(_) => Ok(back_to_idea(&w, id, "files")),
-                    Err(e) if input_problem(&e, w.c.tr).is_some() => Ok(refused_file(&w, id, &e)),
+                    Err(e) if crate::error::meaning(&e).shown => Ok(refused_file(&w, id, &e)),
                     Err(e) => Err(PageError::new(w.c, e)),
                 };
             }
@@ -1368,13 +1369,7 @@ async fn render_edit(
 ) -> PageResult {
     let idea = s.app.idea(&w.m, id).await.or_page(&w.c)?;
     if !may_edit(&idea.summary, &w) {
-        let why = w.c.tr.get("idea.cannot_edit").to_owned();
-        return Ok(super::error_page_with(
-            w.c,
-            StatusCode::FORBIDDEN,
-            Some(why),
-            None,
-        ));
+        return Ok(form_not_offered(w, "idea.cannot_edit"));
     }
     let draft = draft.unwrap_or_else(|| Draft {
         title: idea.summary.title.clone(),
