@@ -2,7 +2,9 @@
 
 use ideaweave_domain::policy::{Action, can_see_space};
 use ideaweave_domain::*;
-use ideaweave_store::NewDiscussion;
+use ideaweave_store::{NewDiscussion, Within};
+
+use crate::content::files::storage_key;
 use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
 
 use ideaweave_store::Tx;
@@ -236,17 +238,58 @@ impl App {
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ManageSpace(space_view(s.private, s.listed)))?;
         m.refuse_support()?;
-        tx.workspace(m.workspace).delete_space(id).await?;
+        let mut repo = tx.workspace(m.workspace);
+        let files = repo.attachments_within(Within::Space(id)).await?;
+        repo.delete_space(id).await?;
         self.audit_by(
             &mut tx,
             m,
             AuditAction::SpaceChanged,
             Target::Thing("space", id.0),
-            json!({"deleted": true}),
+            json!({"deleted": true, "files": files.len()}),
         )
         .await?;
         tx.commit().await?;
+        self.delete_blobs(m.workspace, &files).await;
         Ok(())
+    }
+
+    /// Deletes a discussion with every idea in it. An admin's decision, like deleting a space:
+    /// moderators run discussions, but the ideas in one are many people's work.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn delete_discussion(&self, m: &Member, id: DiscussionId) -> AppResult<()> {
+        let mut tx = self.store.begin().await?;
+        let d = self.load_discussion(&mut tx, m, id).await?;
+        m.allow(Action::ManageSpace(space_view(
+            d.space_private,
+            d.space_listed,
+        )))?;
+        m.refuse_support()?;
+        let mut repo = tx.workspace(m.workspace);
+        let files = repo.attachments_within(Within::Discussion(id)).await?;
+        repo.delete_discussion(id).await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            AuditAction::DiscussionChanged,
+            Target::Thing("discussion", id.0),
+            json!({"deleted": true, "ideas": d.idea_count, "files": files.len()}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.delete_blobs(m.workspace, &files).await;
+        Ok(())
+    }
+
+    /// Deletes the sealed blobs of files whose rows a committed deletion removed. A blob that
+    /// cannot be deleted now stays sealed under the workspace key and unreferenced; the failure
+    /// is logged, and the deletion the person asked for has happened.
+    async fn delete_blobs(&self, ws: WorkspaceId, files: &[AttachmentId]) {
+        for id in files {
+            if let Err(e) = self.files.delete(&storage_key(ws, *id)).await {
+                tracing::warn!(error = %e, "a deleted file's blob could not be removed");
+            }
+        }
     }
 
     /// The members listed in a space.
@@ -484,8 +527,21 @@ impl App {
         )?;
         repo.update_discussion(id, kind.as_str(), &st, &sd, open, deadline, self.now())
             .await?;
-        if let Some(c) = criteria {
-            repo.set_discussion_criteria(id, &c).await?;
+        if let Some(c) = &criteria {
+            repo.set_discussion_criteria(id, c).await?;
+        }
+        let mut changed = Vec::new();
+        for (field, differs) in [
+            ("title", title.as_str() != old_title),
+            ("description", description.as_str() != old_description),
+            ("kind", kind.as_str() != d.kind),
+            ("deadline", deadline != d.deadline),
+            ("open", open != d.open),
+            ("criteria", criteria.is_some()),
+        ] {
+            if differs {
+                changed.push(field);
+            }
         }
         let d = repo
             .discussion(id, m.actor.user)
@@ -493,6 +549,16 @@ impl App {
             .ok_or(AppError::NotFound("discussion"))?;
         let crit = repo.discussion_criteria(id).await?;
         let view = self.discussion_out(&mut tx, m.workspace, d, crit).await?;
+        if !changed.is_empty() {
+            self.audit_by(
+                &mut tx,
+                m,
+                AuditAction::DiscussionChanged,
+                Target::Thing("discussion", id.0),
+                json!({"changed": changed, "open": open}),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(view)
     }

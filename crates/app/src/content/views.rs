@@ -236,7 +236,7 @@ pub struct DiscussionInput {
 }
 
 /// Changes to a discussion; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscussionPatch {
     pub kind: Option<DiscussionKind>,

@@ -124,6 +124,7 @@ audit_actions! {
     CredentialPolicyChanged => "workspace.security_changed": "An admin changed the weakest sign-in the workspace accepts for members and for admins (facts: from, to).",
     SettingsChanged => "workspace.settings_changed": "Workspace settings changed: name, stages, rating criteria or the erasure policy.",
     SpaceChanged => "space.settings_changed": "A space's name, visibility or member list changed, or it was deleted.",
+    DiscussionChanged => "discussion.changed": "A discussion's title, description, kind, deadline or criteria changed, it was closed or reopened, or it was deleted with its ideas (facts: what changed; for a deletion how many ideas and files).",
     ContentDeleted => "content.deleted": "An idea, comment, file or link was deleted.",
     IdeaMerged => "idea.merged": "An idea was merged into another.",
     AuditExported => "audit.exported": "The workspace's audit trail was exported.",

@@ -25,6 +25,13 @@ pub struct NewDiscussion<'a> {
     pub created_by: UserId,
 }
 
+/// A part of a workspace that is deleted as a whole.
+#[derive(Clone, Copy, Debug)]
+pub enum Within {
+    Space(SpaceId),
+    Discussion(DiscussionId),
+}
+
 impl<'t> WorkspaceRepo<'t> {
     pub(crate) fn new(tx: &'t mut Tx, id: WorkspaceId) -> Self {
         Self { tx, ws: id.0 }
@@ -520,6 +527,34 @@ impl<'t> WorkspaceRepo<'t> {
         Ok(())
     }
 
+    /// Deletes a discussion and every idea in it (with their comments, votes, ratings, files and
+    /// links, by the foreign keys' cascade).
+    pub async fn delete_discussion(&mut self, id: DiscussionId) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::DELETE_DISCUSSION)
+                .bind(ws)
+                .bind(id.0)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The files attached to ideas in a space or a discussion: their rows go with the cascade
+    /// of a deletion, but their sealed blobs live in the file store and must be deleted there.
+    pub async fn attachments_within(&mut self, scope: Within) -> StoreResult<Vec<AttachmentId>> {
+        let ws = self.ws;
+        let (query, id) = match scope {
+            Within::Space(s) => (sql::ATTACHMENTS_IN_SPACE, s.0),
+            Within::Discussion(d) => (sql::ATTACHMENTS_IN_DISCUSSION, d.0),
+        };
+        let rows: Vec<(uuid::Uuid,)> = on_conn!(self.tx, |c| {
+            sqlx::query_as(query).bind(ws).bind(id).fetch_all(c).await?
+        });
+        Ok(rows.into_iter().map(|(id,)| AttachmentId(id)).collect())
+    }
+
     /// The members listed in a space.
     pub async fn space_members(&mut self, id: SpaceId) -> StoreResult<Vec<MemberRecord>> {
         let ws = self.ws;
@@ -714,6 +749,15 @@ pub(crate) mod sql {
         "DELETE FROM rating_criteria WHERE workspace_id = $1 AND id = $2";
     pub(crate) const UPDATE_SPACE: &str = "UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2";
     pub(crate) const DELETE_SPACE: &str = "DELETE FROM spaces WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const DELETE_DISCUSSION: &str =
+        "DELETE FROM discussions WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const ATTACHMENTS_IN_DISCUSSION: &str = "SELECT a.id FROM attachments a \
+         JOIN ideas i ON i.workspace_id = a.workspace_id AND i.id = a.idea_id \
+         WHERE a.workspace_id = $1 AND i.discussion_id = $2";
+    pub(crate) const ATTACHMENTS_IN_SPACE: &str = "SELECT a.id FROM attachments a \
+         JOIN ideas i ON i.workspace_id = a.workspace_id AND i.id = a.idea_id \
+         JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
+         WHERE a.workspace_id = $1 AND d.space_id = $2";
     pub(crate) const ADD_SPACE_MEMBER: &str = "INSERT INTO space_members (workspace_id, space_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
     pub(crate) const REMOVE_SPACE_MEMBER: &str =
         "DELETE FROM space_members WHERE workspace_id = $1 AND space_id = $2 AND user_id = $3";
@@ -739,6 +783,9 @@ pub(crate) mod sql {
         ("DELETE_CRITERION", DELETE_CRITERION),
         ("UPDATE_SPACE", UPDATE_SPACE),
         ("DELETE_SPACE", DELETE_SPACE),
+        ("DELETE_DISCUSSION", DELETE_DISCUSSION),
+        ("ATTACHMENTS_IN_DISCUSSION", ATTACHMENTS_IN_DISCUSSION),
+        ("ATTACHMENTS_IN_SPACE", ATTACHMENTS_IN_SPACE),
         ("ADD_SPACE_MEMBER", ADD_SPACE_MEMBER),
         ("REMOVE_SPACE_MEMBER", REMOVE_SPACE_MEMBER),
         ("SET_DISCUSSION_CRITERIA", SET_DISCUSSION_CRITERIA),

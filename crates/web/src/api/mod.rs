@@ -195,7 +195,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(
             content::spaces::get_discussion,
-            content::spaces::update_discussion
+            content::spaces::update_discussion,
+            content::spaces::delete_discussion
         ))
         .routes(routes!(
             content::ideas::list_ideas,

@@ -27,6 +27,32 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Unix milliseconds of the end of a `YYYY-MM-DD` day (UTC), for a deadline field.
+pub(crate) fn end_of_day(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, the inverse of `civil`).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days + 1) * 86_400_000 - 1)
+}
+
+/// The UTC day of a Unix-milliseconds time as `YYYY-MM-DD`, the value of a date field.
+pub(crate) fn day(ms: i64) -> String {
+    let (y, m, d) = civil(ms.div_euclid(1000).div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// A Unix-milliseconds time as `2026-11-24 09:05 UTC`: unambiguous in every language.
 pub(crate) fn when(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -92,6 +118,23 @@ pub(crate) fn wait(tr: &crate::ui::i18n::Catalog, secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_end_with_their_day() {
+        assert_eq!(end_of_day("1970-01-01"), Some(86_399_999));
+        assert_eq!(end_of_day("2000-03-01"), Some(951_955_199_999));
+        assert_eq!(end_of_day("2026-13-01"), None);
+        assert_eq!(end_of_day("yesterday"), None);
+        assert_eq!(end_of_day("2026-01"), None);
+    }
+
+    #[test]
+    fn a_deadline_field_shows_the_day_it_ends() {
+        for d in ["1970-01-01", "2000-02-29", "2026-12-31", "9999-12-31"] {
+            let ms = end_of_day(d).expect("a date");
+            assert_eq!(day(ms), d);
+        }
+    }
 
     #[test]
     fn dates_and_sizes_read_well() {

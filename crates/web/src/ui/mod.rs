@@ -344,6 +344,15 @@ impl Refusal {
         }
     }
 
+    /// A refusal about `field`, found by the page itself before any use case ran.
+    pub(crate) fn at_field(field: &str, text: String) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            at_field: text.clone(),
+            whole: text,
+        }
+    }
+
     /// The refusal `e` is, or `None` when `e` is not about the visitor's input (it becomes the
     /// error page instead).
     pub(crate) fn of(e: &AppError, tr: &Catalog) -> Option<Self> {

@@ -630,6 +630,15 @@ pub const ROUTES: &[Route] = &[
         true,
     ),
     r(
+        "delete_discussion",
+        "DELETE",
+        "/workspaces/{slug}/discussions/{discussion}",
+        N,
+        204,
+        AdminPlus,
+        true,
+    ),
+    r(
         "list_ideas",
         "GET",
         "/workspaces/{slug}/discussions/{discussion}/ideas",

@@ -608,6 +608,7 @@ const ADMINISTRATION_KINDS: &[&str] = &[
 
 const CONTENT_KINDS: &[&str] = &[
     "space.settings_changed",
+    "discussion.changed",
     "content.deleted",
     "idea.merged",
     "retention.changed",
@@ -1248,6 +1249,14 @@ async fn aud_01_content_changes_and_retention_are_recorded() {
         .unwrap();
     t.app.delete_link(&owner, link.id).await.unwrap();
     t.app.delete_idea(&owner, ideas[2]).await.unwrap();
+    let closing = ideaweave_app::DiscussionPatch {
+        open: Some(false),
+        ..Default::default()
+    };
+    t.app
+        .update_discussion(&owner, d.id, closing)
+        .await
+        .unwrap();
     t.app
         .set_retention_policy(
             &owner,
@@ -1269,6 +1278,7 @@ async fn aud_01_content_changes_and_retention_are_recorded() {
         CONTENT_KINDS,
         &[
             ("space.settings_changed", by(w.owner.id), "success", &ws),
+            ("discussion.changed", by(w.owner.id), "success", &ws),
             ("content.deleted", by(w.owner.id), "success", &ws),
             ("idea.merged", by(w.owner.id), "success", &ws),
             ("retention.changed", by(w.owner.id), "success", &ws),

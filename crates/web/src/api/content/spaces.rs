@@ -152,3 +152,16 @@ pub async fn update_discussion(
 ) -> ApiResult<Json<DiscussionView>> {
     Ok(Json(s.app.update_discussion(&m, id, p).await?))
 }
+
+/// Delete a discussion with all its ideas, their comments, votes, ratings, files and links
+/// (admin).
+#[utoipa::path(delete, path = "/workspaces/{slug}/discussions/{discussion_id}", tag = "discussions",
+    params(("slug" = String, Path), ("discussion_id" = DiscussionId, Path)), responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn delete_discussion(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, DiscussionId)>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_discussion(&m, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -17,7 +17,7 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{iso, size, url_encode, when};
+use super::format::{end_of_day, iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_problem, framed, input_problem,
@@ -25,8 +25,11 @@ use super::{
 };
 use crate::AppState;
 
+mod manage;
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .merge(manage::router())
         .route("/w/{slug}", get(workspace_home))
         .route("/w/{slug}/spaces/{space_id}", get(space_page))
         .route(
@@ -179,6 +182,8 @@ struct SpacePage {
     problem: Option<String>,
     draft_title: String,
     draft_description: String,
+    /// A discussion of the space was just deleted (the redirect after it says so).
+    deleted: bool,
 }
 framed!(SpacePage);
 
@@ -188,6 +193,7 @@ async fn render_space(
     id: SpaceId,
     problem: Option<String>,
     draft: (String, String),
+    deleted: bool,
 ) -> PageResult {
     let space = s.app.space(&w.m, id).await.or_page(&w.c)?;
     let discussions = s.app.discussions(&w.m, id).await.or_page(&w.c)?;
@@ -208,32 +214,25 @@ async fn render_space(
             problem,
             draft_title: draft.0,
             draft_description: draft.1,
+            deleted,
         },
     ))
 }
 
-async fn space_page(State(s): State<AppState>, w: InWorkspace, Id(id): Id<SpaceId>) -> PageResult {
-    render_space(&s, w.at("home"), id, None, Default::default()).await
+/// The space page's query: `deleted` after a discussion of it was deleted.
+#[derive(Debug, Default, Deserialize)]
+struct SpaceQuery {
+    deleted: Option<String>,
 }
 
-/// Unix milliseconds of the end of a `YYYY-MM-DD` day (UTC), for a deadline field.
-fn end_of_day(date: &str) -> Option<i64> {
-    let mut parts = date.splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days + 1) * 86_400_000 - 1)
+async fn space_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<SpaceId>,
+    q: Result<Query<SpaceQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let deleted = q.is_ok_and(|Query(q)| q.deleted.is_some());
+    render_space(&s, w.at("home"), id, None, Default::default(), deleted).await
 }
 
 async fn open_discussion(
@@ -249,7 +248,7 @@ async fn open_discussion(
             Some(ms) => Some(ms),
             None => {
                 let problem = Some(w.c.tr.get("discussion.bad_deadline").to_owned());
-                return render_space(&s, w, space, problem, (title, description)).await;
+                return render_space(&s, w, space, problem, (title, description), false).await;
             }
         },
     };
@@ -272,7 +271,7 @@ async fn open_discussion(
         Ok(d) => Redirect::to(&format!("/w/{}/discussions/{}", w.ws.slug, d.id)).into_response(),
         Err(e) => {
             let p = form_problem(e, &w.c)?;
-            render_space(&s, w, space, Some(p), (title, description)).await?
+            render_space(&s, w, space, Some(p), (title, description), false).await?
         }
     })
 }
@@ -310,6 +309,8 @@ struct DiscussionPage {
     columns: Vec<Column>,
     next: Option<String>,
     can_post: bool,
+    /// Moderators and up get the link to the management page.
+    can_manage: bool,
     deadline: Option<String>,
 }
 framed!(DiscussionPage);
@@ -412,6 +413,7 @@ async fn discussion_page(
         &DiscussionPage {
             slug: w.ws.slug.clone(),
             can_post: may_post(&d, &w),
+            can_manage: w.m.role() >= Role::Moderator,
             deadline: d.deadline.map(when),
             c: w.c,
             d,
@@ -1433,13 +1435,13 @@ async fn edit_idea(
 
 #[derive(Template)]
 #[template(path = "confirm.html")]
-struct ConfirmPage {
-    c: Chrome,
-    heading: String,
-    text: String,
-    action: String,
-    back: String,
-    button: &'static str,
+pub(crate) struct ConfirmPage {
+    pub(crate) c: Chrome,
+    pub(crate) heading: String,
+    pub(crate) text: String,
+    pub(crate) action: String,
+    pub(crate) back: String,
+    pub(crate) button: &'static str,
 }
 framed!(ConfirmPage);
 
@@ -1483,15 +1485,6 @@ async fn delete_idea(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deadlines_end_with_their_day() {
-        assert_eq!(end_of_day("1970-01-01"), Some(86_399_999));
-        assert_eq!(end_of_day("2000-03-01"), Some(951_955_199_999));
-        assert_eq!(end_of_day("2026-13-01"), None);
-        assert_eq!(end_of_day("yesterday"), None);
-        assert_eq!(end_of_day("2026-01"), None);
-    }
 
     #[test]
     fn ideas_are_named_by_id_or_address() {

@@ -62,6 +62,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/settings/spaces", post(create_space))
         .route("/w/{slug}/settings/spaces/{space_id}", post(update_space))
         .route(
+            "/w/{slug}/settings/spaces/{space_id}/delete",
+            get(delete_space_page).post(delete_space),
+        )
+        .route(
             "/w/{slug}/settings/spaces/{space_id}/members",
             post(space_members),
         )
@@ -751,6 +755,51 @@ async fn update_space(
     WsForm { w, f }: WsForm,
 ) -> PageResult {
     let r = s.app.update_space(&w.m, id, space_input(&f)).await;
+    settled(&s, w, r, "spaces").await
+}
+
+/// Asks before deleting a space, saying how much goes with it.
+async fn delete_space_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<SpaceId>,
+) -> PageResult {
+    let w = w.at("settings");
+    if !w.is_admin() {
+        return Err(PageError::new(
+            w.c,
+            AppError::Forbidden("admins only".into()),
+        ));
+    }
+    let space = s.app.space(&w.m, id).await.or_page(&w.c)?;
+    let discussions = s.app.discussions(&w.m, id).await.or_page(&w.c)?;
+    let ideas: i64 = discussions.iter().map(|d| d.idea_count).sum();
+    let tr = w.c.tr;
+    Ok(page(
+        StatusCode::OK,
+        &crate::ui::content::ConfirmPage {
+            heading: tr.get("settings.delete_space_title").to_owned(),
+            text: format!(
+                "“{}”: {}, {} {}",
+                space.name,
+                tr.count("count.discussions", discussions.len() as i64),
+                tr.count("count.ideas", ideas),
+                tr.get("settings.delete_space_text")
+            ),
+            action: format!("/w/{}/settings/spaces/{id}/delete", w.ws.slug),
+            back: format!("/w/{}/settings#spaces", w.ws.slug),
+            button: "settings.delete_space",
+            c: w.c,
+        },
+    ))
+}
+
+async fn delete_space(
+    State(s): State<AppState>,
+    Id(id): Id<SpaceId>,
+    WsForm { w, .. }: WsForm,
+) -> PageResult {
+    let r = s.app.delete_space(&w.m, id).await;
     settled(&s, w, r, "spaces").await
 }
 

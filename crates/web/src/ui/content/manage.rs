@@ -1,0 +1,271 @@
+//! Running a discussion from the UI: change its details and deadline, close it to new ideas and
+//! reopen it (moderators), delete it with its ideas (admins, after a confirmation page).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use ideaweave_app::*;
+use ideaweave_domain::{CriterionId, DiscussionId, Role};
+
+use super::ConfirmPage;
+use crate::AppState;
+use crate::ui::format::{day, end_of_day};
+use crate::ui::guard::{Id, InWorkspace, WsForm};
+use crate::ui::{Chrome, OrPage, PageError, PageResult, Refusal, app_error, framed, page};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/w/{slug}/discussions/{discussion_id}/manage",
+            get(manage_page).post(save),
+        )
+        .route(
+            "/w/{slug}/discussions/{discussion_id}/state",
+            post(open_or_close),
+        )
+        .route(
+            "/w/{slug}/discussions/{discussion_id}/delete",
+            get(delete_page).post(delete),
+        )
+}
+
+/// What the details form holds: the stored discussion, or what the moderator typed.
+struct Draft {
+    title: String,
+    description: String,
+    kind: DiscussionKind,
+    deadline: String,
+    criteria: Vec<CriterionId>,
+}
+
+impl Draft {
+    fn of(d: &DiscussionView) -> Self {
+        Self {
+            title: d.title.clone(),
+            description: d.description.clone(),
+            kind: d.kind,
+            deadline: d.deadline.map(day).unwrap_or_default(),
+            criteria: d.criteria.iter().map(|c| c.id).collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "discussion_manage.html")]
+struct ManagePage {
+    c: Chrome,
+    slug: String,
+    d: DiscussionView,
+    draft: Draft,
+    criteria: Vec<CriterionView>,
+    problem: Option<Refusal>,
+    saved: bool,
+    may_delete: bool,
+}
+framed!(ManagePage);
+
+impl ManagePage {
+    const FIELDS: [&'static str; 5] = ["title", "kind", "description", "deadline", "criteria"];
+
+    /// The refusal at `field`, for the template.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.problem.as_ref().and_then(|p| p.at(field))
+    }
+
+    /// A refusal about none of the form's fields.
+    fn general_problem(&self) -> Option<&str> {
+        self.problem.as_ref().and_then(|p| p.above(&Self::FIELDS))
+    }
+
+    fn chosen(&self, id: &CriterionId) -> bool {
+        self.draft.criteria.contains(id)
+    }
+}
+
+/// The management page, offered to those who may manage the discussion only: others get the
+/// refusal page before they type anything.
+async fn render(
+    s: &AppState,
+    w: InWorkspace,
+    id: DiscussionId,
+    draft: Option<Draft>,
+    problem: Option<Refusal>,
+    saved: bool,
+) -> PageResult {
+    let w = w.at("home");
+    let d = s.app.discussion(&w.m, id).await.or_page(&w.c)?;
+    if w.m.role() < Role::Moderator {
+        let why = w.c.tr.get("discussion.cannot_manage").to_owned();
+        return Ok(crate::ui::error_page_with(
+            w.c,
+            StatusCode::FORBIDDEN,
+            Some(why),
+            None,
+        ));
+    }
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let may_delete = w.is_admin();
+    Ok(page(
+        status,
+        &ManagePage {
+            slug: w.ws.slug,
+            may_delete,
+            criteria: w.ws.criteria,
+            draft: draft.unwrap_or_else(|| Draft::of(&d)),
+            c: w.c,
+            d,
+            problem,
+            saved,
+        },
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ManageQuery {
+    saved: Option<String>,
+}
+
+async fn manage_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<DiscussionId>,
+    q: Result<axum::extract::Query<ManageQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let saved = q.is_ok_and(|axum::extract::Query(q)| q.saved.is_some());
+    render(&s, w, id, None, None, saved).await
+}
+
+async fn save(
+    State(s): State<AppState>,
+    Id(id): Id<DiscussionId>,
+    WsForm { w, f }: WsForm,
+) -> PageResult {
+    let draft = Draft {
+        title: f.text("title"),
+        description: f.text("description"),
+        kind: match f.get("kind") {
+            Some("topic") => DiscussionKind::Topic,
+            _ => DiscussionKind::Challenge,
+        },
+        deadline: f.text("deadline").trim().to_owned(),
+        criteria: f
+            .all("criteria")
+            .filter_map(|c| c.parse::<uuid::Uuid>().ok().map(CriterionId))
+            .collect(),
+    };
+    let deadline = if draft.deadline.is_empty() {
+        None
+    } else if let Some(ms) = end_of_day(&draft.deadline) {
+        Some(ms)
+    } else {
+        let refusal =
+            Refusal::at_field("deadline", w.c.tr.get("discussion.bad_deadline").to_owned());
+        return render(&s, w, id, Some(draft), Some(refusal), false).await;
+    };
+    let patch = DiscussionPatch {
+        kind: Some(draft.kind),
+        title: Some(draft.title.clone()),
+        description: Some(draft.description.clone()),
+        open: None,
+        deadline: Some(deadline),
+        // A workspace without criteria has no boxes to tick: leave the list as it is.
+        criteria: (!w.ws.criteria.is_empty()).then(|| draft.criteria.clone()),
+    };
+    Ok(match s.app.update_discussion(&w.m, id, patch).await {
+        Ok(_) => Redirect::to(&format!(
+            "/w/{}/discussions/{id}/manage?saved=1#details",
+            w.ws.slug
+        ))
+        .into_response(),
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(r) => render(&s, w, id, Some(draft), Some(r), false).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
+    })
+}
+
+/// Closes a discussion to new ideas (`open=0`) or reopens it (`open=1`). Everything posted stays
+/// readable, votable and open to comments; only new ideas are refused.
+async fn open_or_close(
+    State(s): State<AppState>,
+    Id(id): Id<DiscussionId>,
+    WsForm { w, f }: WsForm,
+) -> PageResult {
+    let open = match f.get("open") {
+        Some("1") => true,
+        Some("0") => false,
+        _ => {
+            return Ok(crate::ui::error_page_with(
+                w.c,
+                StatusCode::BAD_REQUEST,
+                None,
+                None,
+            ));
+        }
+    };
+    let patch = DiscussionPatch {
+        open: Some(open),
+        ..Default::default()
+    };
+    Ok(match s.app.update_discussion(&w.m, id, patch).await {
+        Ok(_) => {
+            Redirect::to(&format!("/w/{}/discussions/{id}/manage#state", w.ws.slug)).into_response()
+        }
+        Err(e) => app_error(w.c, e),
+    })
+}
+
+async fn delete_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    Id(id): Id<DiscussionId>,
+) -> PageResult {
+    let d = s.app.discussion(&w.m, id).await.or_page(&w.c)?;
+    if !w.is_admin() {
+        let why = w.c.tr.get("discussion.cannot_delete").to_owned();
+        return Ok(crate::ui::error_page_with(
+            w.c,
+            StatusCode::FORBIDDEN,
+            Some(why),
+            None,
+        ));
+    }
+    let tr = w.c.tr;
+    Ok(page(
+        StatusCode::OK,
+        &ConfirmPage {
+            heading: tr.get("discussion.delete_title").to_owned(),
+            text: format!(
+                "“{}”: {} {}",
+                d.title,
+                tr.count("count.ideas", d.idea_count),
+                tr.get("discussion.delete_text")
+            ),
+            action: format!("/w/{}/discussions/{id}/delete", w.ws.slug),
+            back: format!("/w/{}/discussions/{id}/manage", w.ws.slug),
+            button: "discussion.delete",
+            c: w.at("home").c,
+        },
+    ))
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    Id(id): Id<DiscussionId>,
+    WsForm { w, .. }: WsForm,
+) -> PageResult {
+    let space = s.app.discussion(&w.m, id).await.or_page(&w.c)?.space_id;
+    Ok(match s.app.delete_discussion(&w.m, id).await {
+        Ok(()) => {
+            Redirect::to(&format!("/w/{}/spaces/{space}?deleted=1", w.ws.slug)).into_response()
+        }
+        Err(e) => app_error(w.c, e),
+    })
+}
