@@ -80,7 +80,7 @@ pub use transfer::export::{
 };
 pub use trust::audit::{AuditCheckpointRow, AuditFilter, AuditHead, AuditRow};
 pub use trust::support::{LiveSupportGrant, NewSupportGrant, SupportGrantRecord};
-pub use workspace::{NewDiscussion, Within, WorkspaceRepo};
+pub use workspace::{NewDiscussion, OrderedList, Within, WorkspaceRepo};
 
 /// Every statement the store writes as a constant, as (module, name, SQL), so that one test can
 /// prepare each on both databases: a typo or a renamed column fails that fast test instead of a

@@ -9,7 +9,7 @@ use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::{InvitationRecord, TokenRecord};
 
-use ideaweave_store::Tx;
+use ideaweave_store::{OrderedList, Tx};
 
 use crate::identity::auth::TOKEN_PREFIX;
 use crate::platform::sealed::{Column, column};
@@ -362,9 +362,31 @@ impl App {
                 position: *position,
             })
             .collect();
-        let position = place_in_list(&entries, id, name, position, kind)?;
+        let moving = id.filter(|id| {
+            position.is_some_and(|p| entries.iter().any(|e| e.id == *id && e.position != p))
+        });
+        let mut position = place_in_list(&entries, id, name, position, kind)?;
         let id = id.unwrap_or_else(uuid::Uuid::now_v7);
         let mut repo = tx.workspace(m.workspace);
+        if moving.is_some() {
+            // A moved entry takes its new place and the others close up behind it, so the list
+            // stays numbered 0, 1, 2… and "move up" always passes exactly one entry.
+            let mut order: Vec<uuid::Uuid> =
+                entries.iter().map(|e| e.id).filter(|e| *e != id).collect();
+            let at = usize::try_from(position).unwrap_or(0).min(order.len());
+            order.insert(at, id);
+            position = at as i64;
+            let list = match kind.list {
+                NamedList::Stages => OrderedList::Stages,
+                NamedList::Criteria => OrderedList::Criteria,
+            };
+            for (index, entry) in order.iter().enumerate() {
+                let was = entries.iter().find(|e| e.id == *entry).map(|e| e.position);
+                if *entry != id && was != Some(index as i64) {
+                    repo.set_list_position(list, *entry, index as i64).await?;
+                }
+            }
+        }
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let sealed = key.seal_text(m.workspace, kind.names, id, name)?;
         match kind.list {

@@ -95,7 +95,8 @@ pub struct NamedItemInput {
     /// At most 50 characters for a stage, 80 for a criterion.
     #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: String,
-    /// Position in the list (0 first); defaults to the end.
+    /// Position in the list (0 first); defaults to the end for a new entry. Moving an entry
+    /// that exists shifts the others: the list stays numbered 0, 1, 2… in its new order.
     pub position: Option<i64>,
 }
 

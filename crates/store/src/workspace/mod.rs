@@ -25,6 +25,13 @@ pub struct NewDiscussion<'a> {
     pub created_by: UserId,
 }
 
+/// A workspace list whose entries people put in order.
+#[derive(Clone, Copy, Debug)]
+pub enum OrderedList {
+    Stages,
+    Criteria,
+}
+
 /// A part of a workspace that is deleted as a whole.
 #[derive(Clone, Copy, Debug)]
 pub enum Within {
@@ -431,6 +438,30 @@ impl<'t> WorkspaceRepo<'t> {
         Ok(())
     }
 
+    /// Moves a stage or a criterion to `position` without touching its sealed name (renumbering
+    /// a list after one of its entries moved).
+    pub async fn set_list_position(
+        &mut self,
+        list: OrderedList,
+        id: uuid::Uuid,
+        position: i64,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        let query = match list {
+            OrderedList::Stages => sql::SET_STAGE_POSITION,
+            OrderedList::Criteria => sql::SET_CRITERION_POSITION,
+        };
+        on_conn!(self.tx, |c| {
+            sqlx::query(query)
+                .bind(ws)
+                .bind(id)
+                .bind(position)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Deletes a criterion and every rating given on it.
     pub async fn delete_criterion(&mut self, id: CriterionId) -> StoreResult<bool> {
         let ws = self.ws;
@@ -749,6 +780,10 @@ pub(crate) mod sql {
         "DELETE FROM rating_criteria WHERE workspace_id = $1 AND id = $2";
     pub(crate) const UPDATE_SPACE: &str = "UPDATE spaces SET name = $3, description = $4, private = $5 WHERE workspace_id = $1 AND id = $2";
     pub(crate) const DELETE_SPACE: &str = "DELETE FROM spaces WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const SET_STAGE_POSITION: &str =
+        "UPDATE stages SET position = $3 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const SET_CRITERION_POSITION: &str =
+        "UPDATE rating_criteria SET position = $3 WHERE workspace_id = $1 AND id = $2";
     pub(crate) const DELETE_DISCUSSION: &str =
         "DELETE FROM discussions WHERE workspace_id = $1 AND id = $2";
     pub(crate) const ATTACHMENTS_IN_DISCUSSION: &str = "SELECT a.id FROM attachments a \
@@ -783,6 +818,8 @@ pub(crate) mod sql {
         ("DELETE_CRITERION", DELETE_CRITERION),
         ("UPDATE_SPACE", UPDATE_SPACE),
         ("DELETE_SPACE", DELETE_SPACE),
+        ("SET_STAGE_POSITION", SET_STAGE_POSITION),
+        ("SET_CRITERION_POSITION", SET_CRITERION_POSITION),
         ("DELETE_DISCUSSION", DELETE_DISCUSSION),
         ("ATTACHMENTS_IN_DISCUSSION", ATTACHMENTS_IN_DISCUSSION),
         ("ATTACHMENTS_IN_SPACE", ATTACHMENTS_IN_SPACE),

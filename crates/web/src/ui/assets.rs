@@ -1,4 +1,5 @@
-//! The static files the pages use (stylesheet, htmx, the passkey script), compiled in.
+//! The static files the pages use (stylesheet, htmx, the passkey and enhancement scripts),
+//! compiled in.
 //!
 //! Each is served under a name that carries a hash of its content (`app.3f2a9c1b0d.css`), so a
 //! browser may keep it for a year without asking again (`immutable`), and a new release, whose
@@ -28,7 +29,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 3] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         stem: "app",
         ext: "css",
@@ -48,6 +49,13 @@ const ASSETS: [Asset; 3] = [
         ext: "js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../static/passkey.js"),
+    },
+    // Dragging to reorder and copy buttons; pages work the same without it.
+    Asset {
+        stem: "enhance",
+        ext: "js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/enhance.js"),
     },
 ];
 

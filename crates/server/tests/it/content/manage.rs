@@ -327,3 +327,101 @@ async fn col_03_admins_delete_a_space_from_the_settings_page_after_confirming() 
     let (st, ..) = get(&t, &admin, &format!("/w/spaced/spaces/{space}")).await;
     assert_eq!(st, 404);
 }
+
+/// The stage names of the workspace, in their order.
+async fn stage_order(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> Vec<String> {
+    let ws = t.app.workspace(&w.as_member(&w.owner)).await.unwrap();
+    let positions: Vec<i64> = ws.stages.iter().map(|s| s.position).collect();
+    assert_eq!(
+        positions,
+        (0..ws.stages.len() as i64).collect::<Vec<_>>(),
+        "the list stays numbered 0, 1, 2…"
+    );
+    ws.stages.into_iter().map(|s| s.name).collect()
+}
+
+#[tokio::test]
+async fn col_03_admins_reorder_stages_with_move_buttons_or_a_position() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("order").await;
+    let admin = person(&t, &w, "ada", Role::Admin).await;
+    let before = stage_order(&t, &w).await;
+    assert!(before.len() >= 3, "{before:?}");
+    let ws = t.app.workspace(&w.as_member(&w.owner)).await.unwrap();
+    let last = ws.stages.last().unwrap();
+    let first = ws.stages.first().unwrap();
+
+    // The first entry has no "up" button and the last no "down": nothing offered does nothing.
+    let (_, page, _) = get(&t, &admin, "/w/order/settings").await;
+    assert!(!page.contains(&format!("id=\"stage-up-{}\"", first.id)));
+    assert!(page.contains(&format!("id=\"stage-down-{}\"", first.id)));
+    assert!(!page.contains(&format!("id=\"stage-down-{}\"", last.id)));
+    assert!(
+        page.contains("data-reorder"),
+        "the list can be dragged with script"
+    );
+
+    // "Move up" on the last stage passes exactly one stage.
+    let path = format!("/w/order/settings/stages/{}", last.id);
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &path,
+        &[("csrf", &admin.csrf), ("name", &last.name), ("move", "up")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let mut want = before.clone();
+    let moved = want.pop().unwrap();
+    want.insert(want.len() - 1, moved.clone());
+    assert_eq!(stage_order(&t, &w).await, want);
+
+    // A position typed in the field (1 = first) puts it there; the others close up.
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &path,
+        &[
+            ("csrf", &admin.csrf),
+            ("name", &last.name),
+            ("position", "1"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let mut want: Vec<String> = before.iter().filter(|n| **n != moved).cloned().collect();
+    want.insert(0, moved.clone());
+    assert_eq!(stage_order(&t, &w).await, want);
+
+    // "Move down" and a position past the end both end at the end, never beyond.
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &path,
+        &[
+            ("csrf", &admin.csrf),
+            ("name", &last.name),
+            ("position", "99"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(stage_order(&t, &w).await, before);
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &path,
+        &[
+            ("csrf", &admin.csrf),
+            ("name", &last.name),
+            ("move", "down"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(stage_order(&t, &w).await, before);
+}

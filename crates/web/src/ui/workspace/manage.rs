@@ -688,9 +688,21 @@ async fn update_stage(
     Id(id): Id<StageId>,
     WsForm { w, f }: WsForm,
 ) -> PageResult {
+    // The move-up/move-down buttons are the keyboard's way to reorder (dragging is the
+    // mouse's); they move the stage one place from where it is now.
+    let current =
+        w.ws.stages
+            .iter()
+            .find(|st| st.id == id)
+            .map(|st| st.position);
+    let position = match (f.get("move"), current) {
+        (Some("up"), Some(p)) => Some((p - 1).max(0)),
+        (Some("down"), Some(p)) => Some(p + 1),
+        _ => position_of(&f),
+    };
     let input = NamedItemInput {
         name: f.text("name"),
-        position: position_of(&f),
+        position,
     };
     let r = s.app.update_stage(&w.m, id, input).await;
     settled(&s, w, r, "stages").await
