@@ -262,6 +262,13 @@ pub(crate) fn check_credential_policy(
     )))
 }
 
+/// The start of the UTC day of `now` (Unix ms): last-active and last-used are kept to the day,
+/// so they say who still uses the workspace without telling anyone's working hours, and are
+/// written at most once a day per member and token.
+fn start_of_day(now: i64) -> i64 {
+    now - now.rem_euclid(86_400_000)
+}
+
 impl App {
     /// Turns a credential into a principal, or `Unauthenticated`.
     #[tracing::instrument(skip_all)]
@@ -277,6 +284,14 @@ impl App {
                     .await?
                     .ok_or(AppError::Unauthenticated)?;
                 let scope = grant.scope.parse().map_err(AppError::internal)?;
+                drop(tx);
+                let today = start_of_day(now);
+                if grant.last_used_on.is_none_or(|d| d < today) {
+                    let mut tx = self.store.begin().await?;
+                    tx.mark_token_used(ws, grant.token_id, today).await?;
+                    tx.mark_member_active(ws, grant.user_id, today).await?;
+                    tx.commit().await?;
+                }
                 Ok(Principal {
                     user: grant.user_id,
                     csrf: None,
@@ -359,6 +374,13 @@ impl App {
         drop(tx);
         if let Some(facts) = &principal.session {
             self.touch(&facts.cookie_hash, last_seen, now).await?;
+        }
+        let today = start_of_day(now);
+        if entry.last_active_on.is_none_or(|d| d < today) {
+            let mut tx = self.store.begin().await?;
+            tx.mark_member_active(member.workspace, principal.user, today)
+                .await?;
+            tx.commit().await?;
         }
         Ok((principal, member, view))
     }

@@ -48,6 +48,8 @@ pub struct TokenView {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// The day (start, UTC, Unix ms) the token was last used; `null` if never.
+    pub last_used_on: Option<i64>,
 }
 
 /// A freshly created token. The secret is shown once.

@@ -43,6 +43,10 @@ pub struct MemberView {
     pub email: Option<String>,
     pub role: Role,
     pub joined_at: i64,
+    /// The day (start, UTC, Unix ms) the member last used the workspace, on pages or with an API
+    /// token; shown to admins and owners only, like the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_active_on: Option<i64>,
 }
 
 /// An invitation.
@@ -129,4 +133,35 @@ pub struct AcceptInput {
 #[serde(deny_unknown_fields)]
 pub struct StageInput {
     pub stage_id: StageId,
+}
+
+/// How the members page orders the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemberSort {
+    /// By name, A to Z.
+    #[default]
+    Name,
+    /// Highest role first.
+    Role,
+    /// Newest members first.
+    Joined,
+    /// Most recently active first, never active last (admins only; others get names).
+    Active,
+}
+
+/// A search of the member list.
+#[derive(Debug, Clone)]
+pub struct MemberDirectoryQuery {
+    /// A part of a name (or, for admins, of an address); empty for everyone.
+    pub search: String,
+    pub sort: MemberSort,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One page of the member list and how many matched in all.
+#[derive(Debug)]
+pub struct MemberDirectory {
+    pub items: Vec<MemberView>,
+    pub total: usize,
 }

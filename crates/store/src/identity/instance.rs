@@ -196,7 +196,7 @@ impl Tx {
     ) -> StoreResult<Option<TokenGrant>> {
         Ok(on_conn!(self, |c| {
             sqlx::query_as(
-                "SELECT t.id AS token_id, t.user_id, t.scope, m.role, w.slug FROM api_tokens t \
+                "SELECT t.id AS token_id, t.user_id, t.scope, m.role, w.slug, t.last_used_on FROM api_tokens t \
                  JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
                  JOIN workspaces w ON w.id = t.workspace_id \
                  WHERE t.workspace_id = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL \
@@ -208,6 +208,49 @@ impl Tx {
             .fetch_optional(c)
             .await?
         }))
+    }
+
+    /// Records that a member used the workspace on `day` (the start of a UTC day), unless a
+    /// later day is already recorded.
+    pub async fn mark_member_active(
+        &mut self,
+        workspace: WorkspaceId,
+        user: UserId,
+        day: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, |c| {
+            sqlx::query(
+                "UPDATE memberships SET last_active_on = $3 WHERE workspace_id = $1 AND user_id = $2 \
+                 AND (last_active_on IS NULL OR last_active_on < $3)",
+            )
+            .bind(workspace.0)
+            .bind(user.0)
+            .bind(day)
+            .execute(c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records that an API token was used on `day`, unless a later day is already recorded.
+    pub async fn mark_token_used(
+        &mut self,
+        workspace: WorkspaceId,
+        token: ideaweave_domain::TokenId,
+        day: i64,
+    ) -> StoreResult<()> {
+        on_conn!(self, |c| {
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_on = $3 WHERE workspace_id = $1 AND id = $2 \
+                 AND (last_used_on IS NULL OR last_used_on < $3)",
+            )
+            .bind(workspace.0)
+            .bind(token.0)
+            .bind(day)
+            .execute(c)
+            .await?;
+        });
+        Ok(())
     }
 
     /// The invitation with this secret hash in `workspace`, whatever its state.

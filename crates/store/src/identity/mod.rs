@@ -43,6 +43,8 @@ pub struct SessionListing {
 pub struct SessionEntry {
     pub workspace: WorkspaceRecord,
     pub role: String,
+    /// The day the member last used the workspace, if ever recorded.
+    pub last_active_on: Option<i64>,
     pub member_minimum: String,
     pub admin_minimum: String,
 }
@@ -136,6 +138,7 @@ impl Tx {
             name: Option<Vec<u8>>,
             ws_created_at: Option<i64>,
             role: Option<String>,
+            last_active_on: Option<i64>,
             member_minimum: Option<String>,
             admin_minimum: Option<String>,
         }
@@ -143,7 +146,7 @@ impl Tx {
         // LIMIT keeps the subquery from being flattened into a scan).
         const SQL: &str = concat!(
             "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.auth_level, s.reauth_at, s.last_seen_at, s.is_operator, \
-                    w.id AS ws_id, w.slug, w.name, w.created_at AS ws_created_at, m.role, \
+                    w.id AS ws_id, w.slug, w.name, w.created_at AS ws_created_at, m.role, m.last_active_on, \
                     p.member_minimum, p.admin_minimum \
              FROM (SELECT ",
             session_columns!(),
@@ -172,6 +175,7 @@ impl Tx {
                             created_at,
                         },
                         role,
+                        last_active_on: r.last_active_on,
                         member_minimum: r.member_minimum.unwrap_or_else(|| "password".into()),
                         admin_minimum: r.admin_minimum.unwrap_or_else(|| "password".into()),
                     })

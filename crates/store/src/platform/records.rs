@@ -71,6 +71,8 @@ pub struct TokenGrant {
     pub scope: String,
     pub role: String,
     pub slug: String,
+    /// The day the token was last used, if ever.
+    pub last_used_on: Option<i64>,
 }
 
 /// A user's membership as seen from the user.
@@ -92,6 +94,8 @@ pub struct MemberRecord {
     pub name: Vec<u8>,
     pub role: String,
     pub joined_at: i64,
+    /// The day the member last used the workspace, if recorded.
+    pub last_active_on: Option<i64>,
 }
 
 /// An API token's metadata (never its secret).
@@ -106,6 +110,8 @@ pub struct TokenRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The day the token was last used, if ever.
+    pub last_used_on: Option<i64>,
 }
 
 /// An invitation.

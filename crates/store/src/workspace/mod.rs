@@ -128,7 +128,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND ($2 IS NULL OR m.user_id > $2) \
                  ORDER BY m.user_id LIMIT $3",
             ).bind(ws).bind(after).bind(i64::from(limit)).fetch_all(c).await?
@@ -140,7 +140,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM memberships m \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2",
             )
             .bind(ws)
@@ -231,7 +231,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT id, user_id, name, scope, created_at, expires_at, revoked_at FROM api_tokens \
+                "SELECT id, user_id, name, scope, created_at, expires_at, revoked_at, last_used_on FROM api_tokens \
                  WHERE workspace_id = $1 AND user_id = $2 ORDER BY id DESC",
             ).bind(ws).bind(user.0).fetch_all(c).await?
         }))
@@ -591,7 +591,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at FROM space_members sm \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM space_members sm \
                  JOIN memberships m ON m.workspace_id = sm.workspace_id AND m.user_id = sm.user_id \
                  JOIN users u ON u.id = sm.user_id WHERE sm.workspace_id = $1 AND sm.space_id = $2 ORDER BY u.id",
             ).bind(ws).bind(id.0).fetch_all(c).await?

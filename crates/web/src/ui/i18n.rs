@@ -50,7 +50,24 @@ impl Catalog {
         let form = if n == 1 { "one" } else { "other" };
         let full = format!("{key}.{form}");
         let text = self.strings.get(full.as_str()).copied().unwrap_or(key);
-        text.replace("{n}", &n.to_string())
+        text.replace("{n}", &self.number(n))
+    }
+
+    /// A whole number with the language's thousands separator (`1,204`, `1.204`).
+    pub fn number(&self, n: i64) -> String {
+        let digits = n.unsigned_abs().to_string();
+        let sep = self.get("number.group");
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len() + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(sep);
+            }
+            out.push(c);
+        }
+        out
     }
 
     /// A message of the application (a refused input, a conflict) in this language. As with
@@ -285,6 +302,20 @@ mod tests {
         assert_eq!(en.count("count.points", -1), "-1 points");
         assert_eq!(de.count("count.comments", 1), "1 Kommentar");
         assert_eq!(de.count("count.ratings", 2), "2 Bewertungen");
+        assert_eq!(en.count("count.ideas", 1204), "1,204 ideas");
+        assert_eq!(de.count("count.ideas", 1204), "1.204 Ideen");
+    }
+
+    #[test]
+    fn numbers_are_grouped_by_thousands_in_the_readers_way() {
+        let all = catalogs();
+        let (en, de) = (&all[0], &all[1]);
+        assert_eq!(en.number(0), "0");
+        assert_eq!(en.number(999), "999");
+        assert_eq!(en.number(1000), "1,000");
+        assert_eq!(en.number(-1_234_567), "-1,234,567");
+        assert_eq!(de.number(1_204), "1.204");
+        assert_eq!(en.number(i64::MIN), "-9,223,372,036,854,775,808");
     }
 
     #[test]

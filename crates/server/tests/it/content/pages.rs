@@ -646,7 +646,7 @@ async fn col_02_admins_invite_change_roles_and_remove_members_from_the_page() {
         "{page}"
     );
     let link = page
-        .split("<code class=\"secret\">")
+        .split("<code class=\"secret\" id=\"accept-url\">")
         .nth(1)
         .and_then(|s| s.split('<').next())
         .unwrap()

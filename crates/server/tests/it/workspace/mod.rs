@@ -1,3 +1,4 @@
-//! Workspaces and who belongs to them: invitations.
+//! Workspaces and who belongs to them: invitations and the member directory.
 
+pub(crate) mod directory;
 pub(crate) mod invitations;

@@ -15,7 +15,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{iso, when};
+use crate::ui::format::{day, iso, when};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
 use crate::ui::{
@@ -108,6 +108,8 @@ struct MemberRow {
     email: String,
     role_key: &'static str,
     joined: String,
+    /// The day last active, for admins; `None` when never recorded.
+    active: Option<String>,
     is_me: bool,
     /// The member's role may be changed (and they removed) by the visitor.
     manageable: bool,
@@ -117,6 +119,8 @@ struct MemberRow {
 struct InvitationRow {
     id: InvitationId,
     email: String,
+    /// The role's value, for the resend form.
+    role: &'static str,
     role_key: &'static str,
     expires: String,
 }
@@ -127,7 +131,12 @@ struct MembersPage {
     c: Chrome,
     slug: String,
     members: Vec<MemberRow>,
+    /// "1–50 of 1,204", when anyone matched.
+    range: Option<String>,
+    previous: Option<String>,
     next: Option<String>,
+    search: String,
+    sort: &'static str,
     invitations: Vec<InvitationRow>,
     is_admin: bool,
     invite_roles: Vec<RoleChoice>,
@@ -152,8 +161,58 @@ impl MembersPage {
 }
 
 #[derive(Deserialize, Default)]
-struct CursorQuery {
-    cursor: Option<String>,
+struct DirectoryQuery {
+    q: Option<String>,
+    sort: Option<String>,
+    from: Option<usize>,
+}
+
+/// How many members the members page lists at once.
+const MEMBERS_PER_PAGE: usize = 50;
+
+/// The members page's search, order and place in the list.
+#[derive(Debug, Clone, Default)]
+struct Directory {
+    search: String,
+    sort: MemberSort,
+    from: usize,
+}
+
+impl Directory {
+    fn of(q: DirectoryQuery) -> Self {
+        Self {
+            search: q.q.unwrap_or_default().chars().take(200).collect(),
+            sort: match q.sort.as_deref() {
+                Some("role") => MemberSort::Role,
+                Some("joined") => MemberSort::Joined,
+                Some("active") => MemberSort::Active,
+                _ => MemberSort::Name,
+            },
+            from: q.from.unwrap_or(0),
+        }
+    }
+
+    fn sort_name(&self) -> &'static str {
+        match self.sort {
+            MemberSort::Name => "name",
+            MemberSort::Role => "role",
+            MemberSort::Joined => "joined",
+            MemberSort::Active => "active",
+        }
+    }
+
+    /// The members page at `from` with this search and order.
+    fn link(&self, slug: &str, from: usize) -> String {
+        let mut url = format!("/w/{slug}/members?sort={}", self.sort_name());
+        if !self.search.is_empty() {
+            url.push_str("&q=");
+            url.push_str(&crate::ui::format::url_encode(&self.search));
+        }
+        if from > 0 {
+            url.push_str(&format!("&from={from}"));
+        }
+        url
+    }
 }
 
 /// What the members page shows after an action.
@@ -168,27 +227,20 @@ struct MembersOutcome {
 async fn render_members(
     s: &AppState,
     w: InWorkspace,
-    cursor: Option<String>,
+    dir: Directory,
     out: MembersOutcome,
 ) -> PageResult {
     let w = w.at("members");
     let is_admin = w.is_admin();
     let role = w.m.role();
     let me = w.m.actor.user;
-    let list = match s
-        .app
-        .members(
-            &w.m,
-            PageQuery {
-                cursor,
-                limit: Some(100),
-            },
-        )
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => return Err(PageError::new(w.c, e)),
+    let query = MemberDirectoryQuery {
+        search: dir.search.clone(),
+        sort: dir.sort,
+        offset: dir.from,
+        limit: MEMBERS_PER_PAGE,
     };
+    let list = s.app.member_directory(&w.m, query).await.or_page(&w.c)?;
     // Support (SUP-01) sees members but not who is invited (never support's business).
     let invitations = if is_admin && w.m.support.is_none() {
         match s.app.invitations(&w.m).await {
@@ -197,6 +249,7 @@ async fn render_members(
                 .map(|i| InvitationRow {
                     id: i.id,
                     email: i.email,
+                    role: i.role.as_str(),
                     role_key: role_key(i.role),
                     expires: when(i.expires_at),
                 })
@@ -207,6 +260,7 @@ async fn render_members(
         Vec::new()
     };
     let slug = w.ws.slug.clone();
+    let shown = list.items.len();
     let members = list
         .items
         .into_iter()
@@ -218,9 +272,24 @@ async fn render_members(
             name: mv.name,
             email: mv.email.unwrap_or_default(),
             role_key: role_key(mv.role),
-            joined: when(mv.joined_at),
+            joined: day(mv.joined_at),
+            active: mv.last_active_on.map(day),
         })
         .collect();
+    let tr = w.c.tr;
+    let range = (list.total > 0).then(|| {
+        format!(
+            "{}–{} {} {}",
+            tr.number(dir.from as i64 + 1),
+            tr.number((dir.from + shown) as i64),
+            tr.get("paging.of"),
+            tr.number(list.total as i64)
+        )
+    });
+    let previous =
+        (dir.from > 0).then(|| dir.link(&slug, dir.from.saturating_sub(MEMBERS_PER_PAGE)));
+    let next =
+        (dir.from + shown < list.total).then(|| dir.link(&slug, dir.from + MEMBERS_PER_PAGE));
     let status = if out.problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -229,12 +298,11 @@ async fn render_members(
     Ok(page(
         status,
         &MembersPage {
-            next: list.next_cursor.map(|c| {
-                format!(
-                    "/w/{slug}/members?cursor={}",
-                    crate::ui::format::url_encode(&c)
-                )
-            }),
+            next,
+            previous,
+            range,
+            search: dir.search.clone(),
+            sort: dir.sort_name(),
             slug,
             members,
             invitations,
@@ -252,10 +320,10 @@ async fn render_members(
 async fn members_page(
     State(s): State<AppState>,
     w: InWorkspace,
-    q: Result<Query<CursorQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<DirectoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
-    let cursor = q.ok().and_then(|Query(q)| q.cursor);
-    render_members(&s, w, cursor, MembersOutcome::default()).await
+    let dir = q.map(|Query(q)| Directory::of(q)).unwrap_or_default();
+    render_members(&s, w, dir, MembersOutcome::default()).await
 }
 
 async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
@@ -268,7 +336,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
             )),
             ..Default::default()
         };
-        return render_members(&s, w, None, out).await;
+        return render_members(&s, w, Directory::default(), out).await;
     };
     Ok(
         match s
@@ -289,7 +357,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
                     accept_url: created.accept_url,
                     ..Default::default()
                 };
-                render_members(&s, w, None, out).await?
+                render_members(&s, w, Directory::default(), out).await?
             }
             Err(e) => match Refusal::of(&e, w.c.tr) {
                 Some(p) => {
@@ -298,7 +366,7 @@ async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
                         problem: Some(p),
                         ..Default::default()
                     };
-                    render_members(&s, w, None, out).await?
+                    render_members(&s, w, Directory::default(), out).await?
                 }
                 None => app_error(w.c, e),
             },
@@ -841,6 +909,8 @@ struct TokenRow {
     write: bool,
     created: String,
     expires: String,
+    /// The day last used, or `None` if never.
+    used: Option<String>,
     revoked: bool,
 }
 
@@ -883,6 +953,7 @@ async fn render_tokens(
                     write: t.scope == TokenScope::Write,
                     created: when(t.created_at),
                     expires: t.expires_at.map(when).unwrap_or_else(|| never.clone()),
+                    used: t.last_used_on.map(day),
                     revoked: t.revoked,
                 })
                 .collect(),

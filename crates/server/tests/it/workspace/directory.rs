@@ -1,0 +1,187 @@
+//! The members page as a directory (COL-02): found by name (admins also by address), ordered by
+//! name, role, joining or last activity, paged with counts; the day each member last used the
+//! workspace and each API token was last used, shown to admins only and kept to the day.
+
+use ideaweave_domain::Role;
+use ideaweave_testkit::TestApp;
+
+use crate::content::pages::{get, get_in, person};
+use crate::helpers::with_token;
+
+const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The member names in the order the members page lists them.
+fn listed(page: &str) -> Vec<String> {
+    page.split("<tbody>")
+        .nth(1)
+        .unwrap_or_default()
+        .split("<tr>")
+        .skip(1)
+        .filter_map(|row| {
+            let cell = row.split("<td>").nth(1)?;
+            Some(cell.split([' ', '<']).next()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn col_02_admins_find_sort_and_page_members_and_see_who_is_still_active() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("people").await;
+    let cleo = person(&t, &w, "cleo", Role::Member).await;
+    let _dan = t.member(&w, "Dan", Role::Guest).await;
+    // Cleo comes by; two days later Bob does, while Ada looks.
+    let (st, ..) = get(&t, &cleo, "/w/people").await;
+    assert_eq!(st, 200);
+    t.clock.advance(2 * DAY);
+    let admin = person(&t, &w, "Ada", Role::Admin).await;
+    let bob = person(&t, &w, "Bob", Role::Moderator).await;
+    let (_, page, _) = get(&t, &admin, "/w/people/members?sort=active").await;
+    assert!(page.contains("<th scope=\"col\">Last active</th>"));
+    assert!(page.contains(">never<"), "Bob has not come by yet");
+    let (st, ..) = get(&t, &bob, "/w/people").await;
+    assert_eq!(st, 200);
+    let (_, page, _) = get(&t, &admin, "/w/people/members?sort=active").await;
+    let order = listed(&page);
+    assert_eq!(order.len(), 5, "{order:?}");
+    assert_eq!(&order[..3], ["Ada", "Bob", "cleo"], "{order:?}");
+    let cleo_row = page.split("<tr>").find(|r| r.contains(">cleo")).unwrap();
+    let bob_row = page.split("<tr>").find(|r| r.contains(">Bob")).unwrap();
+    let dates = |row: &str| -> Vec<String> {
+        row.split("<td>")
+            .filter(|c| c.len() > 10 && c.as_bytes()[4] == b'-' && c.as_bytes()[7] == b'-')
+            .map(|c| c[..10].to_owned())
+            .collect()
+    };
+    assert_ne!(
+        dates(cleo_row).last(),
+        dates(bob_row).last(),
+        "two days apart"
+    );
+
+    // Names sort without regard to case; roles highest first.
+    let (_, page, _) = get(&t, &admin, "/w/people/members?sort=name").await;
+    let names = listed(&page);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted);
+    let (_, page, _) = get(&t, &admin, "/w/people/members?sort=role").await;
+    assert_eq!(
+        listed(&page).last().map(String::as_str),
+        Some("Dan"),
+        "the guest is last"
+    );
+
+    // Search by a part of the name, whatever its case; admins also by address.
+    let (_, page, _) = get(&t, &admin, "/w/people/members?q=CLE").await;
+    assert_eq!(listed(&page), ["cleo"]);
+    assert!(page.contains("id=\"members-range\">1–1 of 1<"));
+    assert!(
+        page.contains("value=\"CLE\""),
+        "the search stays in its field"
+    );
+    let (_, page, _) = get(&t, &admin, "/w/people/members?q=bob%40people").await;
+    assert_eq!(listed(&page), ["Bob"]);
+    let (_, page, _) = get_in(&t, &admin, "/w/people/members?q=nobody-here", "de").await;
+    assert!(page.contains("Kein Mitglied passt.") && page.contains("href=\"/w/people/members\""));
+
+    // Members see names and roles only: no addresses to search, no activity to sort by.
+    let (_, page, _) = get(&t, &cleo, "/w/people/members?q=bob%40people&sort=active").await;
+    assert!(
+        listed(&page).is_empty(),
+        "an address finds nobody for a member"
+    );
+    let (_, page, _) = get(&t, &cleo, "/w/people/members?sort=active").await;
+    assert!(!page.contains("Last active") && !page.contains(">never<"));
+    let names = listed(&page);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, sorted, "without the dates the list is by name");
+    // The API tells admins the day, and nobody else.
+    let (st, v) = with_token(
+        &t,
+        "GET",
+        "/workspaces/people/members",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let days: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["last_active_on"].as_i64())
+        .collect();
+    assert!(
+        days.iter().all(|d| d % 86_400_000 == 0),
+        "kept to the day: {days:?}"
+    );
+    assert!(days.len() >= 3, "{v}");
+
+    // Bad sort or place in the list falls back, never fails.
+    let (st, page, _) = get(&t, &admin, "/w/people/members?sort=%27;DROP&from=zzz").await;
+    assert_eq!(st, 200);
+    assert_eq!(listed(&page).len(), 5);
+}
+
+#[tokio::test]
+async fn col_02_a_long_member_list_is_paged_with_counts() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("crowd").await;
+    let admin = person(&t, &w, "Ada", Role::Admin).await;
+    for i in 0..53 {
+        t.member(&w, &format!("m{i:02}"), Role::Member).await;
+    }
+    // 53 + the owner + Ada = 55.
+    let (_, page, _) = get(&t, &admin, "/w/crowd/members").await;
+    assert_eq!(listed(&page).len(), 50);
+    assert!(page.contains("1–50 of 55"));
+    let next = page.split("rel=\"next\"").next().unwrap_or_default();
+    assert!(next.ends_with("from=50\" "), "{}", &next[next.len().saturating_sub(120)..]);
+    assert!(!page.contains("rel=\"prev\""));
+    let (_, page, _) = get(&t, &admin, "/w/crowd/members?sort=name&from=50").await;
+    assert_eq!(listed(&page).len(), 5);
+    assert!(page.contains("51–55 of 55"));
+    assert!(page.contains("rel=\"prev\"") && !page.contains("rel=\"next\""));
+    let (_, page, _) = get(&t, &admin, "/w/crowd/members?from=5000").await;
+    assert!(page.contains("No member matches."));
+}
+
+#[tokio::test]
+async fn col_03_the_tokens_page_says_when_each_token_was_last_used() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("keys").await;
+    let admin = person(&t, &w, "Ada", Role::Admin).await;
+    let (st, page, _) = crate::content::pages::post(
+        &t,
+        &admin,
+        "/w/keys/tokens",
+        &[
+            ("csrf", &admin.csrf),
+            ("name", "ci"),
+            ("scope", "read"),
+            ("days", "30"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("data-copy=\"new-secret\""),
+        "the new secret has a copy button"
+    );
+    let secret = page
+        .split("id=\"new-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let (_, page, _) = get(&t, &admin, "/w/keys/tokens").await;
+    assert!(page.contains("<th scope=\"col\">Last used</th>") && page.contains(">never<"));
+    t.clock.advance(DAY);
+    let (st, _) = with_token(&t, "GET", "/workspaces/keys", &secret, None).await;
+    assert_eq!(st, 200);
+    let (_, page, _) = get(&t, &admin, "/w/keys/tokens").await;
+    assert!(!page.contains(">never<"), "the token was used: {page}");
+}
