@@ -444,3 +444,96 @@ async fn dsr_06_requests_reaching_the_operator_are_forwarded_to_the_owner_not_an
         "the operator has no command that answers a request: {out}"
     );
 }
+
+/// The desk lists all requests, or only the open, the overdue or the answered ones, each filter
+/// with its count, so an admin sees at once what is late.
+#[tokio::test]
+async fn dsr_05_the_request_desk_filters_open_overdue_and_answered_requests() {
+    use ideaweave_app::{RequestInput, ResolveInput};
+    use ideaweave_domain::{RequestChannel, RequestKind, RequestState};
+
+    let t = TestApp::spawn().await;
+    let w = t.workspace("deskview").await;
+    let owner = w.as_member(&w.owner);
+    let admin = crate::content::pages::person(&t, &w, "ada", Role::Admin).await;
+    let now = t.app.now_ms();
+    let mut ids = Vec::new();
+    for (who, days_ago) in [("Late Larry", 40), ("Fresh Fay", 1), ("Done Dora", 2)] {
+        let r = t
+            .app
+            .record_request(
+                &owner,
+                RequestInput {
+                    kind: RequestKind::Access,
+                    channel: RequestChannel::Email,
+                    requester: who.into(),
+                    subject_id: None,
+                    details: String::new(),
+                    received_at: Some(now - days_ago * DAY as i64 * 1000),
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(r.id);
+    }
+    t.app
+        .resolve_request(
+            &owner,
+            ids[2],
+            ResolveInput {
+                state: RequestState::Done,
+                resolution: "Sent the data.".into(),
+                notify: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let shows = |page: &str| -> Vec<&str> {
+        ["Late Larry", "Fresh Fay", "Done Dora"]
+            .into_iter()
+            .filter(|n| page.contains(n))
+            .collect()
+    };
+    let desk = |q: &'static str| {
+        let t = &t;
+        let admin = &admin;
+        async move {
+            crate::content::pages::get(t, admin, &format!("/w/deskview/requests{q}"))
+                .await
+                .1
+        }
+    };
+    let all = desk("").await;
+    assert_eq!(shows(&all), ["Late Larry", "Fresh Fay", "Done Dora"]);
+    assert!(all.contains("aria-current=\"page\">All (3)"), "{all}");
+    assert!(
+        all.contains(">Open (2)</a>")
+            && all.contains(">Overdue (1)</a>")
+            && all.contains(">Answered (1)</a>")
+    );
+    assert_eq!(
+        shows(&desk("?show=open").await),
+        ["Late Larry", "Fresh Fay"]
+    );
+    assert_eq!(shows(&desk("?show=overdue").await), ["Late Larry"]);
+    assert_eq!(shows(&desk("?show=answered").await), ["Done Dora"]);
+    // An unknown filter shows everything rather than failing.
+    assert_eq!(shows(&desk("?show=%3Cscript%3E").await).len(), 3);
+    // Once the late one is answered, nothing is overdue, and the page says so in German too.
+    t.app
+        .resolve_request(
+            &owner,
+            ids[0],
+            ResolveInput {
+                state: RequestState::Refused,
+                resolution: "Not a member.".into(),
+                notify: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let (_, page, _) =
+        crate::content::pages::get_in(&t, &admin, "/w/deskview/requests?show=overdue", "de").await;
+    assert!(shows(&page).is_empty());
+    assert!(page.contains("Hier ist keine Anfrage.") && page.contains("Überfällig (0)"));
+}

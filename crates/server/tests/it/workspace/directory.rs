@@ -138,7 +138,11 @@ async fn col_02_a_long_member_list_is_paged_with_counts() {
     assert_eq!(listed(&page).len(), 50);
     assert!(page.contains("1–50 of 55"));
     let next = page.split("rel=\"next\"").next().unwrap_or_default();
-    assert!(next.ends_with("from=50\" "), "{}", &next[next.len().saturating_sub(120)..]);
+    assert!(
+        next.ends_with("from=50\" "),
+        "{}",
+        &next[next.len().saturating_sub(120)..]
+    );
     assert!(!page.contains("rel=\"prev\""));
     let (_, page, _) = get(&t, &admin, "/w/crowd/members?sort=name&from=50").await;
     assert_eq!(listed(&page).len(), 5);

@@ -11,7 +11,7 @@ use ideaweave_app::*;
 use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, RequestState, UserId};
 
 use crate::AppState;
-use crate::ui::format::when;
+use crate::ui::format::{day, when};
 use crate::ui::guard::{Id, InWorkspace, WsForm};
 use crate::ui::{Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, page};
 
@@ -56,18 +56,11 @@ fn state_key(s: RequestState) -> &'static str {
     }
 }
 
-/// A day as a date input shows it (UTC).
-fn ymd(ms: i64) -> String {
-    let (y, m, d) =
-        ideaweave_domain::requests::civil_date(ms.div_euclid(ideaweave_domain::retention::DAY_MS));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// A date typed in the form, as Unix milliseconds at the start of that day (UTC); today means
 /// now, so that a request recorded as it arrives is due a month from this moment.
 fn received_at(raw: &str, now: i64) -> Result<i64, AppError> {
     let bad = || AppError::invalid("received_at", "must be a date such as 2026-11-24");
-    if raw.trim() == ymd(now) {
+    if raw.trim() == day(now) {
         return Ok(now);
     }
     let mut parts = raw.trim().splitn(3, '-');
@@ -103,6 +96,9 @@ struct DeskPage {
     c: Chrome,
     slug: String,
     rows: Vec<Row>,
+    /// The filter links with how many requests each shows, and the one in use.
+    views: Vec<DeskView>,
+    shown: &'static str,
     kinds: Vec<(&'static str, &'static str)>,
     channels: Vec<(&'static str, &'static str)>,
     members: Vec<(UserId, String)>,
@@ -113,28 +109,101 @@ struct DeskPage {
 }
 framed!(DeskPage);
 
+/// Which requests the desk lists: all, those still open, those past their due date, or those
+/// answered (done or refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum DeskFilter {
+    #[default]
+    All,
+    Open,
+    Overdue,
+    Answered,
+}
+
+impl DeskFilter {
+    const ALL: [DeskFilter; 4] = [Self::All, Self::Open, Self::Overdue, Self::Answered];
+
+    fn parse(s: Option<&str>) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|f| Some(f.as_str()) == s)
+            .unwrap_or_default()
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Open => "open",
+            Self::Overdue => "overdue",
+            Self::Answered => "answered",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::All => "requests.show_all",
+            Self::Open => "requests.show_open",
+            Self::Overdue => "requests.show_overdue",
+            Self::Answered => "requests.show_answered",
+        }
+    }
+
+    fn admits(self, r: &RequestView) -> bool {
+        match self {
+            Self::All => true,
+            Self::Open => r.state == RequestState::Open,
+            Self::Overdue => r.overdue,
+            Self::Answered => r.state != RequestState::Open,
+        }
+    }
+}
+
+/// One filter link of the desk.
+struct DeskView {
+    value: &'static str,
+    label: &'static str,
+    count: usize,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct DeskQuery {
+    show: Option<String>,
+}
+
 async fn render_desk(
     s: &AppState,
     w: InWorkspace,
     draft: (String, String),
     problem: Option<String>,
+    filter: DeskFilter,
 ) -> PageResult {
     let w = w.at("requests");
     let requests = s.app.requests(&w.m).await.or_page(&w.c)?;
-    let members = match s
-        .app
-        .members(
-            &w.m,
-            PageQuery {
-                cursor: None,
-                limit: Some(100),
-            },
-        )
-        .await
-    {
-        Ok(p) => p.items.into_iter().map(|m| (m.user_id, m.name)).collect(),
-        Err(e) => return Err(PageError::new(w.c, e)),
+    let views = DeskFilter::ALL
+        .into_iter()
+        .map(|f| DeskView {
+            value: f.as_str(),
+            label: f.label(),
+            count: requests.iter().filter(|r| f.admits(r)).count(),
+        })
+        .collect();
+    let requests: Vec<RequestView> = requests.into_iter().filter(|r| filter.admits(r)).collect();
+    // Every member, by name: a request may be about anyone in the workspace.
+    let everyone = MemberDirectoryQuery {
+        search: String::new(),
+        sort: MemberSort::Name,
+        offset: 0,
+        limit: usize::MAX,
     };
+    let members = s
+        .app
+        .member_directory(&w.m, everyone)
+        .await
+        .or_page(&w.c)?
+        .items
+        .into_iter()
+        .map(|m| (m.user_id, m.name))
+        .collect();
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -144,6 +213,8 @@ async fn render_desk(
         status,
         &DeskPage {
             slug: w.ws.slug.clone(),
+            views,
+            shown: filter.as_str(),
             rows: requests
                 .into_iter()
                 .map(|r| Row {
@@ -151,7 +222,7 @@ async fn render_desk(
                     kind_key: kind_key(r.kind),
                     requester: r.requester,
                     received: when(r.received_at),
-                    due: ymd(r.due_at),
+                    due: day(r.due_at),
                     overdue: r.overdue,
                     state_key: state_key(r.state),
                     forwarded: r.forwarded_by_operator,
@@ -167,7 +238,7 @@ async fn render_desk(
                 .map(|c| (c.as_str(), channel_key(*c)))
                 .collect(),
             members,
-            today: ymd(s.app.now_ms()),
+            today: day(s.app.now_ms()),
             draft_requester: draft.0,
             draft_details: draft.1,
             problem,
@@ -176,8 +247,15 @@ async fn render_desk(
     ))
 }
 
-async fn desk_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
-    render_desk(&s, w, (String::new(), String::new()), None).await
+async fn desk_page(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    q: Result<axum::extract::Query<DeskQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let filter = q
+        .map(|axum::extract::Query(q)| DeskFilter::parse(q.show.as_deref()))
+        .unwrap_or_default();
+    render_desk(&s, w, (String::new(), String::new()), None, filter).await
 }
 
 async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
@@ -212,7 +290,7 @@ async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
         Ok(v) => Redirect::to(&format!("/w/{}/requests/{}", w.ws.slug, v.id)).into_response(),
         Err(e) => {
             let p = form_problem(e, &w.c)?;
-            render_desk(&s, w, draft, Some(p)).await?
+            render_desk(&s, w, draft, Some(p), DeskFilter::All).await?
         }
     })
 }
@@ -284,7 +362,7 @@ async fn render_request(
             state_key: state_key(r.state),
             subject,
             received: when(r.received_at),
-            due: ymd(r.due_at),
+            due: day(r.due_at),
             open,
             can_erase: r.kind == RequestKind::Erasure && r.subject_id.is_some(),
             can_gather: matches!(r.kind, RequestKind::Access | RequestKind::Portability)
