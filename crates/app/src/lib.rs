@@ -39,11 +39,13 @@ pub use identity::passkeys::{
     PasskeyAssertionInput, PasskeyOptions, PasskeyRegistrationInput, PasskeyView,
 };
 pub use identity::password_reset::{NewPasswordInput, PasswordResetInfo, PasswordResetRequest};
-pub use identity::saml::{SamlSettingsInput, SamlSettingsView, SingleLogout};
+pub use identity::saml::{SamlProbe, SamlSettingsInput, SamlSettingsView, SingleLogout};
 pub use identity::sessions::{
     ActiveSession, CredentialPolicyView, PasswordChangeInput, PasswordChanged, describe_device,
 };
-pub use identity::sso::{DISCOVERY_TTL_MS, OidcSettingsInput, OidcSettingsView, SsoStart};
+pub use identity::sso::{
+    DISCOVERY_TTL_MS, OidcProbe, OidcSettingsInput, OidcSettingsView, SsoStart,
+};
 pub use identity::throttle::{
     ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES, FIRST_BLOCK_MS, FORGET_AFTER_MS, LONGEST_BLOCK_MS,
     block_for_ms,

@@ -108,6 +108,16 @@ pub struct SamlSettingsView {
     pub slo_url: String,
 }
 
+/// What an identity provider's metadata says, as the set-up page's check shows it.
+#[derive(Debug, Clone)]
+pub struct SamlProbe {
+    pub entity_id: String,
+    pub sso_url: String,
+    pub logs_out: bool,
+    /// How many signing certificates it names.
+    pub certificates: usize,
+}
+
 /// What a verified assertion said, sealed while it waits for its browser.
 #[derive(Serialize, Deserialize)]
 struct VerifiedIdentity {
@@ -848,6 +858,21 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(self.saml_view(&m.slug, &record, &idp))
+    }
+
+    /// Reads an identity provider's metadata without saving it: the set-up page's "check
+    /// metadata" (admins). Refuses what saving would refuse, with the reason.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub fn probe_saml_metadata(&self, m: &Member, xml: &str) -> AppResult<SamlProbe> {
+        m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
+        let idp = read_idp_metadata(xml)?;
+        Ok(SamlProbe {
+            entity_id: idp.entity_id,
+            sso_url: idp.sso_url,
+            logs_out: idp.slo_url.is_some(),
+            certificates: idp.certificates.len(),
+        })
     }
 
     /// Turns SAML single sign-on off for the workspace (admins, after a recent

@@ -114,6 +114,16 @@ pub struct OidcSettingsView {
     pub post_logout_redirect_uri: String,
 }
 
+/// What an OpenID Connect provider said of itself when tested from the set-up page.
+#[derive(Debug, Clone)]
+pub struct OidcProbe {
+    pub issuer: String,
+    /// Where people are sent to sign in.
+    pub authorization_endpoint: String,
+    /// Whether it offers single logout (an end-session endpoint).
+    pub logs_out: bool,
+}
+
 /// What waits, sealed, while the person is at the provider.
 #[derive(Serialize, Deserialize)]
 struct Pending {
@@ -302,7 +312,8 @@ pub struct SsoStart {
 }
 
 impl App {
-    fn oidc_redirect_uri(&self, slug: &str) -> String {
+    /// The redirect URI to register at an OpenID Connect provider for the workspace `slug`.
+    pub fn oidc_redirect_uri(&self, slug: &str) -> String {
         format!(
             "{}/sso/{slug}/oidc/callback",
             self.settings.public_url.trim_end_matches('/')
@@ -490,6 +501,31 @@ impl App {
             default_role: input.default_role,
             redirect_uri: self.oidc_redirect_uri(&m.slug),
             post_logout_redirect_uri: self.post_logout_uri(),
+        })
+    }
+
+    /// Reads an issuer's discovery document now, without saving anything: the set-up page's
+    /// "test connection" (admins). The same checks as saving apply (https, no provider on this
+    /// machine or a private network), and a provider that cannot be read is refused with the
+    /// reason.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn probe_oidc_issuer(&self, m: &Member, issuer: &str) -> AppResult<OidcProbe> {
+        m.allow(Action::ManageSettings)?;
+        m.refuse_support()?;
+        let issuer = issuer.trim().trim_end_matches('/').to_owned();
+        let allowed = issuer.starts_with("https://")
+            || (self.settings.sso_allow_http && issuer.starts_with("http://"));
+        if !allowed {
+            return Err(AppError::invalid("issuer", "must be an https:// URL"));
+        }
+        let metadata = self.discover_now(&issuer).await?;
+        Ok(OidcProbe {
+            authorization_endpoint: metadata.authorization_endpoint().url().to_string(),
+            logs_out: metadata
+                .additional_metadata()
+                .end_session_endpoint
+                .is_some(),
+            issuer,
         })
     }
 

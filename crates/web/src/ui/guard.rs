@@ -67,6 +67,8 @@ where
 /// workspace (its name, stages and criteria) and the frame of its pages. A workspace that does
 /// not exist and one the visitor is not a member of both get the same 404 page.
 pub(crate) struct InWorkspace {
+    /// The signed-in person (their session's facts: how they signed in, when last proved).
+    pub p: Principal,
     pub m: Member,
     pub ws: WorkspaceView,
     pub c: Chrome,
@@ -152,7 +154,7 @@ where
                 here: "",
             }),
         };
-        Ok(Self { m, ws, c })
+        Ok(Self { p, m, ws, c })
     }
 }
 

@@ -291,6 +291,25 @@ mod tests {
             "must not be empty",
         ));
         assert_eq!(de.input_problem(&e), "Titel: darf nicht leer sein");
+        // The sign-in set-up's refusals, values and library words included.
+        assert_eq!(
+            de.problem("\"corp\" is not a domain name"),
+            "\"corp\" ist kein Domänenname"
+        );
+        assert_eq!(
+            de.problem("is larger than 256 KiB"),
+            "sind größer als 256 KiB"
+        );
+        assert!(
+            de.problem(
+                "the identity provider at https://x.test could not be read: error sending request"
+            )
+            .starts_with("Der Identitätsanbieter")
+        );
+        assert!(
+            de.problem("is stronger than how you signed in (password); sign in that way first")
+                .starts_with("ist stärker")
+        );
     }
 
     #[test]

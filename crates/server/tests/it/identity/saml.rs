@@ -681,3 +681,101 @@ async fn idn_03_saml_settings_are_checked_and_need_admins() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn idn_03_admins_set_up_saml_on_the_sign_in_page_after_checking_the_metadata() {
+    let idp = SamlIdp::start();
+    let (t, owner) = corp_and_owner().await;
+    let metadata = idp.metadata().await;
+    let post = |form: Vec<(&'static str, String)>| {
+        let t = &t;
+        let owner = &owner;
+        async move {
+            let mut fields = vec![("csrf", owner.csrf.clone())];
+            fields.extend(form);
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            crate::content::pages::post(t, owner, "/w/corp/settings/sign-in/saml", &pairs, false)
+                .await
+        }
+    };
+    // Checking reads the metadata and saves nothing.
+    let (st, page, _) = post(vec![
+        ("action", "test".into()),
+        ("idp_metadata", metadata.clone()),
+    ])
+    .await;
+    assert_eq!(st, 200, "{page}");
+    assert!(
+        page.contains("The metadata is readable: identity provider"),
+        "{page}"
+    );
+    assert!(page.contains("1 signing certificate") || page.contains("signing certificates"));
+    let (_, v) = call(
+        &t,
+        "GET",
+        "/workspaces/corp/sso/saml",
+        &Auth::Session(owner.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(v, Value::Null, "a check saves nothing");
+    // Something that is not metadata is told at the field, in the reader's words.
+    let (st, page, _) = post(vec![
+        ("action", "test".into()),
+        ("idp_metadata", "<html>hello</html>".into()),
+    ])
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"saml-metadata-error\""), "{page}");
+    assert!(
+        page.contains("&#60;html&#62;hello&#60;/html&#62;</textarea>"),
+        "what was pasted stays"
+    );
+
+    let (st, _, headers) = post(vec![
+        ("action", "save".into()),
+        ("idp_metadata", metadata),
+        ("allowed_domains", "corp.example".into()),
+        ("group_attribute", "groups".into()),
+        ("default_role", "member".into()),
+    ])
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(headers["location"], "/w/corp/settings/sign-in?saved=1#saml");
+    let (_, page, _) = crate::content::pages::get(&t, &owner, "/w/corp/settings/sign-in").await;
+    assert!(
+        page.contains(&format!("{PUBLIC_URL}/sso/corp/saml/acs")),
+        "the addresses to register are shown"
+    );
+    // Registered at the provider, what the page saved signs people in.
+    let sp = reqwest::get(format!("{}/sso/corp/saml/metadata", t.base))
+        .await
+        .unwrap();
+    idp.register(sp.text().await.unwrap()).await;
+    let valid = idp.variants("valid").await;
+    let b = Browser::new(&t);
+    let end = sign_in(&b, &idp, "ann@corp.example", &valid[0]).await;
+    assert_eq!(end.status, 200, "{} {}", end.url, end.body);
+    let (st, me) = b.api("/me").await;
+    assert_eq!(st, 200);
+    assert_eq!(me["workspaces"][0]["slug"], "corp");
+    // And it can be turned off again.
+    let (st, ..) = crate::content::pages::post(
+        &t,
+        &owner,
+        "/w/corp/settings/sign-in/saml/remove",
+        &[("csrf", &owner.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, v) = call(
+        &t,
+        "GET",
+        "/workspaces/corp/sso/saml",
+        &Auth::Session(owner.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(v, Value::Null);
+}

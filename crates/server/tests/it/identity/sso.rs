@@ -718,3 +718,232 @@ async fn idn_03_providers_on_this_machine_or_a_private_network_are_refused() {
         "{v}"
     );
 }
+
+/// The sign-in set-up page, posted as the owner's browser would.
+async fn setup_post(
+    t: &TestApp,
+    owner: &ideaweave_testkit::Session,
+    action: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut fields = vec![("csrf", owner.csrf.as_str())];
+    fields.extend_from_slice(form);
+    let (st, body, headers) = crate::content::pages::post(
+        t,
+        owner,
+        &format!("/w/corp/settings/sign-in{action}"),
+        &fields,
+        false,
+    )
+    .await;
+    let location = headers
+        .get("location")
+        .map(|l| l.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    (st, body, location)
+}
+
+/// The workspace's OpenID Connect settings as the API gives them to its owner (`null`: none).
+async fn saved_oidc(t: &TestApp, owner: &ideaweave_testkit::Session) -> Value {
+    let (st, v) = call(
+        t,
+        "GET",
+        "/workspaces/corp/sso/oidc",
+        &Auth::Session(owner.clone()),
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    v
+}
+
+#[tokio::test]
+async fn idn_03_admins_set_up_oidc_on_the_sign_in_page_after_testing_the_connection() {
+    let idp = OidcProvider::start("corp");
+    let (t, owner) = corp_and_owner().await;
+    let member = t
+        .member_session(
+            "corp",
+            "mel@corp.example",
+            "Mel",
+            "mel's long passphrase",
+            Role::Member,
+        )
+        .await;
+    let (st, ..) = crate::content::pages::get(&t, &member, "/w/corp/settings/sign-in").await;
+    assert_eq!(st, 403, "members get no set-up page");
+
+    let (st, page, _) = crate::content::pages::get(&t, &owner, "/w/corp/settings/sign-in").await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains(&format!("{PUBLIC_URL}/sso/corp/oidc/callback")),
+        "the address to register is shown before set-up"
+    );
+    assert!(page.contains("Not set up."));
+
+    // Testing reads the provider's discovery document and saves nothing.
+    let (st, page, _) = setup_post(
+        &t,
+        &owner,
+        "/oidc",
+        &[("action", "test"), ("issuer", &idp.issuer)],
+    )
+    .await;
+    assert_eq!(st, 200, "{page}");
+    assert!(
+        page.contains(&format!("Connected: the provider at {}", idp.issuer)),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("value=\"{}\"", idp.issuer)),
+        "the typed issuer stays"
+    );
+    assert_eq!(discoveries(&idp).await, 1);
+    assert_eq!(
+        saved_oidc(&t, &owner).await,
+        Value::Null,
+        "a test saves nothing"
+    );
+    // A wrong address is told at its field; an unreachable provider above the form.
+    let (st, page, _) = setup_post(
+        &t,
+        &owner,
+        "/oidc",
+        &[("action", "test"), ("issuer", "ftp://idp.example")],
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(
+        page.contains("id=\"oidc-issuer-error\">must be an https:// URL"),
+        "{page}"
+    );
+    let (st, page, _) = setup_post(
+        &t,
+        &owner,
+        "/oidc",
+        &[("action", "test"), ("issuer", "http://localhost:9/none")],
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"oidc-problem\""), "{page}");
+
+    // Saving without a secret the first time is refused at the secret's field, in German too.
+    let (_, page, _) = {
+        let (st, body, headers) = {
+            let fields = [
+                ("csrf", owner.csrf.as_str()),
+                ("action", "save"),
+                ("issuer", idp.issuer.as_str()),
+                ("client_id", CLIENT_ID),
+            ];
+            let r = ideaweave_testkit::browser()
+                .post(format!("{}/w/corp/settings/sign-in/oidc", t.base))
+                .header("cookie", format!("iw_session={}", owner.cookie))
+                .header("accept-language", "de")
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            let h = r.headers().clone();
+            (st, r.text().await.unwrap(), h)
+        };
+        assert_eq!(st, 400);
+        (st, body, headers)
+    };
+    assert!(page.contains("id=\"oidc-secret-error\""), "{page}");
+    assert!(page.contains("Client-Geheimnis"));
+
+    let (st, _, location) = setup_post(
+        &t,
+        &owner,
+        "/oidc",
+        &[
+            ("action", "save"),
+            ("issuer", &idp.issuer),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("allowed_domains", "corp.example"),
+            ("default_role", "member"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(location, "/w/corp/settings/sign-in?saved=1#oidc");
+    let (_, page, _) = crate::content::pages::get(&t, &owner, "/w/corp/settings/sign-in").await;
+    assert!(page.contains("Members can sign in through") && !page.contains(CLIENT_SECRET));
+
+    // What the page saved signs people in at the real provider.
+    let b = Browser::new(&t);
+    let end = b
+        .run(
+            &format!("{PUBLIC_URL}/sso/corp/oidc/start"),
+            "ann@corp.example",
+        )
+        .await;
+    assert_eq!(
+        end.status,
+        200,
+        "{} {}",
+        end.url,
+        &end.body[..end.body.len().min(300)]
+    );
+    let (st, me) = b.api("/me").await;
+    assert_eq!(st, 200);
+    assert_eq!(me["workspaces"][0]["slug"], "corp");
+
+    // Changing it long after signing in asks the admin to prove who they are first.
+    t.clock.advance(Duration::from_secs(3600));
+    let (st, _, location) = setup_post(&t, &owner, "/oidc/remove", &[]).await;
+    assert_eq!(st, 303);
+    assert_eq!(location, "/reauth?next=/w/corp/settings/sign-in");
+    assert_ne!(saved_oidc(&t, &owner).await, Value::Null, "nothing removed");
+}
+
+#[tokio::test]
+async fn idn_02_admins_set_the_sign_in_policy_on_the_sign_in_page() {
+    let (t, owner) = corp_and_owner().await;
+    // Asking admins for a passkey while signed in with a password would lock the owner out.
+    let (st, page, _) = setup_post(
+        &t,
+        &owner,
+        "/policy",
+        &[("member_minimum", "password"), ("admin_minimum", "passkey")],
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(
+        page.contains("id=\"admin-minimum-error\">is stronger than how you signed in"),
+        "{page}"
+    );
+    // Admins weaker than members makes no sense either.
+    let (st, page, _) = setup_post(
+        &t,
+        &owner,
+        "/policy",
+        &[("member_minimum", "mfa"), ("admin_minimum", "password")],
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"admin-minimum-error\""));
+    let (st, _, location) = setup_post(
+        &t,
+        &owner,
+        "/policy",
+        &[
+            ("member_minimum", "password"),
+            ("admin_minimum", "password"),
+        ],
+    )
+    .await;
+    assert_eq!(st, 303, "{location}");
+    // A forged level is refused, not taken as a default.
+    let (st, ..) = setup_post(
+        &t,
+        &owner,
+        "/policy",
+        &[("member_minimum", "none"), ("admin_minimum", "password")],
+    )
+    .await;
+    assert_eq!(st, 400);
+}

@@ -3,4 +3,5 @@
 pub(crate) mod account;
 pub(crate) mod security;
 pub(crate) mod session;
+pub(crate) mod sign_in_setup;
 pub(crate) mod sso;
