@@ -292,6 +292,8 @@ pub struct AuditQuery {
     pub until: Option<i64>,
     /// Only events before this index (the previous page's `next_before`).
     pub before: Option<u64>,
+    /// Only events by or about this member (workspace trails only).
+    pub person: Option<UserId>,
     /// At most this many (1–500, default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
@@ -1084,6 +1086,30 @@ impl App {
             ));
         }
         let mut tx = self.store.read().await?;
+        // A person is found by their pseudonym in the workspace; someone without a key there
+        // (never active, or erased: the key is shredded) has no events to find.
+        let person = match (q.person, workspace) {
+            (None, _) => None,
+            (Some(user), Some(ws)) => match self
+                .keyring
+                .existing_subject_key(&mut tx.workspace(ws), user)
+                .await?
+            {
+                Some(key) => Some(key.pseudonym(ws.0, user)),
+                None => {
+                    return Ok(AuditPage {
+                        items: Vec::new(),
+                        next_before: None,
+                    });
+                }
+            },
+            (Some(_), None) => {
+                return Err(AppError::invalid(
+                    "person",
+                    "only a workspace's trail is filtered by person",
+                ));
+            }
+        };
         let rows = tx
             .audit_entries(&AuditFilter {
                 workspace: workspace.map(|w| w.0),
@@ -1091,6 +1117,7 @@ impl App {
                 since: q.since,
                 until: q.until,
                 before: q.before.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+                person,
                 limit: i64::from(limit) + 1,
             })
             .await?;

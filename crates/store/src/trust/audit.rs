@@ -54,6 +54,8 @@ pub struct AuditFilter {
     pub until: Option<i64>,
     /// Only entries before this index (paging).
     pub before: Option<i64>,
+    /// Only entries by or about the person with this pseudonym.
+    pub person: Option<String>,
     /// At most this many.
     pub limit: i64,
 }
@@ -233,7 +235,8 @@ impl Tx {
         // Only constants are formatted in; every value is bound.
         let sql = format!(
             "{ROW} WHERE {scope} AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR at >= $3) \
-             AND ($4 IS NULL OR at < $4) AND ($5 IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6"
+             AND ($4 IS NULL OR at < $4) AND ($5 IS NULL OR seq < $5) \
+             AND ($7 IS NULL OR actor = $7 OR target = $8) ORDER BY seq DESC LIMIT $6"
         );
         Ok(on_conn!(self, |c| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -243,6 +246,8 @@ impl Tx {
                 .bind(f.until)
                 .bind(f.before)
                 .bind(f.limit)
+                .bind(&f.person)
+                .bind(f.person.as_ref().map(|p| format!("member:{p}")))
                 .fetch_all(c)
                 .await?
         }))

@@ -43,6 +43,12 @@ impl Catalog {
         self.strings.get(key).copied().unwrap_or(key)
     }
 
+    /// The string for a key built at run time (`audit.label.<action>`); empty when it is
+    /// missing (tests check that every key built this way exists in every catalogue).
+    pub fn lookup(&self, key: &str) -> &'static str {
+        self.strings.get(key).copied().unwrap_or("")
+    }
+
     /// `n` things in words: the `key.one` string for exactly one, `key.other` for any other
     /// count, with `{n}` replaced (`1 comment`, `3 Kommentare`).
     pub fn count(&self, key: &str, n: impl std::borrow::Borrow<i64>) -> String {
@@ -323,6 +329,16 @@ mod tests {
         assert_eq!(de.count("count.ratings", 2), "2 Bewertungen");
         assert_eq!(en.count("count.ideas", 1204), "1,204 ideas");
         assert_eq!(de.count("count.ideas", 1204), "1.204 Ideen");
+    }
+
+    #[test]
+    fn every_audit_action_has_a_label_in_every_language() {
+        for c in catalogs() {
+            for a in ideaweave_app::AuditAction::ALL {
+                let key = format!("audit.label.{}", a.as_str());
+                assert!(!c.lookup(&key).is_empty(), "{} lacks {key}", c.lang);
+            }
+        }
     }
 
     #[test]

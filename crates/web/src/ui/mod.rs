@@ -124,6 +124,7 @@ pub fn router() -> Router<AppState> {
         .merge(content::router())
         .merge(workspace::manage::router())
         .merge(identity::sign_in_setup::router())
+        .merge(trust::audit::router())
         .merge(trust::support::router())
         .merge(privacy::desk::router())
         .route("/static/{file}", get(assets::serve))

@@ -2002,3 +2002,99 @@ async fn aud_01_a_flood_of_refused_requests_adds_a_bounded_number_of_entries() {
     .await;
     assert_eq!(st, 422, "{v}");
 }
+
+/// The audit page reads as events in words: labels in the reader's language, members by name,
+/// former members by pseudonym, filtered by person and by dates.
+#[tokio::test]
+async fn aud_04_the_audit_page_names_people_and_actions_and_filters_by_person_and_date() {
+    use crate::content::pages::{get, get_in, person, post};
+
+    let t = TestApp::spawn().await;
+    let w = t.workspace("readable").await;
+    let ada = person(&t, &w, "Ada", Role::Admin).await;
+    let bob = person(&t, &w, "Bob", Role::Member).await;
+    let (st, ..) = post(
+        &t,
+        &ada,
+        "/w/readable/tokens",
+        &[
+            ("csrf", &ada.csrf),
+            ("name", "ci"),
+            ("scope", "read"),
+            ("days", "30"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, ..) = post(
+        &t,
+        &ada,
+        &format!("/w/readable/members/{}/role", bob.user.0),
+        &[("csrf", &ada.csrf), ("role", "moderator")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+
+    let (st, page, _) = get(&t, &ada, "/w/readable/audit").await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains("<strong>API token created</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("<strong>Role changed</strong>"));
+    assert!(page.contains("Who: Ada · What: "), "the actor by name");
+    assert!(
+        page.contains("What: <span class=\"wrap-anywhere\">Bob</span>"),
+        "the target by name"
+    );
+    let (_, page, _) = get_in(&t, &ada, "/w/readable/audit", "de").await;
+    assert!(
+        page.contains("<strong>API-Token erstellt</strong>")
+            && page.contains("<strong>Rolle geändert</strong>")
+    );
+
+    // Only what Bob did or what was done to him.
+    let (_, page, _) = get(
+        &t,
+        &ada,
+        &format!("/w/readable/audit?person={}", bob.user.0),
+    )
+    .await;
+    assert!(page.contains("<strong>Role changed</strong>"));
+    assert!(!page.contains("<strong>API token created</strong>"));
+    // Dates: nothing from tomorrow on; a bad date is told at its field.
+    let tomorrow = {
+        let d = t.app.now_ms() / 86_400_000 + 1;
+        let (y, m, dd) = ideaweave_domain::requests::civil_date(d);
+        format!("{y:04}-{m:02}-{dd:02}")
+    };
+    let (_, page, _) = get(&t, &ada, &format!("/w/readable/audit?from={tomorrow}")).await;
+    assert!(page.contains("No events match."));
+    let (_, page, _) = get(&t, &ada, &format!("/w/readable/audit?to={tomorrow}")).await;
+    assert!(page.contains("<strong>Role changed</strong>"));
+    let (st, page, _) = get(&t, &ada, "/w/readable/audit?from=soon").await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"audit-from-error\">Enter a date like 2026-12-31."));
+
+    // Once removed, Bob is a former member: the trail keeps his pseudonym, not his name.
+    let (st, ..) = post(
+        &t,
+        &ada,
+        &format!("/w/readable/members/{}/remove", bob.user.0),
+        &[("csrf", &ada.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let (_, page, _) = get(&t, &ada, "/w/readable/audit?action=member.role_changed").await;
+    assert!(
+        page.contains("What: <span class=\"wrap-anywhere\">former member (p-"),
+        "{page}"
+    );
+    // Members do not read the trail.
+    let carl = person(&t, &w, "Carl", Role::Member).await;
+    let (st, ..) = get(&t, &carl, "/w/readable/audit").await;
+    assert_eq!(st, 403);
+}

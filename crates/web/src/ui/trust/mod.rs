@@ -1,3 +1,4 @@
 //! The audit trail and invited support access.
 
+pub(crate) mod audit;
 pub(crate) mod support;

@@ -1,5 +1,5 @@
 //! Administration pages: members and invitations, workspace settings (name, stages, rating
-//! criteria, spaces and their members), one's API tokens, and the audit trail. Every action
+//! criteria, spaces and their members) and one's API tokens. Every action
 //! is checked again by the use case; the pages only leave out what one may not do.
 
 use askama::Template;
@@ -15,7 +15,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{day, iso, when};
+use crate::ui::format::{day, when};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
 use crate::ui::{
@@ -71,7 +71,6 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/tokens", get(tokens_page).post(create_token))
         .route("/w/{slug}/tokens/{token_id}/revoke", post(revoke_token))
-        .route("/w/{slug}/audit", get(audit_page))
 }
 
 /// A role choice in a select, marked when it is the current one.
@@ -1009,96 +1008,4 @@ async fn revoke_token(
         Ok(()) => Redirect::to(&format!("/w/{}/tokens", w.ws.slug)).into_response(),
         Err(e) => app_error(w.c, e),
     })
-}
-
-// ---- audit -----------------------------------------------------------------------------------
-
-struct EventRow {
-    index: u64,
-    at: String,
-    at_iso: String,
-    action: String,
-    describe: &'static str,
-    outcome: String,
-    actor: String,
-    target: String,
-}
-
-struct ActionChoice {
-    name: &'static str,
-    selected: bool,
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    c: Chrome,
-    slug: String,
-    events: Vec<EventRow>,
-    actions: Vec<ActionChoice>,
-    next: Option<String>,
-}
-framed!(AuditPage);
-
-#[derive(Deserialize, Default)]
-struct AuditPageQuery {
-    action: Option<String>,
-    before: Option<u64>,
-}
-
-async fn audit_page(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    q: Result<Query<AuditPageQuery>, axum::extract::rejection::QueryRejection>,
-) -> PageResult {
-    let w = w.at("audit");
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let action = q.action.filter(|a| !a.is_empty());
-    let query = AuditQuery {
-        action: action.clone(),
-        before: q.before,
-        limit: Some(100),
-        ..Default::default()
-    };
-    let events = s.app.workspace_audit(&w.m, query).await.or_page(&w.c)?;
-    let slug = w.ws.slug.clone();
-    let next = events.next_before.map(|b| {
-        let mut link = format!("/w/{slug}/audit?before={b}");
-        if let Some(a) = &action {
-            link.push_str(&format!("&action={}", crate::ui::format::url_encode(a)));
-        }
-        link
-    });
-    let person = |p: &Option<AuditPersonView>| p.as_ref().map(|p| p.pseudonym.clone());
-    Ok(page(
-        StatusCode::OK,
-        &AuditPage {
-            events: events
-                .items
-                .iter()
-                .map(|e| EventRow {
-                    index: e.index,
-                    at: when(e.at),
-                    at_iso: iso(e.at),
-                    describe: AuditAction::parse(&e.action)
-                        .map(|a| a.describe())
-                        .unwrap_or(""),
-                    action: e.action.clone(),
-                    outcome: e.outcome.clone(),
-                    actor: person(&e.actor).unwrap_or_else(|| "—".into()),
-                    target: person(&e.target_person).unwrap_or_else(|| e.target.clone()),
-                })
-                .collect(),
-            actions: AuditAction::ALL
-                .iter()
-                .map(|a| ActionChoice {
-                    name: a.as_str(),
-                    selected: action.as_deref() == Some(a.as_str()),
-                })
-                .collect(),
-            next,
-            slug,
-            c: w.c,
-        },
-    ))
 }
