@@ -212,7 +212,7 @@ async fn audit_page(
             selected: action == Some(*a),
         })
         .collect();
-    actions.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    actions.sort_by_key(|a| a.label.to_lowercase());
     let people = members
         .into_iter()
         .map(|m| Choice {
