@@ -276,19 +276,27 @@ async function ssoPath() {
     fail('single sign-on', 'IW_OIDC_ISSUER is not set (cargo xtask test starts the provider)');
     return;
   }
+  // Issue 21: the owner sets single sign-on up on the sign-in set-up page, testing the
+  // connection to the real provider first.
   const owner = await signedIn(email);
-  const csrf = await owner.page.locator('input[name=csrf]').first().inputValue();
-  const res = await owner.page.request.put(`${base}/api/v1/workspaces/demo/sso/oidc`, {
-    headers: { 'x-csrf-token': csrf },
-    data: {
-      issuer,
-      client_id: 'ideaweave-walk',
-      client_secret: "the walk's client secret",
-      allowed_domains: ['corp.example'],
-      default_role: 'member',
-    },
-  });
-  check('the owner sets up single sign-on', res.status() === 200, `${res.status()} ${await res.text()}`);
+  const setup = owner.page;
+  await visit(setup, '/w/demo/settings/sign-in', 'sign-in-setup');
+  await checkDark(setup, 'sign-in-setup');
+  await checkPage(setup, 'sign-in-setup-phone', null, 390);
+  await setup.setViewportSize({ width: 1280, height: 900 });
+  await setup.fill('#oidc-issuer', 'http://');
+  let [tested] = await Promise.all([setup.waitForNavigation(), setup.click('#oidc-test')]);
+  check('a bad issuer is told at its field', (await setup.locator('#oidc-issuer[aria-invalid=true]').count()) === 1 || (await setup.locator('#oidc-problem').count()) === 1, 'no refusal shown');
+  await setup.fill('#oidc-issuer', issuer);
+  [tested] = await Promise.all([setup.waitForNavigation(), setup.click('#oidc-test')]);
+  check('testing the connection reaches the provider', (await setup.locator('#oidc-checked').count()) === 1, (await setup.locator('main').innerText()).slice(0, 300));
+  await checkPage(setup, 'sign-in-setup-tested', tested);
+  await setup.fill('#oidc-client', 'ideaweave-walk');
+  await setup.fill('#oidc-secret', "the walk's client secret");
+  await setup.fill('#oidc-domains', 'corp.example');
+  await setup.selectOption('#oidc-role', 'member');
+  await Promise.all([setup.waitForNavigation(), setup.click('#oidc-save')]);
+  check('the owner sets up single sign-on on the page', setup.url().includes('saved=1') && (await setup.locator('#oidc .note').count()) > 0, setup.url());
   await owner.context.close();
 
   const context = await browser.newContext({ locale: 'en-GB' });
@@ -335,13 +343,16 @@ async function samlPath() {
     return;
   }
   const owner = await signedIn(email);
-  const csrf = await owner.page.locator('input[name=csrf]').first().inputValue();
   const metadata = await (await owner.page.request.get(`${idp}/metadata`)).text();
-  const res = await owner.page.request.put(`${base}/api/v1/workspaces/demo/sso/saml`, {
-    headers: { 'x-csrf-token': csrf },
-    data: { idp_metadata: metadata, allowed_domains: ['corp.example'], default_role: 'member' },
-  });
-  check('the owner sets up SAML single sign-on', res.status() === 200, `${res.status()} ${await res.text()}`);
+  const setup = owner.page;
+  await setup.goto(`${base}/w/demo/settings/sign-in`);
+  await setup.fill('#saml-metadata', metadata);
+  await Promise.all([setup.waitForNavigation(), setup.click('#saml-test')]);
+  check("checking the IdP's metadata reads it", (await setup.locator('#saml-checked').count()) === 1, (await setup.locator('main').innerText()).slice(0, 300));
+  await setup.fill('#saml-domains', 'corp.example');
+  await Promise.all([setup.waitForNavigation(), setup.click('#saml-save')]);
+  check('the owner sets up SAML single sign-on on the page', setup.url().includes('saved=1') && (await setup.locator('#saml .note').count()) > 0, setup.url());
+  await checkPage(setup, 'sign-in-setup-saml', null);
   const sp = await owner.page.request.get(`${base}/sso/demo/saml/metadata`);
   const registered = await owner.page.request.post(`${idp}/sp`, {
     headers: { 'content-type': 'application/samlmetadata+xml' },
@@ -672,6 +683,7 @@ async function longWordsPath() {
   const pages = [
     '/w/demo', target, `${target}?view=board`, ideaPath, '/w/demo/members', '/w/demo/settings',
     '/account', '/w/demo/tokens', '/w/demo/support', '/w/demo/audit', '/w/demo/requests', '/',
+    `${target}/manage`, '/w/demo/settings/sign-in',
   ];
   await context.close();
   for (const [lang, locale] of [['en', 'en-GB'], ['de', 'de-DE']]) {
@@ -689,6 +701,81 @@ async function longWordsPath() {
     check(`the navigation takes at most 130 of 844 px on a phone (${lang})`, navBottom <= 130, `${Math.round(navBottom)} px`);
     await reader.context.close();
   }
+}
+
+/** Issue 21: the admin pages: a discussion run from its manage page (details, close, reopen,
+ * delete after a confirmation), stages reordered from the keyboard and by dragging, the member
+ * directory searched and sorted, the audit trail and the request desk filtered. */
+async function adminPath() {
+  const { context, page } = await signedIn(email);
+  await page.goto(`${base}/w/demo`);
+  const spaces = await page.$$eval('a[href*="/spaces/"]', (as) => as.map((a) => a.getAttribute('href')));
+  check('admin: the overview lists a space', spaces.length > 0, 'none');
+  if (!spaces.length) return;
+  // A discussion opened for the walk, run and then deleted.
+  await page.goto(`${base}${spaces[0]}`);
+  await page.fill('#d-title', 'Walk discussion');
+  await page.fill('#d-description', 'Opened by the browser walk.');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/discussions"] button[type=submit]')]);
+  const discussion = new URL(page.url()).pathname;
+  check('admin: a discussion is opened', /\/discussions\/[0-9a-f-]+$/.test(discussion), discussion);
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="${discussion}/manage"]`)]);
+  await checkPage(page, 'discussion-manage', null);
+  await checkDark(page, 'discussion-manage');
+  await checkPage(page, 'discussion-manage-phone', null, 390);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.fill('#d-title', '');
+  await page.evaluate(() => document.querySelectorAll('[required]').forEach((e) => e.removeAttribute('required')));
+  await Promise.all([page.waitForNavigation(), page.click('#details button.primary')]);
+  check('admin: an empty title is refused at its field', (await page.locator('#d-title[aria-invalid=true]').count()) === 1, 'no field error');
+  await page.fill('#d-title', 'Walk discussion, renamed');
+  await page.fill('#d-deadline', '2099-12-31');
+  await Promise.all([page.waitForNavigation(), page.click('#details button.primary')]);
+  check('admin: the details are saved', (await page.locator('#details [role=status]').count()) === 1 && (await page.inputValue('#d-deadline')) === '2099-12-31', page.url());
+  await Promise.all([page.waitForNavigation(), page.click('#discussion-close')]);
+  check('admin: the discussion is closed to new ideas', (await page.locator('#discussion-reopen').count()) === 1, 'no reopen button');
+  await page.goto(`${base}${discussion}`);
+  check('admin: a closed discussion offers no new-idea form', (await page.locator(`a[href="${discussion}/new"]`).count()) === 0, 'still offered');
+  await page.goto(`${base}${discussion}/manage`);
+  await Promise.all([page.waitForNavigation(), page.click('#discussion-reopen')]);
+  check('admin: and reopened', (await page.locator('#discussion-close').count()) === 1, 'no close button');
+  await Promise.all([page.waitForNavigation(), page.click(`a[href="${discussion}/delete"]`)]);
+  await checkPage(page, 'discussion-delete-confirm', null);
+  await Promise.all([page.waitForNavigation(), page.click('form button.danger')]);
+  check('admin: the discussion is deleted after confirming', page.url().includes('deleted=1') && (await page.locator('[role=status]').count()) > 0, page.url());
+
+  // Stages: "move down" from the keyboard, then a drag back.
+  await page.goto(`${base}/w/demo/settings`);
+  const order = async () => page.$$eval('#stages ol > li input[name=name]', (is) => is.map((i) => i.value));
+  const before = await order();
+  await page.focus('#stages ol > li:first-child button[value=down]');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  const moved = await order();
+  check('admin: a stage moves down from the keyboard', moved[1] === before[0] && moved[0] === before[1], `${before} -> ${moved}`);
+  await page.dragAndDrop('#stages ol > li:nth-child(2) .grip', '#stages ol > li:first-child').catch(() => {});
+  await page.waitForLoadState('load');
+  await page.waitForTimeout(500);
+  await page.goto(`${base}/w/demo/settings`);
+  const dragged = await order();
+  check('admin: dragging a stage puts it back', dragged.join() === before.join(), `${moved} -> ${dragged}`);
+
+  // The member directory, the audit trail and the request desk.
+  let r = await page.goto(`${base}/w/demo/members?q=mia`);
+  check('admin: the member search finds one person', (await page.locator('tbody tr').count()) === 1, `${await page.locator('tbody tr').count()} rows`);
+  await checkPage(page, 'members-search', r);
+  r = await page.goto(`${base}/w/demo/members?sort=active`);
+  check('admin: members sort by last activity', (await page.locator('th', { hasText: 'Last active' }).count()) === 1, 'no column');
+  await checkPage(page, 'members-phone', r, 390);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  r = await page.goto(`${base}/w/demo/audit`);
+  check('admin: the audit trail reads in words', (await page.locator('.event strong', { hasText: 'Discussion changed' }).count()) > 0, 'no labelled event');
+  await checkPage(page, 'audit-phone', r, 390);
+  await checkDark(page, 'audit');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  r = await page.goto(`${base}/w/demo/requests?show=overdue`);
+  check('admin: the request desk filters overdue requests', (await page.locator('[aria-current=page]').innerText()).startsWith('Overdue'), 'filter not marked');
+  await checkPage(page, 'requests-overdue', r);
+  await context.close();
 }
 
 /** The UI's catalogue of one language: key → text. */
@@ -730,7 +817,8 @@ async function germanPath() {
   await page.fill('#password', password);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
   const visited = ['/', '/w/demo', '/w/demo/members', '/w/demo/settings', '/w/demo/tokens', '/w/demo/support',
-    '/w/demo/audit', '/w/demo/requests', '/account', '/account/security'];
+    '/w/demo/audit', '/w/demo/requests', '/account', '/account/security', '/w/demo/settings/sign-in',
+    '/w/demo/members?q=zzz', '/w/demo/requests?show=overdue', '/w/demo/audit?from=soon'];
   for (const p of visited) {
     await page.goto(`${base}${p}`);
     await englishIn(p);
@@ -740,6 +828,8 @@ async function germanPath() {
   for (const d of discussions.slice(0, 3)) {
     await page.goto(`${base}${d}`);
     await englishIn(d);
+    await page.goto(`${base}${d}/manage`);
+    await englishIn(`${d}/manage`);
     if (await page.locator('a[href$="/new"]').count()) {
       await page.goto(`${base}${d}/new`);
       await page.fill('#i-title', ' ');
@@ -800,6 +890,7 @@ try {
     await context.close();
   }
   await newMemberPath();
+  await adminPath();
   await twoFactorPath();
   await passkeyPath();
   await ssoPath();
