@@ -2,10 +2,8 @@
 
 use ideaweave_domain::policy::{Action, can_see_space};
 use ideaweave_domain::*;
-use ideaweave_store::{NewDiscussion, Within};
-
-use crate::content::files::storage_key;
 use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
+use ideaweave_store::{NewDiscussion, Within};
 
 use ideaweave_store::Tx;
 
@@ -250,7 +248,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.delete_blobs(m.workspace, &files).await;
+        self.remove_files(m.workspace, &files).await;
         Ok(())
     }
 
@@ -277,19 +275,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.delete_blobs(m.workspace, &files).await;
+        self.remove_files(m.workspace, &files).await;
         Ok(())
-    }
-
-    /// Deletes the sealed blobs of files whose rows a committed deletion removed. A blob that
-    /// cannot be deleted now stays sealed under the workspace key and unreferenced; the failure
-    /// is logged, and the deletion the person asked for has happened.
-    async fn delete_blobs(&self, ws: WorkspaceId, files: &[AttachmentId]) {
-        for id in files {
-            if let Err(e) = self.files.delete(&storage_key(ws, *id)).await {
-                tracing::warn!(error = %e, "a deleted file's blob could not be removed");
-            }
-        }
     }
 
     /// The members listed in a space.

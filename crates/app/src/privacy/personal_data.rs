@@ -64,6 +64,8 @@ pub struct WorkspaceData {
     /// contributed).
     pub role: Option<Role>,
     pub joined_at: Option<i64>,
+    /// The day you last used the workspace, while the workspace keeps activity data.
+    pub last_active_on: Option<i64>,
     pub notification_preference: Option<NotificationPreference>,
     pub ideas: Vec<IdeaData>,
     pub comments: Vec<CommentData>,
@@ -196,7 +198,9 @@ impl App {
         let ws = m.workspace_id;
         let name = self.workspace_name(tx, ws, &m.name).await?;
         let role = m.role.as_deref().map(crate::parse_role).transpose()?;
-        let joined_at = tx.workspace(ws).joined_at(user).await?;
+        let membership = tx.workspace(ws).member(user).await?;
+        let joined_at = membership.as_ref().map(|m| m.joined_at);
+        let last_active_on = membership.and_then(|m| m.last_active_on);
         let notification_preference = match role {
             Some(_) => Some(stored_preference(tx, ws, user).await?),
             None => None,
@@ -282,6 +286,7 @@ impl App {
             name,
             role,
             joined_at,
+            last_active_on,
             notification_preference,
             ideas,
             comments,

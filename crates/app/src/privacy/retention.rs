@@ -193,6 +193,10 @@ impl App {
             .workspace(ws)
             .delete_invitations_stale_before(cut.invitations_before)
             .await?;
+        // The days members and tokens were last active are activity data too.
+        tx.workspace(ws)
+            .forget_activity_before(cut.activity_before)
+            .await?;
         // A day's key goes once the whole day is older than the activity period.
         round.activity_days = self
             .keyring
@@ -228,9 +232,9 @@ impl App {
         Ok(round)
     }
 
-    /// Removes the files of purged attachments, after their rows are gone so that nothing
-    /// points at a missing file. A file that cannot be removed is logged and not counted; its
-    /// content stays sealed with keys of the workspace.
+    /// Removes the files of purged or deleted attachments, after their rows are gone so that
+    /// nothing points at a missing file. A file that cannot be removed is logged and not
+    /// counted; its content stays sealed with keys of the workspace, unreferenced.
     pub(crate) async fn remove_files(&self, ws: WorkspaceId, ids: &[AttachmentId]) -> u64 {
         let mut removed = 0;
         for &id in ids {

@@ -314,7 +314,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         "memberships",
         Some(H::Memberships),
         &["user_id"],
-        &["workspace_id", "role", "joined_at"],
+        &["workspace_id", "role", "joined_at", "last_active_on"],
     ),
     table(
         "api_tokens",
@@ -328,6 +328,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "created_at",
             "expires_at",
             "revoked_at",
+            "last_used_on",
         ],
     ),
     table(

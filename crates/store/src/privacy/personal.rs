@@ -114,18 +114,6 @@ impl WorkspaceRepo<'_> {
         });
         Ok(n > 0)
     }
-
-    /// When `user` joined the workspace.
-    pub async fn joined_at(&mut self, user: UserId) -> StoreResult<Option<i64>> {
-        let ws = self.ws;
-        Ok(on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::JOINED_AT)
-                .bind(ws)
-                .bind(user.0)
-                .fetch_optional(c)
-                .await?
-        }))
-    }
 }
 
 /// A workspace in which a person holds data: a member now, or someone who left and whose
@@ -253,8 +241,6 @@ impl Tx {
 /// both databases; `statements()` lists them for the test that prepares each on both.
 pub(crate) mod sql {
     pub(crate) const VOTES_BY: &str = "SELECT idea_id, value, updated_at FROM votes WHERE workspace_id = $1 AND user_id = $2 ORDER BY idea_id";
-    pub(crate) const JOINED_AT: &str =
-        "SELECT joined_at FROM memberships WHERE workspace_id = $1 AND user_id = $2";
     pub(crate) const SESSIONS_OF: &str = "SELECT created_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at";
     pub(crate) const RESTRICTED_SINCE: &str = "SELECT restricted_at FROM users WHERE id = $1";
     pub(crate) const ANY_RESTRICTED: &str =
@@ -265,7 +251,6 @@ pub(crate) mod sql {
     /// Every statement above, by name.
     pub(crate) const ALL: &[(&str, &str)] = &[
         ("VOTES_BY", VOTES_BY),
-        ("JOINED_AT", JOINED_AT),
         ("SESSIONS_OF", SESSIONS_OF),
         ("RESTRICTED_SINCE", RESTRICTED_SINCE),
         ("ANY_RESTRICTED", ANY_RESTRICTED),

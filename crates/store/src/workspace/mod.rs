@@ -558,6 +558,25 @@ impl<'t> WorkspaceRepo<'t> {
         Ok(())
     }
 
+    /// Forgets the last-active days of members and the last-used days of tokens older than
+    /// `before`: they are activity data, kept only for the workspace's activity period.
+    pub async fn forget_activity_before(&mut self, before: i64) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::FORGET_MEMBER_ACTIVITY)
+                .bind(ws)
+                .bind(before)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(sql::FORGET_TOKEN_USE)
+                .bind(ws)
+                .bind(before)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Deletes a discussion and every idea in it (with their comments, votes, ratings, files and
     /// links, by the foreign keys' cascade).
     pub async fn delete_discussion(&mut self, id: DiscussionId) -> StoreResult<()> {
@@ -784,6 +803,10 @@ pub(crate) mod sql {
         "UPDATE stages SET position = $3 WHERE workspace_id = $1 AND id = $2";
     pub(crate) const SET_CRITERION_POSITION: &str =
         "UPDATE rating_criteria SET position = $3 WHERE workspace_id = $1 AND id = $2";
+    pub(crate) const FORGET_MEMBER_ACTIVITY: &str = "UPDATE memberships SET last_active_on = NULL \
+         WHERE workspace_id = $1 AND last_active_on < $2";
+    pub(crate) const FORGET_TOKEN_USE: &str = "UPDATE api_tokens SET last_used_on = NULL \
+         WHERE workspace_id = $1 AND last_used_on < $2";
     pub(crate) const DELETE_DISCUSSION: &str =
         "DELETE FROM discussions WHERE workspace_id = $1 AND id = $2";
     pub(crate) const ATTACHMENTS_IN_DISCUSSION: &str = "SELECT a.id FROM attachments a \
@@ -820,6 +843,8 @@ pub(crate) mod sql {
         ("DELETE_SPACE", DELETE_SPACE),
         ("SET_STAGE_POSITION", SET_STAGE_POSITION),
         ("SET_CRITERION_POSITION", SET_CRITERION_POSITION),
+        ("FORGET_MEMBER_ACTIVITY", FORGET_MEMBER_ACTIVITY),
+        ("FORGET_TOKEN_USE", FORGET_TOKEN_USE),
         ("DELETE_DISCUSSION", DELETE_DISCUSSION),
         ("ATTACHMENTS_IN_DISCUSSION", ATTACHMENTS_IN_DISCUSSION),
         ("ATTACHMENTS_IN_SPACE", ATTACHMENTS_IN_SPACE),

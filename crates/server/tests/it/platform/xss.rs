@@ -33,8 +33,8 @@ const PAYLOADS: &[&str] = &[
 ];
 
 /// The page's own script elements (htmx, passkeys) are the only ones allowed.
-fn own_scripts() -> [String; 2] {
-    ["htmx.min.js", "passkey.js"].map(|file| {
+fn own_scripts() -> [String; 3] {
+    ["htmx.min.js", "passkey.js", "enhance.js"].map(|file| {
         format!(
             "<script src=\"{}\" defer></script>",
             ideaweave_web::ui::asset_url(file)
@@ -138,8 +138,8 @@ fn attributes(mut rest: &str) -> Vec<(String, String)> {
 #[test]
 fn the_scanner_finds_what_it_looks_for() {
     assert!(foreign_markup("<p>&lt;script&gt;xss(1)&lt;/script&gt;</p>").is_none());
-    let [htmx, passkey] = own_scripts();
-    assert!(foreign_markup(&format!("{htmx}{passkey}<p>ok</p>")).is_none());
+    let [htmx, passkey, enhance] = own_scripts();
+    assert!(foreign_markup(&format!("{htmx}{passkey}{enhance}<p>ok</p>")).is_none());
     assert!(foreign_markup("<p>a<script>xss()</script></p>").is_some());
     assert!(foreign_markup("<b onmouseover = 'x'>").is_some());
     assert!(foreign_markup("<a href=\" javascript:x\">").is_some());

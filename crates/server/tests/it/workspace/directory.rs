@@ -12,13 +12,13 @@ const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The member names in the order the members page lists them.
 fn listed(page: &str) -> Vec<String> {
-    page.split("<tbody>")
+    page.split("<tbody role=\"rowgroup\">")
         .nth(1)
         .unwrap_or_default()
-        .split("<tr>")
+        .split("<tr role=\"row\">")
         .skip(1)
         .filter_map(|row| {
-            let cell = row.split("<td>").nth(1)?;
+            let cell = row.split("<td role=\"cell\" class=\"lead\">").nth(1)?;
             Some(cell.split([' ', '<']).next()?.to_owned())
         })
         .collect()
@@ -37,7 +37,7 @@ async fn col_02_admins_find_sort_and_page_members_and_see_who_is_still_active() 
     let admin = person(&t, &w, "Ada", Role::Admin).await;
     let bob = person(&t, &w, "Bob", Role::Moderator).await;
     let (_, page, _) = get(&t, &admin, "/w/people/members?sort=active").await;
-    assert!(page.contains("<th scope=\"col\">Last active</th>"));
+    assert!(page.contains("<th scope=\"col\" role=\"columnheader\">Last active</th>"));
     assert!(page.contains(">never<"), "Bob has not come by yet");
     let (st, ..) = get(&t, &bob, "/w/people").await;
     assert_eq!(st, 200);
@@ -45,19 +45,23 @@ async fn col_02_admins_find_sort_and_page_members_and_see_who_is_still_active() 
     let order = listed(&page);
     assert_eq!(order.len(), 5, "{order:?}");
     assert_eq!(&order[..3], ["Ada", "Bob", "cleo"], "{order:?}");
-    let cleo_row = page.split("<tr>").find(|r| r.contains(">cleo")).unwrap();
-    let bob_row = page.split("<tr>").find(|r| r.contains(">Bob")).unwrap();
-    let dates = |row: &str| -> Vec<String> {
-        row.split("<td>")
-            .filter(|c| c.len() > 10 && c.as_bytes()[4] == b'-' && c.as_bytes()[7] == b'-')
-            .map(|c| c[..10].to_owned())
-            .collect()
+    let cleo_row = page
+        .split("<tr role=\"row\">")
+        .find(|r| r.contains(">cleo"))
+        .unwrap();
+    let bob_row = page
+        .split("<tr role=\"row\">")
+        .find(|r| r.contains(">Bob"))
+        .unwrap();
+    let active_on = |row: &str| -> Option<String> {
+        let cell = row.split("data-label=\"Last active\">").nth(1)?;
+        cell.get(..10).map(str::to_owned)
     };
-    assert_ne!(
-        dates(cleo_row).last(),
-        dates(bob_row).last(),
-        "two days apart"
+    assert!(
+        active_on(cleo_row).is_some_and(|d| d.starts_with("20")),
+        "{cleo_row}"
     );
+    assert_ne!(active_on(cleo_row), active_on(bob_row), "two days apart");
 
     // Names sort without regard to case; roles highest first.
     let (_, page, _) = get(&t, &admin, "/w/people/members?sort=name").await;
@@ -182,10 +186,80 @@ async fn col_03_the_tokens_page_says_when_each_token_was_last_used() {
         .unwrap()
         .to_owned();
     let (_, page, _) = get(&t, &admin, "/w/keys/tokens").await;
-    assert!(page.contains("<th scope=\"col\">Last used</th>") && page.contains(">never<"));
+    assert!(
+        page.contains("<th scope=\"col\" role=\"columnheader\">Last used</th>")
+            && page.contains(">never<")
+    );
     t.clock.advance(DAY);
     let (st, _) = with_token(&t, "GET", "/workspaces/keys", &secret, None).await;
     assert_eq!(st, 200);
     let (_, page, _) = get(&t, &admin, "/w/keys/tokens").await;
     assert!(!page.contains(">never<"), "the token was used: {page}");
+}
+
+/// The last-active and last-used days are activity data: in the person's own download while
+/// kept, and forgotten with the workspace's activity period (LIF-03, DSR-01).
+#[tokio::test]
+async fn lif_03_last_active_days_are_in_ones_data_and_forgotten_after_the_activity_period() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("forget").await;
+    let mia = person(&t, &w, "Mia", Role::Member).await;
+    let (st, ..) = get(&t, &mia, "/w/forget").await;
+    assert_eq!(st, 200);
+    let r = t
+        .http
+        .get(t.api("/me/personal-data"))
+        .header("cookie", format!("iw_session={}", mia.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let data: serde_json::Value = r.json().await.unwrap();
+    let day = data["workspaces"][0]["last_active_on"].as_i64();
+    assert!(
+        day.is_some_and(|d| d % 86_400_000 == 0),
+        "{}",
+        data["workspaces"][0]
+    );
+
+    let owner = w.as_member(&w.owner);
+    t.app
+        .set_retention_policy(
+            &owner,
+            ideaweave_domain::RetentionPolicy {
+                activity_days: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let active = |v: &serde_json::Value, id: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user_id"] == id)
+            .map(|m| m["last_active_on"].clone())
+    };
+    let (_, v) = with_token(
+        &t,
+        "GET",
+        "/workspaces/forget/members",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    let mia_id = mia.user.0.to_string();
+    assert!(active(&v, &mia_id).is_some_and(|d| d.is_i64()), "{v}");
+    t.clock.advance(3 * DAY);
+    t.app.enforce_retention().await.unwrap();
+    let (_, v) = with_token(
+        &t,
+        "GET",
+        "/workspaces/forget/members",
+        &w.owner.token,
+        None,
+    )
+    .await;
+    assert_eq!(active(&v, &mia_id), Some(serde_json::Value::Null), "{v}");
 }

@@ -35,6 +35,8 @@ struct EventRow {
     outcome: &'static str,
     actor: String,
     target: String,
+    /// The recorded target in full, for the tooltip.
+    target_full: String,
 }
 
 struct Choice {
@@ -96,6 +98,21 @@ fn person_name(tr: &Catalog, names: &HashMap<UserId, String>, p: &AuditPersonVie
         Some(name) => name.clone(),
         None if p.user_id.is_some() => format!("{} ({})", tr.get("audit.former"), p.pseudonym),
         None => p.pseudonym.clone(),
+    }
+}
+
+/// What a recorded target that is not a person is, in words: `space 01a24d47` for
+/// `space:01a24d47-…` (the whole id stays in the export), or the record itself when the
+/// catalogue has no word for its kind.
+fn thing_name(tr: &Catalog, target: &str) -> String {
+    let (kind, id) = target.split_once(':').unwrap_or((target, ""));
+    let word = tr.lookup(&format!("audit.thing.{kind}"));
+    if word.is_empty() {
+        return target.to_owned();
+    }
+    match id.get(..8) {
+        Some(short) => format!("{word} {short}"),
+        None => word.to_owned(),
     }
 }
 
@@ -190,6 +207,7 @@ async fn audit_page(
                 label: known.map_or("", |a| tr.lookup(&label_key(a))),
                 describe: known.map_or("", |a| a.describe()),
                 action: e.action.clone(),
+                target_full: e.target.clone(),
                 outcome: tr.get(outcome_key(&e.outcome)),
                 actor: e
                     .actor
@@ -200,7 +218,7 @@ async fn audit_page(
                     .target_person
                     .as_ref()
                     .map(|p| person_name(tr, &names, p))
-                    .unwrap_or_else(|| e.target.clone()),
+                    .unwrap_or_else(|| thing_name(tr, &e.target)),
             }
         })
         .collect();
