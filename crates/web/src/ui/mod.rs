@@ -384,6 +384,36 @@ impl Refusal {
     }
 }
 
+/// A form's refusal, if any, as its template asks about it: the message at a field, or the
+/// one above the form when it concerns none of the form's fields.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Problem(pub(crate) Option<Refusal>);
+
+impl Problem {
+    /// The message at `field`, when the refusal is about it.
+    pub(crate) fn at(&self, field: &str) -> Option<&str> {
+        self.0.as_ref().and_then(|r| r.at(field))
+    }
+
+    /// The message above a form whose fields are `fields`.
+    pub(crate) fn above(&self, fields: &[&str]) -> Option<&str> {
+        self.0.as_ref().and_then(|r| r.above(fields))
+    }
+
+    pub(crate) fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The page's status: 400 when it shows a refusal.
+    pub(crate) fn status(&self) -> StatusCode {
+        if self.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
 /// A message about the visitor's own input to show on the form it came from, or `None` when
 /// the error must become an error page instead.
 pub(crate) fn input_problem(e: &AppError, tr: &Catalog) -> Option<String> {

@@ -820,7 +820,19 @@ async fn col_03_admins_change_settings_and_tokens_from_the_pages() {
     assert!(!page.contains(&secret), "the secret is shown once");
     let (st, page, _) = send("/w/conf/tokens", f(&[("name", "x"), ("days", "soon")])).await;
     assert_eq!(st, 400);
-    assert!(page.contains("whole number"));
+    // Told at the field, with what was typed kept.
+    assert!(page.contains("id=\"token-days-error\">The expiry must be a whole number of days."));
+    assert!(page.contains("aria-invalid=\"true\" aria-describedby=\"token-days-error\""));
+    assert!(page.contains("value=\"x\"") && page.contains("value=\"soon\""));
+    let long = "n".repeat(101);
+    let form = vec![
+        ("csrf", admin.csrf.clone()),
+        ("name", long),
+        ("days", "30".to_owned()),
+    ];
+    let (st, page, _) = send("/w/conf/tokens", form).await;
+    assert_eq!(st, 400);
+    assert!(page.contains("id=\"token-name-error\""), "{page}");
 
     let (st, page, _) = get(&t, &admin, "/w/conf/audit").await;
     assert_eq!(st, 200);
@@ -1384,6 +1396,11 @@ async fn dsr_05_admins_record_and_answer_requests_on_the_request_desk_page() {
     .await;
     assert_eq!(st, 400, "30 February is no date");
     assert!(page.contains("Rita Writes"), "the draft is kept");
+    assert!(
+        page.contains("id=\"req-received-error\"")
+            && page.contains("aria-describedby=\"req-received-error\""),
+        "told at the date's field"
+    );
     let (st, _, h) = post(
         &t,
         &admin,
@@ -1577,9 +1594,19 @@ async fn sup_01_admins_invite_and_revoke_support_from_the_support_page() {
     };
     let (st, page, _) = post(&t, &admin, "/w/helpdesk/support", &form("soon"), false).await;
     assert_eq!(st, 400);
-    assert!(page.contains("whole number of hours"), "{page}");
+    assert!(
+        page.contains("id=\"support-hours-error\">The time must be a whole number of hours"),
+        "{page}"
+    );
+    // What was typed stays: the reason, the scope.
+    assert!(page.contains(">The board view shows no stages</textarea>"));
+    assert!(page.contains("value=\"manage\" checked"));
     let (st, page, _) = post(&t, &admin, "/w/helpdesk/support", &form("999"), false).await;
     assert_eq!(st, 400, "{page}");
+    assert!(
+        page.contains("id=\"support-hours-error\">"),
+        "the use case's refusal is at the field too"
+    );
     let (st, ..) = post(&t, &admin, "/w/helpdesk/support", &form("4"), false).await;
     assert_eq!(st, 303);
     let (_, page, _) = get(&t, &admin, "/w/helpdesk/support").await;

@@ -13,7 +13,9 @@ use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, Requ
 use crate::AppState;
 use crate::ui::format::{day, when};
 use crate::ui::guard::{Id, InWorkspace, WsForm};
-use crate::ui::{Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, page};
+use crate::ui::{
+    Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, framed, page,
+};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -105,7 +107,7 @@ struct DeskPage {
     today: String,
     draft_requester: String,
     draft_details: String,
-    problem: Option<String>,
+    problem: Problem,
 }
 framed!(DeskPage);
 
@@ -174,7 +176,7 @@ async fn render_desk(
     s: &AppState,
     w: InWorkspace,
     draft: (String, String),
-    problem: Option<String>,
+    problem: Problem,
     filter: DeskFilter,
 ) -> PageResult {
     let w = w.at("requests");
@@ -204,13 +206,8 @@ async fn render_desk(
         .into_iter()
         .map(|m| (m.user_id, m.name))
         .collect();
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     Ok(page(
-        status,
+        problem.status(),
         &DeskPage {
             slug: w.ws.slug.clone(),
             views,
@@ -255,7 +252,14 @@ async fn desk_page(
     let filter = q
         .map(|axum::extract::Query(q)| DeskFilter::parse(q.show.as_deref()))
         .unwrap_or_default();
-    render_desk(&s, w, (String::new(), String::new()), None, filter).await
+    render_desk(
+        &s,
+        w,
+        (String::new(), String::new()),
+        Problem::default(),
+        filter,
+    )
+    .await
 }
 
 async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
@@ -288,10 +292,10 @@ async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
     };
     Ok(match r {
         Ok(v) => Redirect::to(&format!("/w/{}/requests/{}", w.ws.slug, v.id)).into_response(),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_desk(&s, w, draft, Some(p), DeskFilter::All).await?
-        }
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(r) => render_desk(&s, w, draft, Problem(Some(r)), DeskFilter::All).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
     })
 }
 

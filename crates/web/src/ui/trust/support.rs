@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use ideaweave_app::SupportGrantInput;
@@ -13,7 +12,7 @@ use ideaweave_domain::SupportScope;
 use crate::AppState;
 use crate::ui::format::when;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
-use crate::ui::{Chrome, OrPage, PageResult, app_error, framed, input_problem, page};
+use crate::ui::{Chrome, OrPage, PageResult, Problem, Refusal, app_error, framed, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -37,20 +36,33 @@ struct SupportPage {
     c: Chrome,
     slug: String,
     grants: Vec<GrantRow>,
-    problem: Option<String>,
+    draft: SupportDraft,
+    problem: Problem,
 }
 framed!(SupportPage);
 
-async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageResult {
+/// What the invitation form holds after a refusal.
+struct SupportDraft {
+    manage: bool,
+    hours: String,
+    reason: String,
+}
+
+impl Default for SupportDraft {
+    fn default() -> Self {
+        Self {
+            manage: false,
+            hours: "24".into(),
+            reason: String::new(),
+        }
+    }
+}
+
+async fn render(s: &AppState, w: InWorkspace, draft: SupportDraft, problem: Problem) -> PageResult {
     let w = w.at("support");
     let grants = s.app.support_grants(&w.m).await.or_page(&w.c)?;
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     Ok(page(
-        status,
+        problem.status(),
         &SupportPage {
             slug: w.ws.slug.clone(),
             grants: grants
@@ -65,6 +77,7 @@ async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageRe
                     revoked: g.revoked_at.is_some(),
                 })
                 .collect(),
+            draft,
             problem,
             c: w.c,
         },
@@ -72,31 +85,36 @@ async fn render(s: &AppState, w: InWorkspace, problem: Option<String>) -> PageRe
 }
 
 async fn support_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
-    render(&s, w, None).await
+    render(&s, w, SupportDraft::default(), Problem::default()).await
 }
 
 async fn invite(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
-    let scope = if f.get("scope") == Some("manage") {
+    let draft = SupportDraft {
+        manage: f.get("scope") == Some("manage"),
+        hours: f.text("hours").trim().to_owned(),
+        reason: f.text("reason"),
+    };
+    let scope = if draft.manage {
         SupportScope::Manage
     } else {
         SupportScope::Read
     };
-    let Ok(hours) = f.text("hours").trim().parse::<u32>() else {
-        let problem = Some(w.c.tr.get("support.bad_hours").to_owned());
-        return render(&s, w, problem).await;
+    let Ok(hours) = draft.hours.parse::<u32>() else {
+        let refusal = Refusal::at_field("hours", w.c.tr.get("support.bad_hours").to_owned());
+        return render(&s, w, draft, Problem(Some(refusal))).await;
     };
     let input = SupportGrantInput {
         scope,
         hours,
-        reason: Some(f.text("reason")),
+        reason: Some(draft.reason.clone()),
     };
     Ok(match s.app.grant_support(&w.m, input).await {
         Ok(_) => Redirect::to(&format!("/w/{}/support", w.ws.slug)).into_response(),
-        Err(e) => match input_problem(&e, w.c.tr) {
-            Some(p) if !matches!(e, ideaweave_app::AppError::ReauthenticationRequired) => {
-                render(&s, w, Some(p)).await?
-            }
-            _ => app_error(w.c, e),
+        // Proving who one is again is a page of its own, not a mistake in the form.
+        Err(e @ ideaweave_app::AppError::ReauthenticationRequired) => app_error(w.c, e),
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(r) => render(&s, w, draft, Problem(Some(r))).await?,
+            None => app_error(w.c, e),
         },
     })
 }

@@ -18,9 +18,7 @@ use crate::AppState;
 use crate::ui::format::{day, when};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
-use crate::ui::{
-    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_problem, framed, page,
-};
+use crate::ui::{Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, framed, page};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -921,27 +919,30 @@ struct TokensPage {
     tokens: Vec<TokenRow>,
     secret: Option<String>,
     draft_name: String,
-    problem: Option<String>,
+    draft_days: String,
+    problem: Problem,
 }
 framed!(TokensPage);
+
+/// What the new-token form holds after a refusal: the name and the days typed.
+#[derive(Default)]
+struct TokenDraft {
+    name: String,
+    days: String,
+}
 
 async fn render_tokens(
     s: &AppState,
     w: InWorkspace,
     secret: Option<String>,
-    draft_name: String,
-    problem: Option<String>,
+    draft: TokenDraft,
+    problem: Problem,
 ) -> PageResult {
     let w = w.at("tokens");
     let tokens = s.app.tokens(&w.m).await.or_page(&w.c)?;
     let never = w.c.tr.get("tokens.never").to_owned();
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     Ok(page(
-        status,
+        problem.status(),
         &TokensPage {
             slug: w.ws.slug.clone(),
             tokens: tokens
@@ -957,7 +958,8 @@ async fn render_tokens(
                 })
                 .collect(),
             secret,
-            draft_name,
+            draft_name: draft.name,
+            draft_days: draft.days,
             problem,
             c: w.c,
         },
@@ -965,37 +967,42 @@ async fn render_tokens(
 }
 
 async fn tokens_page(State(s): State<AppState>, w: InWorkspace) -> PageResult {
-    render_tokens(&s, w, None, String::new(), None).await
+    render_tokens(&s, w, None, TokenDraft::default(), Problem::default()).await
 }
 
 async fn create_token(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
-    let name = f.text("name");
+    let draft = TokenDraft {
+        name: f.text("name"),
+        days: f.text("days").trim().to_owned(),
+    };
     let scope = if f.get("scope") == Some("write") {
         TokenScope::Write
     } else {
         TokenScope::Read
     };
-    let expires_in_days = match f.get("days").filter(|d| !d.is_empty()) {
-        None => None,
-        Some(d) => match d.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                let problem = Some(w.c.tr.get("tokens.bad_days").to_owned());
-                return render_tokens(&s, w, None, name, problem).await;
-            }
-        },
+    let expires_in_days = if draft.days.is_empty() {
+        None
+    } else if let Ok(n) = draft.days.parse::<u32>() {
+        Some(n)
+    } else {
+        let refusal =
+            Refusal::at_field("expires_in_days", w.c.tr.get("tokens.bad_days").to_owned());
+        return render_tokens(&s, w, None, draft, Problem(Some(refusal))).await;
     };
     let input = TokenInput {
-        name: name.clone(),
+        name: draft.name.clone(),
         scope,
         expires_in_days,
     };
     Ok(match s.app.create_token(&w.m, input).await {
-        Ok(created) => render_tokens(&s, w, Some(created.secret), String::new(), None).await?,
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_tokens(&s, w, None, name, Some(p)).await?
+        Ok(created) => {
+            let secret = Some(created.secret);
+            render_tokens(&s, w, secret, TokenDraft::default(), Problem::default()).await?
         }
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(r) => render_tokens(&s, w, None, draft, Problem(Some(r))).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
     })
 }
 
