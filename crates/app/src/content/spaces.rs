@@ -502,6 +502,12 @@ impl App {
             None => None,
         };
         let mut repo = tx.workspace(m.workspace);
+        let criteria_before: Vec<CriterionId> = repo
+            .discussion_criteria(id)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let (st, sd) = sealed_pair(
             &key,
@@ -524,7 +530,16 @@ impl App {
             ("kind", kind.as_str() != d.kind),
             ("deadline", deadline != d.deadline),
             ("open", open != d.open),
-            ("criteria", criteria.is_some()),
+            (
+                "criteria",
+                criteria.as_ref().is_some_and(|c| {
+                    let mut a = c.clone();
+                    let mut b = criteria_before.clone();
+                    a.sort_by_key(|x| x.0);
+                    b.sort_by_key(|x| x.0);
+                    a != b
+                }),
+            ),
         ] {
             if differs {
                 changed.push(field);

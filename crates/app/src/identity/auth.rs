@@ -3,7 +3,7 @@
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
 use ideaweave_domain::policy::Actor;
-use ideaweave_domain::{AuthLevel, Email, Password, TokenScope, UserId, WorkspaceId};
+use ideaweave_domain::{AuthLevel, Email, Password, TokenId, TokenScope, UserId, WorkspaceId};
 use ideaweave_store::records::SessionRecord;
 
 use crate::OrInternal;
@@ -287,10 +287,8 @@ impl App {
                 drop(tx);
                 let today = start_of_day(now);
                 if grant.last_used_on.is_none_or(|d| d < today) {
-                    let mut tx = self.store.begin().await?;
-                    tx.mark_token_used(ws, grant.token_id, today).await?;
-                    tx.mark_member_active(ws, grant.user_id, today).await?;
-                    tx.commit().await?;
+                    self.record_activity(ws, grant.user_id, Some(grant.token_id), today)
+                        .await;
                 }
                 Ok(Principal {
                     user: grant.user_id,
@@ -377,10 +375,8 @@ impl App {
         }
         let today = start_of_day(now);
         if entry.last_active_on.is_none_or(|d| d < today) {
-            let mut tx = self.store.begin().await?;
-            tx.mark_member_active(member.workspace, principal.user, today)
-                .await?;
-            tx.commit().await?;
+            self.record_activity(member.workspace, principal.user, None, today)
+                .await;
         }
         Ok((principal, member, view))
     }
@@ -435,6 +431,31 @@ impl App {
             .unwrap_or_else(|| ("password".into(), "password".into()));
         check_credential_policy(principal, member.role(), &member_min, &admin_min)?;
         Ok(member)
+    }
+
+    /// Records that a member (and the token they used) was active on `day`. A failure is
+    /// logged and the request goes on: the day is a convenience for admins, not worth
+    /// refusing someone their page for.
+    async fn record_activity(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        token: Option<TokenId>,
+        day: i64,
+    ) {
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            if let Some(token) = token {
+                tx.mark_token_used(ws, token, day).await?;
+            }
+            tx.mark_member_active(ws, user, day).await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "the day of activity could not be recorded");
+        }
     }
 
     /// The oldest last-use a live session may have at `now` (the idle timeout).

@@ -108,6 +108,27 @@ fn place_in_list(
     Ok(requested.unwrap_or(default_position).clamp(0, 1000))
 }
 
+/// Numbers a list's entries 0, 1, 2… in the given order, writing only those whose stored
+/// position differs (`skip`: an entry the caller writes itself).
+async fn close_up(
+    repo: &mut ideaweave_store::WorkspaceRepo<'_>,
+    list: NamedList,
+    order: &[(uuid::Uuid, i64)],
+    skip: Option<uuid::Uuid>,
+) -> AppResult<()> {
+    let list = match list {
+        NamedList::Stages => OrderedList::Stages,
+        NamedList::Criteria => OrderedList::Criteria,
+    };
+    for (index, (entry, stored)) in order.iter().enumerate() {
+        let index = index as i64;
+        if Some(*entry) != skip && *stored != index {
+            repo.set_list_position(list, *entry, index).await?;
+        }
+    }
+    Ok(())
+}
+
 impl App {
     pub(crate) async fn token_view(
         &self,
@@ -365,30 +386,23 @@ impl App {
                 position: *position,
             })
             .collect();
-        let moving = id.filter(|id| {
-            position.is_some_and(|p| entries.iter().any(|e| e.id == *id && e.position != p))
-        });
+        // An entry that exists and is given a place moves there by its place in the list (0
+        // first), whatever numbers are stored; every entry is then renumbered 0, 1, 2…, which
+        // also closes gaps left by older deletions, so "move up" always passes exactly one.
+        let moving = id.is_some() && position.is_some();
         let mut position = place_in_list(&entries, id, name, position, kind)?;
         let id = id.unwrap_or_else(uuid::Uuid::now_v7);
         let mut repo = tx.workspace(m.workspace);
-        if moving.is_some() {
-            // A moved entry takes its new place and the others close up behind it, so the list
-            // stays numbered 0, 1, 2… and "move up" always passes exactly one entry.
-            let mut order: Vec<uuid::Uuid> =
-                entries.iter().map(|e| e.id).filter(|e| *e != id).collect();
+        if moving {
+            let mut order: Vec<(uuid::Uuid, i64)> = entries
+                .iter()
+                .filter(|e| e.id != id)
+                .map(|e| (e.id, e.position))
+                .collect();
             let at = usize::try_from(position).unwrap_or(0).min(order.len());
-            order.insert(at, id);
+            order.insert(at, (id, -1));
             position = at as i64;
-            let list = match kind.list {
-                NamedList::Stages => OrderedList::Stages,
-                NamedList::Criteria => OrderedList::Criteria,
-            };
-            for (index, entry) in order.iter().enumerate() {
-                let was = entries.iter().find(|e| e.id == *entry).map(|e| e.position);
-                if *entry != id && was != Some(index as i64) {
-                    repo.set_list_position(list, *entry, index as i64).await?;
-                }
-            }
+            close_up(&mut repo, kind.list, &order, Some(id)).await?;
         }
         let key = self.keyring.data_key(&mut repo, None, self.now()).await?;
         let sealed = key.seal_text(m.workspace, kind.names, id, name)?;
@@ -433,6 +447,12 @@ impl App {
             )));
         }
         repo.delete_stage(id).await?;
+        let rest: Vec<(uuid::Uuid, i64)> = stages
+            .iter()
+            .filter(|s| s.id != id)
+            .map(|s| (s.id.0, s.position))
+            .collect();
+        close_up(&mut repo, NamedList::Stages, &rest, None).await?;
         self.audit_by(
             &mut tx,
             m,
@@ -497,9 +517,17 @@ impl App {
         // Takes every rating on it with it: nothing support may destroy.
         m.refuse_support()?;
         let mut tx = self.store.begin().await?;
-        if !tx.workspace(m.workspace).delete_criterion(id).await? {
+        let mut repo = tx.workspace(m.workspace);
+        if !repo.delete_criterion(id).await? {
             return Err(AppError::NotFound("criterion"));
         }
+        let rest: Vec<(uuid::Uuid, i64)> = repo
+            .criteria()
+            .await?
+            .into_iter()
+            .map(|c| (c.id.0, c.position))
+            .collect();
+        close_up(&mut repo, NamedList::Criteria, &rest, None).await?;
         self.audit_by(
             &mut tx,
             m,
@@ -526,7 +554,11 @@ impl App {
         let page = Page::from_rows_plus_one(rows, limit, |r| encode_id_cursor(r.user_id.0), Ok)?;
         let mut items = Vec::with_capacity(page.items.len());
         for r in page.items {
-            items.push(self.member_view(&mut tx, r, show_email).await?);
+            let mut v = self.member_view(&mut tx, r, show_email).await?;
+            if m.support.is_some() {
+                v.last_active_on = None;
+            }
+            items.push(v);
         }
         Ok(Page {
             items,
@@ -556,7 +588,11 @@ impl App {
             after = Some(last.user_id.0);
             let full = rows.len() == 1000;
             for r in rows {
-                let v = self.member_view(&mut tx, r, admin_view).await?;
+                let mut v = self.member_view(&mut tx, r, admin_view).await?;
+                // Support staff, though they act as admins, are not told who is active when.
+                if m.support.is_some() {
+                    v.last_active_on = None;
+                }
                 let hit = needle.is_empty()
                     || v.name.to_lowercase().contains(&needle)
                     || v.email
@@ -585,7 +621,7 @@ impl App {
                 found.sort_by(|a, b| b.joined_at.cmp(&a.joined_at).then_with(|| by_name(a, b)))
             }
             // Never active last; only admins see the dates, so others get the name order.
-            MemberSort::Active if admin_view => found.sort_by(|a, b| {
+            MemberSort::Active if admin_view && m.support.is_none() => found.sort_by(|a, b| {
                 b.last_active_on
                     .cmp(&a.last_active_on)
                     .then_with(|| by_name(a, b))

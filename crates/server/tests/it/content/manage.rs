@@ -244,11 +244,14 @@ async fn col_01_admins_delete_a_discussion_with_its_ideas_and_files_after_confir
     let (st, page, _) = get(&t, &admin, &delete).await;
     assert_eq!(st, 200);
     assert!(
-        page.contains("“Save energy”: 1 idea will be deleted for good"),
+        page.contains("The discussion “Save energy” and its 1 idea will be deleted for good"),
         "{page}"
     );
     let (_, page, _) = get_in(&t, &admin, &delete, "de").await;
-    assert!(page.contains("1 Idee werden endgültig gelöscht") || page.contains("1 Idee"));
+    assert!(
+        page.contains("Die Diskussion „Save energy“ und ihre 1 Idee werden endgültig gelöscht"),
+        "{page}"
+    );
     let as_admin = sc.w.as_member(&sc.w.owner);
     assert!(
         t.app.discussion(&as_admin, id).await.is_ok(),
@@ -307,7 +310,7 @@ async fn col_03_admins_delete_a_space_from_the_settings_page_after_confirming() 
     let (st, page, _) = get(&t, &admin, &delete).await;
     assert_eq!(st, 200);
     assert!(
-        page.contains("“Ops”: 1 discussion, 1 idea will be deleted for good"),
+        page.contains("The space “Ops” with its 1 discussion and 1 idea will be deleted for good"),
         "{page}"
     );
 
@@ -424,4 +427,50 @@ async fn col_03_admins_reorder_stages_with_move_buttons_or_a_position() {
     .await;
     assert_eq!(st, 303);
     assert_eq!(stage_order(&t, &w).await, before);
+}
+
+#[tokio::test]
+async fn col_03_deleting_a_stage_closes_up_the_list_so_moves_pass_one_stage() {
+    let t = TestApp::spawn().await;
+    let w = t.workspace("gaps").await;
+    let admin = person(&t, &w, "ada", Role::Admin).await;
+    let owner = w.as_member(&w.owner);
+    for name in ["Fifth", "Sixth"] {
+        t.app
+            .create_stage(
+                &owner,
+                ideaweave_app::NamedItemInput {
+                    name: name.into(),
+                    position: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let ws = t.app.workspace(&owner).await.unwrap();
+    let second = ws.stages[1].id;
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &format!("/w/gaps/settings/stages/{second}/delete"),
+        &[("csrf", &admin.csrf)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let before = stage_order(&t, &w).await;
+    // The third of the remaining stages moves up by exactly one place.
+    let third = t.app.workspace(&owner).await.unwrap().stages.swap_remove(2);
+    let (st, ..) = post(
+        &t,
+        &admin,
+        &format!("/w/gaps/settings/stages/{}", third.id),
+        &[("csrf", &admin.csrf), ("name", &third.name), ("move", "up")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let mut want = before.clone();
+    want.swap(1, 2);
+    assert_eq!(stage_order(&t, &w).await, want);
 }

@@ -152,8 +152,21 @@ async fn col_02_a_long_member_list_is_paged_with_counts() {
     assert_eq!(listed(&page).len(), 5);
     assert!(page.contains("51–55 of 55"));
     assert!(page.contains("rel=\"prev\"") && !page.contains("rel=\"next\""));
+    // A stale link past the end says so, counts nothing, and leads back to the last page.
     let (_, page, _) = get(&t, &admin, "/w/crowd/members?from=5000").await;
     assert!(page.contains("No member matches."));
+    assert!(
+        !page.contains("id=\"members-range\""),
+        "no '5001–5000 of 55'"
+    );
+    let prev = page.split("rel=\"prev\"").next().unwrap_or_default();
+    assert!(
+        prev.ends_with("from=50\" "),
+        "{}",
+        &prev[prev.len().saturating_sub(120)..]
+    );
+    let (st, _, _) = get(&t, &admin, "/w/crowd/members?from=18446744073709551615").await;
+    assert_eq!(st, 200, "the largest place in the list is no crash");
 }
 
 #[tokio::test]

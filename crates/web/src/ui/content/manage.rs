@@ -242,12 +242,18 @@ async fn delete_page(
         StatusCode::OK,
         &ConfirmPage {
             heading: tr.get("discussion.delete_title").to_owned(),
-            text: format!(
-                "“{}”: {} {}",
-                d.title,
-                tr.count("count.ideas", d.idea_count),
-                tr.get("discussion.delete_text")
-            ),
+            text: tr
+                .get("discussion.delete_confirm")
+                .replace(
+                    "{name}",
+                    &format!(
+                        "{}{}{}",
+                        tr.get("quote.open"),
+                        d.title,
+                        tr.get("quote.close")
+                    ),
+                )
+                .replace("{ideas}", &tr.count("count.ideas", d.idea_count)),
             action: format!("/w/{}/discussions/{id}/delete", w.ws.slug),
             back: format!("/w/{}/discussions/{id}/manage", w.ws.slug),
             button: "discussion.delete",

@@ -212,11 +212,12 @@ async fn render(s: &AppState, w: InWorkspace, out: Outcome, saved: bool) -> Page
     } else {
         StatusCode::OK
     };
-    let key_of = |l: AuthLevel| {
-        LEVELS
-            .iter()
-            .find(|(level, _)| *level == l)
-            .map_or("signin.level_password", |(_, k)| k)
+    // How the visitor signed in, in words that follow "You signed in with" (German needs the
+    // dative there: "mit einem Passwort").
+    let key_of = |l: AuthLevel| match l {
+        AuthLevel::Password => "signin.used_password",
+        AuthLevel::Mfa => "signin.used_mfa",
+        AuthLevel::Passkey => "signin.used_passkey",
     };
     Ok(page(
         status,

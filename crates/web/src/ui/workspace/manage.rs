@@ -274,19 +274,24 @@ async fn render_members(
         })
         .collect();
     let tr = w.c.tr;
-    let range = (list.total > 0).then(|| {
+    let total = i64::try_from(list.total).unwrap_or(i64::MAX);
+    let first = i64::try_from(dir.from).unwrap_or(i64::MAX);
+    let range = (shown > 0).then(|| {
         format!(
             "{}–{} {} {}",
-            tr.number(dir.from as i64 + 1),
-            tr.number((dir.from + shown) as i64),
+            tr.number(first.saturating_add(1)),
+            tr.number(first.saturating_add(shown as i64)),
             tr.get("paging.of"),
-            tr.number(list.total as i64)
+            tr.number(total)
         )
     });
-    let previous =
-        (dir.from > 0).then(|| dir.link(&slug, dir.from.saturating_sub(MEMBERS_PER_PAGE)));
-    let next =
-        (dir.from + shown < list.total).then(|| dir.link(&slug, dir.from + MEMBERS_PER_PAGE));
+    // Past the end (a stale link): "previous" leads back to the last page there is.
+    let previous = (dir.from > 0).then(|| {
+        let back = dir.from.min(list.total).saturating_sub(1);
+        dir.link(&slug, back - back % MEMBERS_PER_PAGE)
+    });
+    let next = (dir.from.saturating_add(shown) < list.total)
+        .then(|| dir.link(&slug, dir.from.saturating_add(MEMBERS_PER_PAGE)));
     let status = if out.problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -758,8 +763,8 @@ async fn update_stage(
     let current =
         w.ws.stages
             .iter()
-            .find(|st| st.id == id)
-            .map(|st| st.position);
+            .position(|st| st.id == id)
+            .map(|p| p as i64);
     let position = match (f.get("move"), current) {
         (Some("up"), Some(p)) => Some((p - 1).max(0)),
         (Some("down"), Some(p)) => Some(p + 1),
@@ -856,13 +861,22 @@ async fn delete_space_page(
         StatusCode::OK,
         &crate::ui::content::ConfirmPage {
             heading: tr.get("settings.delete_space_title").to_owned(),
-            text: format!(
-                "“{}”: {}, {} {}",
-                space.name,
-                tr.count("count.discussions", discussions.len() as i64),
-                tr.count("count.ideas", ideas),
-                tr.get("settings.delete_space_text")
-            ),
+            text: tr
+                .get("settings.delete_space_confirm")
+                .replace(
+                    "{name}",
+                    &format!(
+                        "{}{}{}",
+                        tr.get("quote.open"),
+                        space.name,
+                        tr.get("quote.close")
+                    ),
+                )
+                .replace(
+                    "{discussions}",
+                    &tr.count("count.discussions", discussions.len() as i64),
+                )
+                .replace("{ideas}", &tr.count("count.ideas", ideas)),
             action: format!("/w/{}/settings/spaces/{id}/delete", w.ws.slug),
             back: format!("/w/{}/settings#spaces", w.ws.slug),
             button: "settings.delete_space",
