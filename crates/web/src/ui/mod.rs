@@ -5,6 +5,7 @@
 //! accepted only from this origin.
 
 mod assets;
+mod avatar;
 pub(crate) mod content;
 mod format;
 mod guard;
@@ -173,6 +174,17 @@ impl Chrome {
     /// The URL of a static file under its content-hashed name (`app.css` → `/static/app.….css`).
     pub(crate) fn asset(&self, file: &str) -> &'static str {
         assets::url(file)
+    }
+
+    /// A person's generated avatar (initials on a colour of their name), for templates:
+    /// decorative, since their name is always written beside it. Safe as markup: initials are
+    /// letters and digits only, and the colour a number.
+    pub(crate) fn avatar(&self, name: &str) -> String {
+        format!(
+            "<span class=\"avatar a{}\" aria-hidden=\"true\">{}</span>",
+            avatar::hue(name),
+            avatar::initials(name)
+        )
     }
 }
 

@@ -435,6 +435,11 @@ async fn sup_01_every_support_request_is_audited_and_unattributable_once_the_ope
         granted[0]["actor"]["user_id"],
         json!(admin.user.0.to_string())
     );
+    // On the audit page the support staff are named as what they are, not as a former member.
+    let (_, page, _) =
+        crate::content::pages::get(&t, &admin, "/w/helpme/audit?action=support.accessed").await;
+    assert!(page.contains("Who: Support staff (operator)"), "{page}");
+    assert!(!page.contains("former member (p-"));
     let accessed = events(&t, &admin, "support.accessed").await;
     let requests: Vec<&str> = accessed
         .iter()

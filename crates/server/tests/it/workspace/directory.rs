@@ -19,7 +19,9 @@ fn listed(page: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|row| {
             let cell = row.split("<td role=\"cell\" class=\"lead\">").nth(1)?;
-            Some(cell.split([' ', '<']).next()?.to_owned())
+            // The name follows its avatar.
+            let name = cell.split_once("</span>").map_or(cell, |(_, rest)| rest);
+            Some(name.split([' ', '<']).next()?.to_owned())
         })
         .collect()
 }
@@ -76,6 +78,10 @@ async fn col_02_admins_find_sort_and_page_members_and_see_who_is_still_active() 
         "the guest is last"
     );
 
+    // Each name has its generated avatar: initials on a colour of the name, hidden from
+    // screen readers (the name is beside it).
+    assert!(page.contains("aria-hidden=\"true\">C</span>cleo"), "{page}");
+    assert!(page.contains("<span class=\"avatar a"));
     // Search by a part of the name, whatever its case; admins also by address.
     let (_, page, _) = get(&t, &admin, "/w/people/members?q=CLE").await;
     assert_eq!(listed(&page), ["cleo"]);

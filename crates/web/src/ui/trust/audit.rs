@@ -209,11 +209,17 @@ async fn audit_page(
                 action: e.action.clone(),
                 target_full: e.target.clone(),
                 outcome: tr.get(outcome_key(&e.outcome)),
-                actor: e
-                    .actor
-                    .as_ref()
-                    .map(|p| person_name(tr, &names, p))
-                    .unwrap_or_else(|| tr.get("audit.nobody").to_owned()),
+                actor: match &e.actor {
+                    // The operator's support staff are nobody's fellow members: say who they are.
+                    Some(p)
+                        if known == Some(AuditAction::SupportAccessed)
+                            && !p.user_id.is_some_and(|u| names.contains_key(&u)) =>
+                    {
+                        tr.get("audit.support_staff").to_owned()
+                    }
+                    Some(p) => person_name(tr, &names, p),
+                    None => tr.get("audit.nobody").to_owned(),
+                },
                 target: e
                     .target_person
                     .as_ref()
