@@ -159,6 +159,18 @@ pub struct MemberDirectoryQuery {
     pub limit: usize,
 }
 
+impl MemberDirectoryQuery {
+    /// Every member, by name (for choosing a person from the whole list).
+    pub fn everyone() -> Self {
+        Self {
+            search: String::new(),
+            sort: MemberSort::Name,
+            offset: 0,
+            limit: usize::MAX,
+        }
+    }
+}
+
 /// One page of the member list and how many matched in all.
 #[derive(Debug)]
 pub struct MemberDirectory {

@@ -366,6 +366,18 @@ async fn col_03_admins_reorder_stages_with_move_buttons_or_a_position() {
 
     // "Move up" on the last stage passes exactly one stage.
     let path = format!("/w/order/settings/stages/{}", last.id);
+    // The stage form as sent by its "move" buttons or with a typed position.
+    let send = |field: &'static str, value: &'static str| {
+        let (t, admin, path, name) = (&t, &admin, &path, last.name.clone());
+        async move {
+            let form = [
+                ("csrf", admin.csrf.as_str()),
+                ("name", &name),
+                (field, value),
+            ];
+            post(t, admin, path, &form, false).await.0
+        }
+    };
     let (st, ..) = post(
         &t,
         &admin,
@@ -381,51 +393,15 @@ async fn col_03_admins_reorder_stages_with_move_buttons_or_a_position() {
     assert_eq!(stage_order(&t, &w).await, want);
 
     // A position typed in the field (1 = first) puts it there; the others close up.
-    let (st, ..) = post(
-        &t,
-        &admin,
-        &path,
-        &[
-            ("csrf", &admin.csrf),
-            ("name", &last.name),
-            ("position", "1"),
-        ],
-        false,
-    )
-    .await;
-    assert_eq!(st, 303);
+    assert_eq!(send("position", "1").await, 303);
     let mut want: Vec<String> = before.iter().filter(|n| **n != moved).cloned().collect();
     want.insert(0, moved.clone());
     assert_eq!(stage_order(&t, &w).await, want);
 
     // "Move down" and a position past the end both end at the end, never beyond.
-    let (st, ..) = post(
-        &t,
-        &admin,
-        &path,
-        &[
-            ("csrf", &admin.csrf),
-            ("name", &last.name),
-            ("position", "99"),
-        ],
-        false,
-    )
-    .await;
-    assert_eq!(st, 303);
+    assert_eq!(send("position", "99").await, 303);
     assert_eq!(stage_order(&t, &w).await, before);
-    let (st, ..) = post(
-        &t,
-        &admin,
-        &path,
-        &[
-            ("csrf", &admin.csrf),
-            ("name", &last.name),
-            ("move", "down"),
-        ],
-        false,
-    )
-    .await;
-    assert_eq!(st, 303);
+    assert_eq!(send("move", "down").await, 303);
     assert_eq!(stage_order(&t, &w).await, before);
 }
 

@@ -191,15 +191,9 @@ async fn render_desk(
         .collect();
     let requests: Vec<RequestView> = requests.into_iter().filter(|r| filter.admits(r)).collect();
     // Every member, by name: a request may be about anyone in the workspace.
-    let everyone = MemberDirectoryQuery {
-        search: String::new(),
-        sort: MemberSort::Name,
-        offset: 0,
-        limit: usize::MAX,
-    };
     let members = s
         .app
-        .member_directory(&w.m, everyone)
+        .member_directory(&w.m, MemberDirectoryQuery::everyone())
         .await
         .or_page(&w.c)?
         .items

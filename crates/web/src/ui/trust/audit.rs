@@ -164,15 +164,9 @@ async fn audit_page(
     };
     let events = s.app.workspace_audit(&w.m, query).await.or_page(&w.c)?;
     // Everyone the admin can see in the member list, by name; the filter offers them too.
-    let everyone = MemberDirectoryQuery {
-        search: String::new(),
-        sort: MemberSort::Name,
-        offset: 0,
-        limit: usize::MAX,
-    };
     let members = s
         .app
-        .member_directory(&w.m, everyone)
+        .member_directory(&w.m, MemberDirectoryQuery::everyone())
         .await
         .or_page(&w.c)?
         .items;
