@@ -700,6 +700,12 @@ async function longWordsPath() {
     // The two navigation bars leave a phone's screen to the page (they took ~220 of 844 px).
     const navBottom = await reader.page.evaluate(() => document.querySelector('.wsnav').getBoundingClientRect().bottom);
     check(`the navigation takes at most 130 of 844 px on a phone (${lang})`, navBottom <= 130, `${Math.round(navBottom)} px`);
+    // The workspace's links fold into a menu on a phone and open with one tap, without script.
+    const folded = !(await reader.page.locator('.wslinks a[href="/w/demo/members"]').isVisible());
+    await reader.page.click('.wsmenu > summary');
+    const opened = await reader.page.locator('.wslinks a[href="/w/demo/members"]').isVisible();
+    check(`the workspace menu folds on a phone and opens on a tap (${lang})`, folded && opened, `folded ${folded}, opened ${opened}`);
+    await reader.page.screenshot({ path: path.join(shots, `menu-open-phone-${lang}.png`) });
     await reader.context.close();
   }
 }
@@ -869,6 +875,8 @@ try {
     const heading = await page.locator('h1').innerText();
     if (new URL(page.url()).pathname === '/' && heading.length > 0) ok(`${scheme}: signed in`);
     else fail(`${scheme}: signed in`, `${page.url()} ${heading}`);
+    r = await page.goto(`${base}/w/demo`);
+    check(`${scheme}: the workspace links show at desktop width without opening a menu`, await page.locator('.wslinks a[href="/w/demo/members"]').isVisible(), 'hidden');
     r = await page.goto(`${base}/`);
     await checkPage(page, `home${sfx}`, r);
     await checkPage(page, `home-phone${sfx}`, r, 375);
