@@ -1,8 +1,11 @@
 //! Spaces and discussions.
 
+use std::collections::BTreeSet;
+
 use ideaweave_domain::policy::{Action, can_see_space};
 use ideaweave_domain::*;
 use ideaweave_store::records::{CriterionRecord, DiscussionRecord, SpaceRecord};
+
 use ideaweave_store::{NewDiscussion, Within};
 
 use ideaweave_store::Tx;
@@ -286,11 +289,10 @@ impl App {
         let s = self.load_space(&mut tx, m, id).await?;
         m.allow(Action::ReadContent(space_view(s.private, s.listed)))?;
         m.allow(Action::ReadMembers)?;
-        let show_email = m.role() >= Role::Admin;
         let rows = tx.workspace(m.workspace).space_members(id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            out.push(self.member_view(&mut tx, r, show_email).await?);
+            out.push(self.member_view(&mut tx, r, m).await?);
         }
         Ok(out)
     }
@@ -533,11 +535,7 @@ impl App {
             (
                 "criteria",
                 criteria.as_ref().is_some_and(|c| {
-                    let mut a = c.clone();
-                    let mut b = criteria_before.clone();
-                    a.sort_by_key(|x| x.0);
-                    b.sort_by_key(|x| x.0);
-                    a != b
+                    c.iter().collect::<BTreeSet<_>>() != criteria_before.iter().collect()
                 }),
             ),
         ] {

@@ -266,7 +266,7 @@ pub(crate) fn check_credential_policy(
 /// so they say who still uses the workspace without telling anyone's working hours, and are
 /// written at most once a day per member and token.
 fn start_of_day(now: i64) -> i64 {
-    now - now.rem_euclid(86_400_000)
+    now - now.rem_euclid(ideaweave_domain::retention::DAY_MS)
 }
 
 impl App {

@@ -4,6 +4,8 @@
 pub(crate) mod admin;
 pub(crate) mod views;
 
+use std::cmp::Reverse;
+
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor, page_limit};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
@@ -108,6 +110,12 @@ fn place_in_list(
     Ok(requested.unwrap_or(default_position).clamp(0, 1000))
 }
 
+/// Whether `viewer` is told the day each member was last active: admins and owners, but not
+/// the operator's support staff acting as one.
+fn sees_activity(viewer: &Member) -> bool {
+    viewer.role() >= Role::Admin && viewer.support.is_none()
+}
+
 /// Numbers a list's entries 0, 1, 2… in the given order, writing only those whose stored
 /// position differs (`skip`: an entry the caller writes itself).
 async fn close_up(
@@ -168,14 +176,15 @@ impl App {
         })
     }
 
-    /// A member as listed, with the email address and the last active day only for admins and
-    /// owners (`admin_view`).
+    /// A member as `viewer` may see them: the email address only for admins and owners, the
+    /// last active day only for them and not for the operator's support staff acting as one.
     pub(crate) async fn member_view(
         &self,
         tx: &mut Tx,
         r: ideaweave_store::records::MemberRecord,
-        admin_view: bool,
+        viewer: &Member,
     ) -> AppResult<MemberView> {
+        let admin_view = viewer.role() >= Role::Admin;
         let email = match admin_view {
             true => Some(
                 self.open_text(tx, &account(column::USERS_EMAIL, r.user_id), &r.email)
@@ -191,7 +200,7 @@ impl App {
             email,
             role: parse_role(&r.role)?,
             joined_at: r.joined_at,
-            last_active_on: r.last_active_on.filter(|_| admin_view),
+            last_active_on: r.last_active_on.filter(|_| sees_activity(viewer)),
         })
     }
 
@@ -550,15 +559,10 @@ impl App {
         let after = q.cursor.as_deref().map(decode_id_cursor).transpose()?;
         let mut tx = self.store.read().await?;
         let rows = tx.workspace(m.workspace).members(after, limit + 1).await?;
-        let show_email = m.role() >= Role::Admin;
         let page = Page::from_rows_plus_one(rows, limit, |r| encode_id_cursor(r.user_id.0), Ok)?;
         let mut items = Vec::with_capacity(page.items.len());
         for r in page.items {
-            let mut v = self.member_view(&mut tx, r, show_email).await?;
-            if m.support.is_some() {
-                v.last_active_on = None;
-            }
-            items.push(v);
+            items.push(self.member_view(&mut tx, r, m).await?);
         }
         Ok(Page {
             items,
@@ -577,7 +581,6 @@ impl App {
         q: MemberDirectoryQuery,
     ) -> AppResult<MemberDirectory> {
         m.allow(Action::ReadMembers)?;
-        let admin_view = m.role() >= Role::Admin;
         let needle = q.search.trim().to_lowercase();
         let mut tx = self.store.read().await?;
         let mut found = Vec::new();
@@ -588,11 +591,7 @@ impl App {
             after = Some(last.user_id.0);
             let full = rows.len() == 1000;
             for r in rows {
-                let mut v = self.member_view(&mut tx, r, admin_view).await?;
-                // Support staff, though they act as admins, are not told who is active when.
-                if m.support.is_some() {
-                    v.last_active_on = None;
-                }
+                let v = self.member_view(&mut tx, r, m).await?;
                 let hit = needle.is_empty()
                     || v.name.to_lowercase().contains(&needle)
                     || v.email
@@ -606,27 +605,18 @@ impl App {
                 break;
             }
         }
-        let by_name = |a: &MemberView, b: &MemberView| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.user_id.0.cmp(&b.user_id.0))
-        };
+        // Each key is computed once per member (names lowered once, not per comparison); ties
+        // go by name, then id, so the order is stable between pages.
+        let name = |v: &MemberView| (v.name.to_lowercase(), v.user_id.0);
         match q.sort {
-            MemberSort::Name => found.sort_by(by_name),
-            MemberSort::Role => {
-                found.sort_by(|a, b| b.role.cmp(&a.role).then_with(|| by_name(a, b)))
+            MemberSort::Name => found.sort_by_cached_key(name),
+            MemberSort::Role => found.sort_by_cached_key(|v| (Reverse(v.role), name(v))),
+            MemberSort::Joined => found.sort_by_cached_key(|v| (Reverse(v.joined_at), name(v))),
+            // Never active last; those who see no dates get the name order.
+            MemberSort::Active if sees_activity(m) => {
+                found.sort_by_cached_key(|v| (Reverse(v.last_active_on), name(v)))
             }
-            MemberSort::Joined => {
-                found.sort_by(|a, b| b.joined_at.cmp(&a.joined_at).then_with(|| by_name(a, b)))
-            }
-            // Never active last; only admins see the dates, so others get the name order.
-            MemberSort::Active if admin_view && m.support.is_none() => found.sort_by(|a, b| {
-                b.last_active_on
-                    .cmp(&a.last_active_on)
-                    .then_with(|| by_name(a, b))
-            }),
-            MemberSort::Active => found.sort_by(by_name),
+            MemberSort::Active => found.sort_by_cached_key(name),
         }
         let total = found.len();
         let items = found.into_iter().skip(q.offset).take(q.limit).collect();
@@ -662,7 +652,7 @@ impl App {
         if !repo.set_role(user, input.role).await? {
             return Err(AppError::NotFound("member"));
         }
-        let mut view = self.member_view(&mut tx, target, true).await?;
+        let mut view = self.member_view(&mut tx, target, m).await?;
         self.audit_by(
             &mut tx,
             m,

@@ -14,7 +14,7 @@ use super::ConfirmPage;
 use crate::AppState;
 use crate::ui::format::{day, end_of_day};
 use crate::ui::guard::{Id, InWorkspace, WsForm};
-use crate::ui::{Chrome, OrPage, PageError, PageResult, Refusal, app_error, framed, page};
+use crate::ui::{Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, framed, page};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -61,25 +61,13 @@ struct ManagePage {
     d: DiscussionView,
     draft: Draft,
     criteria: Vec<CriterionView>,
-    problem: Option<Refusal>,
+    problem: Problem,
     saved: bool,
     may_delete: bool,
 }
 framed!(ManagePage);
 
 impl ManagePage {
-    const FIELDS: [&'static str; 5] = ["title", "kind", "description", "deadline", "criteria"];
-
-    /// The refusal at `field`, for the template.
-    fn error(&self, field: &str) -> Option<&str> {
-        self.problem.as_ref().and_then(|p| p.at(field))
-    }
-
-    /// A refusal about none of the form's fields.
-    fn general_problem(&self) -> Option<&str> {
-        self.problem.as_ref().and_then(|p| p.above(&Self::FIELDS))
-    }
-
     fn chosen(&self, id: &CriterionId) -> bool {
         self.draft.criteria.contains(id)
     }
@@ -106,14 +94,10 @@ async fn render(
             None,
         ));
     }
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let problem = Problem(problem);
     let may_delete = w.is_admin();
     Ok(page(
-        status,
+        problem.status(),
         &ManagePage {
             slug: w.ws.slug,
             may_delete,
