@@ -49,7 +49,7 @@ const browser = await chromium.launch({
 });
 
 /** Screenshots the page and runs axe on it; the page must carry the strict policy. */
-async function checkPage(page, name, response, width = 1280) {
+async function checkPage(page, name, response, width = 1366) {
   await page.setViewportSize({ width, height: 900 });
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
   // Pages reached by a form post are checked after it; their policy is checked on a reload.
@@ -283,7 +283,7 @@ async function ssoPath() {
   await visit(setup, '/w/demo/settings/sign-in', 'sign-in-setup');
   await checkDark(setup, 'sign-in-setup');
   await checkPage(setup, 'sign-in-setup-phone', null, 390);
-  await setup.setViewportSize({ width: 1280, height: 900 });
+  await setup.setViewportSize({ width: 1366, height: 900 });
   // A well-formed address the server refuses (not https), so the browser lets it through.
   await setup.fill('#oidc-issuer', 'ftp://idp.example');
   let [tested] = await Promise.all([setup.waitForNavigation(), setup.click('#oidc-test')]);
@@ -488,6 +488,14 @@ async function newMemberPath() {
   const ideaUrl = page.url();
   check('the new member posts an idea with an attachment', /\/w\/demo\/ideas\//.test(ideaUrl) && (await page.locator('#files a', { hasText: 'budget.txt' }).count()) === 1, ideaUrl);
   await checkPage(page, 'idea', null);
+  // Issue 21 (design): on a wide screen the conversation follows the idea at once, and votes,
+  // files and links stand in a sidebar beside it.
+  const box = async (sel) => page.locator(sel).first().boundingBox();
+  const [body, comments, files] = [await box('#content-body'), await box('#comments'), await box('#files')];
+  check('idea page (1366 px): the conversation follows the idea, files in the sidebar',
+    body && comments && files && comments.y - (body.y + body.height) < 60 && files.x > comments.x + comments.width,
+    JSON.stringify({ body, comments, files }));
+  check('idea page: the upload form is folded away until asked for', !(await page.locator('#attach-file').isVisible()), 'open');
   const download = await page.request.get(await page.locator('#files a').first().getAttribute('href').then((h) => `${base}${h}`));
   const disposition = download.headers()['content-disposition'] || '';
   check('the attachment downloads as an attachment with its bytes', download.status() === 200 && disposition.startsWith('attachment') && (await download.text()).includes('Ladders: 2'), `${download.status()} ${disposition}`);
@@ -677,6 +685,9 @@ async function longWordsPath() {
   await page.waitForSelector(`.comment >> text=${word.slice(0, 40)}`, { timeout: 30000 }).catch(() => null);
   const linkForm = page.locator('form[action$="/links"]');
   if (await linkForm.count()) {
+    // The link form sits behind a disclosure: closed, it takes no room above the conversation.
+    check('long words: the link form is folded away until asked for', !(await page.locator('#link-url').isVisible()), 'open');
+    await page.click('#links details.disclosure summary');
     await page.fill('#link-url', url);
     await page.fill('#link-title', word);
     await Promise.all([page.waitForNavigation(), linkForm.locator('button[type=submit]').click()]);
@@ -730,7 +741,7 @@ async function adminPath() {
   await checkPage(page, 'discussion-manage', null);
   await checkDark(page, 'discussion-manage');
   await checkPage(page, 'discussion-manage-phone', null, 390);
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.setViewportSize({ width: 1366, height: 900 });
   await page.fill('#d-title', '');
   await page.evaluate(() => document.querySelectorAll('[required]').forEach((e) => e.removeAttribute('required')));
   await Promise.all([page.waitForNavigation(), page.click('#details button.primary')]);
@@ -773,12 +784,12 @@ async function adminPath() {
   r = await page.goto(`${base}/w/demo/members?sort=active`);
   check('admin: members sort by last activity', (await page.locator('th', { hasText: 'Last active' }).count()) === 1, 'no column');
   await checkPage(page, 'members-phone', r, 390);
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.setViewportSize({ width: 1366, height: 900 });
   r = await page.goto(`${base}/w/demo/audit`);
   check('admin: the audit trail reads in words', (await page.locator('.event strong', { hasText: 'Discussion changed' }).count()) > 0, 'no labelled event');
   await checkPage(page, 'audit-phone', r, 390);
   await checkDark(page, 'audit');
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.setViewportSize({ width: 1366, height: 900 });
   r = await page.goto(`${base}/w/demo/requests?show=overdue`);
   check('admin: the request desk filters overdue requests', (await page.locator('.views [aria-current=page]').innerText()).startsWith('Overdue'), 'filter not marked');
   await checkPage(page, 'requests-overdue', r);

@@ -10,6 +10,7 @@ pub(crate) mod content;
 mod format;
 mod guard;
 mod i18n;
+mod icon;
 pub(crate) mod identity;
 pub(crate) mod privacy;
 pub(crate) mod trust;
@@ -174,6 +175,11 @@ impl Chrome {
     /// The URL of a static file under its content-hashed name (`app.css` → `/static/app.….css`).
     pub(crate) fn asset(&self, file: &str) -> &'static str {
         assets::url(file)
+    }
+
+    /// An icon of the page's sprite, for templates (decorative: words stand beside it).
+    pub(crate) fn icon(&self, name: &str) -> String {
+        icon::markup(name)
     }
 
     /// A person's generated avatar (initials on a colour of their name), for templates:

@@ -735,7 +735,6 @@ pub(crate) struct Thread {
 struct FileRow {
     id: ideaweave_domain::AttachmentId,
     filename: String,
-    content_type: String,
     size: String,
 }
 
@@ -983,7 +982,6 @@ async fn render_idea(
                 .map(|a| FileRow {
                     id: a.id,
                     filename: a.filename.clone(),
-                    content_type: a.content_type.clone(),
                     size: size(a.size_bytes),
                 })
                 .collect(),
