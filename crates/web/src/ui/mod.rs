@@ -343,6 +343,15 @@ pub(crate) fn form_problem(e: AppError, c: &Chrome) -> Result<String, PageError>
     }
 }
 
+/// The refusal to show on the form `e` came from, or the error page when `e` is not about the
+/// visitor's input: `Err(e) => { let r = form_refusal(e, &w.c)?; … }`.
+pub(crate) fn form_refusal(e: AppError, c: &Chrome) -> Result<Refusal, PageError> {
+    match Refusal::of(&e, c.tr) {
+        Some(r) => Ok(r),
+        None => Err(PageError::new(c.clone(), e)),
+    }
+}
+
 /// A refused input as a form shows it: at its field when the form has a field by that name
 /// (marked `aria-invalid`, the message named by `aria-describedby`), otherwise above the form.
 /// The message is in the reader's language; at its field it goes without the field's name,
@@ -390,6 +399,12 @@ impl Refusal {
     /// The message for `field`, when this refusal is about it.
     pub(crate) fn at(&self, field: &str) -> Option<&str> {
         (self.field.as_deref() == Some(field)).then_some(self.at_field.as_str())
+    }
+
+    /// The message beside the one field of a one-field form: without the field's name when it
+    /// is about that field (the label says it), whole otherwise.
+    pub(crate) fn beside(&self, field: &str) -> &str {
+        self.at(field).unwrap_or(self.whole.as_str())
     }
 
     /// The message to show above a form whose fields are `fields`: a refusal about none of

@@ -858,7 +858,10 @@ async fn col_03_people_change_their_display_name_from_the_account_page() {
     )
     .await;
     assert_eq!(st, 400);
-    assert!(page.contains("role=\"alert\""));
+    assert!(
+        page.contains("aria-invalid=\"true\" aria-describedby=\"name-error\""),
+        "the refusal stands at the name: {page}"
+    );
     let (st, _, h) = post(
         &t,
         &me,
@@ -1623,4 +1626,97 @@ async fn sup_01_admins_invite_and_revoke_support_from_the_support_page() {
     let (_, page, _) = get(&t, &admin, "/w/helpdesk/support").await;
     assert!(page.contains("revoked"), "{page}");
     assert!(!t.app.support_grants(&w.as_member(&w.owner)).await.unwrap()[0].live);
+}
+
+/// Issue 21: a refusal stands at the field it is about, which is marked invalid and names the
+/// message, on the account page (name, new address, deletion), the password form (each of its
+/// three fields) and the space page's new-discussion form (which keeps what was typed).
+#[tokio::test]
+async fn col_03_refusals_stand_at_their_field_on_the_account_password_and_space_forms() {
+    let t = TestApp::spawn_with(|c| {
+        c.mail = Some(ideaweave_testkit::mail_config(
+            ideaweave_testkit::closed_port(),
+        ))
+    })
+    .await;
+    let sc = scene(&t, "fields").await;
+    let me = person(&t, &sc.w, "me", Role::Moderator).await;
+    // The message at the field, and the field (the tag naming the message) marked invalid.
+    let marked = |page: &str, id: &str| {
+        page.contains(&format!("<p class=\"field-error\" id=\"{id}\">"))
+            && page.split('<').any(|tag| {
+                tag.contains("aria-invalid=\"true\"")
+                    && tag
+                        .split("aria-describedby=\"")
+                        .nth(1)
+                        .and_then(|rest| rest.split('"').next())
+                        .is_some_and(|ids| ids.split(' ').any(|i| i == id))
+            })
+    };
+    for (path, form, id) in [
+        ("/account", vec![("name", "   ")], "name-error"),
+        ("/account/email", vec![("email", "nonsense")], "email-error"),
+        (
+            "/account/delete",
+            vec![("confirm", "someone@else.test")],
+            "delete-error",
+        ),
+        (
+            "/account/password",
+            vec![
+                ("current_password", "a long enough password"),
+                ("new_password", "one new long passphrase"),
+                ("new_password_again", "another new long passphrase"),
+            ],
+            "new-password-again-error",
+        ),
+        (
+            "/account/password",
+            vec![
+                ("current_password", "not the password at all"),
+                ("new_password", "one new long passphrase"),
+                ("new_password_again", "one new long passphrase"),
+            ],
+            "current-password-error",
+        ),
+    ] {
+        let mut fields = vec![("csrf", me.csrf.as_str())];
+        fields.extend(form);
+        let (st, page, _) = post(&t, &me, path, &fields, false).await;
+        assert_eq!(st, 400, "{path}: {page}");
+        assert!(
+            marked(&page, id),
+            "{path}: the refusal is not at {id}: {page}"
+        );
+        assert!(
+            !page.contains("class=\"alert\" role=\"alert\">"),
+            "{path}: nothing above the form: {page}"
+        );
+    }
+    let new_discussion = format!("/w/fields/spaces/{}/discussions", sc.space);
+    for (form, id) in [
+        (
+            vec![("title", "Kept title"), ("deadline", "31.02.2027")],
+            "d-deadline-error",
+        ),
+        (
+            vec![("title", "  "), ("description", "Kept words")],
+            "d-title-error",
+        ),
+    ] {
+        let mut fields = vec![("csrf", me.csrf.as_str()), ("kind", "topic")];
+        fields.extend(form.iter().copied());
+        let (st, page, _) = post(&t, &me, &new_discussion, &fields, false).await;
+        assert_eq!(st, 400, "{page}");
+        assert!(marked(&page, id), "the refusal is not at {id}: {page}");
+        for (_, typed) in form.iter().filter(|(k, _)| *k != "deadline") {
+            if !typed.trim().is_empty() {
+                assert!(page.contains(typed), "{typed} was kept: {page}");
+            }
+        }
+        assert!(
+            page.contains("<option value=\"topic\" selected>"),
+            "the kind chosen was kept: {page}"
+        );
+    }
 }

@@ -13,7 +13,8 @@ use ideaweave_domain::{CriterionId, DiscussionId, Role};
 use super::ConfirmPage;
 use crate::AppState;
 use crate::ui::format::{day, end_of_day};
-use crate::ui::guard::{Id, InWorkspace, WsForm};
+use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
+use crate::ui::i18n::Catalog;
 use crate::ui::{Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, framed, page};
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,16 +33,61 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-/// What the details form holds: the stored discussion, or what the moderator typed.
-struct Draft {
-    title: String,
-    description: String,
-    kind: DiscussionKind,
-    deadline: String,
-    criteria: Vec<CriterionId>,
+/// What a discussion's form holds (`partials/discussion_fields.html`, on the space page for a
+/// new discussion and on the management page): the stored discussion, or what was typed.
+pub(super) struct Draft {
+    pub(super) title: String,
+    pub(super) description: String,
+    pub(super) kind: DiscussionKind,
+    pub(super) deadline: String,
+    pub(super) criteria: Vec<CriterionId>,
 }
 
 impl Draft {
+    /// The form of a new discussion.
+    pub(super) fn empty() -> Self {
+        Self {
+            title: String::new(),
+            description: String::new(),
+            kind: DiscussionKind::Challenge,
+            deadline: String::new(),
+            criteria: Vec::new(),
+        }
+    }
+
+    /// What was typed into the form.
+    pub(super) fn typed(f: &Fields) -> Self {
+        Self {
+            title: f.text("title"),
+            description: f.text("description"),
+            kind: match f.get("kind") {
+                Some("topic") => DiscussionKind::Topic,
+                _ => DiscussionKind::Challenge,
+            },
+            deadline: f.text("deadline").trim().to_owned(),
+            criteria: f
+                .all("criteria")
+                .filter_map(|c| c.parse::<uuid::Uuid>().ok().map(CriterionId))
+                .collect(),
+        }
+    }
+
+    /// The deadline typed, as the end of that day (none when left empty), or the refusal to
+    /// show at the field when it is not a date.
+    pub(super) fn deadline_ms(&self, tr: &Catalog) -> Result<Option<i64>, Refusal> {
+        if self.deadline.is_empty() {
+            return Ok(None);
+        }
+        end_of_day(&self.deadline).map(Some).ok_or_else(|| {
+            Refusal::at_field("deadline", tr.get("discussion.bad_deadline").to_owned())
+        })
+    }
+
+    /// Whether the form has `id` ticked.
+    pub(super) fn chosen(&self, id: &CriterionId) -> bool {
+        self.criteria.contains(id)
+    }
+
     fn of(d: &DiscussionView) -> Self {
         Self {
             title: d.title.clone(),
@@ -66,12 +112,6 @@ struct ManagePage {
     may_delete: bool,
 }
 framed!(ManagePage);
-
-impl ManagePage {
-    fn chosen(&self, id: &CriterionId) -> bool {
-        self.draft.criteria.contains(id)
-    }
-}
 
 /// The management page, offered to those who may manage the discussion only: others get the
 /// refusal page before they type anything.
@@ -131,27 +171,10 @@ async fn save(
     Id(id): Id<DiscussionId>,
     WsForm { w, f }: WsForm,
 ) -> PageResult {
-    let draft = Draft {
-        title: f.text("title"),
-        description: f.text("description"),
-        kind: match f.get("kind") {
-            Some("topic") => DiscussionKind::Topic,
-            _ => DiscussionKind::Challenge,
-        },
-        deadline: f.text("deadline").trim().to_owned(),
-        criteria: f
-            .all("criteria")
-            .filter_map(|c| c.parse::<uuid::Uuid>().ok().map(CriterionId))
-            .collect(),
-    };
-    let deadline = if draft.deadline.is_empty() {
-        None
-    } else if let Some(ms) = end_of_day(&draft.deadline) {
-        Some(ms)
-    } else {
-        let refusal =
-            Refusal::at_field("deadline", w.c.tr.get("discussion.bad_deadline").to_owned());
-        return render(&s, w, id, Some(draft), Some(refusal), false).await;
+    let draft = Draft::typed(&f);
+    let deadline = match draft.deadline_ms(w.c.tr) {
+        Ok(deadline) => deadline,
+        Err(refusal) => return render(&s, w, id, Some(draft), Some(refusal), false).await,
     };
     let patch = DiscussionPatch {
         kind: Some(draft.kind),

@@ -17,11 +17,11 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{end_of_day, iso, size, url_encode, when};
+use super::format::{iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
-    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_problem, framed, input_problem,
-    page,
+    Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, framed,
+    input_problem, page,
 };
 use crate::AppState;
 
@@ -179,9 +179,9 @@ struct SpacePage {
     discussions: Vec<DiscussionView>,
     criteria: Vec<CriterionView>,
     can_open: bool,
-    problem: Option<String>,
-    draft_title: String,
-    draft_description: String,
+    /// The new discussion's form: refused input at its field, what was typed kept.
+    problem: Problem,
+    draft: manage::Draft,
     /// A discussion of the space was just deleted (the redirect after it says so).
     deleted: bool,
 }
@@ -191,19 +191,15 @@ async fn render_space(
     s: &AppState,
     w: InWorkspace,
     id: SpaceId,
-    problem: Option<String>,
-    draft: (String, String),
+    problem: Option<Refusal>,
+    draft: manage::Draft,
     deleted: bool,
 ) -> PageResult {
     let space = s.app.space(&w.m, id).await.or_page(&w.c)?;
     let discussions = s.app.discussions(&w.m, id).await.or_page(&w.c)?;
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let problem = Problem(problem);
     Ok(page(
-        status,
+        problem.status(),
         &SpacePage {
             slug: w.ws.slug.clone(),
             can_open: w.m.role() >= Role::Moderator,
@@ -212,8 +208,7 @@ async fn render_space(
             space,
             discussions,
             problem,
-            draft_title: draft.0,
-            draft_description: draft.1,
+            draft,
             deleted,
         },
     ))
@@ -232,7 +227,7 @@ async fn space_page(
     q: Result<Query<SpaceQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
     let deleted = q.is_ok_and(|Query(q)| q.deleted.is_some());
-    render_space(&s, w.at("home"), id, None, Default::default(), deleted).await
+    render_space(&s, w.at("home"), id, None, manage::Draft::empty(), deleted).await
 }
 
 async fn open_discussion(
@@ -240,39 +235,24 @@ async fn open_discussion(
     Id(space): Id<SpaceId>,
     WsForm { w, f }: WsForm,
 ) -> PageResult {
-    let title = f.text("title");
-    let description = f.text("description");
-    let deadline = match f.get("deadline").filter(|d| !d.is_empty()) {
-        None => None,
-        Some(d) => match end_of_day(d) {
-            Some(ms) => Some(ms),
-            None => {
-                let problem = Some(w.c.tr.get("discussion.bad_deadline").to_owned());
-                return render_space(&s, w, space, problem, (title, description), false).await;
-            }
-        },
+    let draft = manage::Draft::typed(&f);
+    let deadline = match draft.deadline_ms(w.c.tr) {
+        Ok(deadline) => deadline,
+        Err(refusal) => return render_space(&s, w, space, Some(refusal), draft, false).await,
     };
-    let kind = match f.get("kind") {
-        Some("topic") => DiscussionKind::Topic,
-        _ => DiscussionKind::Challenge,
-    };
-    let criteria = f
-        .all("criteria")
-        .filter_map(|c| serde_json::from_value(serde_json::Value::String(c.to_owned())).ok())
-        .collect::<Vec<CriterionId>>();
     let input = DiscussionInput {
-        kind,
-        title: title.clone(),
-        description: description.clone(),
+        kind: draft.kind,
+        title: draft.title.clone(),
+        description: draft.description.clone(),
         deadline,
-        criteria,
+        criteria: draft.criteria.clone(),
     };
     Ok(match s.app.create_discussion(&w.m, space, input).await {
         Ok(d) => Redirect::to(&format!("/w/{}/discussions/{}", w.ws.slug, d.id)).into_response(),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_space(&s, w, space, Some(p), (title, description), false).await?
-        }
+        Err(e) => match Refusal::of(&e, w.c.tr) {
+            Some(r) => render_space(&s, w, space, Some(r), draft, false).await?,
+            None => return Err(PageError::new(w.c, e)),
+        },
     })
 }
 

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::ui::guard::{Fields, Visitor, WsForm, stale_form};
 use crate::ui::identity::session::role_key;
-use crate::ui::{Chrome, OrPage, PageError, PageResult, app_error, form_problem, framed, page};
+use crate::ui::{
+    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_refusal, framed, page,
+};
 
 struct Membership {
     slug: String,
@@ -60,6 +62,7 @@ struct AccountPage {
     email_sent_to: Option<String>,
     email_problem: Option<String>,
     saved: bool,
+    /// What was wrong with the display name sent.
     problem: Option<String>,
 }
 framed!(AccountPage);
@@ -81,9 +84,9 @@ pub(crate) async fn account_page(
 /// What went wrong with the last form sent, and which form it was.
 enum Problem {
     None,
-    Profile(String),
-    Deletion(String),
-    Email(String),
+    Profile(Refusal),
+    Deletion(Refusal),
+    Email(Refusal),
     /// Not a problem: the link went out.
     EmailSent(String),
 }
@@ -135,12 +138,21 @@ async fn render(
         })
         .collect();
     let (mut email_sent_to, mut email_problem) = (None, None);
+    // Each form has one field: its refusal stands beside it.
     let (status, problem, deletion_problem) = match problem {
         Problem::None => (StatusCode::OK, None, None),
-        Problem::Profile(p) => (StatusCode::BAD_REQUEST, Some(p), None),
-        Problem::Deletion(p) => (StatusCode::BAD_REQUEST, None, Some(p)),
-        Problem::Email(p) => {
-            email_problem = Some(p);
+        Problem::Profile(r) => (
+            StatusCode::BAD_REQUEST,
+            Some(r.beside("name").to_owned()),
+            None,
+        ),
+        Problem::Deletion(r) => (
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(r.beside("confirm").to_owned()),
+        ),
+        Problem::Email(r) => {
+            email_problem = Some(r.beside("email").to_owned());
             (StatusCode::BAD_REQUEST, None, None)
         }
         Problem::EmailSent(to) => {
@@ -188,8 +200,8 @@ pub(crate) async fn update_account(
         {
             Ok(_) => Redirect::to("/account?saved=1").into_response(),
             Err(e) => {
-                let p = form_problem(e, &v.c)?;
-                render(&s, v, false, Some(name), Problem::Profile(p)).await?
+                let r = form_refusal(e, &v.c)?;
+                render(&s, v, false, Some(name), Problem::Profile(r)).await?
             }
         },
     )
@@ -272,8 +284,8 @@ pub(crate) async fn delete_account(
             Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
         Err(e) => {
-            let p = form_problem(e, &v.c)?;
-            render(&s, v, false, None, Problem::Deletion(p)).await?
+            let r = form_refusal(e, &v.c)?;
+            render(&s, v, false, None, Problem::Deletion(r)).await?
         }
     })
 }
@@ -294,8 +306,8 @@ pub(crate) async fn change_email(
     Ok(match s.app.request_email_change(&v.p, input).await {
         Ok(info) => render(&s, v, false, None, Problem::EmailSent(info.email)).await?,
         Err(e) => {
-            let p = form_problem(e, &v.c)?;
-            render(&s, v, false, None, Problem::Email(p)).await?
+            let r = form_refusal(e, &v.c)?;
+            render(&s, v, false, None, Problem::Email(r)).await?
         }
     })
 }

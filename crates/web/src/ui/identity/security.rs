@@ -17,8 +17,8 @@ use crate::extract::Client;
 use crate::ui::guard::{Fields, Visitor, stale_form};
 use crate::ui::identity::session::{safe_next, same_origin, start_session};
 use crate::ui::{
-    Catalog, Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem,
-    page,
+    Catalog, Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, error_page,
+    framed, input_problem, page,
 };
 
 #[derive(Template)]
@@ -193,7 +193,8 @@ struct SecurityPage {
     sessions: Vec<SessionRow>,
     enrolment: Option<TotpEnrolment>,
     recovery_codes: Vec<String>,
-    password_problem: Option<String>,
+    /// The password form's refusal, at the field it is about.
+    password_problem: Problem,
     totp_problem: Option<String>,
     saved: Option<&'static str>,
 }
@@ -204,7 +205,7 @@ framed!(SecurityPage);
 struct Shown {
     enrolment: Option<TotpEnrolment>,
     recovery_codes: Vec<String>,
-    password_problem: Option<String>,
+    password_problem: Option<Refusal>,
     totp_problem: Option<String>,
     saved: Option<&'static str>,
 }
@@ -257,7 +258,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> P
             sessions,
             enrolment: shown.enrolment,
             recovery_codes: shown.recovery_codes,
-            password_problem: shown.password_problem,
+            password_problem: Problem(shown.password_problem),
             totp_problem: shown.totp_problem,
             saved: shown.saved,
         },
@@ -309,7 +310,10 @@ pub(crate) async fn change_password(
         return Ok(stale_form(&headers));
     }
     if f.get("new_password") != f.get("new_password_again") {
-        let problem = Some(v.c.tr.get("security.passwords_differ").to_owned());
+        let problem = Some(Refusal::at_field(
+            "new_password_again",
+            v.c.tr.get("security.passwords_differ").to_owned(),
+        ));
         return render(
             &s,
             v,
@@ -328,9 +332,21 @@ pub(crate) async fn change_password(
     };
     Ok(match s.app.change_password(&v.p, &input).await {
         Ok((_, r)) => rotated_to(&s, &headers, &r, "/account/security?saved=password"),
-        Err(e) => match (&e, input_problem(&e, v.c.tr)) {
-            (AppError::TooManyAttempts { .. }, _) | (_, Some(_)) => {
-                let problem = Some(v.c.tr.input_problem(&e));
+        Err(e) => match (&e, Refusal::of(&e, v.c.tr)) {
+            (_, Some(r)) => {
+                render(
+                    &s,
+                    v,
+                    StatusCode::BAD_REQUEST,
+                    Shown {
+                        password_problem: Some(r),
+                        ..Shown::default()
+                    },
+                )
+                .await?
+            }
+            (AppError::TooManyAttempts { .. }, None) => {
+                let problem = Some(Refusal::general(v.c.tr.input_problem(&e)));
                 render(
                     &s,
                     v,
