@@ -1,5 +1,5 @@
 //! Icons: one inline SVG sprite (`templates/partials/icons.html`) in every page, each icon a
-//! `<symbol>` that pages draw with `<use href="#i-…">`. Nothing is fetched from elsewhere, no
+//! `<symbol>` that pages draw with `<use href="#icon-…">`. Nothing is fetched from elsewhere, no
 //! web font is needed, and the strict page policy holds (no inline style or script). Icons are
 //! decorative: the words beside them carry the meaning, so screen readers skip them.
 
@@ -8,7 +8,7 @@
 /// by a test, never input.
 pub(crate) fn markup(name: &str) -> String {
     format!(
-        "<svg class=\"icon\" aria-hidden=\"true\" focusable=\"false\"><use href=\"#i-{name}\"></use></svg>"
+        "<svg class=\"icon\" aria-hidden=\"true\" focusable=\"false\"><use href=\"#icon-{name}\"></use></svg>"
     )
 }
 
@@ -41,7 +41,7 @@ mod tests {
 
     #[test]
     fn every_icon_a_template_draws_is_in_the_sprite_once() {
-        let ids = names_after(SPRITE, "<symbol id=\"i-");
+        let ids = names_after(SPRITE, "<symbol id=\"icon-");
         let unique: BTreeSet<&String> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "an icon is defined twice: {ids:?}");
         let mut files = Vec::new();
@@ -67,10 +67,34 @@ mod tests {
         assert!(unused.is_empty(), "icons no page draws: {unused:?}");
     }
 
+    /// The sprite's ids share each page with the page's own: a form field called `i-file` once
+    /// made `#i-file` find the icon instead of the field.
+    #[test]
+    fn no_element_of_a_page_has_an_id_of_the_sprite() {
+        let ids: BTreeSet<String> = names_after(SPRITE, "<symbol id=\"").into_iter().collect();
+        let mut files = Vec::new();
+        templates(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+            &mut files,
+        );
+        for (file, text) in files.iter().filter(|(f, _)| !f.ends_with("icons.html")) {
+            for id in names_after(text, " id=\"") {
+                assert!(
+                    !ids.contains(&id),
+                    "{file} has an element with the icon's id {id}"
+                );
+            }
+            assert!(
+                !text.contains(" id=\"icon-"),
+                "{file}: ids beginning with icon- are the sprite's"
+            );
+        }
+    }
+
     #[test]
     fn an_icon_is_hidden_from_screen_readers_and_points_into_the_sprite() {
         let m = super::markup("home");
         assert!(m.contains("aria-hidden=\"true\""));
-        assert!(m.contains("href=\"#i-home\""));
+        assert!(m.contains("href=\"#icon-home\""));
     }
 }

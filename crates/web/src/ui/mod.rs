@@ -401,12 +401,6 @@ impl Refusal {
         (self.field.as_deref() == Some(field)).then_some(self.at_field.as_str())
     }
 
-    /// The message beside the one field of a one-field form: without the field's name when it
-    /// is about that field (the label says it), whole otherwise.
-    pub(crate) fn beside(&self, field: &str) -> &str {
-        self.at(field).unwrap_or(self.whole.as_str())
-    }
-
     /// The message to show above a form whose fields are `fields`: a refusal about none of
     /// them (with the field's name, since no label stands beside it).
     pub(crate) fn above(&self, fields: &[&str]) -> Option<&str> {

@@ -689,7 +689,34 @@ async fn col_02_admins_invite_change_roles_and_remove_members_from_the_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("value=\"New Person\""));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("value=\"New Person\""));
+    // Issue 21: the refusal stands at the second password, which is marked.
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"password-again-error\">")
+            && page.contains("aria-invalid=\"true\" aria-describedby=\"password-again-error\""),
+        "{page}"
+    );
+    let r = browser()
+        .post(format!("{}{path}", t.base))
+        .header("origin", t.base.clone())
+        .form(&[
+            ("name", "New Person"),
+            ("password", "short"),
+            ("password_again", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"password-error\">")
+            && page.contains(
+                "aria-describedby=\"password-error password-hint\" aria-invalid=\"true\""
+            ),
+        "a password the policy refuses is refused at its field: {page}"
+    );
     let r = browser()
         .post(format!("{}{path}", t.base))
         .header("origin", t.base.clone())
@@ -1575,6 +1602,10 @@ async fn dsr_02_without_mail_the_account_page_offers_no_address_change_and_says_
         page.contains("a new address cannot be confirmed")
             && !page.contains("a password cannot be reset"),
         "the refusal is about the address, not a password reset: {page}"
+    );
+    assert!(
+        page.contains("<p class=\"alert\" role=\"alert\" id=\"email-problem\">"),
+        "the refusal is shown although the page offers no address form: {page}"
     );
 }
 

@@ -58,11 +58,31 @@ const FOREIGN_TAGS: &[&str] = &[
     "frame",
 ];
 
+/// The pages' own SVG: the icon sprite (once, at the top of each page, exactly as in its
+/// template) and the markup that draws one of its icons.
+const SPRITE: &str = include_str!("../../../../web/templates/partials/icons.html");
+
+fn own_svg(html: &str) -> String {
+    let html = html.replacen(SPRITE.trim_end(), "", 1);
+    SPRITE
+        .split("<symbol id=\"icon-")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .fold(html, |h, name| {
+            h.replace(
+                &format!(
+                    "<svg class=\"icon\" aria-hidden=\"true\" focusable=\"false\"><use href=\"#icon-{name}\"></use></svg>"
+                ),
+                "",
+            )
+        })
+}
+
 /// Finds markup in `html` that could only have come from a payload; `None` when clean.
 fn foreign_markup(html: &str) -> Option<String> {
     let html = own_scripts()
         .iter()
-        .fold(html.to_owned(), |h, own| h.replacen(own, "", 1));
+        .fold(own_svg(html), |h, own| h.replacen(own, "", 1));
     let lower = html.to_ascii_lowercase();
     let mut rest = lower.as_str();
     while let Some(at) = rest.find('<') {

@@ -12,7 +12,8 @@ use crate::AppState;
 use crate::ui::guard::{Fields, Visitor, WsForm, stale_form};
 use crate::ui::identity::session::role_key;
 use crate::ui::{
-    Chrome, OrPage, PageError, PageResult, Refusal, app_error, form_refusal, framed, page,
+    Chrome, OrPage, PageError, PageResult, Problem as FormProblem, Refusal, app_error,
+    form_refusal, framed, page,
 };
 
 struct Membership {
@@ -57,13 +58,13 @@ struct AccountPage {
     /// Why the account cannot be deleted now, if it cannot.
     deletion_blocked: Option<String>,
     /// What was wrong with the last deletion attempt.
-    deletion_problem: Option<String>,
+    deletion_problem: FormProblem,
     /// Where a confirmation link was just sent, or what was wrong with the new address.
     email_sent_to: Option<String>,
-    email_problem: Option<String>,
+    email_problem: FormProblem,
     saved: bool,
     /// What was wrong with the display name sent.
-    problem: Option<String>,
+    problem: FormProblem,
 }
 framed!(AccountPage);
 
@@ -78,11 +79,11 @@ pub(crate) async fn account_page(
     q: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
     let saved = q.is_ok_and(|Query(q)| q.saved.is_some());
-    render(&s, v, saved, None, Problem::None).await
+    render(&s, v, saved, None, Shown::None).await
 }
 
 /// What went wrong with the last form sent, and which form it was.
-enum Problem {
+enum Shown {
     None,
     Profile(Refusal),
     Deletion(Refusal),
@@ -96,7 +97,7 @@ async fn render(
     v: Visitor,
     saved: bool,
     draft: Option<String>,
-    problem: Problem,
+    problem: Shown,
 ) -> PageResult {
     let MeView { user, workspaces } = s.app.me(&v.p).await.or_page(&v.c)?;
     let mut memberships = Vec::with_capacity(workspaces.len());
@@ -137,27 +138,27 @@ async fn render(
             files: d.files,
         })
         .collect();
+    // Each form's refusal: at its field when about it, above the form otherwise (a sign-in
+    // too old to delete the account, an instance without mail).
     let (mut email_sent_to, mut email_problem) = (None, None);
-    // Each form has one field: its refusal stands beside it.
-    let (status, problem, deletion_problem) = match problem {
-        Problem::None => (StatusCode::OK, None, None),
-        Problem::Profile(r) => (
-            StatusCode::BAD_REQUEST,
-            Some(r.beside("name").to_owned()),
-            None,
-        ),
-        Problem::Deletion(r) => (
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(r.beside("confirm").to_owned()),
-        ),
-        Problem::Email(r) => {
-            email_problem = Some(r.beside("email").to_owned());
-            (StatusCode::BAD_REQUEST, None, None)
+    let (mut problem_in_name, mut deletion_problem) = (None, None);
+    let status = match problem {
+        Shown::None => StatusCode::OK,
+        Shown::Profile(r) => {
+            problem_in_name = Some(r);
+            StatusCode::BAD_REQUEST
         }
-        Problem::EmailSent(to) => {
+        Shown::Deletion(r) => {
+            deletion_problem = Some(r);
+            StatusCode::BAD_REQUEST
+        }
+        Shown::Email(r) => {
+            email_problem = Some(r);
+            StatusCode::BAD_REQUEST
+        }
+        Shown::EmailSent(to) => {
             email_sent_to = Some(to);
-            (StatusCode::OK, None, None)
+            StatusCode::OK
         }
     };
     Ok(page(
@@ -166,12 +167,12 @@ async fn render(
             restricted_since,
             deletion,
             deletion_blocked: statement.blocked_by,
-            deletion_problem,
+            deletion_problem: FormProblem(deletion_problem),
             email_sent_to,
-            email_problem,
+            email_problem: FormProblem(email_problem),
             c: v.c,
             saved,
-            problem,
+            problem: FormProblem(problem_in_name),
             name: draft.unwrap_or(user.name),
             email: user.email,
             memberships,
@@ -201,7 +202,7 @@ pub(crate) async fn update_account(
             Ok(_) => Redirect::to("/account?saved=1").into_response(),
             Err(e) => {
                 let r = form_refusal(e, &v.c)?;
-                render(&s, v, false, Some(name), Problem::Profile(r)).await?
+                render(&s, v, false, Some(name), Shown::Profile(r)).await?
             }
         },
     )
@@ -285,7 +286,7 @@ pub(crate) async fn delete_account(
         },
         Err(e) => {
             let r = form_refusal(e, &v.c)?;
-            render(&s, v, false, None, Problem::Deletion(r)).await?
+            render(&s, v, false, None, Shown::Deletion(r)).await?
         }
     })
 }
@@ -304,10 +305,10 @@ pub(crate) async fn change_email(
         email: f.text("email"),
     };
     Ok(match s.app.request_email_change(&v.p, input).await {
-        Ok(info) => render(&s, v, false, None, Problem::EmailSent(info.email)).await?,
+        Ok(info) => render(&s, v, false, None, Shown::EmailSent(info.email)).await?,
         Err(e) => {
             let r = form_refusal(e, &v.c)?;
-            render(&s, v, false, None, Problem::Email(r)).await?
+            render(&s, v, false, None, Shown::Email(r)).await?
         }
     })
 }

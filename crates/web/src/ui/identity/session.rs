@@ -15,8 +15,8 @@ use crate::AppState;
 use crate::extract::{Client, session_cookie};
 use crate::ui::guard::{Visitor, csrf_ok, stale_form};
 use crate::ui::{
-    Catalog, Chrome, OrPage, PageError, PageResult, app_error, error_page, framed, input_problem,
-    page,
+    Catalog, Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, error_page,
+    framed, input_problem, page,
 };
 
 pub(crate) fn role_key(role: ideaweave_domain::Role) -> &'static str {
@@ -338,7 +338,8 @@ struct InvitationPage {
     /// Signed in as someone else.
     as_other: bool,
     name: String,
-    problem: Option<String>,
+    /// A refusal: at the new account's field it is about, otherwise above the form.
+    problem: Problem,
 }
 framed!(InvitationPage);
 
@@ -347,7 +348,7 @@ async fn invitation_view(
     headers: &HeaderMap,
     token: String,
     name: String,
-    problem: Option<String>,
+    problem: Option<Refusal>,
     status: StatusCode,
 ) -> PageResult {
     let principal = signed_in(s, headers).await;
@@ -374,7 +375,7 @@ async fn invitation_view(
             as_other: me.is_some() && !as_invitee,
             info,
             name,
-            problem,
+            problem: Problem(problem),
         },
     ))
 }
@@ -416,7 +417,10 @@ pub(crate) async fn accept_invitation(
         // A new account: the password typed twice, the same both times.
         (_, Some(password)) => {
             if form.password_again.as_deref() != Some(password.as_str()) {
-                let problem = Some(tr.get("invite.mismatch").to_owned());
+                let problem = Some(Refusal::at_field(
+                    "password_again",
+                    tr.get("invite.mismatch").to_owned(),
+                ));
                 return invitation_view(
                     &s,
                     &headers,
@@ -456,7 +460,7 @@ pub(crate) async fn accept_invitation(
             Ok((membership, None)) => {
                 Redirect::to(&format!("/w/{}", membership.slug)).into_response()
             }
-            Err(e) => match input_problem(&e, Catalog::for_request(&headers)) {
+            Err(e) => match Refusal::of(&e, Catalog::for_request(&headers)) {
                 Some(problem) if !matches!(e, AppError::Conflict(_)) => {
                     invitation_view(
                         &s,
@@ -558,7 +562,8 @@ struct ResetPasswordPage {
     token: String,
     email: String,
     done: bool,
-    problem: Option<String>,
+    /// A refusal, at the field it is about.
+    problem: Problem,
 }
 framed!(ResetPasswordPage);
 
@@ -566,16 +571,13 @@ async fn reset_view(
     s: &AppState,
     headers: &HeaderMap,
     token: String,
-    problem: Option<String>,
+    problem: Option<Refusal>,
 ) -> PageResult {
     let c = Chrome::anonymous(headers);
+    let problem = Problem(problem);
     Ok(match s.app.password_reset_info(&token).await {
         Ok(info) => page(
-            if problem.is_some() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            },
+            problem.status(),
             &ResetPasswordPage {
                 c,
                 token,
@@ -617,8 +619,8 @@ pub(crate) async fn reset_password(
     }
     let tr = Catalog::for_request(&headers);
     if form.password != form.password_again {
-        let problem = Some(tr.get("invite.mismatch").to_owned());
-        return reset_view(&s, &headers, token, problem).await;
+        let problem = Refusal::at_field("password_again", tr.get("invite.mismatch").to_owned());
+        return reset_view(&s, &headers, token, Some(problem)).await;
     }
     Ok(
         match s.app.reset_password(&token, &form.password, &client).await {
@@ -629,10 +631,10 @@ pub(crate) async fn reset_password(
                     token: String::new(),
                     email: String::new(),
                     done: true,
-                    problem: None,
+                    problem: Problem::default(),
                 },
             ),
-            Err(e) => match input_problem(&e, tr) {
+            Err(e) => match Refusal::of(&e, tr) {
                 Some(p) if !matches!(e, AppError::Conflict(_)) => {
                     reset_view(&s, &headers, token, Some(p)).await?
                 }
