@@ -692,11 +692,37 @@ async function longWordsPath() {
     await page.fill('#link-title', word);
     await Promise.all([page.waitForNavigation(), linkForm.locator('button[type=submit]').click()]);
   }
+  // More text fields: a space (name and description), a discussion in it (title and
+  // description), an API token's name and the person's own display name (shown on most pages).
+  await page.goto(`${base}/w/demo/settings`);
+  await page.fill('#new-space-name', word.slice(0, 100));
+  await page.fill('#new-space-desc', `${word} ${url}`);
+  await Promise.all([page.waitForNavigation(), page.locator('form[action$="/settings/spaces"] button[type=submit]').click()]);
+  await page.goto(`${base}/w/demo`);
+  const longSpace = await page.$$eval('a[href*="/spaces/"]', (as) => as.filter((a) => a.textContent.trim().startsWith('Donau')).map((a) => a.getAttribute('href'))[0]);
+  check('long words: a space with a long name is created', longSpace, 'not listed');
+  let longDiscussion = null;
+  if (longSpace) {
+    await page.goto(`${base}${longSpace}`);
+    await page.fill('#d-title', word);
+    await page.fill('#d-description', `${word}\n\n${url}`);
+    await Promise.all([page.waitForNavigation(), page.locator('form[action$="/discussions"] button[type=submit]').click()]);
+    longDiscussion = new URL(page.url()).pathname;
+    check('long words: a discussion with a long title is opened', longDiscussion.includes('/discussions/'), longDiscussion);
+  }
+  await page.goto(`${base}/w/demo/tokens`);
+  await page.fill('#token-name', word.slice(0, 100));
+  await Promise.all([page.waitForNavigation(), page.locator('form[action$="/tokens"] button[type=submit]').click()]);
+  await page.goto(`${base}/account`);
+  const ownName = await page.inputValue('#account-name');
+  await page.fill('#account-name', word);
+  await Promise.all([page.waitForNavigation(), page.locator('form[action="/account"] button[type=submit]').click()]);
   const pages = [
     '/w/demo', target, `${target}?view=board`, ideaPath, '/w/demo/members', '/w/demo/settings',
     '/account', '/w/demo/tokens', '/w/demo/support', '/w/demo/audit', '/w/demo/requests', '/',
-    `${target}/manage`, '/w/demo/settings/sign-in',
-  ];
+    `${target}/manage`, '/w/demo/settings/sign-in', longSpace, longDiscussion,
+    longDiscussion && `${longDiscussion}/manage`,
+  ].filter(Boolean);
   await context.close();
   for (const [lang, locale] of [['en', 'en-GB'], ['de', 'de-DE']]) {
     const reader = await signedIn(email, true, locale);
@@ -719,6 +745,12 @@ async function longWordsPath() {
     await reader.page.screenshot({ path: path.join(shots, `menu-open-phone-${lang}.png`) });
     await reader.context.close();
   }
+  // The person takes their own name back for the paths after this one.
+  const again = await signedIn(email);
+  await again.page.goto(`${base}/account`);
+  await again.page.fill('#account-name', ownName);
+  await Promise.all([again.page.waitForNavigation(), again.page.locator('form[action="/account"] button[type=submit]').click()]);
+  await again.context.close();
 }
 
 /** Issue 21: the admin pages: a discussion run from its manage page (details, close, reopen,
@@ -818,9 +850,18 @@ function catalogue(lang) {
 async function matrixPath() {
   const { context, page } = await signedIn(email);
   await page.goto(`${base}/w/demo`);
-  const discussion = await page.$$eval('a[href*="/discussions/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
-  await page.goto(`${base}${discussion}`);
-  const idea = await page.$$eval('a[href*="/ideas/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
+  // The first discussion with ideas (the long-words path adds an empty one).
+  let discussion = null;
+  let idea = null;
+  for (const d of await page.$$eval('a[href*="/discussions/"]', (as) => as.map((a) => a.getAttribute('href')))) {
+    await page.goto(`${base}${d}`);
+    idea = await page.$$eval('a[href*="/ideas/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
+    if (idea) {
+      discussion = d;
+      break;
+    }
+  }
+  await page.goto(`${base}/w/demo`);
   const space = await page.$$eval('a[href*="/spaces/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
   await context.close();
   const pages = [

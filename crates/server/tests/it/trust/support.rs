@@ -143,6 +143,73 @@ async fn sup_01_support_gets_in_only_by_invitation_within_its_scope_and_time() {
         let r = send(&t, "GET", path, Some(&op), None).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
     }
+    // Support sees no one's activity: the last-active day is the admins' alone, in the
+    // workspace's member list and in a private space's (which an earlier special case missed).
+    let visit = t
+        .http
+        .get(format!("{}/w/helpme", t.base))
+        .header("cookie", format!("iw_session={}", admin.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(visit.status(), 200, "Ada's visit to the workspace's page");
+    let members = send(&t, "GET", "/workspaces/helpme/members", Some(&admin), None).await;
+    let ada = members.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["name"] == json!("Ada")))
+        .map(|m| m["user_id"].clone())
+        .unwrap_or_else(|| panic!("Ada in {}", members.body));
+    let r = send(
+        &t,
+        "POST",
+        "/workspaces/helpme/spaces",
+        Some(&admin),
+        Some(json!({"name": "Board room", "private": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let space = r.body["id"].as_str().unwrap_or_default().to_owned();
+    let r = send(
+        &t,
+        "POST",
+        &format!("/workspaces/helpme/spaces/{space}/members"),
+        Some(&admin),
+        Some(json!({"user_id": ada})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let days = |v: &Value| -> Vec<Value> {
+        let rows = v["items"].as_array().or(v.as_array()).cloned();
+        rows.unwrap_or_default()
+            .iter()
+            .map(|m| m["last_active_on"].clone())
+            .filter(|d| !d.is_null())
+            .collect()
+    };
+    for path in [
+        "/workspaces/helpme/members".to_owned(),
+        format!("/workspaces/helpme/spaces/{space}/members"),
+    ] {
+        let seen_by_admin = send(&t, "GET", &path, Some(&admin), None).await;
+        assert_eq!(seen_by_admin.status, 200, "{path}: {}", seen_by_admin.body);
+        assert!(
+            !days(&seen_by_admin.body).is_empty(),
+            "{path}: the admin sees when Ada was last active: {}",
+            seen_by_admin.body
+        );
+        let seen_by_support = send(&t, "GET", &path, Some(&op), None).await;
+        assert_eq!(
+            seen_by_support.status, 200,
+            "{path}: {}",
+            seen_by_support.body
+        );
+        assert_eq!(
+            days(&seen_by_support.body),
+            Vec::<Value>::new(),
+            "{path}: support sees no activity"
+        );
+    }
+
     // The operator's home page lists the invitation with what is asked.
     let home = t
         .http
