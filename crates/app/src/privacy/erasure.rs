@@ -296,7 +296,7 @@ impl App {
                 .await?;
             if sole_owner && blocked_by.is_none() {
                 blocked_by = Some(format!(
-                    "you are the only owner of {}; make someone else owner first, or ask for the workspace to be deleted",
+                    "you are the only owner of \"{}\"; make someone else owner first, or ask for the workspace to be deleted",
                     h.slug
                 ));
             }
@@ -367,7 +367,7 @@ impl App {
                 && repo.owner_count().await? <= 1
             {
                 return Err(AppError::Conflict(format!(
-                    "you became the only owner of {} meanwhile; make someone else owner first",
+                    "you became the only owner of \"{}\" meanwhile; make someone else owner first",
                     h.slug
                 )));
             }

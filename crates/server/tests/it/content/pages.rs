@@ -1751,3 +1751,33 @@ async fn col_03_refusals_stand_at_their_field_on_the_account_password_and_space_
         );
     }
 }
+
+/// Issue 21: why an account cannot be deleted is told in the reader's language, like every
+/// other refusal (the use case says it in English, as the API does).
+#[tokio::test]
+async fn dsr_03_a_sole_owner_is_told_in_german_why_the_account_stays() {
+    let t = TestApp::spawn().await;
+    let me = t
+        .session("alleine@example.org", "a long enough password")
+        .await;
+    t.app
+        .create_workspace("allein", "Allein", "alleine@example.org")
+        .await
+        .unwrap();
+    let (st, page, _) = get_in(&t, &me, "/account", "de").await;
+    assert_eq!(st, 200);
+    assert!(
+        page.contains(
+            "Sie sind die einzige Eigentümerin oder der einzige Eigentümer von &#34;allein&#34;"
+        ) || page.contains(
+            "Sie sind die einzige Eigentümerin oder der einzige Eigentümer von &quot;allein&quot;"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("only owner"), "{page}");
+    let (_, page, _) = get(&t, &me, "/account").await;
+    assert!(
+        page.contains("You are the only owner of"),
+        "English, as a sentence: {page}"
+    );
+}

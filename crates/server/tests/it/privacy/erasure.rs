@@ -500,7 +500,7 @@ async fn dsr_03_the_only_owner_of_a_workspace_cannot_delete_their_account() {
         statement["blocked_by"]
             .as_str()
             .unwrap()
-            .contains("only owner of solo"),
+            .contains("only owner of \"solo\""),
         "{statement}"
     );
     let (st, v) = call_json(

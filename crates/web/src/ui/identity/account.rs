@@ -166,7 +166,10 @@ async fn render(
         &AccountPage {
             restricted_since,
             deletion,
-            deletion_blocked: statement.blocked_by,
+            // The use case says why in English, as the API does; the page in the reader's.
+            deletion_blocked: statement
+                .blocked_by
+                .map(|why| sentence(&v.c.tr.problem(&why))),
             deletion_problem: FormProblem(deletion_problem),
             email_sent_to,
             email_problem: FormProblem(email_problem),
@@ -311,4 +314,14 @@ pub(crate) async fn change_email(
             render(&s, v, false, None, Shown::Email(r)).await?
         }
     })
+}
+
+/// `text` as a sentence: its first letter capitalised (messages of the use cases begin in lower
+/// case, to follow a field's name).
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
