@@ -120,6 +120,15 @@ impl Catalog {
         }
     }
 
+    /// `text` between this language's quotation marks (“…” in English, „…“ in German).
+    pub fn quoted(&self, text: &str) -> String {
+        format!(
+            "{}{text}{}",
+            self.get("quote.open"),
+            self.get("quote.close")
+        )
+    }
+
     /// The language code, for `<html lang>`.
     pub fn lang(&self) -> &'static str {
         self.lang

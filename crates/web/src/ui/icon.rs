@@ -39,16 +39,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_icon_a_template_draws_is_in_the_sprite_once() {
-        let ids = names_after(SPRITE, "<symbol id=\"icon-");
-        let unique: BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "an icon is defined twice: {ids:?}");
+    /// Every template of the crate, with its path.
+    fn all_templates() -> Vec<(String, String)> {
         let mut files = Vec::new();
         templates(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
             &mut files,
         );
+        files
+    }
+
+    #[test]
+    fn every_icon_a_template_draws_is_in_the_sprite_once() {
+        let ids = names_after(SPRITE, "<symbol id=\"icon-");
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "an icon is defined twice: {ids:?}");
+        let files = all_templates();
         assert!(files.len() > 10, "templates found: {}", files.len());
         let mut used = BTreeSet::new();
         for (file, text) in &files {
@@ -72,11 +78,7 @@ mod tests {
     #[test]
     fn no_element_of_a_page_has_an_id_of_the_sprite() {
         let ids: BTreeSet<String> = names_after(SPRITE, "<symbol id=\"").into_iter().collect();
-        let mut files = Vec::new();
-        templates(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
-            &mut files,
-        );
+        let files = all_templates();
         for (file, text) in files.iter().filter(|(f, _)| !f.ends_with("icons.html")) {
             for id in names_after(text, " id=\"") {
                 assert!(

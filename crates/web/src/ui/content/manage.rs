@@ -15,7 +15,9 @@ use crate::AppState;
 use crate::ui::format::{day, end_of_day};
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::i18n::Catalog;
-use crate::ui::{Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, framed, page};
+use crate::ui::{
+    Chrome, OrPage, PageResult, Problem, Refusal, app_error, form_refusal, framed, page,
+};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -191,10 +193,10 @@ async fn save(
             w.ws.slug
         ))
         .into_response(),
-        Err(e) => match Refusal::of(&e, w.c.tr) {
-            Some(r) => render(&s, w, id, Some(draft), Some(r), false).await?,
-            None => return Err(PageError::new(w.c, e)),
-        },
+        Err(e) => {
+            let r = form_refusal(e, &w.c)?;
+            render(&s, w, id, Some(draft), Some(r), false).await?
+        }
     })
 }
 
@@ -251,15 +253,7 @@ async fn delete_page(
             heading: tr.get("discussion.delete_title").to_owned(),
             text: tr
                 .get("discussion.delete_confirm")
-                .replace(
-                    "{name}",
-                    &format!(
-                        "{}{}{}",
-                        tr.get("quote.open"),
-                        d.title,
-                        tr.get("quote.close")
-                    ),
-                )
+                .replace("{name}", &tr.quoted(&d.title))
                 .replace("{ideas}", &tr.count("count.ideas", d.idea_count)),
             action: format!("/w/{}/discussions/{id}/delete", w.ws.slug),
             back: format!("/w/{}/discussions/{id}/manage", w.ws.slug),

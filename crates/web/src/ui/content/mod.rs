@@ -20,8 +20,8 @@ use serde::Deserialize;
 use super::format::{iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
-    Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, framed,
-    input_problem, page,
+    Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
+    framed, input_problem, page,
 };
 use crate::AppState;
 
@@ -249,10 +249,10 @@ async fn open_discussion(
     };
     Ok(match s.app.create_discussion(&w.m, space, input).await {
         Ok(d) => Redirect::to(&format!("/w/{}/discussions/{}", w.ws.slug, d.id)).into_response(),
-        Err(e) => match Refusal::of(&e, w.c.tr) {
-            Some(r) => render_space(&s, w, space, Some(r), draft, false).await?,
-            None => return Err(PageError::new(w.c, e)),
-        },
+        Err(e) => {
+            let r = form_refusal(e, &w.c)?;
+            render_space(&s, w, space, Some(r), draft, false).await?
+        }
     })
 }
 
@@ -1404,10 +1404,10 @@ async fn edit_idea(
     };
     Ok(match s.app.update_idea(&w.m, id, patch).await {
         Ok(_) => back_to_idea(&w, id, "content"),
-        Err(e) => match Refusal::of(&e, w.c.tr) {
-            Some(p) => render_edit(&s, w, id, Some(draft), Some(p)).await?,
-            None => return Err(PageError::new(w.c, e)),
-        },
+        Err(e) => {
+            let r = form_refusal(e, &w.c)?;
+            render_edit(&s, w, id, Some(draft), Some(r)).await?
+        }
     })
 }
 

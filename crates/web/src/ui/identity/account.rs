@@ -12,8 +12,7 @@ use crate::AppState;
 use crate::ui::guard::{Fields, Visitor, WsForm, stale_form};
 use crate::ui::identity::session::role_key;
 use crate::ui::{
-    Chrome, OrPage, PageError, PageResult, Problem as FormProblem, Refusal, app_error,
-    form_refusal, framed, page,
+    Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_refusal, framed, page,
 };
 
 struct Membership {
@@ -58,13 +57,13 @@ struct AccountPage {
     /// Why the account cannot be deleted now, if it cannot.
     deletion_blocked: Option<String>,
     /// What was wrong with the last deletion attempt.
-    deletion_problem: FormProblem,
+    deletion_problem: Problem,
     /// Where a confirmation link was just sent, or what was wrong with the new address.
     email_sent_to: Option<String>,
-    email_problem: FormProblem,
+    email_problem: Problem,
     saved: bool,
     /// What was wrong with the display name sent.
-    problem: FormProblem,
+    problem: Problem,
 }
 framed!(AccountPage);
 
@@ -170,12 +169,12 @@ async fn render(
             deletion_blocked: statement
                 .blocked_by
                 .map(|why| sentence(&v.c.tr.problem(&why))),
-            deletion_problem: FormProblem(deletion_problem),
+            deletion_problem: Problem(deletion_problem),
             email_sent_to,
-            email_problem: FormProblem(email_problem),
+            email_problem: Problem(email_problem),
             c: v.c,
             saved,
-            problem: FormProblem(problem_in_name),
+            problem: Problem(problem_in_name),
             name: draft.unwrap_or(user.name),
             email: user.email,
             memberships,

@@ -863,15 +863,7 @@ async fn delete_space_page(
             heading: tr.get("settings.delete_space_title").to_owned(),
             text: tr
                 .get("settings.delete_space_confirm")
-                .replace(
-                    "{name}",
-                    &format!(
-                        "{}{}{}",
-                        tr.get("quote.open"),
-                        space.name,
-                        tr.get("quote.close")
-                    ),
-                )
+                .replace("{name}", &tr.quoted(&space.name))
                 .replace(
                     "{discussions}",
                     &tr.count("count.discussions", discussions.len() as i64),
