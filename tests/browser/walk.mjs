@@ -76,6 +76,26 @@ async function checkPage(page, name, response, width = 1366) {
   }
 }
 
+/** Screenshots a page as it stands after in-place updates (no reload: open disclosures and
+ * focus stay) at desktop and phone width, and checks it for accessibility and sideways
+ * scrolling at each. */
+async function shoot(page, name) {
+  for (const width of [1366, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(shots, `${name}-${width}.png`), fullPage: true });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    check(`${name} at ${width} px: no sideways scrolling`, !wide, 'the page scrolls sideways');
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(() =>
+      // eslint-disable-next-line no-undef
+      axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }),
+    );
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    check(`${name} at ${width} px: accessibility`, !bad.length, bad.map((v) => `${v.id} (${v.nodes.length})`).join(', '));
+  }
+  await page.setViewportSize({ width: 1366, height: 900 });
+}
+
 /** Checks a condition and reports it. */
 function check(name, cond, why) {
   if (cond) ok(name);
@@ -517,11 +537,32 @@ async function newMemberPath() {
   await mp.click('#comments form:not(details form) button[type=submit]');
   await mp.waitForSelector('.comment >> text=two ladders', { timeout: 30000 }).catch(() => null);
   check('a comment appears in place', !navigated && (await mp.locator('.comment', { hasText: 'two ladders' }).count()) === 1, 'no comment');
-  await mp.click('.comment:has-text("two ladders") details summary');
-  await mp.fill('.comment:has-text("two ladders") textarea', 'Thanks, noted!');
-  await mp.click('.comment:has-text("two ladders") details button[type=submit]');
+  await mp.click('.comment:has-text("two ladders") details.reply summary');
+  await mp.fill('.comment:has-text("two ladders") details.reply textarea', 'Thanks, noted!');
+  await mp.click('.comment:has-text("two ladders") details.reply button[type=submit]');
   await mp.waitForSelector('.comment.depth-1 >> text=Thanks, noted', { timeout: 30000 }).catch(() => null);
   check('a reply is threaded under its comment', (await mp.locator('.comment.depth-1', { hasText: 'Thanks, noted' }).count()) === 1, 'no threaded reply');
+  // Mia edits her reply in place (COL-03): it is marked edited and keeps the focus.
+  const reply = '.comment.depth-1:has-text("Thanks, noted")';
+  await mp.click(`${reply} details.edit summary`);
+  await mp.fill(`${reply} details.edit textarea`, 'Thanks, noted! See you at eight.');
+  await mp.click(`${reply} details.edit button[type=submit]`);
+  await mp.waitForSelector('.comment >> text=See you at eight', { timeout: 30000 }).catch(() => null);
+  const editedReply = mp.locator('.comment', { hasText: 'See you at eight' });
+  check('an own comment is edited in place and marked edited', !navigated && (await editedReply.locator('time.edited').count()) === 1, 'no edited mark');
+  const focusedComment = await mp.evaluate(() => document.activeElement && document.activeElement.id);
+  check('the edited comment keeps the focus', (focusedComment || '').startsWith('comment-'), `focused ${focusedComment}`);
+  await shoot(mp, 'comment-edited');
+  // A slip is deleted after a confirmation; its place says so.
+  await mp.fill('#new-comment', 'Oops, this was meant for another idea.');
+  await mp.click('#comments form:not(details form) button[type=submit]');
+  await mp.waitForSelector('.comment >> text=meant for another idea', { timeout: 30000 }).catch(() => null);
+  const slip = '.comment:has-text("meant for another idea")';
+  await mp.click(`${slip} details.confirm summary`);
+  await shoot(mp, 'comment-delete-confirm');
+  await mp.click(`${slip} details.confirm button[type=submit]`);
+  await mp.waitForSelector('.comment >> text=This comment was deleted', { timeout: 30000 }).catch(() => null);
+  check('an own comment is deleted in place after confirming', !navigated && (await mp.locator('.comment', { hasText: 'meant for another idea' }).count()) === 0 && (await mp.locator('.comment', { hasText: 'This comment was deleted' }).count()) === 1, 'still there');
   // Keyboard only: Tab to the "against" button and press Enter.
   await mp.focus('#votes button.up');
   await mp.keyboard.press('Tab');

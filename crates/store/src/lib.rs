@@ -50,6 +50,7 @@ pub use content::files::{
     FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, create_private_dir,
     make_private_file,
 };
+pub use content::history::CommentRevisionRow;
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use identity::email_change::EmailChangeRow;
@@ -91,6 +92,7 @@ pub use workspace::{NewDiscussion, OrderedList, Within, WorkspaceRepo};
 pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
     let modules: &[(&str, &[(&str, &str)])] = &[
         ("content", content::sql::ALL),
+        ("content::history", content::history::sql::ALL),
         ("content::notifications", content::notifications::sql::ALL),
         ("identity::email_change", identity::email_change::sql::ALL),
         ("identity::instance", identity::instance::sql::ALL),

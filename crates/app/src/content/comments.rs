@@ -3,8 +3,8 @@
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
-use ideaweave_store::Tx;
 use ideaweave_store::records::{CommentRecord, IdeaScope};
+use ideaweave_store::{CommentRevisionRow, Tx};
 
 use crate::content::notifications::Happened;
 use crate::platform::sealed::column;
@@ -118,6 +118,15 @@ impl App {
         })
     }
 
+    /// One comment, as its thread shows it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn comment(&self, m: &Member, id: CommentId) -> AppResult<CommentView> {
+        let mut tx = self.store.read().await?;
+        let (c, _) = self.visible_comment(&mut tx, m, id).await?;
+        self.comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await
+    }
+
     /// Posts a comment, optionally as a reply to another comment on the same idea.
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
     pub async fn create_comment(
@@ -197,12 +206,42 @@ impl App {
         if c.deleted_at.is_some() {
             return Err(AppError::Conflict("this comment is deleted".into()));
         }
-        let now = self.now();
+        // Every edit moves the stamp strictly forward, even within one millisecond (or under a
+        // stopped test clock): the versions stay ordered and an edited comment is always marked.
+        let now = self.now().max(c.updated_at + 1);
+        let before = self
+            .open_text(
+                &mut tx,
+                &at(m.workspace, column::COMMENTS_BODY, id.0),
+                &c.body,
+            )
+            .await?;
+        if before == body.as_str() {
+            // Nothing changed: no new version, and no "edited" mark for saving the same text.
+            return self
+                .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+                .await;
+        }
         let mut repo = tx.workspace(m.workspace);
         let key = self
             .keyring
             .data_key(&mut repo, Some(c.author_id), now)
             .await?;
+        // The text it replaces is kept for moderators, sealed with the same author's key.
+        let version = uuid::Uuid::now_v7();
+        repo.insert_comment_revision(&CommentRevisionRow {
+            id: version,
+            comment_id: id.0,
+            body: key.seal_text(
+                m.workspace,
+                column::COMMENT_REVISIONS_BODY,
+                version,
+                &before,
+            )?,
+            written_at: c.updated_at,
+            replaced_at: now,
+        })
+        .await?;
         let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, body.as_str())?;
         repo.update_comment(id, &sealed, now).await?;
         let c = repo
@@ -216,9 +255,51 @@ impl App {
         Ok(view)
     }
 
-    /// Soft-deletes a comment (author or moderator). Replies keep their place in the thread.
+    /// A comment with its earlier texts, for moderators of its space (COL-03). A deleted
+    /// comment shows nothing: its author or a moderator took it down, and its history goes with
+    /// it when retention purges it.
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn delete_comment(&self, m: &Member, id: CommentId) -> AppResult<()> {
+    pub async fn comment_history(
+        &self,
+        m: &Member,
+        id: CommentId,
+    ) -> AppResult<CommentHistoryView> {
+        let mut tx = self.store.read().await?;
+        let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
+        m.allow(Action::Moderate(space_view(
+            scope.space_private,
+            scope.space_listed,
+        )))?;
+        if c.deleted_at.is_some() {
+            return Err(AppError::Conflict("this comment is deleted".into()));
+        }
+        let rows = tx.workspace(m.workspace).comment_revisions(id).await?;
+        let mut versions = Vec::with_capacity(rows.len());
+        for r in rows {
+            let body = self
+                .open_text(
+                    &mut tx,
+                    &at(m.workspace, column::COMMENT_REVISIONS_BODY, r.id),
+                    &r.body,
+                )
+                .await?;
+            versions.push(CommentVersionView {
+                body_html: markdown::render(&body),
+                body,
+                written_at: r.written_at,
+                replaced_at: r.replaced_at,
+            });
+        }
+        let comment = self
+            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .await?;
+        Ok(CommentHistoryView { comment, versions })
+    }
+
+    /// Soft-deletes a comment (author or moderator). Replies keep their place in the thread.
+    /// Answers the idea it is on.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn delete_comment(&self, m: &Member, id: CommentId) -> AppResult<IdeaId> {
         let mut tx = self.store.begin().await?;
         let (c, scope) = self.visible_comment(&mut tx, m, id).await?;
         self.ensure_unrestricted(&mut tx, m, c.author_id).await?;
@@ -228,7 +309,7 @@ impl App {
             is_author: c.author_id == m.actor.user,
         })?;
         if c.deleted_at.is_some() {
-            return Ok(());
+            return Ok(c.idea_id);
         }
         let mut repo = tx.workspace(m.workspace);
         repo.lock_idea(c.idea_id).await?;
@@ -244,6 +325,6 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(c.idea_id)
     }
 }

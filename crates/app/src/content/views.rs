@@ -177,6 +177,28 @@ pub struct CommentView {
     pub updated_at: i64,
 }
 
+/// One earlier text of an edited comment, as moderators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentVersionView {
+    /// The text as written (Markdown).
+    pub body: String,
+    /// The text rendered to sanitised HTML.
+    pub body_html: String,
+    /// When this text was written.
+    pub written_at: i64,
+    /// When an edit replaced it.
+    pub replaced_at: i64,
+}
+
+/// A comment with every earlier text it had, for moderators (COL-03).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentHistoryView {
+    /// The comment as it reads now.
+    pub comment: CommentView,
+    /// Its earlier texts, oldest first; empty when it was never edited.
+    pub versions: Vec<CommentVersionView>,
+}
+
 /// An idea's tally after a vote.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VoteTally {

@@ -52,6 +52,7 @@ pub(crate) mod column {
     pub(crate) const ATTACHMENTS_FILENAME: Column = Column::new("attachments", "filename");
     pub(crate) const ATTACHMENTS_SHA256: Column = Column::new("attachments", "sha256");
     pub(crate) const COMMENTS_BODY: Column = Column::new("comments", "body");
+    pub(crate) const COMMENT_REVISIONS_BODY: Column = Column::new("comment_revisions", "body");
     pub(crate) const DISCUSSIONS_DESCRIPTION: Column = Column::new("discussions", "description");
     pub(crate) const DISCUSSIONS_TITLE: Column = Column::new("discussions", "title");
     pub(crate) const IDEAS_BODY: Column = Column::new("ideas", "body");

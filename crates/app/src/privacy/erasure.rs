@@ -564,6 +564,7 @@ impl App {
             H::Comments => {
                 let comments = tx.workspace(ws).comments_by(person).await?;
                 e.report.comments = comments.len() as u64;
+                tx.workspace(ws).delete_comment_revisions_by(person).await?;
                 if anonymise {
                     let key = self
                         .keyring

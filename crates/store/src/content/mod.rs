@@ -1,6 +1,7 @@
 //! A workspace's content: ideas, comments, votes, ratings, attachments, links and merges.
 
 pub(crate) mod files;
+pub(crate) mod history;
 pub(crate) mod notifications;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;

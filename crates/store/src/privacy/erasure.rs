@@ -62,7 +62,8 @@ pub enum ErasureHandler {
     /// or purged with their threads; deletions the person made are attributed to the former
     /// member.
     Ideas,
-    /// Comments: anonymised or purged (replies move up).
+    /// Comments: anonymised or purged (replies move up). Their earlier versions go in both
+    /// modes: an anonymised comment keeps only its last text.
     Comments,
     /// Votes: attributed to the former member, or withdrawn.
     Votes,
@@ -434,6 +435,18 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "created_at",
             "updated_at",
             "deleted_at",
+        ],
+    ),
+    table(
+        "comment_revisions",
+        Some(H::Comments),
+        &["body"],
+        &[
+            "workspace_id",
+            "comment_id",
+            "id",
+            "written_at",
+            "replaced_at",
         ],
     ),
     table(

@@ -4,8 +4,8 @@ use ideaweave_domain::{CommentId, CriterionId, DiscussionId, IdeaId, SpaceId, Vo
 use serde_json::json;
 
 use super::models::{
-    Attachment, Comment, Discussion, Idea, IdeaSummary, NewComment, NewDiscussion, NewIdea,
-    NewSpace, Page, Space, VoteTally,
+    Attachment, Comment, CommentHistory, Discussion, Idea, IdeaSummary, NewComment, NewDiscussion,
+    NewIdea, NewSpace, Page, Space, VoteTally,
 };
 use super::{Body, Client, Reply};
 
@@ -135,6 +135,21 @@ impl Client {
     /// `GET /workspaces/{ws}/ideas/{idea}/comments`.
     pub async fn comments(&self, ws: &str, idea: IdeaId) -> Reply<Page<Comment>> {
         self.get(&format!("/workspaces/{ws}/ideas/{idea}/comments"))
+            .await
+    }
+
+    /// `PATCH /workspaces/{ws}/comments/{comment}`: replaces one's own comment's text.
+    pub async fn edit_comment(&self, ws: &str, comment: CommentId, body: &str) -> Reply<Comment> {
+        self.patch(
+            &format!("/workspaces/{ws}/comments/{comment}"),
+            json!({ "body": body }),
+        )
+        .await
+    }
+
+    /// `GET /workspaces/{ws}/comments/{comment}/history` (moderators).
+    pub async fn comment_history(&self, ws: &str, comment: CommentId) -> Reply<CommentHistory> {
+        self.get(&format!("/workspaces/{ws}/comments/{comment}/history"))
             .await
     }
 

@@ -232,6 +232,24 @@ pub struct Comment {
     pub body: String,
     pub body_html: String,
     pub deleted: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One earlier text of an edited comment.
+#[derive(Debug, Deserialize)]
+pub struct CommentVersion {
+    pub body: String,
+    pub body_html: String,
+    pub written_at: i64,
+    pub replaced_at: i64,
+}
+
+/// A comment with its earlier texts, as moderators see it.
+#[derive(Debug, Deserialize)]
+pub struct CommentHistory {
+    pub comment: Comment,
+    pub versions: Vec<CommentVersion>,
 }
 
 /// An idea's votes.

@@ -221,6 +221,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             content::comments::update_comment,
             content::comments::delete_comment
         ))
+        .routes(routes!(content::comments::comment_history))
         .routes(routes!(content::files::upload))
         .routes(routes!(
             content::files::get_attachment,

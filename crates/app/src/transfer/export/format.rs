@@ -114,6 +114,18 @@ pub struct CommentRecord {
     pub deleted_by: Option<Uuid>,
 }
 
+/// `comment_revisions/NNNNNN.jsonl`: the earlier texts of edited comments, after the comments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRevisionRecord {
+    pub id: Uuid,
+    pub comment_id: Uuid,
+    /// The text before the edit (Markdown).
+    pub body: String,
+    pub written_at: i64,
+    pub replaced_at: i64,
+}
+
 /// `votes/NNNNNN.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -274,7 +286,8 @@ pub fn valid_entry_path(path: &str) -> bool {
         return false;
     };
     match dir {
-        "discussions" | "ideas" | "comments" | "votes" | "ratings" | "attachments" | "links" => {
+        "discussions" | "ideas" | "comments" | "comment_revisions" | "votes" | "ratings"
+        | "attachments" | "links" => {
             name.len() == 12
                 && name.ends_with(".jsonl")
                 && name[..6].bytes().all(|b| b.is_ascii_digit())

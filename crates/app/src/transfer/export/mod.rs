@@ -34,7 +34,9 @@ use uuid::Uuid;
 
 use self::archive::{ArchiveWriter, MAX_CHUNK_BYTES, read_entries, verify};
 use self::format::*;
-use self::sections::{Comments, Discussions, Ideas, Links, Ratings, Section, Votes};
+use self::sections::{
+    CommentRevisions, Comments, Discussions, Ideas, Links, Ratings, Section, Votes,
+};
 use crate::OrInternal;
 use crate::platform::sealed::{Column, column};
 use crate::platform::sealed::{account, at};
@@ -308,6 +310,8 @@ impl App {
         self.export_section(&mut Ideas, &mut tx, ws, &mut w, &mut tally)
             .await?;
         self.export_section(&mut Comments, &mut tx, ws, &mut w, &mut tally)
+            .await?;
+        self.export_section(&mut CommentRevisions, &mut tx, ws, &mut w, &mut tally)
             .await?;
         self.export_section(&mut Votes, &mut tx, ws, &mut w, &mut tally)
             .await?;
@@ -1014,6 +1018,7 @@ impl<'a> Importer<'a> {
             Discussions::DIR => self.import_section::<Discussions>(path, data).await?,
             Ideas::DIR => self.import_section::<Ideas>(path, data).await?,
             Comments::DIR => self.import_section::<Comments>(path, data).await?,
+            CommentRevisions::DIR => self.import_section::<CommentRevisions>(path, data).await?,
             Votes::DIR => self.import_section::<Votes>(path, data).await?,
             Ratings::DIR => self.import_section::<Ratings>(path, data).await?,
             "attachments" => {

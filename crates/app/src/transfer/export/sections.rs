@@ -327,6 +327,83 @@ impl Section for Comments {
     }
 }
 
+/// Earlier texts of edited comments, each sealed again with its comment author's key.
+pub(super) struct CommentRevisions;
+
+impl Section for CommentRevisions {
+    const DIR: &'static str = "comment_revisions";
+    type Row = CommentRevisionRow;
+    type Cursor = Uuid;
+    type Record = CommentRevisionRecord;
+
+    fn page(
+        repo: &mut WorkspaceRepo<'_>,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> impl Future<Output = StoreResult<Vec<CommentRevisionRow>>> + Send {
+        repo.export_comment_revisions(after, limit)
+    }
+
+    fn cursor(row: &CommentRevisionRow) -> Uuid {
+        row.id
+    }
+
+    async fn record(
+        &mut self,
+        app: &App,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        r: CommentRevisionRow,
+    ) -> AppResult<CommentRevisionRecord> {
+        Ok(CommentRevisionRecord {
+            body: app
+                .open_text(tx, &at(ws, column::COMMENT_REVISIONS_BODY, r.id), &r.body)
+                .await?,
+            id: r.id,
+            comment_id: r.comment_id,
+            written_at: r.written_at,
+            replaced_at: r.replaced_at,
+        })
+    }
+
+    async fn import(imp: &mut Importer<'_>, rows: Vec<CommentRevisionRecord>) -> AppResult<()> {
+        let app = imp.app;
+        let now = app.now();
+        let (tx, ws) = imp.parts()?;
+        for r in rows {
+            // Sealed with the key of the comment's author, imported before: a version of a
+            // comment the archive does not hold is refused.
+            let author = tx
+                .workspace(ws)
+                .comment(CommentId(r.comment_id))
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "archive",
+                        format!(
+                            "comment version {} belongs to comment {}, which the archive does not hold",
+                            r.id, r.comment_id
+                        ),
+                    )
+                })?
+                .author_id;
+            let key = app
+                .keyring
+                .data_key(&mut tx.workspace(ws), Some(author), now)
+                .await?;
+            let row = CommentRevisionRow {
+                body: key.seal_text(ws, column::COMMENT_REVISIONS_BODY, r.id, &r.body)?,
+                id: r.id,
+                comment_id: r.comment_id,
+                written_at: r.written_at,
+                replaced_at: r.replaced_at,
+            };
+            tx.workspace(ws).insert_comment_revision(&row).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Votes (+1 or -1), one per idea and person.
 pub(super) struct Votes;
 

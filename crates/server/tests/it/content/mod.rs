@@ -1,6 +1,7 @@
 //! COL-01: ideas, their lists, votes, ratings, merges, deletion, comments, files and links,
 //! through the HTTP API.
 
+pub(crate) mod comments;
 pub(crate) mod manage;
 pub(crate) mod notifications;
 pub(crate) mod pages;

@@ -786,6 +786,15 @@ pub const ROUTES: &[Route] = &[
         true,
     ),
     r(
+        "comment_history",
+        "GET",
+        "/workspaces/{slug}/comments/{comment}/history",
+        N,
+        200,
+        ModPlus,
+        true,
+    ),
+    r(
         "delete_comment",
         "DELETE",
         "/workspaces/{slug}/comments/{comment}",

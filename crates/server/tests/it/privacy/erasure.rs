@@ -667,6 +667,27 @@ async fn canary_run(mode: &str) {
     assert_eq!(resp.status().as_u16(), 201);
     let idea: Value = resp.json().await.unwrap();
     let idea = idea["id"].as_str().unwrap().to_owned();
+    // Pat comments with the canary, then edits it out: the first text stays as an earlier
+    // version for moderators until the erasure, which takes it in both modes (COL-03).
+    let resp = as_pat("POST", format!("/workspaces/{slug}/ideas/{idea}/comments"))
+        .json(&json!({"body": format!("first draft {canary}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let comment: Value = resp.json().await.unwrap();
+    let resp = as_pat(
+        "PATCH",
+        format!(
+            "/workspaces/{slug}/comments/{}",
+            comment["id"].as_str().unwrap()
+        ),
+    )
+    .json(&json!({"body": format!("comment {marker}")}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
     let resp = as_pat(
         "POST",
         format!("/workspaces/{slug}/ideas/{idea}/attachments"),
@@ -712,6 +733,12 @@ async fn canary_run(mode: &str) {
     assert!(
         before.iter().any(|(_, b)| count(b, &canary) > 0),
         "the export holds Pat's name, address and file before the erasure"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|(n, b)| n.starts_with("comment_revisions/") && count(b, &canary) > 0),
+        "the export holds the first text of Pat's edited comment before the erasure"
     );
     let resp = as_pat("GET", "/me/personal-data".to_owned())
         .send()

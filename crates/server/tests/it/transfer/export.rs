@@ -130,6 +130,18 @@ async fn rich(t: &TestApp, slug: &str) -> TestWorkspace {
         json!({"body": "reply", "parent_id": c1}),
     )
     .await;
+    // Bo edits the first comment twice: two earlier versions travel with it (COL-03).
+    for text in ["first, edited", "first, edited again"] {
+        let (st, v) = with_token(
+            t,
+            "PATCH",
+            &format!("/workspaces/{slug}/comments/{c1}"),
+            &bo.token,
+            Some(json!({ "body": text })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+    }
     post(
         gone.token.clone(),
         format!("/workspaces/{slug}/ideas/{a}/comments"),
@@ -283,6 +295,12 @@ async fn lif_01_export_import_export_gives_the_same_content() {
     assert_eq!(manifest["format"], "ideaweave.workspace-export/1");
     assert_eq!(manifest["counts"]["ideas"], 4, "{manifest}");
     assert_eq!(manifest["counts"]["comments"], 3);
+    assert_eq!(manifest["counts"]["comment_revisions"], 2);
+    let versions = String::from_utf8(one["comment_revisions/000001.jsonl"].clone()).unwrap();
+    assert!(
+        versions.contains("\"body\":\"first\"") && versions.contains("\"first, edited\""),
+        "{versions}"
+    );
     assert_eq!(manifest["counts"]["attachments"], 1);
     assert!(one.keys().any(|k| k.starts_with("files/")));
 
@@ -409,6 +427,7 @@ async fn lif_01_every_record_of_an_export_follows_the_published_schema() {
             "discussions" => "discussion",
             "ideas" => "idea",
             "comments" => "comment",
+            "comment_revisions" => "comment_revision",
             "votes" => "vote",
             "ratings" => "rating",
             "attachments" => "attachment",

@@ -103,6 +103,39 @@ async fn enc_01_canaries_in_every_sealed_field_never_reach_a_store_in_clear() {
     )
     .await;
     assert_eq!(st, 201);
+    // An edited comment: its first text is kept as an earlier version, sealed too (COL-03).
+    let (st, edited) = with_token(
+        &t,
+        "POST",
+        &format!("/workspaces/{s}/ideas/{idea_id}/comments"),
+        tok,
+        Some(json!({"body": plant("comment_revision_body")})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (st, _) = with_token(
+        &t,
+        "PATCH",
+        &format!("/workspaces/{s}/comments/{}", id(&edited)),
+        tok,
+        Some(json!({"body": "rewritten"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, history) = with_token(
+        &t,
+        "GET",
+        &format!("/workspaces/{s}/comments/{}/history", id(&edited)),
+        tok,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        history["versions"][0]["body"],
+        canary("comment_revision_body"),
+        "the earlier version comes back to a moderator"
+    );
     let (st, _) = with_token(&t, "POST", &format!("/workspaces/{s}/ideas/{idea_id}/links"), tok,
         Some(json!({"url": format!("https://example.org/{}", plant("link_url")), "title": plant("link_title")}))).await;
     assert_eq!(st, 201);

@@ -63,3 +63,15 @@ pub async fn delete_comment(
     s.app.delete_comment(&m, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A comment with every earlier text it had (moderators of its space).
+#[utoipa::path(get, path = "/workspaces/{slug}/comments/{comment_id}/history", tag = "comments",
+    params(("slug" = String, Path), ("comment_id" = CommentId, Path)),
+    responses((status = 200, body = CommentHistoryView), (status = "4XX", body = ErrorBody)))]
+pub async fn comment_history(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, CommentId)>,
+) -> ApiResult<Json<CommentHistoryView>> {
+    Ok(Json(s.app.comment_history(&m, id).await?))
+}

@@ -12,8 +12,7 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use ideaweave_app::*;
 use ideaweave_domain::{
-    CommentId, CriterionId, DiscussionId, IdeaId, Role, SpaceId, StageId, VoteDirection,
-    paging::IdeaSort,
+    CriterionId, DiscussionId, IdeaId, Role, SpaceId, StageId, VoteDirection, paging::IdeaSort,
 };
 use serde::Deserialize;
 
@@ -21,11 +20,14 @@ use super::format::{iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
-    framed, input_problem, page,
+    framed, page,
 };
 use crate::AppState;
 
+mod comments;
 mod manage;
+
+use comments::{EditDraft, THREAD_COMMENTS, Thread};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -55,7 +57,22 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/ideas/{idea_id}/vote", post(vote))
         .route("/w/{slug}/ideas/{idea_id}/rate", post(rate))
-        .route("/w/{slug}/ideas/{idea_id}/comments", post(comment))
+        .route(
+            "/w/{slug}/ideas/{idea_id}/comments",
+            post(comments::comment),
+        )
+        .route(
+            "/w/{slug}/comments/{comment_id}/edit",
+            post(comments::edit_comment),
+        )
+        .route(
+            "/w/{slug}/comments/{comment_id}/delete",
+            post(comments::delete_comment),
+        )
+        .route(
+            "/w/{slug}/comments/{comment_id}/history",
+            get(comments::history_page),
+        )
         .route("/w/{slug}/ideas/{idea_id}/stage", post(set_stage))
         .route("/w/{slug}/ideas/{idea_id}/attachments", post(attach))
         .route("/w/{slug}/ideas/{idea_id}/links", post(add_link))
@@ -691,27 +708,6 @@ pub(crate) struct RatingRow {
     mine: u8,
 }
 
-/// A comment in the thread, with its depth for indentation.
-pub(crate) struct CommentRow {
-    id: CommentId,
-    depth: usize,
-    author: String,
-    body_html: String,
-    deleted: bool,
-    posted: String,
-    posted_iso: String,
-}
-
-/// The comment thread's data.
-pub(crate) struct Thread {
-    slug: String,
-    idea: IdeaId,
-    rows: Vec<CommentRow>,
-    can_comment: bool,
-    draft: String,
-    problem: Option<String>,
-}
-
 struct FileRow {
     id: ideaweave_domain::AttachmentId,
     filename: String,
@@ -756,6 +752,8 @@ framed!(IdeaPage);
 enum IdeaProblem {
     /// A comment was refused: shown in the comment form, which keeps the text.
     Comment(String),
+    /// An edit of a comment was refused: shown in that comment's edit form, open, with the text.
+    CommentEdit(EditDraft),
     /// A file was refused.
     Files(String),
     /// A link was refused.
@@ -793,76 +791,6 @@ fn ratings_of(slug: &str, idea: IdeaId, rows: &[RatingView], can_rate: bool) -> 
             .collect(),
         can_rate,
     }
-}
-
-/// Orders comments as a thread: each reply under its parent, depth capped for narrow screens.
-fn thread_rows(comments: Vec<CommentView>) -> Vec<CommentRow> {
-    use std::collections::HashMap;
-    let mut children: HashMap<Option<CommentId>, Vec<usize>> = HashMap::new();
-    let known: std::collections::HashSet<CommentId> = comments.iter().map(|c| c.id).collect();
-    for (i, c) in comments.iter().enumerate() {
-        // A reply whose parent is not on this page hangs at the top level.
-        let parent = c.parent_id.filter(|p| known.contains(p));
-        children.entry(parent).or_default().push(i);
-    }
-    let mut order = Vec::with_capacity(comments.len());
-    let mut stack: Vec<(usize, usize)> = children
-        .get(&None)
-        .map(|v| v.iter().rev().map(|&i| (i, 0)).collect())
-        .unwrap_or_default();
-    while let Some((i, depth)) = stack.pop() {
-        order.push((i, depth));
-        if let Some(kids) = children.get(&Some(comments[i].id)) {
-            stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
-        }
-    }
-    let mut slots: Vec<Option<CommentView>> = comments.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|(i, depth)| {
-            let c = slots[i].take()?;
-            Some(CommentRow {
-                id: c.id,
-                depth: depth.min(4),
-                author: c.author.map(|a| a.name).unwrap_or_default(),
-                body_html: c.body_html,
-                deleted: c.deleted,
-                posted: when(c.created_at),
-                posted_iso: iso(c.created_at),
-            })
-        })
-        .collect()
-}
-
-/// Most comments a thread shows.
-const THREAD_COMMENTS: u32 = 500;
-
-async fn thread_of(
-    s: &AppState,
-    w: &InWorkspace,
-    idea: IdeaId,
-    draft: String,
-    problem: Option<String>,
-) -> AppResult<Thread> {
-    let comments = s
-        .app
-        .comments(
-            &w.m,
-            idea,
-            PageQuery {
-                cursor: None,
-                limit: Some(THREAD_COMMENTS),
-            },
-        )
-        .await?;
-    Ok(Thread {
-        slug: w.ws.slug.clone(),
-        idea,
-        rows: thread_rows(comments.items),
-        can_comment: true,
-        draft,
-        problem,
-    })
 }
 
 /// Notices an idea page shows after a redirect.
@@ -930,21 +858,16 @@ async fn render_idea(
     };
     let (mut comment_problem, mut files_problem, mut links_problem, mut top_problem) =
         (None, None, None, None);
+    let mut edit = None;
     match problem {
         Some(IdeaProblem::Comment(p)) => comment_problem = Some(p),
+        Some(IdeaProblem::CommentEdit(e)) => edit = Some(e),
         Some(IdeaProblem::Files(p)) => files_problem = Some(p),
         Some(IdeaProblem::Links(p)) => links_problem = Some(p),
         Some(IdeaProblem::Moderation(p)) => top_problem = Some(p),
         None => {}
     }
-    let thread = Thread {
-        slug: w.ws.slug.clone(),
-        idea: id,
-        rows: thread_rows(comments),
-        can_comment: true,
-        draft,
-        problem: comment_problem,
-    };
+    let thread = Thread::of(&w, id, comments, draft, comment_problem, edit);
     let role = w.m.role();
     let slug = w.ws.slug.clone();
     Ok(page(
@@ -1138,51 +1061,6 @@ async fn rate(
         }
         Err(e) => app_error(w.c, e),
     })
-}
-
-#[derive(Template)]
-#[template(path = "partials/thread_fragment.html")]
-struct ThreadFragment {
-    c: Chrome,
-    thread: Thread,
-}
-framed!(ThreadFragment);
-
-async fn comment(
-    State(s): State<AppState>,
-    Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    WsForm { w, f }: WsForm,
-) -> PageResult {
-    let body = f.text("body");
-    let parent_id = f.parsed::<CommentId>("parent");
-    let (draft, problem) = match s
-        .app
-        .create_comment(
-            &w.m,
-            id,
-            CommentInput {
-                body: body.clone(),
-                parent_id,
-            },
-        )
-        .await
-    {
-        Ok(_) => (String::new(), None),
-        Err(e) => match input_problem(&e, w.c.tr) {
-            // The text comes back in the form, so nothing typed is lost.
-            Some(p) => (body, Some(p)),
-            None => return Err(PageError::new(w.c, e)),
-        },
-    };
-    if !from_htmx(&headers) {
-        if problem.is_some() {
-            return render_idea(&s, w, id, None, problem.map(IdeaProblem::Comment), draft).await;
-        }
-        return Ok(back_to_idea(&w, id, "comments"));
-    }
-    let thread = thread_of(&s, &w, id, draft, problem).await.or_page(&w.c)?;
-    Ok(page(StatusCode::OK, &ThreadFragment { c: w.c, thread }))
 }
 
 async fn set_stage(

@@ -1,0 +1,2 @@
+DROP INDEX comment_revisions_in_order;
+DROP TABLE comment_revisions;
