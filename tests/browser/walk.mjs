@@ -728,10 +728,19 @@ async function longWordsPath() {
   if (await linkForm.count()) {
     // The link form sits behind a disclosure: closed, it takes no room above the conversation.
     check('long words: the link form is folded away until asked for', (await page.locator('#link-url').count()) === 1 && !(await page.locator('#link-url').isVisible()), 'open or missing');
-    await page.click('#links details.disclosure summary');
+    await page.click('#links details.disclosure:not(.remove) summary');
     await page.fill('#link-url', url);
     await page.fill('#link-title', word);
     await Promise.all([page.waitForNavigation(), linkForm.locator('button[type=submit]').click()]);
+    // The idea's author removes it again, after a confirmation that names it (COL-03).
+    const remove = page.locator('#links details.remove').first();
+    check('long words: the link can be removed by the idea\'s author', (await remove.count()) === 1, 'no remove disclosure');
+    if (await remove.count()) {
+      await remove.locator('summary').click();
+      await shoot(page, 'link-remove-confirm');
+      await Promise.all([page.waitForNavigation(), remove.locator('button[type=submit]').click()]);
+      check('long words: the removed link is gone', (await page.locator('#links li a', { hasText: word.slice(0, 20) }).count()) === 0, 'still listed');
+    }
   }
   // More text fields: a space (name and description), a discussion in it (title and
   // description), an API token's name and the person's own display name (shown on most pages).

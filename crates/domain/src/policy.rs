@@ -134,7 +134,7 @@ pub enum Action {
     Detach {
         /// The space it is in.
         space: SpaceView,
-        /// True when the actor added it.
+        /// True when the actor added it or wrote the idea it is on.
         is_author: bool,
     },
     /// Create, list and revoke one's own API tokens.

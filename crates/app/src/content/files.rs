@@ -449,16 +449,18 @@ impl App {
         })
     }
 
-    /// Removes an attachment (its uploader or a moderator).
+    /// Removes an attachment (its uploader, the author of its idea, or a moderator).
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<()> {
+    /// Answers the idea it was on.
+    pub async fn delete_attachment(&self, m: &Member, id: AttachmentId) -> AppResult<IdeaId> {
         let mut tx = self.store.begin().await?;
         let (a, scope) = self.visible_attachment(&mut tx, m, id).await?;
         self.ensure_unrestricted(&mut tx, m, a.uploader_id).await?;
         let space = space_view(scope.space_private, scope.space_listed);
+        // The person who added it, or the author of the idea it is on (COL-03).
         m.allow(Action::Detach {
             space,
-            is_author: a.uploader_id == m.actor.user,
+            is_author: a.uploader_id == m.actor.user || scope.author_id == m.actor.user,
         })?;
         tx.workspace(m.workspace).delete_attachment(id).await?;
         self.audit_by(
@@ -471,7 +473,7 @@ impl App {
         .await?;
         tx.commit().await?;
         self.files.delete(&storage_key(m.workspace, id)).await?;
-        Ok(())
+        Ok(a.idea_id)
     }
 
     /// Adds a link to an idea or one of its comments.
@@ -518,9 +520,10 @@ impl App {
         Ok(view)
     }
 
-    /// Removes a link (whoever added it, or a moderator).
+    /// Removes a link (whoever added it, the author of its idea, or a moderator).
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<()> {
+    /// Answers the idea it was on.
+    pub async fn delete_link(&self, m: &Member, id: LinkId) -> AppResult<IdeaId> {
         let mut tx = self.store.begin().await?;
         let l = tx
             .workspace(m.workspace)
@@ -532,7 +535,7 @@ impl App {
         let space = space_view(scope.space_private, scope.space_listed);
         m.allow(Action::Detach {
             space,
-            is_author: l.created_by == m.actor.user,
+            is_author: l.created_by == m.actor.user || scope.author_id == m.actor.user,
         })?;
         tx.workspace(m.workspace).delete_link(id).await?;
         self.audit_by(
@@ -544,6 +547,6 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(l.idea_id)
     }
 }

@@ -2,6 +2,7 @@
 //! through the HTTP API.
 
 pub(crate) mod comments;
+pub(crate) mod files;
 pub(crate) mod manage;
 pub(crate) mod notifications;
 pub(crate) mod pages;

@@ -416,7 +416,7 @@ async fn col_01_a_refused_idea_says_at_each_field_what_is_wrong_in_the_readers_l
 }
 
 /// Uploads `bytes` as `name` through the idea page's file form.
-async fn attach_on_page(
+pub(crate) async fn attach_on_page(
     t: &TestApp,
     s: &Session,
     slug: &str,

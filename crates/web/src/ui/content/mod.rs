@@ -25,6 +25,7 @@ use super::{
 use crate::AppState;
 
 mod comments;
+mod files;
 mod manage;
 
 use comments::{EditDraft, THREAD_COMMENTS, Thread};
@@ -74,8 +75,13 @@ pub(crate) fn router() -> Router<AppState> {
             get(comments::history_page),
         )
         .route("/w/{slug}/ideas/{idea_id}/stage", post(set_stage))
-        .route("/w/{slug}/ideas/{idea_id}/attachments", post(attach))
-        .route("/w/{slug}/ideas/{idea_id}/links", post(add_link))
+        .route("/w/{slug}/ideas/{idea_id}/attachments", post(files::attach))
+        .route("/w/{slug}/ideas/{idea_id}/links", post(files::add_link))
+        .route(
+            "/w/{slug}/attachments/{attachment_id}/remove",
+            post(files::remove_file),
+        )
+        .route("/w/{slug}/links/{link_id}/remove", post(files::remove_link))
         .route("/w/{slug}/ideas/{idea_id}/restore", post(restore_idea))
         .route("/w/{slug}/ideas/{idea_id}/merge", post(merge_idea))
         .route("/w/{slug}/ideas/{idea_id}/unmerge", post(unmerge_idea))
@@ -712,6 +718,17 @@ struct FileRow {
     id: ideaweave_domain::AttachmentId,
     filename: String,
     size: String,
+    /// The reader may remove it: they added it, wrote the idea, or moderate.
+    removable: bool,
+}
+
+/// A link on the idea, ready to show.
+struct LinkRow {
+    id: ideaweave_domain::LinkId,
+    url: String,
+    /// Its title, or its address when it has none.
+    label: String,
+    removable: bool,
 }
 
 struct MergeRow {
@@ -734,6 +751,7 @@ struct IdeaPage {
     ratings: Ratings,
     thread: Thread,
     files: Vec<FileRow>,
+    links: Vec<LinkRow>,
     merges: Vec<MergeRow>,
     stages: Vec<StageView>,
     can_edit: bool,
@@ -801,26 +819,6 @@ fn notice_key(notice: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// Why a file was refused, for the redirect after the upload (the page then shows it at the
-/// file field): the form's own URL is not left in the address bar.
-fn file_refusal_code(e: &AppError) -> &'static str {
-    match e {
-        AppError::TooLarge(_) => "file-too-large",
-        AppError::UnsupportedType(_) => "file-type",
-        _ => "file-refused",
-    }
-}
-
-/// Back to the idea page, whose file field then says why the file was refused.
-fn refused_file(w: &InWorkspace, id: IdeaId, e: &AppError) -> Response {
-    Redirect::to(&format!(
-        "/w/{}/ideas/{id}?file={}#files",
-        w.ws.slug,
-        file_refusal_code(e)
-    ))
-    .into_response()
-}
-
 /// The file field's message for a [`file_refusal_code`].
 fn file_refusal(tr: &crate::ui::i18n::Catalog, code: &str, max_upload: &str) -> Option<String> {
     let key = match code {
@@ -870,6 +868,13 @@ async fn render_idea(
     let thread = Thread::of(&w, id, comments, draft, comment_problem, edit);
     let role = w.m.role();
     let slug = w.ws.slug.clone();
+    // The policy's rule for removing a file or link (Action::Detach), to offer the form only to
+    // those the use case will let through.
+    let me = w.m.actor.user;
+    let wrote_idea = idea.summary.author.id == me;
+    let may_remove = |added_by: ideaweave_domain::UserId| {
+        role >= Role::Moderator || (role >= Role::Member && (added_by == me || wrote_idea))
+    };
     Ok(page(
         status,
         &IdeaPage {
@@ -886,6 +891,22 @@ async fn render_idea(
                     id: a.id,
                     filename: a.filename.clone(),
                     size: size(a.size_bytes),
+                    removable: may_remove(a.uploader_id),
+                })
+                .collect(),
+            links: idea
+                .links
+                .iter()
+                .filter(|l| l.comment_id.is_none())
+                .map(|l| LinkRow {
+                    id: l.id,
+                    url: l.url.clone(),
+                    label: if l.title.is_empty() {
+                        l.url.clone()
+                    } else {
+                        l.title.clone()
+                    },
+                    removable: may_remove(l.created_by),
                 })
                 .collect(),
             merges: idea
@@ -1080,80 +1101,6 @@ async fn set_stage(
             Err(e) => app_error(w.c, e),
         },
     )
-}
-
-async fn attach(
-    State(s): State<AppState>,
-    w: InWorkspace,
-    Id(id): Id<IdeaId>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> PageResult {
-    let Ok(mut multipart) = multipart else {
-        return Ok(stale_form(&headers));
-    };
-    let mut csrf = String::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let e = multipart_problem(e);
-                if matches!(e, AppError::TooLarge(_)) {
-                    return Ok(refused_file(&w, id, &e));
-                }
-                return Err(PageError::new(w.c, e));
-            }
-        };
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                if !super::guard::csrf_ok(Some(&w.c.csrf), &csrf) {
-                    return Ok(stale_form(&headers));
-                }
-                let filename = field.file_name().unwrap_or_default().to_owned();
-                if filename.is_empty() {
-                    break;
-                }
-                let body = field.map(|piece| piece.map_err(multipart_problem));
-                return match s.app.upload(&w.m, id, None, &filename, body).await {
-                    Ok(_) => Ok(back_to_idea(&w, id, "files")),
-                    Err(e) if crate::error::meaning(&e).shown => Ok(refused_file(&w, id, &e)),
-                    Err(e) => Err(PageError::new(w.c, e)),
-                };
-            }
-            _ => {}
-        }
-    }
-    let problem = w.c.tr.get("idea.choose_file").to_owned();
-    render_idea(
-        &s,
-        w,
-        id,
-        None,
-        Some(IdeaProblem::Files(problem)),
-        String::new(),
-    )
-    .await
-}
-
-async fn add_link(
-    State(s): State<AppState>,
-    Id(id): Id<IdeaId>,
-    WsForm { w, f }: WsForm,
-) -> PageResult {
-    let input = LinkInput {
-        url: f.text("url"),
-        title: f.text("title"),
-        comment_id: None,
-    };
-    Ok(match s.app.add_link(&w.m, id, input).await {
-        Ok(_) => back_to_idea(&w, id, "links"),
-        Err(e) => {
-            let p = form_problem(e, &w.c)?;
-            render_idea(&s, w, id, None, Some(IdeaProblem::Links(p)), String::new()).await?
-        }
-    })
 }
 
 // ---- moderation ------------------------------------------------------------------------------
