@@ -618,6 +618,21 @@ async function newMemberPath() {
   check('the member switches to a daily digest', (await page.locator('#notify-demo').inputValue()) === 'daily', page.url());
   await page.goto(ideaUrl);
   check('the author sees the comments', thread.includes('two ladders') && thread.includes('Thanks, noted') && thread.includes('without any script'), thread);
+  // The bell counts what the others did; the notifications centre lists it and opens the idea
+  // (COL-04). The deleted slip told nothing that stays.
+  const bell = await page.locator('.wsnav .bell .count').innerText().catch(() => '');
+  check('the bell counts the unread notifications', parseInt(bell, 10) >= 2, `bell "${bell}"`);
+  await Promise.all([page.waitForNavigation(), page.click('.wsnav .bell')]);
+  const notices = page.locator('.notice');
+  check('the notifications centre lists the comments on the idea', (await notices.filter({ hasText: 'commented on your idea' }).count()) >= 2, await page.locator('main').innerText());
+  check('a deleted comment takes its notification with it', (await notices.filter({ hasText: 'meant for another idea' }).count()) === 0, 'still listed');
+  await shoot(page, 'notifications');
+  await Promise.all([page.waitForNavigation(), notices.first().locator('a').click()]);
+  check('a notification opens its idea', page.url().startsWith(ideaUrl), page.url());
+  // Following: the author follows the discussion from its page.
+  await page.goto(`${base}${target}`);
+  await Promise.all([page.waitForNavigation(), page.click('#follow button[type=submit]')]);
+  check('a discussion is followed from its page', (await page.locator('#follow', { hasText: 'You follow this' }).count()) === 1, await page.locator('#follow').innerText());
 
   // Hostile text in every field of an idea and a comment: shown as text, never run.
   let dialogs = 0;
@@ -913,13 +928,27 @@ async function matrixPath() {
   }
   await page.goto(`${base}/w/demo`);
   const space = await page.$$eval('a[href*="/spaces/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
+  // An edited comment, for its earlier versions' page (moderators).
+  let history = null;
+  if (idea) {
+    await page.goto(`${base}${idea}`);
+    await page.fill('#new-comment', 'Checked on every screen.');
+    await page.click('#comment-submit');
+    const mine = page.locator('.comment', { hasText: 'Checked on every screen.' }).last();
+    await mine.waitFor({ timeout: 30000 }).catch(() => null);
+    await mine.locator('details.edit summary').click().catch(() => null);
+    await mine.locator('details.edit textarea').fill('Checked on every screen, in both languages.').catch(() => null);
+    await mine.locator('details.edit button[type=submit]').click().catch(() => null);
+    await page.waitForSelector('.comment >> text=in both languages', { timeout: 30000 }).catch(() => null);
+    history = await page.$$eval('a[href$="/history"]', (as) => as.map((a) => a.getAttribute('href'))[0]).catch(() => null);
+  }
   await context.close();
   const pages = [
     ['home', '/'], ['workspace', '/w/demo'], ['space', space], ['discussion', discussion],
     ['board', `${discussion}?view=board`], ['idea', idea], ['discussion-manage', `${discussion}/manage`],
     ['members', '/w/demo/members'], ['settings', '/w/demo/settings'], ['sign-in-setup', '/w/demo/settings/sign-in'],
     ['tokens', '/w/demo/tokens'], ['support', '/w/demo/support'], ['audit', '/w/demo/audit'],
-    ['requests', '/w/demo/requests'], ['account', '/account'], ['security', '/account/security'],
+    ['requests', '/w/demo/requests'], ['notifications', '/w/demo/notifications'], ['comment-history', history], ['account', '/account'], ['security', '/account/security'],
   ];
   for (const scheme of ['light', 'dark']) {
     for (const [lang, locale] of [['en', 'en-GB'], ['de', 'de-DE']]) {

@@ -23,13 +23,14 @@ use ideaweave_domain::{Role, WorkspaceId};
 use ideaweave_store::{FileStore, Store};
 
 pub use content::files::Download;
+pub use content::inbox::{FollowState, Inbox, InboxQuery, NotificationView};
 pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use content::views::*;
 pub use error::{AppError, AppResult, Cause, Internal, OrInternal, WaitUnit, rounded_wait};
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
-pub use identity::auth::{Credential, LoginOutcome, Principal, SessionFacts, SignInStep};
+pub use identity::auth::{Credential, Entered, LoginOutcome, Principal, SessionFacts, SignInStep};
 pub use identity::email_change::{EmailChangeInfo, EmailChangeInput};
 pub use identity::mfa::{
     CHALLENGE_ATTEMPTS, RECOVERY_CODES, ReauthMethods, RecoveryCodes, RotatedSession,

@@ -120,16 +120,30 @@ pub fn render(markdown: &str) -> String {
 pub fn excerpt(markdown: &str, max_chars: usize) -> String {
     let mut out = String::new();
     for event in Parser::new(markdown) {
-        if let pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) = event {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            // Words of different lines, paragraphs or list items stay apart; the words of a
+            // bold or linked phrase run on (`**by**` in "racks **by** the" is one word).
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(tag)
+                if !matches!(
+                    tag,
+                    TagEnd::Emphasis
+                        | TagEnd::Strong
+                        | TagEnd::Strikethrough
+                        | TagEnd::Link
+                        | TagEnd::Image
+                ) =>
+            {
+                out.push(' ')
             }
-            out.push_str(&t);
+            _ => {}
         }
-        if out.chars().count() > max_chars {
+        if out.chars().count() > max_chars * 2 + 16 {
             break;
         }
     }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     if out.chars().count() > max_chars {
         let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
         format!("{}…", cut.trim_end())
@@ -141,6 +155,19 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::render;
+
+    #[test]
+    fn excerpts_are_the_words_with_single_spaces() {
+        use super::excerpt;
+        assert_eq!(
+            excerpt("Two racks **by** the door", 100),
+            "Two racks by the door"
+        );
+        assert_eq!(excerpt("a\nb\n\n- c\n- d", 100), "a b c d");
+        assert_eq!(excerpt("**bold**word `code`", 100), "boldword code");
+        assert_eq!(excerpt("abcdef ghij", 5), "abcd…");
+        assert_eq!(excerpt("", 5), "");
+    }
 
     #[test]
     fn renders_markdown() {

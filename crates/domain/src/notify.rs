@@ -1,14 +1,16 @@
 //! Email notifications (COL-04): how a member wants to hear of activity that concerns them, and
 //! who is told of what.
 //!
-//! Three kinds of activity notify, and nothing else does:
+//! Four kinds of activity notify, and nothing else does:
 //!
-//! - a comment on an idea tells the idea's author;
+//! - a comment on an idea tells the idea's author and everyone following the idea;
 //! - a reply also tells the author of the comment it answers;
-//! - moving an idea to another stage tells the idea's author.
+//! - moving an idea to another stage tells the idea's author and the idea's followers;
+//! - a new idea tells everyone following its discussion.
 //!
-//! Nobody is told of their own action, and a person told for two reasons at once (a reply to
-//! one's own comment on one's own idea) gets one notification, as the reply. [`recipients`] only
+//! Nobody is told of their own action, and a person told for several reasons at once (a reply
+//! to one's own comment on one's own idea, which one also follows) gets one notification, for
+//! the most personal reason: their comment, then their idea, then what they follow. [`recipients`] only
 //! decides who would be told; the application then drops everyone who is no longer a member, can
 //! no longer see the idea's space ([`may_be_told`]), was erased, or turned notifications off.
 
@@ -86,10 +88,12 @@ pub enum Activity {
         /// Who wrote the idea.
         idea_author: UserId,
     },
+    /// A new idea was posted in a discussion.
+    IdeaPosted,
 }
 
 /// Why someone is told: what the message says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
     /// Someone commented on your idea.
@@ -98,11 +102,26 @@ pub enum Reason {
     Reply,
     /// Your idea moved to another stage.
     Stage,
+    /// Someone commented on an idea you follow.
+    #[serde(rename = "followed_comment")]
+    FollowedComment,
+    /// An idea you follow moved to another stage.
+    #[serde(rename = "followed_stage")]
+    FollowedStage,
+    /// A new idea in a discussion you follow.
+    #[serde(rename = "new_idea")]
+    NewIdea,
 }
 
 /// Who would be told of `activity` by `actor`, each once, with why; never the actor.
-pub fn recipients(activity: Activity, actor: UserId) -> Vec<(UserId, Reason)> {
-    let mut out: Vec<(UserId, Reason)> = Vec::with_capacity(2);
+/// `followers` follow the idea (for a comment or a stage change) or the discussion (for a new
+/// idea).
+pub fn recipients(
+    activity: Activity,
+    actor: UserId,
+    followers: &[UserId],
+) -> Vec<(UserId, Reason)> {
+    let mut out: Vec<(UserId, Reason)> = Vec::with_capacity(2 + followers.len());
     let mut add = |user: UserId, reason: Reason| {
         if user != actor && !out.iter().any(|(u, _)| *u == user) {
             out.push((user, reason));
@@ -119,6 +138,15 @@ pub fn recipients(activity: Activity, actor: UserId) -> Vec<(UserId, Reason)> {
             add(idea_author, Reason::Comment);
         }
         Activity::StageChanged { idea_author } => add(idea_author, Reason::Stage),
+        Activity::IdeaPosted => {}
+    }
+    let because = match activity {
+        Activity::Commented { .. } => Reason::FollowedComment,
+        Activity::StageChanged { .. } => Reason::FollowedStage,
+        Activity::IdeaPosted => Reason::NewIdea,
+    };
+    for f in followers {
+        add(*f, because);
     }
     out
 }
@@ -157,25 +185,60 @@ mod tests {
             idea_author: ann,
             parent_author,
         };
-        assert_eq!(recipients(comment(None), bob), vec![(ann, Reason::Comment)]);
-        assert_eq!(recipients(comment(None), ann), vec![]);
         assert_eq!(
-            recipients(comment(Some(cat)), bob),
+            recipients(comment(None), bob, &[]),
+            vec![(ann, Reason::Comment)]
+        );
+        assert_eq!(recipients(comment(None), ann, &[]), vec![]);
+        assert_eq!(
+            recipients(comment(Some(cat)), bob, &[]),
             vec![(cat, Reason::Reply), (ann, Reason::Comment)]
         );
         // Told once, as the reply, when the idea's author wrote the comment answered.
         assert_eq!(
-            recipients(comment(Some(ann)), bob),
+            recipients(comment(Some(ann)), bob, &[]),
             vec![(ann, Reason::Reply)]
         );
         // Replying to oneself tells only the idea's author.
         assert_eq!(
-            recipients(comment(Some(bob)), bob),
+            recipients(comment(Some(bob)), bob, &[]),
             vec![(ann, Reason::Comment)]
         );
         let moved = Activity::StageChanged { idea_author: ann };
-        assert_eq!(recipients(moved, bob), vec![(ann, Reason::Stage)]);
-        assert_eq!(recipients(moved, ann), vec![]);
+        assert_eq!(recipients(moved, bob, &[]), vec![(ann, Reason::Stage)]);
+        assert_eq!(recipients(moved, ann, &[]), vec![]);
+    }
+
+    #[test]
+    fn col_04_followers_are_told_once_for_their_most_personal_reason() {
+        let (ann, bob, cat, dan) = (UserId::new(), UserId::new(), UserId::new(), UserId::new());
+        let comment = Activity::Commented {
+            idea_author: ann,
+            parent_author: Some(cat),
+        };
+        // Ann (the author) and Cat (answered) follow too: each is told once, as before.
+        assert_eq!(
+            recipients(comment, bob, &[ann, bob, cat, dan]),
+            vec![
+                (cat, Reason::Reply),
+                (ann, Reason::Comment),
+                (dan, Reason::FollowedComment)
+            ],
+            "the actor is never told, even as a follower"
+        );
+        let moved = Activity::StageChanged { idea_author: ann };
+        assert_eq!(
+            recipients(moved, bob, &[dan, dan]),
+            vec![(ann, Reason::Stage), (dan, Reason::FollowedStage)]
+        );
+        assert_eq!(
+            recipients(Activity::IdeaPosted, ann, &[ann, dan]),
+            vec![(dan, Reason::NewIdea)]
+        );
+        assert_eq!(
+            serde_json::to_value(Reason::FollowedComment).unwrap(),
+            "followed_comment"
+        );
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub use content::files::{
     make_private_file,
 };
 pub use content::history::CommentRevisionRow;
+pub use content::inbox::{InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use identity::email_change::EmailChangeRow;
@@ -58,7 +59,7 @@ pub use identity::instance::NewUser;
 pub use identity::sso::{NewSsoLogin, OidcConfigRecord, SamlConfigRecord, SsoLoginRecord};
 pub use identity::{
     CeremonyRecord, NewPasskey, NewSession, PasskeyRecord, SessionEntry, SessionListing,
-    ThrottleRecord, TotpRecord,
+    ThrottleRecord, TotpRecord, UNREAD_COUNTED,
 };
 pub use platform::keys::{
     DekRecord, KekRecord, MasterWrappedRecord, MasterWrappedTable, StoredKek,
@@ -93,6 +94,7 @@ pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
     let modules: &[(&str, &[(&str, &str)])] = &[
         ("content", content::sql::ALL),
         ("content::history", content::history::sql::ALL),
+        ("content::inbox", content::inbox::sql::ALL),
         ("content::notifications", content::notifications::sql::ALL),
         ("identity::email_change", identity::email_change::sql::ALL),
         ("identity::instance", identity::instance::sql::ALL),

@@ -177,6 +177,7 @@ impl App {
             m,
             Happened::Comment {
                 idea,
+                id,
                 parent: input.parent_id,
                 body: body.as_str(),
             },
@@ -315,6 +316,8 @@ impl App {
         repo.lock_idea(c.idea_id).await?;
         repo.set_comment_deleted(id, Some(m.actor.user), self.now())
             .await?;
+        // What told of it goes too: the notifications centre shows a comment's current text.
+        repo.delete_inbox_items_of_comment(id).await?;
         repo.recount_idea(c.idea_id).await?;
         self.audit_by(
             &mut tx,

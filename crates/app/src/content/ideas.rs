@@ -259,6 +259,15 @@ impl App {
             now,
         )
         .await?;
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Idea {
+                idea: id,
+                discussion,
+            },
+        )
+        .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -406,6 +415,7 @@ impl App {
             attachments,
             links,
             merges,
+            following: found.following,
         };
         Ok((view, found.comments))
     }

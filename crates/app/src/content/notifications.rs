@@ -1,17 +1,24 @@
-//! Email notifications per member preference (COL-04).
+//! Notifications (COL-04): in the workspace's notifications centre always, and by email per
+//! member preference.
 //!
 //! **What notifies whom** (the rule itself is [`ideaweave_domain::notify::recipients`]):
 //!
-//! - a comment on an idea notifies the idea's author;
+//! - a comment on an idea notifies the idea's author and the idea's followers;
 //! - a reply also notifies the author of the comment it answers (unless that comment is deleted);
-//! - moving an idea to another stage notifies the idea's author.
+//! - moving an idea to another stage notifies the idea's author and its followers;
+//! - a new idea notifies the followers of its discussion.
 //!
 //! Nothing else notifies. A person is never told of their own action, and is told only while
 //! they are a member of the workspace, may see the idea's space (the policy's
 //! `can_see_space`, the same rule as reading it: a member unlisted from a private space hears
-//! nothing more of it), and have not been erased (their data key in the workspace exists).
+//! nothing more of it), have not restricted processing (DSR-04), and have not been erased
+//! (their data key in the workspace exists).
 //!
-//! **Preferences**, per member and workspace ([`NotificationPreference`], default instant):
+//! **In the workspace**: everyone told gets an item in their inbox (`inbox_items`, see
+//! [`crate::content::inbox`]), with or without a mail server and whatever their email
+//! preference.
+//!
+//! **By email**, per member and workspace ([`NotificationPreference`], default instant):
 //!
 //! - *instant*: an email is queued in the outbox in the transaction of the event itself, sealed
 //!   with the workspace's key like all workspace mail;
@@ -20,10 +27,10 @@
 //!   listing every waiting item once the oldest has waited [`DIGEST_AFTER`]; the items are
 //!   deleted as the digest is queued. Items whose idea the member can no longer see, or whose
 //!   idea was deleted, or whose actor was erased, are left out then;
-//! - *off*: nothing is recorded, and choosing it drops the items waiting (choosing instant
-//!   instead lets them go out in the digest they were waiting for).
+//! - *off*: no email, and choosing it drops the items waiting (choosing instant instead lets
+//!   them go out in the digest they were waiting for).
 //!
-//! Without a mail server nothing is recorded at all. A member who leaves or is removed loses
+//! Without a mail server no email is queued or waits. A member who leaves or is removed loses
 //! their preference and waiting items with the membership; erasing a member
 //! ([`App::shred_member_data`]) deletes their waiting items.
 //!
@@ -38,7 +45,7 @@ use ideaweave_domain::notify::{Activity, Reason, may_be_told, recipients};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::MemberRecord;
-use ideaweave_store::{NotifiedIdea, Tx};
+use ideaweave_store::{NewInboxItem, NotifiedIdea, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -83,33 +90,41 @@ pub(crate) enum Happened<'a> {
     /// A comment was posted on `idea`, answering `parent` if set.
     Comment {
         idea: IdeaId,
+        id: CommentId,
         parent: Option<CommentId>,
         body: &'a str,
     },
     /// `idea` is about to move to the stage `to`.
     Stage { idea: IdeaId, to: StageId },
+    /// `idea` was just posted in `discussion`.
+    Idea {
+        idea: IdeaId,
+        discussion: DiscussionId,
+    },
 }
 
 impl Happened<'_> {
     fn idea(&self) -> IdeaId {
         match self {
-            Happened::Comment { idea, .. } | Happened::Stage { idea, .. } => *idea,
+            Happened::Comment { idea, .. }
+            | Happened::Stage { idea, .. }
+            | Happened::Idea { idea, .. } => *idea,
         }
     }
 }
 
-/// An item waiting for a digest, as sealed.
+/// What a notification says, as sealed in an inbox or waiting for a digest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Item {
+pub(crate) struct Item {
     #[serde(rename = "r")]
-    reason: Reason,
+    pub(crate) reason: Reason,
     /// Who acted.
     #[serde(rename = "a")]
-    actor: String,
+    pub(crate) actor: String,
     #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
-    excerpt: Option<String>,
+    pub(crate) excerpt: Option<String>,
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
-    stage: Option<String>,
+    pub(crate) stage: Option<String>,
 }
 
 /// One thing to tell, with the idea it is about.
@@ -141,6 +156,14 @@ impl Notice {
                 "{a} moved your idea \"{t}\" to the stage \"{}\"",
                 self.item.stage.as_deref().unwrap_or_default()
             ),
+            Reason::FollowedComment => format!("{a} commented on \"{t}\", which you follow"),
+            Reason::FollowedStage => format!(
+                "{a} moved \"{t}\", which you follow, to the stage \"{}\"",
+                self.item.stage.as_deref().unwrap_or_default()
+            ),
+            Reason::NewIdea => {
+                format!("{a} posted the idea \"{t}\" in a discussion you follow")
+            }
         }
     }
 
@@ -156,6 +179,16 @@ impl Notice {
                 "<strong>{a}</strong> moved your idea \"{t}\" to the stage \"{}\"",
                 e(self.item.stage.as_deref().unwrap_or_default())
             ),
+            Reason::FollowedComment => {
+                format!("<strong>{a}</strong> commented on \"{t}\", which you follow")
+            }
+            Reason::FollowedStage => format!(
+                "<strong>{a}</strong> moved \"{t}\", which you follow, to the stage \"{}\"",
+                e(self.item.stage.as_deref().unwrap_or_default())
+            ),
+            Reason::NewIdea => {
+                format!("<strong>{a}</strong> posted the idea \"{t}\" in a discussion you follow")
+            }
         }
     }
 
@@ -191,10 +224,12 @@ fn instant_mail(to: &str, workspace: &str, n: &Notice) -> OutgoingMail {
     let subject = match n.item.reason {
         Reason::Comment => format!("New comment on \"{t}\""),
         Reason::Reply => format!("New reply to your comment on \"{t}\""),
-        Reason::Stage => format!(
+        Reason::Stage | Reason::FollowedStage => format!(
             "\"{t}\" moved to {}",
             n.item.stage.as_deref().unwrap_or_default()
         ),
+        Reason::FollowedComment => format!("New comment on \"{t}\", which you follow"),
+        Reason::NewIdea => format!("New idea: \"{t}\""),
     };
     let text = format!(
         "In the workspace \"{workspace}\" on Ideaweave, {}\n\n{TEXT_FOOTER}\n",
@@ -249,6 +284,10 @@ fn pending_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'st
     at(ws, column::PENDING_NOTIFICATIONS_ITEM, id)
 }
 
+pub(crate) fn inbox_place(ws: WorkspaceId, id: uuid::Uuid) -> ideaweave_crypto::Place<'static> {
+    at(ws, column::INBOX_ITEMS_ITEM, id)
+}
+
 impl App {
     /// The caller's notification preference in this workspace (instant unless they chose).
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
@@ -296,19 +335,17 @@ impl App {
         Ok(())
     }
 
-    /// Tells the people concerned of what `m` did, inside the transaction that does it: queues
-    /// an email for those who want one at once, records an item for those who want a digest.
-    /// Call it before the change itself for a stage change (the idea's stage is still the old
-    /// one), after it for a comment.
+    /// Tells the people concerned of what `m` did, inside the transaction that does it: puts a
+    /// notification in each one's inbox (with or without a mail server), and, by their email
+    /// preference, queues an email at once or records an item for their digest. Call it before
+    /// the change itself for a stage change (the idea's stage is still the old one), after it
+    /// for a comment or a new idea.
     pub(crate) async fn notify(
         &self,
         tx: &mut Tx,
         m: &Member,
         what: Happened<'_>,
     ) -> AppResult<()> {
-        if !self.settings.mail_enabled {
-            return Ok(());
-        }
         let ws = m.workspace;
         let idea_id = what.idea();
         let Some(idea) = tx
@@ -318,7 +355,7 @@ impl App {
         else {
             return Ok(());
         };
-        let activity = match &what {
+        let (activity, followers) = match &what {
             Happened::Comment { parent, .. } => {
                 let parent_author = match parent {
                     Some(p) => tx
@@ -329,28 +366,36 @@ impl App {
                         .map(|c| c.author_id),
                     None => None,
                 };
-                Activity::Commented {
-                    idea_author: idea.author_id,
-                    parent_author,
-                }
+                (
+                    Activity::Commented {
+                        idea_author: idea.author_id,
+                        parent_author,
+                    },
+                    tx.workspace(ws).idea_followers(idea_id).await?,
+                )
             }
             Happened::Stage { to, .. } => {
                 if idea.stage_id == *to {
                     return Ok(());
                 }
-                Activity::StageChanged {
-                    idea_author: idea.author_id,
-                }
+                (
+                    Activity::StageChanged {
+                        idea_author: idea.author_id,
+                    },
+                    tx.workspace(ws).idea_followers(idea_id).await?,
+                )
             }
+            Happened::Idea { discussion, .. } => (
+                Activity::IdeaPosted,
+                tx.workspace(ws).discussion_followers(*discussion).await?,
+            ),
         };
         let mut told = Vec::new();
-        for (user, reason) in recipients(activity, m.actor.user) {
+        for (user, reason) in recipients(activity, m.actor.user, &followers) {
             let Some(r) = self.recipient(tx, ws, user).await? else {
                 continue;
             };
-            if r.preference == NotificationPreference::Off
-                || self.visible_to(tx, ws, idea_id, &r).await?.is_none()
-            {
+            if self.visible_to(tx, ws, idea_id, &r).await?.is_none() {
                 continue;
             }
             told.push((r, reason));
@@ -359,7 +404,7 @@ impl App {
             return Ok(());
         }
 
-        // What every message says, worked out once.
+        // What every notification says, worked out once.
         let actor = match tx.workspace(ws).member(m.actor.user).await? {
             Some(a) => {
                 self.open_text(tx, &account(column::USERS_NAME, a.user_id), &a.name)
@@ -369,7 +414,7 @@ impl App {
         };
         let excerpt = match &what {
             Happened::Comment { body, .. } => Some(markdown::excerpt(body, EXCERPT_CHARS)),
-            Happened::Stage { .. } => None,
+            Happened::Stage { .. } | Happened::Idea { .. } => None,
         };
         let stage = match &what {
             Happened::Stage { to, .. } => self
@@ -378,9 +423,15 @@ impl App {
                 .into_iter()
                 .find(|s| s.id == *to)
                 .map(|s| s.name),
-            Happened::Comment { .. } => None,
+            Happened::Comment { .. } | Happened::Idea { .. } => None,
         };
         let now = self.now();
+        // Every item holds the actor's words (the excerpt) and name: sealed with their key,
+        // erasing them erases it.
+        let key = self
+            .keyring
+            .data_key(&mut tx.workspace(ws), Some(m.actor.user), now)
+            .await?;
         // The workspace's name and the idea's title, opened for the first instant email.
         let mut opened: Option<(String, String)> = None;
         for (r, reason) in told {
@@ -390,6 +441,33 @@ impl App {
                 excerpt: excerpt.clone(),
                 stage: stage.clone(),
             };
+            // The centre shows the comment as it reads when opened (edited, or gone when
+            // deleted), so its item holds no excerpt.
+            let in_app = Item {
+                excerpt: None,
+                ..item.clone()
+            };
+            let sealed_in_app = serde_json::to_vec(&in_app).or_internal("notification item")?;
+            let id = uuid::Uuid::now_v7();
+            tx.workspace(ws)
+                .insert_inbox_item(
+                    &NewInboxItem {
+                        id,
+                        user: r.member.user_id,
+                        idea: idea_id,
+                        comment: match &what {
+                            Happened::Comment { id, .. } => Some(*id),
+                            Happened::Stage { .. } | Happened::Idea { .. } => None,
+                        },
+                        actor: m.actor.user,
+                        item: &key.seal(&inbox_place(ws, id), &sealed_in_app)?,
+                    },
+                    now,
+                )
+                .await?;
+            if !self.settings.mail_enabled {
+                continue;
+            }
             match r.preference {
                 NotificationPreference::Instant => {
                     let Some(to) = self.address_of(tx, &r.member).await? else {
@@ -414,17 +492,11 @@ impl App {
                     opened = Some((workspace, notice.title));
                 }
                 NotificationPreference::Daily => {
-                    let id = uuid::Uuid::now_v7();
-                    let mut repo = tx.workspace(ws);
-                    // The item holds the actor's words (the excerpt) and name: sealed with
-                    // their key, erasing them erases it.
-                    let key = self
-                        .keyring
-                        .data_key(&mut repo, Some(m.actor.user), now)
-                        .await?;
                     let bytes = serde_json::to_vec(&item).or_internal("notification item")?;
+                    let id = uuid::Uuid::now_v7();
                     let sealed = key.seal(&pending_place(ws, id), &bytes)?;
-                    repo.insert_pending_notification(id, r.member.user_id, idea_id, &sealed, now)
+                    tx.workspace(ws)
+                        .insert_pending_notification(id, r.member.user_id, idea_id, &sealed, now)
                         .await?;
                 }
                 NotificationPreference::Off => {}

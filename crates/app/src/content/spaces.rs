@@ -107,6 +107,7 @@ impl App {
             created_by: d.created_by,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            following: d.following,
         })
     }
 

@@ -63,6 +63,8 @@ pub struct DiscussionView {
     pub created_by: UserId,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Whether you follow the discussion (told of its new ideas).
+    pub following: bool,
 }
 
 /// An idea in a list.
@@ -161,6 +163,8 @@ pub struct IdeaView {
     pub attachments: Vec<AttachmentView>,
     pub links: Vec<LinkView>,
     pub merges: Vec<MergeView>,
+    /// Whether you follow the idea (told of its comments and stage changes).
+    pub following: bool,
 }
 
 /// A comment. Deleted comments keep their place in the thread with empty text.

@@ -269,6 +269,16 @@ fn start_of_day(now: i64) -> i64 {
     now - now.rem_euclid(ideaweave_domain::retention::DAY_MS)
 }
 
+/// A page request inside a workspace, as [`App::enter_with_session`] finds it.
+#[derive(Debug)]
+pub struct Entered {
+    pub principal: Principal,
+    pub member: Member,
+    pub workspace: crate::WorkspaceView,
+    /// The member's unread notifications, counted up to 100.
+    pub unread: i64,
+}
+
 impl App {
     /// Turns a credential into a principal, or `Unauthenticated`.
     #[tracing::instrument(skip_all)]
@@ -320,7 +330,8 @@ impl App {
     }
 
     /// A page's way in, in one connection checkout: the session of `cookie`, its member in
-    /// the workspace `slug`, and the workspace with its stages and criteria. It answers as
+    /// the workspace `slug`, the workspace with its stages and criteria, and the member's
+    /// unread notifications (for the bell; none for support staff). It answers as
     /// [`Self::authenticate`], [`Self::enter`] and [`Self::workspace`] would one after the
     /// other (`Unauthenticated`, then a 404 for a workspace one is not a member of), with
     /// fewer round trips: a page's cost is its round trips (see BENCHMARKS.md).
@@ -332,7 +343,7 @@ impl App {
         slug: &str,
         client: ClientInfo,
         request: &str,
-    ) -> AppResult<(Principal, Member, crate::WorkspaceView)> {
+    ) -> AppResult<Entered> {
         if cookie.len() != 43 {
             return Err(AppError::Unauthenticated);
         }
@@ -357,7 +368,12 @@ impl App {
             if let Some(facts) = &principal.session {
                 self.touch(&facts.cookie_hash, last_seen, now).await?;
             }
-            return Ok((principal, member, view));
+            return Ok(Entered {
+                principal,
+                member,
+                workspace: view,
+                unread: 0,
+            });
         };
         let member = session_member(&principal, &entry.workspace, &entry.role)?;
         check_credential_policy(
@@ -378,7 +394,12 @@ impl App {
             self.record_activity(member.workspace, principal.user, None, today)
                 .await;
         }
-        Ok((principal, member, view))
+        Ok(Entered {
+            principal,
+            member,
+            workspace: view,
+            unread: entry.unread,
+        })
     }
 
     /// Enters the workspace `slug` as `principal`. A workspace that does not exist and one the

@@ -57,6 +57,7 @@ pub(crate) mod column {
     pub(crate) const DISCUSSIONS_TITLE: Column = Column::new("discussions", "title");
     pub(crate) const IDEAS_BODY: Column = Column::new("ideas", "body");
     pub(crate) const IDEAS_SUMMARY: Column = Column::new("ideas", "summary");
+    pub(crate) const INBOX_ITEMS_ITEM: Column = Column::new("inbox_items", "item");
     pub(crate) const INVITATIONS_EMAIL: Column = Column::new("invitations", "email");
     pub(crate) const LINKS_TITLE: Column = Column::new("links", "title");
     pub(crate) const LINKS_URL: Column = Column::new("links", "url");

@@ -27,12 +27,13 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 23] = [
+pub(crate) const WORKSPACE_STEPS: [H; 24] = [
     H::Exports,
     H::SsoIdentities,
     H::WorkspaceDeletion,
     H::PrivacyRequests,
     H::PendingNotifications,
+    H::Inbox,
     H::NotificationPreferences,
     H::SpaceMemberships,
     H::ApiTokens,
@@ -451,6 +452,17 @@ impl App {
                 tx.workspace(ws)
                     .delete_rows_of("pending_notifications", "user_id", person)
                     .await?;
+            }
+            H::Inbox => {
+                let mut repo = tx.workspace(ws);
+                for (table, column) in [
+                    ("inbox_items", "user_id"),
+                    ("inbox_items", "actor_id"),
+                    ("idea_follows", "user_id"),
+                    ("discussion_follows", "user_id"),
+                ] {
+                    repo.delete_rows_of(table, column, person).await?;
+                }
             }
             H::NotificationPreferences => {
                 tx.workspace(ws)

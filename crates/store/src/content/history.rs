@@ -79,7 +79,8 @@ impl WorkspaceRepo<'_> {
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(sql::EXPORT_COMMENT_REVISIONS)
                 .bind(ws)
-                .bind(after)
+                // No cursor: after the least id there is.
+                .bind(after.unwrap_or(Uuid::nil()))
                 .bind(limit)
                 .fetch_all(c)
                 .await?
@@ -97,7 +98,7 @@ pub(crate) mod sql {
     pub(crate) const DELETE_COMMENT_REVISIONS_BY: &str = "DELETE FROM comment_revisions WHERE workspace_id = $1 AND comment_id IN \
          (SELECT id FROM comments WHERE workspace_id = $1 AND author_id = $2)";
     pub(crate) const EXPORT_COMMENT_REVISIONS: &str = "SELECT id, comment_id, body, written_at, replaced_at FROM comment_revisions \
-         WHERE workspace_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3";
+         WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 
     /// Every statement above, by name.
     pub(crate) const ALL: &[(&str, &str)] = &[

@@ -2,6 +2,7 @@
 
 pub(crate) mod files;
 pub(crate) mod history;
+pub(crate) mod inbox;
 pub(crate) mod notifications;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
@@ -135,6 +136,7 @@ fn idea_page_sql(kind: DatabaseKind) -> String {
          EXISTS (SELECT 1 FROM attachments a WHERE a.workspace_id = i.workspace_id AND a.idea_id = i.id) AS has_attachments, \
          EXISTS (SELECT 1 FROM links l WHERE l.workspace_id = i.workspace_id AND l.idea_id = i.id) AS has_links, \
          EXISTS (SELECT 1 FROM idea_merges m WHERE m.workspace_id = i.workspace_id AND (m.target_id = i.id OR m.source_id = i.id)) AS has_merges, \
+         EXISTS (SELECT 1 FROM idea_follows f WHERE f.workspace_id = i.workspace_id AND f.idea_id = i.id AND f.user_id = $2) AS following, \
          {ratings} AS ratings, {comments} AS comments \
          {IDEA_FROM} JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
          JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
@@ -300,6 +302,7 @@ impl WorkspaceRepo<'_> {
             has_attachments: bool,
             has_links: bool,
             has_merges: bool,
+            following: bool,
             ratings: String,
             comments: String,
         }
@@ -334,6 +337,7 @@ impl WorkspaceRepo<'_> {
             has_attachments: r.has_attachments,
             has_links: r.has_links,
             has_merges: r.has_merges,
+            following: r.following,
         }))
     }
 

@@ -47,7 +47,13 @@ pub struct SessionEntry {
     pub last_active_on: Option<i64>,
     pub member_minimum: String,
     pub admin_minimum: String,
+    /// The member's unread notifications, counted up to [`UNREAD_COUNTED`].
+    pub unread: i64,
 }
+
+/// The most unread notifications the count on every page goes up to: beyond it the bell says
+/// "99+", and a long backlog costs no more than this.
+pub const UNREAD_COUNTED: i64 = 100;
 
 /// An authenticator app's secret and state.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -141,13 +147,20 @@ impl Tx {
             last_active_on: Option<i64>,
             member_minimum: Option<String>,
             admin_minimum: Option<String>,
+            unread: Option<i64>,
         }
         // The session is found by its key first, whatever the planner's statistics say (a
-        // LIMIT keeps the subquery from being flattened into a scan).
+        // LIMIT keeps the subquery from being flattened into a scan). The unread count rides
+        // along in the same statement, stopping at UNREAD_COUNTED (the inner LIMIT), so the bell
+        // on every page costs no extra round trip.
         const SQL: &str = concat!(
             "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.auth_level, s.reauth_at, s.last_seen_at, s.is_operator, \
                     w.id AS ws_id, w.slug, w.name, w.created_at AS ws_created_at, m.role, m.last_active_on, \
-                    p.member_minimum, p.admin_minimum \
+                    p.member_minimum, p.admin_minimum, \
+                    (SELECT COUNT(*) FROM (SELECT 1 FROM inbox_items n \
+                      JOIN ideas i ON i.workspace_id = n.workspace_id AND i.id = n.idea_id \
+                      WHERE n.workspace_id = m.workspace_id AND n.user_id = m.user_id AND n.read_at IS NULL \
+                      AND i.deleted_at IS NULL LIMIT 100) u) AS unread \
              FROM (SELECT ",
             session_columns!(),
             " FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 LIMIT 1) s \
@@ -178,6 +191,7 @@ impl Tx {
                         last_active_on: r.last_active_on,
                         member_minimum: r.member_minimum.unwrap_or_else(|| "password".into()),
                         admin_minimum: r.admin_minimum.unwrap_or_else(|| "password".into()),
+                        unread: r.unread.unwrap_or(0),
                     })
                 }
                 _ => None,

@@ -179,6 +179,8 @@ pub struct DiscussionRecord {
     pub updated_at: i64,
     pub space_private: bool,
     pub space_listed: bool,
+    /// Whether the viewer follows it.
+    pub following: bool,
     pub idea_count: i64,
 }
 
@@ -255,6 +257,8 @@ pub struct IdeaWithScope {
     pub has_attachments: bool,
     pub has_links: bool,
     pub has_merges: bool,
+    /// Whether the viewer follows it.
+    pub following: bool,
     /// The criteria of its discussion with their tallies and the viewer's own rating, in order.
     pub ratings: Vec<IdeaRatingRecord>,
     /// Its first comments (as many as asked for), oldest first.

@@ -49,6 +49,9 @@ pub enum ErasureHandler {
     /// Notifications waiting for the person's digest: deleted. Items waiting for others that
     /// tell of the person's acts are sealed with the person's key, and shredded with it.
     PendingNotifications,
+    /// In-app notifications: those to the person and those telling of what they did
+    /// (`actor_id`), and the ideas and discussions they follow: deleted.
+    Inbox,
     /// Invitations the person accepted or that are addressed to them: deleted; invitations
     /// they sent: attributed to the former member.
     Invitations,
@@ -349,6 +352,31 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         Some(H::PendingNotifications),
         &["user_id", "item"],
         &["workspace_id", "id", "idea_id", "created_at"],
+    ),
+    table(
+        "inbox_items",
+        Some(H::Inbox),
+        &["user_id", "actor_id", "item"],
+        &[
+            "workspace_id",
+            "id",
+            "idea_id",
+            "comment_id",
+            "created_at",
+            "read_at",
+        ],
+    ),
+    table(
+        "idea_follows",
+        Some(H::Inbox),
+        &["user_id"],
+        &["workspace_id", "idea_id", "created_at"],
+    ),
+    table(
+        "discussion_follows",
+        Some(H::Inbox),
+        &["user_id"],
+        &["workspace_id", "discussion_id", "created_at"],
     ),
     table(
         "invitations",
@@ -732,6 +760,10 @@ const REATTRIBUTED: &[(&str, &str)] = &[
 /// Rows of workspace tables that belong to a person and go with them. Fixed names.
 const DELETED_WITH_PERSON: &[(&str, &str)] = &[
     ("pending_notifications", "user_id"),
+    ("inbox_items", "user_id"),
+    ("inbox_items", "actor_id"),
+    ("idea_follows", "user_id"),
+    ("discussion_follows", "user_id"),
     ("notification_preferences", "user_id"),
     ("space_members", "user_id"),
     ("api_tokens", "user_id"),

@@ -664,6 +664,7 @@ impl<'t> WorkspaceRepo<'t> {
     const DISCUSSION_COLUMNS: &'static str = "SELECT d.id, d.space_id, d.kind, d.title, d.description, d.open, d.deadline, \
         d.created_by, d.created_at, d.updated_at, s.private AS space_private, \
         EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = d.workspace_id AND sm.space_id = d.space_id AND sm.user_id = $2) AS space_listed, \
+        EXISTS (SELECT 1 FROM discussion_follows f WHERE f.workspace_id = d.workspace_id AND f.discussion_id = d.id AND f.user_id = $2) AS following, \
         d.idea_count FROM discussions d JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id ";
 
     /// One discussion, with its space's visibility for `viewer`.

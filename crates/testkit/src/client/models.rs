@@ -179,6 +179,9 @@ pub struct Idea {
     pub attachments: Vec<Attachment>,
     pub links: Vec<Link>,
     pub merges: Vec<Merge>,
+    /// Whether the caller follows it.
+    #[serde(default)]
+    pub following: bool,
 }
 
 /// An idea merged into another.

@@ -147,6 +147,17 @@ pub fn router() -> OpenApiRouter<AppState> {
             content::notifications::get_notifications,
             content::notifications::set_notifications
         ))
+        .routes(routes!(content::inbox::inbox))
+        .routes(routes!(content::inbox::read_one))
+        .routes(routes!(content::inbox::read_all))
+        .routes(routes!(
+            content::inbox::idea_follow,
+            content::inbox::set_idea_follow
+        ))
+        .routes(routes!(
+            content::inbox::discussion_follow,
+            content::inbox::set_discussion_follow
+        ))
         .routes(routes!(
             privacy::retention::get_retention,
             privacy::retention::set_retention

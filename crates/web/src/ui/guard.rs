@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ideaweave_app::{AppError, Credential, Member, Principal, WorkspaceView};
+use ideaweave_app::{AppError, Credential, Entered, Member, Principal, WorkspaceView};
 use ideaweave_domain::Role;
 
 use super::{Catalog, Chrome, WsNav, app_error, error_page};
@@ -111,7 +111,12 @@ where
             return Err(to_sign_in(parts));
         };
         let tr = Catalog::for_request(&parts.headers);
-        let (p, m, ws) = match s
+        let Entered {
+            principal: p,
+            member: m,
+            workspace: ws,
+            unread,
+        } = match s
             .app
             .enter_with_session(
                 &cookie,
@@ -122,7 +127,7 @@ where
             .await
         {
             Ok(found) => {
-                crate::record_workspace(&found.1);
+                crate::record_workspace(&found.member);
                 found
             }
             Err(AppError::Unauthenticated) => return Err(to_sign_in(parts)),
@@ -152,6 +157,7 @@ where
                 admin: m.role() >= Role::Admin,
                 members: m.role() >= Role::Member,
                 here: "",
+                unread,
             }),
         };
         Ok(Self { p, m, ws, c })

@@ -152,6 +152,19 @@ pub(crate) struct WsNav {
     pub members: bool,
     /// Which entry of the navigation is the current page.
     pub here: &'static str,
+    /// The member's unread notifications (up to 100), for the bell.
+    pub unread: i64,
+}
+
+impl WsNav {
+    /// The bell's count as shown: the number, or "99+" beyond it.
+    pub fn unread_shown(&self) -> String {
+        if self.unread > 99 {
+            "99+".to_owned()
+        } else {
+            self.unread.to_string()
+        }
+    }
 }
 
 impl Chrome {

@@ -3,6 +3,7 @@
 
 pub(crate) mod comments;
 pub(crate) mod files;
+pub(crate) mod inbox;
 pub(crate) mod manage;
 pub(crate) mod notifications;
 pub(crate) mod pages;

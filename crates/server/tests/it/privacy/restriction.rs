@@ -173,6 +173,13 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
         waiting_before,
         "no mail for Pat"
     );
+    let (st, inbox) = call_json(&t, &me, "GET", "/workspaces/frozen/me/inbox", Value::Null).await;
+    assert_eq!(st, 200, "{inbox}");
+    assert_eq!(
+        inbox["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing in Pat's notifications centre either: {inbox}"
+    );
     let (st, _) = call_json(
         &t,
         &me,
@@ -199,6 +206,9 @@ async fn dsr_04_restricted_content_is_frozen_its_owner_acts_on_nothing_and_is_to
         t.app.outbox_counts().await.unwrap().waiting,
         waiting_before + 1
     );
+    let (_, inbox) = call_json(&t, &me, "GET", "/workspaces/frozen/me/inbox", Value::Null).await;
+    assert_eq!(inbox["items"][0]["reason"], "reply", "{inbox}");
+    assert_eq!(inbox["unread"], 1);
     let (st, v) = call_json(
         &t,
         &moder,

@@ -3,5 +3,6 @@
 pub mod comments;
 pub mod files;
 pub mod ideas;
+pub mod inbox;
 pub mod notifications;
 pub mod spaces;

@@ -26,6 +26,7 @@ use crate::AppState;
 
 mod comments;
 mod files;
+pub(crate) mod inbox;
 mod manage;
 
 use comments::{EditDraft, THREAD_COMMENTS, Thread};
@@ -55,6 +56,17 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/w/{slug}/ideas/{idea_id}/delete",
             get(delete_idea_page).post(delete_idea),
+        )
+        .route("/w/{slug}/notifications", get(inbox::notifications_page))
+        .route("/w/{slug}/notifications/read", post(inbox::read_all))
+        .route(
+            "/w/{slug}/notifications/{notification_id}/open",
+            get(inbox::open_notification),
+        )
+        .route("/w/{slug}/ideas/{idea_id}/follow", post(inbox::follow_idea))
+        .route(
+            "/w/{slug}/discussions/{discussion_id}/follow",
+            post(inbox::follow_discussion),
         )
         .route("/w/{slug}/ideas/{idea_id}/vote", post(vote))
         .route("/w/{slug}/ideas/{idea_id}/rate", post(rate))
