@@ -533,6 +533,18 @@ async function newMemberPath() {
   await firstStar.click();
   await mp.waitForSelector('#ratings button[value="4"][aria-pressed="true"]', { timeout: 30000 }).catch(() => null);
   check('a rating updates in place', !navigated && (await mp.locator('#ratings button[value="4"][aria-pressed="true"]').count()) >= 1, 'not pressed');
+  // A mention, picked from the suggestions with the keyboard (COL-04).
+  await mp.click('#new-comment');
+  await mp.keyboard.type('Thanks @Nin');
+  const suggested = await mp.waitForSelector('ul.suggestions li[role=option]', { timeout: 30000 }).then(() => true, () => false);
+  check('typing @ and a name suggests the member', suggested && (await mp.locator('ul.suggestions li', { hasText: 'Nina Newcomer' }).count()) === 1, 'no suggestion');
+  await shoot(mp, 'mention-suggestions');
+  await mp.keyboard.press('Enter');
+  check('Enter puts the suggested name in', (await mp.inputValue('#new-comment')) === 'Thanks @Nina Newcomer ', await mp.inputValue('#new-comment'));
+  await mp.keyboard.type('for the idea!');
+  await mp.click('#comment-submit');
+  await mp.waitForSelector('.comment .mention', { timeout: 30000 }).catch(() => null);
+  check('the mention is shown as the member\'s name', (await mp.locator('.comment .mention', { hasText: '@Nina Newcomer' }).count()) === 1, 'no mention');
   await mp.fill('#new-comment', 'I can bring two ladders on Monday.');
   await mp.click('#comments form:not(details form) button[type=submit]');
   await mp.waitForSelector('.comment >> text=two ladders', { timeout: 30000 }).catch(() => null);

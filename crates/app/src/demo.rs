@@ -483,7 +483,16 @@ impl App {
                 }
                 let now = self.now();
                 let (summary, body, tag_index) = self
-                    .seal_idea(&mut repo, owner.id, id, &title, &body, &excerpt, &tags, now)
+                    .seal_idea(
+                        &mut repo,
+                        owner.id,
+                        id,
+                        &title,
+                        body.as_str(),
+                        &excerpt,
+                        &tags,
+                        now,
+                    )
                     .await?;
                 repo.insert_idea(
                     ideaweave_store::NewIdea {

@@ -24,6 +24,7 @@ use ideaweave_store::{FileStore, Store};
 
 pub use content::files::Download;
 pub use content::inbox::{FollowState, Inbox, InboxQuery, NotificationView};
+pub use content::mentions::MentionSuggestion;
 pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };

@@ -9,6 +9,7 @@ pub mod erasure;
 pub mod identity;
 pub mod ids;
 pub mod markdown;
+pub mod mention;
 pub mod notify;
 pub mod paging;
 pub mod policy;

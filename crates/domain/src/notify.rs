@@ -90,6 +90,8 @@ pub enum Activity {
     },
     /// A new idea was posted in a discussion.
     IdeaPosted,
+    /// People were mentioned in an edit of an idea or a comment (only they are told).
+    Mentioned,
 }
 
 /// Why someone is told: what the message says.
@@ -111,22 +113,28 @@ pub enum Reason {
     /// A new idea in a discussion you follow.
     #[serde(rename = "new_idea")]
     NewIdea,
+    /// Someone mentioned you in an idea or a comment.
+    Mention,
 }
 
 /// Who would be told of `activity` by `actor`, each once, with why; never the actor.
-/// `followers` follow the idea (for a comment or a stage change) or the discussion (for a new
-/// idea).
+/// `mentioned` are named in the text; `followers` follow the idea (for a comment or a stage
+/// change) or the discussion (for a new idea). Being mentioned is the most personal reason.
 pub fn recipients(
     activity: Activity,
     actor: UserId,
+    mentioned: &[UserId],
     followers: &[UserId],
 ) -> Vec<(UserId, Reason)> {
-    let mut out: Vec<(UserId, Reason)> = Vec::with_capacity(2 + followers.len());
+    let mut out: Vec<(UserId, Reason)> = Vec::with_capacity(2 + mentioned.len() + followers.len());
     let mut add = |user: UserId, reason: Reason| {
         if user != actor && !out.iter().any(|(u, _)| *u == user) {
             out.push((user, reason));
         }
     };
+    for u in mentioned {
+        add(*u, Reason::Mention);
+    }
     match activity {
         Activity::Commented {
             idea_author,
@@ -138,12 +146,13 @@ pub fn recipients(
             add(idea_author, Reason::Comment);
         }
         Activity::StageChanged { idea_author } => add(idea_author, Reason::Stage),
-        Activity::IdeaPosted => {}
+        Activity::IdeaPosted | Activity::Mentioned => {}
     }
     let because = match activity {
         Activity::Commented { .. } => Reason::FollowedComment,
         Activity::StageChanged { .. } => Reason::FollowedStage,
         Activity::IdeaPosted => Reason::NewIdea,
+        Activity::Mentioned => return out,
     };
     for f in followers {
         add(*f, because);
@@ -186,27 +195,27 @@ mod tests {
             parent_author,
         };
         assert_eq!(
-            recipients(comment(None), bob, &[]),
+            recipients(comment(None), bob, &[], &[]),
             vec![(ann, Reason::Comment)]
         );
-        assert_eq!(recipients(comment(None), ann, &[]), vec![]);
+        assert_eq!(recipients(comment(None), ann, &[], &[]), vec![]);
         assert_eq!(
-            recipients(comment(Some(cat)), bob, &[]),
+            recipients(comment(Some(cat)), bob, &[], &[]),
             vec![(cat, Reason::Reply), (ann, Reason::Comment)]
         );
         // Told once, as the reply, when the idea's author wrote the comment answered.
         assert_eq!(
-            recipients(comment(Some(ann)), bob, &[]),
+            recipients(comment(Some(ann)), bob, &[], &[]),
             vec![(ann, Reason::Reply)]
         );
         // Replying to oneself tells only the idea's author.
         assert_eq!(
-            recipients(comment(Some(bob)), bob, &[]),
+            recipients(comment(Some(bob)), bob, &[], &[]),
             vec![(ann, Reason::Comment)]
         );
         let moved = Activity::StageChanged { idea_author: ann };
-        assert_eq!(recipients(moved, bob, &[]), vec![(ann, Reason::Stage)]);
-        assert_eq!(recipients(moved, ann, &[]), vec![]);
+        assert_eq!(recipients(moved, bob, &[], &[]), vec![(ann, Reason::Stage)]);
+        assert_eq!(recipients(moved, ann, &[], &[]), vec![]);
     }
 
     #[test]
@@ -218,7 +227,7 @@ mod tests {
         };
         // Ann (the author) and Cat (answered) follow too: each is told once, as before.
         assert_eq!(
-            recipients(comment, bob, &[ann, bob, cat, dan]),
+            recipients(comment, bob, &[], &[ann, bob, cat, dan]),
             vec![
                 (cat, Reason::Reply),
                 (ann, Reason::Comment),
@@ -228,17 +237,40 @@ mod tests {
         );
         let moved = Activity::StageChanged { idea_author: ann };
         assert_eq!(
-            recipients(moved, bob, &[dan, dan]),
+            recipients(moved, bob, &[], &[dan, dan]),
             vec![(ann, Reason::Stage), (dan, Reason::FollowedStage)]
         );
         assert_eq!(
-            recipients(Activity::IdeaPosted, ann, &[ann, dan]),
+            recipients(Activity::IdeaPosted, ann, &[], &[ann, dan]),
             vec![(dan, Reason::NewIdea)]
         );
         assert_eq!(
             serde_json::to_value(Reason::FollowedComment).unwrap(),
             "followed_comment"
         );
+    }
+
+    #[test]
+    fn col_04_a_mention_outranks_every_other_reason_and_an_edit_tells_only_the_mentioned() {
+        let (ann, bob, cat, dan) = (UserId::new(), UserId::new(), UserId::new(), UserId::new());
+        let comment = Activity::Commented {
+            idea_author: ann,
+            parent_author: Some(cat),
+        };
+        assert_eq!(
+            recipients(comment, bob, &[cat, bob, dan], &[dan]),
+            vec![
+                (cat, Reason::Mention),
+                (dan, Reason::Mention),
+                (ann, Reason::Comment)
+            ]
+        );
+        assert_eq!(
+            recipients(Activity::Mentioned, bob, &[ann], &[cat]),
+            vec![(ann, Reason::Mention)],
+            "followers are not told of an edit"
+        );
+        assert_eq!(serde_json::to_value(Reason::Mention).unwrap(), "mention");
     }
 
     #[test]

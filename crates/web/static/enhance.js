@@ -5,6 +5,9 @@
 //   the same request its position field and its move-up/move-down buttons make.
 // - Buttons marked `data-copy="<element id>"` copy that element's text (an invitation link, a
 //   new token) and say so in the status region named by `data-copied`.
+// - Text areas marked `data-mention="<url>"` suggest members as one types `@` and the start of
+//   a name: ↓/↑ choose, Enter or Tab puts the name in, Escape closes. Typing the whole name
+//   mentions just the same without script.
 (() => {
   for (const list of document.querySelectorAll('ol[data-reorder]')) {
     let dragged = null;
@@ -37,6 +40,99 @@
       });
     }
   }
+
+  let lists = 0;
+  const mentionable = (area) => {
+    if (area.dataset.mentionReady) return;
+    area.dataset.mentionReady = '1';
+    const list = document.createElement('ul');
+    list.className = 'suggestions';
+    list.id = `mention-list-${(lists += 1)}`;
+    list.setAttribute('role', 'listbox');
+    list.hidden = true;
+    area.after(list);
+    area.setAttribute('aria-autocomplete', 'list');
+    area.setAttribute('aria-controls', list.id);
+    let start = -1;
+    let active = -1;
+    let timer = null;
+    let asked = '';
+    const close = () => {
+      list.hidden = true;
+      list.replaceChildren();
+      active = -1;
+      area.removeAttribute('aria-activedescendant');
+    };
+    const pick = (name) => {
+      const caret = area.selectionStart;
+      area.value = `${area.value.slice(0, start)}@${name} ${area.value.slice(caret)}`;
+      const at = start + name.length + 2;
+      area.setSelectionRange(at, at);
+      close();
+      area.focus();
+    };
+    const mark = (i) => {
+      [...list.children].forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+      active = i;
+      if (list.children[i]) area.setAttribute('aria-activedescendant', list.children[i].id);
+    };
+    area.addEventListener('input', () => {
+      const before = area.value.slice(0, area.selectionStart);
+      const typed = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}][\p{L}\p{N}'’ .-]{0,40})$/u.exec(before);
+      clearTimeout(timer);
+      if (!typed) {
+        close();
+        return;
+      }
+      const q = typed[2];
+      start = before.length - q.length - 1;
+      timer = setTimeout(async () => {
+        asked = q;
+        const r = await fetch(`${area.dataset.mention}?q=${encodeURIComponent(q)}`, { credentials: 'same-origin' }).catch(() => null);
+        if (!r || !r.ok || asked !== q) return;
+        const people = await r.json().catch(() => []);
+        list.replaceChildren(...people.map((p, i) => {
+          const li = document.createElement('li');
+          li.id = `${list.id}-${i}`;
+          li.setAttribute('role', 'option');
+          li.textContent = p.name;
+          li.addEventListener('mousedown', (e) => {
+            e.preventDefault();
+            pick(p.name);
+          });
+          return li;
+        }));
+        if (people.length) {
+          list.hidden = false;
+          mark(0);
+        } else {
+          close();
+        }
+      }, 150);
+    });
+    area.addEventListener('keydown', (e) => {
+      if (list.hidden || !list.children.length) return;
+      const n = list.children.length;
+      if (e.key === 'ArrowDown') {
+        e.preventDefault();
+        mark((active + 1) % n);
+      } else if (e.key === 'ArrowUp') {
+        e.preventDefault();
+        mark((active - 1 + n) % n);
+      } else if ((e.key === 'Enter' || e.key === 'Tab') && active >= 0) {
+        e.preventDefault();
+        pick(list.children[active].textContent);
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        close();
+      }
+    });
+    area.addEventListener('blur', () => setTimeout(close, 200));
+  };
+  const findMentionable = (root) => root.querySelectorAll('textarea[data-mention]').forEach(mentionable);
+  findMentionable(document);
+  // The conversation is replaced in place after each comment: its new forms get the same.
+  document.body.addEventListener('htmx:load', (e) => findMentionable(e.detail.elt));
 
   for (const button of document.querySelectorAll('button[data-copy]')) {
     const source = document.getElementById(button.dataset.copy);

@@ -1,5 +1,6 @@
 //! Threaded comments on ideas.
 
+use ideaweave_domain::mention;
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
@@ -28,8 +29,8 @@ impl App {
         c: CommentRecord,
     ) -> AppResult<CommentView> {
         let deleted = c.deleted_at.is_some();
-        let (author, body) = if deleted {
-            (None, String::new())
+        let (author, (body, body_html)) = if deleted {
+            (None, (String::new(), String::new()))
         } else {
             let name = self
                 .person_name(tx, names, c.author_id, &c.author_name)
@@ -42,7 +43,7 @@ impl App {
                     id: c.author_id,
                     name,
                 }),
-                body,
+                self.read_mentions(tx, ws, names, &body).await?,
             )
         };
         Ok(CommentView {
@@ -50,11 +51,7 @@ impl App {
             idea_id: c.idea_id,
             parent_id: c.parent_id.map(CommentId),
             author,
-            body_html: if deleted {
-                String::new()
-            } else {
-                markdown::render(&body)
-            },
+            body_html,
             body,
             deleted,
             created_at: c.created_at,
@@ -161,7 +158,11 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, body.as_str())?;
+        let (stored, mentioned) = self
+            .store_mentions(&mut tx, m.workspace, body.as_str())
+            .await?;
+        let mut repo = tx.workspace(m.workspace);
+        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, &stored)?;
         repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
             .await?;
         repo.recount_idea(idea).await?;
@@ -180,6 +181,7 @@ impl App {
                 id,
                 parent: input.parent_id,
                 body: body.as_str(),
+                mentioned,
             },
         )
         .await?;
@@ -217,12 +219,19 @@ impl App {
                 &c.body,
             )
             .await?;
-        if before == body.as_str() {
+        let (stored, mentioned) = self
+            .store_mentions(&mut tx, m.workspace, body.as_str())
+            .await?;
+        if before == stored {
             // Nothing changed: no new version, and no "edited" mark for saving the same text.
             return self
                 .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
                 .await;
         }
+        let newly: Vec<UserId> = {
+            let had = mention::mentioned(&before);
+            mentioned.into_iter().filter(|u| !had.contains(u)).collect()
+        };
         let mut repo = tx.workspace(m.workspace);
         let key = self
             .keyring
@@ -243,15 +252,28 @@ impl App {
             replaced_at: now,
         })
         .await?;
-        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, body.as_str())?;
+        let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, &stored)?;
         repo.update_comment(id, &sealed, now).await?;
         let c = repo
             .comment(id)
             .await?
             .ok_or(AppError::NotFound("comment"))?;
+        let idea = c.idea_id;
         let view = self
             .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
             .await?;
+        // Someone newly named is told; those named before were told when they were.
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Mentioned {
+                idea,
+                comment: Some(id),
+                body: Some(body.as_str()),
+                mentioned: newly,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -275,6 +297,7 @@ impl App {
             return Err(AppError::Conflict("this comment is deleted".into()));
         }
         let rows = tx.workspace(m.workspace).comment_revisions(id).await?;
+        let mut names = NameMemo::default();
         let mut versions = Vec::with_capacity(rows.len());
         for r in rows {
             let body = self
@@ -284,15 +307,18 @@ impl App {
                     &r.body,
                 )
                 .await?;
+            let (body, body_html) = self
+                .read_mentions(&mut tx, m.workspace, &mut names, &body)
+                .await?;
             versions.push(CommentVersionView {
-                body_html: markdown::render(&body),
+                body_html,
                 body,
                 written_at: r.written_at,
                 replaced_at: r.replaced_at,
             });
         }
         let comment = self
-            .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
+            .comment_out(&mut tx, m.workspace, &mut names, c)
             .await?;
         Ok(CommentHistoryView { comment, versions })
     }

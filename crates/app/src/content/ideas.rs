@@ -1,5 +1,6 @@
 //! Ideas, their stages, merges, votes and ratings.
 
+use ideaweave_domain::mention;
 use ideaweave_domain::paging::{Cursor, IdeaSort, page_limit};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
@@ -66,7 +67,7 @@ impl App {
         author: UserId,
         id: IdeaId,
         title: &IdeaTitle,
-        body: &IdeaBody,
+        body: &str,
         excerpt: &str,
         tags: &[Tag],
         now: i64,
@@ -79,7 +80,7 @@ impl App {
             tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
         };
         let summary = App::seal_summary(&key, ws, id.0, &text)?;
-        let body = key.seal_text(ws, column::IDEAS_BODY, id.0, body.as_str())?;
+        let body = key.seal_text(ws, column::IDEAS_BODY, id.0, body)?;
         let tag_key = self.keyring.tag_index_key(repo, now).await?;
         Ok((summary, body, tag_indexes(&tag_key, tags)))
     }
@@ -206,7 +207,6 @@ impl App {
         let title = IdeaTitle::parse(&input.title)?;
         let body = IdeaBody::parse(&input.body)?;
         let tags = Tag::parse_list(&input.tags)?;
-        let excerpt = markdown::excerpt(body.as_str(), EXCERPT_CHARS);
         let now = self.now();
         let id = IdeaId::new();
         let mut tx = self.store.begin().await?;
@@ -226,6 +226,10 @@ impl App {
                 "the deadline of this discussion has passed".into(),
             ));
         }
+        let (body, mentioned) = self
+            .store_mentions(&mut tx, m.workspace, body.as_str())
+            .await?;
+        let excerpt = mentions_excerpt(&body);
         let mut repo = tx.workspace(m.workspace);
         let stage = repo
             .stages()
@@ -265,6 +269,7 @@ impl App {
             Happened::Idea {
                 idea: id,
                 discussion,
+                mentioned,
             },
         )
         .await?;
@@ -404,9 +409,10 @@ impl App {
             .open_text(tx, &at(ws, column::IDEAS_BODY, id.0), &body)
             .await?;
         let mut names = NameMemo::default();
+        let (body, body_html) = self.read_mentions(tx, ws, &mut names, &body).await?;
         let view = IdeaView {
             summary: summary(self, tx, ws, &mut names, rec).await?,
-            body_html: markdown::render(&body),
+            body_html,
             body,
             merged_into,
             deleted_at,
@@ -446,7 +452,15 @@ impl App {
             Some(t) => Tag::parse_list(t)?,
             None => old.tags.into_iter().map(Tag::from_trusted).collect(),
         };
-        let excerpt = markdown::excerpt(body.as_str(), EXCERPT_CHARS);
+        let (body, mentioned) = self.store_mentions(&mut tx, ws, body.as_str()).await?;
+        let excerpt = mentions_excerpt(&body);
+        let newly: Vec<UserId> = {
+            let before = mention::mentioned(&old_body);
+            mentioned
+                .into_iter()
+                .filter(|u| !before.contains(u))
+                .collect()
+        };
         let now = self.now();
         let mut repo = tx.workspace(ws);
         // The idea stays its author's, whoever edits it: it is sealed with the author's key,
@@ -465,6 +479,17 @@ impl App {
             .await?;
         repo.update_idea(id, &summary, &body, &tag_index, now)
             .await?;
+        self.notify(
+            &mut tx,
+            m,
+            Happened::Mentioned {
+                idea: id,
+                comment: None,
+                body: None,
+                mentioned: newly,
+            },
+        )
+        .await?;
         tx.commit().await?;
         self.idea(m, id).await
     }
@@ -772,4 +797,10 @@ impl App {
         tx.commit().await?;
         self.idea(m, id).await
     }
+}
+
+/// An idea's excerpt from its stored body: a mention reads `@…`, so that the excerpt, kept
+/// sealed with the idea, never holds a name (the mentioned person may be erased later).
+pub(crate) fn mentions_excerpt(stored: &str) -> String {
+    markdown::excerpt(&mention::display(stored, |_| "…".to_owned()), EXCERPT_CHARS)
 }

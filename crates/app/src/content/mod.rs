@@ -4,6 +4,7 @@ pub(crate) mod comments;
 pub(crate) mod files;
 pub(crate) mod ideas;
 pub(crate) mod inbox;
+pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod spaces;
 pub(crate) mod views;

@@ -93,6 +93,7 @@ pub(crate) enum Happened<'a> {
         id: CommentId,
         parent: Option<CommentId>,
         body: &'a str,
+        mentioned: Vec<UserId>,
     },
     /// `idea` is about to move to the stage `to`.
     Stage { idea: IdeaId, to: StageId },
@@ -100,6 +101,15 @@ pub(crate) enum Happened<'a> {
     Idea {
         idea: IdeaId,
         discussion: DiscussionId,
+        mentioned: Vec<UserId>,
+    },
+    /// An edit of `idea`, or of its comment `comment`, newly mentions people (`body` being
+    /// the comment as typed).
+    Mentioned {
+        idea: IdeaId,
+        comment: Option<CommentId>,
+        body: Option<&'a str>,
+        mentioned: Vec<UserId>,
     },
 }
 
@@ -108,7 +118,8 @@ impl Happened<'_> {
         match self {
             Happened::Comment { idea, .. }
             | Happened::Stage { idea, .. }
-            | Happened::Idea { idea, .. } => *idea,
+            | Happened::Idea { idea, .. }
+            | Happened::Mentioned { idea, .. } => *idea,
         }
     }
 }
@@ -164,6 +175,7 @@ impl Notice {
             Reason::NewIdea => {
                 format!("{a} posted the idea \"{t}\" in a discussion you follow")
             }
+            Reason::Mention => format!("{a} mentioned you on \"{t}\""),
         }
     }
 
@@ -189,6 +201,7 @@ impl Notice {
             Reason::NewIdea => {
                 format!("<strong>{a}</strong> posted the idea \"{t}\" in a discussion you follow")
             }
+            Reason::Mention => format!("<strong>{a}</strong> mentioned you on \"{t}\""),
         }
     }
 
@@ -230,6 +243,7 @@ fn instant_mail(to: &str, workspace: &str, n: &Notice) -> OutgoingMail {
         ),
         Reason::FollowedComment => format!("New comment on \"{t}\", which you follow"),
         Reason::NewIdea => format!("New idea: \"{t}\""),
+        Reason::Mention => format!("You were mentioned on \"{t}\""),
     };
     let text = format!(
         "In the workspace \"{workspace}\" on Ideaweave, {}\n\n{TEXT_FOOTER}\n",
@@ -348,6 +362,11 @@ impl App {
     ) -> AppResult<()> {
         let ws = m.workspace;
         let idea_id = what.idea();
+        if let Happened::Mentioned { mentioned, .. } = &what
+            && mentioned.is_empty()
+        {
+            return Ok(());
+        }
         let Some(idea) = tx
             .workspace(ws)
             .notified_idea(idea_id, m.actor.user)
@@ -355,8 +374,11 @@ impl App {
         else {
             return Ok(());
         };
-        let (activity, followers) = match &what {
-            Happened::Comment { parent, .. } => {
+        let no_one: &[UserId] = &[];
+        let (activity, followers, mentioned) = match &what {
+            Happened::Comment {
+                parent, mentioned, ..
+            } => {
                 let parent_author = match parent {
                     Some(p) => tx
                         .workspace(ws)
@@ -372,6 +394,7 @@ impl App {
                         parent_author,
                     },
                     tx.workspace(ws).idea_followers(idea_id).await?,
+                    mentioned.as_slice(),
                 )
             }
             Happened::Stage { to, .. } => {
@@ -383,15 +406,24 @@ impl App {
                         idea_author: idea.author_id,
                     },
                     tx.workspace(ws).idea_followers(idea_id).await?,
+                    no_one,
                 )
             }
-            Happened::Idea { discussion, .. } => (
+            Happened::Idea {
+                discussion,
+                mentioned,
+                ..
+            } => (
                 Activity::IdeaPosted,
                 tx.workspace(ws).discussion_followers(*discussion).await?,
+                mentioned.as_slice(),
             ),
+            Happened::Mentioned { mentioned, .. } => {
+                (Activity::Mentioned, Vec::new(), mentioned.as_slice())
+            }
         };
         let mut told = Vec::new();
-        for (user, reason) in recipients(activity, m.actor.user, &followers) {
+        for (user, reason) in recipients(activity, m.actor.user, mentioned, &followers) {
             let Some(r) = self.recipient(tx, ws, user).await? else {
                 continue;
             };
@@ -413,8 +445,11 @@ impl App {
             None => return Ok(()),
         };
         let excerpt = match &what {
-            Happened::Comment { body, .. } => Some(markdown::excerpt(body, EXCERPT_CHARS)),
-            Happened::Stage { .. } | Happened::Idea { .. } => None,
+            Happened::Comment { body, .. }
+            | Happened::Mentioned {
+                body: Some(body), ..
+            } => Some(markdown::excerpt(body, EXCERPT_CHARS)),
+            Happened::Stage { .. } | Happened::Idea { .. } | Happened::Mentioned { .. } => None,
         };
         let stage = match &what {
             Happened::Stage { to, .. } => self
@@ -423,7 +458,7 @@ impl App {
                 .into_iter()
                 .find(|s| s.id == *to)
                 .map(|s| s.name),
-            Happened::Comment { .. } | Happened::Idea { .. } => None,
+            Happened::Comment { .. } | Happened::Idea { .. } | Happened::Mentioned { .. } => None,
         };
         let now = self.now();
         // Every item holds the actor's words (the excerpt) and name: sealed with their key,
@@ -457,6 +492,7 @@ impl App {
                         idea: idea_id,
                         comment: match &what {
                             Happened::Comment { id, .. } => Some(*id),
+                            Happened::Mentioned { comment, .. } => *comment,
                             Happened::Stage { .. } | Happened::Idea { .. } => None,
                         },
                         actor: m.actor.user,

@@ -13,6 +13,15 @@ pub(crate) fn url_encode(s: &str) -> String {
     out
 }
 
+/// A count as a badge shows it: the number, or "99+" beyond it.
+pub(crate) fn badge_count(n: i64) -> String {
+    if n > 99 {
+        "99+".to_owned()
+    } else {
+        n.to_string()
+    }
+}
+
 /// The civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -159,11 +159,7 @@ pub(crate) struct WsNav {
 impl WsNav {
     /// The bell's count as shown: the number, or "99+" beyond it.
     pub fn unread_shown(&self) -> String {
-        if self.unread > 99 {
-            "99+".to_owned()
-        } else {
-            self.unread.to_string()
-        }
+        format::badge_count(self.unread)
     }
 }
 

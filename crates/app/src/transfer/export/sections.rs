@@ -218,7 +218,7 @@ impl Section for Ideas {
                 .iter()
                 .map(|t| Tag::parse(t))
                 .collect::<Result<Vec<_>, _>>()?;
-            let excerpt = markdown::excerpt(body.as_str(), crate::content::ideas::EXCERPT_CHARS);
+            let excerpt = crate::content::ideas::mentions_excerpt(body.as_str());
             let mut repo = tx.workspace(ws);
             let (summary, sealed_body, tag_index) = app
                 .seal_idea(
@@ -226,7 +226,7 @@ impl Section for Ideas {
                     UserId(author),
                     IdeaId(i.id),
                     &title,
-                    &body,
+                    body.as_str(),
                     &excerpt,
                     &tags,
                     now,

@@ -5,6 +5,7 @@ pub(crate) mod comments;
 pub(crate) mod files;
 pub(crate) mod inbox;
 pub(crate) mod manage;
+pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 use std::collections::HashSet;

@@ -12,7 +12,7 @@ use ideaweave_domain::{DiscussionId, IdeaId};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{iso, url_encode, when};
+use crate::ui::format::{badge_count, iso, url_encode, when};
 use crate::ui::guard::{Id, InWorkspace, WsForm};
 use crate::ui::i18n::Catalog;
 use crate::ui::{Chrome, OrPage, PageError, PageResult, framed, page};
@@ -33,6 +33,7 @@ fn headline(tr: &Catalog, n: &NotificationView) -> Vec<Piece> {
         Reason::FollowedComment => "inbox.followed_comment",
         Reason::FollowedStage => "inbox.followed_stage",
         Reason::NewIdea => "inbox.new_idea",
+        Reason::Mention => "inbox.mention",
     };
     let mut pieces = Vec::new();
     let mut rest = tr.get(key);
@@ -76,6 +77,8 @@ struct NotificationsPage {
     rows: Vec<NoticeRow>,
     unread_only: bool,
     unread: i64,
+    /// The unread count as shown: "99+" beyond 99, as on the bell.
+    unread_label: String,
     /// The link to the next (older) page, if there is one.
     older: Option<String>,
     /// How many were just marked read, after "mark all read".
@@ -139,6 +142,7 @@ pub(super) async fn notifications_page(
             rows,
             unread_only,
             unread: inbox.unread,
+            unread_label: badge_count(inbox.unread),
             older,
             marked: q.marked,
             slug,
@@ -244,6 +248,7 @@ mod tests {
                 Reason::FollowedComment,
                 Reason::FollowedStage,
                 Reason::NewIdea,
+                Reason::Mention,
             ] {
                 let pieces = headline(tr, &notice(reason));
                 let strong: Vec<&str> = pieces

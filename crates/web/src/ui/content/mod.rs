@@ -28,6 +28,7 @@ mod comments;
 mod files;
 pub(crate) mod inbox;
 mod manage;
+mod mentions;
 
 use comments::{EditDraft, THREAD_COMMENTS, Thread};
 
@@ -58,6 +59,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(delete_idea_page).post(delete_idea),
         )
         .route("/w/{slug}/notifications", get(inbox::notifications_page))
+        .route("/w/{slug}/people/suggest", get(mentions::suggest_people))
         .route("/w/{slug}/notifications/read", post(inbox::read_all))
         .route(
             "/w/{slug}/notifications/{notification_id}/open",
