@@ -498,6 +498,12 @@ async function newMemberPath() {
   await visit(page, `${target}/new`, 'new-idea');
   await page.fill('#i-title', `Shared tool library ${stamp}`);
   await page.fill('#i-body', 'Lend **tools** between teams instead of buying them twice.');
+  // The text previewed in place, as it will read (COL-01), with the formatting help beside it.
+  await page.click('.write-tools button');
+  await page.waitForSelector('#idea-preview .preview-box strong', { timeout: 30000 }).catch(() => null);
+  check('the idea is previewed in place before posting', (await page.locator('#idea-preview .preview-box strong', { hasText: 'tools' }).count()) === 1 && new URL(page.url()).pathname.endsWith('/new'), page.url());
+  await page.click('.write-tools details.help summary');
+  await shoot(page, 'idea-preview');
   await page.fill('#i-tags', 'cost, tooling');
   await page.setInputFiles('#i-file', {
     name: 'budget.txt',
@@ -709,7 +715,7 @@ async function newMemberPath() {
   // A moderator's view of the idea: stage and merge forms, checked open.
   const mod = await signedIn(email);
   const modResponse = await mod.page.goto(ideaUrl);
-  await mod.page.click('details.confirm summary');
+  await mod.page.click('details.panel.confirm summary');
   check('moderators get the stage and merge forms', (await mod.page.locator('#merge-into').isVisible()) && (await mod.page.locator('#stage-select').count()) === 1, 'missing');
   await checkPage(mod.page, 'idea-moderator', modResponse);
   await mod.context.close();

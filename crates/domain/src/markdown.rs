@@ -11,7 +11,9 @@
 //! Cleaning the output with an HTML sanitiser (ammonia) did the same at a third of the idea
 //! page's time: it parses every body again as HTML (BENCHMARKS.md).
 
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{
+    CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream, html,
+};
 use pulldown_cmark_escape::{escape_href, escape_html};
 
 /// What links carry: no access to our window, no referrer, no endorsement, user content.
@@ -46,8 +48,111 @@ enum Opened {
     Dropped,
 }
 
+/// The events one event becomes: none, itself, or a text split around bare web addresses.
+/// An enum rather than a vector, so that the common cases allocate nothing.
+enum Out<'a> {
+    None,
+    One(Event<'a>),
+    Many(std::vec::IntoIter<Event<'a>>),
+}
+
+impl<'a> Iterator for Out<'a> {
+    type Item = Event<'a>;
+    fn next(&mut self) -> Option<Event<'a>> {
+        match std::mem::replace(self, Out::None) {
+            Out::None => None,
+            Out::One(e) => Some(e),
+            Out::Many(mut it) => {
+                let e = it.next();
+                *self = Out::Many(it);
+                e
+            }
+        }
+    }
+}
+
+/// The opening tag of a link we write, its address escaped.
+fn link_tag(href: &str, title: &str) -> String {
+    let mut tag = String::with_capacity(href.len() + title.len() + 64);
+    tag.push_str("<a href=\"");
+    // Writing to a String cannot fail.
+    let _ = escape_href(&mut tag, href);
+    if !title.is_empty() {
+        tag.push_str("\" title=\"");
+        let _ = escape_html(&mut tag, title);
+    }
+    tag.push_str("\" rel=\"");
+    tag.push_str(LINK_REL);
+    tag.push_str("\">");
+    tag
+}
+
+/// Where the next bare `http://` or `https://` address in `text` starts and ends: it starts
+/// a word, runs to the next space or angle bracket, and leaves out the punctuation that ends a
+/// sentence around it (a closing parenthesis only when it has no opening one in the address).
+fn next_address(text: &str) -> Option<(usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("http") {
+        let start = from + found;
+        let rest = &lower[start..];
+        let scheme = if rest.starts_with("https://") {
+            8
+        } else if rest.starts_with("http://") {
+            7
+        } else {
+            from = start + 4;
+            continue;
+        };
+        let starts_word = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '/' || c == '@'));
+        let mut end = text[start..]
+            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+            .map_or(text.len(), |n| start + n);
+        while let Some(last) = text[..end].chars().next_back() {
+            let unbalanced = last == ')'
+                && text[start..end].matches('(').count() < text[start..end].matches(')').count();
+            if matches!(last, '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_') || unbalanced {
+                end -= last.len_utf8();
+            } else {
+                break;
+            }
+        }
+        if starts_word && end > start + scheme {
+            return Some((start, end));
+        }
+        from = start + scheme;
+    }
+    None
+}
+
+/// A text with its bare web addresses made links (`<https://…>` and `[…](…)` are links
+/// already); `None` when it has none.
+fn linked_addresses(text: CowStr<'_>) -> Option<Vec<Event<'_>>> {
+    let mut rest: &str = &text;
+    next_address(rest)?;
+    let mut out = Vec::new();
+    while let Some((start, end)) = next_address(rest) {
+        if start > 0 {
+            out.push(Event::Text(CowStr::from(rest[..start].to_owned())));
+        }
+        let address = &rest[start..end];
+        out.push(Event::InlineHtml(CowStr::from(link_tag(address, ""))));
+        out.push(Event::Text(CowStr::from(address.to_owned())));
+        out.push(Event::InlineHtml(CowStr::Borrowed("</a>")));
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() {
+        out.push(Event::Text(CowStr::from(rest.to_owned())));
+    }
+    Some(out)
+}
+
 /// The events of `markdown` with raw HTML turned into text, links written with their `rel` and
-/// disallowed addresses dropped (the link's text stays; an image becomes its text).
+/// disallowed addresses dropped (the link's text stays; an image becomes its text), and bare
+/// web addresses in ordinary text made links.
 ///
 /// Links and images nest (an autolink in a link's text, a link in an image's description), so
 /// what each start became is kept on a stack and its end follows it: every `<a>` written is
@@ -58,54 +163,65 @@ fn safe_events(markdown: &str) -> impl Iterator<Item = Event<'_>> {
     opts.insert(Options::ENABLE_STRIKETHROUGH);
     opts.insert(Options::ENABLE_TASKLISTS);
     let mut open: Vec<Opened> = Vec::new();
-    Parser::new_ext(markdown, opts).filter_map(move |event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            ..
-        }) => {
-            let href = match link_type {
-                LinkType::Email => format!("mailto:{dest_url}"),
-                _ => dest_url.into_string(),
-            };
-            if open.contains(&Opened::Image) || !allowed_url(&href) {
-                open.push(Opened::Dropped);
-                return None;
-            }
-            open.push(Opened::Link);
-            let mut tag = String::with_capacity(href.len() + title.len() + 64);
-            tag.push_str("<a href=\"");
-            // Writing to a String cannot fail.
-            let _ = escape_href(&mut tag, &href);
-            if !title.is_empty() {
-                tag.push_str("\" title=\"");
-                let _ = escape_html(&mut tag, &title);
-            }
-            tag.push_str("\" rel=\"");
-            tag.push_str(LINK_REL);
-            tag.push_str("\">");
-            Some(Event::InlineHtml(CowStr::from(tag)))
-        }
-        Event::End(TagEnd::Link) => match open.pop() {
-            Some(Opened::Link) => Some(Event::InlineHtml(CowStr::Borrowed("</a>"))),
-            _ => None,
-        },
-        Event::Start(Tag::Image { ref dest_url, .. }) => {
-            if allowed_url(dest_url) {
-                open.push(Opened::Image);
+    let mut in_code_block = false;
+    // Adjacent texts are one (the parser splits at `_` and `*`), so an address is seen whole.
+    TextMergeStream::new(Parser::new_ext(markdown, opts)).flat_map(move |event| {
+        let kept = match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code_block = true;
                 Some(event)
-            } else {
-                open.push(Opened::Dropped);
-                None
             }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code_block = false;
+                Some(event)
+            }
+            Event::Text(text) if open.is_empty() && !in_code_block => {
+                return match linked_addresses(text.clone()) {
+                    Some(events) => Out::Many(events.into_iter()),
+                    None => Out::One(Event::Text(text)),
+                };
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }) => {
+                let href = match link_type {
+                    LinkType::Email => format!("mailto:{dest_url}"),
+                    _ => dest_url.into_string(),
+                };
+                if open.contains(&Opened::Image) || !allowed_url(&href) {
+                    open.push(Opened::Dropped);
+                    return Out::None;
+                }
+                open.push(Opened::Link);
+                Some(Event::InlineHtml(CowStr::from(link_tag(&href, &title))))
+            }
+            Event::End(TagEnd::Link) => match open.pop() {
+                Some(Opened::Link) => Some(Event::InlineHtml(CowStr::Borrowed("</a>"))),
+                _ => None,
+            },
+            Event::Start(Tag::Image { ref dest_url, .. }) => {
+                if allowed_url(dest_url) {
+                    open.push(Opened::Image);
+                    Some(event)
+                } else {
+                    open.push(Opened::Dropped);
+                    None
+                }
+            }
+            Event::End(TagEnd::Image) => match open.pop() {
+                Some(Opened::Image) => Some(event),
+                _ => None,
+            },
+            other => Some(other),
+        };
+        match kept {
+            Some(e) => Out::One(e),
+            None => Out::None,
         }
-        Event::End(TagEnd::Image) => match open.pop() {
-            Some(Opened::Image) => Some(event),
-            _ => None,
-        },
-        other => Some(other),
     })
 }
 
@@ -155,6 +271,36 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::render;
+
+    #[test]
+    fn col_01_bare_web_addresses_become_links_outside_code_and_links() {
+        let html = super::render(
+            "See https://example.org/a_(b)/c. and (http://x.test/y), not ftp://z or xhttps://q",
+        );
+        assert!(
+            html.contains("<a href=\"https://example.org/a_(b)/c\" rel=\"noopener noreferrer nofollow ugc\">https://example.org/a_(b)/c</a>."),
+            "{html}"
+        );
+        assert!(html.contains("(<a href=\"http://x.test/y\" rel=\"noopener noreferrer nofollow ugc\">http://x.test/y</a>)"), "{html}");
+        assert!(
+            !html.contains("href=\"ftp") && !html.contains("href=\"https://q"),
+            "{html}"
+        );
+        let code = super::render(
+            "`https://a.test` and\n\n    https://b.test\n\n[t](https://c.test) <https://d.test>",
+        );
+        assert_eq!(code.matches("<a ").count(), 2, "{code}");
+        let hostile = super::render("https://e.test/\"onmouseover=alert(1)");
+        assert!(
+            hostile.contains("<a href=\"https://e.test/\" rel=")
+                && hostile.contains("</a>\"onmouseover"),
+            "the address ends at the quote, which stays text: {hostile}"
+        );
+        assert!(
+            super::render("https://").contains("https://")
+                && !super::render("https://").contains("<a")
+        );
+    }
 
     #[test]
     fn excerpts_are_the_words_with_single_spaces() {

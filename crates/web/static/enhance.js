@@ -49,6 +49,7 @@
     list.className = 'suggestions';
     list.id = `mention-list-${(lists += 1)}`;
     list.setAttribute('role', 'listbox');
+    list.setAttribute('aria-label', area.dataset.mentionLabel || 'Members');
     list.hidden = true;
     area.after(list);
     area.setAttribute('aria-autocomplete', 'list');

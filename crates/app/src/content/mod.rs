@@ -6,5 +6,6 @@ pub(crate) mod ideas;
 pub(crate) mod inbox;
 pub(crate) mod mentions;
 pub(crate) mod notifications;
+pub(crate) mod preview;
 pub(crate) mod spaces;
 pub(crate) mod views;

@@ -12,7 +12,7 @@ use super::pages::{get, person, scene};
 use crate::platform::routes::Fixture;
 
 /// A member whose display name may have spaces.
-async fn named(
+pub(crate) async fn named(
     t: &TestApp,
     ws: &ideaweave_testkit::TestWorkspace,
     name: &str,

@@ -8,6 +8,7 @@ pub(crate) mod manage;
 pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod pages;
+pub(crate) mod preview;
 use std::collections::HashSet;
 
 use ideaweave_app::*;

@@ -29,6 +29,7 @@ mod files;
 pub(crate) mod inbox;
 mod manage;
 mod mentions;
+mod preview;
 
 use comments::{EditDraft, THREAD_COMMENTS, Thread};
 
@@ -60,6 +61,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/w/{slug}/notifications", get(inbox::notifications_page))
         .route("/w/{slug}/people/suggest", get(mentions::suggest_people))
+        .route("/w/{slug}/preview", post(preview::preview))
         .route("/w/{slug}/notifications/read", post(inbox::read_all))
         .route(
             "/w/{slug}/notifications/{notification_id}/open",
