@@ -946,6 +946,8 @@ async function matrixPath() {
   }
   await page.goto(`${base}/w/demo`);
   const space = await page.$$eval('a[href*="/spaces/"]', (as) => as.map((a) => a.getAttribute('href'))[0]);
+  await page.goto(`${base}/w/demo/members`);
+  const profile = await page.$$eval('a.person', (as) => as.map((a) => a.getAttribute('href'))[0]).catch(() => null);
   // An edited comment, for its earlier versions' page (moderators).
   let history = null;
   if (idea) {
@@ -966,7 +968,7 @@ async function matrixPath() {
     ['board', `${discussion}?view=board`], ['idea', idea], ['discussion-manage', `${discussion}/manage`],
     ['members', '/w/demo/members'], ['settings', '/w/demo/settings'], ['sign-in-setup', '/w/demo/settings/sign-in'],
     ['tokens', '/w/demo/tokens'], ['support', '/w/demo/support'], ['audit', '/w/demo/audit'],
-    ['requests', '/w/demo/requests'], ['notifications', '/w/demo/notifications'], ['comment-history', history], ['account', '/account'], ['security', '/account/security'],
+    ['requests', '/w/demo/requests'], ['notifications', '/w/demo/notifications'], ['comment-history', history], ['profile', profile], ['account', '/account'], ['security', '/account/security'],
   ];
   for (const scheme of ['light', 'dark']) {
     for (const [lang, locale] of [['en', 'en-GB'], ['de', 'de-DE']]) {

@@ -28,6 +28,7 @@ pub use content::mentions::MentionSuggestion;
 pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
+pub use content::profiles::{ProfileComment, ProfileView};
 pub use content::views::*;
 pub use error::{AppError, AppResult, Cause, Internal, OrInternal, WaitUnit, rounded_wait};
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};

@@ -53,6 +53,7 @@ pub use content::files::{
 pub use content::history::CommentRevisionRow;
 pub use content::inbox::{InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
+pub use content::profiles::{AuthoredComment, AuthoredIdea};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use identity::email_change::EmailChangeRow;
 pub use identity::instance::NewUser;
@@ -119,10 +120,16 @@ pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
         ("trust::support", trust::support::sql::ALL),
         ("workspace", workspace::sql::ALL),
     ];
-    modules
+    let mut all: Vec<_> = modules
         .iter()
         .flat_map(|(module, all)| all.iter().map(move |(name, sql)| (*module, *name, *sql)))
-        .collect()
+        .collect();
+    all.extend(
+        content::profiles::statements()
+            .into_iter()
+            .map(|(name, sql)| ("content::profiles", name, sql)),
+    );
+    all
 }
 
 /// Which database a store speaks to.

@@ -7,5 +7,6 @@ pub(crate) mod inbox;
 pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod preview;
+pub(crate) mod profiles;
 pub(crate) mod spaces;
 pub(crate) mod views;

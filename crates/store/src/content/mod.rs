@@ -4,6 +4,7 @@ pub(crate) mod files;
 pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod notifications;
+pub(crate) mod profiles;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
 use std::sync::LazyLock;

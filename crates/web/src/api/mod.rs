@@ -139,6 +139,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(workspace::list_members))
         .routes(routes!(workspace::change_role, workspace::remove_member))
+        .routes(routes!(workspace::profile))
         .routes(routes!(workspace::list_invitations, workspace::invite))
         .routes(routes!(workspace::revoke_invitation))
         .routes(routes!(workspace::list_tokens, workspace::create_token))

@@ -125,6 +125,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(content::router())
         .merge(workspace::manage::router())
+        .merge(workspace::profile::router())
         .merge(identity::sign_in_setup::router())
         .merge(trust::audit::router())
         .merge(trust::support::router())
@@ -189,6 +190,19 @@ impl Chrome {
     /// An icon of the page's sprite, for templates (decorative: words stand beside it).
     pub(crate) fn icon(&self, name: &str) -> String {
         icon::markup(name)
+    }
+
+    /// A person's name, linking to their page for those who may see the member list (the page
+    /// would refuse everyone else), for templates. Safe as markup: the name is escaped.
+    pub(crate) fn person(&self, id: &ideaweave_domain::UserId, name: &str) -> String {
+        match &self.ws {
+            Some(nav) if nav.members => format!(
+                "<a class=\"person\" href=\"/w/{}/people/{id}\">{}</a>",
+                nav.slug,
+                format::html_text(name)
+            ),
+            _ => format::html_text(name),
+        }
     }
 
     /// A person's generated avatar (initials on a colour of their name), for templates:

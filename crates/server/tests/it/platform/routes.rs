@@ -360,6 +360,15 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     r(
+        "profile",
+        "GET",
+        "/workspaces/{slug}/members/{target_user}/profile",
+        N,
+        200,
+        MemberPlus,
+        false,
+    ),
+    r(
         "inbox",
         "GET",
         "/workspaces/{slug}/me/inbox",

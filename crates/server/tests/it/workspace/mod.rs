@@ -2,3 +2,4 @@
 
 pub(crate) mod directory;
 pub(crate) mod invitations;
+pub(crate) mod profiles;

@@ -139,6 +139,19 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A member's page: name, role, when they joined, and their latest ideas and comments that you
+/// may see (members and up; guests do not see the member list).
+#[utoipa::path(get, path = "/workspaces/{slug}/members/{user_id}/profile", tag = "members",
+    params(("slug" = String, Path), ("user_id" = UserId, Path)),
+    responses((status = 200, body = ProfileView), (status = "4XX", body = ErrorBody)))]
+pub async fn profile(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, user)): ApiPath<(String, UserId)>,
+) -> ApiResult<Json<ProfileView>> {
+    Ok(Json(s.app.profile(&m, user).await?))
+}
+
 /// Pending invitations (admin).
 #[utoipa::path(get, path = "/workspaces/{slug}/invitations", tag = "invitations", params(("slug" = String, Path)),
     responses((status = 200, body = Vec<InvitationView>), (status = "4XX", body = ErrorBody)))]

@@ -23,6 +23,8 @@ pub(crate) struct CommentRow {
     pub(super) id: CommentId,
     pub(super) depth: usize,
     pub(super) author: String,
+    /// Who wrote it (nil for a deleted comment, whose author is not shown).
+    pub(super) author_id: ideaweave_domain::UserId,
     pub(super) body_html: String,
     pub(super) deleted: bool,
     pub(super) posted: String,
@@ -126,6 +128,10 @@ fn thread_rows(
             Some(CommentRow {
                 id: c.id,
                 depth: depth.min(4),
+                author_id: c
+                    .author
+                    .as_ref()
+                    .map_or(ideaweave_domain::UserId(uuid::Uuid::nil()), |a| a.id),
                 author: c.author.map(|a| a.name).unwrap_or_default(),
                 body_html: c.body_html,
                 edited: (c.updated_at > c.created_at)

@@ -1,3 +1,4 @@
 //! Workspace administration: members, invitations, settings, tokens and the audit trail pages.
 
 pub(crate) mod manage;
+pub(crate) mod profile;

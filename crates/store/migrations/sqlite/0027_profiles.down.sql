@@ -1,0 +1,2 @@
+DROP INDEX comments_author;
+DROP INDEX ideas_author;
