@@ -284,9 +284,16 @@ impl Tag {
     /// Most tags one idea may carry.
     pub const MAX_PER_IDEA: usize = 10;
 
-    /// Validates and normalises (lowercases) a tag.
+    /// Validates and normalises a tag as people type it: a leading `#` is dropped, letters are
+    /// lowercased, and the spaces between words become one `-` (`#Quick  Win` is `quick-win`).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let s = raw.trim().to_lowercase();
+        let s = raw
+            .trim()
+            .trim_start_matches('#')
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("-")
+            .to_lowercase();
         let n = s.chars().count();
         if n == 0 || n > 32 {
             return Err(ValidationError::new(
@@ -304,6 +311,28 @@ impl Tag {
             ));
         }
         Ok(Self(s))
+    }
+
+    /// The tags in a field as people type them: separated by commas (`energy, quick win`), or
+    /// each starting with `#` (`#energy #quick win`), or both. Each is still to be parsed.
+    pub fn split_typed(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for piece in text.split(',') {
+            let mut current = String::new();
+            for word in piece.split_whitespace() {
+                if word.starts_with('#') && !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(word);
+            }
+            if !current.is_empty() {
+                out.push(current);
+            }
+        }
+        out
     }
 
     /// Validates a list of tags, removing duplicates and keeping the first-seen order.
@@ -478,6 +507,22 @@ impl fmt::Debug for Password {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn col_01_tags_are_typed_with_or_without_hash_and_normalised() {
+        let typed = Tag::split_typed("#Energy #quick  win, Cost cutting,#x,, ");
+        assert_eq!(typed, ["#Energy", "#quick win", "Cost cutting", "#x"]);
+        let tags: Vec<String> = typed
+            .iter()
+            .map(|t| Tag::parse(t).unwrap().as_str().to_owned())
+            .collect();
+        assert_eq!(tags, ["energy", "quick-win", "cost-cutting", "x"]);
+        assert_eq!(Tag::parse("  ##Ümlaut  ").unwrap().as_str(), "ümlaut");
+        assert!(Tag::parse("#").is_err());
+        assert!(Tag::parse("no/slash").is_err());
+        let list = Tag::parse_list(&["#A".into(), "a".into(), "A ".into()]).unwrap();
+        assert_eq!(list.len(), 1, "the same tag however typed");
+    }
     use super::*;
 
     #[test]
@@ -539,7 +584,7 @@ mod tests {
         );
         let repeated: Vec<String> = std::iter::repeat_n("same".to_owned(), 30).collect();
         assert_eq!(Tag::parse_list(&repeated).unwrap().len(), 1);
-        assert!(Tag::parse("no spaces").is_err());
+        assert_eq!(Tag::parse("no spaces").unwrap().as_str(), "no-spaces");
     }
 
     #[test]

@@ -212,15 +212,16 @@ pub struct VoteTally {
     pub my_vote: Option<VoteDirection>,
 }
 
-/// A tag as sent: 1 to 32 letters and digits (of any script), `-` and `_`; stored lowercased.
-/// The pattern spells out the ASCII part exactly and admits every character beyond it, since
-/// Unicode classes (`\p{L}`) are not portable across JSON Schema validators; the server
-/// refuses punctuation and symbols there too.
+/// A tag: 1 to 32 letters and digits (of any script), `-` and `_`, lowercased. It may be sent
+/// as people type it: a leading `#` is dropped and spaces between words become `-`
+/// (`#Quick win` is `quick-win`); tags come back normalised. The pattern spells out the ASCII
+/// part exactly and admits every character beyond it, since Unicode classes (`\p{L}`) are not
+/// portable across JSON Schema validators; the server refuses punctuation and symbols there too.
 #[derive(ToSchema)]
 #[schema(
     min_length = 1,
     max_length = 32,
-    pattern = r"^[0-9A-Za-z_\u00AA-\uFFFF-]+$"
+    pattern = r"^#*[0-9A-Za-z_ \u00AA-\uFFFF-]+$"
 )]
 pub struct TagText(pub String);
 

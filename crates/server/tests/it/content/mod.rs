@@ -9,6 +9,7 @@ pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod pages;
 pub(crate) mod preview;
+pub(crate) mod tags;
 use std::collections::HashSet;
 
 use ideaweave_app::*;

@@ -397,7 +397,7 @@ async fn col_01_a_refused_idea_says_at_each_field_what_is_wrong_in_the_readers_l
         &t,
         &author,
         &sc,
-        &[("title", "Gute Idee"), ("tags", "grün, a b")],
+        &[("title", "Gute Idee"), ("tags", "grün, a/b")],
         false,
     )
     .await;
@@ -407,8 +407,8 @@ async fn col_01_a_refused_idea_says_at_each_field_what_is_wrong_in_the_readers_l
         .nth(1)
         .unwrap_or_default();
     assert!(
-        at_tags.starts_with("Schlagwort &quot;a b&quot; darf nur Buchstaben")
-            || at_tags.starts_with("Schlagwort &#34;a b&#34; darf nur Buchstaben"),
+        at_tags.starts_with("Schlagwort &quot;a/b&quot; darf nur Buchstaben")
+            || at_tags.starts_with("Schlagwort &#34;a/b&#34; darf nur Buchstaben"),
         "{page}"
     );
     assert!(!page.contains("may contain only"), "{page}");

@@ -493,11 +493,7 @@ struct Draft {
 }
 
 fn tags_of(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
+    ideaweave_domain::Tag::split_typed(text)
 }
 
 /// Whether the edit form and links are offered: to the author (a member still) and to
@@ -1324,8 +1320,9 @@ mod tests {
     }
 
     #[test]
-    fn tags_are_split_on_commas() {
+    fn tags_are_split_on_commas_and_hashes() {
         assert_eq!(tags_of(" a, b ,,c "), vec!["a", "b", "c"]);
+        assert_eq!(tags_of("#a #b c"), vec!["#a", "#b c"]);
         assert!(tags_of(" , ").is_empty());
     }
 }
