@@ -470,6 +470,8 @@ async function newMemberPath() {
   await page.fill('#password_again', 'a new and long passphrase');
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
   check('the new member sets a password and lands in the workspace', new URL(page.url()).pathname === '/w/demo', page.url());
+  check('the newcomer is welcomed with the next steps', (await page.locator('.welcome a', { hasText: 'Post your first idea' }).count()) === 1, 'no welcome');
+  await shoot(page, 'welcome');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/sign-out"] button')]);
   await page.fill('#email', newcomer);
   await page.fill('#password', 'a new and long passphrase');

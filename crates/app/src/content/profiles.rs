@@ -108,4 +108,13 @@ impl App {
             comments,
         })
     }
+
+    /// Whether the caller has yet to write anything here: the workspace's home then welcomes
+    /// them with the next steps, until their first idea or comment.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn is_newcomer(&self, m: &Member) -> AppResult<bool> {
+        m.allow(Action::ReadWorkspace)?;
+        let mut tx = self.store.read().await?;
+        Ok(!tx.workspace(m.workspace).has_written(m.actor.user).await?)
+    }
 }

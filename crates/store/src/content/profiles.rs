@@ -60,7 +60,24 @@ static COMMENTS_OF: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Whether `$2` wrote any idea or comment in the workspace (each probe stops at its first row).
+const HAS_WRITTEN: &str = "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ideas WHERE workspace_id = $1 AND author_id = $2 LIMIT 1) i) \
+     + (SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE workspace_id = $1 AND author_id = $2 LIMIT 1) c)";
+
 impl WorkspaceRepo<'_> {
+    /// Whether `user` has written an idea or a comment here (deleted ones count).
+    pub async fn has_written(&mut self, user: UserId) -> StoreResult<bool> {
+        let ws = self.ws;
+        let n: i64 = on_conn!(self.tx, |c| {
+            sqlx::query_scalar(HAS_WRITTEN)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_one(c)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
     /// The latest `limit` live ideas `author` wrote, newest first, for `reader`.
     pub async fn ideas_of(
         &mut self,
@@ -104,6 +121,7 @@ impl WorkspaceRepo<'_> {
 /// that prepares each on both databases.
 pub(crate) fn statements() -> Vec<(&'static str, &'static str)> {
     vec![
+        ("HAS_WRITTEN", HAS_WRITTEN),
         ("IDEAS_OF", LazyLock::force(&IDEAS_OF).as_str()),
         ("COMMENTS_OF", LazyLock::force(&COMMENTS_OF).as_str()),
     ]

@@ -7,6 +7,7 @@ pub(crate) mod inbox;
 pub(crate) mod manage;
 pub(crate) mod mentions;
 pub(crate) mod notifications;
+pub(crate) mod onboarding;
 pub(crate) mod pages;
 pub(crate) mod preview;
 pub(crate) mod tags;

@@ -161,8 +161,20 @@ struct WorkspacePage {
     is_admin: bool,
     /// When the workspace will be deleted, if an owner asked (LIF-02).
     deletion_due: Option<String>,
+    /// For someone who has written nothing here yet: the next steps.
+    welcome: Option<Welcome>,
+    /// The first discussion that takes ideas, for the empty states' call to action.
+    open_discussion: Option<ideaweave_domain::DiscussionId>,
 }
 framed!(WorkspacePage);
+
+/// A newcomer's next steps on the workspace's home.
+struct Welcome {
+    /// Where to post a first idea (members and up, when a discussion takes ideas).
+    post_in: Option<DiscussionId>,
+    /// Whether they may see the member list (not guests).
+    members: bool,
+}
 
 /// How many of the newest ideas the home page shows.
 const RECENT_IDEAS: usize = 6;
@@ -195,6 +207,21 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> PageResult
         Ok(t) => t.due_at.map(super::format::when),
         Err(e) => return Err(PageError::new(w.c, e)),
     };
+    let open_discussion = cards
+        .iter()
+        .flat_map(|c| c.discussions.iter())
+        .find(|d| d.accepting_ideas)
+        .map(|d| d.id)
+        .filter(|_| w.m.role() >= Role::Member);
+    let welcome = s
+        .app
+        .is_newcomer(&w.m)
+        .await
+        .or_page(&w.c)?
+        .then(|| Welcome {
+            post_in: open_discussion,
+            members: w.m.role() >= Role::Member,
+        });
     Ok(page(
         StatusCode::OK,
         &WorkspacePage {
@@ -205,6 +232,8 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> PageResult
             spaces: cards,
             recent,
             is_admin,
+            welcome,
+            open_discussion,
         },
     ))
 }
