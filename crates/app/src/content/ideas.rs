@@ -58,6 +58,9 @@ fn tag_indexes(key: &ideaweave_crypto::BlindIndexKey, tags: &[Tag]) -> Vec<Vec<u
         .collect()
 }
 
+/// The furthest a page-numbered idea list reaches (400 pages of 25).
+const MAX_OFFSET: u32 = 10_000;
+
 impl App {
     /// Seals an idea's summary and body with its author's key and computes its tag indexes.
     #[allow(clippy::too_many_arguments)]
@@ -136,9 +139,30 @@ impl App {
         m: &Member,
         discussion: DiscussionId,
         q: IdeaListQuery,
-    ) -> AppResult<Page<IdeaSummary>> {
+    ) -> AppResult<IdeaPage> {
         let sort = q.sort.unwrap_or_default();
         let limit = page_limit(q.limit)?;
+        let offset = match q.offset {
+            None => 0,
+            Some(_) if q.cursor.is_some() => {
+                return Err(AppError::invalid(
+                    "offset",
+                    "give either offset or cursor, not both",
+                ));
+            }
+            Some(n) if n <= MAX_OFFSET => n,
+            Some(n) => {
+                return Err(AppError::invalid(
+                    "offset",
+                    format!("must be at most {MAX_OFFSET} (got {n})"),
+                ));
+            }
+        };
+        if let (Some(a), Some(b)) = (q.since, q.until)
+            && a > b
+        {
+            return Err(AppError::invalid("until", "must not be before since"));
+        }
         let after = q
             .cursor
             .as_deref()
@@ -167,10 +191,20 @@ impl App {
             sort,
             stage: q.stage,
             tag_index,
+            author: q.mine.unwrap_or(false).then_some(m.actor.user),
+            since: q.since,
+            until: q.until,
             after,
+            offset,
             limit: limit + 1,
         };
         let rows = tx.workspace(m.workspace).ideas(&query).await?;
+        // The discussion counts its live ideas already; only a filtered list is counted.
+        let total = if query.is_filtered() {
+            tx.workspace(m.workspace).count_ideas(&query).await?
+        } else {
+            d.idea_count
+        };
         let cursor = |last: &IdeaRecord| {
             let key = match sort {
                 IdeaSort::Top => last.score as f64,
@@ -190,9 +224,10 @@ impl App {
         for r in page.items {
             items.push(summary(self, &mut tx, m.workspace, &mut names, r).await?);
         }
-        Ok(Page {
+        Ok(IdeaPage {
             items,
             next_cursor: page.next_cursor,
+            total,
         })
     }
 

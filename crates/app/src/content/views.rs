@@ -314,13 +314,34 @@ pub struct IdeaListQuery {
     pub sort: Option<IdeaSort>,
     /// Only ideas in this stage.
     pub stage: Option<StageId>,
-    /// Only ideas with this tag.
+    /// Only ideas with this tag (typed with or without `#`).
     pub tag: Option<String>,
+    /// Only your own ideas.
+    pub mine: Option<bool>,
+    /// Only ideas posted at or after this time (Unix milliseconds).
+    pub since: Option<i64>,
+    /// Only ideas posted at or before this time (Unix milliseconds).
+    pub until: Option<i64>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
+    /// Skip this many ideas first, for lists shown by page number (at most 10,000; not with
+    /// `cursor`, which is the cheaper way on).
+    #[param(minimum = 0, maximum = 10000)]
+    pub offset: Option<u32>,
     /// Page size, 1 to 100 (default 25).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+}
+
+/// A page of a discussion's ideas, with how many pass the filters in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdeaPage {
+    pub items: Vec<IdeaSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// How many ideas pass the filters, on every page.
+    pub total: i64,
 }
 
 /// Merging an idea into another.

@@ -39,9 +39,29 @@ pub struct IdeaQuery {
     pub stage: Option<StageId>,
     /// Blind index of the tag to filter by.
     pub tag_index: Option<Vec<u8>>,
+    /// Only ideas this person wrote.
+    pub author: Option<UserId>,
+    /// Only ideas posted at or after this time (Unix ms).
+    pub since: Option<i64>,
+    /// Only ideas posted at or before this time (Unix ms).
+    pub until: Option<i64>,
     pub after: Option<Cursor>,
+    /// Rows to skip first (page-numbered lists; `after` is the cheaper way on).
+    pub offset: u32,
     /// Rows to fetch (the caller asks for one more than it shows, to know if a next page exists).
     pub limit: u32,
+}
+
+impl IdeaQuery {
+    /// Whether the list is narrowed by anything but its discussion (a count then has to be
+    /// made; the discussion's own count serves otherwise).
+    pub fn is_filtered(&self) -> bool {
+        self.stage.is_some()
+            || self.tag_index.is_some()
+            || self.author.is_some()
+            || self.since.is_some()
+            || self.until.is_some()
+    }
 }
 
 /// A new attachment's metadata.
@@ -342,6 +362,61 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
+    /// The filters of `q` on a statement over `ideas i`, numbered after the binds already in
+    /// `binds`.
+    fn idea_filters(q: &IdeaQuery, binds: &mut Vec<Bind>, sql: &mut String) {
+        let param = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        if let Some(stage) = q.stage {
+            let p = param(binds, Bind::Uuid(stage.0));
+            sql.push_str(&format!(" AND i.stage_id = {p}"));
+        }
+        if let Some(tag) = &q.tag_index {
+            let p = param(binds, Bind::Bytes(tag.clone()));
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM idea_tags t WHERE t.workspace_id = i.workspace_id AND t.idea_id = i.id AND t.tag_index = {p})"
+            ));
+        }
+        if let Some(author) = q.author {
+            let p = param(binds, Bind::Uuid(author.0));
+            sql.push_str(&format!(" AND i.author_id = {p}"));
+        }
+        if let Some(since) = q.since {
+            let p = param(binds, Bind::I64(since));
+            sql.push_str(&format!(" AND i.created_at >= {p}"));
+        }
+        if let Some(until) = q.until {
+            let p = param(binds, Bind::I64(until));
+            sql.push_str(&format!(" AND i.created_at <= {p}"));
+        }
+    }
+
+    /// How many live ideas of the discussion pass the filters of `q` (its cursor and limit
+    /// aside).
+    pub async fn count_ideas(&mut self, q: &IdeaQuery) -> StoreResult<i64> {
+        let mut binds = vec![Bind::Uuid(self.ws), Bind::Uuid(q.discussion.0)];
+        let mut sql =
+            "SELECT COUNT(*) FROM ideas i WHERE i.workspace_id = $1 AND i.discussion_id = $2 \
+             AND i.deleted_at IS NULL AND i.merged_into IS NULL"
+                .to_owned();
+        Self::idea_filters(q, &mut binds, &mut sql);
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_conn!(self.tx, |c| {
+            let mut query = sqlx::query_scalar::<_, i64>(sql);
+            for b in binds {
+                query = match b {
+                    Bind::Uuid(v) => query.bind(v),
+                    Bind::I64(v) => query.bind(v),
+                    Bind::F64(v) => query.bind(v),
+                    Bind::Bytes(v) => query.bind(v),
+                };
+            }
+            query.fetch_one(c).await?
+        }))
+    }
+
     /// A page of a discussion's live ideas (neither deleted nor merged away).
     pub async fn ideas(&mut self, q: &IdeaQuery) -> StoreResult<Vec<IdeaRecord>> {
         let mut binds = vec![
@@ -357,16 +432,7 @@ impl WorkspaceRepo<'_> {
             binds.push(b);
             format!("${}", binds.len())
         };
-        if let Some(stage) = q.stage {
-            let p = param(&mut binds, Bind::Uuid(stage.0));
-            sql.push_str(&format!(" AND i.stage_id = {p}"));
-        }
-        if let Some(tag) = &q.tag_index {
-            let p = param(&mut binds, Bind::Bytes(tag.clone()));
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM idea_tags t WHERE t.workspace_id = i.workspace_id AND t.idea_id = i.id AND t.tag_index = {p})"
-            ));
-        }
+        Self::idea_filters(q, &mut binds, &mut sql);
         let key_column = match q.sort {
             IdeaSort::Top => Some("i.score"),
             IdeaSort::Trending => Some("i.hot"),
@@ -395,6 +461,10 @@ impl WorkspaceRepo<'_> {
         }
         let lim = param(&mut binds, Bind::I64(i64::from(q.limit)));
         sql.push_str(&format!(" LIMIT {lim}"));
+        if q.offset > 0 {
+            let off = param(&mut binds, Bind::I64(i64::from(q.offset)));
+            sql.push_str(&format!(" OFFSET {off}"));
+        }
         let sql = sqlx::AssertSqlSafe(sql);
         Ok(on_conn!(self.tx, |c| {
             let mut query = sqlx::query_as::<_, IdeaRecord>(sql);

@@ -59,6 +59,19 @@ impl Catalog {
         text.replace("{n}", &self.number(n))
     }
 
+    /// Where a page of a list stands: `26–50 of 1,204` (`26–50 von 1.204`).
+    pub fn range(
+        &self,
+        first: impl std::borrow::Borrow<i64>,
+        last: impl std::borrow::Borrow<i64>,
+        total: impl std::borrow::Borrow<i64>,
+    ) -> String {
+        self.get("list.range")
+            .replace("{first}", &self.number(*first.borrow()))
+            .replace("{last}", &self.number(*last.borrow()))
+            .replace("{total}", &self.number(*total.borrow()))
+    }
+
     /// A whole number with the language's thousands separator (`1,204`, `1.204`).
     pub fn number(&self, n: i64) -> String {
         let digits = n.unsigned_abs().to_string();

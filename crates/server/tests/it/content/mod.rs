@@ -4,6 +4,7 @@
 pub(crate) mod comments;
 pub(crate) mod files;
 pub(crate) mod inbox;
+pub(crate) mod lists;
 pub(crate) mod manage;
 pub(crate) mod mentions;
 pub(crate) mod notifications;

@@ -19,8 +19,12 @@ fn listed(page: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|row| {
             let cell = row.split("<td role=\"cell\" class=\"lead\">").nth(1)?;
-            // The name follows its avatar.
+            // The name follows its avatar, as a link to the member's page.
             let name = cell.split_once("</span>").map_or(cell, |(_, rest)| rest);
+            let name = match name.strip_prefix("<a ") {
+                Some(link) => link.split_once('>').map_or(link, |(_, rest)| rest),
+                None => name,
+            };
             Some(name.split([' ', '<']).next()?.to_owned())
         })
         .collect()
@@ -80,7 +84,11 @@ async fn col_02_admins_find_sort_and_page_members_and_see_who_is_still_active() 
 
     // Each name has its generated avatar: initials on a colour of the name, hidden from
     // screen readers (the name is beside it).
-    assert!(page.contains("aria-hidden=\"true\">C</span>cleo"), "{page}");
+    assert!(
+        page.contains("aria-hidden=\"true\">C</span><a class=\"person\"")
+            && page.contains(">cleo</a>"),
+        "{page}"
+    );
     assert!(page.contains("<span class=\"avatar a"));
     // Search by a part of the name, whatever its case; admins also by address.
     let (_, page, _) = get(&t, &admin, "/w/people/members?q=CLE").await;

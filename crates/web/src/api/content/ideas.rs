@@ -10,16 +10,16 @@ use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Ws};
 
-/// A page of a discussion's ideas, sorted and filtered.
+/// A page of a discussion's ideas, sorted and filtered, with how many pass the filters.
 #[utoipa::path(get, path = "/workspaces/{slug}/discussions/{discussion_id}/ideas", tag = "ideas",
     params(("slug" = String, Path), ("discussion_id" = DiscussionId, Path), IdeaListQuery),
-    responses((status = 200, body = Page<IdeaSummary>), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = IdeaPage), (status = "4XX", body = ErrorBody)))]
 pub async fn list_ideas(
     State(s): State<AppState>,
     Ws(m): Ws,
     ApiPath((_, d)): ApiPath<(String, DiscussionId)>,
     ApiQuery(q): ApiQuery<IdeaListQuery>,
-) -> ApiResult<Json<Page<IdeaSummary>>> {
+) -> ApiResult<Json<IdeaPage>> {
     Ok(Json(s.app.ideas(&m, d, q).await?))
 }
 

@@ -16,7 +16,7 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{iso, size, url_encode, when};
+use super::format::{end_of_day, iso, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
@@ -335,7 +335,23 @@ struct DiscussionQuery {
     sort: Option<String>,
     stage: Option<String>,
     tag: Option<String>,
-    cursor: Option<String>,
+    /// `1`: only the reader's own ideas.
+    mine: Option<String>,
+    /// `YYYY-MM-DD`: posted on or after that day (UTC).
+    from: Option<String>,
+    /// `YYYY-MM-DD`: posted on or before that day (UTC).
+    to: Option<String>,
+    /// The page number, from 1.
+    page: Option<u32>,
+}
+
+/// Where a numbered list stands: "26–50 of 1,204" and the neighbouring pages.
+struct Paging {
+    first: i64,
+    last: i64,
+    total: i64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 struct Column {
@@ -357,7 +373,12 @@ struct DiscussionPage {
     tag: String,
     ideas: Vec<IdeaCard>,
     columns: Vec<Column>,
-    next: Option<String>,
+    paging: Option<Paging>,
+    mine: bool,
+    from: String,
+    to: String,
+    /// A date filter that could not be read, said at its field.
+    date_problem: Option<&'static str>,
     can_post: bool,
     /// Moderators and up get the link to the management page.
     can_manage: bool,
@@ -367,6 +388,9 @@ framed!(DiscussionPage);
 
 /// How many ideas a board column shows.
 const COLUMN_IDEAS: u32 = 20;
+
+/// How many ideas a page of the list shows.
+const PAGE_IDEAS: u32 = 25;
 
 async fn discussion_page(
     State(s): State<AppState>,
@@ -394,9 +418,33 @@ async fn discussion_page(
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
     let board = q.view.as_deref() == Some("board");
+    let mine = q.mine.as_deref() == Some("1");
+    let day_of = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (v.to_owned(), end_of_day(v)))
+    };
+    let (from, to) = (day_of(&q.from), day_of(&q.to));
+    let date_problem = match (&from, &to) {
+        (Some((_, None)), _) | (_, Some((_, None))) => Some("discussion.bad_date"),
+        (Some((_, Some(a))), Some((_, Some(b)))) if a > b => Some("discussion.dates_reversed"),
+        _ => None,
+    };
+    // A day's start is the end of the day before, plus one millisecond.
+    let since = from
+        .as_ref()
+        .and_then(|(_, end)| *end)
+        .filter(|_| date_problem.is_none())
+        .map(|end| end - 86_400_000 + 1);
+    let until = to
+        .as_ref()
+        .and_then(|(_, end)| *end)
+        .filter(|_| date_problem.is_none());
+    let page_no = q.page.unwrap_or(1).max(1);
     let mut ideas = Vec::new();
     let mut columns = Vec::new();
-    let mut next = None;
+    let mut paging = None;
     if board {
         for st in &w.ws.stages {
             let lq = IdeaListQuery {
@@ -424,17 +472,21 @@ async fn discussion_page(
             sort: Some(sort),
             stage,
             tag: tag.clone(),
-            cursor: q.cursor.clone(),
-            limit: None,
+            mine: Some(mine),
+            since,
+            until,
+            offset: Some((page_no - 1).saturating_mul(PAGE_IDEAS)),
+            limit: Some(PAGE_IDEAS),
+            ..Default::default()
         };
         match s.app.ideas(&w.m, id, lq).await {
             Ok(p) => {
-                next = p.next_cursor.map(|cursor| {
+                let shown = p.items.len() as i64;
+                let first = i64::from((page_no - 1) * PAGE_IDEAS) + 1;
+                let link = |n: u32| {
                     let mut link = format!(
-                        "/w/{}/discussions/{}?sort={sort_name}&cursor={}",
-                        w.ws.slug,
-                        id,
-                        url_encode(&cursor)
+                        "/w/{}/discussions/{}?sort={sort_name}&page={n}",
+                        w.ws.slug, id
                     );
                     if let Some(st) = stage {
                         link.push_str(&format!("&stage={st}"));
@@ -442,7 +494,22 @@ async fn discussion_page(
                     if let Some(t) = &tag {
                         link.push_str(&format!("&tag={}", url_encode(t)));
                     }
+                    if mine {
+                        link.push_str("&mine=1");
+                    }
+                    for (name, v) in [("from", &from), ("to", &to)] {
+                        if let Some((day, _)) = v {
+                            link.push_str(&format!("&{name}={}", url_encode(day)));
+                        }
+                    }
                     link
+                };
+                paging = (shown > 0).then(|| Paging {
+                    first,
+                    last: first + shown - 1,
+                    total: p.total,
+                    prev: (page_no > 1).then(|| link(page_no - 1)),
+                    next: p.next_cursor.as_ref().map(|_| link(page_no + 1)),
                 });
                 ideas = p.items.into_iter().map(|i| card(&w.ws, i)).collect();
             }
@@ -474,7 +541,11 @@ async fn discussion_page(
             tag: tag.unwrap_or_default(),
             ideas,
             columns,
-            next,
+            paging,
+            mine,
+            from: from.map(|(d, _)| d).unwrap_or_default(),
+            to: to.map(|(d, _)| d).unwrap_or_default(),
+            date_problem,
         },
     ))
 }
