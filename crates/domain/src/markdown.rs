@@ -225,6 +225,22 @@ fn safe_events(markdown: &str) -> impl Iterator<Item = Event<'_>> {
     })
 }
 
+/// Text escaped for HTML, safe in an element's content and in a quoted attribute.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders `markdown` to HTML that is safe to put in a page as it is.
 pub fn render(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);

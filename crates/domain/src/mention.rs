@@ -5,7 +5,9 @@
 //! the page shows the name the person has *now*, and once they are erased the mention names
 //! nobody. For editing, tokens are written back as `@Name`. Names match case-insensitively, the
 //! longest member name that follows the `@` wins, and the name must end where a word ends; an
-//! `@` inside a word (an email address) is not a mention. Two members with the same name are
+//! `@` inside a word or an address (an email address, `https://social.example/@max`) or a code
+//! span is not a mention: it must start the text or follow a space, an opening bracket, a quote
+//! or a comma. Two members with the same name are
 //! told apart by nothing in the text: the first one listed is meant.
 
 use uuid::Uuid;
@@ -39,6 +41,15 @@ fn wordy(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// Whether an `@` after `c` may start a mention: at the start of the text, after a space, or
+/// after an opening bracket, a quote or a comma. Not inside a word or an address
+/// (`max@example.org`, `https://social.example/@max`) or a code span.
+fn may_start(before: Option<char>) -> bool {
+    before.is_none_or(|c| {
+        c.is_whitespace() || matches!(c, '(' | '"' | '\'' | ',' | ';' | '«' | '„' | '“')
+    })
+}
+
 /// `text` with every `@Name` of one of `people` stored as a token, and whom it mentions, each
 /// once, in the order they first appear. Tokens already in the text stay when they name one
 /// of `people`; others are left as plain text (`@{…}` of nobody here mentions nobody).
@@ -58,7 +69,7 @@ pub fn resolve(text: &str, people: &[Mentionable<'_>]) -> (String, Vec<UserId>) 
             before = rest[..at].chars().next_back();
         }
         let here = &rest[at..];
-        if before.is_some_and(wordy) {
+        if !may_start(before) {
             out.push('@');
             rest = &here[1..];
             before = Some('@');
@@ -121,6 +132,29 @@ pub fn mentioned(text: &str) -> Vec<UserId> {
     out
 }
 
+/// Stored text with each token's member id replaced by `to(id)`: an imported text, whose
+/// people have other ids here.
+pub fn remap(text: &str, mut to: impl FnMut(UserId) -> UserId) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let here = &rest[at..];
+        match token_at(here) {
+            Some(id) => {
+                out.push_str(&format!("{OPEN}{}}}", to(id).0));
+                rest = &here[TOKEN_LEN..];
+            }
+            None => {
+                out.push_str(OPEN);
+                rest = &here[OPEN.len()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Stored text with its tokens written as `@Name` (for editing, excerpts and plain text);
 /// `name_of` answers each mentioned member's name.
 pub fn display(text: &str, mut name_of: impl FnMut(UserId) -> String) -> String {
@@ -166,28 +200,13 @@ pub fn mark(html: &str, gone: &str, mut name_of: impl FnMut(UserId) -> Option<St
             let name = name_of(id).unwrap_or_else(|| gone.to_owned());
             out.push_str(&format!(
                 "<span class=\"mention\">@{}</span>",
-                escape(&name)
+                crate::markdown::escape_text(&name)
             ));
             i += TOKEN_LEN;
             continue;
         }
         out.push(c);
         i += c.len_utf8();
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }
@@ -226,9 +245,19 @@ mod tests {
             )
         );
         assert_eq!(who, vec![mia_m, max, mia]);
-        let (text, who) = resolve("mail max@example.org or @Maxim or @nobody", &list);
-        assert_eq!(text, "mail max@example.org or @Maxim or @nobody");
+        let typed = "mail max@example.org or @Maxim or @nobody, https://social.example/@max `@max` [@max](x)";
+        let (text, who) = resolve(typed, &list);
+        assert_eq!(
+            text, typed,
+            "no mention in an address, a word or a code span"
+        );
         assert!(who.is_empty());
+        let (text, who) = resolve("(@max) \"@max\"", &list);
+        assert_eq!(who, vec![max]);
+        assert!(!text.contains("@max"), "{text}");
+        let other = UserId::new();
+        let moved = remap(&format!("a @{{{}}} b @{{x}}", max.0), |_| other);
+        assert_eq!(moved, format!("a @{{{}}} b @{{x}}", other.0));
         // Saved again, the tokens stay and still mention; a token of a stranger mentions nobody.
         let stranger = UserId::new();
         let again = format!("{text} @{{{}}} @{{{}}}", max.0, stranger.0);

@@ -1,18 +1,21 @@
-//! Email notifications (COL-04): how a member wants to hear of activity that concerns them, and
-//! who is told of what.
+//! Notifications (COL-04): who is told of what, and how a member wants email to tell them.
 //!
-//! Four kinds of activity notify, and nothing else does:
+//! Five kinds of activity notify, and nothing else does:
 //!
+//! - naming a member with `@` in an idea or a comment tells them (an edit tells only those it
+//!   names anew);
 //! - a comment on an idea tells the idea's author and everyone following the idea;
 //! - a reply also tells the author of the comment it answers;
 //! - moving an idea to another stage tells the idea's author and the idea's followers;
 //! - a new idea tells everyone following its discussion.
 //!
-//! Nobody is told of their own action, and a person told for several reasons at once (a reply
-//! to one's own comment on one's own idea, which one also follows) gets one notification, for
-//! the most personal reason: their comment, then their idea, then what they follow. [`recipients`] only
-//! decides who would be told; the application then drops everyone who is no longer a member, can
-//! no longer see the idea's space ([`may_be_told`]), was erased, or turned notifications off.
+//! Nobody is told of their own action, and a person told for several reasons at once (named in
+//! a reply to their own comment on their own idea, which they also follow) gets one
+//! notification, for the most personal reason: being named, then their comment, then their
+//! idea, then what they follow. [`recipients`] only decides who would be told; the application
+//! then drops everyone who is no longer a member, can no longer see the idea's space
+//! ([`may_be_told`]), restricted processing, or was erased. Everyone left is told in the
+//! workspace; email follows each one's [`NotificationPreference`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,7 +36,7 @@ pub enum NotificationPreference {
     Instant,
     /// One email a day listing what happened.
     Daily,
-    /// No email; nothing is recorded either.
+    /// No email (the notifications centre still tells).
     Off,
 }
 

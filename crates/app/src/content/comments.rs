@@ -1,6 +1,5 @@
 //! Threaded comments on ideas.
 
-use ideaweave_domain::mention;
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
@@ -158,9 +157,7 @@ impl App {
             .keyring
             .data_key(&mut repo, Some(m.actor.user), now)
             .await?;
-        let (stored, mentioned) = self
-            .store_mentions(&mut tx, m.workspace, body.as_str())
-            .await?;
+        let (stored, mentioned) = self.store_mentions(&mut tx, m, body.as_str()).await?;
         let mut repo = tx.workspace(m.workspace);
         let sealed = key.seal_text(m.workspace, column::COMMENTS_BODY, id.0, &stored)?;
         repo.insert_comment(id, idea, input.parent_id, m.actor.user, &sealed, now)
@@ -219,19 +216,19 @@ impl App {
                 &c.body,
             )
             .await?;
-        let (stored, mentioned) = self
-            .store_mentions(&mut tx, m.workspace, body.as_str())
+        let (stored, mentioned) = self.store_mentions(&mut tx, m, body.as_str()).await?;
+        // The edit form shows mentions by name: saving it unchanged keeps the comment as it is
+        // (a mention of someone who has left reads "Former member" and matches nobody now).
+        let (before_written, _) = self
+            .read_mentions(&mut tx, m.workspace, &mut NameMemo::default(), &before)
             .await?;
-        if before == stored {
+        if before == stored || before_written == body.as_str() {
             // Nothing changed: no new version, and no "edited" mark for saving the same text.
             return self
                 .comment_out(&mut tx, m.workspace, &mut NameMemo::default(), c)
                 .await;
         }
-        let newly: Vec<UserId> = {
-            let had = mention::mentioned(&before);
-            mentioned.into_iter().filter(|u| !had.contains(u)).collect()
-        };
+        let newly = App::newly_mentioned(&before, mentioned);
         let mut repo = tx.workspace(m.workspace);
         let key = self
             .keyring

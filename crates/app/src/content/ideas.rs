@@ -261,9 +261,7 @@ impl App {
                 "the deadline of this discussion has passed".into(),
             ));
         }
-        let (body, mentioned) = self
-            .store_mentions(&mut tx, m.workspace, body.as_str())
-            .await?;
+        let (body, mentioned) = self.store_mentions(&mut tx, m, body.as_str()).await?;
         let excerpt = mentions_excerpt(&body);
         let mut repo = tx.workspace(m.workspace);
         let stage = repo
@@ -487,15 +485,9 @@ impl App {
             Some(t) => Tag::parse_list(t)?,
             None => old.tags.into_iter().map(Tag::from_trusted).collect(),
         };
-        let (body, mentioned) = self.store_mentions(&mut tx, ws, body.as_str()).await?;
+        let (body, mentioned) = self.store_mentions(&mut tx, m, body.as_str()).await?;
         let excerpt = mentions_excerpt(&body);
-        let newly: Vec<UserId> = {
-            let before = mention::mentioned(&old_body);
-            mentioned
-                .into_iter()
-                .filter(|u| !before.contains(u))
-                .collect()
-        };
+        let newly = App::newly_mentioned(&old_body, mentioned);
         let now = self.now();
         let mut repo = tx.workspace(ws);
         // The idea stays its author's, whoever edits it: it is sealed with the author's key,

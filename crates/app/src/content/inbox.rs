@@ -4,8 +4,9 @@
 //! [`App::notify`] puts an item in the inbox of everyone it tells, whatever their email
 //! preference and whether or not the instance sends mail. An item names the idea and says who
 //! did what (sealed with the acting person's key); it shows only while its reader may still see
-//! the idea: an item about an idea deleted, or in a space the reader was since unlisted from,
-//! is left out of the list and the count, and deleted when the list meets it.
+//! the idea. An item about a deleted idea is left out of the list and the count at once; one
+//! about an idea in a space the reader was since unlisted from, or whose comment was deleted, is
+//! left out of the list and deleted when the list meets it (until then the bell may count it).
 
 use ideaweave_domain::notify::Reason;
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
@@ -15,8 +16,8 @@ use ideaweave_store::Tx;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::content::notifications::{EXCERPT_CHARS, Item, inbox_place};
-use crate::platform::sealed::{at, column};
+use crate::content::notifications::{Item, inbox_place};
+use crate::platform::sealed::{NameMemo, at, column};
 use crate::{App, AppError, AppResult, Member, Page};
 
 /// Most notifications on one page.
@@ -96,12 +97,16 @@ impl App {
         let more = rows.len() > limit as usize;
         let mut items = Vec::with_capacity(rows.len().min(limit as usize));
         let mut stale = Vec::new();
+        let mut stale_unread = 0;
         let mut last = None;
         for row in rows.into_iter().take(limit as usize) {
             last = Some(row.id);
             match self.shown(&mut tx, m, &row).await? {
                 Some(view) => items.push(view),
-                None => stale.push(row.id),
+                None => {
+                    stale.push(row.id);
+                    stale_unread += i64::from(row.read_at.is_none());
+                }
             }
         }
         let unread = self.unread_count(&mut tx, m).await?;
@@ -118,7 +123,7 @@ impl App {
                     None
                 },
             },
-            unread: unread.saturating_sub(stale.len() as i64).max(0),
+            unread: (unread - stale_unread).max(0),
         })
     }
 
@@ -163,7 +168,10 @@ impl App {
                 let body = self
                     .open_text(tx, &at(m.workspace, column::COMMENTS_BODY, c.id.0), &c.body)
                     .await?;
-                Some(markdown::excerpt(&body, EXCERPT_CHARS))
+                Some(
+                    self.excerpt_of(tx, m.workspace, &mut NameMemo::default(), &body)
+                        .await?,
+                )
             }
         };
         let title = self
@@ -265,10 +273,14 @@ impl App {
     ) -> AppResult<FollowState> {
         m.allow(Action::ManageOwnNotifications)?;
         let mut tx = self.store.begin().await?;
-        if to.following {
-            self.live_idea(&mut tx, m, idea).await?;
-        } else {
-            self.visible_idea(&mut tx, m, idea).await?;
+        // Following is the follower's own act: someone who restricted processing does not
+        // start or stop it; whose idea it is does not matter.
+        self.ensure_unrestricted(&mut tx, m, m.actor.user).await?;
+        let scope = self.visible_idea(&mut tx, m, idea).await?;
+        if to.following && (scope.deleted_at.is_some() || scope.merged_into.is_some()) {
+            return Err(AppError::Conflict(
+                "a deleted or merged idea cannot be followed".into(),
+            ));
         }
         tx.workspace(m.workspace)
             .set_idea_follow(idea, m.actor.user, to.following, self.now())
@@ -304,6 +316,7 @@ impl App {
     ) -> AppResult<FollowState> {
         m.allow(Action::ManageOwnNotifications)?;
         let mut tx = self.store.begin().await?;
+        self.ensure_unrestricted(&mut tx, m, m.actor.user).await?;
         self.seen_discussion(&mut tx, m, discussion).await?;
         tx.workspace(m.workspace)
             .set_discussion_follow(discussion, m.actor.user, to.following, self.now())

@@ -12,6 +12,7 @@ use ideaweave_store::Tx;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::content::notifications::EXCERPT_CHARS;
 use crate::platform::sealed::{NameMemo, account, column};
 use crate::{App, AppResult, Member};
 
@@ -51,18 +52,20 @@ impl App {
         Ok(out)
     }
 
-    /// Text as typed, as stored: each `@Name` of a member becomes their id. Answers whom it
-    /// mentions. Text without an `@` costs nothing.
+    /// Text as `m` typed it, as stored: each `@Name` of a member becomes their id. Answers whom
+    /// it mentions. Only someone who may see the member list mentions anyone: otherwise a
+    /// guest could find out who is a member by trying names. Text without an `@` costs
+    /// nothing.
     pub(crate) async fn store_mentions(
         &self,
         tx: &mut Tx,
-        ws: WorkspaceId,
+        m: &Member,
         text: &str,
     ) -> AppResult<(String, Vec<UserId>)> {
-        if !text.contains('@') {
+        if !text.contains('@') || m.allow(Action::ReadMembers).is_err() {
             return Ok((text.to_owned(), Vec::new()));
         }
-        let people = self.mentionable(tx, ws).await?;
+        let people = self.mentionable(tx, m.workspace).await?;
         let list: Vec<Mentionable<'_>> = people
             .iter()
             .map(|(id, name)| Mentionable { id: *id, name })
@@ -99,6 +102,24 @@ impl App {
             found.get(&id).cloned()
         });
         Ok((written, html))
+    }
+
+    /// The start of a stored text as plain text, for lists: mentions by the name they show.
+    pub(crate) async fn excerpt_of(
+        &self,
+        tx: &mut Tx,
+        ws: WorkspaceId,
+        names: &mut NameMemo,
+        stored: &str,
+    ) -> AppResult<String> {
+        let (written, _) = self.read_mentions(tx, ws, names, stored).await?;
+        Ok(markdown::excerpt(&written, EXCERPT_CHARS))
+    }
+
+    /// Who `stored` mentions that `before` did not: an edit tells only them.
+    pub(crate) fn newly_mentioned(before: &str, now: Vec<UserId>) -> Vec<UserId> {
+        let had = mention::mentioned(before);
+        now.into_iter().filter(|u| !had.contains(u)).collect()
     }
 
     /// Members whose name has a word starting with `prefix` (case-insensitive), for the

@@ -3,6 +3,8 @@
 //!
 //! **What notifies whom** (the rule itself is [`ideaweave_domain::notify::recipients`]):
 //!
+//! - naming a member with `@` in an idea or a comment notifies them (an edit, those it names
+//!   anew);
 //! - a comment on an idea notifies the idea's author and the idea's followers;
 //! - a reply also notifies the author of the comment it answers (unless that comment is deleted);
 //! - moving an idea to another stage notifies the idea's author and its followers;

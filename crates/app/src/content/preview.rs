@@ -22,7 +22,7 @@ impl App {
             ));
         }
         let mut tx = self.store.read().await?;
-        let (stored, _) = self.store_mentions(&mut tx, m.workspace, text).await?;
+        let (stored, _) = self.store_mentions(&mut tx, m, text).await?;
         let (_, html) = self
             .read_mentions(&mut tx, m.workspace, &mut NameMemo::default(), &stored)
             .await?;

@@ -9,7 +9,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::content::ideas::summary;
-use crate::content::notifications::EXCERPT_CHARS;
 use crate::platform::sealed::{NameMemo, at, column};
 use crate::{App, AppError, AppResult, IdeaSummary, Member, parse_role, space_view};
 
@@ -87,7 +86,7 @@ impl App {
             let body = self
                 .open_text(&mut tx, &at(ws, column::COMMENTS_BODY, c.id), &c.body)
                 .await?;
-            let (written, _) = self.read_mentions(&mut tx, ws, &mut names, &body).await?;
+            let excerpt = self.excerpt_of(&mut tx, ws, &mut names, &body).await?;
             comments.push(ProfileComment {
                 id: CommentId(c.id),
                 idea_id: c.idea_id,
@@ -95,7 +94,7 @@ impl App {
                     .open_summary(&mut tx, ws, c.idea_id.0, &c.idea_summary)
                     .await?
                     .title,
-                excerpt: markdown::excerpt(&written, EXCERPT_CHARS),
+                excerpt,
                 created_at: c.created_at,
             });
         }

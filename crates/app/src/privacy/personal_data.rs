@@ -69,6 +69,13 @@ pub struct WorkspaceData {
     pub notification_preference: Option<NotificationPreference>,
     pub ideas: Vec<IdeaData>,
     pub comments: Vec<CommentData>,
+    /// The earlier texts of the person's edited comments.
+    pub comment_versions: Vec<CommentVersionData>,
+    /// The ideas and discussions the person follows.
+    pub follows: FollowsData,
+    /// What the workspace told the person (why, about which idea, when, whether read); who
+    /// acted is someone else's data and is not repeated here.
+    pub notifications: Vec<NotificationData>,
     pub votes: Vec<VoteData>,
     pub ratings: Vec<RatingData>,
     pub attachments: Vec<AttachmentView>,
@@ -100,6 +107,31 @@ pub struct CommentData {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+}
+
+/// An earlier text of one of the person's comments.
+#[derive(Debug, Serialize)]
+pub struct CommentVersionData {
+    pub comment_id: CommentId,
+    pub body: String,
+    pub written_at: i64,
+    pub replaced_at: i64,
+}
+
+/// What the person follows.
+#[derive(Debug, Serialize)]
+pub struct FollowsData {
+    pub ideas: Vec<uuid::Uuid>,
+    pub discussions: Vec<uuid::Uuid>,
+}
+
+/// A notification the person was given.
+#[derive(Debug, Serialize)]
+pub struct NotificationData {
+    pub idea_id: IdeaId,
+    pub reason: Option<ideaweave_domain::notify::Reason>,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
 }
 
 /// A vote the person cast.
@@ -222,7 +254,18 @@ impl App {
             });
         }
         let mut comments = Vec::new();
+        let mut comment_versions = Vec::new();
         for c in tx.workspace(ws).comments_by(user).await? {
+            for r in tx.workspace(ws).comment_revisions(c.id).await? {
+                comment_versions.push(CommentVersionData {
+                    comment_id: c.id,
+                    body: self
+                        .open_text(tx, &at(ws, column::COMMENT_REVISIONS_BODY, r.id), &r.body)
+                        .await?,
+                    written_at: r.written_at,
+                    replaced_at: r.replaced_at,
+                });
+            }
             comments.push(CommentData {
                 body: self
                     .open_text(tx, &at(ws, column::COMMENTS_BODY, c.id.0), &c.body)
@@ -281,7 +324,41 @@ impl App {
                 audit_events.push(self.event_view(tx, &r).await?);
             }
         }
+        let (followed_ideas, followed_discussions) = tx.workspace(ws).follows_of(user).await?;
+        let mut notifications = Vec::new();
+        for n in tx.workspace(ws).inbox_of(user).await? {
+            // Why they were told is in the sealed item; an item whose key was shredded (its
+            // actor erased) says only when and about what.
+            let reason = match self
+                .keyring
+                .open(
+                    tx,
+                    &crate::content::notifications::inbox_place(ws, n.id),
+                    &n.item,
+                )
+                .await?
+            {
+                Some(bytes) => {
+                    serde_json::from_slice::<crate::content::notifications::Item>(&bytes)
+                        .ok()
+                        .map(|i| i.reason)
+                }
+                None => None,
+            };
+            notifications.push(NotificationData {
+                idea_id: n.idea_id,
+                reason,
+                created_at: n.created_at,
+                read_at: n.read_at,
+            });
+        }
         Ok(WorkspaceData {
+            comment_versions,
+            follows: FollowsData {
+                ideas: followed_ideas,
+                discussions: followed_discussions,
+            },
+            notifications,
             slug: m.slug,
             name,
             role,

@@ -262,6 +262,36 @@ impl WorkspaceRepo<'_> {
         Ok(n == 1)
     }
 
+    /// Every notification of a member, oldest first (for their personal-data download).
+    pub async fn inbox_of(&mut self, user: UserId) -> StoreResult<Vec<InboxRow>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_as(sql::INBOX_OF)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_all(c)
+                .await?
+        }))
+    }
+
+    /// The ideas and the discussions a member follows.
+    pub async fn follows_of(&mut self, user: UserId) -> StoreResult<(Vec<Uuid>, Vec<Uuid>)> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, |c| {
+            let ideas: Vec<Uuid> = sqlx::query_scalar(sql::IDEAS_FOLLOWED)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_all(&mut *c)
+                .await?;
+            let discussions: Vec<Uuid> = sqlx::query_scalar(sql::DISCUSSIONS_FOLLOWED)
+                .bind(ws)
+                .bind(user.0)
+                .fetch_all(&mut *c)
+                .await?;
+            (ideas, discussions)
+        }))
+    }
+
     /// Everyone following an idea.
     pub async fn idea_followers(&mut self, idea: IdeaId) -> StoreResult<Vec<UserId>> {
         let ws = self.ws;
@@ -323,6 +353,10 @@ pub(crate) mod sql {
     pub(crate) const FOLLOW_DISCUSSION: &str = "INSERT INTO discussion_follows (workspace_id, discussion_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (workspace_id, discussion_id, user_id) DO NOTHING";
     pub(crate) const UNFOLLOW_DISCUSSION: &str = "DELETE FROM discussion_follows WHERE workspace_id = $1 AND discussion_id = $2 AND user_id = $3";
+    pub(crate) const INBOX_OF: &str = "SELECT id, idea_id, comment_id, actor_id, item, created_at, read_at FROM inbox_items \
+         WHERE workspace_id = $1 AND user_id = $2 ORDER BY id";
+    pub(crate) const IDEAS_FOLLOWED: &str = "SELECT idea_id FROM idea_follows WHERE workspace_id = $1 AND user_id = $2 ORDER BY idea_id";
+    pub(crate) const DISCUSSIONS_FOLLOWED: &str = "SELECT discussion_id FROM discussion_follows WHERE workspace_id = $1 AND user_id = $2 ORDER BY discussion_id";
     pub(crate) const IDEA_FOLLOWERS: &str = "SELECT user_id FROM idea_follows WHERE workspace_id = $1 AND idea_id = $2 ORDER BY user_id";
     pub(crate) const DISCUSSION_FOLLOWERS: &str = "SELECT user_id FROM discussion_follows WHERE workspace_id = $1 AND discussion_id = $2 ORDER BY user_id";
 
@@ -345,6 +379,9 @@ pub(crate) mod sql {
         ("UNFOLLOW_IDEA", UNFOLLOW_IDEA),
         ("FOLLOW_DISCUSSION", FOLLOW_DISCUSSION),
         ("UNFOLLOW_DISCUSSION", UNFOLLOW_DISCUSSION),
+        ("INBOX_OF", INBOX_OF),
+        ("IDEAS_FOLLOWED", IDEAS_FOLLOWED),
+        ("DISCUSSIONS_FOLLOWED", DISCUSSIONS_FOLLOWED),
         ("IDEA_FOLLOWERS", IDEA_FOLLOWERS),
         ("DISCUSSION_FOLLOWERS", DISCUSSION_FOLLOWERS),
     ];

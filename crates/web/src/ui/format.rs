@@ -13,22 +13,6 @@ pub(crate) fn url_encode(s: &str) -> String {
     out
 }
 
-/// Text escaped for HTML: safe in an element's content and in a quoted attribute.
-pub(crate) fn html_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A count as a badge shows it: the number, or "99+" beyond it.
 pub(crate) fn badge_count(n: i64) -> String {
     if n > 99 {

@@ -199,9 +199,9 @@ impl Chrome {
             Some(nav) if nav.members => format!(
                 "<a class=\"person\" href=\"/w/{}/people/{id}\">{}</a>",
                 nav.slug,
-                format::html_text(name)
+                ideaweave_domain::markdown::escape_text(name)
             ),
-            _ => format::html_text(name),
+            _ => ideaweave_domain::markdown::escape_text(name),
         }
     }
 

@@ -53,6 +53,12 @@ pub(super) trait Section {
     async fn import(imp: &mut Importer<'_>, records: Vec<Self::Record>) -> AppResult<()>;
 }
 
+/// A text's mentions pointed at the people's ids here (an archive's people may be accounts
+/// that exist here under other ids).
+fn moved_mentions(people: &HashMap<Uuid, Uuid>, text: &str) -> String {
+    ideaweave_domain::mention::remap(text, |u| UserId(map(people, u.0)))
+}
+
 /// The people named in a chunk's records, as their ids here; anyone not listed in
 /// `people.jsonl` is refused (see [`Importer::listed`]).
 fn listed_all<R>(
@@ -213,6 +219,7 @@ impl Section for Ideas {
         for (i, author) in rows.into_iter().zip(authors) {
             let title = IdeaTitle::parse(&i.title)?;
             let body = IdeaBody::parse(&i.body)?;
+            let body = IdeaBody::from_trusted(moved_mentions(&people, body.as_str()));
             let tags = i
                 .tags
                 .iter()
@@ -314,7 +321,12 @@ impl Section for Comments {
                 idea_id: c.idea_id,
                 parent_id: c.parent_id,
                 author_id: author,
-                body: key.seal_text(ws, column::COMMENTS_BODY, c.id, &c.body)?,
+                body: key.seal_text(
+                    ws,
+                    column::COMMENTS_BODY,
+                    c.id,
+                    &moved_mentions(&people, &c.body),
+                )?,
                 moved_from: c.moved_from,
                 created_at: c.created_at,
                 updated_at: c.updated_at,
@@ -369,6 +381,7 @@ impl Section for CommentRevisions {
     async fn import(imp: &mut Importer<'_>, rows: Vec<CommentRevisionRecord>) -> AppResult<()> {
         let app = imp.app;
         let now = app.now();
+        let people = imp.people.clone();
         let (tx, ws) = imp.parts()?;
         for r in rows {
             // Sealed with the key of the comment's author, imported before: a version of a
@@ -392,7 +405,12 @@ impl Section for CommentRevisions {
                 .data_key(&mut tx.workspace(ws), Some(author), now)
                 .await?;
             let row = CommentRevisionRow {
-                body: key.seal_text(ws, column::COMMENT_REVISIONS_BODY, r.id, &r.body)?,
+                body: key.seal_text(
+                    ws,
+                    column::COMMENT_REVISIONS_BODY,
+                    r.id,
+                    &moved_mentions(&people, &r.body),
+                )?,
                 id: r.id,
                 comment_id: r.comment_id,
                 written_at: r.written_at,

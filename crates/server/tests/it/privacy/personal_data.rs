@@ -125,6 +125,26 @@ async fn dsr_01_a_member_downloads_all_their_data_and_nothing_of_anyone_else() {
     )
     .await;
     assert_eq!(st, 204);
+    // Pat edits the kept comment (its first text is held for moderators) and follows the idea.
+    as_pat(
+        &t,
+        &pat,
+        "PATCH",
+        &format!(
+            "/workspaces/first/comments/{}",
+            kept["id"].as_str().unwrap()
+        ),
+        json!({"body": "PAT-COMMENT-CANARY, edited"}),
+    )
+    .await;
+    as_pat(
+        &t,
+        &pat,
+        "PUT",
+        &format!("/workspaces/first/ideas/{idea}/follow"),
+        json!({"following": true}),
+    )
+    .await;
     let (st, v) = call(
         &t,
         "POST",
@@ -191,10 +211,15 @@ async fn dsr_01_a_member_downloads_all_their_data_and_nothing_of_anyone_else() {
         .collect();
     assert_eq!(
         bodies,
-        ["PAT-COMMENT-CANARY", "PAT-DELETED-CANARY"],
+        ["PAT-COMMENT-CANARY, edited", "PAT-DELETED-CANARY"],
         "deleted comments are held, so they are given"
     );
     assert!(first["comments"][1]["deleted_at"].is_i64());
+    assert_eq!(first["comment_versions"][0]["body"], "PAT-COMMENT-CANARY");
+    assert_eq!(first["follows"]["ideas"], json!([idea]));
+    // Another member's comment on Pat's idea told Pat; who it was is theirs, not Pat's.
+    assert_eq!(first["notifications"][0]["reason"], "comment");
+    assert!(!doc.to_string().contains("OTHER-PERSON-SECRET"));
     assert_eq!(
         first["votes"],
         json!([{"idea_id": idea, "direction": "down", "at": first["votes"][0]["at"]}])

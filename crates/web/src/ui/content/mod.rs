@@ -392,6 +392,10 @@ const COLUMN_IDEAS: u32 = 20;
 /// How many ideas a page of the list shows.
 const PAGE_IDEAS: u32 = 25;
 
+/// The last page a numbered list reaches (the API skips at most 10,000 ideas); further on,
+/// the filters narrow the list.
+const MAX_PAGE: u32 = 10_000 / PAGE_IDEAS + 1;
+
 async fn discussion_page(
     State(s): State<AppState>,
     w: InWorkspace,
@@ -441,7 +445,7 @@ async fn discussion_page(
         .as_ref()
         .and_then(|(_, end)| *end)
         .filter(|_| date_problem.is_none());
-    let page_no = q.page.unwrap_or(1).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, MAX_PAGE);
     let mut ideas = Vec::new();
     let mut columns = Vec::new();
     let mut paging = None;
@@ -504,12 +508,23 @@ async fn discussion_page(
                     }
                     link
                 };
+                // Past the end (an old link, or filters that narrowed the list): to the last page.
+                if shown == 0 && page_no > 1 && p.total > 0 {
+                    let last_page = u32::try_from((p.total - 1) / i64::from(PAGE_IDEAS) + 1)
+                        .unwrap_or(1)
+                        .min(MAX_PAGE);
+                    return Ok(Redirect::to(&link(last_page)).into_response());
+                }
                 paging = (shown > 0).then(|| Paging {
                     first,
                     last: first + shown - 1,
                     total: p.total,
                     prev: (page_no > 1).then(|| link(page_no - 1)),
-                    next: p.next_cursor.as_ref().map(|_| link(page_no + 1)),
+                    next: p
+                        .next_cursor
+                        .as_ref()
+                        .filter(|_| page_no < MAX_PAGE)
+                        .map(|_| link(page_no + 1)),
                 });
                 ideas = p.items.into_iter().map(|i| card(&w.ws, i)).collect();
             }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use ideaweave_domain::{Role, UserId};
+use ideaweave_domain::UserId;
 
 use crate::AppState;
 use crate::ui::format::{day, iso, when};
@@ -49,16 +49,6 @@ struct ProfilePage {
 }
 framed!(ProfilePage);
 
-fn role_key(r: Role) -> &'static str {
-    match r {
-        Role::Owner => "role.owner",
-        Role::Admin => "role.admin",
-        Role::Moderator => "role.moderator",
-        Role::Member => "role.member",
-        Role::Guest => "role.guest",
-    }
-}
-
 async fn profile_page(
     State(s): State<AppState>,
     w: InWorkspace,
@@ -71,7 +61,7 @@ async fn profile_page(
         &ProfilePage {
             slug: w.ws.slug.clone(),
             is_me: p.id == w.m.actor.user,
-            role_key: role_key(p.role),
+            role_key: crate::ui::identity::session::role_key(p.role),
             joined: day(p.joined_at),
             ideas: p
                 .ideas
