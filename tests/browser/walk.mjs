@@ -554,7 +554,7 @@ async function newMemberPath() {
   await mp.waitForSelector('.comment .mention', { timeout: 30000 }).catch(() => null);
   check('the mention is shown as the member\'s name', (await mp.locator('.comment .mention', { hasText: '@Nina Newcomer' }).count()) === 1, 'no mention');
   await mp.fill('#new-comment', 'I can bring two ladders on Monday.');
-  await mp.click('#comments form:not(details form) button[type=submit]');
+  await mp.click('#comment-submit');
   await mp.waitForSelector('.comment >> text=two ladders', { timeout: 30000 }).catch(() => null);
   check('a comment appears in place', !navigated && (await mp.locator('.comment', { hasText: 'two ladders' }).count()) === 1, 'no comment');
   await mp.click('.comment:has-text("two ladders") details.reply summary');
@@ -575,7 +575,7 @@ async function newMemberPath() {
   await shoot(mp, 'comment-edited');
   // A slip is deleted after a confirmation; its place says so.
   await mp.fill('#new-comment', 'Oops, this was meant for another idea.');
-  await mp.click('#comments form:not(details form) button[type=submit]');
+  await mp.click('#comment-submit');
   await mp.waitForSelector('.comment >> text=meant for another idea', { timeout: 30000 }).catch(() => null);
   const slip = '.comment:has-text("meant for another idea")';
   await mp.click(`${slip} details.confirm summary`);
@@ -619,7 +619,7 @@ async function newMemberPath() {
   await Promise.all([max.page.waitForNavigation(), max.page.click('#votes button.down')]);
   check('voting works without JavaScript', (await max.page.locator('#votes button.down[aria-pressed="true"]').count()) === 1, max.page.url());
   await max.page.fill('#new-comment', 'Posted without any script.');
-  await Promise.all([max.page.waitForNavigation(), max.page.click('#comments form:not(details form) button[type=submit]')]);
+  await Promise.all([max.page.waitForNavigation(), max.page.click('#comment-submit')]);
   check('commenting works without JavaScript', (await max.page.locator('.comment', { hasText: 'without any script' }).count()) === 1, max.page.url());
   await max.context.close();
 
@@ -664,7 +664,7 @@ async function newMemberPath() {
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit].primary')]);
   const xssUrl = page.url();
   await page.fill('#new-comment', XSS.join('\n\n'));
-  await page.click('#comments form:not(details form) button[type=submit]');
+  await page.click('#comment-submit');
   const posted = await page.waitForSelector('#comments .comment', { timeout: 30000 }).then(() => true, () => false);
   check('the hostile comment is posted', posted, 'no comment appeared');
   for (const p of [xssUrl, `${base}${target}`, `${base}/w/demo`]) {

@@ -51,7 +51,7 @@ pub use content::files::{
     make_private_file,
 };
 pub use content::history::CommentRevisionRow;
-pub use content::inbox::{InboxRow, NewInboxItem};
+pub use content::inbox::{Followed, InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::profiles::{AuthoredComment, AuthoredIdea};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};

@@ -12,7 +12,7 @@ use ideaweave_domain::notify::Reason;
 use ideaweave_domain::paging::{decode_id_cursor, encode_id_cursor};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
-use ideaweave_store::Tx;
+use ideaweave_store::{Followed, Tx};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -257,7 +257,7 @@ impl App {
         Ok(FollowState {
             following: tx
                 .workspace(m.workspace)
-                .follows_idea(idea, m.actor.user)
+                .follows(Followed::Idea(idea), m.actor.user)
                 .await?,
         })
     }
@@ -283,7 +283,7 @@ impl App {
             ));
         }
         tx.workspace(m.workspace)
-            .set_idea_follow(idea, m.actor.user, to.following, self.now())
+            .set_follow(Followed::Idea(idea), m.actor.user, to.following, self.now())
             .await?;
         tx.commit().await?;
         Ok(to)
@@ -301,7 +301,7 @@ impl App {
         Ok(FollowState {
             following: tx
                 .workspace(m.workspace)
-                .follows_discussion(discussion, m.actor.user)
+                .follows(Followed::Discussion(discussion), m.actor.user)
                 .await?,
         })
     }
@@ -319,7 +319,12 @@ impl App {
         self.ensure_unrestricted(&mut tx, m, m.actor.user).await?;
         self.seen_discussion(&mut tx, m, discussion).await?;
         tx.workspace(m.workspace)
-            .set_discussion_follow(discussion, m.actor.user, to.following, self.now())
+            .set_follow(
+                Followed::Discussion(discussion),
+                m.actor.user,
+                to.following,
+                self.now(),
+            )
             .await?;
         tx.commit().await?;
         Ok(to)

@@ -47,7 +47,7 @@ use ideaweave_domain::notify::{Activity, Reason, may_be_told, recipients};
 use ideaweave_domain::policy::Action;
 use ideaweave_domain::*;
 use ideaweave_store::records::MemberRecord;
-use ideaweave_store::{NewInboxItem, NotifiedIdea, Tx};
+use ideaweave_store::{Followed, NewInboxItem, NotifiedIdea, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -395,7 +395,7 @@ impl App {
                         idea_author: idea.author_id,
                         parent_author,
                     },
-                    tx.workspace(ws).idea_followers(idea_id).await?,
+                    tx.workspace(ws).followers(Followed::Idea(idea_id)).await?,
                     mentioned.as_slice(),
                 )
             }
@@ -407,7 +407,7 @@ impl App {
                     Activity::StageChanged {
                         idea_author: idea.author_id,
                     },
-                    tx.workspace(ws).idea_followers(idea_id).await?,
+                    tx.workspace(ws).followers(Followed::Idea(idea_id)).await?,
                     no_one,
                 )
             }
@@ -417,7 +417,9 @@ impl App {
                 ..
             } => (
                 Activity::IdeaPosted,
-                tx.workspace(ws).discussion_followers(*discussion).await?,
+                tx.workspace(ws)
+                    .followers(Followed::Discussion(*discussion))
+                    .await?,
                 mentioned.as_slice(),
             ),
             Happened::Mentioned { mentioned, .. } => {

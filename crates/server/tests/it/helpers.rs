@@ -88,3 +88,36 @@ pub async fn anonymise(
         .await
         .expect("the owner erases the person")
 }
+
+/// A private space of `w`, named `name`, with `listed` listed in it (by the owner).
+pub async fn private_space(
+    t: &TestApp,
+    w: &ideaweave_testkit::TestWorkspace,
+    name: &str,
+    listed: &[ideaweave_domain::UserId],
+) -> ideaweave_domain::SpaceId {
+    let owner = w.as_member(&w.owner);
+    let space = t
+        .app
+        .create_space(
+            &owner,
+            ideaweave_app::SpaceInput {
+                name: name.into(),
+                description: String::new(),
+                private: true,
+            },
+        )
+        .await
+        .unwrap();
+    for user in listed {
+        t.app
+            .add_space_member(
+                &owner,
+                space.id,
+                ideaweave_app::SpaceMemberInput { user_id: *user },
+            )
+            .await
+            .unwrap();
+    }
+    space.id
+}

@@ -34,6 +34,49 @@ pub struct NewInboxItem<'a> {
     pub item: &'a [u8],
 }
 
+/// Something a member can follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// An idea: its comments and stage changes.
+    Idea(IdeaId),
+    /// A discussion: its new ideas.
+    Discussion(DiscussionId),
+}
+
+/// The statements of one kind of following.
+struct FollowStatements {
+    follows: &'static str,
+    follow: &'static str,
+    unfollow: &'static str,
+    followers: &'static str,
+}
+
+impl Followed {
+    fn id(self) -> Uuid {
+        match self {
+            Followed::Idea(i) => i.0,
+            Followed::Discussion(d) => d.0,
+        }
+    }
+
+    fn statements(self) -> FollowStatements {
+        match self {
+            Followed::Idea(_) => FollowStatements {
+                follows: sql::FOLLOWS_IDEA,
+                follow: sql::FOLLOW_IDEA,
+                unfollow: sql::UNFOLLOW_IDEA,
+                followers: sql::IDEA_FOLLOWERS,
+            },
+            Followed::Discussion(_) => FollowStatements {
+                follows: sql::FOLLOWS_DISCUSSION,
+                follow: sql::FOLLOW_DISCUSSION,
+                unfollow: sql::UNFOLLOW_DISCUSSION,
+                followers: sql::DISCUSSION_FOLLOWERS,
+            },
+        }
+    }
+}
+
 impl WorkspaceRepo<'_> {
     /// Puts a notification in a member's inbox.
     pub async fn insert_inbox_item(&mut self, n: &NewInboxItem<'_>, now: i64) -> StoreResult<()> {
@@ -166,13 +209,13 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// Whether `user` follows the idea.
-    pub async fn follows_idea(&mut self, idea: IdeaId, user: UserId) -> StoreResult<bool> {
+    /// Whether `user` follows `what`.
+    pub async fn follows(&mut self, what: Followed, user: UserId) -> StoreResult<bool> {
         let ws = self.ws;
         let n: i64 = on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::FOLLOWS_IDEA)
+            sqlx::query_scalar(what.statements().follows)
                 .bind(ws)
-                .bind(idea.0)
+                .bind(what.id())
                 .bind(user.0)
                 .fetch_one(c)
                 .await?
@@ -180,79 +223,30 @@ impl WorkspaceRepo<'_> {
         Ok(n > 0)
     }
 
-    /// Whether `user` follows the discussion.
-    pub async fn follows_discussion(
+    /// Starts (`true`) or stops following `what`; answers whether anything changed.
+    pub async fn set_follow(
         &mut self,
-        discussion: DiscussionId,
-        user: UserId,
-    ) -> StoreResult<bool> {
-        let ws = self.ws;
-        let n: i64 = on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::FOLLOWS_DISCUSSION)
-                .bind(ws)
-                .bind(discussion.0)
-                .bind(user.0)
-                .fetch_one(c)
-                .await?
-        });
-        Ok(n > 0)
-    }
-
-    /// Starts (`true`) or stops following an idea; answers whether anything changed.
-    pub async fn set_idea_follow(
-        &mut self,
-        idea: IdeaId,
+        what: Followed,
         user: UserId,
         follow: bool,
         now: i64,
     ) -> StoreResult<bool> {
         let ws = self.ws;
+        let sql = what.statements();
         let n = on_conn!(self.tx, |c| {
             if follow {
-                sqlx::query(sql::FOLLOW_IDEA)
+                sqlx::query(sql.follow)
                     .bind(ws)
-                    .bind(idea.0)
+                    .bind(what.id())
                     .bind(user.0)
                     .bind(now)
                     .execute(c)
                     .await?
                     .rows_affected()
             } else {
-                sqlx::query(sql::UNFOLLOW_IDEA)
+                sqlx::query(sql.unfollow)
                     .bind(ws)
-                    .bind(idea.0)
-                    .bind(user.0)
-                    .execute(c)
-                    .await?
-                    .rows_affected()
-            }
-        });
-        Ok(n == 1)
-    }
-
-    /// Starts (`true`) or stops following a discussion; answers whether anything changed.
-    pub async fn set_discussion_follow(
-        &mut self,
-        discussion: DiscussionId,
-        user: UserId,
-        follow: bool,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let ws = self.ws;
-        let n = on_conn!(self.tx, |c| {
-            if follow {
-                sqlx::query(sql::FOLLOW_DISCUSSION)
-                    .bind(ws)
-                    .bind(discussion.0)
-                    .bind(user.0)
-                    .bind(now)
-                    .execute(c)
-                    .await?
-                    .rows_affected()
-            } else {
-                sqlx::query(sql::UNFOLLOW_DISCUSSION)
-                    .bind(ws)
-                    .bind(discussion.0)
+                    .bind(what.id())
                     .bind(user.0)
                     .execute(c)
                     .await?
@@ -292,29 +286,13 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// Everyone following an idea.
-    pub async fn idea_followers(&mut self, idea: IdeaId) -> StoreResult<Vec<UserId>> {
+    /// Everyone following `what`.
+    pub async fn followers(&mut self, what: Followed) -> StoreResult<Vec<UserId>> {
         let ws = self.ws;
         let ids: Vec<Uuid> = on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::IDEA_FOLLOWERS)
+            sqlx::query_scalar(what.statements().followers)
                 .bind(ws)
-                .bind(idea.0)
-                .fetch_all(c)
-                .await?
-        });
-        Ok(ids.into_iter().map(UserId).collect())
-    }
-
-    /// Everyone following a discussion.
-    pub async fn discussion_followers(
-        &mut self,
-        discussion: DiscussionId,
-    ) -> StoreResult<Vec<UserId>> {
-        let ws = self.ws;
-        let ids: Vec<Uuid> = on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::DISCUSSION_FOLLOWERS)
-                .bind(ws)
-                .bind(discussion.0)
+                .bind(what.id())
                 .fetch_all(c)
                 .await?
         });

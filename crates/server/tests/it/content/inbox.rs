@@ -2,7 +2,7 @@
 //! with or without a mail server; followers hear of what they follow; nothing tells anyone of
 //! what they may not see, and erasure and restriction apply.
 
-use ideaweave_app::{ErasureInput, SpaceInput, SpaceMemberInput, StageInput};
+use ideaweave_app::{ErasureInput, StageInput};
 use ideaweave_domain::erasure::ErasureMode;
 use ideaweave_domain::{IdeaId, Role, StageId};
 use ideaweave_testkit::client::models::{NewComment, NewIdea};
@@ -231,25 +231,9 @@ async fn col_04_notifications_never_tell_of_what_the_reader_may_not_see() {
     let ws = f.ws.slug.as_str();
     let owner = f.ws.as_member(&f.ws.owner);
     let insider = t.member(&f.ws, "insider", Role::Member).await;
-    let private = t
-        .app
-        .create_space(
-            &owner,
-            SpaceInput {
-                name: "Board room".into(),
-                description: String::new(),
-                private: true,
-            },
-        )
-        .await
-        .unwrap();
-    for p in [&f.member, &insider] {
-        t.app
-            .add_space_member(&owner, private.id, SpaceMemberInput { user_id: p.id })
-            .await
-            .unwrap();
-    }
-    let d = t.challenge(&f.ws, private.id, "Secret", "", &[]).await;
+    let private =
+        crate::helpers::private_space(&t, &f.ws, "Board room", &[f.member.id, insider.id]).await;
+    let d = t.challenge(&f.ws, private, "Secret", "", &[]).await;
     let idea = idea_in(&t, &f.member, ws, d, "Quiet merger").await;
     t.client(&insider)
         .put::<Value>(
@@ -277,7 +261,7 @@ async fn col_04_notifications_never_tell_of_what_the_reader_may_not_see() {
     // Unlisted, the insider hears nothing more, and what they were told goes from the list
     // and the count.
     t.app
-        .remove_space_member(&owner, private.id, insider.id)
+        .remove_space_member(&owner, private, insider.id)
         .await
         .unwrap();
     t.client(&f.ws.owner)

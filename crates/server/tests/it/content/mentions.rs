@@ -1,7 +1,7 @@
 //! COL-04: @mentions. Naming a member tells them, when they may see the idea; the text shows
 //! the name they have now, and nobody's name once they are erased.
 
-use ideaweave_app::{ErasureInput, SpaceInput, SpaceMemberInput};
+use ideaweave_app::ErasureInput;
 use ideaweave_domain::erasure::ErasureMode;
 use ideaweave_domain::{DiscussionId, IdeaId, Role};
 use ideaweave_testkit::client::models::{NewComment, NewIdea};
@@ -170,31 +170,9 @@ async fn col_04_nobody_is_told_of_a_mention_in_what_they_may_not_see() {
     let t = TestApp::spawn().await;
     let f = Fixture::new(&t, "hushname").await;
     let ws = f.ws.slug.as_str();
-    let owner = f.ws.as_member(&f.ws.owner);
     let outsider = t.member(&f.ws, "Olaf", Role::Member).await;
-    let private = t
-        .app
-        .create_space(
-            &owner,
-            SpaceInput {
-                name: "Board room".into(),
-                description: String::new(),
-                private: true,
-            },
-        )
-        .await
-        .unwrap();
-    t.app
-        .add_space_member(
-            &owner,
-            private.id,
-            SpaceMemberInput {
-                user_id: f.member.id,
-            },
-        )
-        .await
-        .unwrap();
-    let d = t.challenge(&f.ws, private.id, "Secret", "", &[]).await;
+    let private = crate::helpers::private_space(&t, &f.ws, "Board room", &[f.member.id]).await;
+    let d = t.challenge(&f.ws, private, "Secret", "", &[]).await;
     let idea = idea_in(&t, &f.member, ws, d, "Quiet", "Should @Olaf know?").await;
     t.client(&f.member)
         .comment(ws, idea, &NewComment::new("What about @guest?"))

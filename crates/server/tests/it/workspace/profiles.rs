@@ -1,7 +1,7 @@
 //! COL-02: a member's page shows who they are and what they wrote, as far as the reader may
 //! see it; names link to it for those who may see the member list.
 
-use ideaweave_app::{ErasureInput, SpaceInput, SpaceMemberInput};
+use ideaweave_app::ErasureInput;
 use ideaweave_domain::Role;
 use ideaweave_domain::erasure::ErasureMode;
 use ideaweave_testkit::TestApp;
@@ -19,29 +19,8 @@ async fn col_02_a_profile_shows_only_what_the_reader_may_see() {
     let owner = f.ws.as_member(&f.ws.owner);
     let open = t.space(&f.ws, "Open", "").await;
     let d = t.challenge(&f.ws, open, "Open", "", &[]).await;
-    let private = t
-        .app
-        .create_space(
-            &owner,
-            SpaceInput {
-                name: "Board".into(),
-                description: String::new(),
-                private: true,
-            },
-        )
-        .await
-        .unwrap();
-    t.app
-        .add_space_member(
-            &owner,
-            private.id,
-            SpaceMemberInput {
-                user_id: f.member.id,
-            },
-        )
-        .await
-        .unwrap();
-    let secret = t.challenge(&f.ws, private.id, "Secret", "", &[]).await;
+    let private = crate::helpers::private_space(&t, &f.ws, "Board", &[f.member.id]).await;
+    let secret = t.challenge(&f.ws, private, "Secret", "", &[]).await;
     let author = t.client(&f.member);
     let seen = author
         .post_idea(ws, d, &NewIdea::new("Visible idea", "b"))
