@@ -83,6 +83,23 @@ enum Bind {
     Bytes(Vec<u8>),
 }
 
+/// `$query` with every value of `$binds` bound in order. A macro, not a function: the query's
+/// type differs per database and per statement (rows or one value).
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for b in $binds {
+            query = match b {
+                Bind::Uuid(v) => query.bind(v),
+                Bind::I64(v) => query.bind(v),
+                Bind::F64(v) => query.bind(v),
+                Bind::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }};
+}
+
 /// The viewer's own vote is a correlated primary-key probe rather than a join: PostgreSQL's
 /// generic plan for a join chose, on tables without fresh statistics, to scan all of the viewer's
 /// votes for every listed idea (12,000 rows filtered per request at 1,000 ideas).
@@ -404,16 +421,9 @@ impl WorkspaceRepo<'_> {
         Self::idea_filters(q, &mut binds, &mut sql);
         let sql = sqlx::AssertSqlSafe(sql);
         Ok(on_conn!(self.tx, |c| {
-            let mut query = sqlx::query_scalar::<_, i64>(sql);
-            for b in binds {
-                query = match b {
-                    Bind::Uuid(v) => query.bind(v),
-                    Bind::I64(v) => query.bind(v),
-                    Bind::F64(v) => query.bind(v),
-                    Bind::Bytes(v) => query.bind(v),
-                };
-            }
-            query.fetch_one(c).await?
+            bind_all!(sqlx::query_scalar::<_, i64>(sql), binds)
+                .fetch_one(c)
+                .await?
         }))
     }
 
@@ -467,16 +477,9 @@ impl WorkspaceRepo<'_> {
         }
         let sql = sqlx::AssertSqlSafe(sql);
         Ok(on_conn!(self.tx, |c| {
-            let mut query = sqlx::query_as::<_, IdeaRecord>(sql);
-            for b in binds {
-                query = match b {
-                    Bind::Uuid(v) => query.bind(v),
-                    Bind::I64(v) => query.bind(v),
-                    Bind::F64(v) => query.bind(v),
-                    Bind::Bytes(v) => query.bind(v),
-                };
-            }
-            query.fetch_all(c).await?
+            bind_all!(sqlx::query_as::<_, IdeaRecord>(sql), binds)
+                .fetch_all(c)
+                .await?
         }))
     }
 
