@@ -15,6 +15,7 @@ import { chromium } from 'playwright-core';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const [base, shots, maildir] = process.argv.slice(2);
 if (!base || !shots || !maildir) {
@@ -1047,6 +1048,133 @@ async function germanPath() {
   await context.close();
 }
 
+/** A `width` × `height` RGB PNG of a colour gradient, for the image preview steps. */
+function gradientPng(width, height) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = [];
+  for (let y = 0; y < height; y += 1) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x += 1) row.set([(x * 255) / width, (y * 255) / height, 160], 1 + x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** Issue 22's everyday features: an image previewed in the idea, times in the reader's zone,
+ * moving ideas on the board by keyboard, by dragging and without script, and what is new. */
+async function everydayPath() {
+  const stamp = Date.now();
+  // A reader in Tokyo: the browser's zone reaches the pages through the cookie enhance.js sets.
+  const context = await browser.newContext({ locale: 'en-GB', timezoneId: 'Asia/Tokyo' });
+  const page = await context.newPage();
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(`${base}/w/demo`);
+  const discussions = await page.$$eval('a[href*="/discussions/"]', (as) => as.map((a) => a.getAttribute('href')));
+  let target = null;
+  for (const d of discussions) {
+    await page.goto(`${base}${d}`);
+    if ((await page.locator('a[href$="/new"]').count()) && (await page.locator('main').innerText()).includes('Challenge')) {
+      target = d.split('?')[0];
+      break;
+    }
+  }
+  check('everyday: a challenge accepts ideas', target, 'none found');
+  if (!target) return;
+  await page.goto(`${base}${target}/new`);
+  await page.fill('#i-title', `Mural for the canteen ${stamp}`);
+  await page.fill('#i-body', 'A painted wall, as in the sketch below.');
+  await page.setInputFiles('#i-file', { name: 'sketch.png', mimeType: 'image/png', buffer: gradientPng(1600, 900) });
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit].primary')]);
+  const ideaUrl = page.url();
+  const img = page.locator('.gallery img');
+  await img.first().waitFor({ timeout: 15000 }).catch(() => null);
+  const shown = (await img.count()) === 1 && (await img.first().evaluate((i) => i.complete && i.naturalWidth === 960));
+  check('everyday: an uploaded image shows as a 960-pixel preview in the idea', shown, ideaUrl);
+  await shoot(page, 'idea-picture');
+  const when = await page.locator('#content-body time').first().getAttribute('title');
+  check("everyday: times show in the browser's zone (Tokyo)", when && when.endsWith('JST'), when);
+  check('everyday: a new idea reads "just now"', (await page.locator('#content-body time').first().innerText()) === 'just now');
+
+  // A zone chosen in the account wins over the browser's.
+  await page.goto(`${base}/account#time-zone`);
+  await page.selectOption('#account-zone', 'Europe/Berlin');
+  await Promise.all([page.waitForNavigation(), page.click('#time-zone button[type=submit]')]);
+  await shoot(page, 'account-zone');
+  await page.goto(ideaUrl);
+  const berlin = await page.locator('#content-body time').first().getAttribute('title');
+  check('everyday: the zone chosen in the account wins', berlin && /CES?T$/.test(berlin), berlin);
+  await page.goto(`${base}/account`);
+  await page.selectOption('#account-zone', '');
+  await Promise.all([page.waitForNavigation(), page.click('#time-zone button[type=submit]')]);
+
+  // The board: by keyboard (the card's own form, swapped in place by htmx, focus kept).
+  const ideaId = ideaUrl.split('/').pop();
+  const board = `${base}${target}?view=board`;
+  await page.goto(board);
+  const columns = await page.$$eval('.column[data-stage]', (cs) => cs.map((c) => c.dataset.stage));
+  check('everyday: the board has a column per stage', columns.length >= 3, String(columns.length));
+  const inColumn = async (stage) => (await page.locator(`.column[data-stage="${stage}"] #card-${ideaId}`).count()) === 1;
+  await page.focus(`#move-${ideaId}`);
+  await page.selectOption(`#move-${ideaId}`, columns[1]);
+  await page.focus(`#move-button-${ideaId}`);
+  await Promise.all([page.waitForResponse((r) => r.url().includes('view=board')), page.keyboard.press('Enter')]);
+  await page.waitForFunction((id) => document.activeElement && document.activeElement.id === `move-button-${id}`, ideaId, { timeout: 5000 }).catch(() => null);
+  check('everyday: a moderator moves an idea by keyboard, in place', await inColumn(columns[1]), 'not in the second column');
+  check('everyday: the focus stays on the moved card', await page.evaluate((id) => document.activeElement && document.activeElement.id === `move-button-${id}`, ideaId), 'focus lost');
+  check('everyday: the board stays a board after the move', new URL(page.url()).search.includes('view=board'), page.url());
+  // By dragging the card into the third column.
+  await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`);
+  await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
+  check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
+  await shoot(page, 'board-moved');
+  await checkDark(page, 'board-moved');
+  await context.close();
+
+  // Without script: the same form, and back to the board.
+  const plain = await signedIn(email, false);
+  await plain.page.goto(board);
+  await plain.page.selectOption(`#move-${ideaId}`, columns[0]);
+  await Promise.all([plain.page.waitForNavigation(), plain.page.click(`#move-button-${ideaId}`)]);
+  check('everyday: without script the card form moves it and returns to the board', new URL(plain.page.url()).search.includes('view=board') && (await plain.page.locator(`.column[data-stage="${columns[0]}"] #card-${ideaId}`).count()) === 1, plain.page.url());
+  await plain.context.close();
+
+  // What's new, for another member, then marked seen.
+  const mia = await signedIn(member);
+  await mia.page.goto(`${base}/w/demo/activity`);
+  check("everyday: the activity view lists another member's new idea", (await mia.page.locator('main a', { hasText: `Mural for the canteen ${stamp}` }).count()) === 1, 'not listed');
+  await shoot(mia.page, 'activity');
+  await checkDark(mia.page, 'activity');
+  await Promise.all([mia.page.waitForNavigation(), mia.page.click('form[action$="/activity/seen"] button')]);
+  check('everyday: marked seen, the view starts afresh', (await mia.page.locator('.card.empty').count()) === 1, mia.page.url());
+  await shoot(mia.page, 'activity-seen');
+  await mia.context.close();
+  const de = await signedIn(member, true, 'de-DE');
+  await de.page.goto(`${base}/w/demo/activity`);
+  await shoot(de.page, 'activity-de');
+  await de.page.goto(board);
+  await shoot(de.page, 'board-de');
+  await de.context.close();
+}
+
 try {
   for (const scheme of ['light', 'dark']) {
     const context = await browser.newContext({ colorScheme: scheme, locale: 'en-GB' });
@@ -1094,7 +1222,7 @@ try {
     await context.close();
   }
   // Each path on its own: one that throws is reported and the others still run.
-  for (const walkPath of [newMemberPath, adminPath, twoFactorPath, passkeyPath, ssoPath, samlPath, longWordsPath, germanPath, matrixPath]) {
+  for (const walkPath of [newMemberPath, everydayPath, adminPath, twoFactorPath, passkeyPath, ssoPath, samlPath, longWordsPath, germanPath, matrixPath]) {
     try {
       await walkPath();
     } catch (e) {

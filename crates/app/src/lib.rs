@@ -22,7 +22,9 @@ use ideaweave_domain::policy::{Action, Actor, authorize};
 use ideaweave_domain::{Role, WorkspaceId};
 use ideaweave_store::{FileStore, Store};
 
+pub use content::activity::{ActivityComment, ActivityView};
 pub use content::files::Download;
+pub use content::image_previews::attachment_objects;
 pub use content::inbox::{FollowState, Inbox, InboxQuery, NotificationView};
 pub use content::mentions::MentionSuggestion;
 pub use content::notifications::{
@@ -53,6 +55,7 @@ pub use identity::throttle::{
     ACCOUNT_FREE_FAILURES, CLIENT_FREE_FAILURES, FIRST_BLOCK_MS, FORGET_AFTER_MS, LONGEST_BLOCK_MS,
     block_for_ms,
 };
+pub use identity::time_zone::{TimeZoneInput, TimeZoneView};
 pub use identity::views::*;
 pub use platform::clock::{Clock, SystemClock};
 pub use platform::geoip::GeoIpDatabase;

@@ -331,8 +331,11 @@ async fn apply(
         }
         return Err(e);
     }
-    for key in stale {
-        if let Err(e) = app.files().delete(key).await {
+    for key in stale
+        .iter()
+        .flat_map(|k| ideaweave_app::attachment_objects(k))
+    {
+        if let Err(e) = app.files().delete(&key).await {
             tracing::warn!(error = %e, key, "could not remove a file the restored rows no longer name");
         }
     }

@@ -70,6 +70,14 @@ struct RawConfig {
     mail: RawMail,
     #[serde(default)]
     backup: RawBackup,
+    #[serde(default)]
+    pages: RawPages,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPages {
+    time_zone: Option<String>,
 }
 
 /// A list in the file (`["a", "b"]`) or a comma-separated string (the environment).
@@ -244,6 +252,8 @@ pub struct Config {
     pub http_limits: crate::HttpLimits,
     /// Whether cookies are `Secure`.
     pub secure_cookies: bool,
+    /// The zone pages show times in for readers who chose none and whose browser said none.
+    pub time_zone: jiff::tz::TimeZone,
     /// Session lifetime (the absolute timeout).
     pub session_ttl: Duration,
     /// How long a session lasts unused (the idle timeout).
@@ -550,6 +560,14 @@ pub mod settings {
         name: "http.secure_cookies",
         default: "true when `public_url` is https",
         help: "`Secure` cookies (set behind a TLS proxy)",
+        number: None,
+        secret: false,
+    };
+    /// `pages.time_zone`.
+    pub const PAGES_TIME_ZONE: Setting = Setting {
+        name: "pages.time_zone",
+        default: "`UTC`",
+        help: "the time zone pages show times in for people who chose none in their account and whose browser does not say (an IANA name such as `Europe/Berlin`)",
         number: None,
         secret: false,
     };
@@ -888,6 +906,7 @@ pub const OPTIONS: &[Setting] = &[
     settings::HTTP_HEADER_TIMEOUT_SECONDS,
     settings::HTTP_TRUSTED_PROXIES,
     settings::HTTP_SECURE_COOKIES,
+    settings::PAGES_TIME_ZONE,
     settings::SESSIONS_TTL_HOURS,
     settings::SESSIONS_IDLE_MINUTES,
     settings::SESSIONS_REAUTH_MINUTES,
@@ -1442,6 +1461,15 @@ impl Config {
             .keys
             .shred_ledger_file
             .unwrap_or_else(|| data_dir.join("shred-ledger.log"));
+        let time_zone = match raw.pages.time_zone.as_deref().map(str::trim) {
+            None | Some("") => jiff::tz::TimeZone::UTC,
+            Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+                ConfigError::new(
+                    "pages.time_zone",
+                    format!("{name:?} is not a time zone; give an IANA name such as Europe/Berlin or UTC"),
+                )
+            })?,
+        };
         let mail = validate_mail(raw.mail, &public_url)?;
         let backup = validate_backup(raw.backup, &data_dir, &database_url)?;
         let mut config = Self {
@@ -1460,6 +1488,7 @@ impl Config {
             max_json_bytes,
             http_limits,
             secure_cookies,
+            time_zone,
             session_ttl: Duration::from_secs(session_hours * 3600),
             session_idle: Duration::from_secs(idle_minutes * 60),
             reauth_window: Duration::from_secs(reauth_minutes * 60),

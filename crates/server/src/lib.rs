@@ -303,6 +303,7 @@ pub fn router(app: App, config: &Config) -> axum::Router {
         secure_cookies: config.secure_cookies,
         max_json_bytes: config.max_json_bytes,
         body_stall_timeout: config.http_limits.body_stall_timeout,
+        time_zone: config.time_zone.clone(),
     })
 }
 

@@ -46,6 +46,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+pub use content::activity::RecentComment;
 pub use content::files::{
     FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, create_private_dir,
     make_private_file,
@@ -128,6 +129,11 @@ pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
         content::profiles::statements()
             .into_iter()
             .map(|(name, sql)| ("content::profiles", name, sql)),
+    );
+    all.extend(
+        content::activity::statements()
+            .into_iter()
+            .map(|(name, sql)| ("content::activity", name, sql)),
     );
     all
 }

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod client;
+pub mod images;
 pub mod log_capture;
 pub mod openapi_conformance;
 mod smtp;

@@ -36,6 +36,24 @@ pub struct AppState {
     /// How long a request body may stall (no data arriving) before the request is answered
     /// 408 (SEC-01).
     pub body_stall_timeout: Duration,
+    /// The zone pages show times in for a reader who chose none and whose browser said none
+    /// (`pages.time_zone`).
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl AppState {
+    /// A signed-in reader's clock: their chosen zone, else their browser's, else the default.
+    pub(crate) fn clock_for(
+        &self,
+        p: &ideaweave_app::Principal,
+        headers: &axum::http::HeaderMap,
+    ) -> ui::time::ReaderClock {
+        let chosen = p.session.as_ref().and_then(|s| s.time_zone.as_deref());
+        ui::time::ReaderClock {
+            zone: ui::time::reader_zone(chosen, headers, &self.time_zone),
+            now: self.app.now_ms(),
+        }
+    }
 }
 
 /// The response header that carries a request's id, so that a person reporting a failure can

@@ -8,6 +8,25 @@
 // - Text areas marked `data-mention="<url>"` suggest members as one types `@` and the start of
 //   a name: ↓/↑ choose, Enter or Tab puts the name in, Escape closes. Typing the whole name
 //   mentions just the same without script.
+// - On a board (`.board[data-move]`), moderators drag an idea's card into another column: the
+//   card's own stage form (a select and a Move button, the way by keyboard and without script)
+//   is sent with that column's stage, and htmx swaps the board in place.
+// - The browser's time zone is kept in a cookie `tz`, so pages show times in it (a zone chosen
+//   in the account wins; without script, the instance's default zone applies). It takes effect
+//   from the next page: reloading this one could send a form again.
+(() => {
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const kept = document.cookie.split('; ').find((c) => c.startsWith('tz='));
+    const now = kept ? decodeURIComponent(kept.slice(3)) : null;
+    if (zone && zone !== now && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) {
+      const secure = location.protocol === 'https:' ? '; Secure' : '';
+      document.cookie = `tz=${encodeURIComponent(zone)}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+    }
+  } catch (_) {
+    // No Intl or no cookies: times stay in the default zone.
+  }
+})();
 (() => {
   for (const list of document.querySelectorAll('ol[data-reorder]')) {
     let dragged = null;
@@ -149,4 +168,49 @@
       }
     });
   }
+})();
+
+(() => {
+  const boards = (root) => {
+    const found = root.matches && root.matches('.board[data-move]') ? [root] : [];
+    return found.concat([...root.querySelectorAll('.board[data-move]')]);
+  };
+  const enable = (board) => {
+    let dragged = null;
+    for (const card of board.querySelectorAll('li[data-idea]')) {
+      card.draggable = true;
+      card.addEventListener('dragstart', (e) => {
+        dragged = card;
+        card.classList.add('dragging');
+        e.dataTransfer.effectAllowed = 'move';
+        e.dataTransfer.setData('text/plain', card.dataset.idea);
+      });
+      card.addEventListener('dragend', () => {
+        card.classList.remove('dragging');
+        dragged = null;
+      });
+    }
+    for (const column of board.querySelectorAll('.column[data-stage]')) {
+      column.addEventListener('dragover', (e) => {
+        if (!dragged || dragged.closest('.column') === column) return;
+        e.preventDefault();
+        column.classList.add('drop-target');
+      });
+      column.addEventListener('dragleave', (e) => {
+        if (!column.contains(e.relatedTarget)) column.classList.remove('drop-target');
+      });
+      column.addEventListener('drop', (e) => {
+        e.preventDefault();
+        column.classList.remove('drop-target');
+        const select = dragged && dragged.querySelector('select[name=stage]');
+        if (!select) return;
+        select.value = column.dataset.stage;
+        select.form.requestSubmit();
+      });
+    }
+  };
+  for (const b of boards(document)) enable(b);
+  document.body.addEventListener('htmx:load', (e) => {
+    for (const b of boards(e.detail.elt)) enable(b);
+  });
 })();

@@ -12,6 +12,9 @@ use ideaweave_store::{FileReader, FileStoreError, NewAttachment, Tx};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
+use crate::content::image_previews::{
+    DECODING, PREVIEW_SOURCE_MAX, attachment_objects, make_preview, preview_key, preview_type,
+};
 use crate::platform::sealed::at;
 use crate::platform::sealed::{Column, column};
 use crate::trust::audit::{AuditAction, Target};
@@ -51,6 +54,22 @@ impl std::fmt::Debug for Download {
             .field("filename", &self.filename)
             .field("inline", &self.inline)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a view says of an attachment's preview: a preview whose size is known, one not made
+/// yet (an image from an import or a restore), or none (not an image, or not previewable).
+fn preview_view(content_type: &str, size: Option<(i32, i32)>) -> Option<PreviewView> {
+    match size {
+        Some((w, h)) if w > 0 && h > 0 => Some(PreviewView {
+            width: u32::try_from(w).ok(),
+            height: u32::try_from(h).ok(),
+        }),
+        Some(_) => None,
+        None => content_type.starts_with("image/").then_some(PreviewView {
+            width: None,
+            height: None,
+        }),
     }
 }
 
@@ -104,6 +123,17 @@ impl SealedFile {
     }
 }
 
+/// A preview to send: small, so sent in one piece.
+fn preview_download(bytes: Bytes) -> Download {
+    Download {
+        size: bytes.len() as u64,
+        content_type: preview_type(&bytes).to_owned(),
+        filename: "preview".to_owned(),
+        inline: true,
+        body: Box::pin(futures_util::stream::iter([Ok(bytes)])),
+    }
+}
+
 impl App {
     /// Opens the stored bytes of attachment `id` of `ws`, for reading piece by piece; `None`
     /// when the key that sealed them was shredded.
@@ -126,7 +156,20 @@ impl App {
         id: uuid::Uuid,
         sealed: Column,
     ) -> AppResult<Option<SealedFile>> {
-        let mut reader = self.files.open(&format!("{}/{id}", ws.0)).await?;
+        let reader = self.files.open(&format!("{}/{id}", ws.0)).await?;
+        self.open_sealed_reader(tx, reader, ws, id, sealed).await
+    }
+
+    /// Opens a sealed object being read from the file store, sealed for `table.column` of row
+    /// `id`; `None` when its key was shredded.
+    async fn open_sealed_reader(
+        &self,
+        tx: &mut Tx,
+        mut reader: FileReader,
+        ws: WorkspaceId,
+        id: uuid::Uuid,
+        sealed: Column,
+    ) -> AppResult<Option<SealedFile>> {
         let mut header = [0u8; STREAM_HEADER_LEN];
         let got = read_full(&mut reader, &mut header).await?;
         if got < STREAM_HEADER_LEN {
@@ -183,6 +226,7 @@ impl App {
             idea_id: a.idea_id,
             comment_id: a.comment_id.map(CommentId),
             uploader_id: a.uploader_id,
+            preview: preview_view(&a.content_type, a.preview_width.zip(a.preview_height)),
             content_type: a.content_type,
             size_bytes: a.size_bytes,
             created_at: a.created_at,
@@ -293,6 +337,8 @@ impl App {
         let key = storage_key(ws, id);
         let mut sealer = sealing.stream_sealer(&at(ws, column::ATTACHMENTS_FILE, id.0))?;
         let mut text = kind.text.then(TextCheck::default);
+        // An image is kept in memory as it passes, up to the size previews are made of.
+        let mut original = kind.mime.starts_with("image/").then(Vec::new);
         let mut sha = Sha256::new();
         let mut size = 0usize;
         // Dropping the writer on any error below leaves nothing in the file store.
@@ -307,6 +353,13 @@ impl App {
                 t.feed(&p).map_err(refusal)?;
             }
             sha.update(&p);
+            if let Some(o) = original.as_mut() {
+                if o.len() + p.len() <= PREVIEW_SOURCE_MAX {
+                    o.extend_from_slice(&p);
+                } else {
+                    original = None;
+                }
+            }
             writer.write(&sealer.push(&p)?).await?;
             piece = match rest.take() {
                 Some(r) => Some(r),
@@ -318,6 +371,17 @@ impl App {
         }
         writer.write(&sealer.finish()?).await?;
         writer.commit().await?;
+        let preview = match original {
+            Some(o) => self.store_preview(ws, id, &sealing, o, kind.mime).await,
+            None => Ok(None),
+        };
+        let preview = match preview {
+            Ok(p) => p,
+            Err(e) => {
+                self.remove_attachment_objects(ws, id).await;
+                return Err(e);
+            }
+        };
         let sha = hex::encode(sha.finalize());
         let size = i64::try_from(size).map_err(|_| too_large())?;
         let sealed_name = sealing.seal(
@@ -328,29 +392,30 @@ impl App {
         let result = async {
             let mut tx = self.store.begin().await?;
             self.attach_target(&mut tx, m, idea, comment).await?;
-            tx.workspace(ws)
-                .insert_attachment(
-                    NewAttachment {
-                        id,
-                        idea,
-                        comment,
-                        uploader: m.actor.user,
-                        filename: &sealed_name,
-                        content_type: kind.mime,
-                        size_bytes: size,
-                        sha256: &sealed_sha,
-                    },
-                    now,
-                )
-                .await?;
+            let mut repo = tx.workspace(ws);
+            repo.insert_attachment(
+                NewAttachment {
+                    id,
+                    idea,
+                    comment,
+                    uploader: m.actor.user,
+                    filename: &sealed_name,
+                    content_type: kind.mime,
+                    size_bytes: size,
+                    sha256: &sealed_sha,
+                },
+                now,
+            )
+            .await?;
+            if let Some((w, h)) = preview {
+                repo.set_attachment_preview(id, w, h).await?;
+            }
             tx.commit().await?;
             Ok::<_, AppError>(())
         }
         .await;
         if let Err(e) = result {
-            if let Err(cleanup) = self.files.delete(&key).await {
-                tracing::warn!(%key, error = %cleanup, "could not remove the file of a failed upload");
-            }
+            self.remove_attachment_objects(ws, id).await;
             return Err(e);
         }
         Ok(AttachmentView {
@@ -363,6 +428,7 @@ impl App {
             size_bytes: size,
             sha256: sha,
             created_at: now,
+            preview: preview_view(kind.mime, preview),
         })
     }
 
@@ -472,8 +538,142 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.files.delete(&storage_key(m.workspace, id)).await?;
+        for key in attachment_objects(&storage_key(m.workspace, id)) {
+            self.files.delete(&key).await?;
+        }
         Ok(a.idea_id)
+    }
+
+    /// Removes the stored objects of attachment `id` (its file and its preview), logging what
+    /// cannot be removed: used where a failed upload or import must leave nothing behind.
+    pub(crate) async fn remove_attachment_objects(&self, ws: WorkspaceId, id: AttachmentId) {
+        for key in attachment_objects(&storage_key(ws, id)) {
+            if let Err(e) = self.files.delete(&key).await {
+                tracing::warn!(%key, error = %e, "could not remove a stored file");
+            }
+        }
+    }
+
+    /// Makes and stores the preview of image `original` of attachment `id`, sealed with `key`
+    /// (the uploader's). Answers its size, `0 × 0` when the image cannot be previewed (a
+    /// decompression bomb, a damaged file): the upload stands without a preview.
+    async fn store_preview(
+        &self,
+        ws: WorkspaceId,
+        id: AttachmentId,
+        key: &crate::platform::keyring::SealingKey,
+        original: Vec<u8>,
+        mime: &'static str,
+    ) -> AppResult<Option<(i32, i32)>> {
+        let made = {
+            let _permit = DECODING
+                .acquire()
+                .await
+                .map_err(|e| AppError::internal(e.to_string()))?;
+            tokio::task::spawn_blocking(move || make_preview(&original, mime))
+                .await
+                .map_err(|e| AppError::internal(format!("the preview task failed: {e}")))?
+        };
+        let preview = match made {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::info!(attachment = %id.0, reason = %e, "an image gets no preview");
+                return Ok(Some((0, 0)));
+            }
+        };
+        let mut sealer = key.stream_sealer(&at(ws, column::ATTACHMENTS_PREVIEW, id.0))?;
+        let mut writer = self.files.create(&preview_key(ws, id)).await?;
+        writer.write(&sealer.push(&preview.bytes)?).await?;
+        writer.write(&sealer.finish()?).await?;
+        writer.commit().await?;
+        Ok(Some((
+            i32::try_from(preview.width).unwrap_or(0),
+            i32::try_from(preview.height).unwrap_or(0),
+        )))
+    }
+
+    /// The preview of an image attachment, as whoever may see the attachment sees it. A preview
+    /// not made yet (an imported or restored file, or one whose preview object was lost) is
+    /// made now from the original; an image that cannot be previewed answers not found.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn attachment_preview(&self, m: &Member, id: AttachmentId) -> AppResult<Download> {
+        let ws = m.workspace;
+        let a = {
+            let mut tx = self.store.read().await?;
+            self.visible_attachment(&mut tx, m, id).await?.0
+        };
+        let no_preview = || AppError::NotFound("preview");
+        if !a.content_type.starts_with("image/") {
+            return Err(no_preview());
+        }
+        if let (Some(w), Some(h)) = (a.preview_width, a.preview_height) {
+            if w <= 0 || h <= 0 {
+                return Err(no_preview());
+            }
+            if let Some(bytes) = self.read_preview(ws, id).await? {
+                return Ok(preview_download(bytes));
+            }
+        }
+        // Made from the original, read whole: only originals small enough to preview are read.
+        if usize::try_from(a.size_bytes).map_or(true, |n| n > PREVIEW_SOURCE_MAX) {
+            return Err(no_preview());
+        }
+        let original = {
+            let mut tx = self.store.read().await?;
+            let Some(mut file) = self.open_attachment_file(&mut tx, ws, id).await? else {
+                return Err(no_preview());
+            };
+            drop(tx);
+            let mut all = Vec::with_capacity(usize::try_from(a.size_bytes).unwrap_or(0));
+            while let Some(piece) = file.next_piece().await? {
+                all.extend_from_slice(&piece);
+            }
+            all
+        };
+        let key = {
+            let mut tx = self.store.begin().await?;
+            let k = self
+                .keyring
+                .data_key(&mut tx.workspace(ws), Some(a.uploader_id), self.now())
+                .await?;
+            tx.commit().await?;
+            k
+        };
+        let mime = ideaweave_domain::attachment::sniff(&original)
+            .map_err(|_| no_preview())?
+            .mime;
+        let size = self.store_preview(ws, id, &key, original, mime).await?;
+        let mut tx = self.store.begin().await?;
+        if let Some((w, h)) = size {
+            tx.workspace(ws).set_attachment_preview(id, w, h).await?;
+        }
+        tx.commit().await?;
+        match self.read_preview(ws, id).await? {
+            Some(bytes) if size.is_some_and(|(w, h)| w > 0 && h > 0) => Ok(preview_download(bytes)),
+            _ => Err(no_preview()),
+        }
+    }
+
+    /// The opened bytes of a stored preview; `None` when there is none (or its key is gone).
+    async fn read_preview(&self, ws: WorkspaceId, id: AttachmentId) -> AppResult<Option<Bytes>> {
+        let reader = match self.files.open(&preview_key(ws, id)).await {
+            Ok(r) => r,
+            Err(FileStoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut tx = self.store.read().await?;
+        let Some(mut file) = self
+            .open_sealed_reader(&mut tx, reader, ws, id.0, column::ATTACHMENTS_PREVIEW)
+            .await?
+        else {
+            return Ok(None);
+        };
+        drop(tx);
+        let mut all = Vec::new();
+        while let Some(piece) = file.next_piece().await? {
+            all.extend_from_slice(&piece);
+        }
+        Ok(Some(Bytes::from(all)))
     }
 
     /// Adds a link to an idea or one of its comments.

@@ -118,6 +118,18 @@ pub struct AttachmentView {
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at: i64,
+    /// The image's preview, absent for files that are not images or cannot be previewed.
+    pub preview: Option<PreviewView>,
+}
+
+/// An image attachment's preview (`…/attachments/{id}/preview`): a re-encoded copy at most
+/// 960 pixels on its longest side, without the original's metadata.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct PreviewView {
+    /// Its size in pixels; absent until the preview is made (for a file imported or restored,
+    /// on its first request).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 /// A link.

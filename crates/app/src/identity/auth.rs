@@ -52,6 +52,8 @@ pub struct SessionFacts {
     pub operator: bool,
     /// The SHA-256 of its cookie, to rotate or keep it.
     pub(crate) cookie_hash: Vec<u8>,
+    /// The time zone its person chose to read times in (an IANA name), if any.
+    pub time_zone: Option<String>,
 }
 
 impl Principal {
@@ -197,6 +199,7 @@ fn session_principal(s: SessionRecord, cookie_hash: Vec<u8>, client: ClientInfo)
             reauth_at: s.reauth_at,
             operator: s.is_operator,
             cookie_hash,
+            time_zone: s.time_zone,
         }),
         client,
     }

@@ -9,4 +9,5 @@ pub(crate) mod saml;
 pub(crate) mod sessions;
 pub(crate) mod sso;
 pub(crate) mod throttle;
+pub(crate) mod time_zone;
 pub(crate) mod views;

@@ -50,6 +50,7 @@ pub(crate) mod column {
     pub(crate) const API_TOKENS_NAME: Column = Column::new("api_tokens", "name");
     pub(crate) const ATTACHMENTS_FILE: Column = Column::new("attachments", "file");
     pub(crate) const ATTACHMENTS_FILENAME: Column = Column::new("attachments", "filename");
+    pub(crate) const ATTACHMENTS_PREVIEW: Column = Column::new("attachments", "preview");
     pub(crate) const ATTACHMENTS_SHA256: Column = Column::new("attachments", "sha256");
     pub(crate) const COMMENTS_BODY: Column = Column::new("comments", "body");
     pub(crate) const COMMENT_REVISIONS_BODY: Column = Column::new("comment_revisions", "body");

@@ -8,6 +8,7 @@
 //! keys themselves are deleted. `restore` runs it on the restored copy before a row is copied
 //! from it; every start runs it on the live database.
 
+use crate::content::image_previews::attachment_objects;
 use std::collections::HashSet;
 
 use ideaweave_domain::{UserId, WorkspaceId};
@@ -104,7 +105,7 @@ pub async fn reapply_erasures(
     tx.commit().await?;
     done.erased_keys = keyring.apply_ledger(store).await?;
     if let Some(files) = files {
-        for key in gone {
+        for key in gone.iter().flat_map(|k| attachment_objects(k)) {
             match files.delete(&key).await {
                 Ok(()) => done.files_removed += 1,
                 Err(e) => {

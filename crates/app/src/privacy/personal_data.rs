@@ -42,6 +42,8 @@ pub struct AccountData {
     pub has_password: bool,
     /// Since when the person restricted the processing of their data (DSR-04), if they did.
     pub restricted_at: Option<i64>,
+    /// The time zone the person chose to read times in, if they chose one.
+    pub time_zone: Option<String>,
     /// Live sign-in sessions (when created, when they expire).
     pub sessions: Vec<SessionData>,
     /// Instance-level audit events about the person (sign-ins, password resets…).
@@ -190,6 +192,7 @@ impl App {
             created_at: record.created_at,
             has_password: record.password_hash.is_some(),
             restricted_at: tx.restricted_since(user).await?,
+            time_zone: tx.user_time_zone(user).await?,
             sessions,
             audit_events,
         };

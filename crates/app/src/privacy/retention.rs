@@ -15,6 +15,7 @@ use ideaweave_store::DeletedComment;
 use serde_json::json;
 
 use crate::content::files::storage_key;
+use crate::content::image_previews::attachment_objects;
 use crate::trust::audit::{AuditAction, AuditEvent, ClientInfo, Outcome, Target, Who};
 use crate::{App, AppResult, Member};
 
@@ -238,7 +239,11 @@ impl App {
     pub(crate) async fn remove_files(&self, ws: WorkspaceId, ids: &[AttachmentId]) -> u64 {
         let mut removed = 0;
         for &id in ids {
-            match self.files.delete(&storage_key(ws, id)).await {
+            let [file, preview] = attachment_objects(&storage_key(ws, id));
+            if let Err(e) = self.files.delete(&preview).await {
+                tracing::warn!(error = %e, attachment = %id.0, "a purged preview could not be removed")
+            }
+            match self.files.delete(&file).await {
                 Ok(()) => removed += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, attachment = %id.0, "a purged file could not be removed")

@@ -6,6 +6,7 @@
 //! what was erased and when, with the signed audit checkpoint that covers the deletion's own
 //! audit event. `ideaweave verify-certificate` checks it offline.
 
+use crate::content::image_previews::attachment_objects;
 use std::collections::BTreeMap;
 
 use ideaweave_domain::policy::Action;
@@ -327,8 +328,10 @@ impl App {
         tx.commit().await?;
         self.keyring.forget_workspace(ws);
         for id in &objects {
-            if let Err(e) = self.files.delete(&format!("{}/{id}", ws.0)).await {
-                tracing::warn!(workspace = %ws.0, object = %id, error = %e, "a file of a deleted workspace could not be removed; its keys are destroyed");
+            for key in attachment_objects(&format!("{}/{id}", ws.0)) {
+                if let Err(e) = self.files.delete(&key).await {
+                    tracing::warn!(workspace = %ws.0, object = %id, error = %e, "a file of a deleted workspace could not be removed; its keys are destroyed");
+                }
             }
         }
         if let Err(e) = self.issue_certificate_for(ws.0).await {

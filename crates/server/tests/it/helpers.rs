@@ -44,15 +44,13 @@ pub async fn with_token(
     call(t, method, path, &Auth::Token(token.to_owned()), body.into()).await
 }
 
-/// A minimal valid PNG.
+/// A small valid PNG (2 × 2 pixels), which gets a preview.
 pub fn png() -> Vec<u8> {
-    let mut v = vec![
-        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
-    ];
-    v.extend_from_slice(&[
-        0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
-    ]);
-    v
+    let img = image::RgbaImage::from_pixel(2, 2, image::Rgba([30, 120, 200, 255]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("a PNG encodes");
+    out
 }
 
 /// Opens a space "S" with a topic discussion "D" in workspace `slug` (as `token`'s owner) and

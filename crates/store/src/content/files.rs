@@ -29,7 +29,8 @@ pub enum FileStoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Stores opaque objects under keys of the form `<workspace id>/<object id>`. Objects are
+/// Stores opaque objects under keys of the form `<workspace id>/<object id>`, each part made of
+/// ASCII letters, digits and hyphens (an attachment's preview is `<id>-preview`). Objects are
 /// written and read as streams, so no object ever has to fit in memory.
 pub trait FileStore: Send + Sync + 'static {
     /// Starts writing the object under `key`. Nothing is visible under the key until
@@ -105,9 +106,9 @@ impl LocalDirFileStore {
         let valid = !key.is_empty()
             && key.len() <= 200
             && key.split('/').count() == 2
-            && key
-                .split('/')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'));
+            && key.split('/').all(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
         if !valid {
             return Err(FileStoreError::InvalidKey(key.to_owned()));
         }
@@ -300,7 +301,16 @@ mod tests {
     async fn keys_outside_the_store_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let fs = LocalDirFileStore::open(dir.path()).unwrap();
-        for bad in ["../etc/passwd", "a/b/c", "", "abc/../x", "/abs"] {
+        for bad in [
+            "../etc/passwd",
+            "a/b/c",
+            "",
+            "abc/../x",
+            "/abs",
+            "a/..",
+            "a/.b",
+            "a/b c",
+        ] {
             assert!(
                 matches!(fs.create(bad).await, Err(FileStoreError::InvalidKey(_))),
                 "{bad}"

@@ -1,5 +1,6 @@
 //! A workspace's content: ideas, comments, votes, ratings, attachments, links and merges.
 
+pub(crate) mod activity;
 pub(crate) mod files;
 pub(crate) mod history;
 pub(crate) mod inbox;
@@ -120,6 +121,7 @@ pub(crate) const COMMENT_COLUMNS: &str = "SELECT c.id, c.idea_id, c.parent_id, c
 
 /// Attachments and links say whether the comment they hang on is deleted: they are hidden with it.
 pub(crate) const ATTACHMENT_COLUMNS: &str = "SELECT a.id, a.idea_id, a.comment_id, a.uploader_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.created_at, \
+    a.preview_width, a.preview_height, \
     EXISTS (SELECT 1 FROM comments c WHERE c.workspace_id = a.workspace_id AND c.id = a.comment_id AND c.deleted_at IS NOT NULL) AS comment_deleted \
     FROM attachments a ";
 
@@ -877,6 +879,28 @@ impl WorkspaceRepo<'_> {
             .bind(idea.0)
             .fetch_all(c)
             .await?))
+    }
+
+    /// Records the size of an attachment's preview (`0 × 0`: the image cannot be previewed).
+    pub async fn set_attachment_preview(
+        &mut self,
+        id: AttachmentId,
+        width: i32,
+        height: i32,
+    ) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, |c| {
+            sqlx::query(
+                "UPDATE attachments SET preview_width = $3, preview_height = $4 WHERE workspace_id = $1 AND id = $2",
+            )
+            .bind(ws)
+            .bind(id.0)
+            .bind(width)
+            .bind(height)
+            .execute(c)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Deletes an attachment's metadata.

@@ -76,6 +76,34 @@ impl Tx {
         Ok(done == 1)
     }
 
+    /// The time zone an account chose to read times in.
+    pub async fn user_time_zone(&mut self, id: UserId) -> StoreResult<Option<String>> {
+        Ok(on_conn!(self, |c| {
+            sqlx::query_scalar::<_, Option<String>>("SELECT time_zone FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(c)
+                .await?
+                .flatten()
+        }))
+    }
+
+    /// Sets (or with `None` clears) the time zone an account reads times in.
+    pub async fn set_user_time_zone(
+        &mut self,
+        id: UserId,
+        zone: Option<&str>,
+    ) -> StoreResult<bool> {
+        let done = on_conn!(self, |c| {
+            sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(zone)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
     /// Sets an account's password hash.
     pub async fn set_password_hash(&mut self, id: UserId, hash: &str) -> StoreResult<()> {
         on_conn!(self, |c| {

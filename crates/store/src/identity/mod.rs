@@ -78,7 +78,8 @@ pub struct ThrottleRecord {
 macro_rules! session_columns {
     () => {
         "id, user_id, csrf_token, expires_at, auth_level, reauth_at, last_seen_at, \
-         (SELECT u.is_operator FROM users u WHERE u.id = sessions.user_id) AS is_operator"
+         (SELECT u.is_operator FROM users u WHERE u.id = sessions.user_id) AS is_operator, \
+         (SELECT u.time_zone FROM users u WHERE u.id = sessions.user_id) AS time_zone"
     };
 }
 
@@ -154,7 +155,7 @@ impl Tx {
         // along in the same statement, stopping at UNREAD_COUNTED (the inner LIMIT), so the bell
         // on every page costs no extra round trip.
         const SQL: &str = concat!(
-            "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.auth_level, s.reauth_at, s.last_seen_at, s.is_operator, \
+            "SELECT s.id, s.user_id, s.csrf_token, s.expires_at, s.auth_level, s.reauth_at, s.last_seen_at, s.is_operator, s.time_zone, \
                     w.id AS ws_id, w.slug, w.name, w.created_at AS ws_created_at, m.role, m.last_active_on, \
                     p.member_minimum, p.admin_minimum, \
                     (SELECT COUNT(*) FROM (SELECT 1 FROM inbox_items n \

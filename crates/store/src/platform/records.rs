@@ -38,6 +38,8 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     /// The session's person is an operator of the instance.
     pub is_operator: bool,
+    /// The time zone its person chose to read times in, if they chose one.
+    pub time_zone: Option<String>,
 }
 
 /// A workspace.
@@ -292,6 +294,9 @@ pub struct AttachmentRecord {
     pub size_bytes: i64,
     pub sha256: Vec<u8>,
     pub created_at: i64,
+    /// The preview's size; `None` before one was tried, `0 × 0` when none can be made.
+    pub preview_width: Option<i32>,
+    pub preview_height: Option<i32>,
     /// True when it hangs on a comment that is deleted.
     pub comment_deleted: bool,
 }

@@ -145,6 +145,7 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "name",
             "password_hash",
             "restricted_at",
+            "time_zone",
         ],
         &["is_operator", "created_at", "former_member_of"],
     ),
@@ -318,7 +319,13 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         "memberships",
         Some(H::Memberships),
         &["user_id"],
-        &["workspace_id", "role", "joined_at", "last_active_on"],
+        &[
+            "workspace_id",
+            "role",
+            "joined_at",
+            "last_active_on",
+            "activity_seen_at",
+        ],
     ),
     table(
         "api_tokens",
@@ -513,6 +520,8 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "content_type",
             "size_bytes",
             "created_at",
+            "preview_width",
+            "preview_height",
         ],
     ),
     table(

@@ -119,6 +119,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             identity::session::get_restriction,
             identity::session::set_restriction
         ))
+        .routes(routes!(
+            identity::session::get_time_zone,
+            identity::session::set_time_zone
+        ))
         .routes(routes!(identity::session::invitation_info))
         .routes(routes!(identity::session::accept_invitation))
         .routes(routes!(identity::password::request_reset))
@@ -151,6 +155,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(content::inbox::inbox))
         .routes(routes!(content::inbox::read_one))
         .routes(routes!(content::inbox::read_all))
+        .routes(routes!(content::inbox::activity))
+        .routes(routes!(content::inbox::activity_seen))
         .routes(routes!(
             content::inbox::idea_follow,
             content::inbox::set_idea_follow
@@ -240,6 +246,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             content::files::delete_attachment
         ))
         .routes(routes!(content::files::download))
+        .routes(routes!(content::files::preview))
         .routes(routes!(content::files::add_link))
         .routes(routes!(content::files::delete_link))
         .routes(routes!(trust::audit::list_events))

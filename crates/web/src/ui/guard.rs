@@ -2,6 +2,7 @@
 //! `/w/{slug}`, their membership. Only the session cookie counts here: API tokens are for the
 //! API, and a page never acts on one.
 
+use crate::ui::time::{ReaderClock, reader_zone};
 use axum::extract::{FromRef, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -58,6 +59,7 @@ where
             signed_in: true,
             csrf: p.csrf.clone().unwrap_or_default(),
             ws: None,
+            clock: s.clock_for(&p, &parts.headers),
         };
         Ok(Self { p, c })
     }
@@ -143,6 +145,10 @@ where
                     signed_in: !csrf.is_empty(),
                     csrf,
                     ws: None,
+                    clock: ReaderClock {
+                        zone: reader_zone(None, &parts.headers, &s.time_zone),
+                        now: s.app.now_ms(),
+                    },
                 };
                 return Err(app_error(c, e));
             }
@@ -159,6 +165,7 @@ where
                 here: "",
                 unread,
             }),
+            clock: s.clock_for(&p, &parts.headers),
         };
         Ok(Self { p, m, ws, c })
     }

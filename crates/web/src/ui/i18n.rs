@@ -143,6 +143,11 @@ impl Catalog {
     }
 
     /// The language code, for `<html lang>`.
+    /// The catalogue of language `lang` (`en`, `de`), if this instance speaks it.
+    pub fn for_lang(lang: &str) -> Option<&'static Catalog> {
+        catalogs().iter().find(|c| c.lang == lang)
+    }
+
     pub fn lang(&self) -> &'static str {
         self.lang
     }

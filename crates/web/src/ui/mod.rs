@@ -13,6 +13,7 @@ mod i18n;
 mod icon;
 pub(crate) mod identity;
 pub(crate) mod privacy;
+pub(crate) mod time;
 pub(crate) mod trust;
 pub(crate) mod workspace;
 
@@ -115,6 +116,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/email", post(identity::account::change_email))
         .route(
+            "/account/time-zone",
+            post(identity::account::update_time_zone),
+        )
+        .route(
             "/account/restriction",
             post(identity::account::update_restriction),
         )
@@ -141,6 +146,8 @@ pub(crate) struct Chrome {
     pub signed_in: bool,
     pub csrf: String,
     pub ws: Option<WsNav>,
+    /// The reader's zone and the time now, for the times a page shows.
+    pub clock: time::ReaderClock,
 }
 
 /// The workspace part of the navigation.
@@ -172,7 +179,21 @@ impl Chrome {
             signed_in: false,
             csrf: String::new(),
             ws: None,
+            clock: time::ReaderClock {
+                zone: time::reader_zone(None, headers, &jiff::tz::TimeZone::UTC),
+                now: jiff::Timestamp::now().as_millisecond(),
+            },
         }
+    }
+
+    /// A time to show relative ("3 hours ago"), its exact local time on hover.
+    pub(crate) fn moment(&self, ms: i64) -> time::Moment {
+        self.clock.moment(self.tr, ms)
+    }
+
+    /// The exact local time in the reader's zone and language.
+    pub(crate) fn exact(&self, ms: i64) -> String {
+        self.clock.exact(self.tr, ms)
     }
 }
 

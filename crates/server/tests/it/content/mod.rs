@@ -1,8 +1,11 @@
 //! COL-01: ideas, their lists, votes, ratings, merges, deletion, comments, files and links,
 //! through the HTTP API.
 
+pub(crate) mod activity;
+pub(crate) mod board;
 pub(crate) mod comments;
 pub(crate) mod files;
+pub(crate) mod image_previews;
 pub(crate) mod inbox;
 pub(crate) mod lists;
 pub(crate) mod manage;
@@ -12,6 +15,7 @@ pub(crate) mod onboarding;
 pub(crate) mod pages;
 pub(crate) mod preview;
 pub(crate) mod tags;
+pub(crate) mod times;
 use std::collections::HashSet;
 
 use ideaweave_app::*;

@@ -212,7 +212,7 @@ impl World {
 #[tokio::test]
 async fn dsr_03_anonymise_keeps_contributions_as_a_former_member_and_removes_the_rest() {
     let w = world("anon").await;
-    assert_eq!(w.stored_files(), 1);
+    assert_eq!(w.stored_files(), 2, "the file and its preview");
     let report = w.erase("anonymise").await;
     assert_eq!(
         (

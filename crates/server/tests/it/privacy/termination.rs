@@ -189,7 +189,7 @@ async fn lif_02_a_deleted_workspace_is_destroyed_after_the_grace_period_with_a_s
         1,
         "a day before"
     );
-    assert_eq!(d.files(), 1);
+    assert_eq!(d.files(), 2, "the file and its preview");
 
     d.t.clock.advance(Duration::from_secs(DAY));
     let r = d.t.app.run_terminations().await.unwrap();
@@ -319,7 +319,7 @@ async fn lif_02_an_owner_cancels_and_nothing_is_deleted() {
     assert_eq!((r.deleted, r.reminders), (0, 0));
     let (st, _) = with_token(&d.t, "GET", "/workspaces/spared", &d.member_token, None).await;
     assert_eq!(st, 200, "the workspace lives on");
-    assert_eq!(d.files(), 1);
+    assert_eq!(d.files(), 2, "the file and its preview");
 
     // Once the date has come, the deletion is under way: too late to cancel.
     let again =

@@ -143,6 +143,20 @@ pub async fn download(
     Ok(file_response(s.app.download(&m, id).await?))
 }
 
+/// The preview of an image attachment: at most 960 pixels on its longest side, re-encoded as
+/// JPEG (PNG where the image has transparency) without the original's metadata (EXIF location,
+/// camera data). Not found for files that are not images or cannot be previewed.
+#[utoipa::path(get, path = "/workspaces/{slug}/attachments/{attachment_id}/preview", tag = "files",
+    params(("slug" = String, Path), ("attachment_id" = AttachmentId, Path)),
+    responses((status = 200, description = "The preview: JPEG, or PNG for an image with transparency", content_type = "image/*"), (status = "4XX", body = ErrorBody)))]
+pub async fn preview(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiPath((_, id)): ApiPath<(String, AttachmentId)>,
+) -> ApiResult<Response> {
+    Ok(file_response(s.app.attachment_preview(&m, id).await?))
+}
+
 /// A stored file as a response: its type, a download disposition (inline for raster images),
 /// `nosniff`-safe headers and a sandboxing CSP, streamed.
 pub(crate) fn file_response(d: Download) -> Response {

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use ideaweave_app::{FollowState, Inbox, InboxQuery};
+use ideaweave_app::{ActivityView, FollowState, Inbox, InboxQuery};
 use ideaweave_domain::{DiscussionId, IdeaId};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -105,4 +105,22 @@ pub async fn set_discussion_follow(
     ApiJson(to): ApiJson<FollowState>,
 ) -> ApiResult<Json<FollowState>> {
     Ok(Json(s.app.set_discussion_follow(&m, id, to).await?))
+}
+
+/// What happened in the workspace since you last marked it seen (a week back the first time):
+/// new ideas and comments of others, as far as you may see them.
+#[utoipa::path(get, path = "/workspaces/{slug}/me/activity", tag = "notifications",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = ActivityView), (status = "4XX", body = ErrorBody)))]
+pub async fn activity(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Json<ActivityView>> {
+    Ok(Json(s.app.activity(&m).await?))
+}
+
+/// Mark the workspace's activity seen: the view starts from now.
+#[utoipa::path(post, path = "/workspaces/{slug}/me/activity/seen", tag = "notifications",
+    params(("slug" = String, Path)),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn activity_seen(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<StatusCode> {
+    s.app.mark_activity_seen(&m).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

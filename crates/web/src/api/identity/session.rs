@@ -123,6 +123,28 @@ pub async fn set_restriction(
     Ok(Json(s.app.set_restriction(&p, i.restricted).await?))
 }
 
+/// The time zone you chose to read times in, if any.
+#[utoipa::path(get, path = "/me/time-zone", tag = "session",
+    responses((status = 200, body = TimeZoneView), (status = "4XX", body = ErrorBody)))]
+pub async fn get_time_zone(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<Json<TimeZoneView>> {
+    Ok(Json(s.app.time_zone(&p).await?))
+}
+
+/// Choose the time zone pages show times in (an IANA name such as `Europe/Berlin`), or `null`
+/// to follow your browser (signed-in sessions only).
+#[utoipa::path(put, path = "/me/time-zone", tag = "session", request_body = TimeZoneInput,
+    responses((status = 200, body = TimeZoneView), (status = "4XX", body = ErrorBody)))]
+pub async fn set_time_zone(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(i): ApiJson<TimeZoneInput>,
+) -> ApiResult<Json<TimeZoneView>> {
+    Ok(Json(s.app.set_time_zone(&p, i).await?))
+}
+
 /// Change one's own display name (signed-in sessions only).
 #[utoipa::path(patch, path = "/me", tag = "session", request_body = AccountPatch,
     responses((status = 200, body = UserView), (status = "4XX", body = ErrorBody)))]

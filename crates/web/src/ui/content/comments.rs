@@ -2,6 +2,7 @@
 //! versions of an edited comment for moderators (COL-03). Each form answers htmx with the whole
 //! thread, focused where the reader acted, and a plain form post with the idea page.
 
+use crate::ui::time::Moment;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,7 +12,7 @@ use ideaweave_domain::{CommentId, IdeaId, Role};
 
 use super::{IdeaProblem, render_idea};
 use crate::AppState;
-use crate::ui::format::{iso, when};
+use crate::ui::format::iso;
 use crate::ui::guard::{Id, InWorkspace, WsForm, from_htmx};
 use crate::ui::{Chrome, OrPage, PageError, PageResult, framed, input_problem, page};
 
@@ -27,9 +28,8 @@ pub(crate) struct CommentRow {
     pub(super) author_id: ideaweave_domain::UserId,
     pub(super) body_html: String,
     pub(super) deleted: bool,
-    pub(super) posted: String,
-    pub(super) posted_iso: String,
-    /// When its author last changed it, if they did.
+    pub(super) posted: Moment,
+    /// When its author last changed it, if they did: exactly, and for `datetime`.
     pub(super) edited: Option<(String, String)>,
     /// The text as written, for its author's edit form (empty for everyone else's).
     pub(super) source: String,
@@ -75,7 +75,7 @@ impl Thread {
         Thread {
             slug: w.ws.slug.clone(),
             idea,
-            rows: thread_rows(comments, w.m.actor.user, moderator),
+            rows: thread_rows(&w.c, comments, w.m.actor.user, moderator),
             can_comment: true,
             moderator,
             draft,
@@ -96,6 +96,7 @@ impl Thread {
 
 /// Orders comments as a thread: each reply under its parent, depth capped for narrow screens.
 fn thread_rows(
+    chrome: &Chrome,
     comments: Vec<CommentView>,
     reader: ideaweave_domain::UserId,
     moderator: bool,
@@ -135,13 +136,12 @@ fn thread_rows(
                 author: c.author.map(|a| a.name).unwrap_or_default(),
                 body_html: c.body_html,
                 edited: (c.updated_at > c.created_at)
-                    .then(|| (when(c.updated_at), iso(c.updated_at))),
+                    .then(|| (chrome.exact(c.updated_at), iso(c.updated_at))),
                 source: if mine { c.body } else { String::new() },
                 can_delete: !c.deleted && (mine || moderator),
                 mine: mine && !c.deleted,
                 deleted: c.deleted,
-                posted: when(c.created_at),
-                posted_iso: iso(c.created_at),
+                posted: chrome.moment(c.created_at),
             })
         })
         .collect()
@@ -328,9 +328,9 @@ pub(super) async fn history_page(
         .rev()
         .map(|v| VersionRow {
             body_html: v.body_html,
-            written: when(v.written_at),
+            written: w.c.exact(v.written_at),
             written_iso: iso(v.written_at),
-            replaced: when(v.replaced_at),
+            replaced: w.c.exact(v.replaced_at),
         })
         .collect();
     Ok(page(
@@ -340,7 +340,7 @@ pub(super) async fn history_page(
             idea: h.comment.idea_id,
             author: h.comment.author.map(|a| a.name).unwrap_or_default(),
             current_html: h.comment.body_html,
-            edited: when(h.comment.updated_at),
+            edited: w.c.exact(h.comment.updated_at),
             versions,
             c: w.c,
         },

@@ -2,6 +2,7 @@
 //! opened to the idea they are about, and the forms that follow or stop following an idea or a
 //! discussion.
 
+use crate::ui::time::Moment;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -12,7 +13,7 @@ use ideaweave_domain::{DiscussionId, IdeaId};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{badge_count, iso, url_encode, when};
+use crate::ui::format::{badge_count, url_encode};
 use crate::ui::guard::{Id, InWorkspace, WsForm};
 use crate::ui::i18n::Catalog;
 use crate::ui::{Chrome, OrPage, PageError, PageResult, framed, page};
@@ -64,8 +65,7 @@ struct NoticeRow {
     id: uuid::Uuid,
     headline: Vec<Piece>,
     excerpt: Option<String>,
-    at: String,
-    at_iso: String,
+    at: Moment,
     read: bool,
 }
 
@@ -131,8 +131,7 @@ pub(super) async fn notifications_page(
             id: n.id,
             headline: headline(w.c.tr, n),
             excerpt: n.excerpt.clone(),
-            at: when(n.created_at),
-            at_iso: iso(n.created_at),
+            at: w.c.moment(n.created_at),
             read: n.read,
         })
         .collect();

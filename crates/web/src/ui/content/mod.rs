@@ -2,6 +2,7 @@
 //! comments, files and links, and the forms that post and edit ideas. Votes, ratings and
 //! comments answer htmx with the changed fragment and plain form posts with a redirect back.
 
+use crate::ui::time::Moment;
 use askama::Template;
 use axum::Router;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
@@ -16,7 +17,7 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{end_of_day, iso, size, url_encode, when};
+use super::format::{end_of_day, size, url_encode, when};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
@@ -24,6 +25,7 @@ use super::{
 };
 use crate::AppState;
 
+mod activity;
 mod comments;
 mod files;
 pub(crate) mod inbox;
@@ -59,6 +61,8 @@ pub(crate) fn router() -> Router<AppState> {
             "/w/{slug}/ideas/{idea_id}/delete",
             get(delete_idea_page).post(delete_idea),
         )
+        .route("/w/{slug}/activity", get(activity::activity_page))
+        .route("/w/{slug}/activity/seen", post(activity::mark_seen))
         .route("/w/{slug}/notifications", get(inbox::notifications_page))
         .route("/w/{slug}/people/suggest", get(mentions::suggest_people))
         .route("/w/{slug}/preview", post(preview::preview))
@@ -123,11 +127,10 @@ pub(crate) struct IdeaCard {
     pub tags: Vec<String>,
     pub score: i64,
     pub comments: i64,
-    pub posted: String,
-    pub posted_iso: String,
+    pub posted: Moment,
 }
 
-fn card(ws: &WorkspaceView, i: IdeaSummary) -> IdeaCard {
+fn card(c: &Chrome, ws: &WorkspaceView, i: IdeaSummary) -> IdeaCard {
     IdeaCard {
         id: i.id,
         stage: stage_name(ws, i.stage_id),
@@ -138,8 +141,7 @@ fn card(ws: &WorkspaceView, i: IdeaSummary) -> IdeaCard {
         tags: i.tags,
         score: i.score,
         comments: i.comment_count,
-        posted: when(i.created_at),
-        posted_iso: iso(i.created_at),
+        posted: c.moment(i.created_at),
     }
 }
 
@@ -202,7 +204,7 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> PageResult
     }
     recent.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     recent.truncate(RECENT_IDEAS);
-    let recent = recent.into_iter().map(|i| card(&w.ws, i)).collect();
+    let recent = recent.into_iter().map(|i| card(&w.c, &w.ws, i)).collect();
     let deletion_due = match s.app.termination(&w.m).await {
         Ok(t) => t.due_at.map(super::format::when),
         Err(e) => return Err(PageError::new(w.c, e)),
@@ -341,8 +343,10 @@ struct DiscussionQuery {
     from: Option<String>,
     /// `YYYY-MM-DD`: posted on or before that day (UTC).
     to: Option<String>,
-    /// The page number, from 1.
+    /// The page number, from 1 (on the board, of the column `col`).
     page: Option<u32>,
+    /// On the board: the stage whose column `page` pages.
+    col: Option<String>,
 }
 
 /// Where a numbered list stands: "26–50 of 1,204" and the neighbouring pages.
@@ -354,10 +358,15 @@ struct Paging {
     next: Option<String>,
 }
 
+/// A column of the board: one stage's ideas, a page at a time ("21–40 of 53").
 struct Column {
     stage: StageView,
     ideas: Vec<IdeaCard>,
-    more: bool,
+    first: i64,
+    last: i64,
+    total: i64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -388,6 +397,9 @@ framed!(DiscussionPage);
 
 /// How many ideas a board column shows.
 const COLUMN_IDEAS: u32 = 20;
+
+/// The last page a board column reaches (the API skips at most 10,000 ideas).
+const MAX_COLUMN_PAGE: u32 = 10_000 / COLUMN_IDEAS + 1;
 
 /// How many ideas a page of the list shows.
 const PAGE_IDEAS: u32 = 25;
@@ -450,24 +462,64 @@ async fn discussion_page(
     let mut columns = Vec::new();
     let mut paging = None;
     if board {
+        let paged: Option<StageId> = q
+            .col
+            .as_deref()
+            .and_then(|v| serde_json::from_value(serde_json::Value::String(v.to_owned())).ok());
         for st in &w.ws.stages {
+            // Only the column paged through moves; the others stay at their first page.
+            let col_page = if paged == Some(st.id) {
+                q.page.unwrap_or(1).clamp(1, MAX_COLUMN_PAGE)
+            } else {
+                1
+            };
             let lq = IdeaListQuery {
                 sort: Some(sort),
                 stage: Some(st.id),
                 tag: tag.clone(),
+                offset: Some((col_page - 1).saturating_mul(COLUMN_IDEAS)),
                 limit: Some(COLUMN_IDEAS),
                 ..Default::default()
             };
+            let link = |n: u32| {
+                let mut link = format!(
+                    "/w/{}/discussions/{}?view=board&sort={sort_name}&col={}&page={n}",
+                    w.ws.slug, id, st.id
+                );
+                if let Some(t) = &tag {
+                    link.push_str(&format!("&tag={}", url_encode(t)));
+                }
+                link.push_str(&format!("#col-{}", st.id));
+                link
+            };
             match s.app.ideas(&w.m, id, lq).await {
-                Ok(p) => columns.push(Column {
-                    stage: StageView {
-                        id: st.id,
-                        name: st.name.clone(),
-                        position: st.position,
-                    },
-                    more: p.next_cursor.is_some(),
-                    ideas: p.items.into_iter().map(|i| card(&w.ws, i)).collect(),
-                }),
+                Ok(p) => {
+                    // Past the column's end (an old link): to its last page.
+                    if p.items.is_empty() && col_page > 1 && p.total > 0 {
+                        let last_page = u32::try_from((p.total - 1) / i64::from(COLUMN_IDEAS) + 1)
+                            .unwrap_or(1)
+                            .min(MAX_COLUMN_PAGE);
+                        return Ok(Redirect::to(&link(last_page)).into_response());
+                    }
+                    let first = i64::from((col_page - 1) * COLUMN_IDEAS) + 1;
+                    columns.push(Column {
+                        stage: StageView {
+                            id: st.id,
+                            name: st.name.clone(),
+                            position: st.position,
+                        },
+                        first,
+                        last: first + p.items.len() as i64 - 1,
+                        total: p.total,
+                        prev: (col_page > 1).then(|| link(col_page - 1)),
+                        next: p
+                            .next_cursor
+                            .as_ref()
+                            .filter(|_| col_page < MAX_COLUMN_PAGE)
+                            .map(|_| link(col_page + 1)),
+                        ideas: p.items.into_iter().map(|i| card(&w.c, &w.ws, i)).collect(),
+                    });
+                }
                 Err(e) => return Err(PageError::new(w.c, e)),
             }
         }
@@ -526,7 +578,7 @@ async fn discussion_page(
                         .filter(|_| page_no < MAX_PAGE)
                         .map(|_| link(page_no + 1)),
                 });
-                ideas = p.items.into_iter().map(|i| card(&w.ws, i)).collect();
+                ideas = p.items.into_iter().map(|i| card(&w.c, &w.ws, i)).collect();
             }
             Err(e) => return Err(PageError::new(w.c, e)),
         }
@@ -849,6 +901,29 @@ struct FileRow {
     size: String,
     /// The reader may remove it: they added it, wrote the idea, or moderate.
     removable: bool,
+    /// Images show their preview in the idea's body.
+    preview: Option<PreviewView>,
+}
+
+impl FileRow {
+    /// The `width` and `height` attributes of its preview, when its size is known, so the page
+    /// keeps the image's place before it loads.
+    fn preview_size(&self) -> String {
+        match self.preview {
+            Some(PreviewView {
+                width: Some(w),
+                height: Some(h),
+            }) => format!(" width=\"{w}\" height=\"{h}\""),
+            _ => String::new(),
+        }
+    }
+}
+
+impl IdeaPage {
+    /// True when an image of the idea has a preview to show in its body.
+    fn has_pictures(&self) -> bool {
+        self.files.iter().any(|f| f.preview.is_some())
+    }
 }
 
 /// A link on the idea, ready to show.
@@ -874,8 +949,7 @@ struct IdeaPage {
     slug: String,
     idea: IdeaView,
     stage: String,
-    posted: String,
-    posted_iso: String,
+    posted: Moment,
     votes: Votes,
     ratings: Ratings,
     thread: Thread,
@@ -1008,8 +1082,7 @@ async fn render_idea(
         status,
         &IdeaPage {
             stage: stage_name(&w.ws, idea.summary.stage_id),
-            posted: when(idea.summary.created_at),
-            posted_iso: iso(idea.summary.created_at),
+            posted: w.c.moment(idea.summary.created_at),
             votes: votes_of(&slug, &idea.summary, role >= Role::Member),
             ratings: ratings_of(&slug, id, &idea.ratings, role >= Role::Member),
             files: idea
@@ -1021,6 +1094,7 @@ async fn render_idea(
                     filename: a.filename.clone(),
                     size: size(a.size_bytes),
                     removable: may_remove(a.uploader_id),
+                    preview: a.preview,
                 })
                 .collect(),
             links: idea
@@ -1044,7 +1118,7 @@ async fn render_idea(
                 .map(|m| MergeRow {
                     source: m.source_id,
                     title: m.source_title.clone(),
-                    at: when(m.merged_at),
+                    at: w.c.exact(m.merged_at),
                     undone: m.unmerged_at.is_some(),
                 })
                 .collect(),
@@ -1226,6 +1300,12 @@ async fn set_stage(
     };
     Ok(
         match s.app.set_stage(&w.m, id, StageInput { stage_id }).await {
+            // Moved on the board (by dragging, or by a card's own form): back to the board.
+            Ok(idea) if f.get("back") == Some("board") => Redirect::to(&format!(
+                "/w/{}/discussions/{}?view=board#card-{id}",
+                w.ws.slug, idea.summary.discussion_id
+            ))
+            .into_response(),
             Ok(_) => back_to_idea(&w, id, "stage"),
             Err(e) => app_error(w.c, e),
         },

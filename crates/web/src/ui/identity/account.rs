@@ -62,6 +62,11 @@ struct AccountPage {
     email_sent_to: Option<String>,
     email_problem: Problem,
     saved: bool,
+    /// The zone the person chose ("" for their browser's), every zone to choose from, and the
+    /// time now as their pages show it.
+    zone: String,
+    zones: Vec<String>,
+    zone_now: String,
     /// What was wrong with the display name sent.
     problem: Problem,
 }
@@ -172,6 +177,14 @@ async fn render(
             deletion_problem: Problem(deletion_problem),
             email_sent_to,
             email_problem: Problem(email_problem),
+            zone: v
+                .p
+                .session
+                .as_ref()
+                .and_then(|s| s.time_zone.clone())
+                .unwrap_or_default(),
+            zones: crate::ui::time::zone_names(),
+            zone_now: v.c.exact(v.c.clock.now),
             c: v.c,
             saved,
             problem: Problem(problem_in_name),
@@ -208,6 +221,23 @@ pub(crate) async fn update_account(
             }
         },
     )
+}
+
+/// Saves the time zone one reads times in ("" follows the browser).
+pub(crate) async fn update_time_zone(
+    State(s): State<AppState>,
+    v: Visitor,
+    headers: HeaderMap,
+    f: Fields,
+) -> PageResult {
+    if !f.csrf_ok(&v.c) {
+        return Ok(stale_form(&headers));
+    }
+    let input = ideaweave_app::TimeZoneInput {
+        time_zone: f.get("time_zone").map(str::to_owned),
+    };
+    s.app.set_time_zone(&v.p, input).await.or_page(&v.c)?;
+    Ok(Redirect::to("/account?saved=1#time-zone").into_response())
 }
 
 /// Saves how one hears of replies and stage changes in one workspace (COL-04).

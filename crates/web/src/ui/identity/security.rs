@@ -210,16 +210,16 @@ struct Shown {
     saved: Option<&'static str>,
 }
 
-fn session_row(s: ActiveSession) -> SessionRow {
+fn session_row(c: &Chrome, s: ActiveSession) -> SessionRow {
     SessionRow {
         id: s.id.to_string(),
         current: s.current,
         device: s.device.unwrap_or_default(),
         ip: s.ip.unwrap_or_default(),
         location: s.location.unwrap_or_default(),
-        started: crate::ui::format::when(s.created_at),
-        last_seen: crate::ui::format::when(s.last_seen_at),
-        ends: crate::ui::format::when(s.idle_expires_at),
+        started: c.exact(s.created_at),
+        last_seen: c.exact(s.last_seen_at),
+        ends: c.exact(s.idle_expires_at),
         level: match s.level {
             ideaweave_domain::AuthLevel::Password => "security.level_password",
             ideaweave_domain::AuthLevel::Mfa => "security.level_mfa",
@@ -236,7 +236,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> P
             .map(|k| PasskeyRow {
                 id: k.id.to_string(),
                 name: k.name,
-                added: crate::ui::format::when(k.created_at),
+                added: v.c.exact(k.created_at),
                 last_used: k
                     .last_used_at
                     .map(crate::ui::format::when)
@@ -246,7 +246,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> P
         Err(e) => return Err(PageError::new(v.c, e)),
     };
     let sessions = match s.app.sessions(&v.p).await {
-        Ok(list) => list.into_iter().map(session_row).collect(),
+        Ok(list) => list.into_iter().map(|s| session_row(&v.c, s)).collect(),
         Err(e) => return Err(PageError::new(v.c, e)),
     };
     Ok(page(

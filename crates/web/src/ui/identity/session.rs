@@ -72,7 +72,7 @@ pub(crate) async fn home(State(s): State<AppState>, v: Visitor) -> PageResult {
                     slug: i.workspace,
                     name: i.workspace_name,
                     manage: i.scope == ideaweave_domain::SupportScope::Manage,
-                    until: crate::ui::format::when(i.expires_at),
+                    until: v.c.exact(i.expires_at),
                     reason: i.reason.unwrap_or_default(),
                 })
                 .collect(),

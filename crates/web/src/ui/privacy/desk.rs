@@ -11,7 +11,7 @@ use ideaweave_app::*;
 use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, RequestState, UserId};
 
 use crate::AppState;
-use crate::ui::format::{day, when};
+use crate::ui::format::day;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
 use crate::ui::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, framed, page,
@@ -212,7 +212,7 @@ async fn render_desk(
                     id: r.id,
                     kind_key: kind_key(r.kind),
                     requester: r.requester,
-                    received: when(r.received_at),
+                    received: w.c.exact(r.received_at),
                     due: day(r.due_at),
                     overdue: r.overdue,
                     state_key: state_key(r.state),
@@ -359,7 +359,7 @@ async fn render_request(
             channel_key: channel_key(r.channel),
             state_key: state_key(r.state),
             subject,
-            received: when(r.received_at),
+            received: w.c.exact(r.received_at),
             due: day(r.due_at),
             open,
             can_erase: r.kind == RequestKind::Erasure && r.subject_id.is_some(),

@@ -14,7 +14,7 @@ use ideaweave_domain::UserId;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{end_of_day, iso, url_encode, when};
+use crate::ui::format::{end_of_day, iso, url_encode};
 use crate::ui::guard::InWorkspace;
 use crate::ui::i18n::Catalog;
 use crate::ui::{Chrome, OrPage, PageResult, Refusal, framed, page};
@@ -196,7 +196,7 @@ async fn audit_page(
             let known = AuditAction::parse(&e.action);
             EventRow {
                 index: e.index,
-                at: when(e.at).trim_end_matches(" UTC").to_owned(),
+                at: w.c.exact(e.at),
                 at_iso: iso(e.at),
                 label: known.map_or("", |a| tr.lookup(&label_key(a))),
                 describe: known.map_or("", |a| a.describe()),

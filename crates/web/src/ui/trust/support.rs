@@ -10,7 +10,6 @@ use ideaweave_app::SupportGrantInput;
 use ideaweave_domain::SupportScope;
 
 use crate::AppState;
-use crate::ui::format::when;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
 use crate::ui::{Chrome, OrPage, PageResult, Problem, Refusal, app_error, framed, page};
 
@@ -71,8 +70,8 @@ async fn render(s: &AppState, w: InWorkspace, draft: SupportDraft, problem: Prob
                     id: g.id,
                     manage: g.scope == SupportScope::Manage,
                     reason: g.reason.unwrap_or_default(),
-                    created: when(g.created_at),
-                    until: when(g.revoked_at.unwrap_or(g.expires_at)),
+                    created: w.c.exact(g.created_at),
+                    until: w.c.exact(g.revoked_at.unwrap_or(g.expires_at)),
                     live: g.live,
                     revoked: g.revoked_at.is_some(),
                 })

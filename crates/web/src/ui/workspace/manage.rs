@@ -248,7 +248,7 @@ async fn render_members(
                     email: i.email,
                     role: i.role.as_str(),
                     role_key: role_key(i.role),
-                    expires: when(i.expires_at),
+                    expires: w.c.exact(i.expires_at),
                 })
                 .collect(),
             Err(e) => return Err(PageError::new(w.c, e)),
@@ -499,7 +499,7 @@ struct ExportRow {
     size: String,
 }
 
-fn export_rows(jobs: Vec<ExportJobView>) -> (Vec<ExportRow>, bool) {
+fn export_rows(c: &Chrome, jobs: Vec<ExportJobView>) -> (Vec<ExportRow>, bool) {
     let exporting = jobs
         .iter()
         .any(|j| j.state == "pending" || j.state == "running");
@@ -507,8 +507,8 @@ fn export_rows(jobs: Vec<ExportJobView>) -> (Vec<ExportRow>, bool) {
         .into_iter()
         .map(|j| ExportRow {
             id: j.id,
-            created: when(j.created_at),
-            expires: when(j.expires_at),
+            created: c.exact(j.created_at),
+            expires: c.exact(j.expires_at),
             state_key: match j.state.as_str() {
                 "pending" => "export.pending",
                 "running" => "export.running",
@@ -570,7 +570,7 @@ async fn start_export(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> Pa
 async fn exports_fragment(State(s): State<AppState>, w: InWorkspace) -> PageResult {
     Ok(match s.app.export_jobs(&w.m).await {
         Ok(jobs) => {
-            let (exports, exporting) = export_rows(jobs);
+            let (exports, exporting) = export_rows(&w.c, jobs);
             page(
                 StatusCode::OK,
                 &ExportsFragment {
@@ -634,7 +634,7 @@ async fn render_settings(
     };
     // Exports need a signed-in admin; the section is left out otherwise.
     let (exports, exporting) = match s.app.export_jobs(&w.m).await {
-        Ok(jobs) => export_rows(jobs),
+        Ok(jobs) => export_rows(&w.c, jobs),
         Err(_) => (Vec::new(), false),
     };
     let termination = s.app.termination(&w.m).await.or_page(&w.c)?;
@@ -957,7 +957,7 @@ async fn render_tokens(
                     id: t.id,
                     name: t.name,
                     write: t.scope == TokenScope::Write,
-                    created: when(t.created_at),
+                    created: w.c.exact(t.created_at),
                     expires: t.expires_at.map(when).unwrap_or_else(|| never.clone()),
                     used: t.last_used_on.map(day),
                     revoked: t.revoked,

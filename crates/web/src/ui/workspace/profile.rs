@@ -1,6 +1,7 @@
 //! A member's page (COL-02): who they are in the workspace and what they wrote that the reader
 //! may see.
 
+use crate::ui::time::Moment;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -9,7 +10,7 @@ use axum::routing::get;
 use ideaweave_domain::UserId;
 
 use crate::AppState;
-use crate::ui::format::{day, iso, when};
+use crate::ui::format::day;
 use crate::ui::guard::{Id, InWorkspace};
 use crate::ui::{Chrome, OrPage, PageResult, framed, page};
 
@@ -22,8 +23,7 @@ struct IdeaLine {
     title: String,
     score: i64,
     comments: i64,
-    posted: String,
-    posted_iso: String,
+    posted: Moment,
 }
 
 struct CommentLine {
@@ -31,8 +31,7 @@ struct CommentLine {
     idea: ideaweave_domain::IdeaId,
     idea_title: String,
     excerpt: String,
-    posted: String,
-    posted_iso: String,
+    posted: Moment,
 }
 
 #[derive(Template)]
@@ -43,6 +42,7 @@ struct ProfilePage {
     name: String,
     role_key: &'static str,
     joined: String,
+    joined_iso: String,
     is_me: bool,
     ideas: Vec<IdeaLine>,
     comments: Vec<CommentLine>,
@@ -62,7 +62,8 @@ async fn profile_page(
             slug: w.ws.slug.clone(),
             is_me: p.id == w.m.actor.user,
             role_key: crate::ui::identity::session::role_key(p.role),
-            joined: day(p.joined_at),
+            joined: w.c.clock.date(w.c.tr, p.joined_at),
+            joined_iso: day(p.joined_at),
             ideas: p
                 .ideas
                 .into_iter()
@@ -71,8 +72,7 @@ async fn profile_page(
                     title: i.title,
                     score: i.score,
                     comments: i.comment_count,
-                    posted: when(i.created_at),
-                    posted_iso: iso(i.created_at),
+                    posted: w.c.moment(i.created_at),
                 })
                 .collect(),
             comments: p
@@ -83,8 +83,7 @@ async fn profile_page(
                     idea: c.idea_id,
                     idea_title: c.idea_title,
                     excerpt: c.excerpt,
-                    posted: when(c.created_at),
-                    posted_iso: iso(c.created_at),
+                    posted: w.c.moment(c.created_at),
                 })
                 .collect(),
             name: p.name,

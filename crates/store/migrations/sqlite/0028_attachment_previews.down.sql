@@ -1,0 +1,2 @@
+ALTER TABLE attachments DROP COLUMN preview_height;
+ALTER TABLE attachments DROP COLUMN preview_width;
