@@ -1157,10 +1157,15 @@ async function everydayPath() {
   check('everyday: without script the card form moves it and returns to the board', new URL(plain.page.url()).search.includes('view=board') && (await plain.page.locator(`.column[data-stage="${columns[0]}"] #card-${ideaId}`).count()) === 1, plain.page.url());
   await plain.context.close();
 
-  // What's new, for another member, then marked seen.
+  // What's new, for another member, then marked seen: the new idea is listed exactly when that
+  // member may open it (the challenge may be in a space they are not listed in).
   const mia = await signedIn(member);
+  const opened = await mia.page.goto(ideaUrl);
+  const mayOpen = opened.status() === 200;
   await mia.page.goto(`${base}/w/demo/activity`);
-  check("everyday: the activity view lists another member's new idea", (await mia.page.locator('main a', { hasText: `Mural for the canteen ${stamp}` }).count()) === 1, 'not listed');
+  const listed = (await mia.page.locator('main a', { hasText: `Mural for the canteen ${stamp}` }).count()) === 1;
+  check(`everyday: the activity view lists another member's new idea exactly when they may see it (${mayOpen})`, listed === mayOpen, `listed ${listed}, may open ${mayOpen}`);
+  check("everyday: the activity view lists others' new ideas", (await mia.page.locator('#new-ideas + ul li').count()) > 0, 'empty');
   await shoot(mia.page, 'activity');
   await checkDark(mia.page, 'activity');
   await Promise.all([mia.page.waitForNavigation(), mia.page.click('form[action$="/activity/seen"] button')]);
@@ -1170,9 +1175,13 @@ async function everydayPath() {
   const de = await signedIn(member, true, 'de-DE');
   await de.page.goto(`${base}/w/demo/activity`);
   await shoot(de.page, 'activity-de');
-  await de.page.goto(board);
-  await shoot(de.page, 'board-de');
   await de.context.close();
+  // The moderator's board, with its card forms, in German.
+  const ownerDe = await signedIn(email, true, 'de-DE');
+  const shownBoard = await ownerDe.page.goto(board);
+  check('everyday: the board in German', shownBoard.status() === 200 && (await ownerDe.page.locator('#board-hint').innerText()).includes('Phase'), board);
+  await shoot(ownerDe.page, 'board-de');
+  await ownerDe.context.close();
 }
 
 try {

@@ -38,6 +38,8 @@ pub struct ActivityComment {
 /// The workspace's activity since a moment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityView {
+    /// When this view was made: marking it seen up to here keeps what came after.
+    pub at: i64,
     /// The moment the view starts from: when the member last marked it seen, or a week ago.
     pub since: i64,
     /// True when `since` is the member's last visit (they marked the view seen before).
@@ -110,6 +112,7 @@ impl App {
             });
         }
         Ok(ActivityView {
+            at: now,
             since,
             since_last_visit: seen.is_some_and(|s| s == since),
             ideas,
@@ -117,13 +120,16 @@ impl App {
         })
     }
 
-    /// Marks the workspace's activity seen by the caller up to now: the view then starts here.
+    /// Marks the workspace's activity seen by the caller up to `until` (the moment the view they
+    /// read was made; now when not given, never later): what came after still shows next time.
     #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
-    pub async fn mark_activity_seen(&self, m: &Member) -> AppResult<()> {
+    pub async fn mark_activity_seen(&self, m: &Member, until: Option<i64>) -> AppResult<()> {
         m.allow(Action::ReadWorkspace)?;
+        let now = self.now();
+        let at = until.map_or(now, |u| u.min(now));
         let mut tx = self.store.begin().await?;
         tx.workspace(m.workspace)
-            .set_activity_seen_at(m.actor.user, self.now())
+            .set_activity_seen_at(m.actor.user, at)
             .await?;
         tx.commit().await?;
         Ok(())

@@ -370,18 +370,18 @@ impl App {
             t.finish().map_err(refusal)?;
         }
         writer.write(&sealer.finish()?).await?;
-        writer.commit().await?;
+        // The preview is made before the original is committed: a request given up while it
+        // waits for its turn to decode leaves no original behind.
         let preview = match original {
-            Some(o) => self.store_preview(ws, id, &sealing, o, kind.mime).await,
-            None => Ok(None),
+            Some(o) => self.store_preview(ws, id, &sealing, o, kind.mime).await?,
+            // An image too large to preview is recorded as such, so no page asks for one.
+            None if kind.mime.starts_with("image/") => Some((0, 0)),
+            None => None,
         };
-        let preview = match preview {
-            Ok(p) => p,
-            Err(e) => {
-                self.remove_attachment_objects(ws, id).await;
-                return Err(e);
-            }
-        };
+        if let Err(e) = writer.commit().await {
+            self.remove_attachment_objects(ws, id).await;
+            return Err(e.into());
+        }
         let sha = hex::encode(sha.finalize());
         let size = i64::try_from(size).map_err(|_| too_large())?;
         let sealed_name = sealing.seal(
@@ -538,9 +538,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        for key in attachment_objects(&storage_key(m.workspace, id)) {
-            self.files.delete(&key).await?;
-        }
+        self.remove_attachment_objects(m.workspace, id).await;
         Ok(a.idea_id)
     }
 
@@ -565,19 +563,25 @@ impl App {
         original: Vec<u8>,
         mime: &'static str,
     ) -> AppResult<Option<(i32, i32)>> {
-        let made = {
-            let _permit = DECODING
-                .acquire()
-                .await
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            tokio::task::spawn_blocking(move || make_preview(&original, mime))
-                .await
-                .map_err(|e| AppError::internal(format!("the preview task failed: {e}")))?
-        };
+        let permit = DECODING
+            .acquire()
+            .await
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        // The permit goes with the decoding thread: a request given up meanwhile does not free
+        // its place while the decoding still runs.
+        let made = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            make_preview(&original, mime)
+        })
+        .await;
         let preview = match made {
-            Ok(p) => p,
-            Err(e) => {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
                 tracing::info!(attachment = %id.0, reason = %e, "an image gets no preview");
+                return Ok(Some((0, 0)));
+            }
+            Err(e) => {
+                tracing::error!(attachment = %id.0, error = %e, "making a preview failed");
                 return Ok(Some((0, 0)));
             }
         };
@@ -615,42 +619,54 @@ impl App {
             }
         }
         // Made from the original, read whole: only originals small enough to preview are read.
-        if usize::try_from(a.size_bytes).map_or(true, |n| n > PREVIEW_SOURCE_MAX) {
-            return Err(no_preview());
-        }
-        let original = {
+        // Nothing is made of a restricted person's image (no new processing of their data),
+        // and no key is created for it: a shredded key means the image is gone.
+        let made = async {
             let mut tx = self.store.read().await?;
+            if tx.any_restricted(a.uploader_id, a.uploader_id).await? {
+                return Ok::<_, AppError>(None);
+            }
+            if usize::try_from(a.size_bytes).map_or(true, |n| n > PREVIEW_SOURCE_MAX) {
+                return Ok(Some((0, 0)));
+            }
+            let Some(key) = self
+                .keyring
+                .existing_subject_key(&mut tx.workspace(ws), a.uploader_id)
+                .await?
+            else {
+                return Ok(None);
+            };
             let Some(mut file) = self.open_attachment_file(&mut tx, ws, id).await? else {
-                return Err(no_preview());
+                return Ok(None);
             };
             drop(tx);
-            let mut all = Vec::with_capacity(usize::try_from(a.size_bytes).unwrap_or(0));
+            let mut original = Vec::with_capacity(usize::try_from(a.size_bytes).unwrap_or(0));
             while let Some(piece) = file.next_piece().await? {
-                all.extend_from_slice(&piece);
+                original.extend_from_slice(&piece);
             }
-            all
-        };
-        let key = {
-            let mut tx = self.store.begin().await?;
-            let k = self
-                .keyring
-                .data_key(&mut tx.workspace(ws), Some(a.uploader_id), self.now())
-                .await?;
-            tx.commit().await?;
-            k
-        };
-        let mime = ideaweave_domain::attachment::sniff(&original)
-            .map_err(|_| no_preview())?
-            .mime;
-        let size = self.store_preview(ws, id, &key, original, mime).await?;
-        let mut tx = self.store.begin().await?;
-        if let Some((w, h)) = size {
-            tx.workspace(ws).set_attachment_preview(id, w, h).await?;
+            match ideaweave_domain::attachment::sniff(&original) {
+                Ok(kind) => self.store_preview(ws, id, &key, original, kind.mime).await,
+                Err(_) => Ok(Some((0, 0))),
+            }
         }
+        .await?;
+        let Some((w, h)) = made else {
+            return Err(no_preview());
+        };
+        let mut tx = self.store.begin().await?;
+        let recorded = tx.workspace(ws).set_attachment_preview(id, w, h).await?;
         tx.commit().await?;
+        if !recorded {
+            // The attachment went while its preview was made: the preview goes too.
+            self.remove_attachment_objects(ws, id).await;
+            return Err(no_preview());
+        }
+        if w <= 0 || h <= 0 {
+            return Err(no_preview());
+        }
         match self.read_preview(ws, id).await? {
-            Some(bytes) if size.is_some_and(|(w, h)| w > 0 && h > 0) => Ok(preview_download(bytes)),
-            _ => Err(no_preview()),
+            Some(bytes) => Ok(preview_download(bytes)),
+            None => Err(no_preview()),
         }
     }
 

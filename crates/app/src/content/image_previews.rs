@@ -20,7 +20,8 @@ pub(crate) const PREVIEW_SIDE: u32 = 960;
 pub(crate) const PREVIEW_SOURCE_MAX: usize = 32 * 1024 * 1024;
 /// The widest and tallest image decoded. A phone camera's 8,000 × 6,000 fits.
 const MAX_SIDE: u32 = 12_000;
-/// The most memory one decode may allocate (a 48-megapixel RGB photo takes 144 MiB).
+/// The most memory one preview may take: the decoded pixels and the upright copy (a 24-megapixel
+/// RGB photo takes 2 × 72 MiB).
 const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
 /// Quality of a JPEG preview: no visible loss at preview size.
 const JPEG_QUALITY: u8 = 82;
@@ -40,15 +41,18 @@ pub(crate) struct Preview {
 /// Why an image gets no preview. None of these is an error of the upload: the file is kept.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum NoPreview {
+    #[error("not an image type previews are made of")]
+    Unsupported,
+    #[error("decoding it would take {0} bytes of memory")]
+    TooLarge(u64),
     #[error("the image could not be read: {0}")]
     Unreadable(#[from] image::ImageError),
-    #[error("the image could not be read: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// The storage key of an attachment's preview, beside its original.
 pub(crate) fn preview_key(ws: WorkspaceId, id: AttachmentId) -> String {
-    format!("{}/{}-preview", ws.0, id.0)
+    let [_, preview] = attachment_objects(&crate::content::files::storage_key(ws, id));
+    preview
 }
 
 /// Every object the file store holds for the attachment stored under `key`: the file and its
@@ -74,11 +78,7 @@ pub(crate) fn make_preview(original: &[u8], mime: &str) -> Result<Preview, NoPre
         "image/jpeg" => ImageFormat::Jpeg,
         "image/gif" => ImageFormat::Gif,
         "image/webp" => ImageFormat::WebP,
-        _ => {
-            return Err(NoPreview::Unreadable(image::ImageError::Unsupported(
-                image::error::UnsupportedError::from(image::error::ImageFormatHint::Unknown),
-            )));
-        }
+        _ => return Err(NoPreview::Unsupported),
     };
     let mut reader = ImageReader::with_format(Cursor::new(original), format);
     let mut limits = Limits::default();
@@ -87,6 +87,12 @@ pub(crate) fn make_preview(original: &[u8], mime: &str) -> Result<Preview, NoPre
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder()?;
+    // The decoders check the size of the image, not the memory its pixels take: that is
+    // checked here, before anything is decoded, counting the copy turning it upright makes.
+    let needed = decoder.total_bytes().saturating_mul(2);
+    if needed > MAX_DECODE_BYTES {
+        return Err(NoPreview::TooLarge(needed));
+    }
     let orientation = decoder.orientation()?;
     let mut image = DynamicImage::from_decoder(decoder)?;
     image.apply_orientation(orientation);
@@ -139,12 +145,35 @@ mod tests {
     }
 
     #[test]
+    fn an_image_whose_pixels_would_not_fit_in_memory_is_not_decoded() {
+        // A real JPEG whose frame header is changed to claim 11,000 × 11,000 pixels (363 MB of
+        // RGB): within the largest side, beyond the memory a preview may take.
+        let img = image::RgbImage::from_pixel(16, 16, image::Rgb([200, 100, 50]));
+        let mut jpeg = Vec::new();
+        img.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .expect("encodes");
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("a baseline frame header");
+        jpeg[sof + 5..sof + 7].copy_from_slice(&11_000u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&11_000u16.to_be_bytes());
+        assert!(matches!(
+            make_preview(&jpeg, "image/jpeg"),
+            Err(NoPreview::TooLarge(n)) if n == 2 * 11_000 * 11_000 * 3
+        ));
+    }
+
+    #[test]
     fn garbage_is_refused_without_a_panic() {
         assert!(make_preview(b"\x89PNG\r\n\x1a\nnot really", "image/png").is_err());
         assert!(make_preview(&[0xFF, 0xD8, 0xFF, 0, 0, 0], "image/jpeg").is_err());
         assert!(make_preview(b"GIF89a", "image/gif").is_err());
         assert!(make_preview(b"RIFF\0\0\0\0WEBP", "image/webp").is_err());
-        assert!(make_preview(b"%PDF-1.7", "application/pdf").is_err());
+        assert!(matches!(
+            make_preview(b"%PDF-1.7", "application/pdf"),
+            Err(NoPreview::Unsupported)
+        ));
     }
 
     #[test]

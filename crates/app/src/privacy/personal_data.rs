@@ -68,6 +68,8 @@ pub struct WorkspaceData {
     pub joined_at: Option<i64>,
     /// The day you last used the workspace, while the workspace keeps activity data.
     pub last_active_on: Option<i64>,
+    /// When you last marked the workspace's activity seen, while it keeps activity data.
+    pub activity_seen_at: Option<i64>,
     pub notification_preference: Option<NotificationPreference>,
     pub ideas: Vec<IdeaData>,
     pub comments: Vec<CommentData>,
@@ -235,7 +237,8 @@ impl App {
         let role = m.role.as_deref().map(crate::parse_role).transpose()?;
         let membership = tx.workspace(ws).member(user).await?;
         let joined_at = membership.as_ref().map(|m| m.joined_at);
-        let last_active_on = membership.and_then(|m| m.last_active_on);
+        let last_active_on = membership.as_ref().and_then(|m| m.last_active_on);
+        let activity_seen_at = membership.and_then(|m| m.activity_seen_at);
         let notification_preference = match role {
             Some(_) => Some(stored_preference(tx, ws, user).await?),
             None => None,
@@ -367,6 +370,7 @@ impl App {
             role,
             joined_at,
             last_active_on,
+            activity_seen_at,
             notification_preference,
             ideas,
             comments,

@@ -881,15 +881,16 @@ impl WorkspaceRepo<'_> {
             .await?))
     }
 
-    /// Records the size of an attachment's preview (`0 × 0`: the image cannot be previewed).
+    /// Records the size of an attachment's preview (`0 × 0`: the image cannot be previewed);
+    /// false when the attachment is gone.
     pub async fn set_attachment_preview(
         &mut self,
         id: AttachmentId,
         width: i32,
         height: i32,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let ws = self.ws;
-        on_conn!(self.tx, |c| {
+        let n = on_conn!(self.tx, |c| {
             sqlx::query(
                 "UPDATE attachments SET preview_width = $3, preview_height = $4 WHERE workspace_id = $1 AND id = $2",
             )
@@ -898,9 +899,10 @@ impl WorkspaceRepo<'_> {
             .bind(width)
             .bind(height)
             .execute(c)
-            .await?;
+            .await?
+            .rows_affected()
         });
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Deletes an attachment's metadata.

@@ -98,6 +98,9 @@ pub struct MemberRecord {
     pub joined_at: i64,
     /// The day the member last used the workspace, if recorded.
     pub last_active_on: Option<i64>,
+    /// When the member last marked the workspace's activity seen (not read by every listing).
+    #[sqlx(default)]
+    pub activity_seen_at: Option<i64>,
 }
 
 /// An API token's metadata (never its secret).

@@ -318,14 +318,8 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
     table(
         "memberships",
         Some(H::Memberships),
-        &["user_id"],
-        &[
-            "workspace_id",
-            "role",
-            "joined_at",
-            "last_active_on",
-            "activity_seen_at",
-        ],
+        &["user_id", "activity_seen_at"],
+        &["workspace_id", "role", "joined_at", "last_active_on"],
     ),
     table(
         "api_tokens",

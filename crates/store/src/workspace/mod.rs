@@ -128,7 +128,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM memberships m \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on, m.activity_seen_at FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND ($2 IS NULL OR m.user_id > $2) \
                  ORDER BY m.user_id LIMIT $3",
             ).bind(ws).bind(after).bind(i64::from(limit)).fetch_all(c).await?
@@ -140,7 +140,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM memberships m \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on, m.activity_seen_at FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2",
             )
             .bind(ws)
@@ -610,7 +610,7 @@ impl<'t> WorkspaceRepo<'t> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
             sqlx::query_as(
-                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on FROM space_members sm \
+                "SELECT u.id AS user_id, u.email, u.name, m.role, m.joined_at, m.last_active_on, m.activity_seen_at FROM space_members sm \
                  JOIN memberships m ON m.workspace_id = sm.workspace_id AND m.user_id = sm.user_id \
                  JOIN users u ON u.id = sm.user_id WHERE sm.workspace_id = $1 AND sm.space_id = $2 ORDER BY u.id",
             ).bind(ws).bind(id.0).fetch_all(c).await?
@@ -804,8 +804,12 @@ pub(crate) mod sql {
         "UPDATE stages SET position = $3 WHERE workspace_id = $1 AND id = $2";
     pub(crate) const SET_CRITERION_POSITION: &str =
         "UPDATE rating_criteria SET position = $3 WHERE workspace_id = $1 AND id = $2";
-    pub(crate) const FORGET_MEMBER_ACTIVITY: &str = "UPDATE memberships SET last_active_on = NULL \
-         WHERE workspace_id = $1 AND last_active_on < $2";
+    /// The day a member last used the workspace, and when they last marked its activity seen,
+    /// are forgotten once older than the activity period.
+    pub(crate) const FORGET_MEMBER_ACTIVITY: &str = "UPDATE memberships \
+         SET last_active_on = CASE WHEN last_active_on < $2 THEN NULL ELSE last_active_on END, \
+         activity_seen_at = CASE WHEN activity_seen_at < $2 THEN NULL ELSE activity_seen_at END \
+         WHERE workspace_id = $1 AND (last_active_on < $2 OR activity_seen_at < $2)";
     pub(crate) const FORGET_TOKEN_USE: &str = "UPDATE api_tokens SET last_used_on = NULL \
          WHERE workspace_id = $1 AND last_used_on < $2";
     pub(crate) const DELETE_DISCUSSION: &str =

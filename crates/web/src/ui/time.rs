@@ -39,7 +39,14 @@ fn browser_zone(headers: &HeaderMap) -> Option<TimeZone> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == ZONE_COOKIE)
-        .and_then(|(_, v)| named_zone(&v.replace("%2F", "/").replace("%2f", "/")))
+        .and_then(|(_, v)| {
+            named_zone(
+                &v.replace("%2F", "/")
+                    .replace("%2f", "/")
+                    .replace("%2B", "+")
+                    .replace("%2b", "+"),
+            )
+        })
 }
 
 /// The zone a reader reads times in: their choice, else their browser's, else `default`.
@@ -149,11 +156,17 @@ impl ReaderClock {
         } else if span < DAY {
             (span / HOUR, "hour")
         } else if span < 7 * DAY {
-            let days = (self.zoned(self.now).date() - self.zoned(ms).date()).get_days();
-            if days == 1 {
+            // Days count as the calendar turns in the reader's zone: "yesterday" is the day
+            // before today, whatever the hour.
+            let days = i64::from(
+                (self.zoned(self.now).date() - self.zoned(ms).date())
+                    .get_days()
+                    .abs(),
+            );
+            if days == 1 && delta > 0 {
                 return tr.get("time.yesterday").to_owned();
             }
-            (span / DAY, "day")
+            (days.max(1), "day")
         } else {
             return self.date(tr, ms);
         };

@@ -135,7 +135,7 @@ async fn col_04_the_activity_page_lists_news_and_marks_them_seen() {
         page.contains("Solar benches") && page.contains("aria-current=\"page\""),
         "{page}"
     );
-    assert!(page.contains("New in the last week"), "{page}");
+    assert!(page.contains("New since"), "{page}");
     let (st, _, h) = super::pages::post(
         &t,
         &reader,

@@ -229,6 +229,11 @@ async fn col_01_a_preview_is_seen_only_by_who_sees_the_file_and_goes_with_it() {
         .find(|(p, _)| p.to_string_lossy().ends_with("-preview"))
         .expect("a preview object");
     std::fs::remove_file(lost).unwrap();
+    let (st, _, shown) = preview(&b.t, &slug, &id, &b.voters[1].token).await;
+    assert_eq!(st, 200, "a lost preview whose size is known is made again");
+    assert_eq!(image::load_from_memory(&shown).unwrap().width(), 2);
+    assert!(lost.exists());
+    std::fs::remove_file(lost).unwrap();
     let attachment: AttachmentId = id.parse().unwrap();
     b.t.raw_sql(&format!(
         "UPDATE attachments SET preview_width = NULL, preview_height = NULL WHERE id = '{}'",

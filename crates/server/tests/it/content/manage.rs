@@ -224,7 +224,11 @@ async fn col_01_admins_delete_a_discussion_with_its_ideas_and_files_after_confir
     )
     .await;
     assert_eq!(st, 303);
-    assert_eq!(stored_files(&t.config.uploads_dir), 2, "the file and its preview");
+    assert_eq!(
+        stored_files(&t.config.uploads_dir),
+        2,
+        "the file and its preview"
+    );
     let delete = format!("/w/prune/discussions/{d}/delete");
 
     // Moderators run discussions but do not delete them: no button, no page, no deletion.

@@ -121,6 +121,6 @@ pub async fn activity(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<Json<Ac
     params(("slug" = String, Path)),
     responses((status = 204), (status = "4XX", body = ErrorBody)))]
 pub async fn activity_seen(State(s): State<AppState>, Ws(m): Ws) -> ApiResult<StatusCode> {
-    s.app.mark_activity_seen(&m).await?;
+    s.app.mark_activity_seen(&m, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

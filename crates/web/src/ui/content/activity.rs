@@ -32,6 +32,8 @@ struct ActivityPage {
     /// Where the view starts, exactly, and whether that is the member's last visit.
     since: String,
     since_last_visit: bool,
+    /// When the view was made, for "Mark all as seen".
+    at: i64,
     ideas: Vec<IdeaCard>,
     comments: Vec<CommentLine>,
 }
@@ -46,6 +48,7 @@ pub(super) async fn activity_page(State(s): State<AppState>, w: InWorkspace) -> 
             slug: w.ws.slug.clone(),
             since: w.c.exact(a.since),
             since_last_visit: a.since_last_visit,
+            at: a.at,
             ideas: a.ideas.into_iter().map(|i| card(&w.c, &w.ws, i)).collect(),
             comments: a
                 .comments
@@ -65,7 +68,8 @@ pub(super) async fn activity_page(State(s): State<AppState>, w: InWorkspace) -> 
     ))
 }
 
-pub(super) async fn mark_seen(State(s): State<AppState>, WsForm { w, .. }: WsForm) -> PageResult {
-    s.app.mark_activity_seen(&w.m).await.or_page(&w.c)?;
+pub(super) async fn mark_seen(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
+    let until = f.get("until").and_then(|v| v.parse::<i64>().ok());
+    s.app.mark_activity_seen(&w.m, until).await.or_page(&w.c)?;
     Ok(Redirect::to(&format!("/w/{}/activity?seen=1", w.ws.slug)).into_response())
 }

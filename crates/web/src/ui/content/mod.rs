@@ -17,7 +17,7 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{end_of_day, size, url_encode, when};
+use super::format::{end_of_day, size, url_encode};
 use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
@@ -495,7 +495,7 @@ async fn discussion_page(
             match s.app.ideas(&w.m, id, lq).await {
                 Ok(p) => {
                     // Past the column's end (an old link): to its last page.
-                    if p.items.is_empty() && col_page > 1 && p.total > 0 {
+                    if p.items.is_empty() && col_page > 1 {
                         let last_page = u32::try_from((p.total - 1) / i64::from(COLUMN_IDEAS) + 1)
                             .unwrap_or(1)
                             .min(MAX_COLUMN_PAGE);
@@ -598,7 +598,7 @@ async fn discussion_page(
             slug: w.ws.slug.clone(),
             can_post: may_post(&d, &w),
             can_manage: w.m.role() >= Role::Moderator,
-            deadline: d.deadline.map(when),
+            deadline: d.deadline.map(|ms| w.c.exact(ms)),
             c: w.c,
             d,
             stages,

@@ -61,7 +61,8 @@ struct AccountPage {
     /// Where a confirmation link was just sent, or what was wrong with the new address.
     email_sent_to: Option<String>,
     email_problem: Problem,
-    saved: bool,
+    /// What was just saved, as the key of the message that says so.
+    saved: Option<&'static str>,
     /// The zone the person chose ("" for their browser's), every zone to choose from, and the
     /// time now as their pages show it.
     zone: String,
@@ -82,7 +83,11 @@ pub(crate) async fn account_page(
     v: Visitor,
     q: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
-    let saved = q.is_ok_and(|Query(q)| q.saved.is_some());
+    let saved = match q.ok().and_then(|Query(q)| q.saved).as_deref() {
+        None => None,
+        Some("zone") => Some("account.saved_zone"),
+        Some(_) => Some("account.saved"),
+    };
     render(&s, v, saved, None, Shown::None).await
 }
 
@@ -99,7 +104,7 @@ enum Shown {
 async fn render(
     s: &AppState,
     v: Visitor,
-    saved: bool,
+    saved: Option<&'static str>,
     draft: Option<String>,
     problem: Shown,
 ) -> PageResult {
@@ -122,7 +127,7 @@ async fn render(
         });
     }
     let restricted_since = match s.app.restriction(&v.p).await {
-        Ok(r) => r.since.map(crate::ui::format::when),
+        Ok(r) => r.since.map(|ms| v.c.exact(ms)),
         Err(e) => return Err(PageError::new(v.c, e)),
     };
     let statement = s.app.deletion_statement(&v.p).await.or_page(&v.c)?;
@@ -217,7 +222,7 @@ pub(crate) async fn update_account(
             Ok(_) => Redirect::to("/account?saved=1").into_response(),
             Err(e) => {
                 let r = form_refusal(e, &v.c)?;
-                render(&s, v, false, Some(name), Shown::Profile(r)).await?
+                render(&s, v, None, Some(name), Shown::Profile(r)).await?
             }
         },
     )
@@ -237,7 +242,7 @@ pub(crate) async fn update_time_zone(
         time_zone: f.get("time_zone").map(str::to_owned),
     };
     s.app.set_time_zone(&v.p, input).await.or_page(&v.c)?;
-    Ok(Redirect::to("/account?saved=1#time-zone").into_response())
+    Ok(Redirect::to("/account?saved=zone#time-zone").into_response())
 }
 
 /// Saves how one hears of replies and stage changes in one workspace (COL-04).
@@ -318,7 +323,7 @@ pub(crate) async fn delete_account(
         },
         Err(e) => {
             let r = form_refusal(e, &v.c)?;
-            render(&s, v, false, None, Shown::Deletion(r)).await?
+            render(&s, v, None, None, Shown::Deletion(r)).await?
         }
     })
 }
@@ -337,10 +342,10 @@ pub(crate) async fn change_email(
         email: f.text("email"),
     };
     Ok(match s.app.request_email_change(&v.p, input).await {
-        Ok(info) => render(&s, v, false, None, Shown::EmailSent(info.email)).await?,
+        Ok(info) => render(&s, v, None, None, Shown::EmailSent(info.email)).await?,
         Err(e) => {
             let r = form_refusal(e, &v.c)?;
-            render(&s, v, false, None, Shown::Email(r)).await?
+            render(&s, v, None, None, Shown::Email(r)).await?
         }
     })
 }
