@@ -9,8 +9,7 @@ use ideaweave_domain::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::content::ideas::summary;
-use crate::platform::sealed::{NameMemo, at, column};
+use crate::platform::sealed::NameMemo;
 use crate::{App, AppResult, IdeaSummary, Member, space_view};
 
 /// How many of each the view shows.
@@ -67,19 +66,13 @@ impl App {
                 .is_ok()
         };
         let mut names = NameMemo::default();
-        let mut ideas = Vec::new();
-        for a in tx
+        let found = tx
             .workspace(ws)
             .ideas_since(m.actor.user, since, READ)
-            .await?
-        {
-            if ideas.len() == SHOWN {
-                break;
-            }
-            if reads(a.space_private, a.space_listed) {
-                ideas.push(summary(self, &mut tx, ws, &mut names, a.idea).await?);
-            }
-        }
+            .await?;
+        let ideas = self
+            .readable_summaries(&mut tx, m, &mut names, found, SHOWN)
+            .await?;
         let mut comments = Vec::new();
         for c in tx
             .workspace(ws)
@@ -92,17 +85,21 @@ impl App {
             if !reads(c.space_private, c.space_listed) {
                 continue;
             }
-            let body = self
-                .open_text(&mut tx, &at(ws, column::COMMENTS_BODY, c.id), &c.body)
+            let (excerpt, idea_title) = self
+                .comment_line(
+                    &mut tx,
+                    ws,
+                    &mut names,
+                    c.id,
+                    &c.body,
+                    c.idea_id,
+                    &c.idea_summary,
+                )
                 .await?;
-            let excerpt = self.excerpt_of(&mut tx, ws, &mut names, &body).await?;
             comments.push(ActivityComment {
                 id: CommentId(c.id),
                 idea_id: c.idea_id,
-                idea_title: self
-                    .open_summary(&mut tx, ws, c.idea_id.0, &c.idea_summary)
-                    .await?
-                    .title,
+                idea_title,
                 author_name: self
                     .person_name(&mut tx, &mut names, c.author_id, &c.author_name)
                     .await?,

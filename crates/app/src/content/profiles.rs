@@ -62,15 +62,10 @@ impl App {
             m.allow(Action::ReadContent(space_view(private, listed)))
                 .is_ok()
         };
-        let mut ideas = Vec::new();
-        for a in tx.workspace(ws).ideas_of(m.actor.user, user, READ).await? {
-            if ideas.len() == SHOWN {
-                break;
-            }
-            if reads(a.space_private, a.space_listed) {
-                ideas.push(summary(self, &mut tx, ws, &mut names, a.idea).await?);
-            }
-        }
+        let found = tx.workspace(ws).ideas_of(m.actor.user, user, READ).await?;
+        let ideas = self
+            .readable_summaries(&mut tx, m, &mut names, found, SHOWN)
+            .await?;
         let mut comments = Vec::new();
         for c in tx
             .workspace(ws)
@@ -83,17 +78,21 @@ impl App {
             if !reads(c.space_private, c.space_listed) {
                 continue;
             }
-            let body = self
-                .open_text(&mut tx, &at(ws, column::COMMENTS_BODY, c.id), &c.body)
+            let (excerpt, idea_title) = self
+                .comment_line(
+                    &mut tx,
+                    ws,
+                    &mut names,
+                    c.id,
+                    &c.body,
+                    c.idea_id,
+                    &c.idea_summary,
+                )
                 .await?;
-            let excerpt = self.excerpt_of(&mut tx, ws, &mut names, &body).await?;
             comments.push(ProfileComment {
                 id: CommentId(c.id),
                 idea_id: c.idea_id,
-                idea_title: self
-                    .open_summary(&mut tx, ws, c.idea_id.0, &c.idea_summary)
-                    .await?
-                    .title,
+                idea_title,
                 excerpt,
                 created_at: c.created_at,
             });
@@ -106,6 +105,49 @@ impl App {
             ideas,
             comments,
         })
+    }
+
+    /// The summaries of the first `shown` of `found` ideas the member may read (a private
+    /// space's only if listed in it), in order.
+    pub(crate) async fn readable_summaries(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        m: &Member,
+        names: &mut NameMemo,
+        found: Vec<ideaweave_store::AuthoredIdea>,
+        shown: usize,
+    ) -> AppResult<Vec<IdeaSummary>> {
+        let mut ideas = Vec::new();
+        for a in found {
+            if ideas.len() == shown {
+                break;
+            }
+            let space = space_view(a.space_private, a.space_listed);
+            if m.allow(Action::ReadContent(space)).is_ok() {
+                ideas.push(summary(self, tx, m.workspace, names, a.idea).await?);
+            }
+        }
+        Ok(ideas)
+    }
+
+    /// A comment as a list shows it: the start of its text and the title of its idea.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn comment_line(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        ws: WorkspaceId,
+        names: &mut NameMemo,
+        id: uuid::Uuid,
+        body: &[u8],
+        idea: IdeaId,
+        idea_summary: &[u8],
+    ) -> AppResult<(String, String)> {
+        let body = self
+            .open_text(tx, &at(ws, column::COMMENTS_BODY, id), body)
+            .await?;
+        let excerpt = self.excerpt_of(tx, ws, names, &body).await?;
+        let title = self.open_summary(tx, ws, idea.0, idea_summary).await?.title;
+        Ok((excerpt, title))
     }
 
     /// Whether the caller has yet to write anything here: the workspace's home then welcomes

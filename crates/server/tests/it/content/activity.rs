@@ -3,28 +3,14 @@
 //! erased with "purge"; marking it seen starts it afresh.
 
 use ideaweave_app::{Clock, ErasureInput};
+use ideaweave_domain::Role;
 use ideaweave_domain::erasure::ErasureMode;
-use ideaweave_domain::{IdeaId, Role};
-use ideaweave_testkit::client::models::{NewComment, NewIdea};
-use ideaweave_testkit::{Client, Person, TestApp};
+use ideaweave_testkit::client::models::NewComment;
+use ideaweave_testkit::{Client, TestApp};
 use serde_json::Value;
 
+use super::inbox::idea_in;
 use crate::platform::routes::Fixture;
-
-async fn idea_in(
-    t: &TestApp,
-    who: &Person,
-    ws: &str,
-    d: ideaweave_domain::DiscussionId,
-    title: &str,
-) -> IdeaId {
-    t.client(who)
-        .post_idea(ws, d, &NewIdea::new(title, "Body"))
-        .await
-        .expect(201)
-        .summary
-        .id
-}
 
 /// The titles of the new ideas and the excerpts of the new comments `c` sees.
 async fn activity(c: &Client, ws: &str) -> (Vec<String>, Vec<String>, Value) {

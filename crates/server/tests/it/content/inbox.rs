@@ -31,7 +31,7 @@ fn reasons(items: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-async fn idea_in(
+pub(crate) async fn idea_in(
     t: &TestApp,
     who: &Person,
     ws: &str,
