@@ -1141,7 +1141,9 @@ async function everydayPath() {
   check('everyday: a moderator moves an idea by keyboard, in place', await inColumn(columns[1]), 'not in the second column');
   check('everyday: the focus stays on the moved card', await page.evaluate((id) => document.activeElement && document.activeElement.id === `move-button-${id}`, ideaId), 'focus lost');
   check('everyday: the board stays a board after the move', new URL(page.url()).search.includes('view=board'), page.url());
-  // By dragging the card into the third column.
+  // By dragging the card into the third column, once the swapped board's cards are draggable
+  // again (enhance.js binds them when htmx has settled the new board).
+  await page.waitForSelector(`#card-${ideaId}[draggable=true]`, { timeout: 10000 }).catch(() => null);
   await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`);
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
