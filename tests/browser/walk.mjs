@@ -1144,7 +1144,9 @@ async function everydayPath() {
   // By dragging the card into the third column, once the swapped board's cards are draggable
   // again (enhance.js binds them when htmx has settled the new board).
   await page.waitForSelector(`#card-${ideaId}[draggable=true]`, { timeout: 10000 }).catch(() => null);
-  await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`);
+  // Picked up by the card's top corner: its middle may be its stage select, which a press opens
+  // instead of dragging.
+  await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`, { sourcePosition: { x: 4, y: 4 } });
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
   await shoot(page, 'board-moved');
