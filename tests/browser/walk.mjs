@@ -1144,9 +1144,13 @@ async function everydayPath() {
   // By dragging the card into the third column, once the swapped board's cards are draggable
   // again (enhance.js binds them when htmx has settled the new board).
   await page.waitForSelector(`#card-${ideaId}[draggable=true]`, { timeout: 10000 }).catch(() => null);
-  // Picked up by the card's top corner: its middle may be its stage select, which a press opens
-  // instead of dragging.
-  await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`, { sourcePosition: { x: 4, y: 4 } });
+  // Picked up near the card's top (its middle may be its stage select, which a press opens
+  // instead of dragging) and dropped near the column's top (a long column's middle lies below
+  // the window, where the pointer cannot go).
+  await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`, {
+    sourcePosition: { x: 12, y: 12 },
+    targetPosition: { x: 20, y: 20 },
+  });
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
   await shoot(page, 'board-moved');
