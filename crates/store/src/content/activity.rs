@@ -8,13 +8,10 @@ use ideaweave_domain::*;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::profiles::AuthoredIdea;
+use super::profiles::{AuthoredIdea, LISTED};
 use super::{IDEA_COLUMNS, IDEA_FROM};
 use crate::StoreResult;
 use crate::workspace::WorkspaceRepo;
-
-/// Whether `$2` (the reader) is listed in the space `s`.
-const LISTED: &str = "EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed";
 
 /// A recent comment, with its author, the idea it is on and where that lives.
 #[derive(Debug, Clone, FromRow)]
@@ -46,16 +43,19 @@ static IDEAS_SINCE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-const COMMENTS_SINCE: &str = "SELECT c.id, c.idea_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
-     i.summary AS idea_summary, s.private AS space_private, \
-     EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed \
-     FROM comments c JOIN users u ON u.id = c.author_id \
-     JOIN ideas i ON i.workspace_id = c.workspace_id AND i.id = c.idea_id \
-     JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
-     JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
-     WHERE c.workspace_id = $1 AND c.created_at > $3 AND c.author_id <> $2 \
-     AND c.deleted_at IS NULL AND i.deleted_at IS NULL \
-     ORDER BY c.created_at DESC LIMIT $4";
+static COMMENTS_SINCE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT c.id, c.idea_id, c.author_id, u.name AS author_name, c.body, c.created_at, \
+         i.summary AS idea_summary, s.private AS space_private, {LISTED} \
+         FROM comments c JOIN users u ON u.id = c.author_id \
+         JOIN ideas i ON i.workspace_id = c.workspace_id AND i.id = c.idea_id \
+         JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
+         JOIN spaces s ON s.workspace_id = d.workspace_id AND s.id = d.space_id \
+         WHERE c.workspace_id = $1 AND c.created_at > $3 AND c.author_id <> $2 \
+         AND c.deleted_at IS NULL AND i.deleted_at IS NULL \
+         ORDER BY c.created_at DESC LIMIT $4"
+    )
+});
 
 const SEEN_AT: &str =
     "SELECT activity_seen_at FROM memberships WHERE workspace_id = $1 AND user_id = $2";
@@ -92,7 +92,7 @@ impl WorkspaceRepo<'_> {
     ) -> StoreResult<Vec<RecentComment>> {
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
-            sqlx::query_as(COMMENTS_SINCE)
+            sqlx::query_as(sqlx::AssertSqlSafe(COMMENTS_SINCE.as_str()))
                 .bind(ws)
                 .bind(reader.0)
                 .bind(since)
@@ -134,7 +134,7 @@ impl WorkspaceRepo<'_> {
 pub(crate) fn statements() -> Vec<(&'static str, &'static str)> {
     vec![
         ("IDEAS_SINCE", LazyLock::force(&IDEAS_SINCE).as_str()),
-        ("COMMENTS_SINCE", COMMENTS_SINCE),
+        ("COMMENTS_SINCE", LazyLock::force(&COMMENTS_SINCE).as_str()),
         ("SEEN_AT", SEEN_AT),
         ("SET_SEEN_AT", SET_SEEN_AT),
     ]

@@ -13,7 +13,7 @@ use crate::platform::records::IdeaRecord;
 use crate::workspace::WorkspaceRepo;
 
 /// Whether `$2` (the reader) is listed in the space `s`.
-const LISTED: &str = "EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed";
+pub(super) const LISTED: &str = "EXISTS (SELECT 1 FROM space_members sm WHERE sm.workspace_id = s.workspace_id AND sm.space_id = s.id AND sm.user_id = $2) AS space_listed";
 
 /// An idea of the member, with where it lives.
 #[derive(Debug, Clone, FromRow)]
