@@ -1145,11 +1145,16 @@ async function everydayPath() {
   // again (enhance.js binds them when htmx has settled the new board).
   await page.waitForSelector(`#card-${ideaId}[draggable=true]`, { timeout: 10000 }).catch(() => null);
   // Picked up near the card's top (its middle may be its stage select, which a press opens
-  // instead of dragging) and dropped near the column's top (a long column's middle lies below
-  // the window, where the pointer cannot go).
+  // instead of dragging) and dropped beside it in the next column: the columns are as tall as the
+  // longest, and a card low in a long column would otherwise be dragged to a point outside the
+  // window, where the pointer cannot go.
+  const card = page.locator(`#card-${ideaId}`);
+  await card.scrollIntoViewIfNeeded();
+  const cardBox = await card.boundingBox();
+  const columnBox = await page.locator(`.column[data-stage="${columns[2]}"]`).boundingBox();
   await page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="${columns[2]}"]`, {
     sourcePosition: { x: 12, y: 12 },
-    targetPosition: { x: 20, y: 20 },
+    targetPosition: { x: 20, y: Math.max(8, cardBox.y - columnBox.y + 12) },
   });
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
