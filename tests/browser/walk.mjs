@@ -1158,6 +1158,19 @@ async function everydayPath() {
   });
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
+  // A refused move (a stage that does not exist, as if deleted meanwhile) says why above the
+  // board, puts the card's select back and leaves the card where it was.
+  await page.$eval(`#move-${ideaId}`, (select) => {
+    select.options[0].value = '00000000-0000-7000-8000-000000000000';
+    select.selectedIndex = 0;
+  });
+  await Promise.all([page.waitForResponse((r) => r.url().endsWith('/stage')), page.click(`#move-button-${ideaId}`)]);
+  await page.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 }).catch(() => null);
+  const refusal = await page.locator('#board-problem').innerText().catch(() => '');
+  check('everyday: a refused move says why above the board', refusal.startsWith('The idea was not moved:') && refusal.length > 'The idea was not moved:'.length + 3, refusal);
+  check('everyday: a refused move puts the select back', (await page.$eval(`#move-${ideaId}`, (select) => select.value)) === columns[2]);
+  check('everyday: a refused move leaves the card where it was', await inColumn(columns[2]), 'moved');
+  await shoot(page, 'board-refused');
   await shoot(page, 'board-moved');
   await checkDark(page, 'board-moved');
   await context.close();

@@ -10,7 +10,8 @@
 //   mentions just the same without script.
 // - On a board (`.board[data-move]`), moderators drag an idea's card into another column: the
 //   card's own stage form (a select and a Move button, the way by keyboard and without script)
-//   is sent with that column's stage, and htmx swaps the board in place.
+//   is sent with that column's stage, and htmx swaps the board in place. A refused move says
+//   why above the board (`#board-problem`) and puts the card's select back.
 // - The browser's time zone is kept in a cookie `tz`, so pages show times in it (a zone chosen
 //   in the account wins; without script, the instance's default zone applies). It takes effect
 //   from the next page: reloading this one could send a form again.
@@ -210,7 +211,37 @@
     }
   };
   for (const b of boards(document)) enable(b);
+  // A refused move leaves the board as it was: the card's select goes back to its own stage and
+  // the line above the board says why, in the server's words where it gave some.
+  const problem = document.getElementById('board-problem');
+  const refused = (e, text) => {
+    const form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('.board form.move');
+    if (!form || !problem) return;
+    form.reset();
+    problem.textContent = text;
+    problem.hidden = false;
+  };
   document.body.addEventListener('htmx:load', (e) => {
-    for (const b of boards(e.detail.elt)) enable(b);
+    const found = boards(e.detail.elt);
+    for (const b of found) enable(b);
+    if (found.length && problem && e.detail.elt !== document.body) {
+      problem.hidden = true;
+      problem.textContent = '';
+    }
+  });
+  document.body.addEventListener('htmx:responseError', (e) => {
+    if (!problem) return;
+    let why = '';
+    try {
+      const answer = new DOMParser().parseFromString(e.detail.xhr.responseText, 'text/html');
+      const said = answer.querySelector('main [role=alert]') || answer.querySelector('main p');
+      why = said ? said.textContent.trim() : '';
+    } catch {
+      why = '';
+    }
+    refused(e, `${problem.dataset.failed} ${why}`.trim());
+  });
+  document.body.addEventListener('htmx:sendError', (e) => {
+    if (problem) refused(e, problem.dataset.offline);
   });
 })();

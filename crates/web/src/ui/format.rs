@@ -62,18 +62,6 @@ pub(crate) fn day(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A Unix-milliseconds time as `2026-11-24 09:05 UTC`: unambiguous in every language.
-pub(crate) fn when(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, mo, d) = civil(secs.div_euclid(86_400));
-    let in_day = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02} UTC",
-        in_day / 3600,
-        (in_day % 3600) / 60
-    )
-}
-
 /// The same time as an HTML `datetime` attribute value.
 pub(crate) fn iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -147,10 +135,7 @@ mod tests {
 
     #[test]
     fn dates_and_sizes_read_well() {
-        assert_eq!(when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(when(1_795_511_100_000), "2026-11-24 09:05 UTC");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(when(-1), "1969-12-31 23:59 UTC");
         assert_eq!(size(999), "999 B");
         assert_eq!(size(4_300), "4.2 KiB");
         assert_eq!(size(10 * 1024 * 1024), "10 MiB");

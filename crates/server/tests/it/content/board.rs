@@ -53,7 +53,7 @@ async fn col_01_moderators_move_ideas_on_the_board_and_members_cannot() {
     assert_eq!(st, 303);
     assert_eq!(
         h["location"].to_str().unwrap(),
-        format!("/w/{slug}/discussions/{d}?view=board#card-{id}")
+        format!("/w/{slug}/discussions/{d}?view=board&sort=top#card-{id}")
     );
     assert_eq!(
         stage_of(&t, &sc.w.owner, &slug, id).await,
@@ -168,4 +168,98 @@ async fn col_01_each_board_column_pages_on_its_own_with_counts() {
     .await;
     assert_eq!(st, 200);
     assert!(page.contains("1–20 of 23"), "{page}");
+}
+
+#[tokio::test]
+async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "kept-view").await;
+    let slug = sc.w.slug.clone();
+    let moderator = person(&t, &sc.w, "mod", Role::Moderator).await;
+    let d: DiscussionId = sc.discussion.parse().unwrap();
+    let api = t.client(&sc.w.owner);
+    for n in 0..21 {
+        let mut idea = NewIdea::new(&format!("Idea {n}"), "Body");
+        idea.tags = vec!["grün_dach".to_owned()];
+        api.post_idea(&slug, d, &idea).await.expect(201);
+    }
+    let ws = t.app.workspace(&sc.w.as_member(&sc.w.owner)).await.unwrap();
+    let (first, second) = (ws.stages[0].id, ws.stages[1].id);
+
+    // The board, newest first, filtered by a tag (not ASCII), its first column at page 2: every
+    // card's form carries that view.
+    let board = format!(
+        "/w/{slug}/discussions/{d}?view=board&sort=newest&tag=gr%C3%BCn_dach&col={first}&page=2"
+    );
+    let (st, page, _) = get(&t, &moderator, &board).await;
+    assert_eq!(st, 200, "{page}");
+    assert_eq!(page.matches("class=\"card mini\"").count(), 1, "{page}");
+    let card = &page[page.find("id=\"card-").unwrap()..];
+    let card = &card[..card.find("</li>").unwrap()];
+    for field in [
+        "name=\"sort\" value=\"newest\"".to_owned(),
+        "name=\"tag\" value=\"grün_dach\"".to_owned(),
+        format!("name=\"col\" value=\"{first}\""),
+        "name=\"page\" value=\"2\"".to_owned(),
+    ] {
+        assert!(card.contains(&field), "{field} in {card}");
+    }
+    let id: IdeaId = card["id=\"card-".len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The move returns to that same view, at the card.
+    let sent = second.to_string();
+    let first_text = first.to_string();
+    let (st, _, h) = post(
+        &t,
+        &moderator,
+        &format!("/w/{slug}/ideas/{id}/stage"),
+        &[
+            ("csrf", &moderator.csrf),
+            ("stage", &sent),
+            ("back", "board"),
+            ("sort", "newest"),
+            ("tag", "grün_dach"),
+            ("col", &first_text),
+            ("page", "2"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(
+        h["location"].to_str().unwrap(),
+        format!(
+            "/w/{slug}/discussions/{d}?view=board&sort=newest&col={first}&page=2&tag=gr%C3%BCn_dach#card-{id}"
+        )
+    );
+    assert_eq!(stage_of(&t, &sc.w.owner, &slug, id).await, sent);
+
+    // A view that cannot be read (a forged form) falls back to the plain board, and never
+    // leads elsewhere.
+    let (st, _, h) = post(
+        &t,
+        &moderator,
+        &format!("/w/{slug}/ideas/{id}/stage"),
+        &[
+            ("csrf", &moderator.csrf),
+            ("stage", &first_text),
+            ("back", "board"),
+            ("sort", "//evil.example"),
+            ("col", "https://evil.example/"),
+            ("page", "x"),
+            ("tag", "  "),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(
+        h["location"].to_str().unwrap(),
+        format!("/w/{slug}/discussions/{d}?view=board&sort=top#card-{id}")
+    );
 }

@@ -18,7 +18,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use super::format::{end_of_day, size, url_encode};
-use super::guard::{Id, InWorkspace, WsForm, from_htmx, stale_form};
+use super::guard::{Fields, Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
     framed, page,
@@ -206,7 +206,7 @@ async fn workspace_home(State(s): State<AppState>, w: InWorkspace) -> PageResult
     recent.truncate(RECENT_IDEAS);
     let recent = recent.into_iter().map(|i| card(&w.c, &w.ws, i)).collect();
     let deletion_due = match s.app.termination(&w.m).await {
-        Ok(t) => t.due_at.map(super::format::when),
+        Ok(t) => t.due_at.map(|d| w.c.exact(d)),
         Err(e) => return Err(PageError::new(w.c, e)),
     };
     let open_discussion = cards
@@ -382,6 +382,8 @@ struct DiscussionPage {
     tag: String,
     ideas: Vec<IdeaCard>,
     columns: Vec<Column>,
+    /// On the board: the column paged through and its page, which a card's move keeps.
+    board_col: Option<(StageId, u32)>,
     paging: Option<Paging>,
     mine: bool,
     from: String,
@@ -404,6 +406,52 @@ const MAX_COLUMN_PAGE: u32 = 10_000 / COLUMN_IDEAS + 1;
 /// How many ideas a page of the list shows.
 const PAGE_IDEAS: u32 = 25;
 
+/// What a board shows, carried by each card's stage form so that a move returns to the same
+/// board: its order, its tag filter, and the page of the one column paged through.
+struct BoardView<'a> {
+    sort: &'static str,
+    tag: Option<&'a str>,
+    col: Option<(StageId, u32)>,
+}
+
+impl<'a> BoardView<'a> {
+    /// The view a card's form sent back (anything unreadable falls back to the plain board).
+    fn from_form(f: &'a Fields) -> Self {
+        Self {
+            sort: sort_name(f.get("sort")),
+            tag: f.get("tag").map(str::trim).filter(|t| !t.is_empty()),
+            col: f
+                .parsed::<StageId>("col")
+                .zip(f.parsed::<u32>("page"))
+                .map(|(c, n)| (c, n.clamp(1, MAX_COLUMN_PAGE))),
+        }
+    }
+
+    /// The board's address (without a fragment).
+    fn link(&self, slug: &str, discussion: DiscussionId) -> String {
+        let mut link = format!(
+            "/w/{slug}/discussions/{discussion}?view=board&sort={}",
+            self.sort
+        );
+        if let Some((col, n)) = self.col {
+            link.push_str(&format!("&col={col}&page={n}"));
+        }
+        if let Some(t) = self.tag {
+            link.push_str(&format!("&tag={}", url_encode(t)));
+        }
+        link
+    }
+}
+
+/// The name of an idea order as links carry it; anything else is the default, top voted.
+fn sort_name(sent: Option<&str>) -> &'static str {
+    match sent {
+        Some("newest") => "newest",
+        Some("trending") => "trending",
+        _ => "top",
+    }
+}
+
 /// The last page a numbered list reaches (the API skips at most 10,000 ideas); further on,
 /// the filters narrow the list.
 const MAX_PAGE: u32 = 10_000 / PAGE_IDEAS + 1;
@@ -417,10 +465,11 @@ async fn discussion_page(
     let w = w.at("home");
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let d = s.app.discussion(&w.m, id).await.or_page(&w.c)?;
-    let (sort, sort_name) = match q.sort.as_deref() {
-        Some("newest") => (IdeaSort::Newest, "newest"),
-        Some("trending") => (IdeaSort::Trending, "trending"),
-        _ => (IdeaSort::Top, "top"),
+    let sort_name = sort_name(q.sort.as_deref());
+    let sort = match sort_name {
+        "newest" => IdeaSort::Newest,
+        "trending" => IdeaSort::Trending,
+        _ => IdeaSort::Top,
     };
     let stage: Option<StageId> = q
         .stage
@@ -460,12 +509,16 @@ async fn discussion_page(
     let page_no = q.page.unwrap_or(1).clamp(1, MAX_PAGE);
     let mut ideas = Vec::new();
     let mut columns = Vec::new();
+    let mut board_col = None;
     let mut paging = None;
     if board {
         let paged: Option<StageId> = q
             .col
             .as_deref()
             .and_then(|v| serde_json::from_value(serde_json::Value::String(v.to_owned())).ok());
+        board_col = paged
+            .filter(|c| w.ws.stages.iter().any(|st| st.id == *c))
+            .map(|c| (c, q.page.unwrap_or(1).clamp(1, MAX_COLUMN_PAGE)));
         for st in &w.ws.stages {
             // Only the column paged through moves; the others stay at their first page.
             let col_page = if paged == Some(st.id) {
@@ -482,15 +535,12 @@ async fn discussion_page(
                 ..Default::default()
             };
             let link = |n: u32| {
-                let mut link = format!(
-                    "/w/{}/discussions/{}?view=board&sort={sort_name}&col={}&page={n}",
-                    w.ws.slug, id, st.id
-                );
-                if let Some(t) = &tag {
-                    link.push_str(&format!("&tag={}", url_encode(t)));
-                }
-                link.push_str(&format!("#col-{}", st.id));
-                link
+                let view = BoardView {
+                    sort: sort_name,
+                    tag: tag.as_deref(),
+                    col: Some((st.id, n)),
+                };
+                format!("{}#col-{}", view.link(&w.ws.slug, id), st.id)
             };
             match s.app.ideas(&w.m, id, lq).await {
                 Ok(p) => {
@@ -608,6 +658,7 @@ async fn discussion_page(
             tag: tag.unwrap_or_default(),
             ideas,
             columns,
+            board_col,
             paging,
             mine,
             from: from.map(|(d, _)| d).unwrap_or_default(),
@@ -1300,10 +1351,11 @@ async fn set_stage(
     };
     Ok(
         match s.app.set_stage(&w.m, id, StageInput { stage_id }).await {
-            // Moved on the board (by dragging, or by a card's own form): back to the board.
+            // Moved on the board (by dragging, or by a card's own form): back to the same
+            // board, in the same order, filter and column page.
             Ok(idea) if f.get("back") == Some("board") => Redirect::to(&format!(
-                "/w/{}/discussions/{}?view=board#card-{id}",
-                w.ws.slug, idea.summary.discussion_id
+                "{}#card-{id}",
+                BoardView::from_form(&f).link(&w.ws.slug, idea.summary.discussion_id)
             ))
             .into_response(),
             Ok(_) => back_to_idea(&w, id, "stage"),

@@ -237,10 +237,7 @@ async fn render(s: &AppState, v: Visitor, status: StatusCode, shown: Shown) -> P
                 id: k.id.to_string(),
                 name: k.name,
                 added: v.c.exact(k.created_at),
-                last_used: k
-                    .last_used_at
-                    .map(crate::ui::format::when)
-                    .unwrap_or_default(),
+                last_used: k.last_used_at.map(|t| v.c.exact(t)).unwrap_or_default(),
             })
             .collect(),
         Err(e) => return Err(PageError::new(v.c, e)),

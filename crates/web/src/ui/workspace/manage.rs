@@ -15,7 +15,7 @@ use ideaweave_domain::{
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{day, when};
+use crate::ui::format::day;
 use crate::ui::guard::{Fields, Id, InWorkspace, WsForm};
 use crate::ui::identity::session::role_key;
 use crate::ui::{Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, framed, page};
@@ -652,7 +652,7 @@ async fn render_settings(
             exports,
             exporting,
             is_owner: w.m.role() == Role::Owner,
-            deletion_due: termination.due_at.map(when),
+            deletion_due: termination.due_at.map(|t| w.c.exact(t)),
             grace_days: termination.grace_days,
             slug: w.ws.slug.clone(),
             name: w.ws.name.clone(),
@@ -958,7 +958,10 @@ async fn render_tokens(
                     name: t.name,
                     write: t.scope == TokenScope::Write,
                     created: w.c.exact(t.created_at),
-                    expires: t.expires_at.map(when).unwrap_or_else(|| never.clone()),
+                    expires: t
+                        .expires_at
+                        .map(|e| w.c.exact(e))
+                        .unwrap_or_else(|| never.clone()),
                     used: t.last_used_on.map(day),
                     revoked: t.revoked,
                 })
