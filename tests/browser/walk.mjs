@@ -1158,6 +1158,8 @@ async function everydayPath() {
   });
   await page.waitForFunction(([id, stage]) => document.querySelector(`.column[data-stage="${stage}"] #card-${id}`), [ideaId, columns[2]], { timeout: 10000 }).catch(() => null);
   check('everyday: a moderator drags an idea to another stage', await inColumn(columns[2]), 'not in the third column');
+  await shoot(page, 'board-moved');
+  await checkDark(page, 'board-moved');
   // A refused move (a stage that does not exist, as if deleted meanwhile) says why above the
   // board, puts the card's select back and leaves the card where it was.
   await page.$eval(`#move-${ideaId}`, (select) => {
@@ -1167,12 +1169,38 @@ async function everydayPath() {
   await Promise.all([page.waitForResponse((r) => r.url().endsWith('/stage')), page.click(`#move-button-${ideaId}`)]);
   await page.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 }).catch(() => null);
   const refusal = await page.locator('#board-problem').innerText().catch(() => '');
-  check('everyday: a refused move says why above the board', refusal.startsWith('The idea was not moved:') && refusal.length > 'The idea was not moved:'.length + 3, refusal);
+  check('everyday: a refused move says why above the board', refusal.startsWith('The idea was not moved.') && refusal.length > 'The idea was not moved.'.length + 3, refusal);
   check('everyday: a refused move puts the select back', (await page.$eval(`#move-${ideaId}`, (select) => select.value)) === columns[2]);
   check('everyday: a refused move leaves the card where it was', await inColumn(columns[2]), 'moved');
   await shoot(page, 'board-refused');
-  await shoot(page, 'board-moved');
-  await checkDark(page, 'board-moved');
+  // A refused drag on a board loaded afresh (not swapped in by htmx): the drop is sent once,
+  // and the refusal stays said (a second, queued request would move the card to its own stage
+  // and swap the board, clearing the message).
+  await page.goto(board);
+  await page.waitForSelector(`#card-${ideaId}[draggable=true]`, { timeout: 10000 }).catch(() => null);
+  let sent = 0;
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/stage')) sent += 1;
+  });
+  await page.$eval(`.column[data-stage="${columns[1]}"]`, (c) => {
+    c.dataset.stage = '00000000-0000-7000-8000-000000000001';
+  });
+  const dragged = page.locator(`#card-${ideaId}`);
+  await dragged.scrollIntoViewIfNeeded();
+  const fromBox = await dragged.boundingBox();
+  const intoBox = await page.locator(`.column[data-stage="00000000-0000-7000-8000-000000000001"]`).boundingBox();
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/stage')),
+    page.dragAndDrop(`#card-${ideaId}`, `.column[data-stage="00000000-0000-7000-8000-000000000001"]`, {
+      sourcePosition: { x: 12, y: 12 },
+      targetPosition: { x: 20, y: Math.max(8, fromBox.y - intoBox.y + 12) },
+    }),
+  ]);
+  await page.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 }).catch(() => null);
+  await page.waitForTimeout(1000);
+  check('everyday: a refused drag is sent once', sent === 1, `${sent} requests`);
+  check('everyday: a refused drag says why and stays said', (await page.locator('#board-problem').innerText().catch(() => '')).startsWith('The idea was not moved.'));
+  check('everyday: a refused drag leaves the card where it was', await inColumn(columns[2]), 'moved');
   await context.close();
 
   // Without script: the same form, and back to the board.

@@ -177,6 +177,10 @@
     return found.concat([...root.querySelectorAll('.board[data-move]')]);
   };
   const enable = (board) => {
+    // Once per board: htmx also announces the page it started on (htmx:load on the body), and a
+    // second set of handlers would send every drop twice.
+    if (board.dataset.dragReady) return;
+    board.dataset.dragReady = 'yes';
     let dragged = null;
     for (const card of board.querySelectorAll('li[data-idea]')) {
       card.draggable = true;
@@ -214,12 +218,15 @@
   // A refused move leaves the board as it was: the card's select goes back to its own stage and
   // the line above the board says why, in the server's words where it gave some.
   const problem = document.getElementById('board-problem');
-  const refused = (e, text) => {
-    const form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('.board form.move');
-    if (!form || !problem) return;
+  const moveForm = (e) => e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('.board form.move');
+  const refused = (form, text) => {
     form.reset();
-    problem.textContent = text;
+    // Emptied first and filled on the next frame, so that the same reason twice is said twice.
+    problem.textContent = '';
     problem.hidden = false;
+    requestAnimationFrame(() => {
+      problem.textContent = text;
+    });
   };
   document.body.addEventListener('htmx:load', (e) => {
     const found = boards(e.detail.elt);
@@ -230,7 +237,10 @@
     }
   });
   document.body.addEventListener('htmx:responseError', (e) => {
-    if (!problem) return;
+    const form = moveForm(e);
+    // Only the move's own answer is a refusal: when the move went through and the board it
+    // leads back to failed to load, the idea did move.
+    if (!form || !problem || !new URL(e.detail.xhr.responseURL, location.href).pathname.endsWith('/stage')) return;
     let why = '';
     try {
       const answer = new DOMParser().parseFromString(e.detail.xhr.responseText, 'text/html');
@@ -239,9 +249,10 @@
     } catch {
       why = '';
     }
-    refused(e, `${problem.dataset.failed} ${why}`.trim());
+    refused(form, `${problem.dataset.failed} ${why}`.trim());
   });
   document.body.addEventListener('htmx:sendError', (e) => {
-    if (problem) refused(e, problem.dataset.offline);
+    const form = moveForm(e);
+    if (form && problem) refused(form, problem.dataset.offline);
   });
 })();

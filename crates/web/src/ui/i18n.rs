@@ -346,6 +346,55 @@ mod tests {
     }
 
     #[test]
+    fn the_pages_own_refusals_read_in_german() {
+        // Every refusal the web layer writes itself with a literal field and message (a form
+        // value it could not read) has a German field label and a German message.
+        let de = &catalogs()[1];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+        let mut dirs = vec![dir];
+        let mut found = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for call in text.split("AppError::invalid(").skip(1) {
+                    // The first two arguments, when both are string literals.
+                    let mut parts = call.splitn(5, '"');
+                    let (Some(before), Some(field), Some(between), Some(message)) =
+                        (parts.next(), parts.next(), parts.next(), parts.next())
+                    else {
+                        continue;
+                    };
+                    if !before.trim().is_empty() || between.trim() != "," {
+                        continue;
+                    }
+                    found += 1;
+                    assert_ne!(
+                        de.field(field),
+                        field,
+                        "{}: no German label field.{field}",
+                        path.display()
+                    );
+                    assert_ne!(
+                        de.problem(message),
+                        message,
+                        "{}: no German for {message:?}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(
+            found > 15,
+            "only {found} refusals found: is the scan broken?"
+        );
+    }
+
+    #[test]
     fn counts_take_the_singular_for_one_only() {
         let all = catalogs();
         let (en, de) = (&all[0], &all[1]);

@@ -172,7 +172,10 @@ impl WsNav {
 }
 
 impl Chrome {
-    /// The frame of a page for someone signed out.
+    /// The frame of a page for someone signed out. Signed-out pages show no times (sign-in,
+    /// invitations, errors), so their clock goes without the instance's default zone
+    /// (`pages.time_zone`) and reads the system clock; a page that starts showing one should
+    /// take its clock from `AppState::clock_for` instead.
     pub fn anonymous(headers: &HeaderMap) -> Self {
         Self {
             tr: Catalog::for_request(headers),

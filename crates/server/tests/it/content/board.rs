@@ -262,4 +262,59 @@ async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
         h["location"].to_str().unwrap(),
         format!("/w/{slug}/discussions/{d}?view=board&sort=top#card-{id}")
     );
+    // A tag is always sent on encoded, whatever it holds; one longer than any tag is dropped.
+    let (st, _, h) = post(
+        &t,
+        &moderator,
+        &format!("/w/{slug}/ideas/{id}/stage"),
+        &[
+            ("csrf", &moderator.csrf),
+            ("stage", &sent),
+            ("back", "board"),
+            ("tag", "a&sort=x#y\r\nX: 1\""),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    assert_eq!(
+        h["location"].to_str().unwrap(),
+        format!(
+            "/w/{slug}/discussions/{d}?view=board&sort=top&tag=a%26sort%3Dx%23y%0D%0AX%3A%201%22#card-{id}"
+        )
+    );
+    let long = "t".repeat(65);
+    let (_, _, h) = post(
+        &t,
+        &moderator,
+        &format!("/w/{slug}/ideas/{id}/stage"),
+        &[
+            ("csrf", &moderator.csrf),
+            ("stage", &first_text),
+            ("back", "board"),
+            ("tag", &long),
+        ],
+        false,
+    )
+    .await;
+    assert!(!h["location"].to_str().unwrap().contains("tag="));
+
+    // A column that is not one of this board's (another workspace's stage) is not carried on.
+    let other = t.workspace("kept-view-other").await;
+    let foreign = t
+        .app
+        .workspace(&other.as_member(&other.owner))
+        .await
+        .unwrap()
+        .stages[0]
+        .id;
+    let (st, page, _) = get(
+        &t,
+        &moderator,
+        &format!("/w/{slug}/discussions/{d}?view=board&col={foreign}&page=2"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(page.contains("name=\"sort\" value=\"top\""), "{page}");
+    assert!(!page.contains("name=\"col\""), "{page}");
 }

@@ -1451,8 +1451,8 @@ async fn dsr_05_admins_record_and_answer_requests_on_the_request_desk_page() {
     let location = h["location"].to_str().unwrap().to_owned();
     let (_, page, _) = get(&t, &admin, &location).await;
     assert!(
-        page.contains("2026-12-20"),
-        "due one month after receipt: {page}"
+        page.contains("20 Dec 2026"),
+        "due one month after receipt, as a day in the reader's language: {page}"
     );
     assert!(
         page.contains("name=\"notify\""),

@@ -419,7 +419,11 @@ impl<'a> BoardView<'a> {
     fn from_form(f: &'a Fields) -> Self {
         Self {
             sort: sort_name(f.get("sort")),
-            tag: f.get("tag").map(str::trim).filter(|t| !t.is_empty()),
+            // Longer than any tag: a forged form would only make the address long.
+            tag: f
+                .get("tag")
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.chars().count() <= 64),
             col: f
                 .parsed::<StageId>("col")
                 .zip(f.parsed::<u32>("page"))

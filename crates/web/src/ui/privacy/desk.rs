@@ -213,7 +213,7 @@ async fn render_desk(
                     kind_key: kind_key(r.kind),
                     requester: r.requester,
                     received: w.c.exact(r.received_at),
-                    due: day(r.due_at),
+                    due: w.c.clock.date(w.c.tr, r.due_at),
                     overdue: r.overdue,
                     state_key: state_key(r.state),
                     forwarded: r.forwarded_by_operator,
@@ -360,7 +360,7 @@ async fn render_request(
             state_key: state_key(r.state),
             subject,
             received: w.c.exact(r.received_at),
-            due: day(r.due_at),
+            due: w.c.clock.date(w.c.tr, r.due_at),
             open,
             can_erase: r.kind == RequestKind::Erasure && r.subject_id.is_some(),
             can_gather: matches!(r.kind, RequestKind::Access | RequestKind::Portability)

@@ -269,7 +269,7 @@ async fn render_members(
             name: mv.name,
             email: mv.email.unwrap_or_default(),
             role_key: role_key(mv.role),
-            joined: day(mv.joined_at),
+            joined: w.c.clock.date(w.c.tr, mv.joined_at),
             active: mv.last_active_on.map(day),
         })
         .collect();

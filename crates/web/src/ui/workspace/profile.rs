@@ -10,7 +10,6 @@ use axum::routing::get;
 use ideaweave_domain::UserId;
 
 use crate::AppState;
-use crate::ui::format::day;
 use crate::ui::guard::{Id, InWorkspace};
 use crate::ui::{Chrome, OrPage, PageResult, framed, page};
 
@@ -63,7 +62,7 @@ async fn profile_page(
             is_me: p.id == w.m.actor.user,
             role_key: crate::ui::identity::session::role_key(p.role),
             joined: w.c.clock.date(w.c.tr, p.joined_at),
-            joined_iso: day(p.joined_at),
+            joined_iso: crate::ui::format::iso(p.joined_at),
             ideas: p
                 .ideas
                 .into_iter()
