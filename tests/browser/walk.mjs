@@ -565,7 +565,10 @@ async function newMemberPath() {
   check('a reply is threaded under its comment', (await mp.locator('.comment.depth-1', { hasText: 'Thanks, noted' }).count()) === 1, 'no threaded reply');
   // Mia edits her reply in place (COL-03): it is marked edited and keeps the focus.
   const reply = '.comment.depth-1:has-text("Thanks, noted")';
-  await mp.click(`${reply} details.edit summary`);
+  // The edit form comes when asked for, in place, its field focused.
+  await mp.click(`${reply} a.edit-action`);
+  await mp.waitForSelector(`${reply} details.edit textarea`, { timeout: 30000 }).catch(() => null);
+  check('an own comment\'s edit form opens in place, its field focused', !navigated && (await mp.evaluate(() => document.activeElement && document.activeElement.id.startsWith('edit-'))), 'not focused');
   await mp.fill(`${reply} details.edit textarea`, 'Thanks, noted! See you at eight.');
   await mp.click(`${reply} details.edit button[type=submit]`);
   await mp.waitForSelector('.comment >> text=See you at eight', { timeout: 30000 }).catch(() => null);
@@ -579,7 +582,8 @@ async function newMemberPath() {
   await mp.click('#comment-submit');
   await mp.waitForSelector('.comment >> text=meant for another idea', { timeout: 30000 }).catch(() => null);
   const slip = '.comment:has-text("meant for another idea")';
-  await mp.click(`${slip} details.confirm summary`);
+  await mp.click(`${slip} a.delete-action`);
+  await mp.waitForSelector(`${slip} details.confirm button[type=submit]`, { timeout: 30000 }).catch(() => null);
   await shoot(mp, 'comment-delete-confirm');
   await mp.click(`${slip} details.confirm button[type=submit]`);
   await mp.waitForSelector('.comment >> text=This comment was deleted', { timeout: 30000 }).catch(() => null);
@@ -959,7 +963,7 @@ async function matrixPath() {
     await page.click('#comment-submit');
     const mine = page.locator('.comment', { hasText: 'Checked on every screen.' }).last();
     await mine.waitFor({ timeout: 30000 }).catch(() => null);
-    await mine.locator('details.edit summary').click().catch(() => null);
+    await mine.locator('a.edit-action').click().catch(() => null);
     await mine.locator('details.edit textarea').fill('Checked on every screen, in both languages.').catch(() => null);
     await mine.locator('details.edit button[type=submit]').click().catch(() => null);
     await page.waitForSelector('.comment >> text=in both languages', { timeout: 30000 }).catch(() => null);
@@ -1167,7 +1171,12 @@ async function everydayPath() {
     select.selectedIndex = 0;
   });
   await Promise.all([page.waitForResponse((r) => r.url().endsWith('/stage')), page.click(`#move-button-${ideaId}`)]);
-  await page.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 }).catch(() => null);
+  // The reason is written on the next frame after the line shows (so a repeat is announced).
+  const reasonShown = () => {
+    const line = document.getElementById('board-problem');
+    return line && !line.hidden && line.textContent.trim().length > 0;
+  };
+  await page.waitForFunction(reasonShown, null, { timeout: 5000 }).catch(() => null);
   const refusal = await page.locator('#board-problem').innerText().catch(() => '');
   check('everyday: a refused move says why above the board', refusal.startsWith('The idea was not moved.') && refusal.length > 'The idea was not moved.'.length + 3, refusal);
   check('everyday: a refused move puts the select back', (await page.$eval(`#move-${ideaId}`, (select) => select.value)) === columns[2]);
@@ -1196,7 +1205,7 @@ async function everydayPath() {
       targetPosition: { x: 20, y: Math.max(8, fromBox.y - intoBox.y + 12) },
     }),
   ]);
-  await page.waitForSelector('#board-problem:not([hidden])', { timeout: 5000 }).catch(() => null);
+  await page.waitForFunction(reasonShown, null, { timeout: 5000 }).catch(() => null);
   await page.waitForTimeout(1000);
   check('everyday: a refused drag is sent once', sent === 1, `${sent} requests`);
   check('everyday: a refused drag says why and stays said', (await page.locator('#board-problem').innerText().catch(() => '')).startsWith('The idea was not moved.'));

@@ -154,22 +154,54 @@ async fn col_03_authors_edit_and_delete_their_comments_on_the_idea_page() {
     let edit = format!("/w/{slug}/comments/{id}/edit");
     let delete = format!("/w/{slug}/comments/{id}/delete");
     let history = format!("/w/{slug}/comments/{id}/history");
+    // Each comment links to its edit and delete forms; a form comes (open, focused) when asked
+    // for, so the page does not carry one of each for every comment.
+    let edit_link = format!("{idea}?edit={id}");
+    let delete_link = format!("{idea}?delete={id}");
     assert!(
-        page.contains(&format!("action=\"{edit}\"")),
-        "the author may edit"
+        page.contains(&format!("href=\"{edit_link}#edit-{id}\"")),
+        "the author may edit: {page}"
     );
-    assert!(page.contains(&format!("action=\"{delete}\"")));
+    assert!(page.contains(&format!("href=\"{delete_link}#delete-{id}\"")));
+    assert!(
+        !page.contains(&format!("action=\"{edit}\""))
+            && !page.contains(&format!("action=\"{delete}\"")),
+        "no form until asked for"
+    );
+    let (st, opened, _) = get(&t, &author, &edit_link).await;
+    assert_eq!(st, 200);
+    assert!(
+        opened.contains(&format!("action=\"{edit}\""))
+            && opened.contains("<details class=\"disclosure edit\" open>")
+            && opened.contains(" autofocus>Original words</textarea>"),
+        "{opened}"
+    );
+    assert!(!opened.contains(&format!("action=\"{delete}\"")));
+    let (_, opened, _) = get(&t, &author, &delete_link).await;
+    assert!(
+        opened.contains(&format!("action=\"{delete}\""))
+            && opened.contains(&format!("id=\"delete-{id}\" autofocus>")),
+        "{opened}"
+    );
     assert!(!page.contains("class=\"edited\""), "not edited yet");
     let (_, seen, _) = get(&t, &other, &idea).await;
     assert!(
-        !seen.contains(&edit) && !seen.contains(&delete),
+        !seen.contains(&edit_link) && !seen.contains(&delete_link),
         "another member neither edits nor deletes it"
     );
+    // Asking for the forms of someone else's comment (or of no comment) sends none.
+    for asked in [&edit_link, &delete_link, &format!("{idea}?edit=nonsense")] {
+        let (st, seen, _) = get(&t, &other, asked).await;
+        assert_eq!(st, 200);
+        assert!(!seen.contains(&edit) && !seen.contains(&delete), "{asked}");
+    }
     let (_, seen, _) = get(&t, &moderator, &idea).await;
     assert!(
-        !seen.contains(&edit) && seen.contains(&delete),
+        !seen.contains(&edit_link) && seen.contains(&delete_link),
         "a moderator deletes but never rewrites"
     );
+    let (_, seen, _) = get(&t, &moderator, &edit_link).await;
+    assert!(!seen.contains(&edit), "not even when asking for it");
     assert!(!seen.contains(&history), "nothing to show before an edit");
 
     // Edited in place: the thread comes back with the new text, marked, the comment focused.

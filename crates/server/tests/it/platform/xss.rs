@@ -309,6 +309,9 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
             )
             .await
             .unwrap();
+        // The comment's edit form, with its text in the field, and its delete confirmation.
+        pages.push(format!("/w/xss/ideas/{id}?edit={}", c.id));
+        pages.push(format!("/w/xss/ideas/{id}?delete={}", c.id));
         t.app
             .create_comment(
                 &owner,

@@ -46,6 +46,15 @@ pub(crate) struct EditDraft {
     pub problem: String,
 }
 
+/// A comment's edit or delete form, sent open on request (`?edit=` / `?delete=` on the idea's
+/// page). Sending them with every comment would double the page for the author and moderators,
+/// who get them on each comment; a link asks for one (htmx swaps the thread in place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opened {
+    Edit(CommentId),
+    Delete(CommentId),
+}
+
 /// The comment thread's data.
 pub(crate) struct Thread {
     pub(super) slug: String,
@@ -57,6 +66,8 @@ pub(crate) struct Thread {
     pub(super) draft: String,
     pub(super) problem: Option<String>,
     pub(super) edit: Option<EditDraft>,
+    /// The comment form asked for, shown open.
+    pub(super) open: Option<Opened>,
     /// The element an in-place update leaves focused (htmx focuses it on swap).
     pub(super) focus: Option<String>,
 }
@@ -81,8 +92,35 @@ impl Thread {
             draft,
             problem,
             edit,
+            open: None,
             focus: None,
         }
+    }
+
+    /// Shows comment `open`'s form open, its field focused.
+    pub(super) fn opening(mut self, open: Option<Opened>) -> Self {
+        self.focus = match open {
+            Some(Opened::Edit(id)) => Some(format!("edit-{id}")),
+            Some(Opened::Delete(id)) => Some(format!("delete-{id}")),
+            None => self.focus,
+        };
+        self.open = open;
+        self
+    }
+
+    /// The idea's page, where a comment's form is asked for.
+    pub(super) fn idea_path(&self) -> String {
+        format!("/w/{}/ideas/{}", self.slug, self.idea)
+    }
+
+    /// Whether comment `id`'s edit form is sent (asked for, or refused and shown again).
+    pub(super) fn edit_open(&self, id: &CommentId) -> bool {
+        self.editing(id).is_some() || self.open == Some(Opened::Edit(*id))
+    }
+
+    /// Whether comment `id`'s delete confirmation is sent.
+    pub(super) fn delete_open(&self, id: &CommentId) -> bool {
+        self.open == Some(Opened::Delete(*id))
     }
 
     pub(super) fn editing(&self, id: &CommentId) -> Option<&EditDraft> {

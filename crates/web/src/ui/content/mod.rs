@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use ideaweave_app::*;
 use ideaweave_domain::{
-    CriterionId, DiscussionId, IdeaId, Role, SpaceId, StageId, VoteDirection, paging::IdeaSort,
+    CommentId, CriterionId, DiscussionId, IdeaId, Role, SpaceId, StageId, VoteDirection,
+    paging::IdeaSort,
 };
 use serde::Deserialize;
 
@@ -33,7 +34,7 @@ mod manage;
 mod mentions;
 mod preview;
 
-use comments::{EditDraft, THREAD_COMMENTS, Thread};
+use comments::{EditDraft, Opened, THREAD_COMMENTS, Thread};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -1092,6 +1093,10 @@ fn file_refusal(tr: &crate::ui::i18n::Catalog, code: &str, max_upload: &str) -> 
 struct IdeaQuery {
     notice: Option<String>,
     file: Option<String>,
+    /// A comment whose edit form to send open.
+    edit: Option<String>,
+    /// A comment whose delete confirmation to send open.
+    delete: Option<String>,
 }
 
 async fn render_idea(
@@ -1101,6 +1106,19 @@ async fn render_idea(
     notice: Option<&'static str>,
     problem: Option<IdeaProblem>,
     draft: String,
+) -> PageResult {
+    render_idea_opening(s, w, id, notice, problem, draft, None).await
+}
+
+/// The idea's page with one comment's edit or delete form open (see [`Opened`]).
+async fn render_idea_opening(
+    s: &AppState,
+    w: InWorkspace,
+    id: IdeaId,
+    notice: Option<&'static str>,
+    problem: Option<IdeaProblem>,
+    draft: String,
+    open: Option<Opened>,
 ) -> PageResult {
     let (idea, comments) = s
         .app
@@ -1123,7 +1141,7 @@ async fn render_idea(
         Some(IdeaProblem::Moderation(p)) => top_problem = Some(p),
         None => {}
     }
-    let thread = Thread::of(&w, id, comments, draft, comment_problem, edit);
+    let thread = Thread::of(&w, id, comments, draft, comment_problem, edit).opening(open);
     let role = w.m.role();
     let slug = w.ws.slug.clone();
     // The policy's rule for removing a file or link (Action::Detach), to offer the form only to
@@ -1230,7 +1248,18 @@ async fn idea_page(
             *response.status_mut() = StatusCode::OK;
             Ok(response)
         }
-        None => render_idea(&s, w, id, notice, None, String::new()).await,
+        None => {
+            let comment = |v: &Option<String>| {
+                v.as_deref().and_then(|v| {
+                    serde_json::from_value::<CommentId>(serde_json::Value::String(v.to_owned()))
+                        .ok()
+                })
+            };
+            let open = comment(&q.edit)
+                .map(Opened::Edit)
+                .or_else(|| comment(&q.delete).map(Opened::Delete));
+            render_idea_opening(&s, w, id, notice, None, String::new(), open).await
+        }
     }
 }
 
