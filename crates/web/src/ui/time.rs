@@ -116,6 +116,28 @@ impl ReaderClock {
             .to_zoned_datetime(self.zone.clone())
     }
 
+    /// The reader's day `date` (a date field's `YYYY-MM-DD`) as its first and last millisecond
+    /// in the reader's zone: a filter "from 3 March" starts at the reader's midnight, not at
+    /// UTC's. `None` for anything else, or a day before 1970.
+    pub fn day_span(&self, date: &str) -> Option<(i64, i64)> {
+        let day: jiff::civil::Date = date.trim().parse().ok()?;
+        if day.year() < 1970 {
+            return None;
+        }
+        let start = |d: jiff::civil::Date| {
+            d.to_zoned_datetime(self.zone.clone())
+                .and_then(|z| z.start_of_day())
+                .map(|z| z.timestamp().as_millisecond())
+                .ok()
+        };
+        Some((start(day)?, start(day.tomorrow().ok()?)? - 1))
+    }
+
+    /// Today in the reader's zone, as a date field holds it (`YYYY-MM-DD`).
+    pub fn today(&self) -> String {
+        self.zoned(self.now).date().to_string()
+    }
+
     /// The day in the reader's language: `7 Dec 2026`, `7. Dez. 2026`.
     pub fn date(&self, tr: &Catalog, ms: i64) -> String {
         let z = self.zoned(ms);
@@ -217,6 +239,38 @@ mod tests {
         assert_eq!(
             clock("America/New_York").exact(en, NOW),
             "7 Dec 2026, 04:05 EST"
+        );
+    }
+
+    #[test]
+    fn a_typed_day_is_the_readers_day() {
+        // 2026-03-29: Berlin moves its clocks at 02:00, so the day has 23 hours.
+        let berlin = clock("Europe/Berlin");
+        let (start, end) = berlin.day_span("2026-03-29").unwrap();
+        assert_eq!(
+            start, 1_774_738_800_000,
+            "midnight in Berlin is 23:00 UTC the day before"
+        );
+        assert_eq!(end - start + 1, 23 * 3_600_000);
+        let utc = clock("UTC");
+        let (start, end) = utc.day_span(" 2026-03-29 ").unwrap();
+        assert_eq!((start, end), (1_774_742_400_000, 1_774_828_799_999));
+        for bad in ["", "2026-02-30", "29.03.2026", "1969-12-31", "2026-3-29x"] {
+            assert_eq!(utc.day_span(bad), None, "{bad}");
+        }
+        // Just after midnight in Tokyo it is already tomorrow there.
+        let tokyo = ReaderClock {
+            zone: named_zone("Asia/Tokyo").unwrap(),
+            now: 1_774_742_400_000 - 3_600_000,
+        };
+        assert_eq!(tokyo.today(), "2026-03-29");
+        assert_eq!(
+            ReaderClock {
+                now: tokyo.now,
+                ..clock("UTC")
+            }
+            .today(),
+            "2026-03-28"
         );
     }
 

@@ -125,3 +125,61 @@ async fn col_01_lists_page_with_counts_and_filter_by_author_and_day() {
     let (_, page, _) = get(&t, &reader, &format!("{list}?from=yesterday")).await;
     assert!(page.contains("id=\"f-date-error\""));
 }
+
+#[tokio::test]
+async fn col_01_the_day_filter_is_the_readers_day_in_their_zone() {
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "zoned-days").await;
+    let slug = sc.w.slug.clone();
+    let reader = person(&t, &sc.w, "reader", Role::Member).await;
+    let d: ideaweave_domain::DiscussionId = sc.discussion.parse().unwrap();
+    t.client(&sc.w.owner)
+        .post_idea(&slug, d, &NewIdea::new("Posted at the date line", "b"))
+        .await
+        .expect(201);
+    let v: Value = t
+        .client(&sc.w.owner)
+        .get(&format!("/workspaces/{slug}/discussions/{d}/ideas?limit=1"))
+        .await
+        .expect(200);
+    let at = v["items"][0]["created_at"].as_i64().unwrap();
+    // A zone where the idea's local day differs from its UTC day, whatever the hour.
+    let hour = at.rem_euclid(86_400_000) / 3_600_000;
+    let (zone, offset_h) = if hour >= 10 {
+        ("Pacific/Kiritimati", 14)
+    } else {
+        ("Pacific/Pago_Pago", -11)
+    };
+    let date = |ms: i64| {
+        let days = ms.div_euclid(86_400_000);
+        let (y, m, d) = ideaweave_domain::requests::civil_date(days);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    let (utc_day, local_day) = (date(at), date(at + offset_h * 3_600_000));
+    assert_ne!(utc_day, local_day);
+    let (st, _, _) = super::pages::post(
+        &t,
+        &reader,
+        "/account/time-zone",
+        &[("csrf", &reader.csrf), ("time_zone", zone)],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    let list = format!("/w/{slug}/discussions/{}", sc.discussion);
+    let (_, page, _) = get(
+        &t,
+        &reader,
+        &format!("{list}?from={local_day}&to={local_day}"),
+    )
+    .await;
+    assert!(
+        page.contains("Posted at the date line"),
+        "{zone} {local_day}: {page}"
+    );
+    let (_, page, _) = get(&t, &reader, &format!("{list}?from={utc_day}&to={utc_day}")).await;
+    assert!(
+        !page.contains("Posted at the date line"),
+        "{zone} {utc_day}"
+    );
+}

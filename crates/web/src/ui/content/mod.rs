@@ -18,7 +18,7 @@ use ideaweave_domain::{
 };
 use serde::Deserialize;
 
-use super::format::{end_of_day, size, url_encode};
+use super::format::{size, url_encode};
 use super::guard::{Fields, Id, InWorkspace, WsForm, from_htmx, stale_form};
 use super::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, form_refusal,
@@ -340,9 +340,9 @@ struct DiscussionQuery {
     tag: Option<String>,
     /// `1`: only the reader's own ideas.
     mine: Option<String>,
-    /// `YYYY-MM-DD`: posted on or after that day (UTC).
+    /// `YYYY-MM-DD`: posted on or after that day (the reader's day, in their zone).
     from: Option<String>,
-    /// `YYYY-MM-DD`: posted on or before that day (UTC).
+    /// `YYYY-MM-DD`: posted on or before that day (the reader's day, in their zone).
     to: Option<String>,
     /// The page number, from 1 (on the board, of the column `col`).
     page: Option<u32>,
@@ -493,24 +493,24 @@ async fn discussion_page(
         v.as_deref()
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(|v| (v.to_owned(), end_of_day(v)))
+            .map(|v| (v.to_owned(), w.c.clock.day_span(v)))
     };
     let (from, to) = (day_of(&q.from), day_of(&q.to));
     let date_problem = match (&from, &to) {
         (Some((_, None)), _) | (_, Some((_, None))) => Some("discussion.bad_date"),
-        (Some((_, Some(a))), Some((_, Some(b)))) if a > b => Some("discussion.dates_reversed"),
+        (Some((_, Some(a))), Some((_, Some(b)))) if a.0 > b.0 => Some("discussion.dates_reversed"),
         _ => None,
     };
-    // A day's start is the end of the day before, plus one millisecond.
     let since = from
         .as_ref()
-        .and_then(|(_, end)| *end)
+        .and_then(|(_, span)| *span)
         .filter(|_| date_problem.is_none())
-        .map(|end| end - 86_400_000 + 1);
+        .map(|(start, _)| start);
     let until = to
         .as_ref()
-        .and_then(|(_, end)| *end)
-        .filter(|_| date_problem.is_none());
+        .and_then(|(_, span)| *span)
+        .filter(|_| date_problem.is_none())
+        .map(|(_, end)| end);
     let page_no = q.page.unwrap_or(1).clamp(1, MAX_PAGE);
     let mut ideas = Vec::new();
     let mut columns = Vec::new();

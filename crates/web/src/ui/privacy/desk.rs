@@ -11,8 +11,8 @@ use ideaweave_app::*;
 use ideaweave_domain::{ErasureMode, RequestChannel, RequestId, RequestKind, RequestState, UserId};
 
 use crate::AppState;
-use crate::ui::format::day;
 use crate::ui::guard::{Id, InWorkspace, WsForm};
+use crate::ui::time::ReaderClock;
 use crate::ui::{
     Chrome, OrPage, PageError, PageResult, Problem, Refusal, app_error, form_problem, framed, page,
 };
@@ -58,27 +58,17 @@ fn state_key(s: RequestState) -> &'static str {
     }
 }
 
-/// A date typed in the form, as Unix milliseconds at the start of that day (UTC); today means
-/// now, so that a request recorded as it arrives is due a month from this moment.
-fn received_at(raw: &str, now: i64) -> Result<i64, AppError> {
-    let bad = || AppError::invalid("received_at", "must be a date such as 2026-11-24");
-    if raw.trim() == day(now) {
-        return Ok(now);
+/// A date typed in the form, as Unix milliseconds at the start of that day in the reader's
+/// zone; today means now, so that a request recorded as it arrives is due a month from this
+/// moment.
+fn received_at(raw: &str, clock: &ReaderClock) -> Result<i64, AppError> {
+    if raw.trim() == clock.today() {
+        return Ok(clock.now);
     }
-    let mut parts = raw.trim().splitn(3, '-');
-    let mut num = |max: i64| -> Result<i64, AppError> {
-        parts
-            .next()
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|v| (1..=max).contains(v))
-            .ok_or_else(bad)
-    };
-    let (y, m, d) = (num(9999)?, num(12)?, num(31)?);
-    let days = ideaweave_domain::requests::civil_days(y, m, d);
-    if ideaweave_domain::requests::civil_date(days) != (y, m, d) {
-        return Err(bad());
-    }
-    Ok(days * ideaweave_domain::retention::DAY_MS)
+    clock
+        .day_span(raw)
+        .map(|(start, _)| start)
+        .ok_or_else(|| AppError::invalid("received_at", "must be a date such as 2026-11-24"))
 }
 
 struct Row {
@@ -229,7 +219,7 @@ async fn render_desk(
                 .map(|c| (c.as_str(), channel_key(*c)))
                 .collect(),
             members,
-            today: day(s.app.now_ms()),
+            today: w.c.clock.today(),
             draft_requester: draft.0,
             draft_details: draft.1,
             problem,
@@ -274,10 +264,7 @@ async fn record(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResul
                 })?)),
             },
             details: draft.1.clone(),
-            received_at: Some(received_at(
-                f.get("received").unwrap_or(""),
-                s.app.now_ms(),
-            )?),
+            received_at: Some(received_at(f.get("received").unwrap_or(""), &w.c.clock)?),
         })
     })();
     let r = match input {
