@@ -568,7 +568,11 @@ async function newMemberPath() {
   // The edit form comes when asked for, in place, its field focused.
   await mp.click(`${reply} a.edit-action`);
   await mp.waitForSelector(`${reply} details.edit textarea`, { timeout: 30000 }).catch(() => null);
-  check('an own comment\'s edit form opens in place, its field focused', !navigated && (await mp.evaluate(() => document.activeElement && document.activeElement.id.startsWith('edit-'))), 'not focused');
+  // htmx focuses the field once it has settled the swap.
+  const editField = mp.locator(`${reply} details.edit textarea`);
+  const editFocused = async () => editField.evaluate((el) => el === document.activeElement).catch(() => false);
+  for (let i = 0; i < 50 && !(await editFocused()); i += 1) await mp.waitForTimeout(100);
+  check('an own comment\'s edit form opens in place, its field focused', !navigated && (await editFocused()), 'not focused');
   await mp.fill(`${reply} details.edit textarea`, 'Thanks, noted! See you at eight.');
   await mp.click(`${reply} details.edit button[type=submit]`);
   await mp.waitForSelector('.comment >> text=See you at eight', { timeout: 30000 }).catch(() => null);

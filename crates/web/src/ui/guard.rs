@@ -23,6 +23,7 @@ pub(crate) struct Visitor {
 /// Where to send someone who must sign in first: back here afterwards, for a page they asked
 /// for; home for anything else.
 fn to_sign_in(parts: &Parts) -> Response {
+    let mut location = "/sign-in".to_owned();
     if parts.method == Method::GET {
         let target = parts
             .uri
@@ -30,11 +31,15 @@ fn to_sign_in(parts: &Parts) -> Response {
             .map(|p| p.as_str())
             .unwrap_or("/");
         if target != "/" {
-            let next = super::format::url_encode(target);
-            return Redirect::to(&format!("/sign-in?next={next}")).into_response();
+            location = format!("/sign-in?next={}", super::format::url_encode(target));
         }
     }
-    Redirect::to("/sign-in").into_response()
+    // An in-place update (htmx) would follow a redirect itself and swap the sign-in page, which
+    // has none of the part it updates, in place of that part: it is told to go there instead.
+    if from_htmx(&parts.headers) {
+        return (StatusCode::OK, [("hx-redirect", location)]).into_response();
+    }
+    Redirect::to(&location).into_response()
 }
 
 impl<S> FromRequestParts<S> for Visitor

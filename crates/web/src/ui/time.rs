@@ -120,7 +120,17 @@ impl ReaderClock {
     /// in the reader's zone: a filter "from 3 March" starts at the reader's midnight, not at
     /// UTC's. `None` for anything else, or a day before 1970.
     pub fn day_span(&self, date: &str) -> Option<(i64, i64)> {
-        let day: jiff::civil::Date = date.trim().parse().ok()?;
+        let date = date.trim();
+        // Exactly what a date field sends: the parser would also take `20260329` or a time.
+        let shape = date.len() == 10
+            && date.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if !shape {
+            return None;
+        }
+        let day: jiff::civil::Date = date.parse().ok()?;
         if day.year() < 1970 {
             return None;
         }
@@ -255,10 +265,19 @@ mod tests {
         let utc = clock("UTC");
         let (start, end) = utc.day_span(" 2026-03-29 ").unwrap();
         assert_eq!((start, end), (1_774_742_400_000, 1_774_828_799_999));
-        for bad in ["", "2026-02-30", "29.03.2026", "1969-12-31", "2026-3-29x"] {
+        for bad in [
+            "",
+            "2026-02-30",
+            "29.03.2026",
+            "1969-12-31",
+            "2026-3-29x",
+            "20260329",
+            "2026-03-29T10:00",
+            "2026-03-29[UTC]",
+        ] {
             assert_eq!(utc.day_span(bad), None, "{bad}");
         }
-        // Just after midnight in Tokyo it is already tomorrow there.
+        // At 08:00 in Tokyo it is still the day before in UTC.
         let tokyo = ReaderClock {
             zone: named_zone("Asia/Tokyo").unwrap(),
             now: 1_774_742_400_000 - 3_600_000,

@@ -180,7 +180,7 @@ async fn col_03_authors_edit_and_delete_their_comments_on_the_idea_page() {
     let (_, opened, _) = get(&t, &author, &delete_link).await;
     assert!(
         opened.contains(&format!("action=\"{delete}\""))
-            && opened.contains(&format!("id=\"delete-{id}\" autofocus>")),
+            && opened.contains(&format!("id=\"delete-{id}\" tabindex=\"-1\" autofocus>")),
         "{opened}"
     );
     assert!(!page.contains("class=\"edited\""), "not edited yet");
@@ -202,6 +202,19 @@ async fn col_03_authors_edit_and_delete_their_comments_on_the_idea_page() {
     );
     let (_, seen, _) = get(&t, &moderator, &edit_link).await;
     assert!(!seen.contains(&edit), "not even when asking for it");
+    let (_, seen, _) = get(&t, &moderator, &delete_link).await;
+    assert!(
+        seen.contains(&format!("action=\"{delete}\"")) && seen.contains("Delete this comment"),
+        "a moderator's confirmation for someone else's comment: {seen}"
+    );
+    // Each link swaps only its comment's actions, so drafts elsewhere in the thread stay.
+    assert!(
+        page.contains(&format!("id=\"actions-{id}\""))
+            && page.contains(&format!(
+                "hx-select=\"#actions-{id}\" hx-target=\"#actions-{id}\""
+            )),
+        "{page}"
+    );
     assert!(!seen.contains(&history), "nothing to show before an edit");
 
     // Edited in place: the thread comes back with the new text, marked, the comment focused.

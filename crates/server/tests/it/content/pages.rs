@@ -1781,3 +1781,71 @@ async fn dsr_03_a_sole_owner_is_told_in_german_why_the_account_stays() {
         "English, as a sentence: {page}"
     );
 }
+
+#[tokio::test]
+async fn dsr_05_a_requests_received_day_is_a_calendar_day_whatever_the_readers_zone() {
+    // A reader east of UTC: their midnight is the day before in UTC. The month to answer in is
+    // still counted from the day they typed.
+    let t = TestApp::spawn().await;
+    let w = t.workspace("deskzone").await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let (st, _, _) = post(
+        &t,
+        &admin,
+        "/account/time-zone",
+        &[("csrf", &admin.csrf), ("time_zone", "Asia/Tokyo")],
+        false,
+    )
+    .await;
+    assert_eq!(st, 303);
+    for (received, due) in [("2026-03-01", "1 Apr 2026"), ("2026-01-31", "28 Feb 2026")] {
+        let (st, _, h) = post(
+            &t,
+            &admin,
+            "/w/deskzone/requests",
+            &[
+                ("csrf", &admin.csrf),
+                ("kind", "access"),
+                ("channel", "letter"),
+                ("requester", "Tomo Tokyo"),
+                ("subject_id", ""),
+                ("received", received),
+                ("details", "what do you hold on me"),
+            ],
+            false,
+        )
+        .await;
+        assert_eq!(st, 303, "{received}");
+        let location = h["location"].to_str().unwrap().to_owned();
+        let (_, page, _) = get(&t, &admin, &location).await;
+        assert!(page.contains(due), "{received} is due {due}: {page}");
+    }
+}
+
+#[tokio::test]
+async fn col_03_an_in_place_update_after_the_session_ended_goes_to_sign_in() {
+    // htmx would follow a 303 itself and swap the sign-in page in place of the part it
+    // updates (a comment's actions, the thread); it is told to go to sign-in instead.
+    let t = TestApp::spawn().await;
+    let sc = scene(&t, "expired").await;
+    let path = format!("/w/{}/discussions/{}", sc.w.slug, sc.discussion);
+    let r = browser()
+        .get(format!("{}{path}", t.base))
+        .header("hx-request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let to = r.headers()["hx-redirect"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/sign-in?next=%2Fw%2Fexpired"), "{to}");
+    let r = browser()
+        .get(format!("{}{path}", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "a plain request is redirected as before"
+    );
+}

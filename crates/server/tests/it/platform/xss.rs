@@ -309,8 +309,32 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
             )
             .await
             .unwrap();
-        // The comment's edit form, with its text in the field, and its delete confirmation.
-        pages.push(format!("/w/xss/ideas/{id}?edit={}", c.id));
+        // The edit form of a comment of the admin who fetches the pages, the payload in its
+        // field, and the delete confirmation of the owner's.
+        let admin_member = t
+            .app
+            .enter(
+                &t.app
+                    .authenticate(&Credential::Session(admin.cookie.clone()))
+                    .await
+                    .unwrap(),
+                "xss",
+            )
+            .await
+            .unwrap();
+        let own = t
+            .app
+            .create_comment(
+                &admin_member,
+                id,
+                CommentInput {
+                    body: (*p).into(),
+                    parent_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        pages.push(format!("/w/xss/ideas/{id}?edit={}", own.id));
         pages.push(format!("/w/xss/ideas/{id}?delete={}", c.id));
         t.app
             .create_comment(
@@ -380,6 +404,12 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
     for path in &pages {
         let (st, html, h) = get(&t, &admin, path).await;
         assert_eq!(st, 200, "{path}");
+        if path.contains("?edit=") {
+            assert!(
+                html.contains("<textarea id=\"edit-"),
+                "the edit form with the payload in it is what this page tests: {path}"
+            );
+        }
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(
             csp.contains("default-src 'none'")

@@ -58,17 +58,30 @@ fn state_key(s: RequestState) -> &'static str {
     }
 }
 
-/// A date typed in the form, as Unix milliseconds at the start of that day in the reader's
-/// zone; today means now, so that a request recorded as it arrives is due a month from this
-/// moment.
+/// A date typed in the form, as Unix milliseconds at the start of that calendar day (UTC: the
+/// month to answer in is counted on the calendar, see `requests::answer_due`). The reader's
+/// today means now, so that a request recorded as it arrives is due a month from this moment,
+/// and a reader east or west of UTC records it on their own date.
 fn received_at(raw: &str, clock: &ReaderClock) -> Result<i64, AppError> {
-    if raw.trim() == clock.today() {
+    let bad = || AppError::invalid("received_at", "must be a date such as 2026-11-24");
+    let raw = raw.trim();
+    if raw == clock.today() {
         return Ok(clock.now);
     }
-    clock
-        .day_span(raw)
-        .map(|(start, _)| start)
-        .ok_or_else(|| AppError::invalid("received_at", "must be a date such as 2026-11-24"))
+    let mut parts = raw.splitn(3, '-');
+    let mut num = |max: i64| -> Result<i64, AppError> {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|v| (1..=max).contains(v))
+            .ok_or_else(bad)
+    };
+    let (y, m, d) = (num(9999)?, num(12)?, num(31)?);
+    let days = ideaweave_domain::requests::civil_days(y, m, d);
+    if ideaweave_domain::requests::civil_date(days) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(days * ideaweave_domain::retention::DAY_MS)
 }
 
 struct Row {

@@ -14,7 +14,7 @@ use ideaweave_domain::UserId;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::ui::format::{end_of_day, iso, url_encode};
+use crate::ui::format::{iso, url_encode};
 use crate::ui::guard::InWorkspace;
 use crate::ui::i18n::Catalog;
 use crate::ui::{Chrome, OrPage, PageResult, Refusal, framed, page};
@@ -116,16 +116,17 @@ fn thing_name(tr: &Catalog, target: &str) -> String {
     }
 }
 
-/// The start (`from`) or the end (`to`, exclusive) of a `YYYY-MM-DD` day, or a refusal at the
-/// field.
-fn day_bound(tr: &Catalog, field: &str, raw: &str, start: bool) -> Result<Option<i64>, Refusal> {
+/// The start (`from`) or the end (`to`, exclusive) of a `YYYY-MM-DD` day in the reader's zone,
+/// or a refusal at the field.
+fn day_bound(c: &Chrome, field: &str, raw: &str, start: bool) -> Result<Option<i64>, Refusal> {
+    let tr = c.tr;
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    match end_of_day(raw) {
-        Some(end) if start => Ok(Some(end + 1 - 86_400_000)),
-        Some(end) => Ok(Some(end + 1)),
+    match c.clock.day_span(raw) {
+        Some((first, _)) if start => Ok(Some(first)),
+        Some((_, last)) => Ok(Some(last + 1)),
         None => Err(Refusal::at_field(
             field,
             tr.get("audit.bad_date").to_owned(),
@@ -148,8 +149,8 @@ async fn audit_page(
     let person = q.person.as_deref().and_then(|p| p.parse().ok()).map(UserId);
     let from = q.from.unwrap_or_default();
     let to = q.to.unwrap_or_default();
-    let bounds = day_bound(tr, "from", &from, true)
-        .and_then(|since| day_bound(tr, "to", &to, false).map(|until| (since, until)));
+    let bounds = day_bound(&w.c, "from", &from, true)
+        .and_then(|since| day_bound(&w.c, "to", &to, false).map(|until| (since, until)));
     let (problem, (since, until)) = match bounds {
         Ok(b) => (None, b),
         Err(r) => (Some(r), (None, None)),
