@@ -578,6 +578,9 @@ async function newMemberPath() {
   await mp.waitForSelector('.comment >> text=See you at eight', { timeout: 30000 }).catch(() => null);
   const editedReply = mp.locator('.comment', { hasText: 'See you at eight' });
   check('an own comment is edited in place and marked edited', !navigated && (await editedReply.locator('time.edited').count()) === 1, 'no edited mark');
+  // htmx focuses the comment once it has settled the swap (20 ms after it, later on a busy
+  // machine).
+  await mp.waitForFunction(() => document.activeElement && document.activeElement.id.startsWith('comment-'), null, { timeout: 5000 }).catch(() => null);
   const focusedComment = await mp.evaluate(() => document.activeElement && document.activeElement.id);
   check('the edited comment keeps the focus', (focusedComment || '').startsWith('comment-'), `focused ${focusedComment}`);
   await shoot(mp, 'comment-edited');
