@@ -222,6 +222,24 @@ fn fill(template: &str, values: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// Every file under these folders of this crate, with its text.
+    fn sources_under(folders: &[&str]) -> Vec<(std::path::PathBuf, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        let mut dirs: Vec<_> = folders.iter().map(|f| root.join(f)).collect();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        sources
+    }
+
     #[test]
     fn every_catalogue_has_every_key_and_templates_use_only_known_keys() {
         let all = catalogs();
@@ -248,19 +266,7 @@ mod tests {
             .keys()
             .filter_map(|k| k.split_once('.').map(|(ns, _)| ns))
             .collect();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut sources = Vec::new();
-        let mut dirs = vec![root.join("templates"), root.join("src/ui")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    sources.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
-                }
-            }
-        }
+        let sources = sources_under(&["templates", "src/ui"]);
         let mut checked = 0;
         for (path, text) in &sources {
             for literal in text.split('"') {
@@ -350,42 +356,32 @@ mod tests {
         // Every refusal the web layer writes itself with a literal field and message (a form
         // value it could not read) has a German field label and a German message.
         let de = &catalogs()[1];
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
-        let mut dirs = vec![dir];
         let mut found = 0;
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
+        for (path, text) in sources_under(&["src/ui"]) {
+            for call in text.split("AppError::invalid(").skip(1) {
+                // The first two arguments, when both are string literals.
+                let mut parts = call.splitn(5, '"');
+                let (Some(before), Some(field), Some(between), Some(message)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if !before.trim().is_empty() || between.trim() != "," {
                     continue;
                 }
-                let text = std::fs::read_to_string(&path).unwrap();
-                for call in text.split("AppError::invalid(").skip(1) {
-                    // The first two arguments, when both are string literals.
-                    let mut parts = call.splitn(5, '"');
-                    let (Some(before), Some(field), Some(between), Some(message)) =
-                        (parts.next(), parts.next(), parts.next(), parts.next())
-                    else {
-                        continue;
-                    };
-                    if !before.trim().is_empty() || between.trim() != "," {
-                        continue;
-                    }
-                    found += 1;
-                    assert_ne!(
-                        de.field(field),
-                        field,
-                        "{}: no German label field.{field}",
-                        path.display()
-                    );
-                    assert_ne!(
-                        de.problem(message),
-                        message,
-                        "{}: no German for {message:?}",
-                        path.display()
-                    );
-                }
+                found += 1;
+                assert_ne!(
+                    de.field(field),
+                    field,
+                    "{}: no German label field.{field}",
+                    path.display()
+                );
+                assert_ne!(
+                    de.problem(message),
+                    message,
+                    "{}: no German for {message:?}",
+                    path.display()
+                );
             }
         }
         assert!(

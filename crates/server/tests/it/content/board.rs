@@ -90,14 +90,25 @@ async fn move_to(
     id: IdeaId,
     stage: String,
 ) -> (u16, String, reqwest::header::HeaderMap) {
-    post(
-        t,
-        who,
-        &format!("/w/{slug}/ideas/{id}/stage"),
-        &[("csrf", &who.csrf), ("stage", &stage), ("back", "board")],
-        false,
-    )
-    .await
+    move_with(t, who, slug, id, &stage, &[]).await
+}
+
+/// [`move_to`] with the board's view (`sort`, `tag`, `col`, `page`) the card's form carries.
+async fn move_with(
+    t: &TestApp,
+    who: &ideaweave_testkit::Session,
+    slug: &str,
+    id: IdeaId,
+    stage: &str,
+    view: &[(&str, &str)],
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut form = vec![
+        ("csrf", who.csrf.as_str()),
+        ("stage", stage),
+        ("back", "board"),
+    ];
+    form.extend_from_slice(view);
+    post(t, who, &format!("/w/{slug}/ideas/{id}/stage"), &form, false).await
 }
 
 async fn stage_of(t: &TestApp, who: &ideaweave_testkit::Person, slug: &str, id: IdeaId) -> String {
@@ -214,20 +225,18 @@ async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
     // The move returns to that same view, at the card.
     let sent = second.to_string();
     let first_text = first.to_string();
-    let (st, _, h) = post(
+    let (st, _, h) = move_with(
         &t,
         &moderator,
-        &format!("/w/{slug}/ideas/{id}/stage"),
+        &slug,
+        id,
+        &sent,
         &[
-            ("csrf", &moderator.csrf),
-            ("stage", &sent),
-            ("back", "board"),
             ("sort", "newest"),
             ("tag", "grün_dach"),
             ("col", &first_text),
             ("page", "2"),
         ],
-        false,
     )
     .await;
     assert_eq!(st, 303);
@@ -241,20 +250,18 @@ async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
 
     // A view that cannot be read (a forged form) falls back to the plain board, and never
     // leads elsewhere.
-    let (st, _, h) = post(
+    let (st, _, h) = move_with(
         &t,
         &moderator,
-        &format!("/w/{slug}/ideas/{id}/stage"),
+        &slug,
+        id,
+        &first_text,
         &[
-            ("csrf", &moderator.csrf),
-            ("stage", &first_text),
-            ("back", "board"),
             ("sort", "//evil.example"),
             ("col", "https://evil.example/"),
             ("page", "x"),
             ("tag", "  "),
         ],
-        false,
     )
     .await;
     assert_eq!(st, 303);
@@ -263,17 +270,13 @@ async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
         format!("/w/{slug}/discussions/{d}?view=board&sort=top#card-{id}")
     );
     // A tag is always sent on encoded, whatever it holds; one longer than any tag is dropped.
-    let (st, _, h) = post(
+    let (st, _, h) = move_with(
         &t,
         &moderator,
-        &format!("/w/{slug}/ideas/{id}/stage"),
-        &[
-            ("csrf", &moderator.csrf),
-            ("stage", &sent),
-            ("back", "board"),
-            ("tag", "a&sort=x#y\r\nX: 1\""),
-        ],
-        false,
+        &slug,
+        id,
+        &sent,
+        &[("tag", "a&sort=x#y\r\nX: 1\"")],
     )
     .await;
     assert_eq!(st, 303);
@@ -284,19 +287,7 @@ async fn col_01_a_move_on_the_board_keeps_its_order_filter_and_column_page() {
         )
     );
     let long = "t".repeat(65);
-    let (_, _, h) = post(
-        &t,
-        &moderator,
-        &format!("/w/{slug}/ideas/{id}/stage"),
-        &[
-            ("csrf", &moderator.csrf),
-            ("stage", &first_text),
-            ("back", "board"),
-            ("tag", &long),
-        ],
-        false,
-    )
-    .await;
+    let (_, _, h) = move_with(&t, &moderator, &slug, id, &first_text, &[("tag", &long)]).await;
     assert!(!h["location"].to_str().unwrap().contains("tag="));
 
     // A column that is not one of this board's (another workspace's stage) is not carried on.

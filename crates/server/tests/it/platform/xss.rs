@@ -176,6 +176,17 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
     let w = t.workspace("xss").await;
     let admin = person(&t, &w, "admin", Role::Admin).await;
     let owner = w.as_member(&w.owner);
+    let admin_member = t
+        .app
+        .enter(
+            &t.app
+                .authenticate(&Credential::Session(admin.cookie.clone()))
+                .await
+                .unwrap(),
+            "xss",
+        )
+        .await
+        .unwrap();
     let mut accepted = 0;
     let mut pages = vec![
         "/".to_owned(),
@@ -223,17 +234,6 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
             scope: ideaweave_domain::TokenScope::Read,
             expires_in_days: None,
         };
-        let admin_member = t
-            .app
-            .enter(
-                &t.app
-                    .authenticate(&Credential::Session(admin.cookie.clone()))
-                    .await
-                    .unwrap(),
-                "xss",
-            )
-            .await
-            .unwrap();
         accepted += t.app.create_token(&admin_member, token).await.is_ok() as usize;
     }
     let criteria: Vec<_> = t
@@ -311,17 +311,6 @@ async fn sec_01_xss_corpus_in_every_text_field_never_reaches_a_page_as_markup() 
             .unwrap();
         // The edit form of a comment of the admin who fetches the pages, the payload in its
         // field, and the delete confirmation of the owner's.
-        let admin_member = t
-            .app
-            .enter(
-                &t.app
-                    .authenticate(&Credential::Session(admin.cookie.clone()))
-                    .await
-                    .unwrap(),
-                "xss",
-            )
-            .await
-            .unwrap();
         let own = t
             .app
             .create_comment(

@@ -419,7 +419,7 @@ impl<'a> BoardView<'a> {
     /// The view a card's form sent back (anything unreadable falls back to the plain board).
     fn from_form(f: &'a Fields) -> Self {
         Self {
-            sort: sort_name(f.get("sort")),
+            sort: idea_order(f.get("sort")).1,
             // Longer than any tag: a forged form would only make the address long.
             tag: f
                 .get("tag")
@@ -448,12 +448,12 @@ impl<'a> BoardView<'a> {
     }
 }
 
-/// The name of an idea order as links carry it; anything else is the default, top voted.
-fn sort_name(sent: Option<&str>) -> &'static str {
+/// An idea order and its name as links carry it; anything else is the default, top voted.
+fn idea_order(sent: Option<&str>) -> (IdeaSort, &'static str) {
     match sent {
-        Some("newest") => "newest",
-        Some("trending") => "trending",
-        _ => "top",
+        Some("newest") => (IdeaSort::Newest, "newest"),
+        Some("trending") => (IdeaSort::Trending, "trending"),
+        _ => (IdeaSort::Top, "top"),
     }
 }
 
@@ -470,12 +470,7 @@ async fn discussion_page(
     let w = w.at("home");
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let d = s.app.discussion(&w.m, id).await.or_page(&w.c)?;
-    let sort_name = sort_name(q.sort.as_deref());
-    let sort = match sort_name {
-        "newest" => IdeaSort::Newest,
-        "trending" => IdeaSort::Trending,
-        _ => IdeaSort::Top,
-    };
+    let (sort, sort_name) = idea_order(q.sort.as_deref());
     let stage: Option<StageId> = q
         .stage
         .as_deref()
