@@ -31,6 +31,14 @@ pub use content::notifications::{
     DIGEST_AFTER, DigestRound, EXCERPT_CHARS, NotificationPreference, NotificationSettings,
 };
 pub use content::profiles::{ProfileComment, ProfileView};
+pub use content::search::api::{
+    SearchHitView, SearchOrder, SearchPage, SearchQuery, TextPiece, pieces,
+};
+pub use content::search::indexer::{IndexingRound, SEARCH_BATCH, SearchStatus};
+pub use content::search::{
+    DEFAULT_SEARCH_LIMIT, Highlighted, MAX_SEARCH_LIMIT, SearchHit, SearchInput, SearchKind,
+    SearchResults, SearchSort, parse_query,
+};
 pub use content::views::*;
 pub use error::{AppError, AppResult, Cause, Internal, OrInternal, WaitUnit, rounded_wait};
 pub use ideaweave_audit::{ProofFile, Verified, VerifierKey};
@@ -128,6 +136,8 @@ pub struct AppSettings {
     /// Where the audit log's anchor is kept, outside the database (AUD-01): the latest signed
     /// checkpoint and from which index on entries carry a MAC. `None` (unit tests) keeps none.
     pub audit_anchor_file: Option<std::path::PathBuf>,
+    /// The most bytes of search indexes a node keeps open in memory (`search.cache_mb`).
+    pub search_cache_bytes: usize,
 }
 
 /// The application: the store, the file store, the clock and the settings.
@@ -142,6 +152,8 @@ pub struct App {
     webauthn: Arc<std::sync::OnceLock<Result<webauthn_rs::Webauthn, String>>>,
     /// OpenID providers' discovery documents read in the last minutes.
     discovery: Arc<identity::sso::DiscoveryCache>,
+    /// The search indexes this node holds open (COL-05).
+    search: Arc<content::search::sealed_index::SearchIndexes>,
 }
 
 impl App {
@@ -157,10 +169,13 @@ impl App {
             store,
             files,
             clock,
-            settings: Arc::new(settings),
             keyring,
             webauthn: Arc::default(),
             discovery: Arc::default(),
+            search: Arc::new(content::search::sealed_index::SearchIndexes::new(
+                settings.search_cache_bytes,
+            )),
+            settings: Arc::new(settings),
         }
     }
 

@@ -341,6 +341,16 @@ async fn apply(
     }
     plan.applied = true;
     // The rows are committed: what follows is recorded, not undone, when it fails.
+    // The stored search indexes are of another time than the rows now (COL-05): rebuilt from
+    // the rows, and searched by no one until then.
+    let forgotten = async {
+        let mut tx = live.begin().await?;
+        tx.forget_search_manifests(workspace).await?;
+        tx.commit().await
+    };
+    if let Err(e) = forgotten.await {
+        tracing::error!(error = %e, "could not set the search indexes to be rebuilt after the restore");
+    }
     if let Err(e) = app.keyring().reload_audit_mac_key(live, app.now_ms()).await {
         tracing::error!(error = %e, "could not reload the audit log's key after the restore");
     }

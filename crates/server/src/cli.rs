@@ -89,6 +89,9 @@ enum Command {
     /// The tamper-evident audit log: verify, checkpoints, proofs, events, witness.
     #[command(subcommand)]
     Audit(crate::audit_cli::AuditCommand),
+    /// Search indexes: rebuild from the database, show queue depth, lag and sizes (COL-05).
+    #[command(subcommand)]
+    Search(crate::search_cli::SearchCommand),
     /// Encrypted, verified backups (BAK-01…05): take one now, list, verify.
     #[command(subcommand)]
     Backup(crate::backup_cli::BackupCommand),
@@ -522,6 +525,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::spawn_audit_checkpoints(app.clone(), crate::AUDIT_CHECKPOINT_EVERY);
             crate::spawn_retention(app.clone(), crate::RETENTION_EVERY);
             crate::spawn_export_jobs(app.clone(), std::time::Duration::from_secs(2));
+            crate::spawn_search_indexing(app.clone(), crate::SEARCH_INDEX_EVERY);
             if let Some(b) = &config.backup {
                 crate::backup_cli::spawn_backups(
                     app.clone(),
@@ -915,6 +919,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(c) => crate::audit_cli::run(c).await,
+        Command::Search(c) => crate::search_cli::run(c).await,
         Command::Backup(cmd) => crate::backup_cli::run(cmd).await,
         Command::Restore(args) => crate::backup_cli::restore(args).await,
         Command::Export(ExportCommand::Workspace {
@@ -1008,7 +1013,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// A progress bar of records done, on standard error (hidden when it is not a terminal).
-fn progress_bar(what: &str) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(

@@ -72,6 +72,14 @@ struct RawConfig {
     backup: RawBackup,
     #[serde(default)]
     pages: RawPages,
+    #[serde(default)]
+    search: RawSearch,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    cache_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -272,6 +280,8 @@ pub struct Config {
     pub instance_activity_days: u32,
     /// Days between a workspace's deletion request and its destruction (LIF-02).
     pub termination_grace_days: u32,
+    /// The most bytes of search indexes a node keeps open in memory (COL-05).
+    pub search_cache_bytes: usize,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log_filter: String,
     /// Where the master key comes from.
@@ -655,6 +665,18 @@ pub mod settings {
         }),
         secret: false,
     };
+    /// `search.cache_mb`.
+    pub const SEARCH_CACHE_MB: Setting = Setting {
+        name: "search.cache_mb",
+        default: "`256`",
+        help: "mebibytes of workspaces' search indexes a node keeps open in memory; the least recently used are closed beyond it and reopened from their sealed files when searched (`docs/search.md`)",
+        number: Some(Number {
+            default: Some(256),
+            min: 8,
+            max: 65_536,
+        }),
+        secret: false,
+    };
     /// `termination.grace_days`.
     pub const TERMINATION_GRACE_DAYS: Setting = Setting {
         name: "termination.grace_days",
@@ -916,6 +938,7 @@ pub const OPTIONS: &[Setting] = &[
     settings::INVITATIONS_TTL_HOURS,
     settings::RETENTION_INSTANCE_ACTIVITY_DAYS,
     settings::TERMINATION_GRACE_DAYS,
+    settings::SEARCH_CACHE_MB,
     settings::LOG_FILTER,
     settings::KEYS_MASTER_KEY_FILE,
     settings::KEYS_MASTER_KEY_ENV,
@@ -1234,6 +1257,7 @@ impl Config {
             mail_enabled: self.mail.is_some(),
             geoip: self.geoip.clone(),
             audit_anchor_file: Some(self.data_dir.join(ideaweave_app::AUDIT_ANCHOR_FILE)),
+            search_cache_bytes: self.search_cache_bytes,
         }
     }
 
@@ -1426,6 +1450,8 @@ impl Config {
             as u32;
         let termination_grace_days =
             settings::TERMINATION_GRACE_DAYS.number(raw.termination.grace_days)? as u32;
+        let search_cache_bytes =
+            settings::SEARCH_CACHE_MB.number(raw.search.cache_mb)? as usize * 1024 * 1024;
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
@@ -1498,6 +1524,7 @@ impl Config {
             invitation_ttl: Duration::from_secs(invitation_hours * 3600),
             instance_activity_days,
             termination_grace_days,
+            search_cache_bytes,
             log_filter,
             master_key,
         };

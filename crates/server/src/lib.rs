@@ -37,6 +37,7 @@ pub mod cli;
 pub mod config;
 mod http_server;
 pub mod mail;
+mod search_cli;
 
 use std::sync::Arc;
 
@@ -383,6 +384,29 @@ pub fn spawn_retention(app: App, every: std::time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(reminders = n, "request desk reminders queued"),
                 Err(e) => tracing::error!(error = %e, "could not send request desk reminders"),
+            }
+        }
+    });
+}
+
+/// How often a node looks for search changes to index (COL-05): readers on every node see a
+/// commit within this and the freshness check (a few seconds).
+pub const SEARCH_INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Indexes queued search changes every `every`. Every node runs this; one node at a time
+/// writes each workspace's index (a lease in the database).
+pub fn spawn_search_indexing(app: App, every: std::time::Duration) {
+    let writer = ideaweave_backup::this_holder();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match app.run_search_indexing(&writer).await {
+                Ok(r) if r == ideaweave_app::IndexingRound::default() => {}
+                Ok(r) if r.failed > 0 => tracing::warn!(round = ?r, "search indexing"),
+                Ok(r) => tracing::debug!(round = ?r, "search indexing"),
+                Err(e) => tracing::error!(error = %e, "could not run search indexing"),
             }
         }
     });

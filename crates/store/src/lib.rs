@@ -55,6 +55,10 @@ pub use content::history::CommentRevisionRow;
 pub use content::inbox::{Followed, InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::profiles::{AuthoredComment, AuthoredIdea};
+pub use content::search::{
+    QueuedChange, SearchCommentRow, SearchCommit, SearchDiscussionRow, SearchFileRow,
+    SearchIdeaRow, SearchIndexRow, SearchLinkRow, SearchMemberRow, SearchSpaceRow, SearchStatusRow,
+};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use identity::email_change::EmailChangeRow;
 pub use identity::instance::NewUser;
@@ -98,6 +102,7 @@ pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
         ("content::history", content::history::sql::ALL),
         ("content::inbox", content::inbox::sql::ALL),
         ("content::notifications", content::notifications::sql::ALL),
+        ("content::search", content::search::sql::ALL),
         ("identity::email_change", identity::email_change::sql::ALL),
         ("identity::instance", identity::instance::sql::ALL),
         ("identity", identity::sql::ALL),

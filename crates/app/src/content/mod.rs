@@ -10,5 +10,6 @@ pub(crate) mod mentions;
 pub(crate) mod notifications;
 pub(crate) mod preview;
 pub(crate) mod profiles;
+pub(crate) mod search;
 pub(crate) mod spaces;
 pub(crate) mod views;

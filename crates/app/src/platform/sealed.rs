@@ -75,6 +75,9 @@ pub(crate) mod column {
     pub(crate) const PRIVACY_REQUESTS_RESOLUTION: Column =
         Column::new("privacy_requests", "resolution");
     pub(crate) const RATING_CRITERIA_NAME: Column = Column::new("rating_criteria", "name");
+    /// A search index file (stored in the file store, not in the table).
+    pub(crate) const SEARCH_INDEXES_FILE: Column = Column::new("search_indexes", "file");
+    pub(crate) const SEARCH_INDEXES_MANIFEST: Column = Column::new("search_indexes", "manifest");
     pub(crate) const SESSIONS_CLIENT: Column = Column::new("sessions", "client");
     pub(crate) const SESSIONS_SSO_LOGOUT: Column = Column::new("sessions", "sso_logout");
     pub(crate) const SPACES_DESCRIPTION: Column = Column::new("spaces", "description");

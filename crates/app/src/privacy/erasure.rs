@@ -27,7 +27,7 @@ use crate::{App, AppError, AppResult, Member, Principal, parse_role};
 /// The handlers of an erasure from one workspace, in the order they run: rows that belong to
 /// the person first, then files, contributions and references, then the membership; the audit
 /// event before the data key its pseudonym is derived from is shredded.
-pub(crate) const WORKSPACE_STEPS: [H; 24] = [
+pub(crate) const WORKSPACE_STEPS: [H; 25] = [
     H::Exports,
     H::SsoIdentities,
     H::WorkspaceDeletion,
@@ -50,6 +50,7 @@ pub(crate) const WORKSPACE_STEPS: [H; 24] = [
     H::Merges,
     H::SupportGrants,
     H::Memberships,
+    H::SearchIndex,
     H::AuditPseudonyms,
     H::DataKey,
 ];
@@ -720,6 +721,12 @@ impl App {
             }
             H::DataKey => {
                 e.report.key_shredded = self.keyring.shred_subject(tx, ws, person, now).await?;
+            }
+            H::SearchIndex => {
+                // The membership's trigger queued it too; this says so where erasure is read.
+                tx.workspace(ws)
+                    .queue_member_for_search(person.0, now / 1000)
+                    .await?;
             }
             H::Account
             | H::Sessions

@@ -115,6 +115,11 @@ pub async fn reapply_erasures(
         }
     }
     if done.changed_anything() {
+        // The stored search indexes may hold what was erased again (COL-05): none is searched
+        // until it is rebuilt from the database as it now is.
+        let mut tx = store.begin().await?;
+        tx.forget_search_manifests(None).await?;
+        tx.commit().await?;
         tracing::warn!(
             deleted_workspaces = done.deleted_workspaces.len(),
             erased_people = done.erased_people,

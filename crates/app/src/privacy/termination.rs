@@ -303,6 +303,7 @@ impl App {
                 },
             )
             .await?;
+        let search_objects = self.search_objects_of(&mut tx, ws).await;
         tx.workspace(ws).delete_all_rows().await?;
         self.keyring.shred_workspace(&mut tx, ws, now).await?;
         let facts = CertificateFacts {
@@ -327,6 +328,8 @@ impl App {
             .await?;
         tx.commit().await?;
         self.keyring.forget_workspace(ws);
+        self.forget_search_index(ws);
+        self.delete_objects(&search_objects).await;
         for id in &objects {
             for key in attachment_objects(&format!("{}/{id}", ws.0)) {
                 if let Err(e) = self.files.delete(&key).await {

@@ -27,6 +27,10 @@ impl App {
             keyring: self.keyring.clone(),
             webauthn: self.webauthn.clone(),
             discovery: self.discovery.clone(),
+            // A copy opens its own indexes: its generations are not this instance's.
+            search: std::sync::Arc::new(crate::content::search::sealed_index::SearchIndexes::new(
+                self.settings.search_cache_bytes,
+            )),
         }
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod notifications;
 pub(crate) mod profiles;
+pub(crate) mod search;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
 use std::sync::LazyLock;

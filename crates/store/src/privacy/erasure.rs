@@ -102,6 +102,10 @@ pub enum ErasureHandler {
     /// Audit entries and pseudonyms: kept (the log is append-only) but pseudonymous; the
     /// pseudonym is derived from, and its mapping sealed with, keys that are shredded.
     AuditPseudonyms,
+    /// The search index: the person's member entry is queued for removal (and, under purge,
+    /// their contributions' entries, through the triggers of the rows the other steps delete);
+    /// the indexer removes them and rewrites the index's segments without them (COL-05).
+    SearchIndex,
 }
 
 /// One table of the schema as erasure sees it.
@@ -654,6 +658,32 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
             "deletion_requested_at",
             "deletion_due_at",
             "deletion_reminders",
+            "search_language",
+        ],
+    ),
+    // A queued member entry names the person until the indexer removes their entry from the
+    // search index, within seconds; the index's files are rewritten without it.
+    table(
+        "search_queue",
+        Some(H::SearchIndex),
+        &["item_id"],
+        &["workspace_id", "kind", "queued_at", "changes"],
+    ),
+    table(
+        "search_indexes",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "generation",
+            "manifest",
+            "documents",
+            "sealed_bytes",
+            "committed_at",
+            "rebuild",
+            "writer",
+            "lease_until",
+            "last_error",
         ],
     ),
     table(

@@ -1,0 +1,477 @@
+//! The indexer: drains each workspace's queue of changes into its index, one writer per
+//! workspace across nodes (a lease in the database), and rebuilds an index from the database
+//! when it has none, is asked to, or cannot be opened (COL-05).
+//!
+//! A batch is read, applied in memory, its new files sealed and stored, and then one
+//! transaction records the new manifest and takes exactly the changes it read off the queue.
+//! A node killed anywhere before that transaction leaves the queue as it was, and the next
+//! batch (on any node, once the lease ran out) does the work again; documents are replaced by
+//! kind and id, so doing it twice leaves one of each.
+
+use std::sync::Arc;
+
+use ideaweave_domain::WorkspaceId;
+use ideaweave_search::{Change, Kind, Language, WorkspaceIndex};
+use ideaweave_store::{QueuedChange, SearchCommit};
+
+use super::sealed_index::{Manifest, OpenIndex};
+use crate::{App, AppError, AppResult, OrInternal};
+
+/// Changes per batch.
+pub const SEARCH_BATCH: i64 = 500;
+/// Items read from the database per statement during a rebuild.
+const REBUILD_PAGE: i64 = 1_000;
+/// How long a writer's lease lasts; renewed at every batch.
+const LEASE_MS: i64 = 120_000;
+/// Workspaces looked at per round.
+const WORKSPACES_PER_ROUND: i64 = 100;
+
+/// What one round of indexing did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IndexingRound {
+    /// Workspaces whose index took changes.
+    pub workspaces: u64,
+    /// Changes indexed.
+    pub changes: u64,
+    /// Indexes rebuilt from the database.
+    pub rebuilt: u64,
+    /// Workspaces another node was writing.
+    pub busy: u64,
+    /// Workspaces whose indexing failed (logged, and shown by `search status`).
+    pub failed: u64,
+}
+
+/// What indexing one workspace did.
+enum Outcome {
+    Indexed { changes: u64, rebuilt: bool },
+    Busy,
+    Gone,
+}
+
+/// A rebuild's progress: items done, items in all.
+pub type RebuildProgress<'a> = &'a mut (dyn FnMut(u64, u64) + Send);
+
+impl App {
+    /// Indexes the queued changes of every workspace that has some, and rebuilds the indexes
+    /// that need it. `writer` names this node (`host:pid`) in the leases.
+    #[tracing::instrument(skip_all)]
+    pub async fn run_search_indexing(&self, writer: &str) -> AppResult<IndexingRound> {
+        let due = {
+            let mut tx = self.store.read().await?;
+            tx.search_workspaces_due(WORKSPACES_PER_ROUND).await?
+        };
+        let mut round = IndexingRound::default();
+        for ws in due {
+            let ws = WorkspaceId(ws);
+            match self
+                .index_workspace(ws, writer, false, &mut |_, _| {})
+                .await
+            {
+                Ok(Outcome::Indexed { changes, rebuilt }) => {
+                    round.workspaces += 1;
+                    round.changes += changes;
+                    round.rebuilt += u64::from(rebuilt);
+                }
+                Ok(Outcome::Busy) => round.busy += 1,
+                Ok(Outcome::Gone) => {}
+                Err(e) => {
+                    round.failed += 1;
+                    tracing::error!(workspace = %ws, error = %e, "could not index a workspace");
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    /// Rebuilds the index of `ws` from the database now (`ideaweave search reindex`),
+    /// reporting progress. Fails if another node holds the writer's lease.
+    #[tracing::instrument(skip_all)]
+    pub async fn rebuild_search_index(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        progress: RebuildProgress<'_>,
+    ) -> AppResult<u64> {
+        match self.index_workspace(ws, writer, true, progress).await? {
+            Outcome::Indexed { changes, .. } => Ok(changes),
+            Outcome::Busy => Err(AppError::Conflict(
+                "another node is writing this workspace's search index; try again in a few minutes"
+                    .into(),
+            )),
+            Outcome::Gone => Err(AppError::NotFound("workspace")),
+        }
+    }
+
+    async fn index_workspace(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        force_rebuild: bool,
+        progress: RebuildProgress<'_>,
+    ) -> AppResult<Outcome> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx.workspace_exists(ws.0).await? {
+            // Deleted: its key is gone, so its stored files open for nobody; forget the rest.
+            tx.forget_search_of(ws.0).await?;
+            tx.commit().await?;
+            self.search.cache.forget(ws);
+            return Ok(Outcome::Gone);
+        }
+        if !tx
+            .workspace(ws)
+            .claim_search_writer(writer, now, now + LEASE_MS)
+            .await?
+        {
+            return Ok(Outcome::Busy);
+        }
+        tx.commit().await?;
+        let result = self
+            .index_claimed(ws, writer, force_rebuild, progress)
+            .await;
+        let mut tx = self.store.begin().await?;
+        let mut repo = tx.workspace(ws);
+        repo.release_search_writer(writer).await?;
+        if let Err(e) = &result {
+            repo.record_search_error(Some(&e.to_string())).await?;
+        }
+        tx.commit().await?;
+        result
+    }
+
+    async fn index_claimed(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        force_rebuild: bool,
+        progress: RebuildProgress<'_>,
+    ) -> AppResult<Outcome> {
+        let state = {
+            let mut tx = self.store.read().await?;
+            tx.workspace(ws).search_index().await?
+        };
+        let language: Language = state.language.parse().unwrap_or_default();
+        let open = match (&state.manifest, state.rebuild || force_rebuild) {
+            (Some(sealed), false) => {
+                let mut tx = self.store.read().await?;
+                match self.load_index(&mut tx, ws, state.generation, sealed).await {
+                    Ok(Some(open)) if open.index.language() == language => Some(open),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(workspace = %ws, error = %e, "a stored search index could not be opened; rebuilding it");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let Some(open) = open else {
+            let previous = match &state.manifest {
+                Some(sealed) => {
+                    let mut tx = self.store.read().await?;
+                    self.read_manifest(&mut tx, ws, sealed)
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default()
+                }
+                None => Manifest::default(),
+            };
+            let changes = self
+                .rebuild(ws, writer, state.generation, language, previous, progress)
+                .await?;
+            return Ok(Outcome::Indexed {
+                changes,
+                rebuilt: true,
+            });
+        };
+        let mut open = Arc::new(open);
+        let mut indexed = 0;
+        loop {
+            let queued = {
+                let mut tx = self.store.read().await?;
+                tx.workspace(ws).search_queue(SEARCH_BATCH).await?
+            };
+            if queued.is_empty() {
+                break;
+            }
+            let mut changes = Vec::with_capacity(queued.len());
+            {
+                let mut tx = self.store.read().await?;
+                for q in &queued {
+                    let Ok(kind) = q.kind.parse::<Kind>() else {
+                        continue;
+                    };
+                    changes.push(self.queued_document(&mut tx, ws, kind, q.item_id).await?);
+                }
+            }
+            let index = open.index.clone();
+            tokio::task::spawn_blocking(move || index.apply(false, changes))
+                .await
+                .or_internal("indexing a batch")?
+                .or_internal("indexing a batch")?;
+            open = self.commit_index(ws, writer, &open, false, &queued).await?;
+            indexed += queued.len() as u64;
+            if (queued.len() as i64) < SEARCH_BATCH {
+                break;
+            }
+        }
+        Ok(Outcome::Indexed {
+            changes: indexed,
+            rebuilt: false,
+        })
+    }
+
+    /// Builds a new index of `ws` from everything in the database.
+    async fn rebuild(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        generation: i64,
+        language: Language,
+        previous: Manifest,
+        progress: RebuildProgress<'_>,
+    ) -> AppResult<u64> {
+        // What is queued now is contained in what is read below; what is queued later stays.
+        let (snapshot, total) = {
+            let mut tx = self.store.read().await?;
+            let mut repo = tx.workspace(ws);
+            (
+                repo.search_queue(i64::MAX).await?,
+                repo.search_item_count().await?,
+            )
+        };
+        let index =
+            Arc::new(WorkspaceIndex::create(language).or_internal("creating a search index")?);
+        let mut done = 0u64;
+        progress(done, total);
+        for kind in Kind::ALL {
+            let mut after = uuid::Uuid::nil();
+            loop {
+                let mut tx = self.store.read().await?;
+                let (changes, last) = self.rebuild_page(&mut tx, ws, kind, after).await?;
+                drop(tx);
+                let n = changes.len() as u64;
+                if n > 0 {
+                    let index = index.clone();
+                    tokio::task::spawn_blocking(move || index.apply(false, changes))
+                        .await
+                        .or_internal("rebuilding a search index")?
+                        .or_internal("rebuilding a search index")?;
+                }
+                done += n;
+                progress(done, total.max(done));
+                self.renew_search_lease(ws, writer).await?;
+                match last {
+                    Some(id) if n as i64 == REBUILD_PAGE => after = id,
+                    _ => break,
+                }
+            }
+        }
+        let open = Arc::new(OpenIndex {
+            index,
+            manifest: previous,
+            generation,
+        });
+        self.commit_index(ws, writer, &open, true, &snapshot)
+            .await?;
+        Ok(done)
+    }
+
+    /// Keeps the writer's lease through a long rebuild; fails if another node took it.
+    async fn renew_search_lease(&self, ws: WorkspaceId, writer: &str) -> AppResult<()> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let held = tx
+            .workspace(ws)
+            .claim_search_writer(writer, now, now + LEASE_MS)
+            .await?;
+        tx.commit().await?;
+        if held {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "another node took over this workspace's search index".into(),
+            ))
+        }
+    }
+
+    /// One page of a kind's items after `after`, as changes, and the last id read.
+    async fn rebuild_page(
+        &self,
+        tx: &mut ideaweave_store::Tx,
+        ws: WorkspaceId,
+        kind: Kind,
+        after: uuid::Uuid,
+    ) -> AppResult<(Vec<Change>, Option<uuid::Uuid>)> {
+        let mut out = Vec::new();
+        let last;
+        macro_rules! page {
+            ($read:ident, $doc:ident, $id:ident) => {{
+                let rows = tx.workspace(ws).$read(after, REBUILD_PAGE).await?;
+                last = rows.last().map(|r| r.$id);
+                for r in rows {
+                    out.push(self.$doc(tx, ws, r).await?);
+                }
+            }};
+        }
+        match kind {
+            Kind::Idea => page!(search_ideas, idea_document, id),
+            Kind::Comment => page!(search_comments, comment_document, id),
+            Kind::Discussion => page!(search_discussions, discussion_document, id),
+            Kind::Space => page!(search_spaces, space_document, id),
+            Kind::Link => page!(search_links, link_document, id),
+            Kind::File => page!(search_files, file_document, id),
+            Kind::Member => {
+                let rows = tx.workspace(ws).search_members(after, REBUILD_PAGE).await?;
+                last = rows.last().map(|r| r.user_id);
+                for r in rows {
+                    out.push(self.member_document(tx, r).await?);
+                }
+            }
+        }
+        // A rebuild starts empty: removals of unreadable items are nothing to do.
+        out.retain(|c| matches!(c, Change::Put(_)));
+        Ok((out, last))
+    }
+
+    /// Stores the index's new files and records the commit, taking `done` off the queue.
+    /// Returns the index as now committed. If another writer took over meanwhile, nothing is
+    /// recorded, the files written are deleted, the cached index is dropped and the work is
+    /// left to the queue.
+    async fn commit_index(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        open: &Arc<OpenIndex>,
+        rebuilt: bool,
+        done: &[QueuedChange],
+    ) -> AppResult<Arc<OpenIndex>> {
+        let now = self.now();
+        let key = {
+            let mut tx = self.store.begin().await?;
+            let key = self
+                .keyring
+                .data_key(&mut tx.workspace(ws), None, now)
+                .await?;
+            tx.commit().await?;
+            key
+        };
+        let (manifest, stale) = self
+            .store_index(ws, &key, &open.index, &open.manifest)
+            .await?;
+        let sealed = Self::seal_manifest(&key, ws, &manifest)?;
+        let commit = SearchCommit {
+            writer,
+            from_generation: open.generation,
+            manifest: &sealed,
+            documents: i64::try_from(open.index.doc_count()).unwrap_or(i64::MAX),
+            sealed_bytes: i64::try_from(manifest.sealed_bytes()).unwrap_or(i64::MAX),
+            now,
+            rebuilt,
+        };
+        let mut tx = self.store.begin().await?;
+        let mut repo = tx.workspace(ws);
+        let recorded = repo.record_search_commit(&commit, done).await?;
+        if recorded {
+            repo.claim_search_writer(writer, now, now + LEASE_MS)
+                .await?;
+        }
+        tx.commit().await?;
+        if !recorded {
+            let written: Vec<String> = manifest
+                .files
+                .iter()
+                .filter(|f| !open.manifest.files.iter().any(|p| p.name == f.name))
+                .map(|f| super::sealed_index::object_key(ws, &f.name))
+                .collect();
+            self.delete_objects(&written).await;
+            self.search.cache.forget(ws);
+            return Err(AppError::Conflict(
+                "another node took over this workspace's search index".into(),
+            ));
+        }
+        self.delete_objects(&stale).await;
+        let committed = Arc::new(OpenIndex {
+            index: open.index.clone(),
+            manifest,
+            generation: open.generation + 1,
+        });
+        self.search.cache.put(ws, committed.clone(), self.now());
+        Ok(committed)
+    }
+}
+
+/// One workspace's search figures, for `ideaweave search status` (no content, no names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchStatus {
+    pub workspace: uuid::Uuid,
+    /// `None` for a workspace that no longer exists (its leftovers are cleaned up next round).
+    pub slug: Option<String>,
+    /// Changes waiting.
+    pub queued: u64,
+    /// Seconds the oldest waiting change has waited.
+    pub lag_secs: Option<i64>,
+    /// Commits so far (0: never built).
+    pub generation: i64,
+    pub documents: u64,
+    /// Bytes of sealed index files stored.
+    pub sealed_bytes: u64,
+    /// Unix milliseconds of the last commit.
+    pub committed_at: Option<i64>,
+    /// Waiting for a rebuild.
+    pub rebuild: bool,
+    /// The node writing it now.
+    pub writer: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl App {
+    /// Every workspace's search figures.
+    #[tracing::instrument(skip_all)]
+    pub async fn search_status(&self) -> AppResult<Vec<SearchStatus>> {
+        let now_secs = self.now() / 1000;
+        let now = self.now();
+        let rows = self.store.read().await?.search_status().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SearchStatus {
+                workspace: r.workspace_id,
+                slug: r.slug,
+                queued: u64::try_from(r.queued).unwrap_or(0),
+                lag_secs: r.oldest_queued_at.map(|t| (now_secs - t).max(0)),
+                generation: r.generation.unwrap_or(0),
+                documents: r.documents.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                sealed_bytes: r
+                    .sealed_bytes
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                committed_at: r.committed_at,
+                rebuild: r.rebuild.unwrap_or(true),
+                writer: r.writer.filter(|_| r.lease_until.is_some_and(|t| t > now)),
+                last_error: r.last_error,
+            })
+            .collect())
+    }
+
+    /// The workspace of `slug`, for the command line.
+    pub async fn workspace_id_of(&self, slug: &str) -> AppResult<WorkspaceId> {
+        self.store
+            .read()
+            .await?
+            .workspace_by_slug(slug)
+            .await?
+            .map(|w| w.id)
+            .ok_or(AppError::NotFound("workspace"))
+    }
+
+    /// Every workspace's id and slug, for the command line.
+    pub async fn workspace_slugs(&self) -> AppResult<Vec<(WorkspaceId, String)>> {
+        let rows = self.store.read().await?.search_status().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.slug.map(|s| (WorkspaceId(r.workspace_id), s)))
+            .collect())
+    }
+}
