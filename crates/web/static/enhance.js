@@ -12,6 +12,8 @@
 //   card's own stage form (a select and a Move button, the way by keyboard and without script)
 //   is sent with that column's stage, and htmx swaps the board in place. A refused move says
 //   why above the board (`#board-problem`) and puts the card's select back.
+// - "/" anywhere but in a field puts the cursor in the search box (the page's own on the search
+//   page, the workspace bar's elsewhere), as `aria-keyshortcuts` announces.
 // - The browser's time zone is kept in a cookie `tz`, so pages show times in it (a zone chosen
 //   in the account wins; without script, the instance's default zone applies). It takes effect
 //   from the next page: reloading this one could send a form again.
@@ -254,5 +256,18 @@
   document.body.addEventListener('htmx:sendError', (e) => {
     const form = moveForm(e);
     if (form && problem) refused(form, problem.dataset.offline);
+  });
+})();
+
+(() => {
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    const t = e.target;
+    if (t instanceof HTMLElement && (t.isContentEditable || t.closest('input, textarea, select'))) return;
+    const box = document.getElementById('s-q') || document.getElementById('ws-search');
+    if (!box) return;
+    e.preventDefault();
+    box.focus();
+    box.select();
   });
 })();

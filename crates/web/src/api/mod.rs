@@ -32,7 +32,11 @@ use crate::AppState;
     ),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
-    components(schemas(crate::error::ErrorBody, ideaweave_domain::paging::IdeaSort))
+    components(schemas(
+        crate::error::ErrorBody,
+        ideaweave_domain::paging::IdeaSort,
+        ideaweave_app::SearchOrder
+    ))
 )]
 struct ApiDoc;
 
@@ -155,6 +159,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(content::inbox::inbox))
         .routes(routes!(content::inbox::read_one))
         .routes(routes!(content::inbox::read_all))
+        .routes(routes!(content::search::search))
         .routes(routes!(content::inbox::activity))
         .routes(routes!(content::inbox::activity_seen))
         .routes(routes!(

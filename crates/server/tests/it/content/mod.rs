@@ -14,6 +14,7 @@ pub(crate) mod notifications;
 pub(crate) mod onboarding;
 pub(crate) mod pages;
 pub(crate) mod preview;
+pub(crate) mod search;
 pub(crate) mod tags;
 pub(crate) mod times;
 use std::collections::HashSet;

@@ -323,6 +323,7 @@ async fn acc_01_route_catalogue_covers_every_openapi_operation() {
         }
     }
     let normalise = |p: &str| -> String {
+        let p = p.split('?').next().unwrap_or(p);
         p.split('/')
             .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
             .collect::<Vec<_>>()

@@ -378,6 +378,15 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     r(
+        "search",
+        "GET",
+        "/workspaces/{slug}/search?q=idea",
+        N,
+        200,
+        All,
+        false,
+    ),
+    r(
         "activity",
         "GET",
         "/workspaces/{slug}/me/activity",

@@ -5,4 +5,5 @@ pub mod files;
 pub mod ideas;
 pub mod inbox;
 pub mod notifications;
+pub mod search;
 pub mod spaces;

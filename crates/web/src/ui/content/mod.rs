@@ -33,6 +33,7 @@ pub(crate) mod inbox;
 mod manage;
 mod mentions;
 mod preview;
+mod search;
 
 use comments::{EditDraft, Opened, THREAD_COMMENTS, Thread};
 
@@ -62,6 +63,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/w/{slug}/ideas/{idea_id}/delete",
             get(delete_idea_page).post(delete_idea),
         )
+        .route("/w/{slug}/search", get(search::search_page))
         .route("/w/{slug}/activity", get(activity::activity_page))
         .route("/w/{slug}/activity/seen", post(activity::mark_seen))
         .route("/w/{slug}/notifications", get(inbox::notifications_page))
