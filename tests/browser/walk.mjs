@@ -1008,6 +1008,81 @@ async function matrixPath() {
   }
 }
 
+/** Search (COL-05): "/" to the bar's box, results with the matched words marked, typing that
+ * updates the results in place with the focus kept, a refusal said in place and at the field
+ * (in German too), narrowing by kind, and the same without JavaScript. */
+async function searchPath() {
+  const { context, page } = await signedIn(member);
+  // The demo is indexed in the background once the server starts: wait for it.
+  let ready = false;
+  for (let i = 0; i < 60 && !ready; i += 1) {
+    await page.goto(`${base}/w/demo/search?q=meeting`);
+    ready = (await page.locator('#results mark').count()) > 0;
+    if (!ready) await page.waitForTimeout(1000);
+  }
+  check('search: the demo workspace is indexed', ready, 'no results after a minute');
+  await page.goto(`${base}/w/demo`);
+  await page.keyboard.press('/');
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  check('search: "/" puts the cursor in the search box', focused === 'ws-search', `focused ${focused}`);
+  await page.keyboard.type('meeting');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await checkPage(page, 'search-results', null);
+  await checkDark(page, 'search-results');
+  await shoot(page, 'search-results');
+  const marked = await page.locator('#results mark').first().innerText();
+  check('search: the matched words are marked', /meeting/i.test(marked), marked);
+  // Narrowed to discussions by the count beside "Discussion".
+  const facet = page.locator('.facets a').filter({ hasText: 'Discussion' });
+  if (await facet.count()) {
+    await Promise.all([page.waitForNavigation(), facet.first().click()]);
+    const kinds = await page.$$eval('#results .results .badge', (bs) => [...new Set(bs.map((b) => b.textContent.trim()))]);
+    check('search: a facet narrows the results to its kind', kinds.length === 1 && kinds[0] === 'Discussion', kinds.join(','));
+  } else {
+    fail('search: a facet narrows the results to its kind', 'no Discussion facet');
+  }
+  // Typing: the results follow, the field keeps the focus and what was typed.
+  await page.goto(`${base}/w/demo/search`);
+  await page.focus('#s-q');
+  await page.keyboard.type('carb', { delay: 40 });
+  let followed = false;
+  for (let i = 0; i < 40 && !followed; i += 1) {
+    await page.waitForTimeout(150);
+    followed = /carbon/i.test(await page.locator('#results').innerText());
+  }
+  check('search: results follow the typing (the last word is a prefix)', followed, await page.locator('#results').innerText());
+  const stillThere = await page.evaluate(() => document.activeElement && document.activeElement.id === 's-q' && document.activeElement.value === 'carb');
+  check('search: the field keeps the focus and the text while results change', stillThere, 'focus or text lost');
+  check('search: the address follows the query', page.url().includes('q=carb'), page.url());
+  await page.fill('#s-q', '"carbon');
+  let refused = false;
+  for (let i = 0; i < 40 && !refused; i += 1) {
+    await page.waitForTimeout(150);
+    refused = (await page.locator('#results .alert').count()) > 0;
+  }
+  check('search: a malformed query is said in place while typing', refused, await page.locator('#results').innerText());
+  await page.goto(`${base}/w/demo/search?q=%22carbon`);
+  const atField = await page.locator('#s-q-error').innerText().catch(() => '');
+  check('search: a malformed query is said at its field', atField.includes('quotation'), atField);
+  await checkPage(page, 'search-refused', null);
+  await context.close();
+  // Without JavaScript: the same form and results.
+  const plain = await signedIn(member, false);
+  await plain.page.goto(`${base}/w/demo`);
+  await plain.page.fill('#ws-search', 'carbon');
+  await Promise.all([plain.page.waitForNavigation(), plain.page.press('#ws-search', 'Enter')]);
+  check('search without JavaScript: results', (await plain.page.locator('#results mark').count()) > 0, plain.page.url());
+  await plain.context.close();
+  // In German, the refusal too.
+  const de = await signedIn(member, true, 'de-DE');
+  await de.page.goto(`${base}/w/demo/search?q=%22carbon`);
+  const german = await de.page.locator('#s-q-error').innerText().catch(() => '');
+  check('search in German: the refusal is German', german.includes('Anführungszeichen'), german);
+  await de.page.goto(`${base}/w/demo/search?q=carbon`);
+  await shoot(de.page, 'search-results-de');
+  await de.context.close();
+}
+
 async function germanPath() {
   const en = catalogue('en');
   const de = catalogue('de');
@@ -1301,7 +1376,7 @@ try {
     await context.close();
   }
   // Each path on its own: one that throws is reported and the others still run.
-  for (const walkPath of [newMemberPath, everydayPath, adminPath, twoFactorPath, passkeyPath, ssoPath, samlPath, longWordsPath, germanPath, matrixPath]) {
+  for (const walkPath of [newMemberPath, everydayPath, searchPath, adminPath, twoFactorPath, passkeyPath, ssoPath, samlPath, longWordsPath, germanPath, matrixPath]) {
     try {
       await walkPath();
     } catch (e) {

@@ -32,7 +32,8 @@ pub use content::notifications::{
 };
 pub use content::profiles::{ProfileComment, ProfileView};
 pub use content::search::api::{
-    SearchHitView, SearchOrder, SearchPage, SearchQuery, TextPiece, pieces,
+    SearchHitView, SearchLanguage, SearchOrder, SearchPage, SearchQuery, SearchSettings, TextPiece,
+    pieces,
 };
 pub use content::search::indexer::{IndexingRound, SEARCH_BATCH, SearchStatus};
 pub use content::search::{

@@ -250,13 +250,37 @@ pub fn render(markdown: &str) -> String {
 
 /// A plain-text excerpt of at most `max_chars` characters, for lists.
 pub fn excerpt(markdown: &str, max_chars: usize) -> String {
+    let out = words(markdown, max_chars.saturating_mul(2).saturating_add(16));
+    if out.chars().count() > max_chars {
+        let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        out
+    }
+}
+
+/// The words of a Markdown text without its markup, whole: what search indexes and shows in
+/// its snippets.
+pub fn plain_text(markdown: &str) -> String {
+    words(markdown, usize::MAX)
+}
+
+/// The text of `markdown`'s words, single-spaced, read until about `enough` characters.
+fn words(markdown: &str, enough: usize) -> String {
     let mut out = String::new();
+    let mut chars = 0usize;
     for event in Parser::new(markdown) {
         match event {
-            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::Text(t) | Event::Code(t) => {
+                chars += t.chars().count();
+                out.push_str(&t);
+            }
             // Words of different lines, paragraphs or list items stay apart; the words of a
             // bold or linked phrase run on (`**by**` in "racks **by** the" is one word).
-            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::SoftBreak | Event::HardBreak => {
+                chars += 1;
+                out.push(' ');
+            }
             Event::End(tag)
                 if !matches!(
                     tag,
@@ -267,21 +291,16 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
                         | TagEnd::Image
                 ) =>
             {
-                out.push(' ')
+                chars += 1;
+                out.push(' ');
             }
             _ => {}
         }
-        if out.chars().count() > max_chars * 2 + 16 {
+        if chars > enough {
             break;
         }
     }
-    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    if out.chars().count() > max_chars {
-        let cut: String = out.chars().take(max_chars.saturating_sub(1)).collect();
-        format!("{}…", cut.trim_end())
-    } else {
-        out
-    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

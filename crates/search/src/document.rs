@@ -126,7 +126,7 @@ pub struct Document {
     pub author: Option<Uuid>,
     /// The idea's tags.
     pub tags: Vec<String>,
-    /// When it was made (seconds since the Unix epoch).
+    /// When it was made (Unix milliseconds).
     pub created_at: i64,
     /// The idea's score (up-votes minus down-votes); 0 for other kinds.
     pub votes: i64,

@@ -27,6 +27,10 @@ use crate::{Document, Kind, Language, SearchError, SearchResult};
 
 /// What one index writer may buffer before it writes a segment (tantivy's minimum is 15 MB).
 const WRITER_BUDGET_BYTES: usize = 20_000_000;
+/// More segments than this are merged, the smallest [`MERGE_AT_ONCE`] into one, so that
+/// searches read few segments and each document is rewritten a logarithmic number of times.
+const MAX_SEGMENTS: usize = 8;
+const MERGE_AT_ONCE: usize = 8;
 /// The longest snippet, in characters.
 const SNIPPET_CHARS: usize = 180;
 /// The longest highlighted title, in characters.
@@ -110,7 +114,7 @@ pub struct Request<'a> {
     pub author: Option<Uuid>,
     /// A tag, as written (compared without case).
     pub tag: Option<&'a str>,
-    /// Made at or after (seconds since the Unix epoch).
+    /// Made at or after (Unix milliseconds, as the documents' times are).
     pub from: Option<i64>,
     /// Made before.
     pub until: Option<i64>,
@@ -337,6 +341,9 @@ impl WorkspaceIndex {
         let _one_writer = self.writing.lock().map_err(|_| SearchError::Poisoned)?;
         let mut writer: IndexWriter<TantivyDocument> =
             self.index.writer_with_num_threads(1, WRITER_BUDGET_BYTES)?;
+        // Merges happen here, when asked for, never in the background: a background merge
+        // could take the segments an expunge is about to rewrite.
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         if clear {
             writer.delete_all_documents()?;
         }
@@ -358,18 +365,32 @@ impl WorkspaceIndex {
             }
         }
         writer.commit()?;
-        if done.removed > 0 || clear {
+        {
+            // Removed and replaced documents stay in their segment, marked deleted, until it is
+            // rewritten. A batch that removes rewrites every segment with such a document, so
+            // that what was removed (an erased person) leaves no trace; replacements alone
+            // rewrite a segment once a tenth of it is stale.
             let with_deletes: Vec<SegmentId> = self
                 .index
                 .searchable_segment_metas()?
                 .into_iter()
-                .filter(|m| m.num_deleted_docs() > 0)
+                .filter(|m| {
+                    let stale = m.num_deleted_docs();
+                    stale > 0 && (done.removed > 0 || clear || stale * 10 >= m.max_doc())
+                })
                 .map(|m| m.id())
                 .collect();
             if !with_deletes.is_empty() {
                 writer.merge(&with_deletes).wait()?;
                 done.expunged = true;
             }
+        }
+        let mut metas = self.index.searchable_segment_metas()?;
+        if metas.len() > MAX_SEGMENTS {
+            metas.sort_by_key(|m| m.num_docs());
+            let smallest: Vec<SegmentId> =
+                metas.iter().take(MERGE_AT_ONCE).map(|m| m.id()).collect();
+            writer.merge(&smallest).wait()?;
         }
         writer.wait_merging_threads()?;
         self.reader.reload()?;

@@ -104,7 +104,7 @@ impl ParsedQuery {
                 clause,
             }) = tokens.last_mut()
             && let Clause::Word(w) = clause
-            && w.chars().count() >= MIN_PREFIX_CHARS
+            && w.chars().filter(|c| c.is_alphanumeric()).count() >= MIN_PREFIX_CHARS
         {
             *clause = Clause::Prefix(std::mem::take(w));
         }
@@ -280,6 +280,12 @@ mod tests {
         assert_eq!(q.groups[1], vec![Clause::Word("ener".into())]);
         let q = ParsedQuery::parse("green e", true).unwrap();
         assert_eq!(q.groups[1], vec![Clause::Word("e".into())]);
+        let q = ParsedQuery::parse("green e-", true).unwrap();
+        assert_eq!(
+            q.groups[1],
+            vec![Clause::Word("e-".into())],
+            "letters are counted"
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub use content::inbox::{Followed, InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::profiles::{AuthoredComment, AuthoredIdea};
 pub use content::search::{
-    QueuedChange, SearchCommentRow, SearchCommit, SearchDiscussionRow, SearchFileRow,
+    LiveItem, QueuedChange, SearchCommentRow, SearchCommit, SearchDiscussionRow, SearchFileRow,
     SearchIdeaRow, SearchIndexRow, SearchLinkRow, SearchMemberRow, SearchSpaceRow, SearchStatusRow,
 };
 pub use content::{IdeaQuery, NewAttachment, NewIdea};

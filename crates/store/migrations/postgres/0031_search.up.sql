@@ -25,9 +25,22 @@ CREATE TABLE search_indexes (
     sealed_bytes BIGINT NOT NULL DEFAULT 0,
     committed_at BIGINT,
     rebuild BOOLEAN NOT NULL DEFAULT TRUE,
+    -- Rebuilds asked for so far: a rebuild clears `rebuild` only if none was asked for while
+    -- it ran.
+    rebuild_asks BIGINT NOT NULL DEFAULT 0,
+    -- The sealed manifest a restore or a replayed erasure set aside: its files are deleted by
+    -- the next rebuild.
+    forgotten BYTEA,
+    -- Stored objects no manifest needs (JSON: [[key, generation], …]): files superseded by a
+    -- commit, and files a writer was about to store when it stopped. Deleted once they are a
+    -- commit old, so that a node still opening the previous generation finds its files.
+    garbage TEXT NOT NULL DEFAULT '[]',
     writer TEXT,
     lease_until BIGINT,
-    last_error TEXT
+    last_error TEXT,
+    -- Failed attempts in a row, and when the next may start (back-off).
+    failures BIGINT NOT NULL DEFAULT 0,
+    retry_at BIGINT
 );
 
 -- The language whose word forms the workspace's search understands.
@@ -101,7 +114,7 @@ CREATE TRIGGER search_discussions_insert AFTER INSERT ON discussions FOR EACH RO
 CREATE TRIGGER search_discussions_update AFTER UPDATE OF title, description, kind, created_by ON discussions FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('discussion');
 CREATE TRIGGER search_discussions_delete AFTER DELETE ON discussions FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('discussion');
 CREATE TRIGGER search_spaces_insert AFTER INSERT ON spaces FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('space');
-CREATE TRIGGER search_spaces_update AFTER UPDATE OF name, description ON spaces FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('space');
+CREATE TRIGGER search_spaces_update AFTER UPDATE OF name, description, created_by ON spaces FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('space');
 CREATE TRIGGER search_spaces_delete AFTER DELETE ON spaces FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('space');
 CREATE TRIGGER search_links_insert AFTER INSERT ON links FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('link');
 CREATE TRIGGER search_links_update AFTER UPDATE OF url, title, idea_id, created_by ON links FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('link');
@@ -109,6 +122,22 @@ CREATE TRIGGER search_links_delete AFTER DELETE ON links FOR EACH ROW EXECUTE FU
 CREATE TRIGGER search_attachments_insert AFTER INSERT ON attachments FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('file');
 CREATE TRIGGER search_attachments_update AFTER UPDATE OF idea_id, filename ON attachments FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('file');
 CREATE TRIGGER search_attachments_delete AFTER DELETE ON attachments FOR EACH ROW EXECUTE FUNCTION search_enqueue_row('file');
+-- A comment deleted or restored hides or shows its links and files.
+CREATE FUNCTION search_enqueue_comment_children() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
+    SELECT workspace_id, 'link', id, EXTRACT(EPOCH FROM now())::BIGINT
+    FROM links WHERE workspace_id = NEW.workspace_id AND comment_id = NEW.id
+    ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
+    INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
+    SELECT workspace_id, 'file', id, EXTRACT(EPOCH FROM now())::BIGINT
+    FROM attachments WHERE workspace_id = NEW.workspace_id AND comment_id = NEW.id
+    ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER search_comments_children AFTER UPDATE OF deleted_at ON comments FOR EACH ROW
+    WHEN (OLD.deleted_at IS DISTINCT FROM NEW.deleted_at) EXECUTE FUNCTION search_enqueue_comment_children();
 CREATE TRIGGER search_ideas_children AFTER UPDATE OF deleted_at ON ideas FOR EACH ROW
     WHEN (OLD.deleted_at IS DISTINCT FROM NEW.deleted_at) EXECUTE FUNCTION search_enqueue_idea_children();
 CREATE TRIGGER search_memberships_insert AFTER INSERT ON memberships FOR EACH ROW EXECUTE FUNCTION search_enqueue_member();

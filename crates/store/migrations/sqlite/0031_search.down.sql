@@ -2,6 +2,7 @@ DROP TRIGGER search_users_name;
 DROP TRIGGER search_memberships_delete;
 DROP TRIGGER search_memberships_insert;
 DROP TRIGGER search_ideas_children;
+DROP TRIGGER search_comments_children;
 DROP TRIGGER search_attachments_delete;
 DROP TRIGGER search_attachments_update;
 DROP TRIGGER search_attachments_insert;

@@ -25,9 +25,22 @@ CREATE TABLE search_indexes (
     sealed_bytes BIGINT NOT NULL DEFAULT 0,
     committed_at BIGINT,
     rebuild BOOLEAN NOT NULL DEFAULT TRUE,
+    -- Rebuilds asked for so far: a rebuild clears `rebuild` only if none was asked for while
+    -- it ran.
+    rebuild_asks BIGINT NOT NULL DEFAULT 0,
+    -- The sealed manifest a restore or a replayed erasure set aside: its files are deleted by
+    -- the next rebuild.
+    forgotten BLOB,
+    -- Stored objects no manifest needs (JSON: [[key, generation], …]): files superseded by a
+    -- commit, and files a writer was about to store when it stopped. Deleted once they are a
+    -- commit old, so that a node still opening the previous generation finds its files.
+    garbage TEXT NOT NULL DEFAULT '[]',
     writer TEXT,
     lease_until BIGINT,
-    last_error TEXT
+    last_error TEXT,
+    -- Failed attempts in a row, and when the next may start (back-off).
+    failures BIGINT NOT NULL DEFAULT 0,
+    retry_at BIGINT
 );
 
 -- The language whose word forms the workspace's search understands.
@@ -84,7 +97,7 @@ CREATE TRIGGER search_spaces_insert AFTER INSERT ON spaces BEGIN
     VALUES (NEW.workspace_id, 'space', NEW.id, CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
 END;
-CREATE TRIGGER search_spaces_update AFTER UPDATE OF name, description ON spaces BEGIN
+CREATE TRIGGER search_spaces_update AFTER UPDATE OF name, description, created_by ON spaces BEGIN
     INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
     VALUES (NEW.workspace_id, 'space', NEW.id, CAST(strftime('%s', 'now') AS INTEGER))
     ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
@@ -135,6 +148,16 @@ CREATE TRIGGER search_ideas_children AFTER UPDATE OF deleted_at ON ideas
     ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
     INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
     SELECT workspace_id, 'file', id, CAST(strftime('%s', 'now') AS INTEGER) FROM attachments WHERE workspace_id = NEW.workspace_id AND idea_id = NEW.id
+    ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
+END;
+-- A comment deleted or restored hides or shows its links and files.
+CREATE TRIGGER search_comments_children AFTER UPDATE OF deleted_at ON comments
+    WHEN OLD.deleted_at IS NOT NEW.deleted_at BEGIN
+    INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
+    SELECT workspace_id, 'link', id, CAST(strftime('%s', 'now') AS INTEGER) FROM links WHERE workspace_id = NEW.workspace_id AND comment_id = NEW.id
+    ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
+    INSERT INTO search_queue (workspace_id, kind, item_id, queued_at)
+    SELECT workspace_id, 'file', id, CAST(strftime('%s', 'now') AS INTEGER) FROM attachments WHERE workspace_id = NEW.workspace_id AND comment_id = NEW.id
     ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1;
 END;
 -- Members are found by name.

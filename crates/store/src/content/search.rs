@@ -30,6 +30,14 @@ pub struct SearchIndexRow {
     pub rebuild: bool,
     /// The workspace's search language (`en`, `de`).
     pub language: String,
+    /// Rebuilds asked for so far (a rebuild records how many it answered).
+    pub rebuild_asks: i64,
+    /// The manifest a restore set aside, whose files the next rebuild deletes.
+    pub forgotten: Option<Vec<u8>>,
+    /// Objects to delete once a commit old (JSON `[[key, generation], …]`).
+    pub garbage: String,
+    /// Failed attempts in a row.
+    pub failures: i64,
 }
 
 /// One workspace's search figures, for `ideaweave search status`.
@@ -60,8 +68,11 @@ pub struct SearchCommit<'a> {
     pub documents: i64,
     pub sealed_bytes: i64,
     pub now: i64,
-    /// Whether this commit is a rebuild (which clears the rebuild flag).
-    pub rebuilt: bool,
+    /// For a rebuild: the rebuilds asked for when it started (the flag is cleared only if no
+    /// other was asked for since).
+    pub rebuilt: Option<i64>,
+    /// Objects to delete once a commit old, as they stand after this commit.
+    pub garbage: &'a str,
 }
 
 /// An idea, where it lives and its sealed text.
@@ -126,6 +137,8 @@ pub struct SearchLinkRow {
     pub created_by: Uuid,
     pub created_at: i64,
     pub idea_deleted_at: Option<i64>,
+    /// The comment it hangs on, deleted.
+    pub comment_deleted_at: Option<i64>,
 }
 
 /// An uploaded file, where it lives and its sealed name.
@@ -139,6 +152,18 @@ pub struct SearchFileRow {
     pub filename: Vec<u8>,
     pub created_at: i64,
     pub idea_deleted_at: Option<i64>,
+    /// The comment it hangs on, deleted.
+    pub comment_deleted_at: Option<i64>,
+}
+
+/// A found item as the database holds it now: whether it still exists for search and is
+/// deleted (checked before results are shown, so that nothing removed is shown even while
+/// the index lags).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LiveItem {
+    pub kind: String,
+    pub id: Uuid,
+    pub deleted: i64,
 }
 
 /// A member and their sealed name (former members, who lead to nobody, are not listed).
@@ -192,12 +217,29 @@ macro_rules! item_readers {
 impl Tx {
     /// Workspaces with work for the indexer: changes queued, a rebuild asked for, or no index
     /// yet (a workspace from before search existed), up to `limit`.
-    pub async fn search_workspaces_due(&mut self, limit: i64) -> StoreResult<Vec<Uuid>> {
+    /// Workspaces whose last attempt failed wait until their `retry_at`, and those another
+    /// writer than `writer` holds a running lease on are left to it.
+    pub async fn search_workspaces_due(
+        &mut self,
+        limit: i64,
+        now: i64,
+        writer: &str,
+    ) -> StoreResult<Vec<Uuid>> {
         Ok(on_conn!(self, |c| {
             sqlx::query_scalar(sql::WORKSPACES_DUE)
                 .bind(limit)
+                .bind(now)
+                .bind(writer)
                 .fetch_all(c)
                 .await?
+        }))
+    }
+
+    /// The generations of these workspaces' indexes (missing ones are gone), for a node to
+    /// drop copies that are out of date.
+    pub async fn search_generations(&mut self) -> StoreResult<Vec<(Uuid, i64)>> {
+        Ok(on_conn!(self, |c| {
+            sqlx::query_as(sql::GENERATIONS).fetch_all(c).await?
         }))
     }
 
@@ -216,6 +258,17 @@ impl Tx {
         on_conn!(self, |c| {
             sqlx::query(sql::FORGET_MANIFESTS)
                 .bind(workspace)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Gives up every search writer's lease `writer` holds (a node shutting down).
+    pub async fn release_search_writers(&mut self, writer: &str) -> StoreResult<()> {
+        on_conn!(self, |c| {
+            sqlx::query(sql::RELEASE_ALL_OF)
+                .bind(writer)
                 .execute(c)
                 .await?;
         });
@@ -335,6 +388,106 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
+    /// Records objects a writer is about to store (`garbage` as it will stand until the
+    /// commit takes them off): a writer that stops before its commit leaves them listed, to be
+    /// deleted. Returns false when `writer` no longer holds the lease.
+    pub async fn record_search_garbage(
+        &mut self,
+        writer: &str,
+        garbage: &str,
+    ) -> StoreResult<bool> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::RECORD_GARBAGE)
+                .bind(ws)
+                .bind(writer)
+                .bind(garbage)
+                .execute(c)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Which of these found items still exist, and whether each is deleted.
+    pub async fn live_search_items(
+        &mut self,
+        items: &[(&str, Uuid)],
+    ) -> StoreResult<Vec<LiveItem>> {
+        let mut parts = Vec::new();
+        let mut n = 1;
+        for kind in [
+            "idea",
+            "comment",
+            "discussion",
+            "space",
+            "link",
+            "file",
+            "member",
+        ] {
+            let ids: Vec<String> = items
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let list = ids.join(", ");
+            let select = match kind {
+                "idea" => format!(
+                    "SELECT 'idea' AS kind, i.id, CAST(CASE WHEN i.deleted_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS deleted FROM ideas i WHERE i.workspace_id = $1 AND i.id IN ({list})"
+                ),
+                "comment" => format!(
+                    "SELECT 'comment' AS kind, c.id, CAST(CASE WHEN c.deleted_at IS NULL AND i.deleted_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS deleted FROM comments c JOIN ideas i ON i.workspace_id = c.workspace_id AND i.id = c.idea_id WHERE c.workspace_id = $1 AND c.id IN ({list})"
+                ),
+                "discussion" => format!(
+                    "SELECT 'discussion' AS kind, d.id, CAST(0 AS BIGINT) AS deleted FROM discussions d WHERE d.workspace_id = $1 AND d.id IN ({list})"
+                ),
+                "space" => format!(
+                    "SELECT 'space' AS kind, s.id, CAST(0 AS BIGINT) AS deleted FROM spaces s WHERE s.workspace_id = $1 AND s.id IN ({list})"
+                ),
+                "link" => format!(
+                    "SELECT 'link' AS kind, l.id, CAST(CASE WHEN i.deleted_at IS NULL AND c.deleted_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS deleted FROM links l JOIN ideas i ON i.workspace_id = l.workspace_id AND i.id = l.idea_id LEFT JOIN comments c ON c.workspace_id = l.workspace_id AND c.id = l.comment_id WHERE l.workspace_id = $1 AND l.id IN ({list})"
+                ),
+                "file" => format!(
+                    "SELECT 'file' AS kind, a.id, CAST(CASE WHEN i.deleted_at IS NULL AND c.deleted_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS deleted FROM attachments a JOIN ideas i ON i.workspace_id = a.workspace_id AND i.id = a.idea_id LEFT JOIN comments c ON c.workspace_id = a.workspace_id AND c.id = a.comment_id WHERE a.workspace_id = $1 AND a.id IN ({list})"
+                ),
+                _ => format!(
+                    "SELECT 'member' AS kind, m.user_id AS id, CAST(0 AS BIGINT) AS deleted FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND u.former_member_of IS NULL AND m.user_id IN ({list})"
+                ),
+            };
+            parts.push(select);
+        }
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = parts.join(" UNION ALL ");
+        let ws = self.ws;
+        let mut ordered: Vec<Uuid> = Vec::new();
+        for kind in [
+            "idea",
+            "comment",
+            "discussion",
+            "space",
+            "link",
+            "file",
+            "member",
+        ] {
+            ordered.extend(items.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id));
+        }
+        Ok(on_conn!(self.tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(ws);
+            for id in &ordered {
+                q = q.bind(*id);
+            }
+            q.fetch_all(c).await?
+        }))
+    }
+
     /// Records a commit and deletes the changes it contains (those not changed again since
     /// they were read). Returns false, changing nothing, when `c.writer` no longer holds the
     /// lease or another writer committed since `c.from_generation`: the caller discards its
@@ -354,7 +507,9 @@ impl WorkspaceRepo<'_> {
                 .bind(commit.documents)
                 .bind(commit.sealed_bytes)
                 .bind(commit.now)
-                .bind(commit.rebuilt)
+                .bind(commit.rebuilt.is_some())
+                .bind(commit.rebuilt.unwrap_or(0))
+                .bind(commit.garbage)
                 .execute(&mut *c)
                 .await?
                 .rows_affected()
@@ -374,13 +529,28 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// Records why the last batch failed (shown by `search status`).
-    pub async fn record_search_error(&mut self, error: Option<&str>) -> StoreResult<()> {
+    /// Records why the last attempt failed (shown by `search status`) and when the next may
+    /// start.
+    pub async fn record_search_error(&mut self, error: &str, retry_at: i64) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, |c| {
             sqlx::query(sql::RECORD_ERROR)
                 .bind(ws)
                 .bind(error)
+                .bind(retry_at)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records that objects listed as garbage were deleted (or are listed anew).
+    pub async fn set_search_garbage(&mut self, garbage: &str) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::SET_GARBAGE)
+                .bind(ws)
+                .bind(garbage)
                 .execute(c)
                 .await?;
         });
@@ -511,10 +681,15 @@ impl WorkspaceRepo<'_> {
 pub(crate) mod sql {
     pub(crate) const WORKSPACES_DUE: &str = "SELECT workspace_id FROM (\
         SELECT DISTINCT workspace_id FROM search_queue \
-        UNION SELECT workspace_id FROM search_indexes WHERE rebuild \
+        UNION SELECT workspace_id FROM search_indexes WHERE rebuild OR garbage <> '[]' \
         UNION SELECT w.id AS workspace_id FROM workspaces w WHERE NOT EXISTS \
         (SELECT 1 FROM search_indexes s WHERE s.workspace_id = w.id)) due \
+        WHERE NOT EXISTS (SELECT 1 FROM search_indexes s WHERE s.workspace_id = due.workspace_id \
+        AND ((s.retry_at IS NOT NULL AND s.retry_at > $2) \
+        OR (s.writer IS NOT NULL AND s.writer <> $3 AND s.lease_until > $2 \
+        AND NOT EXISTS (SELECT 1 FROM node_leases n WHERE n.holder = s.writer AND n.lease_until < $2)))) \
         ORDER BY workspace_id LIMIT $1";
+    pub(crate) const GENERATIONS: &str = "SELECT workspace_id, generation FROM search_indexes";
     pub(crate) const STATUS: &str = "SELECT x.workspace_id, w.slug, \
         (SELECT COUNT(*) FROM search_queue q WHERE q.workspace_id = x.workspace_id) AS queued, \
         (SELECT MIN(q.queued_at) FROM search_queue q WHERE q.workspace_id = x.workspace_id) AS oldest_queued_at, \
@@ -525,6 +700,7 @@ pub(crate) mod sql {
         LEFT JOIN search_indexes s ON s.workspace_id = x.workspace_id \
         ORDER BY w.slug, x.workspace_id";
     pub(crate) const FORGET_MANIFESTS: &str = "UPDATE search_indexes SET rebuild = TRUE, \
+        rebuild_asks = rebuild_asks + 1, forgotten = COALESCE(manifest, forgotten), \
         manifest = NULL, generation = generation + 1, documents = 0, sealed_bytes = 0 \
         WHERE $1 IS NULL OR workspace_id = $1";
     pub(crate) const FORGET_QUEUE: &str = "DELETE FROM search_queue WHERE workspace_id = $1";
@@ -533,7 +709,9 @@ pub(crate) mod sql {
     pub(crate) const ENSURE_INDEX: &str = "INSERT INTO search_indexes (workspace_id) VALUES ($1) \
         ON CONFLICT (workspace_id) DO NOTHING";
     pub(crate) const INDEX: &str = "SELECT COALESCE(s.generation, 0) AS generation, s.manifest, \
-        COALESCE(s.rebuild, TRUE) AS rebuild, w.search_language AS language \
+        COALESCE(s.rebuild, TRUE) AS rebuild, w.search_language AS language, \
+        COALESCE(s.rebuild_asks, 0) AS rebuild_asks, s.forgotten, COALESCE(s.garbage, '[]') AS garbage, \
+        COALESCE(s.failures, 0) AS failures \
         FROM workspaces w LEFT JOIN search_indexes s ON s.workspace_id = w.id WHERE w.id = $1";
     pub(crate) const ITEM_COUNT: &str = "SELECT \
         (SELECT COUNT(*) FROM ideas WHERE workspace_id = $1) \
@@ -545,22 +723,34 @@ pub(crate) mod sql {
         + (SELECT COUNT(*) FROM memberships WHERE workspace_id = $1)";
     pub(crate) const GENERATION: &str =
         "SELECT generation FROM search_indexes WHERE workspace_id = $1";
+    /// A lease is free when it ran out, or when its holder is a node whose own lease ran out
+    /// (it stopped without saying so: a node killed mid-batch hands over within the node
+    /// lease, not the longer writer's lease).
     pub(crate) const CLAIM_WRITER: &str = "UPDATE search_indexes SET writer = $2, lease_until = $4 \
-        WHERE workspace_id = $1 AND (writer IS NULL OR writer = $2 OR lease_until < $3)";
+        WHERE workspace_id = $1 AND (writer IS NULL OR writer = $2 OR lease_until < $3 \
+        OR EXISTS (SELECT 1 FROM node_leases n WHERE n.holder = search_indexes.writer AND n.lease_until < $3))";
+    pub(crate) const RELEASE_ALL_OF: &str =
+        "UPDATE search_indexes SET writer = NULL, lease_until = NULL WHERE writer = $1";
     pub(crate) const RELEASE_WRITER: &str = "UPDATE search_indexes SET writer = NULL, lease_until = NULL \
         WHERE workspace_id = $1 AND writer = $2";
     pub(crate) const QUEUE: &str = "SELECT kind, item_id, changes FROM search_queue \
         WHERE workspace_id = $1 ORDER BY queued_at, kind, item_id LIMIT $2";
     pub(crate) const RECORD_COMMIT: &str = "UPDATE search_indexes SET generation = generation + 1, \
         manifest = $4, documents = $5, sealed_bytes = $6, committed_at = $7, last_error = NULL, \
-        rebuild = CASE WHEN $8 THEN FALSE ELSE rebuild END \
+        failures = 0, retry_at = NULL, garbage = $10, \
+        rebuild = CASE WHEN $8 AND rebuild_asks = $9 THEN FALSE ELSE rebuild END, \
+        forgotten = CASE WHEN $8 THEN NULL ELSE forgotten END \
         WHERE workspace_id = $1 AND writer = $2 AND generation = $3";
+    pub(crate) const RECORD_GARBAGE: &str =
+        "UPDATE search_indexes SET garbage = $3 WHERE workspace_id = $1 AND writer = $2";
+    pub(crate) const SET_GARBAGE: &str =
+        "UPDATE search_indexes SET garbage = $2 WHERE workspace_id = $1";
     pub(crate) const DELETE_QUEUED: &str = "DELETE FROM search_queue \
         WHERE workspace_id = $1 AND kind = $2 AND item_id = $3 AND changes = $4";
-    pub(crate) const RECORD_ERROR: &str =
-        "UPDATE search_indexes SET last_error = $2 WHERE workspace_id = $1";
-    pub(crate) const REQUEST_REBUILD: &str =
-        "UPDATE search_indexes SET rebuild = TRUE WHERE workspace_id = $1";
+    pub(crate) const RECORD_ERROR: &str = "UPDATE search_indexes SET last_error = $2, \
+        failures = failures + 1, retry_at = $3 WHERE workspace_id = $1";
+    pub(crate) const REQUEST_REBUILD: &str = "UPDATE search_indexes SET rebuild = TRUE, \
+        rebuild_asks = rebuild_asks + 1 WHERE workspace_id = $1";
     pub(crate) const SET_LANGUAGE: &str = "UPDATE workspaces SET search_language = $2 \
         WHERE id = $1 AND search_language <> $2";
     pub(crate) const LANGUAGE: &str = "SELECT search_language FROM workspaces WHERE id = $1";
@@ -605,8 +795,9 @@ pub(crate) mod sql {
         LINK,
         LINKS,
         "SELECT l.id, l.idea_id, i.discussion_id, d.space_id, l.url, l.title, l.created_by, \
-         l.created_at, i.deleted_at AS idea_deleted_at FROM links l \
-         JOIN ideas i ON i.workspace_id = l.workspace_id AND i.id = l.idea_id \
+         l.created_at, i.deleted_at AS idea_deleted_at, c.deleted_at AS comment_deleted_at \
+         FROM links l JOIN ideas i ON i.workspace_id = l.workspace_id AND i.id = l.idea_id \
+         LEFT JOIN comments c ON c.workspace_id = l.workspace_id AND c.id = l.comment_id \
          JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
          WHERE l.workspace_id = $1",
         "l.id"
@@ -615,8 +806,9 @@ pub(crate) mod sql {
         FILE,
         FILES,
         "SELECT a.id, a.idea_id, i.discussion_id, d.space_id, a.uploader_id, a.filename, \
-         a.created_at, i.deleted_at AS idea_deleted_at FROM attachments a \
-         JOIN ideas i ON i.workspace_id = a.workspace_id AND i.id = a.idea_id \
+         a.created_at, i.deleted_at AS idea_deleted_at, c.deleted_at AS comment_deleted_at \
+         FROM attachments a JOIN ideas i ON i.workspace_id = a.workspace_id AND i.id = a.idea_id \
+         LEFT JOIN comments c ON c.workspace_id = a.workspace_id AND c.id = a.comment_id \
          JOIN discussions d ON d.workspace_id = i.workspace_id AND d.id = i.discussion_id \
          WHERE a.workspace_id = $1",
         "a.id"
@@ -644,8 +836,12 @@ pub(crate) mod sql {
         ("GENERATION", GENERATION),
         ("CLAIM_WRITER", CLAIM_WRITER),
         ("RELEASE_WRITER", RELEASE_WRITER),
+        ("RELEASE_ALL_OF", RELEASE_ALL_OF),
         ("QUEUE", QUEUE),
         ("RECORD_COMMIT", RECORD_COMMIT),
+        ("RECORD_GARBAGE", RECORD_GARBAGE),
+        ("SET_GARBAGE", SET_GARBAGE),
+        ("GENERATIONS", GENERATIONS),
         ("DELETE_QUEUED", DELETE_QUEUED),
         ("RECORD_ERROR", RECORD_ERROR),
         ("REQUEST_REBUILD", REQUEST_REBUILD),

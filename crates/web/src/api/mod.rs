@@ -160,6 +160,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(content::inbox::read_one))
         .routes(routes!(content::inbox::read_all))
         .routes(routes!(content::search::search))
+        .routes(routes!(
+            content::search::get_search_settings,
+            content::search::set_search_settings
+        ))
         .routes(routes!(content::inbox::activity))
         .routes(routes!(content::inbox::activity_seen))
         .routes(routes!(

@@ -266,3 +266,77 @@ mod tests {
         assert_eq!(pieces(&h).len(), 1);
     }
 }
+
+/// The language whose word forms a workspace's search understands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchLanguage {
+    /// English: "ideas" finds "idea".
+    #[default]
+    En,
+    /// German: "Häuser" finds "Haus".
+    De,
+}
+
+impl SearchLanguage {
+    /// The name stored and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchLanguage::En => "en",
+            SearchLanguage::De => "de",
+        }
+    }
+}
+
+/// A workspace's search settings.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// en or de. Changing it rebuilds the index; searches use the old one until then.
+    pub language: SearchLanguage,
+}
+
+impl App {
+    /// The workspace's search settings (any member).
+    pub async fn search_settings(&self, m: &Member) -> AppResult<SearchSettings> {
+        m.allow(ideaweave_domain::policy::Action::ReadWorkspace)?;
+        let mut tx = self.store.read().await?;
+        let stored = tx.workspace(m.workspace).search_language().await?;
+        Ok(SearchSettings {
+            language: if stored == "de" {
+                SearchLanguage::De
+            } else {
+                SearchLanguage::En
+            },
+        })
+    }
+
+    /// Sets the workspace's search language (admins); the index is rebuilt in it.
+    #[tracing::instrument(skip_all, fields(workspace = %m.workspace.0))]
+    pub async fn set_search_settings(
+        &self,
+        m: &Member,
+        s: SearchSettings,
+    ) -> AppResult<SearchSettings> {
+        m.allow(ideaweave_domain::policy::Action::ManageSettings)?;
+        m.refuse_support()?;
+        let before = self.search_settings(m).await?.language;
+        if before == s.language {
+            return Ok(s);
+        }
+        let mut tx = self.store.begin().await?;
+        tx.workspace(m.workspace)
+            .set_search_language(s.language.as_str())
+            .await?;
+        self.audit_by(
+            &mut tx,
+            m,
+            crate::trust::audit::AuditAction::SettingsChanged,
+            crate::trust::audit::Target::Scope,
+            serde_json::json!({"search_language": {"from": before.as_str(), "to": s.language.as_str()}}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+}

@@ -1,12 +1,15 @@
 //! Opening what the database holds into the documents the index takes: each item's sealed
 //! text is opened with its key here, in memory, and nowhere else.
 //!
+//! Markdown is indexed as its words, without its markup, so that snippets read as text.
+//!
 //! What cannot be opened is not indexed: a key that was shredded (an erased person, a
 //! restored backup older than the erasure) means the item is gone for search too, and a value
 //! that fails its integrity check (someone altered the database) is left out with a warning
 //! instead of stopping the workspace's indexing.
 
 use ideaweave_crypto::Place;
+use ideaweave_domain::markdown::plain_text;
 use ideaweave_domain::{UserId, WorkspaceId};
 use ideaweave_search::{Change, Document, Kind};
 use ideaweave_store::{
@@ -108,7 +111,7 @@ impl App {
             votes: r.score,
             deleted: r.deleted_at.is_some(),
             title: summary.title,
-            body,
+            body: plain_text(&body),
         }))
     }
 
@@ -140,7 +143,7 @@ impl App {
                 votes: 0,
                 deleted: r.deleted_at.is_some() || r.idea_deleted_at.is_some(),
                 title: String::new(),
-                body,
+                body: plain_text(&body),
             })),
         }
     }
@@ -178,7 +181,7 @@ impl App {
                 votes: 0,
                 deleted: false,
                 title,
-                body,
+                body: plain_text(&body),
             }
         }))
     }
@@ -212,7 +215,7 @@ impl App {
             votes: 0,
             deleted: false,
             title,
-            body,
+            body: plain_text(&body),
         }))
     }
 
@@ -243,7 +246,7 @@ impl App {
             tags: Vec::new(),
             created_at: r.created_at,
             votes: 0,
-            deleted: r.idea_deleted_at.is_some(),
+            deleted: r.idea_deleted_at.is_some() || r.comment_deleted_at.is_some(),
             title,
             body,
         }))
@@ -275,7 +278,7 @@ impl App {
                 tags: Vec::new(),
                 created_at: r.created_at,
                 votes: 0,
-                deleted: r.idea_deleted_at.is_some(),
+                deleted: r.idea_deleted_at.is_some() || r.comment_deleted_at.is_some(),
                 title: name,
                 body: String::new(),
             })),

@@ -2,29 +2,34 @@
 //! workspace across nodes (a lease in the database), and rebuilds an index from the database
 //! when it has none, is asked to, or cannot be opened (COL-05).
 //!
-//! A batch is read, applied in memory, its new files sealed and stored, and then one
-//! transaction records the new manifest and takes exactly the changes it read off the queue.
-//! A node killed anywhere before that transaction leaves the queue as it was, and the next
-//! batch (on any node, once the lease ran out) does the work again; documents are replaced by
-//! kind and id, so doing it twice leaves one of each.
+//! A batch is read, applied in memory, its new files listed as garbage-until-committed, sealed
+//! and stored, and then one transaction records the new manifest and takes exactly the changes
+//! it read off the queue. A node killed anywhere before that transaction leaves the queue as
+//! it was, and the next batch (on any node, once the lease ran out) does the work again;
+//! documents are replaced by kind and id, so doing it twice leaves one of each. What a stopped
+//! writer stored is deleted as garbage by the next.
 
 use std::sync::Arc;
 
 use ideaweave_domain::WorkspaceId;
 use ideaweave_search::{Change, Kind, Language, WorkspaceIndex};
-use ideaweave_store::{QueuedChange, SearchCommit};
+use ideaweave_store::{QueuedChange, SearchCommit, SearchIndexRow};
 
-use super::sealed_index::{Manifest, OpenIndex};
+use super::sealed_index::{
+    GARBAGE_GRACE_MS, Garbage, Manifest, OpenIndex, garbage_json, parse_garbage, plan_files,
+};
 use crate::{App, AppError, AppResult, OrInternal};
 
 /// Changes per batch.
 pub const SEARCH_BATCH: i64 = 500;
 /// Items read from the database per statement during a rebuild.
 const REBUILD_PAGE: i64 = 1_000;
-/// How long a writer's lease lasts; renewed at every batch.
+/// How long a writer's lease lasts; renewed at every batch and rebuild page.
 const LEASE_MS: i64 = 120_000;
 /// Workspaces looked at per round.
 const WORKSPACES_PER_ROUND: i64 = 100;
+/// The longest wait before a failed workspace is tried again.
+const MAX_BACKOFF_MS: i64 = 300_000;
 
 /// What one round of indexing did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +42,7 @@ pub struct IndexingRound {
     pub rebuilt: u64,
     /// Workspaces another node was writing.
     pub busy: u64,
-    /// Workspaces whose indexing failed (logged, and shown by `search status`).
+    /// Workspaces whose indexing failed (logged, shown by `search status`, tried again later).
     pub failed: u64,
 }
 
@@ -51,14 +56,26 @@ enum Outcome {
 /// A rebuild's progress: items done, items in all.
 pub type RebuildProgress<'a> = &'a mut (dyn FnMut(u64, u64) + Send);
 
+/// The wait before the next attempt after `failures` failures in a row: 1 s, doubling, at most
+/// five minutes.
+fn backoff_ms(failures: i64) -> i64 {
+    let doublings = u32::try_from(failures.clamp(0, 20)).unwrap_or(20);
+    1_000i64
+        .saturating_mul(1i64 << doublings)
+        .min(MAX_BACKOFF_MS)
+}
+
 impl App {
-    /// Indexes the queued changes of every workspace that has some, and rebuilds the indexes
-    /// that need it. `writer` names this node (`host:pid`) in the leases.
+    /// Indexes the queued changes of every workspace that has some, rebuilds the indexes that
+    /// need it, and drops this node's copies of indexes that moved on or went. `writer` names
+    /// this node (`host:pid`) in the leases.
     #[tracing::instrument(skip_all)]
     pub async fn run_search_indexing(&self, writer: &str) -> AppResult<IndexingRound> {
+        self.sweep_search_cache().await?;
         let due = {
             let mut tx = self.store.read().await?;
-            tx.search_workspaces_due(WORKSPACES_PER_ROUND).await?
+            tx.search_workspaces_due(WORKSPACES_PER_ROUND, self.now(), writer)
+                .await?
         };
         let mut round = IndexingRound::default();
         for ws in due {
@@ -68,7 +85,9 @@ impl App {
                 .await
             {
                 Ok(Outcome::Indexed { changes, rebuilt }) => {
-                    round.workspaces += 1;
+                    if changes > 0 || rebuilt {
+                        round.workspaces += 1;
+                    }
                     round.changes += changes;
                     round.rebuilt += u64::from(rebuilt);
                 }
@@ -81,6 +100,29 @@ impl App {
             }
         }
         Ok(round)
+    }
+
+    /// Drops the copies this node holds of indexes another node committed anew, forgot or
+    /// deleted (with its workspace), so no plaintext index outlives its reason in memory.
+    async fn sweep_search_cache(&self) -> AppResult<()> {
+        let held = self.search.cache.held();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let now: std::collections::HashMap<uuid::Uuid, i64> = self
+            .store
+            .read()
+            .await?
+            .search_generations()
+            .await?
+            .into_iter()
+            .collect();
+        for (ws, generation) in held {
+            if now.get(&ws.0) != Some(&generation) {
+                self.search.cache.forget(ws);
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds the index of `ws` from the database now (`ideaweave search reindex`),
@@ -131,10 +173,12 @@ impl App {
             .await;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
-        repo.release_search_writer(writer).await?;
         if let Err(e) = &result {
-            repo.record_search_error(Some(&e.to_string())).await?;
+            let failures = repo.search_index().await.map(|s| s.failures).unwrap_or(0);
+            repo.record_search_error(&e.to_string(), self.now() + backoff_ms(failures))
+                .await?;
         }
+        repo.release_search_writer(writer).await?;
         tx.commit().await?;
         result
     }
@@ -150,42 +194,36 @@ impl App {
             let mut tx = self.store.read().await?;
             tx.workspace(ws).search_index().await?
         };
+        self.collect_garbage(ws, &state).await?;
         let language: Language = state.language.parse().unwrap_or_default();
         let open = match (&state.manifest, state.rebuild || force_rebuild) {
-            (Some(sealed), false) => {
-                let mut tx = self.store.read().await?;
-                match self.load_index(&mut tx, ws, state.generation, sealed).await {
-                    Ok(Some(open)) if open.index.language() == language => Some(open),
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::warn!(workspace = %ws, error = %e, "a stored search index could not be opened; rebuilding it");
-                        None
+            (Some(sealed), false) => match self.search.cache.get(ws) {
+                Some((open, _))
+                    if open.generation == state.generation && open.index.language() == language =>
+                {
+                    Some(open)
+                }
+                _ => {
+                    let mut tx = self.store.read().await?;
+                    match self.load_index(&mut tx, ws, state.generation, sealed).await {
+                        Ok(Some(open)) if open.index.language() == language => Some(Arc::new(open)),
+                        Ok(_) => None,
+                        Err(e) => {
+                            tracing::warn!(workspace = %ws, error = %e, "a stored search index could not be opened; rebuilding it");
+                            None
+                        }
                     }
                 }
-            }
+            },
             _ => None,
         };
-        let Some(open) = open else {
-            let previous = match &state.manifest {
-                Some(sealed) => {
-                    let mut tx = self.store.read().await?;
-                    self.read_manifest(&mut tx, ws, sealed)
-                        .await
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                }
-                None => Manifest::default(),
-            };
-            let changes = self
-                .rebuild(ws, writer, state.generation, language, previous, progress)
-                .await?;
+        let Some(mut open) = open else {
+            let changes = self.rebuild(ws, writer, &state, language, progress).await?;
             return Ok(Outcome::Indexed {
                 changes,
                 rebuilt: true,
             });
         };
-        let mut open = Arc::new(open);
         let mut indexed = 0;
         loop {
             let queued = {
@@ -206,11 +244,18 @@ impl App {
                 }
             }
             let index = open.index.clone();
-            tokio::task::spawn_blocking(move || index.apply(false, changes))
+            let applied = tokio::task::spawn_blocking(move || index.apply(false, changes))
                 .await
                 .or_internal("indexing a batch")?
-                .or_internal("indexing a batch")?;
-            open = self.commit_index(ws, writer, &open, false, &queued).await?;
+                .or_internal("indexing a batch");
+            if let Err(e) = applied {
+                // The copy in memory may hold part of the batch: open the committed one next.
+                self.search.cache.forget(ws);
+                return Err(e);
+            }
+            open = self
+                .commit_index(ws, writer, &open, None, Vec::new(), &queued)
+                .await?;
             indexed += queued.len() as u64;
             if (queued.len() as i64) < SEARCH_BATCH {
                 break;
@@ -227,9 +272,8 @@ impl App {
         &self,
         ws: WorkspaceId,
         writer: &str,
-        generation: i64,
+        state: &SearchIndexRow,
         language: Language,
-        previous: Manifest,
         progress: RebuildProgress<'_>,
     ) -> AppResult<u64> {
         // What is queued now is contained in what is read below; what is queued later stays.
@@ -241,6 +285,22 @@ impl App {
                 repo.search_item_count().await?,
             )
         };
+        // The files of the index this one replaces, and of one a restore set aside, go.
+        let mut previous = Manifest::default();
+        let mut retired = Vec::new();
+        {
+            let mut tx = self.store.read().await?;
+            if let Some(sealed) = &state.manifest
+                && let Ok(Some(m)) = self.read_manifest(&mut tx, ws, sealed).await
+            {
+                previous = m;
+            }
+            if let Some(sealed) = &state.forgotten
+                && let Ok(Some(m)) = self.read_manifest(&mut tx, ws, sealed).await
+            {
+                retired.extend(m.objects().map(str::to_owned));
+            }
+        }
         let index =
             Arc::new(WorkspaceIndex::create(language).or_internal("creating a search index")?);
         let mut done = 0u64;
@@ -249,32 +309,42 @@ impl App {
             let mut after = uuid::Uuid::nil();
             loop {
                 let mut tx = self.store.read().await?;
-                let (changes, last) = self.rebuild_page(&mut tx, ws, kind, after).await?;
+                let (changes, read, last) = self.rebuild_page(&mut tx, ws, kind, after).await?;
                 drop(tx);
-                let n = changes.len() as u64;
-                if n > 0 {
+                if !changes.is_empty() {
                     let index = index.clone();
                     tokio::task::spawn_blocking(move || index.apply(false, changes))
                         .await
                         .or_internal("rebuilding a search index")?
                         .or_internal("rebuilding a search index")?;
                 }
-                done += n;
+                done += read;
                 progress(done, total.max(done));
                 self.renew_search_lease(ws, writer).await?;
                 match last {
-                    Some(id) if n as i64 == REBUILD_PAGE => after = id,
+                    // A full page: there may be more (counted by rows read, not documents
+                    // kept: unreadable items are left out but still read).
+                    Some(id) if read == REBUILD_PAGE as u64 => after = id,
                     _ => break,
                 }
             }
         }
+        // Superseded files become garbage at the commit; the files of the previous manifest
+        // are named there as superseded.
         let open = Arc::new(OpenIndex {
             index,
             manifest: previous,
-            generation,
+            generation: state.generation,
         });
-        self.commit_index(ws, writer, &open, true, &snapshot)
-            .await?;
+        self.commit_index(
+            ws,
+            writer,
+            &open,
+            Some(state.rebuild_asks),
+            retired,
+            &snapshot,
+        )
+        .await?;
         Ok(done)
     }
 
@@ -287,28 +357,25 @@ impl App {
             .claim_search_writer(writer, now, now + LEASE_MS)
             .await?;
         tx.commit().await?;
-        if held {
-            Ok(())
-        } else {
-            Err(AppError::Conflict(
-                "another node took over this workspace's search index".into(),
-            ))
-        }
+        if held { Ok(()) } else { Err(lost_lease()) }
     }
 
-    /// One page of a kind's items after `after`, as changes, and the last id read.
+    /// One page of a kind's items after `after`, as documents; how many rows were read; and
+    /// the last id read.
     async fn rebuild_page(
         &self,
         tx: &mut ideaweave_store::Tx,
         ws: WorkspaceId,
         kind: Kind,
         after: uuid::Uuid,
-    ) -> AppResult<(Vec<Change>, Option<uuid::Uuid>)> {
+    ) -> AppResult<(Vec<Change>, u64, Option<uuid::Uuid>)> {
         let mut out = Vec::new();
         let last;
+        let read;
         macro_rules! page {
             ($read:ident, $doc:ident, $id:ident) => {{
                 let rows = tx.workspace(ws).$read(after, REBUILD_PAGE).await?;
+                read = rows.len() as u64;
                 last = rows.last().map(|r| r.$id);
                 for r in rows {
                     out.push(self.$doc(tx, ws, r).await?);
@@ -324,6 +391,7 @@ impl App {
             Kind::File => page!(search_files, file_document, id),
             Kind::Member => {
                 let rows = tx.workspace(ws).search_members(after, REBUILD_PAGE).await?;
+                read = rows.len() as u64;
                 last = rows.last().map(|r| r.user_id);
                 for r in rows {
                     out.push(self.member_document(tx, r).await?);
@@ -332,35 +400,90 @@ impl App {
         }
         // A rebuild starts empty: removals of unreadable items are nothing to do.
         out.retain(|c| matches!(c, Change::Put(_)));
-        Ok((out, last))
+        Ok((out, read, last))
+    }
+
+    /// Deletes the objects of `ws`'s garbage that are old enough, and lists the rest again.
+    /// Runs under the writer's lease.
+    async fn collect_garbage(&self, ws: WorkspaceId, state: &SearchIndexRow) -> AppResult<()> {
+        let garbage = parse_garbage(&state.garbage);
+        if garbage.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let (due, mut keep): (Garbage, Garbage) = garbage
+            .into_iter()
+            .partition(|(_, at)| now - at >= GARBAGE_GRACE_MS);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = due.into_iter().map(|(k, _)| k).collect();
+        let left = self.delete_objects(&keys).await;
+        keep.extend(left.into_iter().map(|k| (k, now)));
+        let mut tx = self.store.begin().await?;
+        tx.workspace(ws)
+            .set_search_garbage(&garbage_json(&keep))
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Stores the index's new files and records the commit, taking `done` off the queue.
-    /// Returns the index as now committed. If another writer took over meanwhile, nothing is
-    /// recorded, the files written are deleted, the cached index is dropped and the work is
-    /// left to the queue.
+    /// `rebuilt`: for a rebuild, the rebuild requests it answers. `retired`: further objects to
+    /// delete (a set-aside manifest's). Returns the index as now committed. If another writer
+    /// took over meanwhile, nothing is recorded, the cached index is dropped, and the work is
+    /// left to the queue and the files to the garbage list.
     async fn commit_index(
         &self,
         ws: WorkspaceId,
         writer: &str,
         open: &Arc<OpenIndex>,
-        rebuilt: bool,
+        rebuilt: Option<i64>,
+        retired: Vec<String>,
         done: &[QueuedChange],
     ) -> AppResult<Arc<OpenIndex>> {
         let now = self.now();
-        let key = {
+        let (key, garbage) = {
             let mut tx = self.store.begin().await?;
-            let key = self
-                .keyring
-                .data_key(&mut tx.workspace(ws), None, now)
+            let mut repo = tx.workspace(ws);
+            let garbage = parse_garbage(&repo.search_index().await?.garbage);
+            let key = self.keyring.data_key(&mut repo, None, now).await?;
+            tx.commit().await?;
+            (key, garbage)
+        };
+        let index = open.index.clone();
+        let previous = open.manifest.clone();
+        let mut planned = tokio::task::spawn_blocking(move || plan_files(ws, &index, &previous))
+            .await
+            .or_internal("listing a search index's files")??;
+        let new_objects = planned.new_objects();
+        // Listed before they are stored: if this writer stops now, the next deletes them.
+        let mut intended = garbage.clone();
+        intended.extend(new_objects.iter().map(|k| (k.clone(), now)));
+        let listed = {
+            let mut tx = self.store.begin().await?;
+            let listed = tx
+                .workspace(ws)
+                .record_search_garbage(writer, &garbage_json(&intended))
                 .await?;
             tx.commit().await?;
-            key
+            listed
         };
-        let (manifest, stale) = self
-            .store_index(ws, &key, &open.index, &open.manifest)
-            .await?;
+        if !listed {
+            self.search.cache.forget(ws);
+            return Err(lost_lease());
+        }
+        self.store_index_files(ws, &key, &mut planned).await?;
+        let manifest = planned.manifest;
         let sealed = Self::seal_manifest(&key, ws, &manifest)?;
+        let mut after: Garbage = intended
+            .into_iter()
+            .filter(|(k, _)| !new_objects.contains(k))
+            .collect();
+        let now = self.now();
+        after.extend(planned.superseded.into_iter().map(|k| (k, now)));
+        after.extend(retired.into_iter().map(|k| (k, now)));
+        let after_json = garbage_json(&after);
         let commit = SearchCommit {
             writer,
             from_generation: open.generation,
@@ -369,6 +492,7 @@ impl App {
             sealed_bytes: i64::try_from(manifest.sealed_bytes()).unwrap_or(i64::MAX),
             now,
             rebuilt,
+            garbage: &after_json,
         };
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
@@ -379,19 +503,9 @@ impl App {
         }
         tx.commit().await?;
         if !recorded {
-            let written: Vec<String> = manifest
-                .files
-                .iter()
-                .filter(|f| !open.manifest.files.iter().any(|p| p.name == f.name))
-                .map(|f| super::sealed_index::object_key(ws, &f.name))
-                .collect();
-            self.delete_objects(&written).await;
             self.search.cache.forget(ws);
-            return Err(AppError::Conflict(
-                "another node took over this workspace's search index".into(),
-            ));
+            return Err(lost_lease());
         }
-        self.delete_objects(&stale).await;
         let committed = Arc::new(OpenIndex {
             index: open.index.clone(),
             manifest,
@@ -400,6 +514,10 @@ impl App {
         self.search.cache.put(ws, committed.clone(), self.now());
         Ok(committed)
     }
+}
+
+fn lost_lease() -> AppError {
+    AppError::Conflict("another node took over this workspace's search index".into())
 }
 
 /// One workspace's search figures, for `ideaweave search status` (no content, no names).

@@ -120,7 +120,7 @@ impl App {
             && from >= until
         {
             return Err(AppError::Invalid(ValidationError::new(
-                "to",
+                "until",
                 "the end of the period must come after its start",
             )));
         }
@@ -138,6 +138,7 @@ impl App {
             });
         };
         drop(tx);
+        let deleted = input.deleted;
         let input = input.clone();
         let found = tokio::task::spawn_blocking(move || {
             open.index.search(&Request {
@@ -160,10 +161,26 @@ impl App {
         .await
         .or_internal("searching")?
         .or_internal("searching")?;
+        // What the index found is checked against the database as it is now: something
+        // deleted, purged or erased since the last commit is not shown, however far indexing
+        // lags behind (the count may still include it until then).
+        let asked: Vec<(&str, Uuid)> = found.hits.iter().map(|h| (h.kind.as_str(), h.id)).collect();
+        let live: std::collections::HashSet<(String, Uuid)> = self
+            .store
+            .read()
+            .await?
+            .workspace(m.workspace)
+            .live_search_items(&asked)
+            .await?
+            .into_iter()
+            .filter(|l| (l.deleted != 0) == deleted)
+            .map(|l| (l.kind, l.id))
+            .collect();
         Ok(SearchResults {
             hits: found
                 .hits
                 .into_iter()
+                .filter(|h| live.contains(&(h.kind.as_str().to_owned(), h.id)))
                 .map(|h| SearchHit {
                     kind: h.kind,
                     id: h.id,
@@ -216,49 +233,60 @@ impl App {
 
     /// The committed index of `ws` as this node should serve it: from the cache while it is
     /// known to be current, reopened when another node committed a newer one; `None` while
-    /// it has never been built.
+    /// it has never been built (or was set aside by a restore).
     async fn readable_index(
         &self,
         tx: &mut Tx,
         ws: WorkspaceId,
     ) -> AppResult<Option<Arc<OpenIndex>>> {
         let now = self.now();
-        if let Some((open, checked_at)) = self.search.cache.get(ws) {
-            if now - checked_at < FRESHNESS_MS {
-                return Ok(Some(open));
-            }
-            if tx.workspace(ws).search_generation().await? == open.generation {
-                self.search.cache.checked(ws, now);
-                return Ok(Some(open));
-            }
-        }
-        let _one_at_a_time = self.search.loading.lock().await;
         if let Some((open, checked_at)) = self.search.cache.get(ws)
-            && checked_at >= now
+            && now - checked_at < FRESHNESS_MS
         {
             return Ok(Some(open));
         }
-        let state = tx.workspace(ws).search_index().await?;
-        let Some(sealed) = state.manifest else {
-            // Never built, or forgotten after a restore: nothing may be searched until it is.
-            self.search.cache.forget(ws);
-            return Ok(None);
-        };
-        match self.load_index(tx, ws, state.generation, &sealed).await {
-            Ok(Some(open)) => {
-                let open = Arc::new(open);
-                self.search.cache.put(ws, open.clone(), now);
-                Ok(Some(open))
+        let _one_at_a_time = self.search.loading.lock().await;
+        // Twice at most: a writer may commit (and retire the files being read) meanwhile.
+        for _ in 0..2 {
+            let state = tx.workspace(ws).search_index().await?;
+            if let Some((open, _)) = self.search.cache.get(ws)
+                && open.generation == state.generation
+                && state.manifest.is_some()
+            {
+                self.search.cache.checked(ws, now);
+                return Ok(Some(open));
             }
-            Ok(None) => Ok(None),
-            Err(e) => {
-                tracing::error!(workspace = %ws, error = %e, "a stored search index could not be opened; it will be rebuilt");
-                let mut w = self.store.begin().await?;
-                w.workspace(ws).request_search_rebuild().await?;
-                w.commit().await?;
-                Ok(None)
+            let Some(sealed) = state.manifest else {
+                // Never built, or set aside after a restore: nothing may be searched yet.
+                self.search.cache.forget(ws);
+                return Ok(None);
+            };
+            match self.load_index(tx, ws, state.generation, &sealed).await {
+                Ok(Some(open)) => {
+                    let open = Arc::new(open);
+                    self.search.cache.put(ws, open.clone(), now);
+                    return Ok(Some(open));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    if tx.workspace(ws).search_generation().await? != state.generation {
+                        continue;
+                    }
+                    tracing::error!(workspace = %ws, error = %e, "a stored search index could not be opened; it will be rebuilt");
+                    let mut w = self.store.begin().await?;
+                    w.workspace(ws).request_search_rebuild().await?;
+                    w.commit().await?;
+                    return Ok(None);
+                }
             }
         }
+        Ok(None)
+    }
+
+    /// Whether `m` may search deleted content (moderates a space), for the search form.
+    pub async fn may_search_deleted(&self, m: &Member) -> AppResult<bool> {
+        let mut tx = self.store.read().await?;
+        Ok(self.search_scope(&mut tx, m, true).await?.1)
     }
 
     /// Drops this node's copy of a workspace's index (the workspace was deleted or its

@@ -4,6 +4,12 @@
 //! manifest is the commit point: files are written first, the manifest last, in the
 //! transaction that also takes the indexed changes off the queue (ENC-01, COL-05).
 //!
+//! Every commit attempt stores its new files under keys of its own (a random part), so two
+//! writers never write the same object, and a file is bound to its key when sealed. Files a
+//! commit no longer needs, and files a writer stored before it stopped, are listed as garbage
+//! and deleted by the writer once [`GARBAGE_GRACE_MS`] old: a node still opening the previous
+//! generation finds its files meanwhile.
+//!
 //! Opened indexes are kept in memory in a cache bounded by bytes (`search.cache_mb`), least
 //! recently used first out. A node checks every few seconds whether another node committed a
 //! newer generation, and reopens it when one did.
@@ -25,6 +31,8 @@ use crate::{App, AppError, AppResult, OrInternal};
 
 /// How often a node asks the database whether another node committed a workspace's index.
 pub(crate) const FRESHNESS_MS: i64 = 2_000;
+/// How long an object no manifest needs is kept before it is deleted.
+pub(crate) const GARBAGE_GRACE_MS: i64 = 10_000;
 /// The index's file of segment lists, kept in the manifest instead of the file store: it
 /// changes at every commit.
 const META_FILE: &str = "meta.json";
@@ -36,13 +44,16 @@ pub(crate) struct Manifest {
     pub language: String,
     /// The index's segment list.
     pub meta: String,
-    /// Its other files, by name, with their sealed sizes.
+    /// Its other files, by name, with where they are stored and their sealed sizes.
     pub files: Vec<StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct StoredFile {
+    /// The file's name inside the index.
     pub name: String,
+    /// Its key in the file store.
+    pub object: String,
     pub sealed_bytes: u64,
 }
 
@@ -50,17 +61,39 @@ impl Manifest {
     pub(crate) fn sealed_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.sealed_bytes).sum::<u64>() + self.meta.len() as u64
     }
+
+    /// The file store keys it names.
+    pub(crate) fn objects(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| f.object.as_str())
+    }
 }
 
-/// The file store key of an index file: `<workspace>/search-<name, dots as hyphens>`.
-pub(crate) fn object_key(ws: WorkspaceId, name: &str) -> String {
-    format!("{}/search-{}", ws.0, name.replace('.', "-"))
+/// Objects to delete, each with when it stopped being needed (Unix milliseconds).
+pub(crate) type Garbage = Vec<(String, i64)>;
+
+/// Reads the stored garbage list; an unreadable one is treated as empty (its objects are
+/// sealed, and the next list is written whole).
+pub(crate) fn parse_garbage(json: &str) -> Garbage {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "a search index's garbage list could not be read");
+        Vec::new()
+    })
 }
 
-/// The place an index file is sealed for: bound to its workspace and its name, so that a file
-/// moved to another name or workspace does not open.
-fn file_place(ws: WorkspaceId, name: &str) -> Place<'static> {
-    let digest = Sha256::digest(name.as_bytes());
+pub(crate) fn garbage_json(g: &Garbage) -> String {
+    serde_json::to_string(g).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The file store key of an index file stored by one commit attempt (`attempt`: random
+/// hexadecimal): `<workspace>/search-<attempt>-<name, dots as hyphens>`.
+pub(crate) fn object_key(ws: WorkspaceId, attempt: &str, name: &str) -> String {
+    format!("{}/search-{attempt}-{}", ws.0, name.replace('.', "-"))
+}
+
+/// The place an index file is sealed for: bound to its workspace and its key, so that a file
+/// moved to another key or workspace does not open.
+fn file_place(ws: WorkspaceId, object: &str) -> Place<'static> {
+    let digest = Sha256::digest(object.as_bytes());
     let mut row = [0u8; 16];
     row.copy_from_slice(&digest[..16]);
     at(ws, column::SEARCH_INDEXES_FILE, uuid::Uuid::from_bytes(row))
@@ -68,6 +101,72 @@ fn file_place(ws: WorkspaceId, name: &str) -> Place<'static> {
 
 fn manifest_place(ws: WorkspaceId) -> Place<'static> {
     at(ws, column::SEARCH_INDEXES_MANIFEST, ws.0)
+}
+
+/// What a commit will store: the new manifest, and the files it needs that are not stored yet.
+pub(crate) struct Planned {
+    pub manifest: Manifest,
+    /// Index of each new file in `manifest.files`, with its bytes.
+    pub uploads: Vec<(usize, Vec<u8>)>,
+    /// Objects of the previous manifest the new one does not name.
+    pub superseded: Vec<String>,
+}
+
+impl Planned {
+    /// The keys this commit stores.
+    pub(crate) fn new_objects(&self) -> Vec<String> {
+        self.uploads
+            .iter()
+            .filter_map(|(i, _)| self.manifest.files.get(*i).map(|f| f.object.clone()))
+            .collect()
+    }
+}
+
+/// Plans the files to store for `index`, reusing what `previous` stored already.
+pub(crate) fn plan_files(
+    ws: WorkspaceId,
+    index: &WorkspaceIndex,
+    previous: &Manifest,
+) -> AppResult<Planned> {
+    let attempt = uuid::Uuid::new_v4().simple().to_string();
+    let attempt = attempt.get(..12).unwrap_or(&attempt).to_owned();
+    let mut manifest = Manifest {
+        language: index.language().as_str().to_owned(),
+        meta: String::new(),
+        files: Vec::new(),
+    };
+    let mut uploads = Vec::new();
+    for f in index
+        .files()
+        .or_internal("listing a search index's files")?
+    {
+        if f.name == META_FILE {
+            manifest.meta = String::from_utf8(f.bytes)
+                .or_internal("a search index's segment list is not text")?;
+            continue;
+        }
+        if let Some(kept) = previous.files.iter().find(|p| p.name == f.name) {
+            manifest.files.push(kept.clone());
+            continue;
+        }
+        uploads.push((manifest.files.len(), f.bytes));
+        manifest.files.push(StoredFile {
+            object: object_key(ws, &attempt, &f.name),
+            name: f.name,
+            sealed_bytes: 0,
+        });
+    }
+    let superseded = previous
+        .files
+        .iter()
+        .filter(|p| !manifest.files.iter().any(|f| f.object == p.object))
+        .map(|p| p.object.clone())
+        .collect();
+    Ok(Planned {
+        manifest,
+        uploads,
+        superseded,
+    })
 }
 
 /// A workspace's index in memory and the generation it was opened at.
@@ -174,6 +273,15 @@ impl IndexCache {
         self.lock().0.remove(&ws);
     }
 
+    /// The workspaces held and the generation of each.
+    pub(crate) fn held(&self) -> Vec<(WorkspaceId, i64)> {
+        self.lock()
+            .0
+            .iter()
+            .map(|(ws, c)| (*ws, c.open.generation))
+            .collect()
+    }
+
     /// Bytes held, and how many indexes.
     pub(crate) fn usage(&self) -> (usize, usize) {
         let guard = self.lock();
@@ -204,13 +312,14 @@ impl App {
             bytes: manifest.meta.clone().into_bytes(),
         }];
         for f in &manifest.files {
-            let mut reader = self
-                .files
-                .open(&object_key(ws, &f.name))
-                .await
-                .map_err(|e| {
-                    AppError::Integrity(format!("search index file {} of {ws}: {e}", f.name))
-                })?;
+            if !f.object.starts_with(&format!("{}/search-", ws.0)) {
+                return Err(AppError::Integrity(format!(
+                    "the search manifest of {ws} names a file outside its index"
+                )));
+            }
+            let mut reader = self.files.open(&f.object).await.map_err(|e| {
+                AppError::Integrity(format!("search index file {} of {ws}: {e}", f.object))
+            })?;
             let mut sealed = Vec::with_capacity(usize::try_from(f.sealed_bytes).unwrap_or(0));
             reader
                 .read_to_end(&mut sealed)
@@ -218,7 +327,7 @@ impl App {
                 .or_internal("reading a search index file")?;
             let Some(plain) = self
                 .keyring
-                .open(tx, &file_place(ws, &f.name), &sealed)
+                .open(tx, &file_place(ws, &f.object), &sealed)
                 .await?
             else {
                 return Ok(None);
@@ -254,38 +363,21 @@ impl App {
             .map_err(|e| AppError::Integrity(format!("search manifest of {ws}: {e}")))
     }
 
-    /// Seals and stores the files of `index` that `previous` does not already hold; returns the
-    /// new manifest, and the objects `previous` had that the new one no longer needs (to
-    /// delete once the manifest is committed).
-    pub(super) async fn store_index(
+    /// Seals and stores the planned new files, filling in their sealed sizes.
+    pub(super) async fn store_index_files(
         &self,
         ws: WorkspaceId,
         key: &SealingKey,
-        index: &WorkspaceIndex,
-        previous: &Manifest,
-    ) -> AppResult<(Manifest, Vec<String>)> {
-        let files = index
-            .files()
-            .or_internal("listing a search index's files")?;
-        let mut manifest = Manifest {
-            language: index.language().as_str().to_owned(),
-            meta: String::new(),
-            files: Vec::new(),
-        };
-        for f in files {
-            if f.name == META_FILE {
-                manifest.meta = String::from_utf8(f.bytes)
-                    .or_internal("a search index's segment list is not text")?;
+        planned: &mut Planned,
+    ) -> AppResult<()> {
+        for (i, bytes) in std::mem::take(&mut planned.uploads) {
+            let Some(file) = planned.manifest.files.get_mut(i) else {
                 continue;
-            }
-            if let Some(kept) = previous.files.iter().find(|p| p.name == f.name) {
-                manifest.files.push(kept.clone());
-                continue;
-            }
-            let sealed = key.seal(&file_place(ws, &f.name), &f.bytes)?;
+            };
+            let sealed = key.seal(&file_place(ws, &file.object), &bytes)?;
             let mut w = self
                 .files
-                .create(&object_key(ws, &f.name))
+                .create(&file.object)
                 .await
                 .or_internal("storing a search index file")?;
             w.write(&sealed)
@@ -294,18 +386,9 @@ impl App {
             w.commit()
                 .await
                 .or_internal("storing a search index file")?;
-            manifest.files.push(StoredFile {
-                name: f.name,
-                sealed_bytes: sealed.len() as u64,
-            });
+            file.sealed_bytes = sealed.len() as u64;
         }
-        let stale = previous
-            .files
-            .iter()
-            .filter(|p| !manifest.files.iter().any(|f| f.name == p.name))
-            .map(|p| object_key(ws, &p.name))
-            .collect();
-        Ok((manifest, stale))
+        Ok(())
     }
 
     /// Seals a manifest for the database.
@@ -318,32 +401,51 @@ impl App {
         key.seal(&manifest_place(ws), &json)
     }
 
-    /// The stored objects of a workspace's index (for deleting them with the workspace); what
-    /// cannot be read is left, sealed with keys about to be destroyed.
+    /// The stored objects of a workspace's index (for deleting them with the workspace): its
+    /// manifest's, a set-aside manifest's, and its garbage. What cannot be read is left, sealed
+    /// with keys about to be destroyed.
     pub(crate) async fn search_objects_of(&self, tx: &mut Tx, ws: WorkspaceId) -> Vec<String> {
-        let manifest = match tx.workspace(ws).search_index().await {
-            Ok(state) => match state.manifest {
-                Some(sealed) => self.read_manifest(tx, ws, &sealed).await,
-                None => Ok(None),
-            },
-            Err(e) => Err(e.into()),
-        };
-        match manifest {
-            Ok(Some(m)) => m.files.iter().map(|f| object_key(ws, &f.name)).collect(),
-            Ok(None) => Vec::new(),
+        let state = match tx.workspace(ws).search_index().await {
+            Ok(state) => state,
             Err(e) => {
                 tracing::warn!(workspace = %ws, error = %e, "the search index's files could not be listed; they stay, sealed with destroyed keys");
-                Vec::new()
+                return Vec::new();
+            }
+        };
+        let mut out: Vec<String> = parse_garbage(&state.garbage)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for sealed in [state.manifest, state.forgotten].into_iter().flatten() {
+            match self.read_manifest(tx, ws, &sealed).await {
+                Ok(Some(m)) => out.extend(m.objects().map(str::to_owned)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(workspace = %ws, error = %e, "a search manifest could not be read; its files stay, sealed with destroyed keys");
+                }
             }
         }
+        out
     }
 
-    /// Deletes stored objects no manifest names any more.
-    pub(crate) async fn delete_objects(&self, keys: &[String]) {
+    /// Deletes stored objects no manifest names any more; returns those that could not be
+    /// deleted (to try again).
+    pub(crate) async fn delete_objects(&self, keys: &[String]) -> Vec<String> {
+        let mut left = Vec::new();
         for key in keys {
+            if !key.contains("/search-") {
+                // Only index files: a damaged list must not name an attachment.
+                tracing::error!(
+                    key,
+                    "a search garbage list names an object that is not an index file"
+                );
+                continue;
+            }
             if let Err(e) = self.files.delete(key).await {
                 tracing::warn!(error = %e, "could not delete a superseded search index file");
+                left.push(key.clone());
             }
         }
+        left
     }
 }

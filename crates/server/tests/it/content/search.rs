@@ -367,3 +367,513 @@ async fn col_05_a_malformed_query_is_a_422_naming_the_query_never_a_500() {
         assert!(status == 400 || status == 422, "{extra}: {status} {v}");
     }
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn dsr_03_col_05_erased_people_are_found_no_more_even_from_an_older_copy_of_the_database() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-erase").await;
+    let ws = f.ws.slug.as_str();
+    let alice = t.member(&f.ws, "alicezebrawood", Role::Member).await;
+    let bob = t.member(&f.ws, "bobyakfield", Role::Member).await;
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    let kept = idea(&t, &alice, ws, d, "pelicanhh kept", "", &[]).await;
+    let purged = idea(&t, &bob, ws, d, "ocelotgg purged", "", &[]).await;
+    let reader = token(&f.member);
+    index_now(&t).await;
+    for (word, holder) in [
+        ("pelicanhh", kept.to_string()),
+        ("ocelotgg", purged.to_string()),
+        ("alicezebrawood", alice.id.0.to_string()),
+        ("bobyakfield", bob.id.0.to_string()),
+    ] {
+        let found = search_as(&t, &reader, ws, word, "").await.unwrap();
+        assert!(found.contains(&holder), "{word} is found before: {found:?}");
+    }
+    // The copy of the data directory an operator might put back later: database and files
+    // (the index's sealed files of that time among them).
+    let before = t.copy_database().await;
+    let files_before = tempfile::tempdir().unwrap();
+    copy_dir(&t.config.uploads_dir, files_before.path());
+
+    crate::helpers::anonymise(&t, &f.ws, alice.id).await;
+    t.app
+        .erase_person(
+            &f.ws.as_member(&f.ws.owner),
+            bob.id,
+            ideaweave_app::ErasureInput {
+                mode: ideaweave_domain::ErasureMode::Purge,
+            },
+        )
+        .await
+        .unwrap();
+    index_now(&t).await;
+    // Anonymised: the idea stays findable by its words, without its author; purged: gone.
+    let (status, v) = call(
+        &t,
+        "GET",
+        &format!("/workspaces/{ws}/search?q=pelicanhh"),
+        &reader,
+        Body::None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["items"][0]["id"], kept.to_string(), "{v}");
+    assert!(!v.to_string().contains(&alice.id.0.to_string()), "{v}");
+    for word in ["ocelotgg", "alicezebrawood", "bobyakfield"] {
+        let found = search_as(&t, &reader, ws, word, "").await.unwrap();
+        assert!(found.is_empty(), "{word} is still found: {found:?}");
+    }
+    let by_author = search_as(
+        &t,
+        &reader,
+        ws,
+        "pelicanhh",
+        &format!("&author={}", alice.id.0),
+    )
+    .await
+    .unwrap();
+    assert!(
+        by_author.is_empty(),
+        "nothing is attributed to her: {by_author:?}"
+    );
+
+    // A node started on the older copy (with the live shred ledger, as every start applies
+    // it) serves no index of before the erasure, and rebuilds one without the erased.
+    let node = t
+        .node_with(|c| {
+            c.database_url = before.url.clone();
+            c.uploads_dir = files_before.path().to_owned();
+        })
+        .await;
+    let page = node
+        .app
+        .search(
+            &f.ws.as_member(&f.member),
+            &ideaweave_app::SearchInput {
+                q: "ocelotgg".into(),
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(page.hits.is_empty(), "{page:?}");
+    let round = node.app.run_search_indexing("copy-node").await.unwrap();
+    assert_eq!(round.failed, 0, "{round:?}");
+    for word in ["ocelotgg", "alicezebrawood", "bobyakfield", "pelicanhh"] {
+        let page = node
+            .app
+            .search(
+                &f.ws.as_member(&f.member),
+                &ideaweave_app::SearchInput {
+                    q: word.into(),
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.ready, "{word}: the index was rebuilt");
+        assert!(page.hits.is_empty(), "{word} came back: {page:?}");
+    }
+}
+
+#[tokio::test]
+async fn enc_04_col_05_a_deleted_workspace_leaves_no_index_behind() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-gone").await;
+    let ws = f.ws.slug.as_str();
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    idea(&t, &f.member, ws, d, "tapirff doomed", "", &[]).await;
+    index_now(&t).await;
+    let index_files = |t: &TestApp| {
+        std::fs::read_dir(t.config.uploads_dir.join(f.ws.id.0.to_string()))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(index_files(&t) > 0, "the index is stored");
+    t.app
+        .request_termination(
+            &f.ws.as_member(&f.ws.owner),
+            ideaweave_app::TerminationInput {
+                confirm: ws.to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    t.clock
+        .advance(std::time::Duration::from_secs(91 * 24 * 3600));
+    assert_eq!(t.app.run_terminations().await.unwrap().deleted, 1);
+    assert_eq!(index_files(&t), 0, "its files are deleted");
+    let status = t.app.search_status().await.unwrap();
+    assert!(
+        status.iter().all(|s| s.workspace != f.ws.id.0),
+        "nothing of it is left: {status:?}"
+    );
+    index_now(&t).await;
+}
+
+#[tokio::test]
+async fn col_05_what_hangs_off_a_deleted_comment_is_hidden_and_what_was_deleted_is_never_shown() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-hang").await;
+    let ws = f.ws.slug.as_str();
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    let i = idea(&t, &f.member, ws, d, "wombatcc idea", "", &[]).await;
+    let c = t
+        .client(&f.member)
+        .comment(ws, i, &NewComment::new("with a link"))
+        .await
+        .expect(201);
+    let (status, link) = call_json(
+        &t,
+        &token(&f.member),
+        "POST",
+        &format!("/workspaces/{ws}/ideas/{i}/links"),
+        json!({"url": "https://example.org/bisonbb", "title": "bisonbb page", "comment_id": c.id}),
+    )
+    .await;
+    assert_eq!(status, 201, "{link}");
+    let link_id = link["id"].as_str().unwrap().to_owned();
+    index_now(&t).await;
+    let me = token(&f.member);
+    assert_eq!(
+        search_as(&t, &me, ws, "bisonbb", "").await.unwrap(),
+        std::slice::from_ref(&link_id)
+    );
+    t.client(&f.member)
+        .delete_comment(ws, c.id)
+        .await
+        .expect(204);
+    // Before the indexer runs, the results are checked against the database...
+    assert!(
+        search_as(&t, &me, ws, "bisonbb", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // ...and after it, the index itself no longer offers it, except to moderators asking
+    // for deleted content.
+    index_now(&t).await;
+    assert!(
+        search_as(&t, &me, ws, "bisonbb", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found = search_as(&t, &token(&f.moderator), ws, "bisonbb", "&deleted=true")
+        .await
+        .unwrap();
+    assert_eq!(found, [link_id]);
+    // The same for an idea deleted between two runs of the indexer.
+    t.client(&f.member).delete_idea(ws, i).await.expect(204);
+    assert!(
+        search_as(&t, &me, ws, "wombatcc", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn col_05_a_rebuild_reads_every_page_even_when_some_items_cannot_be_opened() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-pages").await;
+    let ws = f.ws.slug.as_str();
+    let alice = t.member(&f.ws, "alice", Role::Member).await;
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    let i = idea(&t, &f.member, ws, d, "many comments", "", &[]).await;
+    // Alice's comments come first in id order; once her key is destroyed they cannot be
+    // opened, and the first page of comments holds fewer documents than rows.
+    for n in 0..5 {
+        t.app
+            .create_comment(
+                &f.ws.as_member(&alice),
+                ideaweave_domain::IdeaId(i.0),
+                ideaweave_app::CommentInput {
+                    body: format!("alice says {n}"),
+                    parent_id: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut last = None;
+    for n in 0..1_000 {
+        let c = t
+            .app
+            .create_comment(
+                &f.ws.as_member(&f.member),
+                ideaweave_domain::IdeaId(i.0),
+                ideaweave_app::CommentInput {
+                    body: format!("comment {n}"),
+                    parent_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        last = Some(c.id);
+    }
+    t.app
+        .create_comment(
+            &f.ws.as_member(&f.member),
+            ideaweave_domain::IdeaId(i.0),
+            ideaweave_app::CommentInput {
+                body: "quaggaee at the very end".into(),
+                parent_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(t.app.shred_member_data(f.ws.id, alice.id).await.unwrap());
+    let mut seen = (0, 0);
+    let n = t
+        .app
+        .rebuild_search_index(f.ws.id, "test-node", &mut |done, total| {
+            seen = (done, total)
+        })
+        .await
+        .unwrap();
+    assert!(n >= 1_006, "{n} items read");
+    assert_eq!(seen.0, seen.1, "the progress ends at its total: {seen:?}");
+    let found = search_as(&t, &token(&f.member), ws, "quaggaee", "")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the last comment is indexed: {found:?}");
+    assert!(last.is_some());
+    let found = search_as(&t, &token(&f.member), ws, "says", "")
+        .await
+        .unwrap();
+    assert!(
+        found.is_empty(),
+        "what cannot be opened is not indexed: {found:?}"
+    );
+}
+
+#[tokio::test]
+async fn enc_01_col_05_superseded_index_files_are_deleted_after_a_grace_period() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-gc").await;
+    let ws = f.ws.slug.as_str();
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    let stored = |t: &TestApp| {
+        std::fs::read_dir(t.config.uploads_dir.join(f.ws.id.0.to_string()))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for n in 0..6 {
+        idea(&t, &f.member, ws, d, &format!("idea {n}"), "", &[]).await;
+        index_now(&t).await;
+    }
+    let piled_up = stored(&t);
+    t.clock.advance(std::time::Duration::from_secs(11));
+    index_now(&t).await;
+    let status = t.app.search_status().await.unwrap();
+    let mine = status.iter().find(|s| s.workspace == f.ws.id.0).unwrap();
+    let after = stored(&t);
+    assert!(after < piled_up, "{after} files, {piled_up} before");
+    assert_eq!(mine.queued, 0);
+    // What is left is what the index needs: it opens and finds every idea.
+    let found = search_as(&t, &token(&f.member), ws, "idea", "&kind=idea")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 6, "{found:?}");
+}
+
+/// The figures of workspace `slug` in `search status`, read in process.
+async fn status_of(t: &TestApp, slug: &str) -> ideaweave_app::SearchStatus {
+    t.app
+        .search_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.slug.as_deref() == Some(slug))
+        .unwrap_or_else(|| panic!("no search status for {slug}"))
+}
+
+#[tokio::test]
+async fn col_05_a_node_killed_mid_batch_loses_nothing_and_duplicates_nothing() {
+    use crate::platform::cli::bin_for;
+    let t = TestApp::spawn().await;
+    let mut seed = bin_for(&t);
+    seed.args([
+        "admin",
+        "seed-benchmark",
+        "--slug",
+        "crash",
+        "--ideas",
+        "3000",
+        "--comments",
+        "3000",
+    ]);
+    let (ok, _, err) = crate::platform::cli::run(seed);
+    assert!(ok, "{err}");
+    index_now(&t).await;
+    let built = status_of(&t, "crash").await;
+    assert!(built.documents > 6_000 && built.queued == 0, "{built:?}");
+    // Every idea and comment changes at once: thousands of queued changes, many batches.
+    t.raw_sql("UPDATE ideas SET score = score + 7").await;
+    t.raw_sql("UPDATE comments SET body = body").await;
+    let queued = status_of(&t, "crash").await.queued;
+    assert!(queued >= 6_000, "{queued} changes queued");
+
+    let serve = || {
+        let mut c = bin_for(&t);
+        c.args(["serve", "--listen", "127.0.0.1:0"])
+            .env("IDEAWEAVE_LOG__FILTER", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c.spawn().expect("the server starts")
+    };
+    let mut node = serve();
+    // Killed once a batch was committed and more were still to come: in the middle of the
+    // work, very likely in the middle of a batch.
+    let started = std::time::Instant::now();
+    loop {
+        let s = status_of(&t, "crash").await;
+        if s.generation > built.generation && s.queued > 0 && s.queued < queued {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the node never got going: {s:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let left = status_of(&t, "crash").await;
+    assert!(left.queued > 0, "work was left: {left:?}");
+
+    // Another node takes over once the killed node's lease has run out, and finishes.
+    let mut node = serve();
+    let started = std::time::Instant::now();
+    loop {
+        let s = status_of(&t, "crash").await;
+        if s.queued == 0 && !s.rebuild && s.generation > left.generation {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "the work was not finished: {s:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let done = status_of(&t, "crash").await;
+    assert_eq!(
+        done.documents, built.documents,
+        "every item indexed once, none lost, none twice"
+    );
+    // The changes are in the index: an idea's score as the search shows it is the new one
+    // (this process notices the other node's commits within seconds).
+    t.clock.advance(std::time::Duration::from_secs(3));
+    let ws = t.app.workspace_id_of("crash").await.unwrap();
+    let owner = ideaweave_app::Member {
+        workspace: ws,
+        slug: "crash".into(),
+        actor: ideaweave_domain::policy::Actor {
+            user: ideaweave_domain::UserId(uuid::Uuid::nil()),
+            role: Role::Owner,
+            scope: None,
+        },
+        client: ideaweave_app::ClientInfo::default(),
+        reauth_at: None,
+        support: None,
+    };
+    let page = t
+        .app
+        .search(
+            &owner,
+            &ideaweave_app::SearchInput {
+                q: "improve OR reduce OR automate OR simplify OR share OR open OR streamline"
+                    .into(),
+                kinds: vec![ideaweave_app::SearchKind::Idea],
+                sort: ideaweave_app::SearchSort::Top,
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!page.hits.is_empty(), "{page:?}");
+    for h in &page.hits {
+        let idea = t
+            .app
+            .idea(&owner, ideaweave_domain::IdeaId(h.id))
+            .await
+            .unwrap();
+        assert_eq!(h.votes, idea.summary.score, "the score after the change");
+    }
+}
+
+#[tokio::test]
+async fn col_05_a_workspace_set_to_german_finds_german_word_forms() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-de").await;
+    let ws = f.ws.slug.as_str();
+    let space = t.space(&f.ws, "Offen", "").await;
+    let d = t.challenge(&f.ws, space, "Ideen", "", &[]).await;
+    let i = idea(&t, &f.member, ws, d, "Neue Häuser für alle", "", &[]).await;
+    index_now(&t).await;
+    let me = token(&f.member);
+    assert!(
+        search_as(&t, &me, ws, "haus", "").await.unwrap().is_empty(),
+        "English stems do not know German plurals"
+    );
+    let path = format!("/workspaces/{ws}/search/settings");
+    let (status, v) = call_json(&t, &me, "PUT", &path, json!({"language": "de"})).await;
+    assert_eq!(status, 403, "members cannot change it: {v}");
+    let (status, v) = call_json(
+        &t,
+        &token(&f.admin),
+        "PUT",
+        &path,
+        json!({"language": "de"}),
+    )
+    .await;
+    assert_eq!((status, v["language"].as_str()), (200, Some("de")), "{v}");
+    let (status, v) = call_json(
+        &t,
+        &token(&f.admin),
+        "PUT",
+        &path,
+        json!({"language": "fr"}),
+    )
+    .await;
+    assert!(status == 400 || status == 422, "{status} {v}");
+    let (_, v) = call(&t, "GET", &path, &me, Body::None).await;
+    assert_eq!(v["language"], "de");
+    let round = t.app.run_search_indexing("test-node").await.unwrap();
+    assert_eq!(round.rebuilt, 1, "{round:?}");
+    assert_eq!(
+        search_as(&t, &me, ws, "haus", "").await.unwrap(),
+        [i.to_string()]
+    );
+}

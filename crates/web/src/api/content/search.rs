@@ -2,11 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use ideaweave_app::{SearchPage, SearchQuery};
+use ideaweave_app::{SearchPage, SearchQuery, SearchSettings};
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiQuery, Ws};
+use crate::extract::{ApiJson, ApiQuery, Ws};
 
 /// Search the workspace: ideas, comments, discussions, spaces, links, files and (for those who
 /// may see the member list) members, limited to what the caller may see. A query that cannot
@@ -20,4 +20,28 @@ pub async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<SearchPage>> {
     Ok(Json(s.app.search_api(&m, &q).await?))
+}
+
+/// The workspace's search settings: the language whose word forms search understands.
+#[utoipa::path(get, path = "/workspaces/{slug}/search/settings", tag = "search",
+    params(("slug" = String, Path)),
+    responses((status = 200, body = SearchSettings), (status = "4XX", body = ErrorBody)))]
+pub async fn get_search_settings(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+) -> ApiResult<Json<SearchSettings>> {
+    Ok(Json(s.app.search_settings(&m).await?))
+}
+
+/// Set the search language (admin): changing it rebuilds the workspace's index, and searches
+/// use the old one until then.
+#[utoipa::path(put, path = "/workspaces/{slug}/search/settings", tag = "search",
+    params(("slug" = String, Path)), request_body = SearchSettings,
+    responses((status = 200, body = SearchSettings), (status = "4XX", body = ErrorBody)))]
+pub async fn set_search_settings(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiJson(input): ApiJson<SearchSettings>,
+) -> ApiResult<Json<SearchSettings>> {
+    Ok(Json(s.app.set_search_settings(&m, input).await?))
 }

@@ -58,6 +58,8 @@ struct SearchPage {
     sort: &'static str,
     deleted: bool,
     may_search_deleted: bool,
+    /// Sent while typing: results swap in place, so a refusal is said in the results too.
+    typing: bool,
     problem: Problem,
     /// Whether a query was run (and not refused).
     searched: bool,
@@ -135,6 +137,8 @@ pub(super) async fn search_page(
         _ => (SearchSort::Relevance, "relevance"),
     };
     let deleted = p.deleted.as_deref() == Some("1");
+    let typing = p.typing.as_deref() == Some("1");
+    let typing_flag = if typing { "1" } else { "" };
     let slug = w.ws.slug.clone();
     let mut view = SearchPage {
         slug: slug.clone(),
@@ -143,6 +147,7 @@ pub(super) async fn search_page(
         sort: sort_name,
         deleted,
         may_search_deleted: false,
+        typing,
         problem: Problem::default(),
         searched: false,
         ready: true,
@@ -153,6 +158,7 @@ pub(super) async fn search_page(
         c: w.c.clone(),
     };
     if text.trim().is_empty() {
+        view.may_search_deleted = s.app.may_search_deleted(&w.m).await.unwrap_or(false);
         return Ok(page(StatusCode::OK, &view));
     }
     let input = SearchInput {
@@ -162,7 +168,7 @@ pub(super) async fn search_page(
         sort,
         cursor: p.cursor.clone().filter(|c| !c.is_empty()),
         limit: PAGE_SIZE,
-        as_you_type: p.typing.as_deref() == Some("1"),
+        as_you_type: typing,
         ..SearchInput::default()
     };
     let found = match s.app.search(&w.m, &input).await {
@@ -170,7 +176,14 @@ pub(super) async fn search_page(
         Err(e) => {
             let refusal: Refusal = form_refusal(e, &w.c)?;
             view.problem = Problem(Some(refusal));
-            return Ok(page(view.problem.status(), &view));
+            view.may_search_deleted = s.app.may_search_deleted(&w.m).await.unwrap_or(false);
+            // While typing, the results swap in place (htmx swaps only successful answers).
+            let status = if typing {
+                StatusCode::OK
+            } else {
+                view.problem.status()
+            };
+            return Ok(page(status, &view));
         }
     };
     let kind_name = view.kind.clone();
@@ -233,6 +246,7 @@ pub(super) async fn search_page(
                     },
                 ),
                 ("deleted", deleted_flag),
+                ("typing", typing_flag),
                 ("cursor", cursor),
             ],
         )

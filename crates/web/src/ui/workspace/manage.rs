@@ -35,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/w/{slug}/settings/name", post(rename))
         .route("/w/{slug}/settings/retention", post(set_retention))
         .route("/w/{slug}/settings/erasure", post(set_erasure_policy))
+        .route("/w/{slug}/settings/search", post(set_search_language))
         .route("/w/{slug}/settings/export", post(start_export))
         .route("/w/{slug}/settings/termination", post(request_termination))
         .route(
@@ -458,6 +459,9 @@ struct SettingsPage {
     /// The erasure policy for deleted accounts, as its API name.
     erasure_mode: &'static str,
     erasure_choices: [(&'static str, &'static str); 2],
+    /// The search language, as its API name (COL-05).
+    search_language: &'static str,
+    search_languages: [(&'static str, &'static str); 2],
     exports: Vec<ExportRow>,
     /// An export is being prepared: the section polls for its progress.
     exporting: bool,
@@ -591,6 +595,10 @@ const ERASURE_CHOICES: [(&str, &str); 2] = [
     ("purge", "erasure.purge"),
 ];
 
+/// The search languages, as the API names them, and their labels.
+const SEARCH_LANGUAGES: [(&str, &str); 2] =
+    [("en", "settings.search_en"), ("de", "settings.search_de")];
+
 async fn render_settings(
     s: &AppState,
     w: InWorkspace,
@@ -632,6 +640,13 @@ async fn render_settings(
         Ok(p) => p.mode.as_str(),
         Err(e) => return Err(PageError::new(w.c, e)),
     };
+    let search_language = s
+        .app
+        .search_settings(&w.m)
+        .await
+        .or_page(&w.c)?
+        .language
+        .as_str();
     // Exports need a signed-in admin; the section is left out otherwise.
     let (exports, exporting) = match s.app.export_jobs(&w.m).await {
         Ok(jobs) => export_rows(&w.c, jobs),
@@ -649,6 +664,8 @@ async fn render_settings(
             retention,
             erasure_mode,
             erasure_choices: ERASURE_CHOICES,
+            search_language,
+            search_languages: SEARCH_LANGUAGES,
             exports,
             exporting,
             is_owner: w.m.role() == Role::Owner,
@@ -742,6 +759,23 @@ async fn set_erasure_policy(State(s): State<AppState>, WsForm { w, f }: WsForm) 
         Err(e) => Err(e),
     };
     settled(&s, w, r, "erasure").await
+}
+
+async fn set_search_language(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
+    let language = match f.get("language") {
+        Some("en") => Ok(ideaweave_app::SearchLanguage::En),
+        Some("de") => Ok(ideaweave_app::SearchLanguage::De),
+        _ => Err(AppError::invalid("language", "choose en or de")),
+    };
+    let r = match language {
+        Ok(language) => {
+            s.app
+                .set_search_settings(&w.m, ideaweave_app::SearchSettings { language })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    settled(&s, w, r, "search").await
 }
 
 async fn create_stage(State(s): State<AppState>, WsForm { w, f }: WsForm) -> PageResult {
