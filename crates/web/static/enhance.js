@@ -267,6 +267,11 @@
     const box = document.getElementById('s-q') || document.getElementById('ws-search');
     if (!box) return;
     e.preventDefault();
+    if (box.offsetParent === null && box.form) {
+      // Folded away (on a phone): the search page, whose field takes the focus.
+      location.assign(box.form.action);
+      return;
+    }
     box.focus();
     box.select();
   });
