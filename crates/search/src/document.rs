@@ -138,3 +138,25 @@ pub struct Document {
     /// Its text.
     pub body: String,
 }
+
+impl Document {
+    /// A document of `kind` with its text: in no space, by no one, live, without votes or
+    /// tags. Each kind sets the fields it has on the result.
+    pub fn new(kind: Kind, id: Uuid, created_at: i64, title: String, body: String) -> Self {
+        Self {
+            kind,
+            id,
+            space: None,
+            discussion: None,
+            idea: None,
+            stage: None,
+            author: None,
+            tags: Vec::new(),
+            created_at,
+            votes: 0,
+            deleted: false,
+            title,
+            body,
+        }
+    }
+}

@@ -339,6 +339,12 @@ impl WorkspaceIndex {
         changes: impl IntoIterator<Item = Change>,
     ) -> SearchResult<Committed> {
         let _one_writer = self.writing.lock().map_err(|_| SearchError::Poisoned)?;
+        let stale_before: std::collections::HashMap<SegmentId, u32> = self
+            .index
+            .searchable_segment_metas()?
+            .into_iter()
+            .map(|m| (m.id(), m.num_deleted_docs()))
+            .collect();
         let mut writer: IndexWriter<TantivyDocument> =
             self.index.writer_with_num_threads(1, WRITER_BUDGET_BYTES)?;
         // Merges happen here, when asked for, never in the background: a background merge
@@ -367,16 +373,18 @@ impl WorkspaceIndex {
         writer.commit()?;
         {
             // Removed and replaced documents stay in their segment, marked deleted, until it is
-            // rewritten. A batch that removes rewrites every segment with such a document, so
-            // that what was removed (an erased person) leaves no trace; replacements alone
-            // rewrite a segment once a tenth of it is stale.
+            // rewritten. A batch that removes rewrites the segments it marked, so that what was
+            // removed (an erased person) leaves no trace; other segments are rewritten once a
+            // tenth of them is stale.
             let with_deletes: Vec<SegmentId> = self
                 .index
                 .searchable_segment_metas()?
                 .into_iter()
                 .filter(|m| {
                     let stale = m.num_deleted_docs();
-                    stale > 0 && (done.removed > 0 || clear || stale * 10 >= m.max_doc())
+                    let grew = stale > stale_before.get(&m.id()).copied().unwrap_or(0);
+                    stale > 0
+                        && ((grew && (done.removed > 0 || clear)) || stale * 10 >= m.max_doc())
                 })
                 .map(|m| m.id())
                 .collect();

@@ -560,6 +560,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .context("the server stopped with an error")?;
             if let Ok(mut tx) = app.store().begin().await
                 && tx.end_node_lease(&lease).await.is_ok()
+            {
+                let _ = tx.commit().await;
+            }
+            if let Ok(mut tx) = app.store().begin().await
                 && tx.release_search_writers(&lease).await.is_ok()
             {
                 let _ = tx.commit().await;

@@ -329,7 +329,7 @@ impl App {
         tx.commit().await?;
         self.keyring.forget_workspace(ws);
         self.forget_search_index(ws);
-        self.delete_objects(&search_objects).await;
+        self.delete_objects(ws, &search_objects).await;
         for id in &objects {
             for key in attachment_objects(&format!("{}/{id}", ws.0)) {
                 if let Err(e) = self.files.delete(&key).await {

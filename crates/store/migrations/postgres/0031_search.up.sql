@@ -31,9 +31,9 @@ CREATE TABLE search_indexes (
     -- The sealed manifest a restore or a replayed erasure set aside: its files are deleted by
     -- the next rebuild.
     forgotten BYTEA,
-    -- Stored objects no manifest needs (JSON: [[key, generation], …]): files superseded by a
-    -- commit, and files a writer was about to store when it stopped. Deleted once they are a
-    -- commit old, so that a node still opening the previous generation finds its files.
+    -- Stored objects no manifest needs (JSON: [[key, Unix ms listed], …]): files superseded by
+    -- a commit, and files a writer was about to store when it stopped. Deleted after a grace
+    -- period, so that a node still opening the previous generation finds its files.
     garbage TEXT NOT NULL DEFAULT '[]',
     writer TEXT,
     lease_until BIGINT,

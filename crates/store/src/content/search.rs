@@ -34,7 +34,7 @@ pub struct SearchIndexRow {
     pub rebuild_asks: i64,
     /// The manifest a restore set aside, whose files the next rebuild deletes.
     pub forgotten: Option<Vec<u8>>,
-    /// Objects to delete once a commit old (JSON `[[key, generation], …]`).
+    /// Objects to delete once ten seconds old (JSON `[[key, Unix ms listed], …]`).
     pub garbage: String,
     /// Failed attempts in a row.
     pub failures: i64,
@@ -71,7 +71,7 @@ pub struct SearchCommit<'a> {
     /// For a rebuild: the rebuilds asked for when it started (the flag is cleared only if no
     /// other was asked for since).
     pub rebuilt: Option<i64>,
-    /// Objects to delete once a commit old, as they stand after this commit.
+    /// Objects to delete once their grace period is over, as they stand after this commit.
     pub garbage: &'a str,
 }
 
@@ -529,27 +529,48 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// Records why the last attempt failed (shown by `search status`) and when the next may
-    /// start.
-    pub async fn record_search_error(&mut self, error: &str, retry_at: i64) -> StoreResult<()> {
+    /// Records why `writer`'s last attempt failed (shown by `search status`) and when the
+    /// next may start; nothing when another writer holds the index now.
+    pub async fn record_search_error(
+        &mut self,
+        writer: &str,
+        error: &str,
+        retry_at: i64,
+    ) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, |c| {
             sqlx::query(sql::RECORD_ERROR)
                 .bind(ws)
                 .bind(error)
                 .bind(retry_at)
+                .bind(writer)
                 .execute(c)
                 .await?;
         });
         Ok(())
     }
 
-    /// Records that objects listed as garbage were deleted (or are listed anew).
-    pub async fn set_search_garbage(&mut self, garbage: &str) -> StoreResult<()> {
+    /// Records that `writer`'s attempt ended well: no error, no back-off.
+    pub async fn clear_search_error(&mut self, writer: &str) -> StoreResult<()> {
         let ws = self.ws;
         on_conn!(self.tx, |c| {
-            sqlx::query(sql::SET_GARBAGE)
+            sqlx::query(sql::CLEAR_ERROR)
                 .bind(ws)
+                .bind(writer)
+                .execute(c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records that objects listed as garbage were deleted (or are listed anew), if `writer`
+    /// still holds the index.
+    pub async fn set_search_garbage(&mut self, writer: &str, garbage: &str) -> StoreResult<()> {
+        let ws = self.ws;
+        on_conn!(self.tx, |c| {
+            sqlx::query(sql::RECORD_GARBAGE)
+                .bind(ws)
+                .bind(writer)
                 .bind(garbage)
                 .execute(c)
                 .await?;
@@ -743,12 +764,12 @@ pub(crate) mod sql {
         WHERE workspace_id = $1 AND writer = $2 AND generation = $3";
     pub(crate) const RECORD_GARBAGE: &str =
         "UPDATE search_indexes SET garbage = $3 WHERE workspace_id = $1 AND writer = $2";
-    pub(crate) const SET_GARBAGE: &str =
-        "UPDATE search_indexes SET garbage = $2 WHERE workspace_id = $1";
+    pub(crate) const CLEAR_ERROR: &str = "UPDATE search_indexes SET last_error = NULL, \
+        failures = 0, retry_at = NULL WHERE workspace_id = $1 AND writer = $2";
     pub(crate) const DELETE_QUEUED: &str = "DELETE FROM search_queue \
         WHERE workspace_id = $1 AND kind = $2 AND item_id = $3 AND changes = $4";
     pub(crate) const RECORD_ERROR: &str = "UPDATE search_indexes SET last_error = $2, \
-        failures = failures + 1, retry_at = $3 WHERE workspace_id = $1";
+        failures = failures + 1, retry_at = $3 WHERE workspace_id = $1 AND writer = $4";
     pub(crate) const REQUEST_REBUILD: &str = "UPDATE search_indexes SET rebuild = TRUE, \
         rebuild_asks = rebuild_asks + 1 WHERE workspace_id = $1";
     pub(crate) const SET_LANGUAGE: &str = "UPDATE workspaces SET search_language = $2 \
@@ -840,7 +861,7 @@ pub(crate) mod sql {
         ("QUEUE", QUEUE),
         ("RECORD_COMMIT", RECORD_COMMIT),
         ("RECORD_GARBAGE", RECORD_GARBAGE),
-        ("SET_GARBAGE", SET_GARBAGE),
+        ("CLEAR_ERROR", CLEAR_ERROR),
         ("GENERATIONS", GENERATIONS),
         ("DELETE_QUEUED", DELETE_QUEUED),
         ("RECORD_ERROR", RECORD_ERROR),

@@ -99,19 +99,21 @@ impl App {
             return Ok(remove);
         };
         Ok(Change::Put(Document {
-            kind: Kind::Idea,
-            id: r.id,
             space: Some(r.space_id),
             discussion: Some(r.discussion_id),
             idea: Some(r.id),
             stage: Some(r.stage_id),
             author: Some(r.author_id),
             tags: summary.tags,
-            created_at: r.created_at,
             votes: r.score,
             deleted: r.deleted_at.is_some(),
-            title: summary.title,
-            body: plain_text(&body),
+            ..Document::new(
+                Kind::Idea,
+                r.id,
+                r.created_at,
+                summary.title,
+                plain_text(&body),
+            )
         }))
     }
 
@@ -131,19 +133,18 @@ impl App {
                 id: r.id,
             }),
             Opened::Text(body) => Ok(Change::Put(Document {
-                kind: Kind::Comment,
-                id: r.id,
                 space: Some(r.space_id),
                 discussion: Some(r.discussion_id),
                 idea: Some(r.idea_id),
-                stage: None,
                 author: Some(r.author_id),
-                tags: Vec::new(),
-                created_at: r.created_at,
-                votes: 0,
                 deleted: r.deleted_at.is_some() || r.idea_deleted_at.is_some(),
-                title: String::new(),
-                body: plain_text(&body),
+                ..Document::new(
+                    Kind::Comment,
+                    r.id,
+                    r.created_at,
+                    String::new(),
+                    plain_text(&body),
+                )
             })),
         }
     }
@@ -169,19 +170,16 @@ impl App {
             .await?;
         Ok(titled(Kind::Discussion, r.id, texts, |title, body| {
             Document {
-                kind: Kind::Discussion,
-                id: r.id,
                 space: Some(r.space_id),
                 discussion: Some(r.id),
-                idea: None,
-                stage: None,
                 author: Some(r.created_by),
-                tags: Vec::new(),
-                created_at: r.created_at,
-                votes: 0,
-                deleted: false,
-                title,
-                body: plain_text(&body),
+                ..Document::new(
+                    Kind::Discussion,
+                    r.id,
+                    r.created_at,
+                    title,
+                    plain_text(&body),
+                )
             }
         }))
     }
@@ -203,19 +201,9 @@ impl App {
             )
             .await?;
         Ok(titled(Kind::Space, r.id, texts, |title, body| Document {
-            kind: Kind::Space,
-            id: r.id,
             space: Some(r.id),
-            discussion: None,
-            idea: None,
-            stage: None,
             author: Some(r.created_by),
-            tags: Vec::new(),
-            created_at: r.created_at,
-            votes: 0,
-            deleted: false,
-            title,
-            body: plain_text(&body),
+            ..Document::new(Kind::Space, r.id, r.created_at, title, plain_text(&body))
         }))
     }
 
@@ -236,19 +224,12 @@ impl App {
             )
             .await?;
         Ok(titled(Kind::Link, r.id, texts, |title, body| Document {
-            kind: Kind::Link,
-            id: r.id,
             space: Some(r.space_id),
             discussion: Some(r.discussion_id),
             idea: Some(r.idea_id),
-            stage: None,
             author: Some(r.created_by),
-            tags: Vec::new(),
-            created_at: r.created_at,
-            votes: 0,
             deleted: r.idea_deleted_at.is_some() || r.comment_deleted_at.is_some(),
-            title,
-            body,
+            ..Document::new(Kind::Link, r.id, r.created_at, title, body)
         }))
     }
 
@@ -268,19 +249,12 @@ impl App {
                 id: r.id,
             }),
             Opened::Text(name) => Ok(Change::Put(Document {
-                kind: Kind::File,
-                id: r.id,
                 space: Some(r.space_id),
                 discussion: Some(r.discussion_id),
                 idea: Some(r.idea_id),
-                stage: None,
                 author: Some(r.uploader_id),
-                tags: Vec::new(),
-                created_at: r.created_at,
-                votes: 0,
                 deleted: r.idea_deleted_at.is_some() || r.comment_deleted_at.is_some(),
-                title: name,
-                body: String::new(),
+                ..Document::new(Kind::File, r.id, r.created_at, name, String::new())
             })),
         }
     }
@@ -303,21 +277,13 @@ impl App {
             .await?
         {
             Opened::Unreadable => Ok(remove),
-            Opened::Text(name) => Ok(Change::Put(Document {
-                kind: Kind::Member,
-                id: r.user_id,
-                space: None,
-                discussion: None,
-                idea: None,
-                stage: None,
-                author: None,
-                tags: Vec::new(),
-                created_at: r.joined_at,
-                votes: 0,
-                deleted: false,
-                title: name,
-                body: String::new(),
-            })),
+            Opened::Text(name) => Ok(Change::Put(Document::new(
+                Kind::Member,
+                r.user_id,
+                r.joined_at,
+                name,
+                String::new(),
+            ))),
         }
     }
 

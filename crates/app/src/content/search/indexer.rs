@@ -173,10 +173,15 @@ impl App {
             .await;
         let mut tx = self.store.begin().await?;
         let mut repo = tx.workspace(ws);
-        if let Err(e) = &result {
-            let failures = repo.search_index().await.map(|s| s.failures).unwrap_or(0);
-            repo.record_search_error(&e.to_string(), self.now() + backoff_ms(failures))
-                .await?;
+        match &result {
+            // Another node holds it now: its record is not this node's to mark.
+            Err(e) if is_lost_lease(e) => {}
+            Err(e) => {
+                let failures = repo.search_index().await.map(|s| s.failures).unwrap_or(0);
+                repo.record_search_error(writer, &e.to_string(), self.now() + backoff_ms(failures))
+                    .await?;
+            }
+            Ok(_) => repo.clear_search_error(writer).await?,
         }
         repo.release_search_writer(writer).await?;
         tx.commit().await?;
@@ -194,7 +199,7 @@ impl App {
             let mut tx = self.store.read().await?;
             tx.workspace(ws).search_index().await?
         };
-        self.collect_garbage(ws, &state).await?;
+        self.collect_garbage(ws, writer, &state).await?;
         let language: Language = state.language.parse().unwrap_or_default();
         let open = match (&state.manifest, state.rebuild || force_rebuild) {
             (Some(sealed), false) => match self.search.cache.get(ws) {
@@ -348,8 +353,8 @@ impl App {
         Ok(done)
     }
 
-    /// Keeps the writer's lease through a long rebuild; fails if another node took it.
-    async fn renew_search_lease(&self, ws: WorkspaceId, writer: &str) -> AppResult<()> {
+    /// Keeps the writer's lease through long work; fails if another node took it.
+    pub(super) async fn renew_search_lease(&self, ws: WorkspaceId, writer: &str) -> AppResult<()> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let held = tx
@@ -405,7 +410,12 @@ impl App {
 
     /// Deletes the objects of `ws`'s garbage that are old enough, and lists the rest again.
     /// Runs under the writer's lease.
-    async fn collect_garbage(&self, ws: WorkspaceId, state: &SearchIndexRow) -> AppResult<()> {
+    async fn collect_garbage(
+        &self,
+        ws: WorkspaceId,
+        writer: &str,
+        state: &SearchIndexRow,
+    ) -> AppResult<()> {
         let garbage = parse_garbage(&state.garbage);
         if garbage.is_empty() {
             return Ok(());
@@ -418,11 +428,11 @@ impl App {
             return Ok(());
         }
         let keys: Vec<String> = due.into_iter().map(|(k, _)| k).collect();
-        let left = self.delete_objects(&keys).await;
+        let left = self.delete_objects(ws, &keys).await;
         keep.extend(left.into_iter().map(|k| (k, now)));
         let mut tx = self.store.begin().await?;
         tx.workspace(ws)
-            .set_search_garbage(&garbage_json(&keep))
+            .set_search_garbage(writer, &garbage_json(&keep))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -473,7 +483,8 @@ impl App {
             self.search.cache.forget(ws);
             return Err(lost_lease());
         }
-        self.store_index_files(ws, &key, &mut planned).await?;
+        self.store_index_files(ws, writer, &key, &mut planned)
+            .await?;
         let manifest = planned.manifest;
         let sealed = Self::seal_manifest(&key, ws, &manifest)?;
         let mut after: Garbage = intended
@@ -516,8 +527,15 @@ impl App {
     }
 }
 
+/// What a writer that lost its lease says.
+const LOST_LEASE: &str = "another node took over this workspace's search index";
+
 fn lost_lease() -> AppError {
-    AppError::Conflict("another node took over this workspace's search index".into())
+    AppError::Conflict(LOST_LEASE.into())
+}
+
+fn is_lost_lease(e: &AppError) -> bool {
+    matches!(e, AppError::Conflict(m) if m == LOST_LEASE)
 }
 
 /// One workspace's search figures, for `ideaweave search status` (no content, no names).

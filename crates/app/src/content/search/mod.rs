@@ -138,49 +138,44 @@ impl App {
             });
         };
         drop(tx);
-        let deleted = input.deleted;
-        let input = input.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            open.index.search(&Request {
-                query: &query,
-                scope: &scope,
-                kinds: &input.kinds,
-                space: input.space,
-                discussion: input.discussion,
-                stage: input.stage,
-                author: input.author,
-                tag: input.tag.as_deref(),
-                from: input.from,
-                until: input.until,
-                deleted: input.deleted,
-                sort: input.sort,
-                after,
-                limit: input.limit as usize,
-            })
-        })
-        .await
-        .or_internal("searching")?
-        .or_internal("searching")?;
-        // What the index found is checked against the database as it is now: something
-        // deleted, purged or erased since the last commit is not shown, however far indexing
-        // lags behind (the count may still include it until then).
-        let asked: Vec<(&str, Uuid)> = found.hits.iter().map(|h| (h.kind.as_str(), h.id)).collect();
-        let live: std::collections::HashSet<(String, Uuid)> = self
-            .store
-            .read()
-            .await?
-            .workspace(m.workspace)
-            .live_search_items(&asked)
-            .await?
-            .into_iter()
-            .filter(|l| (l.deleted != 0) == deleted)
-            .map(|l| (l.kind, l.id))
-            .collect();
+        let limit = input.limit as usize;
+        let mut after = after;
+        let mut kept: Vec<ideaweave_search::Hit> = Vec::with_capacity(limit);
+        let mut counts = (0, Vec::new());
+        let mut more = false;
+        // A page whose hits the database check removed is filled from the following ones (a
+        // few rounds at most: an index that far behind is being rebuilt).
+        for _ in 0..4 {
+            let found = self
+                .search_index(&open, &query, &scope, input, after, limit)
+                .await?;
+            if counts.1.is_empty() {
+                counts = (found.total, found.by_kind.clone());
+            }
+            kept.extend(self.live_hits(m, input.deleted, found.hits).await?);
+            more = found.next.is_some();
+            after = found.next;
+            if kept.len() > limit {
+                // More than a page: the rest comes after the last shown.
+                kept.truncate(limit);
+                more = true;
+                break;
+            }
+            if kept.len() == limit || !more {
+                break;
+            }
+        }
+        let next = if more {
+            kept.last()
+                .map(|h| h.cursor)
+                .or(after)
+                .map(|c| c.to_string())
+        } else {
+            None
+        };
         Ok(SearchResults {
-            hits: found
-                .hits
+            hits: kept
                 .into_iter()
-                .filter(|h| live.contains(&(h.kind.as_str().to_owned(), h.id)))
                 .map(|h| SearchHit {
                     kind: h.kind,
                     id: h.id,
@@ -195,12 +190,77 @@ impl App {
                     deleted: h.deleted,
                 })
                 .collect(),
-            total: found.total,
-            by_kind: found.by_kind,
-            next: found.next.map(|c| c.to_string()),
+            total: counts.0,
+            by_kind: counts.1,
+            next,
             ready: true,
             may_search_deleted,
         })
+    }
+
+    /// One page of the index's results after `after`, at most `limit`.
+    async fn search_index(
+        &self,
+        open: &Arc<OpenIndex>,
+        query: &ParsedQuery,
+        scope: &Scope,
+        input: &SearchInput,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> AppResult<ideaweave_search::Results> {
+        let (open, query, scope, input) =
+            (open.clone(), query.clone(), scope.clone(), input.clone());
+        tokio::task::spawn_blocking(move || {
+            open.index.search(&Request {
+                query: &query,
+                scope: &scope,
+                kinds: &input.kinds,
+                space: input.space,
+                discussion: input.discussion,
+                stage: input.stage,
+                author: input.author,
+                tag: input.tag.as_deref(),
+                from: input.from,
+                until: input.until,
+                deleted: input.deleted,
+                sort: input.sort,
+                after,
+                limit,
+            })
+        })
+        .await
+        .or_internal("searching")?
+        .or_internal("searching")
+    }
+
+    /// The hits that the database still holds as found: something deleted, purged or erased
+    /// since the last commit is not shown, however far indexing lags behind (the count may
+    /// still include it until then).
+    async fn live_hits(
+        &self,
+        m: &Member,
+        deleted: bool,
+        hits: Vec<ideaweave_search::Hit>,
+    ) -> AppResult<Vec<ideaweave_search::Hit>> {
+        if hits.is_empty() {
+            return Ok(hits);
+        }
+        let asked: Vec<(&str, Uuid)> = hits.iter().map(|h| (h.kind.as_str(), h.id)).collect();
+        let live: std::collections::HashSet<(String, Uuid)> = self
+            .store
+            .read()
+            .await?
+            .workspace(m.workspace)
+            .live_search_items(&asked)
+            .await?
+            .into_iter()
+            .filter(|l| (l.deleted != 0) == deleted)
+            .map(|l| (l.kind, l.id))
+            .collect();
+        Ok(hits
+            .into_iter()
+            .filter(|h| live.contains(&(h.kind.as_str().to_owned(), h.id)))
+            .collect())
     }
 
     /// What `m` may find: the spaces they may read (or, for deleted content, moderate), and

@@ -364,9 +364,11 @@ impl App {
     }
 
     /// Seals and stores the planned new files, filling in their sealed sizes.
+    /// The writer's lease is renewed after each file, so that a large index still commits.
     pub(super) async fn store_index_files(
         &self,
         ws: WorkspaceId,
+        writer: &str,
         key: &SealingKey,
         planned: &mut Planned,
     ) -> AppResult<()> {
@@ -387,6 +389,7 @@ impl App {
                 .await
                 .or_internal("storing a search index file")?;
             file.sealed_bytes = sealed.len() as u64;
+            self.renew_search_lease(ws, writer).await?;
         }
         Ok(())
     }
@@ -428,13 +431,15 @@ impl App {
         out
     }
 
-    /// Deletes stored objects no manifest names any more; returns those that could not be
-    /// deleted (to try again).
-    pub(crate) async fn delete_objects(&self, keys: &[String]) -> Vec<String> {
+    /// Deletes stored objects of `ws`'s index no manifest names any more; returns those that
+    /// could not be deleted (to try again).
+    pub(crate) async fn delete_objects(&self, ws: WorkspaceId, keys: &[String]) -> Vec<String> {
+        let own = format!("{}/search-", ws.0);
         let mut left = Vec::new();
         for key in keys {
-            if !key.contains("/search-") {
-                // Only index files: a damaged list must not name an attachment.
+            if !key.starts_with(&own) {
+                // Only this index's files: a damaged or altered list must not name an
+                // attachment or another workspace's index.
                 tracing::error!(
                     key,
                     "a search garbage list names an object that is not an index file"

@@ -877,3 +877,48 @@ async fn col_05_a_workspace_set_to_german_finds_german_word_forms() {
         [i.to_string()]
     );
 }
+
+#[tokio::test]
+async fn col_05_a_page_is_filled_from_the_next_when_the_database_check_removes_hits() {
+    let t = TestApp::spawn().await;
+    let f = Fixture::new(&t, "srch-fill").await;
+    let ws = f.ws.slug.as_str();
+    let space = t.space(&f.ws, "Open", "").await;
+    let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
+    let mut ideas = Vec::new();
+    for n in 0..12 {
+        ideas.push(idea(&t, &f.member, ws, d, &format!("lemmingdd {n}"), "", &[]).await);
+        t.clock.advance(std::time::Duration::from_secs(1));
+    }
+    index_now(&t).await;
+    // The eight newest are deleted and the indexer has not run yet: the first pages the
+    // index offers hold only deleted ideas.
+    for i in &ideas[4..] {
+        t.client(&f.member).delete_idea(ws, *i).await.expect(204);
+    }
+    let me = token(&f.member);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..5 {
+        let (status, v) = call(
+            &t,
+            "GET",
+            &format!("/workspaces/{ws}/search?q=lemmingdd&limit=3&sort=newest{cursor}"),
+            &me,
+            Body::None,
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let items = v["items"].as_array().unwrap();
+        seen.extend(items.iter().map(|h| h["id"].as_str().unwrap().to_owned()));
+        match v["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(items.len(), 3, "a page with more after it is full: {v}");
+                cursor = format!("&cursor={c}");
+            }
+            None => break,
+        }
+    }
+    let live: Vec<String> = ideas[..4].iter().rev().map(|i| i.to_string()).collect();
+    assert_eq!(seen, live, "the four live ideas, newest first, each once");
+}
