@@ -256,10 +256,15 @@ impl Tx {
     /// them meanwhile. The generation moves on, so other nodes drop their copies too.
     pub async fn forget_search_manifests(&mut self, workspace: Option<Uuid>) -> StoreResult<()> {
         on_conn!(self, |c| {
-            sqlx::query(sql::FORGET_MANIFESTS)
-                .bind(workspace)
-                .execute(c)
-                .await?;
+            match workspace {
+                Some(ws) => {
+                    sqlx::query(sql::FORGET_MANIFEST_OF)
+                        .bind(ws)
+                        .execute(c)
+                        .await?
+                }
+                None => sqlx::query(sql::FORGET_MANIFESTS).execute(c).await?,
+            };
         });
         Ok(())
     }
@@ -722,8 +727,11 @@ pub(crate) mod sql {
         ORDER BY w.slug, x.workspace_id";
     pub(crate) const FORGET_MANIFESTS: &str = "UPDATE search_indexes SET rebuild = TRUE, \
         rebuild_asks = rebuild_asks + 1, forgotten = COALESCE(manifest, forgotten), \
+        manifest = NULL, generation = generation + 1, documents = 0, sealed_bytes = 0";
+    pub(crate) const FORGET_MANIFEST_OF: &str = "UPDATE search_indexes SET rebuild = TRUE, \
+        rebuild_asks = rebuild_asks + 1, forgotten = COALESCE(manifest, forgotten), \
         manifest = NULL, generation = generation + 1, documents = 0, sealed_bytes = 0 \
-        WHERE $1 IS NULL OR workspace_id = $1";
+        WHERE workspace_id = $1";
     pub(crate) const FORGET_QUEUE: &str = "DELETE FROM search_queue WHERE workspace_id = $1";
     pub(crate) const FORGET_INDEX: &str = "DELETE FROM search_indexes WHERE workspace_id = $1";
     pub(crate) const WORKSPACE_EXISTS: &str = "SELECT COUNT(*) FROM workspaces WHERE id = $1";
@@ -848,6 +856,7 @@ pub(crate) mod sql {
         ("WORKSPACES_DUE", WORKSPACES_DUE),
         ("STATUS", STATUS),
         ("FORGET_MANIFESTS", FORGET_MANIFESTS),
+        ("FORGET_MANIFEST_OF", FORGET_MANIFEST_OF),
         ("FORGET_QUEUE", FORGET_QUEUE),
         ("FORGET_INDEX", FORGET_INDEX),
         ("WORKSPACE_EXISTS", WORKSPACE_EXISTS),
