@@ -49,6 +49,17 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// How many index files of workspace `w` the file store holds.
+fn index_files(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> usize {
+    std::fs::read_dir(t.config.uploads_dir.join(w.id.0.to_string()))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 fn token(p: &Person) -> Auth {
     Auth::Token(p.token.clone())
 }
@@ -500,16 +511,7 @@ async fn enc_04_col_05_a_deleted_workspace_leaves_no_index_behind() {
     let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
     idea(&t, &f.member, ws, d, "tapirff doomed", "", &[]).await;
     index_now(&t).await;
-    let index_files = |t: &TestApp| {
-        std::fs::read_dir(t.config.uploads_dir.join(f.ws.id.0.to_string()))
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
-                    .count()
-            })
-            .unwrap_or(0)
-    };
-    assert!(index_files(&t) > 0, "the index is stored");
+    assert!(index_files(&t, &f.ws) > 0, "the index is stored");
     t.app
         .request_termination(
             &f.ws.as_member(&f.ws.owner),
@@ -522,7 +524,7 @@ async fn enc_04_col_05_a_deleted_workspace_leaves_no_index_behind() {
     t.clock
         .advance(std::time::Duration::from_secs(91 * 24 * 3600));
     assert_eq!(t.app.run_terminations().await.unwrap().deleted, 1);
-    assert_eq!(index_files(&t), 0, "its files are deleted");
+    assert_eq!(index_files(&t, &f.ws), 0, "its files are deleted");
     let status = t.app.search_status().await.unwrap();
     assert!(
         status.iter().all(|s| s.workspace != f.ws.id.0),
@@ -677,25 +679,16 @@ async fn enc_01_col_05_superseded_index_files_are_deleted_after_a_grace_period()
     let ws = f.ws.slug.as_str();
     let space = t.space(&f.ws, "Open", "").await;
     let d = t.challenge(&f.ws, space, "Ideas", "", &[]).await;
-    let stored = |t: &TestApp| {
-        std::fs::read_dir(t.config.uploads_dir.join(f.ws.id.0.to_string()))
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
-                    .count()
-            })
-            .unwrap_or(0)
-    };
     for n in 0..6 {
         idea(&t, &f.member, ws, d, &format!("idea {n}"), "", &[]).await;
         index_now(&t).await;
     }
-    let piled_up = stored(&t);
+    let piled_up = index_files(&t, &f.ws);
     t.clock.advance(std::time::Duration::from_secs(11));
     index_now(&t).await;
     let status = t.app.search_status().await.unwrap();
     let mine = status.iter().find(|s| s.workspace == f.ws.id.0).unwrap();
-    let after = stored(&t);
+    let after = index_files(&t, &f.ws);
     assert!(after < piled_up, "{after} files, {piled_up} before");
     assert_eq!(mine.queued, 0);
     // What is left is what the index needs: it opens and finds every idea.

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use ideaweave_app::{SearchHit, SearchInput, SearchKind, SearchSort, TextPiece, pieces};
 
 use crate::AppState;
+use crate::ui::format::url_encode;
 use crate::ui::guard::InWorkspace;
 use crate::ui::time::Moment;
 use crate::ui::{Chrome, PageResult, Problem, Refusal, form_refusal, framed, page};
@@ -102,24 +103,13 @@ fn address(slug: &str, params: &[(&str, &str)]) -> String {
     let query: Vec<String> = params
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect();
     if query.is_empty() {
         format!("/w/{slug}/search")
     } else {
         format!("/w/{slug}/search?{}", query.join("&"))
     }
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub(super) async fn search_page(
