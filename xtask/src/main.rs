@@ -432,8 +432,10 @@ fn drop_leftover_test_databases(url: &str) {
 /// The Python peers the tests start, installed into `target/pydeps` (not the system's Python):
 /// aiosmtpd (the SMTP server of the mail tests), moto's S3 server (the off-site backup
 /// target), pysaml2 (the SAML identity provider, which signs with Debian's `xmlsec1`) and
-/// mmdb-writer (a small GeoIP database for the session-location test) and
-/// openapi-spec-validator (which checks that the API's document is valid OpenAPI 3.1).
+/// mmdb-writer (a small GeoIP database for the session-location test),
+/// openapi-spec-validator (which checks that the API's document is valid OpenAPI 3.1) and
+/// python-docx, openpyxl, odfpy and fpdf2 (real office documents and PDFs for search's tests
+/// of the text inside files).
 /// Returns that directory for `PYTHONPATH`.
 fn ensure_python_peers() -> Result<String> {
     let deps = root().join("target").join("pydeps");
@@ -454,6 +456,10 @@ fn ensure_python_peers() -> Result<String> {
         ("saml2.server", "pysaml2==7.5.5"),
         ("mmdb_writer", "mmdb-writer==0.2.7"),
         ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
+        ("docx", "python-docx==1.2.0"),
+        ("openpyxl", "openpyxl==3.1.5"),
+        ("odf.opendocument", "odfpy==1.4.1"),
+        ("fpdf", "fpdf2==2.8.3"),
     ] {
         if imports(&deps, module) {
             continue;

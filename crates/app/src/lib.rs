@@ -35,6 +35,7 @@ pub use content::search::api::{
     SearchHitView, SearchLanguage, SearchOrder, SearchPage, SearchQuery, SearchSettings, TextPiece,
     pieces,
 };
+pub use content::search::file_texts::FileTextOutcome;
 pub use content::search::indexer::{IndexingRound, SEARCH_BATCH, SearchStatus};
 pub use content::search::{
     DEFAULT_SEARCH_LIMIT, Highlighted, MAX_SEARCH_LIMIT, SearchHit, SearchInput, SearchKind,
@@ -139,6 +140,9 @@ pub struct AppSettings {
     pub audit_anchor_file: Option<std::path::PathBuf>,
     /// The most bytes of search indexes a node keeps open in memory (`search.cache_mb`).
     pub search_cache_bytes: usize,
+    /// How the text inside uploaded files is read for search: a child process with limits.
+    /// `None` (tools that index nothing) finds files by their names only.
+    pub text_extractor: Option<ideaweave_extract::Extractor>,
 }
 
 /// The application: the store, the file store, the clock and the settings.

@@ -44,6 +44,38 @@ impl ConfigArgs {
     }
 }
 
+/// What the `extract-text` child is told (see `ideaweave_extract::ChildLimits::args`).
+#[derive(Debug, Args)]
+struct ExtractTextArgs {
+    #[arg(long)]
+    format: ideaweave_extract::Format,
+    #[arg(long)]
+    memory_bytes: u64,
+    #[arg(long)]
+    cpu_seconds: u64,
+    #[arg(long)]
+    max_input_bytes: u64,
+}
+
+impl Cli {
+    /// Runs the commands that must not start the async runtime first, and says how they
+    /// ended; `None` for every other command. The text reader is one: it limits its own
+    /// address space, which a runtime's worker threads would already have taken.
+    pub fn run_before_runtime(&self) -> Option<std::process::ExitCode> {
+        match &self.command {
+            Command::ExtractText(a) => Some(ideaweave_extract::run_child(
+                a.format,
+                ideaweave_extract::ChildLimits {
+                    memory_bytes: a.memory_bytes,
+                    cpu_seconds: a.cpu_seconds,
+                    max_input_bytes: a.max_input_bytes,
+                },
+            )),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
@@ -128,6 +160,10 @@ enum Command {
     },
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Read one file's text for search: the server runs this itself, as a child process that
+    /// limits itself first (COL-05). Reads the file on standard input.
+    #[command(hide = true)]
+    ExtractText(ExtractTextArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -1014,6 +1050,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::ExtractText(_) => bail!("extract-text runs before the async runtime starts"),
     }
 }
 

@@ -80,6 +80,9 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawSearch {
     cache_mb: Option<u64>,
+    extract_max_mb: Option<u64>,
+    extract_seconds: Option<u64>,
+    extract_memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,6 +285,8 @@ pub struct Config {
     pub termination_grace_days: u32,
     /// The most bytes of search indexes a node keeps open in memory (COL-05).
     pub search_cache_bytes: usize,
+    /// How files' text is read for search: in a child process with limits (COL-05).
+    pub text_extraction: TextExtraction,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log_filter: String,
     /// Where the master key comes from.
@@ -340,6 +345,37 @@ pub enum SmtpTls {
     StartTls,
     /// TLS from the first byte (SMTPS).
     Tls,
+}
+
+/// How files' text is read for search (COL-05): by this program's `extract-text` command, run
+/// as a child process that limits itself, so that a hostile file cannot stall or crash the
+/// server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextExtraction {
+    /// The program run: this one (tests point it at the built `ideaweave` binary).
+    pub program: PathBuf,
+    /// The largest file read (`search.extract_max_mb`).
+    pub max_input_bytes: u64,
+    /// Wall-clock and processor time per file (`search.extract_seconds`).
+    pub seconds: u64,
+    /// Address space of the child (`search.extract_memory_mb`).
+    pub memory_bytes: u64,
+}
+
+impl TextExtraction {
+    /// The extractor the application runs.
+    pub fn extractor(&self) -> ideaweave_extract::Extractor {
+        ideaweave_extract::Extractor::new(
+            self.program.clone(),
+            vec!["extract-text".into()],
+            Duration::from_secs(self.seconds),
+            ideaweave_extract::ChildLimits {
+                memory_bytes: self.memory_bytes,
+                cpu_seconds: self.seconds,
+                max_input_bytes: self.max_input_bytes,
+            },
+        )
+    }
 }
 
 /// Where the master key comes from (ENC-02): never from the database.
@@ -677,6 +713,42 @@ pub mod settings {
         }),
         secret: false,
     };
+    /// `search.extract_max_mb`.
+    pub const SEARCH_EXTRACT_MAX_MB: Setting = Setting {
+        name: "search.extract_max_mb",
+        default: "`32`",
+        help: "largest uploaded file whose text is read for search, in mebibytes (1-1024); larger files are found by their names only",
+        number: Some(Number {
+            default: Some(32),
+            min: 1,
+            max: 1_024,
+        }),
+        secret: false,
+    };
+    /// `search.extract_seconds`.
+    pub const SEARCH_EXTRACT_SECONDS: Setting = Setting {
+        name: "search.extract_seconds",
+        default: "`20`",
+        help: "seconds the reading of one file's text may take (1-600); the child process reading it is stopped then and the file is found by its name only",
+        number: Some(Number {
+            default: Some(20),
+            min: 1,
+            max: 600,
+        }),
+        secret: false,
+    };
+    /// `search.extract_memory_mb`.
+    pub const SEARCH_EXTRACT_MEMORY_MB: Setting = Setting {
+        name: "search.extract_memory_mb",
+        default: "`512`",
+        help: "mebibytes of address space the child process reading one file's text may use (128-16384)",
+        number: Some(Number {
+            default: Some(512),
+            min: 128,
+            max: 16_384,
+        }),
+        secret: false,
+    };
     /// `termination.grace_days`.
     pub const TERMINATION_GRACE_DAYS: Setting = Setting {
         name: "termination.grace_days",
@@ -939,6 +1011,9 @@ pub const OPTIONS: &[Setting] = &[
     settings::RETENTION_INSTANCE_ACTIVITY_DAYS,
     settings::TERMINATION_GRACE_DAYS,
     settings::SEARCH_CACHE_MB,
+    settings::SEARCH_EXTRACT_MAX_MB,
+    settings::SEARCH_EXTRACT_SECONDS,
+    settings::SEARCH_EXTRACT_MEMORY_MB,
     settings::LOG_FILTER,
     settings::KEYS_MASTER_KEY_FILE,
     settings::KEYS_MASTER_KEY_ENV,
@@ -1258,6 +1333,7 @@ impl Config {
             geoip: self.geoip.clone(),
             audit_anchor_file: Some(self.data_dir.join(ideaweave_app::AUDIT_ANCHOR_FILE)),
             search_cache_bytes: self.search_cache_bytes,
+            text_extractor: Some(self.text_extraction.extractor()),
         }
     }
 
@@ -1452,6 +1528,22 @@ impl Config {
             settings::TERMINATION_GRACE_DAYS.number(raw.termination.grace_days)? as u32;
         let search_cache_bytes =
             settings::SEARCH_CACHE_MB.number(raw.search.cache_mb)? as usize * 1024 * 1024;
+        let text_extraction = TextExtraction {
+            program: std::env::current_exe().map_err(|e| {
+                ConfigError::new(
+                    "search.extract_seconds",
+                    format!("cannot find this program to read files' text with: {e}"),
+                )
+            })?,
+            max_input_bytes: settings::SEARCH_EXTRACT_MAX_MB.number(raw.search.extract_max_mb)?
+                * 1024
+                * 1024,
+            seconds: settings::SEARCH_EXTRACT_SECONDS.number(raw.search.extract_seconds)?,
+            memory_bytes: settings::SEARCH_EXTRACT_MEMORY_MB
+                .number(raw.search.extract_memory_mb)?
+                * 1024
+                * 1024,
+        };
         let log_filter = raw.log.filter.unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(ConfigError::new(
@@ -1525,6 +1617,7 @@ impl Config {
             instance_activity_days,
             termination_grace_days,
             search_cache_bytes,
+            text_extraction,
             log_filter,
             master_key,
         };

@@ -18,10 +18,19 @@ pub enum SearchCommand {
         #[arg(long, value_name = "SLUG")]
         workspace: Option<String>,
     },
-    /// Show each workspace's queue depth, lag, documents and sealed index size.
+    /// Show each workspace's queue depth, lag, documents, sealed index size and files whose
+    /// text could not be read.
     Status {
         #[command(flatten)]
         cfg: ConfigArgs,
+    },
+    /// List a workspace's files whose text could not be read, and why (by id: file names are
+    /// the customer's, sealed). Such files are found by their names only.
+    Files {
+        #[command(flatten)]
+        cfg: ConfigArgs,
+        #[arg(long, value_name = "SLUG")]
+        workspace: String,
     },
 }
 
@@ -58,19 +67,40 @@ pub async fn run(cmd: SearchCommand) -> anyhow::Result<()> {
             let (app, _) = crate::cli::app_for(&cfg).await?;
             print_status(&app).await
         }
+        SearchCommand::Files { cfg, workspace } => {
+            let (app, _) = crate::cli::app_for(&cfg).await?;
+            let ws = app
+                .workspace_id_of(&workspace)
+                .await
+                .with_context(|| format!("no workspace {workspace:?}"))?;
+            let unreadable: Vec<_> = app
+                .search_file_texts(ws)
+                .await?
+                .into_iter()
+                .filter_map(|f| f.unreadable.map(|why| (f.attachment, why)))
+                .collect();
+            if unreadable.is_empty() {
+                say!("{workspace}: the text of every file read so far could be read");
+            }
+            for (id, why) in unreadable {
+                say!("{id}  {}", explain_unreadable(&why));
+            }
+            Ok(())
+        }
     }
 }
 
 async fn print_status(app: &App) -> anyhow::Result<()> {
     let rows = app.search_status().await?;
     say!(
-        "{:<24} {:>8} {:>8} {:>10} {:>12} {:>10}  state",
+        "{:<24} {:>8} {:>8} {:>10} {:>12} {:>10} {:>8}  state",
         "workspace",
         "queued",
         "lag s",
         "documents",
         "sealed KiB",
-        "commits"
+        "commits",
+        "unread"
     );
     for r in rows {
         let state = match (&r.last_error, r.rebuild, &r.writer) {
@@ -80,15 +110,24 @@ async fn print_status(app: &App) -> anyhow::Result<()> {
             (None, false, None) => "ready".to_owned(),
         };
         say!(
-            "{:<24} {:>8} {:>8} {:>10} {:>12} {:>10}  {state}",
+            "{:<24} {:>8} {:>8} {:>10} {:>12} {:>10} {:>8}  {state}",
             r.slug
                 .unwrap_or_else(|| format!("(deleted {})", r.workspace)),
             r.queued,
             r.lag_secs.map_or_else(|| "-".to_owned(), |s| s.to_string()),
             r.documents,
             r.sealed_bytes / 1024,
-            r.generation
+            r.generation,
+            r.unreadable_files
         );
     }
     Ok(())
+}
+
+/// An unreadable file's reason code, in words.
+fn explain_unreadable(code: &str) -> String {
+    match ideaweave_extract::Unreadable::from_code(code) {
+        Some(r) => format!("{code}: {r}"),
+        None => code.to_owned(),
+    }
 }

@@ -59,6 +59,7 @@ pub use content::search::{
     LiveItem, QueuedChange, SearchCommentRow, SearchCommit, SearchDiscussionRow, SearchFileRow,
     SearchIdeaRow, SearchIndexRow, SearchLinkRow, SearchMemberRow, SearchSpaceRow, SearchStatusRow,
 };
+pub use content::search_file_texts::{FileTextRecord, SearchFileMeta};
 pub use content::{IdeaQuery, NewAttachment, NewIdea};
 pub use identity::email_change::EmailChangeRow;
 pub use identity::instance::NewUser;
@@ -103,6 +104,10 @@ pub fn statements() -> Vec<(&'static str, &'static str, &'static str)> {
         ("content::inbox", content::inbox::sql::ALL),
         ("content::notifications", content::notifications::sql::ALL),
         ("content::search", content::search::sql::ALL),
+        (
+            "content::search_file_texts",
+            content::search_file_texts::sql::ALL,
+        ),
         ("identity::email_change", identity::email_change::sql::ALL),
         ("identity::instance", identity::instance::sql::ALL),
         ("identity", identity::sql::ALL),

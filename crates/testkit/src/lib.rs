@@ -15,6 +15,7 @@ pub mod log_capture;
 pub mod openapi_conformance;
 mod smtp;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -139,6 +140,15 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The built `ideaweave` binary beside this test binary (`target/<profile>/ideaweave`, which
+/// cargo builds for the server's integration tests): the reader of files' text that the
+/// server runs as a child process. A test binary cannot be that child itself.
+pub fn ideaweave_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let program = exe.parent()?.parent()?.join("ideaweave");
+    program.is_file().then_some(program)
+}
+
 impl TestApp {
     /// Starts the application with default settings.
     pub async fn spawn() -> Self {
@@ -173,6 +183,9 @@ impl TestApp {
             }
         };
         let mut config = Config::for_data_dir(dir.path(), url).expect("test configuration");
+        if let Some(program) = ideaweave_binary() {
+            config.text_extraction.program = program;
+        }
         // Parallel tests on a loaded machine can keep SQLite's one writer busy for seconds.
         config.busy_timeout = std::time::Duration::from_secs(60);
         tune(&mut config);

@@ -7,6 +7,7 @@ pub(crate) mod inbox;
 pub(crate) mod notifications;
 pub(crate) mod profiles;
 pub(crate) mod search;
+pub(crate) mod search_file_texts;
 use ideaweave_domain::paging::{Cursor, IdeaSort};
 use ideaweave_domain::*;
 use std::sync::LazyLock;

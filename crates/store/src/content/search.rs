@@ -55,6 +55,8 @@ pub struct SearchStatusRow {
     pub writer: Option<String>,
     pub lease_until: Option<i64>,
     pub last_error: Option<String>,
+    /// Files whose text could not be read (found by their names only).
+    pub unreadable_files: i64,
 }
 
 /// What a commit records.
@@ -719,7 +721,9 @@ pub(crate) mod sql {
     pub(crate) const STATUS: &str = "SELECT x.workspace_id, w.slug, \
         (SELECT COUNT(*) FROM search_queue q WHERE q.workspace_id = x.workspace_id) AS queued, \
         (SELECT MIN(q.queued_at) FROM search_queue q WHERE q.workspace_id = x.workspace_id) AS oldest_queued_at, \
-        s.generation, s.documents, s.sealed_bytes, s.committed_at, s.rebuild, s.writer, s.lease_until, s.last_error \
+        s.generation, s.documents, s.sealed_bytes, s.committed_at, s.rebuild, s.writer, s.lease_until, s.last_error, \
+        (SELECT COUNT(*) FROM search_file_texts f WHERE f.workspace_id = x.workspace_id \
+        AND f.outcome = 'unreadable') AS unreadable_files \
         FROM (SELECT id AS workspace_id FROM workspaces UNION SELECT workspace_id FROM search_queue \
         UNION SELECT workspace_id FROM search_indexes) x \
         LEFT JOIN workspaces w ON w.id = x.workspace_id \

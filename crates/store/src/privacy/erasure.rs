@@ -669,6 +669,20 @@ pub const PERSONAL_DATA: &[TableErasure] = &[
         &["item_id"],
         &["workspace_id", "kind", "queued_at", "changes"],
     ),
+    // Whether a file's text could be read, and why not: nothing of the file or its uploader.
+    table(
+        "search_file_texts",
+        None,
+        &[],
+        &[
+            "workspace_id",
+            "attachment_id",
+            "outcome",
+            "reason",
+            "text_bytes",
+            "checked_at",
+        ],
+    ),
     table(
         "search_indexes",
         None,

@@ -196,6 +196,7 @@ impl WorkspaceRepo<'_> {
                 "DELETE FROM users WHERE former_member_of = $1",
                 // Last: deleting the content above queued its removal from search.
                 "DELETE FROM search_queue WHERE workspace_id = $1",
+                "DELETE FROM search_file_texts WHERE workspace_id = $1",
                 "DELETE FROM search_indexes WHERE workspace_id = $1",
             ] {
                 sqlx::query(sql).bind(ws).execute(&mut *c).await?;

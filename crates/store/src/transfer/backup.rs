@@ -52,14 +52,15 @@ impl ContentDigest {
 }
 
 /// The tables of the schema's bookkeeping, never backed up as content: the database's own,
-/// and search's (its queue and index records are derived from the content; a restore rebuilds
-/// every index from the restored rows, COL-05).
+/// and search's (its queue, index records and files' text outcomes are derived from the
+/// content; a restore rebuilds every index from the restored rows, COL-05).
 fn is_bookkeeping(name: &str) -> bool {
     name.starts_with("_sqlx")
         || name.starts_with("sqlite_")
         || name.starts_with("_iw_")
         || name == "search_queue"
         || name == "search_indexes"
+        || name == "search_file_texts"
 }
 
 fn quoted(ident: &str) -> String {

@@ -233,7 +233,8 @@ impl App {
         }))
     }
 
-    /// The document of an uploaded file: its name.
+    /// The document of an uploaded file: its name (its text is added by `add_file_texts`,
+    /// outside the transaction).
     pub(super) async fn file_document(
         &self,
         tx: &mut Tx,

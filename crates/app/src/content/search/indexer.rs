@@ -248,6 +248,7 @@ impl App {
                     changes.push(self.queued_document(&mut tx, ws, kind, q.item_id).await?);
                 }
             }
+            self.add_file_texts(ws, writer, &mut changes).await?;
             let index = open.index.clone();
             let applied = tokio::task::spawn_blocking(move || index.apply(false, changes))
                 .await
@@ -314,8 +315,9 @@ impl App {
             let mut after = uuid::Uuid::nil();
             loop {
                 let mut tx = self.store.read().await?;
-                let (changes, read, last) = self.rebuild_page(&mut tx, ws, kind, after).await?;
+                let (mut changes, read, last) = self.rebuild_page(&mut tx, ws, kind, after).await?;
                 drop(tx);
+                self.add_file_texts(ws, writer, &mut changes).await?;
                 if !changes.is_empty() {
                     let index = index.clone();
                     tokio::task::spawn_blocking(move || index.apply(false, changes))
@@ -561,6 +563,8 @@ pub struct SearchStatus {
     pub writer: Option<String>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// Files whose text could not be read (found by their names only).
+    pub unreadable_files: u64,
 }
 
 impl App {
@@ -587,6 +591,7 @@ impl App {
                 rebuild: r.rebuild.unwrap_or(true),
                 writer: r.writer.filter(|_| r.lease_until.is_some_and(|t| t > now)),
                 last_error: r.last_error,
+                unreadable_files: u64::try_from(r.unreadable_files).unwrap_or(0),
             })
             .collect())
     }

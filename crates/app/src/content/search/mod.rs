@@ -8,6 +8,7 @@
 
 pub(crate) mod api;
 mod documents;
+pub(crate) mod file_texts;
 pub(crate) mod indexer;
 pub(crate) mod sealed_index;
 

@@ -15,6 +15,7 @@ pub(crate) mod onboarding;
 pub(crate) mod pages;
 pub(crate) mod preview;
 pub(crate) mod search;
+pub(crate) mod search_files;
 pub(crate) mod tags;
 pub(crate) mod times;
 use std::collections::HashSet;

@@ -22,7 +22,7 @@ fn id(v: &Value) -> String {
 }
 
 /// Every file under `dir`, recursively, with its bytes.
-fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -39,7 +39,7 @@ fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 
 /// `needle` as it would appear in a store written in clear, hex or base64 (at each of
 /// base64's three alignments, without the characters the neighbouring bytes decide).
-fn encodings(needle: &str) -> Vec<String> {
+pub(crate) fn encodings(needle: &str) -> Vec<String> {
     use base64::Engine;
     let mut out = vec![needle.to_owned(), hex::encode(needle)];
     for pad in ["", "x", "xx"] {
@@ -52,7 +52,7 @@ fn encodings(needle: &str) -> Vec<String> {
     out
 }
 
-fn hits(haystacks: &[(String, Vec<u8>)], needle: &str) -> Vec<String> {
+pub(crate) fn hits(haystacks: &[(String, Vec<u8>)], needle: &str) -> Vec<String> {
     haystacks
         .iter()
         .filter(|(_, b)| b.windows(needle.len()).any(|w| w == needle.as_bytes()))

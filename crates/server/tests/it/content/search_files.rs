@@ -1,0 +1,276 @@
+//! COL-05, ENC-01: the text inside uploaded files is found by search, never stored in clear,
+//! and hostile files cannot stall the server: each is read in a child process with limits and,
+//! when it cannot be read, recorded as such with a reason and found by its name only.
+//!
+//! The documents are made by real libraries (`tests/search/make_documents.py`: python-docx,
+//! openpyxl, odfpy, fpdf2, installed into target/pydeps by `cargo xtask test`).
+
+use std::time::{Duration, Instant};
+
+use ideaweave_testkit::TestApp;
+use serde_json::json;
+
+use super::search::{index_now, search_as};
+use crate::helpers::{Auth, Body, call, call_json, open_discussion};
+use crate::trust::encryption::{encodings, files_under, hits};
+
+/// Writes the test documents into a new directory, each carrying `canary`.
+fn make_documents(canary: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/search/make_documents.py"
+        ))
+        .arg(dir.path())
+        .arg(canary)
+        .env(
+            "PYTHONPATH",
+            ideaweave_testkit::pythonpath().unwrap_or_default(),
+        )
+        .status()
+        .expect("python3 runs");
+    assert!(
+        made.success(),
+        "python-docx, openpyxl, odfpy and fpdf2 are installed in target/pydeps"
+    );
+    dir
+}
+
+/// Posts an idea in `slug` and uploads each named file of `dir` to it; returns their ids by
+/// name.
+async fn upload_all(
+    t: &TestApp,
+    slug: &str,
+    auth: &Auth,
+    dir: &std::path::Path,
+    names: &[&'static str],
+) -> Vec<(&'static str, String)> {
+    let Auth::Token(token) = auth else {
+        panic!("a token")
+    };
+    let d = open_discussion(t, slug, token).await;
+    let (st, idea) = call_json(
+        t,
+        auth,
+        "POST",
+        &format!("/workspaces/{slug}/discussions/{d}/ideas"),
+        json!({"title": "Documents", "body": "See the files.", "tags": []}),
+    )
+    .await;
+    assert_eq!(st, 201, "{idea}");
+    let idea = idea["id"].as_str().unwrap().to_owned();
+    let mut out = Vec::new();
+    for name in names {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let (st, v) = call(
+            t,
+            "POST",
+            &format!("/workspaces/{slug}/ideas/{idea}/attachments"),
+            auth,
+            Body::Upload {
+                filename: name,
+                bytes,
+            },
+        )
+        .await;
+        assert_eq!(st, 201, "{name}: {v}");
+        out.push((*name, v["id"].as_str().unwrap().to_owned()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_clear() {
+    let canary = "zqfilecontentcanary";
+    let docs = make_documents(canary);
+    let t = TestApp::spawn().await;
+    let w = t.workspace("filetexts").await;
+    let owner = Auth::Token(w.owner.token.clone());
+    let names = [
+        "canary.pdf",
+        "canary.docx",
+        "canary.xlsx",
+        "canary.odt",
+        "canary.ods",
+        "canary.odp",
+    ];
+    let files = upload_all(&t, &w.slug, &owner, docs.path(), &names).await;
+    index_now(&t).await;
+
+    let found = search_as(&t, &owner, &w.slug, canary, "&kind=file&limit=50")
+        .await
+        .unwrap();
+    for (name, id) in &files {
+        assert!(found.contains(id), "{name}'s text is found: {found:?}");
+    }
+    // Word forms and phrases work inside files as anywhere else.
+    let phrase = search_as(&t, &owner, &w.slug, "\"greenhouse heating\"", "")
+        .await
+        .unwrap();
+    assert_eq!(phrase, [files[0].1.clone()], "the PDF's second page");
+    let outcomes = t.app.search_file_texts(w.id).await.unwrap();
+    assert_eq!(outcomes.len(), names.len(), "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.unreadable.is_none() && o.text_bytes > 0),
+        "{outcomes:?}"
+    );
+
+    // Nowhere in clear, hex or base64: not in the database (or its dump), not in the file
+    // store, which holds the uploads and the sealed index.
+    let mut stores = t.database_bytes();
+    stores.extend(files_under(&t.config.uploads_dir));
+    stores.extend(files_under(t.dir.path()));
+    assert!(
+        !hits(&stores, "filetexts").is_empty(),
+        "the scan reads the right bytes: the slug is stored in clear by design"
+    );
+    for form in encodings(canary) {
+        assert_eq!(
+            hits(&stores, &form),
+            Vec::<String>::new(),
+            "{canary} was found in clear (as {form})"
+        );
+    }
+}
+
+#[tokio::test]
+async fn col_05_hostile_files_are_recorded_unreadable_while_the_server_keeps_answering() {
+    let docs = make_documents("harmless");
+    let t = TestApp::spawn_with(|c| c.max_upload_bytes = 64 * 1024 * 1024).await;
+    let w = t.workspace("hostile").await;
+    let owner = Auth::Token(w.owner.token.clone());
+    let names = ["bomb.docx", "loop.pdf", "truncated.pdf", "big.txt"];
+    let files = upload_all(&t, &w.slug, &owner, docs.path(), &names).await;
+
+    // Index in the background, as the server does, and keep asking something else meanwhile:
+    // every answer comes, and promptly (a bound for liveness, far above normal latency: the
+    // figures are in BENCHMARKS.md).
+    let app = t.app.clone();
+    let indexing = tokio::spawn(async move { app.run_search_indexing("test-node").await });
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while !indexing.is_finished() {
+        let started = Instant::now();
+        let (st, v) = call(
+            &t,
+            "GET",
+            &format!("/workspaces/{}", w.slug),
+            &owner,
+            Body::None,
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        slowest = slowest.max(started.elapsed());
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let round = indexing.await.unwrap().unwrap();
+    assert_eq!(round.failed, 0, "{round:?}");
+    assert!(answered > 0);
+    assert!(
+        slowest < Duration::from_secs(2),
+        "the server kept answering while the files were read: slowest {slowest:?} of {answered}"
+    );
+
+    let reason_of = |outcomes: &[ideaweave_app::FileTextOutcome], id: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.attachment.to_string() == id)
+            .and_then(|o| o.unreadable.clone())
+    };
+    let outcomes = t.app.search_file_texts(w.id).await.unwrap();
+    let expected = [
+        ("bomb.docx", "archive_too_large"),
+        ("loop.pdf", "malformed"),
+        ("truncated.pdf", "malformed"),
+        ("big.txt", "too_large"),
+    ];
+    for ((name, id), (_, why)) in files.iter().zip(expected) {
+        assert_eq!(
+            reason_of(&outcomes, id).as_deref(),
+            Some(why),
+            "{name}: {outcomes:?}"
+        );
+    }
+    // Each is still found by its name.
+    for (q, (name, id)) in ["bomb", "loop", "truncated", "big"].iter().zip(&files) {
+        let found = search_as(&t, &owner, &w.slug, q, "&kind=file")
+            .await
+            .unwrap();
+        assert_eq!(found, std::slice::from_ref(id), "{name} by its name");
+    }
+    let status = t.app.search_status().await.unwrap();
+    let mine = status.iter().find(|s| s.workspace == w.id.0).unwrap();
+    assert_eq!(mine.unreadable_files, 4);
+
+    // A rebuild does not read them again: one bounded attempt per hostile file.
+    let before: Vec<i64> = outcomes.iter().map(|o| o.checked_at).collect();
+    t.clock.advance(Duration::from_secs(60));
+    t.app
+        .rebuild_search_index(w.id, "test-node", &mut |_, _| {})
+        .await
+        .unwrap();
+    let after: Vec<i64> = t
+        .app
+        .search_file_texts(w.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.checked_at)
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn col_05_the_text_reader_limits_itself_and_says_why_it_refuses() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let run_with = |memory: &str, format: &str, max_input: &str, input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ideaweave"))
+            .args(["extract-text", "--format", format])
+            .args(["--memory-bytes", memory, "--cpu-seconds", "5"])
+            .args(["--max-input-bytes", max_input])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A child that gave up stops reading: its end says why.
+        let _ = child.stdin.take().unwrap().write_all(input);
+        child.wait_with_output().unwrap()
+    };
+    let run = |format: &str, max_input: &str, input: &[u8]| {
+        run_with("536870912", format, max_input, input)
+    };
+
+    let ok = run("text", "100", b"plain words");
+    assert!(ok.status.success());
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "plain words");
+
+    let too_large = run("text", "5", b"more than five bytes");
+    assert_eq!(too_large.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&too_large.stderr).trim(),
+        "ideaweave-extract: too_large"
+    );
+
+    // Whatever a parser says about the file stays unsaid: only the reason code.
+    let damaged = run("docx", "1000", b"PK\x03\x04 not really a zip");
+    assert_eq!(damaged.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&damaged.stderr).trim(),
+        "ideaweave-extract: malformed"
+    );
+
+    // Its address space is bounded: 600 MB of input cannot be held within 512 MiB.
+    let huge = vec![b'a'; 600 * 1024 * 1024];
+    let starved = run_with("536870912", "text", "1073741824", &huge);
+    assert_eq!(starved.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&starved.stderr).trim(),
+        "ideaweave-extract: memory_limit"
+    );
+}

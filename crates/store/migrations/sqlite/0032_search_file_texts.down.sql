@@ -1,0 +1,1 @@
+DROP TABLE search_file_texts;
