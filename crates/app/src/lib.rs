@@ -35,8 +35,9 @@ pub use content::search::api::{
     SearchHitView, SearchLanguage, SearchOrder, SearchPage, SearchQuery, SearchSettings, TextPiece,
     pieces,
 };
-pub use content::search::file_texts::FileTextOutcome;
+pub use content::search::file_texts::{FileTextOutcome, READER_UNAVAILABLE};
 pub use content::search::indexer::{IndexingRound, SEARCH_BATCH, SearchStatus};
+pub use content::search::similar::{MAX_SIMILAR, SimilarIdea, SimilarIdeas, SimilarQuery};
 pub use content::search::{
     DEFAULT_SEARCH_LIMIT, Highlighted, MAX_SEARCH_LIMIT, SearchHit, SearchInput, SearchKind,
     SearchResults, SearchSort, parse_query,

@@ -1,14 +1,18 @@
 //! The child process that reads one file's text: `ideaweave extract-text`.
 //!
 //! It limits itself before reading its input, so whatever the file makes the parsers do stays
-//! inside these bounds: processor time, address space, no file written, no core dumped. It
+//! inside these bounds: processor time, address space, no file written, no core dumped. The
+//! limits are set and then the program starts again under them (`exec` keeps them): the
+//! allocator reserves its address space as a program starts, and memory reserved before the
+//! limit was set would not count against it. It
 //! reads the file from standard input and writes the text to standard output; a file it cannot
 //! read is reported on standard error as one line `ideaweave-extract: <code>` and exit status
 //! [`EXIT_UNREADABLE`]. Panics are silenced (their messages could quote the file) and reported
 //! as damage.
 
 use std::io::{Read, Write};
-use std::process::ExitCode;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
 
 use crate::{Format, Limits, Unreadable, extract};
 
@@ -19,6 +23,8 @@ pub(crate) const EXIT_UNREADABLE: u8 = 3;
 /// Exit status when the child could not limit itself: not the file's fault, so the parent
 /// tries again later instead of recording the file as unreadable.
 pub(crate) const EXIT_UNCONFINED: u8 = 4;
+/// Set in the environment of the second start, which runs under the limits.
+const CONFINED: &str = "IDEAWEAVE_EXTRACT_CONFINED";
 
 /// The bounds the child sets on itself.
 #[derive(Debug, Clone, Copy)]
@@ -51,8 +57,21 @@ impl ChildLimits {
 /// Runs the child: limits itself, reads standard input, writes the text.
 pub fn run_child(format: Format, limits: ChildLimits) -> ExitCode {
     std::panic::set_hook(Box::new(|_| {}));
-    if let Err(e) = confine(&limits) {
-        eprintln!("{REASON_PREFIX}cannot limit itself: {e}");
+    if std::env::var_os(CONFINED).is_none() {
+        if let Err(e) = confine(&limits) {
+            eprintln!("{REASON_PREFIX}cannot limit itself: {e}");
+            return ExitCode::from(EXIT_UNCONFINED);
+        }
+        // `exec` returns only when it failed (limits too low to load the program, say).
+        let e = Command::new("/proc/self/exe")
+            .args(std::env::args_os().skip(1))
+            .env(CONFINED, "1")
+            .exec();
+        eprintln!("{REASON_PREFIX}cannot start again under its limits: {e}");
+        return ExitCode::from(EXIT_UNCONFINED);
+    }
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        eprintln!("{REASON_PREFIX}cannot refuse core dumps: {e}");
         return ExitCode::from(EXIT_UNCONFINED);
     }
     let mut input = Vec::new();

@@ -312,6 +312,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_budget_counts_bytes_unpacked_whatever_was_claimed() {
+        let mut r = Limited {
+            inner: std::io::Cursor::new(vec![b'a'; 5_000]),
+            left: 1_000,
+            exceeded: false,
+        };
+        let mut out = Vec::new();
+        assert!(r.read_to_end(&mut out).is_err());
+        assert!(r.exceeded);
+        assert!(out.len() <= 5_000);
+        let mut within = Limited {
+            inner: std::io::Cursor::new(vec![b'a'; 500]),
+            left: 1_000,
+            exceeded: false,
+        };
+        let mut out = Vec::new();
+        assert_eq!(within.read_to_end(&mut out).unwrap(), 500);
+        assert_eq!((within.left, within.exceeded), (500, false));
+    }
+
+    #[test]
     fn parts_are_read_in_their_numbers_order() {
         let mut names = vec![
             "ppt/slides/slide10.xml",

@@ -11,9 +11,8 @@ use tokio::process::Command;
 use crate::child::{EXIT_UNCONFINED, EXIT_UNREADABLE, REASON_PREFIX};
 use crate::{ChildLimits, Format, Limits, Unreadable};
 
-/// Signal sent when the processor-time limit is reached (soft limit), and the one that kills.
+/// Signal sent when the processor-time limit is reached.
 const SIGXCPU: i32 = 24;
-const SIGKILL: i32 = 9;
 /// The most of the child's standard error read: one reason line, or an allocator's last words.
 const STDERR_MAX: u64 = 4096;
 
@@ -151,7 +150,7 @@ fn judge(code: Option<i32>, signal: Option<i32>, stderr: &str) -> ExtractError {
             "the text reader did not understand its arguments",
         )),
         _ if stderr.contains("memory allocation of") => Unreadable::MemoryLimit.into(),
-        (_, Some(SIGXCPU | SIGKILL)) => Unreadable::TimeLimit.into(),
+        (_, Some(SIGXCPU)) => Unreadable::TimeLimit.into(),
         _ => Unreadable::Crashed.into(),
     }
 }

@@ -1,11 +1,14 @@
 //! PDF, through lopdf.
 //!
 //! lopdf repairs damaged cross-reference tables, which would make a file cut short in
-//! transfer look whole but for its missing pages; a PDF must therefore end with its `%%EOF`
-//! marker within its last kilobyte (the tolerance readers have always allowed), or it is taken
-//! as cut short. Streams are unpacked with a bound (`max_unpacked`); a page tree that loops or
-//! leads nowhere yields no pages, which is reported as damage rather than as an empty file.
+//! transfer look whole but for its missing pages. So a PDF must end with its `%%EOF` marker
+//! within its last kilobyte (the tolerance readers have always allowed), a table lopdf had to
+//! rebuild by scanning the file is damage, and so is a page that cannot be read: what search
+//! holds of a file is all of its text or none of it. Streams are unpacked with a bound
+//! (`max_unpacked`); a page tree that loops or leads nowhere yields no pages, which is
+//! reported as damage rather than as an empty file.
 
+use lopdf::xref::XrefRecovery;
 use lopdf::{Document, LoadOptions};
 
 use crate::text::Text;
@@ -32,22 +35,19 @@ pub(crate) fn read(bytes: &[u8], limits: &Limits, out: &mut Text) -> Result<(), 
     if doc.is_encrypted() {
         return Err(Unreadable::Encrypted);
     }
+    if doc.xref_recovery == Some(XrefRecovery::Reconstructed) {
+        return Err(Unreadable::Malformed);
+    }
     let pages = doc.get_pages();
     if pages.is_empty() {
         return Err(Unreadable::Malformed);
     }
-    let mut read_any = false;
     for number in pages.keys() {
-        // A page that cannot be read is skipped; the file fails only if none can.
-        if let Ok(page) = doc.extract_text_with_limit(&[*number], bound) {
-            read_any = true;
-            out.push(&page)?;
-            out.end_block()?;
-        }
+        let page = doc
+            .extract_text_with_limit(&[*number], bound)
+            .map_err(|_| Unreadable::Malformed)?;
+        out.push(&page)?;
+        out.end_block()?;
     }
-    if read_any {
-        Ok(())
-    } else {
-        Err(Unreadable::Malformed)
-    }
+    Ok(())
 }

@@ -296,3 +296,36 @@ fn col_05_an_office_document_taken_for_a_zip_is_read_as_what_its_parts_show() {
         ""
     );
 }
+
+/// Overwrites the uncompressed size that `zip` records for its only entry, in its local
+/// header and in the central directory: a header that lies.
+fn claim_size(zip: &mut [u8], size: u32) {
+    let find = |zip: &[u8], sig: &[u8]| zip.windows(4).position(|w| w == sig).unwrap();
+    let local = find(zip, b"PK\x03\x04");
+    zip[local + 22..local + 26].copy_from_slice(&size.to_le_bytes());
+    let central = find(zip, b"PK\x01\x02");
+    zip[central + 24..central + 28].copy_from_slice(&size.to_le_bytes());
+}
+
+#[test]
+fn col_05_a_part_whose_header_understates_its_size_is_not_read_beyond_it() {
+    let mut xml = format!("<w:document {W}><w:body><w:p><w:r><w:t>").into_bytes();
+    xml.extend(std::iter::repeat_n(b'a', 3 * 1024 * 1024));
+    xml.extend_from_slice(b"</w:t></w:r></w:p></w:body></w:document>");
+    let mut bytes = zip_of(&[("word/document.xml", &xml)]);
+    claim_size(&mut bytes, 1_000);
+    let small = Limits {
+        max_unpacked: 1024 * 1024,
+        ..Limits::default()
+    };
+    // The ZIP reader stops at the size claimed (the CRC then fails); the budget, which
+    // counts the bytes actually unpacked (tested in `office.rs`), would stop it otherwise.
+    let read = extract(&bytes, Format::Docx, &small);
+    assert!(
+        matches!(
+            read,
+            Err(Unreadable::Malformed | Unreadable::ArchiveTooLarge)
+        ),
+        "{read:?}"
+    );
+}

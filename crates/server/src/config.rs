@@ -356,7 +356,7 @@ pub struct TextExtraction {
     pub program: PathBuf,
     /// The largest file read (`search.extract_max_mb`).
     pub max_input_bytes: u64,
-    /// Wall-clock and processor time per file (`search.extract_seconds`).
+    /// Processor time per file (`search.extract_seconds`); wall-clock time twice that and 5 s.
     pub seconds: u64,
     /// Address space of the child (`search.extract_memory_mb`).
     pub memory_bytes: u64,
@@ -368,7 +368,9 @@ impl TextExtraction {
         ideaweave_extract::Extractor::new(
             self.program.clone(),
             vec!["extract-text".into()],
-            Duration::from_secs(self.seconds),
+            // Wall-clock time: more than the processor time, which is what stops a parser that
+            // spins; a busy machine reads ordinary files more slowly.
+            Duration::from_secs(self.seconds * 2 + 5),
             ideaweave_extract::ChildLimits {
                 memory_bytes: self.memory_bytes,
                 cpu_seconds: self.seconds,
@@ -729,11 +731,11 @@ pub mod settings {
     pub const SEARCH_EXTRACT_SECONDS: Setting = Setting {
         name: "search.extract_seconds",
         default: "`20`",
-        help: "seconds the reading of one file's text may take (1-600); the child process reading it is stopped then and the file is found by its name only",
+        help: "seconds of processor time the reading of one file's text may take (1-60; wall-clock time twice that and 5 s); the child process reading it is stopped then and the file is found by its name only",
         number: Some(Number {
             default: Some(20),
             min: 1,
-            max: 600,
+            max: 60,
         }),
         secret: false,
     };

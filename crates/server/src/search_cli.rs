@@ -31,6 +31,10 @@ pub enum SearchCommand {
         cfg: ConfigArgs,
         #[arg(long, value_name = "SLUG")]
         workspace: String,
+        /// Read them again (after raising a `search.extract_*` limit, or once the reader runs
+        /// on this node again).
+        #[arg(long)]
+        retry: bool,
     },
 }
 
@@ -67,12 +71,23 @@ pub async fn run(cmd: SearchCommand) -> anyhow::Result<()> {
             let (app, _) = crate::cli::app_for(&cfg).await?;
             print_status(&app).await
         }
-        SearchCommand::Files { cfg, workspace } => {
+        SearchCommand::Files {
+            cfg,
+            workspace,
+            retry,
+        } => {
             let (app, _) = crate::cli::app_for(&cfg).await?;
             let ws = app
                 .workspace_id_of(&workspace)
                 .await
                 .with_context(|| format!("no workspace {workspace:?}"))?;
+            if retry {
+                let n = app.retry_unreadable_files(ws).await?;
+                say!(
+                    "{workspace}: {n} files queued to be read again; the indexer reads them within seconds"
+                );
+                return Ok(());
+            }
             let unreadable: Vec<_> = app
                 .search_file_texts(ws)
                 .await?
@@ -128,6 +143,9 @@ async fn print_status(app: &App) -> anyhow::Result<()> {
 fn explain_unreadable(code: &str) -> String {
     match ideaweave_extract::Unreadable::from_code(code) {
         Some(r) => format!("{code}: {r}"),
+        None if code == ideaweave_app::READER_UNAVAILABLE => format!(
+            "{code}: the reader could not run on the node (see its log); retry with --retry"
+        ),
         None => code.to_owned(),
     }
 }

@@ -162,7 +162,7 @@ impl App {
 
     /// Opens a sealed object being read from the file store, sealed for `table.column` of row
     /// `id`; `None` when its key was shredded.
-    async fn open_sealed_reader(
+    pub(crate) async fn open_sealed_reader(
         &self,
         tx: &mut Tx,
         mut reader: FileReader,

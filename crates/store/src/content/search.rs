@@ -536,6 +536,19 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
+    /// The idea `id` was merged into: `None` if there is no such idea, `Some(None)` if it
+    /// stands on its own (similar ideas leave merged ones out).
+    pub async fn idea_merged_into(&mut self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query_scalar(sql::IDEA_MERGED_INTO)
+                .bind(ws)
+                .bind(id)
+                .fetch_optional(c)
+                .await?
+        }))
+    }
+
     /// Records why `writer`'s last attempt failed (shown by `search status`) and when the
     /// next may start; nothing when another writer holds the index now.
     pub async fn record_search_error(
@@ -856,7 +869,11 @@ pub(crate) mod sql {
     );
 
     /// Every statement above, by name.
+    pub(crate) const IDEA_MERGED_INTO: &str =
+        "SELECT merged_into FROM ideas WHERE workspace_id = $1 AND id = $2";
+
     pub(crate) const ALL: &[(&str, &str)] = &[
+        ("IDEA_MERGED_INTO", IDEA_MERGED_INTO),
         ("WORKSPACES_DUE", WORKSPACES_DUE),
         ("STATUS", STATUS),
         ("FORGET_MANIFESTS", FORGET_MANIFESTS),

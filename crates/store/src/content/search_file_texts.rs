@@ -15,6 +15,8 @@ pub struct SearchFileMeta {
     pub size_bytes: i64,
     /// `read` or `unreadable`; `None` if never tried.
     pub outcome: Option<String>,
+    /// Why it was unreadable.
+    pub reason: Option<String>,
 }
 
 /// One file's recorded outcome.
@@ -70,6 +72,24 @@ impl WorkspaceRepo<'_> {
         Ok(())
     }
 
+    /// Forgets which of this workspace's files were unreadable and queues them to be read
+    /// again; how many.
+    pub async fn retry_unreadable_files(&mut self, now: i64) -> StoreResult<u64> {
+        let ws = self.ws;
+        Ok(on_conn!(self.tx, |c| {
+            sqlx::query(sql::QUEUE_UNREADABLE)
+                .bind(ws)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(sql::FORGET_UNREADABLE)
+                .bind(ws)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Every recorded outcome of this workspace's files, unreadable ones first.
     pub async fn file_text_records(&mut self) -> StoreResult<Vec<FileTextRecord>> {
         let ws = self.ws;
@@ -81,7 +101,7 @@ impl WorkspaceRepo<'_> {
 
 /// The statements of this module, named after the operation that runs them.
 pub(crate) mod sql {
-    pub(crate) const FILE_META: &str = "SELECT a.id, a.content_type, a.size_bytes, t.outcome \
+    pub(crate) const FILE_META: &str = "SELECT a.id, a.content_type, a.size_bytes, t.outcome, t.reason \
         FROM attachments a LEFT JOIN search_file_texts t \
         ON t.workspace_id = a.workspace_id AND t.attachment_id = a.id \
         WHERE a.workspace_id = $1 AND a.id = $2";
@@ -95,7 +115,17 @@ pub(crate) mod sql {
         FROM search_file_texts WHERE workspace_id = $1 \
         ORDER BY outcome DESC, checked_at, attachment_id";
 
+    pub(crate) const QUEUE_UNREADABLE: &str = "INSERT INTO search_queue \
+        (workspace_id, kind, item_id, queued_at) \
+        SELECT workspace_id, 'file', attachment_id, $2 FROM search_file_texts \
+        WHERE workspace_id = $1 AND outcome = 'unreadable' \
+        ON CONFLICT (workspace_id, kind, item_id) DO UPDATE SET changes = search_queue.changes + 1";
+    pub(crate) const FORGET_UNREADABLE: &str =
+        "DELETE FROM search_file_texts WHERE workspace_id = $1 AND outcome = 'unreadable'";
+
     pub(crate) const ALL: &[(&str, &str)] = &[
+        ("QUEUE_UNREADABLE", QUEUE_UNREADABLE),
+        ("FORGET_UNREADABLE", FORGET_UNREADABLE),
         ("FILE_META", FILE_META),
         ("RECORD", RECORD),
         ("RECORDS", RECORDS),

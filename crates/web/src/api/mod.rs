@@ -160,6 +160,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(content::inbox::read_one))
         .routes(routes!(content::inbox::read_all))
         .routes(routes!(content::search::search))
+        .routes(routes!(content::search::similar_ideas))
         .routes(routes!(
             content::search::get_search_settings,
             content::search::set_search_settings

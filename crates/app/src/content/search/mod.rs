@@ -11,6 +11,7 @@ mod documents;
 pub(crate) mod file_texts;
 pub(crate) mod indexer;
 pub(crate) mod sealed_index;
+pub(crate) mod similar;
 
 use std::sync::Arc;
 

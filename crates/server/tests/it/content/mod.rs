@@ -16,6 +16,7 @@ pub(crate) mod pages;
 pub(crate) mod preview;
 pub(crate) mod search;
 pub(crate) mod search_files;
+pub(crate) mod similar;
 pub(crate) mod tags;
 pub(crate) mod times;
 use std::collections::HashSet;

@@ -222,6 +222,124 @@ async fn col_05_hostile_files_are_recorded_unreadable_while_the_server_keeps_ans
         .map(|o| o.checked_at)
         .collect();
     assert_eq!(before, after);
+
+    // Once the operator raised a limit, they are read again on request.
+    assert_eq!(t.app.retry_unreadable_files(w.id).await.unwrap(), 4);
+    assert!(t.app.search_file_texts(w.id).await.unwrap().is_empty());
+    t.clock.advance(Duration::from_secs(60));
+    index_now(&t).await;
+    let again = t.app.search_file_texts(w.id).await.unwrap();
+    assert_eq!(again.len(), 4, "{again:?}");
+    assert!(
+        again
+            .iter()
+            .all(|o| o.unreadable.is_some() && !before.contains(&o.checked_at)),
+        "read again: {again:?}"
+    );
+}
+
+/// A program standing in for the reader that never finishes: it reads its input and waits.
+fn stuck_reader(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("stuck-reader");
+    std::fs::write(&path, "#!/bin/sh\ncat > /dev/null\nsleep 60\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn col_05_a_reader_that_never_finishes_is_stopped_while_the_server_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = stuck_reader(dir.path());
+    let t = TestApp::spawn_with(move |c| {
+        c.text_extraction.program = program;
+        // Stopped after 2 × 1 + 5 = 7 s of wall-clock time.
+        c.text_extraction.seconds = 1;
+    })
+    .await;
+    let w = t.workspace("stuck").await;
+    let owner = Auth::Token(w.owner.token.clone());
+    let files_dir = tempfile::tempdir().unwrap();
+    std::fs::write(files_dir.path().join("notes.txt"), "slow words").unwrap();
+    let files = upload_all(&t, &w.slug, &owner, files_dir.path(), &["notes.txt"]).await;
+
+    let app = t.app.clone();
+    let started = Instant::now();
+    let indexing = tokio::spawn(async move { app.run_search_indexing("test-node").await });
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while !indexing.is_finished() {
+        let asked = Instant::now();
+        let (st, v) = call(
+            &t,
+            "GET",
+            &format!("/workspaces/{}", w.slug),
+            &owner,
+            Body::None,
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        slowest = slowest.max(asked.elapsed());
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let round = indexing.await.unwrap().unwrap();
+    assert_eq!(round.failed, 0, "{round:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(6),
+        "the reader ran until its time was up"
+    );
+    assert!(answered > 50, "asked all along: {answered}");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "the server kept answering while the reader ran: slowest {slowest:?}"
+    );
+    let outcomes = t.app.search_file_texts(w.id).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].attachment.to_string(), files[0].1);
+    assert_eq!(outcomes[0].unreadable.as_deref(), Some("time_limit"));
+    let found = search_as(&t, &owner, &w.slug, "notes", "&kind=file")
+        .await
+        .unwrap();
+    assert_eq!(found, [files[0].1.clone()], "found by its name");
+}
+
+#[tokio::test]
+async fn col_05_a_node_that_cannot_run_the_reader_still_indexes_and_says_so() {
+    let t = TestApp::spawn_with(|c| {
+        c.text_extraction.program = "/nonexistent/ideaweave".into();
+    })
+    .await;
+    let w = t.workspace("noreader").await;
+    let owner = Auth::Token(w.owner.token.clone());
+    let files_dir = tempfile::tempdir().unwrap();
+    std::fs::write(files_dir.path().join("minutes.txt"), "budget words").unwrap();
+    let files = upload_all(&t, &w.slug, &owner, files_dir.path(), &["minutes.txt"]).await;
+    index_now(&t).await;
+    // The idea and the file's name are found; the file's text is not, and the record says why.
+    let found = search_as(&t, &owner, &w.slug, "minutes", "").await.unwrap();
+    assert_eq!(found, [files[0].1.clone()]);
+    assert!(
+        search_as(&t, &owner, &w.slug, "documents", "&kind=idea")
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
+    let outcomes = t.app.search_file_texts(w.id).await.unwrap();
+    assert_eq!(
+        outcomes[0].unreadable.as_deref(),
+        Some(ideaweave_app::READER_UNAVAILABLE)
+    );
+    // Not the file's fault: a rebuild tries it again.
+    let before = outcomes[0].checked_at;
+    t.clock.advance(Duration::from_secs(60));
+    t.app
+        .rebuild_search_index(w.id, "test-node", &mut |_, _| {})
+        .await
+        .unwrap();
+    let after = t.app.search_file_texts(w.id).await.unwrap();
+    assert!(after[0].checked_at > before, "{after:?}");
 }
 
 #[test]
@@ -265,9 +383,10 @@ fn col_05_the_text_reader_limits_itself_and_says_why_it_refuses() {
         "ideaweave-extract: malformed"
     );
 
-    // Its address space is bounded: 600 MB of input cannot be held within 512 MiB.
-    let huge = vec![b'a'; 600 * 1024 * 1024];
-    let starved = run_with("536870912", "text", "1073741824", &huge);
+    // Its address space is bounded, including what the allocator reserved as the program
+    // started (it starts again under its limits): 300 MB of input do not fit in 256 MiB.
+    let huge = vec![b'a'; 300 * 1024 * 1024];
+    let starved = run_with("268435456", "text", "1073741824", &huge);
     assert_eq!(starved.status.code(), Some(3));
     assert_eq!(
         String::from_utf8_lossy(&starved.stderr).trim(),

@@ -387,6 +387,15 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     r(
+        "similar_ideas",
+        "GET",
+        "/workspaces/{slug}/ideas/similar?title=idea",
+        N,
+        200,
+        All,
+        false,
+    ),
+    r(
         "get_search_settings",
         "GET",
         "/workspaces/{slug}/search/settings",

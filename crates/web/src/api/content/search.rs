@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use ideaweave_app::{SearchPage, SearchQuery, SearchSettings};
+use ideaweave_app::{SearchPage, SearchQuery, SearchSettings, SimilarIdeas, SimilarQuery};
+use ideaweave_domain::IdeaId;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -44,4 +45,23 @@ pub async fn set_search_settings(
     ApiJson(input): ApiJson<SearchSettings>,
 ) -> ApiResult<Json<SearchSettings>> {
     Ok(Json(s.app.set_search_settings(&m, input).await?))
+}
+
+/// Ideas already posted that look like a title being written (at most five, most alike
+/// first), so that a duplicate is found before it is posted; `exclude` leaves out an idea
+/// whose duplicates are sought. Only what the caller may see; ideas merged into another are
+/// left out.
+#[utoipa::path(get, path = "/workspaces/{slug}/ideas/similar", tag = "search",
+    params(("slug" = String, Path), SimilarQuery),
+    responses((status = 200, body = SimilarIdeas), (status = "4XX", body = ErrorBody)))]
+pub async fn similar_ideas(
+    State(s): State<AppState>,
+    Ws(m): Ws,
+    ApiQuery(q): ApiQuery<SimilarQuery>,
+) -> ApiResult<Json<SimilarIdeas>> {
+    let items = s
+        .app
+        .similar_ideas(&m, &q.title, q.exclude.map(IdeaId))
+        .await?;
+    Ok(Json(SimilarIdeas { items }))
 }

@@ -64,6 +64,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(delete_idea_page).post(delete_idea),
         )
         .route("/w/{slug}/search", get(search::search_page))
+        .route("/w/{slug}/ideas/similar", get(search::similar_ideas))
         .route("/w/{slug}/activity", get(activity::activity_page))
         .route("/w/{slug}/activity/seen", post(activity::mark_seen))
         .route("/w/{slug}/notifications", get(inbox::notifications_page))
@@ -689,6 +690,11 @@ struct IdeaFormPage {
     /// A file was chosen but the form came back: browsers do not keep it, so the page says so.
     file_lost: bool,
     max_upload: String,
+    slug: String,
+    /// Where the title field asks for similar ideas as it is typed (new ideas only).
+    similar_url: Option<String>,
+    /// Ideas like the title, when the form comes back with one (COL-05).
+    similar: Vec<SimilarIdea>,
 }
 framed!(IdeaFormPage);
 
@@ -754,6 +760,7 @@ async fn render_new_idea(
         StatusCode::OK
     };
     let heading = format!("{} · {}", w.c.tr.get("idea.new"), discussion.title);
+    let similar = similar_or_none(s, &w, &draft.title, None).await;
     Ok(page(
         status,
         &IdeaFormPage {
@@ -767,9 +774,29 @@ async fn render_new_idea(
             problem,
             file_lost,
             max_upload: size(s.app.settings().max_upload_bytes as i64),
+            similar_url: Some(format!("/w/{}/ideas/similar", w.ws.slug)),
+            slug: w.ws.slug.clone(),
+            similar,
             c: w.c,
         },
     ))
+}
+
+/// Ideas like `title` for a page, or none when search cannot say now (the page is still
+/// shown: similar ideas are a help, not a condition).
+pub(super) async fn similar_or_none(
+    s: &AppState,
+    w: &InWorkspace,
+    title: &str,
+    exclude: Option<IdeaId>,
+) -> Vec<SimilarIdea> {
+    match s.app.similar_ideas(&w.m, title, exclude).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "similar ideas could not be found");
+            Vec::new()
+        }
+    }
 }
 
 async fn new_idea_page(
@@ -1009,6 +1036,8 @@ struct IdeaPage {
     files: Vec<FileRow>,
     links: Vec<LinkRow>,
     merges: Vec<MergeRow>,
+    /// Likely duplicates, for moderators to merge (COL-05).
+    duplicates: Vec<SimilarIdea>,
     stages: Vec<StageView>,
     can_edit: bool,
     can_stage: bool,
@@ -1148,6 +1177,12 @@ async fn render_idea_opening(
     let may_remove = |added_by: ideaweave_domain::UserId| {
         role >= Role::Moderator || (role >= Role::Member && (added_by == me || wrote_idea))
     };
+    let duplicates =
+        if role >= Role::Moderator && idea.merged_into.is_none() && idea.deleted_at.is_none() {
+            similar_or_none(s, &w, &idea.summary.title, Some(id)).await
+        } else {
+            Vec::new()
+        };
     Ok(page(
         status,
         &IdeaPage {
@@ -1202,6 +1237,7 @@ async fn render_idea_opening(
                     position: s.position,
                 })
                 .collect(),
+            duplicates,
             can_edit: may_edit(&idea.summary, &w),
             can_stage: role >= Role::Moderator,
             thread,
@@ -1490,6 +1526,9 @@ async fn render_edit(
             problem,
             file_lost: false,
             max_upload: size(s.app.settings().max_upload_bytes as i64),
+            slug: w.ws.slug.clone(),
+            similar_url: None,
+            similar: Vec::new(),
             c: w.c,
         },
     ))

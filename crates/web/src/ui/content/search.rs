@@ -6,7 +6,9 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use ideaweave_app::{SearchHit, SearchInput, SearchKind, SearchSort, TextPiece, pieces};
+use ideaweave_app::{
+    SearchHit, SearchInput, SearchKind, SearchSort, SimilarIdea, TextPiece, pieces,
+};
 
 use crate::AppState;
 use crate::ui::format::url_encode;
@@ -242,4 +244,38 @@ pub(super) async fn search_page(
         )
     });
     Ok(page(StatusCode::OK, &view))
+}
+
+/// What the new-idea form's title field sends as it is typed.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct SimilarParams {
+    title: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/similar_ideas.html")]
+struct SimilarFragment {
+    c: Chrome,
+    slug: String,
+    similar: Vec<SimilarIdea>,
+}
+framed!(SimilarFragment);
+
+/// Ideas like the title being typed in the new-idea form (htmx swaps this into the form; the
+/// field keeps its focus). Nothing when there are none or the title has no telling words.
+pub(super) async fn similar_ideas(
+    State(s): State<AppState>,
+    w: InWorkspace,
+    q: Result<Query<SimilarParams>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
+    let title = q.map(|Query(q)| q.title).ok().flatten().unwrap_or_default();
+    let similar = super::similar_or_none(&s, &w, &title, None).await;
+    Ok(page(
+        StatusCode::OK,
+        &SimilarFragment {
+            slug: w.ws.slug.clone(),
+            similar,
+            c: w.c,
+        },
+    ))
 }
