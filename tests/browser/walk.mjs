@@ -1081,6 +1081,45 @@ async function searchPath() {
   await de.page.goto(`${base}/w/demo/search?q=carbon`);
   await shoot(de.page, 'search-results-de');
   await de.context.close();
+  await similarPath();
+}
+
+/// Similar ideas while posting, and likely duplicates for moderators (COL-05).
+async function similarPath() {
+  const { context, page } = await signedIn(member);
+  await page.goto(`${base}/w/demo/search?q=carbon&kind=discussion`);
+  const discussion = await page.locator('#results a.result-title').first().getAttribute('href');
+  await page.goto(`${base}${discussion}/new`);
+  await page.focus('#i-title');
+  await page.keyboard.type('Simplify office energy', { delay: 40 });
+  let listed = 0;
+  for (let i = 0; i < 40 && listed === 0; i += 1) {
+    await page.waitForTimeout(150);
+    listed = await page.locator('#similar-ideas li').count();
+  }
+  check('similar ideas: typing a title lists ideas like it', listed > 0 && listed <= 5, `${listed} listed`);
+  const kept = await page.evaluate(() => document.activeElement && document.activeElement.id === 'i-title' && document.activeElement.value === 'Simplify office energy');
+  check('similar ideas: the title keeps the focus and the text', kept, 'focus or text lost');
+  const first = await page.locator('#similar-ideas li a').first().getAttribute('href');
+  // As it stands after the in-place update, light and dark; then its policy on a reload.
+  await shoot(page, 'idea-new-similar');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shoot(page, 'idea-new-similar-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await checkPage(page, 'idea-new-similar', null);
+  await context.close();
+  // A moderator sees likely duplicates on an idea's page, each with a merge button.
+  const mod = await signedIn(email);
+  await mod.page.goto(`${base}${first}`);
+  const dupes = await mod.page.locator('#duplicates-title').count();
+  check('similar ideas: moderators see likely duplicates to merge', dupes === 1, `${dupes}`);
+  await checkPage(mod.page, 'idea-duplicates', null);
+  await shoot(mod.page, 'idea-duplicates');
+  await mod.context.close();
+  const de = await signedIn(email, true, 'de-DE');
+  await de.page.goto(`${base}${first}`);
+  await shoot(de.page, 'idea-duplicates-de');
+  await de.context.close();
 }
 
 async function germanPath() {
