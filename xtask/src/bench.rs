@@ -6,7 +6,8 @@
 //! a fixed half of that rate for latency without coordinated omission. It records the server's
 //! resident memory idle and at its peak under load, and rewrites BENCHMARKS.md.
 //! `--quick` uses 10,000 instead of 100,000 ideas and shorter runs; `cargo xtask bench aead`
-//! measures only the AEAD section (our sealing path next to `openssl speed`).
+//! measures only the AEAD section (our sealing path next to `openssl speed`); `cargo xtask bench
+//! search` the search section (`bench_search.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -60,7 +61,7 @@ fn ensure_tools() -> Result<std::path::PathBuf> {
     Ok(oha)
 }
 
-fn rss_mb(pid: u32) -> f64 {
+pub(crate) fn rss_mb(pid: u32) -> f64 {
     proc_status_mb(pid, "VmRSS:")
 }
 
@@ -97,9 +98,9 @@ fn wrk_ms(s: &str) -> f64 {
     }
 }
 
-struct Server {
-    child: Child,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Server {
@@ -109,12 +110,12 @@ impl Drop for Server {
     }
 }
 
-fn binary() -> std::path::PathBuf {
+pub(crate) fn binary() -> std::path::PathBuf {
     root().join("target").join("release").join("ideaweave")
 }
 
 /// The benchmark-only build whose cipher does not encrypt, in its own target directory.
-fn noop_binary() -> std::path::PathBuf {
+pub(crate) fn noop_binary() -> std::path::PathBuf {
     root()
         .join("target")
         .join("noop-cipher")
@@ -122,7 +123,7 @@ fn noop_binary() -> std::path::PathBuf {
         .join("ideaweave")
 }
 
-fn env_for(cmd: &mut Command, data_dir: &std::path::Path, db_url: &Option<String>) {
+pub(crate) fn env_for(cmd: &mut Command, data_dir: &std::path::Path, db_url: &Option<String>) {
     cmd.env("IDEAWEAVE_DATA_DIR", data_dir)
         .env("IDEAWEAVE_LOG__FILTER", "warn")
         .env_remove("RUST_LOG");
@@ -135,7 +136,7 @@ fn start_server(data_dir: &std::path::Path, db_url: &Option<String>) -> Result<S
     start_binary(&binary(), data_dir, db_url)
 }
 
-fn start_binary(
+pub(crate) fn start_binary(
     bin: &std::path::Path,
     data_dir: &std::path::Path,
     db_url: &Option<String>,
@@ -217,20 +218,26 @@ fn measure(
 }
 
 /// What loading one URL showed.
-struct Figures {
-    peak_rps: f64,
-    peak_p50_ms: f64,
-    peak_p99_ms: f64,
-    half_rate: u64,
-    half_p50_ms: f64,
-    half_p99_ms: f64,
-    load_rss_mb: f64,
+pub(crate) struct Figures {
+    pub(crate) peak_rps: f64,
+    pub(crate) peak_p50_ms: f64,
+    pub(crate) peak_p99_ms: f64,
+    pub(crate) half_rate: u64,
+    pub(crate) half_p50_ms: f64,
+    pub(crate) half_p99_ms: f64,
+    pub(crate) load_rss_mb: f64,
 }
 
 /// Loads `url` (with the request header `auth`): `wrk` at full speed for the peak rate and its
 /// latency, then `oha` at half that rate for latency without coordinated omission; samples the
 /// server's memory meanwhile.
-fn load(url: &str, auth: &str, seconds: u64, oha: &std::path::Path, pid: u32) -> Result<Figures> {
+pub(crate) fn load(
+    url: &str,
+    auth: &str,
+    seconds: u64,
+    oha: &std::path::Path,
+    pid: u32,
+) -> Result<Figures> {
     let wrk = |secs: u64| -> Result<String> {
         let out = Command::new("wrk")
             .args([
@@ -334,7 +341,7 @@ fn load(url: &str, auth: &str, seconds: u64, oha: &std::path::Path, pid: u32) ->
     })
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -349,7 +356,7 @@ fn machine() -> String {
     format!("{cores} cores ({cpu})")
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     Command::new("date")
         .arg("+%Y-%m-%d")
         .output()
@@ -394,21 +401,27 @@ fn seed_with(
     db_url: &Option<String>,
     write: bool,
 ) -> Result<(String, String)> {
+    let mut args = vec!["--ideas".to_owned(), ideas.to_string()];
+    if write {
+        args.push("--write-token".into());
+    }
+    seed_args(bin, data_dir, db_url, &args)
+}
+
+/// Seeds the workspace `bench` with `bin` into a fresh `data_dir` with `admin seed-benchmark`
+/// and `args`; returns the token and discussion id.
+pub(crate) fn seed_args(
+    bin: &std::path::Path,
+    data_dir: &std::path::Path,
+    db_url: &Option<String>,
+    args: &[String],
+) -> Result<(String, String)> {
     let _ = std::fs::remove_dir_all(data_dir);
     std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
     let mut seed = Command::new(bin);
-    seed.args([
-        "admin",
-        "seed-benchmark",
-        "--slug",
-        "bench",
-        "--ideas",
-        &ideas.to_string(),
-    ])
-    .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
-    if write {
-        seed.arg("--write-token");
-    }
+    seed.args(["admin", "seed-benchmark", "--slug", "bench"])
+        .args(args)
+        .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
     env_for(&mut seed, data_dir, db_url);
     let out = seed.output().map_err(|e| e.to_string())?;
     if !out.status.success() {
@@ -446,7 +459,7 @@ fn wrk_rps(url: &str, auth: &str, secs: u64) -> Result<f64> {
         .ok_or_else(|| format!("no Requests/sec in wrk output:\n{report}"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
@@ -456,17 +469,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn cipher_section(rounds: usize, secs: u64) -> Result<String> {
     step("release builds: real cipher and benchmark-only no-op cipher");
     run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
-    run(Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "ideaweave-server",
-            "--features",
-            "insecure-noop-cipher",
-            "--target-dir",
-        ])
-        .arg(root().join("target").join("noop-cipher")))?;
+    build_noop()?;
     let builds = [
         ("XChaCha20-Poly1305", binary()),
         ("no-op cipher", noop_binary()),
@@ -541,6 +544,22 @@ fn cipher_section(rounds: usize, secs: u64) -> Result<String> {
         all.join("; ")
     ));
     Ok(md)
+}
+
+/// Builds the benchmark-only server whose cipher does not encrypt, into its own target
+/// directory ([`noop_binary`]).
+pub(crate) fn build_noop() -> Result<()> {
+    run(Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "ideaweave-server",
+            "--features",
+            "insecure-noop-cipher",
+            "--target-dir",
+        ])
+        .arg(root().join("target").join("noop-cipher")))
 }
 
 /// Replaces the section between `start` and `end` markers in BENCHMARKS.md (or appends it).
@@ -1560,6 +1579,21 @@ pub fn bench(args: &[String]) -> Result<()> {
         };
         replace_section(CIPHER_START, CIPHER_END, &section)?;
         println!("updated the encryption-cost section of BENCHMARKS.md");
+        return Ok(());
+    }
+    if args.iter().any(|a| a == "search") {
+        if Command::new("wrk").arg("--version").output().is_err() {
+            apt_install(&["wrk"])?;
+        }
+        let quick = args.iter().any(|a| a == "--quick");
+        let oha = ensure_tools()?;
+        let section = crate::bench_search::search_section(quick, &oha)?;
+        replace_section(
+            crate::bench_search::SEARCH_START,
+            crate::bench_search::SEARCH_END,
+            &section,
+        )?;
+        println!("updated the search section of BENCHMARKS.md");
         return Ok(());
     }
     if args.iter().any(|a| a == "pages") {

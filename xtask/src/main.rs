@@ -12,6 +12,7 @@
 //! `cargo xtask bench` measures the figures in BENCHMARKS.md (see `bench.rs`).
 
 mod bench;
+mod bench_search;
 mod setup;
 
 use std::io::{BufRead, BufReader};

@@ -398,14 +398,16 @@ impl App {
     }
 
     /// Creates a workspace `slug` with one open discussion holding `ideas` ideas, each with a few
-    /// votes, for load tests. Returns a token of its owner with `scope` (read, unless the
-    /// benchmark writes) and the discussion's id.
+    /// votes, `comments` comments and `files` uploaded Markdown notes spread over them, for load
+    /// tests. Returns a token of its owner with `scope` (read, unless the benchmark writes) and
+    /// the discussion's id.
     #[tracing::instrument(skip_all)]
     pub async fn seed_benchmark(
         &self,
         slug: &str,
         ideas: usize,
         comments: usize,
+        files: usize,
         scope: TokenScope,
     ) -> AppResult<(String, DiscussionId)> {
         let email = format!("owner@{slug}.bench.ideaweave.test");
@@ -462,7 +464,8 @@ impl App {
             .ok_or_else(|| AppError::internal("workspace has no stages"))?;
         let mut dice = Dice(0xbe_9c4u64);
         let mut done = 0;
-        let mut idea_ids = Vec::with_capacity(if comments > 0 { ideas } else { 0 });
+        let keep_ids = comments > 0 || files > 0;
+        let mut idea_ids = Vec::with_capacity(if keep_ids { ideas } else { 0 });
         while done < ideas {
             let batch = (ideas - done).min(2000);
             let mut tx = self.store.begin().await?;
@@ -478,7 +481,7 @@ impl App {
                 let excerpt = markdown::excerpt(body.as_str(), 280);
                 let tags = [Tag::parse(dice.pick(TAGS))?];
                 let id = IdeaId::new();
-                if comments > 0 {
+                if keep_ids {
                     idea_ids.push(id);
                 }
                 let now = self.now();
@@ -540,6 +543,20 @@ impl App {
             }
             tx.commit().await?;
             done += batch;
+        }
+        // Files (the search benchmark, COL-05): Markdown notes of a few kilobytes, uploaded like
+        // any file, so their text is read by the text reader when the workspace is indexed.
+        for n in 0..files {
+            let Some(idea) = idea_ids.get(n % idea_ids.len().max(1)).copied() else {
+                break;
+            };
+            let text = (0..24)
+                .map(|_| dice.pick(BODIES))
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            let body = futures_util::stream::iter([Ok(bytes::Bytes::from(text))]);
+            self.upload(&m, idea, None, &format!("notes-{n}.md"), body)
+                .await?;
         }
         let token = self
             .mint_token(

@@ -70,6 +70,10 @@ pub fn run_child(format: Format, limits: ChildLimits) -> ExitCode {
         eprintln!("{REASON_PREFIX}cannot start again under its limits: {e}");
         return ExitCode::from(EXIT_UNCONFINED);
     }
+    if let Err(e) = confined(&limits) {
+        eprintln!("{REASON_PREFIX}its limits are not in force: {e}");
+        return ExitCode::from(EXIT_UNCONFINED);
+    }
     if let Err(e) = nix::sys::prctl::set_dumpable(false) {
         eprintln!("{REASON_PREFIX}cannot refuse core dumps: {e}");
         return ExitCode::from(EXIT_UNCONFINED);
@@ -106,6 +110,23 @@ pub fn run_child(format: Format, limits: ChildLimits) -> ExitCode {
 fn report(reason: Unreadable) -> ExitCode {
     eprintln!("{REASON_PREFIX}{}", reason.code());
     ExitCode::from(EXIT_UNREADABLE)
+}
+
+/// Checks that the limits set before the second start are in force.
+fn confined(limits: &ChildLimits) -> std::io::Result<()> {
+    use rlimit::{Resource, getrlimit};
+    let within = |r: Resource, max: u64| -> std::io::Result<()> {
+        let (soft, _) = getrlimit(r)?;
+        if soft <= max {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!("{r:?} is {soft}")))
+        }
+    };
+    within(Resource::AS, limits.memory_bytes)?;
+    within(Resource::CPU, limits.cpu_seconds)?;
+    within(Resource::FSIZE, 0)?;
+    within(Resource::CORE, 0)
 }
 
 /// Sets the process's own limits. Address space rather than data: it also bounds what the

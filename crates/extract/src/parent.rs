@@ -145,12 +145,14 @@ fn judge(code: Option<i32>, signal: Option<i32>, stderr: &str) -> ExtractError {
         (Some(c), _) if c == i32::from(EXIT_UNCONFINED) => ExtractError::Start(
             std::io::Error::other(reason.unwrap_or("it could not limit itself").to_owned()),
         ),
-        // Arguments it did not understand: a binary of another version.
-        (Some(2), _) => ExtractError::Start(std::io::Error::other(
-            "the text reader did not understand its arguments",
-        )),
         _ if stderr.contains("memory allocation of") => Unreadable::MemoryLimit.into(),
         (_, Some(SIGXCPU)) => Unreadable::TimeLimit.into(),
+        // Any other exit status without a reason: it never got to read (arguments of another
+        // version, a program that could not be loaded): the node's trouble, not the file's.
+        (Some(code), _) => ExtractError::Start(std::io::Error::other(format!(
+            "the text reader ended with status {code} before reading"
+        ))),
+        // Killed by a signal while reading: a parser that crashed on the file.
         _ => Unreadable::Crashed.into(),
     }
 }
@@ -195,5 +197,6 @@ mod tests {
         assert_eq!(reason(judge(None, Some(11), "")), Some(Unreadable::Crashed));
         assert_eq!(reason(judge(Some(4), None, "ideaweave-extract: x")), None);
         assert_eq!(reason(judge(Some(2), None, "usage")), None);
+        assert_eq!(reason(judge(Some(127), None, "")), None);
     }
 }

@@ -16,7 +16,7 @@ pub use index::{
     Change, Committed, Cursor, Highlighted, Hit, IndexFile, Request, Results, Scope, Sort,
     WorkspaceIndex,
 };
-pub use query::{ParsedQuery, QueryError};
+pub use query::{MAX_QUERY_CHARS, ParsedQuery, QueryError};
 
 /// A search failure.
 #[derive(Debug, thiserror::Error)]

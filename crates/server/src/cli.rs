@@ -309,6 +309,9 @@ enum AdminCommand {
         /// How many comments, spread over the ideas.
         #[arg(long, default_value_t = 0)]
         comments: usize,
+        /// How many uploaded Markdown notes, spread over the ideas.
+        #[arg(long, default_value_t = 0)]
+        files: usize,
         /// Print a token that may also write (for benchmarks that upload).
         #[arg(long)]
         write_token: bool,
@@ -732,6 +735,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             slug,
             ideas,
             comments,
+            files,
             write_token,
         }) => {
             let (app, _) = app_for(&cfg).await?;
@@ -740,7 +744,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 TokenScope::Read
             };
-            let (token, discussion) = app.seed_benchmark(&slug, ideas, comments, scope).await?;
+            let (token, discussion) = app
+                .seed_benchmark(&slug, ideas, comments, files, scope)
+                .await?;
             say!(
                 "{{\"token\":\"{token}\",\"discussion\":\"{discussion}\",\"workspace\":\"{slug}\"}}"
             );

@@ -536,16 +536,24 @@ impl WorkspaceRepo<'_> {
         }))
     }
 
-    /// The idea `id` was merged into: `None` if there is no such idea, `Some(None)` if it
-    /// stands on its own (similar ideas leave merged ones out).
-    pub async fn idea_merged_into(&mut self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
+    /// Which of these ideas were merged into another (similar ideas leave them out).
+    pub async fn merged_among(&mut self, ids: &[Uuid]) -> StoreResult<Vec<Uuid>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM ideas WHERE workspace_id = $1 AND merged_into IS NOT NULL \
+             AND id IN ({})",
+            list.join(", ")
+        );
         let ws = self.ws;
         Ok(on_conn!(self.tx, |c| {
-            sqlx::query_scalar(sql::IDEA_MERGED_INTO)
-                .bind(ws)
-                .bind(id)
-                .fetch_optional(c)
-                .await?
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(ws);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(c).await?
         }))
     }
 
@@ -869,11 +877,7 @@ pub(crate) mod sql {
     );
 
     /// Every statement above, by name.
-    pub(crate) const IDEA_MERGED_INTO: &str =
-        "SELECT merged_into FROM ideas WHERE workspace_id = $1 AND id = $2";
-
     pub(crate) const ALL: &[(&str, &str)] = &[
-        ("IDEA_MERGED_INTO", IDEA_MERGED_INTO),
         ("WORKSPACES_DUE", WORKSPACES_DUE),
         ("STATUS", STATUS),
         ("FORGET_MANIFESTS", FORGET_MANIFESTS),

@@ -9,7 +9,8 @@
 //! (`ideaweave search files --retry` reads them again, after limits were raised).
 //!
 //! Trouble that is not the file's own never stops the workspace's indexing: a file missing
-//! from the file store or altered there is indexed by name and not recorded, and a reader that
+//! from the file store, unreadable there or altered there is indexed by name and not recorded
+//! (a rebuild tries it again), and a reader that
 //! cannot be started on this node is recorded as [`READER_UNAVAILABLE`] (read again at the next
 //! rebuild or retry) while the rest of the batch is indexed.
 
@@ -175,8 +176,11 @@ impl App {
         };
         let reader = match self.files.open(&storage_key(ws, id)).await {
             Ok(r) => r,
-            // Deleted meanwhile, or lost: nothing to read.
-            Err(e @ FileStoreError::NotFound(_)) => return not_the_files_fault(&e),
+            // Deleted meanwhile, lost, or unreadable where it is stored: found by its name
+            // (a rebuild tries again).
+            Err(e @ (FileStoreError::NotFound(_) | FileStoreError::Io(_))) => {
+                return not_the_files_fault(&e);
+            }
             Err(e) => return Err(e.into()),
         };
         let file = {
@@ -204,8 +208,8 @@ impl App {
                     bytes.extend_from_slice(&piece);
                 }
                 Ok(None) => break,
-                Err(AppError::Integrity(why)) => return not_the_files_fault(&why),
-                Err(e) => return Err(e),
+                // Altered, or failing where it is stored: not the text's to decide.
+                Err(e) => return not_the_files_fault(&e),
             }
         }
         match extractor.extract(bytes, format).await {

@@ -8,7 +8,8 @@
 //! what they may see. Ideas already merged into another are left out: the one they were merged
 //! into is the place to go.
 
-use ideaweave_domain::IdeaId;
+use ideaweave_domain::{DiscussionId, IdeaId};
+use ideaweave_search::MAX_QUERY_CHARS;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,8 +24,10 @@ pub const MAX_SIMILAR: usize = 5;
 const MAX_WORDS: usize = 12;
 /// Words shorter than this say little about an idea.
 const MIN_WORD_CHARS: usize = 3;
-/// Longer words are cut (no real word is longer; a query has at most 256 characters).
+/// Longer words are cut (no real word is longer).
 const MAX_WORD_CHARS: usize = 30;
+/// The most of the text read: a title, or the start of a longer text.
+const MAX_TEXT_CHARS: usize = 500;
 
 /// Words too common to tell ideas apart, in the languages search understands.
 const COMMON: &[&str] = &[
@@ -44,6 +47,8 @@ pub struct SimilarQuery {
     pub title: String,
     /// An idea to leave out (the one whose duplicates are sought).
     pub exclude: Option<Uuid>,
+    /// Only ideas in this discussion (where an idea can be merged).
+    pub discussion: Option<Uuid>,
 }
 
 /// An idea like the text.
@@ -63,10 +68,12 @@ pub struct SimilarIdeas {
     pub items: Vec<SimilarIdea>,
 }
 
-/// The query for ideas like `text`: its distinctive words as alternatives; `None` when it has
-/// none.
+/// The query for ideas like `text`: its distinctive words as alternatives, within the query
+/// length search accepts; `None` when it has none.
 fn similarity_query(text: &str) -> Option<String> {
     let mut words: Vec<String> = Vec::new();
+    let mut len = 0;
+    let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
     for word in text.split(|c: char| !c.is_alphanumeric()) {
         let word: String = word.to_lowercase().chars().take(MAX_WORD_CHARS).collect();
         if word.chars().count() < MIN_WORD_CHARS
@@ -75,6 +82,12 @@ fn similarity_query(text: &str) -> Option<String> {
         {
             continue;
         }
+        // " OR " between words.
+        let more = word.chars().count() + if words.is_empty() { 0 } else { 4 };
+        if len + more > MAX_QUERY_CHARS {
+            break;
+        }
+        len += more;
         words.push(word);
         if words.len() == MAX_WORDS {
             break;
@@ -84,13 +97,14 @@ fn similarity_query(text: &str) -> Option<String> {
 }
 
 impl App {
-    /// Up to [`MAX_SIMILAR`] ideas `m` may see that look like `text`, leaving out `exclude`
-    /// and ideas merged into another.
+    /// Up to [`MAX_SIMILAR`] ideas `m` may see that look like `text` (in `discussion`, if
+    /// given), leaving out `exclude` and ideas merged into another.
     #[tracing::instrument(skip_all)]
     pub async fn similar_ideas(
         &self,
         m: &Member,
         text: &str,
+        discussion: Option<DiscussionId>,
         exclude: Option<IdeaId>,
     ) -> AppResult<Vec<SimilarIdea>> {
         let Some(q) = similarity_query(text) else {
@@ -102,6 +116,7 @@ impl App {
                 &SearchInput {
                     q,
                     kinds: vec![SearchKind::Idea],
+                    discussion: discussion.map(|d| d.0),
                     sort: SearchSort::Relevance,
                     // Room for the excluded and merged ones.
                     limit: (MAX_SIMILAR * 2) as u32,
@@ -110,31 +125,31 @@ impl App {
                 },
             )
             .await?;
-        let mut tx = self.store.read().await?;
-        let mut out = Vec::with_capacity(MAX_SIMILAR);
-        for hit in found.hits {
-            if exclude.is_some_and(|e| e.0 == hit.id) {
-                continue;
-            }
-            if tx
-                .workspace(m.workspace)
-                .idea_merged_into(hit.id)
-                .await?
-                .flatten()
-                .is_some()
-            {
-                continue;
-            }
-            out.push(SimilarIdea {
+        let ids: Vec<Uuid> = found
+            .hits
+            .iter()
+            .map(|h| h.id)
+            .filter(|id| exclude.is_none_or(|e| e.0 != *id))
+            .collect();
+        let merged = self
+            .store
+            .read()
+            .await?
+            .workspace(m.workspace)
+            .merged_among(&ids)
+            .await?;
+        let out = found
+            .hits
+            .into_iter()
+            .filter(|h| ids.contains(&h.id) && !merged.contains(&h.id))
+            .take(MAX_SIMILAR)
+            .map(|hit| SimilarIdea {
                 id: hit.id,
                 discussion_id: hit.discussion,
                 title: pieces(&hit.title),
                 votes: hit.votes,
-            });
-            if out.len() == MAX_SIMILAR {
-                break;
-            }
-        }
+            })
+            .collect();
         Ok(out)
     }
 }
@@ -163,5 +178,13 @@ mod tests {
         assert_eq!(q.split(" OR ").count(), MAX_WORDS);
         let long = "x".repeat(500);
         assert_eq!(similarity_query(&long).unwrap().len(), MAX_WORD_CHARS);
+        // The longest query it makes is one search accepts.
+        let worst = (0..40)
+            .map(|i| format!("{}{i:02}", "İ".repeat(28)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let q = similarity_query(&worst).unwrap();
+        assert!(q.chars().count() <= MAX_QUERY_CHARS, "{}", q.len());
+        assert!(ideaweave_search::ParsedQuery::parse(&q, true).is_ok());
     }
 }

@@ -103,6 +103,17 @@ async fn col_05_similar_ideas_are_found_while_posting_only_where_the_reader_may_
     )
     .await;
     assert!(titles(&for_owner).contains(&"Solar roof prototype"));
+    // Kept to one discussion on request (where a merge can go).
+    let (_, one_discussion) = similar(
+        &t,
+        &Auth::Token(f.ws.owner.token.clone()),
+        slug,
+        "A solar roof for the library",
+        &format!("&discussion={d}"),
+    )
+    .await;
+    assert!(!titles(&one_discussion).contains(&"Solar roof prototype"));
+    assert_eq!(one_discussion.len(), 2, "{one_discussion:?}");
     // While typing, the last word counts as the start of a longer one.
     let (_, typed) = similar(&t, &member, slug, "downt", "").await;
     assert_eq!(titles(&typed), ["Bike lanes downtown"]);
@@ -164,6 +175,14 @@ async fn col_05_the_new_idea_form_shows_similar_ideas_and_moderators_see_duplica
         .expect(201)
         .summary
         .id;
+    // The same title in another discussion: an idea cannot be merged across discussions.
+    let d2 = t.challenge(&w, space, "Buildings", "", &[]).await;
+    let elsewhere = api
+        .post_idea(&w.slug, d2, &NewIdea::new("Solar roof for the school", "z"))
+        .await
+        .expect(201)
+        .summary
+        .id;
     index_now(&t).await;
 
     // The title field asks as it is typed; the answer is the list, linking to each idea.
@@ -192,6 +211,10 @@ async fn col_05_the_new_idea_form_shows_similar_ideas_and_moderators_see_duplica
     let (_, as_moderator, _) = get(&t, &moderator, &page).await;
     assert!(as_moderator.contains("duplicates-title"), "{as_moderator}");
     assert!(as_moderator.contains(&format!("name=\"into\" value=\"{first}\"")));
+    assert!(
+        !as_moderator.contains(&elsewhere.to_string()),
+        "only where a merge can go: the same discussion"
+    );
     let (st, ..) = post(
         &t,
         &moderator,
@@ -205,6 +228,11 @@ async fn col_05_the_new_idea_form_shows_similar_ideas_and_moderators_see_duplica
     assert!(
         !merged.contains("duplicates-title"),
         "a merged idea looks for no duplicates"
+    );
+    let (_, target, _) = get(&t, &moderator, &format!("/w/dupes/ideas/{first}")).await;
+    assert!(
+        !target.contains("duplicates-title"),
+        "an idea others were merged into cannot be merged itself"
     );
     let (_, v) = call(
         &t,

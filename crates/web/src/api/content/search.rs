@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use ideaweave_app::{SearchPage, SearchQuery, SearchSettings, SimilarIdeas, SimilarQuery};
-use ideaweave_domain::IdeaId;
+use ideaweave_domain::{DiscussionId, IdeaId};
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -48,9 +48,10 @@ pub async fn set_search_settings(
 }
 
 /// Ideas already posted that look like a title being written (at most five, most alike
-/// first), so that a duplicate is found before it is posted; `exclude` leaves out an idea
-/// whose duplicates are sought. Only what the caller may see; ideas merged into another are
-/// left out.
+/// first), so that a duplicate is found before it is posted; `discussion` keeps to one
+/// discussion (where ideas can be merged) and `exclude` leaves out an idea whose duplicates are
+/// sought. Only what the caller may see; ideas merged into another are left out. The first 500
+/// characters of `title` are read.
 #[utoipa::path(get, path = "/workspaces/{slug}/ideas/similar", tag = "search",
     params(("slug" = String, Path), SimilarQuery),
     responses((status = 200, body = SimilarIdeas), (status = "4XX", body = ErrorBody)))]
@@ -61,7 +62,12 @@ pub async fn similar_ideas(
 ) -> ApiResult<Json<SimilarIdeas>> {
     let items = s
         .app
-        .similar_ideas(&m, &q.title, q.exclude.map(IdeaId))
+        .similar_ideas(
+            &m,
+            &q.title,
+            q.discussion.map(DiscussionId),
+            q.exclude.map(IdeaId),
+        )
         .await?;
     Ok(Json(SimilarIdeas { items }))
 }

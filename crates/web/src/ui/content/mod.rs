@@ -760,7 +760,7 @@ async fn render_new_idea(
         StatusCode::OK
     };
     let heading = format!("{} · {}", w.c.tr.get("idea.new"), discussion.title);
-    let similar = similar_or_none(s, &w, &draft.title, None).await;
+    let similar = similar_or_none(s, &w, &draft.title, None, None).await;
     Ok(page(
         status,
         &IdeaFormPage {
@@ -782,15 +782,16 @@ async fn render_new_idea(
     ))
 }
 
-/// Ideas like `title` for a page, or none when search cannot say now (the page is still
-/// shown: similar ideas are a help, not a condition).
+/// Ideas like `title` for a page (in `discussion`, if given), or none when search cannot say
+/// now (the page is still shown: similar ideas are a help, not a condition).
 pub(super) async fn similar_or_none(
     s: &AppState,
     w: &InWorkspace,
     title: &str,
+    discussion: Option<DiscussionId>,
     exclude: Option<IdeaId>,
 ) -> Vec<SimilarIdea> {
-    match s.app.similar_ideas(&w.m, title, exclude).await {
+    match s.app.similar_ideas(&w.m, title, discussion, exclude).await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "similar ideas could not be found");
@@ -1177,12 +1178,23 @@ async fn render_idea_opening(
     let may_remove = |added_by: ideaweave_domain::UserId| {
         role >= Role::Moderator || (role >= Role::Member && (added_by == me || wrote_idea))
     };
-    let duplicates =
-        if role >= Role::Moderator && idea.merged_into.is_none() && idea.deleted_at.is_none() {
-            similar_or_none(s, &w, &idea.summary.title, Some(id)).await
-        } else {
-            Vec::new()
-        };
+    // Likely duplicates where a merge can go: this discussion, and only for an idea the merge
+    // would take (not merged, not deleted, no other idea merged into it).
+    let mergeable = idea.merged_into.is_none()
+        && idea.deleted_at.is_none()
+        && idea.merges.iter().all(|m| m.unmerged_at.is_some());
+    let duplicates = if role >= Role::Moderator && mergeable {
+        similar_or_none(
+            s,
+            &w,
+            &idea.summary.title,
+            Some(idea.summary.discussion_id),
+            Some(id),
+        )
+        .await
+    } else {
+        Vec::new()
+    };
     Ok(page(
         status,
         &IdeaPage {

@@ -269,7 +269,7 @@ pub(super) async fn similar_ideas(
     q: Result<Query<SimilarParams>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
     let title = q.map(|Query(q)| q.title).ok().flatten().unwrap_or_default();
-    let similar = super::similar_or_none(&s, &w, &title, None).await;
+    let similar = super::similar_or_none(&s, &w, &title, None, None).await;
     Ok(page(
         StatusCode::OK,
         &SimilarFragment {
