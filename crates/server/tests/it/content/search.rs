@@ -915,3 +915,75 @@ async fn col_05_a_page_is_filled_from_the_next_when_the_database_check_removes_h
     let live: Vec<String> = ideas[..4].iter().rev().map(|i| i.to_string()).collect();
     assert_eq!(seen, live, "the four live ideas, newest first, each once");
 }
+
+/// The search page applies the same rule as the API (ACC-02): a canary in an open space, a
+/// private space and a deleted idea, looked for by a member, a guest, an admin, a person of
+/// another workspace and nobody signed in.
+#[tokio::test]
+async fn col_05_acc_02_the_search_page_shows_only_what_the_reader_may_see() {
+    use super::pages::{get, person};
+    let t = TestApp::spawn().await;
+    let w = t.workspace("srchpage").await;
+    let member = person(&t, &w, "member", Role::Member).await;
+    let guest = person(&t, &w, "guest", Role::Guest).await;
+    let admin = person(&t, &w, "admin", Role::Admin).await;
+    let open = t.space(&w, "Open", "").await;
+    let d = t.challenge(&w, open, "Ideas", "", &[]).await;
+    let hidden = private_space(&t, &w, "Hidden", &[]).await;
+    let hd = t.challenge(&w, hidden, "Secret", "", &[]).await;
+    let owner = token(&w.owner);
+    let shown = idea(&t, &w.owner, &w.slug, d, "Open pagecanaryaa", "x", &[]).await;
+    let private = idea(&t, &w.owner, &w.slug, hd, "Hidden pagecanarybb", "x", &[]).await;
+    let gone = idea(&t, &w.owner, &w.slug, d, "Gone pagecanarycc", "x", &[]).await;
+    let (st, _) = call(
+        &t,
+        "DELETE",
+        &format!("/workspaces/{}/ideas/{gone}", w.slug),
+        &owner,
+        Body::None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    index_now(&t).await;
+    let other = t.workspace("srchpage-other").await;
+    let outsider = person(&t, &other, "outsider", Role::Member).await;
+
+    let page_finds = |page: &str, id: IdeaId| page.contains(&format!("/w/srchpage/ideas/{id}"));
+    for (who, name, sees) in [
+        (&member, "member", [true, false, false]),
+        (&guest, "guest", [false, false, false]),
+        (&admin, "admin", [true, true, false]),
+    ] {
+        for ((word, id), may) in [
+            ("pagecanaryaa", shown),
+            ("pagecanarybb", private),
+            ("pagecanarycc", gone),
+        ]
+        .into_iter()
+        .zip(sees)
+        {
+            let (st, page, _) = get(&t, who, &format!("/w/srchpage/search?q={word}")).await;
+            assert_eq!(st, 200, "{name}");
+            assert_eq!(page_finds(&page, id), may, "{name} looking for {word}");
+        }
+    }
+    // Deleted content: for those who moderate, when they ask for it.
+    let (_, page, _) = get(&t, &admin, "/w/srchpage/search?q=pagecanarycc&deleted=1").await;
+    assert!(page_finds(&page, gone));
+    let (_, page, _) = get(&t, &member, "/w/srchpage/search?q=pagecanarycc&deleted=1").await;
+    assert!(!page_finds(&page, gone));
+    // Another workspace's person: the page is not there for them.
+    let (st, page, _) = get(&t, &outsider, "/w/srchpage/search?q=pagecanaryaa").await;
+    assert_eq!(st, 404);
+    assert!(!page_finds(&page, shown));
+    // Nobody signed in: sent to sign in, shown nothing.
+    let r = ideaweave_testkit::browser()
+        .get(format!("{}/w/srchpage/search?q=pagecanaryaa", t.base))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    assert_ne!(status, 200, "{body}");
+    assert!(!page_finds(&body, shown));
+}
