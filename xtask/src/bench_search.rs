@@ -66,7 +66,8 @@ fn size_under(dir: &std::path::Path, keep: &dyn Fn(&str) -> bool) -> u64 {
 /// The `documents` and `sealed KiB` columns of workspace `bench` in `search status`.
 fn index_figures(bin: &std::path::Path, dir: &std::path::Path) -> Result<(u64, u64)> {
     let mut cmd = Command::new(bin);
-    cmd.args(["search", "status"]);
+    cmd.args(["search", "status"])
+        .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
     env_for(&mut cmd, dir, &None);
     let out = cmd.output().map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -117,7 +118,9 @@ fn measure_build(
     step(&format!("{label}: full reindex from the database"));
     let started = Instant::now();
     let mut reindex = Command::new(bin);
-    reindex.args(["search", "reindex", "--workspace", "bench"]);
+    reindex
+        .args(["search", "reindex", "--workspace", "bench"])
+        .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
     env_for(&mut reindex, &dir, &None);
     run(&mut reindex)?;
     let reindex_secs = started.elapsed().as_secs_f64();
