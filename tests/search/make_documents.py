@@ -1,14 +1,14 @@
 """Makes the documents the search tests upload (issue 23, COL-05).
 
-Usage: make_documents.py OUTDIR CANARY
+Usage: make_documents.py OUTDIR CANARY [--hostile]
 
 Real documents, written by the libraries people's tools are built on (python-docx, openpyxl,
 odfpy, fpdf2; `cargo xtask test` installs them into target/pydeps), each carrying CANARY in
 its text: canary.pdf, canary.docx, canary.odt, canary.ods, canary.odp, canary.xlsx.
 
-And hostile ones, each of which must be recorded as unreadable while the server keeps
-answering: bomb.docx (a real DOCX whose document part unpacks to 300 MB of paragraphs, at a
-ratio of about 1000:1), loop.pdf (a PDF whose page tree refers to itself), truncated.pdf (a
+With --hostile, also the hostile ones, each of which must be recorded as unreadable while the
+server keeps answering: bomb.docx (a real DOCX whose document part unpacks to 160 MB of
+paragraphs, beyond the reader's 128 MiB budget, at a ratio of about 1000:1), loop.pdf (a PDF whose page tree refers to itself), truncated.pdf (a
 real PDF cut in half) and big.txt (50 MB of text).
 """
 
@@ -102,7 +102,7 @@ def odp(canary: str) -> bytes:
 
 
 def bomb_docx() -> bytes:
-    """A DOCX made by python-docx whose document part is replaced by 300 MB of paragraphs."""
+    """A DOCX made by python-docx whose document part is replaced by 160 MB of paragraphs."""
     real = zipfile.ZipFile(io.BytesIO(docx("harmless")))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -116,7 +116,7 @@ def bomb_docx() -> bytes:
                 b'wordprocessingml/2006/main"><w:body>'
             )
             chunk = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>" * 30_000
-            for _ in range(300_000_000 // len(chunk)):
+            for _ in range(160_000_000 // len(chunk)):
                 part.write(chunk)
             part.write(b"</w:body></w:document>")
     return out.getvalue()
@@ -159,6 +159,8 @@ def main() -> None:
         ("canary.odp", odp),
     ]:
         (out / name).write_bytes(make(canary))
+    if "--hostile" not in sys.argv[3:]:
+        return
     (out / "bomb.docx").write_bytes(bomb_docx())
     (out / "loop.pdf").write_bytes(loop_pdf())
     whole = pdf("truncated")

@@ -115,9 +115,10 @@ impl TestSmtp {
         out
     }
 
-    /// The first message to `to`, waiting up to ten seconds for it.
+    /// The first message to `to`, waiting up to 30 seconds for it (the Python server writes
+    /// its maildir slowly when the whole suite loads the machine).
     pub async fn wait_for(&self, to: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(m) = self
                 .messages()

@@ -14,8 +14,9 @@ use super::search::{index_now, search_as};
 use crate::helpers::{Auth, Body, call, call_json, open_discussion};
 use crate::trust::encryption::{encodings, files_under, hits};
 
-/// Writes the test documents into a new directory, each carrying `canary`.
-fn make_documents(canary: &str) -> tempfile::TempDir {
+/// Writes the test documents into a new directory, each carrying `canary`, and the hostile
+/// ones too if asked.
+fn make_documents(canary: &str, hostile: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let made = std::process::Command::new("python3")
         .arg(concat!(
@@ -24,6 +25,7 @@ fn make_documents(canary: &str) -> tempfile::TempDir {
         ))
         .arg(dir.path())
         .arg(canary)
+        .args(hostile.then_some("--hostile"))
         .env(
             "PYTHONPATH",
             ideaweave_testkit::pythonpath().unwrap_or_default(),
@@ -117,7 +119,7 @@ async fn index_while_asking(t: &TestApp, slug: &str, auth: &Auth) -> Asked {
 #[tokio::test]
 async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_clear() {
     let canary = "zqfilecontentcanary";
-    let docs = make_documents(canary);
+    let docs = make_documents(canary, false);
     let t = TestApp::spawn().await;
     let w = t.workspace("filetexts").await;
     let owner = Auth::Token(w.owner.token.clone());
@@ -172,7 +174,7 @@ async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_c
 
 #[tokio::test]
 async fn col_05_hostile_files_are_recorded_unreadable_while_the_server_keeps_answering() {
-    let docs = make_documents("harmless");
+    let docs = make_documents("harmless", true);
     let t = TestApp::spawn_with(|c| c.max_upload_bytes = 64 * 1024 * 1024).await;
     let w = t.workspace("hostile").await;
     let owner = Auth::Token(w.owner.token.clone());
