@@ -2,22 +2,23 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::columnar::ColumnValues;
 use tantivy::directory::{Directory, RamDirectory, TerminatingWrite};
 use tantivy::index::{SegmentComponent, SegmentId};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
-    TermSetQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery, TermSetQuery,
 };
+use tantivy::schema::Field;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term,
 };
 use uuid::Uuid;
 
@@ -39,6 +40,17 @@ const TITLE_CHARS: usize = 200;
 /// [`TWO_EDITS_FROM`]).
 const ONE_EDIT_FROM: usize = 5;
 const TWO_EDITS_FROM: usize = 9;
+/// Near misses are looked for only when fewer documents than this hold the word as typed: a
+/// word that many documents hold is spelled as the writers spell it, and matching its near
+/// misses too would cost a walk of the whole dictionary for results ranked below it anyway.
+const FUZZY_BELOW_DOCS: u64 = 10;
+/// A prefix that starts more words than this is matched through an automaton (every match,
+/// unranked); fewer are matched as the words themselves, ranked like any word.
+const MAX_PREFIX_WORDS: usize = 64;
+/// Up to this many readable spaces are each matched on their own (skipping through their
+/// documents along the text's matches); more through one set that marks every document of
+/// those spaces.
+const MAX_SPACE_TERMS: usize = 32;
 
 /// One file of an index, to be sealed and stored, or read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,7 +472,11 @@ impl WorkspaceIndex {
     }
 
     /// The query for one clause, or `None` when it has no searchable word (punctuation).
-    fn clause_query(&self, clause: &Clause) -> SearchResult<Option<Box<dyn Query>>> {
+    fn clause_query(
+        &self,
+        searcher: &Searcher,
+        clause: &Clause,
+    ) -> SearchResult<Option<Box<dyn Query>>> {
         let f = &self.fields;
         let term_in = |field, word: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(
@@ -502,7 +518,10 @@ impl WorkspaceIndex {
                             } else {
                                 0
                             };
-                            if edits > 0 {
+                            if edits > 0
+                                && searcher.doc_freq(&Term::from_field_text(f.plain, plain))?
+                                    < FUZZY_BELOW_DOCS
+                            {
                                 let fuzzy = FuzzyTermQuery::new(
                                     Term::from_field_text(f.plain, plain),
                                     edits,
@@ -531,14 +550,7 @@ impl WorkspaceIndex {
                             .iter()
                             .map(|w| (Occur::Must, term_in(f.plain, w)))
                             .collect();
-                        all.push((
-                            Occur::Must,
-                            Box::new(FuzzyTermQuery::new_prefix(
-                                Term::from_field_text(f.plain, last),
-                                0,
-                                true,
-                            )),
-                        ));
+                        all.push((Occur::Must, prefix_query(searcher, f.plain, last)?));
                         Some(Box::new(BooleanQuery::new(all)))
                     }
                 }
@@ -561,12 +573,16 @@ impl WorkspaceIndex {
     }
 
     /// The text part of a query, or `None` when nothing in it can match.
-    fn text_query(&self, q: &ParsedQuery) -> SearchResult<Option<Box<dyn Query>>> {
+    fn text_query(
+        &self,
+        searcher: &Searcher,
+        q: &ParsedQuery,
+    ) -> SearchResult<Option<Box<dyn Query>>> {
         let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for group in &q.groups {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for clause in group {
-                if let Some(query) = self.clause_query(clause)? {
+                if let Some(query) = self.clause_query(searcher, clause)? {
                     any.push((Occur::Should, query));
                 }
             }
@@ -580,42 +596,34 @@ impl WorkspaceIndex {
             return Ok(None);
         }
         for clause in &q.excluded {
-            if let Some(query) = self.clause_query(clause)? {
+            if let Some(query) = self.clause_query(searcher, clause)? {
                 all.push((Occur::MustNot, query));
             }
         }
         Ok(Some(Box::new(BooleanQuery::new(all))))
     }
 
-    /// What the searcher may see and what they filtered on (all but the kind, which the
-    /// collector applies so that the other kinds can still be counted).
-    fn filter_query(&self, r: &Request<'_>) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The query that finds `text` where the searcher may see it and where they filtered.
+    ///
+    /// What may be seen (readable spaces, and the member list for those who may read it) is a
+    /// union; seeking through a union is a scan of every document it holds, so the text is
+    /// matched in each part on its own and the parts joined: each part then skips through its
+    /// space's documents along the text's matches. Filters decide what matches, never how
+    /// well (a space's own word frequency must not rank its documents above another's). The
+    /// kind is not filtered here but in the collector, so that other kinds can be counted.
+    fn visible_query(&self, text: Box<dyn Query>, r: &Request<'_>) -> BooleanQuery {
         let f = &self.fields;
         let exact = |field, value: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, value),
-                IndexRecordOption::Basic,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                )),
+                0.0,
             ))
         };
-        let mut visible: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Should,
-            Box::new(TermSetQuery::new(
-                r.scope
-                    .spaces
-                    .iter()
-                    .map(|s| Term::from_field_text(f.space, &s.to_string())),
-            )),
-        )];
-        if r.scope.members && !r.deleted {
-            visible.push((Occur::Should, exact(f.kind, Kind::Member.as_str())));
-        }
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(BooleanQuery::new(visible))),
-            (
-                Occur::Must,
-                exact(f.deleted, if r.deleted { "yes" } else { "no" }),
-            ),
-        ];
+        let mut filters: Vec<Box<dyn Query>> =
+            vec![exact(f.deleted, if r.deleted { "yes" } else { "no" })];
         for (field, value) in [
             (f.space, r.space),
             (f.discussion, r.discussion),
@@ -623,11 +631,11 @@ impl WorkspaceIndex {
             (f.author, r.author),
         ] {
             if let Some(v) = value {
-                must.push((Occur::Must, exact(field, &v.to_string())));
+                filters.push(exact(field, &v.to_string()));
             }
         }
         if let Some(tag) = r.tag {
-            must.push((Occur::Must, exact(f.tag, &tag.to_lowercase())));
+            filters.push(exact(f.tag, &tag.to_lowercase()));
         }
         if r.from.is_some() || r.until.is_some() {
             use std::ops::Bound;
@@ -637,20 +645,51 @@ impl WorkspaceIndex {
             let upper = r.until.map_or(Bound::Unbounded, |t| {
                 Bound::Excluded(Term::from_field_i64(f.created_at, t))
             });
-            must.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+            filters.push(Box::new(ConstScoreQuery::new(
+                Box::new(RangeQuery::new(lower, upper)),
+                0.0,
+            )));
         }
-        must
+        let mut parts: Vec<Box<dyn Query>> = if r.scope.spaces.len() <= MAX_SPACE_TERMS {
+            r.scope
+                .spaces
+                .iter()
+                .map(|s| exact(f.space, &s.to_string()))
+                .collect()
+        } else {
+            let terms = r
+                .scope
+                .spaces
+                .iter()
+                .map(|s| Term::from_field_text(f.space, &s.to_string()));
+            vec![Box::new(ConstScoreQuery::new(
+                Box::new(TermSetQuery::new(terms)),
+                0.0,
+            ))]
+        };
+        if r.scope.members && !r.deleted {
+            parts.push(exact(f.kind, Kind::Member.as_str()));
+        }
+        // No part: nothing may be seen, and a query without clauses matches nothing.
+        BooleanQuery::new(
+            parts
+                .into_iter()
+                .map(|part| -> (Occur, Box<dyn Query>) {
+                    let mut all = vec![(Occur::Must, text.box_clone()), (Occur::Must, part)];
+                    all.extend(filters.iter().map(|q| (Occur::Must, q.box_clone())));
+                    (Occur::Should, Box::new(BooleanQuery::new(all)))
+                })
+                .collect(),
+        )
     }
 
     /// Runs a search.
     pub fn search(&self, r: &Request<'_>) -> SearchResult<Results> {
-        let Some(text) = self.text_query(r.query)? else {
+        let searcher = self.reader.searcher();
+        let Some(text) = self.text_query(&searcher, r.query)? else {
             return Ok(Results::default());
         };
-        let mut all = vec![(Occur::Must, text)];
-        all.extend(self.filter_query(r));
-        let query = BooleanQuery::new(all);
-        let searcher = self.reader.searcher();
+        let query = self.visible_query(text, r);
         let limit = r.limit.max(1);
         let collector = KeyedTop {
             limit: limit + 1,
@@ -756,6 +795,50 @@ impl WorkspaceIndex {
     }
 }
 
+/// The words of `field` that start with `prefix`, as a query: each word itself while there
+/// are few (ranked as words are), or an automaton marking every match when there are many.
+fn prefix_query(searcher: &Searcher, field: Field, prefix: &str) -> SearchResult<Box<dyn Query>> {
+    let mut words = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(field)?;
+        let mut stream = index.terms().range().ge(prefix.as_bytes()).into_stream()?;
+        while stream.advance() {
+            let Ok(word) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if !word.starts_with(prefix) {
+                break;
+            }
+            if !words.contains(word) {
+                if words.len() == MAX_PREFIX_WORDS {
+                    // Many words: every document holding one of them, all ranked alike.
+                    return Ok(Box::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(field, prefix),
+                        0,
+                        true,
+                    )));
+                }
+                words.insert(word.to_owned());
+            }
+        }
+    }
+    // No word at all gives a query without clauses, which matches nothing.
+    Ok(Box::new(BooleanQuery::new(
+        words
+            .iter()
+            .map(|w| -> (Occur, Box<dyn Query>) {
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, w),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                )
+            })
+            .collect(),
+    )))
+}
+
 /// The first `max` characters of `text`, cut at a word boundary where one is near.
 fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -837,13 +920,13 @@ struct KeyedTop {
 struct SegmentTop {
     segment: SegmentOrdinal,
     limit: usize,
-    sort: Sort,
     after: Option<(f64, u64)>,
     allowed: [bool; 7],
-    created_at: Column<i64>,
-    votes: Column<i64>,
-    tiebreak: Column<u64>,
-    kind: Column<u64>,
+    /// The sort's own value (none for relevance, which is the score); only the column that
+    /// the sort needs is opened.
+    order: Option<Arc<dyn ColumnValues<i64>>>,
+    tiebreak: Arc<dyn ColumnValues<u64>>,
+    kind: Arc<dyn ColumnValues<u64>>,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<Entry>>,
     counts: [u64; 7],
 }
@@ -858,16 +941,19 @@ impl Collector for KeyedTop {
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentTop> {
         let ff = reader.fast_fields();
+        let order = match self.sort {
+            Sort::Relevance => None,
+            Sort::Newest => Some(ff.i64("created_at")?.first_or_default_col(0)),
+            Sort::Top => Some(ff.i64("votes")?.first_or_default_col(0)),
+        };
         Ok(SegmentTop {
             segment,
             limit: self.limit,
-            sort: self.sort,
             after: self.after.map(Cursor::key),
             allowed: self.allowed,
-            created_at: ff.i64("created_at")?,
-            votes: ff.i64("votes")?,
-            tiebreak: ff.u64("tiebreak")?,
-            kind: ff.u64("kind_ord")?,
+            order,
+            tiebreak: ff.u64("tiebreak")?.first_or_default_col(0),
+            kind: ff.u64("kind_ord")?.first_or_default_col(0),
             heap: std::collections::BinaryHeap::new(),
             counts: [0; 7],
         })
@@ -899,7 +985,7 @@ impl SegmentCollector for SegmentTop {
     type Fruit = (Vec<Entry>, [u64; 7]);
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let kind = self.kind.first(doc).unwrap_or(0) as usize;
+        let kind = self.kind.get_val(doc) as usize;
         let Some(count) = self.counts.get_mut(kind) else {
             return;
         };
@@ -907,12 +993,27 @@ impl SegmentCollector for SegmentTop {
         if !self.allowed.get(kind).copied().unwrap_or(false) {
             return;
         }
-        let primary = match self.sort {
-            Sort::Relevance => f64::from(score),
-            Sort::Newest => self.created_at.first(doc).unwrap_or(0) as f64,
-            Sort::Top => self.votes.first(doc).unwrap_or(0) as f64,
+        let primary = match &self.order {
+            None => f64::from(score),
+            Some(column) => column.get_val(doc) as f64,
         };
-        let tiebreak = self.tiebreak.first(doc).unwrap_or(0);
+        // Most documents lose on the primary key alone; the tie-break is read only for the
+        // others.
+        if let Some((p, _)) = self.after
+            && primary.total_cmp(&p).is_gt()
+        {
+            return;
+        }
+        let full = self.heap.len() >= self.limit;
+        if full
+            && self
+                .heap
+                .peek()
+                .is_some_and(|std::cmp::Reverse(lowest)| primary.total_cmp(&lowest.primary).is_lt())
+        {
+            return;
+        }
+        let tiebreak = self.tiebreak.get_val(doc);
         if let Some((p, t)) = self.after
             && primary.total_cmp(&p).then(tiebreak.cmp(&t)).is_ge()
         {
@@ -923,7 +1024,7 @@ impl SegmentCollector for SegmentTop {
             tiebreak,
             address: DocAddress::new(self.segment, doc),
         };
-        if self.heap.len() < self.limit {
+        if !full {
             self.heap.push(std::cmp::Reverse(entry));
         } else if self
             .heap

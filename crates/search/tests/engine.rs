@@ -383,3 +383,113 @@ fn col_05_putting_a_document_again_replaces_it() {
     assert_eq!(f.titles("after"), ["after"]);
     assert!(f.titles("before").is_empty());
 }
+
+#[test]
+fn col_05_near_misses_are_looked_for_only_when_few_documents_hold_the_word_as_typed() {
+    let s = Uuid::now_v7();
+    let mut docs: Vec<Document> = (0..10)
+        .map(|i| doc(Kind::Idea, s, &format!("Budget {i}"), ""))
+        .collect();
+    docs.push(doc(Kind::Idea, s, "Budgte typo", ""));
+    docs.push(doc(Kind::Idea, s, "Canary", ""));
+    docs.push(doc(Kind::Idea, s, "Canery typo", ""));
+    let f = fixture(Language::English, docs);
+    // Ten documents spell it "budget": the typed word is spelled right, its near miss is not
+    // looked for.
+    let budget = f.titles("budget");
+    assert_eq!(budget.len(), 10, "{budget:?}");
+    assert!(!budget.contains(&"Budgte typo".to_owned()));
+    // One document holds "canary": a near miss may be what was meant.
+    assert_eq!(f.titles("canary"), ["Canary", "Canery typo"]);
+    // A word no document holds finds its near misses (one edit away at six letters).
+    assert_eq!(f.titles("canart"), ["Canary"]);
+}
+
+#[test]
+fn col_05_a_prefix_of_many_words_finds_them_all_and_a_prefix_of_few_ranks_them() {
+    let s = Uuid::now_v7();
+    let mut docs: Vec<Document> = (0..70)
+        .map(|i| doc(Kind::Idea, s, &format!("word pre{i:03}x"), ""))
+        .collect();
+    docs.push(doc(Kind::Idea, s, "onboarding onboarding onboarding", ""));
+    docs.push(doc(
+        Kind::Idea,
+        s,
+        "onboard once, with many other words beside it",
+        "",
+    ));
+    let f = fixture(Language::English, docs);
+    // More words start with "pre" than are matched one by one: all are still found.
+    let q = ParsedQuery::parse("pre*", false).unwrap();
+    let mut r = request(&q, &f.scope);
+    r.limit = 50;
+    let found = f.index.search(&r).unwrap();
+    assert_eq!(found.total, 70);
+    // Few words start with "onboard": matched as words, the denser match ranks first.
+    let q = ParsedQuery::parse("onboard*", false).unwrap();
+    let found = f.index.search(&request(&q, &f.scope)).unwrap();
+    assert_eq!(found.total, 2);
+    assert_eq!(found.hits[0].title.text, "onboarding onboarding onboarding");
+    // A prefix that starts no word finds nothing.
+    assert!(f.titles("zzq*").is_empty());
+}
+
+#[test]
+fn col_05_acc_02_readers_of_many_spaces_see_those_spaces_and_no_other() {
+    let spaces: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    let docs: Vec<Document> = spaces
+        .iter()
+        .enumerate()
+        .map(|(i, s)| doc(Kind::Idea, *s, &format!("canary {i:02}"), ""))
+        .collect();
+    let f = fixture(Language::English, docs);
+    let q = ParsedQuery::parse("canary", false).unwrap();
+    // Past the number of spaces matched one by one (a set marks their documents), and below.
+    for readable in [35, 3, 0] {
+        let scope = Scope {
+            spaces: spaces[..readable].to_vec(),
+            members: true,
+        };
+        let mut r = request(&q, &scope);
+        r.limit = 50;
+        let found = f.index.search(&r).unwrap();
+        assert_eq!(found.total, readable as u64);
+        let mut titles: Vec<String> = found.hits.into_iter().map(|h| h.title.text).collect();
+        titles.sort();
+        let expected: Vec<String> = (0..readable).map(|i| format!("canary {i:02}")).collect();
+        assert_eq!(titles, expected);
+    }
+}
+
+#[test]
+fn col_05_filters_decide_what_matches_never_how_well() {
+    let (busy, quiet) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut docs: Vec<Document> = (0..50)
+        .map(|i| doc(Kind::Idea, busy, &format!("filler {i}"), ""))
+        .collect();
+    let mut in_busy = doc(Kind::Idea, busy, "Heat pumps", "");
+    let mut in_quiet = doc(Kind::Idea, quiet, "Heat pumps", "");
+    in_busy.created_at = 1;
+    in_quiet.created_at = 2;
+    let ids = [in_busy.id, in_quiet.id];
+    docs.extend([in_busy, in_quiet]);
+    let f = fixture(Language::English, docs);
+    let scope = Scope {
+        spaces: vec![busy, quiet],
+        members: false,
+    };
+    let q = ParsedQuery::parse("heat", false).unwrap();
+    let found = f.index.search(&request(&q, &scope)).unwrap();
+    assert_eq!(found.total, 2);
+    let scores: Vec<f64> = found
+        .hits
+        .iter()
+        .map(|h| h.cursor.to_string())
+        .map(|c| f64::from_bits(u64::from_str_radix(&c[..16], 16).unwrap()))
+        .collect();
+    assert!(found.hits.iter().all(|h| ids.contains(&h.id)));
+    assert_eq!(
+        scores[0], scores[1],
+        "the same text scores the same in a busy space and a quiet one"
+    );
+}

@@ -139,7 +139,6 @@ impl App {
                 ..SearchResults::default()
             });
         };
-        drop(tx);
         let limit = input.limit as usize;
         let mut after = after;
         let mut kept: Vec<ideaweave_search::Hit> = Vec::with_capacity(limit);
@@ -154,7 +153,10 @@ impl App {
             if counts.1.is_empty() {
                 counts = (found.total, found.by_kind.clone());
             }
-            kept.extend(self.live_hits(m, input.deleted, found.hits).await?);
+            kept.extend(
+                self.live_hits(&mut tx, m, input.deleted, found.hits)
+                    .await?,
+            );
             more = found.next.is_some();
             after = found.next;
             if kept.len() > limit {
@@ -240,6 +242,7 @@ impl App {
     /// still include it until then).
     async fn live_hits(
         &self,
+        tx: &mut Tx,
         m: &Member,
         deleted: bool,
         hits: Vec<ideaweave_search::Hit>,
@@ -248,10 +251,7 @@ impl App {
             return Ok(hits);
         }
         let asked: Vec<(&str, Uuid)> = hits.iter().map(|h| (h.kind.as_str(), h.id)).collect();
-        let live: std::collections::HashSet<(String, Uuid)> = self
-            .store
-            .read()
-            .await?
+        let live: std::collections::HashSet<(String, Uuid)> = tx
             .workspace(m.workspace)
             .live_search_items(&asked)
             .await?
