@@ -472,10 +472,13 @@ impl WorkspaceIndex {
     }
 
     /// The query for one clause, or `None` when it has no searchable word (punctuation).
+    /// `automaton` is set when the query holds one (near misses, a prefix of many words):
+    /// such a query marks every match in a set when it runs, so it should run once.
     fn clause_query(
         &self,
         searcher: &Searcher,
         clause: &Clause,
+        automaton: &mut bool,
     ) -> SearchResult<Option<Box<dyn Query>>> {
         let f = &self.fields;
         let term_in = |field, word: &str| -> Box<dyn Query> {
@@ -522,6 +525,7 @@ impl WorkspaceIndex {
                                 && searcher.doc_freq(&Term::from_field_text(f.plain, plain))?
                                     < FUZZY_BELOW_DOCS
                             {
+                                *automaton = true;
                                 let fuzzy = FuzzyTermQuery::new(
                                     Term::from_field_text(f.plain, plain),
                                     edits,
@@ -550,7 +554,10 @@ impl WorkspaceIndex {
                             .iter()
                             .map(|w| (Occur::Must, term_in(f.plain, w)))
                             .collect();
-                        all.push((Occur::Must, prefix_query(searcher, f.plain, last)?));
+                        all.push((
+                            Occur::Must,
+                            prefix_query(searcher, f.plain, last, automaton)?,
+                        ));
                         Some(Box::new(BooleanQuery::new(all)))
                     }
                 }
@@ -572,17 +579,19 @@ impl WorkspaceIndex {
         })
     }
 
-    /// The text part of a query, or `None` when nothing in it can match.
+    /// The text part of a query, or `None` when nothing in it can match; and whether it holds
+    /// an automaton (see [`Self::clause_query`]).
     fn text_query(
         &self,
         searcher: &Searcher,
         q: &ParsedQuery,
-    ) -> SearchResult<Option<Box<dyn Query>>> {
+    ) -> SearchResult<Option<(Box<dyn Query>, bool)>> {
+        let mut automaton = false;
         let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for group in &q.groups {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for clause in group {
-                if let Some(query) = self.clause_query(searcher, clause)? {
+                if let Some(query) = self.clause_query(searcher, clause, &mut automaton)? {
                     any.push((Occur::Should, query));
                 }
             }
@@ -596,11 +605,11 @@ impl WorkspaceIndex {
             return Ok(None);
         }
         for clause in &q.excluded {
-            if let Some(query) = self.clause_query(searcher, clause)? {
+            if let Some(query) = self.clause_query(searcher, clause, &mut automaton)? {
                 all.push((Occur::MustNot, query));
             }
         }
-        Ok(Some(Box::new(BooleanQuery::new(all))))
+        Ok(Some((Box::new(BooleanQuery::new(all)), automaton)))
     }
 
     /// The query that finds `text` where the searcher may see it and where they filtered.
@@ -611,7 +620,16 @@ impl WorkspaceIndex {
     /// space's documents along the text's matches. Filters decide what matches, never how
     /// well (a space's own word frequency must not rank its documents above another's). The
     /// kind is not filtered here but in the collector, so that other kinds can be counted.
-    fn visible_query(&self, text: Box<dyn Query>, r: &Request<'_>) -> BooleanQuery {
+    ///
+    /// A text with an automaton is not repeated (each copy would build its set again): it is
+    /// matched once and the parts joined as a filter, whose cost is then bounded by the
+    /// automaton's own.
+    fn visible_query(
+        &self,
+        text: Box<dyn Query>,
+        automaton: bool,
+        r: &Request<'_>,
+    ) -> BooleanQuery {
         let f = &self.fields;
         let exact = |field, value: &str| -> Box<dyn Query> {
             Box::new(ConstScoreQuery::new(
@@ -671,6 +689,23 @@ impl WorkspaceIndex {
             parts.push(exact(f.kind, Kind::Member.as_str()));
         }
         // No part: nothing may be seen, and a query without clauses matches nothing.
+        if automaton {
+            let visible = BooleanQuery::new(
+                parts
+                    .into_iter()
+                    .map(|part| -> (Occur, Box<dyn Query>) { (Occur::Should, part) })
+                    .collect(),
+            );
+            let mut all: Vec<(Occur, Box<dyn Query>)> = vec![
+                (Occur::Must, text),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(Box::new(visible), 0.0)),
+                ),
+            ];
+            all.extend(filters.into_iter().map(|q| (Occur::Must, q)));
+            return BooleanQuery::new(all);
+        }
         BooleanQuery::new(
             parts
                 .into_iter()
@@ -686,10 +721,10 @@ impl WorkspaceIndex {
     /// Runs a search.
     pub fn search(&self, r: &Request<'_>) -> SearchResult<Results> {
         let searcher = self.reader.searcher();
-        let Some(text) = self.text_query(&searcher, r.query)? else {
+        let Some((text, automaton)) = self.text_query(&searcher, r.query)? else {
             return Ok(Results::default());
         };
-        let query = self.visible_query(text, r);
+        let query = self.visible_query(text, automaton, r);
         let limit = r.limit.max(1);
         let collector = KeyedTop {
             limit: limit + 1,
@@ -797,21 +832,27 @@ impl WorkspaceIndex {
 
 /// The words of `field` that start with `prefix`, as a query: each word itself while there
 /// are few (ranked as words are), or an automaton marking every match when there are many.
-fn prefix_query(searcher: &Searcher, field: Field, prefix: &str) -> SearchResult<Box<dyn Query>> {
+fn prefix_query(
+    searcher: &Searcher,
+    field: Field,
+    prefix: &str,
+    automaton: &mut bool,
+) -> SearchResult<Box<dyn Query>> {
     let mut words = std::collections::BTreeSet::new();
     for segment in searcher.segment_readers() {
         let index = segment.inverted_index(field)?;
         let mut stream = index.terms().range().ge(prefix.as_bytes()).into_stream()?;
         while stream.advance() {
+            if !stream.key().starts_with(prefix.as_bytes()) {
+                break;
+            }
             let Ok(word) = std::str::from_utf8(stream.key()) else {
                 continue;
             };
-            if !word.starts_with(prefix) {
-                break;
-            }
             if !words.contains(word) {
                 if words.len() == MAX_PREFIX_WORDS {
                     // Many words: every document holding one of them, all ranked alike.
+                    *automaton = true;
                     return Ok(Box::new(FuzzyTermQuery::new_prefix(
                         Term::from_field_text(field, prefix),
                         0,

@@ -139,6 +139,8 @@ impl App {
                 ..SearchResults::default()
             });
         };
+        // The connection goes back to the pool while the index is searched.
+        drop(tx);
         let limit = input.limit as usize;
         let mut after = after;
         let mut kept: Vec<ideaweave_search::Hit> = Vec::with_capacity(limit);
@@ -153,10 +155,7 @@ impl App {
             if counts.1.is_empty() {
                 counts = (found.total, found.by_kind.clone());
             }
-            kept.extend(
-                self.live_hits(&mut tx, m, input.deleted, found.hits)
-                    .await?,
-            );
+            kept.extend(self.live_hits(m, input.deleted, found.hits).await?);
             more = found.next.is_some();
             after = found.next;
             if kept.len() > limit {
@@ -242,7 +241,6 @@ impl App {
     /// still include it until then).
     async fn live_hits(
         &self,
-        tx: &mut Tx,
         m: &Member,
         deleted: bool,
         hits: Vec<ideaweave_search::Hit>,
@@ -251,7 +249,10 @@ impl App {
             return Ok(hits);
         }
         let asked: Vec<(&str, Uuid)> = hits.iter().map(|h| (h.kind.as_str(), h.id)).collect();
-        let live: std::collections::HashSet<(String, Uuid)> = tx
+        let live: std::collections::HashSet<(String, Uuid)> = self
+            .store
+            .read()
+            .await?
             .workspace(m.workspace)
             .live_search_items(&asked)
             .await?
