@@ -12,8 +12,7 @@ use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     RangeQuery, TermQuery, TermSetQuery,
 };
-use tantivy::schema::Field;
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
@@ -631,14 +630,11 @@ impl WorkspaceIndex {
         r: &Request<'_>,
     ) -> BooleanQuery {
         let f = &self.fields;
-        let exact = |field, value: &str| -> Box<dyn Query> {
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, value),
-                    IndexRecordOption::Basic,
-                )),
-                0.0,
-            ))
+        let exact = |field, value: &str| {
+            unranked(Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            )))
         };
         let mut filters: Vec<Box<dyn Query>> =
             vec![exact(f.deleted, if r.deleted { "yes" } else { "no" })];
@@ -663,10 +659,7 @@ impl WorkspaceIndex {
             let upper = r.until.map_or(Bound::Unbounded, |t| {
                 Bound::Excluded(Term::from_field_i64(f.created_at, t))
             });
-            filters.push(Box::new(ConstScoreQuery::new(
-                Box::new(RangeQuery::new(lower, upper)),
-                0.0,
-            )));
+            filters.push(unranked(Box::new(RangeQuery::new(lower, upper))));
         }
         let mut parts: Vec<Box<dyn Query>> = if r.scope.spaces.len() <= MAX_SPACE_TERMS {
             r.scope
@@ -680,10 +673,7 @@ impl WorkspaceIndex {
                 .spaces
                 .iter()
                 .map(|s| Term::from_field_text(f.space, &s.to_string()));
-            vec![Box::new(ConstScoreQuery::new(
-                Box::new(TermSetQuery::new(terms)),
-                0.0,
-            ))]
+            vec![unranked(Box::new(TermSetQuery::new(terms)))]
         };
         if r.scope.members && !r.deleted {
             parts.push(exact(f.kind, Kind::Member.as_str()));
@@ -696,13 +686,8 @@ impl WorkspaceIndex {
                     .map(|part| -> (Occur, Box<dyn Query>) { (Occur::Should, part) })
                     .collect(),
             );
-            let mut all: Vec<(Occur, Box<dyn Query>)> = vec![
-                (Occur::Must, text),
-                (
-                    Occur::Must,
-                    Box::new(ConstScoreQuery::new(Box::new(visible), 0.0)),
-                ),
-            ];
+            let mut all: Vec<(Occur, Box<dyn Query>)> =
+                vec![(Occur::Must, text), (Occur::Must, Box::new(visible))];
             all.extend(filters.into_iter().map(|q| (Occur::Must, q)));
             return BooleanQuery::new(all);
         }
@@ -828,6 +813,11 @@ impl WorkspaceIndex {
             cursor,
         })
     }
+}
+
+/// `query` as a filter: it decides what matches and adds nothing to the score.
+fn unranked(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
 }
 
 /// The words of `field` that start with `prefix`, as a query: each word itself while there
