@@ -59,6 +59,11 @@ pub enum AppError {
     /// Something failed that the caller cannot fix; details go to the log, not the caller.
     #[error("internal error")]
     Internal(#[source] Internal),
+    /// A service the request needs (the object storage of files) cannot be reached or refused
+    /// for now, after its retries: nothing was stored or changed, and the same request may
+    /// succeed later. Details go to the log.
+    #[error("file storage cannot be reached right now; nothing was saved, try again in a minute")]
+    Unavailable(#[source] Internal),
     /// Stored data failed its integrity check: a sealed value was altered, truncated, moved to
     /// another place or labelled with the wrong key. Nothing of it is returned; details go to
     /// the log.
@@ -233,7 +238,14 @@ impl From<StoreError> for AppError {
 impl From<FileStoreError> for AppError {
     #[track_caller]
     fn from(e: FileStoreError) -> Self {
-        AppError::internal_from("file storage", e)
+        match e {
+            FileStoreError::Remote { .. } => AppError::Unavailable(Internal {
+                what: "file storage".into(),
+                at: Location::caller(),
+                cause: Some(e.into()),
+            }),
+            other => AppError::internal_from("file storage", other),
+        }
     }
 }
 

@@ -3,29 +3,18 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use ideaweave_store::{S3Access, S3Location};
+
 use crate::retention::Retention;
 use crate::{BackupError, BackupResult};
 
 /// Where backups go.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum TargetSpec {
     /// A local directory (another disk, a mounted share).
     Dir(PathBuf),
-    /// An S3-compatible bucket.
-    S3 {
-        /// The bucket.
-        bucket: String,
-        /// A prefix inside it ("" for the top).
-        prefix: String,
-        /// The endpoint URL, for storage other than AWS (MinIO, Ceph, Garage…).
-        endpoint: Option<String>,
-        /// The region.
-        region: String,
-        /// Access key id.
-        access_key_id: String,
-        /// Secret access key.
-        secret_access_key: String,
-    },
+    /// A prefix in an S3-compatible bucket (the same kind of location as the file store's).
+    S3(S3Location),
 }
 
 impl std::fmt::Debug for TargetSpec {
@@ -38,28 +27,15 @@ impl std::fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Dir(p) => write!(f, "dir:{}", p.display()),
-            Self::S3 {
-                bucket,
-                prefix,
-                endpoint,
-                ..
-            } => {
-                write!(f, "s3://{bucket}/{prefix}")?;
-                if let Some(e) = endpoint {
-                    write!(f, " at {e}")?;
-                }
-                Ok(())
-            }
+            Self::S3(location) => location.fmt(f),
         }
     }
 }
 
 impl TargetSpec {
-    /// Parses `dir:/path` or `s3://bucket/prefix` (S3 credentials come from their own options).
-    pub fn parse(
-        s: &str,
-        s3: impl FnOnce() -> BackupResult<(Option<String>, String, String, String)>,
-    ) -> BackupResult<Self> {
+    /// Parses `dir:/path` or `s3://bucket/prefix`; `s3` gives the access to S3 (from its own
+    /// options), asked only for an `s3://` target.
+    pub fn parse(s: &str, s3: impl FnOnce() -> BackupResult<S3Access>) -> BackupResult<Self> {
         if let Some(p) = s.strip_prefix("dir:") {
             let path = PathBuf::from(p);
             if !path.is_absolute() {
@@ -69,26 +45,14 @@ impl TargetSpec {
             }
             return Ok(Self::Dir(path));
         }
-        if let Some(rest) = s.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty()
-                || !bucket
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            {
-                return Err(BackupError::Config(format!(
-                    "target {s:?}: {bucket:?} is not an S3 bucket name"
-                )));
-            }
-            let (endpoint, region, access_key_id, secret_access_key) = s3()?;
-            return Ok(Self::S3 {
-                bucket: bucket.to_owned(),
-                prefix: prefix.trim_matches('/').to_owned(),
-                endpoint,
-                region,
-                access_key_id,
-                secret_access_key,
-            });
+        if s.starts_with("s3://") {
+            let (bucket, prefix) = S3Location::parse_address(s)
+                .map_err(|e| BackupError::Config(format!("target {s:?}: {e}")))?;
+            return Ok(Self::S3(S3Location {
+                bucket,
+                prefix,
+                access: s3()?,
+            }));
         }
         Err(BackupError::Config(format!(
             "target {s:?} is neither dir:/absolute/path nor s3://bucket/prefix"
@@ -267,15 +231,21 @@ mod tests {
     #[test]
     fn bak_03_targets_parse_or_say_what_is_accepted() {
         let none = || Err(BackupError::Config("no s3".into()));
-        assert_eq!(
+        assert!(matches!(
             TargetSpec::parse("dir:/srv/backups", none).unwrap(),
-            TargetSpec::Dir("/srv/backups".into())
-        );
+            TargetSpec::Dir(d) if d == std::path::Path::new("/srv/backups")
+        ));
         assert!(TargetSpec::parse("dir:relative", none).is_err());
         assert!(TargetSpec::parse("ftp://x", none).is_err());
         assert!(TargetSpec::parse("s3://Bad_Bucket/x", none).is_err());
         let t = TargetSpec::parse("s3://bucket/a/b/", || {
-            Ok((None, "eu-west-1".into(), "id".into(), "secret".into()))
+            Ok(S3Access {
+                endpoint: None,
+                region: "eu-west-1".into(),
+                access_key_id: "id".into(),
+                secret_access_key: "secret".into(),
+                ca_file: None,
+            })
         })
         .unwrap();
         assert_eq!(t.to_string(), "s3://bucket/a/b");

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use object_store::path::Path as ObjectPath;
@@ -121,41 +120,12 @@ impl Targets {
                     )?;
                     (Arc::new(fs), String::new())
                 }
-                TargetSpec::S3 {
-                    bucket,
-                    prefix,
-                    endpoint,
-                    region,
-                    access_key_id,
-                    secret_access_key,
-                } => {
-                    let retry = object_store::RetryConfig {
-                        backoff: object_store::BackoffConfig::default(),
-                        max_retries: 3,
-                        retry_timeout: Duration::from_secs(30),
-                    };
-                    let mut b = object_store::aws::AmazonS3Builder::new()
-                        .with_bucket_name(bucket)
-                        .with_region(region)
-                        .with_access_key_id(access_key_id)
-                        .with_secret_access_key(secret_access_key)
-                        .with_retry(retry)
-                        .with_client_options(
-                            object_store::ClientOptions::new()
-                                .with_connect_timeout(Duration::from_secs(5))
-                                .with_timeout(Duration::from_secs(300)),
-                        );
-                    if let Some(e) = endpoint {
-                        b = b
-                            .with_endpoint(e)
-                            .with_allow_http(e.starts_with("http://"))
-                            .with_virtual_hosted_style_request(false);
-                    }
-                    let s3 = b.build().map_err(|e| BackupError::Target {
+                TargetSpec::S3(location) => {
+                    let s3 = location.connect().map_err(|e| BackupError::Target {
                         target: spec.to_string(),
                         message: e.to_string(),
                     })?;
-                    (Arc::new(s3), prefix.clone())
+                    (s3, location.prefix.clone())
                 }
             };
             list.push(Target {

@@ -124,6 +124,9 @@ enum Command {
     /// Search indexes: rebuild from the database, show queue depth, lag and sizes (COL-05).
     #[command(subcommand)]
     Search(crate::search_cli::SearchCommand),
+    /// Stored files: move them to another file store (S3-compatible storage for several nodes).
+    #[command(subcommand)]
+    Files(crate::files_cli::FilesCommand),
     /// Encrypted, verified backups (BAK-01…05): take one now, list, verify.
     #[command(subcommand)]
     Backup(crate::backup_cli::BackupCommand),
@@ -967,6 +970,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit(c) => crate::audit_cli::run(c).await,
         Command::Search(c) => crate::search_cli::run(c).await,
+        Command::Files(c) => crate::files_cli::run(c).await,
         Command::Backup(cmd) => crate::backup_cli::run(cmd).await,
         Command::Restore(args) => crate::backup_cli::restore(args).await,
         Command::Export(ExportCommand::Workspace {

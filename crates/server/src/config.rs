@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ideaweave_backup::{BackupSettings, Retention, Schedule, TargetSpec, parse_recipient};
-use secrecy::{ExposeSecret, SecretString};
+use ideaweave_store::{S3Access, S3Location};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// A configuration problem, naming the option.
@@ -48,6 +49,8 @@ struct RawConfig {
     database: RawDatabase,
     #[serde(default)]
     uploads: RawUploads,
+    #[serde(default)]
+    files: RawFiles,
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
@@ -131,6 +134,18 @@ struct RawBackup {
     s3_region: Option<String>,
     s3_access_key_id: Option<String>,
     s3_secret_access_key: Option<SecretString>,
+    s3_ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFiles {
+    store: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<SecretString>,
+    s3_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,8 +268,11 @@ pub struct Config {
     pub busy_timeout: Duration,
     /// When SQLite commits reach the disk (REL-01).
     pub sqlite_durability: ideaweave_store::SqliteDurability,
-    /// Directory of uploaded files.
-    pub uploads_dir: PathBuf,
+    /// Where uploaded files (and sealed search indexes) are kept.
+    pub files: FilesLocation,
+    /// The `files.s3_*` options: the access to an `s3://` store, for `files.store` and for
+    /// `ideaweave files migrate --to`.
+    pub files_s3: S3Settings,
     /// Largest upload.
     pub max_upload_bytes: usize,
     /// Largest JSON body.
@@ -530,8 +548,56 @@ pub mod settings {
     /// `uploads.dir`.
     pub const UPLOADS_DIR: Setting = Setting {
         name: "uploads.dir",
+        default: "unset",
+        help: "the older name of `files.store` for a directory; set one of the two",
+        number: None,
+        secret: false,
+    };
+    /// `files.store`.
+    pub const FILES_STORE: Setting = Setting {
+        name: "files.store",
         default: "`<data_dir>/files`",
-        help: "uploaded files",
+        help: "where uploaded files and search indexes are kept (sealed): a directory, or `s3://bucket/prefix` for S3-compatible storage that several nodes share",
+        number: None,
+        secret: false,
+    };
+    /// `files.s3_endpoint`.
+    pub const FILES_S3_ENDPOINT: Setting = Setting {
+        name: "files.s3_endpoint",
+        default: "AWS",
+        help: "endpoint URL of S3-compatible storage (MinIO, Ceph, Garage...)",
+        number: None,
+        secret: false,
+    };
+    /// `files.s3_region`.
+    pub const FILES_S3_REGION: Setting = Setting {
+        name: "files.s3_region",
+        default: "`us-east-1`",
+        help: "S3 region",
+        number: None,
+        secret: false,
+    };
+    /// `files.s3_access_key_id`.
+    pub const FILES_S3_ACCESS_KEY_ID: Setting = Setting {
+        name: "files.s3_access_key_id",
+        default: "unset",
+        help: "S3 access key id",
+        number: None,
+        secret: false,
+    };
+    /// `files.s3_secret_access_key`.
+    pub const FILES_S3_SECRET_ACCESS_KEY: Setting = Setting {
+        name: "files.s3_secret_access_key",
+        default: "unset",
+        help: "S3 secret access key; prefer the environment variable to the file",
+        number: None,
+        secret: true,
+    };
+    /// `files.s3_ca_file`.
+    pub const FILES_S3_CA_FILE: Setting = Setting {
+        name: "files.s3_ca_file",
+        default: "unset",
+        help: "PEM file of certificate authorities to trust for an https:// endpoint, beside the system's",
         number: None,
         secret: false,
     };
@@ -983,6 +1049,14 @@ pub mod settings {
         number: None,
         secret: true,
     };
+    /// `backup.s3_ca_file`.
+    pub const BACKUP_S3_CA_FILE: Setting = Setting {
+        name: "backup.s3_ca_file",
+        default: "unset",
+        help: "PEM file of certificate authorities to trust for an https:// endpoint, beside the system's",
+        number: None,
+        secret: false,
+    };
 }
 
 /// Every option, in the order `ideaweave config options` and the README list them.
@@ -994,6 +1068,12 @@ pub const OPTIONS: &[Setting] = &[
     settings::DATABASE_MAX_CONNECTIONS,
     settings::DATABASE_BUSY_TIMEOUT_SECONDS,
     settings::DATABASE_SQLITE_SYNCHRONOUS,
+    settings::FILES_STORE,
+    settings::FILES_S3_ENDPOINT,
+    settings::FILES_S3_REGION,
+    settings::FILES_S3_ACCESS_KEY_ID,
+    settings::FILES_S3_SECRET_ACCESS_KEY,
+    settings::FILES_S3_CA_FILE,
     settings::UPLOADS_DIR,
     settings::UPLOADS_MAX_BYTES,
     settings::HTTP_MAX_JSON_BYTES,
@@ -1041,6 +1121,7 @@ pub const OPTIONS: &[Setting] = &[
     settings::BACKUP_S3_REGION,
     settings::BACKUP_S3_ACCESS_KEY_ID,
     settings::BACKUP_S3_SECRET_ACCESS_KEY,
+    settings::BACKUP_S3_CA_FILE,
 ];
 
 /// Where an option's value came from.
@@ -1129,6 +1210,141 @@ pub fn options_markdown() -> String {
     out
 }
 
+/// Where uploaded files are kept (`files.store`).
+#[derive(Debug, Clone)]
+pub enum FilesLocation {
+    /// A local directory: one node, or a share all nodes mount.
+    Dir(PathBuf),
+    /// A prefix in an S3-compatible bucket, which every node reads.
+    S3(S3Location),
+}
+
+impl std::fmt::Display for FilesLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dir(d) => write!(f, "{}", d.display()),
+            Self::S3(l) => l.fmt(f),
+        }
+    }
+}
+
+impl FilesLocation {
+    /// Parses a `files.store` value (or `ideaweave files migrate --to`): `s3://bucket/prefix`
+    /// with `access` for its credentials, or a directory.
+    pub fn parse(value: &str, access: &S3Settings) -> Result<Self, ConfigError> {
+        if value.starts_with("s3://") {
+            let (bucket, prefix) = S3Location::parse_address(value)
+                .map_err(|e| ConfigError::new("files.store", e.to_string()))?;
+            return Ok(Self::S3(S3Location {
+                bucket,
+                prefix,
+                access: access.access()?,
+            }));
+        }
+        if value.contains("://") {
+            return Err(ConfigError::new(
+                "files.store",
+                format!("{value:?} is neither a directory nor an s3://bucket/prefix address"),
+            ));
+        }
+        if value.trim().is_empty() {
+            return Err(ConfigError::new("files.store", "must not be empty"));
+        }
+        Ok(Self::Dir(PathBuf::from(value)))
+    }
+
+    /// The directory, when files are kept in one.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Self::Dir(d) => Some(d),
+            Self::S3(_) => None,
+        }
+    }
+}
+
+/// The S3 options of one section (`files.s3_*` or `backup.s3_*`).
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    /// `files` or `backup`, for messages.
+    pub section: &'static str,
+    /// `<section>.s3_endpoint`.
+    pub endpoint: Option<String>,
+    /// `<section>.s3_region`.
+    pub region: Option<String>,
+    /// `<section>.s3_access_key_id`.
+    pub access_key_id: Option<String>,
+    /// `<section>.s3_secret_access_key`.
+    pub secret_access_key: Option<SecretString>,
+    /// `<section>.s3_ca_file`.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl S3Settings {
+    /// The access an `s3://` location of this section needs, or which option is missing.
+    pub fn access(&self) -> Result<S3Access, ConfigError> {
+        let section = self.section;
+        let (Some(id), Some(secret)) = (&self.access_key_id, &self.secret_access_key) else {
+            return Err(ConfigError::new(
+                &format!("{section}.s3_access_key_id"),
+                format!(
+                    "an s3:// location needs {section}.s3_access_key_id and {section}.s3_secret_access_key"
+                ),
+            ));
+        };
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(ConfigError::new(
+                &format!("{section}.s3_endpoint"),
+                format!("{e:?} must be an http:// or https:// URL"),
+            ));
+        }
+        if let Some(ca) = &self.ca_file
+            && !ca.is_file()
+        {
+            return Err(ConfigError::new(
+                &format!("{section}.s3_ca_file"),
+                format!("{} does not exist or is not a file", ca.display()),
+            ));
+        }
+        Ok(S3Access {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: id.clone(),
+            secret_access_key: secret.clone(),
+            ca_file: self.ca_file.clone(),
+        })
+    }
+}
+
+/// `files.store` (or its older name `uploads.dir`), `<data_dir>/files` when neither is set.
+fn files_location(
+    raw: RawFiles,
+    uploads_dir: Option<PathBuf>,
+    data_dir: &Path,
+) -> Result<(FilesLocation, S3Settings), ConfigError> {
+    let access = S3Settings {
+        section: "files",
+        endpoint: raw.s3_endpoint,
+        region: raw.s3_region,
+        access_key_id: raw.s3_access_key_id,
+        secret_access_key: raw.s3_secret_access_key,
+        ca_file: raw.s3_ca_file,
+    };
+    let location = match (raw.store, uploads_dir) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "uploads.dir",
+                "uploads.dir is the older name of files.store: set only files.store",
+            ));
+        }
+        (Some(store), None) => FilesLocation::parse(&store, &access)?,
+        (None, Some(dir)) => FilesLocation::Dir(dir),
+        (None, None) => FilesLocation::Dir(data_dir.join("files")),
+    };
+    Ok((location, access))
+}
+
 fn validate_backup(
     raw: RawBackup,
     data_dir: &Path,
@@ -1156,39 +1372,33 @@ fn validate_backup(
         .map(|r| parse_recipient(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ConfigError::new("backup.recipients", e.to_string()))?;
-    let (endpoint, region, key_id, secret) = (
-        raw.s3_endpoint,
-        raw.s3_region,
-        raw.s3_access_key_id,
-        raw.s3_secret_access_key,
-    );
-    let targets = targets
-        .iter()
-        .map(|t| {
-            TargetSpec::parse(t, || {
-                let (Some(id), Some(secret)) = (key_id.clone(), secret.clone()) else {
-                    return Err(ideaweave_backup::BackupError::Config(
-                        "an s3:// target needs backup.s3_access_key_id and backup.s3_secret_access_key".into(),
-                    ));
-                };
-                if let Some(e) = &endpoint
-                    && !(e.starts_with("http://") || e.starts_with("https://"))
-                {
-                    return Err(ideaweave_backup::BackupError::Config(format!(
-                        "backup.s3_endpoint {e:?} must be an http:// or https:// URL"
-                    )));
-                }
-                Ok((
-                    endpoint.clone(),
-                    region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    id,
-                    // The backup crate holds it only inside its S3 client.
-                    secret.expose_secret().to_owned(),
-                ))
+    let access = S3Settings {
+        section: "backup",
+        endpoint: raw.s3_endpoint,
+        region: raw.s3_region,
+        access_key_id: raw.s3_access_key_id,
+        secret_access_key: raw.s3_secret_access_key,
+        ca_file: raw.s3_ca_file,
+    };
+    let mut parsed = Vec::with_capacity(targets.len());
+    for t in &targets {
+        // A missing S3 option is named as itself, not as the target.
+        let mut missing = None;
+        let target = TargetSpec::parse(t, || {
+            access.access().map_err(|e| {
+                let message = e.message.clone();
+                missing = Some(e);
+                ideaweave_backup::BackupError::Config(message)
             })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ConfigError::new("backup.targets", e.to_string()))?;
+        });
+        match (target, missing) {
+            (Ok(target), _) => parsed.push(target),
+            (Err(_), Some(e)) => return Err(e),
+            (Err(e), None) => return Err(ConfigError::new("backup.targets", e.to_string())),
+        }
+    }
+    let targets = parsed;
+
     let schedule = Schedule::parse(raw.schedule.as_deref().unwrap_or(Schedule::DEFAULT))
         .map_err(|e| ConfigError::new("backup.schedule", e.to_string()))?;
     let day = 86_400_000i64;
@@ -1555,7 +1765,7 @@ impl Config {
                 ),
             ));
         }
-        let uploads_dir = raw.uploads.dir.unwrap_or_else(|| data_dir.join("files"));
+        let (files, files_s3) = files_location(raw.files, raw.uploads.dir, &data_dir)?;
         let master_key = match (raw.keys.master_key_env, raw.keys.master_key_file) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
@@ -1603,7 +1813,8 @@ impl Config {
             max_connections,
             busy_timeout: Duration::from_secs(busy_timeout_seconds),
             sqlite_durability,
-            uploads_dir,
+            files,
+            files_s3,
             max_upload_bytes,
             max_json_bytes,
             http_limits,
@@ -1673,6 +1884,8 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn raw_from(toml: &str) -> Result<Config, ConfigError> {
@@ -1682,6 +1895,49 @@ mod tests {
             .and_then(|c| c.try_deserialize())
             .map_err(|e| ConfigError::new("file", e.to_string()))?;
         Config::validate(raw, &Overrides::default())
+    }
+
+    #[test]
+    fn files_are_kept_in_a_directory_or_a_bucket_with_its_credentials() {
+        let default = raw_from("").unwrap();
+        assert!(matches!(&default.files, FilesLocation::Dir(d) if d.ends_with("files")));
+        let old_name = raw_from("[uploads]\ndir = \"/srv/files\"").unwrap();
+        assert_eq!(old_name.files.dir(), Some(Path::new("/srv/files")));
+        let s3 = raw_from(
+            "[files]\nstore = \"s3://files/node-a/\"\ns3_endpoint = \"https://minio.example:9000\"\ns3_access_key_id = \"id\"\ns3_secret_access_key = \"TOPSECRET\"",
+        )
+        .unwrap();
+        let FilesLocation::S3(location) = &s3.files else {
+            panic!("{:?}", s3.files)
+        };
+        assert_eq!(
+            location.to_string(),
+            "s3://files/node-a at https://minio.example:9000"
+        );
+        assert!(!format!("{s3:?}").contains("TOPSECRET"));
+        for (toml, option) in [
+            (
+                "[files]\nstore = \"s3://files/x\"",
+                "files.s3_access_key_id",
+            ),
+            ("[files]\nstore = \"ftp://files/x\"", "files.store"),
+            ("[files]\nstore = \"s3://No_Such/x\"", "files.store"),
+            ("[files]\nstore = \"\"", "files.store"),
+            (
+                "[files]\nstore = \"s3://files/x\"\ns3_access_key_id = \"id\"\ns3_secret_access_key = \"s\"\ns3_endpoint = \"minio:9000\"",
+                "files.s3_endpoint",
+            ),
+            (
+                "[files]\nstore = \"s3://files/x\"\ns3_access_key_id = \"id\"\ns3_secret_access_key = \"s\"\ns3_ca_file = \"/no/such/ca.pem\"",
+                "files.s3_ca_file",
+            ),
+            (
+                "[files]\nstore = \"/srv/a\"\n[uploads]\ndir = \"/srv/b\"",
+                "uploads.dir",
+            ),
+        ] {
+            assert_eq!(raw_from(toml).unwrap_err().option, option, "{toml}");
+        }
     }
 
     #[test]
@@ -1813,7 +2069,7 @@ mod tests {
             ),
             (
                 &format!("[backup]\nrecipients = \"{R}\"\ntargets = \"s3://bucket/x\""),
-                "backup.targets",
+                "backup.s3_access_key_id",
             ),
             (
                 &format!(

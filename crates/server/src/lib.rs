@@ -35,6 +35,7 @@ mod audit_cli;
 pub mod backup_cli;
 pub mod cli;
 pub mod config;
+pub mod files_cli;
 mod http_server;
 pub mod mail;
 mod search_cli;
@@ -44,7 +45,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use ideaweave_app::{App, Clock, Keyring};
 use ideaweave_crypto::{EnvKeyProvider, KeyFileProvider, KeyProvider, ShredLedger};
-use ideaweave_store::{LocalDirFileStore, PoolSettings, Store};
+use ideaweave_store::{FileStore, LocalDirFileStore, PoolSettings, S3FileStore, Store};
 use ideaweave_web::AppState;
 
 use crate::config::{Config, MasterKeySource};
@@ -193,35 +194,54 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
         }
     };
     insecure_cipher_guard()?;
-    let files = LocalDirFileStore::open(&config.uploads_dir).with_context(|| {
-        format!(
-            "cannot open the uploads directory {}",
-            config.uploads_dir.display()
-        )
-    })?;
+    let files = open_file_store(&config.files).await?;
     join_shred_ledger_copies(config, &keyring, &store).await;
     // ENC-04: a database copied back from before an erasure (by hand, or a node started on a
     // stale copy) loses the erased people's memberships, tokens and files again, not only
     // their keys.
-    ideaweave_app::reapply_erasures(
-        &keyring,
-        &store,
-        Some(&files as &dyn ideaweave_store::FileStore),
-        clock.now_ms(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot apply the shred ledger to the database: {e:?}"))?;
+    ideaweave_app::reapply_erasures(&keyring, &store, Some(files.as_ref()), clock.now_ms())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot apply the shred ledger to the database: {e:?}"))?;
     keyring
         .prepare(&store, clock.now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the keys: {e:?}"))?;
     Ok(App::new(
         store,
-        Arc::new(files),
+        files,
         clock,
         config.app_settings(),
         keyring,
     ))
+}
+
+/// Opens the file store `files.store` names. An S3 bucket is tried once (one listing), so that
+/// a wrong address or credentials stop the start with a message rather than fail the first
+/// upload.
+pub async fn open_file_store(
+    location: &crate::config::FilesLocation,
+) -> anyhow::Result<Arc<dyn FileStore>> {
+    match location {
+        crate::config::FilesLocation::Dir(dir) => {
+            let local = LocalDirFileStore::open(dir).with_context(|| {
+                format!(
+                    "cannot open the files directory {} (files.store)",
+                    dir.display()
+                )
+            })?;
+            Ok(Arc::new(local))
+        }
+        crate::config::FilesLocation::S3(s3) => {
+            let remote = S3FileStore::open(s3.clone())
+                .map_err(|e| anyhow::anyhow!("files.store {s3}: {e}"))?;
+            remote.check().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} (files.store; check the bucket, the s3_* options and the network)"
+                )
+            })?;
+            Ok(Arc::new(remote))
+        }
+    }
 }
 
 /// ENC-04 at start: takes into the local shred ledger what the backup targets' copy of it

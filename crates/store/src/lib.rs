@@ -48,13 +48,14 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub use content::activity::RecentComment;
 pub use content::files::{
-    FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, create_private_dir,
-    make_private_file,
+    BoxStream, FileReader, FileStore, FileStoreError, FileWriter, LocalDirFileStore, StoredObject,
+    create_private_dir, make_private_file,
 };
 pub use content::history::CommentRevisionRow;
 pub use content::inbox::{Followed, InboxRow, NewInboxItem};
 pub use content::notifications::{DigestDue, NotifiedIdea, PendingNotificationRow};
 pub use content::profiles::{AuthoredComment, AuthoredIdea};
+pub use content::s3_files::{S3Access, S3ConfigError, S3FileStore, S3Location};
 pub use content::search::{
     LiveItem, QueuedChange, SearchCommentRow, SearchCommit, SearchDiscussionRow, SearchFileRow,
     SearchIdeaRow, SearchIndexRow, SearchLinkRow, SearchMemberRow, SearchSpaceRow, SearchStatusRow,

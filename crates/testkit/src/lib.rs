@@ -13,6 +13,7 @@ pub mod client;
 pub mod images;
 pub mod log_capture;
 pub mod openapi_conformance;
+mod s3;
 mod smtp;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use client::{Auth, Body, Client, Reply};
 pub use openapi_conformance::Conformance;
+pub use s3::{TestS3, location_at as s3_location};
 pub use smtp::{
     TestSmtp, closed_port, decode_quoted_printable, first_line, mail_config, pythonpath,
 };
@@ -206,6 +208,14 @@ impl TestApp {
             _pg: pg,
             dir,
         }
+    }
+
+    /// The directory of stored files (the default local file store).
+    pub fn files_dir(&self) -> &std::path::Path {
+        self.config
+            .files
+            .dir()
+            .expect("this test runs with files in a local directory")
     }
 
     /// Reads a stored column as raw bytes, bypassing the application: what someone with a copy

@@ -37,7 +37,7 @@ pub struct ErrorDetail {
     /// A stable, machine-readable code: `unauthenticated`, `forbidden`, `not_found`,
     /// `invalid_input`, `malformed_request`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `method_not_allowed`, `too_many_attempts`,
-    /// `reauthentication_required`, `stronger_sign_in_required`, `internal`.
+    /// `reauthentication_required`, `stronger_sign_in_required`, `internal`, `unavailable`.
     code: &'static str,
     /// A sentence for people.
     message: String,
@@ -121,6 +121,7 @@ pub(crate) fn meaning(e: &AppError) -> Meaning {
             m(StatusCode::FORBIDDEN, "stronger_sign_in_required", true)
         }
         AppError::Internal(_) => m(StatusCode::INTERNAL_SERVER_ERROR, "internal", false),
+        AppError::Unavailable(_) => m(StatusCode::SERVICE_UNAVAILABLE, "unavailable", true),
         AppError::Integrity(_) => m(
             StatusCode::INTERNAL_SERVER_ERROR,
             "integrity_failure",
@@ -134,6 +135,9 @@ pub(crate) fn meaning(e: &AppError) -> Meaning {
 pub(crate) fn report(e: &AppError) {
     match e {
         AppError::Internal(_) => tracing::error!(error = %e.chain(), "internal error"),
+        AppError::Unavailable(_) => {
+            tracing::error!(error = %e.chain(), "a service the request needs is unavailable");
+        }
         AppError::Integrity(detail) => {
             tracing::error!(error = %detail, "stored data failed its integrity check");
         }

@@ -1,7 +1,8 @@
 //! Where uploaded files' bytes live.
 //!
-//! The store is behind a trait so that a scale-out deployment can use object storage while the
-//! default keeps files in a local directory next to the database.
+//! The store is behind a trait so that a scale-out deployment keeps files on S3-compatible
+//! object storage (see [`crate::S3FileStore`]), which every node reads, while the default keeps
+//! them in a local directory next to the database.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,18 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A stored object being read, piece by piece.
 pub type FileReader = Pin<Box<dyn AsyncRead + Send>>;
 
+/// A stream of results, so the trait can be used as `dyn FileStore`.
+pub type BoxStream<'a, T> = Pin<Box<dyn futures_util::Stream<Item = T> + Send + 'a>>;
+
+/// One object found by [`FileStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes, as stored (sealed).
+    pub size: u64,
+}
+
 /// A file store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum FileStoreError {
@@ -27,6 +40,27 @@ pub enum FileStoreError {
     /// Reading or writing failed.
     #[error("file store I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The object storage service refused or could not be reached (after its retries): the
+    /// operation did not happen, and may succeed later.
+    #[error("the file store {store} cannot be used right now: {message}")]
+    Remote {
+        /// The store, as [`FileStore::describe`] names it (never its credentials).
+        store: String,
+        /// What the service or the network said.
+        message: String,
+    },
+}
+
+/// Whether `key` is of the form every store accepts: `<workspace id>/<object id>`, each part
+/// made of ASCII letters, digits and hyphens, at most 200 bytes in all. No key can name a
+/// place outside the store (`..`, absolute paths, a third level).
+pub(crate) fn is_valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 200
+        && key.split('/').count() == 2
+        && key
+            .split('/')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// Stores opaque objects under keys of the form `<workspace id>/<object id>`, each part made of
@@ -43,6 +77,12 @@ pub trait FileStore: Send + Sync + 'static {
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<FileReader, FileStoreError>>;
     /// Deletes the object under `key`; deleting a missing object is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), FileStoreError>>;
+    /// Every object in the store, with its size, a page at a time (for moving an instance's
+    /// files to another store). Anything under the store that is not an object of this form
+    /// (a temporary file of an unfinished write) is left out.
+    fn list(&self) -> BoxStream<'_, Result<StoredObject, FileStoreError>>;
+    /// The store in words, for messages and logs: its directory or bucket, never credentials.
+    fn describe(&self) -> String;
 }
 
 /// An object being written.
@@ -103,13 +143,7 @@ impl LocalDirFileStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, FileStoreError> {
-        let valid = !key.is_empty()
-            && key.len() <= 200
-            && key.split('/').count() == 2
-            && key.split('/').all(|p| {
-                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !valid {
+        if !is_valid_key(key) {
             return Err(FileStoreError::InvalidKey(key.to_owned()));
         }
         Ok(self.root.join(key))
@@ -167,6 +201,96 @@ impl FileStore for LocalDirFileStore {
                 Err(e) => Err(e.into()),
             }
         })
+    }
+
+    fn list(&self) -> BoxStream<'_, Result<StoredObject, FileStoreError>> {
+        let listing = LocalListing {
+            root: self.root.clone(),
+            workspaces: None,
+            current: None,
+        };
+        Box::pin(futures_util::stream::unfold(listing, |mut l| async move {
+            l.next_object().await.map(|item| (item, l))
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!("directory {}", self.root.display())
+    }
+}
+
+/// A walk through a local store: its workspace directories in order, then each one's files.
+struct LocalListing {
+    root: PathBuf,
+    /// The workspace directories not yet entered; `None` before the root was read.
+    workspaces: Option<std::vec::IntoIter<String>>,
+    /// The workspace directory being read.
+    current: Option<(String, tokio::fs::ReadDir)>,
+}
+
+impl LocalListing {
+    async fn next_object(&mut self) -> Option<Result<StoredObject, FileStoreError>> {
+        if self.workspaces.is_none() {
+            self.workspaces = Some(Vec::new().into_iter());
+            let mut names = Vec::new();
+            let mut dir = match tokio::fs::read_dir(&self.root).await {
+                Ok(d) => d,
+                Err(e) => return Some(Err(e.into())),
+            };
+            loop {
+                match dir.next_entry().await {
+                    Ok(Some(entry)) => {
+                        if let Ok(name) = entry.file_name().into_string() {
+                            names.push(name);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Some(Err(e.into())),
+                }
+            }
+            names.sort();
+            self.workspaces = Some(names.into_iter());
+        }
+        loop {
+            if let Some((ws, dir)) = &mut self.current {
+                match dir.next_entry().await {
+                    Ok(Some(entry)) => {
+                        let Ok(name) = entry.file_name().into_string() else {
+                            continue;
+                        };
+                        let key = format!("{ws}/{name}");
+                        if !is_valid_key(&key) {
+                            continue;
+                        }
+                        match entry.metadata().await {
+                            Ok(m) if m.is_file() => {
+                                return Some(Ok(StoredObject { key, size: m.len() }));
+                            }
+                            Ok(_) => continue,
+                            // Deleted while the walk passed.
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                            Err(e) => return Some(Err(e.into())),
+                        }
+                    }
+                    Ok(None) => self.current = None,
+                    Err(e) => {
+                        self.current = None;
+                        return Some(Err(e.into()));
+                    }
+                }
+                continue;
+            }
+            let ws = self.workspaces.as_mut()?.next()?;
+            match tokio::fs::read_dir(self.root.join(&ws)).await {
+                Ok(dir) => self.current = Some((ws, dir)),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) => {}
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
     }
 }
 
@@ -280,6 +404,38 @@ mod tests {
             Err(FileStoreError::NotFound(_))
         ));
         fs.delete(KEY).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_listing_names_every_committed_object_and_nothing_else() {
+        use futures_util::TryStreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fs = LocalDirFileStore::open(dir.path()).unwrap();
+        let other = "0190a1b2-0000-7000-8000-000000000009/abc-preview";
+        for (key, body) in [(KEY, &b"one"[..]), (other, &b"three"[..])] {
+            let mut w = fs.create(key).await.unwrap();
+            w.write(body).await.unwrap();
+            w.commit().await.unwrap();
+        }
+        // An unfinished write and a stray file are no objects.
+        let mut pending = fs.create(KEY).await.unwrap();
+        pending.write(b"half").await.unwrap();
+        std::fs::write(dir.path().join("stray.txt"), b"x").unwrap();
+        let listed: Vec<StoredObject> = fs.list().try_collect().await.unwrap();
+        assert_eq!(
+            listed,
+            vec![
+                StoredObject {
+                    key: KEY.into(),
+                    size: 3
+                },
+                StoredObject {
+                    key: other.into(),
+                    size: 5
+                },
+            ]
+        );
+        drop(pending);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ pub(crate) mod history;
 pub(crate) mod inbox;
 pub(crate) mod notifications;
 pub(crate) mod profiles;
+pub(crate) mod s3_files;
 pub(crate) mod search;
 pub(crate) mod search_file_texts;
 use ideaweave_domain::paging::{Cursor, IdeaSort};

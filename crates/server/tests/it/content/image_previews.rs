@@ -111,7 +111,7 @@ async fn enc_01_an_image_preview_has_no_gps_and_is_sealed_at_rest() {
     // Neither the preview nor the original is anywhere in clear: not in the upload store, not
     // in the database.
     let window = &shown[shown.len() / 2..shown.len() / 2 + 48];
-    let files = stored(&b.t.config.uploads_dir);
+    let files = stored(b.t.files_dir());
     assert_eq!(files.len(), 2, "the original and its preview are stored");
     for (path, bytes) in files
         .iter()
@@ -189,7 +189,7 @@ async fn col_01_a_decompression_bomb_is_kept_as_a_file_without_a_preview() {
         assert_eq!(r.bytes().await.unwrap().to_vec(), bomb);
     }
     assert_eq!(
-        stored(&b.t.config.uploads_dir).len(),
+        stored(b.t.files_dir()).len(),
         2,
         "no preview object for an image that cannot be previewed"
     );
@@ -223,7 +223,7 @@ async fn col_01_a_preview_is_seen_only_by_who_sees_the_file_and_goes_with_it() {
     );
     // A preview lost from the store, or never made (an imported or restored file), is made
     // again on its first request.
-    let files = stored(&b.t.config.uploads_dir);
+    let files = stored(b.t.files_dir());
     let (lost, _) = files
         .iter()
         .find(|(p, _)| p.to_string_lossy().ends_with("-preview"))
@@ -253,6 +253,6 @@ async fn col_01_a_preview_is_seen_only_by_who_sees_the_file_and_goes_with_it() {
             .await
             .unwrap();
     assert_eq!(r.status().as_u16(), 204);
-    assert!(stored(&b.t.config.uploads_dir).is_empty());
+    assert!(stored(b.t.files_dir()).is_empty());
     assert_eq!(preview(&b.t, &slug, &id, &b.f.member.token).await.0, 404);
 }

@@ -224,11 +224,7 @@ async fn col_01_admins_delete_a_discussion_with_its_ideas_and_files_after_confir
     )
     .await;
     assert_eq!(st, 303);
-    assert_eq!(
-        stored_files(&t.config.uploads_dir),
-        2,
-        "the file and its preview"
-    );
+    assert_eq!(stored_files(t.files_dir()), 2, "the file and its preview");
     let delete = format!("/w/prune/discussions/{d}/delete");
 
     // Moderators run discussions but do not delete them: no button, no page, no deletion.
@@ -277,7 +273,7 @@ async fn col_01_admins_delete_a_discussion_with_its_ideas_and_files_after_confir
     let (st, ..) = get(&t, &member, &format!("/w/prune/discussions/{d}")).await;
     assert_eq!(st, 404);
     assert_eq!(
-        stored_files(&t.config.uploads_dir),
+        stored_files(t.files_dir()),
         0,
         "the idea's file left the store"
     );
@@ -327,7 +323,7 @@ async fn col_03_admins_delete_a_space_from_the_settings_page_after_confirming() 
     let as_admin = sc.w.as_member(&sc.w.owner);
     assert!(t.app.spaces(&as_admin).await.unwrap().is_empty());
     assert_eq!(
-        stored_files(&t.config.uploads_dir),
+        stored_files(t.files_dir()),
         0,
         "the space's files left the store"
     );

@@ -4,6 +4,7 @@
 pub(crate) mod activity;
 pub(crate) mod board;
 pub(crate) mod comments;
+pub(crate) mod file_store;
 pub(crate) mod files;
 pub(crate) mod image_previews;
 pub(crate) mod inbox;

@@ -51,7 +51,7 @@ pub(crate) fn urlencode(s: &str) -> String {
 
 /// How many index files of workspace `w` the file store holds.
 fn index_files(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> usize {
-    std::fs::read_dir(t.config.uploads_dir.join(w.id.0.to_string()))
+    std::fs::read_dir(t.files_dir().join(w.id.0.to_string()))
         .map(|d| {
             d.flatten()
                 .filter(|e| e.file_name().to_string_lossy().starts_with("search-"))
@@ -417,7 +417,7 @@ async fn dsr_03_col_05_erased_people_are_found_no_more_even_from_an_older_copy_o
     // (the index's sealed files of that time among them).
     let before = t.copy_database().await;
     let files_before = tempfile::tempdir().unwrap();
-    copy_dir(&t.config.uploads_dir, files_before.path());
+    copy_dir(t.files_dir(), files_before.path());
 
     crate::helpers::anonymise(&t, &f.ws, alice.id).await;
     t.app
@@ -466,7 +466,7 @@ async fn dsr_03_col_05_erased_people_are_found_no_more_even_from_an_older_copy_o
     let node = t
         .node_with(|c| {
             c.database_url = before.url.clone();
-            c.uploads_dir = files_before.path().to_owned();
+            c.files = ideaweave_server::config::FilesLocation::Dir(files_before.path().to_owned());
         })
         .await;
     let page = node

@@ -118,9 +118,31 @@ async fn index_while_asking(t: &TestApp, slug: &str, auth: &Auth) -> Asked {
 
 #[tokio::test]
 async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_clear() {
+    let t = TestApp::spawn().await;
+    documents_are_found_and_nowhere_in_clear(&t, None).await;
+}
+
+/// The same with the file store on S3-compatible storage (issue 24): the uploads and the
+/// sealed search index live in the bucket, which is scanned as well.
+#[tokio::test]
+async fn col_05_enc_01_text_inside_documents_kept_in_s3_is_found_and_never_stored_in_clear() {
+    let s3 = ideaweave_testkit::TestS3::start().await;
+    let location = s3.location("files", "instance").await;
+    let t = TestApp::spawn_with(|c| {
+        c.files = ideaweave_server::config::FilesLocation::S3(location);
+    })
+    .await;
+    documents_are_found_and_nowhere_in_clear(&t, Some(&s3)).await;
+}
+
+/// Uploads real documents carrying a canary, finds each by it, and scans every store for it:
+/// the database (or its dump), the data directory, and the bucket when files are kept in one.
+async fn documents_are_found_and_nowhere_in_clear(
+    t: &TestApp,
+    s3: Option<&ideaweave_testkit::TestS3>,
+) {
     let canary = "zqfilecontentcanary";
     let docs = make_documents(canary, false);
-    let t = TestApp::spawn().await;
     let w = t.workspace("filetexts").await;
     let owner = Auth::Token(w.owner.token.clone());
     let names = [
@@ -131,17 +153,17 @@ async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_c
         "canary.ods",
         "canary.odp",
     ];
-    let files = upload_all(&t, &w.slug, &owner, docs.path(), &names).await;
-    index_now(&t).await;
+    let files = upload_all(t, &w.slug, &owner, docs.path(), &names).await;
+    index_now(t).await;
 
-    let found = search_as(&t, &owner, &w.slug, canary, "&kind=file&limit=50")
+    let found = search_as(t, &owner, &w.slug, canary, "&kind=file&limit=50")
         .await
         .unwrap();
     for (name, id) in &files {
         assert!(found.contains(id), "{name}'s text is found: {found:?}");
     }
     // Word forms and phrases work inside files as anywhere else.
-    let phrase = search_as(&t, &owner, &w.slug, "\"greenhouse heating\"", "")
+    let phrase = search_as(t, &owner, &w.slug, "\"greenhouse heating\"", "")
         .await
         .unwrap();
     assert_eq!(phrase, [files[0].1.clone()], "the PDF's second page");
@@ -157,8 +179,31 @@ async fn col_05_enc_01_text_inside_real_documents_is_found_and_never_stored_in_c
     // Nowhere in clear, hex or base64: not in the database (or its dump), not in the file
     // store, which holds the uploads and the sealed index.
     let mut stores = t.database_bytes();
-    stores.extend(files_under(&t.config.uploads_dir));
     stores.extend(files_under(t.dir.path()));
+    match s3 {
+        None => stores.extend(files_under(t.files_dir())),
+        Some(s3) => {
+            let objects = s3.objects("files").await;
+            let ws = w.id.0.to_string();
+            let prefix = format!("instance/{ws}/");
+            assert!(
+                objects
+                    .iter()
+                    .any(|(k, _)| k.starts_with(&prefix) && k.contains("search-")),
+                "the sealed index is in the bucket: {:?}",
+                objects.iter().map(|(k, _)| k).collect::<Vec<_>>()
+            );
+            assert!(
+                objects.len() > names.len(),
+                "every upload and the index are in the bucket"
+            );
+            assert!(
+                files_under(&t.dir.path().join("files")).is_empty(),
+                "nothing is kept in a local files directory"
+            );
+            stores.extend(objects);
+        }
+    }
     assert!(
         !hits(&stores, "filetexts").is_empty(),
         "the scan reads the right bytes: the slug is stored in clear by design"

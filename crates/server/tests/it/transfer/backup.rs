@@ -487,17 +487,11 @@ async fn bak_04_damaged_missing_or_foreign_backups_are_detected_and_never_count_
 
     // A target that cannot be reached: the backup fails, is recorded as failed, alerts, and
     // the next one succeeds.
-    let unreachable = TargetSpec::S3 {
-        bucket: "backups".into(),
-        prefix: String::new(),
-        endpoint: Some(format!(
-            "http://127.0.0.1:{}",
-            ideaweave_testkit::closed_port()
-        )),
-        region: "us-east-1".into(),
-        access_key_id: "id".into(),
-        secret_access_key: "secret".into(),
-    };
+    let unreachable = TargetSpec::S3(ideaweave_testkit::s3_location(
+        &format!("http://127.0.0.1:{}", ideaweave_testkit::closed_port()),
+        "backups",
+        "",
+    ));
     let broken = Backups::new(t.app.clone(), settings(&t, vec![unreachable], &operator)).unwrap();
     let err = broken.run(&|_| {}).await.unwrap_err().to_string();
     assert!(err.contains("backup target s3://backups"), "{err}");
@@ -894,76 +888,15 @@ async fn enc_04_restoring_a_backup_from_before_an_erasure_leaves_the_member_eras
     assert!(err.contains("restore the ledger file"), "{err}");
 }
 
-/// moto's S3 server on a free loopback port, stopped when dropped.
-struct Moto(std::process::Child, u16);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut c = std::process::Command::new("python3");
-    c.args([
-        "-m",
-        "moto.server",
-        "-H",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-    ])
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null());
-    if let Ok(p) = std::env::var("IW_TEST_PYTHONPATH") {
-        c.env("PYTHONPATH", p);
-    }
-    let child = c
-        .spawn()
-        .expect("python3 -m moto.server (pip package moto[server])");
-    let mut m = Moto(child, port);
-    let client = reqwest::Client::new();
-    // moto's imports are heavy; a loaded machine may take a while to answer.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = m.0.try_wait() {
-            panic!("moto_server exited at start ({status})");
-        }
-        if let Ok(r) = client
-            .put(format!("http://127.0.0.1:{port}/backups"))
-            .send()
-            .await
-            && r.status().is_success()
-        {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto_server did not start");
-}
-
 #[tokio::test]
 async fn bak_03_backups_go_to_s3_compatible_storage_and_a_directory_and_are_pruned() {
-    let s3 = moto().await;
+    let s3 = ideaweave_testkit::TestS3::start().await;
     let t = TestApp::spawn().await;
     let w = t.workspace("offsite").await;
     let d = open_discussion(&t, &w.slug, &w.owner.token).await;
     post_idea(&t, &w.slug, &d, &w.owner.token, "far away").await;
     let dir = tempfile::tempdir().unwrap();
-    let bucket = TargetSpec::S3 {
-        bucket: "backups".into(),
-        prefix: "instance-a".into(),
-        endpoint: Some(format!("http://127.0.0.1:{}", s3.1)),
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    };
+    let bucket = TargetSpec::S3(s3.location("backups", "instance-a").await);
     let operator = age::x25519::Identity::generate();
     let backups = Backups::new(
         t.app.clone(),
@@ -1319,7 +1252,7 @@ async fn bak_04_a_stored_file_missing_from_the_file_store_fails_the_backup() {
     let idea = post_idea(&t, &w.slug, &d, &w.owner.token, "with a file").await;
     attach_text(&t, &w, &idea, "notes.txt", "some bytes".into()).await;
     // The file store loses the object (a wrong uploads directory, a disk problem).
-    let ws_dir = t.config.uploads_dir.join(w.id.0.to_string());
+    let ws_dir = t.files_dir().join(w.id.0.to_string());
     for f in std::fs::read_dir(&ws_dir).unwrap() {
         std::fs::remove_file(f.unwrap().path()).unwrap();
     }

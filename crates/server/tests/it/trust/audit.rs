@@ -1585,14 +1585,11 @@ async fn aud_01_backups_and_restores_are_recorded() {
     )
     .unwrap();
     let report = good.run(&|_| {}).await.unwrap();
-    let unreachable = TargetSpec::S3 {
-        bucket: "backups".into(),
-        prefix: String::new(),
-        endpoint: Some(format!("http://127.0.0.1:{}", closed_port())),
-        region: "us-east-1".into(),
-        access_key_id: "id".into(),
-        secret_access_key: "secret".into(),
-    };
+    let unreachable = TargetSpec::S3(ideaweave_testkit::s3_location(
+        &format!("http://127.0.0.1:{}", closed_port()),
+        "backups",
+        "",
+    ));
     let bad = Backups::new(
         t.app.clone(),
         crate::transfer::backup::settings(&t, vec![unreachable], &operator),

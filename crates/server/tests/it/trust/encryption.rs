@@ -286,7 +286,7 @@ async fn enc_01_canaries_in_every_sealed_field_never_reach_a_store_in_clear() {
         assert!(v["total"].as_u64().unwrap_or(0) >= 1, "{f} is found: {v}");
     }
     assert!(
-        files_under(&t.config.uploads_dir)
+        files_under(t.files_dir())
             .iter()
             .any(|(name, _)| name.contains("search-")),
         "the search index is stored in the file store"
@@ -295,7 +295,7 @@ async fn enc_01_canaries_in_every_sealed_field_never_reach_a_store_in_clear() {
     // ...and none is in the database (file, WAL, shared memory; or a dump) or the file store,
     // in clear, hex or base64.
     let mut stores = t.database_bytes();
-    stores.extend(files_under(&t.config.uploads_dir));
+    stores.extend(files_under(t.files_dir()));
     assert!(!stores.is_empty());
     assert!(
         !hits(&stores, "canaryslug").is_empty(),
@@ -789,7 +789,7 @@ async fn enc_01_large_files_are_sealed_and_opened_in_chunks_as_they_stream() {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let written = uploads_in_progress(&t.config.uploads_dir);
+        let written = uploads_in_progress(t.files_dir());
         if written.iter().any(|&s| s >= STREAM_BLOCK as u64) {
             break;
         }
@@ -814,10 +814,10 @@ async fn enc_01_large_files_are_sealed_and_opened_in_chunks_as_they_stream() {
         att["sha256"],
         json!(hex::encode(sha2::Sha256::digest(&file)))
     );
-    assert!(uploads_in_progress(&t.config.uploads_dir).is_empty());
+    assert!(uploads_in_progress(t.files_dir()).is_empty());
 
     // On disk: the header, then one 16-byte tag per chunk, and not a word in clear.
-    let stored_path = t.config.uploads_dir.join(w.id.0.to_string()).join(id(&att));
+    let stored_path = t.files_dir().join(w.id.0.to_string()).join(id(&att));
     let stored = std::fs::read(&stored_path).unwrap();
     let chunks = len / STREAM_CHUNK + 1;
     assert_eq!(stored.len(), STREAM_HEADER_LEN + len + 16 * chunks);
@@ -891,11 +891,7 @@ async fn enc_01_large_files_are_sealed_and_opened_in_chunks_as_they_stream() {
     )
     .await;
     assert_eq!(st, 201, "{small}");
-    let small_path = t
-        .config
-        .uploads_dir
-        .join(w.id.0.to_string())
-        .join(id(&small));
+    let small_path = t.files_dir().join(w.id.0.to_string()).join(id(&small));
     std::fs::copy(&stored_path, &small_path).unwrap();
     let (st, _) = download(
         &t,
