@@ -37,16 +37,35 @@ pub enum FilesCommand {
         /// directory.
         #[arg(long, value_name = "STORE")]
         to: String,
+        /// Also delete from the target what an earlier run copied and the source no longer
+        /// holds (deleted attachments, erased people's files). Refused when the source lists
+        /// no file at all.
+        #[arg(long)]
+        remove_missing: bool,
     },
 }
 
 pub async fn run(cmd: FilesCommand) -> anyhow::Result<()> {
     match cmd {
-        FilesCommand::Migrate { cfg, to } => {
+        FilesCommand::Migrate {
+            cfg,
+            to,
+            remove_missing,
+        } => {
             let config = cfg.load(None)?;
             let target = FilesLocation::parse(&to, &config.files_s3)?;
-            if target.to_string() == config.files.to_string() {
+            if same_store(&target, &config.files) {
                 bail!("files are already kept in {target}: name another store with --to");
+            }
+            // A source directory that is missing (unmounted, moved, mistyped) is not an empty
+            // instance: opening it would create it.
+            if let FilesLocation::Dir(d) = &config.files
+                && !d.is_dir()
+            {
+                bail!(
+                    "the files directory {} does not exist: check files.store (or --data-dir)",
+                    d.display()
+                );
             }
             let from = crate::open_file_store(&config.files).await?;
             let to = crate::open_file_store(&target).await?;
@@ -67,7 +86,8 @@ pub async fn run(cmd: FilesCommand) -> anyhow::Result<()> {
                 }
             });
             let bar = byte_bar();
-            let report = migrate(from.as_ref(), to.as_ref(), &journal, &mut |p| {
+            let options = MigrationOptions { remove_missing };
+            let report = migrate(from.as_ref(), to.as_ref(), &journal, options, &mut |p| {
                 bar.set_length(p.total_bytes);
                 bar.set_position(p.done_bytes);
                 bar.set_message(format!("{}/{} files", p.done_objects, p.total_objects));
@@ -89,6 +109,20 @@ pub async fn run(cmd: FilesCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// Whether `a` and `b` are the same store (directories compared as resolved paths).
+fn same_store(a: &FilesLocation, b: &FilesLocation) -> bool {
+    match (a, b) {
+        (FilesLocation::Dir(x), FilesLocation::Dir(y)) => {
+            let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+            resolve(x) == resolve(y)
+        }
+        (FilesLocation::S3(x), FilesLocation::S3(y)) => {
+            (&x.bucket, &x.prefix, &x.access.endpoint) == (&y.bucket, &y.prefix, &y.access.endpoint)
+        }
+        _ => false,
     }
 }
 
@@ -142,8 +176,11 @@ pub struct MigrationReport {
     /// Objects an earlier run had copied and verified, unchanged since.
     pub already: u64,
     /// Objects an earlier run copied that the source no longer holds (deleted meanwhile,
-    /// such as an erased person's files): deleted from the target too.
+    /// such as an erased person's files): deleted from the target with
+    /// [`MigrationOptions::remove_missing`], otherwise left and counted in `missing`.
     pub removed: u64,
+    /// Such objects left in the target.
+    pub missing: u64,
     /// Whether the run stopped before the end.
     pub interrupted: bool,
 }
@@ -152,11 +189,12 @@ impl MigrationReport {
     /// The report in words.
     pub fn summary(&self) -> String {
         format!(
-            "{} files ({:.1} MiB) copied and verified, {} already copied by an earlier run, {} no longer in the source and removed from the target{}",
+            "{} files ({:.1} MiB) copied and verified, {} already copied by an earlier run, {} no longer in the source and removed from the target, {} no longer in the source and left in the target (--remove-missing removes them){}",
             self.copied,
             self.copied_bytes as f64 / (1 << 20) as f64,
             self.already,
             self.removed,
+            self.missing,
             if self.interrupted {
                 "; interrupted"
             } else {
@@ -182,15 +220,19 @@ struct Journal {
 }
 
 impl Journal {
-    fn load(path: &Path, to: &dyn FileStore) -> anyhow::Result<Self> {
-        let header = format!("ideaweave files migration v1 to {}", to.describe());
+    fn load(path: &Path, from: &dyn FileStore, to: &dyn FileStore) -> anyhow::Result<Self> {
+        let header = format!(
+            "ideaweave files migration v1 from {} to {}",
+            from.describe(),
+            to.describe()
+        );
         let mut done = HashMap::new();
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let mut lines = text.lines();
                 if lines.next() != Some(header.as_str()) {
                     bail!(
-                        "{} is the journal of a migration to another store; move it away to start afresh",
+                        "{} is the journal of a migration from or to another store; move it away to start afresh",
                         path.display()
                     );
                 }
@@ -231,7 +273,11 @@ impl Journal {
         for (key, c) in &self.done {
             out.push_str(&format!("{key} {} {}\n", c.size, c.sha256));
         }
-        std::fs::write(&tmp, out).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.write_all(out.as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         ideaweave_store::make_private_file(&tmp)?;
         std::fs::rename(&tmp, &self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
@@ -246,6 +292,13 @@ impl Journal {
     }
 }
 
+/// How a migration treats what the source no longer holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MigrationOptions {
+    /// Delete from the target what an earlier run copied and the source no longer lists.
+    pub remove_missing: bool,
+}
+
 /// Copies every object of `from` that `to` does not hold yet (by the journal at `journal`),
 /// verifying each; `progress` is told after each object and stops the run with
 /// `ControlFlow::Break` (between objects: nothing is left half-written).
@@ -253,9 +306,10 @@ pub async fn migrate(
     from: &dyn FileStore,
     to: &dyn FileStore,
     journal: &Path,
+    options: MigrationOptions,
     progress: &mut (dyn FnMut(MigrationProgress) -> ControlFlow<()> + Send),
 ) -> anyhow::Result<MigrationReport> {
-    let mut log = Journal::load(journal, to)?;
+    let mut log = Journal::load(journal, from, to)?;
     let objects: Vec<StoredObject> = from
         .list()
         .try_collect()
@@ -271,7 +325,18 @@ pub async fn migrate(
         .filter(|k| !present.contains(k.as_str()))
         .cloned()
         .collect();
+    if options.remove_missing && objects.is_empty() && !gone.is_empty() {
+        bail!(
+            "{} lists no files, yet {} were copied from it earlier: nothing was removed; check that it is the right store",
+            from.describe(),
+            gone.len()
+        );
+    }
     for key in &gone {
+        if !options.remove_missing {
+            report.missing += 1;
+            continue;
+        }
         to.delete(key)
             .await
             .with_context(|| format!("cannot remove {key} from {}", to.describe()))?;

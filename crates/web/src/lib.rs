@@ -99,12 +99,23 @@ pub(crate) fn record_workspace(m: &ideaweave_app::Member) {
 /// How long a whole request may take before it is stopped and answered 408.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Stops a request that takes longer than [`REQUEST_DEADLINE`]. It runs inside the layers that
+/// Stops a request that takes longer than [`REQUEST_DEADLINE`], except a file upload. It runs inside the layers that
 /// add the security headers, so the 408 carries them and the usual JSON error.
 async fn request_deadline(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // A file upload streams to the file store as it arrives and may rightly take longer than
+    // any fixed deadline (1 GiB at 100 Mbit/s takes 90 s): it is bounded by the body stall
+    // timeout, the size limit and the per-client connection limit instead.
+    let streamed_upload = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if streamed_upload {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(

@@ -94,22 +94,28 @@ impl S3Location {
             )));
         }
         let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
+        // Only characters an object path keeps as they are: a listing strips the prefix by
+        // its length.
+        let plain = prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
+        if !plain || prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
             return Err(S3ConfigError(format!(
-                "the prefix {prefix:?} of {address:?} has an empty, `.` or `..` part"
+                "the prefix {prefix:?} of {address:?} must be parts of letters, digits, `-`, `_` and `.` joined by `/`"
             )));
         }
         Ok((bucket.to_owned(), prefix.to_owned()))
     }
 
-    /// A client for the bucket: retries with exponential back-off (up to 3 times within 30 s);
-    /// a connection must open within 5 s and no read may stall for more than 60 s, but a
-    /// transfer as a whole has no deadline (a large file to a slow reader takes its time).
+    /// A client for the bucket: retries with exponential back-off (up to 3 times within 3
+    /// minutes); a connection must open within 5 s, and an answer (for an upload: once its part
+    /// was sent) or the next piece of a download must come within 5 minutes. A download as a
+    /// whole has no deadline (a large file to a slow reader takes its time).
     pub fn connect(&self) -> Result<Arc<dyn ObjectStore>, S3ConfigError> {
         let a = &self.access;
         let mut options = object_store::ClientOptions::new()
             .with_connect_timeout(Duration::from_secs(5))
-            .with_read_timeout(Duration::from_secs(60))
+            .with_read_timeout(Duration::from_secs(300))
             .with_timeout_disabled();
         if let Some(path) = &a.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
@@ -139,7 +145,7 @@ impl S3Location {
             .with_retry(object_store::RetryConfig {
                 backoff: object_store::BackoffConfig::default(),
                 max_retries: 3,
-                retry_timeout: Duration::from_secs(30),
+                retry_timeout: Duration::from_secs(180),
             })
             .with_client_options(options);
         if let Some(e) = &a.endpoint {
@@ -218,10 +224,22 @@ impl S3FileStore {
     }
 }
 
+/// A failure of the service as the file store reports it: refusals that waiting will not
+/// change (credentials, permissions, an unsupported request) are I/O errors, which the caller
+/// treats as internal; the rest (the network, timeouts, the service's own errors) are
+/// [`FileStoreError::Remote`], which may pass.
 fn remote(store: &str, e: object_store::Error) -> FileStoreError {
-    FileStoreError::Remote {
-        store: store.to_owned(),
-        message: e.to_string(),
+    match e {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. }
+        | object_store::Error::NotImplemented { .. }
+        | object_store::Error::NotSupported { .. } => FileStoreError::Io(std::io::Error::other(
+            format!("the file store {store} refused: {e}"),
+        )),
+        e => FileStoreError::Remote {
+            store: store.to_owned(),
+            message: e.to_string(),
+        },
     }
 }
 
@@ -345,11 +363,13 @@ impl FileWriter for S3FileWriter {
         Box::pin(async move {
             match self.upload.take() {
                 Some(upload) => {
-                    // `finish` aborts the upload itself when a part or the completion fails.
-                    upload
-                        .finish()
+                    // In a task of its own, so that a request given up while it waits still
+                    // completes or aborts the upload (`finish` aborts it itself when a part or
+                    // the completion fails) rather than leave its parts in the bucket.
+                    let finished = tokio::spawn(upload.finish())
                         .await
-                        .map_err(|e| remote(&self.described, e))?;
+                        .map_err(|e| FileStoreError::Io(std::io::Error::other(e)))?;
+                    finished.map_err(|e| remote(&self.described, e))?;
                 }
                 None => {
                     let body = PutPayload::from(std::mem::take(&mut self.pending));
@@ -402,6 +422,8 @@ mod tests {
             "s3://ab/x",
             "s3://files/a/../b",
             "s3://files/a//b",
+            "s3://files/a b",
+            "s3://files/a%20b",
         ] {
             assert!(S3Location::parse_address(bad).is_err(), "{bad}");
         }

@@ -317,8 +317,10 @@ impl App {
                     "the search manifest of {ws} names a file outside its index"
                 )));
             }
-            let mut reader = self.files.open(&f.object).await.map_err(|e| {
-                AppError::Integrity(format!("search index file {} of {ws}: {e}", f.object))
+            let mut reader = self.files.open(&f.object).await.map_err(|e| match e {
+                // The store cannot be reached: nothing is wrong with the index.
+                e @ ideaweave_store::FileStoreError::Remote { .. } => AppError::from(e),
+                e => AppError::Integrity(format!("search index file {} of {ws}: {e}", f.object)),
             })?;
             let mut sealed = Vec::with_capacity(usize::try_from(f.sealed_bytes).unwrap_or(0));
             reader

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use ideaweave_server::config::FilesLocation;
-use ideaweave_server::files_cli::{MigrationReport, journal_path, migrate};
+use ideaweave_server::files_cli::{MigrationOptions, MigrationReport, journal_path, migrate};
 use ideaweave_store::{FileStore, FileStoreError, LocalDirFileStore, S3FileStore};
 use ideaweave_testkit::{TestApp, TestS3};
 use serde_json::{Value, json};
@@ -241,6 +241,17 @@ async fn an_abandoned_s3_upload_leaves_nothing_in_the_bucket() {
     ));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(s3.objects("files").await.is_empty());
+    // Nor any unfinished multipart upload: the abandoned one was aborted.
+    let uploads = reqwest::get(format!("{}/files?uploads", s3.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        uploads.contains("ListMultipartUploadsResult") && !uploads.contains("<UploadId>"),
+        "{uploads}"
+    );
     let listed: Vec<_> = store.list().try_collect().await.unwrap();
     assert!(listed.is_empty(), "{listed:?}");
     // Keys that could name something outside the prefix are refused.
@@ -293,7 +304,8 @@ async fn files_migrate_to_s3_is_verified_resumable_and_serves_every_file_after_t
 
     // Interrupted after two files (as Ctrl-C does, between files).
     let mut seen = 0;
-    let first = migrate(&from, &to, &journal, &mut |_| {
+    let keep = MigrationOptions::default();
+    let first = migrate(&from, &to, &journal, keep, &mut |_| {
         seen += 1;
         if seen > 2 {
             ControlFlow::Break(())
@@ -313,14 +325,16 @@ async fn files_migrate_to_s3_is_verified_resumable_and_serves_every_file_after_t
         }
     );
     // Resumed: the rest is copied, nothing twice.
-    let second = migrate(&from, &to, &journal, &mut |_| ControlFlow::Continue(()))
-        .await
-        .unwrap();
+    let second = migrate(&from, &to, &journal, keep, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
     assert_eq!((second.copied, second.already), (3, 2), "{second:?}");
     assert!(!second.interrupted);
     assert_eq!(digests(&from).await, digests(&to).await);
 
-    // A file deleted before the final run goes from the target too.
+    // A file deleted before the final run is left in the target unless asked, then removed.
     let (st, _) = with_token(
         &t,
         "DELETE",
@@ -330,15 +344,67 @@ async fn files_migrate_to_s3_is_verified_resumable_and_serves_every_file_after_t
     )
     .await;
     assert!(st == 200 || st == 204);
-    let third = migrate(&from, &to, &journal, &mut |_| ControlFlow::Continue(()))
-        .await
-        .unwrap();
-    assert_eq!((third.copied, third.already, third.removed), (0, 4, 1));
+    let third = migrate(&from, &to, &journal, keep, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((third.copied, third.already, third.missing), (0, 4, 1));
+    assert_eq!(digests(&to).await.len(), 5);
+    let remove = MigrationOptions {
+        remove_missing: true,
+    };
+    // A source that lists nothing (a wrong or unmounted directory) removes nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let nothing = LocalDirFileStore::open(empty.path()).unwrap();
+    let wrong_journal = journal_path(empty.path(), &to);
+    std::fs::copy(&journal, &wrong_journal).unwrap();
+    let err = migrate(&nothing, &to, &wrong_journal, remove, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("another store"), "{err}");
+    let fresh_journal = empty.path().join("fresh.journal");
+    migrate(&from, &to, &fresh_journal, keep, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
+    let emptied = tempfile::tempdir().unwrap();
+    std::fs::write(
+        emptied.path().join("j"),
+        std::fs::read_to_string(&fresh_journal).unwrap().replacen(
+            &from.describe(),
+            &nothing.describe(),
+            1,
+        ),
+    )
+    .unwrap();
+    let err = migrate(
+        &nothing,
+        &to,
+        &emptied.path().join("j"),
+        remove,
+        &mut |_| ControlFlow::Continue(()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("lists no files"), "{err}");
+    assert_eq!(digests(&to).await.len(), 5, "nothing was removed");
+    let fourth = migrate(&from, &to, &journal, remove, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .unwrap();
+    assert_eq!((fourth.copied, fourth.already, fourth.removed), (0, 4, 1));
     assert_eq!(digests(&from).await, digests(&to).await);
 
     // The command itself, as an operator runs it: credentials from the environment.
-    if let Some(program) = ideaweave_testkit::ideaweave_binary().filter(|p| p.exists()) {
-        let out = std::process::Command::new(program)
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ideaweave"))
             .args(["files", "migrate", "--to", "s3://files/moved", "--data-dir"])
             .arg(t.dir.path())
             .env("IDEAWEAVE_FILES__S3_ENDPOINT", s3.endpoint())
@@ -427,4 +493,174 @@ async fn bak_03_backups_restore_files_kept_in_s3() {
     .await;
     assert_eq!(st, 200);
     assert!(got == body, "the restored file is whole");
+}
+
+/// The `n`th 64 KiB piece of a 1 GiB text file (lines of ASCII with their number).
+fn gib_piece(n: usize) -> Vec<u8> {
+    const PIECE: usize = 64 << 10;
+    let mut out = Vec::with_capacity(PIECE + 64);
+    let mut line = n * 2_000;
+    while out.len() < PIECE {
+        out.extend_from_slice(format!("piece {n} line {line}: streamed, never whole\n").as_bytes());
+        line += 1;
+    }
+    out.truncate(PIECE);
+    out
+}
+
+/// The resident memory of process `pid` in bytes (Linux), `None` once it has ended.
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Issue 24's acceptance: a 1 GiB file goes up to the bucket and comes back through the real
+/// server while its resident memory stays under 100 MB: the upload is sealed and sent in parts
+/// as it arrives, the download read from the bucket as the client reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "issue 24, not met yet: the server peaks at about 150 MB (62 MB idle, debug build); run with --ignored"]
+async fn a_one_gib_file_streams_through_the_server_to_s3_and_back_in_bounded_memory() {
+    use std::io::BufRead;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    const PIECES: usize = 16 * 1024; // 16,384 × 64 KiB = 1 GiB
+    let s3 = TestS3::start().await;
+    let location = s3.location("files", "big").await;
+    let t = TestApp::spawn_with(|c| c.files = FilesLocation::S3(location)).await;
+    let w = t.workspace("bigfile").await;
+    let tok = w.owner.token.clone();
+    let idea = an_idea(&t, &w).await;
+
+    let mut serve = crate::platform::cli::bin_for(&t);
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("IDEAWEAVE_FILES__STORE", "s3://files/big")
+        .env("IDEAWEAVE_FILES__S3_ENDPOINT", s3.endpoint())
+        .env("IDEAWEAVE_FILES__S3_ACCESS_KEY_ID", "testing")
+        .env("IDEAWEAVE_FILES__S3_SECRET_ACCESS_KEY", "testing")
+        .env("IDEAWEAVE_UPLOADS__MAX_BYTES", (1u64 << 30).to_string())
+        .env("IDEAWEAVE_LOG__FILTER", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut node = serve.spawn().expect("the server starts");
+    let pid = node.id();
+    let stdout = node.stdout.take().unwrap();
+    let addr = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("Ideaweave is listening on ") {
+                let addr = rest.split_whitespace().next().unwrap().to_owned();
+                // Keep reading so that the server never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return addr;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let api = |p: &str| format!("{addr}/api/v1{p}");
+
+    // The most memory the server held, sampled every 20 ms while the file went through.
+    let peak = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if let Some(rss) = resident_bytes(pid) {
+                    peak.fetch_max(rss, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let idle = resident_bytes(pid).unwrap();
+
+    let boundary = "iwgibboundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let pieces = futures_util::stream::iter(
+        std::iter::once(head.into_bytes())
+            .chain((0..PIECES).map(gib_piece))
+            .chain(std::iter::once(tail.into_bytes()))
+            .map(Ok::<_, std::io::Error>),
+    );
+    let r = reqwest::Client::new()
+        .post(api(&format!(
+            "/workspaces/bigfile/ideas/{idea}/attachments"
+        )))
+        .bearer_auth(&tok)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(reqwest::Body::wrap_stream(pieces))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let att: Value = r.json().await.unwrap();
+    let mut sha = sha2::Sha256::new();
+    for n in 0..PIECES {
+        sha.update(gib_piece(n));
+    }
+    let expected = hex::encode(sha.finalize());
+    assert_eq!(att["size_bytes"], json!(1u64 << 30));
+    assert_eq!(att["sha256"], json!(expected));
+
+    let r = reqwest::Client::new()
+        .get(api(&format!(
+            "/workspaces/bigfile/attachments/{}/content",
+            att["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut sha = sha2::Sha256::new();
+    let mut got = 0u64;
+    while let Some(piece) = futures_util::StreamExt::next(&mut body).await {
+        let piece = piece.unwrap();
+        got += piece.len() as u64;
+        sha.update(&piece);
+    }
+    done.store(true, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let _ = node.kill();
+    let _ = node.wait();
+    assert_eq!(got, 1 << 30);
+    assert_eq!(
+        hex::encode(sha.finalize()),
+        expected,
+        "the file came back whole"
+    );
+    let peak = peak.load(Ordering::SeqCst);
+    eprintln!(
+        "resident memory: {} MB idle, {} MB at most while 1 GiB went up and down",
+        idle >> 20,
+        peak >> 20
+    );
+    assert!(
+        peak < 100_000_000,
+        "the server held {} MB at most (idle {} MB)",
+        peak >> 20,
+        idle >> 20
+    );
 }

@@ -71,6 +71,8 @@ fn every_subcommand_has_help() {
         &["search"],
         &["search", "reindex"],
         &["search", "status"],
+        &["files"],
+        &["files", "migrate"],
         &["audit"],
         &["audit", "verify"],
         &["audit", "checkpoint"],
