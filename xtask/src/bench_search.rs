@@ -7,7 +7,7 @@
 //! then serves it and loads the search endpoint with four kinds of query: `wrk` at full speed
 //! for the peak rate, `oha` at half that rate for latency without coordinated omission, several
 //! rounds each, medians and ranges reported. The same runs with the benchmark-only build whose
-//! cipher does not encrypt show what sealing costs.
+//! cipher does not encrypt show what sealing costs; the two builds are measured alternately.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -83,14 +83,19 @@ fn index_figures(bin: &std::path::Path, dir: &std::path::Path) -> Result<(u64, u
     }
 }
 
-fn measure_build(
+/// A build's workspace, seeded and ready to be indexed.
+struct Prepared {
+    label: &'static str,
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    token: String,
+}
+
+fn prepare(
     label: &'static str,
     bin: &std::path::Path,
     size: (usize, usize, usize),
-    rounds: usize,
-    secs: u64,
-    oha: &std::path::Path,
-) -> Result<BuildRun> {
+) -> Result<Prepared> {
     let (ideas, comments, files) = size;
     let dir = root()
         .join("target")
@@ -114,31 +119,45 @@ fn measure_build(
         ],
     )?;
     println!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(Prepared {
+        label,
+        bin: bin.to_owned(),
+        dir,
+        token,
+    })
+}
 
-    step(&format!("{label}: full reindex from the database"));
+/// Rebuilds the build's index from its database; the seconds it took.
+fn reindex(p: &Prepared) -> Result<f64> {
+    step(&format!("{}: full reindex from the database", p.label));
     let started = Instant::now();
-    let mut reindex = Command::new(bin);
-    reindex
-        .args(["search", "reindex", "--workspace", "bench"])
+    let mut cmd = Command::new(&p.bin);
+    cmd.args(["search", "reindex", "--workspace", "bench"])
         .env("IW_INSECURE_NOOP_CIPHER_FOR_BENCHMARKS", "1");
-    env_for(&mut reindex, &dir, &None);
-    run(&mut reindex)?;
-    let reindex_secs = started.elapsed().as_secs_f64();
-    let (documents, sealed_index_bytes) = index_figures(bin, &dir)?;
-    let content_bytes =
-        size_under(&dir, &|name| !name.starts_with("search-")).saturating_sub(sealed_index_bytes);
-    println!(
-        "{documents} documents in {reindex_secs:.1} s; sealed index {} MiB",
-        sealed_index_bytes / (1024 * 1024)
-    );
+    env_for(&mut cmd, &p.dir, &None);
+    run(&mut cmd)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!("{}: reindexed in {secs:.1} s", p.label);
+    Ok(secs)
+}
 
-    let server = start_binary(bin, &dir, &None)?;
+/// A build's server with its index open.
+struct Served {
+    _server: crate::bench::Server,
+    pid: u32,
+    base: String,
+    auth: String,
+    idle_rss_mb: f64,
+}
+
+fn serve(p: &Prepared) -> Result<Served> {
+    let server = start_binary(&p.bin, &p.dir, &None)?;
     let pid = server.child.id();
     let base = format!(
         "http://127.0.0.1:{}/api/v1/workspaces/bench/search?limit=20&q=",
         server.port
     );
-    let auth = format!("Authorization: Bearer {token}");
+    let auth = format!("Authorization: Bearer {}", p.token);
     // The first search opens the sealed index into memory.
     let mut ready = false;
     for _ in 0..600 {
@@ -153,29 +172,83 @@ fn measure_build(
         std::thread::sleep(Duration::from_millis(500));
     }
     if !ready {
-        return Err(format!("{label}: the index did not open within 5 minutes"));
+        return Err(format!(
+            "{}: the index did not open within 5 minutes",
+            p.label
+        ));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let idle_rss_mb = rss_mb(pid);
-    let mut queries = Vec::new();
-    for (name, q) in QUERIES {
-        let mut runs = Vec::new();
-        for round in 0..rounds {
-            println!("{label}: {name}, round {}", round + 1);
-            runs.push(load(&format!("{base}{q}"), &auth, secs, oha, pid)?);
-        }
-        queries.push(runs);
-    }
-    drop(server);
-    Ok(BuildRun {
-        label,
-        reindex_secs,
-        documents,
-        sealed_index_bytes,
-        content_bytes,
-        idle_rss_mb,
-        queries,
+    Ok(Served {
+        idle_rss_mb: rss_mb(pid),
+        _server: server,
+        pid,
+        base,
+        auth,
     })
+}
+
+/// Measures both builds side by side, so that the machine's drift over the run (it varies by
+/// a factor of two here) falls on both alike: the reindexes run sealed, open, open, sealed;
+/// both servers run at once, and each round of each query loads one then the other, the order
+/// swapped every round.
+fn measure_both(
+    builds: [(&'static str, &std::path::Path); 2],
+    size: (usize, usize, usize),
+    rounds: usize,
+    secs: u64,
+    oha: &std::path::Path,
+) -> Result<[BuildRun; 2]> {
+    let prepared = [
+        prepare(builds[0].0, builds[0].1, size)?,
+        prepare(builds[1].0, builds[1].1, size)?,
+    ];
+    let mut reindex_secs: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for i in [0, 1, 1, 0] {
+        reindex_secs[i].push(reindex(&prepared[i])?);
+    }
+    let mut figures = Vec::new();
+    for p in &prepared {
+        let (documents, sealed_index_bytes) = index_figures(&p.bin, &p.dir)?;
+        let content_bytes = size_under(&p.dir, &|name| !name.starts_with("search-"))
+            .saturating_sub(sealed_index_bytes);
+        println!(
+            "{}: {documents} documents; sealed index {} MiB",
+            p.label,
+            sealed_index_bytes / (1024 * 1024)
+        );
+        figures.push((documents, sealed_index_bytes, content_bytes));
+    }
+    let served = [serve(&prepared[0])?, serve(&prepared[1])?];
+    let mut queries: [Vec<Vec<Figures>>; 2] = [Vec::new(), Vec::new()];
+    for (name, q) in QUERIES {
+        let mut runs: [Vec<Figures>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let s = &served[i];
+                println!("{}: {name}, round {}", prepared[i].label, round + 1);
+                runs[i].push(load(&format!("{}{q}", s.base), &s.auth, secs, oha, s.pid)?);
+            }
+        }
+        let [a, b] = runs;
+        queries[0].push(a);
+        queries[1].push(b);
+    }
+    let [q0, q1] = queries;
+    let [r0, r1] = reindex_secs;
+    let run_of = |i: usize, queries: Vec<Vec<Figures>>, reindex: Vec<f64>| {
+        let (documents, sealed_index_bytes, content_bytes) = figures[i];
+        BuildRun {
+            label: prepared[i].label,
+            reindex_secs: median(reindex),
+            documents,
+            sealed_index_bytes,
+            content_bytes,
+            idle_rss_mb: served[i].idle_rss_mb,
+            queries,
+        }
+    };
+    Ok([run_of(0, q0, r0), run_of(1, q1, r1)])
 }
 
 /// Median and range of one figure over rounds, as `median (min–max)`.
@@ -209,8 +282,13 @@ pub(crate) fn search_section(quick: bool, oha: &std::path::Path) -> Result<Strin
     step("release builds: real cipher and benchmark-only no-op cipher");
     run(Command::new(env!("CARGO")).args(["build", "--release", "-p", "ideaweave-server"]))?;
     build_noop()?;
-    let sealed = measure_build("sealed", &binary(), size, rounds, secs, oha)?;
-    let open = measure_build("sealing off", &noop_binary(), size, rounds, secs, oha)?;
+    let [sealed, open] = measure_both(
+        [("sealed", &binary()), ("sealing off", &noop_binary())],
+        size,
+        rounds,
+        secs,
+        oha,
+    )?;
 
     let (ideas, comments, files) = size;
     let mut md = format!(
@@ -219,7 +297,9 @@ pub(crate) fn search_section(quick: bool, oha: &std::path::Path) -> Result<Strin
          {comments} comments and {files} uploaded Markdown notes (about 5 KB each, their text read \
          by the text reader) on SQLite; `GET /api/v1/workspaces/bench/search?limit=20&q=…` with a \
          bearer token. Peak: `wrk -t2 -c32 -d{secs}s`; half rate: `oha -q <peak/2> -c32 -z{secs}s \
-         --latency-correction`. {rounds} rounds per query: median (lowest–highest). \
+         --latency-correction`. {rounds} rounds per query: median (lowest–highest); the sealed and \
+         the no-op builds run side by side, their rounds alternating and the reindexes run \
+         sealed, no-op, no-op, sealed (median of two), so drift of the machine falls on both. \
          Reproduce with `cargo xtask bench search`{}.\n\n",
         today(),
         machine(),

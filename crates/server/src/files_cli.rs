@@ -69,7 +69,7 @@ pub async fn run(cmd: FilesCommand) -> anyhow::Result<()> {
             }
             let from = crate::open_file_store(&config.files).await?;
             let to = crate::open_file_store(&target).await?;
-            let journal = journal_path(&config.data_dir, to.as_ref());
+            let journal = journal_path(&config.data_dir, from.as_ref(), to.as_ref());
             say!(
                 "copying the files of {} to {}",
                 from.describe(),
@@ -104,7 +104,7 @@ pub async fn run(cmd: FilesCommand) -> anyhow::Result<()> {
                 bail!("interrupted: run the same command again to copy the rest");
             }
             say!(
-                "next: stop the instance, run this command once more (it copies only what changed), set files.store = \"{to_value}\" on every node and start them; keep the old store until the instance runs well on the new one",
+                "next: stop the instance, run this command once more with --remove-missing (it copies only what is new and removes what was deleted meanwhile), set files.store = \"{to_value}\" on every node and start them; keep the old store until the instance runs well on the new one",
                 to_value = to_value(&target)
             );
             Ok(())
@@ -147,9 +147,11 @@ fn byte_bar() -> indicatif::ProgressBar {
     bar
 }
 
-/// Where the journal of a migration to `to` is kept: in the data directory, one per target.
-pub fn journal_path(data_dir: &Path, to: &dyn FileStore) -> PathBuf {
-    let id = hex::encode(&Sha256::digest(to.describe().as_bytes())[..8]);
+/// Where the journal of a migration from `from` to `to` is kept: in the data directory, one
+/// per pair of stores.
+pub fn journal_path(data_dir: &Path, from: &dyn FileStore, to: &dyn FileStore) -> PathBuf {
+    let pair = format!("{}\n{}", from.describe(), to.describe());
+    let id = hex::encode(&Sha256::digest(pair.as_bytes())[..8]);
     data_dir.join(format!("files-migration-{id}.journal"))
 }
 

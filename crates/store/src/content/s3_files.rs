@@ -255,6 +255,7 @@ impl FileStore for S3FileStore {
                 described: self.described.clone(),
                 path,
                 pending: Vec::new(),
+                pending_len: 0,
                 upload: None,
             });
             Ok(w)
@@ -327,8 +328,11 @@ struct S3FileWriter {
     store: Arc<dyn ObjectStore>,
     described: String,
     path: ObjectPath,
-    /// What was written before the upload started (less than one part).
-    pending: Vec<u8>,
+    /// What was written before the upload started (less than one part), in the pieces it
+    /// came in: they become the first part as they are, without being copied into one buffer.
+    pending: Vec<bytes::Bytes>,
+    /// Their length.
+    pending_len: usize,
     /// The multipart upload, once the object outgrew one part.
     upload: Option<WriteMultipart>,
 }
@@ -341,18 +345,22 @@ impl FileWriter for S3FileWriter {
                     .wait_for_capacity(PARTS_IN_FLIGHT)
                     .await
                     .map_err(|e| remote(&self.described, e))?;
-                upload.write(data);
+                upload.put(bytes::Bytes::copy_from_slice(data));
                 return Ok(());
             }
-            self.pending.extend_from_slice(data);
-            if self.pending.len() >= PART {
+            self.pending.push(bytes::Bytes::copy_from_slice(data));
+            self.pending_len += data.len();
+            if self.pending_len >= PART {
                 let started = self
                     .store
                     .put_multipart(&self.path)
                     .await
                     .map_err(|e| remote(&self.described, e))?;
                 let mut upload = WriteMultipart::new_with_chunk_size(started, PART);
-                upload.write(&std::mem::take(&mut self.pending));
+                for piece in self.pending.drain(..) {
+                    upload.put(piece);
+                }
+                self.pending_len = 0;
                 self.upload = Some(upload);
             }
             Ok(())
@@ -372,7 +380,7 @@ impl FileWriter for S3FileWriter {
                     finished.map_err(|e| remote(&self.described, e))?;
                 }
                 None => {
-                    let body = PutPayload::from(std::mem::take(&mut self.pending));
+                    let body: PutPayload = std::mem::take(&mut self.pending).into_iter().collect();
                     self.store
                         .put(&self.path, body)
                         .await
