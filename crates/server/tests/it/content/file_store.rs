@@ -495,6 +495,16 @@ async fn bak_03_backups_restore_files_kept_in_s3() {
     assert!(got == body, "the restored file is whole");
 }
 
+/// A server process, stopped when dropped (also when the test fails).
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The `n`th 64 KiB piece of a 1 GiB text file (lines of ASCII with their number).
 fn gib_piece(n: usize) -> Vec<u8> {
     const PIECE: usize = 64 << 10;
@@ -551,9 +561,9 @@ async fn a_one_gib_file_streams_through_the_server_to_s3_and_back_in_bounded_mem
         .env("IDEAWEAVE_LOG__FILTER", "error")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
-    let mut node = serve.spawn().expect("the server starts");
-    let pid = node.id();
-    let stdout = node.stdout.take().unwrap();
+    let mut node = Stopped(serve.spawn().expect("the server starts"));
+    let pid = node.0.id();
+    let stdout = node.0.stdout.take().unwrap();
     let addr = tokio::task::spawn_blocking(move || {
         let mut lines = std::io::BufReader::new(stdout).lines();
         loop {
@@ -652,8 +662,7 @@ async fn a_one_gib_file_streams_through_the_server_to_s3_and_back_in_bounded_mem
     }
     done.store(true, Ordering::SeqCst);
     sampler.join().unwrap();
-    let _ = node.kill();
-    let _ = node.wait();
+    drop(node);
     assert_eq!(got, 1 << 30);
     assert_eq!(
         hex::encode(sha.finalize()),
