@@ -15,23 +15,8 @@ use ideaweave_testkit::{TestApp, TestS3};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::helpers::{open_discussion, with_token};
-use crate::trust::encryption::{encodings, files_under, hits};
-
-/// Posts an idea in `w` and returns its id.
-async fn an_idea(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> String {
-    let d = open_discussion(t, &w.slug, &w.owner.token).await;
-    let (st, i) = with_token(
-        t,
-        "POST",
-        &format!("/workspaces/{}/discussions/{}/ideas", w.slug, d),
-        &w.owner.token,
-        Some(json!({"title": "With files", "body": "b", "tags": []})),
-    )
-    .await;
-    assert_eq!(st, 201, "{i}");
-    i["id"].as_str().unwrap().to_owned()
-}
+use crate::helpers::with_token;
+use crate::trust::encryption::{an_idea, encodings, files_under, hits};
 
 /// Uploads `bytes` as a text file to `idea`: the status and the answer.
 async fn upload(t: &TestApp, slug: &str, idea: &str, tok: &str, bytes: Vec<u8>) -> (u16, Value) {

@@ -695,7 +695,7 @@ pub(crate) async fn pg_copy(url: &str) -> String {
 }
 
 /// A new idea in `w`, by its owner; returns its id.
-async fn an_idea(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> String {
+pub(crate) async fn an_idea(t: &TestApp, w: &ideaweave_testkit::TestWorkspace) -> String {
     let d = open_discussion(t, &w.slug, &w.owner.token).await;
     let (st, i) = with_token(
         t,
