@@ -121,6 +121,99 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A database's schema and rows (see [`TestApp::database_snapshot`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseSnapshot {
+    /// Every table by name.
+    pub tables: std::collections::BTreeMap<String, TableSnapshot>,
+    /// Indexes, triggers, views and functions, by kind and name.
+    pub objects: Vec<String>,
+}
+
+impl DatabaseSnapshot {
+    /// The schema without the rows.
+    pub fn schema(&self) -> Self {
+        Self {
+            tables: self
+                .tables
+                .iter()
+                .map(|(name, t)| {
+                    let columns = t.columns.clone();
+                    (
+                        name.clone(),
+                        TableSnapshot {
+                            columns,
+                            rows: Vec::new(),
+                        },
+                    )
+                })
+                .collect(),
+            objects: self.objects.clone(),
+        }
+    }
+
+    /// How many rows all tables hold.
+    pub fn rows(&self) -> usize {
+        self.tables.values().map(|t| t.rows.len()).sum()
+    }
+
+    /// What differs from `other`, in words (tables, columns, objects, and rows by table).
+    pub fn differences(&self, other: &Self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in self.tables.keys().chain(other.tables.keys()) {
+            match (self.tables.get(name), other.tables.get(name)) {
+                (Some(a), Some(b)) => {
+                    if a.columns != b.columns {
+                        out.push(format!(
+                            "{name}: columns {:?} then {:?}",
+                            a.columns, b.columns
+                        ));
+                    } else if a.rows != b.rows {
+                        out.push(format!(
+                            "{name}: {} rows then {} (first change: {:?})",
+                            a.rows.len(),
+                            b.rows.len(),
+                            a.rows
+                                .iter()
+                                .zip(&b.rows)
+                                .find(|(x, y)| x != y)
+                                .map(|(x, y)| (
+                                    x.chars().take(200).collect::<String>(),
+                                    y.chars().take(200).collect::<String>()
+                                ))
+                        ));
+                    }
+                }
+                (Some(_), None) => out.push(format!("{name}: gone")),
+                (None, Some(_)) => out.push(format!("{name}: new")),
+                (None, None) => {}
+            }
+        }
+        out.dedup();
+        for o in &self.objects {
+            if !other.objects.contains(o) {
+                out.push(format!("{o}: gone"));
+            }
+        }
+        for o in &other.objects {
+            if !self.objects.contains(o) {
+                out.push(format!("{o}: new"));
+            }
+        }
+        out
+    }
+}
+
+/// One table's columns (name and type, in order) and rows (each as the database prints it,
+/// sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableSnapshot {
+    /// Name and declared type of each column.
+    pub columns: Vec<(String, String)>,
+    /// Every row as text.
+    pub rows: Vec<String>,
+}
+
 /// A running application.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -314,6 +407,84 @@ impl TestApp {
             }
         }
         refused
+    }
+
+    /// The database's schema and every row, read around the application: what a migration
+    /// must keep when it is applied and undone (REL-01). The migrations' own bookkeeping table
+    /// is left out.
+    pub async fn database_snapshot(&self) -> DatabaseSnapshot {
+        let url = &self.config.database_url;
+        let mut snap = DatabaseSnapshot::default();
+        match test_db() {
+            TestDb::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("tables");
+                for table in tables {
+                    let columns: Vec<(String, String)> =
+                        sqlx::query_as("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
+                            .bind(&table)
+                            .fetch_all(&mut c)
+                            .await
+                            .expect("columns");
+                    let row = columns
+                        .iter()
+                        .map(|(name, _)| format!("quote(\"{name}\")"))
+                        .collect::<Vec<_>>()
+                        .join(" || ',' || ");
+                    let sql = format!("SELECT {row} FROM \"{table}\" ORDER BY 1");
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("rows");
+                    snap.tables.insert(table, TableSnapshot { columns, rows });
+                }
+                snap.objects = sqlx::query_scalar(
+                    "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('index', 'trigger', 'view') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("indexes and triggers");
+            }
+            TestDb::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations' ORDER BY 1",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("tables");
+                for table in tables {
+                    let columns: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                    )
+                    .bind(&table)
+                    .fetch_all(&mut c)
+                    .await
+                    .expect("columns");
+                    let sql = format!("SELECT t::text FROM \"{table}\" AS t ORDER BY 1");
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut c)
+                        .await
+                        .expect("rows");
+                    snap.tables.insert(table, TableSnapshot { columns, rows });
+                }
+                snap.objects = sqlx::query_scalar(
+                    "SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = current_schema() \
+                     UNION SELECT 'trigger ' || trigger_name || ' on ' || event_object_table || ' ' || event_manipulation FROM information_schema.triggers WHERE trigger_schema = current_schema() \
+                     UNION SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace \
+                     ORDER BY 1",
+                )
+                .fetch_all(&mut c)
+                .await
+                .expect("indexes, triggers and functions");
+            }
+        }
+        snap
     }
 
     /// Runs SQL that must fail; returns the database's message.
