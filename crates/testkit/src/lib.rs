@@ -160,7 +160,9 @@ impl DatabaseSnapshot {
     /// What differs from `other`, in words (tables, columns, objects, and rows by table).
     pub fn differences(&self, other: &Self) -> Vec<String> {
         let mut out = Vec::new();
-        for name in self.tables.keys().chain(other.tables.keys()) {
+        let names: std::collections::BTreeSet<&String> =
+            self.tables.keys().chain(other.tables.keys()).collect();
+        for name in names {
             match (self.tables.get(name), other.tables.get(name)) {
                 (Some(a), Some(b)) => {
                     if a.columns != b.columns {
@@ -169,18 +171,11 @@ impl DatabaseSnapshot {
                             a.columns, b.columns
                         ));
                     } else if a.rows != b.rows {
+                        let first = a.rows.iter().zip(&b.rows).find(|(x, y)| x != y);
                         out.push(format!(
-                            "{name}: {} rows then {} (first change: {:?})",
+                            "{name}: {} rows then {} (first change: {first:?})",
                             a.rows.len(),
                             b.rows.len(),
-                            a.rows
-                                .iter()
-                                .zip(&b.rows)
-                                .find(|(x, y)| x != y)
-                                .map(|(x, y)| (
-                                    x.chars().take(200).collect::<String>(),
-                                    y.chars().take(200).collect::<String>()
-                                ))
                         ));
                     }
                 }
@@ -189,7 +184,6 @@ impl DatabaseSnapshot {
                 (None, None) => {}
             }
         }
-        out.dedup();
         for o in &self.objects {
             if !other.objects.contains(o) {
                 out.push(format!("{o}: gone"));
@@ -204,14 +198,54 @@ impl DatabaseSnapshot {
     }
 }
 
-/// One table's columns (name and type, in order) and rows (each as the database prints it,
-/// sorted).
+/// One table's columns (name and definition, in order) and rows (each its values by column,
+/// the rows sorted).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableSnapshot {
-    /// Name and declared type of each column.
+    /// Name and definition (type, nullability, default) of each column.
     pub columns: Vec<(String, String)>,
-    /// Every row as text.
-    pub rows: Vec<String>,
+    /// Every row: column name → value as the database prints it.
+    pub rows: Vec<std::collections::BTreeMap<String, String>>,
+}
+
+impl TableSnapshot {
+    fn new(columns: Vec<(String, String)>, json_rows: Vec<String>) -> Self {
+        let mut rows: Vec<std::collections::BTreeMap<String, String>> = json_rows
+            .iter()
+            .map(|r| {
+                let value: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(r).expect("a row as a JSON object");
+                value.into_iter().map(|(k, v)| (k, v.to_string())).collect()
+            })
+            .collect();
+        rows.sort();
+        Self { columns, rows }
+    }
+
+    /// The rows with only the named columns, sorted.
+    pub fn rows_of(&self, columns: &[String]) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                columns
+                    .iter()
+                    .map(|c| r.get(c).cloned().unwrap_or_default())
+                    .collect()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The names of the columns both tables have.
+    pub fn shared_columns(&self, other: &Self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|(name, _)| other.columns.iter().any(|(n, _)| n == name))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
 }
 
 /// A running application.
@@ -410,8 +444,9 @@ impl TestApp {
     }
 
     /// The database's schema and every row, read around the application: what a migration
-    /// must keep when it is applied and undone (REL-01). The migrations' own bookkeeping table
-    /// is left out.
+    /// must keep when it is applied and undone (REL-01). Columns with their type, nullability
+    /// and default; indexes, triggers, constraints, views and functions with their definitions;
+    /// every row as its values by column. The migrations' own bookkeeping table is left out.
     pub async fn database_snapshot(&self) -> DatabaseSnapshot {
         let url = &self.config.database_url;
         let mut snap = DatabaseSnapshot::default();
@@ -425,26 +460,28 @@ impl TestApp {
                 .await
                 .expect("tables");
                 for table in tables {
-                    let columns: Vec<(String, String)> =
-                        sqlx::query_as("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
-                            .bind(&table)
-                            .fetch_all(&mut c)
-                            .await
-                            .expect("columns");
-                    let row = columns
+                    let columns: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT name, type || ' notnull=' || \"notnull\" || ' default=' || coalesce(dflt_value, '-') || ' pk=' || pk FROM pragma_table_info(?1) ORDER BY cid",
+                    )
+                    .bind(&table)
+                    .fetch_all(&mut c)
+                    .await
+                    .expect("columns");
+                    // Each value as SQL quotes it (blobs in hex), in a JSON object by column.
+                    let values = columns
                         .iter()
-                        .map(|(name, _)| format!("quote(\"{name}\")"))
+                        .map(|(name, _)| format!("'{name}', quote(\"{name}\")"))
                         .collect::<Vec<_>>()
-                        .join(" || ',' || ");
-                    let sql = format!("SELECT {row} FROM \"{table}\" ORDER BY 1");
+                        .join(", ");
+                    let sql = format!("SELECT json_object({values}) FROM \"{table}\"");
                     let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                         .fetch_all(&mut c)
                         .await
                         .expect("rows");
-                    snap.tables.insert(table, TableSnapshot { columns, rows });
+                    snap.tables.insert(table, TableSnapshot::new(columns, rows));
                 }
                 snap.objects = sqlx::query_scalar(
-                    "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('index', 'trigger', 'view') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1",
+                    "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE type IN ('index', 'trigger', 'view') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1",
                 )
                 .fetch_all(&mut c)
                 .await
@@ -460,28 +497,31 @@ impl TestApp {
                 .expect("tables");
                 for table in tables {
                     let columns: Vec<(String, String)> = sqlx::query_as(
-                        "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                        "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-') \
+                         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                         WHERE a.attrelid = (quote_ident(current_schema()) || '.' || quote_ident($1))::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                     )
                     .bind(&table)
                     .fetch_all(&mut c)
                     .await
                     .expect("columns");
-                    let sql = format!("SELECT t::text FROM \"{table}\" AS t ORDER BY 1");
+                    let sql = format!("SELECT row_to_json(t)::text FROM \"{table}\" AS t");
                     let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                         .fetch_all(&mut c)
                         .await
                         .expect("rows");
-                    snap.tables.insert(table, TableSnapshot { columns, rows });
+                    snap.tables.insert(table, TableSnapshot::new(columns, rows));
                 }
                 snap.objects = sqlx::query_scalar(
-                    "SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = current_schema() \
-                     UNION SELECT 'trigger ' || trigger_name || ' on ' || event_object_table || ' ' || event_manipulation FROM information_schema.triggers WHERE trigger_schema = current_schema() \
-                     UNION SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace \
+                    "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+                     UNION SELECT 'trigger ' || t.tgname || ': ' || pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal AND r.relnamespace = current_schema()::regnamespace \
+                     UNION SELECT 'constraint ' || conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace \
+                     UNION SELECT 'function ' || proname || ': ' || md5(prosrc) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace \
                      ORDER BY 1",
                 )
                 .fetch_all(&mut c)
                 .await
-                .expect("indexes, triggers and functions");
+                .expect("indexes, triggers, constraints and functions");
             }
         }
         snap

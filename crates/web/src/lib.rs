@@ -99,21 +99,14 @@ pub(crate) fn record_workspace(m: &ideaweave_app::Member) {
 /// How long a whole request may take before it is stopped and answered 408.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Stops a request that takes longer than [`REQUEST_DEADLINE`], except a file upload. It runs inside the layers that
+/// Stops a request that takes longer than [`REQUEST_DEADLINE`], except a file upload (see
+/// [`is_file_upload`]). It runs inside the layers that
 /// add the security headers, so the 408 carries them and the usual JSON error.
 async fn request_deadline(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    // A file upload streams to the file store as it arrives and may rightly take longer than
-    // any fixed deadline (1 GiB at 100 Mbit/s takes 90 s): it is bounded by the body stall
-    // timeout, the size limit and the per-client connection limit instead.
-    let streamed_upload = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if streamed_upload {
+    if is_file_upload(&request) {
         return next.run(request).await;
     }
     match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
@@ -125,6 +118,37 @@ async fn request_deadline(
         )
         .into_response(),
     }
+}
+
+/// Whether `request` is a file upload: a multipart `POST` to one of the routes that stream a
+/// file to the file store as it arrives. Such an upload may rightly take longer than any fixed
+/// deadline (1 GiB at 100 Mbit/s takes 90 s); it is bounded instead by the body stall timeout,
+/// the size limit and the connections a client may hold. Any other request, whatever its
+/// content type, keeps the deadline.
+fn is_file_upload(request: &axum::extract::Request) -> bool {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.get(..19)
+                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+        });
+    multipart
+        && request.method() == axum::http::Method::POST
+        && is_upload_path(request.uri().path())
+}
+
+/// The paths of the routes that take a file: an idea's attachments (API and page) and a new
+/// idea with its files (page).
+fn is_upload_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "api", "v1", "workspaces", _, "ideas", _, "attachments"]
+            | ["", "w", _, "ideas", _, "attachments"]
+            | ["", "w", _, "discussions", _, "new"]
+    )
 }
 
 /// The OpenAPI document of the API, generated from the handlers' annotations.
@@ -321,4 +345,44 @@ async fn record_denials(
         tracing::warn!(error = %e, "a refused request could not be recorded in the audit trail");
     }
     response
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, content_type: &str) -> axum::extract::Request {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::empty())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn only_multipart_posts_to_the_upload_routes_go_without_the_deadline() {
+        let multipart = "Multipart/Form-Data; boundary=x";
+        for path in [
+            "/api/v1/workspaces/acme/ideas/0190a1b2-0000-7000-8000-000000000001/attachments",
+            "/w/acme/ideas/0190a1b2-0000-7000-8000-000000000001/attachments",
+            "/w/acme/discussions/0190a1b2-0000-7000-8000-000000000001/new",
+        ] {
+            assert!(is_file_upload(&request("POST", path, multipart)), "{path}");
+            assert!(!is_file_upload(&request("GET", path, multipart)), "{path}");
+            assert!(
+                !is_file_upload(&request("POST", path, "application/json")),
+                "{path}"
+            );
+        }
+        for path in [
+            "/sign-in",
+            "/account/security/second-factor",
+            "/api/v1/workspaces/acme/ideas",
+            "/w/acme/ideas/x/attachments/extra",
+            "/w/acme/discussions/x/new/more",
+        ] {
+            assert!(!is_file_upload(&request("POST", path, multipart)), "{path}");
+        }
+    }
 }
