@@ -100,8 +100,8 @@ pub(crate) fn record_workspace(m: &ideaweave_app::Member) {
 const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Stops a request that takes longer than [`REQUEST_DEADLINE`], except a file upload (see
-/// [`is_file_upload`]). It runs inside the layers that
-/// add the security headers, so the 408 carries them and the usual JSON error.
+/// [`is_file_upload`]). It runs inside the layers that add the security headers, so the 408
+/// carries them and the usual JSON error.
 async fn request_deadline(
     request: axum::extract::Request,
     next: axum::middleware::Next,
